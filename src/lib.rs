@@ -1,7 +1,18 @@
-//! napi bindings only; the logic lives in the plain modules below.
+//! @chittyos/chittyid-client v2: a native ChittyID client. The `#[napi]` surface lives in
+//! `bindings`; everything else is plain Rust, unit-tested with `cargo test`.
 
 pub mod breaker;
 pub mod cache;
+pub mod client;
 pub mod clock;
+pub mod config;
 pub mod emulator;
+pub mod error;
+pub mod events;
+pub mod format;
+pub mod resilience;
 pub mod retry;
+pub mod stats;
+pub mod transport;
+
+mod bindings;

@@ -1,0 +1,68 @@
+'use strict'
+
+const native = require('../binding.js')
+const { invalidArgument } = require('./errors.js')
+
+/** A local ChittyID service for tests, demos and benchmarks; see README "Emulator". */
+class ChittyIDEmulator {
+  #native
+
+  constructor(handle) {
+    this.#native = handle
+  }
+
+  /** Starts serving on `host` (127.0.0.1) and `port` (0 = any free port). */
+  static async start(options = {}) {
+    if (options === null || typeof options !== 'object') throw invalidArgument('emulator options must be an object')
+    try {
+      return new ChittyIDEmulator(new native.NativeEmulator(options))
+    } catch (err) {
+      throw Object.assign(new Error(err.message), { code: 'EEMULATORSTART' })
+    }
+  }
+
+  /** Base URL without a path; the service answers under `/`, `/v1` and `/api/v1`. */
+  get url() {
+    return this.#native.url
+  }
+
+  get port() {
+    return this.#native.port
+  }
+
+  /** Replaces the active faults; `setFault({})` clears them. */
+  setFault(faults = {}) {
+    try {
+      this.#native.setFaults(faults)
+    } catch (err) {
+      throw invalidArgument(err.message)
+    }
+  }
+
+  setFaults(faults) {
+    this.setFault(faults)
+  }
+
+  clearFaults() {
+    this.#native.setFaults({})
+  }
+
+  /** The ledger: what was minted, replayed and requested. */
+  stats() {
+    return this.#native.stats()
+  }
+
+  resetLedger() {
+    this.#native.resetLedger()
+  }
+
+  close() {
+    return this.#native.close()
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.close()
+  }
+}
+
+module.exports = { ChittyIDEmulator }

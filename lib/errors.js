@@ -1,0 +1,33 @@
+'use strict'
+
+/** Error raised by the client; `code` is stable, `cause` holds the lower-level failure. */
+class ChittyIDError extends Error {
+  constructor(message, { code, status, cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = code === 'ABORT_ERR' ? 'AbortError' : 'ChittyIDError'
+    this.code = code
+    if (status !== undefined && status !== null) this.status = status
+    if (code === 'ECIRCUITOPEN') this.circuitBreakerState = 'OPEN'
+  }
+}
+
+/** Builds the JS error from the native ErrorInfo (see src/bindings/errors.rs). */
+function fromInfo(info) {
+  const cause = info.cause ? Object.assign(new Error(info.cause), { code: info.code }) : undefined
+  return new ChittyIDError(info.message, { code: info.code, status: info.status, cause })
+}
+
+function invalidArgument(message, cause) {
+  const err = new TypeError(message, cause === undefined ? undefined : { cause })
+  err.code = 'ERR_INVALID_ARG_VALUE'
+  return err
+}
+
+function abortError(signal) {
+  return new ChittyIDError('The operation was aborted', {
+    code: 'ABORT_ERR',
+    cause: signal && signal.reason,
+  })
+}
+
+module.exports = { ChittyIDError, fromInfo, invalidArgument, abortError }

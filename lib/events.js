@@ -1,0 +1,32 @@
+'use strict'
+
+/** Turns a flattened native event into the payload documented for its name. */
+function toPayload(e) {
+  switch (e.name) {
+    case 'stateChange':
+      return { from: e.from, to: e.to, timestamp: e.timestamp }
+    case 'connected':
+    case 'disconnected':
+    case 'unhealthy':
+      return { serviceUrl: e.serviceUrl }
+    case 'reconnecting':
+      return { attempt: e.attempt, delay: e.delay }
+    case 'maxReconnectAttemptsReached':
+      return { attempts: e.attempts }
+    case 'retry':
+      return {
+        operation: e.operation,
+        attempt: e.attempt,
+        delay: e.delay,
+        error: Object.assign(new Error(e.message), { code: e.code }),
+      }
+    case 'circuitOpen':
+      return { failures: e.failures, resetTimeout: e.delay }
+    case 'error':
+      return Object.assign(new Error(e.message), { code: e.code })
+    default:
+      return {}
+  }
+}
+
+module.exports = { toPayload }

@@ -1,0 +1,193 @@
+//! `NativeClient`: the Rust core behind the JS `ChittyIDClient` class.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::bindings::errors::{to_error_info, to_napi_error, ErrorInfo, Failed};
+use crate::bindings::events::{JsEventSink, NativeEvent};
+use crate::breaker::{BreakerConfig, CircuitBreaker};
+use crate::client::{Client, Validation};
+use crate::config::{normalize_service_url, normalize_timeout, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES};
+use crate::events::{self, SharedSink};
+use crate::resilience::Resilience;
+use crate::retry::RetryPolicy;
+use crate::stats::OpStats;
+
+#[napi(object)]
+pub struct RetryOptions {
+    pub max_attempts: Option<u32>,
+    pub initial_delay_ms: Option<f64>,
+    pub max_delay_ms: Option<f64>,
+    pub backoff_multiplier: Option<f64>,
+    pub jitter: Option<f64>,
+    pub max_retry_after_ms: Option<f64>,
+}
+
+#[napi(object)]
+pub struct BreakerOptions {
+    pub failure_threshold: Option<u32>,
+    pub reset_timeout: Option<f64>,
+    pub monitor_window: Option<f64>,
+    pub half_open_attempts: Option<u32>,
+}
+
+#[napi(object)]
+pub struct NativeClientOptions {
+    pub service_url: Option<String>,
+    pub api_key: Option<String>,
+    pub timeout: Option<f64>,
+    pub max_response_bytes: Option<u32>,
+    /// `None` = defaults; `enabled: false` turns retry off.
+    pub retry: Option<RetryOptions>,
+    pub retry_enabled: Option<bool>,
+    pub circuit_breaker: Option<BreakerOptions>,
+    pub circuit_breaker_enabled: Option<bool>,
+}
+
+#[napi(object)]
+pub struct MintOutcome {
+    pub id: Option<String>,
+    pub error: Option<ErrorInfo>,
+}
+
+#[napi(object)]
+pub struct BatchOutcome {
+    pub ids: Option<Vec<String>>,
+    pub error: Option<ErrorInfo>,
+}
+
+#[napi(object)]
+pub struct ValidationResult {
+    pub valid: bool,
+    pub chitty_id: Option<String>,
+    pub entity: Option<String>,
+    pub error: Option<String>,
+}
+
+impl From<Validation> for ValidationResult {
+    fn from(v: Validation) -> Self {
+        Self { valid: v.valid, chitty_id: v.chitty_id, entity: v.entity, error: v.error }
+    }
+}
+
+fn ms(value: Option<f64>, default: u64) -> u64 {
+    value.filter(|v| v.is_finite() && *v >= 0.0).map_or(default, |v| v as u64)
+}
+
+fn retry_policy(opts: &NativeClientOptions) -> std::result::Result<Option<RetryPolicy>, String> {
+    if opts.retry_enabled == Some(false) {
+        return Ok(None);
+    }
+    let d = RetryPolicy::default();
+    let policy = match &opts.retry {
+        None => d,
+        Some(r) => RetryPolicy {
+            max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
+            initial_delay_ms: ms(r.initial_delay_ms, d.initial_delay_ms),
+            max_delay_ms: ms(r.max_delay_ms, d.max_delay_ms),
+            multiplier: r.backoff_multiplier.unwrap_or(d.multiplier),
+            jitter: r.jitter.unwrap_or(d.jitter),
+            max_retry_after_ms: ms(r.max_retry_after_ms, d.max_retry_after_ms),
+        },
+    };
+    policy.validate().map_err(|e| format!("invalid retry option: {e}"))?;
+    Ok(Some(policy))
+}
+
+fn breaker_config(opts: &NativeClientOptions) -> std::result::Result<Option<BreakerConfig>, String> {
+    if opts.circuit_breaker_enabled == Some(false) {
+        return Ok(None);
+    }
+    let d = BreakerConfig::default();
+    let config = match &opts.circuit_breaker {
+        None => d,
+        Some(b) => BreakerConfig {
+            failure_threshold: b.failure_threshold.unwrap_or(d.failure_threshold),
+            reset_timeout_ms: ms(b.reset_timeout, d.reset_timeout_ms),
+            monitor_window_ms: ms(b.monitor_window, d.monitor_window_ms),
+            half_open_successes: b.half_open_attempts.unwrap_or(d.half_open_successes),
+        },
+    };
+    config.validate().map_err(|e| format!("invalid circuitBreaker option: {e}"))?;
+    Ok(Some(config))
+}
+
+fn invalid(detail: String) -> napi::Error {
+    to_napi_error(&crate::error::ClientError::InvalidArgument { detail })
+}
+
+#[napi]
+pub struct NativeClient {
+    core: Arc<Client>,
+}
+
+#[napi]
+impl NativeClient {
+    #[napi(constructor)]
+    pub fn new(
+        options: NativeClientOptions,
+        on_event: Option<Function<NativeEvent, ()>>,
+    ) -> Result<Self> {
+        let service_url = match &options.service_url {
+            Some(url) => normalize_service_url(url).map_err(|e| to_napi_error(&e))?,
+            None => crate::config::DEFAULT_SERVICE_URL.to_owned(),
+        };
+        let config = ClientConfig {
+            service_url,
+            api_key: options.api_key.clone().filter(|k| !k.is_empty()),
+            timeout_ms: normalize_timeout(options.timeout).map_err(|e| to_napi_error(&e))?,
+            max_response_bytes: options
+                .max_response_bytes
+                .map_or(DEFAULT_MAX_RESPONSE_BYTES, |n| n as usize),
+        };
+        let sink: SharedSink = match on_event {
+            Some(f) => Arc::new(JsEventSink::new(&f)?),
+            None => events::noop(),
+        };
+        let clock = crate::clock::system();
+        let resilience = Resilience {
+            retry: retry_policy(&options).map_err(invalid)?,
+            breaker: breaker_config(&options)
+                .map_err(invalid)?
+                .map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
+            sink,
+            stats: Arc::new(OpStats::default()),
+        };
+        let core = Client::new(&config, resilience).map_err(|e| to_napi_error(&e))?;
+        Ok(Self { core: Arc::new(core) })
+    }
+
+    #[napi(getter)]
+    pub fn service_url(&self) -> String {
+        self.core.service_url().to_owned()
+    }
+
+    /// `body` is the request serialized as JSON; `entity` is only used in error messages.
+    #[napi]
+    pub async fn mint(&self, entity: String, body: String) -> MintOutcome {
+        match self.core.mint(body.into_bytes().into()).await {
+            Ok(id) => MintOutcome { id: Some(id), error: None },
+            Err(e) => MintOutcome { id: None, error: Some(to_error_info(Failed::Mint { entity: &entity }, &e)) },
+        }
+    }
+
+    #[napi]
+    pub async fn mint_batch(&self, body: String) -> BatchOutcome {
+        match self.core.mint_batch(body.into_bytes().into()).await {
+            Ok(ids) => BatchOutcome { ids: Some(ids), error: None },
+            Err(e) => BatchOutcome { ids: None, error: Some(to_error_info(Failed::MintBatch, &e)) },
+        }
+    }
+
+    #[napi]
+    pub async fn validate(&self, id: String) -> ValidationResult {
+        self.core.validate(&id).await.into()
+    }
+
+    #[napi]
+    pub async fn health_check(&self) -> bool {
+        self.core.health().await
+    }
+}

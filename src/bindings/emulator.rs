@@ -1,0 +1,164 @@
+//! `NativeEmulator`: the local ChittyID service, started from JS.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::emulator::{Emulator, EmulatorOptions, Faults, LedgerSnapshot};
+
+#[napi(object)]
+pub struct NativeEmulatorOptions {
+    pub host: Option<String>,
+    pub port: Option<u32>,
+    pub token: Option<String>,
+    pub max_request_bytes: Option<u32>,
+}
+
+/// Fault switches, all optional; `setFaults({})` clears every fault.
+#[napi(object)]
+#[derive(Default)]
+pub struct FaultOptions {
+    pub latency_ms: Option<f64>,
+    pub error_status: Option<u32>,
+    pub rate_limit_retry_after: Option<f64>,
+    pub reset_connection: Option<bool>,
+    pub drop_after_commit: Option<bool>,
+    pub malformed_json: Option<bool>,
+    pub oversized_body: Option<u32>,
+    pub down: Option<bool>,
+    pub routes: Option<Vec<String>>,
+    pub probability: Option<f64>,
+    pub remaining: Option<u32>,
+}
+
+#[napi(object)]
+pub struct RouteCounts {
+    pub health: f64,
+    pub mint: f64,
+    pub batch: f64,
+    pub validate: f64,
+    pub other: f64,
+}
+
+#[napi(object)]
+pub struct EmulatorStats {
+    pub minted: f64,
+    pub minted_ids: Vec<String>,
+    pub idempotent_replays: f64,
+    pub requests: RouteCounts,
+    pub unauthorized: f64,
+    pub bad_requests: f64,
+    pub faults_injected: f64,
+    pub connections: f64,
+}
+
+const ROUTES: [&str; 4] = ["health", "mint", "batch", "validate"];
+
+fn to_faults(f: FaultOptions) -> Result<Faults> {
+    if let Some(status) = f.error_status {
+        if !(100..=599).contains(&status) {
+            return Err(Error::new(Status::InvalidArg, format!("errorStatus must be an HTTP status, got {status}")));
+        }
+    }
+    if let Some(p) = f.probability {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::new(Status::InvalidArg, format!("probability must be within 0..1, got {p}")));
+        }
+    }
+    if let Some(routes) = &f.routes {
+        if let Some(bad) = routes.iter().find(|r| !ROUTES.contains(&r.as_str())) {
+            return Err(Error::new(Status::InvalidArg, format!("unknown route {bad:?}; use one of {ROUTES:?}")));
+        }
+    }
+    let non_negative = |v: Option<f64>| v.filter(|x| x.is_finite() && *x >= 0.0).map(|x| x as u64);
+    Ok(Faults {
+        latency_ms: non_negative(f.latency_ms).unwrap_or(0),
+        error_status: f.error_status.map(|s| s as u16),
+        rate_limit_retry_after: non_negative(f.rate_limit_retry_after),
+        reset_connection: f.reset_connection.unwrap_or(false),
+        drop_after_commit: f.drop_after_commit.unwrap_or(false),
+        malformed_json: f.malformed_json.unwrap_or(false),
+        oversized_body: f.oversized_body.map(|n| n as usize),
+        down: f.down.unwrap_or(false),
+        routes: f.routes,
+        probability: f.probability,
+        remaining: f.remaining.map(u64::from),
+    })
+}
+
+fn to_stats(s: LedgerSnapshot) -> EmulatorStats {
+    EmulatorStats {
+        minted: s.minted as f64,
+        minted_ids: s.minted_ids,
+        idempotent_replays: s.idempotent_replays as f64,
+        requests: RouteCounts {
+            health: s.requests.health as f64,
+            mint: s.requests.mint as f64,
+            batch: s.requests.batch as f64,
+            validate: s.requests.validate as f64,
+            other: s.requests.other as f64,
+        },
+        unauthorized: s.unauthorized as f64,
+        bad_requests: s.bad_requests as f64,
+        faults_injected: s.faults_injected as f64,
+        connections: s.connections as f64,
+    }
+}
+
+#[napi]
+pub struct NativeEmulator {
+    inner: Emulator,
+}
+
+#[napi]
+impl NativeEmulator {
+    #[napi(constructor)]
+    pub fn new(options: NativeEmulatorOptions) -> Result<Self> {
+        let defaults = EmulatorOptions::default();
+        let port = options.port.unwrap_or(0);
+        let port = u16::try_from(port)
+            .map_err(|_| Error::new(Status::InvalidArg, format!("port must be 0..65535, got {port}")))?;
+        let opts = EmulatorOptions {
+            host: options.host.unwrap_or(defaults.host),
+            port,
+            token: options.token.filter(|t| !t.is_empty()),
+            max_request_bytes: options.max_request_bytes.map_or(defaults.max_request_bytes, |n| n as usize),
+        };
+        let inner = Emulator::spawn(opts)
+            .map_err(|e| Error::new(Status::GenericFailure, format!("cannot start the emulator: {e}")))?;
+        Ok(Self { inner })
+    }
+
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.inner.url()
+    }
+
+    #[napi(getter)]
+    pub fn port(&self) -> u32 {
+        u32::from(self.inner.port())
+    }
+
+    #[napi]
+    pub fn set_faults(&self, faults: FaultOptions) -> Result<()> {
+        self.inner.set_faults(to_faults(faults)?);
+        Ok(())
+    }
+
+    #[napi]
+    pub fn stats(&self) -> EmulatorStats {
+        to_stats(self.inner.stats())
+    }
+
+    #[napi]
+    pub fn reset_ledger(&self) {
+        self.inner.reset_ledger();
+    }
+
+    #[napi]
+    pub async fn close(&self) -> Result<()> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.shutdown())
+            .await
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+    }
+}

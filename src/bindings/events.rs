@@ -1,0 +1,107 @@
+//! Delivers core events to JS through one bounded, weak threadsafe function per client:
+//! it never keeps the process alive, and when its queue is full events are dropped
+//! rather than blocking the runtime thread.
+
+use std::sync::Mutex;
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+use crate::events::{Event, EventSink};
+
+const QUEUE_CAPACITY: usize = 1024;
+
+/// One event, flattened; the JS side builds the payload for `name`.
+#[napi(object)]
+#[derive(Default)]
+pub struct NativeEvent {
+    pub name: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub timestamp: Option<f64>,
+    pub service_url: Option<String>,
+    pub attempt: Option<u32>,
+    pub attempts: Option<u32>,
+    pub delay: Option<f64>,
+    pub operation: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub failures: Option<u32>,
+}
+
+impl From<Event> for NativeEvent {
+    fn from(event: Event) -> Self {
+        let name = event.name().to_owned();
+        let base = NativeEvent { name, ..Default::default() };
+        match event {
+            Event::StateChange { from, to, timestamp } => NativeEvent {
+                from: Some(from.into()),
+                to: Some(to.into()),
+                timestamp: Some(timestamp as f64),
+                ..base
+            },
+            Event::Connected { service_url }
+            | Event::Disconnected { service_url }
+            | Event::Unhealthy { service_url } => NativeEvent { service_url: Some(service_url), ..base },
+            Event::Reconnecting { attempt, delay_ms } => {
+                NativeEvent { attempt: Some(attempt), delay: Some(delay_ms as f64), ..base }
+            }
+            Event::MaxReconnectAttemptsReached { attempts } => {
+                NativeEvent { attempts: Some(attempts), ..base }
+            }
+            Event::Retry { operation, attempt, delay_ms, error_code, error_message } => NativeEvent {
+                operation: Some(operation.into()),
+                attempt: Some(attempt),
+                delay: Some(delay_ms as f64),
+                code: Some(error_code.into()),
+                message: Some(error_message),
+                ..base
+            },
+            Event::CircuitOpen { failures, retry_in_ms } => NativeEvent {
+                failures: Some(failures),
+                delay: Some(retry_in_ms as f64),
+                ..base
+            },
+            Event::CircuitHalfOpen | Event::CircuitClose => base,
+            Event::Error { code, message } => {
+                NativeEvent { code: Some(code.into()), message: Some(message), ..base }
+            }
+        }
+    }
+}
+
+type EventFn = ThreadsafeFunction<NativeEvent, (), NativeEvent, Status, false, true, QUEUE_CAPACITY>;
+
+pub struct JsEventSink {
+    tsfn: Mutex<Option<EventFn>>,
+}
+
+impl JsEventSink {
+    pub fn new(callback: &Function<NativeEvent, ()>) -> Result<Self> {
+        let tsfn = callback
+            .build_threadsafe_function::<NativeEvent>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .max_queue_size::<QUEUE_CAPACITY>()
+            .build()?;
+        Ok(Self { tsfn: Mutex::new(Some(tsfn)) })
+    }
+
+    /// After this no event reaches JS.
+    pub fn close(&self) {
+        if let Ok(mut guard) = self.tsfn.lock() {
+            guard.take();
+        }
+    }
+}
+
+impl EventSink for JsEventSink {
+    fn emit(&self, event: Event) {
+        if let Ok(guard) = self.tsfn.lock() {
+            if let Some(tsfn) = guard.as_ref() {
+                tsfn.call(event.into(), ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        }
+    }
+}

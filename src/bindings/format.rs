@@ -1,0 +1,37 @@
+//! Format helpers. `validateFormat` itself runs as a JS regex (crossing into Rust costs more
+//! than the check); these are for parsing and for proving both grammars agree.
+
+use napi_derive::napi;
+
+use crate::format;
+
+#[napi(object)]
+pub struct ParsedChittyId {
+    pub version: String,
+    pub generation: String,
+    pub location: String,
+    pub sequence: String,
+    pub entity_type: String,
+    pub year_month: String,
+    pub check: String,
+    pub extension: String,
+}
+
+#[napi]
+pub fn parse_chitty_id(id: String) -> Option<ParsedChittyId> {
+    format::parse(&id).map(|p| ParsedChittyId {
+        version: p.version,
+        generation: p.generation,
+        location: p.location,
+        sequence: p.sequence,
+        entity_type: p.entity_type,
+        year_month: p.year_month,
+        check: p.check,
+        extension: p.extension,
+    })
+}
+
+#[napi]
+pub fn is_valid_format_native(id: String) -> bool {
+    format::is_valid_format(&id)
+}

@@ -1,0 +1,20 @@
+//! Everything `#[napi]`: thin adapters from JS values to the plain modules.
+
+pub mod client;
+pub mod emulator;
+pub mod errors;
+pub mod events;
+pub mod format;
+
+/// One dedicated I/O thread for every client in the process: the work per request is
+/// small, and one thread avoids cross-thread wake-ups between tokio workers.
+#[napi_derive::module_init]
+fn init() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("chittyid-io")
+        .enable_all()
+        .build()
+        .expect("cannot start the chittyid I/O runtime");
+    napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
+}

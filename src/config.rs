@@ -1,0 +1,117 @@
+//! Client configuration, validated once at construction.
+
+use crate::error::ClientError;
+
+pub const DEFAULT_SERVICE_URL: &str = "https://id.chitty.cc/v1";
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+pub const HEALTH_TIMEOUT_MS: u64 = 5_000;
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Longest timeout accepted (about 24 days, what a JS timer can hold).
+pub const MAX_TIMEOUT_MS: u64 = i32::MAX as u64;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Base URL without trailing slashes; endpoint paths are appended as given.
+    pub service_url: String,
+    pub api_key: Option<String>,
+    pub timeout_ms: u64,
+    pub max_response_bytes: usize,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("service_url", &self.service_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            service_url: DEFAULT_SERVICE_URL.to_owned(),
+            api_key: None,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+fn invalid(detail: impl Into<String>) -> ClientError {
+    ClientError::InvalidArgument { detail: detail.into() }
+}
+
+/// Checks that `url` is an absolute http(s) URL and strips trailing slashes so that
+/// `${serviceUrl}/mint` never becomes `//mint`.
+pub fn normalize_service_url(url: &str) -> Result<String, ClientError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| invalid(format!("serviceUrl must be an absolute http(s) URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid(format!(
+            "serviceUrl must use http or https, not {}:",
+            parsed.scheme()
+        )));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("serviceUrl has no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid("serviceUrl must not carry credentials; use apiKey"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid("serviceUrl must not have a query or fragment"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Maps v1's `timeout` option: a falsy value means the default.
+pub fn normalize_timeout(timeout_ms: Option<f64>) -> Result<u64, ClientError> {
+    match timeout_ms {
+        None => Ok(DEFAULT_TIMEOUT_MS),
+        Some(t) if t == 0.0 || t.is_nan() => Ok(DEFAULT_TIMEOUT_MS),
+        Some(t) if !(1.0..=MAX_TIMEOUT_MS as f64).contains(&t) => Err(invalid(format!(
+            "timeout must be between 1 and {MAX_TIMEOUT_MS} ms, got {t}"
+        ))),
+        Some(t) => Ok(t as u64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_trailing_slashes() {
+        assert_eq!(normalize_service_url("http://127.0.0.1:1/v1/").unwrap(), "http://127.0.0.1:1/v1");
+        assert_eq!(normalize_service_url("https://id.chitty.cc/v1").unwrap(), DEFAULT_SERVICE_URL);
+        assert_eq!(normalize_service_url("http://h//").unwrap(), "http://h");
+    }
+
+    #[test]
+    fn rejects_unusable_urls() {
+        for bad in ["", "/v1", "id.chitty.cc", "ftp://h/v1", "file:///etc", "http://u:p@h/", "http://h/?a=1", "javascript:alert(1)"] {
+            let err = normalize_service_url(bad).unwrap_err();
+            assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE", "{bad}");
+        }
+    }
+
+    #[test]
+    fn falsy_timeouts_mean_default() {
+        assert_eq!(normalize_timeout(None).unwrap(), DEFAULT_TIMEOUT_MS);
+        assert_eq!(normalize_timeout(Some(0.0)).unwrap(), DEFAULT_TIMEOUT_MS);
+        assert_eq!(normalize_timeout(Some(f64::NAN)).unwrap(), DEFAULT_TIMEOUT_MS);
+        assert_eq!(normalize_timeout(Some(250.0)).unwrap(), 250);
+        assert!(normalize_timeout(Some(-1.0)).is_err());
+        assert!(normalize_timeout(Some(f64::INFINITY)).is_err());
+        assert!(normalize_timeout(Some(1e12)).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let c = ClientConfig { api_key: Some("sekrit".into()), ..Default::default() };
+        assert!(!format!("{c:?}").contains("sekrit"));
+    }
+}

@@ -1,0 +1,159 @@
+//! Every failure the client can report, in one enum. The binding turns it into a JS
+//! error (message, `code`, `cause`, `status`) in one place.
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientError {
+    /// The service answered with a non-2xx status.
+    Http { status: u16, status_text: String, retry_after: Option<String> },
+    /// The request never got an answer: refused, reset, DNS, broken pipe...
+    Transport { code: &'static str, detail: String },
+    /// No complete answer within the per-request timeout.
+    Timeout { after_ms: u64 },
+    /// A 2xx answer that is not what the API promises (bad JSON, missing `chittyId`).
+    BadResponse { detail: String },
+    /// The response body exceeded the configured cap.
+    BodyTooLarge { limit: usize },
+    /// The circuit breaker is open; nothing was sent.
+    CircuitOpen { retry_in_ms: u64 },
+    /// The caller aborted through its AbortSignal.
+    Aborted,
+    /// The client was closed.
+    Closed,
+    /// An argument or option the client cannot use.
+    InvalidArgument { detail: String },
+}
+
+impl ClientError {
+    /// Stable machine-readable code, exposed as `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ClientError::Http { .. } => "EHTTP",
+            ClientError::Transport { code, .. } => code,
+            ClientError::Timeout { .. } => "ETIMEDOUT",
+            ClientError::BadResponse { .. } => "EBADRESPONSE",
+            ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
+            ClientError::CircuitOpen { .. } => "ECIRCUITOPEN",
+            ClientError::Aborted => "ABORT_ERR",
+            ClientError::Closed => "ECLIENTCLOSED",
+            ClientError::InvalidArgument { .. } => "ERR_INVALID_ARG_VALUE",
+        }
+    }
+
+    /// The lower-level failure behind this one, as `error.cause.message`.
+    pub fn cause_detail(&self) -> Option<&str> {
+        match self {
+            ClientError::Transport { detail, .. } | ClientError::BadResponse { detail } => {
+                Some(detail)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Transient failures that another attempt may cure.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Http { status, .. } => crate::retry::is_retryable_status(*status),
+            ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether this outcome says the service is unwell (and so counts for the breaker).
+    /// Client errors (4xx other than 408/429) say the caller was wrong, not the service.
+    pub fn counts_as_service_failure(&self) -> bool {
+        match self {
+            ClientError::Http { status, .. } => {
+                *status >= 500 || *status == 408 || *status == 429
+            }
+            ClientError::Transport { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::BadResponse { .. }
+            | ClientError::BodyTooLarge { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// The v1 wording of the reason part of an error message.
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Http { status, status_text, .. } => {
+                write!(f, "ChittyID service error: {status} {status_text}")
+            }
+            ClientError::Transport { detail, .. } => write!(f, "fetch failed: {detail}"),
+            ClientError::Timeout { after_ms } => {
+                write!(f, "fetch failed: request timed out after {after_ms} ms")
+            }
+            ClientError::BadResponse { detail } => {
+                write!(f, "ChittyID service returned an invalid response: {detail}")
+            }
+            ClientError::BodyTooLarge { limit } => {
+                write!(f, "ChittyID service response exceeds the {limit}-byte limit")
+            }
+            ClientError::CircuitOpen { retry_in_ms } => {
+                write!(f, "circuit breaker is OPEN (next trial in {retry_in_ms} ms)")
+            }
+            ClientError::Aborted => write!(f, "The operation was aborted"),
+            ClientError::Closed => write!(f, "the client is closed"),
+            ClientError::InvalidArgument { detail } => write!(f, "{detail}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_errors_use_v1_wording_and_code() {
+        let e = ClientError::Http { status: 503, status_text: "Service Unavailable".into(), retry_after: None };
+        assert_eq!(e.to_string(), "ChittyID service error: 503 Service Unavailable");
+        assert_eq!(e.code(), "EHTTP");
+        assert_eq!(e.status(), Some(503));
+        assert!(e.is_retryable());
+        assert!(e.counts_as_service_failure());
+    }
+
+    #[test]
+    fn transport_errors_say_fetch_failed() {
+        let e = ClientError::Transport { code: "ECONNREFUSED", detail: "connect ECONNREFUSED 127.0.0.1:1".into() };
+        assert!(e.to_string().contains("fetch failed"));
+        assert_eq!(e.code(), "ECONNREFUSED");
+        assert_eq!(e.cause_detail(), Some("connect ECONNREFUSED 127.0.0.1:1"));
+        assert!(ClientError::Timeout { after_ms: 5 }.to_string().contains("fetch failed"));
+    }
+
+    #[test]
+    fn client_errors_are_neither_retried_nor_counted() {
+        for status in [400, 401, 403, 404, 422] {
+            let e = ClientError::Http { status, status_text: String::new(), retry_after: None };
+            assert!(!e.is_retryable(), "{status}");
+            assert!(!e.counts_as_service_failure(), "{status}");
+        }
+        for status in [408, 429] {
+            let e = ClientError::Http { status, status_text: String::new(), retry_after: None };
+            assert!(e.is_retryable() && e.counts_as_service_failure(), "{status}");
+        }
+        let e = ClientError::Http { status: 500, status_text: String::new(), retry_after: None };
+        assert!(!e.is_retryable() && e.counts_as_service_failure());
+    }
+
+    #[test]
+    fn circuit_open_message_is_recognisable() {
+        let e = ClientError::CircuitOpen { retry_in_ms: 10 };
+        assert!(e.to_string().contains("circuit breaker is OPEN"));
+        assert_eq!(e.code(), "ECIRCUITOPEN");
+    }
+}

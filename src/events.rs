@@ -1,0 +1,79 @@
+//! What the client reports as it runs. The binding delivers these into the JS EventEmitter;
+//! the core only knows the `EventSink` trait.
+
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    StateChange { from: &'static str, to: &'static str, timestamp: u64 },
+    Connected { service_url: String },
+    Disconnected { service_url: String },
+    Reconnecting { attempt: u32, delay_ms: u64 },
+    Unhealthy { service_url: String },
+    MaxReconnectAttemptsReached { attempts: u32 },
+    Retry { operation: &'static str, attempt: u32, delay_ms: u64, error_code: &'static str, error_message: String },
+    CircuitOpen { failures: u32, retry_in_ms: u64 },
+    CircuitHalfOpen,
+    CircuitClose,
+    Error { code: &'static str, message: String },
+}
+
+impl Event {
+    /// The name the JS EventEmitter emits it under.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::StateChange { .. } => "stateChange",
+            Event::Connected { .. } => "connected",
+            Event::Disconnected { .. } => "disconnected",
+            Event::Reconnecting { .. } => "reconnecting",
+            Event::Unhealthy { .. } => "unhealthy",
+            Event::MaxReconnectAttemptsReached { .. } => "maxReconnectAttemptsReached",
+            Event::Retry { .. } => "retry",
+            Event::CircuitOpen { .. } => "circuitOpen",
+            Event::CircuitHalfOpen => "circuitHalfOpen",
+            Event::CircuitClose => "circuitClose",
+            Event::Error { .. } => "error",
+        }
+    }
+}
+
+pub trait EventSink: Send + Sync + 'static {
+    fn emit(&self, event: Event);
+}
+
+pub type SharedSink = Arc<dyn EventSink>;
+
+/// Drops every event; used when nobody listens (tests, pure-Rust use).
+pub struct NoopSink;
+
+impl EventSink for NoopSink {
+    fn emit(&self, _event: Event) {}
+}
+
+pub fn noop() -> SharedSink {
+    Arc::new(NoopSink)
+}
+
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records every event, for assertions.
+    #[derive(Default)]
+    pub struct RecordingSink {
+        pub events: Mutex<Vec<Event>>,
+    }
+
+    impl RecordingSink {
+        pub fn names(&self) -> Vec<&'static str> {
+            self.events.lock().unwrap().iter().map(Event::name).collect()
+        }
+    }
+
+    impl EventSink for RecordingSink {
+        fn emit(&self, event: Event) {
+            self.events.lock().unwrap().push(event);
+        }
+    }
+}

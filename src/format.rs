@@ -1,0 +1,186 @@
+//! The official ChittyID grammar: `VV-G-LLL-SSSS-T-YM-C-X`, i.e.
+//! `^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$`.
+
+/// Length in bytes of every well-formed ChittyID.
+pub const ID_LEN: usize = 22;
+
+#[derive(Clone, Copy)]
+enum Class {
+    Upper,
+    Digit,
+    UpperOrDigit,
+    Dash,
+}
+
+use Class::{Dash, Digit, Upper, UpperOrDigit};
+
+const GRAMMAR: [Class; ID_LEN] = [
+    Upper, Upper, Dash, // VV
+    Upper, Dash, // G
+    Upper, Upper, Upper, Dash, // LLL
+    Digit, Digit, Digit, Digit, Dash, // SSSS
+    Upper, Dash, // T
+    Digit, Digit, Dash, // YM
+    Upper, Dash,         // C
+    UpperOrDigit, // X
+];
+
+fn byte_matches(class: Class, b: u8) -> bool {
+    match class {
+        Upper => b.is_ascii_uppercase(),
+        Digit => b.is_ascii_digit(),
+        UpperOrDigit => b.is_ascii_uppercase() || b.is_ascii_digit(),
+        Dash => b == b'-',
+    }
+}
+
+/// True when `id` matches the official grammar exactly (no trimming, ASCII only).
+pub fn is_valid_format(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    bytes.len() == ID_LEN && GRAMMAR.iter().zip(bytes).all(|(&c, &b)| byte_matches(c, b))
+}
+
+/// The fields of a well-formed ChittyID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedId {
+    pub version: String,
+    pub generation: String,
+    pub location: String,
+    pub sequence: String,
+    pub entity_type: String,
+    pub year_month: String,
+    pub check: String,
+    pub extension: String,
+}
+
+/// Splits a well-formed id into its fields; `None` when the format is invalid.
+pub fn parse(id: &str) -> Option<ParsedId> {
+    if !is_valid_format(id) {
+        return None;
+    }
+    let mut parts = id.split('-').map(str::to_owned);
+    let mut next = || parts.next().unwrap_or_default();
+    Some(ParsedId {
+        version: next(),
+        generation: next(),
+        location: next(),
+        sequence: next(),
+        entity_type: next(),
+        year_month: next(),
+        check: next(),
+        extension: next(),
+    })
+}
+
+/// Entity codes the service accepts, with the T letter their ids carry.
+pub const ENTITY_TYPE_LETTERS: [(&str, char); 9] = [
+    ("PEO", 'P'),
+    ("PLACE", 'L'),
+    ("PROP", 'T'),
+    ("EVNT", 'E'),
+    ("AUTH", 'A'),
+    ("INFO", 'I'),
+    ("FACT", 'F'),
+    ("CONTEXT", 'C'),
+    ("ACTOR", 'R'),
+];
+
+pub fn type_letter_for_entity(entity: &str) -> Option<char> {
+    ENTITY_TYPE_LETTERS.iter().find(|(e, _)| *e == entity).map(|&(_, l)| l)
+}
+
+pub fn entity_for_type_letter(letter: char) -> Option<&'static str> {
+    ENTITY_TYPE_LETTERS.iter().find(|&&(_, l)| l == letter).map(|&(e, _)| e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "CT-A-CHI-1234-I-24-A-0";
+
+    #[test]
+    fn accepts_the_official_examples() {
+        assert!(is_valid_format(GOOD));
+        assert!(is_valid_format("ID-Z-ZZZ-0000-P-99-Z-Z"));
+        assert!(is_valid_format("AB-C-DEF-9876-E-01-Q-9"));
+    }
+
+    #[test]
+    fn rejects_empty_and_legacy_ids() {
+        assert!(!is_valid_format(""));
+        assert!(!is_valid_format("CHITTY-PEO-123456-ABC"));
+        assert!(!is_valid_format("chitty_peo_123"));
+        assert!(!is_valid_format("01-A-CHI-1234-I-2409-5-0"));
+    }
+
+    #[test]
+    fn rejects_lowercase_in_every_letter_field() {
+        for pos in [0, 1, 3, 5, 6, 7, 14, 19, 21] {
+            let mut s = GOOD.as_bytes().to_vec();
+            if s[pos].is_ascii_uppercase() {
+                s[pos] = s[pos].to_ascii_lowercase();
+                assert!(!is_valid_format(std::str::from_utf8(&s).unwrap()), "pos {pos}");
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_non_ascii_and_whitespace() {
+        assert!(!is_valid_format("CT-A-CHİ-1234-I-24-A-0"));
+        assert!(!is_valid_format("CT-A-CHI-1234-I-24-A-０"));
+        assert!(!is_valid_format(&format!("{GOOD}\n")));
+        assert!(!is_valid_format(&format!("{GOOD} ")));
+        assert!(!is_valid_format(&format!(" {GOOD}")));
+        assert!(!is_valid_format(&GOOD.replace('-', " ")));
+        assert!(!is_valid_format(&format!("{GOOD}\0")));
+    }
+
+    #[test]
+    fn rejects_each_field_one_too_long_or_short() {
+        let fields: Vec<&str> = GOOD.split('-').collect();
+        for i in 0..fields.len() {
+            let mut longer = fields.clone();
+            let grown = format!("{}{}", fields[i], &fields[i][..1]);
+            longer[i] = &grown;
+            assert!(!is_valid_format(&longer.join("-")), "field {i} longer");
+            let mut shorter = fields.clone();
+            shorter[i] = &fields[i][..fields[i].len() - 1];
+            assert!(!is_valid_format(&shorter.join("-")), "field {i} shorter");
+        }
+    }
+
+    #[test]
+    fn rejects_digits_where_letters_belong_and_vice_versa() {
+        assert!(!is_valid_format("C1-A-CHI-1234-I-24-A-0"));
+        assert!(!is_valid_format("CT-A-CHI-12A4-I-24-A-0"));
+        assert!(!is_valid_format("CT-A-CHI-1234-I-2X-A-0"));
+        assert!(!is_valid_format("CT-A-CHI-1234-I-24-5-0"));
+        assert!(!is_valid_format("CT-A-CHI-1234-I-24-A-a"));
+        assert!(!is_valid_format("CT-A-CHI-1234-I-24-A--"));
+    }
+
+    #[test]
+    fn parses_fields() {
+        let p = parse(GOOD).unwrap();
+        assert_eq!(p.version, "CT");
+        assert_eq!(p.generation, "A");
+        assert_eq!(p.location, "CHI");
+        assert_eq!(p.sequence, "1234");
+        assert_eq!(p.entity_type, "I");
+        assert_eq!(p.year_month, "24");
+        assert_eq!(p.check, "A");
+        assert_eq!(p.extension, "0");
+        assert_eq!(parse("CT-A-CHI-1234-I-24-A"), None);
+    }
+
+    #[test]
+    fn maps_entities_to_type_letters_both_ways() {
+        for (entity, letter) in ENTITY_TYPE_LETTERS {
+            assert_eq!(type_letter_for_entity(entity), Some(letter));
+            assert_eq!(entity_for_type_letter(letter), Some(entity));
+        }
+        assert_eq!(type_letter_for_entity("peo"), None);
+        assert_eq!(entity_for_type_letter('Z'), None);
+    }
+}

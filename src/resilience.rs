@@ -1,0 +1,112 @@
+//! The one request path every client operation goes through: circuit breaker admission,
+//! the attempt, failure classification, and retry with backoff (honouring Retry-After).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::breaker::{Admission, BreakerState, CircuitBreaker, Transition};
+use crate::error::ClientError;
+use crate::events::{Event, SharedSink};
+use crate::retry::{parse_retry_after, RetryPolicy};
+use crate::stats::{OpStats, Operation};
+use crate::transport::Response;
+
+pub struct Resilience {
+    pub retry: Option<RetryPolicy>,
+    pub breaker: Option<Arc<CircuitBreaker>>,
+    pub sink: SharedSink,
+    pub stats: Arc<OpStats>,
+}
+
+impl Resilience {
+    /// Runs `attempt` (given the 1-based attempt number) until it succeeds, fails for good,
+    /// or the breaker refuses. A non-2xx answer is a failure here (`ClientError::Http`).
+    pub async fn run<F, Fut>(&self, op: Operation, mut attempt: F) -> Result<Response, ClientError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<Response, ClientError>>,
+    {
+        let mut number = 1;
+        loop {
+            self.admit()?;
+            let started = std::time::Instant::now();
+            let outcome = attempt(number).await.and_then(Response::error_for_status);
+            self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
+            self.record_for_breaker(outcome.as_ref().err());
+            let err = match outcome {
+                Ok(response) => return Ok(response),
+                Err(err) => err,
+            };
+            let Some(delay_ms) = self.retry_delay(number, &err) else {
+                return Err(err);
+            };
+            self.stats.record_retry(op);
+            self.sink.emit(Event::Retry {
+                operation: op.as_str(),
+                attempt: number,
+                delay_ms,
+                error_code: err.code(),
+                error_message: err.to_string(),
+            });
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            number += 1;
+        }
+    }
+
+    fn admit(&self) -> Result<(), ClientError> {
+        let Some(breaker) = &self.breaker else { return Ok(()) };
+        match breaker.admit() {
+            Admission::Allowed { transition } => {
+                self.emit_transition(transition);
+                Ok(())
+            }
+            Admission::Rejected { retry_in_ms } => {
+                self.stats.record_rejected();
+                Err(ClientError::CircuitOpen { retry_in_ms })
+            }
+        }
+    }
+
+    fn record_for_breaker(&self, err: Option<&ClientError>) {
+        let Some(breaker) = &self.breaker else { return };
+        let transition = match err {
+            None => breaker.record_success(),
+            Some(e) if e.counts_as_service_failure() => breaker.record_failure(),
+            // The service answered (a client error): it is up, so this is a success for the breaker.
+            Some(ClientError::Http { .. }) => breaker.record_success(),
+            Some(_) => None,
+        };
+        self.emit_transition(transition);
+    }
+
+    fn emit_transition(&self, transition: Option<Transition>) {
+        let Some(Transition { to, .. }) = transition else { return };
+        let event = match to {
+            BreakerState::Open => {
+                let snapshot = self.breaker.as_ref().map(|b| b.snapshot());
+                Event::CircuitOpen {
+                    failures: snapshot.as_ref().map_or(0, |s| s.failures),
+                    retry_in_ms: snapshot.map_or(0, |s| s.config.reset_timeout_ms),
+                }
+            }
+            BreakerState::HalfOpen => Event::CircuitHalfOpen,
+            BreakerState::Closed => Event::CircuitClose,
+        };
+        self.sink.emit(event);
+    }
+
+    fn retry_delay(&self, attempt: u32, err: &ClientError) -> Option<u64> {
+        let policy = self.retry.as_ref()?;
+        if !err.is_retryable() {
+            return None;
+        }
+        let retry_after = match err {
+            ClientError::Http { retry_after: Some(v), .. } => {
+                parse_retry_after(v, crate::clock::unix_ms())
+            }
+            _ => None,
+        };
+        policy.next_delay_ms(attempt, retry_after, fastrand::f64())
+    }
+}
