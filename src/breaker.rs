@@ -1,1 +1,496 @@
-//! (in progress)
+//! Circuit breaker state machine: CLOSED → OPEN after `failure_threshold` failures inside
+//! `monitor_window_ms`; OPEN rejects until `reset_timeout_ms` after the last failure, then the
+//! next admission moves it to HALF_OPEN; `half_open_successes` successes close it and any failure
+//! in HALF_OPEN re-opens it.
+//!
+//! The breaker does not run the guarded call: the caller asks `admit()` first and reports the
+//! outcome with `record_success()` / `record_failure()`. Time comes from the injected clock.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::clock::SharedClock;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "CLOSED",
+            BreakerState::Open => "OPEN",
+            BreakerState::HalfOpen => "HALF_OPEN",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BreakerConfig {
+    pub failure_threshold: u32,
+    pub reset_timeout_ms: u64,
+    pub monitor_window_ms: u64,
+    pub half_open_successes: u32,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            reset_timeout_ms: 60_000,
+            monitor_window_ms: 10_000,
+            half_open_successes: 3,
+        }
+    }
+}
+
+impl BreakerConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.failure_threshold == 0 {
+            return Err("circuit breaker: failure_threshold must be at least 1".into());
+        }
+        if self.monitor_window_ms == 0 {
+            return Err("circuit breaker: monitor_window_ms must be at least 1".into());
+        }
+        if self.half_open_successes == 0 {
+            return Err("circuit breaker: half_open_successes must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub from: BreakerState,
+    pub to: BreakerState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// `transition` is `Some` when this admission moved the breaker from OPEN to HALF_OPEN.
+    Allowed {
+        transition: Option<Transition>,
+    },
+    Rejected {
+        retry_in_ms: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BreakerSnapshot {
+    pub state: BreakerState,
+    /// Failures inside the monitor window ending now.
+    pub failures: u32,
+    pub last_failure_ms: Option<u64>,
+    pub last_state_change_ms: u64,
+    /// When the breaker last opened; `None` while CLOSED.
+    pub opened_at_ms: Option<u64>,
+    pub half_open_successes: u32,
+    pub times_opened: u64,
+    pub rejected: u64,
+    pub config: BreakerConfig,
+}
+
+pub struct CircuitBreaker {
+    config: BreakerConfig,
+    clock: SharedClock,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    state: BreakerState,
+    /// Timestamps of recent failures, oldest first, never more than `failure_threshold`.
+    failures: VecDeque<u64>,
+    last_failure_ms: Option<u64>,
+    last_state_change_ms: u64,
+    opened_at_ms: Option<u64>,
+    half_open_successes: u32,
+    times_opened: u64,
+    rejected: u64,
+}
+
+impl Inner {
+    fn new(threshold: u32, now: u64) -> Self {
+        Self {
+            state: BreakerState::Closed,
+            failures: VecDeque::with_capacity(threshold as usize),
+            last_failure_ms: None,
+            last_state_change_ms: now,
+            opened_at_ms: None,
+            half_open_successes: 0,
+            times_opened: 0,
+            rejected: 0,
+        }
+    }
+
+    fn move_to(&mut self, to: BreakerState, now: u64) -> Transition {
+        let from = self.state;
+        self.state = to;
+        self.last_state_change_ms = now;
+        self.half_open_successes = 0;
+        match to {
+            BreakerState::Open => {
+                self.opened_at_ms = Some(now);
+                self.times_opened += 1;
+            }
+            BreakerState::Closed => {
+                self.opened_at_ms = None;
+                self.failures.clear();
+            }
+            BreakerState::HalfOpen => {}
+        }
+        Transition { from, to }
+    }
+
+    fn prune_failures(&mut self, now: u64, window_ms: u64) {
+        while self.failures.front().is_some_and(|&t| now.saturating_sub(t) >= window_ms) {
+            self.failures.pop_front();
+        }
+    }
+
+    fn push_failure(&mut self, now: u64, threshold: usize) {
+        if self.failures.len() >= threshold {
+            self.failures.pop_front();
+        }
+        self.failures.push_back(now);
+        self.last_failure_ms = Some(now);
+    }
+
+    fn failures_in_window(&self, now: u64, window_ms: u64) -> u32 {
+        self.failures.iter().filter(|&&t| now.saturating_sub(t) < window_ms).count() as u32
+    }
+
+    /// The reset timeout runs from the last failure (or from opening, if none was recorded).
+    fn open_since_ms(&self) -> u64 {
+        self.last_failure_ms.or(self.opened_at_ms).unwrap_or(self.last_state_change_ms)
+    }
+}
+
+impl CircuitBreaker {
+    /// Expects a validated config; zero thresholds are treated as 1.
+    pub fn new(config: BreakerConfig, clock: SharedClock) -> Self {
+        let config = BreakerConfig {
+            failure_threshold: config.failure_threshold.max(1),
+            half_open_successes: config.half_open_successes.max(1),
+            ..config
+        };
+        let inner = Inner::new(config.failure_threshold, clock.now_ms());
+        Self { config, clock, inner: Mutex::new(inner) }
+    }
+
+    pub fn config(&self) -> &BreakerConfig {
+        &self.config
+    }
+
+    /// Asks whether a call may proceed. This is the fail-fast hot path: one lock, and the clock
+    /// is read only while OPEN.
+    pub fn admit(&self) -> Admission {
+        let mut inner = self.lock();
+        if inner.state != BreakerState::Open {
+            return Admission::Allowed { transition: None };
+        }
+        let now = self.clock.now_ms();
+        let elapsed = now.saturating_sub(inner.open_since_ms());
+        if elapsed >= self.config.reset_timeout_ms {
+            let transition = inner.move_to(BreakerState::HalfOpen, now);
+            return Admission::Allowed { transition: Some(transition) };
+        }
+        inner.rejected += 1;
+        Admission::Rejected { retry_in_ms: self.config.reset_timeout_ms - elapsed }
+    }
+
+    pub fn record_success(&self) -> Option<Transition> {
+        let mut inner = self.lock();
+        if inner.state != BreakerState::HalfOpen {
+            return None;
+        }
+        inner.half_open_successes += 1;
+        if inner.half_open_successes < self.config.half_open_successes {
+            return None;
+        }
+        Some(inner.move_to(BreakerState::Closed, self.clock.now_ms()))
+    }
+
+    pub fn record_failure(&self) -> Option<Transition> {
+        let now = self.clock.now_ms();
+        let mut inner = self.lock();
+        inner.prune_failures(now, self.config.monitor_window_ms);
+        inner.push_failure(now, self.config.failure_threshold as usize);
+        let should_open = match inner.state {
+            BreakerState::Closed => inner.failures.len() >= self.config.failure_threshold as usize,
+            BreakerState::HalfOpen => true,
+            // A late failure of a call admitted earlier only pushes the reset timeout back.
+            BreakerState::Open => false,
+        };
+        should_open.then(|| inner.move_to(BreakerState::Open, now))
+    }
+
+    /// The stored state; an expired OPEN is reported as OPEN until `admit()` moves it.
+    pub fn state(&self) -> BreakerState {
+        self.lock().state
+    }
+
+    pub fn snapshot(&self) -> BreakerSnapshot {
+        let now = self.clock.now_ms();
+        let inner = self.lock();
+        BreakerSnapshot {
+            state: inner.state,
+            failures: inner.failures_in_window(now, self.config.monitor_window_ms),
+            last_failure_ms: inner.last_failure_ms,
+            last_state_change_ms: inner.last_state_change_ms,
+            opened_at_ms: inner.opened_at_ms,
+            half_open_successes: inner.half_open_successes,
+            times_opened: inner.times_opened,
+            rejected: inner.rejected,
+            config: self.config.clone(),
+        }
+    }
+
+    /// Back to CLOSED with every counter cleared.
+    pub fn reset(&self) {
+        let now = self.clock.now_ms();
+        *self.lock() = Inner::new(self.config.failure_threshold, now);
+    }
+
+    /// Nothing inside the lock can panic, so a poisoned lock still holds consistent state.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use std::sync::Arc;
+
+    use BreakerState::{Closed, HalfOpen, Open};
+
+    fn breaker() -> (CircuitBreaker, Arc<ManualClock>) {
+        let clock = ManualClock::new(1_000);
+        (CircuitBreaker::new(BreakerConfig::default(), clock.clone()), clock)
+    }
+
+    fn fail_times(b: &CircuitBreaker, n: u32) -> Vec<Transition> {
+        (0..n).filter_map(|_| b.record_failure()).collect()
+    }
+
+    fn open_now(b: &CircuitBreaker) {
+        assert_eq!(fail_times(b, 5), [Transition { from: Closed, to: Open }]);
+    }
+
+    fn allowed(transition: Option<Transition>) -> Admission {
+        Admission::Allowed { transition }
+    }
+
+    #[test]
+    fn defaults_and_names() {
+        let c = BreakerConfig::default();
+        assert_eq!((c.failure_threshold, c.reset_timeout_ms), (5, 60_000));
+        assert_eq!((c.monitor_window_ms, c.half_open_successes), (10_000, 3));
+        assert!(c.validate().is_ok());
+        assert_eq!(Closed.as_str(), "CLOSED");
+        assert_eq!(Open.as_str(), "OPEN");
+        assert_eq!(HalfOpen.as_str(), "HALF_OPEN");
+    }
+
+    #[test]
+    fn validate_rejects_zeroes() {
+        let zero_threshold = BreakerConfig { failure_threshold: 0, ..Default::default() };
+        assert!(zero_threshold.validate().unwrap_err().contains("failure_threshold"));
+        let zero_window = BreakerConfig { monitor_window_ms: 0, ..Default::default() };
+        assert!(zero_window.validate().unwrap_err().contains("monitor_window_ms"));
+        let zero_successes = BreakerConfig { half_open_successes: 0, ..Default::default() };
+        assert!(zero_successes.validate().unwrap_err().contains("half_open_successes"));
+    }
+
+    #[test]
+    fn starts_closed_and_admits() {
+        let (b, _) = breaker();
+        assert_eq!(b.state(), Closed);
+        assert_eq!(b.admit(), allowed(None));
+        assert_eq!(b.record_success(), None);
+    }
+
+    #[test]
+    fn threshold_inside_window_opens() {
+        let (b, clock) = breaker();
+        for _ in 0..4 {
+            assert_eq!(b.record_failure(), None);
+            clock.advance(2_000);
+        }
+        assert_eq!(b.state(), Closed);
+        // The first failure was 8 s ago: still inside the 10 s window.
+        assert_eq!(b.record_failure(), Some(Transition { from: Closed, to: Open }));
+        assert_eq!(b.state(), Open);
+    }
+
+    #[test]
+    fn failures_spread_beyond_window_do_not_open() {
+        let (b, clock) = breaker();
+        for _ in 0..50 {
+            assert_eq!(b.record_failure(), None);
+            clock.advance(2_500);
+        }
+        assert_eq!(b.state(), Closed);
+        assert_eq!(b.snapshot().failures, 3);
+    }
+
+    #[test]
+    fn failure_exactly_window_old_has_expired() {
+        let (b, clock) = breaker();
+        fail_times(&b, 4);
+        clock.advance(10_000);
+        assert_eq!(b.record_failure(), None);
+        assert_eq!(b.snapshot().failures, 1);
+    }
+
+    #[test]
+    fn open_rejects_with_time_left() {
+        let (b, clock) = breaker();
+        open_now(&b);
+        assert_eq!(b.admit(), Admission::Rejected { retry_in_ms: 60_000 });
+        clock.advance(59_999);
+        assert_eq!(b.admit(), Admission::Rejected { retry_in_ms: 1 });
+        assert_eq!(b.snapshot().rejected, 2);
+    }
+
+    #[test]
+    fn state_does_not_move_on_read() {
+        let (b, clock) = breaker();
+        open_now(&b);
+        clock.advance(120_000);
+        assert_eq!(b.state(), Open);
+        assert_eq!(b.snapshot().state, Open);
+    }
+
+    #[test]
+    fn reset_timeout_moves_to_half_open_once() {
+        let (b, clock) = breaker();
+        open_now(&b);
+        clock.advance(60_000);
+        assert_eq!(b.admit(), allowed(Some(Transition { from: Open, to: HalfOpen })));
+        assert_eq!(b.admit(), allowed(None));
+        assert_eq!(b.state(), HalfOpen);
+    }
+
+    #[test]
+    fn half_open_successes_close() {
+        let (b, clock) = breaker();
+        open_now(&b);
+        clock.advance(60_000);
+        b.admit();
+        assert_eq!(b.record_success(), None);
+        assert_eq!(b.record_success(), None);
+        assert_eq!(b.snapshot().half_open_successes, 2);
+        assert_eq!(b.record_success(), Some(Transition { from: HalfOpen, to: Closed }));
+        let snap = b.snapshot();
+        assert_eq!((snap.state, snap.failures, snap.half_open_successes), (Closed, 0, 0));
+        assert_eq!(snap.opened_at_ms, None);
+        // Failures were cleared: it takes a full threshold again to open.
+        assert!(fail_times(&b, 4).is_empty());
+    }
+
+    #[test]
+    fn failure_in_half_open_reopens_and_restarts_timeout() {
+        let (b, clock) = breaker();
+        open_now(&b);
+        clock.advance(60_000);
+        b.admit();
+        b.record_success();
+        clock.advance(500);
+        assert_eq!(b.record_failure(), Some(Transition { from: HalfOpen, to: Open }));
+        assert_eq!(b.admit(), Admission::Rejected { retry_in_ms: 60_000 });
+        let snap = b.snapshot();
+        assert_eq!(snap.times_opened, 2);
+        assert_eq!(snap.half_open_successes, 0);
+        assert_eq!(snap.opened_at_ms, Some(1_000 + 60_500));
+        clock.advance(60_000);
+        assert_eq!(b.admit(), allowed(Some(Transition { from: Open, to: HalfOpen })));
+    }
+
+    #[test]
+    fn late_failure_while_open_extends_timeout() {
+        let (b, clock) = breaker();
+        open_now(&b);
+        clock.advance(30_000);
+        assert_eq!(b.record_failure(), None);
+        assert_eq!(b.admit(), Admission::Rejected { retry_in_ms: 60_000 });
+        assert_eq!(b.snapshot().times_opened, 1);
+    }
+
+    #[test]
+    fn success_while_open_is_ignored() {
+        let (b, _) = breaker();
+        open_now(&b);
+        assert_eq!(b.record_success(), None);
+        assert_eq!(b.state(), Open);
+    }
+
+    #[test]
+    fn reset_clears_everything() {
+        let (b, clock) = breaker();
+        open_now(&b);
+        b.admit();
+        clock.advance(7);
+        b.reset();
+        let snap = b.snapshot();
+        assert_eq!(snap.state, Closed);
+        assert_eq!((snap.failures, snap.times_opened, snap.rejected), (0, 0, 0));
+        assert_eq!((snap.last_failure_ms, snap.opened_at_ms), (None, None));
+        assert_eq!(snap.last_state_change_ms, 1_007);
+        assert_eq!(b.admit(), allowed(None));
+    }
+
+    #[test]
+    fn snapshot_fields() {
+        let (b, clock) = breaker();
+        let snap = b.snapshot();
+        assert_eq!(snap.last_state_change_ms, 1_000);
+        assert_eq!(snap.config, BreakerConfig::default());
+        b.record_failure();
+        clock.advance(100);
+        b.record_failure();
+        let snap = b.snapshot();
+        assert_eq!((snap.state, snap.failures), (Closed, 2));
+        assert_eq!(snap.last_failure_ms, Some(1_100));
+        clock.advance(100);
+        fail_times(&b, 3);
+        let snap = b.snapshot();
+        assert_eq!((snap.state, snap.failures, snap.times_opened), (Open, 5, 1));
+        assert_eq!((snap.opened_at_ms, snap.last_state_change_ms), (Some(1_200), 1_200));
+        // The window keeps sliding in snapshots even while nothing is recorded.
+        clock.advance(9_950);
+        assert_eq!(b.snapshot().failures, 3);
+    }
+
+    #[test]
+    fn window_memory_is_bounded_by_threshold() {
+        let clock = ManualClock::new(0);
+        let config = BreakerConfig { failure_threshold: 3, ..Default::default() };
+        let b = CircuitBreaker::new(config, clock.clone());
+        fail_times(&b, 1_000);
+        assert_eq!(b.lock().failures.len(), 3);
+    }
+
+    #[test]
+    fn threshold_of_one_opens_on_first_failure() {
+        let clock = ManualClock::new(0);
+        let config =
+            BreakerConfig { failure_threshold: 1, half_open_successes: 1, ..Default::default() };
+        let b = CircuitBreaker::new(config, clock.clone());
+        assert_eq!(b.record_failure(), Some(Transition { from: Closed, to: Open }));
+        clock.advance(60_000);
+        b.admit();
+        assert_eq!(b.record_success(), Some(Transition { from: HalfOpen, to: Closed }));
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<CircuitBreaker>();
+    }
+}
