@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 
@@ -22,6 +22,8 @@ use crate::clock::unix_ms;
 pub(crate) const SERVICE_VERSION: &str = "2.0.0";
 const MAX_BATCH: usize = 1_000;
 const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+/// How much of a rejected oversized body is read away before giving up on the connection.
+const DRAIN_AT_MOST: usize = 16 << 20;
 
 pub(crate) type Reply = Response<Full<Bytes>>;
 
@@ -314,18 +316,39 @@ fn idempotency_key(kind: RouteKind, headers: &HeaderMap) -> Result<Option<String
 
 async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Answer> {
     let too_large = || Answer::error(413, "request body too large");
-    let declared = request
-        .headers()
+    let headers = request.headers();
+    let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // Without `Expect: 100-continue` the client sends the body anyway; reading it keeps the
+    // connection usable and lets the 413 arrive before the close (no reset over unread bytes).
+    let drain_on_reject = headers.get(EXPECT).is_none();
+    let mut body = request.into_body();
     if declared.is_some_and(|len| len > limit as u64) {
+        if drain_on_reject {
+            discard(&mut body, DRAIN_AT_MOST).await;
+        }
         return Err(too_large());
     }
-    match Limited::new(request.into_body(), limit).collect().await {
+    match Limited::new(&mut body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
+        Err(e) if e.is::<LengthLimitError>() => {
+            discard(&mut body, DRAIN_AT_MOST).await;
+            Err(too_large())
+        }
         Err(_) => Err(Answer::error(400, "could not read the request body")),
+    }
+}
+
+/// Reads and drops up to `at_most` more bytes of `body`.
+async fn discard(body: &mut Incoming, at_most: usize) {
+    let mut seen = 0;
+    while seen <= at_most {
+        match body.frame().await {
+            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, Bytes::len),
+            _ => return,
+        }
     }
 }
 

@@ -209,24 +209,27 @@ fn unknown_paths_are_404_and_wrong_methods_405() {
 }
 
 #[test]
-fn bodies_over_the_limit_get_413() {
+fn bodies_over_the_limit_get_413_and_keep_the_connection() {
     let emu = crate::emulator::Emulator::spawn(crate::emulator::EmulatorOptions {
         max_request_bytes: 64,
         ..Default::default()
     })
     .unwrap();
+    let mut client = Client::connect(&emu);
     let big = format!(r#"{{"entity":"PEO","name":"{}"}}"#, "x".repeat(100));
-    let response = Client::connect(&emu).post("/mint", &big);
+    let response = client.post("/mint", &big);
     assert_eq!(response.status, 413);
     assert_eq!(response.json()["success"], false);
+
     let chunked = format!("{:x}\r\n{big}\r\n0\r\n\r\n", big.len());
-    let mut client = Client::connect(&emu);
     let headers = [("Transfer-Encoding", "chunked")];
-    let raw = client.send_raw_body("POST", "/mint", &headers, &chunked).unwrap();
-    assert_eq!(raw.status, 413);
-    assert_eq!(Client::connect(&emu).post("/mint", &mint_body("PEO")).status, 201);
+    assert_eq!(client.send_raw_body("POST", "/mint", &headers, &chunked).unwrap().status, 413);
+
+    let huge = format!(r#"{{"entity":"PEO","name":"{}"}}"#, "x".repeat(4 << 20));
+    assert_eq!(client.post("/mint/batch", &huge).status, 413);
+    assert_eq!(client.post("/mint", &mint_body("PEO")).status, 201);
     let stats = emu.stats();
-    assert_eq!((stats.bad_requests, stats.minted), (2, 1));
+    assert_eq!((stats.bad_requests, stats.minted, stats.connections), (3, 1, 1));
 }
 
 #[test]
