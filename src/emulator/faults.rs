@@ -126,7 +126,8 @@ impl Faults {
     }
 
     fn is_inert(&self) -> bool {
-        let settings_only = Faults { routes: None, probability: None, remaining: None, ..self.clone() };
+        let settings_only =
+            Faults { routes: None, probability: None, remaining: None, ..self.clone() };
         self.remaining == Some(0) || settings_only == Faults::default()
     }
 }
@@ -209,14 +210,23 @@ mod tests {
         let s = switch(Faults { error_status: Some(503), ..Faults::default() });
         assert_eq!(s.draw(RouteKind::Health), None);
         assert_eq!(s.draw(RouteKind::Validate).unwrap().early, Some(Early::Status(503)));
-        let s = switch(Faults { error_status: Some(500), routes: Some(vec!["health".into()]), ..Faults::default() });
+        let s = switch(Faults {
+            error_status: Some(500),
+            routes: Some(vec!["health".into()]),
+            ..Faults::default()
+        });
         assert_eq!(s.draw(RouteKind::Health).unwrap().early, Some(Early::Status(500)));
         assert_eq!(s.draw(RouteKind::Mint), None);
     }
 
     #[test]
     fn latency_and_down_reach_every_route() {
-        let s = switch(Faults { latency_ms: 5, down: true, routes: Some(vec!["mint".into()]), ..Faults::default() });
+        let s = switch(Faults {
+            latency_ms: 5,
+            down: true,
+            routes: Some(vec!["mint".into()]),
+            ..Faults::default()
+        });
         for route in [RouteKind::Health, RouteKind::Validate, RouteKind::Other] {
             let i = s.draw(route).unwrap();
             assert_eq!(i.latency, Some(Duration::from_millis(5)));
@@ -242,8 +252,14 @@ mod tests {
         assert_eq!(i.late, Some(Late::DropAfterCommit));
         assert_eq!(switch(no_reset).draw(RouteKind::Validate).unwrap().late, Some(Late::Malformed));
         let oversized_only = Faults { oversized_body: Some(9), ..Faults::default() };
-        assert_eq!(switch(oversized_only).draw(RouteKind::Batch).unwrap().late, Some(Late::Oversized(9)));
-        assert_eq!(switch(Faults { down: true, ..all }).draw(RouteKind::Mint).unwrap().early, Some(Early::Down));
+        assert_eq!(
+            switch(oversized_only).draw(RouteKind::Batch).unwrap().late,
+            Some(Late::Oversized(9))
+        );
+        assert_eq!(
+            switch(Faults { down: true, ..all }).draw(RouteKind::Mint).unwrap().early,
+            Some(Early::Down)
+        );
     }
 
     #[test]
@@ -266,8 +282,10 @@ mod tests {
 
     #[test]
     fn probability_zero_never_faults_and_one_always_does() {
-        let never = switch(Faults { error_status: Some(500), probability: Some(0.0), ..Faults::default() });
-        let always = switch(Faults { error_status: Some(500), probability: Some(1.0), ..Faults::default() });
+        let never =
+            switch(Faults { error_status: Some(500), probability: Some(0.0), ..Faults::default() });
+        let always =
+            switch(Faults { error_status: Some(500), probability: Some(1.0), ..Faults::default() });
         for _ in 0..200 {
             assert_eq!(never.draw(RouteKind::Mint), None);
             assert!(always.draw(RouteKind::Mint).is_some());
@@ -276,7 +294,8 @@ mod tests {
 
     #[test]
     fn probability_is_roughly_honoured() {
-        let s = switch(Faults { error_status: Some(500), probability: Some(0.5), ..Faults::default() });
+        let s =
+            switch(Faults { error_status: Some(500), probability: Some(0.5), ..Faults::default() });
         let hits = (0..4_000).filter(|_| s.draw(RouteKind::Mint).is_some()).count();
         assert!((1_600..2_400).contains(&hits), "{hits}");
     }

@@ -60,17 +60,11 @@ const X_SPAN: u64 = 36;
 pub const DISTINCT_SERIALS: u64 = SERIAL_SPAN * LLL_SPAN * G_SPAN * X_SPAN;
 
 pub fn type_letter_for_entity(entity: &str) -> Option<u8> {
-    ENTITY_TYPE_LETTERS
-        .iter()
-        .find(|(name, _)| *name == entity)
-        .map(|&(_, letter)| letter)
+    ENTITY_TYPE_LETTERS.iter().find(|(name, _)| *name == entity).map(|&(_, letter)| letter)
 }
 
 pub fn entity_for_type_letter(c: char) -> Option<&'static str> {
-    ENTITY_TYPE_LETTERS
-        .iter()
-        .find(|&&(_, letter)| letter as char == c)
-        .map(|&(name, _)| name)
+    ENTITY_TYPE_LETTERS.iter().find(|&&(_, letter)| letter as char == c).map(|&(name, _)| name)
 }
 
 /// The entity named by the T letter of an id-shaped string.
@@ -267,12 +261,10 @@ mod tests {
         let mut bytes = id.clone().into_bytes();
         for pos in (0..ID_LEN).filter(|&p| LAYOUT[p] != Slot::Dash && p != CHECK_POS) {
             let original = bytes[pos];
-            let replacement = if LAYOUT[pos] == Slot::Digit {
-                if original == b'9' { b'0' } else { original + 1 }
-            } else if original == b'Z' {
-                b'A'
-            } else {
-                original + 1
+            let replacement = match original {
+                b'9' => b'0',
+                b'Z' => b'A',
+                c => c + 1,
             };
             bytes[pos] = replacement;
             let changed = String::from_utf8(bytes.clone()).unwrap();
@@ -294,9 +286,16 @@ mod tests {
 
     #[test]
     fn format_rejects_legacy_and_malformed_ids() {
-        for bad in ["", "CHITTY-PEO-123", "chitty_peo_1", "CT-A-AAA-0000-P-25-K", "CT-A-AAA-000A-P-25-K-0",
-            "CT-A-AAA-0000-P-25-K-0 ", "Ct-A-AAA-0000-P-25-K-0", "CT_A-AAA-0000-P-25-K-0"]
-        {
+        for bad in [
+            "",
+            "CHITTY-PEO-123",
+            "chitty_peo_1",
+            "CT-A-AAA-0000-P-25-K",
+            "CT-A-AAA-000A-P-25-K-0",
+            "CT-A-AAA-0000-P-25-K-0 ",
+            "Ct-A-AAA-0000-P-25-K-0",
+            "CT_A-AAA-0000-P-25-K-0",
+        ] {
             assert!(!is_valid_format(bad), "{bad}");
             assert!(!is_valid_checked(bad), "{bad}");
         }

@@ -141,7 +141,11 @@ pub(crate) struct Ledger {
 
 impl Ledger {
     pub fn new(generator: IdGenerator) -> Self {
-        let book = MintBook { base: 0, type_letters: Vec::new(), keys: IdempotencyStore::new(IDEMPOTENCY_KEYS_KEPT) };
+        let book = MintBook {
+            base: 0,
+            type_letters: Vec::new(),
+            keys: IdempotencyStore::new(IDEMPOTENCY_KEYS_KEPT),
+        };
         Self { generator, counters: Counters::default(), book: Mutex::new(book) }
     }
 
@@ -188,7 +192,8 @@ impl Ledger {
         }
         let first = book.next_counter();
         book.type_letters.extend_from_slice(type_letters);
-        let ids = MintedIds { generator: self.generator, next: first, type_letters: type_letters.iter() };
+        let ids =
+            MintedIds { generator: self.generator, next: first, type_letters: type_letters.iter() };
         let response = respond(ids);
         if let Some(key) = key {
             book.keys.insert(key, response.clone());
@@ -261,7 +266,8 @@ mod tests {
     fn mint(ledger: &Ledger, key: Option<&str>, letters: &[u8]) -> (bool, Vec<String>) {
         let mut ids = Vec::new();
         let commit = ledger.commit(key, letters, |minted| {
-            let joined: Vec<String> = minted.map(|id| String::from_utf8(id.to_vec()).unwrap()).collect();
+            let joined: Vec<String> =
+                minted.map(|id| String::from_utf8(id.to_vec()).unwrap()).collect();
             ids.clone_from(&joined);
             StoredResponse { status: 201, body: Bytes::from(joined.join(",")) }
         });

@@ -10,9 +10,9 @@ pub mod ids;
 mod json;
 mod ledger;
 mod routes;
-mod timestamp;
 #[cfg(test)]
 mod tests;
+mod timestamp;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -141,7 +141,8 @@ impl Emulator {
     /// Stops accepting, drops open connections and joins the server thread, waiting at most
     /// about two seconds. Idempotent.
     pub fn shutdown(&self) {
-        let server = self.inner.server.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        let server =
+            self.inner.server.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
         if let Some(server) = server {
             server.stop();
         }
@@ -157,8 +158,12 @@ fn bind(host: &str, port: u16) -> io::Result<std::net::TcpListener> {
 
 fn reachable(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
-        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
         _ => addr,
     }
 }
@@ -179,12 +184,13 @@ impl ServerThread {
         };
         let (stop, stop_requested) = oneshot::channel();
         let (finished_tx, finished) = mpsc::channel();
-        let thread = std::thread::Builder::new().name("chittyid-emulator".to_owned()).spawn(move || {
-            runtime.block_on(accept_until_stopped(listener, state, stop_requested));
-            // Dropping the runtime drops every connection task, closing their sockets.
-            drop(runtime);
-            let _ = finished_tx.send(());
-        })?;
+        let thread =
+            std::thread::Builder::new().name("chittyid-emulator".to_owned()).spawn(move || {
+                runtime.block_on(accept_until_stopped(listener, state, stop_requested));
+                // Dropping the runtime drops every connection task, closing their sockets.
+                drop(runtime);
+                let _ = finished_tx.send(());
+            })?;
         Ok(Self { stop, finished, thread })
     }
 
@@ -202,7 +208,11 @@ impl ServerThread {
     }
 }
 
-async fn accept_until_stopped(listener: TcpListener, state: Arc<State>, mut stop: oneshot::Receiver<()>) {
+async fn accept_until_stopped(
+    listener: TcpListener,
+    state: Arc<State>,
+    mut stop: oneshot::Receiver<()>,
+) {
     loop {
         tokio::select! {
             biased;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER};
+use hyper::header::{
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 
@@ -175,7 +177,8 @@ impl Answer {
     fn into_reply(self) -> Reply {
         let length = self.body.len();
         let mut reply = Response::new(Full::new(self.body));
-        *reply.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        *reply.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let headers = reply.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
@@ -406,7 +409,9 @@ fn mint_batch(state: &State, body: &[u8], key: Option<&str>) -> Answer {
     let letters: Result<Vec<u8>, String> = requests
         .iter()
         .enumerate()
-        .map(|(i, request)| type_letter(request).map_err(|message| format!("requests[{i}]: {message}")))
+        .map(|(i, request)| {
+            type_letter(request).map_err(|message| format!("requests[{i}]: {message}"))
+        })
         .collect();
     match letters {
         Ok(letters) => commit(state, key, &letters, batch_body),
@@ -414,7 +419,12 @@ fn mint_batch(state: &State, body: &[u8], key: Option<&str>) -> Answer {
     }
 }
 
-fn commit(state: &State, key: Option<&str>, letters: &[u8], body: fn(MintedIds<'_>, &[u8]) -> Bytes) -> Answer {
+fn commit(
+    state: &State,
+    key: Option<&str>,
+    letters: &[u8],
+    body: fn(MintedIds<'_>, &[u8]) -> Bytes,
+) -> Answer {
     let respond = |ids: MintedIds<'_>| StoredResponse { status: 201, body: body(ids, letters) };
     match state.ledger.commit(key, letters, respond) {
         Commit::Fresh(stored) | Commit::Replayed(stored) => Answer::replay(stored),
@@ -443,9 +453,8 @@ fn batch_body(ids: MintedIds<'_>, letters: &[u8]) -> Bytes {
 fn validate(state: &State, id: &str) -> Answer {
     let shaped = ids::is_valid_format(id);
     let valid = shaped && ids::is_valid_checked(id);
-    let mut body = JsonObject::with_capacity(96 + id.len())
-        .boolean("valid", valid)
-        .string("chittyId", id);
+    let mut body =
+        JsonObject::with_capacity(96 + id.len()).boolean("valid", valid).string("chittyId", id);
     if let Some(entity) = ids::entity_of(id).filter(|_| valid) {
         body = body.plain("entity", entity.as_bytes());
     }
@@ -476,7 +485,9 @@ mod tests {
         assert!(matches!(Route::of(&Method::GET, "/mint"), Route::WrongMethod(RouteKind::Mint)));
         assert!(matches!(Route::of(&Method::POST, "/mint/batch"), Route::Batch));
         assert!(matches!(Route::of(&Method::GET, "/v2/mint"), Route::NotFound));
-        assert!(matches!(Route::of(&Method::GET, "/validate/A%2DB"), Route::Validate(id) if id == "A-B"));
+        assert!(
+            matches!(Route::of(&Method::GET, "/validate/A%2DB"), Route::Validate(id) if id == "A-B")
+        );
     }
 
     #[test]

@@ -19,8 +19,9 @@ impl HttpResponse {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!("invalid JSON ({e}): {}", String::from_utf8_lossy(&self.body))
+        })
     }
 }
 
@@ -40,7 +41,13 @@ impl Client {
         Ok(Client { reader: BufReader::new(stream) })
     }
 
-    pub fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> io::Result<HttpResponse> {
+    pub fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> io::Result<HttpResponse> {
         let mut all_headers = headers.to_vec();
         let length = body.map(|b| b.len().to_string());
         if let Some(length) = &length {
@@ -51,7 +58,13 @@ impl Client {
     }
 
     /// Sends `raw_body` as is, after exactly the given headers.
-    pub fn send_raw_body(&mut self, method: &str, path: &str, headers: &[(&str, &str)], raw_body: &str) -> io::Result<HttpResponse> {
+    pub fn send_raw_body(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        raw_body: &str,
+    ) -> io::Result<HttpResponse> {
         let mut request = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\n");
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
@@ -91,7 +104,8 @@ impl Client {
             headers.push((name.trim().to_owned(), value.trim().to_owned()));
         }
         let mut response = HttpResponse { status, headers, body: Vec::new() };
-        let length: usize = response.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let length: usize =
+            response.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
         response.body.resize(length, 0);
         self.reader.read_exact(&mut response.body)?;
         Ok(response)
@@ -100,7 +114,10 @@ impl Client {
     fn read_line(&mut self) -> io::Result<String> {
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before a response"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed before a response",
+            ));
         }
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }

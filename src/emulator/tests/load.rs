@@ -33,7 +33,10 @@ fn mints_per_second_over_keep_alive_connections() {
     }
     let stats = emu.stats();
     assert_eq!(stats.minted, stats.minted_ids.len() as u64);
-    assert_eq!(stats.faults_injected + stats.bad_requests + stats.unauthorized + stats.idempotent_replays, 0);
+    assert_eq!(
+        stats.faults_injected + stats.bad_requests + stats.unauthorized + stats.idempotent_replays,
+        0
+    );
 }
 
 /// Mints on every connection for the warm-up plus the measured window; returns the mints in
@@ -55,7 +58,8 @@ async fn measure(port: u16, keyed: bool) -> (u64, Duration, Option<f64>) {
     tokio::time::sleep(MEASURE).await;
     let mints = created.load(Ordering::SeqCst);
     let elapsed = started.elapsed();
-    let server_cpu = server_thread_cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
+    let server_cpu =
+        server_thread_cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
     stop.store(true, Ordering::SeqCst);
     for worker in workers {
         worker.await.unwrap();
@@ -63,7 +67,11 @@ async fn measure(port: u16, keyed: bool) -> (u64, Duration, Option<f64>) {
     (mints, elapsed, server_cpu)
 }
 
-async fn mint_loop(port: u16, key_prefix: Option<usize>, (measuring, stop, created): (Arc<AtomicBool>, Arc<AtomicBool>, Arc<AtomicU64>)) {
+async fn mint_loop(
+    port: u16,
+    key_prefix: Option<usize>,
+    (measuring, stop, created): (Arc<AtomicBool>, Arc<AtomicBool>, Arc<AtomicU64>),
+) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     stream.set_nodelay(true).unwrap();
     let plain = format!("{HEAD}\r\n{BODY}");
@@ -76,7 +84,9 @@ async fn mint_loop(port: u16, key_prefix: Option<usize>, (measuring, stop, creat
             Some(prefix) => {
                 sequence += 1;
                 request.clear();
-                request.push_str(&format!("{HEAD}Idempotency-Key: load-{prefix}-{sequence}\r\n\r\n{BODY}"));
+                request.push_str(&format!(
+                    "{HEAD}Idempotency-Key: load-{prefix}-{sequence}\r\n\r\n{BODY}"
+                ));
                 request.as_bytes()
             }
         };
@@ -106,7 +116,8 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> u16 {
 fn complete_length(buf: &[u8]) -> Option<usize> {
     let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let head = std::str::from_utf8(&buf[..head_end]).ok()?.to_ascii_lowercase();
-    let length: usize = head.split("content-length:").nth(1)?.split("\r\n").next()?.trim().parse().ok()?;
+    let length: usize =
+        head.split("content-length:").nth(1)?.split("\r\n").next()?.trim().parse().ok()?;
     (buf.len() >= head_end + length).then_some(head_end + length)
 }
 
@@ -117,7 +128,8 @@ fn server_thread_cpu_seconds() -> Option<f64> {
         if comm.trim() == "chittyid-emulat" {
             let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
             let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            let ticks: f64 =
+                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
             return Some(ticks / 100.0);
         }
     }
