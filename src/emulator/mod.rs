@@ -1,1 +1,230 @@
-//! (in progress)
+//! A local ChittyID service emulator (DESIGN §4): the real routes, minted ids that follow the
+//! official grammar, `Idempotency-Key` replays, run-time fault injection and a ledger of
+//! everything it minted. It runs on its own thread with its own current-thread runtime, so it
+//! never competes with the client's runtime.
+
+mod conn;
+mod faults;
+mod idempotency;
+pub mod ids;
+mod json;
+mod ledger;
+mod routes;
+#[cfg(test)]
+mod tests;
+mod timestamp;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use faults::Faults;
+pub use ledger::{LedgerSnapshot, RouteCounts};
+
+use faults::FaultSwitch;
+use ids::IdGenerator;
+use ledger::Ledger;
+
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmulatorOptions {
+    /// Address to bind; a name such as "localhost" binds its first address that works.
+    pub host: String,
+    /// 0 picks a free port.
+    pub port: u16,
+    /// When set (and non-empty), mint, batch and validate require `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// Larger request bodies are answered with 413.
+    pub max_request_bytes: usize,
+}
+
+impl Default for EmulatorOptions {
+    fn default() -> Self {
+        Self { host: "127.0.0.1".to_owned(), port: 0, token: None, max_request_bytes: 1 << 20 }
+    }
+}
+
+/// What the request handlers share.
+pub(crate) struct State {
+    expected_authorization: Option<Vec<u8>>,
+    max_request_bytes: usize,
+    faults: FaultSwitch,
+    ledger: Ledger,
+}
+
+impl State {
+    fn new(opts: &EmulatorOptions) -> Self {
+        let expected_authorization = opts
+            .token
+            .as_deref()
+            .filter(|token| !token.is_empty())
+            .map(|token| format!("Bearer {token}").into_bytes());
+        let year = timestamp::utc_year(crate::clock::unix_ms());
+        Self {
+            expected_authorization,
+            max_request_bytes: opts.max_request_bytes,
+            faults: FaultSwitch::default(),
+            ledger: Ledger::new(IdGenerator::new(year)),
+        }
+    }
+}
+
+/// A running emulator. Clones share it; it shuts down on [`Emulator::shutdown`] or when the
+/// last clone is dropped.
+#[derive(Clone)]
+pub struct Emulator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    addr: SocketAddr,
+    state: Arc<State>,
+    server: Mutex<Option<ServerThread>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let server = self.server.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(server) = server {
+            server.stop();
+        }
+    }
+}
+
+impl Emulator {
+    /// Binds synchronously (so the port is known and errors surface here), then serves on a
+    /// dedicated thread running a tokio current-thread runtime.
+    pub fn spawn(opts: EmulatorOptions) -> io::Result<Emulator> {
+        let listener = bind(&opts.host, opts.port)?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State::new(&opts));
+        let server = ServerThread::start(listener, Arc::clone(&state))?;
+        let inner = Inner { addr, state, server: Mutex::new(Some(server)) };
+        Ok(Emulator { inner: Arc::new(inner) })
+    }
+
+    /// `http://HOST:PORT` (an IPv6 host in brackets; a wildcard bind shows loopback).
+    pub fn url(&self) -> String {
+        format!("http://{}", reachable(self.inner.addr))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.inner.addr.port()
+    }
+
+    /// Replaces the active faults; requests already past their fault draw are not affected.
+    pub fn set_faults(&self, faults: Faults) {
+        self.inner.state.faults.set(faults);
+    }
+
+    /// The active faults (`remaining` counts down as faults are injected).
+    pub fn faults(&self) -> Faults {
+        self.inner.state.faults.get()
+    }
+
+    pub fn stats(&self) -> LedgerSnapshot {
+        self.inner.state.ledger.snapshot()
+    }
+
+    /// Zeroes the counters and forgets minted ids and idempotency keys. Later mints still get
+    /// ids never handed out before.
+    pub fn reset_ledger(&self) {
+        self.inner.state.ledger.reset();
+    }
+
+    /// Stops accepting, drops open connections and joins the server thread, waiting at most
+    /// about two seconds. Idempotent.
+    pub fn shutdown(&self) {
+        let server =
+            self.inner.server.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(server) = server {
+            server.stop();
+        }
+    }
+}
+
+fn bind(host: &str, port: u16) -> io::Result<std::net::TcpListener> {
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let listener = std::net::TcpListener::bind((host, port))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
+        _ => addr,
+    }
+}
+
+/// The thread that owns the runtime, the listener and every connection.
+struct ServerThread {
+    stop: oneshot::Sender<()>,
+    finished: mpsc::Receiver<()>,
+    thread: JoinHandle<()>,
+}
+
+impl ServerThread {
+    fn start(listener: std::net::TcpListener, state: Arc<State>) -> io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let listener = {
+            let _entered = runtime.enter();
+            TcpListener::from_std(listener)?
+        };
+        let (stop, stop_requested) = oneshot::channel();
+        let (finished_tx, finished) = mpsc::channel();
+        let thread =
+            std::thread::Builder::new().name("chittyid-emulator".to_owned()).spawn(move || {
+                runtime.block_on(accept_until_stopped(listener, state, stop_requested));
+                // Dropping the runtime drops every connection task, closing their sockets.
+                drop(runtime);
+                let _ = finished_tx.send(());
+            })?;
+        Ok(Self { stop, finished, thread })
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        if self.thread.thread().id() == std::thread::current().id() {
+            return;
+        }
+        match self.finished.recv_timeout(SHUTDOWN_WAIT) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {} // leave it detached rather than hang
+            _ => {
+                let _ = self.thread.join();
+            }
+        }
+    }
+}
+
+async fn accept_until_stopped(
+    listener: TcpListener,
+    state: Arc<State>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    state.ledger.count_connection();
+                    tokio::spawn(conn::serve(stream, Arc::clone(&state)));
+                }
+                // Out of descriptors or an aborted handshake: pause rather than spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+        }
+    }
+}
