@@ -7,7 +7,7 @@
 //! outcome with `record_success()` / `record_failure()`. Time comes from the injected clock.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::clock::SharedClock;
 
@@ -257,7 +257,7 @@ impl CircuitBreaker {
 
     /// Nothing inside the lock can panic, so a poisoned lock still holds consistent state.
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -486,6 +486,29 @@ mod tests {
         clock.advance(60_000);
         b.admit();
         assert_eq!(b.record_success(), Some(Transition { from: HalfOpen, to: Closed }));
+    }
+
+    fn ns_per_call(calls: u32, mut f: impl FnMut()) -> f64 {
+        let start = std::time::Instant::now();
+        for _ in 0..calls {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(calls)
+    }
+
+    /// `cargo test --release --lib breaker::tests::admit_cost -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn admit_cost() {
+        let b = CircuitBreaker::new(BreakerConfig::default(), crate::clock::system());
+        let closed = ns_per_call(5_000_000, || {
+            std::hint::black_box(b.admit());
+        });
+        fail_times(&b, 5);
+        let open = ns_per_call(5_000_000, || {
+            std::hint::black_box(b.admit());
+        });
+        println!("admit: {closed:.1} ns closed, {open:.1} ns open (rejecting)");
     }
 
     #[test]
