@@ -6,7 +6,6 @@ pub mod cache;
 pub mod client;
 pub mod clock;
 pub mod config;
-#[cfg(any())]
 pub mod emulator;
 pub mod error;
 pub mod events;

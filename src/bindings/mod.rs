@@ -1,7 +1,6 @@
 //! Everything `#[napi]`: thin adapters from JS values to the plain modules.
 
 pub mod client;
-#[cfg(any())]
 pub mod emulator;
 pub mod errors;
 pub mod events;
