@@ -19,6 +19,16 @@ export declare class NativeClient {
   healthCheck(): Promise<boolean>
 }
 
+export declare class NativeEmulator {
+  constructor(options: NativeEmulatorOptions)
+  get url(): string
+  get port(): number
+  setFaults(faults: FaultOptions): void
+  stats(): EmulatorStats
+  resetLedger(): void
+  close(): Promise<void>
+}
+
 export interface BatchOutcome {
   ids?: Array<string>
   error?: ErrorInfo
@@ -31,12 +41,38 @@ export interface BreakerOptions {
   halfOpenAttempts?: number
 }
 
+export interface EmulatorStats {
+  minted: number
+  mintedIds: Array<string>
+  idempotentReplays: number
+  requests: RouteCounts
+  unauthorized: number
+  badRequests: number
+  faultsInjected: number
+  connections: number
+}
+
 export interface ErrorInfo {
   code: string
   message: string
   /** Message of the lower-level failure, exposed as `error.cause`. */
   cause?: string
   status?: number
+}
+
+/** Fault switches, all optional; `setFaults({})` clears every fault. */
+export interface FaultOptions {
+  latencyMs?: number
+  errorStatus?: number
+  rateLimitRetryAfter?: number
+  resetConnection?: boolean
+  dropAfterCommit?: boolean
+  malformedJson?: boolean
+  oversizedBody?: number
+  down?: boolean
+  routes?: Array<string>
+  probability?: number
+  remaining?: number
 }
 
 export declare function isValidFormatNative(id: string): boolean
@@ -56,6 +92,13 @@ export interface NativeClientOptions {
   retryEnabled?: boolean
   circuitBreaker?: BreakerOptions
   circuitBreakerEnabled?: boolean
+}
+
+export interface NativeEmulatorOptions {
+  host?: string
+  port?: number
+  token?: string
+  maxRequestBytes?: number
 }
 
 /** One event, flattened; the JS side builds the payload for `name`. */
@@ -94,6 +137,14 @@ export interface RetryOptions {
   backoffMultiplier?: number
   jitter?: number
   maxRetryAfterMs?: number
+}
+
+export interface RouteCounts {
+  health: number
+  mint: number
+  batch: number
+  validate: number
+  other: number
 }
 
 export interface ValidationResult {
