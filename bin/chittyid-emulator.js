@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Runs the local ChittyID emulator until SIGINT/SIGTERM.
+'use strict'
+
+const { parseArgs } = require('node:util')
+const { ChittyIDEmulator } = require('..')
+
+const usage = `usage: chittyid-emulator [--port 8787] [--host 127.0.0.1] [--token SECRET]
+
+Serves GET /health, POST /mint, POST /mint/batch and GET /validate/:id under /, /v1 and /api/v1.`
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '8787' },
+      host: { type: 'string', default: '127.0.0.1' },
+      token: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    console.log(usage)
+    return
+  }
+  const port = Number(values.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`)
+  const emulator = await ChittyIDEmulator.start({ port, host: values.host, token: values.token })
+  console.log(`chittyid-emulator listening on ${emulator.url} (also /v1 and /api/v1)`)
+  // The server runs on a native thread; this timer is what keeps the process alive.
+  const keepAlive = setInterval(() => {}, 1 << 30)
+  const stop = async () => {
+    clearInterval(keepAlive)
+    await emulator.close()
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
+main().catch((err) => {
+  console.error(`chittyid-emulator: ${err.message}`)
+  process.exitCode = 1
+})
