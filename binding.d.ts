@@ -16,6 +16,15 @@ export declare class NativeClient {
   mint(entity: string, body: string): Promise<MintOutcome>
   mintBatch(body: string): Promise<BatchOutcome>
   validate(id: string): Promise<ValidationResult>
+  /**
+   * The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
+   * 0 = miss, 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
+   */
+  cachedVerdict(id: string): number
+  /** `validate()` after a cache miss already counted by `cachedVerdict`. */
+  validateUncached(id: string): Promise<ValidationResult>
+  getStats(): ClientStats
+  metrics(): string
   healthCheck(): Promise<boolean>
 }
 
@@ -39,6 +48,40 @@ export interface BreakerOptions {
   resetTimeout?: number
   monitorWindow?: number
   halfOpenAttempts?: number
+}
+
+export interface BreakerStats {
+  state: string
+  failures: number
+  timesOpened: number
+  rejected: number
+  halfOpenSuccesses: number
+}
+
+export interface CacheOptions {
+  maxSize?: number
+  ttlMs?: number
+  negativeTtlMs?: number
+}
+
+export interface CacheStatsObject {
+  hits: number
+  misses: number
+  evictions: number
+  sets: number
+  size: number
+  maxSize: number
+  ttlMs: number
+  hitRate: string
+  totalRequests: number
+}
+
+export interface ClientStats {
+  requests: RequestStats
+  retries: number
+  rejectedByBreaker: number
+  breaker?: BreakerStats
+  cache?: CacheStatsObject
 }
 
 export interface EmulatorStats {
@@ -92,6 +135,8 @@ export interface NativeClientOptions {
   retryEnabled?: boolean
   circuitBreaker?: BreakerOptions
   circuitBreakerEnabled?: boolean
+  cache?: CacheOptions
+  cacheEnabled?: boolean
 }
 
 export interface NativeEmulatorOptions {
@@ -117,6 +162,14 @@ export interface NativeEvent {
   failures?: number
 }
 
+export interface OperationStats {
+  requests: number
+  errors: number
+  retries: number
+  p50Ms: number
+  p99Ms: number
+}
+
 export declare function parseChittyId(id: string): ParsedChittyId | null
 
 export interface ParsedChittyId {
@@ -128,6 +181,13 @@ export interface ParsedChittyId {
   yearMonth: string
   check: string
   extension: string
+}
+
+export interface RequestStats {
+  mint: OperationStats
+  mintBatch: OperationStats
+  validate: OperationStats
+  healthCheck: OperationStats
 }
 
 export interface RetryOptions {

@@ -3,7 +3,7 @@
 const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
 const { fromInfo, invalidArgument, abortError } = require('./errors.js')
-const { validateFormat } = require('./format.js')
+const { validateFormat, entityForId } = require('./format.js')
 const { toPayload } = require('./events.js')
 
 const DEFAULT_SERVICE_URL = 'https://id.chitty.cc/v1'
@@ -35,6 +35,7 @@ function toNativeOptions(config) {
   if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
   const retry = policyOption(config, 'retry')
   const breaker = policyOption(config, 'circuitBreaker')
+  const cache = policyOption(config, 'cache')
   return {
     serviceUrl: optional(config, 'serviceUrl', 'string'),
     apiKey: optional(config, 'apiKey', 'string'),
@@ -44,6 +45,8 @@ function toNativeOptions(config) {
     retryEnabled: retry.enabled,
     circuitBreaker: breaker.options,
     circuitBreakerEnabled: breaker.enabled,
+    cache: cache.options,
+    cacheEnabled: cache.enabled,
   }
 }
 
@@ -174,7 +177,20 @@ class ChittyIDClient extends EventEmitter {
     const signal = signalOf(options)
     if (typeof id !== 'string') return { valid: false, error: 'ChittyID must be a string' }
     if (this.#closed) return { valid: validateFormat(id), error: 'the client is closed' }
-    return compact(await abortable(this.#native.validate(id), signal))
+    // The cache lookup is synchronous: a hit costs one native call and no native promise.
+    const verdict = this.#native.cachedVerdict(id)
+    if (verdict !== 0) return cachedAnswer(id, verdict === 1)
+    return compact(await abortable(this.#native.validateUncached(id), signal))
+  }
+
+  /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker and cache. */
+  getStats() {
+    return this.#native.getStats()
+  }
+
+  /** The same counters in Prometheus text exposition format, ready for a `/metrics` route. */
+  metrics() {
+    return this.#native.metrics()
   }
 
   validateFormat(id) {
@@ -201,6 +217,13 @@ class ChittyIDClient extends EventEmitter {
     if (!validateFormat(id)) return null
     return native.parseChittyId(id)
   }
+}
+
+/** A cached verdict as `validate()` answers it; the entity follows from the type letter. */
+function cachedAnswer(id, valid) {
+  if (!valid) return { valid: false, chittyId: id }
+  const entity = entityForId(id)
+  return entity ? { valid: true, chittyId: id, entity } : { valid: true, chittyId: id }
 }
 
 /** Drops absent fields so results compare like v1's plain JSON objects. */

@@ -9,4 +9,22 @@ function validateFormat(id) {
   return typeof id === 'string' && CHITTY_ID.test(id)
 }
 
-module.exports = { validateFormat, CHITTY_ID }
+// The T letter of an id names its entity (DESIGN §1); same table as src/format.rs.
+const ENTITY_BY_TYPE_LETTER = {
+  P: 'PEO',
+  L: 'PLACE',
+  T: 'PROP',
+  E: 'EVNT',
+  A: 'AUTH',
+  I: 'INFO',
+  F: 'FACT',
+  C: 'CONTEXT',
+  R: 'ACTOR',
+}
+
+/** The entity of a well-formed id, from its type letter (position 14). */
+function entityForId(id) {
+  return validateFormat(id) ? ENTITY_BY_TYPE_LETTER[id[14]] : undefined
+}
+
+module.exports = { validateFormat, entityForId, CHITTY_ID }

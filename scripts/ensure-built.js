@@ -32,7 +32,9 @@ function builtAddon() {
 }
 
 if (!fs.existsSync(path.join(root, 'node_modules', '@napi-rs', 'cli'))) {
-  run(fs.existsSync(path.join(root, 'package-lock.json')) ? 'npm ci' : 'npm install')
+  // `npm install`, not `npm ci`: npm records only this platform's optional packages of some
+  // dev tools in the lockfile, which `npm ci` then rejects as out of sync.
+  run('npm install --no-audit --no-fund')
 }
 
 const addon = builtAddon()

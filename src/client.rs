@@ -1,23 +1,58 @@
 //! The v1 operations (mint, mintBatch, validate, healthCheck) over one transport,
 //! each through the resilience path.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
 
 use bytes::Bytes;
 use reqwest::Method;
 use serde::Deserialize;
 
+use crate::cache::ValidationCache;
 use crate::config::{ClientConfig, HEALTH_TIMEOUT_MS};
 use crate::error::ClientError;
 use crate::format;
 use crate::resilience::Resilience;
-use crate::stats::Operation;
+use crate::stats::{ClientSnapshot, Operation};
 use crate::transport::{Request, Response, Transport};
 
 pub struct Client {
     transport: Transport,
     timeout_ms: u64,
     resilience: Resilience,
+    cache: Option<CachePolicy>,
+    /// Validations in flight, by id: concurrent callers for the same id share one request.
+    inflight: Mutex<HashMap<String, watch::Receiver<Option<Validation>>>>,
+}
+
+/// The validation cache and how long each kind of answer lives in it.
+pub struct CachePolicy {
+    pub cache: Arc<ValidationCache>,
+    /// "Not valid" may mean "not yet known" to a replicated service, so negative answers
+    /// live shorter than positive ones.
+    pub negative_ttl_ms: u64,
+}
+
+enum Flight {
+    Lead(watch::Sender<Option<Validation>>),
+    Wait(watch::Receiver<Option<Validation>>),
+}
+
+/// Removes an in-flight entry when its leader finishes or is dropped (cancelled); waiters of
+/// a dropped leader see the channel close and ask the service themselves.
+struct InflightGuard<'a> {
+    client: &'a Client,
+    id: &'a str,
+}
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.client.inflight.lock() {
+            map.remove(self.id);
+        }
+    }
 }
 
 /// What `validate()` resolves to; it never fails.
@@ -29,6 +64,19 @@ pub struct Validation {
     pub error: Option<String>,
     /// True when the answer came from the service (and so may be cached).
     pub authoritative: bool,
+}
+
+impl Validation {
+    /// Rebuilds an answer from a cached verdict; the entity follows from the type letter.
+    pub fn from_cache(id: &str, valid: bool) -> Self {
+        let entity = valid
+            .then(|| format::parse(id))
+            .flatten()
+            .and_then(|p| p.entity_type.chars().next())
+            .and_then(format::entity_for_type_letter)
+            .map(str::to_owned);
+        Validation { valid, chitty_id: Some(id.to_owned()), entity, error: None, authoritative: true }
+    }
 }
 
 #[derive(Deserialize)]
@@ -114,8 +162,38 @@ fn idempotency_key() -> String {
 }
 
 impl Client {
-    pub fn new(config: &ClientConfig, resilience: Resilience) -> Result<Self, ClientError> {
-        Ok(Self { transport: Transport::new(config)?, timeout_ms: config.timeout_ms, resilience })
+    pub fn new(
+        config: &ClientConfig,
+        resilience: Resilience,
+        cache: Option<CachePolicy>,
+    ) -> Result<Self, ClientError> {
+        Ok(Self {
+            transport: Transport::new(config)?,
+            timeout_ms: config.timeout_ms,
+            resilience,
+            cache,
+            inflight: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn cache(&self) -> Option<&Arc<ValidationCache>> {
+        self.cache.as_ref().map(|c| &c.cache)
+    }
+
+    pub fn snapshot(&self) -> ClientSnapshot {
+        let stats = &self.resilience.stats;
+        ClientSnapshot {
+            operations: Operation::ALL.iter().map(|&op| stats.snapshot(op)).collect(),
+            breaker: self.resilience.breaker.as_ref().map(|b| b.snapshot()),
+            cache: self.cache().map(|c| c.stats()),
+            rejected_by_breaker: stats.rejected_by_breaker(),
+        }
+    }
+
+    /// A cached answer, counted as a hit or miss.
+    pub fn cached_validation(&self, id: &str) -> Option<Validation> {
+        let valid = self.cache()?.get(id)?;
+        Some(Validation::from_cache(id, valid))
     }
 
     pub fn service_url(&self) -> &str {
@@ -153,9 +231,66 @@ impl Client {
         parse_batch(&response)
     }
 
+    /// Answers from the cache, else asks the service once for all concurrent callers of `id`.
+    pub async fn validate(&self, id: &str) -> Validation {
+        if let Some(hit) = self.cached_validation(id) {
+            return hit;
+        }
+        self.validate_uncached(id).await
+    }
+
+    /// Asks the service (sharing a request already in flight for `id`) and caches the answer.
+    pub async fn validate_uncached(&self, id: &str) -> Validation {
+        let tx = match self.join_or_lead(id) {
+            Flight::Lead(tx) => tx,
+            Flight::Wait(mut rx) => {
+                if let Ok(answer) = rx.wait_for(Option::is_some).await {
+                    if let Some(v) = answer.clone() {
+                        return v;
+                    }
+                }
+                // The leader was cancelled before answering: ask on our own.
+                return self.ask_and_remember(id).await;
+            }
+        };
+        let _guard = InflightGuard { client: self, id };
+        let answer = self.ask_and_remember(id).await;
+        let _ = tx.send(Some(answer.clone()));
+        answer
+    }
+
+    fn join_or_lead(&self, id: &str) -> Flight {
+        let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(rx) = map.get(id) {
+            return Flight::Wait(rx.clone());
+        }
+        let (tx, rx) = watch::channel(None);
+        map.insert(id.to_owned(), rx);
+        Flight::Lead(tx)
+    }
+
+    async fn ask_and_remember(&self, id: &str) -> Validation {
+        let answer = self.ask_service(id).await;
+        self.remember(id, &answer);
+        answer
+    }
+
+    fn remember(&self, id: &str, answer: &Validation) {
+        let Some(policy) = &self.cache else { return };
+        if !answer.authoritative {
+            return;
+        }
+        if answer.valid {
+            policy.cache.set(id, true);
+        } else {
+            let ttl = policy.negative_ttl_ms.min(policy.cache.config().ttl_ms);
+            policy.cache.set_with_ttl(id, false, ttl);
+        }
+    }
+
     /// Asks the service; never fails. A service error status yields `valid: false`;
     /// a transport failure falls back to the format check.
-    pub async fn validate(&self, id: &str) -> Validation {
+    async fn ask_service(&self, id: &str) -> Validation {
         let path = format!("/validate/{}", encode_uri_component(id));
         let outcome = self
             .resilience

@@ -163,3 +163,12 @@ mod tests {
         assert_eq!(s.snapshot(Operation::Validate).p99_ms, 0.0);
     }
 }
+
+/// Everything observable about one client at one instant.
+#[derive(Clone, Debug)]
+pub struct ClientSnapshot {
+    pub operations: Vec<OpSnapshot>,
+    pub breaker: Option<crate::breaker::BreakerSnapshot>,
+    pub cache: Option<crate::cache::CacheStats>,
+    pub rejected_by_breaker: u64,
+}

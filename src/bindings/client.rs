@@ -8,7 +8,9 @@ use napi_derive::napi;
 use crate::bindings::errors::{to_error_info, to_napi_error, ErrorInfo, Failed};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
-use crate::client::{Client, Validation};
+use crate::cache::{CacheConfig, ValidationCache};
+use crate::client::{CachePolicy, Client, Validation};
+use crate::clock::SharedClock;
 use crate::config::{normalize_service_url, normalize_timeout, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::events::{self, SharedSink};
 use crate::resilience::Resilience;
@@ -34,6 +36,13 @@ pub struct BreakerOptions {
 }
 
 #[napi(object)]
+pub struct CacheOptions {
+    pub max_size: Option<f64>,
+    pub ttl_ms: Option<f64>,
+    pub negative_ttl_ms: Option<f64>,
+}
+
+#[napi(object)]
 pub struct NativeClientOptions {
     pub service_url: Option<String>,
     pub api_key: Option<String>,
@@ -44,6 +53,8 @@ pub struct NativeClientOptions {
     pub retry_enabled: Option<bool>,
     pub circuit_breaker: Option<BreakerOptions>,
     pub circuit_breaker_enabled: Option<bool>,
+    pub cache: Option<CacheOptions>,
+    pub cache_enabled: Option<bool>,
 }
 
 #[napi(object)]
@@ -114,6 +125,26 @@ fn breaker_config(opts: &NativeClientOptions) -> std::result::Result<Option<Brea
     Ok(Some(config))
 }
 
+/// Negative answers live 30 s by default (see `CachePolicy`).
+const DEFAULT_NEGATIVE_TTL_MS: u64 = 30_000;
+
+fn cache_policy(opts: &NativeClientOptions, clock: SharedClock) -> std::result::Result<Option<CachePolicy>, String> {
+    if opts.cache_enabled == Some(false) {
+        return Ok(None);
+    }
+    let d = CacheConfig::default();
+    let c = opts.cache.as_ref();
+    let config = CacheConfig {
+        max_size: c.and_then(|c| c.max_size).map_or(Ok(d.max_size), |n| {
+            if n.is_finite() && n >= 1.0 && n.fract() == 0.0 { Ok(n as usize) } else { Err(format!("cache.maxSize must be a positive integer, got {n}")) }
+        })?,
+        ttl_ms: ms(c.and_then(|c| c.ttl_ms), d.ttl_ms),
+    };
+    config.validate().map_err(|e| format!("invalid cache option: {e}"))?;
+    let negative_ttl_ms = ms(c.and_then(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS);
+    Ok(Some(CachePolicy { cache: Arc::new(ValidationCache::new(config, clock)), negative_ttl_ms }))
+}
+
 fn invalid(detail: String) -> napi::Error {
     to_napi_error(&crate::error::ClientError::InvalidArgument { detail })
 }
@@ -155,7 +186,8 @@ impl NativeClient {
             sink,
             stats: Arc::new(OpStats::default()),
         };
-        let core = Client::new(&config, resilience).map_err(|e| to_napi_error(&e))?;
+        let cache = cache_policy(&options, clock).map_err(invalid)?;
+        let core = Client::new(&config, resilience, cache).map_err(|e| to_napi_error(&e))?;
         Ok(Self { core: Arc::new(core) })
     }
 
@@ -186,8 +218,127 @@ impl NativeClient {
         self.core.validate(&id).await.into()
     }
 
+    /// The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
+    /// 0 = miss, 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
+    #[napi]
+    pub fn cached_verdict(&self, id: String) -> u32 {
+        match self.core.cache().and_then(|c| c.get(&id)) {
+            None => 0,
+            Some(true) => 1,
+            Some(false) => 2,
+        }
+    }
+
+    /// `validate()` after a cache miss already counted by `cachedVerdict`.
+    #[napi]
+    pub async fn validate_uncached(&self, id: String) -> ValidationResult {
+        self.core.validate_uncached(&id).await.into()
+    }
+
+    #[napi]
+    pub fn get_stats(&self) -> ClientStats {
+        to_client_stats(self.core.snapshot())
+    }
+
+    #[napi]
+    pub fn metrics(&self) -> String {
+        crate::metrics::render(&self.core.snapshot())
+    }
+
     #[napi]
     pub async fn health_check(&self) -> bool {
         self.core.health().await
+    }
+}
+
+#[napi(object)]
+pub struct OperationStats {
+    pub requests: f64,
+    pub errors: f64,
+    pub retries: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+#[napi(object)]
+pub struct RequestStats {
+    pub mint: OperationStats,
+    pub mint_batch: OperationStats,
+    pub validate: OperationStats,
+    pub health_check: OperationStats,
+}
+
+#[napi(object)]
+pub struct BreakerStats {
+    pub state: String,
+    pub failures: u32,
+    pub times_opened: f64,
+    pub rejected: f64,
+    pub half_open_successes: u32,
+}
+
+#[napi(object)]
+pub struct CacheStatsObject {
+    pub hits: f64,
+    pub misses: f64,
+    pub evictions: f64,
+    pub sets: f64,
+    pub size: f64,
+    pub max_size: f64,
+    pub ttl_ms: f64,
+    pub hit_rate: String,
+    pub total_requests: f64,
+}
+
+#[napi(object)]
+pub struct ClientStats {
+    pub requests: RequestStats,
+    pub retries: f64,
+    pub rejected_by_breaker: f64,
+    pub breaker: Option<BreakerStats>,
+    pub cache: Option<CacheStatsObject>,
+}
+
+fn to_operation_stats(op: &crate::stats::OpSnapshot) -> OperationStats {
+    OperationStats {
+        requests: op.attempts as f64,
+        errors: op.errors as f64,
+        retries: op.retries as f64,
+        p50_ms: op.p50_ms,
+        p99_ms: op.p99_ms,
+    }
+}
+
+pub fn to_cache_stats(c: &crate::cache::CacheStats) -> CacheStatsObject {
+    CacheStatsObject {
+        hits: c.hits as f64,
+        misses: c.misses as f64,
+        evictions: c.evictions as f64,
+        sets: c.sets as f64,
+        size: c.size as f64,
+        max_size: c.max_size as f64,
+        ttl_ms: c.ttl_ms as f64,
+        hit_rate: c.hit_rate(),
+        total_requests: c.total_requests as f64,
+    }
+}
+
+fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
+    let ops: Vec<OperationStats> = s.operations.iter().map(to_operation_stats).collect();
+    let retries = s.operations.iter().map(|o| o.retries).sum::<u64>() as f64;
+    let mut ops = ops.into_iter();
+    let mut next = || ops.next().expect("one snapshot per operation");
+    ClientStats {
+        requests: RequestStats { mint: next(), mint_batch: next(), validate: next(), health_check: next() },
+        retries,
+        rejected_by_breaker: s.rejected_by_breaker as f64,
+        breaker: s.breaker.map(|b| BreakerStats {
+            state: b.state.as_str().to_owned(),
+            failures: b.failures,
+            times_opened: b.times_opened as f64,
+            rejected: b.rejected as f64,
+            half_open_successes: b.half_open_successes,
+        }),
+        cache: s.cache.as_ref().map(to_cache_stats),
     }
 }

@@ -1,0 +1,137 @@
+//! Prometheus text exposition (format 0.0.4) of a client snapshot.
+
+use std::fmt::Write;
+
+use crate::breaker::BreakerState;
+use crate::stats::ClientSnapshot;
+
+struct Exposition {
+    out: String,
+}
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.out, "# HELP {name} {help}");
+        let _ = writeln!(self.out, "# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let _ = write!(self.out, "{k}=\"{}\"", escape_label(v));
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {}", format_value(value));
+    }
+}
+
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+fn format_value(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+fn breaker_state_value(state: BreakerState) -> f64 {
+    match state {
+        BreakerState::Closed => 0.0,
+        BreakerState::Open => 1.0,
+        BreakerState::HalfOpen => 2.0,
+    }
+}
+
+/// Renders every counter of the client with the `chittyid_client_` prefix.
+pub fn render(s: &ClientSnapshot) -> String {
+    let mut e = Exposition { out: String::with_capacity(4096) };
+    e.family("chittyid_client_requests_total", "counter", "Requests sent to the ChittyID service (each attempt counts).");
+    for op in &s.operations {
+        e.sample("chittyid_client_requests_total", &[("operation", op.operation)], op.attempts as f64);
+    }
+    e.family("chittyid_client_request_errors_total", "counter", "Attempts that failed (transport, timeout or non-2xx).");
+    for op in &s.operations {
+        e.sample("chittyid_client_request_errors_total", &[("operation", op.operation)], op.errors as f64);
+    }
+    e.family("chittyid_client_retries_total", "counter", "Retries scheduled after a transient failure.");
+    for op in &s.operations {
+        e.sample("chittyid_client_retries_total", &[("operation", op.operation)], op.retries as f64);
+    }
+    e.family("chittyid_client_request_duration_seconds", "histogram", "Duration of each attempt.");
+    for op in &s.operations {
+        let name = "chittyid_client_request_duration_seconds";
+        for &(bound_us, count) in &op.buckets {
+            let le = format_value(bound_us as f64 / 1e6);
+            e.sample(&format!("{name}_bucket"), &[("operation", op.operation), ("le", &le)], count as f64);
+        }
+        e.sample(&format!("{name}_bucket"), &[("operation", op.operation), ("le", "+Inf")], op.attempts as f64);
+        e.sample(&format!("{name}_sum"), &[("operation", op.operation)], op.latency_sum_us as f64 / 1e6);
+        e.sample(&format!("{name}_count"), &[("operation", op.operation)], op.attempts as f64);
+    }
+    e.family("chittyid_client_circuit_rejections_total", "counter", "Calls failed fast because the circuit was open.");
+    e.sample("chittyid_client_circuit_rejections_total", &[], s.rejected_by_breaker as f64);
+    if let Some(b) = &s.breaker {
+        e.family("chittyid_client_circuit_state", "gauge", "Circuit breaker state: 0 closed, 1 open, 2 half-open.");
+        e.sample("chittyid_client_circuit_state", &[], breaker_state_value(b.state));
+        e.family("chittyid_client_circuit_opened_total", "counter", "Times the circuit opened.");
+        e.sample("chittyid_client_circuit_opened_total", &[], b.times_opened as f64);
+    }
+    if let Some(c) = &s.cache {
+        for (name, help, value) in [
+            ("chittyid_client_cache_hits_total", "Validation cache hits.", c.hits),
+            ("chittyid_client_cache_misses_total", "Validation cache misses.", c.misses),
+            ("chittyid_client_cache_evictions_total", "Entries evicted to make room.", c.evictions),
+        ] {
+            e.family(name, "counter", help);
+            e.sample(name, &[], value as f64);
+        }
+        e.family("chittyid_client_cache_entries", "gauge", "Entries in the validation cache.");
+        e.sample("chittyid_client_cache_entries", &[], c.size as f64);
+        e.family("chittyid_client_cache_max_entries", "gauge", "Capacity of the validation cache.");
+        e.sample("chittyid_client_cache_max_entries", &[], c.max_size as f64);
+    }
+    e.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{OpStats, Operation};
+
+    #[test]
+    fn renders_families_with_help_and_type_before_samples() {
+        let stats = OpStats::default();
+        stats.record_attempt(Operation::Mint, std::time::Duration::from_micros(300), None);
+        let snap = ClientSnapshot {
+            operations: Operation::ALL.iter().map(|&op| stats.snapshot(op)).collect(),
+            breaker: None,
+            cache: None,
+            rejected_by_breaker: 0,
+        };
+        let text = render(&snap);
+        assert!(text.contains("chittyid_client_requests_total{operation=\"mint\"} 1\n"));
+        assert!(text.contains("chittyid_client_request_duration_seconds_bucket{operation=\"mint\",le=\"+Inf\"} 1\n"));
+        assert!(text.contains("chittyid_client_request_duration_seconds_bucket{operation=\"mint\",le=\"0.0004\"} 1\n"));
+        assert!(text.ends_with('\n'));
+        assert!(!text.contains("cache"));
+    }
+
+    #[test]
+    fn formats_values_and_escapes_labels() {
+        assert_eq!(format_value(3.0), "3");
+        assert_eq!(format_value(0.25), "0.25");
+        assert_eq!(format_value(f64::INFINITY), "+Inf");
+        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
