@@ -9,6 +9,9 @@ export const {
   validateChittyID,
   ChittyIDEmulator,
   ChittyIDError,
+  ChittyIDCache,
+  getSharedCache,
+  clearSharedCache,
 } = cjs
 
 export default cjs.ChittyIDClient

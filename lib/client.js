@@ -185,7 +185,8 @@ class ChittyIDClient extends EventEmitter {
 
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker and cache. */
   getStats() {
-    return this.#native.getStats()
+    const stats = this.#native.getStats()
+    return { ...stats, breaker: stats.breaker ?? null, cache: stats.cache ?? null }
   }
 
   /** The same counters in Prometheus text exposition format, ready for a `/metrics` route. */
