@@ -127,6 +127,9 @@ export interface MintOutcome {
 
 export interface NativeClientOptions {
   serviceUrl?: string
+  allowInsecure?: boolean
+  /** Extra trusted CA certificates, PEM text. */
+  ca?: Array<string>
   apiKey?: string
   timeout?: number
   maxResponseBytes?: number

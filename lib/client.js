@@ -30,6 +30,16 @@ function policyOption(config, name) {
   return { enabled: true, options: value }
 }
 
+function caOption(value) {
+  if (value === undefined || value === null) return undefined
+  const list = Array.isArray(value) ? value : [value]
+  return list.map((pem) => {
+    if (typeof pem === 'string') return pem
+    if (Buffer.isBuffer(pem)) return pem.toString('utf8')
+    throw invalidArgument('ChittyIDClient option "ca" must be PEM text (string or Buffer) or an array of them')
+  })
+}
+
 function toNativeOptions(config) {
   if (config === undefined || config === null) config = {}
   if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
@@ -38,6 +48,8 @@ function toNativeOptions(config) {
   const cache = policyOption(config, 'cache')
   return {
     serviceUrl: optional(config, 'serviceUrl', 'string'),
+    allowInsecure: optional(config, 'allowInsecure', 'boolean'),
+    ca: caOption(config.ca),
     apiKey: optional(config, 'apiKey', 'string'),
     timeout: optional(config, 'timeout', 'number'),
     maxResponseBytes: optional(config, 'maxResponseBytes', 'number'),

@@ -16,6 +16,8 @@ pub struct ClientConfig {
     pub api_key: Option<String>,
     pub timeout_ms: u64,
     pub max_response_bytes: usize,
+    /// Extra trusted roots (PEM), on top of the bundled webpki roots.
+    pub extra_ca_pem: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -25,6 +27,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("timeout_ms", &self.timeout_ms)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("extra_ca_pem", &self.extra_ca_pem.len())
             .finish()
     }
 }
@@ -36,6 +39,7 @@ impl Default for ClientConfig {
             api_key: None,
             timeout_ms: DEFAULT_TIMEOUT_MS,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            extra_ca_pem: Vec::new(),
         }
     }
 }
@@ -44,9 +48,18 @@ fn invalid(detail: impl Into<String>) -> ClientError {
     ClientError::InvalidArgument { detail: detail.into() }
 }
 
+fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
 /// Checks that `url` is an absolute http(s) URL and strips trailing slashes so that
-/// `${serviceUrl}/mint` never becomes `//mint`.
-pub fn normalize_service_url(url: &str) -> Result<String, ClientError> {
+/// `${serviceUrl}/mint` never becomes `//mint`. Plain http is refused for anything but a
+/// loopback host unless `allow_insecure`: the API key would travel in clear text.
+pub fn normalize_service_url(url: &str, allow_insecure: bool) -> Result<String, ClientError> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| invalid(format!("serviceUrl must be an absolute http(s) URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -55,8 +68,13 @@ pub fn normalize_service_url(url: &str) -> Result<String, ClientError> {
             parsed.scheme()
         )));
     }
-    if parsed.host_str().is_none_or(str::is_empty) {
+    let Some(host) = parsed.host().filter(|h| !matches!(h, url::Host::Domain(""))) else {
         return Err(invalid("serviceUrl has no host"));
+    };
+    if parsed.scheme() == "http" && !allow_insecure && !is_loopback_host(&host) {
+        return Err(invalid(
+            "serviceUrl uses plain http to a non-loopback host; use https, or set allowInsecure: true",
+        ));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(invalid("serviceUrl must not carry credentials; use apiKey"));
@@ -85,15 +103,26 @@ mod tests {
 
     #[test]
     fn strips_trailing_slashes() {
-        assert_eq!(normalize_service_url("http://127.0.0.1:1/v1/").unwrap(), "http://127.0.0.1:1/v1");
-        assert_eq!(normalize_service_url("https://id.chitty.cc/v1").unwrap(), DEFAULT_SERVICE_URL);
-        assert_eq!(normalize_service_url("http://h//").unwrap(), "http://h");
+        assert_eq!(normalize_service_url("http://127.0.0.1:1/v1/", false).unwrap(), "http://127.0.0.1:1/v1");
+        assert_eq!(normalize_service_url("https://id.chitty.cc/v1", false).unwrap(), DEFAULT_SERVICE_URL);
+        assert_eq!(normalize_service_url("http://localhost//", false).unwrap(), "http://localhost");
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        for ok in ["http://127.0.0.1:8787", "http://127.9.9.9/", "http://[::1]:1/v1", "http://localhost:1", "http://api.localhost"] {
+            assert!(normalize_service_url(ok, false).is_ok(), "{ok}");
+        }
+        for remote in ["http://id.chitty.cc/v1", "http://10.0.0.1/", "http://[2001:db8::1]/"] {
+            assert!(normalize_service_url(remote, false).is_err(), "{remote}");
+            assert!(normalize_service_url(remote, true).is_ok(), "{remote}");
+        }
     }
 
     #[test]
     fn rejects_unusable_urls() {
         for bad in ["", "/v1", "id.chitty.cc", "ftp://h/v1", "file:///etc", "http://u:p@h/", "http://h/?a=1", "javascript:alert(1)"] {
-            let err = normalize_service_url(bad).unwrap_err();
+            let err = normalize_service_url(bad, true).unwrap_err();
             assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE", "{bad}");
         }
     }

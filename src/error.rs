@@ -9,6 +9,8 @@ pub enum ClientError {
     Http { status: u16, status_text: String, retry_after: Option<String> },
     /// The request never got an answer: refused, reset, DNS, broken pipe...
     Transport { code: &'static str, detail: String },
+    /// The TLS handshake failed (untrusted or mismatched certificate...). Retrying cannot help.
+    Tls { code: &'static str, detail: String },
     /// No complete answer within the per-request timeout.
     Timeout { after_ms: u64 },
     /// A 2xx answer that is not what the API promises (bad JSON, missing `chittyId`).
@@ -30,7 +32,7 @@ impl ClientError {
     pub fn code(&self) -> &'static str {
         match self {
             ClientError::Http { .. } => "EHTTP",
-            ClientError::Transport { code, .. } => code,
+            ClientError::Transport { code, .. } | ClientError::Tls { code, .. } => code,
             ClientError::Timeout { .. } => "ETIMEDOUT",
             ClientError::BadResponse { .. } => "EBADRESPONSE",
             ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
@@ -44,7 +46,9 @@ impl ClientError {
     /// The lower-level failure behind this one, as `error.cause.message`.
     pub fn cause_detail(&self) -> Option<&str> {
         match self {
-            ClientError::Transport { detail, .. } | ClientError::BadResponse { detail } => {
+            ClientError::Transport { detail, .. }
+            | ClientError::Tls { detail, .. }
+            | ClientError::BadResponse { detail } => {
                 Some(detail)
             }
             _ => None,
@@ -91,6 +95,7 @@ impl fmt::Display for ClientError {
                 write!(f, "ChittyID service error: {status} {status_text}")
             }
             ClientError::Transport { detail, .. } => write!(f, "fetch failed: {detail}"),
+            ClientError::Tls { detail, .. } => write!(f, "fetch failed: TLS handshake failed: {detail}"),
             ClientError::Timeout { after_ms } => {
                 write!(f, "fetch failed: request timed out after {after_ms} ms")
             }

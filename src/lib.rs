@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod error;
 pub mod events;
 pub mod format;
+pub mod logging;
 pub mod metrics;
 pub mod resilience;
 pub mod retry;

@@ -42,6 +42,7 @@ impl Resilience {
                 return Err(err);
             };
             self.stats.record_retry(op);
+            tracing::debug!(operation = op.as_str(), attempt = number, delay_ms, code = err.code(), "retrying");
             self.sink.emit(Event::Retry {
                 operation: op.as_str(),
                 attempt: number,
@@ -81,7 +82,8 @@ impl Resilience {
     }
 
     fn emit_transition(&self, transition: Option<Transition>) {
-        let Some(Transition { to, .. }) = transition else { return };
+        let Some(Transition { from, to }) = transition else { return };
+        tracing::info!(from = from.as_str(), to = to.as_str(), "circuit breaker transition");
         let event = match to {
             BreakerState::Open => {
                 let snapshot = self.breaker.as_ref().map(|b| b.snapshot());

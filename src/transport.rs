@@ -72,7 +72,16 @@ fn default_headers(api_key: Option<&str>) -> Result<HeaderMap, ClientError> {
 
 impl Transport {
     pub fn new(config: &ClientConfig) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for pem in &config.extra_ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                ClientError::InvalidArgument { detail: format!("cannot read a CA certificate: {e}") }
+            })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
             .default_headers(default_headers(config.api_key.as_deref())?)
             .user_agent(concat!("chittyid-client/", env!("CARGO_PKG_VERSION")))
             .no_proxy()
@@ -97,6 +106,8 @@ impl Transport {
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
         let timeout = Duration::from_millis(req.timeout_ms);
         let url = format!("{}{}", self.base_url, req.path);
+        let method = req.method.clone();
+        let started = std::time::Instant::now();
         let exchange = async {
             let mut builder = self.http.request(req.method, url);
             if let Some(body) = req.body {
@@ -108,10 +119,15 @@ impl Transport {
             let response = builder.send().await.map_err(|e| self.classify(&e))?;
             self.read(response).await
         };
-        match tokio::time::timeout(timeout, exchange).await {
+        let result = match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
             Err(_) => Err(ClientError::Timeout { after_ms: req.timeout_ms }),
+        };
+        match &result {
+            Ok(r) => tracing::debug!(%method, path = req.path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
+            Err(e) => tracing::debug!(%method, path = req.path, code = e.code(), error = %e, "request failed"),
         }
+        result
     }
 
     async fn read(&self, mut response: reqwest::Response) -> Result<Response, ClientError> {
@@ -154,6 +170,10 @@ impl Transport {
             return ClientError::Timeout { after_ms: 0 };
         }
         let peer = self.peer();
+        tracing::trace!(error = ?err, "transport failure");
+        if let Some(tls) = tls_failure(err) {
+            return tls;
+        }
         let (code, what) = match io_error_kind(err) {
             Some(std::io::ErrorKind::ConnectionRefused) => ("ECONNREFUSED", "connect ECONNREFUSED"),
             Some(std::io::ErrorKind::ConnectionReset) => ("ECONNRESET", "read ECONNRESET"),
@@ -174,6 +194,32 @@ fn io_error_kind(err: &reqwest::Error) -> Option<std::io::ErrorKind> {
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             return Some(io.kind());
+        }
+        source = e.source();
+    }
+    None
+}
+
+/// A failed certificate check, named with the code Node uses for the same failure.
+fn tls_failure(err: &reqwest::Error) -> Option<ClientError> {
+    let mut source: Option<&dyn std::error::Error> = Some(err);
+    while let Some(mut e) = source {
+        // The rustls error sits inside (nested) io::Errors, whose `source()` skips it.
+        while let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            e = inner;
+        }
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            let code = match tls {
+                rustls::Error::InvalidCertificate(c) => match c {
+                    rustls::CertificateError::UnknownIssuer => "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+                    rustls::CertificateError::NotValidForName
+                    | rustls::CertificateError::NotValidForNameContext { .. } => "ERR_TLS_CERT_ALTNAME_INVALID",
+                    rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. } => "CERT_HAS_EXPIRED",
+                    _ => "ERR_TLS_CERT_INVALID",
+                },
+                _ => "ERR_TLS_HANDSHAKE",
+            };
+            return Some(ClientError::Tls { code, detail: tls.to_string() });
         }
         source = e.source();
     }

@@ -45,6 +45,9 @@ pub struct CacheOptions {
 #[napi(object)]
 pub struct NativeClientOptions {
     pub service_url: Option<String>,
+    pub allow_insecure: Option<bool>,
+    /// Extra trusted CA certificates, PEM text.
+    pub ca: Option<Vec<String>>,
     pub api_key: Option<String>,
     pub timeout: Option<f64>,
     pub max_response_bytes: Option<u32>,
@@ -145,6 +148,22 @@ fn cache_policy(opts: &NativeClientOptions, clock: SharedClock) -> std::result::
     Ok(Some(CachePolicy { cache: Arc::new(ValidationCache::new(config, clock)), negative_ttl_ms }))
 }
 
+/// Roots beyond the bundled ones: the `ca` option, then the files Node and OpenSSL users
+/// already point at (`NODE_EXTRA_CA_CERTS`, `SSL_CERT_FILE`). Like Node, an unreadable file is
+/// skipped rather than fatal.
+fn extra_ca_pem(option: Option<&[String]>) -> Vec<Vec<u8>> {
+    let mut pems: Vec<Vec<u8>> = option.unwrap_or_default().iter().map(|p| p.as_bytes().to_vec()).collect();
+    for var in ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"] {
+        if let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+            match std::fs::read(&path) {
+                Ok(pem) => pems.push(pem),
+                Err(e) => tracing::warn!(variable = var, error = %e, "ignoring unreadable CA file"),
+            }
+        }
+    }
+    pems
+}
+
 fn invalid(detail: String) -> napi::Error {
     to_napi_error(&crate::error::ClientError::InvalidArgument { detail })
 }
@@ -162,7 +181,8 @@ impl NativeClient {
         on_event: Option<Function<NativeEvent, ()>>,
     ) -> Result<Self> {
         let service_url = match &options.service_url {
-            Some(url) => normalize_service_url(url).map_err(|e| to_napi_error(&e))?,
+            Some(url) => normalize_service_url(url, options.allow_insecure.unwrap_or(false))
+                .map_err(|e| to_napi_error(&e))?,
             None => crate::config::DEFAULT_SERVICE_URL.to_owned(),
         };
         let config = ClientConfig {
@@ -172,6 +192,7 @@ impl NativeClient {
             max_response_bytes: options
                 .max_response_bytes
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES, |n| n as usize),
+            extra_ca_pem: extra_ca_pem(options.ca.as_deref()),
         };
         let sink: SharedSink = match on_event {
             Some(f) => Arc::new(JsEventSink::new(&f)?),

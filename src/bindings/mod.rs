@@ -10,6 +10,7 @@ pub mod format;
 /// small, and one thread avoids cross-thread wake-ups between tokio workers.
 #[napi_derive::module_init]
 fn init() {
+    crate::logging::init_from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("chittyid-io")
