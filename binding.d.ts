@@ -13,19 +13,20 @@ export declare class NativeClient {
   constructor(options: NativeClientOptions, onEvent?: ((arg: NativeEvent) => void) | undefined | null)
   get serviceUrl(): string
   /** `body` is the request serialized as JSON; `entity` is only used in error messages. */
-  mint(entity: string, body: string): Promise<MintOutcome>
-  mintBatch(body: string): Promise<BatchOutcome>
-  validate(id: string): Promise<ValidationResult>
+  mint(entity: string, body: string, cancelToken?: number | undefined | null): Promise<MintOutcome>
+  mintBatch(body: string, cancelToken?: number | undefined | null): Promise<BatchOutcome>
   /**
    * The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
    * 0 = miss, 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
    */
   cachedVerdict(id: string): number
   /** `validate()` after a cache miss already counted by `cachedVerdict`. */
-  validateUncached(id: string): Promise<ValidationResult>
+  validateUncached(id: string, cancelToken?: number | undefined | null): Promise<ValidationResult>
+  /** Stops the call registered under `token` (its AbortSignal fired). */
+  cancel(token: number): boolean
   getStats(): ClientStats
   metrics(): string
-  healthCheck(): Promise<boolean>
+  healthCheck(cancelToken?: number | undefined | null): Promise<boolean>
 }
 
 export declare class NativeEmulator {

@@ -7,6 +7,10 @@ const { validateFormat, entityForId } = require('./format.js')
 const { toPayload } = require('./events.js')
 
 const DEFAULT_SERVICE_URL = 'https://id.chitty.cc/v1'
+// Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
+// caller bug, answered locally instead of being shipped to the service.
+const MAX_ID_LENGTH = 256
+const MAX_ENTITY_LENGTH = 64
 const DEFAULT_TIMEOUT_MS = 10000
 
 function isPlainObject(value) {
@@ -22,12 +26,28 @@ function optional(config, name, type) {
   return value
 }
 
+// Numeric fields of the policy options: true = must be an integer.
+const POLICY_FIELDS = {
+  retry: { maxAttempts: true, initialDelayMs: false, maxDelayMs: false, backoffMultiplier: false, jitter: false, maxRetryAfterMs: false },
+  circuitBreaker: { failureThreshold: true, resetTimeout: false, monitorWindow: false, halfOpenAttempts: true },
+  cache: { maxSize: true, ttlMs: false, negativeTtlMs: false },
+}
+
 function policyOption(config, name) {
   const value = config[name]
   if (value === undefined || value === true) return { enabled: true, options: undefined }
   if (value === false) return { enabled: false, options: undefined }
   if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
-  return { enabled: true, options: value }
+  const options = {}
+  for (const [field, integer] of Object.entries(POLICY_FIELDS[name])) {
+    const v = value[field]
+    if (v === undefined) continue
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
+      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be a non-negative ${integer ? 'integer' : 'number'}, got ${String(v)}`)
+    }
+    options[field] = v
+  }
+  return { enabled: true, options }
 }
 
 function caOption(value) {
@@ -67,6 +87,9 @@ function serializeMintRequest(request) {
   if (typeof request.entity !== 'string' || request.entity === '') {
     throw invalidArgument('mint request needs a non-empty string "entity"')
   }
+  if (request.entity.length > MAX_ENTITY_LENGTH) {
+    throw invalidArgument(`mint request "entity" is longer than ${MAX_ENTITY_LENGTH} characters`)
+  }
   if (request.name !== undefined && typeof request.name !== 'string') {
     throw invalidArgument('mint request "name" must be a string')
   }
@@ -88,14 +111,25 @@ function signalOf(options) {
   return signal
 }
 
-/** Settles with `promise`, or rejects with an AbortError as soon as `signal` aborts. */
-function abortable(promise, signal) {
-  if (!signal) return promise
+let lastCancelToken = 0
+
+/**
+ * Starts a native call with a cancel token when a signal is given; aborting rejects at once
+ * with an AbortError and cancels the native call (its request and pending retries).
+ */
+function abortable(native, signal, start) {
+  if (!signal) return start(undefined)
   if (signal.aborted) return Promise.reject(abortError(signal))
+  lastCancelToken = lastCancelToken >= 0xfffffffe ? 1 : lastCancelToken + 1
+  const token = lastCancelToken
+  const pending = start(token)
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal))
+    const onAbort = () => {
+      native.cancel(token)
+      reject(abortError(signal))
+    }
     signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
+    pending.then(
       (value) => {
         signal.removeEventListener('abort', onAbort)
         resolve(value)
@@ -169,7 +203,7 @@ class ChittyIDClient extends EventEmitter {
     const signal = signalOf(options)
     const body = serializeMintRequest(request)
     this.#checkOpen()
-    const outcome = await abortable(this.#native.mint(request.entity, body), signal)
+    const outcome = await abortable(this.#native, signal, (token) => this.#native.mint(request.entity, body, token))
     if (outcome.error) throw fromInfo(outcome.error)
     return outcome.id
   }
@@ -180,7 +214,7 @@ class ChittyIDClient extends EventEmitter {
     requests.forEach(serializeMintRequest)
     const body = JSON.stringify({ requests })
     this.#checkOpen()
-    const outcome = await abortable(this.#native.mintBatch(body), signal)
+    const outcome = await abortable(this.#native, signal, (token) => this.#native.mintBatch(body, token))
     if (outcome.error) throw fromInfo(outcome.error)
     return outcome.ids
   }
@@ -188,11 +222,15 @@ class ChittyIDClient extends EventEmitter {
   async validate(id, options) {
     const signal = signalOf(options)
     if (typeof id !== 'string') return { valid: false, error: 'ChittyID must be a string' }
+    if (id.length > MAX_ID_LENGTH) return { valid: false, error: `ChittyID is longer than ${MAX_ID_LENGTH} characters` }
+    if (typeof id.isWellFormed === 'function' && !id.isWellFormed()) {
+      return { valid: false, error: 'ChittyID is not well-formed Unicode (lone surrogate)' }
+    }
     if (this.#closed) return { valid: validateFormat(id), error: 'the client is closed' }
     // The cache lookup is synchronous: a hit costs one native call and no native promise.
     const verdict = this.#native.cachedVerdict(id)
     if (verdict !== 0) return cachedAnswer(id, verdict === 1)
-    return compact(await abortable(this.#native.validateUncached(id), signal))
+    return compact(await abortable(this.#native, signal, (token) => this.#native.validateUncached(id, token)))
   }
 
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker and cache. */
@@ -213,7 +251,7 @@ class ChittyIDClient extends EventEmitter {
   async healthCheck(options) {
     const signal = signalOf(options)
     if (this.#closed) return false
-    return abortable(this.#native.healthCheck(), signal)
+    return abortable(this.#native, signal, (token) => this.#native.healthCheck(token))
   }
 
   /** Stops every task of this client; later calls reject with ECLIENTCLOSED. */

@@ -3,6 +3,7 @@
 
 pub mod breaker;
 pub mod cache;
+pub mod cancel;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -11,7 +11,9 @@ use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::cache::{CacheConfig, ValidationCache};
 use crate::client::{CachePolicy, Client, Validation};
 use crate::clock::SharedClock;
+use crate::cancel::Cancellations;
 use crate::config::{normalize_service_url, normalize_timeout, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES};
+use crate::error::ClientError;
 use crate::events::{self, SharedSink};
 use crate::resilience::Resilience;
 use crate::retry::RetryPolicy;
@@ -171,11 +173,12 @@ fn invalid(detail: String) -> napi::Error {
 #[napi]
 pub struct NativeClient {
     core: Arc<Client>,
+    cancellations: Arc<Cancellations>,
 }
 
 #[napi]
 impl NativeClient {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(
         options: NativeClientOptions,
         on_event: Option<Function<NativeEvent, ()>>,
@@ -209,7 +212,7 @@ impl NativeClient {
         };
         let cache = cache_policy(&options, clock).map_err(invalid)?;
         let core = Client::new(&config, resilience, cache).map_err(|e| to_napi_error(&e))?;
-        Ok(Self { core: Arc::new(core) })
+        Ok(Self { core: Arc::new(core), cancellations: Arc::default() })
     }
 
     #[napi(getter)]
@@ -219,29 +222,26 @@ impl NativeClient {
 
     /// `body` is the request serialized as JSON; `entity` is only used in error messages.
     #[napi]
-    pub async fn mint(&self, entity: String, body: String) -> MintOutcome {
-        match self.core.mint(body.into_bytes().into()).await {
+    pub async fn mint(&self, entity: String, body: String, cancel_token: Option<u32>) -> MintOutcome {
+        let work = self.core.mint(body.into_bytes().into());
+        match self.cancellations.run(cancel_token, work).await.unwrap_or(Err(ClientError::Aborted)) {
             Ok(id) => MintOutcome { id: Some(id), error: None },
             Err(e) => MintOutcome { id: None, error: Some(to_error_info(Failed::Mint { entity: &entity }, &e)) },
         }
     }
 
     #[napi]
-    pub async fn mint_batch(&self, body: String) -> BatchOutcome {
-        match self.core.mint_batch(body.into_bytes().into()).await {
+    pub async fn mint_batch(&self, body: String, cancel_token: Option<u32>) -> BatchOutcome {
+        let work = self.core.mint_batch(body.into_bytes().into());
+        match self.cancellations.run(cancel_token, work).await.unwrap_or(Err(ClientError::Aborted)) {
             Ok(ids) => BatchOutcome { ids: Some(ids), error: None },
             Err(e) => BatchOutcome { ids: None, error: Some(to_error_info(Failed::MintBatch, &e)) },
         }
     }
 
-    #[napi]
-    pub async fn validate(&self, id: String) -> ValidationResult {
-        self.core.validate(&id).await.into()
-    }
-
     /// The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
     /// 0 = miss, 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn cached_verdict(&self, id: String) -> u32 {
         match self.core.cache().and_then(|c| c.get(&id)) {
             None => 0,
@@ -252,23 +252,30 @@ impl NativeClient {
 
     /// `validate()` after a cache miss already counted by `cachedVerdict`.
     #[napi]
-    pub async fn validate_uncached(&self, id: String) -> ValidationResult {
-        self.core.validate_uncached(&id).await.into()
+    pub async fn validate_uncached(&self, id: String, cancel_token: Option<u32>) -> ValidationResult {
+        let work = self.core.validate_uncached(&id);
+        self.cancellations.run(cancel_token, work).await.unwrap_or_default().into()
     }
 
-    #[napi]
+    /// Stops the call registered under `token` (its AbortSignal fired).
+    #[napi(catch_unwind)]
+    pub fn cancel(&self, token: u32) -> bool {
+        self.cancellations.cancel(token)
+    }
+
+    #[napi(catch_unwind)]
     pub fn get_stats(&self) -> ClientStats {
         to_client_stats(self.core.snapshot())
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
         crate::metrics::render(&self.core.snapshot())
     }
 
     #[napi]
-    pub async fn health_check(&self) -> bool {
-        self.core.health().await
+    pub async fn health_check(&self, cancel_token: Option<u32>) -> bool {
+        self.cancellations.run(cancel_token, self.core.health()).await.unwrap_or(false)
     }
 }
 

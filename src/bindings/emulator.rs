@@ -111,7 +111,7 @@ pub struct NativeEmulator {
 
 #[napi]
 impl NativeEmulator {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(options: NativeEmulatorOptions) -> Result<Self> {
         let defaults = EmulatorOptions::default();
         let port = options.port.unwrap_or(0);
@@ -138,18 +138,18 @@ impl NativeEmulator {
         u32::from(self.inner.port())
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_faults(&self, faults: FaultOptions) -> Result<()> {
         self.inner.set_faults(to_faults(faults)?);
         Ok(())
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn stats(&self) -> EmulatorStats {
         to_stats(self.inner.stats())
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn reset_ledger(&self) {
         self.inner.reset_ledger();
     }

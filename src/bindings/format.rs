@@ -17,7 +17,7 @@ pub struct ParsedChittyId {
     pub extension: String,
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn parse_chitty_id(id: String) -> Option<ParsedChittyId> {
     format::parse(&id).map(|p| ParsedChittyId {
         version: p.version,
@@ -31,7 +31,7 @@ pub fn parse_chitty_id(id: String) -> Option<ParsedChittyId> {
     })
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn is_valid_format_native(id: String) -> bool {
     format::is_valid_format(&id)
 }
