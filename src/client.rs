@@ -204,31 +204,34 @@ impl Client {
         &self.resilience
     }
 
-    async fn post(&self, op: Operation, path: &str, body: Bytes) -> Result<Response, ClientError> {
+    async fn post<T>(
+        &self,
+        op: Operation,
+        path: &str,
+        body: Bytes,
+        parse: impl Fn(&Response) -> Result<T, ClientError>,
+    ) -> Result<T, ClientError> {
         let key = idempotency_key();
-        self.resilience
-            .run(op, |_| {
-                self.transport.send(Request {
-                    method: Method::POST,
-                    path,
-                    body: Some(body.clone()),
-                    idempotency_key: Some(&key),
-                    timeout_ms: self.timeout_ms,
-                })
+        let attempt = |_| {
+            self.transport.send(Request {
+                method: Method::POST,
+                path,
+                body: Some(body.clone()),
+                idempotency_key: Some(&key),
+                timeout_ms: self.timeout_ms,
             })
-            .await
+        };
+        self.resilience.run(op, attempt, parse).await
     }
 
     /// `POST /mint` with the request serialized by the caller; resolves to the new id.
     pub async fn mint(&self, body: Bytes) -> Result<String, ClientError> {
-        let response = self.post(Operation::Mint, "/mint", body).await?;
-        parse_mint(&response)
+        self.post(Operation::Mint, "/mint", body, parse_mint).await
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller.
     pub async fn mint_batch(&self, body: Bytes) -> Result<Vec<String>, ClientError> {
-        let response = self.post(Operation::MintBatch, "/mint/batch", body).await?;
-        parse_batch(&response)
+        self.post(Operation::MintBatch, "/mint/batch", body, parse_batch).await
     }
 
     /// Answers from the cache, else asks the service once for all concurrent callers of `id`.
@@ -292,19 +295,16 @@ impl Client {
     /// a transport failure falls back to the format check.
     async fn ask_service(&self, id: &str) -> Validation {
         let path = format!("/validate/{}", encode_uri_component(id));
-        let outcome = self
-            .resilience
-            .run(Operation::Validate, |_| {
-                self.transport.send(Request {
-                    method: Method::GET,
-                    path: &path,
-                    body: None,
-                    idempotency_key: None,
-                    timeout_ms: self.timeout_ms,
-                })
+        let attempt = |_| {
+            self.transport.send(Request {
+                method: Method::GET,
+                path: &path,
+                body: None,
+                idempotency_key: None,
+                timeout_ms: self.timeout_ms,
             })
-            .await
-            .and_then(|r| parse_validation(&r));
+        };
+        let outcome = self.resilience.run(Operation::Validate, attempt, parse_validation).await;
         match outcome {
             Ok(v) => v,
             Err(ClientError::Http { status, .. }) => Validation {

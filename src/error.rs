@@ -66,7 +66,9 @@ impl ClientError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ClientError::Http { status, .. } => crate::retry::is_retryable_status(*status),
-            ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
+            // A garbled 2xx is retried too: under the same idempotency key the service replays
+            // the committed answer, so nothing minted is lost.
+            ClientError::Transport { .. } | ClientError::Timeout { .. } | ClientError::BadResponse { .. } => true,
             _ => false,
         }
     }

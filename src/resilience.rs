@@ -20,22 +20,28 @@ pub struct Resilience {
 }
 
 impl Resilience {
-    /// Runs `attempt` (given the 1-based attempt number) until it succeeds, fails for good,
-    /// or the breaker refuses. A non-2xx answer is a failure here (`ClientError::Http`).
-    pub async fn run<F, Fut>(&self, op: Operation, mut attempt: F) -> Result<Response, ClientError>
+    /// Runs `attempt` (given the 1-based attempt number) and `parse`s its answer until that
+    /// succeeds, fails for good, or the breaker refuses. A non-2xx answer is a failure here
+    /// (`ClientError::Http`), and so is an unparsable 2xx: parsing inside the loop lets a mint
+    /// whose answer was garbled be replayed under its idempotency key instead of being lost.
+    pub async fn run<T, F, Fut, P>(&self, op: Operation, mut attempt: F, parse: P) -> Result<T, ClientError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<Response, ClientError>>,
+        P: Fn(&Response) -> Result<T, ClientError>,
     {
         let mut number = 1;
         loop {
             self.admit()?;
             let started = std::time::Instant::now();
-            let outcome = attempt(number).await.and_then(Response::error_for_status);
+            let outcome = attempt(number)
+                .await
+                .and_then(Response::error_for_status)
+                .and_then(|response| parse(&response));
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());
             let err = match outcome {
-                Ok(response) => return Ok(response),
+                Ok(value) => return Ok(value),
                 Err(err) => err,
             };
             let Some(delay_ms) = self.retry_delay(number, &err) else {
