@@ -3,6 +3,7 @@
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/client.js')
 const { ChittyIDEmulator } = require('./lib/emulator.js')
 const { ChittyIDError } = require('./lib/errors.js')
+const { RETRY_CONFIG, withRetry, CircuitBreaker, getCircuitBreaker, withResilience } = require('./lib/compat/resilience.js')
 
 module.exports = {
   ChittyIDClient,
@@ -10,5 +11,11 @@ module.exports = {
   validateChittyID,
   ChittyIDEmulator,
   ChittyIDError,
+  // v1-compat resilience helpers (DESIGN.md §3)
+  RETRY_CONFIG,
+  withRetry,
+  CircuitBreaker,
+  getCircuitBreaker,
+  withResilience,
   default: ChittyIDClient,
 }

@@ -9,6 +9,12 @@ export const {
   validateChittyID,
   ChittyIDEmulator,
   ChittyIDError,
+  // v1-compat resilience helpers (DESIGN.md §3)
+  RETRY_CONFIG,
+  withRetry,
+  CircuitBreaker,
+  getCircuitBreaker,
+  withResilience,
 } = cjs
 
 export default cjs.ChittyIDClient

@@ -30,4 +30,12 @@ function abortError(signal) {
   })
 }
 
-module.exports = { ChittyIDError, fromInfo, invalidArgument, abortError }
+/**
+ * A fail-fast rejection of an open circuit, worded like the native one
+ * (`ClientError::CircuitOpen` in src/error.rs); `prefix` is the operation's v1 wording.
+ */
+function circuitOpenError(retryInMs, prefix = '') {
+  return new ChittyIDError(`${prefix}circuit breaker is OPEN (next trial in ${retryInMs} ms)`, { code: 'ECIRCUITOPEN' })
+}
+
+module.exports = { ChittyIDError, fromInfo, invalidArgument, abortError, circuitOpenError }
