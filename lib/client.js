@@ -2,7 +2,7 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
-const { fromInfo, invalidArgument, abortError } = require('./errors.js')
+const { fromInfo, invalidArgument, abortError, circuitOpenError } = require('./errors.js')
 const { validateFormat } = require('./format.js')
 const { toPayload } = require('./events.js')
 
@@ -150,10 +150,22 @@ class ChittyIDClient extends EventEmitter {
     }
   }
 
+  /**
+   * Asks the breaker synchronously, so an open circuit rejects before any native promise exists
+   * (a native async call costs ~10 µs, this check ~0.1 µs): 0 to go ahead, else ms until the next
+   * trial. Same admission, counting and wording as the native path, which then admits again
+   * harmlessly. With an aborted signal it defers to the native path, which reports the abort.
+   */
+  #openCircuitWait(signal) {
+    return signal && signal.aborted ? 0 : this.#native.breakerAdmit()
+  }
+
   async mint(request, options) {
     const signal = signalOf(options)
     const body = serializeMintRequest(request)
     this.#checkOpen()
+    const retryInMs = this.#openCircuitWait(signal)
+    if (retryInMs > 0) throw circuitOpenError(retryInMs, `ChittyID service unavailable - cannot mint ${request.entity} ID: `)
     const outcome = await abortable(this.#native.mint(request.entity, body), signal)
     if (outcome.error) throw fromInfo(outcome.error)
     return outcome.id
@@ -165,6 +177,8 @@ class ChittyIDClient extends EventEmitter {
     requests.forEach(serializeMintRequest)
     const body = JSON.stringify({ requests })
     this.#checkOpen()
+    const retryInMs = this.#openCircuitWait(signal)
+    if (retryInMs > 0) throw circuitOpenError(retryInMs, 'ChittyID service unavailable - cannot batch mint IDs: ')
     const outcome = await abortable(this.#native.mintBatch(body), signal)
     if (outcome.error) throw fromInfo(outcome.error)
     return outcome.ids
