@@ -282,7 +282,10 @@ export interface CircuitBreakerState {
   config: { failureThreshold: number; resetTimeout: number; monitorWindow: number }
 }
 
-/** The rejection of `CircuitBreaker#execute` (and of the client) while the circuit is OPEN. */
+/**
+ * The rejection of `CircuitBreaker#execute` (and of the client) while the circuit is OPEN. It is a
+ * `ChittyIDError` without stack frames: capturing them would cost more than failing fast itself.
+ */
 export interface CircuitOpenError extends Error {
   /** Contains `circuit breaker is OPEN`. */
   readonly message: string

@@ -331,6 +331,7 @@ describe('compat CircuitBreaker', () => {
 
   test('opens after failureThreshold failures inside monitorWindow and rejects at once with the documented error', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 3, resetTimeout: 60000, monitorWindow: 10000 })
+    const stackTraceLimit = Error.stackTraceLimit
     const errors = await fail(breaker, 2)
     expect(errors.map((e) => e.message)).toEqual(['boom', 'boom'])
     expect(breaker.state).toBe('CLOSED')
@@ -348,6 +349,9 @@ describe('compat CircuitBreaker', () => {
     expect(err.message).toContain('circuit breaker is OPEN')
     expect(err.circuitBreakerState).toBe('OPEN')
     expect(err.code).toBe('ECIRCUITOPEN')
+    // Fail-fast errors skip V8's stack capture (see lib/errors.js) and leave the limit as it was.
+    expect(err.stack).not.toMatch(/\n\s+at /)
+    expect(Error.stackTraceLimit).toBe(stackTraceLimit)
     const state = breaker.getState()
     expect(state).toMatchObject({ state: 'OPEN', failures: 3, halfOpenSuccesses: 0 })
     expect(state.lastFailure).toBe(state.lastStateChange)
