@@ -84,7 +84,7 @@ if (sentAfter.mint !== sentBefore.mint || sentAfter.batch !== sentBefore.batch) 
 // What the pre-check adds to every call while CLOSED (one synchronous crossing).
 const closed = new native.NativeClient({ serviceUrl: emulator.url }, null)
 const closedAdmitNs = measureSync(() => closed.breakerAdmit())
-const compatAdmitNs = measureSync(() => breaker.state)
+const compatStateNs = measureSync(() => breaker.state)
 
 await client.close()
 await emulator.close()
@@ -94,5 +94,5 @@ for (const [name, { wall, cpu }] of Object.entries(results)) {
   console.log(`${name.padEnd(44)} ${wall.toFixed(0).padStart(6)} ns/op wall ${cpu.toFixed(0).padStart(6)} ns/op cpu`)
 }
 console.log(`${'breakerAdmit() while CLOSED (added per mint)'.padEnd(44)} ${closedAdmitNs.toFixed(0).padStart(6)} ns/op wall`)
-console.log(`${'CircuitBreaker#state getter (a crossing)'.padEnd(44)} ${compatAdmitNs.toFixed(0).padStart(6)} ns/op wall`)
+console.log(`${'CircuitBreaker#state getter (a crossing)'.padEnd(44)} ${compatStateNs.toFixed(0).padStart(6)} ns/op wall`)
 console.log('requests that reached the emulator while OPEN: 0')
