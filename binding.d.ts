@@ -9,9 +9,34 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * `crate::breaker::CircuitBreaker` for the compat `CircuitBreaker` class: JS asks `admit()`,
+ * runs the callback, then reports the outcome.
+ */
+export declare class NativeCircuitBreaker {
+  constructor(options?: CompatBreakerOptions | undefined | null)
+  /**
+   * 0 when a call may proceed (an expired OPEN moves to HALF_OPEN here); otherwise the call
+   * must fail fast and the value is the time until the next trial, in ms (at least 1).
+   */
+  admit(): number
+  recordSuccess(): void
+  recordFailure(): void
+  /** The stored state: "CLOSED", "OPEN" or "HALF_OPEN". */
+  get state(): string
+  snapshot(): CompatBreakerState
+  reset(): void
+}
+
 export declare class NativeClient {
   constructor(options: NativeClientOptions, onEvent?: ((arg: NativeEvent) => void) | undefined | null)
   get serviceUrl(): string
+  /**
+   * Synchronous breaker pre-check, so an open circuit rejects without a native promise:
+   * 0 when a call may go out, else ms until the next trial (the call must fail fast; it
+   * was counted as rejected, as `mint` itself would have).
+   */
+  breakerAdmit(): number
   /** `body` is the request serialized as JSON; `entity` is only used in error messages. */
   mint(entity: string, body: string, cancelToken?: number | undefined | null): Promise<MintOutcome>
   mintBatch(body: string, cancelToken?: number | undefined | null): Promise<BatchOutcome>
@@ -83,6 +108,55 @@ export interface ClientStats {
   rejectedByBreaker: number
   breaker?: BreakerStats
   cache?: CacheStatsObject
+}
+
+/** `CircuitBreaker(options)` of DESIGN.md §3; absent fields take the defaults. */
+export interface CompatBreakerOptions {
+  failureThreshold?: number
+  resetTimeout?: number
+  monitorWindow?: number
+  halfOpenAttempts?: number
+}
+
+/**
+ * A breaker snapshot with wall-clock times (ms since the Unix epoch), flat; the JS side
+ * shapes it into `getState()`.
+ */
+export interface CompatBreakerState {
+  state: string
+  /** Failures inside the monitor window ending now. */
+  failures: number
+  lastFailure?: number
+  lastStateChange: number
+  /** Time spent in the current state. */
+  uptimeMs: number
+  halfOpenSuccesses: number
+  timesOpened: number
+  rejected: number
+  failureThreshold: number
+  resetTimeout: number
+  monitorWindow: number
+  halfOpenAttempts: number
+}
+
+/** Throws a `TypeError`-worthy error when `options` cannot make a retry schedule. */
+export declare function compatCheckRetryOptions(options: CompatRetryOptions): void
+
+/** v1 classification: `code` equals, or `message` contains, an entry (case-insensitive). */
+export declare function compatIsRetryable(code: string | undefined | null, message: string, retryableErrors: Array<string>): boolean
+
+/**
+ * After the 1-based `attempt` failed: the wait before the next one, or `null` when
+ * `maxAttempts` is used up.
+ */
+export declare function compatRetryDelay(options: CompatRetryOptions, attempt: number): number | null
+
+/** The numeric fields of `RETRY_CONFIG`; absent fields take the defaults. */
+export interface CompatRetryOptions {
+  maxAttempts?: number
+  initialDelayMs?: number
+  maxDelayMs?: number
+  backoffMultiplier?: number
 }
 
 export interface EmulatorStats {

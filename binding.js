@@ -835,7 +835,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeCircuitBreaker = nativeBinding.NativeCircuitBreaker
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeEmulator = nativeBinding.NativeEmulator
+module.exports.compatCheckRetryOptions = nativeBinding.compatCheckRetryOptions
+module.exports.compatIsRetryable = nativeBinding.compatIsRetryable
+module.exports.compatRetryDelay = nativeBinding.compatRetryDelay
 module.exports.isValidFormatNative = nativeBinding.isValidFormatNative
 module.exports.parseChittyId = nativeBinding.parseChittyId

@@ -233,4 +233,97 @@ export declare class ChittyIDEmulator {
   [Symbol.asyncDispose](): Promise<void>
 }
 
+// ---------------------------------------------------------------------------------------
+// Compat: resilience helpers services built around v1 (DESIGN.md §3). Their breaker state
+// machine and backoff schedule are the native ones the client uses; only `fn` runs in JS.
+
+/** Configuration of `withRetry`; fields left out take their `RETRY_CONFIG` value. */
+export interface RetryConfig {
+  /** Total calls of `fn`, the first included. Default 3. */
+  maxAttempts: number
+  /** Wait before the first retry, in ms. Default 100. */
+  initialDelayMs: number
+  /** Longest wait between calls, in ms. Default 5000. */
+  maxDelayMs: number
+  /** Each wait is the previous one times this (at least 1). Default 2. */
+  backoffMultiplier: number
+  /** An error is retried when its `code` equals, or its message contains (ignoring case), an entry. */
+  retryableErrors: string[]
+}
+
+/**
+ * Defaults of `withRetry`: 3 attempts, 100 ms ×2 capped at 5000 ms, retrying
+ * ECONNREFUSED, ETIMEDOUT, ENOTFOUND, EAI_AGAIN, ECONNRESET, EPIPE, "fetch failed" and "network error".
+ */
+export declare const RETRY_CONFIG: RetryConfig
+
+/**
+ * Calls `fn` until it succeeds or `maxAttempts` calls have failed, waiting `initialDelayMs`,
+ * then × `backoffMultiplier` (capped at `maxDelayMs`) between calls; rethrows the last error.
+ * A non-retryable error is rethrown after its one call. An invalid config rejects with a `TypeError`.
+ */
+export declare function withRetry<T>(fn: () => T | PromiseLike<T>, config?: Partial<RetryConfig>): Promise<T>
+
+/** States of a `CircuitBreaker`. */
+export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN'
+
+/** What `CircuitBreaker#getState()` returns; times are ms since the Unix epoch. */
+export interface CircuitBreakerState {
+  state: CircuitState
+  /** Failures inside the monitor window ending now. */
+  failures: number
+  /** When the last failure was recorded, or `null` if none was. */
+  lastFailure: number | null
+  lastStateChange: number
+  /** Time spent in the current state, in ms. */
+  uptimeMs: number
+  /** Successes so far in HALF_OPEN. */
+  halfOpenSuccesses: number
+  config: { failureThreshold: number; resetTimeout: number; monitorWindow: number }
+}
+
+/**
+ * The rejection of `CircuitBreaker#execute` (and of the client) while the circuit is OPEN. It is a
+ * `ChittyIDError` without stack frames: capturing them would cost more than failing fast itself.
+ */
+export interface CircuitOpenError extends Error {
+  /** Contains `circuit breaker is OPEN`. */
+  readonly message: string
+  readonly code: 'ECIRCUITOPEN'
+  readonly circuitBreakerState: 'OPEN'
+}
+
+/**
+ * A circuit breaker around calls you make: CLOSED → OPEN after `failureThreshold` (5) failures
+ * inside `monitorWindow` (10000 ms); OPEN rejects at once with a `CircuitOpenError` until
+ * `resetTimeout` (60000 ms) after the last failure, then admits trial calls (HALF_OPEN);
+ * `halfOpenAttempts` (3) successes close it and a failure re-opens it.
+ */
+export declare class CircuitBreaker {
+  /** Invalid options throw a `TypeError`. */
+  constructor(options?: CircuitBreakerOptions)
+  /** The current state; an expired OPEN turns HALF_OPEN on the next `execute`. */
+  readonly state: CircuitState
+  /** Runs `fn` when the circuit admits it and records its outcome; rejects at once while OPEN. */
+  execute<T>(fn: () => T | PromiseLike<T>): Promise<T>
+  /** A snapshot of the state, counters and configuration. */
+  getState(): CircuitBreakerState
+  /** Back to CLOSED with every counter cleared. */
+  reset(): void
+}
+
+/** The process-wide `CircuitBreaker`, created with `options` on the first call; later options are ignored. */
+export declare function getCircuitBreaker(options?: CircuitBreakerOptions): CircuitBreaker
+
+/** Options of `withResilience`. */
+export interface ResilienceOptions {
+  /** Passed to `withRetry`; default `RETRY_CONFIG`. */
+  retryConfig?: Partial<RetryConfig>
+  /** Used only if the shared breaker does not exist yet. */
+  circuitBreakerConfig?: CircuitBreakerOptions
+}
+
+/** `withRetry(fn, retryConfig)` inside the shared breaker: a call whose retries run out counts as one failure. */
+export declare function withResilience<T>(fn: () => T | PromiseLike<T>, options?: ResilienceOptions): Promise<T>
+
 export default ChittyIDClient

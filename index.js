@@ -4,6 +4,7 @@ const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/client
 const { ChittyIDEmulator } = require('./lib/emulator.js')
 const { ChittyIDError } = require('./lib/errors.js')
 const { ChittyIDCache, getSharedCache, clearSharedCache } = require('./lib/compat/cache.js')
+const { RETRY_CONFIG, withRetry, CircuitBreaker, getCircuitBreaker, withResilience } = require('./lib/compat/resilience.js')
 
 module.exports = {
   ChittyIDClient,
@@ -14,5 +15,11 @@ module.exports = {
   ChittyIDCache,
   getSharedCache,
   clearSharedCache,
+  // v1-compat resilience helpers (DESIGN.md §3)
+  RETRY_CONFIG,
+  withRetry,
+  CircuitBreaker,
+  getCircuitBreaker,
+  withResilience,
   default: ChittyIDClient,
 }

@@ -12,6 +12,12 @@ export const {
   ChittyIDCache,
   getSharedCache,
   clearSharedCache,
+  // v1-compat resilience helpers (DESIGN.md §3)
+  RETRY_CONFIG,
+  withRetry,
+  CircuitBreaker,
+  getCircuitBreaker,
+  withResilience,
 } = cjs
 
 export default cjs.ChittyIDClient

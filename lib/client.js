@@ -2,7 +2,7 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
-const { fromInfo, invalidArgument, abortError } = require('./errors.js')
+const { fromInfo, invalidArgument, abortError, circuitOpenError } = require('./errors.js')
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload } = require('./events.js')
 
@@ -199,10 +199,22 @@ class ChittyIDClient extends EventEmitter {
     }
   }
 
+  /**
+   * Asks the breaker synchronously, so an open circuit rejects before any native promise exists
+   * (a native async call costs ~10 µs, this check ~0.25 µs): 0 to go ahead, else ms until the next
+   * trial. Same admission, counting and wording as the native path, which then admits again
+   * harmlessly. With an aborted signal it defers to the native path, which reports the abort.
+   */
+  #openCircuitWait(signal) {
+    return signal && signal.aborted ? 0 : this.#native.breakerAdmit()
+  }
+
   async mint(request, options) {
     const signal = signalOf(options)
     const body = serializeMintRequest(request)
     this.#checkOpen()
+    const retryInMs = this.#openCircuitWait(signal)
+    if (retryInMs > 0) throw circuitOpenError(retryInMs, `ChittyID service unavailable - cannot mint ${request.entity} ID: `)
     const outcome = await abortable(this.#native, signal, (token) => this.#native.mint(request.entity, body, token))
     if (outcome.error) throw fromInfo(outcome.error)
     return outcome.id
@@ -212,8 +224,11 @@ class ChittyIDClient extends EventEmitter {
     const signal = signalOf(options)
     if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
     requests.forEach(serializeMintRequest)
-    const body = JSON.stringify({ requests })
     this.#checkOpen()
+    const retryInMs = this.#openCircuitWait(signal)
+    if (retryInMs > 0) throw circuitOpenError(retryInMs, 'ChittyID service unavailable - cannot batch mint IDs: ')
+    // Each request serialized above; the body is built only for a call that goes out.
+    const body = JSON.stringify({ requests })
     const outcome = await abortable(this.#native, signal, (token) => this.#native.mintBatch(body, token))
     if (outcome.error) throw fromInfo(outcome.error)
     return outcome.ids

@@ -61,7 +61,10 @@ impl Resilience {
         }
     }
 
-    fn admit(&self) -> Result<(), ClientError> {
+    /// Asks the breaker whether a call may go out. Safe to call ahead of `run` (the JS side
+    /// does, to fail fast without a native promise): admitting again in CLOSED or HALF_OPEN
+    /// changes nothing, and an expired OPEN moves to HALF_OPEN only once.
+    pub fn admit(&self) -> Result<(), ClientError> {
         let Some(breaker) = &self.breaker else { return Ok(()) };
         match breaker.admit() {
             Admission::Allowed { transition } => {
@@ -116,5 +119,61 @@ impl Resilience {
             _ => None,
         };
         policy.next_delay_ms(attempt, retry_after, fastrand::f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::breaker::BreakerConfig;
+    use crate::clock::ManualClock;
+    use crate::events::testing::RecordingSink;
+    use bytes::Bytes;
+
+    fn resilience(clock: Arc<ManualClock>, sink: Arc<RecordingSink>) -> Resilience {
+        let config = BreakerConfig { failure_threshold: 1, reset_timeout_ms: 100, ..BreakerConfig::default() };
+        Resilience {
+            retry: None,
+            breaker: Some(Arc::new(CircuitBreaker::new(config, clock))),
+            sink,
+            stats: Arc::new(OpStats::default()),
+        }
+    }
+
+    fn failing() -> std::future::Ready<Result<Response, ClientError>> {
+        std::future::ready(Err(ClientError::Timeout { after_ms: 1 }))
+    }
+
+    fn ok() -> std::future::Ready<Result<Response, ClientError>> {
+        let response = Response { status: 200, status_text: "OK".into(), retry_after: None, body: Bytes::new() };
+        std::future::ready(Ok(response))
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn admit_ahead_of_run_is_what_run_would_answer() {
+        let clock = ManualClock::new(0);
+        let sink = Arc::new(RecordingSink::default());
+        let r = resilience(clock.clone(), sink.clone());
+        assert!(r.admit().is_ok());
+        assert_eq!(block_on(r.run(Operation::Mint, |_| failing(), |_| Ok(()))).unwrap_err().code(), "ETIMEDOUT");
+        assert_eq!(sink.names(), ["circuitOpen"]);
+
+        // Open: the pre-check rejects and counts it exactly as `run` does.
+        clock.advance(40);
+        assert_eq!(r.admit(), Err(ClientError::CircuitOpen { retry_in_ms: 60 }));
+        assert_eq!(block_on(r.run(Operation::Mint, |_| ok(), |_| Ok(()))).unwrap_err(), ClientError::CircuitOpen { retry_in_ms: 60 });
+        assert_eq!(r.stats.rejected_by_breaker(), 2);
+
+        // Expired: the pre-check moves to HALF_OPEN once; `run` then admits without a second event.
+        clock.advance(60);
+        assert!(r.admit().is_ok());
+        assert!(block_on(r.run(Operation::Mint, |_| ok(), |_| Ok(()))).is_ok());
+        assert_eq!(sink.names(), ["circuitOpen", "circuitHalfOpen"]);
+        assert_eq!(r.breaker.as_ref().unwrap().state(), BreakerState::HalfOpen);
+        assert_eq!(r.stats.rejected_by_breaker(), 2);
     }
 }

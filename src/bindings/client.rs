@@ -220,6 +220,17 @@ impl NativeClient {
         self.core.service_url().to_owned()
     }
 
+    /// Synchronous breaker pre-check, so an open circuit rejects without a native promise:
+    /// 0 when a call may go out, else ms until the next trial (the call must fail fast; it
+    /// was counted as rejected, as `mint` itself would have).
+    #[napi]
+    pub fn breaker_admit(&self) -> f64 {
+        match self.core.resilience().admit() {
+            Err(crate::error::ClientError::CircuitOpen { retry_in_ms }) => retry_in_ms.max(1) as f64,
+            _ => 0.0,
+        }
+    }
+
     /// `body` is the request serialized as JSON; `entity` is only used in error messages.
     #[napi]
     pub async fn mint(&self, entity: String, body: String, cancel_token: Option<u32>) -> MintOutcome {

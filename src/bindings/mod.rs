@@ -1,6 +1,7 @@
 //! Everything `#[napi]`: thin adapters from JS values to the plain modules.
 
 pub mod client;
+pub mod compat;
 pub mod emulator;
 pub mod errors;
 pub mod events;

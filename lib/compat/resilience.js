@@ -1,0 +1,153 @@
+'use strict'
+
+// Drop-in replacements for the retry and circuit breaker helpers services wrote around v1
+// (DESIGN.md §3). The state machine and the backoff schedule are the Rust code the client
+// uses (src/breaker.rs, src/retry.rs via src/bindings/compat.rs); only the caller's callback
+// runs here.
+
+const native = require('../../binding.js')
+const { invalidArgument, circuitOpenError } = require('../errors.js')
+
+/** Defaults of `withRetry`. */
+const RETRY_CONFIG = {
+  maxAttempts: 3,
+  initialDelayMs: 100,
+  maxDelayMs: 5000,
+  backoffMultiplier: 2,
+  retryableErrors: ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', 'fetch failed', 'network error'],
+}
+
+/** Longest wait a Node timer holds; longer ones would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Runs a native call that validates options, turning its failure into a TypeError. */
+function checked(what, call) {
+  try {
+    return call()
+  } catch (err) {
+    throw invalidArgument(`${what}: ${err.message}`)
+  }
+}
+
+/** A validated copy of `config` over the defaults; a retry in flight never sees later edits. */
+function retryConfigOf(config) {
+  if (config === undefined || config === null) config = {}
+  if (typeof config !== 'object') throw invalidArgument('withRetry config must be an object')
+  const merged = { ...RETRY_CONFIG, ...config }
+  if (!Array.isArray(merged.retryableErrors) || !merged.retryableErrors.every((e) => typeof e === 'string')) {
+    throw invalidArgument('withRetry config "retryableErrors" must be an array of strings')
+  }
+  checked('invalid withRetry config', () => native.compatCheckRetryOptions(merged))
+  merged.retryableErrors = [...merged.retryableErrors]
+  return merged
+}
+
+function isRetryable(err, retryableErrors) {
+  const code = err !== null && typeof err === 'object' && typeof err.code === 'string' ? err.code : null
+  const message = err !== null && typeof err === 'object' && err.message !== undefined ? String(err.message) : String(err)
+  return native.compatIsRetryable(code, message, retryableErrors)
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER_MS)))
+}
+
+/**
+ * Calls the async `fn` until it succeeds, retrying errors whose `code` equals, or whose message
+ * contains (ignoring case), an entry of `retryableErrors`. Waits `initialDelayMs`, then
+ * `× backoffMultiplier` each time, capped at `maxDelayMs`; gives up after `maxAttempts` calls
+ * and rethrows the last error. A non-retryable error is rethrown after its one attempt.
+ * Fields missing from `config` take their `RETRY_CONFIG` value.
+ */
+async function withRetry(fn, config = RETRY_CONFIG) {
+  if (typeof fn !== 'function') throw invalidArgument('withRetry expects a function')
+  return retrying(fn, retryConfigOf(config))
+}
+
+async function retrying(fn, cfg) {
+  // Bounded: compatRetryDelay answers null once `maxAttempts` (a validated u32) is used up.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (!isRetryable(err, cfg.retryableErrors)) throw err
+      const delay = native.compatRetryDelay(cfg, attempt)
+      if (delay === null || delay === undefined) throw err
+      await sleep(delay)
+    }
+  }
+}
+
+/**
+ * CLOSED → OPEN after `failureThreshold` failures inside `monitorWindow` ms; OPEN rejects at once
+ * until `resetTimeout` ms after the last failure, then admits trial calls (HALF_OPEN);
+ * `halfOpenAttempts` successes close it, a failure re-opens it.
+ */
+class CircuitBreaker {
+  #native
+
+  constructor(options = {}) {
+    if (options === null || typeof options !== 'object') throw invalidArgument('CircuitBreaker options must be an object')
+    this.#native = checked('invalid CircuitBreaker options', () => new native.NativeCircuitBreaker(options))
+  }
+
+  /** "CLOSED", "OPEN" or "HALF_OPEN". */
+  get state() {
+    return this.#native.state
+  }
+
+  /** Runs `fn` if the circuit admits it and records the outcome; rejects at once when OPEN. */
+  async execute(fn) {
+    if (typeof fn !== 'function') throw invalidArgument('CircuitBreaker.execute expects a function')
+    const retryInMs = this.#native.admit()
+    if (retryInMs > 0) throw circuitOpenError(retryInMs)
+    let result
+    try {
+      result = await fn()
+    } catch (err) {
+      this.#native.recordFailure()
+      throw err
+    }
+    this.#native.recordSuccess()
+    return result
+  }
+
+  /** A snapshot; times are ms since the Unix epoch, `lastFailure` is null before any failure. */
+  getState() {
+    const s = this.#native.snapshot()
+    return {
+      state: s.state,
+      failures: s.failures,
+      lastFailure: s.lastFailure ?? null,
+      lastStateChange: s.lastStateChange,
+      uptimeMs: s.uptimeMs,
+      halfOpenSuccesses: s.halfOpenSuccesses,
+      config: { failureThreshold: s.failureThreshold, resetTimeout: s.resetTimeout, monitorWindow: s.monitorWindow },
+    }
+  }
+
+  /** Back to CLOSED with every counter cleared. */
+  reset() {
+    this.#native.reset()
+  }
+}
+
+let sharedBreaker = null
+
+/** The process-wide breaker, created with `options` on the first call (later options are ignored). */
+function getCircuitBreaker(options) {
+  if (sharedBreaker === null) sharedBreaker = new CircuitBreaker(options)
+  return sharedBreaker
+}
+
+/**
+ * `withRetry(fn, retryConfig)` run inside the shared breaker (`getCircuitBreaker(circuitBreakerConfig)`):
+ * a call whose retries are exhausted counts as one failure.
+ */
+async function withResilience(fn, { retryConfig = RETRY_CONFIG, circuitBreakerConfig } = {}) {
+  if (typeof fn !== 'function') throw invalidArgument('withResilience expects a function')
+  const cfg = retryConfigOf(retryConfig)
+  return getCircuitBreaker(circuitBreakerConfig).execute(() => retrying(fn, cfg))
+}
+
+module.exports = { RETRY_CONFIG, withRetry, CircuitBreaker, getCircuitBreaker, withResilience }

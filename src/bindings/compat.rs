@@ -1,0 +1,379 @@
+//! Native halves of the v1-compat resilience helpers (`lib/compat/resilience.js`): the same
+//! circuit breaker state machine and backoff schedule the client runs on. Only the caller's
+//! callback runs in JS; every call here is synchronous and cheap.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::breaker::{Admission, BreakerConfig, BreakerSnapshot, CircuitBreaker};
+use crate::clock::SharedClock;
+use crate::retry::{matches_retryable, RetryPolicy};
+
+/// `CircuitBreaker(options)` of DESIGN.md §3; absent fields take the defaults.
+#[napi(object)]
+pub struct CompatBreakerOptions {
+    pub failure_threshold: Option<f64>,
+    pub reset_timeout: Option<f64>,
+    pub monitor_window: Option<f64>,
+    pub half_open_attempts: Option<f64>,
+}
+
+/// The numeric fields of `RETRY_CONFIG`; absent fields take the defaults.
+#[napi(object)]
+pub struct CompatRetryOptions {
+    pub max_attempts: Option<f64>,
+    pub initial_delay_ms: Option<f64>,
+    pub max_delay_ms: Option<f64>,
+    pub backoff_multiplier: Option<f64>,
+}
+
+/// A breaker snapshot with wall-clock times (ms since the Unix epoch), flat; the JS side
+/// shapes it into `getState()`.
+#[napi(object)]
+#[derive(Debug, PartialEq)]
+pub struct CompatBreakerState {
+    pub state: String,
+    /// Failures inside the monitor window ending now.
+    pub failures: u32,
+    pub last_failure: Option<f64>,
+    pub last_state_change: f64,
+    /// Time spent in the current state.
+    pub uptime_ms: f64,
+    pub half_open_successes: u32,
+    pub times_opened: f64,
+    pub rejected: f64,
+    pub failure_threshold: u32,
+    pub reset_timeout: f64,
+    pub monitor_window: f64,
+    pub half_open_attempts: u32,
+}
+
+fn whole_count(name: &str, value: Option<f64>, default: u32) -> std::result::Result<u32, String> {
+    match value {
+        None => Ok(default),
+        Some(v) if v.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&v) => Ok(v as u32),
+        Some(v) => Err(format!("{name} must be a whole number >= 1, got {v}")),
+    }
+}
+
+/// Milliseconds: any non-negative number; `Infinity` means "never" and saturates.
+fn millis(name: &str, value: Option<f64>, default: u64) -> std::result::Result<u64, String> {
+    match value {
+        None => Ok(default),
+        Some(v) if v == f64::INFINITY => Ok(u64::MAX),
+        Some(v) if v.is_finite() && v >= 0.0 => Ok(v as u64),
+        Some(v) => Err(format!("{name} must be a number of milliseconds >= 0, got {v}")),
+    }
+}
+
+pub fn breaker_config(options: &CompatBreakerOptions) -> std::result::Result<BreakerConfig, String> {
+    let d = BreakerConfig::default();
+    let config = BreakerConfig {
+        failure_threshold: whole_count(
+            "failureThreshold",
+            options.failure_threshold,
+            d.failure_threshold,
+        )?,
+        reset_timeout_ms: millis("resetTimeout", options.reset_timeout, d.reset_timeout_ms)?,
+        monitor_window_ms: match millis("monitorWindow", options.monitor_window, d.monitor_window_ms)? {
+            0 => return Err("monitorWindow must be at least 1 ms".into()),
+            ms => ms,
+        },
+        half_open_successes: whole_count(
+            "halfOpenAttempts",
+            options.half_open_attempts,
+            d.half_open_successes,
+        )?,
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// The compat schedule: the client's policy without jitter, so each wait is exactly
+/// `min(initialDelayMs * backoffMultiplier^(attempt-1), maxDelayMs)`.
+pub fn retry_policy(options: &CompatRetryOptions) -> std::result::Result<RetryPolicy, String> {
+    let d = RetryPolicy::default();
+    let policy = RetryPolicy {
+        max_attempts: whole_count("maxAttempts", options.max_attempts, d.max_attempts)?,
+        initial_delay_ms: millis("initialDelayMs", options.initial_delay_ms, d.initial_delay_ms)?,
+        max_delay_ms: millis("maxDelayMs", options.max_delay_ms, d.max_delay_ms)?,
+        multiplier: match options.backoff_multiplier {
+            None => d.multiplier,
+            Some(m) if m.is_finite() && m >= 1.0 => m,
+            Some(m) => return Err(format!("backoffMultiplier must be a finite number >= 1, got {m}")),
+        },
+        jitter: 0.0,
+        max_retry_after_ms: d.max_retry_after_ms,
+    };
+    policy.validate()?;
+    Ok(policy)
+}
+
+fn invalid(detail: String) -> Error {
+    Error::new(Status::InvalidArg, detail)
+}
+
+/// Moves a monotonic timestamp onto the wall clock, given "now" on both.
+fn to_wall(mono_ms: u64, now_mono_ms: u64, now_unix_ms: u64) -> f64 {
+    now_unix_ms.saturating_sub(now_mono_ms.saturating_sub(mono_ms)) as f64
+}
+
+pub fn wall_clock_state(snap: &BreakerSnapshot, now_mono_ms: u64, now_unix_ms: u64) -> CompatBreakerState {
+    let wall = |ms| to_wall(ms, now_mono_ms, now_unix_ms);
+    CompatBreakerState {
+        state: snap.state.as_str().to_owned(),
+        failures: snap.failures,
+        last_failure: snap.last_failure_ms.map(wall),
+        last_state_change: wall(snap.last_state_change_ms),
+        uptime_ms: now_mono_ms.saturating_sub(snap.last_state_change_ms) as f64,
+        half_open_successes: snap.half_open_successes,
+        times_opened: snap.times_opened as f64,
+        rejected: snap.rejected as f64,
+        failure_threshold: snap.config.failure_threshold,
+        reset_timeout: snap.config.reset_timeout_ms as f64,
+        monitor_window: snap.config.monitor_window_ms as f64,
+        half_open_attempts: snap.config.half_open_successes,
+    }
+}
+
+/// `crate::breaker::CircuitBreaker` for the compat `CircuitBreaker` class: JS asks `admit()`,
+/// runs the callback, then reports the outcome.
+#[napi]
+pub struct NativeCircuitBreaker {
+    breaker: CircuitBreaker,
+    clock: SharedClock,
+}
+
+#[napi]
+impl NativeCircuitBreaker {
+    #[napi(constructor)]
+    pub fn new(options: Option<CompatBreakerOptions>) -> Result<Self> {
+        let options = options.unwrap_or(CompatBreakerOptions {
+            failure_threshold: None,
+            reset_timeout: None,
+            monitor_window: None,
+            half_open_attempts: None,
+        });
+        let config = breaker_config(&options).map_err(invalid)?;
+        let clock = crate::clock::system();
+        Ok(Self { breaker: CircuitBreaker::new(config, clock.clone()), clock })
+    }
+
+    /// 0 when a call may proceed (an expired OPEN moves to HALF_OPEN here); otherwise the call
+    /// must fail fast and the value is the time until the next trial, in ms (at least 1).
+    #[napi]
+    pub fn admit(&self) -> f64 {
+        admission_code(self.breaker.admit())
+    }
+
+    #[napi]
+    pub fn record_success(&self) {
+        self.breaker.record_success();
+    }
+
+    #[napi]
+    pub fn record_failure(&self) {
+        self.breaker.record_failure();
+    }
+
+    /// The stored state: "CLOSED", "OPEN" or "HALF_OPEN".
+    #[napi(getter)]
+    pub fn state(&self) -> &'static str {
+        self.breaker.state().as_str()
+    }
+
+    #[napi]
+    pub fn snapshot(&self) -> CompatBreakerState {
+        let snap = self.breaker.snapshot();
+        wall_clock_state(&snap, self.clock.now_ms(), crate::clock::unix_ms())
+    }
+
+    #[napi]
+    pub fn reset(&self) {
+        self.breaker.reset();
+    }
+}
+
+/// 0 = admitted; otherwise ms until the next trial (`retry_in_ms` is at least 1 when rejected).
+fn admission_code(admission: Admission) -> f64 {
+    match admission {
+        Admission::Allowed { .. } => 0.0,
+        Admission::Rejected { retry_in_ms } => retry_in_ms.max(1) as f64,
+    }
+}
+
+/// Throws a `TypeError`-worthy error when `options` cannot make a retry schedule.
+#[napi]
+pub fn compat_check_retry_options(options: CompatRetryOptions) -> Result<()> {
+    retry_policy(&options).map(drop).map_err(invalid)
+}
+
+/// After the 1-based `attempt` failed: the wait before the next one, or `null` when
+/// `maxAttempts` is used up.
+#[napi]
+pub fn compat_retry_delay(options: CompatRetryOptions, attempt: u32) -> Result<Option<f64>> {
+    let policy = retry_policy(&options).map_err(invalid)?;
+    Ok(policy.next_delay_ms(attempt, None, 0.5).map(|ms| ms as f64))
+}
+
+/// v1 classification: `code` equals, or `message` contains, an entry (case-insensitive).
+#[napi]
+pub fn compat_is_retryable(code: Option<String>, message: String, retryable_errors: Vec<String>) -> bool {
+    matches_retryable(code.as_deref(), &message, &retryable_errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn retry_options(max: f64, initial: f64, cap: f64, mult: f64) -> CompatRetryOptions {
+        CompatRetryOptions {
+            max_attempts: Some(max),
+            initial_delay_ms: Some(initial),
+            max_delay_ms: Some(cap),
+            backoff_multiplier: Some(mult),
+        }
+    }
+
+    fn no_breaker_options() -> CompatBreakerOptions {
+        CompatBreakerOptions {
+            failure_threshold: None,
+            reset_timeout: None,
+            monitor_window: None,
+            half_open_attempts: None,
+        }
+    }
+
+    #[test]
+    fn absent_breaker_options_are_the_defaults() {
+        assert_eq!(breaker_config(&no_breaker_options()).unwrap(), BreakerConfig::default());
+    }
+
+    #[test]
+    fn breaker_options_map_one_to_one() {
+        let options = CompatBreakerOptions {
+            failure_threshold: Some(3.0),
+            reset_timeout: Some(300.0),
+            monitor_window: Some(1000.0),
+            half_open_attempts: Some(2.0),
+        };
+        let c = breaker_config(&options).unwrap();
+        assert_eq!((c.failure_threshold, c.reset_timeout_ms), (3, 300));
+        assert_eq!((c.monitor_window_ms, c.half_open_successes), (1000, 2));
+    }
+
+    #[test]
+    fn bad_breaker_options_name_the_field() {
+        let cases: [(CompatBreakerOptions, &str); 6] = [
+            (CompatBreakerOptions { failure_threshold: Some(0.0), ..no_breaker_options() }, "failureThreshold"),
+            (CompatBreakerOptions { failure_threshold: Some(-1.0), ..no_breaker_options() }, "failureThreshold"),
+            (CompatBreakerOptions { failure_threshold: Some(2.5), ..no_breaker_options() }, "failureThreshold"),
+            (CompatBreakerOptions { reset_timeout: Some(f64::NAN), ..no_breaker_options() }, "resetTimeout"),
+            (CompatBreakerOptions { monitor_window: Some(0.0), ..no_breaker_options() }, "monitorWindow"),
+            (CompatBreakerOptions { half_open_attempts: Some(f64::INFINITY), ..no_breaker_options() }, "halfOpenAttempts"),
+        ];
+        for (options, needle) in cases {
+            let err = breaker_config(&options).unwrap_err();
+            assert!(err.contains(needle), "{err:?} should mention {needle}");
+        }
+    }
+
+    #[test]
+    fn infinite_reset_timeout_saturates() {
+        let options = CompatBreakerOptions { reset_timeout: Some(f64::INFINITY), ..no_breaker_options() };
+        assert_eq!(breaker_config(&options).unwrap().reset_timeout_ms, u64::MAX);
+    }
+
+    #[test]
+    fn compat_schedule_is_the_unjittered_client_schedule() {
+        let policy = retry_policy(&retry_options(6.0, 100.0, 5000.0, 2.0)).unwrap();
+        assert_eq!(policy.jitter, 0.0);
+        let got: Vec<Option<u64>> = (1..=6).map(|a| policy.next_delay_ms(a, None, 0.5)).collect();
+        assert_eq!(got, [Some(100), Some(200), Some(400), Some(800), Some(1600), None]);
+        for attempt in 1..6 {
+            assert_eq!(policy.next_delay_ms(attempt, None, 0.9), Some(policy.base_delay_ms(attempt - 1)));
+        }
+    }
+
+    #[test]
+    fn compat_schedule_caps() {
+        let policy = retry_policy(&retry_options(10.0, 10.0, 35.0, 3.0)).unwrap();
+        let got: Vec<Option<u64>> = (1..=4).map(|a| policy.next_delay_ms(a, None, 0.5)).collect();
+        assert_eq!(got, [Some(10), Some(30), Some(35), Some(35)]);
+    }
+
+    #[test]
+    fn absent_retry_options_match_retry_config() {
+        let none = CompatRetryOptions {
+            max_attempts: None,
+            initial_delay_ms: None,
+            max_delay_ms: None,
+            backoff_multiplier: None,
+        };
+        let p = retry_policy(&none).unwrap();
+        assert_eq!((p.max_attempts, p.initial_delay_ms, p.max_delay_ms, p.multiplier), (3, 100, 5000, 2.0));
+    }
+
+    #[test]
+    fn bad_retry_options_name_the_field() {
+        for (options, needle) in [
+            (retry_options(0.0, 100.0, 5000.0, 2.0), "maxAttempts"),
+            (retry_options(1.5, 100.0, 5000.0, 2.0), "maxAttempts"),
+            (retry_options(3.0, -1.0, 5000.0, 2.0), "initialDelayMs"),
+            (retry_options(3.0, 100.0, f64::NAN, 2.0), "maxDelayMs"),
+            (retry_options(3.0, 100.0, 5000.0, 0.5), "backoffMultiplier"),
+            (retry_options(3.0, 100.0, 5000.0, f64::NAN), "backoffMultiplier"),
+        ] {
+            let err = retry_policy(&options).unwrap_err();
+            assert!(err.contains(needle), "{err:?} should mention {needle}");
+        }
+    }
+
+    #[test]
+    fn admission_codes() {
+        assert_eq!(admission_code(Admission::Allowed { transition: None }), 0.0);
+        assert_eq!(admission_code(Admission::Rejected { retry_in_ms: 250 }), 250.0);
+        assert_eq!(admission_code(Admission::Rejected { retry_in_ms: 0 }), 1.0);
+    }
+
+    #[test]
+    fn snapshot_on_the_wall_clock() {
+        let clock = ManualClock::new(1_000);
+        let config = BreakerConfig { failure_threshold: 2, ..BreakerConfig::default() };
+        let breaker = CircuitBreaker::new(config, clock.clone());
+        let fresh = wall_clock_state(&breaker.snapshot(), 1_500, 1_700_000_000_500);
+        assert_eq!(fresh.state, "CLOSED");
+        assert_eq!(fresh.last_failure, None);
+        assert_eq!(fresh.last_state_change, 1_700_000_000_000.0);
+        assert_eq!(fresh.uptime_ms, 500.0);
+
+        clock.advance(100);
+        breaker.record_failure();
+        clock.advance(100);
+        breaker.record_failure();
+        let open = wall_clock_state(&breaker.snapshot(), 1_250, 1_700_000_000_250);
+        assert_eq!(open.state, "OPEN");
+        assert_eq!(open.failures, 2);
+        assert_eq!(open.last_failure, Some(1_700_000_000_200.0));
+        assert_eq!(open.last_state_change, 1_700_000_000_200.0);
+        assert_eq!(open.uptime_ms, 50.0);
+        assert_eq!(open.times_opened, 1.0);
+        assert_eq!((open.failure_threshold, open.half_open_attempts), (2, 3));
+        assert_eq!((open.reset_timeout, open.monitor_window), (60_000.0, 10_000.0));
+    }
+
+    #[test]
+    fn wall_clock_never_underflows() {
+        assert_eq!(to_wall(0, u64::MAX, 5), 0.0);
+        assert_eq!(to_wall(10, 10, 99), 99.0);
+    }
+
+    #[test]
+    fn classification_is_the_shared_one() {
+        let list = crate::retry::default_retryable_errors();
+        assert!(compat_is_retryable(Some("ECONNREFUSED".into()), "x".into(), list.clone()));
+        assert!(compat_is_retryable(None, "TypeError: fetch failed".into(), list.clone()));
+        assert!(!compat_is_retryable(Some("EHTTP".into()), "400 Bad Request".into(), list));
+    }
+}
