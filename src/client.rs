@@ -380,4 +380,39 @@ mod tests {
         assert_eq!(v.entity.as_deref(), Some("PEO"));
         assert!(parse_validation(&ok(r#"{"valid":"yes"}"#)).is_err());
     }
+
+    mod fuzz {
+        use super::*;
+        use crate::fuzzing::mutated_seed;
+        use proptest::prelude::*;
+
+        fn answer(body: Vec<u8>) -> Response {
+            Response { status: 200, status_text: "OK".into(), retry_after: None, body: body.into() }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Whatever a server sends, parsing answers Ok or a BadResponse: never a panic.
+            #[test]
+            fn response_parsers_never_panic(bytes in mutated_seed("responses")) {
+                let r = answer(bytes);
+                for err in [parse_mint(&r).err(), parse_batch(&r).err(), parse_validation(&r).err()].into_iter().flatten() {
+                    prop_assert_eq!(err.code(), "EBADRESPONSE");
+                }
+            }
+
+            #[test]
+            fn a_string_chitty_id_is_returned_verbatim(id in "\\PC{0,40}") {
+                let body = serde_json::json!({ "success": true, "chittyId": id }).to_string();
+                prop_assert_eq!(parse_mint(&answer(body.into_bytes())).unwrap(), id);
+            }
+
+            #[test]
+            fn encoded_ids_only_use_unreserved_characters(id in "\\PC{0,40}") {
+                let encoded = encode_uri_component(&id);
+                prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()%".contains(&b)));
+            }
+        }
+    }
 }

@@ -183,4 +183,48 @@ mod tests {
         assert_eq!(type_letter_for_entity("peo"), None);
         assert_eq!(entity_for_type_letter('Z'), None);
     }
+
+    /// The grammar restated field by field, independently of the table above.
+    fn reference(id: &str) -> bool {
+        let fields: Vec<&str> = id.split('-').collect();
+        let shape = [(2, 'L'), (1, 'L'), (3, 'L'), (4, 'D'), (1, 'L'), (2, 'D'), (1, 'L'), (1, 'A')];
+        fields.len() == shape.len()
+            && fields.iter().zip(shape).all(|(f, (len, class))| {
+                f.chars().count() == len
+                    && f.chars().all(|c| match class {
+                        'L' => c.is_ascii_uppercase(),
+                        'D' => c.is_ascii_digit(),
+                        _ => c.is_ascii_uppercase() || c.is_ascii_digit(),
+                    })
+            })
+    }
+
+    mod fuzz {
+        use super::*;
+        use crate::fuzzing::mutated_seed;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn agrees_with_the_reference_on_mutated_ids(bytes in mutated_seed("ids")) {
+                let text = String::from_utf8_lossy(&bytes);
+                prop_assert_eq!(is_valid_format(&text), reference(&text), "{:?}", text);
+            }
+
+            #[test]
+            fn agrees_on_strings_shaped_like_ids(s in "[A-Z0-9a-z-]{20,24}") {
+                prop_assert_eq!(is_valid_format(&s), reference(&s));
+            }
+
+            #[test]
+            fn generated_ids_are_valid_and_parse_back(s in "[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]") {
+                prop_assert!(is_valid_format(&s));
+                let p = parse(&s).unwrap();
+                let joined = [p.version, p.generation, p.location, p.sequence, p.entity_type, p.year_month, p.check, p.extension].join("-");
+                prop_assert_eq!(joined, s);
+            }
+        }
+    }
 }

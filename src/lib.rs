@@ -11,6 +11,8 @@ pub mod emulator;
 pub mod error;
 pub mod events;
 pub mod format;
+#[cfg(test)]
+pub mod fuzzing;
 pub mod logging;
 pub mod metrics;
 pub mod resilience;

@@ -363,4 +363,24 @@ mod tests {
             ]
         );
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn retry_after_never_panics(value in "\\PC{0,40}", now in any::<u64>()) {
+                let _ = parse_retry_after(&value, now);
+            }
+
+            #[test]
+            fn delays_stay_within_the_cap(retry in 0u32..2000, r in 0.0f64..1.0, jitter in 0.0f64..=1.0) {
+                let policy = RetryPolicy { jitter, ..RetryPolicy::default() };
+                prop_assert!(policy.jittered_delay_ms(retry, r) <= policy.max_delay_ms);
+            }
+        }
+    }
 }
