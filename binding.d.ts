@@ -215,6 +215,8 @@ export interface NativeClientOptions {
   circuitBreakerEnabled?: boolean
   cache?: CacheOptions
   cacheEnabled?: boolean
+  /** `"client"` (default) or `"process"`: share cache and breaker per service URL process-wide. */
+  scope?: string
 }
 
 export interface NativeEmulatorOptions {

@@ -69,6 +69,7 @@ function toNativeOptions(config) {
   return {
     serviceUrl: optional(config, 'serviceUrl', 'string'),
     allowInsecure: optional(config, 'allowInsecure', 'boolean'),
+    scope: optional(config, 'scope', 'string'),
     ca: caOption(config.ca),
     apiKey: optional(config, 'apiKey', 'string'),
     timeout: optional(config, 'timeout', 'number'),

@@ -10,7 +10,7 @@ use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::cache::{CacheConfig, ValidationCache};
 use crate::client::{CachePolicy, Client, Validation};
-use crate::clock::SharedClock;
+use crate::shared::{self, SharedState};
 use crate::cancel::Cancellations;
 use crate::config::{normalize_service_url, normalize_timeout, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::error::ClientError;
@@ -60,6 +60,8 @@ pub struct NativeClientOptions {
     pub circuit_breaker_enabled: Option<bool>,
     pub cache: Option<CacheOptions>,
     pub cache_enabled: Option<bool>,
+    /// `"client"` (default) or `"process"`: share cache and breaker per service URL process-wide.
+    pub scope: Option<String>,
 }
 
 #[napi(object)]
@@ -133,7 +135,8 @@ fn breaker_config(opts: &NativeClientOptions) -> std::result::Result<Option<Brea
 /// Negative answers live 30 s by default (see `CachePolicy`).
 const DEFAULT_NEGATIVE_TTL_MS: u64 = 30_000;
 
-fn cache_policy(opts: &NativeClientOptions, clock: SharedClock) -> std::result::Result<Option<CachePolicy>, String> {
+/// The cache configuration and the negative-answer TTL, or `None` when caching is off.
+fn cache_policy(opts: &NativeClientOptions) -> std::result::Result<Option<(CacheConfig, u64)>, String> {
     if opts.cache_enabled == Some(false) {
         return Ok(None);
     }
@@ -147,7 +150,7 @@ fn cache_policy(opts: &NativeClientOptions, clock: SharedClock) -> std::result::
     };
     config.validate().map_err(|e| format!("invalid cache option: {e}"))?;
     let negative_ttl_ms = ms(c.and_then(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS);
-    Ok(Some(CachePolicy { cache: Arc::new(ValidationCache::new(config, clock)), negative_ttl_ms }))
+    Ok(Some((config, negative_ttl_ms)))
 }
 
 /// Roots beyond the bundled ones: the `ca` option, then the files Node and OpenSSL users
@@ -174,6 +177,8 @@ fn invalid(detail: String) -> napi::Error {
 pub struct NativeClient {
     core: Arc<Client>,
     cancellations: Arc<Cancellations>,
+    /// Keeps process-scoped state alive while this client is.
+    _shared: Arc<SharedState>,
 }
 
 #[napi]
@@ -202,17 +207,26 @@ impl NativeClient {
             None => events::noop(),
         };
         let clock = crate::clock::system();
+        let breaker_config = breaker_config(&options).map_err(invalid)?;
+        let cache_policy = cache_policy(&options).map_err(invalid)?;
+        let new_state = || SharedState {
+            breaker: breaker_config.map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
+            cache: cache_policy.as_ref().map(|(c, _)| Arc::new(ValidationCache::new(c.clone(), clock.clone()))),
+        };
+        let state = match options.scope.as_deref() {
+            None | Some("client") => Arc::new(new_state()),
+            Some("process") => shared::for_service(&config.service_url, new_state),
+            Some(other) => return Err(invalid(format!("scope must be \"client\" or \"process\", got {other:?}"))),
+        };
         let resilience = Resilience {
             retry: retry_policy(&options).map_err(invalid)?,
-            breaker: breaker_config(&options)
-                .map_err(invalid)?
-                .map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
+            breaker: state.breaker.clone(),
             sink,
             stats: Arc::new(OpStats::default()),
         };
-        let cache = cache_policy(&options, clock).map_err(invalid)?;
+        let cache = state.cache.clone().zip(cache_policy).map(|(cache, (_, negative_ttl_ms))| CachePolicy { cache, negative_ttl_ms });
         let core = Client::new(&config, resilience, cache).map_err(|e| to_napi_error(&e))?;
-        Ok(Self { core: Arc::new(core), cancellations: Arc::default() })
+        Ok(Self { core: Arc::new(core), cancellations: Arc::default(), _shared: state })
     }
 
     #[napi(getter)]

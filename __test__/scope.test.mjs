@@ -1,0 +1,77 @@
+import { Worker } from 'node:worker_threads'
+import { fileURLToPath } from 'node:url'
+import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+
+const entry = fileURLToPath(new URL('../index.js', import.meta.url))
+
+/** Runs `body` (an async function source taking `client`) in a worker with its own client. */
+function inWorker(options, body) {
+  const source = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const { ChittyIDClient } = require(workerData.entry);
+    (async () => {
+      const client = new ChittyIDClient(workerData.options);
+      try {
+        parentPort.postMessage({ ok: await (${body})(client) });
+      } catch (err) {
+        parentPort.postMessage({ error: err.code || err.message });
+      } finally {
+        await client.close();
+      }
+    })();`
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(source, { eval: true, workerData: { entry, options } })
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
+}
+
+let emulator
+let id
+beforeAll(async () => {
+  emulator = await ChittyIDEmulator.start({ port: 0 })
+  const client = new ChittyIDClient({ serviceUrl: emulator.url })
+  id = await client.mint({ entity: 'PEO' })
+  await client.close()
+})
+afterAll(() => emulator.close())
+beforeEach(() => {
+  emulator.setFault({})
+  emulator.resetLedger()
+})
+
+test('scope "process": a validation cached by one worker is a hit in another', async () => {
+  const options = { serviceUrl: `${emulator.url}/v1`, scope: 'process' }
+  // The main thread holds a client so the shared state outlives each worker.
+  const holder = new ChittyIDClient(options)
+  const validate = `async (client) => (await client.validate(${JSON.stringify(id)})).valid`
+  expect(await inWorker(options, validate)).toEqual({ ok: true })
+  expect(await inWorker(options, validate)).toEqual({ ok: true })
+  expect(emulator.stats().requests.validate).toBe(1)
+  expect(holder.getStats().cache).toMatchObject({ size: 1, hits: 1, misses: 1 })
+  await holder.close()
+})
+
+test('scope "client" (default): each worker asks for itself', async () => {
+  const options = { serviceUrl: `${emulator.url}/v1` }
+  const validate = `async (client) => (await client.validate(${JSON.stringify(id)})).valid`
+  await inWorker(options, validate)
+  await inWorker(options, validate)
+  expect(emulator.stats().requests.validate).toBe(2)
+})
+
+test('scope "process": a breaker opened in one worker fails fast in another', async () => {
+  const options = { serviceUrl: `${emulator.url}/api/v1`, scope: 'process', retry: false, circuitBreaker: { failureThreshold: 2, resetTimeout: 60000 } }
+  const holder = new ChittyIDClient(options)
+  emulator.setFault({ errorStatus: 500 })
+  const storm = `async (client) => { for (let i = 0; i < 3; i++) await client.mint({ entity: 'PEO' }).catch(() => {}); return client.getStats().breaker.state }`
+  expect(await inWorker(options, storm)).toEqual({ ok: 'OPEN' })
+  const before = emulator.stats().requests.mint
+  expect(await inWorker(options, `async (client) => client.mint({ entity: 'PEO' })`)).toEqual({ error: 'ECIRCUITOPEN' })
+  expect(emulator.stats().requests.mint).toBe(before)
+  await holder.close()
+})
+
+test('an unknown scope is a TypeError', () => {
+  expect(() => new ChittyIDClient({ scope: 'galaxy' })).toThrow(TypeError)
+})
