@@ -6,6 +6,7 @@ pub mod cache;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod connection;
 pub mod emulator;
 pub mod error;
 pub mod events;
