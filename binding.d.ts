@@ -17,6 +17,16 @@ export declare class NativeClient {
   mintBatch(body: string): Promise<BatchOutcome>
   validate(id: string): Promise<ValidationResult>
   healthCheck(): Promise<boolean>
+  /** Wires native events to `callback` (one weak threadsafe function, created on first call). */
+  attachEvents(callback: (arg: NativeEvent) => void): void
+  /** Starts monitoring (or joins the attempt in flight); resolves true once CONNECTED. */
+  connect(): Promise<boolean>
+  /** Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive). */
+  startConnection(): void
+  disconnect(): void
+  connectionState(): ConnectionStateInfo
+  /** Stops the monitor task and releases the event threadsafe function; idempotent. */
+  close(): void
 }
 
 export declare class NativeEmulator {
@@ -39,6 +49,49 @@ export interface BreakerOptions {
   resetTimeout?: number
   monitorWindow?: number
   halfOpenAttempts?: number
+}
+
+/** `connection` option of the client; every field optional. */
+export interface ConnectionOptions {
+  /** ms between health checks while CONNECTED. Default 30000. */
+  healthCheckInterval?: number
+  /** First reconnect delay in ms. Default 1000. */
+  reconnectDelay?: number
+  /** Cap on reconnect delays in ms. Default 60000. */
+  maxReconnectDelay?: number
+  /** Default 2. */
+  reconnectMultiplier?: number
+  /** Reconnect attempts before FAILED; `Infinity` (default) never gives up. */
+  maxReconnectAttempts?: number
+  /** 0..1 spread of each reconnect delay. Default 0.2. */
+  jitter?: number
+  /** Handled by the JS wrapper (starts monitoring after construction). */
+  autoConnect?: boolean
+}
+
+export interface ConnectionStateInfo {
+  state: string
+  /** Unix ms of the last completed health check. */
+  lastHealthCheck?: number
+  /** Unix ms of the last transition into CONNECTED. */
+  lastSuccessfulConnection?: number
+  reconnectAttempts: number
+  isHealthy: boolean
+  uptime: number
+  /** ms until the next check or reconnect attempt, when one is scheduled. */
+  nextCheckIn?: number
+  /** False when the client was built with `connection: false`. */
+  enabled: boolean
+  stats: ConnectionStatsInfo
+}
+
+export interface ConnectionStatsInfo {
+  totalConnections: number
+  totalReconnections: number
+  totalFailures: number
+  totalHealthChecks: number
+  successfulHealthChecks: number
+  failedHealthChecks: number
 }
 
 export interface EmulatorStats {
@@ -92,6 +145,9 @@ export interface NativeClientOptions {
   retryEnabled?: boolean
   circuitBreaker?: BreakerOptions
   circuitBreakerEnabled?: boolean
+  /** `None` = defaults; `connection_enabled: false` turns the connection manager off. */
+  connection?: ConnectionOptions
+  connectionEnabled?: boolean
 }
 
 export interface NativeEmulatorOptions {
@@ -129,6 +185,12 @@ export interface ParsedChittyId {
   check: string
   extension: string
 }
+
+/**
+ * `min(reconnectDelay × multiplier^attempts, maxReconnectDelay)`, exact when `jitter` is 0 or
+ * absent: the schedule of the compat `ChittyIDConnectionManager`, from the client's own code.
+ */
+export declare function reconnectDelayMs(attempts: number, reconnectDelay: number, multiplier: number, maxReconnectDelay: number, jitter?: number | undefined | null): number
 
 export interface RetryOptions {
   maxAttempts?: number

@@ -839,3 +839,4 @@ module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeEmulator = nativeBinding.NativeEmulator
 module.exports.isValidFormatNative = nativeBinding.isValidFormatNative
 module.exports.parseChittyId = nativeBinding.parseChittyId
+module.exports.reconnectDelayMs = nativeBinding.reconnectDelayMs

@@ -35,6 +35,7 @@ function toNativeOptions(config) {
   if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
   const retry = policyOption(config, 'retry')
   const breaker = policyOption(config, 'circuitBreaker')
+  const connection = policyOption(config, 'connection')
   return {
     serviceUrl: optional(config, 'serviceUrl', 'string'),
     apiKey: optional(config, 'apiKey', 'string'),
@@ -44,6 +45,8 @@ function toNativeOptions(config) {
     retryEnabled: retry.enabled,
     circuitBreaker: breaker.options,
     circuitBreakerEnabled: breaker.enabled,
+    connection: connection.options,
+    connectionEnabled: connection.enabled,
   }
 }
 
@@ -104,18 +107,28 @@ class ChittyIDClient extends EventEmitter {
   #native
   #apiKey
   #closed = false
+  /** Delivers native events; handed to the native side on first listener or connect(). */
+  #onEvent
 
   constructor(config = {}) {
     super()
     const options = toNativeOptions(config)
     const self = new WeakRef(this)
+    // The callback holds the client weakly, and no native event handle exists until someone
+    // listens or connect() is called, so an idle client holds nothing that could keep the
+    // process alive or show up in --detectOpenHandles.
+    this.#onEvent = (event) => {
+      const client = self.deref()
+      if (client) client.#deliver(event)
+    }
     try {
-      this.#native = new native.NativeClient(options, (event) => {
-        const client = self.deref()
-        if (client) client.#deliver(event)
-      })
+      this.#native = new native.NativeClient(options)
     } catch (err) {
       throw invalidArgument(err.message)
+    }
+    if (options.connection && options.connection.autoConnect === true) {
+      // Next tick, so listeners added right after the constructor hear every event.
+      process.nextTick(() => self.deref()?.#autoConnect())
     }
     this.serviceUrl = this.#native.serviceUrl
     this.timeout = options.timeout || DEFAULT_TIMEOUT_MS
@@ -125,6 +138,33 @@ class ChittyIDClient extends EventEmitter {
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
   get apiKey() {
     return this.#apiKey
+  }
+
+  #wireEvents() {
+    if (this.#onEvent === undefined || this.#closed) return
+    this.#native.attachEvents(this.#onEvent)
+    this.#onEvent = undefined
+  }
+
+  on(event, listener) {
+    this.#wireEvents()
+    return super.on(event, listener)
+  }
+
+  addListener(event, listener) {
+    this.#wireEvents()
+    return super.addListener(event, listener)
+  }
+
+  prependListener(event, listener) {
+    this.#wireEvents()
+    return super.prependListener(event, listener)
+  }
+
+  #autoConnect() {
+    if (this.#closed) return
+    this.#wireEvents()
+    this.#native.startConnection()
   }
 
   /** Emits a native event; a throwing listener neither stops the others nor the process. */
@@ -187,9 +227,45 @@ class ChittyIDClient extends EventEmitter {
     return abortable(this.#native.healthCheck(), signal)
   }
 
+  /**
+   * Starts the connection manager: a health check now, then every `healthCheckInterval` ms,
+   * reconnecting with backoff when the service goes down. Resolves true once CONNECTED, false
+   * when this first check fails (reconnecting continues in the background).
+   */
+  async connect(options) {
+    const signal = signalOf(options)
+    this.#checkOpen()
+    this.#wireEvents()
+    return abortable(this.#native.connect(), signal)
+  }
+
+  /** Stops health checks and reconnects; the state becomes DISCONNECTED. */
+  async disconnect() {
+    if (this.#closed) return
+    this.#native.disconnect()
+  }
+
+  /** A snapshot of the connection manager. */
+  getConnectionState() {
+    const s = this.#native.connectionState()
+    return {
+      state: s.state,
+      lastHealthCheck: s.lastHealthCheck ?? null,
+      lastSuccessfulConnection: s.lastSuccessfulConnection ?? null,
+      reconnectAttempts: s.reconnectAttempts,
+      isHealthy: s.isHealthy,
+      uptime: s.uptime,
+      nextCheckIn: s.nextCheckIn ?? null,
+      enabled: s.enabled,
+      stats: { ...s.stats },
+    }
+  }
+
   /** Stops every task of this client; later calls reject with ECLIENTCLOSED. */
   async close() {
     this.#closed = true
+    this.#onEvent = undefined
+    this.#native.close()
   }
 
   async [Symbol.asyncDispose]() {

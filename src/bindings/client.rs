@@ -5,12 +5,13 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::bindings::connection::{connection_config, ClientConnection, ConnectionOptions};
 use crate::bindings::errors::{to_error_info, to_napi_error, ErrorInfo, Failed};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::client::{Client, Validation};
 use crate::config::{normalize_service_url, normalize_timeout, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES};
-use crate::events::{self, SharedSink};
+use crate::events::SharedSink;
 use crate::resilience::Resilience;
 use crate::retry::RetryPolicy;
 use crate::stats::OpStats;
@@ -44,6 +45,9 @@ pub struct NativeClientOptions {
     pub retry_enabled: Option<bool>,
     pub circuit_breaker: Option<BreakerOptions>,
     pub circuit_breaker_enabled: Option<bool>,
+    /// `None` = defaults; `connection_enabled: false` turns the connection manager off.
+    pub connection: Option<ConnectionOptions>,
+    pub connection_enabled: Option<bool>,
 }
 
 #[napi(object)]
@@ -121,6 +125,13 @@ fn invalid(detail: String) -> napi::Error {
 #[napi]
 pub struct NativeClient {
     core: Arc<Client>,
+    conn: ClientConnection,
+}
+
+impl NativeClient {
+    pub(crate) fn connection(&self) -> &ClientConnection {
+        &self.conn
+    }
 }
 
 #[napi]
@@ -142,9 +153,15 @@ impl NativeClient {
                 .max_response_bytes
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES, |n| n as usize),
         };
-        let sink: SharedSink = match on_event {
-            Some(f) => Arc::new(JsEventSink::new(&f)?),
-            None => events::noop(),
+        // Events are wired lazily (see `attach_events`) unless a callback is given here.
+        let events = Arc::new(JsEventSink::detached());
+        if let Some(f) = &on_event {
+            events.attach(f)?;
+        }
+        let sink: SharedSink = events.clone();
+        let connection = match options.connection_enabled {
+            Some(false) => None,
+            _ => Some(connection_config(options.connection.as_ref()).map_err(invalid)?),
         };
         let clock = crate::clock::system();
         let resilience = Resilience {
@@ -155,8 +172,9 @@ impl NativeClient {
             sink,
             stats: Arc::new(OpStats::default()),
         };
-        let core = Client::new(&config, resilience).map_err(|e| to_napi_error(&e))?;
-        Ok(Self { core: Arc::new(core) })
+        let core = Arc::new(Client::new(&config, resilience).map_err(|e| to_napi_error(&e))?);
+        let conn = ClientConnection::new(connection, &core, events);
+        Ok(Self { core, conn })
     }
 
     #[napi(getter)]

@@ -1,6 +1,7 @@
 //! Everything `#[napi]`: thin adapters from JS values to the plain modules.
 
 pub mod client;
+pub mod connection;
 pub mod emulator;
 pub mod errors;
 pub mod events;
