@@ -3,6 +3,12 @@
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/client.js')
 const { ChittyIDEmulator } = require('./lib/emulator.js')
 const { ChittyIDError } = require('./lib/errors.js')
+const {
+  ConnectionState,
+  ChittyIDConnectionManager,
+  getSharedConnectionManager,
+  resetSharedConnectionManager,
+} = require('./lib/compat/connection-manager.js')
 
 module.exports = {
   ChittyIDClient,
@@ -10,5 +16,9 @@ module.exports = {
   validateChittyID,
   ChittyIDEmulator,
   ChittyIDError,
+  ConnectionState,
+  ChittyIDConnectionManager,
+  getSharedConnectionManager,
+  resetSharedConnectionManager,
   default: ChittyIDClient,
 }

@@ -9,6 +9,10 @@ export const {
   validateChittyID,
   ChittyIDEmulator,
   ChittyIDError,
+  ConnectionState,
+  ChittyIDConnectionManager,
+  getSharedConnectionManager,
+  resetSharedConnectionManager,
 } = cjs
 
 export default cjs.ChittyIDClient
