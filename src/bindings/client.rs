@@ -183,29 +183,48 @@ impl NativeClient {
     }
 
     /// `body` is the request serialized as JSON; `entity` is only used in error messages.
-    #[napi]
-    pub async fn mint(&self, entity: String, body: String) -> MintOutcome {
-        match self.core.mint(body.into_bytes().into()).await {
-            Ok(id) => MintOutcome { id: Some(id), error: None },
-            Err(e) => MintOutcome { id: None, error: Some(to_error_info(Failed::Mint { entity: &entity }, &e)) },
-        }
+    #[napi(ts_return_type = "Promise<MintOutcome>")]
+    pub fn mint(&self, env: &Env, entity: String, body: String) -> Result<AsyncBlock<MintOutcome>> {
+        let core = Arc::clone(&self.core);
+        owned(env, async move {
+            match core.mint(body.into_bytes().into()).await {
+                Ok(id) => MintOutcome { id: Some(id), error: None },
+                Err(e) => MintOutcome { id: None, error: Some(to_error_info(Failed::Mint { entity: &entity }, &e)) },
+            }
+        })
     }
 
-    #[napi]
-    pub async fn mint_batch(&self, body: String) -> BatchOutcome {
-        match self.core.mint_batch(body.into_bytes().into()).await {
-            Ok(ids) => BatchOutcome { ids: Some(ids), error: None },
-            Err(e) => BatchOutcome { ids: None, error: Some(to_error_info(Failed::MintBatch, &e)) },
-        }
+    #[napi(ts_return_type = "Promise<BatchOutcome>")]
+    pub fn mint_batch(&self, env: &Env, body: String) -> Result<AsyncBlock<BatchOutcome>> {
+        let core = Arc::clone(&self.core);
+        owned(env, async move {
+            match core.mint_batch(body.into_bytes().into()).await {
+                Ok(ids) => BatchOutcome { ids: Some(ids), error: None },
+                Err(e) => BatchOutcome { ids: None, error: Some(to_error_info(Failed::MintBatch, &e)) },
+            }
+        })
     }
 
-    #[napi]
-    pub async fn validate(&self, id: String) -> ValidationResult {
-        self.core.validate(&id).await.into()
+    #[napi(ts_return_type = "Promise<ValidationResult>")]
+    pub fn validate(&self, env: &Env, id: String) -> Result<AsyncBlock<ValidationResult>> {
+        let core = Arc::clone(&self.core);
+        owned(env, async move { core.validate(&id).await.into() })
     }
 
-    #[napi]
-    pub async fn health_check(&self) -> bool {
-        self.core.health().await
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn health_check(&self, env: &Env) -> Result<AsyncBlock<bool>> {
+        let core = Arc::clone(&self.core);
+        owned(env, async move { core.health().await })
     }
+}
+
+/// A promise for `fut`, which owns everything it uses. An `async fn(&self)` would borrow the
+/// `NativeClient` across awaits on the I/O thread, and a worker's teardown frees that object
+/// while requests are still in flight; an owned `Arc<Client>` outlives it safely.
+fn owned<T, F>(env: &Env, fut: F) -> Result<AsyncBlock<T>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
+    AsyncBlockBuilder::new(async move { Ok(fut.await) }).build(env)
 }

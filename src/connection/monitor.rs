@@ -296,7 +296,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_connects_share_one_attempt() {
-        let (monitor, fake, _) = setup(fast(None));
+        let (monitor, fake, _) = setup(ConnectionConfig { health_check_interval_ms: 60_000, ..fast(None) });
         fake.latency_ms.store(30, SeqCst);
         let a = monitor.connect(spawn);
         let b = monitor.connect(spawn);
