@@ -6,6 +6,7 @@ import {
   getSharedConnectionManager,
   resetSharedConnectionManager,
 } from '../index.mjs'
+import { once } from 'node:events'
 import { closedPort } from './helpers.mjs'
 import { record, sleep, waitFor } from './wait.mjs'
 
@@ -261,6 +262,19 @@ describe('client connection manager', () => {
     const seen = record(c, CONNECTION_EVENTS)
     await waitFor(() => seen.count('connected') === 1, 'connected')
     expect(seen.of('stateChange')[0]).toMatchObject({ from: 'DISCONNECTED', to: 'CONNECTING' })
+  })
+
+  test('native events reach listeners added with once() and events.once() too', async () => {
+    const c = client(fast(), { retry: { initialDelayMs: 5, jitter: 0 }, circuitBreaker: false })
+    const retried = once(c, 'retry')
+    const payloads = []
+    c.once('retry', (e) => payloads.push(e))
+    emulator.setFault({ errorStatus: 503, remaining: 1, routes: ['mint'] })
+    await c.mint({ entity: 'PEO' })
+    const [event] = await retried
+    expect(event).toMatchObject({ operation: 'mint', attempt: 1, delay: 5 })
+    await waitFor(() => payloads.length === 1, 'the once() listener')
+    expect(c.listenerCount('retry')).toBe(0)
   })
 
   test('connection: false disables the manager', async () => {
