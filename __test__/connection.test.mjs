@@ -280,7 +280,7 @@ describe('client connection manager', () => {
   test('connection: false disables the manager', async () => {
     const c = client(false)
     expect(c.getConnectionState()).toMatchObject({ state: 'DISCONNECTED', enabled: false })
-    await expect(c.connect()).rejects.toThrow(/disabled/)
+    await expect(c.connect()).rejects.toMatchObject({ code: 'ERR_INVALID_STATE', message: expect.stringMatching(/disabled/) })
     await c.disconnect()
   })
 

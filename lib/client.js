@@ -235,6 +235,11 @@ class ChittyIDClient extends EventEmitter {
   async connect(options) {
     const signal = signalOf(options)
     this.#checkOpen()
+    if (!this.#native.connectionState().enabled) {
+      const err = new Error('the connection manager is disabled (the client was created with connection: false)')
+      err.code = 'ERR_INVALID_STATE'
+      throw err
+    }
     this.#wireEvents()
     return abortable(this.#native.connect(), signal)
   }

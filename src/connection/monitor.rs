@@ -83,7 +83,7 @@ impl Monitor {
             // A task spawned now plans from the new state; an existing one must be woken.
             let spawned = !closed && self.ensure_task(spawn);
             if changed && !spawned {
-                self.shared.wake.notify_one();
+                self.wake();
             }
             request
         };
@@ -112,7 +112,7 @@ impl Monitor {
         let step = machine.disconnect();
         self.shared.apply(step);
         drop(machine);
-        self.shared.wake.notify_one();
+        self.wake();
     }
 
     /// Stops for good, silently: pending `connect()` calls resolve false and the task ends.
@@ -125,6 +125,14 @@ impl Monitor {
         let task = self.task.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(task) = task {
             task.abort();
+        }
+    }
+
+    /// Wakes the task so it plans again; without a task there is nothing to wake (and no
+    /// stale permit is left for a task spawned later).
+    fn wake(&self) {
+        if self.task.lock().unwrap_or_else(PoisonError::into_inner).is_some() {
+            self.shared.wake.notify_one();
         }
     }
 
