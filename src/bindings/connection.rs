@@ -87,12 +87,16 @@ fn to_info(s: ConnectionSnapshot, enabled: bool) -> ConnectionStateInfo {
 fn ms(name: &str, value: Option<f64>, default: u64) -> std::result::Result<u64, String> {
     match value {
         None => Ok(default),
-        Some(v) if v.is_nan() || v < 0.0 => Err(format!("connection: {name} must be a number >= 0, got {v}")),
+        Some(v) if v.is_nan() || v < 0.0 => {
+            Err(format!("connection: {name} must be a number >= 0, got {v}"))
+        }
         Some(v) => Ok(v as u64),
     }
 }
 
-pub fn connection_config(opts: Option<&ConnectionOptions>) -> std::result::Result<ConnectionConfig, String> {
+pub fn connection_config(
+    opts: Option<&ConnectionOptions>,
+) -> std::result::Result<ConnectionConfig, String> {
     let d = ConnectionConfig::default();
     let Some(o) = opts else { return Ok(d) };
     let max_reconnect_attempts = match o.max_reconnect_attempts {
@@ -104,9 +108,17 @@ pub fn connection_config(opts: Option<&ConnectionOptions>) -> std::result::Resul
         Some(v) => Some(v as u32),
     };
     let config = ConnectionConfig {
-        health_check_interval_ms: ms("healthCheckInterval", o.health_check_interval, d.health_check_interval_ms)?,
+        health_check_interval_ms: ms(
+            "healthCheckInterval",
+            o.health_check_interval,
+            d.health_check_interval_ms,
+        )?,
         reconnect_delay_ms: ms("reconnectDelay", o.reconnect_delay, d.reconnect_delay_ms)?,
-        max_reconnect_delay_ms: ms("maxReconnectDelay", o.max_reconnect_delay, d.max_reconnect_delay_ms)?,
+        max_reconnect_delay_ms: ms(
+            "maxReconnectDelay",
+            o.max_reconnect_delay,
+            d.max_reconnect_delay_ms,
+        )?,
         multiplier: o.reconnect_multiplier.unwrap_or(d.multiplier),
         max_reconnect_attempts,
         jitter: o.jitter.unwrap_or(d.jitter),
@@ -129,7 +141,12 @@ impl ClientConnection {
         events: Arc<JsEventSink>,
     ) -> Self {
         let monitor = config.map(|config| {
-            let machine = ConnectionMachine::new(config, core.service_url().to_owned(), system(), Arc::new(UnixClock));
+            let machine = ConnectionMachine::new(
+                config,
+                core.service_url().to_owned(),
+                system(),
+                Arc::new(UnixClock),
+            );
             let client = Arc::clone(core);
             let probe: Probe = Arc::new(move || {
                 let client = Arc::clone(&client);
@@ -201,7 +218,12 @@ impl NativeClient {
         match &self.connection().monitor {
             Some(monitor) => to_info(monitor.snapshot(), true),
             None => {
-                let idle = ConnectionMachine::new(ConnectionConfig::default(), String::new(), system(), Arc::new(UnixClock));
+                let idle = ConnectionMachine::new(
+                    ConnectionConfig::default(),
+                    String::new(),
+                    system(),
+                    Arc::new(UnixClock),
+                );
                 to_info(idle.snapshot(), false)
             }
         }
@@ -227,5 +249,12 @@ pub fn reconnect_delay_ms(
     let to_ms = |v: f64| if v.is_nan() || v <= 0.0 { 0 } else { v as u64 };
     let multiplier = if multiplier.is_nan() { 1.0 } else { multiplier.max(0.0) };
     let jitter = jitter.filter(|j| j.is_finite()).unwrap_or(0.0).clamp(0.0, 1.0);
-    backoff_ms(attempts, to_ms(reconnect_delay), multiplier, to_ms(max_reconnect_delay), jitter, fastrand::f64()) as f64
+    backoff_ms(
+        attempts,
+        to_ms(reconnect_delay),
+        multiplier,
+        to_ms(max_reconnect_delay),
+        jitter,
+        fastrand::f64(),
+    ) as f64
 }
