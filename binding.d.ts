@@ -52,6 +52,16 @@ export declare class NativeClient {
   getStats(): ClientStats
   metrics(): string
   healthCheck(cancelToken?: number | undefined | null): Promise<boolean>
+  /** Wires native events to `callback` (one weak threadsafe function, created on first call). */
+  attachEvents(callback: (arg: NativeEvent) => void): void
+  /** Starts monitoring (or joins the attempt in flight); resolves true once CONNECTED. */
+  connect(): Promise<boolean>
+  /** Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive). */
+  startConnection(): void
+  disconnect(): void
+  connectionState(): ConnectionStateInfo
+  /** Stops the monitor task and releases the event threadsafe function; idempotent. */
+  close(): void
 }
 
 export declare class NativeEmulator {
@@ -159,6 +169,49 @@ export interface CompatRetryOptions {
   backoffMultiplier?: number
 }
 
+/** `connection` option of the client; every field optional. */
+export interface ConnectionOptions {
+  /** ms between health checks while CONNECTED. Default 30000. */
+  healthCheckInterval?: number
+  /** First reconnect delay in ms. Default 1000. */
+  reconnectDelay?: number
+  /** Cap on reconnect delays in ms. Default 60000. */
+  maxReconnectDelay?: number
+  /** Default 2. */
+  reconnectMultiplier?: number
+  /** Reconnect attempts before FAILED; `Infinity` (default) never gives up. */
+  maxReconnectAttempts?: number
+  /** 0..1 spread of each reconnect delay. Default 0.2. */
+  jitter?: number
+  /** Handled by the JS wrapper (starts monitoring after construction). */
+  autoConnect?: boolean
+}
+
+export interface ConnectionStateInfo {
+  state: string
+  /** Unix ms of the last completed health check. */
+  lastHealthCheck?: number
+  /** Unix ms of the last transition into CONNECTED. */
+  lastSuccessfulConnection?: number
+  reconnectAttempts: number
+  isHealthy: boolean
+  uptime: number
+  /** ms until the next check or reconnect attempt, when one is scheduled. */
+  nextCheckIn?: number
+  /** False when the client was built with `connection: false`. */
+  enabled: boolean
+  stats: ConnectionStatsInfo
+}
+
+export interface ConnectionStatsInfo {
+  totalConnections: number
+  totalReconnections: number
+  totalFailures: number
+  totalHealthChecks: number
+  successfulHealthChecks: number
+  failedHealthChecks: number
+}
+
 export interface EmulatorStats {
   minted: number
   mintedIds: Array<string>
@@ -217,6 +270,9 @@ export interface NativeClientOptions {
   cacheEnabled?: boolean
   /** `"client"` (default) or `"process"`: share cache and breaker per service URL process-wide. */
   scope?: string
+  /** `None` = defaults; `connection_enabled: false` turns the connection manager off. */
+  connection?: ConnectionOptions
+  connectionEnabled?: boolean
 }
 
 export interface NativeEmulatorOptions {
@@ -262,6 +318,12 @@ export interface ParsedChittyId {
   check: string
   extension: string
 }
+
+/**
+ * `min(reconnectDelay × multiplier^attempts, maxReconnectDelay)`, exact when `jitter` is 0 or
+ * absent: the schedule of the compat `ChittyIDConnectionManager`, from the client's own code.
+ */
+export declare function reconnectDelayMs(attempts: number, reconnectDelay: number, multiplier: number, maxReconnectDelay: number, jitter?: number | undefined | null): number
 
 export interface RequestStats {
   mint: OperationStats

@@ -843,3 +843,4 @@ module.exports.compatIsRetryable = nativeBinding.compatIsRetryable
 module.exports.compatRetryDelay = nativeBinding.compatRetryDelay
 module.exports.isValidFormatNative = nativeBinding.isValidFormatNative
 module.exports.parseChittyId = nativeBinding.parseChittyId
+module.exports.reconnectDelayMs = nativeBinding.reconnectDelayMs

@@ -61,6 +61,78 @@ export interface CircuitBreakerOptions {
   halfOpenAttempts?: number
 }
 
+/**
+ * The client's connection manager. It does nothing until `client.connect()` is called (or
+ * `autoConnect: true`): a v1 drop-in must not start background traffic on its own.
+ * Once started it checks `GET ${serviceUrl}/health` (5 s timeout) every `healthCheckInterval`
+ * ms; when a check fails it emits `unhealthy` and reconnects with backoff
+ * `min(reconnectDelay × reconnectMultiplier^attempts, maxReconnectDelay)` spread by ±`jitter`.
+ * The checks run on the native I/O thread and never keep the process alive.
+ */
+export interface ConnectionOptions {
+  /** ms between health checks while CONNECTED. Default 30000. */
+  healthCheckInterval?: number
+  /** Delay before the first reconnect attempt, in ms. Default 1000. */
+  reconnectDelay?: number
+  /** Cap on the reconnect delay, in ms. Default 60000. */
+  maxReconnectDelay?: number
+  /** Growth of the reconnect delay per attempt (>= 1). Default 2. */
+  reconnectMultiplier?: number
+  /** Reconnect attempts before giving up (FAILED, `maxReconnectAttemptsReached`). Default `Infinity`. */
+  maxReconnectAttempts?: number
+  /** 0..1: each reconnect delay is spread over ±jitter of its value. Default 0.2; 0 gives the exact schedule. */
+  jitter?: number
+  /**
+   * Start monitoring right after construction (on the next tick, so listeners added right
+   * after `new` hear every event). Default `false`: nothing runs until `connect()`.
+   */
+  autoConnect?: boolean
+}
+
+/** States of the connection manager (string values equal to the names). */
+export type ConnectionStateName = 'DISCONNECTED' | 'CONNECTING' | 'CONNECTED' | 'RECONNECTING' | 'FAILED'
+
+export interface ConnectionStats {
+  totalConnections: number
+  totalReconnections: number
+  /** Failed connection attempts: the first `connect()` check and every reconnect attempt. */
+  totalFailures: number
+  totalHealthChecks: number
+  successfulHealthChecks: number
+  failedHealthChecks: number
+}
+
+/** What `client.getConnectionState()` returns. Times are Unix-epoch ms. */
+export interface ClientConnectionState {
+  state: ConnectionStateName
+  lastHealthCheck: number | null
+  lastSuccessfulConnection: number | null
+  /** Reconnect attempts since the connection was lost; 0 while CONNECTED. */
+  reconnectAttempts: number
+  /** `state === "CONNECTED"`. */
+  isHealthy: boolean
+  /** ms since the last transition into CONNECTED; 0 in other states. */
+  uptime: number
+  /** ms until the next health check or reconnect attempt; `null` when none is scheduled. */
+  nextCheckIn: number | null
+  /** `false` when the client was created with `connection: false`. */
+  enabled: boolean
+  stats: ConnectionStats
+}
+
+/** The validation cache of `validate()`: native LRU with TTL. */
+export interface CacheOptions {
+  /** Entries kept. Default 10000. */
+  maxSize?: number
+  /** How long a "valid" answer is served from the cache, in ms. Default 300000 (5 min). */
+  ttlMs?: number
+  /**
+   * How long a "not valid" answer is served, in ms (capped at `ttlMs`). Default 30000: to a
+   * replicated service "not valid" can mean "not known here yet", so it lives shorter.
+   */
+  negativeTtlMs?: number
+}
+
 export interface ChittyIDClientConfig {
   /** Default `"https://id.chitty.cc/v1"`; endpoint paths are appended to it. */
   serviceUrl?: string
@@ -74,6 +146,23 @@ export interface ChittyIDClientConfig {
   retry?: RetryOptions | false
   /** Circuit breaker, or `false` to disable it. */
   circuitBreaker?: CircuitBreakerOptions | false
+  /** Validation cache, or `false` to ask the service every time. */
+  cache?: CacheOptions | false
+  /**
+   * `"client"` (default): this client has its own cache and breaker. `"process"`: every client
+   * of the same `serviceUrl` in the process, in any worker thread, shares one cache and one
+   * breaker (the first client's settings apply).
+   */
+  scope?: 'client' | 'process'
+  /** Allow plain `http://` to a non-loopback host (the key then travels in clear text). Default false. */
+  allowInsecure?: boolean
+  /**
+   * Extra trusted CA certificates (PEM), added to the bundled roots. The files named by
+   * `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE` are added too.
+   */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** Connection manager settings (idle until `connect()` unless `autoConnect`), or `false` to disable it. */
+  connection?: ConnectionOptions | false
 }
 
 /** Options every async method takes as its last argument. */
@@ -93,6 +182,11 @@ export type ChittyIDErrorCode =
   | 'EADDRNOTAVAIL'
   | 'EBADRESPONSE'
   | 'EBODYTOOLARGE'
+  | 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+  | 'ERR_TLS_CERT_ALTNAME_INVALID'
+  | 'CERT_HAS_EXPIRED'
+  | 'ERR_TLS_CERT_INVALID'
+  | 'ERR_TLS_HANDSHAKE'
   | 'ECIRCUITOPEN'
   | 'ABORT_ERR'
   | 'ECLIENTCLOSED'
@@ -116,6 +210,28 @@ export interface RetryEvent {
   error: Error & { code?: string }
 }
 
+export interface StateChangeEvent {
+  from: ConnectionStateName
+  to: ConnectionStateName
+  /** Unix-epoch ms. */
+  timestamp: number
+}
+
+export interface ServiceUrlEvent {
+  serviceUrl: string
+}
+
+export interface ReconnectingEvent {
+  /** 1-based reconnect attempt about to be made. */
+  attempt: number
+  /** ms until that attempt. */
+  delay: number
+}
+
+export interface MaxReconnectAttemptsReachedEvent {
+  attempts: number
+}
+
 export interface CircuitOpenEvent {
   failures: number
   resetTimeout: number
@@ -123,11 +239,70 @@ export interface CircuitOpenEvent {
 
 /** Event names and payloads of `ChittyIDClient`. */
 export interface ChittyIDClientEvents {
+  /** The connection manager changed state. */
+  stateChange: [StateChangeEvent]
+  /** A health check succeeded after CONNECTING or RECONNECTING. */
+  connected: [ServiceUrlEvent]
+  /** `disconnect()` stopped the connection manager (not emitted by `close()`). */
+  disconnected: [ServiceUrlEvent]
+  /** A reconnect attempt is scheduled. */
+  reconnecting: [ReconnectingEvent]
+  /** A health check failed while CONNECTED (the connection is lost; reconnecting follows). */
+  unhealthy: [ServiceUrlEvent]
+  /** The manager gave up: the state is FAILED until the next `connect()`. */
+  maxReconnectAttemptsReached: [MaxReconnectAttemptsReachedEvent]
   retry: [RetryEvent]
   circuitOpen: [CircuitOpenEvent]
   circuitHalfOpen: [Record<string, never>]
   circuitClose: [Record<string, never>]
   error: [Error & { code?: string }]
+}
+
+/** Counters of one operation. */
+export interface OperationStats {
+  /** Attempts sent (each retry counts). */
+  requests: number
+  /** Attempts that failed (transport, timeout, non-2xx, bad answer). */
+  errors: number
+  retries: number
+  /** Median attempt latency, ms (upper bound of its histogram bucket). */
+  p50Ms: number
+  p99Ms: number
+}
+
+export interface BreakerStats {
+  state: 'CLOSED' | 'OPEN' | 'HALF_OPEN'
+  /** Failures inside the monitor window. */
+  failures: number
+  timesOpened: number
+  /** Calls failed fast while OPEN. */
+  rejected: number
+  halfOpenSuccesses: number
+}
+
+export interface CacheStats {
+  hits: number
+  misses: number
+  evictions: number
+  sets: number
+  size: number
+  maxSize: number
+  ttlMs: number
+  /** `"NN.NN%"` */
+  hitRate: string
+  totalRequests: number
+}
+
+/** `client.getStats()`: everything observable in one snapshot. Never contains the API key. */
+export interface ClientStats {
+  requests: { mint: OperationStats; mintBatch: OperationStats; validate: OperationStats; healthCheck: OperationStats }
+  retries: number
+  rejectedByBreaker: number
+  /** `null` with `circuitBreaker: false`. */
+  breaker: BreakerStats | null
+  /** `null` with `cache: false`. */
+  cache: CacheStats | null
+  connection: ClientConnectionState
 }
 
 export declare class ChittyIDClient extends EventEmitter {
@@ -146,7 +321,27 @@ export declare class ChittyIDClient extends EventEmitter {
   validateFormat(id: unknown): boolean
   /** `GET /health` with a 5 s timeout; never rejects. */
   healthCheck(options?: CallOptions): Promise<boolean>
-  /** Stops every timer and task of the client. */
+  /**
+   * Starts the connection manager (health checks every `healthCheckInterval`, reconnects with
+   * backoff). Resolves `true` once CONNECTED (at once if already CONNECTED; concurrent calls share
+   * one attempt), `false` when the first check fails — an `error` event (if listened) says why,
+   * and reconnecting goes on in the background. Called while RECONNECTING or FAILED it starts
+   * over with an immediate check. Rejects only with `ECLIENTCLOSED`, an `AbortError`, or
+   * `ERR_INVALID_STATE` when the client was created with `connection: false`.
+   */
+  connect(options?: CallOptions): Promise<boolean>
+  /** Stops health checks and reconnects at once: DISCONNECTED, `disconnected`. */
+  disconnect(): Promise<void>
+  /** A snapshot of the connection manager. */
+  getConnectionState(): ClientConnectionState
+  /** Requests, errors, retries and p50/p99 per operation, breaker, cache and connection. */
+  getStats(): ClientStats
+  /** The same counters as Prometheus text exposition (format 0.0.4), for a `/metrics` route. */
+  metrics(): string
+  /**
+   * Stops every timer and task of the client (the monitor, scheduled reconnects) and releases
+   * its event handle; no event is delivered afterwards and later calls reject with `ECLIENTCLOSED`.
+   */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 
@@ -159,6 +354,9 @@ export declare class ChittyIDClient extends EventEmitter {
   removeListener<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
   emit<E extends keyof ChittyIDClientEvents>(event: E, ...args: ChittyIDClientEvents[E]): boolean
 }
+
+/** Every event name of `ChittyIDClient` with its payload. */
+export type ChittyIDClientEventName = keyof ChittyIDClientEvents
 
 export declare function mintChittyID(request: MintRequest, config?: ChittyIDClientConfig): Promise<string>
 export declare function validateChittyID(id: string, config?: ChittyIDClientConfig): Promise<ValidationResult>
@@ -327,3 +525,174 @@ export interface ResilienceOptions {
 export declare function withResilience<T>(fn: () => T | PromiseLike<T>, options?: ResilienceOptions): Promise<T>
 
 export default ChittyIDClient
+
+// ---------------------------------------------------------------------------------------
+// Compatibility layer: connection manager (drop-in for the JS module services built around v1)
+
+/** Connection states (string values equal to the names). */
+export declare const ConnectionState: {
+  readonly DISCONNECTED: 'DISCONNECTED'
+  readonly CONNECTING: 'CONNECTING'
+  readonly CONNECTED: 'CONNECTED'
+  readonly RECONNECTING: 'RECONNECTING'
+  readonly FAILED: 'FAILED'
+}
+export type ConnectionState = ConnectionStateName
+
+export interface ConnectionManagerOptions {
+  /** Default `"https://id.chitty.cc"`; checks `GET ${serviceUrl}/health`. */
+  serviceUrl?: string
+  /** Sent as `Authorization: Bearer <apiKey>` with health checks; not enumerable on the manager. */
+  apiKey?: string
+  /** Default 30000. */
+  healthCheckInterval?: number
+  /** Default 1000. */
+  reconnectDelay?: number
+  /** Default 60000. */
+  maxReconnectDelay?: number
+  /** Default 2. */
+  reconnectMultiplier?: number
+  /** Default `Infinity`. */
+  maxReconnectAttempts?: number
+}
+
+export interface ConnectionManagerState {
+  state: ConnectionStateName
+  lastHealthCheck: number | null
+  lastSuccessfulConnection: number | null
+  reconnectAttempts: number
+  stats: ConnectionStats
+  isHealthy: boolean
+  /** ms since the last successful connection while CONNECTED, else 0. */
+  uptime: number
+}
+
+export interface ConnectionManagerStats extends ConnectionStats {
+  /** e.g. `"97.50%"`; `"0.00%"` before the first check. */
+  healthCheckSuccessRate: string
+  currentState: ConnectionStateName
+  isConnected: boolean
+}
+
+export interface ConnectionManagerEvents {
+  stateChange: [StateChangeEvent]
+  connected: [ServiceUrlEvent]
+  disconnected: [ServiceUrlEvent]
+  reconnecting: [ReconnectingEvent]
+  unhealthy: [ServiceUrlEvent]
+  maxReconnectAttemptsReached: [MaxReconnectAttemptsReachedEvent]
+  /** Emitted only when listened: a failed `connect()`. */
+  error: [Error & { code?: string }]
+}
+
+/** `listeners(event)` as in EventEmitter, plus the Map-like `get`/`has` of the old hand-written emitter. */
+export interface ConnectionManagerListeners {
+  (event: string | symbol): Function[]
+  /** The event's listener array, or `undefined` when it has none. */
+  get(event: string | symbol): Function[] | undefined
+  has(event: string | symbol): boolean
+}
+
+/**
+ * Self-healing connection to the ChittyID service, with exactly the behaviour of the v1-era
+ * module: health checks on an interval, reconnects with exact backoff
+ * `min(reconnectDelay * reconnectMultiplier^reconnectAttempts, maxReconnectDelay)` (the same
+ * native code as the client's), FAILED after `maxReconnectAttempts`. Timers are unref'd: they
+ * never keep the process alive. Listeners that throw do not stop the others.
+ */
+export declare class ChittyIDConnectionManager extends EventEmitter {
+  constructor(options?: ConnectionManagerOptions)
+  state: ConnectionStateName
+  /** Writable: the next reconnect delay is computed from it. */
+  reconnectAttempts: number
+  lastHealthCheck: number | null
+  lastSuccessfulConnection: number | null
+  /** Truthy while monitoring, else `null`. */
+  healthCheckTimer: NodeJS.Timeout | null
+  /** Truthy while a reconnect is scheduled, else `null`. */
+  reconnectTimer: NodeJS.Timeout | null
+  stats: ConnectionStats
+  serviceUrl: string
+  apiKey: string | undefined
+  healthCheckInterval: number
+  reconnectDelay: number
+  maxReconnectDelay: number
+  reconnectMultiplier: number
+  maxReconnectAttempts: number
+  listeners: ConnectionManagerListeners
+
+  /**
+   * Never rejects; concurrent calls share one attempt and resolve to the same value. Success:
+   * CONNECTED, monitoring starts, `connected`. Failure: FAILED, `error` (if listened), a
+   * reconnect is scheduled. Resolves `true` at once when already CONNECTED.
+   */
+  connect(): Promise<boolean>
+  /** Stops monitoring and any scheduled reconnect; DISCONNECTED; emits `disconnected`. Takes effect at once. */
+  disconnect(): Promise<void>
+  /** `GET ${serviceUrl}/health` with a 5 s timeout; updates stats; never rejects. */
+  performHealthCheck(): Promise<boolean>
+  startHealthMonitoring(): void
+  stopHealthMonitoring(): void
+  /** Stops monitoring and schedules a reconnect. */
+  handleConnectionLoss(): void
+  /** FAILED + `maxReconnectAttemptsReached` when attempts are exhausted, else schedules a reconnect. */
+  scheduleReconnect(): void
+  clearReconnectTimer(): void
+  /** Emits `stateChange` only when `state` actually changes. */
+  setState(state: ConnectionStateName): void
+  getState(): ConnectionManagerState
+  getStats(): ConnectionManagerStats
+  /** Disconnects, then zeroes `reconnectAttempts` and the stats (at once). */
+  reset(): Promise<void>
+
+  on<E extends keyof ConnectionManagerEvents>(event: E, listener: (...args: ConnectionManagerEvents[E]) => void): this
+  once<E extends keyof ConnectionManagerEvents>(event: E, listener: (...args: ConnectionManagerEvents[E]) => void): this
+  off<E extends keyof ConnectionManagerEvents>(event: E, listener: (...args: ConnectionManagerEvents[E]) => void): this
+  addListener<E extends keyof ConnectionManagerEvents>(event: E, listener: (...args: ConnectionManagerEvents[E]) => void): this
+  removeListener<E extends keyof ConnectionManagerEvents>(event: E, listener: (...args: ConnectionManagerEvents[E]) => void): this
+  emit<E extends keyof ConnectionManagerEvents>(event: E, ...args: ConnectionManagerEvents[E]): boolean
+}
+
+/** The process-wide manager, created (and connecting) on the first call; later `options` are ignored. */
+export declare function getSharedConnectionManager(options?: ConnectionManagerOptions): ChittyIDConnectionManager
+/** Resets the shared manager (disconnect, zero attempts and stats) and forgets it. */
+export declare function resetSharedConnectionManager(): void
+
+// ---------------------------------------------------------------------------------------
+// Compat: the validation cache services put in front of v1 (DESIGN.md §3)
+
+export interface ChittyIDCacheOptions {
+  /** Default 10000. */
+  maxSize?: number
+  /** Default 300000 (5 min). */
+  ttlMs?: number
+}
+
+/**
+ * LRU + TTL cache of validation verdicts. Pure JS on purpose: `get()` sits in front of a
+ * format check on every request, and a call into native code costs more than the whole lookup.
+ */
+export declare class ChittyIDCache {
+  constructor(options?: ChittyIDCacheOptions)
+  readonly maxSize: number
+  readonly ttlMs: number
+  /** The cached verdict; `null` on a miss or an expired entry. Counts a hit or a miss. */
+  get(id: string): boolean | null
+  set(id: string, isValid: boolean): void
+  has(id: string): boolean
+  invalidate(id: string): boolean
+  /** Removes every entry and zeroes the stats. */
+  clear(): void
+  size(): number
+  getStats(): CacheStats
+  /** Removes expired entries; returns how many. */
+  maintain(): number
+  /** Cached ids, least recently used first. */
+  keys(): string[]
+  getConfig(): { maxSize: number; ttlMs: number; ttlMinutes: number }
+}
+
+/** One `ChittyIDCache` per process (per worker thread), created with `options` on first call. */
+export declare function getSharedCache(options?: ChittyIDCacheOptions): ChittyIDCache
+/** Clears and forgets the shared cache. */
+export declare function clearSharedCache(): void

@@ -5,6 +5,12 @@ const { ChittyIDEmulator } = require('./lib/emulator.js')
 const { ChittyIDError } = require('./lib/errors.js')
 const { ChittyIDCache, getSharedCache, clearSharedCache } = require('./lib/compat/cache.js')
 const { RETRY_CONFIG, withRetry, CircuitBreaker, getCircuitBreaker, withResilience } = require('./lib/compat/resilience.js')
+const {
+  ConnectionState,
+  ChittyIDConnectionManager,
+  getSharedConnectionManager,
+  resetSharedConnectionManager,
+} = require('./lib/compat/connection-manager.js')
 
 module.exports = {
   ChittyIDClient,
@@ -21,5 +27,9 @@ module.exports = {
   CircuitBreaker,
   getCircuitBreaker,
   withResilience,
+  ConnectionState,
+  ChittyIDConnectionManager,
+  getSharedConnectionManager,
+  resetSharedConnectionManager,
   default: ChittyIDClient,
 }

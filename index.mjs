@@ -18,6 +18,10 @@ export const {
   CircuitBreaker,
   getCircuitBreaker,
   withResilience,
+  ConnectionState,
+  ChittyIDConnectionManager,
+  getSharedConnectionManager,
+  resetSharedConnectionManager,
 } = cjs
 
 export default cjs.ChittyIDClient

@@ -38,6 +38,8 @@ function policyOption(config, name) {
   if (value === undefined || value === true) return { enabled: true, options: undefined }
   if (value === false) return { enabled: false, options: undefined }
   if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
+  // Connection options (booleans, Infinity) are checked natively by the connection manager.
+  if (!POLICY_FIELDS[name]) return { enabled: true, options: value }
   const options = {}
   for (const [field, integer] of Object.entries(POLICY_FIELDS[name])) {
     const v = value[field]
@@ -66,6 +68,7 @@ function toNativeOptions(config) {
   const retry = policyOption(config, 'retry')
   const breaker = policyOption(config, 'circuitBreaker')
   const cache = policyOption(config, 'cache')
+  const connection = policyOption(config, 'connection')
   return {
     serviceUrl: optional(config, 'serviceUrl', 'string'),
     allowInsecure: optional(config, 'allowInsecure', 'boolean'),
@@ -80,6 +83,8 @@ function toNativeOptions(config) {
     circuitBreakerEnabled: breaker.enabled,
     cache: cache.options,
     cacheEnabled: cache.enabled,
+    connection: connection.options,
+    connectionEnabled: connection.enabled,
   }
 }
 
@@ -154,18 +159,28 @@ class ChittyIDClient extends EventEmitter {
   #native
   #apiKey
   #closed = false
+  /** Delivers native events; handed to the native side on first listener or connect(). */
+  #onEvent
 
   constructor(config = {}) {
     super()
     const options = toNativeOptions(config)
     const self = new WeakRef(this)
+    // The callback holds the client weakly, and no native event handle exists until someone
+    // listens or connect() is called, so an idle client holds nothing that could keep the
+    // process alive or show up in --detectOpenHandles.
+    this.#onEvent = (event) => {
+      const client = self.deref()
+      if (client) client.#deliver(event)
+    }
     try {
-      this.#native = new native.NativeClient(options, (event) => {
-        const client = self.deref()
-        if (client) client.#deliver(event)
-      })
+      this.#native = new native.NativeClient(options)
     } catch (err) {
       throw invalidArgument(err.message)
+    }
+    if (options.connection && options.connection.autoConnect === true) {
+      // Next tick, so listeners added right after the constructor hear every event.
+      process.nextTick(() => self.deref()?.#autoConnect())
     }
     this.serviceUrl = this.#native.serviceUrl
     this.timeout = options.timeout || DEFAULT_TIMEOUT_MS
@@ -175,6 +190,33 @@ class ChittyIDClient extends EventEmitter {
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
   get apiKey() {
     return this.#apiKey
+  }
+
+  #wireEvents() {
+    if (this.#onEvent === undefined || this.#closed) return
+    this.#native.attachEvents(this.#onEvent)
+    this.#onEvent = undefined
+  }
+
+  on(event, listener) {
+    this.#wireEvents()
+    return super.on(event, listener)
+  }
+
+  addListener(event, listener) {
+    this.#wireEvents()
+    return super.addListener(event, listener)
+  }
+
+  prependListener(event, listener) {
+    this.#wireEvents()
+    return super.prependListener(event, listener)
+  }
+
+  #autoConnect() {
+    if (this.#closed) return
+    this.#wireEvents()
+    this.#native.startConnection()
   }
 
   /** Emits a native event; a throwing listener neither stops the others nor the process. */
@@ -249,10 +291,10 @@ class ChittyIDClient extends EventEmitter {
     return compact(await abortable(this.#native, signal, (token) => this.#native.validateUncached(id, token)))
   }
 
-  /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker and cache. */
+  /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker, cache and connection. */
   getStats() {
     const stats = this.#native.getStats()
-    return { ...stats, breaker: stats.breaker ?? null, cache: stats.cache ?? null }
+    return { ...stats, breaker: stats.breaker ?? null, cache: stats.cache ?? null, connection: this.getConnectionState() }
   }
 
   /** The same counters in Prometheus text exposition format, ready for a `/metrics` route. */
@@ -270,9 +312,51 @@ class ChittyIDClient extends EventEmitter {
     return abortable(this.#native, signal, (token) => this.#native.healthCheck(token))
   }
 
+  /**
+   * Starts the connection manager: a health check now, then every `healthCheckInterval` ms,
+   * reconnecting with backoff when the service goes down. Resolves true once CONNECTED, false
+   * when this first check fails (reconnecting continues in the background).
+   */
+  async connect(options) {
+    const signal = signalOf(options)
+    this.#checkOpen()
+    if (!this.#native.connectionState().enabled) {
+      const err = new Error('the connection manager is disabled (the client was created with connection: false)')
+      err.code = 'ERR_INVALID_STATE'
+      throw err
+    }
+    this.#wireEvents()
+    // Aborting gives up waiting; the manager keeps monitoring (disconnect() stops it).
+    return abortable(this.#native, signal, () => this.#native.connect())
+  }
+
+  /** Stops health checks and reconnects; the state becomes DISCONNECTED. */
+  async disconnect() {
+    if (this.#closed) return
+    this.#native.disconnect()
+  }
+
+  /** A snapshot of the connection manager. */
+  getConnectionState() {
+    const s = this.#native.connectionState()
+    return {
+      state: s.state,
+      lastHealthCheck: s.lastHealthCheck ?? null,
+      lastSuccessfulConnection: s.lastSuccessfulConnection ?? null,
+      reconnectAttempts: s.reconnectAttempts,
+      isHealthy: s.isHealthy,
+      uptime: s.uptime,
+      nextCheckIn: s.nextCheckIn ?? null,
+      enabled: s.enabled,
+      stats: { ...s.stats },
+    }
+  }
+
   /** Stops every task of this client; later calls reject with ECLIENTCLOSED. */
   async close() {
     this.#closed = true
+    this.#onEvent = undefined
+    this.#native.close()
   }
 
   async [Symbol.asyncDispose]() {

@@ -322,6 +322,11 @@ impl Client {
 
     /// `GET /health` with a 5 s timeout, outside retry and breaker; never fails.
     pub async fn health(&self) -> bool {
+        self.health_result().await.is_ok()
+    }
+
+    /// Like [`Client::health`], with the reason when the service is not healthy.
+    pub async fn health_result(&self) -> Result<(), ClientError> {
         let started = std::time::Instant::now();
         let outcome = self
             .transport
@@ -335,7 +340,7 @@ impl Client {
             .await
             .and_then(Response::error_for_status);
         self.resilience.stats.record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
-        outcome.is_ok()
+        outcome.map(drop)
     }
 }
 

@@ -7,6 +7,7 @@ pub mod cancel;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod connection;
 pub mod emulator;
 pub mod error;
 pub mod events;

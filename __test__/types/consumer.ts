@@ -7,6 +7,11 @@ import ChittyIDClientDefault, {
   mintChittyID,
   validateChittyID,
   type ValidationResult,
+  ConnectionState,
+  ChittyIDConnectionManager,
+  getSharedConnectionManager,
+  resetSharedConnectionManager,
+  type ClientConnectionState,
 } from '@chittyos/chittyid-client'
 
 async function main(): Promise<void> {
@@ -37,8 +42,66 @@ async function main(): Promise<void> {
   // @ts-expect-error unknown fault route
   emulator.setFault({ routes: ['everything'] })
 
+  // Connection manager of the client.
+  const monitored = new ChittyIDClient({
+    serviceUrl: `${emulator.url}/v1`,
+    connection: { healthCheckInterval: 1000, reconnectDelay: 100, maxReconnectAttempts: 5, jitter: 0, autoConnect: false },
+  })
+  monitored.on('stateChange', (e) => console.log(e.from, e.to, e.timestamp))
+  monitored.on('reconnecting', (e) => console.log(e.attempt, e.delay))
+  monitored.on('maxReconnectAttemptsReached', (e) => console.log(e.attempts))
+  monitored.on('unhealthy', (e) => console.log(e.serviceUrl))
+  const connected: boolean = await monitored.connect()
+  const snapshot: ClientConnectionState = monitored.getConnectionState()
+  console.log(connected, snapshot.state === 'CONNECTED', snapshot.stats.totalHealthChecks, snapshot.lastHealthCheck ?? 0)
+  await monitored.disconnect()
+  await monitored.close()
+  new ChittyIDClient({ connection: false })
+  // @ts-expect-error unknown state
+  const wrongState: ClientConnectionState['state'] = 'ONLINE'
+  // @ts-expect-error connection takes an object or false
+  new ChittyIDClient({ connection: true })
+
+  // Compat connection manager.
+  const manager = new ChittyIDConnectionManager({ serviceUrl: emulator.url, healthCheckInterval: 50, maxReconnectAttempts: 3 })
+  manager.on('reconnecting', ({ attempt, delay }) => console.log(attempt, delay))
+  manager.on('error', (err) => console.log(err.message))
+  const ok2: boolean = await manager.connect()
+  manager.reconnectAttempts = 2
+  const state: ConnectionState = manager.getState().state
+  const rate: string = manager.getStats().healthCheckSuccessRate
+  const arr = manager.listeners.get('reconnecting')
+  const count: number = manager.listeners('reconnecting').length + (arr ? arr.length : 0)
+  console.log(ok2, state === ConnectionState.CONNECTED, rate, count, manager.healthCheckTimer !== null, wrongState)
+  await manager.reset()
+  getSharedConnectionManager({ serviceUrl: emulator.url })
+  resetSharedConnectionManager()
+  // @ts-expect-error unknown option type
+  new ChittyIDConnectionManager({ healthCheckInterval: 'often' })
+
   await client.close()
   await emulator.close()
 }
 
 void main()
+
+// Stats, metrics, cache and scope options, compat cache.
+async function observability(client: ChittyIDClient): Promise<void> {
+  const stats = client.getStats()
+  const p99: number = stats.requests.mint.p99Ms
+  const rate: string | undefined = stats.cache?.hitRate
+  const text: string = client.metrics()
+  console.log(p99, rate, text.length, stats.breaker?.state, stats.connection.state)
+  new ChittyIDClient({ cache: { maxSize: 10, ttlMs: 1000, negativeTtlMs: 10 }, scope: 'process', allowInsecure: false, ca: ['pem'] })
+  new ChittyIDClient({ cache: false })
+  // @ts-expect-error scope is "client" or "process"
+  new ChittyIDClient({ scope: 'galaxy' })
+}
+void observability
+
+import { ChittyIDCache, getSharedCache, clearSharedCache } from '@chittyos/chittyid-client'
+const compatCache = new ChittyIDCache({ maxSize: 100 })
+compatCache.set('X', true)
+const verdict: boolean | null = compatCache.get('X')
+console.log(verdict, getSharedCache().getStats().hitRate, compatCache.getConfig().ttlMinutes)
+clearSharedCache()

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::bindings::connection::{connection_config, ClientConnection, ConnectionOptions};
 use crate::bindings::errors::{to_error_info, to_napi_error, ErrorInfo, Failed};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
@@ -14,7 +15,7 @@ use crate::shared::{self, SharedState};
 use crate::cancel::Cancellations;
 use crate::config::{normalize_service_url, normalize_timeout, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::error::ClientError;
-use crate::events::{self, SharedSink};
+use crate::events::SharedSink;
 use crate::resilience::Resilience;
 use crate::retry::RetryPolicy;
 use crate::stats::OpStats;
@@ -62,6 +63,9 @@ pub struct NativeClientOptions {
     pub cache_enabled: Option<bool>,
     /// `"client"` (default) or `"process"`: share cache and breaker per service URL process-wide.
     pub scope: Option<String>,
+    /// `None` = defaults; `connection_enabled: false` turns the connection manager off.
+    pub connection: Option<ConnectionOptions>,
+    pub connection_enabled: Option<bool>,
 }
 
 #[napi(object)]
@@ -179,6 +183,13 @@ pub struct NativeClient {
     cancellations: Arc<Cancellations>,
     /// Keeps process-scoped state alive while this client is.
     _shared: Arc<SharedState>,
+    conn: ClientConnection,
+}
+
+impl NativeClient {
+    pub(crate) fn connection(&self) -> &ClientConnection {
+        &self.conn
+    }
 }
 
 #[napi]
@@ -202,9 +213,15 @@ impl NativeClient {
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES, |n| n as usize),
             extra_ca_pem: extra_ca_pem(options.ca.as_deref()),
         };
-        let sink: SharedSink = match on_event {
-            Some(f) => Arc::new(JsEventSink::new(&f)?),
-            None => events::noop(),
+        // Events are wired lazily (see `attach_events`) unless a callback is given here.
+        let events = Arc::new(JsEventSink::detached());
+        if let Some(f) = &on_event {
+            events.attach(f)?;
+        }
+        let sink: SharedSink = events.clone();
+        let connection = match options.connection_enabled {
+            Some(false) => None,
+            _ => Some(connection_config(options.connection.as_ref()).map_err(invalid)?),
         };
         let clock = crate::clock::system();
         let breaker_config = breaker_config(&options).map_err(invalid)?;
@@ -225,8 +242,9 @@ impl NativeClient {
             stats: Arc::new(OpStats::default()),
         };
         let cache = state.cache.clone().zip(cache_policy).map(|(cache, (_, negative_ttl_ms))| CachePolicy { cache, negative_ttl_ms });
-        let core = Client::new(&config, resilience, cache).map_err(|e| to_napi_error(&e))?;
-        Ok(Self { core: Arc::new(core), cancellations: Arc::default(), _shared: state })
+        let core = Arc::new(Client::new(&config, resilience, cache).map_err(|e| to_napi_error(&e))?);
+        let conn = ClientConnection::new(connection, &core, events);
+        Ok(Self { core, cancellations: Arc::default(), _shared: state, conn })
     }
 
     #[napi(getter)]
@@ -246,22 +264,28 @@ impl NativeClient {
     }
 
     /// `body` is the request serialized as JSON; `entity` is only used in error messages.
-    #[napi]
-    pub async fn mint(&self, entity: String, body: String, cancel_token: Option<u32>) -> MintOutcome {
-        let work = self.core.mint(body.into_bytes().into());
-        match self.cancellations.run(cancel_token, work).await.unwrap_or(Err(ClientError::Aborted)) {
-            Ok(id) => MintOutcome { id: Some(id), error: None },
-            Err(e) => MintOutcome { id: None, error: Some(to_error_info(Failed::Mint { entity: &entity }, &e)) },
-        }
+    #[napi(ts_return_type = "Promise<MintOutcome>")]
+    pub fn mint(&self, env: &Env, entity: String, body: String, cancel_token: Option<u32>) -> Result<AsyncBlock<MintOutcome>> {
+        let (core, cancellations) = (Arc::clone(&self.core), Arc::clone(&self.cancellations));
+        owned(env, async move {
+            let work = core.mint(body.into_bytes().into());
+            match cancellations.run(cancel_token, work).await.unwrap_or(Err(ClientError::Aborted)) {
+                Ok(id) => MintOutcome { id: Some(id), error: None },
+                Err(e) => MintOutcome { id: None, error: Some(to_error_info(Failed::Mint { entity: &entity }, &e)) },
+            }
+        })
     }
 
-    #[napi]
-    pub async fn mint_batch(&self, body: String, cancel_token: Option<u32>) -> BatchOutcome {
-        let work = self.core.mint_batch(body.into_bytes().into());
-        match self.cancellations.run(cancel_token, work).await.unwrap_or(Err(ClientError::Aborted)) {
-            Ok(ids) => BatchOutcome { ids: Some(ids), error: None },
-            Err(e) => BatchOutcome { ids: None, error: Some(to_error_info(Failed::MintBatch, &e)) },
-        }
+    #[napi(ts_return_type = "Promise<BatchOutcome>")]
+    pub fn mint_batch(&self, env: &Env, body: String, cancel_token: Option<u32>) -> Result<AsyncBlock<BatchOutcome>> {
+        let (core, cancellations) = (Arc::clone(&self.core), Arc::clone(&self.cancellations));
+        owned(env, async move {
+            let work = core.mint_batch(body.into_bytes().into());
+            match cancellations.run(cancel_token, work).await.unwrap_or(Err(ClientError::Aborted)) {
+                Ok(ids) => BatchOutcome { ids: Some(ids), error: None },
+                Err(e) => BatchOutcome { ids: None, error: Some(to_error_info(Failed::MintBatch, &e)) },
+            }
+        })
     }
 
     /// The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
@@ -276,10 +300,13 @@ impl NativeClient {
     }
 
     /// `validate()` after a cache miss already counted by `cachedVerdict`.
-    #[napi]
-    pub async fn validate_uncached(&self, id: String, cancel_token: Option<u32>) -> ValidationResult {
-        let work = self.core.validate_uncached(&id);
-        self.cancellations.run(cancel_token, work).await.unwrap_or_default().into()
+    #[napi(ts_return_type = "Promise<ValidationResult>")]
+    pub fn validate_uncached(&self, env: &Env, id: String, cancel_token: Option<u32>) -> Result<AsyncBlock<ValidationResult>> {
+        let (core, cancellations) = (Arc::clone(&self.core), Arc::clone(&self.cancellations));
+        owned(env, async move {
+            let work = core.validate_uncached(&id);
+            cancellations.run(cancel_token, work).await.unwrap_or_default().into()
+        })
     }
 
     /// Stops the call registered under `token` (its AbortSignal fired).
@@ -298,10 +325,22 @@ impl NativeClient {
         crate::metrics::render(&self.core.snapshot())
     }
 
-    #[napi]
-    pub async fn health_check(&self, cancel_token: Option<u32>) -> bool {
-        self.cancellations.run(cancel_token, self.core.health()).await.unwrap_or(false)
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn health_check(&self, env: &Env, cancel_token: Option<u32>) -> Result<AsyncBlock<bool>> {
+        let (core, cancellations) = (Arc::clone(&self.core), Arc::clone(&self.cancellations));
+        owned(env, async move { cancellations.run(cancel_token, core.health()).await.unwrap_or(false) })
     }
+}
+
+/// A promise for `fut`, which owns everything it uses. An `async fn(&self)` would borrow the
+/// `NativeClient` across awaits on the I/O thread, and a worker's teardown frees that object
+/// while requests are still in flight; an owned `Arc<Client>` outlives it safely.
+fn owned<T, F>(env: &Env, fut: F) -> Result<AsyncBlock<T>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
+    AsyncBlockBuilder::new(async move { Ok(fut.await) }).build(env)
 }
 
 #[napi(object)]

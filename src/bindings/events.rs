@@ -73,33 +73,55 @@ impl From<Event> for NativeEvent {
 
 type EventFn = ThreadsafeFunction<NativeEvent, (), NativeEvent, Status, false, true, QUEUE_CAPACITY>;
 
+enum Slot {
+    /// No JS callback yet: events are dropped (nobody listens).
+    Detached,
+    Open(EventFn),
+    /// `close()` was called: events are dropped for good.
+    Closed,
+}
+
 pub struct JsEventSink {
-    tsfn: Mutex<Option<EventFn>>,
+    tsfn: Mutex<Slot>,
+}
+
+fn build(callback: &Function<NativeEvent, ()>) -> Result<EventFn> {
+    callback
+        .build_threadsafe_function::<NativeEvent>()
+        .callee_handled::<false>()
+        .weak::<true>()
+        .max_queue_size::<QUEUE_CAPACITY>()
+        .build()
 }
 
 impl JsEventSink {
-    pub fn new(callback: &Function<NativeEvent, ()>) -> Result<Self> {
-        let tsfn = callback
-            .build_threadsafe_function::<NativeEvent>()
-            .callee_handled::<false>()
-            .weak::<true>()
-            .max_queue_size::<QUEUE_CAPACITY>()
-            .build()?;
-        Ok(Self { tsfn: Mutex::new(Some(tsfn)) })
+    /// A sink with no callback yet; see [`JsEventSink::attach`]. Until then the client holds
+    /// no JS handle at all (nothing for `--detectOpenHandles` to report).
+    pub fn detached() -> Self {
+        Self { tsfn: Mutex::new(Slot::Detached) }
     }
 
-    /// After this no event reaches JS.
-    pub fn close(&self) {
-        if let Ok(mut guard) = self.tsfn.lock() {
-            guard.take();
+    /// Creates the threadsafe function on first use; later calls and calls after `close()`
+    /// do nothing, so a client never has more than one.
+    pub fn attach(&self, callback: &Function<NativeEvent, ()>) -> Result<()> {
+        let mut slot = self.tsfn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(*slot, Slot::Detached) {
+            *slot = Slot::Open(build(callback)?);
         }
+        Ok(())
+    }
+
+    /// After this no event reaches JS, and the threadsafe function is released.
+    pub fn close(&self) {
+        let mut slot = self.tsfn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Slot::Closed;
     }
 }
 
 impl EventSink for JsEventSink {
     fn emit(&self, event: Event) {
         if let Ok(guard) = self.tsfn.lock() {
-            if let Some(tsfn) = guard.as_ref() {
+            if let Slot::Open(tsfn) = &*guard {
                 tsfn.call(event.into(), ThreadsafeFunctionCallMode::NonBlocking);
             }
         }

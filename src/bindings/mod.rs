@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod compat;
+pub mod connection;
 pub mod emulator;
 pub mod errors;
 pub mod events;

@@ -1,0 +1,211 @@
+import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import { ID_PATTERN, closedPort } from './helpers.mjs'
+import { INDEX, record, runNode, sleep, waitFor } from './wait.mjs'
+
+const fast = { healthCheckInterval: 20, reconnectDelay: 10, maxReconnectDelay: 40, jitter: 0 }
+
+let emulator
+beforeAll(async () => {
+  emulator = await ChittyIDEmulator.start({ port: 0 })
+})
+afterEach(() => emulator.setFault({}))
+afterAll(() => emulator.close())
+
+const healthRequests = () => emulator.stats().requests.health
+const newClient = (extra = {}) => new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, connection: fast, ...extra })
+
+describe('close()', () => {
+  test('stops the monitor: no more health checks, no event after close()', async () => {
+    const client = newClient()
+    const seen = record(client, ['stateChange', 'connected', 'disconnected', 'reconnecting', 'unhealthy', 'error'])
+    expect(await client.connect()).toBe(true)
+    await waitFor(() => client.getConnectionState().stats.totalHealthChecks >= 2, 'monitoring')
+    await client.close()
+    const events = seen.events.length
+    const checks = healthRequests()
+    emulator.setFault({ down: true })
+    await sleep(150)
+    expect(healthRequests()).toBe(checks)
+    expect(seen.events.length).toBe(events)
+    expect(client.getConnectionState().state).toBe('DISCONNECTED')
+  })
+
+  test('stops scheduled reconnects', async () => {
+    emulator.setFault({ down: true })
+    const client = newClient()
+    const seen = record(client, ['reconnecting'])
+    expect(await client.connect()).toBe(false)
+    await waitFor(() => seen.count('reconnecting') >= 2, 'reconnecting')
+    await client.close()
+    const checks = healthRequests()
+    const count = seen.count('reconnecting')
+    await sleep(150)
+    expect(healthRequests()).toBe(checks)
+    expect(seen.count('reconnecting')).toBe(count)
+  })
+
+  test('a connect() in flight resolves false; later calls reject with ECLIENTCLOSED', async () => {
+    emulator.setFault({ latencyMs: 300 })
+    const client = newClient()
+    const pending = client.connect()
+    await sleep(20)
+    await client.close()
+    expect(await pending).toBe(false)
+    for (const call of [() => client.connect(), () => client.mint({ entity: 'PEO' }), () => client.mintBatch([{ entity: 'PEO' }])]) {
+      await expect(call()).rejects.toMatchObject({ code: 'ECLIENTCLOSED' })
+    }
+    expect(await client.healthCheck()).toBe(false)
+    expect((await client.validate('CT-A-CHI-1234-I-24-A-0')).valid).toBe(true)
+    await client.disconnect()
+    await client.close()
+  })
+
+  test('Symbol.asyncDispose closes the client', async () => {
+    const client = newClient()
+    await client.connect()
+    await client[Symbol.asyncDispose]()
+    const checks = healthRequests()
+    await sleep(100)
+    expect(healthRequests()).toBe(checks)
+    await expect(client.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'ECLIENTCLOSED' })
+  })
+
+  test('a client nobody listens to and nobody connects holds no native handle', async () => {
+    // Nothing to close: --detectOpenHandles must not report it (see the jest run).
+    const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1` })
+    expect(await client.mint({ entity: 'PEO' })).toMatch(ID_PATTERN)
+  })
+})
+
+describe('processes exit on their own', () => {
+  test('a script that mints once and never calls close() exits', async () => {
+    const script = `
+      const { ChittyIDClient } = require(process.argv[1])
+      const client = new ChittyIDClient({ serviceUrl: process.argv[2] + '/v1' })
+      client.on('retry', () => {})
+      client.mint({ entity: 'PEO' }).then((id) => console.log(id))
+    `
+    const run = await runNode(script, [INDEX, emulator.url], 10000)
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    expect(run.stdout.trim()).toMatch(ID_PATTERN)
+    // Nothing waits for a timer: the process ends as soon as the mint is done.
+    expect(run.ms).toBeLessThan(5000)
+  })
+
+  test('monitoring clients and compat managers, connected or reconnecting, never closed, do not keep it alive', async () => {
+    const port = await closedPort()
+    const script = `
+      const lib = require(process.argv[1])
+      const url = process.argv[2]
+      const dead = 'http://127.0.0.1:' + process.argv[3]
+      const up = new lib.ChittyIDClient({ serviceUrl: url + '/v1', connection: { healthCheckInterval: 20 } })
+      up.on('stateChange', () => {})
+      const down = new lib.ChittyIDClient({ serviceUrl: dead, connection: { reconnectDelay: 50, autoConnect: true } })
+      down.on('reconnecting', () => {})
+      const manager = new lib.ChittyIDConnectionManager({ serviceUrl: url, healthCheckInterval: 20 })
+      const failing = new lib.ChittyIDConnectionManager({ serviceUrl: dead, reconnectDelay: 50 })
+      lib.getSharedConnectionManager({ serviceUrl: url, healthCheckInterval: 20 })
+      Promise.all([up.connect(), manager.connect(), failing.connect()]).then((r) => {
+        console.log(JSON.stringify(r), manager.healthCheckTimer !== null, failing.reconnectTimer !== null)
+      })
+    `
+    const run = await runNode(script, [INDEX, emulator.url, String(port)], 10000)
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    expect(run.stdout.trim()).toBe('[true,true,false] true true')
+    expect(run.ms).toBeLessThan(5000)
+  })
+
+  test('a throwing listener only warns; the process goes on and exits 0', async () => {
+    const script = `
+      const { ChittyIDClient } = require(process.argv[1])
+      const client = new ChittyIDClient({ serviceUrl: process.argv[2] + '/v1' })
+      let second = 0
+      client.on('connected', () => { throw new Error('listener bug') })
+      client.on('connected', () => { second++ })
+      client.connect().then(async (ok) => {
+        await new Promise((r) => setTimeout(r, 50))
+        console.log(ok, second, await client.mint({ entity: 'PEO' }).then(() => 'minted'))
+        await client.close()
+      })
+    `
+    const run = await runNode(script, [INDEX, emulator.url], 10000)
+    expect(run.code).toBe(0)
+    expect(run.stdout.trim()).toBe('true 1 minted')
+    expect(run.stderr).toContain('CHITTYID_LISTENER_THREW')
+    expect(run.stderr).toContain('listener bug')
+  })
+})
+
+describe('worker_threads', () => {
+  test('main thread and two workers at once; terminating a worker with requests in flight is safe', async () => {
+    const script = `
+      const { Worker } = require('node:worker_threads')
+      const index = process.argv[1]
+      const { ChittyIDClient, ChittyIDEmulator } = require(index)
+      const workerCode = \`
+        const { parentPort, workerData } = require('node:worker_threads')
+        const { ChittyIDClient } = require(workerData.index)
+        const client = new ChittyIDClient({
+          serviceUrl: workerData.url + '/v1',
+          connection: { healthCheckInterval: 10 },
+        })
+        let events = 0
+        client.on('stateChange', () => { events++ })
+        ;(async () => {
+          if (!(await client.connect())) throw new Error('worker could not connect')
+          const ids = await Promise.all(Array.from({ length: 20 }, () => client.mint({ entity: 'PEO' })))
+          const flood = Array.from({ length: 40 }, () => client.mint({ entity: 'INFO' }))
+          parentPort.postMessage({ kind: 'inflight', minted: ids.length })
+          if (workerData.finish) {
+            const more = await Promise.all(flood)
+            await client.close()
+            parentPort.postMessage({ kind: 'done', minted: ids.length + more.length, events })
+          }
+        })().catch((err) => parentPort.postMessage({ kind: 'error', message: err.message }))
+      \`
+      function start(url, finish) {
+        const worker = new Worker(workerCode, { eval: true, workerData: { index, url, finish } })
+        const messages = []
+        const waiters = []
+        worker.on('message', (m) => { messages.push(m); waiters.splice(0).forEach((w) => w()) })
+        worker.on('error', (err) => { console.error('worker error', err); process.exitCode = 1 })
+        const next = (kind) => new Promise((resolve, reject) => {
+          const check = () => {
+            const m = messages.find((x) => x.kind === kind || x.kind === 'error')
+            if (!m) return waiters.push(check)
+            if (m.kind === 'error') return reject(new Error(m.message))
+            resolve(m)
+          }
+          check()
+        })
+        return { worker, next }
+      }
+      ;(async () => {
+        const emu = await ChittyIDEmulator.start({ port: 0 })
+        emu.setFault({ latencyMs: 40 })
+        const main = new ChittyIDClient({ serviceUrl: emu.url + '/v1', connection: { healthCheckInterval: 10 } })
+        main.on('stateChange', () => {})
+        await main.connect()
+        const doomed = start(emu.url, false)
+        const finisher = start(emu.url, true)
+        const mainMints = Promise.all(Array.from({ length: 30 }, () => main.mint({ entity: 'FACT' })))
+        await doomed.next('inflight')
+        await doomed.worker.terminate()
+        const done = await finisher.next('done')
+        const mainIds = await mainMints
+        emu.setFault({})
+        const after = await main.mint({ entity: 'PEO' })
+        const state = main.getConnectionState().state
+        await main.close()
+        await emu.close()
+        console.log('ALL OK', done.minted, mainIds.length, typeof after, state, done.events > 0)
+      })().catch((err) => { console.error(err); process.exitCode = 1 })
+    `
+    const run = await runNode(script, [INDEX], 20000)
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    expect(run.stdout.trim()).toBe('ALL OK 60 30 string CONNECTED true')
+  })
+})

@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+export const INDEX = fileURLToPath(new URL('../index.js', import.meta.url))
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `cond` every 5 ms; fails the test after `ms` with `what`. */
+export async function waitFor(cond, what, ms = 3000) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    if (await cond()) return
+    if (Date.now() >= deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await sleep(5)
+  }
+}
+
+/** Records `[name, payload, time]` for each of `names` emitted by `emitter`. */
+export function record(emitter, names) {
+  const events = []
+  for (const name of names) emitter.on(name, (payload) => events.push([name, payload, Date.now()]))
+  return {
+    events,
+    names: () => events.map(([n]) => n),
+    of: (name) => events.filter(([n]) => n === name).map(([, p]) => p),
+    count: (name) => events.filter(([n]) => n === name).length,
+  }
+}
+
+/**
+ * Runs `node -e script ...args` in the package root; resolves { code, signal, stdout, stderr, ms }.
+ * Kills the child and rejects when it does not exit within `timeoutMs`.
+ */
+export function runNode(script, args = [], timeoutMs = 15000) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, ['-e', script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`child did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, timeoutMs)
+    child.on('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started })
+    })
+  })
+}

@@ -1,0 +1,260 @@
+//! The connection manager of `NativeClient` (connect, disconnect, state, close), lazy event
+//! wiring, and the backoff function the compat `ChittyIDConnectionManager` uses.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::bindings::client::NativeClient;
+use crate::bindings::events::{JsEventSink, NativeEvent};
+use crate::client::Client;
+use crate::clock::system;
+use crate::connection::monitor::{Monitor, Probe, TaskFuture};
+use crate::connection::{
+    reconnect_delay_ms as backoff_ms, ConnectionConfig, ConnectionMachine, ConnectionSnapshot,
+    ConnectionState, UnixClock,
+};
+
+/// `connection` option of the client; every field optional.
+#[napi(object)]
+pub struct ConnectionOptions {
+    /// ms between health checks while CONNECTED. Default 30000.
+    pub health_check_interval: Option<f64>,
+    /// First reconnect delay in ms. Default 1000.
+    pub reconnect_delay: Option<f64>,
+    /// Cap on reconnect delays in ms. Default 60000.
+    pub max_reconnect_delay: Option<f64>,
+    /// Default 2.
+    pub reconnect_multiplier: Option<f64>,
+    /// Reconnect attempts before FAILED; `Infinity` (default) never gives up.
+    pub max_reconnect_attempts: Option<f64>,
+    /// 0..1 spread of each reconnect delay. Default 0.2.
+    pub jitter: Option<f64>,
+    /// Handled by the JS wrapper (starts monitoring after construction).
+    pub auto_connect: Option<bool>,
+}
+
+#[napi(object)]
+pub struct ConnectionStatsInfo {
+    pub total_connections: f64,
+    pub total_reconnections: f64,
+    pub total_failures: f64,
+    pub total_health_checks: f64,
+    pub successful_health_checks: f64,
+    pub failed_health_checks: f64,
+}
+
+#[napi(object)]
+pub struct ConnectionStateInfo {
+    pub state: String,
+    /// Unix ms of the last completed health check.
+    pub last_health_check: Option<f64>,
+    /// Unix ms of the last transition into CONNECTED.
+    pub last_successful_connection: Option<f64>,
+    pub reconnect_attempts: u32,
+    pub is_healthy: bool,
+    pub uptime: f64,
+    /// ms until the next check or reconnect attempt, when one is scheduled.
+    pub next_check_in: Option<f64>,
+    /// False when the client was built with `connection: false`.
+    pub enabled: bool,
+    pub stats: ConnectionStatsInfo,
+}
+
+fn to_info(s: ConnectionSnapshot, enabled: bool) -> ConnectionStateInfo {
+    ConnectionStateInfo {
+        state: s.state.as_str().to_owned(),
+        last_health_check: s.last_health_check.map(|v| v as f64),
+        last_successful_connection: s.last_successful_connection.map(|v| v as f64),
+        reconnect_attempts: s.reconnect_attempts,
+        is_healthy: s.state == ConnectionState::Connected,
+        uptime: s.uptime_ms as f64,
+        next_check_in: s.next_check_in_ms.map(|v| v as f64),
+        enabled,
+        stats: ConnectionStatsInfo {
+            total_connections: s.stats.total_connections as f64,
+            total_reconnections: s.stats.total_reconnections as f64,
+            total_failures: s.stats.total_failures as f64,
+            total_health_checks: s.stats.total_health_checks as f64,
+            successful_health_checks: s.stats.successful_health_checks as f64,
+            failed_health_checks: s.stats.failed_health_checks as f64,
+        },
+    }
+}
+
+/// A finite non-negative number of ms, else the default; huge values saturate.
+fn ms(name: &str, value: Option<f64>, default: u64) -> std::result::Result<u64, String> {
+    match value {
+        None => Ok(default),
+        Some(v) if v.is_nan() || v < 0.0 => {
+            Err(format!("connection: {name} must be a number >= 0, got {v}"))
+        }
+        Some(v) => Ok(v as u64),
+    }
+}
+
+pub fn connection_config(
+    opts: Option<&ConnectionOptions>,
+) -> std::result::Result<ConnectionConfig, String> {
+    let d = ConnectionConfig::default();
+    let Some(o) = opts else { return Ok(d) };
+    let max_reconnect_attempts = match o.max_reconnect_attempts {
+        None => d.max_reconnect_attempts,
+        Some(v) if v.is_nan() || v < 0.0 => {
+            return Err(format!("connection: maxReconnectAttempts must be a number >= 0, got {v}"))
+        }
+        Some(v) if v >= f64::from(u32::MAX) => None,
+        Some(v) => Some(v as u32),
+    };
+    let config = ConnectionConfig {
+        health_check_interval_ms: ms(
+            "healthCheckInterval",
+            o.health_check_interval,
+            d.health_check_interval_ms,
+        )?,
+        reconnect_delay_ms: ms("reconnectDelay", o.reconnect_delay, d.reconnect_delay_ms)?,
+        max_reconnect_delay_ms: ms(
+            "maxReconnectDelay",
+            o.max_reconnect_delay,
+            d.max_reconnect_delay_ms,
+        )?,
+        multiplier: o.reconnect_multiplier.unwrap_or(d.multiplier),
+        max_reconnect_attempts,
+        jitter: o.jitter.unwrap_or(d.jitter),
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// The per-client connection state kept by `NativeClient`.
+pub struct ClientConnection {
+    events: Arc<JsEventSink>,
+    /// `None` when built with `connection: false`.
+    monitor: Option<Monitor>,
+}
+
+impl ClientConnection {
+    pub fn new(
+        config: Option<ConnectionConfig>,
+        core: &Arc<Client>,
+        events: Arc<JsEventSink>,
+    ) -> Self {
+        let monitor = config.map(|config| {
+            let machine = ConnectionMachine::new(
+                config,
+                core.service_url().to_owned(),
+                system(),
+                Arc::new(UnixClock),
+            );
+            let client = Arc::clone(core);
+            let probe: Probe = Arc::new(move || {
+                let client = Arc::clone(&client);
+                Box::pin(async move { client.health_result().await })
+            });
+            Monitor::new(machine, probe, events.clone())
+        });
+        Self { events, monitor }
+    }
+
+    fn close(&self) {
+        if let Some(monitor) = &self.monitor {
+            monitor.close();
+        }
+        self.events.close();
+    }
+}
+
+impl Drop for ClientConnection {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn spawn_task(fut: TaskFuture) -> tokio::task::JoinHandle<()> {
+    napi::bindgen_prelude::spawn(fut)
+}
+
+fn disabled() -> napi::Error {
+    napi::Error::new(
+        Status::GenericFailure,
+        "the connection manager is disabled (the client was created with connection: false)",
+    )
+}
+
+#[napi]
+impl NativeClient {
+    /// Wires native events to `callback` (one weak threadsafe function, created on first call).
+    #[napi]
+    pub fn attach_events(&self, callback: Function<NativeEvent, ()>) -> Result<()> {
+        self.connection().events.attach(&callback)
+    }
+
+    /// Starts monitoring (or joins the attempt in flight); resolves true once CONNECTED.
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn connect(&self, env: &Env) -> Result<AsyncBlock<bool>> {
+        let Some(monitor) = &self.connection().monitor else { return Err(disabled()) };
+        let outcome = monitor.connect(spawn_task);
+        AsyncBlockBuilder::new(async move { Ok(outcome.await) }).build(env)
+    }
+
+    /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).
+    #[napi]
+    pub fn start_connection(&self) -> Result<()> {
+        let Some(monitor) = &self.connection().monitor else { return Err(disabled()) };
+        drop(monitor.connect(spawn_task));
+        Ok(())
+    }
+
+    #[napi]
+    pub fn disconnect(&self) {
+        if let Some(monitor) = &self.connection().monitor {
+            monitor.disconnect();
+        }
+    }
+
+    #[napi]
+    pub fn connection_state(&self) -> ConnectionStateInfo {
+        match &self.connection().monitor {
+            Some(monitor) => to_info(monitor.snapshot(), true),
+            None => {
+                let idle = ConnectionMachine::new(
+                    ConnectionConfig::default(),
+                    String::new(),
+                    system(),
+                    Arc::new(UnixClock),
+                );
+                to_info(idle.snapshot(), false)
+            }
+        }
+    }
+
+    /// Stops the monitor task and releases the event threadsafe function; idempotent.
+    #[napi]
+    pub fn close(&self) {
+        self.connection().close();
+    }
+}
+
+/// `min(reconnectDelay × multiplier^attempts, maxReconnectDelay)`, exact when `jitter` is 0 or
+/// absent: the schedule of the compat `ChittyIDConnectionManager`, from the client's own code.
+#[napi]
+pub fn reconnect_delay_ms(
+    attempts: u32,
+    reconnect_delay: f64,
+    multiplier: f64,
+    max_reconnect_delay: f64,
+    jitter: Option<f64>,
+) -> f64 {
+    let to_ms = |v: f64| if v.is_nan() || v <= 0.0 { 0 } else { v as u64 };
+    let multiplier = if multiplier.is_nan() { 1.0 } else { multiplier.max(0.0) };
+    let jitter = jitter.filter(|j| j.is_finite()).unwrap_or(0.0).clamp(0.0, 1.0);
+    backoff_ms(
+        attempts,
+        to_ms(reconnect_delay),
+        multiplier,
+        to_ms(max_reconnect_delay),
+        jitter,
+        fastrand::f64(),
+    ) as f64
+}
