@@ -5,43 +5,7 @@
 //! 10⁴ · 26³ · 26 · 36 ≈ 1.6·10¹¹ mints per type letter, and the counter can be read back
 //! from an id (which is how the emulator answers "did I mint this?" without storing ids).
 
-/// Length of every id: `CT-A-AAA-0000-P-25-K-0`.
-pub const ID_LEN: usize = 22;
-
-const ENTITY_TYPE_LETTERS: [(&str, u8); 9] = [
-    ("PEO", b'P'),
-    ("PLACE", b'L'),
-    ("PROP", b'T'),
-    ("EVNT", b'E'),
-    ("AUTH", b'A'),
-    ("INFO", b'I'),
-    ("FACT", b'F'),
-    ("CONTEXT", b'C'),
-    ("ACTOR", b'R'),
-];
-
-/// What each byte of an id must be, by position.
-#[derive(Clone, Copy, PartialEq)]
-enum Slot {
-    Letter,
-    Digit,
-    Alnum,
-    Dash,
-}
-
-const LAYOUT: [Slot; ID_LEN] = {
-    use Slot::*;
-    [
-        Letter, Letter, Dash, // VV
-        Letter, Dash, // G
-        Letter, Letter, Letter, Dash, // LLL
-        Digit, Digit, Digit, Digit, Dash, // SSSS
-        Letter, Dash, // T
-        Digit, Digit, Dash, // YM
-        Letter, Dash,  // C
-        Alnum, // X
-    ]
-};
+pub use crate::format::{entity_for_type_letter, is_valid_format, ID_LEN};
 
 const TYPE_POS: usize = 14;
 const CHECK_POS: usize = 19;
@@ -60,22 +24,12 @@ const X_SPAN: u64 = 36;
 pub const DISTINCT_SERIALS: u64 = SERIAL_SPAN * LLL_SPAN * G_SPAN * X_SPAN;
 
 pub fn type_letter_for_entity(entity: &str) -> Option<u8> {
-    ENTITY_TYPE_LETTERS.iter().find(|(name, _)| *name == entity).map(|&(_, letter)| letter)
-}
-
-pub fn entity_for_type_letter(c: char) -> Option<&'static str> {
-    ENTITY_TYPE_LETTERS.iter().find(|&&(_, letter)| letter as char == c).map(|&(name, _)| name)
+    crate::format::type_letter_for_entity(entity).map(|c| c as u8)
 }
 
 /// The entity named by the T letter of an id-shaped string.
 pub fn entity_of(id: &str) -> Option<&'static str> {
     is_valid_format(id).then(|| entity_for_type_letter(id.as_bytes()[TYPE_POS] as char)).flatten()
-}
-
-/// True when `id` matches `^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$`.
-pub fn is_valid_format(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    bytes.len() == ID_LEN && bytes.iter().zip(LAYOUT).all(|(&b, slot)| fits(b, slot))
 }
 
 /// True when `id` has the official grammar and its C letter is the check letter of the rest.
@@ -94,17 +48,8 @@ pub fn check_letter(id_without_check: &str) -> Option<char> {
     let mut full = [0u8; ID_LEN];
     full[..head_len].copy_from_slice(&b[..head_len]);
     full[head_len..].copy_from_slice(&[b'-', b'A', b'-', b[ID_LEN - 3]]);
-    let shaped = full.iter().zip(LAYOUT).all(|(&c, slot)| fits(c, slot));
+    let shaped = std::str::from_utf8(&full).is_ok_and(is_valid_format);
     shaped.then(|| check_letter_of(&full) as char)
-}
-
-fn fits(b: u8, slot: Slot) -> bool {
-    match slot {
-        Slot::Letter => b.is_ascii_uppercase(),
-        Slot::Digit => b.is_ascii_digit(),
-        Slot::Alnum => b.is_ascii_uppercase() || b.is_ascii_digit(),
-        Slot::Dash => b == b'-',
-    }
 }
 
 /// Weighted sum of every non-dash character except C, mod 26. `id` must be id-shaped.
@@ -212,12 +157,11 @@ mod tests {
 
     #[test]
     fn every_entity_round_trips_through_its_type_letter() {
-        for (entity, letter) in ENTITY_TYPE_LETTERS {
-            assert_eq!(type_letter_for_entity(entity), Some(letter));
-            assert_eq!(entity_for_type_letter(letter as char), Some(entity));
+        for (entity, letter) in crate::format::ENTITY_TYPE_LETTERS {
+            assert_eq!(type_letter_for_entity(entity), Some(letter as u8));
+            assert_eq!(entity_for_type_letter(letter), Some(entity));
         }
         assert_eq!(type_letter_for_entity("peo"), None);
-        assert_eq!(entity_for_type_letter('Z'), None);
     }
 
     #[test]
@@ -259,7 +203,8 @@ mod tests {
     fn check_letter_detects_single_character_changes() {
         let id = gen().id_string(4_242, b'F');
         let mut bytes = id.clone().into_bytes();
-        for pos in (0..ID_LEN).filter(|&p| LAYOUT[p] != Slot::Dash && p != CHECK_POS) {
+        let positions: Vec<usize> = (0..ID_LEN).filter(|&p| id.as_bytes()[p] != b'-' && p != CHECK_POS).collect();
+        for pos in positions {
             let original = bytes[pos];
             let replacement = match original {
                 b'9' => b'0',
