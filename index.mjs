@@ -1,27 +1,6 @@
-import { createRequire } from 'node:module'
+// ESM entry: the named exports are index.js's (Node reads them from its `module.exports`
+// literal); the default export is the ChittyIDClient class, as in v1.
+import cjs from './index.js'
 
-const require = createRequire(import.meta.url)
-const cjs = require('./index.js')
-
-export const {
-  ChittyIDClient,
-  mintChittyID,
-  validateChittyID,
-  ChittyIDEmulator,
-  ChittyIDError,
-  ChittyIDCache,
-  getSharedCache,
-  clearSharedCache,
-  // v1-compat resilience helpers (DESIGN.md §3)
-  RETRY_CONFIG,
-  withRetry,
-  CircuitBreaker,
-  getCircuitBreaker,
-  withResilience,
-  ConnectionState,
-  ChittyIDConnectionManager,
-  getSharedConnectionManager,
-  resetSharedConnectionManager,
-} = cjs
-
+export * from './index.js'
 export default cjs.ChittyIDClient
