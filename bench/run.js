@@ -148,7 +148,12 @@ async function microCases(results) {
   results.cacheHit = { native: await worker('cache-hit', { ...micro, impl: 'native' }), reference: await worker('cache-hit', { ...micro, impl: 'reference' }) }
   results.compatCache = await worker('compat-cache', micro)
   log('fail-fast with the circuit open')
-  results.failFast = { native: await worker('fail-fast', { ...micro, impl: 'native' }), reference: await worker('fail-fast', { ...micro, impl: 'reference' }) }
+  results.failFast = {
+    native: await worker('fail-fast', { ...micro, impl: 'native' }),
+    reference: await worker('fail-fast', { ...micro, impl: 'reference' }),
+    // The binding's async mint without the JS wrapper or a JS Error: one bare async call.
+    raw: await worker('fail-fast', { ...micro, impl: 'native-raw' }),
+  }
   results.syncCall = await worker('sync-call', micro)
   log(`memory for ${MODE.memoryEntries} cached entries`)
   results.memory = {
@@ -352,7 +357,9 @@ function report(results, env) {
     `- fail-fast: awaited one at a time (what a caller waits); with 256 in flight the cost per call is ` +
       `native ${fmt(ff.native && ff.native.parNs, 0)} ns (CPU ${fmt(ff.native && ff.native.parCpuNs, 0)} ns), ` +
       `reference ${fmt(ff.reference && ff.reference.parNs, 0)} ns (CPU ${fmt(ff.reference && ff.reference.parCpuNs, 0)} ns). ` +
-      `Both build an Error with a stack trace per rejection.`,
+      `Both build an Error with a stack trace per rejection. ` +
+      `The bare async call into the addon (binding.js \`NativeClient.mint\` with the circuit open, no wrapper, no JS Error): ` +
+      `${fmt(ff.raw && ff.raw.seqNs, 0)} ns awaited one at a time, CPU ${fmt(ff.raw && ff.raw.parCpuNs, 0)} ns per call with 256 in flight.`,
   )
   lines.push(
     `- validate() cache hit: the reference is lru-cache behind an async \`validate()\` (${fmt(ch.reference && ch.reference.seqNs, 0)} ns awaited one at a time, ` +
@@ -360,7 +367,7 @@ function report(results, env) {
   )
   lines.push(
     `- memory: a fresh process per implementation fills a cache sized for all entries with distinct 22-character ids (flat strings), ` +
-      `forces GC, and reports the RSS delta per entry (heap + external delta per entry: native ${fmt(results.memory && results.memory.native && results.memory.native.heapBytesPerEntry)}, ` +
+      `forces GC, and reports the RSS delta per entry (the native cache measured from Rust is in "Analysis"; heap + external delta per entry: native ${fmt(results.memory && results.memory.native && results.memory.native.heapBytesPerEntry)}, ` +
       `lru-cache ${fmt(results.memory && results.memory.reference && results.memory.reference.heapBytesPerEntry)}).`,
   )
   lines.push(`- a synchronous call into the addon with one string argument (\`parseChittyId\`, which also allocates its result object): ${fmt(results.syncCall && results.syncCall.parseNs)} ns.`)
