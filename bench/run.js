@@ -1,0 +1,434 @@
+#!/usr/bin/env node
+'use strict'
+
+// `npm run bench`: the native client against the pure-JS reference client (DESIGN §5).
+//
+//   node bench/run.js            full run (several minutes), writes bench/RESULTS.md
+//   node bench/run.js --smoke    every case for a fraction of a second; checks that the
+//                                script works (CI), writes nothing, exits 0 on misses
+//   options: --rounds N   --no-pin   --out FILE   --duration-ms N
+//
+// Layout on a machine with 2+ cores: the server (emulator CLI, or the fixed-answer server)
+// is pinned to CPU 0, every load or client process to CPU 1 (taskset), one at a time.
+// Clients run in separate child processes, native and reference alternating per round;
+// the table shows medians over the rounds.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+const { ROOT, median, hasTaskset, runJsonChild, startServer, parseFlags } = require('./lib/common.js')
+
+const flags = parseFlags(process.argv.slice(2))
+const SMOKE = Boolean(flags.smoke)
+const RESULTS_FILE = path.join(__dirname, 'RESULTS.md')
+const EMULATOR_BAR = 30000
+
+const MODE = SMOKE
+  ? { rounds: 1, capacityMs: 300, warmupMs: 100, durationMs: 250, microMs: 120, batchMs: 5, reps: 3, memoryEntries: 20000, loadRuns: 1 }
+  : { rounds: 5, capacityMs: 3000, warmupMs: 1000, durationMs: 3000, microMs: 1500, batchMs: 40, reps: 7, memoryEntries: 1_000_000, loadRuns: 3 }
+if (flags.rounds) MODE.rounds = Math.max(1, Math.min(20, Number(flags.rounds)))
+if (flags['duration-ms']) MODE.durationMs = Math.max(100, Math.min(30000, Number(flags['duration-ms'])))
+
+const CONCURRENCY = [1, 64, 256]
+const SERVER_CPU = 0
+const CLIENT_CPU = 1
+const PIN = !flags['no-pin'] && os.availableParallelism() >= 2 && hasTaskset()
+
+const started = Date.now()
+const log = (msg) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`)
+
+/** Runs a worker case pinned to the client CPU; a failure is recorded, not thrown. */
+async function worker(caseName, options, extra = {}) {
+  const timeoutMs = (extra.timeoutMs || 60000) + (options.durationMs || 0) + (options.warmupMs || 0)
+  try {
+    return await runJsonChild(path.join(__dirname, 'worker.js'), [caseName, JSON.stringify({ ...options, watchdogMs: timeoutMs })], {
+      cpu: CLIENT_CPU,
+      pin: PIN,
+      timeoutMs: timeoutMs + 5000,
+      nodeFlags: extra.nodeFlags,
+    })
+  } catch (err) {
+    log(`case ${caseName} ${options.impl || ''} failed: ${err.message}`)
+    return { failed: err.message }
+  }
+}
+
+/** One load run: `conns` keep-alive connections with `depth` requests in flight each. */
+function load(server, conns, depth) {
+  return runJsonChild(
+    path.join(__dirname, 'loadgen.js'),
+    ['--url', server.url, '--conns', String(conns), '--depth', String(depth), '--warmup-ms', String(Math.min(500, MODE.capacityMs / 3)), '--duration-ms', String(MODE.capacityMs), '--server-pid', String(server.pid)],
+    { cpu: CLIENT_CPU, pin: PIN, timeoutMs: MODE.capacityMs + 20000 },
+  )
+}
+
+/**
+ * Capacity on one core, driven two ways: 16 connections × 16 pipelined requests (what the
+ * server can do) and 64 connections × 1 request (how the clients drive it). The better of
+ * the two decides whether it reaches the bar; both are reported.
+ */
+async function capacity(server) {
+  const pipelined = await load(server, 16, 16)
+  const clientLike = await load(server, 64, 1)
+  return { ...(pipelined.rate >= clientLike.rate ? pipelined : clientLike), pipelined, clientLike }
+}
+
+function startEmulator() {
+  return startServer(path.join(ROOT, 'bin', 'chittyid-emulator.js'), ['--port', '0'], { cpu: SERVER_CPU, pin: PIN })
+}
+
+function startFixed() {
+  return startServer(path.join(__dirname, 'fixed-server.js'), ['--port', '0'], { cpu: SERVER_CPU, pin: PIN })
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function chooseServer(results) {
+  log('starting the emulator CLI and measuring its mint capacity')
+  const emulator = await startEmulator()
+  let emuCap
+  try {
+    emuCap = await capacity(emulator)
+  } catch (err) {
+    emuCap = { failed: err.message, rate: 0 }
+  }
+  results.emulator = emuCap
+  const emulatorOk = emuCap.rate >= EMULATOR_BAR
+  log(`emulator: ${Math.round(emuCap.rate || 0)} mints/s (server CPU ${pct(emuCap.serverCpuUtil)})`)
+  // The smoke run also exercises the fixed-answer path so that CI keeps it working.
+  if (!emulatorOk || SMOKE) {
+    const fixed = await startFixed()
+    try {
+      results.fixed = await capacity(fixed)
+    } catch (err) {
+      results.fixed = { failed: err.message, rate: 0 }
+    }
+    log(`fixed-answer server: ${Math.round(results.fixed.rate || 0)} req/s`)
+    if (!emulatorOk) {
+      await emulator.stop()
+      results.serverUsed = 'fixed-answer server (bench/fixed-server.js)'
+      return fixed
+    }
+    await fixed.stop()
+  }
+  results.serverUsed = 'emulator CLI (bin/chittyid-emulator.js)'
+  return emulator
+}
+
+async function clientRounds(server, results) {
+  results.mint = {}
+  for (const c of CONCURRENCY) results.mint[c] = { native: [], reference: [] }
+  results.mint.raw64 = []
+  for (let round = 0; round < MODE.rounds; round++) {
+    for (const c of CONCURRENCY) {
+      const order = (round + c) % 2 === 0 ? ['native', 'reference'] : ['reference', 'native']
+      for (const impl of order) {
+        const r = await worker('mint', { impl, url: server.url, concurrency: c, warmupMs: MODE.warmupMs, durationMs: MODE.durationMs })
+        results.mint[c][impl].push(r)
+      }
+    }
+    // The native binding without the JS wrapper, for the CPU breakdown.
+    results.mint.raw64.push(
+      await worker('mint', { impl: 'native-raw', url: server.url, concurrency: 64, warmupMs: MODE.warmupMs, durationMs: MODE.durationMs }),
+    )
+    const m = results.mint[64]
+    log(
+      `round ${round + 1}/${MODE.rounds}: c=64 native ${fmt(last(m.native).throughput, 0)}/s ${fmt(last(m.native).cpuUsPerMint, 1)} µs, ` +
+        `reference ${fmt(last(m.reference).throughput, 0)}/s ${fmt(last(m.reference).cpuUsPerMint, 1)} µs`,
+    )
+  }
+}
+
+async function microCases(results) {
+  const micro = { durationMs: MODE.microMs, batchMs: MODE.batchMs, reps: MODE.reps }
+  log('validateFormat')
+  results.format = await worker('format', micro)
+  log('validate() cache hit')
+  results.cacheHit = { native: await worker('cache-hit', { ...micro, impl: 'native' }), reference: await worker('cache-hit', { ...micro, impl: 'reference' }) }
+  results.compatCache = await worker('compat-cache', micro)
+  log('fail-fast with the circuit open')
+  results.failFast = {
+    native: await worker('fail-fast', { ...micro, impl: 'native' }),
+    reference: await worker('fail-fast', { ...micro, impl: 'reference' }),
+    // The binding's async mint without the JS wrapper or a JS Error: one bare async call.
+    raw: await worker('fail-fast', { ...micro, impl: 'native-raw' }),
+  }
+  results.syncCall = await worker('sync-call', micro)
+  log(`memory for ${MODE.memoryEntries} cached entries`)
+  results.memory = {
+    native: await worker('memory', { impl: 'native', entries: MODE.memoryEntries }, { nodeFlags: ['--expose-gc'] }),
+    reference: await worker('memory', { impl: 'reference', entries: MODE.memoryEntries }, { nodeFlags: ['--expose-gc'] }),
+  }
+  log('load time and RSS')
+  results.load = { native: [], reference: [] }
+  for (let i = 0; i < MODE.loadRuns; i++) {
+    results.load.native.push(await worker('load', { impl: 'native' }))
+    results.load.reference.push(await worker('load', { impl: 'reference' }))
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Summaries and the table
+
+const last = (xs) => xs[xs.length - 1] || {}
+const ok = (r) => r && !r.failed
+const med = (runs, key) => median((runs || []).filter(ok).map((r) => r[key]))
+
+function fmt(v, digits = 1) {
+  if (v === undefined || v === null || !Number.isFinite(v)) return 'n/a'
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+function pct(v) {
+  return v === undefined || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(0)}%`
+}
+
+function ratio(a, b) {
+  return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : undefined
+}
+
+function verdict(value, pass) {
+  if (value === undefined || !Number.isFinite(value)) return 'n/a'
+  return pass(value) ? 'PASS' : 'FAIL'
+}
+
+const NA_CACHE = 'n/a (not exposed yet)'
+
+function buildRows(results) {
+  const rows = []
+  const m = results.mint
+  const mm = (c, impl, key) => med(m[c][impl], key)
+  for (const c of [1, 64]) {
+    const n = mm(c, 'native', 'cpuUsPerMint')
+    const r = mm(c, 'reference', 'cpuUsPerMint')
+    const q = ratio(n, r)
+    rows.push([`client CPU per mint, c=${c} (µs)`, fmt(n), fmt(r), fmtRatio(q), c === 64 ? '≤ 0.35×' : '—', c === 64 ? verdict(q, (x) => x <= 0.35) : 'info'])
+  }
+  for (const c of CONCURRENCY) {
+    const n = mm(c, 'native', 'throughput')
+    const r = mm(c, 'reference', 'throughput')
+    const q = ratio(n, r)
+    rows.push([`mint throughput, c=${c} (mints/s)`, fmt(n, 0), fmt(r, 0), fmtRatio(q), c === 64 ? '≥ 2×' : '—', c === 64 ? verdict(q, (x) => x >= 2) : 'info'])
+  }
+  for (const c of CONCURRENCY) {
+    for (const p of ['p50Us', 'p99Us']) {
+      const n = mm(c, 'native', p)
+      const r = mm(c, 'reference', p)
+      rows.push([`mint latency ${p.slice(0, 3)}, c=${c} (µs)`, fmt(n, 0), fmt(r, 0), fmtRatio(ratio(n, r)), '—', 'info'])
+    }
+  }
+  const f = results.format || {}
+  const fq = ratio(f.clientNs, f.regexNs)
+  rows.push(['validateFormat (ns/op; reference column: bare JS regex test)', fmt(f.clientNs), fmt(f.regexNs), fmtRatio(fq), '≤ 1.2×', verdict(fq, (x) => x <= 1.2)])
+  const ch = results.cacheHit || {}
+  const chn = ch.native && ch.native.exposed ? ch.native.seqNs : undefined
+  rows.push([
+    'validate() cache hit (ns/op, awaited)',
+    ch.native && ch.native.exposed === false ? NA_CACHE : fmt(chn, 0),
+    fmt(ch.reference && ch.reference.seqNs, 0),
+    fmtRatio(ratio(chn, ch.reference && ch.reference.seqNs)),
+    '≤ 1,000 ns',
+    chn === undefined ? 'n/a' : verdict(chn, (x) => x <= 1000),
+  ])
+  const cc = results.compatCache || {}
+  rows.push([
+    'ChittyIDCache.get() hit vs lru-cache get (ns/op)',
+    cc.exposed === false ? NA_CACHE : fmt(cc.nativeNs),
+    fmt(cc.lruNs),
+    fmtRatio(ratio(cc.nativeNs, cc.lruNs)),
+    '≤ validateFormat',
+    cc.exposed ? verdict(cc.nativeNs, (x) => x <= (f.regexNs || 0) * 1.2) : 'n/a',
+  ])
+  const ff = results.failFast || {}
+  const ffn = ff.native && ff.native.exposed ? ff.native.seqNs : undefined
+  const ffr = ff.reference && ff.reference.exposed ? ff.reference.seqNs : undefined
+  rows.push(['fail-fast, circuit open (ns/op, awaited)', fmt(ffn, 0), fmt(ffr, 0), fmtRatio(ratio(ffn, ffr)), '≤ 2,000 ns', verdict(ffn, (x) => x <= 2000)])
+  const mem = results.memory || {}
+  const memN = mem.native && mem.native.exposed ? mem.native.rssBytesPerEntry : undefined
+  const memR = mem.reference && mem.reference.exposed ? mem.reference.rssBytesPerEntry : undefined
+  const mq = ratio(memN, memR)
+  rows.push([
+    `memory per cached entry, ${fmt(MODE.memoryEntries, 0)} entries (bytes, RSS delta)`,
+    mem.native && mem.native.exposed === false ? NA_CACHE : fmt(memN),
+    fmt(memR),
+    fmtRatio(mq),
+    '≤ 0.5×',
+    verdict(mq, (x) => x <= 0.5),
+  ])
+  const ld = results.load || {}
+  rows.push(['load time (ms; reference: undici + lru-cache + cockatiel)', fmt(med(ld.native, 'loadMs')), fmt(med(ld.reference, 'loadMs')), fmtRatio(ratio(med(ld.native, 'loadMs'), med(ld.reference, 'loadMs'))), '—', 'info'])
+  rows.push(['RSS added by loading (MiB)', fmt(mib(med(ld.native, 'rssDelta')), 2), fmt(mib(med(ld.reference, 'rssDelta')), 2), fmtRatio(ratio(med(ld.native, 'rssDelta'), med(ld.reference, 'rssDelta'))), '—', 'info'])
+  return rows
+}
+
+function loadLine(r, what) {
+  if (!r) return `${what}: n/a`
+  return `${what}: ${fmt(r.rate, 0)}/s, server CPU ${pct(r.serverCpuUtil)} of a core = ${fmt(r.serverCpuUsPerMint, 1)} µs per mint, load process at ${pct(r.loadgenCpuUtil)}`
+}
+
+const mib = (b) => (b === undefined ? undefined : b / 1048576)
+const fmtRatio = (q) => (q === undefined ? 'n/a' : `${q.toFixed(2)}×`)
+
+function markdownTable(header, rows) {
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`]
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`)
+  return lines.join('\n')
+}
+
+function detailRows(results) {
+  const rows = []
+  for (const c of CONCURRENCY) {
+    for (const impl of ['native', 'reference']) {
+      for (const [i, r] of results.mint[c][impl].entries()) {
+        if (!ok(r)) {
+          rows.push([c, impl, i + 1, 'failed', '', '', '', '', ''])
+          continue
+        }
+        rows.push([c, impl, i + 1, fmt(r.throughput, 0), fmt(r.cpuUsPerMint), pct(r.cpuUtil), fmt(r.p50Us, 0), fmt(r.p99Us, 0), r.failures])
+      }
+    }
+  }
+  for (const [i, r] of results.mint.raw64.entries()) {
+    if (ok(r)) rows.push([64, 'native-raw', i + 1, fmt(r.throughput, 0), fmt(r.cpuUsPerMint), pct(r.cpuUtil), fmt(r.p50Us, 0), fmt(r.p99Us, 0), r.failures])
+  }
+  return rows
+}
+
+function machine() {
+  const cpuinfo = safe(() => fs.readFileSync('/proc/cpuinfo', 'utf8'), '')
+  const model = (/^model name\s*:\s*(.+)$/m.exec(cpuinfo) || [])[1] || (os.cpus()[0] || {}).model || 'unknown'
+  const nproc = safe(() => execFileSync('nproc', { encoding: 'utf8', timeout: 5000 }).trim(), String(os.availableParallelism()))
+  const commit = safe(() => execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', timeout: 5000 }).trim(), 'unknown')
+  const dirty = safe(() => execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', timeout: 5000 }).trim() !== '', false)
+  return {
+    nproc,
+    model,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    node: process.version,
+    commit: dirty ? `${commit} (with uncommitted changes)` : commit,
+    loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+  }
+}
+
+function safe(fn, fallback) {
+  try {
+    return fn()
+  } catch {
+    return fallback
+  }
+}
+
+function report(results, env) {
+  const rows = buildRows(results)
+  const emu = results.emulator || {}
+  const fixed = results.fixed
+  const ff = results.failFast || {}
+  const ch = results.cacheHit || {}
+  const f = results.format || {}
+  const lines = []
+  lines.push('# Benchmark results')
+  lines.push('')
+  lines.push('Generated by `npm run bench` (`bench/run.js`); do not edit above "Analysis" by hand.')
+  lines.push('')
+  lines.push(`- machine: ${env.nproc} CPUs, ${env.model}, ${env.memory} RAM; load average at the end ${env.loadavg}`)
+  lines.push(`- Node ${env.node}, commit ${env.commit}, ${new Date().toISOString().slice(0, 19)}Z`)
+  lines.push(
+    `- layout: ${PIN ? `server pinned to CPU ${SERVER_CPU}, each load/client process pinned to CPU ${CLIENT_CPU} (taskset)` : 'no CPU pinning'}; ` +
+      `${MODE.rounds} rounds, native and reference alternating, ${MODE.warmupMs} ms warm-up + ${MODE.durationMs} ms measured per mint run; medians over the rounds`,
+  )
+  lines.push(
+    `- server: the emulator CLI, pinned to one core, sustained ${fmt(emu.rate, 0)} mints/s ` +
+      `(raw keep-alive sockets from bench/loadgen.js, every request with its own Idempotency-Key: ${loadLine(emu.pipelined, '16 connections × 16 pipelined')}; ` +
+      `${loadLine(emu.clientLike, '64 connections × 1 in flight')}) → ` +
+      `${emu.rate >= EMULATOR_BAR ? `meets the ${fmt(EMULATOR_BAR, 0)}/s bar` : `**below the ${fmt(EMULATOR_BAR, 0)}/s bar**`}; client comparisons ran against the ${results.serverUsed}` +
+      (fixed ? ` (fixed-answer server: ${fmt(fixed.rate, 0)} req/s)` : ''),
+  )
+  lines.push('')
+  lines.push(markdownTable(['case', 'native', 'JS reference', 'native / ref', 'bar (DESIGN §5)', 'verdict'], rows))
+  lines.push('')
+  lines.push('Notes on the cases:')
+  lines.push('- CPU per mint is `process.cpuUsage()` (user + system, all threads) over the measured window divided by the mints completed in it.')
+  lines.push(
+    `- validateFormat: the package's \`client.validateFormat(id)\` vs \`RE.test(id)\` inline, same process, same six inputs; ` +
+      `the exported function alone: ${fmt(f.functionNs)} ns; a synchronous call into the addon with the same string (\`isValidFormatNative\`): ${fmt(f.crossingNs)} ns.`,
+  )
+  lines.push(
+    `- fail-fast: awaited one at a time (what a caller waits); with 256 in flight the cost per call is ` +
+      `native ${fmt(ff.native && ff.native.parNs, 0)} ns (CPU ${fmt(ff.native && ff.native.parCpuNs, 0)} ns), ` +
+      `reference ${fmt(ff.reference && ff.reference.parNs, 0)} ns (CPU ${fmt(ff.reference && ff.reference.parCpuNs, 0)} ns). ` +
+      `Both build an Error with a stack trace per rejection. ` +
+      `The bare async call into the addon (binding.js \`NativeClient.mint\` with the circuit open, no wrapper, no JS Error): ` +
+      `${fmt(ff.raw && ff.raw.seqNs, 0)} ns awaited one at a time, CPU ${fmt(ff.raw && ff.raw.parCpuNs, 0)} ns per call with 256 in flight.`,
+  )
+  lines.push(
+    `- validate() cache hit: the reference is lru-cache behind an async \`validate()\` (${fmt(ch.reference && ch.reference.seqNs, 0)} ns awaited one at a time, ` +
+      `${fmt(ch.reference && ch.reference.parNs, 0)} ns with 256 in flight). The native rows read "${NA_CACHE}" until \`client.getStats\` / \`ChittyIDCache\` are exposed to JS.`,
+  )
+  lines.push(
+    `- memory: a fresh process per implementation fills a cache sized for all entries with distinct 22-character ids (flat strings), ` +
+      `forces GC, and reports the RSS delta per entry (the native cache measured from Rust is in "Analysis"; heap + external delta per entry: native ${fmt(results.memory && results.memory.native && results.memory.native.heapBytesPerEntry)}, ` +
+      `lru-cache ${fmt(results.memory && results.memory.reference && results.memory.reference.heapBytesPerEntry)}).`,
+  )
+  lines.push(`- a synchronous call into the addon with one string argument (\`parseChittyId\`, which also allocates its result object): ${fmt(results.syncCall && results.syncCall.parseNs)} ns.`)
+  lines.push('')
+  lines.push('### Every mint run')
+  lines.push('')
+  lines.push('`native-raw` is `NativeClient.mint(entity, body)` from `binding.js` called directly, without the JS wrapper.')
+  lines.push('')
+  lines.push(markdownTable(['c', 'client', 'round', 'mints/s', 'CPU µs/mint', 'CPU util', 'p50 µs', 'p99 µs', 'failures'], detailRows(results)))
+  lines.push('')
+  return lines.join('\n')
+}
+
+function withAnalysis(generated) {
+  const previous = safe(() => fs.readFileSync(RESULTS_FILE, 'utf8'), '')
+  const at = previous.indexOf('\n## Analysis')
+  const analysis = at >= 0 ? previous.slice(at + 1) : '## Analysis\n\n_(not written yet)_\n'
+  return `${generated}\n${analysis}`
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main() {
+  if (!fs.readdirSync(ROOT).some((f) => f.startsWith('chittyid-client.') && f.endsWith('.node'))) {
+    throw new Error('the native addon is not built; run `npm run build` (or `npm run bench`, which builds it)')
+  }
+  log(`${SMOKE ? 'smoke' : 'full'} run, ${PIN ? 'pinned' : 'unpinned'}`)
+  const results = {}
+  const server = await chooseServer(results)
+  try {
+    await clientRounds(server, results)
+  } finally {
+    await server.stop()
+  }
+  await microCases(results)
+  const env = machine()
+  const text = report(results, env)
+  process.stdout.write(`${text}\n`)
+  if (flags.out) fs.writeFileSync(path.resolve(flags.out), withAnalysis(text))
+  else if (!SMOKE) fs.writeFileSync(RESULTS_FILE, withAnalysis(text))
+  const broken = brokenCases(results)
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s${SMOKE ? ' (smoke: performance misses are reported, not failures)' : ''}`)
+  if (broken.length) {
+    log(`cases that did not run: ${broken.join(', ')}`)
+    process.exitCode = 1
+  }
+}
+
+/** Cases whose worker crashed: the script is broken (a missed bar is not). */
+function brokenCases(results) {
+  const broken = []
+  for (const c of CONCURRENCY) for (const impl of ['native', 'reference']) if (!results.mint[c][impl].some(ok)) broken.push(`mint c=${c} ${impl}`)
+  const single = { format: results.format, compatCache: results.compatCache, syncCall: results.syncCall }
+  for (const [k, v] of Object.entries(single)) if (!ok(v)) broken.push(k)
+  for (const k of ['cacheHit', 'failFast', 'memory']) for (const impl of ['native', 'reference']) if (!ok(results[k][impl])) broken.push(`${k} ${impl}`)
+  if (!results.load.native.some(ok) || !results.load.reference.some(ok)) broken.push('load')
+  if (!results.emulator || results.emulator.failed) broken.push('emulator capacity')
+  return broken
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err.stack || err}`)
+  process.exit(1)
+})

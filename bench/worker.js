@@ -1,0 +1,408 @@
+'use strict'
+
+// One measurement in a fresh process: `node bench/worker.js CASE 'JSON-OPTIONS'` prints one
+// JSON line. Every loop stops at a deadline or an operation count, whichever comes first,
+// and a watchdog ends the process if something hangs.
+//
+// Cases:
+//   mint           impl=native|native-raw|reference, url, concurrency, warmupMs, durationMs
+//   format         validateFormat of the package vs a JS regex test, same process
+//   cache-hit      validate() answered from the cache (impl=native|reference)
+//   compat-cache   ChittyIDCache.get() hit vs lru-cache get (when the package exports it)
+//   fail-fast      mint with the circuit open (impl=native|reference)
+//   sync-call      cost of crossing into the addon synchronously (parseChittyId)
+//   memory         1,000,000 cached entries (impl=native|reference); run with --expose-gc
+//   load           time and RSS to load the package (impl=native) or the reference stack
+
+const path = require('node:path')
+const net = require('node:net')
+const { ROOT, sampleId, median, percentileSorted, cpuMicros, emitResult, watchdog } = require('./lib/common.js')
+
+const [, , caseName, rawOptions] = process.argv
+const opts = rawOptions ? JSON.parse(rawOptions) : {}
+watchdog(opts.watchdogMs || 120000, `worker ${caseName}`)
+
+const MINT_REQUEST = { entity: 'PEO' }
+
+function loadNativePackage() {
+  return require(ROOT)
+}
+
+function makeClient(impl, serviceUrl, extra = {}) {
+  if (impl === 'reference') {
+    const { ReferenceClient } = require('./reference-client.js')
+    const client = new ReferenceClient({ serviceUrl, ...extra })
+    return { client, mint: () => client.mint(MINT_REQUEST), close: () => client.close() }
+  }
+  if (impl === 'native-raw') {
+    // The binding without the JS wrapper; a failed outcome is returned, not thrown, so no JS
+    // Error is built (this is the bare cost of one async call into the addon).
+    const binding = require(path.join(ROOT, 'binding.js'))
+    const client = new binding.NativeClient({ serviceUrl, ...extra }, undefined)
+    const body = JSON.stringify(MINT_REQUEST)
+    return {
+      client,
+      mint: async () => {
+        const outcome = await client.mint('PEO', body)
+        if (outcome.error) return outcome.error
+        return outcome.id
+      },
+      close: async () => {},
+    }
+  }
+  const { ChittyIDClient } = loadNativePackage()
+  const client = new ChittyIDClient({ serviceUrl, ...extra })
+  return { client, mint: () => client.mint(MINT_REQUEST), close: () => client.close() }
+}
+
+/** `concurrency` loops each awaiting `op` until `deadline`; records latencies into `lat`. */
+async function drive(op, concurrency, deadlineNs, lat, maxOps) {
+  let count = 0
+  let failures = 0
+  let firstError
+  const loop = async () => {
+    for (let i = 0; i < maxOps; i++) {
+      const t0 = process.hrtime.bigint()
+      if (t0 >= deadlineNs || count >= maxOps) return
+      try {
+        await op()
+      } catch (err) {
+        failures++
+        if (!firstError) firstError = err.message
+        if (failures > 1000) return
+      }
+      if (lat && count < lat.length) lat[count] = Number(process.hrtime.bigint() - t0) / 1000
+      count++
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, loop))
+  return { count, failures, firstError }
+}
+
+async function caseMint() {
+  const { impl, url, concurrency, warmupMs, durationMs } = opts
+  const serviceUrl = `${url}/v1`
+  const c = makeClient(impl, serviceUrl)
+  const maxOps = Math.ceil(durationMs * 200) + 1000
+  const warmDeadline = process.hrtime.bigint() + BigInt(Math.round(warmupMs * 1e6))
+  const warm = await drive(c.mint, concurrency, warmDeadline, null, maxOps)
+  if (warm.count === 0) throw new Error(`no mint succeeded during warm-up: ${warm.firstError}`)
+  const lat = new Float64Array(maxOps)
+  const cpu0 = cpuMicros()
+  const t0 = process.hrtime.bigint()
+  const run = await drive(c.mint, concurrency, t0 + BigInt(Math.round(durationMs * 1e6)), lat, maxOps)
+  const elapsedS = Number(process.hrtime.bigint() - t0) / 1e9
+  const cpuUs = cpuMicros() - cpu0
+  const n = Math.min(run.count, lat.length)
+  const sorted = lat.subarray(0, n).sort()
+  await c.close()
+  return {
+    impl,
+    concurrency,
+    count: run.count,
+    failures: run.failures,
+    firstError: run.firstError,
+    elapsedS,
+    throughput: run.count / elapsedS,
+    cpuUsPerMint: cpuUs / Math.max(1, run.count),
+    cpuUtil: cpuUs / 1e6 / elapsedS,
+    p50Us: percentileSorted(sorted, n, 50),
+    p99Us: percentileSorted(sorted, n, 99),
+  }
+}
+
+/** Runs `fn(iterations)` in `reps` timed batches; returns the median ns per iteration. */
+function nsPerOp(fn, iterations, reps) {
+  const samples = []
+  for (let r = 0; r < reps; r++) {
+    const t0 = process.hrtime.bigint()
+    fn(iterations)
+    samples.push(Number(process.hrtime.bigint() - t0) / iterations)
+  }
+  return median(samples)
+}
+
+/** Picks an iteration count so that one batch of `fn` takes about `targetMs`. */
+function calibrate(fn, targetMs) {
+  let n = 1000
+  for (let i = 0; i < 20; i++) {
+    const t0 = process.hrtime.bigint()
+    fn(n)
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6
+    if (ms >= targetMs / 4 || n >= 1e8) return Math.max(1000, Math.round((n * targetMs) / Math.max(ms, 0.001)))
+    n *= 4
+  }
+  return n
+}
+
+function caseFormat() {
+  const { ChittyIDClient } = loadNativePackage()
+  const client = new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1' })
+  const pkgValidate = (id) => client.validateFormat(id)
+  const exported = require(path.join(ROOT, 'lib', 'format.js')).validateFormat
+  const RE = /^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$/
+  // Same inputs for every contender: three valid ids, a legacy id, a lower-case one, junk.
+  const inputs = [sampleId(1), sampleId(4242), 'CHITTY-PEO-123-ABC', sampleId(99999), 'ct-a-chi-1234-p-24-a-0', 'x']
+  const mask = inputs.length
+  let sink = 0
+  const viaClient = (n) => {
+    for (let i = 0; i < n; i++) if (pkgValidate(inputs[i % mask])) sink++
+  }
+  const viaFunction = (n) => {
+    for (let i = 0; i < n; i++) if (exported(inputs[i % mask])) sink++
+  }
+  const regex = (n) => {
+    for (let i = 0; i < n; i++) if (RE.test(inputs[i % mask])) sink++
+  }
+  const iterations = calibrate(regex, opts.batchMs || 50)
+  const reps = opts.reps || 7
+  const results = { client: [], fn: [], regex: [] }
+  for (let round = 0; round < 3; round++) {
+    results.regex.push(nsPerOp(regex, iterations, reps))
+    results.client.push(nsPerOp(viaClient, iterations, reps))
+    results.fn.push(nsPerOp(viaFunction, iterations, reps))
+  }
+  let nativeNs
+  try {
+    const binding = require(path.join(ROOT, 'binding.js'))
+    if (typeof binding.isValidFormatNative === 'function') {
+      const nat = (n) => {
+        for (let i = 0; i < n; i++) if (binding.isValidFormatNative(inputs[i % mask])) sink++
+      }
+      nativeNs = nsPerOp(nat, Math.max(1000, Math.round(iterations / 8)), reps)
+    }
+  } catch {}
+  return {
+    clientNs: median(results.client),
+    functionNs: median(results.fn),
+    regexNs: median(results.regex),
+    crossingNs: nativeNs,
+    iterations,
+    sink,
+  }
+}
+
+function listenAndCloseForPort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.on('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** Time per awaited call: sequential (latency) and 256 at a time (throughput, CPU). */
+async function timeAsync(op, durationMs) {
+  const maxOps = 5_000_000
+  const seqEnd = process.hrtime.bigint() + BigInt(Math.round((durationMs / 2) * 1e6))
+  let t0 = process.hrtime.bigint()
+  let cpu0 = cpuMicros()
+  const seq = await drive(op, 1, seqEnd, null, maxOps)
+  const seqNs = Number(process.hrtime.bigint() - t0) / Math.max(1, seq.count)
+  const seqCpuNs = ((cpuMicros() - cpu0) * 1000) / Math.max(1, seq.count)
+  t0 = process.hrtime.bigint()
+  cpu0 = cpuMicros()
+  const par = await drive(op, 256, t0 + BigInt(Math.round((durationMs / 2) * 1e6)), null, maxOps)
+  const parNs = Number(process.hrtime.bigint() - t0) / Math.max(1, par.count)
+  const parCpuNs = ((cpuMicros() - cpu0) * 1000) / Math.max(1, par.count)
+  return { seqNs, seqCpuNs, parNs, parCpuNs, count: seq.count + par.count }
+}
+
+async function caseFailFast() {
+  const { impl, durationMs } = opts
+  const port = await listenAndCloseForPort()
+  const serviceUrl = `http://127.0.0.1:${port}/v1`
+  const retry = impl === 'reference' ? { initialDelayMs: 1, maxDelayMs: 2 } : { initialDelayMs: 1, maxDelayMs: 2 }
+  const c = makeClient(impl, serviceUrl, { retry, timeout: 2000 })
+  let code
+  for (let i = 0; i < 20 && code !== 'ECIRCUITOPEN'; i++) {
+    try {
+      const value = await c.mint()
+      if (value && value.code) code = value.code
+    } catch (err) {
+      code = err.code
+    }
+  }
+  if (code !== 'ECIRCUITOPEN') return { impl, exposed: false, note: `circuit did not open (last code ${code})` }
+  let lastCode
+  const op = () =>
+    c.mint().then(
+      (value) => {
+        lastCode = value && value.code
+      },
+      (err) => {
+        lastCode = err.code
+      },
+    )
+  const warm = await timeAsync(op, Math.min(200, durationMs / 4))
+  const t = await timeAsync(op, durationMs)
+  await c.close()
+  return { impl, exposed: true, ...t, lastCode, warmCount: warm.count }
+}
+
+async function startTinyService() {
+  // Answers GET .../validate/... with valid:true; used to fill the cache once per id.
+  const { ChittyIDEmulator } = loadNativePackage()
+  return ChittyIDEmulator.start({ port: 0 })
+}
+
+async function caseCacheHit() {
+  const { impl, durationMs } = opts
+  let emu
+  let c
+  if (impl === 'native') {
+    const pkg = loadNativePackage()
+    const probe = new pkg.ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1' })
+    const exposed = typeof probe.getStats === 'function'
+    await probe.close()
+    if (!exposed) return { impl, exposed: false, note: 'client.getStats / validation cache not exposed yet' }
+  }
+  emu = await startTinyService()
+  c = makeClient(impl, `${emu.url}/v1`)
+  const ids = Array.from({ length: 64 }, (_, i) => sampleId(i * 7919))
+  for (const id of ids) await c.client.validate(id)
+  const before = JSON.stringify(emu.stats().requests)
+  let i = 0
+  let bad = 0
+  const op = async () => {
+    const r = await c.client.validate(ids[i++ & 63])
+    if (!r.valid) bad++
+  }
+  await timeAsync(op, Math.min(200, durationMs / 4))
+  const t = await timeAsync(op, durationMs)
+  const after = JSON.stringify(emu.stats().requests)
+  await c.close()
+  await emu.close()
+  return { impl, exposed: true, ...t, bad, servedFromCache: before === after }
+}
+
+function caseCompatCache() {
+  const pkg = loadNativePackage()
+  const { LRUCache } = require('lru-cache')
+  const ids = Array.from({ length: 1024 }, (_, i) => sampleId(i * 31))
+  const lru = new LRUCache({ max: 10000, ttl: 300000 })
+  for (const id of ids) lru.set(id, true)
+  let sink = 0
+  const lruGet = (n) => {
+    for (let i = 0; i < n; i++) if (lru.get(ids[i & 1023])) sink++
+  }
+  const iterations = calibrate(lruGet, opts.batchMs || 50)
+  const out = { lruNs: nsPerOp(lruGet, iterations, opts.reps || 7), iterations }
+  if (typeof pkg.ChittyIDCache !== 'function') return { ...out, exposed: false, note: 'ChittyIDCache not exported yet' }
+  const cache = new pkg.ChittyIDCache({ maxSize: 10000, ttlMs: 300000 })
+  for (const id of ids) cache.set(id, true)
+  const nativeGet = (n) => {
+    for (let i = 0; i < n; i++) if (cache.get(ids[i & 1023])) sink++
+  }
+  return { ...out, exposed: true, nativeNs: nsPerOp(nativeGet, iterations, opts.reps || 7), sink }
+}
+
+function caseSyncCall() {
+  const binding = require(path.join(ROOT, 'binding.js'))
+  const id = sampleId(77)
+  let sink = 0
+  const parse = (n) => {
+    for (let i = 0; i < n; i++) if (binding.parseChittyId(id)) sink++
+  }
+  const iterations = calibrate(parse, opts.batchMs || 50)
+  return { parseNs: nsPerOp(parse, iterations, opts.reps || 5), sink }
+}
+
+function settle() {
+  for (let i = 0; i < 4; i++) if (global.gc) global.gc()
+}
+
+function memorySnapshot() {
+  settle()
+  const m = process.memoryUsage()
+  // `external` already includes `arrayBuffers` (lru-cache keeps its links in typed arrays).
+  return { rss: m.rss, heap: m.heapUsed, external: m.external }
+}
+
+/** A flat (sequential) one-byte string, like an id read off the network. */
+const scratch = Buffer.alloc(64)
+function flatId(i) {
+  const s = sampleId(i)
+  scratch.write(s, 0, 'latin1')
+  return scratch.latin1Slice(0, s.length)
+}
+
+function caseMemory() {
+  const { impl } = opts
+  const entries = opts.entries || 1_000_000
+  if (!global.gc) throw new Error('run with --expose-gc')
+  let cache
+  let set
+  if (impl === 'native') {
+    const pkg = loadNativePackage()
+    if (typeof pkg.ChittyIDCache !== 'function') return { impl, exposed: false, note: 'ChittyIDCache not exported yet' }
+    const before = memorySnapshot()
+    cache = new pkg.ChittyIDCache({ maxSize: entries, ttlMs: 300000 })
+    set = (id) => cache.set(id, true)
+    return fill(before)
+  }
+  const { LRUCache } = require('lru-cache')
+  const before = memorySnapshot()
+  cache = new LRUCache({ max: entries, ttl: 300000 })
+  set = (id) => cache.set(id, true)
+  return fill(before)
+
+  function fill(before) {
+    for (let i = 0; i < entries; i++) set(flatId(i))
+    const after = memorySnapshot()
+    const size = typeof cache.size === 'function' ? cache.size() : cache.size
+    const rssDelta = after.rss - before.rss
+    const heapDelta = after.heap - before.heap + (after.external - before.external)
+    return {
+      impl,
+      exposed: true,
+      entries,
+      size,
+      rssDelta,
+      heapDelta,
+      rssBytesPerEntry: rssDelta / entries,
+      heapBytesPerEntry: heapDelta / entries,
+      keep: size > 0,
+    }
+  }
+}
+
+function caseLoad() {
+  const { impl } = opts
+  const rss0 = process.memoryUsage().rss
+  const t0 = process.hrtime.bigint()
+  if (impl === 'native') {
+    const pkg = loadNativePackage()
+    if (typeof pkg.ChittyIDClient !== 'function') throw new Error('package did not load')
+  } else {
+    require('./reference-client.js')
+  }
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  const rss1 = process.memoryUsage().rss
+  return { impl, loadMs: ms, rssDelta: rss1 - rss0, rss: rss1 }
+}
+
+const CASES = {
+  mint: caseMint,
+  format: caseFormat,
+  'cache-hit': caseCacheHit,
+  'compat-cache': caseCompatCache,
+  'fail-fast': caseFailFast,
+  'sync-call': caseSyncCall,
+  memory: caseMemory,
+  load: caseLoad,
+}
+
+async function main() {
+  const fn = CASES[caseName]
+  if (!fn) throw new Error(`unknown case ${caseName}; use one of ${Object.keys(CASES).join(', ')}`)
+  emitResult(await fn())
+  process.exit(0)
+}
+
+main().catch((err) => {
+  console.error(`worker ${caseName}: ${err.stack || err}`)
+  process.exit(1)
+})
