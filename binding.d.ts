@@ -37,16 +37,25 @@ export declare class NativeClient {
    * was counted as rejected, as `mint` itself would have).
    */
   breakerAdmit(): number
-  /** `body` is the request serialized as JSON; `entity` is only used in error messages. */
-  mint(entity: string, body: string, cancelToken?: number | undefined | null): Promise<MintOutcome>
-  mintBatch(body: string, cancelToken?: number | undefined | null): Promise<BatchOutcome>
+  /** Wires the completion channel (see `completions`) before calls are submitted. */
+  attachCompletions(onReady: () => void): void
+  /** Releases the completion channel of an idle client. */
+  detachCompletions(): void
+  /** The outcomes ready so far, each under the ticket its call was submitted with. */
+  takeCompletions(): Array<Completion>
+  /** Keeps the event loop alive while the JS side has calls pending. */
+  keepAlive(pending: boolean): void
+  /** `POST /mint`; `body` is the request serialized as JSON, `entity` only names it in errors. */
+  submitMint(ticket: number, entity: string, body: string, cancellable: boolean): void
+  /** `POST /mint/batch` with `{"requests":[...]}` serialized by the caller. */
+  submitMintBatch(ticket: number, body: string, cancellable: boolean): void
   /**
    * The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
    * 0 = miss, 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
    */
   cachedVerdict(id: string): number
   /** `validate()` after a cache miss already counted by `cachedVerdict`. */
-  validateUncached(id: string, cancelToken?: number | undefined | null): Promise<ValidationResult>
+  submitValidate(ticket: number, id: string, cancellable: boolean): void
   /** Stops the call registered under `token` (its AbortSignal fired). */
   cancel(token: number): boolean
   getStats(): ClientStats
@@ -72,11 +81,6 @@ export declare class NativeEmulator {
   stats(): EmulatorStats
   resetLedger(): void
   close(): Promise<void>
-}
-
-export interface BatchOutcome {
-  ids?: Array<string>
-  error?: ErrorInfo
 }
 
 export interface BreakerOptions {
@@ -169,6 +173,15 @@ export interface CompatRetryOptions {
   backoffMultiplier?: number
 }
 
+/** The outcome of one ticket; exactly one of the value fields or `error` is set. */
+export interface Completion {
+  ticket: number
+  id?: string
+  ids?: Array<string>
+  validation?: ValidationResult
+  error?: ErrorInfo
+}
+
 /** `connection` option of the client; every field optional. */
 export interface ConnectionOptions {
   /** ms between health checks while CONNECTED. Default 30000. */
@@ -247,11 +260,6 @@ export interface FaultOptions {
 }
 
 export declare function isValidFormatNative(id: string): boolean
-
-export interface MintOutcome {
-  id?: string
-  error?: ErrorInfo
-}
 
 export interface NativeClientOptions {
   serviceUrl?: string

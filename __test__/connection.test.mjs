@@ -189,6 +189,8 @@ describe('client connection manager', () => {
     expect(c.getConnectionState().state).toBe('RECONNECTING')
     emulator.setFault({})
     await waitFor(() => c.getConnectionState().state === 'CONNECTED', 'CONNECTED')
+    // Events travel to JS asynchronously: wait for the CONNECTED one, not just the state.
+    await waitFor(() => seen.of('stateChange').some(({ to }) => to === 'CONNECTED'), 'stateChange to CONNECTED')
     expect(seen.of('stateChange').map(({ to }) => to)).toEqual(['CONNECTING', 'RECONNECTING', 'CONNECTED'])
   })
 

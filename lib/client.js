@@ -117,31 +117,26 @@ function signalOf(options) {
   return signal
 }
 
-let lastCancelToken = 0
+// Clients with calls in flight, held strongly so that a client its owner dropped still
+// settles them (its native side only holds it weakly).
+const busyClients = new Set()
 
-/**
- * Starts a native call with a cancel token when a signal is given; aborting rejects at once
- * with an AbortError and cancels the native call (its request and pending retries).
- */
-function abortable(native, signal, start) {
-  if (!signal) return start(undefined)
-  if (signal.aborted) return Promise.reject(abortError(signal))
-  lastCancelToken = lastCancelToken >= 0xfffffffe ? 1 : lastCancelToken + 1
-  const token = lastCancelToken
-  const pending = start(token)
+/** Settles like `promise`, or rejects at once with an AbortError when `signal` aborts. */
+function raceAbort(promise, signal, onAbort) {
+  if (!signal) return promise
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      native.cancel(token)
+    const abort = () => {
+      onAbort()
       reject(abortError(signal))
     }
-    signal.addEventListener('abort', onAbort, { once: true })
-    pending.then(
+    signal.addEventListener('abort', abort, { once: true })
+    promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort)
+        signal.removeEventListener('abort', abort)
         resolve(value)
       },
       (err) => {
-        signal.removeEventListener('abort', onAbort)
+        signal.removeEventListener('abort', abort)
         reject(err)
       },
     )
@@ -161,6 +156,11 @@ class ChittyIDClient extends EventEmitter {
   #closed = false
   /** Delivers native events; handed to the native side on first listener or connect(). */
   #onEvent
+  #onReady
+  #attached = false
+  #detachTimer = null
+  #pending = new Map() // ticket -> resolve(completion)
+  #lastTicket = 0
 
   constructor(config = {}) {
     super()
@@ -173,6 +173,8 @@ class ChittyIDClient extends EventEmitter {
       const client = self.deref()
       if (client) client.#deliver(event)
     }
+    // Outcomes of mint/mintBatch/validate arrive in batches (src/bindings/completions.rs).
+    this.#onReady = () => self.deref()?.#drain()
     try {
       this.#native = new native.NativeClient(options)
     } catch (err) {
@@ -234,6 +236,65 @@ class ChittyIDClient extends EventEmitter {
     }
   }
 
+  #nextTicket() {
+    this.#lastTicket = this.#lastTicket >= 0xfffffffe ? 1 : this.#lastTicket + 1
+    return this.#lastTicket
+  }
+
+  /**
+   * Submits a hot call under a fresh ticket (`start(ticket, cancellable)`) and resolves with its
+   * completion; aborting `signal` rejects at once and cancels the native call.
+   */
+  #submit(signal, start) {
+    if (signal && signal.aborted) return Promise.reject(abortError(signal))
+    if (this.#detachTimer !== null) {
+      clearImmediate(this.#detachTimer)
+      this.#detachTimer = null
+    }
+    if (!this.#attached) {
+      this.#native.attachCompletions(this.#onReady)
+      this.#attached = true
+    }
+    const ticket = this.#nextTicket()
+    if (this.#pending.size === 0) {
+      this.#native.keepAlive(true)
+      busyClients.add(this)
+    }
+    const settled = new Promise((resolve) => this.#pending.set(ticket, resolve))
+    try {
+      start(ticket, signal !== undefined)
+    } catch (err) {
+      this.#pending.delete(ticket)
+      this.#idleIfDone()
+      throw err
+    }
+    return raceAbort(settled, signal, () => this.#native.cancel(ticket))
+  }
+
+  #drain() {
+    for (const completion of this.#native.takeCompletions()) {
+      const resolve = this.#pending.get(completion.ticket)
+      if (resolve !== undefined) {
+        this.#pending.delete(completion.ticket)
+        resolve(completion)
+      }
+    }
+    this.#idleIfDone()
+  }
+
+  #idleIfDone() {
+    if (this.#pending.size !== 0 || !busyClients.delete(this)) return
+    this.#native.keepAlive(false)
+    // Still idle a loop turn later (no call chained on this one): release the native handle.
+    this.#detachTimer = setImmediate(() => {
+      this.#detachTimer = null
+      if (this.#pending.size === 0 && this.#attached) {
+        this.#native.detachCompletions()
+        this.#attached = false
+      }
+    }).unref()
+  }
+
   #checkOpen() {
     if (this.#closed) {
       const err = new Error('the client is closed')
@@ -258,7 +319,7 @@ class ChittyIDClient extends EventEmitter {
     this.#checkOpen()
     const retryInMs = this.#openCircuitWait(signal)
     if (retryInMs > 0) throw circuitOpenError(retryInMs, `ChittyID service unavailable - cannot mint ${request.entity} ID: `)
-    const outcome = await abortable(this.#native, signal, (token) => this.#native.mint(request.entity, body, token))
+    const outcome = await this.#submit(signal, (ticket, cancellable) => this.#native.submitMint(ticket, request.entity, body, cancellable))
     if (outcome.error) throw fromInfo(outcome.error)
     return outcome.id
   }
@@ -272,7 +333,7 @@ class ChittyIDClient extends EventEmitter {
     if (retryInMs > 0) throw circuitOpenError(retryInMs, 'ChittyID service unavailable - cannot batch mint IDs: ')
     // Each request serialized above; the body is built only for a call that goes out.
     const body = JSON.stringify({ requests })
-    const outcome = await abortable(this.#native, signal, (token) => this.#native.mintBatch(body, token))
+    const outcome = await this.#submit(signal, (ticket, cancellable) => this.#native.submitMintBatch(ticket, body, cancellable))
     if (outcome.error) throw fromInfo(outcome.error)
     return outcome.ids
   }
@@ -288,7 +349,8 @@ class ChittyIDClient extends EventEmitter {
     // The cache lookup is synchronous: a hit costs one native call and no native promise.
     const verdict = this.#native.cachedVerdict(id)
     if (verdict !== 0) return cachedAnswer(id, verdict === 1)
-    return compact(await abortable(this.#native, signal, (token) => this.#native.validateUncached(id, token)))
+    const { validation } = await this.#submit(signal, (ticket, cancellable) => this.#native.submitValidate(ticket, id, cancellable))
+    return compact(validation)
   }
 
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker, cache and connection. */
@@ -309,7 +371,9 @@ class ChittyIDClient extends EventEmitter {
   async healthCheck(options) {
     const signal = signalOf(options)
     if (this.#closed) return false
-    return abortable(this.#native, signal, (token) => this.#native.healthCheck(token))
+    if (signal && signal.aborted) throw abortError(signal)
+    const token = signal ? this.#nextTicket() : undefined
+    return raceAbort(this.#native.healthCheck(token), signal, () => this.#native.cancel(token))
   }
 
   /**
@@ -327,7 +391,8 @@ class ChittyIDClient extends EventEmitter {
     }
     this.#wireEvents()
     // Aborting gives up waiting; the manager keeps monitoring (disconnect() stops it).
-    return abortable(this.#native, signal, () => this.#native.connect())
+    if (signal && signal.aborted) throw abortError(signal)
+    return raceAbort(this.#native.connect(), signal, () => {})
   }
 
   /** Stops health checks and reconnects; the state becomes DISCONNECTED. */

@@ -18,6 +18,7 @@ pub mod logging;
 pub mod metrics;
 pub mod resilience;
 pub mod retry;
+pub mod runtime;
 pub mod shared;
 pub mod stats;
 pub mod transport;

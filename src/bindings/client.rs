@@ -6,7 +6,8 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bindings::connection::{connection_config, ClientConnection, ConnectionOptions};
-use crate::bindings::errors::{to_error_info, to_napi_error, ErrorInfo, Failed};
+use crate::bindings::completions::{Completer, Completion};
+use crate::bindings::errors::{to_error_info, to_napi_error, Failed};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::cache::{CacheConfig, ValidationCache};
@@ -17,6 +18,7 @@ use crate::config::{normalize_service_url, normalize_timeout, ClientConfig, DEFA
 use crate::error::ClientError;
 use crate::events::SharedSink;
 use crate::resilience::Resilience;
+use crate::runtime;
 use crate::retry::RetryPolicy;
 use crate::stats::OpStats;
 
@@ -66,18 +68,6 @@ pub struct NativeClientOptions {
     /// `None` = defaults; `connection_enabled: false` turns the connection manager off.
     pub connection: Option<ConnectionOptions>,
     pub connection_enabled: Option<bool>,
-}
-
-#[napi(object)]
-pub struct MintOutcome {
-    pub id: Option<String>,
-    pub error: Option<ErrorInfo>,
-}
-
-#[napi(object)]
-pub struct BatchOutcome {
-    pub ids: Option<Vec<String>>,
-    pub error: Option<ErrorInfo>,
 }
 
 #[napi(object)]
@@ -184,11 +174,40 @@ pub struct NativeClient {
     /// Keeps process-scoped state alive while this client is.
     _shared: Arc<SharedState>,
     conn: ClientConnection,
+    completer: Arc<Completer>,
 }
 
 impl NativeClient {
     pub(crate) fn connection(&self) -> &ClientConnection {
         &self.conn
+    }
+
+    /// Runs `work` on the I/O thread and queues its outcome, as `complete` renders it, under
+    /// `ticket`. The task owns what it uses: a worker thread may be torn down mid-call.
+    fn submit<T, W, Fut>(
+        &self,
+        ticket: u32,
+        cancellable: bool,
+        work: W,
+        complete: impl FnOnce(u32, std::result::Result<T, ClientError>) -> Completion + Send + 'static,
+    ) -> Result<()>
+    where
+        W: FnOnce(Arc<Client>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, ClientError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        if !self.completer.is_attached() {
+            return Err(napi::Error::new(Status::GenericFailure, "attachCompletions must be called before submitting"));
+        }
+        let completer = Arc::clone(&self.completer);
+        let cancellations = Arc::clone(&self.cancellations);
+        let token = cancellable.then_some(ticket);
+        let call = work(Arc::clone(&self.core));
+        runtime::spawn(async move {
+            let outcome = cancellations.run(token, call).await.unwrap_or(Err(ClientError::Aborted));
+            completer.push(complete(ticket, outcome));
+        });
+        Ok(())
     }
 }
 
@@ -244,7 +263,7 @@ impl NativeClient {
         let cache = state.cache.clone().zip(cache_policy).map(|(cache, (_, negative_ttl_ms))| CachePolicy { cache, negative_ttl_ms });
         let core = Arc::new(Client::new(&config, resilience, cache).map_err(|e| to_napi_error(&e))?);
         let conn = ClientConnection::new(connection, &core, events);
-        Ok(Self { core, cancellations: Arc::default(), _shared: state, conn })
+        Ok(Self { core, cancellations: Arc::default(), _shared: state, conn, completer: Arc::default() })
     }
 
     #[napi(getter)]
@@ -263,28 +282,45 @@ impl NativeClient {
         }
     }
 
-    /// `body` is the request serialized as JSON; `entity` is only used in error messages.
-    #[napi(ts_return_type = "Promise<MintOutcome>")]
-    pub fn mint(&self, env: &Env, entity: String, body: String, cancel_token: Option<u32>) -> Result<AsyncBlock<MintOutcome>> {
-        let (core, cancellations) = (Arc::clone(&self.core), Arc::clone(&self.cancellations));
-        owned(env, async move {
-            let work = core.mint(body.into_bytes().into());
-            match cancellations.run(cancel_token, work).await.unwrap_or(Err(ClientError::Aborted)) {
-                Ok(id) => MintOutcome { id: Some(id), error: None },
-                Err(e) => MintOutcome { id: None, error: Some(to_error_info(Failed::Mint { entity: &entity }, &e)) },
-            }
+    /// Wires the completion channel (see `completions`) before calls are submitted.
+    #[napi(catch_unwind)]
+    pub fn attach_completions(&self, on_ready: Function<(), ()>) -> Result<()> {
+        self.completer.attach(&on_ready)
+    }
+
+    /// Releases the completion channel of an idle client.
+    #[napi(catch_unwind)]
+    pub fn detach_completions(&self) {
+        self.completer.detach();
+    }
+
+    /// The outcomes ready so far, each under the ticket its call was submitted with.
+    #[napi(catch_unwind)]
+    pub fn take_completions(&self) -> Vec<Completion> {
+        self.completer.take()
+    }
+
+    /// Keeps the event loop alive while the JS side has calls pending.
+    #[napi(catch_unwind)]
+    pub fn keep_alive(&self, env: Env, pending: bool) -> Result<()> {
+        self.completer.keep_alive(&env, pending)
+    }
+
+    /// `POST /mint`; `body` is the request serialized as JSON, `entity` only names it in errors.
+    #[napi(catch_unwind)]
+    pub fn submit_mint(&self, ticket: u32, entity: String, body: String, cancellable: bool) -> Result<()> {
+        self.submit(ticket, cancellable, |core| async move { core.mint(body.into_bytes().into()).await }, move |ticket, outcome| match outcome {
+            Ok(id) => Completion { ticket, id: Some(id), ..Default::default() },
+            Err(e) => Completion { ticket, error: Some(to_error_info(Failed::Mint { entity: &entity }, &e)), ..Default::default() },
         })
     }
 
-    #[napi(ts_return_type = "Promise<BatchOutcome>")]
-    pub fn mint_batch(&self, env: &Env, body: String, cancel_token: Option<u32>) -> Result<AsyncBlock<BatchOutcome>> {
-        let (core, cancellations) = (Arc::clone(&self.core), Arc::clone(&self.cancellations));
-        owned(env, async move {
-            let work = core.mint_batch(body.into_bytes().into());
-            match cancellations.run(cancel_token, work).await.unwrap_or(Err(ClientError::Aborted)) {
-                Ok(ids) => BatchOutcome { ids: Some(ids), error: None },
-                Err(e) => BatchOutcome { ids: None, error: Some(to_error_info(Failed::MintBatch, &e)) },
-            }
+    /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller.
+    #[napi(catch_unwind)]
+    pub fn submit_mint_batch(&self, ticket: u32, body: String, cancellable: bool) -> Result<()> {
+        self.submit(ticket, cancellable, |core| async move { core.mint_batch(body.into_bytes().into()).await }, |ticket, outcome| match outcome {
+            Ok(ids) => Completion { ticket, ids: Some(ids), ..Default::default() },
+            Err(e) => Completion { ticket, error: Some(to_error_info(Failed::MintBatch, &e)), ..Default::default() },
         })
     }
 
@@ -300,12 +336,11 @@ impl NativeClient {
     }
 
     /// `validate()` after a cache miss already counted by `cachedVerdict`.
-    #[napi(ts_return_type = "Promise<ValidationResult>")]
-    pub fn validate_uncached(&self, env: &Env, id: String, cancel_token: Option<u32>) -> Result<AsyncBlock<ValidationResult>> {
-        let (core, cancellations) = (Arc::clone(&self.core), Arc::clone(&self.cancellations));
-        owned(env, async move {
-            let work = core.validate_uncached(&id);
-            cancellations.run(cancel_token, work).await.unwrap_or_default().into()
+    #[napi(catch_unwind)]
+    pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool) -> Result<()> {
+        self.submit(ticket, cancellable, |core| async move { Ok::<_, ClientError>(core.validate_uncached(&id).await) }, |ticket, outcome| {
+            let validation = outcome.unwrap_or_else(|e| Validation { error: Some(e.to_string()), ..Validation::default() });
+            Completion { ticket, validation: Some(validation.into()), ..Default::default() }
         })
     }
 

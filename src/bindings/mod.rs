@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod compat;
+pub mod completions;
 pub mod connection;
 pub mod emulator;
 pub mod errors;
