@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 use bytes::Bytes;
-use reqwest::Method;
 use serde::Deserialize;
 
 use crate::cache::ValidationCache;
@@ -16,7 +15,7 @@ use crate::error::ClientError;
 use crate::format;
 use crate::resilience::Resilience;
 use crate::stats::{ClientSnapshot, Operation};
-use crate::transport::{Request, Response, Transport};
+use crate::transport::{Method, Request, Response, Transport};
 
 pub struct Client {
     transport: Transport,
@@ -214,7 +213,7 @@ impl Client {
         let key = idempotency_key();
         let attempt = |_| {
             self.transport.send(Request {
-                method: Method::POST,
+                method: Method::Post,
                 path,
                 body: Some(body.clone()),
                 idempotency_key: Some(&key),
@@ -297,7 +296,7 @@ impl Client {
         let path = format!("/validate/{}", encode_uri_component(id));
         let attempt = |_| {
             self.transport.send(Request {
-                method: Method::GET,
+                method: Method::Get,
                 path: &path,
                 body: None,
                 idempotency_key: None,
@@ -331,7 +330,7 @@ impl Client {
         let outcome = self
             .transport
             .send(Request {
-                method: Method::GET,
+                method: Method::Get,
                 path: "/health",
                 body: None,
                 idempotency_key: None,

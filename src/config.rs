@@ -60,7 +60,7 @@ fn is_loopback_host(host: &url::Host<&str>) -> bool {
 /// `${serviceUrl}/mint` never becomes `//mint`. Plain http is refused for anything but a
 /// loopback host unless `allow_insecure`: the API key would travel in clear text.
 pub fn normalize_service_url(url: &str, allow_insecure: bool) -> Result<String, ClientError> {
-    let parsed = reqwest::Url::parse(url)
+    let parsed = url::Url::parse(url)
         .map_err(|e| invalid(format!("serviceUrl must be an absolute http(s) URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid(format!(
