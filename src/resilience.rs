@@ -112,6 +112,11 @@ impl Resilience {
         if !err.is_retryable() {
             return None;
         }
+        // This failure opened the circuit: another attempt would only be refused after the
+        // backoff, so the caller gets the real failure now.
+        if self.breaker.as_ref().is_some_and(|b| b.state() == BreakerState::Open) {
+            return None;
+        }
         let retry_after = match err {
             ClientError::Http { retry_after: Some(v), .. } => {
                 parse_retry_after(v, crate::clock::unix_ms())
@@ -175,5 +180,22 @@ mod tests {
         assert_eq!(sink.names(), ["circuitOpen", "circuitHalfOpen"]);
         assert_eq!(r.breaker.as_ref().unwrap().state(), BreakerState::HalfOpen);
         assert_eq!(r.stats.rejected_by_breaker(), 2);
+    }
+
+    #[test]
+    fn a_failure_that_opens_the_circuit_is_not_retried() {
+        let clock = ManualClock::new(0);
+        let sink = Arc::new(RecordingSink::default());
+        let r = Resilience { retry: Some(RetryPolicy { max_attempts: 5, ..RetryPolicy::default() }), ..resilience(clock, sink.clone()) };
+        let mut attempts = 0;
+        let err = block_on(r.run(Operation::Mint, |_| {
+            attempts += 1;
+            failing()
+        }, |_| Ok(())))
+        .unwrap_err();
+        assert_eq!(err.code(), "ETIMEDOUT", "the real failure, not ECIRCUITOPEN");
+        assert_eq!(attempts, 1);
+        assert_eq!(r.stats.snapshot(Operation::Mint).retries, 0);
+        assert_eq!(sink.names(), ["circuitOpen"]);
     }
 }

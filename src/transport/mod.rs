@@ -24,6 +24,10 @@ pub use wire::Method;
 
 /// Idle connections kept per client; more are closed after use.
 const MAX_IDLE: usize = 256;
+/// A pooled connection idle at least this long that fails before answering is taken to have
+/// been closed by the server's keep-alive timeout, and the request is sent again on a fresh
+/// one. A connection reused sooner that fails is a real failure, left to the retry policy.
+const STALE_AFTER: Duration = Duration::from_secs(1);
 
 /// A complete answer from the service (any status).
 #[derive(Debug)]
@@ -96,6 +100,7 @@ impl Stream {
 struct Conn {
     stream: Stream,
     buf: BytesMut,
+    idle_since: std::time::Instant,
 }
 
 /// Why an exchange failed; `Unanswered` means the server sent nothing back, which on a reused
@@ -174,6 +179,7 @@ pub struct Transport {
     common_headers: Vec<u8>,
     idle: Mutex<Vec<Conn>>,
     max_response_bytes: usize,
+    stale_after: Duration,
 }
 
 fn invalid(detail: impl Into<String>) -> ClientError {
@@ -216,6 +222,7 @@ impl Transport {
             common_headers: render_common_headers(&host_header, config.api_key.as_deref())?,
             idle: Mutex::new(Vec::new()),
             max_response_bytes: config.max_response_bytes,
+            stale_after: STALE_AFTER,
         })
     }
 
@@ -243,7 +250,7 @@ impl Transport {
         render_request(&mut bytes, req.method, &target, &self.common_headers, req.idempotency_key, req.body.as_deref());
         let mut pooled = self.checkout();
         loop {
-            let reused = pooled.is_some();
+            let maybe_stale = pooled.as_ref().is_some_and(|c| c.idle_since.elapsed() >= self.stale_after);
             let mut conn = match pooled.take() {
                 Some(conn) => conn,
                 None => self.connect().await?,
@@ -256,7 +263,7 @@ impl Transport {
                     return Ok(response);
                 }
                 // The server closed the idle connection before reading: send on a fresh one.
-                Err(Failure::Unanswered(_)) if reused => continue,
+                Err(Failure::Unanswered(_)) if maybe_stale => continue,
                 Err(Failure::Unanswered(e) | Failure::Io(e)) => return Err(self.classify(&e, "read")),
                 Err(Failure::Protocol(e)) => return Err(e),
             }
@@ -267,7 +274,8 @@ impl Transport {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
     }
 
-    fn checkin(&self, conn: Conn) {
+    fn checkin(&self, mut conn: Conn) {
+        conn.idle_since = std::time::Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < MAX_IDLE {
             idle.push(conn);
@@ -305,7 +313,7 @@ impl Transport {
                 connector.connect(name.clone(), tcp).await.map_err(|err| self.classify(&err, "connect"))?,
             )),
         };
-        Ok(Conn { stream, buf: BytesMut::with_capacity(8192) })
+        Ok(Conn { stream, buf: BytesMut::with_capacity(8192), idle_since: std::time::Instant::now() })
     }
 
     fn peer(&self) -> String {
@@ -407,11 +415,22 @@ mod tests {
                 let _ = second.read(&mut buf).await.unwrap();
                 second.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb").await.unwrap();
             });
-            let t = transport(&url);
+            let t = Transport { stale_after: Duration::from_millis(20), ..transport(&url) };
             assert_eq!(&t.send(get("/x")).await.unwrap().body[..], b"a");
             tokio::time::sleep(Duration::from_millis(50)).await;
             assert_eq!(&t.send(get("/x")).await.unwrap().body[..], b"b");
             server.await.unwrap();
+        });
+    }
+
+    #[test]
+    fn a_pooled_connection_reused_at_once_that_fails_is_a_real_failure() {
+        runtime().block_on(async {
+            let (url, server) = serve(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"]).await;
+            let t = transport(&url);
+            assert_eq!(&t.send(get("/x")).await.unwrap().body[..], b"a");
+            server.await.unwrap(); // the server has closed the connection
+            assert_eq!(t.send(get("/x")).await.unwrap_err().code(), "ECONNRESET");
         });
     }
 
