@@ -671,6 +671,7 @@ export interface ChittyIDCacheOptions {
 /**
  * LRU + TTL cache of validation verdicts. Pure JS on purpose: `get()` sits in front of a
  * format check on every request, and a call into native code costs more than the whole lookup.
+ * Expiry follows `Date.now` (fake timers and a mocked `Date.now` are honoured at once).
  */
 export declare class ChittyIDCache {
   constructor(options?: ChittyIDCacheOptions)
