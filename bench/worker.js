@@ -327,7 +327,7 @@ function memorySnapshot() {
   settle()
   const m = process.memoryUsage()
   // `external` already includes `arrayBuffers` (lru-cache keeps its links in typed arrays).
-  return { rss: m.rss, heap: m.heapUsed, external: m.external }
+  return { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external }
 }
 
 /** A flat (sequential) one-byte string, like an id read off the network. */
@@ -338,15 +338,15 @@ function flatId(i) {
   return scratch.latin1Slice(0, s.length)
 }
 
-function caseMemory() {
+async function caseMemory() {
   const { impl } = opts
   const entries = opts.entries || 1_000_000
   if (!global.gc) throw new Error('run with --expose-gc')
   let cache
   let set
-  if (impl === 'native') {
+  if (impl === 'native') return nativeClientCacheMemory(entries)
+  if (impl === 'compat') {
     const pkg = loadNativePackage()
-    if (typeof pkg.ChittyIDCache !== 'function') return { impl, exposed: false, note: 'ChittyIDCache not exported yet' }
     const before = memorySnapshot()
     cache = new pkg.ChittyIDCache({ maxSize: entries, ttlMs: 300000 })
     set = (id) => cache.set(id, true)
@@ -375,6 +375,49 @@ function caseMemory() {
       heapBytesPerEntry: heapDelta / entries,
       keep: size > 0,
     }
+  }
+}
+
+/**
+ * The client's own validation cache (native), filled the way it fills in production: through
+ * `validate()` against an in-process emulator, one distinct id per call. The emulator and the
+ * client's connections exist before the baseline, so the delta is the cache's.
+ */
+async function nativeClientCacheMemory(entries) {
+  const pkg = loadNativePackage()
+  const emulator = await pkg.ChittyIDEmulator.start({ port: 0 })
+  const client = new pkg.ChittyIDClient({
+    serviceUrl: emulator.url,
+    retry: false,
+    cache: { maxSize: entries + 256, ttlMs: 3_600_000, negativeTtlMs: 3_600_000 },
+  })
+  let next = 0
+  const validateUpTo = async (limit) => {
+    while (next < limit) await client.validate(flatId(next++))
+  }
+  await Promise.all(Array.from({ length: 128 }, () => validateUpTo(256)))
+  const before = memorySnapshot()
+  await Promise.all(Array.from({ length: 128 }, () => validateUpTo(entries + 256)))
+  const after = memorySnapshot()
+  const size = client.getStats().cache.size - 256
+  await client.close()
+  await emulator.close()
+  const rssDelta = after.rss - before.rss
+  const heapDelta = after.heap - before.heap + (after.external - before.external)
+  // The fill's garbage grows V8's heap (reserved, not used) by as much as the cache itself;
+  // what is left after subtracting that growth is native memory: the cache.
+  const nativeDelta = rssDelta - (after.heapTotal - before.heapTotal)
+  return {
+    impl: 'native',
+    exposed: true,
+    entries,
+    size,
+    rssDelta,
+    heapDelta,
+    rssBytesPerEntry: rssDelta / entries,
+    heapBytesPerEntry: heapDelta / entries,
+    nativeBytesPerEntry: nativeDelta / entries,
+    keep: size > 0,
   }
 }
 
