@@ -119,7 +119,6 @@ async function chooseServer(results) {
 async function clientRounds(server, results) {
   results.mint = {}
   for (const c of CONCURRENCY) results.mint[c] = { native: [], reference: [] }
-  results.mint.raw64 = []
   for (let round = 0; round < MODE.rounds; round++) {
     for (const c of CONCURRENCY) {
       const order = (round + c) % 2 === 0 ? ['native', 'reference'] : ['reference', 'native']
@@ -128,10 +127,6 @@ async function clientRounds(server, results) {
         results.mint[c][impl].push(r)
       }
     }
-    // The native binding without the JS wrapper, for the CPU breakdown.
-    results.mint.raw64.push(
-      await worker('mint', { impl: 'native-raw', url: server.url, concurrency: 64, warmupMs: MODE.warmupMs, durationMs: MODE.durationMs }),
-    )
     const m = results.mint[64]
     log(
       `round ${round + 1}/${MODE.rounds}: c=64 native ${fmt(last(m.native).throughput, 0)}/s ${fmt(last(m.native).cpuUsPerMint, 1)} µs, ` +
@@ -151,8 +146,6 @@ async function microCases(results) {
   results.failFast = {
     native: await worker('fail-fast', { ...micro, impl: 'native' }),
     reference: await worker('fail-fast', { ...micro, impl: 'reference' }),
-    // The binding's async mint without the JS wrapper or a JS Error: one bare async call.
-    raw: await worker('fail-fast', { ...micro, impl: 'native-raw' }),
   }
   results.syncCall = await worker('sync-call', micro)
   log(`memory for ${MODE.memoryEntries} cached entries`)
@@ -299,9 +292,6 @@ function detailRows(results) {
       }
     }
   }
-  for (const [i, r] of results.mint.raw64.entries()) {
-    if (ok(r)) rows.push([64, 'native-raw', i + 1, fmt(r.throughput, 0), fmt(r.cpuUsPerMint), pct(r.cpuUtil), fmt(r.p50Us, 0), fmt(r.p99Us, 0), r.failures])
-  }
   return rows
 }
 
@@ -368,13 +358,11 @@ function report(results, env) {
     `- fail-fast: awaited one at a time (what a caller waits); with 256 in flight the cost per call is ` +
       `native ${fmt(ff.native && ff.native.parNs, 0)} ns (CPU ${fmt(ff.native && ff.native.parCpuNs, 0)} ns), ` +
       `reference ${fmt(ff.reference && ff.reference.parNs, 0)} ns (CPU ${fmt(ff.reference && ff.reference.parCpuNs, 0)} ns). ` +
-      `Both build an Error with a stack trace per rejection. ` +
-      `The bare async call into the addon (binding.js \`NativeClient.mint\` with the circuit open, no wrapper, no JS Error): ` +
-      `${fmt(ff.raw && ff.raw.seqNs, 0)} ns awaited one at a time, CPU ${fmt(ff.raw && ff.raw.parCpuNs, 0)} ns per call with 256 in flight.`,
+      `The reference builds an Error with a stack trace per rejection; the native client's fail-fast error has no stack frames (see README, Errors).`,
   )
   lines.push(
     `- validate() cache hit: the reference is lru-cache behind an async \`validate()\` (${fmt(ch.reference && ch.reference.seqNs, 0)} ns awaited one at a time, ` +
-      `${fmt(ch.reference && ch.reference.parNs, 0)} ns with 256 in flight). The native rows read "${NA_CACHE}" until \`client.getStats\` / \`ChittyIDCache\` are exposed to JS.`,
+      `${fmt(ch.reference && ch.reference.parNs, 0)} ns with 256 in flight).`,
   )
   lines.push(
     `- ChittyIDCache.get() hit: 1,024 cached ids read in turn (each hit moves an entry to the young end); the bar is \`RE.test(id)\` on the same ids ` +
@@ -392,8 +380,6 @@ function report(results, env) {
   lines.push(`- a synchronous call into the addon with one string argument (\`parseChittyId\`, which also allocates its result object): ${fmt(results.syncCall && results.syncCall.parseNs)} ns.`)
   lines.push('')
   lines.push('### Every mint run')
-  lines.push('')
-  lines.push('`native-raw` is `NativeClient.mint(entity, body)` from `binding.js` called directly, without the JS wrapper.')
   lines.push('')
   lines.push(markdownTable(['c', 'client', 'round', 'mints/s', 'CPU µs/mint', 'CPU util', 'p50 µs', 'p99 µs', 'failures'], detailRows(results)))
   lines.push('')

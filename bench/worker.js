@@ -5,7 +5,7 @@
 // and a watchdog ends the process if something hangs.
 //
 // Cases:
-//   mint           impl=native|native-raw|reference, url, concurrency, warmupMs, durationMs
+//   mint           impl=native|reference, url, concurrency, warmupMs, durationMs
 //   format         validateFormat of the package vs a JS regex test, same process
 //   cache-hit      validate() answered from the cache (impl=native|reference)
 //   compat-cache   ChittyIDCache.get() hit vs lru-cache get (when the package exports it)
@@ -34,22 +34,7 @@ function makeClient(impl, serviceUrl, extra = {}) {
     const client = new ReferenceClient({ serviceUrl, ...extra })
     return { client, mint: () => client.mint(MINT_REQUEST), close: () => client.close() }
   }
-  if (impl === 'native-raw') {
-    // The binding without the JS wrapper; a failed outcome is returned, not thrown, so no JS
-    // Error is built (this is the bare cost of one async call into the addon).
-    const binding = require(path.join(ROOT, 'binding.js'))
-    const client = new binding.NativeClient({ serviceUrl, ...extra }, undefined)
-    const body = JSON.stringify(MINT_REQUEST)
-    return {
-      client,
-      mint: async () => {
-        const outcome = await client.mint('PEO', body)
-        if (outcome.error) return outcome.error
-        return outcome.id
-      },
-      close: async () => {},
-    }
-  }
+
   const { ChittyIDClient } = loadNativePackage()
   const client = new ChittyIDClient({ serviceUrl, ...extra })
   return { client, mint: () => client.mint(MINT_REQUEST), close: () => client.close() }

@@ -41,7 +41,7 @@ fn client(url: &str) -> Arc<Client> {
         sink: events::noop(),
         stats: Arc::new(OpStats::default()),
     };
-    Arc::new(Client::new(&config, resilience).expect("client"))
+    Arc::new(Client::new(&config, resilience, None).expect("client"))
 }
 
 fn local(url: &str, concurrency: usize, warmup: Duration, run: Duration) -> (u64, u64, f64, f64) {

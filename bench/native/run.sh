@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the pure-Rust experiments behind bench/RESULTS.md "Analysis" (not part of `npm run bench`):
-#   bench_mint_loop    the Rust client core (reqwest) per mint: `local` (current-thread) and `hop`
+#   bench_mint_loop    the Rust client core (lean transport) per mint: `local` (current-thread) and `hop`
 #                      (1-worker multi-thread runtime, started from and completed to another thread)
 #   bench_lean_http    a minimal HTTP/1.1 keep-alive loop: the floor a lean transport could approach
 #   bench_cache_memory the native validation cache at 1,000,000 entries
