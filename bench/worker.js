@@ -346,20 +346,24 @@ async function caseMemory() {
   function fill(before) {
     for (let i = 0; i < entries; i++) set(flatId(i))
     const after = memorySnapshot()
-    const size = typeof cache.size === 'function' ? cache.size() : cache.size
-    const rssDelta = after.rss - before.rss
-    const heapDelta = after.heap - before.heap + (after.external - before.external)
-    return {
-      impl,
-      exposed: true,
-      entries,
-      size,
-      rssDelta,
-      heapDelta,
-      rssBytesPerEntry: rssDelta / entries,
-      heapBytesPerEntry: heapDelta / entries,
-      keep: size > 0,
-    }
+    return memoryResult(impl, entries, typeof cache.size === 'function' ? cache.size() : cache.size, before, after)
+  }
+}
+
+/** Per-entry deltas between two snapshots. */
+function memoryResult(impl, entries, size, before, after) {
+  const rssDelta = after.rss - before.rss
+  const heapDelta = after.heap - before.heap + (after.external - before.external)
+  return {
+    impl,
+    exposed: true,
+    entries,
+    size,
+    rssDelta,
+    heapDelta,
+    rssBytesPerEntry: rssDelta / entries,
+    heapBytesPerEntry: heapDelta / entries,
+    keep: size > 0,
   }
 }
 
@@ -387,23 +391,11 @@ async function nativeClientCacheMemory(entries) {
   const size = client.getStats().cache.size - 256
   await client.close()
   await emulator.close()
-  const rssDelta = after.rss - before.rss
-  const heapDelta = after.heap - before.heap + (after.external - before.external)
+  const result = memoryResult('native', entries, size, before, after)
   // The fill's garbage grows V8's heap (reserved, not used) by as much as the cache itself;
   // what is left after subtracting that growth is native memory: the cache.
-  const nativeDelta = rssDelta - (after.heapTotal - before.heapTotal)
-  return {
-    impl: 'native',
-    exposed: true,
-    entries,
-    size,
-    rssDelta,
-    heapDelta,
-    rssBytesPerEntry: rssDelta / entries,
-    heapBytesPerEntry: heapDelta / entries,
-    nativeBytesPerEntry: nativeDelta / entries,
-    keep: size > 0,
-  }
+  result.nativeBytesPerEntry = (result.rssDelta - (after.heapTotal - before.heapTotal)) / entries
+  return result
 }
 
 function caseLoad() {

@@ -135,7 +135,8 @@ class ChittyIDCache {
       return null
     }
     if (slot !== this.#tail) {
-      // Move to the young end. `slot` is not the tail, so it has a younger neighbour.
+      // Move to the young end (#unlink + #append inlined: this is the hit path). `slot` is not
+      // the tail, so it has a younger neighbour.
       const prev = this.#prev
       const next = this.#next
       const older = prev[slot]
