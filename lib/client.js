@@ -6,7 +6,6 @@ const { fromInfo, invalidArgument, abortError, circuitOpenError } = require('./e
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload } = require('./events.js')
 
-const DEFAULT_SERVICE_URL = 'https://id.chitty.cc/v1'
 // Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
 // caller bug, answered locally instead of being shipped to the service.
 const MAX_ID_LENGTH = 256
@@ -469,4 +468,4 @@ async function validateChittyID(id, config) {
   }
 }
 
-module.exports = { ChittyIDClient, mintChittyID, validateChittyID, DEFAULT_SERVICE_URL }
+module.exports = { ChittyIDClient, mintChittyID, validateChittyID }
