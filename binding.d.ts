@@ -41,12 +41,16 @@ export declare class NativeClient {
   attachCompletions(onReady: () => void): void
   /** Releases the completion channel of an idle client. */
   detachCompletions(): void
-  /** The outcomes ready so far, each under the ticket its call was submitted with. */
-  takeCompletions(): Array<Completion>
+  /**
+   * The outcomes ready so far as `[breakerState, ticket, value, ticket, value, ...]`
+   * (see `completions::to_js_pairs`); `breakerState` is 0 while the circuit is CLOSED (or
+   * there is no breaker), so the JS side can skip the fail-fast pre-check until it is not.
+   */
+  takeCompletions(): Array<number | string | string[] | ValidationResult | ErrorInfo>
   /** Keeps the event loop alive while the JS side has calls pending. */
   keepAlive(pending: boolean): void
-  /** `POST /mint`; `body` is the request serialized as JSON, `entity` only names it in errors. */
-  submitMint(ticket: number, entity: string, body: string, cancellable: boolean): void
+  /** `POST /mint` with the request serialized as JSON by the caller. */
+  submitMint(ticket: number, body: string, cancellable: boolean): void
   /** `POST /mint/batch` with `{"requests":[...]}` serialized by the caller. */
   submitMintBatch(ticket: number, body: string, cancellable: boolean): void
   /**
@@ -173,15 +177,6 @@ export interface CompatRetryOptions {
   backoffMultiplier?: number
 }
 
-/** The outcome of one ticket; exactly one of the value fields or `error` is set. */
-export interface Completion {
-  ticket: number
-  id?: string
-  ids?: Array<string>
-  validation?: ValidationResult
-  error?: ErrorInfo
-}
-
 /** `connection` option of the client; every field optional. */
 export interface ConnectionOptions {
   /** ms between health checks while CONNECTED. Default 30000. */
@@ -238,6 +233,7 @@ export interface EmulatorStats {
 
 export interface ErrorInfo {
   code: string
+  /** The reason, e.g. `ChittyID service error: 503 Service Unavailable`. */
   message: string
   /** Message of the lower-level failure, exposed as `error.cause`. */
   cause?: string

@@ -2,7 +2,7 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
-const { fromInfo, invalidArgument, abortError, circuitOpenError } = require('./errors.js')
+const { fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE } = require('./errors.js')
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload } = require('./events.js')
 
@@ -158,8 +158,12 @@ class ChittyIDClient extends EventEmitter {
   #onReady
   #attached = false
   #detachTimer = null
-  #pending = new Map() // ticket -> resolve(completion)
+  #pending = new Map() // ticket -> resolve(value)
   #lastTicket = 0
+  // The circuit was CLOSED at the last delivery of outcomes: mint skips the fail-fast
+  // pre-check (the native path still admits every call, so a circuit that opened since is
+  // still refused there).
+  #breakerClosed = true
 
   constructor(config = {}) {
     super()
@@ -270,12 +274,15 @@ class ChittyIDClient extends EventEmitter {
     return raceAbort(settled, signal, () => this.#native.cancel(ticket))
   }
 
+  /** Settles every call whose outcome is ready: `[breakerState, ticket, value, ...]`. */
   #drain() {
-    for (const completion of this.#native.takeCompletions()) {
-      const resolve = this.#pending.get(completion.ticket)
+    const ready = this.#native.takeCompletions()
+    this.#breakerClosed = ready[0] === 0
+    for (let i = 1; i < ready.length; i += 2) {
+      const resolve = this.#pending.get(ready[i])
       if (resolve !== undefined) {
-        this.#pending.delete(completion.ticket)
-        resolve(completion)
+        this.#pending.delete(ready[i])
+        resolve(ready[i + 1])
       }
     }
     this.#idleIfDone()
@@ -309,7 +316,7 @@ class ChittyIDClient extends EventEmitter {
    * harmlessly. With an aborted signal it defers to the native path, which reports the abort.
    */
   #openCircuitWait(signal) {
-    return signal && signal.aborted ? 0 : this.#native.breakerAdmit()
+    return this.#breakerClosed || (signal && signal.aborted) ? 0 : this.#native.breakerAdmit()
   }
 
   async mint(request, options) {
@@ -317,10 +324,10 @@ class ChittyIDClient extends EventEmitter {
     const body = serializeMintRequest(request)
     this.#checkOpen()
     const retryInMs = this.#openCircuitWait(signal)
-    if (retryInMs > 0) throw circuitOpenError(retryInMs, `ChittyID service unavailable - cannot mint ${request.entity} ID: `)
-    const outcome = await this.#submit(signal, (ticket, cancellable) => this.#native.submitMint(ticket, request.entity, body, cancellable))
-    if (outcome.error) throw fromInfo(outcome.error)
-    return outcome.id
+    if (retryInMs > 0) throw circuitOpenError(retryInMs, mintFailure(request.entity))
+    const id = await this.#submit(signal, (ticket, cancellable) => this.#native.submitMint(ticket, body, cancellable))
+    if (typeof id !== 'string') throw fromInfo(id, mintFailure(request.entity))
+    return id
   }
 
   async mintBatch(requests, options) {
@@ -329,12 +336,12 @@ class ChittyIDClient extends EventEmitter {
     requests.forEach(serializeMintRequest)
     this.#checkOpen()
     const retryInMs = this.#openCircuitWait(signal)
-    if (retryInMs > 0) throw circuitOpenError(retryInMs, 'ChittyID service unavailable - cannot batch mint IDs: ')
+    if (retryInMs > 0) throw circuitOpenError(retryInMs, BATCH_FAILURE)
     // Each request serialized above; the body is built only for a call that goes out.
     const body = JSON.stringify({ requests })
-    const outcome = await this.#submit(signal, (ticket, cancellable) => this.#native.submitMintBatch(ticket, body, cancellable))
-    if (outcome.error) throw fromInfo(outcome.error)
-    return outcome.ids
+    const ids = await this.#submit(signal, (ticket, cancellable) => this.#native.submitMintBatch(ticket, body, cancellable))
+    if (!Array.isArray(ids)) throw fromInfo(ids, BATCH_FAILURE)
+    return ids
   }
 
   async validate(id, options) {
@@ -348,8 +355,7 @@ class ChittyIDClient extends EventEmitter {
     // The cache lookup is synchronous: a hit costs one native call and no native promise.
     const verdict = this.#native.cachedVerdict(id)
     if (verdict !== 0) return cachedAnswer(id, verdict === 1)
-    const { validation } = await this.#submit(signal, (ticket, cancellable) => this.#native.submitValidate(ticket, id, cancellable))
-    return compact(validation)
+    return compact(await this.#submit(signal, (ticket, cancellable) => this.#native.submitValidate(ticket, id, cancellable)))
   }
 
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker, cache and connection. */

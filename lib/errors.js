@@ -11,10 +11,22 @@ class ChittyIDError extends Error {
   }
 }
 
-/** Builds the JS error from the native ErrorInfo (see src/bindings/errors.rs). */
-function fromInfo(info) {
+// Failures of the caller or of the client itself, which v1's "service unavailable" wording
+// would misdescribe.
+const LOCAL_CODES = new Set(['ERR_INVALID_ARG_VALUE', 'ABORT_ERR', 'ECLIENTCLOSED'])
+
+/** v1's wording of a failed mint / batch mint; the reason follows it. */
+const mintFailure = (entity) => `ChittyID service unavailable - cannot mint ${entity} ID: `
+const BATCH_FAILURE = 'ChittyID service unavailable - cannot batch mint IDs: '
+
+/**
+ * Builds the JS error from the native ErrorInfo (src/bindings/errors.rs): `prefix` is the
+ * operation's v1 wording, `info.message` the reason.
+ */
+function fromInfo(info, prefix = '') {
   const cause = info.cause ? Object.assign(new Error(info.cause), { code: info.code }) : undefined
-  return new ChittyIDError(info.message, { code: info.code, status: info.status, cause })
+  const message = LOCAL_CODES.has(info.code) ? info.message : `${prefix}${info.message}`
+  return new ChittyIDError(message, { code: info.code, status: info.status, cause })
 }
 
 function invalidArgument(message, cause) {
@@ -47,4 +59,4 @@ function circuitOpenError(retryInMs, prefix = '') {
   }
 }
 
-module.exports = { ChittyIDError, fromInfo, invalidArgument, abortError, circuitOpenError }
+module.exports = { ChittyIDError, fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE }

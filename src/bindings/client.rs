@@ -6,8 +6,8 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bindings::connection::{connection_config, ClientConnection, ConnectionOptions};
-use crate::bindings::completions::{Completer, Completion};
-use crate::bindings::errors::{to_error_info, to_napi_error, Failed};
+use crate::bindings::completions::{to_js_pairs, Completer, Completion, Outcome};
+use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::cache::{CacheConfig, ValidationCache};
@@ -182,14 +182,15 @@ impl NativeClient {
         &self.conn
     }
 
-    /// Runs `work` on the I/O thread and queues its outcome, as `complete` renders it, under
-    /// `ticket`. The task owns what it uses: a worker thread may be torn down mid-call.
+    /// Runs `work` on the I/O thread and queues its outcome under `ticket`: the value as `value`
+    /// renders it, or the error. The task owns what it uses: a worker thread may be torn down
+    /// mid-call.
     fn submit<T, W, Fut>(
         &self,
         ticket: u32,
         cancellable: bool,
         work: W,
-        complete: impl FnOnce(u32, std::result::Result<T, ClientError>) -> Completion + Send + 'static,
+        value: impl FnOnce(T) -> Outcome + Send + 'static,
     ) -> Result<()>
     where
         W: FnOnce(Arc<Client>) -> Fut,
@@ -204,8 +205,11 @@ impl NativeClient {
         let token = cancellable.then_some(ticket);
         let call = work(Arc::clone(&self.core));
         runtime::spawn(async move {
-            let outcome = cancellations.run(token, call).await.unwrap_or(Err(ClientError::Aborted));
-            completer.push(complete(ticket, outcome));
+            let outcome = match cancellations.run(token, call).await.unwrap_or(Err(ClientError::Aborted)) {
+                Ok(v) => value(v),
+                Err(e) => Outcome::Error(to_error_info(&e)),
+            };
+            completer.push(Completion { ticket, outcome });
         });
         Ok(())
     }
@@ -294,10 +298,17 @@ impl NativeClient {
         self.completer.detach();
     }
 
-    /// The outcomes ready so far, each under the ticket its call was submitted with.
-    #[napi(catch_unwind)]
-    pub fn take_completions(&self) -> Vec<Completion> {
-        self.completer.take()
+    /// The outcomes ready so far as `[breakerState, ticket, value, ticket, value, ...]`
+    /// (see `completions::to_js_pairs`); `breakerState` is 0 while the circuit is CLOSED (or
+    /// there is no breaker), so the JS side can skip the fail-fast pre-check until it is not.
+    #[napi(catch_unwind, ts_return_type = "Array<number | string | string[] | ValidationResult | ErrorInfo>")]
+    pub fn take_completions<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
+        let breaker = self.core.resilience().breaker.as_ref().map_or(0, |b| match b.state() {
+            crate::breaker::BreakerState::Closed => 0,
+            crate::breaker::BreakerState::Open => 1,
+            crate::breaker::BreakerState::HalfOpen => 2,
+        });
+        to_js_pairs(env, breaker, self.completer.take())
     }
 
     /// Keeps the event loop alive while the JS side has calls pending.
@@ -306,22 +317,16 @@ impl NativeClient {
         self.completer.keep_alive(&env, pending)
     }
 
-    /// `POST /mint`; `body` is the request serialized as JSON, `entity` only names it in errors.
+    /// `POST /mint` with the request serialized as JSON by the caller.
     #[napi(catch_unwind)]
-    pub fn submit_mint(&self, ticket: u32, entity: String, body: String, cancellable: bool) -> Result<()> {
-        self.submit(ticket, cancellable, |core| async move { core.mint(body.into_bytes().into()).await }, move |ticket, outcome| match outcome {
-            Ok(id) => Completion { ticket, id: Some(id), ..Default::default() },
-            Err(e) => Completion { ticket, error: Some(to_error_info(Failed::Mint { entity: &entity }, &e)), ..Default::default() },
-        })
+    pub fn submit_mint(&self, ticket: u32, body: String, cancellable: bool) -> Result<()> {
+        self.submit(ticket, cancellable, |core| async move { core.mint(body.into_bytes().into()).await }, Outcome::Id)
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller.
     #[napi(catch_unwind)]
     pub fn submit_mint_batch(&self, ticket: u32, body: String, cancellable: bool) -> Result<()> {
-        self.submit(ticket, cancellable, |core| async move { core.mint_batch(body.into_bytes().into()).await }, |ticket, outcome| match outcome {
-            Ok(ids) => Completion { ticket, ids: Some(ids), ..Default::default() },
-            Err(e) => Completion { ticket, error: Some(to_error_info(Failed::MintBatch, &e)), ..Default::default() },
-        })
+        self.submit(ticket, cancellable, |core| async move { core.mint_batch(body.into_bytes().into()).await }, Outcome::Ids)
     }
 
     /// The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
@@ -338,10 +343,7 @@ impl NativeClient {
     /// `validate()` after a cache miss already counted by `cachedVerdict`.
     #[napi(catch_unwind)]
     pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool) -> Result<()> {
-        self.submit(ticket, cancellable, |core| async move { Ok::<_, ClientError>(core.validate_uncached(&id).await) }, |ticket, outcome| {
-            let validation = outcome.unwrap_or_else(|e| Validation { error: Some(e.to_string()), ..Validation::default() });
-            Completion { ticket, validation: Some(validation.into()), ..Default::default() }
-        })
+        self.submit(ticket, cancellable, |core| async move { Ok(core.validate_uncached(&id).await) }, |v: Validation| Outcome::Validation(v.into()))
     }
 
     /// Stops the call registered under `token` (its AbortSignal fired).

@@ -10,20 +10,40 @@ use std::sync::Mutex;
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi_derive::napi;
 
 use crate::bindings::client::ValidationResult;
 use crate::bindings::errors::ErrorInfo;
 
-/// The outcome of one ticket; exactly one of the value fields or `error` is set.
-#[napi(object)]
-#[derive(Default)]
+/// What one call produced.
+pub enum Outcome {
+    Id(String),
+    Ids(Vec<String>),
+    Validation(ValidationResult),
+    Error(ErrorInfo),
+}
+
 pub struct Completion {
     pub ticket: u32,
-    pub id: Option<String>,
-    pub ids: Option<Vec<String>>,
-    pub validation: Option<ValidationResult>,
-    pub error: Option<ErrorInfo>,
+    pub outcome: Outcome,
+}
+
+/// Appends `completions` to a JS array as `ticket, value` pairs after `out[0]`: a string (one
+/// id), an array (ids), a ValidationResult, or an ErrorInfo (the only value with a `code`).
+/// Flat pairs cost one element store each, where an object per completion costs several.
+pub fn to_js_pairs(env: &Env, head: u32, completions: Vec<Completion>) -> Result<Array<'_>> {
+    let mut out = env.create_array(1 + 2 * completions.len() as u32)?;
+    out.set(0, head)?;
+    for (i, c) in completions.into_iter().enumerate() {
+        let at = 1 + 2 * i as u32;
+        out.set(at, c.ticket)?;
+        match c.outcome {
+            Outcome::Id(id) => out.set(at + 1, id)?,
+            Outcome::Ids(ids) => out.set(at + 1, ids)?,
+            Outcome::Validation(v) => out.set(at + 1, v)?,
+            Outcome::Error(e) => out.set(at + 1, e)?,
+        }
+    }
+    Ok(out)
 }
 
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true, 0>;

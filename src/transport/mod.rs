@@ -246,8 +246,8 @@ impl Transport {
 
     async fn exchange(&self, req: &Request<'_>) -> Result<Response, ClientError> {
         let mut bytes = Vec::with_capacity(256 + self.common_headers.len() + req.body.as_ref().map_or(0, Bytes::len));
-        let target = format!("{}{}", self.endpoint.base_path, req.path);
-        render_request(&mut bytes, req.method, &target, &self.common_headers, req.idempotency_key, req.body.as_deref());
+        let target = [self.endpoint.base_path.as_str(), req.path];
+        render_request(&mut bytes, req.method, target, &self.common_headers, req.idempotency_key, req.body.as_deref());
         let mut pooled = self.checkout();
         loop {
             let maybe_stale = pooled.as_ref().is_some_and(|c| c.idle_since.elapsed() >= self.stale_after);

@@ -21,19 +21,22 @@ impl Method {
     }
 }
 
-/// Appends one request to `out`: request line, the pre-rendered `common` headers (Host,
-/// User-Agent, Accept, Authorization), the per-request ones, then the body.
+/// Appends one request to `out`: the request line (its target is base path + path, joined
+/// here), the pre-rendered `common` headers (Host, User-Agent, Accept, Authorization), the
+/// per-request ones, then the body.
 pub fn render_request(
     out: &mut Vec<u8>,
     method: Method,
-    target: &str,
+    target: [&str; 2],
     common: &[u8],
     idempotency_key: Option<&str>,
     body: Option<&[u8]>,
 ) {
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
-    out.extend_from_slice(target.as_bytes());
+    for part in target {
+        out.extend_from_slice(part.as_bytes());
+    }
     out.extend_from_slice(b" HTTP/1.1\r\n");
     out.extend_from_slice(common);
     if let Some(key) = idempotency_key {
@@ -43,16 +46,12 @@ pub fn render_request(
     }
     if let Some(body) = body {
         out.extend_from_slice(b"Content-Type: application/json\r\nContent-Length: ");
-        out.extend_from_slice(itoa(body.len()).as_bytes());
+        out.extend_from_slice(body.len().to_string().as_bytes());
         out.extend_from_slice(b"\r\n\r\n");
         out.extend_from_slice(body);
     } else {
         out.extend_from_slice(b"\r\n");
     }
-}
-
-fn itoa(n: usize) -> String {
-    n.to_string()
 }
 
 /// How the body of a response is delimited.
@@ -131,7 +130,9 @@ pub fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<Head>, ClientErr
     if framing == Framing::UntilClose {
         keep_alive = false;
     }
-    Ok(Some(Head { status, reason: response.reason.unwrap_or("").to_owned(), retry_after, framing, keep_alive, len }))
+    // The reason phrase only ever shows in an error message.
+    let reason = if (200..300).contains(&status) { String::new() } else { response.reason.unwrap_or("").to_owned() };
+    Ok(Some(Head { status, reason, retry_after, framing, keep_alive, len }))
 }
 
 /// Incremental decoder of a chunked body.
@@ -217,7 +218,7 @@ mod tests {
     #[test]
     fn renders_a_post_with_key_and_body() {
         let mut out = Vec::new();
-        render_request(&mut out, Method::Post, "/v1/mint", b"Host: h\r\n", Some("k1"), Some(b"{}"));
+        render_request(&mut out, Method::Post, ["/v1", "/mint"], b"Host: h\r\n", Some("k1"), Some(b"{}"));
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "POST /v1/mint HTTP/1.1\r\nHost: h\r\nIdempotency-Key: k1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
@@ -227,7 +228,7 @@ mod tests {
     #[test]
     fn renders_a_get_without_body() {
         let mut out = Vec::new();
-        render_request(&mut out, Method::Get, "/health", b"Host: h\r\n", None, None);
+        render_request(&mut out, Method::Get, ["", "/health"], b"Host: h\r\n", None, None);
         assert_eq!(String::from_utf8(out).unwrap(), "GET /health HTTP/1.1\r\nHost: h\r\n\r\n");
     }
 
