@@ -39,6 +39,7 @@ impl Cancellations {
         }
     }
 
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.lock().len()
     }

@@ -35,11 +35,6 @@ pub fn for_service(service_url: &str, create: impl FnOnce() -> SharedState) -> A
     state
 }
 
-/// Service URLs with live shared state (for tests and diagnostics).
-pub fn live_services() -> usize {
-    let map = registry().lock().unwrap_or_else(|e| e.into_inner());
-    map.values().filter(|w| w.strong_count() > 0).count()
-}
 
 #[cfg(test)]
 mod tests {

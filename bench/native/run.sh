@@ -2,7 +2,6 @@
 # Runs the pure-Rust experiments behind bench/RESULTS.md "Analysis" (not part of `npm run bench`):
 #   bench_mint_loop    the Rust client core (lean transport) per mint: `local` (current-thread) and `hop`
 #                      (1-worker multi-thread runtime, started from and completed to another thread)
-#   bench_lean_http    a minimal HTTP/1.1 keep-alive loop: the floor a lean transport could approach
 #   bench_cache_memory the native validation cache at 1,000,000 entries
 # against the emulator CLI pinned to CPU 0, each experiment pinned to CPU 1.
 #
@@ -20,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for example in bench_mint_loop bench_lean_http bench_cache_memory; do
+for example in bench_mint_loop bench_cache_memory; do
   cargo rustc --quiet --release --example "$example" -- -C link-arg=-Wl,--unresolved-symbols=ignore-all
 done
 bin=target/release/examples
@@ -47,5 +46,4 @@ done
 for mode in local hop; do
   pin 1 timeout 120 "$bin/bench_mint_loop" "$url" 64 "$SECONDS_PER_RUN" "$mode" || true
 done
-pin 1 timeout 120 "$bin/bench_lean_http" "$url" 64 "$SECONDS_PER_RUN" || true
 pin 1 timeout 120 "$bin/bench_cache_memory" 1000000 || true
