@@ -1,18 +1,21 @@
 //! Completion delivery for the hot calls (mint, mintBatch, validate): JS submits a call with a
 //! ticket and gets no native promise; the I/O thread queues each outcome, and one threadsafe
 //! function per client wakes the JS thread only when the queue goes from empty to non-empty,
-//! so one wake-up delivers every outcome that is ready. The function is weak (it never keeps
+//! and not at once but when the I/O thread runs out of work (`runtime::when_idle`), so one
+//! wake-up delivers every outcome that is ready. The function is weak (it never keeps
 //! the process alive) except while calls are pending: the JS side turns that on and off, and
 //! detaches it once the client has been idle for a turn of the event loop, so an idle client
 //! holds no native handle at all.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
 use crate::bindings::client::ValidationResult;
 use crate::bindings::errors::ErrorInfo;
+use crate::runtime::{self, IdleTask};
 
 /// What one call produced.
 pub enum Outcome {
@@ -48,14 +51,28 @@ pub fn to_js_pairs(env: &Env, head: u32, completions: Vec<Completion>) -> Result
 
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true, 0>;
 
+/// A backlog this long wakes JS without waiting for the I/O thread to go idle, so a flood of
+/// answers is delivered in slices rather than all at the end.
+const WAKE_AT_BACKLOG: usize = 256;
+
 pub struct Completer {
     queue: Mutex<Vec<Completion>>,
     wake: Mutex<Option<WakeFn>>,
+    /// Mirrors `wake.is_some()`, so that each submission checks it without taking the lock.
+    attached: AtomicBool,
+    /// A wake-up is owed to JS and will be sent when the I/O thread goes idle.
+    wake_owed: AtomicBool,
 }
 
 impl Default for Completer {
     fn default() -> Self {
-        Self { queue: Mutex::new(Vec::with_capacity(64)), wake: Mutex::new(None) }
+        Self { queue: Mutex::new(Vec::with_capacity(64)), wake: Mutex::new(None), attached: AtomicBool::new(false), wake_owed: AtomicBool::new(false) }
+    }
+}
+
+impl IdleTask for Completer {
+    fn run_idle(&self) {
+        self.wake_if_owed();
     }
 }
 
@@ -65,27 +82,43 @@ impl Completer {
         let mut wake = self.wake.lock().unwrap_or_else(|e| e.into_inner());
         if wake.is_none() {
             *wake = Some(on_ready.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build()?);
+            self.attached.store(true, Ordering::Release);
         }
         Ok(())
     }
 
     /// Releases the wake-up function; outcomes that still arrive wait in the queue.
     pub fn detach(&self) {
-        self.wake.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut wake = self.wake.lock().unwrap_or_else(|e| e.into_inner());
+        self.attached.store(false, Ordering::Release);
+        wake.take();
     }
 
     pub fn is_attached(&self) -> bool {
-        self.wake.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.attached.load(Ordering::Acquire)
     }
 
-    /// Queues an outcome (I/O thread); wakes JS if it may be waiting for an empty queue.
-    pub fn push(&self, completion: Completion) {
-        let was_empty = {
+    /// Queues an outcome; JS is woken if it may be waiting for an empty queue: once the I/O
+    /// thread is idle, or at once from any other thread or when the backlog grows long.
+    pub fn push(self: &Arc<Self>, completion: Completion) {
+        let backlog = {
             let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             queue.push(completion);
-            queue.len() == 1
+            queue.len()
         };
-        if was_empty {
+        runtime::note_progress();
+        if backlog == 1 && !self.wake_owed.swap(true, Ordering::AcqRel) {
+            let deferred: Arc<dyn IdleTask> = self.clone();
+            if !runtime::when_idle(deferred) {
+                self.wake_if_owed();
+            }
+        } else if backlog >= WAKE_AT_BACKLOG {
+            self.wake_if_owed();
+        }
+    }
+
+    fn wake_if_owed(&self) {
+        if self.wake_owed.swap(false, Ordering::AcqRel) {
             if let Some(wake) = self.wake.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
                 wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
             }
