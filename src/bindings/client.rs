@@ -177,6 +177,13 @@ pub struct NativeClient {
     completer: Arc<Completer>,
 }
 
+impl Drop for NativeClient {
+    /// Runs on the JS thread (the object's finalizer): the wake-up handle belongs to its loop.
+    fn drop(&mut self) {
+        self.completer.detach();
+    }
+}
+
 impl NativeClient {
     pub(crate) fn connection(&self) -> &ClientConnection {
         &self.conn
@@ -288,8 +295,8 @@ impl NativeClient {
 
     /// Wires the completion channel (see `completions`) before calls are submitted.
     #[napi(catch_unwind)]
-    pub fn attach_completions(&self, on_ready: Function<(), ()>) -> Result<()> {
-        self.completer.attach(&on_ready)
+    pub fn attach_completions(&self, env: &Env, on_ready: Function<(), ()>) -> Result<()> {
+        self.completer.attach(env, &on_ready)
     }
 
     /// Releases the completion channel of an idle client.
@@ -313,8 +320,8 @@ impl NativeClient {
 
     /// Keeps the event loop alive while the JS side has calls pending.
     #[napi(catch_unwind)]
-    pub fn keep_alive(&self, env: Env, pending: bool) -> Result<()> {
-        self.completer.keep_alive(&env, pending)
+    pub fn keep_alive(&self, pending: bool) {
+        self.completer.keep_alive(pending);
     }
 
     /// `POST /mint` with the request serialized as JSON by the caller.

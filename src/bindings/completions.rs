@@ -1,20 +1,20 @@
 //! Completion delivery for the hot calls (mint, mintBatch, validate): JS submits a call with a
-//! ticket and gets no native promise; the I/O thread queues each outcome, and one threadsafe
-//! function per client wakes the JS thread only when the queue goes from empty to non-empty,
-//! and not at once but when the I/O thread runs out of work (`runtime::when_idle`), so one
-//! wake-up delivers every outcome that is ready. The function is weak (it never keeps
-//! the process alive) except while calls are pending: the JS side turns that on and off, and
-//! detaches it once the client has been idle for a turn of the event loop, so an idle client
-//! holds no native handle at all.
+//! ticket and gets no native promise; the I/O thread queues each outcome, and one wake-up
+//! handle per client (`loop_wake`) wakes the JS thread when the queue goes from empty to
+//! non-empty: not at once, but when the I/O thread runs out of work (`runtime::when_idle`),
+//! so one wake-up delivers every outcome that is ready. The handle never keeps the process
+//! alive except while calls are pending (the JS side turns that on and off), and is detached
+//! once the client has been idle for a turn of the event loop, so an idle client holds no
+//! native handle at all.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
 use crate::bindings::client::ValidationResult;
 use crate::bindings::errors::ErrorInfo;
+use crate::bindings::loop_wake::LoopWake;
 use crate::runtime::{self, IdleTask};
 
 /// What one call produced.
@@ -49,16 +49,14 @@ pub fn to_js_pairs(env: &Env, head: u32, completions: Vec<Completion>) -> Result
     Ok(out)
 }
 
-type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true, 0>;
-
 /// A backlog this long wakes JS without waiting for the I/O thread to go idle, so a flood of
 /// answers is delivered in slices rather than all at the end.
 const WAKE_AT_BACKLOG: usize = 256;
 
 pub struct Completer {
     queue: Mutex<Vec<Completion>>,
-    wake: Mutex<Option<WakeFn>>,
-    /// Mirrors `wake.is_some()`, so that each submission checks it without taking the lock.
+    wake: LoopWake,
+    /// Mirrors whether `wake` is attached, so that each submission checks it without a lock.
     attached: AtomicBool,
     /// A wake-up is owed to JS and will be sent when the I/O thread goes idle.
     wake_owed: AtomicBool,
@@ -66,7 +64,12 @@ pub struct Completer {
 
 impl Default for Completer {
     fn default() -> Self {
-        Self { queue: Mutex::new(Vec::with_capacity(64)), wake: Mutex::new(None), attached: AtomicBool::new(false), wake_owed: AtomicBool::new(false) }
+        Self {
+            queue: Mutex::new(Vec::with_capacity(64)),
+            wake: LoopWake::default(),
+            attached: AtomicBool::new(false),
+            wake_owed: AtomicBool::new(false),
+        }
     }
 }
 
@@ -78,20 +81,16 @@ impl IdleTask for Completer {
 
 impl Completer {
     /// Wires the wake-up function (JS thread); a no-op when one is attached already.
-    pub fn attach(&self, on_ready: &Function<(), ()>) -> Result<()> {
-        let mut wake = self.wake.lock().unwrap_or_else(|e| e.into_inner());
-        if wake.is_none() {
-            *wake = Some(on_ready.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build()?);
-            self.attached.store(true, Ordering::Release);
-        }
+    pub fn attach(&self, env: &Env, on_ready: &Function<(), ()>) -> Result<()> {
+        self.wake.attach(env, on_ready)?;
+        self.attached.store(true, Ordering::Release);
         Ok(())
     }
 
-    /// Releases the wake-up function; outcomes that still arrive wait in the queue.
+    /// Releases the wake-up function (JS thread); outcomes that still arrive wait in the queue.
     pub fn detach(&self) {
-        let mut wake = self.wake.lock().unwrap_or_else(|e| e.into_inner());
         self.attached.store(false, Ordering::Release);
-        wake.take();
+        self.wake.detach();
     }
 
     pub fn is_attached(&self) -> bool {
@@ -119,9 +118,7 @@ impl Completer {
 
     fn wake_if_owed(&self) {
         if self.wake_owed.swap(false, Ordering::AcqRel) {
-            if let Some(wake) = self.wake.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-                wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
-            }
+            self.wake.send();
         }
     }
 
@@ -130,14 +127,8 @@ impl Completer {
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// While calls are pending the wake-up function must keep the event loop alive.
-    #[allow(deprecated)] // `refer`/`unref` are the napi calls for exactly this toggle
-    pub fn keep_alive(&self, env: &Env, pending: bool) -> Result<()> {
-        let mut guard = self.wake.lock().unwrap_or_else(|e| e.into_inner());
-        match guard.as_mut() {
-            Some(wake) if pending => wake.refer(env),
-            Some(wake) => wake.unref(env),
-            None => Ok(()),
-        }
+    /// While calls are pending the wake-up function must keep the event loop alive (JS thread).
+    pub fn keep_alive(&self, pending: bool) {
+        self.wake.keep_alive(pending);
     }
 }

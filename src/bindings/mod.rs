@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod errors;
 pub mod events;
 pub mod format;
+pub mod loop_wake;
 
 /// One dedicated I/O thread for every client in the process: the work per request is
 /// small, and one thread avoids cross-thread wake-ups between tokio workers.
