@@ -176,6 +176,37 @@ describe('client circuit breaker against emulator faults', () => {
     expect(err.name).toBe('AbortError')
   })
 
+  test('a fail-fast rejection nobody handles is still reported as an unhandled rejection', () => {
+    // In a child process: jest handles unhandled rejections of its own test code itself.
+    const script = `
+      const { ChittyIDClient, ChittyIDEmulator } = require('./index.js');
+      process.once('unhandledRejection', (reason) => {
+        process.stdout.write('unhandled ' + reason.code);
+        client.close().then(() => emulator.close());
+      });
+      let client, emulator;
+      (async () => {
+        emulator = await ChittyIDEmulator.start({ port: 0 });
+        client = new ChittyIDClient({ serviceUrl: emulator.url + '/v1', retry: false, circuitBreaker: { failureThreshold: 1 } });
+        emulator.setFault({ errorStatus: 500 });
+        await client.mint({ entity: 'PEO' }).catch(() => {});
+        client.mint({ entity: 'PEO' }); // deliberately neither awaited nor caught
+      })();`
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', timeout: 10000 })
+    expect(out).toBe('unhandled ECIRCUITOPEN')
+  })
+
+  test('mint() and mintBatch() return a rejected promise for bad input, never throw synchronously', async () => {
+    let mintCall
+    let batchCall
+    expect(() => {
+      mintCall = pair.client.mint({ entity: 42 })
+      batchCall = pair.client.mintBatch('not an array')
+    }).not.toThrow()
+    await expect(mintCall).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
+    await expect(batchCall).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
+  })
+
   test('validate() never rejects while OPEN: format-only answer, error naming the open circuit, nothing sent', async () => {
     await openWith500s()
     const before = pair.emulator.stats().requests.validate

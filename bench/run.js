@@ -199,6 +199,10 @@ function buildRows(results) {
     const q = ratio(n, r)
     rows.push([`client CPU per mint, c=${c} (µs)`, fmt(n), fmt(r), fmtRatio(q), c === 64 ? '≤ 0.35×' : '—', c === 64 ? verdict(q, (x) => x <= 0.35) : 'info'])
   }
+  // The machine's speed drifts between runs; a native run and the reference run next to it
+  // share the drift, so the median of those pairs' ratios is the steadier figure.
+  const pairs = m[64].native.map((n, i) => ratio(n.cpuUsPerMint, m[64].reference[i] && m[64].reference[i].cpuUsPerMint)).filter((q) => q !== undefined)
+  rows.push(['client CPU per mint, c=64: median of each round\'s native / reference ratio', '', '', fmtRatio(median(pairs)), '—', 'info'])
   for (const c of CONCURRENCY) {
     const n = mm(c, 'native', 'throughput')
     const r = mm(c, 'reference', 'throughput')

@@ -2,7 +2,7 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
-const { fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE } = require('./errors.js')
+const { fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload } = require('./events.js')
 
@@ -145,18 +145,6 @@ class PendingCall {
     if (this.op === MINT) return mintFailure(this.entity)
     return this.op === MINT_BATCH ? BATCH_FAILURE : ''
   }
-}
-
-/**
- * A promise rejected with `err` a microtask from now. A promise rejected before anyone handles
- * it makes V8 report it to Node as unhandled and then as handled (~0.6 µs, most of a fail-fast
- * rejection); rejected after the caller's `await` or `.catch` is attached, it costs neither.
- * A caller that never handles it still gets Node's unhandled-rejection report.
- */
-function rejectLater(err) {
-  return new Promise((resolve, reject) => {
-    queueMicrotask(() => reject(err))
-  })
 }
 
 // Clients with calls in flight, held strongly so that a client its owner dropped still

@@ -59,4 +59,16 @@ function circuitOpenError(retryInMs, prefix = '') {
   }
 }
 
-module.exports = { ChittyIDError, fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE }
+/**
+ * A promise rejected with `err` a microtask from now. A promise rejected before anyone handles
+ * it makes V8 report it to Node as unhandled and then as handled (~0.6 µs, most of a fail-fast
+ * rejection); rejected after the caller's `await` or `.catch` is attached, it costs neither.
+ * A caller that never handles it still gets Node's unhandled-rejection report.
+ */
+function rejectLater(err) {
+  return new Promise((resolve, reject) => {
+    queueMicrotask(() => reject(err))
+  })
+}
+
+module.exports = { ChittyIDError, fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater }

@@ -6,7 +6,7 @@
 // runs here.
 
 const native = require('../../binding.js')
-const { invalidArgument, circuitOpenError } = require('../errors.js')
+const { invalidArgument, circuitOpenError, rejectLater } = require('../errors.js')
 
 /** Defaults of `withRetry`. */
 const RETRY_CONFIG = {
@@ -97,10 +97,19 @@ class CircuitBreaker {
   }
 
   /** Runs `fn` if the circuit admits it and records the outcome; rejects at once when OPEN. */
-  async execute(fn) {
-    if (typeof fn !== 'function') throw invalidArgument('CircuitBreaker.execute expects a function')
-    const retryInMs = this.#native.admit()
-    if (retryInMs > 0) throw circuitOpenError(retryInMs)
+  execute(fn) {
+    if (typeof fn !== 'function') return rejectLater(invalidArgument('CircuitBreaker.execute expects a function'))
+    let retryInMs
+    try {
+      retryInMs = this.#native.admit()
+    } catch (err) {
+      return rejectLater(err)
+    }
+    if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs))
+    return this.#run(fn)
+  }
+
+  async #run(fn) {
     let result
     try {
       result = await fn()
