@@ -49,10 +49,13 @@ export declare class NativeClient {
   takeCompletions(): Array<number | string | string[] | ValidationResult | ErrorInfo>
   /** Keeps the event loop alive while the JS side has calls pending. */
   keepAlive(pending: boolean): void
-  /** `POST /mint` with the request serialized as JSON by the caller. */
-  submitMint(ticket: number, body: string, cancellable: boolean): void
+  /**
+   * `POST /mint` with the request serialized as JSON by the caller, under the caller's
+   * idempotency key if it gave one.
+   */
+  submitMint(ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null): void
   /** `POST /mint/batch` with `{"requests":[...]}` serialized by the caller. */
-  submitMintBatch(ticket: number, body: string, cancellable: boolean): void
+  submitMintBatch(ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null): void
   /**
    * The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
    * 0 = miss, 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.

@@ -171,6 +171,18 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
+/** Options of `mint()` and `mintBatch()`. */
+export interface MintOptions extends CallOptions {
+  /**
+   * Makes the mint repeatable: the service answers a key it has seen with the id(s) it minted
+   * for it the first time. Without one, each call gets a fresh key (shared by its retries).
+   * Pass your own when you retry a failed mint yourself, for example after an `ETIMEDOUT`, so
+   * an id the service committed before the answer was lost is returned instead of a second
+   * one. 1 to 255 visible ASCII characters.
+   */
+  idempotencyKey?: string
+}
+
 /** Stable error codes on `ChittyIDError#code`. */
 export type ChittyIDErrorCode =
   | 'EHTTP'
@@ -312,9 +324,9 @@ export declare class ChittyIDClient extends EventEmitter {
   readonly apiKey: string | undefined
 
   /** Mints one id. Rejects with a `ChittyIDError`. */
-  mint(request: MintRequest, options?: CallOptions): Promise<string>
+  mint(request: MintRequest, options?: MintOptions): Promise<string>
   /** Mints one id per request, in order. */
-  mintBatch(requests: MintRequest[], options?: CallOptions): Promise<string[]>
+  mintBatch(requests: MintRequest[], options?: MintOptions): Promise<string[]>
   /** Asks the service; never rejects (falls back to the format check on transport failure). */
   validate(id: string, options?: CallOptions): Promise<ValidationResult>
   /** Checks the official grammar only; non-strings are `false`. */

@@ -93,6 +93,38 @@ describe('client retry against emulator faults', () => {
     expect(seen.of('retry')[0].error.message).toContain('fetch failed')
   })
 
+  test('a caller idempotency key recovers a mint whose every answer was lost, without a second id', async () => {
+    // Every attempt commits and loses its answer: the call fails, and the id is orphaned...
+    pair.emulator.setFault({ dropAfterCommit: true })
+    const key = 'order-7731:mint'
+    const err = await pair.client.mint({ entity: 'PEO' }, { idempotencyKey: key }).catch((e) => e)
+    expect(err).toBeInstanceOf(ChittyIDError)
+    const [orphan] = pair.emulator.stats().mintedIds
+    expect(pair.emulator.stats().minted).toBe(1)
+    // ...until the caller asks again under its key, and gets that same id.
+    pair.emulator.setFault({})
+    expect(await pair.client.mint({ entity: 'PEO' }, { idempotencyKey: key })).toBe(orphan)
+    const other = await pair.client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-7732:mint' })
+    expect(other).not.toBe(orphan)
+    const batch = await pair.client.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }], { idempotencyKey: 'batch-1' })
+    expect(await pair.client.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }], { idempotencyKey: 'batch-1' })).toEqual(batch)
+    const stats = pair.emulator.stats()
+    expect(stats.minted).toBe(4)
+    expect(new Set(stats.mintedIds)).toEqual(new Set([orphan, other, ...batch]))
+  })
+
+  test('an unusable idempotency key is a TypeError and nothing is sent', async () => {
+    const before = pair.emulator.stats().requests
+    for (const idempotencyKey of ['', 'two words', 'line\r\nX-Evil: 1', 'caf\u00e9', 42, 'x'.repeat(256)]) {
+      const err = await pair.client.mint({ entity: 'PEO' }, { idempotencyKey }).catch((e) => e)
+      expect(err).toBeInstanceOf(TypeError)
+      expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
+      const batchErr = await pair.client.mintBatch([{ entity: 'PEO' }], { idempotencyKey }).catch((e) => e)
+      expect(batchErr.code).toBe('ERR_INVALID_ARG_VALUE')
+    }
+    expect(pair.emulator.stats().requests).toEqual(before)
+  })
+
   test('a 400 (unknown entity) is sent once with retry on and never counts toward opening', async () => {
     await pair.close()
     pair = await startPair({

@@ -147,6 +147,18 @@ class PendingCall {
   }
 }
 
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+
+/** The caller's idempotency key of a mint, or undefined; checked here for a clear error. */
+function idempotencyKeyOf(options) {
+  const key = options === undefined || options === null ? undefined : options.idempotencyKey
+  if (key === undefined) return undefined
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw invalidArgument('options.idempotencyKey must be a string of 1 to 255 visible ASCII characters (no spaces)')
+  }
+  return key
+}
+
 // Clients with calls in flight, held strongly so that a client its owner dropped still
 // settles them (its native side only holds it weakly).
 const busyClients = new Set()
@@ -280,7 +292,7 @@ class ChittyIDClient extends EventEmitter {
    * the promise its completion settles; aborting `signal` rejects at once and cancels the
    * native call. `entity` is what a mint asked for.
    */
-  #submit(op, payload, signal, entity) {
+  #submit(op, payload, signal, entity, key) {
     if (signal && signal.aborted) return Promise.reject(abortError(signal))
     if (this.#detachTimer !== null) {
       clearImmediate(this.#detachTimer)
@@ -302,9 +314,9 @@ class ChittyIDClient extends EventEmitter {
     this.#pending.set(ticket, call)
     const cancellable = signal !== undefined
     try {
-      if (op === MINT) this.#native.submitMint(ticket, payload, cancellable)
+      if (op === MINT) this.#native.submitMint(ticket, payload, cancellable, key)
       else if (op === VALIDATE) this.#native.submitValidate(ticket, payload, cancellable)
-      else this.#native.submitMintBatch(ticket, payload, cancellable)
+      else this.#native.submitMintBatch(ticket, payload, cancellable, key)
     } catch (err) {
       this.#pending.delete(ticket)
       this.#idleIfDone()
@@ -365,11 +377,12 @@ class ChittyIDClient extends EventEmitter {
   mint(request, options) {
     try {
       const signal = signalOf(options)
+      const key = idempotencyKeyOf(options)
       validateMintRequest(request)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
-      return this.#submit(MINT, serializeMintRequest(request), signal, request.entity)
+      return this.#submit(MINT, serializeMintRequest(request), signal, request.entity, key)
     } catch (err) {
       return rejectLater(err)
     }
@@ -378,13 +391,14 @@ class ChittyIDClient extends EventEmitter {
   mintBatch(requests, options) {
     try {
       const signal = signalOf(options)
+      const key = idempotencyKeyOf(options)
       if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
       requests.forEach(serializeMintRequest)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
       // Each request serialized above; the body is built only for a call that goes out.
-      return this.#submit(MINT_BATCH, JSON.stringify({ requests }), signal, undefined)
+      return this.#submit(MINT_BATCH, JSON.stringify({ requests }), signal, undefined, key)
     } catch (err) {
       return rejectLater(err)
     }
@@ -404,7 +418,7 @@ class ChittyIDClient extends EventEmitter {
       // The cache lookup is synchronous: a hit costs one native call and no native promise.
       const verdict = this.#native.cachedVerdict(id)
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
-      return this.#submit(VALIDATE, id, signal, undefined)
+      return this.#submit(VALIDATE, id, signal, undefined, undefined)
     } catch (err) {
       return rejectLater(err)
     }

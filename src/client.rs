@@ -155,6 +155,20 @@ pub fn encode_uri_component(s: &str) -> String {
     out
 }
 
+/// The longest caller-supplied idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// A caller's idempotency key must fit in a header as is: 1 to 255 visible ASCII characters.
+pub fn check_idempotency_key(key: &str) -> Result<(), ClientError> {
+    let visible = key.bytes().all(|b| b.is_ascii_graphic());
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN || !visible {
+        return Err(ClientError::InvalidArgument {
+            detail: format!("idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters (no spaces)"),
+        });
+    }
+    Ok(())
+}
+
 /// A fresh key per logical mint, reused by its retries, so a retried mint cannot mint twice.
 fn idempotency_key() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
@@ -203,14 +217,16 @@ impl Client {
         &self.resilience
     }
 
+    /// Sends `body` under `key` (the caller's, or a fresh one) for every attempt.
     async fn post<T>(
         &self,
         op: Operation,
         path: &str,
         body: Bytes,
+        key: Option<String>,
         parse: impl Fn(&Response) -> Result<T, ClientError>,
     ) -> Result<T, ClientError> {
-        let key = idempotency_key();
+        let key = key.unwrap_or_else(idempotency_key);
         let attempt = |_| {
             self.transport.send(Request {
                 method: Method::Post,
@@ -223,14 +239,16 @@ impl Client {
         self.resilience.run(op, attempt, parse).await
     }
 
-    /// `POST /mint` with the request serialized by the caller; resolves to the new id.
-    pub async fn mint(&self, body: Bytes) -> Result<String, ClientError> {
-        self.post(Operation::Mint, "/mint", body, parse_mint).await
+    /// `POST /mint` with the request serialized by the caller; resolves to the new id. A
+    /// caller's `key` (already checked by `check_idempotency_key`) makes the mint repeatable
+    /// across calls: the service answers a repeated key with the id it minted the first time.
+    pub async fn mint(&self, body: Bytes, key: Option<String>) -> Result<String, ClientError> {
+        self.post(Operation::Mint, "/mint", body, key, parse_mint).await
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller.
-    pub async fn mint_batch(&self, body: Bytes) -> Result<Vec<String>, ClientError> {
-        self.post(Operation::MintBatch, "/mint/batch", body, parse_batch).await
+    pub async fn mint_batch(&self, body: Bytes, key: Option<String>) -> Result<Vec<String>, ClientError> {
+        self.post(Operation::MintBatch, "/mint/batch", body, key, parse_batch).await
     }
 
     /// Answers from the cache, else asks the service once for all concurrent callers of `id`.
@@ -417,6 +435,17 @@ mod tests {
                 let encoded = encode_uri_component(&id);
                 prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()%".contains(&b)));
             }
+        }
+    }
+
+    #[test]
+    fn caller_idempotency_keys_must_fit_a_header_as_is() {
+        for good in ["k", "order-42:attempt/7", &"x".repeat(super::MAX_IDEMPOTENCY_KEY_LEN)] {
+            assert!(super::check_idempotency_key(good).is_ok(), "{good:?}");
+        }
+        for bad in ["", "two words", "line\r\nX-Evil: 1", "caf\u{e9}", "tab\t", &"x".repeat(super::MAX_IDEMPOTENCY_KEY_LEN + 1)] {
+            let err = super::check_idempotency_key(bad).unwrap_err();
+            assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE", "{bad:?}");
         }
     }
 }

@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   const emulator = await ChittyIDEmulator.start({ port: 0, token: 't' })
   const client: ChittyIDClient = new ChittyIDClientDefault({ serviceUrl: `${emulator.url}/v1`, apiKey: 't', retry: { maxAttempts: 2 } })
   const id: string = await client.mint({ entity: 'PEO', name: 'n', metadata: { k: 1 } })
-  const ids: string[] = await client.mintBatch([{ entity: 'PLACE' }])
+  const ids: string[] = await client.mintBatch([{ entity: 'PLACE' }], { idempotencyKey: 'batch-1' })
+  const again: string = await client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-1', signal: AbortSignal.timeout(1000) })
   const result: ValidationResult = await client.validate(id, { signal: AbortSignal.timeout(1000) })
   const ok: boolean = client.validateFormat(ids[0]) && result.valid && (await client.healthCheck())
   const parsed = ChittyIDClient.parse(id)
@@ -31,10 +32,14 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ChittyIDError) console.log(err.code, err.status, err.cause?.message)
   }
-  console.log(ok, (await validateChittyID(id)).valid, emulator.stats().mintedIds.length)
+  console.log(ok, again, (await validateChittyID(id)).valid, emulator.stats().mintedIds.length)
 
   // @ts-expect-error entity is required
   await client.mint({ name: 'x' })
+  // @ts-expect-error idempotencyKey is a string
+  await client.mint({ entity: 'PEO' }, { idempotencyKey: 42 })
+  // @ts-expect-error validate takes no idempotency key
+  await client.validate(id, { idempotencyKey: 'k' })
   // @ts-expect-error timeout is a number
   new ChittyIDClient({ timeout: '10' })
   // @ts-expect-error unknown event payload field

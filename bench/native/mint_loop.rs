@@ -59,7 +59,7 @@ fn local(url: &str, concurrency: usize, warmup: Duration, run: Duration) -> (u64
                     let (c, done, failed) = (Arc::clone(&c), Arc::clone(&done), Arc::clone(&failed));
                     set.spawn(async move {
                         while Instant::now() < deadline && done.load(Ordering::Relaxed) < MAX_OPS {
-                            match c.mint(bytes::Bytes::from_static(BODY)).await {
+                            match c.mint(bytes::Bytes::from_static(BODY), None).await {
                                 Ok(_) => done.fetch_add(1, Ordering::Relaxed),
                                 Err(_) => failed.fetch_add(1, Ordering::Relaxed),
                             };
@@ -89,7 +89,7 @@ fn hop(url: &str, concurrency: usize, warmup: Duration, run: Duration) -> (u64, 
         let start = |tx: mpsc::Sender<bool>| {
             let c = Arc::clone(&c);
             rt.spawn(async move {
-                let ok = c.mint(bytes::Bytes::from_static(BODY)).await.is_ok();
+                let ok = c.mint(bytes::Bytes::from_static(BODY), None).await.is_ok();
                 let _ = tx.send(ok);
             });
         };

@@ -163,6 +163,11 @@ fn extra_ca_pem(option: Option<&[String]>) -> Vec<Vec<u8>> {
     pems
 }
 
+/// Refuses a caller's idempotency key that could not go into a header as is.
+fn checked_key(key: Option<&str>) -> Result<()> {
+    key.map_or(Ok(()), |k| crate::client::check_idempotency_key(k).map_err(|e| to_napi_error(&e)))
+}
+
 fn invalid(detail: String) -> napi::Error {
     to_napi_error(&crate::error::ClientError::InvalidArgument { detail })
 }
@@ -324,16 +329,19 @@ impl NativeClient {
         self.completer.keep_alive(pending);
     }
 
-    /// `POST /mint` with the request serialized as JSON by the caller.
+    /// `POST /mint` with the request serialized as JSON by the caller, under the caller's
+    /// idempotency key if it gave one.
     #[napi(catch_unwind)]
-    pub fn submit_mint(&self, ticket: u32, body: String, cancellable: bool) -> Result<()> {
-        self.submit(ticket, cancellable, |core| async move { core.mint(body.into_bytes().into()).await }, Outcome::Id)
+    pub fn submit_mint(&self, ticket: u32, body: String, cancellable: bool, idempotency_key: Option<String>) -> Result<()> {
+        checked_key(idempotency_key.as_deref())?;
+        self.submit(ticket, cancellable, |core| async move { core.mint(body.into_bytes().into(), idempotency_key).await }, Outcome::Id)
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller.
     #[napi(catch_unwind)]
-    pub fn submit_mint_batch(&self, ticket: u32, body: String, cancellable: bool) -> Result<()> {
-        self.submit(ticket, cancellable, |core| async move { core.mint_batch(body.into_bytes().into()).await }, Outcome::Ids)
+    pub fn submit_mint_batch(&self, ticket: u32, body: String, cancellable: bool, idempotency_key: Option<String>) -> Result<()> {
+        checked_key(idempotency_key.as_deref())?;
+        self.submit(ticket, cancellable, |core| async move { core.mint_batch(body.into_bytes().into(), idempotency_key).await }, Outcome::Ids)
     }
 
     /// The cache lookup of `validate()`, synchronous so a hit needs no promise from native:

@@ -13,14 +13,15 @@ pub mod events;
 pub mod format;
 pub mod loop_wake;
 
-/// One dedicated I/O thread for every client in the process: the work per request is
-/// small, and one thread avoids cross-thread wake-ups between tokio workers.
+/// The runtime napi-rs runs promise-returning bindings on (health checks, `connect()`, the
+/// connection monitor): one thread is plenty for that. The hot calls run on the separate I/O
+/// thread of `crate::runtime`.
 #[napi_derive::module_init]
 fn init() {
     crate::logging::init_from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
-        .thread_name("chittyid-io")
+        .thread_name("chittyid-tasks")
         .enable_all()
         .build()
         .expect("cannot start the chittyid I/O runtime");
