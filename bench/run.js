@@ -26,7 +26,7 @@ const EMULATOR_BAR = 30000
 
 const MODE = SMOKE
   ? { rounds: 1, capacityMs: 300, warmupMs: 100, durationMs: 250, microMs: 120, batchMs: 5, reps: 3, memoryEntries: 20000, loadRuns: 1 }
-  : { rounds: 5, capacityMs: 3000, warmupMs: 1000, durationMs: 3000, microMs: 1500, batchMs: 40, reps: 7, memoryEntries: 1_000_000, loadRuns: 3 }
+  : { rounds: 7, capacityMs: 3000, warmupMs: 1000, durationMs: 3000, microMs: 1500, batchMs: 40, reps: 7, memoryEntries: 1_000_000, loadRuns: 3 }
 if (flags.rounds) MODE.rounds = Math.max(1, Math.min(20, Number(flags.rounds)))
 if (flags['duration-ms']) MODE.durationMs = Math.max(100, Math.min(30000, Number(flags['duration-ms'])))
 
