@@ -303,15 +303,24 @@ function caseCompatCache() {
   // One unmeasured batch per loop first, so a short calibration cannot time unoptimized code.
   lruGet(iterations)
   regexTest(iterations)
-  const out = { lruNs: nsPerOp(lruGet, iterations, opts.reps || 7), regexNs: nsPerOp(regexTest, iterations, opts.reps || 7), iterations }
-  if (typeof pkg.ChittyIDCache !== 'function') return { ...out, exposed: false, note: 'ChittyIDCache not exported yet' }
+  const reps = opts.reps || 7
+  if (typeof pkg.ChittyIDCache !== 'function') {
+    return { lruNs: nsPerOp(lruGet, iterations, reps), regexNs: nsPerOp(regexTest, iterations, reps), iterations, exposed: false, note: 'ChittyIDCache not exported yet' }
+  }
   const cache = new pkg.ChittyIDCache({ maxSize: 10000, ttlMs: 300000 })
   for (const id of ids) cache.set(id, true)
   const nativeGet = (n) => {
     for (let i = 0; i < n; i++) if (cache.get(ids[i & 1023])) sink++
   }
   nativeGet(iterations)
-  return { ...out, exposed: true, nativeNs: nsPerOp(nativeGet, iterations, opts.reps || 7), sink }
+  // Batch by batch, in turn, so that a slow spell of the machine hits every contender alike.
+  const samples = { lru: [], regex: [], native: [] }
+  for (let r = 0; r < reps; r++) {
+    samples.lru.push(nsPerOp(lruGet, iterations, 1))
+    samples.regex.push(nsPerOp(regexTest, iterations, 1))
+    samples.native.push(nsPerOp(nativeGet, iterations, 1))
+  }
+  return { lruNs: median(samples.lru), regexNs: median(samples.regex), nativeNs: median(samples.native), iterations, exposed: true, sink }
 }
 
 function caseSyncCall() {
