@@ -107,8 +107,13 @@ function nsPerOp(fn, iterations, reps) {
   return median(samples)
 }
 
-/** Picks an iteration count so that one batch of `fn` takes about `targetMs`. */
+/**
+ * Picks an iteration count so that one batch of `fn` takes about `targetMs`, after ~100 ms of
+ * warm-up: calibrating on code V8 has not optimized yet picks batches far too short to time.
+ */
 function calibrate(fn, targetMs) {
+  const warmUntil = process.hrtime.bigint() + 100_000_000n
+  while (process.hrtime.bigint() < warmUntil) fn(10_000)
   let n = 1000
   for (let i = 0; i < 20; i++) {
     const t0 = process.hrtime.bigint()
