@@ -208,6 +208,19 @@ describe('client circuit breaker against emulator faults', () => {
     expect(err.name).toBe('AbortError')
   })
 
+  test('bad input is still a TypeError while OPEN, not ECIRCUITOPEN', async () => {
+    await openWith500s()
+    const circular = { entity: 'PEO', metadata: {} }
+    circular.metadata.self = circular
+    for (const request of [circular, { entity: 42 }, null]) {
+      const err = await pair.client.mint(request).catch((e) => e)
+      expect(err).toBeInstanceOf(TypeError)
+      expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
+    }
+    const err = await pair.client.mint({ entity: 'PEO' }, { idempotencyKey: 'has space' }).catch((e) => e)
+    expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
+  })
+
   test('a fail-fast rejection nobody handles is still reported as an unhandled rejection', () => {
     // In a child process: jest handles unhandled rejections of its own test code itself.
     const script = `

@@ -87,7 +87,7 @@ function toNativeOptions(config) {
   }
 }
 
-function validateMintRequest(request) {
+function serializeMintRequest(request) {
   if (!isPlainObject(request)) throw invalidArgument('mint request must be an object like { entity: "PEO" }')
   if (typeof request.entity !== 'string' || request.entity === '') {
     throw invalidArgument('mint request needs a non-empty string "entity"')
@@ -98,10 +98,6 @@ function validateMintRequest(request) {
   if (request.name !== undefined && typeof request.name !== 'string') {
     throw invalidArgument('mint request "name" must be a string')
   }
-}
-
-function serializeMintRequest(request) {
-  validateMintRequest(request)
   try {
     return JSON.stringify(request)
   } catch (err) {
@@ -378,11 +374,12 @@ class ChittyIDClient extends EventEmitter {
     try {
       const signal = signalOf(options)
       const key = idempotencyKeyOf(options)
-      validateMintRequest(request)
+      // Serialized before the breaker is asked, so bad input is a TypeError even while OPEN.
+      const body = serializeMintRequest(request)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
-      return this.#submit(MINT, serializeMintRequest(request), signal, request.entity, key)
+      return this.#submit(MINT, body, signal, request.entity, key)
     } catch (err) {
       return rejectLater(err)
     }
