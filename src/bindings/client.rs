@@ -325,8 +325,8 @@ impl NativeClient {
 
     /// Keeps the event loop alive while the JS side has calls pending.
     #[napi(catch_unwind)]
-    pub fn keep_alive(&self, pending: bool) {
-        self.completer.keep_alive(pending);
+    pub fn keep_alive(&self, env: &Env, pending: bool) {
+        self.completer.keep_alive(env, pending);
     }
 
     /// `POST /mint` with the request serialized as JSON by the caller, under the caller's

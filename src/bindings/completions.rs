@@ -128,7 +128,7 @@ impl Completer {
     }
 
     /// While calls are pending the wake-up function must keep the event loop alive (JS thread).
-    pub fn keep_alive(&self, pending: bool) {
-        self.wake.keep_alive(pending);
+    pub fn keep_alive(&self, env: &Env, pending: bool) {
+        self.wake.keep_alive(env, pending);
     }
 }
