@@ -97,14 +97,20 @@ pub fn when_idle(task: Arc<dyn IdleTask>) -> bool {
     true
 }
 
-fn dispatcher() -> &'static UnboundedSender<Job> {
-    static SENDER: OnceLock<UnboundedSender<Job>> = OnceLock::new();
-    SENDER.get_or_init(|| {
+struct IoThread {
+    jobs: UnboundedSender<Job>,
+    handle: tokio::runtime::Handle,
+}
+
+fn io_thread() -> &'static IoThread {
+    static IO: OnceLock<IoThread> = OnceLock::new();
+    IO.get_or_init(|| {
         let runtime = Builder::new_current_thread()
             .enable_all()
             .on_thread_park(before_park)
             .build()
             .expect("cannot build the chittyid I/O runtime");
+        let handle = runtime.handle().clone();
         let (tx, mut rx) = unbounded_channel::<Job>();
         std::thread::Builder::new()
             .name("chittyid-io".into())
@@ -123,7 +129,7 @@ fn dispatcher() -> &'static UnboundedSender<Job> {
                 })
             })
             .expect("cannot start the chittyid I/O thread");
-        tx
+        IoThread { jobs: tx, handle }
     })
 }
 
@@ -133,7 +139,17 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     // The receiver lives as long as the process; a send can only fail during teardown.
-    let _ = dispatcher().send(Box::pin(fut));
+    let _ = io_thread().jobs.send(Box::pin(fut));
+}
+
+/// Runs `fut` on the I/O thread and returns its handle, to abort it or wait for it. For
+/// long-lived tasks started rarely (the connection monitor): unlike [`spawn`], every call
+/// wakes the I/O thread.
+pub fn spawn_tracked<F>(fut: F) -> tokio::task::JoinHandle<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    io_thread().handle.spawn(fut)
 }
 
 #[cfg(test)]
@@ -143,6 +159,7 @@ mod tests {
     use std::time::Duration;
 
     use super::IdleTask;
+    use std::time::Instant;
 
     #[test]
     fn runs_tasks_on_the_io_thread() {
@@ -152,6 +169,22 @@ mod tests {
         });
         let name = rx.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(name.as_deref(), Some("chittyid-io"));
+    }
+
+    #[test]
+    fn tracked_tasks_run_on_the_io_thread_and_can_be_aborted() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let task = super::spawn_tracked(async move {
+            tx.send(std::thread::current().name().map(str::to_owned)).unwrap();
+            std::future::pending::<()>().await;
+        });
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap().as_deref(), Some("chittyid-io"));
+        task.abort();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !task.is_finished() {
+            assert!(Instant::now() < deadline, "the aborted task did not finish");
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     struct Probe {

@@ -171,8 +171,9 @@ impl Drop for ClientConnection {
     }
 }
 
+/// The monitor runs on the I/O thread, next to the requests it checks the service for.
 fn spawn_task(fut: TaskFuture) -> tokio::task::JoinHandle<()> {
-    napi::bindgen_prelude::spawn(fut)
+    crate::runtime::spawn_tracked(fut)
 }
 
 fn disabled() -> napi::Error {

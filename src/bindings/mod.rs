@@ -13,9 +13,9 @@ pub mod events;
 pub mod format;
 pub mod loop_wake;
 
-/// The runtime napi-rs runs promise-returning bindings on (health checks, `connect()`, the
-/// connection monitor): one thread is plenty for that. The hot calls run on the separate I/O
-/// thread of `crate::runtime`.
+/// The runtime napi-rs runs promise-returning bindings on (`healthCheck()`, `connect()`, the
+/// emulator's `close()`): one thread is plenty for that. Requests and the connection monitor
+/// run on the separate I/O thread of `crate::runtime`.
 #[napi_derive::module_init]
 fn init() {
     crate::logging::init_from_env();
