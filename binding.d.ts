@@ -67,11 +67,16 @@ export declare class NativeClient {
   cancel(token: number): boolean
   getStats(): ClientStats
   metrics(): string
-  healthCheck(cancelToken?: number | undefined | null): Promise<boolean>
+  /** `GET /health` (outside retry and breaker); its answer arrives as a completion. */
+  submitHealthCheck(ticket: number, cancellable: boolean): void
   /** Wires native events to `callback` (one weak threadsafe function, created on first call). */
   attachEvents(callback: (arg: NativeEvent) => void): void
-  /** Starts monitoring (or joins the attempt in flight); resolves true once CONNECTED. */
-  connect(): Promise<boolean>
+  /**
+   * Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
+   * true once CONNECTED, false when this first check fails. Cancelling it only stops the
+   * waiting: the monitor goes on.
+   */
+  submitConnect(ticket: number, cancellable: boolean): void
   /** Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive). */
   startConnection(): void
   disconnect(): void
@@ -87,6 +92,10 @@ export declare class NativeEmulator {
   setFaults(faults: FaultOptions): void
   stats(): EmulatorStats
   resetLedger(): void
+  /**
+   * Stops serving; resolves once the port is released. The wait happens on a thread of its
+   * own, so the JS thread never blocks on it.
+   */
   close(): Promise<void>
 }
 

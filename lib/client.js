@@ -119,6 +119,8 @@ function signalOf(options) {
 const MINT = 0
 const MINT_BATCH = 1
 const VALIDATE = 2
+const HEALTH_CHECK = 3
+const CONNECT = 4
 
 /** A submitted call waiting for its completion value (see `#drain`). */
 class PendingCall {
@@ -130,9 +132,12 @@ class PendingCall {
     this.reject = reject
   }
 
-  /** An id (mint), ids (batch), a ValidationResult (validate), or an ErrorInfo (has `code`). */
+  /**
+   * An id (mint), ids (batch), a ValidationResult (validate), a boolean (health check,
+   * connect), or an ErrorInfo (has `code`).
+   */
   settle(value) {
-    if (typeof value === 'string' || Array.isArray(value)) this.resolve(value)
+    if (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value)) this.resolve(value)
     else if (value.code !== undefined) this.reject(fromInfo(value, this.failurePrefix()))
     else this.resolve(compact(value))
   }
@@ -284,7 +289,7 @@ class ChittyIDClient extends EventEmitter {
   }
 
   /**
-   * Submits a hot call (`op`: MINT, MINT_BATCH or VALIDATE) under a fresh ticket and returns
+   * Submits a call (`op`: MINT, MINT_BATCH, VALIDATE, HEALTH_CHECK, CONNECT) under a fresh ticket and returns
    * the promise its completion settles; aborting `signal` rejects at once and cancels the
    * native call. `entity` is what a mint asked for.
    */
@@ -312,7 +317,9 @@ class ChittyIDClient extends EventEmitter {
     try {
       if (op === MINT) this.#native.submitMint(ticket, payload, cancellable, key)
       else if (op === VALIDATE) this.#native.submitValidate(ticket, payload, cancellable)
-      else this.#native.submitMintBatch(ticket, payload, cancellable, key)
+      else if (op === MINT_BATCH) this.#native.submitMintBatch(ticket, payload, cancellable, key)
+      else if (op === HEALTH_CHECK) this.#native.submitHealthCheck(ticket, cancellable)
+      else this.#native.submitConnect(ticket, cancellable)
     } catch (err) {
       this.#pending.delete(ticket)
       this.#idleIfDone()
@@ -439,9 +446,7 @@ class ChittyIDClient extends EventEmitter {
   async healthCheck(options) {
     const signal = signalOf(options)
     if (this.#closed) return false
-    if (signal && signal.aborted) throw abortError(signal)
-    const token = signal ? this.#nextTicket() : undefined
-    return raceAbort(this.#native.healthCheck(token), signal, () => this.#native.cancel(token))
+    return this.#submit(HEALTH_CHECK, undefined, signal, undefined, undefined)
   }
 
   /**
@@ -459,8 +464,7 @@ class ChittyIDClient extends EventEmitter {
     }
     this.#wireEvents()
     // Aborting gives up waiting; the manager keeps monitoring (disconnect() stops it).
-    if (signal && signal.aborted) throw abortError(signal)
-    return raceAbort(this.#native.connect(), signal, () => {})
+    return this.#submit(CONNECT, undefined, signal, undefined, undefined)
   }
 
   /** Stops health checks and reconnects; the state becomes DISCONNECTED. */

@@ -7,6 +7,7 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../../binding.js')
+const { ChittyIDClient } = require('../client.js')
 
 const ConnectionState = Object.freeze({
   DISCONNECTED: 'DISCONNECTED',
@@ -106,15 +107,17 @@ class ChittyIDConnectionManager extends EventEmitter {
     }
   }
 
+  /** A bare client for the health check (no retry, breaker, cache or monitor of its own). */
   #nativeProbe() {
     const key = `${this.serviceUrl}\u0000${this.apiKey ?? ''}`
     if (this.#probeKey !== key) {
-      this.#probe = new native.NativeClient({
+      this.#probe = new ChittyIDClient({
         serviceUrl: String(this.serviceUrl),
         apiKey: typeof this.apiKey === 'string' && this.apiKey !== '' ? this.apiKey : undefined,
-        retryEnabled: false,
-        circuitBreakerEnabled: false,
-        connectionEnabled: false,
+        retry: false,
+        circuitBreaker: false,
+        cache: false,
+        connection: false,
       })
       this.#probeKey = key
     }

@@ -197,7 +197,7 @@ impl NativeClient {
     /// Runs `work` on the I/O thread and queues its outcome under `ticket`: the value as `value`
     /// renders it, or the error. The task owns what it uses: a worker thread may be torn down
     /// mid-call.
-    fn submit<T, W, Fut>(
+    pub(crate) fn submit<T, W, Fut>(
         &self,
         ticket: u32,
         cancellable: bool,
@@ -377,22 +377,11 @@ impl NativeClient {
         crate::metrics::render(&self.core.snapshot())
     }
 
-    #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn health_check(&self, env: &Env, cancel_token: Option<u32>) -> Result<AsyncBlock<bool>> {
-        let (core, cancellations) = (Arc::clone(&self.core), Arc::clone(&self.cancellations));
-        owned(env, async move { cancellations.run(cancel_token, core.health()).await.unwrap_or(false) })
+    /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
+    #[napi(catch_unwind)]
+    pub fn submit_health_check(&self, ticket: u32, cancellable: bool) -> Result<()> {
+        self.submit(ticket, cancellable, |core| async move { Ok(core.health().await) }, Outcome::Bool)
     }
-}
-
-/// A promise for `fut`, which owns everything it uses. An `async fn(&self)` would borrow the
-/// `NativeClient` across awaits on the I/O thread, and a worker's teardown frees that object
-/// while requests are still in flight; an owned `Arc<Client>` outlives it safely.
-fn owned<T, F>(env: &Env, fut: F) -> Result<AsyncBlock<T>>
-where
-    T: ToNapiValue + Send + 'static,
-    F: std::future::Future<Output = T> + Send + 'static,
-{
-    AsyncBlockBuilder::new(async move { Ok(fut.await) }).build(env)
 }
 
 #[napi(object)]

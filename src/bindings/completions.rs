@@ -22,6 +22,8 @@ pub enum Outcome {
     Id(String),
     Ids(Vec<String>),
     Validation(ValidationResult),
+    /// A health check's or `connect()`'s answer.
+    Bool(bool),
     Error(ErrorInfo),
 }
 
@@ -31,7 +33,8 @@ pub struct Completion {
 }
 
 /// Appends `completions` to a JS array as `ticket, value` pairs after `out[0]`: a string (one
-/// id), an array (ids), a ValidationResult, or an ErrorInfo (the only value with a `code`).
+/// id), an array (ids), a ValidationResult, a boolean, or an ErrorInfo (the only value with a
+/// `code`).
 /// Flat pairs cost one element store each, where an object per completion costs several.
 pub fn to_js_pairs(env: &Env, head: u32, completions: Vec<Completion>) -> Result<Array<'_>> {
     let mut out = env.create_array(1 + 2 * completions.len() as u32)?;
@@ -43,6 +46,7 @@ pub fn to_js_pairs(env: &Env, head: u32, completions: Vec<Completion>) -> Result
             Outcome::Id(id) => out.set(at + 1, id)?,
             Outcome::Ids(ids) => out.set(at + 1, ids)?,
             Outcome::Validation(v) => out.set(at + 1, v)?,
+            Outcome::Bool(b) => out.set(at + 1, b)?,
             Outcome::Error(e) => out.set(at + 1, e)?,
         }
     }

@@ -7,6 +7,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bindings::client::NativeClient;
+use crate::bindings::completions::Outcome;
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::client::Client;
 use crate::clock::system;
@@ -191,12 +192,14 @@ impl NativeClient {
         self.connection().events.attach(&callback)
     }
 
-    /// Starts monitoring (or joins the attempt in flight); resolves true once CONNECTED.
-    #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn connect(&self, env: &Env) -> Result<AsyncBlock<bool>> {
+    /// Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
+    /// true once CONNECTED, false when this first check fails. Cancelling it only stops the
+    /// waiting: the monitor goes on.
+    #[napi(catch_unwind)]
+    pub fn submit_connect(&self, ticket: u32, cancellable: bool) -> Result<()> {
         let Some(monitor) = &self.connection().monitor else { return Err(disabled()) };
         let outcome = monitor.connect(spawn_task);
-        AsyncBlockBuilder::new(async move { Ok(outcome.await) }).build(env)
+        self.submit(ticket, cancellable, |_| async move { Ok(outcome.await) }, Outcome::Bool)
     }
 
     /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).

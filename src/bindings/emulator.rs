@@ -154,11 +154,19 @@ impl NativeEmulator {
         self.inner.reset_ledger();
     }
 
-    #[napi]
-    pub async fn close(&self) -> Result<()> {
+    /// Stops serving; resolves once the port is released. The wait happens on a thread of its
+    /// own, so the JS thread never blocks on it.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<(), _>()?;
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.shutdown())
-            .await
-            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+        std::thread::Builder::new()
+            .name("chittyid-emulator-close".into())
+            .spawn(move || {
+                inner.shutdown();
+                deferred.resolve(|_| Ok(()));
+            })
+            .map_err(|e| Error::new(Status::GenericFailure, format!("cannot close the emulator: {e}")))?;
+        Ok(promise)
     }
 }

@@ -13,17 +13,9 @@ pub mod events;
 pub mod format;
 pub mod loop_wake;
 
-/// The runtime napi-rs runs promise-returning bindings on (`healthCheck()`, `connect()`, the
-/// emulator's `close()`): one thread is plenty for that. Requests and the connection monitor
-/// run on the separate I/O thread of `crate::runtime`.
+/// Every request, answer and health check runs on the one I/O thread of `crate::runtime`;
+/// napi-rs gets no tokio runtime of its own.
 #[napi_derive::module_init]
 fn init() {
     crate::logging::init_from_env();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("chittyid-tasks")
-        .enable_all()
-        .build()
-        .expect("cannot start the chittyid I/O runtime");
-    napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
 }
