@@ -586,16 +586,11 @@ export interface ConnectionManagerStats extends ConnectionStats {
   isConnected: boolean
 }
 
-export interface ConnectionManagerEvents {
-  stateChange: [StateChangeEvent]
-  connected: [ServiceUrlEvent]
-  disconnected: [ServiceUrlEvent]
-  reconnecting: [ReconnectingEvent]
-  unhealthy: [ServiceUrlEvent]
-  maxReconnectAttemptsReached: [MaxReconnectAttemptsReachedEvent]
-  /** Emitted only when listened: a failed `connect()`. */
-  error: [Error & { code?: string }]
-}
+/** The client's connection events; `error` is emitted only when listened (a failed `connect()`). */
+export type ConnectionManagerEvents = Pick<
+  ChittyIDClientEvents,
+  'stateChange' | 'connected' | 'disconnected' | 'reconnecting' | 'unhealthy' | 'maxReconnectAttemptsReached' | 'error'
+>
 
 /** `listeners(event)` as in EventEmitter, plus the Map-like `get`/`has` of the old hand-written emitter. */
 export interface ConnectionManagerListeners {

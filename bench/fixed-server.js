@@ -9,7 +9,7 @@
 //   node bench/fixed-server.js [--port 0]
 
 const net = require('node:net')
-const { parseFlags } = require('./lib/common.js')
+const { parseFlags, splitHttpMessages } = require('./lib/common.js')
 
 const flags = parseFlags(process.argv.slice(2))
 
@@ -26,7 +26,6 @@ const MINTED = response(
 )
 const VALID = response(200, 'OK', '{"valid":true,"chittyId":"CT-A-CHI-1234-P-24-A-0","entity":"PEO"}')
 const HEALTH = response(200, 'OK', '{"status":"healthy","service":"chittyid-fixed","version":"2.0.0"}')
-const CRLFCRLF = Buffer.from('\r\n\r\n')
 const MAX_PENDING = 1 << 20
 
 function answer(head) {
@@ -38,20 +37,9 @@ function answer(head) {
 const server = net.createServer({ noDelay: true }, (socket) => {
   let pending = null
   socket.on('data', (chunk) => {
-    let buf = pending ? Buffer.concat([pending, chunk]) : chunk
     const out = []
-    let offset = 0
-    for (let guard = 0; guard < 100000; guard++) {
-      const end = buf.indexOf(CRLFCRLF, offset)
-      if (end < 0) break
-      const head = buf.latin1Slice(offset, end)
-      const m = /content-length:\s*(\d+)/i.exec(head)
-      const total = end + 4 + (m ? Number(m[1]) : 0)
-      if (total > buf.length) break
-      out.push(answer(head))
-      offset = total
-    }
-    pending = offset < buf.length ? buf.subarray(offset) : null
+    const rest = splitHttpMessages(pending ? Buffer.concat([pending, chunk]) : chunk, (head) => out.push(answer(head)))
+    pending = rest.length > 0 ? rest : null
     if (pending && pending.length > MAX_PENDING) socket.destroy()
     if (out.length === 1) socket.write(out[0])
     else if (out.length > 1) socket.write(Buffer.concat(out))

@@ -9,7 +9,7 @@
 //        --warmup-ms 300 --duration-ms 2000 [--server-pid PID] [--path /v1/mint]
 
 const net = require('node:net')
-const { parseFlags, emitResult, watchdog, cpuMicros, processCpuMicros } = require('./lib/common.js')
+const { parseFlags, emitResult, watchdog, cpuMicros, processCpuMicros, splitHttpMessages } = require('./lib/common.js')
 
 const flags = parseFlags(process.argv.slice(2))
 const url = new URL(flags.url)
@@ -30,29 +30,11 @@ function requests(n) {
   return s
 }
 
-const CRLFCRLF = Buffer.from('\r\n\r\n')
 let phase = 'warmup' // → 'measure' → 'drain'
 let okCount = 0
 let badCount = 0
 let measuredOk = 0
 let errors = 0
-
-/** Parses as many complete responses as `buf` holds; returns [responses, rest]. */
-function parse(buf, onResponse) {
-  let offset = 0
-  for (let guard = 0; guard < 100000; guard++) {
-    const end = buf.indexOf(CRLFCRLF, offset)
-    if (end < 0) break
-    const head = buf.latin1Slice(offset, end)
-    const m = /content-length:\s*(\d+)/i.exec(head)
-    const len = m ? Number(m[1]) : 0
-    const total = end + 4 + len
-    if (total > buf.length) break
-    onResponse(head.charCodeAt(9) === 50) // status 2xx
-    offset = total
-  }
-  return offset === 0 ? buf : buf.subarray(offset)
-}
 
 function onResponse(ok) {
   if (ok) okCount++
@@ -73,9 +55,9 @@ function connect() {
     socket.on('data', (chunk) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
       let done = 0
-      pending = parse(pending, (ok) => {
+      pending = splitHttpMessages(pending, (head) => {
         done++
-        onResponse(ok)
+        onResponse(head.charCodeAt(9) === 50) // status 2xx
       })
       inFlight -= done
       if (phase !== 'drain' && done > 0) {

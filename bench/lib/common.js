@@ -184,8 +184,30 @@ function parseFlags(argv) {
   return flags
 }
 
+const CRLFCRLF = Buffer.from('\r\n\r\n')
+
+/**
+ * Calls `onMessage(head)` for every complete HTTP/1.1 message at the start of `buf` (head up to
+ * the blank line, latin1; body by Content-Length) and returns what is left after them.
+ */
+function splitHttpMessages(buf, onMessage) {
+  let offset = 0
+  for (let guard = 0; guard < 100000; guard++) {
+    const end = buf.indexOf(CRLFCRLF, offset)
+    if (end < 0) break
+    const head = buf.latin1Slice(offset, end)
+    const m = /content-length:\s*(\d+)/i.exec(head)
+    const total = end + 4 + (m ? Number(m[1]) : 0)
+    if (total > buf.length) break
+    onMessage(head)
+    offset = total
+  }
+  return offset === 0 ? buf : buf.subarray(offset)
+}
+
 module.exports = {
   ROOT,
+  splitHttpMessages,
   sampleId,
   median,
   percentileSorted,
