@@ -4,7 +4,7 @@ const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
 const { fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
 const { validateFormat, entityForId } = require('./format.js')
-const { toPayload } = require('./events.js')
+const { toPayload, emitSafely } = require('./events.js')
 
 // Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
 // caller bug, answered locally instead of being shipped to the service.
@@ -186,13 +186,6 @@ function raceAbort(promise, signal, onAbort) {
   })
 }
 
-function reportListenerError(event, err) {
-  process.emitWarning(`a listener for "${event}" threw: ${err && err.message}`, {
-    type: 'ChittyIDListenerError',
-    code: 'CHITTYID_LISTENER_THREW',
-  })
-}
-
 class ChittyIDClient extends EventEmitter {
   #native
   #apiKey
@@ -271,16 +264,8 @@ class ChittyIDClient extends EventEmitter {
   /** Emits a native event; a throwing listener neither stops the others nor the process. */
   #deliver(event) {
     if (this.#closed) return
-    const name = event.name
-    if (name === 'error' && this.listenerCount('error') === 0) return
-    const payload = toPayload(event)
-    for (const listener of this.rawListeners(name)) {
-      try {
-        listener.call(this, payload)
-      } catch (err) {
-        reportListenerError(name, err)
-      }
-    }
+    if (event.name === 'error' && this.listenerCount('error') === 0) return // skip building it
+    emitSafely(this, event.name, toPayload(event))
   }
 
   #nextTicket() {

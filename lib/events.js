@@ -29,4 +29,23 @@ function toPayload(e) {
   }
 }
 
-module.exports = { toPayload }
+/**
+ * Calls every listener of `event` on `emitter` with `payload`. One that throws neither stops the
+ * others nor the process: the throw becomes a process warning. `error` without listeners is
+ * dropped instead of thrown.
+ */
+function emitSafely(emitter, event, payload) {
+  if (event === 'error' && emitter.listenerCount('error') === 0) return
+  for (const listener of emitter.rawListeners(event)) {
+    try {
+      listener.call(emitter, payload)
+    } catch (err) {
+      process.emitWarning(`a listener for "${event}" threw: ${err && err.message}`, {
+        type: 'ChittyIDListenerError',
+        code: 'CHITTYID_LISTENER_THREW',
+      })
+    }
+  }
+}
+
+module.exports = { toPayload, emitSafely }

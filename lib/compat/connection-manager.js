@@ -8,6 +8,7 @@
 const { EventEmitter } = require('node:events')
 const native = require('../../binding.js')
 const { ChittyIDClient } = require('../client.js')
+const { emitSafely } = require('../events.js')
 
 const ConnectionState = Object.freeze({
   DISCONNECTED: 'DISCONNECTED',
@@ -51,13 +52,6 @@ function option(options, name) {
   return value === undefined || value === null ? DEFAULTS[name] : value
 }
 
-function reportListenerError(event, err) {
-  process.emitWarning(`a listener for "${event}" threw: ${err && err.message}`, {
-    type: 'ChittyIDListenerError',
-    code: 'CHITTYID_LISTENER_THREW',
-  })
-}
-
 class ChittyIDConnectionManager extends EventEmitter {
   /** Native client used only for health checks; rebuilt when serviceUrl or apiKey change. */
   #probe = null
@@ -97,14 +91,7 @@ class ChittyIDConnectionManager extends EventEmitter {
 
   /** Emits to every listener; one that throws neither stops the others nor the process. */
   #emit(event, payload) {
-    if (event === 'error' && this.listenerCount('error') === 0) return
-    for (const listener of this.rawListeners(event)) {
-      try {
-        listener.call(this, payload)
-      } catch (err) {
-        reportListenerError(event, err)
-      }
-    }
+    emitSafely(this, event, payload)
   }
 
   /** A bare client for the health check (no retry, breaker, cache or monitor of its own). */
