@@ -60,8 +60,6 @@ const WAKE_AT_BACKLOG: usize = 256;
 pub struct Completer {
     queue: Mutex<Vec<Completion>>,
     wake: LoopWake,
-    /// Mirrors whether `wake` is attached, so that each submission checks it without a lock.
-    attached: AtomicBool,
     /// A wake-up is owed to JS and will be sent when the I/O thread goes idle.
     wake_owed: AtomicBool,
 }
@@ -71,7 +69,6 @@ impl Default for Completer {
         Self {
             queue: Mutex::new(Vec::with_capacity(64)),
             wake: LoopWake::default(),
-            attached: AtomicBool::new(false),
             wake_owed: AtomicBool::new(false),
         }
     }
@@ -86,19 +83,16 @@ impl IdleTask for Completer {
 impl Completer {
     /// Wires the wake-up function (JS thread); a no-op when one is attached already.
     pub fn attach(&self, env: &Env, on_ready: &Function<(), ()>) -> Result<()> {
-        self.wake.attach(env, on_ready)?;
-        self.attached.store(true, Ordering::Release);
-        Ok(())
+        self.wake.attach(env, on_ready)
     }
 
     /// Releases the wake-up function (JS thread); outcomes that still arrive wait in the queue.
     pub fn detach(&self) {
-        self.attached.store(false, Ordering::Release);
         self.wake.detach();
     }
 
     pub fn is_attached(&self) -> bool {
-        self.attached.load(Ordering::Acquire)
+        self.wake.is_attached()
     }
 
     /// Queues an outcome; JS is woken if it may be waiting for an empty queue: once the I/O

@@ -22,6 +22,7 @@ pub use threadsafe::LoopWake;
 mod uv_async {
     use std::ffi::{c_int, c_void};
     use std::ptr;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Mutex;
 
     use napi::bindgen_prelude::*;
@@ -81,6 +82,8 @@ mod uv_async {
     #[derive(Default)]
     pub struct LoopWake {
         wake: Mutex<Option<WakePtr>>,
+        /// `wake.is_some()`, readable on every submission without the lock.
+        attached: AtomicBool,
     }
 
     impl LoopWake {
@@ -127,13 +130,19 @@ mod uv_async {
                     return Err(e);
                 }
                 *slot = Some(WakePtr(wake));
+                self.attached.store(true, Ordering::Release);
             }
             Ok(())
+        }
+
+        pub fn is_attached(&self) -> bool {
+            self.attached.load(Ordering::Acquire)
         }
 
         /// Detaches (JS thread); a send that raced with this simply finds nothing to wake.
         pub fn detach(&self) {
             let taken = self.wake.lock().unwrap_or_else(|e| e.into_inner()).take();
+            self.attached.store(false, Ordering::Release);
             if let Some(WakePtr(wake)) = taken {
                 unsafe { release(wake, true) };
             }
@@ -204,7 +213,9 @@ mod uv_async {
     unsafe extern "C" fn on_env_cleanup(_hook: sys::napi_async_cleanup_hook_handle, data: *mut c_void) {
         let wake = data.cast::<Wake>();
         // Withdrawn from its LoopWake first, so no send can reach the handle while it closes.
-        (*(*wake).owner).wake.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let owner = &*(*wake).owner;
+        owner.wake.lock().unwrap_or_else(|e| e.into_inner()).take();
+        owner.attached.store(false, Ordering::Release);
         // The hook is removed in `on_closed`, once the handle is gone, which lets shutdown go on.
         release(wake, false);
     }
@@ -267,6 +278,10 @@ mod threadsafe {
 
         pub fn detach(&self) {
             self.wake.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
+
+        pub fn is_attached(&self) -> bool {
+            self.wake.lock().unwrap_or_else(|e| e.into_inner()).is_some()
         }
 
         #[allow(deprecated)] // `refer`/`unref` are the napi calls for exactly this toggle
