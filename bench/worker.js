@@ -261,17 +261,8 @@ async function startTinyService() {
 
 async function caseCacheHit() {
   const { impl, durationMs } = opts
-  let emu
-  let c
-  if (impl === 'native') {
-    const pkg = loadNativePackage()
-    const probe = new pkg.ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1' })
-    const exposed = typeof probe.getStats === 'function'
-    await probe.close()
-    if (!exposed) return { impl, exposed: false, note: 'client.getStats / validation cache not exposed yet' }
-  }
-  emu = await startTinyService()
-  c = makeClient(impl, `${emu.url}/v1`)
+  const emu = await startTinyService()
+  const c = makeClient(impl, `${emu.url}/v1`)
   const ids = Array.from({ length: 64 }, (_, i) => sampleId(i * 7919))
   for (const id of ids) await c.client.validate(id)
   const before = JSON.stringify(emu.stats().requests)
@@ -309,9 +300,6 @@ function caseCompatCache() {
   lruGet(iterations)
   regexTest(iterations)
   const reps = opts.reps || 7
-  if (typeof pkg.ChittyIDCache !== 'function') {
-    return { lruNs: nsPerOp(lruGet, iterations, reps), regexNs: nsPerOp(regexTest, iterations, reps), iterations, exposed: false, note: 'ChittyIDCache not exported yet' }
-  }
   const cache = new pkg.ChittyIDCache({ maxSize: 10000, ttlMs: 300000 })
   for (const id of ids) cache.set(id, true)
   const nativeGet = (n) => {
@@ -325,7 +313,7 @@ function caseCompatCache() {
     samples.regex.push(nsPerOp(regexTest, iterations, 1))
     samples.native.push(nsPerOp(nativeGet, iterations, 1))
   }
-  return { lruNs: median(samples.lru), regexNs: median(samples.regex), nativeNs: median(samples.native), iterations, exposed: true, sink }
+  return { lruNs: median(samples.lru), regexNs: median(samples.regex), nativeNs: median(samples.native), iterations, sink }
 }
 
 function caseSyncCall() {
