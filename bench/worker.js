@@ -107,13 +107,18 @@ function nsPerOp(fn, iterations, reps) {
   return median(samples)
 }
 
+/** Runs `fn` in small batches for ~100 ms, so that V8 has optimized it before it is timed. */
+function warmUp(fn) {
+  const until = process.hrtime.bigint() + 100_000_000n
+  while (process.hrtime.bigint() < until) fn(10_000)
+}
+
 /**
  * Picks an iteration count so that one batch of `fn` takes about `targetMs`, after ~100 ms of
  * warm-up: calibrating on code V8 has not optimized yet picks batches far too short to time.
  */
 function calibrate(fn, targetMs) {
-  const warmUntil = process.hrtime.bigint() + 100_000_000n
-  while (process.hrtime.bigint() < warmUntil) fn(10_000)
+  warmUp(fn)
   let n = 1000
   for (let i = 0; i < 20; i++) {
     const t0 = process.hrtime.bigint()
@@ -145,6 +150,8 @@ function caseFormat() {
     for (let i = 0; i < n; i++) if (RE.test(inputs[i % mask])) sink++
   }
   const iterations = calibrate(regex, opts.batchMs || 50)
+  warmUp(viaClient)
+  warmUp(viaFunction)
   const reps = opts.reps || 7
   // Batch by batch, in turn, so that a slow spell of the machine hits every contender alike.
   const results = { client: [], fn: [], regex: [] }
@@ -296,16 +303,14 @@ function caseCompatCache() {
     for (let i = 0; i < n; i++) if (RE.test(ids[i & 1023])) sink++
   }
   const iterations = calibrate(lruGet, opts.batchMs || 50)
-  // One unmeasured batch per loop first, so a short calibration cannot time unoptimized code.
-  lruGet(iterations)
-  regexTest(iterations)
   const reps = opts.reps || 7
   const cache = new pkg.ChittyIDCache({ maxSize: 10000, ttlMs: 300000 })
   for (const id of ids) cache.set(id, true)
   const nativeGet = (n) => {
     for (let i = 0; i < n; i++) if (cache.get(ids[i & 1023])) sink++
   }
-  nativeGet(iterations)
+  warmUp(regexTest)
+  warmUp(nativeGet)
   // Batch by batch, in turn, so that a slow spell of the machine hits every contender alike.
   const samples = { lru: [], regex: [], native: [] }
   for (let r = 0; r < reps; r++) {
