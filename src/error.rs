@@ -3,16 +3,28 @@
 
 use std::fmt;
 
+/// How far a failed request got: whether the service may have received it. A mint may be
+/// retried safely only after a `Connect` failure, since the public service ignores
+/// `Idempotency-Key` (docs/ARCHITECTURE.md, "Retry safety").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Nothing of the request left this process: DNS, refused, TLS handshake, connect timeout,
+    /// a local resource limit, or a pooled connection that failed before any byte was written.
+    Connect,
+    /// The request may have been written (fully or partly): the service may have processed it.
+    Exchange,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientError {
     /// The service answered with a non-2xx status.
     Http { status: u16, status_text: String, retry_after: Option<String> },
     /// The request never got an answer: refused, reset, DNS, broken pipe...
-    Transport { code: &'static str, detail: String },
+    Transport { code: &'static str, detail: String, phase: Phase },
     /// The TLS handshake failed (untrusted or mismatched certificate...). Retrying cannot help.
     Tls { code: &'static str, detail: String },
     /// No complete answer within the per-request timeout.
-    Timeout { after_ms: u64 },
+    Timeout { after_ms: u64, phase: Phase },
     /// A 2xx answer that is not what the API promises (bad JSON, missing `chittyId`).
     BadResponse { detail: String },
     /// The response body exceeded the configured cap.
@@ -73,6 +85,16 @@ impl ClientError {
         }
     }
 
+    /// Whether the service may have received (and processed) the request that failed.
+    /// Answers from the service count as received; so does anything after the connect phase.
+    pub fn may_have_reached_service(&self) -> bool {
+        match self {
+            ClientError::Transport { phase, .. } | ClientError::Timeout { phase, .. } => *phase == Phase::Exchange,
+            ClientError::Tls { .. } | ClientError::CircuitOpen { .. } | ClientError::InvalidArgument { .. } => false,
+            _ => true,
+        }
+    }
+
     /// Whether this outcome says the service is unwell (and so counts for the breaker).
     /// Client errors (4xx other than 408/429) say the caller was wrong, not the service.
     pub fn counts_as_service_failure(&self) -> bool {
@@ -98,7 +120,7 @@ impl fmt::Display for ClientError {
             }
             ClientError::Transport { detail, .. } => write!(f, "fetch failed: {detail}"),
             ClientError::Tls { detail, .. } => write!(f, "fetch failed: TLS handshake failed: {detail}"),
-            ClientError::Timeout { after_ms } => {
+            ClientError::Timeout { after_ms, .. } => {
                 write!(f, "fetch failed: request timed out after {after_ms} ms")
             }
             ClientError::BadResponse { detail } => {
@@ -135,11 +157,11 @@ mod tests {
 
     #[test]
     fn transport_errors_say_fetch_failed() {
-        let e = ClientError::Transport { code: "ECONNREFUSED", detail: "connect ECONNREFUSED 127.0.0.1:1".into() };
+        let e = ClientError::Transport { code: "ECONNREFUSED", detail: "connect ECONNREFUSED 127.0.0.1:1".into(), phase: Phase::Connect };
         assert!(e.to_string().contains("fetch failed"));
         assert_eq!(e.code(), "ECONNREFUSED");
         assert_eq!(e.cause_detail(), Some("connect ECONNREFUSED 127.0.0.1:1"));
-        assert!(ClientError::Timeout { after_ms: 5 }.to_string().contains("fetch failed"));
+        assert!(ClientError::Timeout { after_ms: 5, phase: Phase::Exchange }.to_string().contains("fetch failed"));
     }
 
     #[test]

@@ -146,7 +146,7 @@ mod tests {
     }
 
     fn failing() -> std::future::Ready<Result<Response, ClientError>> {
-        std::future::ready(Err(ClientError::Timeout { after_ms: 1 }))
+        std::future::ready(Err(ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange }))
     }
 
     fn ok() -> std::future::Ready<Result<Response, ClientError>> {

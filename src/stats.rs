@@ -148,7 +148,7 @@ mod tests {
         for _ in 0..98 {
             s.record_attempt(Operation::Mint, Duration::from_micros(150), None);
         }
-        let err = ClientError::Timeout { after_ms: 1 };
+        let err = ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange };
         s.record_attempt(Operation::Mint, Duration::from_millis(30), Some(&err));
         s.record_attempt(Operation::Mint, Duration::from_millis(30), Some(&err));
         s.record_retry(Operation::Mint);

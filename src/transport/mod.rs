@@ -18,7 +18,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use crate::config::ClientConfig;
-use crate::error::ClientError;
+use crate::error::{ClientError, Phase};
 use wire::{parse_head, render_request, Chunked, Framing};
 pub use wire::Method;
 
@@ -235,7 +235,7 @@ impl Transport {
         let timeout = Duration::from_millis(req.timeout_ms);
         let result = match tokio::time::timeout(timeout, self.exchange(&req)).await {
             Ok(result) => result,
-            Err(_) => Err(ClientError::Timeout { after_ms: req.timeout_ms }),
+            Err(_) => Err(ClientError::Timeout { after_ms: req.timeout_ms, phase: Phase::Exchange }),
         };
         match &result {
             Ok(r) => tracing::debug!(method = req.method.as_str(), path = req.path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
@@ -321,7 +321,7 @@ impl Transport {
     }
 
     fn not_found(&self) -> ClientError {
-        ClientError::Transport { code: "ENOTFOUND", detail: format!("getaddrinfo ENOTFOUND {}", self.endpoint.host) }
+        ClientError::Transport { code: "ENOTFOUND", detail: format!("getaddrinfo ENOTFOUND {}", self.endpoint.host), phase: Phase::Connect }
     }
 
     /// Names a transport failure the way Node does (`ECONNREFUSED`, `ECONNRESET`, ...), since
@@ -341,7 +341,8 @@ impl Transport {
             ErrorKind::UnexpectedEof => ("ECONNRESET", "socket hang up".to_owned()),
             _ => ("ECONNRESET", format!("{during} failed ({err})")),
         };
-        ClientError::Transport { code, detail: format!("{what} {peer}") }
+        let phase = if during == "connect" { Phase::Connect } else { Phase::Exchange };
+        ClientError::Transport { code, detail: format!("{what} {peer}"), phase }
     }
 }
 
