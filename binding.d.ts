@@ -277,6 +277,14 @@ export interface NativeClientOptions {
   apiKey?: string
   timeout?: number
   maxResponseBytes?: number
+  /** Requests in flight at once (HTTP/1.1 connections); more wait. */
+  maxConnections?: number
+  /** False when `NODE_TLS_REJECT_UNAUTHORIZED=0` (read and warned about by the JS side). */
+  verifyTls?: boolean
+  /** The `proxy` option's URL. */
+  proxyUrl?: string
+  /** The proxy environment variables, when the process opted in to them. */
+  proxyEnv?: ProxyEnvOptions
   /** `None` = defaults; `enabled: false` turns retry off. */
   retry?: RetryOptions
   retryEnabled?: boolean
@@ -333,6 +341,12 @@ export interface ParsedChittyId {
   yearMonth: string
   check: string
   extension: string
+}
+
+export interface ProxyEnvOptions {
+  http?: string
+  https?: string
+  noProxy?: string
 }
 
 /**

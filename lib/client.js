@@ -61,6 +61,59 @@ function caOption(value) {
   })
 }
 
+// Node's switches for proxies from the environment: the variable, or the flag given to node
+// directly or through NODE_OPTIONS.
+function envProxyEnabled() {
+  if (process.env.NODE_USE_ENV_PROXY === '1') return true
+  const flag = '--use-env-proxy'
+  return process.execArgv.includes(flag) || (process.env.NODE_OPTIONS || '').split(/\s+/).includes(flag)
+}
+
+// As in Node, the lowercase variable wins when both are set.
+function envVar(lower, upper) {
+  const value = process.env[lower] !== undefined ? process.env[lower] : process.env[upper]
+  return value === '' ? undefined : value
+}
+
+/** `proxy: "http://..."` sends everything through that proxy; `false` none; unset: Node's env rules. */
+function proxyOptions(config) {
+  const value = config.proxy
+  if (value === false || value === null) return {}
+  if (typeof value === 'string' && value !== '') return { proxyUrl: value }
+  if (value !== undefined) throw invalidArgument('ChittyIDClient option "proxy" must be a proxy URL string or false')
+  if (!envProxyEnabled()) return {}
+  const proxyEnv = {
+    http: envVar('http_proxy', 'HTTP_PROXY'),
+    https: envVar('https_proxy', 'HTTPS_PROXY'),
+    noProxy: envVar('no_proxy', 'NO_PROXY'),
+  }
+  return proxyEnv.http || proxyEnv.https ? { proxyEnv } : {}
+}
+
+let warnedInsecureTls = false
+
+/** False when the process disabled certificate checks, as Node does, with one warning per process. */
+function verifyTls() {
+  if (process.env.NODE_TLS_REJECT_UNAUTHORIZED !== '0') return true
+  if (!warnedInsecureTls) {
+    warnedInsecureTls = true
+    process.emitWarning(
+      'NODE_TLS_REJECT_UNAUTHORIZED is "0": @chittyos/chittyid-client will not verify the ChittyID service\'s TLS certificate.',
+      { code: 'CHITTYID_TLS_UNVERIFIED' },
+    )
+  }
+  return false
+}
+
+function maxConnectionsOption(config) {
+  const value = config.maxConnections
+  if (value === undefined || value === null) return undefined
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw invalidArgument(`ChittyIDClient option "maxConnections" must be an integer from 1 to 65535, got ${String(value)}`)
+  }
+  return value
+}
+
 function toNativeOptions(config) {
   if (config === undefined || config === null) config = {}
   if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
@@ -76,6 +129,9 @@ function toNativeOptions(config) {
     apiKey: optional(config, 'apiKey', 'string'),
     timeout: optional(config, 'timeout', 'number'),
     maxResponseBytes: optional(config, 'maxResponseBytes', 'number'),
+    maxConnections: maxConnectionsOption(config),
+    verifyTls: verifyTls(),
+    ...proxyOptions(config),
     retry: retry.options,
     retryEnabled: retry.enabled,
     circuitBreaker: breaker.options,

@@ -6,6 +6,8 @@ pub const DEFAULT_SERVICE_URL: &str = "https://id.chitty.cc/v1";
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub const HEALTH_TIMEOUT_MS: u64 = 5_000;
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Requests in flight per client (so HTTP/1.1 connections); more wait for a free one.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// Longest timeout accepted (about 24 days, what a JS timer can hold).
 pub const MAX_TIMEOUT_MS: u64 = i32::MAX as u64;
 
@@ -18,6 +20,24 @@ pub struct ClientConfig {
     pub max_response_bytes: usize,
     /// Extra trusted roots (PEM), on top of the bundled webpki roots.
     pub extra_ca_pem: Vec<Vec<u8>>,
+    /// False only when the process set `NODE_TLS_REJECT_UNAUTHORIZED=0`.
+    pub verify_tls: bool,
+    /// Plain http to hosts that are not loopback is allowed (and loopback names are not
+    /// checked against their resolved addresses).
+    pub allow_insecure: bool,
+    pub max_connections: usize,
+    pub proxy: ProxySetting,
+}
+
+/// Which proxy the client's requests go through (see `transport::proxy`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ProxySetting {
+    #[default]
+    Direct,
+    /// The `proxy` option: every request goes through this proxy.
+    Url(String),
+    /// Node's environment variables, read by the JS side when the process opted in.
+    Env { http: Option<String>, https: Option<String>, no_proxy: Option<String> },
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -28,6 +48,11 @@ impl std::fmt::Debug for ClientConfig {
             .field("timeout_ms", &self.timeout_ms)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("extra_ca_pem", &self.extra_ca_pem.len())
+            .field("verify_tls", &self.verify_tls)
+            .field("allow_insecure", &self.allow_insecure)
+            .field("max_connections", &self.max_connections)
+            // Proxy URLs may carry credentials.
+            .field("proxy", &!matches!(self.proxy, ProxySetting::Direct))
             .finish()
     }
 }
@@ -40,6 +65,10 @@ impl Default for ClientConfig {
             timeout_ms: DEFAULT_TIMEOUT_MS,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             extra_ca_pem: Vec::new(),
+            verify_tls: true,
+            allow_insecure: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            proxy: ProxySetting::Direct,
         }
     }
 }

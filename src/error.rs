@@ -23,6 +23,9 @@ pub enum ClientError {
     Transport { code: &'static str, detail: String, phase: Phase },
     /// The TLS handshake failed (untrusted or mismatched certificate...). Retrying cannot help.
     Tls { code: &'static str, detail: String },
+    /// The client would not send the request where it was headed: a redirect from https to
+    /// http or past the hop limit, or plain http to an address that is not loopback.
+    Refused { code: &'static str, detail: String },
     /// No complete answer within the per-request timeout.
     Timeout { after_ms: u64, phase: Phase },
     /// A 2xx answer that is not what the API promises (bad JSON, missing `chittyId`).
@@ -44,7 +47,7 @@ impl ClientError {
     pub fn code(&self) -> &'static str {
         match self {
             ClientError::Http { .. } => "EHTTP",
-            ClientError::Transport { code, .. } | ClientError::Tls { code, .. } => code,
+            ClientError::Transport { code, .. } | ClientError::Tls { code, .. } | ClientError::Refused { code, .. } => code,
             ClientError::Timeout { .. } => "ETIMEDOUT",
             ClientError::BadResponse { .. } => "EBADRESPONSE",
             ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
@@ -60,6 +63,7 @@ impl ClientError {
         match self {
             ClientError::Transport { detail, .. }
             | ClientError::Tls { detail, .. }
+            | ClientError::Refused { detail, .. }
             | ClientError::BadResponse { detail } => {
                 Some(detail)
             }
@@ -90,7 +94,10 @@ impl ClientError {
     pub fn may_have_reached_service(&self) -> bool {
         match self {
             ClientError::Transport { phase, .. } | ClientError::Timeout { phase, .. } => *phase == Phase::Exchange,
-            ClientError::Tls { .. } | ClientError::CircuitOpen { .. } | ClientError::InvalidArgument { .. } => false,
+            ClientError::Tls { .. }
+            | ClientError::Refused { .. }
+            | ClientError::CircuitOpen { .. }
+            | ClientError::InvalidArgument { .. } => false,
             _ => true,
         }
     }
@@ -102,6 +109,8 @@ impl ClientError {
             ClientError::Http { status, .. } => {
                 *status >= 500 || *status == 408 || *status == 429
             }
+            // This process ran out of sockets or memory: the service is not to blame.
+            ClientError::Transport { code, .. } if crate::transport::is_local_resource_code(code) => false,
             ClientError::Transport { .. }
             | ClientError::Timeout { .. }
             | ClientError::BadResponse { .. }
@@ -120,6 +129,7 @@ impl fmt::Display for ClientError {
             }
             ClientError::Transport { detail, .. } => write!(f, "fetch failed: {detail}"),
             ClientError::Tls { detail, .. } => write!(f, "fetch failed: TLS handshake failed: {detail}"),
+            ClientError::Refused { detail, .. } => write!(f, "fetch failed: {detail}"),
             ClientError::Timeout { after_ms, .. } => {
                 write!(f, "fetch failed: request timed out after {after_ms} ms")
             }

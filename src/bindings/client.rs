@@ -56,6 +56,14 @@ pub struct NativeClientOptions {
     pub api_key: Option<String>,
     pub timeout: Option<f64>,
     pub max_response_bytes: Option<u32>,
+    /// Requests in flight at once (HTTP/1.1 connections); more wait.
+    pub max_connections: Option<u32>,
+    /// False when `NODE_TLS_REJECT_UNAUTHORIZED=0` (read and warned about by the JS side).
+    pub verify_tls: Option<bool>,
+    /// The `proxy` option's URL.
+    pub proxy_url: Option<String>,
+    /// The proxy environment variables, when the process opted in to them.
+    pub proxy_env: Option<ProxyEnvOptions>,
     /// `None` = defaults; `enabled: false` turns retry off.
     pub retry: Option<RetryOptions>,
     pub retry_enabled: Option<bool>,
@@ -68,6 +76,22 @@ pub struct NativeClientOptions {
     /// `None` = defaults; `connection_enabled: false` turns the connection manager off.
     pub connection: Option<ConnectionOptions>,
     pub connection_enabled: Option<bool>,
+}
+
+#[napi(object)]
+pub struct ProxyEnvOptions {
+    pub http: Option<String>,
+    pub https: Option<String>,
+    pub no_proxy: Option<String>,
+}
+
+fn proxy_setting(opts: &NativeClientOptions) -> crate::config::ProxySetting {
+    use crate::config::ProxySetting;
+    match (&opts.proxy_url, &opts.proxy_env) {
+        (Some(url), _) => ProxySetting::Url(url.clone()),
+        (None, Some(env)) => ProxySetting::Env { http: env.http.clone(), https: env.https.clone(), no_proxy: env.no_proxy.clone() },
+        (None, None) => ProxySetting::Direct,
+    }
 }
 
 #[napi(object)]
@@ -247,6 +271,14 @@ impl NativeClient {
                 .max_response_bytes
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES, |n| n as usize),
             extra_ca_pem: extra_ca_pem(options.ca.as_deref()),
+            verify_tls: options.verify_tls.unwrap_or(true),
+            allow_insecure: options.allow_insecure.unwrap_or(false),
+            max_connections: match options.max_connections {
+                None => crate::config::DEFAULT_MAX_CONNECTIONS,
+                Some(0) => return Err(invalid("maxConnections must be at least 1".to_owned())),
+                Some(n) => n as usize,
+            },
+            proxy: proxy_setting(&options),
         };
         // Events are wired lazily (see `attach_events`) unless a callback is given here.
         let events = Arc::new(JsEventSink::detached());

@@ -1,33 +1,66 @@
-//! One pool of keep-alive connections per `ChittyIDClient`, speaking a lean HTTP/1.1: the
-//! request head's constant part is rendered once per client, each request is one write into
-//! a reused buffer, and the response is framed in the connection's own read buffer. No URL
-//! parsing, header maps or boxed futures per request: this path is the client's CPU budget.
-//! Also: the per-request timeout, the response size cap, and Node-style failure codes.
+//! HTTP for one `ChittyIDClient`: a thin adapter over one `reqwest::Client`, built once with
+//! everything the client needs (docs/ARCHITECTURE.md, "Transport"): rustls with the client's
+//! roots and ALPN (h2 when the server offers it), `fetch`-style redirects and decompression,
+//! Node-style proxies, loopback-only name resolution for plain http, and a bound on
+//! concurrent requests. What stays here: the per-request timeout, the response size cap
+//! (applied to the decoded body while it streams in), and the mapping of failures to Node's
+//! codes and to the phase the request reached.
+//!
+//! The hot path keeps per-request work small: the fixed routes' URLs are parsed once, the
+//! constant headers are the client's defaults, the body is handed over as `Bytes` without a
+//! copy, and a response that arrives in one chunk is kept as that chunk.
 
+mod errors;
+mod proxy;
+mod redirect;
+mod resolve;
 mod tls;
-pub mod wire;
 
-use std::io::ErrorKind;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
-use tokio_rustls::TlsConnector;
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use reqwest::Url;
+use tokio::sync::Semaphore;
 
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Phase};
-use wire::{parse_head, render_request, Chunked, Framing};
-pub use wire::Method;
 
-/// Idle connections kept per client; more are closed after use.
-const MAX_IDLE: usize = 256;
-/// A pooled connection idle at least this long that fails before answering is taken to have
-/// been closed by the server's keep-alive timeout, and the request is sent again on a fresh
-/// one. A connection reused sooner that fails is a real failure, left to the retry policy.
-const STALE_AFTER: Duration = Duration::from_secs(1);
+/// Whether `code` names a local resource failure (this process out of sockets or memory).
+pub fn is_local_resource_code(code: &str) -> bool {
+    errors::LOCAL_RESOURCE_CODES.contains(&code)
+}
+pub use redirect::MAX_REDIRECTS;
+
+/// Idle pooled connections are closed after this long, shorter than the keep-alive timeout of
+/// common servers (Node's is 5 s), so a request is rarely written onto a connection the
+/// server is closing at that moment (an ambiguous failure for a mint).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+
+const USER_AGENT_VALUE: &str = concat!("chittyid-client/", env!("CARGO_PKG_VERSION"));
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+
+    fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        }
+    }
+}
 
 /// A complete answer from the service (any status).
 #[derive(Debug)]
@@ -62,167 +95,74 @@ pub struct Request<'a> {
     pub timeout_ms: u64,
 }
 
-/// Where the service is, parsed once.
-struct Endpoint {
-    host: String,
-    port: u16,
-    base_path: String,
-    tls: Option<(TlsConnector, rustls::pki_types::ServerName<'static>)>,
-}
-
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl Stream {
-    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.write_all(bytes).await,
-            Stream::Tls(s) => {
-                s.write_all(bytes).await?;
-                s.flush().await
-            }
-        }
-    }
-
-    async fn read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(8192);
-        }
-        match self {
-            Stream::Plain(s) => s.read_buf(buf).await,
-            Stream::Tls(s) => s.read_buf(buf).await,
-        }
-    }
-}
-
-struct Conn {
-    stream: Stream,
-    buf: BytesMut,
-    idle_since: std::time::Instant,
-}
-
-/// Why an exchange failed; `Unanswered` means the server sent nothing back, which on a reused
-/// connection usually means it had closed it while idle (safe to send again once).
-enum Failure {
-    Unanswered(std::io::Error),
-    Io(std::io::Error),
-    Protocol(ClientError),
-}
-
-impl Conn {
-    async fn exchange(&mut self, request: &[u8], max_body: usize) -> Result<(Response, bool), Failure> {
-        self.stream.write_all(request).await.map_err(Failure::Unanswered)?;
-        let head = loop {
-            if let Some(head) = parse_head(&self.buf, max_body).map_err(Failure::Protocol)? {
-                break head;
-            }
-            let n = self.stream.read_buf(&mut self.buf).await;
-            match n {
-                Ok(0) if self.buf.is_empty() => return Err(Failure::Unanswered(ErrorKind::UnexpectedEof.into())),
-                Ok(0) => return Err(Failure::Io(ErrorKind::UnexpectedEof.into())),
-                Ok(_) => {}
-                Err(e) if self.buf.is_empty() => return Err(Failure::Unanswered(e)),
-                Err(e) => return Err(Failure::Io(e)),
-            }
-        };
-        self.buf.advance(head.len);
-        let body = self.read_body(head.framing, max_body).await?;
-        let response = Response { status: head.status, status_text: head.reason, retry_after: head.retry_after, body };
-        // Leftover bytes would be a protocol violation; such a connection is not reused.
-        Ok((response, head.keep_alive && self.buf.is_empty()))
-    }
-
-    async fn read_more(&mut self) -> Result<(), Failure> {
-        match self.stream.read_buf(&mut self.buf).await {
-            Ok(0) => Err(Failure::Io(ErrorKind::UnexpectedEof.into())),
-            Ok(_) => Ok(()),
-            Err(e) => Err(Failure::Io(e)),
-        }
-    }
-
-    async fn read_body(&mut self, framing: Framing, max_body: usize) -> Result<Bytes, Failure> {
-        match framing {
-            Framing::Length(len) => {
-                while self.buf.len() < len {
-                    self.read_more().await?;
-                }
-                Ok(self.buf.split_to(len).freeze())
-            }
-            Framing::Chunked => {
-                let mut decoder = Chunked::default();
-                let mut body = BytesMut::new();
-                while !decoder.decode(&mut self.buf, &mut body, max_body).map_err(Failure::Protocol)? {
-                    self.read_more().await?;
-                }
-                Ok(body.freeze())
-            }
-            Framing::UntilClose => loop {
-                if self.buf.len() > max_body {
-                    return Err(Failure::Protocol(ClientError::BodyTooLarge { limit: max_body }));
-                }
-                match self.stream.read_buf(&mut self.buf).await {
-                    Ok(0) => return Ok(self.buf.split().freeze()),
-                    Ok(_) => {}
-                    Err(e) => return Err(Failure::Io(e)),
-                }
-            },
-        }
-    }
+/// The URLs of the routes with a fixed path, parsed once.
+struct Routes {
+    mint: Url,
+    batch: Url,
+    health: Url,
 }
 
 pub struct Transport {
     base_url: String,
-    endpoint: Endpoint,
-    /// Host, User-Agent, Accept and Authorization, rendered once.
-    common_headers: Vec<u8>,
-    idle: Mutex<Vec<Conn>>,
+    http: reqwest::Client,
+    routes: Routes,
+    /// `host:port`, for messages shaped like Node's.
+    peer: String,
+    /// One permit per request in flight: at most `max_connections` connections (HTTP/1.1) or
+    /// streams (h2). Calls beyond it wait for a permit before their timeout starts.
+    permits: Arc<Semaphore>,
     max_response_bytes: usize,
-    stale_after: Duration,
 }
 
 fn invalid(detail: impl Into<String>) -> ClientError {
     ClientError::InvalidArgument { detail: detail.into() }
 }
 
-fn render_common_headers(host_header: &str, api_key: Option<&str>) -> Result<Vec<u8>, ClientError> {
-    let mut headers = format!(
-        "Host: {host_header}\r\nUser-Agent: chittyid-client/{}\r\nAccept: application/json\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
+fn default_headers(api_key: Option<&str>) -> Result<HeaderMap, ClientError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     if let Some(key) = api_key.filter(|k| !k.is_empty()) {
-        if key.bytes().any(|b| b < 0x20 || b == 0x7f) {
-            return Err(invalid("apiKey contains characters not allowed in an HTTP header"));
-        }
-        headers.push_str("Authorization: Bearer ");
-        headers.push_str(key);
-        headers.push_str("\r\n");
+        let mut value = HeaderValue::from_str(&format!("Bearer {key}"))
+            .map_err(|_| invalid("apiKey contains characters not allowed in an HTTP header"))?;
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
     }
-    Ok(headers.into_bytes())
+    Ok(headers)
+}
+
+fn route(base: &str, path: &str) -> Result<Url, ClientError> {
+    Url::parse(&format!("{base}{path}")).map_err(|e| invalid(format!("serviceUrl: {e}")))
 }
 
 impl Transport {
     pub fn new(config: &ClientConfig) -> Result<Self, ClientError> {
-        let url = url::Url::parse(&config.service_url).map_err(|e| invalid(format!("serviceUrl: {e}")))?;
+        let url = Url::parse(&config.service_url).map_err(|e| invalid(format!("serviceUrl: {e}")))?;
         let host = url.host_str().ok_or_else(|| invalid("serviceUrl has no host"))?;
         let port = url.port_or_known_default().ok_or_else(|| invalid("serviceUrl has no port"))?;
-        let host_header = match url.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.to_owned(),
-        };
-        let connect_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-        let tls = match url.scheme() {
-            "https" => Some((tls::connector(&config.extra_ca_pem)?, tls::server_name(&connect_host)?)),
-            _ => None,
-        };
+        let loopback_only = url.scheme() == "http" && !config.allow_insecure;
+        let mut builder = reqwest::Client::builder()
+            .default_headers(default_headers(config.api_key.as_deref())?)
+            .redirect(redirect::policy(config.allow_insecure))
+            .dns_resolver(Arc::new(resolve::Resolver { loopback_only }))
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(config.max_connections)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .connect_timeout(Duration::from_millis(config.timeout_ms))
+            .tls_backend_preconfigured(tls::client_config(&config.extra_ca_pem, config.verify_tls)?)
+            .no_proxy();
+        for proxy in proxy::proxies(&config.proxy)? {
+            builder = builder.proxy(proxy);
+        }
+        let http = builder.build().map_err(|e| invalid(format!("cannot build the HTTP client ({e})")))?;
+        let base = config.service_url.as_str();
         Ok(Self {
             base_url: config.service_url.clone(),
-            endpoint: Endpoint { host: connect_host, port, base_path: url.path().trim_end_matches('/').to_owned(), tls },
-            common_headers: render_common_headers(&host_header, config.api_key.as_deref())?,
-            idle: Mutex::new(Vec::new()),
+            http,
+            routes: Routes { mint: route(base, "/mint")?, batch: route(base, "/mint/batch")?, health: route(base, "/health")? },
+            peer: format!("{}:{port}", host.trim_start_matches('[').trim_end_matches(']')),
+            permits: Arc::new(Semaphore::new(config.max_connections)),
             max_response_bytes: config.max_response_bytes,
-            stale_after: STALE_AFTER,
         })
     }
 
@@ -231,9 +171,12 @@ impl Transport {
     }
 
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
+        // The semaphore is never closed, so acquiring only waits.
+        let _permit = self.permits.acquire().await.ok();
         let started = std::time::Instant::now();
         let timeout = Duration::from_millis(req.timeout_ms);
         let result = match tokio::time::timeout(timeout, self.exchange(&req)).await {
+            Ok(Err(ClientError::Timeout { phase, .. })) => Err(ClientError::Timeout { after_ms: req.timeout_ms, phase }),
             Ok(result) => result,
             Err(_) => Err(ClientError::Timeout { after_ms: req.timeout_ms, phase: Phase::Exchange }),
         };
@@ -244,223 +187,71 @@ impl Transport {
         result
     }
 
+    fn url_for(&self, path: &str) -> Result<Url, ClientError> {
+        Ok(match path {
+            "/mint" => self.routes.mint.clone(),
+            "/mint/batch" => self.routes.batch.clone(),
+            "/health" => self.routes.health.clone(),
+            _ => route(&self.base_url, path)?,
+        })
+    }
+
     async fn exchange(&self, req: &Request<'_>) -> Result<Response, ClientError> {
-        let mut bytes = Vec::with_capacity(256 + self.common_headers.len() + req.body.as_ref().map_or(0, Bytes::len));
-        let target = [self.endpoint.base_path.as_str(), req.path];
-        render_request(&mut bytes, req.method, target, &self.common_headers, req.idempotency_key, req.body.as_deref());
-        let mut pooled = self.checkout();
-        loop {
-            let maybe_stale = pooled.as_ref().is_some_and(|c| c.idle_since.elapsed() >= self.stale_after);
-            let mut conn = match pooled.take() {
-                Some(conn) => conn,
-                None => self.connect().await?,
-            };
-            match conn.exchange(&bytes, self.max_response_bytes).await {
-                Ok((response, reusable)) => {
-                    if reusable {
-                        self.checkin(conn);
-                    }
-                    return Ok(response);
+        let mut request = reqwest::Request::new(req.method.to_reqwest(), self.url_for(req.path)?);
+        let headers = request.headers_mut();
+        if let Some(key) = req.idempotency_key {
+            let value = HeaderValue::from_str(key).map_err(|_| invalid("idempotencyKey is not a valid header value"))?;
+            headers.insert(HeaderName::from_static("idempotency-key"), value);
+        }
+        if let Some(body) = &req.body {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            *request.body_mut() = Some(body.clone().into());
+        }
+        let mut response = self.http.execute(request).await.map_err(|e| errors::classify(&e, &self.peer))?;
+        let status = response.status();
+        let status_text = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+            Some(reason) => String::from_utf8_lossy(reason.as_bytes()).into_owned(),
+            None => status.canonical_reason().unwrap_or("").to_owned(),
+        };
+        let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let limit = self.max_response_bytes;
+        if response.content_length().is_some_and(|len| len > limit as u64) {
+            return Err(ClientError::BodyTooLarge { limit });
+        }
+        let body = read_capped(&mut response, limit).await.map_err(|e| match e {
+            ReadError::TooLarge => ClientError::BodyTooLarge { limit },
+            ReadError::Failed(e) => errors::classify(&e, &self.peer),
+        })?;
+        Ok(Response { status: status.as_u16(), status_text, retry_after, body })
+    }
+}
+
+enum ReadError {
+    TooLarge,
+    Failed(reqwest::Error),
+}
+
+/// Reads the (decoded) body chunk by chunk, stopping as soon as it would exceed `limit`.
+async fn read_capped(response: &mut reqwest::Response, limit: usize) -> Result<Bytes, ReadError> {
+    let mut first: Option<Bytes> = None;
+    let mut rest = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Failed)? {
+        let so_far = first.as_ref().map_or(0, Bytes::len) + rest.len();
+        if so_far + chunk.len() > limit {
+            return Err(ReadError::TooLarge);
+        }
+        match &first {
+            None => first = Some(chunk),
+            Some(head) => {
+                if rest.is_empty() {
+                    rest.extend_from_slice(head);
                 }
-                // The server closed the idle connection before reading: send on a fresh one.
-                Err(Failure::Unanswered(_)) if maybe_stale => continue,
-                Err(Failure::Unanswered(e) | Failure::Io(e)) => return Err(self.classify(&e, "read")),
-                Err(Failure::Protocol(e)) => return Err(e),
+                rest.extend_from_slice(&chunk);
             }
         }
     }
-
-    fn checkout(&self) -> Option<Conn> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
-    }
-
-    fn checkin(&self, mut conn: Conn) {
-        conn.idle_since = std::time::Instant::now();
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < MAX_IDLE {
-            idle.push(conn);
-        }
-    }
-
-    async fn connect(&self) -> Result<Conn, ClientError> {
-        let e = &self.endpoint;
-        let addrs: Vec<_> = tokio::net::lookup_host((e.host.as_str(), e.port))
-            .await
-            .map_err(|_| self.not_found())?
-            .collect();
-        if addrs.is_empty() {
-            return Err(self.not_found());
-        }
-        let mut last = None;
-        let mut tcp = None;
-        for addr in addrs {
-            match TcpStream::connect(addr).await {
-                Ok(s) => {
-                    tcp = Some(s);
-                    break;
-                }
-                Err(err) => last = Some(err),
-            }
-        }
-        let tcp = match tcp {
-            Some(tcp) => tcp,
-            None => return Err(self.classify(&last.unwrap_or_else(|| ErrorKind::ConnectionRefused.into()), "connect")),
-        };
-        let _ = tcp.set_nodelay(true);
-        let stream = match &e.tls {
-            None => Stream::Plain(tcp),
-            Some((connector, name)) => Stream::Tls(Box::new(
-                connector.connect(name.clone(), tcp).await.map_err(|err| self.classify(&err, "connect"))?,
-            )),
-        };
-        Ok(Conn { stream, buf: BytesMut::with_capacity(8192), idle_since: std::time::Instant::now() })
-    }
-
-    fn peer(&self) -> String {
-        format!("{}:{}", self.endpoint.host, self.endpoint.port)
-    }
-
-    fn not_found(&self) -> ClientError {
-        ClientError::Transport { code: "ENOTFOUND", detail: format!("getaddrinfo ENOTFOUND {}", self.endpoint.host), phase: Phase::Connect }
-    }
-
-    /// Names a transport failure the way Node does (`ECONNREFUSED`, `ECONNRESET`, ...), since
-    /// code that wraps v1 classifies retryable errors by those codes.
-    fn classify(&self, err: &std::io::Error, during: &str) -> ClientError {
-        tracing::trace!(error = ?err, during, "transport failure");
-        if let Some(tls) = tls::classify(err) {
-            return tls;
-        }
-        let peer = self.peer();
-        let (code, what) = match err.kind() {
-            ErrorKind::ConnectionRefused => ("ECONNREFUSED", "connect ECONNREFUSED".to_owned()),
-            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => ("ECONNRESET", format!("{during} ECONNRESET")),
-            ErrorKind::BrokenPipe => ("EPIPE", "write EPIPE".to_owned()),
-            ErrorKind::TimedOut => ("ETIMEDOUT", format!("{during} ETIMEDOUT")),
-            ErrorKind::AddrNotAvailable => ("EADDRNOTAVAIL", "connect EADDRNOTAVAIL".to_owned()),
-            ErrorKind::UnexpectedEof => ("ECONNRESET", "socket hang up".to_owned()),
-            _ => ("ECONNRESET", format!("{during} failed ({err})")),
-        };
-        let phase = if during == "connect" { Phase::Connect } else { Phase::Exchange };
-        ClientError::Transport { code, detail: format!("{what} {peer}"), phase }
-    }
+    Ok(if rest.is_empty() { first.unwrap_or_default() } else { rest.freeze() })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::net::TcpListener;
-
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-    }
-
-    fn transport(url: &str) -> Transport {
-        let config = ClientConfig { service_url: url.into(), api_key: Some("k".into()), ..ClientConfig::default() };
-        Transport::new(&config).unwrap()
-    }
-
-    fn get(path: &str) -> Request<'_> {
-        Request { method: Method::Get, path, body: None, idempotency_key: None, timeout_ms: 2000 }
-    }
-
-    /// A server that answers each connection's requests with `answers` in turn, then closes.
-    async fn serve(answers: Vec<&'static [u8]>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            let mut seen = Vec::new();
-            let (mut socket, _) = listener.accept().await.unwrap();
-            for answer in answers {
-                let mut buf = vec![0u8; 4096];
-                let n = socket.read(&mut buf).await.unwrap();
-                seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-                socket.write_all(answer).await.unwrap();
-            }
-            seen
-        });
-        (url, task)
-    }
-
-    #[test]
-    fn reuses_one_connection_and_sends_the_prerendered_head() {
-        runtime().block_on(async {
-            let (url, server) = serve(vec![
-                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-            ])
-            .await;
-            let t = transport(&url);
-            assert_eq!(&t.send(get("/health")).await.unwrap().body[..], b"ok");
-            assert_eq!(&t.send(get("/health")).await.unwrap().body[..], b"abc");
-            let seen = server.await.unwrap();
-            assert!(seen[0].starts_with("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1:"));
-            assert!(seen[0].contains("Authorization: Bearer k\r\n"));
-            assert_eq!(seen.len(), 2, "both requests on one connection");
-        });
-    }
-
-    #[test]
-    fn a_stale_pooled_connection_is_replaced_transparently() {
-        runtime().block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            let server = tokio::spawn(async move {
-                // First connection: answer once, then close while the client holds it idle.
-                let (mut first, _) = listener.accept().await.unwrap();
-                let mut buf = vec![0u8; 4096];
-                let _ = first.read(&mut buf).await.unwrap();
-                first.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na").await.unwrap();
-                drop(first);
-                let (mut second, _) = listener.accept().await.unwrap();
-                let _ = second.read(&mut buf).await.unwrap();
-                second.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb").await.unwrap();
-            });
-            let t = Transport { stale_after: Duration::from_millis(20), ..transport(&url) };
-            assert_eq!(&t.send(get("/x")).await.unwrap().body[..], b"a");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            assert_eq!(&t.send(get("/x")).await.unwrap().body[..], b"b");
-            server.await.unwrap();
-        });
-    }
-
-    #[test]
-    fn a_pooled_connection_reused_at_once_that_fails_is_a_real_failure() {
-        runtime().block_on(async {
-            let (url, server) = serve(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"]).await;
-            let t = transport(&url);
-            assert_eq!(&t.send(get("/x")).await.unwrap().body[..], b"a");
-            server.await.unwrap(); // the server has closed the connection
-            assert_eq!(t.send(get("/x")).await.unwrap_err().code(), "ECONNRESET");
-        });
-    }
-
-    #[test]
-    fn a_connection_closed_mid_body_is_a_reset() {
-        runtime().block_on(async {
-            let (url, server) = serve(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"]).await;
-            let t = transport(&url);
-            let err = t.send(get("/x")).await.unwrap_err();
-            assert_eq!(err.code(), "ECONNRESET");
-            assert!(err.to_string().contains("fetch failed"));
-            server.await.unwrap();
-        });
-    }
-
-    #[test]
-    fn refused_and_unresolvable_hosts_have_node_codes() {
-        runtime().block_on(async {
-            let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
-            let refused = transport(&format!("http://127.0.0.1:{port}")).send(get("/x")).await.unwrap_err();
-            assert_eq!(refused.code(), "ECONNREFUSED");
-            let missing = transport("http://no-such-host.invalid").send(get("/x")).await.unwrap_err();
-            assert_eq!(missing.code(), "ENOTFOUND");
-        });
-    }
-
-    #[test]
-    fn header_injection_through_the_key_is_refused() {
-        let config = ClientConfig { api_key: Some("a\r\nX: y".into()), ..ClientConfig::default() };
-        assert_eq!(Transport::new(&config).err().unwrap().code(), "ERR_INVALID_ARG_VALUE");
-    }
-}
+mod tests;

@@ -1,12 +1,14 @@
-//! TLS through rustls (ring): the bundled webpki roots plus any extra CA certificates, and
-//! certificate failures named with the codes Node uses for them.
+//! TLS through rustls on ring: the bundled webpki roots plus any extra CA certificates, ALPN
+//! offering h2 and http/1.1, and an opt-out of verification for `NODE_TLS_REJECT_UNAUTHORIZED=0`.
+//! Also names certificate failures with the codes Node uses for them.
 
 use std::sync::Arc;
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
-use tokio_rustls::TlsConnector;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::ClientError;
 
@@ -14,8 +16,9 @@ fn invalid(detail: impl Into<String>) -> ClientError {
     ClientError::InvalidArgument { detail: detail.into() }
 }
 
-/// A connector trusting the webpki roots and every certificate in `extra_ca_pem`.
-pub fn connector(extra_ca_pem: &[Vec<u8>]) -> Result<TlsConnector, ClientError> {
+/// The rustls configuration of one client: trusts the webpki roots and every certificate in
+/// `extra_ca_pem`, or (when `verify` is false) any certificate at all.
+pub fn client_config(extra_ca_pem: &[Vec<u8>], verify: bool) -> Result<ClientConfig, ClientError> {
     let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     for pem in extra_ca_pem {
         let mut found = 0;
@@ -29,25 +32,64 @@ pub fn connector(extra_ca_pem: &[Vec<u8>]) -> Result<TlsConnector, ClientError> 
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| invalid(format!("cannot configure TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+        .map_err(|e| invalid(format!("cannot configure TLS: {e}")))?;
+    let mut config = if verify {
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth()
+    };
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
 
-pub fn server_name(host: &str) -> Result<ServerName<'static>, ClientError> {
-    ServerName::try_from(host.to_owned()).map_err(|_| invalid(format!("{host} is not a valid TLS server name")))
-}
+/// What `NODE_TLS_REJECT_UNAUTHORIZED=0` asks for: the certificate is not checked; the
+/// handshake signatures still are, so the connection is at least encrypted to its peer.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
 
-/// The Node code for a failed handshake, when `err` carries a rustls error.
-pub fn classify(err: &std::io::Error) -> Option<ClientError> {
-    let mut inner: &(dyn std::error::Error + 'static) = err.get_ref()?;
-    while let Some(io) = inner.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-        inner = io;
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
     }
-    let tls = inner.downcast_ref::<rustls::Error>()?;
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The Node code for a failed handshake, when `err`'s source chain holds a rustls error.
+pub fn classify(err: &(dyn std::error::Error + 'static)) -> Option<ClientError> {
+    let tls = super::errors::find_in_chain::<rustls::Error>(err)?;
     let code = match tls {
         rustls::Error::InvalidCertificate(c) => match c {
             rustls::CertificateError::UnknownIssuer => "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
@@ -67,13 +109,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bundled_roots_build_a_connector() {
-        assert!(connector(&[]).is_ok());
+    fn bundled_roots_build_a_config_offering_h2() {
+        let config = client_config(&[], true).unwrap();
+        assert_eq!(config.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert!(client_config(&[], false).is_ok());
     }
 
     #[test]
     fn a_bundle_without_certificates_is_refused() {
-        assert_eq!(connector(&[b"not a pem".to_vec()]).err().unwrap().code(), "ERR_INVALID_ARG_VALUE");
+        assert_eq!(client_config(&[b"not a pem".to_vec()], true).err().unwrap().code(), "ERR_INVALID_ARG_VALUE");
     }
 
     #[test]

@@ -1,0 +1,122 @@
+//! Turns a failed exchange (reqwest's error and whatever it wraps) into the client's error:
+//! Node's failure codes (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`, TLS codes ...), since code
+//! that wraps v1 classifies retryable errors by them, and the phase the request reached
+//! (docs/ARCHITECTURE.md, "Retry safety").
+
+use std::error::Error as StdError;
+use std::io::ErrorKind;
+
+use crate::error::{ClientError, Phase};
+
+use super::redirect::RedirectRefused;
+use super::resolve::{NotLoopback, NotFound};
+
+/// The first error of type `T` in `err`'s chain. An `io::Error` hides the error it wraps from
+/// `source()` (it answers that error's own source), so those are unwrapped by hand.
+pub fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            current = Some(inner);
+            continue;
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// The codes of [`local_resource_code`].
+pub const LOCAL_RESOURCE_CODES: [&str; 5] = ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "EADDRNOTAVAIL"];
+
+/// Local resource exhaustion: this process, not the service, is out of something. Such a
+/// failure happens before anything is sent and never counts against the service.
+pub fn local_resource_code(err: &std::io::Error) -> Option<&'static str> {
+    match err.raw_os_error()? {
+        24 => Some("EMFILE"),
+        23 => Some("ENFILE"),
+        105 => Some("ENOBUFS"),
+        12 => Some("ENOMEM"),
+        99 => Some("EADDRNOTAVAIL"),
+        _ => None,
+    }
+}
+
+fn io_code(err: &std::io::Error, phase: Phase) -> (&'static str, &'static str) {
+    if let Some(code) = local_resource_code(err) {
+        return (code, "connect");
+    }
+    let during = if phase == Phase::Connect { "connect" } else { "read" };
+    let code = match err.kind() {
+        ErrorKind::ConnectionRefused => "ECONNREFUSED",
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::UnexpectedEof => "ECONNRESET",
+        ErrorKind::BrokenPipe => "EPIPE",
+        ErrorKind::TimedOut => "ETIMEDOUT",
+        ErrorKind::HostUnreachable => "EHOSTUNREACH",
+        ErrorKind::NetworkUnreachable => "ENETUNREACH",
+        _ => "ECONNRESET",
+    };
+    (code, during)
+}
+
+/// `peer` is `host:port` of the service, for messages shaped like Node's
+/// (`connect ECONNREFUSED 127.0.0.1:8787`).
+pub fn classify(err: &reqwest::Error, peer: &str) -> ClientError {
+    tracing::trace!(error = ?err, "transport failure");
+    let root: &(dyn StdError + 'static) = err;
+    if let Some(refused) = find_in_chain::<RedirectRefused>(root) {
+        return ClientError::Refused { code: refused.code, detail: refused.to_string() };
+    }
+    if let Some(not_loopback) = find_in_chain::<NotLoopback>(root) {
+        return ClientError::Refused { code: "ERR_INSECURE_TARGET", detail: not_loopback.to_string() };
+    }
+    if let Some(NotFound(host)) = find_in_chain::<NotFound>(root) {
+        return ClientError::Transport {
+            code: "ENOTFOUND",
+            detail: format!("getaddrinfo ENOTFOUND {host}"),
+            phase: Phase::Connect,
+        };
+    }
+    if let Some(tls) = super::tls::classify(root) {
+        return tls;
+    }
+    let phase = if err.is_connect() { Phase::Connect } else { Phase::Exchange };
+    if err.is_timeout() {
+        return ClientError::Timeout { after_ms: 0, phase };
+    }
+    if let Some(io) = find_in_chain::<std::io::Error>(root) {
+        let (code, during) = io_code(io, phase);
+        let phase = if local_resource_code(io).is_some() { Phase::Connect } else { phase };
+        return ClientError::Transport { code, detail: format!("{during} {code} {peer}"), phase };
+    }
+    if let Some(hyper_err) = find_in_chain::<hyper::Error>(root) {
+        if hyper_err.is_parse() || hyper_err.is_parse_status() || hyper_err.is_parse_too_large() {
+            return ClientError::BadResponse { detail: format!("malformed HTTP response ({hyper_err})") };
+        }
+        if hyper_err.is_incomplete_message() || hyper_err.is_canceled() || hyper_err.is_closed() {
+            return ClientError::Transport { code: "ECONNRESET", detail: format!("socket hang up {peer}"), phase };
+        }
+    }
+    if err.is_decode() || err.is_body() {
+        return ClientError::BadResponse { detail: format!("the body cannot be read ({})", chain_text(root)) };
+    }
+    if err.is_redirect() {
+        return ClientError::Refused { code: "ERR_TOO_MANY_REDIRECTS", detail: chain_text(root) };
+    }
+    let code = if phase == Phase::Connect { "ECONNREFUSED" } else { "ECONNRESET" };
+    ClientError::Transport { code, detail: format!("{} ({}) {peer}", code, chain_text(root)), phase }
+}
+
+/// Every message in the chain, innermost last; URLs carry no secret (the key is a header).
+fn chain_text(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
