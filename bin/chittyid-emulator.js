@@ -5,9 +5,12 @@
 const { parseArgs } = require('node:util')
 const { ChittyIDEmulator } = require('..')
 
-const usage = `usage: chittyid-emulator [--port 8787] [--host 127.0.0.1] [--token SECRET]
+const usage = `usage: chittyid-emulator [--port 8787] [--host 127.0.0.1] [--token SECRET] [--tls [--ca-out FILE]] [--redirect 308] [--gzip]
 
-Serves GET /health, POST /mint, POST /mint/batch and GET /validate/:id under /, /v1 and /api/v1.`
+Serves GET /health, POST /mint, POST /mint/batch and GET /validate/:id under /, /v1 and /api/v1.
+  --tls          HTTPS (HTTP/2 and HTTP/1.1) with a CA made at start; --ca-out writes its PEM
+  --redirect N   answer /v1/... with status N (301, 302, 303, 307, 308) pointing at /api/v1/...
+  --gzip         gzip answers when the request accepts it`
 
 async function main() {
   const { values } = parseArgs({
@@ -15,6 +18,10 @@ async function main() {
       port: { type: 'string', default: '8787' },
       host: { type: 'string', default: '127.0.0.1' },
       token: { type: 'string' },
+      tls: { type: 'boolean' },
+      'ca-out': { type: 'string' },
+      redirect: { type: 'string' },
+      gzip: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -24,7 +31,16 @@ async function main() {
   }
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`)
-  const emulator = await ChittyIDEmulator.start({ port, host: values.host, token: values.token })
+  const redirectStatus = values.redirect === undefined ? undefined : Number(values.redirect)
+  const emulator = await ChittyIDEmulator.start({
+    port,
+    host: values.host,
+    token: values.token,
+    tls: values.tls,
+    redirectStatus,
+    compress: values.gzip,
+  })
+  if (values['ca-out']) require('node:fs').writeFileSync(values['ca-out'], emulator.ca)
   console.log(`chittyid-emulator listening on ${emulator.url} (also /v1 and /api/v1)`)
   // The server runs on a native thread; this timer is what keeps the process alive.
   const keepAlive = setInterval(() => {}, 1 << 30)

@@ -26,6 +26,16 @@ class ChittyIDEmulator {
     return this.#native.url
   }
 
+  /** PEM of the CA that signed the emulator's certificate when started with `tls: true`; pass it as the client's `ca`. */
+  get ca() {
+    return this.#native.ca ?? undefined
+  }
+
+  /** Requests that arrived over HTTP/2 (only with `tls: true`). */
+  get h2Requests() {
+    return this.#native.h2Requests
+  }
+
   get port() {
     return this.#native.port
   }

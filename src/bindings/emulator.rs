@@ -11,6 +11,12 @@ pub struct NativeEmulatorOptions {
     pub port: Option<u32>,
     pub token: Option<String>,
     pub max_request_bytes: Option<u32>,
+    /// Serve HTTPS (h2 + HTTP/1.1) with a throwaway CA, exposed as `ca`.
+    pub tls: Option<bool>,
+    /// Answer `/v1/...` with this redirect status to `/api/v1/...`.
+    pub redirect_status: Option<u32>,
+    /// gzip answers when the request accepts it.
+    pub compress: Option<bool>,
 }
 
 /// Fault switches, all optional; `setFaults({})` clears every fault.
@@ -122,6 +128,15 @@ impl NativeEmulator {
             port,
             token: options.token.filter(|t| !t.is_empty()),
             max_request_bytes: options.max_request_bytes.map_or(defaults.max_request_bytes, |n| n as usize),
+            tls: options.tls.unwrap_or(false),
+            redirect_status: match options.redirect_status {
+                None => None,
+                Some(s @ (301 | 302 | 303 | 307 | 308)) => Some(s as u16),
+                Some(other) => {
+                    return Err(Error::new(Status::InvalidArg, format!("redirectStatus must be 301, 302, 303, 307 or 308, got {other}")))
+                }
+            },
+            compress: options.compress.unwrap_or(false),
         };
         let inner = Emulator::spawn(opts)
             .map_err(|e| Error::new(Status::GenericFailure, format!("cannot start the emulator: {e}")))?;
@@ -131,6 +146,18 @@ impl NativeEmulator {
     #[napi(getter)]
     pub fn url(&self) -> String {
         self.inner.url()
+    }
+
+    /// Requests served over HTTP/2 so far.
+    #[napi(getter)]
+    pub fn h2_requests(&self) -> f64 {
+        self.inner.h2_requests() as f64
+    }
+
+    /// The CA certificate (PEM) to trust when serving HTTPS.
+    #[napi(getter)]
+    pub fn ca(&self) -> Option<String> {
+        self.inner.ca_pem().map(str::to_owned)
     }
 
     #[napi(getter)]

@@ -8,7 +8,9 @@ use std::task::{Context, Poll};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio_rustls::TlsAcceptor;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -19,7 +21,32 @@ pub(crate) async fn serve(stream: TcpStream, state: Arc<State>) {
     let _ = stream.set_nodelay(true);
     let reset_on_close = Arc::new(AtomicBool::new(false));
     let io = TokioIo::new(ResettableStream { stream, reset_on_close: Arc::clone(&reset_on_close) });
-    let service = service_fn(move |request| {
+    // A service error makes hyper close the connection without writing a response, which is
+    // exactly what the reset and drop faults want; other errors are the client's doing.
+    let _ = http1::Builder::new().serve_connection(io, service(state, reset_on_close)).await;
+}
+
+/// The same over TLS, speaking whichever of h2 and HTTP/1.1 the client chose through ALPN.
+pub(crate) async fn serve_tls(stream: TcpStream, state: Arc<State>, tls: TlsAcceptor) {
+    let _ = stream.set_nodelay(true);
+    let reset_on_close = Arc::new(AtomicBool::new(false));
+    let Ok(stream) = tls.accept(ResettableStream { stream, reset_on_close: Arc::clone(&reset_on_close) }).await else {
+        return;
+    };
+    let io = TokioIo::new(stream);
+    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(io, service(state, reset_on_close)).await;
+}
+
+fn service(
+    state: Arc<State>,
+    reset_on_close: Arc<AtomicBool>,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = routes::Reply,
+    Error = Abort,
+    Future = impl std::future::Future<Output = Result<routes::Reply, Abort>> + Send,
+> + Clone {
+    service_fn(move |request| {
         let state = Arc::clone(&state);
         let reset_on_close = Arc::clone(&reset_on_close);
         async move {
@@ -29,10 +56,7 @@ pub(crate) async fn serve(stream: TcpStream, state: Arc<State>) {
             }
             outcome
         }
-    });
-    // A service error makes hyper close the connection without writing a response, which is
-    // exactly what the reset and drop faults want; other errors are the client's doing.
-    let _ = http1::Builder::new().serve_connection(io, service).await;
+    })
 }
 
 /// A TCP stream that, when asked, closes with RST (zero linger) instead of FIN.

@@ -10,6 +10,7 @@ pub mod ids;
 mod json;
 mod ledger;
 mod routes;
+mod serving;
 #[cfg(test)]
 mod tests;
 mod timestamp;
@@ -42,11 +43,26 @@ pub struct EmulatorOptions {
     pub token: Option<String>,
     /// Larger request bodies are answered with 413.
     pub max_request_bytes: usize,
+    /// Serve HTTPS (h2 and HTTP/1.1 through ALPN) with a certificate from a CA made for this
+    /// emulator alone (see [`Emulator::ca_pem`]).
+    pub tls: bool,
+    /// Answer requests under `/v1/` with this redirect status, pointing at `/api/v1/`.
+    pub redirect_status: Option<u16>,
+    /// Compress answers with gzip when the request accepts it.
+    pub compress: bool,
 }
 
 impl Default for EmulatorOptions {
     fn default() -> Self {
-        Self { host: "127.0.0.1".to_owned(), port: 0, token: None, max_request_bytes: 1 << 20 }
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+            token: None,
+            max_request_bytes: 1 << 20,
+            tls: false,
+            redirect_status: None,
+            compress: false,
+        }
     }
 }
 
@@ -56,6 +72,10 @@ pub(crate) struct State {
     max_request_bytes: usize,
     faults: FaultSwitch,
     ledger: Ledger,
+    redirect_status: Option<u16>,
+    compress: bool,
+    /// Requests that arrived over HTTP/2.
+    h2_requests: std::sync::atomic::AtomicU64,
 }
 
 impl State {
@@ -71,6 +91,9 @@ impl State {
             max_request_bytes: opts.max_request_bytes,
             faults: FaultSwitch::default(),
             ledger: Ledger::new(IdGenerator::new(year)),
+            redirect_status: opts.redirect_status,
+            compress: opts.compress,
+            h2_requests: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -84,6 +107,8 @@ pub struct Emulator {
 
 struct Inner {
     addr: SocketAddr,
+    /// The CA that signed the certificate, when serving HTTPS.
+    ca_pem: Option<String>,
     state: Arc<State>,
     server: Mutex<Option<ServerThread>>,
 }
@@ -104,14 +129,28 @@ impl Emulator {
         let listener = bind(&opts.host, opts.port)?;
         let addr = listener.local_addr()?;
         let state = Arc::new(State::new(&opts));
-        let server = ServerThread::start(listener, Arc::clone(&state))?;
-        let inner = Inner { addr, state, server: Mutex::new(Some(server)) };
+        let tls = if opts.tls { Some(serving::tls()?) } else { None };
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        let server = ServerThread::start(listener, Arc::clone(&state), tls.map(|t| t.acceptor))?;
+        let inner = Inner { addr, ca_pem, state, server: Mutex::new(Some(server)) };
         Ok(Emulator { inner: Arc::new(inner) })
     }
 
-    /// `http://HOST:PORT` (an IPv6 host in brackets; a wildcard bind shows loopback).
+    /// `http://HOST:PORT`, or `https://` when serving TLS (an IPv6 host in brackets; a
+    /// wildcard bind shows loopback).
     pub fn url(&self) -> String {
-        format!("http://{}", reachable(self.inner.addr))
+        let scheme = if self.inner.ca_pem.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", reachable(self.inner.addr))
+    }
+
+    /// How many requests arrived over HTTP/2 (only possible with `tls`).
+    pub fn h2_requests(&self) -> u64 {
+        self.inner.state.h2_requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The PEM of the CA to trust (the client's `ca` option) when serving HTTPS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.inner.ca_pem.as_deref()
     }
 
     pub fn port(&self) -> u16 {
@@ -176,7 +215,7 @@ struct ServerThread {
 }
 
 impl ServerThread {
-    fn start(listener: std::net::TcpListener, state: Arc<State>) -> io::Result<Self> {
+    fn start(listener: std::net::TcpListener, state: Arc<State>, tls: Option<tokio_rustls::TlsAcceptor>) -> io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let listener = {
             let _entered = runtime.enter();
@@ -186,7 +225,7 @@ impl ServerThread {
         let (finished_tx, finished) = mpsc::channel();
         let thread =
             std::thread::Builder::new().name("chittyid-emulator".to_owned()).spawn(move || {
-                runtime.block_on(accept_until_stopped(listener, state, stop_requested));
+                runtime.block_on(accept_until_stopped(listener, state, tls, stop_requested));
                 // Dropping the runtime drops every connection task, closing their sockets.
                 drop(runtime);
                 let _ = finished_tx.send(());
@@ -211,6 +250,7 @@ impl ServerThread {
 async fn accept_until_stopped(
     listener: TcpListener,
     state: Arc<State>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: oneshot::Receiver<()>,
 ) {
     loop {
@@ -220,7 +260,10 @@ async fn accept_until_stopped(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     state.ledger.count_connection();
-                    tokio::spawn(conn::serve(stream, Arc::clone(&state)));
+                    match &tls {
+                        None => drop(tokio::spawn(conn::serve(stream, Arc::clone(&state)))),
+                        Some(tls) => drop(tokio::spawn(conn::serve_tls(stream, Arc::clone(&state), tls.clone()))),
+                    }
                 }
                 // Out of descriptors or an aborted handshake: pause rather than spin.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,

@@ -191,12 +191,20 @@ impl Answer {
 
 /// Serves one request: counts it, applies the faults drawn for it, runs the route.
 pub(crate) async fn respond(state: Arc<State>, request: Request<Incoming>) -> Result<Reply, Abort> {
+    if request.version() == hyper::Version::HTTP_2 {
+        state.h2_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    if let Some(moved) = request.uri().path_and_query().and_then(|p| super::serving::redirect(state.redirect_status, p.as_str())) {
+        return Ok(moved);
+    }
+    let gzip = state.compress && super::serving::accepts_gzip(request.headers());
     let route = Route::of(request.method(), request.uri().path());
     let kind = route.kind();
     state.ledger.count_request(kind);
     let injection = state.faults.draw(kind).unwrap_or_default();
     let answer = answer_with_faults(&state, route, request, injection).await?;
-    Ok(answer.into_reply())
+    let reply = answer.into_reply();
+    Ok(if gzip { super::serving::gzip(reply).await } else { reply })
 }
 
 async fn answer_with_faults(

@@ -6,6 +6,7 @@ mod idempotency;
 mod lifecycle;
 mod load;
 mod routes;
+mod serving;
 
 use super::{Emulator, EmulatorOptions};
 
