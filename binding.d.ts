@@ -88,6 +88,10 @@ export declare class NativeClient {
 export declare class NativeEmulator {
   constructor(options: NativeEmulatorOptions)
   get url(): string
+  /** Requests served over HTTP/2 so far. */
+  get h2Requests(): number
+  /** The CA certificate (PEM) to trust when serving HTTPS. */
+  get ca(): string | null
   get port(): number
   setFaults(faults: FaultOptions): void
   stats(): EmulatorStats
@@ -304,6 +308,12 @@ export interface NativeEmulatorOptions {
   port?: number
   token?: string
   maxRequestBytes?: number
+  /** Serve HTTPS (h2 + HTTP/1.1) with a throwaway CA, exposed as `ca`. */
+  tls?: boolean
+  /** Answer `/v1/...` with this redirect status to `/api/v1/...`. */
+  redirectStatus?: number
+  /** gzip answers when the request accepts it. */
+  compress?: boolean
 }
 
 /** One event, flattened; the JS side builds the payload for `name`. */

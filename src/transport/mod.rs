@@ -180,6 +180,10 @@ impl Transport {
             Ok(result) => result,
             Err(_) => Err(ClientError::Timeout { after_ms: req.timeout_ms, phase: Phase::Exchange }),
         };
+        // The connection goes back to the pool from hyper's own task once the answer is read;
+        // letting that task run before the permit passes on means the next request finds it
+        // idle instead of opening one more connection.
+        tokio::task::yield_now().await;
         match &result {
             Ok(r) => tracing::debug!(method = req.method.as_str(), path = req.path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
             Err(e) => tracing::debug!(method = req.method.as_str(), path = req.path, code = e.code(), error = %e, "request failed"),

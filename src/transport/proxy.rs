@@ -19,19 +19,71 @@ fn without_url(e: &reqwest::Error) -> String {
     }
 }
 
+/// `NO_PROXY` as Node reads it: entries split on commas and spaces; `*` exempts everything;
+/// `host` exempts exactly that host, `.domain` or `*.domain` every host ending in `.domain`;
+/// `entry:port` narrows an entry to one port.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NoProxy {
+    everything: bool,
+    entries: Vec<(String, Option<u16>)>,
+}
+
+fn bare_host(host: &str) -> String {
+    host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()
+}
+
+impl NoProxy {
+    pub fn parse(value: &str) -> NoProxy {
+        let mut list = NoProxy::default();
+        for entry in value.split([',', ' ', '\t']).map(str::trim).filter(|e| !e.is_empty()) {
+            if entry == "*" {
+                list.everything = true;
+                continue;
+            }
+            let (host, port) = match entry.rsplit_once(':') {
+                Some((host, port)) if !host.is_empty() && !host.ends_with(':') && port.parse::<u16>().is_ok() => (host, port.parse().ok()),
+                _ => (entry, None),
+            };
+            list.entries.push((bare_host(host), port));
+        }
+        list
+    }
+
+    pub fn exempts(&self, url: &reqwest::Url) -> bool {
+        if self.everything {
+            return true;
+        }
+        let Some(host) = url.host_str().map(bare_host) else { return false };
+        let port = url.port_or_known_default();
+        self.entries.iter().any(|(entry, entry_port)| {
+            if entry_port.is_some() && *entry_port != port {
+                return false;
+            }
+            match entry.strip_prefix('*').unwrap_or(entry) {
+                suffix if suffix.starts_with('.') => host.ends_with(suffix),
+                exact => host == exact,
+            }
+        })
+    }
+}
+
 /// The reqwest proxies for `setting`, in the order reqwest should try them.
 pub fn proxies(setting: &ProxySetting) -> Result<Vec<reqwest::Proxy>, ClientError> {
     match setting {
         ProxySetting::Direct => Ok(Vec::new()),
         ProxySetting::Url(url) => Ok(vec![reqwest::Proxy::all(url.as_str()).map_err(|e| invalid("proxy", e))?]),
         ProxySetting::Env { http, https, no_proxy } => {
-            let no_proxy = || no_proxy.as_deref().and_then(reqwest::NoProxy::from_string);
+            let exempt = NoProxy::parse(no_proxy.as_deref().unwrap_or(""));
             let mut list = Vec::new();
-            if let Some(url) = https.as_deref().filter(|u| !u.is_empty()) {
-                list.push(reqwest::Proxy::https(url).map_err(|e| invalid("HTTPS_PROXY", e))?.no_proxy(no_proxy()));
-            }
-            if let Some(url) = http.as_deref().filter(|u| !u.is_empty()) {
-                list.push(reqwest::Proxy::http(url).map_err(|e| invalid("HTTP_PROXY", e))?.no_proxy(no_proxy()));
+            for (scheme, proxy_url, name) in [("https", https, "HTTPS_PROXY"), ("http", http, "HTTP_PROXY")] {
+                let Some(proxy_url) = proxy_url.as_deref().filter(|u| !u.is_empty()) else { continue };
+                let proxy_url = reqwest::Url::parse(proxy_url).map_err(|_| ClientError::InvalidArgument {
+                    detail: format!("{name} is not a usable proxy URL"),
+                })?;
+                let exempt = exempt.clone();
+                list.push(reqwest::Proxy::custom(move |target| {
+                    (target.scheme() == scheme && !exempt.exempts(target)).then(|| proxy_url.clone())
+                }));
             }
             Ok(list)
         }
@@ -55,6 +107,25 @@ mod tests {
             no_proxy: Some("localhost,.internal".into()),
         };
         assert_eq!(proxies(&setting).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn no_proxy_follows_node() {
+        let url = |s: &str| reqwest::Url::parse(s).unwrap();
+        let list = NoProxy::parse("localhost, .internal *.corp.example,10.0.0.1:8080 [::1]");
+        assert!(list.exempts(&url("http://localhost:1/")));
+        assert!(!list.exempts(&url("http://notlocalhost/")));
+        assert!(list.exempts(&url("https://a.b.internal/")));
+        assert!(!list.exempts(&url("https://internal/")));
+        assert!(list.exempts(&url("https://x.corp.example/")));
+        assert!(list.exempts(&url("http://10.0.0.1:8080/")));
+        assert!(!list.exempts(&url("http://10.0.0.1:8081/")));
+        assert!(list.exempts(&url("http://[::1]:9/")));
+        assert!(NoProxy::parse("*").exempts(&url("https://id.chitty.cc/")));
+        assert!(!NoProxy::parse("").exempts(&url("https://id.chitty.cc/")));
+        let https_default = NoProxy::parse("id.chitty.cc:443");
+        assert!(https_default.exempts(&url("https://id.chitty.cc/v1")));
+        assert!(!https_default.exempts(&url("http://id.chitty.cc/v1")));
     }
 
     #[test]

@@ -1,0 +1,237 @@
+// The HTTP transport as v1's `fetch` behaved, end to end against the emulator, a real forward
+// proxy and child processes: redirects, gzip, HTTP/2 over TLS, proxies from the environment,
+// NODE_TLS_REJECT_UNAUTHORIZED, bounded connections and local resource failures.
+import { spawn } from 'node:child_process'
+import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import { startForwardProxy } from './forward-proxy.mjs'
+import { ID_PATTERN } from './helpers.mjs'
+import { ROOT } from './wait.mjs'
+
+/** Runs `node -e script` with extra env; resolves { code, stdout, stderr }. */
+function runWithEnv(script, env, timeoutMs = 30000, shellPrefix) {
+  return new Promise((resolve, reject) => {
+    const fullEnv = { ...process.env, ...env }
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k]
+    const child = shellPrefix
+      ? spawn('bash', ['-c', `${shellPrefix}; exec "$0" -e "$1"`, process.execPath, script], { cwd: ROOT, env: fullEnv })
+      : spawn(process.execPath, ['-e', script], { cwd: ROOT, env: fullEnv })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`child timed out\n${stdout}\n${stderr}`))
+    }, timeoutMs)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+describe('redirects, as fetch follows them', () => {
+  for (const redirectStatus of [301, 308]) {
+    test(`a service moved from /v1 to /api/v1 with ${redirectStatus} keeps working`, async () => {
+      const emu = await ChittyIDEmulator.start({ redirectStatus })
+      const client = new ChittyIDClient({ serviceUrl: `${emu.url}/v1`, retry: false })
+      try {
+        // A 301 turns the POST into a GET (fetch's rule), which the service answers 404.
+        if (redirectStatus === 308) {
+          expect(await client.mint({ entity: 'PEO' })).toMatch(ID_PATTERN)
+          expect(emu.stats().minted).toBe(1)
+        } else {
+          await expect(client.mint({ entity: 'PEO' })).rejects.toThrow(/ChittyID service error: 40[45]/)
+          expect(emu.stats().minted).toBe(0)
+        }
+        const direct = new ChittyIDClient({ serviceUrl: `${emu.url}/api/v1` })
+        const id = await direct.mint({ entity: 'PROP' })
+        await direct.close()
+        expect(await client.validate(id)).toEqual({ valid: true, chittyId: id, entity: 'PROP' })
+        expect(await client.healthCheck()).toBe(true)
+      } finally {
+        await client.close()
+        await emu.close()
+      }
+    })
+  }
+})
+
+test('gzip answers are decoded (validate stays authoritative)', async () => {
+  const emu = await ChittyIDEmulator.start({ compress: true })
+  const client = new ChittyIDClient({ serviceUrl: `${emu.url}/v1` })
+  try {
+    const id = await client.mint({ entity: 'PLACE' })
+    expect(id).toMatch(ID_PATTERN)
+    expect(await client.validate(id)).toEqual({ valid: true, chittyId: id, entity: 'PLACE' })
+    // A well-formed id the service never minted: the service's "no", not the format fallback.
+    const answer = await client.validate('CT-A-CHI-1234-P-24-A-0')
+    expect(answer.valid).toBe(false)
+    expect(answer.error).not.toMatch(/fetch failed|invalid response/)
+  } finally {
+    await client.close()
+    await emu.close()
+  }
+})
+
+test('HTTPS to the emulator negotiates HTTP/2 and trusts only the given CA', async () => {
+  const emu = await ChittyIDEmulator.start({ tls: true })
+  const client = new ChittyIDClient({ serviceUrl: `${emu.url}/v1`, ca: emu.ca })
+  const untrusting = new ChittyIDClient({ serviceUrl: `${emu.url}/v1`, retry: false })
+  try {
+    const ids = await Promise.all(Array.from({ length: 50 }, () => client.mint({ entity: 'PEO' })))
+    expect(new Set(ids).size).toBe(50)
+    expect(emu.h2Requests).toBe(50)
+    await expect(untrusting.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
+  } finally {
+    await client.close()
+    await untrusting.close()
+    await emu.close()
+  }
+})
+
+test('NODE_TLS_REJECT_UNAUTHORIZED=0 skips verification with one process warning', async () => {
+  const emu = await ChittyIDEmulator.start({ tls: true })
+  try {
+    const script = `
+      const { ChittyIDClient } = require('./index.js')
+      const warnings = []
+      process.on('warning', (w) => warnings.push(w.code))
+      ;(async () => {
+        const a = new ChittyIDClient({ serviceUrl: process.argv[1] || '${emu.url}/v1' })
+        const b = new ChittyIDClient({ serviceUrl: '${emu.url}/v1' })
+        const id = await a.mint({ entity: 'PEO' })
+        await b.mint({ entity: 'PEO' })
+        await new Promise((r) => setImmediate(r))
+        console.log(JSON.stringify({ id, warnings }))
+        await a.close(); await b.close()
+      })().catch((e) => { console.log(JSON.stringify({ error: e.code })); })`
+    const unverified = await runWithEnv(script, { NODE_TLS_REJECT_UNAUTHORIZED: '0' })
+    const out = JSON.parse(unverified.stdout)
+    expect(out.id).toMatch(ID_PATTERN)
+    expect(out.warnings.filter((c) => c === 'CHITTYID_TLS_UNVERIFIED')).toHaveLength(1)
+    const verified = await runWithEnv(script, { NODE_TLS_REJECT_UNAUTHORIZED: undefined })
+    expect(JSON.parse(verified.stdout)).toEqual({ error: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
+  } finally {
+    await emu.close()
+  }
+})
+
+describe('proxies, as Node applies them', () => {
+  let proxy
+  let emu
+  let tlsEmu
+  beforeAll(async () => {
+    proxy = await startForwardProxy()
+    emu = await ChittyIDEmulator.start()
+    tlsEmu = await ChittyIDEmulator.start({ tls: true })
+  })
+  afterAll(async () => {
+    await proxy.close()
+    await emu.close()
+    await tlsEmu.close()
+  })
+  beforeEach(() => {
+    proxy.seen.requests.length = 0
+    proxy.seen.tunnels.length = 0
+  })
+
+  test('the proxy option sends plain http through the proxy, with the key', async () => {
+    const client = new ChittyIDClient({ serviceUrl: `${emu.url}/v1`, proxy: proxy.url, apiKey: 'pk' })
+    try {
+      expect(await client.mint({ entity: 'PEO' })).toMatch(ID_PATTERN)
+      expect(proxy.seen.requests.map((r) => `${r.method} ${r.url}`)).toEqual([`POST ${emu.url}/v1/mint`])
+      expect(proxy.seen.requests[0].headers.authorization).toBe('Bearer pk')
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('proxy: false and an unset NODE_USE_ENV_PROXY go direct', async () => {
+    const direct = new ChittyIDClient({ serviceUrl: `${emu.url}/v1`, proxy: false })
+    try {
+      await direct.mint({ entity: 'PEO' })
+    } finally {
+      await direct.close()
+    }
+    const script = `const { ChittyIDClient } = require('./index.js'); const c = new ChittyIDClient({ serviceUrl: '${emu.url}/v1' });
+      c.mint({ entity: 'PEO' }).then((id) => { console.log(id); return c.close() })`
+    const ignored = await runWithEnv(script, { HTTP_PROXY: proxy.url, http_proxy: proxy.url, NODE_USE_ENV_PROXY: undefined })
+    expect(ignored.stdout.trim()).toMatch(ID_PATTERN)
+    expect(proxy.seen.requests).toHaveLength(0)
+  })
+
+  test('with NODE_USE_ENV_PROXY=1, HTTPS_PROXY tunnels https (h2 inside) and NO_PROXY is honoured; lowercase wins', async () => {
+    const script = `const { ChittyIDClient } = require('./index.js')
+      const c = new ChittyIDClient({ serviceUrl: '${tlsEmu.url}/v1', ca: process.env.EMU_CA })
+      const d = new ChittyIDClient({ serviceUrl: '${emu.url}/v1' })
+      Promise.all([c.mint({ entity: 'PEO' }), d.mint({ entity: 'PEO' })]).then((ids) => { console.log(JSON.stringify(ids)); return Promise.all([c.close(), d.close()]) })
+        .catch((e) => console.log(JSON.stringify({ error: e.code, message: e.message })))`
+    const h2Before = tlsEmu.h2Requests
+    const run = await runWithEnv(script, {
+      NODE_USE_ENV_PROXY: '1',
+      EMU_CA: tlsEmu.ca,
+      https_proxy: proxy.url,
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      HTTP_PROXY: proxy.url,
+      NO_PROXY: '127.0.0.1',
+      no_proxy: `127.0.0.1:${emu.port}`,
+    })
+    const ids = JSON.parse(run.stdout)
+    expect(ids).toHaveLength(2)
+    for (const id of ids) expect(id).toMatch(ID_PATTERN)
+    expect(proxy.seen.tunnels).toEqual([`127.0.0.1:${tlsEmu.port}`])
+    expect(proxy.seen.requests).toHaveLength(0) // the http target matched no_proxy
+    expect(tlsEmu.h2Requests - h2Before).toBe(1)
+  })
+
+  test('a bad proxy URL is a TypeError at construction that does not show the URL', () => {
+    expect(() => new ChittyIDClient({ proxy: 'http://user:hunter2@[bad' })).toThrow(TypeError)
+    try {
+      new ChittyIDClient({ proxy: 'http://user:hunter2@[bad' })
+    } catch (err) {
+      expect(err.message).not.toContain('hunter2')
+    }
+  })
+})
+
+describe('bounded connections', () => {
+  test('30,000 concurrent mints: all succeed, at most maxConnections sockets, the breaker stays CLOSED', async () => {
+    const emu = await ChittyIDEmulator.start()
+    const client = new ChittyIDClient({ serviceUrl: `${emu.url}/v1`, maxConnections: 64, timeout: 60000 })
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 30000 }, () => client.mint({ entity: 'EVNT' })))
+      const failed = results.filter((r) => r.status === 'rejected')
+      expect(failed.map((r) => r.reason.code).slice(0, 5)).toEqual([])
+      expect(new Set(results.map((r) => r.value)).size).toBe(30000)
+      expect(emu.stats().minted).toBe(30000)
+      expect(emu.stats().connections).toBeLessThanOrEqual(64)
+      expect(client.getStats().breaker.state).toBe('CLOSED')
+    } finally {
+      await client.close()
+      await emu.close()
+    }
+  }, 120000)
+
+  test('out of file descriptors is EMFILE, not a service failure: the breaker stays CLOSED', async () => {
+    const emu = await ChittyIDEmulator.start()
+    try {
+      const script = `const { ChittyIDClient } = require('./index.js')
+        const c = new ChittyIDClient({ serviceUrl: '${emu.url}/v1', maxConnections: 2000, retry: false, connection: false })
+        Promise.allSettled(Array.from({ length: 1500 }, () => c.mint({ entity: 'PEO' }))).then(async (rs) => {
+          const codes = {}
+          for (const r of rs) { const k = r.status === 'fulfilled' ? 'ok' : r.reason.code; codes[k] = (codes[k] || 0) + 1 }
+          console.log(JSON.stringify({ codes, breaker: c.getStats().breaker.state }))
+          await c.close()
+        })`
+      const run = await runWithEnv(script, {}, 60000, 'ulimit -n 256')
+      const { codes, breaker } = JSON.parse(run.stdout)
+      expect(codes.EMFILE).toBeGreaterThan(0)
+      expect(codes.ok).toBeGreaterThan(0)
+      expect(Object.keys(codes).sort()).toEqual(['EMFILE', 'ok'])
+      expect(breaker).toBe('CLOSED')
+    } finally {
+      await emu.close()
+    }
+  }, 90000)
+})
