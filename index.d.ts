@@ -161,6 +161,17 @@ export interface ChittyIDClientConfig {
    * `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE` are added too.
    */
   ca?: string | Buffer | Array<string | Buffer>
+  /**
+   * Requests in flight at once, so at most this many HTTP/1.1 connections (1 to 65535, default
+   * 256). Calls beyond it wait for a free one before their `timeout` starts.
+   */
+  maxConnections?: number
+  /**
+   * A proxy URL for every request, or `false` for none. Unset: as Node does, `HTTPS_PROXY` /
+   * `HTTP_PROXY` / `NO_PROXY` (lowercase first) apply only when the process set
+   * `NODE_USE_ENV_PROXY=1` or runs with `--use-env-proxy`.
+   */
+  proxy?: string | false
   /** Connection manager settings (idle until `connect()` unless `autoConnect`), or `false` to disable it. */
   connection?: ConnectionOptions | false
 }
@@ -425,6 +436,12 @@ export interface EmulatorOptions {
   token?: string
   /** Largest request body accepted, in bytes. Default 1 MiB. */
   maxRequestBytes?: number
+  /** Serve HTTPS (HTTP/2 and HTTP/1.1 via ALPN) with a throwaway CA, readable as `emulator.ca`. */
+  tls?: boolean
+  /** Answer every `/v1/...` request with this redirect status pointing at `/api/v1/...`. */
+  redirectStatus?: 301 | 302 | 303 | 307 | 308
+  /** gzip answers when the request accepts gzip. */
+  compress?: boolean
 }
 
 /** A local ChittyID service (serves `/`, `/v1` and `/api/v1`) with fault injection. */
@@ -434,6 +451,10 @@ export declare class ChittyIDEmulator {
   /** Base URL without a path, e.g. `http://127.0.0.1:40123`. */
   readonly url: string
   readonly port: number
+  /** PEM of the CA that signed the certificate, when started with `tls: true`. */
+  readonly ca: string | undefined
+  /** Requests that arrived over HTTP/2. */
+  readonly h2Requests: number
   setFault(faults: EmulatorFaults): void
   setFaults(faults: EmulatorFaults): void
   clearFaults(): void
