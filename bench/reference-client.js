@@ -131,6 +131,8 @@ class ReferenceClient {
     this.basePath = base.pathname === '/' ? '' : base.pathname
     this.timeout = config.timeout || 10000
     this.pool = new Pool(base.origin, {
+      ...(config.ca ? { connect: { ca: config.ca } } : {}),
+      ...(config.allowH2 ? { allowH2: true } : {}),
       keepAliveTimeout: 60000,
       headersTimeout: this.timeout,
       bodyTimeout: this.timeout,

@@ -65,9 +65,10 @@ async function drive(op, concurrency, deadlineNs, lat, maxOps) {
 }
 
 async function caseMint() {
-  const { impl, url, concurrency, warmupMs, durationMs } = opts
+  const { impl, url, concurrency, warmupMs, durationMs, caFile } = opts
   const serviceUrl = `${url}/v1`
-  const c = makeClient(impl, serviceUrl)
+  const tls = caFile ? { ca: require('node:fs').readFileSync(caFile, 'utf8') } : {}
+  const c = makeClient(impl, serviceUrl, impl === 'reference' && caFile ? { ...tls, allowH2: true } : tls)
   const maxOps = Math.ceil(durationMs * 200) + 1000
   const warmDeadline = process.hrtime.bigint() + BigInt(Math.round(warmupMs * 1e6))
   const warm = await drive(c.mint, concurrency, warmDeadline, null, maxOps)

@@ -127,7 +127,7 @@ function startServer(script, args, { cpu, pin, startTimeoutMs = 15000 }) {
     child.stdout.on('data', (chunk) => {
       if (settled) return
       out += chunk
-      const m = /http:\/\/[0-9.]+:\d+/.exec(out)
+      const m = /https?:\/\/[0-9.]+:\d+/.exec(out)
       if (!m) return
       settled = true
       clearTimeout(timer)
