@@ -4,6 +4,7 @@
 //! parsing, header maps or boxed futures per request: this path is the client's CPU budget.
 //! Also: the per-request timeout, the response size cap, and Node-style failure codes.
 
+pub mod fetch;
 mod tls;
 pub mod wire;
 
@@ -343,6 +344,51 @@ impl Transport {
         };
         let phase = if during == "connect" { Phase::Connect } else { Phase::Exchange };
         ClientError::Transport { code, detail: format!("{what} {peer}"), phase }
+    }
+}
+
+/// Which transport a client's exchanges go through (the `transport` option).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TransportKind {
+    #[default]
+    Native,
+    /// `globalThis.fetch`, through the JS side (`fetch::FetchTransport`).
+    Fetch,
+}
+
+/// The transport of one client: the same `send` whichever it is.
+pub enum ClientTransport {
+    Native(Transport),
+    Fetch(fetch::FetchTransport),
+}
+
+impl ClientTransport {
+    pub fn new(config: &ClientConfig, kind: TransportKind) -> Result<Self, ClientError> {
+        Ok(match kind {
+            TransportKind::Native => ClientTransport::Native(Transport::new(config)?),
+            TransportKind::Fetch => ClientTransport::Fetch(fetch::FetchTransport::new(config)?),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        match self {
+            ClientTransport::Native(t) => t.base_url(),
+            ClientTransport::Fetch(t) => t.base_url(),
+        }
+    }
+
+    pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
+        match self {
+            ClientTransport::Native(t) => t.send(req).await,
+            ClientTransport::Fetch(t) => t.send(req).await,
+        }
+    }
+
+    pub fn as_fetch(&self) -> Option<&fetch::FetchTransport> {
+        match self {
+            ClientTransport::Fetch(t) => Some(t),
+            ClientTransport::Native(_) => None,
+        }
     }
 }
 
