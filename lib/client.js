@@ -5,6 +5,7 @@ const native = require('../binding.js')
 const { fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
+const fetchTransport = require('./fetch-transport.js')
 
 // Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
 // caller bug, answered locally instead of being shipped to the service.
@@ -84,6 +85,7 @@ function toNativeOptions(config) {
     cacheEnabled: cache.enabled,
     connection: connection.options,
     connectionEnabled: connection.enabled,
+    transport: fetchTransport.chooseTransport(config.transport, invalidArgument),
   }
 }
 
@@ -201,6 +203,9 @@ class ChittyIDClient extends EventEmitter {
   // pre-check (the native path still admits every call, so a circuit that opened since is
   // still refused there).
   #breakerClosed = true
+  /** 'native' or 'fetch' (lib/fetch-transport.js). */
+  #transport
+  #fetchAttached = false
 
   constructor(config = {}) {
     super()
@@ -227,6 +232,19 @@ class ChittyIDClient extends EventEmitter {
     this.serviceUrl = this.#native.serviceUrl
     this.timeout = options.timeout || DEFAULT_TIMEOUT_MS
     this.#apiKey = options.apiKey
+    this.#transport = options.transport
+  }
+
+  /** `'native'` or `'fetch'`: how this client's HTTP exchanges are made. */
+  get transport() {
+    return this.#transport
+  }
+
+  /** Wires the fetch transport before the first exchange; it stays wired until close(). */
+  #wireFetch() {
+    if (this.#transport !== 'fetch' || this.#fetchAttached || this.#closed) return
+    this.#native.attachFetch(fetchTransport.perform)
+    this.#fetchAttached = true
   }
 
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
@@ -258,6 +276,7 @@ class ChittyIDClient extends EventEmitter {
   #autoConnect() {
     if (this.#closed) return
     this.#wireEvents()
+    this.#wireFetch()
     this.#native.startConnection()
   }
 
@@ -288,6 +307,7 @@ class ChittyIDClient extends EventEmitter {
       this.#native.attachCompletions(this.#onReady)
       this.#attached = true
     }
+    this.#wireFetch()
     const ticket = this.#nextTicket()
     if (this.#pending.size === 0) {
       this.#native.keepAlive(true)
@@ -479,6 +499,7 @@ class ChittyIDClient extends EventEmitter {
     this.#closed = true
     this.#onEvent = undefined
     this.#native.close()
+    if (this.#fetchAttached) this.#native.detachFetch()
   }
 
   async [Symbol.asyncDispose]() {
