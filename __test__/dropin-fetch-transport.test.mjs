@@ -92,6 +92,17 @@ describe('exchanges through globalThis.fetch', () => {
     expect(ledger.requests).toEqual(expect.objectContaining({ mint: 1, batch: 1, validate: 1, health: 1 }))
   })
 
+  test('an idle client releases the fetch hook and wires it again for the next call', async () => {
+    const c = client({ apiKey: 'k-fetch' })
+    const calls = recordFetch()
+    await c.mint({ entity: 'PEO' })
+    await new Promise((r) => setTimeout(r, 20)) // idle for a few loop turns
+    await c.mint({ entity: 'PEO' })
+    await c.close()
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'ECLIENTCLOSED' })
+    expect(calls).toHaveLength(2)
+  })
+
   test('a 503 is retried natively under one idempotency key, then the answer is cached', async () => {
     const c = client({ apiKey: 'k-fetch', retry: { initialDelayMs: 5, jitter: 0 } })
     const calls = recordFetch()

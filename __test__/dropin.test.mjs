@@ -1,7 +1,8 @@
 // The v1-era suites in __test__/dropin/ (fetch stubbed with jest.spyOn, jest-fetch-mock,
 // msw, nock; and jest's automock) run unchanged against a v1-like fetch client and against
 // this package, each in a child jest process of its own, as a user's jest would run them
-// (no CHITTYID_TRANSPORT, no setup of ours).
+// (no CHITTYID_TRANSPORT, no setup of ours), with --detectOpenHandles: clients are never closed
+// there (v1 had no close()), and must leave nothing open.
 
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -27,7 +28,7 @@ function runDropin(impl) {
     join(root, 'node_modules/jest/bin/jest.js'),
     '--config', join(root, '__test__/dropin/jest.config.js'),
     '--selectProjects', ...projects,
-    '--runInBand', '--ci', '--json', '--outputFile', outputFile,
+    '--runInBand', '--ci', '--detectOpenHandles', '--json', '--outputFile', outputFile,
   ]
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -68,5 +69,6 @@ test.each(['v1', 'v2'])('the v1-era suites pass unchanged against %s', async (im
   const counts = countsBySuite(results)
   if (code !== 0) console.log(output.slice(-6000))
   expect(counts).toEqual(expected)
+  expect(results.openHandles).toEqual([])
   expect(code).toBe(0)
 }, RUN_LIMIT_MS + 10_000)

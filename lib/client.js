@@ -206,6 +206,9 @@ class ChittyIDClient extends EventEmitter {
   /** 'native' or 'fetch' (lib/fetch-transport.js). */
   #transport
   #fetchAttached = false
+  // The connection manager was started (and not stopped): its health checks may need the
+  // fetch transport while no call is pending.
+  #monitoring = false
 
   constructor(config = {}) {
     super()
@@ -240,11 +243,21 @@ class ChittyIDClient extends EventEmitter {
     return this.#transport
   }
 
-  /** Wires the fetch transport before the first exchange; it stays wired until close(). */
+  /**
+   * Wires the fetch transport before an exchange. Like the completion handle, it is released
+   * once the client is idle (unless the connection manager runs), so an idle client holds no
+   * handle for --detectOpenHandles to report.
+   */
   #wireFetch() {
     if (this.#transport !== 'fetch' || this.#fetchAttached || this.#closed) return
     this.#native.attachFetch(fetchTransport.perform)
     this.#fetchAttached = true
+  }
+
+  #unwireFetch() {
+    if (!this.#fetchAttached) return
+    this.#native.detachFetch()
+    this.#fetchAttached = false
   }
 
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
@@ -276,6 +289,7 @@ class ChittyIDClient extends EventEmitter {
   #autoConnect() {
     if (this.#closed) return
     this.#wireEvents()
+    this.#monitoring = true
     this.#wireFetch()
     this.#native.startConnection()
   }
@@ -357,6 +371,7 @@ class ChittyIDClient extends EventEmitter {
         this.#native.detachCompletions()
         this.#attached = false
       }
+      if (this.#pending.size === 0 && !this.#monitoring) this.#unwireFetch()
     }).unref()
   }
 
@@ -468,6 +483,7 @@ class ChittyIDClient extends EventEmitter {
       throw err
     }
     this.#wireEvents()
+    this.#monitoring = true
     // Aborting gives up waiting; the manager keeps monitoring (disconnect() stops it).
     return this.#submit(CONNECT, undefined, signal, undefined, undefined)
   }
@@ -476,6 +492,8 @@ class ChittyIDClient extends EventEmitter {
   async disconnect() {
     if (this.#closed) return
     this.#native.disconnect()
+    this.#monitoring = false
+    if (this.#pending.size === 0) this.#unwireFetch()
   }
 
   /** A snapshot of the connection manager. */
@@ -499,7 +517,8 @@ class ChittyIDClient extends EventEmitter {
     this.#closed = true
     this.#onEvent = undefined
     this.#native.close()
-    if (this.#fetchAttached) this.#native.detachFetch()
+    this.#monitoring = false
+    this.#unwireFetch()
   }
 
   async [Symbol.asyncDispose]() {
