@@ -197,6 +197,17 @@ describe('exchanges through globalThis.fetch', () => {
     })
   })
 
+  test('a stub that answers nothing usable, or no fetch at all, is a failure, not a crash', async () => {
+    const c = client({ retry: false })
+    globalThis.fetch = async () => undefined
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EFETCH', message: expect.stringContaining('not a Response') })
+    globalThis.fetch = async () => ({ ok: true, status: 200, statusText: 7, json: async () => ({ chittyId: 'partial stub' }) })
+    await expect(c.mint({ entity: 'PEO' })).resolves.toBe('partial stub')
+    globalThis.fetch = undefined
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EFETCH', message: expect.stringContaining('globalThis.fetch is not a function') })
+    await expect(c.healthCheck()).resolves.toBe(false)
+  })
+
   test("the connection manager's health checks go through fetch too", async () => {
     const c = client({ apiKey: 'k-fetch', connection: { healthCheckInterval: 30 } })
     const calls = recordFetch()
@@ -207,4 +218,9 @@ describe('exchanges through globalThis.fetch', () => {
     expect(new Set(calls.map((x) => x.url))).toEqual(new Set([`${emulator.url}/v1/health`]))
     await c.disconnect()
   })
+})
+
+test('processes started by this suite inherit the native transport too', () => {
+  const script = `process.stdout.write(new (require('./index.js').ChittyIDClient)().transport)`
+  expect(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' })).toBe('native')
 })

@@ -130,13 +130,24 @@ async function exchange(order, signal) {
   return { response, status, body: await readBody(response, order.maxResponseBytes) }
 }
 
-function report(order, settle) {
+/** Runs `deliver` (a call into the native side); whatever goes wrong there becomes a failure. */
+function report(order, deliver) {
   try {
-    settle()
+    deliver()
   } catch (err) {
-    // An answer the native side could not take (a stub's odd status text...): a failure.
-    native.fetchFail(order.id, undefined, `the fetch answer could not be read: ${err && err.message}`)
+    // An answer the native side could not take (a stub's odd status text...).
+    try {
+      native.fetchFail(order.id, undefined, `the fetch answer could not be read: ${err && err.message}`)
+    } catch {
+      // The request is no longer awaited; its timeout ends it.
+    }
   }
+}
+
+function deliverAnswer(order, { response, status, body }) {
+  if (body === TOO_LARGE) return native.fetchFail(order.id, 'EBODYTOOLARGE', 'response body too large')
+  const statusText = typeof response.statusText === 'string' ? response.statusText : ''
+  native.fetchSettle(order.id, status, statusText, retryAfterOf(response), body)
 }
 
 /**
@@ -153,17 +164,17 @@ function perform(order) {
   const controller = new AbortController()
   inFlight.set(order.id, controller)
   exchange(order, controller.signal).then(
-    ({ response, status, body }) => {
+    (answer) => {
       inFlight.delete(order.id)
-      if (body === TOO_LARGE) return report(order, () => native.fetchFail(order.id, 'EBODYTOOLARGE', 'response body too large'))
-      const statusText = typeof response.statusText === 'string' ? response.statusText : ''
-      report(order, () => native.fetchSettle(order.id, status, statusText, retryAfterOf(response), body))
+      report(order, () => deliverAnswer(order, answer))
     },
     (err) => {
       inFlight.delete(order.id)
       if (controller.signal.aborted) return // nobody waits for it any more
-      const { code, message } = failureOf(err)
-      report(order, () => native.fetchFail(order.id, code, message))
+      report(order, () => {
+        const { code, message } = failureOf(err)
+        native.fetchFail(order.id, code, message)
+      })
     },
   )
 }

@@ -167,6 +167,16 @@ impl FetchTransport {
     }
 
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
+        let (method, path, started) = (req.method, req.path, std::time::Instant::now());
+        let result = self.exchange(req).await;
+        match &result {
+            Ok(r) => tracing::debug!(transport = "fetch", method = method.as_str(), path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
+            Err(e) => tracing::debug!(transport = "fetch", method = method.as_str(), path, code = e.code(), error = %e, "request failed"),
+        }
+        result
+    }
+
+    async fn exchange(&self, req: Request<'_>) -> Result<Response, ClientError> {
         let dispatch = self.dispatch.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let Some(dispatch) = dispatch else { return Err(ClientError::Closed) };
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
