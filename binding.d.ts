@@ -83,6 +83,15 @@ export declare class NativeClient {
   connectionState(): ConnectionStateInfo
   /** Stops the monitor task and releases the event threadsafe function; idempotent. */
   close(): void
+  /** Whether this client's exchanges go through `globalThis.fetch`. */
+  get usesFetch(): boolean
+  /**
+   * Wires the fetch transport to `perform` (JS thread); a no-op when wired already or for a
+   * native-transport client.
+   */
+  attachFetch(perform: (arg: FetchOrder) => void): void
+  /** Releases the threadsafe function; requests sent after this fail as closed. */
+  detachFetch(): void
 }
 
 export declare class NativeEmulator {
@@ -271,6 +280,25 @@ export interface FaultOptions {
   remaining?: number
 }
 
+/** The fetch started under `id` rejected: `code` is its cause's Node-style code, if any. */
+export declare function fetchFail(id: number, code: string | undefined | null, message: string): boolean
+
+/** What `lib/fetch-transport.js` receives: a fetch to start, or (`abort`) one to abort. */
+export interface FetchOrder {
+  id: number
+  abort: boolean
+  method?: string
+  url?: string
+  /** JSON text, sent as is. */
+  body?: string
+  authorization?: string
+  idempotencyKey?: string
+  maxResponseBytes?: number
+}
+
+/** The answer of the fetch started under `id`; false when it is no longer awaited. */
+export declare function fetchSettle(id: number, status: number, statusText: string, retryAfter: string | undefined | null, body: Buffer): boolean
+
 export declare function isValidFormatNative(id: string): boolean
 
 export interface NativeClientOptions {
@@ -301,6 +329,8 @@ export interface NativeClientOptions {
   /** `None` = defaults; `connection_enabled: false` turns the connection manager off. */
   connection?: ConnectionOptions
   connectionEnabled?: boolean
+  /** `"native"` (default) or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`). */
+  transport?: string
 }
 
 export interface NativeEmulatorOptions {

@@ -174,7 +174,20 @@ export interface ChittyIDClientConfig {
   proxy?: string | false
   /** Connection manager settings (idle until `connect()` unless `autoConnect`), or `false` to disable it. */
   connection?: ConnectionOptions | false
+  /**
+   * How HTTP exchanges are made. `"fetch"`: every request (mint, mintBatch, validate,
+   * healthCheck, the connection manager's health checks) goes through `globalThis.fetch`, looked
+   * up per call, with v1's URL, method, headers and JSON body, so `fetch` stubs (jest.spyOn,
+   * jest-fetch-mock, msw, nock) see it; retry, breaker, cache and errors stay the same. The `ca`
+   * option does not apply to it.
+   * Default: the `CHITTYID_TRANSPORT` environment variable (`native` or `fetch`), else `"fetch"`
+   * under jest (`JEST_WORKER_ID` set), else `"native"`.
+   */
+  transport?: ChittyIDTransport
 }
+
+/** See `ChittyIDClientConfig.transport`. */
+export type ChittyIDTransport = 'native' | 'fetch'
 
 /** Options every async method takes as its last argument. */
 export interface CallOptions {
@@ -213,6 +226,12 @@ export type ChittyIDErrorCode =
   | 'ECIRCUITOPEN'
   | 'ABORT_ERR'
   | 'ECLIENTCLOSED'
+  /** Fetch transport: the fetch rejected with no recognised Node code in its cause (a stub's error). */
+  | 'EFETCH'
+  /** Fetch transport: DNS and routing failures, as Node names them. */
+  | 'EAI_AGAIN'
+  | 'EHOSTUNREACH'
+  | 'ENETUNREACH'
 
 /** Every rejection of `mint`/`mintBatch`. The message keeps v1's wording. */
 export declare class ChittyIDError extends Error {
@@ -333,6 +352,8 @@ export declare class ChittyIDClient extends EventEmitter {
   readonly serviceUrl: string
   readonly timeout: number
   readonly apiKey: string | undefined
+  /** The transport this client uses (see `ChittyIDClientConfig.transport`). */
+  readonly transport: ChittyIDTransport
 
   /** Mints one id. Rejects with a `ChittyIDError`. */
   mint(request: MintRequest, options?: MintOptions): Promise<string>

@@ -5,6 +5,7 @@ const native = require('../binding.js')
 const { fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
+const fetchTransport = require('./fetch-transport.js')
 
 // Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
 // caller bug, answered locally instead of being shipped to the service.
@@ -140,6 +141,7 @@ function toNativeOptions(config) {
     cacheEnabled: cache.enabled,
     connection: connection.options,
     connectionEnabled: connection.enabled,
+    transport: fetchTransport.chooseTransport(config.transport, invalidArgument),
   }
 }
 
@@ -257,6 +259,12 @@ class ChittyIDClient extends EventEmitter {
   // pre-check (the native path still admits every call, so a circuit that opened since is
   // still refused there).
   #breakerClosed = true
+  /** 'native' or 'fetch' (lib/fetch-transport.js). */
+  #transport
+  #fetchAttached = false
+  // The connection manager was started (and not stopped): its health checks may need the
+  // fetch transport while no call is pending.
+  #monitoring = false
 
   constructor(config = {}) {
     super()
@@ -283,6 +291,29 @@ class ChittyIDClient extends EventEmitter {
     this.serviceUrl = this.#native.serviceUrl
     this.timeout = options.timeout || DEFAULT_TIMEOUT_MS
     this.#apiKey = options.apiKey
+    this.#transport = options.transport
+  }
+
+  /** `'native'` or `'fetch'`: how this client's HTTP exchanges are made. */
+  get transport() {
+    return this.#transport
+  }
+
+  /**
+   * Wires the fetch transport before an exchange. Like the completion handle, it is released
+   * once the client is idle (unless the connection manager runs), so an idle client holds no
+   * handle for --detectOpenHandles to report.
+   */
+  #wireFetch() {
+    if (this.#transport !== 'fetch' || this.#fetchAttached || this.#closed) return
+    this.#native.attachFetch(fetchTransport.perform)
+    this.#fetchAttached = true
+  }
+
+  #unwireFetch() {
+    if (!this.#fetchAttached) return
+    this.#native.detachFetch()
+    this.#fetchAttached = false
   }
 
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
@@ -314,6 +345,8 @@ class ChittyIDClient extends EventEmitter {
   #autoConnect() {
     if (this.#closed) return
     this.#wireEvents()
+    this.#monitoring = true
+    this.#wireFetch()
     this.#native.startConnection()
   }
 
@@ -344,6 +377,7 @@ class ChittyIDClient extends EventEmitter {
       this.#native.attachCompletions(this.#onReady)
       this.#attached = true
     }
+    this.#wireFetch()
     const ticket = this.#nextTicket()
     if (this.#pending.size === 0) {
       this.#native.keepAlive(true)
@@ -393,6 +427,7 @@ class ChittyIDClient extends EventEmitter {
         this.#native.detachCompletions()
         this.#attached = false
       }
+      if (this.#pending.size === 0 && !this.#monitoring) this.#unwireFetch()
     }).unref()
   }
 
@@ -504,6 +539,7 @@ class ChittyIDClient extends EventEmitter {
       throw err
     }
     this.#wireEvents()
+    this.#monitoring = true
     // Aborting gives up waiting; the manager keeps monitoring (disconnect() stops it).
     return this.#submit(CONNECT, undefined, signal, undefined, undefined)
   }
@@ -512,6 +548,8 @@ class ChittyIDClient extends EventEmitter {
   async disconnect() {
     if (this.#closed) return
     this.#native.disconnect()
+    this.#monitoring = false
+    if (this.#pending.size === 0) this.#unwireFetch()
   }
 
   /** A snapshot of the connection manager. */
@@ -535,6 +573,8 @@ class ChittyIDClient extends EventEmitter {
     this.#closed = true
     this.#onEvent = undefined
     this.#native.close()
+    this.#monitoring = false
+    this.#unwireFetch()
   }
 
   async [Symbol.asyncDispose]() {

@@ -15,10 +15,11 @@ use crate::error::ClientError;
 use crate::format;
 use crate::resilience::Resilience;
 use crate::stats::{ClientSnapshot, Operation};
-use crate::transport::{Method, Request, Response, Transport};
+use crate::transport::fetch::FetchTransport;
+use crate::transport::{ClientTransport, Method, Request, Response, TransportKind};
 
 pub struct Client {
-    transport: Transport,
+    transport: ClientTransport,
     timeout_ms: u64,
     resilience: Resilience,
     cache: Option<CachePolicy>,
@@ -177,11 +178,12 @@ fn idempotency_key() -> String {
 impl Client {
     pub fn new(
         config: &ClientConfig,
+        transport: TransportKind,
         resilience: Resilience,
         cache: Option<CachePolicy>,
     ) -> Result<Self, ClientError> {
         Ok(Self {
-            transport: Transport::new(config)?,
+            transport: ClientTransport::new(config, transport)?,
             timeout_ms: config.timeout_ms,
             resilience,
             cache,
@@ -211,6 +213,11 @@ impl Client {
 
     pub fn service_url(&self) -> &str {
         self.transport.base_url()
+    }
+
+    /// The fetch transport, for the binding to wire to JS; `None` for the native one.
+    pub fn fetch_transport(&self) -> Option<&FetchTransport> {
+        self.transport.as_fetch()
     }
 
     pub fn resilience(&self) -> &Resilience {

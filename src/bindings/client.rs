@@ -21,6 +21,7 @@ use crate::resilience::Resilience;
 use crate::runtime;
 use crate::retry::RetryPolicy;
 use crate::stats::OpStats;
+use crate::transport::TransportKind;
 
 #[napi(object)]
 pub struct RetryOptions {
@@ -76,6 +77,8 @@ pub struct NativeClientOptions {
     /// `None` = defaults; `connection_enabled: false` turns the connection manager off.
     pub connection: Option<ConnectionOptions>,
     pub connection_enabled: Option<bool>,
+    /// `"native"` (default) or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`).
+    pub transport: Option<String>,
 }
 
 #[napi(object)]
@@ -218,6 +221,10 @@ impl NativeClient {
         &self.conn
     }
 
+    pub(crate) fn core(&self) -> &Arc<Client> {
+        &self.core
+    }
+
     /// Runs `work` on the I/O thread and queues its outcome under `ticket`: the value as `value`
     /// renders it, or the error. The task owns what it uses: a worker thread may be torn down
     /// mid-call.
@@ -309,7 +316,12 @@ impl NativeClient {
             stats: Arc::new(OpStats::default()),
         };
         let cache = state.cache.clone().zip(cache_policy).map(|(cache, (_, negative_ttl_ms))| CachePolicy { cache, negative_ttl_ms });
-        let core = Arc::new(Client::new(&config, resilience, cache).map_err(|e| to_napi_error(&e))?);
+        let transport = match options.transport.as_deref() {
+            None | Some("native") => TransportKind::Native,
+            Some("fetch") => TransportKind::Fetch,
+            Some(other) => return Err(invalid(format!("transport must be \"native\" or \"fetch\", got {other:?}"))),
+        };
+        let core = Arc::new(Client::new(&config, transport, resilience, cache).map_err(|e| to_napi_error(&e))?);
         let conn = ClientConnection::new(connection, &core, events);
         Ok(Self { core, cancellations: Arc::default(), _shared: state, conn, completer: Arc::default() })
     }

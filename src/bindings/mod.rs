@@ -10,6 +10,7 @@ pub mod connection;
 pub mod emulator;
 pub mod errors;
 pub mod events;
+pub mod fetch;
 pub mod format;
 pub mod loop_wake;
 

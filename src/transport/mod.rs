@@ -11,6 +11,7 @@
 //! copy, and a response that arrives in one chunk is kept as that chunk.
 
 mod errors;
+pub mod fetch;
 mod proxy;
 mod redirect;
 mod resolve;
@@ -255,6 +256,51 @@ async fn read_capped(response: &mut reqwest::Response, limit: usize) -> Result<B
         }
     }
     Ok(if rest.is_empty() { first.unwrap_or_default() } else { rest.freeze() })
+}
+
+/// Which transport a client's exchanges go through (the `transport` option).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TransportKind {
+    #[default]
+    Native,
+    /// `globalThis.fetch`, through the JS side (`fetch::FetchTransport`).
+    Fetch,
+}
+
+/// The transport of one client: the same `send` whichever it is.
+pub enum ClientTransport {
+    Native(Transport),
+    Fetch(fetch::FetchTransport),
+}
+
+impl ClientTransport {
+    pub fn new(config: &ClientConfig, kind: TransportKind) -> Result<Self, ClientError> {
+        Ok(match kind {
+            TransportKind::Native => ClientTransport::Native(Transport::new(config)?),
+            TransportKind::Fetch => ClientTransport::Fetch(fetch::FetchTransport::new(config)?),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        match self {
+            ClientTransport::Native(t) => t.base_url(),
+            ClientTransport::Fetch(t) => t.base_url(),
+        }
+    }
+
+    pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
+        match self {
+            ClientTransport::Native(t) => t.send(req).await,
+            ClientTransport::Fetch(t) => t.send(req).await,
+        }
+    }
+
+    pub fn as_fetch(&self) -> Option<&fetch::FetchTransport> {
+        match self {
+            ClientTransport::Fetch(t) => Some(t),
+            ClientTransport::Native(_) => None,
+        }
+    }
 }
 
 #[cfg(test)]

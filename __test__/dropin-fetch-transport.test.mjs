@@ -1,0 +1,226 @@
+// The fetch transport (lib/fetch-transport.js, src/transport/fetch.rs) over real sockets:
+// Node's own fetch against the embedded emulator, with a recording wrapper around
+// globalThis.fetch where the test needs to see the exchange.
+
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import { ID_PATTERN, closedPort } from './helpers.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const realFetch = globalThis.fetch
+
+/** Wraps globalThis.fetch (installed now, whenever the client was made) and records each call. */
+function recordFetch() {
+  const calls = []
+  globalThis.fetch = (url, init) => {
+    calls.push({ url, init })
+    return realFetch(url, init)
+  }
+  return calls
+}
+
+let emulator
+let clients = []
+
+function client(options = {}) {
+  const c = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, transport: 'fetch', ...options })
+  clients.push(c)
+  return c
+}
+
+beforeEach(async () => {
+  emulator = await ChittyIDEmulator.start({ port: 0, token: 'k-fetch' })
+})
+
+afterEach(async () => {
+  globalThis.fetch = realFetch
+  await Promise.all(clients.map((c) => c.close()))
+  clients = []
+  await emulator.close()
+})
+
+describe('choosing the transport', () => {
+  test('this suite runs on the native transport; the option picks fetch', () => {
+    expect(new ChittyIDClient().transport).toBe('native')
+    expect(new ChittyIDClient({ transport: 'fetch' }).transport).toBe('fetch')
+    expect(() => new ChittyIDClient({ transport: 'undici' })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
+  })
+
+  test.each([
+    [{}, 'native'],
+    [{ JEST_WORKER_ID: '3' }, 'fetch'],
+    [{ JEST_WORKER_ID: '3', CHITTYID_TRANSPORT: 'native' }, 'native'],
+    [{ CHITTYID_TRANSPORT: 'fetch' }, 'fetch'],
+    [{ CHITTYID_TRANSPORT: 'curl' }, 'TypeError ERR_INVALID_ARG_VALUE'],
+  ])('in a process with %j the default is %s', (vars, expected) => {
+    const env = { ...process.env, ...vars }
+    if (!('JEST_WORKER_ID' in vars)) delete env.JEST_WORKER_ID
+    if (!('CHITTYID_TRANSPORT' in vars)) delete env.CHITTYID_TRANSPORT
+    const script = `
+      const { ChittyIDClient } = require('./index.js');
+      try { process.stdout.write(new ChittyIDClient().transport) }
+      catch (e) { process.stdout.write(e.name + ' ' + e.code) }`
+    expect(execFileSync(process.execPath, ['-e', script], { cwd: root, env, encoding: 'utf8' })).toBe(expected)
+  })
+})
+
+describe('exchanges through globalThis.fetch', () => {
+  test('every operation goes through the fetch found at call time, with v1 request shapes', async () => {
+    const c = client({ apiKey: 'k-fetch' })
+    const calls = recordFetch() // after the client was created
+    const id = await c.mint({ entity: 'PEO', name: 'Ada' })
+    expect(id).toMatch(ID_PATTERN)
+    const ids = await c.mintBatch([{ entity: 'PLACE' }, { entity: 'PROP' }])
+    expect(ids).toHaveLength(2)
+    await expect(c.validate(id)).resolves.toEqual({ valid: true, chittyId: id, entity: 'PEO' })
+    await expect(c.healthCheck()).resolves.toBe(true)
+
+    const base = `${emulator.url}/v1`
+    expect(calls.map((x) => [x.init.method, x.url])).toEqual([
+      ['POST', `${base}/mint`],
+      ['POST', `${base}/mint/batch`],
+      ['GET', `${base}/validate/${encodeURIComponent(id)}`],
+      ['GET', `${base}/health`],
+    ])
+    expect(calls[0].init.body).toBe(JSON.stringify({ entity: 'PEO', name: 'Ada' }))
+    expect(calls[1].init.body).toBe(JSON.stringify({ requests: [{ entity: 'PLACE' }, { entity: 'PROP' }] }))
+    expect(calls[0].init.headers).toEqual({ 'Content-Type': 'application/json', Authorization: 'Bearer k-fetch', 'Idempotency-Key': expect.any(String) })
+    expect(calls[2].init.headers).toEqual({ Authorization: 'Bearer k-fetch' })
+    const ledger = emulator.stats()
+    expect(ledger.minted).toBe(3)
+    expect(ledger.requests).toEqual(expect.objectContaining({ mint: 1, batch: 1, validate: 1, health: 1 }))
+  })
+
+  test('an idle client releases the fetch hook and wires it again for the next call', async () => {
+    const c = client({ apiKey: 'k-fetch' })
+    const calls = recordFetch()
+    await c.mint({ entity: 'PEO' })
+    await new Promise((r) => setTimeout(r, 20)) // idle for a few loop turns
+    await c.mint({ entity: 'PEO' })
+    await c.close()
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'ECLIENTCLOSED' })
+    expect(calls).toHaveLength(2)
+  })
+
+  test('a 503 is retried natively under one idempotency key, then the answer is cached', async () => {
+    const c = client({ apiKey: 'k-fetch', retry: { initialDelayMs: 5, jitter: 0 } })
+    const calls = recordFetch()
+    emulator.setFault({ errorStatus: 503, remaining: 1 })
+    const id = await c.mint({ entity: 'PEO' })
+    expect(calls).toHaveLength(2)
+    expect(calls[1].init.headers['Idempotency-Key']).toBe(calls[0].init.headers['Idempotency-Key'])
+    expect(c.getStats().requests.mint).toEqual(expect.objectContaining({ requests: 2, retries: 1 }))
+    await c.validate(id)
+    await c.validate(id)
+    expect(calls).toHaveLength(3) // the second validate was a cache hit
+  })
+
+  test('a persistent 503 fails with v1 wording', async () => {
+    const c = client({ apiKey: 'k-fetch', retry: { initialDelayMs: 5, jitter: 0 } })
+    emulator.setFault({ errorStatus: 503 })
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({
+      message: 'ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 503 Service Unavailable',
+      code: 'EHTTP',
+      status: 503,
+    })
+  })
+
+  test('a refused connection keeps Node\'s code and says fetch failed', async () => {
+    const port = await closedPort()
+    const c = new ChittyIDClient({ serviceUrl: `http://127.0.0.1:${port}/v1`, transport: 'fetch', retry: false })
+    clients.push(c)
+    const err = await c.mint({ entity: 'PEO' }).catch((e) => e)
+    expect(err.code).toBe('ECONNREFUSED')
+    expect(err.message).toMatch(/^ChittyID service unavailable - cannot mint PEO ID: fetch failed: .*ECONNREFUSED/)
+    expect(err.cause).toEqual(expect.objectContaining({ code: 'ECONNREFUSED' }))
+    const v = await c.validate('CT-A-CHI-1234-P-24-A-0')
+    expect(v).toEqual({ valid: true, error: expect.stringContaining('fetch failed') })
+  })
+
+  test('the per-attempt timeout aborts the fetch', async () => {
+    const c = client({ apiKey: 'k-fetch', timeout: 100, retry: false })
+    const calls = recordFetch()
+    emulator.setFault({ latencyMs: 1000 })
+    const err = await c.mint({ entity: 'PEO' }).catch((e) => e)
+    expect(err.code).toBe('ETIMEDOUT')
+    expect(err.message).toContain('fetch failed')
+    const deadline = Date.now() + 2000
+    while (!calls[0].init.signal.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    expect(calls[0].init.signal.aborted).toBe(true)
+  })
+
+  test('an AbortSignal aborts the fetch at once', async () => {
+    const c = client({ apiKey: 'k-fetch' })
+    const calls = recordFetch()
+    emulator.setFault({ latencyMs: 1000 })
+    const controller = new AbortController()
+    const started = Date.now()
+    const pending = c.mint({ entity: 'PEO' }, { signal: controller.signal })
+    while (calls.length === 0) await new Promise((r) => setTimeout(r, 5))
+    controller.abort()
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' })
+    expect(Date.now() - started).toBeLessThan(900)
+    const deadline = Date.now() + 2000
+    while (!calls[0].init.signal.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    expect(calls[0].init.signal.aborted).toBe(true)
+  })
+
+  test('maxResponseBytes caps the body', async () => {
+    const c = client({ apiKey: 'k-fetch', maxResponseBytes: 1024, retry: false })
+    emulator.setFault({ oversizedBody: 64 * 1024 })
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EBODYTOOLARGE' })
+  })
+
+  test('Retry-After and the status text come from the stub\'s answer', async () => {
+    const c = client({ retry: { initialDelayMs: 5, jitter: 0 } })
+    let n = 0
+    globalThis.fetch = async () => {
+      n += 1
+      if (n === 1) return new Response('', { status: 429, statusText: 'Slow Down', headers: { 'Retry-After': '0' } })
+      return new Response(JSON.stringify({ chittyId: 'stubbed' }), { status: 201 })
+    }
+    await expect(c.mint({ entity: 'PEO' })).resolves.toBe('stubbed')
+    expect(n).toBe(2)
+    globalThis.fetch = async () => new Response('', { status: 400, statusText: 'Bad Stub' })
+    await expect(c.mint({ entity: 'PEO' })).rejects.toThrow('ChittyID service error: 400 Bad Stub')
+  })
+
+  test('a stub that rejects is a transport failure in the exchange phase', async () => {
+    const c = client({ retry: false })
+    globalThis.fetch = async () => {
+      throw new Error('network error')
+    }
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({
+      code: 'EFETCH',
+      message: 'ChittyID service unavailable - cannot mint PEO ID: fetch failed: network error',
+    })
+  })
+
+  test('a stub that answers nothing usable, or no fetch at all, is a failure, not a crash', async () => {
+    const c = client({ retry: false })
+    globalThis.fetch = async () => undefined
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EFETCH', message: expect.stringContaining('not a Response') })
+    globalThis.fetch = async () => ({ ok: true, status: 200, statusText: 7, json: async () => ({ chittyId: 'partial stub' }) })
+    await expect(c.mint({ entity: 'PEO' })).resolves.toBe('partial stub')
+    globalThis.fetch = undefined
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EFETCH', message: expect.stringContaining('globalThis.fetch is not a function') })
+    await expect(c.healthCheck()).resolves.toBe(false)
+  })
+
+  test("the connection manager's health checks go through fetch too", async () => {
+    const c = client({ apiKey: 'k-fetch', connection: { healthCheckInterval: 30 } })
+    const calls = recordFetch()
+    await expect(c.connect()).resolves.toBe(true)
+    const deadline = Date.now() + 3000
+    while (calls.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    expect(calls.length).toBeGreaterThanOrEqual(3)
+    expect(new Set(calls.map((x) => x.url))).toEqual(new Set([`${emulator.url}/v1/health`]))
+    await c.disconnect()
+  })
+})
+
+test('processes started by this suite inherit the native transport too', () => {
+  const script = `process.stdout.write(new (require('./index.js').ChittyIDClient)().transport)`
+  expect(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' })).toBe('native')
+})

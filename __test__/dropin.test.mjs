@@ -1,0 +1,74 @@
+// The v1-era suites in __test__/dropin/ (fetch stubbed with jest.spyOn, jest-fetch-mock,
+// msw, nock; and jest's automock) run unchanged against a v1-like fetch client and against
+// this package, each in a child jest process of its own, as a user's jest would run them
+// (no CHITTYID_TRANSPORT, no setup of ours), with --detectOpenHandles: clients are never closed
+// there (v1 had no close()), and must leave nothing open.
+
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const RUN_LIMIT_MS = 90_000
+
+// Tests per suite file, as written there.
+const EXPECTED = { spy: 7, 'fetch-mock': 6, msw: 6, nock: 5, automock: 3 }
+
+/** Runs the drop-in projects of one implementation; resolves to { results, output }. */
+function runDropin(impl) {
+  const dir = mkdtempSync(join(tmpdir(), 'chittyid-dropin-'))
+  const outputFile = join(dir, 'results.json')
+  const env = { ...process.env }
+  delete env.CHITTYID_TRANSPORT
+  delete env.JEST_WORKER_ID
+  const projects = Object.keys(EXPECTED).map((suite) => `${suite}:${impl}`)
+  const args = [
+    join(root, 'node_modules/jest/bin/jest.js'),
+    '--config', join(root, '__test__/dropin/jest.config.js'),
+    '--selectProjects', ...projects,
+    '--runInBand', '--ci', '--detectOpenHandles', '--json', '--outputFile', outputFile,
+  ]
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (d) => (output += d))
+    child.stderr.on('data', (d) => (output += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      try {
+        if (signal) throw new Error(`jest (${impl}) was killed (${signal}) after ${RUN_LIMIT_MS} ms:\n${output}`)
+        resolve({ code, results: JSON.parse(readFileSync(outputFile, 'utf8')), output })
+      } catch (err) {
+        reject(err)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
+}
+
+/** Passed/failed counts per suite directory. */
+function countsBySuite(results) {
+  const counts = {}
+  for (const file of results.testResults) {
+    const suite = file.name.split(/[\\/]/).at(-2)
+    const passed = file.assertionResults.filter((a) => a.status === 'passed').length
+    counts[suite] = { passed, failed: file.assertionResults.length - passed, error: file.assertionResults.length === 0 ? file.message : undefined }
+  }
+  return counts
+}
+
+const expected = Object.fromEntries(Object.entries(EXPECTED).map(([suite, n]) => [suite, { passed: n, failed: 0, error: undefined }]))
+
+test.each(['v1', 'v2'])('the v1-era suites pass unchanged against %s', async (impl) => {
+  const { code, results, output } = await runDropin(impl)
+  const counts = countsBySuite(results)
+  if (code !== 0) console.log(output.slice(-6000))
+  expect(counts).toEqual(expected)
+  expect(results.openHandles).toEqual([])
+  expect(code).toBe(0)
+}, RUN_LIMIT_MS + 10_000)

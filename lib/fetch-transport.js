@@ -1,0 +1,182 @@
+'use strict'
+
+// The JS half of the fetch transport (src/transport/fetch.rs, docs/ARCHITECTURE.md "Fetch
+// transport"): the native client asks for one exchange at a time; it is made with
+// `globalThis.fetch` as found at that moment, so a stub installed before or after the client
+// was created sees it, with v1's URL, method, headers and JSON body. The answer (status,
+// statusText, Retry-After, body bytes) or the failure goes back by id; retry, breaker, cache
+// and error wording stay native.
+
+const native = require('../binding.js')
+
+const TRANSPORTS = ['native', 'fetch']
+
+/**
+ * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
+ * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
+ * `invalid` builds the TypeError for a value that is neither.
+ */
+function chooseTransport(option, invalid) {
+  if (option !== undefined && option !== null) {
+    if (!TRANSPORTS.includes(option)) {
+      throw invalid(`ChittyIDClient option "transport" must be "native" or "fetch", got ${JSON.stringify(option)}`)
+    }
+    return option
+  }
+  const env = process.env.CHITTYID_TRANSPORT
+  if (env !== undefined && env !== '') {
+    if (!TRANSPORTS.includes(env)) {
+      throw invalid(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
+    }
+    return env
+  }
+  return process.env.JEST_WORKER_ID !== undefined ? 'fetch' : 'native'
+}
+
+// Fetches in flight, by the native request id, so the native side can abort them.
+const inFlight = new Map()
+
+/** v1's request headers: JSON content type on POSTs, the bearer key, the mint's idempotency key. */
+function headersOf(order) {
+  const headers = {}
+  if (order.method === 'POST') headers['Content-Type'] = 'application/json'
+  if (order.authorization) headers.Authorization = order.authorization
+  if (order.idempotencyKey) headers['Idempotency-Key'] = order.idempotencyKey
+  return headers
+}
+
+const TOO_LARGE = Symbol('too large')
+
+/**
+ * The body as bytes, or TOO_LARGE past `limit`. Real responses are read as a stream and cut
+ * off at the cap; stubs that only offer `text()` or `json()` (objects standing in for a
+ * Response, node-fetch responses) are read that way.
+ */
+async function readBody(response, limit) {
+  const stream = response.body
+  if (stream && typeof stream.getReader === 'function') {
+    const reader = stream.getReader()
+    const chunks = []
+    let size = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > limit) {
+        reader.cancel().catch(() => {})
+        return TOO_LARGE
+      }
+      chunks.push(value)
+    }
+    return Buffer.concat(chunks)
+  }
+  let bytes
+  if (typeof response.text === 'function') bytes = Buffer.from(String(await response.text()), 'utf8')
+  else if (typeof response.json === 'function') bytes = Buffer.from(JSON.stringify(await response.json()) ?? '', 'utf8')
+  else bytes = Buffer.alloc(0)
+  return bytes.length > limit ? TOO_LARGE : bytes
+}
+
+function discard(response) {
+  const stream = response.body
+  if (stream && typeof stream.cancel === 'function' && stream.locked === false) stream.cancel().catch(() => {})
+}
+
+function statusOf(response) {
+  const { status } = response
+  if (Number.isInteger(status) && status >= 0 && status <= 999) return status
+  // A stub object with only `ok`.
+  return response.ok === false ? 500 : 200
+}
+
+function retryAfterOf(response) {
+  const { headers } = response
+  if (!headers || typeof headers.get !== 'function') return undefined
+  const value = headers.get('retry-after')
+  return value === null || value === undefined ? undefined : String(value)
+}
+
+/**
+ * `{ code, message }` of a rejected fetch. undici rejects with "fetch failed" and puts the
+ * socket's error in `cause`; interceptors (msw, nock) and stubs use messages of their own,
+ * which are kept (a v1 suite may look for them).
+ */
+function failureOf(err) {
+  const cause = err !== null && typeof err === 'object' ? err.cause : undefined
+  const first = cause && Array.isArray(cause.errors) && cause.errors.length > 0 ? cause.errors[0] : undefined
+  const text = (v) => (typeof v === 'string' && v !== '' ? v : undefined)
+  const code = text(cause && cause.code) ?? text(first && first.code) ?? text(err && err.code)
+  const own = text(err && err.message) ?? (err !== null && typeof err === 'object' ? undefined : text(String(err)))
+  const parts = [own === 'fetch failed' ? undefined : own, text(cause && cause.message) ?? text(first && first.message)]
+  const message = [...new Set(parts.filter(Boolean))].join(': ') || code || 'fetch rejected'
+  return { code, message }
+}
+
+async function exchange(order, signal) {
+  const fetch = globalThis.fetch
+  if (typeof fetch !== 'function') throw new TypeError('globalThis.fetch is not a function')
+  const init = { method: order.method, headers: headersOf(order) }
+  if (order.body !== undefined && order.body !== null) init.body = order.body
+  init.signal = signal
+  const response = await fetch(order.url, init)
+  if (response === null || typeof response !== 'object') throw new TypeError('fetch resolved to something that is not a Response')
+  const status = statusOf(response)
+  // Only a 2xx body is used (as v1 did); an error answer is not read, so a stub that hands
+  // out one Response object for every attempt still works.
+  if (status < 200 || status > 299) {
+    discard(response)
+    return { response, status, body: Buffer.alloc(0) }
+  }
+  return { response, status, body: await readBody(response, order.maxResponseBytes) }
+}
+
+/** Runs `deliver` (a call into the native side); whatever goes wrong there becomes a failure. */
+function report(order, deliver) {
+  try {
+    deliver()
+  } catch (err) {
+    // An answer the native side could not take (a stub's odd status text...).
+    try {
+      native.fetchFail(order.id, undefined, `the fetch answer could not be read: ${err && err.message}`)
+    } catch {
+      // The request is no longer awaited; its timeout ends it.
+    }
+  }
+}
+
+function deliverAnswer(order, { response, status, body }) {
+  if (body === TOO_LARGE) return native.fetchFail(order.id, 'EBODYTOOLARGE', 'response body too large')
+  const statusText = typeof response.statusText === 'string' ? response.statusText : ''
+  native.fetchSettle(order.id, status, statusText, retryAfterOf(response), body)
+}
+
+/**
+ * Called by the native client (through a threadsafe function) to start a fetch, or to abort
+ * one whose answer it no longer awaits (timeout, AbortSignal, close).
+ */
+function perform(order) {
+  if (order.abort) {
+    const controller = inFlight.get(order.id)
+    inFlight.delete(order.id)
+    if (controller) controller.abort()
+    return
+  }
+  const controller = new AbortController()
+  inFlight.set(order.id, controller)
+  exchange(order, controller.signal).then(
+    (answer) => {
+      inFlight.delete(order.id)
+      report(order, () => deliverAnswer(order, answer))
+    },
+    (err) => {
+      inFlight.delete(order.id)
+      if (controller.signal.aborted) return // nobody waits for it any more
+      report(order, () => {
+        const { code, message } = failureOf(err)
+        native.fetchFail(order.id, code, message)
+      })
+    },
+  )
+}
+
+module.exports = { chooseTransport, perform }

@@ -1,0 +1,120 @@
+//! The JS half of the `fetch` transport's seam: a weak threadsafe function that asks
+//! `lib/fetch-transport.js` to start or abort a fetch, and `fetchSettle`/`fetchFail`, through
+//! which that module hands each answer back by id (see `transport::fetch`).
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+use crate::bindings::client::NativeClient;
+use crate::transport::fetch::{self, FetchCall, FetchDispatch, FetchFailure};
+use crate::transport::Response;
+
+/// What `lib/fetch-transport.js` receives: a fetch to start, or (`abort`) one to abort.
+#[napi(object)]
+pub struct FetchOrder {
+    pub id: f64,
+    pub abort: bool,
+    pub method: Option<String>,
+    pub url: Option<String>,
+    /// JSON text, sent as is.
+    pub body: Option<String>,
+    pub authorization: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub max_response_bytes: Option<f64>,
+}
+
+impl From<FetchCall> for FetchOrder {
+    fn from(call: FetchCall) -> Self {
+        FetchOrder {
+            id: call.id as f64,
+            abort: false,
+            method: Some(call.method.as_str().to_owned()),
+            url: Some(call.url),
+            body: call.body.map(|b| String::from_utf8_lossy(&b).into_owned()),
+            authorization: call.authorization,
+            idempotency_key: call.idempotency_key,
+            max_response_bytes: Some(call.max_response_bytes as f64),
+        }
+    }
+}
+
+// Weak: a pending fetch is kept alive by the client's own keep-alive (calls pending) or by the
+// fetch itself, never by this function.
+type OrderFn = ThreadsafeFunction<FetchOrder, (), FetchOrder, Status, false, true, 0>;
+
+struct JsFetch(OrderFn);
+
+impl FetchDispatch for JsFetch {
+    fn start(&self, call: FetchCall) -> bool {
+        self.0.call(call.into(), ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok
+    }
+
+    fn abort(&self, id: u64) {
+        let order = FetchOrder {
+            id: id as f64,
+            abort: true,
+            method: None,
+            url: None,
+            body: None,
+            authorization: None,
+            idempotency_key: None,
+            max_response_bytes: None,
+        };
+        self.0.call(order, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
+
+#[napi]
+impl NativeClient {
+    /// Whether this client's exchanges go through `globalThis.fetch`.
+    #[napi(getter)]
+    pub fn uses_fetch(&self) -> bool {
+        self.core().fetch_transport().is_some()
+    }
+
+    /// Wires the fetch transport to `perform` (JS thread); a no-op when wired already or for a
+    /// native-transport client.
+    #[napi(catch_unwind)]
+    pub fn attach_fetch(&self, perform: Function<FetchOrder, ()>) -> Result<()> {
+        let Some(transport) = self.core().fetch_transport() else { return Ok(()) };
+        if transport.is_attached() {
+            return Ok(());
+        }
+        let tsfn: OrderFn = perform
+            .build_threadsafe_function::<FetchOrder>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build()?;
+        transport.attach(Arc::new(JsFetch(tsfn)));
+        Ok(())
+    }
+
+    /// Releases the threadsafe function; requests sent after this fail as closed.
+    #[napi(catch_unwind)]
+    pub fn detach_fetch(&self) {
+        if let Some(transport) = self.core().fetch_transport() {
+            transport.detach();
+        }
+    }
+}
+
+/// The answer of the fetch started under `id`; false when it is no longer awaited.
+#[napi(catch_unwind)]
+pub fn fetch_settle(id: f64, status: u32, status_text: String, retry_after: Option<String>, body: Buffer) -> bool {
+    let response = Response {
+        status: status.min(u32::from(u16::MAX)) as u16,
+        status_text,
+        retry_after,
+        body: body.to_vec().into(),
+    };
+    fetch::settle(id as u64, Ok(response))
+}
+
+/// The fetch started under `id` rejected: `code` is its cause's Node-style code, if any.
+#[napi(catch_unwind)]
+pub fn fetch_fail(id: f64, code: Option<String>, message: String) -> bool {
+    fetch::settle(id as u64, Err(FetchFailure { code, message }))
+}
