@@ -18,7 +18,7 @@ use lru::LruCache;
 use crate::clock::SharedClock;
 
 /// Keys up to this many bytes are stored in the entry itself; longer ones on the heap.
-pub const INLINE_KEY_MAX: usize = 23;
+const INLINE_KEY_MAX: usize = 23;
 /// The top bit of an `Entry` holds the cached boolean.
 const VALUE_BIT: u64 = 1 << 63;
 const MAX_EXPIRY_MS: u64 = VALUE_BIT - 1;
