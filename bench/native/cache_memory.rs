@@ -34,7 +34,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let entries: u64 = args.next().and_then(|v| v.parse().ok()).unwrap_or(1_000_000).clamp(1, 50_000_000);
     // Each round sets `entries` new ids into the full cache.
-    let churn_rounds: u64 = args.next().and_then(|v| v.parse().ok()).unwrap_or(3).min(20);
+    let churn_rounds: u64 = args.next().and_then(|v| v.parse().ok()).unwrap_or(20).min(50);
     let before = rss_bytes();
     let cache = ValidationCache::new(
         CacheConfig { max_size: entries as usize, ttl_ms: 300_000 },
