@@ -1,43 +1,26 @@
 //! The official ChittyID grammar: `VV-G-LLL-SSSS-T-YM-C-X`, i.e.
 //! `^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 /// Length in bytes of every well-formed ChittyID.
 pub const ID_LEN: usize = 22;
 
-#[derive(Clone, Copy)]
-enum Class {
-    Upper,
-    Digit,
-    UpperOrDigit,
-    Dash,
-}
+/// The grammar, one named group per field. Without the names it is the pattern of
+/// `validateFormat` (lib/format.js); __test__/format.test.mjs checks that both agree.
+const ID_PATTERN: &str = concat!(
+    r"^(?<version>[A-Z]{2})-(?<generation>[A-Z])-(?<location>[A-Z]{3})",
+    r"-(?<sequence>[0-9]{4})-(?<entity_type>[A-Z])-(?<year_month>[0-9]{2})",
+    r"-(?<check>[A-Z])-(?<extension>[0-9A-Z])$",
+);
 
-use Class::{Dash, Digit, Upper, UpperOrDigit};
-
-const GRAMMAR: [Class; ID_LEN] = [
-    Upper, Upper, Dash, // VV
-    Upper, Dash, // G
-    Upper, Upper, Upper, Dash, // LLL
-    Digit, Digit, Digit, Digit, Dash, // SSSS
-    Upper, Dash, // T
-    Digit, Digit, Dash, // YM
-    Upper, Dash,         // C
-    UpperOrDigit, // X
-];
-
-fn byte_matches(class: Class, b: u8) -> bool {
-    match class {
-        Upper => b.is_ascii_uppercase(),
-        Digit => b.is_ascii_digit(),
-        UpperOrDigit => b.is_ascii_uppercase() || b.is_ascii_digit(),
-        Dash => b == b'-',
-    }
-}
+static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(ID_PATTERN).expect("the id grammar compiles"));
 
 /// True when `id` matches the official grammar exactly (no trimming, ASCII only).
 pub fn is_valid_format(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    bytes.len() == ID_LEN && GRAMMAR.iter().zip(bytes).all(|(&c, &b)| byte_matches(c, b))
+    ID.is_match(id)
 }
 
 /// The fields of a well-formed ChittyID.
@@ -55,20 +38,17 @@ pub struct ParsedId {
 
 /// Splits a well-formed id into its fields; `None` when the format is invalid.
 pub fn parse(id: &str) -> Option<ParsedId> {
-    if !is_valid_format(id) {
-        return None;
-    }
-    let mut parts = id.split('-').map(str::to_owned);
-    let mut next = || parts.next().unwrap_or_default();
+    let fields = ID.captures(id)?;
+    let field = |name: &str| fields[name].to_owned();
     Some(ParsedId {
-        version: next(),
-        generation: next(),
-        location: next(),
-        sequence: next(),
-        entity_type: next(),
-        year_month: next(),
-        check: next(),
-        extension: next(),
+        version: field("version"),
+        generation: field("generation"),
+        location: field("location"),
+        sequence: field("sequence"),
+        entity_type: field("entity_type"),
+        year_month: field("year_month"),
+        check: field("check"),
+        extension: field("extension"),
     })
 }
 
@@ -158,6 +138,15 @@ mod tests {
         assert!(!is_valid_format("CT-A-CHI-1234-I-24-5-0"));
         assert!(!is_valid_format("CT-A-CHI-1234-I-24-A-a"));
         assert!(!is_valid_format("CT-A-CHI-1234-I-24-A--"));
+    }
+
+    #[test]
+    fn the_pattern_is_the_one_of_validate_format() {
+        let js = include_str!("../lib/format.js");
+        let without_names = regex::Regex::new(r"\(\?<[a-z_]+>|\)").unwrap().replace_all(ID_PATTERN, "");
+        assert!(js.contains(&format!("/{without_names}/")), "lib/format.js has not got {without_names}");
+        assert_eq!(ID.captures_len(), 9, "one group per field");
+        assert!(ID_LEN == GOOD.len() && is_valid_format(GOOD));
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! delta from /proc/self/statm) while `ChittyIDCache` is not yet exposed to JS; see
 //! bench/RESULTS.md "Analysis". Not part of the package.
 //!
-//!   cargo run --release --example bench_cache_memory -- [ENTRIES]
+//! After filling the cache it keeps setting new ids, each evicting the least recently used one,
+//! and measures again: a full cache under churn is the steady state of a long-running service.
+//!
+//!   cargo run --release --example bench_cache_memory -- [ENTRIES] [CHURN_ROUNDS]
 
 use chittyid_client::cache::{CacheConfig, ValidationCache};
 use chittyid_client::clock;
@@ -28,24 +31,37 @@ fn sample_id(n: u64) -> String {
 }
 
 fn main() {
-    let entries: u64 = std::env::args().nth(1).and_then(|v| v.parse().ok()).unwrap_or(1_000_000).clamp(1, 50_000_000);
+    let mut args = std::env::args().skip(1);
+    let entries: u64 = args.next().and_then(|v| v.parse().ok()).unwrap_or(1_000_000).clamp(1, 50_000_000);
+    // Each round sets `entries` new ids into the full cache.
+    let churn_rounds: u64 = args.next().and_then(|v| v.parse().ok()).unwrap_or(20).min(50);
     let before = rss_bytes();
     let cache = ValidationCache::new(
         CacheConfig { max_size: entries as usize, ttl_ms: 300_000 },
         clock::system(),
     );
     let mut key = String::with_capacity(32);
-    for n in 0..entries {
-        key.clear();
-        key.push_str(&sample_id(n));
-        cache.set(&key, true);
+    let mut fill = |from: u64| {
+        for n in from..from + entries {
+            key.clear();
+            key.push_str(&sample_id(n));
+            cache.set(&key, true);
+        }
+    };
+    fill(0);
+    let filled = rss_bytes() - before;
+    let mut churned = filled;
+    for round in 1..=churn_rounds {
+        fill(round * entries);
+        churned = churned.max(rss_bytes() - before);
     }
-    let after = rss_bytes();
+    let per_entry = |bytes: u64| bytes as f64 / entries as f64;
     println!(
-        "{{\"entries\":{entries},\"size\":{},\"rssDelta\":{},\"rssBytesPerEntry\":{:.1},\"approxBytesPerEntry\":{}}}",
+        "{{\"entries\":{entries},\"size\":{},\"rssDelta\":{filled},\"rssBytesPerEntry\":{:.1},\"churnRounds\":{churn_rounds},\"evictions\":{},\"rssDeltaChurned\":{churned},\"rssBytesPerEntryChurned\":{:.1},\"approxBytesPerEntry\":{}}}",
         cache.len(),
-        after - before,
-        (after - before) as f64 / entries as f64,
+        per_entry(filled),
+        cache.stats().evictions,
+        per_entry(churned),
         ValidationCache::approx_bytes_per_entry()
     );
 }

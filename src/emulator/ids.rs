@@ -40,16 +40,10 @@ pub fn is_valid_checked(id: &str) -> bool {
 /// The check letter for an id given without its check letter, i.e. `VV-G-LLL-SSSS-T-YM-X`
 /// (the full id with its `-C` removed). `None` when that is not the shape.
 pub fn check_letter(id_without_check: &str) -> Option<char> {
-    let head_len = CHECK_POS - 1;
-    let b = id_without_check.as_bytes();
-    if b.len() != ID_LEN - 2 || b[head_len] != b'-' {
-        return None;
-    }
-    let mut full = [0u8; ID_LEN];
-    full[..head_len].copy_from_slice(&b[..head_len]);
-    full[head_len..].copy_from_slice(&[b'-', b'A', b'-', b[ID_LEN - 3]]);
-    let shaped = std::str::from_utf8(&full).is_ok_and(is_valid_format);
-    shaped.then(|| check_letter_of(&full) as char)
+    let (head, extension) = id_without_check.rsplit_once('-')?;
+    // Any letter in place of C gives the grammar something to check the rest against.
+    let full = format!("{head}-A-{extension}");
+    is_valid_format(&full).then(|| check_letter_of(full.as_bytes()) as char)
 }
 
 /// Weighted sum of every non-dash character except C, mod 26. `id` must be id-shaped.
