@@ -16,6 +16,7 @@ mod timestamp;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -42,11 +43,20 @@ pub struct EmulatorOptions {
     pub token: Option<String>,
     /// Larger request bodies are answered with 413.
     pub max_request_bytes: usize,
+    /// Mint as if `Idempotency-Key` did not exist, as the public service does (switchable at
+    /// run time with [`Emulator::set_ignore_idempotency_keys`]).
+    pub ignore_idempotency_keys: bool,
 }
 
 impl Default for EmulatorOptions {
     fn default() -> Self {
-        Self { host: "127.0.0.1".to_owned(), port: 0, token: None, max_request_bytes: 1 << 20 }
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+            token: None,
+            max_request_bytes: 1 << 20,
+            ignore_idempotency_keys: false,
+        }
     }
 }
 
@@ -54,6 +64,7 @@ impl Default for EmulatorOptions {
 pub(crate) struct State {
     expected_authorization: Option<Vec<u8>>,
     max_request_bytes: usize,
+    ignore_idempotency_keys: AtomicBool,
     faults: FaultSwitch,
     ledger: Ledger,
 }
@@ -69,9 +80,16 @@ impl State {
         Self {
             expected_authorization,
             max_request_bytes: opts.max_request_bytes,
+            ignore_idempotency_keys: AtomicBool::new(opts.ignore_idempotency_keys),
             faults: FaultSwitch::default(),
             ledger: Ledger::new(IdGenerator::new(year)),
         }
+    }
+}
+
+impl State {
+    pub(crate) fn ignores_idempotency_keys(&self) -> bool {
+        self.ignore_idempotency_keys.load(Ordering::Relaxed)
     }
 }
 
@@ -121,6 +139,16 @@ impl Emulator {
     /// Replaces the active faults; requests already past their fault draw are not affected.
     pub fn set_faults(&self, faults: Faults) {
         self.inner.state.faults.set(faults);
+    }
+
+    /// Whether mints honour `Idempotency-Key` (the default) or ignore it like the public
+    /// service, so a retried mint mints again.
+    pub fn set_ignore_idempotency_keys(&self, ignore: bool) {
+        self.inner.state.ignore_idempotency_keys.store(ignore, Ordering::Relaxed);
+    }
+
+    pub fn ignores_idempotency_keys(&self) -> bool {
+        self.inner.state.ignores_idempotency_keys()
     }
 
     /// The active faults (`remaining` counts down as faults are injected).
