@@ -478,7 +478,7 @@ impl Client {
             .await
             .and_then(Response::error_for_status);
         self.resilience.stats.record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
-        self.resilience.record_for_gate(Operation::Health, stamp, outcome.as_ref().err());
+        let _ = self.resilience.record_for_gate(Operation::Health, stamp, outcome.as_ref().err());
         outcome.map(drop)
     }
 }

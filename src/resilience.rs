@@ -68,7 +68,7 @@ impl Resilience {
                 .and_then(Response::error_for_status)
                 .and_then(|response| parse(&response));
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
-            self.record_for_gate(op, stamp, outcome.as_ref().err());
+            let new_pause = self.record_for_gate(op, stamp, outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());
             let err = match outcome {
                 Ok(value) => return Ok(value),
@@ -84,7 +84,11 @@ impl Resilience {
             };
             self.stats.record_retry(op);
             // After a 429 the gate holds the call (and every other) for the pause.
-            let (sleep_ms, shown_ms) = if err.is_rate_limit() { (0, self.rate_limit.retry_in_ms()) } else { (delay_ms, delay_ms) };
+            let (sleep_ms, shown_ms) = if err.is_rate_limit() {
+                (0, new_pause.unwrap_or_else(|| self.rate_limit.retry_in_ms()))
+            } else {
+                (delay_ms, delay_ms)
+            };
             tracing::debug!(operation = op.as_str(), attempt = number, delay_ms = shown_ms, code = err.code(), "retrying");
             self.sink.emit(Event::Retry {
                 operation: op.as_str(),
@@ -118,10 +122,13 @@ impl Resilience {
     }
 
     /// Feeds a request's outcome (sent in gate epoch `stamp`) to the rate-limit gate; a 429
-    /// that starts a pause is announced as `rateLimited`.
-    pub fn record_for_gate(&self, op: Operation, stamp: u64, err: Option<&ClientError>) {
+    /// that starts a pause is announced as `rateLimited`, and its length returned.
+    pub fn record_for_gate(&self, op: Operation, stamp: u64, err: Option<&ClientError>) -> Option<u64> {
         match err {
-            None => self.rate_limit.on_success(stamp),
+            None => {
+                self.rate_limit.on_success(stamp);
+                None
+            }
             Some(ClientError::Http { status: 429, retry_after, .. }) => {
                 let retry_after_ms = retry_after.as_deref().and_then(|v| parse_retry_after(v, crate::clock::unix_ms()));
                 if let Some(pause_ms) = self.rate_limit.on_rate_limited(stamp, retry_after_ms, fastrand::f64()) {
@@ -131,9 +138,11 @@ impl Resilience {
                         retry_in_ms: pause_ms,
                         retry_after: retry_after_ms.is_some(),
                     });
+                    return Some(pause_ms);
                 }
+                None
             }
-            Some(_) => {}
+            Some(_) => None,
         }
     }
 
