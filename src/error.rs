@@ -168,10 +168,8 @@ impl fmt::Display for ClientError {
             ClientError::CircuitOpen { retry_in_ms } => {
                 write!(f, "circuit breaker is OPEN (next trial in {retry_in_ms} ms)")
             }
-            ClientError::MintOutcomeUnknown { cause, .. } => write!(
-                f,
-                "{cause} (the service may have minted it: not retried; retry with the error's idempotencyKey to get the same id from a service that honours it)"
-            ),
+            // v1's words for the failure itself: code that wraps v1 classifies by them.
+            ClientError::MintOutcomeUnknown { cause, .. } => write!(f, "{cause}"),
             ClientError::RateLimited { retry_in_ms } => write!(
                 f,
                 "rate limited by the ChittyID service: traffic is paused for another {retry_in_ms} ms, longer than this call may wait"
@@ -261,7 +259,7 @@ mod tests {
         let cause = ClientError::Transport { code: "ECONNRESET", detail: "connection reset".into(), phase: Phase::Exchange };
         let e = ClientError::MintOutcomeUnknown { key: "k".into(), cause: Box::new(cause.clone()) };
         assert_eq!(e.code(), "EMINTUNKNOWN");
-        assert!(e.to_string().starts_with("fetch failed: connection reset"));
+        assert_eq!(e.to_string(), "fetch failed: connection reset");
         assert_eq!(e.wrapped(), Some(&cause));
         let http = ClientError::Http { status: 502, status_text: "Bad Gateway".into(), retry_after: None };
         let e = ClientError::MintOutcomeUnknown { key: "k".into(), cause: Box::new(http) };
