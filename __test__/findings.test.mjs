@@ -245,3 +245,35 @@ test('the emulator switches to ignoring keys and back at run time, from JS', asy
     await emulator.close()
   }
 })
+
+test('the CLI starts an emulator that ignores keys and limits the rate, like the public service', async () => {
+  const { spawn } = await import('node:child_process')
+  const { ROOT } = await import('./wait.mjs')
+  const child = spawn(process.execPath, ['bin/chittyid-emulator.js', '--port', '0', '--ignore-idempotency-keys', '--rate-limit', '2'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  try {
+    const line = await new Promise((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (d) => {
+        out += d
+        if (out.includes('\n')) resolve(out)
+      })
+      child.on('exit', (code) => reject(new Error(`exited ${code}`)))
+    })
+    expect(line).toMatch(/ignoring Idempotency-Key, at most 2 requests\/s/)
+    const url = /listening on (http:\/\/\S+)/.exec(line)[1]
+    const post = () =>
+      fetch(`${url}/v1/mint`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'same' }, body: '{"entity":"PEO"}' })
+    const [a, b, c] = [await post(), await post(), await post()]
+    expect([a.status, b.status, c.status]).toEqual([201, 201, 429])
+    expect((await a.json()).chittyId).not.toBe((await b.json()).chittyId)
+    expect(c.headers.get('x-block-reason')).toBe('RATE_LIMIT_EXCEEDED')
+    expect(c.headers.get('retry-after')).toBeNull()
+    expect(await c.json()).toEqual({ error: 'REQUEST_BLOCKED', reason: 'RATE_LIMIT_EXCEEDED' })
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => child.once('exit', resolve))
+  }
+})
