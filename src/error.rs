@@ -95,6 +95,16 @@ impl ClientError {
         matches!(self, ClientError::Http { status: 429, .. })
     }
 
+    /// This failure proves the request was not processed: nothing reached the service, or
+    /// the service said so (429, 503). The only failures a mint to a service that ignores
+    /// `Idempotency-Key` may be retried after.
+    pub fn proves_not_processed(&self) -> bool {
+        match self {
+            ClientError::Http { status, .. } => matches!(status, 429 | 503),
+            other => !other.may_have_reached_service(),
+        }
+    }
+
     /// After this failure a mint's outcome is unknown: the request may have reached the service
     /// and the service did not say it was left unprocessed. Connect-phase failures never reached
     /// it; 429 and 503 say "not processed"; other 4xx are the service refusing the request.
@@ -236,6 +246,13 @@ mod tests {
             ClientError::BodyTooLarge { limit: 1 },
         ] {
             assert!(unknown.leaves_mint_outcome_unknown(), "{unknown:?}");
+        }
+        for status in [429, 503] {
+            assert!(http(status).proves_not_processed());
+        }
+        assert!(transport(Phase::Connect).proves_not_processed());
+        for not_proven in [http(408), http(400), http(500), transport(Phase::Exchange)] {
+            assert!(!not_proven.proves_not_processed(), "{not_proven:?}");
         }
         for known in [
             http(429),

@@ -78,6 +78,10 @@ impl Resilience {
                 if err.leaves_mint_outcome_unknown() {
                     return Err(ClientError::MintOutcomeUnknown { key: key.to_owned(), cause: Box::new(err) });
                 }
+                // A refusal (4xx, 408 included) is an answer: final, but not a retry.
+                if !err.proves_not_processed() {
+                    return Err(err);
+                }
             }
             let Some(delay_ms) = self.retry_delay(number, &err) else {
                 return Err(err);
@@ -341,6 +345,16 @@ mod tests {
         // A 500 stays final, with its own code.
         let (outcome, attempts) = mint_with(Replay::Retryable, vec![status(500, None)]);
         assert_eq!((outcome.unwrap_err().code(), attempts), ("EHTTP", 1));
+    }
+
+    #[test]
+    fn a_safe_mint_is_not_retried_after_a_408_but_the_refusal_is_not_unknown() {
+        let (outcome, attempts) = mint_with(SAFE, vec![status(408, None)]);
+        let err = outcome.unwrap_err();
+        assert_eq!((err.code(), err.status(), attempts), ("EHTTP", Some(408), 1));
+        let (outcome, attempts) = mint_with(Replay::Retryable, vec![status(408, None)]);
+        assert!(outcome.is_ok());
+        assert_eq!(attempts, 2);
     }
 
     #[test]
