@@ -54,8 +54,8 @@ export declare class NativeClient {
    * idempotency key if it gave one.
    */
   submitMint(ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null): void
-  /** `POST /mint/batch` with `{"requests":[...]}` serialized by the caller. */
-  submitMintBatch(ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null): void
+  /** `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests. */
+  submitMintBatch(ticket: number, body: string, count: number, cancellable: boolean, idempotencyKey?: string | undefined | null): void
   /**
    * The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
    * 0 = miss, 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
@@ -81,7 +81,10 @@ export declare class NativeClient {
   startConnection(): void
   disconnect(): void
   connectionState(): ConnectionStateInfo
-  /** Stops the monitor task and releases the event threadsafe function; idempotent. */
+  /**
+   * Stops every call in flight (each settles with `ECLIENTCLOSED`), the monitor task, and
+   * releases the event threadsafe function; idempotent.
+   */
   close(): void
   /** Whether this client's exchanges go through `globalThis.fetch`. */
   get usesFetch(): boolean
@@ -103,6 +106,9 @@ export declare class NativeEmulator {
   get ca(): string | null
   get port(): number
   setFaults(faults: FaultOptions): void
+  /** Whether mints ignore `Idempotency-Key` from now on (see `ignoreIdempotencyKeys`). */
+  setIgnoreIdempotencyKeys(ignore: boolean): void
+  get ignoresIdempotencyKeys(): boolean
   stats(): EmulatorStats
   resetLedger(): void
   /**
@@ -151,6 +157,7 @@ export interface ClientStats {
   rejectedByBreaker: number
   breaker?: BreakerStats
   cache?: CacheStatsObject
+  rateLimit: RateLimitStats
 }
 
 /** `CircuitBreaker(options)` of DESIGN.md §3; absent fields take the defaults. */
@@ -262,7 +269,15 @@ export interface ErrorInfo {
   message: string
   /** Message of the lower-level failure, exposed as `error.cause`. */
   cause?: string
+  /** `error.cause.code` when it differs from `code` (the failure an `EMINTUNKNOWN` wraps). */
+  causeCode?: string
   status?: number
+  /** `EMINTUNKNOWN`: the mint's idempotency key, for a deliberate retry. */
+  idempotencyKey?: string
+  /** `EMINTUNKNOWN`: the service may have minted an id the caller never got. */
+  mayHaveMinted?: boolean
+  /** `ERATELIMITED`: ms until the service's rate-limit pause ends. */
+  retryInMs?: number
 }
 
 /** Fault switches, all optional; `setFaults({})` clears every fault. */
@@ -275,6 +290,8 @@ export interface FaultOptions {
   malformedJson?: boolean
   oversizedBody?: number
   down?: boolean
+  /** At most this many requests per second; the rest get the public service's 429. */
+  rateLimitPerSecond?: number
   routes?: Array<string>
   probability?: number
   remaining?: number
@@ -319,6 +336,8 @@ export interface NativeClientOptions {
   proxyEnv?: ProxyEnvOptions
   /** `None` = defaults; `enabled: false` turns retry off. */
   retry?: RetryOptions
+  /** `retry.mint`: `"safe"` (default) or `"idempotent"` (see `MintRetry`). */
+  mintRetry?: string
   retryEnabled?: boolean
   circuitBreaker?: BreakerOptions
   circuitBreakerEnabled?: boolean
@@ -344,6 +363,8 @@ export interface NativeEmulatorOptions {
   redirectStatus?: number
   /** gzip answers when the request accepts it. */
   compress?: boolean
+  /** Mint as if `Idempotency-Key` did not exist, as the public service does. */
+  ignoreIdempotencyKeys?: boolean
 }
 
 /** One event, flattened; the JS side builds the payload for `name`. */
@@ -360,6 +381,8 @@ export interface NativeEvent {
   code?: string
   message?: string
   failures?: number
+  /** `rateLimited`: the service said how long to pause (`Retry-After`). */
+  retryAfter?: boolean
 }
 
 export interface OperationStats {
@@ -387,6 +410,23 @@ export interface ProxyEnvOptions {
   http?: string
   https?: string
   noProxy?: string
+}
+
+export interface RateLimitStats {
+  /** Traffic is paused now. */
+  paused: boolean
+  /** ms until the pause ends (0 when not paused). */
+  retryInMs: number
+  /** 429 answers received. */
+  rateLimited: number
+  /** Pauses started. */
+  pauses: number
+  /** Calls that waited at the gate. */
+  waits: number
+  /** Calls failed with ERATELIMITED. */
+  rejected: number
+  /** Requests per second while paced after a pause; absent when unpaced. */
+  pacePerSecond?: number
 }
 
 /**

@@ -12,7 +12,11 @@ export interface MintRequest {
   [extra: string]: unknown
 }
 
-/** What `validate()` resolves to. It never rejects. */
+/**
+ * What `validate()` resolves to. The service never makes it reject (a failure is an answer
+ * with `error`); it rejects only for the caller: bad options (TypeError), an aborted signal
+ * (AbortError), a closed client (`ECLIENTCLOSED`).
+ */
 export interface ValidationResult {
   valid: boolean
   chittyId?: string
@@ -33,10 +37,22 @@ export interface ParsedChittyID {
   extension: string
 }
 
-/** Retry of the client's own requests (transport failures, timeouts, 408, 429, 502, 503, 504). */
+/**
+ * Which failures a mint is retried after:
+ * - `"safe"` (default): only those that prove the service did not process it (connect-phase
+ *   failures, 429, 503). After anything that may have reached it (a timeout or reset after
+ *   sending, a garbled 2xx, 500/502/504) the call fails with `EMINTUNKNOWN`, carrying the key.
+ *   For services that ignore `Idempotency-Key`, as the public one does.
+ * - `"idempotent"`: every retryable failure, under the same key; for services that honour it.
+ */
+export type MintRetryMode = 'safe' | 'idempotent'
+
+/** Retry of the client's own requests (transport failures, timeouts, 408, 429, 502, 503, 504; mints: see `mint`). */
 export interface RetryOptions {
-  /** Total attempts including the first. Default 3. */
+  /** Total attempts including the first: an integer from 1 to 2^32-1. Default 3. */
   maxAttempts?: number
+  /** Which failures a mint is retried after. Default `"safe"`. */
+  mint?: MintRetryMode
   /** Default 100. */
   initialDelayMs?: number
   /** Default 5000. */
@@ -49,7 +65,11 @@ export interface RetryOptions {
   maxRetryAfterMs?: number
 }
 
-/** Per-client circuit breaker. */
+/**
+ * Per-client circuit breaker. 429s never count (they pause traffic instead). Numeric options
+ * here and elsewhere are checked, never wrapped: a bad value (NaN, Infinity, negative, a
+ * fraction where an integer is due, above 2^32-1 for counts) is a TypeError.
+ */
 export interface CircuitBreakerOptions {
   /** Counted failures within `monitorWindow` that open the circuit. Default 5. */
   failureThreshold?: number
@@ -72,7 +92,7 @@ export interface CircuitBreakerOptions {
 export interface ConnectionOptions {
   /** ms between health checks while CONNECTED. Default 30000. */
   healthCheckInterval?: number
-  /** Delay before the first reconnect attempt, in ms. Default 1000. */
+  /** Delay before the first reconnect attempt, in ms. Default 1000. No reconnect follows the last sooner than 10 ms, whatever the options say. */
   reconnectDelay?: number
   /** Cap on the reconnect delay, in ms. Default 60000. */
   maxReconnectDelay?: number
@@ -138,9 +158,12 @@ export interface ChittyIDClientConfig {
   serviceUrl?: string
   /** Sent as `Authorization: Bearer <apiKey>`; never logged or shown in errors, events or stats. */
   apiKey?: string
-  /** Per-request timeout in ms. Default 10000; a falsy value means the default. */
+  /**
+   * Per-request timeout in ms (1 to 2^31-1). Default 10000; a falsy value means the default. It
+   * also bounds how long a call waits out a rate-limit pause (`ERATELIMITED` beyond it).
+   */
   timeout?: number
-  /** Largest response body accepted, in bytes. Default 1 MiB. */
+  /** Largest response body accepted, in bytes: an integer from 1 to 2^32-1. Default 1 MiB. */
   maxResponseBytes?: number
   /** Retry policy, or `false` to send each request once. */
   retry?: RetryOptions | false
@@ -232,15 +255,24 @@ export type ChittyIDErrorCode =
   | 'EAI_AGAIN'
   | 'EHOSTUNREACH'
   | 'ENETUNREACH'
+  | 'EMINTUNKNOWN'
+  | 'ERATELIMITED'
 
 /** Every rejection of `mint`/`mintBatch`. The message keeps v1's wording. */
 export declare class ChittyIDError extends Error {
   readonly code: ChittyIDErrorCode
   /** HTTP status when the service answered with one. */
   readonly status?: number
-  readonly cause?: Error & { code?: string }
+  /** The lower-level failure; for `EMINTUNKNOWN` the failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...). */
+  readonly cause?: Error & { code?: string; status?: number }
   /** `"OPEN"` when the call failed fast because the circuit is open. */
   readonly circuitBreakerState?: 'OPEN'
+  /** `EMINTUNKNOWN`: the request may have reached the service, which may have minted an id nobody got. */
+  readonly mayHaveMinted?: true
+  /** `EMINTUNKNOWN`: the mint's `Idempotency-Key`; mint again with `{ idempotencyKey }` to retry deliberately. */
+  readonly idempotencyKey?: string
+  /** `ERATELIMITED`: ms until the rate-limit pause ends. */
+  readonly retryInMs?: number
 }
 
 export interface RetryEvent {
@@ -279,6 +311,16 @@ export interface CircuitOpenEvent {
   resetTimeout: number
 }
 
+/** A 429 paused the client's traffic to the service. */
+export interface RateLimitedEvent {
+  /** The operation whose request got the 429. */
+  operation: 'mint' | 'mintBatch' | 'validate' | 'healthCheck'
+  /** How long every call of the client waits. */
+  retryInMs: number
+  /** True when the service said how long (`Retry-After`); else the adaptive pause. */
+  retryAfter: boolean
+}
+
 /** Event names and payloads of `ChittyIDClient`. */
 export interface ChittyIDClientEvents {
   /** The connection manager changed state. */
@@ -295,6 +337,8 @@ export interface ChittyIDClientEvents {
   maxReconnectAttemptsReached: [MaxReconnectAttemptsReachedEvent]
   retry: [RetryEvent]
   circuitOpen: [CircuitOpenEvent]
+  /** A 429 started a pause of all the client's traffic to the service. */
+  rateLimited: [RateLimitedEvent]
   circuitHalfOpen: [Record<string, never>]
   circuitClose: [Record<string, never>]
   error: [Error & { code?: string }]
@@ -335,6 +379,24 @@ export interface CacheStats {
   totalRequests: number
 }
 
+/** The rate-limit pause (see README "Rate limits"). */
+export interface RateLimitStats {
+  /** Traffic is paused now. */
+  paused: boolean
+  /** ms until the pause ends (0 when not paused). */
+  retryInMs: number
+  /** 429 answers received. */
+  rateLimited: number
+  /** Pauses started. */
+  pauses: number
+  /** Calls that waited out a pause or their paced slot. */
+  waits: number
+  /** Calls failed with `ERATELIMITED`. */
+  rejected: number
+  /** Requests per second while traffic is paced after a pause; absent when unpaced. */
+  pacePerSecond?: number
+}
+
 /** `client.getStats()`: everything observable in one snapshot. Never contains the API key. */
 export interface ClientStats {
   requests: { mint: OperationStats; mintBatch: OperationStats; validate: OperationStats; healthCheck: OperationStats }
@@ -344,6 +406,7 @@ export interface ClientStats {
   breaker: BreakerStats | null
   /** `null` with `cache: false`. */
   cache: CacheStats | null
+  rateLimit: RateLimitStats
   connection: ClientConnectionState
 }
 
@@ -355,15 +418,24 @@ export declare class ChittyIDClient extends EventEmitter {
   /** The transport this client uses (see `ChittyIDClientConfig.transport`). */
   readonly transport: ChittyIDTransport
 
-  /** Mints one id. Rejects with a `ChittyIDError`. */
+  /**
+   * Mints one id. Rejects with a `ChittyIDError`; `EMINTUNKNOWN` (default `retry.mint: "safe"`)
+   * when the request may have reached the service and was not retried.
+   */
   mint(request: MintRequest, options?: MintOptions): Promise<string>
-  /** Mints one id per request, in order. */
+  /** Mints one id per request, in order; an answer with another number of ids is `EBADRESPONSE`. */
   mintBatch(requests: MintRequest[], options?: MintOptions): Promise<string[]>
-  /** Asks the service; never rejects (falls back to the format check on transport failure). */
+  /**
+   * Asks the service. The service never makes it reject: failures fall back to the format check
+   * with `error`. Rejects only with a TypeError (bad options), an AbortError, or `ECLIENTCLOSED`.
+   */
   validate(id: string, options?: CallOptions): Promise<ValidationResult>
   /** Checks the official grammar only; non-strings are `false`. */
   validateFormat(id: unknown): boolean
-  /** `GET /health` with a 5 s timeout; never rejects. */
+  /**
+   * `GET /health` with a 5 s timeout: `false` when the service is unhealthy or unreachable.
+   * Rejects only like `validate()`: bad options, an AbortError, or `ECLIENTCLOSED`.
+   */
   healthCheck(options?: CallOptions): Promise<boolean>
   /**
    * Starts the connection manager (health checks every `healthCheckInterval`, reconnects with
@@ -384,7 +456,10 @@ export declare class ChittyIDClient extends EventEmitter {
   metrics(): string
   /**
    * Stops every timer and task of the client (the monitor, scheduled reconnects) and releases
-   * its event handle; no event is delivered afterwards and later calls reject with `ECLIENTCLOSED`.
+   * its event handle. Every call in flight rejects at once with `ECLIENTCLOSED` (its request and
+   * retries stop), so the process can exit; later calls (`validate()` and `healthCheck()`
+   * included) reject with `ECLIENTCLOSED`. No event is delivered afterwards, not even to the
+   * listeners after one that called `close()`.
    */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
@@ -418,6 +493,13 @@ export interface EmulatorFaults {
   errorStatus?: number
   /** Answer 429 with `Retry-After: <seconds>`. */
   rateLimitRetryAfter?: number
+  /**
+   * At most this many requests per second (a token bucket; fractions allowed, `10 / 60` is 10 a
+   * minute) to the targeted routes; the rest get what the public service sends: 429 without
+   * `Retry-After`, body `{"error":"REQUEST_BLOCKED","reason":"RATE_LIMIT_EXCEEDED"}`, header
+   * `X-Block-Reason`. Outside `probability` and `remaining`.
+   */
+  rateLimitPerSecond?: number
   /** Close the connection without answering. */
   resetConnection?: boolean
   /** Mint routes only: record the mint, then close the connection without answering. */
@@ -463,6 +545,11 @@ export interface EmulatorOptions {
   redirectStatus?: 301 | 302 | 303 | 307 | 308
   /** gzip answers when the request accepts gzip. */
   compress?: boolean
+  /**
+   * Mint as if `Idempotency-Key` did not exist, as the public ChittyID service does (a retried
+   * mint then mints again). Default false; switchable with `setIgnoreIdempotencyKeys()`.
+   */
+  ignoreIdempotencyKeys?: boolean
 }
 
 /** A local ChittyID service (serves `/`, `/v1` and `/api/v1`) with fault injection. */
@@ -479,6 +566,9 @@ export declare class ChittyIDEmulator {
   setFault(faults: EmulatorFaults): void
   setFaults(faults: EmulatorFaults): void
   clearFaults(): void
+  /** Ignore `Idempotency-Key` from now on (`true`), as the public service does, or honour it (`false`). */
+  setIgnoreIdempotencyKeys(ignore: boolean): void
+  readonly ignoresIdempotencyKeys: boolean
   stats(): EmulatorStats
   resetLedger(): void
   close(): Promise<void>

@@ -143,7 +143,9 @@ describe('exchanges through globalThis.fetch', () => {
     const calls = recordFetch()
     emulator.setFault({ latencyMs: 1000 })
     const err = await c.mint({ entity: 'PEO' }).catch((e) => e)
-    expect(err.code).toBe('ETIMEDOUT')
+    // A mint that may have reached the service is not retried: the outcome is unknown.
+    expect(err.code).toBe('EMINTUNKNOWN')
+    expect(err.cause.code).toBe('ETIMEDOUT')
     expect(err.message).toContain('fetch failed')
     const deadline = Date.now() + 2000
     while (!calls[0].init.signal.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
@@ -169,7 +171,7 @@ describe('exchanges through globalThis.fetch', () => {
   test('maxResponseBytes caps the body', async () => {
     const c = client({ apiKey: 'k-fetch', maxResponseBytes: 1024, retry: false })
     emulator.setFault({ oversizedBody: 64 * 1024 })
-    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EBODYTOOLARGE' })
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EMINTUNKNOWN', cause: { code: 'EBODYTOOLARGE' } })
   })
 
   test('Retry-After and the status text come from the stub\'s answer', async () => {
@@ -192,7 +194,8 @@ describe('exchanges through globalThis.fetch', () => {
       throw new Error('network error')
     }
     await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({
-      code: 'EFETCH',
+      code: 'EMINTUNKNOWN',
+      cause: { code: 'EFETCH' },
       message: 'ChittyID service unavailable - cannot mint PEO ID: fetch failed: network error',
     })
   })
@@ -200,11 +203,11 @@ describe('exchanges through globalThis.fetch', () => {
   test('a stub that answers nothing usable, or no fetch at all, is a failure, not a crash', async () => {
     const c = client({ retry: false })
     globalThis.fetch = async () => undefined
-    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EFETCH', message: expect.stringContaining('not a Response') })
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EMINTUNKNOWN', cause: { code: 'EFETCH' }, message: expect.stringContaining('not a Response') })
     globalThis.fetch = async () => ({ ok: true, status: 200, statusText: 7, json: async () => ({ chittyId: 'partial stub' }) })
     await expect(c.mint({ entity: 'PEO' })).resolves.toBe('partial stub')
     globalThis.fetch = undefined
-    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EFETCH', message: expect.stringContaining('globalThis.fetch is not a function') })
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EMINTUNKNOWN', cause: { code: 'EFETCH' }, message: expect.stringContaining('globalThis.fetch is not a function') })
     await expect(c.healthCheck()).resolves.toBe(false)
   })
 

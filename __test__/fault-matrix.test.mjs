@@ -36,6 +36,8 @@ const BASE_CLIENT = {
   cache: false,
 }
 const MAX_ATTEMPTS = BASE_CLIENT.retry.maxAttempts
+/** For a service that honours Idempotency-Key (the emulator does): mints retried like GETs. */
+const IDEMPOTENT = { retry: { ...BASE_CLIENT.retry, mint: 'idempotent' } }
 
 function call(client, op, seed) {
   switch (op) {
@@ -88,6 +90,18 @@ function reconcile(ledger, resolvedIds, logicalMints) {
 
 /** mint/mintBatch resolve with fresh, well-formed ids that are exactly the ones the ledger recorded. */
 const resolves = (requests, more = {}) => ({ outcome: 'resolved', requests, committed: true, replays: 0, ...more })
+/**
+ * mint/mintBatch fail without a retry after a request that may have reached the service (the
+ * default, safe mode): `EMINTUNKNOWN` carrying the key, with `cause` the failure of code `cause`.
+ */
+const unknown = (cause, more = {}) => ({
+  outcome: more.status ? `EMINTUNKNOWN ${more.status}` : 'EMINTUNKNOWN',
+  cause,
+  requests: 1,
+  committed: false,
+  replays: 0,
+  ...more,
+})
 /** mint/mintBatch reject with a ChittyIDError of this code (`reason` must appear in the message). */
 const rejects = (code, requests, more = {}) => ({
   outcome: more.status ? `${code} ${more.status}` : code,
@@ -130,9 +144,21 @@ const ROWS = [
     },
   },
   {
-    name: 'latencyMs 200 above the 60 ms timeout: ETIMEDOUT after maxAttempts; health (5 s timeout) still true',
+    name: 'latencyMs 200 above the 60 ms timeout: a mint fails at once with EMINTUNKNOWN (it may have been processed); validate retries; health (5 s timeout) still true',
     fault: { latencyMs: 200 },
     client: { timeout: 60 },
+    settleMs: 220,
+    expect: {
+      mint: unknown('ETIMEDOUT', { reason: /fetch failed: request timed out after 60 ms/, committed: 'maybe' }),
+      batch: unknown('ETIMEDOUT', { reason: /fetch failed: request timed out after 60 ms/, committed: 'maybe' }),
+      validate: fallback(/^fetch failed: request timed out after 60 ms$/, MAX_ATTEMPTS),
+      health: healthy(1, { minMs: 200 }),
+    },
+  },
+  {
+    name: '[idempotent] latencyMs 200 above the 60 ms timeout: ETIMEDOUT after maxAttempts',
+    fault: { latencyMs: 200 },
+    client: { timeout: 60, ...IDEMPOTENT },
     settleMs: 220,
     expect: {
       mint: rejects('ETIMEDOUT', MAX_ATTEMPTS, { reason: /fetch failed: request timed out after 60 ms/, committed: 'maybe' }),
@@ -142,8 +168,19 @@ const ROWS = [
     },
   },
   {
-    name: 'errorStatus 500: not retried, exactly one request',
+    name: 'errorStatus 500: not retried, exactly one request; a mint says its outcome is unknown',
     fault: { errorStatus: 500 },
+    expect: {
+      mint: unknown('EHTTP', { status: 500, reason: /ChittyID service error: 500 Internal Server Error$/ }),
+      batch: unknown('EHTTP', { status: 500, reason: /ChittyID service error: 500 Internal Server Error$/ }),
+      validate: serviceError(500, 1),
+      health: healthy(),
+    },
+  },
+  {
+    name: '[idempotent] errorStatus 500: not retried, exactly one request, EHTTP',
+    fault: { errorStatus: 500 },
+    client: IDEMPOTENT,
     expect: {
       mint: rejects('EHTTP', 1, { status: 500, reason: /ChittyID service error: 500 Internal Server Error$/ }),
       batch: rejects('EHTTP', 1, { status: 500, reason: /ChittyID service error: 500 Internal Server Error$/ }),
@@ -202,19 +239,33 @@ const ROWS = [
     },
   },
   {
-    name: 'rateLimitRetryAfter 1 above maxRetryAfterMs 500: not waited for, not retried',
+    // The mint's own wait is refused by maxRetryAfterMs; the pause still holds the whole
+    // client, and calls whose timeout (300 ms) is shorter than it fail at once.
+    name: 'rateLimitRetryAfter 1 above maxRetryAfterMs 500: not retried; the pause outlasts the next calls (ERATELIMITED, nothing sent); health waits it out',
     fault: { rateLimitRetryAfter: 1 },
-    client: { retry: { ...BASE_CLIENT.retry, maxRetryAfterMs: 500 } },
+    client: { timeout: 300, retry: { ...BASE_CLIENT.retry, maxRetryAfterMs: 500 } },
+    recoverAfterMs: 1000,
     expect: {
       mint: rejects('EHTTP', 1, { status: 429, maxMs: 500 }),
-      batch: rejects('EHTTP', 1, { status: 429, maxMs: 500 }),
-      validate: serviceError(429, 1),
+      batch: rejects('ERATELIMITED', 0, { reason: /rate limited by the ChittyID service: traffic is paused for another \d+ ms/, maxMs: 100 }),
+      validate: fallback(/^rate limited by the ChittyID service: /, 0),
+      health: healthy(1, { minMs: 500 }),
+    },
+  },
+  {
+    name: 'resetConnection persistent: a mint fails at once with EMINTUNKNOWN (cause ECONNRESET, "fetch failed"); validate after maxAttempts',
+    fault: { resetConnection: true },
+    expect: {
+      mint: unknown('ECONNRESET', { reason: TRANSPORT }),
+      batch: unknown('ECONNRESET', { reason: TRANSPORT }),
+      validate: fallback(/^fetch failed: /, MAX_ATTEMPTS),
       health: healthy(),
     },
   },
   {
-    name: 'resetConnection persistent: ECONNRESET ("fetch failed") after maxAttempts',
+    name: '[idempotent] resetConnection persistent: ECONNRESET ("fetch failed") after maxAttempts',
     fault: { resetConnection: true },
+    client: IDEMPOTENT,
     expect: {
       mint: rejects('ECONNRESET', MAX_ATTEMPTS, { reason: TRANSPORT }),
       batch: rejects('ECONNRESET', MAX_ATTEMPTS, { reason: TRANSPORT }),
@@ -223,13 +274,30 @@ const ROWS = [
     },
   },
   {
-    name: 'resetConnection, remaining 1: retried through',
+    name: 'resetConnection, remaining 1: a mint is not retried (EMINTUNKNOWN, nothing minted); validate retried through',
     fault: { resetConnection: true, remaining: 1 },
+    expect: { mint: unknown('ECONNRESET', { reason: TRANSPORT }), batch: unknown('ECONNRESET', { reason: TRANSPORT }), validate: answered(2), health: healthy() },
+  },
+  {
+    name: '[idempotent] resetConnection, remaining 1: retried through',
+    fault: { resetConnection: true, remaining: 1 },
+    client: IDEMPOTENT,
     expect: { mint: resolves(2), batch: resolves(2), validate: answered(2), health: healthy() },
   },
   {
-    name: 'dropAfterCommit, remaining 1: the retry replays the committed answer (same ids, one mint)',
+    name: 'dropAfterCommit, remaining 1: EMINTUNKNOWN, the one id minted is not minted again',
     fault: { dropAfterCommit: true, remaining: 1 },
+    expect: {
+      mint: unknown('ECONNRESET', { reason: TRANSPORT, committed: true }),
+      batch: unknown('ECONNRESET', { reason: TRANSPORT, committed: true }),
+      validate: answered(1),
+      health: healthy(),
+    },
+  },
+  {
+    name: '[idempotent] dropAfterCommit, remaining 1: the retry replays the committed answer (same ids, one mint)',
+    fault: { dropAfterCommit: true, remaining: 1 },
+    client: IDEMPOTENT,
     expect: {
       mint: resolves(2, { replays: 1 }),
       batch: resolves(2, { replays: 1 }),
@@ -239,8 +307,9 @@ const ROWS = [
     },
   },
   {
-    name: 'dropAfterCommit persistent: error, the mint committed once however many attempts',
+    name: '[idempotent] dropAfterCommit persistent: error, the mint committed once however many attempts',
     fault: { dropAfterCommit: true },
+    client: IDEMPOTENT,
     expect: {
       mint: rejects('ECONNRESET', MAX_ATTEMPTS, { reason: TRANSPORT, committed: true, replays: MAX_ATTEMPTS - 1 }),
       batch: rejects('ECONNRESET', MAX_ATTEMPTS, { reason: TRANSPORT, committed: true, replays: MAX_ATTEMPTS - 1 }),
@@ -249,8 +318,19 @@ const ROWS = [
     },
   },
   {
-    name: 'malformedJson, remaining 1: garbled 2xx retried, replayed, no second mint',
+    name: 'malformedJson, remaining 1: a garbled 2xx mint is EMINTUNKNOWN (cause EBADRESPONSE), not retried; validate retried',
     fault: { malformedJson: true, remaining: 1 },
+    expect: {
+      mint: unknown('EBADRESPONSE', { reason: /returned an invalid response: invalid JSON/, committed: true }),
+      batch: unknown('EBADRESPONSE', { reason: /returned an invalid response: invalid JSON/, committed: true }),
+      validate: answered(2),
+      health: healthy(),
+    },
+  },
+  {
+    name: '[idempotent] malformedJson, remaining 1: garbled 2xx retried, replayed, no second mint',
+    fault: { malformedJson: true, remaining: 1 },
+    client: IDEMPOTENT,
     expect: {
       mint: resolves(2, { replays: 1 }),
       batch: resolves(2, { replays: 1 }),
@@ -259,8 +339,9 @@ const ROWS = [
     },
   },
   {
-    name: 'malformedJson persistent: EBADRESPONSE after maxAttempts, committed once',
+    name: '[idempotent] malformedJson persistent: EBADRESPONSE after maxAttempts, committed once',
     fault: { malformedJson: true },
+    client: IDEMPOTENT,
     expect: {
       mint: rejects('EBADRESPONSE', MAX_ATTEMPTS, { reason: /returned an invalid response: invalid JSON/, committed: true, replays: MAX_ATTEMPTS - 1 }),
       batch: rejects('EBADRESPONSE', MAX_ATTEMPTS, { reason: /returned an invalid response: invalid JSON/, committed: true, replays: MAX_ATTEMPTS - 1 }),
@@ -269,8 +350,19 @@ const ROWS = [
     },
   },
   {
-    name: 'malformedJson + dropAfterCommit, remaining 1: drop wins on mint routes, malformed on validate',
+    name: 'malformedJson + dropAfterCommit, remaining 1: drop wins on mint routes (EMINTUNKNOWN), malformed on validate',
     fault: { malformedJson: true, dropAfterCommit: true, remaining: 1 },
+    expect: {
+      mint: unknown('ECONNRESET', { reason: TRANSPORT, committed: true }),
+      batch: unknown('ECONNRESET', { reason: TRANSPORT, committed: true }),
+      validate: answered(2),
+      health: healthy(),
+    },
+  },
+  {
+    name: '[idempotent] malformedJson + dropAfterCommit, remaining 1: drop wins on mint routes, malformed on validate',
+    fault: { malformedJson: true, dropAfterCommit: true, remaining: 1 },
+    client: IDEMPOTENT,
     expect: {
       mint: resolves(2, { replays: 1 }),
       batch: resolves(2, { replays: 1 }),
@@ -279,12 +371,12 @@ const ROWS = [
     },
   },
   {
-    name: 'oversizedBody 4096 above maxResponseBytes 1024: EBODYTOOLARGE, not retried',
+    name: 'oversizedBody 4096 above maxResponseBytes 1024: not retried; a mint whose answer was too large is EMINTUNKNOWN',
     fault: { oversizedBody: 4096 },
     client: { maxResponseBytes: 1024 },
     expect: {
-      mint: rejects('EBODYTOOLARGE', 1, { reason: /exceeds the 1024-byte limit$/, committed: true }),
-      batch: rejects('EBODYTOOLARGE', 1, { reason: /exceeds the 1024-byte limit$/, committed: true }),
+      mint: unknown('EBODYTOOLARGE', { reason: /exceeds the 1024-byte limit$/, committed: true }),
+      batch: unknown('EBODYTOOLARGE', { reason: /exceeds the 1024-byte limit$/, committed: true }),
       validate: fallback(/^ChittyID service response exceeds the 1024-byte limit$/, 1),
       health: healthy(),
     },
@@ -311,7 +403,7 @@ const ROWS = [
     client: { circuitBreaker: { failureThreshold: 1, monitorWindow: 10000, resetTimeout: 150, halfOpenAttempts: 1 } },
     recoverAfterMs: 200,
     expect: {
-      mint: rejects('EHTTP', 1, { status: 500 }),
+      mint: unknown('EHTTP', { status: 500 }),
       batch: rejects('ECIRCUITOPEN', 0, { reason: /: circuit breaker is OPEN \(next trial in \d+ ms\)$/ }),
       validate: fallback(/^circuit breaker is OPEN \(next trial in \d+ ms\)$/, 0),
       // healthCheck is outside retry and breaker, and health is not a target of errorStatus.
@@ -350,6 +442,17 @@ function checkDetails(op, exp, { value, error }, newIds, seed, client) {
     else expect(error.status).toBeUndefined()
     if (exp.reason) expect(error.message).toMatch(exp.reason)
     if (exp.code === 'ECIRCUITOPEN') expect(error.circuitBreakerState).toBe('OPEN')
+    if (exp.cause !== undefined) {
+      // EMINTUNKNOWN: the key to retry with deliberately, and the failure with its own code.
+      expect(error.code).toBe('EMINTUNKNOWN')
+      expect(error.mayHaveMinted).toBe(true)
+      expect(error.idempotencyKey).toMatch(/^[0-9a-f]{32}$/)
+      expect(error.cause).toBeInstanceOf(Error)
+      expect(error.cause.code).toBe(exp.cause)
+      expect(TRANSPORT.test(error.message)).toBe(['ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(exp.cause))
+    } else {
+      expect(error.mayHaveMinted).toBeUndefined()
+    }
     return []
   }
   expect(error).toBeUndefined() // validate() and healthCheck() never reject
@@ -491,7 +594,7 @@ const MIX_FAULTS = [
 ]
 const MIX_ENTITIES = ['PEO', 'PLACE', 'PROP', 'EVNT', 'AUTH', 'INFO', 'FACT', 'CONTEXT', 'ACTOR']
 const MIX_LETTERS = { PEO: 'P', PLACE: 'L', PROP: 'T', EVNT: 'E', AUTH: 'A', INFO: 'I', FACT: 'F', CONTEXT: 'C', ACTOR: 'R' }
-const MIX_CODES = new Set(['EHTTP', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EBADRESPONSE', 'EBODYTOOLARGE'])
+const MIX_CODES = new Set(['EHTTP', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EBADRESPONSE', 'EBODYTOOLARGE', 'EMINTUNKNOWN'])
 const MIX_TRANSPORT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT'])
 const MALFORMED_ID = 'chitty_legacy_0001'
 
@@ -566,7 +669,8 @@ test('~200 mixed operations under a random mix of probabilistic faults reconcile
         err instanceof ChittyIDError &&
         MIX_CODES.has(err.code) &&
         err.message.startsWith(prefix) &&
-        MIX_TRANSPORT_CODES.has(err.code) === err.message.includes('fetch failed') &&
+        MIX_TRANSPORT_CODES.has(err.code === 'EMINTUNKNOWN' ? err.cause.code : err.code) === err.message.includes('fetch failed') &&
+        (err.code !== 'EMINTUNKNOWN' || (err.mayHaveMinted === true && typeof err.idempotencyKey === 'string')) &&
         (err.code !== 'EHTTP' || [429, 500, 502, 503].includes(err.status))
       if (!ok) violations.push(`${op} rejected unexpectedly: ${err && err.code} ${err && err.message}`)
       count(`${op} ${err.code}${err.status ? ` ${err.status}` : ''}`)

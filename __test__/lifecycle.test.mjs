@@ -1,4 +1,4 @@
-import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import { ChittyIDClient, ChittyIDEmulator, ChittyIDError } from '../index.mjs'
 import { ID_PATTERN, closedPort } from './helpers.mjs'
 import { INDEX, record, runNode, sleep, waitFor } from './wait.mjs'
 
@@ -44,18 +44,26 @@ describe('close()', () => {
     expect(seen.count('reconnecting')).toBe(count)
   })
 
-  test('a connect() in flight resolves false; later calls reject with ECLIENTCLOSED', async () => {
+  test('a connect() in flight rejects with ECLIENTCLOSED, and so does every later call (validate and healthCheck included)', async () => {
     emulator.setFault({ latencyMs: 300 })
     const client = newClient()
-    const pending = client.connect()
+    const pending = client.connect().catch((e) => e)
     await sleep(20)
     await client.close()
-    expect(await pending).toBe(false)
-    for (const call of [() => client.connect(), () => client.mint({ entity: 'PEO' }), () => client.mintBatch([{ entity: 'PEO' }])]) {
-      await expect(call()).rejects.toMatchObject({ code: 'ECLIENTCLOSED' })
+    const err = await pending
+    expect(err).toBeInstanceOf(ChittyIDError)
+    expect(err.code).toBe('ECLIENTCLOSED')
+    for (const call of [
+      () => client.connect(),
+      () => client.mint({ entity: 'PEO' }),
+      () => client.mintBatch([{ entity: 'PEO' }]),
+      () => client.validate('CT-A-CHI-1234-I-24-A-0'),
+      () => client.healthCheck(),
+    ]) {
+      const rejection = await call().then(() => null, (e) => e)
+      expect(rejection).toBeInstanceOf(ChittyIDError)
+      expect(rejection).toMatchObject({ code: 'ECLIENTCLOSED', message: 'the client is closed' })
     }
-    expect(await client.healthCheck()).toBe(false)
-    expect((await client.validate('CT-A-CHI-1234-I-24-A-0')).valid).toBe(true)
     await client.disconnect()
     await client.close()
   })

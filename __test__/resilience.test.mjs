@@ -80,11 +80,23 @@ describe('client retry against emulator faults', () => {
     expect(pair.emulator.stats().mintedIds).toEqual([id])
   })
 
-  test('a response dropped after the mint committed is replayed by its idempotency key, never minted twice', async () => {
+  test('a response dropped after the mint committed: EMINTUNKNOWN by default (not retried, one id), replayed by its key in idempotent mode', async () => {
+    pair.emulator.setFault({ dropAfterCommit: true, remaining: 1 })
+    const err = await pair.client.mint({ entity: 'EVNT' }).catch((e) => e)
+    expect(err).toMatchObject({ code: 'EMINTUNKNOWN', mayHaveMinted: true, cause: { code: 'ECONNRESET' } })
+    expect(err.message).toContain('fetch failed')
+    let stats = pair.emulator.stats()
+    expect(stats.minted).toBe(1)
+    expect(stats.requests.mint).toBe(1)
+    expect(seen.of('retry')).toEqual([])
+
+    await pair.close()
+    pair = await startPair({ client: { retry: { mint: 'idempotent' } } })
+    seen = record(pair.client)
     pair.emulator.setFault({ dropAfterCommit: true, remaining: 1 })
     const id = await pair.client.mint({ entity: 'EVNT' })
     expect(id).toMatch(ID_PATTERN)
-    const stats = pair.emulator.stats()
+    stats = pair.emulator.stats()
     expect(stats.mintedIds).toEqual([id])
     expect(stats.minted).toBe(1)
     expect(stats.idempotentReplays).toBe(1)

@@ -5,12 +5,19 @@
 const { parseArgs } = require('node:util')
 const { ChittyIDEmulator } = require('..')
 
-const usage = `usage: chittyid-emulator [--port 8787] [--host 127.0.0.1] [--token SECRET] [--tls [--ca-out FILE]] [--redirect 308] [--gzip]
+const usage = `usage: chittyid-emulator [--port 8787] [--host 127.0.0.1] [--token SECRET]
+                         [--ignore-idempotency-keys] [--rate-limit N]
+                         [--tls [--ca-out FILE]] [--redirect 308] [--gzip]
 
 Serves GET /health, POST /mint, POST /mint/batch and GET /validate/:id under /, /v1 and /api/v1.
-  --tls          HTTPS (HTTP/2 and HTTP/1.1) with a CA made at start; --ca-out writes its PEM
-  --redirect N   answer /v1/... with status N (301, 302, 303, 307, 308) pointing at /api/v1/...
-  --gzip         gzip answers when the request accepts it`
+
+  --ignore-idempotency-keys  mint as if Idempotency-Key did not exist, as the public service does
+  --rate-limit N             at most N requests/s (fractions allowed: 0.1667 is 10 a minute); the
+                             rest get 429 {"error":"REQUEST_BLOCKED","reason":"RATE_LIMIT_EXCEEDED"}
+                             without Retry-After, as the public service answers
+  --tls                      HTTPS (HTTP/2 and HTTP/1.1) with a CA made at start; --ca-out writes its PEM
+  --redirect N               answer /v1/... with status N (301, 302, 303, 307, 308) pointing at /api/v1/...
+  --gzip                     gzip answers when the request accepts it`
 
 async function main() {
   const { values } = parseArgs({
@@ -18,6 +25,8 @@ async function main() {
       port: { type: 'string', default: '8787' },
       host: { type: 'string', default: '127.0.0.1' },
       token: { type: 'string' },
+      'ignore-idempotency-keys': { type: 'boolean' },
+      'rate-limit': { type: 'string' },
       tls: { type: 'boolean' },
       'ca-out': { type: 'string' },
       redirect: { type: 'string' },
@@ -31,17 +40,25 @@ async function main() {
   }
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`)
+  const rateLimit = values['rate-limit'] === undefined ? undefined : Number(values['rate-limit'])
+  if (rateLimit !== undefined && !(Number.isFinite(rateLimit) && rateLimit >= 0)) {
+    throw new Error(`--rate-limit must be a number of requests per second >= 0, got ${values['rate-limit']}`)
+  }
+  const ignoreIdempotencyKeys = values['ignore-idempotency-keys'] === true
   const redirectStatus = values.redirect === undefined ? undefined : Number(values.redirect)
   const emulator = await ChittyIDEmulator.start({
     port,
     host: values.host,
     token: values.token,
+    ignoreIdempotencyKeys,
     tls: values.tls,
     redirectStatus,
     compress: values.gzip,
   })
   if (values['ca-out']) require('node:fs').writeFileSync(values['ca-out'], emulator.ca)
-  console.log(`chittyid-emulator listening on ${emulator.url} (also /v1 and /api/v1)`)
+  if (rateLimit !== undefined) emulator.setFault({ rateLimitPerSecond: rateLimit })
+  const modes = [ignoreIdempotencyKeys && 'ignoring Idempotency-Key', rateLimit !== undefined && `at most ${rateLimit} requests/s`].filter(Boolean)
+  console.log(`chittyid-emulator listening on ${emulator.url} (also /v1 and /api/v1)${modes.length ? `; ${modes.join(', ')}` : ''}`)
   // The server runs on a native thread; this timer is what keeps the process alive.
   const keepAlive = setInterval(() => {}, 1 << 30)
   const stop = async () => {

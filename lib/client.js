@@ -2,7 +2,7 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
-const { fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
+const { fromInfo, closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
@@ -17,6 +17,15 @@ function isPlainObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
+/** v1's `timeout`: a falsy value (0, NaN) means the default; otherwise 1 ms to 2^31-1 ms. */
+function timeoutOption(value) {
+  if (value === undefined || value === null || value === false || value === 0 || Number.isNaN(value)) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > 2 ** 31 - 1) {
+    throw invalidArgument(`ChittyIDClient option "timeout" must be a number of ms from 1 to ${2 ** 31 - 1} (or falsy for the default), got ${typeof value === 'number' ? String(value) : typeof value}`)
+  }
+  return value
+}
+
 function optional(config, name, type) {
   const value = config[name]
   if (value === undefined || value === null || value === false || value === '' || value === 0) return undefined
@@ -26,11 +35,38 @@ function optional(config, name, type) {
   return value
 }
 
-// Numeric fields of the policy options: true = must be an integer.
+const MAX_U32 = 2 ** 32 - 1
+
+// Numeric fields of the policy options: COUNT = an integer 0..2^32-1 (the native side keeps
+// it in 32 bits and must never wrap it), NUMBER = a finite number >= 0 up to 2^53-1,
+// ATTEMPTS = like NUMBER, or Infinity.
+const COUNT = 'count'
+const NUMBER = 'number'
+const ATTEMPTS = 'attempts'
 const POLICY_FIELDS = {
-  retry: { maxAttempts: true, initialDelayMs: false, maxDelayMs: false, backoffMultiplier: false, jitter: false, maxRetryAfterMs: false },
-  circuitBreaker: { failureThreshold: true, resetTimeout: false, monitorWindow: false, halfOpenAttempts: true },
-  cache: { maxSize: true, ttlMs: false, negativeTtlMs: false },
+  retry: { maxAttempts: COUNT, initialDelayMs: NUMBER, maxDelayMs: NUMBER, backoffMultiplier: NUMBER, jitter: NUMBER, maxRetryAfterMs: NUMBER },
+  circuitBreaker: { failureThreshold: COUNT, resetTimeout: NUMBER, monitorWindow: NUMBER, halfOpenAttempts: COUNT },
+  cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER },
+  connection: {
+    healthCheckInterval: NUMBER,
+    reconnectDelay: NUMBER,
+    maxReconnectDelay: NUMBER,
+    reconnectMultiplier: NUMBER,
+    jitter: NUMBER,
+    maxReconnectAttempts: ATTEMPTS,
+  },
+}
+const MINT_RETRY_MODES = ['safe', 'idempotent']
+
+/** Why `v` is not a valid value of `kind`, or undefined when it is. */
+function numberProblem(v, kind) {
+  if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
+  if (kind === ATTEMPTS && v === Infinity) return undefined
+  if (!Number.isFinite(v) || v < 0) return kind === COUNT ? `an integer from 0 to ${MAX_U32}` : 'a finite number >= 0'
+  if (kind === COUNT && (!Number.isInteger(v) || v > MAX_U32)) return `an integer from 0 to ${MAX_U32}`
+  if (kind === ATTEMPTS && !Number.isInteger(v)) return 'an integer >= 0 or Infinity'
+  if (v > Number.MAX_SAFE_INTEGER) return `at most ${Number.MAX_SAFE_INTEGER}`
+  return undefined
 }
 
 function policyOption(config, name) {
@@ -38,18 +74,33 @@ function policyOption(config, name) {
   if (value === undefined || value === true) return { enabled: true, options: undefined }
   if (value === false) return { enabled: false, options: undefined }
   if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
-  // Connection options (booleans, Infinity) are checked natively by the connection manager.
-  if (!POLICY_FIELDS[name]) return { enabled: true, options: value }
   const options = {}
-  for (const [field, integer] of Object.entries(POLICY_FIELDS[name])) {
+  for (const [field, kind] of Object.entries(POLICY_FIELDS[name])) {
     const v = value[field]
     if (v === undefined) continue
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
-      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be a non-negative ${integer ? 'integer' : 'number'}, got ${String(v)}`)
+    const problem = numberProblem(v, kind)
+    if (problem !== undefined) {
+      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${typeof v === 'number' ? String(v) : typeof v}`)
     }
     options[field] = v
   }
+  if (name === 'retry' && value.mint !== undefined && !MINT_RETRY_MODES.includes(value.mint)) {
+    throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${JSON.stringify(value.mint)}`)
+  }
+  if (name === 'connection' && value.autoConnect !== undefined) {
+    if (typeof value.autoConnect !== 'boolean') throw invalidArgument('ChittyIDClient option "connection.autoConnect" must be a boolean')
+    options.autoConnect = value.autoConnect
+  }
   return { enabled: true, options }
+}
+
+/** `maxResponseBytes`: absent, or an integer from 1 to 2^32-1 (never wrapped to 32 bits). */
+function maxResponseBytesOption(value) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_U32) {
+    throw invalidArgument(`ChittyIDClient option "maxResponseBytes" must be an integer from 1 to ${MAX_U32}, got ${typeof value === 'number' ? String(value) : typeof value}`)
+  }
+  return value
 }
 
 function caOption(value) {
@@ -128,12 +179,13 @@ function toNativeOptions(config) {
     scope: optional(config, 'scope', 'string'),
     ca: caOption(config.ca),
     apiKey: optional(config, 'apiKey', 'string'),
-    timeout: optional(config, 'timeout', 'number'),
-    maxResponseBytes: optional(config, 'maxResponseBytes', 'number'),
+    timeout: timeoutOption(config.timeout),
+    maxResponseBytes: maxResponseBytesOption(config.maxResponseBytes),
     maxConnections: maxConnectionsOption(config),
     verifyTls: verifyTls(),
     ...proxyOptions(config),
     retry: retry.options,
+    mintRetry: isPlainObject(config.retry) ? config.retry.mint : undefined,
     retryEnabled: retry.enabled,
     circuitBreaker: breaker.options,
     circuitBreakerEnabled: breaker.enabled,
@@ -354,7 +406,8 @@ class ChittyIDClient extends EventEmitter {
   #deliver(event) {
     if (this.#closed) return
     if (event.name === 'error' && this.listenerCount('error') === 0) return // skip building it
-    emitSafely(this, event.name, toPayload(event))
+    // A listener may close() the client: later listeners then hear nothing.
+    emitSafely(this, event.name, toPayload(event), () => !this.#closed)
   }
 
   #nextTicket() {
@@ -392,7 +445,7 @@ class ChittyIDClient extends EventEmitter {
     try {
       if (op === MINT) this.#native.submitMint(ticket, payload, cancellable, key)
       else if (op === VALIDATE) this.#native.submitValidate(ticket, payload, cancellable)
-      else if (op === MINT_BATCH) this.#native.submitMintBatch(ticket, payload, cancellable, key)
+      else if (op === MINT_BATCH) this.#native.submitMintBatch(ticket, payload.body, payload.count, cancellable, key)
       else if (op === HEALTH_CHECK) this.#native.submitHealthCheck(ticket, cancellable)
       else this.#native.submitConnect(ticket, cancellable)
     } catch (err) {
@@ -432,11 +485,7 @@ class ChittyIDClient extends EventEmitter {
   }
 
   #checkOpen() {
-    if (this.#closed) {
-      const err = new Error('the client is closed')
-      err.code = 'ECLIENTCLOSED'
-      throw err
-    }
+    if (this.#closed) throw closedError()
   }
 
   /**
@@ -478,7 +527,7 @@ class ChittyIDClient extends EventEmitter {
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
       // Each request serialized above; the body is built only for a call that goes out.
-      return this.#submit(MINT_BATCH, JSON.stringify({ requests }), signal, undefined, key)
+      return this.#submit(MINT_BATCH, { body: JSON.stringify({ requests }), count: requests.length }, signal, undefined, key)
     } catch (err) {
       return rejectLater(err)
     }
@@ -487,6 +536,7 @@ class ChittyIDClient extends EventEmitter {
   validate(id, options) {
     try {
       const signal = signalOf(options)
+      this.#checkOpen()
       if (typeof id !== 'string') return Promise.resolve({ valid: false, error: 'ChittyID must be a string' })
       if (id.length > MAX_ID_LENGTH) {
         return Promise.resolve({ valid: false, error: `ChittyID is longer than ${MAX_ID_LENGTH} characters` })
@@ -494,7 +544,6 @@ class ChittyIDClient extends EventEmitter {
       if (typeof id.isWellFormed === 'function' && !id.isWellFormed()) {
         return Promise.resolve({ valid: false, error: 'ChittyID is not well-formed Unicode (lone surrogate)' })
       }
-      if (this.#closed) return Promise.resolve({ valid: validateFormat(id), error: 'the client is closed' })
       // The cache lookup is synchronous: a hit costs one native call and no native promise.
       const verdict = this.#native.cachedVerdict(id)
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
@@ -519,9 +568,13 @@ class ChittyIDClient extends EventEmitter {
     return validateFormat(id)
   }
 
+  /**
+   * Never rejects because of the service (an unhealthy or unreachable one is `false`); rejects
+   * only for the caller's mistakes: bad options (TypeError) and calls after close().
+   */
   async healthCheck(options) {
     const signal = signalOf(options)
-    if (this.#closed) return false
+    this.#checkOpen()
     return this.#submit(HEALTH_CHECK, undefined, signal, undefined, undefined)
   }
 
@@ -568,12 +621,20 @@ class ChittyIDClient extends EventEmitter {
     }
   }
 
-  /** Stops every task of this client; later calls reject with ECLIENTCLOSED. */
+  /**
+   * Stops every task of this client: calls in flight reject with ECLIENTCLOSED at once (their
+   * requests and retries stop natively), and so do later calls.
+   */
   async close() {
+    if (this.#closed) return
     this.#closed = true
     this.#onEvent = undefined
     this.#native.close()
     this.#monitoring = false
+    const calls = [...this.#pending.values()]
+    this.#pending.clear()
+    for (const call of calls) call.reject(closedError())
+    this.#idleIfDone()
     this.#unwireFetch()
   }
 

@@ -57,6 +57,20 @@ class ChittyIDEmulator {
     this.#native.setFaults({})
   }
 
+  /**
+   * `true`: mint as if `Idempotency-Key` did not exist, as the public ChittyID service does, so
+   * a mint retried after its request arrived mints a second id; `false` (the default) honours
+   * keys. Also a start option (`ignoreIdempotencyKeys`).
+   */
+  setIgnoreIdempotencyKeys(ignore) {
+    if (typeof ignore !== 'boolean') throw invalidArgument('setIgnoreIdempotencyKeys expects a boolean')
+    this.#native.setIgnoreIdempotencyKeys(ignore)
+  }
+
+  get ignoresIdempotencyKeys() {
+    return this.#native.ignoresIdempotencyKeys
+  }
+
   /** The ledger: what was minted, replayed and requested. */
   stats() {
     return this.#native.stats()

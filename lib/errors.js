@@ -2,12 +2,18 @@
 
 /** Error raised by the client; `code` is stable, `cause` holds the lower-level failure. */
 class ChittyIDError extends Error {
-  constructor(message, { code, status, cause } = {}) {
+  constructor(message, { code, status, cause, idempotencyKey, retryInMs } = {}) {
     super(message, cause === undefined ? undefined : { cause })
     this.name = code === 'ABORT_ERR' ? 'AbortError' : 'ChittyIDError'
     this.code = code
     if (status !== undefined && status !== null) this.status = status
     if (code === 'ECIRCUITOPEN') this.circuitBreakerState = 'OPEN'
+    if (code === 'EMINTUNKNOWN') {
+      // The request may have reached the service, which may have minted an id nobody got.
+      this.mayHaveMinted = true
+      this.idempotencyKey = idempotencyKey
+    }
+    if (retryInMs !== undefined && retryInMs !== null) this.retryInMs = retryInMs
   }
 }
 
@@ -24,9 +30,24 @@ const BATCH_FAILURE = 'ChittyID service unavailable - cannot batch mint IDs: '
  * operation's v1 wording, `info.message` the reason.
  */
 function fromInfo(info, prefix = '') {
-  const cause = info.cause ? Object.assign(new Error(info.cause), { code: info.code }) : undefined
+  let cause
+  if (info.cause) {
+    cause = Object.assign(new Error(info.cause), { code: info.causeCode ?? info.code })
+    if (info.causeCode === 'EHTTP' && info.status != null) cause.status = info.status
+  }
   const message = LOCAL_CODES.has(info.code) ? info.message : `${prefix}${info.message}`
-  return new ChittyIDError(message, { code: info.code, status: info.status, cause })
+  return new ChittyIDError(message, {
+    code: info.code,
+    status: info.status,
+    cause,
+    idempotencyKey: info.idempotencyKey,
+    retryInMs: info.retryInMs,
+  })
+}
+
+/** The rejection of a call made after close(), or in flight when close() was called. */
+function closedError() {
+  return new ChittyIDError('the client is closed', { code: 'ECLIENTCLOSED' })
 }
 
 function invalidArgument(message, cause) {
@@ -71,4 +92,4 @@ function rejectLater(err) {
   })
 }
 
-module.exports = { ChittyIDError, fromInfo, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater }
+module.exports = { ChittyIDError, fromInfo, closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater }

@@ -22,6 +22,8 @@ function toPayload(e) {
       }
     case 'circuitOpen':
       return { failures: e.failures, resetTimeout: e.delay }
+    case 'rateLimited':
+      return { operation: e.operation, retryInMs: e.delay, retryAfter: e.retryAfter === true }
     case 'error':
       return Object.assign(new Error(e.message), { code: e.code })
     default:
@@ -32,11 +34,13 @@ function toPayload(e) {
 /**
  * Calls every listener of `event` on `emitter` with `payload`. One that throws neither stops the
  * others nor the process: the throw becomes a process warning. `error` without listeners is
- * dropped instead of thrown.
+ * dropped instead of thrown. `isOpen`, when given, is asked before each listener: once it says
+ * false (a listener closed the emitter's owner), delivery stops.
  */
-function emitSafely(emitter, event, payload) {
+function emitSafely(emitter, event, payload, isOpen) {
   if (event === 'error' && emitter.listenerCount('error') === 0) return
   for (const listener of emitter.rawListeners(event)) {
+    if (isOpen !== undefined && !isOpen()) return
     try {
       listener.call(emitter, payload)
     } catch (err) {

@@ -112,11 +112,15 @@ struct Inner {
     rejected: u64,
 }
 
+/// Failures reserved for up front; more are allocated as they happen.
+const INITIAL_FAILURE_CAPACITY: u32 = 64;
+
 impl Inner {
     fn new(threshold: u32, now: u64) -> Self {
         Self {
             state: BreakerState::Closed,
-            failures: VecDeque::with_capacity(threshold as usize),
+            // Grows with the failures actually seen: a huge threshold must not reserve memory.
+            failures: VecDeque::with_capacity(threshold.min(INITIAL_FAILURE_CAPACITY) as usize),
             last_failure_ms: None,
             last_state_change_ms: now,
             opened_at_ms: None,
@@ -515,5 +519,13 @@ mod tests {
     fn is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<CircuitBreaker>();
+    }
+
+    #[test]
+    fn a_huge_threshold_reserves_nothing_up_front() {
+        let config = BreakerConfig { failure_threshold: u32::MAX, ..BreakerConfig::default() };
+        let b = CircuitBreaker::new(config, crate::clock::ManualClock::new(0));
+        assert!(b.record_failure().is_none());
+        assert_eq!(b.state(), BreakerState::Closed);
     }
 }

@@ -13,7 +13,7 @@ use crate::cache::ValidationCache;
 use crate::config::{ClientConfig, HEALTH_TIMEOUT_MS};
 use crate::error::ClientError;
 use crate::format;
-use crate::resilience::Resilience;
+use crate::resilience::{Call, Replay, Resilience};
 use crate::stats::{ClientSnapshot, Operation};
 use crate::transport::fetch::FetchTransport;
 use crate::transport::{ClientTransport, Method, Request, Response, TransportKind};
@@ -21,10 +21,87 @@ use crate::transport::{ClientTransport, Method, Request, Response, TransportKind
 pub struct Client {
     transport: ClientTransport,
     timeout_ms: u64,
+    mint_retry: MintRetry,
+    /// Scrubs the API key from text the service sends back.
+    redactor: Redactor,
     resilience: Resilience,
     cache: Option<CachePolicy>,
     /// Validations in flight, by id: concurrent callers for the same id share one request.
     inflight: Mutex<HashMap<String, watch::Receiver<Option<Validation>>>>,
+}
+
+/// Which failures a mint is retried after (docs/ARCHITECTURE.md, "Retry safety").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MintRetry {
+    /// Only failures that prove the service did not process it (connect phase, 429, 503); any
+    /// other failure after it may have reached the service ends with `EMINTUNKNOWN`. For
+    /// services that ignore `Idempotency-Key`, as the public one does.
+    #[default]
+    Safe,
+    /// Every retryable failure, under the same key: for services that honour it.
+    Idempotent,
+}
+
+impl MintRetry {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "safe" => Some(MintRetry::Safe),
+            "idempotent" => Some(MintRetry::Idempotent),
+            _ => None,
+        }
+    }
+}
+
+/// Removes the API key (and so `Bearer <key>`) from service-provided text before it reaches
+/// errors, events or logs: a server or proxy may echo the request's `Authorization` header.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    key: Option<String>,
+}
+
+pub const REDACTED: &str = "[redacted]";
+
+impl Redactor {
+    pub fn new(api_key: Option<&str>) -> Self {
+        Self { key: api_key.filter(|k| !k.is_empty()).map(str::to_owned) }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        match &self.key {
+            Some(key) if text.contains(key.as_str()) => text.replace(key.as_str(), REDACTED),
+            _ => text.to_owned(),
+        }
+    }
+
+    fn redact_in_place(&self, text: &mut String) {
+        if self.key.as_deref().is_some_and(|k| text.contains(k)) {
+            *text = self.redact(text);
+        }
+    }
+
+    /// Scrubs what a transport outcome carries from the service: the reason phrase, and the
+    /// detail of a failure.
+    fn scrub(&self, outcome: Result<Response, ClientError>) -> Result<Response, ClientError> {
+        if self.key.is_none() {
+            return outcome;
+        }
+        match outcome {
+            Ok(mut response) => {
+                self.redact_in_place(&mut response.status_text);
+                Ok(response)
+            }
+            Err(mut err) => {
+                match &mut err {
+                    ClientError::Transport { detail, .. }
+                    | ClientError::Tls { detail, .. }
+                    | ClientError::BadResponse { detail } => self.redact_in_place(detail),
+                    ClientError::Http { status_text, .. } => self.redact_in_place(status_text),
+                    _ => {}
+                }
+                Err(err)
+            }
+        }
+    }
 }
 
 /// The validation cache and how long each kind of answer lives in it.
@@ -38,6 +115,8 @@ pub struct CachePolicy {
 enum Flight {
     Lead(watch::Sender<Option<Validation>>),
     Wait(watch::Receiver<Option<Validation>>),
+    /// Answered (and cached) while this caller was on its way.
+    Done(Validation),
 }
 
 /// Removes an in-flight entry when its leader finishes or is dropped (cancelled); waiters of
@@ -115,11 +194,15 @@ fn parse_mint(response: &Response) -> Result<String, ClientError> {
     }
 }
 
-fn parse_batch(response: &Response) -> Result<Vec<String>, ClientError> {
+/// The ids of a batch answer, which must be one per request (`expected`).
+fn parse_batch(response: &Response, expected: usize) -> Result<Vec<String>, ClientError> {
     let Some(serde_json::Value::Array(items)) = parse_json::<BatchAnswer>(&response.body)?.chitty_ids
     else {
         return Err(bad("the answer has no chittyIds array"));
     };
+    if items.len() != expected {
+        return Err(bad(format!("chittyIds holds {} ids for {expected} requests", items.len())));
+    }
     items
         .into_iter()
         .map(|v| match v {
@@ -181,10 +264,13 @@ impl Client {
         transport: TransportKind,
         resilience: Resilience,
         cache: Option<CachePolicy>,
+        mint_retry: MintRetry,
     ) -> Result<Self, ClientError> {
         Ok(Self {
             transport: ClientTransport::new(config, transport)?,
             timeout_ms: config.timeout_ms,
+            mint_retry,
+            redactor: Redactor::new(config.api_key.as_deref()),
             resilience,
             cache,
             inflight: Mutex::new(HashMap::new()),
@@ -202,6 +288,7 @@ impl Client {
             breaker: self.resilience.breaker.as_ref().map(|b| b.snapshot()),
             cache: self.cache().map(|c| c.stats()),
             rejected_by_breaker: stats.rejected_by_breaker(),
+            rate_limit: self.resilience.rate_limit.snapshot(),
         }
     }
 
@@ -224,6 +311,16 @@ impl Client {
         &self.resilience
     }
 
+    /// Every request leaves through here: what the service sends back is scrubbed of the key.
+    async fn send(&self, request: Request<'_>) -> Result<Response, ClientError> {
+        self.redactor.scrub(self.transport.send(request).await)
+    }
+
+    /// A call of `op` under `replay`; it may wait out rate-limit pauses for up to its timeout.
+    fn call<'a>(&self, op: Operation, replay: Replay<'a>) -> Call<'a> {
+        Call { op, replay, wait_budget_ms: self.timeout_ms }
+    }
+
     /// Sends `body` under `key` (the caller's, or a fresh one) for every attempt.
     async fn post<T>(
         &self,
@@ -235,7 +332,7 @@ impl Client {
     ) -> Result<T, ClientError> {
         let key = key.unwrap_or_else(idempotency_key);
         let attempt = |_| {
-            self.transport.send(Request {
+            self.send(Request {
                 method: Method::Post,
                 path,
                 body: Some(body.clone()),
@@ -243,7 +340,11 @@ impl Client {
                 timeout_ms: self.timeout_ms,
             })
         };
-        self.resilience.run(op, attempt, parse).await
+        let replay = match self.mint_retry {
+            MintRetry::Safe => Replay::IfNotProcessed { key: &key },
+            MintRetry::Idempotent => Replay::Retryable,
+        };
+        self.resilience.run(self.call(op, replay), attempt, parse).await
     }
 
     /// `POST /mint` with the request serialized by the caller; resolves to the new id. A
@@ -253,9 +354,10 @@ impl Client {
         self.post(Operation::Mint, "/mint", body, key, parse_mint).await
     }
 
-    /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller.
-    pub async fn mint_batch(&self, body: Bytes, key: Option<String>) -> Result<Vec<String>, ClientError> {
-        self.post(Operation::MintBatch, "/mint/batch", body, key, parse_batch).await
+    /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` is the
+    /// number of requests, and so of ids the answer must hold.
+    pub async fn mint_batch(&self, body: Bytes, count: usize, key: Option<String>) -> Result<Vec<String>, ClientError> {
+        self.post(Operation::MintBatch, "/mint/batch", body, key, |r| parse_batch(r, count)).await
     }
 
     /// Answers from the cache, else asks the service once for all concurrent callers of `id`.
@@ -270,6 +372,7 @@ impl Client {
     pub async fn validate_uncached(&self, id: &str) -> Validation {
         let tx = match self.join_or_lead(id) {
             Flight::Lead(tx) => tx,
+            Flight::Done(answer) => return answer,
             Flight::Wait(mut rx) => {
                 if let Ok(answer) = rx.wait_for(Option::is_some).await {
                     if let Some(v) = answer.clone() {
@@ -290,6 +393,11 @@ impl Client {
         let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(rx) = map.get(id) {
             return Flight::Wait(rx.clone());
+        }
+        // A leader caches its answer before it leaves the map, so a caller that missed the
+        // cache before the answer came finds it here instead of asking again.
+        if let Some(valid) = self.cache().and_then(|c| c.peek(id)) {
+            return Flight::Done(Validation::from_cache(id, valid));
         }
         let (tx, rx) = watch::channel(None);
         map.insert(id.to_owned(), rx);
@@ -320,7 +428,7 @@ impl Client {
     async fn ask_service(&self, id: &str) -> Validation {
         let path = format!("/validate/{}", encode_uri_component(id));
         let attempt = |_| {
-            self.transport.send(Request {
+            self.send(Request {
                 method: Method::Get,
                 path: &path,
                 body: None,
@@ -328,7 +436,8 @@ impl Client {
                 timeout_ms: self.timeout_ms,
             })
         };
-        let outcome = self.resilience.run(Operation::Validate, attempt, parse_validation).await;
+        let parse = |r: &Response| parse_validation(r).map(|v| self.redact_validation(v));
+        let outcome = self.resilience.run(self.call(Operation::Validate, Replay::Retryable), attempt, parse).await;
         match outcome {
             Ok(v) => v,
             Err(ClientError::Http { status, .. }) => Validation {
@@ -344,16 +453,28 @@ impl Client {
         }
     }
 
+    /// The service's own words in a validation answer are service-provided text too.
+    fn redact_validation(&self, mut v: Validation) -> Validation {
+        for text in [&mut v.chitty_id, &mut v.entity, &mut v.error].into_iter().flatten() {
+            self.redactor.redact_in_place(text);
+        }
+        v
+    }
+
     /// `GET /health` with a 5 s timeout, outside retry and breaker; never fails.
     pub async fn health(&self) -> bool {
         self.health_result().await.is_ok()
     }
 
-    /// Like [`Client::health`], with the reason when the service is not healthy.
+    /// Like [`Client::health`], with the reason when the service is not healthy. It waits out
+    /// a rate-limit pause like every other request, within its timeout.
     pub async fn health_result(&self) -> Result<(), ClientError> {
+        let gate = &self.resilience.rate_limit;
+        let mut budget_ms = HEALTH_TIMEOUT_MS;
+        gate.pass(&mut budget_ms).await?;
+        let stamp = gate.stamp();
         let started = std::time::Instant::now();
         let outcome = self
-            .transport
             .send(Request {
                 method: Method::Get,
                 path: "/health",
@@ -364,6 +485,7 @@ impl Client {
             .await
             .and_then(Response::error_for_status);
         self.resilience.stats.record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
+        let _ = self.resilience.record_for_gate(Operation::Health, stamp, outcome.as_ref().err());
         outcome.map(drop)
     }
 }
@@ -396,10 +518,32 @@ mod tests {
 
     #[test]
     fn batch_answer_needs_an_array_of_strings() {
-        assert_eq!(parse_batch(&ok(r#"{"chittyIds":["A","B"]}"#)).unwrap(), ["A", "B"]);
+        assert_eq!(parse_batch(&ok(r#"{"chittyIds":["A","B"]}"#), 2).unwrap(), ["A", "B"]);
         for body in [r#"{}"#, r#"{"chittyIds":"A"}"#, r#"{"chittyIds":["A",2]}"#] {
-            assert!(parse_batch(&ok(body)).is_err(), "{body}");
+            assert!(parse_batch(&ok(body), 2).is_err(), "{body}");
         }
+    }
+
+    #[test]
+    fn batch_answer_needs_one_id_per_request() {
+        for body in [r#"{"chittyIds":[]}"#, r#"{"chittyIds":["A"]}"#, r#"{"chittyIds":["A","B","C","D","E"]}"#] {
+            let err = parse_batch(&ok(body), 3).unwrap_err();
+            assert_eq!(err.code(), "EBADRESPONSE", "{body}");
+            assert!(err.to_string().contains("for 3 requests"), "{err}");
+        }
+    }
+
+    #[test]
+    fn redaction_removes_the_key_and_its_bearer_form() {
+        let r = Redactor::new(Some("s3cr3t-key"));
+        assert_eq!(r.redact("Bad Gateway (Authorization: Bearer s3cr3t-key)"), "Bad Gateway (Authorization: Bearer [redacted])");
+        assert_eq!(r.redact("s3cr3t-keys3cr3t-key"), "[redacted][redacted]");
+        assert_eq!(r.redact("nothing here"), "nothing here");
+        let outcome = Err(ClientError::Http { status: 502, status_text: "echo Bearer s3cr3t-key".into(), retry_after: None });
+        let err = r.scrub(outcome).unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t-key"), "{err}");
+        assert_eq!(Redactor::new(None).redact("Bearer x"), "Bearer x");
+        assert_eq!(Redactor::new(Some("")).redact("a"), "a");
     }
 
     #[test]
@@ -426,7 +570,7 @@ mod tests {
             #[test]
             fn response_parsers_never_panic(bytes in mutated_seed("responses")) {
                 let r = answer(bytes);
-                for err in [parse_mint(&r).err(), parse_batch(&r).err(), parse_validation(&r).err()].into_iter().flatten() {
+                for err in [parse_mint(&r).err(), parse_batch(&r, 1).err(), parse_validation(&r).err()].into_iter().flatten() {
                     prop_assert_eq!(err.code(), "EBADRESPONSE");
                 }
             }

@@ -61,6 +61,10 @@ pub struct ConnectionConfig {
     pub jitter: f64,
 }
 
+/// No reconnect of the client's monitor follows the last sooner than this, whatever the
+/// options say (`reconnectDelay: 0, maxReconnectDelay: 0` would otherwise spin).
+pub const MIN_RECONNECT_DELAY_MS: u64 = 10;
+
 /// The client's default jitter on reconnect delays (±20 %).
 pub const DEFAULT_JITTER: f64 = 0.2;
 
@@ -384,8 +388,11 @@ impl ConnectionMachine {
                 .push(Event::MaxReconnectAttemptsReached { attempts: self.reconnect_attempts });
             return;
         }
-        let delay_ms =
-            self.config.backoff().jittered_delay_ms(self.reconnect_attempts, self.rng.f64());
+        let delay_ms = self
+            .config
+            .backoff()
+            .jittered_delay_ms(self.reconnect_attempts, self.rng.f64())
+            .max(MIN_RECONNECT_DELAY_MS);
         self.reconnect_attempts = self.reconnect_attempts.saturating_add(1);
         self.stats.total_reconnections += 1;
         self.due_in(delay_ms);
@@ -763,5 +770,18 @@ mod tests {
         bad(ConnectionConfig { multiplier: 0.5, ..Default::default() }, "reconnectMultiplier");
         bad(ConnectionConfig { multiplier: f64::NAN, ..Default::default() }, "reconnectMultiplier");
         bad(ConnectionConfig { jitter: 2.0, ..Default::default() }, "jitter");
+    }
+
+    #[test]
+    fn reconnect_delays_have_a_floor() {
+        let (mut m, clock) = machine(ConnectionConfig { reconnect_delay_ms: 0, max_reconnect_delay_ms: 0, ..exact(None) });
+        connected(&mut m);
+        let mut delays = vec![];
+        for _ in 0..3 {
+            let step = m.on_check(m.plan().epoch, down()).unwrap();
+            delays.push(reconnecting(&step).unwrap().1);
+            clock.advance(m.plan().check_in_ms.unwrap());
+        }
+        assert_eq!(delays, [MIN_RECONNECT_DELAY_MS; 3]);
     }
 }

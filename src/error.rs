@@ -36,6 +36,12 @@ pub enum ClientError {
     CircuitOpen { retry_in_ms: u64 },
     /// The caller aborted through its AbortSignal.
     Aborted,
+    /// A mint failed after its request may have reached the service, and was not retried:
+    /// the service may have minted an id the caller never got (docs/ARCHITECTURE.md, "Retry
+    /// safety"). `key` is the mint's idempotency key, for a deliberate retry.
+    MintOutcomeUnknown { key: String, cause: Box<ClientError> },
+    /// The service rate-limits this client and the pause outlasts what the call may wait.
+    RateLimited { retry_in_ms: u64 },
     /// The client was closed.
     Closed,
     /// An argument or option the client cannot use.
@@ -52,6 +58,8 @@ impl ClientError {
             ClientError::BadResponse { .. } => "EBADRESPONSE",
             ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
             ClientError::CircuitOpen { .. } => "ECIRCUITOPEN",
+            ClientError::MintOutcomeUnknown { .. } => "EMINTUNKNOWN",
+            ClientError::RateLimited { .. } => "ERATELIMITED",
             ClientError::Aborted => "ABORT_ERR",
             ClientError::Closed => "ECLIENTCLOSED",
             ClientError::InvalidArgument { .. } => "ERR_INVALID_ARG_VALUE",
@@ -74,7 +82,43 @@ impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Http { status, .. } => Some(*status),
+            ClientError::MintOutcomeUnknown { cause, .. } => cause.status(),
             _ => None,
+        }
+    }
+
+    /// The failure this one wraps (`MintOutcomeUnknown`), else `None`.
+    pub fn wrapped(&self) -> Option<&ClientError> {
+        match self {
+            ClientError::MintOutcomeUnknown { cause, .. } => Some(cause),
+            _ => None,
+        }
+    }
+
+    pub fn is_rate_limit(&self) -> bool {
+        matches!(self, ClientError::Http { status: 429, .. })
+    }
+
+    /// This failure proves the request was not processed: nothing reached the service, or
+    /// the service said so (429, 503). The only failures a mint to a service that ignores
+    /// `Idempotency-Key` may be retried after.
+    pub fn proves_not_processed(&self) -> bool {
+        match self {
+            ClientError::Http { status, .. } => matches!(status, 429 | 503),
+            other => !other.may_have_reached_service(),
+        }
+    }
+
+    /// After this failure a mint's outcome is unknown: the request may have reached the service
+    /// and the service did not say it was left unprocessed. Connect-phase failures never reached
+    /// it; 429 and 503 say "not processed"; other 4xx are the service refusing the request.
+    pub fn leaves_mint_outcome_unknown(&self) -> bool {
+        match self {
+            ClientError::Http { status, .. } => *status >= 500 && *status != 503,
+            ClientError::BodyTooLarge { .. } => true,
+            // Not failures of the request: the caller or the client stopped waiting for it.
+            ClientError::Aborted | ClientError::Closed | ClientError::MintOutcomeUnknown { .. } => false,
+            other => other.may_have_reached_service(),
         }
     }
 
@@ -97,18 +141,18 @@ impl ClientError {
             ClientError::Tls { .. }
             | ClientError::Refused { .. }
             | ClientError::CircuitOpen { .. }
-            | ClientError::InvalidArgument { .. } => false,
+            | ClientError::InvalidArgument { .. }
+            | ClientError::RateLimited { .. } => false,
             _ => true,
         }
     }
 
     /// Whether this outcome says the service is unwell (and so counts for the breaker).
-    /// Client errors (4xx other than 408/429) say the caller was wrong, not the service.
+    /// Client errors (4xx other than 408) say the caller was wrong, not the service; a 429
+    /// says the service is up and pacing this client (the rate-limit pause handles it).
     pub fn counts_as_service_failure(&self) -> bool {
         match self {
-            ClientError::Http { status, .. } => {
-                *status >= 500 || *status == 408 || *status == 429
-            }
+            ClientError::Http { status, .. } => *status >= 500 || *status == 408,
             // This process ran out of sockets or memory: the service is not to blame.
             ClientError::Transport { code, .. } if crate::transport::is_local_resource_code(code) => false,
             ClientError::Transport { .. }
@@ -142,6 +186,12 @@ impl fmt::Display for ClientError {
             ClientError::CircuitOpen { retry_in_ms } => {
                 write!(f, "circuit breaker is OPEN (next trial in {retry_in_ms} ms)")
             }
+            // v1's words for the failure itself: code that wraps v1 classifies by them.
+            ClientError::MintOutcomeUnknown { cause, .. } => write!(f, "{cause}"),
+            ClientError::RateLimited { retry_in_ms } => write!(
+                f,
+                "rate limited by the ChittyID service: traffic is paused for another {retry_in_ms} ms, longer than this call may wait"
+            ),
             ClientError::Aborted => write!(f, "The operation was aborted"),
             ClientError::Closed => write!(f, "the client is closed"),
             ClientError::InvalidArgument { detail } => write!(f, "{detail}"),
@@ -181,12 +231,64 @@ mod tests {
             assert!(!e.is_retryable(), "{status}");
             assert!(!e.counts_as_service_failure(), "{status}");
         }
-        for status in [408, 429] {
-            let e = ClientError::Http { status, status_text: String::new(), retry_after: None };
-            assert!(e.is_retryable() && e.counts_as_service_failure(), "{status}");
-        }
+        let e = ClientError::Http { status: 408, status_text: String::new(), retry_after: None };
+        assert!(e.is_retryable() && e.counts_as_service_failure());
+        let e = ClientError::Http { status: 429, status_text: String::new(), retry_after: None };
+        assert!(e.is_retryable() && e.is_rate_limit());
+        assert!(!e.counts_as_service_failure(), "a 429 never counts for the breaker");
         let e = ClientError::Http { status: 500, status_text: String::new(), retry_after: None };
         assert!(!e.is_retryable() && e.counts_as_service_failure());
+    }
+
+    #[test]
+    fn a_mint_outcome_is_unknown_only_when_the_request_may_have_been_processed() {
+        let http = |status| ClientError::Http { status, status_text: String::new(), retry_after: None };
+        let transport = |phase| ClientError::Transport { code: "ECONNRESET", detail: "reset".into(), phase };
+        for unknown in [
+            http(500),
+            http(502),
+            http(504),
+            transport(Phase::Exchange),
+            ClientError::Timeout { after_ms: 1, phase: Phase::Exchange },
+            ClientError::BadResponse { detail: "x".into() },
+            ClientError::BodyTooLarge { limit: 1 },
+        ] {
+            assert!(unknown.leaves_mint_outcome_unknown(), "{unknown:?}");
+        }
+        for status in [429, 503] {
+            assert!(http(status).proves_not_processed());
+        }
+        assert!(transport(Phase::Connect).proves_not_processed());
+        for not_proven in [http(408), http(400), http(500), transport(Phase::Exchange)] {
+            assert!(!not_proven.proves_not_processed(), "{not_proven:?}");
+        }
+        for known in [
+            http(429),
+            http(503),
+            http(400),
+            http(408),
+            transport(Phase::Connect),
+            ClientError::Timeout { after_ms: 1, phase: Phase::Connect },
+            ClientError::Tls { code: "CERT_HAS_EXPIRED", detail: "x".into() },
+            ClientError::CircuitOpen { retry_in_ms: 1 },
+            ClientError::RateLimited { retry_in_ms: 1 },
+            ClientError::Aborted,
+            ClientError::Closed,
+        ] {
+            assert!(!known.leaves_mint_outcome_unknown(), "{known:?}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_mint_outcome_keeps_the_cause_and_its_wording() {
+        let cause = ClientError::Transport { code: "ECONNRESET", detail: "connection reset".into(), phase: Phase::Exchange };
+        let e = ClientError::MintOutcomeUnknown { key: "k".into(), cause: Box::new(cause.clone()) };
+        assert_eq!(e.code(), "EMINTUNKNOWN");
+        assert_eq!(e.to_string(), "fetch failed: connection reset");
+        assert_eq!(e.wrapped(), Some(&cause));
+        let http = ClientError::Http { status: 502, status_text: "Bad Gateway".into(), retry_after: None };
+        let e = ClientError::MintOutcomeUnknown { key: "k".into(), cause: Box::new(http) };
+        assert_eq!(e.status(), Some(502));
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub enum Event {
     MaxReconnectAttemptsReached { attempts: u32 },
     Retry { operation: &'static str, attempt: u32, delay_ms: u64, error_code: &'static str, error_message: String },
     CircuitOpen { failures: u32, retry_in_ms: u64 },
+    /// A 429 paused the client's traffic for `retry_in_ms` (`retry_after`: the service said how long).
+    RateLimited { operation: &'static str, retry_in_ms: u64, retry_after: bool },
     CircuitHalfOpen,
     CircuitClose,
     Error { code: &'static str, message: String },
@@ -30,6 +32,7 @@ impl Event {
             Event::MaxReconnectAttemptsReached { .. } => "maxReconnectAttemptsReached",
             Event::Retry { .. } => "retry",
             Event::CircuitOpen { .. } => "circuitOpen",
+            Event::RateLimited { .. } => "rateLimited",
             Event::CircuitHalfOpen => "circuitHalfOpen",
             Event::CircuitClose => "circuitClose",
             Event::Error { .. } => "error",

@@ -16,6 +16,7 @@ pub mod format;
 pub mod fuzzing;
 pub mod logging;
 pub mod metrics;
+pub mod rate_limit;
 pub mod resilience;
 pub mod retry;
 pub mod runtime;

@@ -87,6 +87,18 @@ pub fn render(s: &ClientSnapshot) -> String {
         e.family("chittyid_client_circuit_opened_total", "counter", "Times the circuit opened.");
         e.sample("chittyid_client_circuit_opened_total", &[], b.times_opened as f64);
     }
+    let r = &s.rate_limit;
+    for (name, help, value) in [
+        ("chittyid_client_rate_limited_total", "429 answers from the service.", r.limited),
+        ("chittyid_client_rate_limit_pauses_total", "Client-wide pauses started by a 429.", r.pauses),
+        ("chittyid_client_rate_limit_waits_total", "Calls that waited out a rate-limit pause or pace.", r.waits),
+        ("chittyid_client_rate_limit_rejections_total", "Calls failed with ERATELIMITED (the pause outlasted their timeout).", r.rejected),
+    ] {
+        e.family(name, "counter", help);
+        e.sample(name, &[], value as f64);
+    }
+    e.family("chittyid_client_rate_limit_paused", "gauge", "1 while traffic is paused by a rate limit, else 0.");
+    e.sample("chittyid_client_rate_limit_paused", &[], if r.paused { 1.0 } else { 0.0 });
     if let Some(c) = &s.cache {
         for (name, help, value) in [
             ("chittyid_client_cache_hits_total", "Validation cache hits.", c.hits),
@@ -118,6 +130,7 @@ mod tests {
             breaker: None,
             cache: None,
             rejected_by_breaker: 0,
+            rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
         };
         let text = render(&snap);
         assert!(text.contains("chittyid_client_requests_total{operation=\"mint\"} 1\n"));
@@ -125,6 +138,8 @@ mod tests {
         assert!(text.contains("chittyid_client_request_duration_seconds_bucket{operation=\"mint\",le=\"0.0004\"} 1\n"));
         assert!(text.ends_with('\n'));
         assert!(!text.contains("cache"));
+        assert!(text.contains("chittyid_client_rate_limited_total 0\n"));
+        assert!(text.contains("chittyid_client_rate_limit_paused 0\n"));
     }
 
     #[test]

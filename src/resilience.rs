@@ -1,5 +1,6 @@
-//! The one request path every client operation goes through: circuit breaker admission,
-//! the attempt, failure classification, and retry with backoff (honouring Retry-After).
+//! The one request path every client operation goes through: the rate-limit gate, circuit
+//! breaker admission, the attempt, failure classification, and retry with backoff (honouring
+//! Retry-After) under the retry-safety rule for mints (docs/ARCHITECTURE.md, "Retry safety").
 
 use std::future::Future;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use crate::breaker::{Admission, BreakerState, CircuitBreaker, Transition};
 use crate::error::ClientError;
 use crate::events::{Event, SharedSink};
+use crate::rate_limit::RateLimitGate;
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::stats::{OpStats, Operation};
 use crate::transport::Response;
@@ -15,48 +17,93 @@ use crate::transport::Response;
 pub struct Resilience {
     pub retry: Option<RetryPolicy>,
     pub breaker: Option<Arc<CircuitBreaker>>,
+    /// The client-wide pause after 429s (see `rate_limit`).
+    pub rate_limit: Arc<RateLimitGate>,
     pub sink: SharedSink,
     pub stats: Arc<OpStats>,
 }
 
+/// Which failures a request may be sent again after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replay<'a> {
+    /// Any retryable failure: GETs, and mints to a service that honours idempotency keys.
+    Retryable,
+    /// Only failures that prove the request was not processed (connect phase, 429, 503): a
+    /// mint to a service that may ignore its `key`. Any other failure after the request may
+    /// have reached the service ends the call with `MintOutcomeUnknown`.
+    IfNotProcessed { key: &'a str },
+}
+
+/// One logical call through [`Resilience::run`].
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    pub op: Operation,
+    pub replay: Replay<'a>,
+    /// How long the call may spend waiting out rate-limit pauses, in total.
+    pub wait_budget_ms: u64,
+}
+
 impl Resilience {
     /// Runs `attempt` (given the 1-based attempt number) and `parse`s its answer until that
-    /// succeeds, fails for good, or the breaker refuses. A non-2xx answer is a failure here
-    /// (`ClientError::Http`), and so is an unparsable 2xx: parsing inside the loop lets a mint
-    /// whose answer was garbled be replayed under its idempotency key instead of being lost.
-    pub async fn run<T, F, Fut, P>(&self, op: Operation, mut attempt: F, parse: P) -> Result<T, ClientError>
+    /// succeeds, fails for good, or the breaker or the rate-limit gate refuses. A non-2xx
+    /// answer is a failure here (`ClientError::Http`), and so is an unparsable 2xx: parsing
+    /// inside the loop lets a mint whose answer was garbled be replayed under its idempotency
+    /// key (when the service honours keys) instead of being lost.
+    pub async fn run<T, F, Fut, P>(&self, call: Call<'_>, mut attempt: F, parse: P) -> Result<T, ClientError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<Response, ClientError>>,
         P: Fn(&Response) -> Result<T, ClientError>,
     {
+        let op = call.op;
+        let mut budget_ms = call.wait_budget_ms;
         let mut number = 1;
         loop {
+            self.rate_limit.pass(&mut budget_ms).await?;
             self.admit()?;
+            let stamp = self.rate_limit.stamp();
             let started = std::time::Instant::now();
             let outcome = attempt(number)
                 .await
                 .and_then(Response::error_for_status)
                 .and_then(|response| parse(&response));
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
+            let new_pause = self.record_for_gate(op, stamp, outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());
             let err = match outcome {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
+            if let Replay::IfNotProcessed { key } = call.replay {
+                if err.leaves_mint_outcome_unknown() {
+                    return Err(ClientError::MintOutcomeUnknown { key: key.to_owned(), cause: Box::new(err) });
+                }
+                // A refusal (4xx, 408 included) is an answer: final, but not a retry.
+                if !err.proves_not_processed() {
+                    return Err(err);
+                }
+            }
             let Some(delay_ms) = self.retry_delay(number, &err) else {
                 return Err(err);
             };
             self.stats.record_retry(op);
-            tracing::debug!(operation = op.as_str(), attempt = number, delay_ms, code = err.code(), "retrying");
+            // After a 429 the gate holds the call (and every other) for the pause.
+            let (sleep_ms, shown_ms) = if err.is_rate_limit() {
+                (0, new_pause.unwrap_or_else(|| self.rate_limit.retry_in_ms()))
+            } else {
+                (delay_ms, delay_ms)
+            };
+            tracing::debug!(operation = op.as_str(), attempt = number, delay_ms = shown_ms, code = err.code(), "retrying");
             self.sink.emit(Event::Retry {
                 operation: op.as_str(),
                 attempt: number,
-                delay_ms,
+                delay_ms: shown_ms,
                 error_code: err.code(),
                 error_message: err.to_string(),
             });
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            if sleep_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
+            }
             number += 1;
         }
     }
@@ -78,11 +125,38 @@ impl Resilience {
         }
     }
 
+    /// Feeds a request's outcome (sent in gate epoch `stamp`) to the rate-limit gate; a 429
+    /// that starts a pause is announced as `rateLimited`, and its length returned.
+    pub fn record_for_gate(&self, op: Operation, stamp: u64, err: Option<&ClientError>) -> Option<u64> {
+        match err {
+            None => {
+                self.rate_limit.on_success(stamp);
+                None
+            }
+            Some(ClientError::Http { status: 429, retry_after, .. }) => {
+                let retry_after_ms = retry_after.as_deref().and_then(|v| parse_retry_after(v, crate::clock::unix_ms()));
+                if let Some(pause_ms) = self.rate_limit.on_rate_limited(stamp, retry_after_ms, fastrand::f64()) {
+                    tracing::warn!(operation = op.as_str(), pause_ms, "rate limited by the service: pausing traffic");
+                    self.sink.emit(Event::RateLimited {
+                        operation: op.as_str(),
+                        retry_in_ms: pause_ms,
+                        retry_after: retry_after_ms.is_some(),
+                    });
+                    return Some(pause_ms);
+                }
+                None
+            }
+            Some(_) => None,
+        }
+    }
+
     fn record_for_breaker(&self, err: Option<&ClientError>) {
         let Some(breaker) = &self.breaker else { return };
         let transition = match err {
             None => breaker.record_success(),
             Some(e) if e.counts_as_service_failure() => breaker.record_failure(),
+            // A 429 is the service pacing this client: neither up nor down for the breaker.
+            Some(e) if e.is_rate_limit() => None,
             // The service answered (a client error): it is up, so this is a success for the breaker.
             Some(ClientError::Http { .. }) => breaker.record_success(),
             Some(_) => None,
@@ -139,11 +213,14 @@ mod tests {
         let config = BreakerConfig { failure_threshold: 1, reset_timeout_ms: 100, ..BreakerConfig::default() };
         Resilience {
             retry: None,
-            breaker: Some(Arc::new(CircuitBreaker::new(config, clock))),
+            breaker: Some(Arc::new(CircuitBreaker::new(config, clock.clone()))),
+            rate_limit: Arc::new(RateLimitGate::new(clock)),
             sink,
             stats: Arc::new(OpStats::default()),
         }
     }
+
+    const MINT: Call<'static> = Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000 };
 
     fn failing() -> std::future::Ready<Result<Response, ClientError>> {
         std::future::ready(Err(ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange }))
@@ -164,19 +241,19 @@ mod tests {
         let sink = Arc::new(RecordingSink::default());
         let r = resilience(clock.clone(), sink.clone());
         assert!(r.admit().is_ok());
-        assert_eq!(block_on(r.run(Operation::Mint, |_| failing(), |_| Ok(()))).unwrap_err().code(), "ETIMEDOUT");
+        assert_eq!(block_on(r.run(MINT, |_| failing(), |_| Ok(()))).unwrap_err().code(), "ETIMEDOUT");
         assert_eq!(sink.names(), ["circuitOpen"]);
 
         // Open: the pre-check rejects and counts it exactly as `run` does.
         clock.advance(40);
         assert_eq!(r.admit(), Err(ClientError::CircuitOpen { retry_in_ms: 60 }));
-        assert_eq!(block_on(r.run(Operation::Mint, |_| ok(), |_| Ok(()))).unwrap_err(), ClientError::CircuitOpen { retry_in_ms: 60 });
+        assert_eq!(block_on(r.run(MINT, |_| ok(), |_| Ok(()))).unwrap_err(), ClientError::CircuitOpen { retry_in_ms: 60 });
         assert_eq!(r.stats.rejected_by_breaker(), 2);
 
         // Expired: the pre-check moves to HALF_OPEN once; `run` then admits without a second event.
         clock.advance(60);
         assert!(r.admit().is_ok());
-        assert!(block_on(r.run(Operation::Mint, |_| ok(), |_| Ok(()))).is_ok());
+        assert!(block_on(r.run(MINT, |_| ok(), |_| Ok(()))).is_ok());
         assert_eq!(sink.names(), ["circuitOpen", "circuitHalfOpen"]);
         assert_eq!(r.breaker.as_ref().unwrap().state(), BreakerState::HalfOpen);
         assert_eq!(r.stats.rejected_by_breaker(), 2);
@@ -188,7 +265,7 @@ mod tests {
         let sink = Arc::new(RecordingSink::default());
         let r = Resilience { retry: Some(RetryPolicy { max_attempts: 5, ..RetryPolicy::default() }), ..resilience(clock, sink.clone()) };
         let mut attempts = 0;
-        let err = block_on(r.run(Operation::Mint, |_| {
+        let err = block_on(r.run(MINT, |_| {
             attempts += 1;
             failing()
         }, |_| Ok(())))
@@ -197,5 +274,109 @@ mod tests {
         assert_eq!(attempts, 1);
         assert_eq!(r.stats.snapshot(Operation::Mint).retries, 0);
         assert_eq!(sink.names(), ["circuitOpen"]);
+    }
+
+    fn status(code: u16, retry_after: Option<&str>) -> Result<Response, ClientError> {
+        Ok(Response { status: code, status_text: String::new(), retry_after: retry_after.map(str::to_owned), body: Bytes::new() })
+    }
+
+    fn exchange_timeout() -> Result<Response, ClientError> {
+        Err(ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange })
+    }
+
+    fn refused() -> Result<Response, ClientError> {
+        Err(ClientError::Transport { code: "ECONNREFUSED", detail: "refused".into(), phase: crate::error::Phase::Connect })
+    }
+
+    /// Runs a mint whose attempts answer `script` in order (then 200), with 5 attempts and no
+    /// backoff; returns the outcome and the number of attempts made.
+    fn mint_with(replay: Replay<'_>, script: Vec<Result<Response, ClientError>>) -> (Result<(), ClientError>, usize) {
+        let clock = ManualClock::new(0);
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 5, initial_delay_ms: 0, ..RetryPolicy::default() }),
+            breaker: None,
+            ..resilience(clock, Arc::new(RecordingSink::default()))
+        };
+        let mut script = script.into_iter();
+        let mut attempts = 0;
+        let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000 };
+        let outcome = block_on(r.run(call, |_| {
+            attempts += 1;
+            std::future::ready(script.next().unwrap_or_else(|| status(200, None)))
+        }, |_| Ok(())));
+        (outcome, attempts)
+    }
+
+    const SAFE: Replay<'static> = Replay::IfNotProcessed { key: "key-1" };
+
+    #[test]
+    fn a_safe_mint_is_retried_only_after_failures_that_prove_it_was_not_processed() {
+        let (outcome, attempts) = mint_with(SAFE, vec![refused(), status(503, None), status(429, Some("0")), refused()]);
+        assert!(outcome.is_ok());
+        assert_eq!(attempts, 5);
+    }
+
+    #[test]
+    fn a_safe_mint_that_may_have_reached_the_service_fails_with_its_key_and_cause() {
+        for (failure, cause_code) in [
+            (exchange_timeout(), "ETIMEDOUT"),
+            (status(500, None), "EHTTP"),
+            (status(502, None), "EHTTP"),
+            (status(504, None), "EHTTP"),
+            (Err(ClientError::BadResponse { detail: "garbled".into() }), "EBADRESPONSE"),
+        ] {
+            let (outcome, attempts) = mint_with(SAFE, vec![refused(), failure]);
+            let err = outcome.unwrap_err();
+            assert_eq!(attempts, 2, "{cause_code}");
+            assert_eq!(err.code(), "EMINTUNKNOWN");
+            let ClientError::MintOutcomeUnknown { key, cause } = &err else { panic!("{err:?}") };
+            assert_eq!((key.as_str(), cause.code()), ("key-1", cause_code));
+        }
+    }
+
+    #[test]
+    fn an_idempotent_mint_is_retried_after_anything_retryable() {
+        let (outcome, attempts) = mint_with(
+            Replay::Retryable,
+            vec![exchange_timeout(), status(502, None), Err(ClientError::BadResponse { detail: "x".into() })],
+        );
+        assert!(outcome.is_ok());
+        assert_eq!(attempts, 4);
+        // A 500 stays final, with its own code.
+        let (outcome, attempts) = mint_with(Replay::Retryable, vec![status(500, None)]);
+        assert_eq!((outcome.unwrap_err().code(), attempts), ("EHTTP", 1));
+    }
+
+    #[test]
+    fn a_safe_mint_is_not_retried_after_a_408_but_the_refusal_is_not_unknown() {
+        let (outcome, attempts) = mint_with(SAFE, vec![status(408, None)]);
+        let err = outcome.unwrap_err();
+        assert_eq!((err.code(), err.status(), attempts), ("EHTTP", Some(408), 1));
+        let (outcome, attempts) = mint_with(Replay::Retryable, vec![status(408, None)]);
+        assert!(outcome.is_ok());
+        assert_eq!(attempts, 2);
+    }
+
+    #[test]
+    fn a_429_pauses_the_gate_announces_it_and_leaves_the_breaker_alone() {
+        let clock = ManualClock::new(0);
+        let sink = Arc::new(RecordingSink::default());
+        let r = resilience(clock.clone(), sink.clone());
+        let call = Call { op: Operation::Validate, replay: Replay::Retryable, wait_budget_ms: 1_000 };
+        let err = block_on(r.run(call, |_| std::future::ready(status(429, None)), |_| Ok(()))).unwrap_err();
+        assert_eq!(err.status(), Some(429));
+        assert_eq!(sink.names(), ["rateLimited"], "no circuitOpen although failureThreshold is 1");
+        assert_eq!(r.breaker.as_ref().unwrap().state(), BreakerState::Closed);
+        assert!(r.rate_limit.retry_in_ms() >= 800);
+        // Every later call waits at the gate; one that cannot wait that long fails at once.
+        let short = Call { wait_budget_ms: 10, ..call };
+        let mut attempts = 0;
+        let err = block_on(r.run(short, |_| {
+            attempts += 1;
+            std::future::ready(status(200, None))
+        }, |_| Ok(()))).unwrap_err();
+        assert_eq!((err.code(), attempts), ("ERATELIMITED", 0));
+        clock.advance(2_000);
+        assert!(block_on(r.run(short, |_| std::future::ready(status(200, None)), |_| Ok(()))).is_ok());
     }
 }

@@ -8,12 +8,14 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::breaker::CircuitBreaker;
 use crate::cache::ValidationCache;
+use crate::rate_limit::RateLimitGate;
 
-/// What process-scoped clients of one service URL share.
-#[derive(Default)]
+/// What process-scoped clients of one service URL share. The rate-limit gate too: the
+/// service limits per client address, so the clients of one process share its budget.
 pub struct SharedState {
     pub cache: Option<Arc<ValidationCache>>,
     pub breaker: Option<Arc<CircuitBreaker>>,
+    pub rate_limit: Arc<RateLimitGate>,
 }
 
 type Registry = Mutex<HashMap<String, Weak<SharedState>>>;
@@ -43,7 +45,11 @@ mod tests {
     use crate::clock::system;
 
     fn with_cache() -> SharedState {
-        SharedState { cache: Some(Arc::new(ValidationCache::new(CacheConfig::default(), system()))), breaker: None }
+        SharedState {
+            cache: Some(Arc::new(ValidationCache::new(CacheConfig::default(), system()))),
+            breaker: None,
+            rate_limit: Arc::new(RateLimitGate::new(system())),
+        }
     }
 
     #[test]

@@ -171,4 +171,5 @@ pub struct ClientSnapshot {
     pub breaker: Option<crate::breaker::BreakerSnapshot>,
     pub cache: Option<crate::cache::CacheStats>,
     pub rejected_by_breaker: u64,
+    pub rate_limit: crate::rate_limit::RateLimitSnapshot,
 }

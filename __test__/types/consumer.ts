@@ -34,6 +34,30 @@ async function main(): Promise<void> {
   }
   console.log(ok, again, (await validateChittyID(id)).valid, emulator.stats().mintedIds.length)
 
+  // Retry safety, rate limits, the emulator's ignore-keys mode.
+  const careful = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, retry: { mint: 'idempotent' } })
+  careful.on('rateLimited', (e) => console.log(e.operation, e.retryInMs.toFixed(0), e.retryAfter === true))
+  const rl = careful.getStats().rateLimit
+  console.log(rl.paused, rl.retryInMs, rl.rateLimited, rl.pauses, rl.waits, rl.rejected, rl.pacePerSecond ?? 'unpaced')
+  try {
+    await careful.mint({ entity: 'PEO' })
+  } catch (err) {
+    if (err instanceof ChittyIDError && err.code === 'EMINTUNKNOWN' && err.mayHaveMinted) {
+      await careful.mint({ entity: 'PEO' }, { idempotencyKey: err.idempotencyKey })
+    } else if (err instanceof ChittyIDError && err.code === 'ERATELIMITED') {
+      console.log(err.retryInMs, err.cause?.code)
+    }
+  }
+  emulator.setIgnoreIdempotencyKeys(true)
+  emulator.setFault({ rateLimitPerSecond: 10 / 60 })
+  const ignoring: boolean = emulator.ignoresIdempotencyKeys
+  console.log(ignoring, (await ChittyIDEmulator.start({ ignoreIdempotencyKeys: true })).url)
+  await careful.close()
+  // @ts-expect-error retry.mint is "safe" or "idempotent"
+  new ChittyIDClient({ retry: { mint: 'always' } })
+  // @ts-expect-error unknown rateLimited payload field
+  careful.on('rateLimited', (e) => e.nope)
+
   // @ts-expect-error entity is required
   await client.mint({ name: 'x' })
   // @ts-expect-error idempotencyKey is a string

@@ -38,10 +38,11 @@ fn client(url: &str) -> Arc<Client> {
     let resilience = Resilience {
         retry: Some(RetryPolicy::default()),
         breaker: Some(Arc::new(CircuitBreaker::new(BreakerConfig::default(), clock::system()))),
+        rate_limit: Arc::new(chittyid_client::rate_limit::RateLimitGate::new(clock::system())),
         sink: events::noop(),
         stats: Arc::new(OpStats::default()),
     };
-    Arc::new(Client::new(&config, resilience, None).expect("client"))
+    Arc::new(Client::new(&config, resilience, None, Default::default()).expect("client"))
 }
 
 fn local(url: &str, concurrency: usize, warmup: Duration, run: Duration) -> (u64, u64, f64, f64) {

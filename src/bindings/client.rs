@@ -11,12 +11,13 @@ use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::cache::{CacheConfig, ValidationCache};
-use crate::client::{CachePolicy, Client, Validation};
+use crate::client::{CachePolicy, Client, MintRetry, Validation};
 use crate::shared::{self, SharedState};
-use crate::cancel::Cancellations;
+use crate::cancel::{Cancellations, Cancelled};
 use crate::config::{normalize_service_url, normalize_timeout, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::error::ClientError;
 use crate::events::SharedSink;
+use crate::rate_limit::RateLimitGate;
 use crate::resilience::Resilience;
 use crate::runtime;
 use crate::retry::RetryPolicy;
@@ -25,7 +26,7 @@ use crate::transport::TransportKind;
 
 #[napi(object)]
 pub struct RetryOptions {
-    pub max_attempts: Option<u32>,
+    pub max_attempts: Option<f64>,
     pub initial_delay_ms: Option<f64>,
     pub max_delay_ms: Option<f64>,
     pub backoff_multiplier: Option<f64>,
@@ -35,10 +36,10 @@ pub struct RetryOptions {
 
 #[napi(object)]
 pub struct BreakerOptions {
-    pub failure_threshold: Option<u32>,
+    pub failure_threshold: Option<f64>,
     pub reset_timeout: Option<f64>,
     pub monitor_window: Option<f64>,
-    pub half_open_attempts: Option<u32>,
+    pub half_open_attempts: Option<f64>,
 }
 
 #[napi(object)]
@@ -56,7 +57,7 @@ pub struct NativeClientOptions {
     pub ca: Option<Vec<String>>,
     pub api_key: Option<String>,
     pub timeout: Option<f64>,
-    pub max_response_bytes: Option<u32>,
+    pub max_response_bytes: Option<f64>,
     /// Requests in flight at once (HTTP/1.1 connections); more wait.
     pub max_connections: Option<u32>,
     /// False when `NODE_TLS_REJECT_UNAUTHORIZED=0` (read and warned about by the JS side).
@@ -67,6 +68,8 @@ pub struct NativeClientOptions {
     pub proxy_env: Option<ProxyEnvOptions>,
     /// `None` = defaults; `enabled: false` turns retry off.
     pub retry: Option<RetryOptions>,
+    /// `retry.mint`: `"safe"` (default) or `"idempotent"` (see `MintRetry`).
+    pub mint_retry: Option<String>,
     pub retry_enabled: Option<bool>,
     pub circuit_breaker: Option<BreakerOptions>,
     pub circuit_breaker_enabled: Option<bool>,
@@ -111,8 +114,37 @@ impl From<Validation> for ValidationResult {
     }
 }
 
-fn ms(value: Option<f64>, default: u64) -> u64 {
-    value.filter(|v| v.is_finite() && *v >= 0.0).map_or(default, |v| v as u64)
+/// Largest number JS holds exactly; numeric options above it are refused rather than rounded.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A duration option in ms: a finite number >= 0 (fractions are truncated), or the default.
+fn ms(name: &str, value: Option<f64>, default: u64) -> std::result::Result<u64, String> {
+    match value {
+        None => Ok(default),
+        Some(v) if v.is_finite() && (0.0..=MAX_SAFE_INTEGER).contains(&v) => Ok(v as u64),
+        Some(v) => Err(format!("{name} must be a finite number of ms >= 0, got {v}")),
+    }
+}
+
+/// A count option: an integer in `min..=u32::MAX`, or the default. Never wraps.
+fn count(name: &str, value: Option<f64>, default: u32, min: u32) -> std::result::Result<u32, String> {
+    match value {
+        None => Ok(default),
+        Some(v) if v.fract() == 0.0 && (f64::from(min)..=f64::from(u32::MAX)).contains(&v) => Ok(v as u32),
+        Some(v) => Err(format!("{name} must be an integer from {min} to {}, got {v}", u32::MAX)),
+    }
+}
+
+/// `maxResponseBytes`: an integer from 1 to u32::MAX bytes.
+fn max_response_bytes(value: Option<f64>) -> std::result::Result<usize, String> {
+    count("maxResponseBytes", value, DEFAULT_MAX_RESPONSE_BYTES as u32, 1).map(|n| n as usize)
+}
+
+fn mint_retry(opts: &NativeClientOptions) -> std::result::Result<MintRetry, String> {
+    match opts.mint_retry.as_deref() {
+        None => Ok(MintRetry::default()),
+        Some(v) => MintRetry::parse(v).ok_or_else(|| format!("retry.mint must be \"safe\" or \"idempotent\", got {v:?}")),
+    }
 }
 
 fn retry_policy(opts: &NativeClientOptions) -> std::result::Result<Option<RetryPolicy>, String> {
@@ -123,12 +155,12 @@ fn retry_policy(opts: &NativeClientOptions) -> std::result::Result<Option<RetryP
     let policy = match &opts.retry {
         None => d,
         Some(r) => RetryPolicy {
-            max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
-            initial_delay_ms: ms(r.initial_delay_ms, d.initial_delay_ms),
-            max_delay_ms: ms(r.max_delay_ms, d.max_delay_ms),
+            max_attempts: count("retry.maxAttempts", r.max_attempts, d.max_attempts, 1)?,
+            initial_delay_ms: ms("retry.initialDelayMs", r.initial_delay_ms, d.initial_delay_ms)?,
+            max_delay_ms: ms("retry.maxDelayMs", r.max_delay_ms, d.max_delay_ms)?,
             multiplier: r.backoff_multiplier.unwrap_or(d.multiplier),
             jitter: r.jitter.unwrap_or(d.jitter),
-            max_retry_after_ms: ms(r.max_retry_after_ms, d.max_retry_after_ms),
+            max_retry_after_ms: ms("retry.maxRetryAfterMs", r.max_retry_after_ms, d.max_retry_after_ms)?,
         },
     };
     policy.validate().map_err(|e| format!("invalid retry option: {e}"))?;
@@ -143,10 +175,10 @@ fn breaker_config(opts: &NativeClientOptions) -> std::result::Result<Option<Brea
     let config = match &opts.circuit_breaker {
         None => d,
         Some(b) => BreakerConfig {
-            failure_threshold: b.failure_threshold.unwrap_or(d.failure_threshold),
-            reset_timeout_ms: ms(b.reset_timeout, d.reset_timeout_ms),
-            monitor_window_ms: ms(b.monitor_window, d.monitor_window_ms),
-            half_open_successes: b.half_open_attempts.unwrap_or(d.half_open_successes),
+            failure_threshold: count("circuitBreaker.failureThreshold", b.failure_threshold, d.failure_threshold, 0)?,
+            reset_timeout_ms: ms("circuitBreaker.resetTimeout", b.reset_timeout, d.reset_timeout_ms)?,
+            monitor_window_ms: ms("circuitBreaker.monitorWindow", b.monitor_window, d.monitor_window_ms)?,
+            half_open_successes: count("circuitBreaker.halfOpenAttempts", b.half_open_attempts, d.half_open_successes, 0)?,
         },
     };
     config.validate().map_err(|e| format!("invalid circuitBreaker option: {e}"))?;
@@ -167,10 +199,10 @@ fn cache_policy(opts: &NativeClientOptions) -> std::result::Result<Option<(Cache
         max_size: c.and_then(|c| c.max_size).map_or(Ok(d.max_size), |n| {
             if n.is_finite() && n >= 1.0 && n.fract() == 0.0 { Ok(n as usize) } else { Err(format!("cache.maxSize must be a positive integer, got {n}")) }
         })?,
-        ttl_ms: ms(c.and_then(|c| c.ttl_ms), d.ttl_ms),
+        ttl_ms: ms("cache.ttlMs", c.and_then(|c| c.ttl_ms), d.ttl_ms)?,
     };
     config.validate().map_err(|e| format!("invalid cache option: {e}"))?;
-    let negative_ttl_ms = ms(c.and_then(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS);
+    let negative_ttl_ms = ms("cache.negativeTtlMs", c.and_then(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS)?;
     Ok(Some((config, negative_ttl_ms)))
 }
 
@@ -248,7 +280,10 @@ impl NativeClient {
         let token = cancellable.then_some(ticket);
         let call = work(Arc::clone(&self.core));
         runtime::spawn(async move {
-            let outcome = match cancellations.run(token, call).await.unwrap_or(Err(ClientError::Aborted)) {
+            let outcome = match cancellations.run(token, call).await.unwrap_or_else(|cancelled| match cancelled {
+                Cancelled::Aborted => Err(ClientError::Aborted),
+                Cancelled::Closed => Err(ClientError::Closed),
+            }) {
                 Ok(v) => value(v),
                 Err(e) => Outcome::Error(to_error_info(&e)),
             };
@@ -274,9 +309,7 @@ impl NativeClient {
             service_url,
             api_key: options.api_key.clone().filter(|k| !k.is_empty()),
             timeout_ms: normalize_timeout(options.timeout).map_err(|e| to_napi_error(&e))?,
-            max_response_bytes: options
-                .max_response_bytes
-                .map_or(DEFAULT_MAX_RESPONSE_BYTES, |n| n as usize),
+            max_response_bytes: max_response_bytes(options.max_response_bytes).map_err(invalid)?,
             extra_ca_pem: extra_ca_pem(options.ca.as_deref()),
             verify_tls: options.verify_tls.unwrap_or(true),
             allow_insecure: options.allow_insecure.unwrap_or(false),
@@ -302,6 +335,7 @@ impl NativeClient {
         let cache_policy = cache_policy(&options).map_err(invalid)?;
         let new_state = || SharedState {
             breaker: breaker_config.map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
+            rate_limit: Arc::new(RateLimitGate::new(clock.clone())),
             cache: cache_policy.as_ref().map(|(c, _)| Arc::new(ValidationCache::new(c.clone(), clock.clone()))),
         };
         let state = match options.scope.as_deref() {
@@ -312,6 +346,7 @@ impl NativeClient {
         let resilience = Resilience {
             retry: retry_policy(&options).map_err(invalid)?,
             breaker: state.breaker.clone(),
+            rate_limit: state.rate_limit.clone(),
             sink,
             stats: Arc::new(OpStats::default()),
         };
@@ -321,7 +356,8 @@ impl NativeClient {
             Some("fetch") => TransportKind::Fetch,
             Some(other) => return Err(invalid(format!("transport must be \"native\" or \"fetch\", got {other:?}"))),
         };
-        let core = Arc::new(Client::new(&config, transport, resilience, cache).map_err(|e| to_napi_error(&e))?);
+        let mint_retry = mint_retry(&options).map_err(invalid)?;
+        let core = Arc::new(Client::new(&config, transport, resilience, cache, mint_retry).map_err(|e| to_napi_error(&e))?);
         let conn = ClientConnection::new(connection, &core, events);
         Ok(Self { core, cancellations: Arc::default(), _shared: state, conn, completer: Arc::default() })
     }
@@ -381,11 +417,11 @@ impl NativeClient {
         self.submit(ticket, cancellable, |core| async move { core.mint(body.into_bytes().into(), idempotency_key).await }, Outcome::Id)
     }
 
-    /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller.
+    /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests.
     #[napi(catch_unwind)]
-    pub fn submit_mint_batch(&self, ticket: u32, body: String, cancellable: bool, idempotency_key: Option<String>) -> Result<()> {
+    pub fn submit_mint_batch(&self, ticket: u32, body: String, count: u32, cancellable: bool, idempotency_key: Option<String>) -> Result<()> {
         checked_key(idempotency_key.as_deref())?;
-        self.submit(ticket, cancellable, |core| async move { core.mint_batch(body.into_bytes().into(), idempotency_key).await }, Outcome::Ids)
+        self.submit(ticket, cancellable, |core| async move { core.mint_batch(body.into_bytes().into(), count as usize, idempotency_key).await }, Outcome::Ids)
     }
 
     /// The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
@@ -403,6 +439,12 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool) -> Result<()> {
         self.submit(ticket, cancellable, |core| async move { Ok(core.validate_uncached(&id).await) }, |v: Validation| Outcome::Validation(v.into()))
+    }
+
+    /// Stops every call in flight and every later one: each settles with `ECLIENTCLOSED`, its
+    /// retries stop and its sockets close. Part of `close()`.
+    pub(crate) fn cancel_all(&self) {
+        self.cancellations.cancel_all();
     }
 
     /// Stops the call registered under `token` (its AbortSignal fired).
@@ -468,12 +510,31 @@ pub struct CacheStatsObject {
 }
 
 #[napi(object)]
+pub struct RateLimitStats {
+    /// Traffic is paused now.
+    pub paused: bool,
+    /// ms until the pause ends (0 when not paused).
+    pub retry_in_ms: f64,
+    /// 429 answers received.
+    pub rate_limited: f64,
+    /// Pauses started.
+    pub pauses: f64,
+    /// Calls that waited at the gate.
+    pub waits: f64,
+    /// Calls failed with ERATELIMITED.
+    pub rejected: f64,
+    /// Requests per second while paced after a pause; absent when unpaced.
+    pub pace_per_second: Option<f64>,
+}
+
+#[napi(object)]
 pub struct ClientStats {
     pub requests: RequestStats,
     pub retries: f64,
     pub rejected_by_breaker: f64,
     pub breaker: Option<BreakerStats>,
     pub cache: Option<CacheStatsObject>,
+    pub rate_limit: RateLimitStats,
 }
 
 fn to_operation_stats(op: &crate::stats::OpSnapshot) -> OperationStats {
@@ -517,5 +578,14 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
             half_open_successes: b.half_open_successes,
         }),
         cache: s.cache.as_ref().map(to_cache_stats),
+        rate_limit: RateLimitStats {
+            paused: s.rate_limit.paused,
+            retry_in_ms: s.rate_limit.retry_in_ms as f64,
+            rate_limited: s.rate_limit.limited as f64,
+            pauses: s.rate_limit.pauses as f64,
+            waits: s.rate_limit.waits as f64,
+            rejected: s.rate_limit.rejected as f64,
+            pace_per_second: s.rate_limit.pace_per_sec.map(|p| (p * 100.0).round() / 100.0),
+        },
     }
 }

@@ -84,12 +84,12 @@ fn to_info(s: ConnectionSnapshot, enabled: bool) -> ConnectionStateInfo {
     }
 }
 
-/// A finite non-negative number of ms, else the default; huge values saturate.
+/// A finite non-negative number of ms, else the default.
 fn ms(name: &str, value: Option<f64>, default: u64) -> std::result::Result<u64, String> {
     match value {
         None => Ok(default),
-        Some(v) if v.is_nan() || v < 0.0 => {
-            Err(format!("connection: {name} must be a number >= 0, got {v}"))
+        Some(v) if !v.is_finite() || v < 0.0 => {
+            Err(format!("connection: {name} must be a finite number >= 0, got {v}"))
         }
         Some(v) => Ok(v as u64),
     }
@@ -102,8 +102,8 @@ pub fn connection_config(
     let Some(o) = opts else { return Ok(d) };
     let max_reconnect_attempts = match o.max_reconnect_attempts {
         None => d.max_reconnect_attempts,
-        Some(v) if v.is_nan() || v < 0.0 => {
-            return Err(format!("connection: maxReconnectAttempts must be a number >= 0, got {v}"))
+        Some(v) if v.is_nan() || v < 0.0 || (v.is_finite() && v.fract() != 0.0) => {
+            return Err(format!("connection: maxReconnectAttempts must be an integer >= 0 or Infinity, got {v}"))
         }
         Some(v) if v >= f64::from(u32::MAX) => None,
         Some(v) => Some(v as u32),
@@ -233,9 +233,11 @@ impl NativeClient {
         }
     }
 
-    /// Stops the monitor task and releases the event threadsafe function; idempotent.
+    /// Stops every call in flight (each settles with `ECLIENTCLOSED`), the monitor task, and
+    /// releases the event threadsafe function; idempotent.
     #[napi]
     pub fn close(&self) {
+        self.cancel_all();
         self.connection().close();
     }
 }

@@ -17,6 +17,8 @@ pub struct NativeEmulatorOptions {
     pub redirect_status: Option<u32>,
     /// gzip answers when the request accepts it.
     pub compress: Option<bool>,
+    /// Mint as if `Idempotency-Key` did not exist, as the public service does.
+    pub ignore_idempotency_keys: Option<bool>,
 }
 
 /// Fault switches, all optional; `setFaults({})` clears every fault.
@@ -31,6 +33,8 @@ pub struct FaultOptions {
     pub malformed_json: Option<bool>,
     pub oversized_body: Option<u32>,
     pub down: Option<bool>,
+    /// At most this many requests per second; the rest get the public service's 429.
+    pub rate_limit_per_second: Option<f64>,
     pub routes: Option<Vec<String>>,
     pub probability: Option<f64>,
     pub remaining: Option<u32>,
@@ -75,6 +79,11 @@ fn to_faults(f: FaultOptions) -> Result<Faults> {
             return Err(Error::new(Status::InvalidArg, format!("unknown route {bad:?}; use one of {ROUTES:?}")));
         }
     }
+    if let Some(rate) = f.rate_limit_per_second {
+        if !(rate.is_finite() && rate >= 0.0) {
+            return Err(Error::new(Status::InvalidArg, format!("rateLimitPerSecond must be a finite number >= 0, got {rate}")));
+        }
+    }
     let non_negative = |v: Option<f64>| v.filter(|x| x.is_finite() && *x >= 0.0).map(|x| x as u64);
     Ok(Faults {
         latency_ms: non_negative(f.latency_ms).unwrap_or(0),
@@ -85,6 +94,7 @@ fn to_faults(f: FaultOptions) -> Result<Faults> {
         malformed_json: f.malformed_json.unwrap_or(false),
         oversized_body: f.oversized_body.map(|n| n as usize),
         down: f.down.unwrap_or(false),
+        rate_limit_per_second: f.rate_limit_per_second,
         routes: f.routes,
         probability: f.probability,
         remaining: f.remaining.map(u64::from),
@@ -137,6 +147,7 @@ impl NativeEmulator {
                 }
             },
             compress: options.compress.unwrap_or(false),
+            ignore_idempotency_keys: options.ignore_idempotency_keys.unwrap_or(defaults.ignore_idempotency_keys),
         };
         let inner = Emulator::spawn(opts)
             .map_err(|e| Error::new(Status::GenericFailure, format!("cannot start the emulator: {e}")))?;
@@ -169,6 +180,17 @@ impl NativeEmulator {
     pub fn set_faults(&self, faults: FaultOptions) -> Result<()> {
         self.inner.set_faults(to_faults(faults)?);
         Ok(())
+    }
+
+    /// Whether mints ignore `Idempotency-Key` from now on (see `ignoreIdempotencyKeys`).
+    #[napi(catch_unwind)]
+    pub fn set_ignore_idempotency_keys(&self, ignore: bool) {
+        self.inner.set_ignore_idempotency_keys(ignore);
+    }
+
+    #[napi(getter)]
+    pub fn ignores_idempotency_keys(&self) -> bool {
+        self.inner.ignores_idempotency_keys()
     }
 
     #[napi(catch_unwind)]

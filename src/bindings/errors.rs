@@ -13,15 +13,38 @@ pub struct ErrorInfo {
     pub message: String,
     /// Message of the lower-level failure, exposed as `error.cause`.
     pub cause: Option<String>,
+    /// `error.cause.code` when it differs from `code` (the failure an `EMINTUNKNOWN` wraps).
+    pub cause_code: Option<String>,
     pub status: Option<u32>,
+    /// `EMINTUNKNOWN`: the mint's idempotency key, for a deliberate retry.
+    pub idempotency_key: Option<String>,
+    /// `EMINTUNKNOWN`: the service may have minted an id the caller never got.
+    pub may_have_minted: Option<bool>,
+    /// `ERATELIMITED`: ms until the service's rate-limit pause ends.
+    pub retry_in_ms: Option<f64>,
 }
 
 pub fn to_error_info(err: &ClientError) -> ErrorInfo {
-    ErrorInfo {
+    let base = ErrorInfo {
         code: err.code().to_owned(),
         message: err.to_string(),
         cause: err.cause_detail().map(str::to_owned),
+        cause_code: None,
         status: err.status().map(u32::from),
+        idempotency_key: None,
+        may_have_minted: None,
+        retry_in_ms: None,
+    };
+    match err {
+        ClientError::MintOutcomeUnknown { key, cause } => ErrorInfo {
+            cause: Some(cause.cause_detail().map_or_else(|| cause.to_string(), str::to_owned)),
+            cause_code: Some(cause.code().to_owned()),
+            idempotency_key: Some(key.clone()),
+            may_have_minted: Some(true),
+            ..base
+        },
+        ClientError::RateLimited { retry_in_ms } => ErrorInfo { retry_in_ms: Some(*retry_in_ms as f64), ..base },
+        _ => base,
     }
 }
 

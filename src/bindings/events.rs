@@ -28,6 +28,8 @@ pub struct NativeEvent {
     pub code: Option<String>,
     pub message: Option<String>,
     pub failures: Option<u32>,
+    /// `rateLimited`: the service said how long to pause (`Retry-After`).
+    pub retry_after: Option<bool>,
 }
 
 impl From<Event> for NativeEvent {
@@ -61,6 +63,12 @@ impl From<Event> for NativeEvent {
             Event::CircuitOpen { failures, retry_in_ms } => NativeEvent {
                 failures: Some(failures),
                 delay: Some(retry_in_ms as f64),
+                ..base
+            },
+            Event::RateLimited { operation, retry_in_ms, retry_after } => NativeEvent {
+                operation: Some(operation.into()),
+                delay: Some(retry_in_ms as f64),
+                retry_after: Some(retry_after),
                 ..base
             },
             Event::CircuitHalfOpen | Event::CircuitClose => base,

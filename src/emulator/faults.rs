@@ -6,6 +6,10 @@
 //!   `oversized_body` apply to the routes named in `routes`, or to every route except health
 //!   when `routes` is `None`.
 //! - `drop_after_commit` applies to those routes too, but only ever to mint and batch.
+//! - `rate_limit_per_second` applies to the same routes as the response faults. It is a
+//!   token bucket (burst = the rate, at least 1) over every request to them, outside
+//!   `probability` and `remaining`: a request it refuses gets the public service's 429 (no
+//!   `Retry-After`, `X-Block-Reason`), before every other fault but `down`.
 //!
 //! A request is *eligible* when at least one setting applies to its route. Each eligible
 //! request draws against `probability` (None = always) and then takes one from `remaining`
@@ -19,7 +23,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::routes::RouteKind;
 
@@ -42,6 +46,9 @@ pub struct Faults {
     pub oversized_body: Option<usize>,
     /// Every route answers 503 (health says `"status":"down"`).
     pub down: bool,
+    /// At most this many requests per second (fractions allowed: 10/60 is 10 a minute); the
+    /// rest get 429 `{"error":"REQUEST_BLOCKED","reason":"RATE_LIMIT_EXCEEDED"}`.
+    pub rate_limit_per_second: Option<f64>,
     /// Narrows the response faults to these routes: "health", "mint", "batch", "validate".
     pub routes: Option<Vec<String>>,
     /// Chance in 0..=1 that an eligible request is faulted; None = always.
@@ -57,6 +64,8 @@ pub(crate) enum Early {
     Reset,
     RateLimited { retry_after_secs: u64 },
     Status(u16),
+    /// Refused by `rate_limit_per_second`.
+    Blocked,
 }
 
 /// Changes to a success answer after the route ran.
@@ -125,17 +134,55 @@ impl Faults {
         }
     }
 
+    /// Nothing but the rate limiter (which is checked apart) could be injected.
     fn is_inert(&self) -> bool {
-        let settings_only =
-            Faults { routes: None, probability: None, remaining: None, ..self.clone() };
+        let settings_only = Faults {
+            routes: None,
+            probability: None,
+            remaining: None,
+            rate_limit_per_second: None,
+            ..self.clone()
+        };
         self.remaining == Some(0) || settings_only == Faults::default()
     }
+}
+
+/// The token bucket behind `rate_limit_per_second`.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl Bucket {
+    fn full(rate: f64) -> Self {
+        Bucket { tokens: burst(rate), refilled: Instant::now() }
+    }
+
+    fn take(&mut self, rate: f64) -> bool {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(burst(rate));
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The bucket's size: a second's worth, at least one request (none at rate 0).
+fn burst(rate: f64) -> f64 {
+    if rate > 0.0 { rate.ceil().max(1.0) } else { 0.0 }
 }
 
 /// The active faults, shared between the control handle and the server thread.
 #[derive(Debug, Default)]
 pub(crate) struct FaultSwitch {
     active: Mutex<Faults>,
+    bucket: Mutex<Option<Bucket>>,
     /// False when nothing can be injected, so the hot path skips the lock.
     armed: AtomicBool,
 }
@@ -143,7 +190,8 @@ pub(crate) struct FaultSwitch {
 impl FaultSwitch {
     pub fn set(&self, faults: Faults) {
         let mut active = self.lock();
-        self.armed.store(!faults.is_inert(), Ordering::Release);
+        self.armed.store(!faults.is_inert() || faults.rate_limit_per_second.is_some(), Ordering::Release);
+        *self.bucket.lock().unwrap_or_else(|p| p.into_inner()) = faults.rate_limit_per_second.map(Bucket::full);
         *active = faults;
     }
 
@@ -158,6 +206,14 @@ impl FaultSwitch {
             return None;
         }
         let mut active = self.lock();
+        if let Some(rate) = active.rate_limit_per_second.filter(|_| active.response_faults_target(route)) {
+            let mut bucket = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
+            let admitted = bucket.get_or_insert_with(|| Bucket::full(rate)).take(rate);
+            if !admitted && !active.down {
+                let latency = (active.latency_ms > 0).then(|| Duration::from_millis(active.latency_ms));
+                return Some(Injection { latency, early: Some(Early::Blocked), late: None });
+            }
+        }
         let injection = active.injection_for(route);
         if injection.is_empty() || !roll(active.probability) {
             return None;
@@ -167,7 +223,7 @@ impl FaultSwitch {
                 return None;
             }
             *left -= 1;
-            if *left == 0 {
+            if *left == 0 && active.rate_limit_per_second.is_none() {
                 self.armed.store(false, Ordering::Release);
             }
         }
@@ -298,5 +354,28 @@ mod tests {
             switch(Faults { error_status: Some(500), probability: Some(0.5), ..Faults::default() });
         let hits = (0..4_000).filter(|_| s.draw(RouteKind::Mint).is_some()).count();
         assert!((1_600..2_400).contains(&hits), "{hits}");
+    }
+
+    #[test]
+    fn the_rate_limit_admits_a_burst_then_blocks_outside_probability_and_remaining() {
+        let s = switch(Faults { rate_limit_per_second: Some(3.0), probability: Some(0.0), remaining: Some(0), ..Faults::default() });
+        let outcomes: Vec<Option<Early>> = (0..5).map(|_| s.draw(RouteKind::Mint).and_then(|i| i.early)).collect();
+        assert_eq!(outcomes, [None, None, None, Some(Early::Blocked), Some(Early::Blocked)]);
+        // Health is not a target unless listed; a refill admits again.
+        assert_eq!(s.draw(RouteKind::Health), None);
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(s.draw(RouteKind::Mint), None);
+        // Setting the faults again refills the bucket; clearing them ends the limit.
+        s.set(Faults { rate_limit_per_second: Some(1.0), ..Faults::default() });
+        assert_eq!(s.draw(RouteKind::Validate), None);
+        assert_eq!(s.draw(RouteKind::Validate).and_then(|i| i.early), Some(Early::Blocked));
+        s.set(Faults::default());
+        assert_eq!(s.draw(RouteKind::Validate), None);
+    }
+
+    #[test]
+    fn down_wins_over_the_rate_limit() {
+        let s = switch(Faults { rate_limit_per_second: Some(0.0), down: true, ..Faults::default() });
+        assert_eq!(s.draw(RouteKind::Mint).unwrap().early, Some(Early::Down));
     }
 }

@@ -17,6 +17,7 @@ mod timestamp;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -50,6 +51,9 @@ pub struct EmulatorOptions {
     pub redirect_status: Option<u16>,
     /// Compress answers with gzip when the request accepts it.
     pub compress: bool,
+    /// Mint as if `Idempotency-Key` did not exist, as the public service does (switchable at
+    /// run time with [`Emulator::set_ignore_idempotency_keys`]).
+    pub ignore_idempotency_keys: bool,
 }
 
 impl Default for EmulatorOptions {
@@ -62,6 +66,7 @@ impl Default for EmulatorOptions {
             tls: false,
             redirect_status: None,
             compress: false,
+            ignore_idempotency_keys: false,
         }
     }
 }
@@ -70,6 +75,7 @@ impl Default for EmulatorOptions {
 pub(crate) struct State {
     expected_authorization: Option<Vec<u8>>,
     max_request_bytes: usize,
+    ignore_idempotency_keys: AtomicBool,
     faults: FaultSwitch,
     ledger: Ledger,
     redirect_status: Option<u16>,
@@ -89,12 +95,19 @@ impl State {
         Self {
             expected_authorization,
             max_request_bytes: opts.max_request_bytes,
+            ignore_idempotency_keys: AtomicBool::new(opts.ignore_idempotency_keys),
             faults: FaultSwitch::default(),
             ledger: Ledger::new(IdGenerator::new(year)),
             redirect_status: opts.redirect_status,
             compress: opts.compress,
             h2_requests: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+}
+
+impl State {
+    pub(crate) fn ignores_idempotency_keys(&self) -> bool {
+        self.ignore_idempotency_keys.load(Ordering::Relaxed)
     }
 }
 
@@ -160,6 +173,16 @@ impl Emulator {
     /// Replaces the active faults; requests already past their fault draw are not affected.
     pub fn set_faults(&self, faults: Faults) {
         self.inner.state.faults.set(faults);
+    }
+
+    /// Whether mints honour `Idempotency-Key` (the default) or ignore it like the public
+    /// service, so a retried mint mints again.
+    pub fn set_ignore_idempotency_keys(&self, ignore: bool) {
+        self.inner.state.ignore_idempotency_keys.store(ignore, Ordering::Relaxed);
+    }
+
+    pub fn ignores_idempotency_keys(&self) -> bool {
+        self.inner.state.ignores_idempotency_keys()
     }
 
     /// The active faults (`remaining` counts down as faults are injected).

@@ -151,11 +151,17 @@ struct Answer {
     status: u16,
     body: Bytes,
     retry_after_secs: Option<u64>,
+    /// `X-Block-Reason`, sent with the rate limiter's 429.
+    block_reason: Option<&'static str>,
 }
+
+/// The public service's rate-limit answer: 429 without `Retry-After`.
+const BLOCKED_BODY: &[u8] = br#"{"error":"REQUEST_BLOCKED","reason":"RATE_LIMIT_EXCEEDED"}"#;
+const BLOCK_REASON: &str = "RATE_LIMIT_EXCEEDED";
 
 impl Answer {
     fn json(status: u16, body: Bytes) -> Self {
-        Answer { status, body, retry_after_secs: None }
+        Answer { status, body, retry_after_secs: None, block_reason: None }
     }
 
     fn error(status: u16, message: &str) -> Self {
@@ -184,6 +190,9 @@ impl Answer {
         headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
         if let Some(secs) = self.retry_after_secs {
             headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(reason) = self.block_reason {
+            headers.insert("x-block-reason", HeaderValue::from_static(reason));
         }
         reply
     }
@@ -246,6 +255,7 @@ fn early_answer(early: Early, kind: RouteKind) -> Result<Answer, Abort> {
             ..Answer::error(429, "rate limited")
         },
         Early::Status(status) => Answer::error(status, "injected error"),
+        Early::Blocked => Answer { block_reason: Some(BLOCK_REASON), ..Answer::json(429, Bytes::from_static(BLOCKED_BODY)) },
     })
 }
 
@@ -298,9 +308,13 @@ async fn mint_route(
     kind: RouteKind,
     mint_from: fn(&State, &[u8], Option<&str>) -> Answer,
 ) -> Answer {
-    let key = match idempotency_key(kind, request.headers()) {
-        Ok(key) => key,
-        Err(answer) => return answer,
+    let key = if state.ignores_idempotency_keys() {
+        None
+    } else {
+        match idempotency_key(kind, request.headers()) {
+            Ok(key) => key,
+            Err(answer) => return answer,
+        }
     };
     let body = match read_body(request, state.max_request_bytes).await {
         Ok(body) => body,

@@ -193,3 +193,19 @@ fn faults_switch_at_run_time_on_an_open_connection() {
     assert_eq!(client.post("/mint", PEO).status, 201);
     assert_eq!(emu.stats().minted, 2);
 }
+
+#[test]
+fn the_rate_limit_answers_like_the_public_service() {
+    let emu = start();
+    emu.set_faults(crate::emulator::Faults { rate_limit_per_second: Some(2.0), ..Default::default() });
+    let mut client = Client::connect(&emu);
+    let statuses: Vec<u16> = (0..4).map(|_| client.post("/mint", r#"{"entity":"PEO"}"#).status).collect();
+    assert_eq!(statuses, [201, 201, 429, 429]);
+    let blocked = client.post("/mint", r#"{"entity":"PEO"}"#);
+    assert_eq!(blocked.status, 429);
+    assert_eq!(blocked.header("retry-after"), None);
+    assert_eq!(blocked.header("x-block-reason"), Some("RATE_LIMIT_EXCEEDED"));
+    assert_eq!(blocked.json(), serde_json::json!({ "error": "REQUEST_BLOCKED", "reason": "RATE_LIMIT_EXCEEDED" }));
+    assert_eq!(client.get("/health").status, 200, "health is not limited unless listed");
+    assert_eq!(emu.stats().minted, 2);
+}

@@ -67,3 +67,24 @@ fn reset_ledger_forgets_keys_and_ids_but_never_reissues_an_id() {
     assert_eq!(validated["minted"], json!(false));
     assert_eq!(emu.stats().minted_ids, vec![after.as_str().unwrap().to_owned()]);
 }
+
+#[test]
+fn ignoring_keys_mints_again_for_a_repeated_key_until_switched_back() {
+    let emu = start();
+    emu.set_ignore_idempotency_keys(true);
+    assert!(emu.ignores_idempotency_keys());
+    let mut client = Client::connect(&emu);
+    let key = [("Idempotency-Key", "same")];
+    let first = client.post_with("/mint", &key, r#"{"entity":"PEO"}"#).json()["chittyId"].clone();
+    let second = client.post_with("/mint", &key, r#"{"entity":"PEO"}"#).json()["chittyId"].clone();
+    assert_ne!(first, second);
+    // Not even an oversized key is looked at, as a service without key support would not.
+    let huge = "k".repeat(300);
+    assert_eq!(client.post_with("/mint", &[("Idempotency-Key", &huge)], r#"{"entity":"PEO"}"#).status, 201);
+    assert_eq!((emu.stats().minted, emu.stats().idempotent_replays), (3, 0));
+    emu.set_ignore_idempotency_keys(false);
+    let third = client.post_with("/mint", &key, r#"{"entity":"PEO"}"#).json()["chittyId"].clone();
+    let replayed = client.post_with("/mint", &key, r#"{"entity":"PEO"}"#).json()["chittyId"].clone();
+    assert_eq!(third, replayed);
+    assert_eq!((emu.stats().minted, emu.stats().idempotent_replays), (4, 1));
+}

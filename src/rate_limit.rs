@@ -1,0 +1,460 @@
+//! The client-wide pause after a rate-limit answer (429), and the pace traffic resumes at.
+//!
+//! The public service limits per client IP and answers 429 without `Retry-After`, so one
+//! caller's retry cannot be the unit of backing off: every call of the client to that service
+//! waits at this gate. A 429 starts a pause of `Retry-After`, or else an adaptive one (about
+//! 1 s with jitter, doubling while 429s continue, back to 1 s after a success). When the
+//! pause ends, the calls waiting for it are not let go all at once (they would meet the same
+//! limit together): after an adaptive pause they leave one per slot, at the rate the service
+//! accepted before the pause (at least one a second). That pace grows by about 10 % per second of successes until the next 429 measures
+//! it again, and is dropped after a quiet minute. See docs/ARCHITECTURE.md, "Rate limits".
+//!
+//! Requests are stamped with the pause *epoch* they were sent in: a 429 for a request sent
+//! before the current pause began is the same burst meeting the same limit, and neither
+//! extends nor grows the pause.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::clock::SharedClock;
+use crate::error::ClientError;
+use crate::retry::RetryPolicy;
+
+/// First adaptive pause; it doubles while 429s continue.
+pub const INITIAL_PAUSE_MS: u64 = 1_000;
+/// No pause, adaptive or server-given, lasts longer.
+pub const MAX_PAUSE_MS: u64 = 60_000;
+/// Spread of adaptive pauses, so clients limited together do not return together.
+const PAUSE_JITTER: f64 = 0.2;
+/// The pace grows by this fraction per second's worth of successes.
+const PACE_GROWTH_PER_SECOND: f64 = 0.1;
+/// The slowest pace (below it, the growing pauses do the slowing down) and the pace above
+/// which pacing is dropped.
+const MIN_PACE_PER_SEC: f64 = 1.0;
+const MAX_PACE_PER_SEC: f64 = 10_000.0;
+/// Pacing ends after this long without a 429.
+const PACE_QUIET_MS: u64 = 60_000;
+/// The rate estimate never divides by less than this: a burst counts as a second's worth.
+const MIN_ESTIMATE_WINDOW_MS: u64 = 1_000;
+
+/// What a call must do before sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    Go,
+    /// Wait this long; `slot` says whether a paced slot was taken (then go after the wait,
+    /// unless a pause began meanwhile).
+    Wait { ms: u64, slot: bool },
+    /// The wait is longer than the call may wait.
+    TooLong { ms: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateLimitSnapshot {
+    pub paused: bool,
+    pub retry_in_ms: u64,
+    /// 429 answers received.
+    pub limited: u64,
+    /// Pauses started.
+    pub pauses: u64,
+    /// Calls that had to wait at the gate (each counted once per wait).
+    pub waits: u64,
+    /// Calls failed with `ERATELIMITED`.
+    pub rejected: u64,
+    /// Requests per second while paced, `None` when unpaced.
+    pub pace_per_sec: Option<f64>,
+}
+
+#[derive(Debug)]
+struct GateState {
+    paused_until: u64,
+    /// Growth step of the adaptive pause: 0 after a success.
+    step: u32,
+    /// Released at most this many requests per second; `None` = unpaced.
+    pace: Option<f64>,
+    next_slot: u64,
+    /// The pace is re-measured when the pause ends.
+    estimate_due: bool,
+    /// Start of the period measured by the next estimate, and the success count then.
+    open_since: u64,
+    successes_at_open: u64,
+    /// When the period measured by the next estimate ended (the 429 that began the pause).
+    open_until: u64,
+    last_limited: u64,
+}
+
+pub struct RateLimitGate {
+    clock: SharedClock,
+    /// False until the first 429: an unlimited client pays one atomic load per request.
+    engaged: AtomicBool,
+    epoch: AtomicU64,
+    successes: AtomicU64,
+    limited: AtomicU64,
+    pauses: AtomicU64,
+    waits: AtomicU64,
+    rejected: AtomicU64,
+    state: Mutex<GateState>,
+}
+
+impl RateLimitGate {
+    pub fn new(clock: SharedClock) -> Self {
+        let now = clock.now_ms();
+        Self {
+            clock,
+            engaged: AtomicBool::new(false),
+            epoch: AtomicU64::new(0),
+            successes: AtomicU64::new(0),
+            limited: AtomicU64::new(0),
+            pauses: AtomicU64::new(0),
+            waits: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            state: Mutex::new(GateState {
+                paused_until: 0,
+                step: 0,
+                pace: None,
+                next_slot: 0,
+                estimate_due: false,
+                open_since: now,
+                successes_at_open: 0,
+                open_until: now,
+                last_limited: 0,
+            }),
+        }
+    }
+
+    /// The epoch a request is sent in; pass it back with its outcome.
+    pub fn stamp(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Whether a call may send now, given how long it may still wait (`budget_ms`).
+    pub fn admit(&self, budget_ms: u64) -> Admit {
+        if !self.engaged.load(Ordering::Acquire) {
+            return Admit::Go;
+        }
+        let mut s = self.lock();
+        let now = self.clock.now_ms();
+        if now < s.paused_until {
+            let ms = s.paused_until - now;
+            return if ms > budget_ms { Admit::TooLong { ms } } else { Admit::Wait { ms, slot: false } };
+        }
+        if s.estimate_due {
+            self.measure_pace(&mut s, now);
+        }
+        if s.pace.is_some() && now.saturating_sub(s.last_limited) > PACE_QUIET_MS {
+            s.pace = None;
+        }
+        let Some(pace) = s.pace else { return Admit::Go };
+        let slot = s.next_slot.max(now);
+        let ms = slot - now;
+        if ms > budget_ms {
+            return Admit::TooLong { ms };
+        }
+        s.next_slot = slot + (1000.0 / pace).ceil() as u64;
+        if ms == 0 { Admit::Go } else { Admit::Wait { ms, slot: true } }
+    }
+
+    /// Waits at the gate until the call may send, spending from `budget_ms`; fails with
+    /// `RateLimited` when the wait would outlast it.
+    pub async fn pass(&self, budget_ms: &mut u64) -> Result<(), ClientError> {
+        let mut counted = false;
+        loop {
+            match self.admit(*budget_ms) {
+                Admit::Go => return Ok(()),
+                Admit::TooLong { ms } => {
+                    self.rejected.fetch_add(1, Ordering::Relaxed);
+                    return Err(ClientError::RateLimited { retry_in_ms: ms });
+                }
+                Admit::Wait { ms, slot } => {
+                    if !counted {
+                        self.waits.fetch_add(1, Ordering::Relaxed);
+                        counted = true;
+                    }
+                    *budget_ms -= ms;
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    if slot && !self.is_paused() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_paused(&self) -> bool {
+        self.lock().paused_until > self.clock.now_ms()
+    }
+
+    /// A request stamped `stamp` succeeded.
+    pub fn on_success(&self, stamp: u64) {
+        self.successes.fetch_add(1, Ordering::Relaxed);
+        if !self.engaged.load(Ordering::Acquire) {
+            return;
+        }
+        let mut s = self.lock();
+        if stamp == self.epoch.load(Ordering::Acquire) {
+            s.step = 0;
+        }
+        if let Some(pace) = s.pace {
+            let grown = pace * (1.0 + PACE_GROWTH_PER_SECOND / pace.max(1.0));
+            s.pace = (grown <= MAX_PACE_PER_SEC).then_some(grown);
+        }
+    }
+
+    /// A request stamped `stamp` got a 429. Returns the new pause in ms when this answer
+    /// started one (not when it belongs to a burst already being waited out). `r` in `[0, 1)`
+    /// spreads an adaptive pause.
+    pub fn on_rate_limited(&self, stamp: u64, retry_after_ms: Option<u64>, r: f64) -> Option<u64> {
+        self.limited.fetch_add(1, Ordering::Relaxed);
+        let mut s = self.lock();
+        self.engaged.store(true, Ordering::Release);
+        let now = self.clock.now_ms();
+        s.last_limited = now;
+        if stamp != self.epoch.load(Ordering::Acquire) {
+            return None;
+        }
+        // The service said when to come back: the pause is all, nothing to measure.
+        s.estimate_due = retry_after_ms.is_none();
+        let pause = match retry_after_ms {
+            Some(ms) => ms.min(MAX_PAUSE_MS),
+            None => {
+                let policy = RetryPolicy {
+                    initial_delay_ms: INITIAL_PAUSE_MS,
+                    max_delay_ms: MAX_PAUSE_MS,
+                    multiplier: 2.0,
+                    jitter: PAUSE_JITTER,
+                    ..RetryPolicy::default()
+                };
+                let pause = policy.jittered_delay_ms(s.step, r);
+                s.step = s.step.saturating_add(1);
+                pause
+            }
+        };
+        s.paused_until = s.paused_until.max(now + pause);
+        s.open_until = now;
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.pauses.fetch_add(1, Ordering::Relaxed);
+        Some(pause)
+    }
+
+    /// ms until the pause ends (0 when not paused).
+    pub fn retry_in_ms(&self) -> u64 {
+        if !self.engaged.load(Ordering::Acquire) {
+            return 0;
+        }
+        self.lock().paused_until.saturating_sub(self.clock.now_ms())
+    }
+
+    /// The pace after a pause: what the service accepted over the period before it, counting
+    /// the successes of requests sent then that were answered during the pause.
+    fn measure_pace(&self, s: &mut GateState, now: u64) {
+        let successes = self.successes.load(Ordering::Relaxed);
+        let accepted = successes.saturating_sub(s.successes_at_open) as f64;
+        let window_ms = s.open_until.saturating_sub(s.open_since).max(MIN_ESTIMATE_WINDOW_MS) as f64;
+        let measured = (accepted * 1000.0 / window_ms).max(MIN_PACE_PER_SEC);
+        s.pace = Some(match s.pace {
+            Some(previous) => measured.min(previous),
+            None => measured,
+        });
+        s.estimate_due = false;
+        s.open_since = now;
+        s.successes_at_open = successes;
+        s.next_slot = now;
+    }
+
+    pub fn snapshot(&self) -> RateLimitSnapshot {
+        let (paused_until, pace) = {
+            let s = self.lock();
+            (s.paused_until, s.pace)
+        };
+        let retry_in_ms = paused_until.saturating_sub(self.clock.now_ms());
+        RateLimitSnapshot {
+            paused: retry_in_ms > 0,
+            retry_in_ms,
+            limited: self.limited.load(Ordering::Relaxed),
+            pauses: self.pauses.load(Ordering::Relaxed),
+            waits: self.waits.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+            pace_per_sec: pace,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use std::sync::Arc;
+
+    fn gate() -> (Arc<ManualClock>, RateLimitGate) {
+        let clock = ManualClock::new(10_000);
+        let gate = RateLimitGate::new(clock.clone());
+        (clock, gate)
+    }
+
+    #[test]
+    fn an_unlimited_client_always_goes() {
+        let (_, g) = gate();
+        assert_eq!(g.admit(0), Admit::Go);
+        g.on_success(g.stamp());
+        assert_eq!(g.snapshot().limited, 0);
+        assert!(!g.snapshot().paused);
+    }
+
+    #[test]
+    fn retry_after_sets_the_pause_for_every_call() {
+        let (clock, g) = gate();
+        assert_eq!(g.on_rate_limited(g.stamp(), Some(2_000), 0.5), Some(2_000));
+        assert_eq!(g.admit(10_000), Admit::Wait { ms: 2_000, slot: false });
+        assert_eq!(g.admit(1_999), Admit::TooLong { ms: 2_000 });
+        clock.advance(1_500);
+        assert_eq!(g.retry_in_ms(), 500);
+        assert_eq!(g.admit(10_000), Admit::Wait { ms: 500, slot: false });
+        let snap = g.snapshot();
+        assert!(snap.paused && snap.limited == 1 && snap.pauses == 1);
+    }
+
+    #[test]
+    fn a_server_given_pause_sets_no_pace() {
+        let (clock, g) = gate();
+        g.on_rate_limited(g.stamp(), Some(0), 0.5);
+        clock.advance(1);
+        assert_eq!((g.admit(0), g.admit(0)), (Admit::Go, Admit::Go));
+        assert_eq!(g.snapshot().pace_per_sec, None);
+    }
+
+    #[test]
+    fn server_pauses_are_capped() {
+        let (_, g) = gate();
+        assert_eq!(g.on_rate_limited(g.stamp(), Some(3_600_000), 0.5), Some(MAX_PAUSE_MS));
+    }
+
+    #[test]
+    fn adaptive_pause_starts_near_a_second_and_grows_while_429s_continue() {
+        let (clock, g) = gate();
+        let mut pauses = Vec::new();
+        for _ in 0..8 {
+            let stamp = g.stamp();
+            pauses.push(g.on_rate_limited(stamp, None, 0.5).unwrap());
+            clock.advance(*pauses.last().unwrap());
+        }
+        assert_eq!(pauses, [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
+        // Jitter spreads it by ±20 %.
+        let (_, g) = gate();
+        assert_eq!(g.on_rate_limited(g.stamp(), None, 0.0), Some(800));
+        let (_, g) = gate();
+        assert_eq!(g.on_rate_limited(g.stamp(), None, 0.999_999), Some(1_200));
+    }
+
+    #[test]
+    fn a_success_resets_the_growth() {
+        let (clock, g) = gate();
+        g.on_rate_limited(g.stamp(), None, 0.5);
+        clock.advance(1_000);
+        g.on_rate_limited(g.stamp(), None, 0.5);
+        clock.advance(2_000);
+        g.on_success(g.stamp());
+        assert_eq!(g.on_rate_limited(g.stamp(), None, 0.5), Some(1_000));
+    }
+
+    #[test]
+    fn a_burst_sent_before_the_pause_neither_extends_nor_grows_it() {
+        let (clock, g) = gate();
+        let burst = g.stamp();
+        assert_eq!(g.on_rate_limited(burst, None, 0.5), Some(1_000));
+        clock.advance(10);
+        for _ in 0..100 {
+            assert_eq!(g.on_rate_limited(burst, None, 0.5), None);
+        }
+        assert_eq!(g.retry_in_ms(), 990);
+        let snap = g.snapshot();
+        assert_eq!((snap.limited, snap.pauses), (101, 1));
+        // A late success of that burst does not reset the growth either.
+        g.on_success(burst);
+        clock.advance(990);
+        assert_eq!(g.on_rate_limited(g.stamp(), None, 0.5), Some(2_000));
+    }
+
+    #[test]
+    fn after_the_pause_calls_leave_at_the_measured_pace() {
+        let (clock, g) = gate();
+        let burst = g.stamp();
+        // 50 of a burst were accepted, partly answered after the first 429.
+        for _ in 0..20 {
+            g.on_success(burst);
+        }
+        g.on_rate_limited(burst, None, 0.5);
+        for _ in 0..30 {
+            g.on_success(burst);
+        }
+        clock.advance(1_000);
+        // 50 accepted over (at least) a second: one slot every 20 ms.
+        let waits: Vec<Admit> = (0..4).map(|_| g.admit(10_000)).collect();
+        assert_eq!(
+            waits,
+            [Admit::Go, Admit::Wait { ms: 20, slot: true }, Admit::Wait { ms: 40, slot: true }, Admit::Wait { ms: 60, slot: true }]
+        );
+        assert_eq!(g.snapshot().pace_per_sec, Some(50.0));
+        // A call that cannot wait for its slot does not take it.
+        assert_eq!(g.admit(50), Admit::TooLong { ms: 80 });
+        assert_eq!(g.admit(10_000), Admit::Wait { ms: 80, slot: true });
+    }
+
+    #[test]
+    fn the_pace_grows_with_successes_and_ends_after_a_quiet_minute() {
+        let (clock, g) = gate();
+        for _ in 0..10 {
+            g.on_success(g.stamp());
+        }
+        g.on_rate_limited(g.stamp(), None, 0.5);
+        clock.advance(1_000);
+        assert_eq!(g.admit(0), Admit::Go);
+        assert_eq!(g.snapshot().pace_per_sec, Some(10.0));
+        for _ in 0..10 {
+            g.on_success(g.stamp());
+        }
+        let pace = g.snapshot().pace_per_sec.unwrap();
+        assert!((10.9..11.2).contains(&pace), "{pace}");
+        clock.advance(PACE_QUIET_MS + 1);
+        assert_eq!(g.admit(0), Admit::Go);
+        assert_eq!(g.admit(0), Admit::Go);
+        assert_eq!(g.snapshot().pace_per_sec, None);
+    }
+
+    #[test]
+    fn a_second_limit_while_paced_slows_the_pace_down() {
+        let (clock, g) = gate();
+        for _ in 0..100 {
+            g.on_success(g.stamp());
+        }
+        g.on_rate_limited(g.stamp(), None, 0.5);
+        clock.advance(1_000);
+        assert_eq!(g.admit(0), Admit::Go);
+        assert_eq!(g.snapshot().pace_per_sec, Some(100.0));
+        // Over the next 4 s only 40 got through before the next 429.
+        for _ in 0..40 {
+            g.on_success(g.stamp());
+        }
+        clock.advance(4_000);
+        let paced = g.snapshot().pace_per_sec.unwrap();
+        assert_eq!(g.on_rate_limited(g.stamp(), None, 0.5), Some(1_000));
+        clock.advance(1_000);
+        g.admit(0);
+        let pace = g.snapshot().pace_per_sec.unwrap();
+        assert!(pace <= 10.0 && pace < paced, "{pace}");
+    }
+
+    #[test]
+    fn pass_waits_out_the_pause_or_fails_with_rate_limited() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let g = RateLimitGate::new(crate::clock::system());
+        g.on_rate_limited(g.stamp(), Some(5_000), 0.5);
+        let mut budget = 1_000;
+        let err = rt.block_on(g.pass(&mut budget)).unwrap_err();
+        assert_eq!(err.code(), "ERATELIMITED");
+        assert_eq!(g.snapshot().rejected, 1);
+    }
+}
