@@ -724,11 +724,22 @@ export type ConnectionManagerEvents = Pick<
   'stateChange' | 'connected' | 'disconnected' | 'reconnecting' | 'unhealthy' | 'maxReconnectAttemptsReached' | 'error'
 >
 
-/** `listeners(event)` as in EventEmitter, plus the Map-like `get`/`has` of the old hand-written emitter. */
+/** A listener as `EventEmitter#listeners()` returns it. */
+export type ConnectionManagerListener = (...args: any[]) => void
+
+/**
+ * `listeners(event)` as in EventEmitter, plus the Map-like `get`/`has` of the old hand-written
+ * emitter. Its call signature returns `(...args: any[]) => void` functions, which fits both the
+ * `Function[]` of older `@types/node` and the typed listeners of current ones.
+ */
 export interface ConnectionManagerListeners {
-  (event: string | symbol): Function[]
-  /** The event's listener array, or `undefined` when it has none. */
-  get(event: string | symbol): Function[] | undefined
+  (event: string | symbol): ConnectionManagerListener[]
+  /**
+   * The event's listener array: `undefined` for an event that never had a listener, `[]` for
+   * one whose listeners were all removed (as the old emitter kept its emptied array).
+   */
+  get(event: string | symbol): ConnectionManagerListener[] | undefined
+  /** `true` once the event has had a listener, even if all were removed since (like `get`). */
   has(event: string | symbol): boolean
 }
 

@@ -1,5 +1,9 @@
 'use strict'
 
+// First, so that a machine without a fitting addon gets an error saying what to do (the
+// modules below then find the loaded binding in require's cache).
+require('./lib/load-binding.js').loadBinding()
+
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/client.js')
 const { ChittyIDEmulator } = require('./lib/emulator.js')
 const { ChittyIDError } = require('./lib/errors.js')
@@ -33,3 +37,6 @@ module.exports = {
   resetSharedConnectionManager,
   default: ChittyIDClient,
 }
+// The default export is `.default` for TypeScript's and bundlers' CommonJS interop
+// (`import ChittyIDClient from` compiled to `require`), as tsc-built packages mark it.
+Object.defineProperty(module.exports, '__esModule', { value: true })

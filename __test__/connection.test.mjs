@@ -614,8 +614,18 @@ describe('compat ChittyIDConnectionManager', () => {
     expect(m.listeners.get('connected')).toEqual([b])
     expect(m.listenerCount('connected')).toBe(1)
     m.off('connected', b)
-    expect(m.listeners.get('connected')).toBeUndefined()
+    // The old Map kept the event's emptied array.
+    expect(m.listeners.get('connected')).toEqual([])
+    expect(m.listeners.has('connected')).toBe(true)
     expect(m.listeners('connected')).toEqual([])
+    m.once('reconnecting', a)
+    m.emit('reconnecting', { attempt: 1, delay: 1 })
+    expect(m.listeners.get('reconnecting')).toEqual([])
+    m.removeAllListeners('connected')
+    expect(m.listeners.get('connected')).toBeUndefined()
+    m.removeAllListeners()
+    expect(m.listeners.get('reconnecting')).toBeUndefined()
+    expect(m.listeners.has('reconnecting')).toBe(false)
   })
 
   test('a throwing listener neither stops the others nor connect()', async () => {

@@ -40,6 +40,9 @@ maybe('the packed package', () => {
     const listing = run('tar', ['-tzf', rootTarball], work).split('\n').filter(Boolean)
     expect(listing).toContain('package/index.js')
     expect(listing).toContain('package/index.d.ts')
+    expect(listing).toContain('package/index.d.mts')
+    expect(listing).toContain('package/lib/load-binding.js')
+    expect(listing).toContain('package/LICENSE')
     expect(listing).toContain('package/binding.js')
     for (const entry of listing) {
       expect(entry).not.toMatch(/\.rs$|Cargo\.(toml|lock)$|package-lock\.json$|\/target\/|\.node$|__test__|\.github/)

@@ -80,15 +80,19 @@ function circuitOpenError(retryInMs, prefix = '') {
   }
 }
 
+const settled = Promise.resolve()
+
 /**
  * A promise rejected with `err` a microtask from now. A promise rejected before anyone handles
  * it makes V8 report it to Node as unhandled and then as handled (~0.6 µs, most of a fail-fast
  * rejection); rejected after the caller's `await` or `.catch` is attached, it costs neither.
- * A caller that never handles it still gets Node's unhandled-rejection report.
+ * A caller that never handles it still gets Node's unhandled-rejection report. The microtask is
+ * a promise reaction, not `queueMicrotask`, which jest's fake timers replace: under
+ * `jest.useFakeTimers()` the rejection would otherwise never come.
  */
 function rejectLater(err) {
   return new Promise((resolve, reject) => {
-    queueMicrotask(() => reject(err))
+    settled.then(() => reject(err))
   })
 }
 

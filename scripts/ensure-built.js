@@ -32,9 +32,15 @@ function builtAddon() {
 }
 
 if (!fs.existsSync(path.join(root, 'node_modules', '@napi-rs', 'cli'))) {
-  // `npm install`, not `npm ci`: npm records only this platform's optional packages of some
-  // dev tools in the lockfile, which `npm ci` then rejects as out of sync.
-  run('npm install --no-audit --no-fund')
+  // `npm ci` installs exactly the lockfile and never rewrites it, so the commands leave the
+  // working tree clean whatever the npm version (`npm install` with npm 10 drops the `libc`
+  // fields npm 11 writes). `npm install` only if the lockfile no longer fits package.json.
+  try {
+    run('npm ci --no-audit --no-fund')
+  } catch {
+    console.error('ensure-built: `npm ci` failed (package-lock.json out of sync with package.json?); running `npm install`')
+    run('npm install --no-audit --no-fund')
+  }
 }
 
 const addon = builtAddon()

@@ -61,6 +61,8 @@ class ChittyIDConnectionManager extends EventEmitter {
   /** Bumped by disconnect()/reset(): a health check from before is ignored. */
   #epoch = 0
   #checkInFlight = false
+  /** Events that have had a listener (the keys of the old emitter's listener map). */
+  #heard = new Set()
 
   constructor(options = {}) {
     super()
@@ -82,11 +84,37 @@ class ChittyIDConnectionManager extends EventEmitter {
     this.stats = zeroStats()
 
     // `listeners(event)` keeps EventEmitter's meaning; `listeners.get(event)` is the shape of
-    // the hand-written emitter this class replaces (a Map of event → listener array).
+    // the hand-written emitter this class replaces (a Map of event → listener array, whose
+    // array stayed in the map, empty, once its last listener was removed).
     const all = (event) => EventEmitter.prototype.listeners.call(this, event)
-    all.get = (event) => (this.listenerCount(event) > 0 ? all(event) : undefined)
-    all.has = (event) => this.listenerCount(event) > 0
+    all.get = (event) => (this.#heard.has(event) ? all(event) : undefined)
+    all.has = (event) => this.#heard.has(event)
     Object.defineProperty(this, 'listeners', { value: all, writable: true, enumerable: false, configurable: true })
+  }
+
+  // EventEmitter's `once` and `prependOnceListener` go through `on` and `prependListener`.
+  on(event, listener) {
+    super.on(event, listener)
+    this.#heard.add(event)
+    return this
+  }
+
+  addListener(event, listener) {
+    return this.on(event, listener)
+  }
+
+  prependListener(event, listener) {
+    super.prependListener(event, listener)
+    this.#heard.add(event)
+    return this
+  }
+
+  /** As EventEmitter's; the events it clears are forgotten (`listeners.get` → `undefined`). */
+  removeAllListeners(event) {
+    super.removeAllListeners(...arguments)
+    if (arguments.length === 0) this.#heard.clear()
+    else this.#heard.delete(event)
+    return this
   }
 
   /** Emits to every listener; one that throws neither stops the others nor the process. */
