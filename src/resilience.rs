@@ -33,12 +33,14 @@ impl Resilience {
         let mut number = 1;
         loop {
             self.admit()?;
+            crate::telemetry::attempt_begins(number);
             let started = std::time::Instant::now();
             let outcome = attempt(number)
                 .await
                 .and_then(Response::error_for_status)
                 .and_then(|response| parse(&response));
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
+            crate::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());
             let err = match outcome {
                 Ok(value) => return Ok(value),
