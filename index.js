@@ -3,6 +3,8 @@
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/client.js')
 const { ChittyIDEmulator } = require('./lib/emulator.js')
 const { ChittyIDError } = require('./lib/errors.js')
+const { registerMetrics } = require('./lib/prom.js')
+const { CHANNEL_NAME: TRACING_CHANNEL } = require('./lib/diagnostics.js')
 const { ChittyIDCache, getSharedCache, clearSharedCache } = require('./lib/compat/cache.js')
 const { RETRY_CONFIG, withRetry, CircuitBreaker, getCircuitBreaker, withResilience } = require('./lib/compat/resilience.js')
 const {
@@ -18,6 +20,9 @@ module.exports = {
   validateChittyID,
   ChittyIDEmulator,
   ChittyIDError,
+  // observability (README "Observability")
+  registerMetrics,
+  TRACING_CHANNEL,
   ChittyIDCache,
   getSharedCache,
   clearSharedCache,
