@@ -96,6 +96,20 @@ function publicBase(serviceUrl) {
   return { base: url.href.replace(/\/+$/, ''), endpoint: url.origin }
 }
 
+/**
+ * The failure of one attempt, for subscribers. No stack frames: they would only show this
+ * module's drain loop, and capturing them is most of the cost of the error.
+ */
+function attemptError(message, code, status) {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new ChittyIDError(message, { code, status })
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
 /** One call traced on the channel: the caller's async context and its open attempts. */
 class CallTrace {
   constructor() {
@@ -159,7 +173,7 @@ class ClientTelemetry {
     if (call === undefined) return
     this.#calls.delete(ticket)
     for (const ctx of call.open.values()) {
-      ctx.error = aborted || new ChittyIDError('The operation was aborted', { code: 'ABORT_ERR' })
+      ctx.error = aborted || attemptError('The operation was aborted', 'ABORT_ERR')
       ctx.endTime = Date.now()
       call.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
     }
@@ -198,7 +212,7 @@ class ClientTelemetry {
       call.open.delete(ctx.attempt)
       ctx.status = status
       ctx.endTime = r[at + 11]
-      if (code !== undefined) ctx.error = new ChittyIDError(message, { code, status })
+      if (code !== undefined) ctx.error = attemptError(message, code, status)
       call.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
     }
     if (this.#log === undefined) return
