@@ -72,22 +72,22 @@ async function drive(op, concurrency, deadlineNs, lat, maxOps) {
  * each event, as a span builder would.
  */
 function setUpTracing(mode) {
-  if (!mode || mode === 'none') return
+  const events = { count: 0 }
+  if (!mode || mode === 'none') return events
   const { TRACING_CHANNEL } = loadNativePackage()
   const channel = require('node:diagnostics_channel').tracingChannel(TRACING_CHANNEL)
-  let seen = 0
   const touch = (ctx) => {
-    if (ctx.attempt > 0) seen++
+    if (ctx.attempt > 0) events.count++
   }
   const handlers = { start: touch, end: touch, asyncStart: touch, asyncEnd: touch, error: touch }
   channel.subscribe(handlers)
   if (mode === 'unsubscribed') channel.unsubscribe(handlers)
-  process.on('exit', () => seen)
+  return events
 }
 
 async function caseMint() {
   const { impl, url, concurrency, warmupMs, durationMs, caFile } = opts
-  setUpTracing(opts.trace)
+  const traceEvents = setUpTracing(opts.trace)
   const serviceUrl = `${url}/v1`
   const tls = caFile ? { ca: require('node:fs').readFileSync(caFile, 'utf8') } : {}
   const c = makeClient(impl, serviceUrl, impl === 'reference' && caFile ? { ...tls, allowH2: true } : tls)
@@ -108,6 +108,7 @@ async function caseMint() {
     impl,
     concurrency,
     trace: opts.trace,
+    traceEvents: opts.trace ? traceEvents.count : undefined,
     count: run.count,
     failures: run.failures,
     firstError: run.firstError,
