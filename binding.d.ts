@@ -53,22 +53,22 @@ export declare class NativeClient {
    * `POST /mint` with the request serialized as JSON by the caller, under the caller's
    * idempotency key if it gave one.
    */
-  submitMint(ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null): void
+  submitMint(ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null, headers?: Array<string> | undefined | null): void
   /** `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests. */
-  submitMintBatch(ticket: number, body: string, count: number, cancellable: boolean, idempotencyKey?: string | undefined | null): void
+  submitMintBatch(ticket: number, body: string, count: number, cancellable: boolean, idempotencyKey?: string | undefined | null, headers?: Array<string> | undefined | null): void
   /**
    * The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
    * 0 = miss, 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
    */
   cachedVerdict(id: string): number
   /** `validate()` after a cache miss already counted by `cachedVerdict`. */
-  submitValidate(ticket: number, id: string, cancellable: boolean): void
+  submitValidate(ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
   /** Stops the call registered under `token` (its AbortSignal fired). */
   cancel(token: number): boolean
   getStats(): ClientStats
   metrics(): string
   /** `GET /health` (outside retry and breaker); its answer arrives as a completion. */
-  submitHealthCheck(ticket: number, cancellable: boolean): void
+  submitHealthCheck(ticket: number, cancellable: boolean, headers?: Array<string> | undefined | null): void
   /** Wires native events to `callback` (one weak threadsafe function, created on first call). */
   attachEvents(callback: (arg: NativeEvent) => void): void
   /**
@@ -95,6 +95,17 @@ export declare class NativeClient {
   attachFetch(perform: (arg: FetchOrder) => void): void
   /** Releases the threadsafe function; requests sent after this fail as closed. */
   detachFetch(): void
+  /**
+   * `1` (trace: start and end of each attempt) | `2` (log: end of each attempt); 0 = off.
+   * Calls submitted while it is 0 record nothing.
+   */
+  setTelemetry(flags: number): void
+  /**
+   * `[dropped, ...records]`, each record `RECORD_STRIDE` slots: kind (0 start, 1 end), call
+   * (the ticket), attempt, operation, method, path, idempotencyKey, status, code, message,
+   * durationUs, atMs (Unix ms); absent fields are holes.
+   */
+  takeTelemetry(): Array<number | string | undefined>
 }
 
 export declare class NativeEmulator {
@@ -310,6 +321,8 @@ export interface FetchOrder {
   body?: string
   authorization?: string
   idempotencyKey?: string
+  /** The call's own headers as `[name, value, ...]`. */
+  headers?: Array<string>
   maxResponseBytes?: number
 }
 
@@ -350,6 +363,11 @@ export interface NativeClientOptions {
   connectionEnabled?: boolean
   /** `"native"` (default) or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`). */
   transport?: string
+  /**
+   * Constant labels on every series of `metrics()`, as `[name, value, ...]` (the `name`
+   * and `labels` options, checked by the JS side).
+   */
+  metricLabels?: Array<string>
 }
 
 export interface NativeEmulatorOptions {
@@ -441,6 +459,9 @@ export interface RequestStats {
   validate: OperationStats
   healthCheck: OperationStats
 }
+
+/** Header names a call's `headers` may not set (lower case), for the JS side's checks. */
+export declare function reservedHeaderNames(): Array<string>
 
 export interface RetryOptions {
   maxAttempts?: number

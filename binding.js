@@ -846,3 +846,4 @@ module.exports.fetchSettle = nativeBinding.fetchSettle
 module.exports.isValidFormatNative = nativeBinding.isValidFormatNative
 module.exports.parseChittyId = nativeBinding.parseChittyId
 module.exports.reconnectDelayMs = nativeBinding.reconnectDelayMs
+module.exports.reservedHeaderNames = nativeBinding.reservedHeaderNames

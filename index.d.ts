@@ -207,7 +207,105 @@ export interface ChittyIDClientConfig {
    * under jest (`JEST_WORKER_ID` set), else `"native"`.
    */
   transport?: ChittyIDTransport
+  /**
+   * Your logger (pino, winston, bunyan, `console`, anything with `debug`/`info`/`warn`/`error`
+   * methods): it receives a structured `ChittyIDLogRecord` for every attempt (debug when it
+   * succeeded, warn when it failed) and for every client event. Pino and bunyan are called
+   * `(record, message)`, every other logger `(message, record)`; see `loggerStyle`.
+   */
+  logger?: ChittyIDLogger
+  /**
+   * Overrides the calling convention detected for `logger`: `"object-first"` is
+   * `logger.info(record, message)`, `"message-first"` is `logger.info(message, record)`.
+   */
+  loggerStyle?: 'object-first' | 'message-first'
+  /**
+   * Extra request headers on every call, or a function called once per call (in the caller's
+   * async context, so it can read the active trace context) that returns them. A call's own
+   * `headers` win over these. The client's own headers (`Authorization`, `Content-Type`,
+   * `Idempotency-Key`, `Host`, `Accept`, framing headers) cannot be set.
+   */
+  headers?: ChittyIDHeaders | ((call: { operation: ChittyIDOperation }) => ChittyIDHeaders | undefined)
+  /** Added to every series of `metrics()` as the label `client="<name>"`; also `client.name`. */
+  name?: string
+  /** Constant labels added to every series of `metrics()` (names `[a-zA-Z_][a-zA-Z0-9_]*`; not `operation`, `le`). */
+  labels?: Record<string, string | number>
 }
+
+/** The operation names used in stats, metrics, logs and traces. */
+export type ChittyIDOperation = 'mint' | 'mintBatch' | 'validate' | 'healthCheck'
+
+/** Extra request headers: token names, values of visible ASCII, spaces and tabs. */
+export type ChittyIDHeaders = Record<string, string | number | undefined> | Headers | Map<string, string>
+
+/** What the `logger` option needs. */
+export interface ChittyIDLogger {
+  debug(...args: any[]): unknown
+  info(...args: any[]): unknown
+  warn(...args: any[]): unknown
+  error(...args: any[]): unknown
+}
+
+/** One structured log record (never the API key: service text is redacted of it). */
+export interface ChittyIDLogRecord {
+  /** `request` (one attempt), a client event name (`retry`, `circuitOpen`, `connected`...), or `telemetryDropped`. */
+  event: string
+  /** The service's origin (scheme, host, port): no path, no credentials. */
+  endpoint: string
+  /** The `name` option, when set. */
+  client?: string
+  operation?: ChittyIDOperation
+  attempt?: number
+  method?: 'GET' | 'POST'
+  /** The HTTP status, when the service answered. */
+  status?: number
+  /** `error.code` of a failure. */
+  code?: string
+  /** The attempt's duration (for `request`). */
+  durationMs?: number
+  idempotencyKey?: string
+  /** The failure's message. */
+  error?: string
+  [field: string]: unknown
+}
+
+/**
+ * The context object of one attempt on the `chittyid:request` TracingChannel
+ * (`TRACING_CHANNEL`); every event of the attempt (`start`, `end`, `error`, `asyncStart`,
+ * `asyncEnd`) gets the same object. Events are published in the caller's async context, once
+ * the attempt's record reached the JS thread: use `startTime` / `endTime` for timing.
+ */
+export interface ChittyIDRequestContext {
+  operation: ChittyIDOperation
+  method: 'GET' | 'POST'
+  /** The full request URL, without credentials. */
+  url: string
+  /** 1 for the first attempt, 2 for the first retry... */
+  attempt: number
+  /** The mint's `Idempotency-Key` (the same on every attempt of a call). */
+  idempotencyKey?: string
+  /** Set when the attempt settles, if the service answered. */
+  status?: number
+  /** Set (before `error` is published) when the attempt failed. */
+  error?: ChittyIDError
+  /** Unix ms when the attempt started. */
+  startTime: number
+  /** Unix ms when it settled. */
+  endTime?: number
+}
+
+/** The name of the client's TracingChannel: `"chittyid:request"`. */
+export declare const TRACING_CHANNEL: 'chittyid:request'
+
+/**
+ * Serves `client.metrics()` from a prom-client `Registry` (e.g. prom-client's default
+ * `register`), next to the service's own metrics. Several clients may share one registry when
+ * their series differ by `name` or `labels`. Returns a function that removes the client again.
+ */
+export declare function registerMetrics(
+  registry: { registerMetric(metric: any): void; getSingleMetric(name: string): any },
+  client: ChittyIDClient,
+): () => void
 
 /** See `ChittyIDClientConfig.transport`. */
 export type ChittyIDTransport = 'native' | 'fetch'
@@ -216,6 +314,12 @@ export type ChittyIDTransport = 'native' | 'fetch'
 export interface CallOptions {
   /** Aborting rejects the call at once with an `AbortError`. */
   signal?: AbortSignal
+  /**
+   * Extra request headers for this call (e.g. `traceparent`, `tracestate`), on every attempt;
+   * they win over the client's `headers` option. Invalid names or values, and the client's own
+   * headers, reject the call with a `TypeError` (`ERR_INVALID_ARG_VALUE`).
+   */
+  headers?: ChittyIDHeaders
 }
 
 /** Options of `mint()` and `mintBatch()`. */
@@ -417,6 +521,8 @@ export declare class ChittyIDClient extends EventEmitter {
   readonly apiKey: string | undefined
   /** The transport this client uses (see `ChittyIDClientConfig.transport`). */
   readonly transport: ChittyIDTransport
+  /** The `name` option, when given. */
+  readonly name?: string
 
   /**
    * Mints one id. Rejects with a `ChittyIDError`; `EMINTUNKNOWN` (default `retry.mint: "safe"`)

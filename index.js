@@ -7,6 +7,8 @@ require('./lib/load-binding.js').loadBinding()
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/client.js')
 const { ChittyIDEmulator } = require('./lib/emulator.js')
 const { ChittyIDError } = require('./lib/errors.js')
+const { registerMetrics } = require('./lib/prom.js')
+const { CHANNEL_NAME: TRACING_CHANNEL } = require('./lib/diagnostics.js')
 const { ChittyIDCache, getSharedCache, clearSharedCache } = require('./lib/compat/cache.js')
 const { RETRY_CONFIG, withRetry, CircuitBreaker, getCircuitBreaker, withResilience } = require('./lib/compat/resilience.js')
 const {
@@ -22,6 +24,9 @@ module.exports = {
   validateChittyID,
   ChittyIDEmulator,
   ChittyIDError,
+  // observability (README "Observability")
+  registerMetrics,
+  TRACING_CHANNEL,
   ChittyIDCache,
   getSharedCache,
   clearSharedCache,

@@ -6,7 +6,8 @@
 //   node bench/run.js            full run (several minutes), writes bench/RESULTS.md
 //   node bench/run.js --smoke    every case for a fraction of a second; checks that the
 //                                script works (CI), writes nothing, exits 0 on misses
-//   options: --rounds N   --no-pin   --out FILE   --duration-ms N
+//   options: --rounds N   --no-pin   --out FILE   --duration-ms N   --no-trace (skip the
+//            diagnostics_channel rounds)
 //
 // Layout on a machine with 2+ cores: the server (emulator CLI, or the fixed-answer server)
 // is pinned to CPU 0, every load or client process to CPU 1 (taskset), one at a time.
@@ -160,6 +161,24 @@ async function clientRounds(server, results) {
   }
 }
 
+/**
+ * What the `chittyid:request` TracingChannel costs per mint at c=64: never subscribed (the
+ * baseline), subscribed and left (the check each call makes), and subscribed.
+ */
+const TRACE_MODES = ['none', 'unsubscribed', 'subscribed']
+
+async function traceRounds(server, results) {
+  results.trace = Object.fromEntries(TRACE_MODES.map((m) => [m, []]))
+  for (let round = 0; round < MODE.rounds; round++) {
+    const order = round % 2 === 0 ? TRACE_MODES : [...TRACE_MODES].reverse()
+    for (const trace of order) {
+      results.trace[trace].push(await worker('mint', { impl: 'native', trace, url: server.url, concurrency: 64, warmupMs: MODE.warmupMs, durationMs: MODE.durationMs }))
+    }
+  }
+  const t = results.trace
+  log(`diagnostics_channel, c=64 CPU per mint: none ${fmt(med(t.none, 'cpuUsPerMint'))} µs, unsubscribed ${fmt(med(t.unsubscribed, 'cpuUsPerMint'))} µs, subscribed ${fmt(med(t.subscribed, 'cpuUsPerMint'))} µs`)
+}
+
 async function microCases(results) {
   const micro = { durationMs: MODE.microMs, batchMs: MODE.batchMs, reps: MODE.reps }
   log('validateFormat')
@@ -250,6 +269,14 @@ function buildRows(results) {
     for (const p of ['p50Us', 'p99Us']) {
       rows.push([`mint latency ${p.slice(0, 3)}, HTTPS h2, c=64 (µs)`, fmt(hn('native', p), 0), fmt(hn('reference', p), 0), fmtRatio(ratio(hn('native', p), hn('reference', p))), '—', 'info'])
     }
+  }
+  const t = results.trace
+  if (t) {
+    const none = med(t.none, 'cpuUsPerMint')
+    // Pairs of neighbouring runs share the machine's drift (see the c=64 ratio above).
+    const paired = (mode) => median(t[mode].map((r, i) => ratio(r.cpuUsPerMint, t.none[i] && t.none[i].cpuUsPerMint)).filter((q) => q !== undefined))
+    rows.push(['diagnostics_channel nobody subscribed: CPU per mint, c=64 (µs; reference column: never subscribed)', fmt(med(t.unsubscribed, 'cpuUsPerMint')), fmt(none), fmtRatio(paired('unsubscribed')), 'costs nothing (≈ 1.00×)', 'info'])
+    rows.push(['diagnostics_channel subscribed: CPU per mint, c=64 (µs; reference column: never subscribed)', fmt(med(t.subscribed, 'cpuUsPerMint')), fmt(none), fmtRatio(paired('subscribed')), '—', 'info'])
   }
   const f = results.format || {}
   const fq = ratio(f.clientNs, f.regexNs)
@@ -448,6 +475,7 @@ async function main() {
   const server = await chooseServer(results)
   try {
     await clientRounds(server, results)
+    if (!flags['no-trace']) await traceRounds(server, results)
   } finally {
     await server.stop()
   }

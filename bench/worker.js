@@ -5,7 +5,9 @@
 // and a watchdog ends the process if something hangs.
 //
 // Cases:
-//   mint           impl=native|reference, url, concurrency, warmupMs, durationMs
+//   mint           impl=native|reference, url, concurrency, warmupMs, durationMs; with
+//                  trace=none|unsubscribed|subscribed, the `chittyid:request` TracingChannel
+//                  never subscribed, subscribed and left before the run, or subscribed
 //   format         validateFormat of the package vs a JS regex test, same process
 //   cache-hit      validate() answered from the cache (impl=native|reference)
 //   compat-cache   ChittyIDCache.get() hit vs lru-cache get (when the package exports it)
@@ -64,8 +66,28 @@ async function drive(op, concurrency, deadlineNs, lat, maxOps) {
   return { count, failures, firstError }
 }
 
+/**
+ * The diagnostics_channel modes of the mint case: `unsubscribed` touches the channel as an
+ * instrumentation that was switched off would; `subscribed` keeps a subscriber that reads
+ * each event, as a span builder would.
+ */
+function setUpTracing(mode) {
+  const events = { count: 0 }
+  if (!mode || mode === 'none') return events
+  const { TRACING_CHANNEL } = loadNativePackage()
+  const channel = require('node:diagnostics_channel').tracingChannel(TRACING_CHANNEL)
+  const touch = (ctx) => {
+    if (ctx.attempt > 0) events.count++
+  }
+  const handlers = { start: touch, end: touch, asyncStart: touch, asyncEnd: touch, error: touch }
+  channel.subscribe(handlers)
+  if (mode === 'unsubscribed') channel.unsubscribe(handlers)
+  return events
+}
+
 async function caseMint() {
   const { impl, url, concurrency, warmupMs, durationMs, caFile } = opts
+  const traceEvents = setUpTracing(opts.trace)
   const serviceUrl = `${url}/v1`
   const tls = caFile ? { ca: require('node:fs').readFileSync(caFile, 'utf8') } : {}
   const c = makeClient(impl, serviceUrl, impl === 'reference' && caFile ? { ...tls, allowH2: true } : tls)
@@ -85,6 +107,8 @@ async function caseMint() {
   return {
     impl,
     concurrency,
+    trace: opts.trace,
+    traceEvents: opts.trace ? traceEvents.count : undefined,
     count: run.count,
     failures: run.failures,
     firstError: run.firstError,

@@ -6,6 +6,8 @@ const { fromInfo, closedError, invalidArgument, abortError, circuitOpenError, mi
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
+const { ClientTelemetry, callHeaders, headersOption } = require('./telemetry.js')
+const { metricLabelsOption } = require('./prom.js')
 
 // Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
 // caller bug, answered locally instead of being shipped to the service.
@@ -194,6 +196,7 @@ function toNativeOptions(config) {
     connection: connection.options,
     connectionEnabled: connection.enabled,
     transport: fetchTransport.chooseTransport(config.transport, invalidArgument),
+    metricLabels: metricLabelsOption(config, invalidArgument),
   }
 }
 
@@ -317,6 +320,9 @@ class ChittyIDClient extends EventEmitter {
   // The connection manager was started (and not stopped): its health checks may need the
   // fetch transport while no call is pending.
   #monitoring = false
+  /** Logger, diagnostics_channel and extra headers (lib/telemetry.js). */
+  #telemetry
+  #headers
 
   constructor(config = {}) {
     super()
@@ -344,6 +350,10 @@ class ChittyIDClient extends EventEmitter {
     this.timeout = options.timeout || DEFAULT_TIMEOUT_MS
     this.#apiKey = options.apiKey
     this.#transport = options.transport
+    const { logger, loggerStyle, name, headers } = config || {}
+    this.#headers = headersOption(headers, invalidArgument)
+    this.#telemetry = new ClientTelemetry(this.#native, { logger, loggerStyle, serviceUrl: this.serviceUrl, apiKey: options.apiKey, name }, invalidArgument)
+    if (name !== undefined) this.name = name
   }
 
   /** `'native'` or `'fetch'`: how this client's HTTP exchanges are made. */
@@ -405,9 +415,12 @@ class ChittyIDClient extends EventEmitter {
   /** Emits a native event; a throwing listener neither stops the others nor the process. */
   #deliver(event) {
     if (this.#closed) return
-    if (event.name === 'error' && this.listenerCount('error') === 0) return // skip building it
+    const heard = event.name !== 'error' || this.listenerCount('error') > 0
+    if (!heard && !this.#telemetry.logging) return // skip building it
+    const payload = toPayload(event)
+    this.#telemetry.logEvent(event.name, payload)
     // A listener may close() the client: later listeners then hear nothing.
-    emitSafely(this, event.name, toPayload(event), () => !this.#closed)
+    if (heard) emitSafely(this, event.name, payload, () => !this.#closed)
   }
 
   #nextTicket() {
@@ -420,7 +433,7 @@ class ChittyIDClient extends EventEmitter {
    * the promise its completion settles; aborting `signal` rejects at once and cancels the
    * native call. `entity` is what a mint asked for.
    */
-  #submit(op, payload, signal, entity, key) {
+  #submit(op, payload, signal, entity, key, headers) {
     if (signal && signal.aborted) return Promise.reject(abortError(signal))
     if (this.#detachTimer !== null) {
       clearImmediate(this.#detachTimer)
@@ -431,7 +444,9 @@ class ChittyIDClient extends EventEmitter {
       this.#attached = true
     }
     this.#wireFetch()
+    if (this.#telemetry.logging) this.#wireEvents()
     const ticket = this.#nextTicket()
+    this.#telemetry.beforeSubmit(ticket)
     if (this.#pending.size === 0) {
       this.#native.keepAlive(true)
       busyClients.add(this)
@@ -443,13 +458,14 @@ class ChittyIDClient extends EventEmitter {
     this.#pending.set(ticket, call)
     const cancellable = signal !== undefined
     try {
-      if (op === MINT) this.#native.submitMint(ticket, payload, cancellable, key)
-      else if (op === VALIDATE) this.#native.submitValidate(ticket, payload, cancellable)
-      else if (op === MINT_BATCH) this.#native.submitMintBatch(ticket, payload.body, payload.count, cancellable, key)
-      else if (op === HEALTH_CHECK) this.#native.submitHealthCheck(ticket, cancellable)
+      if (op === MINT) this.#native.submitMint(ticket, payload, cancellable, key, headers)
+      else if (op === VALIDATE) this.#native.submitValidate(ticket, payload, cancellable, headers)
+      else if (op === MINT_BATCH) this.#native.submitMintBatch(ticket, payload.body, payload.count, cancellable, key, headers)
+      else if (op === HEALTH_CHECK) this.#native.submitHealthCheck(ticket, cancellable, headers)
       else this.#native.submitConnect(ticket, cancellable)
     } catch (err) {
       this.#pending.delete(ticket)
+      this.#telemetry.callDone(ticket)
       this.#idleIfDone()
       throw err
     }
@@ -459,11 +475,15 @@ class ChittyIDClient extends EventEmitter {
   /** Settles every call whose outcome is ready: `[breakerState, ticket, value, ...]`. */
   #drain() {
     const ready = this.#native.takeCompletions()
+    // After the completions: the records of every attempt of those calls are queued by now,
+    // and are published before the callers continue.
+    this.#telemetry.drain()
     this.#breakerClosed = ready[0] === 0
     for (let i = 1; i < ready.length; i += 2) {
       const call = this.#pending.get(ready[i])
       if (call !== undefined) {
         this.#pending.delete(ready[i])
+        this.#telemetry.callDone(ready[i])
         call.settle(ready[i + 1])
       }
     }
@@ -511,7 +531,8 @@ class ChittyIDClient extends EventEmitter {
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
-      return this.#submit(MINT, body, signal, request.entity, key)
+      const headers = callHeaders(this.#headers, options, 'mint', invalidArgument)
+      return this.#submit(MINT, body, signal, request.entity, key, headers)
     } catch (err) {
       return rejectLater(err)
     }
@@ -527,7 +548,8 @@ class ChittyIDClient extends EventEmitter {
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
       // Each request serialized above; the body is built only for a call that goes out.
-      return this.#submit(MINT_BATCH, { body: JSON.stringify({ requests }), count: requests.length }, signal, undefined, key)
+      const headers = callHeaders(this.#headers, options, 'mintBatch', invalidArgument)
+      return this.#submit(MINT_BATCH, { body: JSON.stringify({ requests }), count: requests.length }, signal, undefined, key, headers)
     } catch (err) {
       return rejectLater(err)
     }
@@ -547,7 +569,8 @@ class ChittyIDClient extends EventEmitter {
       // The cache lookup is synchronous: a hit costs one native call and no native promise.
       const verdict = this.#native.cachedVerdict(id)
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
-      return this.#submit(VALIDATE, id, signal, undefined, undefined)
+      const headers = callHeaders(this.#headers, options, 'validate', invalidArgument)
+      return this.#submit(VALIDATE, id, signal, undefined, undefined, headers)
     } catch (err) {
       return rejectLater(err)
     }
@@ -575,7 +598,8 @@ class ChittyIDClient extends EventEmitter {
   async healthCheck(options) {
     const signal = signalOf(options)
     this.#checkOpen()
-    return this.#submit(HEALTH_CHECK, undefined, signal, undefined, undefined)
+    const headers = callHeaders(this.#headers, options, 'healthCheck', invalidArgument)
+    return this.#submit(HEALTH_CHECK, undefined, signal, undefined, undefined, headers)
   }
 
   /**

@@ -36,9 +36,15 @@ function chooseTransport(option, invalid) {
 // Fetches in flight, by the native request id, so the native side can abort them.
 const inFlight = new Map()
 
-/** v1's request headers: JSON content type on POSTs, the bearer key, the mint's idempotency key. */
+/**
+ * v1's request headers: JSON content type on POSTs, the bearer key, the mint's idempotency
+ * key; after the call's own headers (`order.headers`, `[name, value, ...]`, checked natively),
+ * so v1's always win.
+ */
 function headersOf(order) {
   const headers = {}
+  const extra = order.headers
+  if (extra) for (let i = 0; i + 1 < extra.length; i += 2) headers[extra[i]] = extra[i + 1]
   if (order.method === 'POST') headers['Content-Type'] = 'application/json'
   if (order.authorization) headers.Authorization = order.authorization
   if (order.idempotencyKey) headers['Idempotency-Key'] = order.idempotencyKey

@@ -22,6 +22,7 @@ pub mod retry;
 pub mod runtime;
 pub mod shared;
 pub mod stats;
+pub mod telemetry;
 pub mod transport;
 
 mod bindings;

@@ -5,11 +5,13 @@ use std::fmt::Write;
 use crate::breaker::BreakerState;
 use crate::stats::ClientSnapshot;
 
-struct Exposition {
+struct Exposition<'a> {
     out: String,
+    /// Labels on every sample (the client's `name` and `labels` options), before its own.
+    constant: &'a [(String, String)],
 }
 
-impl Exposition {
+impl Exposition<'_> {
     fn family(&mut self, name: &str, kind: &str, help: &str) {
         let _ = writeln!(self.out, "# HELP {name} {help}");
         let _ = writeln!(self.out, "# TYPE {name} {kind}");
@@ -17,9 +19,11 @@ impl Exposition {
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
         self.out.push_str(name);
-        if !labels.is_empty() {
+        let constant = self.constant.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let mut all = constant.chain(labels.iter().copied()).peekable();
+        if all.peek().is_some() {
             self.out.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
+            for (i, (k, v)) in all.enumerate() {
                 if i > 0 {
                     self.out.push(',');
                 }
@@ -55,7 +59,13 @@ fn breaker_state_value(state: BreakerState) -> f64 {
 
 /// Renders every counter of the client with the `chittyid_client_` prefix.
 pub fn render(s: &ClientSnapshot) -> String {
-    let mut e = Exposition { out: String::with_capacity(4096) };
+    render_with_labels(s, &[])
+}
+
+/// [`render`] with `constant` labels on every sample, so that several clients in one process
+/// stay distinct. Label names are checked by the caller (`[a-zA-Z_][a-zA-Z0-9_]*`).
+pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> String {
+    let mut e = Exposition { out: String::with_capacity(4096), constant };
     e.family("chittyid_client_requests_total", "counter", "Requests sent to the ChittyID service (each attempt counts).");
     for op in &s.operations {
         e.sample("chittyid_client_requests_total", &[("operation", op.operation)], op.attempts as f64);
@@ -140,6 +150,25 @@ mod tests {
         assert!(!text.contains("cache"));
         assert!(text.contains("chittyid_client_rate_limited_total 0\n"));
         assert!(text.contains("chittyid_client_rate_limit_paused 0\n"));
+    }
+
+    #[test]
+    fn constant_labels_go_on_every_sample_first() {
+        let stats = OpStats::default();
+        let snap = ClientSnapshot {
+            operations: Operation::ALL.iter().map(|&op| stats.snapshot(op)).collect(),
+            breaker: None,
+            cache: None,
+            rejected_by_breaker: 0,
+            rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
+        };
+        let labels = [("client".to_owned(), "billing \"eu\"".to_owned())];
+        let text = render_with_labels(&snap, &labels);
+        assert!(text.contains("chittyid_client_requests_total{client=\"billing \\\"eu\\\"\",operation=\"mint\"} 0\n"), "{text}");
+        assert!(text.contains("chittyid_client_circuit_rejections_total{client=\"billing \\\"eu\\\"\"} 0\n"), "{text}");
+        let samples = text.lines().filter(|l| !l.starts_with('#'));
+        assert!(samples.clone().count() > 10);
+        assert!(samples.clone().all(|l| l.contains("{client=")), "{text}");
     }
 
     #[test]

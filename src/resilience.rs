@@ -62,12 +62,14 @@ impl Resilience {
             self.rate_limit.pass(&mut budget_ms).await?;
             self.admit()?;
             let stamp = self.rate_limit.stamp();
+            crate::telemetry::attempt_begins(number);
             let started = std::time::Instant::now();
             let outcome = attempt(number)
                 .await
                 .and_then(Response::error_for_status)
                 .and_then(|response| parse(&response));
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
+            crate::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
             let new_pause = self.record_for_gate(op, stamp, outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());
             let err = match outcome {

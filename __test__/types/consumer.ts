@@ -12,7 +12,11 @@ import ChittyIDClientDefault, {
   getSharedConnectionManager,
   resetSharedConnectionManager,
   type ClientConnectionState,
+  registerMetrics,
+  TRACING_CHANNEL,
+  type ChittyIDRequestContext,
 } from '@chittyos/chittyid-client'
+import diagnosticsChannel from 'node:diagnostics_channel'
 
 async function main(): Promise<void> {
   const emulator = await ChittyIDEmulator.start({ port: 0, token: 't' })
@@ -57,6 +61,34 @@ async function main(): Promise<void> {
   new ChittyIDClient({ retry: { mint: 'always' } })
   // @ts-expect-error unknown rateLimited payload field
   careful.on('rateLimited', (e) => e.nope)
+  // Observability: logger, headers, name/labels, the tracing channel, prom-client.
+  const observed = new ChittyIDClient({
+    serviceUrl: `${emulator.url}/v1`,
+    logger: console,
+    loggerStyle: 'message-first',
+    name: 'billing',
+    labels: { region: 'eu' },
+    headers: ({ operation }) => ({ 'x-operation': operation }),
+  })
+  await observed.mint({ entity: 'PEO' }, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } })
+  const label: string | undefined = observed.name
+  diagnosticsChannel.tracingChannel(TRACING_CHANNEL).subscribe({
+    start: (message) => {
+      const ctx = message as ChittyIDRequestContext
+      console.log(ctx.operation, ctx.url, ctx.attempt, ctx.idempotencyKey, ctx.startTime)
+    },
+    end() {},
+    asyncStart() {},
+    asyncEnd: (message) => console.log((message as ChittyIDRequestContext).status),
+    error: (message) => console.log((message as ChittyIDRequestContext).error?.code),
+  })
+  const unregister: () => void = registerMetrics({ registerMetric() {}, getSingleMetric: () => undefined }, observed)
+  unregister()
+  console.log(label)
+  // @ts-expect-error loggerStyle is one of two names
+  new ChittyIDClient({ loggerStyle: 'json' })
+  // @ts-expect-error header values are strings
+  await client.mint({ entity: 'PEO' }, { headers: { traceparent: { a: 1 } } })
 
   // @ts-expect-error entity is required
   await client.mint({ name: 'x' })

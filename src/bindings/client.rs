@@ -21,7 +21,9 @@ use crate::rate_limit::RateLimitGate;
 use crate::resilience::Resilience;
 use crate::runtime;
 use crate::retry::RetryPolicy;
-use crate::stats::OpStats;
+use crate::stats::{OpStats, Operation};
+use crate::bindings::telemetry::CompleterWake;
+use crate::telemetry::{CallScope, Telemetry};
 use crate::transport::TransportKind;
 
 #[napi(object)]
@@ -82,6 +84,9 @@ pub struct NativeClientOptions {
     pub connection_enabled: Option<bool>,
     /// `"native"` (default) or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`).
     pub transport: Option<String>,
+    /// Constant labels on every series of `metrics()`, as `[name, value, ...]` (the `name`
+    /// and `labels` options, checked by the JS side).
+    pub metric_labels: Option<Vec<String>>,
 }
 
 #[napi(object)]
@@ -239,6 +244,8 @@ pub struct NativeClient {
     _shared: Arc<SharedState>,
     conn: ClientConnection,
     completer: Arc<Completer>,
+    telemetry: Arc<Telemetry>,
+    metric_labels: Vec<(String, String)>,
 }
 
 impl Drop for NativeClient {
@@ -255,6 +262,34 @@ impl NativeClient {
 
     pub(crate) fn core(&self) -> &Arc<Client> {
         &self.core
+    }
+
+    pub(crate) fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// [`NativeClient::submit`] inside the call's telemetry scope: its extra `headers`
+    /// (`[name, value, ...]`) and, when telemetry is on, the records of its attempts.
+    fn submit_call<T, W, Fut>(
+        &self,
+        ticket: u32,
+        cancellable: bool,
+        op: Operation,
+        headers: Option<Vec<String>>,
+        work: W,
+        value: impl FnOnce(T) -> Outcome + Send + 'static,
+    ) -> Result<()>
+    where
+        W: FnOnce(Arc<Client>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, ClientError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let headers = match headers.filter(|h| !h.is_empty()) {
+            Some(flat) => Some(crate::telemetry::parse_headers(flat).map_err(|e| to_napi_error(&e))?),
+            None => None,
+        };
+        let scope = CallScope::new(ticket, op, &self.telemetry, headers);
+        self.submit(ticket, cancellable, move |core| crate::telemetry::scoped(scope, work(core)), value)
     }
 
     /// Runs `work` on the I/O thread and queues its outcome under `ticket`: the value as `value`
@@ -359,7 +394,10 @@ impl NativeClient {
         let mint_retry = mint_retry(&options).map_err(invalid)?;
         let core = Arc::new(Client::new(&config, transport, resilience, cache, mint_retry).map_err(|e| to_napi_error(&e))?);
         let conn = ClientConnection::new(connection, &core, events);
-        Ok(Self { core, cancellations: Arc::default(), _shared: state, conn, completer: Arc::default() })
+        let completer: Arc<Completer> = Arc::default();
+        let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
+        let metric_labels = options.metric_labels.unwrap_or_default().chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect();
+        Ok(Self { core, cancellations: Arc::default(), _shared: state, conn, completer, telemetry, metric_labels })
     }
 
     #[napi(getter)]
@@ -412,16 +450,16 @@ impl NativeClient {
     /// `POST /mint` with the request serialized as JSON by the caller, under the caller's
     /// idempotency key if it gave one.
     #[napi(catch_unwind)]
-    pub fn submit_mint(&self, ticket: u32, body: String, cancellable: bool, idempotency_key: Option<String>) -> Result<()> {
+    pub fn submit_mint(&self, ticket: u32, body: String, cancellable: bool, idempotency_key: Option<String>, headers: Option<Vec<String>>) -> Result<()> {
         checked_key(idempotency_key.as_deref())?;
-        self.submit(ticket, cancellable, |core| async move { core.mint(body.into_bytes().into(), idempotency_key).await }, Outcome::Id)
+        self.submit_call(ticket, cancellable, Operation::Mint, headers, |core| async move { core.mint(body.into_bytes().into(), idempotency_key).await }, Outcome::Id)
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests.
     #[napi(catch_unwind)]
-    pub fn submit_mint_batch(&self, ticket: u32, body: String, count: u32, cancellable: bool, idempotency_key: Option<String>) -> Result<()> {
+    pub fn submit_mint_batch(&self, ticket: u32, body: String, count: u32, cancellable: bool, idempotency_key: Option<String>, headers: Option<Vec<String>>) -> Result<()> {
         checked_key(idempotency_key.as_deref())?;
-        self.submit(ticket, cancellable, |core| async move { core.mint_batch(body.into_bytes().into(), count as usize, idempotency_key).await }, Outcome::Ids)
+        self.submit_call(ticket, cancellable, Operation::MintBatch, headers, |core| async move { core.mint_batch(body.into_bytes().into(), count as usize, idempotency_key).await }, Outcome::Ids)
     }
 
     /// The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
@@ -437,8 +475,8 @@ impl NativeClient {
 
     /// `validate()` after a cache miss already counted by `cachedVerdict`.
     #[napi(catch_unwind)]
-    pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool) -> Result<()> {
-        self.submit(ticket, cancellable, |core| async move { Ok(core.validate_uncached(&id).await) }, |v: Validation| Outcome::Validation(v.into()))
+    pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
+        self.submit_call(ticket, cancellable, Operation::Validate, headers, |core| async move { Ok(core.validate_uncached(&id).await) }, |v: Validation| Outcome::Validation(v.into()))
     }
 
     /// Stops every call in flight and every later one: each settles with `ECLIENTCLOSED`, its
@@ -460,13 +498,13 @@ impl NativeClient {
 
     #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
-        crate::metrics::render(&self.core.snapshot())
+        crate::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
     }
 
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
     #[napi(catch_unwind)]
-    pub fn submit_health_check(&self, ticket: u32, cancellable: bool) -> Result<()> {
-        self.submit(ticket, cancellable, |core| async move { Ok(core.health().await) }, Outcome::Bool)
+    pub fn submit_health_check(&self, ticket: u32, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
+        self.submit_call(ticket, cancellable, Operation::Health, headers, |core| async move { Ok(core.health().await) }, Outcome::Bool)
     }
 }
 

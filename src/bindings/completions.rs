@@ -114,6 +114,18 @@ impl Completer {
         }
     }
 
+    /// Wakes JS for something other than an outcome (telemetry records), the same way the
+    /// first outcome of a batch does.
+    pub fn nudge(self: &Arc<Self>) {
+        runtime::note_progress();
+        if !self.wake_owed.swap(true, Ordering::AcqRel) {
+            let deferred: Arc<dyn IdleTask> = self.clone();
+            if !runtime::when_idle(deferred) {
+                self.wake_if_owed();
+            }
+        }
+    }
+
     fn wake_if_owed(&self) {
         if self.wake_owed.swap(false, Ordering::AcqRel) {
             self.wake.send();

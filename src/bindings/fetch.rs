@@ -23,6 +23,8 @@ pub struct FetchOrder {
     pub body: Option<String>,
     pub authorization: Option<String>,
     pub idempotency_key: Option<String>,
+    /// The call's own headers as `[name, value, ...]`.
+    pub headers: Option<Vec<String>>,
     pub max_response_bytes: Option<f64>,
 }
 
@@ -36,6 +38,7 @@ impl From<FetchCall> for FetchOrder {
             body: call.body.map(|b| String::from_utf8_lossy(&b).into_owned()),
             authorization: call.authorization,
             idempotency_key: call.idempotency_key,
+            headers: call.extra_headers.map(|h| h.iter().flat_map(|(n, v)| [n.clone(), v.clone()]).collect()),
             max_response_bytes: Some(call.max_response_bytes as f64),
         }
     }
@@ -61,6 +64,7 @@ impl FetchDispatch for JsFetch {
             body: None,
             authorization: None,
             idempotency_key: None,
+            headers: None,
             max_response_bytes: None,
         };
         self.0.call(order, ThreadsafeFunctionCallMode::NonBlocking);

@@ -13,6 +13,7 @@ pub mod events;
 pub mod fetch;
 pub mod format;
 pub mod loop_wake;
+pub mod telemetry;
 
 /// Every request, answer and health check runs on the one I/O thread of `crate::runtime`;
 /// napi-rs gets no tokio runtime of its own.

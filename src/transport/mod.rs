@@ -204,6 +204,17 @@ impl Transport {
     async fn exchange(&self, req: &Request<'_>) -> Result<Response, ClientError> {
         let mut request = reqwest::Request::new(req.method.to_reqwest(), self.url_for(req.path)?);
         let headers = request.headers_mut();
+        // The call's own headers (trace context...), checked by `telemetry::parse_headers`;
+        // the client's headers are inserted after them and so always win.
+        if let Some(extra) = crate::telemetry::extra_headers() {
+            for (name, value) in extra.iter() {
+                if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+                    if !crate::telemetry::is_reserved_header(name.as_str()) {
+                        headers.append(name, value);
+                    }
+                }
+            }
+        }
         if let Some(key) = req.idempotency_key {
             let value = HeaderValue::from_str(key).map_err(|_| invalid("idempotencyKey is not a valid header value"))?;
             headers.insert(HeaderName::from_static("idempotency-key"), value);
@@ -289,10 +300,13 @@ impl ClientTransport {
     }
 
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
-        match self {
+        let exchange = crate::telemetry::request_starts(req.method, req.path, req.idempotency_key);
+        let result = match self {
             ClientTransport::Native(t) => t.send(req).await,
             ClientTransport::Fetch(t) => t.send(req).await,
-        }
+        };
+        exchange.finished(&result);
+        result
     }
 
     pub fn as_fetch(&self) -> Option<&fetch::FetchTransport> {

@@ -407,3 +407,34 @@ fn an_explicit_proxy_receives_absolute_form_requests() {
         assert!(proxy.requests.lock().unwrap()[0].starts_with("GET http://127.0.0.1:9/v1/health HTTP/1.1"));
     });
 }
+
+#[test]
+fn a_calls_extra_headers_are_sent_and_can_never_replace_the_clients_own() {
+    struct NoWake;
+    impl crate::telemetry::Wake for NoWake {
+        fn wake(&self) {}
+    }
+    runtime().block_on(async {
+        let server = raw_server(|_, _| ok_json(r#"{"chittyId":"X"}"#)).await;
+        let t = transport(&server.url);
+        let telemetry = Arc::new(crate::telemetry::Telemetry::new(Arc::new(NoWake)));
+        // Built by hand, past `parse_headers`, as a bug elsewhere might: the transport still
+        // drops the reserved names.
+        let headers: crate::telemetry::Headers = vec![
+            ("traceparent".to_owned(), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned()),
+            ("authorization".to_owned(), "Bearer stolen".to_owned()),
+            ("idempotency-key".to_owned(), "other".to_owned()),
+        ]
+        .into();
+        let scope = crate::telemetry::CallScope::new(1, crate::stats::Operation::Mint, &telemetry, Some(headers));
+        crate::telemetry::scoped(scope, t.send(post("/mint", r#"{"entity":"PEO"}"#, "key-1"))).await.unwrap();
+        t.send(post("/mint", r#"{"entity":"PEO"}"#, "key-2")).await.unwrap();
+        let seen = server.requests.lock().unwrap().clone();
+        let first = seen[0].to_ascii_lowercase();
+        assert!(first.contains("traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"), "{first}");
+        assert_eq!(first.matches("authorization:").count(), 1, "{first}");
+        assert!(first.contains("authorization: bearer k3y\r\n") && first.contains("idempotency-key: key-1\r\n"), "{first}");
+        assert!(!first.contains("stolen") && !first.contains("idempotency-key: other"), "{first}");
+        assert!(!seen[1].to_ascii_lowercase().contains("traceparent"), "outside the call's scope: {}", seen[1]);
+    });
+}

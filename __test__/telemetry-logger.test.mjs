@@ -1,0 +1,174 @@
+// The `logger` option: pino, winston and console-style loggers receive structured records of
+// every attempt and of the client's events, never the API key.
+import { createServer } from 'node:http'
+import { Writable } from 'node:stream'
+import pino from 'pino'
+import winston from 'winston'
+import { ChittyIDClient } from '../index.mjs'
+import { startPair } from './helpers.mjs'
+
+const KEY = 'sk-telemetry-secret-0123456789'
+
+/** A server that answers `script` statuses in turn (then 201s), echoing the bearer in the reason phrase. */
+async function echoingServer(script = []) {
+  const seen = []
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method, url: req.url, headers: req.headers })
+    const status = script.length > 0 ? script.shift() : 201
+    req.resume()
+    req.on('end', () => {
+      if (status >= 300) {
+        res.writeHead(status, `nope ${req.headers.authorization}`, { 'content-type': 'application/json', 'retry-after': '0' })
+        res.end('{}')
+      } else {
+        res.writeHead(status, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ chittyId: 'CT-A-CHI-1234-P-24-A-0', valid: true }))
+      }
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${server.address().port}/v1`, seen, close: () => new Promise((r) => server.close(r)) }
+}
+
+const fastRetry = { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2, jitter: 0 }
+
+describe('logger option', () => {
+  test('a pino logger gets JSON records (object first): attempts, retries, key redacted', async () => {
+    const server = await echoingServer([503])
+    const lines = []
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l)))
+        cb()
+      },
+    })
+    const logger = pino({ level: 'debug' }, stream)
+    const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: KEY, logger, name: 'billing', retry: fastRetry })
+    try {
+      expect(await client.mint({ entity: 'PEO' })).toBe('CT-A-CHI-1234-P-24-A-0')
+      await new Promise((r) => setImmediate(r))
+      const requests = lines.filter((l) => l.event === 'request')
+      expect(requests).toHaveLength(2)
+      const [failed, ok] = requests
+      expect(failed).toMatchObject({
+        level: 40, // warn
+        event: 'request',
+        client: 'billing',
+        operation: 'mint',
+        attempt: 1,
+        method: 'POST',
+        endpoint: new URL(server.url).origin,
+        status: 503,
+        code: 'EHTTP',
+        msg: 'chittyid mint attempt 1: 503 in ' + failed.durationMs + ' ms',
+      })
+      expect(failed.error).toMatch(/\[redacted\]/i)
+      expect(ok).toMatchObject({ level: 20, operation: 'mint', attempt: 2, status: 201, method: 'POST' })
+      expect(ok.code).toBeUndefined()
+      expect(typeof ok.durationMs).toBe('number')
+      expect(ok.durationMs).toBeGreaterThan(0)
+      expect(ok.idempotencyKey).toBe(failed.idempotencyKey)
+      expect(ok.idempotencyKey).toBe(server.seen[0].headers['idempotency-key'])
+      const retry = lines.find((l) => l.event === 'retry')
+      expect(retry).toMatchObject({ level: 30, operation: 'mint', attempt: 1, code: 'EHTTP', client: 'billing' })
+      // The server really echoed the key; none of it reached the logs.
+      expect(server.seen[0].headers.authorization).toBe(`Bearer ${KEY}`)
+      expect(JSON.stringify(lines)).not.toContain(KEY)
+    } finally {
+      await client.close()
+      await server.close()
+    }
+  })
+
+  test('winston gets (message, meta): the record lands in its info object', async () => {
+    const infos = []
+    class Capture extends winston.Transport {
+      log(info, callback) {
+        infos.push(info)
+        callback()
+      }
+    }
+    const logger = winston.createLogger({ level: 'debug', transports: [new Capture()] })
+    const pair = await startPair({ token: KEY, client: { logger, cache: false } })
+    try {
+      const id = await pair.client.mint({ entity: 'EVNT' })
+      await pair.client.validate(id)
+      const records = infos.filter((i) => i.event === 'request')
+      expect(records.map((r) => [r.level, r.operation, r.method, r.status])).toEqual([
+        ['debug', 'mint', 'POST', 201],
+        ['debug', 'validate', 'GET', 200],
+      ])
+      expect(records[0].message).toMatch(/^chittyid mint attempt 1: 201 in [0-9.]+ ms$/)
+      expect(records[0].endpoint).toBe(new URL(pair.emulator.url).origin)
+      expect(JSON.stringify(infos)).not.toContain(KEY)
+    } finally {
+      await pair.close()
+    }
+  })
+
+  test('a console-style logger gets (message, record); failures at warn, breaker at error', async () => {
+    const calls = []
+    const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (...args) => calls.push([level, ...args])]))
+    const server = await echoingServer([500])
+    const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: KEY, logger, retry: false, circuitBreaker: { failureThreshold: 1 } })
+    try {
+      await expect(client.mint({ entity: 'PEO' })).rejects.toMatchObject({ status: 500 })
+      await new Promise((r) => setImmediate(r))
+      const warn = calls.find(([level, , record]) => level === 'warn' && record.event === 'request')
+      expect(typeof warn[1]).toBe('string')
+      expect(warn[2]).toMatchObject({ operation: 'mint', status: 500, code: 'EHTTP', attempt: 1 })
+      const open = calls.find(([, , record]) => record.event === 'circuitOpen')
+      expect(open[0]).toBe('error')
+      expect(open[2]).toMatchObject({ failures: 1 })
+      expect(JSON.stringify(calls)).not.toContain(KEY)
+    } finally {
+      await client.close()
+      await server.close()
+    }
+  })
+
+  test('records of many concurrent calls all arrive, in batches, none dropped', async () => {
+    const records = []
+    const logger = { debug: (msg, r) => records.push(r), info() {}, warn: (msg, r) => records.push(r), error() {} }
+    const pair = await startPair({ client: { logger } })
+    try {
+      const ids = await Promise.all(Array.from({ length: 300 }, () => pair.client.mint({ entity: 'PEO' })))
+      expect(new Set(ids).size).toBe(300)
+      const requests = records.filter((r) => r.event === 'request')
+      expect(requests).toHaveLength(300)
+      expect(new Set(requests.map((r) => r.idempotencyKey)).size).toBe(300)
+      expect(records.some((r) => r.event === 'telemetryDropped')).toBe(false)
+    } finally {
+      await pair.close()
+    }
+  })
+
+  test('a logger that throws changes nothing for the caller (one process warning)', async () => {
+    const warnings = []
+    const emitWarning = process.emitWarning
+    process.emitWarning = (message, options) => warnings.push({ message, ...options })
+    const boom = () => {
+      throw new Error('disk full')
+    }
+    const pair = await startPair({ client: { logger: { debug: boom, info: boom, warn: boom, error: boom } } })
+    try {
+      await pair.client.mint({ entity: 'PEO' })
+      await pair.client.mint({ entity: 'PEO' })
+      await new Promise((r) => setImmediate(r))
+      expect(warnings).toEqual([expect.objectContaining({ code: 'CHITTYID_LOGGER_THREW', message: expect.stringContaining('disk full') })])
+    } finally {
+      process.emitWarning = emitWarning
+      await pair.close()
+    }
+  })
+
+  test('bad logger options are TypeErrors at construction', () => {
+    for (const [config, text] of [
+      [{ logger: { info() {} } }, /no debug, warn, error methods/],
+      [{ logger: 'pino' }, /must be a logger object/],
+      [{ logger: console, loggerStyle: 'json' }, /loggerStyle/],
+    ]) {
+      expect(() => new ChittyIDClient(config)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(text) }))
+    }
+  })
+})

@@ -1,0 +1,265 @@
+'use strict'
+
+// What a client reports into the caller's own stack (docs/ARCHITECTURE.md, "Telemetry"):
+// per-attempt records from the native side (src/telemetry.rs), drained with the completions,
+// published on the `chittyid:request` TracingChannel and written to the `logger`; the
+// client's events written to the logger; and the extra request headers of each call.
+
+const { AsyncResource } = require('node:async_hooks')
+const native = require('../binding.js')
+const { ChittyIDError } = require('./errors.js')
+const diagnostics = require('./diagnostics.js')
+const { makeLog, levelEnabled, eventLevel } = require('./logger.js')
+
+// Switches of the native side (src/telemetry.rs).
+const TRACE = 1
+const LOG = 2
+// Slots per record in takeTelemetry()'s array (src/bindings/telemetry.rs).
+const STRIDE = 12
+
+// ---------------------------------------------------------------------------------------
+// Extra request headers: the client's `headers` option (an object, or a function called per
+// call) and a call's `{ headers }`.
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const VALUE = /^[\t\x20-\x7e]*$/
+const MAX_HEADERS = 64
+const MAX_VALUE_LENGTH = 8192
+let reserved
+
+function entriesOf(headers, where, invalid) {
+  if (headers === null || typeof headers !== 'object') throw invalid(`${where} must be an object of header names and values`)
+  if (typeof headers.forEach === 'function' && typeof headers.get === 'function') {
+    // Headers, Map
+    const out = []
+    headers.forEach((value, name) => out.push([name, value]))
+    return out
+  }
+  return Object.entries(headers)
+}
+
+/** Adds `headers` to `into` (lower-case name -> [name, value]); later sources win. */
+function addHeaders(into, headers, where, invalid) {
+  if (headers === undefined || headers === null) return
+  reserved ??= new Set(native.reservedHeaderNames())
+  for (const [name, raw] of entriesOf(headers, where, invalid)) {
+    if (raw === undefined || raw === null) continue
+    const value = typeof raw === 'number' ? String(raw) : raw
+    if (typeof name !== 'string' || !TOKEN.test(name)) throw invalid(`${where}: ${JSON.stringify(name)} is not a valid header name`)
+    const lower = name.toLowerCase()
+    if (reserved.has(lower)) throw invalid(`${where}: "${name}" is set by the client and cannot be overridden`)
+    if (typeof value !== 'string' || value.length > MAX_VALUE_LENGTH || !VALUE.test(value)) {
+      throw invalid(`${where}: the value of "${name}" must be a string of visible ASCII characters, spaces or tabs (at most ${MAX_VALUE_LENGTH})`)
+    }
+    into.set(lower, [lower, value])
+  }
+  if (into.size > MAX_HEADERS) throw invalid(`${where}: at most ${MAX_HEADERS} extra headers`)
+}
+
+/** Checks the client's `headers` option: an object, a function returning one, or nothing. */
+function headersOption(value, invalid) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === 'function') return value
+  const checked = new Map()
+  addHeaders(checked, value, 'ChittyIDClient option "headers"', invalid)
+  return checked.size === 0 ? undefined : value
+}
+
+/**
+ * The extra headers of one call as `[name, value, ...]`, or undefined: the client's option
+ * (called with `{ operation }` when it is a function), then the call's own `headers`.
+ */
+function callHeaders(option, callOptions, operation, invalid) {
+  const own = callOptions === undefined || callOptions === null ? undefined : callOptions.headers
+  if (option === undefined && (own === undefined || own === null)) return undefined
+  const merged = new Map()
+  if (option !== undefined) {
+    const fromOption = typeof option === 'function' ? option({ operation }) : option
+    addHeaders(merged, fromOption, 'the headers returned by the "headers" option', invalid)
+  }
+  addHeaders(merged, own, 'options.headers', invalid)
+  if (merged.size === 0) return undefined
+  const flat = []
+  for (const [name, value] of merged.values()) flat.push(name, value)
+  return flat
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** The service URL as it may appear in telemetry: no credentials, no trailing slash. */
+function publicBase(serviceUrl) {
+  const url = new URL(serviceUrl)
+  url.username = ''
+  url.password = ''
+  url.search = ''
+  url.hash = ''
+  return { base: url.href.replace(/\/+$/, ''), endpoint: url.origin }
+}
+
+/**
+ * The failure of one attempt, for subscribers. No stack frames: they would only show this
+ * module's drain loop, and capturing them is most of the cost of the error.
+ */
+function attemptError(message, code, status) {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new ChittyIDError(message, { code, status })
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
+/** One call traced on the channel: the caller's async context and its open attempts. */
+class CallTrace {
+  constructor() {
+    this.resource = new AsyncResource('chittyid:request')
+    this.open = new Map() // attempt -> ctx
+  }
+}
+
+/** Per-client telemetry; every method is a no-op cost when nobody observes. */
+class ClientTelemetry {
+  #native
+  #log
+  #logger
+  #flags = 0
+  #calls = new Map() // ticket -> CallTrace
+  #base
+  #endpoint
+  #apiKey
+  #name
+
+  constructor(nativeClient, { logger, loggerStyle, serviceUrl, apiKey, name }, invalid) {
+    this.#native = nativeClient
+    this.#log = makeLog(logger, loggerStyle, invalid)
+    this.#logger = logger
+    const { base, endpoint } = publicBase(serviceUrl)
+    this.#base = base
+    this.#endpoint = endpoint
+    this.#apiKey = apiKey
+    this.#name = name
+  }
+
+  get logging() {
+    return this.#log !== undefined
+  }
+
+  /** Before a call is submitted under `ticket`: switches the native side as needed. */
+  beforeSubmit(ticket) {
+    const tracing = diagnostics.tracing()
+    const flags = (tracing ? TRACE : 0) | (this.#log !== undefined ? LOG : 0)
+    if (flags !== this.#flags) {
+      this.#native.setTelemetry(flags)
+      this.#flags = flags
+    }
+    if (tracing) this.#calls.set(ticket, new CallTrace())
+  }
+
+  /** Publishes and logs every record queued so far (JS thread, before outcomes settle). */
+  drain() {
+    if (this.#flags === 0 && this.#calls.size === 0) return
+    const records = this.#native.takeTelemetry()
+    if (records[0] > 0) this.#dropped(records[0])
+    for (let at = 1; at + STRIDE <= records.length; at += STRIDE) {
+      if (records[at] === 0) this.#started(records, at)
+      else this.#ended(records, at)
+    }
+  }
+
+  /** The call under `ticket` settled: attempts it left open (cancelled) end as aborted. */
+  callDone(ticket, aborted) {
+    const call = this.#calls.get(ticket)
+    if (call === undefined) return
+    this.#calls.delete(ticket)
+    for (const ctx of call.open.values()) {
+      ctx.error = aborted || attemptError('The operation was aborted', 'ABORT_ERR')
+      ctx.endTime = Date.now()
+      call.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
+    }
+  }
+
+  #redact(text) {
+    if (typeof text !== 'string' || !this.#apiKey) return text
+    return text.split(this.#apiKey).join('[REDACTED]')
+  }
+
+  #started(r, at) {
+    const call = this.#calls.get(r[at + 1])
+    if (call === undefined) return
+    const ctx = {
+      operation: r[at + 3],
+      method: r[at + 4],
+      url: this.#base + r[at + 5],
+      attempt: r[at + 2],
+      idempotencyKey: r[at + 6],
+      status: undefined,
+      error: undefined,
+      startTime: r[at + 11],
+      endTime: undefined,
+    }
+    call.open.set(ctx.attempt, ctx)
+    call.resource.runInAsyncScope(diagnostics.publishStart, null, ctx)
+  }
+
+  #ended(r, at) {
+    const status = r[at + 7]
+    const code = r[at + 8]
+    const message = this.#redact(r[at + 9])
+    const call = this.#calls.get(r[at + 1])
+    const ctx = call && call.open.get(r[at + 2])
+    if (ctx !== undefined) {
+      call.open.delete(ctx.attempt)
+      ctx.status = status
+      ctx.endTime = r[at + 11]
+      if (code !== undefined) ctx.error = attemptError(message, code, status)
+      call.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
+    }
+    if (this.#log === undefined) return
+    const failed = code !== undefined
+    if (!failed && !levelEnabled(this.#logger, 'debug')) return
+    const record = {
+      event: 'request',
+      operation: r[at + 3],
+      attempt: r[at + 2],
+      method: r[at + 4],
+      endpoint: this.#endpoint,
+      status,
+      code,
+      durationMs: Math.round(r[at + 10]) / 1000,
+    }
+    if (r[at + 6] !== undefined) record.idempotencyKey = r[at + 6]
+    if (failed) record.error = message
+    if (this.#name !== undefined) record.client = this.#name
+    const outcome = status !== undefined ? String(status) : code
+    this.#log(failed ? 'warn' : 'debug', record, `chittyid ${record.operation} attempt ${record.attempt}: ${outcome} in ${record.durationMs} ms`)
+  }
+
+  #dropped(count) {
+    if (this.#log === undefined) return
+    this.#log('warn', { event: 'telemetryDropped', endpoint: this.#endpoint, dropped: count }, `chittyid: ${count} telemetry records dropped (the JS thread fell behind)`)
+  }
+
+  /** Writes one of the client's events to the logger. */
+  logEvent(name, payload) {
+    if (this.#log === undefined) return
+    const level = eventLevel(name)
+    if (level === 'debug' && !levelEnabled(this.#logger, 'debug')) return
+    const record = { event: name, endpoint: this.#endpoint }
+    const source = payload instanceof Error ? { error: payload } : payload || {}
+    for (const [key, value] of Object.entries(source)) {
+      if (key === 'serviceUrl') continue // the endpoint says it, without path or credentials
+      if (value instanceof Error) {
+        if (value.code !== undefined) record.code = value.code
+        record.error = this.#redact(value.message)
+      } else if (value === null || typeof value !== 'object') {
+        record[key] = this.#redact(value)
+      }
+    }
+    if (this.#name !== undefined) record.client = this.#name
+    const detail = record.operation ? ` ${record.operation}` : ''
+    this.#log(level, record, `chittyid ${name}${detail}${record.code ? `: ${record.code}` : ''}`)
+  }
+}
+
+module.exports = { ClientTelemetry, callHeaders, headersOption, publicBase }

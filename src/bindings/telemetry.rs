@@ -1,0 +1,94 @@
+//! The JS side's switches and drain for per-attempt telemetry (`crate::telemetry`): the
+//! records ride the client's completion wake-up and are taken in one call per batch.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::bindings::client::NativeClient;
+use crate::bindings::completions::Completer;
+use crate::telemetry::{Record, Wake, RESERVED_HEADERS};
+
+/// Fields per record in `takeTelemetry()`'s flat array (see `lib/telemetry.js`).
+pub const RECORD_STRIDE: u32 = 12;
+
+/// Telemetry wakes JS through the completion wake-up.
+pub struct CompleterWake(pub Arc<Completer>);
+
+impl Wake for CompleterWake {
+    fn wake(&self) {
+        self.0.nudge();
+    }
+}
+
+fn set_record(out: &mut Array, at: u32, record: Record) -> Result<()> {
+    match record {
+        Record::Start { call, attempt, op, method, path, idempotency_key, at_ms } => {
+            out.set(at, 0)?;
+            out.set(at + 1, call)?;
+            out.set(at + 2, attempt)?;
+            out.set(at + 3, op.as_str())?;
+            out.set(at + 4, method.as_str())?;
+            out.set(at + 5, path)?;
+            if let Some(key) = idempotency_key {
+                out.set(at + 6, key)?;
+            }
+            out.set(at + 11, at_ms)?;
+        }
+        Record::End { call, attempt, op, method, status, code, message, idempotency_key, duration_us, at_ms } => {
+            out.set(at, 1)?;
+            out.set(at + 1, call)?;
+            out.set(at + 2, attempt)?;
+            out.set(at + 3, op.as_str())?;
+            if let Some(method) = method {
+                out.set(at + 4, method.as_str())?;
+            }
+            if let Some(key) = idempotency_key {
+                out.set(at + 6, key)?;
+            }
+            if let Some(status) = status {
+                out.set(at + 7, u32::from(status))?;
+            }
+            if let Some(code) = code {
+                out.set(at + 8, code)?;
+            }
+            if let Some(message) = message {
+                out.set(at + 9, message)?;
+            }
+            out.set(at + 10, duration_us as f64)?;
+            out.set(at + 11, at_ms)?;
+        }
+    }
+    Ok(())
+}
+
+#[napi]
+impl NativeClient {
+    /// `1` (trace: start and end of each attempt) | `2` (log: end of each attempt); 0 = off.
+    /// Calls submitted while it is 0 record nothing.
+    #[napi(catch_unwind)]
+    pub fn set_telemetry(&self, flags: u32) {
+        self.telemetry().set_flags(flags.min(u32::from(u8::MAX)) as u8);
+    }
+
+    /// `[dropped, ...records]`, each record `RECORD_STRIDE` slots: kind (0 start, 1 end), call
+    /// (the ticket), attempt, operation, method, path, idempotencyKey, status, code, message,
+    /// durationUs, atMs (Unix ms); absent fields are holes.
+    #[napi(catch_unwind, ts_return_type = "Array<number | string | undefined>")]
+    pub fn take_telemetry<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
+        let (records, dropped) = self.telemetry().take();
+        let mut out = env.create_array(1 + RECORD_STRIDE * records.len() as u32)?;
+        out.set(0, dropped as f64)?;
+        for (i, record) in records.into_iter().enumerate() {
+            set_record(&mut out, 1 + RECORD_STRIDE * i as u32, record)?;
+        }
+        Ok(out)
+    }
+}
+
+/// Header names a call's `headers` may not set (lower case), for the JS side's checks.
+#[napi]
+pub fn reserved_header_names() -> Vec<String> {
+    RESERVED_HEADERS.iter().map(|s| (*s).to_owned()).collect()
+}
