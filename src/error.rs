@@ -34,6 +34,9 @@ pub enum ClientError {
     BodyTooLarge { limit: usize },
     /// The circuit breaker is open; nothing was sent.
     CircuitOpen { retry_in_ms: u64 },
+    /// The rate budget (fleet mode) or a rate-limit pause has no slot within the call's
+    /// timeout; nothing was sent.
+    RateLimited { retry_in_ms: u64 },
     /// The caller aborted through its AbortSignal.
     Aborted,
     /// The client was closed.
@@ -52,6 +55,7 @@ impl ClientError {
             ClientError::BadResponse { .. } => "EBADRESPONSE",
             ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
             ClientError::CircuitOpen { .. } => "ECIRCUITOPEN",
+            ClientError::RateLimited { .. } => "ERATELIMITED",
             ClientError::Aborted => "ABORT_ERR",
             ClientError::Closed => "ECLIENTCLOSED",
             ClientError::InvalidArgument { .. } => "ERR_INVALID_ARG_VALUE",
@@ -97,6 +101,7 @@ impl ClientError {
             ClientError::Tls { .. }
             | ClientError::Refused { .. }
             | ClientError::CircuitOpen { .. }
+            | ClientError::RateLimited { .. }
             | ClientError::InvalidArgument { .. } => false,
             _ => true,
         }
@@ -141,6 +146,9 @@ impl fmt::Display for ClientError {
             }
             ClientError::CircuitOpen { retry_in_ms } => {
                 write!(f, "circuit breaker is OPEN (next trial in {retry_in_ms} ms)")
+            }
+            ClientError::RateLimited { retry_in_ms } => {
+                write!(f, "rate limited: no request slot for the ChittyID service within the timeout (next in {retry_in_ms} ms)")
             }
             ClientError::Aborted => write!(f, "The operation was aborted"),
             ClientError::Closed => write!(f, "the client is closed"),

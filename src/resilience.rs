@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::breaker::{Admission, BreakerState, CircuitBreaker, Transition};
 use crate::error::ClientError;
 use crate::events::{Event, SharedSink};
+use crate::fleet::Fleet;
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::stats::{OpStats, Operation};
 use crate::transport::Response;
@@ -17,6 +18,9 @@ pub struct Resilience {
     pub breaker: Option<Arc<CircuitBreaker>>,
     pub sink: SharedSink,
     pub stats: Arc<OpStats>,
+    /// Fleet mode (`crate::fleet`): the shared rate budget before each attempt, the 429 pause
+    /// and breaker openings published after it.
+    pub fleet: Option<Arc<Fleet>>,
 }
 
 impl Resilience {
@@ -33,6 +37,9 @@ impl Resilience {
         let mut number = 1;
         loop {
             self.admit()?;
+            if let Some(fleet) = &self.fleet {
+                fleet.before_attempt().await?;
+            }
             let started = std::time::Instant::now();
             let outcome = attempt(number)
                 .await
@@ -40,6 +47,9 @@ impl Resilience {
                 .and_then(|response| parse(&response));
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());
+            if let Some(fleet) = &self.fleet {
+                fleet.after_attempt(outcome.as_ref().err());
+            }
             let err = match outcome {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
@@ -66,6 +76,12 @@ impl Resilience {
     /// changes nothing, and an expired OPEN moves to HALF_OPEN only once.
     pub fn admit(&self) -> Result<(), ClientError> {
         let Some(breaker) = &self.breaker else { return Ok(()) };
+        if let Some(fleet) = self.fleet.as_ref().filter(|f| f.take_breaker_hint()) {
+            if let Some(transition) = breaker.probe() {
+                fleet.note_hint_applied();
+                self.emit_transition(Some(transition));
+            }
+        }
         match breaker.admit() {
             Admission::Allowed { transition } => {
                 self.emit_transition(transition);
@@ -93,6 +109,9 @@ impl Resilience {
     fn emit_transition(&self, transition: Option<Transition>) {
         let Some(Transition { from, to }) = transition else { return };
         tracing::info!(from = from.as_str(), to = to.as_str(), "circuit breaker transition");
+        if let (Some(fleet), Some(breaker)) = (&self.fleet, &self.breaker) {
+            fleet.on_breaker_transition(to, breaker.config().reset_timeout_ms);
+        }
         let event = match to {
             BreakerState::Open => {
                 let snapshot = self.breaker.as_ref().map(|b| b.snapshot());
@@ -142,6 +161,7 @@ mod tests {
             breaker: Some(Arc::new(CircuitBreaker::new(config, clock))),
             sink,
             stats: Arc::new(OpStats::default()),
+            fleet: None,
         }
     }
 

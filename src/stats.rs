@@ -171,4 +171,6 @@ pub struct ClientSnapshot {
     pub breaker: Option<crate::breaker::BreakerSnapshot>,
     pub cache: Option<crate::cache::CacheStats>,
     pub rejected_by_breaker: u64,
+    /// Fleet mode's counters; `None` when it is off.
+    pub fleet: Option<crate::fleet::FleetSnapshot>,
 }

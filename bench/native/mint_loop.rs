@@ -40,6 +40,7 @@ fn client(url: &str) -> Arc<Client> {
         breaker: Some(Arc::new(CircuitBreaker::new(BreakerConfig::default(), clock::system()))),
         sink: events::noop(),
         stats: Arc::new(OpStats::default()),
+        fleet: None,
     };
     Arc::new(Client::new(&config, resilience, None).expect("client"))
 }

@@ -79,6 +79,8 @@ pub struct NativeClientOptions {
     pub connection_enabled: Option<bool>,
     /// `"native"` (default) or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`).
     pub transport: Option<String>,
+    /// Fleet mode (`crate::fleet`); `None` = off.
+    pub fleet: Option<crate::bindings::fleet::FleetOptions>,
 }
 
 #[napi(object)]
@@ -309,11 +311,21 @@ impl NativeClient {
             Some("process") => shared::for_service(&config.service_url, new_state),
             Some(other) => return Err(invalid(format!("scope must be \"client\" or \"process\", got {other:?}"))),
         };
+        let fleet = match &options.fleet {
+            None => None,
+            Some(f) => {
+                let fleet_config = crate::bindings::fleet::fleet_config(f).map_err(invalid)?;
+                let fleet = crate::fleet::Fleet::new(fleet_config, &config.service_url, config.api_key.as_deref(), config.timeout_ms, sink.clone(), clock.clone())
+                    .map_err(|e| to_napi_error(&e))?;
+                Some(fleet)
+            }
+        };
         let resilience = Resilience {
             retry: retry_policy(&options).map_err(invalid)?,
             breaker: state.breaker.clone(),
             sink,
             stats: Arc::new(OpStats::default()),
+            fleet,
         };
         let cache = state.cache.clone().zip(cache_policy).map(|(cache, (_, negative_ttl_ms))| CachePolicy { cache, negative_ttl_ms });
         let transport = match options.transport.as_deref() {
@@ -322,6 +334,9 @@ impl NativeClient {
             Some(other) => return Err(invalid(format!("transport must be \"native\" or \"fetch\", got {other:?}"))),
         };
         let core = Arc::new(Client::new(&config, transport, resilience, cache).map_err(|e| to_napi_error(&e))?);
+        if let Some(fleet) = &core.resilience().fleet {
+            fleet.start();
+        }
         let conn = ClientConnection::new(connection, &core, events);
         Ok(Self { core, cancellations: Arc::default(), _shared: state, conn, completer: Arc::default() })
     }
@@ -474,6 +489,7 @@ pub struct ClientStats {
     pub rejected_by_breaker: f64,
     pub breaker: Option<BreakerStats>,
     pub cache: Option<CacheStatsObject>,
+    pub fleet: Option<crate::bindings::fleet::FleetStats>,
 }
 
 fn to_operation_stats(op: &crate::stats::OpSnapshot) -> OperationStats {
@@ -517,5 +533,6 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
             half_open_successes: b.half_open_successes,
         }),
         cache: s.cache.as_ref().map(to_cache_stats),
+        fleet: s.fleet.as_ref().map(crate::bindings::fleet::to_fleet_stats),
     }
 }

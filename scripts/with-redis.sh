@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs a command with a throwaway redis-server for fleet mode's tests:
+#   bash scripts/with-redis.sh <command...>
+# Installs redis-server when it is absent (Debian/Ubuntu, as root, non-interactive), starts
+# one on a free loopback port with no persistence, exports CHITTYID_TEST_REDIS_URL (and
+# CHITTYID_TEST_REDIS_SERVER, the binary, for tests that stop and restart it), runs the
+# command, and stops the server whatever happens. If CHITTYID_TEST_REDIS_URL is already
+# set, the command runs against that server instead.
+set -euo pipefail
+
+if [ -n "${CHITTYID_TEST_REDIS_URL:-}" ]; then
+  exec "$@"
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "with-redis: installing redis-server" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends redis-server >&2
+  else
+    echo "with-redis: redis-server is not installed and cannot be installed here (needs root and apt-get)" >&2
+    exit 1
+  fi
+fi
+
+# A free loopback port: ask the kernel for one.
+port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+dir=$(mktemp -d)
+redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize no \
+  --dir "$dir" --logfile "$dir/redis.log" --protected-mode yes &
+pid=$!
+cleanup() {
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+for _ in $(seq 1 100); do
+  if redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1; then break; fi
+  sleep 0.05
+done
+redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null
+
+export CHITTYID_TEST_REDIS_URL="redis://127.0.0.1:$port/"
+export CHITTYID_TEST_REDIS_SERVER="$(command -v redis-server)"
+echo "with-redis: redis-server on $CHITTYID_TEST_REDIS_URL" >&2
+set +e
+"$@"
+status=$?
+set -e
+exit $status
