@@ -151,6 +151,7 @@ export interface ClientStats {
   rejectedByBreaker: number
   breaker?: BreakerStats
   cache?: CacheStatsObject
+  fleet?: FleetStats
 }
 
 /** `CircuitBreaker(options)` of DESIGN.md §3; absent fields take the defaults. */
@@ -299,6 +300,47 @@ export interface FetchOrder {
 /** The answer of the fetch started under `id`; false when it is no longer awaited. */
 export declare function fetchSettle(id: number, status: number, statusText: string, retryAfter: string | undefined | null, body: Buffer): boolean
 
+export interface FleetOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  redis: string
+  keyPrefix?: string
+  apiKeyScope?: boolean
+  deadlineMs?: number
+  ratePerSecond?: number
+  burst?: number
+  coalesceMs?: number
+  sharedCache?: boolean
+  breakerHint?: boolean
+}
+
+export interface FleetStats {
+  /** The last Redis command (or probe) got an answer. */
+  connected: boolean
+  /** Redis is unavailable: the client runs local-only until a probe succeeds. */
+  degraded: boolean
+  errors: number
+  timeouts: number
+  /** Redis commands not sent because Redis was known to be down. */
+  skipped: number
+  degradations: number
+  restorations: number
+  l2Hits: number
+  l2Misses: number
+  l2Writes: number
+  /** Validations answered by the L2 after waiting for another instance's request. */
+  coalesced: number
+  rateWaits: number
+  rateWaitMs: number
+  /** Calls failed with ERATELIMITED (no slot within their timeout). */
+  rateLimited: number
+  pauseWaits: number
+  pausesPublished: number
+  /** Ms left of the fleet-wide rate-limit pause known here. */
+  pauseMs: number
+  breakerHintsPublished: number
+  breakerHintsApplied: number
+}
+
 export declare function isValidFormatNative(id: string): boolean
 
 export interface NativeClientOptions {
@@ -331,6 +373,8 @@ export interface NativeClientOptions {
   connectionEnabled?: boolean
   /** `"native"` (default) or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`). */
   transport?: string
+  /** Fleet mode (`crate::fleet`); `None` = off. */
+  fleet?: FleetOptions
 }
 
 export interface NativeEmulatorOptions {

@@ -24,6 +24,8 @@ function toPayload(e) {
       return { failures: e.failures, resetTimeout: e.delay }
     case 'error':
       return Object.assign(new Error(e.message), { code: e.code })
+    case 'fleetDegraded':
+      return { reason: e.message }
     default:
       return {}
   }
