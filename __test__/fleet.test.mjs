@@ -197,6 +197,66 @@ withRedis('fleet mode', () => {
     }
   }, 60000)
 
+  test('a 429 in one instance pauses the others', async () => {
+    const keyPrefix = prefix()
+    const serviceUrl = `${emulator.url}/v1`
+    const a = new ChittyIDClient({ serviceUrl, retry: false, fleet: { redis: REDIS, keyPrefix } })
+    const b = new ChittyIDClient({ serviceUrl, fleet: { redis: REDIS, keyPrefix, ratePerSecond: 1000, burst: 100 } })
+    try {
+      await b.mint({ entity: 'PEO' })
+      emulator.setFault({ rateLimitRetryAfter: 1, remaining: 1, routes: ['mint'] })
+      await expect(a.mint({ entity: 'PEO' })).rejects.toMatchObject({ status: 429 })
+      emulator.clearFaults()
+      await sleep(50) // the pause is written to Redis right after the answer
+      const t0 = performance.now()
+      await b.mint({ entity: 'PEO' })
+      const waited = performance.now() - t0
+      expect(waited).toBeGreaterThan(800)
+      expect(waited).toBeLessThan(1500)
+      expect(a.getStats().fleet).toMatchObject({ pausesPublished: 1 })
+      expect(b.getStats().fleet).toMatchObject({ pauseWaits: 1, pausesPublished: 0 })
+    } finally {
+      emulator.clearFaults()
+      await a.close()
+      await b.close()
+    }
+  })
+
+  test('a circuit that opens in one instance makes the others probe instead of hammering', async () => {
+    const keyPrefix = prefix()
+    const serviceUrl = `${emulator.url}/v1`
+    const a = new ChittyIDClient({ serviceUrl, retry: false, circuitBreaker: { failureThreshold: 2, resetTimeout: 5000 }, fleet: { redis: REDIS, keyPrefix } })
+    const b = new ChittyIDClient({ serviceUrl, retry: false, circuitBreaker: { failureThreshold: 5, resetTimeout: 5000 }, fleet: { redis: REDIS, keyPrefix } })
+    const seen = []
+    b.on('circuitHalfOpen', () => seen.push('circuitHalfOpen'))
+    b.on('circuitOpen', () => seen.push('circuitOpen'))
+    try {
+      await b.mint({ entity: 'PEO' })
+      emulator.setFault({ errorStatus: 503, routes: ['mint'] })
+      for (let i = 0; i < 2; i++) await expect(a.mint({ entity: 'PEO' })).rejects.toMatchObject({ status: 503 })
+      expect(a.getStats().breaker.state).toBe('OPEN')
+      await sleep(300) // past b's refresh interval
+      const before = emulator.stats().requests.mint
+      // b reads the hint in the background while it makes calls (at the latest on this first
+      // one); the call after that is a trial, and its failure opens b's circuit.
+      for (let i = 0; i < 5 && b.getStats().breaker.state !== 'OPEN'; i++) {
+        await expect(b.mint({ entity: 'PEO' })).rejects.toMatchObject({ status: 503 })
+        await sleep(100)
+      }
+      expect(b.getStats().breaker.state).toBe('OPEN')
+      await expect(b.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'ECIRCUITOPEN' })
+      // Not the 5 failures of its own threshold.
+      expect(emulator.stats().requests.mint - before).toBeLessThanOrEqual(2)
+      expect(seen).toEqual(['circuitHalfOpen', 'circuitOpen'])
+      expect(b.getStats().fleet).toMatchObject({ breakerHintsApplied: 1 })
+      expect(a.getStats().fleet).toMatchObject({ breakerHintsPublished: 1, breakerHintsApplied: 0 })
+    } finally {
+      emulator.clearFaults()
+      await a.close()
+      await b.close()
+    }
+  })
+
   test('fleet mode adds little latency per mint', async () => {
     const serviceUrl = `${emulator.url}/v1`
     const measure = async (client, n) => {

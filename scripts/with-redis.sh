@@ -13,13 +13,16 @@ if [ -n "${CHITTYID_TEST_REDIS_URL:-}" ]; then
 fi
 
 if ! command -v redis-server >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  as_root=""
+  if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root="sudo -n"
+  fi
+  if { [ "$(id -u)" = "0" ] || [ -n "$as_root" ]; } && command -v apt-get >/dev/null 2>&1; then
     echo "with-redis: installing redis-server" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends redis-server >&2
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >&2
   else
-    echo "with-redis: redis-server is not installed and cannot be installed here (needs root and apt-get)" >&2
+    echo "with-redis: redis-server is not installed and cannot be installed here (needs root or sudo, and apt-get)" >&2
     exit 1
   fi
 fi

@@ -38,7 +38,10 @@ impl Resilience {
         loop {
             self.admit()?;
             if let Some(fleet) = &self.fleet {
-                fleet.before_attempt().await?;
+                // A call that waited for its slot asks the breaker again: it may have opened.
+                if fleet.before_attempt().await? {
+                    self.admit()?;
+                }
             }
             let started = std::time::Instant::now();
             let outcome = attempt(number)
@@ -200,6 +203,33 @@ mod tests {
         assert_eq!(sink.names(), ["circuitOpen", "circuitHalfOpen"]);
         assert_eq!(r.breaker.as_ref().unwrap().state(), BreakerState::HalfOpen);
         assert_eq!(r.stats.rejected_by_breaker(), 2);
+    }
+
+    #[test]
+    fn with_a_fleet_a_429_pauses_the_next_attempt_and_one_that_cannot_wait_fails_unsent() {
+        let clock = ManualClock::new(0);
+        let sink = Arc::new(RecordingSink::default());
+        // No Redis at port 1: the fleet runs local-only, which is what this wiring needs.
+        let config = crate::fleet::FleetConfig { deadline_ms: 20, ..crate::fleet::FleetConfig::new("redis://127.0.0.1:1/".into()) };
+        let fleet = crate::fleet::Fleet::new(config, "http://127.0.0.1:9", None, 200, crate::events::noop(), crate::clock::system()).unwrap();
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 3, initial_delay_ms: 1, max_delay_ms: 1, jitter: 0.0, ..RetryPolicy::default() }),
+            fleet: Some(fleet.clone()),
+            // Today a 429 counts for the breaker (issue 14 changes that): keep it out of this test.
+            breaker: None,
+            ..resilience(clock, sink)
+        };
+        let mut attempts = 0;
+        let err = block_on(r.run(Operation::Mint, |_| {
+            attempts += 1;
+            let response = Response { status: 429, status_text: "Too Many Requests".into(), retry_after: None, body: Bytes::new() };
+            std::future::ready(Ok(response))
+        }, |_| Ok(())))
+        .unwrap_err();
+        assert_eq!(attempts, 1, "the retry was not sent into the pause");
+        assert_eq!(err.code(), "ERATELIMITED");
+        let s = fleet.snapshot();
+        assert_eq!((s.pauses_published, s.rate_limited), (1, 1));
     }
 
     #[test]

@@ -247,23 +247,25 @@ impl Fleet {
 
     /// Before each attempt: waits for this request's slot in the fleet's rate budget and out
     /// any fleet-wide pause, for at most the client's timeout; beyond that the call fails
-    /// with `ERATELIMITED` without waiting.
-    pub async fn before_attempt(self: &Arc<Self>) -> Result<(), ClientError> {
+    /// with `ERATELIMITED` without waiting. Returns whether it waited.
+    pub async fn before_attempt(self: &Arc<Self>) -> Result<bool, ClientError> {
         self.maybe_refresh();
         let started = Instant::now();
+        let mut waited = false;
         loop {
             let left = self.max_wait_ms.saturating_sub(started.elapsed().as_millis() as u64);
             match self.rate.acquire(left).await {
-                Grant::After(0) => return Ok(()),
+                Grant::After(0) => return Ok(waited),
                 Grant::After(ms) => {
                     self.counters.rate_waits.fetch_add(1, Relaxed);
                     self.counters.rate_wait_ms.fetch_add(ms, Relaxed);
                     tokio::time::sleep(Duration::from_millis(ms)).await;
-                    return Ok(());
+                    return Ok(true);
                 }
                 Grant::Paused(ms) if ms <= left => {
                     self.counters.pause_waits.fetch_add(1, Relaxed);
                     tokio::time::sleep(Duration::from_millis(ms)).await;
+                    waited = true;
                 }
                 Grant::Paused(ms) | Grant::Refused(ms) => {
                     self.counters.rate_limited.fetch_add(1, Relaxed);
