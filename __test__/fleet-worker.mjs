@@ -7,7 +7,7 @@ const job = JSON.parse(process.argv[2])
 const client = new ChittyIDClient({
   serviceUrl: job.serviceUrl,
   timeout: 20000,
-  fleet: { redis: job.redis, keyPrefix: job.keyPrefix, ratePerSecond: job.ratePerSecond, deadlineMs: 200 },
+  fleet: { redis: job.redis, keyPrefix: job.keyPrefix, ratePerSecond: job.ratePerSecond, deadlineMs: job.deadlineMs },
 })
 
 const report = { ok: 0, errors: {}, status429: 0 }

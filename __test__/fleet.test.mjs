@@ -111,7 +111,7 @@ withRedis('fleet mode', () => {
     const first = samples.find(([, n]) => n > 0)
     const last = samples.find(([, n]) => n === 800)
     const overall = (800 - first[1]) / ((last[0] - first[0]) / 1000)
-    console.log(`fleet rate: N=${N}/s, busiest 1 s window ${busiest} requests, overall ${overall.toFixed(1)}/s, 429s ${status429}, waits ${reports.map((r) => r.fleet.rateWaits).join('/')}`)
+    console.log(`fleet rate: N=${N}/s, busiest 1 s window ${busiest} requests, overall ${overall.toFixed(1)}/s, 429s ${status429}, waits ${reports.map((r) => r.fleet.rateWaits).join("/")}, Redis timeouts ${reports.map((r) => r.fleet.timeouts).join("/")}`)
     expect(busiest).toBeLessThanOrEqual(N * 1.05 + 2)
     expect(overall).toBeLessThanOrEqual(N * 1.02)
     // Four members at N/s each would have finished in about 2 s; one budget takes about 8 s.
