@@ -81,7 +81,10 @@ export declare class NativeClient {
   startConnection(): void
   disconnect(): void
   connectionState(): ConnectionStateInfo
-  /** Stops the monitor task and releases the event threadsafe function; idempotent. */
+  /**
+   * Stops the monitor task, releases the event threadsafe function and closes the fleet's
+   * Redis connection; idempotent.
+   */
   close(): void
   /** Whether this client's exchanges go through `globalThis.fetch`. */
   get usesFetch(): boolean

@@ -58,6 +58,25 @@ function pings(port) {
   })
 }
 
+/** `connected_clients` of the redis-server at `url`, this probe's connection included. */
+function redisClients(url) {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname)
+    let text = ''
+    socket.on('connect', () => socket.write('INFO clients\r\n'))
+    socket.on('data', (d) => {
+      text += d
+      const match = /connected_clients:(\d+)/.exec(text)
+      if (match) {
+        socket.destroy()
+        resolve(Number(match[1]))
+      }
+    })
+    socket.on('error', reject)
+  })
+}
+
 async function startRedis(port) {
   const child = spawn(REDIS_SERVER, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
   for (let i = 0; i < 100 && !(await pings(port)); i++) await sleep(20)
@@ -277,8 +296,13 @@ withRedis('fleet mode', () => {
     console.log(`mint latency ms: plain p50 ${percentile(a, 0.5).toFixed(3)} p99 ${percentile(a, 0.99).toFixed(3)}; fleet (rate budget on) p50 ${percentile(b, 0.5).toFixed(3)} p99 ${percentile(b, 0.99).toFixed(3)}`)
     expect(percentile(b, 0.5) - percentile(a, 0.5)).toBeLessThan(5)
     expect(fleet.getStats().fleet).toMatchObject({ connected: true, errors: 0 })
+    const open = await redisClients(REDIS)
     await plain.close()
     await fleet.close()
+    // close() closes the fleet's Redis connection at once, not when the client is collected.
+    for (let i = 0; i < 50 && (await redisClients(REDIS)) !== open - 1; i++) await sleep(10)
+    expect(await redisClients(REDIS)).toBe(open - 1)
+    expect(fleet.getStats().fleet).toMatchObject({ connected: false, degraded: false })
   })
 })
 

@@ -233,10 +233,14 @@ impl NativeClient {
         }
     }
 
-    /// Stops the monitor task and releases the event threadsafe function; idempotent.
+    /// Stops the monitor task, releases the event threadsafe function and closes the fleet's
+    /// Redis connection; idempotent.
     #[napi]
     pub fn close(&self) {
         self.connection().close();
+        if let Some(fleet) = &self.core().resilience().fleet {
+            fleet.close();
+        }
     }
 }
 

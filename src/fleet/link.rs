@@ -22,6 +22,8 @@ enum Health {
     Up,
     /// Skipping Redis; a probe task is running.
     Down,
+    /// The client was closed: nothing is sent any more.
+    Closed,
 }
 
 struct State {
@@ -81,7 +83,16 @@ impl Link {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Drops the connection (the manager's last clone closes it) and stops all Redis traffic.
+    pub fn close(&self) {
+        self.lock().health = Health::Closed;
+        self.manager.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+
     fn manager(&self) -> Result<ConnectionManager, redis::RedisError> {
+        if self.lock().health == Health::Closed {
+            return Err(redis::RedisError::from((redis::ErrorKind::Client, "the client is closed")));
+        }
         let mut slot = self.manager.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(m) = slot.as_ref() {
             return Ok(m.clone());
@@ -106,9 +117,13 @@ impl Link {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        if self.is_degraded() {
-            self.counters.skipped.fetch_add(1, Relaxed);
-            return Err(Miss::Skipped);
+        match self.lock().health {
+            Health::Down => {
+                self.counters.skipped.fetch_add(1, Relaxed);
+                return Err(Miss::Skipped);
+            }
+            Health::Closed => return Err(Miss::Skipped),
+            Health::Unknown | Health::Up => {}
         }
         let manager = match self.manager() {
             Ok(m) => m,
@@ -154,6 +169,7 @@ impl Link {
     fn answered(&self) {
         let mut state = self.lock();
         state.consecutive_timeouts = 0;
+        // A command that was in flight when the client closed changes nothing.
         if state.health == Health::Unknown {
             state.health = Health::Up;
         }
@@ -188,7 +204,7 @@ impl Link {
     fn go_down(self: &Arc<Self>, reason: String) {
         {
             let mut state = self.lock();
-            if state.health == Health::Down {
+            if matches!(state.health, Health::Down | Health::Closed) {
                 return;
             }
             state.health = Health::Down;
@@ -204,6 +220,9 @@ impl Link {
     fn come_back(&self) {
         {
             let mut state = self.lock();
+            if state.health == Health::Closed {
+                return;
+            }
             state.health = Health::Up;
             state.consecutive_timeouts = 0;
         }
@@ -214,11 +233,14 @@ impl Link {
 }
 
 /// PINGs every `PROBE_INTERVAL_MS` until Redis answers, then restores the link; stops when
-/// the client is gone.
+/// the client is closed or gone.
 async fn probe_until_up(link: Weak<Link>) {
     loop {
         tokio::time::sleep(Duration::from_millis(PROBE_INTERVAL_MS)).await;
         let Some(link) = link.upgrade() else { return };
+        if link.lock().health == Health::Closed {
+            return;
+        }
         if link.ping(Duration::from_millis(PROBE_TIMEOUT_MS)).await.is_ok() {
             link.come_back();
             return;

@@ -298,6 +298,11 @@ impl Fleet {
         });
     }
 
+    /// The client was closed: the Redis connection goes now, not when the client is collected.
+    pub fn close(&self) {
+        self.link.close();
+    }
+
     /// Ms left of the fleet-wide pause known here (0: none).
     pub fn current_pause(&self) -> u64 {
         self.rate.current_pause()

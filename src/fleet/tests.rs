@@ -235,3 +235,20 @@ fn options_are_checked() {
     let with_password = FleetConfig::new("redis://:hunter2@127.0.0.1:1/".into());
     assert!(!format!("{with_password:?}").contains("hunter2"));
 }
+
+#[test]
+fn a_closed_fleet_sends_nothing_and_reports_nothing() {
+    let Some(url) = redis_url() else { return };
+    let (fleet, sink) = member(&url, &prefix(), |c| c.rate = Some(RateConfig { per_second: 1_000.0, burst: 10.0 }));
+    runtime().block_on(async {
+        assert!(matches!(fleet.rate.acquire(1_000).await, Grant::After(0)));
+        assert!(fleet.snapshot().connected);
+        fleet.close();
+        // The local bucket answers; Redis is neither asked nor counted as failing.
+        assert!(matches!(fleet.rate.acquire(1_000).await, Grant::After(_)));
+    });
+    let s = fleet.snapshot();
+    assert!(!s.connected && !s.degraded, "{s:?}");
+    assert_eq!((s.errors, s.timeouts, s.skipped, s.degradations), (0, 0, 0, 0));
+    assert!(sink.names().is_empty());
+}
