@@ -10,7 +10,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use redis::Script;
 
 use super::link::Link;
-use super::FleetCounters;
+use super::{FleetCounters, ACTIVE_MEMBER_MS};
+
+/// What a background refresh learned.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refreshed {
+    pub pause_ms: Option<u64>,
+    /// Instances that made calls lately, this one included.
+    pub members: u64,
+}
 
 pub struct BreakerHint {
     link: Arc<Link>,
@@ -36,7 +44,7 @@ impl BreakerHint {
             openings: AtomicU64::new(0),
             last_seen: Mutex::new(None),
             pending: AtomicBool::new(false),
-            state: Script::new(include_str!("scripts/state.lua")),
+            state: Script::new(super::lua::STATE),
         }
     }
 
@@ -60,17 +68,25 @@ impl BreakerHint {
         let _ = self.link.run(|mut conn| async move { redis::cmd("DEL").arg(&self.key).query_async::<()>(&mut conn).await }).await;
     }
 
-    /// Reads the hint and the fleet's pause in one round trip; returns the pause (ms), if any.
-    pub async fn refresh(&self, pause_key: &str) -> Option<u64> {
-        let (hint, pause) = self
+    /// Reads the hint, the fleet's pause and the number of active instances in one round
+    /// trip, and counts this instance as active; `None` when Redis did not answer.
+    pub async fn refresh(&self, pause_key: &str, members_key: &str) -> Option<Refreshed> {
+        let (hint, pause, members) = self
             .link
             .run(|mut conn| async move {
-                self.state.key(&self.key).key(pause_key).invoke_async::<(Option<String>, i64)>(&mut conn).await
+                self.state
+                    .key(&self.key)
+                    .key(pause_key)
+                    .key(members_key)
+                    .arg(&self.instance)
+                    .arg(ACTIVE_MEMBER_MS)
+                    .invoke_async::<(Option<String>, i64, u64)>(&mut conn)
+                    .await
             })
             .await
             .ok()?;
         self.observe(hint);
-        (pause > 0).then_some(pause as u64)
+        Some(Refreshed { pause_ms: (pause > 0).then_some(pause as u64), members: members.max(1) })
     }
 
     fn observe(&self, hint: Option<String>) {

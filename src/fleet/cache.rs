@@ -50,8 +50,8 @@ impl SharedCache {
             key_prefix,
             token,
             coalesce_ms,
-            lookup: Script::new(include_str!("scripts/cache_lookup.lua")),
-            store: Script::new(include_str!("scripts/cache_store.lua")),
+            lookup: Script::new(super::lua::CACHE_LOOKUP),
+            store: Script::new(super::lua::CACHE_STORE),
         }
     }
 

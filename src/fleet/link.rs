@@ -150,19 +150,26 @@ impl Link {
 
     /// Connects in the background, so the first call does not pay for it.
     pub async fn warm_up(self: Arc<Self>) {
-        if self.ping(Duration::from_millis(PROBE_TIMEOUT_MS)).await.is_ok() {
-            self.answered();
-        } else if !self.is_degraded() {
-            self.go_down("Redis did not answer the first PING".to_owned());
+        match self.connect(Duration::from_millis(PROBE_TIMEOUT_MS)).await {
+            Ok(()) => self.answered(),
+            Err(reason) => self.go_down(reason),
         }
     }
 
-    async fn ping(&self, within: Duration) -> Result<(), String> {
+    /// PING, then load every script (a restarted Redis has none), so calls start on EVALSHA.
+    async fn connect(&self, within: Duration) -> Result<(), String> {
         let mut manager = self.manager().map_err(|e| self.describe(&e))?;
-        match tokio::time::timeout(within, redis::cmd("PING").query_async::<()>(&mut manager)).await {
+        let ready = async {
+            redis::cmd("PING").query_async::<()>(&mut manager).await?;
+            for code in super::lua::ALL {
+                redis::Script::new(code).prepare_invoke().load_async(&mut manager).await?;
+            }
+            Ok::<(), redis::RedisError>(())
+        };
+        match tokio::time::timeout(within, ready).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(self.describe(&e)),
-            Err(_) => Err(format!("no answer within {} ms", within.as_millis())),
+            Err(_) => Err(format!("Redis did not answer within {} ms", within.as_millis())),
         }
     }
 
@@ -182,9 +189,13 @@ impl Link {
 
     fn timed_out(self: &Arc<Self>) {
         self.counters.timeouts.fetch_add(1, Relaxed);
-        // One slow answer on a busy machine is not an outage; a run of them is.
+        // One slow answer on a busy machine is not an outage; a run of them is. While the first
+        // connection is being made, the warm-up (with its longer timeout) decides.
         let run = {
             let mut state = self.lock();
+            if state.health == Health::Unknown {
+                return;
+            }
             state.consecutive_timeouts += 1;
             state.consecutive_timeouts
         };
@@ -241,7 +252,7 @@ async fn probe_until_up(link: Weak<Link>) {
         if link.lock().health == Health::Closed {
             return;
         }
-        if link.ping(Duration::from_millis(PROBE_TIMEOUT_MS)).await.is_ok() {
+        if link.connect(Duration::from_millis(PROBE_TIMEOUT_MS)).await.is_ok() {
             link.come_back();
             return;
         }

@@ -37,6 +37,9 @@ pub const DEFAULT_COALESCE_MS: u64 = 200;
 pub const DEFAULT_RATE_LIMIT_PAUSE_MS: u64 = 1_000;
 /// How often an instance with traffic reads the breaker hint and the pause.
 pub const STATE_REFRESH_MS: u64 = 250;
+/// An instance counts as active (for its share of the budget while Redis is unreachable) this
+/// long after its last refresh.
+pub const ACTIVE_MEMBER_MS: u64 = 8 * STATE_REFRESH_MS;
 /// While Redis is down, how often it is probed.
 pub const PROBE_INTERVAL_MS: u64 = 500;
 /// Connection attempts and probes (nobody waits on them) give Redis this long.
@@ -46,6 +49,17 @@ pub const TIMEOUTS_BEFORE_DEGRADED: u32 = 3;
 pub const MAX_DEADLINE_MS: u64 = 10_000;
 pub const MAX_COALESCE_MS: u64 = 10_000;
 pub const MAX_KEY_PREFIX_LEN: usize = 64;
+
+/// The Lua scripts, run with EVALSHA (EVAL's fallback loads them on NOSCRIPT). `Link` also
+/// loads them whenever it (re)connects, so a burst of first calls does not each pay NOSCRIPT.
+pub mod lua {
+    pub const ACQUIRE: &str = include_str!("scripts/acquire.lua");
+    pub const PAUSE: &str = include_str!("scripts/pause.lua");
+    pub const STATE: &str = include_str!("scripts/state.lua");
+    pub const CACHE_LOOKUP: &str = include_str!("scripts/cache_lookup.lua");
+    pub const CACHE_STORE: &str = include_str!("scripts/cache_store.lua");
+    pub const ALL: [&str; 5] = [ACQUIRE, PAUSE, STATE, CACHE_LOOKUP, CACHE_STORE];
+}
 
 /// The `fleet` option, checked.
 #[derive(Clone, PartialEq)]
@@ -221,7 +235,7 @@ impl Fleet {
         let instance = format!("{:016x}", fastrand::u64(..));
         let counters = Arc::new(FleetCounters::default());
         let link = Arc::new(Link::new(client, config.deadline_ms, Arc::clone(&counters), sink));
-        let rate = RateBudget::new(Arc::clone(&link), config.rate, format!("{rate_scope}:rate"), format!("{rate_scope}:pause"), clock.clone());
+        let rate = RateBudget::new(Arc::clone(&link), config.rate, &rate_scope, clock.clone());
         let cache = config.shared_cache.then(|| {
             SharedCache::new(Arc::clone(&link), Arc::clone(&counters), format!("{service_scope}:"), instance.clone(), config.coalesce_ms)
         });
@@ -344,8 +358,11 @@ impl Fleet {
         self.next_refresh_ms.store(now + STATE_REFRESH_MS, Relaxed);
         let fleet = Arc::clone(self);
         spawn_detached(async move {
-            if let Some(pause) = fleet.hint.refresh(fleet.rate.pause_key()).await {
-                fleet.rate.note_pause(pause);
+            if let Some(refreshed) = fleet.hint.refresh(fleet.rate.pause_key(), fleet.rate.members_key()).await {
+                if let Some(pause) = refreshed.pause_ms {
+                    fleet.rate.note_pause(pause);
+                }
+                fleet.rate.note_members(refreshed.members);
             }
             fleet.refreshing.store(false, Relaxed);
         });

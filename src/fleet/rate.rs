@@ -1,6 +1,7 @@
 //! The fleet's shared rate budget: a token bucket in Redis (`scripts/acquire.lua`), consulted
 //! before each request, and the fleet-wide rate-limit pause (`scripts/pause.lua`). While Redis
-//! is unavailable the same bucket runs locally, so one process alone still keeps to the rate.
+//! is unavailable (or late) the same bucket runs locally at this instance's share of the rate:
+//! the rate divided by the instances active at the last refresh.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -63,6 +64,9 @@ pub struct RateBudget {
     config: Option<RateConfig>,
     bucket_key: String,
     pause_key: String,
+    members_key: String,
+    /// Instances active at the last refresh (1 until one succeeds).
+    members: AtomicU64,
     acquire: Script,
     pause: Script,
     local: Mutex<Option<LocalBucket>>,
@@ -72,14 +76,17 @@ pub struct RateBudget {
 }
 
 impl RateBudget {
-    pub fn new(link: Arc<Link>, config: Option<RateConfig>, bucket_key: String, pause_key: String, clock: SharedClock) -> Self {
+    /// Keys `<scope>:rate`, `<scope>:pause` and `<scope>:members`.
+    pub fn new(link: Arc<Link>, config: Option<RateConfig>, scope: &str, clock: SharedClock) -> Self {
         Self {
             link,
             config,
-            bucket_key,
-            pause_key,
-            acquire: Script::new(include_str!("scripts/acquire.lua")),
-            pause: Script::new(include_str!("scripts/pause.lua")),
+            bucket_key: format!("{scope}:rate"),
+            pause_key: format!("{scope}:pause"),
+            members_key: format!("{scope}:members"),
+            members: AtomicU64::new(1),
+            acquire: Script::new(super::lua::ACQUIRE),
+            pause: Script::new(super::lua::PAUSE),
             local: Mutex::new(None),
             clock,
             paused_until_ms: AtomicU64::new(0),
@@ -88,6 +95,19 @@ impl RateBudget {
 
     pub fn pause_key(&self) -> &str {
         &self.pause_key
+    }
+
+    pub fn members_key(&self) -> &str {
+        &self.members_key
+    }
+
+    pub fn note_members(&self, members: u64) {
+        self.members.store(members.max(1), Relaxed);
+    }
+
+    /// This instance's part of the budget, for the local bucket.
+    fn local_share(&self, config: RateConfig) -> RateConfig {
+        share(config, self.members.load(Relaxed))
     }
 
     /// The slot for one request. Without a configured rate only the known pause applies, and
@@ -124,6 +144,7 @@ impl RateBudget {
     }
 
     fn acquire_locally(&self, config: RateConfig, max_wait_ms: u64) -> Grant {
+        let config = self.local_share(config);
         let now = self.clock.now_ms();
         let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
         local.get_or_insert_with(|| LocalBucket::new(config, now)).reserve(config, now, max_wait_ms)
@@ -150,9 +171,24 @@ impl RateBudget {
     }
 }
 
+/// `config` split evenly between `members` instances; each keeps a burst of at least 1.
+pub fn share(config: RateConfig, members: u64) -> RateConfig {
+    let n = members.max(1) as f64;
+    RateConfig { per_second: config.per_second / n, burst: (config.burst / n).max(1.0) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_share_splits_the_rate_between_active_instances() {
+        let c = RateConfig { per_second: 100.0, burst: 8.0 };
+        assert_eq!(share(c, 0), c);
+        assert_eq!(share(c, 1), c);
+        assert_eq!(share(c, 4), RateConfig { per_second: 25.0, burst: 2.0 });
+        assert_eq!(share(c, 16), RateConfig { per_second: 6.25, burst: 1.0 });
+    }
 
     const TEN_PER_SECOND: RateConfig = RateConfig { per_second: 10.0, burst: 2.0 };
 
@@ -199,7 +235,7 @@ mod tests {
     fn the_known_pause_only_grows_and_runs_out() {
         let clock = crate::clock::ManualClock::new(0);
         let link = Arc::new(Link::new(redis::Client::open("redis://127.0.0.1:1/").unwrap(), 10, Default::default(), crate::events::noop()));
-        let budget = RateBudget::new(link, None, "b".into(), "p".into(), clock.clone());
+        let budget = RateBudget::new(link, None, "s", clock.clone());
         budget.note_pause(500);
         budget.note_pause(100);
         assert_eq!(budget.current_pause(), 500);

@@ -135,15 +135,19 @@ fn an_opening_elsewhere_makes_the_others_probe_once() {
     let (a, _) = member(&url, &p, |_| {});
     let (b, _) = member(&url, &p, |_| {});
     runtime().block_on(async {
+        let refresh = |m: &Arc<Fleet>| {
+            let m = Arc::clone(m);
+            async move { m.hint.refresh(m.rate.pause_key(), m.rate.members_key()).await.unwrap() }
+        };
         a.hint.publish_open(5_000).await;
-        assert!(a.hint.refresh(a.rate.pause_key()).await.is_none());
+        assert_eq!(refresh(&a).await, breaker_hint::Refreshed { pause_ms: None, members: 1 });
         assert!(!a.take_breaker_hint(), "not from its own opening");
-        b.hint.refresh(b.rate.pause_key()).await;
+        assert_eq!(refresh(&b).await.members, 2, "both refreshed lately");
         assert!(b.take_breaker_hint());
-        b.hint.refresh(b.rate.pause_key()).await;
+        refresh(&b).await;
         assert!(!b.take_breaker_hint(), "once per opening");
         a.hint.publish_closed().await;
-        b.hint.refresh(b.rate.pause_key()).await;
+        refresh(&b).await;
         assert!(!b.take_breaker_hint());
     });
     assert_eq!(a.snapshot().hints_published, 1);
@@ -182,8 +186,12 @@ fn without_redis_calls_go_on_local_only_within_the_deadline() {
         let started = Instant::now();
         fleet.before_attempt().await.unwrap();
         assert!(started.elapsed() < Duration::from_millis(200), "{:?}", started.elapsed());
-        // Now known to be down: no Redis round trip at all, and the local bucket paces.
+        // Now known to be down: no Redis round trip at all, and the local bucket paces at this
+        // instance's share: 10/s alone, 2.5/s when the last refresh saw 4 active instances.
         assert!(matches!(fleet.rate.acquire(10_000).await, Grant::After(w) if (50..=100).contains(&w)));
+        fleet.rate.note_members(4);
+        // Two reservations outstanding (one slot already 100 ms out) at 2.5/s: 800 ms.
+        assert!(matches!(fleet.rate.acquire(10_000).await, Grant::After(w) if (700..=800).contains(&w)));
         let l2 = fleet.shared_cache().unwrap();
         assert!(matches!(l2.lookup("X").await, Lookup::Miss(_)));
     });
