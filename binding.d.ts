@@ -82,8 +82,9 @@ export declare class NativeClient {
   disconnect(): void
   connectionState(): ConnectionStateInfo
   /**
-   * Stops every call in flight (each settles with `ECLIENTCLOSED`), the monitor task, and
-   * releases the event threadsafe function; idempotent.
+   * Stops every call in flight (each settles with `ECLIENTCLOSED`) and the monitor task,
+   * releases the event threadsafe function and closes the fleet's Redis connection;
+   * idempotent.
    */
   close(): void
   /** Whether this client's exchanges go through `globalThis.fetch`. */
@@ -169,6 +170,7 @@ export interface ClientStats {
   breaker?: BreakerStats
   cache?: CacheStatsObject
   rateLimit: RateLimitStats
+  fleet?: FleetStats
 }
 
 /** `CircuitBreaker(options)` of DESIGN.md §3; absent fields take the defaults. */
@@ -329,6 +331,47 @@ export interface FetchOrder {
 /** The answer of the fetch started under `id`; false when it is no longer awaited. */
 export declare function fetchSettle(id: number, status: number, statusText: string, retryAfter: string | undefined | null, body: Buffer): boolean
 
+export interface FleetOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  redis: string
+  keyPrefix?: string
+  apiKeyScope?: boolean
+  deadlineMs?: number
+  ratePerSecond?: number
+  burst?: number
+  coalesceMs?: number
+  sharedCache?: boolean
+  breakerHint?: boolean
+}
+
+export interface FleetStats {
+  /** The last Redis command (or probe) got an answer. */
+  connected: boolean
+  /** Redis is unavailable: the client runs local-only until a probe succeeds. */
+  degraded: boolean
+  errors: number
+  timeouts: number
+  /** Redis commands not sent because Redis was known to be down. */
+  skipped: number
+  degradations: number
+  restorations: number
+  l2Hits: number
+  l2Misses: number
+  l2Writes: number
+  /** Validations answered by the L2 after waiting for another instance's request. */
+  coalesced: number
+  rateWaits: number
+  rateWaitMs: number
+  /** Calls failed with ERATELIMITED (no slot within their timeout). */
+  rateLimited: number
+  pauseWaits: number
+  pausesPublished: number
+  /** Ms left of the fleet-wide rate-limit pause known here. */
+  pauseMs: number
+  breakerHintsPublished: number
+  breakerHintsApplied: number
+}
+
 export declare function isValidFormatNative(id: string): boolean
 
 export interface NativeClientOptions {
@@ -368,6 +411,8 @@ export interface NativeClientOptions {
    * and `labels` options, checked by the JS side).
    */
   metricLabels?: Array<string>
+  /** Fleet mode (`crate::fleet`); `None` = off. */
+  fleet?: FleetOptions
 }
 
 export interface NativeEmulatorOptions {

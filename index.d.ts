@@ -230,6 +230,41 @@ export interface ChittyIDClientConfig {
   name?: string
   /** Constant labels added to every series of `metrics()` (names `[a-zA-Z_][a-zA-Z0-9_]*`; not `operation`, `le`). */
   labels?: Record<string, string | number>
+  /**
+   * Fleet mode (README "Fleet mode"): instances share one rate budget, one validation cache
+   * (L2) and their breakers' openings through Redis or Valkey. Off by default. Redis trouble
+   * never fails a call: the client goes local-only (`fleetDegraded`) and reconnects by itself.
+   */
+  fleet?: FleetOptions | false
+}
+
+/** The `fleet` option. Invalid values throw a `TypeError` (`ERR_INVALID_ARG_VALUE`). */
+export interface FleetOptions {
+  /** `redis://[user:password@]host:port[/db]` (no TLS: `rediss://` is not supported). */
+  redis: string
+  /** Prefix of every key. Default `"chittyid"`. */
+  keyPrefix?: string
+  /**
+   * Separate budgets and caches per API key (only a hash of the key is used in key names).
+   * Default `false`: one budget per service origin, as the service limits per client IP.
+   */
+  apiKeyScope?: boolean
+  /** Longest a call waits on any one Redis command, ms (1..10000). Default 30. */
+  deadlineMs?: number
+  /**
+   * The fleet's combined request rate to the service (every operation, every attempt). Unset:
+   * no budget, only the shared 429 pause. Calls wait for their slot up to the client's `timeout`,
+   * then reject with `ERATELIMITED`.
+   */
+  ratePerSecond?: number
+  /** Requests that may go out back to back after a quiet spell (>= 1). Default 1. */
+  burst?: number
+  /** Longest a validation waits for another instance already asking for the same id, ms. Default 200. */
+  coalesceMs?: number
+  /** The shared validation cache (needs the local `cache`). Default `true`. */
+  sharedCache?: boolean
+  /** Share circuit openings: the others probe instead of hammering. Default `true`. */
+  breakerHint?: boolean
 }
 
 /** The operation names used in stats, metrics, logs and traces. */
@@ -351,6 +386,8 @@ export type ChittyIDErrorCode =
   | 'ERR_TLS_CERT_INVALID'
   | 'ERR_TLS_HANDSHAKE'
   | 'ECIRCUITOPEN'
+  /** No request slot within the call's timeout: the fleet's rate budget, or a rate-limit pause. Nothing was sent. */
+  | 'ERATELIMITED'
   | 'ABORT_ERR'
   | 'ECLIENTCLOSED'
   /** Fetch transport: the fetch rejected with no recognised Node code in its cause (a stub's error). */
@@ -446,6 +483,50 @@ export interface ChittyIDClientEvents {
   circuitHalfOpen: [Record<string, never>]
   circuitClose: [Record<string, never>]
   error: [Error & { code?: string }]
+  /** Fleet mode: Redis is unavailable; the client continues local-only. */
+  fleetDegraded: [FleetDegradedEvent]
+  /** Fleet mode: Redis answers again. */
+  fleetRestored: [Record<string, never>]
+}
+
+export interface FleetDegradedEvent {
+  /** What failed (never the Redis password or the API key). */
+  reason: string
+}
+
+/** `getStats().fleet`: fleet mode's counters since the client was created. */
+export interface FleetStats {
+  /** The last Redis command (or probe) got an answer. */
+  connected: boolean
+  /** Redis is unavailable: the client runs local-only until a probe (every 500 ms) succeeds. */
+  degraded: boolean
+  errors: number
+  /** Redis commands without an answer within `deadlineMs`. */
+  timeouts: number
+  /** Redis commands not sent because Redis was known to be down. */
+  skipped: number
+  degradations: number
+  restorations: number
+  /** Validations answered by the shared cache. */
+  l2Hits: number
+  l2Misses: number
+  l2Writes: number
+  /** L2 hits that waited for another instance's request for the same id. */
+  coalesced: number
+  /** Requests that waited for their slot in the rate budget, and the ms waited in all. */
+  rateWaits: number
+  rateWaitMs: number
+  /** Calls rejected with `ERATELIMITED`. */
+  rateLimited: number
+  /** Attempts that waited out a fleet-wide 429 pause. */
+  pauseWaits: number
+  /** 429s this instance published to the fleet. */
+  pausesPublished: number
+  /** ms left of the fleet-wide pause known here. */
+  pauseMs: number
+  breakerHintsPublished: number
+  /** Circuit openings elsewhere that moved this breaker to HALF_OPEN. */
+  breakerHintsApplied: number
 }
 
 /** Counters of one operation. */
@@ -511,6 +592,8 @@ export interface ClientStats {
   /** `null` with `cache: false`. */
   cache: CacheStats | null
   rateLimit: RateLimitStats
+  /** `null` unless fleet mode is on. */
+  fleet: FleetStats | null
   connection: ClientConnectionState
 }
 

@@ -8,6 +8,7 @@ const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry, callHeaders, headersOption } = require('./telemetry.js')
 const { metricLabelsOption } = require('./prom.js')
+const { fleetOption } = require('./fleet.js')
 
 // Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
 // caller bug, answered locally instead of being shipped to the service.
@@ -197,6 +198,7 @@ function toNativeOptions(config) {
     connectionEnabled: connection.enabled,
     transport: fetchTransport.chooseTransport(config.transport, invalidArgument),
     metricLabels: metricLabelsOption(config, invalidArgument),
+    fleet: fleetOption(config.fleet, invalidArgument),
   }
 }
 
@@ -579,7 +581,7 @@ class ChittyIDClient extends EventEmitter {
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker, cache and connection. */
   getStats() {
     const stats = this.#native.getStats()
-    return { ...stats, breaker: stats.breaker ?? null, cache: stats.cache ?? null, connection: this.getConnectionState() }
+    return { ...stats, breaker: stats.breaker ?? null, cache: stats.cache ?? null, fleet: stats.fleet ?? null, connection: this.getConnectionState() }
   }
 
   /** The same counters in Prometheus text exposition format, ready for a `/metrics` route. */

@@ -26,6 +26,8 @@ function toPayload(e) {
       return { operation: e.operation, retryInMs: e.delay, retryAfter: e.retryAfter === true }
     case 'error':
       return Object.assign(new Error(e.message), { code: e.code })
+    case 'fleetDegraded':
+      return { reason: e.message }
     default:
       return {}
   }

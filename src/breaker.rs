@@ -232,6 +232,13 @@ impl CircuitBreaker {
         should_open.then(|| inner.move_to(BreakerState::Open, now))
     }
 
+    /// Another instance of the fleet saw the service fail: a CLOSED breaker moves to
+    /// HALF_OPEN, so its next failure opens it at once (fleet mode's breaker hint).
+    pub fn probe(&self) -> Option<Transition> {
+        let mut inner = self.lock();
+        (inner.state == BreakerState::Closed).then(|| inner.move_to(BreakerState::HalfOpen, self.clock.now_ms()))
+    }
+
     /// The stored state; an expired OPEN is reported as OPEN until `admit()` moves it.
     pub fn state(&self) -> BreakerState {
         self.lock().state
@@ -527,5 +534,15 @@ mod tests {
         let b = CircuitBreaker::new(config, crate::clock::ManualClock::new(0));
         assert!(b.record_failure().is_none());
         assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_fleet_hint_makes_a_closed_breaker_probe_and_one_failure_opens_it() {
+        let (b, _clock) = breaker();
+        assert_eq!(b.probe(), Some(Transition { from: Closed, to: HalfOpen }));
+        assert_eq!(b.probe(), None, "already probing");
+        assert_eq!(b.admit(), allowed(None));
+        assert_eq!(b.record_failure(), Some(Transition { from: HalfOpen, to: Open }));
+        assert_eq!(b.probe(), None, "an open breaker stays open");
     }
 }

@@ -289,6 +289,7 @@ impl Client {
             cache: self.cache().map(|c| c.stats()),
             rejected_by_breaker: stats.rejected_by_breaker(),
             rate_limit: self.resilience.rate_limit.snapshot(),
+            fleet: self.resilience.fleet.as_ref().map(|f| f.snapshot()),
         }
     }
 
@@ -405,22 +406,44 @@ impl Client {
     }
 
     async fn ask_and_remember(&self, id: &str) -> Validation {
+        // Fleet mode: the shared cache (L2) before the service, when caching is on.
+        let shared = self.cache.as_ref().and_then(|_| self.resilience.fleet.as_ref()).filter(|f| f.shared_cache().is_some());
+        let Some(fleet) = shared else {
+            let answer = self.ask_service(id).await;
+            self.remember(id, &answer);
+            return answer;
+        };
+        let l2 = fleet.shared_cache().expect("checked above");
+        let lease = match l2.lookup(id).await {
+            crate::fleet::cache::Lookup::Hit { valid, ttl_ms } => {
+                self.remember_for(id, valid, ttl_ms.min(self.ttl_for(valid)));
+                return Validation::from_cache(id, valid);
+            }
+            crate::fleet::cache::Lookup::Miss(lease) => lease,
+        };
         let answer = self.ask_service(id).await;
         self.remember(id, &answer);
+        let verdict = answer.authoritative.then_some(answer.valid);
+        l2.store(id, verdict, self.ttl_for(answer.valid), lease).await;
         answer
     }
 
+    /// How long an answer lives in the cache: "not valid" shorter (see `CachePolicy`).
+    fn ttl_for(&self, valid: bool) -> u64 {
+        let Some(policy) = &self.cache else { return 0 };
+        let ttl = policy.cache.config().ttl_ms;
+        if valid { ttl } else { policy.negative_ttl_ms.min(ttl) }
+    }
+
     fn remember(&self, id: &str, answer: &Validation) {
+        if answer.authoritative {
+            self.remember_for(id, answer.valid, self.ttl_for(answer.valid));
+        }
+    }
+
+    fn remember_for(&self, id: &str, valid: bool, ttl_ms: u64) {
         let Some(policy) = &self.cache else { return };
-        if !answer.authoritative {
-            return;
-        }
-        if answer.valid {
-            policy.cache.set(id, true);
-        } else {
-            let ttl = policy.negative_ttl_ms.min(policy.cache.config().ttl_ms);
-            policy.cache.set_with_ttl(id, false, ttl);
-        }
+        policy.cache.set_with_ttl(id, valid, ttl_ms);
     }
 
     /// Asks the service; never fails. A service error status yields `valid: false`;

@@ -40,7 +40,8 @@ pub enum ClientError {
     /// the service may have minted an id the caller never got (docs/ARCHITECTURE.md, "Retry
     /// safety"). `key` is the mint's idempotency key, for a deliberate retry.
     MintOutcomeUnknown { key: String, cause: Box<ClientError> },
-    /// The service rate-limits this client and the pause outlasts what the call may wait.
+    /// The service rate-limits this client (a 429 pause, or fleet mode's shared budget) and the
+    /// wait outlasts what the call may wait; nothing was sent.
     RateLimited { retry_in_ms: u64 },
     /// The client was closed.
     Closed,

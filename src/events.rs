@@ -18,6 +18,10 @@ pub enum Event {
     CircuitHalfOpen,
     CircuitClose,
     Error { code: &'static str, message: String },
+    /// Fleet mode: Redis is unavailable; the client continues local-only.
+    FleetDegraded { reason: String },
+    /// Fleet mode: Redis answers again.
+    FleetRestored,
 }
 
 impl Event {
@@ -36,6 +40,8 @@ impl Event {
             Event::CircuitHalfOpen => "circuitHalfOpen",
             Event::CircuitClose => "circuitClose",
             Event::Error { .. } => "error",
+            Event::FleetDegraded { .. } => "fleetDegraded",
+            Event::FleetRestored => "fleetRestored",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod connection;
 pub mod emulator;
 pub mod error;
 pub mod events;
+pub mod fleet;
 pub mod format;
 #[cfg(test)]
 pub mod fuzzing;

@@ -123,6 +123,23 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         e.family("chittyid_client_cache_max_entries", "gauge", "Capacity of the validation cache.");
         e.sample("chittyid_client_cache_max_entries", &[], c.max_size as f64);
     }
+    if let Some(f) = &s.fleet {
+        e.family("chittyid_client_fleet_degraded", "gauge", "Fleet mode: 1 while Redis is unavailable and the client runs local-only.");
+        e.sample("chittyid_client_fleet_degraded", &[], f64::from(u8::from(f.degraded)));
+        for (name, help, value) in [
+            ("chittyid_client_fleet_redis_errors_total", "Fleet mode: Redis commands that failed.", f.errors),
+            ("chittyid_client_fleet_redis_timeouts_total", "Fleet mode: Redis commands without an answer within the deadline.", f.timeouts),
+            ("chittyid_client_fleet_l2_hits_total", "Fleet mode: validations answered by the shared cache.", f.l2_hits),
+            ("chittyid_client_fleet_l2_misses_total", "Fleet mode: shared cache misses.", f.l2_misses),
+            ("chittyid_client_fleet_rate_waits_total", "Fleet mode: requests that waited for their slot in the shared rate budget.", f.rate_waits),
+            ("chittyid_client_fleet_rate_limited_total", "Fleet mode: calls failed with ERATELIMITED.", f.rate_limited),
+            ("chittyid_client_fleet_pauses_published_total", "Fleet mode: 429 pauses published to the fleet.", f.pauses_published),
+            ("chittyid_client_fleet_breaker_hints_applied_total", "Fleet mode: circuit openings elsewhere that made this breaker probe.", f.hints_applied),
+        ] {
+            e.family(name, "counter", help);
+            e.sample(name, &[], value as f64);
+        }
+    }
     e.out
 }
 
@@ -141,6 +158,7 @@ mod tests {
             cache: None,
             rejected_by_breaker: 0,
             rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
+            fleet: None,
         };
         let text = render(&snap);
         assert!(text.contains("chittyid_client_requests_total{operation=\"mint\"} 1\n"));
@@ -161,6 +179,7 @@ mod tests {
             cache: None,
             rejected_by_breaker: 0,
             rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
+            fleet: None,
         };
         let labels = [("client".to_owned(), "billing \"eu\"".to_owned())];
         let text = render_with_labels(&snap, &labels);

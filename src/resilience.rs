@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::breaker::{Admission, BreakerState, CircuitBreaker, Transition};
 use crate::error::ClientError;
 use crate::events::{Event, SharedSink};
+use crate::fleet::Fleet;
 use crate::rate_limit::RateLimitGate;
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::stats::{OpStats, Operation};
@@ -21,6 +22,9 @@ pub struct Resilience {
     pub rate_limit: Arc<RateLimitGate>,
     pub sink: SharedSink,
     pub stats: Arc<OpStats>,
+    /// Fleet mode (`crate::fleet`): the shared rate budget before each attempt, the 429 pause
+    /// and breaker openings published after it.
+    pub fleet: Option<Arc<Fleet>>,
 }
 
 /// Which failures a request may be sent again after.
@@ -61,6 +65,12 @@ impl Resilience {
         loop {
             self.rate_limit.pass(&mut budget_ms).await?;
             self.admit()?;
+            if let Some(fleet) = &self.fleet {
+                // A call that waited for its slot asks the breaker again: it may have opened.
+                if fleet.before_attempt().await? {
+                    self.admit()?;
+                }
+            }
             let stamp = self.rate_limit.stamp();
             crate::telemetry::attempt_begins(number);
             let started = std::time::Instant::now();
@@ -72,6 +82,10 @@ impl Resilience {
             crate::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
             let new_pause = self.record_for_gate(op, stamp, outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());
+            // The pause this client's gate started after a 429 holds the whole fleet too.
+            if let (Some(fleet), Some(pause_ms)) = (&self.fleet, new_pause) {
+                fleet.publish_pause(pause_ms);
+            }
             let err = match outcome {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
@@ -115,6 +129,12 @@ impl Resilience {
     /// changes nothing, and an expired OPEN moves to HALF_OPEN only once.
     pub fn admit(&self) -> Result<(), ClientError> {
         let Some(breaker) = &self.breaker else { return Ok(()) };
+        if let Some(fleet) = self.fleet.as_ref().filter(|f| f.take_breaker_hint()) {
+            if let Some(transition) = breaker.probe() {
+                fleet.note_hint_applied();
+                self.emit_transition(Some(transition));
+            }
+        }
         match breaker.admit() {
             Admission::Allowed { transition } => {
                 self.emit_transition(transition);
@@ -169,6 +189,9 @@ impl Resilience {
     fn emit_transition(&self, transition: Option<Transition>) {
         let Some(Transition { from, to }) = transition else { return };
         tracing::info!(from = from.as_str(), to = to.as_str(), "circuit breaker transition");
+        if let (Some(fleet), Some(breaker)) = (&self.fleet, &self.breaker) {
+            fleet.on_breaker_transition(to, breaker.config().reset_timeout_ms);
+        }
         let event = match to {
             BreakerState::Open => {
                 let snapshot = self.breaker.as_ref().map(|b| b.snapshot());
@@ -219,6 +242,7 @@ mod tests {
             rate_limit: Arc::new(RateLimitGate::new(clock)),
             sink,
             stats: Arc::new(OpStats::default()),
+            fleet: None,
         }
     }
 
@@ -259,6 +283,32 @@ mod tests {
         assert_eq!(sink.names(), ["circuitOpen", "circuitHalfOpen"]);
         assert_eq!(r.breaker.as_ref().unwrap().state(), BreakerState::HalfOpen);
         assert_eq!(r.stats.rejected_by_breaker(), 2);
+    }
+
+    #[test]
+    fn with_a_fleet_a_429_pauses_the_next_attempt_and_one_that_cannot_wait_fails_unsent() {
+        let clock = ManualClock::new(0);
+        let sink = Arc::new(RecordingSink::default());
+        // No Redis at port 1: the fleet runs local-only, which is what this wiring needs.
+        let config = crate::fleet::FleetConfig { deadline_ms: 20, ..crate::fleet::FleetConfig::new("redis://127.0.0.1:1/".into()) };
+        let fleet = crate::fleet::Fleet::new(config, "http://127.0.0.1:9", None, 200, crate::events::noop(), crate::clock::system()).unwrap();
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 3, initial_delay_ms: 1, max_delay_ms: 1, jitter: 0.0, ..RetryPolicy::default() }),
+            fleet: Some(fleet.clone()),
+            ..resilience(clock, sink)
+        };
+        let mut attempts = 0;
+        let err = block_on(r.run(MINT, |_| {
+            attempts += 1;
+            let response = Response { status: 429, status_text: "Too Many Requests".into(), retry_after: None, body: Bytes::new() };
+            std::future::ready(Ok(response))
+        }, |_| Ok(())))
+        .unwrap_err();
+        assert_eq!(attempts, 1, "the retry was not sent into the pause");
+        assert_eq!(err.code(), "ERATELIMITED");
+        // The pause the gate started went to the fleet; the gate itself refused the retry.
+        assert_eq!(fleet.snapshot().pauses_published, 1);
+        assert!(fleet.current_pause() > 0);
     }
 
     #[test]

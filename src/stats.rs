@@ -172,4 +172,6 @@ pub struct ClientSnapshot {
     pub cache: Option<crate::cache::CacheStats>,
     pub rejected_by_breaker: u64,
     pub rate_limit: crate::rate_limit::RateLimitSnapshot,
+    /// Fleet mode's counters; `None` when it is off.
+    pub fleet: Option<crate::fleet::FleetSnapshot>,
 }

@@ -15,6 +15,7 @@ import ChittyIDClientDefault, {
   registerMetrics,
   TRACING_CHANNEL,
   type ChittyIDRequestContext,
+  type ChittyIDErrorCode,
 } from '@chittyos/chittyid-client'
 import diagnosticsChannel from 'node:diagnostics_channel'
 
@@ -159,6 +160,27 @@ async function observability(client: ChittyIDClient): Promise<void> {
   new ChittyIDClient({ scope: 'galaxy' })
 }
 void observability
+
+// Fleet mode.
+function fleet(): void {
+  const client = new ChittyIDClient({
+    fleet: { redis: 'redis://127.0.0.1:6379/0', keyPrefix: 'svc', apiKeyScope: false, deadlineMs: 30, ratePerSecond: 0.15, burst: 1, coalesceMs: 200, sharedCache: true, breakerHint: true },
+  })
+  new ChittyIDClient({ fleet: false })
+  // @ts-expect-error redis is required
+  new ChittyIDClient({ fleet: { ratePerSecond: 1 } })
+  client.on('fleetDegraded', ({ reason }) => console.log(reason.length))
+  client.on('fleetRestored', () => {})
+  const f = client.getStats().fleet
+  if (f !== null) {
+    const counts: number[] = [f.l2Hits, f.l2Misses, f.rateWaits, f.rateLimited, f.pauseMs, f.breakerHintsApplied, f.errors, f.timeouts]
+    const up: boolean = f.connected && !f.degraded
+    console.log(counts, up)
+  }
+  const code: ChittyIDErrorCode = 'ERATELIMITED'
+  void code
+}
+void fleet
 
 import { ChittyIDCache, getSharedCache, clearSharedCache } from '@chittyos/chittyid-client'
 const compatCache = new ChittyIDCache({ maxSize: 100 })

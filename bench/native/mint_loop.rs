@@ -41,6 +41,7 @@ fn client(url: &str) -> Arc<Client> {
         rate_limit: Arc::new(chittyid_client::rate_limit::RateLimitGate::new(clock::system())),
         sink: events::noop(),
         stats: Arc::new(OpStats::default()),
+        fleet: None,
     };
     Arc::new(Client::new(&config, resilience, None, Default::default()).expect("client"))
 }

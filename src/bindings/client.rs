@@ -87,6 +87,8 @@ pub struct NativeClientOptions {
     /// Constant labels on every series of `metrics()`, as `[name, value, ...]` (the `name`
     /// and `labels` options, checked by the JS side).
     pub metric_labels: Option<Vec<String>>,
+    /// Fleet mode (`crate::fleet`); `None` = off.
+    pub fleet: Option<crate::bindings::fleet::FleetOptions>,
 }
 
 #[napi(object)]
@@ -378,12 +380,22 @@ impl NativeClient {
             Some("process") => shared::for_service(&config.service_url, new_state),
             Some(other) => return Err(invalid(format!("scope must be \"client\" or \"process\", got {other:?}"))),
         };
+        let fleet = match &options.fleet {
+            None => None,
+            Some(f) => {
+                let fleet_config = crate::bindings::fleet::fleet_config(f).map_err(invalid)?;
+                let fleet = crate::fleet::Fleet::new(fleet_config, &config.service_url, config.api_key.as_deref(), config.timeout_ms, sink.clone(), clock.clone())
+                    .map_err(|e| to_napi_error(&e))?;
+                Some(fleet)
+            }
+        };
         let resilience = Resilience {
             retry: retry_policy(&options).map_err(invalid)?,
             breaker: state.breaker.clone(),
             rate_limit: state.rate_limit.clone(),
             sink,
             stats: Arc::new(OpStats::default()),
+            fleet,
         };
         let cache = state.cache.clone().zip(cache_policy).map(|(cache, (_, negative_ttl_ms))| CachePolicy { cache, negative_ttl_ms });
         let transport = match options.transport.as_deref() {
@@ -393,6 +405,9 @@ impl NativeClient {
         };
         let mint_retry = mint_retry(&options).map_err(invalid)?;
         let core = Arc::new(Client::new(&config, transport, resilience, cache, mint_retry).map_err(|e| to_napi_error(&e))?);
+        if let Some(fleet) = &core.resilience().fleet {
+            fleet.start();
+        }
         let conn = ClientConnection::new(connection, &core, events);
         let completer: Arc<Completer> = Arc::default();
         let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
@@ -573,6 +588,7 @@ pub struct ClientStats {
     pub breaker: Option<BreakerStats>,
     pub cache: Option<CacheStatsObject>,
     pub rate_limit: RateLimitStats,
+    pub fleet: Option<crate::bindings::fleet::FleetStats>,
 }
 
 fn to_operation_stats(op: &crate::stats::OpSnapshot) -> OperationStats {
@@ -625,5 +641,6 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
             rejected: s.rate_limit.rejected as f64,
             pace_per_second: s.rate_limit.pace_per_sec.map(|p| (p * 100.0).round() / 100.0),
         },
+        fleet: s.fleet.as_ref().map(crate::bindings::fleet::to_fleet_stats),
     }
 }

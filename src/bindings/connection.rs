@@ -233,12 +233,16 @@ impl NativeClient {
         }
     }
 
-    /// Stops every call in flight (each settles with `ECLIENTCLOSED`), the monitor task, and
-    /// releases the event threadsafe function; idempotent.
+    /// Stops every call in flight (each settles with `ECLIENTCLOSED`) and the monitor task,
+    /// releases the event threadsafe function and closes the fleet's Redis connection;
+    /// idempotent.
     #[napi]
     pub fn close(&self) {
         self.cancel_all();
         self.connection().close();
+        if let Some(fleet) = &self.core().resilience().fleet {
+            fleet.close();
+        }
     }
 }
 

@@ -75,6 +75,8 @@ impl From<Event> for NativeEvent {
             Event::Error { code, message } => {
                 NativeEvent { code: Some(code.into()), message: Some(message), ..base }
             }
+            Event::FleetDegraded { reason } => NativeEvent { message: Some(reason), ..base },
+            Event::FleetRestored => base,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod errors;
 pub mod events;
 pub mod fetch;
+pub mod fleet;
 pub mod format;
 pub mod loop_wake;
 pub mod telemetry;

@@ -1,0 +1,385 @@
+//! Fleet mode (opt-in `fleet` option): instances of a service share, through Redis or Valkey,
+//! one rate budget (`rate`), one validation cache behind their local ones (`cache`) and what
+//! their circuit breakers learn (`breaker_hint`). `link` bounds every Redis command by a
+//! short deadline and falls back to local-only behaviour while Redis is unavailable: Redis
+//! trouble never fails a call.
+//!
+//! Key names: `<keyPrefix>:<hash of the service origin or URL>[:k<hash of the API key>]:...`.
+//! The API key itself never leaves the process.
+
+pub mod breaker_hint;
+pub mod cache;
+pub mod link;
+pub mod rate;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::breaker::BreakerState;
+use crate::clock::SharedClock;
+use crate::error::ClientError;
+use crate::events::SharedSink;
+
+use self::breaker_hint::BreakerHint;
+use self::cache::SharedCache;
+use self::link::Link;
+use self::rate::{Grant, RateBudget, RateConfig};
+
+pub const DEFAULT_KEY_PREFIX: &str = "chittyid";
+/// Longest a call waits on any one Redis command.
+pub const DEFAULT_DEADLINE_MS: u64 = 30;
+pub const DEFAULT_BURST: f64 = 1.0;
+/// Longest a validation waits for another instance that is asking the service for the same
+/// id (and how long that instance's lock lives).
+pub const DEFAULT_COALESCE_MS: u64 = 200;
+/// A 429 without `Retry-After` pauses the fleet this long.
+/// How often an instance with traffic reads the breaker hint and the pause.
+pub const STATE_REFRESH_MS: u64 = 250;
+/// An instance counts as active (for its share of the budget while Redis is unreachable) this
+/// long after its last refresh.
+pub const ACTIVE_MEMBER_MS: u64 = 8 * STATE_REFRESH_MS;
+/// While Redis is down, how often it is probed.
+pub const PROBE_INTERVAL_MS: u64 = 500;
+/// Connection attempts and probes (nobody waits on them) give Redis this long.
+pub const PROBE_TIMEOUT_MS: u64 = 1_000;
+/// Commands in a row without an answer within the deadline before the fleet goes local-only.
+pub const TIMEOUTS_BEFORE_DEGRADED: u32 = 3;
+pub const MAX_DEADLINE_MS: u64 = 10_000;
+pub const MAX_COALESCE_MS: u64 = 10_000;
+pub const MAX_KEY_PREFIX_LEN: usize = 64;
+
+/// The Lua scripts, run with EVALSHA (EVAL's fallback loads them on NOSCRIPT). `Link` also
+/// loads them whenever it (re)connects, so a burst of first calls does not each pay NOSCRIPT.
+pub mod lua {
+    pub const ACQUIRE: &str = include_str!("scripts/acquire.lua");
+    pub const PAUSE: &str = include_str!("scripts/pause.lua");
+    pub const STATE: &str = include_str!("scripts/state.lua");
+    pub const CACHE_LOOKUP: &str = include_str!("scripts/cache_lookup.lua");
+    pub const CACHE_STORE: &str = include_str!("scripts/cache_store.lua");
+    pub const ALL: [&str; 5] = [ACQUIRE, PAUSE, STATE, CACHE_LOOKUP, CACHE_STORE];
+}
+
+/// The `fleet` option, checked.
+#[derive(Clone, PartialEq)]
+pub struct FleetConfig {
+    pub redis_url: String,
+    pub key_prefix: String,
+    /// Separate budgets (and caches) per API key, for services that limit per key rather
+    /// than per client IP.
+    pub api_key_scope: bool,
+    pub deadline_ms: u64,
+    pub rate: Option<RateConfig>,
+    pub shared_cache: bool,
+    pub breaker_hint: bool,
+    pub coalesce_ms: u64,
+}
+
+impl std::fmt::Debug for FleetConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("FleetConfig")
+            .field("key_prefix", &self.key_prefix)
+            .field("api_key_scope", &self.api_key_scope)
+            .field("deadline_ms", &self.deadline_ms)
+            .field("rate", &self.rate)
+            .field("shared_cache", &self.shared_cache)
+            .field("breaker_hint", &self.breaker_hint)
+            .field("coalesce_ms", &self.coalesce_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FleetConfig {
+    pub fn new(redis_url: String) -> Self {
+        Self {
+            redis_url,
+            key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            api_key_scope: false,
+            deadline_ms: DEFAULT_DEADLINE_MS,
+            rate: None,
+            shared_cache: true,
+            breaker_hint: true,
+            coalesce_ms: DEFAULT_COALESCE_MS,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.redis_url.starts_with("redis://") {
+            return Err("fleet.redis must be a redis:// URL (rediss:// is not supported)".into());
+        }
+        let prefix_ok = !self.key_prefix.is_empty()
+            && self.key_prefix.len() <= MAX_KEY_PREFIX_LEN
+            && self.key_prefix.bytes().all(|b| b.is_ascii_graphic());
+        if !prefix_ok {
+            return Err(format!("fleet.keyPrefix must be 1 to {MAX_KEY_PREFIX_LEN} visible ASCII characters"));
+        }
+        if !(1..=MAX_DEADLINE_MS).contains(&self.deadline_ms) {
+            return Err(format!("fleet.deadlineMs must be from 1 to {MAX_DEADLINE_MS}"));
+        }
+        if self.coalesce_ms > MAX_COALESCE_MS {
+            return Err(format!("fleet.coalesceMs must be at most {MAX_COALESCE_MS}"));
+        }
+        if let Some(rate) = self.rate {
+            if !(rate.per_second.is_finite() && rate.per_second > 0.0 && rate.per_second <= 1e6) {
+                return Err("fleet.ratePerSecond must be a number above 0 and at most 1000000".into());
+            }
+            if !(rate.burst.is_finite() && rate.burst >= 1.0 && rate.burst <= 1e6) {
+                return Err("fleet.burst must be a number from 1 to 1000000".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counters of fleet mode, shown in `getStats().fleet` and `metrics()`.
+#[derive(Default)]
+pub struct FleetCounters {
+    pub errors: AtomicU64,
+    pub timeouts: AtomicU64,
+    pub skipped: AtomicU64,
+    pub degradations: AtomicU64,
+    pub restorations: AtomicU64,
+    pub l2_hits: AtomicU64,
+    pub l2_misses: AtomicU64,
+    pub l2_writes: AtomicU64,
+    pub coalesced: AtomicU64,
+    pub rate_waits: AtomicU64,
+    pub rate_wait_ms: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub pause_waits: AtomicU64,
+    pub pauses_published: AtomicU64,
+    pub hints_published: AtomicU64,
+    pub hints_applied: AtomicU64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FleetSnapshot {
+    pub connected: bool,
+    pub degraded: bool,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub skipped: u64,
+    pub degradations: u64,
+    pub restorations: u64,
+    pub l2_hits: u64,
+    pub l2_misses: u64,
+    pub l2_writes: u64,
+    pub coalesced: u64,
+    pub rate_waits: u64,
+    pub rate_wait_ms: u64,
+    pub rate_limited: u64,
+    pub pause_waits: u64,
+    pub pauses_published: u64,
+    pub pause_ms: u64,
+    pub hints_published: u64,
+    pub hints_applied: u64,
+}
+
+/// A short, stable name for `value` in key names (the first 64 bits of its SHA-256).
+fn short_hash(value: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
+    digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The service's origin (`scheme://host:port`): the service limits requests per client
+/// whatever the path, so the rate budget is per origin.
+fn origin_of(service_url: &str) -> String {
+    url::Url::parse(service_url).map_or_else(|_| service_url.to_owned(), |u| u.origin().ascii_serialization())
+}
+
+pub struct Fleet {
+    link: Arc<Link>,
+    rate: RateBudget,
+    cache: Option<SharedCache>,
+    hint: BreakerHint,
+    breaker_hint: bool,
+    counters: Arc<FleetCounters>,
+    /// Longest a call waits for its slot or a pause (the client's timeout).
+    max_wait_ms: u64,
+    clock: SharedClock,
+    next_refresh_ms: AtomicU64,
+    refreshing: AtomicBool,
+}
+
+/// Runs `fut` on the runtime of the caller, else on the I/O thread.
+fn spawn_detached<F: std::future::Future<Output = ()> + Send + 'static>(fut: F) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => drop(handle.spawn(fut)),
+        Err(_) => crate::runtime::spawn(fut),
+    }
+}
+
+impl Fleet {
+    /// `max_wait_ms`: how long a call may wait for a slot or a pause (the client's timeout).
+    pub fn new(
+        config: FleetConfig,
+        service_url: &str,
+        api_key: Option<&str>,
+        max_wait_ms: u64,
+        sink: SharedSink,
+        clock: SharedClock,
+    ) -> Result<Arc<Self>, ClientError> {
+        let invalid = |detail: String| ClientError::InvalidArgument { detail };
+        config.validate().map_err(invalid)?;
+        // The parser's message could quote the URL (and its password): say only what is wrong.
+        let client = redis::Client::open(config.redis_url.as_str())
+            .map_err(|_| invalid("fleet.redis is not a usable redis:// URL".to_owned()))?;
+        let key_scope = match (config.api_key_scope, api_key) {
+            (true, Some(key)) => format!(":k{}", short_hash(&format!("chittyid-api-key:{key}"))),
+            _ => String::new(),
+        };
+        let rate_scope = format!("{}:{}{key_scope}", config.key_prefix, short_hash(&origin_of(service_url)));
+        let service_scope = format!("{}:{}{key_scope}", config.key_prefix, short_hash(service_url));
+        let instance = format!("{:016x}", fastrand::u64(..));
+        let counters = Arc::new(FleetCounters::default());
+        let link = Arc::new(Link::new(client, config.deadline_ms, Arc::clone(&counters), sink));
+        let rate = RateBudget::new(Arc::clone(&link), config.rate, &rate_scope, clock.clone());
+        let cache = config.shared_cache.then(|| {
+            SharedCache::new(Arc::clone(&link), Arc::clone(&counters), format!("{service_scope}:"), instance.clone(), config.coalesce_ms)
+        });
+        let hint = BreakerHint::new(Arc::clone(&link), Arc::clone(&counters), format!("{service_scope}:breaker"), instance);
+        Ok(Arc::new(Self {
+            link,
+            rate,
+            cache,
+            hint,
+            breaker_hint: config.breaker_hint,
+            counters,
+            max_wait_ms,
+            clock,
+            next_refresh_ms: AtomicU64::new(0),
+            refreshing: AtomicBool::new(false),
+        }))
+    }
+
+    /// Connects to Redis in the background.
+    pub fn start(&self) {
+        spawn_detached(Arc::clone(&self.link).warm_up());
+    }
+
+    /// Before each attempt: waits for this request's slot in the fleet's rate budget and out
+    /// any fleet-wide pause, for at most the client's timeout; beyond that the call fails
+    /// with `ERATELIMITED` without waiting. Returns whether it waited.
+    pub async fn before_attempt(self: &Arc<Self>) -> Result<bool, ClientError> {
+        self.maybe_refresh();
+        let started = Instant::now();
+        let mut waited = false;
+        loop {
+            let left = self.max_wait_ms.saturating_sub(started.elapsed().as_millis() as u64);
+            match self.rate.acquire(left).await {
+                Grant::After(0) => return Ok(waited),
+                Grant::After(ms) => {
+                    self.counters.rate_waits.fetch_add(1, Relaxed);
+                    self.counters.rate_wait_ms.fetch_add(ms, Relaxed);
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    return Ok(true);
+                }
+                Grant::Paused(ms) if ms <= left => {
+                    self.counters.pause_waits.fetch_add(1, Relaxed);
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    waited = true;
+                }
+                Grant::Paused(ms) | Grant::Refused(ms) => {
+                    self.counters.rate_limited.fetch_add(1, Relaxed);
+                    return Err(ClientError::RateLimited { retry_in_ms: ms });
+                }
+            }
+        }
+    }
+
+    /// Pauses this instance at once and the rest of the fleet through Redis; called with the
+    /// pause the client's own rate-limit gate started after a 429 (`Resilience::run`).
+    pub fn publish_pause(self: &Arc<Self>, ms: u64) {
+        self.counters.pauses_published.fetch_add(1, Relaxed);
+        self.rate.note_pause(ms);
+        let fleet = Arc::clone(self);
+        spawn_detached(async move {
+            fleet.rate.publish_pause(ms).await;
+        });
+    }
+
+    /// The client was closed: the Redis connection goes now, not when the client is collected.
+    pub fn close(&self) {
+        self.link.close();
+    }
+
+    /// Ms left of the fleet-wide pause known here (0: none).
+    pub fn current_pause(&self) -> u64 {
+        self.rate.current_pause()
+    }
+
+    /// The local breaker moved: the fleet learns of an opening, and of the close that ends it.
+    pub fn on_breaker_transition(self: &Arc<Self>, to: BreakerState, reset_timeout_ms: u64) {
+        if !self.breaker_hint {
+            return;
+        }
+        let fleet = Arc::clone(self);
+        match to {
+            BreakerState::Open => spawn_detached(async move { fleet.hint.publish_open(reset_timeout_ms).await }),
+            BreakerState::Closed => spawn_detached(async move { fleet.hint.publish_closed().await }),
+            BreakerState::HalfOpen => {}
+        }
+    }
+
+    /// True once per circuit opening elsewhere in the fleet: the local breaker should probe.
+    pub fn take_breaker_hint(&self) -> bool {
+        self.breaker_hint && self.hint.take_pending()
+    }
+
+    pub fn note_hint_applied(&self) {
+        self.hint.note_applied();
+    }
+
+    pub fn shared_cache(&self) -> Option<&SharedCache> {
+        self.cache.as_ref()
+    }
+
+    /// Reads the breaker hint and the pause in the background, at most every
+    /// `STATE_REFRESH_MS` and only while calls are made.
+    fn maybe_refresh(self: &Arc<Self>) {
+        let now = self.clock.now_ms();
+        if now < self.next_refresh_ms.load(Relaxed) || self.refreshing.swap(true, Relaxed) {
+            return;
+        }
+        self.next_refresh_ms.store(now + STATE_REFRESH_MS, Relaxed);
+        let fleet = Arc::clone(self);
+        spawn_detached(async move {
+            if let Some(refreshed) = fleet.hint.refresh(fleet.rate.pause_key(), fleet.rate.members_key()).await {
+                if let Some(pause) = refreshed.pause_ms {
+                    fleet.rate.note_pause(pause);
+                }
+                fleet.rate.note_members(refreshed.members);
+            }
+            fleet.refreshing.store(false, Relaxed);
+        });
+    }
+
+    pub fn snapshot(&self) -> FleetSnapshot {
+        let c = &self.counters;
+        FleetSnapshot {
+            connected: self.link.is_connected(),
+            degraded: self.link.is_degraded(),
+            errors: c.errors.load(Relaxed),
+            timeouts: c.timeouts.load(Relaxed),
+            skipped: c.skipped.load(Relaxed),
+            degradations: c.degradations.load(Relaxed),
+            restorations: c.restorations.load(Relaxed),
+            l2_hits: c.l2_hits.load(Relaxed),
+            l2_misses: c.l2_misses.load(Relaxed),
+            l2_writes: c.l2_writes.load(Relaxed),
+            coalesced: c.coalesced.load(Relaxed),
+            rate_waits: c.rate_waits.load(Relaxed),
+            rate_wait_ms: c.rate_wait_ms.load(Relaxed),
+            rate_limited: c.rate_limited.load(Relaxed),
+            pause_waits: c.pause_waits.load(Relaxed),
+            pauses_published: c.pauses_published.load(Relaxed),
+            pause_ms: self.current_pause(),
+            hints_published: c.hints_published.load(Relaxed),
+            hints_applied: c.hints_applied.load(Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,260 @@
+//! Fleet mode against a real `redis-server` (`CHITTYID_TEST_REDIS_URL`, set by
+//! `scripts/with-redis.sh`), and against a port where nothing listens.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::cache::Lookup;
+use super::rate::{Grant, RateConfig};
+use super::*;
+use crate::events::testing::RecordingSink;
+
+const SERVICE: &str = "http://127.0.0.1:9/v1";
+
+fn redis_url() -> Option<String> {
+    let url = std::env::var("CHITTYID_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("\n!!! SKIPPED: CHITTYID_TEST_REDIS_URL is not set; run `bash scripts/with-redis.sh cargo test --lib fleet` !!!\n");
+    }
+    url
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// A fleet member; members built with the same `prefix` share state.
+fn member(url: &str, prefix: &str, configure: impl FnOnce(&mut FleetConfig)) -> (Arc<Fleet>, Arc<RecordingSink>) {
+    let mut config = FleetConfig::new(url.to_owned());
+    config.key_prefix = prefix.to_owned();
+    // Generous: these tests assert behaviour, not latency, on a shared machine.
+    config.deadline_ms = 500;
+    configure(&mut config);
+    let sink = Arc::new(RecordingSink::default());
+    let fleet = Fleet::new(config, SERVICE, Some("sekrit-key"), 10_000, sink.clone(), crate::clock::system()).unwrap();
+    (fleet, sink)
+}
+
+fn prefix() -> String {
+    format!("chittyid-test-{:08x}", fastrand::u32(..))
+}
+
+#[test]
+fn two_members_draw_from_one_bucket() {
+    let Some(url) = redis_url() else { return };
+    let p = prefix();
+    let rate = |c: &mut FleetConfig| c.rate = Some(RateConfig { per_second: 20.0, burst: 1.0 });
+    let (a, _) = member(&url, &p, rate);
+    let (b, _) = member(&url, &p, rate);
+    runtime().block_on(async {
+        let mut waits = Vec::new();
+        for _ in 0..10 {
+            for m in [&a, &b] {
+                match m.rate.acquire(10_000).await {
+                    Grant::After(w) => waits.push(w),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        // 20 slots at 20/s from one bucket: the last is ~950 ms out. Two separate buckets
+        // would have put it at ~450 ms.
+        let last = *waits.iter().max().unwrap();
+        assert!((850..=1_000).contains(&last), "last slot in {last} ms: {waits:?}");
+        // A slot further than the caller can wait is refused, and reserves nothing.
+        assert!(matches!(a.rate.acquire(10).await, Grant::Refused(w) if w > 10));
+    });
+    assert!(a.snapshot().connected && !a.snapshot().degraded);
+}
+
+#[test]
+fn a_pause_reaches_the_other_members() {
+    let Some(url) = redis_url() else { return };
+    let p = prefix();
+    let (a, _) = member(&url, &p, |_| {});
+    let (b, _) = member(&url, &p, |c| c.rate = Some(RateConfig { per_second: 1_000.0, burst: 10.0 }));
+    let (c, _) = member(&url, &p, |_| {});
+    runtime().block_on(async {
+        assert!(a.rate.publish_pause(800).await);
+        assert!(a.current_pause() > 700, "the publisher pauses at once");
+        // With a rate budget, the acquire script sees the pause.
+        assert!(matches!(b.rate.acquire(10_000).await, Grant::Paused(ms) if ms > 500 && ms <= 800));
+        // Without one, the background refresh brings it.
+        assert_eq!(c.current_pause(), 0);
+        c.maybe_refresh();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while c.current_pause() == 0 {
+            assert!(Instant::now() < deadline, "the pause never arrived");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(c.current_pause() <= 800);
+        // A shorter pause never shortens the fleet's.
+        assert!(a.rate.publish_pause(10).await);
+        assert!(matches!(b.rate.acquire(10_000).await, Grant::Paused(ms) if ms > 100));
+    });
+}
+
+#[test]
+fn an_answer_stored_by_one_member_is_a_hit_for_another_and_misses_coalesce() {
+    let Some(url) = redis_url() else { return };
+    let p = prefix();
+    let (a, _) = member(&url, &p, |c| c.coalesce_ms = 2_000);
+    let (b, _) = member(&url, &p, |c| c.coalesce_ms = 2_000);
+    runtime().block_on(async {
+        let (l2a, l2b) = (a.shared_cache().unwrap(), b.shared_cache().unwrap());
+        let Lookup::Miss(lease) = l2a.lookup("CT-A-CHI-1234-I-24-A-0").await else { panic!("empty L2") };
+        // B arrives while A asks the service: it waits for A's answer instead of asking too.
+        let waiter = async { l2b.lookup("CT-A-CHI-1234-I-24-A-0").await };
+        let answer = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            l2a.store("CT-A-CHI-1234-I-24-A-0", Some(true), 60_000, lease).await;
+        };
+        let (seen, ()) = tokio::join!(waiter, answer);
+        match seen {
+            Lookup::Hit { valid: true, ttl_ms } => assert!(ttl_ms > 59_000 && ttl_ms <= 60_000, "{ttl_ms}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(b.snapshot().coalesced, 1);
+        // Negative answers keep their own (shorter) TTL.
+        let Lookup::Miss(lease) = l2b.lookup("CT-A-CHI-9999-I-24-A-0").await else { panic!() };
+        l2b.store("CT-A-CHI-9999-I-24-A-0", Some(false), 1_000, lease).await;
+        assert!(matches!(l2a.lookup("CT-A-CHI-9999-I-24-A-0").await, Lookup::Hit { valid: false, ttl_ms } if ttl_ms <= 1_000));
+        // A failed request releases the lock without storing: the next caller leads at once.
+        let Lookup::Miss(lease) = l2a.lookup("CT-A-CHI-5555-I-24-A-0").await else { panic!() };
+        l2a.store("CT-A-CHI-5555-I-24-A-0", None, 60_000, lease).await;
+        let started = Instant::now();
+        assert!(matches!(l2b.lookup("CT-A-CHI-5555-I-24-A-0").await, Lookup::Miss(_)));
+        assert!(started.elapsed() < Duration::from_millis(500));
+    });
+    assert_eq!(a.snapshot().l2_hits, 1);
+}
+
+#[test]
+fn an_opening_elsewhere_makes_the_others_probe_once() {
+    let Some(url) = redis_url() else { return };
+    let p = prefix();
+    let (a, _) = member(&url, &p, |_| {});
+    let (b, _) = member(&url, &p, |_| {});
+    runtime().block_on(async {
+        let refresh = |m: &Arc<Fleet>| {
+            let m = Arc::clone(m);
+            async move { m.hint.refresh(m.rate.pause_key(), m.rate.members_key()).await.unwrap() }
+        };
+        a.hint.publish_open(5_000).await;
+        assert_eq!(refresh(&a).await, breaker_hint::Refreshed { pause_ms: None, members: 1 });
+        assert!(!a.take_breaker_hint(), "not from its own opening");
+        assert_eq!(refresh(&b).await.members, 2, "both refreshed lately");
+        assert!(b.take_breaker_hint());
+        refresh(&b).await;
+        assert!(!b.take_breaker_hint(), "once per opening");
+        a.hint.publish_closed().await;
+        refresh(&b).await;
+        assert!(!b.take_breaker_hint());
+    });
+    assert_eq!(a.snapshot().hints_published, 1);
+}
+
+#[test]
+fn keys_never_hold_the_api_key_and_scope_by_it_only_when_asked() {
+    let Some(url) = redis_url() else { return };
+    let p = prefix();
+    let (shared, _) = member(&url, &p, |c| c.rate = Some(RateConfig { per_second: 100.0, burst: 5.0 }));
+    let (scoped, _) = member(&url, &p, |c| {
+        c.rate = Some(RateConfig { per_second: 100.0, burst: 5.0 });
+        c.api_key_scope = true;
+    });
+    runtime().block_on(async {
+        shared.rate.acquire(1_000).await;
+        scoped.rate.acquire(1_000).await;
+        let mut conn = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{p}:*")).query_async(&mut conn).await.unwrap();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert!(keys.iter().all(|k| !k.contains("sekrit")), "{keys:?}");
+        assert_eq!(keys.iter().filter(|k| k.contains(":k")).count(), 1, "{keys:?}");
+    });
+}
+
+#[test]
+fn without_redis_calls_go_on_local_only_within_the_deadline() {
+    // Nothing listens on port 1: every command fails fast, the fleet degrades once and the
+    // local bucket keeps the rate.
+    let mut config = FleetConfig::new("redis://127.0.0.1:1/".to_owned());
+    config.rate = Some(RateConfig { per_second: 10.0, burst: 1.0 });
+    config.deadline_ms = 50;
+    let sink = Arc::new(RecordingSink::default());
+    let fleet = Fleet::new(config, SERVICE, None, 10_000, sink.clone(), crate::clock::system()).unwrap();
+    runtime().block_on(async {
+        let started = Instant::now();
+        fleet.before_attempt().await.unwrap();
+        assert!(started.elapsed() < Duration::from_millis(200), "{:?}", started.elapsed());
+        // Now known to be down: no Redis round trip at all, and the local bucket paces at this
+        // instance's share: 10/s alone, 2.5/s when the last refresh saw 4 active instances.
+        assert!(matches!(fleet.rate.acquire(10_000).await, Grant::After(w) if (50..=100).contains(&w)));
+        fleet.rate.note_members(4);
+        // Two reservations outstanding (one slot already 100 ms out) at 2.5/s: 800 ms.
+        assert!(matches!(fleet.rate.acquire(10_000).await, Grant::After(w) if (700..=800).contains(&w)));
+        let l2 = fleet.shared_cache().unwrap();
+        assert!(matches!(l2.lookup("X").await, Lookup::Miss(_)));
+    });
+    let s = fleet.snapshot();
+    assert!(s.degraded && !s.connected);
+    assert_eq!(s.degradations, 1);
+    assert!(s.skipped >= 2, "{s:?}");
+    assert_eq!(sink.names(), ["fleetDegraded"]);
+}
+
+#[test]
+fn a_published_pause_holds_this_instance_and_a_call_that_cannot_wait_fails_unsent() {
+    let mut config = FleetConfig::new("redis://127.0.0.1:1/".to_owned());
+    config.deadline_ms = 20;
+    let fleet = Fleet::new(config, SERVICE, None, 10_000, crate::events::noop(), crate::clock::system()).unwrap();
+    runtime().block_on(async {
+        assert_eq!(fleet.current_pause(), 0);
+        fleet.publish_pause(3_000);
+        assert!((2_900..=3_000).contains(&fleet.current_pause()));
+        // The call that cannot wait out the pause fails at once.
+        let short = Fleet::new(FleetConfig { deadline_ms: 20, ..FleetConfig::new("redis://127.0.0.1:1/".into()) }, SERVICE, None, 100, crate::events::noop(), crate::clock::system()).unwrap();
+        short.publish_pause(1_000);
+        assert!((900..=1_000).contains(&short.current_pause()));
+        let err = short.before_attempt().await.unwrap_err();
+        assert_eq!(err.code(), "ERATELIMITED");
+        assert!(!err.may_have_reached_service());
+    });
+}
+
+#[test]
+fn options_are_checked() {
+    let ok = FleetConfig::new("redis://127.0.0.1:6379/0".into());
+    assert!(ok.validate().is_ok());
+    for bad in [
+        FleetConfig::new("http://127.0.0.1:6379".into()),
+        FleetConfig::new("rediss://h:1".into()),
+        FleetConfig { key_prefix: String::new(), ..ok.clone() },
+        FleetConfig { key_prefix: "two words".into(), ..ok.clone() },
+        FleetConfig { deadline_ms: 0, ..ok.clone() },
+        FleetConfig { deadline_ms: MAX_DEADLINE_MS + 1, ..ok.clone() },
+        FleetConfig { rate: Some(RateConfig { per_second: 0.0, burst: 1.0 }), ..ok.clone() },
+        FleetConfig { rate: Some(RateConfig { per_second: f64::NAN, burst: 1.0 }), ..ok.clone() },
+        FleetConfig { rate: Some(RateConfig { per_second: 1.0, burst: 0.5 }), ..ok.clone() },
+    ] {
+        assert!(bad.validate().is_err(), "{bad:?}");
+    }
+    let with_password = FleetConfig::new("redis://:hunter2@127.0.0.1:1/".into());
+    assert!(!format!("{with_password:?}").contains("hunter2"));
+}
+
+#[test]
+fn a_closed_fleet_sends_nothing_and_reports_nothing() {
+    let Some(url) = redis_url() else { return };
+    let (fleet, sink) = member(&url, &prefix(), |c| c.rate = Some(RateConfig { per_second: 1_000.0, burst: 10.0 }));
+    runtime().block_on(async {
+        assert!(matches!(fleet.rate.acquire(1_000).await, Grant::After(0)));
+        assert!(fleet.snapshot().connected);
+        fleet.close();
+        // The local bucket answers; Redis is neither asked nor counted as failing.
+        assert!(matches!(fleet.rate.acquire(1_000).await, Grant::After(_)));
+    });
+    let s = fleet.snapshot();
+    assert!(!s.connected && !s.degraded, "{s:?}");
+    assert_eq!((s.errors, s.timeouts, s.skipped, s.degradations), (0, 0, 0, 0));
+    assert!(sink.names().is_empty());
+}
