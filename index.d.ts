@@ -23,6 +23,11 @@ export interface ValidationResult {
   entity?: string
   /** Why the answer is not the service's: a service error status or a transport failure. */
   error?: string
+  /**
+   * `true` when this is a cached answer past its TTL, served because the service could not
+   * be reached (transport failure, timeout, open circuit, 5xx...) within `cache.staleIfErrorMs`.
+   */
+  stale?: true
 }
 
 /** The fields of a well-formed id `VV-G-LLL-SSSS-T-YM-C-X`. */
@@ -151,6 +156,14 @@ export interface CacheOptions {
    * replicated service "not valid" can mean "not known here yet", so it lives shorter.
    */
   negativeTtlMs?: number
+  /**
+   * How long past its TTL a "valid" answer is kept, in ms, to be served (with `stale: true`)
+   * when the service cannot be reached, in place of the format-only fallback. Default
+   * 86400000 (24 h); 0 turns stale answers off.
+   */
+  staleIfErrorMs?: number
+  /** The same for "not valid" answers. Default 0 (never served stale). */
+  negativeStaleIfErrorMs?: number
 }
 
 export interface ChittyIDClientConfig {
@@ -377,6 +390,8 @@ export interface CacheStats {
   /** `"NN.NN%"` */
   hitRate: string
   totalRequests: number
+  /** Expired answers served with `stale: true` while the service could not be reached. */
+  staleServed: number
 }
 
 /** The rate-limit pause (see README "Rate limits"). */

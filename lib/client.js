@@ -46,7 +46,7 @@ const ATTEMPTS = 'attempts'
 const POLICY_FIELDS = {
   retry: { maxAttempts: COUNT, initialDelayMs: NUMBER, maxDelayMs: NUMBER, backoffMultiplier: NUMBER, jitter: NUMBER, maxRetryAfterMs: NUMBER },
   circuitBreaker: { failureThreshold: COUNT, resetTimeout: NUMBER, monitorWindow: NUMBER, halfOpenAttempts: COUNT },
-  cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER },
+  cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER, staleIfErrorMs: NUMBER, negativeStaleIfErrorMs: NUMBER },
   connection: {
     healthCheckInterval: NUMBER,
     reconnectDelay: NUMBER,
@@ -662,6 +662,7 @@ function compact(result) {
   if (result.chittyId != null) out.chittyId = result.chittyId
   if (result.entity != null) out.entity = result.entity
   if (result.error != null) out.error = result.error
+  if (result.stale === true) out.stale = true
   return out
 }
 

@@ -143,6 +143,9 @@ pub struct Validation {
     pub error: Option<String>,
     /// True when the answer came from the service (and so may be cached).
     pub authoritative: bool,
+    /// A cached answer past its TTL, served in place of the format-only fallback because the
+    /// service could not be reached (docs/ARCHITECTURE.md, "Stale if error").
+    pub stale: bool,
 }
 
 impl Validation {
@@ -154,7 +157,7 @@ impl Validation {
             .and_then(|p| p.entity_type.chars().next())
             .and_then(format::entity_for_type_letter)
             .map(str::to_owned);
-        Validation { valid, chitty_id: Some(id.to_owned()), entity, error: None, authoritative: true }
+        Validation { valid, chitty_id: Some(id.to_owned()), entity, error: None, authoritative: true, stale: false }
     }
 }
 
@@ -223,6 +226,7 @@ fn parse_validation(response: &Response) -> Result<Validation, ClientError> {
         entity: answer.entity,
         error: answer.error,
         authoritative: true,
+        stale: false,
     })
 }
 
@@ -438,6 +442,13 @@ impl Client {
         };
         let parse = |r: &Response| parse_validation(r).map(|v| self.redact_validation(v));
         let outcome = self.resilience.run(self.call(Operation::Validate, Replay::Retryable), attempt, parse).await;
+        if let Err(err) = &outcome {
+            if serves_stale(err) {
+                if let Some(answer) = self.stale_answer(id) {
+                    return answer;
+                }
+            }
+        }
         match outcome {
             Ok(v) => v,
             Err(ClientError::Http { status, .. }) => Validation {
@@ -451,6 +462,13 @@ impl Client {
                 ..Validation::default()
             },
         }
+    }
+
+    /// The cached answer for `id` when the service could not give one: within its stale window
+    /// (`stale: true`, counted), or fresh again because another caller refreshed it meanwhile.
+    fn stale_answer(&self, id: &str) -> Option<Validation> {
+        let (valid, stale) = self.cache()?.get_if_error(id)?;
+        Some(Validation { stale, ..Validation::from_cache(id, valid) })
     }
 
     /// The service's own words in a validation answer are service-provided text too.
@@ -487,6 +505,17 @@ impl Client {
         self.resilience.stats.record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
         let _ = self.resilience.record_for_gate(Operation::Health, stamp, outcome.as_ref().err());
         outcome.map(drop)
+    }
+}
+
+/// Failures after which `validate()` serves a stale cached answer: the service could not be
+/// reached or is failing (transport, timeout, open circuit, rate-limit wait, bulkhead, 5xx, a
+/// garbled answer). A 4xx is the service answering, and is answered as before.
+fn serves_stale(err: &ClientError) -> bool {
+    match err {
+        ClientError::Http { status, .. } => *status >= 500,
+        ClientError::Aborted | ClientError::Closed | ClientError::InvalidArgument { .. } => false,
+        _ => true,
     }
 }
 

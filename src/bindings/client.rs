@@ -47,6 +47,8 @@ pub struct CacheOptions {
     pub max_size: Option<f64>,
     pub ttl_ms: Option<f64>,
     pub negative_ttl_ms: Option<f64>,
+    pub stale_if_error_ms: Option<f64>,
+    pub negative_stale_if_error_ms: Option<f64>,
 }
 
 #[napi(object)]
@@ -106,11 +108,13 @@ pub struct ValidationResult {
     pub chitty_id: Option<String>,
     pub entity: Option<String>,
     pub error: Option<String>,
+    /// A cached answer past its TTL, served because the service could not be reached.
+    pub stale: Option<bool>,
 }
 
 impl From<Validation> for ValidationResult {
     fn from(v: Validation) -> Self {
-        Self { valid: v.valid, chitty_id: v.chitty_id, entity: v.entity, error: v.error }
+        Self { valid: v.valid, chitty_id: v.chitty_id, entity: v.entity, error: v.error, stale: v.stale.then_some(true) }
     }
 }
 
@@ -200,6 +204,12 @@ fn cache_policy(opts: &NativeClientOptions) -> std::result::Result<Option<(Cache
             if n.is_finite() && n >= 1.0 && n.fract() == 0.0 { Ok(n as usize) } else { Err(format!("cache.maxSize must be a positive integer, got {n}")) }
         })?,
         ttl_ms: ms("cache.ttlMs", c.and_then(|c| c.ttl_ms), d.ttl_ms)?,
+        stale_if_error_ms: ms("cache.staleIfErrorMs", c.and_then(|c| c.stale_if_error_ms), d.stale_if_error_ms)?,
+        negative_stale_if_error_ms: ms(
+            "cache.negativeStaleIfErrorMs",
+            c.and_then(|c| c.negative_stale_if_error_ms),
+            d.negative_stale_if_error_ms,
+        )?,
     };
     config.validate().map_err(|e| format!("invalid cache option: {e}"))?;
     let negative_ttl_ms = ms("cache.negativeTtlMs", c.and_then(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS)?;
@@ -507,6 +517,8 @@ pub struct CacheStatsObject {
     pub ttl_ms: f64,
     pub hit_rate: String,
     pub total_requests: f64,
+    /// Expired answers served, marked stale, while the service could not be reached.
+    pub stale_served: f64,
 }
 
 #[napi(object)]
@@ -558,6 +570,7 @@ pub fn to_cache_stats(c: &crate::cache::CacheStats) -> CacheStatsObject {
         ttl_ms: c.ttl_ms as f64,
         hit_rate: c.hit_rate(),
         total_requests: c.total_requests as f64,
+        stale_served: c.stale_served as f64,
     }
 }
 
