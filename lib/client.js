@@ -58,6 +58,29 @@ const POLICY_FIELDS = {
 }
 const MINT_RETRY_MODES = ['safe', 'idempotent']
 
+/**
+ * A sub-object option such as `retry.budget`: absent/true = defaults, false = off, else an
+ * object whose `fields` are checked like POLICY_FIELDS.
+ */
+function subPolicyOption(value, name, fields) {
+  if (value === undefined || value === true) return { enabled: undefined, options: undefined }
+  if (value === false) return { enabled: false, options: undefined }
+  if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
+  const options = {}
+  for (const [field, kind] of Object.entries(fields)) {
+    const v = value[field]
+    if (v === undefined) continue
+    const problem = numberProblem(v, kind)
+    if (problem !== undefined) {
+      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${typeof v === 'number' ? String(v) : typeof v}`)
+    }
+    options[field] = v
+  }
+  return { enabled: true, options }
+}
+
+const RETRY_BUDGET_FIELDS = { ratio: NUMBER, windowMs: NUMBER, minPerSecond: COUNT }
+
 /** Why `v` is not a valid value of `kind`, or undefined when it is. */
 function numberProblem(v, kind) {
   if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
@@ -173,6 +196,7 @@ function toNativeOptions(config) {
   const breaker = policyOption(config, 'circuitBreaker')
   const cache = policyOption(config, 'cache')
   const connection = policyOption(config, 'connection')
+  const retryBudget = subPolicyOption(isPlainObject(config.retry) ? config.retry.budget : undefined, 'retry.budget', RETRY_BUDGET_FIELDS)
   return {
     serviceUrl: optional(config, 'serviceUrl', 'string'),
     allowInsecure: optional(config, 'allowInsecure', 'boolean'),
@@ -187,6 +211,8 @@ function toNativeOptions(config) {
     retry: retry.options,
     mintRetry: isPlainObject(config.retry) ? config.retry.mint : undefined,
     retryEnabled: retry.enabled,
+    retryBudget: retryBudget.options,
+    retryBudgetEnabled: retryBudget.enabled,
     circuitBreaker: breaker.options,
     circuitBreakerEnabled: breaker.enabled,
     cache: cache.options,

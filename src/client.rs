@@ -293,6 +293,7 @@ impl Client {
             cache: self.cache().map(|c| c.stats()),
             rejected_by_breaker: stats.rejected_by_breaker(),
             rate_limit: self.resilience.rate_limit.snapshot(),
+            retry_budget: self.resilience.retry_budget.as_ref().map(|b| b.snapshot()),
         }
     }
 

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod resilience;
 pub mod retry;
+pub mod retry_budget;
 pub mod runtime;
 pub mod shared;
 pub mod stats;

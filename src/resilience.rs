@@ -11,6 +11,7 @@ use crate::error::ClientError;
 use crate::events::{Event, SharedSink};
 use crate::rate_limit::RateLimitGate;
 use crate::retry::{parse_retry_after, RetryPolicy};
+use crate::retry_budget::RetryBudget;
 use crate::stats::{OpStats, Operation};
 use crate::transport::Response;
 
@@ -21,6 +22,8 @@ pub struct Resilience {
     pub rate_limit: Arc<RateLimitGate>,
     pub sink: SharedSink,
     pub stats: Arc<OpStats>,
+    /// Caps retries at a fraction of recent calls (see `retry_budget`); `None` = unlimited.
+    pub retry_budget: Option<Arc<RetryBudget>>,
 }
 
 /// Which failures a request may be sent again after.
@@ -58,6 +61,9 @@ impl Resilience {
         let op = call.op;
         let mut budget_ms = call.wait_budget_ms;
         let mut number = 1;
+        if let Some(retry_budget) = &self.retry_budget {
+            retry_budget.deposit();
+        }
         loop {
             self.rate_limit.pass(&mut budget_ms).await?;
             self.admit()?;
@@ -86,6 +92,11 @@ impl Resilience {
             let Some(delay_ms) = self.retry_delay(number, &err) else {
                 return Err(err);
             };
+            // A 429's retry waits at the gate, paced by the service: it cannot multiply traffic.
+            if !err.is_rate_limit() && self.retry_budget.as_ref().is_some_and(|b| !b.try_withdraw()) {
+                tracing::debug!(operation = op.as_str(), attempt = number, "retry budget exhausted: not retrying");
+                return Err(err);
+            }
             self.stats.record_retry(op);
             // After a 429 the gate holds the call (and every other) for the pause.
             let (sleep_ms, shown_ms) = if err.is_rate_limit() {
@@ -217,6 +228,7 @@ mod tests {
             rate_limit: Arc::new(RateLimitGate::new(clock)),
             sink,
             stats: Arc::new(OpStats::default()),
+            retry_budget: None,
         }
     }
 
@@ -305,6 +317,48 @@ mod tests {
             std::future::ready(script.next().unwrap_or_else(|| status(200, None)))
         }, |_| Ok(())));
         (outcome, attempts)
+    }
+
+    #[test]
+    fn an_exhausted_retry_budget_ends_the_call_with_its_failure() {
+        use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
+        let clock = ManualClock::new(0);
+        let budget = Arc::new(RetryBudget::new(RetryBudgetConfig { ratio: 0.5, window_ms: 1_000, min_per_second: 0 }, clock.clone()));
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 5, initial_delay_ms: 0, ..RetryPolicy::default() }),
+            breaker: None,
+            retry_budget: Some(budget.clone()),
+            ..resilience(clock, Arc::new(RecordingSink::default()))
+        };
+        // Ratio 0.5: the first call (one deposit, half a retry) gets one retry; then the budget
+        // is spent, for the rest of the first call and for the second (2 calls, 1 retry).
+        let mut attempts = 0;
+        let mut run = || block_on(r.run(MINT, |_| {
+            attempts += 1;
+            failing()
+        }, |_| Ok(())));
+        assert_eq!(run().unwrap_err().code(), "ETIMEDOUT");
+        assert_eq!(run().unwrap_err().code(), "ETIMEDOUT");
+        assert_eq!(attempts, 2 + 1);
+        let s = budget.snapshot();
+        assert_eq!((s.calls_in_window, s.retries_in_window, s.exhausted), (2, 1, 2));
+    }
+
+    #[test]
+    fn a_retried_429_does_not_spend_the_retry_budget() {
+        use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
+        let clock = ManualClock::new(0);
+        let budget = Arc::new(RetryBudget::new(RetryBudgetConfig { ratio: 0.0, window_ms: 1_000, min_per_second: 0 }, clock.clone()));
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 3, initial_delay_ms: 0, ..RetryPolicy::default() }),
+            breaker: None,
+            retry_budget: Some(budget.clone()),
+            ..resilience(clock, Arc::new(RecordingSink::default()))
+        };
+        let mut script = vec![status(429, Some("0"))].into_iter();
+        let outcome = block_on(r.run(MINT, |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))), |_| Ok(())));
+        assert!(outcome.is_ok());
+        assert_eq!(budget.snapshot().exhausted, 0);
     }
 
     const SAFE: Replay<'static> = Replay::IfNotProcessed { key: "key-1" };

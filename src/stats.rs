@@ -172,4 +172,5 @@ pub struct ClientSnapshot {
     pub cache: Option<crate::cache::CacheStats>,
     pub rejected_by_breaker: u64,
     pub rate_limit: crate::rate_limit::RateLimitSnapshot,
+    pub retry_budget: Option<crate::retry_budget::RetryBudgetSnapshot>,
 }

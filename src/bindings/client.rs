@@ -21,6 +21,7 @@ use crate::rate_limit::RateLimitGate;
 use crate::resilience::Resilience;
 use crate::runtime;
 use crate::retry::RetryPolicy;
+use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
 use crate::stats::OpStats;
 use crate::transport::TransportKind;
 
@@ -32,6 +33,14 @@ pub struct RetryOptions {
     pub backoff_multiplier: Option<f64>,
     pub jitter: Option<f64>,
     pub max_retry_after_ms: Option<f64>,
+}
+
+/// `retry.budget` (see `retry_budget`).
+#[napi(object)]
+pub struct RetryBudgetOptions {
+    pub ratio: Option<f64>,
+    pub window_ms: Option<f64>,
+    pub min_per_second: Option<f64>,
 }
 
 #[napi(object)]
@@ -73,6 +82,9 @@ pub struct NativeClientOptions {
     /// `retry.mint`: `"safe"` (default) or `"idempotent"` (see `MintRetry`).
     pub mint_retry: Option<String>,
     pub retry_enabled: Option<bool>,
+    /// `retry.budget`; `retry_budget_enabled: false` (`budget: false`) lifts the cap.
+    pub retry_budget: Option<RetryBudgetOptions>,
+    pub retry_budget_enabled: Option<bool>,
     pub circuit_breaker: Option<BreakerOptions>,
     pub circuit_breaker_enabled: Option<bool>,
     pub cache: Option<CacheOptions>,
@@ -169,6 +181,23 @@ fn retry_policy(opts: &NativeClientOptions) -> std::result::Result<Option<RetryP
     };
     policy.validate().map_err(|e| format!("invalid retry option: {e}"))?;
     Ok(Some(policy))
+}
+
+fn retry_budget_config(opts: &NativeClientOptions) -> std::result::Result<Option<RetryBudgetConfig>, String> {
+    if opts.retry_enabled == Some(false) || opts.retry_budget_enabled == Some(false) {
+        return Ok(None);
+    }
+    let d = RetryBudgetConfig::default();
+    let config = match &opts.retry_budget {
+        None => d,
+        Some(b) => RetryBudgetConfig {
+            ratio: b.ratio.unwrap_or(d.ratio),
+            window_ms: ms("retry.budget.windowMs", b.window_ms, d.window_ms)?,
+            min_per_second: count("retry.budget.minPerSecond", b.min_per_second, d.min_per_second, 0)?,
+        },
+    };
+    config.validate()?;
+    Ok(Some(config))
 }
 
 fn breaker_config(opts: &NativeClientOptions) -> std::result::Result<Option<BreakerConfig>, String> {
@@ -359,6 +388,7 @@ impl NativeClient {
             rate_limit: state.rate_limit.clone(),
             sink,
             stats: Arc::new(OpStats::default()),
+            retry_budget: retry_budget_config(&options).map_err(invalid)?.map(|c| Arc::new(RetryBudget::new(c, clock.clone()))),
         };
         let cache = state.cache.clone().zip(cache_policy).map(|(cache, (_, negative_ttl_ms))| CachePolicy { cache, negative_ttl_ms });
         let transport = match options.transport.as_deref() {
@@ -547,6 +577,8 @@ pub struct ClientStats {
     pub breaker: Option<BreakerStats>,
     pub cache: Option<CacheStatsObject>,
     pub rate_limit: RateLimitStats,
+    /// Retries refused because the retry budget was spent (0 without a budget).
+    pub retry_budget_exhausted: f64,
 }
 
 fn to_operation_stats(op: &crate::stats::OpSnapshot) -> OperationStats {
@@ -600,5 +632,6 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
             rejected: s.rate_limit.rejected as f64,
             pace_per_second: s.rate_limit.pace_per_sec.map(|p| (p * 100.0).round() / 100.0),
         },
+        retry_budget_exhausted: s.retry_budget.as_ref().map_or(0.0, |b| b.exhausted as f64),
     }
 }
