@@ -80,6 +80,17 @@ function subPolicyOption(value, name, fields) {
 }
 
 const RETRY_BUDGET_FIELDS = { ratio: NUMBER, windowMs: NUMBER, minPerSecond: COUNT }
+const BULKHEAD_FIELDS = { maxConcurrent: COUNT, maxQueue: COUNT }
+
+/** `bulkhead`: off unless given as `{ maxConcurrent, maxQueue? }` (maxConcurrent >= 1 required). */
+function bulkheadOption(value) {
+  if (value === undefined || value === null || value === false) return undefined
+  const { options } = subPolicyOption(value === true ? {} : value, 'bulkhead', BULKHEAD_FIELDS)
+  if (options === undefined || options.maxConcurrent === undefined || options.maxConcurrent < 1) {
+    throw invalidArgument('ChittyIDClient option "bulkhead.maxConcurrent" must be an integer from 1 to ' + MAX_U32)
+  }
+  return options
+}
 
 /** Why `v` is not a valid value of `kind`, or undefined when it is. */
 function numberProblem(v, kind) {
@@ -220,6 +231,7 @@ function toNativeOptions(config) {
     connection: connection.options,
     connectionEnabled: connection.enabled,
     transport: fetchTransport.chooseTransport(config.transport, invalidArgument),
+    bulkhead: bulkheadOption(config.bulkhead),
   }
 }
 
@@ -582,7 +594,13 @@ class ChittyIDClient extends EventEmitter {
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker, cache and connection. */
   getStats() {
     const stats = this.#native.getStats()
-    return { ...stats, breaker: stats.breaker ?? null, cache: stats.cache ?? null, connection: this.getConnectionState() }
+    return {
+      ...stats,
+      breaker: stats.breaker ?? null,
+      cache: stats.cache ?? null,
+      bulkhead: stats.bulkhead ?? null,
+      connection: this.getConnectionState(),
+    }
   }
 
   /** The same counters in Prometheus text exposition format, ready for a `/metrics` route. */

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use bytes::Bytes;
 use serde::Deserialize;
 
+use crate::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::cache::ValidationCache;
 use crate::config::{ClientConfig, HEALTH_TIMEOUT_MS};
 use crate::error::ClientError;
@@ -28,6 +29,8 @@ pub struct Client {
     cache: Option<CachePolicy>,
     /// Validations in flight, by id: concurrent callers for the same id share one request.
     inflight: Mutex<HashMap<String, watch::Receiver<Option<Validation>>>>,
+    /// Bounds the calls in flight (see `bulkhead`); `None` = unbounded.
+    bulkhead: Option<Bulkhead>,
 }
 
 /// Which failures a mint is retried after (docs/ARCHITECTURE.md, "Retry safety").
@@ -278,7 +281,22 @@ impl Client {
             resilience,
             cache,
             inflight: Mutex::new(HashMap::new()),
+            bulkhead: None,
         })
+    }
+
+    /// Bounds this client's calls in flight with `bulkhead`.
+    pub fn with_bulkhead(mut self, bulkhead: Option<Bulkhead>) -> Self {
+        self.bulkhead = bulkhead;
+        self
+    }
+
+    /// A slot in the bulkhead for one call (waiting at most the call's timeout), if there is one.
+    async fn enter_bulkhead(&self) -> Result<Option<BulkheadPermit>, ClientError> {
+        match &self.bulkhead {
+            None => Ok(None),
+            Some(b) => b.enter(self.timeout_ms).await.map(Some),
+        }
     }
 
     pub fn cache(&self) -> Option<&Arc<ValidationCache>> {
@@ -294,6 +312,7 @@ impl Client {
             rejected_by_breaker: stats.rejected_by_breaker(),
             rate_limit: self.resilience.rate_limit.snapshot(),
             retry_budget: self.resilience.retry_budget.as_ref().map(|b| b.snapshot()),
+            bulkhead: self.bulkhead.as_ref().map(|b| b.snapshot()),
         }
     }
 
@@ -349,6 +368,7 @@ impl Client {
             MintRetry::Safe => Replay::IfNotProcessed { key: &key },
             MintRetry::Idempotent => Replay::Retryable,
         };
+        let _slot = self.enter_bulkhead().await?;
         self.resilience.run(self.call(op, replay), attempt, parse).await
     }
 
@@ -442,7 +462,11 @@ impl Client {
             })
         };
         let parse = |r: &Response| parse_validation(r).map(|v| self.redact_validation(v));
-        let outcome = self.resilience.run(self.call(Operation::Validate, Replay::Retryable), attempt, parse).await;
+        let outcome = async {
+            let _slot = self.enter_bulkhead().await?;
+            self.resilience.run(self.call(Operation::Validate, Replay::Retryable), attempt, parse).await
+        }
+        .await;
         if let Err(err) = &outcome {
             if serves_stale(err) {
                 if let Some(answer) = self.stale_answer(id) {

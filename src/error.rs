@@ -42,6 +42,12 @@ pub enum ClientError {
     MintOutcomeUnknown { key: String, cause: Box<ClientError> },
     /// The service rate-limits this client and the pause outlasts what the call may wait.
     RateLimited { retry_in_ms: u64 },
+    /// The client's bulkhead is full: `max_concurrent` calls in flight and `max_queue` waiting
+    /// (`waited_ms: None`), or no slot came free within the call's timeout. Nothing was sent.
+    BulkheadFull { max_concurrent: u32, max_queue: u32, waited_ms: Option<u64> },
+    /// The client-side rate limit (`rateLimit`) has no token for this call within its
+    /// timeout. Nothing was sent.
+    Throttled { retry_in_ms: u64 },
     /// The client was closed.
     Closed,
     /// An argument or option the client cannot use.
@@ -59,7 +65,8 @@ impl ClientError {
             ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
             ClientError::CircuitOpen { .. } => "ECIRCUITOPEN",
             ClientError::MintOutcomeUnknown { .. } => "EMINTUNKNOWN",
-            ClientError::RateLimited { .. } => "ERATELIMITED",
+            ClientError::RateLimited { .. } | ClientError::Throttled { .. } => "ERATELIMITED",
+            ClientError::BulkheadFull { .. } => "EBULKHEADFULL",
             ClientError::Aborted => "ABORT_ERR",
             ClientError::Closed => "ECLIENTCLOSED",
             ClientError::InvalidArgument { .. } => "ERR_INVALID_ARG_VALUE",
@@ -118,6 +125,7 @@ impl ClientError {
             ClientError::BodyTooLarge { .. } => true,
             // Not failures of the request: the caller or the client stopped waiting for it.
             ClientError::Aborted | ClientError::Closed | ClientError::MintOutcomeUnknown { .. } => false,
+            ClientError::BulkheadFull { .. } | ClientError::Throttled { .. } => false,
             other => other.may_have_reached_service(),
         }
     }
@@ -142,7 +150,9 @@ impl ClientError {
             | ClientError::Refused { .. }
             | ClientError::CircuitOpen { .. }
             | ClientError::InvalidArgument { .. }
-            | ClientError::RateLimited { .. } => false,
+            | ClientError::RateLimited { .. }
+            | ClientError::BulkheadFull { .. }
+            | ClientError::Throttled { .. } => false,
             _ => true,
         }
     }
@@ -191,6 +201,18 @@ impl fmt::Display for ClientError {
             ClientError::RateLimited { retry_in_ms } => write!(
                 f,
                 "rate limited by the ChittyID service: traffic is paused for another {retry_in_ms} ms, longer than this call may wait"
+            ),
+            ClientError::BulkheadFull { max_concurrent, max_queue, waited_ms: None } => write!(
+                f,
+                "bulkhead full: {max_concurrent} calls in flight and {max_queue} queued (bulkhead.maxConcurrent, bulkhead.maxQueue)"
+            ),
+            ClientError::BulkheadFull { max_concurrent, waited_ms: Some(ms), .. } => write!(
+                f,
+                "bulkhead full: no free slot of {max_concurrent} (bulkhead.maxConcurrent) within {ms} ms"
+            ),
+            ClientError::Throttled { retry_in_ms } => write!(
+                f,
+                "client-side rate limit (rateLimit.requestsPerSecond): the next slot is {retry_in_ms} ms away, longer than this call may wait"
             ),
             ClientError::Aborted => write!(f, "The operation was aborted"),
             ClientError::Closed => write!(f, "the client is closed"),

@@ -2,6 +2,7 @@
 //! `bindings`; everything else is plain Rust, unit-tested with `cargo test`.
 
 pub mod breaker;
+pub mod bulkhead;
 pub mod cache;
 pub mod cancel;
 pub mod client;

@@ -132,6 +132,7 @@ mod tests {
             rejected_by_breaker: 0,
             rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
             retry_budget: None,
+            bulkhead: None,
         };
         let text = render(&snap);
         assert!(text.contains("chittyid_client_requests_total{operation=\"mint\"} 1\n"));

@@ -173,4 +173,5 @@ pub struct ClientSnapshot {
     pub rejected_by_breaker: u64,
     pub rate_limit: crate::rate_limit::RateLimitSnapshot,
     pub retry_budget: Option<crate::retry_budget::RetryBudgetSnapshot>,
+    pub bulkhead: Option<crate::bulkhead::BulkheadSnapshot>,
 }

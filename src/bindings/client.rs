@@ -10,6 +10,7 @@ use crate::bindings::completions::{to_js_pairs, Completer, Completion, Outcome};
 use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
+use crate::bulkhead::{Bulkhead, BulkheadConfig};
 use crate::cache::{CacheConfig, ValidationCache};
 use crate::client::{CachePolicy, Client, MintRetry, Validation};
 use crate::shared::{self, SharedState};
@@ -41,6 +42,13 @@ pub struct RetryBudgetOptions {
     pub ratio: Option<f64>,
     pub window_ms: Option<f64>,
     pub min_per_second: Option<f64>,
+}
+
+/// `bulkhead` (see `bulkhead`).
+#[napi(object)]
+pub struct BulkheadOptions {
+    pub max_concurrent: Option<f64>,
+    pub max_queue: Option<f64>,
 }
 
 #[napi(object)]
@@ -96,6 +104,8 @@ pub struct NativeClientOptions {
     pub connection_enabled: Option<bool>,
     /// `"native"` (default) or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`).
     pub transport: Option<String>,
+    /// Off unless given.
+    pub bulkhead: Option<BulkheadOptions>,
 }
 
 #[napi(object)]
@@ -195,6 +205,23 @@ fn retry_budget_config(opts: &NativeClientOptions) -> std::result::Result<Option
             window_ms: ms("retry.budget.windowMs", b.window_ms, d.window_ms)?,
             min_per_second: count("retry.budget.minPerSecond", b.min_per_second, d.min_per_second, 0)?,
         },
+    };
+    config.validate()?;
+    Ok(Some(config))
+}
+
+/// Calls that may wait for a bulkhead slot when the option leaves `maxQueue` out: none, so a
+/// full bulkhead fails fast (as cockatiel's and resilience4j's do by default).
+const DEFAULT_BULKHEAD_QUEUE: u32 = 0;
+
+fn bulkhead_config(opts: &NativeClientOptions) -> std::result::Result<Option<BulkheadConfig>, String> {
+    let Some(b) = &opts.bulkhead else { return Ok(None) };
+    let Some(max_concurrent) = b.max_concurrent else {
+        return Err("bulkhead.maxConcurrent is required".into());
+    };
+    let config = BulkheadConfig {
+        max_concurrent: count("bulkhead.maxConcurrent", Some(max_concurrent), 1, 1)?,
+        max_queue: count("bulkhead.maxQueue", b.max_queue, DEFAULT_BULKHEAD_QUEUE, 0)?,
     };
     config.validate()?;
     Ok(Some(config))
@@ -397,7 +424,9 @@ impl NativeClient {
             Some(other) => return Err(invalid(format!("transport must be \"native\" or \"fetch\", got {other:?}"))),
         };
         let mint_retry = mint_retry(&options).map_err(invalid)?;
-        let core = Arc::new(Client::new(&config, transport, resilience, cache, mint_retry).map_err(|e| to_napi_error(&e))?);
+        let bulkhead = bulkhead_config(&options).map_err(invalid)?.map(Bulkhead::new);
+        let core = Client::new(&config, transport, resilience, cache, mint_retry).map_err(|e| to_napi_error(&e))?;
+        let core = Arc::new(core.with_bulkhead(bulkhead));
         let conn = ClientConnection::new(connection, &core, events);
         Ok(Self { core, cancellations: Arc::default(), _shared: state, conn, completer: Arc::default() })
     }
@@ -579,6 +608,17 @@ pub struct ClientStats {
     pub rate_limit: RateLimitStats,
     /// Retries refused because the retry budget was spent (0 without a budget).
     pub retry_budget_exhausted: f64,
+    pub bulkhead: Option<BulkheadStats>,
+}
+
+#[napi(object)]
+pub struct BulkheadStats {
+    pub max_concurrent: u32,
+    pub max_queue: u32,
+    pub in_flight: u32,
+    pub queued: u32,
+    /// Calls failed with EBULKHEADFULL.
+    pub rejected: f64,
 }
 
 fn to_operation_stats(op: &crate::stats::OpSnapshot) -> OperationStats {
@@ -633,5 +673,12 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
             pace_per_second: s.rate_limit.pace_per_sec.map(|p| (p * 100.0).round() / 100.0),
         },
         retry_budget_exhausted: s.retry_budget.as_ref().map_or(0.0, |b| b.exhausted as f64),
+        bulkhead: s.bulkhead.as_ref().map(|b| BulkheadStats {
+            max_concurrent: b.config.max_concurrent,
+            max_queue: b.config.max_queue,
+            in_flight: b.in_flight as u32,
+            queued: b.queued as u32,
+            rejected: b.rejected as f64,
+        }),
     }
 }
