@@ -82,6 +82,19 @@ function subPolicyOption(value, name, fields) {
 const RETRY_BUDGET_FIELDS = { ratio: NUMBER, windowMs: NUMBER, minPerSecond: COUNT }
 const BULKHEAD_FIELDS = { maxConcurrent: COUNT, maxQueue: COUNT }
 
+/** `rateLimit`: off unless given as `{ requestsPerSecond > 0, burst? }`. */
+function rateLimitOption(value) {
+  if (value === undefined || value === null || value === false) return undefined
+  const { options } = subPolicyOption(value, 'rateLimit', { requestsPerSecond: NUMBER, burst: COUNT })
+  if (options === undefined || !(options.requestsPerSecond > 0)) {
+    throw invalidArgument('ChittyIDClient option "rateLimit.requestsPerSecond" must be a finite number > 0')
+  }
+  if (options.burst !== undefined && options.burst < 1) {
+    throw invalidArgument('ChittyIDClient option "rateLimit.burst" must be an integer from 1 to ' + MAX_U32)
+  }
+  return options
+}
+
 /** `bulkhead`: off unless given as `{ maxConcurrent, maxQueue? }` (maxConcurrent >= 1 required). */
 function bulkheadOption(value) {
   if (value === undefined || value === null || value === false) return undefined
@@ -232,6 +245,7 @@ function toNativeOptions(config) {
     connectionEnabled: connection.enabled,
     transport: fetchTransport.chooseTransport(config.transport, invalidArgument),
     bulkhead: bulkheadOption(config.bulkhead),
+    rateLimit: rateLimitOption(config.rateLimit),
   }
 }
 
@@ -599,6 +613,7 @@ class ChittyIDClient extends EventEmitter {
       breaker: stats.breaker ?? null,
       cache: stats.cache ?? null,
       bulkhead: stats.bulkhead ?? null,
+      clientRateLimit: stats.clientRateLimit ?? null,
       connection: this.getConnectionState(),
     }
   }

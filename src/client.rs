@@ -313,6 +313,7 @@ impl Client {
             rate_limit: self.resilience.rate_limit.snapshot(),
             retry_budget: self.resilience.retry_budget.as_ref().map(|b| b.snapshot()),
             bulkhead: self.bulkhead.as_ref().map(|b| b.snapshot()),
+            throttle: self.resilience.throttle.as_ref().map(|t| t.snapshot()),
         }
     }
 
@@ -514,6 +515,7 @@ impl Client {
     pub async fn health_result(&self) -> Result<(), ClientError> {
         let gate = &self.resilience.rate_limit;
         let mut budget_ms = HEALTH_TIMEOUT_MS;
+        self.resilience.pass_throttle(&mut budget_ms).await?;
         gate.pass(&mut budget_ms).await?;
         let stamp = gate.stamp();
         let started = std::time::Instant::now();

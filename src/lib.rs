@@ -24,6 +24,7 @@ pub mod retry_budget;
 pub mod runtime;
 pub mod shared;
 pub mod stats;
+pub mod token_bucket;
 pub mod transport;
 
 mod bindings;

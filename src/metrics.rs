@@ -112,8 +112,35 @@ pub fn render(s: &ClientSnapshot) -> String {
         e.sample("chittyid_client_cache_entries", &[], c.size as f64);
         e.family("chittyid_client_cache_max_entries", "gauge", "Capacity of the validation cache.");
         e.sample("chittyid_client_cache_max_entries", &[], c.max_size as f64);
+        e.family("chittyid_client_cache_stale_served_total", "counter", "Expired answers served (stale) while the service could not be reached.");
+        e.sample("chittyid_client_cache_stale_served_total", &[], c.stale_served as f64);
     }
+    render_limits(&mut e, s);
     e.out
+}
+
+/// The retry budget, bulkhead and client-side rate limit, when configured.
+fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
+    let mut counter = |name: &str, help: &str, value: u64| {
+        e.family(name, "counter", help);
+        e.sample(name, &[], value as f64);
+    };
+    if let Some(b) = &s.retry_budget {
+        counter("chittyid_client_retry_budget_exhausted_total", "Retries refused because the retry budget was spent.", b.exhausted);
+    }
+    if let Some(b) = &s.bulkhead {
+        counter("chittyid_client_bulkhead_rejections_total", "Calls failed with EBULKHEADFULL.", b.rejected);
+    }
+    if let Some(t) = &s.throttle {
+        counter("chittyid_client_throttle_waits_total", "Requests that waited for a token of the client-side rate limit.", t.waits);
+        counter("chittyid_client_throttle_rejections_total", "Calls failed with ERATELIMITED by the client-side rate limit.", t.rejected);
+    }
+    if let Some(b) = &s.bulkhead {
+        e.family("chittyid_client_bulkhead_in_flight", "gauge", "Calls holding a bulkhead slot.");
+        e.sample("chittyid_client_bulkhead_in_flight", &[], b.in_flight as f64);
+        e.family("chittyid_client_bulkhead_queued", "gauge", "Calls waiting for a bulkhead slot.");
+        e.sample("chittyid_client_bulkhead_queued", &[], b.queued as f64);
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +160,7 @@ mod tests {
             rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
             retry_budget: None,
             bulkhead: None,
+            throttle: None,
         };
         let text = render(&snap);
         assert!(text.contains("chittyid_client_requests_total{operation=\"mint\"} 1\n"));

@@ -12,6 +12,7 @@ use crate::events::{Event, SharedSink};
 use crate::rate_limit::RateLimitGate;
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::retry_budget::RetryBudget;
+use crate::token_bucket::TokenBucket;
 use crate::stats::{OpStats, Operation};
 use crate::transport::Response;
 
@@ -24,6 +25,8 @@ pub struct Resilience {
     pub stats: Arc<OpStats>,
     /// Caps retries at a fraction of recent calls (see `retry_budget`); `None` = unlimited.
     pub retry_budget: Option<Arc<RetryBudget>>,
+    /// The client-side rate limit every request waits at (see `token_bucket`); `None` = off.
+    pub throttle: Option<Arc<TokenBucket>>,
 }
 
 /// Which failures a request may be sent again after.
@@ -65,6 +68,7 @@ impl Resilience {
             retry_budget.deposit();
         }
         loop {
+            self.pass_throttle(&mut budget_ms).await?;
             self.rate_limit.pass(&mut budget_ms).await?;
             self.admit()?;
             let stamp = self.rate_limit.stamp();
@@ -116,6 +120,14 @@ impl Resilience {
                 tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
             }
             number += 1;
+        }
+    }
+
+    /// Waits for the client-side rate limit's token, out of `budget_ms`.
+    pub async fn pass_throttle(&self, budget_ms: &mut u64) -> Result<(), ClientError> {
+        match &self.throttle {
+            Some(bucket) => bucket.acquire(budget_ms).await,
+            None => Ok(()),
         }
     }
 
@@ -229,6 +241,7 @@ mod tests {
             sink,
             stats: Arc::new(OpStats::default()),
             retry_budget: None,
+            throttle: None,
         }
     }
 

@@ -174,4 +174,5 @@ pub struct ClientSnapshot {
     pub rate_limit: crate::rate_limit::RateLimitSnapshot,
     pub retry_budget: Option<crate::retry_budget::RetryBudgetSnapshot>,
     pub bulkhead: Option<crate::bulkhead::BulkheadSnapshot>,
+    pub throttle: Option<crate::token_bucket::TokenBucketSnapshot>,
 }

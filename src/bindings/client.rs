@@ -23,6 +23,7 @@ use crate::resilience::Resilience;
 use crate::runtime;
 use crate::retry::RetryPolicy;
 use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
+use crate::token_bucket::{TokenBucket, TokenBucketConfig};
 use crate::stats::OpStats;
 use crate::transport::TransportKind;
 
@@ -42,6 +43,13 @@ pub struct RetryBudgetOptions {
     pub ratio: Option<f64>,
     pub window_ms: Option<f64>,
     pub min_per_second: Option<f64>,
+}
+
+/// `rateLimit` (see `token_bucket`).
+#[napi(object)]
+pub struct ClientRateLimitOptions {
+    pub requests_per_second: f64,
+    pub burst: Option<f64>,
 }
 
 /// `bulkhead` (see `bulkhead`).
@@ -106,6 +114,8 @@ pub struct NativeClientOptions {
     pub transport: Option<String>,
     /// Off unless given.
     pub bulkhead: Option<BulkheadOptions>,
+    /// The client-side rate limit; off unless given.
+    pub rate_limit: Option<ClientRateLimitOptions>,
 }
 
 #[napi(object)]
@@ -223,6 +233,14 @@ fn bulkhead_config(opts: &NativeClientOptions) -> std::result::Result<Option<Bul
         max_concurrent: count("bulkhead.maxConcurrent", Some(max_concurrent), 1, 1)?,
         max_queue: count("bulkhead.maxQueue", b.max_queue, DEFAULT_BULKHEAD_QUEUE, 0)?,
     };
+    config.validate()?;
+    Ok(Some(config))
+}
+
+fn throttle_config(opts: &NativeClientOptions) -> std::result::Result<Option<TokenBucketConfig>, String> {
+    let Some(r) = &opts.rate_limit else { return Ok(None) };
+    let burst = count("rateLimit.burst", r.burst, TokenBucketConfig::default_burst(r.requests_per_second), 1)?;
+    let config = TokenBucketConfig { requests_per_second: r.requests_per_second, burst };
     config.validate()?;
     Ok(Some(config))
 }
@@ -416,6 +434,7 @@ impl NativeClient {
             sink,
             stats: Arc::new(OpStats::default()),
             retry_budget: retry_budget_config(&options).map_err(invalid)?.map(|c| Arc::new(RetryBudget::new(c, clock.clone()))),
+            throttle: throttle_config(&options).map_err(invalid)?.map(|c| Arc::new(TokenBucket::new(c, clock.clone()))),
         };
         let cache = state.cache.clone().zip(cache_policy).map(|(cache, (_, negative_ttl_ms))| CachePolicy { cache, negative_ttl_ms });
         let transport = match options.transport.as_deref() {
@@ -609,6 +628,18 @@ pub struct ClientStats {
     /// Retries refused because the retry budget was spent (0 without a budget).
     pub retry_budget_exhausted: f64,
     pub bulkhead: Option<BulkheadStats>,
+    /// The client-side rate limit (`rateLimit`), when configured.
+    pub client_rate_limit: Option<ClientRateLimitStats>,
+}
+
+#[napi(object)]
+pub struct ClientRateLimitStats {
+    pub requests_per_second: f64,
+    pub burst: u32,
+    /// Requests that waited for a token.
+    pub waits: f64,
+    /// Calls failed with ERATELIMITED (no token within their timeout).
+    pub rejected: f64,
 }
 
 #[napi(object)]
@@ -679,6 +710,12 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
             in_flight: b.in_flight as u32,
             queued: b.queued as u32,
             rejected: b.rejected as f64,
+        }),
+        client_rate_limit: s.throttle.as_ref().map(|t| ClientRateLimitStats {
+            requests_per_second: t.config.requests_per_second,
+            burst: t.config.burst,
+            waits: t.waits as f64,
+            rejected: t.rejected as f64,
         }),
     }
 }
