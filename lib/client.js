@@ -213,6 +213,24 @@ function maxConnectionsOption(config) {
   return value
 }
 
+/**
+ * `serviceUrl`: a URL string, or a non-empty array of them (the first is the primary, the
+ * rest fallbacks in order). Returns `[primary, fallbacks]`.
+ */
+function serviceUrlOption(config) {
+  const value = config.serviceUrl
+  if (!Array.isArray(value)) return [optional(config, 'serviceUrl', 'string'), undefined]
+  if (value.length === 0 || !value.every((u) => typeof u === 'string' && u !== '')) {
+    throw invalidArgument('ChittyIDClient option "serviceUrl" must be a URL string or a non-empty array of URL strings')
+  }
+  if (new Set(value.map((u) => u.replace(/\/+$/, ''))).size !== value.length) {
+    throw invalidArgument('ChittyIDClient option "serviceUrl" lists the same URL twice')
+  }
+  return [value[0], value.length > 1 ? value.slice(1) : undefined]
+}
+
+const FAILOVER_FIELDS = { probeIntervalMs: NUMBER, failbackSuccesses: COUNT }
+
 function toNativeOptions(config) {
   if (config === undefined || config === null) config = {}
   if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
@@ -220,9 +238,16 @@ function toNativeOptions(config) {
   const breaker = policyOption(config, 'circuitBreaker')
   const cache = policyOption(config, 'cache')
   const connection = policyOption(config, 'connection')
+  const [serviceUrl, fallbackUrls] = serviceUrlOption(config)
+  const failover = subPolicyOption(config.failover, 'failover', FAILOVER_FIELDS)
+  if (failover.options && failover.options.failbackSuccesses === 0) {
+    throw invalidArgument('ChittyIDClient option "failover.failbackSuccesses" must be an integer from 1 to ' + MAX_U32)
+  }
   const retryBudget = subPolicyOption(isPlainObject(config.retry) ? config.retry.budget : undefined, 'retry.budget', RETRY_BUDGET_FIELDS)
   return {
-    serviceUrl: optional(config, 'serviceUrl', 'string'),
+    serviceUrl,
+    fallbackUrls,
+    failover: failover.options,
     allowInsecure: optional(config, 'allowInsecure', 'boolean'),
     scope: optional(config, 'scope', 'string'),
     ca: caOption(config.ca),
@@ -614,6 +639,7 @@ class ChittyIDClient extends EventEmitter {
       cache: stats.cache ?? null,
       bulkhead: stats.bulkhead ?? null,
       clientRateLimit: stats.clientRateLimit ?? null,
+      endpoints: stats.endpoints ?? null,
       connection: this.getConnectionState(),
     }
   }

@@ -26,6 +26,10 @@ function toPayload(e) {
       return { operation: e.operation, retryInMs: e.delay, retryAfter: e.retryAfter === true }
     case 'error':
       return Object.assign(new Error(e.message), { code: e.code })
+    case 'failover':
+      return { from: e.from, to: e.to, code: e.code }
+    case 'failback':
+      return { from: e.from, to: e.to }
     default:
       return {}
   }

@@ -1,8 +1,10 @@
 //! The v1 operations (mint, mintBatch, validate, healthCheck) over one transport,
 //! each through the resilience path.
 
+mod failover;
+
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::watch;
 
@@ -19,6 +21,8 @@ use crate::stats::{ClientSnapshot, Operation};
 use crate::transport::fetch::FetchTransport;
 use crate::transport::{ClientTransport, Method, Request, Response, TransportKind};
 
+pub use failover::{EndpointSnapshot, Failover, Fallback};
+
 pub struct Client {
     transport: ClientTransport,
     timeout_ms: u64,
@@ -31,6 +35,10 @@ pub struct Client {
     inflight: Mutex<HashMap<String, watch::Receiver<Option<Validation>>>>,
     /// Bounds the calls in flight (see `bulkhead`); `None` = unbounded.
     bulkhead: Option<Bulkhead>,
+    /// The endpoints after the primary (`transport`, `resilience`); `None` = one endpoint.
+    failover: Option<Failover>,
+    /// This client, for background health probes of down endpoints.
+    me: Weak<Client>,
 }
 
 /// Which failures a mint is retried after (docs/ARCHITECTURE.md, "Retry safety").
@@ -282,6 +290,22 @@ impl Client {
             cache,
             inflight: Mutex::new(HashMap::new()),
             bulkhead: None,
+            failover: None,
+            me: Weak::new(),
+        })
+    }
+
+    /// Adds endpoints after the primary (see `failover`).
+    pub fn with_failover(mut self, failover: Option<Failover>) -> Self {
+        self.failover = failover;
+        self
+    }
+
+    /// The shared client, which knows itself (for background probes).
+    pub fn into_shared(mut self) -> Arc<Self> {
+        Arc::new_cyclic(|me| {
+            self.me = me.clone();
+            self
         })
     }
 
@@ -314,6 +338,7 @@ impl Client {
             retry_budget: self.resilience.retry_budget.as_ref().map(|b| b.snapshot()),
             bulkhead: self.bulkhead.as_ref().map(|b| b.snapshot()),
             throttle: self.resilience.throttle.as_ref().map(|t| t.snapshot()),
+            endpoints: self.endpoint_snapshots(),
         }
     }
 
@@ -336,14 +361,9 @@ impl Client {
         &self.resilience
     }
 
-    /// Every request leaves through here: what the service sends back is scrubbed of the key.
-    async fn send(&self, request: Request<'_>) -> Result<Response, ClientError> {
-        self.redactor.scrub(self.transport.send(request).await)
-    }
-
     /// A call of `op` under `replay`; it may wait out rate-limit pauses for up to its timeout.
     fn call<'a>(&self, op: Operation, replay: Replay<'a>) -> Call<'a> {
-        Call { op, replay, wait_budget_ms: self.timeout_ms }
+        Call { op, replay, wait_budget_ms: self.timeout_ms, hands_off: false }
     }
 
     /// Sends `body` under `key` (the caller's, or a fresh one) for every attempt.
@@ -356,21 +376,19 @@ impl Client {
         parse: impl Fn(&Response) -> Result<T, ClientError>,
     ) -> Result<T, ClientError> {
         let key = key.unwrap_or_else(idempotency_key);
-        let attempt = |_| {
-            self.send(Request {
-                method: Method::Post,
-                path,
-                body: Some(body.clone()),
-                idempotency_key: Some(&key),
-                timeout_ms: self.timeout_ms,
-            })
+        let request = || Request {
+            method: Method::Post,
+            path,
+            body: Some(body.clone()),
+            idempotency_key: Some(&key),
+            timeout_ms: self.timeout_ms,
         };
         let replay = match self.mint_retry {
             MintRetry::Safe => Replay::IfNotProcessed { key: &key },
             MintRetry::Idempotent => Replay::Retryable,
         };
         let _slot = self.enter_bulkhead().await?;
-        self.resilience.run(self.call(op, replay), attempt, parse).await
+        self.run_across(op, replay, request, parse).await
     }
 
     /// `POST /mint` with the request serialized by the caller; resolves to the new id. A
@@ -453,19 +471,11 @@ impl Client {
     /// a transport failure falls back to the format check.
     async fn ask_service(&self, id: &str) -> Validation {
         let path = format!("/validate/{}", encode_uri_component(id));
-        let attempt = |_| {
-            self.send(Request {
-                method: Method::Get,
-                path: &path,
-                body: None,
-                idempotency_key: None,
-                timeout_ms: self.timeout_ms,
-            })
-        };
+        let request = || Request { method: Method::Get, path: &path, body: None, idempotency_key: None, timeout_ms: self.timeout_ms };
         let parse = |r: &Response| parse_validation(r).map(|v| self.redact_validation(v));
         let outcome = async {
             let _slot = self.enter_bulkhead().await?;
-            self.resilience.run(self.call(Operation::Validate, Replay::Retryable), attempt, parse).await
+            self.run_across(Operation::Validate, Replay::Retryable, request, parse).await
         }
         .await;
         if let Err(err) = &outcome {
@@ -511,16 +521,19 @@ impl Client {
     }
 
     /// Like [`Client::health`], with the reason when the service is not healthy. It waits out
-    /// a rate-limit pause like every other request, within its timeout.
+    /// a rate-limit pause like every other request, within its timeout. With several
+    /// endpoints it asks the one calls go to now.
     pub async fn health_result(&self) -> Result<(), ClientError> {
-        let gate = &self.resilience.rate_limit;
+        let endpoint = self.active_endpoint();
+        let resilience = self.endpoint(endpoint).1;
+        let gate = &resilience.rate_limit;
         let mut budget_ms = HEALTH_TIMEOUT_MS;
-        self.resilience.pass_throttle(&mut budget_ms).await?;
+        resilience.pass_throttle(&mut budget_ms).await?;
         gate.pass(&mut budget_ms).await?;
         let stamp = gate.stamp();
         let started = std::time::Instant::now();
         let outcome = self
-            .send(Request {
+            .send_via(endpoint, Request {
                 method: Method::Get,
                 path: "/health",
                 body: None,
@@ -529,8 +542,8 @@ impl Client {
             })
             .await
             .and_then(Response::error_for_status);
-        self.resilience.stats.record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
-        let _ = self.resilience.record_for_gate(Operation::Health, stamp, outcome.as_ref().err());
+        resilience.stats.record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
+        let _ = resilience.record_for_gate(Operation::Health, stamp, outcome.as_ref().err());
         outcome.map(drop)
     }
 }

@@ -157,6 +157,23 @@ impl ClientError {
         }
     }
 
+    /// Whether a call that failed so on one endpoint goes on to the next (docs/ARCHITECTURE.md,
+    /// "Endpoint failover"): the endpoint is unreachable, failing (5xx, a garbled answer) or
+    /// its circuit is open. A safe mint reaches this only after the retry-safety rule let it
+    /// through (nothing was processed).
+    pub fn fails_over(&self) -> bool {
+        match self {
+            ClientError::Http { status, .. } => *status >= 500,
+            ClientError::Transport { code, .. } => !crate::transport::is_local_resource_code(code),
+            ClientError::Tls { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::BadResponse { .. }
+            | ClientError::BodyTooLarge { .. }
+            | ClientError::CircuitOpen { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Whether this outcome says the service is unwell (and so counts for the breaker).
     /// Client errors (4xx other than 408) say the caller was wrong, not the service; a 429
     /// says the service is up and pacing this client (the rate-limit pause handles it).

@@ -18,6 +18,10 @@ pub enum Event {
     CircuitHalfOpen,
     CircuitClose,
     Error { code: &'static str, message: String },
+    /// Calls now go to `to` first: `from` failed with `code` (docs/ARCHITECTURE.md, "Endpoint failover").
+    Failover { from: String, to: String, code: &'static str },
+    /// `to`, earlier in the list, passed its health checks and takes calls back from `from`.
+    Failback { from: String, to: String },
 }
 
 impl Event {
@@ -36,6 +40,8 @@ impl Event {
             Event::CircuitHalfOpen => "circuitHalfOpen",
             Event::CircuitClose => "circuitClose",
             Event::Error { .. } => "error",
+            Event::Failover { .. } => "failover",
+            Event::Failback { .. } => "failback",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod emulator;
+pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod format;

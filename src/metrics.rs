@@ -135,6 +135,30 @@ fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
         counter("chittyid_client_throttle_waits_total", "Requests that waited for a token of the client-side rate limit.", t.waits);
         counter("chittyid_client_throttle_rejections_total", "Calls failed with ERATELIMITED by the client-side rate limit.", t.rejected);
     }
+    if !s.endpoints.is_empty() {
+        e.family("chittyid_client_endpoint_healthy", "gauge", "1 while the endpoint takes calls, 0 while it is marked down.");
+        for ep in &s.endpoints {
+            e.sample("chittyid_client_endpoint_healthy", &[("endpoint", &ep.url)], if ep.healthy { 1.0 } else { 0.0 });
+        }
+        e.family("chittyid_client_endpoint_active", "gauge", "1 for the endpoint calls go to first.");
+        for ep in &s.endpoints {
+            e.sample("chittyid_client_endpoint_active", &[("endpoint", &ep.url)], if ep.active { 1.0 } else { 0.0 });
+        }
+        e.family("chittyid_client_endpoint_requests_total", "counter", "Requests sent to the endpoint (health probes included).");
+        for ep in &s.endpoints {
+            e.sample("chittyid_client_endpoint_requests_total", &[("endpoint", &ep.url)], ep.requests as f64);
+        }
+        e.family("chittyid_client_endpoint_failovers_total", "counter", "Times calls failed over away from the endpoint.");
+        for ep in &s.endpoints {
+            e.sample("chittyid_client_endpoint_failovers_total", &[("endpoint", &ep.url)], ep.failovers as f64);
+        }
+        e.family("chittyid_client_endpoint_circuit_state", "gauge", "The endpoint's circuit: 0 closed, 1 open, 2 half-open.");
+        for ep in &s.endpoints {
+            if let Some(b) = &ep.breaker {
+                e.sample("chittyid_client_endpoint_circuit_state", &[("endpoint", &ep.url)], breaker_state_value(b.state));
+            }
+        }
+    }
     if let Some(b) = &s.bulkhead {
         e.family("chittyid_client_bulkhead_in_flight", "gauge", "Calls holding a bulkhead slot.");
         e.sample("chittyid_client_bulkhead_in_flight", &[], b.in_flight as f64);
@@ -161,6 +185,7 @@ mod tests {
             retry_budget: None,
             bulkhead: None,
             throttle: None,
+            endpoints: Vec::new(),
         };
         let text = render(&snap);
         assert!(text.contains("chittyid_client_requests_total{operation=\"mint\"} 1\n"));

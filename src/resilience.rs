@@ -47,6 +47,9 @@ pub struct Call<'a> {
     pub replay: Replay<'a>,
     /// How long the call may spend waiting out rate-limit pauses, in total.
     pub wait_budget_ms: u64,
+    /// Another endpoint follows: a failure that fails over ends the run at once instead of
+    /// being retried here (the next endpoint is the retry).
+    pub hands_off: bool,
 }
 
 impl Resilience {
@@ -92,6 +95,9 @@ impl Resilience {
                 if !err.proves_not_processed() {
                     return Err(err);
                 }
+            }
+            if call.hands_off && err.fails_over() {
+                return Err(err);
             }
             let Some(delay_ms) = self.retry_delay(number, &err) else {
                 return Err(err);
@@ -245,7 +251,7 @@ mod tests {
         }
     }
 
-    const MINT: Call<'static> = Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000 };
+    const MINT: Call<'static> = Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000, hands_off: false };
 
     fn failing() -> std::future::Ready<Result<Response, ClientError>> {
         std::future::ready(Err(ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange }))
@@ -324,7 +330,7 @@ mod tests {
         };
         let mut script = script.into_iter();
         let mut attempts = 0;
-        let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000 };
+        let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, hands_off: false };
         let outcome = block_on(r.run(call, |_| {
             attempts += 1;
             std::future::ready(script.next().unwrap_or_else(|| status(200, None)))
@@ -372,6 +378,39 @@ mod tests {
         let outcome = block_on(r.run(MINT, |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))), |_| Ok(())));
         assert!(outcome.is_ok());
         assert_eq!(budget.snapshot().exhausted, 0);
+    }
+
+    #[test]
+    fn a_run_that_hands_off_ends_at_the_first_failure_that_fails_over_under_the_mint_rule() {
+        let clock = ManualClock::new(0);
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 5, initial_delay_ms: 0, ..RetryPolicy::default() }),
+            breaker: None,
+            ..resilience(clock, Arc::new(RecordingSink::default()))
+        };
+        let safe = Replay::IfNotProcessed { key: "k" };
+        for (replay, first, code) in [
+            (safe, refused(), "ECONNREFUSED"),
+            (safe, status(503, None), "EHTTP"),
+            // May have been processed: the mint rule ends it as unknown, never on another endpoint.
+            (safe, exchange_timeout(), "EMINTUNKNOWN"),
+            (safe, status(502, None), "EMINTUNKNOWN"),
+            (Replay::Retryable, exchange_timeout(), "ETIMEDOUT"),
+        ] {
+            let mut script = vec![first].into_iter();
+            let mut attempts = 0;
+            let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, hands_off: true };
+            let err = block_on(r.run(call, |_| {
+                attempts += 1;
+                std::future::ready(script.next().unwrap_or_else(|| status(200, None)))
+            }, |_| Ok(())))
+            .unwrap_err();
+            assert_eq!((err.code(), attempts), (code, 1));
+        }
+        // A 429 does not fail over: it is retried here, through the gate.
+        let mut script = vec![status(429, Some("0"))].into_iter();
+        let call = Call { op: Operation::Mint, replay: safe, wait_budget_ms: 1_000, hands_off: true };
+        assert!(block_on(r.run(call, |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))), |_| Ok(()))).is_ok());
     }
 
     const SAFE: Replay<'static> = Replay::IfNotProcessed { key: "key-1" };
@@ -429,7 +468,7 @@ mod tests {
         let clock = ManualClock::new(0);
         let sink = Arc::new(RecordingSink::default());
         let r = resilience(clock.clone(), sink.clone());
-        let call = Call { op: Operation::Validate, replay: Replay::Retryable, wait_budget_ms: 1_000 };
+        let call = Call { op: Operation::Validate, replay: Replay::Retryable, wait_budget_ms: 1_000, hands_off: false };
         let err = block_on(r.run(call, |_| std::future::ready(status(429, None)), |_| Ok(()))).unwrap_err();
         assert_eq!(err.status(), Some(429));
         assert_eq!(sink.names(), ["rateLimited"], "no circuitOpen although failureThreshold is 1");

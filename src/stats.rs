@@ -175,4 +175,6 @@ pub struct ClientSnapshot {
     pub retry_budget: Option<crate::retry_budget::RetryBudgetSnapshot>,
     pub bulkhead: Option<crate::bulkhead::BulkheadSnapshot>,
     pub throttle: Option<crate::token_bucket::TokenBucketSnapshot>,
+    /// Every endpoint, when the client has more than one.
+    pub endpoints: Vec<crate::client::EndpointSnapshot>,
 }

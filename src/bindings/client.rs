@@ -11,6 +11,8 @@ use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::bulkhead::{Bulkhead, BulkheadConfig};
+use crate::client::{Failover, Fallback};
+use crate::endpoints::{EndpointSet, FailoverConfig};
 use crate::cache::{CacheConfig, ValidationCache};
 use crate::client::{CachePolicy, Client, MintRetry, Validation};
 use crate::shared::{self, SharedState};
@@ -116,6 +118,16 @@ pub struct NativeClientOptions {
     pub bulkhead: Option<BulkheadOptions>,
     /// The client-side rate limit; off unless given.
     pub rate_limit: Option<ClientRateLimitOptions>,
+    /// `serviceUrl` given as a list: the endpoints after the first (`service_url`), in order.
+    pub fallback_urls: Option<Vec<String>>,
+    pub failover: Option<FailoverOptions>,
+}
+
+/// `failover` (see `endpoints`).
+#[napi(object)]
+pub struct FailoverOptions {
+    pub probe_interval_ms: Option<f64>,
+    pub failback_successes: Option<f64>,
 }
 
 #[napi(object)]
@@ -243,6 +255,15 @@ fn throttle_config(opts: &NativeClientOptions) -> std::result::Result<Option<Tok
     let config = TokenBucketConfig { requests_per_second: r.requests_per_second, burst };
     config.validate()?;
     Ok(Some(config))
+}
+
+fn failover_config(opts: &NativeClientOptions) -> std::result::Result<FailoverConfig, String> {
+    let d = FailoverConfig::default();
+    let Some(f) = &opts.failover else { return Ok(d) };
+    Ok(FailoverConfig {
+        probe_interval_ms: ms("failover.probeIntervalMs", f.probe_interval_ms, d.probe_interval_ms)?.max(1),
+        failback_successes: count("failover.failbackSuccesses", f.failback_successes, d.failback_successes, 1)?,
+    })
 }
 
 fn breaker_config(opts: &NativeClientOptions) -> std::result::Result<Option<BreakerConfig>, String> {
@@ -418,7 +439,7 @@ impl NativeClient {
         let breaker_config = breaker_config(&options).map_err(invalid)?;
         let cache_policy = cache_policy(&options).map_err(invalid)?;
         let new_state = || SharedState {
-            breaker: breaker_config.map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
+            breaker: breaker_config.clone().map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
             rate_limit: Arc::new(RateLimitGate::new(clock.clone())),
             cache: cache_policy.as_ref().map(|(c, _)| Arc::new(ValidationCache::new(c.clone(), clock.clone()))),
         };
@@ -444,8 +465,31 @@ impl NativeClient {
         };
         let mint_retry = mint_retry(&options).map_err(invalid)?;
         let bulkhead = bulkhead_config(&options).map_err(invalid)?.map(Bulkhead::new);
+        let fallback_urls = options.fallback_urls.as_deref().unwrap_or_default();
+        let failover = if fallback_urls.is_empty() {
+            None
+        } else {
+            let mut fallbacks = Vec::with_capacity(fallback_urls.len());
+            for url in fallback_urls {
+                let service_url = normalize_service_url(url, options.allow_insecure.unwrap_or(false)).map_err(|e| to_napi_error(&e))?;
+                let endpoint_config = ClientConfig { service_url, ..config.clone() };
+                let transport = crate::transport::ClientTransport::new(&endpoint_config, transport).map_err(|e| to_napi_error(&e))?;
+                let resilience = Resilience {
+                    retry: resilience.retry.clone(),
+                    breaker: breaker_config.clone().map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
+                    rate_limit: Arc::new(RateLimitGate::new(clock.clone())),
+                    sink: resilience.sink.clone(),
+                    stats: resilience.stats.clone(),
+                    retry_budget: resilience.retry_budget.clone(),
+                    throttle: resilience.throttle.clone(),
+                };
+                fallbacks.push(Fallback { transport, resilience });
+            }
+            let set = EndpointSet::new(fallbacks.len() + 1, failover_config(&options).map_err(invalid)?, clock.clone());
+            Some(Failover::new(fallbacks, set))
+        };
         let core = Client::new(&config, transport, resilience, cache, mint_retry).map_err(|e| to_napi_error(&e))?;
-        let core = Arc::new(core.with_bulkhead(bulkhead));
+        let core = core.with_bulkhead(bulkhead).with_failover(failover).into_shared();
         let conn = ClientConnection::new(connection, &core, events);
         Ok(Self { core, cancellations: Arc::default(), _shared: state, conn, completer: Arc::default() })
     }
@@ -460,7 +504,7 @@ impl NativeClient {
     /// was counted as rejected, as `mint` itself would have).
     #[napi]
     pub fn breaker_admit(&self) -> f64 {
-        match self.core.resilience().admit() {
+        match self.core.admit_any() {
             Err(crate::error::ClientError::CircuitOpen { retry_in_ms }) => retry_in_ms.max(1) as f64,
             _ => 0.0,
         }
@@ -483,12 +527,7 @@ impl NativeClient {
     /// there is no breaker), so the JS side can skip the fail-fast pre-check until it is not.
     #[napi(catch_unwind, ts_return_type = "Array<number | string | string[] | ValidationResult | ErrorInfo>")]
     pub fn take_completions<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
-        let breaker = self.core.resilience().breaker.as_ref().map_or(0, |b| match b.state() {
-            crate::breaker::BreakerState::Closed => 0,
-            crate::breaker::BreakerState::Open => 1,
-            crate::breaker::BreakerState::HalfOpen => 2,
-        });
-        to_js_pairs(env, breaker, self.completer.take())
+        to_js_pairs(env, self.core.breaker_state_code(), self.completer.take())
     }
 
     /// Keeps the event loop alive while the JS side has calls pending.
@@ -630,6 +669,22 @@ pub struct ClientStats {
     pub bulkhead: Option<BulkheadStats>,
     /// The client-side rate limit (`rateLimit`), when configured.
     pub client_rate_limit: Option<ClientRateLimitStats>,
+    /// Every endpoint in order, when `serviceUrl` lists more than one.
+    pub endpoints: Option<Vec<EndpointStats>>,
+}
+
+#[napi(object)]
+pub struct EndpointStats {
+    pub url: String,
+    /// Not marked down (a down endpoint takes calls again after its health checks pass).
+    pub healthy: bool,
+    /// Calls go to this endpoint first now.
+    pub active: bool,
+    /// Requests sent to it (health probes included).
+    pub requests: f64,
+    /// Times calls failed over away from it.
+    pub failovers: f64,
+    pub breaker: Option<BreakerStats>,
 }
 
 #[napi(object)]
@@ -677,6 +732,16 @@ pub fn to_cache_stats(c: &crate::cache::CacheStats) -> CacheStatsObject {
     }
 }
 
+fn to_breaker_stats(b: &crate::breaker::BreakerSnapshot) -> BreakerStats {
+    BreakerStats {
+        state: b.state.as_str().to_owned(),
+        failures: b.failures,
+        times_opened: b.times_opened as f64,
+        rejected: b.rejected as f64,
+        half_open_successes: b.half_open_successes,
+    }
+}
+
 fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
     let ops: Vec<OperationStats> = s.operations.iter().map(to_operation_stats).collect();
     let retries = s.operations.iter().map(|o| o.retries).sum::<u64>() as f64;
@@ -710,6 +775,19 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
             in_flight: b.in_flight as u32,
             queued: b.queued as u32,
             rejected: b.rejected as f64,
+        }),
+        endpoints: (!s.endpoints.is_empty()).then(|| {
+            s.endpoints
+                .iter()
+                .map(|e| EndpointStats {
+                    url: e.url.clone(),
+                    healthy: e.healthy,
+                    active: e.active,
+                    requests: e.requests as f64,
+                    failovers: e.failovers as f64,
+                    breaker: e.breaker.as_ref().map(to_breaker_stats),
+                })
+                .collect()
         }),
         client_rate_limit: s.throttle.as_ref().map(|t| ClientRateLimitStats {
             requests_per_second: t.config.requests_per_second,

@@ -75,6 +75,8 @@ impl From<Event> for NativeEvent {
             Event::Error { code, message } => {
                 NativeEvent { code: Some(code.into()), message: Some(message), ..base }
             }
+            Event::Failover { from, to, code } => NativeEvent { from: Some(from), to: Some(to), code: Some(code.into()), ..base },
+            Event::Failback { from, to } => NativeEvent { from: Some(from), to: Some(to), ..base },
         }
     }
 }
