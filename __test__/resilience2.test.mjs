@@ -175,8 +175,9 @@ describe('bulkhead', () => {
     emulator.setFault({ latencyMs: 400 })
     const client = clientOf(emulator, { timeout: 1000, bulkhead: { maxConcurrent: 1, maxQueue: 4 } })
     const holder = client.mint({ entity: 'PEO' })
+    // The slot is held by a validate() retrying its timeouts (3 × 100 ms + backoff).
     const quick = clientOf(emulator, { timeout: 100, bulkhead: { maxConcurrent: 1, maxQueue: 4 } })
-    const held = quick.mint({ entity: 'PEO' })
+    const held = quick.validate('AA-B-CDE-1234-F-25-G-C')
     const started = performance.now()
     const waited = await quick.mint({ entity: 'PEO' }).catch((e) => e)
     expect(waited.code).toBe('EBULKHEADFULL')
@@ -191,7 +192,7 @@ describe('bulkhead', () => {
     await sleep(10)
     expect(client.getStats().bulkhead.queued).toBe(0)
     await expect(holder).resolves.toMatch(ID_PATTERN)
-    await held.catch(() => {})
+    expect((await held).error).toMatch(/timed out/)
   })
 
   test('validate() under a full bulkhead answers like a failure: stale or format-only, never a rejection', async () => {

@@ -504,7 +504,8 @@ impl Client {
     /// (`stale: true`, counted), or fresh again because another caller refreshed it meanwhile.
     fn stale_answer(&self, id: &str) -> Option<Validation> {
         let (valid, stale) = self.cache()?.get_if_error(id)?;
-        Some(Validation { stale, ..Validation::from_cache(id, valid) })
+        // Not the service's answer now: never cached again as a fresh one.
+        Some(Validation { stale, authoritative: false, ..Validation::from_cache(id, valid) })
     }
 
     /// The service's own words in a validation answer are service-provided text too.
