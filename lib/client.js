@@ -639,7 +639,7 @@ class ChittyIDClient extends EventEmitter {
       cache: stats.cache ?? null,
       bulkhead: stats.bulkhead ?? null,
       clientRateLimit: stats.clientRateLimit ?? null,
-      endpoints: stats.endpoints ?? null,
+      endpoints: stats.endpoints ? stats.endpoints.map((e) => ({ ...e, breaker: e.breaker ?? null })) : null,
       connection: this.getConnectionState(),
     }
   }
