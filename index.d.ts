@@ -107,7 +107,7 @@ export interface ClientRateLimitOptions {
 
 /** With several endpoints (`serviceUrl` as an array): how calls fail back to an endpoint that was down. */
 export interface FailoverOptions {
-  /** A down endpoint is health-checked this often (while the client has calls), ms. Default 1000. */
+  /** A down endpoint is health-checked this often (while the client has calls or its connection manager runs), ms. Default 1000. */
   probeIntervalMs?: number
   /** Health checks in a row that must pass before calls fail back to it: an integer >= 1. Default 3. */
   failbackSuccesses?: number

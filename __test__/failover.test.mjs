@@ -167,7 +167,28 @@ test('a full outage of every endpoint: stale answers, then the circuits open and
   expect(await client.validate(id)).toMatchObject({ valid: true, stale: true })
 })
 
-test('healthCheck() and the connection manager ask the endpoint calls go to', async () => {
+test('the connection manager watches every endpoint: it fails over and back without any call', async () => {
+  const primary = await startEmulator()
+  const secondary = await startEmulator()
+  const client = clientOf({
+    serviceUrl: [v1(primary), v1(secondary)],
+    failover: { probeIntervalMs: 40, failbackSuccesses: 2 },
+    connection: { healthCheckInterval: 40 },
+  })
+  const seen = record(client, ['failover', 'failback', 'unhealthy'])
+  primary.setFault({ down: true })
+  expect(await client.connect()).toBe(true) // the secondary is healthy
+  expect(seen.of('failover')).toEqual([{ from: v1(primary), to: v1(secondary), code: 'EHTTP' }])
+  expect(client.getConnectionState().state).toBe('CONNECTED')
+  primary.clearFaults()
+  await waitFor(() => seen.count('failback') === 1, 'a failback driven by the connection manager', 3000)
+  expect(client.getStats().endpoints[0].active).toBe(true)
+  expect(client.getStats().requests.mint.requests + client.getStats().requests.validate.requests).toBe(0)
+  expect(seen.count('unhealthy')).toBe(0)
+  await client.disconnect()
+})
+
+test('healthCheck() asks the endpoint calls go to', async () => {
   const primary = await startEmulator()
   const secondary = await startEmulator()
   const client = clientOf({ serviceUrl: [v1(primary), v1(secondary)], failover: { probeIntervalMs: 60_000 } })

@@ -78,6 +78,11 @@ impl EndpointSet {
         healthy.chain(down).collect()
     }
 
+    /// The first endpoint not marked down, if any.
+    pub fn first_healthy(&self) -> Option<usize> {
+        first_up(&self.lock())
+    }
+
     /// The endpoint calls go to first now.
     pub fn active(&self) -> usize {
         let health = self.lock();

@@ -100,20 +100,51 @@ impl Client {
                     return Ok(value);
                 }
                 Err(err) if err.fails_over() => {
-                    if let Some(Switch::Failover { from, to }) = failover.set.on_failure(i) {
-                        tracing::warn!(from = self.endpoint_url(from), to = self.endpoint_url(to), code = err.code(), "failing over");
-                        self.resilience.sink.emit(Event::Failover {
-                            from: self.endpoint_url(from).to_owned(),
-                            to: self.endpoint_url(to).to_owned(),
-                            code: err.code(),
-                        });
-                    }
+                    self.mark_down(i, &err);
                     last = Some(err);
                 }
                 Err(err) => return Err(err),
             }
         }
         Err(last.unwrap_or(ClientError::Closed))
+    }
+
+    /// Endpoint `i` failed with `err` (one that fails over): down, and `failover` if it led.
+    fn mark_down(&self, i: usize, err: &ClientError) {
+        let Some(failover) = &self.failover else { return };
+        if let Some(Switch::Failover { from, to }) = failover.set.on_failure(i) {
+            tracing::warn!(from = self.endpoint_url(from), to = self.endpoint_url(to), code = err.code(), "failing over");
+            self.resilience.sink.emit(Event::Failover {
+                from: self.endpoint_url(from).to_owned(),
+                to: self.endpoint_url(to).to_owned(),
+                code: err.code(),
+            });
+        }
+    }
+
+    /// The connection manager's health check. With several endpoints it watches them all: it
+    /// checks the endpoint calls go to and, when that one is down, fails over and checks the
+    /// next; down endpoints due a probe are probed (in the background), so failback happens
+    /// without traffic too. Healthy while some endpoint is.
+    pub async fn watch_endpoints(&self) -> Result<(), ClientError> {
+        let Some(failover) = &self.failover else { return self.health_result().await };
+        self.start_due_probes();
+        let mut last = None;
+        while let Some(active) = failover.set.first_healthy() {
+            match self.health_result().await {
+                Ok(()) => return Ok(()),
+                Err(err) if err.fails_over() => {
+                    self.mark_down(active, &err);
+                    last = Some(err);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        match last {
+            Some(err) => Err(err),
+            // Every endpoint was down already: the primary's answer decides.
+            None => self.health_result().await,
+        }
     }
 
     fn endpoint_url(&self, i: usize) -> &str {
