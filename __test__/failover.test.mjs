@@ -188,6 +188,18 @@ test('the connection manager watches every endpoint: it fails over and back with
   await client.disconnect()
 })
 
+test('the fetch transport fails over too: every endpoint is wired to fetch', async () => {
+  const secondary = await startEmulator()
+  const dead = await startEmulator()
+  const deadUrl = v1(dead)
+  await dead.close()
+  const client = clientOf({ serviceUrl: [deadUrl, v1(secondary)], transport: 'fetch' })
+  expect(client.transport).toBe('fetch')
+  expect(await client.mint({ entity: 'PEO' })).toMatch(ID_PATTERN)
+  expect(secondary.stats().minted).toBe(1)
+  expect(client.getStats().endpoints.map((e) => e.healthy)).toEqual([false, true])
+})
+
 test('healthCheck() asks the endpoint calls go to', async () => {
   const primary = await startEmulator()
   const secondary = await startEmulator()
