@@ -61,14 +61,6 @@ impl EndpointSet {
         Self { config, clock, health: Mutex::new(vec![Health::default(); count.max(1)]) }
     }
 
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// The order a call tries endpoints in: healthy ones in list order, then the others (when
     /// every endpoint is down a call still tries them, the breakers deciding what goes out).
     pub fn order(&self) -> Vec<usize> {

@@ -245,6 +245,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn what_fails_over_to_the_next_endpoint() {
+        let http = |status| ClientError::Http { status, status_text: String::new(), retry_after: None };
+        let transport = |code| ClientError::Transport { code, detail: String::new(), phase: Phase::Connect };
+        for e in [
+            http(500),
+            http(503),
+            transport("ECONNREFUSED"),
+            ClientError::Timeout { after_ms: 1, phase: Phase::Exchange },
+            ClientError::CircuitOpen { retry_in_ms: 1 },
+            ClientError::BadResponse { detail: String::new() },
+        ] {
+            assert!(e.fails_over(), "{e:?}");
+        }
+        for e in [
+            http(404),
+            http(429),
+            transport("EMFILE"),
+            ClientError::RateLimited { retry_in_ms: 1 },
+            ClientError::Throttled { retry_in_ms: 1 },
+            ClientError::BulkheadFull { max_concurrent: 1, max_queue: 0, waited_ms: None },
+            ClientError::Aborted,
+            ClientError::Closed,
+            ClientError::MintOutcomeUnknown { key: "k".into(), cause: Box::new(http(502)) },
+        ] {
+            assert!(!e.fails_over(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn local_limits_never_reached_the_service_and_have_their_own_codes() {
+        let full = ClientError::BulkheadFull { max_concurrent: 2, max_queue: 0, waited_ms: None };
+        let throttled = ClientError::Throttled { retry_in_ms: 40 };
+        assert_eq!((full.code(), throttled.code()), ("EBULKHEADFULL", "ERATELIMITED"));
+        for e in [&full, &throttled] {
+            assert!(!e.may_have_reached_service() && !e.leaves_mint_outcome_unknown() && !e.counts_as_service_failure());
+        }
+        assert!(throttled.to_string().contains("40 ms"));
+    }
+
+    #[test]
     fn http_errors_use_v1_wording_and_code() {
         let e = ClientError::Http { status: 503, status_text: "Service Unavailable".into(), retry_after: None };
         assert_eq!(e.to_string(), "ChittyID service error: 503 Service Unavailable");
