@@ -145,10 +145,27 @@ export interface BreakerStats {
   halfOpenSuccesses: number
 }
 
+/** `bulkhead` (see `bulkhead`). */
+export interface BulkheadOptions {
+  maxConcurrent?: number
+  maxQueue?: number
+}
+
+export interface BulkheadStats {
+  maxConcurrent: number
+  maxQueue: number
+  inFlight: number
+  queued: number
+  /** Calls failed with EBULKHEADFULL. */
+  rejected: number
+}
+
 export interface CacheOptions {
   maxSize?: number
   ttlMs?: number
   negativeTtlMs?: number
+  staleIfErrorMs?: number
+  negativeStaleIfErrorMs?: number
 }
 
 export interface CacheStatsObject {
@@ -161,6 +178,23 @@ export interface CacheStatsObject {
   ttlMs: number
   hitRate: string
   totalRequests: number
+  /** Expired answers served, marked stale, while the service could not be reached. */
+  staleServed: number
+}
+
+/** `rateLimit` (see `token_bucket`). */
+export interface ClientRateLimitOptions {
+  requestsPerSecond: number
+  burst?: number
+}
+
+export interface ClientRateLimitStats {
+  requestsPerSecond: number
+  burst: number
+  /** Requests that waited for a token. */
+  waits: number
+  /** Calls failed with ERATELIMITED (no token within their timeout). */
+  rejected: number
 }
 
 export interface ClientStats {
@@ -171,6 +205,13 @@ export interface ClientStats {
   cache?: CacheStatsObject
   rateLimit: RateLimitStats
   fleet?: FleetStats
+  /** Retries refused because the retry budget was spent (0 without a budget). */
+  retryBudgetExhausted: number
+  bulkhead?: BulkheadStats
+  /** The client-side rate limit (`rateLimit`), when configured. */
+  clientRateLimit?: ClientRateLimitStats
+  /** Every endpoint in order, when `serviceUrl` lists more than one. */
+  endpoints?: Array<EndpointStats>
 }
 
 /** `CircuitBreaker(options)` of DESIGN.md §3; absent fields take the defaults. */
@@ -276,6 +317,19 @@ export interface EmulatorStats {
   connections: number
 }
 
+export interface EndpointStats {
+  url: string
+  /** Not marked down (a down endpoint takes calls again after its health checks pass). */
+  healthy: boolean
+  /** Calls go to this endpoint first now. */
+  active: boolean
+  /** Requests sent to it (health probes included). */
+  requests: number
+  /** Times calls failed over away from it. */
+  failovers: number
+  breaker?: BreakerStats
+}
+
 export interface ErrorInfo {
   code: string
   /** The reason, e.g. `ChittyID service error: 503 Service Unavailable`. */
@@ -291,6 +345,12 @@ export interface ErrorInfo {
   mayHaveMinted?: boolean
   /** `ERATELIMITED`: ms until the service's rate-limit pause ends. */
   retryInMs?: number
+}
+
+/** `failover` (see `endpoints`). */
+export interface FailoverOptions {
+  probeIntervalMs?: number
+  failbackSuccesses?: number
 }
 
 /** Fault switches, all optional; `setFaults({})` clears every fault. */
@@ -395,6 +455,9 @@ export interface NativeClientOptions {
   /** `retry.mint`: `"safe"` (default) or `"idempotent"` (see `MintRetry`). */
   mintRetry?: string
   retryEnabled?: boolean
+  /** `retry.budget`; `retry_budget_enabled: false` (`budget: false`) lifts the cap. */
+  retryBudget?: RetryBudgetOptions
+  retryBudgetEnabled?: boolean
   circuitBreaker?: BreakerOptions
   circuitBreakerEnabled?: boolean
   cache?: CacheOptions
@@ -413,6 +476,13 @@ export interface NativeClientOptions {
   metricLabels?: Array<string>
   /** Fleet mode (`crate::fleet`); `None` = off. */
   fleet?: FleetOptions
+  /** Off unless given. */
+  bulkhead?: BulkheadOptions
+  /** The client-side rate limit; off unless given. */
+  rateLimit?: ClientRateLimitOptions
+  /** `serviceUrl` given as a list: the endpoints after the first (`service_url`), in order. */
+  fallbackUrls?: Array<string>
+  failover?: FailoverOptions
 }
 
 export interface NativeEmulatorOptions {
@@ -508,6 +578,13 @@ export interface RequestStats {
 /** Header names a call's `headers` may not set (lower case), for the JS side's checks. */
 export declare function reservedHeaderNames(): Array<string>
 
+/** `retry.budget` (see `retry_budget`). */
+export interface RetryBudgetOptions {
+  ratio?: number
+  windowMs?: number
+  minPerSecond?: number
+}
+
 export interface RetryOptions {
   maxAttempts?: number
   initialDelayMs?: number
@@ -530,4 +607,6 @@ export interface ValidationResult {
   chittyId?: string
   entity?: string
   error?: string
+  /** A cached answer past its TTL, served because the service could not be reached. */
+  stale?: boolean
 }

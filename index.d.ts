@@ -23,6 +23,11 @@ export interface ValidationResult {
   entity?: string
   /** Why the answer is not the service's: a service error status or a transport failure. */
   error?: string
+  /**
+   * `true` when this is a cached answer past its TTL, served because the service could not
+   * be reached (transport failure, timeout, open circuit, 5xx...) within `cache.staleIfErrorMs`.
+   */
+  stale?: true
 }
 
 /** The fields of a well-formed id `VV-G-LLL-SSSS-T-YM-C-X`. */
@@ -63,6 +68,49 @@ export interface RetryOptions {
   jitter?: number
   /** A `Retry-After` longer than this is not waited for. Default 30000. */
   maxRetryAfterMs?: number
+  /**
+   * Retries allowed as a fraction of recent calls, so an outage cannot multiply traffic, or
+   * `false` for no cap. Default `{ ratio: 0.2, windowMs: 10000, minPerSecond: 10 }`.
+   */
+  budget?: RetryBudgetOptions | boolean
+}
+
+/**
+ * A retry goes out only while the retries of the last `windowMs` stay under
+ * `ratio × calls + minPerSecond × windowMs / 1000`; otherwise the call fails with its own error
+ * (`getStats().retryBudgetExhausted` counts it). A retried 429 is exempt (the pause paces it).
+ */
+export interface RetryBudgetOptions {
+  /** Retries per call, a finite number >= 0. Default 0.2. */
+  ratio?: number
+  /** How far back calls and retries count, ms (>= 1). Default 10000. */
+  windowMs?: number
+  /** Retries always allowed per second of window (an integer). Default 10. */
+  minPerSecond?: number
+}
+
+/** `bulkhead`: at most `maxConcurrent` calls in flight, `maxQueue` waiting; others fail with `EBULKHEADFULL`. */
+export interface BulkheadOptions {
+  /** Calls (mint, mintBatch, validate) in flight at once: an integer >= 1. Required. */
+  maxConcurrent: number
+  /** Calls that may wait for a slot, each at most its `timeout`. Default 0 (fail at once). */
+  maxQueue?: number
+}
+
+/** `rateLimit`: a client-side token bucket; requests wait for a token within their call's `timeout`, else `ERATELIMITED`. */
+export interface ClientRateLimitOptions {
+  /** Requests per second, a finite number > 0 (fractions allowed: 0.5 = one every 2 s). */
+  requestsPerSecond: number
+  /** Requests that may go out back to back: an integer >= 1. Default one second's worth (at least 1). */
+  burst?: number
+}
+
+/** With several endpoints (`serviceUrl` as an array): how calls fail back to an endpoint that was down. */
+export interface FailoverOptions {
+  /** A down endpoint is health-checked this often (while the client has calls or its connection manager runs), ms. Default 1000. */
+  probeIntervalMs?: number
+  /** Health checks in a row that must pass before calls fail back to it: an integer >= 1. Default 3. */
+  failbackSuccesses?: number
 }
 
 /**
@@ -151,11 +199,30 @@ export interface CacheOptions {
    * replicated service "not valid" can mean "not known here yet", so it lives shorter.
    */
   negativeTtlMs?: number
+  /**
+   * How long past its TTL a "valid" answer is kept, in ms, to be served (with `stale: true`)
+   * when the service cannot be reached, in place of the format-only fallback. Default
+   * 86400000 (24 h); 0 turns stale answers off.
+   */
+  staleIfErrorMs?: number
+  /** The same for "not valid" answers. Default 0 (never served stale). */
+  negativeStaleIfErrorMs?: number
 }
 
 export interface ChittyIDClientConfig {
-  /** Default `"https://id.chitty.cc/v1"`; endpoint paths are appended to it. */
-  serviceUrl?: string
+  /**
+   * Default `"https://id.chitty.cc/v1"`; endpoint paths are appended to it. An array lists a
+   * primary and its fallbacks in order: calls go to the first healthy one and fail over on
+   * connect failures, timeouts, 5xx and an open circuit (a safe mint only when nothing was
+   * processed); see README "Endpoint failover".
+   */
+  serviceUrl?: string | readonly string[]
+  /** Failback settings with several endpoints. */
+  failover?: FailoverOptions | false
+  /** Bounds this client's calls in flight. Off by default. */
+  bulkhead?: BulkheadOptions | false
+  /** A client-side rate limit for every request of this client. Off by default. */
+  rateLimit?: ClientRateLimitOptions | false
   /** Sent as `Authorization: Bearer <apiKey>`; never logged or shown in errors, events or stats. */
   apiKey?: string
   /**
@@ -398,6 +465,8 @@ export type ChittyIDErrorCode =
   | 'ENETUNREACH'
   | 'EMINTUNKNOWN'
   | 'ERATELIMITED'
+  /** The `bulkhead` is full (or no slot came within the call's timeout); nothing was sent. */
+  | 'EBULKHEADFULL'
 
 /** Every rejection of `mint`/`mintBatch`. The message keeps v1's wording. */
 export declare class ChittyIDError extends Error {
@@ -412,7 +481,7 @@ export declare class ChittyIDError extends Error {
   readonly mayHaveMinted?: true
   /** `EMINTUNKNOWN`: the mint's `Idempotency-Key`; mint again with `{ idempotencyKey }` to retry deliberately. */
   readonly idempotencyKey?: string
-  /** `ERATELIMITED`: ms until the rate-limit pause ends. */
+  /** `ERATELIMITED`: ms until the rate-limit pause ends (or the client-side `rateLimit` has a token). */
   readonly retryInMs?: number
 }
 
@@ -487,6 +556,10 @@ export interface ChittyIDClientEvents {
   fleetDegraded: [FleetDegradedEvent]
   /** Fleet mode: Redis answers again. */
   fleetRestored: [Record<string, never>]
+  /** Calls now go to `to` first: `from` failed with `code` (several endpoints only). */
+  failover: [FailoverEvent]
+  /** `to`, earlier in `serviceUrl`, passed its health checks and takes calls back from `from`. */
+  failback: [FailbackEvent]
 }
 
 export interface FleetDegradedEvent {
@@ -529,6 +602,18 @@ export interface FleetStats {
   breakerHintsApplied: number
 }
 
+export interface FailoverEvent {
+  from: string
+  to: string
+  /** The failure on `from`: `ECONNREFUSED`, `ETIMEDOUT`, `EHTTP`, `ECIRCUITOPEN`, ... */
+  code: string
+}
+
+export interface FailbackEvent {
+  from: string
+  to: string
+}
+
 /** Counters of one operation. */
 export interface OperationStats {
   /** Attempts sent (each retry counts). */
@@ -562,6 +647,8 @@ export interface CacheStats {
   /** `"NN.NN%"` */
   hitRate: string
   totalRequests: number
+  /** Expired answers served with `stale: true` while the service could not be reached. */
+  staleServed: number
 }
 
 /** The rate-limit pause (see README "Rate limits"). */
@@ -594,7 +681,47 @@ export interface ClientStats {
   rateLimit: RateLimitStats
   /** `null` unless fleet mode is on. */
   fleet: FleetStats | null
+  /** Retries refused because the retry budget was spent (0 with `budget: false`). */
+  retryBudgetExhausted: number
+  /** `null` unless `bulkhead` is set. */
+  bulkhead: BulkheadStats | null
+  /** `null` unless `rateLimit` is set. */
+  clientRateLimit: ClientRateLimitStats | null
+  /** Every endpoint in `serviceUrl` order; `null` with a single endpoint. */
+  endpoints: EndpointStats[] | null
   connection: ClientConnectionState
+}
+
+export interface BulkheadStats {
+  maxConcurrent: number
+  maxQueue: number
+  inFlight: number
+  queued: number
+  /** Calls failed with `EBULKHEADFULL`. */
+  rejected: number
+}
+
+export interface ClientRateLimitStats {
+  requestsPerSecond: number
+  burst: number
+  /** Requests that waited for a token. */
+  waits: number
+  /** Calls failed with `ERATELIMITED` (no token within their timeout). */
+  rejected: number
+}
+
+export interface EndpointStats {
+  url: string
+  /** Not marked down. */
+  healthy: boolean
+  /** Calls go to this endpoint first now. */
+  active: boolean
+  /** Requests sent to it, health probes included. */
+  requests: number
+  /** Times calls failed over away from it. */
+  failovers: number
+  /** Its own breaker; `null` with `circuitBreaker: false`. */
+  breaker: BreakerStats | null
 }
 
 export declare class ChittyIDClient extends EventEmitter {

@@ -49,7 +49,7 @@ const ATTEMPTS = 'attempts'
 const POLICY_FIELDS = {
   retry: { maxAttempts: COUNT, initialDelayMs: NUMBER, maxDelayMs: NUMBER, backoffMultiplier: NUMBER, jitter: NUMBER, maxRetryAfterMs: NUMBER },
   circuitBreaker: { failureThreshold: COUNT, resetTimeout: NUMBER, monitorWindow: NUMBER, halfOpenAttempts: COUNT },
-  cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER },
+  cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER, staleIfErrorMs: NUMBER, negativeStaleIfErrorMs: NUMBER },
   connection: {
     healthCheckInterval: NUMBER,
     reconnectDelay: NUMBER,
@@ -60,6 +60,53 @@ const POLICY_FIELDS = {
   },
 }
 const MINT_RETRY_MODES = ['safe', 'idempotent']
+
+/**
+ * A sub-object option such as `retry.budget`: absent/true = defaults, false = off, else an
+ * object whose `fields` are checked like POLICY_FIELDS.
+ */
+function subPolicyOption(value, name, fields) {
+  if (value === undefined || value === true) return { enabled: undefined, options: undefined }
+  if (value === false) return { enabled: false, options: undefined }
+  if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
+  const options = {}
+  for (const [field, kind] of Object.entries(fields)) {
+    const v = value[field]
+    if (v === undefined) continue
+    const problem = numberProblem(v, kind)
+    if (problem !== undefined) {
+      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${typeof v === 'number' ? String(v) : typeof v}`)
+    }
+    options[field] = v
+  }
+  return { enabled: true, options }
+}
+
+const RETRY_BUDGET_FIELDS = { ratio: NUMBER, windowMs: NUMBER, minPerSecond: COUNT }
+const BULKHEAD_FIELDS = { maxConcurrent: COUNT, maxQueue: COUNT }
+
+/** `rateLimit`: off unless given as `{ requestsPerSecond > 0, burst? }`. */
+function rateLimitOption(value) {
+  if (value === undefined || value === null || value === false) return undefined
+  const { options } = subPolicyOption(value, 'rateLimit', { requestsPerSecond: NUMBER, burst: COUNT })
+  if (options === undefined || !(options.requestsPerSecond > 0)) {
+    throw invalidArgument('ChittyIDClient option "rateLimit.requestsPerSecond" must be a finite number > 0')
+  }
+  if (options.burst !== undefined && options.burst < 1) {
+    throw invalidArgument('ChittyIDClient option "rateLimit.burst" must be an integer from 1 to ' + MAX_U32)
+  }
+  return options
+}
+
+/** `bulkhead`: off unless given as `{ maxConcurrent, maxQueue? }` (maxConcurrent >= 1 required). */
+function bulkheadOption(value) {
+  if (value === undefined || value === null || value === false) return undefined
+  const { options } = subPolicyOption(value === true ? {} : value, 'bulkhead', BULKHEAD_FIELDS)
+  if (options === undefined || options.maxConcurrent === undefined || options.maxConcurrent < 1) {
+    throw invalidArgument('ChittyIDClient option "bulkhead.maxConcurrent" must be an integer from 1 to ' + MAX_U32)
+  }
+  return options
+}
 
 /** Why `v` is not a valid value of `kind`, or undefined when it is. */
 function numberProblem(v, kind) {
@@ -169,6 +216,24 @@ function maxConnectionsOption(config) {
   return value
 }
 
+/**
+ * `serviceUrl`: a URL string, or a non-empty array of them (the first is the primary, the
+ * rest fallbacks in order). Returns `[primary, fallbacks]`.
+ */
+function serviceUrlOption(config) {
+  const value = config.serviceUrl
+  if (!Array.isArray(value)) return [optional(config, 'serviceUrl', 'string'), undefined]
+  if (value.length === 0 || !value.every((u) => typeof u === 'string' && u !== '')) {
+    throw invalidArgument('ChittyIDClient option "serviceUrl" must be a URL string or a non-empty array of URL strings')
+  }
+  if (new Set(value.map((u) => u.replace(/\/+$/, ''))).size !== value.length) {
+    throw invalidArgument('ChittyIDClient option "serviceUrl" lists the same URL twice')
+  }
+  return [value[0], value.length > 1 ? value.slice(1) : undefined]
+}
+
+const FAILOVER_FIELDS = { probeIntervalMs: NUMBER, failbackSuccesses: COUNT }
+
 function toNativeOptions(config) {
   if (config === undefined || config === null) config = {}
   if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
@@ -176,8 +241,16 @@ function toNativeOptions(config) {
   const breaker = policyOption(config, 'circuitBreaker')
   const cache = policyOption(config, 'cache')
   const connection = policyOption(config, 'connection')
+  const [serviceUrl, fallbackUrls] = serviceUrlOption(config)
+  const failover = subPolicyOption(config.failover, 'failover', FAILOVER_FIELDS)
+  if (failover.options && failover.options.failbackSuccesses === 0) {
+    throw invalidArgument('ChittyIDClient option "failover.failbackSuccesses" must be an integer from 1 to ' + MAX_U32)
+  }
+  const retryBudget = subPolicyOption(isPlainObject(config.retry) ? config.retry.budget : undefined, 'retry.budget', RETRY_BUDGET_FIELDS)
   return {
-    serviceUrl: optional(config, 'serviceUrl', 'string'),
+    serviceUrl,
+    fallbackUrls,
+    failover: failover.options,
     allowInsecure: optional(config, 'allowInsecure', 'boolean'),
     scope: optional(config, 'scope', 'string'),
     ca: caOption(config.ca),
@@ -190,6 +263,8 @@ function toNativeOptions(config) {
     retry: retry.options,
     mintRetry: isPlainObject(config.retry) ? config.retry.mint : undefined,
     retryEnabled: retry.enabled,
+    retryBudget: retryBudget.options,
+    retryBudgetEnabled: retryBudget.enabled,
     circuitBreaker: breaker.options,
     circuitBreakerEnabled: breaker.enabled,
     cache: cache.options,
@@ -199,6 +274,8 @@ function toNativeOptions(config) {
     transport: fetchTransport.chooseTransport(config.transport, invalidArgument),
     metricLabels: metricLabelsOption(config, invalidArgument),
     fleet: fleetOption(config.fleet, invalidArgument),
+    bulkhead: bulkheadOption(config.bulkhead),
+    rateLimit: rateLimitOption(config.rateLimit),
   }
 }
 
@@ -581,7 +658,16 @@ class ChittyIDClient extends EventEmitter {
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker, cache and connection. */
   getStats() {
     const stats = this.#native.getStats()
-    return { ...stats, breaker: stats.breaker ?? null, cache: stats.cache ?? null, fleet: stats.fleet ?? null, connection: this.getConnectionState() }
+    return {
+      ...stats,
+      breaker: stats.breaker ?? null,
+      cache: stats.cache ?? null,
+      fleet: stats.fleet ?? null,
+      bulkhead: stats.bulkhead ?? null,
+      clientRateLimit: stats.clientRateLimit ?? null,
+      endpoints: stats.endpoints ? stats.endpoints.map((e) => ({ ...e, breaker: e.breaker ?? null })) : null,
+      connection: this.getConnectionState(),
+    }
   }
 
   /** The same counters in Prometheus text exposition format, ready for a `/metrics` route. */
@@ -688,6 +774,7 @@ function compact(result) {
   if (result.chittyId != null) out.chittyId = result.chittyId
   if (result.entity != null) out.entity = result.entity
   if (result.error != null) out.error = result.error
+  if (result.stale === true) out.stale = true
   return out
 }
 

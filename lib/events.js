@@ -28,6 +28,10 @@ function toPayload(e) {
       return Object.assign(new Error(e.message), { code: e.code })
     case 'fleetDegraded':
       return { reason: e.message }
+    case 'failover':
+      return { from: e.from, to: e.to, code: e.code }
+    case 'failback':
+      return { from: e.from, to: e.to }
     default:
       return {}
   }

@@ -25,16 +25,25 @@ const MAX_EXPIRY_MS: u64 = VALUE_BIT - 1;
 /// The largest accepted `max_size`.
 pub const MAX_CACHE_SIZE: usize = u32::MAX as usize;
 
+/// How long an expired "valid" answer is kept for stale-if-error by default (24 h).
+pub const DEFAULT_STALE_IF_ERROR_MS: u64 = 86_400_000;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CacheConfig {
     pub max_size: usize,
-    /// Entries expire this long after they were set; 0 means they are never served.
+    /// Entries expire this long after they were set; 0 means they are never served fresh.
     pub ttl_ms: u64,
+    /// An expired "valid" answer is kept this long past its expiry, to be served (marked
+    /// stale) when the service cannot be reached (docs/ARCHITECTURE.md, "Stale if error").
+    pub stale_if_error_ms: u64,
+    /// The same for "not valid" answers: none by default, since "not valid" may only mean
+    /// "not yet known" to a replicated service.
+    pub negative_stale_if_error_ms: u64,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        Self { max_size: 10_000, ttl_ms: 300_000 }
+        Self { max_size: 10_000, ttl_ms: 300_000, stale_if_error_ms: DEFAULT_STALE_IF_ERROR_MS, negative_stale_if_error_ms: 0 }
     }
 }
 
@@ -60,6 +69,8 @@ pub struct CacheStats {
     pub max_size: usize,
     pub ttl_ms: u64,
     pub total_requests: u64,
+    /// Expired answers served (marked stale) because the service could not be reached.
+    pub stale_served: u64,
 }
 
 impl CacheStats {
@@ -144,9 +155,23 @@ impl Entry {
         self.0 & VALUE_BIT != 0
     }
 
-    fn is_expired(self, now_ms: u64) -> bool {
-        now_ms >= self.0 & MAX_EXPIRY_MS
+    fn expires_at_ms(self) -> u64 {
+        self.0 & MAX_EXPIRY_MS
     }
+
+    fn is_expired(self, now_ms: u64) -> bool {
+        now_ms >= self.expires_at_ms()
+    }
+}
+
+/// Which state an entry is in at some instant, by the verdict's stale window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Freshness {
+    Fresh,
+    /// Expired, but kept for stale-if-error.
+    Stale,
+    /// Past its stale deadline: removable.
+    Dead,
 }
 
 #[derive(Default)]
@@ -155,6 +180,7 @@ struct Counters {
     misses: u64,
     evictions: u64,
     sets: u64,
+    stale_served: u64,
 }
 
 struct Inner {
@@ -189,23 +215,54 @@ impl ValidationCache {
     }
 
     /// A lookup that counts in the stats: a hit becomes the most recently used entry, an
-    /// expired entry is removed and counts as a miss.
+    /// expired entry counts as a miss and is removed unless it is inside its stale window.
     pub fn get(&self, key: &str) -> Option<bool> {
         let now = self.clock.now_ms();
         let mut inner = self.lock();
         let Inner { lru, counters } = &mut *inner;
-        match lru.get(key.as_bytes()).copied() {
-            Some(entry) if !entry.is_expired(now) => {
+        let found = lru.get(key.as_bytes()).copied();
+        match found.map(|entry| (entry, self.freshness(entry, now))) {
+            Some((entry, Freshness::Fresh)) => {
                 counters.hits += 1;
                 Some(entry.valid())
             }
             found => {
-                if found.is_some() {
+                if let Some((_, Freshness::Dead)) = found {
                     lru.pop(key.as_bytes());
                 }
                 counters.misses += 1;
                 None
             }
+        }
+    }
+
+    /// The answer to serve when the service cannot be reached: `(valid, stale)` for an entry
+    /// still inside its stale window (`stale` when it is past its TTL, counted as served), or
+    /// `None`. Does not touch recency or the hit/miss counters.
+    pub fn get_if_error(&self, key: &str) -> Option<(bool, bool)> {
+        let now = self.clock.now_ms();
+        let mut inner = self.lock();
+        let entry = *inner.lru.peek(key.as_bytes())?;
+        match self.freshness(entry, now) {
+            Freshness::Fresh => Some((entry.valid(), false)),
+            Freshness::Stale => {
+                inner.counters.stale_served += 1;
+                Some((entry.valid(), true))
+            }
+            Freshness::Dead => None,
+        }
+    }
+
+    /// The stale deadline is derived (expiry + the verdict's window), so an entry stays one word.
+    fn freshness(&self, entry: Entry, now_ms: u64) -> Freshness {
+        if !entry.is_expired(now_ms) {
+            return Freshness::Fresh;
+        }
+        let window = if entry.valid() { self.config.stale_if_error_ms } else { self.config.negative_stale_if_error_ms };
+        if now_ms < entry.expires_at_ms().saturating_add(window) {
+            Freshness::Stale
+        } else {
+            Freshness::Dead
         }
     }
 
@@ -248,7 +305,8 @@ impl ValidationCache {
         drop(old);
     }
 
-    /// Entries held, including expired ones not yet removed by `get` or `maintain`.
+    /// Entries held, including expired ones (kept for stale-if-error, or not yet removed by
+    /// `get` or `maintain`).
     pub fn len(&self) -> usize {
         self.lock().lru.len()
     }
@@ -257,12 +315,13 @@ impl ValidationCache {
         self.len() == 0
     }
 
-    /// Removes expired entries; returns how many.
+    /// Removes entries past their stale deadline (expired ones without a stale window);
+    /// returns how many.
     pub fn maintain(&self) -> usize {
         let now = self.clock.now_ms();
         let mut inner = self.lock();
         let before = inner.lru.len();
-        inner.lru.retain(|_, entry| !entry.is_expired(now));
+        inner.lru.retain(|_, entry| self.freshness(*entry, now) != Freshness::Dead);
         before - inner.lru.len()
     }
 
@@ -286,6 +345,7 @@ impl ValidationCache {
             max_size: self.config.max_size,
             ttl_ms: self.config.ttl_ms,
             total_requests: c.hits + c.misses,
+            stale_served: c.stale_served,
         }
     }
 
@@ -321,7 +381,8 @@ mod tests {
 
     fn cache(max_size: usize, ttl_ms: u64) -> (ValidationCache, Arc<ManualClock>) {
         let clock = ManualClock::new(START);
-        (ValidationCache::new(CacheConfig { max_size, ttl_ms }, clock.clone()), clock)
+        let config = CacheConfig { max_size, ttl_ms, stale_if_error_ms: 0, negative_stale_if_error_ms: 0 };
+        (ValidationCache::new(config, clock.clone()), clock)
     }
 
     fn set_all(c: &ValidationCache, keys: &[&str]) {
@@ -540,6 +601,67 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c.keys(), ["keep"]);
         assert_eq!(c.stats().misses, 0, "maintain does not count lookups");
+    }
+
+    fn stale_cache(ttl_ms: u64, stale_ms: u64, negative_stale_ms: u64) -> (ValidationCache, Arc<ManualClock>) {
+        let clock = ManualClock::new(START);
+        let config = CacheConfig { max_size: 10, ttl_ms, stale_if_error_ms: stale_ms, negative_stale_if_error_ms: negative_stale_ms };
+        (ValidationCache::new(config, clock.clone()), clock)
+    }
+
+    #[test]
+    fn an_expired_answer_is_kept_for_its_stale_window_and_served_only_if_error() {
+        let (c, clock) = stale_cache(100, 1_000, 0);
+        c.set("v", true);
+        c.set("n", false);
+        assert_eq!(c.get_if_error("v"), Some((true, false)), "fresh: served, not stale");
+        clock.advance(100);
+        // Expired: a normal lookup misses, but the valid answer stays for stale-if-error.
+        assert_eq!(c.get("v"), None);
+        assert_eq!(c.peek("v"), None);
+        assert!(!c.has("v"));
+        assert_eq!(c.keys(), Vec::<String>::new());
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.get_if_error("v"), Some((true, true)));
+        // "Not valid" has no stale window by default: gone.
+        assert_eq!(c.get_if_error("n"), None);
+        assert_eq!(c.get("n"), None);
+        assert_eq!(c.len(), 1, "the dead negative entry was removed by get");
+        clock.advance(999);
+        assert_eq!(c.get_if_error("v"), Some((true, true)));
+        assert_eq!(c.maintain(), 0);
+        clock.advance(1);
+        assert_eq!(c.get_if_error("v"), None, "past expiry + staleIfErrorMs");
+        assert_eq!(c.maintain(), 1);
+        let s = c.stats();
+        assert_eq!((s.stale_served, s.hits, s.misses), (2, 0, 2), "get_if_error counts only stale answers served");
+    }
+
+    #[test]
+    fn each_verdict_has_its_own_stale_window_from_its_own_expiry() {
+        let (c, clock) = stale_cache(100, 50, 10);
+        c.set_with_ttl("n", false, 20);
+        c.set("v", true);
+        clock.advance(25);
+        assert_eq!(c.get_if_error("n"), Some((false, true)));
+        clock.advance(5);
+        assert_eq!(c.get_if_error("n"), None);
+        clock.advance(100);
+        assert_eq!(c.get_if_error("v"), Some((true, true)));
+        clock.advance(20);
+        assert_eq!(c.get_if_error("v"), None);
+        // A fresh set replaces a stale entry: fresh again.
+        c.set("v", true);
+        assert_eq!(c.get("v"), Some(true));
+    }
+
+    #[test]
+    fn a_huge_stale_window_saturates_instead_of_wrapping() {
+        let (c, clock) = stale_cache(u64::MAX, u64::MAX, u64::MAX);
+        c.set("v", true);
+        clock.advance(1 << 40);
+        assert_eq!(c.get("v"), Some(true));
+        assert_eq!(c.get_if_error("v"), Some((true, false)));
     }
 
     #[test]

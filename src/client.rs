@@ -1,14 +1,17 @@
 //! The v1 operations (mint, mintBatch, validate, healthCheck) over one transport,
 //! each through the resilience path.
 
+mod failover;
+
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::watch;
 
 use bytes::Bytes;
 use serde::Deserialize;
 
+use crate::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::cache::ValidationCache;
 use crate::config::{ClientConfig, HEALTH_TIMEOUT_MS};
 use crate::error::ClientError;
@@ -17,6 +20,8 @@ use crate::resilience::{Call, Replay, Resilience};
 use crate::stats::{ClientSnapshot, Operation};
 use crate::transport::fetch::FetchTransport;
 use crate::transport::{ClientTransport, Method, Request, Response, TransportKind};
+
+pub use failover::{EndpointSnapshot, Failover, Fallback};
 
 pub struct Client {
     transport: ClientTransport,
@@ -28,6 +33,12 @@ pub struct Client {
     cache: Option<CachePolicy>,
     /// Validations in flight, by id: concurrent callers for the same id share one request.
     inflight: Mutex<HashMap<String, watch::Receiver<Option<Validation>>>>,
+    /// Bounds the calls in flight (see `bulkhead`); `None` = unbounded.
+    bulkhead: Option<Bulkhead>,
+    /// The endpoints after the primary (`transport`, `resilience`); `None` = one endpoint.
+    failover: Option<Failover>,
+    /// This client, for background health probes of down endpoints.
+    me: Weak<Client>,
 }
 
 /// Which failures a mint is retried after (docs/ARCHITECTURE.md, "Retry safety").
@@ -143,6 +154,9 @@ pub struct Validation {
     pub error: Option<String>,
     /// True when the answer came from the service (and so may be cached).
     pub authoritative: bool,
+    /// A cached answer past its TTL, served in place of the format-only fallback because the
+    /// service could not be reached (docs/ARCHITECTURE.md, "Stale if error").
+    pub stale: bool,
 }
 
 impl Validation {
@@ -154,7 +168,7 @@ impl Validation {
             .and_then(|p| p.entity_type.chars().next())
             .and_then(format::entity_for_type_letter)
             .map(str::to_owned);
-        Validation { valid, chitty_id: Some(id.to_owned()), entity, error: None, authoritative: true }
+        Validation { valid, chitty_id: Some(id.to_owned()), entity, error: None, authoritative: true, stale: false }
     }
 }
 
@@ -223,6 +237,7 @@ fn parse_validation(response: &Response) -> Result<Validation, ClientError> {
         entity: answer.entity,
         error: answer.error,
         authoritative: true,
+        stale: false,
     })
 }
 
@@ -274,7 +289,38 @@ impl Client {
             resilience,
             cache,
             inflight: Mutex::new(HashMap::new()),
+            bulkhead: None,
+            failover: None,
+            me: Weak::new(),
         })
+    }
+
+    /// Adds endpoints after the primary (see `failover`).
+    pub fn with_failover(mut self, failover: Option<Failover>) -> Self {
+        self.failover = failover;
+        self
+    }
+
+    /// The shared client, which knows itself (for background probes).
+    pub fn into_shared(mut self) -> Arc<Self> {
+        Arc::new_cyclic(|me| {
+            self.me = me.clone();
+            self
+        })
+    }
+
+    /// Bounds this client's calls in flight with `bulkhead`.
+    pub fn with_bulkhead(mut self, bulkhead: Option<Bulkhead>) -> Self {
+        self.bulkhead = bulkhead;
+        self
+    }
+
+    /// A slot in the bulkhead for one call (waiting at most the call's timeout), if there is one.
+    async fn enter_bulkhead(&self) -> Result<Option<BulkheadPermit>, ClientError> {
+        match &self.bulkhead {
+            None => Ok(None),
+            Some(b) => b.enter(self.timeout_ms).await.map(Some),
+        }
     }
 
     pub fn cache(&self) -> Option<&Arc<ValidationCache>> {
@@ -290,6 +336,10 @@ impl Client {
             rejected_by_breaker: stats.rejected_by_breaker(),
             rate_limit: self.resilience.rate_limit.snapshot(),
             fleet: self.resilience.fleet.as_ref().map(|f| f.snapshot()),
+            retry_budget: self.resilience.retry_budget.as_ref().map(|b| b.snapshot()),
+            bulkhead: self.bulkhead.as_ref().map(|b| b.snapshot()),
+            throttle: self.resilience.throttle.as_ref().map(|t| t.snapshot()),
+            endpoints: self.endpoint_snapshots(),
         }
     }
 
@@ -312,14 +362,9 @@ impl Client {
         &self.resilience
     }
 
-    /// Every request leaves through here: what the service sends back is scrubbed of the key.
-    async fn send(&self, request: Request<'_>) -> Result<Response, ClientError> {
-        self.redactor.scrub(self.transport.send(request).await)
-    }
-
     /// A call of `op` under `replay`; it may wait out rate-limit pauses for up to its timeout.
     fn call<'a>(&self, op: Operation, replay: Replay<'a>) -> Call<'a> {
-        Call { op, replay, wait_budget_ms: self.timeout_ms }
+        Call { op, replay, wait_budget_ms: self.timeout_ms, hands_off: false }
     }
 
     /// Sends `body` under `key` (the caller's, or a fresh one) for every attempt.
@@ -332,20 +377,19 @@ impl Client {
         parse: impl Fn(&Response) -> Result<T, ClientError>,
     ) -> Result<T, ClientError> {
         let key = key.unwrap_or_else(idempotency_key);
-        let attempt = |_| {
-            self.send(Request {
-                method: Method::Post,
-                path,
-                body: Some(body.clone()),
-                idempotency_key: Some(&key),
-                timeout_ms: self.timeout_ms,
-            })
+        let request = || Request {
+            method: Method::Post,
+            path,
+            body: Some(body.clone()),
+            idempotency_key: Some(&key),
+            timeout_ms: self.timeout_ms,
         };
         let replay = match self.mint_retry {
             MintRetry::Safe => Replay::IfNotProcessed { key: &key },
             MintRetry::Idempotent => Replay::Retryable,
         };
-        self.resilience.run(self.call(op, replay), attempt, parse).await
+        let _slot = self.enter_bulkhead().await?;
+        self.run_across(op, replay, request, parse).await
     }
 
     /// `POST /mint` with the request serialized by the caller; resolves to the new id. A
@@ -450,17 +494,20 @@ impl Client {
     /// a transport failure falls back to the format check.
     async fn ask_service(&self, id: &str) -> Validation {
         let path = format!("/validate/{}", encode_uri_component(id));
-        let attempt = |_| {
-            self.send(Request {
-                method: Method::Get,
-                path: &path,
-                body: None,
-                idempotency_key: None,
-                timeout_ms: self.timeout_ms,
-            })
-        };
+        let request = || Request { method: Method::Get, path: &path, body: None, idempotency_key: None, timeout_ms: self.timeout_ms };
         let parse = |r: &Response| parse_validation(r).map(|v| self.redact_validation(v));
-        let outcome = self.resilience.run(self.call(Operation::Validate, Replay::Retryable), attempt, parse).await;
+        let outcome = async {
+            let _slot = self.enter_bulkhead().await?;
+            self.run_across(Operation::Validate, Replay::Retryable, request, parse).await
+        }
+        .await;
+        if let Err(err) = &outcome {
+            if serves_stale(err) {
+                if let Some(answer) = self.stale_answer(id) {
+                    return answer;
+                }
+            }
+        }
         match outcome {
             Ok(v) => v,
             Err(ClientError::Http { status, .. }) => Validation {
@@ -474,6 +521,14 @@ impl Client {
                 ..Validation::default()
             },
         }
+    }
+
+    /// The cached answer for `id` when the service could not give one: within its stale window
+    /// (`stale: true`, counted), or fresh again because another caller refreshed it meanwhile.
+    fn stale_answer(&self, id: &str) -> Option<Validation> {
+        let (valid, stale) = self.cache()?.get_if_error(id)?;
+        // Not the service's answer now: never cached again as a fresh one.
+        Some(Validation { stale, authoritative: false, ..Validation::from_cache(id, valid) })
     }
 
     /// The service's own words in a validation answer are service-provided text too.
@@ -490,15 +545,19 @@ impl Client {
     }
 
     /// Like [`Client::health`], with the reason when the service is not healthy. It waits out
-    /// a rate-limit pause like every other request, within its timeout.
+    /// a rate-limit pause like every other request, within its timeout. With several
+    /// endpoints it asks the one calls go to now.
     pub async fn health_result(&self) -> Result<(), ClientError> {
-        let gate = &self.resilience.rate_limit;
+        let endpoint = self.active_endpoint();
+        let resilience = self.endpoint(endpoint).1;
+        let gate = &resilience.rate_limit;
         let mut budget_ms = HEALTH_TIMEOUT_MS;
+        resilience.pass_throttle(&mut budget_ms).await?;
         gate.pass(&mut budget_ms).await?;
         let stamp = gate.stamp();
         let started = std::time::Instant::now();
         let outcome = self
-            .send(Request {
+            .send_via(endpoint, Request {
                 method: Method::Get,
                 path: "/health",
                 body: None,
@@ -507,9 +566,20 @@ impl Client {
             })
             .await
             .and_then(Response::error_for_status);
-        self.resilience.stats.record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
-        let _ = self.resilience.record_for_gate(Operation::Health, stamp, outcome.as_ref().err());
+        resilience.stats.record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
+        let _ = resilience.record_for_gate(Operation::Health, stamp, outcome.as_ref().err());
         outcome.map(drop)
+    }
+}
+
+/// Failures after which `validate()` serves a stale cached answer: the service could not be
+/// reached or is failing (transport, timeout, open circuit, rate-limit wait, bulkhead, 5xx, a
+/// garbled answer). A 4xx is the service answering, and is answered as before.
+fn serves_stale(err: &ClientError) -> bool {
+    match err {
+        ClientError::Http { status, .. } => *status >= 500,
+        ClientError::Aborted | ClientError::Closed | ClientError::InvalidArgument { .. } => false,
+        _ => true,
     }
 }
 

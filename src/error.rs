@@ -43,6 +43,12 @@ pub enum ClientError {
     /// The service rate-limits this client (a 429 pause, or fleet mode's shared budget) and the
     /// wait outlasts what the call may wait; nothing was sent.
     RateLimited { retry_in_ms: u64 },
+    /// The client's bulkhead is full: `max_concurrent` calls in flight and `max_queue` waiting
+    /// (`waited_ms: None`), or no slot came free within the call's timeout. Nothing was sent.
+    BulkheadFull { max_concurrent: u32, max_queue: u32, waited_ms: Option<u64> },
+    /// The client-side rate limit (`rateLimit`) has no token for this call within its
+    /// timeout. Nothing was sent.
+    Throttled { retry_in_ms: u64 },
     /// The client was closed.
     Closed,
     /// An argument or option the client cannot use.
@@ -60,7 +66,8 @@ impl ClientError {
             ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
             ClientError::CircuitOpen { .. } => "ECIRCUITOPEN",
             ClientError::MintOutcomeUnknown { .. } => "EMINTUNKNOWN",
-            ClientError::RateLimited { .. } => "ERATELIMITED",
+            ClientError::RateLimited { .. } | ClientError::Throttled { .. } => "ERATELIMITED",
+            ClientError::BulkheadFull { .. } => "EBULKHEADFULL",
             ClientError::Aborted => "ABORT_ERR",
             ClientError::Closed => "ECLIENTCLOSED",
             ClientError::InvalidArgument { .. } => "ERR_INVALID_ARG_VALUE",
@@ -119,6 +126,7 @@ impl ClientError {
             ClientError::BodyTooLarge { .. } => true,
             // Not failures of the request: the caller or the client stopped waiting for it.
             ClientError::Aborted | ClientError::Closed | ClientError::MintOutcomeUnknown { .. } => false,
+            ClientError::BulkheadFull { .. } | ClientError::Throttled { .. } => false,
             other => other.may_have_reached_service(),
         }
     }
@@ -143,8 +151,27 @@ impl ClientError {
             | ClientError::Refused { .. }
             | ClientError::CircuitOpen { .. }
             | ClientError::InvalidArgument { .. }
-            | ClientError::RateLimited { .. } => false,
+            | ClientError::RateLimited { .. }
+            | ClientError::BulkheadFull { .. }
+            | ClientError::Throttled { .. } => false,
             _ => true,
+        }
+    }
+
+    /// Whether a call that failed so on one endpoint goes on to the next (docs/ARCHITECTURE.md,
+    /// "Endpoint failover"): the endpoint is unreachable, failing (5xx, a garbled answer) or
+    /// its circuit is open. A safe mint reaches this only after the retry-safety rule let it
+    /// through (nothing was processed).
+    pub fn fails_over(&self) -> bool {
+        match self {
+            ClientError::Http { status, .. } => *status >= 500,
+            ClientError::Transport { code, .. } => !crate::transport::is_local_resource_code(code),
+            ClientError::Tls { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::BadResponse { .. }
+            | ClientError::BodyTooLarge { .. }
+            | ClientError::CircuitOpen { .. } => true,
+            _ => false,
         }
     }
 
@@ -193,6 +220,18 @@ impl fmt::Display for ClientError {
                 f,
                 "rate limited by the ChittyID service: traffic is paused for another {retry_in_ms} ms, longer than this call may wait"
             ),
+            ClientError::BulkheadFull { max_concurrent, max_queue, waited_ms: None } => write!(
+                f,
+                "bulkhead full: {max_concurrent} calls in flight and {max_queue} queued (bulkhead.maxConcurrent, bulkhead.maxQueue)"
+            ),
+            ClientError::BulkheadFull { max_concurrent, waited_ms: Some(ms), .. } => write!(
+                f,
+                "bulkhead full: no free slot of {max_concurrent} (bulkhead.maxConcurrent) within {ms} ms"
+            ),
+            ClientError::Throttled { retry_in_ms } => write!(
+                f,
+                "client-side rate limit (rateLimit.requestsPerSecond): the next slot is {retry_in_ms} ms away, longer than this call may wait"
+            ),
             ClientError::Aborted => write!(f, "The operation was aborted"),
             ClientError::Closed => write!(f, "the client is closed"),
             ClientError::InvalidArgument { detail } => write!(f, "{detail}"),
@@ -205,6 +244,46 @@ impl std::error::Error for ClientError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_fails_over_to_the_next_endpoint() {
+        let http = |status| ClientError::Http { status, status_text: String::new(), retry_after: None };
+        let transport = |code| ClientError::Transport { code, detail: String::new(), phase: Phase::Connect };
+        for e in [
+            http(500),
+            http(503),
+            transport("ECONNREFUSED"),
+            ClientError::Timeout { after_ms: 1, phase: Phase::Exchange },
+            ClientError::CircuitOpen { retry_in_ms: 1 },
+            ClientError::BadResponse { detail: String::new() },
+        ] {
+            assert!(e.fails_over(), "{e:?}");
+        }
+        for e in [
+            http(404),
+            http(429),
+            transport("EMFILE"),
+            ClientError::RateLimited { retry_in_ms: 1 },
+            ClientError::Throttled { retry_in_ms: 1 },
+            ClientError::BulkheadFull { max_concurrent: 1, max_queue: 0, waited_ms: None },
+            ClientError::Aborted,
+            ClientError::Closed,
+            ClientError::MintOutcomeUnknown { key: "k".into(), cause: Box::new(http(502)) },
+        ] {
+            assert!(!e.fails_over(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn local_limits_never_reached_the_service_and_have_their_own_codes() {
+        let full = ClientError::BulkheadFull { max_concurrent: 2, max_queue: 0, waited_ms: None };
+        let throttled = ClientError::Throttled { retry_in_ms: 40 };
+        assert_eq!((full.code(), throttled.code()), ("EBULKHEADFULL", "ERATELIMITED"));
+        for e in [&full, &throttled] {
+            assert!(!e.may_have_reached_service() && !e.leaves_mint_outcome_unknown() && !e.counts_as_service_failure());
+        }
+        assert!(throttled.to_string().contains("40 ms"));
+    }
 
     #[test]
     fn http_errors_use_v1_wording_and_code() {

@@ -22,6 +22,10 @@ pub enum Event {
     FleetDegraded { reason: String },
     /// Fleet mode: Redis answers again.
     FleetRestored,
+    /// Calls now go to `to` first: `from` failed with `code` (docs/ARCHITECTURE.md, "Endpoint failover").
+    Failover { from: String, to: String, code: &'static str },
+    /// `to`, earlier in the list, passed its health checks and takes calls back from `from`.
+    Failback { from: String, to: String },
 }
 
 impl Event {
@@ -42,6 +46,8 @@ impl Event {
             Event::Error { .. } => "error",
             Event::FleetDegraded { .. } => "fleetDegraded",
             Event::FleetRestored => "fleetRestored",
+            Event::Failover { .. } => "failover",
+            Event::Failback { .. } => "failback",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `bindings`; everything else is plain Rust, unit-tested with `cargo test`.
 
 pub mod breaker;
+pub mod bulkhead;
 pub mod cache;
 pub mod cancel;
 pub mod client;
@@ -9,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod emulator;
+pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod fleet;
@@ -20,10 +22,12 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod resilience;
 pub mod retry;
+pub mod retry_budget;
 pub mod runtime;
 pub mod shared;
 pub mod stats;
 pub mod telemetry;
+pub mod token_bucket;
 pub mod transport;
 
 mod bindings;

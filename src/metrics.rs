@@ -122,6 +122,8 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         e.sample("chittyid_client_cache_entries", &[], c.size as f64);
         e.family("chittyid_client_cache_max_entries", "gauge", "Capacity of the validation cache.");
         e.sample("chittyid_client_cache_max_entries", &[], c.max_size as f64);
+        e.family("chittyid_client_cache_stale_served_total", "counter", "Expired answers served (stale) while the service could not be reached.");
+        e.sample("chittyid_client_cache_stale_served_total", &[], c.stale_served as f64);
     }
     if let Some(f) = &s.fleet {
         e.family("chittyid_client_fleet_degraded", "gauge", "Fleet mode: 1 while Redis is unavailable and the client runs local-only.");
@@ -140,7 +142,56 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
             e.sample(name, &[], value as f64);
         }
     }
+    render_limits(&mut e, s);
     e.out
+}
+
+/// The retry budget, bulkhead and client-side rate limit, when configured.
+fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
+    let mut counter = |name: &str, help: &str, value: u64| {
+        e.family(name, "counter", help);
+        e.sample(name, &[], value as f64);
+    };
+    if let Some(b) = &s.retry_budget {
+        counter("chittyid_client_retry_budget_exhausted_total", "Retries refused because the retry budget was spent.", b.exhausted);
+    }
+    if let Some(b) = &s.bulkhead {
+        counter("chittyid_client_bulkhead_rejections_total", "Calls failed with EBULKHEADFULL.", b.rejected);
+    }
+    if let Some(t) = &s.throttle {
+        counter("chittyid_client_throttle_waits_total", "Requests that waited for a token of the client-side rate limit.", t.waits);
+        counter("chittyid_client_throttle_rejections_total", "Calls failed with ERATELIMITED by the client-side rate limit.", t.rejected);
+    }
+    if !s.endpoints.is_empty() {
+        e.family("chittyid_client_endpoint_healthy", "gauge", "1 while the endpoint takes calls, 0 while it is marked down.");
+        for ep in &s.endpoints {
+            e.sample("chittyid_client_endpoint_healthy", &[("endpoint", &ep.url)], if ep.healthy { 1.0 } else { 0.0 });
+        }
+        e.family("chittyid_client_endpoint_active", "gauge", "1 for the endpoint calls go to first.");
+        for ep in &s.endpoints {
+            e.sample("chittyid_client_endpoint_active", &[("endpoint", &ep.url)], if ep.active { 1.0 } else { 0.0 });
+        }
+        e.family("chittyid_client_endpoint_requests_total", "counter", "Requests sent to the endpoint (health probes included).");
+        for ep in &s.endpoints {
+            e.sample("chittyid_client_endpoint_requests_total", &[("endpoint", &ep.url)], ep.requests as f64);
+        }
+        e.family("chittyid_client_endpoint_failovers_total", "counter", "Times calls failed over away from the endpoint.");
+        for ep in &s.endpoints {
+            e.sample("chittyid_client_endpoint_failovers_total", &[("endpoint", &ep.url)], ep.failovers as f64);
+        }
+        e.family("chittyid_client_endpoint_circuit_state", "gauge", "The endpoint's circuit: 0 closed, 1 open, 2 half-open.");
+        for ep in &s.endpoints {
+            if let Some(b) = &ep.breaker {
+                e.sample("chittyid_client_endpoint_circuit_state", &[("endpoint", &ep.url)], breaker_state_value(b.state));
+            }
+        }
+    }
+    if let Some(b) = &s.bulkhead {
+        e.family("chittyid_client_bulkhead_in_flight", "gauge", "Calls holding a bulkhead slot.");
+        e.sample("chittyid_client_bulkhead_in_flight", &[], b.in_flight as f64);
+        e.family("chittyid_client_bulkhead_queued", "gauge", "Calls waiting for a bulkhead slot.");
+        e.sample("chittyid_client_bulkhead_queued", &[], b.queued as f64);
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +210,10 @@ mod tests {
             rejected_by_breaker: 0,
             rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
             fleet: None,
+            retry_budget: None,
+            bulkhead: None,
+            throttle: None,
+            endpoints: Vec::new(),
         };
         let text = render(&snap);
         assert!(text.contains("chittyid_client_requests_total{operation=\"mint\"} 1\n"));
@@ -180,6 +235,10 @@ mod tests {
             rejected_by_breaker: 0,
             rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
             fleet: None,
+            retry_budget: None,
+            bulkhead: None,
+            throttle: None,
+            endpoints: Vec::new(),
         };
         let labels = [("client".to_owned(), "billing \"eu\"".to_owned())];
         let text = render_with_labels(&snap, &labels);

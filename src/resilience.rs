@@ -12,6 +12,8 @@ use crate::events::{Event, SharedSink};
 use crate::fleet::Fleet;
 use crate::rate_limit::RateLimitGate;
 use crate::retry::{parse_retry_after, RetryPolicy};
+use crate::retry_budget::RetryBudget;
+use crate::token_bucket::TokenBucket;
 use crate::stats::{OpStats, Operation};
 use crate::transport::Response;
 
@@ -25,6 +27,10 @@ pub struct Resilience {
     /// Fleet mode (`crate::fleet`): the shared rate budget before each attempt, the 429 pause
     /// and breaker openings published after it.
     pub fleet: Option<Arc<Fleet>>,
+    /// Caps retries at a fraction of recent calls (see `retry_budget`); `None` = unlimited.
+    pub retry_budget: Option<Arc<RetryBudget>>,
+    /// The client-side rate limit every request waits at (see `token_bucket`); `None` = off.
+    pub throttle: Option<Arc<TokenBucket>>,
 }
 
 /// Which failures a request may be sent again after.
@@ -45,6 +51,9 @@ pub struct Call<'a> {
     pub replay: Replay<'a>,
     /// How long the call may spend waiting out rate-limit pauses, in total.
     pub wait_budget_ms: u64,
+    /// Another endpoint follows: a failure that fails over ends the run at once instead of
+    /// being retried here (the next endpoint is the retry).
+    pub hands_off: bool,
 }
 
 impl Resilience {
@@ -62,7 +71,11 @@ impl Resilience {
         let op = call.op;
         let mut budget_ms = call.wait_budget_ms;
         let mut number = 1;
+        if let Some(retry_budget) = &self.retry_budget {
+            retry_budget.deposit();
+        }
         loop {
+            self.pass_throttle(&mut budget_ms).await?;
             self.rate_limit.pass(&mut budget_ms).await?;
             self.admit()?;
             if let Some(fleet) = &self.fleet {
@@ -99,9 +112,17 @@ impl Resilience {
                     return Err(err);
                 }
             }
+            if call.hands_off && err.fails_over() {
+                return Err(err);
+            }
             let Some(delay_ms) = self.retry_delay(number, &err) else {
                 return Err(err);
             };
+            // A 429's retry waits at the gate, paced by the service: it cannot multiply traffic.
+            if !err.is_rate_limit() && self.retry_budget.as_ref().is_some_and(|b| !b.try_withdraw()) {
+                tracing::debug!(operation = op.as_str(), attempt = number, "retry budget exhausted: not retrying");
+                return Err(err);
+            }
             self.stats.record_retry(op);
             // After a 429 the gate holds the call (and every other) for the pause.
             let (sleep_ms, shown_ms) = if err.is_rate_limit() {
@@ -121,6 +142,14 @@ impl Resilience {
                 tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
             }
             number += 1;
+        }
+    }
+
+    /// Waits for the client-side rate limit's token, out of `budget_ms`.
+    pub async fn pass_throttle(&self, budget_ms: &mut u64) -> Result<(), ClientError> {
+        match &self.throttle {
+            Some(bucket) => bucket.acquire(budget_ms).await,
+            None => Ok(()),
         }
     }
 
@@ -243,10 +272,12 @@ mod tests {
             sink,
             stats: Arc::new(OpStats::default()),
             fleet: None,
+            retry_budget: None,
+            throttle: None,
         }
     }
 
-    const MINT: Call<'static> = Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000 };
+    const MINT: Call<'static> = Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000, hands_off: false };
 
     fn failing() -> std::future::Ready<Result<Response, ClientError>> {
         std::future::ready(Err(ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange }))
@@ -351,12 +382,87 @@ mod tests {
         };
         let mut script = script.into_iter();
         let mut attempts = 0;
-        let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000 };
+        let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, hands_off: false };
         let outcome = block_on(r.run(call, |_| {
             attempts += 1;
             std::future::ready(script.next().unwrap_or_else(|| status(200, None)))
         }, |_| Ok(())));
         (outcome, attempts)
+    }
+
+    #[test]
+    fn an_exhausted_retry_budget_ends_the_call_with_its_failure() {
+        use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
+        let clock = ManualClock::new(0);
+        let budget = Arc::new(RetryBudget::new(RetryBudgetConfig { ratio: 0.5, window_ms: 1_000, min_per_second: 0 }, clock.clone()));
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 5, initial_delay_ms: 0, ..RetryPolicy::default() }),
+            breaker: None,
+            retry_budget: Some(budget.clone()),
+            ..resilience(clock, Arc::new(RecordingSink::default()))
+        };
+        // Ratio 0.5: the first call (one deposit, half a retry) gets one retry; then the budget
+        // is spent, for the rest of the first call and for the second (2 calls, 1 retry).
+        let mut attempts = 0;
+        let mut run = || block_on(r.run(MINT, |_| {
+            attempts += 1;
+            failing()
+        }, |_| Ok(())));
+        assert_eq!(run().unwrap_err().code(), "ETIMEDOUT");
+        assert_eq!(run().unwrap_err().code(), "ETIMEDOUT");
+        assert_eq!(attempts, 2 + 1);
+        let s = budget.snapshot();
+        assert_eq!((s.calls_in_window, s.retries_in_window, s.exhausted), (2, 1, 2));
+    }
+
+    #[test]
+    fn a_retried_429_does_not_spend_the_retry_budget() {
+        use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
+        let clock = ManualClock::new(0);
+        let budget = Arc::new(RetryBudget::new(RetryBudgetConfig { ratio: 0.0, window_ms: 1_000, min_per_second: 0 }, clock.clone()));
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 3, initial_delay_ms: 0, ..RetryPolicy::default() }),
+            breaker: None,
+            retry_budget: Some(budget.clone()),
+            ..resilience(clock, Arc::new(RecordingSink::default()))
+        };
+        let mut script = vec![status(429, Some("0"))].into_iter();
+        let outcome = block_on(r.run(MINT, |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))), |_| Ok(())));
+        assert!(outcome.is_ok());
+        assert_eq!(budget.snapshot().exhausted, 0);
+    }
+
+    #[test]
+    fn a_run_that_hands_off_ends_at_the_first_failure_that_fails_over_under_the_mint_rule() {
+        let clock = ManualClock::new(0);
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 5, initial_delay_ms: 0, ..RetryPolicy::default() }),
+            breaker: None,
+            ..resilience(clock, Arc::new(RecordingSink::default()))
+        };
+        let safe = Replay::IfNotProcessed { key: "k" };
+        for (replay, first, code) in [
+            (safe, refused(), "ECONNREFUSED"),
+            (safe, status(503, None), "EHTTP"),
+            // May have been processed: the mint rule ends it as unknown, never on another endpoint.
+            (safe, exchange_timeout(), "EMINTUNKNOWN"),
+            (safe, status(502, None), "EMINTUNKNOWN"),
+            (Replay::Retryable, exchange_timeout(), "ETIMEDOUT"),
+        ] {
+            let mut script = vec![first].into_iter();
+            let mut attempts = 0;
+            let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, hands_off: true };
+            let err = block_on(r.run(call, |_| {
+                attempts += 1;
+                std::future::ready(script.next().unwrap_or_else(|| status(200, None)))
+            }, |_| Ok(())))
+            .unwrap_err();
+            assert_eq!((err.code(), attempts), (code, 1));
+        }
+        // A 429 does not fail over: it is retried here, through the gate.
+        let mut script = vec![status(429, Some("0"))].into_iter();
+        let call = Call { op: Operation::Mint, replay: safe, wait_budget_ms: 1_000, hands_off: true };
+        assert!(block_on(r.run(call, |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))), |_| Ok(()))).is_ok());
     }
 
     const SAFE: Replay<'static> = Replay::IfNotProcessed { key: "key-1" };
@@ -414,7 +520,7 @@ mod tests {
         let clock = ManualClock::new(0);
         let sink = Arc::new(RecordingSink::default());
         let r = resilience(clock.clone(), sink.clone());
-        let call = Call { op: Operation::Validate, replay: Replay::Retryable, wait_budget_ms: 1_000 };
+        let call = Call { op: Operation::Validate, replay: Replay::Retryable, wait_budget_ms: 1_000, hands_off: false };
         let err = block_on(r.run(call, |_| std::future::ready(status(429, None)), |_| Ok(()))).unwrap_err();
         assert_eq!(err.status(), Some(429));
         assert_eq!(sink.names(), ["rateLimited"], "no circuitOpen although failureThreshold is 1");

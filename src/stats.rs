@@ -174,4 +174,9 @@ pub struct ClientSnapshot {
     pub rate_limit: crate::rate_limit::RateLimitSnapshot,
     /// Fleet mode's counters; `None` when it is off.
     pub fleet: Option<crate::fleet::FleetSnapshot>,
+    pub retry_budget: Option<crate::retry_budget::RetryBudgetSnapshot>,
+    pub bulkhead: Option<crate::bulkhead::BulkheadSnapshot>,
+    pub throttle: Option<crate::token_bucket::TokenBucketSnapshot>,
+    /// Every endpoint, when the client has more than one.
+    pub endpoints: Vec<crate::client::EndpointSnapshot>,
 }

@@ -91,6 +91,36 @@ async function main(): Promise<void> {
   // @ts-expect-error header values are strings
   await client.mint({ entity: 'PEO' }, { headers: { traceparent: { a: 1 } } })
 
+  // Resilience II: failover, stale answers, retry budget, bulkhead, client-side rate limit.
+  const guarded = new ChittyIDClient({
+    serviceUrl: [`${emulator.url}/v1`, `${emulator.url}/api/v1`],
+    failover: { probeIntervalMs: 500, failbackSuccesses: 2 },
+    cache: { staleIfErrorMs: 3_600_000, negativeStaleIfErrorMs: 0 },
+    retry: { budget: { ratio: 0.1, windowMs: 5000, minPerSecond: 2 } },
+    bulkhead: { maxConcurrent: 8, maxQueue: 16 },
+    rateLimit: { requestsPerSecond: 50, burst: 10 },
+  })
+  guarded.on('failover', (e) => console.log(e.from, e.to, e.code.toLowerCase()))
+  guarded.on('failback', (e) => console.log(e.from, e.to))
+  const checked: ValidationResult = await guarded.validate(id)
+  const staleFlag: true | undefined = checked.stale
+  const gs = guarded.getStats()
+  console.log(staleFlag, gs.retryBudgetExhausted, gs.cache?.staleServed, gs.bulkhead?.inFlight, gs.clientRateLimit?.waits)
+  for (const e of gs.endpoints ?? []) console.log(e.url, e.healthy, e.active, e.requests, e.failovers, e.breaker?.state)
+  try {
+    await guarded.mint({ entity: 'PEO' })
+  } catch (err) {
+    if (err instanceof ChittyIDError && err.code === 'EBULKHEADFULL') console.log(err.message)
+  }
+  await guarded.close()
+  new ChittyIDClient({ retry: { budget: false }, bulkhead: false, rateLimit: false, failover: false })
+  // @ts-expect-error bulkhead needs maxConcurrent
+  new ChittyIDClient({ bulkhead: { maxQueue: 1 } })
+  // @ts-expect-error rateLimit needs requestsPerSecond
+  new ChittyIDClient({ rateLimit: { burst: 1 } })
+  // @ts-expect-error serviceUrl lists strings
+  new ChittyIDClient({ serviceUrl: [1] })
+
   // @ts-expect-error entity is required
   await client.mint({ name: 'x' })
   // @ts-expect-error idempotencyKey is a string

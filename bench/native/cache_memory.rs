@@ -37,7 +37,7 @@ fn main() {
     let churn_rounds: u64 = args.next().and_then(|v| v.parse().ok()).unwrap_or(20).min(50);
     let before = rss_bytes();
     let cache = ValidationCache::new(
-        CacheConfig { max_size: entries as usize, ttl_ms: 300_000 },
+        CacheConfig { max_size: entries as usize, ttl_ms: 300_000, ..CacheConfig::default() },
         clock::system(),
     );
     let mut key = String::with_capacity(32);

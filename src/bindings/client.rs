@@ -10,6 +10,9 @@ use crate::bindings::completions::{to_js_pairs, Completer, Completion, Outcome};
 use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
+use crate::bulkhead::{Bulkhead, BulkheadConfig};
+use crate::client::{Failover, Fallback};
+use crate::endpoints::{EndpointSet, FailoverConfig};
 use crate::cache::{CacheConfig, ValidationCache};
 use crate::client::{CachePolicy, Client, MintRetry, Validation};
 use crate::shared::{self, SharedState};
@@ -24,6 +27,8 @@ use crate::retry::RetryPolicy;
 use crate::stats::{OpStats, Operation};
 use crate::bindings::telemetry::CompleterWake;
 use crate::telemetry::{CallScope, Telemetry};
+use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
+use crate::token_bucket::{TokenBucket, TokenBucketConfig};
 use crate::transport::TransportKind;
 
 #[napi(object)]
@@ -34,6 +39,28 @@ pub struct RetryOptions {
     pub backoff_multiplier: Option<f64>,
     pub jitter: Option<f64>,
     pub max_retry_after_ms: Option<f64>,
+}
+
+/// `retry.budget` (see `retry_budget`).
+#[napi(object)]
+pub struct RetryBudgetOptions {
+    pub ratio: Option<f64>,
+    pub window_ms: Option<f64>,
+    pub min_per_second: Option<f64>,
+}
+
+/// `rateLimit` (see `token_bucket`).
+#[napi(object)]
+pub struct ClientRateLimitOptions {
+    pub requests_per_second: f64,
+    pub burst: Option<f64>,
+}
+
+/// `bulkhead` (see `bulkhead`).
+#[napi(object)]
+pub struct BulkheadOptions {
+    pub max_concurrent: Option<f64>,
+    pub max_queue: Option<f64>,
 }
 
 #[napi(object)]
@@ -49,6 +76,8 @@ pub struct CacheOptions {
     pub max_size: Option<f64>,
     pub ttl_ms: Option<f64>,
     pub negative_ttl_ms: Option<f64>,
+    pub stale_if_error_ms: Option<f64>,
+    pub negative_stale_if_error_ms: Option<f64>,
 }
 
 #[napi(object)]
@@ -73,6 +102,9 @@ pub struct NativeClientOptions {
     /// `retry.mint`: `"safe"` (default) or `"idempotent"` (see `MintRetry`).
     pub mint_retry: Option<String>,
     pub retry_enabled: Option<bool>,
+    /// `retry.budget`; `retry_budget_enabled: false` (`budget: false`) lifts the cap.
+    pub retry_budget: Option<RetryBudgetOptions>,
+    pub retry_budget_enabled: Option<bool>,
     pub circuit_breaker: Option<BreakerOptions>,
     pub circuit_breaker_enabled: Option<bool>,
     pub cache: Option<CacheOptions>,
@@ -89,6 +121,20 @@ pub struct NativeClientOptions {
     pub metric_labels: Option<Vec<String>>,
     /// Fleet mode (`crate::fleet`); `None` = off.
     pub fleet: Option<crate::bindings::fleet::FleetOptions>,
+    /// Off unless given.
+    pub bulkhead: Option<BulkheadOptions>,
+    /// The client-side rate limit; off unless given.
+    pub rate_limit: Option<ClientRateLimitOptions>,
+    /// `serviceUrl` given as a list: the endpoints after the first (`service_url`), in order.
+    pub fallback_urls: Option<Vec<String>>,
+    pub failover: Option<FailoverOptions>,
+}
+
+/// `failover` (see `endpoints`).
+#[napi(object)]
+pub struct FailoverOptions {
+    pub probe_interval_ms: Option<f64>,
+    pub failback_successes: Option<f64>,
 }
 
 #[napi(object)]
@@ -113,11 +159,13 @@ pub struct ValidationResult {
     pub chitty_id: Option<String>,
     pub entity: Option<String>,
     pub error: Option<String>,
+    /// A cached answer past its TTL, served because the service could not be reached.
+    pub stale: Option<bool>,
 }
 
 impl From<Validation> for ValidationResult {
     fn from(v: Validation) -> Self {
-        Self { valid: v.valid, chitty_id: v.chitty_id, entity: v.entity, error: v.error }
+        Self { valid: v.valid, chitty_id: v.chitty_id, entity: v.entity, error: v.error, stale: v.stale.then_some(true) }
     }
 }
 
@@ -174,6 +222,57 @@ fn retry_policy(opts: &NativeClientOptions) -> std::result::Result<Option<RetryP
     Ok(Some(policy))
 }
 
+fn retry_budget_config(opts: &NativeClientOptions) -> std::result::Result<Option<RetryBudgetConfig>, String> {
+    if opts.retry_enabled == Some(false) || opts.retry_budget_enabled == Some(false) {
+        return Ok(None);
+    }
+    let d = RetryBudgetConfig::default();
+    let config = match &opts.retry_budget {
+        None => d,
+        Some(b) => RetryBudgetConfig {
+            ratio: b.ratio.unwrap_or(d.ratio),
+            window_ms: ms("retry.budget.windowMs", b.window_ms, d.window_ms)?,
+            min_per_second: count("retry.budget.minPerSecond", b.min_per_second, d.min_per_second, 0)?,
+        },
+    };
+    config.validate()?;
+    Ok(Some(config))
+}
+
+/// Calls that may wait for a bulkhead slot when the option leaves `maxQueue` out: none, so a
+/// full bulkhead fails fast (as cockatiel's and resilience4j's do by default).
+const DEFAULT_BULKHEAD_QUEUE: u32 = 0;
+
+fn bulkhead_config(opts: &NativeClientOptions) -> std::result::Result<Option<BulkheadConfig>, String> {
+    let Some(b) = &opts.bulkhead else { return Ok(None) };
+    let Some(max_concurrent) = b.max_concurrent else {
+        return Err("bulkhead.maxConcurrent is required".into());
+    };
+    let config = BulkheadConfig {
+        max_concurrent: count("bulkhead.maxConcurrent", Some(max_concurrent), 1, 1)?,
+        max_queue: count("bulkhead.maxQueue", b.max_queue, DEFAULT_BULKHEAD_QUEUE, 0)?,
+    };
+    config.validate()?;
+    Ok(Some(config))
+}
+
+fn throttle_config(opts: &NativeClientOptions) -> std::result::Result<Option<TokenBucketConfig>, String> {
+    let Some(r) = &opts.rate_limit else { return Ok(None) };
+    let burst = count("rateLimit.burst", r.burst, TokenBucketConfig::default_burst(r.requests_per_second), 1)?;
+    let config = TokenBucketConfig { requests_per_second: r.requests_per_second, burst };
+    config.validate()?;
+    Ok(Some(config))
+}
+
+fn failover_config(opts: &NativeClientOptions) -> std::result::Result<FailoverConfig, String> {
+    let d = FailoverConfig::default();
+    let Some(f) = &opts.failover else { return Ok(d) };
+    Ok(FailoverConfig {
+        probe_interval_ms: ms("failover.probeIntervalMs", f.probe_interval_ms, d.probe_interval_ms)?.max(1),
+        failback_successes: count("failover.failbackSuccesses", f.failback_successes, d.failback_successes, 1)?,
+    })
+}
+
 fn breaker_config(opts: &NativeClientOptions) -> std::result::Result<Option<BreakerConfig>, String> {
     if opts.circuit_breaker_enabled == Some(false) {
         return Ok(None);
@@ -207,6 +306,12 @@ fn cache_policy(opts: &NativeClientOptions) -> std::result::Result<Option<(Cache
             if n.is_finite() && n >= 1.0 && n.fract() == 0.0 { Ok(n as usize) } else { Err(format!("cache.maxSize must be a positive integer, got {n}")) }
         })?,
         ttl_ms: ms("cache.ttlMs", c.and_then(|c| c.ttl_ms), d.ttl_ms)?,
+        stale_if_error_ms: ms("cache.staleIfErrorMs", c.and_then(|c| c.stale_if_error_ms), d.stale_if_error_ms)?,
+        negative_stale_if_error_ms: ms(
+            "cache.negativeStaleIfErrorMs",
+            c.and_then(|c| c.negative_stale_if_error_ms),
+            d.negative_stale_if_error_ms,
+        )?,
     };
     config.validate().map_err(|e| format!("invalid cache option: {e}"))?;
     let negative_ttl_ms = ms("cache.negativeTtlMs", c.and_then(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS)?;
@@ -371,7 +476,7 @@ impl NativeClient {
         let breaker_config = breaker_config(&options).map_err(invalid)?;
         let cache_policy = cache_policy(&options).map_err(invalid)?;
         let new_state = || SharedState {
-            breaker: breaker_config.map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
+            breaker: breaker_config.clone().map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
             rate_limit: Arc::new(RateLimitGate::new(clock.clone())),
             cache: cache_policy.as_ref().map(|(c, _)| Arc::new(ValidationCache::new(c.clone(), clock.clone()))),
         };
@@ -396,6 +501,8 @@ impl NativeClient {
             sink,
             stats: Arc::new(OpStats::default()),
             fleet,
+            retry_budget: retry_budget_config(&options).map_err(invalid)?.map(|c| Arc::new(RetryBudget::new(c, clock.clone()))),
+            throttle: throttle_config(&options).map_err(invalid)?.map(|c| Arc::new(TokenBucket::new(c, clock.clone()))),
         };
         let cache = state.cache.clone().zip(cache_policy).map(|(cache, (_, negative_ttl_ms))| CachePolicy { cache, negative_ttl_ms });
         let transport = match options.transport.as_deref() {
@@ -404,7 +511,34 @@ impl NativeClient {
             Some(other) => return Err(invalid(format!("transport must be \"native\" or \"fetch\", got {other:?}"))),
         };
         let mint_retry = mint_retry(&options).map_err(invalid)?;
-        let core = Arc::new(Client::new(&config, transport, resilience, cache, mint_retry).map_err(|e| to_napi_error(&e))?);
+        let bulkhead = bulkhead_config(&options).map_err(invalid)?.map(Bulkhead::new);
+        let fallback_urls = options.fallback_urls.as_deref().unwrap_or_default();
+        let failover = if fallback_urls.is_empty() {
+            None
+        } else {
+            let mut fallbacks = Vec::with_capacity(fallback_urls.len());
+            for url in fallback_urls {
+                let service_url = normalize_service_url(url, options.allow_insecure.unwrap_or(false)).map_err(|e| to_napi_error(&e))?;
+                let endpoint_config = ClientConfig { service_url, ..config.clone() };
+                let transport = crate::transport::ClientTransport::new(&endpoint_config, transport).map_err(|e| to_napi_error(&e))?;
+                let resilience = Resilience {
+                    retry: resilience.retry.clone(),
+                    breaker: breaker_config.clone().map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
+                    rate_limit: Arc::new(RateLimitGate::new(clock.clone())),
+                    sink: resilience.sink.clone(),
+                    stats: resilience.stats.clone(),
+                    retry_budget: resilience.retry_budget.clone(),
+                    throttle: resilience.throttle.clone(),
+                    // The fleet's budget and pause are the primary service's (keyed by its origin).
+                    fleet: None,
+                };
+                fallbacks.push(Fallback { transport, resilience });
+            }
+            let set = EndpointSet::new(fallbacks.len() + 1, failover_config(&options).map_err(invalid)?, clock.clone());
+            Some(Failover::new(fallbacks, set))
+        };
+        let core = Client::new(&config, transport, resilience, cache, mint_retry).map_err(|e| to_napi_error(&e))?;
+        let core = core.with_bulkhead(bulkhead).with_failover(failover).into_shared();
         if let Some(fleet) = &core.resilience().fleet {
             fleet.start();
         }
@@ -425,7 +559,7 @@ impl NativeClient {
     /// was counted as rejected, as `mint` itself would have).
     #[napi]
     pub fn breaker_admit(&self) -> f64 {
-        match self.core.resilience().admit() {
+        match self.core.admit_any() {
             Err(crate::error::ClientError::CircuitOpen { retry_in_ms }) => retry_in_ms.max(1) as f64,
             _ => 0.0,
         }
@@ -448,12 +582,7 @@ impl NativeClient {
     /// there is no breaker), so the JS side can skip the fail-fast pre-check until it is not.
     #[napi(catch_unwind, ts_return_type = "Array<number | string | string[] | ValidationResult | ErrorInfo>")]
     pub fn take_completions<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
-        let breaker = self.core.resilience().breaker.as_ref().map_or(0, |b| match b.state() {
-            crate::breaker::BreakerState::Closed => 0,
-            crate::breaker::BreakerState::Open => 1,
-            crate::breaker::BreakerState::HalfOpen => 2,
-        });
-        to_js_pairs(env, breaker, self.completer.take())
+        to_js_pairs(env, self.core.breaker_state_code(), self.completer.take())
     }
 
     /// Keeps the event loop alive while the JS side has calls pending.
@@ -560,6 +689,8 @@ pub struct CacheStatsObject {
     pub ttl_ms: f64,
     pub hit_rate: String,
     pub total_requests: f64,
+    /// Expired answers served, marked stale, while the service could not be reached.
+    pub stale_served: f64,
 }
 
 #[napi(object)]
@@ -589,6 +720,47 @@ pub struct ClientStats {
     pub cache: Option<CacheStatsObject>,
     pub rate_limit: RateLimitStats,
     pub fleet: Option<crate::bindings::fleet::FleetStats>,
+    /// Retries refused because the retry budget was spent (0 without a budget).
+    pub retry_budget_exhausted: f64,
+    pub bulkhead: Option<BulkheadStats>,
+    /// The client-side rate limit (`rateLimit`), when configured.
+    pub client_rate_limit: Option<ClientRateLimitStats>,
+    /// Every endpoint in order, when `serviceUrl` lists more than one.
+    pub endpoints: Option<Vec<EndpointStats>>,
+}
+
+#[napi(object)]
+pub struct EndpointStats {
+    pub url: String,
+    /// Not marked down (a down endpoint takes calls again after its health checks pass).
+    pub healthy: bool,
+    /// Calls go to this endpoint first now.
+    pub active: bool,
+    /// Requests sent to it (health probes included).
+    pub requests: f64,
+    /// Times calls failed over away from it.
+    pub failovers: f64,
+    pub breaker: Option<BreakerStats>,
+}
+
+#[napi(object)]
+pub struct ClientRateLimitStats {
+    pub requests_per_second: f64,
+    pub burst: u32,
+    /// Requests that waited for a token.
+    pub waits: f64,
+    /// Calls failed with ERATELIMITED (no token within their timeout).
+    pub rejected: f64,
+}
+
+#[napi(object)]
+pub struct BulkheadStats {
+    pub max_concurrent: u32,
+    pub max_queue: u32,
+    pub in_flight: u32,
+    pub queued: u32,
+    /// Calls failed with EBULKHEADFULL.
+    pub rejected: f64,
 }
 
 fn to_operation_stats(op: &crate::stats::OpSnapshot) -> OperationStats {
@@ -612,6 +784,17 @@ pub fn to_cache_stats(c: &crate::cache::CacheStats) -> CacheStatsObject {
         ttl_ms: c.ttl_ms as f64,
         hit_rate: c.hit_rate(),
         total_requests: c.total_requests as f64,
+        stale_served: c.stale_served as f64,
+    }
+}
+
+fn to_breaker_stats(b: &crate::breaker::BreakerSnapshot) -> BreakerStats {
+    BreakerStats {
+        state: b.state.as_str().to_owned(),
+        failures: b.failures,
+        times_opened: b.times_opened as f64,
+        rejected: b.rejected as f64,
+        half_open_successes: b.half_open_successes,
     }
 }
 
@@ -642,5 +825,32 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
             pace_per_second: s.rate_limit.pace_per_sec.map(|p| (p * 100.0).round() / 100.0),
         },
         fleet: s.fleet.as_ref().map(crate::bindings::fleet::to_fleet_stats),
+        retry_budget_exhausted: s.retry_budget.as_ref().map_or(0.0, |b| b.exhausted as f64),
+        bulkhead: s.bulkhead.as_ref().map(|b| BulkheadStats {
+            max_concurrent: b.config.max_concurrent,
+            max_queue: b.config.max_queue,
+            in_flight: b.in_flight as u32,
+            queued: b.queued as u32,
+            rejected: b.rejected as f64,
+        }),
+        endpoints: (!s.endpoints.is_empty()).then(|| {
+            s.endpoints
+                .iter()
+                .map(|e| EndpointStats {
+                    url: e.url.clone(),
+                    healthy: e.healthy,
+                    active: e.active,
+                    requests: e.requests as f64,
+                    failovers: e.failovers as f64,
+                    breaker: e.breaker.as_ref().map(to_breaker_stats),
+                })
+                .collect()
+        }),
+        client_rate_limit: s.throttle.as_ref().map(|t| ClientRateLimitStats {
+            requests_per_second: t.config.requests_per_second,
+            burst: t.config.burst,
+            waits: t.waits as f64,
+            rejected: t.rejected as f64,
+        }),
     }
 }

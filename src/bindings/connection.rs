@@ -151,7 +151,7 @@ impl ClientConnection {
             let client = Arc::clone(core);
             let probe: Probe = Arc::new(move || {
                 let client = Arc::clone(&client);
-                Box::pin(async move { client.health_result().await })
+                Box::pin(async move { client.watch_endpoints().await })
             });
             Monitor::new(machine, probe, events.clone())
         });

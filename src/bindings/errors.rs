@@ -43,7 +43,9 @@ pub fn to_error_info(err: &ClientError) -> ErrorInfo {
             may_have_minted: Some(true),
             ..base
         },
-        ClientError::RateLimited { retry_in_ms } => ErrorInfo { retry_in_ms: Some(*retry_in_ms as f64), ..base },
+        ClientError::RateLimited { retry_in_ms } | ClientError::Throttled { retry_in_ms } => {
+            ErrorInfo { retry_in_ms: Some(*retry_in_ms as f64), ..base }
+        }
         _ => base,
     }
 }

@@ -77,6 +77,8 @@ impl From<Event> for NativeEvent {
             }
             Event::FleetDegraded { reason } => NativeEvent { message: Some(reason), ..base },
             Event::FleetRestored => base,
+            Event::Failover { from, to, code } => NativeEvent { from: Some(from), to: Some(to), code: Some(code.into()), ..base },
+            Event::Failback { from, to } => NativeEvent { from: Some(from), to: Some(to), ..base },
         }
     }
 }

@@ -83,23 +83,22 @@ impl NativeClient {
     /// native-transport client.
     #[napi(catch_unwind)]
     pub fn attach_fetch(&self, perform: Function<FetchOrder, ()>) -> Result<()> {
-        let Some(transport) = self.core().fetch_transport() else { return Ok(()) };
-        if transport.is_attached() {
-            return Ok(());
+        // One per endpoint (`serviceUrl` as a list), each wired to the same `perform`.
+        for transport in self.core().fetch_transports().filter(|t| !t.is_attached()) {
+            let tsfn: OrderFn = perform
+                .build_threadsafe_function::<FetchOrder>()
+                .callee_handled::<false>()
+                .weak::<true>()
+                .build()?;
+            transport.attach(Arc::new(JsFetch(tsfn)));
         }
-        let tsfn: OrderFn = perform
-            .build_threadsafe_function::<FetchOrder>()
-            .callee_handled::<false>()
-            .weak::<true>()
-            .build()?;
-        transport.attach(Arc::new(JsFetch(tsfn)));
         Ok(())
     }
 
     /// Releases the threadsafe function; requests sent after this fail as closed.
     #[napi(catch_unwind)]
     pub fn detach_fetch(&self) {
-        if let Some(transport) = self.core().fetch_transport() {
+        for transport in self.core().fetch_transports() {
             transport.detach();
         }
     }

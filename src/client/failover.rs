@@ -1,0 +1,236 @@
+//! Endpoint failover for one client (docs/ARCHITECTURE.md, "Endpoint failover"): the fallback
+//! endpoints after the primary, each with its own transport, breaker and rate-limit gate, and
+//! the run of a call across them in the order `EndpointSet` gives.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::breaker::BreakerState;
+use crate::config::HEALTH_TIMEOUT_MS;
+use crate::endpoints::{EndpointSet, Switch};
+use crate::error::ClientError;
+use crate::events::Event;
+use crate::resilience::{Replay, Resilience};
+use crate::stats::Operation;
+use crate::transport::{ClientTransport, Method, Request, Response};
+
+use super::Client;
+
+/// An endpoint after the primary.
+pub struct Fallback {
+    pub transport: ClientTransport,
+    /// Its own breaker and rate-limit gate; retry policy, budget, throttle, stats and events
+    /// are the client's.
+    pub resilience: Resilience,
+}
+
+pub struct Failover {
+    pub(super) fallbacks: Vec<Fallback>,
+    pub(super) set: EndpointSet,
+    /// Requests sent to each endpoint (probes included).
+    requests: Vec<AtomicU64>,
+}
+
+impl Failover {
+    pub fn new(fallbacks: Vec<Fallback>, set: EndpointSet) -> Self {
+        let requests = (0..=fallbacks.len()).map(|_| AtomicU64::new(0)).collect();
+        Self { fallbacks, set, requests }
+    }
+}
+
+/// One endpoint as `getStats().endpoints` shows it.
+#[derive(Clone, Debug)]
+pub struct EndpointSnapshot {
+    pub url: String,
+    pub healthy: bool,
+    pub active: bool,
+    pub requests: u64,
+    pub failovers: u64,
+    pub breaker: Option<crate::breaker::BreakerSnapshot>,
+}
+
+impl Client {
+    /// The transport and resilience of endpoint `i` (0 = the primary).
+    pub(super) fn endpoint(&self, i: usize) -> (&ClientTransport, &Resilience) {
+        match (i.checked_sub(1), &self.failover) {
+            (Some(j), Some(f)) if j < f.fallbacks.len() => (&f.fallbacks[j].transport, &f.fallbacks[j].resilience),
+            _ => (&self.transport, &self.resilience),
+        }
+    }
+
+    fn endpoint_count(&self) -> usize {
+        1 + self.failover.as_ref().map_or(0, |f| f.fallbacks.len())
+    }
+
+    /// The endpoint calls go to first now.
+    pub fn active_endpoint(&self) -> usize {
+        self.failover.as_ref().map_or(0, |f| f.set.active())
+    }
+
+    /// Sends through endpoint `i`; what the service sends back is scrubbed of the key.
+    pub(super) async fn send_via(&self, i: usize, request: Request<'_>) -> Result<Response, ClientError> {
+        if let Some(counter) = self.failover.as_ref().and_then(|f| f.requests.get(i)) {
+            counter.fetch_add(1, Relaxed);
+        }
+        let (transport, _) = self.endpoint(i);
+        self.redactor.scrub(transport.send(request).await)
+    }
+
+    /// Runs a call on the first healthy endpoint, and on the next ones while it fails in a way
+    /// that fails over. A safe mint reaches the next endpoint only after a failure that proves
+    /// it was not processed (`Resilience::run` ends it otherwise), with the same request, so
+    /// its idempotency key travels with it.
+    pub(super) async fn run_across<'r, T, R, P>(&self, op: Operation, replay: Replay<'_>, request: R, parse: P) -> Result<T, ClientError>
+    where
+        R: Fn() -> Request<'r>,
+        P: Fn(&Response) -> Result<T, ClientError>,
+    {
+        let Some(failover) = &self.failover else {
+            return self.resilience.run(self.call(op, replay), |_| self.send_via(0, request()), &parse).await;
+        };
+        self.start_due_probes();
+        let order = failover.set.order();
+        let mut last = None;
+        for (n, &i) in order.iter().enumerate() {
+            let hands_off = n + 1 < order.len();
+            let (_, resilience) = self.endpoint(i);
+            let call = crate::resilience::Call { hands_off, ..self.call(op, replay) };
+            match resilience.run(call, |_| self.send_via(i, request()), &parse).await {
+                Ok(value) => {
+                    failover.set.on_success(i);
+                    return Ok(value);
+                }
+                Err(err) if err.fails_over() => {
+                    self.mark_down(i, &err);
+                    last = Some(err);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Err(last.unwrap_or(ClientError::Closed))
+    }
+
+    /// Endpoint `i` failed with `err` (one that fails over): down, and `failover` if it led.
+    fn mark_down(&self, i: usize, err: &ClientError) {
+        let Some(failover) = &self.failover else { return };
+        if let Some(Switch::Failover { from, to }) = failover.set.on_failure(i) {
+            tracing::warn!(from = self.endpoint_url(from), to = self.endpoint_url(to), code = err.code(), "failing over");
+            self.resilience.sink.emit(Event::Failover {
+                from: self.endpoint_url(from).to_owned(),
+                to: self.endpoint_url(to).to_owned(),
+                code: err.code(),
+            });
+        }
+    }
+
+    /// The connection manager's health check. With several endpoints it watches them all: it
+    /// checks the endpoint calls go to and, when that one is down, fails over and checks the
+    /// next; down endpoints due a probe are probed (in the background), so failback happens
+    /// without traffic too. Healthy while some endpoint is.
+    pub async fn watch_endpoints(&self) -> Result<(), ClientError> {
+        let Some(failover) = &self.failover else { return self.health_result().await };
+        self.start_due_probes();
+        let mut last = None;
+        while let Some(active) = failover.set.first_healthy() {
+            match self.health_result().await {
+                Ok(()) => return Ok(()),
+                Err(err) if err.fails_over() => {
+                    self.mark_down(active, &err);
+                    last = Some(err);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        match last {
+            Some(err) => Err(err),
+            // Every endpoint was down already: the primary's answer decides.
+            None => self.health_result().await,
+        }
+    }
+
+    fn endpoint_url(&self, i: usize) -> &str {
+        self.endpoint(i).0.base_url()
+    }
+
+    /// Health probes of down endpoints, in the background: a call never waits for them.
+    fn start_due_probes(&self) {
+        let Some(failover) = &self.failover else { return };
+        for i in failover.set.probes_due() {
+            let Some(me) = self.me.upgrade() else { return };
+            crate::runtime::spawn(async move { me.probe(i).await });
+        }
+    }
+
+    async fn probe(&self, i: usize) {
+        let Some(failover) = &self.failover else { return };
+        let request = Request {
+            method: Method::Get,
+            path: "/health",
+            body: None,
+            idempotency_key: None,
+            timeout_ms: self.timeout_ms.min(HEALTH_TIMEOUT_MS),
+        };
+        let ok = self.send_via(i, request).await.and_then(Response::error_for_status).is_ok();
+        if let Some(Switch::Failback { from, to }) = failover.set.on_probe(i, ok) {
+            // Its health checks passed: its circuit, opened during the outage, closes with it.
+            if let Some(breaker) = &self.endpoint(to).1.breaker {
+                breaker.reset();
+            }
+            tracing::info!(from = self.endpoint_url(from), to = self.endpoint_url(to), "failing back");
+            self.resilience.sink.emit(Event::Failback {
+                from: self.endpoint_url(from).to_owned(),
+                to: self.endpoint_url(to).to_owned(),
+            });
+        }
+    }
+
+    /// The breaker pre-check across endpoints: a call may go out when some endpoint admits it.
+    pub fn admit_any(&self) -> Result<(), ClientError> {
+        let Some(failover) = &self.failover else { return self.resilience.admit() };
+        let mut refusal = None;
+        for i in failover.set.order() {
+            match self.endpoint(i).1.admit() {
+                Ok(()) => return Ok(()),
+                Err(err) => refusal = Some(err),
+            }
+        }
+        Err(refusal.unwrap_or(ClientError::Closed))
+    }
+
+    /// 0 while some endpoint's circuit is CLOSED (or there is no breaker), else 1 (OPEN) or
+    /// 2 (HALF_OPEN) for the primary's: the JS side skips its pre-check while it is 0.
+    pub fn breaker_state_code(&self) -> u32 {
+        let code = |r: &Resilience| {
+            r.breaker.as_ref().map_or(0, |b| match b.state() {
+                BreakerState::Closed => 0,
+                BreakerState::Open => 1,
+                BreakerState::HalfOpen => 2,
+            })
+        };
+        let codes: Vec<u32> = (0..self.endpoint_count()).map(|i| code(self.endpoint(i).1)).collect();
+        if codes.contains(&0) { 0 } else { codes[0] }
+    }
+
+    /// Every endpoint's health, breaker and traffic; empty for a single endpoint.
+    pub fn endpoint_snapshots(&self) -> Vec<EndpointSnapshot> {
+        let Some(failover) = &self.failover else { return Vec::new() };
+        let active = failover.set.active();
+        let health = failover.set.snapshot();
+        health
+            .iter()
+            .enumerate()
+            .map(|(i, h)| EndpointSnapshot {
+                url: self.endpoint_url(i).to_owned(),
+                healthy: h.healthy,
+                active: i == active,
+                requests: failover.requests[i].load(Relaxed),
+                failovers: h.failovers,
+                breaker: self.endpoint(i).1.breaker.as_ref().map(|b| b.snapshot()),
+            })
+            .collect()
+    }
+
+    /// Every endpoint's fetch transport, for the binding to wire to JS.
+    pub fn fetch_transports(&self) -> impl Iterator<Item = &crate::transport::fetch::FetchTransport> {
+        (0..self.endpoint_count()).filter_map(|i| self.endpoint(i).0.as_fetch())
+    }
+}
