@@ -194,7 +194,7 @@ async function microCases(results) {
   results.syncCall = await worker('sync-call', micro)
   log(`memory for ${MODE.memoryEntries} cached entries`)
   results.memory = {
-    native: await worker('memory', { impl: 'native', entries: MODE.memoryEntries }, { nodeFlags: ['--expose-gc'] }),
+    native: await worker('memory', { impl: 'native', entries: MODE.memoryEntries }, { nodeFlags: ['--expose-gc'], timeoutMs: 240000 }),
     reference: await worker('memory', { impl: 'reference', entries: MODE.memoryEntries }, { nodeFlags: ['--expose-gc'] }),
     compat: await worker('memory', { impl: 'compat', entries: MODE.memoryEntries }, { nodeFlags: ['--expose-gc'] }),
   }

@@ -396,7 +396,7 @@ impl NativeClient {
             None => None,
         };
         let scope = CallScope::new(ticket, op, &self.telemetry, headers);
-        self.submit(ticket, cancellable, move |core| crate::telemetry::scoped(scope, work(core)), value)
+        self.submit(ticket, cancellable, move |core| crate::telemetry::scoped(scope, Box::pin(work(core))), value)
     }
 
     /// Runs `work` on the I/O thread and queues its outcome under `ticket`: the value as `value`
@@ -420,7 +420,9 @@ impl NativeClient {
         let completer = Arc::clone(&self.completer);
         let cancellations = Arc::clone(&self.cancellations);
         let token = cancellable.then_some(ticket);
-        let call = work(Arc::clone(&self.core));
+        // Boxed at once: a call's future is kilobytes (the whole resilience and HTTP state
+        // machine), and every wrapper around it would otherwise move all of it.
+        let call = Box::pin(work(Arc::clone(&self.core)));
         runtime::spawn(async move {
             let outcome = match cancellations.run(token, call).await.unwrap_or_else(|cancelled| match cancelled {
                 Cancelled::Aborted => Err(ClientError::Aborted),
