@@ -214,7 +214,7 @@ export interface ClientStats {
   endpoints?: Array<EndpointStats>
 }
 
-/** `CircuitBreaker(options)` of DESIGN.md §3; absent fields take the defaults. */
+/** `CircuitBreaker(options)` of the compat layer (README "Compat layer"); absent fields take the defaults. */
 export interface CompatBreakerOptions {
   failureThreshold?: number
   resetTimeout?: number

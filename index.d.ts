@@ -892,7 +892,7 @@ export declare class ChittyIDEmulator {
 }
 
 // ---------------------------------------------------------------------------------------
-// Compat: resilience helpers services built around v1 (DESIGN.md §3). Their breaker state
+// Compat: resilience helpers services built around v1 (README "Compat layer"). Their breaker state
 // machine and backoff schedule are the native ones the client uses; only `fn` runs in JS.
 
 /** Configuration of `withRetry`; fields left out take their `RETRY_CONFIG` value. */
@@ -1125,7 +1125,7 @@ export declare function getSharedConnectionManager(options?: ConnectionManagerOp
 export declare function resetSharedConnectionManager(): void
 
 // ---------------------------------------------------------------------------------------
-// Compat: the validation cache services put in front of v1 (DESIGN.md §3)
+// Compat: the validation cache services put in front of v1 (README "Compat layer")
 
 export interface ChittyIDCacheOptions {
   /** Default 10000. */

@@ -30,7 +30,7 @@ module.exports = {
   ChittyIDCache,
   getSharedCache,
   clearSharedCache,
-  // v1-compat resilience helpers (DESIGN.md §3)
+  // v1-compat resilience helpers (README "Compat layer")
   RETRY_CONFIG,
   withRetry,
   CircuitBreaker,

@@ -1,6 +1,6 @@
 'use strict'
 
-// The pure-JS reference client the native client is measured against (DESIGN §5): what a
+// The pure-JS reference client the native client is measured against (docs/ARCHITECTURE.md "Performance bars"): what a
 // user would otherwise assemble from undici (keep-alive Pool), lru-cache and cockatiel
 // (retry + circuit breaker), with the same wire calls and the same policies as the native
 // client:
@@ -13,7 +13,7 @@
 //   breaker  opens after 5 counted failures within 10 s, fails fast for 60 s, then half-open;
 //            4xx other than 408/429 do not count
 // Differences that come from the libraries, not from the policy: cockatiel's half-open
-// state closes after one successful trial call (DESIGN: three).
+// state closes after one successful trial call (the native client's default `halfOpenAttempts`: three).
 
 const crypto = require('node:crypto')
 const { Pool } = require('undici')

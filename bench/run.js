@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict'
 
-// `npm run bench`: the native client against the pure-JS reference client (DESIGN §5).
+// `npm run bench`: the native client against the pure-JS reference client (docs/ARCHITECTURE.md "Performance bars").
 //
 //   node bench/run.js            full run (several minutes), writes bench/RESULTS.md
 //   node bench/run.js --smoke    every case for a fraction of a second; checks that the
@@ -412,7 +412,7 @@ function report(results, env) {
       (fixed ? ` (fixed-answer server: ${fmt(fixed.rate, 0)} req/s)` : ''),
   )
   lines.push('')
-  lines.push(markdownTable(['case', 'native', 'JS reference', 'native / ref', 'bar (DESIGN §5)', 'verdict'], rows))
+  lines.push(markdownTable(['case', 'native', 'JS reference', 'native / ref', 'bar (ARCHITECTURE.md "Performance bars")', 'verdict'], rows))
   lines.push('')
   lines.push('Notes on the cases:')
   lines.push('- CPU per mint is `process.cpuUsage()` (user + system, all threads) over the measured window divided by the mints completed in it.')

@@ -9,7 +9,7 @@ function validateFormat(id) {
   return typeof id === 'string' && CHITTY_ID.test(id)
 }
 
-// The T letter of an id names its entity (DESIGN §1); same table as src/format.rs.
+// The T letter of an id names its entity (README "Methods"); same table as src/format.rs.
 const ENTITY_BY_TYPE_LETTER = {
   P: 'PEO',
   L: 'PLACE',

@@ -1,4 +1,4 @@
-// Strict TypeScript use of the compat resilience helpers (DESIGN.md §3). The lines marked
+// Strict TypeScript use of the compat resilience helpers (README "Compat layer"). The lines marked
 // as expected errors prove that wrong usage is rejected.
 import {
   CircuitBreaker,

@@ -1,7 +1,7 @@
 'use strict'
 
 // Drop-in replacements for the retry and circuit breaker helpers services wrote around v1
-// (DESIGN.md §3). The state machine and the backoff schedule are the Rust code the client
+// (README "Compat layer"). The state machine and the backoff schedule are the Rust code the client
 // uses (src/breaker.rs, src/retry.rs via src/bindings/compat.rs); only the caller's callback
 // runs here.
 

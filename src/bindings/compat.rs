@@ -9,7 +9,7 @@ use crate::breaker::{Admission, BreakerConfig, BreakerSnapshot, CircuitBreaker};
 use crate::clock::SharedClock;
 use crate::retry::{matches_retryable, RetryPolicy};
 
-/// `CircuitBreaker(options)` of DESIGN.md §3; absent fields take the defaults.
+/// `CircuitBreaker(options)` of the compat layer (README "Compat layer"); absent fields take the defaults.
 #[napi(object)]
 pub struct CompatBreakerOptions {
     pub failure_threshold: Option<f64>,

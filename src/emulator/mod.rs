@@ -1,4 +1,4 @@
-//! A local ChittyID service emulator (DESIGN §4): the real routes, minted ids that follow the
+//! A local ChittyID service emulator (README "Emulator"): the real routes, minted ids that follow the
 //! official grammar, `Idempotency-Key` replays, run-time fault injection and a ledger of
 //! everything it minted. It runs on its own thread with its own current-thread runtime, so it
 //! never competes with the client's runtime.
