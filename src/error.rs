@@ -182,7 +182,7 @@ impl ClientError {
         match self {
             ClientError::Http { status, .. } => *status >= 500 || *status == 408,
             // This process ran out of sockets or memory: the service is not to blame.
-            ClientError::Transport { code, .. } if crate::transport::is_local_resource_code(code) => false,
+            ClientError::Transport { code, .. } if is_local_resource_code(code) => false,
             ClientError::Transport { .. }
             | ClientError::Timeout { .. }
             | ClientError::BadResponse { .. }
@@ -240,6 +240,14 @@ impl fmt::Display for ClientError {
 }
 
 impl std::error::Error for ClientError {}
+
+/// Local resource exhaustion (this process out of sockets or memory): such a failure happens
+/// before anything is sent and never counts against the service.
+pub const LOCAL_RESOURCE_CODES: [&str; 5] = ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "EADDRNOTAVAIL"];
+
+pub fn is_local_resource_code(code: &str) -> bool {
+    LOCAL_RESOURCE_CODES.contains(&code)
+}
 
 #[cfg(test)]
 mod tests {

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bindings::connection::{connection_config, ClientConnection, ConnectionOptions};
+use crate::bindings::connection::{connection_config, ClientConnection, ConnectionOptions, ConnectionStateInfo};
 use crate::bindings::completions::{to_js_pairs, Completer, Completion, Outcome};
 use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
+use crate::bindings::fetch::{self, FetchOrder};
 use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::bulkhead::{Bulkhead, BulkheadConfig};
 use crate::client::{Failover, Fallback};
@@ -150,22 +151,6 @@ fn proxy_setting(opts: &NativeClientOptions) -> crate::config::ProxySetting {
         (Some(url), _) => ProxySetting::Url(url.clone()),
         (None, Some(env)) => ProxySetting::Env { http: env.http.clone(), https: env.https.clone(), no_proxy: env.no_proxy.clone() },
         (None, None) => ProxySetting::Direct,
-    }
-}
-
-#[napi(object)]
-pub struct ValidationResult {
-    pub valid: bool,
-    pub chitty_id: Option<String>,
-    pub entity: Option<String>,
-    pub error: Option<String>,
-    /// A cached answer past its TTL, served because the service could not be reached.
-    pub stale: Option<bool>,
-}
-
-impl From<Validation> for ValidationResult {
-    fn from(v: Validation) -> Self {
-        Self { valid: v.valid, chitty_id: v.chitty_id, entity: v.entity, error: v.error, stale: v.stale.then_some(true) }
     }
 }
 
@@ -362,6 +347,7 @@ impl Drop for NativeClient {
     }
 }
 
+#[napi]
 impl NativeClient {
     pub(crate) fn connection(&self) -> &ClientConnection {
         &self.conn
@@ -402,7 +388,7 @@ impl NativeClient {
     /// Runs `work` on the I/O thread and queues its outcome under `ticket`: the value as `value`
     /// renders it, or the error. The task owns what it uses: a worker thread may be torn down
     /// mid-call.
-    pub(crate) fn submit<T, W, Fut>(
+    fn submit<T, W, Fut>(
         &self,
         ticket: u32,
         cancellable: bool,
@@ -435,10 +421,7 @@ impl NativeClient {
         });
         Ok(())
     }
-}
 
-#[napi]
-impl NativeClient {
     #[napi(constructor, catch_unwind)]
     pub fn new(
         options: NativeClientOptions,
@@ -625,12 +608,6 @@ impl NativeClient {
         self.submit_call(ticket, cancellable, Operation::Validate, headers, |core| async move { Ok(core.validate_uncached(&id).await) }, |v: Validation| Outcome::Validation(v.into()))
     }
 
-    /// Stops every call in flight and every later one: each settles with `ECLIENTCLOSED`, its
-    /// retries stop and its sockets close. Part of `close()`.
-    pub(crate) fn cancel_all(&self) {
-        self.cancellations.cancel_all();
-    }
-
     /// Stops the call registered under `token` (its AbortSignal fired).
     #[napi(catch_unwind)]
     pub fn cancel(&self, token: u32) -> bool {
@@ -651,6 +628,74 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_health_check(&self, ticket: u32, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
         self.submit_call(ticket, cancellable, Operation::Health, headers, |core| async move { Ok(core.health().await) }, Outcome::Bool)
+    }
+
+    /// Wires native events to `callback` (one weak threadsafe function, created on first call).
+    #[napi]
+    pub fn attach_events(&self, callback: Function<NativeEvent, ()>) -> Result<()> {
+        self.conn.attach_events(&callback)
+    }
+
+    /// Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
+    /// true once CONNECTED, false when this first check fails. Cancelling it only stops the
+    /// waiting: the monitor goes on.
+    #[napi(catch_unwind)]
+    pub fn submit_connect(&self, ticket: u32, cancellable: bool) -> Result<()> {
+        let outcome = self.conn.connect()?;
+        self.submit(ticket, cancellable, |_| async move { Ok(outcome.await) }, Outcome::Bool)
+    }
+
+    /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).
+    #[napi]
+    pub fn start_connection(&self) -> Result<()> {
+        self.conn.start()
+    }
+
+    #[napi]
+    pub fn disconnect(&self) {
+        self.conn.disconnect();
+    }
+
+    #[napi]
+    pub fn connection_state(&self) -> ConnectionStateInfo {
+        self.conn.state()
+    }
+
+    /// Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
+    /// retries stop and its sockets close), the monitor task, releases the event threadsafe
+    /// function and closes the fleet's Redis connection; idempotent.
+    #[napi]
+    pub fn close(&self) {
+        self.cancellations.cancel_all();
+        self.conn.close();
+        if let Some(fleet) = &self.core.resilience().fleet {
+            fleet.close();
+        }
+    }
+
+    /// Whether this client's exchanges go through `globalThis.fetch`.
+    #[napi(getter)]
+    pub fn uses_fetch(&self) -> bool {
+        self.core.fetch_transport().is_some()
+    }
+
+    /// Wires the fetch transport to `perform` (JS thread); a no-op when wired already or for a
+    /// native-transport client.
+    #[napi(catch_unwind)]
+    pub fn attach_fetch(&self, perform: Function<FetchOrder, ()>) -> Result<()> {
+        // One per endpoint (`serviceUrl` as a list), each wired to the same `perform`.
+        for transport in self.core.fetch_transports() {
+            fetch::attach(transport, &perform)?;
+        }
+        Ok(())
+    }
+
+    /// Releases the threadsafe function; requests sent after this fail as closed.
+    #[napi(catch_unwind)]
+    pub fn detach_fetch(&self) {
+        for transport in self.core.fetch_transports() {
+            transport.detach();
+        }
     }
 }
 

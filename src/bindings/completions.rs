@@ -12,10 +12,28 @@ use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 
-use crate::bindings::client::ValidationResult;
 use crate::bindings::errors::ErrorInfo;
 use crate::bindings::loop_wake::LoopWake;
+use crate::client::Validation;
 use crate::runtime::{self, IdleTask};
+use napi_derive::napi;
+
+/// A `validate()` answer as JS receives it.
+#[napi(object)]
+pub struct ValidationResult {
+    pub valid: bool,
+    pub chitty_id: Option<String>,
+    pub entity: Option<String>,
+    pub error: Option<String>,
+    /// A cached answer past its TTL, served because the service could not be reached.
+    pub stale: Option<bool>,
+}
+
+impl From<Validation> for ValidationResult {
+    fn from(v: Validation) -> Self {
+        Self { valid: v.valid, chitty_id: v.chitty_id, entity: v.entity, error: v.error, stale: v.stale.then_some(true) }
+    }
+}
 
 /// What one call produced.
 pub enum Outcome {

@@ -1,4 +1,4 @@
-//! The connection manager of `NativeClient` (connect, disconnect, state, close), lazy event
+//! The connection manager behind `NativeClient` (connect, disconnect, state, close), lazy event
 //! wiring, and the backoff function the compat `ChittyIDConnectionManager` uses.
 
 use std::sync::Arc;
@@ -6,8 +6,6 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bindings::client::NativeClient;
-use crate::bindings::completions::Outcome;
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::client::Client;
 use crate::clock::system;
@@ -128,6 +126,24 @@ pub fn connection_config(
     Ok(config)
 }
 
+/// The monitor runs on the I/O thread, next to the requests it checks the service for.
+fn spawn_task(fut: TaskFuture) -> tokio::task::JoinHandle<()> {
+    crate::runtime::spawn_tracked(fut)
+}
+
+impl Drop for ClientConnection {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn disabled() -> napi::Error {
+    napi::Error::new(
+        Status::GenericFailure,
+        "the connection manager is disabled (the client was created with connection: false)",
+    )
+}
+
 /// The per-client connection state kept by `NativeClient`.
 pub struct ClientConnection {
     events: Arc<JsEventSink>,
@@ -158,68 +174,33 @@ impl ClientConnection {
         Self { events, monitor }
     }
 
-    fn close(&self) {
-        if let Some(monitor) = &self.monitor {
-            monitor.close();
-        }
-        self.events.close();
-    }
-}
 
-impl Drop for ClientConnection {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-/// The monitor runs on the I/O thread, next to the requests it checks the service for.
-fn spawn_task(fut: TaskFuture) -> tokio::task::JoinHandle<()> {
-    crate::runtime::spawn_tracked(fut)
-}
-
-fn disabled() -> napi::Error {
-    napi::Error::new(
-        Status::GenericFailure,
-        "the connection manager is disabled (the client was created with connection: false)",
-    )
-}
-
-#[napi]
-impl NativeClient {
     /// Wires native events to `callback` (one weak threadsafe function, created on first call).
-    #[napi]
-    pub fn attach_events(&self, callback: Function<NativeEvent, ()>) -> Result<()> {
-        self.connection().events.attach(&callback)
+    pub fn attach_events(&self, callback: &Function<NativeEvent, ()>) -> Result<()> {
+        self.events.attach(callback)
     }
 
-    /// Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
-    /// true once CONNECTED, false when this first check fails. Cancelling it only stops the
-    /// waiting: the monitor goes on.
-    #[napi(catch_unwind)]
-    pub fn submit_connect(&self, ticket: u32, cancellable: bool) -> Result<()> {
-        let Some(monitor) = &self.connection().monitor else { return Err(disabled()) };
-        let outcome = monitor.connect(spawn_task);
-        self.submit(ticket, cancellable, |_| async move { Ok(outcome.await) }, Outcome::Bool)
+    /// Starts monitoring (or joins the attempt in flight); resolves true once CONNECTED, false
+    /// when this first check fails. Dropping the future only stops the waiting.
+    pub fn connect(&self) -> Result<impl std::future::Future<Output = bool> + Send + 'static> {
+        let Some(monitor) = &self.monitor else { return Err(disabled()) };
+        Ok(monitor.connect(spawn_task))
     }
 
-    /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).
-    #[napi]
-    pub fn start_connection(&self) -> Result<()> {
-        let Some(monitor) = &self.connection().monitor else { return Err(disabled()) };
-        drop(monitor.connect(spawn_task));
+    /// Like [`ClientConnection::connect`] with nothing waiting for the outcome.
+    pub fn start(&self) -> Result<()> {
+        drop(self.connect()?);
         Ok(())
     }
 
-    #[napi]
     pub fn disconnect(&self) {
-        if let Some(monitor) = &self.connection().monitor {
+        if let Some(monitor) = &self.monitor {
             monitor.disconnect();
         }
     }
 
-    #[napi]
-    pub fn connection_state(&self) -> ConnectionStateInfo {
-        match &self.connection().monitor {
+    pub fn state(&self) -> ConnectionStateInfo {
+        match &self.monitor {
             Some(monitor) => to_info(monitor.snapshot(), true),
             None => {
                 let idle = ConnectionMachine::new(
@@ -233,16 +214,12 @@ impl NativeClient {
         }
     }
 
-    /// Stops every call in flight (each settles with `ECLIENTCLOSED`) and the monitor task,
-    /// releases the event threadsafe function and closes the fleet's Redis connection;
-    /// idempotent.
-    #[napi]
+    /// Stops the monitor task and releases the event threadsafe function; idempotent.
     pub fn close(&self) {
-        self.cancel_all();
-        self.connection().close();
-        if let Some(fleet) = &self.core().resilience().fleet {
-            fleet.close();
+        if let Some(monitor) = &self.monitor {
+            monitor.close();
         }
+        self.events.close();
     }
 }
 

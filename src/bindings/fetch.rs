@@ -8,7 +8,6 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
-use crate::bindings::client::NativeClient;
 use crate::transport::fetch::{self, FetchCall, FetchDispatch, FetchFailure};
 use crate::transport::Response;
 
@@ -71,37 +70,18 @@ impl FetchDispatch for JsFetch {
     }
 }
 
-#[napi]
-impl NativeClient {
-    /// Whether this client's exchanges go through `globalThis.fetch`.
-    #[napi(getter)]
-    pub fn uses_fetch(&self) -> bool {
-        self.core().fetch_transport().is_some()
+/// Wires `transport` to `perform` (JS thread); a no-op when wired already.
+pub fn attach(transport: &fetch::FetchTransport, perform: &Function<FetchOrder, ()>) -> Result<()> {
+    if transport.is_attached() {
+        return Ok(());
     }
-
-    /// Wires the fetch transport to `perform` (JS thread); a no-op when wired already or for a
-    /// native-transport client.
-    #[napi(catch_unwind)]
-    pub fn attach_fetch(&self, perform: Function<FetchOrder, ()>) -> Result<()> {
-        // One per endpoint (`serviceUrl` as a list), each wired to the same `perform`.
-        for transport in self.core().fetch_transports().filter(|t| !t.is_attached()) {
-            let tsfn: OrderFn = perform
-                .build_threadsafe_function::<FetchOrder>()
-                .callee_handled::<false>()
-                .weak::<true>()
-                .build()?;
-            transport.attach(Arc::new(JsFetch(tsfn)));
-        }
-        Ok(())
-    }
-
-    /// Releases the threadsafe function; requests sent after this fail as closed.
-    #[napi(catch_unwind)]
-    pub fn detach_fetch(&self) {
-        for transport in self.core().fetch_transports() {
-            transport.detach();
-        }
-    }
+    let tsfn: OrderFn = perform
+        .build_threadsafe_function::<FetchOrder>()
+        .callee_handled::<false>()
+        .weak::<true>()
+        .build()?;
+    transport.attach(Arc::new(JsFetch(tsfn)));
+    Ok(())
 }
 
 /// The answer of the fetch started under `id`; false when it is no longer awaited.

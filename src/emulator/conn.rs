@@ -15,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::routes::{self, Abort};
+use super::Reply;
 use super::State;
 
 pub(crate) async fn serve(stream: TcpStream, state: Arc<State>) {
@@ -42,9 +43,9 @@ fn service(
     reset_on_close: Arc<AtomicBool>,
 ) -> impl hyper::service::Service<
     hyper::Request<hyper::body::Incoming>,
-    Response = routes::Reply,
+    Response = Reply,
     Error = Abort,
-    Future = impl std::future::Future<Output = Result<routes::Reply, Abort>> + Send,
+    Future = impl std::future::Future<Output = Result<Reply, Abort>> + Send,
 > + Clone {
     service_fn(move |request| {
         let state = Arc::clone(&state);

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::routes::RouteKind;
+use super::RouteKind;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Faults {

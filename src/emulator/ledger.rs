@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::idempotency::{IdempotencyStore, StoredResponse};
 use super::ids::{IdGenerator, ID_LEN};
-use super::routes::RouteKind;
+use super::RouteKind;
 
 const IDEMPOTENCY_KEYS_KEPT: usize = 100_000;
 

@@ -34,6 +34,31 @@ use ledger::Ledger;
 
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 
+/// An answer as the routes build it and the connection serves it.
+pub(crate) type Reply = hyper::Response<http_body_util::Full<bytes::Bytes>>;
+
+/// The routes as counted in the ledger and named in `Faults::routes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RouteKind {
+    Health,
+    Mint,
+    Batch,
+    Validate,
+    Other,
+}
+
+impl RouteKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RouteKind::Health => "health",
+            RouteKind::Mint => "mint",
+            RouteKind::Batch => "batch",
+            RouteKind::Validate => "validate",
+            RouteKind::Other => "other",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmulatorOptions {
     /// Address to bind; a name such as "localhost" binds its first address that works.

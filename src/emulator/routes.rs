@@ -18,7 +18,7 @@ use super::ids::{self, ID_LEN};
 use super::json::{self, JsonObject};
 use super::ledger::{Commit, MintedIds};
 use super::timestamp::iso8601_utc;
-use super::State;
+use super::{Reply, RouteKind, State};
 use crate::clock::unix_ms;
 
 pub(crate) const SERVICE_VERSION: &str = "2.0.0";
@@ -26,30 +26,6 @@ const MAX_BATCH: usize = 1_000;
 const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
 /// How much of a rejected oversized body is read away before giving up on the connection.
 const DRAIN_AT_MOST: usize = 16 << 20;
-
-pub(crate) type Reply = Response<Full<Bytes>>;
-
-/// The routes as counted in the ledger and named in `Faults::routes`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RouteKind {
-    Health,
-    Mint,
-    Batch,
-    Validate,
-    Other,
-}
-
-impl RouteKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            RouteKind::Health => "health",
-            RouteKind::Mint => "mint",
-            RouteKind::Batch => "batch",
-            RouteKind::Validate => "validate",
-            RouteKind::Other => "other",
-        }
-    }
-}
 
 /// Why the connection is closed instead of answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

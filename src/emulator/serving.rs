@@ -14,7 +14,7 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::TlsAcceptor;
 
-use super::routes::Reply;
+use super::Reply;
 
 /// A CA made for this emulator alone and the acceptor presenting a certificate it signed for
 /// `localhost`, `127.0.0.1` and `::1`.

@@ -28,9 +28,6 @@ pub fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static
     None
 }
 
-/// The codes of [`local_resource_code`].
-pub const LOCAL_RESOURCE_CODES: [&str; 5] = ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "EADDRNOTAVAIL"];
-
 /// Local resource exhaustion: this process, not the service, is out of something. Such a
 /// failure happens before anything is sent and never counts against the service.
 pub fn local_resource_code(err: &std::io::Error) -> Option<&'static str> {
@@ -79,8 +76,8 @@ pub fn classify(err: &reqwest::Error, peer: &str) -> ClientError {
             phase: Phase::Connect,
         };
     }
-    if let Some(tls) = super::tls::classify(root) {
-        return tls;
+    if let Some(tls) = find_in_chain::<rustls::Error>(root) {
+        return super::tls::classify(tls);
     }
     let phase = if err.is_connect() { Phase::Connect } else { Phase::Exchange };
     if err.is_timeout() {
@@ -119,4 +116,21 @@ fn chain_text(err: &(dyn StdError + 'static)) -> String {
         source = e.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_tls_failure_however_deeply_it_is_wrapped() {
+        let unknown = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert!(find_in_chain::<rustls::Error>(&unknown).is_some());
+        let wrapped = std::io::Error::other(unknown);
+        assert!(matches!(find_in_chain::<rustls::Error>(&wrapped), Some(rustls::Error::InvalidCertificate(_))));
+        assert!(find_in_chain::<rustls::Error>(&std::io::Error::from(std::io::ErrorKind::ConnectionReset)).is_none());
+    }
 }

@@ -28,10 +28,6 @@ use tokio::sync::Semaphore;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Phase};
 
-/// Whether `code` names a local resource failure (this process out of sockets or memory).
-pub fn is_local_resource_code(code: &str) -> bool {
-    errors::LOCAL_RESOURCE_CODES.contains(&code)
-}
 pub use redirect::MAX_REDIRECTS;
 
 /// Idle pooled connections are closed after this long, shorter than the keep-alive timeout of

@@ -87,9 +87,8 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
-/// The Node code for a failed handshake, when `err`'s source chain holds a rustls error.
-pub fn classify(err: &(dyn std::error::Error + 'static)) -> Option<ClientError> {
-    let tls = super::errors::find_in_chain::<rustls::Error>(err)?;
+/// The Node code for a failed handshake (the rustls error found in a failure's source chain).
+pub fn classify(tls: &rustls::Error) -> ClientError {
     let code = match tls {
         rustls::Error::InvalidCertificate(c) => match c {
             rustls::CertificateError::UnknownIssuer => "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
@@ -101,7 +100,7 @@ pub fn classify(err: &(dyn std::error::Error + 'static)) -> Option<ClientError> 
         },
         _ => "ERR_TLS_HANDSHAKE",
     };
-    Some(ClientError::Tls { code, detail: tls.to_string() })
+    ClientError::Tls { code, detail: tls.to_string() }
 }
 
 #[cfg(test)]
@@ -122,13 +121,10 @@ mod tests {
 
     #[test]
     fn names_the_common_certificate_failures() {
-        let unknown = std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
-        );
-        assert_eq!(classify(&unknown).unwrap().code(), "UNABLE_TO_VERIFY_LEAF_SIGNATURE");
-        let wrapped = std::io::Error::other(unknown);
-        assert_eq!(classify(&wrapped).unwrap().code(), "UNABLE_TO_VERIFY_LEAF_SIGNATURE");
-        assert!(classify(&std::io::Error::from(std::io::ErrorKind::ConnectionReset)).is_none());
+        let unknown = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        assert_eq!(classify(&unknown).code(), "UNABLE_TO_VERIFY_LEAF_SIGNATURE");
+        let expired = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
+        assert_eq!(classify(&expired).code(), "CERT_HAS_EXPIRED");
+        assert_eq!(classify(&rustls::Error::HandshakeNotComplete).code(), "ERR_TLS_HANDSHAKE");
     }
 }
