@@ -1,12 +1,12 @@
-//! Property-based fuzzing support (tests only): the seed corpus in `fuzz/corpus/` and a
+//! Property-based fuzzing support (tests only): the seed corpus in `proptest-seeds/corpus/` and a
 //! strategy that mutates seeds byte by byte, so every run starts from known-awkward inputs
 //! and explores around them. Case counts are fixed, so a run is bounded in time.
 
 use proptest::prelude::*;
 
-/// Every file of `fuzz/corpus/<dir>`, sorted by name.
+/// Every file of `proptest-seeds/corpus/<dir>`, sorted by name.
 pub fn corpus(dir: &str) -> Vec<Vec<u8>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(dir);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("proptest-seeds/corpus").join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&path)
         .unwrap_or_else(|e| panic!("cannot read the corpus {}: {e}", path.display()))
         .map(|entry| entry.expect("corpus entry").path())

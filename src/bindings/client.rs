@@ -5,7 +5,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bindings::connection::{connection_config, ClientConnection, ConnectionOptions, ConnectionStateInfo};
+use crate::bindings::monitor::{connection_config, ClientMonitor, ConnectionOptions, ConnectionStateInfo};
 use crate::bindings::completions::{to_js_pairs, Completer, Completion, Outcome};
 use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
@@ -334,7 +334,7 @@ pub struct NativeClient {
     cancellations: Arc<Cancellations>,
     /// Keeps process-scoped state alive while this client is.
     _shared: Arc<SharedState>,
-    conn: ClientConnection,
+    monitor: ClientMonitor,
     completer: Arc<Completer>,
     telemetry: Arc<Telemetry>,
     metric_labels: Vec<(String, String)>,
@@ -350,7 +350,7 @@ impl Drop for NativeClient {
 #[napi]
 impl NativeClient {
     pub(crate) fn connection(&self) -> &ClientConnection {
-        &self.conn
+        &self.monitor
     }
 
     pub(crate) fn core(&self) -> &Arc<Client> {
@@ -527,11 +527,11 @@ impl NativeClient {
         if let Some(fleet) = &core.resilience().fleet {
             fleet.start();
         }
-        let conn = ClientConnection::new(connection, &core, events);
+        let monitor = ClientMonitor::new(connection, &core, events);
         let completer: Arc<Completer> = Arc::default();
         let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
         let metric_labels = options.metric_labels.unwrap_or_default().chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect();
-        Ok(Self { core, cancellations: Arc::default(), _shared: state, conn, completer, telemetry, metric_labels })
+        Ok(Self { core, cancellations: Arc::default(), _shared: state, monitor, completer, telemetry, metric_labels })
     }
 
     #[napi(getter)]
@@ -633,7 +633,7 @@ impl NativeClient {
     /// Wires native events to `callback` (one weak threadsafe function, created on first call).
     #[napi]
     pub fn attach_events(&self, callback: Function<NativeEvent, ()>) -> Result<()> {
-        self.conn.attach_events(&callback)
+        self.monitor.attach_events(&callback)
     }
 
     /// Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
@@ -641,24 +641,24 @@ impl NativeClient {
     /// waiting: the monitor goes on.
     #[napi(catch_unwind)]
     pub fn submit_connect(&self, ticket: u32, cancellable: bool) -> Result<()> {
-        let outcome = self.conn.connect()?;
+        let outcome = self.monitor.connect()?;
         self.submit(ticket, cancellable, |_| async move { Ok(outcome.await) }, Outcome::Bool)
     }
 
     /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).
     #[napi]
     pub fn start_connection(&self) -> Result<()> {
-        self.conn.start()
+        self.monitor.start()
     }
 
     #[napi]
     pub fn disconnect(&self) {
-        self.conn.disconnect();
+        self.monitor.disconnect();
     }
 
     #[napi]
     pub fn connection_state(&self) -> ConnectionStateInfo {
-        self.conn.state()
+        self.monitor.state()
     }
 
     /// Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
@@ -667,7 +667,7 @@ impl NativeClient {
     #[napi]
     pub fn close(&self) {
         self.cancellations.cancel_all();
-        self.conn.close();
+        self.monitor.close();
         if let Some(fleet) = &self.core.resilience().fleet {
             fleet.close();
         }

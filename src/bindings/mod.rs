@@ -6,7 +6,6 @@
 pub mod client;
 pub mod compat;
 pub mod completions;
-pub mod connection;
 pub mod emulator;
 pub mod errors;
 pub mod events;
@@ -14,6 +13,7 @@ pub mod fetch;
 pub mod fleet;
 pub mod format;
 pub mod loop_wake;
+pub mod monitor;
 pub mod telemetry;
 
 /// Every request, answer and health check runs on the one I/O thread of `crate::runtime`;

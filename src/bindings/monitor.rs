@@ -1,4 +1,4 @@
-//! The connection manager behind `NativeClient` (connect, disconnect, state, close), lazy event
+//! The health-check monitor (the JS connection manager) behind `NativeClient` (connect, disconnect, state, close), lazy event
 //! wiring, and the backoff function the compat `ChittyIDConnectionManager` uses.
 
 use std::sync::Arc;
@@ -9,8 +9,8 @@ use napi_derive::napi;
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::client::Client;
 use crate::clock::system;
-use crate::connection::monitor::{Monitor, Probe, TaskFuture};
-use crate::connection::{
+use crate::monitor::task::{Monitor, Probe, TaskFuture};
+use crate::monitor::{
     reconnect_delay_ms as backoff_ms, ConnectionConfig, ConnectionMachine, ConnectionSnapshot,
     ConnectionState, UnixClock,
 };
@@ -131,7 +131,7 @@ fn spawn_task(fut: TaskFuture) -> tokio::task::JoinHandle<()> {
     crate::runtime::spawn_tracked(fut)
 }
 
-impl Drop for ClientConnection {
+impl Drop for ClientMonitor {
     fn drop(&mut self) {
         self.close();
     }
@@ -144,14 +144,14 @@ fn disabled() -> napi::Error {
     )
 }
 
-/// The per-client connection state kept by `NativeClient`.
-pub struct ClientConnection {
+/// The per-client monitor kept by `NativeClient`, and the sink its events leave through.
+pub struct ClientMonitor {
     events: Arc<JsEventSink>,
     /// `None` when built with `connection: false`.
     monitor: Option<Monitor>,
 }
 
-impl ClientConnection {
+impl ClientMonitor {
     pub fn new(
         config: Option<ConnectionConfig>,
         core: &Arc<Client>,
@@ -187,7 +187,7 @@ impl ClientConnection {
         Ok(monitor.connect(spawn_task))
     }
 
-    /// Like [`ClientConnection::connect`] with nothing waiting for the outcome.
+    /// Like [`ClientMonitor::connect`] with nothing waiting for the outcome.
     pub fn start(&self) -> Result<()> {
         drop(self.connect()?);
         Ok(())

@@ -205,7 +205,7 @@ mod tests {
 
     use super::*;
     use crate::clock::system;
-    use crate::connection::{ConnectionConfig, ConnectionState, UnixClock};
+    use crate::monitor::{ConnectionConfig, ConnectionState, UnixClock};
     use crate::events::testing::RecordingSink;
     use crate::events::Event;
 

@@ -1,7 +1,7 @@
-//! Connection manager: a pure state machine over DISCONNECTED, CONNECTING, CONNECTED,
+//! The connection manager's health-check monitor: a pure state machine over DISCONNECTED, CONNECTING, CONNECTED,
 //! RECONNECTING and FAILED, driven by health-check outcomes. It does no I/O and never sleeps:
 //! it says when the next check is due (on an injected monotonic clock) and which events to
-//! emit; [`monitor`] runs it on tokio.
+//! emit; [`task`] runs it on tokio.
 //!
 //! Transitions:
 //! - `connect()` from DISCONNECTED, RECONNECTING or FAILED → CONNECTING, attempts reset, a
@@ -21,7 +21,7 @@
 //! Every user-driven transition bumps an epoch; a check outcome carrying an older epoch is
 //! stale and ignored, so a disconnect or reconnect never races a check already in flight.
 
-pub mod monitor;
+pub mod task;
 
 use crate::clock::{Clock, SharedClock};
 use crate::error::ClientError;
