@@ -1,5 +1,6 @@
 //! @chittyos/chittyid-client v2: a native ChittyID client. The `#[napi]` surface lives in
-//! `bindings`; everything else is plain Rust, unit-tested with `cargo test`.
+//! `bindings`, compiled with the `node` feature (on by default, what `napi build` builds);
+//! everything else is plain Rust, unit-tested with `cargo test`, with or without it.
 
 pub mod breaker;
 pub mod bulkhead;
@@ -30,4 +31,5 @@ pub mod telemetry;
 pub mod token_bucket;
 pub mod transport;
 
+#[cfg(feature = "node")]
 mod bindings;

@@ -5,7 +5,7 @@
 //! After filling the cache it keeps setting new ids, each evicting the least recently used one,
 //! and measures again: a full cache under churn is the steady state of a long-running service.
 //!
-//!   cargo run --release --example bench_cache_memory -- [ENTRIES] [CHURN_ROUNDS]
+//!   cargo run --release --no-default-features --features bench --example bench_cache_memory -- [ENTRIES] [CHURN_ROUNDS]
 
 use chittyid_client::cache::{CacheConfig, ValidationCache};
 use chittyid_client::clock;

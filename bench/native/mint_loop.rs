@@ -1,7 +1,7 @@
 //! CPU per mint of the Rust client core with no JS at all, for the breakdown in
 //! bench/RESULTS.md "Analysis". Not part of the package.
 //!
-//!   cargo run --release --example bench_mint_loop -- URL [CONCURRENCY] [SECONDS] [MODE]
+//!   cargo run --release --no-default-features --features bench --example bench_mint_loop -- URL [CONCURRENCY] [SECONDS] [MODE]
 //!
 //! MODE `local`: the mints run as tasks on a current-thread runtime (no thread hop at all).
 //! MODE `hop`:   like the addon: a 1-worker multi-thread runtime runs the mints, and the main
@@ -19,6 +19,7 @@ use chittyid_client::config::ClientConfig;
 use chittyid_client::resilience::Resilience;
 use chittyid_client::retry::RetryPolicy;
 use chittyid_client::stats::OpStats;
+use chittyid_client::transport::TransportKind;
 use chittyid_client::{clock, events};
 
 const BODY: &[u8] = br#"{"entity":"PEO"}"#;
@@ -43,7 +44,7 @@ fn client(url: &str) -> Arc<Client> {
         stats: Arc::new(OpStats::default()),
         fleet: None,
     };
-    Arc::new(Client::new(&config, resilience, None, Default::default()).expect("client"))
+    Arc::new(Client::new(&config, TransportKind::Native, resilience, None, Default::default()).expect("client"))
 }
 
 fn local(url: &str, concurrency: usize, warmup: Duration, run: Duration) -> (u64, u64, f64, f64) {

@@ -5,9 +5,8 @@
 #   bench_cache_memory the native validation cache at 1,000,000 entries
 # against the emulator CLI pinned to CPU 0, each experiment pinned to CPU 1.
 #
-# The examples link the crate's rlib, whose #[napi] bindings reference Node-API symbols that only
-# exist inside node. They are never called here, so the link ignores them and a stub library that
-# traps if one ever is called satisfies the dynamic loader.
+# The examples link the plain Rust core: built without the `node` feature the crate has no
+# #[napi] bindings, so nothing refers to Node-API or libuv symbols.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_PER_RUN="${1:-3}"
@@ -19,20 +18,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for example in bench_mint_loop bench_cache_memory; do
-  cargo rustc --quiet --release --example "$example" -- -C link-arg=-Wl,--unresolved-symbols=ignore-all
-done
+cargo build --quiet --release --no-default-features --features bench --example bench_mint_loop --example bench_cache_memory
 bin=target/release/examples
-nm -D -u "$bin/bench_mint_loop" | awk '$2 ~ /^napi_/ { print "void " $2 "(void) { __builtin_trap(); }" }' > "$work/stub.c"
-cc -shared -fPIC -o "$work/libnapistub.so" "$work/stub.c"
-export LD_PRELOAD="$work/libnapistub.so"
 
 if command -v taskset >/dev/null; then pin() { taskset -c "$@"; }; else pin() { shift; "$@"; }; fi
 # taskset execs node, so $! is the emulator itself (killed by the EXIT trap).
 if command -v taskset >/dev/null; then
-  LD_PRELOAD="" taskset -c 0 node bin/chittyid-emulator.js --port 0 > "$work/emu.out" 2>&1 &
+  taskset -c 0 node bin/chittyid-emulator.js --port 0 > "$work/emu.out" 2>&1 &
 else
-  LD_PRELOAD="" node bin/chittyid-emulator.js --port 0 > "$work/emu.out" 2>&1 &
+  node bin/chittyid-emulator.js --port 0 > "$work/emu.out" 2>&1 &
 fi
 emu_pid=$!
 url=""
