@@ -82,9 +82,9 @@ export declare class NativeClient {
   disconnect(): void
   connectionState(): ConnectionStateInfo
   /**
-   * Stops every call in flight (each settles with `ECLIENTCLOSED`) and the monitor task,
-   * releases the event threadsafe function and closes the fleet's Redis connection;
-   * idempotent.
+   * Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
+   * retries stop and its sockets close), the monitor task, releases the event threadsafe
+   * function and closes the fleet's Redis connection; idempotent.
    */
   close(): void
   /** Whether this client's exchanges go through `globalThis.fetch`. */
@@ -602,6 +602,7 @@ export interface RouteCounts {
   other: number
 }
 
+/** A `validate()` answer as JS receives it. */
 export interface ValidationResult {
   valid: boolean
   chittyId?: string

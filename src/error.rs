@@ -165,7 +165,7 @@ impl ClientError {
     pub fn fails_over(&self) -> bool {
         match self {
             ClientError::Http { status, .. } => *status >= 500,
-            ClientError::Transport { code, .. } => !crate::transport::is_local_resource_code(code),
+            ClientError::Transport { code, .. } => !is_local_resource_code(code),
             ClientError::Tls { .. }
             | ClientError::Timeout { .. }
             | ClientError::BadResponse { .. }

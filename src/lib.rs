@@ -13,6 +13,7 @@ pub mod emulator;
 pub mod endpoints;
 pub mod error;
 pub mod events;
+pub mod exchange;
 pub mod fleet;
 pub mod format;
 #[cfg(test)]

@@ -138,6 +138,17 @@ fn quantile_ms(counts: &[u64], q: f64) -> f64 {
     0.0
 }
 
+/// One endpoint as `getStats().endpoints` shows it.
+#[derive(Clone, Debug)]
+pub struct EndpointSnapshot {
+    pub url: String,
+    pub healthy: bool,
+    pub active: bool,
+    pub requests: u64,
+    pub failovers: u64,
+    pub breaker: Option<crate::breaker::BreakerSnapshot>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +189,5 @@ pub struct ClientSnapshot {
     pub bulkhead: Option<crate::bulkhead::BulkheadSnapshot>,
     pub throttle: Option<crate::token_bucket::TokenBucketSnapshot>,
     /// Every endpoint, when the client has more than one.
-    pub endpoints: Vec<crate::client::EndpointSnapshot>,
+    pub endpoints: Vec<EndpointSnapshot>,
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::ClientError;
 use crate::stats::Operation;
-use crate::transport::Method;
+use crate::exchange::Method;
 
 /// A `diagnostics_channel` subscriber listens: the start and the end of every attempt.
 pub const TRACE: u8 = 1;
@@ -285,7 +285,7 @@ pub fn request_starts(method: Method, path: &str, idempotency_key: Option<&str>)
 impl Exchange {
     /// The transport's outcome: its status goes into the attempt's end record, which the
     /// transport writes itself for a call outside the resilience loop.
-    pub fn finished(self, outcome: &Result<crate::transport::Response, ClientError>) {
+    pub fn finished(self, outcome: &Result<crate::exchange::Response, ClientError>) {
         let _ = CALL.try_with(|c| {
             let status = match outcome {
                 Ok(r) => Some(r.status),
@@ -334,7 +334,7 @@ mod tests {
         let exchange = request_starts(Method::Post, "/mint", Some("k1"));
         let outcome = match &err {
             Some(e) => Err(e.clone()),
-            None => Ok(crate::transport::Response { status: 201, status_text: "Created".into(), retry_after: None, body: bytes::Bytes::new() }),
+            None => Ok(crate::exchange::Response { status: 201, status_text: "Created".into(), retry_after: None, body: bytes::Bytes::new() }),
         };
         exchange.finished(&outcome);
         attempt_ends(Operation::Mint, number, Duration::from_micros(1500), err.as_ref());
@@ -381,7 +381,7 @@ mod tests {
         let (t, _) = telemetry(LOG);
         block_on(scoped(CallScope::new(3, Operation::Health, &t, None), async {
             let exchange = request_starts(Method::Get, "/health", None);
-            let outcome = Ok(crate::transport::Response { status: 503, status_text: "x".into(), retry_after: None, body: bytes::Bytes::new() });
+            let outcome = Ok(crate::exchange::Response { status: 503, status_text: "x".into(), retry_after: None, body: bytes::Bytes::new() });
             exchange.finished(&outcome);
         }));
         let (records, _) = t.take();

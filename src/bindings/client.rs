@@ -349,17 +349,8 @@ impl Drop for NativeClient {
 
 #[napi]
 impl NativeClient {
-    pub(crate) fn connection(&self) -> &ClientConnection {
-        &self.monitor
-    }
 
-    pub(crate) fn core(&self) -> &Arc<Client> {
-        &self.core
-    }
 
-    pub(crate) fn telemetry(&self) -> &Telemetry {
-        &self.telemetry
-    }
 
     /// [`NativeClient::submit`] inside the call's telemetry scope: its extra `headers`
     /// (`[name, value, ...]`) and, when telemetry is on, the records of its attempts.
@@ -696,6 +687,22 @@ impl NativeClient {
         for transport in self.core.fetch_transports() {
             transport.detach();
         }
+    }
+
+    /// `1` (trace: start and end of each attempt) | `2` (log: end of each attempt); 0 = off.
+    /// Calls submitted while it is 0 record nothing.
+    #[napi(catch_unwind)]
+    pub fn set_telemetry(&self, flags: u32) {
+        self.telemetry.set_flags(flags.min(u32::from(u8::MAX)) as u8);
+    }
+
+    /// `[dropped, ...records]`, each record `RECORD_STRIDE` slots: kind (0 start, 1 end), call
+    /// (the ticket), attempt, operation, method, path, idempotencyKey, status, code, message,
+    /// durationUs, atMs (Unix ms); absent fields are holes.
+    #[napi(catch_unwind, ts_return_type = "Array<number | string | undefined>")]
+    pub fn take_telemetry<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
+        let (records, dropped) = self.telemetry.take();
+        crate::bindings::telemetry::records_to_js(env, records, dropped)
     }
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bindings::client::NativeClient;
 use crate::bindings::completions::Completer;
 use crate::telemetry::{Record, Wake, RESERVED_HEADERS};
 
@@ -63,28 +62,14 @@ fn set_record(out: &mut Array, at: u32, record: Record) -> Result<()> {
     Ok(())
 }
 
-#[napi]
-impl NativeClient {
-    /// `1` (trace: start and end of each attempt) | `2` (log: end of each attempt); 0 = off.
-    /// Calls submitted while it is 0 record nothing.
-    #[napi(catch_unwind)]
-    pub fn set_telemetry(&self, flags: u32) {
-        self.telemetry().set_flags(flags.min(u32::from(u8::MAX)) as u8);
+/// `[dropped, ...records]` (see `NativeClient::take_telemetry`).
+pub fn records_to_js<'env>(env: &'env Env, records: Vec<crate::telemetry::Record>, dropped: u64) -> Result<Array<'env>> {
+    let mut out = env.create_array(1 + RECORD_STRIDE * records.len() as u32)?;
+    out.set(0, dropped as f64)?;
+    for (i, record) in records.into_iter().enumerate() {
+        set_record(&mut out, 1 + RECORD_STRIDE * i as u32, record)?;
     }
-
-    /// `[dropped, ...records]`, each record `RECORD_STRIDE` slots: kind (0 start, 1 end), call
-    /// (the ticket), attempt, operation, method, path, idempotencyKey, status, code, message,
-    /// durationUs, atMs (Unix ms); absent fields are holes.
-    #[napi(catch_unwind, ts_return_type = "Array<number | string | undefined>")]
-    pub fn take_telemetry<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
-        let (records, dropped) = self.telemetry().take();
-        let mut out = env.create_array(1 + RECORD_STRIDE * records.len() as u32)?;
-        out.set(0, dropped as f64)?;
-        for (i, record) in records.into_iter().enumerate() {
-            set_record(&mut out, 1 + RECORD_STRIDE * i as u32, record)?;
-        }
-        Ok(out)
-    }
+    Ok(out)
 }
 
 /// Header names a call's `headers` may not set (lower case), for the JS side's checks.

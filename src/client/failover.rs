@@ -37,16 +37,7 @@ impl Failover {
     }
 }
 
-/// One endpoint as `getStats().endpoints` shows it.
-#[derive(Clone, Debug)]
-pub struct EndpointSnapshot {
-    pub url: String,
-    pub healthy: bool,
-    pub active: bool,
-    pub requests: u64,
-    pub failovers: u64,
-    pub breaker: Option<crate::breaker::BreakerSnapshot>,
-}
+pub use crate::stats::EndpointSnapshot;
 
 impl Client {
     /// The transport and resilience of endpoint `i` (0 = the primary).

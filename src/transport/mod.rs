@@ -37,59 +37,15 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 const USER_AGENT_VALUE: &str = concat!("chittyid-client/", env!("CARGO_PKG_VERSION"));
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-}
+pub use crate::exchange::{Method, Request, Response};
 
 impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-        }
-    }
-
     fn to_reqwest(self) -> reqwest::Method {
         match self {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
         }
     }
-}
-
-/// A complete answer from the service (any status).
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub status_text: String,
-    pub retry_after: Option<String>,
-    pub body: Bytes,
-}
-
-impl Response {
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// Converts a non-2xx answer into the v1 error.
-    pub fn error_for_status(self) -> Result<Response, ClientError> {
-        if self.is_success() {
-            Ok(self)
-        } else {
-            Err(ClientError::Http { status: self.status, status_text: self.status_text, retry_after: self.retry_after })
-        }
-    }
-}
-
-pub struct Request<'a> {
-    pub method: Method,
-    /// Path below the service URL, already percent-encoded.
-    pub path: &'a str,
-    pub body: Option<Bytes>,
-    pub idempotency_key: Option<&'a str>,
-    pub timeout_ms: u64,
 }
 
 /// The URLs of the routes with a fixed path, parsed once.

@@ -1,0 +1,58 @@
+//! What one HTTP exchange with the service is, whichever transport carries it (the native
+//! one in `transport`, or `globalThis.fetch`): the request the client sends and the answer it
+//! gets. Kept apart from `transport` so that `telemetry`, which records exchanges, and the
+//! transports, which report to it, do not depend on each other.
+
+use bytes::Bytes;
+
+use crate::error::ClientError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+
+}
+
+/// A complete answer from the service (any status).
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub status_text: String,
+    pub retry_after: Option<String>,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Converts a non-2xx answer into the v1 error.
+    pub fn error_for_status(self) -> Result<Response, ClientError> {
+        if self.is_success() {
+            Ok(self)
+        } else {
+            Err(ClientError::Http { status: self.status, status_text: self.status_text, retry_after: self.retry_after })
+        }
+    }
+}
+
+pub struct Request<'a> {
+    pub method: Method,
+    /// Path below the service URL, already percent-encoded.
+    pub path: &'a str,
+    pub body: Option<Bytes>,
+    pub idempotency_key: Option<&'a str>,
+    pub timeout_ms: u64,
+}
+
