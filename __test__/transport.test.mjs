@@ -1,34 +1,12 @@
 // The HTTP transport as v1's `fetch` behaved, end to end against the emulator, a real forward
 // proxy and child processes: redirects, gzip, HTTP/2 over TLS, proxies from the environment,
 // NODE_TLS_REJECT_UNAUTHORIZED, bounded connections and local resource failures.
-import { spawn } from 'node:child_process'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { startForwardProxy } from './forward-proxy.mjs'
 import { ID_PATTERN } from './helpers.mjs'
-import { ROOT } from './wait.mjs'
+import { runNode } from './wait.mjs'
 
-/** Runs `node -e script` with extra env; resolves { code, stdout, stderr }. */
-function runWithEnv(script, env, timeoutMs = 30000, shellPrefix) {
-  return new Promise((resolve, reject) => {
-    const fullEnv = { ...process.env, ...env }
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k]
-    const child = shellPrefix
-      ? spawn('bash', ['-c', `${shellPrefix}; exec "$0" -e "$1"`, process.execPath, script], { cwd: ROOT, env: fullEnv })
-      : spawn(process.execPath, ['-e', script], { cwd: ROOT, env: fullEnv })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`child timed out\n${stdout}\n${stderr}`))
-    }, timeoutMs)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+const runWithEnv = (script, env, timeoutMs = 30000, shellPrefix) => runNode(script, [], timeoutMs, { env, shellPrefix })
 
 describe('redirects, as fetch follows them', () => {
   for (const redirectStatus of [301, 308]) {

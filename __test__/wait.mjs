@@ -29,13 +29,20 @@ export function record(emitter, names) {
 }
 
 /**
- * Runs `node -e script ...args` in the package root; resolves { code, signal, stdout, stderr, ms }.
+ * Runs `node -e script ...args` in the package root, with `env` added to (an undefined value:
+ * removed from) this process's environment; resolves { code, signal, stdout, stderr, ms }.
  * Kills the child and rejects when it does not exit within `timeoutMs`.
  */
-export function runNode(script, args = [], timeoutMs = 15000) {
+export function runNode(script, args = [], timeoutMs = 15000, { env, shellPrefix } = {}) {
   return new Promise((resolve, reject) => {
     const started = Date.now()
-    const child = spawn(process.execPath, ['-e', script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const childEnv = { ...process.env, ...env }
+    for (const [name, value] of Object.entries(env || {})) if (value === undefined) delete childEnv[name]
+    const options = { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }
+    // `shellPrefix` runs first in a shell (e.g. `ulimit -n 256`), which then execs node.
+    const child = shellPrefix
+      ? spawn('bash', ['-c', `${shellPrefix}; exec "$0" -e "$1" "\${@:2}"`, process.execPath, script, ...args], options)
+      : spawn(process.execPath, ['-e', script, ...args], options)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))

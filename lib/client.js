@@ -68,18 +68,7 @@ const MINT_RETRY_MODES = ['safe', 'idempotent']
 function subPolicyOption(value, name, fields) {
   if (value === undefined || value === true) return { enabled: undefined, options: undefined }
   if (value === false) return { enabled: false, options: undefined }
-  if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
-  const options = {}
-  for (const [field, kind] of Object.entries(fields)) {
-    const v = value[field]
-    if (v === undefined) continue
-    const problem = numberProblem(v, kind)
-    if (problem !== undefined) {
-      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${typeof v === 'number' ? String(v) : typeof v}`)
-    }
-    options[field] = v
-  }
-  return { enabled: true, options }
+  return { enabled: true, options: checkedFields(value, name, fields) }
 }
 
 const RETRY_BUDGET_FIELDS = { ratio: NUMBER, windowMs: NUMBER, minPerSecond: COUNT }
@@ -108,6 +97,22 @@ function bulkheadOption(value) {
   return options
 }
 
+/** The numeric `fields` of the object option `name`, each checked by `numberProblem`. */
+function checkedFields(value, name, fields) {
+  if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
+  const options = {}
+  for (const [field, kind] of Object.entries(fields)) {
+    const v = value[field]
+    if (v === undefined) continue
+    const problem = numberProblem(v, kind)
+    if (problem !== undefined) {
+      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${typeof v === 'number' ? String(v) : typeof v}`)
+    }
+    options[field] = v
+  }
+  return options
+}
+
 /** Why `v` is not a valid value of `kind`, or undefined when it is. */
 function numberProblem(v, kind) {
   if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
@@ -123,17 +128,7 @@ function policyOption(config, name) {
   const value = config[name]
   if (value === undefined || value === true) return { enabled: true, options: undefined }
   if (value === false) return { enabled: false, options: undefined }
-  if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
-  const options = {}
-  for (const [field, kind] of Object.entries(POLICY_FIELDS[name])) {
-    const v = value[field]
-    if (v === undefined) continue
-    const problem = numberProblem(v, kind)
-    if (problem !== undefined) {
-      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${typeof v === 'number' ? String(v) : typeof v}`)
-    }
-    options[field] = v
-  }
+  const options = checkedFields(value, name, POLICY_FIELDS[name])
   if (name === 'retry' && value.mint !== undefined && !MINT_RETRY_MODES.includes(value.mint)) {
     throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${JSON.stringify(value.mint)}`)
   }
