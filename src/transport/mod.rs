@@ -204,7 +204,8 @@ async fn read_capped(response: &mut reqwest::Response, limit: usize) -> Result<B
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     while let Some(chunk) = response.chunk().await.map_err(ReadError::Failed)? {
-        let so_far = first.as_ref().map_or(0, Bytes::len) + rest.len();
+        // `rest` holds the first chunk too once a second one arrived.
+        let so_far = if rest.is_empty() { first.as_ref().map_or(0, Bytes::len) } else { rest.len() };
         if so_far + chunk.len() > limit {
             return Err(ReadError::TooLarge);
         }

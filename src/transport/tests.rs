@@ -237,6 +237,27 @@ fn the_size_cap_applies_while_streaming() {
     });
 }
 
+#[test]
+fn a_body_of_several_chunks_exactly_at_the_cap_is_accepted() {
+    runtime().block_on(async {
+        let server = raw_server(|_, _| {
+            let mut bytes = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+            for _ in 0..3 {
+                bytes.extend(b"190\r\n");
+                bytes.extend(vec![b'a'; 0x190]);
+                bytes.extend(b"\r\n");
+            }
+            bytes.extend(b"0\r\n\r\n");
+            bytes
+        })
+        .await;
+        let t = Transport::new(&ClientConfig { max_response_bytes: 3 * 0x190, ..config(&server.url) }).unwrap();
+        assert_eq!(t.send(get("/x")).await.unwrap().body.len(), 3 * 0x190);
+        let t = Transport::new(&ClientConfig { max_response_bytes: 3 * 0x190 - 1, ..config(&server.url) }).unwrap();
+        assert_eq!(t.send(get("/x")).await.unwrap_err().code(), "EBODYTOOLARGE");
+    });
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
