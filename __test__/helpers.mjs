@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 
 export const ID_PATTERN = /^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$/
@@ -22,4 +23,28 @@ export async function closedPort() {
   const { port } = emulator
   await emulator.close()
   return port
+}
+
+/**
+ * A server that answers the statuses of `script` in turn (then 201s), echoing the caller's
+ * `Authorization` in the reason phrase of every error (as a careless proxy would), and records
+ * each request's method, URL and headers.
+ */
+export async function echoingServer(script = []) {
+  const seen = []
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method, url: req.url, headers: req.headers })
+    const status = script.length > 0 ? script.shift() : 201
+    req.resume()
+    req.on('end', () => {
+      if (status >= 300) {
+        res.writeHead(status, `echo ${req.headers.authorization}`, { 'content-type': 'application/json', 'retry-after': '0' })
+        return res.end('{}')
+      }
+      res.writeHead(status, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ chittyId: 'CT-A-CHI-1234-P-24-A-0', chittyIds: ['CT-A-CHI-1234-P-24-A-0'], valid: true }))
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${server.address().port}/v1`, seen, close: () => new Promise((r) => server.close(r)) }
 }

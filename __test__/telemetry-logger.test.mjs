@@ -1,34 +1,12 @@
 // The `logger` option: pino, winston and console-style loggers receive structured records of
 // every attempt and of the client's events, never the API key.
-import { createServer } from 'node:http'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import winston from 'winston'
 import { ChittyIDClient } from '../index.mjs'
-import { startPair } from './helpers.mjs'
+import { echoingServer, startPair } from './helpers.mjs'
 
 const KEY = 'sk-telemetry-secret-0123456789'
-
-/** A server that answers `script` statuses in turn (then 201s), echoing the bearer in the reason phrase. */
-async function echoingServer(script = []) {
-  const seen = []
-  const server = createServer((req, res) => {
-    seen.push({ method: req.method, url: req.url, headers: req.headers })
-    const status = script.length > 0 ? script.shift() : 201
-    req.resume()
-    req.on('end', () => {
-      if (status >= 300) {
-        res.writeHead(status, `nope ${req.headers.authorization}`, { 'content-type': 'application/json', 'retry-after': '0' })
-        res.end('{}')
-      } else {
-        res.writeHead(status, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ chittyId: 'CT-A-CHI-1234-P-24-A-0', valid: true }))
-      }
-    })
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${server.address().port}/v1`, seen, close: () => new Promise((r) => server.close(r)) }
-}
 
 const fastRetry = { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2, jitter: 0 }
 

@@ -1,6 +1,5 @@
 // diagnostics_channel (`chittyid:request`, one trace per attempt), per-call and client-level
 // headers on both transports, and the OpenTelemetry example with the SDK's in-memory exporter.
-import { createServer } from 'node:http'
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { createRequire } from 'node:module'
 import { context, propagation, trace } from '@opentelemetry/api'
@@ -8,32 +7,12 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { ChittyIDClient, TRACING_CHANNEL } from '../index.mjs'
-import { startPair } from './helpers.mjs'
+import { echoingServer, startPair } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const { instrumentChittyID, traceHeaders } = require('../examples/otel.js')
 
 const KEY = 'sk-trace-secret-42'
-
-/** Answers statuses from `script` in turn (then 201), and records every request's headers. */
-async function recordingServer(script = []) {
-  const seen = []
-  const server = createServer((req, res) => {
-    seen.push({ method: req.method, url: req.url, headers: req.headers })
-    const status = script.length > 0 ? script.shift() : 201
-    req.resume()
-    req.on('end', () => {
-      if (status >= 300) {
-        res.writeHead(status, `echo ${req.headers.authorization}`, { 'retry-after': '0' })
-        return res.end()
-      }
-      res.writeHead(status, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ chittyId: 'CT-A-CHI-1234-P-24-A-0', chittyIds: ['CT-A-CHI-1234-P-24-A-0'], valid: true }))
-    })
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${server.address().port}/v1`, seen, close: () => new Promise((r) => server.close(r)) }
-}
 
 /** Subscribes to every event of the channel, recording [event, snapshot of the context]. */
 function recordChannel() {
@@ -49,7 +28,7 @@ const fastRetry = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2, jitter: 0 
 
 describe.each(['native', 'fetch'])('chittyid:request over the %s transport', (transport) => {
   test('one trace per attempt: start, end, error, asyncStart, asyncEnd with operation, url, method, attempt, status, key', async () => {
-    const server = await recordingServer([503])
+    const server = await echoingServer([503])
     const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: KEY, transport, retry: fastRetry })
     const rec = recordChannel()
     try {
@@ -77,7 +56,7 @@ describe.each(['native', 'fetch'])('chittyid:request over the %s transport', (tr
   })
 
   test('a transport failure is an error event with its code; validate and healthCheck are traced too', async () => {
-    const server = await recordingServer()
+    const server = await echoingServer()
     const client = new ChittyIDClient({ serviceUrl: server.url, transport, cache: false, retry: false })
     const rec = recordChannel()
     try {
@@ -104,7 +83,7 @@ describe.each(['native', 'fetch'])('chittyid:request over the %s transport', (tr
   })
 
   test('per-call headers and the client-level hook reach the service; the client\'s own headers cannot be overridden', async () => {
-    const server = await recordingServer()
+    const server = await echoingServer()
     const asked = []
     const client = new ChittyIDClient({
       serviceUrl: server.url,
@@ -208,7 +187,7 @@ describe('examples/otel.js', () => {
 
   test.each(['native', 'fetch'])('spans per attempt, children of the caller\'s active span, whose traceparent the service receives (%s)', async (transport) => {
     exporter.reset()
-    const server = await recordingServer([503])
+    const server = await echoingServer([503])
     const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: KEY, transport, retry: fastRetry, headers: traceHeaders })
     const tracer = trace.getTracer('chittyid-test')
     try {

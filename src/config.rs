@@ -77,7 +77,9 @@ fn invalid(detail: impl Into<String>) -> ClientError {
     ClientError::InvalidArgument { detail: detail.into() }
 }
 
-fn is_loopback_host(host: &url::Host<&str>) -> bool {
+/// Whether `host` is loopback as far as the URL alone can tell: a loopback IP, or `localhost`
+/// / `*.localhost` (whose resolved addresses `transport::resolve` then checks).
+pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
     match host {
         url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
         url::Host::Ipv4(ip) => ip.is_loopback(),

@@ -199,11 +199,9 @@ mod tests {
     use super::*;
     use crate::stats::{OpStats, Operation};
 
-    #[test]
-    fn renders_families_with_help_and_type_before_samples() {
-        let stats = OpStats::default();
-        stats.record_attempt(Operation::Mint, std::time::Duration::from_micros(300), None);
-        let snap = ClientSnapshot {
+    /// A client with `stats` and nothing optional (no breaker, cache, fleet, limits, fallbacks).
+    fn bare_snapshot(stats: &OpStats) -> ClientSnapshot {
+        ClientSnapshot {
             operations: Operation::ALL.iter().map(|&op| stats.snapshot(op)).collect(),
             breaker: None,
             cache: None,
@@ -214,7 +212,14 @@ mod tests {
             bulkhead: None,
             throttle: None,
             endpoints: Vec::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn renders_families_with_help_and_type_before_samples() {
+        let stats = OpStats::default();
+        stats.record_attempt(Operation::Mint, std::time::Duration::from_micros(300), None);
+        let snap = bare_snapshot(&stats);
         let text = render(&snap);
         assert!(text.contains("chittyid_client_requests_total{operation=\"mint\"} 1\n"));
         assert!(text.contains("chittyid_client_request_duration_seconds_bucket{operation=\"mint\",le=\"+Inf\"} 1\n"));
@@ -228,18 +233,7 @@ mod tests {
     #[test]
     fn constant_labels_go_on_every_sample_first() {
         let stats = OpStats::default();
-        let snap = ClientSnapshot {
-            operations: Operation::ALL.iter().map(|&op| stats.snapshot(op)).collect(),
-            breaker: None,
-            cache: None,
-            rejected_by_breaker: 0,
-            rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
-            fleet: None,
-            retry_budget: None,
-            bulkhead: None,
-            throttle: None,
-            endpoints: Vec::new(),
-        };
+        let snap = bare_snapshot(&stats);
         let labels = [("client".to_owned(), "billing \"eu\"".to_owned())];
         let text = render_with_labels(&snap, &labels);
         assert!(text.contains("chittyid_client_requests_total{client=\"billing \\\"eu\\\"\",operation=\"mint\"} 0\n"), "{text}");

@@ -63,18 +63,9 @@ fn only_allowed(addrs: Vec<SocketAddr>, loopback_only: bool) -> Vec<SocketAddr> 
     }
 }
 
-/// Whether `url`'s host is loopback as far as the URL alone can tell: a loopback IP, or
-/// `localhost` / `*.localhost` (whose addresses the resolver then checks).
+/// [`crate::config::is_loopback_host`] for a redirect's target.
 pub fn is_loopback_url(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => {
-            let d = d.to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
-        None => false,
-    }
+    url.host().is_some_and(|host| crate::config::is_loopback_host(&host))
 }
 
 #[cfg(test)]

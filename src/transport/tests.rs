@@ -96,6 +96,18 @@ async fn raw_server(answer: impl Fn(usize, &str) -> Vec<u8> + Send + Sync + 'sta
     RawServer { url, requests, connections }
 }
 
+/// A chunked 200 answer of `chunks` chunks of `size` bytes each.
+fn chunked_answer(chunks: usize, size: usize) -> Vec<u8> {
+    let mut bytes = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..chunks {
+        bytes.extend(format!("{size:x}\r\n").into_bytes());
+        bytes.extend(vec![b'a'; size]);
+        bytes.extend(b"\r\n");
+    }
+    bytes.extend(b"0\r\n\r\n");
+    bytes
+}
+
 fn ok_json(body: &str) -> Vec<u8> {
     format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
 }
@@ -218,17 +230,7 @@ fn endless_trailers_do_not_exhaust_memory_or_the_timeout() {
 #[test]
 fn the_size_cap_applies_while_streaming() {
     runtime().block_on(async {
-        let server = raw_server(|_, _| {
-            let mut bytes = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
-            for _ in 0..100 {
-                bytes.extend(b"400\r\n");
-                bytes.extend(vec![b'a'; 0x400]);
-                bytes.extend(b"\r\n");
-            }
-            bytes.extend(b"0\r\n\r\n");
-            bytes
-        })
-        .await;
+        let server = raw_server(|_, _| chunked_answer(100, 0x400)).await;
         let t = Transport::new(&ClientConfig { max_response_bytes: 10_000, ..config(&server.url) }).unwrap();
         assert_eq!(t.send(get("/x")).await.unwrap_err().code(), "EBODYTOOLARGE");
         let declared = raw_server(|_, _| b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n".to_vec()).await;
@@ -240,17 +242,7 @@ fn the_size_cap_applies_while_streaming() {
 #[test]
 fn a_body_of_several_chunks_exactly_at_the_cap_is_accepted() {
     runtime().block_on(async {
-        let server = raw_server(|_, _| {
-            let mut bytes = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
-            for _ in 0..3 {
-                bytes.extend(b"190\r\n");
-                bytes.extend(vec![b'a'; 0x190]);
-                bytes.extend(b"\r\n");
-            }
-            bytes.extend(b"0\r\n\r\n");
-            bytes
-        })
-        .await;
+        let server = raw_server(|_, _| chunked_answer(3, 0x190)).await;
         let t = Transport::new(&ClientConfig { max_response_bytes: 3 * 0x190, ..config(&server.url) }).unwrap();
         assert_eq!(t.send(get("/x")).await.unwrap().body.len(), 3 * 0x190);
         let t = Transport::new(&ClientConfig { max_response_bytes: 3 * 0x190 - 1, ..config(&server.url) }).unwrap();
