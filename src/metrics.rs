@@ -17,6 +17,12 @@ impl Exposition<'_> {
         let _ = writeln!(self.out, "# TYPE {name} {kind}");
     }
 
+    /// A family with one unlabelled sample (besides the constant labels).
+    fn single(&mut self, name: &str, kind: &str, help: &str, value: f64) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
+
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
         self.out.push_str(name);
         let constant = self.constant.iter().map(|(k, v)| (k.as_str(), v.as_str()));
@@ -89,13 +95,10 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         e.sample(&format!("{name}_sum"), &[("operation", op.operation)], op.latency_sum_us as f64 / 1e6);
         e.sample(&format!("{name}_count"), &[("operation", op.operation)], op.attempts as f64);
     }
-    e.family("chittyid_client_circuit_rejections_total", "counter", "Calls failed fast because the circuit was open.");
-    e.sample("chittyid_client_circuit_rejections_total", &[], s.rejected_by_breaker as f64);
+    e.single("chittyid_client_circuit_rejections_total", "counter", "Calls failed fast because the circuit was open.", s.rejected_by_breaker as f64);
     if let Some(b) = &s.breaker {
-        e.family("chittyid_client_circuit_state", "gauge", "Circuit breaker state: 0 closed, 1 open, 2 half-open.");
-        e.sample("chittyid_client_circuit_state", &[], breaker_state_value(b.state));
-        e.family("chittyid_client_circuit_opened_total", "counter", "Times the circuit opened.");
-        e.sample("chittyid_client_circuit_opened_total", &[], b.times_opened as f64);
+        e.single("chittyid_client_circuit_state", "gauge", "Circuit breaker state: 0 closed, 1 open, 2 half-open.", breaker_state_value(b.state));
+        e.single("chittyid_client_circuit_opened_total", "counter", "Times the circuit opened.", b.times_opened as f64);
     }
     let r = &s.rate_limit;
     for (name, help, value) in [
@@ -104,30 +107,23 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         ("chittyid_client_rate_limit_waits_total", "Calls that waited out a rate-limit pause or pace.", r.waits),
         ("chittyid_client_rate_limit_rejections_total", "Calls failed with ERATELIMITED (the pause outlasted their timeout).", r.rejected),
     ] {
-        e.family(name, "counter", help);
-        e.sample(name, &[], value as f64);
+        e.single(name, "counter", help, value as f64);
     }
-    e.family("chittyid_client_rate_limit_paused", "gauge", "1 while traffic is paused by a rate limit, else 0.");
-    e.sample("chittyid_client_rate_limit_paused", &[], if r.paused { 1.0 } else { 0.0 });
+    e.single("chittyid_client_rate_limit_paused", "gauge", "1 while traffic is paused by a rate limit, else 0.", if r.paused { 1.0 } else { 0.0 });
     if let Some(c) = &s.cache {
         for (name, help, value) in [
             ("chittyid_client_cache_hits_total", "Validation cache hits.", c.hits),
             ("chittyid_client_cache_misses_total", "Validation cache misses.", c.misses),
             ("chittyid_client_cache_evictions_total", "Entries evicted to make room.", c.evictions),
         ] {
-            e.family(name, "counter", help);
-            e.sample(name, &[], value as f64);
+            e.single(name, "counter", help, value as f64);
         }
-        e.family("chittyid_client_cache_entries", "gauge", "Entries in the validation cache.");
-        e.sample("chittyid_client_cache_entries", &[], c.size as f64);
-        e.family("chittyid_client_cache_max_entries", "gauge", "Capacity of the validation cache.");
-        e.sample("chittyid_client_cache_max_entries", &[], c.max_size as f64);
-        e.family("chittyid_client_cache_stale_served_total", "counter", "Expired answers served (stale) while the service could not be reached.");
-        e.sample("chittyid_client_cache_stale_served_total", &[], c.stale_served as f64);
+        e.single("chittyid_client_cache_entries", "gauge", "Entries in the validation cache.", c.size as f64);
+        e.single("chittyid_client_cache_max_entries", "gauge", "Capacity of the validation cache.", c.max_size as f64);
+        e.single("chittyid_client_cache_stale_served_total", "counter", "Expired answers served (stale) while the service could not be reached.", c.stale_served as f64);
     }
     if let Some(f) = &s.fleet {
-        e.family("chittyid_client_fleet_degraded", "gauge", "Fleet mode: 1 while Redis is unavailable and the client runs local-only.");
-        e.sample("chittyid_client_fleet_degraded", &[], f64::from(u8::from(f.degraded)));
+        e.single("chittyid_client_fleet_degraded", "gauge", "Fleet mode: 1 while Redis is unavailable and the client runs local-only.", f64::from(u8::from(f.degraded)));
         for (name, help, value) in [
             ("chittyid_client_fleet_redis_errors_total", "Fleet mode: Redis commands that failed.", f.errors),
             ("chittyid_client_fleet_redis_timeouts_total", "Fleet mode: Redis commands without an answer within the deadline.", f.timeouts),
@@ -138,8 +134,7 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
             ("chittyid_client_fleet_pauses_published_total", "Fleet mode: 429 pauses published to the fleet.", f.pauses_published),
             ("chittyid_client_fleet_breaker_hints_applied_total", "Fleet mode: circuit openings elsewhere that made this breaker probe.", f.hints_applied),
         ] {
-            e.family(name, "counter", help);
-            e.sample(name, &[], value as f64);
+            e.single(name, "counter", help, value as f64);
         }
     }
     render_limits(&mut e, s);
@@ -148,10 +143,7 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
 
 /// The retry budget, bulkhead and client-side rate limit, when configured.
 fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
-    let mut counter = |name: &str, help: &str, value: u64| {
-        e.family(name, "counter", help);
-        e.sample(name, &[], value as f64);
-    };
+    let mut counter = |name: &str, help: &str, value: u64| e.single(name, "counter", help, value as f64);
     if let Some(b) = &s.retry_budget {
         counter("chittyid_client_retry_budget_exhausted_total", "Retries refused because the retry budget was spent.", b.exhausted);
     }
@@ -187,10 +179,8 @@ fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
         }
     }
     if let Some(b) = &s.bulkhead {
-        e.family("chittyid_client_bulkhead_in_flight", "gauge", "Calls holding a bulkhead slot.");
-        e.sample("chittyid_client_bulkhead_in_flight", &[], b.in_flight as f64);
-        e.family("chittyid_client_bulkhead_queued", "gauge", "Calls waiting for a bulkhead slot.");
-        e.sample("chittyid_client_bulkhead_queued", &[], b.queued as f64);
+        e.single("chittyid_client_bulkhead_in_flight", "gauge", "Calls holding a bulkhead slot.", b.in_flight as f64);
+        e.single("chittyid_client_bulkhead_queued", "gauge", "Calls waiting for a bulkhead slot.", b.queued as f64);
     }
 }
 
