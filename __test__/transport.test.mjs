@@ -1,6 +1,7 @@
 // The HTTP transport as v1's `fetch` behaved, end to end against the emulator, a real forward
 // proxy and child processes: redirects, gzip, HTTP/2 over TLS, proxies from the environment,
 // NODE_TLS_REJECT_UNAUTHORIZED, bounded connections and local resource failures.
+import { get } from 'node:http'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { startForwardProxy } from './forward-proxy.mjs'
 import { ID_PATTERN } from './helpers.mjs'
@@ -46,6 +47,16 @@ test('gzip answers are decoded (validate stays authoritative)', async () => {
     const answer = await client.validate('CT-A-CHI-1234-P-24-A-0')
     expect(answer.valid).toBe(false)
     expect(answer.error).not.toMatch(/fetch failed|invalid response/)
+    // The emulator really compressed: the same request, asking for gzip, gets gzip bytes back.
+    const raw = await new Promise((resolve, reject) => {
+      get(`${emu.url}/v1/validate/${id}`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        const chunks = []
+        res.on('data', (c) => chunks.push(c))
+        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }))
+      }).on('error', reject)
+    })
+    expect(raw.encoding).toBe('gzip')
+    expect([...raw.body.subarray(0, 2)]).toEqual([0x1f, 0x8b])
   } finally {
     await client.close()
     await emu.close()
