@@ -53,6 +53,9 @@ struct Routes {
     mint: Url,
     batch: Url,
     health: Url,
+    /// The service URL itself, whose path other routes (`/validate/<id>`) extend: setting a
+    /// path re-parses only the path, not the host.
+    base: Url,
 }
 
 pub struct Transport {
@@ -112,7 +115,12 @@ impl Transport {
         Ok(Self {
             base_url: config.service_url.clone(),
             http,
-            routes: Routes { mint: route(base, "/mint")?, batch: route(base, "/mint/batch")?, health: route(base, "/health")? },
+            routes: Routes {
+                mint: route(base, "/mint")?,
+                batch: route(base, "/mint/batch")?,
+                health: route(base, "/health")?,
+                base: url.clone(),
+            },
             peer: format!("{}:{port}", host.trim_start_matches('[').trim_end_matches(']')),
             permits: Arc::new(Semaphore::new(config.max_connections)),
             max_response_bytes: config.max_response_bytes,
@@ -144,17 +152,21 @@ impl Transport {
         result
     }
 
-    fn url_for(&self, path: &str) -> Result<Url, ClientError> {
-        Ok(match path {
+    fn url_for(&self, path: &str) -> Url {
+        match path {
             "/mint" => self.routes.mint.clone(),
             "/mint/batch" => self.routes.batch.clone(),
             "/health" => self.routes.health.clone(),
-            _ => route(&self.base_url, path)?,
-        })
+            _ => {
+                let mut url = self.routes.base.clone();
+                url.set_path(&format!("{}{path}", self.routes.base.path().trim_end_matches('/')));
+                url
+            }
+        }
     }
 
     async fn exchange(&self, req: &Request<'_>) -> Result<Response, ClientError> {
-        let mut request = reqwest::Request::new(req.method.to_reqwest(), self.url_for(req.path)?);
+        let mut request = reqwest::Request::new(req.method.to_reqwest(), self.url_for(req.path));
         let headers = request.headers_mut();
         // The call's own headers (trace context...), checked by `telemetry::parse_headers`;
         // the client's headers are inserted after them and so always win.

@@ -133,6 +133,16 @@ fn sends_headers_key_and_body_and_reuses_the_connection() {
 }
 
 #[test]
+fn other_paths_extend_the_service_path_as_encoded() {
+    runtime().block_on(async {
+        let server = raw_server(|_, _| ok_json("{}")).await;
+        let t = transport(&format!("{}/", server.url));
+        t.send(get("/validate/a%2Fb%20c")).await.unwrap();
+        assert!(server.requests.lock().unwrap()[0].starts_with("GET /v1/validate/a%2Fb%20c HTTP/1.1\r\n"));
+    });
+}
+
+#[test]
 fn informational_answers_are_not_taken_for_the_final_one() {
     runtime().block_on(async {
         let server = raw_server(|n, _| {
