@@ -14,7 +14,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * runs the callback, then reports the outcome.
  */
 export declare class NativeCircuitBreaker {
-  constructor(options?: CompatBreakerOptions | undefined | null)
+  constructor(options?: BreakerOptions | undefined | null)
   /**
    * 0 when a call may proceed (an expired OPEN moves to HALF_OPEN here); otherwise the call
    * must fail fast and the value is the time until the next trial, in ms (at least 1).
@@ -130,6 +130,7 @@ export declare class NativeEmulator {
   close(): Promise<void>
 }
 
+/** `circuitBreaker` of the client, and the compat `CircuitBreaker(options)`. */
 export interface BreakerOptions {
   failureThreshold?: number
   resetTimeout?: number
@@ -182,6 +183,36 @@ export interface CacheStatsObject {
   staleServed: number
 }
 
+/** Every default, read from the types that define them. */
+export declare function clientDefaults(): ClientDefaults
+
+/**
+ * The default of every option of `new ChittyIDClient(config)` that has a fixed one, shaped as
+ * the options are.
+ */
+export interface ClientDefaults {
+  serviceUrl: string
+  timeout: number
+  maxResponseBytes: number
+  maxConnections: number
+  scope: string
+  allowInsecure: boolean
+  retry: RetryOptions
+  /** `retry.mint`. */
+  mintRetry: string
+  /** `retry.budget`. */
+  retryBudget: RetryBudgetOptions
+  circuitBreaker: BreakerOptions
+  cache: CacheOptions
+  connection: ConnectionOptions
+  failover: FailoverOptions
+  /** `bulkhead.maxQueue` (the bulkhead itself is off unless given). */
+  bulkheadMaxQueue: number
+  fleet: FleetDefaults
+  /** `retryableErrors` of the compat `RETRY_CONFIG`. */
+  retryableErrors: Array<string>
+}
+
 /** `rateLimit` (see `token_bucket`). */
 export interface ClientRateLimitOptions {
   requestsPerSecond: number
@@ -214,14 +245,6 @@ export interface ClientStats {
   endpoints?: Array<EndpointStats>
 }
 
-/** `CircuitBreaker(options)` of the compat layer (README "Compat layer"); absent fields take the defaults. */
-export interface CompatBreakerOptions {
-  failureThreshold?: number
-  resetTimeout?: number
-  monitorWindow?: number
-  halfOpenAttempts?: number
-}
-
 /**
  * A breaker snapshot with wall-clock times (ms since the Unix epoch), flat; the JS side
  * shapes it into `getState()`.
@@ -244,7 +267,7 @@ export interface CompatBreakerState {
 }
 
 /** Throws a `TypeError`-worthy error when `options` cannot make a retry schedule. */
-export declare function compatCheckRetryOptions(options: CompatRetryOptions): void
+export declare function compatCheckRetryOptions(options: RetryOptions): void
 
 /** v1 classification: `code` equals, or `message` contains, an entry (case-insensitive). */
 export declare function compatIsRetryable(code: string | undefined | null, message: string, retryableErrors: Array<string>): boolean
@@ -253,29 +276,16 @@ export declare function compatIsRetryable(code: string | undefined | null, messa
  * After the 1-based `attempt` failed: the wait before the next one, or `null` when
  * `maxAttempts` is used up.
  */
-export declare function compatRetryDelay(options: CompatRetryOptions, attempt: number): number | null
+export declare function compatRetryDelay(options: RetryOptions, attempt: number): number | null
 
-/** The numeric fields of `RETRY_CONFIG`; absent fields take the defaults. */
-export interface CompatRetryOptions {
-  maxAttempts?: number
-  initialDelayMs?: number
-  maxDelayMs?: number
-  backoffMultiplier?: number
-}
-
-/** `connection` option of the client; every field optional. */
+/** `connection` (see `monitor`). */
 export interface ConnectionOptions {
-  /** ms between health checks while CONNECTED. Default 30000. */
   healthCheckInterval?: number
-  /** First reconnect delay in ms. Default 1000. */
   reconnectDelay?: number
-  /** Cap on reconnect delays in ms. Default 60000. */
   maxReconnectDelay?: number
-  /** Default 2. */
   reconnectMultiplier?: number
-  /** Reconnect attempts before FAILED; `Infinity` (default) never gives up. */
+  /** `Infinity` never gives up. */
   maxReconnectAttempts?: number
-  /** 0..1 spread of each reconnect delay. Default 0.2. */
   jitter?: number
   /** Handled by the JS wrapper (starts monitoring after construction). */
   autoConnect?: boolean
@@ -391,6 +401,18 @@ export interface FetchOrder {
 /** The answer of the fetch started under `id`; false when it is no longer awaited. */
 export declare function fetchSettle(id: number, status: number, statusText: string, retryAfter: string | undefined | null, body: Buffer): boolean
 
+/** `fleet` defaults (the `redis` URL has none). */
+export interface FleetDefaults {
+  keyPrefix: string
+  apiKeyScope: boolean
+  deadlineMs: number
+  burst: number
+  coalesceMs: number
+  sharedCache: boolean
+  breakerHint: boolean
+}
+
+/** `fleet` (see `crate::fleet`). */
 export interface FleetOptions {
   /** `redis://[user:password@]host:port[/db]`. */
   redis: string
@@ -434,8 +456,12 @@ export interface FleetStats {
 
 export declare function isValidFormatNative(id: string): boolean
 
+/** `new NativeClient(options)`: the client's config as `lib/options.js` normalized it. */
 export interface NativeClientOptions {
   serviceUrl?: string
+  /** `serviceUrl` given as a list: the endpoints after the first (`service_url`), in order. */
+  fallbackUrls?: Array<string>
+  failover?: FailoverOptions
   allowInsecure?: boolean
   /** Extra trusted CA certificates, PEM text. */
   ca?: Array<string>
@@ -450,39 +476,32 @@ export interface NativeClientOptions {
   proxyUrl?: string
   /** The proxy environment variables, when the process opted in to them. */
   proxyEnv?: ProxyEnvOptions
-  /** `None` = defaults; `enabled: false` turns retry off. */
+  /** `retry_enabled: false` (`retry: false`) turns retry off. */
   retry?: RetryOptions
-  /** `retry.mint`: `"safe"` (default) or `"idempotent"` (see `MintRetry`). */
-  mintRetry?: string
   retryEnabled?: boolean
-  /** `retry.budget`; `retry_budget_enabled: false` (`budget: false`) lifts the cap. */
+  /** `retry.mint`: `"safe"` or `"idempotent"` (see `MintRetry`). */
+  mintRetry?: string
+  /** `retry_budget_enabled: false` (`budget: false`) lifts the cap. */
   retryBudget?: RetryBudgetOptions
   retryBudgetEnabled?: boolean
   circuitBreaker?: BreakerOptions
   circuitBreakerEnabled?: boolean
   cache?: CacheOptions
   cacheEnabled?: boolean
-  /** `"client"` (default) or `"process"`: share cache and breaker per service URL process-wide. */
+  /** `"client"` or `"process"`: share cache and breaker per service URL process-wide. */
   scope?: string
-  /** `None` = defaults; `connection_enabled: false` turns the connection manager off. */
   connection?: ConnectionOptions
   connectionEnabled?: boolean
-  /** `"native"` (default) or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`). */
+  /** `"native"` or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`). */
   transport?: string
-  /**
-   * Constant labels on every series of `metrics()`, as `[name, value, ...]` (the `name`
-   * and `labels` options, checked by the JS side).
-   */
+  /** Constant labels on every series of `metrics()`, as `[name, value, ...]`. */
   metricLabels?: Array<string>
-  /** Fleet mode (`crate::fleet`); `None` = off. */
+  /** Off unless given. */
   fleet?: FleetOptions
   /** Off unless given. */
   bulkhead?: BulkheadOptions
   /** The client-side rate limit; off unless given. */
   rateLimit?: ClientRateLimitOptions
-  /** `serviceUrl` given as a list: the endpoints after the first (`service_url`), in order. */
-  fallbackUrls?: Array<string>
-  failover?: FailoverOptions
 }
 
 export interface NativeEmulatorOptions {
@@ -585,6 +604,7 @@ export interface RetryBudgetOptions {
   minPerSecond?: number
 }
 
+/** `retry` of the client, and the numeric fields of the compat `RETRY_CONFIG`. */
 export interface RetryOptions {
   maxAttempts?: number
   initialDelayMs?: number

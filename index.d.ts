@@ -239,9 +239,9 @@ export interface ChittyIDClientConfig {
   /** Validation cache, or `false` to ask the service every time. */
   cache?: CacheOptions | false
   /**
-   * `"client"` (default): this client has its own cache and breaker. `"process"`: every client
-   * of the same `serviceUrl` in the process, in any worker thread, shares one cache and one
-   * breaker (the first client's settings apply).
+   * `"client"`: this client has its own cache and breaker. `"process"`: every client of the
+   * same `serviceUrl` in the process, in any worker thread, shares one cache and one breaker
+   * (the first client's settings apply). Default `"client"`.
    */
   scope?: 'client' | 'process'
   /** Allow plain `http://` to a non-loopback host (the key then travels in clear text). Default false. */
@@ -252,8 +252,8 @@ export interface ChittyIDClientConfig {
    */
   ca?: string | Buffer | Array<string | Buffer>
   /**
-   * Requests in flight at once, so at most this many HTTP/1.1 connections (1 to 65535, default
-   * 256). Calls beyond it wait for a free one before their `timeout` starts.
+   * Requests in flight at once, so at most this many HTTP/1.1 connections (1 to 65535). Calls
+   * beyond it wait for a free one before their `timeout` starts. Default 256.
    */
   maxConnections?: number
   /**

@@ -6,273 +6,13 @@ const { fromInfo, closedError, invalidArgument, abortError, circuitOpenError, mi
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
-const { ClientTelemetry, callHeaders, headersOption } = require('./telemetry.js')
-const { metricLabelsOption } = require('./prom.js')
-const { fleetOption } = require('./fleet.js')
+const { ClientTelemetry } = require('./telemetry.js')
+const { clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject } = require('./options.js')
 
 // Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
 // caller bug, answered locally instead of being shipped to the service.
 const MAX_ID_LENGTH = 256
 const MAX_ENTITY_LENGTH = 64
-const DEFAULT_TIMEOUT_MS = 10000
-
-function isPlainObject(value) {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
-/** v1's `timeout`: a falsy value (0, NaN) means the default; otherwise 1 ms to 2^31-1 ms. */
-function timeoutOption(value) {
-  if (value === undefined || value === null || value === false || value === 0 || Number.isNaN(value)) return undefined
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > 2 ** 31 - 1) {
-    throw invalidArgument(`ChittyIDClient option "timeout" must be a number of ms from 1 to ${2 ** 31 - 1} (or falsy for the default), got ${typeof value === 'number' ? String(value) : typeof value}`)
-  }
-  return value
-}
-
-function optional(config, name, type) {
-  const value = config[name]
-  if (value === undefined || value === null || value === false || value === '' || value === 0) return undefined
-  if (typeof value !== type) {
-    throw invalidArgument(`ChittyIDClient option "${name}" must be a ${type}, got ${typeof value}`)
-  }
-  return value
-}
-
-const MAX_U32 = 2 ** 32 - 1
-
-// Numeric fields of the policy options: COUNT = an integer 0..2^32-1 (the native side keeps
-// it in 32 bits and must never wrap it), NUMBER = a finite number >= 0 up to 2^53-1,
-// ATTEMPTS = like NUMBER, or Infinity.
-const COUNT = 'count'
-const NUMBER = 'number'
-const ATTEMPTS = 'attempts'
-const POLICY_FIELDS = {
-  retry: { maxAttempts: COUNT, initialDelayMs: NUMBER, maxDelayMs: NUMBER, backoffMultiplier: NUMBER, jitter: NUMBER, maxRetryAfterMs: NUMBER },
-  circuitBreaker: { failureThreshold: COUNT, resetTimeout: NUMBER, monitorWindow: NUMBER, halfOpenAttempts: COUNT },
-  cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER, staleIfErrorMs: NUMBER, negativeStaleIfErrorMs: NUMBER },
-  connection: {
-    healthCheckInterval: NUMBER,
-    reconnectDelay: NUMBER,
-    maxReconnectDelay: NUMBER,
-    reconnectMultiplier: NUMBER,
-    jitter: NUMBER,
-    maxReconnectAttempts: ATTEMPTS,
-  },
-}
-const MINT_RETRY_MODES = ['safe', 'idempotent']
-
-/**
- * A sub-object option such as `retry.budget`: absent/true = defaults, false = off, else an
- * object whose `fields` are checked like POLICY_FIELDS.
- */
-function subPolicyOption(value, name, fields) {
-  if (value === undefined || value === true) return { enabled: undefined, options: undefined }
-  if (value === false) return { enabled: false, options: undefined }
-  return { enabled: true, options: checkedFields(value, name, fields) }
-}
-
-const RETRY_BUDGET_FIELDS = { ratio: NUMBER, windowMs: NUMBER, minPerSecond: COUNT }
-const BULKHEAD_FIELDS = { maxConcurrent: COUNT, maxQueue: COUNT }
-
-/** `rateLimit`: off unless given as `{ requestsPerSecond > 0, burst? }`. */
-function rateLimitOption(value) {
-  if (value === undefined || value === null || value === false) return undefined
-  const { options } = subPolicyOption(value, 'rateLimit', { requestsPerSecond: NUMBER, burst: COUNT })
-  if (options === undefined || !(options.requestsPerSecond > 0)) {
-    throw invalidArgument('ChittyIDClient option "rateLimit.requestsPerSecond" must be a finite number > 0')
-  }
-  if (options.burst !== undefined && options.burst < 1) {
-    throw invalidArgument('ChittyIDClient option "rateLimit.burst" must be an integer from 1 to ' + MAX_U32)
-  }
-  return options
-}
-
-/** `bulkhead`: off unless given as `{ maxConcurrent, maxQueue? }` (maxConcurrent >= 1 required). */
-function bulkheadOption(value) {
-  if (value === undefined || value === null || value === false) return undefined
-  const { options } = subPolicyOption(value === true ? {} : value, 'bulkhead', BULKHEAD_FIELDS)
-  if (options === undefined || options.maxConcurrent === undefined || options.maxConcurrent < 1) {
-    throw invalidArgument('ChittyIDClient option "bulkhead.maxConcurrent" must be an integer from 1 to ' + MAX_U32)
-  }
-  return options
-}
-
-/** The numeric `fields` of the object option `name`, each checked by `numberProblem`. */
-function checkedFields(value, name, fields) {
-  if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
-  const options = {}
-  for (const [field, kind] of Object.entries(fields)) {
-    const v = value[field]
-    if (v === undefined) continue
-    const problem = numberProblem(v, kind)
-    if (problem !== undefined) {
-      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${typeof v === 'number' ? String(v) : typeof v}`)
-    }
-    options[field] = v
-  }
-  return options
-}
-
-/** Why `v` is not a valid value of `kind`, or undefined when it is. */
-function numberProblem(v, kind) {
-  if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
-  if (kind === ATTEMPTS && v === Infinity) return undefined
-  if (!Number.isFinite(v) || v < 0) return kind === COUNT ? `an integer from 0 to ${MAX_U32}` : 'a finite number >= 0'
-  if (kind === COUNT && (!Number.isInteger(v) || v > MAX_U32)) return `an integer from 0 to ${MAX_U32}`
-  if (kind === ATTEMPTS && !Number.isInteger(v)) return 'an integer >= 0 or Infinity'
-  if (v > Number.MAX_SAFE_INTEGER) return `at most ${Number.MAX_SAFE_INTEGER}`
-  return undefined
-}
-
-function policyOption(config, name) {
-  const value = config[name]
-  if (value === undefined || value === true) return { enabled: true, options: undefined }
-  if (value === false) return { enabled: false, options: undefined }
-  const options = checkedFields(value, name, POLICY_FIELDS[name])
-  if (name === 'retry' && value.mint !== undefined && !MINT_RETRY_MODES.includes(value.mint)) {
-    throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${JSON.stringify(value.mint)}`)
-  }
-  if (name === 'connection' && value.autoConnect !== undefined) {
-    if (typeof value.autoConnect !== 'boolean') throw invalidArgument('ChittyIDClient option "connection.autoConnect" must be a boolean')
-    options.autoConnect = value.autoConnect
-  }
-  return { enabled: true, options }
-}
-
-/** `maxResponseBytes`: absent, or an integer from 1 to 2^32-1 (never wrapped to 32 bits). */
-function maxResponseBytesOption(value) {
-  if (value === undefined || value === null) return undefined
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_U32) {
-    throw invalidArgument(`ChittyIDClient option "maxResponseBytes" must be an integer from 1 to ${MAX_U32}, got ${typeof value === 'number' ? String(value) : typeof value}`)
-  }
-  return value
-}
-
-function caOption(value) {
-  if (value === undefined || value === null) return undefined
-  const list = Array.isArray(value) ? value : [value]
-  return list.map((pem) => {
-    if (typeof pem === 'string') return pem
-    if (Buffer.isBuffer(pem)) return pem.toString('utf8')
-    throw invalidArgument('ChittyIDClient option "ca" must be PEM text (string or Buffer) or an array of them')
-  })
-}
-
-// Node's switches for proxies from the environment: the variable, or the flag given to node
-// directly or through NODE_OPTIONS.
-function envProxyEnabled() {
-  if (process.env.NODE_USE_ENV_PROXY === '1') return true
-  const flag = '--use-env-proxy'
-  return process.execArgv.includes(flag) || (process.env.NODE_OPTIONS || '').split(/\s+/).includes(flag)
-}
-
-// As in Node, the lowercase variable wins when both are set.
-function envVar(lower, upper) {
-  const value = process.env[lower] !== undefined ? process.env[lower] : process.env[upper]
-  return value === '' ? undefined : value
-}
-
-/** `proxy: "http://..."` sends everything through that proxy; `false` none; unset: Node's env rules. */
-function proxyOptions(config) {
-  const value = config.proxy
-  if (value === false || value === null) return {}
-  if (typeof value === 'string' && value !== '') return { proxyUrl: value }
-  if (value !== undefined) throw invalidArgument('ChittyIDClient option "proxy" must be a proxy URL string or false')
-  if (!envProxyEnabled()) return {}
-  const proxyEnv = {
-    http: envVar('http_proxy', 'HTTP_PROXY'),
-    https: envVar('https_proxy', 'HTTPS_PROXY'),
-    noProxy: envVar('no_proxy', 'NO_PROXY'),
-  }
-  return proxyEnv.http || proxyEnv.https ? { proxyEnv } : {}
-}
-
-let warnedInsecureTls = false
-
-/** False when the process disabled certificate checks, as Node does, with one warning per process. */
-function verifyTls() {
-  if (process.env.NODE_TLS_REJECT_UNAUTHORIZED !== '0') return true
-  if (!warnedInsecureTls) {
-    warnedInsecureTls = true
-    process.emitWarning(
-      'NODE_TLS_REJECT_UNAUTHORIZED is "0": @chittyos/chittyid-client will not verify the ChittyID service\'s TLS certificate.',
-      { code: 'CHITTYID_TLS_UNVERIFIED' },
-    )
-  }
-  return false
-}
-
-function maxConnectionsOption(config) {
-  const value = config.maxConnections
-  if (value === undefined || value === null) return undefined
-  if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    throw invalidArgument(`ChittyIDClient option "maxConnections" must be an integer from 1 to 65535, got ${String(value)}`)
-  }
-  return value
-}
-
-/**
- * `serviceUrl`: a URL string, or a non-empty array of them (the first is the primary, the
- * rest fallbacks in order). Returns `[primary, fallbacks]`.
- */
-function serviceUrlOption(config) {
-  const value = config.serviceUrl
-  if (!Array.isArray(value)) return [optional(config, 'serviceUrl', 'string'), undefined]
-  if (value.length === 0 || !value.every((u) => typeof u === 'string' && u !== '')) {
-    throw invalidArgument('ChittyIDClient option "serviceUrl" must be a URL string or a non-empty array of URL strings')
-  }
-  if (new Set(value.map((u) => u.replace(/\/+$/, ''))).size !== value.length) {
-    throw invalidArgument('ChittyIDClient option "serviceUrl" lists the same URL twice')
-  }
-  return [value[0], value.length > 1 ? value.slice(1) : undefined]
-}
-
-const FAILOVER_FIELDS = { probeIntervalMs: NUMBER, failbackSuccesses: COUNT }
-
-function toNativeOptions(config) {
-  if (config === undefined || config === null) config = {}
-  if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
-  const retry = policyOption(config, 'retry')
-  const breaker = policyOption(config, 'circuitBreaker')
-  const cache = policyOption(config, 'cache')
-  const connection = policyOption(config, 'connection')
-  const [serviceUrl, fallbackUrls] = serviceUrlOption(config)
-  const failover = subPolicyOption(config.failover, 'failover', FAILOVER_FIELDS)
-  if (failover.options && failover.options.failbackSuccesses === 0) {
-    throw invalidArgument('ChittyIDClient option "failover.failbackSuccesses" must be an integer from 1 to ' + MAX_U32)
-  }
-  const retryBudget = subPolicyOption(isPlainObject(config.retry) ? config.retry.budget : undefined, 'retry.budget', RETRY_BUDGET_FIELDS)
-  return {
-    serviceUrl,
-    fallbackUrls,
-    failover: failover.options,
-    allowInsecure: optional(config, 'allowInsecure', 'boolean'),
-    scope: optional(config, 'scope', 'string'),
-    ca: caOption(config.ca),
-    apiKey: optional(config, 'apiKey', 'string'),
-    timeout: timeoutOption(config.timeout),
-    maxResponseBytes: maxResponseBytesOption(config.maxResponseBytes),
-    maxConnections: maxConnectionsOption(config),
-    verifyTls: verifyTls(),
-    ...proxyOptions(config),
-    retry: retry.options,
-    mintRetry: isPlainObject(config.retry) ? config.retry.mint : undefined,
-    retryEnabled: retry.enabled,
-    retryBudget: retryBudget.options,
-    retryBudgetEnabled: retryBudget.enabled,
-    circuitBreaker: breaker.options,
-    circuitBreakerEnabled: breaker.enabled,
-    cache: cache.options,
-    cacheEnabled: cache.enabled,
-    connection: connection.options,
-    connectionEnabled: connection.enabled,
-    transport: fetchTransport.chooseTransport(config.transport, invalidArgument),
-    metricLabels: metricLabelsOption(config, invalidArgument),
-    fleet: fleetOption(config.fleet, invalidArgument),
-    bulkhead: bulkheadOption(config.bulkhead),
-    rateLimit: rateLimitOption(config.rateLimit),
-  }
-}
 
 function serializeMintRequest(request) {
   if (!isPlainObject(request)) throw invalidArgument('mint request must be an object like { entity: "PEO" }')
@@ -290,17 +30,6 @@ function serializeMintRequest(request) {
   } catch (err) {
     throw invalidArgument(`mint request cannot be serialized as JSON: ${err.message}`, err)
   }
-}
-
-function signalOf(options) {
-  if (options === undefined || options === null) return undefined
-  if (!isPlainObject(options)) throw invalidArgument('options must be an object like { signal }')
-  const { signal } = options
-  if (signal === undefined || signal === null) return undefined
-  if (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
-    throw invalidArgument('options.signal must be an AbortSignal')
-  }
-  return signal
 }
 
 const MINT = 0
@@ -333,18 +62,6 @@ class PendingCall {
     if (this.op === MINT) return mintFailure(this.entity)
     return this.op === MINT_BATCH ? BATCH_FAILURE : ''
   }
-}
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
-
-/** The caller's idempotency key of a mint, or undefined; checked here for a clear error. */
-function idempotencyKeyOf(options) {
-  const key = options === undefined || options === null ? undefined : options.idempotencyKey
-  if (key === undefined) return undefined
-  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-    throw invalidArgument('options.idempotencyKey must be a string of 1 to 255 visible ASCII characters (no spaces)')
-  }
-  return key
 }
 
 // Clients with calls in flight, held strongly so that a client its owner dropped still
@@ -400,7 +117,7 @@ class ChittyIDClient extends EventEmitter {
 
   constructor(config = {}) {
     super()
-    const options = toNativeOptions(config)
+    const options = clientOptions(config)
     const self = new WeakRef(this)
     // The callback holds the client weakly, and no native event handle exists until someone
     // listens or connect() is called, so an idle client holds nothing that could keep the
@@ -412,22 +129,21 @@ class ChittyIDClient extends EventEmitter {
     // Outcomes of mint/mintBatch/validate arrive in batches (src/bindings/completions.rs).
     this.#onReady = () => self.deref()?.#drain()
     try {
-      this.#native = new native.NativeClient(options)
+      this.#native = new native.NativeClient(options.native)
     } catch (err) {
       throw invalidArgument(err.message)
     }
-    if (options.connection && options.connection.autoConnect === true) {
+    if (options.autoConnect) {
       // Next tick, so listeners added right after the constructor hear every event.
       process.nextTick(() => self.deref()?.#autoConnect())
     }
     this.serviceUrl = this.#native.serviceUrl
-    this.timeout = options.timeout || DEFAULT_TIMEOUT_MS
+    this.timeout = options.timeout
     this.#apiKey = options.apiKey
     this.#transport = options.transport
-    const { logger, loggerStyle, name, headers } = config || {}
-    this.#headers = headersOption(headers, invalidArgument)
-    this.#telemetry = new ClientTelemetry(this.#native, { logger, loggerStyle, serviceUrl: this.serviceUrl, apiKey: options.apiKey, name }, invalidArgument)
-    if (name !== undefined) this.name = name
+    this.#headers = options.headers
+    this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.serviceUrl, apiKey: options.apiKey, name: options.name })
+    if (options.name !== undefined) this.name = options.name
   }
 
   /** `'native'` or `'fetch'`: how this client's HTTP exchanges are made. */
@@ -598,14 +314,14 @@ class ChittyIDClient extends EventEmitter {
 
   mint(request, options) {
     try {
-      const signal = signalOf(options)
-      const key = idempotencyKeyOf(options)
+      const signal = callSignal(options)
+      const key = callIdempotencyKey(options)
       // Serialized before the breaker is asked, so bad input is a TypeError even while OPEN.
       const body = serializeMintRequest(request)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
-      const headers = callHeaders(this.#headers, options, 'mint', invalidArgument)
+      const headers = callHeaders(this.#headers, options, 'mint')
       return this.#submit(MINT, body, signal, request.entity, key, headers)
     } catch (err) {
       return rejectLater(err)
@@ -614,15 +330,15 @@ class ChittyIDClient extends EventEmitter {
 
   mintBatch(requests, options) {
     try {
-      const signal = signalOf(options)
-      const key = idempotencyKeyOf(options)
+      const signal = callSignal(options)
+      const key = callIdempotencyKey(options)
       if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
       requests.forEach(serializeMintRequest)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
       // Each request serialized above; the body is built only for a call that goes out.
-      const headers = callHeaders(this.#headers, options, 'mintBatch', invalidArgument)
+      const headers = callHeaders(this.#headers, options, 'mintBatch')
       return this.#submit(MINT_BATCH, { body: JSON.stringify({ requests }), count: requests.length }, signal, undefined, key, headers)
     } catch (err) {
       return rejectLater(err)
@@ -631,7 +347,7 @@ class ChittyIDClient extends EventEmitter {
 
   validate(id, options) {
     try {
-      const signal = signalOf(options)
+      const signal = callSignal(options)
       this.#checkOpen()
       if (typeof id !== 'string') return Promise.resolve({ valid: false, error: 'ChittyID must be a string' })
       if (id.length > MAX_ID_LENGTH) {
@@ -643,7 +359,7 @@ class ChittyIDClient extends EventEmitter {
       // The cache lookup is synchronous: a hit costs one native call and no native promise.
       const verdict = this.#native.cachedVerdict(id)
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
-      const headers = callHeaders(this.#headers, options, 'validate', invalidArgument)
+      const headers = callHeaders(this.#headers, options, 'validate')
       return this.#submit(VALIDATE, id, signal, undefined, undefined, headers)
     } catch (err) {
       return rejectLater(err)
@@ -679,9 +395,9 @@ class ChittyIDClient extends EventEmitter {
    * only for the caller's mistakes: bad options (TypeError) and calls after close().
    */
   async healthCheck(options) {
-    const signal = signalOf(options)
+    const signal = callSignal(options)
     this.#checkOpen()
-    const headers = callHeaders(this.#headers, options, 'healthCheck', invalidArgument)
+    const headers = callHeaders(this.#headers, options, 'healthCheck')
     return this.#submit(HEALTH_CHECK, undefined, signal, undefined, undefined, headers)
   }
 
@@ -691,7 +407,7 @@ class ChittyIDClient extends EventEmitter {
    * when this first check fails (reconnecting continues in the background).
    */
   async connect(options) {
-    const signal = signalOf(options)
+    const signal = callSignal(options)
     this.#checkOpen()
     if (!this.#native.connectionState().enabled) {
       const err = new Error('the connection manager is disabled (the client was created with connection: false)')

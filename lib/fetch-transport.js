@@ -9,30 +9,6 @@
 
 const native = require('../binding.js')
 
-const TRANSPORTS = ['native', 'fetch']
-
-/**
- * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
- * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
- * `invalid` builds the TypeError for a value that is neither.
- */
-function chooseTransport(option, invalid) {
-  if (option !== undefined && option !== null) {
-    if (!TRANSPORTS.includes(option)) {
-      throw invalid(`ChittyIDClient option "transport" must be "native" or "fetch", got ${JSON.stringify(option)}`)
-    }
-    return option
-  }
-  const env = process.env.CHITTYID_TRANSPORT
-  if (env !== undefined && env !== '') {
-    if (!TRANSPORTS.includes(env)) {
-      throw invalid(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
-    }
-    return env
-  }
-  return process.env.JEST_WORKER_ID !== undefined ? 'fetch' : 'native'
-}
-
 // Fetches in flight, by the native request id, so the native side can abort them.
 const inFlight = new Map()
 
@@ -185,4 +161,4 @@ function perform(order) {
   )
 }
 
-module.exports = { chooseTransport, perform }
+module.exports = { perform }

@@ -10,8 +10,6 @@
 // - message first, `logger.info(message, record)`, everywhere else: winston merges the record
 //   into its log entry, the console prints both.
 
-const LEVELS = ['debug', 'info', 'warn', 'error']
-const STYLES = ['object-first', 'message-first']
 
 function isObjectFirst(logger) {
   if (typeof logger.child !== 'function') return false
@@ -19,21 +17,10 @@ function isObjectFirst(logger) {
 }
 
 /**
- * Checks the option and returns `log(level, record, message)`, or undefined without a logger.
- * `invalid` builds the TypeError for a bad option.
+ * `log(level, record, message)` writing to `logger` (checked by lib/options.js) in `style`, or
+ * the style detected when that is undefined.
  */
-function makeLog(logger, style, invalid) {
-  if (logger === undefined || logger === null || logger === false) return undefined
-  if (typeof logger !== 'object' && typeof logger !== 'function') {
-    throw invalid('ChittyIDClient option "logger" must be a logger object (pino, winston, console...)')
-  }
-  const missing = LEVELS.filter((level) => typeof logger[level] !== 'function')
-  if (missing.length > 0) {
-    throw invalid(`ChittyIDClient option "logger" has no ${missing.join(', ')} method${missing.length > 1 ? 's' : ''}`)
-  }
-  if (style !== undefined && !STYLES.includes(style)) {
-    throw invalid(`ChittyIDClient option "loggerStyle" must be "object-first" or "message-first", got ${JSON.stringify(style)}`)
-  }
+function makeLog(logger, style) {
   const objectFirst = style === undefined ? isObjectFirst(logger) : style === 'object-first'
   let warned = false
   return function log(level, record, message) {

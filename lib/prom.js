@@ -1,43 +1,8 @@
 'use strict'
 
-// Prometheus: the `name` / `labels` options (constant labels on every series of `metrics()`,
-// so several clients in one process stay distinct) and `registerMetrics(registry, client)`,
-// which serves those series from a prom-client Registry the service already exposes.
-
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
-// Labels the client's own series use.
-const OWN_LABELS = new Set(['operation', 'le'])
-const MAX_LABEL_VALUE_LENGTH = 256
-
-function labelValue(value, where, invalid) {
-  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value
-  if (typeof text !== 'string' || text === '' || text.length > MAX_LABEL_VALUE_LENGTH || (typeof text.isWellFormed === 'function' && !text.isWellFormed())) {
-    throw invalid(`${where} must be a non-empty string of at most ${MAX_LABEL_VALUE_LENGTH} characters`)
-  }
-  return text
-}
-
-/**
- * `[name, value, ...]` for the native side: `client="<name>"` from the `name` option, then
- * the `labels` option's pairs. Undefined when neither is set.
- */
-function metricLabelsOption(config, invalid) {
-  const flat = []
-  if (config.name !== undefined && config.name !== null) {
-    flat.push('client', labelValue(config.name, 'ChittyIDClient option "name"', invalid))
-  }
-  const { labels } = config
-  if (labels !== undefined && labels !== null) {
-    if (typeof labels !== 'object' || Array.isArray(labels)) throw invalid('ChittyIDClient option "labels" must be an object of label names and values')
-    for (const [key, value] of Object.entries(labels)) {
-      if (!LABEL_NAME.test(key) || key.startsWith('__') || OWN_LABELS.has(key) || (key === 'client' && flat.length > 0)) {
-        throw invalid(`ChittyIDClient option "labels": ${JSON.stringify(key)} is not a label name the client can add (letters, digits, _; not "__"-prefixed, "operation", "le", nor "client" with "name")`)
-      }
-      flat.push(key, labelValue(value, `ChittyIDClient option "labels.${key}"`, invalid))
-    }
-  }
-  return flat.length > 0 ? flat : undefined
-}
+// Prometheus: `registerMetrics(registry, client)` serves a client's `metrics()` series from a
+// prom-client Registry the service already exposes. (The `name` / `labels` options, constant
+// labels on every series, are checked in lib/options.js.)
 
 // ---------------------------------------------------------------------------------------
 // Reading metrics() back (the format src/metrics.rs writes).
@@ -196,4 +161,4 @@ function registerMetrics(registry, client) {
   }
 }
 
-module.exports = { metricLabelsOption, parseExposition, registerMetrics }
+module.exports = { parseExposition, registerMetrics }

@@ -3,10 +3,10 @@
 // What a client reports into the caller's own stack (docs/ARCHITECTURE.md, "Telemetry"):
 // per-attempt records from the native side (src/telemetry.rs), drained with the completions,
 // published on the `chittyid:request` TracingChannel and written to the `logger`; the
-// client's events written to the logger; and the extra request headers of each call.
+// client's events written to the logger. (The extra request headers of each call are an
+// option: lib/options.js.)
 
 const { AsyncResource } = require('node:async_hooks')
-const native = require('../binding.js')
 const { ChittyIDError } = require('./errors.js')
 const diagnostics = require('./diagnostics.js')
 const { makeLog, levelEnabled, eventLevel } = require('./logger.js')
@@ -16,75 +16,6 @@ const TRACE = 1
 const LOG = 2
 // Slots per record in takeTelemetry()'s array (src/bindings/telemetry.rs).
 const STRIDE = 12
-
-// ---------------------------------------------------------------------------------------
-// Extra request headers: the client's `headers` option (an object, or a function called per
-// call) and a call's `{ headers }`.
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const VALUE = /^[\t\x20-\x7e]*$/
-const MAX_HEADERS = 64
-const MAX_VALUE_LENGTH = 8192
-let reserved
-
-function entriesOf(headers, where, invalid) {
-  if (headers === null || typeof headers !== 'object') throw invalid(`${where} must be an object of header names and values`)
-  if (typeof headers.forEach === 'function' && typeof headers.get === 'function') {
-    // Headers, Map
-    const out = []
-    headers.forEach((value, name) => out.push([name, value]))
-    return out
-  }
-  return Object.entries(headers)
-}
-
-/** Adds `headers` to `into` (lower-case name -> [name, value]); later sources win. */
-function addHeaders(into, headers, where, invalid) {
-  if (headers === undefined || headers === null) return
-  reserved ??= new Set(native.reservedHeaderNames())
-  for (const [name, raw] of entriesOf(headers, where, invalid)) {
-    if (raw === undefined || raw === null) continue
-    const value = typeof raw === 'number' ? String(raw) : raw
-    if (typeof name !== 'string' || !TOKEN.test(name)) throw invalid(`${where}: ${JSON.stringify(name)} is not a valid header name`)
-    const lower = name.toLowerCase()
-    if (reserved.has(lower)) throw invalid(`${where}: "${name}" is set by the client and cannot be overridden`)
-    if (typeof value !== 'string' || value.length > MAX_VALUE_LENGTH || !VALUE.test(value)) {
-      throw invalid(`${where}: the value of "${name}" must be a string of visible ASCII characters, spaces or tabs (at most ${MAX_VALUE_LENGTH})`)
-    }
-    into.set(lower, [lower, value])
-  }
-  if (into.size > MAX_HEADERS) throw invalid(`${where}: at most ${MAX_HEADERS} extra headers`)
-}
-
-/** Checks the client's `headers` option: an object, a function returning one, or nothing. */
-function headersOption(value, invalid) {
-  if (value === undefined || value === null) return undefined
-  if (typeof value === 'function') return value
-  const checked = new Map()
-  addHeaders(checked, value, 'ChittyIDClient option "headers"', invalid)
-  return checked.size === 0 ? undefined : value
-}
-
-/**
- * The extra headers of one call as `[name, value, ...]`, or undefined: the client's option
- * (called with `{ operation }` when it is a function), then the call's own `headers`.
- */
-function callHeaders(option, callOptions, operation, invalid) {
-  const own = callOptions === undefined || callOptions === null ? undefined : callOptions.headers
-  if (option === undefined && (own === undefined || own === null)) return undefined
-  const merged = new Map()
-  if (option !== undefined) {
-    const fromOption = typeof option === 'function' ? option({ operation }) : option
-    addHeaders(merged, fromOption, 'the headers returned by the "headers" option', invalid)
-  }
-  addHeaders(merged, own, 'options.headers', invalid)
-  if (merged.size === 0) return undefined
-  const flat = []
-  for (const [name, value] of merged.values()) flat.push(name, value)
-  return flat
-}
-
-// ---------------------------------------------------------------------------------------
 
 /** The service URL as it may appear in telemetry: no credentials, no trailing slash. */
 function publicBase(serviceUrl) {
@@ -130,10 +61,11 @@ class ClientTelemetry {
   #apiKey
   #name
 
-  constructor(nativeClient, { logger, loggerStyle, serviceUrl, apiKey, name }, invalid) {
+  /** `logger`: `{ logger, style }` as lib/options.js checked it, or undefined. */
+  constructor(nativeClient, { logger, serviceUrl, apiKey, name }) {
     this.#native = nativeClient
-    this.#log = makeLog(logger, loggerStyle, invalid)
-    this.#logger = logger
+    this.#log = logger && makeLog(logger.logger, logger.style)
+    this.#logger = logger?.logger
     const { base, endpoint } = publicBase(serviceUrl)
     this.#base = base
     this.#endpoint = endpoint
@@ -262,4 +194,4 @@ class ClientTelemetry {
   }
 }
 
-module.exports = { ClientTelemetry, callHeaders, headersOption, publicBase }
+module.exports = { ClientTelemetry, publicBase }

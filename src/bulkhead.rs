@@ -19,6 +19,10 @@ pub struct BulkheadConfig {
     pub max_queue: u32,
 }
 
+/// Calls that may wait for a slot when `maxQueue` is left out: none, so a full bulkhead fails
+/// fast (as cockatiel's and resilience4j's do by default).
+pub const DEFAULT_MAX_QUEUE: u32 = 0;
+
 impl BulkheadConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.max_concurrent == 0 {

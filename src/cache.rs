@@ -41,6 +41,10 @@ pub struct CacheConfig {
     pub negative_stale_if_error_ms: u64,
 }
 
+/// How long a "not valid" answer is served by default (capped at the TTL): short, so an id
+/// minted just after it was asked about is soon seen as valid.
+pub const DEFAULT_NEGATIVE_TTL_MS: u64 = 30_000;
+
 impl Default for CacheConfig {
     fn default() -> Self {
         Self { max_size: 10_000, ttl_ms: 300_000, stale_if_error_ms: DEFAULT_STALE_IF_ERROR_MS, negative_stale_if_error_ms: 0 }

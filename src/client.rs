@@ -61,6 +61,13 @@ impl MintRetry {
             _ => None,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MintRetry::Safe => "safe",
+            MintRetry::Idempotent => "idempotent",
+        }
+    }
 }
 
 /// Removes the API key (and so `Bearer <key>`) from service-provided text before it reaches

@@ -32,7 +32,8 @@
 const { setTimeout: realSetTimeout } = require('node:timers')
 const { invalidArgument } = require('../errors.js')
 
-const DEFAULTS = Object.freeze({ maxSize: 10000, ttlMs: 300000 })
+// The client's cache defaults, so both caches size and expire alike.
+const { maxSize: DEFAULT_MAX_SIZE, ttlMs: DEFAULT_TTL_MS } = require('../options.js').DEFAULTS.cache
 const INITIAL_SLOTS = 64
 const CLOCK_RESOLUTION_MS = 1
 const CLOCK_READS_PER_REFRESH = 1024
@@ -115,7 +116,7 @@ class ChittyIDCache {
   #sets = 0
 
   constructor(options = {}) {
-    const { maxSize = DEFAULTS.maxSize, ttlMs = DEFAULTS.ttlMs } = options || {}
+    const { maxSize = DEFAULT_MAX_SIZE, ttlMs = DEFAULT_TTL_MS } = options || {}
     this.maxSize = positiveInteger(maxSize, 'maxSize')
     this.ttlMs = positiveInteger(ttlMs, 'ttlMs')
     this.#allocate(Math.min(this.maxSize, INITIAL_SLOTS))

@@ -8,6 +8,7 @@
 const { EventEmitter } = require('node:events')
 const native = require('../../binding.js')
 const { ChittyIDClient } = require('../client.js')
+const { DEFAULTS: CLIENT_DEFAULTS } = require('../options.js')
 const { emitSafely } = require('../events.js')
 
 const ConnectionState = Object.freeze({
@@ -18,13 +19,15 @@ const ConnectionState = Object.freeze({
   FAILED: 'FAILED',
 })
 
+// The client's `connection` defaults (lib/options.js), and v1's own service URL default for
+// this class: the service root, without the client's `/v1`.
 const DEFAULTS = Object.freeze({
   serviceUrl: 'https://id.chitty.cc',
-  healthCheckInterval: 30000,
-  reconnectDelay: 1000,
-  maxReconnectDelay: 60000,
-  reconnectMultiplier: 2,
-  maxReconnectAttempts: Infinity,
+  healthCheckInterval: CLIENT_DEFAULTS.connection.healthCheckInterval,
+  reconnectDelay: CLIENT_DEFAULTS.connection.reconnectDelay,
+  maxReconnectDelay: CLIENT_DEFAULTS.connection.maxReconnectDelay,
+  reconnectMultiplier: CLIENT_DEFAULTS.connection.reconnectMultiplier,
+  maxReconnectAttempts: CLIENT_DEFAULTS.connection.maxReconnectAttempts,
 })
 
 /** Longest delay a Node timer honours; longer ones would fire after 1 ms. */

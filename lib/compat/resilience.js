@@ -7,14 +7,15 @@
 
 const native = require('../../binding.js')
 const { invalidArgument, circuitOpenError, rejectLater } = require('../errors.js')
+const { DEFAULTS } = require('../options.js')
 
-/** Defaults of `withRetry`. */
+/** Defaults of `withRetry`: the client's retry defaults and retryable errors (lib/options.js). */
 const RETRY_CONFIG = {
-  maxAttempts: 3,
-  initialDelayMs: 100,
-  maxDelayMs: 5000,
-  backoffMultiplier: 2,
-  retryableErrors: ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', 'fetch failed', 'network error'],
+  maxAttempts: DEFAULTS.retry.maxAttempts,
+  initialDelayMs: DEFAULTS.retry.initialDelayMs,
+  maxDelayMs: DEFAULTS.retry.maxDelayMs,
+  backoffMultiplier: DEFAULTS.retry.backoffMultiplier,
+  retryableErrors: [...DEFAULTS.retryableErrors],
 }
 
 /** Longest wait a Node timer holds; longer ones would fire at once. */

@@ -5,327 +5,35 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bindings::monitor::{connection_config, ClientMonitor, ConnectionOptions, ConnectionStateInfo};
+use crate::bindings::monitor::{ClientMonitor, ConnectionStateInfo};
+use crate::bindings::options::{client_settings, NativeClientOptions};
 use crate::bindings::completions::{to_js_pairs, Completer, Completion, Outcome};
 use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::bindings::fetch::{self, FetchOrder};
-use crate::breaker::{BreakerConfig, CircuitBreaker};
-use crate::bulkhead::{Bulkhead, BulkheadConfig};
+use crate::breaker::CircuitBreaker;
+use crate::bulkhead::Bulkhead;
 use crate::client::{Failover, Fallback};
-use crate::endpoints::{EndpointSet, FailoverConfig};
-use crate::cache::{CacheConfig, ValidationCache};
-use crate::client::{CachePolicy, Client, MintRetry, Validation};
+use crate::endpoints::EndpointSet;
+use crate::cache::ValidationCache;
+use crate::client::{CachePolicy, Client, Validation};
 use crate::shared::{self, SharedState};
 use crate::cancel::{Cancellations, Cancelled};
-use crate::config::{normalize_service_url, normalize_timeout, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES};
+use crate::config::ClientConfig;
 use crate::error::ClientError;
 use crate::events::SharedSink;
 use crate::rate_limit::RateLimitGate;
 use crate::resilience::Resilience;
 use crate::runtime;
-use crate::retry::RetryPolicy;
 use crate::stats::{OpStats, Operation};
 use crate::bindings::telemetry::CompleterWake;
 use crate::telemetry::{CallScope, Telemetry};
-use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
-use crate::token_bucket::{TokenBucket, TokenBucketConfig};
-use crate::transport::TransportKind;
-
-#[napi(object)]
-pub struct RetryOptions {
-    pub max_attempts: Option<f64>,
-    pub initial_delay_ms: Option<f64>,
-    pub max_delay_ms: Option<f64>,
-    pub backoff_multiplier: Option<f64>,
-    pub jitter: Option<f64>,
-    pub max_retry_after_ms: Option<f64>,
-}
-
-/// `retry.budget` (see `retry_budget`).
-#[napi(object)]
-pub struct RetryBudgetOptions {
-    pub ratio: Option<f64>,
-    pub window_ms: Option<f64>,
-    pub min_per_second: Option<f64>,
-}
-
-/// `rateLimit` (see `token_bucket`).
-#[napi(object)]
-pub struct ClientRateLimitOptions {
-    pub requests_per_second: f64,
-    pub burst: Option<f64>,
-}
-
-/// `bulkhead` (see `bulkhead`).
-#[napi(object)]
-pub struct BulkheadOptions {
-    pub max_concurrent: Option<f64>,
-    pub max_queue: Option<f64>,
-}
-
-#[napi(object)]
-pub struct BreakerOptions {
-    pub failure_threshold: Option<f64>,
-    pub reset_timeout: Option<f64>,
-    pub monitor_window: Option<f64>,
-    pub half_open_attempts: Option<f64>,
-}
-
-#[napi(object)]
-pub struct CacheOptions {
-    pub max_size: Option<f64>,
-    pub ttl_ms: Option<f64>,
-    pub negative_ttl_ms: Option<f64>,
-    pub stale_if_error_ms: Option<f64>,
-    pub negative_stale_if_error_ms: Option<f64>,
-}
-
-#[napi(object)]
-pub struct NativeClientOptions {
-    pub service_url: Option<String>,
-    pub allow_insecure: Option<bool>,
-    /// Extra trusted CA certificates, PEM text.
-    pub ca: Option<Vec<String>>,
-    pub api_key: Option<String>,
-    pub timeout: Option<f64>,
-    pub max_response_bytes: Option<f64>,
-    /// Requests in flight at once (HTTP/1.1 connections); more wait.
-    pub max_connections: Option<u32>,
-    /// False when `NODE_TLS_REJECT_UNAUTHORIZED=0` (read and warned about by the JS side).
-    pub verify_tls: Option<bool>,
-    /// The `proxy` option's URL.
-    pub proxy_url: Option<String>,
-    /// The proxy environment variables, when the process opted in to them.
-    pub proxy_env: Option<ProxyEnvOptions>,
-    /// `None` = defaults; `enabled: false` turns retry off.
-    pub retry: Option<RetryOptions>,
-    /// `retry.mint`: `"safe"` (default) or `"idempotent"` (see `MintRetry`).
-    pub mint_retry: Option<String>,
-    pub retry_enabled: Option<bool>,
-    /// `retry.budget`; `retry_budget_enabled: false` (`budget: false`) lifts the cap.
-    pub retry_budget: Option<RetryBudgetOptions>,
-    pub retry_budget_enabled: Option<bool>,
-    pub circuit_breaker: Option<BreakerOptions>,
-    pub circuit_breaker_enabled: Option<bool>,
-    pub cache: Option<CacheOptions>,
-    pub cache_enabled: Option<bool>,
-    /// `"client"` (default) or `"process"`: share cache and breaker per service URL process-wide.
-    pub scope: Option<String>,
-    /// `None` = defaults; `connection_enabled: false` turns the connection manager off.
-    pub connection: Option<ConnectionOptions>,
-    pub connection_enabled: Option<bool>,
-    /// `"native"` (default) or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`).
-    pub transport: Option<String>,
-    /// Constant labels on every series of `metrics()`, as `[name, value, ...]` (the `name`
-    /// and `labels` options, checked by the JS side).
-    pub metric_labels: Option<Vec<String>>,
-    /// Fleet mode (`crate::fleet`); `None` = off.
-    pub fleet: Option<crate::bindings::fleet::FleetOptions>,
-    /// Off unless given.
-    pub bulkhead: Option<BulkheadOptions>,
-    /// The client-side rate limit; off unless given.
-    pub rate_limit: Option<ClientRateLimitOptions>,
-    /// `serviceUrl` given as a list: the endpoints after the first (`service_url`), in order.
-    pub fallback_urls: Option<Vec<String>>,
-    pub failover: Option<FailoverOptions>,
-}
-
-/// `failover` (see `endpoints`).
-#[napi(object)]
-pub struct FailoverOptions {
-    pub probe_interval_ms: Option<f64>,
-    pub failback_successes: Option<f64>,
-}
-
-#[napi(object)]
-pub struct ProxyEnvOptions {
-    pub http: Option<String>,
-    pub https: Option<String>,
-    pub no_proxy: Option<String>,
-}
-
-fn proxy_setting(opts: &NativeClientOptions) -> crate::config::ProxySetting {
-    use crate::config::ProxySetting;
-    match (&opts.proxy_url, &opts.proxy_env) {
-        (Some(url), _) => ProxySetting::Url(url.clone()),
-        (None, Some(env)) => ProxySetting::Env { http: env.http.clone(), https: env.https.clone(), no_proxy: env.no_proxy.clone() },
-        (None, None) => ProxySetting::Direct,
-    }
-}
-
-/// Largest number JS holds exactly; numeric options above it are refused rather than rounded.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
-
-/// A duration option in ms: a finite number >= 0 (fractions are truncated), or the default.
-fn ms(name: &str, value: Option<f64>, default: u64) -> std::result::Result<u64, String> {
-    match value {
-        None => Ok(default),
-        Some(v) if v.is_finite() && (0.0..=MAX_SAFE_INTEGER).contains(&v) => Ok(v as u64),
-        Some(v) => Err(format!("{name} must be a finite number of ms >= 0, got {v}")),
-    }
-}
-
-/// A count option: an integer in `min..=u32::MAX`, or the default. Never wraps.
-fn count(name: &str, value: Option<f64>, default: u32, min: u32) -> std::result::Result<u32, String> {
-    match value {
-        None => Ok(default),
-        Some(v) if v.fract() == 0.0 && (f64::from(min)..=f64::from(u32::MAX)).contains(&v) => Ok(v as u32),
-        Some(v) => Err(format!("{name} must be an integer from {min} to {}, got {v}", u32::MAX)),
-    }
-}
-
-/// `maxResponseBytes`: an integer from 1 to u32::MAX bytes.
-fn max_response_bytes(value: Option<f64>) -> std::result::Result<usize, String> {
-    count("maxResponseBytes", value, DEFAULT_MAX_RESPONSE_BYTES as u32, 1).map(|n| n as usize)
-}
-
-fn mint_retry(opts: &NativeClientOptions) -> std::result::Result<MintRetry, String> {
-    match opts.mint_retry.as_deref() {
-        None => Ok(MintRetry::default()),
-        Some(v) => MintRetry::parse(v).ok_or_else(|| format!("retry.mint must be \"safe\" or \"idempotent\", got {v:?}")),
-    }
-}
-
-fn retry_policy(opts: &NativeClientOptions) -> std::result::Result<Option<RetryPolicy>, String> {
-    if opts.retry_enabled == Some(false) {
-        return Ok(None);
-    }
-    let d = RetryPolicy::default();
-    let policy = match &opts.retry {
-        None => d,
-        Some(r) => RetryPolicy {
-            max_attempts: count("retry.maxAttempts", r.max_attempts, d.max_attempts, 1)?,
-            initial_delay_ms: ms("retry.initialDelayMs", r.initial_delay_ms, d.initial_delay_ms)?,
-            max_delay_ms: ms("retry.maxDelayMs", r.max_delay_ms, d.max_delay_ms)?,
-            multiplier: r.backoff_multiplier.unwrap_or(d.multiplier),
-            jitter: r.jitter.unwrap_or(d.jitter),
-            max_retry_after_ms: ms("retry.maxRetryAfterMs", r.max_retry_after_ms, d.max_retry_after_ms)?,
-        },
-    };
-    policy.validate().map_err(|e| format!("invalid retry option: {e}"))?;
-    Ok(Some(policy))
-}
-
-fn retry_budget_config(opts: &NativeClientOptions) -> std::result::Result<Option<RetryBudgetConfig>, String> {
-    if opts.retry_enabled == Some(false) || opts.retry_budget_enabled == Some(false) {
-        return Ok(None);
-    }
-    let d = RetryBudgetConfig::default();
-    let config = match &opts.retry_budget {
-        None => d,
-        Some(b) => RetryBudgetConfig {
-            ratio: b.ratio.unwrap_or(d.ratio),
-            window_ms: ms("retry.budget.windowMs", b.window_ms, d.window_ms)?,
-            min_per_second: count("retry.budget.minPerSecond", b.min_per_second, d.min_per_second, 0)?,
-        },
-    };
-    config.validate()?;
-    Ok(Some(config))
-}
-
-/// Calls that may wait for a bulkhead slot when the option leaves `maxQueue` out: none, so a
-/// full bulkhead fails fast (as cockatiel's and resilience4j's do by default).
-const DEFAULT_BULKHEAD_QUEUE: u32 = 0;
-
-fn bulkhead_config(opts: &NativeClientOptions) -> std::result::Result<Option<BulkheadConfig>, String> {
-    let Some(b) = &opts.bulkhead else { return Ok(None) };
-    let Some(max_concurrent) = b.max_concurrent else {
-        return Err("bulkhead.maxConcurrent is required".into());
-    };
-    let config = BulkheadConfig {
-        max_concurrent: count("bulkhead.maxConcurrent", Some(max_concurrent), 1, 1)?,
-        max_queue: count("bulkhead.maxQueue", b.max_queue, DEFAULT_BULKHEAD_QUEUE, 0)?,
-    };
-    config.validate()?;
-    Ok(Some(config))
-}
-
-fn throttle_config(opts: &NativeClientOptions) -> std::result::Result<Option<TokenBucketConfig>, String> {
-    let Some(r) = &opts.rate_limit else { return Ok(None) };
-    let burst = count("rateLimit.burst", r.burst, TokenBucketConfig::default_burst(r.requests_per_second), 1)?;
-    let config = TokenBucketConfig { requests_per_second: r.requests_per_second, burst };
-    config.validate()?;
-    Ok(Some(config))
-}
-
-fn failover_config(opts: &NativeClientOptions) -> std::result::Result<FailoverConfig, String> {
-    let d = FailoverConfig::default();
-    let Some(f) = &opts.failover else { return Ok(d) };
-    Ok(FailoverConfig {
-        probe_interval_ms: ms("failover.probeIntervalMs", f.probe_interval_ms, d.probe_interval_ms)?.max(1),
-        failback_successes: count("failover.failbackSuccesses", f.failback_successes, d.failback_successes, 1)?,
-    })
-}
-
-fn breaker_config(opts: &NativeClientOptions) -> std::result::Result<Option<BreakerConfig>, String> {
-    if opts.circuit_breaker_enabled == Some(false) {
-        return Ok(None);
-    }
-    let d = BreakerConfig::default();
-    let config = match &opts.circuit_breaker {
-        None => d,
-        Some(b) => BreakerConfig {
-            failure_threshold: count("circuitBreaker.failureThreshold", b.failure_threshold, d.failure_threshold, 0)?,
-            reset_timeout_ms: ms("circuitBreaker.resetTimeout", b.reset_timeout, d.reset_timeout_ms)?,
-            monitor_window_ms: ms("circuitBreaker.monitorWindow", b.monitor_window, d.monitor_window_ms)?,
-            half_open_successes: count("circuitBreaker.halfOpenAttempts", b.half_open_attempts, d.half_open_successes, 0)?,
-        },
-    };
-    config.validate().map_err(|e| format!("invalid circuitBreaker option: {e}"))?;
-    Ok(Some(config))
-}
-
-/// Negative answers live 30 s by default (see `CachePolicy`).
-const DEFAULT_NEGATIVE_TTL_MS: u64 = 30_000;
-
-/// The cache configuration and the negative-answer TTL, or `None` when caching is off.
-fn cache_policy(opts: &NativeClientOptions) -> std::result::Result<Option<(CacheConfig, u64)>, String> {
-    if opts.cache_enabled == Some(false) {
-        return Ok(None);
-    }
-    let d = CacheConfig::default();
-    let c = opts.cache.as_ref();
-    let config = CacheConfig {
-        max_size: c.and_then(|c| c.max_size).map_or(Ok(d.max_size), |n| {
-            if n.is_finite() && n >= 1.0 && n.fract() == 0.0 { Ok(n as usize) } else { Err(format!("cache.maxSize must be a positive integer, got {n}")) }
-        })?,
-        ttl_ms: ms("cache.ttlMs", c.and_then(|c| c.ttl_ms), d.ttl_ms)?,
-        stale_if_error_ms: ms("cache.staleIfErrorMs", c.and_then(|c| c.stale_if_error_ms), d.stale_if_error_ms)?,
-        negative_stale_if_error_ms: ms(
-            "cache.negativeStaleIfErrorMs",
-            c.and_then(|c| c.negative_stale_if_error_ms),
-            d.negative_stale_if_error_ms,
-        )?,
-    };
-    config.validate().map_err(|e| format!("invalid cache option: {e}"))?;
-    let negative_ttl_ms = ms("cache.negativeTtlMs", c.and_then(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS)?;
-    Ok(Some((config, negative_ttl_ms)))
-}
-
-/// Roots beyond the bundled ones: the `ca` option, then the files Node and OpenSSL users
-/// already point at (`NODE_EXTRA_CA_CERTS`, `SSL_CERT_FILE`). Like Node, an unreadable file is
-/// skipped rather than fatal.
-fn extra_ca_pem(option: Option<&[String]>) -> Vec<Vec<u8>> {
-    let mut pems: Vec<Vec<u8>> = option.unwrap_or_default().iter().map(|p| p.as_bytes().to_vec()).collect();
-    for var in ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"] {
-        if let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) {
-            match std::fs::read(&path) {
-                Ok(pem) => pems.push(pem),
-                Err(e) => tracing::warn!(variable = var, error = %e, "ignoring unreadable CA file"),
-            }
-        }
-    }
-    pems
-}
+use crate::retry_budget::RetryBudget;
+use crate::token_bucket::TokenBucket;
 
 /// Refuses a caller's idempotency key that could not go into a header as is.
 fn checked_key(key: Option<&str>) -> Result<()> {
     key.map_or(Ok(()), |k| crate::client::check_idempotency_key(k).map_err(|e| to_napi_error(&e)))
-}
-
-fn invalid(detail: String) -> napi::Error {
-    to_napi_error(&crate::error::ClientError::InvalidArgument { detail })
 }
 
 #[napi]
@@ -414,92 +122,53 @@ impl NativeClient {
     }
 
     #[napi(constructor, catch_unwind)]
-    pub fn new(
-        options: NativeClientOptions,
-        on_event: Option<Function<NativeEvent, ()>>,
-    ) -> Result<Self> {
-        let service_url = match &options.service_url {
-            Some(url) => normalize_service_url(url, options.allow_insecure.unwrap_or(false))
-                .map_err(|e| to_napi_error(&e))?,
-            None => crate::config::DEFAULT_SERVICE_URL.to_owned(),
-        };
-        let config = ClientConfig {
-            service_url,
-            api_key: options.api_key.clone().filter(|k| !k.is_empty()),
-            timeout_ms: normalize_timeout(options.timeout).map_err(|e| to_napi_error(&e))?,
-            max_response_bytes: max_response_bytes(options.max_response_bytes).map_err(invalid)?,
-            extra_ca_pem: extra_ca_pem(options.ca.as_deref()),
-            verify_tls: options.verify_tls.unwrap_or(true),
-            allow_insecure: options.allow_insecure.unwrap_or(false),
-            max_connections: match options.max_connections {
-                None => crate::config::DEFAULT_MAX_CONNECTIONS,
-                Some(0) => return Err(invalid("maxConnections must be at least 1".to_owned())),
-                Some(n) => n as usize,
-            },
-            proxy: proxy_setting(&options),
-        };
+    pub fn new(options: NativeClientOptions, on_event: Option<Function<NativeEvent, ()>>) -> Result<Self> {
+        let settings = client_settings(options).map_err(|e| to_napi_error(&e))?;
+        let config = settings.config;
         // Events are wired lazily (see `attach_events`) unless a callback is given here.
         let events = Arc::new(JsEventSink::detached());
         if let Some(f) = &on_event {
             events.attach(f)?;
         }
         let sink: SharedSink = events.clone();
-        let connection = match options.connection_enabled {
-            Some(false) => None,
-            _ => Some(connection_config(options.connection.as_ref()).map_err(invalid)?),
-        };
         let clock = crate::clock::system();
-        let breaker_config = breaker_config(&options).map_err(invalid)?;
-        let cache_policy = cache_policy(&options).map_err(invalid)?;
+        let breaker_config = settings.breaker;
+        let new_breaker = || breaker_config.clone().map(|c| Arc::new(CircuitBreaker::new(c, clock.clone())));
+        let cache_config = settings.cache.as_ref().map(|c| c.config.clone());
         let new_state = || SharedState {
-            breaker: breaker_config.clone().map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
+            breaker: new_breaker(),
             rate_limit: Arc::new(RateLimitGate::new(clock.clone())),
-            cache: cache_policy.as_ref().map(|(c, _)| Arc::new(ValidationCache::new(c.clone(), clock.clone()))),
+            cache: cache_config.clone().map(|c| Arc::new(ValidationCache::new(c, clock.clone()))),
         };
-        let state = match options.scope.as_deref() {
-            None | Some("client") => Arc::new(new_state()),
-            Some("process") => shared::for_service(&config.service_url, new_state),
-            Some(other) => return Err(invalid(format!("scope must be \"client\" or \"process\", got {other:?}"))),
-        };
-        let fleet = match &options.fleet {
+        let state = if settings.process_scope { shared::for_service(&config.service_url, new_state) } else { Arc::new(new_state()) };
+        let fleet = match settings.fleet {
             None => None,
-            Some(f) => {
-                let fleet_config = crate::bindings::fleet::fleet_config(f).map_err(invalid)?;
-                let fleet = crate::fleet::Fleet::new(fleet_config, &config.service_url, config.api_key.as_deref(), config.timeout_ms, sink.clone(), clock.clone())
-                    .map_err(|e| to_napi_error(&e))?;
-                Some(fleet)
-            }
+            Some(fleet_config) => Some(
+                crate::fleet::Fleet::new(fleet_config, &config.service_url, config.api_key.as_deref(), config.timeout_ms, sink.clone(), clock.clone())
+                    .map_err(|e| to_napi_error(&e))?,
+            ),
         };
         let resilience = Resilience {
-            retry: retry_policy(&options).map_err(invalid)?,
+            retry: settings.retry,
             breaker: state.breaker.clone(),
             rate_limit: state.rate_limit.clone(),
             sink,
             stats: Arc::new(OpStats::default()),
             fleet,
-            retry_budget: retry_budget_config(&options).map_err(invalid)?.map(|c| Arc::new(RetryBudget::new(c, clock.clone()))),
-            throttle: throttle_config(&options).map_err(invalid)?.map(|c| Arc::new(TokenBucket::new(c, clock.clone()))),
+            retry_budget: settings.retry_budget.map(|c| Arc::new(RetryBudget::new(c, clock.clone()))),
+            throttle: settings.throttle.map(|c| Arc::new(TokenBucket::new(c, clock.clone()))),
         };
-        let cache = state.cache.clone().zip(cache_policy).map(|(cache, (_, negative_ttl_ms))| CachePolicy { cache, negative_ttl_ms });
-        let transport = match options.transport.as_deref() {
-            None | Some("native") => TransportKind::Native,
-            Some("fetch") => TransportKind::Fetch,
-            Some(other) => return Err(invalid(format!("transport must be \"native\" or \"fetch\", got {other:?}"))),
-        };
-        let mint_retry = mint_retry(&options).map_err(invalid)?;
-        let bulkhead = bulkhead_config(&options).map_err(invalid)?.map(Bulkhead::new);
-        let fallback_urls = options.fallback_urls.as_deref().unwrap_or_default();
-        let failover = if fallback_urls.is_empty() {
+        let cache = state.cache.clone().zip(settings.cache).map(|(cache, c)| CachePolicy { cache, negative_ttl_ms: c.negative_ttl_ms });
+        let failover = if settings.fallback_urls.is_empty() {
             None
         } else {
-            let mut fallbacks = Vec::with_capacity(fallback_urls.len());
-            for url in fallback_urls {
-                let service_url = normalize_service_url(url, options.allow_insecure.unwrap_or(false)).map_err(|e| to_napi_error(&e))?;
+            let mut fallbacks = Vec::with_capacity(settings.fallback_urls.len());
+            for service_url in settings.fallback_urls {
                 let endpoint_config = ClientConfig { service_url, ..config.clone() };
-                let transport = crate::transport::ClientTransport::new(&endpoint_config, transport).map_err(|e| to_napi_error(&e))?;
+                let transport = crate::transport::ClientTransport::new(&endpoint_config, settings.transport).map_err(|e| to_napi_error(&e))?;
                 let resilience = Resilience {
                     retry: resilience.retry.clone(),
-                    breaker: breaker_config.clone().map(|c| Arc::new(CircuitBreaker::new(c, clock.clone()))),
+                    breaker: new_breaker(),
                     rate_limit: Arc::new(RateLimitGate::new(clock.clone())),
                     sink: resilience.sink.clone(),
                     stats: resilience.stats.clone(),
@@ -510,18 +179,18 @@ impl NativeClient {
                 };
                 fallbacks.push(Fallback { transport, resilience });
             }
-            let set = EndpointSet::new(fallbacks.len() + 1, failover_config(&options).map_err(invalid)?, clock.clone());
+            let set = EndpointSet::new(fallbacks.len() + 1, settings.failover, clock.clone());
             Some(Failover::new(fallbacks, set))
         };
-        let core = Client::new(&config, transport, resilience, cache, mint_retry).map_err(|e| to_napi_error(&e))?;
-        let core = core.with_bulkhead(bulkhead).with_failover(failover).into_shared();
+        let core = Client::new(&config, settings.transport, resilience, cache, settings.mint_retry).map_err(|e| to_napi_error(&e))?;
+        let core = core.with_bulkhead(settings.bulkhead.map(Bulkhead::new)).with_failover(failover).into_shared();
         if let Some(fleet) = &core.resilience().fleet {
             fleet.start();
         }
-        let monitor = ClientMonitor::new(connection, &core, events);
+        let monitor = ClientMonitor::new(settings.connection, &core, events);
         let completer: Arc<Completer> = Arc::default();
         let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
-        let metric_labels = options.metric_labels.unwrap_or_default().chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect();
+        let metric_labels = settings.metric_labels;
         Ok(Self { core, cancellations: Arc::default(), _shared: state, monitor, completer, telemetry, metric_labels })
     }
 

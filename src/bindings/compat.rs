@@ -5,27 +5,10 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::breaker::{Admission, BreakerConfig, BreakerSnapshot, CircuitBreaker};
+use crate::bindings::options::{compat_breaker_config, compat_retry_policy, invalid, BreakerOptions, RetryOptions};
+use crate::breaker::{Admission, BreakerSnapshot, CircuitBreaker};
 use crate::clock::SharedClock;
-use crate::retry::{matches_retryable, RetryPolicy};
-
-/// `CircuitBreaker(options)` of the compat layer (README "Compat layer"); absent fields take the defaults.
-#[napi(object)]
-pub struct CompatBreakerOptions {
-    pub failure_threshold: Option<f64>,
-    pub reset_timeout: Option<f64>,
-    pub monitor_window: Option<f64>,
-    pub half_open_attempts: Option<f64>,
-}
-
-/// The numeric fields of `RETRY_CONFIG`; absent fields take the defaults.
-#[napi(object)]
-pub struct CompatRetryOptions {
-    pub max_attempts: Option<f64>,
-    pub initial_delay_ms: Option<f64>,
-    pub max_delay_ms: Option<f64>,
-    pub backoff_multiplier: Option<f64>,
-}
+use crate::retry::matches_retryable;
 
 /// A breaker snapshot with wall-clock times (ms since the Unix epoch), flat; the JS side
 /// shapes it into `getState()`.
@@ -46,71 +29,6 @@ pub struct CompatBreakerState {
     pub reset_timeout: f64,
     pub monitor_window: f64,
     pub half_open_attempts: u32,
-}
-
-fn whole_count(name: &str, value: Option<f64>, default: u32) -> std::result::Result<u32, String> {
-    match value {
-        None => Ok(default),
-        Some(v) if v.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&v) => Ok(v as u32),
-        Some(v) => Err(format!("{name} must be a whole number >= 1, got {v}")),
-    }
-}
-
-/// Milliseconds: any non-negative number; `Infinity` means "never" and saturates.
-fn millis(name: &str, value: Option<f64>, default: u64) -> std::result::Result<u64, String> {
-    match value {
-        None => Ok(default),
-        Some(v) if v == f64::INFINITY => Ok(u64::MAX),
-        Some(v) if v.is_finite() && v >= 0.0 => Ok(v as u64),
-        Some(v) => Err(format!("{name} must be a number of milliseconds >= 0, got {v}")),
-    }
-}
-
-pub fn breaker_config(options: &CompatBreakerOptions) -> std::result::Result<BreakerConfig, String> {
-    let d = BreakerConfig::default();
-    let config = BreakerConfig {
-        failure_threshold: whole_count(
-            "failureThreshold",
-            options.failure_threshold,
-            d.failure_threshold,
-        )?,
-        reset_timeout_ms: millis("resetTimeout", options.reset_timeout, d.reset_timeout_ms)?,
-        monitor_window_ms: match millis("monitorWindow", options.monitor_window, d.monitor_window_ms)? {
-            0 => return Err("monitorWindow must be at least 1 ms".into()),
-            ms => ms,
-        },
-        half_open_successes: whole_count(
-            "halfOpenAttempts",
-            options.half_open_attempts,
-            d.half_open_successes,
-        )?,
-    };
-    config.validate()?;
-    Ok(config)
-}
-
-/// The compat schedule: the client's policy without jitter, so each wait is exactly
-/// `min(initialDelayMs * backoffMultiplier^(attempt-1), maxDelayMs)`.
-pub fn retry_policy(options: &CompatRetryOptions) -> std::result::Result<RetryPolicy, String> {
-    let d = RetryPolicy::default();
-    let policy = RetryPolicy {
-        max_attempts: whole_count("maxAttempts", options.max_attempts, d.max_attempts)?,
-        initial_delay_ms: millis("initialDelayMs", options.initial_delay_ms, d.initial_delay_ms)?,
-        max_delay_ms: millis("maxDelayMs", options.max_delay_ms, d.max_delay_ms)?,
-        multiplier: match options.backoff_multiplier {
-            None => d.multiplier,
-            Some(m) if m.is_finite() && m >= 1.0 => m,
-            Some(m) => return Err(format!("backoffMultiplier must be a finite number >= 1, got {m}")),
-        },
-        jitter: 0.0,
-        max_retry_after_ms: d.max_retry_after_ms,
-    };
-    policy.validate()?;
-    Ok(policy)
-}
-
-fn invalid(detail: String) -> Error {
-    Error::new(Status::InvalidArg, detail)
 }
 
 /// Moves a monotonic timestamp onto the wall clock, given "now" on both.
@@ -147,14 +65,14 @@ pub struct NativeCircuitBreaker {
 #[napi]
 impl NativeCircuitBreaker {
     #[napi(constructor)]
-    pub fn new(options: Option<CompatBreakerOptions>) -> Result<Self> {
-        let options = options.unwrap_or(CompatBreakerOptions {
+    pub fn new(options: Option<BreakerOptions>) -> Result<Self> {
+        let options = options.unwrap_or(BreakerOptions {
             failure_threshold: None,
             reset_timeout: None,
             monitor_window: None,
             half_open_attempts: None,
         });
-        let config = breaker_config(&options).map_err(invalid)?;
+        let config = compat_breaker_config(&options).map_err(invalid)?;
         let clock = crate::clock::system();
         Ok(Self { breaker: CircuitBreaker::new(config, clock.clone()), clock })
     }
@@ -204,15 +122,15 @@ fn admission_code(admission: Admission) -> f64 {
 
 /// Throws a `TypeError`-worthy error when `options` cannot make a retry schedule.
 #[napi]
-pub fn compat_check_retry_options(options: CompatRetryOptions) -> Result<()> {
-    retry_policy(&options).map(drop).map_err(invalid)
+pub fn compat_check_retry_options(options: RetryOptions) -> Result<()> {
+    compat_retry_policy(&options).map(drop).map_err(invalid)
 }
 
 /// After the 1-based `attempt` failed: the wait before the next one, or `null` when
 /// `maxAttempts` is used up.
 #[napi]
-pub fn compat_retry_delay(options: CompatRetryOptions, attempt: u32) -> Result<Option<f64>> {
-    let policy = retry_policy(&options).map_err(invalid)?;
+pub fn compat_retry_delay(options: RetryOptions, attempt: u32) -> Result<Option<f64>> {
+    let policy = compat_retry_policy(&options).map_err(invalid)?;
     Ok(policy.next_delay_ms(attempt, None, 0.5).map(|ms| ms as f64))
 }
 
@@ -225,19 +143,22 @@ pub fn compat_is_retryable(code: Option<String>, message: String, retryable_erro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::breaker::BreakerConfig;
     use crate::clock::ManualClock;
 
-    fn retry_options(max: f64, initial: f64, cap: f64, mult: f64) -> CompatRetryOptions {
-        CompatRetryOptions {
+    fn retry_options(max: f64, initial: f64, cap: f64, mult: f64) -> RetryOptions {
+        RetryOptions {
             max_attempts: Some(max),
             initial_delay_ms: Some(initial),
             max_delay_ms: Some(cap),
             backoff_multiplier: Some(mult),
+            jitter: None,
+            max_retry_after_ms: None,
         }
     }
 
-    fn no_breaker_options() -> CompatBreakerOptions {
-        CompatBreakerOptions {
+    fn no_breaker_options() -> BreakerOptions {
+        BreakerOptions {
             failure_threshold: None,
             reset_timeout: None,
             monitor_window: None,
@@ -247,47 +168,47 @@ mod tests {
 
     #[test]
     fn absent_breaker_options_are_the_defaults() {
-        assert_eq!(breaker_config(&no_breaker_options()).unwrap(), BreakerConfig::default());
+        assert_eq!(compat_breaker_config(&no_breaker_options()).unwrap(), BreakerConfig::default());
     }
 
     #[test]
     fn breaker_options_map_one_to_one() {
-        let options = CompatBreakerOptions {
+        let options = BreakerOptions {
             failure_threshold: Some(3.0),
             reset_timeout: Some(300.0),
             monitor_window: Some(1000.0),
             half_open_attempts: Some(2.0),
         };
-        let c = breaker_config(&options).unwrap();
+        let c = compat_breaker_config(&options).unwrap();
         assert_eq!((c.failure_threshold, c.reset_timeout_ms), (3, 300));
         assert_eq!((c.monitor_window_ms, c.half_open_successes), (1000, 2));
     }
 
     #[test]
     fn bad_breaker_options_name_the_field() {
-        let cases: [(CompatBreakerOptions, &str); 6] = [
-            (CompatBreakerOptions { failure_threshold: Some(0.0), ..no_breaker_options() }, "failureThreshold"),
-            (CompatBreakerOptions { failure_threshold: Some(-1.0), ..no_breaker_options() }, "failureThreshold"),
-            (CompatBreakerOptions { failure_threshold: Some(2.5), ..no_breaker_options() }, "failureThreshold"),
-            (CompatBreakerOptions { reset_timeout: Some(f64::NAN), ..no_breaker_options() }, "resetTimeout"),
-            (CompatBreakerOptions { monitor_window: Some(0.0), ..no_breaker_options() }, "monitorWindow"),
-            (CompatBreakerOptions { half_open_attempts: Some(f64::INFINITY), ..no_breaker_options() }, "halfOpenAttempts"),
+        let cases: [(BreakerOptions, &str); 6] = [
+            (BreakerOptions { failure_threshold: Some(0.0), ..no_breaker_options() }, "failureThreshold"),
+            (BreakerOptions { failure_threshold: Some(-1.0), ..no_breaker_options() }, "failureThreshold"),
+            (BreakerOptions { failure_threshold: Some(2.5), ..no_breaker_options() }, "failureThreshold"),
+            (BreakerOptions { reset_timeout: Some(f64::NAN), ..no_breaker_options() }, "resetTimeout"),
+            (BreakerOptions { monitor_window: Some(0.0), ..no_breaker_options() }, "monitorWindow"),
+            (BreakerOptions { half_open_attempts: Some(f64::INFINITY), ..no_breaker_options() }, "halfOpenAttempts"),
         ];
         for (options, needle) in cases {
-            let err = breaker_config(&options).unwrap_err();
+            let err = compat_breaker_config(&options).unwrap_err();
             assert!(err.contains(needle), "{err:?} should mention {needle}");
         }
     }
 
     #[test]
     fn infinite_reset_timeout_saturates() {
-        let options = CompatBreakerOptions { reset_timeout: Some(f64::INFINITY), ..no_breaker_options() };
-        assert_eq!(breaker_config(&options).unwrap().reset_timeout_ms, u64::MAX);
+        let options = BreakerOptions { reset_timeout: Some(f64::INFINITY), ..no_breaker_options() };
+        assert_eq!(compat_breaker_config(&options).unwrap().reset_timeout_ms, u64::MAX);
     }
 
     #[test]
     fn compat_schedule_is_the_unjittered_client_schedule() {
-        let policy = retry_policy(&retry_options(6.0, 100.0, 5000.0, 2.0)).unwrap();
+        let policy = compat_retry_policy(&retry_options(6.0, 100.0, 5000.0, 2.0)).unwrap();
         assert_eq!(policy.jitter, 0.0);
         let got: Vec<Option<u64>> = (1..=6).map(|a| policy.next_delay_ms(a, None, 0.5)).collect();
         assert_eq!(got, [Some(100), Some(200), Some(400), Some(800), Some(1600), None]);
@@ -298,20 +219,22 @@ mod tests {
 
     #[test]
     fn compat_schedule_caps() {
-        let policy = retry_policy(&retry_options(10.0, 10.0, 35.0, 3.0)).unwrap();
+        let policy = compat_retry_policy(&retry_options(10.0, 10.0, 35.0, 3.0)).unwrap();
         let got: Vec<Option<u64>> = (1..=4).map(|a| policy.next_delay_ms(a, None, 0.5)).collect();
         assert_eq!(got, [Some(10), Some(30), Some(35), Some(35)]);
     }
 
     #[test]
     fn absent_retry_options_match_retry_config() {
-        let none = CompatRetryOptions {
+        let none = RetryOptions {
             max_attempts: None,
             initial_delay_ms: None,
             max_delay_ms: None,
             backoff_multiplier: None,
+            jitter: None,
+            max_retry_after_ms: None,
         };
-        let p = retry_policy(&none).unwrap();
+        let p = compat_retry_policy(&none).unwrap();
         assert_eq!((p.max_attempts, p.initial_delay_ms, p.max_delay_ms, p.multiplier), (3, 100, 5000, 2.0));
     }
 
@@ -325,7 +248,7 @@ mod tests {
             (retry_options(3.0, 100.0, 5000.0, 0.5), "backoffMultiplier"),
             (retry_options(3.0, 100.0, 5000.0, f64::NAN), "backoffMultiplier"),
         ] {
-            let err = retry_policy(&options).unwrap_err();
+            let err = compat_retry_policy(&options).unwrap_err();
             assert!(err.contains(needle), "{err:?} should mention {needle}");
         }
     }

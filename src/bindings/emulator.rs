@@ -3,6 +3,7 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::bindings::options::{count, invalid, millis};
 use crate::emulator::{Emulator, EmulatorOptions, Faults, LedgerSnapshot};
 
 #[napi(object)]
@@ -84,11 +85,12 @@ fn to_faults(f: FaultOptions) -> Result<Faults> {
             return Err(Error::new(Status::InvalidArg, format!("rateLimitPerSecond must be a finite number >= 0, got {rate}")));
         }
     }
-    let non_negative = |v: Option<f64>| v.filter(|x| x.is_finite() && *x >= 0.0).map(|x| x as u64);
+    let latency_ms = millis("latencyMs", f.latency_ms, 0).map_err(invalid)?;
+    let rate_limit_retry_after = f.rate_limit_retry_after.map(|s| count("rateLimitRetryAfter", Some(s), 0, 0).map(u64::from)).transpose().map_err(invalid)?;
     Ok(Faults {
-        latency_ms: non_negative(f.latency_ms).unwrap_or(0),
+        latency_ms,
         error_status: f.error_status.map(|s| s as u16),
-        rate_limit_retry_after: non_negative(f.rate_limit_retry_after),
+        rate_limit_retry_after,
         reset_connection: f.reset_connection.unwrap_or(false),
         drop_after_commit: f.drop_after_commit.unwrap_or(false),
         malformed_json: f.malformed_json.unwrap_or(false),

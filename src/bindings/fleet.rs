@@ -1,50 +1,8 @@
-//! The `fleet` option and `getStats().fleet`, between JS and `crate::fleet`.
+//! `getStats().fleet`, between `crate::fleet` and JS (the `fleet` option is in `options`).
 
 use napi_derive::napi;
 
-use crate::fleet::rate::RateConfig;
-use crate::fleet::{FleetConfig, FleetSnapshot, DEFAULT_BURST};
-
-#[napi(object)]
-pub struct FleetOptions {
-    /// `redis://[user:password@]host:port[/db]`.
-    pub redis: String,
-    pub key_prefix: Option<String>,
-    pub api_key_scope: Option<bool>,
-    pub deadline_ms: Option<f64>,
-    pub rate_per_second: Option<f64>,
-    pub burst: Option<f64>,
-    pub coalesce_ms: Option<f64>,
-    pub shared_cache: Option<bool>,
-    pub breaker_hint: Option<bool>,
-}
-
-fn whole_ms(name: &str, value: Option<f64>, default: u64) -> Result<u64, String> {
-    match value {
-        None => Ok(default),
-        Some(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 => Ok(v as u64),
-        Some(v) => Err(format!("fleet.{name} must be a whole number of ms, got {v}")),
-    }
-}
-
-pub fn fleet_config(options: &FleetOptions) -> Result<FleetConfig, String> {
-    let d = FleetConfig::new(options.redis.clone());
-    if options.burst.is_some() && options.rate_per_second.is_none() {
-        return Err("fleet.burst needs fleet.ratePerSecond".into());
-    }
-    let config = FleetConfig {
-        key_prefix: options.key_prefix.clone().unwrap_or(d.key_prefix.clone()),
-        api_key_scope: options.api_key_scope.unwrap_or(d.api_key_scope),
-        deadline_ms: whole_ms("deadlineMs", options.deadline_ms, d.deadline_ms)?,
-        rate: options.rate_per_second.map(|per_second| RateConfig { per_second, burst: options.burst.unwrap_or(DEFAULT_BURST) }),
-        shared_cache: options.shared_cache.unwrap_or(d.shared_cache),
-        breaker_hint: options.breaker_hint.unwrap_or(d.breaker_hint),
-        coalesce_ms: whole_ms("coalesceMs", options.coalesce_ms, d.coalesce_ms)?,
-        ..d
-    };
-    config.validate()?;
-    Ok(config)
-}
+use crate::fleet::FleetSnapshot;
 
 #[napi(object)]
 pub struct FleetStats {

@@ -14,6 +14,7 @@ pub mod fleet;
 pub mod format;
 pub mod loop_wake;
 pub mod monitor;
+pub mod options;
 pub mod telemetry;
 
 /// Every request, answer and health check runs on the one I/O thread of `crate::runtime`;

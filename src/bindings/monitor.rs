@@ -15,25 +15,6 @@ use crate::monitor::{
     ConnectionState, UnixClock,
 };
 
-/// `connection` option of the client; every field optional.
-#[napi(object)]
-pub struct ConnectionOptions {
-    /// ms between health checks while CONNECTED. Default 30000.
-    pub health_check_interval: Option<f64>,
-    /// First reconnect delay in ms. Default 1000.
-    pub reconnect_delay: Option<f64>,
-    /// Cap on reconnect delays in ms. Default 60000.
-    pub max_reconnect_delay: Option<f64>,
-    /// Default 2.
-    pub reconnect_multiplier: Option<f64>,
-    /// Reconnect attempts before FAILED; `Infinity` (default) never gives up.
-    pub max_reconnect_attempts: Option<f64>,
-    /// 0..1 spread of each reconnect delay. Default 0.2.
-    pub jitter: Option<f64>,
-    /// Handled by the JS wrapper (starts monitoring after construction).
-    pub auto_connect: Option<bool>,
-}
-
 #[napi(object)]
 pub struct ConnectionStatsInfo {
     pub total_connections: f64,
@@ -80,50 +61,6 @@ fn to_info(s: ConnectionSnapshot, enabled: bool) -> ConnectionStateInfo {
             failed_health_checks: s.stats.failed_health_checks as f64,
         },
     }
-}
-
-/// A finite non-negative number of ms, else the default.
-fn ms(name: &str, value: Option<f64>, default: u64) -> std::result::Result<u64, String> {
-    match value {
-        None => Ok(default),
-        Some(v) if !v.is_finite() || v < 0.0 => {
-            Err(format!("connection: {name} must be a finite number >= 0, got {v}"))
-        }
-        Some(v) => Ok(v as u64),
-    }
-}
-
-pub fn connection_config(
-    opts: Option<&ConnectionOptions>,
-) -> std::result::Result<ConnectionConfig, String> {
-    let d = ConnectionConfig::default();
-    let Some(o) = opts else { return Ok(d) };
-    let max_reconnect_attempts = match o.max_reconnect_attempts {
-        None => d.max_reconnect_attempts,
-        Some(v) if v.is_nan() || v < 0.0 || (v.is_finite() && v.fract() != 0.0) => {
-            return Err(format!("connection: maxReconnectAttempts must be an integer >= 0 or Infinity, got {v}"))
-        }
-        Some(v) if v >= f64::from(u32::MAX) => None,
-        Some(v) => Some(v as u32),
-    };
-    let config = ConnectionConfig {
-        health_check_interval_ms: ms(
-            "healthCheckInterval",
-            o.health_check_interval,
-            d.health_check_interval_ms,
-        )?,
-        reconnect_delay_ms: ms("reconnectDelay", o.reconnect_delay, d.reconnect_delay_ms)?,
-        max_reconnect_delay_ms: ms(
-            "maxReconnectDelay",
-            o.max_reconnect_delay,
-            d.max_reconnect_delay_ms,
-        )?,
-        multiplier: o.reconnect_multiplier.unwrap_or(d.multiplier),
-        max_reconnect_attempts,
-        jitter: o.jitter.unwrap_or(d.jitter),
-    };
-    config.validate()?;
-    Ok(config)
 }
 
 /// The monitor runs on the I/O thread, next to the requests it checks the service for.

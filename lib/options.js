@@ -1,0 +1,506 @@
+'use strict'
+
+// Every option a caller hands the client, checked and normalized once, here: the constructor's
+// `config` (`clientOptions`) and a call's `options` (`callSignal`, `callIdempotencyKey`,
+// `callHeaders`). A bad value is a TypeError (`ERR_INVALID_ARG_VALUE`) naming the option.
+//
+// Defaults are not restated here. Absent options stay absent and native code applies its
+// defaults (src/bindings/options.rs converts what this module returns, with the same ranges);
+// `DEFAULTS` reads them from the addon for the places JS shows one.
+
+const native = require('../binding.js')
+const { invalidArgument } = require('./errors.js')
+
+function deepFreeze(value) {
+  if (value !== null && typeof value === 'object') {
+    for (const field of Object.values(value)) deepFreeze(field)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** Every fixed default of the client's options, from the types that define them (native). */
+const DEFAULTS = deepFreeze(native.clientDefaults())
+
+const MAX_U32 = 2 ** 32 - 1
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+function isPlainObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+function shown(value) {
+  return typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(value) : typeof value
+}
+
+// ---------------------------------------------------------------------------------------
+// Numbers. COUNT = an integer 0..2^32-1 (kept in 32 bits natively, never wrapped), NUMBER = a
+// finite number >= 0 up to 2^53-1, ATTEMPTS = a COUNT, or Infinity.
+
+const COUNT = 'count'
+const NUMBER = 'number'
+const ATTEMPTS = 'attempts'
+
+/** Why `v` is not a valid value of `kind`, or undefined when it is. */
+function numberProblem(v, kind) {
+  if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
+  if (kind === ATTEMPTS && v === Infinity) return undefined
+  if (kind === NUMBER) return Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? undefined : `a finite number from 0 to ${Number.MAX_SAFE_INTEGER}`
+  if (Number.isInteger(v) && v >= 0 && v <= MAX_U32) return undefined
+  return kind === ATTEMPTS ? `an integer from 0 to ${MAX_U32}, or Infinity` : `an integer from 0 to ${MAX_U32}`
+}
+
+/** The numeric `fields` of the object option `name`, each checked by `numberProblem`. */
+function checkedFields(value, name, fields) {
+  if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
+  const options = {}
+  for (const [field, kind] of Object.entries(fields)) {
+    const v = value[field]
+    if (v === undefined) continue
+    const problem = numberProblem(v, kind)
+    if (problem !== undefined) throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${shown(v)}`)
+    options[field] = v
+  }
+  return options
+}
+
+function atLeastOne(options, name, field) {
+  if (options[field] !== undefined && options[field] < 1) {
+    throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be an integer from 1 to ${MAX_U32}, got ${options[field]}`)
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Policies: absent or true = the defaults, false = off, an object = the defaults with these fields.
+
+const POLICY_FIELDS = {
+  retry: { maxAttempts: COUNT, initialDelayMs: NUMBER, maxDelayMs: NUMBER, backoffMultiplier: NUMBER, jitter: NUMBER, maxRetryAfterMs: NUMBER },
+  circuitBreaker: { failureThreshold: COUNT, resetTimeout: NUMBER, monitorWindow: NUMBER, halfOpenAttempts: COUNT },
+  cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER, staleIfErrorMs: NUMBER, negativeStaleIfErrorMs: NUMBER },
+  connection: {
+    healthCheckInterval: NUMBER,
+    reconnectDelay: NUMBER,
+    maxReconnectDelay: NUMBER,
+    reconnectMultiplier: NUMBER,
+    jitter: NUMBER,
+    maxReconnectAttempts: ATTEMPTS,
+  },
+}
+const RETRY_BUDGET_FIELDS = { ratio: NUMBER, windowMs: NUMBER, minPerSecond: COUNT }
+const FAILOVER_FIELDS = { probeIntervalMs: NUMBER, failbackSuccesses: COUNT }
+const BULKHEAD_FIELDS = { maxConcurrent: COUNT, maxQueue: COUNT }
+const RATE_LIMIT_FIELDS = { requestsPerSecond: NUMBER, burst: COUNT }
+const MINT_RETRY_MODES = ['safe', 'idempotent']
+
+/** `{ enabled, options }` of a policy or sub-policy option such as `retry.budget`. */
+function policyOption(value, name, fields) {
+  if (value === undefined || value === true) return { enabled: undefined, options: undefined }
+  if (value === false) return { enabled: false, options: undefined }
+  return { enabled: true, options: checkedFields(value, name, fields) }
+}
+
+function retryOptions(value) {
+  const retry = policyOption(value, 'retry', POLICY_FIELDS.retry)
+  if (!retry.enabled) return { retry, mint: undefined, budget: { enabled: undefined, options: undefined } }
+  if (value.mint !== undefined && !MINT_RETRY_MODES.includes(value.mint)) {
+    throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${shown(value.mint)}`)
+  }
+  atLeastOne(retry.options, 'retry', 'maxAttempts')
+  return { retry, mint: value.mint, budget: policyOption(value.budget, 'retry.budget', RETRY_BUDGET_FIELDS) }
+}
+
+function connectionOption(value) {
+  const connection = policyOption(value, 'connection', POLICY_FIELDS.connection)
+  if (connection.enabled && value.autoConnect !== undefined) {
+    if (typeof value.autoConnect !== 'boolean') throw invalidArgument('ChittyIDClient option "connection.autoConnect" must be a boolean')
+    connection.options.autoConnect = value.autoConnect
+  }
+  return connection
+}
+
+/** `rateLimit`: off unless given as `{ requestsPerSecond > 0, burst? }`. */
+function rateLimitOption(value) {
+  if (value === undefined || value === null || value === false) return undefined
+  const options = checkedFields(value, 'rateLimit', RATE_LIMIT_FIELDS)
+  if (!(options.requestsPerSecond > 0)) throw invalidArgument('ChittyIDClient option "rateLimit.requestsPerSecond" must be a finite number > 0')
+  atLeastOne(options, 'rateLimit', 'burst')
+  return options
+}
+
+/** `bulkhead`: off unless given as `{ maxConcurrent, maxQueue? }` (maxConcurrent >= 1 required). */
+function bulkheadOption(value) {
+  if (value === undefined || value === null || value === false) return undefined
+  const options = checkedFields(value === true ? {} : value, 'bulkhead', BULKHEAD_FIELDS)
+  if (options.maxConcurrent === undefined || options.maxConcurrent < 1) {
+    throw invalidArgument(`ChittyIDClient option "bulkhead.maxConcurrent" must be an integer from 1 to ${MAX_U32}`)
+  }
+  return options
+}
+
+function failoverOption(value) {
+  const { options } = policyOption(value, 'failover', FAILOVER_FIELDS)
+  if (options !== undefined) atLeastOne(options, 'failover', 'failbackSuccesses')
+  return options
+}
+
+// ---------------------------------------------------------------------------------------
+// The service and its transport
+
+/** v1's `timeout`: a falsy value (0, NaN) means the default; otherwise 1 ms to 2^31-1 ms. */
+function timeoutOption(value) {
+  if (value === undefined || value === null || value === false || value === 0 || Number.isNaN(value)) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    throw invalidArgument(`ChittyIDClient option "timeout" must be a number of ms from 1 to ${MAX_TIMEOUT_MS} (or falsy for the default), got ${shown(value)}`)
+  }
+  return value
+}
+
+/** v1's optional string and boolean options: a falsy value means unset. */
+function optional(config, name, type) {
+  const value = config[name]
+  if (value === undefined || value === null || value === false || value === '' || value === 0) return undefined
+  if (typeof value !== type) throw invalidArgument(`ChittyIDClient option "${name}" must be a ${type}, got ${typeof value}`)
+  return value
+}
+
+function integerOption(value, name, min, max) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(`ChittyIDClient option "${name}" must be an integer from ${min} to ${max}, got ${shown(value)}`)
+  }
+  return value
+}
+
+/**
+ * `serviceUrl`: a URL string, or a non-empty array of them (the first is the primary, the
+ * rest fallbacks in order). Returns `[primary, fallbacks]`.
+ */
+function serviceUrlOption(config) {
+  const value = config.serviceUrl
+  if (!Array.isArray(value)) return [optional(config, 'serviceUrl', 'string'), undefined]
+  if (value.length === 0 || !value.every((u) => typeof u === 'string' && u !== '')) {
+    throw invalidArgument('ChittyIDClient option "serviceUrl" must be a URL string or a non-empty array of URL strings')
+  }
+  if (new Set(value.map((u) => u.replace(/\/+$/, ''))).size !== value.length) {
+    throw invalidArgument('ChittyIDClient option "serviceUrl" lists the same URL twice')
+  }
+  return [value[0], value.length > 1 ? value.slice(1) : undefined]
+}
+
+function caOption(value) {
+  if (value === undefined || value === null) return undefined
+  const list = Array.isArray(value) ? value : [value]
+  return list.map((pem) => {
+    if (typeof pem === 'string') return pem
+    if (Buffer.isBuffer(pem)) return pem.toString('utf8')
+    throw invalidArgument('ChittyIDClient option "ca" must be PEM text (string or Buffer) or an array of them')
+  })
+}
+
+// Node's switches for proxies from the environment: the variable, or the flag given to node
+// directly or through NODE_OPTIONS.
+function envProxyEnabled() {
+  if (process.env.NODE_USE_ENV_PROXY === '1') return true
+  const flag = '--use-env-proxy'
+  return process.execArgv.includes(flag) || (process.env.NODE_OPTIONS || '').split(/\s+/).includes(flag)
+}
+
+// As in Node, the lowercase variable wins when both are set.
+function envVar(lower, upper) {
+  const value = process.env[lower] !== undefined ? process.env[lower] : process.env[upper]
+  return value === '' ? undefined : value
+}
+
+/** `proxy: "http://..."` sends everything through that proxy; `false` none; unset: Node's env rules. */
+function proxyOptions(value) {
+  if (value === false || value === null) return {}
+  if (typeof value === 'string' && value !== '') return { proxyUrl: value }
+  if (value !== undefined) throw invalidArgument('ChittyIDClient option "proxy" must be a proxy URL string or false')
+  if (!envProxyEnabled()) return {}
+  const proxyEnv = {
+    http: envVar('http_proxy', 'HTTP_PROXY'),
+    https: envVar('https_proxy', 'HTTPS_PROXY'),
+    noProxy: envVar('no_proxy', 'NO_PROXY'),
+  }
+  return proxyEnv.http || proxyEnv.https ? { proxyEnv } : {}
+}
+
+let warnedInsecureTls = false
+
+/** False when the process disabled certificate checks, as Node does, with one warning per process. */
+function verifyTls() {
+  if (process.env.NODE_TLS_REJECT_UNAUTHORIZED !== '0') return true
+  if (!warnedInsecureTls) {
+    warnedInsecureTls = true
+    process.emitWarning(
+      'NODE_TLS_REJECT_UNAUTHORIZED is "0": @chittyos/chittyid-client will not verify the ChittyID service\'s TLS certificate.',
+      { code: 'CHITTYID_TLS_UNVERIFIED' },
+    )
+  }
+  return false
+}
+
+const TRANSPORTS = ['native', 'fetch']
+
+/**
+ * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
+ * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
+ */
+function transportOption(value) {
+  if (value !== undefined && value !== null) {
+    if (!TRANSPORTS.includes(value)) throw invalidArgument(`ChittyIDClient option "transport" must be "native" or "fetch", got ${shown(value)}`)
+    return value
+  }
+  const env = process.env.CHITTYID_TRANSPORT
+  if (env !== undefined && env !== '') {
+    if (!TRANSPORTS.includes(env)) throw invalidArgument(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
+    return env
+  }
+  return process.env.JEST_WORKER_ID !== undefined ? 'fetch' : 'native'
+}
+
+// ---------------------------------------------------------------------------------------
+// Fleet mode (README "Fleet mode")
+
+const FLEET_FIELDS = {
+  keyPrefix: 'string',
+  apiKeyScope: 'boolean',
+  deadlineMs: 'number',
+  ratePerSecond: 'number',
+  burst: 'number',
+  coalesceMs: 'number',
+  sharedCache: 'boolean',
+  breakerHint: 'boolean',
+}
+
+/** `fleet: { redis, ... }`, or undefined when fleet mode is off; ranges are checked natively. */
+function fleetOption(value) {
+  if (value === undefined || value === null || value === false) return undefined
+  if (!isPlainObject(value)) {
+    throw invalidArgument('ChittyIDClient option "fleet" must be an object like { redis: "redis://host:6379" } or false')
+  }
+  if (typeof value.redis !== 'string' || !value.redis.startsWith('redis://')) {
+    throw invalidArgument('ChittyIDClient option "fleet.redis" must be a redis:// URL')
+  }
+  const options = { redis: value.redis }
+  for (const [field, type] of Object.entries(FLEET_FIELDS)) {
+    const v = value[field]
+    if (v === undefined) continue
+    if (typeof v !== type || (type === 'number' && !Number.isFinite(v))) {
+      throw invalidArgument(`ChittyIDClient option "fleet.${field}" must be a ${type === 'number' ? 'finite number' : type}, got ${shown(v)}`)
+    }
+    options[field] = v
+  }
+  for (const field of Object.keys(value)) {
+    if (field !== 'redis' && !(field in FLEET_FIELDS)) throw invalidArgument(`ChittyIDClient option "fleet" has no field "${field}"`)
+  }
+  return options
+}
+
+// ---------------------------------------------------------------------------------------
+// Observability: `name`, `labels`, `logger`, `loggerStyle`, `headers`
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+// Labels the client's own series use.
+const OWN_LABELS = new Set(['operation', 'le'])
+const MAX_LABEL_VALUE_LENGTH = 256
+
+function labelValue(value, where) {
+  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value
+  if (typeof text !== 'string' || text === '' || text.length > MAX_LABEL_VALUE_LENGTH || (typeof text.isWellFormed === 'function' && !text.isWellFormed())) {
+    throw invalidArgument(`${where} must be a non-empty string of at most ${MAX_LABEL_VALUE_LENGTH} characters`)
+  }
+  return text
+}
+
+/**
+ * `[name, value, ...]` for the native side: `client="<name>"` from the `name` option, then
+ * the `labels` option's pairs. Undefined when neither is set.
+ */
+function metricLabelsOption(name, labels) {
+  const flat = []
+  if (name !== undefined && name !== null) flat.push('client', labelValue(name, 'ChittyIDClient option "name"'))
+  if (labels !== undefined && labels !== null) {
+    if (!isPlainObject(labels)) throw invalidArgument('ChittyIDClient option "labels" must be an object of label names and values')
+    for (const [key, value] of Object.entries(labels)) {
+      if (!LABEL_NAME.test(key) || key.startsWith('__') || OWN_LABELS.has(key) || (key === 'client' && flat.length > 0)) {
+        throw invalidArgument(`ChittyIDClient option "labels": ${JSON.stringify(key)} is not a label name the client can add (letters, digits, _; not "__"-prefixed, "operation", "le", nor "client" with "name")`)
+      }
+      flat.push(key, labelValue(value, `ChittyIDClient option "labels.${key}"`))
+    }
+  }
+  return flat.length > 0 ? flat : undefined
+}
+
+const LOGGER_LEVELS = ['debug', 'info', 'warn', 'error']
+const LOGGER_STYLES = ['object-first', 'message-first']
+
+/** `{ logger, style }` when a logger is given (lib/logger.js writes to it), else undefined. */
+function loggerOption(logger, style) {
+  if (logger === undefined || logger === null || logger === false) return undefined
+  if (typeof logger !== 'object' && typeof logger !== 'function') {
+    throw invalidArgument('ChittyIDClient option "logger" must be a logger object (pino, winston, console...)')
+  }
+  const missing = LOGGER_LEVELS.filter((level) => typeof logger[level] !== 'function')
+  if (missing.length > 0) {
+    throw invalidArgument(`ChittyIDClient option "logger" has no ${missing.join(', ')} method${missing.length > 1 ? 's' : ''}`)
+  }
+  if (style !== undefined && !LOGGER_STYLES.includes(style)) {
+    throw invalidArgument(`ChittyIDClient option "loggerStyle" must be "object-first" or "message-first", got ${shown(style)}`)
+  }
+  return { logger, style }
+}
+
+// Extra request headers: the client's `headers` option (an object, or a function called per
+// call) and a call's `{ headers }`.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/
+const MAX_HEADERS = 64
+const MAX_HEADER_VALUE_LENGTH = 8192
+let reservedHeaders
+
+function headerEntries(headers, where) {
+  if (headers === null || typeof headers !== 'object') throw invalidArgument(`${where} must be an object of header names and values`)
+  if (typeof headers.forEach === 'function' && typeof headers.get === 'function') {
+    // Headers, Map
+    const out = []
+    headers.forEach((value, name) => out.push([name, value]))
+    return out
+  }
+  return Object.entries(headers)
+}
+
+/** Adds `headers` to `into` (lower-case name -> [name, value]); later sources win. */
+function addHeaders(into, headers, where) {
+  if (headers === undefined || headers === null) return
+  reservedHeaders ??= new Set(native.reservedHeaderNames())
+  for (const [name, raw] of headerEntries(headers, where)) {
+    if (raw === undefined || raw === null) continue
+    const value = typeof raw === 'number' ? String(raw) : raw
+    if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalidArgument(`${where}: ${JSON.stringify(name)} is not a valid header name`)
+    const lower = name.toLowerCase()
+    if (reservedHeaders.has(lower)) throw invalidArgument(`${where}: "${name}" is set by the client and cannot be overridden`)
+    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE_LENGTH || !HEADER_VALUE.test(value)) {
+      throw invalidArgument(`${where}: the value of "${name}" must be a string of visible ASCII characters, spaces or tabs (at most ${MAX_HEADER_VALUE_LENGTH})`)
+    }
+    into.set(lower, [lower, value])
+  }
+  if (into.size > MAX_HEADERS) throw invalidArgument(`${where}: at most ${MAX_HEADERS} extra headers`)
+}
+
+/** The client's `headers` option: an object, a function returning one, or nothing. */
+function headersOption(value) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === 'function') return value
+  const checked = new Map()
+  addHeaders(checked, value, 'ChittyIDClient option "headers"')
+  return checked.size === 0 ? undefined : value
+}
+
+// ---------------------------------------------------------------------------------------
+// The constructor's config
+
+/**
+ * `new ChittyIDClient(config)`, checked: `native` is what `new NativeClient()` takes; the rest
+ * stays in JS (`timeout` with its default applied, as v1 exposed it on the client).
+ */
+function clientOptions(config) {
+  if (config === undefined || config === null) config = {}
+  if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
+  const { retry, mint, budget } = retryOptions(config.retry)
+  const breaker = policyOption(config.circuitBreaker, 'circuitBreaker', POLICY_FIELDS.circuitBreaker)
+  const cache = policyOption(config.cache, 'cache', POLICY_FIELDS.cache)
+  const connection = connectionOption(config.connection)
+  const [serviceUrl, fallbackUrls] = serviceUrlOption(config)
+  const timeout = timeoutOption(config.timeout)
+  const apiKey = optional(config, 'apiKey', 'string')
+  const transport = transportOption(config.transport)
+  const nativeOptions = {
+    serviceUrl,
+    fallbackUrls,
+    failover: failoverOption(config.failover),
+    allowInsecure: optional(config, 'allowInsecure', 'boolean'),
+    scope: optional(config, 'scope', 'string'),
+    ca: caOption(config.ca),
+    apiKey,
+    timeout,
+    maxResponseBytes: integerOption(config.maxResponseBytes, 'maxResponseBytes', 1, MAX_U32),
+    maxConnections: integerOption(config.maxConnections, 'maxConnections', 1, 65535),
+    verifyTls: verifyTls(),
+    ...proxyOptions(config.proxy),
+    retry: retry.options,
+    retryEnabled: retry.enabled,
+    mintRetry: mint,
+    retryBudget: budget.options,
+    retryBudgetEnabled: budget.enabled,
+    circuitBreaker: breaker.options,
+    circuitBreakerEnabled: breaker.enabled,
+    cache: cache.options,
+    cacheEnabled: cache.enabled,
+    connection: connection.options,
+    connectionEnabled: connection.enabled,
+    transport,
+    metricLabels: metricLabelsOption(config.name, config.labels),
+    fleet: fleetOption(config.fleet),
+    bulkhead: bulkheadOption(config.bulkhead),
+    rateLimit: rateLimitOption(config.rateLimit),
+  }
+  return {
+    native: nativeOptions,
+    timeout: timeout ?? DEFAULTS.timeout,
+    apiKey,
+    transport,
+    autoConnect: connection.options?.autoConnect === true,
+    logger: loggerOption(config.logger, config.loggerStyle),
+    name: config.name,
+    headers: headersOption(config.headers),
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// A call's options: `{ signal, idempotencyKey, headers }`
+
+/** The call's AbortSignal, or undefined. */
+function callSignal(options) {
+  if (options === undefined || options === null) return undefined
+  if (!isPlainObject(options)) throw invalidArgument('options must be an object like { signal }')
+  const { signal } = options
+  if (signal === undefined || signal === null) return undefined
+  if (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+    throw invalidArgument('options.signal must be an AbortSignal')
+  }
+  return signal
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+
+/** The caller's idempotency key of a mint, or undefined; checked here for a clear error. */
+function callIdempotencyKey(options) {
+  const key = options === undefined || options === null ? undefined : options.idempotencyKey
+  if (key === undefined) return undefined
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw invalidArgument('options.idempotencyKey must be a string of 1 to 255 visible ASCII characters (no spaces)')
+  }
+  return key
+}
+
+/**
+ * The extra headers of one call as `[name, value, ...]`, or undefined: the client's option
+ * (called with `{ operation }` when it is a function), then the call's own `headers`.
+ */
+function callHeaders(option, callOptions, operation) {
+  const own = callOptions === undefined || callOptions === null ? undefined : callOptions.headers
+  if (option === undefined && (own === undefined || own === null)) return undefined
+  const merged = new Map()
+  if (option !== undefined) {
+    const fromOption = typeof option === 'function' ? option({ operation }) : option
+    addHeaders(merged, fromOption, 'the headers returned by the "headers" option')
+  }
+  addHeaders(merged, own, 'options.headers')
+  if (merged.size === 0) return undefined
+  const flat = []
+  for (const [name, value] of merged.values()) flat.push(name, value)
+  return flat
+}
+
+module.exports = { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject }
