@@ -2,11 +2,12 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
-const { fromInfo, closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
+const { closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
+const { Bridge, MINT, MINT_BATCH, OTHER } = require('./bridge.js')
 const { clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject } = require('./options.js')
 
 // Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
@@ -32,79 +33,14 @@ function serializeMintRequest(request) {
   }
 }
 
-const MINT = 0
-const MINT_BATCH = 1
-const VALIDATE = 2
-const HEALTH_CHECK = 3
-const CONNECT = 4
-
-/** A submitted call waiting for its completion value (see `#drain`). */
-class PendingCall {
-  /** `entity`: what a mint asked for, for v1's wording of its failure. */
-  constructor(op, entity, resolve, reject) {
-    this.op = op
-    this.entity = entity
-    this.resolve = resolve
-    this.reject = reject
-  }
-
-  /**
-   * An id (mint), ids (batch), a ValidationResult (validate), a boolean (health check,
-   * connect), or an ErrorInfo (has `code`).
-   */
-  settle(value) {
-    if (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value)) this.resolve(value)
-    else if (value.code !== undefined) this.reject(fromInfo(value, this.failurePrefix()))
-    else this.resolve(compact(value))
-  }
-
-  failurePrefix() {
-    if (this.op === MINT) return mintFailure(this.entity)
-    return this.op === MINT_BATCH ? BATCH_FAILURE : ''
-  }
-}
-
-// Clients with calls in flight, held strongly so that a client its owner dropped still
-// settles them (its native side only holds it weakly).
-const busyClients = new Set()
-
-/** Settles like `promise`, or rejects at once with an AbortError when `signal` aborts. */
-function raceAbort(promise, signal, onAbort) {
-  if (!signal) return promise
-  return new Promise((resolve, reject) => {
-    const abort = () => {
-      onAbort()
-      reject(abortError(signal))
-    }
-    signal.addEventListener('abort', abort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', abort)
-        resolve(value)
-      },
-      (err) => {
-        signal.removeEventListener('abort', abort)
-        reject(err)
-      },
-    )
-  })
-}
-
 class ChittyIDClient extends EventEmitter {
   #native
+  /** Tickets, pending calls and their settling (lib/bridge.js). */
+  #bridge
   #apiKey
   #closed = false
   /** Delivers native events; handed to the native side on first listener or connect(). */
   #onEvent
-  #onReady
-  #attached = false
-  #detachTimer = null
-  #pending = new Map() // ticket -> resolve(value)
-  #lastTicket = 0
-  // The circuit was CLOSED at the last delivery of outcomes: mint skips the fail-fast
-  // pre-check (the native path still admits every call, so a circuit that opened since is
-  // still refused there).
-  #breakerClosed = true
   /** 'native' or 'fetch' (lib/fetch-transport.js). */
   #transport
   #fetchAttached = false
@@ -126,8 +62,6 @@ class ChittyIDClient extends EventEmitter {
       const client = self.deref()
       if (client) client.#deliver(event)
     }
-    // Outcomes of mint/mintBatch/validate arrive in batches (src/bindings/completions.rs).
-    this.#onReady = () => self.deref()?.#drain()
     try {
       this.#native = new native.NativeClient(options.native)
     } catch (err) {
@@ -143,6 +77,16 @@ class ChittyIDClient extends EventEmitter {
     this.#transport = options.transport
     this.#headers = options.headers
     this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.serviceUrl, apiKey: options.apiKey, name: options.name })
+    const telemetry = this.#telemetry
+    // Outcomes of calls arrive in batches through the bridge.
+    this.#bridge = new Bridge(this.#native, {
+      drained: () => telemetry.drain(),
+      done: (ticket) => telemetry.callDone(ticket),
+      idle: () => {
+        const client = self.deref()
+        if (client && !client.#monitoring) client.#unwireFetch()
+      },
+    })
     if (options.name !== undefined) this.name = options.name
   }
 
@@ -213,85 +157,20 @@ class ChittyIDClient extends EventEmitter {
     if (heard) emitSafely(this, event.name, payload, () => !this.#closed)
   }
 
-  #nextTicket() {
-    this.#lastTicket = this.#lastTicket >= 0xfffffffe ? 1 : this.#lastTicket + 1
-    return this.#lastTicket
-  }
-
   /**
-   * Submits a call (`op`: MINT, MINT_BATCH, VALIDATE, HEALTH_CHECK, CONNECT) under a fresh ticket and returns
-   * the promise its completion settles; aborting `signal` rejects at once and cancels the
-   * native call. `entity` is what a mint asked for.
+   * Submits a call through the bridge; `start(ticket)` makes the native call. `kind` (MINT,
+   * MINT_BATCH, OTHER) and `entity` word a failure as v1 did. An aborted `signal` rejects at
+   * once.
    */
-  #submit(op, payload, signal, entity, key, headers) {
+  #submit(kind, entity, signal, start) {
     if (signal && signal.aborted) return Promise.reject(abortError(signal))
-    if (this.#detachTimer !== null) {
-      clearImmediate(this.#detachTimer)
-      this.#detachTimer = null
-    }
-    if (!this.#attached) {
-      this.#native.attachCompletions(this.#onReady)
-      this.#attached = true
-    }
     this.#wireFetch()
     if (this.#telemetry.logging) this.#wireEvents()
-    const ticket = this.#nextTicket()
-    this.#telemetry.beforeSubmit(ticket)
-    if (this.#pending.size === 0) {
-      this.#native.keepAlive(true)
-      busyClients.add(this)
-    }
-    let call
-    const settled = new Promise((resolve, reject) => {
-      call = new PendingCall(op, entity, resolve, reject)
-    })
-    this.#pending.set(ticket, call)
     const cancellable = signal !== undefined
-    try {
-      if (op === MINT) this.#native.submitMint(ticket, payload, cancellable, key, headers)
-      else if (op === VALIDATE) this.#native.submitValidate(ticket, payload, cancellable, headers)
-      else if (op === MINT_BATCH) this.#native.submitMintBatch(ticket, payload.body, payload.count, cancellable, key, headers)
-      else if (op === HEALTH_CHECK) this.#native.submitHealthCheck(ticket, cancellable, headers)
-      else this.#native.submitConnect(ticket, cancellable)
-    } catch (err) {
-      this.#pending.delete(ticket)
-      this.#telemetry.callDone(ticket)
-      this.#idleIfDone()
-      throw err
-    }
-    return signal === undefined ? settled : raceAbort(settled, signal, () => this.#native.cancel(ticket))
-  }
-
-  /** Settles every call whose outcome is ready: `[breakerState, ticket, value, ...]`. */
-  #drain() {
-    const ready = this.#native.takeCompletions()
-    // After the completions: the records of every attempt of those calls are queued by now,
-    // and are published before the callers continue.
-    this.#telemetry.drain()
-    this.#breakerClosed = ready[0] === 0
-    for (let i = 1; i < ready.length; i += 2) {
-      const call = this.#pending.get(ready[i])
-      if (call !== undefined) {
-        this.#pending.delete(ready[i])
-        this.#telemetry.callDone(ready[i])
-        call.settle(ready[i + 1])
-      }
-    }
-    this.#idleIfDone()
-  }
-
-  #idleIfDone() {
-    if (this.#pending.size !== 0 || !busyClients.delete(this)) return
-    this.#native.keepAlive(false)
-    // Still idle a loop turn later (no call chained on this one): release the native handle.
-    this.#detachTimer = setImmediate(() => {
-      this.#detachTimer = null
-      if (this.#pending.size === 0 && this.#attached) {
-        this.#native.detachCompletions()
-        this.#attached = false
-      }
-      if (this.#pending.size === 0 && !this.#monitoring) this.#unwireFetch()
-    }).unref()
+    return this.#bridge.submit(kind, entity, signal, (ticket) => {
+      this.#telemetry.beforeSubmit(ticket)
+      start(ticket, cancellable)
+    })
   }
 
   #checkOpen() {
@@ -305,7 +184,7 @@ class ChittyIDClient extends EventEmitter {
    * harmlessly. With an aborted signal it defers to the native path, which reports the abort.
    */
   #openCircuitWait(signal) {
-    return this.#breakerClosed || (signal && signal.aborted) ? 0 : this.#native.breakerAdmit()
+    return this.#bridge.breakerClosed || (signal && signal.aborted) ? 0 : this.#native.breakerAdmit()
   }
 
   // mint, mintBatch and validate are not `async` functions: they return the promise their
@@ -322,7 +201,7 @@ class ChittyIDClient extends EventEmitter {
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
       const headers = callHeaders(this.#headers, options, 'mint')
-      return this.#submit(MINT, body, signal, request.entity, key, headers)
+      return this.#submit(MINT, request.entity, signal, (ticket, cancellable) => this.#native.submitMint(ticket, body, cancellable, key, headers))
     } catch (err) {
       return rejectLater(err)
     }
@@ -339,7 +218,8 @@ class ChittyIDClient extends EventEmitter {
       if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
       // Each request serialized above; the body is built only for a call that goes out.
       const headers = callHeaders(this.#headers, options, 'mintBatch')
-      return this.#submit(MINT_BATCH, { body: JSON.stringify({ requests }), count: requests.length }, signal, undefined, key, headers)
+      const body = JSON.stringify({ requests })
+      return this.#submit(MINT_BATCH, undefined, signal, (ticket, cancellable) => this.#native.submitMintBatch(ticket, body, requests.length, cancellable, key, headers))
     } catch (err) {
       return rejectLater(err)
     }
@@ -360,7 +240,7 @@ class ChittyIDClient extends EventEmitter {
       const verdict = this.#native.cachedVerdict(id)
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
       const headers = callHeaders(this.#headers, options, 'validate')
-      return this.#submit(VALIDATE, id, signal, undefined, undefined, headers)
+      return this.#submit(OTHER, undefined, signal, (ticket, cancellable) => this.#native.submitValidate(ticket, id, cancellable, headers))
     } catch (err) {
       return rejectLater(err)
     }
@@ -398,7 +278,7 @@ class ChittyIDClient extends EventEmitter {
     const signal = callSignal(options)
     this.#checkOpen()
     const headers = callHeaders(this.#headers, options, 'healthCheck')
-    return this.#submit(HEALTH_CHECK, undefined, signal, undefined, undefined, headers)
+    return this.#submit(OTHER, undefined, signal, (ticket, cancellable) => this.#native.submitHealthCheck(ticket, cancellable, headers))
   }
 
   /**
@@ -417,7 +297,7 @@ class ChittyIDClient extends EventEmitter {
     this.#wireEvents()
     this.#monitoring = true
     // Aborting gives up waiting; the manager keeps monitoring (disconnect() stops it).
-    return this.#submit(CONNECT, undefined, signal, undefined, undefined)
+    return this.#submit(OTHER, undefined, signal, (ticket, cancellable) => this.#native.submitConnect(ticket, cancellable))
   }
 
   /** Stops health checks and reconnects; the state becomes DISCONNECTED. */
@@ -425,7 +305,7 @@ class ChittyIDClient extends EventEmitter {
     if (this.#closed) return
     this.#native.disconnect()
     this.#monitoring = false
-    if (this.#pending.size === 0) this.#unwireFetch()
+    if (this.#bridge.pending === 0) this.#unwireFetch()
   }
 
   /** A snapshot of the connection manager. */
@@ -454,10 +334,7 @@ class ChittyIDClient extends EventEmitter {
     this.#onEvent = undefined
     this.#native.close()
     this.#monitoring = false
-    const calls = [...this.#pending.values()]
-    this.#pending.clear()
-    for (const call of calls) call.reject(closedError())
-    this.#idleIfDone()
+    this.#bridge.rejectAll(closedError)
     this.#unwireFetch()
   }
 
@@ -477,16 +354,6 @@ function cachedAnswer(id, valid) {
   if (!valid) return { valid: false, chittyId: id }
   const entity = entityForId(id)
   return entity ? { valid: true, chittyId: id, entity } : { valid: true, chittyId: id }
-}
-
-/** Drops absent fields so results compare like v1's plain JSON objects. */
-function compact(result) {
-  const out = { valid: result.valid }
-  if (result.chittyId != null) out.chittyId = result.chittyId
-  if (result.entity != null) out.entity = result.entity
-  if (result.error != null) out.error = result.error
-  if (result.stale === true) out.stale = true
-  return out
 }
 
 async function mintChittyID(request, config) {

@@ -7,7 +7,7 @@ use napi_derive::napi;
 
 use crate::bindings::monitor::{ClientMonitor, ConnectionStateInfo};
 use crate::bindings::options::{client_settings, NativeClientOptions};
-use crate::bindings::completions::{to_js_pairs, Completer, Completion, Outcome};
+use crate::bindings::bridge::completions::{to_js_pairs, Completer, CompleterWake, Completion, Outcome};
 use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::bindings::fetch::{self, FetchOrder};
@@ -26,7 +26,6 @@ use crate::rate_limit::RateLimitGate;
 use crate::resilience::Resilience;
 use crate::runtime;
 use crate::stats::{OpStats, Operation};
-use crate::bindings::telemetry::CompleterWake;
 use crate::telemetry::{CallScope, Telemetry};
 use crate::retry_budget::RetryBudget;
 use crate::token_bucket::TokenBucket;

@@ -3,16 +3,15 @@
 // In `cargo test` builds nothing registers the #[napi] items with Node, so they look unused.
 #![cfg_attr(test, allow(dead_code))]
 
+pub mod bridge;
 pub mod client;
 pub mod compat;
-pub mod completions;
 pub mod emulator;
 pub mod errors;
 pub mod events;
 pub mod fetch;
 pub mod fleet;
 pub mod format;
-pub mod loop_wake;
 pub mod monitor;
 pub mod options;
 pub mod telemetry;

@@ -1,25 +1,14 @@
 //! The JS side's switches and drain for per-attempt telemetry (`crate::telemetry`): the
-//! records ride the client's completion wake-up and are taken in one call per batch.
-
-use std::sync::Arc;
+//! records ride the bridge's wake-up (`bridge::completions::CompleterWake`) and are taken in
+//! one call per batch.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bindings::completions::Completer;
-use crate::telemetry::{Record, Wake, RESERVED_HEADERS};
+use crate::telemetry::{Record, RESERVED_HEADERS};
 
 /// Fields per record in `takeTelemetry()`'s flat array (see `lib/telemetry.js`).
 pub const RECORD_STRIDE: u32 = 12;
-
-/// Telemetry wakes JS through the completion wake-up.
-pub struct CompleterWake(pub Arc<Completer>);
-
-impl Wake for CompleterWake {
-    fn wake(&self) {
-        self.0.nudge();
-    }
-}
 
 fn set_record(out: &mut Array, at: u32, record: Record) -> Result<()> {
     match record {

@@ -1,11 +1,5 @@
-//! Completion delivery for the hot calls (mint, mintBatch, validate): JS submits a call with a
-//! ticket and gets no native promise; the I/O thread queues each outcome, and one wake-up
-//! handle per client (`loop_wake`) wakes the JS thread when the queue goes from empty to
-//! non-empty: not at once, but when the I/O thread runs out of work (`runtime::when_idle`),
-//! so one wake-up delivers every outcome that is ready. The handle never keeps the process
-//! alive except while calls are pending (the JS side turns that on and off), and is detached
-//! once the client has been idle for a turn of the event loop, so an idle client holds no
-//! native handle at all.
+//! The native half of the bridge (protocol: `bridge/mod.rs`): the queue of outcomes, the
+//! wake-up owed to JS and when it is sent, and the flat array JS drains.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use napi::bindgen_prelude::*;
 
 use crate::bindings::errors::ErrorInfo;
-use crate::bindings::loop_wake::LoopWake;
+use crate::bindings::bridge::loop_wake::LoopWake;
 use crate::client::Validation;
 use crate::runtime::{self, IdleTask};
+use crate::telemetry::Wake;
 use napi_derive::napi;
 
 /// A `validate()` answer as JS receives it.
@@ -89,6 +84,15 @@ impl Default for Completer {
             wake: LoopWake::default(),
             wake_owed: AtomicBool::new(false),
         }
+    }
+}
+
+/// Wakes JS for telemetry records (`crate::telemetry`), which are drained with the outcomes.
+pub struct CompleterWake(pub Arc<Completer>);
+
+impl Wake for CompleterWake {
+    fn wake(&self) {
+        self.0.nudge();
     }
 }
 

@@ -1,0 +1,190 @@
+'use strict'
+
+// The JS half of the bridge: tickets, the calls waiting on them, the drain that settles them,
+// keep-alive while calls are pending and releasing the native handle once idle. The protocol
+// both halves follow is stated once, in src/bindings/bridge/mod.rs.
+
+const { fromInfo, abortError, mintFailure, BATCH_FAILURE } = require('./errors.js')
+
+/** What a call is, for the wording of its failure. */
+const MINT = 0
+const MINT_BATCH = 1
+const OTHER = 2
+
+/** A submitted call waiting for its completion value. */
+class PendingCall {
+  /** `entity`: what a mint asked for, for v1's wording of its failure. */
+  constructor(kind, entity, resolve, reject) {
+    this.kind = kind
+    this.entity = entity
+    this.resolve = resolve
+    this.reject = reject
+  }
+
+  /**
+   * An id (mint), ids (batch), a ValidationResult (validate), a boolean (health check,
+   * connect), or an ErrorInfo (the only value with a `code`).
+   */
+  settle(value) {
+    if (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value)) this.resolve(value)
+    else if (value.code !== undefined) this.reject(fromInfo(value, this.failurePrefix()))
+    else this.resolve(compact(value))
+  }
+
+  failurePrefix() {
+    if (this.kind === MINT) return mintFailure(this.entity)
+    return this.kind === MINT_BATCH ? BATCH_FAILURE : ''
+  }
+}
+
+/** Drops absent fields so results compare like v1's plain JSON objects. */
+function compact(result) {
+  const out = { valid: result.valid }
+  if (result.chittyId != null) out.chittyId = result.chittyId
+  if (result.entity != null) out.entity = result.entity
+  if (result.error != null) out.error = result.error
+  if (result.stale === true) out.stale = true
+  return out
+}
+
+/** Settles like `promise`, or rejects at once with an AbortError when `signal` aborts. */
+function raceAbort(promise, signal, onAbort) {
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      onAbort()
+      reject(abortError(signal))
+    }
+    signal.addEventListener('abort', abort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', abort)
+        resolve(value)
+      },
+      (err) => {
+        signal.removeEventListener('abort', abort)
+        reject(err)
+      },
+    )
+  })
+}
+
+// Bridges with calls in flight, held strongly so that a client its owner dropped still settles
+// them (the native side holds the drain callback only weakly).
+const busy = new Set()
+
+/**
+ * The bridge of one `NativeClient`. `hooks` (all called on this thread):
+ * - `drained()`: after each `takeCompletions()`, before any call settles (telemetry records
+ *   of those calls are published first);
+ * - `done(ticket)`: a call left the bridge (settled, failed to submit, or rejected by close);
+ * - `idle()`: the bridge has been idle for a loop turn and released its native handle.
+ */
+class Bridge {
+  #native
+  #hooks
+  #drainCallback
+  #attached = false
+  #detachTimer = null
+  #pending = new Map() // ticket -> PendingCall
+  #lastTicket = 0
+  // The circuit was CLOSED at the last drain: callers may skip the fail-fast pre-check (the
+  // native path still admits every call, so a circuit that opened since is refused there).
+  #breakerClosed = true
+
+  constructor(nativeClient, hooks) {
+    this.#native = nativeClient
+    this.#hooks = hooks
+    const self = new WeakRef(this)
+    this.#drainCallback = () => self.deref()?.#drain()
+  }
+
+  get breakerClosed() {
+    return this.#breakerClosed
+  }
+
+  /** Calls submitted and not yet settled. */
+  get pending() {
+    return this.#pending.size
+  }
+
+  #nextTicket() {
+    this.#lastTicket = this.#lastTicket >= 0xfffffffe ? 1 : this.#lastTicket + 1
+    return this.#lastTicket
+  }
+
+  /**
+   * Registers a call under a fresh ticket and runs `start(ticket)`, which submits it natively.
+   * Returns the one promise its completion settles; aborting `signal` rejects it at once and
+   * cancels the native call.
+   */
+  submit(kind, entity, signal, start) {
+    if (this.#detachTimer !== null) {
+      clearImmediate(this.#detachTimer)
+      this.#detachTimer = null
+    }
+    if (!this.#attached) {
+      this.#native.attachCompletions(this.#drainCallback)
+      this.#attached = true
+    }
+    const ticket = this.#nextTicket()
+    if (this.#pending.size === 0) {
+      this.#native.keepAlive(true)
+      busy.add(this)
+    }
+    let call
+    const settled = new Promise((resolve, reject) => {
+      call = new PendingCall(kind, entity, resolve, reject)
+    })
+    this.#pending.set(ticket, call)
+    try {
+      start(ticket)
+    } catch (err) {
+      this.#pending.delete(ticket)
+      this.#hooks.done(ticket)
+      this.#idleIfDone()
+      throw err
+    }
+    return signal === undefined ? settled : raceAbort(settled, signal, () => this.#native.cancel(ticket))
+  }
+
+  /** Rejects every pending call with `makeError()` (the client closed). */
+  rejectAll(makeError) {
+    const calls = [...this.#pending.values()]
+    this.#pending.clear()
+    for (const call of calls) call.reject(makeError())
+    this.#idleIfDone()
+  }
+
+  /** Settles every call whose outcome is ready: `[breakerState, ticket, value, ...]`. */
+  #drain() {
+    const ready = this.#native.takeCompletions()
+    this.#hooks.drained()
+    this.#breakerClosed = ready[0] === 0
+    for (let i = 1; i < ready.length; i += 2) {
+      const call = this.#pending.get(ready[i])
+      if (call !== undefined) {
+        this.#pending.delete(ready[i])
+        this.#hooks.done(ready[i])
+        call.settle(ready[i + 1])
+      }
+    }
+    this.#idleIfDone()
+  }
+
+  #idleIfDone() {
+    if (this.#pending.size !== 0 || !busy.delete(this)) return
+    this.#native.keepAlive(false)
+    // Still idle a loop turn later (no call chained on this one): release the native handle.
+    this.#detachTimer = setImmediate(() => {
+      this.#detachTimer = null
+      if (this.#pending.size !== 0) return
+      if (this.#attached) {
+        this.#native.detachCompletions()
+        this.#attached = false
+      }
+      this.#hooks.idle()
+    }).unref()
+  }
+}
+
+module.exports = { Bridge, MINT, MINT_BATCH, OTHER }
