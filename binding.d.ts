@@ -492,7 +492,7 @@ export interface NativeClientOptions {
   scope?: string
   connection?: ConnectionOptions
   connectionEnabled?: boolean
-  /** `"native"` or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`). */
+  /** `"native"` or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch_transport`). */
   transport?: string
   /** Constant labels on every series of `metrics()`, as `[name, value, ...]`. */
   metricLabels?: Array<string>

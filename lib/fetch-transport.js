@@ -1,7 +1,7 @@
 'use strict'
 
-// The JS half of the fetch transport (src/transport/fetch.rs, docs/ARCHITECTURE.md "Fetch
-// transport"): the native client asks for one exchange at a time; it is made with
+// The JS half of the fetch transport (src/transport/fetch.rs, src/bindings/fetch_transport.rs;
+// docs/ARCHITECTURE.md "Fetch transport"): the native client asks for one exchange at a time; it is made with
 // `globalThis.fetch` as found at that moment, so a stub installed before or after the client
 // was created sees it, with v1's URL, method, headers and JSON body. The answer (status,
 // statusText, Retry-After, body bytes) or the failure goes back by id; retry, breaker, cache

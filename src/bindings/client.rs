@@ -10,7 +10,7 @@ use crate::bindings::options::{client_settings, NativeClientOptions};
 use crate::bindings::bridge::completions::{to_js_pairs, Completer, CompleterWake, Completion, Outcome};
 use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
-use crate::bindings::fetch::{self, FetchOrder};
+use crate::bindings::fetch_transport::{self, FetchOrder};
 use crate::breaker::CircuitBreaker;
 use crate::bulkhead::Bulkhead;
 use crate::client::{Failover, Fallback};
@@ -344,7 +344,7 @@ impl NativeClient {
     pub fn attach_fetch(&self, perform: Function<FetchOrder, ()>) -> Result<()> {
         // One per endpoint (`serviceUrl` as a list), each wired to the same `perform`.
         for transport in self.core.fetch_transports() {
-            fetch::attach(transport, &perform)?;
+            fetch_transport::attach(transport, &perform)?;
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ pub mod compat;
 pub mod emulator;
 pub mod errors;
 pub mod events;
-pub mod fetch;
+pub mod fetch_transport;
 pub mod fleet;
 pub mod format;
 pub mod monitor;

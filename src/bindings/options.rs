@@ -162,7 +162,7 @@ pub struct NativeClientOptions {
     pub scope: Option<String>,
     pub connection: Option<ConnectionOptions>,
     pub connection_enabled: Option<bool>,
-    /// `"native"` or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch`).
+    /// `"native"` or `"fetch"`: exchanges through `globalThis.fetch` (`bindings::fetch_transport`).
     pub transport: Option<String>,
     /// Constant labels on every series of `metrics()`, as `[name, value, ...]`.
     pub metric_labels: Option<Vec<String>>,
