@@ -68,6 +68,37 @@ function edgesOf(root) {
   return edges
 }
 
+/**
+ * The JS side: file (relative to `root`) → the files it loads with a relative `require(...)` or
+ * `import ... from`, for every .js/.mjs/.cjs under `dirs` (relative to `root`).
+ */
+const JS_DIRS = ['index.js', 'index.mjs', 'lib', 'bin']
+
+function jsEdgesOf(root, dirs) {
+  const files = []
+  const walk = (dir) => {
+    const full = path.join(root, dir)
+    if (fs.statSync(full).isFile()) return files.push(dir)
+    for (const entry of fs.readdirSync(full, { withFileTypes: true })) {
+      const rel = path.join(dir, entry.name)
+      if (entry.isDirectory()) walk(rel)
+      else if (/\.(c|m)?js$/.test(entry.name)) files.push(rel)
+    }
+  }
+  for (const dir of dirs) if (fs.existsSync(path.join(root, dir))) walk(dir)
+  const edges = new Map()
+  for (const file of files) {
+    const source = fs.readFileSync(path.join(root, file), 'utf8')
+    const targets = new Set()
+    for (const m of source.matchAll(/\brequire\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|\bfrom\s+['"](\.{1,2}\/[^'"]+)['"]|\bimport\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+      const target = path.normalize(path.join(path.dirname(file), m[1] || m[2] || m[3]))
+      if (files.includes(target) && target !== file) targets.add(target)
+    }
+    edges.set(file, targets)
+  }
+  return edges
+}
+
 /** Strongly connected components with more than one module (Tarjan). */
 function cyclesOf(edges) {
   let counter = 0
@@ -102,10 +133,11 @@ function cyclesOf(edges) {
   return cycles
 }
 
-module.exports = { edgesOf, cyclesOf }
+module.exports = { edgesOf, jsEdgesOf, cyclesOf, JS_DIRS }
 
 if (require.main === module) {
-  const edges = edgesOf(path.join(__dirname, '..', 'src'))
+  const root = path.join(__dirname, '..')
+  const edges = new Map([...edgesOf(path.join(root, 'src')), ...jsEdgesOf(root, JS_DIRS)])
   if (process.argv.includes('--edges')) {
     for (const [from, targets] of [...edges].sort()) for (const to of [...targets].sort()) console.log(`${from || 'crate'} -> ${to}`)
   }
