@@ -23,7 +23,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '8787' },
-      host: { type: 'string', default: '127.0.0.1' },
+      host: { type: 'string' }, // absent: the emulator's own default
       token: { type: 'string' },
       'ignore-idempotency-keys': { type: 'boolean' },
       'rate-limit': { type: 'string' },
