@@ -47,8 +47,9 @@ class ChittyIDClient extends EventEmitter {
   // The connection manager was started (and not stopped): its health checks may need the
   // fetch transport while no call is pending.
   #monitoring = false
-  /** Logger, diagnostics_channel and extra headers (lib/telemetry.js). */
+  /** Logger and diagnostics_channel (lib/telemetry.js). */
   #telemetry
+  /** The `headers` option, checked (lib/options.js `callHeaders` merges it per call). */
   #headers
 
   constructor(config = {}) {
