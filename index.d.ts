@@ -464,7 +464,17 @@ export type ChittyIDErrorCode =
   | 'EHOSTUNREACH'
   | 'ENETUNREACH'
   | 'EMINTUNKNOWN'
-  | 'ERATELIMITED'
+  /** This process ran out of sockets, buffers or memory; not the service's fault, never counted by the breaker. */
+  | 'EMFILE'
+  | 'ENFILE'
+  | 'ENOBUFS'
+  | 'ENOMEM'
+  /** The client would not send the request: a redirect from https to http, past 20 hops, or plain http to a non-loopback address. */
+  | 'ERR_INSECURE_REDIRECT'
+  | 'ERR_TOO_MANY_REDIRECTS'
+  | 'ERR_INSECURE_TARGET'
+  /** The proxy answered CONNECT with 407: the credentials in the proxy URL are missing or wrong. */
+  | 'ERR_PROXY_AUTH'
   /** The `bulkhead` is full (or no slot came within the call's timeout); nothing was sent. */
   | 'EBULKHEADFULL'
 

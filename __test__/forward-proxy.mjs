@@ -3,12 +3,20 @@ import { connect } from 'node:net'
 
 /**
  * A real forward proxy on loopback: absolute-form requests for http targets are forwarded,
- * CONNECT opens a tunnel (for https targets). It records what went through it.
+ * CONNECT opens a tunnel (for https targets). It records what went through it. With `auth`
+ * (`"user:password"`) it answers 407 to anything without that Basic `Proxy-Authorization`.
  */
-export async function startForwardProxy() {
-  const seen = { requests: [], tunnels: [] }
+export async function startForwardProxy({ auth } = {}) {
+  const seen = { requests: [], tunnels: [], refused: 0 }
+  const expected = auth === undefined ? undefined : `Basic ${Buffer.from(auth).toString('base64')}`
+  const authorized = (req) => expected === undefined || req.headers['proxy-authorization'] === expected
   const server = createServer((req, res) => {
     seen.requests.push({ method: req.method, url: req.url, headers: req.headers })
+    if (!authorized(req)) {
+      seen.refused++
+      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"', 'content-length': '0' })
+      return res.end()
+    }
     const target = new URL(req.url)
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers },
@@ -27,6 +35,11 @@ export async function startForwardProxy() {
   })
   server.on('connect', (req, clientSocket, head) => {
     seen.tunnels.push(req.url)
+    if (!authorized(req)) {
+      seen.refused++
+      clientSocket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
     const [host, port] = req.url.split(':')
     const upstream = connect(Number(port), host, () => {
       clientSocket.write('HTTP/1.1 200 Connection Established\r\n\r\n')

@@ -174,6 +174,36 @@ describe('proxies, as Node applies them', () => {
     expect(tlsEmu.h2Requests - h2Before).toBe(1)
   })
 
+  test('credentials in a proxy URL authenticate to the proxy (option and env, http and CONNECT); wrong ones fail without showing them', async () => {
+    const guarded = await startForwardProxy({ auth: 'agent:s3cr%et' })
+    try {
+      const withAuth = guarded.url.replace('http://', 'http://agent:s3cr%25et@')
+      const client = new ChittyIDClient({ serviceUrl: `${emu.url}/v1`, proxy: withAuth })
+      try {
+        expect(await client.mint({ entity: 'PEO' })).toMatch(ID_PATTERN)
+      } finally {
+        await client.close()
+      }
+      expect(guarded.seen.requests.map((r) => r.headers['proxy-authorization'])).toEqual([`Basic ${Buffer.from('agent:s3cr%et').toString('base64')}`])
+      const script = `const { ChittyIDClient } = require('./index.js')
+        const c = new ChittyIDClient({ serviceUrl: '${tlsEmu.url}/v1', ca: process.env.EMU_CA, retry: false })
+        c.mint({ entity: 'PEO' }).then((id) => console.log(JSON.stringify({ id })), (e) => console.log(JSON.stringify({ code: e.code, message: e.message, cause: String(e.cause) }))).finally(() => c.close())`
+      const tunnelled = await runWithEnv(script, { NODE_USE_ENV_PROXY: '1', EMU_CA: tlsEmu.ca, HTTPS_PROXY: withAuth })
+      expect(JSON.parse(tunnelled.stdout).id).toMatch(ID_PATTERN)
+      expect(guarded.seen.tunnels).toEqual([`127.0.0.1:${tlsEmu.port}`])
+      expect(guarded.seen.refused).toBe(0)
+
+      const wrong = await runWithEnv(script, { NODE_USE_ENV_PROXY: '1', EMU_CA: tlsEmu.ca, HTTPS_PROXY: guarded.url.replace('http://', 'http://agent:hunter2@') })
+      const failure = JSON.parse(wrong.stdout)
+      expect(failure).toMatchObject({ code: 'ERR_PROXY_AUTH' })
+      expect(failure.message).toMatch(/407 Proxy Authentication Required/)
+      expect(wrong.stdout + wrong.stderr).not.toContain('hunter2')
+      expect(guarded.seen.refused).toBe(1)
+    } finally {
+      await guarded.close()
+    }
+  })
+
   test('a bad proxy URL is a TypeError at construction that does not show the URL', () => {
     expect(() => new ChittyIDClient({ proxy: 'http://user:hunter2@[bad' })).toThrow(TypeError)
     try {

@@ -24,7 +24,8 @@ pub enum ClientError {
     /// The TLS handshake failed (untrusted or mismatched certificate...). Retrying cannot help.
     Tls { code: &'static str, detail: String },
     /// The client would not send the request where it was headed: a redirect from https to
-    /// http or past the hop limit, or plain http to an address that is not loopback.
+    /// http or past the hop limit, plain http to an address that is not loopback, or a proxy
+    /// that refused the credentials of its URL.
     Refused { code: &'static str, detail: String },
     /// No complete answer within the per-request timeout.
     Timeout { after_ms: u64, phase: Phase },

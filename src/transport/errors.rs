@@ -58,6 +58,9 @@ fn io_code(err: &std::io::Error, phase: Phase) -> (&'static str, &'static str) {
     (code, during)
 }
 
+/// How reqwest words a CONNECT answered with 407; it has no error type for it.
+const PROXY_AUTH_REFUSED: &str = "proxy authorization required";
+
 /// `peer` is `host:port` of the service, for messages shaped like Node's
 /// (`connect ECONNREFUSED 127.0.0.1:8787`).
 pub fn classify(err: &reqwest::Error, peer: &str) -> ClientError {
@@ -80,6 +83,12 @@ pub fn classify(err: &reqwest::Error, peer: &str) -> ClientError {
         return super::tls::classify(tls);
     }
     let phase = if err.is_connect() { Phase::Connect } else { Phase::Exchange };
+    if phase == Phase::Connect && chain_text(root).contains(PROXY_AUTH_REFUSED) {
+        return ClientError::Refused {
+            code: "ERR_PROXY_AUTH",
+            detail: "the proxy answered CONNECT with 407 Proxy Authentication Required (check the credentials in the proxy URL)".into(),
+        };
+    }
     if err.is_timeout() {
         return ClientError::Timeout { after_ms: 0, phase };
     }
