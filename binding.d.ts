@@ -340,6 +340,17 @@ export interface EndpointStats {
   breaker?: BreakerStats
 }
 
+/**
+ * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so JS maps a
+ * type letter back to its entity without a copy of the table.
+ */
+export interface EntityTypeLetter {
+  entity: string
+  letter: string
+}
+
+export declare function entityTypeLetters(): Array<EntityTypeLetter>
+
 export interface ErrorInfo {
   code: string
   /** The reason, e.g. `ChittyID service error: 503 Service Unavailable`. */

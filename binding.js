@@ -842,6 +842,7 @@ module.exports.clientDefaults = nativeBinding.clientDefaults
 module.exports.compatCheckRetryOptions = nativeBinding.compatCheckRetryOptions
 module.exports.compatIsRetryable = nativeBinding.compatIsRetryable
 module.exports.compatRetryDelay = nativeBinding.compatRetryDelay
+module.exports.entityTypeLetters = nativeBinding.entityTypeLetters
 module.exports.fetchFail = nativeBinding.fetchFail
 module.exports.fetchSettle = nativeBinding.fetchSettle
 module.exports.isValidFormatNative = nativeBinding.isValidFormatNative

@@ -1,5 +1,7 @@
 'use strict'
 
+const native = require('../binding.js')
+
 // validateFormat runs here, in JS: V8's regex costs ~50 ns, while any call into the native
 // addon with a string argument costs ~300 ns before doing any work. `src/format.rs` holds
 // the same grammar for the native side; __test__/format.test.mjs proves they agree.
@@ -9,18 +11,8 @@ function validateFormat(id) {
   return typeof id === 'string' && CHITTY_ID.test(id)
 }
 
-// The T letter of an id names its entity (README "Methods"); same table as src/format.rs.
-const ENTITY_BY_TYPE_LETTER = {
-  P: 'PEO',
-  L: 'PLACE',
-  T: 'PROP',
-  E: 'EVNT',
-  A: 'AUTH',
-  I: 'INFO',
-  F: 'FACT',
-  C: 'CONTEXT',
-  R: 'ACTOR',
-}
+// The T letter of an id names its entity (README "Methods"); the table is src/format.rs's.
+const ENTITY_BY_TYPE_LETTER = Object.freeze(Object.fromEntries(native.entityTypeLetters().map(({ entity, letter }) => [letter, entity])))
 
 /** The entity of a well-formed id, from its type letter (position 14). */
 function entityForId(id) {

@@ -347,23 +347,6 @@ mod tests {
         assert!(!matches_retryable(Some(""), "anything", &list));
     }
 
-    #[test]
-    fn default_list_matches_compat_config() {
-        assert_eq!(
-            default_retryable_errors(),
-            [
-                "ECONNREFUSED",
-                "ETIMEDOUT",
-                "ENOTFOUND",
-                "EAI_AGAIN",
-                "ECONNRESET",
-                "EPIPE",
-                "fetch failed",
-                "network error"
-            ]
-        );
-    }
-
     mod fuzz {
         use super::*;
         use proptest::prelude::*;

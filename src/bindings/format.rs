@@ -35,3 +35,16 @@ pub fn parse_chitty_id(id: String) -> Option<ParsedChittyId> {
 pub fn is_valid_format_native(id: String) -> bool {
     format::is_valid_format(&id)
 }
+
+/// `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so JS maps a
+/// type letter back to its entity without a copy of the table.
+#[napi(object)]
+pub struct EntityTypeLetter {
+    pub entity: String,
+    pub letter: String,
+}
+
+#[napi]
+pub fn entity_type_letters() -> Vec<EntityTypeLetter> {
+    format::ENTITY_TYPE_LETTERS.iter().map(|&(entity, letter)| EntityTypeLetter { entity: entity.to_owned(), letter: letter.to_string() }).collect()
+}
