@@ -4,9 +4,9 @@
 // another cargo profile than the command needs. The README commands start here, so each works
 // on a clone with nothing installed or built.
 //
-//   node scripts/ensure-built.js                            any up-to-date addon (else `release`)
-//   node scripts/ensure-built.js --profile release          the LTO build (shipped, `npm run bench`)
-//   node scripts/ensure-built.js --profile release-checked  the build `npm test` shares with `cargo test`
+//   node scripts/ensure-built.js                    any up-to-date addon (else `release`)
+//   node scripts/ensure-built.js --profile release  the LTO build (shipped, `npm run bench`)
+//   node scripts/ensure-built.js --profile checked  the build `npm test` shares with `cargo test`
 //
 // Which profile built the present addon is read from the addon itself: napi copies it unchanged
 // from target/<host triple>/<profile>/, so it is the profile whose library there has the same
@@ -18,8 +18,8 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const root = path.resolve(__dirname, '..')
-const PROFILES = ['release', 'release-checked']
-const BUILD_SCRIPTS = { release: 'build', 'release-checked': 'build:checked' }
+const PROFILES = ['release', 'checked']
+const BUILD_SCRIPTS = { release: 'build', checked: 'build:checked' }
 const run = (cmd) => execSync(cmd, { cwd: root, stdio: 'inherit' })
 
 function newestSourceMtime() {
