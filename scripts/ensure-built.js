@@ -111,6 +111,6 @@ function main() {
   run(`npm run ${BUILD_SCRIPTS[profile]} --silent`)
 }
 
-module.exports = { addonProfile, hostTriple }
+module.exports = { addonProfile }
 
 if (require.main === module) main()
