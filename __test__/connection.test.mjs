@@ -313,7 +313,23 @@ describe('compat ChittyIDConnectionManager', () => {
   afterEach(async () => {
     for (const m of managers.splice(0)) await m.reset()
     resetSharedConnectionManager()
+    // As in v1, reset() does not wait for a health check already in flight (its answer is then
+    // ignored); let it reach the emulator before the next test counts health requests.
+    await healthTrafficSettled()
   })
+
+  /** Resolves once the emulator has seen no health request for 50 ms (at most 2 s). */
+  async function healthTrafficSettled() {
+    const deadline = Date.now() + 2000
+    let last = healthRequests()
+    while (Date.now() < deadline) {
+      await sleep(50)
+      const now = healthRequests()
+      if (now === last) return
+      last = now
+    }
+    throw new Error('health requests still arriving 2 s after reset()')
+  }
 
   function manager(options = {}) {
     const m = new ChittyIDConnectionManager({
