@@ -101,6 +101,36 @@ describe('processes exit on their own', () => {
     expect(run.ms).toBeLessThan(5000)
   })
 
+  test('a client dropped with calls in flight still settles them, and its listeners still hear their events', async () => {
+    // 503 after 120 ms on the first attempt of each mint: the retries (and their events) come
+    // after garbage collection has run while the caller held only the promises.
+    const script = `
+      const { ChittyIDClient, ChittyIDEmulator } = require(process.argv[1])
+      require('v8').setFlagsFromString('--expose-gc')
+      const gc = require('vm').runInNewContext('gc')
+      ;(async () => {
+        const emu = await ChittyIDEmulator.start()
+        emu.setFault({ errorStatus: 503, routes: ['mint'], remaining: 3, latencyMs: 120 })
+        const heard = []
+        const calls = (() => {
+          const client = new ChittyIDClient({ serviceUrl: emu.url + '/v1', retry: { initialDelayMs: 150, maxDelayMs: 150, jitter: 0 } })
+          client.on('retry', (e) => heard.push(e.operation))
+          return [client.mint({ entity: 'PEO' }), client.mint({ entity: 'PLACE' }), client.mint({ entity: 'EVNT' })]
+        })()
+        for (let i = 0; i < 10; i++) {
+          gc()
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        const ids = await Promise.all(calls)
+        console.log(JSON.stringify({ ids: ids.length, heard }))
+        await emu.close()
+      })()
+    `
+    const run = await runNode(script, [INDEX], 10000)
+    expect(run.stderr).toBe('')
+    expect(JSON.parse(run.stdout)).toEqual({ ids: 3, heard: ['mint', 'mint', 'mint'] })
+  })
+
   test('monitoring clients and compat managers, connected or reconnecting, never closed, do not keep it alive', async () => {
     const port = await closedPort()
     const script = `

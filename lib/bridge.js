@@ -68,12 +68,14 @@ function raceAbort(promise, signal, onAbort) {
   })
 }
 
-// Bridges with calls in flight, held strongly so that a client its owner dropped still settles
-// them (the native side holds the drain callback only weakly).
+// Bridges with calls in flight, held strongly (and through them their owners) so that a client
+// its user dropped still settles them and its listeners still hear their events: the native
+// side holds the drain callback and the event callback only weakly.
 const busy = new Set()
 
 /**
- * The bridge of one `NativeClient`. `hooks` (all called on this thread):
+ * The bridge of one `NativeClient`, for `owner` (the client; held while calls are pending).
+ * `hooks` (all called on this thread):
  * - `drained()`: after each `takeCompletions()`, before any call settles (telemetry records
  *   of those calls are published first);
  * - `done(ticket)`: a call left the bridge (settled, failed to submit, or rejected by close);
@@ -81,6 +83,8 @@ const busy = new Set()
  */
 class Bridge {
   #native
+  /** Never read: held so that `busy` keeps the client alive while its calls are pending. */
+  #owner
   #hooks
   #drainCallback
   #attached = false
@@ -91,8 +95,9 @@ class Bridge {
   // native path still admits every call, so a circuit that opened since is refused there).
   #breakerClosed = true
 
-  constructor(nativeClient, hooks) {
+  constructor(nativeClient, owner, hooks) {
     this.#native = nativeClient
+    this.#owner = owner
     this.#hooks = hooks
     const self = new WeakRef(this)
     this.#drainCallback = () => self.deref()?.#drain()

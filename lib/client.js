@@ -80,7 +80,7 @@ class ChittyIDClient extends EventEmitter {
     this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.serviceUrl, apiKey: options.apiKey, name: options.name })
     const telemetry = this.#telemetry
     // Outcomes of calls arrive in batches through the bridge.
-    this.#bridge = new Bridge(this.#native, {
+    this.#bridge = new Bridge(this.#native, this, {
       drained: () => telemetry.drain(),
       done: (ticket) => telemetry.callDone(ticket),
       idle: () => {
