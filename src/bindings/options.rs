@@ -265,6 +265,11 @@ fn number(name: &str, value: Option<f64>, default: f64) -> Checked<f64> {
     }
 }
 
+/// The values of `scope`; the first is the default.
+const SCOPES: [&str; 2] = ["client", "process"];
+/// The values of `transport` on the native side; the first is the default (JS picks one first).
+const TRANSPORTS: [&str; 2] = ["native", "fetch"];
+
 /// One of `allowed` (the first is the default).
 fn one_of<'a>(name: &str, value: Option<&'a str>, allowed: &[&'a str]) -> Checked<&'a str> {
     match value {
@@ -303,8 +308,8 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
         max_connections: max_connections(options.max_connections).map_err(invalid)?,
         proxy: proxy_setting(&options),
     };
-    let process_scope = one_of("scope", options.scope.as_deref(), &["client", "process"]).map_err(invalid)? == "process";
-    let transport = match one_of("transport", options.transport.as_deref(), &["native", "fetch"]).map_err(invalid)? {
+    let process_scope = one_of("scope", options.scope.as_deref(), &SCOPES).map_err(invalid)? == "process";
+    let transport = match one_of("transport", options.transport.as_deref(), &TRANSPORTS).map_err(invalid)? {
         "fetch" => TransportKind::Fetch,
         _ => TransportKind::Native,
     };
@@ -594,7 +599,7 @@ pub fn client_defaults() -> ClientDefaults {
         timeout: config.timeout_ms as f64,
         max_response_bytes: config.max_response_bytes as f64,
         max_connections: config.max_connections as f64,
-        scope: "client".to_owned(),
+        scope: SCOPES[0].to_owned(),
         allow_insecure: config.allow_insecure,
         retry: RetryOptions {
             max_attempts: Some(f64::from(retry.max_attempts)),
