@@ -5,7 +5,7 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bindings::options::{compat_breaker_config, compat_retry_policy, invalid, BreakerOptions, RetryOptions};
+use crate::bindings::options::{compat_breaker_config, compat_retry_policy, invalid, lenient_jitter, lenient_millis, lenient_multiplier, BreakerOptions, RetryOptions};
 use crate::breaker::{Admission, BreakerSnapshot, CircuitBreaker};
 use crate::clock::SharedClock;
 use crate::retry::matches_retryable;
@@ -132,6 +132,20 @@ pub fn compat_check_retry_options(options: RetryOptions) -> Result<()> {
 pub fn compat_retry_delay(options: RetryOptions, attempt: u32) -> Result<Option<f64>> {
     let policy = compat_retry_policy(&options).map_err(invalid)?;
     Ok(policy.next_delay_ms(attempt, None, 0.5).map(|ms| ms as f64))
+}
+
+/// `min(reconnectDelay × multiplier^attempts, maxReconnectDelay)`, exact when `jitter` is 0 or
+/// absent: the schedule of the compat `ChittyIDConnectionManager`, from the client's own code.
+#[napi]
+pub fn reconnect_delay_ms(attempts: u32, reconnect_delay: f64, multiplier: f64, max_reconnect_delay: f64, jitter: Option<f64>) -> f64 {
+    crate::monitor::reconnect_delay_ms(
+        attempts,
+        lenient_millis(reconnect_delay),
+        lenient_multiplier(multiplier),
+        lenient_millis(max_reconnect_delay),
+        lenient_jitter(jitter),
+        fastrand::f64(),
+    ) as f64
 }
 
 /// v1 classification: `code` equals, or `message` contains, an entry (case-insensitive).

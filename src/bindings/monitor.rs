@@ -1,5 +1,5 @@
-//! The health-check monitor (the JS connection manager) behind `NativeClient` (connect, disconnect, state, close), lazy event
-//! wiring, and the backoff function the compat `ChittyIDConnectionManager` uses.
+//! The health-check monitor (the JS connection manager) behind `NativeClient` (connect,
+//! disconnect, state, close) and lazy event wiring.
 
 use std::sync::Arc;
 
@@ -10,10 +10,7 @@ use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::client::Client;
 use crate::clock::system;
 use crate::monitor::task::{Monitor, Probe, TaskFuture};
-use crate::monitor::{
-    reconnect_delay_ms as backoff_ms, ConnectionConfig, ConnectionMachine, ConnectionSnapshot,
-    ConnectionState, UnixClock,
-};
+use crate::monitor::{ConnectionConfig, ConnectionMachine, ConnectionSnapshot, ConnectionState, UnixClock};
 
 #[napi(object)]
 pub struct ConnectionStatsInfo {
@@ -158,27 +155,4 @@ impl ClientMonitor {
         }
         self.events.close();
     }
-}
-
-/// `min(reconnectDelay × multiplier^attempts, maxReconnectDelay)`, exact when `jitter` is 0 or
-/// absent: the schedule of the compat `ChittyIDConnectionManager`, from the client's own code.
-#[napi]
-pub fn reconnect_delay_ms(
-    attempts: u32,
-    reconnect_delay: f64,
-    multiplier: f64,
-    max_reconnect_delay: f64,
-    jitter: Option<f64>,
-) -> f64 {
-    let to_ms = |v: f64| if v.is_nan() || v <= 0.0 { 0 } else { v as u64 };
-    let multiplier = if multiplier.is_nan() { 1.0 } else { multiplier.max(0.0) };
-    let jitter = jitter.filter(|j| j.is_finite()).unwrap_or(0.0).clamp(0.0, 1.0);
-    backoff_ms(
-        attempts,
-        to_ms(reconnect_delay),
-        multiplier,
-        to_ms(max_reconnect_delay),
-        jitter,
-        fastrand::f64(),
-    ) as f64
 }

@@ -503,6 +503,31 @@ fn extra_ca_pem(option: Option<&[String]>) -> Vec<Vec<u8>> {
 // ---------------------------------------------------------------------------------------
 // The compat classes (README "Compat layer")
 
+/// The compat `ChittyIDConnectionManager`'s live properties, read at each reconnect as v1 read
+/// them: a value that is not a number of ms >= 0 (NaN, negative) counts as 0, and a huge one
+/// saturates, so a property a caller set oddly can never throw inside a timer callback.
+pub fn lenient_millis(value: f64) -> u64 {
+    if value.is_nan() || value <= 0.0 {
+        0
+    } else {
+        value as u64
+    }
+}
+
+/// Like [`lenient_millis`] for the compat manager's growth factor (NaN counts as 1: no growth)
+/// and jitter (absent or not finite: none; clamped to 0..1).
+pub fn lenient_multiplier(value: f64) -> f64 {
+    if value.is_nan() {
+        1.0
+    } else {
+        value.max(0.0)
+    }
+}
+
+pub fn lenient_jitter(value: Option<f64>) -> f64 {
+    value.filter(|j| j.is_finite()).unwrap_or(0.0).clamp(0.0, 1.0)
+}
+
 /// The compat `CircuitBreaker(options)`: the client's fields, counts from 1, and durations may
 /// be `Infinity`, as v1 allowed.
 pub fn compat_breaker_config(options: &BreakerOptions) -> Checked<BreakerConfig> {
@@ -813,6 +838,13 @@ mod tests {
         let config = fleet_config(&FleetOptions { coalesce_ms: None, ..options }).unwrap();
         let d = FleetConfig::new(String::new());
         assert_eq!((config.deadline_ms, config.coalesce_ms, config.rate.map(|r| r.burst)), (d.deadline_ms, d.coalesce_ms, Some(DEFAULT_BURST)));
+    }
+
+    #[test]
+    fn the_compat_managers_live_properties_never_fail() {
+        assert_eq!((lenient_millis(f64::NAN), lenient_millis(-5.0), lenient_millis(2.7), lenient_millis(f64::INFINITY)), (0, 0, 2, u64::MAX));
+        assert_eq!((lenient_multiplier(f64::NAN), lenient_multiplier(-2.0), lenient_multiplier(3.0)), (1.0, 0.0, 3.0));
+        assert_eq!((lenient_jitter(None), lenient_jitter(Some(f64::NAN)), lenient_jitter(Some(7.0)), lenient_jitter(Some(0.3))), (0.0, 0.0, 1.0, 0.3));
     }
 
     #[test]
