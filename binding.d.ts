@@ -56,12 +56,9 @@ export declare class NativeClient {
   submitMint(ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null, headers?: Array<string> | undefined | null): void
   /** `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests. */
   submitMintBatch(ticket: number, body: string, count: number, cancellable: boolean, idempotencyKey?: string | undefined | null, headers?: Array<string> | undefined | null): void
-  /**
-   * The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
-   * 0 = miss, 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
-   */
-  cachedVerdict(id: string): number
-  /** `validate()` after a cache miss already counted by `cachedVerdict`. */
+  /** The handle of this client's cache for `cachedVerdict` (`bindings::cache`); 0 without one. */
+  get cacheHandle(): number
+  /** `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`). */
   submitValidate(ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
   /** Stops the call registered under `token` (its AbortSignal fired). */
   cancel(token: number): boolean
@@ -160,6 +157,12 @@ export interface BulkheadStats {
   /** Calls failed with EBULKHEADFULL. */
   rejected: number
 }
+
+/**
+ * The cache lookup of `validate()` for the client whose cache is `handle`: 0 = miss (or no
+ * such cache), 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
+ */
+export declare function cachedVerdict(handle: number, id: string): number
 
 export interface CacheOptions {
   maxSize?: number

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.NativeCircuitBreaker = nativeBinding.NativeCircuitBreaker
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeEmulator = nativeBinding.NativeEmulator
+module.exports.cachedVerdict = nativeBinding.cachedVerdict
 module.exports.clientDefaults = nativeBinding.clientDefaults
 module.exports.compatCheckRetryOptions = nativeBinding.compatCheckRetryOptions
 module.exports.compatIsRetryable = nativeBinding.compatIsRetryable

@@ -94,6 +94,29 @@ describe('validate() cache', () => {
     await pair.close()
   })
 
+  test('each client looks up its own cache, also after other clients were closed', async () => {
+    const pair = await startPair()
+    const id = await pair.client.mint({ entity: 'PEO' })
+    const url = pair.client.serviceUrl
+    const others = [new ChittyIDClient({ serviceUrl: url }), new ChittyIDClient({ serviceUrl: url, cache: false }), new ChittyIDClient({ serviceUrl: url })]
+    await pair.client.validate(id)
+    await others[0].validate(id)
+    expect(validateRequests(pair.emulator)).toBe(2) // one per cache
+    await pair.client.validate(id)
+    await others[0].validate(id)
+    await others[1].validate(id)
+    expect(validateRequests(pair.emulator)).toBe(3) // the cacheless client asked
+    for (const c of others) await c.close()
+    // A client made after others were dropped starts with an empty cache of its own.
+    const fresh = new ChittyIDClient({ serviceUrl: url })
+    await fresh.validate(id)
+    expect(validateRequests(pair.emulator)).toBe(4)
+    expect(fresh.getStats().cache).toMatchObject({ hits: 0, misses: 1, size: 1 })
+    expect(pair.client.getStats().cache).toMatchObject({ hits: 1, misses: 1, size: 1 })
+    await fresh.close()
+    await pair.close()
+  })
+
   test('cache: false sends every validation', async () => {
     const pair = await startPair({ client: { cache: false } })
     const id = await pair.client.mint({ entity: 'AUTH' })

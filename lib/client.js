@@ -2,6 +2,7 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
+const { cachedVerdict } = native
 const { closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
 const { validateFormat, entityForId } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
@@ -37,6 +38,8 @@ class ChittyIDClient extends EventEmitter {
   #native
   /** Tickets, pending calls and their settling (lib/bridge.js). */
   #bridge
+  /** This client's cache for `cachedVerdict` (src/bindings/cache.rs); 0 without one. */
+  #cacheHandle = 0
   #apiKey
   #closed = false
   /** Delivers native events; handed to the native side on first listener or connect(). */
@@ -72,6 +75,7 @@ class ChittyIDClient extends EventEmitter {
       // Next tick, so listeners added right after the constructor hear every event.
       process.nextTick(() => self.deref()?.#autoConnect())
     }
+    this.#cacheHandle = this.#native.cacheHandle
     this.serviceUrl = this.#native.serviceUrl
     this.timeout = options.timeout
     this.#apiKey = options.apiKey
@@ -238,7 +242,7 @@ class ChittyIDClient extends EventEmitter {
         return Promise.resolve({ valid: false, error: 'ChittyID is not well-formed Unicode (lone surrogate)' })
       }
       // The cache lookup is synchronous: a hit costs one native call and no native promise.
-      const verdict = this.#native.cachedVerdict(id)
+      const verdict = this.#cacheHandle === 0 ? 0 : cachedVerdict(this.#cacheHandle, id)
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
       const headers = callHeaders(this.#headers, options, 'validate')
       return this.#submit(OTHER, undefined, signal, (ticket, cancellable) => this.#native.submitValidate(ticket, id, cancellable, headers))

@@ -45,12 +45,15 @@ pub struct NativeClient {
     completer: Arc<Completer>,
     telemetry: Arc<Telemetry>,
     metric_labels: Vec<(String, String)>,
+    /// This client's cache in this JS thread's registry (`bindings::cache`); 0 without one.
+    cache_handle: u32,
 }
 
 impl Drop for NativeClient {
     /// Runs on the JS thread (the object's finalizer): the wake-up handle belongs to its loop.
     fn drop(&mut self) {
         self.completer.detach();
+        crate::bindings::cache::unregister(self.cache_handle);
     }
 }
 
@@ -190,7 +193,8 @@ impl NativeClient {
         let completer: Arc<Completer> = Arc::default();
         let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
         let metric_labels = settings.metric_labels;
-        Ok(Self { core, cancellations: Arc::default(), _shared: state, monitor, completer, telemetry, metric_labels })
+        let cache_handle = core.cache().map_or(0, |cache| crate::bindings::cache::register(cache.clone()));
+        Ok(Self { core, cancellations: Arc::default(), _shared: state, monitor, completer, telemetry, metric_labels, cache_handle })
     }
 
     #[napi(getter)]
@@ -250,18 +254,13 @@ impl NativeClient {
         self.submit_call(ticket, cancellable, Operation::MintBatch, headers, |core| async move { core.mint_batch(body.into_bytes().into(), count as usize, idempotency_key).await }, Outcome::Ids)
     }
 
-    /// The cache lookup of `validate()`, synchronous so a hit needs no promise from native:
-    /// 0 = miss, 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
-    #[napi(catch_unwind)]
-    pub fn cached_verdict(&self, id: String) -> u32 {
-        match self.core.cache().and_then(|c| c.get(&id)) {
-            None => 0,
-            Some(true) => 1,
-            Some(false) => 2,
-        }
+    /// The handle of this client's cache for `cachedVerdict` (`bindings::cache`); 0 without one.
+    #[napi(getter)]
+    pub fn cache_handle(&self) -> u32 {
+        self.cache_handle
     }
 
-    /// `validate()` after a cache miss already counted by `cachedVerdict`.
+    /// `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`).
     #[napi(catch_unwind)]
     pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
         self.submit_call(ticket, cancellable, Operation::Validate, headers, |core| async move { Ok(core.validate_uncached(&id).await) }, |v: Validation| Outcome::Validation(v.into()))

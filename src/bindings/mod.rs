@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 pub mod bridge;
+pub mod cache;
 pub mod client;
 pub mod compat;
 pub mod emulator;
