@@ -1,5 +1,7 @@
 //! `NativeClient`: the Rust core behind the JS `ChittyIDClient` class.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
@@ -16,7 +18,7 @@ use crate::bulkhead::Bulkhead;
 use crate::client::{Failover, Fallback};
 use crate::endpoints::EndpointSet;
 use crate::cache::ValidationCache;
-use crate::client::{CachePolicy, Client, Validation};
+use crate::client::{CachePolicy, Client};
 use crate::shared::{self, SharedState};
 use crate::cancel::{Cancellations, Cancelled};
 use crate::config::ClientConfig;
@@ -57,65 +59,38 @@ impl Drop for NativeClient {
     }
 }
 
+/// A call's work, boxed where it is made: its future is kilobytes (the whole resilience and HTTP
+/// state machine), and every wrapper around it would otherwise move all of it.
+type CallFuture = Pin<Box<dyn Future<Output = std::result::Result<Outcome, ClientError>> + Send>>;
+
 #[napi]
 impl NativeClient {
-
-
-
     /// [`NativeClient::submit`] inside the call's telemetry scope: its extra `headers`
     /// (`[name, value, ...]`) and, when telemetry is on, the records of its attempts.
-    fn submit_call<T, W, Fut>(
-        &self,
-        ticket: u32,
-        cancellable: bool,
-        op: Operation,
-        headers: Option<Vec<String>>,
-        work: W,
-        value: impl FnOnce(T) -> Outcome + Send + 'static,
-    ) -> Result<()>
-    where
-        W: FnOnce(Arc<Client>) -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<T, ClientError>> + Send + 'static,
-        T: Send + 'static,
-    {
+    fn submit_call(&self, ticket: u32, cancellable: bool, op: Operation, headers: Option<Vec<String>>, call: CallFuture) -> Result<()> {
         let headers = match headers.filter(|h| !h.is_empty()) {
             Some(flat) => Some(crate::telemetry::parse_headers(flat).map_err(|e| to_napi_error(&e))?),
             None => None,
         };
         let scope = CallScope::new(ticket, op, &self.telemetry, headers);
-        self.submit(ticket, cancellable, move |core| crate::telemetry::scoped(scope, Box::pin(work(core))), value)
+        self.submit(ticket, cancellable, Box::pin(crate::telemetry::scoped(scope, call)))
     }
 
-    /// Runs `work` on the I/O thread and queues its outcome under `ticket`: the value as `value`
-    /// renders it, or the error. The task owns what it uses: a worker thread may be torn down
-    /// mid-call.
-    fn submit<T, W, Fut>(
-        &self,
-        ticket: u32,
-        cancellable: bool,
-        work: W,
-        value: impl FnOnce(T) -> Outcome + Send + 'static,
-    ) -> Result<()>
-    where
-        W: FnOnce(Arc<Client>) -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<T, ClientError>> + Send + 'static,
-        T: Send + 'static,
-    {
+    /// Runs `call` on the I/O thread and queues its outcome (or its error) under `ticket`. The
+    /// task owns what it uses: a worker thread may be torn down mid-call.
+    fn submit(&self, ticket: u32, cancellable: bool, call: CallFuture) -> Result<()> {
         if !self.completer.is_attached() {
             return Err(napi::Error::new(Status::GenericFailure, "attachCompletions must be called before submitting"));
         }
         let completer = Arc::clone(&self.completer);
         let cancellations = Arc::clone(&self.cancellations);
         let token = cancellable.then_some(ticket);
-        // Boxed at once: a call's future is kilobytes (the whole resilience and HTTP state
-        // machine), and every wrapper around it would otherwise move all of it.
-        let call = Box::pin(work(Arc::clone(&self.core)));
         runtime::spawn(async move {
             let outcome = match cancellations.run(token, call).await.unwrap_or_else(|cancelled| match cancelled {
                 Cancelled::Aborted => Err(ClientError::Aborted),
                 Cancelled::Closed => Err(ClientError::Closed),
             }) {
-                Ok(v) => value(v),
+                Ok(outcome) => outcome,
                 Err(e) => Outcome::Error(to_error_info(&e)),
             };
             completer.push(Completion { ticket, outcome });
@@ -244,14 +219,16 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_mint(&self, ticket: u32, body: String, cancellable: bool, idempotency_key: Option<String>, headers: Option<Vec<String>>) -> Result<()> {
         checked_key(idempotency_key.as_deref())?;
-        self.submit_call(ticket, cancellable, Operation::Mint, headers, |core| async move { core.mint(body.into_bytes().into(), idempotency_key).await }, Outcome::Id)
+        let core = Arc::clone(&self.core);
+        self.submit_call(ticket, cancellable, Operation::Mint, headers, Box::pin(async move { core.mint(body.into_bytes().into(), idempotency_key).await.map(Outcome::Id) }))
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests.
     #[napi(catch_unwind)]
     pub fn submit_mint_batch(&self, ticket: u32, body: String, count: u32, cancellable: bool, idempotency_key: Option<String>, headers: Option<Vec<String>>) -> Result<()> {
         checked_key(idempotency_key.as_deref())?;
-        self.submit_call(ticket, cancellable, Operation::MintBatch, headers, |core| async move { core.mint_batch(body.into_bytes().into(), count as usize, idempotency_key).await }, Outcome::Ids)
+        let core = Arc::clone(&self.core);
+        self.submit_call(ticket, cancellable, Operation::MintBatch, headers, Box::pin(async move { core.mint_batch(body.into_bytes().into(), count as usize, idempotency_key).await.map(Outcome::Ids) }))
     }
 
     /// The handle of this client's cache for `cachedVerdict` (`bindings::cache`); 0 without one.
@@ -263,7 +240,8 @@ impl NativeClient {
     /// `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`).
     #[napi(catch_unwind)]
     pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
-        self.submit_call(ticket, cancellable, Operation::Validate, headers, |core| async move { Ok(core.validate_uncached(&id).await) }, |v: Validation| Outcome::Validation(v.into()))
+        let core = Arc::clone(&self.core);
+        self.submit_call(ticket, cancellable, Operation::Validate, headers, Box::pin(async move { Ok(Outcome::Validation(core.validate_uncached(&id).await.into())) }))
     }
 
     /// Stops the call registered under `token` (its AbortSignal fired).
@@ -285,7 +263,8 @@ impl NativeClient {
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
     #[napi(catch_unwind)]
     pub fn submit_health_check(&self, ticket: u32, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
-        self.submit_call(ticket, cancellable, Operation::Health, headers, |core| async move { Ok(core.health().await) }, Outcome::Bool)
+        let core = Arc::clone(&self.core);
+        self.submit_call(ticket, cancellable, Operation::Health, headers, Box::pin(async move { Ok(Outcome::Bool(core.health().await)) }))
     }
 
     /// Wires native events to `callback` (one weak threadsafe function, created on first call).
@@ -300,7 +279,7 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_connect(&self, ticket: u32, cancellable: bool) -> Result<()> {
         let outcome = self.monitor.connect()?;
-        self.submit(ticket, cancellable, |_| async move { Ok(outcome.await) }, Outcome::Bool)
+        self.submit(ticket, cancellable, Box::pin(async move { Ok(Outcome::Bool(outcome.await)) }))
     }
 
     /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).
