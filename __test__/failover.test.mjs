@@ -1,26 +1,14 @@
 // Issue #15: endpoint failover across two emulator instances: failover and failback timing,
 // the mint safety rule across endpoints, stats, metrics and events.
 
-import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
-import { ID_PATTERN } from './helpers.mjs'
+import { ChittyIDClient } from '../index.mjs'
+import { ID_PATTERN, tracker } from './helpers.mjs'
 import { record, sleep, waitFor } from './wait.mjs'
 
-const emulators = []
-const clients = []
-async function startEmulator(options = {}) {
-  const emulator = await ChittyIDEmulator.start({ port: 0, ...options })
-  emulators.push(emulator)
-  return emulator
-}
-function clientOf(options) {
-  const client = new ChittyIDClient(options)
-  clients.push(client)
-  return client
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  await Promise.all(emulators.splice(0).map((e) => e.close().catch(() => {})))
-})
+const tracked = tracker()
+const startEmulator = tracked.emulator
+const clientOf = tracked.client
+afterEach(() => tracked.closeAll())
 
 const v1 = (emulator) => `${emulator.url}/v1`
 
@@ -57,8 +45,7 @@ test('the primary dies: the next call fails over at once; it fails back only aft
   expect(seen.count('failover')).toBe(1)
 
   // The primary comes back on its port; traffic continues every 20 ms.
-  const back = await ChittyIDEmulator.start({ port })
-  emulators.push(back)
+  const back = await startEmulator({ port })
   const restarted = performance.now()
   let failedBackAt
   client.once('failback', () => (failedBackAt = performance.now()))

@@ -3,6 +3,31 @@ import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 
 export const ID_PATTERN = /^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$/
 
+/**
+ * Emulators and clients a suite starts, all closed by `closeAll()` (from its `afterEach`), so a
+ * failing test leaves nothing running for the next.
+ */
+export function tracker() {
+  const emulators = []
+  const clients = []
+  return {
+    async emulator(options = {}) {
+      const emulator = await ChittyIDEmulator.start({ port: 0, ...options })
+      emulators.push(emulator)
+      return emulator
+    },
+    client(options) {
+      const client = new ChittyIDClient(options)
+      clients.push(client)
+      return client
+    },
+    async closeAll() {
+      await Promise.all(clients.splice(0).map((c) => c.close()))
+      await Promise.all(emulators.splice(0).map((e) => e.close().catch(() => {})))
+    },
+  }
+}
+
 /** Starts an emulator and a client pointed at its /v1 prefix. */
 export async function startPair({ token, client: clientOptions = {} } = {}) {
   const emulator = await ChittyIDEmulator.start({ port: 0, token })

@@ -1,26 +1,14 @@
 // Issue #15: stale-if-error answers of validate(), the retry budget, the bulkhead and the
 // client-side rate limit, against the embedded emulator over real sockets.
 
-import { ChittyIDClient, ChittyIDEmulator, ChittyIDError } from '../index.mjs'
-import { ID_PATTERN } from './helpers.mjs'
+import { ChittyIDClient, ChittyIDError } from '../index.mjs'
+import { ID_PATTERN, tracker } from './helpers.mjs'
 import { sleep } from './wait.mjs'
 
-const emulators = []
-const clients = []
-async function startEmulator(options = {}) {
-  const emulator = await ChittyIDEmulator.start({ port: 0, ...options })
-  emulators.push(emulator)
-  return emulator
-}
-function clientOf(emulator, options = {}) {
-  const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, ...options })
-  clients.push(client)
-  return client
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  await Promise.all(emulators.splice(0).map((e) => e.close().catch(() => {})))
-})
+const tracked = tracker()
+const startEmulator = tracked.emulator
+const clientOf = (emulator, options = {}) => tracked.client({ serviceUrl: `${emulator.url}/v1`, ...options })
+afterEach(() => tracked.closeAll())
 
 const FORMAT_ONLY_ID = 'AA-B-CDE-1234-F-25-G-H' // well-formed, never minted
 
