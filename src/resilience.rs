@@ -115,6 +115,11 @@ impl Resilience {
             if call.hands_off && err.fails_over() {
                 return Err(err);
             }
+            // JS asked for one attempt (its `fetch` is a test double that would pass a second
+            // request on to the real network): the first answer is final.
+            if crate::transport::fetch::single_attempt() {
+                return Err(err);
+            }
             let Some(delay_ms) = self.retry_delay(number, &err) else {
                 return Err(err);
             };
