@@ -202,6 +202,8 @@ export declare function clientDefaults(): ClientDefaults
 export interface ClientDefaults {
   serviceUrl: string
   timeout: number
+  /** `healthCheck()`'s own timeout, ms (not an option). */
+  healthTimeout: number
   maxResponseBytes: number
   maxConnections: number
   scope: string
