@@ -97,8 +97,16 @@ function distance(a, b) {
   return rows[a.length][b.length]
 }
 
-/** The known name closest to `name`, if one is close enough to be a slip of the keyboard. */
+/**
+ * The known name `name` probably meant: one that contains it (`queue` -> `maxQueue`), else the
+ * closest one, if close enough to be a slip of the keyboard.
+ */
 function closest(name, known) {
+  const lower = name.toLowerCase()
+  if (lower.length >= 4) {
+    const containing = known.filter((candidate) => candidate.toLowerCase().includes(lower))
+    if (containing.length > 0) return containing.reduce((a, b) => (b.length < a.length ? b : a))
+  }
   let best
   let bestDistance = Infinity
   for (const candidate of known) {
