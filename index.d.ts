@@ -477,6 +477,12 @@ export type ChittyIDErrorCode =
   | 'ERR_PROXY_AUTH'
   /** The `bulkhead` is full (or no slot came within the call's timeout); nothing was sent. */
   | 'EBULKHEADFULL'
+  /**
+   * A `TypeError` (not a `ChittyIDError`): an option name the client does not know, in the
+   * constructor's config, a nested options object or a call's options. The error has `option`
+   * (its path, e.g. `"cache.max"`) and, when one is likely, `suggestion` (e.g. `"cache.maxSize"`).
+   */
+  | 'ERR_CHITTYID_UNKNOWN_OPTION'
 
 /** Every rejection of `mint`/`mintBatch`. The message keeps v1's wording. */
 export declare class ChittyIDError extends Error {
