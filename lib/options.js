@@ -476,6 +476,8 @@ function clientOptions(config) {
     native: nativeOptions,
     // v1's `serviceUrl` (trailing slashes removed, so paths never start with `//`).
     v1: v1 ? { serviceUrl: (serviceUrl ?? DEFAULTS.serviceUrl).replace(/\/+$/, '') } : undefined,
+    // The transport was chosen automatically (under jest): v1's defaults for what no option names.
+    v1Defaults,
     timeout: timeout ?? DEFAULTS.timeout,
     apiKey,
     transport,
