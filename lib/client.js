@@ -152,6 +152,7 @@ class ChittyIDClient extends EventEmitter {
     if (this.#native !== undefined) return
     this.#start(this.#deferred)
     this.#deferred = undefined
+    if (this.#closed) this.#native.close() // stats of a closed client: nothing may run
   }
 
   /**
