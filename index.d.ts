@@ -271,7 +271,9 @@ export interface ChittyIDClientConfig {
    * jest-fetch-mock, msw, nock) see it; retry, breaker, cache and errors stay the same. The `ca`
    * option does not apply to it.
    * Default: the `CHITTYID_TRANSPORT` environment variable (`native` or `fetch`), else `"fetch"`
-   * under jest (`JEST_WORKER_ID` set), else `"native"`.
+   * under jest (`JEST_WORKER_ID` set), else `"native"`. Chosen automatically under jest, the
+   * client keeps v1's semantics unless options say otherwise: one `fetch` per call, v1's
+   * requests, results and messages (README "Testing with fetch stubs").
    */
   transport?: ChittyIDTransport
   /**
