@@ -7,8 +7,10 @@
 // `automatic()` lifts it while a client is made, so the client sees what a user's jest gives
 // it: JEST_WORKER_ID set, no variable.
 
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { inspect } from 'node:util'
+import vm from 'node:vm'
 import { jest } from '@jest/globals'
 import { ChittyIDClient } from '../index.mjs'
 
@@ -203,5 +205,34 @@ describe('a retry never leaves the stub', () => {
     // The next call captures the fetch installed now.
     await expect(client.mint({ entity: 'PEO' })).resolves.toBe('CT-A-NET-0001-P-24-A-0')
     expect(networkRequests).toEqual(['POST /v1/mint'])
+  })
+})
+
+describe('lib/v1.js is portable', () => {
+  /** Evaluates a CommonJS module of lib/ in a bare context: only web globals, `require` of `allowed`. */
+  function loadBare(file, allowed = {}, globals = {}) {
+    const source = readFileSync(new URL(`../lib/${file}`, import.meta.url), 'utf8')
+    expect(source).not.toMatch(/require\(['"]node:|binding\.js|process\./)
+    const module = { exports: {} }
+    const require = (name) => {
+      if (!(name in allowed)) throw new Error(`${file} requires ${name}`)
+      return allowed[name]
+    }
+    const context = vm.createContext({ module, exports: module.exports, require, AbortController, AbortSignal, setTimeout, clearTimeout, JSON, Error, TypeError, Object, ...globals })
+    vm.runInContext(source, context)
+    return module.exports
+  }
+
+  test('no native addon, no node: import, no process: runs on web globals alone', async () => {
+    const stub = recorder(json({ chittyId: ID }, 201))
+    const { createV1, onlyV1Options } = loadBare('v1.js', {}, { fetch: stub.fetch, encodeURIComponent })
+    const v1 = createV1({ healthTimeoutMs: 5000 })
+    const client = { serviceUrl: SERVICE, apiKey: 'k', timeout: 1000, validateFormat: () => false }
+    await expect(v1.mint(client, { entity: 'PEO' })).resolves.toBe(ID)
+    expect(stub.calls[0].init.headers).toEqual({ 'Content-Type': 'application/json', Authorization: 'Bearer k' })
+    expect([onlyV1Options({ serviceUrl: 'x', apiKey: undefined }), onlyV1Options({ serviceUrl: 'x', retry: false })]).toEqual([true, false])
+    const errors = loadBare('errors.js')
+    const { refuseUnknown } = loadBare('option-names.js', { './errors.js': errors })
+    expect(() => refuseUnknown({ maxAttemps: 1 }, 'retry', ['maxAttempts'], 'x')).toThrow(expect.objectContaining({ code: 'ERR_CHITTYID_UNKNOWN_OPTION', suggestion: 'retry.maxAttempts' }))
   })
 })
