@@ -10,6 +10,7 @@
 
 const native = require('../binding.js')
 const { invalidArgument } = require('./errors.js')
+const { GRAMMARS } = require('./format.js')
 
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object') {
@@ -242,6 +243,13 @@ function verifyTls() {
 
 const TRANSPORTS = ['native', 'fetch']
 
+/** `idGrammar`: which id grammars `validateFormat` and validate()'s format fallback accept. */
+function idGrammarOption(value) {
+  if (value === undefined || value === null) return undefined
+  if (!GRAMMARS.includes(value)) throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(value)}`)
+  return value
+}
+
 /**
  * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
  * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
@@ -415,6 +423,7 @@ function clientOptions(config) {
   const timeout = timeoutOption(config.timeout)
   const apiKey = optional(config, 'apiKey', 'string')
   const transport = transportOption(config.transport)
+  const idGrammar = idGrammarOption(config.idGrammar)
   const nativeOptions = {
     serviceUrl,
     fallbackUrls,
@@ -444,6 +453,7 @@ function clientOptions(config) {
     fleet: fleetOption(config.fleet),
     bulkhead: bulkheadOption(config.bulkhead),
     rateLimit: rateLimitOption(config.rateLimit),
+    idGrammar,
   }
   return {
     native: nativeOptions,
@@ -454,6 +464,7 @@ function clientOptions(config) {
     logger: loggerOption(config.logger, config.loggerStyle),
     name: config.name,
     headers: headersOption(config.headers),
+    idGrammar: idGrammar ?? DEFAULTS.idGrammar,
   }
 }
 
