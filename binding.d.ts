@@ -119,6 +119,8 @@ export declare class NativeEmulator {
   get h2Requests(): number
   /** The CA certificate (PEM) to trust when serving HTTPS. */
   get ca(): string | null
+  /** `"v1"` or `"deployed"`. */
+  get profile(): string
   get port(): number
   setFaults(faults: FaultOptions): void
   /** Whether mints ignore `Idempotency-Key` from now on (see `ignoreIdempotencyKeys`). */
@@ -208,6 +210,7 @@ export interface ClientDefaults {
   maxConnections: number
   scope: string
   allowInsecure: boolean
+  idGrammar: string
   retry: RetryOptions
   /** `retry.mint`. */
   mintRetry: string
@@ -336,6 +339,8 @@ export interface EmulatorStats {
   badRequests: number
   faultsInjected: number
   connections: number
+  /** Placeholder ids answered (deployed profile); not counted in `minted`. */
+  placeholders: number
 }
 
 export interface EndpointStats {
@@ -352,8 +357,8 @@ export interface EndpointStats {
 }
 
 /**
- * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so JS maps a
- * type letter back to its entity without a copy of the table.
+ * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so a test can
+ * hold lib/format.js's copy of the table equal to it.
  */
 export interface EntityTypeLetter {
   entity: string
@@ -397,6 +402,11 @@ export interface FaultOptions {
   down?: boolean
   /** At most this many requests per second; the rest get the public service's 429. */
   rateLimitPerSecond?: number
+  /**
+   * Deployed profile: mints answer a placeholder with this error code (`MINT_UNAVAILABLE`,
+   * `MINT_TIMEOUT`, `RATE_LIMITED`, ...; `format::PLACEHOLDER_ERRORS`).
+   */
+  placeholder?: string
   routes?: Array<string>
   probability?: number
   remaining?: number
@@ -481,7 +491,10 @@ export interface FleetStats {
   breakerHintsApplied: number
 }
 
-export declare function isValidFormatNative(id: string): boolean
+export declare function isPlaceholderNative(id: string): boolean
+
+/** `grammar`: `"any"` (absent), `"v1"` or `"deployed"`; an unknown name is `false`. */
+export declare function isValidFormatNative(id: string, grammar?: string | undefined | null): boolean
 
 /** `new NativeClient(options)`: the client's config as `lib/options.js` normalized it. */
 export interface NativeClientOptions {
@@ -529,9 +542,16 @@ export interface NativeClientOptions {
   bulkhead?: BulkheadOptions
   /** The client-side rate limit; off unless given. */
   rateLimit?: ClientRateLimitOptions
+  /**
+   * `"any"`, `"v1"` or `"deployed"`: the grammars `validateFormat` and `validate()`'s
+   * format-only fallback accept.
+   */
+  idGrammar?: string
 }
 
 export interface NativeEmulatorOptions {
+  /** `"v1"` (default) or `"deployed"`: the wire it speaks. */
+  profile?: string
   host?: string
   port?: number
   token?: string
@@ -574,15 +594,11 @@ export interface OperationStats {
 
 export declare function parseChittyId(id: string): ParsedChittyId | null
 
+/** A well-formed id of either grammar: which one, and its fields in id order. */
 export interface ParsedChittyId {
-  version: string
-  generation: string
-  location: string
-  sequence: string
-  entityType: string
-  yearMonth: string
-  check: string
-  extension: string
+  /** `"v1"` or `"deployed"`. */
+  grammar: string
+  fields: Array<string>
 }
 
 export interface ProxyEnvOptions {

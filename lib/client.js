@@ -4,7 +4,7 @@ const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
 const { cachedVerdict } = native
 const { closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
-const { validateFormat, entityForId } = require('./format.js')
+const { validateIn, parse, entityForId } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
@@ -86,6 +86,8 @@ class ChittyIDClient extends EventEmitter {
   /** Fetch transport: the `fetch` captured for each call in flight, by ticket (every attempt uses it). */
   #fetches = new Map()
   #performFetch
+  /** The `idGrammar` option: the grammars `validateFormat` accepts. */
+  #idGrammar
 
   constructor(config = {}) {
     super()
@@ -93,6 +95,7 @@ class ChittyIDClient extends EventEmitter {
     const options = clientOptions(config)
     this.#apiKey = options.apiKey
     this.#transport = options.transport
+    this.#idGrammar = options.idGrammar
     if (options.v1 !== undefined) {
       this.#v1 = true
       this.#deferred = options
@@ -368,7 +371,7 @@ class ChittyIDClient extends EventEmitter {
   }
 
   validateFormat(id) {
-    return validateFormat(id)
+    return validateIn(id, this.#idGrammar)
   }
 
   /**
@@ -449,10 +452,12 @@ class ChittyIDClient extends EventEmitter {
     await this.close()
   }
 
-  /** Splits a well-formed id into its fields, or returns null. */
-  static parse(id) {
-    if (!validateFormat(id)) return null
-    return native.parseChittyId(id)
+  /**
+   * Splits a well-formed id of either grammar (or of `options.grammar`) into its fields, or
+   * returns null (lib/format.js `parse`).
+   */
+  static parse(id, options) {
+    return parse(id, options)
   }
 }
 

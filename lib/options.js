@@ -12,6 +12,7 @@ const native = require('../binding.js')
 const { invalidArgument } = require('./errors.js')
 const { refuseUnknown } = require('./option-names.js')
 const { onlyV1Options } = require('./v1.js')
+const { GRAMMARS } = require('./format.js')
 
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object') {
@@ -252,6 +253,13 @@ function verifyTls() {
 
 const TRANSPORTS = ['native', 'fetch']
 
+/** `idGrammar`: which id grammars `validateFormat` and validate()'s format fallback accept. */
+function idGrammarOption(value) {
+  if (value === undefined || value === null) return undefined
+  if (!GRAMMARS.includes(value)) throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(value)}`)
+  return value
+}
+
 /**
  * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
  * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
@@ -415,7 +423,7 @@ function headersOption(value) {
 const CLIENT_OPTIONS = [
   'serviceUrl', 'failover', 'apiKey', 'timeout', 'retry', 'circuitBreaker', 'cache', 'bulkhead', 'rateLimit',
   'scope', 'connection', 'maxResponseBytes', 'allowInsecure', 'ca', 'maxConnections', 'proxy', 'transport',
-  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet',
+  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet', 'idGrammar',
 ]
 
 /**
@@ -441,6 +449,7 @@ function clientOptions(config) {
   const [serviceUrl, fallbackUrls] = serviceUrlOption(config)
   const timeout = timeoutOption(config.timeout)
   const apiKey = optional(config, 'apiKey', 'string')
+  const idGrammar = idGrammarOption(config.idGrammar)
   const nativeOptions = {
     serviceUrl,
     fallbackUrls,
@@ -471,6 +480,7 @@ function clientOptions(config) {
     fleet: fleetOption(config.fleet),
     bulkhead: bulkheadOption(config.bulkhead),
     rateLimit: rateLimitOption(config.rateLimit),
+    idGrammar,
   }
   return {
     native: nativeOptions,
@@ -485,6 +495,7 @@ function clientOptions(config) {
     logger: loggerOption(config.logger, config.loggerStyle),
     name: config.name,
     headers: headersOption(config.headers),
+    idGrammar: idGrammar ?? DEFAULTS.idGrammar,
   }
 }
 
