@@ -111,6 +111,8 @@ class Bridge {
   #hooks
   #drainCallback
   #attached = false
+  /** The native handle keeps the event loop alive (`keepAlive(true)`). */
+  #referenced = false
   #detachTimer = null
   #pending = new Map() // ticket -> PendingCall
   #lastTicket = 0
@@ -156,7 +158,12 @@ class Bridge {
     }
     const ticket = this.#nextTicket()
     if (this.#pending.size === 0) {
-      this.#native.keepAlive(true)
+      // Still referenced when the previous busy period ended less than a loop turn ago (a
+      // call chained on the one that just settled): no crossing then.
+      if (!this.#referenced) {
+        this.#native.keepAlive(true)
+        this.#referenced = true
+      }
       busy.add(this)
     }
     let call
@@ -201,11 +208,17 @@ class Bridge {
 
   #idleIfDone() {
     if (this.#pending.size !== 0 || !busy.delete(this)) return
-    this.#native.keepAlive(false)
-    // Still idle a loop turn later (no call chained on this one): release the native handle.
+    // Still idle a loop turn later (no call chained on this one): let the loop go and release
+    // the native handle. Until then the handle stays referenced, so a caller that awaits one
+    // call after another (the settling drain runs their next submit) costs no keep-alive
+    // crossings; the loop is kept one turn longer at most.
     this.#detachTimer = setImmediate(() => {
       this.#detachTimer = null
       if (this.#pending.size !== 0) return
+      if (this.#referenced) {
+        this.#native.keepAlive(false)
+        this.#referenced = false
+      }
       if (this.#attached) {
         this.#native.detachCompletions()
         this.#attached = false
