@@ -101,14 +101,16 @@ describe('processes exit on their own', () => {
     expect(run.ms).toBeLessThan(5000)
   })
 
-  test('a caller awaiting mints one after another references the loop once per busy period; the process still exits', async () => {
-    // Counts the bridge's keep-alive and attach crossings (lib/bridge.js): a call chained on
-    // the one that just settled finds the handle still referenced and attached.
+  test('a caller awaiting mints one after another attaches the wake-up handle once per busy period; the process still exits', async () => {
+    // Counts the bridge's crossings into the addon (lib/bridge.js): a call chained on the one
+    // that just settled finds the handle still attached and referenced.
     const script = `
       const path = require('node:path')
       const { NativeClient } = require(path.join(path.dirname(process.argv[1]), 'binding.js'))
-      const counts = { keepAlive: 0, attachCompletions: 0, detachCompletions: 0 }
-      for (const name of Object.keys(counts)) {
+      const counts = { attachCompletions: 0, submitMint: 0, takeCompletions: 0, detachCompletions: 0 }
+      for (const name of Object.getOwnPropertyNames(NativeClient.prototype)) {
+        if (typeof Object.getOwnPropertyDescriptor(NativeClient.prototype, name).value !== 'function' || name === 'constructor') continue
+        counts[name] ??= 0
         const original = NativeClient.prototype[name]
         NativeClient.prototype[name] = function (...args) {
           counts[name]++
@@ -125,8 +127,10 @@ describe('processes exit on their own', () => {
     const run = await runNode(script, [INDEX, emulator.url], 15000)
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
-    // One busy period: on, then off a loop turn after the last call (it was 100 crossings).
-    expect(JSON.parse(run.stdout.trim())).toEqual({ keepAlive: 2, attachCompletions: 1, detachCompletions: 1 })
+    // One busy period: attached (and referenced) once, detached a loop turn after the last
+    // call; per call one submission and one take (each call cost two keepAlive crossings more).
+    const counts = Object.fromEntries(Object.entries(JSON.parse(run.stdout.trim())).filter(([, n]) => n > 0))
+    expect(counts).toEqual({ attachCompletions: 1, submitMint: 50, takeCompletions: 50, detachCompletions: 1 })
     expect(run.ms).toBeLessThan(10000)
   })
 
