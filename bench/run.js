@@ -35,6 +35,8 @@ if (flags['duration-ms']) MODE.durationMs = Math.max(100, Math.min(30000, Number
 const CONCURRENCY = [1, 64, 256]
 /** The calls measured at each concurrency: mint, and validate() with both caches off. */
 const OPS = ['mint', 'validate']
+/** The concurrencies of an op's runs (the smoke run checks validate's runs at one only). */
+const levels = (op) => (SMOKE && op === 'validate' ? [64] : CONCURRENCY)
 const SERVER_CPU = 0
 const CLIENT_CPU = 1
 const PIN = !flags['no-pin'] && os.availableParallelism() >= 2 && hasTaskset()
@@ -148,11 +150,11 @@ async function h2Rounds(results) {
 async function clientRounds(server, results) {
   for (const op of OPS) {
     results[op] = {}
-    for (const c of CONCURRENCY) results[op][c] = { native: [], reference: [] }
+    for (const c of levels(op)) results[op][c] = { native: [], reference: [] }
   }
   for (let round = 0; round < MODE.rounds; round++) {
     for (const op of OPS) {
-      for (const c of CONCURRENCY) {
+      for (const c of levels(op)) {
         const order = (round + c) % 2 === 0 ? ['native', 'reference'] : ['reference', 'native']
         for (const impl of order) {
           const r = await worker('mint', { impl, op, url: server.url, concurrency: c, warmupMs: MODE.warmupMs, durationMs: MODE.durationMs })
@@ -275,7 +277,7 @@ function buildRows(results) {
     rows.push([`${b.op}, c=${b.c}: ${b.what}, median of each round's native / reference ratio`, '', '', fmtRatio(pairedRatio(results[b.op][b.c], b.key)), '—', 'info'])
   }
   for (const op of OPS) {
-    for (const c of CONCURRENCY) {
+    for (const c of levels(op)) {
       const barred = (key) => CALL_BARS.some((b) => b.op === op && b.c === c && b.key === key)
       for (const [key, what] of [['cpuUsPerCall', 'total CPU (all threads) per call (µs)'], ['loopUsPerCall', 'event-loop (JS thread) CPU per call (µs)']]) {
         if (barred(key)) continue
@@ -384,7 +386,7 @@ function markdownTable(header, rows) {
 function detailRows(results) {
   const rows = []
   for (const op of OPS) {
-    for (const c of CONCURRENCY) {
+    for (const c of levels(op)) {
       for (const impl of ['native', 'reference']) {
         for (const [i, r] of results[op][c][impl].entries()) {
           if (!ok(r)) {
@@ -547,7 +549,7 @@ async function main() {
 /** Cases whose worker crashed: the script is broken (a missed bar is not). */
 function brokenCases(results) {
   const broken = []
-  for (const op of OPS) for (const c of CONCURRENCY) for (const impl of ['native', 'reference']) if (!results[op][c][impl].some(ok)) broken.push(`${op} c=${c} ${impl}`)
+  for (const op of OPS) for (const c of levels(op)) for (const impl of ['native', 'reference']) if (!results[op][c][impl].some(ok)) broken.push(`${op} c=${c} ${impl}`)
   const single = { format: results.format, compatCache: results.compatCache, syncCall: results.syncCall }
   for (const [k, v] of Object.entries(single)) if (!ok(v)) broken.push(k)
   for (const k of ['cacheHit', 'failFast', 'memory']) for (const impl of ['native', 'reference']) if (!ok(results[k][impl])) broken.push(`${k} ${impl}`)
