@@ -8,7 +8,7 @@ import { ChittyIDClient } from '../index.mjs'
 
 const require = createRequire(import.meta.url)
 const native = require('../binding.js')
-const { validateFormat, CHITTY_ID } = require('../lib/format.js')
+const { validateFormat, parse, entityForId, CHITTY_ID } = require('../lib/format.js')
 
 const SEEDS = process.env.FORMAT_TEST_SEED ? [Number(process.env.FORMAT_TEST_SEED)] : [1, 2, 3]
 const RANDOM_STRINGS_PER_SEED = 3000
@@ -164,5 +164,23 @@ describe('the JS and Rust id grammars agree', () => {
   ])('the corpus catches a grammar with %s', (_, wrongGrammar) => {
     const cases = corpus(SEEDS[0])
     expect(disagreements(cases, (id) => wrongGrammar.test(id)).length).toBeGreaterThan(0)
+  })
+})
+
+// lib/format.js loads without the addon (the portable build imports it), so its entity table
+// and parse() are JS; they must say what src/format.rs says.
+describe('lib/format.js without the addon agrees with src/format.rs', () => {
+  test('the entity table: every type letter names the entity the native table names', () => {
+    for (const { entity, letter } of native.entityTypeLetters()) {
+      expect({ letter, entity: entityForId(`AB-C-DEF-1234-${letter}-26-A-1`) }).toEqual({ letter, entity })
+    }
+  })
+
+  test.each(SEEDS)('seed %i: parse() gives the native fields for every generated string', (seed) => {
+    const wrong = []
+    for (const id of corpus(seed)) {
+      if (JSON.stringify(parse(id)) !== JSON.stringify(native.parseChittyId(id))) wrong.push(JSON.stringify(id))
+    }
+    expect({ seed, wrong }).toEqual({ seed, wrong: [] })
   })
 })
