@@ -7,6 +7,7 @@ require('./lib/load-binding.js').loadBinding()
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/client.js')
 const { ChittyIDEmulator } = require('./lib/emulator.js')
 const { ChittyIDError } = require('./lib/errors.js')
+const { validateFormat, parse } = require('./lib/format.js')
 const { registerMetrics } = require('./lib/metrics.js')
 const { CHANNEL_NAME: TRACING_CHANNEL } = require('./lib/diagnostics.js')
 const { ChittyIDCache, getSharedCache, clearSharedCache } = require('./lib/compat/cache.js')
@@ -22,8 +23,12 @@ module.exports = {
   ChittyIDClient,
   mintChittyID,
   validateChittyID,
+  validateFormat,
+  parse,
   ChittyIDEmulator,
   ChittyIDError,
+  // `'native'` here, `'portable'` in portable.js: which build the export conditions chose.
+  RUNTIME: 'native',
   // observability (README "Observability")
   registerMetrics,
   TRACING_CHANNEL,

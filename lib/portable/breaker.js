@@ -1,0 +1,103 @@
+'use strict'
+
+// The portable client's circuit breaker: the state machine of src/breaker.rs (README
+// "circuitBreaker"): CLOSED -> OPEN after `failureThreshold` counted failures within
+// `monitorWindow`; OPEN fails fast for `resetTimeout`; then HALF_OPEN admits up to
+// `halfOpenAttempts` trial calls at a time, `halfOpenAttempts` successes close it and a failure
+// opens it again. `onTransition(state, failures)` hears every change.
+
+class Breaker {
+  #config
+  #now
+  #onTransition
+  state = 'CLOSED'
+  #failures = [] // times of the counted failures in the window
+  #openedAt = 0
+  #trials = 0
+  #halfOpenSuccesses = 0
+  timesOpened = 0
+  rejected = 0
+
+  constructor(config, now, onTransition) {
+    this.#config = config
+    this.#now = now
+    this.#onTransition = onTransition
+  }
+
+  /** 0 when a call may go; else the ms until the next trial (the call fails fast). */
+  admit() {
+    if (this.state === 'OPEN') {
+      const left = this.#openedAt + this.#config.resetTimeout - this.#now()
+      if (left > 0) {
+        this.rejected++
+        return left
+      }
+      this.#move('HALF_OPEN')
+    }
+    if (this.state === 'HALF_OPEN') {
+      if (this.#trials >= this.#config.halfOpenAttempts) {
+        this.rejected++
+        return 1
+      }
+      this.#trials++
+    }
+    return 0
+  }
+
+  /** The service answered (a success, or a refusal that is the caller's fault). */
+  success(wasTrial) {
+    if (wasTrial) this.#trials = Math.max(0, this.#trials - 1)
+    if (this.state !== 'HALF_OPEN') return
+    if (++this.#halfOpenSuccesses >= this.#config.halfOpenAttempts) this.#move('CLOSED')
+  }
+
+  /** A counted failure; true when it opened the circuit. */
+  failure(wasTrial) {
+    if (wasTrial) this.#trials = Math.max(0, this.#trials - 1)
+    const now = this.#now()
+    if (this.state === 'HALF_OPEN') {
+      this.#open(now)
+      return true
+    }
+    if (this.state === 'OPEN') return false
+    this.#failures.push(now)
+    const since = now - this.#config.monitorWindow
+    while (this.#failures.length > 0 && this.#failures[0] <= since) this.#failures.shift()
+    if (this.#failures.length >= this.#config.failureThreshold) {
+      this.#open(now)
+      return true
+    }
+    return false
+  }
+
+  /** A trial call that ended neither way (aborted): its slot is free again. */
+  release(wasTrial) {
+    if (wasTrial) this.#trials = Math.max(0, this.#trials - 1)
+  }
+
+  get failures() {
+    return this.#failures.length
+  }
+
+  get halfOpenSuccesses() {
+    return this.#halfOpenSuccesses
+  }
+
+  #open(now) {
+    const failures = Math.max(this.#failures.length, 1)
+    this.#openedAt = now
+    this.timesOpened++
+    this.#move('OPEN', failures)
+  }
+
+  #move(state, failures = 0) {
+    if (this.state === state) return
+    this.state = state
+    this.#trials = 0
+    this.#halfOpenSuccesses = 0
+    if (state !== 'OPEN') this.#failures = []
+    this.#onTransition(state, failures)
+  }
+}
+
+module.exports = { Breaker }

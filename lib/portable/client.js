@@ -1,0 +1,585 @@
+'use strict'
+
+// The portable ChittyIDClient (docs/PORTABLE.md): the native client's API and policies over
+// the runtime's `fetch` and timers, for Cloudflare Workers and other fetch runtimes. Nothing
+// runs at load or construction (Workers forbid I/O outside a request), no timer outlives the
+// call that set it, and nothing here needs the addon or a Node module.
+
+const { Emitter } = require('./emitter.js')
+const { ChittyIDError, invalidArgument, abortError, circuitOpenError, closedError, mintFailure, BATCH_FAILURE } = require('../errors.js')
+const { validateFormat, parse } = require('../format.js')
+const { emitSafely } = require('../events.js')
+const { serializeMintRequest, idProblem, cachedAnswer } = require('../requests.js')
+const { portableOptions, callSignal, callIdempotencyKey, callHeaders, unsupported } = require('./options.js')
+const { exchange, failure } = require('./transport.js')
+const { nextDelayMs, parseRetryAfter, isRetryable, leavesMintOutcomeUnknown } = require('./retry.js')
+const { Breaker } = require('./breaker.js')
+const { ValidationCache } = require('./cache.js')
+const { PauseGate } = require('./rate-limit.js')
+const { mintBody, parseMint, parseBatch, parseValidation } = require('./wire.js')
+const { HEALTH_TIMEOUT_MS, BATCH_FALLBACK_CONCURRENCY } = require('./defaults.js')
+
+const REDACTED = '[redacted]'
+const OPERATIONS = ['mint', 'mintBatch', 'validate', 'healthCheck']
+
+function newKey() {
+  const c = globalThis.crypto
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID()
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`
+}
+
+const isRateLimit = (f) => (f.kind === 'http' && f.status === 429) || (f.kind === 'placeholder' && f.rateLimited)
+
+/** Whether the breaker counts a failed attempt (README "circuitBreaker": not 4xx but 408, never 429). */
+function countsForBreaker(f) {
+  switch (f.kind) {
+    case 'transport':
+    case 'timeout':
+    case 'tls':
+    case 'bad':
+    case 'toolarge':
+      return true
+    case 'http':
+      return f.status >= 500 || f.status === 408
+    case 'placeholder':
+      return !f.rateLimited && (f.retryable || !f.notProcessed)
+    default:
+      return false
+  }
+}
+
+/** Waits `ms`, or rejects `{ kind: 'aborted' }` when `signal` aborts first. */
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject({ kind: 'aborted' })
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject({ kind: 'aborted' })
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+function opStats() {
+  return { requests: 0, errors: 0, retries: 0 }
+}
+
+class ChittyIDClient extends Emitter {
+  #o
+  #apiKey
+  #origin
+  #closed = false
+  #breaker
+  #cache
+  #gate
+  /** validate() calls in flight, by id: concurrent callers share one request. */
+  #inflight = new Map()
+  /** The AbortController of every call in flight, aborted by close(). */
+  #calls = new Set()
+  /** The wire each endpoint speaks: 'v1', 'deployed', or undefined while unknown (auto). */
+  #wire
+  #stats = Object.fromEntries(OPERATIONS.map((op) => [op, opStats()]))
+  #retries = 0
+  #placeholders = 0
+
+  constructor(config = {}) {
+    super()
+    const o = portableOptions(config)
+    this.#o = o
+    this.serviceUrl = o.serviceUrl
+    this.timeout = o.timeout
+    this.#apiKey = o.apiKey
+    if (o.name !== undefined) this.name = o.name
+    this.#origin = new URL(o.serviceUrl).origin
+    const now = () => Date.now()
+    this.#breaker = o.circuitBreaker === null ? null : new Breaker(o.circuitBreaker, now, (state, failures) => this.#onBreaker(state, failures))
+    this.#cache = o.cache === null ? null : new ValidationCache(o.cache, now)
+    this.#gate = new PauseGate(now)
+    const fixed = o.wire === 'auto' ? undefined : o.wire
+    this.#wire = { mint: fixed, mintBatch: fixed, validate: fixed, healthCheck: fixed }
+  }
+
+  /** The configured key (not enumerable, so it never shows up in logs of the client). */
+  get apiKey() {
+    return this.#apiKey
+  }
+
+  /** Always `'fetch'`: every exchange is the runtime's `fetch`. */
+  get transport() {
+    return 'fetch'
+  }
+
+  #emit(event, payload) {
+    if (!this.#closed) emitSafely(this, event, payload, () => !this.#closed)
+  }
+
+  #onBreaker(state, failures) {
+    if (state === 'OPEN') this.#emit('circuitOpen', { failures, resetTimeout: this.#o.circuitBreaker.resetTimeout })
+    else if (state === 'HALF_OPEN') this.#emit('circuitHalfOpen', {})
+    else this.#emit('circuitClose', {})
+  }
+
+  #redact(text) {
+    const key = this.#apiKey
+    return typeof text === 'string' && key && text.includes(key) ? text.split(key).join(REDACTED) : text
+  }
+
+  #checkOpen() {
+    if (this.#closed) throw closedError()
+  }
+
+  #headers(method, extra, idempotencyKey) {
+    const headers = { ...extra, Accept: 'application/json' }
+    if (method === 'POST') headers['Content-Type'] = 'application/json'
+    if (this.#apiKey) headers.Authorization = `Bearer ${this.#apiKey}`
+    if (idempotencyKey !== undefined) headers['Idempotency-Key'] = idempotencyKey
+    return headers
+  }
+
+  /** A controller for one call: aborted by the caller's `signal` or by close(). */
+  #begin(signal) {
+    const ctl = new AbortController()
+    const onAbort = () => ctl.abort()
+    if (signal) signal.addEventListener('abort', onAbort, { once: true })
+    this.#calls.add(ctl)
+    ctl.end = () => {
+      this.#calls.delete(ctl)
+      if (signal) signal.removeEventListener('abort', onAbort)
+    }
+    return ctl
+  }
+
+  /** Waits out a 429 pause within the call's timeout; else fails, nothing sent. */
+  async #waitGate(signal) {
+    const left = this.#gate.remaining()
+    if (left === 0) return
+    if (left > this.timeout) {
+      this.#gate.rejected++
+      throw failure('ratelimited', {
+        code: 'ERATELIMITED',
+        retryInMs: left,
+        message: `rate limited by the ChittyID service: traffic is paused for another ${left} ms, longer than this call may wait`,
+      })
+    }
+    this.#gate.waits++
+    await sleep(left, signal)
+  }
+
+  /**
+   * One operation under the policies (docs/ARCHITECTURE.md "One mint"): rate-limit gate,
+   * breaker admission, the attempt, then retry or not by the rules of lib/portable/retry.js.
+   * Resolves what `parse` makes of a 2xx answer; rejects with a failure object.
+   */
+  async #run(op, { request, parse: parseAnswer, safe, ctl, fetchFn }) {
+    const stats = this.#stats[op]
+    stats.requests++
+    const policy = this.#o.retry
+    if (typeof fetchFn !== 'function') throw failure('transport', { code: 'EFETCH', phase: 'connect', message: 'fetch failed: globalThis.fetch is not a function' })
+    for (let attempt = 1; ; attempt++) {
+      if (ctl.signal.aborted) throw { kind: 'aborted' }
+      await this.#waitGate(ctl.signal)
+      const retryInMs = this.#breaker ? this.#breaker.admit() : 0
+      if (retryInMs > 0) throw { kind: 'open', retryInMs }
+      const trial = this.#breaker !== null && this.#breaker.state === 'HALF_OPEN'
+      const epoch = this.#gate.epoch
+      let f
+      try {
+        const answer = await exchange(fetchFn, { ...request(), timeoutMs: this.timeout, maxResponseBytes: this.#o.maxResponseBytes, signal: ctl.signal })
+        if (answer.status >= 200 && answer.status <= 299) {
+          const value = parseAnswer(answer.json)
+          if (this.#breaker) this.#breaker.success(trial)
+          this.#gate.onSuccess()
+          return value
+        }
+        const statusText = this.#redact(answer.statusText)
+        f = failure('http', {
+          code: 'EHTTP',
+          status: answer.status,
+          retryAfterMs: parseRetryAfter(answer.retryAfter),
+          message: `ChittyID service error: ${answer.status} ${statusText}`,
+        })
+      } catch (err) {
+        if (err === null || typeof err !== 'object' || typeof err.kind !== 'string') throw err
+        if (err.kind === 'aborted') {
+          if (this.#breaker) this.#breaker.release(trial)
+          throw err
+        }
+        f = err
+      }
+      let opened = false
+      if (this.#breaker) {
+        if (countsForBreaker(f)) opened = this.#breaker.failure(trial)
+        else if (isRateLimit(f)) this.#breaker.release(trial)
+        else this.#breaker.success(trial) // a refusal: the service answered
+      }
+      if (isRateLimit(f)) {
+        const pause = this.#gate.onRateLimited(epoch, f.retryAfterMs)
+        if (pause) this.#emit('rateLimited', { operation: op, retryInMs: pause.ms, retryAfter: pause.retryAfter })
+      }
+      if (safe && leavesMintOutcomeUnknown(f)) throw { ...f, unknown: true }
+      if (policy === null || opened || !isRetryable(f)) throw f
+      let delay
+      if (isRateLimit(f)) {
+        if (attempt >= policy.maxAttempts || (f.retryAfterMs !== undefined && f.retryAfterMs > policy.maxRetryAfterMs)) throw f
+        delay = this.#gate.remaining()
+      } else {
+        delay = nextDelayMs(policy, attempt, f.retryAfterMs)
+        if (delay === null) throw f
+      }
+      stats.retries++
+      this.#retries++
+      this.#emit('retry', { operation: op, attempt, delay, error: Object.assign(new Error(f.message), { code: f.code }) })
+      // A 429's wait is the gate's, at the top of the next attempt.
+      if (!isRateLimit(f)) await sleep(delay, ctl.signal)
+    }
+  }
+
+  /** The ChittyIDError of a failed call; `prefix` is the operation's v1 wording. */
+  #error(f, prefix, signal, idempotencyKey) {
+    if (f instanceof Error) return f
+    if (f.kind === 'aborted') return this.#closed ? closedError() : abortError(signal)
+    if (f.kind === 'open') return circuitOpenError(f.retryInMs, prefix)
+    const cause = Object.assign(new Error(f.message), { code: f.code })
+    if (f.status !== undefined) cause.status = f.status
+    if (f.unknown) return new ChittyIDError(`${prefix}${f.message}`, { code: 'EMINTUNKNOWN', status: f.status, cause, idempotencyKey })
+    const err = new ChittyIDError(`${prefix}${f.message}`, { code: f.code, status: f.status, cause, retryInMs: f.retryInMs })
+    if (f.kind === 'placeholder') {
+      err.placeholderId = f.placeholderId
+      err.serviceErrorCode = f.serviceErrorCode
+      // The backend reported it did not mint, except after a timeout (docs/PORTABLE.md).
+      err.retrySafe = f.notProcessed
+      if (!f.notProcessed) {
+        err.mayHaveMinted = true
+        err.idempotencyKey = idempotencyKey
+      }
+    }
+    return err
+  }
+
+  /** Runs one public call: its controller, its stats, its error. */
+  async #call(op, signal, prefix, idempotencyKey, body) {
+    if (signal && signal.aborted) throw abortError(signal)
+    const ctl = this.#begin(signal)
+    try {
+      return await body(ctl, globalThis.fetch)
+    } catch (f) {
+      this.#stats[op].errors++
+      throw this.#error(f, prefix, signal, idempotencyKey)
+    } finally {
+      ctl.end()
+    }
+  }
+
+  #mintSpec(request, key, headers, ctl, fetchFn) {
+    const body = mintBody(request, this.#wire.mint ?? this.#o.wire)
+    return {
+      request: () => ({ url: `${this.serviceUrl}/mint`, method: 'POST', body, headers: this.#headers('POST', headers, key) }),
+      parse: (json) => parseMint(json, this.#o.acceptPlaceholders),
+      safe: this.#o.mintRetry === 'safe',
+      ctl,
+      fetchFn,
+    }
+  }
+
+  #minted(answer) {
+    if (this.#o.wire === 'auto' && this.#wire.mint === undefined) this.#wire.mint = answer.wire
+    if (answer.placeholder !== undefined) {
+      this.#placeholders++
+      this.#emit('placeholder', { chittyId: answer.id, errorCode: answer.placeholder })
+    }
+    return answer.id
+  }
+
+  async mint(request, options) {
+    const signal = callSignal(options)
+    const key = callIdempotencyKey(options) ?? newKey()
+    serializeMintRequest(request)
+    this.#checkOpen()
+    const headers = callHeaders(this.#o.headers, options, 'mint')
+    return this.#call('mint', signal, mintFailure(request.entity), key, async (ctl, fetchFn) => {
+      return this.#minted(await this.#run('mint', this.#mintSpec(request, key, headers, ctl, fetchFn)))
+    })
+  }
+
+  async mintBatch(requests, options) {
+    const signal = callSignal(options)
+    const key = callIdempotencyKey(options) ?? newKey()
+    if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
+    requests.forEach(serializeMintRequest)
+    this.#checkOpen()
+    const headers = callHeaders(this.#o.headers, options, 'mintBatch')
+    return this.#call('mintBatch', signal, BATCH_FAILURE, key, async (ctl, fetchFn) => {
+      if (this.#wire.mintBatch !== 'deployed') {
+        const wire = this.#wire.mintBatch ?? this.#o.wire
+        const body = JSON.stringify({ requests: requests.map((r) => JSON.parse(mintBody(r, wire))) })
+        try {
+          const ids = await this.#run('mintBatch', {
+            request: () => ({ url: `${this.serviceUrl}/mint/batch`, method: 'POST', body, headers: this.#headers('POST', headers, key) }),
+            parse: (json) => parseBatch(json, requests.length),
+            safe: this.#o.mintRetry === 'safe',
+            ctl,
+            fetchFn,
+          })
+          if (this.#o.wire === 'auto') this.#wire.mintBatch = 'v1'
+          return ids
+        } catch (f) {
+          // No batch route (the deployed service): nothing was minted; mint one by one.
+          if (!(this.#o.wire === 'auto' && this.#wire.mintBatch === undefined && f.kind === 'http' && f.status === 404)) throw f
+          this.#wire.mintBatch = 'deployed'
+        }
+      }
+      return this.#mintEach(requests, key, headers, ctl, fetchFn)
+    })
+  }
+
+  /**
+   * mintBatch() on a service without a batch route: single mints, at most
+   * BATCH_FALLBACK_CONCURRENCY at a time, ids in request order. After a failure no new mint
+   * starts; the error carries the ids minted (`ids`, null where none) and the positions that
+   * failed (`failedIndexes`) or were never sent (`notAttempted`), so nothing minted is lost.
+   */
+  async #mintEach(requests, key, headers, ctl, fetchFn) {
+    const ids = requests.map(() => null)
+    const failedIndexes = []
+    let next = 0
+    let first
+    const worker = async () => {
+      while (next < requests.length && first === undefined) {
+        const i = next++
+        try {
+          ids[i] = this.#minted(await this.#run('mint', this.#mintSpec(requests[i], `${key}.${i}`, headers, ctl, fetchFn)))
+        } catch (f) {
+          failedIndexes.push(i)
+          if (first === undefined) first = f
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(BATCH_FALLBACK_CONCURRENCY, requests.length) }, worker))
+    if (first === undefined) return ids
+    const err = this.#error(first, BATCH_FAILURE, undefined, `${key}.${failedIndexes[0]}`)
+    if (err.code === 'ECLIENTCLOSED' || err.code === 'ABORT_ERR') throw first
+    err.ids = ids
+    err.failedIndexes = failedIndexes.sort((a, b) => a - b)
+    err.notAttempted = Array.from({ length: requests.length - next }, (_, k) => next + k)
+    throw err
+  }
+
+  async validate(id, options) {
+    const signal = callSignal(options)
+    this.#checkOpen()
+    const problem = idProblem(id)
+    if (problem !== undefined) return { valid: false, error: problem }
+    if (signal && signal.aborted) throw abortError(signal)
+    if (this.#cache) {
+      const verdict = this.#cache.get(id)
+      if (verdict !== undefined) return cachedAnswer(id, verdict)
+    }
+    const headers = callHeaders(this.#o.headers, options, 'validate')
+    let flight = this.#inflight.get(id)
+    if (flight === undefined) {
+      flight = this.#askService(id, headers).finally(() => {
+        if (this.#inflight.get(id) === flight) this.#inflight.delete(id)
+      })
+      this.#inflight.set(id, flight)
+    }
+    if (!signal) return flight
+    // The shared request goes on for the other callers; this one stops waiting.
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(abortError(signal))
+      signal.addEventListener('abort', onAbort, { once: true })
+      flight.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
+  }
+
+  /** Asks the service once for every concurrent caller of `id`; never rejects but when closed. */
+  async #askService(id, headers) {
+    const ctl = this.#begin(undefined)
+    const fetchFn = globalThis.fetch
+    const ask = (wire) =>
+      this.#run('validate', {
+        request: () =>
+          wire === 'deployed'
+            ? { url: `${this.#origin}/api/validate`, method: 'POST', body: JSON.stringify({ id }), headers: this.#headers('POST', headers) }
+            : { url: `${this.serviceUrl}/validate/${encodeURIComponent(id)}`, method: 'GET', headers: this.#headers('GET', headers) },
+        parse: parseValidation,
+        safe: false,
+        ctl,
+        fetchFn,
+      })
+    try {
+      let answer
+      const known = this.#wire.validate
+      try {
+        answer = await ask(known ?? 'v1')
+        if (known === undefined) this.#wire.validate = 'v1'
+      } catch (f) {
+        if (!(known === undefined && f.kind === 'http' && f.status === 404)) throw f
+        // v1's route is absent: the deployed service validates at its origin.
+        try {
+          answer = await ask('deployed')
+          this.#wire.validate = 'deployed'
+        } catch (g) {
+          if (g.kind === 'http' && g.status === 404) this.#wire.validate = 'v1'
+          throw g
+        }
+      }
+      if (answer.error !== undefined) answer.error = this.#redact(answer.error)
+      if (this.#cache && !this.#closed) this.#cache.set(id, answer.valid)
+      return answer
+    } catch (f) {
+      this.#stats.validate.errors++
+      if (f.kind === 'aborted') throw closedError()
+      if (f.kind === 'http') return { valid: false, error: `Service error: ${f.status}` }
+      if (f.kind === 'open') return { valid: validateFormat(id), error: circuitOpenError(f.retryInMs).message }
+      if (!f.kind) throw f
+      return { valid: validateFormat(id), error: f.message }
+    } finally {
+      ctl.end()
+    }
+  }
+
+  validateFormat(id) {
+    return validateFormat(id)
+  }
+
+  /**
+   * `GET {serviceUrl}/health` (on the deployed wire `GET {origin}/health`), 5 s timeout,
+   * outside retry and breaker; waits out a rate-limit pause. Never rejects because of the
+   * service; rejects for bad options, an aborted signal and a closed client.
+   */
+  async healthCheck(options) {
+    const signal = callSignal(options)
+    this.#checkOpen()
+    const headers = this.#headers('GET', callHeaders(this.#o.headers, options, 'healthCheck'))
+    if (signal && signal.aborted) throw abortError(signal)
+    const ctl = this.#begin(signal)
+    const fetchFn = globalThis.fetch
+    this.#stats.healthCheck.requests++
+    const probe = async (url) => {
+      const epoch = this.#gate.epoch
+      const { status, retryAfter } = await exchange(fetchFn, { url, method: 'GET', headers, timeoutMs: HEALTH_TIMEOUT_MS, maxResponseBytes: this.#o.maxResponseBytes, signal: ctl.signal, readBody: false })
+      if (status === 429) {
+        const pause = this.#gate.onRateLimited(epoch, parseRetryAfter(retryAfter))
+        if (pause) this.#emit('rateLimited', { operation: 'healthCheck', retryInMs: pause.ms, retryAfter: pause.retryAfter })
+      }
+      return status
+    }
+    try {
+      if (typeof fetchFn !== 'function') return false
+      await this.#waitGate(ctl.signal)
+      const known = this.#wire.healthCheck
+      let status = await probe(known === 'deployed' ? `${this.#origin}/health` : `${this.serviceUrl}/health`)
+      if (known === undefined) {
+        if (status === 404 && this.#origin !== this.serviceUrl) {
+          status = await probe(`${this.#origin}/health`)
+          if (status !== 404) this.#wire.healthCheck = 'deployed'
+        } else if (status >= 200 && status <= 299) {
+          this.#wire.healthCheck = 'v1'
+        }
+      }
+      const healthy = status >= 200 && status <= 299
+      if (!healthy) this.#stats.healthCheck.errors++
+      return healthy
+    } catch (f) {
+      if (f && f.kind === 'aborted') throw this.#error(f, '', signal)
+      this.#stats.healthCheck.errors++
+      if (f && typeof f.kind === 'string') return false
+      throw f
+    } finally {
+      ctl.end()
+    }
+  }
+
+  /** The connection manager's background checks are not in the portable build (README "Runtimes"). */
+  async connect() {
+    this.#checkOpen()
+    throw unsupported('connect() (the connection manager)', 'its background health checks would outlive the request; call healthCheck() instead')
+  }
+
+  async disconnect() {}
+
+  getConnectionState() {
+    return {
+      state: 'DISCONNECTED',
+      lastHealthCheck: null,
+      lastSuccessfulConnection: null,
+      reconnectAttempts: 0,
+      isHealthy: false,
+      uptime: 0,
+      nextCheckIn: null,
+      enabled: false,
+      stats: { totalConnections: 0, totalReconnections: 0, totalFailures: 0, totalHealthChecks: 0, successfulHealthChecks: 0, failedHealthChecks: 0 },
+    }
+  }
+
+  /** Counters of every operation, the breaker, the cache, the 429 pause and the wire of each endpoint. */
+  getStats() {
+    const gate = this.#gate
+    const left = gate.remaining()
+    const b = this.#breaker
+    return {
+      runtime: 'portable',
+      requests: Object.fromEntries(OPERATIONS.map((op) => [op, { ...this.#stats[op] }])),
+      retries: this.#retries,
+      rejectedByBreaker: b ? b.rejected : 0,
+      rateLimit: { paused: left > 0, retryInMs: left, rateLimited: gate.rateLimited, pauses: gate.pauses, waits: gate.waits, rejected: gate.rejected },
+      breaker: b ? { state: b.state, failures: b.failures, timesOpened: b.timesOpened, rejected: b.rejected, halfOpenSuccesses: b.halfOpenSuccesses } : null,
+      cache: this.#cache ? this.#cache.stats() : null,
+      placeholders: this.#placeholders,
+      wire: { ...this.#wire },
+      connection: this.getConnectionState(),
+    }
+  }
+
+  /** Prometheus metrics need the native client (README "Runtimes"). */
+  metrics() {
+    throw unsupported('metrics()', 'there is no Prometheus registry here; read getStats()')
+  }
+
+  /** Forgets the cached answer for `id`. */
+  invalidate(id) {
+    return this.#cache ? this.#cache.delete(id) : false
+  }
+
+  /** Ends every call in flight (they reject with ECLIENTCLOSED) and refuses later ones. No timer is left. */
+  async close() {
+    if (this.#closed) return
+    this.#closed = true
+    for (const ctl of [...this.#calls]) ctl.abort()
+    this.#inflight.clear()
+    if (this.#cache) this.#cache.clear()
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.close()
+  }
+
+  /** Splits a well-formed id into its fields, or returns null. */
+  static parse(id) {
+    return parse(id)
+  }
+}
+
+async function mintChittyID(request, config) {
+  const client = new ChittyIDClient(config)
+  try {
+    return await client.mint(request)
+  } finally {
+    await client.close()
+  }
+}
+
+async function validateChittyID(id, config) {
+  const client = new ChittyIDClient(config)
+  try {
+    return await client.validate(id)
+  } finally {
+    await client.close()
+  }
+}
+
+module.exports = { ChittyIDClient, mintChittyID, validateChittyID }
