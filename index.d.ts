@@ -477,6 +477,10 @@ export type ChittyIDErrorCode =
   | 'ERR_PROXY_AUTH'
   /** The `bulkhead` is full (or no slot came within the call's timeout); nothing was sent. */
   | 'EBULKHEADFULL'
+  /** The service answered a placeholder id (its backend did not mint) instead of a minted one. */
+  | 'EPLACEHOLDER'
+  /** Portable build: the option or export needs what this runtime lacks (the addon, TCP, a background task). */
+  | 'ERR_CHITTYID_UNSUPPORTED'
 
 /** Every rejection of `mint`/`mintBatch`. The message keeps v1's wording. */
 export declare class ChittyIDError extends Error {
@@ -493,6 +497,18 @@ export declare class ChittyIDError extends Error {
   readonly idempotencyKey?: string
   /** `ERATELIMITED`: ms until the rate-limit pause ends (or the client-side `rateLimit` has a token). */
   readonly retryInMs?: number
+  /** `EPLACEHOLDER` (and a rate-limited placeholder's `ERATELIMITED`): the placeholder id the service answered. */
+  readonly placeholderId?: string
+  /** `EPLACEHOLDER`: the service's `errorCode` (`MINT_UNAVAILABLE`, `MINT_TIMEOUT`, `RATE_LIMITED`, ...). */
+  readonly serviceErrorCode?: string
+  /** `EPLACEHOLDER`: `true` when the service's backend did not mint (every code but `MINT_TIMEOUT`). */
+  readonly retrySafe?: boolean
+  /** `mintBatch()` minting one by one (no batch route): the ids minted, `null` where none was. */
+  readonly ids?: (string | null)[]
+  /** `mintBatch()` minting one by one: the positions whose mint failed. */
+  readonly failedIndexes?: number[]
+  /** `mintBatch()` minting one by one: the positions never sent after the first failure. */
+  readonly notAttempted?: number[]
 }
 
 export interface RetryEvent {
@@ -805,6 +821,12 @@ export type ChittyIDClientEventName = keyof ChittyIDClientEvents
 
 export declare function mintChittyID(request: MintRequest, config?: ChittyIDClientConfig): Promise<string>
 export declare function validateChittyID(id: string, config?: ChittyIDClientConfig): Promise<ValidationResult>
+/** The id grammar check of `client.validateFormat()`, without a client. */
+export declare function validateFormat(id: unknown): boolean
+/** `ChittyIDClient.parse()`, without a client. */
+export declare function parse(id: unknown): ParsedChittyID | null
+/** Which build the export conditions chose: `"native"` (Node) or `"portable"` (`portable.d.ts`). */
+export declare const RUNTIME: 'native'
 
 // ---------------------------------------------------------------------------------------
 // Emulator

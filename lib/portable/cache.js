@@ -69,6 +69,8 @@ class ValidationCache {
       ttlMs: this.#config.ttlMs,
       hitRate: `${(total === 0 ? 0 : (this.hits / total) * 100).toFixed(2)}%`,
       totalRequests: total,
+      // Stale answers are a native feature (README "Runtimes").
+      staleServed: 0,
     }
   }
 }

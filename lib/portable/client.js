@@ -182,6 +182,7 @@ class ChittyIDClient extends Emitter {
     for (let attempt = 1; ; attempt++) {
       if (ctl.signal.aborted) throw { kind: 'aborted' }
       await this.#waitGate(ctl.signal)
+      if (ctl.signal.aborted) throw { kind: 'aborted' }
       const retryInMs = this.#breaker ? this.#breaker.admit() : 0
       if (retryInMs > 0) throw { kind: 'open', retryInMs }
       const trial = this.#breaker !== null && this.#breaker.state === 'HALF_OPEN'

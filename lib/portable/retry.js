@@ -8,13 +8,24 @@ const RETRYABLE_STATUS = new Set([408, 429, 502, 503, 504])
 /** Statuses by which the service says it did not process a mint. */
 const NOT_PROCESSED_STATUS = new Set([429, 503])
 
-/** `initialDelayMs * multiplier^retryIndex`, spread by `jitter` with `r` in [0, 1), within [0, maxDelayMs]. */
+/** `ms` rounded into `[0, max]` (`clamp_to_max` in src/retry.rs). */
+function clampToMax(ms, max) {
+  if (!(ms > 0)) return 0
+  return ms < max ? Math.min(Math.round(ms), max) : max
+}
+
+/** `min(initialDelayMs * multiplier^retryIndex, maxDelayMs)`; retryIndex 0 is the first retry. */
+function baseDelayMs(policy, retryIndex) {
+  if (policy.initialDelayMs === 0) return 0
+  return clampToMax(policy.initialDelayMs * Math.pow(policy.backoffMultiplier, retryIndex), policy.maxDelayMs)
+}
+
+/** The base delay spread by `jitter` with `r` in [0, 1), within [0, maxDelayMs]. */
 function jitteredDelayMs(policy, retryIndex, r) {
-  const base = Math.min(policy.initialDelayMs * Math.pow(policy.backoffMultiplier, retryIndex), policy.maxDelayMs)
+  const base = baseDelayMs(policy, retryIndex)
+  const rr = Number.isNaN(r) ? 0.5 : Math.min(Math.max(r, 0), 1)
   const jitter = Number.isNaN(policy.jitter) ? 0 : Math.min(Math.max(policy.jitter, 0), 1)
-  const rr = Number.isNaN(r) ? 0.5 : r
-  const delay = base * (1 + jitter * (2 * rr - 1))
-  return Math.round(Math.min(Math.max(delay, 0), policy.maxDelayMs))
+  return clampToMax(base * (1 + jitter * (2 * rr - 1)), policy.maxDelayMs)
 }
 
 /**
@@ -83,4 +94,4 @@ function leavesMintOutcomeUnknown(failure) {
   }
 }
 
-module.exports = { jitteredDelayMs, nextDelayMs, parseRetryAfter, isRetryable, mintNotProcessed, leavesMintOutcomeUnknown, RETRYABLE_STATUS }
+module.exports = { baseDelayMs, jitteredDelayMs, nextDelayMs, parseRetryAfter, isRetryable, mintNotProcessed, leavesMintOutcomeUnknown, RETRYABLE_STATUS }

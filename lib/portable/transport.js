@@ -74,6 +74,7 @@ function discard(response) {
  * or, when `signal` aborted, with `{ kind: 'aborted' }`.
  */
 async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxResponseBytes, signal, readBody = true }) {
+  if (signal && signal.aborted) throw { kind: 'aborted' }
   const controller = new AbortController()
   let timedOut = false
   const timer = setTimeout(() => {
