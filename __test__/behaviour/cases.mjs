@@ -101,7 +101,7 @@ export const cases = [
     },
   },
   {
-    name: 'a 503 is retried with a retry event, then the mint succeeds',
+    name: 'a 503 is retried with a retry event (a throwing listener stops nobody), then the mint succeeds',
     emulator: { token: TOKEN },
     setup(emu) {
       emu.setFault({ errorStatus: 503, remaining: 1, routes: ['mint'] })
@@ -109,6 +109,9 @@ export const cases = [
     async run(t) {
       const client = t.client()
       const retries = []
+      client.on('retry', () => {
+        throw new Error('a listener with a bug stops neither the others nor the call')
+      })
       client.on('retry', (e) => retries.push({ operation: e.operation, attempt: e.attempt, code: e.error.code, delayOk: e.delay >= 0 && e.delay <= 5000 }))
       const id = await client.mint({ entity: 'PEO' })
       eq(retries, [{ operation: 'mint', attempt: 1, code: 'EHTTP', delayOk: true }], 'retry events')
