@@ -19,6 +19,11 @@ const {
   resetSharedConnectionManager,
 } = require('./lib/compat/connection-manager.js')
 
+// `'native'` here, `'portable'` in portable.js: which build the export conditions chose.
+const RUNTIME = 'native'
+
+// A literal of names only (shorthand or `name: identifier`): Node finds the named exports of
+// index.mjs (`export * from './index.js'`) by reading it, and stops at any other value.
 module.exports = {
   ChittyIDClient,
   mintChittyID,
@@ -27,8 +32,7 @@ module.exports = {
   parse,
   ChittyIDEmulator,
   ChittyIDError,
-  // `'native'` here, `'portable'` in portable.js: which build the export conditions chose.
-  RUNTIME: 'native',
+  RUNTIME,
   // observability (README "Observability")
   registerMetrics,
   TRACING_CHANNEL,

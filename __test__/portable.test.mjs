@@ -281,6 +281,23 @@ describe('what the portable build loads and leaves behind', () => {
     expect(out).toEqual({ loaded: [], addons: 0, resources: 0, runtime: 'portable' })
   })
 
+  test('under Node (not jest), each ESM entry offers every export of its CommonJS module', () => {
+    // Node reads the named exports of a CommonJS module from its source; a value it cannot
+    // read in the exports literal silently drops every name after it.
+    const script = `
+      import { createRequire } from 'node:module'
+      const require = createRequire(import.meta.url)
+      const out = {}
+      for (const [esm, cjs] of [['./index.mjs', './index.js'], ['./portable.mjs', './portable.js']]) {
+        const named = Object.keys(await import(esm)).filter((k) => k !== 'default').sort()
+        const wanted = Object.keys(require(cjs)).filter((k) => k !== 'default').sort()
+        out[esm] = wanted.filter((k) => !named.includes(k))
+      }
+      process.stdout.write(JSON.stringify(out))`
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' }))
+    expect(out).toEqual({ './index.mjs': [], './portable.mjs': [] })
+  })
+
   test('no timer is left running after calls settle, however they ended', async () => {
     const emu = await ChittyIDEmulator.start({ port: 0 })
     // Every timer the client sets, until it fires or is cleared.
