@@ -115,7 +115,8 @@ export const cases = [
       client.on('retry', (e) => retries.push({ operation: e.operation, attempt: e.attempt, code: e.error.code, delayOk: e.delay >= 0 && e.delay <= 5000 }))
       const id = await client.mint({ entity: 'PEO' })
       eq(retries, [{ operation: 'mint', attempt: 1, code: 'EHTTP', delayOk: true }], 'retry events')
-      eq(client.getStats().requests.mint.retries, 1, 'retries counted')
+      const { requests, errors, retries: counted } = client.getStats().requests.mint
+      eq({ requests, errors, retries: counted }, { requests: 2, errors: 1, retries: 1 }, 'attempts, failed attempts and retries counted')
       return id
     },
     check(id, emu) {

@@ -16,7 +16,7 @@ const { nextDelayMs, parseRetryAfter, isRetryable, leavesMintOutcomeUnknown } = 
 const { Breaker } = require('./breaker.js')
 const { ValidationCache } = require('./cache.js')
 const { PauseGate } = require('./rate-limit.js')
-const { mintBody, parseMint, parseBatch, parseValidation } = require('./wire.js')
+const { mintPayload, parseMint, parseBatch, parseValidation } = require('./wire.js')
 const { HEALTH_TIMEOUT_MS, BATCH_FALLBACK_CONCURRENCY } = require('./defaults.js')
 
 const REDACTED = '[redacted]'
@@ -175,8 +175,8 @@ class ChittyIDClient extends Emitter {
    * Resolves what `parse` makes of a 2xx answer; rejects with a failure object.
    */
   async #run(op, { request, parse: parseAnswer, safe, ctl, fetchFn }) {
+    // Counted as the native client counts them: every attempt sent, every attempt that failed.
     const stats = this.#stats[op]
-    stats.requests++
     const policy = this.#o.retry
     if (typeof fetchFn !== 'function') throw failure('transport', { code: 'EFETCH', phase: 'connect', message: 'fetch failed: globalThis.fetch is not a function' })
     for (let attempt = 1; ; attempt++) {
@@ -188,6 +188,7 @@ class ChittyIDClient extends Emitter {
       const trial = this.#breaker !== null && this.#breaker.state === 'HALF_OPEN'
       const epoch = this.#gate.epoch
       let f
+      stats.requests++
       try {
         const answer = await exchange(fetchFn, { ...request(), timeoutMs: this.timeout, maxResponseBytes: this.#o.maxResponseBytes, signal: ctl.signal })
         if (answer.status >= 200 && answer.status <= 299) {
@@ -211,6 +212,7 @@ class ChittyIDClient extends Emitter {
         }
         f = err
       }
+      stats.errors++
       let opened = false
       if (this.#breaker) {
         if (countsForBreaker(f)) opened = this.#breaker.failure(trial)
@@ -261,14 +263,13 @@ class ChittyIDClient extends Emitter {
     return err
   }
 
-  /** Runs one public call: its controller, its stats, its error. */
-  async #call(op, signal, prefix, idempotencyKey, body) {
+  /** Runs one public call: its controller and its error. */
+  async #call(signal, prefix, idempotencyKey, body) {
     if (signal && signal.aborted) throw abortError(signal)
     const ctl = this.#begin(signal)
     try {
       return await body(ctl, globalThis.fetch)
     } catch (f) {
-      this.#stats[op].errors++
       throw this.#error(f, prefix, signal, idempotencyKey)
     } finally {
       ctl.end()
@@ -276,7 +277,7 @@ class ChittyIDClient extends Emitter {
   }
 
   #mintSpec(request, key, headers, ctl, fetchFn) {
-    const body = mintBody(request, this.#wire.mint ?? this.#o.wire)
+    const body = JSON.stringify(mintPayload(request, this.#wire.mint ?? this.#o.wire))
     return {
       request: () => ({ url: `${this.serviceUrl}/mint`, method: 'POST', body, headers: this.#headers('POST', headers, key) }),
       parse: (json) => parseMint(json, this.#o.acceptPlaceholders),
@@ -301,7 +302,7 @@ class ChittyIDClient extends Emitter {
     serializeMintRequest(request)
     this.#checkOpen()
     const headers = callHeaders(this.#o.headers, options, 'mint')
-    return this.#call('mint', signal, mintFailure(request.entity), key, async (ctl, fetchFn) => {
+    return this.#call(signal, mintFailure(request.entity), key, async (ctl, fetchFn) => {
       return this.#minted(await this.#run('mint', this.#mintSpec(request, key, headers, ctl, fetchFn)))
     })
   }
@@ -313,10 +314,10 @@ class ChittyIDClient extends Emitter {
     requests.forEach(serializeMintRequest)
     this.#checkOpen()
     const headers = callHeaders(this.#o.headers, options, 'mintBatch')
-    return this.#call('mintBatch', signal, BATCH_FAILURE, key, async (ctl, fetchFn) => {
+    return this.#call(signal, BATCH_FAILURE, key, async (ctl, fetchFn) => {
       if (this.#wire.mintBatch !== 'deployed') {
         const wire = this.#wire.mintBatch ?? this.#o.wire
-        const body = JSON.stringify({ requests: requests.map((r) => JSON.parse(mintBody(r, wire))) })
+        const body = JSON.stringify({ requests: requests.map((r) => mintPayload(r, wire)) })
         try {
           const ids = await this.#run('mintBatch', {
             request: () => ({ url: `${this.serviceUrl}/mint/batch`, method: 'POST', body, headers: this.#headers('POST', headers, key) }),
@@ -432,7 +433,6 @@ class ChittyIDClient extends Emitter {
       if (this.#cache && !this.#closed) this.#cache.set(id, answer.valid)
       return answer
     } catch (f) {
-      this.#stats.validate.errors++
       if (f.kind === 'aborted') throw closedError()
       if (f.kind === 'http') return { valid: false, error: `Service error: ${f.status}` }
       if (f.kind === 'open') return { valid: validateFormat(id), error: circuitOpenError(f.retryInMs).message }
@@ -459,9 +459,9 @@ class ChittyIDClient extends Emitter {
     if (signal && signal.aborted) throw abortError(signal)
     const ctl = this.#begin(signal)
     const fetchFn = globalThis.fetch
-    this.#stats.healthCheck.requests++
     const probe = async (url) => {
       const epoch = this.#gate.epoch
+      this.#stats.healthCheck.requests++
       const { status, retryAfter } = await exchange(fetchFn, { url, method: 'GET', headers, timeoutMs: HEALTH_TIMEOUT_MS, maxResponseBytes: this.#o.maxResponseBytes, signal: ctl.signal, readBody: false })
       if (status === 429) {
         const pause = this.#gate.onRateLimited(epoch, parseRetryAfter(retryAfter))

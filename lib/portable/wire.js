@@ -26,11 +26,11 @@ const NOT_RETRIED_PLACEHOLDER = new Set(['MINT_REJECTED', 'INVALID_REQUEST'])
 
 const WIRES = ['v1', 'deployed', 'auto']
 
-/** The mint body: v1's request, plus `entityType` unless the wire is v1 (a v1 service ignores it). */
-function mintBody(request, wire) {
-  if (wire === 'v1' || request.entityType !== undefined) return JSON.stringify(request)
+/** A mint request as sent: v1's, plus `entityType` unless the wire is v1 (a v1 service ignores it). */
+function mintPayload(request, wire) {
+  if (wire === 'v1' || request.entityType !== undefined) return request
   const word = ENTITY_TYPE_WORD[request.entity]
-  return JSON.stringify(word === undefined ? request : { ...request, entityType: word })
+  return word === undefined ? request : { ...request, entityType: word }
 }
 
 const bad = (detail) => failure('bad', { code: 'EBADRESPONSE', message: `ChittyID service returned an invalid response: ${detail}` })
@@ -87,4 +87,4 @@ function parseValidation(json) {
   return answer
 }
 
-module.exports = { ENTITY_TYPE_WORD, WIRES, mintBody, parseMint, parseBatch, parseValidation, placeholderFailure }
+module.exports = { ENTITY_TYPE_WORD, WIRES, mintPayload, parseMint, parseBatch, parseValidation, placeholderFailure }
