@@ -375,11 +375,11 @@ class ChittyIDClient extends Emitter {
     this.#checkOpen()
     const problem = idProblem(id)
     if (problem !== undefined) return { valid: false, error: problem }
-    if (signal && signal.aborted) throw abortError(signal)
     if (this.#cache) {
       const verdict = this.#cache.get(id)
       if (verdict !== undefined) return cachedAnswer(id, verdict)
     }
+    if (signal && signal.aborted) throw abortError(signal)
     const headers = callHeaders(this.#o.headers, options, 'validate')
     let flight = this.#inflight.get(id)
     if (flight === undefined) {
