@@ -133,3 +133,64 @@ export default {
     }
   })
 })
+
+// A client at module scope serves every request of the isolate; a validate() shared between
+// requests must not hang when the request that started it ends first (workerd cancels that
+// request's fetch and its continuations).
+describe('a module-scope client shared by concurrent requests in workerd', () => {
+  let project
+  let emu
+  let mf
+  beforeAll(async () => {
+    project = consumerProject({
+      'worker.mjs': `
+import { ChittyIDClient } from '@chittyos/chittyid-client'
+let client
+export default {
+  async fetch(request, env) {
+    client ??= new ChittyIDClient({ serviceUrl: env.SERVICE_URL })
+    const { pathname, searchParams } = new URL(request.url)
+    const id = searchParams.get('id')
+    if (pathname === '/fire-and-forget') {
+      client.validate(id)
+      return new Response('gone')
+    }
+    return Response.json(await client.validate(id))
+  },
+}
+`,
+    })
+    emu = await ChittyIDEmulator.start({ port: 0 })
+    const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat: false })
+    mf = new Miniflare(workerOptions(script, { nodejsCompat: false, bindings: { SERVICE_URL: `${emu.url}/v1` } }))
+    await mf.ready
+  }, 60000)
+  afterAll(async () => {
+    if (mf) await mf.dispose()
+    if (emu) await emu.close()
+    if (project) rmSync(project, { recursive: true, force: true })
+  })
+  beforeEach(() => emu.resetLedger())
+
+  const settle = (promise, ms) => Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve('no answer'), ms))])
+
+  test('two requests validating one id share one request to the service', async () => {
+    emu.setFault({ latencyMs: 1500, routes: ['validate'] })
+    const first = mf.dispatchFetch('http://worker/a?id=AB-C-DEF-1234-P-26-A-1').then((r) => r.json())
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const second = mf.dispatchFetch('http://worker/b?id=AB-C-DEF-1234-P-26-A-1').then((r) => r.json())
+    const [a, b] = await Promise.all([settle(first, 20000), settle(second, 20000)])
+    expect(a).toEqual(b)
+    expect(a).toHaveProperty('valid')
+    expect(emu.stats().requests.validate).toBe(1)
+  })
+
+  test('when the request that started it ends, the other still gets an answer', async () => {
+    emu.setFault({ latencyMs: 500, routes: ['validate'] })
+    expect(await (await mf.dispatchFetch('http://worker/fire-and-forget?id=AB-C-DEF-1234-P-26-A-2')).text()).toBe('gone')
+    const answer = await settle(mf.dispatchFetch('http://worker/b?id=AB-C-DEF-1234-P-26-A-2').then((r) => r.json()), 20000)
+    expect(answer).toHaveProperty('valid')
+    // The other request's fetch may have been cancelled before or after it was sent.
+    expect(emu.stats().requests.validate).toBeGreaterThanOrEqual(1)
+  })
+})

@@ -20,6 +20,11 @@ const { mintPayload, parseMint, parseBatch, parseValidation } = require('./wire.
 const { HEALTH_TIMEOUT_MS, BATCH_FALLBACK_CONCURRENCY } = require('./defaults.js')
 
 const REDACTED = '[redacted]'
+/** Workers: every I/O object and timer belongs to the request that made it (docs/PORTABLE.md). */
+const REQUEST_SCOPED_IO = typeof navigator === 'object' && navigator !== null && navigator.userAgent === 'Cloudflare-Workers'
+/** How often a shared validate() request shows it is alive there, and how long a silence means it is gone. */
+const HEARTBEAT_MS = 250
+const LEADER_SILENT_MS = 1000
 const OPERATIONS = ['mint', 'mintBatch', 'validate', 'healthCheck']
 
 function newKey() {
@@ -381,19 +386,68 @@ class ChittyIDClient extends Emitter {
     }
     if (signal && signal.aborted) throw abortError(signal)
     const headers = callHeaders(this.#o.headers, options, 'validate')
-    let flight = this.#inflight.get(id)
-    if (flight === undefined) {
-      flight = this.#askService(id, headers).finally(() => {
-        if (this.#inflight.get(id) === flight) this.#inflight.delete(id)
-      })
-      this.#inflight.set(id, flight)
-    }
-    if (!signal) return flight
+    const flight = this.#inflight.get(id)
+    const answer = flight === undefined ? this.#lead(id, headers) : this.#follow(id, headers, flight)
+    if (!signal) return answer
     // The shared request goes on for the other callers; this one stops waiting.
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(abortError(signal))
       signal.addEventListener('abort', onAbort, { once: true })
-      flight.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+      answer.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
+  }
+
+  /**
+   * Starts the one request for `id` that concurrent callers share. Where I/O belongs to a
+   * request (Workers), the flight also beats while it is pending, so that callers from other
+   * requests can tell when the request that started it has ended and taken its fetch along.
+   */
+  #lead(id, headers) {
+    const flight = { beat: Date.now(), timer: undefined, promise: undefined }
+    if (REQUEST_SCOPED_IO) {
+      const beat = () => {
+        flight.beat = Date.now()
+        flight.timer = setTimeout(beat, HEARTBEAT_MS)
+      }
+      flight.timer = setTimeout(beat, HEARTBEAT_MS)
+    }
+    flight.promise = this.#askService(id, headers).finally(() => {
+      clearTimeout(flight.timer)
+      if (this.#inflight.get(id) === flight) this.#inflight.delete(id)
+    })
+    this.#inflight.set(id, flight)
+    return flight.promise
+  }
+
+  /**
+   * Joins a flight. In Workers a flight started by another request never settles once that
+   * request has ended (workerd cancels its I/O and its continuations): when its beat stops, this
+   * caller asks again, leading a new flight.
+   */
+  #follow(id, headers, flight) {
+    if (!REQUEST_SCOPED_IO) return flight.promise
+    return new Promise((resolve, reject) => {
+      let watchdog
+      const check = () => {
+        if (Date.now() - flight.beat <= LEADER_SILENT_MS) {
+          watchdog = setTimeout(check, HEARTBEAT_MS)
+          return
+        }
+        if (this.#inflight.get(id) === flight) this.#inflight.delete(id)
+        const next = this.#inflight.get(id)
+        ;(next === undefined ? this.#lead(id, headers) : this.#follow(id, headers, next)).then(resolve, reject)
+      }
+      watchdog = setTimeout(check, HEARTBEAT_MS)
+      flight.promise.then(
+        (value) => {
+          clearTimeout(watchdog)
+          resolve(value)
+        },
+        (err) => {
+          clearTimeout(watchdog)
+          reject(err)
+        },
+      )
     })
   }
 
