@@ -188,6 +188,19 @@ describe('the breaker (lib/portable/breaker.js) on a stepped clock', () => {
     expect(transitions.map(([s]) => s)).toEqual(['OPEN', 'HALF_OPEN', 'CLOSED'])
   })
 
+  test('a trial that never reports back frees its slot after trialLimitMs', () => {
+    let now = 0
+    const breaker = new Breaker(config, () => now, () => {}, 3000)
+    for (let i = 0; i < 3; i++) breaker.failure()
+    now = 5000
+    expect([breaker.admit(), breaker.admit()]).toEqual([0, 0])
+    expect(breaker.admit()).toBeGreaterThan(0)
+    now = 7999
+    expect(breaker.admit()).toBeGreaterThan(0)
+    now = 8000
+    expect([breaker.admit(), breaker.admit()]).toEqual([0, 0])
+  })
+
   test('a failed trial opens it again for resetTimeout', () => {
     const { breaker, transitions, step } = make()
     for (let i = 0; i < 3; i++) breaker.failure()

@@ -4,7 +4,9 @@
 // "circuitBreaker"): CLOSED -> OPEN after `failureThreshold` counted failures within
 // `monitorWindow`; OPEN fails fast for `resetTimeout`; then HALF_OPEN admits up to
 // `halfOpenAttempts` trial calls at a time, `halfOpenAttempts` successes close it and a failure
-// opens it again. `onTransition(state, failures)` hears every change.
+// opens it again. `onTransition(state, failures)` hears every change. A trial that has not
+// reported back within `trialLimitMs` no longer holds its slot: in Workers the request that
+// made it may have ended, and its call with it.
 
 class Breaker {
   #config
@@ -13,15 +15,18 @@ class Breaker {
   state = 'CLOSED'
   #failures = [] // times of the counted failures in the window
   #openedAt = 0
-  #trials = 0
+  /** Start times of the trials in flight (HALF_OPEN), oldest first. */
+  #trials = []
+  #trialLimitMs
   #halfOpenSuccesses = 0
   timesOpened = 0
   rejected = 0
 
-  constructor(config, now, onTransition) {
+  constructor(config, now, onTransition, trialLimitMs = Infinity) {
     this.#config = config
     this.#now = now
     this.#onTransition = onTransition
+    this.#trialLimitMs = trialLimitMs
   }
 
   /** 0 when a call may go; else the ms until the next trial (the call fails fast). */
@@ -35,25 +40,27 @@ class Breaker {
       this.#move('HALF_OPEN')
     }
     if (this.state === 'HALF_OPEN') {
-      if (this.#trials >= this.#config.halfOpenAttempts) {
+      const now = this.#now()
+      while (this.#trials.length > 0 && now - this.#trials[0] >= this.#trialLimitMs) this.#trials.shift()
+      if (this.#trials.length >= this.#config.halfOpenAttempts) {
         this.rejected++
         return 1
       }
-      this.#trials++
+      this.#trials.push(now)
     }
     return 0
   }
 
   /** The service answered (a success, or a refusal that is the caller's fault). */
   success(wasTrial) {
-    if (wasTrial) this.#trials = Math.max(0, this.#trials - 1)
+    if (wasTrial) this.#trials.shift()
     if (this.state !== 'HALF_OPEN') return
     if (++this.#halfOpenSuccesses >= this.#config.halfOpenAttempts) this.#move('CLOSED')
   }
 
   /** A counted failure; true when it opened the circuit. */
   failure(wasTrial) {
-    if (wasTrial) this.#trials = Math.max(0, this.#trials - 1)
+    if (wasTrial) this.#trials.shift()
     const now = this.#now()
     if (this.state === 'HALF_OPEN') {
       this.#open(now)
@@ -72,7 +79,7 @@ class Breaker {
 
   /** A trial call that ended neither way (aborted): its slot is free again. */
   release(wasTrial) {
-    if (wasTrial) this.#trials = Math.max(0, this.#trials - 1)
+    if (wasTrial) this.#trials.shift()
   }
 
   get failures() {
@@ -93,7 +100,7 @@ class Breaker {
   #move(state, failures = 0) {
     if (this.state === state) return
     this.state = state
-    this.#trials = 0
+    this.#trials = []
     this.#halfOpenSuccesses = 0
     if (state !== 'OPEN') this.#failures = []
     this.#onTransition(state, failures)

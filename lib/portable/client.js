@@ -101,7 +101,10 @@ class ChittyIDClient extends Emitter {
     if (o.name !== undefined) this.name = o.name
     this.#origin = new URL(o.serviceUrl).origin
     const now = () => Date.now()
-    this.#breaker = o.circuitBreaker === null ? null : new Breaker(o.circuitBreaker, now, (state, failures) => this.#onBreaker(state, failures))
+    // A trial call that never reports back (its request ended in Workers) frees its slot after
+    // its timeout and the longest backoff.
+    const trialLimitMs = o.timeout + (o.retry ? o.retry.maxDelayMs : 0)
+    this.#breaker = o.circuitBreaker === null ? null : new Breaker(o.circuitBreaker, now, (state, failures) => this.#onBreaker(state, failures), trialLimitMs)
     this.#cache = o.cache === null ? null : new ValidationCache(o.cache, now)
     this.#gate = new PauseGate(now)
     const fixed = o.wire === 'auto' ? undefined : o.wire
@@ -426,6 +429,11 @@ class ChittyIDClient extends Emitter {
    */
   #follow(id, headers, flight) {
     if (!REQUEST_SCOPED_IO) return flight.promise
+    if (Date.now() - flight.beat > LEADER_SILENT_MS) {
+      // Left behind by a request that ended: start over at once.
+      this.#inflight.delete(id)
+      return this.#lead(id, headers)
+    }
     return new Promise((resolve, reject) => {
       let watchdog
       const check = () => {
