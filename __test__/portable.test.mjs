@@ -95,6 +95,11 @@ describe('options: the native client refuses the same values with the same words
     expect(refusal(portable.ChittyIDClient)).toEqual(fromNative)
   })
 
+  test('the headers a caller may not set are the native ones', () => {
+    const { RESERVED_HEADERS } = require('../lib/portable/options.js')
+    expect([...RESERVED_HEADERS].sort()).toEqual([...native.reservedHeaderNames()].sort())
+  })
+
   test('unknown options are refused, naming the key', () => {
     expect(() => new portable.ChittyIDClient({ retries: 3 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('"retries"') }))
     expect(() => new portable.ChittyIDClient({ cache: { max: 5 } })).toThrow(/no field "max"/)

@@ -255,4 +255,4 @@ function callHeaders(option, callOptions, operation) {
   return merged.size === 0 ? undefined : Object.fromEntries(merged)
 }
 
-module.exports = { portableOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject, unsupported }
+module.exports = { portableOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject, unsupported, RESERVED_HEADERS }
