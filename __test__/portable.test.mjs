@@ -285,6 +285,26 @@ describe('events without node:events (the minimal emitter)', () => {
   })
 })
 
+describe('fetch as the caller provides it', () => {
+  test('each call takes globalThis.fetch as found when it starts; stub answers with only json() or text() are read', async () => {
+    const seen = []
+    const original = globalThis.fetch
+    try {
+      globalThis.fetch = async (url, init) => {
+        seen.push([url, init.method, init.headers['Idempotency-Key'] !== undefined])
+        return { status: 200, ok: true, statusText: 'OK', headers: new Headers(), json: async () => ({ chittyId: 'AB-C-DEF-1234-P-26-A-1' }) }
+      }
+      const client = new portable.ChittyIDClient({ serviceUrl: 'https://id.example/v1', wire: 'v1' })
+      expect(await client.mint({ entity: 'PEO' })).toBe('AB-C-DEF-1234-P-26-A-1')
+      globalThis.fetch = async () => ({ status: 200, text: async () => '{"valid":true,"chittyId":"AB-C-DEF-1234-P-26-A-1"}' })
+      expect(await client.validate('AB-C-DEF-1234-P-26-A-1')).toEqual({ valid: true, chittyId: 'AB-C-DEF-1234-P-26-A-1' })
+      expect(seen).toEqual([['https://id.example/v1/mint', 'POST', true]])
+    } finally {
+      globalThis.fetch = original
+    }
+  })
+})
+
 describe('what the portable build loads and leaves behind', () => {
   test('loading it loads neither the addon nor binding.js, and starts nothing', () => {
     const script = `

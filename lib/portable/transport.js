@@ -59,7 +59,10 @@ async function readText(response, limit) {
     }
     return new TextDecoder().decode(bytes)
   }
-  const text = typeof response.text === 'function' ? String(await response.text()) : ''
+  // Stubs standing in for a Response (jest suites) may offer only text() or json().
+  let text = ''
+  if (typeof response.text === 'function') text = String(await response.text())
+  else if (typeof response.json === 'function') text = JSON.stringify(await response.json()) ?? ''
   return new TextEncoder().encode(text).byteLength > limit ? TOO_LARGE : text
 }
 
