@@ -83,7 +83,10 @@ class ChittyIDClient extends Emitter {
   #gate
   /** validate() calls in flight, by id: concurrent callers share one request. */
   #inflight = new Map()
-  /** The AbortController of every call in flight, aborted by close(). */
+  /**
+   * The AbortController of every call in flight, aborted by close(); held weakly, since in
+   * Workers a call whose request ended never runs its `finally` and would stay here for good.
+   */
   #calls = new Set()
   /** The wire each endpoint speaks: 'v1', 'deployed', or undefined while unknown (auto). */
   #wire
@@ -153,9 +156,11 @@ class ChittyIDClient extends Emitter {
     const ctl = new AbortController()
     const onAbort = () => ctl.abort()
     if (signal) signal.addEventListener('abort', onAbort, { once: true })
-    this.#calls.add(ctl)
+    const ref = new WeakRef(ctl)
+    if (this.#calls.size >= 256) for (const r of this.#calls) if (r.deref() === undefined) this.#calls.delete(r)
+    this.#calls.add(ref)
     ctl.end = () => {
-      this.#calls.delete(ctl)
+      this.#calls.delete(ref)
       if (signal) signal.removeEventListener('abort', onAbort)
     }
     return ctl
@@ -612,7 +617,7 @@ class ChittyIDClient extends Emitter {
   async close() {
     if (this.#closed) return
     this.#closed = true
-    for (const ctl of [...this.#calls]) ctl.abort()
+    for (const ref of [...this.#calls]) ref.deref()?.abort()
     this.#inflight.clear()
     if (this.#cache) this.#cache.clear()
   }
