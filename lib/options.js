@@ -243,6 +243,27 @@ function verifyTls() {
 const TRANSPORTS = ['native', 'fetch']
 
 /**
+ * `wire`: which service's routes to speak (README "Which service this talks to"). Absent, it is
+ * the native default (`auto`), except under the automatically chosen fetch transport (jest),
+ * where a suite expects v1's calls exactly: there it is `v1`, and nothing is sent to detect.
+ */
+function wireOption(value, transport, transportChosen) {
+  if (value !== undefined && value !== null) {
+    if (!DEFAULTS.wires.includes(value)) {
+      throw invalidArgument(`ChittyIDClient option "wire" must be one of ${DEFAULTS.wires.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(value)}`)
+    }
+    return value
+  }
+  return transport === 'fetch' && !transportChosen ? 'v1' : undefined
+}
+
+function booleanOption(value, name) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean') throw invalidArgument(`ChittyIDClient option "${name}" must be a boolean, got ${shown(value)}`)
+  return value
+}
+
+/**
  * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
  * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
  */
@@ -415,6 +436,7 @@ function clientOptions(config) {
   const timeout = timeoutOption(config.timeout)
   const apiKey = optional(config, 'apiKey', 'string')
   const transport = transportOption(config.transport)
+  const transportChosen = (config.transport !== undefined && config.transport !== null) || Boolean(process.env.CHITTYID_TRANSPORT)
   const nativeOptions = {
     serviceUrl,
     fallbackUrls,
@@ -444,6 +466,8 @@ function clientOptions(config) {
     fleet: fleetOption(config.fleet),
     bulkhead: bulkheadOption(config.bulkhead),
     rateLimit: rateLimitOption(config.rateLimit),
+    wire: wireOption(config.wire, transport, transportChosen),
+    acceptPlaceholders: booleanOption(config.acceptPlaceholders, 'acceptPlaceholders'),
   }
   return {
     native: nativeOptions,

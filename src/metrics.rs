@@ -110,6 +110,9 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         e.single(name, "counter", help, value as f64);
     }
     e.single("chittyid_client_rate_limit_paused", "gauge", "1 while traffic is paused by a rate limit, else 0.", if r.paused { 1.0 } else { 0.0 });
+    e.single("chittyid_client_placeholders_accepted_total", "counter", "Placeholder ids resolved because the client accepts them (acceptPlaceholders).", s.placeholders_accepted as f64);
+    e.family("chittyid_client_wire", "gauge", "1 for the wire the active endpoint speaks (v1, deployed, or unknown before an answer told).");
+    e.sample("chittyid_client_wire", &[("wire", s.wire)], 1.0);
     if let Some(c) = &s.cache {
         for (name, help, value) in [
             ("chittyid_client_cache_hits_total", "Validation cache hits.", c.hits),
@@ -202,6 +205,8 @@ mod tests {
             bulkhead: None,
             throttle: None,
             endpoints: Vec::new(),
+            wire: "unknown",
+            placeholders_accepted: 0,
         }
     }
 
