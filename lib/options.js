@@ -323,7 +323,7 @@ function fleetOption(value) {
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 // Labels the client's own series use.
-const OWN_LABELS = new Set(['operation', 'le'])
+const OWN_LABELS = new Set(['operation', 'le', 'wire'])
 const MAX_LABEL_VALUE_LENGTH = 256
 
 function labelValue(value, where) {
@@ -345,7 +345,7 @@ function metricLabelsOption(name, labels) {
     if (!isPlainObject(labels)) throw invalidArgument('ChittyIDClient option "labels" must be an object of label names and values')
     for (const [key, value] of Object.entries(labels)) {
       if (!LABEL_NAME.test(key) || key.startsWith('__') || OWN_LABELS.has(key) || (key === 'client' && flat.length > 0)) {
-        throw invalidArgument(`ChittyIDClient option "labels": ${JSON.stringify(key)} is not a label name the client can add (letters, digits, _; not "__"-prefixed, "operation", "le", nor "client" with "name")`)
+        throw invalidArgument(`ChittyIDClient option "labels": ${JSON.stringify(key)} is not a label name the client can add (letters, digits, _; not "__"-prefixed, "operation", "le", "wire", nor "client" with "name")`)
       }
       flat.push(key, labelValue(value, `ChittyIDClient option "labels.${key}"`))
     }

@@ -732,6 +732,8 @@ mod tests {
             fleet: None,
             bulkhead: None,
             rate_limit: None,
+            wire: None,
+            accept_placeholders: None,
         }
     }
 
@@ -813,6 +815,7 @@ mod tests {
             (NativeClientOptions { scope: Some("thread".into()), ..no_options() }, "scope"),
             (NativeClientOptions { transport: Some("xhr".into()), ..no_options() }, "transport"),
             (NativeClientOptions { mint_retry: Some("always".into()), ..no_options() }, "retry.mint"),
+            (NativeClientOptions { wire: Some("v2".into()), ..no_options() }, "wire"),
             (NativeClientOptions { bulkhead: Some(BulkheadOptions { max_concurrent: None, max_queue: None }), ..no_options() }, "bulkhead.maxConcurrent"),
             (NativeClientOptions { rate_limit: Some(ClientRateLimitOptions { requests_per_second: 5.0, burst: Some(0.0) }), ..no_options() }, "rateLimit.burst"),
             (NativeClientOptions { failover: Some(FailoverOptions { probe_interval_ms: None, failback_successes: Some(0.0) }), ..no_options() }, "failover.failbackSuccesses"),
