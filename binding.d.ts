@@ -200,6 +200,7 @@ export interface ClientDefaults {
   maxConnections: number
   scope: string
   allowInsecure: boolean
+  idGrammar: string
   retry: RetryOptions
   /** `retry.mint`. */
   mintRetry: string
@@ -358,8 +359,8 @@ export interface EndpointStats {
 }
 
 /**
- * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so JS maps a
- * type letter back to its entity without a copy of the table.
+ * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so a test can
+ * hold lib/format.js's copy of the table equal to it.
  */
 export interface EntityTypeLetter {
   entity: string
@@ -492,7 +493,10 @@ export interface FleetStats {
   breakerHintsApplied: number
 }
 
-export declare function isValidFormatNative(id: string): boolean
+export declare function isPlaceholderNative(id: string): boolean
+
+/** `grammar`: `"any"` (absent), `"v1"` or `"deployed"`; an unknown name is `false`. */
+export declare function isValidFormatNative(id: string, grammar?: string | undefined | null): boolean
 
 /** `new NativeClient(options)`: the client's config as `lib/options.js` normalized it. */
 export interface NativeClientOptions {
@@ -544,6 +548,11 @@ export interface NativeClientOptions {
   wire?: string
   /** Placeholder ids resolve (marked) instead of rejecting with `EPLACEHOLDER`. */
   acceptPlaceholders?: boolean
+  /**
+   * `"any"`, `"v1"` or `"deployed"`: the grammars `validateFormat` and `validate()`'s
+   * format-only fallback accept.
+   */
+  idGrammar?: string
 }
 
 export interface NativeEmulatorOptions {
@@ -589,15 +598,11 @@ export interface OperationStats {
 
 export declare function parseChittyId(id: string): ParsedChittyId | null
 
+/** A well-formed id of either grammar: which one, and its fields in id order. */
 export interface ParsedChittyId {
-  version: string
-  generation: string
-  location: string
-  sequence: string
-  entityType: string
-  yearMonth: string
-  check: string
-  extension: string
+  /** `"v1"` or `"deployed"`. */
+  grammar: string
+  fields: Array<string>
 }
 
 export interface ProxyEnvOptions {

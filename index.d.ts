@@ -36,8 +36,21 @@ export interface ValidationResult {
   stale?: true
 }
 
-/** The fields of a well-formed id `VV-G-LLL-SSSS-T-YM-C-X`. */
+/**
+ * The id grammars: `"v1"` (`VV-G-LLL-SSSS-T-YM-C-X`), `"deployed"` (the service at id.chitty.cc:
+ * `VV-G-LLL-SSSS-T-YYMM-C-XX` with its mod-97 check pair), or `"any"` (either).
+ */
+export type ChittyIDGrammar = 'any' | 'v1' | 'deployed'
+
+/** Narrows `validateFormat`/`parse` to one grammar; absent = either. */
+export interface ChittyIDGrammarOptions {
+  grammar?: ChittyIDGrammar
+}
+
+/** The fields of a well-formed v1 id `VV-G-LLL-SSSS-T-YM-C-X`. */
 export interface ParsedChittyID {
+  /** Present but not enumerable, so the object serializes and compares as v1's did. */
+  readonly grammar?: 'v1'
   version: string
   generation: string
   location: string
@@ -46,6 +59,29 @@ export interface ParsedChittyID {
   yearMonth: string
   check: string
   extension: string
+}
+
+/**
+ * The fields of a well-formed deployed id `VV-G-LLL-SSSS-T-YYMM-C-XX`, named as the service
+ * names them (its `components`).
+ */
+export interface ParsedDeployedChittyID {
+  grammar: 'deployed'
+  /** VV, two digits. */
+  version: string
+  /** G, 1-9. */
+  region: string
+  /** LLL, three letters. */
+  jurisdiction: string
+  /** SSSS, four digits. */
+  sequential: string
+  entityType: 'P' | 'L' | 'T' | 'E' | 'A'
+  /** YYMM. */
+  yearMonth: string
+  /** C, 0-5. */
+  trustLevel: string
+  /** XX, the check pair. */
+  checksum: string
 }
 
 /**
@@ -297,6 +333,11 @@ export interface ChittyIDClientConfig {
    * id itself says it is one (`03-0-ERR-00NN-...`). Default `false`.
    */
   acceptPlaceholders?: boolean
+  /**
+   * The id grammars `validateFormat` and `validate()`'s format-only fallback accept: `"any"`
+   * (v1's and the deployed service's), `"v1"` or `"deployed"`. Default `"any"`.
+   */
+  idGrammar?: ChittyIDGrammar
   /**
    * Your logger (pino, winston, bunyan, `console`, anything with `debug`/`info`/`warn`/`error`
    * methods): it receives a structured `ChittyIDLogRecord` for every attempt (debug when it
@@ -819,7 +860,10 @@ export declare class ChittyIDClient extends EventEmitter {
    * with `error`. Rejects only with a TypeError (bad options), an AbortError, or `ECLIENTCLOSED`.
    */
   validate(id: string, options?: CallOptions): Promise<ValidationResult>
-  /** Checks the official grammar only; non-strings are `false`. */
+  /**
+   * Checks the id grammars the `idGrammar` option names (default both; a deployed id's check
+   * pair included); non-strings are `false`. Synchronous, in JS.
+   */
   validateFormat(id: unknown): boolean
   /**
    * `GET /health` with a 5 s timeout: `false` when the service is unhealthy or unreachable.
@@ -853,7 +897,10 @@ export declare class ChittyIDClient extends EventEmitter {
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 
-  static parse(id: unknown): ParsedChittyID | null
+  /** The fields of a well-formed id of either grammar (or of `options.grammar`), or `null`. */
+  static parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
+  static parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
+  static parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
 
   on<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
   once<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this

@@ -34,6 +34,7 @@ function clientDefaults() {
     maxConnections: DEFAULTS.maxConnections,
     wire: DEFAULTS.wire,
     acceptPlaceholders: DEFAULTS.acceptPlaceholders,
+    idGrammar: DEFAULTS.idGrammar,
   }
 }
 

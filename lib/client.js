@@ -4,7 +4,7 @@ const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
 const { cachedVerdict } = native
 const { closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
-const { validateFormat, entityForId } = require('./format.js')
+const { validateIn, parse, entityForId } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
@@ -54,6 +54,8 @@ class ChittyIDClient extends EventEmitter {
   #telemetry
   /** The `headers` option, checked (lib/options.js `callHeaders` merges it per call). */
   #headers
+  /** The `idGrammar` option: the grammars `validateFormat` accepts. */
+  #idGrammar
 
   constructor(config = {}) {
     super()
@@ -81,6 +83,7 @@ class ChittyIDClient extends EventEmitter {
     this.#apiKey = options.apiKey
     this.#transport = options.transport
     this.#headers = options.headers
+    this.#idGrammar = options.idGrammar
     this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.serviceUrl, apiKey: options.apiKey, name: options.name })
     const telemetry = this.#telemetry
     // Outcomes of calls arrive in batches through the bridge.
@@ -275,7 +278,7 @@ class ChittyIDClient extends EventEmitter {
   }
 
   validateFormat(id) {
-    return validateFormat(id)
+    return validateIn(id, this.#idGrammar)
   }
 
   /**
@@ -350,10 +353,12 @@ class ChittyIDClient extends EventEmitter {
     await this.close()
   }
 
-  /** Splits a well-formed id into its fields, or returns null. */
-  static parse(id) {
-    if (!validateFormat(id)) return null
-    return native.parseChittyId(id)
+  /**
+   * Splits a well-formed id of either grammar (or of `options.grammar`) into its fields, or
+   * returns null (lib/format.js `parse`).
+   */
+  static parse(id, options) {
+    return parse(id, options)
   }
 }
 

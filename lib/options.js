@@ -10,6 +10,7 @@
 
 const native = require('../binding.js')
 const { invalidArgument } = require('./errors.js')
+const { GRAMMARS } = require('./format.js')
 
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object') {
@@ -242,6 +243,13 @@ function verifyTls() {
 
 const TRANSPORTS = ['native', 'fetch']
 
+/** `idGrammar`: which id grammars `validateFormat` and validate()'s format fallback accept. */
+function idGrammarOption(value) {
+  if (value === undefined || value === null) return undefined
+  if (!GRAMMARS.includes(value)) throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(value)}`)
+  return value
+}
+
 /**
  * `wire`: which service's routes to speak (README "Which service this talks to"). Absent, it is
  * the native default (`auto`), except under the automatically chosen fetch transport (jest),
@@ -437,6 +445,7 @@ function clientOptions(config) {
   const apiKey = optional(config, 'apiKey', 'string')
   const transport = transportOption(config.transport)
   const transportChosen = (config.transport !== undefined && config.transport !== null) || Boolean(process.env.CHITTYID_TRANSPORT)
+  const idGrammar = idGrammarOption(config.idGrammar)
   const nativeOptions = {
     serviceUrl,
     fallbackUrls,
@@ -468,6 +477,7 @@ function clientOptions(config) {
     rateLimit: rateLimitOption(config.rateLimit),
     wire: wireOption(config.wire, transport, transportChosen),
     acceptPlaceholders: booleanOption(config.acceptPlaceholders, 'acceptPlaceholders'),
+    idGrammar,
   }
   return {
     native: nativeOptions,
@@ -478,6 +488,7 @@ function clientOptions(config) {
     logger: loggerOption(config.logger, config.loggerStyle),
     name: config.name,
     headers: headersOption(config.headers),
+    idGrammar: idGrammar ?? DEFAULTS.idGrammar,
   }
 }
 

@@ -198,41 +198,12 @@ pub fn validate_body(id: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "id": id })).unwrap_or_default()
 }
 
-/// The shape of the deployed grammar `VV-G-LLL-SSSS-T-YYMM-C-XX` (the check pair is not
-/// verified here: `format` owns the grammar), with G 0-9 so placeholders are recognised.
-pub fn has_deployed_shape(id: &str) -> bool {
-    let b = id.as_bytes();
-    if b.len() != 25 {
-        return false;
-    }
-    let digit = |i: usize| b[i].is_ascii_digit();
-    let upper = |i: usize| b[i].is_ascii_uppercase();
-    [2, 4, 8, 13, 15, 20, 22].iter().all(|&i| b[i] == b'-')
-        && digit(0)
-        && digit(1)
-        && digit(3)
-        && (5..8).all(upper)
-        && (9..13).all(digit)
-        && b"PLTEA".contains(&b[14])
-        && (16..20).all(digit)
-        && (b'0'..=b'5').contains(&b[21])
-        && digit(23)
-        && digit(24)
-}
-
-/// A placeholder id of the deployed service: G = 0, LLL = `ERR`, SSSS 0000-0099.
-pub fn is_placeholder(id: &str) -> bool {
-    has_deployed_shape(id) && id.as_bytes()[3] == b'0' && &id[5..8] == "ERR" && &id[9..11] == "00"
-}
-
-/// The wire an id's grammar belongs to.
+/// The wire an id's grammar belongs to (`format` owns the grammars and the check pair).
 pub fn wire_of_id(id: &str) -> Wire {
-    if format::is_valid_format(id) {
-        Wire::V1
-    } else if has_deployed_shape(id) {
-        Wire::Deployed
-    } else {
-        Wire::Unknown
+    match format::grammar_of(id) {
+        Some(format::Grammar::V1) => Wire::V1,
+        Some(format::Grammar::Deployed) => Wire::Deployed,
+        None => Wire::Unknown,
     }
 }
 
@@ -290,12 +261,13 @@ pub fn parse_mint(body: &[u8], checks: MintChecks<'_>) -> Result<MintedId, Clien
         Some(serde_json::Value::String(code)) => Some(code),
         _ => None,
     };
-    let flagged = matches!(answer.fallback, Some(serde_json::Value::Bool(true)));
-    let wire = if flagged { Wire::Deployed } else { wire_of_id(&id) };
-    if checks.grammar && wire == Wire::Unknown && !flagged {
+    // A placeholder is in no grammar (G = 0): it is recognised before the grammar check.
+    let placeholder = matches!(answer.fallback, Some(serde_json::Value::Bool(true))) || format::is_placeholder(&id);
+    let wire = if placeholder { Wire::Deployed } else { wire_of_id(&id) };
+    if checks.grammar && wire == Wire::Unknown {
         return Err(bad("chittyId is not a ChittyID of either grammar"));
     }
-    if flagged || is_placeholder(&id) {
+    if placeholder {
         if !checks.accept_placeholders {
             let retry_safe = placeholder_retry_safe(error_code.as_deref());
             return Err(ClientError::Placeholder { id: shown_id(&id), error_code, retry_safe });
@@ -305,9 +277,9 @@ pub fn parse_mint(body: &[u8], checks: MintChecks<'_>) -> Result<MintedId, Clien
     Ok(MintedId { id, wire, placeholder: None })
 }
 
-/// A placeholder id as errors show it: only ids of the grammar, else a mark.
+/// A placeholder id as errors show it: only a placeholder of the grammar, else a mark.
 fn shown_id(id: &str) -> String {
-    if has_deployed_shape(id) { id.to_owned() } else { "(not a well-formed id)".to_owned() }
+    if format::is_placeholder(id) { id.to_owned() } else { "(not a well-formed placeholder id)".to_owned() }
 }
 
 #[cfg(test)]
@@ -333,25 +305,25 @@ mod tests {
         assert_eq!(with_entity_type(b"nope"), None);
     }
 
+    /// A deployed id with its right check pair.
+    fn deployed(fields: &str) -> String {
+        format::with_check_pair(fields).unwrap()
+    }
+
     #[test]
-    fn placeholders_are_recognised() {
-        assert!(is_placeholder("03-0-ERR-0001-T-2612-0-22"));
-        assert!(is_placeholder("03-0-ERR-0099-P-2612-0-22"));
-        assert!(!is_placeholder("03-0-ERR-0100-T-2612-0-22"));
-        assert!(!is_placeholder("03-1-ERR-0001-T-2612-0-22"));
-        assert!(!is_placeholder("03-0-USA-0001-T-2612-0-22"));
-        assert!(has_deployed_shape("03-1-USA-1234-P-2612-3-42"));
-        assert!(!has_deployed_shape("03-1-USA-1234-X-2612-3-42"));
-        assert!(!has_deployed_shape("03-1-USA-1234-P-2612-6-42"));
+    fn the_grammar_of_an_id_tells_its_wire() {
         assert_eq!(wire_of_id("CT-A-CHI-1234-P-24-A-0"), Wire::V1);
-        assert_eq!(wire_of_id("03-1-USA-1234-P-2612-3-42"), Wire::Deployed);
+        assert_eq!(wire_of_id(&deployed("03-1-USA-1234-P-2612-3")), Wire::Deployed);
+        assert_eq!(wire_of_id("03-1-USA-1234-P-2612-3-99"), Wire::Unknown, "a wrong check pair is no id");
         assert_eq!(wire_of_id("Bearer x"), Wire::Unknown);
     }
 
     #[test]
     fn mint_answers_are_checked() {
-        let ok = parse_mint(br#"{"success":true,"chittyId":"03-1-USA-1234-P-2612-3-42","components":{}}"#, CHECKS).unwrap();
-        assert_eq!((ok.id.as_str(), ok.wire, ok.placeholder), ("03-1-USA-1234-P-2612-3-42", Wire::Deployed, None));
+        let id = deployed("03-1-USA-1234-P-2612-3");
+        let body = serde_json::json!({ "success": true, "chittyId": id, "components": {} }).to_string();
+        let ok = parse_mint(body.as_bytes(), CHECKS).unwrap();
+        assert_eq!((ok.id.as_str(), ok.wire, ok.placeholder), (id.as_str(), Wire::Deployed, None));
         let v1 = parse_mint(br#"{"chittyId":"CT-A-CHI-1234-P-24-A-0"}"#, CHECKS).unwrap();
         assert_eq!(v1.wire, Wire::V1);
         let echoed = parse_mint(br#"{"chittyId":"Bearer sk-secret"}"#, CHECKS).unwrap_err();
