@@ -113,6 +113,8 @@ export declare class NativeEmulator {
   get h2Requests(): number
   /** The CA certificate (PEM) to trust when serving HTTPS. */
   get ca(): string | null
+  /** `"v1"` or `"deployed"`. */
+  get profile(): string
   get port(): number
   setFaults(faults: FaultOptions): void
   /** Whether mints ignore `Idempotency-Key` from now on (see `ignoreIdempotencyKeys`). */
@@ -341,6 +343,8 @@ export interface EmulatorStats {
   badRequests: number
   faultsInjected: number
   connections: number
+  /** Placeholder ids answered (deployed profile); not counted in `minted`. */
+  placeholders: number
 }
 
 export interface EndpointStats {
@@ -414,6 +418,11 @@ export interface FaultOptions {
   down?: boolean
   /** At most this many requests per second; the rest get the public service's 429. */
   rateLimitPerSecond?: number
+  /**
+   * Deployed profile: mints answer a placeholder with this error code (`MINT_UNAVAILABLE`,
+   * `MINT_TIMEOUT`, `RATE_LIMITED`, ...; `format::PLACEHOLDER_ERRORS`).
+   */
+  placeholder?: string
   routes?: Array<string>
   probability?: number
   remaining?: number
@@ -556,6 +565,8 @@ export interface NativeClientOptions {
 }
 
 export interface NativeEmulatorOptions {
+  /** `"v1"` (default) or `"deployed"`: the wire it speaks. */
+  profile?: string
   host?: string
   port?: number
   token?: string

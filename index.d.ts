@@ -921,6 +921,21 @@ export declare function validateChittyID(id: string, config?: ChittyIDClientConf
 
 export type EmulatorRoute = 'health' | 'mint' | 'batch' | 'validate'
 
+/** `"v1"`: v1's wire. `"deployed"`: the wire of the service deployed at id.chitty.cc (README "Emulator"). */
+export type EmulatorProfile = 'v1' | 'deployed'
+
+/** The deployed service's placeholder error codes (number in SSSS): 1, 2, 3, 4, 5, 6, 7, 8, 99. */
+export type EmulatorPlaceholderCode =
+  | 'MINT_UNAVAILABLE'
+  | 'MINT_TIMEOUT'
+  | 'MINT_REJECTED'
+  | 'DRAND_UNAVAILABLE'
+  | 'CERT_UNAVAILABLE'
+  | 'TRUST_UNAVAILABLE'
+  | 'RATE_LIMITED'
+  | 'INVALID_REQUEST'
+  | 'INTERNAL_ERROR'
+
 /** Fault switches; `setFault({})` clears all of them. */
 export interface EmulatorFaults {
   /** Added before every answer, health included. */
@@ -946,6 +961,13 @@ export interface EmulatorFaults {
   oversizedBody?: number
   /** Health and every route answer 503. */
   down?: boolean
+  /**
+   * Profile `"deployed"` only: mints answer as the deployed service does when its minting backend
+   * fails — 200 `{ success: true, fallback: true, errorCode, chittyId }` with a placeholder id
+   * `03-0-ERR-00NN-T-YYMM-0-XX` (NN the code's number) — and mint nothing (counted in
+   * `stats().placeholders`). A response fault: `routes`, `probability` and `remaining` apply.
+   */
+  placeholder?: EmulatorPlaceholderCode
   /** Routes the error/429/reset/malformed/oversized faults apply to; default all but health. */
   routes?: EmulatorRoute[]
   /** Chance (0..1) that an eligible request is faulted; default always. */
@@ -964,9 +986,20 @@ export interface EmulatorStats {
   badRequests: number
   faultsInjected: number
   connections: number
+  /** Placeholder ids answered (profile `"deployed"`); never counted in `minted`. */
+  placeholders: number
 }
 
 export interface EmulatorOptions {
+  /**
+   * The wire it speaks. `"v1"` (default): v1's routes under `/`, `/v1` and `/api/v1`.
+   * `"deployed"`: the deployed service's — `POST /v1/mint` (also `GET /generate`,
+   * `GET /api/get-chittyid`) reading `entityType`, `POST /api/validate`, `GET /health` at the
+   * origin, no batch route, 404 `{ success: false, error: "NOT_FOUND" }` for anything else,
+   * ids `VV-G-LLL-SSSS-T-YYMM-C-XX`, no auth check (`token` is ignored), `Idempotency-Key`
+   * ignored, 429s without `Retry-After`, placeholders under the `placeholder` fault.
+   */
+  profile?: EmulatorProfile
   /** Default `"127.0.0.1"`. */
   host?: string
   /** 0 (default) picks a free port. */
@@ -988,7 +1021,7 @@ export interface EmulatorOptions {
   ignoreIdempotencyKeys?: boolean
 }
 
-/** A local ChittyID service (serves `/`, `/v1` and `/api/v1`) with fault injection. */
+/** A local ChittyID service (v1's wire under `/`, `/v1` and `/api/v1`, or the deployed one) with fault injection. */
 export declare class ChittyIDEmulator {
   private constructor()
   static start(options?: EmulatorOptions): Promise<ChittyIDEmulator>
@@ -999,6 +1032,8 @@ export declare class ChittyIDEmulator {
   readonly ca: string | undefined
   /** Requests that arrived over HTTP/2. */
   readonly h2Requests: number
+  /** The profile it was started with. */
+  readonly profile: EmulatorProfile
   setFault(faults: EmulatorFaults): void
   setFaults(faults: EmulatorFaults): void
   clearFaults(): void

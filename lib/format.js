@@ -103,6 +103,12 @@ function placeholderErrorNumber(id) {
 }
 
 /**
+ * The deployed service's placeholder error codes and the number each puts in a placeholder's
+ * SSSS field (src/format.rs `PLACEHOLDER_ERRORS` holds the same table).
+ */
+const PLACEHOLDER_ERROR_CODES = Object.freeze({ MINT_UNAVAILABLE: 1, MINT_TIMEOUT: 2, MINT_REJECTED: 3, DRAND_UNAVAILABLE: 4, CERT_UNAVAILABLE: 5, TRUST_UNAVAILABLE: 6, RATE_LIMITED: 7, INVALID_REQUEST: 8, INTERNAL_ERROR: 99 })
+
+/**
  * The fields of a well-formed id, or null. A v1 id gives v1's fields exactly as before
  * (`grammar: 'v1'` is there too, but not enumerable, so the result serializes and compares as
  * v1's did); a deployed id gives the service's own field names, with `grammar: 'deployed'`.
@@ -145,6 +151,7 @@ module.exports = {
   deployedCheckPair,
   GRAMMARS,
   ENTITY_TYPE_LETTERS,
+  PLACEHOLDER_ERROR_CODES,
   CHITTY_ID,
   DEPLOYED_ID,
   PLACEHOLDER_ID,

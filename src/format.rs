@@ -167,6 +167,30 @@ pub fn placeholder_error_number(id: &str) -> Option<u8> {
     is_placeholder(id).then(|| id[11..13].parse().ok()).flatten()
 }
 
+/// The deployed service's placeholder error codes with the number each puts in SSSS. lib/format.js
+/// holds the same table (`PLACEHOLDER_ERROR_CODES`).
+pub const PLACEHOLDER_ERRORS: [(&str, u8); 9] = [
+    ("MINT_UNAVAILABLE", 1),
+    ("MINT_TIMEOUT", 2),
+    ("MINT_REJECTED", 3),
+    ("DRAND_UNAVAILABLE", 4),
+    ("CERT_UNAVAILABLE", 5),
+    ("TRUST_UNAVAILABLE", 6),
+    ("RATE_LIMITED", 7),
+    ("INVALID_REQUEST", 8),
+    ("INTERNAL_ERROR", 99),
+];
+
+/// The number of a placeholder error code.
+pub fn placeholder_error_number_of(code: &str) -> Option<u8> {
+    PLACEHOLDER_ERRORS.iter().find(|(c, _)| *c == code).map(|&(_, n)| n)
+}
+
+/// The error code a placeholder's number stands for.
+pub fn placeholder_error_code(number: u8) -> Option<&'static str> {
+    PLACEHOLDER_ERRORS.iter().find(|&&(_, n)| n == number).map(|&(c, _)| c)
+}
+
 /// The fields of a well-formed v1 ChittyID.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedId {

@@ -98,6 +98,17 @@ fn the_entity_table_is_the_one_of_lib_format_js() {
 }
 
 #[test]
+fn the_placeholder_codes_are_the_ones_of_lib_format_js() {
+    let js = include_str!("../../lib/format.js");
+    let entries: Vec<String> = PLACEHOLDER_ERRORS.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+    assert!(js.contains(&format!("{{ {} }}", entries.join(", "))), "lib/format.js has not got {entries:?}");
+    for (code, n) in PLACEHOLDER_ERRORS {
+        assert_eq!((placeholder_error_number_of(code), placeholder_error_code(n)), (Some(n), Some(code)));
+    }
+    assert_eq!(placeholder_error_number_of("NOPE"), None);
+}
+
+#[test]
 fn parses_fields() {
     let p = parse(GOOD).unwrap();
     assert_eq!(p.version, "CT");
