@@ -343,3 +343,80 @@ describe("against v1's emulator nothing changes", () => {
     }
   })
 })
+
+describe("against the emulator's deployed profile (a second reading of the same facts)", () => {
+  let emulator
+  let c
+  beforeEach(async () => {
+    emulator = await ChittyIDEmulator.start({ port: 0, profile: 'deployed' })
+    c = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, circuitBreaker: false })
+    clients.push(c)
+  })
+  afterEach(() => emulator.close())
+
+  test('mint returns the requested type; validate, healthCheck and connect work; the wire is learnt', async () => {
+    const ids = []
+    for (const [entity, letter] of [['PEO', 'P'], ['PLACE', 'L'], ['PROP', 'T'], ['EVNT', 'E'], ['AUTH', 'A']]) {
+      const id = await c.mint({ entity })
+      expect(id).toMatch(DEPLOYED_ID)
+      expect(id.split('-')[4]).toBe(letter)
+      ids.push(id)
+    }
+    expect(c.getStats().wire).toBe('deployed')
+    for (const id of ids) expect(await c.validate(id)).toEqual({ valid: true, chittyId: id })
+    const tampered = ids[0].slice(0, -2) + (ids[0].endsWith('00') ? '01' : '00')
+    expect((await c.validate(tampered)).valid).toBe(false)
+    expect(await c.healthCheck()).toBe(true)
+    expect(await c.connect()).toBe(true)
+    expect(c.getConnectionState().state).toBe('CONNECTED')
+    await c.disconnect()
+  })
+
+  test('a fresh client learns the wire from validate and health too', async () => {
+    const minted = await c.mint({ entity: 'PEO' })
+    const fresh = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1` })
+    clients.push(fresh)
+    expect(await fresh.healthCheck()).toBe(true)
+    expect(fresh.getStats().wire).toBe('deployed')
+    expect((await fresh.validate(minted)).valid).toBe(true)
+  })
+
+  test('mintBatch mints one by one in order; a placeholder in the middle keeps every minted id', async () => {
+    const ids = await c.mintBatch([{ entity: 'EVNT' }, { entity: 'PEO' }, { entity: 'PLACE' }])
+    expect(ids.map((id) => id.split('-')[4])).toEqual(['E', 'P', 'L'])
+    const before = emulator.stats().minted
+    emulator.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
+    const err = await c.mintBatch(Array.from({ length: 6 }, () => ({ entity: 'PEO' }))).catch((e) => e)
+    expect(err.code).toBe('EPLACEHOLDER')
+    expect(err.failedPositions).toHaveLength(1)
+    const minted = err.mintedIds.filter((id) => id !== null)
+    expect(minted).toHaveLength(emulator.stats().minted - before)
+    minted.forEach((id) => expect(emulator.stats().mintedIds).toContain(id))
+  })
+
+  test('placeholders reject with their errorCode; RATE_LIMITED pauses; acceptPlaceholders resolves them marked', async () => {
+    emulator.setFault({ placeholder: 'MINT_TIMEOUT' })
+    const err = await c.mint({ entity: 'PEO' }).catch((e) => e)
+    expect(err).toMatchObject({ code: 'EPLACEHOLDER', serviceErrorCode: 'MINT_TIMEOUT', retrySafe: false })
+    expect(err.placeholderId).toMatch(PLACEHOLDER_ID)
+    expect(emulator.stats().minted).toBe(0)
+
+    emulator.setFault({ placeholder: 'RATE_LIMITED' })
+    const once = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, retry: { maxAttempts: 1 } })
+    clients.push(once)
+    const limited = await once.mint({ entity: 'PEO' }).catch((e) => e)
+    expect(limited).toMatchObject({ code: 'ERATELIMITED', serviceErrorCode: 'RATE_LIMITED', retrySafe: true })
+
+    emulator.setFault({ placeholder: 'MINT_UNAVAILABLE' })
+    const accepting = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, acceptPlaceholders: true })
+    clients.push(accepting)
+    const heard = jest.fn()
+    accepting.on('placeholder', heard)
+    const id = await accepting.mint({ entity: 'PLACE' })
+    expect(id).toMatch(PLACEHOLDER_ID)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(heard).toHaveBeenCalledWith({ chittyId: id, errorCode: 'MINT_UNAVAILABLE' })
+    expect(accepting.getStats().placeholdersAccepted).toBe(1)
+    expect(await accepting.validate(id)).toMatchObject({ valid: false, errorCode: 'EPLACEHOLDER' })
+  })
+})
