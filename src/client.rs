@@ -505,9 +505,12 @@ impl Client {
     /// the answer is read as either wire's (docs/ARCHITECTURE.md, "Two wires").
     pub async fn mint(&self, body: Bytes, key: Option<String>) -> Result<String, ClientError> {
         let key = key.unwrap_or_else(idempotency_key);
-        let typed: Option<Bytes> = match self.wire_mode_of_all() {
-            WireMode::V1 => None,
-            _ => wire::with_entity_type(&body).map(Bytes::from),
+        // Only while some endpoint may speak the deployed wire: once every one is known to
+        // speak v1, a mint costs no extra parse.
+        let typed: Option<Bytes> = if self.wires.iter().all(|w| w.get() == Wire::V1) {
+            None
+        } else {
+            wire::with_entity_type(&body).map(Bytes::from)
         };
         let request = |i: usize, route: Route| {
             let chosen = match (&typed, self.wire_of(i)) {
@@ -972,6 +975,34 @@ mod tests {
                 prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()%".contains(&b)));
             }
         }
+    }
+
+    #[test]
+    fn bounded_in_order_keeps_order_bounds_concurrency_and_stops_after_a_failure() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let (running, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let run = |fail_at: Option<usize>| {
+            rt.block_on(bounded_in_order(10, 3, |i| {
+                let (running, peak) = (&running, &peak);
+                Box::pin(async move {
+                    peak.fetch_max(running.fetch_add(1, SeqCst) + 1, SeqCst);
+                    // Later positions finish first: order comes from the position, not the finish.
+                    tokio::time::sleep(std::time::Duration::from_millis(10 - i as u64)).await;
+                    running.fetch_sub(1, SeqCst);
+                    if Some(i) == fail_at { Err(ClientError::Closed) } else { Ok(i) }
+                })
+            }))
+        };
+        let all = run(None);
+        assert_eq!(all.iter().map(|r| *r.as_ref().unwrap().as_ref().unwrap()).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+        assert_eq!(peak.load(SeqCst), 3);
+        let stopped = run(Some(1));
+        assert!(matches!(stopped[1], Some(Err(_))));
+        assert!(stopped[0].as_ref().is_some_and(|r| r.is_ok()) && stopped[2].as_ref().is_some_and(|r| r.is_ok()), "those in flight finish");
+        let started = stopped.iter().filter(|r| r.is_some()).count();
+        assert!(started < 10, "no new one starts after the failure");
+        assert!(stopped[started..].iter().all(Option::is_none), "what did not start is at the end: {stopped:?}");
     }
 
     #[test]
