@@ -29,6 +29,12 @@ export declare class NativeCircuitBreaker {
 }
 
 export declare class NativeClient {
+  /**
+   * The call about to be submitted under `ticket` is made once: no retry, no failover. JS
+   * asks this when the call's `fetch` is a test double that would pass a second request on
+   * to the real network (lib/fetch-transport.js).
+   */
+  singleAttempt(ticket: number): void
   constructor(options: NativeClientOptions, onEvent?: ((arg: NativeEvent) => void) | undefined | null)
   get serviceUrl(): string
   /**
@@ -198,6 +204,8 @@ export declare function clientDefaults(): ClientDefaults
 export interface ClientDefaults {
   serviceUrl: string
   timeout: number
+  /** `healthCheck()`'s own timeout, ms (not an option). */
+  healthTimeout: number
   maxResponseBytes: number
   maxConnections: number
   scope: string
@@ -435,6 +443,11 @@ export declare function fetchFail(id: number, code: string | undefined | null, m
 export interface FetchOrder {
   id: number
   abort: boolean
+  /**
+   * The ticket of the client's call this fetch is an attempt of (JS makes every attempt of
+   * a call with the `fetch` it captured for it); absent outside a call.
+   */
+  call?: number
   method?: string
   url?: string
   /** JSON text, sent as is. */

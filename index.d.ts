@@ -313,7 +313,9 @@ export interface ChittyIDClientConfig {
    * jest-fetch-mock, msw, nock) see it; retry, breaker, cache and errors stay the same. The `ca`
    * option does not apply to it.
    * Default: the `CHITTYID_TRANSPORT` environment variable (`native` or `fetch`), else `"fetch"`
-   * under jest (`JEST_WORKER_ID` set), else `"native"`.
+   * under jest (`JEST_WORKER_ID` set), else `"native"`. Chosen automatically under jest, the
+   * client keeps v1's semantics unless options say otherwise: one `fetch` per call, v1's
+   * requests, results and messages (README "Testing with fetch stubs").
    */
   transport?: ChittyIDTransport
   /**
@@ -549,6 +551,12 @@ export type ChittyIDErrorCode =
    * `serviceErrorCode`, `retrySafe`). A `RATE_LIMITED` placeholder is `ERATELIMITED` instead.
    */
   | 'EPLACEHOLDER'
+  /**
+   * A `TypeError` (not a `ChittyIDError`): an option name the client does not know, in the
+   * constructor's config, a nested options object or a call's options. The error has `option`
+   * (its path, e.g. `"cache.max"`) and, when one is likely, `suggestion` (e.g. `"cache.maxSize"`).
+   */
+  | 'ERR_CHITTYID_UNKNOWN_OPTION'
 
 /** Every rejection of `mint`/`mintBatch`. The message keeps v1's wording. */
 export declare class ChittyIDError extends Error {

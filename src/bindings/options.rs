@@ -608,6 +608,8 @@ pub struct FleetDefaults {
 pub struct ClientDefaults {
     pub service_url: String,
     pub timeout: f64,
+    /// `healthCheck()`'s own timeout, ms (not an option).
+    pub health_timeout: f64,
     pub max_response_bytes: f64,
     pub max_connections: f64,
     pub scope: String,
@@ -648,6 +650,7 @@ pub fn client_defaults() -> ClientDefaults {
     ClientDefaults {
         service_url: config.service_url,
         timeout: config.timeout_ms as f64,
+        health_timeout: config::HEALTH_TIMEOUT_MS as f64,
         max_response_bytes: config.max_response_bytes as f64,
         max_connections: config.max_connections as f64,
         scope: SCOPES[0].to_owned(),
