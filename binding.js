@@ -849,4 +849,6 @@ module.exports.fetchSettle = nativeBinding.fetchSettle
 module.exports.isValidFormatNative = nativeBinding.isValidFormatNative
 module.exports.parseChittyId = nativeBinding.parseChittyId
 module.exports.reconnectDelayMs = nativeBinding.reconnectDelayMs
+module.exports.redactSecretNative = nativeBinding.redactSecretNative
 module.exports.reservedHeaderNames = nativeBinding.reservedHeaderNames
+module.exports.revealsSecretNative = nativeBinding.revealsSecretNative

@@ -10,12 +10,15 @@ const { AsyncResource } = require('node:async_hooks')
 const { ChittyIDError } = require('./errors.js')
 const diagnostics = require('./diagnostics.js')
 const { makeLog, levelEnabled, eventLevel } = require('./logger.js')
+const { redactSecret } = require('./redact.js')
 
 // Switches of the native side (src/telemetry.rs).
 const TRACE = 1
 const LOG = 2
 // Slots per record in takeTelemetry()'s array (src/bindings/telemetry.rs).
 const STRIDE = 12
+// The fields of an event payload that are free text (lib/events.js), besides error messages.
+const FREE_TEXT = new Set(['reason', 'message'])
 
 /** The service URL as it may appear in telemetry: no credentials, no trailing slash. */
 function publicBase(serviceUrl) {
@@ -111,9 +114,9 @@ class ClientTelemetry {
     }
   }
 
+  /** Free text only (messages); the one rule of lib/redact.js. */
   #redact(text) {
-    if (typeof text !== 'string' || !this.#apiKey) return text
-    return text.split(this.#apiKey).join('[REDACTED]')
+    return this.#apiKey ? redactSecret(text, this.#apiKey) : text
   }
 
   #started(r, at) {
@@ -185,7 +188,8 @@ class ClientTelemetry {
         if (value.code !== undefined) record.code = value.code
         record.error = this.#redact(value.message)
       } else if (value === null || typeof value !== 'object') {
-        record[key] = this.#redact(value)
+        // Free text is redacted; states, URLs, numbers and codes are data, never rewritten.
+        record[key] = FREE_TEXT.has(key) ? this.#redact(value) : value
       }
     }
     if (this.#name !== undefined) record.client = this.#name

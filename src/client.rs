@@ -16,6 +16,7 @@ use crate::cache::ValidationCache;
 use crate::config::{ClientConfig, HEALTH_TIMEOUT_MS};
 use crate::error::ClientError;
 use crate::format;
+use crate::redact::Redactor;
 use crate::resilience::{Call, Replay, Resilience};
 use crate::stats::{ClientSnapshot, Operation};
 use crate::transport::fetch::FetchTransport;
@@ -70,56 +71,25 @@ impl MintRetry {
     }
 }
 
-/// Removes the API key (and so `Bearer <key>`) from service-provided text before it reaches
-/// errors, events or logs: a server or proxy may echo the request's `Authorization` header.
-#[derive(Clone, Default)]
-pub struct Redactor {
-    key: Option<String>,
+/// Scrubs what a transport outcome carries from the service, with the one redaction rule
+/// (`crate::redact`): the reason phrase, and the free text of a failure. Ids are not text: see
+/// `Client::checked_validation`.
+fn scrub(redactor: &Redactor, outcome: Result<Response, ClientError>) -> Result<Response, ClientError> {
+    if !redactor.is_active() {
+        return outcome;
+    }
+    match outcome {
+        Ok(mut response) => {
+            redactor.redact_in_place(&mut response.status_text);
+            Ok(response)
+        }
+        Err(err) => Err(scrub_error(redactor, err)),
+    }
 }
 
-pub const REDACTED: &str = "[redacted]";
-
-impl Redactor {
-    pub fn new(api_key: Option<&str>) -> Self {
-        Self { key: api_key.filter(|k| !k.is_empty()).map(str::to_owned) }
-    }
-
-    pub fn redact(&self, text: &str) -> String {
-        match &self.key {
-            Some(key) if text.contains(key.as_str()) => text.replace(key.as_str(), REDACTED),
-            _ => text.to_owned(),
-        }
-    }
-
-    fn redact_in_place(&self, text: &mut String) {
-        if self.key.as_deref().is_some_and(|k| text.contains(k)) {
-            *text = self.redact(text);
-        }
-    }
-
-    /// Scrubs what a transport outcome carries from the service: the reason phrase, and the
-    /// detail of a failure.
-    fn scrub(&self, outcome: Result<Response, ClientError>) -> Result<Response, ClientError> {
-        if self.key.is_none() {
-            return outcome;
-        }
-        match outcome {
-            Ok(mut response) => {
-                self.redact_in_place(&mut response.status_text);
-                Ok(response)
-            }
-            Err(mut err) => {
-                match &mut err {
-                    ClientError::Transport { detail, .. }
-                    | ClientError::Tls { detail, .. }
-                    | ClientError::BadResponse { detail } => self.redact_in_place(detail),
-                    ClientError::Http { status_text, .. } => self.redact_in_place(status_text),
-                    _ => {}
-                }
-                Err(err)
-            }
-        }
-    }
+fn scrub_error(redactor: &Redactor, mut err: ClientError) -> ClientError {
+    err.for_each_text(&mut |text| redactor.redact_in_place(text));
+    err
 }
 
 /// The validation cache and how long each kind of answer lives in it.
@@ -259,6 +229,19 @@ pub fn encode_uri_component(s: &str) -> String {
         }
     }
     out
+}
+
+/// `validate()`'s answer for `.` and `..`, which no request can carry (`is_dot_segment`).
+pub const DOT_SEGMENT_ID: &str = "ChittyID cannot be \".\" or \"..\" (a URL path drops dot segments)";
+
+/// Whether `id` is a dot segment once encoded. `encodeURIComponent` leaves `.` alone, and every
+/// URL parser (WHATWG's, so fetch's; the `url` crate under reqwest) removes a `.` or `..` path
+/// segment, so `GET /validate/..` would go to another route with the key. Percent-encoding
+/// cannot help: `%2e` is a dot to those parsers too. Any other id encodes to one segment that
+/// stays one (`%` itself is encoded). No grammar makes these ids valid, so `validate()` answers
+/// them without a request (docs/ARCHITECTURE.md, "Redaction").
+pub fn is_dot_segment(id: &str) -> bool {
+    id == "." || id == ".."
 }
 
 /// The longest caller-supplied idempotency key accepted.
@@ -421,7 +404,11 @@ impl Client {
     }
 
     /// Asks the service (sharing a request already in flight for `id`) and caches the answer.
+    /// A dot-segment id is answered here, without a request (`is_dot_segment`).
     pub async fn validate_uncached(&self, id: &str) -> Validation {
+        if is_dot_segment(id) {
+            return Validation { valid: false, error: Some(DOT_SEGMENT_ID.to_owned()), ..Validation::default() };
+        }
         let tx = match self.join_or_lead(id) {
             Flight::Lead(tx) => tx,
             Flight::Done(answer) => return answer,
@@ -502,7 +489,7 @@ impl Client {
     async fn ask_service(&self, id: &str) -> Validation {
         let path = format!("/validate/{}", encode_uri_component(id));
         let request = || Request { method: Method::Get, path: &path, body: None, idempotency_key: None, timeout_ms: self.timeout_ms };
-        let parse = |r: &Response| parse_validation(r).map(|v| self.redact_validation(v));
+        let parse = |r: &Response| parse_validation(r).map(|v| self.checked_validation(v));
         let outcome = async {
             let _slot = self.enter_bulkhead().await?;
             self.run_across(Operation::Validate, Replay::Retryable, request, parse).await
@@ -538,9 +525,17 @@ impl Client {
         Some(Validation { stale, authoritative: false, ..Validation::from_cache(id, valid) })
     }
 
-    /// The service's own words in a validation answer are service-provided text too.
-    fn redact_validation(&self, mut v: Validation) -> Validation {
-        for text in [&mut v.chitty_id, &mut v.entity, &mut v.error].into_iter().flatten() {
+    /// A validation answer as the caller gets it (docs/ARCHITECTURE.md, "Redaction"): the
+    /// service's `error` is free text and is redacted; `chittyId` and `entity` are data, never
+    /// rewritten, and dropped when they give the API key away (a service echoing the request's
+    /// `Authorization` into them). The verdict stands either way.
+    fn checked_validation(&self, mut v: Validation) -> Validation {
+        for field in [&mut v.chitty_id, &mut v.entity] {
+            if field.as_deref().is_some_and(|f| self.redactor.reveals(f)) {
+                *field = None;
+            }
+        }
+        if let Some(text) = &mut v.error {
             self.redactor.redact_in_place(text);
         }
         v
@@ -634,16 +629,34 @@ mod tests {
     }
 
     #[test]
-    fn redaction_removes_the_key_and_its_bearer_form() {
-        let r = Redactor::new(Some("s3cr3t-key"));
-        assert_eq!(r.redact("Bad Gateway (Authorization: Bearer s3cr3t-key)"), "Bad Gateway (Authorization: Bearer [redacted])");
-        assert_eq!(r.redact("s3cr3t-keys3cr3t-key"), "[redacted][redacted]");
-        assert_eq!(r.redact("nothing here"), "nothing here");
-        let outcome = Err(ClientError::Http { status: 502, status_text: "echo Bearer s3cr3t-key".into(), retry_after: None });
-        let err = r.scrub(outcome).unwrap_err();
-        assert!(!err.to_string().contains("s3cr3t-key"), "{err}");
-        assert_eq!(Redactor::new(None).redact("Bearer x"), "Bearer x");
-        assert_eq!(Redactor::new(Some("")).redact("a"), "a");
+    fn scrubbing_redacts_every_text_of_a_failure_and_only_text() {
+        let r = Redactor::new(Some("soc"));
+        let outcome = Err(ClientError::Http { status: 502, status_text: "echo Bearer soc".into(), retry_after: None });
+        assert_eq!(scrub(&r, outcome).unwrap_err().to_string(), "ChittyID service error: 502 echo Bearer [redacted]");
+        let cause = ClientError::Transport { code: "ECONNRESET", detail: "socket hang up (soc)".into(), phase: crate::error::Phase::Exchange };
+        let unknown = ClientError::MintOutcomeUnknown { key: "soc".into(), cause: Box::new(cause) };
+        match scrub(&r, Err(unknown)).unwrap_err() {
+            ClientError::MintOutcomeUnknown { key, cause } => {
+                assert_eq!(key, "soc", "the idempotency key is data");
+                assert_eq!(cause.to_string(), "fetch failed: socket hang up ([redacted])");
+            }
+            other => panic!("{other:?}"),
+        }
+        let ok = scrub(&r, Ok(Response { status: 200, status_text: "soc".into(), retry_after: None, body: Bytes::from_static(b"soc") })).unwrap();
+        assert_eq!((ok.status_text.as_str(), &ok.body[..]), ("[redacted]", &b"soc"[..]));
+    }
+
+    #[test]
+    fn only_dot_segments_cannot_be_sent() {
+        for id in [".", ".."] {
+            assert!(is_dot_segment(id), "{id}");
+        }
+        for id in ["", "...", "%2e", "%2e%2e", "a/../b", "./", "CT-A-CHI-1234-I-24-A-0"] {
+            assert!(!is_dot_segment(id), "{id}");
+            // The URL parser under the native transport keeps the segment as encoded.
+            let path = format!("/v1/validate/{}", encode_uri_component(id));
+            assert_eq!(reqwest::Url::parse(&format!("http://h{path}")).unwrap().path(), path, "{id}");
+        }
     }
 
     #[test]

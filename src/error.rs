@@ -88,6 +88,29 @@ impl ClientError {
         }
     }
 
+    /// Calls `f` on every piece of free text this failure carries (a reason phrase, a detail,
+    /// its cause's), which may come from the service or its network: where the redaction rule
+    /// (`crate::redact`) applies.
+    pub fn for_each_text(&mut self, f: &mut impl FnMut(&mut String)) {
+        match self {
+            ClientError::Http { status_text, .. } => f(status_text),
+            ClientError::Transport { detail, .. }
+            | ClientError::Tls { detail, .. }
+            | ClientError::Refused { detail, .. }
+            | ClientError::BadResponse { detail } => f(detail),
+            ClientError::MintOutcomeUnknown { cause, .. } => cause.for_each_text(f),
+            ClientError::Timeout { .. }
+            | ClientError::BodyTooLarge { .. }
+            | ClientError::CircuitOpen { .. }
+            | ClientError::Aborted
+            | ClientError::RateLimited { .. }
+            | ClientError::BulkheadFull { .. }
+            | ClientError::Throttled { .. }
+            | ClientError::Closed
+            | ClientError::InvalidArgument { .. } => {}
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Http { status, .. } => Some(*status),

@@ -63,7 +63,7 @@ impl Client {
             counter.fetch_add(1, Relaxed);
         }
         let (transport, _) = self.endpoint(i);
-        self.redactor.scrub(transport.send(request).await)
+        super::scrub(&self.redactor, transport.send(request).await)
     }
 
     /// Runs a call on the first healthy endpoint, and on the next ones while it fails in a way
@@ -75,6 +75,8 @@ impl Client {
         R: Fn() -> Request<'r>,
         P: Fn(&Response) -> Result<T, ClientError>,
     {
+        // A parser's complaint may quote the answer: free text from the service like the rest.
+        let parse = |r: &Response| parse(r).map_err(|e| super::scrub_error(&self.redactor, e));
         let Some(failover) = &self.failover else {
             return self.resilience.run(self.call(op, replay), |_| self.send_via(0, request()), &parse).await;
         };
