@@ -81,7 +81,7 @@ class ChittyIDClient extends EventEmitter {
     this.#apiKey = options.apiKey
     this.#transport = options.transport
     this.#headers = options.headers
-    this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.serviceUrl, apiKey: options.apiKey, name: options.name })
+    this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.serviceUrl, name: options.name })
     const telemetry = this.#telemetry
     // Outcomes of calls arrive in batches through the bridge.
     this.#bridge = new Bridge(this.#native, this, {

@@ -10,15 +10,12 @@ const { AsyncResource } = require('node:async_hooks')
 const { ChittyIDError } = require('./errors.js')
 const diagnostics = require('./diagnostics.js')
 const { makeLog, levelEnabled, eventLevel } = require('./logger.js')
-const { redactSecret } = require('./redact.js')
 
 // Switches of the native side (src/telemetry.rs).
 const TRACE = 1
 const LOG = 2
 // Slots per record in takeTelemetry()'s array (src/bindings/telemetry.rs).
 const STRIDE = 12
-// The fields of an event payload that are free text (lib/events.js), besides error messages.
-const FREE_TEXT = new Set(['reason', 'message'])
 
 /** The service URL as it may appear in telemetry: no credentials, no trailing slash. */
 function publicBase(serviceUrl) {
@@ -61,18 +58,16 @@ class ClientTelemetry {
   #calls = new Map() // ticket -> CallTrace
   #base
   #endpoint
-  #apiKey
   #name
 
   /** `logger`: `{ logger, style }` as lib/options.js checked it, or undefined. */
-  constructor(nativeClient, { logger, serviceUrl, apiKey, name }) {
+  constructor(nativeClient, { logger, serviceUrl, name }) {
     this.#native = nativeClient
     this.#log = logger && makeLog(logger.logger, logger.style)
     this.#logger = logger?.logger
     const { base, endpoint } = publicBase(serviceUrl)
     this.#base = base
     this.#endpoint = endpoint
-    this.#apiKey = apiKey
     this.#name = name
   }
 
@@ -114,11 +109,6 @@ class ClientTelemetry {
     }
   }
 
-  /** Free text only (messages); the one rule of lib/redact.js. */
-  #redact(text) {
-    return this.#apiKey ? redactSecret(text, this.#apiKey) : text
-  }
-
   #started(r, at) {
     const call = this.#calls.get(r[at + 1])
     if (call === undefined) return
@@ -140,7 +130,7 @@ class ClientTelemetry {
   #ended(r, at) {
     const status = r[at + 7]
     const code = r[at + 8]
-    const message = this.#redact(r[at + 9])
+    const message = r[at + 9]
     const call = this.#calls.get(r[at + 1])
     const ctx = call && call.open.get(r[at + 2])
     if (ctx !== undefined) {
@@ -186,10 +176,9 @@ class ClientTelemetry {
       if (key === 'serviceUrl') continue // the endpoint says it, without path or credentials
       if (value instanceof Error) {
         if (value.code !== undefined) record.code = value.code
-        record.error = this.#redact(value.message)
+        record.error = value.message
       } else if (value === null || typeof value !== 'object') {
-        // Free text is redacted; states, URLs, numbers and codes are data, never rewritten.
-        record[key] = FREE_TEXT.has(key) ? this.#redact(value) : value
+        record[key] = value
       }
     }
     if (this.#name !== undefined) record.client = this.#name

@@ -28,8 +28,6 @@ pub struct Client {
     transport: ClientTransport,
     timeout_ms: u64,
     mint_retry: MintRetry,
-    /// Scrubs the API key from text the service sends back.
-    redactor: Redactor,
     resilience: Resilience,
     cache: Option<CachePolicy>,
     /// Validations in flight, by id: concurrent callers for the same id share one request.
@@ -69,27 +67,6 @@ impl MintRetry {
             MintRetry::Idempotent => "idempotent",
         }
     }
-}
-
-/// Scrubs what a transport outcome carries from the service, with the one redaction rule
-/// (`crate::redact`): the reason phrase, and the free text of a failure. Ids are not text: see
-/// `Client::checked_validation`.
-fn scrub(redactor: &Redactor, outcome: Result<Response, ClientError>) -> Result<Response, ClientError> {
-    if !redactor.is_active() {
-        return outcome;
-    }
-    match outcome {
-        Ok(mut response) => {
-            redactor.redact_in_place(&mut response.status_text);
-            Ok(response)
-        }
-        Err(err) => Err(scrub_error(redactor, err)),
-    }
-}
-
-fn scrub_error(redactor: &Redactor, mut err: ClientError) -> ClientError {
-    err.for_each_text(&mut |text| redactor.redact_in_place(text));
-    err
 }
 
 /// The validation cache and how long each kind of answer lives in it.
@@ -275,7 +252,6 @@ impl Client {
             transport: ClientTransport::new(config, transport)?,
             timeout_ms: config.timeout_ms,
             mint_retry,
-            redactor: Redactor::new(config.api_key.as_deref()),
             resilience,
             cache,
             inflight: Mutex::new(HashMap::new()),
@@ -531,14 +507,19 @@ impl Client {
     /// `Authorization` into them). The verdict stands either way.
     fn checked_validation(&self, mut v: Validation) -> Validation {
         for field in [&mut v.chitty_id, &mut v.entity] {
-            if field.as_deref().is_some_and(|f| self.redactor.reveals(f)) {
+            if field.as_deref().is_some_and(|f| self.redactor().reveals(f)) {
                 *field = None;
             }
         }
         if let Some(text) = &mut v.error {
-            self.redactor.redact_in_place(text);
+            self.redactor().redact_in_place(text);
         }
         v
+    }
+
+    /// The redaction of the API key (`crate::redact`), as the transport applies it.
+    pub fn redactor(&self) -> &Redactor {
+        self.transport.redactor()
     }
 
     /// `GET /health` with a 5 s timeout, outside retry and breaker; never fails.
@@ -626,24 +607,6 @@ mod tests {
             assert_eq!(err.code(), "EBADRESPONSE", "{body}");
             assert!(err.to_string().contains("for 3 requests"), "{err}");
         }
-    }
-
-    #[test]
-    fn scrubbing_redacts_every_text_of_a_failure_and_only_text() {
-        let r = Redactor::new(Some("soc"));
-        let outcome = Err(ClientError::Http { status: 502, status_text: "echo Bearer soc".into(), retry_after: None });
-        assert_eq!(scrub(&r, outcome).unwrap_err().to_string(), "ChittyID service error: 502 echo Bearer [redacted]");
-        let cause = ClientError::Transport { code: "ECONNRESET", detail: "socket hang up (soc)".into(), phase: crate::error::Phase::Exchange };
-        let unknown = ClientError::MintOutcomeUnknown { key: "soc".into(), cause: Box::new(cause) };
-        match scrub(&r, Err(unknown)).unwrap_err() {
-            ClientError::MintOutcomeUnknown { key, cause } => {
-                assert_eq!(key, "soc", "the idempotency key is data");
-                assert_eq!(cause.to_string(), "fetch failed: socket hang up ([redacted])");
-            }
-            other => panic!("{other:?}"),
-        }
-        let ok = scrub(&r, Ok(Response { status: 200, status_text: "soc".into(), retry_after: None, body: Bytes::from_static(b"soc") })).unwrap();
-        assert_eq!((ok.status_text.as_str(), &ok.body[..]), ("[redacted]", &b"soc"[..]));
     }
 
     #[test]

@@ -168,14 +168,9 @@ impl FetchTransport {
         self.dispatch.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }
 
+    /// One exchange through JS's fetch; `ClientTransport::send` redacts and logs its outcome.
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
-        let (method, path, started) = (req.method, req.path, std::time::Instant::now());
-        let result = self.exchange(req).await;
-        match &result {
-            Ok(r) => tracing::debug!(transport = "fetch", method = method.as_str(), path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
-            Err(e) => tracing::debug!(transport = "fetch", method = method.as_str(), path, code = e.code(), error = %e, "request failed"),
-        }
-        result
+        self.exchange(req).await
     }
 
     async fn exchange(&self, req: Request<'_>) -> Result<Response, ClientError> {
