@@ -19,8 +19,8 @@ use super::{Method, Request, Response};
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Phase};
 
-/// One exchange for JS to make: `fetch(url, { method, headers, body })`.
-#[derive(Debug)]
+/// One exchange for JS to make: `fetch(url, { method, headers, body })`. Its `Debug` never
+/// prints the key (docs/ARCHITECTURE.md, "Redaction").
 pub struct FetchCall {
     pub id: u64,
     pub method: Method,
@@ -34,6 +34,21 @@ pub struct FetchCall {
     pub extra_headers: Option<crate::telemetry::Headers>,
     /// JS stops reading a body past this many bytes.
     pub max_response_bytes: usize,
+}
+
+impl std::fmt::Debug for FetchCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchCall")
+            .field("id", &self.id)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("body", &self.body)
+            .field("authorization", &self.authorization.as_ref().map(|_| crate::redact::REDACTED))
+            .field("idempotency_key", &self.idempotency_key)
+            .field("extra_headers", &self.extra_headers)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 /// A fetch that rejected: the Node-style `code` of its cause (`err.cause.code`), if any, and
@@ -274,6 +289,7 @@ mod tests {
         let call = &started[0];
         assert_eq!((call.method, call.url.as_str()), (Method::Post, "http://stub.test/v1/mint"));
         assert_eq!(call.authorization.as_deref(), Some("Bearer k1"));
+        assert!(!format!("{call:?}").contains("k1"), "a debug dump of the call never shows the key");
         assert_eq!(call.idempotency_key.as_deref(), Some("idem"));
         assert_eq!(call.body.as_deref(), Some(&b"{\"entity\":\"PEO\"}"[..]));
         assert!(js.aborted.lock().unwrap().is_empty(), "an answered fetch is not aborted");
