@@ -94,7 +94,7 @@ pub fn reveals(field: &str, secret: &str) -> bool {
         return true;
     }
     occurrences(field, secret).any(|at| {
-        let before = field[..at].as_bytes();
+        let before = &field.as_bytes()[..at];
         let word = before.trim_ascii_end();
         word.len() < before.len() && word.len() >= 6 && word[word.len() - 6..].eq_ignore_ascii_case(b"bearer")
     })
