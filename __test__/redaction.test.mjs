@@ -38,8 +38,9 @@ describe('one rule, two engines', () => {
     const pick = (len) => Array.from({ length: len }, () => alphabet[next(alphabet.length)]).join('')
     for (let i = 0; i < 20000; i++) {
       const text = pick(next(14))
-      // Short secrets, around the 8-character threshold, and empty.
-      const secret = [pick(1), pick(2), 'k', 'ke', 'a-b', pick(3).slice(0, 8), 'kkkkkkk', 'kkkkkkkk', ''][next(9)]
+      // Short secrets, around the 8-character threshold, and empty (whole code points: a key is
+      // a header value, and napi turns a lone surrogate into U+FFFD).
+      const secret = [pick(1), pick(2), 'k', 'ke', 'a-b', Array.from(pick(3)).slice(0, 8).join(''), 'kkkkkkk', 'kkkkkkkk', ''][next(9)]
       const js = [redactSecret(text, secret), revealsSecret(text, secret)]
       const rust = [redactSecretNative(text, secret), revealsSecretNative(text, secret)]
       if (js[0] !== rust[0] || js[1] !== rust[1]) expect({ text, secret, js }).toEqual({ text, secret, js: rust })
