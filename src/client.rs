@@ -28,6 +28,9 @@ pub struct Client {
     transport: ClientTransport,
     timeout_ms: u64,
     mint_retry: MintRetry,
+    /// The API key's redaction (`crate::redact`) for what the parsers see; the transport holds
+    /// the same and applies it to what comes back.
+    redactor: Redactor,
     resilience: Resilience,
     cache: Option<CachePolicy>,
     /// Validations in flight, by id: concurrent callers for the same id share one request.
@@ -252,6 +255,7 @@ impl Client {
             transport: ClientTransport::new(config, transport)?,
             timeout_ms: config.timeout_ms,
             mint_retry,
+            redactor: Redactor::new(config.api_key.as_deref()),
             resilience,
             cache,
             inflight: Mutex::new(HashMap::new()),
@@ -465,7 +469,7 @@ impl Client {
     async fn ask_service(&self, id: &str) -> Validation {
         let path = format!("/validate/{}", encode_uri_component(id));
         let request = || Request { method: Method::Get, path: &path, body: None, idempotency_key: None, timeout_ms: self.timeout_ms };
-        let parse = |r: &Response| parse_validation(r).map(|v| self.checked_validation(v));
+        let parse = |r: &Response| parse_validation(r).map(|v| self.redact_validation(v));
         let outcome = async {
             let _slot = self.enter_bulkhead().await?;
             self.run_across(Operation::Validate, Replay::Retryable, request, parse).await
@@ -505,21 +509,16 @@ impl Client {
     /// service's `error` is free text and is redacted; `chittyId` and `entity` are data, never
     /// rewritten, and dropped when they give the API key away (a service echoing the request's
     /// `Authorization` into them). The verdict stands either way.
-    fn checked_validation(&self, mut v: Validation) -> Validation {
+    fn redact_validation(&self, mut v: Validation) -> Validation {
         for field in [&mut v.chitty_id, &mut v.entity] {
-            if field.as_deref().is_some_and(|f| self.redactor().reveals(f)) {
+            if field.as_deref().is_some_and(|f| self.redactor.reveals(f)) {
                 *field = None;
             }
         }
         if let Some(text) = &mut v.error {
-            self.redactor().redact_in_place(text);
+            self.redactor.redact_in_place(text);
         }
         v
-    }
-
-    /// The redaction of the API key (`crate::redact`), as the transport applies it.
-    pub fn redactor(&self) -> &Redactor {
-        self.transport.redactor()
     }
 
     /// `GET /health` with a 5 s timeout, outside retry and breaker; never fails.

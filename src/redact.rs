@@ -116,6 +116,11 @@ impl Redactor {
         self.secret.is_some()
     }
 
+    /// The secret itself, for a check that must refuse data holding it (use [`reveals`]).
+    pub fn key(&self) -> Option<&str> {
+        self.secret.as_deref()
+    }
+
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         match &self.secret {
             Some(secret) => redact(text, secret),

@@ -76,7 +76,7 @@ impl Client {
         P: Fn(&Response) -> Result<T, ClientError>,
     {
         // A parser's complaint may quote the answer: free text from the service like the rest.
-        let parse = |r: &Response| parse(r).map_err(|e| e.redacted(self.redactor()));
+        let parse = |r: &Response| parse(r).map_err(|e| e.redacted(&self.redactor));
         let Some(failover) = &self.failover else {
             return self.resilience.run(self.call(op, replay), |_| self.send_via(0, request()), &parse).await;
         };

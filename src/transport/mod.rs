@@ -268,11 +268,6 @@ impl ClientTransport {
         }
     }
 
-    /// The redaction of this client's API key.
-    pub fn redactor(&self) -> &Redactor {
-        &self.redactor
-    }
-
     /// One exchange. What the service sends back is free text (the reason phrase, a failure's
     /// detail) redacted of the key here, the one place both transports' answers pass; the body
     /// is data and goes to the parsers as sent.
