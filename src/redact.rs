@@ -81,8 +81,8 @@ pub fn redact<'a>(text: &'a str, secret: &str) -> Cow<'a, str> {
 /// or refuse it rather than rewrite it. A secret of [`MATCH_ANYWHERE_FROM`] characters or more:
 /// anywhere in it. A shorter one: when the field is the secret (ASCII blanks around it aside), or
 /// holds it as a whole word after `Bearer` and a blank (the echo of an `Authorization` header;
-/// the scheme in any case). A short key that is
-/// merely one of an id's words (`CHI` in `CT-A-CHI-...`) is a coincidence, and the id stays.
+/// the scheme in any case). A short key that is merely one of an id's words (`CHI` in
+/// `CT-A-CHI-...`) is a coincidence, and the id stays.
 pub fn reveals(field: &str, secret: &str) -> bool {
     if secret.is_empty() {
         return false;
