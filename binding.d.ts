@@ -658,6 +658,8 @@ export interface RateLimitStats {
  */
 export declare function reconnectDelayMs(attempts: number, reconnectDelay: number, multiplier: number, maxReconnectDelay: number, jitter?: number | undefined | null): number
 
+export declare function redactSecretNative(text: string, secret: string): string
+
 export interface RequestStats {
   mint: OperationStats
   mintBatch: OperationStats
@@ -684,6 +686,8 @@ export interface RetryOptions {
   jitter?: number
   maxRetryAfterMs?: number
 }
+
+export declare function revealsSecretNative(field: string, secret: string): boolean
 
 export interface RouteCounts {
   health: number

@@ -850,4 +850,6 @@ module.exports.isPlaceholderNative = nativeBinding.isPlaceholderNative
 module.exports.isValidFormatNative = nativeBinding.isValidFormatNative
 module.exports.parseChittyId = nativeBinding.parseChittyId
 module.exports.reconnectDelayMs = nativeBinding.reconnectDelayMs
+module.exports.redactSecretNative = nativeBinding.redactSecretNative
 module.exports.reservedHeaderNames = nativeBinding.reservedHeaderNames
+module.exports.revealsSecretNative = nativeBinding.revealsSecretNative

@@ -130,7 +130,7 @@ class ChittyIDClient extends EventEmitter {
     }
     this.#cacheHandle = this.#native.cacheHandle
     this.#headers = options.headers
-    this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.#native.serviceUrl, apiKey: options.apiKey, name: options.name })
+    this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.#native.serviceUrl, name: options.name })
     const telemetry = this.#telemetry
     const fetches = this.#fetches
     // Each attempt with the `fetch` its call captured; outside a call (health checks of the

@@ -254,7 +254,7 @@ pub fn parse_mint(body: &[u8], checks: MintChecks<'_>) -> Result<MintedId, Clien
         return Err(bad("the answer has no string chittyId"));
     };
     // Never shown: the id may be the key itself, echoed back.
-    if checks.api_key.is_some_and(|k| !k.is_empty() && id.contains(k)) {
+    if checks.api_key.is_some_and(|k| crate::redact::reveals(&id, k)) {
         return Err(bad("chittyId contains the API key (the service echoed the request's credentials); the id is not shown"));
     }
     let error_code = match answer.error_code {

@@ -57,13 +57,13 @@ impl Client {
         self.failover.as_ref().map_or(0, |f| f.set.active())
     }
 
-    /// Sends through endpoint `i`; what the service sends back is scrubbed of the key.
+    /// Sends through endpoint `i` (the transport redacts the key from what comes back).
     pub(super) async fn send_via(&self, i: usize, request: Request<'_>) -> Result<Response, ClientError> {
         if let Some(counter) = self.failover.as_ref().and_then(|f| f.requests.get(i)) {
             counter.fetch_add(1, Relaxed);
         }
         let (transport, _) = self.endpoint(i);
-        self.redactor.scrub(transport.send(request).await)
+        transport.send(request).await
     }
 
     /// Runs a call on the first healthy endpoint, and on the next ones while it fails in a way
@@ -87,6 +87,8 @@ impl Client {
         Fut: std::future::Future<Output = Result<Response, ClientError>>,
         P: Fn(usize, &Response) -> Result<T, ClientError>,
     {
+        // A parser's complaint may quote the answer: free text from the service like the rest.
+        let parse = |i: usize, r: &Response| parse(i, r).map_err(|e| e.redacted(&self.redactor));
         let Some(failover) = &self.failover else {
             return self.resilience.run(self.call(op, replay), |_| attempt(0), |r| parse(0, r)).await;
         };

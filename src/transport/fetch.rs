@@ -44,8 +44,8 @@ pub fn single_attempt() -> bool {
     ORIGIN.try_with(|o| o.single_attempt).unwrap_or(false)
 }
 
-/// One exchange for JS to make: `fetch(url, { method, headers, body })`.
-#[derive(Debug)]
+/// One exchange for JS to make: `fetch(url, { method, headers, body })`. Its `Debug` never
+/// prints the key (docs/ARCHITECTURE.md, "Redaction").
 pub struct FetchCall {
     pub id: u64,
     /// The ticket of the JS call this exchange is an attempt of; `None` outside a call (the
@@ -62,6 +62,22 @@ pub struct FetchCall {
     pub extra_headers: Option<crate::telemetry::Headers>,
     /// JS stops reading a body past this many bytes.
     pub max_response_bytes: usize,
+}
+
+impl std::fmt::Debug for FetchCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchCall")
+            .field("id", &self.id)
+            .field("call", &self.call)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("body", &self.body)
+            .field("authorization", &self.authorization.as_ref().map(|_| crate::redact::REDACTED))
+            .field("idempotency_key", &self.idempotency_key)
+            .field("extra_headers", &self.extra_headers)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 /// A fetch that rejected: the Node-style `code` of its cause (`err.cause.code`), if any, and
@@ -202,14 +218,9 @@ impl FetchTransport {
         self.dispatch.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }
 
+    /// One exchange through JS's fetch; `ClientTransport::send` redacts and logs its outcome.
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
-        let (method, path, started) = (req.method, req.path, std::time::Instant::now());
-        let result = self.exchange(req).await;
-        match &result {
-            Ok(r) => tracing::debug!(transport = "fetch", method = method.as_str(), path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
-            Err(e) => tracing::debug!(transport = "fetch", method = method.as_str(), path, code = e.code(), error = %e, "request failed"),
-        }
-        result
+        self.exchange(req).await
     }
 
     async fn exchange(&self, req: Request<'_>) -> Result<Response, ClientError> {
@@ -314,6 +325,7 @@ mod tests {
         let call = &started[0];
         assert_eq!((call.method, call.url.as_str()), (Method::Post, "http://stub.test/v1/mint"));
         assert_eq!(call.authorization.as_deref(), Some("Bearer k1"));
+        assert!(!format!("{call:?}").contains("k1"), "a debug dump of the call never shows the key");
         assert_eq!(call.idempotency_key.as_deref(), Some("idem"));
         assert_eq!(call.body.as_deref(), Some(&b"{\"entity\":\"PEO\"}"[..]));
         assert!(js.aborted.lock().unwrap().is_empty(), "an answered fetch is not aborted");
