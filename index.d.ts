@@ -330,7 +330,8 @@ export interface ChittyIDClientConfig {
   wire?: ChittyIDWire
   /**
    * Resolve placeholder ids (the deployed service's answer when its minting backend failed:
-   * G = 0, `ERR`, SSSS 0000-0099) instead of rejecting with `EPLACEHOLDER`. Each one is
+   * G = 0, `ERR`, SSSS 0000-0099) instead of rejecting with `EPLACEHOLDER` (a `RATE_LIMITED`
+   * one is still a rate limit: paused and retried, then `ERATELIMITED`). Each one is
    * announced by a `placeholder` event and counted in `getStats().placeholdersAccepted`; the
    * id itself says it is one (`03-0-ERR-00NN-...`). Default `false`.
    */

@@ -222,6 +222,15 @@ describe('placeholders', () => {
     expect(c.metrics()).toMatch(/^chittyid_client_placeholders_accepted_total 1$/m)
   })
 
+  test('acceptPlaceholders never accepts a RATE_LIMITED placeholder: it is a rate limit', async () => {
+    standIn.fault = 'RATE_LIMITED'
+    const c = client({ acceptPlaceholders: true, retry: { maxAttempts: 1 } })
+    const err = await c.mint({ entity: 'PEO' }).catch((e) => e)
+    expect(err.code).toBe('ERATELIMITED')
+    expect(c.getStats().placeholdersAccepted).toBe(0)
+    expect(c.getStats().rateLimit.pauses).toBe(1)
+  })
+
   test('acceptPlaceholders must be a boolean', () => {
     expect(() => new ChittyIDClient({ acceptPlaceholders: 'yes' })).toThrow(/acceptPlaceholders/)
   })

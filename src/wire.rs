@@ -268,7 +268,10 @@ pub fn parse_mint(body: &[u8], checks: MintChecks<'_>) -> Result<MintedId, Clien
         return Err(bad("chittyId is not a ChittyID of either grammar"));
     }
     if placeholder {
-        if !checks.accept_placeholders {
+        // A rate limit is never accepted: it pauses the client and is retried after the pause,
+        // which is safe (the backend refused it) and likely to mint a real id.
+        let rate_limited = error_code.as_deref() == Some("RATE_LIMITED");
+        if !checks.accept_placeholders || rate_limited {
             let retry_safe = placeholder_retry_safe(error_code.as_deref());
             return Err(ClientError::Placeholder { id: shown_id(&id), error_code, retry_safe });
         }
@@ -347,8 +350,10 @@ mod tests {
         assert!(err.is_rate_limit() && err.proves_not_processed() && !err.counts_as_service_failure());
         // An id in the reserved space is a placeholder even without the flag.
         assert_eq!(parse_mint(br#"{"chittyId":"03-0-ERR-0001-T-2612-0-22"}"#, CHECKS).unwrap_err().code(), "EPLACEHOLDER");
-        let accepted = parse_mint(body, MintChecks { accept_placeholders: true, ..CHECKS }).unwrap();
+        let accepting = MintChecks { accept_placeholders: true, ..CHECKS };
+        let accepted = parse_mint(body, accepting).unwrap();
         assert_eq!(accepted.placeholder, Some(Some("MINT_TIMEOUT".into())));
+        assert_eq!(parse_mint(limited, accepting).unwrap_err().code(), "ERATELIMITED", "a rate limit is never accepted");
     }
 
     #[test]
