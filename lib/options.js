@@ -233,7 +233,7 @@ function verifyTls() {
   if (!warnedInsecureTls) {
     warnedInsecureTls = true
     process.emitWarning(
-      'NODE_TLS_REJECT_UNAUTHORIZED is "0": @chittyos/chittyid-client will not verify the ChittyID service\'s TLS certificate.',
+      'NODE_TLS_REJECT_UNAUTHORIZED is "0": @chittyos/chittyid-client will not verify the TLS certificates of the ChittyID service (nor of a fleet rediss:// Redis).',
       { code: 'CHITTYID_TLS_UNVERIFIED' },
     )
   }
@@ -279,8 +279,8 @@ function fleetOption(value) {
   if (!isPlainObject(value)) {
     throw invalidArgument('ChittyIDClient option "fleet" must be an object like { redis: "redis://host:6379" } or false')
   }
-  if (typeof value.redis !== 'string' || !value.redis.startsWith('redis://')) {
-    throw invalidArgument('ChittyIDClient option "fleet.redis" must be a redis:// URL')
+  if (typeof value.redis !== 'string' || !(value.redis.startsWith('redis://') || value.redis.startsWith('rediss://'))) {
+    throw invalidArgument('ChittyIDClient option "fleet.redis" must be a redis:// or rediss:// (TLS) URL')
   }
   const options = { redis: value.redis }
   for (const [field, type] of Object.entries(FLEET_FIELDS)) {

@@ -129,6 +129,7 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
             ("chittyid_client_fleet_redis_timeouts_total", "Fleet mode: Redis commands without an answer within the deadline.", f.timeouts),
             ("chittyid_client_fleet_l2_hits_total", "Fleet mode: validations answered by the shared cache.", f.l2_hits),
             ("chittyid_client_fleet_l2_misses_total", "Fleet mode: shared cache misses.", f.l2_misses),
+            ("chittyid_client_fleet_l2_rejected_total", "Fleet mode: shared cache entries ignored because they failed authentication.", f.l2_rejected),
             ("chittyid_client_fleet_rate_waits_total", "Fleet mode: requests that waited for their slot in the shared rate budget.", f.rate_waits),
             ("chittyid_client_fleet_rate_limited_total", "Fleet mode: calls failed with ERATELIMITED.", f.rate_limited),
             ("chittyid_client_fleet_pauses_published_total", "Fleet mode: 429 pauses published to the fleet.", f.pauses_published),
