@@ -60,6 +60,18 @@ export declare class NativeClient {
   get cacheHandle(): number
   /** `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`). */
   submitValidate(ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
+  /**
+   * `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
+   * cache; true when it was held.
+   */
+  invalidateLocal(id: string): boolean
+  /** Whether `invalidate(id)` also deletes a fleet (Redis) entry, through `submitInvalidate`. */
+  get hasSharedCache(): boolean
+  /**
+   * `invalidate(id)`, fleet part: the completion under `ticket` is true when Redis held an
+   * entry for `id` (false also when Redis was unreachable within the fleet deadline).
+   */
+  submitInvalidate(ticket: number, id: string): void
   /** Stops the call registered under `token` (its AbortSignal fired). */
   cancel(token: number): boolean
   getStats(): ClientStats
@@ -454,6 +466,11 @@ export interface FleetStats {
   l2Hits: number
   l2Misses: number
   l2Writes: number
+  /**
+   * Shared-cache entries ignored because they failed authentication (forged, foreign, or
+   * replayed past their signed expiry).
+   */
+  l2Rejected: number
   /** Validations answered by the L2 after waiting for another instance's request. */
   coalesced: number
   rateWaits: number
