@@ -1,7 +1,10 @@
 // Fleet mode against a real redis-server: CHITTYID_TEST_REDIS_URL, set by scripts/with-redis.sh
 // (`npm test` runs the suites through it). Members in other processes run __test__/fleet-worker.mjs.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -83,6 +86,40 @@ async function startRedis(port) {
   return child
 }
 
+/** One command to the Redis at `url` in RESP, as any process with access to it could send. */
+function redisCommand(url, ...args) {
+  const { hostname, port } = new URL(url)
+  const request = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname)
+    let text = ''
+    socket.on('connect', () => socket.write(request))
+    socket.on('data', (d) => {
+      text += d
+      const end = text.indexOf('\r\n')
+      if (end < 0) return
+      const head = text.slice(0, end)
+      if (head[0] === '$') {
+        const len = Number(head.slice(1))
+        if (len < 0) return done(null)
+        if (text.length < end + 2 + len + 2) return
+        return done(text.slice(end + 2, end + 2 + len))
+      }
+      if (head[0] === '-') return done(new Error(head))
+      done(head.slice(1))
+    })
+    socket.on('error', reject)
+    function done(value) {
+      socket.destroy()
+      if (value instanceof Error) reject(value)
+      else resolve(value)
+    }
+  })
+}
+
+/** The Redis key of `id`'s shared verdict for a client of `serviceUrl` (docs/ARCHITECTURE.md "Fleet"). */
+const verdictKey = (keyPrefix, serviceUrl, id) => `${keyPrefix}:${createHash('sha256').update(serviceUrl).digest('hex').slice(0, 16)}:v:${id}`
+
 function stopped(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
@@ -145,14 +182,14 @@ withRedis('fleet mode', () => {
   test('a validate() answered in one process is an L2 hit in another', async () => {
     const keyPrefix = prefix()
     const serviceUrl = `${emulator.url}/v1`
-    const client = new ChittyIDClient({ serviceUrl, fleet: { redis: REDIS, keyPrefix } })
+    const client = new ChittyIDClient({ serviceUrl, apiKey: 'fleet-key', fleet: { redis: REDIS, keyPrefix } })
     const id = await client.mint({ entity: 'PLACE' })
     const before = emulator.stats().requests.validate
     expect(await client.validate(id)).toEqual({ valid: true, chittyId: id, entity: 'PLACE' })
     expect(emulator.stats().requests.validate - before).toBe(1)
     // The answer was in Redis before validate() resolved: no wait needed here.
 
-    const other = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id })
+    const other = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id, apiKey: 'fleet-key' })
     expect(other.result).toEqual({ valid: true, chittyId: id, entity: 'PLACE' })
     expect(emulator.stats().requests.validate - before).toBe(1)
     expect(other.fleet).toMatchObject({ l2Hits: 1, l2Misses: 0 })
@@ -160,11 +197,74 @@ withRedis('fleet mode', () => {
     expect(other.cache).toMatchObject({ misses: 1, sets: 1 })
 
     // A process with another key prefix is another fleet: it asks the service.
-    const stranger = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix: prefix(), id })
+    const stranger = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix: prefix(), id, apiKey: 'fleet-key' })
     expect(stranger.fleet).toMatchObject({ l2Hits: 0, l2Misses: 1 })
     expect(emulator.stats().requests.validate - before).toBe(2)
     expect(client.getStats().fleet).toMatchObject({ l2Writes: 1, connected: true })
     await client.close()
+  })
+
+
+  test('a verdict written into Redis by anyone else is never served', async () => {
+    const keyPrefix = prefix()
+    const serviceUrl = `${emulator.url}/v1`
+    const client = new ChittyIDClient({ serviceUrl, apiKey: 'fleet-key', fleet: { redis: REDIS, keyPrefix } })
+    try {
+      const minted = await client.mint({ entity: 'PEO' })
+      // Well formed, with a wrong check character: the service says "not valid".
+      const wrongCheck = (n) => `${minted.slice(0, -1)}${'0123'.replace(minted.at(-1), '')[n]}`
+      const unknown = wrongCheck(0)
+      const before = emulator.stats().requests.validate
+      // What the old clients stored, written by anyone with access to the Redis.
+      for (const id of [unknown, 'NOT-A-CHITTY-ID']) await redisCommand(REDIS, 'SET', verdictKey(keyPrefix, client.serviceUrl, id), '1', 'PX', '60000')
+      expect(await client.validate('NOT-A-CHITTY-ID')).toMatchObject({ valid: false })
+      expect(await client.validate(unknown)).toMatchObject({ valid: false })
+      // Both went to the service; the well-formed id's forgery was seen and counted.
+      expect(emulator.stats().requests.validate - before).toBe(2)
+      expect(client.getStats().fleet).toMatchObject({ l2Rejected: 1, l2Hits: 0 })
+      // A genuine "valid" entry copied under another id's key is refused as well.
+      expect((await client.validate(minted)).valid).toBe(true)
+      const genuine = await redisCommand(REDIS, 'GET', verdictKey(keyPrefix, client.serviceUrl, minted))
+      expect(genuine).toMatch(/^1\.\d+\.[0-9a-f]{64}$/)
+      const copyTarget = wrongCheck(1)
+      await redisCommand(REDIS, 'SET', verdictKey(keyPrefix, client.serviceUrl, copyTarget), genuine, 'PX', '60000')
+      const other = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id: copyTarget, apiKey: 'fleet-key' })
+      expect(other.result).toMatchObject({ valid: false })
+      expect(other.fleet).toMatchObject({ l2Rejected: 1, l2Hits: 0 })
+      // ...while the genuine entry is a hit for a member with the same API key, and not one
+      // for a fleet with another key under the same prefix.
+      const friend = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id: minted, apiKey: 'fleet-key' })
+      expect(friend.fleet).toMatchObject({ l2Hits: 1, l2Rejected: 0 })
+      const foreign = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id: minted, apiKey: 'another-key' })
+      expect(foreign.fleet).toMatchObject({ l2Hits: 0, l2Rejected: 1 })
+      expect(JSON.stringify(await redisCommand(REDIS, 'GET', verdictKey(keyPrefix, client.serviceUrl, minted)))).not.toContain('fleet-key')
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('invalidate(id) deletes the shared entry: another process asks the service again', async () => {
+    const keyPrefix = prefix()
+    const serviceUrl = `${emulator.url}/v1`
+    const client = new ChittyIDClient({ serviceUrl, apiKey: 'fleet-key', fleet: { redis: REDIS, keyPrefix } })
+    try {
+      const id = await client.mint({ entity: 'PEO' })
+      await client.validate(id)
+      const key = verdictKey(keyPrefix, client.serviceUrl, id)
+      expect(await redisCommand(REDIS, 'EXISTS', key)).toBe('1')
+      const before = emulator.stats().requests.validate
+      await expect(client.invalidate(id)).resolves.toBe(true)
+      expect(await redisCommand(REDIS, 'EXISTS', key)).toBe('0')
+      expect(client.getStats().cache).toMatchObject({ size: 0 })
+      const other = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id, apiKey: 'fleet-key' })
+      expect(other.fleet).toMatchObject({ l2Hits: 0, l2Misses: 1 })
+      expect(emulator.stats().requests.validate - before).toBe(1)
+      // Held nowhere any more (the other process stored its fresh answer in Redis again).
+      await redisCommand(REDIS, 'DEL', key)
+      await expect(client.invalidate(id)).resolves.toBe(false)
+    } finally {
+      await client.close()
+    }
   })
 
   const killable = REDIS_SERVER ? test : test.skip
@@ -316,7 +416,7 @@ describe('fleet option', () => {
     for (const fleet of [
       'redis://127.0.0.1:6379',
       { redis: 'http://127.0.0.1:6379' },
-      { redis: 'rediss://127.0.0.1:6379' },
+      { redis: 'rediss://127.0.0.1:6379/#insecure' },
       { redis: 'redis://127.0.0.1:6379', deadlineMs: 0 },
       { redis: 'redis://127.0.0.1:6379', deadlineMs: '5' },
       { redis: 'redis://127.0.0.1:6379', ratePerSecond: -1 },
