@@ -409,6 +409,117 @@ withRedis('fleet mode', () => {
   })
 })
 
+/** A throwaway CA and a server certificate for 127.0.0.1 signed by it, made with openssl. */
+function makeCertificates(dir) {
+  const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=chittyid-test-redis-ca')
+  run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
+  fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf')
+  return { ca: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'), cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') }
+}
+
+/** True once a TLS handshake with `port` succeeds and PING answers. */
+async function tlsPings(port, ca) {
+  const tls = await import('node:tls')
+  return new Promise((resolve) => {
+    const socket = tls.connect({ port, host: '127.0.0.1', ca }, () => socket.write('PING\r\n'))
+    socket.setTimeout(500, () => socket.destroy())
+    socket.on('data', (d) => {
+      resolve(d.toString().startsWith('+PONG'))
+      socket.destroy()
+    })
+    socket.on('error', () => resolve(false))
+    socket.on('close', () => resolve(false))
+  })
+}
+
+const withTlsRedis = REDIS_SERVER ? describe : describe.skip
+withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
+  let emulator
+  let redis
+  let certs
+  let url
+  let dir
+  beforeAll(async () => {
+    emulator = await ChittyIDEmulator.start({ port: 0 })
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chittyid-redis-tls-'))
+    certs = makeCertificates(dir)
+    const port = await freePort()
+    redis = spawn(REDIS_SERVER, [
+      '--bind', '127.0.0.1', '--port', '0', '--tls-port', String(port),
+      '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', path.join(dir, 'ca.pem'),
+      '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir,
+    ], { stdio: 'ignore' })
+    for (let i = 0; i < 100 && !(await tlsPings(port, certs.ca)); i++) await sleep(20)
+    url = `rediss://127.0.0.1:${port}/`
+  })
+  afterAll(async () => {
+    await emulator.close()
+    if (redis) await stopped(redis)
+    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  const fleetClient = (extra = {}) => new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, apiKey: 'fleet-key', fleet: { redis: url, keyPrefix: prefix() }, ...extra })
+
+  test('with the CA given as `ca`, the fleet connects and shares verdicts over TLS', async () => {
+    const client = fleetClient({ ca: certs.ca })
+    try {
+      const id = await client.mint({ entity: 'PEO' })
+      expect((await client.validate(id)).valid).toBe(true)
+      expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false, errors: 0, l2Writes: 1 })
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('a certificate nobody vouches for is refused: the fleet goes local-only, calls still succeed', async () => {
+    const client = fleetClient()
+    const reasons = []
+    client.on('fleetDegraded', (e) => reasons.push(e.reason))
+    try {
+      const id = await client.mint({ entity: 'PEO' })
+      expect((await client.validate(id)).valid).toBe(true)
+      for (let i = 0; i < 100 && !client.getStats().fleet.degraded; i++) await sleep(20)
+      expect(client.getStats().fleet).toMatchObject({ connected: false, degraded: true, l2Writes: 0 })
+      expect(reasons.length).toBe(1)
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('NODE_TLS_REJECT_UNAUTHORIZED=0 turns verification off, as for the service', async () => {
+    const saved = process.env.NODE_TLS_REJECT_UNAUTHORIZED
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'
+    let client
+    try {
+      client = fleetClient()
+    } finally {
+      if (saved === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = saved
+    }
+    try {
+      const id = await client.mint({ entity: 'PEO' })
+      expect((await client.validate(id)).valid).toBe(true)
+      expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false, l2Writes: 1 })
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('a plain redis:// URL to the TLS port does not connect', async () => {
+    const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, apiKey: 'fleet-key', ca: certs.ca, fleet: { redis: url.replace('rediss:', 'redis:'), keyPrefix: prefix(), deadlineMs: 200 } })
+    try {
+      await client.mint({ entity: 'PEO' })
+      for (let i = 0; i < 150 && !client.getStats().fleet.degraded; i++) await sleep(20)
+      expect(client.getStats().fleet).toMatchObject({ connected: false, degraded: true })
+    } finally {
+      await client.close()
+    }
+  })
+})
+
 describe('fleet option', () => {
   test('is off by default and checked when given', () => {
     const client = new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1' })
