@@ -487,6 +487,12 @@ export interface FleetStats {
 
 export declare function isValidFormatNative(id: string): boolean
 
+/**
+ * Label names the `labels` option may not use (the client's own series use them), for the JS
+ * side's checks (`crate::metrics::OWN_LABEL_NAMES`).
+ */
+export declare function metricLabelNames(): Array<string>
+
 /** `new NativeClient(options)`: the client's config as `lib/options.js` normalized it. */
 export interface NativeClientOptions {
   serviceUrl?: string

@@ -847,6 +847,7 @@ module.exports.entityTypeLetters = nativeBinding.entityTypeLetters
 module.exports.fetchFail = nativeBinding.fetchFail
 module.exports.fetchSettle = nativeBinding.fetchSettle
 module.exports.isValidFormatNative = nativeBinding.isValidFormatNative
+module.exports.metricLabelNames = nativeBinding.metricLabelNames
 module.exports.parseChittyId = nativeBinding.parseChittyId
 module.exports.reconnectDelayMs = nativeBinding.reconnectDelayMs
 module.exports.reservedHeaderNames = nativeBinding.reservedHeaderNames
