@@ -19,6 +19,11 @@ if (!REDIS) {
   console.warn('\n!!! fleet.test.mjs SKIPPED: CHITTYID_TEST_REDIS_URL is not set. Run it as\n!!!   bash scripts/with-redis.sh node --experimental-vm-modules node_modules/jest/bin/jest.js __test__/fleet.test.mjs\n')
 }
 const withRedis = REDIS ? describe : describe.skip
+if (!REDIS && ['1', 'true'].includes(process.env.CHITTYID_REQUIRE_REDIS)) {
+  test('a Redis is required here (CHITTYID_REQUIRE_REDIS)', () => {
+    throw new Error('CHITTYID_REQUIRE_REDIS is set but CHITTYID_TEST_REDIS_URL is not: run under scripts/with-redis.sh')
+  })
+}
 
 const prefix = () => `chittyid-jest-${Math.random().toString(16).slice(2, 10)}`
 
