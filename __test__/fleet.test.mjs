@@ -457,7 +457,9 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
       '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', path.join(dir, 'ca.pem'),
       '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir,
     ], { stdio: 'ignore' })
-    for (let i = 0; i < 100 && !(await tlsPings(port, certs.ca)); i++) await sleep(20)
+    let up = false
+    for (let i = 0; i < 150 && !up && redis.exitCode === null; i++) up = (await tlsPings(port, certs.ca)) || (await sleep(20), false)
+    if (!up) throw new Error(`${REDIS_SERVER} did not serve TLS on --tls-port (exit code ${redis.exitCode}): it needs a redis-server built with TLS, as Debian's is`)
     url = `rediss://127.0.0.1:${port}/`
   })
   afterAll(async () => {

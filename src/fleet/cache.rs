@@ -215,9 +215,7 @@ impl SharedCache {
             self.counters.l2_writes.fetch_add(1, Relaxed);
         }
     }
-}
 
-impl SharedCache {
     #[cfg(test)]
     pub(super) fn signing_key(&self) -> &hmac::Key {
         &self.key
@@ -230,5 +228,33 @@ impl SharedCache {
         let verdict_key = &verdict_key;
         let deleted = self.link.run(|mut conn| async move { redis::cmd("DEL").arg(verdict_key).query_async::<i64>(&mut conn).await }).await;
         matches!(deleted, Ok(n) if n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_entry_opens_only_under_its_own_key_name_and_key() {
+        let key = entry_key("api-key", "chittyid:0123456789abcdef:");
+        let name = "chittyid:0123456789abcdef:v:CT-A-CHI-1234-I-24-A-0";
+        let sealed = seal(&key, name, true, 1_900_000_000_000);
+        assert_eq!(open(&key, name, &sealed), Some((true, 1_900_000_000_000)));
+        assert_eq!(open(&key, name, &seal(&key, name, false, 5)), Some((false, 5)));
+        // Another id, another scope's key, another API key: nothing opens.
+        assert_eq!(open(&key, "chittyid:0123456789abcdef:v:CT-A-CHI-4321-I-24-A-0", &sealed), None);
+        assert_eq!(open(&entry_key("api-key", "other:0123456789abcdef:"), name, &sealed), None);
+        assert_eq!(open(&entry_key("other-key", "chittyid:0123456789abcdef:"), name, &sealed), None);
+        // Tampered verdict or expiry, a cut or garbled tag, the old bare format.
+        let (_, rest) = sealed.split_once('.').unwrap();
+        assert_eq!(open(&key, name, &format!("0.{rest}")), None);
+        assert_eq!(open(&key, name, &sealed.replacen("1900000000000", "1900000000001", 1)), None);
+        assert_eq!(open(&key, name, &sealed[..sealed.len() - 2]), None);
+        assert_eq!(open(&key, name, &format!("{}zz", &sealed[..sealed.len() - 2])), None);
+        for junk in ["1", "0", "", "1..", "2.5.00", "1.x.00", "1.5.é0"] {
+            assert_eq!(open(&key, name, junk), None, "{junk:?}");
+        }
+        assert!(!sealed.contains("api-key"));
     }
 }
