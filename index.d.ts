@@ -247,8 +247,9 @@ export interface ChittyIDClientConfig {
   /** Allow plain `http://` to a non-loopback host (the key then travels in clear text). Default false. */
   allowInsecure?: boolean
   /**
-   * Extra trusted CA certificates (PEM), added to the bundled roots. The files named by
-   * `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE` are added too.
+   * Extra trusted CA certificates (PEM), added to the bundled roots, for the service and for a
+   * fleet `rediss://` Redis. The files named by `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE` are
+   * added too.
    */
   ca?: string | Buffer | Array<string | Buffer>
   /**
