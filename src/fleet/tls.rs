@@ -70,4 +70,15 @@ mod tests {
         assert!(err.contains("NODE_TLS_REJECT_UNAUTHORIZED") && !err.contains("pw"), "{err}");
         assert!(redis_client("http://127.0.0.1:6380/", Trust::DEFAULT).is_err());
     }
+
+    #[test]
+    fn extra_cas_join_the_bundled_roots() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let extra = [params.self_signed(&key).unwrap().pem().into_bytes()];
+        // The whole Mozilla set parses as a PEM trust store, with the extra CA after it.
+        assert!(redis_client("rediss://127.0.0.1:6380/", Trust { extra_ca_pem: &extra, verify: true }).is_ok());
+        assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
+    }
 }
