@@ -846,6 +846,7 @@ module.exports.compatRetryDelay = nativeBinding.compatRetryDelay
 module.exports.entityTypeLetters = nativeBinding.entityTypeLetters
 module.exports.fetchFail = nativeBinding.fetchFail
 module.exports.fetchSettle = nativeBinding.fetchSettle
+module.exports.isPlaceholderNative = nativeBinding.isPlaceholderNative
 module.exports.isValidFormatNative = nativeBinding.isValidFormatNative
 module.exports.metricLabelNames = nativeBinding.metricLabelNames
 module.exports.parseChittyId = nativeBinding.parseChittyId

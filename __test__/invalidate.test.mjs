@@ -101,6 +101,21 @@ describe('client.invalidate(id)', () => {
     }
   })
 
+  test('a client made with v1\'s options only works too (under jest: v1 semantics, nothing cached)', async () => {
+    const client = new ChittyIDClient({ serviceUrl: service.url })
+    try {
+      service.verdicts.set(ID, true)
+      await client.validate(ID)
+      const before = service.requests
+      expect(typeof (await client.invalidate(ID))).toBe('boolean')
+      service.verdicts.set(ID, false)
+      expect((await client.validate(ID)).valid).toBe(false)
+      expect(service.requests).toBe(before + 1)
+    } finally {
+      await client.close()
+    }
+  })
+
   test('without a cache it resolves false; bad input and a closed client reject', async () => {
     const client = new ChittyIDClient({ serviceUrl: service.url, cache: false })
     await expect(client.invalidate(ID)).resolves.toBe(false)

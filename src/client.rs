@@ -15,7 +15,7 @@ use crate::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::cache::ValidationCache;
 use crate::config::{ClientConfig, HEALTH_TIMEOUT_MS};
 use crate::error::ClientError;
-use crate::format;
+use crate::format::{self, IdGrammar};
 use crate::resilience::{Call, Replay, Resilience};
 use crate::stats::{ClientSnapshot, Operation};
 use crate::transport::fetch::FetchTransport;
@@ -26,6 +26,8 @@ pub use failover::{EndpointSnapshot, Failover, Fallback};
 pub struct Client {
     transport: ClientTransport,
     timeout_ms: u64,
+    /// The grammars the format-only fallback of `validate()` accepts.
+    id_grammar: IdGrammar,
     mint_retry: MintRetry,
     /// Scrubs the API key from text the service sends back.
     redactor: Redactor,
@@ -169,12 +171,7 @@ pub struct Validation {
 impl Validation {
     /// Rebuilds an answer from a cached verdict; the entity follows from the type letter.
     pub fn from_cache(id: &str, valid: bool) -> Self {
-        let entity = valid
-            .then(|| format::parse(id))
-            .flatten()
-            .and_then(|p| p.entity_type.chars().next())
-            .and_then(format::entity_for_type_letter)
-            .map(str::to_owned);
+        let entity = valid.then(|| format::entity_for_id(id)).flatten().map(str::to_owned);
         Validation { valid, chitty_id: Some(id.to_owned()), entity, error: None, authoritative: true, stale: false }
     }
 }
@@ -291,6 +288,7 @@ impl Client {
         Ok(Self {
             transport: ClientTransport::new(config, transport)?,
             timeout_ms: config.timeout_ms,
+            id_grammar: config.id_grammar,
             mint_retry,
             redactor: Redactor::new(config.api_key.as_deref()),
             resilience,
@@ -463,7 +461,7 @@ impl Client {
         // Fleet mode: the shared cache (L2) before the service, when caching is on, and only
         // for well-formed ids: whatever Redis holds, an id that fails the format check is never
         // answered `valid: true` from it (a forged entry, see `fleet::cache`, is a miss anyway).
-        let Some(l2) = self.shared_cache().filter(|_| format::is_valid_format(id)) else {
+        let Some(l2) = self.shared_cache().filter(|_| format::is_valid_in(id, self.id_grammar)) else {
             let answer = self.ask_service(id).await;
             if still_wanted() {
                 self.remember(id, &answer);
@@ -558,7 +556,7 @@ impl Client {
                 ..Validation::default()
             },
             Err(e) => Validation {
-                valid: format::is_valid_format(id),
+                valid: format::is_valid_in(id, self.id_grammar),
                 error: Some(e.to_string()),
                 ..Validation::default()
             },

@@ -90,7 +90,7 @@ impl Client {
                     failover.set.on_success(i);
                     return Ok(value);
                 }
-                Err(err) if err.fails_over() => {
+                Err(err) if err.fails_over() && !crate::transport::fetch::single_attempt() => {
                     self.mark_down(i, &err);
                     last = Some(err);
                 }
@@ -124,7 +124,7 @@ impl Client {
         while let Some(active) = failover.set.first_healthy() {
             match self.health_result().await {
                 Ok(()) => return Ok(()),
-                Err(err) if err.fails_over() => {
+                Err(err) if err.fails_over() && !crate::transport::fetch::single_attempt() => {
                     self.mark_down(active, &err);
                     last = Some(err);
                 }

@@ -8,6 +8,7 @@
 //! abort its fetch.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -19,10 +20,37 @@ use super::{Method, Request, Response};
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Phase};
 
+/// The JS call an exchange belongs to. Every attempt of one call (retries, failover) is made
+/// with the `fetch` JS captured when the call was made, found by the call's `ticket`; and JS
+/// may ask for a `single_attempt` (its `fetch` is a test double that would hand a second
+/// request on to the real network): the call is then neither retried nor failed over.
+#[derive(Clone, Copy, Debug)]
+pub struct CallOrigin {
+    pub ticket: u32,
+    pub single_attempt: bool,
+}
+
+tokio::task_local! {
+    static ORIGIN: CallOrigin;
+}
+
+/// Runs `fut` (one call of a fetch-transport client) as the call `origin`.
+pub async fn within_call<F: Future>(origin: CallOrigin, fut: F) -> F::Output {
+    ORIGIN.scope(origin, fut).await
+}
+
+/// True inside a call JS asked to make only once.
+pub fn single_attempt() -> bool {
+    ORIGIN.try_with(|o| o.single_attempt).unwrap_or(false)
+}
+
 /// One exchange for JS to make: `fetch(url, { method, headers, body })`.
 #[derive(Debug)]
 pub struct FetchCall {
     pub id: u64,
+    /// The ticket of the JS call this exchange is an attempt of; `None` outside a call (the
+    /// connection manager's health checks, failover probes).
+    pub call: Option<u32>,
     pub method: Method,
     pub url: String,
     /// The request body exactly as serialized by the caller (JSON text).
@@ -187,6 +215,7 @@ impl FetchTransport {
         let waiting = Waiting { id, dispatch: dispatch.as_ref() };
         let call = FetchCall {
             id,
+            call: ORIGIN.try_with(|o| o.ticket).ok(),
             method: req.method,
             url: format!("{}{}", self.base_url, req.path),
             body: req.body,
@@ -283,6 +312,24 @@ mod tests {
         assert_eq!(call.body.as_deref(), Some(&b"{\"entity\":\"PEO\"}"[..]));
         assert!(js.aborted.lock().unwrap().is_empty(), "an answered fetch is not aborted");
         assert!(!lock_waiting().contains_key(&call.id));
+    }
+
+    #[test]
+    fn every_attempt_names_its_call_and_a_single_attempt_call_says_so() {
+        let js = Arc::new(FakeJs::default());
+        *js.answer.lock().unwrap() = Some(Box::new(|_| Ok(ok("{}"))));
+        let t = transport(&js, None);
+        let rt = runtime();
+        rt.block_on(t.send(post("/mint", None, 2000))).unwrap();
+        let origin = CallOrigin { ticket: 7, single_attempt: true };
+        let inside = rt.block_on(within_call(origin, async {
+            t.send(post("/mint", None, 2000)).await.unwrap();
+            t.send(post("/mint", None, 2000)).await.unwrap();
+            single_attempt()
+        }));
+        assert!(inside && !single_attempt());
+        let calls: Vec<_> = js.started.lock().unwrap().iter().map(|c| c.call).collect();
+        assert_eq!(calls, [None, Some(7), Some(7)]);
     }
 
     #[test]
