@@ -123,7 +123,7 @@ function redisCommand(url, ...args) {
 }
 
 /** The Redis key of `id`'s shared verdict for a client of `serviceUrl` (docs/ARCHITECTURE.md "Fleet"). */
-const verdictKey = (keyPrefix, serviceUrl, id) => `${keyPrefix}:${createHash('sha256').update(serviceUrl).digest('hex').slice(0, 16)}:v:${id}`
+const verdictKey = (keyPrefix, serviceUrl, id) => `${keyPrefix}:${createHash('sha256').update(serviceUrl).digest('hex').slice(0, 16)}:sv:${id}`
 
 function stopped(child) {
   return new Promise((resolve) => {
@@ -220,7 +220,7 @@ withRedis('fleet mode', () => {
       const wrongCheck = (n) => `${minted.slice(0, -1)}${'0123'.replace(minted.at(-1), '')[n]}`
       const unknown = wrongCheck(0)
       const before = emulator.stats().requests.validate
-      // What the old clients stored, written by anyone with access to the Redis.
+      // A bare verdict (the old clients' format), written by anyone with access to the Redis.
       for (const id of [unknown, 'NOT-A-CHITTY-ID']) await redisCommand(REDIS, 'SET', verdictKey(keyPrefix, client.serviceUrl, id), '1', 'PX', '60000')
       expect(await client.validate('NOT-A-CHITTY-ID')).toMatchObject({ valid: false })
       expect(await client.validate(unknown)).toMatchObject({ valid: false })

@@ -125,9 +125,12 @@ impl SharedCache {
         }
     }
 
-    /// The names of `id`'s verdict key and lock key.
+    /// The names of `id`'s verdict key and lock key. Signed entries live under `sv:` (clients
+    /// before signing used `v:` and `lock:`), so during a rolling upgrade old and new instances
+    /// neither read each other's entries (an old one would take a signed "valid" for "not
+    /// valid") nor wait on each other's locks.
     pub(super) fn keys(&self, id: &str) -> (String, String) {
-        (format!("{}v:{id}", self.key_prefix), format!("{}lock:{id}", self.key_prefix))
+        (format!("{}sv:{id}", self.key_prefix), format!("{}slock:{id}", self.key_prefix))
     }
 
     /// The L2's verdict for `id`, or a miss. Every Redis call is bounded by the deadline; a
