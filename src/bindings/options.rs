@@ -353,6 +353,7 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
         wire: WireMode::parse(one_of("wire", options.wire.as_deref(), &WireMode::VALUES).map_err(invalid)?).unwrap_or_default(),
         accept_placeholders: options.accept_placeholders.unwrap_or(false),
     };
+    crate::metrics::check_constant_labels(&settings.metric_labels).map_err(invalid)?;
     Ok(settings)
 }
 
