@@ -237,6 +237,11 @@ export interface ClientDefaults {
   fleet: FleetDefaults
   /** `retryableErrors` of the compat `RETRY_CONFIG`. */
   retryableErrors: Array<string>
+  /** `wire`. */
+  wire: string
+  /** The values `wire` accepts. */
+  wires: Array<string>
+  acceptPlaceholders: boolean
 }
 
 /** `rateLimit` (see `token_bucket`). */
@@ -269,6 +274,13 @@ export interface ClientStats {
   clientRateLimit?: ClientRateLimitStats
   /** Every endpoint in order, when `serviceUrl` lists more than one. */
   endpoints?: Array<EndpointStats>
+  /**
+   * The wire the endpoint calls go to speaks: `v1`, `deployed`, or `unknown` before an
+   * answer told (`wire: "auto"`).
+   */
+  wire: string
+  /** Placeholder ids resolved because the client accepts them (`acceptPlaceholders`). */
+  placeholdersAccepted: number
 }
 
 /**
@@ -366,6 +378,8 @@ export interface EndpointStats {
   /** Times calls failed over away from it. */
   failovers: number
   breaker?: BreakerStats
+  /** The wire it speaks, as far as known. */
+  wire: string
 }
 
 /**
@@ -394,6 +408,16 @@ export interface ErrorInfo {
   mayHaveMinted?: boolean
   /** `ERATELIMITED`: ms until the service's rate-limit pause ends. */
   retryInMs?: number
+  /** `EPLACEHOLDER` (and a rate-limited placeholder's `ERATELIMITED`): the placeholder id. */
+  placeholderId?: string
+  /** The service's `errorCode` of a placeholder answer. */
+  serviceErrorCode?: string
+  /** A placeholder: whether minting again cannot mint twice. */
+  retrySafe?: boolean
+  /** `mintBatch` minted one by one: every id minted, in position (null where none was). */
+  mintedIds?: Array<string | undefined | null>
+  /** `mintBatch` minted one by one: the positions that failed. */
+  failedPositions?: Array<number>
 }
 
 /** `failover` (see `endpoints`). */
@@ -565,6 +589,10 @@ export interface NativeClientOptions {
   bulkhead?: BulkheadOptions
   /** The client-side rate limit; off unless given. */
   rateLimit?: ClientRateLimitOptions
+  /** `"auto"`, `"v1"` or `"deployed"` (see `crate::wire`). */
+  wire?: string
+  /** Placeholder ids resolve (marked) instead of rejecting with `EPLACEHOLDER`. */
+  acceptPlaceholders?: boolean
   /**
    * `"any"`, `"v1"` or `"deployed"`: the grammars `validateFormat` and `validate()`'s
    * format-only fallback accept.
@@ -698,6 +726,11 @@ export interface ValidationResult {
   chittyId?: string
   entity?: string
   error?: string
+  /**
+   * A code beside `error` to branch on: `EAUTH` (credentials refused: no verdict on the
+   * id), `EPLACEHOLDER` (the id is a placeholder).
+   */
+  errorCode?: string
   /** A cached answer past its TTL, served because the service could not be reached. */
   stale?: boolean
 }

@@ -24,6 +24,12 @@ export interface ValidationResult {
   /** Why the answer is not the service's: a service error status or a transport failure. */
   error?: string
   /**
+   * A code to branch on beside `error`: `"EAUTH"` when the service refused the credentials
+   * (401/403: the answer says nothing about the id), `"EPLACEHOLDER"` when the id is a
+   * placeholder the deployed service issued instead of minting.
+   */
+  errorCode?: 'EAUTH' | 'EPLACEHOLDER'
+  /**
    * `true` when this is a cached answer past its TTL, served because the service could not
    * be reached (transport failure, timeout, open circuit, 5xx...) within `cache.staleIfErrorMs`.
    */
@@ -314,6 +320,24 @@ export interface ChittyIDClientConfig {
    */
   transport?: ChittyIDTransport
   /**
+   * Which service's routes to speak (README "Which service this talks to"). `"v1"`: v1's
+   * routes below `serviceUrl`, the mint body as given. `"deployed"`: the deployed service's
+   * (`POST {origin}/v1/mint` with `entityType`, `POST {origin}/api/validate`, `GET
+   * {origin}/health`, no batch route). `"auto"`: learnt per endpoint from its answers (a 404 on
+   * v1's route, the grammar of a minted id) and remembered. Under the automatically chosen
+   * fetch transport (jest) it is `"v1"`, so no detection request is ever sent there.
+   * Default `"auto"`.
+   */
+  wire?: ChittyIDWire
+  /**
+   * Resolve placeholder ids (the deployed service's answer when its minting backend failed:
+   * G = 0, `ERR`, SSSS 0000-0099) instead of rejecting with `EPLACEHOLDER` (a `RATE_LIMITED`
+   * one is still a rate limit: paused and retried, then `ERATELIMITED`). Each one is
+   * announced by a `placeholder` event and counted in `getStats().placeholdersAccepted`; the
+   * id itself says it is one (`03-0-ERR-00NN-...`). Default `false`.
+   */
+  acceptPlaceholders?: boolean
+  /**
    * The id grammars `validateFormat` and `validate()`'s format-only fallback accept: `"any"`
    * (v1's and the deployed service's), `"v1"` or `"deployed"`. Default `"any"`.
    */
@@ -463,6 +487,9 @@ export declare function registerMetrics(
 /** See `ChittyIDClientConfig.transport`. */
 export type ChittyIDTransport = 'native' | 'fetch'
 
+/** The `wire` option. */
+export type ChittyIDWire = 'auto' | 'v1' | 'deployed'
+
 /** Options every async method takes as its last argument. */
 export interface CallOptions {
   /** Aborting rejects the call at once with an `AbortError`. */
@@ -529,6 +556,11 @@ export type ChittyIDErrorCode =
   /** The `bulkhead` is full (or no slot came within the call's timeout); nothing was sent. */
   | 'EBULKHEADFULL'
   /**
+   * The service answered a mint with a placeholder id, not a minted id (see `placeholderId`,
+   * `serviceErrorCode`, `retrySafe`). A `RATE_LIMITED` placeholder is `ERATELIMITED` instead.
+   */
+  | 'EPLACEHOLDER'
+  /**
    * A `TypeError` (not a `ChittyIDError`): an option name the client does not know, in the
    * constructor's config, a nested options object or a call's options. The error has `option`
    * (its path, e.g. `"cache.max"`) and, when one is likely, `suggestion` (e.g. `"cache.maxSize"`).
@@ -550,6 +582,19 @@ export declare class ChittyIDError extends Error {
   readonly idempotencyKey?: string
   /** `ERATELIMITED`: ms until the rate-limit pause ends (or the client-side `rateLimit` has a token). */
   readonly retryInMs?: number
+  /** `EPLACEHOLDER` (and a rate-limited placeholder's `ERATELIMITED`): the placeholder id the service answered with. */
+  readonly placeholderId?: string
+  /** With `placeholderId`: the service's `errorCode` (`MINT_UNAVAILABLE`, `MINT_TIMEOUT`, `RATE_LIMITED`, ...), or null. */
+  readonly serviceErrorCode?: string | null
+  /** With `placeholderId`: whether minting again cannot mint twice (README "Retry safety"). */
+  readonly retrySafe?: boolean
+  /**
+   * `mintBatch` against a service without a batch route (minted one by one): every id minted,
+   * in request position, `null` where none was. Nothing minted is lost.
+   */
+  readonly mintedIds?: (string | null)[]
+  /** With `mintedIds`: the positions whose mint failed (the error's `code` is the first one's). */
+  readonly failedPositions?: number[]
 }
 
 export interface RetryEvent {
@@ -627,6 +672,15 @@ export interface ChittyIDClientEvents {
   failover: [FailoverEvent]
   /** `to`, earlier in `serviceUrl`, passed its health checks and takes calls back from `from`. */
   failback: [FailbackEvent]
+  /** `acceptPlaceholders`: a mint resolved to a placeholder id, not a minted id. */
+  placeholder: [PlaceholderEvent]
+}
+
+export interface PlaceholderEvent {
+  /** The placeholder id the mint resolved to. */
+  chittyId: string
+  /** The service's `errorCode`, or null. */
+  errorCode: string | null
 }
 
 export interface FleetDegradedEvent {
@@ -761,6 +815,10 @@ export interface ClientStats {
   clientRateLimit: ClientRateLimitStats | null
   /** Every endpoint in `serviceUrl` order; `null` with a single endpoint. */
   endpoints: EndpointStats[] | null
+  /** The wire the endpoint calls go to speaks; `"unknown"` until an answer told (`wire: "auto"`). */
+  wire: 'v1' | 'deployed' | 'unknown'
+  /** Placeholder ids resolved because of `acceptPlaceholders`. */
+  placeholdersAccepted: number
   connection: ClientConnectionState
 }
 
@@ -794,6 +852,8 @@ export interface EndpointStats {
   failovers: number
   /** Its own breaker; `null` with `circuitBreaker: false`. */
   breaker: BreakerStats | null
+  /** The wire it speaks, as far as known. */
+  wire: 'v1' | 'deployed' | 'unknown'
 }
 
 export declare class ChittyIDClient extends EventEmitter {
@@ -811,7 +871,11 @@ export declare class ChittyIDClient extends EventEmitter {
    * when the request may have reached the service and was not retried.
    */
   mint(request: MintRequest, options?: MintOptions): Promise<string>
-  /** Mints one id per request, in order; an answer with another number of ids is `EBADRESPONSE`. */
+  /**
+   * Mints one id per request, in order; an answer with another number of ids is `EBADRESPONSE`.
+   * Against a service without a batch route it mints one by one (at most 4 at once); a failure
+   * then carries `mintedIds` and `failedPositions`.
+   */
   mintBatch(requests: MintRequest[], options?: MintOptions): Promise<string[]>
   /**
    * Asks the service. The service never makes it reject: failures fall back to the format check

@@ -31,7 +31,8 @@ test('100 Continue and 103 Early Hints before the answer: every caller gets its 
     socket.write(interim + (key ? json(201, { chittyId: key }) : validateAnswer(path)))
   }
   await withClient(answer, {}, async (client) => {
-    const keys = Array.from({ length: 200 }, (_, i) => `key-${i}`)
+    // Mint answers are format-checked, so each caller's key is a well-formed id the server echoes.
+    const keys = Array.from({ length: 200 }, (_, i) => `KY-A-AAA-${String(i).padStart(4, '0')}-P-00-A-0`)
     const ids = await Promise.all(keys.map((idempotencyKey) => client.mint({ entity: 'PEO' }, { idempotencyKey })))
     expect(ids).toEqual(keys)
     const verdicts = await Promise.all(['AA-A-AAA-0000-P-00-A-0', 'AA-A-AAA-0000-P-00-A-1'].map((id) => client.validate(id)))
@@ -42,17 +43,20 @@ test('100 Continue and 103 Early Hints before the answer: every caller gets its 
 })
 
 test('stray bytes on an idle pooled connection never answer a later request', async () => {
+  // Well-formed, so only the connection handling (not the format check) can keep it out.
+  const STRAY = 'ST-R-AYY-0000-P-00-A-0'
   let n = 0
   const answer = ({ socket, key }) => {
     n += 1
-    socket.write(json(201, { chittyId: key }) + (n === 1 ? json(201, { chittyId: 'STRAY' }) : ''))
+    socket.write(json(201, { chittyId: key }) + (n === 1 ? json(201, { chittyId: STRAY }) : ''))
   }
   await withClient(answer, {}, async (client) => {
-    expect(await client.mint({ entity: 'PEO' }, { idempotencyKey: 'first' })).toBe('first')
+    const first = 'KY-A-AAA-0001-P-00-A-0'
+    expect(await client.mint({ entity: 'PEO' }, { idempotencyKey: first })).toBe(first)
     await new Promise((resolve) => setTimeout(resolve, 50))
-    for (const key of ['second', 'third', 'fourth']) {
+    for (const key of ['KY-A-AAA-0002-P-00-A-0', 'KY-A-AAA-0003-P-00-A-0', 'KY-A-AAA-0004-P-00-A-0']) {
       const outcome = await client.mint({ entity: 'PEO' }, { idempotencyKey: key }).catch((e) => e)
-      expect(outcome).not.toBe('STRAY')
+      expect(outcome).not.toBe(STRAY)
       if (typeof outcome === 'string') expect(outcome).toBe(key)
     }
   })

@@ -43,6 +43,7 @@ function compact(result) {
   if (result.chittyId != null) out.chittyId = result.chittyId
   if (result.entity != null) out.entity = result.entity
   if (result.error != null) out.error = result.error
+  if (result.errorCode != null) out.errorCode = result.errorCode
   if (result.stale === true) out.stale = true
   return out
 }

@@ -383,6 +383,9 @@ class ChittyIDClient extends EventEmitter {
       bulkhead: stats.bulkhead ?? null,
       clientRateLimit: stats.clientRateLimit ?? null,
       endpoints: stats.endpoints ? stats.endpoints.map((e) => ({ ...e, breaker: e.breaker ?? null })) : null,
+      // Which wire the active endpoint speaks ('unknown' until an answer told, with wire: 'auto').
+      wire: stats.wire,
+      placeholdersAccepted: stats.placeholdersAccepted,
       connection: this.getConnectionState(),
     }
   }

@@ -2,7 +2,7 @@
 
 /** Error raised by the client; `code` is stable, `cause` holds the lower-level failure. */
 class ChittyIDError extends Error {
-  constructor(message, { code, status, cause, idempotencyKey, retryInMs } = {}) {
+  constructor(message, { code, status, cause, idempotencyKey, retryInMs, placeholderId, serviceErrorCode, retrySafe, mintedIds, failedPositions } = {}) {
     super(message, cause === undefined ? undefined : { cause })
     this.name = code === 'ABORT_ERR' ? 'AbortError' : 'ChittyIDError'
     this.code = code
@@ -14,6 +14,17 @@ class ChittyIDError extends Error {
       this.idempotencyKey = idempotencyKey
     }
     if (retryInMs !== undefined && retryInMs !== null) this.retryInMs = retryInMs
+    if (placeholderId !== undefined && placeholderId !== null) {
+      // The service answered with a placeholder, not a minted id (README "Which service this talks to").
+      this.placeholderId = placeholderId
+      this.serviceErrorCode = serviceErrorCode ?? null
+      this.retrySafe = retrySafe === true
+    }
+    if (mintedIds !== undefined && mintedIds !== null) {
+      // mintBatch minted one by one: every id minted, in position (null where none was).
+      this.mintedIds = mintedIds.map((id) => id ?? null)
+      this.failedPositions = failedPositions ?? []
+    }
   }
 }
 
@@ -42,6 +53,11 @@ function fromInfo(info, prefix = '') {
     cause,
     idempotencyKey: info.idempotencyKey,
     retryInMs: info.retryInMs,
+    placeholderId: info.placeholderId,
+    serviceErrorCode: info.serviceErrorCode,
+    retrySafe: info.retrySafe,
+    mintedIds: info.mintedIds,
+    failedPositions: info.failedPositions,
   })
 }
 

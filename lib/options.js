@@ -261,6 +261,27 @@ function idGrammarOption(value) {
 }
 
 /**
+ * `wire`: which service's routes to speak (README "Which service this talks to"). Absent, it is
+ * the native default (`auto`), except under the automatically chosen fetch transport (jest),
+ * where a suite expects v1's calls exactly: there it is `v1`, and nothing is sent to detect.
+ */
+function wireOption(value, automaticFetch) {
+  if (value !== undefined && value !== null) {
+    if (!DEFAULTS.wires.includes(value)) {
+      throw invalidArgument(`ChittyIDClient option "wire" must be one of ${DEFAULTS.wires.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(value)}`)
+    }
+    return value
+  }
+  return automaticFetch ? 'v1' : undefined
+}
+
+function booleanOption(value, name) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean') throw invalidArgument(`ChittyIDClient option "${name}" must be a boolean, got ${shown(value)}`)
+  return value
+}
+
+/**
  * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
  * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
  * `automatic`: chosen because jest runs, by neither the option nor the variable; such a client
@@ -424,7 +445,7 @@ function headersOption(value) {
 const CLIENT_OPTIONS = [
   'serviceUrl', 'failover', 'apiKey', 'timeout', 'retry', 'circuitBreaker', 'cache', 'bulkhead', 'rateLimit',
   'scope', 'connection', 'maxResponseBytes', 'allowInsecure', 'ca', 'maxConnections', 'proxy', 'transport',
-  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet', 'idGrammar',
+  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet', 'idGrammar', 'wire', 'acceptPlaceholders',
 ]
 
 /**
@@ -481,6 +502,8 @@ function clientOptions(config) {
     fleet: fleetOption(config.fleet),
     bulkhead: bulkheadOption(config.bulkhead),
     rateLimit: rateLimitOption(config.rateLimit),
+    wire: wireOption(config.wire, v1Defaults),
+    acceptPlaceholders: booleanOption(config.acceptPlaceholders, 'acceptPlaceholders'),
     idGrammar,
   }
   return {

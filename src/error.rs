@@ -56,6 +56,17 @@ pub enum ClientError {
     Closed,
     /// An argument or option the client cannot use.
     InvalidArgument { detail: String },
+    /// The service answered a mint with a placeholder id (the deployed service's reserved
+    /// error space, or `fallback: true`) instead of a minted id (docs/ARCHITECTURE.md, "Two
+    /// wires"). `error_code` is the service's; `retry_safe` whether minting again cannot
+    /// mint twice (`wire::placeholder_retry_safe`). A `RATE_LIMITED` one is a rate limit.
+    Placeholder { id: String, error_code: Option<String>, retry_safe: bool },
+    /// `mintBatch` against a service without a batch route minted one by one and some
+    /// failed: `minted` holds every id minted, in position (`None` where none was), `failed`
+    /// the positions that failed, `cause` the first failure.
+    BatchIncomplete { minted: Vec<Option<String>>, failed: Vec<usize>, cause: Box<ClientError> },
+    /// A 404: the service has no such route. Named with the method and URL tried.
+    RouteNotFound { method: &'static str, url: String, status_text: String },
 }
 
 impl ClientError {
@@ -74,6 +85,10 @@ impl ClientError {
             ClientError::Aborted => "ABORT_ERR",
             ClientError::Closed => "ECLIENTCLOSED",
             ClientError::InvalidArgument { .. } => "ERR_INVALID_ARG_VALUE",
+            ClientError::Placeholder { .. } if self.is_rate_limit() => "ERATELIMITED",
+            ClientError::Placeholder { .. } => "EPLACEHOLDER",
+            ClientError::BatchIncomplete { cause, .. } => cause.code(),
+            ClientError::RouteNotFound { .. } => "EHTTP",
         }
     }
 
@@ -106,8 +121,15 @@ impl ClientError {
             | ClientError::Transport { detail: text, .. }
             | ClientError::Tls { detail: text, .. }
             | ClientError::Refused { detail: text, .. }
-            | ClientError::BadResponse { detail: text } => redactor.redact_in_place(text),
-            ClientError::MintOutcomeUnknown { cause, .. } => cause.redact_texts(redactor),
+            | ClientError::BadResponse { detail: text }
+            | ClientError::RouteNotFound { status_text: text, .. } => redactor.redact_in_place(text),
+            ClientError::MintOutcomeUnknown { cause, .. } | ClientError::BatchIncomplete { cause, .. } => cause.redact_texts(redactor),
+            // The id is a placeholder of the grammar (data); the service's code is its text.
+            ClientError::Placeholder { error_code, .. } => {
+                if let Some(code) = error_code {
+                    redactor.redact_in_place(code);
+                }
+            }
             ClientError::Timeout { .. }
             | ClientError::BodyTooLarge { .. }
             | ClientError::CircuitOpen { .. }
@@ -123,7 +145,8 @@ impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Http { status, .. } => Some(*status),
-            ClientError::MintOutcomeUnknown { cause, .. } => cause.status(),
+            ClientError::MintOutcomeUnknown { cause, .. } | ClientError::BatchIncomplete { cause, .. } => cause.status(),
+            ClientError::RouteNotFound { .. } => Some(404),
             _ => None,
         }
     }
@@ -136,8 +159,13 @@ impl ClientError {
         }
     }
 
+    /// A 429, or a placeholder the service issued because it was rate limited.
     pub fn is_rate_limit(&self) -> bool {
-        matches!(self, ClientError::Http { status: 429, .. })
+        match self {
+            ClientError::Http { status, .. } => *status == 429,
+            ClientError::Placeholder { error_code, .. } => error_code.as_deref() == Some("RATE_LIMITED"),
+            _ => false,
+        }
     }
 
     /// This failure proves the request was not processed: nothing reached the service, or
@@ -146,6 +174,7 @@ impl ClientError {
     pub fn proves_not_processed(&self) -> bool {
         match self {
             ClientError::Http { status, .. } => matches!(status, 429 | 503),
+            ClientError::Placeholder { retry_safe, .. } => *retry_safe,
             other => !other.may_have_reached_service(),
         }
     }
@@ -160,6 +189,8 @@ impl ClientError {
             // Not failures of the request: the caller or the client stopped waiting for it.
             ClientError::Aborted | ClientError::Closed | ClientError::MintOutcomeUnknown { .. } => false,
             ClientError::BulkheadFull { .. } | ClientError::Throttled { .. } => false,
+            // Answers: the service said what it did (a placeholder, no such route).
+            ClientError::Placeholder { .. } | ClientError::RouteNotFound { .. } | ClientError::BatchIncomplete { .. } => false,
             other => other.may_have_reached_service(),
         }
     }
@@ -171,6 +202,8 @@ impl ClientError {
             // A garbled 2xx is retried too: under the same idempotency key the service replays
             // the committed answer, so nothing minted is lost.
             ClientError::Transport { .. } | ClientError::Timeout { .. } | ClientError::BadResponse { .. } => true,
+            // A rate-limited placeholder waits at the gate like a 429; others are final.
+            ClientError::Placeholder { .. } => self.is_rate_limit(),
             _ => false,
         }
     }
@@ -220,6 +253,11 @@ impl ClientError {
             | ClientError::Timeout { .. }
             | ClientError::BadResponse { .. }
             | ClientError::BodyTooLarge { .. } => true,
+            // The service cannot mint (its backend is down or failing); a rate limit or a
+            // request it found invalid says nothing about its health.
+            ClientError::Placeholder { error_code, .. } => {
+                !self.is_rate_limit() && error_code.as_deref() != Some("INVALID_REQUEST")
+            }
             _ => false,
         }
     }
@@ -229,8 +267,32 @@ impl ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ClientError::Http { status: status @ (401 | 403), status_text, .. } => write!(
+                f,
+                "ChittyID service error: {status} {status_text} (the service refused the request's credentials: the API key is missing, wrong or lacks access; check the apiKey option)"
+            ),
             ClientError::Http { status, status_text, .. } => {
                 write!(f, "ChittyID service error: {status} {status_text}")
+            }
+            ClientError::RouteNotFound { method, url, status_text } => {
+                write!(f, "ChittyID service error: 404 {status_text} (no such route: {method} {url})")
+            }
+            ClientError::Placeholder { id, error_code, retry_safe } => {
+                let code = error_code.as_deref().unwrap_or("no errorCode");
+                let retry = if *retry_safe { "minting again is safe" } else { "the service may have minted: minting again may mint twice" };
+                if self.is_rate_limit() {
+                    write!(f, "rate limited by the ChittyID service: it answered with the placeholder id {id} ({code}) instead of minting")
+                } else {
+                    write!(f, "the ChittyID service answered with the placeholder id {id} ({code}) instead of a minted id; {retry}")
+                }
+            }
+            ClientError::BatchIncomplete { minted, failed, cause } => {
+                let done = minted.iter().filter(|m| m.is_some()).count();
+                write!(
+                    f,
+                    "{cause} (no batch route: minted one by one, {done} of {} minted, failed at positions {failed:?}; the minted ids are in error.mintedIds)",
+                    minted.len()
+                )
             }
             ClientError::Transport { detail, .. } => write!(f, "fetch failed: {detail}"),
             ClientError::Tls { detail, .. } => write!(f, "fetch failed: TLS handshake failed: {detail}"),

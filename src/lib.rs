@@ -32,6 +32,7 @@ pub mod stats;
 pub mod telemetry;
 pub mod token_bucket;
 pub mod transport;
+pub mod wire;
 
 #[cfg(feature = "node")]
 mod bindings;

@@ -8,7 +8,7 @@ use crate::stats::ClientSnapshot;
 /// The label names the client's own series use. A constant label (the `labels` option) with one
 /// of these names would put it twice on a sample, and Prometheus rejects the whole scrape; so
 /// would a `__`-prefixed name (reserved by Prometheus). `check_constant_labels` refuses both.
-pub const OWN_LABEL_NAMES: [&str; 3] = ["operation", "le", "endpoint"];
+pub const OWN_LABEL_NAMES: [&str; 4] = ["operation", "le", "endpoint", "wire"];
 
 /// The `name`/`labels` options' pairs as they go on every sample: Prometheus label names
 /// (`[a-zA-Z_][a-zA-Z0-9_]*`), not `__`-prefixed, none of [`OWN_LABEL_NAMES`], none twice.
@@ -138,6 +138,9 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         e.single(name, "counter", help, value as f64);
     }
     e.single("chittyid_client_rate_limit_paused", "gauge", "1 while traffic is paused by a rate limit, else 0.", if r.paused { 1.0 } else { 0.0 });
+    e.single("chittyid_client_placeholders_accepted_total", "counter", "Placeholder ids resolved because the client accepts them (acceptPlaceholders).", s.placeholders_accepted as f64);
+    e.family("chittyid_client_wire", "gauge", "1 for the wire the active endpoint speaks (v1, deployed, or unknown before an answer told).");
+    e.sample("chittyid_client_wire", &[("wire", s.wire)], 1.0);
     if let Some(c) = &s.cache {
         for (name, help, value) in [
             ("chittyid_client_cache_hits_total", "Validation cache hits.", c.hits),
@@ -231,6 +234,8 @@ mod tests {
             bulkhead: None,
             throttle: None,
             endpoints: Vec::new(),
+            wire: "unknown",
+            placeholders_accepted: 0,
         }
     }
 

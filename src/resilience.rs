@@ -189,8 +189,13 @@ impl Resilience {
                 self.rate_limit.on_success(stamp);
                 None
             }
-            Some(ClientError::Http { status: 429, retry_after, .. }) => {
-                let retry_after_ms = retry_after.as_deref().and_then(|v| parse_retry_after(v, crate::clock::unix_ms()));
+            // A 429, or a placeholder the service issued because it was rate limited (no Retry-After).
+            Some(err) if err.is_rate_limit() => {
+                let retry_after = match err {
+                    ClientError::Http { retry_after, .. } => retry_after.as_deref(),
+                    _ => None,
+                };
+                let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, crate::clock::unix_ms()));
                 if let Some(pause_ms) = self.rate_limit.on_rate_limited(stamp, retry_after_ms, fastrand::f64()) {
                     tracing::warn!(operation = op.as_str(), pause_ms, "rate limited by the service: pausing traffic");
                     self.sink.emit(Event::RateLimited {

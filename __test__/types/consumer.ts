@@ -133,6 +133,22 @@ async function main(): Promise<void> {
   }
   await guarded.close()
   new ChittyIDClient({ retry: { budget: false }, bulkhead: false, rateLimit: false, failover: false })
+  // The deployed service's wire, placeholders and batch fallback.
+  const wired = new ChittyIDClient({ wire: 'deployed', acceptPlaceholders: false })
+  wired.on('placeholder', (e) => console.log(e.chittyId.length, e.errorCode?.toLowerCase()))
+  const wire: 'v1' | 'deployed' | 'unknown' = wired.getStats().wire
+  console.log(wire, wired.getStats().placeholdersAccepted, wired.getStats().endpoints?.[0]?.wire)
+  const answer = await wired.validate(id)
+  if (answer.errorCode === 'EAUTH') console.log('credentials refused: no verdict on', id)
+  try {
+    await wired.mintBatch([{ entity: 'PEO' }])
+  } catch (err) {
+    if (err instanceof ChittyIDError && err.code === 'EPLACEHOLDER') console.log(err.placeholderId, err.serviceErrorCode, err.retrySafe === true)
+    if (err instanceof ChittyIDError && err.mintedIds) console.log(err.mintedIds.filter((x): x is string => x !== null), err.failedPositions)
+  }
+  await wired.close()
+  // @ts-expect-error wire is one of three values
+  new ChittyIDClient({ wire: 'v2' })
   // @ts-expect-error bulkhead needs maxConcurrent
   new ChittyIDClient({ bulkhead: { maxQueue: 1 } })
   // @ts-expect-error rateLimit needs requestsPerSecond

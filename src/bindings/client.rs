@@ -187,7 +187,7 @@ impl NativeClient {
             let set = EndpointSet::new(fallbacks.len() + 1, settings.failover, clock.clone());
             Some(Failover::new(fallbacks, set))
         };
-        let core = Client::new(&config, settings.transport, resilience, cache, settings.mint_retry).map_err(|e| to_napi_error(&e))?;
+        let core = Client::new(&config, settings.transport, resilience, cache, settings.mint_retry, settings.wire, settings.accept_placeholders).map_err(|e| to_napi_error(&e))?;
         let core = core.with_bulkhead(settings.bulkhead.map(Bulkhead::new)).with_failover(failover).into_shared();
         if let Some(fleet) = &core.resilience().fleet {
             fleet.start();
@@ -476,6 +476,11 @@ pub struct ClientStats {
     pub client_rate_limit: Option<ClientRateLimitStats>,
     /// Every endpoint in order, when `serviceUrl` lists more than one.
     pub endpoints: Option<Vec<EndpointStats>>,
+    /// The wire the endpoint calls go to speaks: `v1`, `deployed`, or `unknown` before an
+    /// answer told (`wire: "auto"`).
+    pub wire: String,
+    /// Placeholder ids resolved because the client accepts them (`acceptPlaceholders`).
+    pub placeholders_accepted: f64,
 }
 
 #[napi(object)]
@@ -490,6 +495,8 @@ pub struct EndpointStats {
     /// Times calls failed over away from it.
     pub failovers: f64,
     pub breaker: Option<BreakerStats>,
+    /// The wire it speaks, as far as known.
+    pub wire: String,
 }
 
 #[napi(object)]
@@ -592,9 +599,12 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
                     requests: e.requests as f64,
                     failovers: e.failovers as f64,
                     breaker: e.breaker.as_ref().map(to_breaker_stats),
+                    wire: e.wire.to_owned(),
                 })
                 .collect()
         }),
+        wire: s.wire.to_owned(),
+        placeholders_accepted: s.placeholders_accepted as f64,
         client_rate_limit: s.throttle.as_ref().map(|t| ClientRateLimitStats {
             requests_per_second: t.config.requests_per_second,
             burst: t.config.burst,

@@ -175,6 +175,8 @@ impl Drop for Waiting<'_> {
 
 pub struct FetchTransport {
     base_url: String,
+    /// `scheme://host[:port]` of `base_url`, for routes below the origin.
+    origin: String,
     authorization: Option<String>,
     max_response_bytes: usize,
     /// Wired by the binding on the JS thread; `None` before the first call and after close.
@@ -187,8 +189,12 @@ impl FetchTransport {
         if key.is_some_and(|k| k.bytes().any(|b| b < 0x20 || b == 0x7f)) {
             return Err(ClientError::InvalidArgument { detail: "apiKey contains characters not allowed in an HTTP header".into() });
         }
+        let origin = reqwest::Url::parse(&config.service_url)
+            .map(|u| u.origin().ascii_serialization())
+            .map_err(|e| ClientError::InvalidArgument { detail: format!("serviceUrl: {e}") })?;
         Ok(Self {
             base_url: config.service_url.clone(),
+            origin,
             authorization: key.map(|k| format!("Bearer {k}")),
             max_response_bytes: config.max_response_bytes,
             dispatch: Mutex::new(None),
@@ -228,7 +234,7 @@ impl FetchTransport {
             id,
             call: ORIGIN.try_with(|o| o.ticket).ok(),
             method: req.method,
-            url: format!("{}{}", self.base_url, req.path),
+            url: format!("{}{}", if req.from_origin { &self.origin } else { &self.base_url }, req.path),
             body: req.body,
             authorization: self.authorization.clone(),
             idempotency_key: req.idempotency_key.map(str::to_owned),
@@ -305,7 +311,7 @@ mod tests {
     }
 
     fn post<'a>(path: &'a str, key: Option<&'a str>, timeout_ms: u64) -> Request<'a> {
-        Request { method: Method::Post, path, body: Some(Bytes::from_static(b"{\"entity\":\"PEO\"}")), idempotency_key: key, timeout_ms }
+        Request { method: Method::Post, path, body: Some(Bytes::from_static(b"{\"entity\":\"PEO\"}")), idempotency_key: key, timeout_ms, from_origin: false }
     }
 
     #[test]

@@ -148,7 +148,12 @@ impl Transport {
         result
     }
 
-    fn url_for(&self, path: &str) -> Url {
+    fn url_for(&self, path: &str, from_origin: bool) -> Url {
+        if from_origin {
+            let mut url = self.routes.base.clone();
+            url.set_path(path);
+            return url;
+        }
         match path {
             "/mint" => self.routes.mint.clone(),
             "/mint/batch" => self.routes.batch.clone(),
@@ -162,7 +167,7 @@ impl Transport {
     }
 
     async fn exchange(&self, req: &Request<'_>) -> Result<Response, ClientError> {
-        let mut request = reqwest::Request::new(req.method.to_reqwest(), self.url_for(req.path));
+        let mut request = reqwest::Request::new(req.method.to_reqwest(), self.url_for(req.path, req.from_origin));
         let headers = request.headers_mut();
         // The call's own headers (trace context...), checked by `telemetry::parse_headers`;
         // the client's headers are inserted after them and so always win.
