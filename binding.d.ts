@@ -29,6 +29,12 @@ export declare class NativeCircuitBreaker {
 }
 
 export declare class NativeClient {
+  /**
+   * The call about to be submitted under `ticket` is made once: no retry, no failover. JS
+   * asks this when the call's `fetch` is a test double that would pass a second request on
+   * to the real network (lib/fetch-transport.js).
+   */
+  singleAttempt(ticket: number): void
   constructor(options: NativeClientOptions, onEvent?: ((arg: NativeEvent) => void) | undefined | null)
   get serviceUrl(): string
   /**
@@ -60,6 +66,18 @@ export declare class NativeClient {
   get cacheHandle(): number
   /** `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`). */
   submitValidate(ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
+  /**
+   * `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
+   * cache; true when it was held.
+   */
+  invalidateLocal(id: string): boolean
+  /** Whether `invalidate(id)` also deletes a fleet (Redis) entry, through `submitInvalidate`. */
+  get hasSharedCache(): boolean
+  /**
+   * `invalidate(id)`, fleet part: the completion under `ticket` is true when Redis held an
+   * entry for `id` (false also when Redis was unreachable within the fleet deadline).
+   */
+  submitInvalidate(ticket: number, id: string): void
   /** Stops the call registered under `token` (its AbortSignal fired). */
   cancel(token: number): boolean
   getStats(): ClientStats
@@ -113,6 +131,8 @@ export declare class NativeEmulator {
   get h2Requests(): number
   /** The CA certificate (PEM) to trust when serving HTTPS. */
   get ca(): string | null
+  /** `"v1"` or `"deployed"`. */
+  get profile(): string
   get port(): number
   setFaults(faults: FaultOptions): void
   /** Whether mints ignore `Idempotency-Key` from now on (see `ignoreIdempotencyKeys`). */
@@ -196,10 +216,13 @@ export declare function clientDefaults(): ClientDefaults
 export interface ClientDefaults {
   serviceUrl: string
   timeout: number
+  /** `healthCheck()`'s own timeout, ms (not an option). */
+  healthTimeout: number
   maxResponseBytes: number
   maxConnections: number
   scope: string
   allowInsecure: boolean
+  idGrammar: string
   retry: RetryOptions
   /** `retry.mint`. */
   mintRetry: string
@@ -214,6 +237,11 @@ export interface ClientDefaults {
   fleet: FleetDefaults
   /** `retryableErrors` of the compat `RETRY_CONFIG`. */
   retryableErrors: Array<string>
+  /** `wire`. */
+  wire: string
+  /** The values `wire` accepts. */
+  wires: Array<string>
+  acceptPlaceholders: boolean
 }
 
 /** `rateLimit` (see `token_bucket`). */
@@ -246,6 +274,13 @@ export interface ClientStats {
   clientRateLimit?: ClientRateLimitStats
   /** Every endpoint in order, when `serviceUrl` lists more than one. */
   endpoints?: Array<EndpointStats>
+  /**
+   * The wire the endpoint calls go to speaks: `v1`, `deployed`, or `unknown` before an
+   * answer told (`wire: "auto"`).
+   */
+  wire: string
+  /** Placeholder ids resolved because the client accepts them (`acceptPlaceholders`). */
+  placeholdersAccepted: number
 }
 
 /**
@@ -328,6 +363,8 @@ export interface EmulatorStats {
   badRequests: number
   faultsInjected: number
   connections: number
+  /** Placeholder ids answered (deployed profile); not counted in `minted`. */
+  placeholders: number
 }
 
 export interface EndpointStats {
@@ -341,11 +378,13 @@ export interface EndpointStats {
   /** Times calls failed over away from it. */
   failovers: number
   breaker?: BreakerStats
+  /** The wire it speaks, as far as known. */
+  wire: string
 }
 
 /**
- * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so JS maps a
- * type letter back to its entity without a copy of the table.
+ * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so a test can
+ * hold lib/format.js's copy of the table equal to it.
  */
 export interface EntityTypeLetter {
   entity: string
@@ -369,6 +408,16 @@ export interface ErrorInfo {
   mayHaveMinted?: boolean
   /** `ERATELIMITED`: ms until the service's rate-limit pause ends. */
   retryInMs?: number
+  /** `EPLACEHOLDER` (and a rate-limited placeholder's `ERATELIMITED`): the placeholder id. */
+  placeholderId?: string
+  /** The service's `errorCode` of a placeholder answer. */
+  serviceErrorCode?: string
+  /** A placeholder: whether minting again cannot mint twice. */
+  retrySafe?: boolean
+  /** `mintBatch` minted one by one: every id minted, in position (null where none was). */
+  mintedIds?: Array<string | undefined | null>
+  /** `mintBatch` minted one by one: the positions that failed. */
+  failedPositions?: Array<number>
 }
 
 /** `failover` (see `endpoints`). */
@@ -389,6 +438,11 @@ export interface FaultOptions {
   down?: boolean
   /** At most this many requests per second; the rest get the public service's 429. */
   rateLimitPerSecond?: number
+  /**
+   * Deployed profile: mints answer a placeholder with this error code (`MINT_UNAVAILABLE`,
+   * `MINT_TIMEOUT`, `RATE_LIMITED`, ...; `format::PLACEHOLDER_ERRORS`).
+   */
+  placeholder?: string
   routes?: Array<string>
   probability?: number
   remaining?: number
@@ -401,6 +455,11 @@ export declare function fetchFail(id: number, code: string | undefined | null, m
 export interface FetchOrder {
   id: number
   abort: boolean
+  /**
+   * The ticket of the client's call this fetch is an attempt of (JS makes every attempt of
+   * a call with the `fetch` it captured for it); absent outside a call.
+   */
+  call?: number
   method?: string
   url?: string
   /** JSON text, sent as is. */
@@ -454,6 +513,11 @@ export interface FleetStats {
   l2Hits: number
   l2Misses: number
   l2Writes: number
+  /**
+   * Shared-cache entries ignored because they failed authentication (forged, foreign, or
+   * replayed past their signed expiry).
+   */
+  l2Rejected: number
   /** Validations answered by the L2 after waiting for another instance's request. */
   coalesced: number
   rateWaits: number
@@ -468,7 +532,16 @@ export interface FleetStats {
   breakerHintsApplied: number
 }
 
-export declare function isValidFormatNative(id: string): boolean
+export declare function isPlaceholderNative(id: string): boolean
+
+/** `grammar`: `"any"` (absent), `"v1"` or `"deployed"`; an unknown name is `false`. */
+export declare function isValidFormatNative(id: string, grammar?: string | undefined | null): boolean
+
+/**
+ * Label names the `labels` option may not use (the client's own series use them), for the JS
+ * side's checks (`crate::metrics::OWN_LABEL_NAMES`).
+ */
+export declare function metricLabelNames(): Array<string>
 
 /** `new NativeClient(options)`: the client's config as `lib/options.js` normalized it. */
 export interface NativeClientOptions {
@@ -516,9 +589,20 @@ export interface NativeClientOptions {
   bulkhead?: BulkheadOptions
   /** The client-side rate limit; off unless given. */
   rateLimit?: ClientRateLimitOptions
+  /** `"auto"`, `"v1"` or `"deployed"` (see `crate::wire`). */
+  wire?: string
+  /** Placeholder ids resolve (marked) instead of rejecting with `EPLACEHOLDER`. */
+  acceptPlaceholders?: boolean
+  /**
+   * `"any"`, `"v1"` or `"deployed"`: the grammars `validateFormat` and `validate()`'s
+   * format-only fallback accept.
+   */
+  idGrammar?: string
 }
 
 export interface NativeEmulatorOptions {
+  /** `"v1"` (default) or `"deployed"`: the wire it speaks. */
+  profile?: string
   host?: string
   port?: number
   token?: string
@@ -561,15 +645,11 @@ export interface OperationStats {
 
 export declare function parseChittyId(id: string): ParsedChittyId | null
 
+/** A well-formed id of either grammar: which one, and its fields in id order. */
 export interface ParsedChittyId {
-  version: string
-  generation: string
-  location: string
-  sequence: string
-  entityType: string
-  yearMonth: string
-  check: string
-  extension: string
+  /** `"v1"` or `"deployed"`. */
+  grammar: string
+  fields: Array<string>
 }
 
 export interface ProxyEnvOptions {
@@ -601,6 +681,8 @@ export interface RateLimitStats {
  */
 export declare function reconnectDelayMs(attempts: number, reconnectDelay: number, multiplier: number, maxReconnectDelay: number, jitter?: number | undefined | null): number
 
+export declare function redactSecretNative(text: string, secret: string): string
+
 export interface RequestStats {
   mint: OperationStats
   mintBatch: OperationStats
@@ -628,6 +710,8 @@ export interface RetryOptions {
   maxRetryAfterMs?: number
 }
 
+export declare function revealsSecretNative(field: string, secret: string): boolean
+
 export interface RouteCounts {
   health: number
   mint: number
@@ -642,6 +726,11 @@ export interface ValidationResult {
   chittyId?: string
   entity?: string
   error?: string
+  /**
+   * A code beside `error` to branch on: `EAUTH` (credentials refused: no verdict on the
+   * id), `EPLACEHOLDER` (the id is a placeholder).
+   */
+  errorCode?: string
   /** A cached answer past its TTL, served because the service could not be reached. */
   stale?: boolean
 }

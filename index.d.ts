@@ -24,14 +24,33 @@ export interface ValidationResult {
   /** Why the answer is not the service's: a service error status or a transport failure. */
   error?: string
   /**
+   * A code to branch on beside `error`: `"EAUTH"` when the service refused the credentials
+   * (401/403: the answer says nothing about the id), `"EPLACEHOLDER"` when the id is a
+   * placeholder the deployed service issued instead of minting.
+   */
+  errorCode?: 'EAUTH' | 'EPLACEHOLDER'
+  /**
    * `true` when this is a cached answer past its TTL, served because the service could not
    * be reached (transport failure, timeout, open circuit, 5xx...) within `cache.staleIfErrorMs`.
    */
   stale?: true
 }
 
-/** The fields of a well-formed id `VV-G-LLL-SSSS-T-YM-C-X`. */
+/**
+ * The id grammars: `"v1"` (`VV-G-LLL-SSSS-T-YM-C-X`), `"deployed"` (the service at id.chitty.cc:
+ * `VV-G-LLL-SSSS-T-YYMM-C-XX` with its mod-97 check pair), or `"any"` (either).
+ */
+export type ChittyIDGrammar = 'any' | 'v1' | 'deployed'
+
+/** Narrows `validateFormat`/`parse` to one grammar; absent = either. */
+export interface ChittyIDGrammarOptions {
+  grammar?: ChittyIDGrammar
+}
+
+/** The fields of a well-formed v1 id `VV-G-LLL-SSSS-T-YM-C-X`. */
 export interface ParsedChittyID {
+  /** Present but not enumerable, so the object serializes and compares as v1's did. */
+  readonly grammar?: 'v1'
   version: string
   generation: string
   location: string
@@ -40,6 +59,29 @@ export interface ParsedChittyID {
   yearMonth: string
   check: string
   extension: string
+}
+
+/**
+ * The fields of a well-formed deployed id `VV-G-LLL-SSSS-T-YYMM-C-XX`, named as the service
+ * names them (its `components`).
+ */
+export interface ParsedDeployedChittyID {
+  grammar: 'deployed'
+  /** VV, two digits. */
+  version: string
+  /** G, 1-9. */
+  region: string
+  /** LLL, three letters. */
+  jurisdiction: string
+  /** SSSS, four digits. */
+  sequential: string
+  entityType: 'P' | 'L' | 'T' | 'E' | 'A'
+  /** YYMM. */
+  yearMonth: string
+  /** C, 0-5. */
+  trustLevel: string
+  /** XX, the check pair. */
+  checksum: string
 }
 
 /**
@@ -247,8 +289,9 @@ export interface ChittyIDClientConfig {
   /** Allow plain `http://` to a non-loopback host (the key then travels in clear text). Default false. */
   allowInsecure?: boolean
   /**
-   * Extra trusted CA certificates (PEM), added to the bundled roots. The files named by
-   * `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE` are added too.
+   * Extra trusted CA certificates (PEM), added to the bundled roots, for the service and for a
+   * fleet `rediss://` Redis. The files named by `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE` are
+   * added too.
    */
   ca?: string | Buffer | Array<string | Buffer>
   /**
@@ -271,9 +314,34 @@ export interface ChittyIDClientConfig {
    * jest-fetch-mock, msw, nock) see it; retry, breaker, cache and errors stay the same. The `ca`
    * option does not apply to it.
    * Default: the `CHITTYID_TRANSPORT` environment variable (`native` or `fetch`), else `"fetch"`
-   * under jest (`JEST_WORKER_ID` set), else `"native"`.
+   * under jest (`JEST_WORKER_ID` set), else `"native"`. Chosen automatically under jest, the
+   * client keeps v1's semantics unless options say otherwise: one `fetch` per call, v1's
+   * requests, results and messages (README "Testing with fetch stubs").
    */
   transport?: ChittyIDTransport
+  /**
+   * Which service's routes to speak (README "Which service this talks to"). `"v1"`: v1's
+   * routes below `serviceUrl`, the mint body as given. `"deployed"`: the deployed service's
+   * (`POST {origin}/v1/mint` with `entityType`, `POST {origin}/api/validate`, `GET
+   * {origin}/health`, no batch route). `"auto"`: learnt per endpoint from its answers (a 404 on
+   * v1's route, the grammar of a minted id) and remembered. Under the automatically chosen
+   * fetch transport (jest) it is `"v1"`, so no detection request is ever sent there.
+   * Default `"auto"`.
+   */
+  wire?: ChittyIDWire
+  /**
+   * Resolve placeholder ids (the deployed service's answer when its minting backend failed:
+   * G = 0, `ERR`, SSSS 0000-0099) instead of rejecting with `EPLACEHOLDER` (a `RATE_LIMITED`
+   * one is still a rate limit: paused and retried, then `ERATELIMITED`). Each one is
+   * announced by a `placeholder` event and counted in `getStats().placeholdersAccepted`; the
+   * id itself says it is one (`03-0-ERR-00NN-...`). Default `false`.
+   */
+  acceptPlaceholders?: boolean
+  /**
+   * The id grammars `validateFormat` and `validate()`'s format-only fallback accept: `"any"`
+   * (v1's and the deployed service's), `"v1"` or `"deployed"`. Default `"any"`.
+   */
+  idGrammar?: ChittyIDGrammar
   /**
    * Your logger (pino, winston, bunyan, `console`, anything with `debug`/`info`/`warn`/`error`
    * methods): it receives a structured `ChittyIDLogRecord` for every attempt (debug when it
@@ -307,7 +375,11 @@ export interface ChittyIDClientConfig {
 
 /** The `fleet` option. Invalid values throw a `TypeError` (`ERR_INVALID_ARG_VALUE`). */
 export interface FleetOptions {
-  /** `redis://[user:password@]host:port[/db]` (no TLS: `rediss://` is not supported). */
+  /**
+   * `redis://[user:password@]host:port[/db]`, or `rediss://...` for TLS, verified like the
+   * service's own connection: the bundled roots plus `ca` and `NODE_EXTRA_CA_CERTS`, unverified
+   * only under `NODE_TLS_REJECT_UNAUTHORIZED=0`. A `#fragment` is refused.
+   */
   redis: string
   /** Prefix of every key. Default `"chittyid"`. */
   keyPrefix?: string
@@ -328,7 +400,10 @@ export interface FleetOptions {
   burst?: number
   /** Longest a validation waits for another instance already asking for the same id, ms. Default 200. */
   coalesceMs?: number
-  /** The shared validation cache (needs the local `cache`). Default `true`. */
+  /**
+   * The shared validation cache (needs the local `cache` and an `apiKey`, from which the key that
+   * authenticates its entries is derived). Default `true`.
+   */
   sharedCache?: boolean
   /** Share circuit openings: the others probe instead of hammering. Default `true`. */
   breakerHint?: boolean
@@ -412,6 +487,9 @@ export declare function registerMetrics(
 /** See `ChittyIDClientConfig.transport`. */
 export type ChittyIDTransport = 'native' | 'fetch'
 
+/** The `wire` option. */
+export type ChittyIDWire = 'auto' | 'v1' | 'deployed'
+
 /** Options every async method takes as its last argument. */
 export interface CallOptions {
   /** Aborting rejects the call at once with an `AbortError`. */
@@ -477,8 +555,17 @@ export type ChittyIDErrorCode =
   | 'ERR_PROXY_AUTH'
   /** The `bulkhead` is full (or no slot came within the call's timeout); nothing was sent. */
   | 'EBULKHEADFULL'
-  /** The service answered a placeholder id (its backend did not mint) instead of a minted one. */
+  /**
+   * The service answered a mint with a placeholder id, not a minted id (see `placeholderId`,
+   * `serviceErrorCode`, `retrySafe`). A `RATE_LIMITED` placeholder is `ERATELIMITED` instead.
+   */
   | 'EPLACEHOLDER'
+  /**
+   * A `TypeError` (not a `ChittyIDError`): an option name the client does not know, in the
+   * constructor's config, a nested options object or a call's options. The error has `option`
+   * (its path, e.g. `"cache.max"`) and, when one is likely, `suggestion` (e.g. `"cache.maxSize"`).
+   */
+  | 'ERR_CHITTYID_UNKNOWN_OPTION'
   /** Portable build: the option or export needs what this runtime lacks (the addon, TCP, a background task). */
   | 'ERR_CHITTYID_UNSUPPORTED'
 
@@ -497,18 +584,19 @@ export declare class ChittyIDError extends Error {
   readonly idempotencyKey?: string
   /** `ERATELIMITED`: ms until the rate-limit pause ends (or the client-side `rateLimit` has a token). */
   readonly retryInMs?: number
-  /** `EPLACEHOLDER` (and a rate-limited placeholder's `ERATELIMITED`): the placeholder id the service answered. */
+  /** `EPLACEHOLDER` (and a rate-limited placeholder's `ERATELIMITED`): the placeholder id the service answered with. */
   readonly placeholderId?: string
-  /** `EPLACEHOLDER`: the service's `errorCode` (`MINT_UNAVAILABLE`, `MINT_TIMEOUT`, `RATE_LIMITED`, ...). */
-  readonly serviceErrorCode?: string
-  /** `EPLACEHOLDER`: `true` when the service's backend did not mint (every code but `MINT_TIMEOUT`). */
+  /** With `placeholderId`: the service's `errorCode` (`MINT_UNAVAILABLE`, `MINT_TIMEOUT`, `RATE_LIMITED`, ...), or null. */
+  readonly serviceErrorCode?: string | null
+  /** With `placeholderId`: whether minting again cannot mint twice (README "Retry safety"). */
   readonly retrySafe?: boolean
-  /** `mintBatch()` minting one by one (no batch route): the ids minted, `null` where none was. */
-  readonly ids?: (string | null)[]
-  /** `mintBatch()` minting one by one: the positions whose mint failed. */
-  readonly failedIndexes?: number[]
-  /** `mintBatch()` minting one by one: the positions never sent after the first failure. */
-  readonly notAttempted?: number[]
+  /**
+   * `mintBatch` against a service without a batch route (minted one by one): every id minted,
+   * in request position, `null` where none was. Nothing minted is lost.
+   */
+  readonly mintedIds?: (string | null)[]
+  /** With `mintedIds`: the positions whose mint failed (the error's `code` is the first one's). */
+  readonly failedPositions?: number[]
 }
 
 export interface RetryEvent {
@@ -586,6 +674,15 @@ export interface ChittyIDClientEvents {
   failover: [FailoverEvent]
   /** `to`, earlier in `serviceUrl`, passed its health checks and takes calls back from `from`. */
   failback: [FailbackEvent]
+  /** `acceptPlaceholders`: a mint resolved to a placeholder id, not a minted id. */
+  placeholder: [PlaceholderEvent]
+}
+
+export interface PlaceholderEvent {
+  /** The placeholder id the mint resolved to. */
+  chittyId: string
+  /** The service's `errorCode`, or null. */
+  errorCode: string | null
 }
 
 export interface FleetDegradedEvent {
@@ -610,6 +707,11 @@ export interface FleetStats {
   l2Hits: number
   l2Misses: number
   l2Writes: number
+  /**
+   * Shared-cache entries ignored because they failed authentication (forged, written by a fleet
+   * with another API key, or replayed after their signed expiry); each counts as a miss too.
+   */
+  l2Rejected: number
   /** L2 hits that waited for another instance's request for the same id. */
   coalesced: number
   /** Requests that waited for their slot in the rate budget, and the ms waited in all. */
@@ -715,6 +817,10 @@ export interface ClientStats {
   clientRateLimit: ClientRateLimitStats | null
   /** Every endpoint in `serviceUrl` order; `null` with a single endpoint. */
   endpoints: EndpointStats[] | null
+  /** The wire the endpoint calls go to speaks; `"unknown"` until an answer told (`wire: "auto"`). */
+  wire: 'v1' | 'deployed' | 'unknown'
+  /** Placeholder ids resolved because of `acceptPlaceholders`. */
+  placeholdersAccepted: number
   connection: ClientConnectionState
 }
 
@@ -748,6 +854,8 @@ export interface EndpointStats {
   failovers: number
   /** Its own breaker; `null` with `circuitBreaker: false`. */
   breaker: BreakerStats | null
+  /** The wire it speaks, as far as known. */
+  wire: 'v1' | 'deployed' | 'unknown'
 }
 
 export declare class ChittyIDClient extends EventEmitter {
@@ -765,14 +873,27 @@ export declare class ChittyIDClient extends EventEmitter {
    * when the request may have reached the service and was not retried.
    */
   mint(request: MintRequest, options?: MintOptions): Promise<string>
-  /** Mints one id per request, in order; an answer with another number of ids is `EBADRESPONSE`. */
+  /**
+   * Mints one id per request, in order; an answer with another number of ids is `EBADRESPONSE`.
+   * Against a service without a batch route it mints one by one (at most 4 at once); a failure
+   * then carries `mintedIds` and `failedPositions`.
+   */
   mintBatch(requests: MintRequest[], options?: MintOptions): Promise<string[]>
   /**
    * Asks the service. The service never makes it reject: failures fall back to the format check
    * with `error`. Rejects only with a TypeError (bad options), an AbortError, or `ECLIENTCLOSED`.
    */
   validate(id: string, options?: CallOptions): Promise<ValidationResult>
-  /** Checks the official grammar only; non-strings are `false`. */
+  /**
+   * Forgets `id` in the validation cache (fresh and stale entries; an answer already on its way
+   * is not stored), and in fleet mode deletes the shared Redis entry too. Resolves to `true` when
+   * an entry was held. Rejects only with a TypeError (not a string) or `ECLIENTCLOSED`.
+   */
+  invalidate(id: string): Promise<boolean>
+  /**
+   * Checks the id grammars the `idGrammar` option names (default both; a deployed id's check
+   * pair included); non-strings are `false`. Synchronous, in JS.
+   */
   validateFormat(id: unknown): boolean
   /**
    * `GET /health` with a 5 s timeout: `false` when the service is unhealthy or unreachable.
@@ -806,7 +927,10 @@ export declare class ChittyIDClient extends EventEmitter {
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 
-  static parse(id: unknown): ParsedChittyID | null
+  /** The fields of a well-formed id of either grammar (or of `options.grammar`), or `null`. */
+  static parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
+  static parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
+  static parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
 
   on<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
   once<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
@@ -833,6 +957,21 @@ export declare const RUNTIME: 'native'
 
 export type EmulatorRoute = 'health' | 'mint' | 'batch' | 'validate'
 
+/** `"v1"`: v1's wire. `"deployed"`: the wire of the service deployed at id.chitty.cc (README "Emulator"). */
+export type EmulatorProfile = 'v1' | 'deployed'
+
+/** The deployed service's placeholder error codes (number in SSSS): 1, 2, 3, 4, 5, 6, 7, 8, 99. */
+export type EmulatorPlaceholderCode =
+  | 'MINT_UNAVAILABLE'
+  | 'MINT_TIMEOUT'
+  | 'MINT_REJECTED'
+  | 'DRAND_UNAVAILABLE'
+  | 'CERT_UNAVAILABLE'
+  | 'TRUST_UNAVAILABLE'
+  | 'RATE_LIMITED'
+  | 'INVALID_REQUEST'
+  | 'INTERNAL_ERROR'
+
 /** Fault switches; `setFault({})` clears all of them. */
 export interface EmulatorFaults {
   /** Added before every answer, health included. */
@@ -858,6 +997,13 @@ export interface EmulatorFaults {
   oversizedBody?: number
   /** Health and every route answer 503. */
   down?: boolean
+  /**
+   * Profile `"deployed"` only: mints answer as the deployed service does when its minting backend
+   * fails — 200 `{ success: true, fallback: true, errorCode, chittyId }` with a placeholder id
+   * `03-0-ERR-00NN-T-YYMM-0-XX` (NN the code's number) — and mint nothing (counted in
+   * `stats().placeholders`). A response fault: `routes`, `probability` and `remaining` apply.
+   */
+  placeholder?: EmulatorPlaceholderCode
   /** Routes the error/429/reset/malformed/oversized faults apply to; default all but health. */
   routes?: EmulatorRoute[]
   /** Chance (0..1) that an eligible request is faulted; default always. */
@@ -876,9 +1022,20 @@ export interface EmulatorStats {
   badRequests: number
   faultsInjected: number
   connections: number
+  /** Placeholder ids answered (profile `"deployed"`); never counted in `minted`. */
+  placeholders: number
 }
 
 export interface EmulatorOptions {
+  /**
+   * The wire it speaks. `"v1"` (default): v1's routes under `/`, `/v1` and `/api/v1`.
+   * `"deployed"`: the deployed service's — `POST /v1/mint` (also `GET /generate`,
+   * `GET /api/get-chittyid`) reading `entityType`, `POST /api/validate`, `GET /health` at the
+   * origin, no batch route, 404 `{ success: false, error: "NOT_FOUND" }` for anything else,
+   * ids `VV-G-LLL-SSSS-T-YYMM-C-XX`, no auth check (`token` is ignored), `Idempotency-Key`
+   * ignored, 429s without `Retry-After`, placeholders under the `placeholder` fault.
+   */
+  profile?: EmulatorProfile
   /** Default `"127.0.0.1"`. */
   host?: string
   /** 0 (default) picks a free port. */
@@ -900,7 +1057,7 @@ export interface EmulatorOptions {
   ignoreIdempotencyKeys?: boolean
 }
 
-/** A local ChittyID service (serves `/`, `/v1` and `/api/v1`) with fault injection. */
+/** A local ChittyID service (v1's wire under `/`, `/v1` and `/api/v1`, or the deployed one) with fault injection. */
 export declare class ChittyIDEmulator {
   private constructor()
   static start(options?: EmulatorOptions): Promise<ChittyIDEmulator>
@@ -911,6 +1068,8 @@ export declare class ChittyIDEmulator {
   readonly ca: string | undefined
   /** Requests that arrived over HTTP/2. */
   readonly h2Requests: number
+  /** The profile it was started with. */
+  readonly profile: EmulatorProfile
   setFault(faults: EmulatorFaults): void
   setFaults(faults: EmulatorFaults): void
   clearFaults(): void

@@ -44,6 +44,8 @@ maybe('the packed package', () => {
     expect(listing).toContain('package/lib/load-binding.js')
     expect(listing).toContain('package/LICENSE')
     expect(listing).toContain('package/binding.js')
+    // README's tracing section tells users to copy it from the package.
+    expect(listing).toContain('package/examples/otel.js')
     for (const file of ['portable.js', 'portable.mjs', 'portable.d.ts', 'portable.d.mts', 'lib/portable/client.js', 'lib/requests.js', 'lib/fetch-failure.js']) {
       expect(listing).toContain(`package/${file}`)
     }

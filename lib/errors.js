@@ -2,7 +2,7 @@
 
 /** Error raised by the client; `code` is stable, `cause` holds the lower-level failure. */
 class ChittyIDError extends Error {
-  constructor(message, { code, status, cause, idempotencyKey, retryInMs } = {}) {
+  constructor(message, { code, status, cause, idempotencyKey, retryInMs, placeholderId, serviceErrorCode, retrySafe, mintedIds, failedPositions } = {}) {
     super(message, cause === undefined ? undefined : { cause })
     this.name = code === 'ABORT_ERR' ? 'AbortError' : 'ChittyIDError'
     this.code = code
@@ -14,6 +14,17 @@ class ChittyIDError extends Error {
       this.idempotencyKey = idempotencyKey
     }
     if (retryInMs !== undefined && retryInMs !== null) this.retryInMs = retryInMs
+    if (placeholderId !== undefined && placeholderId !== null) {
+      // The service answered with a placeholder, not a minted id (README "Which service this talks to").
+      this.placeholderId = placeholderId
+      this.serviceErrorCode = serviceErrorCode ?? null
+      this.retrySafe = retrySafe === true
+    }
+    if (mintedIds !== undefined && mintedIds !== null) {
+      // mintBatch minted one by one: every id minted, in position (null where none was).
+      this.mintedIds = mintedIds.map((id) => id ?? null)
+      this.failedPositions = failedPositions ?? []
+    }
   }
 }
 
@@ -42,6 +53,11 @@ function fromInfo(info, prefix = '') {
     cause,
     idempotencyKey: info.idempotencyKey,
     retryInMs: info.retryInMs,
+    placeholderId: info.placeholderId,
+    serviceErrorCode: info.serviceErrorCode,
+    retrySafe: info.retrySafe,
+    mintedIds: info.mintedIds,
+    failedPositions: info.failedPositions,
   })
 }
 
@@ -53,6 +69,18 @@ function closedError() {
 function invalidArgument(message, cause) {
   const err = new TypeError(message, cause === undefined ? undefined : { cause })
   err.code = 'ERR_INVALID_ARG_VALUE'
+  return err
+}
+
+/**
+ * An option name the client does not know (lib/option-names.js): `option` is its path
+ * (`cache.max`), `suggestion` the known name it probably meant, if any.
+ */
+function unknownOption(message, { option, suggestion }) {
+  const err = new TypeError(message)
+  err.code = 'ERR_CHITTYID_UNKNOWN_OPTION'
+  err.option = option
+  if (suggestion !== undefined) err.suggestion = suggestion
   return err
 }
 
@@ -96,4 +124,4 @@ function rejectLater(err) {
   })
 }
 
-module.exports = { ChittyIDError, fromInfo, closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater }
+module.exports = { ChittyIDError, fromInfo, closedError, invalidArgument, unknownOption, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater }

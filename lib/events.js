@@ -32,6 +32,8 @@ function toPayload(e) {
       return { from: e.from, to: e.to, code: e.code }
     case 'failback':
       return { from: e.from, to: e.to }
+    case 'placeholder':
+      return { chittyId: e.message, errorCode: e.code ?? null }
     default:
       return {}
   }

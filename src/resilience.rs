@@ -115,6 +115,11 @@ impl Resilience {
             if call.hands_off && err.fails_over() {
                 return Err(err);
             }
+            // JS asked for one attempt (its `fetch` is a test double that would pass a second
+            // request on to the real network): the first answer is final.
+            if crate::transport::fetch::single_attempt() {
+                return Err(err);
+            }
             let Some(delay_ms) = self.retry_delay(number, &err) else {
                 return Err(err);
             };
@@ -184,8 +189,13 @@ impl Resilience {
                 self.rate_limit.on_success(stamp);
                 None
             }
-            Some(ClientError::Http { status: 429, retry_after, .. }) => {
-                let retry_after_ms = retry_after.as_deref().and_then(|v| parse_retry_after(v, crate::clock::unix_ms()));
+            // A 429, or a placeholder the service issued because it was rate limited (no Retry-After).
+            Some(err) if err.is_rate_limit() => {
+                let retry_after = match err {
+                    ClientError::Http { retry_after, .. } => retry_after.as_deref(),
+                    _ => None,
+                };
+                let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, crate::clock::unix_ms()));
                 if let Some(pause_ms) = self.rate_limit.on_rate_limited(stamp, retry_after_ms, fastrand::f64()) {
                     tracing::warn!(operation = op.as_str(), pause_ms, "rate limited by the service: pausing traffic");
                     self.sink.emit(Event::RateLimited {
@@ -322,7 +332,7 @@ mod tests {
         let sink = Arc::new(RecordingSink::default());
         // No Redis at port 1: the fleet runs local-only, which is what this wiring needs.
         let config = crate::fleet::FleetConfig { deadline_ms: 20, ..crate::fleet::FleetConfig::new("redis://127.0.0.1:1/".into()) };
-        let fleet = crate::fleet::Fleet::new(config, "http://127.0.0.1:9", None, 200, crate::events::noop(), crate::clock::system()).unwrap();
+        let fleet = crate::fleet::Fleet::new(config, "http://127.0.0.1:9", None, crate::fleet::tls::Trust::DEFAULT, 200, crate::events::noop(), crate::clock::system()).unwrap();
         let r = Resilience {
             retry: Some(RetryPolicy { max_attempts: 3, initial_delay_ms: 1, max_delay_ms: 1, jitter: 0.0, ..RetryPolicy::default() }),
             fleet: Some(fleet.clone()),
@@ -357,6 +367,29 @@ mod tests {
         assert_eq!(attempts, 1);
         assert_eq!(r.stats.snapshot(Operation::Mint).retries, 0);
         assert_eq!(sink.names(), ["circuitOpen"]);
+    }
+
+    #[test]
+    fn a_call_js_asked_to_make_once_is_not_retried() {
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 5, initial_delay_ms: 0, ..RetryPolicy::default() }),
+            breaker: None,
+            ..resilience(ManualClock::new(0), Arc::new(RecordingSink::default()))
+        };
+        let once = crate::transport::fetch::CallOrigin { ticket: 1, single_attempt: true };
+        for (origin, want) in [(Some(once), 1), (None, 2)] {
+            let mut attempts = 0;
+            let run = r.run(MINT, |_| {
+                attempts += 1;
+                std::future::ready(if attempts == 1 { status(503, None) } else { status(200, None) })
+            }, |_| Ok(()));
+            let outcome = match origin {
+                Some(origin) => block_on(crate::transport::fetch::within_call(origin, run)),
+                None => block_on(run),
+            };
+            assert_eq!(attempts, want);
+            assert_eq!(outcome.is_ok(), origin.is_none(), "the first answer (503) is final for a single-attempt call");
+        }
     }
 
     fn status(code: u16, retry_after: Option<&str>) -> Result<Response, ClientError> {

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
@@ -49,6 +50,9 @@ pub struct NativeClient {
     metric_labels: Vec<(String, String)>,
     /// This client's cache in this JS thread's registry (`bindings::cache`); 0 without one.
     cache_handle: u32,
+    /// The ticket JS asked to make in a single attempt (`singleAttempt`), until its submission
+    /// takes it; 0 = none (tickets start at 1).
+    single_attempt: AtomicU32,
 }
 
 impl Drop for NativeClient {
@@ -73,7 +77,23 @@ impl NativeClient {
             None => None,
         };
         let scope = CallScope::new(ticket, op, &self.telemetry, headers);
-        self.submit(ticket, cancellable, Box::pin(crate::telemetry::scoped(scope, call)))
+        let call: CallFuture = Box::pin(crate::telemetry::scoped(scope, call));
+        // A fetch-transport call names itself to JS in every attempt (`transport::fetch::CallOrigin`).
+        let call: CallFuture = if self.core.fetch_transport().is_some() {
+            let single_attempt = self.single_attempt.swap(0, Ordering::Relaxed) == ticket;
+            Box::pin(crate::transport::fetch::within_call(crate::transport::fetch::CallOrigin { ticket, single_attempt }, call))
+        } else {
+            call
+        };
+        self.submit(ticket, cancellable, call)
+    }
+
+    /// The call about to be submitted under `ticket` is made once: no retry, no failover. JS
+    /// asks this when the call's `fetch` is a test double that would pass a second request on
+    /// to the real network (lib/fetch-transport.js).
+    #[napi(catch_unwind)]
+    pub fn single_attempt(&self, ticket: u32) {
+        self.single_attempt.store(ticket, Ordering::Relaxed);
     }
 
     /// Runs `call` on the I/O thread and queues its outcome (or its error) under `ticket`. The
@@ -121,7 +141,15 @@ impl NativeClient {
         let fleet = match settings.fleet {
             None => None,
             Some(fleet_config) => Some(
-                crate::fleet::Fleet::new(fleet_config, &config.service_url, config.api_key.as_deref(), config.timeout_ms, sink.clone(), clock.clone())
+                crate::fleet::Fleet::new(
+                    fleet_config,
+                    &config.service_url,
+                    config.api_key.as_deref(),
+                    crate::fleet::tls::Trust { extra_ca_pem: &config.extra_ca_pem, verify: config.verify_tls },
+                    config.timeout_ms,
+                    sink.clone(),
+                    clock.clone(),
+                )
                     .map_err(|e| to_napi_error(&e))?,
             ),
         };
@@ -159,7 +187,7 @@ impl NativeClient {
             let set = EndpointSet::new(fallbacks.len() + 1, settings.failover, clock.clone());
             Some(Failover::new(fallbacks, set))
         };
-        let core = Client::new(&config, settings.transport, resilience, cache, settings.mint_retry).map_err(|e| to_napi_error(&e))?;
+        let core = Client::new(&config, settings.transport, resilience, cache, settings.mint_retry, settings.wire, settings.accept_placeholders).map_err(|e| to_napi_error(&e))?;
         let core = core.with_bulkhead(settings.bulkhead.map(Bulkhead::new)).with_failover(failover).into_shared();
         if let Some(fleet) = &core.resilience().fleet {
             fleet.start();
@@ -169,7 +197,7 @@ impl NativeClient {
         let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
         let metric_labels = settings.metric_labels;
         let cache_handle = core.cache().map_or(0, |cache| crate::bindings::cache::register(cache.clone()));
-        Ok(Self { core, cancellations: Arc::default(), _shared: state, monitor, completer, telemetry, metric_labels, cache_handle })
+        Ok(Self { core, cancellations: Arc::default(), _shared: state, monitor, completer, telemetry, metric_labels, cache_handle, single_attempt: AtomicU32::new(0) })
     }
 
     #[napi(getter)]
@@ -242,6 +270,27 @@ impl NativeClient {
     pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
         let core = Arc::clone(&self.core);
         self.submit_call(ticket, cancellable, Operation::Validate, headers, Box::pin(async move { Ok(Outcome::Validation(core.validate_uncached(&id).await.into())) }))
+    }
+
+    /// `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
+    /// cache; true when it was held.
+    #[napi(catch_unwind)]
+    pub fn invalidate_local(&self, id: String) -> bool {
+        self.core.invalidate_local(&id)
+    }
+
+    /// Whether `invalidate(id)` also deletes a fleet (Redis) entry, through `submitInvalidate`.
+    #[napi(getter)]
+    pub fn has_shared_cache(&self) -> bool {
+        self.core.has_shared_cache()
+    }
+
+    /// `invalidate(id)`, fleet part: the completion under `ticket` is true when Redis held an
+    /// entry for `id` (false also when Redis was unreachable within the fleet deadline).
+    #[napi(catch_unwind)]
+    pub fn submit_invalidate(&self, ticket: u32, id: String) -> Result<()> {
+        let core = Arc::clone(&self.core);
+        self.submit(ticket, false, Box::pin(async move { Ok(Outcome::Bool(core.invalidate_shared(&id).await)) }))
     }
 
     /// Stops the call registered under `token` (its AbortSignal fired).
@@ -427,6 +476,11 @@ pub struct ClientStats {
     pub client_rate_limit: Option<ClientRateLimitStats>,
     /// Every endpoint in order, when `serviceUrl` lists more than one.
     pub endpoints: Option<Vec<EndpointStats>>,
+    /// The wire the endpoint calls go to speaks: `v1`, `deployed`, or `unknown` before an
+    /// answer told (`wire: "auto"`).
+    pub wire: String,
+    /// Placeholder ids resolved because the client accepts them (`acceptPlaceholders`).
+    pub placeholders_accepted: f64,
 }
 
 #[napi(object)]
@@ -441,6 +495,8 @@ pub struct EndpointStats {
     /// Times calls failed over away from it.
     pub failovers: f64,
     pub breaker: Option<BreakerStats>,
+    /// The wire it speaks, as far as known.
+    pub wire: String,
 }
 
 #[napi(object)]
@@ -543,9 +599,12 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
                     requests: e.requests as f64,
                     failovers: e.failovers as f64,
                     breaker: e.breaker.as_ref().map(to_breaker_stats),
+                    wire: e.wire.to_owned(),
                 })
                 .collect()
         }),
+        wire: s.wire.to_owned(),
+        placeholders_accepted: s.placeholders_accepted as f64,
         client_rate_limit: s.throttle.as_ref().map(|t| ClientRateLimitStats {
             requests_per_second: t.config.requests_per_second,
             burst: t.config.burst,
