@@ -326,89 +326,101 @@ export const cases = [
     },
   },
 
-  // The deployed service's wire. The native client learns it on the deployed-client branch;
-  // until then these run against the portable build only.
+  // The deployed service's wire, against the emulator's deployed profile (and once against the
+  // stand-in written apart from it, which records the bodies it was sent).
   {
     name: 'deployed wire: mint sends entityType, validate and health are found at the origin, mintBatch mints one by one',
     server: 'deployed',
-    builds: ['portable'],
     async run(t) {
       const client = t.client()
       const id = await client.mint({ entity: 'PLACE' })
       match(id, /^[0-9]{2}-[1-9]-[A-Z]{3}-[0-9]{4}-L-[0-9]{4}-[0-5]-[0-9]{2}$/, 'a deployed id of type L')
-      eq(await client.validate(id), { valid: true }, 'validate through POST /api/validate')
+      ok(t.api.validateFormat(id), 'validateFormat accepts it (check pair)')
+      eq((await client.validate(id)).valid, true, 'validate through POST /api/validate')
       eq(await client.healthCheck(), true, 'health at the origin')
       const ids = await client.mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }, { entity: 'AUTH' }, { entity: 'PROP' }, { entity: 'PEO' }])
       eq(ids.map((x) => x.split('-')[4]), ['P', 'E', 'A', 'T', 'P'], 'batch in order')
-      eq(client.getStats().wire, { mint: 'deployed', mintBatch: 'deployed', validate: 'deployed', healthCheck: 'deployed' }, 'wire per endpoint')
+      eq(client.getStats().wire, 'deployed', 'the wire learnt')
       return { id, ids }
     },
     check({ id, ids }, srv) {
       eq(srv.minted, [id, ...ids].length, 'minted')
       eq(srv.bodies[0].entityType, 'place', 'entityType sent')
-      eq(srv.requests.batch, 1, 'one batch request found no route')
+      // Up to 4 mints at once: the order they arrive in is not fixed.
+      eq(srv.bodies.slice(1).map((b) => b.entityType).sort(), ['authority', 'event', 'person', 'person', 'thing'], 'entityType of each batch mint')
+      eq(srv.requests.batch, 0, 'the wire known from the mint, no batch route is tried')
     },
   },
   {
-    name: 'deployed wire: placeholders are never minted ids (EPLACEHOLDER; a timeout placeholder may have minted)',
-    server: 'deployed',
-    builds: ['portable'],
-    setup(srv) {
-      srv.fault = { errorCode: 'MINT_UNAVAILABLE', remaining: 3 }
-    },
+    name: 'deployed profile: the client learns the wire, mints with the type asked, validates and batch-mints',
+    emulator: { profile: 'deployed' },
     async run(t) {
-      const client = t.client({ retry: { initialDelayMs: 1 } })
-      const unavailable = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'a placeholder answer'))
-      eq(
-        [unavailable.code, unavailable.serviceErrorCode, unavailable.retrySafe, unavailable.mayHaveMinted],
-        ['EPLACEHOLDER', 'MINT_UNAVAILABLE', true, undefined],
-        'unavailable placeholder',
-      )
-      match(unavailable.placeholderId, /^[0-9]{2}-0-ERR-00[0-9]{2}-/, 'the placeholder id')
-      return unavailable
+      const client = t.client()
+      const id = await client.mint({ entity: 'EVNT' })
+      eq(t.api.parse(id).entityType, 'E', 'the type letter')
+      eq((await client.validate(id)).valid, true, 'valid')
+      eq(await client.healthCheck(), true, 'healthy')
+      const ids = await client.mintBatch([{ entity: 'AUTH' }, { entity: 'PLACE' }])
+      eq(ids.map((x) => t.api.parse(x).entityType), ['A', 'L'], 'batch in order')
+      eq(client.getStats().wire, 'deployed', 'the wire learnt')
+      return [id, ...ids]
     },
-    check(_, srv) {
-      eq([srv.requests.mint, srv.minted], [3, 0], 'retried (the backend did not mint), nothing minted')
+    check(ids, emu) {
+      eq(emu.stats().mintedIds.slice().sort(), ids.slice().sort(), 'minted exactly those')
+      eq(emu.stats().requests.batch, 0, 'the wire known, no batch route is tried')
     },
   },
   {
-    name: 'deployed wire: a MINT_TIMEOUT placeholder is not retried and may have minted',
-    server: 'deployed',
-    builds: ['portable'],
-    setup(srv) {
-      srv.fault = { errorCode: 'MINT_TIMEOUT', remaining: 1 }
+    name: 'deployed profile: a MINT_UNAVAILABLE placeholder is EPLACEHOLDER, not retried, not retry-safe',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
     },
     async run(t) {
-      const err = errorFields(await rejection(t.client().mint({ entity: 'PEO' }, { idempotencyKey: 'k-1' }), 'a timeout placeholder'))
-      eq([err.code, err.retrySafe, err.mayHaveMinted, err.idempotencyKey], ['EPLACEHOLDER', false, true, 'k-1'], 'fields')
+      const err = errorFields(await rejection(t.client({ retry: { initialDelayMs: 1 } }).mint({ entity: 'PEO' }), 'a placeholder answer'))
+      eq([err.code, err.serviceErrorCode, err.retrySafe, err.mayHaveMinted], ['EPLACEHOLDER', 'MINT_UNAVAILABLE', false, undefined], 'fields')
+      match(err.placeholderId, /^[0-9]{2}-0-ERR-0001-/, 'the placeholder id')
+      match(err.message, /placeholder id .* \(MINT_UNAVAILABLE\) instead of a minted id; the service may have minted/, 'message')
       return err
     },
-    check(_, srv) {
-      eq(srv.requests.mint, 1, 'not retried')
+    check(_, emu) {
+      eq([emu.stats().requests.mint, emu.stats().placeholders, emu.stats().minted], [1, 1, 0], 'one request, one placeholder, nothing minted')
     },
   },
   {
-    name: 'deployed wire: a RATE_LIMITED placeholder is ERATELIMITED and pauses the client',
-    server: 'deployed',
-    builds: ['portable'],
-    setup(srv) {
-      srv.fault = { errorCode: 'RATE_LIMITED', remaining: 1 }
+    name: 'deployed profile: an INVALID_REQUEST placeholder is retry-safe and no breaker failure',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'INVALID_REQUEST', remaining: 1 })
+    },
+    async run(t) {
+      const client = t.client()
+      const invalid = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'INVALID_REQUEST'))
+      eq([invalid.code, invalid.serviceErrorCode, invalid.retrySafe], ['EPLACEHOLDER', 'INVALID_REQUEST', true], 'INVALID_REQUEST')
+      eq(client.getStats().breaker.failures, 0, 'a request it found invalid is not a breaker failure')
+      return invalid
+    },
+  },
+  {
+    name: 'deployed profile: a RATE_LIMITED placeholder is ERATELIMITED and pauses the client',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'RATE_LIMITED', remaining: 1 })
     },
     async run(t) {
       const client = t.client({ retry: false })
       const err = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'a rate-limited placeholder'))
-      eq([err.code, err.serviceErrorCode], ['ERATELIMITED', 'RATE_LIMITED'], 'code')
+      eq([err.code, err.serviceErrorCode, err.retrySafe], ['ERATELIMITED', 'RATE_LIMITED', true], 'fields')
       eq(client.getStats().rateLimit.pauses, 1, 'the client paused')
       eq(client.getStats().breaker.failures, 0, 'not a breaker failure')
       return err
     },
   },
   {
-    name: 'deployed wire: with acceptPlaceholders a placeholder resolves, marked by a placeholder event',
-    server: 'deployed',
-    builds: ['portable'],
-    setup(srv) {
-      srv.fault = { errorCode: 'MINT_UNAVAILABLE', remaining: 1 }
+    name: 'deployed profile: with acceptPlaceholders a placeholder resolves, marked by a placeholder event',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
     },
     async run(t) {
       const client = t.client({ acceptPlaceholders: true })
@@ -417,8 +429,47 @@ export const cases = [
       const id = await client.mint({ entity: 'PEO' })
       match(id, /^[0-9]{2}-0-ERR-00[0-9]{2}-/, 'the placeholder id')
       eq(heard, [{ chittyId: id, errorCode: 'MINT_UNAVAILABLE' }], 'placeholder event')
-      eq(client.getStats().placeholders, 1, 'counted')
+      eq(client.getStats().placeholdersAccepted, 1, 'counted')
+      eq(t.api.validateFormat(id), false, 'a placeholder is in no grammar')
       return id
+    },
+  },
+  {
+    name: 'deployed profile: a batch minted one by one that meets a placeholder keeps every minted id',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
+    },
+    async run(t) {
+      const err = errorFields(await rejection(t.client().mintBatch([{ entity: 'PEO' }, { entity: 'PEO' }, { entity: 'PEO' }]), 'a batch with a placeholder'))
+      eq(err.code, 'EPLACEHOLDER', 'the code of the failed mint')
+      eq(err.failedPositions.length, 1, 'one failed position')
+      eq(err.mintedIds[err.failedPositions[0]], null, 'no id there')
+      match(err.message, /no batch route: minted one by one, 2 of 3 minted, failed at positions \[[0-2]\]; the minted ids are in error\.mintedIds/, 'message')
+      return err.mintedIds.filter((id) => id !== null)
+    },
+    check(minted, emu) {
+      eq(emu.stats().mintedIds.slice().sort(), minted.slice().sort(), 'every minted id is in the error')
+    },
+  },
+  {
+    name: '401 hints at the apiKey; validate() answers errorCode EAUTH; a 404 names the route',
+    emulator: { token: TOKEN },
+    async run(t) {
+      const wrong = t.client({ apiKey: 'not-the-key', retry: false })
+      const err = errorFields(await rejection(wrong.mint({ entity: 'PEO' }), 'a 401'))
+      eq([err.code, err.status], ['EHTTP', 401], 'code and status')
+      match(err.message, /401 .*check the apiKey option\)$/, 'the hint')
+      eq(await wrong.validate('AB-C-DEF-1234-P-26-A-1'), { valid: false, error: 'Service error: 401', errorCode: 'EAUTH' }, 'validate')
+      const lost = t.client({ serviceUrl: `${t.serviceUrl}/nowhere`, wire: 'v1', retry: false })
+      const missing = errorFields(await rejection(lost.mint({ entity: 'PEO' }), 'a 404'))
+      eq([missing.code, missing.status], ['EHTTP', 404], '404')
+      ok(missing.message.endsWith(`(no such route: POST ${t.serviceUrl}/nowhere/mint)`), `the route in ${missing.message}`)
+      eq(await t.client().validate('..'), { valid: false, error: 'ChittyID cannot be "." or ".." (a URL path drops dot segments)' }, 'a dot segment, answered locally')
+      return null
+    },
+    check(_, emu) {
+      eq(emu.stats().requests.validate, 1, 'only the 401 validate reached the service')
     },
   },
 ]

@@ -36,7 +36,7 @@ export async function rejection(promise, what) {
 /** The fields of an error that the suite compares, as plain data (it crosses HTTP from workerd). */
 export function errorFields(err) {
   const out = { name: err && err.name, message: err && err.message, code: err && err.code }
-  for (const k of ['status', 'mayHaveMinted', 'idempotencyKey', 'retryInMs', 'circuitBreakerState', 'placeholderId', 'serviceErrorCode', 'retrySafe', 'ids', 'failedIndexes', 'notAttempted']) {
+  for (const k of ['status', 'mayHaveMinted', 'idempotencyKey', 'retryInMs', 'circuitBreakerState', 'placeholderId', 'serviceErrorCode', 'retrySafe', 'mintedIds', 'failedPositions']) {
     if (err && err[k] !== undefined) out[k] = err[k]
   }
   if (err && err.cause) out.cause = { message: err.cause.message, code: err.cause.code }

@@ -11,8 +11,9 @@ const TYPE_LETTER = { person: 'P', place: 'L', thing: 'T', event: 'E', authority
 /** ISO 7064 MOD 97-10 over the fields without dashes, letters as A=10 ... Z=35: two digits. */
 export function checkPair(body) {
   const digits = [...body].map((ch) => (/[0-9]/.test(ch) ? ch : String(ch.charCodeAt(0) - 55))).join('')
-  const remainder = BigInt(digits + '00') % 97n
-  return String(98n - remainder).padStart(2, '0')
+  // As the service computes it (README "Id grammars"): (98 - n mod 97) mod 97, n not multiplied by 100 first.
+  const remainder = BigInt(digits) % 97n
+  return String((98n - remainder) % 97n).padStart(2, '0')
 }
 
 function readJson(req) {

@@ -7,7 +7,9 @@
 
 const { Emitter } = require('./emitter.js')
 const { ChittyIDError, invalidArgument, abortError, circuitOpenError, closedError, mintFailure, BATCH_FAILURE } = require('../errors.js')
-const { validateFormat, parse } = require('../format.js')
+const { validateIn, parse } = require('../format.js')
+const { redactSecret, revealsSecret } = require('../redact.js')
+const { createV1, DOT_SEGMENT_ID } = require('../v1.js')
 const { emitSafely } = require('../events.js')
 const { serializeMintRequest, idProblem, cachedAnswer } = require('../requests.js')
 const { portableOptions, callSignal, callIdempotencyKey, callHeaders, unsupported } = require('./options.js')
@@ -19,7 +21,8 @@ const { PauseGate } = require('./rate-limit.js')
 const { mintPayload, parseMint, parseBatch, parseValidation } = require('./wire.js')
 const { HEALTH_TIMEOUT_MS, BATCH_FALLBACK_CONCURRENCY } = require('./defaults.js')
 
-const REDACTED = '[redacted]'
+/** v1's calls (lib/v1.js), for clients with v1 semantics (docs/PORTABLE.md). */
+const v1 = createV1({ healthTimeoutMs: HEALTH_TIMEOUT_MS })
 /** Workers: every I/O object and timer belongs to the request that made it (docs/PORTABLE.md). */
 const REQUEST_SCOPED_IO = typeof navigator === 'object' && navigator !== null && navigator.userAgent === 'Cloudflare-Workers'
 /** How often a shared validate() request shows it is alive there, and how long a silence means it is gone. */
@@ -47,7 +50,8 @@ function countsForBreaker(f) {
     case 'http':
       return f.status >= 500 || f.status === 408
     case 'placeholder':
-      return !f.rateLimited && (f.retryable || !f.notProcessed)
+      // The service cannot mint; a rate limit or a request it found invalid says nothing of its health.
+      return !f.rateLimited && f.serviceErrorCode !== 'INVALID_REQUEST'
     default:
       return false
   }
@@ -88,8 +92,10 @@ class ChittyIDClient extends Emitter {
    * Workers a call whose request ended never runs its `finally` and would stay here for good.
    */
   #calls = new Set()
-  /** The wire each endpoint speaks: 'v1', 'deployed', or undefined while unknown (auto). */
+  /** The wire the service speaks: 'v1', 'deployed', or undefined while unknown (wire: 'auto'). */
   #wire
+  /** Whether the service has v1's batch route: undefined until a batch call told. */
+  #batchRoute
   #stats = Object.fromEntries(OPERATIONS.map((op) => [op, opStats()]))
   #retries = 0
   #placeholders = 0
@@ -98,7 +104,7 @@ class ChittyIDClient extends Emitter {
     super()
     const o = portableOptions(config)
     this.#o = o
-    this.serviceUrl = o.serviceUrl
+    this.serviceUrl = o.v1 ? o.v1.serviceUrl : o.serviceUrl
     this.timeout = o.timeout
     this.#apiKey = o.apiKey
     if (o.name !== undefined) this.name = o.name
@@ -110,8 +116,7 @@ class ChittyIDClient extends Emitter {
     this.#breaker = o.circuitBreaker === null ? null : new Breaker(o.circuitBreaker, now, (state, failures) => this.#onBreaker(state, failures), trialLimitMs)
     this.#cache = o.cache === null ? null : new ValidationCache(o.cache, now)
     this.#gate = new PauseGate(now)
-    const fixed = o.wire === 'auto' ? undefined : o.wire
-    this.#wire = { mint: fixed, mintBatch: fixed, validate: fixed, healthCheck: fixed }
+    this.#wire = o.wire === 'auto' ? undefined : o.wire
   }
 
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
@@ -134,9 +139,9 @@ class ChittyIDClient extends Emitter {
     else this.#emit('circuitClose', {})
   }
 
+  /** Free text from the service, with the API key redacted (lib/redact.js, the one rule). */
   #redact(text) {
-    const key = this.#apiKey
-    return typeof text === 'string' && key && text.includes(key) ? text.split(key).join(REDACTED) : text
+    return this.#apiKey ? redactSecret(text, this.#apiKey) : text
   }
 
   #checkOpen() {
@@ -203,7 +208,8 @@ class ChittyIDClient extends Emitter {
       let f
       stats.requests++
       try {
-        const answer = await exchange(fetchFn, { ...request(), timeoutMs: this.timeout, maxResponseBytes: this.#o.maxResponseBytes, signal: ctl.signal })
+        const sent = request()
+        const answer = await exchange(fetchFn, { ...sent, timeoutMs: this.timeout, maxResponseBytes: this.#o.maxResponseBytes, signal: ctl.signal })
         if (answer.status >= 200 && answer.status <= 299) {
           const value = parseAnswer(answer.json)
           if (this.#breaker) this.#breaker.success(trial)
@@ -211,12 +217,14 @@ class ChittyIDClient extends Emitter {
           return value
         }
         const statusText = this.#redact(answer.statusText)
-        f = failure('http', {
-          code: 'EHTTP',
-          status: answer.status,
-          retryAfterMs: parseRetryAfter(answer.retryAfter),
-          message: `ChittyID service error: ${answer.status} ${statusText}`,
-        })
+        // As src/error.rs words them: a credentials hint on 401/403, the route tried on 404.
+        let message = `ChittyID service error: ${answer.status} ${statusText}`
+        if (answer.status === 401 || answer.status === 403) {
+          message += " (the service refused the request's credentials: the API key is missing, wrong or lacks access; check the apiKey option)"
+        } else if (answer.status === 404) {
+          message += ` (no such route: ${sent.method} ${sent.url})`
+        }
+        f = failure('http', { code: 'EHTTP', status: answer.status, retryAfterMs: parseRetryAfter(answer.retryAfter), message, route: `${sent.method} ${sent.url}` })
       } catch (err) {
         if (err === null || typeof err !== 'object' || typeof err.kind !== 'string') throw err
         if (err.kind === 'aborted') {
@@ -266,12 +274,8 @@ class ChittyIDClient extends Emitter {
     if (f.kind === 'placeholder') {
       err.placeholderId = f.placeholderId
       err.serviceErrorCode = f.serviceErrorCode
-      // The backend reported it did not mint, except after a timeout (docs/PORTABLE.md).
-      err.retrySafe = f.notProcessed
-      if (!f.notProcessed) {
-        err.mayHaveMinted = true
-        err.idempotencyKey = idempotencyKey
-      }
+      // Whether minting again cannot mint twice (lib/wire.js, the rule of src/wire.rs).
+      err.retrySafe = f.retrySafe
     }
     return err
   }
@@ -290,10 +294,10 @@ class ChittyIDClient extends Emitter {
   }
 
   #mintSpec(request, key, headers, ctl, fetchFn) {
-    const body = JSON.stringify(mintPayload(request, this.#wire.mint ?? this.#o.wire))
+    const body = JSON.stringify(mintPayload(request, this.#wire ?? this.#o.wire))
     return {
       request: () => ({ url: `${this.serviceUrl}/mint`, method: 'POST', body, headers: this.#headers('POST', headers, key) }),
-      parse: (json) => parseMint(json, this.#o.acceptPlaceholders),
+      parse: (json) => parseMint(json, this.#o.acceptPlaceholders, this.#apiKey),
       safe: this.#o.mintRetry === 'safe',
       ctl,
       fetchFn,
@@ -301,7 +305,7 @@ class ChittyIDClient extends Emitter {
   }
 
   #minted(answer) {
-    if (this.#o.wire === 'auto' && this.#wire.mint === undefined) this.#wire.mint = answer.wire
+    if (this.#o.wire === 'auto' && this.#wire === undefined) this.#wire = answer.wire
     if (answer.placeholder !== undefined) {
       this.#placeholders++
       this.#emit('placeholder', { chittyId: answer.id, errorCode: answer.placeholder })
@@ -309,7 +313,31 @@ class ChittyIDClient extends Emitter {
     return answer.id
   }
 
+  /**
+   * A call with v1 semantics (lib/v1.js; docs/PORTABLE.md "v1 semantics under jest"): one
+   * fetch, v1's requests, results and messages. `options` may still carry a signal, headers and
+   * (for mints) an idempotency key.
+   */
+  async #v1Call(options, operation, mints, run) {
+    const signal = callSignal(options)
+    this.#checkOpen()
+    let call
+    if (options !== undefined && options !== null) {
+      const extra = callHeaders(this.#o.headers, options, operation)
+      call = { signal, headers: extra === undefined ? undefined : Object.entries(extra).flat(), idempotencyKey: mints ? callIdempotencyKey(options) : undefined }
+    }
+    if (signal && signal.aborted) throw abortError(signal)
+    const promise = run(call)
+    if (!signal) return promise
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(abortError(signal))
+      signal.addEventListener('abort', onAbort, { once: true })
+      promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
+  }
+
   async mint(request, options) {
+    if (this.#o.v1) return this.#v1Call(options, 'mint', true, (call) => v1.mint(this, request, call))
     const signal = callSignal(options)
     const key = callIdempotencyKey(options) ?? newKey()
     serializeMintRequest(request)
@@ -321,6 +349,7 @@ class ChittyIDClient extends Emitter {
   }
 
   async mintBatch(requests, options) {
+    if (this.#o.v1) return this.#v1Call(options, 'mintBatch', true, (call) => v1.mintBatch(this, requests, call))
     const signal = callSignal(options)
     const key = callIdempotencyKey(options) ?? newKey()
     if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
@@ -328,8 +357,8 @@ class ChittyIDClient extends Emitter {
     this.#checkOpen()
     const headers = callHeaders(this.#o.headers, options, 'mintBatch')
     return this.#call(signal, BATCH_FAILURE, key, async (ctl, fetchFn) => {
-      if (this.#wire.mintBatch !== 'deployed') {
-        const wire = this.#wire.mintBatch ?? this.#o.wire
+      if (this.#wire !== 'deployed' && this.#batchRoute !== false) {
+        const wire = this.#wire ?? this.#o.wire
         const body = JSON.stringify({ requests: requests.map((r) => mintPayload(r, wire)) })
         try {
           const ids = await this.#run('mintBatch', {
@@ -339,12 +368,12 @@ class ChittyIDClient extends Emitter {
             ctl,
             fetchFn,
           })
-          if (this.#o.wire === 'auto') this.#wire.mintBatch = 'v1'
+          this.#batchRoute = true
           return ids
         } catch (f) {
           // No batch route (the deployed service): nothing was minted; mint one by one.
-          if (!(this.#o.wire === 'auto' && this.#wire.mintBatch === undefined && f.kind === 'http' && f.status === 404)) throw f
-          this.#wire.mintBatch = 'deployed'
+          if (!(this.#o.wire === 'auto' && this.#batchRoute === undefined && f.kind === 'http' && f.status === 404)) throw f
+          this.#batchRoute = false
         }
       }
       return this.#mintEach(requests, key, headers, ctl, fetchFn)
@@ -352,42 +381,50 @@ class ChittyIDClient extends Emitter {
   }
 
   /**
-   * mintBatch() on a service without a batch route: single mints, at most
+   * mintBatch() on a service without a batch route (src/client.rs): single mints, at most
    * BATCH_FALLBACK_CONCURRENCY at a time, ids in request order. After a failure no new mint
-   * starts; the error carries the ids minted (`ids`, null where none) and the positions that
-   * failed (`failedIndexes`) or were never sent (`notAttempted`), so nothing minted is lost.
+   * starts; the error (the code and fields of the lowest failed position's failure) carries every
+   * id minted (`mintedIds`, null where none) and the positions that failed (`failedPositions`),
+   * so nothing minted is lost.
    */
   async #mintEach(requests, key, headers, ctl, fetchFn) {
-    const ids = requests.map(() => null)
-    const failedIndexes = []
+    const results = requests.map(() => undefined)
     let next = 0
-    let first
+    let stopped = false
+    const keyFor = (i) => `${key}.${i}`
     const worker = async () => {
-      while (next < requests.length && first === undefined) {
+      while (next < requests.length && !stopped) {
         const i = next++
         try {
-          ids[i] = this.#minted(await this.#run('mint', this.#mintSpec(requests[i], `${key}.${i}`, headers, ctl, fetchFn)))
+          results[i] = { id: this.#minted(await this.#run('mint', this.#mintSpec(requests[i], keyFor(i), headers, ctl, fetchFn))) }
         } catch (f) {
-          failedIndexes.push(i)
-          if (first === undefined) first = f
+          results[i] = { failure: f }
+          stopped = true
         }
       }
     }
     await Promise.all(Array.from({ length: Math.min(BATCH_FALLBACK_CONCURRENCY, requests.length) }, worker))
-    if (first === undefined) return ids
-    const err = this.#error(first, BATCH_FAILURE, undefined, `${key}.${failedIndexes[0]}`)
-    if (err.code === 'ECLIENTCLOSED' || err.code === 'ABORT_ERR') throw first
-    err.ids = ids
-    err.failedIndexes = failedIndexes.sort((a, b) => a - b)
-    err.notAttempted = Array.from({ length: requests.length - next }, (_, k) => next + k)
+    const mintedIds = results.map((r) => (r && r.id !== undefined ? r.id : null))
+    const failedPositions = results.flatMap((r, i) => (r && r.failure !== undefined ? [i] : []))
+    if (failedPositions.length === 0) return mintedIds
+    const first = results[failedPositions[0]].failure
+    if (!first || typeof first.kind !== 'string' || first.kind === 'aborted') throw first
+    const done = mintedIds.filter((id) => id !== null).length
+    const suffix = ` (no batch route: minted one by one, ${done} of ${requests.length} minted, failed at positions [${failedPositions.join(', ')}]; the minted ids are in error.mintedIds)`
+    const err = this.#error({ ...first, message: first.message + suffix }, BATCH_FAILURE, undefined, keyFor(failedPositions[0]))
+    err.mintedIds = mintedIds
+    err.failedPositions = failedPositions
     throw err
   }
 
   async validate(id, options) {
+    if (this.#o.v1) return this.#v1Call(options, 'validate', false, (call) => v1.validate(this, id, call))
     const signal = callSignal(options)
     this.#checkOpen()
     const problem = idProblem(id)
     if (problem !== undefined) return { valid: false, error: problem }
+    // A URL drops dot segments: the request would go to another route (lib/v1.js).
+    if (id === '.' || id === '..') return { valid: false, error: DOT_SEGMENT_ID }
     if (this.#cache) {
       const verdict = this.#cache.get(id)
       if (verdict !== undefined) return cachedAnswer(id, verdict)
@@ -419,7 +456,7 @@ class ChittyIDClient extends Emitter {
       }
       flight.timer = setTimeout(beat, HEARTBEAT_MS)
     }
-    flight.promise = this.#askService(id, headers).finally(() => {
+    flight.promise = this.#askService(id, headers, flight).finally(() => {
       clearTimeout(flight.timer)
       if (this.#inflight.get(id) === flight) this.#inflight.delete(id)
     })
@@ -465,7 +502,7 @@ class ChittyIDClient extends Emitter {
   }
 
   /** Asks the service once for every concurrent caller of `id`; never rejects but when closed. */
-  async #askService(id, headers) {
+  async #askService(id, headers, flight) {
     const ctl = this.#begin(undefined)
     const fetchFn = globalThis.fetch
     const ask = (wire) =>
@@ -481,37 +518,43 @@ class ChittyIDClient extends Emitter {
       })
     try {
       let answer
-      const known = this.#wire.validate
+      const known = this.#wire
       try {
         answer = await ask(known ?? 'v1')
-        if (known === undefined) this.#wire.validate = 'v1'
+        if (known === undefined && this.#o.wire === 'auto') this.#wire = 'v1'
       } catch (f) {
         if (!(known === undefined && f.kind === 'http' && f.status === 404)) throw f
         // v1's route is absent: the deployed service validates at its origin.
         try {
           answer = await ask('deployed')
-          this.#wire.validate = 'deployed'
+          this.#wire = 'deployed'
         } catch (g) {
-          if (g.kind === 'http' && g.status === 404) this.#wire.validate = 'v1'
-          throw g
+          throw g.kind === 'http' && g.status === 404 ? f : g
         }
       }
       if (answer.error !== undefined) answer.error = this.#redact(answer.error)
-      if (this.#cache && !this.#closed) this.#cache.set(id, answer.valid)
+      // A field that gives the key away is dropped, never rewritten (lib/redact.js).
+      for (const field of ['chittyId', 'entity']) if (this.#apiKey && revealsSecret(answer[field], this.#apiKey)) delete answer[field]
+      // Not stored after invalidate(id) forgot the id while this answer was on its way.
+      if (this.#cache && !this.#closed && !flight.forgotten && answer.errorCode === undefined) this.#cache.set(id, answer.valid)
       return answer
     } catch (f) {
       if (f.kind === 'aborted') throw closedError()
+      // Not a verdict on the id: the service refused the credentials.
+      if (f.kind === 'http' && (f.status === 401 || f.status === 403)) return { valid: false, error: `Service error: ${f.status}`, errorCode: 'EAUTH' }
+      if (f.kind === 'http' && f.status === 404) return { valid: false, error: `Service error: 404 (no such route: ${f.route})` }
       if (f.kind === 'http') return { valid: false, error: `Service error: ${f.status}` }
-      if (f.kind === 'open') return { valid: validateFormat(id), error: circuitOpenError(f.retryInMs).message }
+      if (f.kind === 'open') return { valid: this.validateFormat(id), error: circuitOpenError(f.retryInMs).message }
       if (!f.kind) throw f
-      return { valid: validateFormat(id), error: f.message }
+      return { valid: this.validateFormat(id), error: this.#redact(f.message) }
     } finally {
       ctl.end()
     }
   }
 
+  /** The format check in the grammars the `idGrammar` option names (lib/format.js). */
   validateFormat(id) {
-    return validateFormat(id)
+    return validateIn(id, this.#o.idGrammar)
   }
 
   /**
@@ -520,6 +563,7 @@ class ChittyIDClient extends Emitter {
    * service; rejects for bad options, an aborted signal and a closed client.
    */
   async healthCheck(options) {
+    if (this.#o.v1) return this.#v1Call(options, 'healthCheck', false, (call) => v1.healthCheck(this, call))
     const signal = callSignal(options)
     this.#checkOpen()
     const headers = this.#headers('GET', callHeaders(this.#o.headers, options, 'healthCheck'))
@@ -539,14 +583,14 @@ class ChittyIDClient extends Emitter {
     try {
       if (typeof fetchFn !== 'function') return false
       await this.#waitGate(ctl.signal)
-      const known = this.#wire.healthCheck
+      const known = this.#wire
       let status = await probe(known === 'deployed' ? `${this.#origin}/health` : `${this.serviceUrl}/health`)
       if (known === undefined) {
         if (status === 404 && this.#origin !== this.serviceUrl) {
           status = await probe(`${this.#origin}/health`)
-          if (status !== 404) this.#wire.healthCheck = 'deployed'
-        } else if (status >= 200 && status <= 299) {
-          this.#wire.healthCheck = 'v1'
+          if (status >= 200 && status <= 299) this.#wire = 'deployed'
+        } else if (status >= 200 && status <= 299 && this.#o.wire === 'auto') {
+          this.#wire = 'v1'
         }
       }
       const healthy = status >= 200 && status <= 299
@@ -597,8 +641,9 @@ class ChittyIDClient extends Emitter {
       rateLimit: { paused: left > 0, retryInMs: left, rateLimited: gate.rateLimited, pauses: gate.pauses, waits: gate.waits, rejected: gate.rejected },
       breaker: b ? { state: b.state, failures: b.failures, timesOpened: b.timesOpened, rejected: b.rejected, halfOpenSuccesses: b.halfOpenSuccesses } : null,
       cache: this.#cache ? this.#cache.stats() : null,
-      placeholders: this.#placeholders,
-      wire: { ...this.#wire },
+      placeholdersAccepted: this.#placeholders,
+      // What the service speaks: 'v1', 'deployed', or 'unknown' until an answer told (wire: 'auto').
+      wire: this.#wire ?? 'unknown',
       connection: this.getConnectionState(),
     }
   }
@@ -608,8 +653,18 @@ class ChittyIDClient extends Emitter {
     throw unsupported('metrics()', 'there is no Prometheus registry here; read getStats()')
   }
 
-  /** Forgets the cached answer for `id`. */
-  invalidate(id) {
+  /**
+   * Forgets the cached answer for `id`, so the next `validate(id)` asks the service; an
+   * answer already on its way is not stored. Resolves to true when an entry was held.
+   */
+  async invalidate(id) {
+    this.#checkOpen()
+    if (typeof id !== 'string') throw invalidArgument('invalidate expects the ChittyID as a string')
+    const flight = this.#inflight.get(id)
+    if (flight !== undefined) {
+      flight.forgotten = true
+      this.#inflight.delete(id)
+    }
     return this.#cache ? this.#cache.delete(id) : false
   }
 

@@ -7,8 +7,10 @@
 // fetch runtime, and a refusal of unknown keys.
 
 const { ChittyIDError, invalidArgument } = require('../errors.js')
+const { refuseUnknown } = require('../option-names.js')
+const { GRAMMARS } = require('../format.js')
+const { onlyV1Options } = require('../v1.js')
 const { DEFAULTS } = require('./defaults.js')
-const { WIRES } = require('./wire.js')
 
 const MAX_U32 = 2 ** 32 - 1
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
@@ -50,6 +52,8 @@ function policy(value, name) {
   if (value === false) return null
   if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
   const fields = POLICY_FIELDS[name]
+  // The native client's names (lib/options.js): the same refusal, did-you-mean included.
+  refuseUnknown(value, name, [...Object.keys(fields), ...(name === 'retry' ? ['mint'] : []), ...Object.keys(UNSUPPORTED_FIELDS[name] ?? {})], 'ChittyIDClient')
   const out = { ...DEFAULTS[name] }
   for (const [field, v] of Object.entries(value)) {
     if (name === 'retry' && field === 'mint') continue
@@ -58,7 +62,6 @@ function policy(value, name) {
       if (v === undefined || v === false) continue
       throw unsupported(`option "${name}.${field}"`, why)
     }
-    if (!(field in fields)) throw invalidArgument(`ChittyIDClient option "${name}" has no field "${field}"`)
     if (v === undefined) continue
     const problem = numberProblem(v, fields[field])
     if (problem !== undefined) throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${shown(v)}`)
@@ -161,28 +164,56 @@ const UNSUPPORTED = {
   maxConnections: 'the runtime\'s fetch pools connections',
 }
 
-const KNOWN = new Set(['serviceUrl', 'apiKey', 'timeout', 'retry', 'circuitBreaker', 'cache', 'maxResponseBytes', 'allowInsecure', 'headers', 'name', 'wire', 'acceptPlaceholders', 'scope', 'connection', 'transport'])
+/**
+ * Every option name of the native client (lib/options.js `CLIENT_OPTIONS`, in its order, so an
+ * unknown name is refused with the same message; __test__/portable.test.mjs holds them equal).
+ * The portable client checks those it has and refuses the rest (`UNSUPPORTED`).
+ */
+const CLIENT_OPTIONS = [
+  'serviceUrl', 'failover', 'apiKey', 'timeout', 'retry', 'circuitBreaker', 'cache', 'bulkhead', 'rateLimit',
+  'scope', 'connection', 'maxResponseBytes', 'allowInsecure', 'ca', 'maxConnections', 'proxy', 'transport',
+  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet', 'idGrammar', 'wire', 'acceptPlaceholders',
+]
+const WIRES = ['auto', 'v1', 'deployed']
+
+/**
+ * Where v1 semantics apply (docs/PORTABLE.md "v1 semantics under jest"): the runtime shows a
+ * jest worker (`JEST_WORKER_ID`, e.g. jest with `testEnvironment: 'jsdom'`, which resolves the
+ * `browser` condition to this build), `CHITTYID_TRANSPORT` does not choose a transport, and no
+ * `transport` option is given: the fetch transport was chosen automatically, as on Node.
+ */
+function automaticFetch(config) {
+  const env = typeof process === 'object' && process !== null && process.env ? process.env : undefined
+  if (env === undefined || env.JEST_WORKER_ID === undefined) return false
+  if (env.CHITTYID_TRANSPORT !== undefined && env.CHITTYID_TRANSPORT !== '') return false
+  return config.transport === undefined || config.transport === null
+}
 
 /** The checked config of a portable client. */
 function portableOptions(config) {
   if (config === undefined || config === null) config = {}
   if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
+  refuseUnknown(config, '', CLIENT_OPTIONS, 'ChittyIDClient')
   for (const [key, value] of Object.entries(config)) {
     if (key in UNSUPPORTED) {
       if (value === undefined || value === null || value === false) continue
       throw unsupported(`option "${key}"`, UNSUPPORTED[key])
     }
-    if (!KNOWN.has(key)) throw invalidArgument(`ChittyIDClient has no option "${key}"`)
   }
-  const allowInsecure = optional(config, 'allowInsecure', 'boolean') === true
-  const retry = policy(config.retry, 'retry')
+  const v1Defaults = automaticFetch(config)
+  const v1 = v1Defaults && onlyV1Options(config)
+  // v1 sent to any URL it was given; a v1-semantics client keeps that.
+  const allowInsecure = v1 || optional(config, 'allowInsecure', 'boolean') === true
+  // Under the automatically chosen fetch transport, retry, breaker and cache stay off unless given.
+  const off = (name) => v1Defaults && (config[name] === undefined || config[name] === null)
+  const retry = off('retry') ? null : policy(config.retry, 'retry')
   atLeastOne(retry, 'retry', 'maxAttempts')
   const mint = isPlainObject(config.retry) ? config.retry.mint : undefined
   if (mint !== undefined && mint !== 'safe' && mint !== 'idempotent') {
     throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${shown(mint)}`)
   }
-  const circuitBreaker = policy(config.circuitBreaker, 'circuitBreaker')
-  const cache = policy(config.cache, 'cache')
+  const circuitBreaker = off('circuitBreaker') ? null : policy(config.circuitBreaker, 'circuitBreaker')
+  const cache = off('cache') ? null : policy(config.cache, 'cache')
   const scope = optional(config, 'scope', 'string')
   if (scope !== undefined && scope !== 'client') {
     if (scope === 'process') throw unsupported('scope "process"', 'there are no threads sharing an addon')
@@ -196,10 +227,12 @@ function portableOptions(config) {
   if (config.connection !== undefined && config.connection !== false) {
     throw unsupported('the connection manager (option "connection")', 'its background health checks would outlive the request; call healthCheck() instead')
   }
-  const wire = config.wire === undefined ? 'auto' : config.wire
-  if (!WIRES.includes(wire)) throw invalidArgument(`ChittyIDClient option "wire" must be "v1", "deployed" or "auto", got ${shown(wire)}`)
-  const acceptPlaceholders = config.acceptPlaceholders === undefined ? false : config.acceptPlaceholders
-  if (typeof acceptPlaceholders !== 'boolean') throw invalidArgument('ChittyIDClient option "acceptPlaceholders" must be a boolean')
+  const wire = config.wire === undefined || config.wire === null ? (v1Defaults ? 'v1' : 'auto') : config.wire
+  if (!WIRES.includes(wire)) throw invalidArgument(`ChittyIDClient option "wire" must be one of ${WIRES.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(wire)}`)
+  const acceptPlaceholders = config.acceptPlaceholders === undefined || config.acceptPlaceholders === null ? false : config.acceptPlaceholders
+  if (typeof acceptPlaceholders !== 'boolean') throw invalidArgument(`ChittyIDClient option "acceptPlaceholders" must be a boolean, got ${shown(acceptPlaceholders)}`)
+  const idGrammar = config.idGrammar === undefined || config.idGrammar === null ? 'any' : config.idGrammar
+  if (!GRAMMARS.includes(idGrammar)) throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(idGrammar)}`)
   const maxResponseBytes = config.maxResponseBytes ?? DEFAULTS.maxResponseBytes
   if (typeof maxResponseBytes !== 'number' || !Number.isInteger(maxResponseBytes) || maxResponseBytes < 1 || maxResponseBytes > MAX_U32) {
     throw invalidArgument(`ChittyIDClient option "maxResponseBytes" must be an integer from 1 to ${MAX_U32}, got ${shown(maxResponseBytes)}`)
@@ -220,12 +253,16 @@ function portableOptions(config) {
     name: config.name,
     wire,
     acceptPlaceholders,
+    idGrammar,
+    // v1's serviceUrl (trailing slashes removed) when the calls are v1's (lib/v1.js).
+    v1: v1 ? { serviceUrl: (config.serviceUrl || DEFAULTS.serviceUrl).replace(/\/+$/, '') } : undefined,
   }
 }
 
 function callSignal(options) {
   if (options === undefined || options === null) return undefined
   if (!isPlainObject(options)) throw invalidArgument('options must be an object like { signal }')
+  refuseUnknown(options, 'call', ['signal', 'headers', 'idempotencyKey'], 'a call')
   const { signal } = options
   if (signal === undefined || signal === null) return undefined
   if (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
@@ -255,4 +292,4 @@ function callHeaders(option, callOptions, operation) {
   return merged.size === 0 ? undefined : Object.fromEntries(merged)
 }
 
-module.exports = { portableOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject, unsupported, RESERVED_HEADERS }
+module.exports = { CLIENT_OPTIONS, WIRES, portableOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject, unsupported, RESERVED_HEADERS }

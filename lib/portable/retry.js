@@ -60,7 +60,8 @@ function isRetryable(failure) {
     case 'http':
       return RETRYABLE_STATUS.has(failure.status)
     case 'placeholder':
-      return failure.notProcessed === true
+      // A rate-limited placeholder waits at the gate like a 429; others are final (src/error.rs).
+      return failure.rateLimited === true
     default:
       return false
   }
@@ -74,7 +75,7 @@ function isRetryable(failure) {
 function mintNotProcessed(failure) {
   if (failure.kind === 'transport' || failure.kind === 'timeout') return failure.phase === 'connect'
   if (failure.kind === 'http') return NOT_PROCESSED_STATUS.has(failure.status)
-  if (failure.kind === 'placeholder') return failure.notProcessed === true
+  if (failure.kind === 'placeholder') return failure.retrySafe === true
   return false
 }
 
