@@ -945,10 +945,12 @@ export type ChittyIDClientEventName = keyof ChittyIDClientEvents
 
 export declare function mintChittyID(request: MintRequest, config?: ChittyIDClientConfig): Promise<string>
 export declare function validateChittyID(id: string, config?: ChittyIDClientConfig): Promise<ValidationResult>
-/** The id grammar check of `client.validateFormat()`, without a client. */
-export declare function validateFormat(id: unknown): boolean
+/** The id grammar check (both grammars, or `options.grammar`), without a client. */
+export declare function validateFormat(id: unknown, options?: ChittyIDGrammarOptions): boolean
 /** `ChittyIDClient.parse()`, without a client. */
-export declare function parse(id: unknown): ParsedChittyID | null
+export declare function parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
+export declare function parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
+export declare function parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
 /** Which build the export conditions chose: `"native"` (Node) or `"portable"` (`portable.d.ts`). */
 export declare const RUNTIME: 'native'
 

@@ -15,9 +15,19 @@ import type {
   BreakerStats,
   CacheStats,
   RateLimitStats,
+  ChittyIDWire,
+  ChittyIDGrammar,
+  ChittyIDGrammarOptions,
+  ParsedDeployedChittyID,
+  PlaceholderEvent,
 } from './index'
 
 export type {
+  ChittyIDWire,
+  ChittyIDGrammar,
+  ChittyIDGrammarOptions,
+  ParsedDeployedChittyID,
+  PlaceholderEvent,
   EntityType,
   MintRequest,
   MintOptions,
@@ -36,9 +46,6 @@ export type {
   RateLimitStats,
 } from './index'
 export { ChittyIDError } from './index'
-
-/** Which wire the service speaks: v1's, the deployed service's, or found out per endpoint (default). */
-export type ChittyIDWire = 'v1' | 'deployed' | 'auto'
 
 export interface PortableCacheOptions {
   /** Default 10000. */
@@ -69,16 +76,12 @@ export interface PortableClientConfig {
   wire?: ChittyIDWire
   /** Resolve placeholder ids (marked by a `placeholder` event) instead of rejecting with `EPLACEHOLDER`. Default false. */
   acceptPlaceholders?: boolean
+  /** The grammars `validateFormat` and validate()'s format fallback accept. Default `"any"`. */
+  idGrammar?: ChittyIDGrammar
   scope?: 'client'
   /** The connection manager is not in the portable build. */
   connection?: false
   transport?: 'fetch'
-}
-
-export interface PlaceholderEvent {
-  chittyId: string
-  /** The service's `errorCode`. */
-  errorCode: string
 }
 
 export interface PortableClientEvents extends Pick<ChittyIDClientEvents, 'retry' | 'circuitOpen' | 'circuitHalfOpen' | 'circuitClose' | 'rateLimited' | 'error'> {
@@ -101,9 +104,9 @@ export interface PortableClientStats {
   breaker: BreakerStats | null
   cache: CacheStats | null
   /** Placeholder ids resolved (`acceptPlaceholders`). */
-  placeholders: number
-  /** The wire each endpoint speaks; `undefined` until found out. */
-  wire: Record<ChittyIDOperation, 'v1' | 'deployed' | undefined>
+  placeholdersAccepted: number
+  /** The wire the service speaks; `"unknown"` until an answer told (`wire: "auto"`). */
+  wire: 'v1' | 'deployed' | 'unknown'
   connection: ClientConnectionState
 }
 
@@ -126,11 +129,13 @@ export declare class ChittyIDClient {
   getStats(): PortableClientStats
   /** Throws `ERR_CHITTYID_UNSUPPORTED`. */
   metrics(): never
-  /** Forgets the cached answer for `id`; true when there was one. */
-  invalidate(id: string): boolean
+  /** Forgets the cached answer for `id` (an answer on its way is not stored); true when there was one. */
+  invalidate(id: string): Promise<boolean>
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
-  static parse(id: unknown): ParsedChittyID | null
+  static parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
+  static parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
+  static parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
 
   on<E extends keyof PortableClientEvents>(event: E, listener: (...args: PortableClientEvents[E]) => void): this
   once<E extends keyof PortableClientEvents>(event: E, listener: (...args: PortableClientEvents[E]) => void): this
@@ -144,8 +149,10 @@ export declare class ChittyIDClient {
 
 export declare function mintChittyID(request: MintRequest, config?: PortableClientConfig): Promise<string>
 export declare function validateChittyID(id: string, config?: PortableClientConfig): Promise<ValidationResult>
-export declare function validateFormat(id: unknown): boolean
-export declare function parse(id: unknown): ParsedChittyID | null
+export declare function validateFormat(id: unknown, options?: ChittyIDGrammarOptions): boolean
+export declare function parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
+export declare function parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
+export declare function parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
 /** `"portable"`: the export conditions chose this build. */
 export declare const RUNTIME: 'portable'
 

@@ -5,7 +5,7 @@ import ChittyIDClientDefault, { ChittyIDClient, ChittyIDError, RUNTIME, validate
 const runtime: 'portable' = RUNTIME
 const client: ChittyIDClient = new ChittyIDClientDefault({ serviceUrl: 'https://id.chitty.cc/v1', apiKey: 'k', wire: 'auto', acceptPlaceholders: false })
 client.on('placeholder', (e) => {
-  const code: string = e.errorCode
+  const code: string | null = e.errorCode
   void code
 })
 client.on('retry', (e) => void e.attempt)
@@ -15,11 +15,16 @@ export async function handler(): Promise<string> {
     const id = await client.mint({ entity: 'PEO' }, { idempotencyKey: 'k-1' })
     const ok: boolean = validateFormat(id) && parse(id) !== null
     const stats: PortableClientStats = client.getStats()
-    return `${runtime} ${ok} ${stats.wire.mint ?? 'unknown'}`
+    const wire: 'v1' | 'deployed' | 'unknown' = stats.wire
+    const forgot: boolean = await client.invalidate(id)
+    const deployed = parse(id, { grammar: 'deployed' })
+    const checked: boolean = validateFormat(id, { grammar: 'v1' }) && new ChittyIDClient({ idGrammar: 'deployed' }).validateFormat(id)
+    return `${runtime} ${ok} ${wire} ${stats.placeholdersAccepted} ${forgot} ${deployed?.trustLevel ?? ''} ${checked}`
   } catch (err) {
     if (err instanceof ChittyIDError) {
       const code: ChittyIDErrorCode = err.code
-      if (code === 'EPLACEHOLDER') return err.placeholderId ?? ''
+      if (code === 'EPLACEHOLDER') return `${err.placeholderId ?? ''} ${err.serviceErrorCode ?? ''} ${err.retrySafe === true}`
+      if (err.mintedIds !== undefined) return `${err.mintedIds.length} ${err.failedPositions?.join(',') ?? ''}`
       if (code === 'ERR_CHITTYID_UNSUPPORTED') return 'unsupported'
     }
     throw err
@@ -32,5 +37,7 @@ export async function handler(): Promise<string> {
 new ChittyIDClient({ fleet: { redis: 'redis://localhost' } })
 // @ts-expect-error the wire is one of v1, deployed, auto
 new ChittyIDClient({ wire: 'v2' })
+// @ts-expect-error idGrammar is one of any, v1, deployed
+new ChittyIDClient({ idGrammar: 'v2' })
 // @ts-expect-error no Prometheus text here
 const text: string = client.metrics().length
