@@ -408,3 +408,71 @@ describe('what the portable build loads and leaves behind', () => {
     }
   })
 })
+
+// docs/PORTABLE.md "v1 semantics under jest": where jest is visible (JEST_WORKER_ID; e.g. jest
+// with testEnvironment 'jsdom', which resolves the `browser` condition to this build), no
+// CHITTYID_TRANSPORT and only v1's options, the portable client makes v1's calls through
+// lib/v1.js, exactly as the native client does under the same conditions.
+describe('v1 semantics under jest, as the native client has them', () => {
+  let savedTransport
+  let savedFetch
+  beforeEach(() => {
+    savedTransport = process.env.CHITTYID_TRANSPORT
+    delete process.env.CHITTYID_TRANSPORT
+    savedFetch = globalThis.fetch
+  })
+  afterEach(() => {
+    if (savedTransport !== undefined) process.env.CHITTYID_TRANSPORT = savedTransport
+    globalThis.fetch = savedFetch
+  })
+
+  /** The fetch calls and results of the same v1-era script against `Client`. */
+  async function script(Client, config) {
+    const calls = []
+    let answer = { status: 200, body: { chittyId: 'not-an-id-v1-took-it' } }
+    globalThis.fetch = jest.fn(async (url, init) => {
+      const { signal, ...rest } = init ?? {}
+      calls.push([url, rest, signal instanceof AbortSignal])
+      return new Response(JSON.stringify(answer.body), { status: answer.status, statusText: answer.status === 200 ? 'OK' : 'Service Unavailable' })
+    })
+    const client = new Client(config)
+    const results = []
+    try {
+      results.push(await client.mint({ entity: 'PEO' }))
+      answer = { status: 200, body: { valid: true, chittyId: 'X', entity: 'PEO' } }
+      results.push(await client.validate('X'), await client.validate('..'))
+      answer = { status: 503, body: {} }
+      results.push(await client.mint({ entity: 'PEO' }).then(() => 'resolved', (e) => [e.constructor.name, e.message]))
+      results.push(await client.healthCheck())
+    } finally {
+      await client.close()
+    }
+    return { calls, results, own: Object.keys(client) }
+  }
+
+  test('only v1 options: one fetch per call with v1 requests, results and messages', async () => {
+    const config = { serviceUrl: 'http://id.example.test/v1/', apiKey: 'sk-v1-semantics' }
+    const fromNative = await script(NativeClient, config)
+    expect(fromNative.calls).toHaveLength(4) // the 503 was not retried; '..' was answered locally
+    expect(await script(portable.ChittyIDClient, config)).toEqual(fromNative)
+  })
+
+  test.each([
+    ['CHITTYID_TRANSPORT=fetch', 'fetch', {}],
+    ['an option v1 did not have', undefined, { retry: false }],
+  ])('with %s the calls are v2 (an answer that is not an id is refused)', async (_, env, more) => {
+    if (env !== undefined) process.env.CHITTYID_TRANSPORT = env
+    const calls = []
+    globalThis.fetch = jest.fn(async (url, init) => {
+      calls.push(init.headers)
+      return new Response(JSON.stringify({ chittyId: 'not-an-id' }), { status: 200 })
+    })
+    const client = new portable.ChittyIDClient({ serviceUrl: 'https://id.example.test/v1', apiKey: 'sk-v1-semantics', ...more })
+    try {
+      await expect(client.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EMINTUNKNOWN' })
+      expect(calls[0]['Idempotency-Key']).toEqual(expect.any(String))
+    } finally {
+      await client.close()
+    }
+  })
+})

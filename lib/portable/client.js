@@ -102,6 +102,9 @@ class ChittyIDClient extends Emitter {
 
   constructor(config = {}) {
     super()
+    // The emitter's own fields are not enumerable: the client's own enumerable properties are
+    // v1's `serviceUrl` and `timeout`, so it compares and prints like v1's (as lib/client.js).
+    for (const key of Reflect.ownKeys(this)) Object.defineProperty(this, key, { enumerable: false })
     const o = portableOptions(config)
     this.#o = o
     this.serviceUrl = o.v1 ? o.v1.serviceUrl : o.serviceUrl
