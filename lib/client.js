@@ -34,6 +34,9 @@ function serializeMintRequest(request) {
   }
 }
 
+/** `client.#deliver(event)` for `eventReceiver` (set in the class's static block). */
+let deliverTo
+
 class ChittyIDClient extends EventEmitter {
   #native
   /** Tickets, pending calls and their settling (lib/bridge.js). */
@@ -59,13 +62,10 @@ class ChittyIDClient extends EventEmitter {
     super()
     const options = clientOptions(config)
     const self = new WeakRef(this)
-    // The callback holds the client weakly, and no native event handle exists until someone
-    // listens or connect() is called, so an idle client holds nothing that could keep the
-    // process alive or show up in --detectOpenHandles.
-    this.#onEvent = (event) => {
-      const client = self.deref()
-      if (client) client.#deliver(event)
-    }
+    // No native event handle exists until someone listens or connect() is called, so an idle
+    // client holds nothing that could keep the process alive or show up in
+    // --detectOpenHandles. The callback reaches the client only weakly (see `eventReceiver`).
+    this.#onEvent = eventReceiver(self)
     try {
       this.#native = new native.NativeClient(options.native)
     } catch (err) {
@@ -149,6 +149,10 @@ class ChittyIDClient extends EventEmitter {
     this.#monitoring = true
     this.#wireFetch()
     this.#native.startConnection()
+  }
+
+  static {
+    deliverTo = (client, event) => client.#deliver(event)
   }
 
   /** Emits a native event; a throwing listener neither stops the others nor the process. */
@@ -351,6 +355,21 @@ class ChittyIDClient extends EventEmitter {
   static parse(id) {
     if (!validateFormat(id)) return null
     return native.parseChittyId(id)
+  }
+}
+
+/**
+ * The callback native events arrive through. The native side holds it strongly (a threadsafe
+ * function roots its JS function), so it must reach the client only through `self`: made here,
+ * outside the constructor, its closure holds nothing else. A closure made in the constructor
+ * would share the constructor's context (V8 keeps one per scope for all its closures) and with
+ * it the native client, which could then never be collected, nor its monitor stop
+ * (docs/ARCHITECTURE.md, "Dropped clients").
+ */
+function eventReceiver(self) {
+  return (event) => {
+    const client = self.deref()
+    if (client) deliverTo(client, event)
   }
 }
 
