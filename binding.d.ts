@@ -60,8 +60,11 @@ export declare class NativeClient {
   get cacheHandle(): number
   /** `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`). */
   submitValidate(ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
-  /** Stops the call registered under `token` (its AbortSignal fired). */
-  cancel(token: number): boolean
+  /**
+   * Stops the call submitted under `ticket` (its AbortSignal fired). `null` when it already
+   * finished natively (its outcome is queued); else whether a mint may have minted, and its key.
+   */
+  cancel(ticket: number): StoppedCall | null
   getStats(): ClientStats
   metrics(): string
   /** `GET /health` (outside retry and breaker); its answer arrives as a completion. */
@@ -81,9 +84,10 @@ export declare class NativeClient {
   /**
    * Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
    * retries stop and its sockets close), the monitor task, releases the event threadsafe
-   * function and closes the fleet's Redis connection; idempotent.
+   * function and closes the fleet's Redis connection; idempotent. Returns the mints in
+   * flight whose request may have reached the service, with their keys.
    */
-  close(): void
+  close(): Array<StoppedCall>
   /** Whether this client's exchanges go through `globalThis.fetch`. */
   get usesFetch(): boolean
   /**
@@ -634,6 +638,18 @@ export interface RouteCounts {
   batch: number
   validate: number
   other: number
+}
+
+/** A call stopped by an abort or `close()`, as `cancel()` and `close()` report it. */
+export interface StoppedCall {
+  ticket: number
+  /**
+   * A mint whose request may have reached the service (an attempt was in flight, or one
+   * ended in a way that leaves the outcome unknown): it may have minted an id nobody got.
+   */
+  mayHaveMinted: boolean
+  /** The mint's idempotency key, when `may_have_minted`. */
+  idempotencyKey?: string
 }
 
 /** A `validate()` answer as JS receives it. */

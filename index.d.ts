@@ -487,9 +487,14 @@ export declare class ChittyIDError extends Error {
   readonly cause?: Error & { code?: string; status?: number }
   /** `"OPEN"` when the call failed fast because the circuit is open. */
   readonly circuitBreakerState?: 'OPEN'
-  /** `EMINTUNKNOWN`: the request may have reached the service, which may have minted an id nobody got. */
-  readonly mayHaveMinted?: true
-  /** `EMINTUNKNOWN`: the mint's `Idempotency-Key`; mint again with `{ idempotencyKey }` to retry deliberately. */
+  /**
+   * `true`: the request may have reached the service, which may have minted an id nobody got
+   * (`EMINTUNKNOWN`, and a mint or batch mint aborted or cut off by `close()` after its request
+   * was sent: `ABORT_ERR`, `ECLIENTCLOSED`). `false`: a mint or batch mint stopped before
+   * anything was sent. Absent for other calls and for calls made after `close()`.
+   */
+  readonly mayHaveMinted?: boolean
+  /** With `mayHaveMinted: true`: the mint's `Idempotency-Key`; mint again with `{ idempotencyKey }` to retry deliberately. */
   readonly idempotencyKey?: string
   /** `ERATELIMITED`: ms until the rate-limit pause ends (or the client-side `rateLimit` has a token). */
   readonly retryInMs?: number

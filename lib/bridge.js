@@ -31,6 +31,12 @@ class PendingCall {
     else this.resolve(compact(value))
   }
 
+  /** What an abort or close() found natively, as the rejection carries it (mints only). */
+  stopped(found) {
+    if (this.kind === OTHER) return undefined
+    return found && found.mayHaveMinted ? { mayHaveMinted: true, idempotencyKey: found.idempotencyKey } : { mayHaveMinted: false }
+  }
+
   failurePrefix() {
     if (this.kind === MINT) return mintFailure(this.entity)
     return this.kind === MINT_BATCH ? BATCH_FAILURE : ''
@@ -47,12 +53,15 @@ function compact(result) {
   return out
 }
 
-/** Settles like `promise`, or rejects at once with an AbortError when `signal` aborts. */
+/**
+ * Settles like `promise`, or rejects at once with the error `onAbort()` returns when `signal`
+ * aborts (`undefined`: the call has settled meanwhile and its outcome stands).
+ */
 function raceAbort(promise, signal, onAbort) {
   return new Promise((resolve, reject) => {
     const abort = () => {
-      onAbort()
-      reject(abortError(signal))
+      const err = onAbort()
+      if (err !== undefined) reject(err)
     }
     signal.addEventListener('abort', abort, { once: true })
     promise.then(
@@ -149,14 +158,31 @@ class Bridge {
       this.#idleIfDone()
       throw err
     }
-    return signal === undefined ? settled : raceAbort(settled, signal, () => this.#native.cancel(ticket))
+    return signal === undefined ? settled : raceAbort(settled, signal, () => this.#abort(ticket, call, signal))
   }
 
-  /** Rejects every pending call with `makeError()` (the client closed). */
-  rejectAll(makeError) {
-    const calls = [...this.#pending.values()]
+  /**
+   * Stops the native call; returns the AbortError, or `undefined` when the call had already
+   * finished natively: its outcome (queued, taken here) settles it instead.
+   */
+  #abort(ticket, call, signal) {
+    const stopped = this.#native.cancel(ticket)
+    if (stopped === null && this.#pending.get(ticket) === call) {
+      this.#drain()
+      if (!this.#pending.has(ticket)) return undefined
+    }
+    return abortError(signal, call.stopped(stopped))
+  }
+
+  /**
+   * Rejects every pending call with `makeError(stopped)` (the client closed); `stopped` lists
+   * what `close()` found natively: the mints that may have minted, by ticket.
+   */
+  rejectAll(makeError, stopped = []) {
+    const found = new Map(stopped.map((s) => [s.ticket, s]))
+    const calls = [...this.#pending]
     this.#pending.clear()
-    for (const call of calls) call.reject(makeError())
+    for (const [ticket, call] of calls) call.reject(makeError(call.stopped(found.get(ticket))))
     this.#idleIfDone()
   }
 

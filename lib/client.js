@@ -172,7 +172,8 @@ class ChittyIDClient extends EventEmitter {
    * once.
    */
   #submit(kind, entity, signal, start) {
-    if (signal && signal.aborted) return Promise.reject(abortError(signal))
+    // Nothing was sent: a mint says so (`mayHaveMinted: false`).
+    if (signal && signal.aborted) return Promise.reject(abortError(signal, kind === OTHER ? undefined : { mayHaveMinted: false }))
     this.#wireFetch()
     if (this.#telemetry.logging) this.#wireEvents()
     const cancellable = signal !== undefined
@@ -341,9 +342,9 @@ class ChittyIDClient extends EventEmitter {
     if (this.#closed) return
     this.#closed = true
     this.#onEvent = undefined
-    this.#native.close()
+    const stopped = this.#native.close()
     this.#monitoring = false
-    this.#bridge.rejectAll(closedError)
+    this.#bridge.rejectAll(closedError, stopped)
     this.#unwireFetch()
   }
 

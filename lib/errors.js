@@ -2,17 +2,18 @@
 
 /** Error raised by the client; `code` is stable, `cause` holds the lower-level failure. */
 class ChittyIDError extends Error {
-  constructor(message, { code, status, cause, idempotencyKey, retryInMs } = {}) {
+  constructor(message, { code, status, cause, idempotencyKey, retryInMs, mayHaveMinted } = {}) {
     super(message, cause === undefined ? undefined : { cause })
     this.name = code === 'ABORT_ERR' ? 'AbortError' : 'ChittyIDError'
     this.code = code
     if (status !== undefined && status !== null) this.status = status
     if (code === 'ECIRCUITOPEN') this.circuitBreakerState = 'OPEN'
-    if (code === 'EMINTUNKNOWN') {
-      // The request may have reached the service, which may have minted an id nobody got.
-      this.mayHaveMinted = true
-      this.idempotencyKey = idempotencyKey
-    }
+    // true: the request may have reached the service, which may have minted an id nobody got
+    // (EMINTUNKNOWN, and a mint aborted or closed after its request was sent); false: a mint
+    // stopped before anything was sent.
+    if (code === 'EMINTUNKNOWN') mayHaveMinted = true
+    if (mayHaveMinted !== undefined) this.mayHaveMinted = mayHaveMinted
+    if (mayHaveMinted === true) this.idempotencyKey = idempotencyKey
     if (retryInMs !== undefined && retryInMs !== null) this.retryInMs = retryInMs
   }
 }
@@ -45,9 +46,12 @@ function fromInfo(info, prefix = '') {
   })
 }
 
-/** The rejection of a call made after close(), or in flight when close() was called. */
-function closedError() {
-  return new ChittyIDError('the client is closed', { code: 'ECLIENTCLOSED' })
+/**
+ * The rejection of a call made after close(), or in flight when close() was called. `stopped`:
+ * for a mint, what stopping it found (`{ mayHaveMinted, idempotencyKey }`).
+ */
+function closedError(stopped) {
+  return new ChittyIDError('the client is closed', { code: 'ECLIENTCLOSED', ...stopped })
 }
 
 function invalidArgument(message, cause) {
@@ -56,10 +60,12 @@ function invalidArgument(message, cause) {
   return err
 }
 
-function abortError(signal) {
+/** `stopped`: for a mint, what stopping it found (`{ mayHaveMinted, idempotencyKey }`). */
+function abortError(signal, stopped) {
   return new ChittyIDError('The operation was aborted', {
     code: 'ABORT_ERR',
     cause: signal && signal.reason,
+    ...stopped,
   })
 }
 

@@ -384,6 +384,8 @@ impl Client {
         parse: impl Fn(&Response) -> Result<T, ClientError>,
     ) -> Result<T, ClientError> {
         let key = key.unwrap_or_else(idempotency_key);
+        // Reported with an abort or close() that stops this mint after its request was sent.
+        crate::cancel::note_key(&key);
         let request = || Request {
             method: Method::Post,
             path,

@@ -84,6 +84,9 @@ impl Resilience {
                     self.admit()?;
                 }
             }
+            // A call stopped (aborted, closed) meanwhile sends nothing; else a stop from now on
+            // reports that the request may have reached the service (`crate::cancel`).
+            crate::cancel::attempt_begins()?;
             let stamp = self.rate_limit.stamp();
             crate::telemetry::attempt_begins(number);
             let started = std::time::Instant::now();
@@ -91,6 +94,7 @@ impl Resilience {
                 .await
                 .and_then(Response::error_for_status)
                 .and_then(|response| parse(&response));
+            crate::cancel::attempt_ends(outcome.as_ref().err());
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
             crate::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
             let new_pause = self.record_for_gate(op, stamp, outcome.as_ref().err());
