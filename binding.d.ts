@@ -16,12 +16,14 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeCircuitBreaker {
   constructor(options?: BreakerOptions | undefined | null)
   /**
-   * 0 when a call may proceed (an expired OPEN moves to HALF_OPEN here); otherwise the call
-   * must fail fast and the value is the time until the next trial, in ms (at least 1).
+   * Admits a call (an expired OPEN moves to HALF_OPEN here): `code` as `admission_code`
+   * says, and while HALF_OPEN the `trial` to hand back with the outcome.
    */
-  admit(): number
-  recordSuccess(): void
-  recordFailure(): void
+  admit(): CompatAdmission
+  /** Records a success and ends `trial` (from `admit`), if any. */
+  recordSuccess(trial?: number | undefined | null): void
+  /** Records a failure and ends `trial` (from `admit`), if any. */
+  recordFailure(trial?: number | undefined | null): void
   /** The stored state: "CLOSED", "OPEN" or "HALF_OPEN". */
   get state(): string
   snapshot(): CompatBreakerState
@@ -33,8 +35,9 @@ export declare class NativeClient {
   get serviceUrl(): string
   /**
    * Synchronous breaker pre-check, so an open circuit rejects without a native promise:
-   * 0 when a call may go out, else ms until the next trial (the call must fail fast; it
-   * was counted as rejected, as `mint` itself would have).
+   * 0 when a call may go out, else the call must fail fast (it was counted as rejected, as
+   * `mint` itself would have): ms until the next trial while OPEN, minus the trial limit
+   * while HALF_OPEN with every trial call in flight (`compat::admission_code`).
    */
   breakerAdmit(): number
   /** Wires the completion channel (see `completions`) before calls are submitted. */
@@ -252,6 +255,14 @@ export interface ClientStats {
   endpoints?: Array<EndpointStats>
 }
 
+/** What the compat `CircuitBreaker` is told by `admit()`. */
+export interface CompatAdmission {
+  /** See `admission_code`. */
+  code: number
+  /** While HALF_OPEN: the trial slot this call holds, for `recordSuccess` / `recordFailure`. */
+  trial?: number
+}
+
 /**
  * A breaker snapshot with wall-clock times (ms since the Unix epoch), flat; the JS side
  * shapes it into `getState()`.
@@ -373,6 +384,8 @@ export interface ErrorInfo {
   mayHaveMinted?: boolean
   /** `ERATELIMITED`: ms until the service's rate-limit pause ends. */
   retryInMs?: number
+  /** `ECIRCUITOPEN`: `OPEN`, or `HALF_OPEN` when its trial calls are all in flight. */
+  circuitBreakerState?: string
 }
 
 /** `failover` (see `endpoints`). */

@@ -190,7 +190,7 @@ class ChittyIDClient extends EventEmitter {
   /**
    * Asks the breaker synchronously, so an open circuit rejects before any native promise exists
    * (a native async call costs ~10 µs, this check ~0.25 µs): 0 to go ahead, else ms until the next
-   * trial. Same admission, counting and wording as the native path, which then admits again
+   * trial, or minus the trial limit while HALF_OPEN with every trial in flight. Same admission, counting and wording as the native path, which then admits again
    * harmlessly. With an aborted signal it defers to the native path, which reports the abort.
    */
   #openCircuitWait(signal) {
@@ -209,7 +209,7 @@ class ChittyIDClient extends EventEmitter {
       const body = serializeMintRequest(request)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
-      if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
+      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
       const headers = callHeaders(this.#headers, options, 'mint')
       return this.#submit(MINT, request.entity, signal, (ticket, cancellable) => this.#native.submitMint(ticket, body, cancellable, key, headers))
     } catch (err) {
@@ -225,7 +225,7 @@ class ChittyIDClient extends EventEmitter {
       requests.forEach(serializeMintRequest)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
-      if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
+      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
       // Each request serialized above; the body is built only for a call that goes out.
       const headers = callHeaders(this.#headers, options, 'mintBatch')
       const body = JSON.stringify({ requests })

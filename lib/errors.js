@@ -2,12 +2,13 @@
 
 /** Error raised by the client; `code` is stable, `cause` holds the lower-level failure. */
 class ChittyIDError extends Error {
-  constructor(message, { code, status, cause, idempotencyKey, retryInMs, mayHaveMinted } = {}) {
+  constructor(message, { code, status, cause, idempotencyKey, retryInMs, mayHaveMinted, circuitBreakerState } = {}) {
     super(message, cause === undefined ? undefined : { cause })
     this.name = code === 'ABORT_ERR' ? 'AbortError' : 'ChittyIDError'
     this.code = code
     if (status !== undefined && status !== null) this.status = status
-    if (code === 'ECIRCUITOPEN') this.circuitBreakerState = 'OPEN'
+    // 'OPEN', or 'HALF_OPEN' when its trial calls are all in flight.
+    if (code === 'ECIRCUITOPEN') this.circuitBreakerState = circuitBreakerState ?? 'OPEN'
     // true: the request may have reached the service, which may have minted an id nobody got
     // (EMINTUNKNOWN, and a mint aborted or closed after its request was sent); false: a mint
     // stopped before anything was sent.
@@ -43,6 +44,7 @@ function fromInfo(info, prefix = '') {
     cause,
     idempotencyKey: info.idempotencyKey,
     retryInMs: info.retryInMs,
+    circuitBreakerState: info.circuitBreakerState,
   })
 }
 
@@ -71,7 +73,9 @@ function abortError(signal, stopped) {
 
 /**
  * A fail-fast rejection of an open circuit, worded like the native one
- * (`ClientError::CircuitOpen` in src/error.rs); `prefix` is the operation's v1 wording.
+ * (`ClientError::CircuitOpen` in src/error.rs); `prefix` is the operation's v1 wording. A
+ * negative `retryInMs` is a HALF_OPEN circuit with all its trial calls in flight, minus their
+ * number (`ClientError::TrialsInFlight`).
  * It carries no stack frames: V8 spends ~0.7 µs plus ~0.4 µs per frame capturing them (up to
  * ~5 µs at the default depth of 10), several times the rest of the fail-fast path
  * (bench/fail-fast.mjs), and the message and code already say all there is to say.
@@ -80,6 +84,9 @@ function circuitOpenError(retryInMs, prefix = '') {
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = 0
   try {
+    if (retryInMs < 0) {
+      return new ChittyIDError(`${prefix}circuit breaker is HALF_OPEN (${-retryInMs} trial calls in flight)`, { code: 'ECIRCUITOPEN', circuitBreakerState: 'HALF_OPEN' })
+    }
     return new ChittyIDError(`${prefix}circuit breaker is OPEN (next trial in ${retryInMs} ms)`, { code: 'ECIRCUITOPEN' })
   } finally {
     Error.stackTraceLimit = limit

@@ -185,14 +185,18 @@ impl NativeClient {
     }
 
     /// Synchronous breaker pre-check, so an open circuit rejects without a native promise:
-    /// 0 when a call may go out, else ms until the next trial (the call must fail fast; it
-    /// was counted as rejected, as `mint` itself would have).
+    /// 0 when a call may go out, else the call must fail fast (it was counted as rejected, as
+    /// `mint` itself would have): ms until the next trial while OPEN, minus the trial limit
+    /// while HALF_OPEN with every trial call in flight (`compat::admission_code`).
     #[napi]
     pub fn breaker_admit(&self) -> f64 {
-        match self.core.admit_any() {
-            Err(crate::error::ClientError::CircuitOpen { retry_in_ms }) => retry_in_ms.max(1) as f64,
-            _ => 0.0,
-        }
+        use crate::breaker::Admission;
+        let admission = match self.core.admit_any() {
+            Err(ClientError::CircuitOpen { retry_in_ms }) => Admission::Rejected { retry_in_ms },
+            Err(ClientError::TrialsInFlight { limit }) => Admission::TrialsInFlight { limit },
+            _ => Admission::Allowed { transition: None },
+        };
+        crate::bindings::compat::admission_code(admission)
     }
 
     /// Wires the completion channel (see `completions`) before calls are submitted.

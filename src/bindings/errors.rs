@@ -22,6 +22,8 @@ pub struct ErrorInfo {
     pub may_have_minted: Option<bool>,
     /// `ERATELIMITED`: ms until the service's rate-limit pause ends.
     pub retry_in_ms: Option<f64>,
+    /// `ECIRCUITOPEN`: `OPEN`, or `HALF_OPEN` when its trial calls are all in flight.
+    pub circuit_breaker_state: Option<String>,
 }
 
 pub fn to_error_info(err: &ClientError) -> ErrorInfo {
@@ -34,6 +36,7 @@ pub fn to_error_info(err: &ClientError) -> ErrorInfo {
         idempotency_key: None,
         may_have_minted: None,
         retry_in_ms: None,
+        circuit_breaker_state: None,
     };
     match err {
         ClientError::MintOutcomeUnknown { key, cause } => ErrorInfo {
@@ -46,6 +49,8 @@ pub fn to_error_info(err: &ClientError) -> ErrorInfo {
         ClientError::RateLimited { retry_in_ms } | ClientError::Throttled { retry_in_ms } => {
             ErrorInfo { retry_in_ms: Some(*retry_in_ms as f64), ..base }
         }
+        ClientError::CircuitOpen { .. } => ErrorInfo { circuit_breaker_state: Some("OPEN".into()), ..base },
+        ClientError::TrialsInFlight { .. } => ErrorInfo { circuit_breaker_state: Some("HALF_OPEN".into()), ..base },
         _ => base,
     }
 }
