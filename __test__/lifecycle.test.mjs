@@ -220,7 +220,9 @@ describe('clients dropped without close()', () => {
     })()
   `
 
-  test('1,000 dropped monitoring clients stop checking, close their sockets and free their memory', async () => {
+  // Sockets are counted through /proc/self/fd.
+  const onLinux = process.platform === 'linux' ? test : test.skip
+  onLinux('1,000 dropped monitoring clients stop checking, close their sockets and free their memory', async () => {
     const proc = spawn(process.execPath, ['--expose-gc', '-e', child, INDEX, emulator.url], { stdio: ['pipe', 'pipe', 'pipe'] })
     let stderr = ''
     proc.stderr.on('data', (d) => (stderr += d))
