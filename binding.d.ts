@@ -31,6 +31,12 @@ export declare class NativeCircuitBreaker {
 }
 
 export declare class NativeClient {
+  /**
+   * The call about to be submitted under `ticket` is made once: no retry, no failover. JS
+   * asks this when the call's `fetch` is a test double that would pass a second request on
+   * to the real network (lib/fetch-transport.js).
+   */
+  singleAttempt(ticket: number): void
   constructor(options: NativeClientOptions, onEvent?: ((arg: NativeEvent) => void) | undefined | null)
   get serviceUrl(): string
   /**
@@ -120,6 +126,8 @@ export declare class NativeEmulator {
   get h2Requests(): number
   /** The CA certificate (PEM) to trust when serving HTTPS. */
   get ca(): string | null
+  /** `"v1"` or `"deployed"`. */
+  get profile(): string
   get port(): number
   setFaults(faults: FaultOptions): void
   /** Whether mints ignore `Idempotency-Key` from now on (see `ignoreIdempotencyKeys`). */
@@ -203,10 +211,13 @@ export declare function clientDefaults(): ClientDefaults
 export interface ClientDefaults {
   serviceUrl: string
   timeout: number
+  /** `healthCheck()`'s own timeout, ms (not an option). */
+  healthTimeout: number
   maxResponseBytes: number
   maxConnections: number
   scope: string
   allowInsecure: boolean
+  idGrammar: string
   retry: RetryOptions
   /** `retry.mint`. */
   mintRetry: string
@@ -343,6 +354,8 @@ export interface EmulatorStats {
   badRequests: number
   faultsInjected: number
   connections: number
+  /** Placeholder ids answered (deployed profile); not counted in `minted`. */
+  placeholders: number
 }
 
 export interface EndpointStats {
@@ -359,8 +372,8 @@ export interface EndpointStats {
 }
 
 /**
- * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so JS maps a
- * type letter back to its entity without a copy of the table.
+ * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so a test can
+ * hold lib/format.js's copy of the table equal to it.
  */
 export interface EntityTypeLetter {
   entity: string
@@ -406,6 +419,11 @@ export interface FaultOptions {
   down?: boolean
   /** At most this many requests per second; the rest get the public service's 429. */
   rateLimitPerSecond?: number
+  /**
+   * Deployed profile: mints answer a placeholder with this error code (`MINT_UNAVAILABLE`,
+   * `MINT_TIMEOUT`, `RATE_LIMITED`, ...; `format::PLACEHOLDER_ERRORS`).
+   */
+  placeholder?: string
   routes?: Array<string>
   probability?: number
   remaining?: number
@@ -418,6 +436,11 @@ export declare function fetchFail(id: number, code: string | undefined | null, m
 export interface FetchOrder {
   id: number
   abort: boolean
+  /**
+   * The ticket of the client's call this fetch is an attempt of (JS makes every attempt of
+   * a call with the `fetch` it captured for it); absent outside a call.
+   */
+  call?: number
   method?: string
   url?: string
   /** JSON text, sent as is. */
@@ -485,7 +508,10 @@ export interface FleetStats {
   breakerHintsApplied: number
 }
 
-export declare function isValidFormatNative(id: string): boolean
+export declare function isPlaceholderNative(id: string): boolean
+
+/** `grammar`: `"any"` (absent), `"v1"` or `"deployed"`; an unknown name is `false`. */
+export declare function isValidFormatNative(id: string, grammar?: string | undefined | null): boolean
 
 /** `new NativeClient(options)`: the client's config as `lib/options.js` normalized it. */
 export interface NativeClientOptions {
@@ -533,9 +559,16 @@ export interface NativeClientOptions {
   bulkhead?: BulkheadOptions
   /** The client-side rate limit; off unless given. */
   rateLimit?: ClientRateLimitOptions
+  /**
+   * `"any"`, `"v1"` or `"deployed"`: the grammars `validateFormat` and `validate()`'s
+   * format-only fallback accept.
+   */
+  idGrammar?: string
 }
 
 export interface NativeEmulatorOptions {
+  /** `"v1"` (default) or `"deployed"`: the wire it speaks. */
+  profile?: string
   host?: string
   port?: number
   token?: string
@@ -578,15 +611,11 @@ export interface OperationStats {
 
 export declare function parseChittyId(id: string): ParsedChittyId | null
 
+/** A well-formed id of either grammar: which one, and its fields in id order. */
 export interface ParsedChittyId {
-  version: string
-  generation: string
-  location: string
-  sequence: string
-  entityType: string
-  yearMonth: string
-  check: string
-  extension: string
+  /** `"v1"` or `"deployed"`. */
+  grammar: string
+  fields: Array<string>
 }
 
 export interface ProxyEnvOptions {
@@ -618,6 +647,8 @@ export interface RateLimitStats {
  */
 export declare function reconnectDelayMs(attempts: number, reconnectDelay: number, multiplier: number, maxReconnectDelay: number, jitter?: number | undefined | null): number
 
+export declare function redactSecretNative(text: string, secret: string): string
+
 export interface RequestStats {
   mint: OperationStats
   mintBatch: OperationStats
@@ -644,6 +675,8 @@ export interface RetryOptions {
   jitter?: number
   maxRetryAfterMs?: number
 }
+
+export declare function revealsSecretNative(field: string, secret: string): boolean
 
 export interface RouteCounts {
   health: number

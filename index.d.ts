@@ -30,8 +30,21 @@ export interface ValidationResult {
   stale?: true
 }
 
-/** The fields of a well-formed id `VV-G-LLL-SSSS-T-YM-C-X`. */
+/**
+ * The id grammars: `"v1"` (`VV-G-LLL-SSSS-T-YM-C-X`), `"deployed"` (the service at id.chitty.cc:
+ * `VV-G-LLL-SSSS-T-YYMM-C-XX` with its mod-97 check pair), or `"any"` (either).
+ */
+export type ChittyIDGrammar = 'any' | 'v1' | 'deployed'
+
+/** Narrows `validateFormat`/`parse` to one grammar; absent = either. */
+export interface ChittyIDGrammarOptions {
+  grammar?: ChittyIDGrammar
+}
+
+/** The fields of a well-formed v1 id `VV-G-LLL-SSSS-T-YM-C-X`. */
 export interface ParsedChittyID {
+  /** Present but not enumerable, so the object serializes and compares as v1's did. */
+  readonly grammar?: 'v1'
   version: string
   generation: string
   location: string
@@ -40,6 +53,29 @@ export interface ParsedChittyID {
   yearMonth: string
   check: string
   extension: string
+}
+
+/**
+ * The fields of a well-formed deployed id `VV-G-LLL-SSSS-T-YYMM-C-XX`, named as the service
+ * names them (its `components`).
+ */
+export interface ParsedDeployedChittyID {
+  grammar: 'deployed'
+  /** VV, two digits. */
+  version: string
+  /** G, 1-9. */
+  region: string
+  /** LLL, three letters. */
+  jurisdiction: string
+  /** SSSS, four digits. */
+  sequential: string
+  entityType: 'P' | 'L' | 'T' | 'E' | 'A'
+  /** YYMM. */
+  yearMonth: string
+  /** C, 0-5. */
+  trustLevel: string
+  /** XX, the check pair. */
+  checksum: string
 }
 
 /**
@@ -274,9 +310,16 @@ export interface ChittyIDClientConfig {
    * jest-fetch-mock, msw, nock) see it; retry, breaker, cache and errors stay the same. The `ca`
    * option does not apply to it.
    * Default: the `CHITTYID_TRANSPORT` environment variable (`native` or `fetch`), else `"fetch"`
-   * under jest (`JEST_WORKER_ID` set), else `"native"`.
+   * under jest (`JEST_WORKER_ID` set), else `"native"`. Chosen automatically under jest, the
+   * client keeps v1's semantics unless options say otherwise: one `fetch` per call, v1's
+   * requests, results and messages (README "Testing with fetch stubs").
    */
   transport?: ChittyIDTransport
+  /**
+   * The id grammars `validateFormat` and `validate()`'s format-only fallback accept: `"any"`
+   * (v1's and the deployed service's), `"v1"` or `"deployed"`. Default `"any"`.
+   */
+  idGrammar?: ChittyIDGrammar
   /**
    * Your logger (pino, winston, bunyan, `console`, anything with `debug`/`info`/`warn`/`error`
    * methods): it receives a structured `ChittyIDLogRecord` for every attempt (debug when it
@@ -480,6 +523,12 @@ export type ChittyIDErrorCode =
   | 'ERR_PROXY_AUTH'
   /** The `bulkhead` is full (or no slot came within the call's timeout); nothing was sent. */
   | 'EBULKHEADFULL'
+  /**
+   * A `TypeError` (not a `ChittyIDError`): an option name the client does not know, in the
+   * constructor's config, a nested options object or a call's options. The error has `option`
+   * (its path, e.g. `"cache.max"`) and, when one is likely, `suggestion` (e.g. `"cache.maxSize"`).
+   */
+  | 'ERR_CHITTYID_UNKNOWN_OPTION'
 
 /** Every rejection of `mint`/`mintBatch`. The message keeps v1's wording. */
 export declare class ChittyIDError extends Error {
@@ -764,7 +813,10 @@ export declare class ChittyIDClient extends EventEmitter {
    * with `error`. Rejects only with a TypeError (bad options), an AbortError, or `ECLIENTCLOSED`.
    */
   validate(id: string, options?: CallOptions): Promise<ValidationResult>
-  /** Checks the official grammar only; non-strings are `false`. */
+  /**
+   * Checks the id grammars the `idGrammar` option names (default both; a deployed id's check
+   * pair included); non-strings are `false`. Synchronous, in JS.
+   */
   validateFormat(id: unknown): boolean
   /**
    * `GET /health` with a 5 s timeout: `false` when the service is unhealthy or unreachable.
@@ -798,7 +850,10 @@ export declare class ChittyIDClient extends EventEmitter {
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 
-  static parse(id: unknown): ParsedChittyID | null
+  /** The fields of a well-formed id of either grammar (or of `options.grammar`), or `null`. */
+  static parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
+  static parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
+  static parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
 
   on<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
   once<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
@@ -818,6 +873,21 @@ export declare function validateChittyID(id: string, config?: ChittyIDClientConf
 // Emulator
 
 export type EmulatorRoute = 'health' | 'mint' | 'batch' | 'validate'
+
+/** `"v1"`: v1's wire. `"deployed"`: the wire of the service deployed at id.chitty.cc (README "Emulator"). */
+export type EmulatorProfile = 'v1' | 'deployed'
+
+/** The deployed service's placeholder error codes (number in SSSS): 1, 2, 3, 4, 5, 6, 7, 8, 99. */
+export type EmulatorPlaceholderCode =
+  | 'MINT_UNAVAILABLE'
+  | 'MINT_TIMEOUT'
+  | 'MINT_REJECTED'
+  | 'DRAND_UNAVAILABLE'
+  | 'CERT_UNAVAILABLE'
+  | 'TRUST_UNAVAILABLE'
+  | 'RATE_LIMITED'
+  | 'INVALID_REQUEST'
+  | 'INTERNAL_ERROR'
 
 /** Fault switches; `setFault({})` clears all of them. */
 export interface EmulatorFaults {
@@ -844,6 +914,13 @@ export interface EmulatorFaults {
   oversizedBody?: number
   /** Health and every route answer 503. */
   down?: boolean
+  /**
+   * Profile `"deployed"` only: mints answer as the deployed service does when its minting backend
+   * fails — 200 `{ success: true, fallback: true, errorCode, chittyId }` with a placeholder id
+   * `03-0-ERR-00NN-T-YYMM-0-XX` (NN the code's number) — and mint nothing (counted in
+   * `stats().placeholders`). A response fault: `routes`, `probability` and `remaining` apply.
+   */
+  placeholder?: EmulatorPlaceholderCode
   /** Routes the error/429/reset/malformed/oversized faults apply to; default all but health. */
   routes?: EmulatorRoute[]
   /** Chance (0..1) that an eligible request is faulted; default always. */
@@ -862,9 +939,20 @@ export interface EmulatorStats {
   badRequests: number
   faultsInjected: number
   connections: number
+  /** Placeholder ids answered (profile `"deployed"`); never counted in `minted`. */
+  placeholders: number
 }
 
 export interface EmulatorOptions {
+  /**
+   * The wire it speaks. `"v1"` (default): v1's routes under `/`, `/v1` and `/api/v1`.
+   * `"deployed"`: the deployed service's — `POST /v1/mint` (also `GET /generate`,
+   * `GET /api/get-chittyid`) reading `entityType`, `POST /api/validate`, `GET /health` at the
+   * origin, no batch route, 404 `{ success: false, error: "NOT_FOUND" }` for anything else,
+   * ids `VV-G-LLL-SSSS-T-YYMM-C-XX`, no auth check (`token` is ignored), `Idempotency-Key`
+   * ignored, 429s without `Retry-After`, placeholders under the `placeholder` fault.
+   */
+  profile?: EmulatorProfile
   /** Default `"127.0.0.1"`. */
   host?: string
   /** 0 (default) picks a free port. */
@@ -886,7 +974,7 @@ export interface EmulatorOptions {
   ignoreIdempotencyKeys?: boolean
 }
 
-/** A local ChittyID service (serves `/`, `/v1` and `/api/v1`) with fault injection. */
+/** A local ChittyID service (v1's wire under `/`, `/v1` and `/api/v1`, or the deployed one) with fault injection. */
 export declare class ChittyIDEmulator {
   private constructor()
   static start(options?: EmulatorOptions): Promise<ChittyIDEmulator>
@@ -897,6 +985,8 @@ export declare class ChittyIDEmulator {
   readonly ca: string | undefined
   /** Requests that arrived over HTTP/2. */
   readonly h2Requests: number
+  /** The profile it was started with. */
+  readonly profile: EmulatorProfile
   setFault(faults: EmulatorFaults): void
   setFaults(faults: EmulatorFaults): void
   clearFaults(): void

@@ -32,6 +32,7 @@ function clientDefaults() {
     maxResponseBytes: DEFAULTS.maxResponseBytes,
     allowInsecure: DEFAULTS.allowInsecure,
     maxConnections: DEFAULTS.maxConnections,
+    idGrammar: DEFAULTS.idGrammar,
   }
 }
 

@@ -323,7 +323,6 @@ describe('fleet option', () => {
       { redis: 'redis://127.0.0.1:6379', ratePerSecond: Infinity },
       { redis: 'redis://127.0.0.1:6379', burst: 2 },
       { redis: 'redis://127.0.0.1:6379', keyPrefix: 'has space' },
-      { redis: 'redis://127.0.0.1:6379', rate: 5 },
     ]) {
       let thrown
       try {
@@ -334,6 +333,10 @@ describe('fleet option', () => {
       expect(thrown).toBeInstanceOf(TypeError)
       expect(thrown.code).toBe('ERR_INVALID_ARG_VALUE')
     }
+    // A name the fleet option does not have.
+    expect(() => new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1', fleet: { redis: 'redis://127.0.0.1:6379', rate: 5 } })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_CHITTYID_UNKNOWN_OPTION', option: 'fleet.rate' }),
+    )
   })
 
   test('with Redis unreachable, calls still succeed and nothing leaks the password or API key', async () => {

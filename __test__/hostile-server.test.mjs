@@ -1,42 +1,8 @@
 // The whole client against raw-socket servers that break HTTP on purpose. Each case broke the
 // hand-written HTTP/1.1 transport of an earlier version (answers handed to the wrong caller,
 // unbounded trailers, wrapped chunk sizes); now every caller gets its own answer or an error.
-import { createServer } from 'node:net'
 import { ChittyIDClient } from '../index.mjs'
-
-/** A server that answers each request (head + Content-Length body) with `answer(request)`. */
-async function rawServer(answer) {
-  const sockets = new Set()
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    let buf = Buffer.alloc(0)
-    socket.on('data', (data) => {
-      buf = Buffer.concat([buf, data])
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n')
-        if (end < 0) return
-        const head = buf.subarray(0, end).toString()
-        const length = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] || 0)
-        if (buf.length < end + 4 + length) return
-        const body = buf.subarray(end + 4, end + 4 + length).toString()
-        buf = buf.subarray(end + 4 + length)
-        const key = /idempotency-key:\s*(\S+)/i.exec(head)?.[1]
-        const path = head.split(' ')[1]
-        answer({ socket, head, body, key, path })
-      }
-    })
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${server.address().port}/v1`,
-    async close() {
-      for (const s of sockets) s.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
+import { rawServer } from './helpers.mjs'
 
 const json = (status, obj) => {
   const body = JSON.stringify(obj)

@@ -50,8 +50,10 @@ describe('constructor', () => {
     expectTypeError(() => new ChittyIDClient(config))
   })
 
-  test('extra fields are ignored like v1 did', () => {
-    expect(() => new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:1', whatever: 1, nested: { a: 1 } })).not.toThrow()
+  test('unknown fields are refused (v1 ignored them, and typos with them)', () => {
+    expect(() => new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:1', whatever: 1, nested: { a: 1 } })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_CHITTYID_UNKNOWN_OPTION', option: 'whatever' }),
+    )
   })
 })
 

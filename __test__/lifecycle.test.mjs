@@ -179,9 +179,10 @@ describe('processes exit on their own', () => {
 })
 
 describe('clients dropped without close()', () => {
-  // The child makes ROUNDS x 1,000 monitoring clients, waits until all are CONNECTED, drops
-  // them and collects garbage; then this process (which runs the emulator) watches the health
-  // traffic stop, and the child counts its sockets and its memory outside the V8 heap.
+  // The child makes ROUNDS x 1,000 monitoring clients (half of them on the fetch transport),
+  // waits until all are CONNECTED, drops them and collects garbage; then this process (which
+  // runs the emulator) watches the health traffic stop, and the child counts its sockets and
+  // its memory outside the V8 heap.
   const ROUNDS = 3
   const child = `
     const { ChittyIDClient } = require(process.argv[1])
@@ -202,7 +203,10 @@ describe('clients dropped without close()', () => {
       for (let round = 0; round < ${ROUNDS}; round++) {
         const connected = await (async () => {
           const clients = []
-          for (let i = 0; i < 1000; i++) clients.push(new ChittyIDClient({ serviceUrl: url, connection: { healthCheckInterval: 300 } }))
+          // Both transports: each hands the native side a callback of its own to hold.
+          for (let i = 0; i < 1000; i++) {
+            clients.push(new ChittyIDClient({ serviceUrl: url, connection: { healthCheckInterval: 300 }, transport: i % 2 ? 'fetch' : 'native' }))
+          }
           return (await Promise.all(clients.map((c) => c.connect()))).filter(Boolean).length
         })()
         const live = sockets()

@@ -5,11 +5,18 @@
 const { parseArgs } = require('node:util')
 const { ChittyIDEmulator } = require('..')
 
-const usage = `usage: chittyid-emulator [--port 8787] [--host 127.0.0.1] [--token SECRET]
-                         [--ignore-idempotency-keys] [--rate-limit N]
-                         [--tls [--ca-out FILE]] [--redirect 308] [--gzip]
+const usage = `usage: chittyid-emulator [--profile v1|deployed] [--port 8787] [--host 127.0.0.1]
+                         [--token SECRET] [--ignore-idempotency-keys] [--rate-limit N]
+                         [--placeholder CODE] [--tls [--ca-out FILE]] [--redirect 308] [--gzip]
 
-Serves GET /health, POST /mint, POST /mint/batch and GET /validate/:id under /, /v1 and /api/v1.
+Profile v1 (default) serves GET /health, POST /mint, POST /mint/batch and GET /validate/:id
+under /, /v1 and /api/v1. Profile deployed serves the wire of the service deployed at
+id.chitty.cc: POST /v1/mint (entityType), POST /api/validate ({ "id" }), GET /health; no batch
+route, no auth check, Idempotency-Key ignored.
+
+  --profile NAME             v1 (default) or deployed
+  --placeholder CODE         deployed profile: every mint answers a placeholder id with this error
+                             code (MINT_UNAVAILABLE, MINT_TIMEOUT, RATE_LIMITED, ...)
 
   --ignore-idempotency-keys  mint as if Idempotency-Key did not exist, as the public service does
   --rate-limit N             at most N requests/s (fractions allowed: 0.1667 is 10 a minute); the
@@ -22,6 +29,8 @@ Serves GET /health, POST /mint, POST /mint/batch and GET /validate/:id under /, 
 async function main() {
   const { values } = parseArgs({
     options: {
+      profile: { type: 'string' },
+      placeholder: { type: 'string' },
       port: { type: 'string', default: '8787' },
       host: { type: 'string' }, // absent: the emulator's own default
       token: { type: 'string' },
@@ -47,6 +56,7 @@ async function main() {
   const ignoreIdempotencyKeys = values['ignore-idempotency-keys'] === true
   const redirectStatus = values.redirect === undefined ? undefined : Number(values.redirect)
   const emulator = await ChittyIDEmulator.start({
+    profile: values.profile,
     port,
     host: values.host,
     token: values.token,
@@ -56,9 +66,16 @@ async function main() {
     compress: values.gzip,
   })
   if (values['ca-out']) require('node:fs').writeFileSync(values['ca-out'], emulator.ca)
-  if (rateLimit !== undefined) emulator.setFault({ rateLimitPerSecond: rateLimit })
-  const modes = [ignoreIdempotencyKeys && 'ignoring Idempotency-Key', rateLimit !== undefined && `at most ${rateLimit} requests/s`].filter(Boolean)
-  console.log(`chittyid-emulator listening on ${emulator.url} (also /v1 and /api/v1)${modes.length ? `; ${modes.join(', ')}` : ''}`)
+  if (rateLimit !== undefined || values.placeholder !== undefined) {
+    emulator.setFault({ rateLimitPerSecond: rateLimit, placeholder: values.placeholder })
+  }
+  const modes = [
+    ignoreIdempotencyKeys && 'ignoring Idempotency-Key',
+    rateLimit !== undefined && `at most ${rateLimit} requests/s`,
+    values.placeholder !== undefined && `placeholders (${values.placeholder}) instead of mints`,
+  ].filter(Boolean)
+  const where = emulator.profile === 'deployed' ? ' (profile deployed: POST /v1/mint, POST /api/validate, GET /health)' : ' (also /v1 and /api/v1)'
+  console.log(`chittyid-emulator listening on ${emulator.url}${where}${modes.length ? `; ${modes.join(', ')}` : ''}`)
   // The server runs on a native thread; this timer is what keeps the process alive.
   const keepAlive = setInterval(() => {}, 1 << 30)
   const stop = async () => {

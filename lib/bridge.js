@@ -27,7 +27,7 @@ class PendingCall {
    */
   settle(value) {
     if (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value)) this.resolve(value)
-    else if (value.code !== undefined) this.reject(fromInfo(value, this.failurePrefix()))
+    else if (value.code !== undefined) this.resolve(rejection(() => fromInfo(value, this.failurePrefix())))
     else this.resolve(compact(value))
   }
 
@@ -54,27 +54,49 @@ function compact(result) {
 }
 
 /**
- * Settles like `promise`, or rejects at once with the error `onAbort()` returns when `signal`
- * aborts (`undefined`: the call has settled meanwhile and its outcome stands).
+ * A promise that rejects with `makeError()`, the error being made inside a promise reaction
+ * chained to whatever awaits the result. V8's async stack traces then follow that chain, so the
+ * stack ends with the caller's frames (`at async registerPerson ...`) instead of only the
+ * drain's (an outcome arrives from a libuv callback, outside any async function). Resolving a
+ * call's promise with this one links the two first (a microtask); the gate opens after that.
+ * Costs two promises and three microtasks, on failures only.
+ */
+function rejection(makeError) {
+  let open
+  const gate = new Promise((resolve) => {
+    open = resolve
+  })
+  const failed = gate.then(() => {
+    throw makeError()
+  })
+  settledPromise.then(open)
+  return failed
+}
+
+const settledPromise = Promise.resolve()
+
+/**
+ * Settles like `promise`, or rejects at once with an AbortError when `signal` aborts (then
+ * `onAbort()` runs first: it may return what the error carries besides, `{ mayHaveMinted,
+ * idempotencyKey }`, or `null` when the call has settled meanwhile and its outcome stands).
+ * Built on `finally` and `Promise.race`, whose reactions V8's async stack traces follow, so
+ * both rejections keep the caller's frames.
  */
 function raceAbort(promise, signal, onAbort) {
-  return new Promise((resolve, reject) => {
-    const abort = () => {
-      const err = onAbort()
-      if (err !== undefined) reject(err)
-    }
-    signal.addEventListener('abort', abort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', abort)
-        resolve(value)
-      },
-      (err) => {
-        signal.removeEventListener('abort', abort)
-        reject(err)
-      },
-    )
+  let abort
+  const aborted = new Promise((resolve) => {
+    abort = resolve
+  }).then((stopped) => {
+    throw abortError(signal, stopped)
   })
+  const listener = () => {
+    const stopped = onAbort()
+    if (stopped !== null) abort(stopped)
+  }
+  signal.addEventListener('abort', listener, { once: true })
+  // One reaction per promise on the way (V8 follows a chain only where there is one).
+  const settled = promise.finally(() => signal.removeEventListener('abort', listener))
+  return Promise.race([settled, aborted])
 }
 
 // Bridges with calls in flight, held strongly (and through them their owners) so that a client
@@ -158,20 +180,21 @@ class Bridge {
       this.#idleIfDone()
       throw err
     }
-    return signal === undefined ? settled : raceAbort(settled, signal, () => this.#abort(ticket, call, signal))
+    return signal === undefined ? settled : raceAbort(settled, signal, () => this.#abort(ticket, call))
   }
 
   /**
-   * Stops the native call; returns the AbortError, or `undefined` when the call had already
-   * finished natively: its outcome (queued, taken here) settles it instead.
+   * Stops the native call; returns what its AbortError carries besides (a mint: whether it may
+   * have minted), or `null` when the call had already finished natively: its outcome (queued,
+   * taken here) settles it instead.
    */
-  #abort(ticket, call, signal) {
-    const stopped = this.#native.cancel(ticket)
-    if (stopped === null && this.#pending.get(ticket) === call) {
+  #abort(ticket, call) {
+    const found = this.#native.cancel(ticket)
+    if (found === null && this.#pending.get(ticket) === call) {
       this.#drain()
-      if (!this.#pending.has(ticket)) return undefined
+      if (!this.#pending.has(ticket)) return null
     }
-    return abortError(signal, call.stopped(stopped))
+    return call.stopped(found)
   }
 
   /**
@@ -218,4 +241,4 @@ class Bridge {
   }
 }
 
-module.exports = { Bridge, MINT, MINT_BATCH, OTHER }
+module.exports = { Bridge, MINT, MINT_BATCH, OTHER, raceAbort }

@@ -4,12 +4,16 @@ const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
 const { cachedVerdict } = native
 const { closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
-const { validateFormat, entityForId } = require('./format.js')
+const { validateIn, parse, entityForId } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
-const { Bridge, MINT, MINT_BATCH, OTHER } = require('./bridge.js')
-const { clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject } = require('./options.js')
+const { Bridge, MINT, MINT_BATCH, OTHER, raceAbort } = require('./bridge.js')
+const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject } = require('./options.js')
+const { createV1 } = require('./v1.js')
+
+/** v1's calls (lib/v1.js), for clients with v1 semantics. */
+const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout })
 
 // Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
 // caller bug, answered locally instead of being shipped to the service.
@@ -34,10 +38,29 @@ function serializeMintRequest(request) {
   }
 }
 
+/**
+ * Makes the fields EventEmitter put on `object` non-enumerable: a client's own enumerable
+ * properties are v1's `serviceUrl` and `timeout`, so it compares and prints like v1's.
+ */
+function hideOwnFields(object) {
+  for (const key of Reflect.ownKeys(object)) Object.defineProperty(object, key, { enumerable: false })
+}
+
+/**
+ * A call's v2 options for lib/v1.js (`{ signal, headers, idempotencyKey }`), or undefined
+ * when it has none.
+ */
+function v1CallOptions(options, signal, operation, mints) {
+  if (options === undefined || options === null) return undefined
+  const idempotencyKey = mints ? callIdempotencyKey(options) : undefined
+  return { signal, headers: callHeaders(undefined, options, operation), idempotencyKey }
+}
+
 /** `client.#deliver(event)` for `eventReceiver` (set in the class's static block). */
 let deliverTo
 
 class ChittyIDClient extends EventEmitter {
+  /** Undefined until needed for a client with v1 semantics (`#deferred` holds its options). */
   #native
   /** Tickets, pending calls and their settling (lib/bridge.js). */
   #bridge
@@ -57,10 +80,40 @@ class ChittyIDClient extends EventEmitter {
   #telemetry
   /** The `headers` option, checked (lib/options.js `callHeaders` merges it per call). */
   #headers
+  /**
+   * v1 semantics (README "Testing with fetch stubs"): every call is made by lib/v1.js; the
+   * native client is made only if a v2 method needs it (`#ensureNative`).
+   */
+  #v1 = false
+  #deferred
+  /** Fetch transport: the `fetch` captured for each call in flight, by ticket (every attempt uses it). */
+  #fetches = new Map()
+  #performFetch
+  /** The `idGrammar` option: the grammars `validateFormat` accepts. */
+  #idGrammar
 
   constructor(config = {}) {
     super()
+    hideOwnFields(this)
     const options = clientOptions(config)
+    this.#apiKey = options.apiKey
+    this.#transport = options.transport
+    this.#idGrammar = options.idGrammar
+    if (options.v1 !== undefined) {
+      this.#v1 = true
+      this.#deferred = options
+      this.serviceUrl = options.v1.serviceUrl
+      this.timeout = options.timeout
+      return
+    }
+    this.#start(options)
+    this.serviceUrl = this.#native.serviceUrl
+    this.timeout = options.timeout
+    if (options.name !== undefined) Object.defineProperty(this, 'name', { value: options.name, writable: true, configurable: true, enumerable: false })
+  }
+
+  /** Makes the native client and everything around it. */
+  #start(options) {
     const self = new WeakRef(this)
     // No native event handle exists until someone listens or connect() is called, so an idle
     // client holds nothing that could keep the process alive or show up in
@@ -76,23 +129,50 @@ class ChittyIDClient extends EventEmitter {
       process.nextTick(() => self.deref()?.#autoConnect())
     }
     this.#cacheHandle = this.#native.cacheHandle
-    this.serviceUrl = this.#native.serviceUrl
-    this.timeout = options.timeout
-    this.#apiKey = options.apiKey
-    this.#transport = options.transport
     this.#headers = options.headers
-    this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.serviceUrl, apiKey: options.apiKey, name: options.name })
+    this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.#native.serviceUrl, name: options.name })
     const telemetry = this.#telemetry
+    const fetches = this.#fetches
+    this.#performFetch = fetchPerformer(fetches)
     // Outcomes of calls arrive in batches through the bridge.
     this.#bridge = new Bridge(this.#native, this, {
       drained: () => telemetry.drain(),
-      done: (ticket) => telemetry.callDone(ticket),
+      done: (ticket) => {
+        telemetry.callDone(ticket)
+        fetches.delete(ticket)
+      },
       idle: () => {
         const client = self.deref()
         if (client && !client.#monitoring) client.#unwireFetch()
       },
     })
-    if (options.name !== undefined) this.name = options.name
+  }
+
+  /** The native client of a client with v1 semantics, made when a v2 method first needs it. */
+  #ensureNative() {
+    if (this.#native !== undefined) return
+    this.#start(this.#deferred)
+    this.#deferred = undefined
+    if (this.#closed) this.#native.close() // stats of a closed client: nothing may run
+  }
+
+  /**
+   * A call with v1 semantics: lib/v1.js makes it; a call's own options (signal, headers,
+   * idempotencyKey) still work, and a closed client refuses it.
+   */
+  #v1Call(options, operation, mints, run) {
+    let signal
+    let call
+    try {
+      signal = callSignal(options)
+      this.#checkOpen()
+      call = v1CallOptions(options, signal, operation, mints)
+    } catch (err) {
+      return rejectLater(err)
+    }
+    if (signal !== undefined && signal.aborted) return rejectLater(abortError(signal))
+    const promise = run(call)
+    return signal === undefined ? promise : raceAbort(promise, signal, () => {})
   }
 
   /** `'native'` or `'fetch'`: how this client's HTTP exchanges are made. */
@@ -107,7 +187,7 @@ class ChittyIDClient extends EventEmitter {
    */
   #wireFetch() {
     if (this.#transport !== 'fetch' || this.#fetchAttached || this.#closed) return
-    this.#native.attachFetch(fetchTransport.perform)
+    this.#native.attachFetch(this.#performFetch)
     this.#fetchAttached = true
   }
 
@@ -123,7 +203,7 @@ class ChittyIDClient extends EventEmitter {
   }
 
   #wireEvents() {
-    if (this.#onEvent === undefined || this.#closed) return
+    if (this.#native === undefined || this.#onEvent === undefined || this.#closed) return
     this.#native.attachEvents(this.#onEvent)
     this.#onEvent = undefined
   }
@@ -178,9 +258,21 @@ class ChittyIDClient extends EventEmitter {
     if (this.#telemetry.logging) this.#wireEvents()
     const cancellable = signal !== undefined
     return this.#bridge.submit(kind, entity, signal, (ticket) => {
+      if (this.#transport === 'fetch') this.#captureFetch(ticket)
       this.#telemetry.beforeSubmit(ticket)
       start(ticket, cancellable)
     })
+  }
+
+  /**
+   * Captures `globalThis.fetch` for the call under `ticket`: every attempt of the call uses
+   * this one, so no retry reaches another `fetch` (a stub restored meanwhile, say). A jest spy
+   * that would pass a second request on to the real `fetch` gets one attempt only.
+   */
+  #captureFetch(ticket) {
+    const fetch = globalThis.fetch
+    this.#fetches.set(ticket, fetch)
+    if (fetchTransport.passesThrough(fetch)) this.#native.singleAttempt(ticket)
   }
 
   #checkOpen() {
@@ -202,6 +294,7 @@ class ChittyIDClient extends EventEmitter {
   // the caller has attached its handler (see `rejectLater`).
 
   mint(request, options) {
+    if (this.#v1) return this.#v1Call(options, 'mint', true, (call) => v1.mint(this, request, call))
     try {
       const signal = callSignal(options)
       const key = callIdempotencyKey(options)
@@ -218,6 +311,7 @@ class ChittyIDClient extends EventEmitter {
   }
 
   mintBatch(requests, options) {
+    if (this.#v1) return this.#v1Call(options, 'mintBatch', true, (call) => v1.mintBatch(this, requests, call))
     try {
       const signal = callSignal(options)
       const key = callIdempotencyKey(options)
@@ -236,6 +330,7 @@ class ChittyIDClient extends EventEmitter {
   }
 
   validate(id, options) {
+    if (this.#v1) return this.#v1Call(options, 'validate', false, (call) => v1.validate(this, id, call))
     try {
       const signal = callSignal(options)
       this.#checkOpen()
@@ -258,6 +353,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker, cache and connection. */
   getStats() {
+    this.#ensureNative()
     const stats = this.#native.getStats()
     return {
       ...stats,
@@ -273,11 +369,12 @@ class ChittyIDClient extends EventEmitter {
 
   /** The same counters in Prometheus text exposition format, ready for a `/metrics` route. */
   metrics() {
+    this.#ensureNative()
     return this.#native.metrics()
   }
 
   validateFormat(id) {
-    return validateFormat(id)
+    return validateIn(id, this.#idGrammar)
   }
 
   /**
@@ -285,6 +382,7 @@ class ChittyIDClient extends EventEmitter {
    * only for the caller's mistakes: bad options (TypeError) and calls after close().
    */
   async healthCheck(options) {
+    if (this.#v1) return this.#v1Call(options, 'healthCheck', false, (call) => v1.healthCheck(this, call))
     const signal = callSignal(options)
     this.#checkOpen()
     const headers = callHeaders(this.#headers, options, 'healthCheck')
@@ -299,6 +397,7 @@ class ChittyIDClient extends EventEmitter {
   async connect(options) {
     const signal = callSignal(options)
     this.#checkOpen()
+    this.#ensureNative()
     if (!this.#native.connectionState().enabled) {
       const err = new Error('the connection manager is disabled (the client was created with connection: false)')
       err.code = 'ERR_INVALID_STATE'
@@ -312,7 +411,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** Stops health checks and reconnects; the state becomes DISCONNECTED. */
   async disconnect() {
-    if (this.#closed) return
+    if (this.#closed || this.#native === undefined) return
     this.#native.disconnect()
     this.#monitoring = false
     if (this.#bridge.pending === 0) this.#unwireFetch()
@@ -320,6 +419,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** A snapshot of the connection manager. */
   getConnectionState() {
+    this.#ensureNative()
     const s = this.#native.connectionState()
     return {
       state: s.state,
@@ -342,9 +442,12 @@ class ChittyIDClient extends EventEmitter {
     if (this.#closed) return
     this.#closed = true
     this.#onEvent = undefined
+    // v1 semantics: calls in flight are lib/v1.js's own fetches and finish as they would.
+    if (this.#native === undefined) return
     const stopped = this.#native.close()
     this.#monitoring = false
     this.#bridge.rejectAll(closedError, stopped)
+    this.#fetches.clear()
     this.#unwireFetch()
   }
 
@@ -352,10 +455,12 @@ class ChittyIDClient extends EventEmitter {
     await this.close()
   }
 
-  /** Splits a well-formed id into its fields, or returns null. */
-  static parse(id) {
-    if (!validateFormat(id)) return null
-    return native.parseChittyId(id)
+  /**
+   * Splits a well-formed id of either grammar (or of `options.grammar`) into its fields, or
+   * returns null (lib/format.js `parse`).
+   */
+  static parse(id, options) {
+    return parse(id, options)
   }
 }
 
@@ -372,6 +477,16 @@ function eventReceiver(self) {
     const client = self.deref()
     if (client) deliverTo(client, event)
   }
+}
+
+/**
+ * The fetch transport's callback: each attempt with the `fetch` its call captured (`fetches`,
+ * by ticket); outside a call (health checks of the connection manager), the one installed now.
+ * Like `eventReceiver`, made outside the client so that what the native side roots holds the
+ * map only, never the client.
+ */
+function fetchPerformer(fetches) {
+  return (order) => fetchTransport.perform(order, order.call != null && fetches.has(order.call) ? fetches.get(order.call) : globalThis.fetch)
 }
 
 /** A cached verdict as `validate()` answers it; the entity follows from the type letter. */

@@ -11,7 +11,10 @@ class ChittyIDEmulator {
     this.#native = handle
   }
 
-  /** Starts serving on `host` (127.0.0.1) and `port` (0 = any free port). */
+  /**
+   * Starts serving on `host` (127.0.0.1) and `port` (0 = any free port), speaking the wire of
+   * `profile`: `"v1"` (default) or `"deployed"` (README "Emulator").
+   */
   static async start(options = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgument('emulator options must be an object')
     try {
@@ -21,7 +24,7 @@ class ChittyIDEmulator {
     }
   }
 
-  /** Base URL without a path; the service answers under `/`, `/v1` and `/api/v1`. */
+  /** Base URL without a path; profile v1 answers under `/`, `/v1` and `/api/v1`. */
   get url() {
     return this.#native.url
   }
@@ -38,6 +41,11 @@ class ChittyIDEmulator {
 
   get port() {
     return this.#native.port
+  }
+
+  /** `"v1"` or `"deployed"`. */
+  get profile() {
+    return this.#native.profile
   }
 
   /** Replaces the active faults; `setFault({})` clears them. */

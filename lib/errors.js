@@ -62,6 +62,18 @@ function invalidArgument(message, cause) {
   return err
 }
 
+/**
+ * An option name the client does not know (lib/option-names.js): `option` is its path
+ * (`cache.max`), `suggestion` the known name it probably meant, if any.
+ */
+function unknownOption(message, { option, suggestion }) {
+  const err = new TypeError(message)
+  err.code = 'ERR_CHITTYID_UNKNOWN_OPTION'
+  err.option = option
+  if (suggestion !== undefined) err.suggestion = suggestion
+  return err
+}
+
 /** `stopped`: for a mint, what stopping it found (`{ mayHaveMinted, idempotencyKey }`). */
 function abortError(signal, stopped) {
   return new ChittyIDError('The operation was aborted', {
@@ -109,4 +121,4 @@ function rejectLater(err) {
   })
 }
 
-module.exports = { ChittyIDError, fromInfo, closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater }
+module.exports = { ChittyIDError, fromInfo, closedError, invalidArgument, unknownOption, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater }

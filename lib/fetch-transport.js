@@ -2,7 +2,8 @@
 
 // The JS half of the fetch transport (src/transport/fetch.rs, src/bindings/fetch_transport.rs;
 // docs/ARCHITECTURE.md "Fetch transport"): the native client asks for one exchange at a time; it is made with
-// `globalThis.fetch` as found at that moment, so a stub installed before or after the client
+// the `fetch` the client captured when the call was made (`globalThis.fetch` at that moment;
+// every attempt of the call uses that one), so a stub installed before or after the client
 // was created sees it, with v1's URL, method, headers and JSON body. The answer (status,
 // statusText, Retry-After, body bytes) or the failure goes back by id; retry, breaker, cache
 // and error wording stay native.
@@ -94,8 +95,20 @@ function failureOf(err) {
   return { code, message }
 }
 
-async function exchange(order, signal) {
-  const fetch = globalThis.fetch
+/**
+ * True for a jest spy that would hand its next call to the function it spies on: `jest.spyOn`
+ * installs a pass-through as the spy's implementation, kept until the test sets its own
+ * (`mockResolvedValue`, `mockImplementation`). A one-time answer (`mockResolvedValueOnce`)
+ * leaves it in place, so a retry through such a spy reaches the real `fetch`, and the real
+ * network. The client then makes the call once (src/transport/fetch.rs `CallOrigin`).
+ */
+function passesThrough(fetch) {
+  if (typeof fetch !== 'function' || fetch._isMockFunction !== true || typeof fetch.getMockImplementation !== 'function') return false
+  const implementation = fetch.getMockImplementation()
+  return typeof implementation === 'function' && /\boriginal\.apply\(this, arguments\)/.test(Function.prototype.toString.call(implementation))
+}
+
+async function exchange(order, signal, fetch) {
   if (typeof fetch !== 'function') throw new TypeError('globalThis.fetch is not a function')
   const init = { method: order.method, headers: headersOf(order) }
   if (order.body !== undefined && order.body !== null) init.body = order.body
@@ -133,10 +146,11 @@ function deliverAnswer(order, { response, status, body }) {
 }
 
 /**
- * Called by the native client (through a threadsafe function) to start a fetch, or to abort
- * one whose answer it no longer awaits (timeout, AbortSignal, close).
+ * Called by the native client (through a threadsafe function) to start a fetch with `fetch`
+ * (the one captured for the call the order belongs to), or to abort one whose answer it no
+ * longer awaits (timeout, AbortSignal, close).
  */
-function perform(order) {
+function perform(order, fetch) {
   if (order.abort) {
     const controller = inFlight.get(order.id)
     inFlight.delete(order.id)
@@ -145,7 +159,7 @@ function perform(order) {
   }
   const controller = new AbortController()
   inFlight.set(order.id, controller)
-  exchange(order, controller.signal).then(
+  exchange(order, controller.signal, fetch).then(
     (answer) => {
       inFlight.delete(order.id)
       report(order, () => deliverAnswer(order, answer))
@@ -161,4 +175,4 @@ function perform(order) {
   )
 }
 
-module.exports = { perform }
+module.exports = { perform, passesThrough }

@@ -10,6 +10,9 @@
 
 const native = require('../binding.js')
 const { invalidArgument } = require('./errors.js')
+const { refuseUnknown } = require('./option-names.js')
+const { onlyV1Options } = require('./v1.js')
+const { GRAMMARS } = require('./format.js')
 
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object') {
@@ -50,9 +53,13 @@ function numberProblem(v, kind) {
   return kind === ATTEMPTS ? `an integer from 0 to ${MAX_U32}, or Infinity` : `an integer from 0 to ${MAX_U32}`
 }
 
-/** The numeric `fields` of the object option `name`, each checked by `numberProblem`. */
-function checkedFields(value, name, fields) {
+/**
+ * The numeric `fields` of the object option `name`, each checked by `numberProblem`; `more`
+ * lists its other known fields (checked by the caller). Any other field is refused.
+ */
+function checkedFields(value, name, fields, more = []) {
   if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
+  refuseUnknown(value, name, [...Object.keys(fields), ...more], 'ChittyIDClient')
   const options = {}
   for (const [field, kind] of Object.entries(fields)) {
     const v = value[field]
@@ -92,15 +99,19 @@ const BULKHEAD_FIELDS = { maxConcurrent: COUNT, maxQueue: COUNT }
 const RATE_LIMIT_FIELDS = { requestsPerSecond: NUMBER, burst: COUNT }
 const MINT_RETRY_MODES = ['safe', 'idempotent']
 
-/** `{ enabled, options }` of a policy or sub-policy option such as `retry.budget`. */
-function policyOption(value, name, fields) {
-  if (value === undefined || value === true) return { enabled: undefined, options: undefined }
+/**
+ * `{ enabled, options }` of a policy or sub-policy option such as `retry.budget`; `more`: its
+ * known non-numeric fields. `off`: the policy is off unless given (v1 semantics under jest).
+ */
+function policyOption(value, name, fields, more, off = false) {
+  if (value === undefined) return { enabled: off ? false : undefined, options: undefined }
+  if (value === true) return { enabled: undefined, options: undefined }
   if (value === false) return { enabled: false, options: undefined }
-  return { enabled: true, options: checkedFields(value, name, fields) }
+  return { enabled: true, options: checkedFields(value, name, fields, more) }
 }
 
-function retryOptions(value) {
-  const retry = policyOption(value, 'retry', POLICY_FIELDS.retry)
+function retryOptions(value, off) {
+  const retry = policyOption(value, 'retry', POLICY_FIELDS.retry, ['mint', 'budget'], off)
   if (!retry.enabled) return { retry, mint: undefined, budget: { enabled: undefined, options: undefined } }
   if (value.mint !== undefined && !MINT_RETRY_MODES.includes(value.mint)) {
     throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${shown(value.mint)}`)
@@ -110,7 +121,7 @@ function retryOptions(value) {
 }
 
 function connectionOption(value) {
-  const connection = policyOption(value, 'connection', POLICY_FIELDS.connection)
+  const connection = policyOption(value, 'connection', POLICY_FIELDS.connection, ['autoConnect'])
   if (connection.enabled && value.autoConnect !== undefined) {
     if (typeof value.autoConnect !== 'boolean') throw invalidArgument('ChittyIDClient option "connection.autoConnect" must be a boolean')
     connection.options.autoConnect = value.autoConnect
@@ -242,21 +253,31 @@ function verifyTls() {
 
 const TRANSPORTS = ['native', 'fetch']
 
+/** `idGrammar`: which id grammars `validateFormat` and validate()'s format fallback accept. */
+function idGrammarOption(value) {
+  if (value === undefined || value === null) return undefined
+  if (!GRAMMARS.includes(value)) throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(value)}`)
+  return value
+}
+
 /**
  * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
  * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
+ * `automatic`: chosen because jest runs, by neither the option nor the variable; such a client
+ * keeps v1's semantics (README "Testing with fetch stubs").
  */
 function transportOption(value) {
   if (value !== undefined && value !== null) {
     if (!TRANSPORTS.includes(value)) throw invalidArgument(`ChittyIDClient option "transport" must be "native" or "fetch", got ${shown(value)}`)
-    return value
+    return { transport: value, automatic: false }
   }
   const env = process.env.CHITTYID_TRANSPORT
   if (env !== undefined && env !== '') {
     if (!TRANSPORTS.includes(env)) throw invalidArgument(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
-    return env
+    return { transport: env, automatic: false }
   }
-  return process.env.JEST_WORKER_ID !== undefined ? 'fetch' : 'native'
+  const underJest = process.env.JEST_WORKER_ID !== undefined
+  return { transport: underJest ? 'fetch' : 'native', automatic: underJest }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -279,6 +300,7 @@ function fleetOption(value) {
   if (!isPlainObject(value)) {
     throw invalidArgument('ChittyIDClient option "fleet" must be an object like { redis: "redis://host:6379" } or false')
   }
+  refuseUnknown(value, 'fleet', ['redis', ...Object.keys(FLEET_FIELDS)], 'ChittyIDClient')
   if (typeof value.redis !== 'string' || !value.redis.startsWith('redis://')) {
     throw invalidArgument('ChittyIDClient option "fleet.redis" must be a redis:// URL')
   }
@@ -290,9 +312,6 @@ function fleetOption(value) {
       throw invalidArgument(`ChittyIDClient option "fleet.${field}" must be a ${type === 'number' ? 'finite number' : type}, got ${shown(v)}`)
     }
     options[field] = v
-  }
-  for (const field of Object.keys(value)) {
-    if (field !== 'redis' && !(field in FLEET_FIELDS)) throw invalidArgument(`ChittyIDClient option "fleet" has no field "${field}"`)
   }
   return options
 }
@@ -400,26 +419,43 @@ function headersOption(value) {
 // ---------------------------------------------------------------------------------------
 // The constructor's config
 
+/** Every option of `new ChittyIDClient(config)`; each is checked by `clientOptions`. */
+const CLIENT_OPTIONS = [
+  'serviceUrl', 'failover', 'apiKey', 'timeout', 'retry', 'circuitBreaker', 'cache', 'bulkhead', 'rateLimit',
+  'scope', 'connection', 'maxResponseBytes', 'allowInsecure', 'ca', 'maxConnections', 'proxy', 'transport',
+  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet', 'idGrammar',
+]
+
 /**
  * `new ChittyIDClient(config)`, checked: `native` is what `new NativeClient()` takes; the rest
  * stays in JS (`timeout` with its default applied, as v1 exposed it on the client).
+ *
+ * Where the fetch transport was chosen automatically (under jest), the client keeps v1's
+ * semantics (README "Testing with fetch stubs"): `v1` is set when the config holds only v1's
+ * options, and every call is then made by lib/v1.js (`native` is used only if a v2 method
+ * such as getStats() is called); otherwise retry, breaker and cache stay off unless given.
  */
 function clientOptions(config) {
   if (config === undefined || config === null) config = {}
   if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
-  const { retry, mint, budget } = retryOptions(config.retry)
-  const breaker = policyOption(config.circuitBreaker, 'circuitBreaker', POLICY_FIELDS.circuitBreaker)
-  const cache = policyOption(config.cache, 'cache', POLICY_FIELDS.cache)
+  refuseUnknown(config, '', CLIENT_OPTIONS, 'ChittyIDClient')
+  const { transport, automatic } = transportOption(config.transport)
+  const v1Defaults = automatic && transport === 'fetch'
+  const v1 = v1Defaults && onlyV1Options(config)
+  const { retry, mint, budget } = retryOptions(config.retry, v1Defaults)
+  const breaker = policyOption(config.circuitBreaker, 'circuitBreaker', POLICY_FIELDS.circuitBreaker, [], v1Defaults)
+  const cache = policyOption(config.cache, 'cache', POLICY_FIELDS.cache, [], v1Defaults)
   const connection = connectionOption(config.connection)
   const [serviceUrl, fallbackUrls] = serviceUrlOption(config)
   const timeout = timeoutOption(config.timeout)
   const apiKey = optional(config, 'apiKey', 'string')
-  const transport = transportOption(config.transport)
+  const idGrammar = idGrammarOption(config.idGrammar)
   const nativeOptions = {
     serviceUrl,
     fallbackUrls,
     failover: failoverOption(config.failover),
-    allowInsecure: optional(config, 'allowInsecure', 'boolean'),
+    // v1 sent to any URL it was given; a v1-semantics client keeps that.
+    allowInsecure: v1 ? true : optional(config, 'allowInsecure', 'boolean'),
     scope: optional(config, 'scope', 'string'),
     ca: caOption(config.ca),
     apiKey,
@@ -444,9 +480,14 @@ function clientOptions(config) {
     fleet: fleetOption(config.fleet),
     bulkhead: bulkheadOption(config.bulkhead),
     rateLimit: rateLimitOption(config.rateLimit),
+    idGrammar,
   }
   return {
     native: nativeOptions,
+    // v1's `serviceUrl` (trailing slashes removed, so paths never start with `//`).
+    v1: v1 ? { serviceUrl: (serviceUrl ?? DEFAULTS.serviceUrl).replace(/\/+$/, '') } : undefined,
+    // The transport was chosen automatically (under jest): v1's defaults for what no option names.
+    v1Defaults,
     timeout: timeout ?? DEFAULTS.timeout,
     apiKey,
     transport,
@@ -454,16 +495,21 @@ function clientOptions(config) {
     logger: loggerOption(config.logger, config.loggerStyle),
     name: config.name,
     headers: headersOption(config.headers),
+    idGrammar: idGrammar ?? DEFAULTS.idGrammar,
   }
 }
 
 // ---------------------------------------------------------------------------------------
 // A call's options: `{ signal, idempotencyKey, headers }`
 
-/** The call's AbortSignal, or undefined. */
+/** What a call's options may hold. */
+const CALL_OPTIONS = ['signal', 'headers', 'idempotencyKey']
+
+/** The call's AbortSignal, or undefined; refuses options objects with unknown names. */
 function callSignal(options) {
   if (options === undefined || options === null) return undefined
   if (!isPlainObject(options)) throw invalidArgument('options must be an object like { signal }')
+  refuseUnknown(options, 'call', CALL_OPTIONS, 'a call')
   const { signal } = options
   if (signal === undefined || signal === null) return undefined
   if (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {

@@ -15,7 +15,8 @@ use crate::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::cache::ValidationCache;
 use crate::config::{ClientConfig, HEALTH_TIMEOUT_MS};
 use crate::error::ClientError;
-use crate::format;
+use crate::format::{self, IdGrammar};
+use crate::redact::Redactor;
 use crate::resilience::{Call, Replay, Resilience};
 use crate::stats::{ClientSnapshot, Operation};
 use crate::transport::fetch::FetchTransport;
@@ -26,8 +27,11 @@ pub use failover::{EndpointSnapshot, Failover, Fallback};
 pub struct Client {
     transport: ClientTransport,
     timeout_ms: u64,
+    /// The grammars the format-only fallback of `validate()` accepts.
+    id_grammar: IdGrammar,
     mint_retry: MintRetry,
-    /// Scrubs the API key from text the service sends back.
+    /// The API key's redaction (`crate::redact`) for what the parsers see; the transport holds
+    /// the same and applies it to what comes back.
     redactor: Redactor,
     resilience: Resilience,
     cache: Option<CachePolicy>,
@@ -66,58 +70,6 @@ impl MintRetry {
         match self {
             MintRetry::Safe => "safe",
             MintRetry::Idempotent => "idempotent",
-        }
-    }
-}
-
-/// Removes the API key (and so `Bearer <key>`) from service-provided text before it reaches
-/// errors, events or logs: a server or proxy may echo the request's `Authorization` header.
-#[derive(Clone, Default)]
-pub struct Redactor {
-    key: Option<String>,
-}
-
-pub const REDACTED: &str = "[redacted]";
-
-impl Redactor {
-    pub fn new(api_key: Option<&str>) -> Self {
-        Self { key: api_key.filter(|k| !k.is_empty()).map(str::to_owned) }
-    }
-
-    pub fn redact(&self, text: &str) -> String {
-        match &self.key {
-            Some(key) if text.contains(key.as_str()) => text.replace(key.as_str(), REDACTED),
-            _ => text.to_owned(),
-        }
-    }
-
-    fn redact_in_place(&self, text: &mut String) {
-        if self.key.as_deref().is_some_and(|k| text.contains(k)) {
-            *text = self.redact(text);
-        }
-    }
-
-    /// Scrubs what a transport outcome carries from the service: the reason phrase, and the
-    /// detail of a failure.
-    fn scrub(&self, outcome: Result<Response, ClientError>) -> Result<Response, ClientError> {
-        if self.key.is_none() {
-            return outcome;
-        }
-        match outcome {
-            Ok(mut response) => {
-                self.redact_in_place(&mut response.status_text);
-                Ok(response)
-            }
-            Err(mut err) => {
-                match &mut err {
-                    ClientError::Transport { detail, .. }
-                    | ClientError::Tls { detail, .. }
-                    | ClientError::BadResponse { detail } => self.redact_in_place(detail),
-                    ClientError::Http { status_text, .. } => self.redact_in_place(status_text),
-                    _ => {}
-                }
-                Err(err)
-            }
         }
     }
 }
@@ -169,12 +121,7 @@ pub struct Validation {
 impl Validation {
     /// Rebuilds an answer from a cached verdict; the entity follows from the type letter.
     pub fn from_cache(id: &str, valid: bool) -> Self {
-        let entity = valid
-            .then(|| format::parse(id))
-            .flatten()
-            .and_then(|p| p.entity_type.chars().next())
-            .and_then(format::entity_for_type_letter)
-            .map(str::to_owned);
+        let entity = valid.then(|| format::entity_for_id(id)).flatten().map(str::to_owned);
         Validation { valid, chitty_id: Some(id.to_owned()), entity, error: None, authoritative: true, stale: false }
     }
 }
@@ -261,6 +208,19 @@ pub fn encode_uri_component(s: &str) -> String {
     out
 }
 
+/// `validate()`'s answer for `.` and `..`, which no request can carry (`is_dot_segment`).
+pub const DOT_SEGMENT_ID: &str = "ChittyID cannot be \".\" or \"..\" (a URL path drops dot segments)";
+
+/// Whether `id` is a dot segment once encoded. `encodeURIComponent` leaves `.` alone, and every
+/// URL parser (WHATWG's, so fetch's; the `url` crate under reqwest) removes a `.` or `..` path
+/// segment, so `GET /validate/..` would go to another route with the key. Percent-encoding
+/// cannot help: `%2e` is a dot to those parsers too. Any other id encodes to one segment that
+/// stays one (`%` itself is encoded). No grammar makes these ids valid, so `validate()` answers
+/// them without a request (docs/ARCHITECTURE.md, "Redaction").
+pub fn is_dot_segment(id: &str) -> bool {
+    id == "." || id == ".."
+}
+
 /// The longest caller-supplied idempotency key accepted.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
@@ -291,6 +251,7 @@ impl Client {
         Ok(Self {
             transport: ClientTransport::new(config, transport)?,
             timeout_ms: config.timeout_ms,
+            id_grammar: config.id_grammar,
             mint_retry,
             redactor: Redactor::new(config.api_key.as_deref()),
             resilience,
@@ -423,7 +384,11 @@ impl Client {
     }
 
     /// Asks the service (sharing a request already in flight for `id`) and caches the answer.
+    /// A dot-segment id is answered here, without a request (`is_dot_segment`).
     pub async fn validate_uncached(&self, id: &str) -> Validation {
+        if is_dot_segment(id) {
+            return Validation { valid: false, error: Some(DOT_SEGMENT_ID.to_owned()), ..Validation::default() };
+        }
         let tx = match self.join_or_lead(id) {
             Flight::Lead(tx) => tx,
             Flight::Done(answer) => return answer,
@@ -525,7 +490,7 @@ impl Client {
                 ..Validation::default()
             },
             Err(e) => Validation {
-                valid: format::is_valid_format(id),
+                valid: format::is_valid_in(id, self.id_grammar),
                 error: Some(e.to_string()),
                 ..Validation::default()
             },
@@ -540,9 +505,17 @@ impl Client {
         Some(Validation { stale, authoritative: false, ..Validation::from_cache(id, valid) })
     }
 
-    /// The service's own words in a validation answer are service-provided text too.
+    /// A validation answer as the caller gets it (docs/ARCHITECTURE.md, "Redaction"): the
+    /// service's `error` is free text and is redacted; `chittyId` and `entity` are data, never
+    /// rewritten, and dropped when they give the API key away (a service echoing the request's
+    /// `Authorization` into them). The verdict stands either way.
     fn redact_validation(&self, mut v: Validation) -> Validation {
-        for text in [&mut v.chitty_id, &mut v.entity, &mut v.error].into_iter().flatten() {
+        for field in [&mut v.chitty_id, &mut v.entity] {
+            if field.as_deref().is_some_and(|f| self.redactor.reveals(f)) {
+                *field = None;
+            }
+        }
+        if let Some(text) = &mut v.error {
             self.redactor.redact_in_place(text);
         }
         v
@@ -636,16 +609,16 @@ mod tests {
     }
 
     #[test]
-    fn redaction_removes_the_key_and_its_bearer_form() {
-        let r = Redactor::new(Some("s3cr3t-key"));
-        assert_eq!(r.redact("Bad Gateway (Authorization: Bearer s3cr3t-key)"), "Bad Gateway (Authorization: Bearer [redacted])");
-        assert_eq!(r.redact("s3cr3t-keys3cr3t-key"), "[redacted][redacted]");
-        assert_eq!(r.redact("nothing here"), "nothing here");
-        let outcome = Err(ClientError::Http { status: 502, status_text: "echo Bearer s3cr3t-key".into(), retry_after: None });
-        let err = r.scrub(outcome).unwrap_err();
-        assert!(!err.to_string().contains("s3cr3t-key"), "{err}");
-        assert_eq!(Redactor::new(None).redact("Bearer x"), "Bearer x");
-        assert_eq!(Redactor::new(Some("")).redact("a"), "a");
+    fn only_dot_segments_cannot_be_sent() {
+        for id in [".", ".."] {
+            assert!(is_dot_segment(id), "{id}");
+        }
+        for id in ["", "...", "%2e", "%2e%2e", "a/../b", "./", "CT-A-CHI-1234-I-24-A-0"] {
+            assert!(!is_dot_segment(id), "{id}");
+            // The URL parser under the native transport keeps the segment as encoded.
+            let path = format!("/v1/validate/{}", encode_uri_component(id));
+            assert_eq!(reqwest::Url::parse(&format!("http://h{path}")).unwrap().path(), path, "{id}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Client configuration, validated once at construction.
 
 use crate::error::ClientError;
+use crate::format::IdGrammar;
 
 pub const DEFAULT_SERVICE_URL: &str = "https://id.chitty.cc/v1";
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -27,6 +28,8 @@ pub struct ClientConfig {
     pub allow_insecure: bool,
     pub max_connections: usize,
     pub proxy: ProxySetting,
+    /// The grammars `validate()`'s format-only fallback accepts (the `idGrammar` option).
+    pub id_grammar: IdGrammar,
 }
 
 /// Which proxy the client's requests go through (see `transport::proxy`).
@@ -44,13 +47,14 @@ impl std::fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientConfig")
             .field("service_url", &self.service_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("api_key", &self.api_key.as_ref().map(|_| crate::redact::REDACTED))
             .field("timeout_ms", &self.timeout_ms)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("extra_ca_pem", &self.extra_ca_pem.len())
             .field("verify_tls", &self.verify_tls)
             .field("allow_insecure", &self.allow_insecure)
             .field("max_connections", &self.max_connections)
+            .field("id_grammar", &self.id_grammar)
             // Proxy URLs may carry credentials.
             .field("proxy", &!matches!(self.proxy, ProxySetting::Direct))
             .finish()
@@ -69,6 +73,7 @@ impl Default for ClientConfig {
             allow_insecure: false,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             proxy: ProxySetting::Direct,
+            id_grammar: IdGrammar::default(),
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::redact::Redactor;
+
 /// How far a failed request got: whether the service may have received it. A mint may be
 /// retried safely only after a `Connect` failure, since the public service ignores
 /// `Idempotency-Key` (docs/ARCHITECTURE.md, "Retry safety").
@@ -88,6 +90,37 @@ impl ClientError {
                 Some(detail)
             }
             _ => None,
+        }
+    }
+
+    /// This failure with the secret of `redactor` redacted from every piece of free text it
+    /// carries (a reason phrase, a detail, its cause's), which may come from the service or its
+    /// network. Codes, statuses, limits and the idempotency key are data and stay as they are.
+    pub fn redacted(mut self, redactor: &Redactor) -> Self {
+        if redactor.is_active() {
+            self.redact_texts(redactor);
+        }
+        self
+    }
+
+    fn redact_texts(&mut self, redactor: &Redactor) {
+        match self {
+            ClientError::Http { status_text: text, .. }
+            | ClientError::Transport { detail: text, .. }
+            | ClientError::Tls { detail: text, .. }
+            | ClientError::Refused { detail: text, .. }
+            | ClientError::BadResponse { detail: text } => redactor.redact_in_place(text),
+            ClientError::MintOutcomeUnknown { cause, .. } => cause.redact_texts(redactor),
+            ClientError::Timeout { .. }
+            | ClientError::BodyTooLarge { .. }
+            | ClientError::CircuitOpen { .. }
+            | ClientError::TrialsInFlight { .. }
+            | ClientError::Aborted
+            | ClientError::RateLimited { .. }
+            | ClientError::BulkheadFull { .. }
+            | ClientError::Throttled { .. }
+            | ClientError::Closed
+            | ClientError::InvalidArgument { .. } => {}
         }
     }
 
@@ -261,6 +294,25 @@ pub fn is_local_resource_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_reaches_every_text_of_a_failure_and_only_text() {
+        let r = Redactor::new(Some("soc"));
+        let http = ClientError::Http { status: 502, status_text: "echo Bearer soc".into(), retry_after: Some("soc".into()) };
+        assert_eq!(http.redacted(&r), ClientError::Http { status: 502, status_text: "echo Bearer [redacted]".into(), retry_after: Some("soc".into()) });
+        let cause = ClientError::Transport { code: "ECONNRESET", detail: "socket hang up (soc)".into(), phase: Phase::Exchange };
+        let unknown = ClientError::MintOutcomeUnknown { key: "soc".into(), cause: Box::new(cause) }.redacted(&r);
+        let ClientError::MintOutcomeUnknown { key, cause } = unknown else { panic!() };
+        assert_eq!(key, "soc", "the idempotency key is data");
+        assert_eq!(cause.to_string(), "fetch failed: socket hang up ([redacted])");
+        for err in [
+            ClientError::Tls { code: "X", detail: "soc".into() },
+            ClientError::Refused { code: "X", detail: "to http://soc/".into() },
+            ClientError::BadResponse { detail: "soc".into() },
+        ] {
+            assert!(err.redacted(&r).to_string().contains("[redacted]"));
+        }
+    }
 
     #[test]
     fn what_fails_over_to_the_next_endpoint() {

@@ -1,14 +1,23 @@
-//! The official ChittyID grammar: `VV-G-LLL-SSSS-T-YM-C-X`, i.e.
-//! `^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$`.
+//! The ChittyID grammars (docs/ARCHITECTURE.md "Id grammars"):
+//! - v1: `VV-G-LLL-SSSS-T-YM-C-X`, i.e.
+//!   `^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$` (22 bytes);
+//! - deployed (the service at id.chitty.cc): `VV-G-LLL-SSSS-T-YYMM-C-XX` (25 bytes), VV, SSSS
+//!   and YYMM digits, G 1-9, LLL letters, T one of `PLTEA`, C a trust level 0-5, XX the service's
+//!   mod-97 check pair ([`deployed_check_pair`]).
+//!
+//! `lib/format.js` states the same grammars as JS regexes; __test__/format.test.mjs proves both
+//! agree, and both sides check the vectors of `__test__/fixtures/id-vectors.json`.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// Length in bytes of every well-formed ChittyID.
+/// Length in bytes of every well-formed v1 ChittyID.
 pub const ID_LEN: usize = 22;
+/// Length in bytes of every well-formed deployed ChittyID.
+pub const DEPLOYED_ID_LEN: usize = 25;
 
-/// The grammar, one named group per field. Without the names it is the pattern of
+/// v1's grammar, one named group per field. Without the names it is the pattern of
 /// `validateFormat` (lib/format.js); __test__/format.test.mjs checks that both agree.
 const ID_PATTERN: &str = concat!(
     r"^(?<version>[A-Z]{2})-(?<generation>[A-Z])-(?<location>[A-Z]{3})",
@@ -16,14 +25,173 @@ const ID_PATTERN: &str = concat!(
     r"-(?<check>[A-Z])-(?<extension>[0-9A-Z])$",
 );
 
-static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(ID_PATTERN).expect("the id grammar compiles"));
+/// The deployed grammar, with the service's own field names; the check pair is verified apart.
+const DEPLOYED_PATTERN: &str = concat!(
+    r"^(?<version>[0-9]{2})-(?<region>[1-9])-(?<jurisdiction>[A-Z]{3})",
+    r"-(?<sequential>[0-9]{4})-(?<entity_type>[PLTEA])-(?<year_month>[0-9]{4})",
+    r"-(?<trust_level>[0-5])-(?<checksum>[0-9]{2})$",
+);
 
-/// True when `id` matches the official grammar exactly (no trimming, ASCII only).
-pub fn is_valid_format(id: &str) -> bool {
-    ID.is_match(id)
+/// The service's error placeholders: G = 0, LLL = `ERR`, SSSS 0000-0099, the rest as in the
+/// deployed grammar. The check pair is not required: whatever its pair, such an id was never
+/// minted.
+const PLACEHOLDER_PATTERN: &str = r"^[0-9]{2}-0-ERR-00[0-9]{2}-[PLTEA]-[0-9]{4}-[0-5]-[0-9]{2}$";
+
+static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(ID_PATTERN).expect("the id grammar compiles"));
+static DEPLOYED: LazyLock<Regex> = LazyLock::new(|| Regex::new(DEPLOYED_PATTERN).expect("the deployed grammar compiles"));
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(PLACEHOLDER_PATTERN).expect("the placeholder shape compiles"));
+
+/// The grammar a well-formed id is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grammar {
+    V1,
+    Deployed,
 }
 
-/// The fields of a well-formed ChittyID.
+impl Grammar {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grammar::V1 => "v1",
+            Grammar::Deployed => "deployed",
+        }
+    }
+}
+
+/// Which grammars a check accepts: the `idGrammar` option of the client, `grammar` of the JS
+/// format functions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IdGrammar {
+    /// Either grammar.
+    #[default]
+    Any,
+    V1,
+    Deployed,
+}
+
+impl IdGrammar {
+    /// The option's values; the first is the default.
+    pub const NAMES: [&'static str; 3] = ["any", "v1", "deployed"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "any" => Some(IdGrammar::Any),
+            "v1" => Some(IdGrammar::V1),
+            "deployed" => Some(IdGrammar::Deployed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdGrammar::Any => "any",
+            IdGrammar::V1 => "v1",
+            IdGrammar::Deployed => "deployed",
+        }
+    }
+
+    pub fn admits(self, grammar: Grammar) -> bool {
+        match self {
+            IdGrammar::Any => true,
+            IdGrammar::V1 => grammar == Grammar::V1,
+            IdGrammar::Deployed => grammar == Grammar::Deployed,
+        }
+    }
+}
+
+/// The check pair the service gives the fields of a deployed id (dashes skipped): the fields
+/// read as one decimal number n, a digit as itself and a letter as its value A=10 ... Z=35 (two
+/// digits), and the pair is (98 - n mod 97) mod 97, from 0 to 96. Unlike ISO 7064's MOD 97-10, n
+/// is not multiplied by 100 first. `None` for any other character.
+pub fn deployed_check_pair(fields: &str) -> Option<u8> {
+    let mut r: u32 = 0;
+    for c in fields.bytes() {
+        r = match c {
+            b'-' => continue,
+            b'0'..=b'9' => (r * 10 + u32::from(c - b'0')) % 97,
+            b'A'..=b'Z' => (r * 100 + u32::from(c - b'A') + 10) % 97,
+            _ => return None,
+        };
+    }
+    Some(((98 - r) % 97) as u8)
+}
+
+/// `VV-G-LLL-SSSS-T-YYMM-C` followed by its check pair. The fields are not checked.
+pub fn with_check_pair(fields_without_pair: &str) -> Option<String> {
+    deployed_check_pair(fields_without_pair).map(|pair| format!("{fields_without_pair}-{pair:02}"))
+}
+
+/// The check pair of an id already matched by `DEPLOYED` or `PLACEHOLDER` (ASCII, 25 bytes) fits.
+fn pair_matches(id: &str) -> bool {
+    let (fields, pair) = id.split_at(DEPLOYED_ID_LEN - 3);
+    deployed_check_pair(fields).is_some_and(|p| pair[1..].parse::<u8>() == Ok(p))
+}
+
+/// True when `id` matches v1's grammar exactly (no trimming, ASCII only).
+pub fn is_valid_v1(id: &str) -> bool {
+    id.len() == ID_LEN && ID.is_match(id)
+}
+
+/// True when `id` matches the deployed grammar and its check pair is right.
+pub fn is_valid_deployed(id: &str) -> bool {
+    id.len() == DEPLOYED_ID_LEN && DEPLOYED.is_match(id) && pair_matches(id)
+}
+
+/// The grammar `id` is well-formed in, if any.
+pub fn grammar_of(id: &str) -> Option<Grammar> {
+    if is_valid_v1(id) {
+        Some(Grammar::V1)
+    } else if is_valid_deployed(id) {
+        Some(Grammar::Deployed)
+    } else {
+        None
+    }
+}
+
+/// True when `id` is well-formed in a grammar `grammar` admits.
+pub fn is_valid_in(id: &str, grammar: IdGrammar) -> bool {
+    grammar_of(id).is_some_and(|g| grammar.admits(g))
+}
+
+/// True when `id` is well-formed in either grammar (as `validateFormat(id)`).
+pub fn is_valid_format(id: &str) -> bool {
+    grammar_of(id).is_some()
+}
+
+/// True when `id` is one of the deployed service's error placeholders: never a minted id.
+pub fn is_placeholder(id: &str) -> bool {
+    id.len() == DEPLOYED_ID_LEN && PLACEHOLDER.is_match(id)
+}
+
+/// The error number in a placeholder's SSSS field (1 = MINT_UNAVAILABLE, ...).
+pub fn placeholder_error_number(id: &str) -> Option<u8> {
+    is_placeholder(id).then(|| id[11..13].parse().ok()).flatten()
+}
+
+/// The deployed service's placeholder error codes with the number each puts in SSSS. lib/format.js
+/// holds the same table (`PLACEHOLDER_ERROR_CODES`).
+pub const PLACEHOLDER_ERRORS: [(&str, u8); 9] = [
+    ("MINT_UNAVAILABLE", 1),
+    ("MINT_TIMEOUT", 2),
+    ("MINT_REJECTED", 3),
+    ("DRAND_UNAVAILABLE", 4),
+    ("CERT_UNAVAILABLE", 5),
+    ("TRUST_UNAVAILABLE", 6),
+    ("RATE_LIMITED", 7),
+    ("INVALID_REQUEST", 8),
+    ("INTERNAL_ERROR", 99),
+];
+
+/// The number of a placeholder error code.
+pub fn placeholder_error_number_of(code: &str) -> Option<u8> {
+    PLACEHOLDER_ERRORS.iter().find(|(c, _)| *c == code).map(|&(_, n)| n)
+}
+
+/// The error code a placeholder's number stands for.
+pub fn placeholder_error_code(number: u8) -> Option<&'static str> {
+    PLACEHOLDER_ERRORS.iter().find(|&&(_, n)| n == number).map(|&(c, _)| c)
+}
+
+/// The fields of a well-formed v1 ChittyID.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedId {
     pub version: String,
@@ -36,7 +204,51 @@ pub struct ParsedId {
     pub extension: String,
 }
 
-/// Splits a well-formed id into its fields; `None` when the format is invalid.
+/// The fields of a well-formed deployed ChittyID, named as the service names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeployedId {
+    pub version: String,
+    pub region: String,
+    pub jurisdiction: String,
+    pub sequential: String,
+    pub entity_type: String,
+    pub year_month: String,
+    pub trust_level: String,
+    pub checksum: String,
+}
+
+/// A well-formed id of either grammar, split into its fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    V1(ParsedId),
+    Deployed(DeployedId),
+}
+
+impl Parsed {
+    pub fn grammar(&self) -> Grammar {
+        match self {
+            Parsed::V1(_) => Grammar::V1,
+            Parsed::Deployed(_) => Grammar::Deployed,
+        }
+    }
+
+    /// The fields in id order.
+    pub fn fields(&self) -> [&str; 8] {
+        match self {
+            Parsed::V1(p) => [&p.version, &p.generation, &p.location, &p.sequence, &p.entity_type, &p.year_month, &p.check, &p.extension],
+            Parsed::Deployed(p) => [&p.version, &p.region, &p.jurisdiction, &p.sequential, &p.entity_type, &p.year_month, &p.trust_level, &p.checksum],
+        }
+    }
+
+    pub fn entity_type(&self) -> &str {
+        match self {
+            Parsed::V1(p) => &p.entity_type,
+            Parsed::Deployed(p) => &p.entity_type,
+        }
+    }
+}
+
+/// Splits a well-formed v1 id into its fields; `None` when it is not one.
 pub fn parse(id: &str) -> Option<ParsedId> {
     let fields = ID.captures(id)?;
     let field = |name: &str| fields[name].to_owned();
@@ -52,7 +264,35 @@ pub fn parse(id: &str) -> Option<ParsedId> {
     })
 }
 
-/// Entity codes the service accepts, with the T letter their ids carry.
+/// Splits a well-formed deployed id (check pair right) into its fields.
+pub fn parse_deployed(id: &str) -> Option<DeployedId> {
+    // The regex admits ASCII only, so the check pair's byte positions are characters.
+    let fields = DEPLOYED.captures(id)?;
+    if !pair_matches(id) {
+        return None;
+    }
+    let field = |name: &str| fields[name].to_owned();
+    Some(DeployedId {
+        version: field("version"),
+        region: field("region"),
+        jurisdiction: field("jurisdiction"),
+        sequential: field("sequential"),
+        entity_type: field("entity_type"),
+        year_month: field("year_month"),
+        trust_level: field("trust_level"),
+        checksum: field("checksum"),
+    })
+}
+
+/// Splits a well-formed id of a grammar `grammar` admits into its fields.
+pub fn parse_in(id: &str, grammar: IdGrammar) -> Option<Parsed> {
+    let parsed = parse(id).map(Parsed::V1).or_else(|| parse_deployed(id).map(Parsed::Deployed))?;
+    grammar.admits(parsed.grammar()).then_some(parsed)
+}
+
+/// Entity codes the service accepts, with the T letter their ids carry. lib/format.js holds the
+/// same table (`ENTITY_TYPE_LETTERS`); __test__/format.test.mjs holds the two equal. The deployed
+/// grammar's letters (P L T E A) are the first five entities' letters.
 pub const ENTITY_TYPE_LETTERS: [(&str, char); 9] = [
     ("PEO", 'P'),
     ("PLACE", 'L'),
@@ -73,147 +313,13 @@ pub fn entity_for_type_letter(letter: char) -> Option<&'static str> {
     ENTITY_TYPE_LETTERS.iter().find(|&&(_, l)| l == letter).map(|&(e, _)| e)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Position of the type letter T, the same in both grammars.
+pub const TYPE_LETTER_POS: usize = 14;
 
-    const GOOD: &str = "CT-A-CHI-1234-I-24-A-0";
-
-    #[test]
-    fn accepts_the_official_examples() {
-        assert!(is_valid_format(GOOD));
-        assert!(is_valid_format("ID-Z-ZZZ-0000-P-99-Z-Z"));
-        assert!(is_valid_format("AB-C-DEF-9876-E-01-Q-9"));
-    }
-
-    #[test]
-    fn rejects_empty_and_legacy_ids() {
-        assert!(!is_valid_format(""));
-        assert!(!is_valid_format("CHITTY-PEO-123456-ABC"));
-        assert!(!is_valid_format("chitty_peo_123"));
-        assert!(!is_valid_format("01-A-CHI-1234-I-2409-5-0"));
-    }
-
-    #[test]
-    fn rejects_lowercase_in_every_letter_field() {
-        for pos in [0, 1, 3, 5, 6, 7, 14, 19, 21] {
-            let mut s = GOOD.as_bytes().to_vec();
-            if s[pos].is_ascii_uppercase() {
-                s[pos] = s[pos].to_ascii_lowercase();
-                assert!(!is_valid_format(std::str::from_utf8(&s).unwrap()), "pos {pos}");
-            }
-        }
-    }
-
-    #[test]
-    fn rejects_non_ascii_and_whitespace() {
-        assert!(!is_valid_format("CT-A-CHİ-1234-I-24-A-0"));
-        assert!(!is_valid_format("CT-A-CHI-1234-I-24-A-０"));
-        assert!(!is_valid_format(&format!("{GOOD}\n")));
-        assert!(!is_valid_format(&format!("{GOOD} ")));
-        assert!(!is_valid_format(&format!(" {GOOD}")));
-        assert!(!is_valid_format(&GOOD.replace('-', " ")));
-        assert!(!is_valid_format(&format!("{GOOD}\0")));
-    }
-
-    #[test]
-    fn rejects_each_field_one_too_long_or_short() {
-        let fields: Vec<&str> = GOOD.split('-').collect();
-        for i in 0..fields.len() {
-            let mut longer = fields.clone();
-            let grown = format!("{}{}", fields[i], &fields[i][..1]);
-            longer[i] = &grown;
-            assert!(!is_valid_format(&longer.join("-")), "field {i} longer");
-            let mut shorter = fields.clone();
-            shorter[i] = &fields[i][..fields[i].len() - 1];
-            assert!(!is_valid_format(&shorter.join("-")), "field {i} shorter");
-        }
-    }
-
-    #[test]
-    fn rejects_digits_where_letters_belong_and_vice_versa() {
-        assert!(!is_valid_format("C1-A-CHI-1234-I-24-A-0"));
-        assert!(!is_valid_format("CT-A-CHI-12A4-I-24-A-0"));
-        assert!(!is_valid_format("CT-A-CHI-1234-I-2X-A-0"));
-        assert!(!is_valid_format("CT-A-CHI-1234-I-24-5-0"));
-        assert!(!is_valid_format("CT-A-CHI-1234-I-24-A-a"));
-        assert!(!is_valid_format("CT-A-CHI-1234-I-24-A--"));
-    }
-
-    #[test]
-    fn the_pattern_is_the_one_of_validate_format() {
-        let js = include_str!("../lib/format.js");
-        let without_names = regex::Regex::new(r"\(\?<[a-z_]+>|\)").unwrap().replace_all(ID_PATTERN, "");
-        assert!(js.contains(&format!("/{without_names}/")), "lib/format.js has not got {without_names}");
-        assert_eq!(ID.captures_len(), 9, "one group per field");
-        assert!(ID_LEN == GOOD.len() && is_valid_format(GOOD));
-    }
-
-    #[test]
-    fn parses_fields() {
-        let p = parse(GOOD).unwrap();
-        assert_eq!(p.version, "CT");
-        assert_eq!(p.generation, "A");
-        assert_eq!(p.location, "CHI");
-        assert_eq!(p.sequence, "1234");
-        assert_eq!(p.entity_type, "I");
-        assert_eq!(p.year_month, "24");
-        assert_eq!(p.check, "A");
-        assert_eq!(p.extension, "0");
-        assert_eq!(parse("CT-A-CHI-1234-I-24-A"), None);
-    }
-
-    #[test]
-    fn maps_entities_to_type_letters_both_ways() {
-        for (entity, letter) in ENTITY_TYPE_LETTERS {
-            assert_eq!(type_letter_for_entity(entity), Some(letter));
-            assert_eq!(entity_for_type_letter(letter), Some(entity));
-        }
-        assert_eq!(type_letter_for_entity("peo"), None);
-        assert_eq!(entity_for_type_letter('Z'), None);
-    }
-
-    /// The grammar restated field by field, independently of the table above.
-    fn reference(id: &str) -> bool {
-        let fields: Vec<&str> = id.split('-').collect();
-        let shape = [(2, 'L'), (1, 'L'), (3, 'L'), (4, 'D'), (1, 'L'), (2, 'D'), (1, 'L'), (1, 'A')];
-        fields.len() == shape.len()
-            && fields.iter().zip(shape).all(|(f, (len, class))| {
-                f.chars().count() == len
-                    && f.chars().all(|c| match class {
-                        'L' => c.is_ascii_uppercase(),
-                        'D' => c.is_ascii_digit(),
-                        _ => c.is_ascii_uppercase() || c.is_ascii_digit(),
-                    })
-            })
-    }
-
-    mod fuzz {
-        use super::*;
-        use crate::fuzzing::mutated_seed;
-        use proptest::prelude::*;
-
-        proptest! {
-            #![proptest_config(ProptestConfig::with_cases(3000))]
-
-            #[test]
-            fn agrees_with_the_reference_on_mutated_ids(bytes in mutated_seed("ids")) {
-                let text = String::from_utf8_lossy(&bytes);
-                prop_assert_eq!(is_valid_format(&text), reference(&text), "{:?}", text);
-            }
-
-            #[test]
-            fn agrees_on_strings_shaped_like_ids(s in "[A-Z0-9a-z-]{20,24}") {
-                prop_assert_eq!(is_valid_format(&s), reference(&s));
-            }
-
-            #[test]
-            fn generated_ids_are_valid_and_parse_back(s in "[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]") {
-                prop_assert!(is_valid_format(&s));
-                let p = parse(&s).unwrap();
-                let joined = [p.version, p.generation, p.location, p.sequence, p.entity_type, p.year_month, p.check, p.extension].join("-");
-                prop_assert_eq!(joined, s);
-            }
-        }
-    }
+/// The entity named by the type letter of a well-formed id of either grammar.
+pub fn entity_for_id(id: &str) -> Option<&'static str> {
+    is_valid_format(id).then(|| entity_for_type_letter(char::from(id.as_bytes()[TYPE_LETTER_POS]))).flatten()
 }
+
+#[cfg(test)]
+mod tests;

@@ -22,6 +22,7 @@ pub mod logging;
 pub mod metrics;
 pub mod monitor;
 pub mod rate_limit;
+pub mod redact;
 pub mod resilience;
 pub mod retry;
 pub mod retry_budget;

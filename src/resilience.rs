@@ -135,6 +135,11 @@ impl Resilience {
             if call.hands_off && err.fails_over() {
                 return Err(err);
             }
+            // JS asked for one attempt (its `fetch` is a test double that would pass a second
+            // request on to the real network): the first answer is final.
+            if crate::transport::fetch::single_attempt() {
+                return Err(err);
+            }
             let Some(delay_ms) = self.retry_delay(number, &err) else {
                 return Err(err);
             };
@@ -391,6 +396,29 @@ mod tests {
         assert_eq!(attempts, 1);
         assert_eq!(r.stats.snapshot(Operation::Mint).retries, 0);
         assert_eq!(sink.names(), ["circuitOpen"]);
+    }
+
+    #[test]
+    fn a_call_js_asked_to_make_once_is_not_retried() {
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 5, initial_delay_ms: 0, ..RetryPolicy::default() }),
+            breaker: None,
+            ..resilience(ManualClock::new(0), Arc::new(RecordingSink::default()))
+        };
+        let once = crate::transport::fetch::CallOrigin { ticket: 1, single_attempt: true };
+        for (origin, want) in [(Some(once), 1), (None, 2)] {
+            let mut attempts = 0;
+            let run = r.run(MINT, |_| {
+                attempts += 1;
+                std::future::ready(if attempts == 1 { status(503, None) } else { status(200, None) })
+            }, |_| Ok(()));
+            let outcome = match origin {
+                Some(origin) => block_on(crate::transport::fetch::within_call(origin, run)),
+                None => block_on(run),
+            };
+            assert_eq!(attempts, want);
+            assert_eq!(outcome.is_ok(), origin.is_none(), "the first answer (503) is final for a single-attempt call");
+        }
     }
 
     fn status(code: u16, retry_after: Option<&str>) -> Result<Response, ClientError> {

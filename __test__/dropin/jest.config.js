@@ -17,6 +17,7 @@ const suites = {
   msw: {},
   nock: {},
   automock: {},
+  service: {},
 }
 
 module.exports = {

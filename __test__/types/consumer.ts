@@ -58,6 +58,22 @@ async function main(): Promise<void> {
   const ignoring: boolean = emulator.ignoresIdempotencyKeys
   console.log(ignoring, (await ChittyIDEmulator.start({ ignoreIdempotencyKeys: true })).url)
   await careful.close()
+  // Id grammars and the emulator's deployed profile.
+  const deployed = await ChittyIDEmulator.start({ profile: 'deployed' })
+  const profile: 'v1' | 'deployed' = deployed.profile
+  deployed.setFault({ placeholder: 'MINT_TIMEOUT', remaining: 1 })
+  const placeholders: number = deployed.stats().placeholders
+  const narrow = new ChittyIDClient({ serviceUrl: `${deployed.url}/v1`, idGrammar: 'deployed' })
+  const anyParsed = ChittyIDClient.parse('03-1-USA-1234-P-2612-2-41')
+  if (anyParsed && anyParsed.grammar === 'deployed') console.log(anyParsed.region, anyParsed.checksum)
+  const v1Parsed = ChittyIDClient.parse('CT-A-CHI-1234-I-24-A-0', { grammar: 'v1' })
+  console.log(profile, placeholders, narrow.validateFormat('x'), v1Parsed?.generation)
+  await narrow.close()
+  await deployed.close()
+  // @ts-expect-error idGrammar is "any", "v1" or "deployed"
+  new ChittyIDClient({ idGrammar: 'v2' })
+  // @ts-expect-error not a placeholder code of the service
+  deployed.setFault({ placeholder: 'DOWN' })
   // @ts-expect-error retry.mint is "safe" or "idempotent"
   new ChittyIDClient({ retry: { mint: 'always' } })
   // @ts-expect-error unknown rateLimited payload field

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
@@ -49,6 +50,9 @@ pub struct NativeClient {
     metric_labels: Vec<(String, String)>,
     /// This client's cache in this JS thread's registry (`bindings::cache`); 0 without one.
     cache_handle: u32,
+    /// The ticket JS asked to make in a single attempt (`singleAttempt`), until its submission
+    /// takes it; 0 = none (tickets start at 1).
+    single_attempt: AtomicU32,
 }
 
 impl Drop for NativeClient {
@@ -74,7 +78,23 @@ impl NativeClient {
         };
         let scope = CallScope::new(ticket, op, &self.telemetry, headers);
         let mints = matches!(op, Operation::Mint | Operation::MintBatch);
-        self.submit(ticket, cancellable, mints, Box::pin(crate::telemetry::scoped(scope, call)))
+        let call: CallFuture = Box::pin(crate::telemetry::scoped(scope, call));
+        // A fetch-transport call names itself to JS in every attempt (`transport::fetch::CallOrigin`).
+        let call: CallFuture = if self.core.fetch_transport().is_some() {
+            let single_attempt = self.single_attempt.swap(0, Ordering::Relaxed) == ticket;
+            Box::pin(crate::transport::fetch::within_call(crate::transport::fetch::CallOrigin { ticket, single_attempt }, call))
+        } else {
+            call
+        };
+        self.submit(ticket, cancellable, mints, call)
+    }
+
+    /// The call about to be submitted under `ticket` is made once: no retry, no failover. JS
+    /// asks this when the call's `fetch` is a test double that would pass a second request on
+    /// to the real network (lib/fetch-transport.js).
+    #[napi(catch_unwind)]
+    pub fn single_attempt(&self, ticket: u32) {
+        self.single_attempt.store(ticket, Ordering::Relaxed);
     }
 
     /// Runs `call` on the I/O thread and queues its outcome (or its error) under `ticket`. The
@@ -176,7 +196,7 @@ impl NativeClient {
         let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
         let metric_labels = settings.metric_labels;
         let cache_handle = core.cache().map_or(0, |cache| crate::bindings::cache::register(cache.clone()));
-        Ok(Self { core, cancellations: Arc::default(), _shared: state, monitor, completer, telemetry, metric_labels, cache_handle })
+        Ok(Self { core, cancellations: Arc::default(), _shared: state, monitor, completer, telemetry, metric_labels, cache_handle, single_attempt: AtomicU32::new(0) })
     }
 
     #[napi(getter)]

@@ -4,10 +4,13 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bindings::options::{count, invalid, millis};
-use crate::emulator::{Emulator, EmulatorOptions, Faults, LedgerSnapshot};
+use crate::emulator::{Emulator, EmulatorOptions, Faults, LedgerSnapshot, Profile};
+use crate::format::PLACEHOLDER_ERRORS;
 
 #[napi(object)]
 pub struct NativeEmulatorOptions {
+    /// `"v1"` (default) or `"deployed"`: the wire it speaks.
+    pub profile: Option<String>,
     pub host: Option<String>,
     pub port: Option<u32>,
     pub token: Option<String>,
@@ -36,6 +39,9 @@ pub struct FaultOptions {
     pub down: Option<bool>,
     /// At most this many requests per second; the rest get the public service's 429.
     pub rate_limit_per_second: Option<f64>,
+    /// Deployed profile: mints answer a placeholder with this error code (`MINT_UNAVAILABLE`,
+    /// `MINT_TIMEOUT`, `RATE_LIMITED`, ...; `format::PLACEHOLDER_ERRORS`).
+    pub placeholder: Option<String>,
     pub routes: Option<Vec<String>>,
     pub probability: Option<f64>,
     pub remaining: Option<u32>,
@@ -60,6 +66,8 @@ pub struct EmulatorStats {
     pub bad_requests: f64,
     pub faults_injected: f64,
     pub connections: f64,
+    /// Placeholder ids answered (deployed profile); not counted in `minted`.
+    pub placeholders: f64,
 }
 
 const ROUTES: [&str; 4] = ["health", "mint", "batch", "validate"];
@@ -85,6 +93,16 @@ fn to_faults(f: FaultOptions) -> Result<Faults> {
             return Err(Error::new(Status::InvalidArg, format!("rateLimitPerSecond must be a finite number >= 0, got {rate}")));
         }
     }
+    let placeholder = match f.placeholder.as_deref() {
+        None => None,
+        Some(code) => match PLACEHOLDER_ERRORS.iter().find(|(c, _)| *c == code) {
+            Some((c, _)) => Some(*c),
+            None => {
+                let codes: Vec<&str> = PLACEHOLDER_ERRORS.iter().map(|(c, _)| *c).collect();
+                return Err(Error::new(Status::InvalidArg, format!("placeholder must be one of {codes:?}, got {code:?}")));
+            }
+        },
+    };
     let latency_ms = millis("latencyMs", f.latency_ms, 0).map_err(invalid)?;
     let rate_limit_retry_after = f.rate_limit_retry_after.map(|s| count("rateLimitRetryAfter", Some(s), 0, 0).map(u64::from)).transpose().map_err(invalid)?;
     Ok(Faults {
@@ -97,6 +115,7 @@ fn to_faults(f: FaultOptions) -> Result<Faults> {
         oversized_body: f.oversized_body.map(|n| n as usize),
         down: f.down.unwrap_or(false),
         rate_limit_per_second: f.rate_limit_per_second,
+        placeholder,
         routes: f.routes,
         probability: f.probability,
         remaining: f.remaining.map(u64::from),
@@ -119,6 +138,7 @@ fn to_stats(s: LedgerSnapshot) -> EmulatorStats {
         bad_requests: s.bad_requests as f64,
         faults_injected: s.faults_injected as f64,
         connections: s.connections as f64,
+        placeholders: s.placeholders as f64,
     }
 }
 
@@ -135,7 +155,14 @@ impl NativeEmulator {
         let port = options.port.unwrap_or(0);
         let port = u16::try_from(port)
             .map_err(|_| Error::new(Status::InvalidArg, format!("port must be 0..65535, got {port}")))?;
+        let profile = match options.profile.as_deref() {
+            None => defaults.profile,
+            Some(name) => Profile::parse(name).ok_or_else(|| {
+                Error::new(Status::InvalidArg, format!("profile must be one of {:?}, got {name:?}", Profile::NAMES))
+            })?,
+        };
         let opts = EmulatorOptions {
+            profile,
             host: options.host.unwrap_or(defaults.host),
             port,
             token: options.token.filter(|t| !t.is_empty()),
@@ -171,6 +198,12 @@ impl NativeEmulator {
     #[napi(getter)]
     pub fn ca(&self) -> Option<String> {
         self.inner.ca_pem().map(str::to_owned)
+    }
+
+    /// `"v1"` or `"deployed"`.
+    #[napi(getter)]
+    pub fn profile(&self) -> String {
+        self.inner.profile().as_str().to_owned()
     }
 
     #[napi(getter)]

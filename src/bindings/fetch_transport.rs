@@ -16,6 +16,9 @@ use crate::transport::Response;
 pub struct FetchOrder {
     pub id: f64,
     pub abort: bool,
+    /// The ticket of the client's call this fetch is an attempt of (JS makes every attempt of
+    /// a call with the `fetch` it captured for it); absent outside a call.
+    pub call: Option<u32>,
     pub method: Option<String>,
     pub url: Option<String>,
     /// JSON text, sent as is.
@@ -32,6 +35,7 @@ impl From<FetchCall> for FetchOrder {
         FetchOrder {
             id: call.id as f64,
             abort: false,
+            call: call.call,
             method: Some(call.method.as_str().to_owned()),
             url: Some(call.url),
             body: call.body.map(|b| String::from_utf8_lossy(&b).into_owned()),
@@ -58,6 +62,7 @@ impl FetchDispatch for JsFetch {
         let order = FetchOrder {
             id: id as f64,
             abort: true,
+            call: None,
             method: None,
             url: None,
             body: None,

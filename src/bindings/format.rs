@@ -1,43 +1,41 @@
-//! Format helpers. `validateFormat` itself runs as a JS regex (crossing into Rust costs more
-//! than the check); these are for parsing and for proving both grammars agree.
+//! Format helpers. `validateFormat` and `parse` themselves run in JS (lib/format.js: crossing
+//! into Rust costs more than the check); these prove both sides' grammars agree.
 
 use napi_derive::napi;
 
-use crate::format;
+use crate::format::{self, IdGrammar};
 
+/// A well-formed id of either grammar: which one, and its fields in id order.
 #[napi(object)]
 pub struct ParsedChittyId {
-    pub version: String,
-    pub generation: String,
-    pub location: String,
-    pub sequence: String,
-    pub entity_type: String,
-    pub year_month: String,
-    pub check: String,
-    pub extension: String,
+    /// `"v1"` or `"deployed"`.
+    pub grammar: String,
+    pub fields: Vec<String>,
 }
 
 #[napi(catch_unwind)]
 pub fn parse_chitty_id(id: String) -> Option<ParsedChittyId> {
-    format::parse(&id).map(|p| ParsedChittyId {
-        version: p.version,
-        generation: p.generation,
-        location: p.location,
-        sequence: p.sequence,
-        entity_type: p.entity_type,
-        year_month: p.year_month,
-        check: p.check,
-        extension: p.extension,
-    })
+    format::parse_in(&id, IdGrammar::Any)
+        .map(|p| ParsedChittyId { grammar: p.grammar().as_str().to_owned(), fields: p.fields().iter().map(|f| (*f).to_owned()).collect() })
+}
+
+/// `grammar`: `"any"` (absent), `"v1"` or `"deployed"`; an unknown name is `false`.
+#[napi(catch_unwind)]
+pub fn is_valid_format_native(id: String, grammar: Option<String>) -> bool {
+    match grammar.as_deref().map(IdGrammar::parse) {
+        None => format::is_valid_format(&id),
+        Some(Some(g)) => format::is_valid_in(&id, g),
+        Some(None) => false,
+    }
 }
 
 #[napi(catch_unwind)]
-pub fn is_valid_format_native(id: String) -> bool {
-    format::is_valid_format(&id)
+pub fn is_placeholder_native(id: String) -> bool {
+    format::is_placeholder(&id)
 }
 
-/// `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so JS maps a
-/// type letter back to its entity without a copy of the table.
+/// `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so a test can
+/// hold lib/format.js's copy of the table equal to it.
 #[napi(object)]
 pub struct EntityTypeLetter {
     pub entity: String,

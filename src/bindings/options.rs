@@ -22,6 +22,7 @@ use crate::endpoints::FailoverConfig;
 use crate::error::ClientError;
 use crate::fleet::rate::RateConfig;
 use crate::fleet::{FleetConfig, DEFAULT_BURST};
+use crate::format::IdGrammar;
 use crate::monitor::ConnectionConfig;
 use crate::retry::{default_retryable_errors, RetryPolicy};
 use crate::retry_budget::RetryBudgetConfig;
@@ -172,6 +173,9 @@ pub struct NativeClientOptions {
     pub bulkhead: Option<BulkheadOptions>,
     /// The client-side rate limit; off unless given.
     pub rate_limit: Option<ClientRateLimitOptions>,
+    /// `"any"`, `"v1"` or `"deployed"`: the grammars `validateFormat` and `validate()`'s
+    /// format-only fallback accept.
+    pub id_grammar: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -307,6 +311,7 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
         allow_insecure,
         max_connections: max_connections(options.max_connections).map_err(invalid)?,
         proxy: proxy_setting(&options),
+        id_grammar: id_grammar(options.id_grammar.as_deref()).map_err(invalid)?,
     };
     let process_scope = one_of("scope", options.scope.as_deref(), &SCOPES).map_err(invalid)? == "process";
     let transport = match one_of("transport", options.transport.as_deref(), &TRANSPORTS).map_err(invalid)? {
@@ -340,6 +345,12 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
         metric_labels: options.metric_labels.unwrap_or_default().chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect(),
     };
     Ok(settings)
+}
+
+/// `idGrammar`: one of `IdGrammar::NAMES` (the first is the default).
+fn id_grammar(value: Option<&str>) -> Checked<IdGrammar> {
+    let name = one_of("idGrammar", value, &IdGrammar::NAMES)?;
+    Ok(IdGrammar::parse(name).unwrap_or_default())
 }
 
 fn max_connections(value: Option<f64>) -> Checked<usize> {
@@ -588,10 +599,13 @@ pub struct FleetDefaults {
 pub struct ClientDefaults {
     pub service_url: String,
     pub timeout: f64,
+    /// `healthCheck()`'s own timeout, ms (not an option).
+    pub health_timeout: f64,
     pub max_response_bytes: f64,
     pub max_connections: f64,
     pub scope: String,
     pub allow_insecure: bool,
+    pub id_grammar: String,
     pub retry: RetryOptions,
     /// `retry.mint`.
     pub mint_retry: String,
@@ -622,10 +636,12 @@ pub fn client_defaults() -> ClientDefaults {
     ClientDefaults {
         service_url: config.service_url,
         timeout: config.timeout_ms as f64,
+        health_timeout: config::HEALTH_TIMEOUT_MS as f64,
         max_response_bytes: config.max_response_bytes as f64,
         max_connections: config.max_connections as f64,
         scope: SCOPES[0].to_owned(),
         allow_insecure: config.allow_insecure,
+        id_grammar: config.id_grammar.as_str().to_owned(),
         retry: RetryOptions {
             max_attempts: Some(f64::from(retry.max_attempts)),
             initial_delay_ms: Some(retry.initial_delay_ms as f64),
@@ -715,6 +731,7 @@ mod tests {
             fleet: None,
             bulkhead: None,
             rate_limit: None,
+            id_grammar: None,
         }
     }
 
@@ -795,6 +812,7 @@ mod tests {
             (NativeClientOptions { max_response_bytes: Some(1.5), ..no_options() }, "maxResponseBytes"),
             (NativeClientOptions { scope: Some("thread".into()), ..no_options() }, "scope"),
             (NativeClientOptions { transport: Some("xhr".into()), ..no_options() }, "transport"),
+            (NativeClientOptions { id_grammar: Some("V1".into()), ..no_options() }, "idGrammar"),
             (NativeClientOptions { mint_retry: Some("always".into()), ..no_options() }, "retry.mint"),
             (NativeClientOptions { bulkhead: Some(BulkheadOptions { max_concurrent: None, max_queue: None }), ..no_options() }, "bulkhead.maxConcurrent"),
             (NativeClientOptions { rate_limit: Some(ClientRateLimitOptions { requests_per_second: 5.0, burst: Some(0.0) }), ..no_options() }, "rateLimit.burst"),
@@ -858,11 +876,21 @@ mod tests {
     }
 
     #[test]
+    fn id_grammar_names_one_or_both_grammars() {
+        assert_eq!(client_settings(no_options()).unwrap().config.id_grammar, IdGrammar::Any);
+        for (name, grammar) in [("any", IdGrammar::Any), ("v1", IdGrammar::V1), ("deployed", IdGrammar::Deployed)] {
+            let s = client_settings(NativeClientOptions { id_grammar: Some(name.into()), ..no_options() }).unwrap();
+            assert_eq!(s.config.id_grammar, grammar);
+        }
+    }
+
+    #[test]
     fn the_defaults_js_sees_are_the_plain_types_defaults() {
         let d = client_defaults();
         assert_eq!(d.timeout, config::DEFAULT_TIMEOUT_MS as f64);
         assert_eq!(d.retry.max_attempts, Some(f64::from(RetryPolicy::default().max_attempts)));
         assert_eq!(d.cache.negative_ttl_ms, Some(DEFAULT_NEGATIVE_TTL_MS as f64));
+        assert_eq!(d.id_grammar, "any");
         assert_eq!(d.connection.max_reconnect_attempts, Some(f64::INFINITY));
         assert_eq!(d.mint_retry, "safe");
         assert_eq!(d.service_url, config::DEFAULT_SERVICE_URL);

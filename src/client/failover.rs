@@ -57,13 +57,13 @@ impl Client {
         self.failover.as_ref().map_or(0, |f| f.set.active())
     }
 
-    /// Sends through endpoint `i`; what the service sends back is scrubbed of the key.
+    /// Sends through endpoint `i` (the transport redacts the key from what comes back).
     pub(super) async fn send_via(&self, i: usize, request: Request<'_>) -> Result<Response, ClientError> {
         if let Some(counter) = self.failover.as_ref().and_then(|f| f.requests.get(i)) {
             counter.fetch_add(1, Relaxed);
         }
         let (transport, _) = self.endpoint(i);
-        self.redactor.scrub(transport.send(request).await)
+        transport.send(request).await
     }
 
     /// Runs a call on the first healthy endpoint, and on the next ones while it fails in a way
@@ -75,6 +75,8 @@ impl Client {
         R: Fn() -> Request<'r>,
         P: Fn(&Response) -> Result<T, ClientError>,
     {
+        // A parser's complaint may quote the answer: free text from the service like the rest.
+        let parse = |r: &Response| parse(r).map_err(|e| e.redacted(&self.redactor));
         let Some(failover) = &self.failover else {
             return self.resilience.run(self.call(op, replay), |_| self.send_via(0, request()), &parse).await;
         };
@@ -90,7 +92,7 @@ impl Client {
                     failover.set.on_success(i);
                     return Ok(value);
                 }
-                Err(err) if err.fails_over() => {
+                Err(err) if err.fails_over() && !crate::transport::fetch::single_attempt() => {
                     self.mark_down(i, &err);
                     last = Some(err);
                 }
@@ -124,7 +126,7 @@ impl Client {
         while let Some(active) = failover.set.first_healthy() {
             match self.health_result().await {
                 Ok(()) => return Ok(()),
-                Err(err) if err.fails_over() => {
+                Err(err) if err.fails_over() && !crate::transport::fetch::single_attempt() => {
                     self.mark_down(active, &err);
                     last = Some(err);
                 }

@@ -6,6 +6,9 @@
 //!   `oversized_body` apply to the routes named in `routes`, or to every route except health
 //!   when `routes` is `None`.
 //! - `drop_after_commit` applies to those routes too, but only ever to mint and batch.
+//! - `placeholder` applies to those routes too, but only ever to mint, and only under the
+//!   deployed profile: the mint answers 200 with a placeholder id instead of minting, as the
+//!   deployed service does when its minting backend fails.
 //! - `rate_limit_per_second` applies to the same routes as the response faults. It is a
 //!   token bucket (burst = the rate, at least 1) over every request to them, outside
 //!   `probability` and `remaining`: a request it refuses gets the public service's 429 (no
@@ -18,7 +21,8 @@
 //!
 //! Precedence when several apply to one request: latency is always served first, then the
 //! first of down > reset_connection > rate_limit_retry_after > error_status answers instead of
-//! the route; otherwise the route runs and its success answer (2xx only) is subject to
+//! the route; otherwise the route runs (a deployed mint with `placeholder` answers its
+//! placeholder) and its success answer (2xx only) is subject to
 //! drop_after_commit > malformed_json > oversized_body.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +53,10 @@ pub struct Faults {
     /// At most this many requests per second (fractions allowed: 10/60 is 10 a minute); the
     /// rest get 429 `{"error":"REQUEST_BLOCKED","reason":"RATE_LIMIT_EXCEEDED"}`.
     pub rate_limit_per_second: Option<f64>,
+    /// Deployed profile: mints answer 200 `{ success: true, fallback: true, errorCode, chittyId }`
+    /// with a placeholder id carrying this error code (one of `format::PLACEHOLDER_ERRORS`),
+    /// minting nothing.
+    pub placeholder: Option<&'static str>,
     /// Narrows the response faults to these routes: "health", "mint", "batch", "validate".
     pub routes: Option<Vec<String>>,
     /// Chance in 0..=1 that an eligible request is faulted; None = always.
@@ -82,6 +90,8 @@ pub(crate) struct Injection {
     pub latency: Option<Duration>,
     pub early: Option<Early>,
     pub late: Option<Late>,
+    /// The error code of the placeholder a deployed mint answers with.
+    pub placeholder: Option<&'static str>,
 }
 
 impl Injection {
@@ -101,7 +111,8 @@ impl Faults {
     fn injection_for(&self, route: RouteKind) -> Injection {
         let latency = (self.latency_ms > 0).then(|| Duration::from_millis(self.latency_ms));
         let targeted = self.response_faults_target(route);
-        Injection { latency, early: self.early_for(targeted), late: self.late_for(route, targeted) }
+        let placeholder = self.placeholder.filter(|_| targeted && route == RouteKind::Mint);
+        Injection { latency, early: self.early_for(targeted), late: self.late_for(route, targeted), placeholder }
     }
 
     fn early_for(&self, targeted: bool) -> Option<Early> {
@@ -211,7 +222,7 @@ impl FaultSwitch {
             let admitted = bucket.get_or_insert_with(|| Bucket::full(rate)).take(rate);
             if !admitted && !active.down {
                 let latency = (active.latency_ms > 0).then(|| Duration::from_millis(active.latency_ms));
-                return Some(Injection { latency, early: Some(Early::Blocked), late: None });
+                return Some(Injection { latency, early: Some(Early::Blocked), ..Injection::default() });
             }
         }
         let injection = active.injection_for(route);
@@ -371,6 +382,18 @@ mod tests {
         assert_eq!(s.draw(RouteKind::Validate).and_then(|i| i.early), Some(Early::Blocked));
         s.set(Faults::default());
         assert_eq!(s.draw(RouteKind::Validate), None);
+    }
+
+    #[test]
+    fn placeholders_touch_only_mints_and_lose_to_early_answers() {
+        let s = switch(Faults { placeholder: Some("MINT_TIMEOUT"), ..Faults::default() });
+        assert_eq!(s.draw(RouteKind::Validate), None);
+        assert_eq!(s.draw(RouteKind::Health), None);
+        assert_eq!(s.draw(RouteKind::Mint).unwrap().placeholder, Some("MINT_TIMEOUT"));
+        let both = switch(Faults { placeholder: Some("RATE_LIMITED"), error_status: Some(500), remaining: Some(1), ..Faults::default() });
+        let i = both.draw(RouteKind::Mint).unwrap();
+        assert_eq!((i.early, i.placeholder), (Some(Early::Status(500)), Some("RATE_LIMITED")));
+        assert_eq!(both.draw(RouteKind::Mint), None, "remaining counts placeholders too");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! 10⁴ · 26³ · 26 · 36 ≈ 1.6·10¹¹ mints per type letter, and the counter can be read back
 //! from an id (which is how the emulator answers "did I mint this?" without storing ids).
 
-pub use crate::format::{entity_for_type_letter, is_valid_format, ID_LEN};
+// The v1 profile mints and checks v1 ids only (the deployed profile: `deployed_ids`).
+pub use crate::format::{entity_for_type_letter, is_valid_v1 as is_valid_format, ID_LEN};
 
 const TYPE_POS: usize = 14;
 const CHECK_POS: usize = 19;

@@ -30,6 +30,13 @@ impl JsonObject {
         self
     }
 
+    /// A field whose value is already JSON (a nested object built by another `JsonObject`).
+    pub fn raw(mut self, key: &str, json: &[u8]) -> Self {
+        self.key(key);
+        self.buf.extend_from_slice(json);
+        self
+    }
+
     pub fn boolean(mut self, key: &str, value: bool) -> Self {
         self.key(key);
         self.buf.extend_from_slice(if value { b"true" } else { b"false" });

@@ -7,9 +7,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use super::deployed_ids::DeployedIdGenerator;
 use super::idempotency::{IdempotencyStore, StoredResponse};
-use super::ids::{IdGenerator, ID_LEN};
+use super::ids::IdGenerator;
 use super::RouteKind;
+use crate::format::DEPLOYED_ID_LEN;
 
 const IDEMPOTENCY_KEYS_KEPT: usize = 100_000;
 
@@ -37,6 +39,9 @@ pub struct LedgerSnapshot {
     pub faults_injected: u64,
     /// TCP connections accepted.
     pub connections: u64,
+    /// Placeholder ids handed out (deployed profile, under the `placeholder` fault); never
+    /// counted as minted.
+    pub placeholders: u64,
 }
 
 #[derive(Debug, Default)]
@@ -51,10 +56,11 @@ struct Counters {
     bad_requests: AtomicU64,
     faults_injected: AtomicU64,
     connections: AtomicU64,
+    placeholders: AtomicU64,
 }
 
 impl Counters {
-    fn all(&self) -> [&AtomicU64; 10] {
+    fn all(&self) -> [&AtomicU64; 11] {
         [
             &self.health,
             &self.mint,
@@ -66,6 +72,7 @@ impl Counters {
             &self.bad_requests,
             &self.faults_injected,
             &self.connections,
+            &self.placeholders,
         ]
     }
 
@@ -109,15 +116,66 @@ impl MintBook {
     }
 }
 
+/// How ids are made from the mint counter: the profile's grammar.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Generator {
+    V1(IdGenerator),
+    Deployed(DeployedIdGenerator),
+}
+
+impl Generator {
+    fn id_for(&self, n: u64, type_letter: u8) -> MintedId {
+        let mut bytes = [0; DEPLOYED_ID_LEN];
+        let len = match self {
+            Generator::V1(g) => {
+                let id = g.id_for(n, type_letter);
+                bytes[..id.len()].copy_from_slice(&id);
+                id.len()
+            }
+            Generator::Deployed(g) => {
+                bytes = g.id_for(n, type_letter);
+                bytes.len()
+            }
+        };
+        MintedId { bytes, len }
+    }
+
+    fn id_string(&self, n: u64, type_letter: u8) -> String {
+        match self {
+            Generator::V1(g) => g.id_string(n, type_letter),
+            Generator::Deployed(g) => g.id_string(n, type_letter),
+        }
+    }
+
+    fn decode(&self, id: &str) -> Option<(u64, u8)> {
+        match self {
+            Generator::V1(g) => g.decode(id),
+            Generator::Deployed(g) => g.decode(id),
+        }
+    }
+}
+
+/// One minted id, of either grammar, without allocating.
+pub(crate) struct MintedId {
+    bytes: [u8; DEPLOYED_ID_LEN],
+    len: usize,
+}
+
+impl AsRef<[u8]> for MintedId {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 /// The ids of one commit, in order.
 pub(crate) struct MintedIds<'a> {
-    generator: IdGenerator,
+    generator: Generator,
     next: u64,
     type_letters: std::slice::Iter<'a, u8>,
 }
 
 impl Iterator for MintedIds<'_> {
-    type Item = [u8; ID_LEN];
+    type Item = MintedId;
 
     fn next(&mut self) -> Option<Self::Item> {
         let type_letter = *self.type_letters.next()?;
@@ -134,13 +192,13 @@ pub(crate) enum Commit {
 
 #[derive(Debug)]
 pub(crate) struct Ledger {
-    generator: IdGenerator,
+    generator: Generator,
     counters: Counters,
     book: Mutex<MintBook>,
 }
 
 impl Ledger {
-    pub fn new(generator: IdGenerator) -> Self {
+    pub fn new(generator: Generator) -> Self {
         let book = MintBook {
             base: 0,
             type_letters: Vec::new(),
@@ -167,6 +225,11 @@ impl Ledger {
 
     pub fn count_connection(&self) {
         bump(&self.counters.connections);
+    }
+
+    /// A placeholder id was handed out instead of a minted one.
+    pub fn count_placeholder(&self) {
+        bump(&self.counters.placeholders);
     }
 
     /// The answer remembered under `key`, counted as a replay.
@@ -234,6 +297,7 @@ impl Ledger {
             bad_requests: read(&c.bad_requests),
             faults_injected: read(&c.faults_injected),
             connections: read(&c.connections),
+            placeholders: read(&c.placeholders),
         }
     }
 
@@ -260,14 +324,14 @@ mod tests {
     use bytes::Bytes;
 
     fn ledger() -> Ledger {
-        Ledger::new(IdGenerator::new(2025))
+        Ledger::new(Generator::V1(IdGenerator::new(2025)))
     }
 
     fn mint(ledger: &Ledger, key: Option<&str>, letters: &[u8]) -> (bool, Vec<String>) {
         let mut ids = Vec::new();
         let commit = ledger.commit(key, letters, |minted| {
             let joined: Vec<String> =
-                minted.map(|id| String::from_utf8(id.to_vec()).unwrap()).collect();
+                minted.map(|id| String::from_utf8(id.as_ref().to_vec()).unwrap()).collect();
             ids.clone_from(&joined);
             StoredResponse { status: 201, body: Bytes::from(joined.join(",")) }
         });
@@ -311,6 +375,18 @@ mod tests {
         assert!(l.was_minted(&ids[0]));
         assert!(!l.was_minted(&other_type));
         assert!(!l.was_minted(&not_yet));
+    }
+
+    #[test]
+    fn a_deployed_ledger_mints_deployed_ids_and_counts_placeholders_apart() {
+        let l = Ledger::new(Generator::Deployed(DeployedIdGenerator::new(*b"2612")));
+        let (_, ids) = mint(&l, None, b"PA");
+        assert!(ids.iter().all(|id| crate::format::is_valid_deployed(id) && l.was_minted(id)), "{ids:?}");
+        l.count_placeholder();
+        let snap = l.snapshot();
+        assert_eq!((snap.minted, snap.minted_ids, snap.placeholders), (2, ids, 1));
+        l.reset();
+        assert_eq!(l.snapshot().placeholders, 0);
     }
 
     #[test]

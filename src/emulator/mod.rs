@@ -2,8 +2,14 @@
 //! official grammar, `Idempotency-Key` replays, run-time fault injection and a ledger of
 //! everything it minted. It runs on its own thread with its own current-thread runtime, so it
 //! never competes with the client's runtime.
+//!
+//! Two profiles: `V1` (the default) speaks v1's wire; `Deployed` speaks the wire of the service
+//! deployed at id.chitty.cc (`routes/deployed.rs`): its routes and bodies, ids of the deployed
+//! grammar, no batch route, no auth check, `Idempotency-Key` ignored, and placeholder ids under
+//! the `placeholder` fault.
 
 mod conn;
+pub mod deployed_ids;
 mod faults;
 mod idempotency;
 pub mod ids;
@@ -28,9 +34,10 @@ use tokio::sync::oneshot;
 pub use faults::Faults;
 pub use ledger::{LedgerSnapshot, RouteCounts};
 
+use deployed_ids::DeployedIdGenerator;
 use faults::FaultSwitch;
 use ids::IdGenerator;
-use ledger::Ledger;
+use ledger::{Generator, Ledger};
 
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 
@@ -59,13 +66,46 @@ impl RouteKind {
     }
 }
 
+/// Which service the emulator plays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// v1's wire (README "Emulator").
+    #[default]
+    V1,
+    /// The wire of the service deployed at id.chitty.cc.
+    Deployed,
+}
+
+impl Profile {
+    /// The names JS and the CLI use; the first is the default.
+    pub const NAMES: [&'static str; 2] = ["v1", "deployed"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "v1" => Some(Profile::V1),
+            "deployed" => Some(Profile::Deployed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::V1 => "v1",
+            Profile::Deployed => "deployed",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmulatorOptions {
+    /// The wire it speaks.
+    pub profile: Profile,
     /// Address to bind; a name such as "localhost" binds its first address that works.
     pub host: String,
     /// 0 picks a free port.
     pub port: u16,
-    /// When set (and non-empty), mint, batch and validate require `Authorization: Bearer <token>`.
+    /// When set (and non-empty), mint, batch and validate require `Authorization: Bearer <token>`
+    /// (v1 profile; the deployed service checks no auth).
     pub token: Option<String>,
     /// Larger request bodies are answered with 413.
     pub max_request_bytes: usize,
@@ -77,13 +117,15 @@ pub struct EmulatorOptions {
     /// Compress answers with gzip when the request accepts it.
     pub compress: bool,
     /// Mint as if `Idempotency-Key` did not exist, as the public service does (switchable at
-    /// run time with [`Emulator::set_ignore_idempotency_keys`]).
+    /// run time with [`Emulator::set_ignore_idempotency_keys`]). The deployed profile always
+    /// ignores them.
     pub ignore_idempotency_keys: bool,
 }
 
 impl Default for EmulatorOptions {
     fn default() -> Self {
         Self {
+            profile: Profile::default(),
             host: "127.0.0.1".to_owned(),
             port: 0,
             token: None,
@@ -98,6 +140,7 @@ impl Default for EmulatorOptions {
 
 /// What the request handlers share.
 pub(crate) struct State {
+    profile: Profile,
     expected_authorization: Option<Vec<u8>>,
     max_request_bytes: usize,
     ignore_idempotency_keys: AtomicBool,
@@ -116,13 +159,18 @@ impl State {
             .as_deref()
             .filter(|token| !token.is_empty())
             .map(|token| format!("Bearer {token}").into_bytes());
-        let year = timestamp::utc_year(crate::clock::unix_ms());
+        let now = crate::clock::unix_ms();
+        let (generator, expected_authorization) = match opts.profile {
+            Profile::V1 => (Generator::V1(IdGenerator::new(timestamp::utc_year(now))), expected_authorization),
+            Profile::Deployed => (Generator::Deployed(DeployedIdGenerator::new(timestamp::utc_year_month(now))), None),
+        };
         Self {
+            profile: opts.profile,
             expected_authorization,
             max_request_bytes: opts.max_request_bytes,
-            ignore_idempotency_keys: AtomicBool::new(opts.ignore_idempotency_keys),
+            ignore_idempotency_keys: AtomicBool::new(opts.ignore_idempotency_keys || opts.profile == Profile::Deployed),
             faults: FaultSwitch::default(),
-            ledger: Ledger::new(IdGenerator::new(year)),
+            ledger: Ledger::new(generator),
             redirect_status: opts.redirect_status,
             compress: opts.compress,
             h2_requests: std::sync::atomic::AtomicU64::new(0),
@@ -201,9 +249,15 @@ impl Emulator {
     }
 
     /// Whether mints honour `Idempotency-Key` (the default) or ignore it like the public
-    /// service, so a retried mint mints again.
+    /// service, so a retried mint mints again. The deployed profile ignores keys whatever this
+    /// says.
     pub fn set_ignore_idempotency_keys(&self, ignore: bool) {
+        let ignore = ignore || self.inner.state.profile == Profile::Deployed;
         self.inner.state.ignore_idempotency_keys.store(ignore, Ordering::Relaxed);
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.inner.state.profile
     }
 
     pub fn ignores_idempotency_keys(&self) -> bool {

@@ -1,4 +1,7 @@
 //! Request → response: routing, auth, body limits, the four routes, and the faults around them.
+//! The deployed profile's routes are in `deployed.rs`; the faults and body limits are shared.
+
+mod deployed;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -14,11 +17,11 @@ use serde::Deserialize;
 
 use super::faults::{Early, Injection, Late};
 use super::idempotency::StoredResponse;
-use super::ids::{self, ID_LEN};
+use super::ids;
 use super::json::{self, JsonObject};
 use super::ledger::{Commit, MintedIds};
 use super::timestamp::iso8601_utc;
-use super::{Reply, RouteKind, State};
+use super::{Profile, Reply, RouteKind, State};
 use crate::clock::unix_ms;
 
 pub(crate) const SERVICE_VERSION: &str = "2.0.0";
@@ -84,6 +87,21 @@ impl Route {
             Route::Validate(_) => RouteKind::Validate,
             Route::WrongMethod(kind) => *kind,
             Route::NotFound => RouteKind::Other,
+        }
+    }
+}
+
+/// A request's route under the emulator's profile.
+enum AnyRoute {
+    V1(Route),
+    Deployed(deployed::Route),
+}
+
+impl AnyRoute {
+    fn kind(&self) -> RouteKind {
+        match self {
+            AnyRoute::V1(route) => route.kind(),
+            AnyRoute::Deployed(route) => route.kind(),
         }
     }
 }
@@ -183,7 +201,10 @@ pub(crate) async fn respond(state: Arc<State>, request: Request<Incoming>) -> Re
         return Ok(moved);
     }
     let gzip = state.compress && super::serving::accepts_gzip(request.headers());
-    let route = Route::of(request.method(), request.uri().path());
+    let route = match state.profile {
+        Profile::V1 => AnyRoute::V1(Route::of(request.method(), request.uri().path())),
+        Profile::Deployed => AnyRoute::Deployed(deployed::Route::of(request.method(), request.uri())),
+    };
     let kind = route.kind();
     state.ledger.count_request(kind);
     let injection = state.faults.draw(kind).unwrap_or_default();
@@ -194,7 +215,7 @@ pub(crate) async fn respond(state: Arc<State>, request: Request<Incoming>) -> Re
 
 async fn answer_with_faults(
     state: &State,
-    route: Route,
+    route: AnyRoute,
     request: Request<Incoming>,
     injection: Injection,
 ) -> Result<Answer, Abort> {
@@ -207,9 +228,12 @@ async fn answer_with_faults(
         tokio::time::sleep(delay).await;
     }
     if let Some(early) = injection.early {
-        return early_answer(early, kind);
+        return early_answer(early, kind, state.profile);
     }
-    let answer = route_answer(state, route, request).await;
+    let answer = match route {
+        AnyRoute::V1(route) => route_answer(state, route, request).await,
+        AnyRoute::Deployed(route) => deployed::answer(state, route, request, injection.placeholder).await,
+    };
     match injection.late {
         Some(late) if answer.is_success() => {
             if !before_route {
@@ -221,13 +245,16 @@ async fn answer_with_faults(
     }
 }
 
-fn early_answer(early: Early, kind: RouteKind) -> Result<Answer, Abort> {
+fn early_answer(early: Early, kind: RouteKind, profile: Profile) -> Result<Answer, Abort> {
+    let deployed = profile == Profile::Deployed;
     Ok(match early {
+        Early::Down if kind == RouteKind::Health && deployed => Answer::json(503, deployed::health_body("down")),
         Early::Down if kind == RouteKind::Health => Answer::json(503, health_body("down")),
         Early::Down => Answer::error(503, "service unavailable"),
         Early::Reset => return Err(Abort::Reset),
+        // The deployed service's 429 carries no Retry-After.
         Early::RateLimited { retry_after_secs } => Answer {
-            retry_after_secs: Some(retry_after_secs),
+            retry_after_secs: (!deployed).then_some(retry_after_secs),
             ..Answer::error(429, "rate limited")
         },
         Early::Status(status) => Answer::error(status, "injected error"),
@@ -434,7 +461,7 @@ fn mint_body(mut ids: MintedIds<'_>, letters: &[u8]) -> Bytes {
     let entity = ids::entity_for_type_letter(letters[0] as char).unwrap_or_default();
     JsonObject::with_capacity(144)
         .boolean("success", true)
-        .plain("chittyId", &id)
+        .plain("chittyId", id.as_ref())
         .plain("entity", entity.as_bytes())
         .plain("timestamp", &iso8601_utc(unix_ms()))
         .plain("version", SERVICE_VERSION.as_bytes())
@@ -442,7 +469,7 @@ fn mint_body(mut ids: MintedIds<'_>, letters: &[u8]) -> Bytes {
 }
 
 fn batch_body(ids: MintedIds<'_>, letters: &[u8]) -> Bytes {
-    JsonObject::with_capacity(32 + letters.len() * (ID_LEN + 3))
+    JsonObject::with_capacity(32 + letters.len() * (crate::format::DEPLOYED_ID_LEN + 3))
         .boolean("success", true)
         .plain_array("chittyIds", ids)
         .finish()

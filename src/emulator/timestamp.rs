@@ -21,6 +21,12 @@ pub(crate) fn utc_year(unix_ms: u64) -> u32 {
     civil_date(unix_ms / MS_PER_DAY).0
 }
 
+/// `YYMM` of the UTC date, as ASCII digits.
+pub(crate) fn utc_year_month(unix_ms: u64) -> [u8; 4] {
+    let iso = iso8601_utc(unix_ms);
+    [iso[2], iso[3], iso[5], iso[6]]
+}
+
 fn write_digits(slot: &mut [u8], mut value: u64) {
     for digit in slot.iter_mut().rev() {
         *digit = b'0' + (value % 10) as u8;
@@ -65,6 +71,8 @@ mod tests {
         assert_eq!(iso(1_709_251_199_999), "2024-02-29T23:59:59.999Z");
         assert_eq!(iso(1_735_689_600_123), "2025-01-01T00:00:00.123Z");
         assert_eq!(utc_year(1_735_689_599_999), 2024);
+        assert_eq!(&utc_year_month(1_735_689_599_999), b"2412");
+        assert_eq!(&utc_year_month(1_735_689_600_000), b"2501");
     }
 
     #[test]

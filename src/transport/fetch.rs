@@ -8,6 +8,7 @@
 //! abort its fetch.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -19,10 +20,37 @@ use super::{Method, Request, Response};
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Phase};
 
-/// One exchange for JS to make: `fetch(url, { method, headers, body })`.
-#[derive(Debug)]
+/// The JS call an exchange belongs to. Every attempt of one call (retries, failover) is made
+/// with the `fetch` JS captured when the call was made, found by the call's `ticket`; and JS
+/// may ask for a `single_attempt` (its `fetch` is a test double that would hand a second
+/// request on to the real network): the call is then neither retried nor failed over.
+#[derive(Clone, Copy, Debug)]
+pub struct CallOrigin {
+    pub ticket: u32,
+    pub single_attempt: bool,
+}
+
+tokio::task_local! {
+    static ORIGIN: CallOrigin;
+}
+
+/// Runs `fut` (one call of a fetch-transport client) as the call `origin`.
+pub async fn within_call<F: Future>(origin: CallOrigin, fut: F) -> F::Output {
+    ORIGIN.scope(origin, fut).await
+}
+
+/// True inside a call JS asked to make only once.
+pub fn single_attempt() -> bool {
+    ORIGIN.try_with(|o| o.single_attempt).unwrap_or(false)
+}
+
+/// One exchange for JS to make: `fetch(url, { method, headers, body })`. Its `Debug` never
+/// prints the key (docs/ARCHITECTURE.md, "Redaction").
 pub struct FetchCall {
     pub id: u64,
+    /// The ticket of the JS call this exchange is an attempt of; `None` outside a call (the
+    /// connection manager's health checks, failover probes).
+    pub call: Option<u32>,
     pub method: Method,
     pub url: String,
     /// The request body exactly as serialized by the caller (JSON text).
@@ -34,6 +62,22 @@ pub struct FetchCall {
     pub extra_headers: Option<crate::telemetry::Headers>,
     /// JS stops reading a body past this many bytes.
     pub max_response_bytes: usize,
+}
+
+impl std::fmt::Debug for FetchCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchCall")
+            .field("id", &self.id)
+            .field("call", &self.call)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("body", &self.body)
+            .field("authorization", &self.authorization.as_ref().map(|_| crate::redact::REDACTED))
+            .field("idempotency_key", &self.idempotency_key)
+            .field("extra_headers", &self.extra_headers)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 /// A fetch that rejected: the Node-style `code` of its cause (`err.cause.code`), if any, and
@@ -168,14 +212,9 @@ impl FetchTransport {
         self.dispatch.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }
 
+    /// One exchange through JS's fetch; `ClientTransport::send` redacts and logs its outcome.
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
-        let (method, path, started) = (req.method, req.path, std::time::Instant::now());
-        let result = self.exchange(req).await;
-        match &result {
-            Ok(r) => tracing::debug!(transport = "fetch", method = method.as_str(), path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
-            Err(e) => tracing::debug!(transport = "fetch", method = method.as_str(), path, code = e.code(), error = %e, "request failed"),
-        }
-        result
+        self.exchange(req).await
     }
 
     async fn exchange(&self, req: Request<'_>) -> Result<Response, ClientError> {
@@ -187,6 +226,7 @@ impl FetchTransport {
         let waiting = Waiting { id, dispatch: dispatch.as_ref() };
         let call = FetchCall {
             id,
+            call: ORIGIN.try_with(|o| o.ticket).ok(),
             method: req.method,
             url: format!("{}{}", self.base_url, req.path),
             body: req.body,
@@ -279,10 +319,29 @@ mod tests {
         let call = &started[0];
         assert_eq!((call.method, call.url.as_str()), (Method::Post, "http://stub.test/v1/mint"));
         assert_eq!(call.authorization.as_deref(), Some("Bearer k1"));
+        assert!(!format!("{call:?}").contains("k1"), "a debug dump of the call never shows the key");
         assert_eq!(call.idempotency_key.as_deref(), Some("idem"));
         assert_eq!(call.body.as_deref(), Some(&b"{\"entity\":\"PEO\"}"[..]));
         assert!(js.aborted.lock().unwrap().is_empty(), "an answered fetch is not aborted");
         assert!(!lock_waiting().contains_key(&call.id));
+    }
+
+    #[test]
+    fn every_attempt_names_its_call_and_a_single_attempt_call_says_so() {
+        let js = Arc::new(FakeJs::default());
+        *js.answer.lock().unwrap() = Some(Box::new(|_| Ok(ok("{}"))));
+        let t = transport(&js, None);
+        let rt = runtime();
+        rt.block_on(t.send(post("/mint", None, 2000))).unwrap();
+        let origin = CallOrigin { ticket: 7, single_attempt: true };
+        let inside = rt.block_on(within_call(origin, async {
+            t.send(post("/mint", None, 2000)).await.unwrap();
+            t.send(post("/mint", None, 2000)).await.unwrap();
+            single_attempt()
+        }));
+        assert!(inside && !single_attempt());
+        let calls: Vec<_> = js.started.lock().unwrap().iter().map(|c| c.call).collect();
+        assert_eq!(calls, [None, Some(7), Some(7)]);
     }
 
     #[test]

@@ -37,7 +37,8 @@ describe('ChittyID integration (jest-fetch-mock)', () => {
 
   test('validates', async () => {
     fetch.mockResponseOnce(JSON.stringify({ valid: false, error: 'unknown id' }))
-    await expect(client.validate(ID)).resolves.toEqual({ valid: false, error: 'unknown id' })
+    // v1 answered with the body's valid, chittyId and entity, nothing else.
+    await expect(client.validate(ID)).resolves.toStrictEqual({ valid: false, chittyId: undefined, entity: undefined })
     expect(fetch.mock.calls[0][0]).toBe(`${SERVICE}/validate/${encodeURIComponent(ID)}`)
   })
 

@@ -41,9 +41,16 @@ describe('ChittyID integration (nock)', () => {
   })
 
   test('a refused connection', async () => {
-    nock(ORIGIN).post('/v1/mint').replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:443' }).persist()
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' })
+    nock(ORIGIN).post('/v1/mint').replyWithError(refused).persist()
     await expect(client.mint({ entity: 'AUTH' })).rejects.toThrow('ChittyID service unavailable - cannot mint AUTH ID')
     await expect(client.mint({ entity: 'AUTH' })).rejects.toThrow(/ECONNREFUSED/)
+  })
+
+  test('an error given as a plain object is passed on as it is', async () => {
+    // nock rejects fetch with the object itself; v1 rethrew anything that was not an Error.
+    nock(ORIGIN).post('/v1/mint').replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:443' })
+    await expect(client.mint({ entity: 'AUTH' })).rejects.toEqual({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:443' })
   })
 
   test('validate falls back to the format check when the service is unreachable', async () => {

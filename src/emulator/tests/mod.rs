@@ -1,6 +1,7 @@
 //! End-to-end tests over real sockets on 127.0.0.1.
 
 mod client;
+mod deployed;
 mod faults;
 mod idempotency;
 mod lifecycle;

@@ -1,0 +1,386 @@
+//! The deployed profile's routes: the wire of the service deployed at id.chitty.cc, as its public
+//! source has it (facts only; docs/ARCHITECTURE.md "Emulator profiles").
+//!
+//! - `GET /health` (`{ status: "ok", ... }`) and `GET /api/health` (`{ status: "healthy", ... }`).
+//! - Mint: `POST /v1/mint`, `GET /generate`, `GET /api/get-chittyid`. The type comes from the
+//!   body's `entityType` (or `entity_type`), else the query's `entity_type`, `type` or `for`, else
+//!   `thing`: a word (`person place thing event authority`), a letter (`P L T E A`, any case) or a
+//!   purpose (`context`, `claude` → person; `work-item`, `document`, `general` → thing). An
+//!   unreadable body counts as `{}`. 200 `{ success: true, chittyId, components, ... }`.
+//!   The emulator plays the minting backend too: it refuses a type it does not know, so the
+//!   service answers an `INVALID_REQUEST` placeholder; the `placeholder` fault makes it answer
+//!   the placeholder of that error code.
+//! - `POST /api/validate` with `{ "id" }`: 200 `{ success: true, valid, error | components }`; a
+//!   placeholder (loosely: 8 dash-separated parts, G `0`, `ERR`, SSSS 0..99 as `parseInt` reads
+//!   it) answers `{ valid: false, isError: true, errorCode, errorName, ... }`.
+//! - `GET /api/spec`, and `OPTIONS` on any path (the CORS preflight).
+//! - Anything else, other methods included: 404 `{ success: false, error: "NOT_FOUND", ... }`.
+//! - A body the service fails on (not JSON for validate, `null`, a non-string type or id) is its
+//!   catch-all 503 `{ success: false, error: "SECURITY_ERROR" }`.
+//!
+//! No batch route, no auth check, `Idempotency-Key` ignored.
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Uri};
+use serde_json::Value;
+
+use super::super::deployed_ids::{type_letter_for_word, word_for_type_letter};
+use super::super::json::JsonObject;
+use super::super::timestamp::{iso8601_utc, utc_year_month};
+use super::super::{RouteKind, State};
+use super::{percent_decode, read_body, Answer, SERVICE_VERSION};
+use crate::clock::unix_ms;
+use crate::format::{self, PLACEHOLDER_ERRORS};
+
+const SERVICE: &[u8] = b"chittyid-mothership";
+
+pub(super) enum Route {
+    Health,
+    ApiHealth,
+    Mint,
+    Validate,
+    Spec,
+    Preflight,
+    NotFound(String),
+}
+
+impl Route {
+    pub fn of(method: &Method, uri: &Uri) -> Route {
+        let path = uri.path();
+        if *method == Method::OPTIONS {
+            return Route::Preflight;
+        }
+        match (method.as_str(), path) {
+            ("GET", "/health") => Route::Health,
+            ("GET", "/api/health") => Route::ApiHealth,
+            ("POST", "/v1/mint") | ("GET", "/generate") | ("GET", "/api/get-chittyid") => Route::Mint,
+            ("POST", "/api/validate") => Route::Validate,
+            ("GET", "/api/spec") => Route::Spec,
+            _ => Route::NotFound(path.to_owned()),
+        }
+    }
+
+    pub fn kind(&self) -> RouteKind {
+        match self {
+            Route::Health | Route::ApiHealth => RouteKind::Health,
+            Route::Mint => RouteKind::Mint,
+            Route::Validate => RouteKind::Validate,
+            Route::Spec | Route::Preflight | Route::NotFound(_) => RouteKind::Other,
+        }
+    }
+}
+
+pub(super) async fn answer(state: &State, route: Route, request: Request<Incoming>, placeholder: Option<&'static str>) -> Answer {
+    match route {
+        Route::Health => Answer::json(200, health_body("ok")),
+        Route::ApiHealth => Answer::json(200, health_body("healthy")),
+        Route::Mint => mint(state, request, placeholder).await,
+        Route::Validate => validate(state, request).await,
+        Route::Spec => Answer::json(200, spec_body()),
+        Route::Preflight => Answer::json(200, Bytes::new()),
+        Route::NotFound(path) => not_found(&path),
+    }
+}
+
+fn timestamp() -> [u8; 24] {
+    iso8601_utc(unix_ms())
+}
+
+pub(super) fn health_body(status: &str) -> Bytes {
+    JsonObject::with_capacity(128)
+        .plain("status", status.as_bytes())
+        .plain("service", SERVICE)
+        .plain("version", SERVICE_VERSION.as_bytes())
+        .plain("timestamp", &timestamp())
+        .finish()
+}
+
+fn not_found(path: &str) -> Answer {
+    let body = JsonObject::with_capacity(160 + path.len())
+        .boolean("success", false)
+        .plain("error", b"NOT_FOUND")
+        .string("message", &format!("Route not found: {path}"))
+        .plain("timestamp", &timestamp())
+        .plain("service", SERVICE)
+        .finish();
+    Answer::json(404, body)
+}
+
+/// The service's catch-all answer to a request it failed on.
+fn security_error() -> Answer {
+    let body = JsonObject::with_capacity(128)
+        .boolean("success", false)
+        .plain("error", b"SECURITY_ERROR")
+        .plain("message", b"request processing failed")
+        .plain("timestamp", &timestamp())
+        .finish();
+    Answer::json(503, body)
+}
+
+fn spec_body() -> Bytes {
+    let types = JsonObject::with_capacity(96)
+        .plain("P", b"Person")
+        .plain("L", b"Place")
+        .plain("T", b"Thing")
+        .plain("E", b"Event")
+        .plain("A", b"Authority")
+        .finish();
+    let spec = JsonObject::with_capacity(160).plain("format", b"VV-G-LLL-SSSS-T-YYMM-C-XX").raw("entityTypes", &types).finish();
+    JsonObject::with_capacity(256).boolean("success", true).raw("specification", &spec).plain("timestamp", &timestamp()).finish()
+}
+
+/// JavaScript's truthiness of a JSON value.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
+}
+
+/// The first value of `name` in a query string (`URLSearchParams.get`), decoded.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(&k.replace('+', " ")) == name).then(|| percent_decode(&v.replace('+', " ")))
+    })
+}
+
+/// The type a mint asks for, lower-cased and mapped as the service maps it; `Err` when the
+/// service would fail on the request (a non-string type).
+fn requested_type(body: Option<&Value>, query: &str) -> Result<String, ()> {
+    let from_body = body.and_then(|b| ["entityType", "entity_type"].into_iter().filter_map(|k| b.get(k)).find(|v| truthy(v)));
+    let raw = match from_body {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(()),
+        None => ["entity_type", "type", "for"]
+            .into_iter()
+            .find_map(|k| query_param(query, k).filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| "thing".to_owned()),
+    };
+    let raw = raw.to_lowercase();
+    let word = match raw.as_str() {
+        "p" => "person",
+        "l" => "place",
+        "t" => "thing",
+        "e" => "event",
+        "a" => "authority",
+        "context" | "claude" => "person",
+        "work-item" | "document" | "general" => "thing",
+        other => other,
+    };
+    Ok(word.to_owned())
+}
+
+async fn mint(state: &State, request: Request<Incoming>, placeholder: Option<&'static str>) -> Answer {
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let body = if request.method() == Method::POST {
+        let bytes = match read_body(request, state.max_request_bytes).await {
+            Ok(bytes) => bytes,
+            Err(answer) => return answer,
+        };
+        // The service reads an unreadable body as `{}`; `null` it fails on.
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Null) => return security_error(),
+            Ok(value) => Some(value),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let Ok(word) = requested_type(body.as_ref(), &query) else { return security_error() };
+    let letter = type_letter_for_word(&word);
+    if let Some(code) = placeholder {
+        return placeholder_answer(state, code, letter.unwrap_or(b'T'));
+    }
+    let Some(letter) = letter else {
+        // The minting backend refuses a type it does not know (400): the service's placeholder.
+        return placeholder_answer(state, "INVALID_REQUEST", b'T');
+    };
+    let respond = |mut ids: super::super::ledger::MintedIds<'_>| {
+        let id = ids.next().expect("one id per letter");
+        super::StoredResponse { status: 200, body: mint_body(id.as_ref(), letter) }
+    };
+    match state.ledger.commit(None, &[letter], respond) {
+        super::Commit::Fresh(stored) | super::Commit::Replayed(stored) => Answer::replay(stored),
+    }
+}
+
+/// The service's `components` of a deployed-shaped id (its fields, by the service's names).
+fn components(id: &[u8]) -> Bytes {
+    let text = std::str::from_utf8(id).unwrap_or_default();
+    let f: Vec<&str> = text.split('-').collect();
+    let names = ["version", "region", "jurisdiction", "sequential", "entityType", "yearMonth", "trustLevel", "checksum"];
+    names.iter().zip(f).fold(JsonObject::with_capacity(200), |o, (name, value)| o.string(name, value)).finish()
+}
+
+fn mint_body(id: &[u8], letter: u8) -> Bytes {
+    JsonObject::with_capacity(400)
+        .boolean("success", true)
+        .plain("chittyId", id)
+        .plain("entityType", word_for_type_letter(letter).unwrap_or("thing").as_bytes())
+        .raw("components", &components(id))
+        .plain("timestamp", &timestamp())
+        .plain("service", b"id.chitty.cc")
+        .plain("mintedBy", b"mint.chitty.cc")
+        .finish()
+}
+
+/// The placeholder `03-0-ERR-<code number>-<T>-<YYMM now>-0-<pair>` and the service's 200
+/// answer carrying it; counted apart, never minted.
+fn placeholder_answer(state: &State, code: &'static str, letter: u8) -> Answer {
+    let number = format::placeholder_error_number_of(code).unwrap_or(99);
+    let yymm = utc_year_month(unix_ms());
+    let fields = format!("03-0-ERR-{number:04}-{}-{}-0", char::from(letter), std::str::from_utf8(&yymm).unwrap_or("0000"));
+    let id = format::with_check_pair(&fields).expect("placeholder fields are digits and letters");
+    state.ledger.count_placeholder();
+    let body = JsonObject::with_capacity(512)
+        .boolean("success", true)
+        .plain("chittyId", id.as_bytes())
+        .boolean("fallback", true)
+        .plain("errorCode", code.as_bytes())
+        .string("message", &format!("minting backend failed ({code}): issued a placeholder id, to be replaced on next verification"))
+        .raw("components", &components(id.as_bytes()))
+        .plain("timestamp", &timestamp())
+        .plain("service", b"id.chitty.cc")
+        .plain("mintedBy", b"fallback")
+        .finish();
+    Answer::json(200, body)
+}
+
+/// JavaScript's `parseInt(s)` (base 10) for a placeholder's SSSS field.
+fn js_parse_int(s: &str) -> Option<i64> {
+    let s = s.trim_start();
+    let (sign, digits) = match s.as_bytes().first() {
+        Some(b'-') => (-1, &s[1..]),
+        Some(b'+') => (1, &s[1..]),
+        _ => (1, s),
+    };
+    let end = digits.bytes().position(|c| !c.is_ascii_digit()).unwrap_or(digits.len());
+    // A long run of digits is far above 99 whatever it is; saturate rather than overflow.
+    (end > 0).then(|| sign * digits[..end].parse::<i64>().unwrap_or(i64::MAX))
+}
+
+/// The service's own (loose) test for a placeholder.
+fn looks_like_placeholder(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('-').collect();
+    parts.len() == 8 && parts[1] == "0" && parts[2] == "ERR" && js_parse_int(parts[3]).is_some_and(|n| (0..=99).contains(&n))
+}
+
+async fn validate(state: &State, request: Request<Incoming>) -> Answer {
+    let bytes = match read_body(request, state.max_request_bytes).await {
+        Ok(bytes) => bytes,
+        Err(answer) => return answer,
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&bytes) else { return security_error() };
+    if body.is_null() {
+        return security_error();
+    }
+    let id = match body.get("id") {
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(v) if truthy(v) => return security_error(),
+        _ => None,
+    };
+    let verdict = match id.filter(|s| !s.is_empty()) {
+        Some(id) if looks_like_placeholder(id) => placeholder_verdict(id),
+        Some(id) => id_verdict(id),
+        None => JsonObject::with_capacity(128).boolean("success", true).boolean("valid", false).plain("error", b"ChittyID is required and must be a string"),
+    };
+    Answer::json(200, verdict.plain("timestamp", &timestamp()).finish())
+}
+
+fn placeholder_verdict(id: &str) -> JsonObject {
+    let sequential = id.split('-').nth(3).unwrap_or_default();
+    let name = PLACEHOLDER_ERRORS.iter().find(|(_, n)| format!("{n:04}") == sequential).map_or("UNKNOWN_ERROR", |(c, _)| c);
+    JsonObject::with_capacity(256)
+        .boolean("success", true)
+        .boolean("valid", false)
+        .boolean("isError", true)
+        .string("errorCode", sequential)
+        .plain("errorName", name.as_bytes())
+        .string("message", &format!("placeholder id ({name}); verify again to have it replaced"))
+        .boolean("canReplace", true)
+}
+
+/// The service's field-by-field check of a deployed id, with its messages.
+fn id_verdict(id: &str) -> JsonObject {
+    let invalid = |error: &str| JsonObject::with_capacity(128).boolean("success", true).boolean("valid", false).string("error", error);
+    let parts: Vec<&str> = id.split('-').collect();
+    if parts.len() != 8 {
+        return invalid("Invalid format: must have 8 parts separated by hyphens");
+    }
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|c| c.is_ascii_digit());
+    let checks: [(bool, &str); 8] = [
+        (digits(parts[0], 2), "Version must be 2 digits"),
+        (parts[1].len() == 1 && matches!(parts[1].as_bytes()[0], b'1'..=b'9'), "Region must be 1 digit (1-9)"),
+        (parts[2].len() == 3 && parts[2].bytes().all(|c| c.is_ascii_uppercase()), "Jurisdiction must be 3 uppercase letters"),
+        (digits(parts[3], 4), "Sequential must be 4 digits"),
+        (["P", "L", "T", "E", "A"].contains(&parts[4]), "Entity type must be P, L, T, E, or A"),
+        (digits(parts[5], 4), "Year-Month must be 4 digits (YYMM)"),
+        (parts[6].len() == 1 && matches!(parts[6].as_bytes()[0], b'0'..=b'5'), "Trust level must be 0-5"),
+        (digits(parts[7], 2), "Checksum must be 2 digits"),
+    ];
+    if let Some((_, error)) = checks.iter().find(|(ok, _)| !ok) {
+        return invalid(error);
+    }
+    let expected = format::deployed_check_pair(&parts[..7].concat()).map(|p| format!("{p:02}")).unwrap_or_default();
+    if expected != parts[7] {
+        return invalid(&format!("Invalid checksum: expected {expected}, got {}", parts[7]));
+    }
+    JsonObject::with_capacity(320).boolean("success", true).boolean("valid", true).raw("components", &components(id.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_as_the_service_has_them() {
+        let route = |m: Method, p: &str| Route::of(&m, &p.parse::<Uri>().unwrap());
+        assert!(matches!(route(Method::POST, "/v1/mint"), Route::Mint));
+        assert!(matches!(route(Method::GET, "/generate?type=person"), Route::Mint));
+        assert!(matches!(route(Method::GET, "/api/get-chittyid"), Route::Mint));
+        assert!(matches!(route(Method::POST, "/api/validate"), Route::Validate));
+        assert!(matches!(route(Method::GET, "/health"), Route::Health));
+        assert!(matches!(route(Method::GET, "/api/health"), Route::ApiHealth));
+        assert!(matches!(route(Method::OPTIONS, "/anything"), Route::Preflight));
+        for (m, p) in [(Method::GET, "/v1/mint"), (Method::POST, "/mint"), (Method::POST, "/v1/mint/batch"), (Method::GET, "/v1/health"), (Method::GET, "/validate/x"), (Method::POST, "/health")] {
+            assert!(matches!(route(m.clone(), p), Route::NotFound(_)), "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn reads_the_type_as_the_service_does() {
+        let body = |json: &str| serde_json::from_str::<Value>(json).unwrap();
+        let t = |b: Option<Value>, q: &str| requested_type(b.as_ref(), q);
+        assert_eq!(t(Some(body(r#"{"entityType":"Person"}"#)), ""), Ok("person".into()));
+        assert_eq!(t(Some(body(r#"{"entityType":"A"}"#)), ""), Ok("authority".into()));
+        assert_eq!(t(Some(body(r#"{"entity_type":"l"}"#)), ""), Ok("place".into()));
+        assert_eq!(t(Some(body(r#"{"entityType":"","entity_type":"e"}"#)), ""), Ok("event".into()));
+        assert_eq!(t(Some(body(r#"{"entity":"PEO"}"#)), ""), Ok("thing".into()), "v1's `entity` is not read");
+        assert_eq!(t(Some(body(r#"{"entityType":"claude"}"#)), ""), Ok("person".into()));
+        assert_eq!(t(Some(body(r#"{"entityType":"work-item"}"#)), ""), Ok("thing".into()));
+        assert_eq!(t(Some(body(r#"{"entityType":"robot"}"#)), ""), Ok("robot".into()));
+        assert_eq!(t(Some(body(r#"{"entityType":5}"#)), ""), Err(()));
+        assert_eq!(t(Some(body(r#"{"entityType":0}"#)), "type=event"), Ok("event".into()), "falsy values fall through");
+        assert_eq!(t(None, "for=context&type=place"), Ok("place".into()));
+        assert_eq!(t(None, "entity_type=P&type=place"), Ok("person".into()));
+        assert_eq!(t(None, "for=work%2Ditem"), Ok("thing".into()));
+        assert_eq!(t(None, ""), Ok("thing".into()));
+    }
+
+    #[test]
+    fn recognises_placeholders_as_loosely_as_the_service() {
+        assert!(looks_like_placeholder("03-0-ERR-0001-T-2612-0-22"));
+        assert!(looks_like_placeholder("03-0-ERR-00ab-T-2612-0-22"), "parseInt reads the leading 00");
+        assert!(looks_like_placeholder("x-0-ERR-99-y-z-w-v"));
+        assert!(!looks_like_placeholder("03-0-ERR-0100-T-2612-0-22"));
+        assert!(!looks_like_placeholder("03-0-ERR--1-T-2612-0-22"));
+        assert!(!looks_like_placeholder("03-1-ERR-0001-T-2612-0-22"));
+        assert_eq!(js_parse_int("  42x"), Some(42));
+        assert_eq!(js_parse_int("x"), None);
+    }
+}
