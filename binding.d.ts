@@ -70,6 +70,18 @@ export declare class NativeClient {
   /** `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`). */
   submitValidate(ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
   /**
+   * `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
+   * cache; true when it was held.
+   */
+  invalidateLocal(id: string): boolean
+  /** Whether `invalidate(id)` also deletes a fleet (Redis) entry, through `submitInvalidate`. */
+  get hasSharedCache(): boolean
+  /**
+   * `invalidate(id)`, fleet part: the completion under `ticket` is true when Redis held an
+   * entry for `id` (false also when Redis was unreachable within the fleet deadline).
+   */
+  submitInvalidate(ticket: number, id: string): void
+  /**
    * Stops the call submitted under `ticket` (its AbortSignal fired). `null` when it already
    * finished natively (its outcome is queued); else whether a mint may have minted, and its key.
    */
@@ -494,6 +506,11 @@ export interface FleetStats {
   l2Hits: number
   l2Misses: number
   l2Writes: number
+  /**
+   * Shared-cache entries ignored because they failed authentication (forged, foreign, or
+   * replayed past their signed expiry).
+   */
+  l2Rejected: number
   /** Validations answered by the L2 after waiting for another instance's request. */
   coalesced: number
   rateWaits: number
@@ -512,6 +529,12 @@ export declare function isPlaceholderNative(id: string): boolean
 
 /** `grammar`: `"any"` (absent), `"v1"` or `"deployed"`; an unknown name is `false`. */
 export declare function isValidFormatNative(id: string, grammar?: string | undefined | null): boolean
+
+/**
+ * Label names the `labels` option may not use (the client's own series use them), for the JS
+ * side's checks (`crate::metrics::OWN_LABEL_NAMES`).
+ */
+export declare function metricLabelNames(): Array<string>
 
 /** `new NativeClient(options)`: the client's config as `lib/options.js` normalized it. */
 export interface NativeClientOptions {

@@ -286,8 +286,9 @@ export interface ChittyIDClientConfig {
   /** Allow plain `http://` to a non-loopback host (the key then travels in clear text). Default false. */
   allowInsecure?: boolean
   /**
-   * Extra trusted CA certificates (PEM), added to the bundled roots. The files named by
-   * `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE` are added too.
+   * Extra trusted CA certificates (PEM), added to the bundled roots, for the service and for a
+   * fleet `rediss://` Redis. The files named by `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE` are
+   * added too.
    */
   ca?: string | Buffer | Array<string | Buffer>
   /**
@@ -353,7 +354,11 @@ export interface ChittyIDClientConfig {
 
 /** The `fleet` option. Invalid values throw a `TypeError` (`ERR_INVALID_ARG_VALUE`). */
 export interface FleetOptions {
-  /** `redis://[user:password@]host:port[/db]` (no TLS: `rediss://` is not supported). */
+  /**
+   * `redis://[user:password@]host:port[/db]`, or `rediss://...` for TLS, verified like the
+   * service's own connection: the bundled roots plus `ca` and `NODE_EXTRA_CA_CERTS`, unverified
+   * only under `NODE_TLS_REJECT_UNAUTHORIZED=0`. A `#fragment` is refused.
+   */
   redis: string
   /** Prefix of every key. Default `"chittyid"`. */
   keyPrefix?: string
@@ -374,7 +379,10 @@ export interface FleetOptions {
   burst?: number
   /** Longest a validation waits for another instance already asking for the same id, ms. Default 200. */
   coalesceMs?: number
-  /** The shared validation cache (needs the local `cache`). Default `true`. */
+  /**
+   * The shared validation cache (needs the local `cache` and an `apiKey`, from which the key that
+   * authenticates its entries is derived). Default `true`.
+   */
   sharedCache?: boolean
   /** Share circuit openings: the others probe instead of hammering. Default `true`. */
   breakerHint?: boolean
@@ -651,6 +659,11 @@ export interface FleetStats {
   l2Hits: number
   l2Misses: number
   l2Writes: number
+  /**
+   * Shared-cache entries ignored because they failed authentication (forged, written by a fleet
+   * with another API key, or replayed after their signed expiry); each counts as a miss too.
+   */
+  l2Rejected: number
   /** L2 hits that waited for another instance's request for the same id. */
   coalesced: number
   /** Requests that waited for their slot in the rate budget, and the ms waited in all. */
@@ -813,6 +826,12 @@ export declare class ChittyIDClient extends EventEmitter {
    * with `error`. Rejects only with a TypeError (bad options), an AbortError, or `ECLIENTCLOSED`.
    */
   validate(id: string, options?: CallOptions): Promise<ValidationResult>
+  /**
+   * Forgets `id` in the validation cache (fresh and stale entries; an answer already on its way
+   * is not stored), and in fleet mode deletes the shared Redis entry too. Resolves to `true` when
+   * an entry was held. Rejects only with a TypeError (not a string) or `ECLIENTCLOSED`.
+   */
+  invalidate(id: string): Promise<boolean>
   /**
    * Checks the id grammars the `idGrammar` option names (default both; a deployed id's check
    * pair included); non-strings are `false`. Synchronous, in JS.

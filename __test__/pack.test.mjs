@@ -44,6 +44,8 @@ maybe('the packed package', () => {
     expect(listing).toContain('package/lib/load-binding.js')
     expect(listing).toContain('package/LICENSE')
     expect(listing).toContain('package/binding.js')
+    // README's tracing section tells users to copy it from the package.
+    expect(listing).toContain('package/examples/otel.js')
     for (const entry of listing) {
       expect(entry).not.toMatch(/\.rs$|Cargo\.(toml|lock)$|package-lock\.json$|\/target\/|\.node$|__test__|\.github/)
     }

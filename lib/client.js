@@ -66,6 +66,8 @@ class ChittyIDClient extends EventEmitter {
   #bridge
   /** This client's cache for `cachedVerdict` (src/bindings/cache.rs); 0 without one. */
   #cacheHandle = 0
+  /** Fleet mode shares a validation cache in Redis: `invalidate()` deletes there too. */
+  #sharedCache = false
   #apiKey
   #closed = false
   /** Delivers native events; handed to the native side on first listener or connect(). */
@@ -129,6 +131,7 @@ class ChittyIDClient extends EventEmitter {
       process.nextTick(() => self.deref()?.#autoConnect())
     }
     this.#cacheHandle = this.#native.cacheHandle
+    this.#sharedCache = this.#native.hasSharedCache
     this.#headers = options.headers
     this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.#native.serviceUrl, name: options.name })
     const telemetry = this.#telemetry
@@ -282,8 +285,8 @@ class ChittyIDClient extends EventEmitter {
   /**
    * Asks the breaker synchronously, so an open circuit rejects before any native promise exists
    * (a native async call costs ~10 µs, this check ~0.25 µs): 0 to go ahead, else ms until the next
-   * trial, or minus the trial limit while HALF_OPEN with every trial in flight. Same admission, counting and wording as the native path, which then admits again
-   * harmlessly. With an aborted signal it defers to the native path, which reports the abort.
+   * trial, or minus the trial limit while HALF_OPEN with every trial in flight. Same admission,
+   * counting and wording as the native path, which then admits again harmlessly. With an aborted signal it defers to the native path, which reports the abort.
    */
   #openCircuitWait(signal) {
     return this.#bridge.breakerClosed || (signal && signal.aborted) ? 0 : this.#native.breakerAdmit()
@@ -346,6 +349,26 @@ class ChittyIDClient extends EventEmitter {
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
       const headers = callHeaders(this.#headers, options, 'validate')
       return this.#submit(OTHER, undefined, signal, (ticket, cancellable) => this.#native.submitValidate(ticket, id, cancellable, headers))
+    } catch (err) {
+      return rejectLater(err)
+    }
+  }
+
+  /**
+   * Forgets `id` in the validation cache (a fresh or a stale entry), so the next `validate(id)`
+   * asks the service; an answer already on its way is not stored. In fleet mode the shared
+   * (Redis) entry is deleted too, so other instances ask as well. Resolves to true when an
+   * entry was held (here or in Redis).
+   */
+  invalidate(id) {
+    try {
+      this.#checkOpen()
+      if (typeof id !== 'string') throw invalidArgument('invalidate expects the ChittyID as a string')
+      // v1 semantics (lib/v1.js) cache nothing.
+      if (this.#v1) return Promise.resolve(false)
+      const local = this.#native.invalidateLocal(id)
+      if (!this.#sharedCache) return Promise.resolve(local)
+      return this.#bridge.submit(OTHER, undefined, undefined, (ticket) => this.#native.submitInvalidate(ticket, id)).then((shared) => local || shared)
     } catch (err) {
       return rejectLater(err)
     }

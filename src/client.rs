@@ -424,26 +424,61 @@ impl Client {
     }
 
     async fn ask_and_remember(&self, id: &str) -> Validation {
-        // Fleet mode: the shared cache (L2) before the service, when caching is on.
-        let shared = self.cache.as_ref().and_then(|_| self.resilience.fleet.as_ref()).filter(|f| f.shared_cache().is_some());
-        let Some(fleet) = shared else {
+        // An `invalidate` while this request is out makes its answer too old to keep.
+        let epoch = self.cache().map(|c| c.forget_epoch());
+        let still_wanted = || self.cache().map(|c| c.forget_epoch()) == epoch;
+        // Fleet mode: the shared cache (L2) before the service, when caching is on, and only
+        // for well-formed ids: whatever Redis holds, an id that fails the format check is never
+        // answered `valid: true` from it (a forged entry, see `fleet::cache`, is a miss anyway).
+        let Some(l2) = self.shared_cache().filter(|_| format::is_valid_in(id, self.id_grammar)) else {
             let answer = self.ask_service(id).await;
-            self.remember(id, &answer);
+            if still_wanted() {
+                self.remember(id, &answer);
+            }
             return answer;
         };
-        let l2 = fleet.shared_cache().expect("checked above");
         let lease = match l2.lookup(id).await {
             crate::fleet::cache::Lookup::Hit { valid, ttl_ms } => {
-                self.remember_for(id, valid, ttl_ms.min(self.ttl_for(valid)));
+                if still_wanted() {
+                    self.remember_for(id, valid, ttl_ms.min(self.ttl_for(valid)));
+                }
                 return Validation::from_cache(id, valid);
             }
             crate::fleet::cache::Lookup::Miss(lease) => lease,
         };
         let answer = self.ask_service(id).await;
-        self.remember(id, &answer);
-        let verdict = answer.authoritative.then_some(answer.valid);
+        let keep = still_wanted();
+        if keep {
+            self.remember(id, &answer);
+        }
+        let verdict = answer.authoritative.then_some(answer.valid).filter(|_| keep);
         l2.store(id, verdict, self.ttl_for(answer.valid), lease).await;
         answer
+    }
+
+    /// The fleet's shared cache, used when this client caches and fleet mode shares a cache.
+    fn shared_cache(&self) -> Option<&crate::fleet::cache::SharedCache> {
+        self.cache.as_ref()?;
+        self.resilience.fleet.as_ref()?.shared_cache()
+    }
+
+    /// `client.invalidate(id)`, local part: forgets `id` in the validation cache (fresh or
+    /// stale), and keeps an answer already on its way from being stored; true when it was held.
+    pub fn invalidate_local(&self, id: &str) -> bool {
+        self.cache().is_some_and(|c| c.invalidate(id))
+    }
+
+    /// Whether `invalidate` has a fleet entry to delete as well (and so must go to Redis).
+    pub fn has_shared_cache(&self) -> bool {
+        self.shared_cache().is_some()
+    }
+
+    /// `client.invalidate(id)`, fleet part: deletes the shared entry; true when there was one.
+    pub async fn invalidate_shared(&self, id: &str) -> bool {
+        match self.shared_cache() {
+            Some(l2) => l2.forget(id).await,
+            None => false,
+        }
     }
 
     /// How long an answer lives in the cache: "not valid" shorter (see `CachePolicy`).

@@ -361,7 +361,7 @@ mod tests {
         let sink = Arc::new(RecordingSink::default());
         // No Redis at port 1: the fleet runs local-only, which is what this wiring needs.
         let config = crate::fleet::FleetConfig { deadline_ms: 20, ..crate::fleet::FleetConfig::new("redis://127.0.0.1:1/".into()) };
-        let fleet = crate::fleet::Fleet::new(config, "http://127.0.0.1:9", None, 200, crate::events::noop(), crate::clock::system()).unwrap();
+        let fleet = crate::fleet::Fleet::new(config, "http://127.0.0.1:9", None, crate::fleet::tls::Trust::DEFAULT, 200, crate::events::noop(), crate::clock::system()).unwrap();
         let r = Resilience {
             retry: Some(RetryPolicy { max_attempts: 3, initial_delay_ms: 1, max_delay_ms: 1, jitter: 0.0, ..RetryPolicy::default() }),
             fleet: Some(fleet.clone()),

@@ -27,6 +27,9 @@ async function main(): Promise<void> {
   const again: string = await client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-1', signal: AbortSignal.timeout(1000) })
   const result: ValidationResult = await client.validate(id, { signal: AbortSignal.timeout(1000) })
   const ok: boolean = client.validateFormat(ids[0]) && result.valid && (await client.healthCheck())
+  const forgotten: boolean = await client.invalidate(id)
+  // @ts-expect-error invalidate takes the id as a string
+  void client.invalidate(42)
   const parsed = ChittyIDClient.parse(id)
   if (parsed) console.log(parsed.entityType.toLowerCase())
   client.on('retry', (e) => console.log(e.operation, e.attempt, e.delay, e.error.message))
@@ -213,13 +216,14 @@ function fleet(): void {
     fleet: { redis: 'redis://127.0.0.1:6379/0', keyPrefix: 'svc', apiKeyScope: false, deadlineMs: 30, ratePerSecond: 0.15, burst: 1, coalesceMs: 200, sharedCache: true, breakerHint: true },
   })
   new ChittyIDClient({ fleet: false })
+  new ChittyIDClient({ apiKey: 'k', ca: ['-----BEGIN CERTIFICATE-----'], fleet: { redis: 'rediss://redis.internal:6380/0' } })
   // @ts-expect-error redis is required
   new ChittyIDClient({ fleet: { ratePerSecond: 1 } })
   client.on('fleetDegraded', ({ reason }) => console.log(reason.length))
   client.on('fleetRestored', () => {})
   const f = client.getStats().fleet
   if (f !== null) {
-    const counts: number[] = [f.l2Hits, f.l2Misses, f.rateWaits, f.rateLimited, f.pauseMs, f.breakerHintsApplied, f.errors, f.timeouts]
+    const counts: number[] = [f.l2Hits, f.l2Misses, f.l2Rejected, f.rateWaits, f.rateLimited, f.pauseMs, f.breakerHintsApplied, f.errors, f.timeouts]
     const up: boolean = f.connected && !f.degraded
     console.log(counts, up)
   }

@@ -148,7 +148,15 @@ impl NativeClient {
         let fleet = match settings.fleet {
             None => None,
             Some(fleet_config) => Some(
-                crate::fleet::Fleet::new(fleet_config, &config.service_url, config.api_key.as_deref(), config.timeout_ms, sink.clone(), clock.clone())
+                crate::fleet::Fleet::new(
+                    fleet_config,
+                    &config.service_url,
+                    config.api_key.as_deref(),
+                    crate::fleet::tls::Trust { extra_ca_pem: &config.extra_ca_pem, verify: config.verify_tls },
+                    config.timeout_ms,
+                    sink.clone(),
+                    clock.clone(),
+                )
                     .map_err(|e| to_napi_error(&e))?,
             ),
         };
@@ -273,6 +281,27 @@ impl NativeClient {
     pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
         let core = Arc::clone(&self.core);
         self.submit_call(ticket, cancellable, Operation::Validate, headers, Box::pin(async move { Ok(Outcome::Validation(core.validate_uncached(&id).await.into())) }))
+    }
+
+    /// `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
+    /// cache; true when it was held.
+    #[napi(catch_unwind)]
+    pub fn invalidate_local(&self, id: String) -> bool {
+        self.core.invalidate_local(&id)
+    }
+
+    /// Whether `invalidate(id)` also deletes a fleet (Redis) entry, through `submitInvalidate`.
+    #[napi(getter)]
+    pub fn has_shared_cache(&self) -> bool {
+        self.core.has_shared_cache()
+    }
+
+    /// `invalidate(id)`, fleet part: the completion under `ticket` is true when Redis held an
+    /// entry for `id` (false also when Redis was unreachable within the fleet deadline).
+    #[napi(catch_unwind)]
+    pub fn submit_invalidate(&self, ticket: u32, id: String) -> Result<()> {
+        let core = Arc::clone(&self.core);
+        self.submit(ticket, false, false, Box::pin(async move { Ok(Outcome::Bool(core.invalidate_shared(&id).await)) }))
     }
 
     /// Stops the call submitted under `ticket` (its AbortSignal fired). `null` when it already

@@ -344,6 +344,7 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
         fleet: options.fleet.as_ref().map(fleet_config).transpose().map_err(invalid)?,
         metric_labels: options.metric_labels.unwrap_or_default().chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect(),
     };
+    crate::metrics::check_constant_labels(&settings.metric_labels).map_err(invalid)?;
     Ok(settings)
 }
 
