@@ -16,12 +16,14 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeCircuitBreaker {
   constructor(options?: BreakerOptions | undefined | null)
   /**
-   * 0 when a call may proceed (an expired OPEN moves to HALF_OPEN here); otherwise the call
-   * must fail fast and the value is the time until the next trial, in ms (at least 1).
+   * Admits a call (an expired OPEN moves to HALF_OPEN here): `code` as `admission_code`
+   * says, and while HALF_OPEN the `trial` to hand back with the outcome.
    */
-  admit(): number
-  recordSuccess(): void
-  recordFailure(): void
+  admit(): CompatAdmission
+  /** Records a success and ends `trial` (from `admit`), if any. */
+  recordSuccess(trial?: number | undefined | null): void
+  /** Records a failure and ends `trial` (from `admit`), if any. */
+  recordFailure(trial?: number | undefined | null): void
   /** The stored state: "CLOSED", "OPEN" or "HALF_OPEN". */
   get state(): string
   snapshot(): CompatBreakerState
@@ -39,8 +41,9 @@ export declare class NativeClient {
   get serviceUrl(): string
   /**
    * Synchronous breaker pre-check, so an open circuit rejects without a native promise:
-   * 0 when a call may go out, else ms until the next trial (the call must fail fast; it
-   * was counted as rejected, as `mint` itself would have).
+   * 0 when a call may go out, else the call must fail fast (it was counted as rejected, as
+   * `mint` itself would have): ms until the next trial while OPEN, minus the trial limit
+   * while HALF_OPEN with every trial call in flight (`compat::admission_code`).
    */
   breakerAdmit(): number
   /** Wires the completion channel (see `completions`) before calls are submitted. */
@@ -78,8 +81,11 @@ export declare class NativeClient {
    * entry for `id` (false also when Redis was unreachable within the fleet deadline).
    */
   submitInvalidate(ticket: number, id: string): void
-  /** Stops the call registered under `token` (its AbortSignal fired). */
-  cancel(token: number): boolean
+  /**
+   * Stops the call submitted under `ticket` (its AbortSignal fired). `null` when it already
+   * finished natively (its outcome is queued); else whether a mint may have minted, and its key.
+   */
+  cancel(ticket: number): StoppedCall | null
   getStats(): ClientStats
   metrics(): string
   /** `GET /health` (outside retry and breaker); its answer arrives as a completion. */
@@ -99,9 +105,10 @@ export declare class NativeClient {
   /**
    * Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
    * retries stop and its sockets close), the monitor task, releases the event threadsafe
-   * function and closes the fleet's Redis connection; idempotent.
+   * function and closes the fleet's Redis connection; idempotent. Returns the mints in
+   * flight whose request may have reached the service, with their keys.
    */
-  close(): void
+  close(): Array<StoppedCall>
   /** Whether this client's exchanges go through `globalThis.fetch`. */
   get usesFetch(): boolean
   /**
@@ -283,6 +290,14 @@ export interface ClientStats {
   placeholdersAccepted: number
 }
 
+/** What the compat `CircuitBreaker` is told by `admit()`. */
+export interface CompatAdmission {
+  /** See `admission_code`. */
+  code: number
+  /** While HALF_OPEN: the trial slot this call holds, for `recordSuccess` / `recordFailure`. */
+  trial?: number
+}
+
 /**
  * A breaker snapshot with wall-clock times (ms since the Unix epoch), flat; the JS side
  * shapes it into `getState()`.
@@ -418,6 +433,8 @@ export interface ErrorInfo {
   mintedIds?: Array<string | undefined | null>
   /** `mintBatch` minted one by one: the positions that failed. */
   failedPositions?: Array<number>
+  /** `ECIRCUITOPEN`: `OPEN`, or `HALF_OPEN` when its trial calls are all in flight. */
+  circuitBreakerState?: string
 }
 
 /** `failover` (see `endpoints`). */
@@ -718,6 +735,18 @@ export interface RouteCounts {
   batch: number
   validate: number
   other: number
+}
+
+/** A call stopped by an abort or `close()`, as `cancel()` and `close()` report it. */
+export interface StoppedCall {
+  ticket: number
+  /**
+   * A mint whose request may have reached the service (an attempt was in flight, or one
+   * ended in a way that leaves the outcome unknown): it may have minted an id nobody got.
+   */
+  mayHaveMinted: boolean
+  /** The mint's idempotency key, when `may_have_minted`. */
+  idempotencyKey?: string
 }
 
 /** A `validate()` answer as JS receives it. */

@@ -167,7 +167,10 @@ export interface CircuitBreakerOptions {
   resetTimeout?: number
   /** Window for counting failures, in ms. Default 10000. */
   monitorWindow?: number
-  /** Successes in HALF_OPEN that close the circuit. Default 3. */
+  /**
+   * Successes in HALF_OPEN that close the circuit, and the most trial calls in flight at once
+   * while HALF_OPEN (the others fail fast with `ECIRCUITOPEN`). Default 3.
+   */
   halfOpenAttempts?: number
 }
 
@@ -577,10 +580,15 @@ export declare class ChittyIDError extends Error {
   /** The lower-level failure; for `EMINTUNKNOWN` the failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...). */
   readonly cause?: Error & { code?: string; status?: number }
   /** `"OPEN"` when the call failed fast because the circuit is open. */
-  readonly circuitBreakerState?: 'OPEN'
-  /** `EMINTUNKNOWN`: the request may have reached the service, which may have minted an id nobody got. */
-  readonly mayHaveMinted?: true
-  /** `EMINTUNKNOWN`: the mint's `Idempotency-Key`; mint again with `{ idempotencyKey }` to retry deliberately. */
+  readonly circuitBreakerState?: 'OPEN' | 'HALF_OPEN'
+  /**
+   * `true`: the request may have reached the service, which may have minted an id nobody got
+   * (`EMINTUNKNOWN`, and a mint or batch mint aborted or cut off by `close()` after its request
+   * was sent: `ABORT_ERR`, `ECLIENTCLOSED`). `false`: a mint or batch mint stopped before
+   * anything was sent. Absent for other calls and for calls made after `close()`.
+   */
+  readonly mayHaveMinted?: boolean
+  /** With `mayHaveMinted: true`: the mint's `Idempotency-Key`; mint again with `{ idempotencyKey }` to retry deliberately. */
   readonly idempotencyKey?: string
   /** `ERATELIMITED`: ms until the rate-limit pause ends (or the client-side `rateLimit` has a token). */
   readonly retryInMs?: number
@@ -1134,21 +1142,22 @@ export interface CircuitBreakerState {
 }
 
 /**
- * The rejection of `CircuitBreaker#execute` (and of the client) while the circuit is OPEN. It is a
- * `ChittyIDError` without stack frames: capturing them would cost more than failing fast itself.
+ * The rejection of `CircuitBreaker#execute` (and of the client) while the circuit is OPEN, or
+ * HALF_OPEN with `halfOpenAttempts` trial calls in flight. It is a `ChittyIDError` without stack
+ * frames: capturing them would cost more than failing fast itself.
  */
 export interface CircuitOpenError extends Error {
-  /** Contains `circuit breaker is OPEN`. */
+  /** Contains `circuit breaker is OPEN` (or `circuit breaker is HALF_OPEN` for the trial limit). */
   readonly message: string
   readonly code: 'ECIRCUITOPEN'
-  readonly circuitBreakerState: 'OPEN'
+  readonly circuitBreakerState: 'OPEN' | 'HALF_OPEN'
 }
 
 /**
  * A circuit breaker around calls you make: CLOSED → OPEN after `failureThreshold` (5) failures
  * inside `monitorWindow` (10000 ms); OPEN rejects at once with a `CircuitOpenError` until
- * `resetTimeout` (60000 ms) after the last failure, then admits trial calls (HALF_OPEN);
- * `halfOpenAttempts` (3) successes close it and a failure re-opens it.
+ * `resetTimeout` (60000 ms) after the last failure, then admits trial calls (HALF_OPEN), at most
+ * `halfOpenAttempts` (3) at once; `halfOpenAttempts` successes close it and a failure re-opens it.
  */
 export declare class CircuitBreaker {
   /** Invalid options throw a `TypeError`. */

@@ -34,6 +34,9 @@ function v1CallOptions(options, signal, operation, mints) {
   return { signal, headers: callHeaders(undefined, options, operation), idempotencyKey }
 }
 
+/** `client.#deliver(event)` for `eventReceiver` (set in the class's static block). */
+let deliverTo
+
 class ChittyIDClient extends EventEmitter {
   /** Undefined until needed for a client with v1 semantics (`#deferred` holds its options). */
   #native
@@ -92,13 +95,10 @@ class ChittyIDClient extends EventEmitter {
   /** Makes the native client and everything around it. */
   #start(options) {
     const self = new WeakRef(this)
-    // The callback holds the client weakly, and no native event handle exists until someone
-    // listens or connect() is called, so an idle client holds nothing that could keep the
-    // process alive or show up in --detectOpenHandles.
-    this.#onEvent = (event) => {
-      const client = self.deref()
-      if (client) client.#deliver(event)
-    }
+    // No native event handle exists until someone listens or connect() is called, so an idle
+    // client holds nothing that could keep the process alive or show up in
+    // --detectOpenHandles. The callback reaches the client only weakly (see `eventReceiver`).
+    this.#onEvent = eventReceiver(self)
     try {
       this.#native = new native.NativeClient(options.native)
     } catch (err) {
@@ -114,9 +114,7 @@ class ChittyIDClient extends EventEmitter {
     this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.#native.serviceUrl, name: options.name })
     const telemetry = this.#telemetry
     const fetches = this.#fetches
-    // Each attempt with the `fetch` its call captured; outside a call (health checks of the
-    // connection manager), the one installed now.
-    this.#performFetch = (order) => fetchTransport.perform(order, order.call != null && fetches.has(order.call) ? fetches.get(order.call) : globalThis.fetch)
+    this.#performFetch = fetchPerformer(fetches)
     // Outcomes of calls arrive in batches through the bridge.
     this.#bridge = new Bridge(this.#native, this, {
       drained: () => telemetry.drain(),
@@ -214,6 +212,10 @@ class ChittyIDClient extends EventEmitter {
     this.#native.startConnection()
   }
 
+  static {
+    deliverTo = (client, event) => client.#deliver(event)
+  }
+
   /** Emits a native event; a throwing listener neither stops the others nor the process. */
   #deliver(event) {
     if (this.#closed) return
@@ -231,7 +233,8 @@ class ChittyIDClient extends EventEmitter {
    * once.
    */
   #submit(kind, entity, signal, start) {
-    if (signal && signal.aborted) return Promise.reject(abortError(signal))
+    // Nothing was sent: a mint says so (`mayHaveMinted: false`).
+    if (signal && signal.aborted) return Promise.reject(abortError(signal, kind === OTHER ? undefined : { mayHaveMinted: false }))
     this.#wireFetch()
     if (this.#telemetry.logging) this.#wireEvents()
     const cancellable = signal !== undefined
@@ -260,8 +263,8 @@ class ChittyIDClient extends EventEmitter {
   /**
    * Asks the breaker synchronously, so an open circuit rejects before any native promise exists
    * (a native async call costs ~10 µs, this check ~0.25 µs): 0 to go ahead, else ms until the next
-   * trial. Same admission, counting and wording as the native path, which then admits again
-   * harmlessly. With an aborted signal it defers to the native path, which reports the abort.
+   * trial, or minus the trial limit while HALF_OPEN with every trial in flight. Same admission,
+   * counting and wording as the native path, which then admits again harmlessly. With an aborted signal it defers to the native path, which reports the abort.
    */
   #openCircuitWait(signal) {
     return this.#bridge.breakerClosed || (signal && signal.aborted) ? 0 : this.#native.breakerAdmit()
@@ -280,7 +283,7 @@ class ChittyIDClient extends EventEmitter {
       const body = serializeMintRequest(request)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
-      if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
+      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
       const headers = callHeaders(this.#headers, options, 'mint')
       return this.#submit(MINT, request.entity, signal, (ticket, cancellable) => this.#native.submitMint(ticket, body, cancellable, key, headers))
     } catch (err) {
@@ -297,7 +300,7 @@ class ChittyIDClient extends EventEmitter {
       requests.forEach(serializeMintRequest)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
-      if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
+      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
       // Each request serialized above; the body is built only for a call that goes out.
       const headers = callHeaders(this.#headers, options, 'mintBatch')
       const body = JSON.stringify({ requests })
@@ -440,9 +443,9 @@ class ChittyIDClient extends EventEmitter {
     this.#onEvent = undefined
     // v1 semantics: calls in flight are lib/v1.js's own fetches and finish as they would.
     if (this.#native === undefined) return
-    this.#native.close()
+    const stopped = this.#native.close()
     this.#monitoring = false
-    this.#bridge.rejectAll(closedError)
+    this.#bridge.rejectAll(closedError, stopped)
     this.#fetches.clear()
     this.#unwireFetch()
   }
@@ -458,6 +461,31 @@ class ChittyIDClient extends EventEmitter {
   static parse(id, options) {
     return parse(id, options)
   }
+}
+
+/**
+ * The callback native events arrive through. The native side holds it strongly (a threadsafe
+ * function roots its JS function), so it must reach the client only through `self`: made here,
+ * outside the constructor, its closure holds nothing else. A closure made in the constructor
+ * would share the constructor's context (V8 keeps one per scope for all its closures) and with
+ * it the native client, which could then never be collected, nor its monitor stop
+ * (docs/ARCHITECTURE.md, "Dropped clients").
+ */
+function eventReceiver(self) {
+  return (event) => {
+    const client = self.deref()
+    if (client) deliverTo(client, event)
+  }
+}
+
+/**
+ * The fetch transport's callback: each attempt with the `fetch` its call captured (`fetches`,
+ * by ticket); outside a call (health checks of the connection manager), the one installed now.
+ * Like `eventReceiver`, made outside the client so that what the native side roots holds the
+ * map only, never the client.
+ */
+function fetchPerformer(fetches) {
+  return (order) => fetchTransport.perform(order, order.call != null && fetches.has(order.call) ? fetches.get(order.call) : globalThis.fetch)
 }
 
 async function mintChittyID(request, config) {

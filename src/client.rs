@@ -464,6 +464,8 @@ impl Client {
     /// the answer is read as either wire's (docs/ARCHITECTURE.md, "Two wires").
     pub async fn mint(&self, body: Bytes, key: Option<String>) -> Result<String, ClientError> {
         let key = key.unwrap_or_else(idempotency_key);
+        // Reported with an abort or close() that stops this mint after its request was sent.
+        crate::cancel::note_key(&key);
         // Only while some endpoint may speak the deployed wire: once every one is known to
         // speak v1, a mint costs no extra parse.
         let typed: Option<Bytes> = if self.wires.iter().all(|w| w.get() == Wire::V1) {
@@ -529,6 +531,7 @@ impl Client {
             return self.mint_one_by_one(&body, count, key.as_deref()).await;
         }
         let key_or_fresh = key.clone().unwrap_or_else(idempotency_key);
+        crate::cancel::note_key(&key_or_fresh);
         let request = |_: usize| Request {
             method: Method::Post,
             path: "/mint/batch",

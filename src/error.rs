@@ -37,6 +37,9 @@ pub enum ClientError {
     BodyTooLarge { limit: usize },
     /// The circuit breaker is open; nothing was sent.
     CircuitOpen { retry_in_ms: u64 },
+    /// The circuit breaker is HALF_OPEN with its `limit` trial calls in flight; nothing was
+    /// sent. Code `ECIRCUITOPEN` like an open circuit.
+    TrialsInFlight { limit: u32 },
     /// The caller aborted through its AbortSignal.
     Aborted,
     /// A mint failed after its request may have reached the service, and was not retried:
@@ -78,7 +81,7 @@ impl ClientError {
             ClientError::Timeout { .. } => "ETIMEDOUT",
             ClientError::BadResponse { .. } => "EBADRESPONSE",
             ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
-            ClientError::CircuitOpen { .. } => "ECIRCUITOPEN",
+            ClientError::CircuitOpen { .. } | ClientError::TrialsInFlight { .. } => "ECIRCUITOPEN",
             ClientError::MintOutcomeUnknown { .. } => "EMINTUNKNOWN",
             ClientError::RateLimited { .. } | ClientError::Throttled { .. } => "ERATELIMITED",
             ClientError::BulkheadFull { .. } => "EBULKHEADFULL",
@@ -133,6 +136,7 @@ impl ClientError {
             ClientError::Timeout { .. }
             | ClientError::BodyTooLarge { .. }
             | ClientError::CircuitOpen { .. }
+            | ClientError::TrialsInFlight { .. }
             | ClientError::Aborted
             | ClientError::RateLimited { .. }
             | ClientError::BulkheadFull { .. }
@@ -216,6 +220,7 @@ impl ClientError {
             ClientError::Tls { .. }
             | ClientError::Refused { .. }
             | ClientError::CircuitOpen { .. }
+            | ClientError::TrialsInFlight { .. }
             | ClientError::InvalidArgument { .. }
             | ClientError::RateLimited { .. }
             | ClientError::BulkheadFull { .. }
@@ -236,7 +241,8 @@ impl ClientError {
             | ClientError::Timeout { .. }
             | ClientError::BadResponse { .. }
             | ClientError::BodyTooLarge { .. }
-            | ClientError::CircuitOpen { .. } => true,
+            | ClientError::CircuitOpen { .. }
+            | ClientError::TrialsInFlight { .. } => true,
             _ => false,
         }
     }
@@ -308,6 +314,9 @@ impl fmt::Display for ClientError {
             }
             ClientError::CircuitOpen { retry_in_ms } => {
                 write!(f, "circuit breaker is OPEN (next trial in {retry_in_ms} ms)")
+            }
+            ClientError::TrialsInFlight { limit } => {
+                write!(f, "circuit breaker is HALF_OPEN ({limit} trial calls in flight)")
             }
             // v1's words for the failure itself: code that wraps v1 classifies by them.
             ClientError::MintOutcomeUnknown { cause, .. } => write!(f, "{cause}"),
@@ -498,5 +507,10 @@ mod tests {
         let e = ClientError::CircuitOpen { retry_in_ms: 10 };
         assert!(e.to_string().contains("circuit breaker is OPEN"));
         assert_eq!(e.code(), "ECIRCUITOPEN");
+        let e = ClientError::TrialsInFlight { limit: 3 };
+        assert_eq!(e.to_string(), "circuit breaker is HALF_OPEN (3 trial calls in flight)");
+        assert_eq!(e.code(), "ECIRCUITOPEN");
+        assert!(!e.may_have_reached_service() && !e.leaves_mint_outcome_unknown() && !e.counts_as_service_failure());
+        assert!(e.fails_over() && !e.is_retryable());
     }
 }

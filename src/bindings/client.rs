@@ -77,6 +77,7 @@ impl NativeClient {
             None => None,
         };
         let scope = CallScope::new(ticket, op, &self.telemetry, headers);
+        let mints = matches!(op, Operation::Mint | Operation::MintBatch);
         let call: CallFuture = Box::pin(crate::telemetry::scoped(scope, call));
         // A fetch-transport call names itself to JS in every attempt (`transport::fetch::CallOrigin`).
         let call: CallFuture = if self.core.fetch_transport().is_some() {
@@ -85,7 +86,7 @@ impl NativeClient {
         } else {
             call
         };
-        self.submit(ticket, cancellable, call)
+        self.submit(ticket, cancellable, mints, call)
     }
 
     /// The call about to be submitted under `ticket` is made once: no retry, no failover. JS
@@ -97,16 +98,18 @@ impl NativeClient {
     }
 
     /// Runs `call` on the I/O thread and queues its outcome (or its error) under `ticket`. The
-    /// task owns what it uses: a worker thread may be torn down mid-call.
-    fn submit(&self, ticket: u32, cancellable: bool, call: CallFuture) -> Result<()> {
+    /// task owns what it uses: a worker thread may be torn down mid-call. A call that can be
+    /// aborted, and every mint (so `close()` can tell whether it may have minted), is
+    /// registered here, on the JS thread, before the I/O thread runs it.
+    fn submit(&self, ticket: u32, cancellable: bool, mints: bool, call: CallFuture) -> Result<()> {
         if !self.completer.is_attached() {
             return Err(napi::Error::new(Status::GenericFailure, "attachCompletions must be called before submitting"));
         }
         let completer = Arc::clone(&self.completer);
         let cancellations = Arc::clone(&self.cancellations);
-        let token = cancellable.then_some(ticket);
+        let registered = (cancellable || mints).then(|| cancellations.register(ticket, mints));
         runtime::spawn(async move {
-            let outcome = match cancellations.run(token, call).await.unwrap_or_else(|cancelled| match cancelled {
+            let outcome = match cancellations.run(registered.as_ref(), call).await.unwrap_or_else(|cancelled| match cancelled {
                 Cancelled::Aborted => Err(ClientError::Aborted),
                 Cancelled::Closed => Err(ClientError::Closed),
             }) {
@@ -114,6 +117,10 @@ impl NativeClient {
                 Err(e) => Outcome::Error(to_error_info(&e)),
             };
             completer.push(Completion { ticket, outcome });
+            // Only now: an abort until here still finds the call, and after it the outcome.
+            if let Some(state) = &registered {
+                cancellations.finish(ticket, state);
+            }
         });
         Ok(())
     }
@@ -206,14 +213,18 @@ impl NativeClient {
     }
 
     /// Synchronous breaker pre-check, so an open circuit rejects without a native promise:
-    /// 0 when a call may go out, else ms until the next trial (the call must fail fast; it
-    /// was counted as rejected, as `mint` itself would have).
+    /// 0 when a call may go out, else the call must fail fast (it was counted as rejected, as
+    /// `mint` itself would have): ms until the next trial while OPEN, minus the trial limit
+    /// while HALF_OPEN with every trial call in flight (`compat::admission_code`).
     #[napi]
     pub fn breaker_admit(&self) -> f64 {
-        match self.core.admit_any() {
-            Err(crate::error::ClientError::CircuitOpen { retry_in_ms }) => retry_in_ms.max(1) as f64,
-            _ => 0.0,
-        }
+        use crate::breaker::Admission;
+        let admission = match self.core.admit_any() {
+            Err(ClientError::CircuitOpen { retry_in_ms }) => Admission::Rejected { retry_in_ms },
+            Err(ClientError::TrialsInFlight { limit }) => Admission::TrialsInFlight { limit },
+            _ => Admission::Allowed { transition: None },
+        };
+        crate::bindings::compat::admission_code(admission)
     }
 
     /// Wires the completion channel (see `completions`) before calls are submitted.
@@ -290,13 +301,14 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_invalidate(&self, ticket: u32, id: String) -> Result<()> {
         let core = Arc::clone(&self.core);
-        self.submit(ticket, false, Box::pin(async move { Ok(Outcome::Bool(core.invalidate_shared(&id).await)) }))
+        self.submit(ticket, false, false, Box::pin(async move { Ok(Outcome::Bool(core.invalidate_shared(&id).await)) }))
     }
 
-    /// Stops the call registered under `token` (its AbortSignal fired).
+    /// Stops the call submitted under `ticket` (its AbortSignal fired). `null` when it already
+    /// finished natively (its outcome is queued); else whether a mint may have minted, and its key.
     #[napi(catch_unwind)]
-    pub fn cancel(&self, token: u32) -> bool {
-        self.cancellations.cancel(token)
+    pub fn cancel(&self, ticket: u32) -> Option<StoppedCall> {
+        self.cancellations.cancel(ticket).map(|s| to_stopped_call(ticket, s))
     }
 
     #[napi(catch_unwind)]
@@ -328,7 +340,7 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_connect(&self, ticket: u32, cancellable: bool) -> Result<()> {
         let outcome = self.monitor.connect()?;
-        self.submit(ticket, cancellable, Box::pin(async move { Ok(Outcome::Bool(outcome.await)) }))
+        self.submit(ticket, cancellable, false, Box::pin(async move { Ok(Outcome::Bool(outcome.await)) }))
     }
 
     /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).
@@ -349,14 +361,16 @@ impl NativeClient {
 
     /// Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
     /// retries stop and its sockets close), the monitor task, releases the event threadsafe
-    /// function and closes the fleet's Redis connection; idempotent.
+    /// function and closes the fleet's Redis connection; idempotent. Returns the mints in
+    /// flight whose request may have reached the service, with their keys.
     #[napi]
-    pub fn close(&self) {
-        self.cancellations.cancel_all();
+    pub fn close(&self) -> Vec<StoppedCall> {
+        let stopped = self.cancellations.cancel_all();
         self.monitor.close();
         if let Some(fleet) = &self.core.resilience().fleet {
             fleet.close();
         }
+        stopped.into_iter().map(|(ticket, s)| to_stopped_call(ticket, s)).collect()
     }
 
     /// Whether this client's exchanges go through `globalThis.fetch`.
@@ -399,6 +413,21 @@ impl NativeClient {
         let (records, dropped) = self.telemetry.take();
         crate::bindings::telemetry::records_to_js(env, records, dropped)
     }
+}
+
+/// A call stopped by an abort or `close()`, as `cancel()` and `close()` report it.
+#[napi(object)]
+pub struct StoppedCall {
+    pub ticket: u32,
+    /// A mint whose request may have reached the service (an attempt was in flight, or one
+    /// ended in a way that leaves the outcome unknown): it may have minted an id nobody got.
+    pub may_have_minted: bool,
+    /// The mint's idempotency key, when `may_have_minted`.
+    pub idempotency_key: Option<String>,
+}
+
+fn to_stopped_call(ticket: u32, s: crate::cancel::Stopped) -> StoppedCall {
+    StoppedCall { ticket, may_have_minted: s.may_have_minted, idempotency_key: s.key }
 }
 
 #[napi(object)]

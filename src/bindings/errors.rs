@@ -32,6 +32,8 @@ pub struct ErrorInfo {
     pub minted_ids: Option<Vec<Option<String>>>,
     /// `mintBatch` minted one by one: the positions that failed.
     pub failed_positions: Option<Vec<u32>>,
+    /// `ECIRCUITOPEN`: `OPEN`, or `HALF_OPEN` when its trial calls are all in flight.
+    pub circuit_breaker_state: Option<String>,
 }
 
 pub fn to_error_info(err: &ClientError) -> ErrorInfo {
@@ -49,6 +51,7 @@ pub fn to_error_info(err: &ClientError) -> ErrorInfo {
         retry_safe: None,
         minted_ids: None,
         failed_positions: None,
+        circuit_breaker_state: None,
     };
     match err {
         ClientError::MintOutcomeUnknown { key, cause } => ErrorInfo {
@@ -74,6 +77,8 @@ pub fn to_error_info(err: &ClientError) -> ErrorInfo {
             failed_positions: Some(failed.iter().map(|&i| i as u32).collect()),
             ..to_error_info(cause)
         },
+        ClientError::CircuitOpen { .. } => ErrorInfo { circuit_breaker_state: Some("OPEN".into()), ..base },
+        ClientError::TrialsInFlight { .. } => ErrorInfo { circuit_breaker_state: Some("HALF_OPEN".into()), ..base },
         _ => base,
     }
 }
