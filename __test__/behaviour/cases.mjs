@@ -256,7 +256,7 @@ export const cases = [
     },
   },
   {
-    name: 'aborting a call rejects with AbortError; close() rejects calls in flight with ECLIENTCLOSED',
+    name: 'aborting a call rejects with AbortError; close() rejects calls in flight with ECLIENTCLOSED; a mint says whether it may have minted',
     emulator: { token: TOKEN },
     setup(emu) {
       emu.setFault({ latencyMs: 2000, routes: ['mint'] })
@@ -268,6 +268,10 @@ export const cases = [
       setTimeout(() => controller.abort(), 50)
       const a = errorFields(await rejection(aborted, 'an aborted mint'))
       eq([a.name, a.code], ['AbortError', 'ABORT_ERR'], 'abort')
+      // The request had reached the emulator (which holds its answer): it may have minted.
+      eq([a.mayHaveMinted, typeof a.idempotencyKey], [true, 'string'], 'an abort after sending may have minted, with the key')
+      const before = errorFields(await rejection(client.mint({ entity: 'PEO' }, { signal: AbortSignal.abort() }), 'a mint aborted before the call'))
+      eq([before.code, before.mayHaveMinted, before.idempotencyKey], ['ABORT_ERR', false, undefined], 'nothing sent')
       const atOnce = new AbortController()
       const immediate = client.mint({ entity: 'PEO' }, { signal: atOnce.signal })
       atOnce.abort()
@@ -275,7 +279,7 @@ export const cases = [
       const inFlight = client.mint({ entity: 'PEO' })
       setTimeout(() => client.close(), 50)
       const c = errorFields(await rejection(inFlight, 'a mint when the client closes'))
-      eq(c.code, 'ECLIENTCLOSED', 'closed')
+      eq([c.code, c.mayHaveMinted, typeof c.idempotencyKey], ['ECLIENTCLOSED', true, 'string'], 'closed, may have minted')
       const later = errorFields(await rejection(client.validate('AB-C-DEF-1234-P-26-A-1'), 'a call after close'))
       eq(later.code, 'ECLIENTCLOSED', 'after close')
       return null

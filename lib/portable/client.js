@@ -14,7 +14,7 @@ const { emitSafely } = require('../events.js')
 const { serializeMintRequest, idProblem, cachedAnswer } = require('../requests.js')
 const { portableOptions, callSignal, callIdempotencyKey, callHeaders, unsupported } = require('./options.js')
 const { exchange, failure } = require('./transport.js')
-const { nextDelayMs, parseRetryAfter, isRetryable, leavesMintOutcomeUnknown } = require('./retry.js')
+const { nextDelayMs, parseRetryAfter, isRetryable, leavesMintOutcomeUnknown, mintNotProcessed } = require('./retry.js')
 const { Breaker } = require('./breaker.js')
 const { ValidationCache } = require('./cache.js')
 const { PauseGate } = require('./rate-limit.js')
@@ -210,11 +210,16 @@ class ChittyIDClient extends Emitter {
       const epoch = this.#gate.epoch
       let f
       stats.requests++
+      if (ctl.mints) ctl.unsettled++
       try {
         const sent = request()
         const answer = await exchange(fetchFn, { ...sent, timeoutMs: this.timeout, maxResponseBytes: this.#o.maxResponseBytes, signal: ctl.signal })
         if (answer.status >= 200 && answer.status <= 299) {
           const value = parseAnswer(answer.json)
+          if (ctl.mints) {
+            ctl.unsettled--
+            ctl.minted = true
+          }
           if (this.#breaker) this.#breaker.success(trial)
           this.#gate.onSuccess()
           return value
@@ -237,6 +242,8 @@ class ChittyIDClient extends Emitter {
         f = err
       }
       stats.errors++
+      // Settled as not minted: the service said it did not process it, or refused it (4xx).
+      if (ctl.mints && (mintNotProcessed(f) || (f.kind === 'http' && f.status < 500))) ctl.unsettled--
       let opened = false
       if (this.#breaker) {
         if (countsForBreaker(f)) opened = this.#breaker.failure(trial)
@@ -284,12 +291,22 @@ class ChittyIDClient extends Emitter {
   }
 
   /** Runs one public call: its controller and its error. */
-  async #call(signal, prefix, idempotencyKey, body) {
-    if (signal && signal.aborted) throw abortError(signal)
+  async #call(signal, prefix, idempotencyKey, body, mints = false) {
+    // Nothing was sent: a mint says so.
+    if (signal && signal.aborted) throw abortError(signal, mints ? { mayHaveMinted: false } : undefined)
     const ctl = this.#begin(signal)
+    // A mint's requests that may have reached the service and were not answered "not
+    // processed", and whether one minted: what an abort or close() reports (README "Errors").
+    ctl.mints = mints
+    ctl.unsettled = 0
+    ctl.minted = false
     try {
       return await body(ctl, globalThis.fetch)
     } catch (f) {
+      if (f !== null && typeof f === 'object' && f.kind === 'aborted' && mints) {
+        const stopped = ctl.unsettled > 0 || ctl.minted ? { mayHaveMinted: true, idempotencyKey } : { mayHaveMinted: false }
+        throw this.#closed ? closedError(stopped) : abortError(signal, stopped)
+      }
       throw this.#error(f, prefix, signal, idempotencyKey)
     } finally {
       ctl.end()
@@ -348,7 +365,7 @@ class ChittyIDClient extends Emitter {
     const headers = callHeaders(this.#o.headers, options, 'mint')
     return this.#call(signal, mintFailure(request.entity), key, async (ctl, fetchFn) => {
       return this.#minted(await this.#run('mint', this.#mintSpec(request, key, headers, ctl, fetchFn)))
-    })
+    }, true)
   }
 
   async mintBatch(requests, options) {
@@ -380,7 +397,7 @@ class ChittyIDClient extends Emitter {
         }
       }
       return this.#mintEach(requests, key, headers, ctl, fetchFn)
-    })
+    }, true)
   }
 
   /**
