@@ -256,6 +256,29 @@ export const cases = [
     },
   },
   {
+    name: 'HALF_OPEN admits halfOpenAttempts trial calls at once; the others fail fast naming the trials in flight',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      // Every answer takes 400 ms; the first mint is a 500, which opens the circuit.
+      emu.setFault({ latencyMs: 400, errorStatus: 500, remaining: 1, routes: ['mint'] })
+    },
+    async run(t) {
+      const client = t.client({ retry: false, circuitBreaker: { failureThreshold: 1, resetTimeout: 50, halfOpenAttempts: 2 } })
+      const opening = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'the 500'))
+      eq(opening.status, 500, 'the first mint failed')
+      await new Promise((resolve) => setTimeout(resolve, 120))
+      const calls = [0, 1, 2].map(() => client.mint({ entity: 'PEO' }).then((id) => ({ id }), (err) => errorFields(err)))
+      const [a, b, c] = await Promise.all(calls)
+      ok(typeof a.id === 'string' && typeof b.id === 'string', `two trials minted: ${JSON.stringify([a, b])}`)
+      eq([c.code, c.circuitBreakerState], ['ECIRCUITOPEN', 'HALF_OPEN'], 'the third failed fast')
+      match(c.message, /circuit breaker is HALF_OPEN \(2 trial calls in flight\)$/, 'message')
+      return [a.id, b.id]
+    },
+    check(ids, emu) {
+      eq(emu.stats().mintedIds.slice().sort(), ids.slice().sort(), 'only the trials were sent and minted')
+    },
+  },
+  {
     name: 'aborting a call rejects with AbortError; close() rejects calls in flight with ECLIENTCLOSED; a mint says whether it may have minted',
     emulator: { token: TOKEN },
     setup(emu) {

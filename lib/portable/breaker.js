@@ -29,7 +29,11 @@ class Breaker {
     this.#trialLimitMs = trialLimitMs
   }
 
-  /** 0 when a call may go; else the ms until the next trial (the call fails fast). */
+  /**
+   * 0 when a call may go; else the ms until the next trial, or, while HALF_OPEN with every trial
+   * slot taken, minus the number of trials in flight (the call fails fast; lib/errors.js
+   * `circuitOpenError` words both as the native client does).
+   */
   admit() {
     if (this.state === 'OPEN') {
       const left = this.#openedAt + this.#config.resetTimeout - this.#now()
@@ -44,7 +48,7 @@ class Breaker {
       while (this.#trials.length > 0 && now - this.#trials[0] >= this.#trialLimitMs) this.#trials.shift()
       if (this.#trials.length >= this.#config.halfOpenAttempts) {
         this.rejected++
-        return 1
+        return -Math.max(this.#trials.length, 1)
       }
       this.#trials.push(now)
     }

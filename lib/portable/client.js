@@ -205,7 +205,7 @@ class ChittyIDClient extends Emitter {
       await this.#waitGate(ctl.signal)
       if (ctl.signal.aborted) throw { kind: 'aborted' }
       const retryInMs = this.#breaker ? this.#breaker.admit() : 0
-      if (retryInMs > 0) throw { kind: 'open', retryInMs }
+      if (retryInMs !== 0) throw { kind: 'open', retryInMs }
       const trial = this.#breaker !== null && this.#breaker.state === 'HALF_OPEN'
       const epoch = this.#gate.epoch
       let f
