@@ -569,6 +569,8 @@ export type ChittyIDErrorCode =
    * (its path, e.g. `"cache.max"`) and, when one is likely, `suggestion` (e.g. `"cache.maxSize"`).
    */
   | 'ERR_CHITTYID_UNKNOWN_OPTION'
+  /** Portable build: the option or export needs what this runtime lacks (the addon, TCP, a background task). */
+  | 'ERR_CHITTYID_UNSUPPORTED'
 
 /** Every rejection of `mint`/`mintBatch`. The message keeps v1's wording. */
 export declare class ChittyIDError extends Error {
@@ -951,6 +953,14 @@ export type ChittyIDClientEventName = keyof ChittyIDClientEvents
 
 export declare function mintChittyID(request: MintRequest, config?: ChittyIDClientConfig): Promise<string>
 export declare function validateChittyID(id: string, config?: ChittyIDClientConfig): Promise<ValidationResult>
+/** The id grammar check (both grammars, or `options.grammar`), without a client. */
+export declare function validateFormat(id: unknown, options?: ChittyIDGrammarOptions): boolean
+/** `ChittyIDClient.parse()`, without a client. */
+export declare function parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
+export declare function parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
+export declare function parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
+/** Which build the export conditions chose: `"native"` (Node) or `"portable"` (`portable.d.ts`). */
+export declare const RUNTIME: 'native'
 
 // ---------------------------------------------------------------------------------------
 // Emulator

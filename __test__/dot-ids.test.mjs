@@ -4,6 +4,7 @@
 // and no encoding survives it ("%2e" is a dot too), so they are answered without a request
 // (README, "validate()"; docs/ARCHITECTURE.md, "Redaction").
 import { ChittyIDClient } from '../index.mjs'
+import * as portable from '../portable.mjs'
 import { rawServer } from './helpers.mjs'
 
 const DOT_SEGMENT = 'ChittyID cannot be "." or ".." (a URL path drops dot segments)'
@@ -13,14 +14,16 @@ const SENT = ['', '...', '%2e', '%2E', '%2e%2e', '.%2e', '%2e.', 'a/../b', '../x
 // Answered locally.
 const LOCAL = ['.', '..']
 
-describe.each(['native', 'fetch'])('validate() over the %s transport', (transport) => {
+// 'portable': the portable build (docs/PORTABLE.md) over the runtime's fetch.
+describe.each(['native', 'fetch', 'portable'])('validate() over the %s transport', (transport) => {
   test('no request leaves for any path but /v1/validate/<the id as one segment>', async () => {
     // Every route answers `valid: true`, so a request that escaped would also be believed.
     const server = await rawServer(({ socket }) => {
       const body = JSON.stringify({ valid: true })
       socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
     })
-    const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: 'sk-test-dots', transport, retry: false, cache: false })
+    const options = { serviceUrl: server.url, apiKey: 'sk-test-dots', retry: false, cache: false }
+    const client = transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
     try {
       for (const id of LOCAL) {
         expect([id, await client.validate(id)]).toEqual([id, { valid: false, error: DOT_SEGMENT }])

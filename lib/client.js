@@ -4,39 +4,17 @@ const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
 const { cachedVerdict } = native
 const { closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
-const { validateIn, parse, entityForId } = require('./format.js')
+const { validateIn, parse } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
 const { Bridge, MINT, MINT_BATCH, OTHER, raceAbort } = require('./bridge.js')
-const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject } = require('./options.js')
+const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders } = require('./options.js')
+const { serializeMintRequest, idProblem, cachedAnswer } = require('./requests.js')
 const { createV1 } = require('./v1.js')
 
 /** v1's calls (lib/v1.js), for clients with v1 semantics. */
 const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout })
-
-// Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
-// caller bug, answered locally instead of being shipped to the service.
-const MAX_ID_LENGTH = 256
-const MAX_ENTITY_LENGTH = 64
-
-function serializeMintRequest(request) {
-  if (!isPlainObject(request)) throw invalidArgument('mint request must be an object like { entity: "PEO" }')
-  if (typeof request.entity !== 'string' || request.entity === '') {
-    throw invalidArgument('mint request needs a non-empty string "entity"')
-  }
-  if (request.entity.length > MAX_ENTITY_LENGTH) {
-    throw invalidArgument(`mint request "entity" is longer than ${MAX_ENTITY_LENGTH} characters`)
-  }
-  if (request.name !== undefined && typeof request.name !== 'string') {
-    throw invalidArgument('mint request "name" must be a string')
-  }
-  try {
-    return JSON.stringify(request)
-  } catch (err) {
-    throw invalidArgument(`mint request cannot be serialized as JSON: ${err.message}`, err)
-  }
-}
 
 /**
  * Makes the fields EventEmitter put on `object` non-enumerable: a client's own enumerable
@@ -337,13 +315,8 @@ class ChittyIDClient extends EventEmitter {
     try {
       const signal = callSignal(options)
       this.#checkOpen()
-      if (typeof id !== 'string') return Promise.resolve({ valid: false, error: 'ChittyID must be a string' })
-      if (id.length > MAX_ID_LENGTH) {
-        return Promise.resolve({ valid: false, error: `ChittyID is longer than ${MAX_ID_LENGTH} characters` })
-      }
-      if (typeof id.isWellFormed === 'function' && !id.isWellFormed()) {
-        return Promise.resolve({ valid: false, error: 'ChittyID is not well-formed Unicode (lone surrogate)' })
-      }
+      const problem = idProblem(id)
+      if (problem !== undefined) return Promise.resolve({ valid: false, error: problem })
       // The cache lookup is synchronous: a hit costs one native call and no native promise.
       const verdict = this.#cacheHandle === 0 ? 0 : cachedVerdict(this.#cacheHandle, id)
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
@@ -513,13 +486,6 @@ function eventReceiver(self) {
  */
 function fetchPerformer(fetches) {
   return (order) => fetchTransport.perform(order, order.call != null && fetches.has(order.call) ? fetches.get(order.call) : globalThis.fetch)
-}
-
-/** A cached verdict as `validate()` answers it; the entity follows from the type letter. */
-function cachedAnswer(id, valid) {
-  if (!valid) return { valid: false, chittyId: id }
-  const entity = entityForId(id)
-  return entity ? { valid: true, chittyId: id, entity } : { valid: true, chittyId: id }
 }
 
 async function mintChittyID(request, config) {

@@ -40,6 +40,16 @@ function toPayload(e) {
 }
 
 /**
+ * A process warning where the runtime has them (Node; Workers with `nodejs_compat`), else the
+ * console's (the portable build, docs/PORTABLE.md).
+ */
+function warn(message, options) {
+  const proc = globalThis.process
+  if (proc && typeof proc.emitWarning === 'function') proc.emitWarning(message, options)
+  else console.warn(`${options.type} [${options.code}]: ${message}`)
+}
+
+/**
  * Calls every listener of `event` on `emitter` with `payload`. One that throws neither stops the
  * others nor the process: the throw becomes a process warning. `error` without listeners is
  * dropped instead of thrown. `isOpen`, when given, is asked before each listener: once it says
@@ -52,7 +62,7 @@ function emitSafely(emitter, event, payload, isOpen) {
     try {
       listener.call(emitter, payload)
     } catch (err) {
-      process.emitWarning(`a listener for "${event}" threw: ${err && err.message}`, {
+      warn(`a listener for "${event}" threw: ${err && err.message}`, {
         type: 'ChittyIDListenerError',
         code: 'CHITTYID_LISTENER_THREW',
       })

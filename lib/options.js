@@ -573,4 +573,4 @@ function callHeaders(option, callOptions, operation) {
   return flat
 }
 
-module.exports = { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject }
+module.exports = { DEFAULTS, CLIENT_OPTIONS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject }
