@@ -16,12 +16,14 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeCircuitBreaker {
   constructor(options?: BreakerOptions | undefined | null)
   /**
-   * 0 when a call may proceed (an expired OPEN moves to HALF_OPEN here); otherwise the call
-   * must fail fast and the value is the time until the next trial, in ms (at least 1).
+   * Admits a call (an expired OPEN moves to HALF_OPEN here): `code` as `admission_code`
+   * says, and while HALF_OPEN the `trial` to hand back with the outcome.
    */
-  admit(): number
-  recordSuccess(): void
-  recordFailure(): void
+  admit(): CompatAdmission
+  /** Records a success and ends `trial` (from `admit`), if any. */
+  recordSuccess(trial?: number | undefined | null): void
+  /** Records a failure and ends `trial` (from `admit`), if any. */
+  recordFailure(trial?: number | undefined | null): void
   /** The stored state: "CLOSED", "OPEN" or "HALF_OPEN". */
   get state(): string
   snapshot(): CompatBreakerState
@@ -39,8 +41,9 @@ export declare class NativeClient {
   get serviceUrl(): string
   /**
    * Synchronous breaker pre-check, so an open circuit rejects without a native promise:
-   * 0 when a call may go out, else ms until the next trial (the call must fail fast; it
-   * was counted as rejected, as `mint` itself would have).
+   * 0 when a call may go out, else the call must fail fast (it was counted as rejected, as
+   * `mint` itself would have): ms until the next trial while OPEN, minus the trial limit
+   * while HALF_OPEN with every trial call in flight (`compat::admission_code`).
    */
   breakerAdmit(): number
   /**
@@ -67,8 +70,23 @@ export declare class NativeClient {
   get cacheHandle(): number
   /** `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`). */
   submitValidate(ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
-  /** Stops the call registered under `token` (its AbortSignal fired). */
-  cancel(token: number): boolean
+  /**
+   * `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
+   * cache; true when it was held.
+   */
+  invalidateLocal(id: string): boolean
+  /** Whether `invalidate(id)` also deletes a fleet (Redis) entry, through `submitInvalidate`. */
+  get hasSharedCache(): boolean
+  /**
+   * `invalidate(id)`, fleet part: the completion under `ticket` is true when Redis held an
+   * entry for `id` (false also when Redis was unreachable within the fleet deadline).
+   */
+  submitInvalidate(ticket: number, id: string): void
+  /**
+   * Stops the call submitted under `ticket` (its AbortSignal fired). `null` when it already
+   * finished natively (its outcome is queued); else whether a mint may have minted, and its key.
+   */
+  cancel(ticket: number): StoppedCall | null
   getStats(): ClientStats
   metrics(): string
   /** `GET /health` (outside retry and breaker); its answer arrives as a completion. */
@@ -88,9 +106,10 @@ export declare class NativeClient {
   /**
    * Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
    * retries stop and its sockets close), the monitor task, releases the event threadsafe
-   * function and closes the fleet's Redis connection; idempotent.
+   * function and closes the fleet's Redis connection; idempotent. Returns the mints in
+   * flight whose request may have reached the service, with their keys.
    */
-  close(): void
+  close(): Array<StoppedCall>
   /** Whether this client's exchanges go through `globalThis.fetch`. */
   get usesFetch(): boolean
   /**
@@ -226,6 +245,11 @@ export interface ClientDefaults {
   fleet: FleetDefaults
   /** `retryableErrors` of the compat `RETRY_CONFIG`. */
   retryableErrors: Array<string>
+  /** `wire`. */
+  wire: string
+  /** The values `wire` accepts. */
+  wires: Array<string>
+  acceptPlaceholders: boolean
 }
 
 /** `rateLimit` (see `token_bucket`). */
@@ -258,6 +282,21 @@ export interface ClientStats {
   clientRateLimit?: ClientRateLimitStats
   /** Every endpoint in order, when `serviceUrl` lists more than one. */
   endpoints?: Array<EndpointStats>
+  /**
+   * The wire the endpoint calls go to speaks: `v1`, `deployed`, or `unknown` before an
+   * answer told (`wire: "auto"`).
+   */
+  wire: string
+  /** Placeholder ids resolved because the client accepts them (`acceptPlaceholders`). */
+  placeholdersAccepted: number
+}
+
+/** What the compat `CircuitBreaker` is told by `admit()`. */
+export interface CompatAdmission {
+  /** See `admission_code`. */
+  code: number
+  /** While HALF_OPEN: the trial slot this call holds, for `recordSuccess` / `recordFailure`. */
+  trial?: number
 }
 
 /**
@@ -355,6 +394,8 @@ export interface EndpointStats {
   /** Times calls failed over away from it. */
   failovers: number
   breaker?: BreakerStats
+  /** The wire it speaks, as far as known. */
+  wire: string
 }
 
 /**
@@ -383,6 +424,18 @@ export interface ErrorInfo {
   mayHaveMinted?: boolean
   /** `ERATELIMITED`: ms until the service's rate-limit pause ends. */
   retryInMs?: number
+  /** `EPLACEHOLDER` (and a rate-limited placeholder's `ERATELIMITED`): the placeholder id. */
+  placeholderId?: string
+  /** The service's `errorCode` of a placeholder answer. */
+  serviceErrorCode?: string
+  /** A placeholder: whether minting again cannot mint twice. */
+  retrySafe?: boolean
+  /** `mintBatch` minted one by one: every id minted, in position (null where none was). */
+  mintedIds?: Array<string | undefined | null>
+  /** `mintBatch` minted one by one: the positions that failed. */
+  failedPositions?: Array<number>
+  /** `ECIRCUITOPEN`: `OPEN`, or `HALF_OPEN` when its trial calls are all in flight. */
+  circuitBreakerState?: string
 }
 
 /** `failover` (see `endpoints`). */
@@ -478,6 +531,11 @@ export interface FleetStats {
   l2Hits: number
   l2Misses: number
   l2Writes: number
+  /**
+   * Shared-cache entries ignored because they failed authentication (forged, foreign, or
+   * replayed past their signed expiry).
+   */
+  l2Rejected: number
   /** Validations answered by the L2 after waiting for another instance's request. */
   coalesced: number
   rateWaits: number
@@ -496,6 +554,12 @@ export declare function isPlaceholderNative(id: string): boolean
 
 /** `grammar`: `"any"` (absent), `"v1"` or `"deployed"`; an unknown name is `false`. */
 export declare function isValidFormatNative(id: string, grammar?: string | undefined | null): boolean
+
+/**
+ * Label names the `labels` option may not use (the client's own series use them), for the JS
+ * side's checks (`crate::metrics::OWN_LABEL_NAMES`).
+ */
+export declare function metricLabelNames(): Array<string>
 
 /** `new NativeClient(options)`: the client's config as `lib/options.js` normalized it. */
 export interface NativeClientOptions {
@@ -543,6 +607,10 @@ export interface NativeClientOptions {
   bulkhead?: BulkheadOptions
   /** The client-side rate limit; off unless given. */
   rateLimit?: ClientRateLimitOptions
+  /** `"auto"`, `"v1"` or `"deployed"` (see `crate::wire`). */
+  wire?: string
+  /** Placeholder ids resolve (marked) instead of rejecting with `EPLACEHOLDER`. */
+  acceptPlaceholders?: boolean
   /**
    * `"any"`, `"v1"` or `"deployed"`: the grammars `validateFormat` and `validate()`'s
    * format-only fallback accept.
@@ -631,6 +699,8 @@ export interface RateLimitStats {
  */
 export declare function reconnectDelayMs(attempts: number, reconnectDelay: number, multiplier: number, maxReconnectDelay: number, jitter?: number | undefined | null): number
 
+export declare function redactSecretNative(text: string, secret: string): string
+
 export interface RequestStats {
   mint: OperationStats
   mintBatch: OperationStats
@@ -658,6 +728,8 @@ export interface RetryOptions {
   maxRetryAfterMs?: number
 }
 
+export declare function revealsSecretNative(field: string, secret: string): boolean
+
 export interface RouteCounts {
   health: number
   mint: number
@@ -666,12 +738,29 @@ export interface RouteCounts {
   other: number
 }
 
+/** A call stopped by an abort or `close()`, as `cancel()` and `close()` report it. */
+export interface StoppedCall {
+  ticket: number
+  /**
+   * A mint whose request may have reached the service (an attempt was in flight, or one
+   * ended in a way that leaves the outcome unknown): it may have minted an id nobody got.
+   */
+  mayHaveMinted: boolean
+  /** The mint's idempotency key, when `may_have_minted`. */
+  idempotencyKey?: string
+}
+
 /** A `validate()` answer as JS receives it. */
 export interface ValidationResult {
   valid: boolean
   chittyId?: string
   entity?: string
   error?: string
+  /**
+   * A code beside `error` to branch on: `EAUTH` (credentials refused: no verdict on the
+   * id), `EPLACEHOLDER` (the id is a placeholder).
+   */
+  errorCode?: string
   /** A cached answer past its TTL, served because the service could not be reached. */
   stale?: boolean
 }

@@ -24,6 +24,12 @@ export interface ValidationResult {
   /** Why the answer is not the service's: a service error status or a transport failure. */
   error?: string
   /**
+   * A code to branch on beside `error`: `"EAUTH"` when the service refused the credentials
+   * (401/403: the answer says nothing about the id), `"EPLACEHOLDER"` when the id is a
+   * placeholder the deployed service issued instead of minting.
+   */
+  errorCode?: 'EAUTH' | 'EPLACEHOLDER'
+  /**
    * `true` when this is a cached answer past its TTL, served because the service could not
    * be reached (transport failure, timeout, open circuit, 5xx...) within `cache.staleIfErrorMs`.
    */
@@ -161,7 +167,10 @@ export interface CircuitBreakerOptions {
   resetTimeout?: number
   /** Window for counting failures, in ms. Default 10000. */
   monitorWindow?: number
-  /** Successes in HALF_OPEN that close the circuit. Default 3. */
+  /**
+   * Successes in HALF_OPEN that close the circuit, and the most trial calls in flight at once
+   * while HALF_OPEN (the others fail fast with `ECIRCUITOPEN`). Default 3.
+   */
   halfOpenAttempts?: number
 }
 
@@ -283,8 +292,9 @@ export interface ChittyIDClientConfig {
   /** Allow plain `http://` to a non-loopback host (the key then travels in clear text). Default false. */
   allowInsecure?: boolean
   /**
-   * Extra trusted CA certificates (PEM), added to the bundled roots. The files named by
-   * `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE` are added too.
+   * Extra trusted CA certificates (PEM), added to the bundled roots, for the service and for a
+   * fleet `rediss://` Redis. The files named by `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE` are
+   * added too.
    */
   ca?: string | Buffer | Array<string | Buffer>
   /**
@@ -312,6 +322,24 @@ export interface ChittyIDClientConfig {
    * requests, results and messages (README "Testing with fetch stubs").
    */
   transport?: ChittyIDTransport
+  /**
+   * Which service's routes to speak (README "Which service this talks to"). `"v1"`: v1's
+   * routes below `serviceUrl`, the mint body as given. `"deployed"`: the deployed service's
+   * (`POST {origin}/v1/mint` with `entityType`, `POST {origin}/api/validate`, `GET
+   * {origin}/health`, no batch route). `"auto"`: learnt per endpoint from its answers (a 404 on
+   * v1's route, the grammar of a minted id) and remembered. Under the automatically chosen
+   * fetch transport (jest) it is `"v1"`, so no detection request is ever sent there.
+   * Default `"auto"`.
+   */
+  wire?: ChittyIDWire
+  /**
+   * Resolve placeholder ids (the deployed service's answer when its minting backend failed:
+   * G = 0, `ERR`, SSSS 0000-0099) instead of rejecting with `EPLACEHOLDER` (a `RATE_LIMITED`
+   * one is still a rate limit: paused and retried, then `ERATELIMITED`). Each one is
+   * announced by a `placeholder` event and counted in `getStats().placeholdersAccepted`; the
+   * id itself says it is one (`03-0-ERR-00NN-...`). Default `false`.
+   */
+  acceptPlaceholders?: boolean
   /**
    * The id grammars `validateFormat` and `validate()`'s format-only fallback accept: `"any"`
    * (v1's and the deployed service's), `"v1"` or `"deployed"`. Default `"any"`.
@@ -350,7 +378,11 @@ export interface ChittyIDClientConfig {
 
 /** The `fleet` option. Invalid values throw a `TypeError` (`ERR_INVALID_ARG_VALUE`). */
 export interface FleetOptions {
-  /** `redis://[user:password@]host:port[/db]` (no TLS: `rediss://` is not supported). */
+  /**
+   * `redis://[user:password@]host:port[/db]`, or `rediss://...` for TLS, verified like the
+   * service's own connection: the bundled roots plus `ca` and `NODE_EXTRA_CA_CERTS`, unverified
+   * only under `NODE_TLS_REJECT_UNAUTHORIZED=0`. A `#fragment` is refused.
+   */
   redis: string
   /** Prefix of every key. Default `"chittyid"`. */
   keyPrefix?: string
@@ -371,7 +403,10 @@ export interface FleetOptions {
   burst?: number
   /** Longest a validation waits for another instance already asking for the same id, ms. Default 200. */
   coalesceMs?: number
-  /** The shared validation cache (needs the local `cache`). Default `true`. */
+  /**
+   * The shared validation cache (needs the local `cache` and an `apiKey`, from which the key that
+   * authenticates its entries is derived). Default `true`.
+   */
   sharedCache?: boolean
   /** Share circuit openings: the others probe instead of hammering. Default `true`. */
   breakerHint?: boolean
@@ -455,6 +490,9 @@ export declare function registerMetrics(
 /** See `ChittyIDClientConfig.transport`. */
 export type ChittyIDTransport = 'native' | 'fetch'
 
+/** The `wire` option. */
+export type ChittyIDWire = 'auto' | 'v1' | 'deployed'
+
 /** Options every async method takes as its last argument. */
 export interface CallOptions {
   /** Aborting rejects the call at once with an `AbortError`. */
@@ -521,11 +559,18 @@ export type ChittyIDErrorCode =
   /** The `bulkhead` is full (or no slot came within the call's timeout); nothing was sent. */
   | 'EBULKHEADFULL'
   /**
+   * The service answered a mint with a placeholder id, not a minted id (see `placeholderId`,
+   * `serviceErrorCode`, `retrySafe`). A `RATE_LIMITED` placeholder is `ERATELIMITED` instead.
+   */
+  | 'EPLACEHOLDER'
+  /**
    * A `TypeError` (not a `ChittyIDError`): an option name the client does not know, in the
    * constructor's config, a nested options object or a call's options. The error has `option`
    * (its path, e.g. `"cache.max"`) and, when one is likely, `suggestion` (e.g. `"cache.maxSize"`).
    */
   | 'ERR_CHITTYID_UNKNOWN_OPTION'
+  /** Portable build: the option or export needs what this runtime lacks (the addon, TCP, a background task). */
+  | 'ERR_CHITTYID_UNSUPPORTED'
 
 /** Every rejection of `mint`/`mintBatch`. The message keeps v1's wording. */
 export declare class ChittyIDError extends Error {
@@ -535,13 +580,31 @@ export declare class ChittyIDError extends Error {
   /** The lower-level failure; for `EMINTUNKNOWN` the failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...). */
   readonly cause?: Error & { code?: string; status?: number }
   /** `"OPEN"` when the call failed fast because the circuit is open. */
-  readonly circuitBreakerState?: 'OPEN'
-  /** `EMINTUNKNOWN`: the request may have reached the service, which may have minted an id nobody got. */
-  readonly mayHaveMinted?: true
-  /** `EMINTUNKNOWN`: the mint's `Idempotency-Key`; mint again with `{ idempotencyKey }` to retry deliberately. */
+  readonly circuitBreakerState?: 'OPEN' | 'HALF_OPEN'
+  /**
+   * `true`: the request may have reached the service, which may have minted an id nobody got
+   * (`EMINTUNKNOWN`, and a mint or batch mint aborted or cut off by `close()` after its request
+   * was sent: `ABORT_ERR`, `ECLIENTCLOSED`). `false`: a mint or batch mint stopped before
+   * anything was sent. Absent for other calls and for calls made after `close()`.
+   */
+  readonly mayHaveMinted?: boolean
+  /** With `mayHaveMinted: true`: the mint's `Idempotency-Key`; mint again with `{ idempotencyKey }` to retry deliberately. */
   readonly idempotencyKey?: string
   /** `ERATELIMITED`: ms until the rate-limit pause ends (or the client-side `rateLimit` has a token). */
   readonly retryInMs?: number
+  /** `EPLACEHOLDER` (and a rate-limited placeholder's `ERATELIMITED`): the placeholder id the service answered with. */
+  readonly placeholderId?: string
+  /** With `placeholderId`: the service's `errorCode` (`MINT_UNAVAILABLE`, `MINT_TIMEOUT`, `RATE_LIMITED`, ...), or null. */
+  readonly serviceErrorCode?: string | null
+  /** With `placeholderId`: whether minting again cannot mint twice (README "Retry safety"). */
+  readonly retrySafe?: boolean
+  /**
+   * `mintBatch` against a service without a batch route (minted one by one): every id minted,
+   * in request position, `null` where none was. Nothing minted is lost.
+   */
+  readonly mintedIds?: (string | null)[]
+  /** With `mintedIds`: the positions whose mint failed (the error's `code` is the first one's). */
+  readonly failedPositions?: number[]
 }
 
 export interface RetryEvent {
@@ -619,6 +682,15 @@ export interface ChittyIDClientEvents {
   failover: [FailoverEvent]
   /** `to`, earlier in `serviceUrl`, passed its health checks and takes calls back from `from`. */
   failback: [FailbackEvent]
+  /** `acceptPlaceholders`: a mint resolved to a placeholder id, not a minted id. */
+  placeholder: [PlaceholderEvent]
+}
+
+export interface PlaceholderEvent {
+  /** The placeholder id the mint resolved to. */
+  chittyId: string
+  /** The service's `errorCode`, or null. */
+  errorCode: string | null
 }
 
 export interface FleetDegradedEvent {
@@ -643,6 +715,11 @@ export interface FleetStats {
   l2Hits: number
   l2Misses: number
   l2Writes: number
+  /**
+   * Shared-cache entries ignored because they failed authentication (forged, written by a fleet
+   * with another API key, or replayed after their signed expiry); each counts as a miss too.
+   */
+  l2Rejected: number
   /** L2 hits that waited for another instance's request for the same id. */
   coalesced: number
   /** Requests that waited for their slot in the rate budget, and the ms waited in all. */
@@ -748,6 +825,10 @@ export interface ClientStats {
   clientRateLimit: ClientRateLimitStats | null
   /** Every endpoint in `serviceUrl` order; `null` with a single endpoint. */
   endpoints: EndpointStats[] | null
+  /** The wire the endpoint calls go to speaks; `"unknown"` until an answer told (`wire: "auto"`). */
+  wire: 'v1' | 'deployed' | 'unknown'
+  /** Placeholder ids resolved because of `acceptPlaceholders`. */
+  placeholdersAccepted: number
   connection: ClientConnectionState
 }
 
@@ -781,6 +862,8 @@ export interface EndpointStats {
   failovers: number
   /** Its own breaker; `null` with `circuitBreaker: false`. */
   breaker: BreakerStats | null
+  /** The wire it speaks, as far as known. */
+  wire: 'v1' | 'deployed' | 'unknown'
 }
 
 export declare class ChittyIDClient extends EventEmitter {
@@ -798,13 +881,23 @@ export declare class ChittyIDClient extends EventEmitter {
    * when the request may have reached the service and was not retried.
    */
   mint(request: MintRequest, options?: MintOptions): Promise<string>
-  /** Mints one id per request, in order; an answer with another number of ids is `EBADRESPONSE`. */
+  /**
+   * Mints one id per request, in order; an answer with another number of ids is `EBADRESPONSE`.
+   * Against a service without a batch route it mints one by one (at most 4 at once); a failure
+   * then carries `mintedIds` and `failedPositions`.
+   */
   mintBatch(requests: MintRequest[], options?: MintOptions): Promise<string[]>
   /**
    * Asks the service. The service never makes it reject: failures fall back to the format check
    * with `error`. Rejects only with a TypeError (bad options), an AbortError, or `ECLIENTCLOSED`.
    */
   validate(id: string, options?: CallOptions): Promise<ValidationResult>
+  /**
+   * Forgets `id` in the validation cache (fresh and stale entries; an answer already on its way
+   * is not stored), and in fleet mode deletes the shared Redis entry too. Resolves to `true` when
+   * an entry was held. Rejects only with a TypeError (not a string) or `ECLIENTCLOSED`.
+   */
+  invalidate(id: string): Promise<boolean>
   /**
    * Checks the id grammars the `idGrammar` option names (default both; a deployed id's check
    * pair included); non-strings are `false`. Synchronous, in JS.
@@ -860,6 +953,14 @@ export type ChittyIDClientEventName = keyof ChittyIDClientEvents
 
 export declare function mintChittyID(request: MintRequest, config?: ChittyIDClientConfig): Promise<string>
 export declare function validateChittyID(id: string, config?: ChittyIDClientConfig): Promise<ValidationResult>
+/** The id grammar check (both grammars, or `options.grammar`), without a client. */
+export declare function validateFormat(id: unknown, options?: ChittyIDGrammarOptions): boolean
+/** `ChittyIDClient.parse()`, without a client. */
+export declare function parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
+export declare function parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
+export declare function parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
+/** Which build the export conditions chose: `"native"` (Node) or `"portable"` (`portable.d.ts`). */
+export declare const RUNTIME: 'native'
 
 // ---------------------------------------------------------------------------------------
 // Emulator
@@ -1041,21 +1142,22 @@ export interface CircuitBreakerState {
 }
 
 /**
- * The rejection of `CircuitBreaker#execute` (and of the client) while the circuit is OPEN. It is a
- * `ChittyIDError` without stack frames: capturing them would cost more than failing fast itself.
+ * The rejection of `CircuitBreaker#execute` (and of the client) while the circuit is OPEN, or
+ * HALF_OPEN with `halfOpenAttempts` trial calls in flight. It is a `ChittyIDError` without stack
+ * frames: capturing them would cost more than failing fast itself.
  */
 export interface CircuitOpenError extends Error {
-  /** Contains `circuit breaker is OPEN`. */
+  /** Contains `circuit breaker is OPEN` (or `circuit breaker is HALF_OPEN` for the trial limit). */
   readonly message: string
   readonly code: 'ECIRCUITOPEN'
-  readonly circuitBreakerState: 'OPEN'
+  readonly circuitBreakerState: 'OPEN' | 'HALF_OPEN'
 }
 
 /**
  * A circuit breaker around calls you make: CLOSED → OPEN after `failureThreshold` (5) failures
  * inside `monitorWindow` (10000 ms); OPEN rejects at once with a `CircuitOpenError` until
- * `resetTimeout` (60000 ms) after the last failure, then admits trial calls (HALF_OPEN);
- * `halfOpenAttempts` (3) successes close it and a failure re-opens it.
+ * `resetTimeout` (60000 ms) after the last failure, then admits trial calls (HALF_OPEN), at most
+ * `halfOpenAttempts` (3) at once; `halfOpenAttempts` successes close it and a failure re-opens it.
  */
 export declare class CircuitBreaker {
   /** Invalid options throw a `TypeError`. */

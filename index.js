@@ -7,6 +7,7 @@ require('./lib/load-binding.js').loadBinding()
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/client.js')
 const { ChittyIDEmulator } = require('./lib/emulator.js')
 const { ChittyIDError } = require('./lib/errors.js')
+const { validateFormat, parse } = require('./lib/format.js')
 const { registerMetrics } = require('./lib/metrics.js')
 const { CHANNEL_NAME: TRACING_CHANNEL } = require('./lib/diagnostics.js')
 const { ChittyIDCache, getSharedCache, clearSharedCache } = require('./lib/compat/cache.js')
@@ -18,12 +19,20 @@ const {
   resetSharedConnectionManager,
 } = require('./lib/compat/connection-manager.js')
 
+// `'native'` here, `'portable'` in portable.js: which build the export conditions chose.
+const RUNTIME = 'native'
+
+// A literal of names only (shorthand or `name: identifier`): Node finds the named exports of
+// index.mjs (`export * from './index.js'`) by reading it, and stops at any other value.
 module.exports = {
   ChittyIDClient,
   mintChittyID,
   validateChittyID,
+  validateFormat,
+  parse,
   ChittyIDEmulator,
   ChittyIDError,
+  RUNTIME,
   // observability (README "Observability")
   registerMetrics,
   TRACING_CHANNEL,

@@ -1,5 +1,8 @@
+import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { startPair } from './helpers.mjs'
+import { waitFor } from './wait.mjs'
 
 test('aborting mid-request rejects at once with AbortError', async () => {
   const pair = await startPair()
@@ -53,3 +56,116 @@ test('a signal that never fires changes nothing', async () => {
   expect(await pair.client.healthCheck({ signal: controller.signal })).toBe(true)
   await pair.close()
 })
+
+// A mint stopped after its request reached the service may have minted: the rejection says so
+// and carries the key, as EMINTUNKNOWN does (README "Retry safety").
+describe('a mint aborted or closed after its request was sent', () => {
+  let emulator
+  let relay
+  beforeAll(async () => {
+    // Like the public service: a repeated key mints again.
+    emulator = await ChittyIDEmulator.start({ port: 0, ignoreIdempotencyKeys: true })
+    relay = await holdingRelay(emulator.url)
+  })
+  afterEach(() => {
+    emulator.setFault({})
+    emulator.resetLedger()
+  })
+  afterAll(async () => {
+    await relay.close()
+    await emulator.close()
+  })
+
+  const KEY = /^[0-9a-f]{32}$/
+
+  for (const transport of ['native', 'fetch']) {
+    for (const how of ['abort', 'close']) {
+      test(`${how}, ${transport} transport: the service minted, the rejection says mayHaveMinted with the key`, async () => {
+        // The relay passes the request on at once and holds the answer: the emulator mints
+        // and the caller never hears of it.
+        const client = new ChittyIDClient({ serviceUrl: `${relay.url}/v1`, transport })
+        const controller = new AbortController()
+        const own = client.mint({ entity: 'PEO' }, { signal: controller.signal, idempotencyKey: `order-${how}-${transport}` }).catch((e) => e)
+        const generated = client.mint({ entity: 'PLACE' }, { signal: controller.signal }).catch((e) => e)
+        await waitFor(() => emulator.stats().minted === 2, 'both mints on the ledger')
+        if (how === 'abort') controller.abort()
+        else await client.close()
+        const [a, b] = await Promise.all([own, generated])
+        for (const err of [a, b]) {
+          expect(err.code).toBe(how === 'abort' ? 'ABORT_ERR' : 'ECLIENTCLOSED')
+          if (how === 'abort') expect(err.name).toBe('AbortError')
+          expect(err.mayHaveMinted).toBe(true)
+        }
+        expect(a.idempotencyKey).toBe(`order-${how}-${transport}`)
+        expect(b.idempotencyKey).toMatch(KEY)
+        expect(emulator.stats().minted).toBe(2)
+        await client.close()
+      })
+    }
+  }
+
+  test('aborted during the emulator\'s latency, after the request arrived: mayHaveMinted with the key', async () => {
+    emulator.setFault({ latencyMs: 2000, routes: ['mint'] })
+    const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1` })
+    const pending = client.mint({ entity: 'PEO' }, { signal: AbortSignal.timeout(150) }).catch((e) => e)
+    await waitFor(() => emulator.stats().requests.mint === 1, 'the request at the service')
+    const err = await pending
+    expect(err).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', mayHaveMinted: true })
+    expect(err.idempotencyKey).toMatch(KEY)
+    await client.close()
+  })
+
+  test('stopped before anything was sent: mayHaveMinted is false, nothing minted', async () => {
+    const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, circuitBreaker: false })
+    // Already aborted: nothing leaves.
+    const early = await client.mint({ entity: 'PEO' }, { signal: AbortSignal.abort() }).catch((e) => e)
+    expect(early).toMatchObject({ code: 'ABORT_ERR', mayHaveMinted: false })
+    expect(early.idempotencyKey).toBeUndefined()
+    // A 429 with Retry-After (not processed), then the retry waits at the rate-limit gate:
+    // aborted, and closed, while waiting there.
+    emulator.setFault({ rateLimitRetryAfter: 5, routes: ['mint'], remaining: 1 })
+    const controller = new AbortController()
+    const waiting = client.mint({ entity: 'PEO' }, { signal: controller.signal }).catch((e) => e)
+    await waitFor(() => client.getStats().rateLimit.paused, 'the pause')
+    const queued = client.mint({ entity: 'PLACE' }).catch((e) => e)
+    await sleep(50)
+    controller.abort()
+    expect(await waiting).toMatchObject({ code: 'ABORT_ERR', mayHaveMinted: false })
+    await client.close()
+    expect(await queued).toMatchObject({ code: 'ECLIENTCLOSED', mayHaveMinted: false })
+    expect(emulator.stats()).toMatchObject({ minted: 0 })
+    expect(emulator.stats().requests.mint).toBe(1)
+    // Not a mint: no such field.
+    expect(await client.validate('CT-A-CHI-1234-I-24-A-0').catch((e) => e)).not.toHaveProperty('mayHaveMinted')
+  })
+})
+
+/**
+ * A TCP relay to `target` that passes requests on at once and holds every answer (a service
+ * that processed the request and has not answered yet).
+ */
+async function holdingRelay(target) {
+  const { hostname, port } = new URL(target)
+  const sockets = new Set()
+  const server = net.createServer((down) => {
+    const up = net.connect(Number(port), hostname)
+    for (const s of [down, up]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        down.destroy()
+        up.destroy()
+      })
+    }
+    down.pipe(up)
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => {
+      for (const s of sockets) s.destroy()
+      return new Promise((resolve) => server.close(resolve))
+    },
+  }
+}

@@ -15,7 +15,7 @@ const DASHBOARD = new URL('../dashboards/grafana-chittyid-client.json', import.m
 const ALERTS = new URL('../dashboards/prometheus-alerts.yml', import.meta.url)
 
 // Labels a query may group or match by: the client's own, and what Prometheus adds on scrape.
-const KNOWN_LABELS = new Set(['operation', 'le', 'client', 'endpoint', 'job', 'instance'])
+const KNOWN_LABELS = new Set(['operation', 'le', 'client', 'endpoint', 'wire', 'job', 'instance'])
 
 /** Grafana's variables replaced by values, so the expression is plain PromQL. */
 function plain(expr) {

@@ -32,6 +32,8 @@ function clientDefaults() {
     maxResponseBytes: DEFAULTS.maxResponseBytes,
     allowInsecure: DEFAULTS.allowInsecure,
     maxConnections: DEFAULTS.maxConnections,
+    wire: DEFAULTS.wire,
+    acceptPlaceholders: DEFAULTS.acceptPlaceholders,
     idGrammar: DEFAULTS.idGrammar,
   }
 }

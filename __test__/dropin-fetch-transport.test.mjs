@@ -24,7 +24,9 @@ let emulator
 let clients = []
 
 function client(options = {}) {
-  const c = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, transport: 'fetch', ...options })
+  // v1's wire: these stubs answer as v1 did (an explicit transport: 'fetch' would otherwise
+  // speak wire: 'auto', adding entityType and checking the format of minted ids).
+  const c = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, transport: 'fetch', wire: 'v1', ...options })
   clients.push(c)
   return c
 }

@@ -1,11 +1,12 @@
 // One fleet member for __test__/fleet.test.mjs, in its own process. Argument: JSON
-// { mode: "mint" | "validate", serviceUrl, redis, keyPrefix, ratePerSecond?, count?, startAt?, id? }.
+// { mode: "mint" | "validate", serviceUrl, redis, keyPrefix, apiKey?, ratePerSecond?, count?, startAt?, id? }.
 // Prints one JSON line with what it saw.
 import { ChittyIDClient } from '../index.mjs'
 
 const job = JSON.parse(process.argv[2])
 const client = new ChittyIDClient({
   serviceUrl: job.serviceUrl,
+  apiKey: job.apiKey,
   timeout: 20000,
   fleet: { redis: job.redis, keyPrefix: job.keyPrefix, ratePerSecond: job.ratePerSecond, deadlineMs: job.deadlineMs },
 })

@@ -1,7 +1,10 @@
 // Fleet mode against a real redis-server: CHITTYID_TEST_REDIS_URL, set by scripts/with-redis.sh
 // (`npm test` runs the suites through it). Members in other processes run __test__/fleet-worker.mjs.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -16,6 +19,11 @@ if (!REDIS) {
   console.warn('\n!!! fleet.test.mjs SKIPPED: CHITTYID_TEST_REDIS_URL is not set. Run it as\n!!!   bash scripts/with-redis.sh node --experimental-vm-modules node_modules/jest/bin/jest.js __test__/fleet.test.mjs\n')
 }
 const withRedis = REDIS ? describe : describe.skip
+if (!REDIS && ['1', 'true'].includes(process.env.CHITTYID_REQUIRE_REDIS)) {
+  test('a Redis is required here (CHITTYID_REQUIRE_REDIS)', () => {
+    throw new Error('CHITTYID_REQUIRE_REDIS is set but CHITTYID_TEST_REDIS_URL is not: run under scripts/with-redis.sh')
+  })
+}
 
 const prefix = () => `chittyid-jest-${Math.random().toString(16).slice(2, 10)}`
 
@@ -83,6 +91,40 @@ async function startRedis(port) {
   return child
 }
 
+/** One command to the Redis at `url` in RESP, as any process with access to it could send. */
+function redisCommand(url, ...args) {
+  const { hostname, port } = new URL(url)
+  const request = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname)
+    let text = ''
+    socket.on('connect', () => socket.write(request))
+    socket.on('data', (d) => {
+      text += d
+      const end = text.indexOf('\r\n')
+      if (end < 0) return
+      const head = text.slice(0, end)
+      if (head[0] === '$') {
+        const len = Number(head.slice(1))
+        if (len < 0) return done(null)
+        if (text.length < end + 2 + len + 2) return
+        return done(text.slice(end + 2, end + 2 + len))
+      }
+      if (head[0] === '-') return done(new Error(head))
+      done(head.slice(1))
+    })
+    socket.on('error', reject)
+    function done(value) {
+      socket.destroy()
+      if (value instanceof Error) reject(value)
+      else resolve(value)
+    }
+  })
+}
+
+/** The Redis key of `id`'s shared verdict for a client of `serviceUrl` (docs/ARCHITECTURE.md "Fleet"). */
+const verdictKey = (keyPrefix, serviceUrl, id) => `${keyPrefix}:${createHash('sha256').update(serviceUrl).digest('hex').slice(0, 16)}:sv:${id}`
+
 function stopped(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
@@ -145,14 +187,14 @@ withRedis('fleet mode', () => {
   test('a validate() answered in one process is an L2 hit in another', async () => {
     const keyPrefix = prefix()
     const serviceUrl = `${emulator.url}/v1`
-    const client = new ChittyIDClient({ serviceUrl, fleet: { redis: REDIS, keyPrefix } })
+    const client = new ChittyIDClient({ serviceUrl, apiKey: 'fleet-key', fleet: { redis: REDIS, keyPrefix } })
     const id = await client.mint({ entity: 'PLACE' })
     const before = emulator.stats().requests.validate
     expect(await client.validate(id)).toEqual({ valid: true, chittyId: id, entity: 'PLACE' })
     expect(emulator.stats().requests.validate - before).toBe(1)
     // The answer was in Redis before validate() resolved: no wait needed here.
 
-    const other = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id })
+    const other = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id, apiKey: 'fleet-key' })
     expect(other.result).toEqual({ valid: true, chittyId: id, entity: 'PLACE' })
     expect(emulator.stats().requests.validate - before).toBe(1)
     expect(other.fleet).toMatchObject({ l2Hits: 1, l2Misses: 0 })
@@ -160,11 +202,74 @@ withRedis('fleet mode', () => {
     expect(other.cache).toMatchObject({ misses: 1, sets: 1 })
 
     // A process with another key prefix is another fleet: it asks the service.
-    const stranger = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix: prefix(), id })
+    const stranger = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix: prefix(), id, apiKey: 'fleet-key' })
     expect(stranger.fleet).toMatchObject({ l2Hits: 0, l2Misses: 1 })
     expect(emulator.stats().requests.validate - before).toBe(2)
     expect(client.getStats().fleet).toMatchObject({ l2Writes: 1, connected: true })
     await client.close()
+  })
+
+
+  test('a verdict written into Redis by anyone else is never served', async () => {
+    const keyPrefix = prefix()
+    const serviceUrl = `${emulator.url}/v1`
+    const client = new ChittyIDClient({ serviceUrl, apiKey: 'fleet-key', fleet: { redis: REDIS, keyPrefix } })
+    try {
+      const minted = await client.mint({ entity: 'PEO' })
+      // Well formed, with a wrong check character: the service says "not valid".
+      const wrongCheck = (n) => `${minted.slice(0, -1)}${'0123'.replace(minted.at(-1), '')[n]}`
+      const unknown = wrongCheck(0)
+      const before = emulator.stats().requests.validate
+      // A bare verdict (the old clients' format), written by anyone with access to the Redis.
+      for (const id of [unknown, 'NOT-A-CHITTY-ID']) await redisCommand(REDIS, 'SET', verdictKey(keyPrefix, client.serviceUrl, id), '1', 'PX', '60000')
+      expect(await client.validate('NOT-A-CHITTY-ID')).toMatchObject({ valid: false })
+      expect(await client.validate(unknown)).toMatchObject({ valid: false })
+      // Both went to the service; the well-formed id's forgery was seen and counted.
+      expect(emulator.stats().requests.validate - before).toBe(2)
+      expect(client.getStats().fleet).toMatchObject({ l2Rejected: 1, l2Hits: 0 })
+      // A genuine "valid" entry copied under another id's key is refused as well.
+      expect((await client.validate(minted)).valid).toBe(true)
+      const genuine = await redisCommand(REDIS, 'GET', verdictKey(keyPrefix, client.serviceUrl, minted))
+      expect(genuine).toMatch(/^1\.\d+\.[0-9a-f]{64}$/)
+      const copyTarget = wrongCheck(1)
+      await redisCommand(REDIS, 'SET', verdictKey(keyPrefix, client.serviceUrl, copyTarget), genuine, 'PX', '60000')
+      const other = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id: copyTarget, apiKey: 'fleet-key' })
+      expect(other.result).toMatchObject({ valid: false })
+      expect(other.fleet).toMatchObject({ l2Rejected: 1, l2Hits: 0 })
+      // ...while the genuine entry is a hit for a member with the same API key, and not one
+      // for a fleet with another key under the same prefix.
+      const friend = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id: minted, apiKey: 'fleet-key' })
+      expect(friend.fleet).toMatchObject({ l2Hits: 1, l2Rejected: 0 })
+      const foreign = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id: minted, apiKey: 'another-key' })
+      expect(foreign.fleet).toMatchObject({ l2Hits: 0, l2Rejected: 1 })
+      expect(JSON.stringify(await redisCommand(REDIS, 'GET', verdictKey(keyPrefix, client.serviceUrl, minted)))).not.toContain('fleet-key')
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('invalidate(id) deletes the shared entry: another process asks the service again', async () => {
+    const keyPrefix = prefix()
+    const serviceUrl = `${emulator.url}/v1`
+    const client = new ChittyIDClient({ serviceUrl, apiKey: 'fleet-key', fleet: { redis: REDIS, keyPrefix } })
+    try {
+      const id = await client.mint({ entity: 'PEO' })
+      await client.validate(id)
+      const key = verdictKey(keyPrefix, client.serviceUrl, id)
+      expect(await redisCommand(REDIS, 'EXISTS', key)).toBe('1')
+      const before = emulator.stats().requests.validate
+      await expect(client.invalidate(id)).resolves.toBe(true)
+      expect(await redisCommand(REDIS, 'EXISTS', key)).toBe('0')
+      expect(client.getStats().cache).toMatchObject({ size: 0 })
+      const other = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id, apiKey: 'fleet-key' })
+      expect(other.fleet).toMatchObject({ l2Hits: 0, l2Misses: 1 })
+      expect(emulator.stats().requests.validate - before).toBe(1)
+      // Held nowhere any more (the other process stored its fresh answer in Redis again).
+      await redisCommand(REDIS, 'DEL', key)
+      await expect(client.invalidate(id)).resolves.toBe(false)
+    } finally {
+      await client.close()
+    }
   })
 
   const killable = REDIS_SERVER ? test : test.skip
@@ -309,6 +414,119 @@ withRedis('fleet mode', () => {
   })
 })
 
+/** A throwaway CA and a server certificate for 127.0.0.1 signed by it, made with openssl. */
+function makeCertificates(dir) {
+  const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=chittyid-test-redis-ca')
+  run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
+  fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf')
+  return { ca: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'), cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') }
+}
+
+/** True once a TLS handshake with `port` succeeds and PING answers. */
+async function tlsPings(port, ca) {
+  const tls = await import('node:tls')
+  return new Promise((resolve) => {
+    const socket = tls.connect({ port, host: '127.0.0.1', ca }, () => socket.write('PING\r\n'))
+    socket.setTimeout(500, () => socket.destroy())
+    socket.on('data', (d) => {
+      resolve(d.toString().startsWith('+PONG'))
+      socket.destroy()
+    })
+    socket.on('error', () => resolve(false))
+    socket.on('close', () => resolve(false))
+  })
+}
+
+const withTlsRedis = REDIS_SERVER ? describe : describe.skip
+withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
+  let emulator
+  let redis
+  let certs
+  let url
+  let dir
+  beforeAll(async () => {
+    emulator = await ChittyIDEmulator.start({ port: 0 })
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chittyid-redis-tls-'))
+    certs = makeCertificates(dir)
+    const port = await freePort()
+    redis = spawn(REDIS_SERVER, [
+      '--bind', '127.0.0.1', '--port', '0', '--tls-port', String(port),
+      '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', path.join(dir, 'ca.pem'),
+      '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir,
+    ], { stdio: 'ignore' })
+    let up = false
+    for (let i = 0; i < 150 && !up && redis.exitCode === null; i++) up = (await tlsPings(port, certs.ca)) || (await sleep(20), false)
+    if (!up) throw new Error(`${REDIS_SERVER} did not serve TLS on --tls-port (exit code ${redis.exitCode}): it needs a redis-server built with TLS, as Debian's is`)
+    url = `rediss://127.0.0.1:${port}/`
+  })
+  afterAll(async () => {
+    await emulator.close()
+    if (redis) await stopped(redis)
+    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  const fleetClient = (extra = {}) => new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, apiKey: 'fleet-key', fleet: { redis: url, keyPrefix: prefix() }, ...extra })
+
+  test('with the CA given as `ca`, the fleet connects and shares verdicts over TLS', async () => {
+    const client = fleetClient({ ca: certs.ca })
+    try {
+      const id = await client.mint({ entity: 'PEO' })
+      expect((await client.validate(id)).valid).toBe(true)
+      expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false, errors: 0, l2Writes: 1 })
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('a certificate nobody vouches for is refused: the fleet goes local-only, calls still succeed', async () => {
+    const client = fleetClient()
+    const reasons = []
+    client.on('fleetDegraded', (e) => reasons.push(e.reason))
+    try {
+      const id = await client.mint({ entity: 'PEO' })
+      expect((await client.validate(id)).valid).toBe(true)
+      for (let i = 0; i < 100 && !client.getStats().fleet.degraded; i++) await sleep(20)
+      expect(client.getStats().fleet).toMatchObject({ connected: false, degraded: true, l2Writes: 0 })
+      expect(reasons.length).toBe(1)
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('NODE_TLS_REJECT_UNAUTHORIZED=0 turns verification off, as for the service', async () => {
+    const saved = process.env.NODE_TLS_REJECT_UNAUTHORIZED
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'
+    let client
+    try {
+      client = fleetClient()
+    } finally {
+      if (saved === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = saved
+    }
+    try {
+      const id = await client.mint({ entity: 'PEO' })
+      expect((await client.validate(id)).valid).toBe(true)
+      expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false, l2Writes: 1 })
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('a plain redis:// URL to the TLS port does not connect', async () => {
+    const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, apiKey: 'fleet-key', ca: certs.ca, fleet: { redis: url.replace('rediss:', 'redis:'), keyPrefix: prefix(), deadlineMs: 200 } })
+    try {
+      await client.mint({ entity: 'PEO' })
+      for (let i = 0; i < 150 && !client.getStats().fleet.degraded; i++) await sleep(20)
+      expect(client.getStats().fleet).toMatchObject({ connected: false, degraded: true })
+    } finally {
+      await client.close()
+    }
+  })
+})
+
 describe('fleet option', () => {
   test('is off by default and checked when given', () => {
     const client = new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1' })
@@ -316,7 +534,7 @@ describe('fleet option', () => {
     for (const fleet of [
       'redis://127.0.0.1:6379',
       { redis: 'http://127.0.0.1:6379' },
-      { redis: 'rediss://127.0.0.1:6379' },
+      { redis: 'rediss://127.0.0.1:6379/#insecure' },
       { redis: 'redis://127.0.0.1:6379', deadlineMs: 0 },
       { redis: 'redis://127.0.0.1:6379', deadlineMs: '5' },
       { redis: 'redis://127.0.0.1:6379', ratePerSecond: -1 },

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http'
+import { createServer as createNetServer } from 'node:net'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 
 export const ID_PATTERN = /^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$/
@@ -72,4 +73,45 @@ export async function echoingServer(script = []) {
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   return { url: `http://127.0.0.1:${server.address().port}/v1`, seen, close: () => new Promise((r) => server.close(r)) }
+}
+
+/**
+ * A raw-socket server that calls `answer({ socket, head, body, key, path })` for each request
+ * (head + Content-Length body) and writes nothing itself: the answer may be any bytes, or none.
+ * `requests` lists each request line as received (`GET /v1/validate/x HTTP/1.1`).
+ */
+export async function rawServer(answer) {
+  const sockets = new Set()
+  const requests = []
+  const server = createNetServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    let buf = Buffer.alloc(0)
+    socket.on('data', (data) => {
+      buf = Buffer.concat([buf, data])
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n')
+        if (end < 0) return
+        const head = buf.subarray(0, end).toString()
+        const length = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] || 0)
+        if (buf.length < end + 4 + length) return
+        const body = buf.subarray(end + 4, end + 4 + length).toString()
+        buf = buf.subarray(end + 4 + length)
+        const key = /idempotency-key:\s*(\S+)/i.exec(head)?.[1]
+        const path = head.split(' ')[1]
+        requests.push(head.split('\r\n')[0])
+        answer({ socket, head, body, key, path })
+      }
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v1`,
+    requests,
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
 }

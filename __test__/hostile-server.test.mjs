@@ -1,42 +1,8 @@
 // The whole client against raw-socket servers that break HTTP on purpose. Each case broke the
 // hand-written HTTP/1.1 transport of an earlier version (answers handed to the wrong caller,
 // unbounded trailers, wrapped chunk sizes); now every caller gets its own answer or an error.
-import { createServer } from 'node:net'
 import { ChittyIDClient } from '../index.mjs'
-
-/** A server that answers each request (head + Content-Length body) with `answer(request)`. */
-async function rawServer(answer) {
-  const sockets = new Set()
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    let buf = Buffer.alloc(0)
-    socket.on('data', (data) => {
-      buf = Buffer.concat([buf, data])
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n')
-        if (end < 0) return
-        const head = buf.subarray(0, end).toString()
-        const length = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] || 0)
-        if (buf.length < end + 4 + length) return
-        const body = buf.subarray(end + 4, end + 4 + length).toString()
-        buf = buf.subarray(end + 4 + length)
-        const key = /idempotency-key:\s*(\S+)/i.exec(head)?.[1]
-        const path = head.split(' ')[1]
-        answer({ socket, head, body, key, path })
-      }
-    })
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${server.address().port}/v1`,
-    async close() {
-      for (const s of sockets) s.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
+import { rawServer } from './helpers.mjs'
 
 const json = (status, obj) => {
   const body = JSON.stringify(obj)
@@ -65,7 +31,8 @@ test('100 Continue and 103 Early Hints before the answer: every caller gets its 
     socket.write(interim + (key ? json(201, { chittyId: key }) : validateAnswer(path)))
   }
   await withClient(answer, {}, async (client) => {
-    const keys = Array.from({ length: 200 }, (_, i) => `key-${i}`)
+    // Mint answers are format-checked, so each caller's key is a well-formed id the server echoes.
+    const keys = Array.from({ length: 200 }, (_, i) => `KY-A-AAA-${String(i).padStart(4, '0')}-P-00-A-0`)
     const ids = await Promise.all(keys.map((idempotencyKey) => client.mint({ entity: 'PEO' }, { idempotencyKey })))
     expect(ids).toEqual(keys)
     const verdicts = await Promise.all(['AA-A-AAA-0000-P-00-A-0', 'AA-A-AAA-0000-P-00-A-1'].map((id) => client.validate(id)))
@@ -76,17 +43,20 @@ test('100 Continue and 103 Early Hints before the answer: every caller gets its 
 })
 
 test('stray bytes on an idle pooled connection never answer a later request', async () => {
+  // Well-formed, so only the connection handling (not the format check) can keep it out.
+  const STRAY = 'ST-R-AYY-0000-P-00-A-0'
   let n = 0
   const answer = ({ socket, key }) => {
     n += 1
-    socket.write(json(201, { chittyId: key }) + (n === 1 ? json(201, { chittyId: 'STRAY' }) : ''))
+    socket.write(json(201, { chittyId: key }) + (n === 1 ? json(201, { chittyId: STRAY }) : ''))
   }
   await withClient(answer, {}, async (client) => {
-    expect(await client.mint({ entity: 'PEO' }, { idempotencyKey: 'first' })).toBe('first')
+    const first = 'KY-A-AAA-0001-P-00-A-0'
+    expect(await client.mint({ entity: 'PEO' }, { idempotencyKey: first })).toBe(first)
     await new Promise((resolve) => setTimeout(resolve, 50))
-    for (const key of ['second', 'third', 'fourth']) {
+    for (const key of ['KY-A-AAA-0002-P-00-A-0', 'KY-A-AAA-0003-P-00-A-0', 'KY-A-AAA-0004-P-00-A-0']) {
       const outcome = await client.mint({ entity: 'PEO' }, { idempotencyKey: key }).catch((e) => e)
-      expect(outcome).not.toBe('STRAY')
+      expect(outcome).not.toBe(STRAY)
       if (typeof outcome === 'string') expect(outcome).toBe(key)
     }
   })

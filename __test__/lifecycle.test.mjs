@@ -1,5 +1,7 @@
 import { ChittyIDClient, ChittyIDEmulator, ChittyIDError } from '../index.mjs'
 import { ID_PATTERN, closedPort } from './helpers.mjs'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { INDEX, record, runNode, sleep, waitFor } from './wait.mjs'
 
 const fast = { healthCheckInterval: 20, reconnectDelay: 10, maxReconnectDelay: 40, jitter: 0 }
@@ -207,6 +209,100 @@ describe('processes exit on their own', () => {
     expect(run.stderr).toContain('CHITTYID_LISTENER_THREW')
     expect(run.stderr).toContain('listener bug')
   })
+})
+
+describe('clients dropped without close()', () => {
+  // The child makes ROUNDS x 1,000 monitoring clients (half of them on the fetch transport),
+  // waits until all are CONNECTED, drops them and collects garbage; then this process (which
+  // runs the emulator) watches the health traffic stop, and the child counts its sockets and
+  // its memory outside the V8 heap.
+  const ROUNDS = 3
+  const child = `
+    const { ChittyIDClient } = require(process.argv[1])
+    const fs = require('node:fs')
+    const url = process.argv[2] + '/v1'
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+    const sockets = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try { return fs.readlinkSync('/proc/self/fd/' + fd).startsWith('socket:') } catch { return false }
+    }).length
+    const offHeap = () => { const m = process.memoryUsage(); return m.rss - m.heapTotal }
+    const collect = async (turns) => { for (let i = 0; i < turns; i++) { globalThis.gc(); await sleep(20) } }
+    const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n')
+    const lines = require('node:readline').createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+    ;(async () => {
+      await collect(3)
+      const baseline = sockets()
+      const memory = []
+      for (let round = 0; round < ${ROUNDS}; round++) {
+        const connected = await (async () => {
+          const clients = []
+          // Both transports: each hands the native side a callback of its own to hold.
+          for (let i = 0; i < 1000; i++) {
+            clients.push(new ChittyIDClient({ serviceUrl: url, connection: { healthCheckInterval: 300 }, transport: i % 2 ? 'fetch' : 'native' }))
+          }
+          return (await Promise.all(clients.map((c) => c.connect()))).filter(Boolean).length
+        })()
+        const live = sockets()
+        await collect(10)
+        say({ round, connected, live })
+        await lines.next()
+        let open = sockets()
+        for (let i = 0; i < 40 && open > baseline; i++) { await collect(2); await sleep(50); open = sockets() }
+        await collect(5)
+        memory.push(offHeap())
+        say({ round, open })
+      }
+      say({ baseline, memory })
+      process.exit(0)
+    })()
+  `
+
+  // Sockets are counted through /proc/self/fd.
+  const onLinux = process.platform === 'linux' ? test : test.skip
+  onLinux('1,000 dropped monitoring clients stop checking, close their sockets and free their memory', async () => {
+    const proc = spawn(process.execPath, ['--expose-gc', '-e', child, INDEX, emulator.url], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stderr = ''
+    proc.stderr.on('data', (d) => (stderr += d))
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 100_000)
+    const rounds = []
+    let summary
+    try {
+      for await (const line of createInterface({ input: proc.stdout })) {
+        const msg = JSON.parse(line)
+        if (msg.live !== undefined) {
+          // Quiet = a whole 600 ms with no health request; give up after 8 s.
+          const started = Date.now()
+          let quiet = false
+          while (!quiet && Date.now() - started < 8000) {
+            const before = healthRequests()
+            await sleep(600)
+            quiet = healthRequests() === before
+          }
+          rounds.push({ ...msg, quiet })
+          proc.stdin.write('go\n')
+        } else if (msg.open !== undefined) {
+          rounds[msg.round].open = msg.open
+        } else {
+          summary = msg
+        }
+      }
+    } finally {
+      clearTimeout(killer)
+    }
+    expect(stderr).toBe('')
+    expect(rounds).toHaveLength(ROUNDS)
+    for (const round of rounds) {
+      // Each client was monitoring with its own connection...
+      expect(round.connected).toBe(1000)
+      expect(round.live).toBeGreaterThanOrEqual(summary.baseline + 1000)
+      // ...and once dropped, no health check leaves and no socket stays open.
+      expect(round).toMatchObject({ quiet: true, open: summary.baseline })
+    }
+    // Memory outside the V8 heap does not grow with each round of 1,000 dropped clients
+    // (before the fix: about 230 MB per round).
+    const growth = summary.memory[ROUNDS - 1] - summary.memory[0]
+    expect(growth).toBeLessThan(80 * 1024 * 1024)
+  }, 120_000)
 })
 
 describe('worker_threads', () => {

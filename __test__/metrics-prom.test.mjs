@@ -53,8 +53,10 @@ function strict(text) {
     const family = families.get(current)
     const suffixes = family.TYPE === 'histogram' ? ['_bucket', '_sum', '_count'] : ['']
     expect(suffixes.map((x) => current + x)).toContain(name)
-    const labels = Object.fromEntries([...labelText.matchAll(new RegExp(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\\]|\\\\.)*)"`, 'g'))].map(([, k, v]) => [k, v.replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c))]))
-    expect(new Set(Object.keys(labels)).size).toBe(Object.keys(labels).length)
+    const pairs = [...labelText.matchAll(new RegExp(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\\]|\\\\.)*)"`, 'g'))].map(([, k, v]) => [k, v.replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c))])
+    // A label name twice on one sample makes Prometheus reject the whole scrape.
+    expect({ line, labelNames: new Set(pairs.map(([k]) => k)).size }).toEqual({ line, labelNames: pairs.length })
+    const labels = Object.fromEntries(pairs)
     const series = `${name}${JSON.stringify(Object.entries(labels).sort())}`
     expect(seen.has(series)).toBe(false)
     seen.add(series)
@@ -115,7 +117,27 @@ describe('name and labels options', () => {
     for (const bad of [`${head}a_total{x="1} 3\n`, `${head}a_total{x="1"}\n`, `${head}a_total 1\na_total 2\n`, `a_total 1\n`, `${head}b_total 1\n`, `${head}a_total 1`]) {
       expect(() => strict(bad)).toThrow()
     }
+    expect(() => strict(`${head}a_total{x="1",x="2"} 1\n`)).toThrow()
     expect(() => strict(`${head}a_total{x="q\\"uote"} 1\n`)).not.toThrow()
+  })
+
+  test('with several endpoints, the per-endpoint series still parse: no label twice', async () => {
+    const a = await startPair()
+    const b = await startPair()
+    const client = new ChittyIDClient({ serviceUrl: [`${a.emulator.url}/v1`, `${b.emulator.url}/v1`], name: 'multi', labels: { region: 'eu' } })
+    try {
+      await client.mint({ entity: 'PEO' })
+      const families = strict(client.metrics())
+      const healthy = families.get('chittyid_client_endpoint_healthy').samples
+      expect(healthy.map((m) => Object.keys(m.labels))).toEqual([['client', 'region', 'endpoint'], ['client', 'region', 'endpoint']])
+      expect(parse(client.metrics()).get('chittyid_client_endpoint_requests_total').metrics).toHaveLength(2)
+      // The label the per-endpoint series use cannot be added as a constant one.
+      expect(() => new ChittyIDClient({ serviceUrl: [`${a.emulator.url}/v1`, `${b.emulator.url}/v1`], labels: { endpoint: 'primary' } })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('"endpoint"') }))
+    } finally {
+      await client.close()
+      await a.close()
+      await b.close()
+    }
   })
 
   test('without them the series are unchanged (no labels of their own)', () => {
@@ -125,7 +147,7 @@ describe('name and labels options', () => {
   })
 
   test('bad names and labels are TypeErrors', () => {
-    for (const config of [{ name: '' }, { name: 42n }, { name: 'x'.repeat(300) }, { labels: { operation: 'x' } }, { labels: { le: '1' } }, { labels: { __name__: 'x' } }, { labels: { 'bad-name': 'x' } }, { labels: { ok: '' } }, { labels: 'x' }, { name: 'a', labels: { client: 'b' } }]) {
+    for (const config of [{ name: '' }, { name: 42n }, { name: 'x'.repeat(300) }, { labels: { operation: 'x' } }, { labels: { le: '1' } }, { labels: { endpoint: 'x' } }, { labels: { __name__: 'x' } }, { labels: { 'bad-name': 'x' } }, { labels: { ok: '' } }, { labels: 'x' }, { name: 'a', labels: { client: 'b' } }]) {
       expect(() => new ChittyIDClient(config)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
     }
   })
@@ -181,6 +203,63 @@ describe('registerMetrics (prom-client)', () => {
       expect(text).toContain('# TYPE chittyid_client_requests counter')
       expect(text).toContain('chittyid_client_requests_total{client="om",operation="mint"} 1')
       expect(text.endsWith('# EOF\n')).toBe(true)
+    } finally {
+      await pair.close()
+    }
+  })
+
+  test('resetMetrics() and getSingleMetric() behave as with prom-client\'s own metrics', async () => {
+    const pair = await startPair({ client: { name: 'resettable' } })
+    const registry = new client.Registry()
+    const own = new client.Counter({ name: 'app_jobs_total', help: 'Jobs.', registers: [registry] })
+    const ownHistogram = new client.Histogram({ name: 'app_job_seconds', help: 'Job time.', registers: [registry] })
+    try {
+      registerMetrics(registry, pair.client)
+      own.inc(5)
+      ownHistogram.observe(0.2)
+      await pair.client.mint({ entity: 'PEO' })
+      await pair.client.validate(await pair.client.mint({ entity: 'PEO' }))
+      const metric = registry.getSingleMetric('chittyid_client_requests_total')
+      // Like the registry's own metrics: an object of a class, with get() and reset().
+      for (const m of [metric, registry.getSingleMetric('app_jobs_total')]) {
+        expect(Object.getPrototypeOf(m)).not.toBe(Object.prototype)
+        expect(typeof m.get).toBe('function')
+        expect(typeof m.reset).toBe('function')
+        expect(m).toMatchObject({ name: expect.any(String), help: expect.any(String), aggregator: 'sum' })
+      }
+      const mintOf = (family) => family.metrics.find((m) => m.labels.operation === 'mint')
+      expect(mintOf(parse(await registry.metrics()).get('chittyid_client_requests_total')).value).toBe('2')
+      expect((await metric.get()).values.find((v) => v.labels.operation === 'mint').value).toBe(2)
+
+      registry.resetMetrics() // threw "reset is not a function" before
+      let families = parse(await registry.metrics())
+      expect(families.get('app_jobs_total').metrics[0].value).toBe('0')
+      expect(mintOf(families.get('chittyid_client_requests_total')).value).toBe('0')
+      let histogram = strict(await registry.metrics()).get('chittyid_client_request_duration_seconds').samples.filter((m) => m.labels.operation === 'mint')
+      expect(histogram.every((m) => m.value === 0)).toBe(true)
+      // Gauges report the client's state as it is.
+      expect(families.get('chittyid_client_cache_entries').metrics[0].value).toBe('1')
+
+      // Counting goes on from zero, for the registry's own metrics and the client's alike.
+      own.inc()
+      await pair.client.mint({ entity: 'PEO' })
+      families = parse(await registry.metrics())
+      expect(families.get('app_jobs_total').metrics[0].value).toBe('1')
+      expect(mintOf(families.get('chittyid_client_requests_total')).value).toBe('1')
+      histogram = strict(await registry.metrics()).get('chittyid_client_request_duration_seconds').samples.filter((m) => m.labels.operation === 'mint')
+      expect(histogram.find((m) => m.name.endsWith('_count')).value).toBe(1)
+      expect(histogram.find((m) => m.labels.le === '+Inf').value).toBe(1)
+      // The client's own view is untouched.
+      expect(strict(pair.client.metrics()).get('chittyid_client_requests_total').samples.find((m) => m.labels.operation === 'mint').value).toBe(3)
+      expect(await registry.getSingleMetricAsString('chittyid_client_requests_total')).toContain('chittyid_client_requests_total{client="resettable",operation="mint"} 1')
+
+      // A family removed from the registry (or a cleared registry) is registered again.
+      registry.removeSingleMetric('chittyid_client_requests_total')
+      registerMetrics(registry, pair.client)
+      expect(registry.getSingleMetric('chittyid_client_requests_total')).toBeDefined()
+      registry.clear()
+      registerMetrics(registry, pair.client)
+      expect(mintOf(parse(await registry.metrics()).get('chittyid_client_requests_total')).value).toBe('3')
     } finally {
       await pair.close()
     }

@@ -44,6 +44,11 @@ maybe('the packed package', () => {
     expect(listing).toContain('package/lib/load-binding.js')
     expect(listing).toContain('package/LICENSE')
     expect(listing).toContain('package/binding.js')
+    // README's tracing section tells users to copy it from the package.
+    expect(listing).toContain('package/examples/otel.js')
+    for (const file of ['portable.js', 'portable.mjs', 'portable.d.ts', 'portable.d.mts', 'lib/portable/client.js', 'lib/requests.js', 'lib/fetch-failure.js']) {
+      expect(listing).toContain(`package/${file}`)
+    }
     for (const entry of listing) {
       expect(entry).not.toMatch(/\.rs$|Cargo\.(toml|lock)$|package-lock\.json$|\/target\/|\.node$|__test__|\.github/)
     }
@@ -83,6 +88,35 @@ maybe('the packed package', () => {
       await client.close(); await emu.close();
       process.stdout.write(ChittyIDClient === Named && ids.length === 2 ? 'esm ok' : 'esm broken');`
     expect(run(process.execPath, ['--input-type=module', '-e', esm], app)).toBe('esm ok')
+  })
+
+  test('a worker importing the installed package, bundled as wrangler does, mints in workerd', async () => {
+    const app = join(work, 'app')
+    writeFileSync(
+      join(app, 'worker.mjs'),
+      `import { ChittyIDClient, RUNTIME } from '@chittyos/chittyid-client'
+      export default {
+        async fetch(request, env) {
+          const client = new ChittyIDClient({ serviceUrl: env.SERVICE_URL })
+          const id = await client.mint({ entity: 'PEO' })
+          return Response.json({ runtime: RUNTIME, id, valid: (await client.validate(id)).valid })
+        },
+      }`,
+    )
+    const { bundleLikeWrangler, workerOptions } = await import('./workers/bundle.mjs')
+    const { Miniflare } = await import('miniflare')
+    const { ChittyIDEmulator } = await import('../index.mjs')
+    const script = await bundleLikeWrangler(join(app, 'worker.mjs'), { nodejsCompat: false })
+    const emu = await ChittyIDEmulator.start({ port: 0 })
+    const mf = new Miniflare(workerOptions(script, { nodejsCompat: false, bindings: { SERVICE_URL: `${emu.url}/v1` } }))
+    try {
+      const out = await (await mf.dispatchFetch('http://worker/')).json()
+      expect(out).toMatchObject({ runtime: 'portable', valid: true })
+      expect(emu.stats().mintedIds).toEqual([out.id])
+    } finally {
+      await mf.dispose()
+      await emu.close()
+    }
   })
 
   test('a strict TypeScript consumer (nodenext) type-checks against the installed types', () => {

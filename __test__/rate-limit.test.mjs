@@ -162,3 +162,29 @@ test('without Retry-After the pause starts near 1 s, grows while 429s continue, 
   await client.close()
   expect(await pending).toMatchObject({ code: 'ECLIENTCLOSED' })
 }, 15000)
+
+test('a client that sat idle, then 100 concurrent mints against 20/s: the pace converges to 20/s, ≥ 90 succeed within 20 s, 429s bounded', async () => {
+  const RATE = 20
+  const CALLERS = 100
+  emulator.setFault({ rateLimitPerSecond: RATE })
+  const client = clientFor({ timeout: 20_000 })
+  // Idle time before the burst is not what the service allowed: it must not dilute the pace
+  // measured at the first 429 (before the fix: 20 successes over 8 s, 2.5/s).
+  await sleep(8_000)
+  const started = performance.now()
+  const outcomes = await Promise.all(Array.from({ length: CALLERS }, () => client.mint({ entity: 'PEO' }).catch((e) => e)))
+  const elapsedMs = performance.now() - started
+  const ok = outcomes.filter((o) => typeof o === 'string').length
+  const ledger = emulator.stats()
+  const answered429 = ledger.requests.mint - ledger.minted
+  const { pacePerSecond } = client.getStats().rateLimit
+  process.stdout.write(`idle then ${CALLERS} at ${RATE}/s: ${ok} ok in ${Math.round(elapsedMs)} ms, 429s ${answered429}, pace ${pacePerSecond}\n`)
+  expect(ok).toBeGreaterThanOrEqual(90)
+  expect(elapsedMs).toBeLessThan(20_000)
+  expect(ledger.minted).toBe(ok)
+  // The first burst meets the limit together (80 refused); after it, paced, at most a few more.
+  expect(answered429).toBeLessThanOrEqual(CALLERS)
+  expect(pacePerSecond).toBeGreaterThanOrEqual(RATE * 0.75)
+  expect(pacePerSecond).toBeLessThanOrEqual(RATE * 2)
+  await client.close()
+}, 60_000)

@@ -203,6 +203,34 @@ describe('client circuit breaker against emulator faults', () => {
     expect(pair.emulator.stats().requests.mint).toBe(before.mint + 2)
   })
 
+  test('HALF_OPEN lets halfOpenAttempts trial calls out at once; the others fail fast with ECIRCUITOPEN until one ends', async () => {
+    await openWith500s()
+    await sleep(breakerOptions.resetTimeout + 50)
+    // Slow trials, so all six callers arrive while the first two are in flight.
+    pair.emulator.setFault({ latencyMs: 300, routes: ['mint'] })
+    const before = pair.emulator.stats().requests.mint
+    const calls = Array.from({ length: 6 }, (_, i) => pair.client.mint({ entity: i % 2 ? 'PEO' : 'PLACE' }).catch((e) => e))
+    await waitFor(() => pair.emulator.stats().requests.mint === before + 2, 'two trials at the service')
+    await sleep(100)
+    const outcomes = await Promise.all(calls)
+    const ids = outcomes.filter((o) => typeof o === 'string')
+    const refused = outcomes.filter((o) => typeof o !== 'string')
+    expect(ids).toHaveLength(2)
+    for (const id of ids) expect(id).toMatch(ID_PATTERN)
+    expect(refused).toHaveLength(4)
+    for (const err of refused) {
+      expect(err).toBeInstanceOf(ChittyIDError)
+      expect(err).toMatchObject({ code: 'ECIRCUITOPEN', circuitBreakerState: 'HALF_OPEN' })
+      expect(err.message).toMatch(/circuit breaker is HALF_OPEN \(2 trial calls in flight\)$/)
+    }
+    expect(pair.emulator.stats().requests.mint).toBe(before + 2)
+    // Both trials succeeded: CLOSED, and calls flow again.
+    await waitFor(() => seen.names().includes('circuitClose'), 'circuitClose')
+    pair.emulator.setFault({})
+    const again = await Promise.all(Array.from({ length: 4 }, () => pair.client.mint({ entity: 'PEO' })))
+    expect(again).toHaveLength(4)
+  })
+
   test('a failure while HALF_OPEN re-opens it', async () => {
     await openWith500s()
     await sleep(breakerOptions.resetTimeout + 50)
@@ -466,6 +494,32 @@ describe('compat CircuitBreaker', () => {
     expect(await breaker.execute(() => 'second (not a promise)')).toBe('second (not a promise)')
     expect(breaker.state).toBe('CLOSED')
     expect(breaker.getState()).toMatchObject({ failures: 0, halfOpenSuccesses: 0 })
+  })
+
+  test('while HALF_OPEN at most halfOpenAttempts calls run at once; the others are refused with ECIRCUITOPEN', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeout: 50, halfOpenAttempts: 2 })
+    await fail(breaker, 1)
+    await sleep(80)
+    let running = 0
+    let most = 0
+    const slow = async () => {
+      most = Math.max(most, ++running)
+      await sleep(50)
+      running--
+      return 'ok'
+    }
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => breaker.execute(slow).catch((e) => e)))
+    expect(most).toBe(2)
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(2)
+    for (const err of outcomes.filter((o) => o !== 'ok')) {
+      expect(err).toMatchObject({ code: 'ECIRCUITOPEN', circuitBreakerState: 'HALF_OPEN', message: 'circuit breaker is HALF_OPEN (2 trial calls in flight)' })
+    }
+    expect(breaker.state).toBe('CLOSED')
+    // A trial that fails frees its slot with its failure (and re-opens the circuit).
+    await fail(breaker, 1)
+    await sleep(80)
+    await fail(breaker, 1)
+    expect(breaker.state).toBe('OPEN')
   })
 
   test('a failure while HALF_OPEN re-opens it', async () => {

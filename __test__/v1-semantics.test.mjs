@@ -208,6 +208,42 @@ describe('a retry never leaves the stub', () => {
   })
 })
 
+describe('v1 semantics keep the API key safe', () => {
+  const KEY = 'sk-test-0123456789'
+
+  test('messages are redacted and fields that give the key away are dropped', async () => {
+    const client = track(automatic({ serviceUrl: SERVICE, apiKey: KEY }))
+    const saved = globalThis.fetch
+    try {
+      globalThis.fetch = async () => new Response('', { status: 401, statusText: `bad token Bearer ${KEY}` })
+      await expect(client.mint({ entity: 'PEO' })).rejects.toThrow('ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401 bad token Bearer [redacted]')
+      globalThis.fetch = async () => {
+        throw new Error(`connect refused for ${KEY}`)
+      }
+      await expect(client.validate(ID)).resolves.toEqual({ valid: true, error: 'connect refused for [redacted]' })
+      globalThis.fetch = async () => json({ valid: true, chittyId: `Bearer ${KEY}`, entity: 'PEO' })
+      await expect(client.validate(ID)).resolves.toEqual({ valid: true, entity: 'PEO' })
+    } finally {
+      globalThis.fetch = saved
+    }
+  })
+
+  test('validate(".") and validate("..") make no request', async () => {
+    const client = track(automatic({ serviceUrl: SERVICE, apiKey: KEY }))
+    const stub = recorder(json({ valid: true }))
+    const saved = globalThis.fetch
+    globalThis.fetch = stub.fetch
+    try {
+      for (const id of ['.', '..']) {
+        await expect(client.validate(id)).resolves.toEqual({ valid: false, error: 'ChittyID cannot be "." or ".." (a URL path drops dot segments)' })
+      }
+      expect(stub.calls).toEqual([])
+    } finally {
+      globalThis.fetch = saved
+    }
+  })
+})
+
 describe('lib/v1.js is portable', () => {
   /** Evaluates a CommonJS module of lib/ in a bare context: only web globals, `require` of `allowed`. */
   function loadBare(file, allowed = {}, globals = {}) {
@@ -225,7 +261,7 @@ describe('lib/v1.js is portable', () => {
 
   test('no native addon, no node: import, no process: runs on web globals alone', async () => {
     const stub = recorder(json({ chittyId: ID }, 201))
-    const { createV1, onlyV1Options } = loadBare('v1.js', {}, { fetch: stub.fetch, encodeURIComponent })
+    const { createV1, onlyV1Options } = loadBare('v1.js', { './redact.js': loadBare('redact.js') }, { fetch: stub.fetch, encodeURIComponent })
     const v1 = createV1({ healthTimeoutMs: 5000 })
     const client = { serviceUrl: SERVICE, apiKey: 'k', timeout: 1000, validateFormat: () => false }
     await expect(v1.mint(client, { entity: 'PEO' })).resolves.toBe(ID)

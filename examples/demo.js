@@ -1,5 +1,5 @@
 // The main job: start the embedded emulator, mint, batch-mint, validate, watch events
-// and print the client's view of it all.
+// and print the client's view of it all; then the same against the deployed service's wire.
 'use strict'
 
 const { ChittyIDClient, ChittyIDEmulator } = require('..')
@@ -33,6 +33,29 @@ async function main() {
     if (typeof client.getStats === 'function') console.log('stats        ->', JSON.stringify(client.getStats(), null, 2))
     const ledger = emulator.stats()
     console.log(`emulator ledger: ${ledger.minted} minted, ${ledger.idempotentReplays} idempotent replays`)
+  } finally {
+    await client.close()
+    await emulator.close()
+  }
+  await deployedWire()
+}
+
+// The same client against the service as deployed (README "Which service this talks to"): a
+// second emulator with the deployed profile. The client learns the wire from the answers.
+async function deployedWire() {
+  const emulator = await ChittyIDEmulator.start({ port: 0, profile: 'deployed' })
+  const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1` })
+  try {
+    console.log(`\ndeployed-profile emulator on ${emulator.url}`)
+    console.log(`wire before any call -> ${client.getStats().wire}`)
+    const place = await client.mint({ entity: 'PLACE', name: 'Reading Room' })
+    console.log(`mint PLACE   -> ${place} (wire: ${client.getStats().wire})`)
+    console.log('validate     ->', await client.validate(place), '(POST /api/validate)')
+    console.log(`healthCheck  -> ${await client.healthCheck()} (GET /health at the origin)`)
+    console.log(`mintBatch    -> ${(await client.mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }])).join(', ')} (no batch route: one by one)`)
+    emulator.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
+    const err = await client.mint({ entity: 'PEO' }).catch((e) => e)
+    console.log(`placeholder  -> ${err.code} ${err.placeholderId} (${err.serviceErrorCode}, retrySafe: ${err.retrySafe})`)
   } finally {
     await client.close()
     await emulator.close()

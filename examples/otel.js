@@ -5,6 +5,7 @@
 //                                  and prints the spans (needs the dev dependencies
 //                                  @opentelemetry/api, sdk-trace-base, core, context-async-hooks)
 //
+// The package ships this file (examples/otel.js): copy it into your service as is.
 // In a service: call `instrumentChittyID(tracer)` once at start-up and create clients with
 // `headers: traceHeaders`. Each attempt becomes a CLIENT span, child of the span that was
 // active when the call was made; the service receives that span as `traceparent`.
@@ -12,7 +13,7 @@
 
 const diagnosticsChannel = require('node:diagnostics_channel')
 const { context, propagation, trace, SpanKind, SpanStatusCode } = require('@opentelemetry/api')
-const { TRACING_CHANNEL } = require('..')
+const { TRACING_CHANNEL } = require('@chittyos/chittyid-client')
 
 /**
  * Subscribes to the client's TracingChannel; returns the function that unsubscribes.
@@ -75,7 +76,7 @@ async function main() {
   const { BasicTracerProvider, SimpleSpanProcessor, ConsoleSpanExporter } = require('@opentelemetry/sdk-trace-base')
   const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks')
   const { W3CTraceContextPropagator } = require('@opentelemetry/core')
-  const { ChittyIDClient, ChittyIDEmulator } = require('..')
+  const { ChittyIDClient, ChittyIDEmulator } = require('@chittyos/chittyid-client')
 
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
   propagation.setGlobalPropagator(new W3CTraceContextPropagator())

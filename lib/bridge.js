@@ -31,6 +31,12 @@ class PendingCall {
     else this.resolve(compact(value))
   }
 
+  /** What an abort or close() found natively, as the rejection carries it (mints only). */
+  stopped(found) {
+    if (this.kind === OTHER) return undefined
+    return found && found.mayHaveMinted ? { mayHaveMinted: true, idempotencyKey: found.idempotencyKey } : { mayHaveMinted: false }
+  }
+
   failurePrefix() {
     if (this.kind === MINT) return mintFailure(this.entity)
     return this.kind === MINT_BATCH ? BATCH_FAILURE : ''
@@ -43,6 +49,7 @@ function compact(result) {
   if (result.chittyId != null) out.chittyId = result.chittyId
   if (result.entity != null) out.entity = result.entity
   if (result.error != null) out.error = result.error
+  if (result.errorCode != null) out.errorCode = result.errorCode
   if (result.stale === true) out.stale = true
   return out
 }
@@ -71,19 +78,21 @@ const settledPromise = Promise.resolve()
 
 /**
  * Settles like `promise`, or rejects at once with an AbortError when `signal` aborts (then
- * `onAbort()` runs). Built on `finally` and `Promise.race`, whose reactions V8's async stack
- * traces follow, so both rejections keep the caller's frames.
+ * `onAbort()` runs first: it may return what the error carries besides, `{ mayHaveMinted,
+ * idempotencyKey }`, or `null` when the call has settled meanwhile and its outcome stands).
+ * Built on `finally` and `Promise.race`, whose reactions V8's async stack traces follow, so
+ * both rejections keep the caller's frames.
  */
 function raceAbort(promise, signal, onAbort) {
   let abort
   const aborted = new Promise((resolve) => {
     abort = resolve
-  }).then(() => {
-    throw abortError(signal)
+  }).then((stopped) => {
+    throw abortError(signal, stopped)
   })
   const listener = () => {
-    onAbort()
-    abort()
+    const stopped = onAbort()
+    if (stopped !== null) abort(stopped)
   }
   signal.addEventListener('abort', listener, { once: true })
   // One reaction per promise on the way (V8 follows a chain only where there is one).
@@ -172,14 +181,32 @@ class Bridge {
       this.#idleIfDone()
       throw err
     }
-    return signal === undefined ? settled : raceAbort(settled, signal, () => this.#native.cancel(ticket))
+    return signal === undefined ? settled : raceAbort(settled, signal, () => this.#abort(ticket, call))
   }
 
-  /** Rejects every pending call with `makeError()` (the client closed). */
-  rejectAll(makeError) {
-    const calls = [...this.#pending.values()]
+  /**
+   * Stops the native call; returns what its AbortError carries besides (a mint: whether it may
+   * have minted), or `null` when the call had already finished natively: its outcome (queued,
+   * taken here) settles it instead.
+   */
+  #abort(ticket, call) {
+    const found = this.#native.cancel(ticket)
+    if (found === null && this.#pending.get(ticket) === call) {
+      this.#drain()
+      if (!this.#pending.has(ticket)) return null
+    }
+    return call.stopped(found)
+  }
+
+  /**
+   * Rejects every pending call with `makeError(stopped)` (the client closed); `stopped` lists
+   * what `close()` found natively: the mints that may have minted, by ticket.
+   */
+  rejectAll(makeError, stopped = []) {
+    const found = new Map(stopped.map((s) => [s.ticket, s]))
+    const calls = [...this.#pending]
     this.#pending.clear()
-    for (const call of calls) call.reject(makeError())
+    for (const [ticket, call] of calls) call.reject(makeError(call.stopped(found.get(ticket))))
     this.#idleIfDone()
   }
 

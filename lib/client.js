@@ -4,39 +4,17 @@ const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
 const { cachedVerdict } = native
 const { closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
-const { validateIn, parse, entityForId } = require('./format.js')
+const { validateIn, parse } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
 const { Bridge, MINT, MINT_BATCH, OTHER, raceAbort } = require('./bridge.js')
-const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject } = require('./options.js')
+const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders } = require('./options.js')
+const { serializeMintRequest, idProblem, cachedAnswer } = require('./requests.js')
 const { createV1 } = require('./v1.js')
 
 /** v1's calls (lib/v1.js), for clients with v1 semantics. */
 const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout })
-
-// Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
-// caller bug, answered locally instead of being shipped to the service.
-const MAX_ID_LENGTH = 256
-const MAX_ENTITY_LENGTH = 64
-
-function serializeMintRequest(request) {
-  if (!isPlainObject(request)) throw invalidArgument('mint request must be an object like { entity: "PEO" }')
-  if (typeof request.entity !== 'string' || request.entity === '') {
-    throw invalidArgument('mint request needs a non-empty string "entity"')
-  }
-  if (request.entity.length > MAX_ENTITY_LENGTH) {
-    throw invalidArgument(`mint request "entity" is longer than ${MAX_ENTITY_LENGTH} characters`)
-  }
-  if (request.name !== undefined && typeof request.name !== 'string') {
-    throw invalidArgument('mint request "name" must be a string')
-  }
-  try {
-    return JSON.stringify(request)
-  } catch (err) {
-    throw invalidArgument(`mint request cannot be serialized as JSON: ${err.message}`, err)
-  }
-}
 
 /**
  * Makes the fields EventEmitter put on `object` non-enumerable: a client's own enumerable
@@ -56,6 +34,9 @@ function v1CallOptions(options, signal, operation, mints) {
   return { signal, headers: callHeaders(undefined, options, operation), idempotencyKey }
 }
 
+/** `client.#deliver(event)` for `eventReceiver` (set in the class's static block). */
+let deliverTo
+
 class ChittyIDClient extends EventEmitter {
   /** Undefined until needed for a client with v1 semantics (`#deferred` holds its options). */
   #native
@@ -63,6 +44,8 @@ class ChittyIDClient extends EventEmitter {
   #bridge
   /** This client's cache for `cachedVerdict` (src/bindings/cache.rs); 0 without one. */
   #cacheHandle = 0
+  /** Fleet mode shares a validation cache in Redis: `invalidate()` deletes there too. */
+  #sharedCache = false
   #apiKey
   #closed = false
   /** Delivers native events; handed to the native side on first listener or connect(). */
@@ -112,13 +95,10 @@ class ChittyIDClient extends EventEmitter {
   /** Makes the native client and everything around it. */
   #start(options) {
     const self = new WeakRef(this)
-    // The callback holds the client weakly, and no native event handle exists until someone
-    // listens or connect() is called, so an idle client holds nothing that could keep the
-    // process alive or show up in --detectOpenHandles.
-    this.#onEvent = (event) => {
-      const client = self.deref()
-      if (client) client.#deliver(event)
-    }
+    // No native event handle exists until someone listens or connect() is called, so an idle
+    // client holds nothing that could keep the process alive or show up in
+    // --detectOpenHandles. The callback reaches the client only weakly (see `eventReceiver`).
+    this.#onEvent = eventReceiver(self)
     try {
       this.#native = new native.NativeClient(options.native)
     } catch (err) {
@@ -129,13 +109,12 @@ class ChittyIDClient extends EventEmitter {
       process.nextTick(() => self.deref()?.#autoConnect())
     }
     this.#cacheHandle = this.#native.cacheHandle
+    this.#sharedCache = this.#native.hasSharedCache
     this.#headers = options.headers
-    this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.#native.serviceUrl, apiKey: options.apiKey, name: options.name })
+    this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.#native.serviceUrl, name: options.name })
     const telemetry = this.#telemetry
     const fetches = this.#fetches
-    // Each attempt with the `fetch` its call captured; outside a call (health checks of the
-    // connection manager), the one installed now.
-    this.#performFetch = (order) => fetchTransport.perform(order, order.call != null && fetches.has(order.call) ? fetches.get(order.call) : globalThis.fetch)
+    this.#performFetch = fetchPerformer(fetches)
     // Outcomes of calls arrive in batches through the bridge.
     this.#bridge = new Bridge(this.#native, this, {
       drained: () => telemetry.drain(),
@@ -233,6 +212,10 @@ class ChittyIDClient extends EventEmitter {
     this.#native.startConnection()
   }
 
+  static {
+    deliverTo = (client, event) => client.#deliver(event)
+  }
+
   /** Emits a native event; a throwing listener neither stops the others nor the process. */
   #deliver(event) {
     if (this.#closed) return
@@ -250,7 +233,8 @@ class ChittyIDClient extends EventEmitter {
    * once.
    */
   #submit(kind, entity, signal, start) {
-    if (signal && signal.aborted) return Promise.reject(abortError(signal))
+    // Nothing was sent: a mint says so (`mayHaveMinted: false`).
+    if (signal && signal.aborted) return Promise.reject(abortError(signal, kind === OTHER ? undefined : { mayHaveMinted: false }))
     this.#wireFetch()
     if (this.#telemetry.logging) this.#wireEvents()
     const cancellable = signal !== undefined
@@ -279,8 +263,8 @@ class ChittyIDClient extends EventEmitter {
   /**
    * Asks the breaker synchronously, so an open circuit rejects before any native promise exists
    * (a native async call costs ~10 µs, this check ~0.25 µs): 0 to go ahead, else ms until the next
-   * trial. Same admission, counting and wording as the native path, which then admits again
-   * harmlessly. With an aborted signal it defers to the native path, which reports the abort.
+   * trial, or minus the trial limit while HALF_OPEN with every trial in flight. Same admission,
+   * counting and wording as the native path, which then admits again harmlessly. With an aborted signal it defers to the native path, which reports the abort.
    */
   #openCircuitWait(signal) {
     return this.#bridge.breakerClosed || (signal && signal.aborted) ? 0 : this.#native.breakerAdmit()
@@ -299,7 +283,7 @@ class ChittyIDClient extends EventEmitter {
       const body = serializeMintRequest(request)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
-      if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
+      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
       const headers = callHeaders(this.#headers, options, 'mint')
       return this.#submit(MINT, request.entity, signal, (ticket, cancellable) => this.#native.submitMint(ticket, body, cancellable, key, headers))
     } catch (err) {
@@ -316,7 +300,7 @@ class ChittyIDClient extends EventEmitter {
       requests.forEach(serializeMintRequest)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
-      if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
+      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
       // Each request serialized above; the body is built only for a call that goes out.
       const headers = callHeaders(this.#headers, options, 'mintBatch')
       const body = JSON.stringify({ requests })
@@ -331,18 +315,33 @@ class ChittyIDClient extends EventEmitter {
     try {
       const signal = callSignal(options)
       this.#checkOpen()
-      if (typeof id !== 'string') return Promise.resolve({ valid: false, error: 'ChittyID must be a string' })
-      if (id.length > MAX_ID_LENGTH) {
-        return Promise.resolve({ valid: false, error: `ChittyID is longer than ${MAX_ID_LENGTH} characters` })
-      }
-      if (typeof id.isWellFormed === 'function' && !id.isWellFormed()) {
-        return Promise.resolve({ valid: false, error: 'ChittyID is not well-formed Unicode (lone surrogate)' })
-      }
+      const problem = idProblem(id)
+      if (problem !== undefined) return Promise.resolve({ valid: false, error: problem })
       // The cache lookup is synchronous: a hit costs one native call and no native promise.
       const verdict = this.#cacheHandle === 0 ? 0 : cachedVerdict(this.#cacheHandle, id)
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
       const headers = callHeaders(this.#headers, options, 'validate')
       return this.#submit(OTHER, undefined, signal, (ticket, cancellable) => this.#native.submitValidate(ticket, id, cancellable, headers))
+    } catch (err) {
+      return rejectLater(err)
+    }
+  }
+
+  /**
+   * Forgets `id` in the validation cache (a fresh or a stale entry), so the next `validate(id)`
+   * asks the service; an answer already on its way is not stored. In fleet mode the shared
+   * (Redis) entry is deleted too, so other instances ask as well. Resolves to true when an
+   * entry was held (here or in Redis).
+   */
+  invalidate(id) {
+    try {
+      this.#checkOpen()
+      if (typeof id !== 'string') throw invalidArgument('invalidate expects the ChittyID as a string')
+      // v1 semantics (lib/v1.js) cache nothing.
+      if (this.#v1) return Promise.resolve(false)
+      const local = this.#native.invalidateLocal(id)
+      if (!this.#sharedCache) return Promise.resolve(local)
+      return this.#bridge.submit(OTHER, undefined, undefined, (ticket) => this.#native.submitInvalidate(ticket, id)).then((shared) => local || shared)
     } catch (err) {
       return rejectLater(err)
     }
@@ -360,6 +359,9 @@ class ChittyIDClient extends EventEmitter {
       bulkhead: stats.bulkhead ?? null,
       clientRateLimit: stats.clientRateLimit ?? null,
       endpoints: stats.endpoints ? stats.endpoints.map((e) => ({ ...e, breaker: e.breaker ?? null })) : null,
+      // Which wire the active endpoint speaks ('unknown' until an answer told, with wire: 'auto').
+      wire: stats.wire,
+      placeholdersAccepted: stats.placeholdersAccepted,
       connection: this.getConnectionState(),
     }
   }
@@ -441,9 +443,9 @@ class ChittyIDClient extends EventEmitter {
     this.#onEvent = undefined
     // v1 semantics: calls in flight are lib/v1.js's own fetches and finish as they would.
     if (this.#native === undefined) return
-    this.#native.close()
+    const stopped = this.#native.close()
     this.#monitoring = false
-    this.#bridge.rejectAll(closedError)
+    this.#bridge.rejectAll(closedError, stopped)
     this.#fetches.clear()
     this.#unwireFetch()
   }
@@ -461,11 +463,29 @@ class ChittyIDClient extends EventEmitter {
   }
 }
 
-/** A cached verdict as `validate()` answers it; the entity follows from the type letter. */
-function cachedAnswer(id, valid) {
-  if (!valid) return { valid: false, chittyId: id }
-  const entity = entityForId(id)
-  return entity ? { valid: true, chittyId: id, entity } : { valid: true, chittyId: id }
+/**
+ * The callback native events arrive through. The native side holds it strongly (a threadsafe
+ * function roots its JS function), so it must reach the client only through `self`: made here,
+ * outside the constructor, its closure holds nothing else. A closure made in the constructor
+ * would share the constructor's context (V8 keeps one per scope for all its closures) and with
+ * it the native client, which could then never be collected, nor its monitor stop
+ * (docs/ARCHITECTURE.md, "Dropped clients").
+ */
+function eventReceiver(self) {
+  return (event) => {
+    const client = self.deref()
+    if (client) deliverTo(client, event)
+  }
+}
+
+/**
+ * The fetch transport's callback: each attempt with the `fetch` its call captured (`fetches`,
+ * by ticket); outside a call (health checks of the connection manager), the one installed now.
+ * Like `eventReceiver`, made outside the client so that what the native side roots holds the
+ * map only, never the client.
+ */
+function fetchPerformer(fetches) {
+  return (order) => fetchTransport.perform(order, order.call != null && fetches.has(order.call) ? fetches.get(order.call) : globalThis.fetch)
 }
 
 async function mintChittyID(request, config) {

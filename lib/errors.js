@@ -2,18 +2,31 @@
 
 /** Error raised by the client; `code` is stable, `cause` holds the lower-level failure. */
 class ChittyIDError extends Error {
-  constructor(message, { code, status, cause, idempotencyKey, retryInMs } = {}) {
+  constructor(message, { code, status, cause, idempotencyKey, retryInMs, mayHaveMinted, circuitBreakerState, placeholderId, serviceErrorCode, retrySafe, mintedIds, failedPositions } = {}) {
     super(message, cause === undefined ? undefined : { cause })
     this.name = code === 'ABORT_ERR' ? 'AbortError' : 'ChittyIDError'
     this.code = code
     if (status !== undefined && status !== null) this.status = status
-    if (code === 'ECIRCUITOPEN') this.circuitBreakerState = 'OPEN'
-    if (code === 'EMINTUNKNOWN') {
-      // The request may have reached the service, which may have minted an id nobody got.
-      this.mayHaveMinted = true
-      this.idempotencyKey = idempotencyKey
-    }
+    // 'OPEN', or 'HALF_OPEN' when its trial calls are all in flight.
+    if (code === 'ECIRCUITOPEN') this.circuitBreakerState = circuitBreakerState ?? 'OPEN'
+    // true: the request may have reached the service, which may have minted an id nobody got
+    // (EMINTUNKNOWN, and a mint aborted or closed after its request was sent); false: a mint
+    // stopped before anything was sent.
+    if (code === 'EMINTUNKNOWN') mayHaveMinted = true
+    if (mayHaveMinted !== undefined) this.mayHaveMinted = mayHaveMinted
+    if (mayHaveMinted === true) this.idempotencyKey = idempotencyKey
     if (retryInMs !== undefined && retryInMs !== null) this.retryInMs = retryInMs
+    if (placeholderId !== undefined && placeholderId !== null) {
+      // The service answered with a placeholder, not a minted id (README "Which service this talks to").
+      this.placeholderId = placeholderId
+      this.serviceErrorCode = serviceErrorCode ?? null
+      this.retrySafe = retrySafe === true
+    }
+    if (mintedIds !== undefined && mintedIds !== null) {
+      // mintBatch minted one by one: every id minted, in position (null where none was).
+      this.mintedIds = mintedIds.map((id) => id ?? null)
+      this.failedPositions = failedPositions ?? []
+    }
   }
 }
 
@@ -42,12 +55,21 @@ function fromInfo(info, prefix = '') {
     cause,
     idempotencyKey: info.idempotencyKey,
     retryInMs: info.retryInMs,
+    placeholderId: info.placeholderId,
+    serviceErrorCode: info.serviceErrorCode,
+    retrySafe: info.retrySafe,
+    mintedIds: info.mintedIds,
+    failedPositions: info.failedPositions,
+    circuitBreakerState: info.circuitBreakerState,
   })
 }
 
-/** The rejection of a call made after close(), or in flight when close() was called. */
-function closedError() {
-  return new ChittyIDError('the client is closed', { code: 'ECLIENTCLOSED' })
+/**
+ * The rejection of a call made after close(), or in flight when close() was called. `stopped`:
+ * for a mint, what stopping it found (`{ mayHaveMinted, idempotencyKey }`).
+ */
+function closedError(stopped) {
+  return new ChittyIDError('the client is closed', { code: 'ECLIENTCLOSED', ...stopped })
 }
 
 function invalidArgument(message, cause) {
@@ -68,16 +90,20 @@ function unknownOption(message, { option, suggestion }) {
   return err
 }
 
-function abortError(signal) {
+/** `stopped`: for a mint, what stopping it found (`{ mayHaveMinted, idempotencyKey }`). */
+function abortError(signal, stopped) {
   return new ChittyIDError('The operation was aborted', {
     code: 'ABORT_ERR',
     cause: signal && signal.reason,
+    ...stopped,
   })
 }
 
 /**
  * A fail-fast rejection of an open circuit, worded like the native one
- * (`ClientError::CircuitOpen` in src/error.rs); `prefix` is the operation's v1 wording.
+ * (`ClientError::CircuitOpen` in src/error.rs); `prefix` is the operation's v1 wording. A
+ * negative `retryInMs` is a HALF_OPEN circuit with all its trial calls in flight, minus their
+ * number (`ClientError::TrialsInFlight`).
  * It carries no stack frames: V8 spends ~0.7 µs plus ~0.4 µs per frame capturing them (up to
  * ~5 µs at the default depth of 10), several times the rest of the fail-fast path
  * (bench/fail-fast.mjs), and the message and code already say all there is to say.
@@ -86,6 +112,9 @@ function circuitOpenError(retryInMs, prefix = '') {
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = 0
   try {
+    if (retryInMs < 0) {
+      return new ChittyIDError(`${prefix}circuit breaker is HALF_OPEN (${-retryInMs} trial calls in flight)`, { code: 'ECIRCUITOPEN', circuitBreakerState: 'HALF_OPEN' })
+    }
     return new ChittyIDError(`${prefix}circuit breaker is OPEN (next trial in ${retryInMs} ms)`, { code: 'ECIRCUITOPEN' })
   } finally {
     Error.stackTraceLimit = limit

@@ -32,9 +32,21 @@ function toPayload(e) {
       return { from: e.from, to: e.to, code: e.code }
     case 'failback':
       return { from: e.from, to: e.to }
+    case 'placeholder':
+      return { chittyId: e.message, errorCode: e.code ?? null }
     default:
       return {}
   }
+}
+
+/**
+ * A process warning where the runtime has them (Node; Workers with `nodejs_compat`), else the
+ * console's (the portable build, docs/PORTABLE.md).
+ */
+function warn(message, options) {
+  const proc = globalThis.process
+  if (proc && typeof proc.emitWarning === 'function') proc.emitWarning(message, options)
+  else console.warn(`${options.type} [${options.code}]: ${message}`)
 }
 
 /**
@@ -50,7 +62,7 @@ function emitSafely(emitter, event, payload, isOpen) {
     try {
       listener.call(emitter, payload)
     } catch (err) {
-      process.emitWarning(`a listener for "${event}" threw: ${err && err.message}`, {
+      warn(`a listener for "${event}" threw: ${err && err.message}`, {
         type: 'ChittyIDListenerError',
         code: 'CHITTYID_LISTENER_THREW',
       })

@@ -9,6 +9,7 @@
 // and error wording stay native.
 
 const native = require('../binding.js')
+const { failureOf } = require('./fetch-failure.js')
 
 // Fetches in flight, by the native request id, so the native side can abort them.
 const inFlight = new Map()
@@ -77,22 +78,6 @@ function retryAfterOf(response) {
   if (!headers || typeof headers.get !== 'function') return undefined
   const value = headers.get('retry-after')
   return value === null || value === undefined ? undefined : String(value)
-}
-
-/**
- * `{ code, message }` of a rejected fetch. undici rejects with "fetch failed" and puts the
- * socket's error in `cause`; interceptors (msw, nock) and stubs use messages of their own,
- * which are kept (a v1 suite may look for them).
- */
-function failureOf(err) {
-  const cause = err !== null && typeof err === 'object' ? err.cause : undefined
-  const first = cause && Array.isArray(cause.errors) && cause.errors.length > 0 ? cause.errors[0] : undefined
-  const text = (v) => (typeof v === 'string' && v !== '' ? v : undefined)
-  const code = text(cause && cause.code) ?? text(first && first.code) ?? text(err && err.code)
-  const own = text(err && err.message) ?? (err !== null && typeof err === 'object' ? undefined : text(String(err)))
-  const parts = [own === 'fetch failed' ? undefined : own, text(cause && cause.message) ?? text(first && first.message)]
-  const message = [...new Set(parts.filter(Boolean))].join(': ') || code || 'fetch rejected'
-  return { code, message }
 }
 
 /**

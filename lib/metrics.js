@@ -75,7 +75,7 @@ function parseExposition(text) {
 // ---------------------------------------------------------------------------------------
 // prom-client adapter.
 
-// Per registry: the clients whose series it serves, and the families registered so far.
+// Per registry: the clients whose series it serves.
 const collectors = new WeakMap()
 
 /** The constant labels of a client's series: those of a family without labels of its own. */
@@ -87,7 +87,7 @@ function identityOf(families) {
 function collectorFor(registry) {
   let collector = collectors.get(registry)
   if (collector === undefined) {
-    collector = { clients: new Map(), families: new Set(), scrape: null }
+    collector = { clients: new Map(), scrape: null }
     collectors.set(registry, collector)
   }
   return collector
@@ -104,27 +104,69 @@ function scrape(collector) {
   return collector.scrape
 }
 
-/** A prom-client metric (the interface its Registry reads) serving one family of every client. */
-function familyMetric(collector, name, help, type) {
-  return {
-    name,
-    help,
-    type,
-    aggregator: 'sum',
-    async get() {
-      const values = []
-      for (const families of scrape(collector)) {
-        const family = families.get(name)
-        if (family === undefined) continue
-        for (const sample of family.samples) {
-          // Counters are named by their family (prom-client renames them for OpenMetrics).
-          const value = { value: sample.value, labels: sample.labels }
-          if (sample.name !== name) value.metricName = sample.name
-          values.push(value)
-        }
-      }
-      return { name: this.name, help, type, aggregator: 'sum', values }
-    },
+const seriesKey = (sample) => `${sample.name}${JSON.stringify(Object.entries(sample.labels).sort())}`
+
+/**
+ * One family of every registered client, as a prom-client metric: what its Registry reads
+ * (`name`, `help`, `type`, `aggregator`, `get()`) and what it calls on its own metrics
+ * (`reset()` from `resetMetrics()`). The values live in the clients; `reset()` behaves like
+ * resetting a prom-client Counter or Histogram: later scrapes count from zero, by remembering
+ * the values at the reset and reporting the increase since. Gauges report the client's state
+ * as it is (like a prom-client Gauge with a `collect` callback).
+ */
+class ChittyIDClientMetric {
+  #collector
+  /** The family's name in metrics() (an OpenMetrics registry renames a counter: no `_total`). */
+  #family
+  /** Series -> value at the last reset (monotonic families only). */
+  #baseline = new Map()
+
+  constructor(collector, name, help, type) {
+    this.#collector = collector
+    this.#family = name
+    this.name = name
+    this.help = help
+    this.type = type
+    this.aggregator = 'sum'
+    this.labelNames = []
+  }
+
+  /** Whether this metric serves `collector`'s clients (registerMetrics reuses it then). */
+  servesFor(collector) {
+    return this.#collector === collector
+  }
+
+  #samples() {
+    const samples = []
+    for (const families of scrape(this.#collector)) {
+      const family = families.get(this.#family)
+      if (family !== undefined) samples.push(...family.samples)
+    }
+    return samples
+  }
+
+  reset() {
+    this.#baseline.clear()
+    if (this.type !== 'counter' && this.type !== 'histogram') return
+    for (const sample of this.#samples()) {
+      // A histogram's bucket bounds are not values.
+      this.#baseline.set(seriesKey(sample), sample.value)
+    }
+  }
+
+  async get() {
+    const values = []
+    for (const sample of this.#samples()) {
+      let value = sample.value
+      const base = this.#baseline.size === 0 ? undefined : this.#baseline.get(seriesKey(sample))
+      // A client that zeroed its own counters since (e.g. its cache was cleared) counts from there.
+      if (base !== undefined) value = value >= base ? value - base : value
+      // Counters are named by their family (prom-client renames them for OpenMetrics).
+      const entry = { value, labels: sample.labels }
+      if (sample.name !== this.#family) entry.metricName = sample.name
+      values.push(entry)
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
   }
 }
 
@@ -147,14 +189,18 @@ function registerMetrics(registry, client) {
       throw new TypeError('registerMetrics: another client in this registry has the same series; give each client its own `name` (or `labels`)')
     }
   }
+  const missing = []
   for (const family of families.values()) {
-    if (collector.families.has(family.name)) continue
-    if (registry.getSingleMetric(family.name) !== undefined) {
-      throw new TypeError(`registerMetrics: the registry already has a metric named ${family.name}`)
-    }
-    registry.registerMetric(familyMetric(collector, family.name, family.help, family.type))
-    collector.families.add(family.name)
+    // An OpenMetrics registry keeps a counter under its name without `_total`.
+    const openMetrics = typeof registry.contentType === 'string' && registry.contentType.includes('openmetrics')
+    const present = registry.getSingleMetric(family.name) ?? (openMetrics && family.type === 'counter' ? registry.getSingleMetric(family.name.replace(/_total$/, '')) : undefined)
+    if (present instanceof ChittyIDClientMetric && present.servesFor(collector)) continue
+    if (present !== undefined) throw new TypeError(`registerMetrics: the registry already has a metric named ${family.name}`)
+    missing.push(family)
   }
+  // Registered after every check, so a refusal leaves the registry as it was (a family removed
+  // with removeSingleMetric() or clear() is registered again).
+  for (const family of missing) registry.registerMetric(new ChittyIDClientMetric(collector, family.name, family.help, family.type))
   collector.clients.set(client, identity)
   return function unregister() {
     collector.clients.delete(client)

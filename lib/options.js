@@ -244,7 +244,7 @@ function verifyTls() {
   if (!warnedInsecureTls) {
     warnedInsecureTls = true
     process.emitWarning(
-      'NODE_TLS_REJECT_UNAUTHORIZED is "0": @chittyos/chittyid-client will not verify the ChittyID service\'s TLS certificate.',
+      'NODE_TLS_REJECT_UNAUTHORIZED is "0": @chittyos/chittyid-client will not verify the TLS certificates of the ChittyID service (nor of a fleet rediss:// Redis).',
       { code: 'CHITTYID_TLS_UNVERIFIED' },
     )
   }
@@ -257,6 +257,27 @@ const TRANSPORTS = ['native', 'fetch']
 function idGrammarOption(value) {
   if (value === undefined || value === null) return undefined
   if (!GRAMMARS.includes(value)) throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(value)}`)
+  return value
+}
+
+/**
+ * `wire`: which service's routes to speak (README "Which service this talks to"). Absent, it is
+ * the native default (`auto`), except under the automatically chosen fetch transport (jest),
+ * where a suite expects v1's calls exactly: there it is `v1`, and nothing is sent to detect.
+ */
+function wireOption(value, automaticFetch) {
+  if (value !== undefined && value !== null) {
+    if (!DEFAULTS.wires.includes(value)) {
+      throw invalidArgument(`ChittyIDClient option "wire" must be one of ${DEFAULTS.wires.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(value)}`)
+    }
+    return value
+  }
+  return automaticFetch ? 'v1' : undefined
+}
+
+function booleanOption(value, name) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean') throw invalidArgument(`ChittyIDClient option "${name}" must be a boolean, got ${shown(value)}`)
   return value
 }
 
@@ -301,8 +322,8 @@ function fleetOption(value) {
     throw invalidArgument('ChittyIDClient option "fleet" must be an object like { redis: "redis://host:6379" } or false')
   }
   refuseUnknown(value, 'fleet', ['redis', ...Object.keys(FLEET_FIELDS)], 'ChittyIDClient')
-  if (typeof value.redis !== 'string' || !value.redis.startsWith('redis://')) {
-    throw invalidArgument('ChittyIDClient option "fleet.redis" must be a redis:// URL')
+  if (typeof value.redis !== 'string' || !(value.redis.startsWith('redis://') || value.redis.startsWith('rediss://'))) {
+    throw invalidArgument('ChittyIDClient option "fleet.redis" must be a redis:// or rediss:// (TLS) URL')
   }
   const options = { redis: value.redis }
   for (const [field, type] of Object.entries(FLEET_FIELDS)) {
@@ -320,8 +341,8 @@ function fleetOption(value) {
 // Observability: `name`, `labels`, `logger`, `loggerStyle`, `headers`
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
-// Labels the client's own series use.
-const OWN_LABELS = new Set(['operation', 'le'])
+// Labels the client's own series use (src/metrics.rs `OWN_LABEL_NAMES`), read once.
+let ownLabels
 const MAX_LABEL_VALUE_LENGTH = 256
 
 function labelValue(value, where) {
@@ -341,9 +362,10 @@ function metricLabelsOption(name, labels) {
   if (name !== undefined && name !== null) flat.push('client', labelValue(name, 'ChittyIDClient option "name"'))
   if (labels !== undefined && labels !== null) {
     if (!isPlainObject(labels)) throw invalidArgument('ChittyIDClient option "labels" must be an object of label names and values')
+    ownLabels ??= new Set(native.metricLabelNames())
     for (const [key, value] of Object.entries(labels)) {
-      if (!LABEL_NAME.test(key) || key.startsWith('__') || OWN_LABELS.has(key) || (key === 'client' && flat.length > 0)) {
-        throw invalidArgument(`ChittyIDClient option "labels": ${JSON.stringify(key)} is not a label name the client can add (letters, digits, _; not "__"-prefixed, "operation", "le", nor "client" with "name")`)
+      if (!LABEL_NAME.test(key) || key.startsWith('__') || ownLabels.has(key) || (key === 'client' && flat.length > 0)) {
+        throw invalidArgument(`ChittyIDClient option "labels": ${JSON.stringify(key)} is not a label name the client can add (letters, digits, _; not "__"-prefixed, not one of the client's own labels ${[...ownLabels].map((l) => `"${l}"`).join(', ')}, nor "client" with "name")`)
       }
       flat.push(key, labelValue(value, `ChittyIDClient option "labels.${key}"`))
     }
@@ -423,7 +445,7 @@ function headersOption(value) {
 const CLIENT_OPTIONS = [
   'serviceUrl', 'failover', 'apiKey', 'timeout', 'retry', 'circuitBreaker', 'cache', 'bulkhead', 'rateLimit',
   'scope', 'connection', 'maxResponseBytes', 'allowInsecure', 'ca', 'maxConnections', 'proxy', 'transport',
-  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet', 'idGrammar',
+  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet', 'idGrammar', 'wire', 'acceptPlaceholders',
 ]
 
 /**
@@ -480,6 +502,8 @@ function clientOptions(config) {
     fleet: fleetOption(config.fleet),
     bulkhead: bulkheadOption(config.bulkhead),
     rateLimit: rateLimitOption(config.rateLimit),
+    wire: wireOption(config.wire, v1Defaults),
+    acceptPlaceholders: booleanOption(config.acceptPlaceholders, 'acceptPlaceholders'),
     idGrammar,
   }
   return {
@@ -549,4 +573,4 @@ function callHeaders(option, callOptions, operation) {
   return flat
 }
 
-module.exports = { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject }
+module.exports = { DEFAULTS, CLIENT_OPTIONS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject }

@@ -58,18 +58,16 @@ class ClientTelemetry {
   #calls = new Map() // ticket -> CallTrace
   #base
   #endpoint
-  #apiKey
   #name
 
   /** `logger`: `{ logger, style }` as lib/options.js checked it, or undefined. */
-  constructor(nativeClient, { logger, serviceUrl, apiKey, name }) {
+  constructor(nativeClient, { logger, serviceUrl, name }) {
     this.#native = nativeClient
     this.#log = logger && makeLog(logger.logger, logger.style)
     this.#logger = logger?.logger
     const { base, endpoint } = publicBase(serviceUrl)
     this.#base = base
     this.#endpoint = endpoint
-    this.#apiKey = apiKey
     this.#name = name
   }
 
@@ -111,11 +109,6 @@ class ClientTelemetry {
     }
   }
 
-  #redact(text) {
-    if (typeof text !== 'string' || !this.#apiKey) return text
-    return text.split(this.#apiKey).join('[REDACTED]')
-  }
-
   #started(r, at) {
     const call = this.#calls.get(r[at + 1])
     if (call === undefined) return
@@ -137,7 +130,7 @@ class ClientTelemetry {
   #ended(r, at) {
     const status = r[at + 7]
     const code = r[at + 8]
-    const message = this.#redact(r[at + 9])
+    const message = r[at + 9]
     const call = this.#calls.get(r[at + 1])
     const ctx = call && call.open.get(r[at + 2])
     if (ctx !== undefined) {
@@ -183,9 +176,9 @@ class ClientTelemetry {
       if (key === 'serviceUrl') continue // the endpoint says it, without path or credentials
       if (value instanceof Error) {
         if (value.code !== undefined) record.code = value.code
-        record.error = this.#redact(value.message)
+        record.error = value.message
       } else if (value === null || typeof value !== 'object') {
-        record[key] = this.#redact(value)
+        record[key] = value
       }
     }
     if (this.#name !== undefined) record.client = this.#name

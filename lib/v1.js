@@ -14,11 +14,20 @@
 // - mint's timeout through `setTimeout` and an AbortController, read when the call is made,
 //   so jest's fake timers drive it as they drove v1's. The timer is cleared once the fetch
 //   settles either way (v1 left it running after a rejected fetch).
+// Two departures keep the API key safe (README "The API key in errors, logs and answers"):
+// messages pass through the one redaction rule (lib/redact.js), a `chittyId` or `entity` that
+// gives the key away is dropped, and `validate(".")`/`validate("..")` are answered without a
+// request (a URL drops dot segments, so the key would go to another route).
 // Errors are created inside the awaiting async function, so their stacks carry the caller's
 // `at async ...` frames, as v1's did.
 //
-// Portable: no native addon, no `node:` import, no dependency. The Node client (lib/client.js)
+// Portable: no native addon, no `node:` import; it needs only lib/redact.js. The Node client (lib/client.js)
 // and the portable build both use it; whatever makes the client passes its defaults in.
+
+const { redactSecret, revealsSecret } = require('./redact.js')
+
+/** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client.rs answers). */
+const DOT_SEGMENT_ID = 'ChittyID cannot be "." or ".." (a URL path drops dot segments)'
 
 /** The options v1 had. A config with any other key gets v2 behaviour (lib/options.js). */
 const V1_OPTIONS = Object.freeze(['serviceUrl', 'apiKey', 'timeout'])
@@ -94,7 +103,7 @@ function createV1({ healthTimeoutMs }) {
       return data.chittyId
     } catch (error) {
       if (error instanceof Error) {
-        throw new Error(`ChittyID service unavailable - cannot mint ${request.entity} ID: ${error.message}`)
+        throw new Error(redactSecret(`ChittyID service unavailable - cannot mint ${request.entity} ID: ${error.message}`, client.apiKey))
       }
       throw error
     }
@@ -110,21 +119,23 @@ function createV1({ healthTimeoutMs }) {
       return data.chittyIds
     } catch (error) {
       const reason = error instanceof Error ? error.message : 'Unknown error'
-      throw new Error(`ChittyID service unavailable - cannot batch mint IDs: ${reason}`)
+      throw new Error(redactSecret(`ChittyID service unavailable - cannot batch mint IDs: ${reason}`, client.apiKey))
     }
   }
 
   async function validate(client, id, call) {
+    if (id === '.' || id === '..') return { valid: false, error: DOT_SEGMENT_ID }
     try {
       const init = { headers: headersFor(client.apiKey, false, call) }
       if (call !== undefined && call.signal) init.signal = call.signal
       const response = await fetch(`${client.serviceUrl}/validate/${encodeURIComponent(id)}`, init)
       if (!response.ok) return { valid: false, error: `Service error: ${response.status}` }
       const data = await response.json()
-      return { valid: data.valid === true, chittyId: data.chittyId, entity: data.entity }
+      const shown = (field) => (revealsSecret(field, client.apiKey) ? undefined : field)
+      return { valid: data.valid === true, chittyId: shown(data.chittyId), entity: shown(data.entity) }
     } catch (error) {
       // The service could not be asked: the format check only.
-      return { valid: client.validateFormat(id), error: error instanceof Error ? error.message : 'Validation failed' }
+      return { valid: client.validateFormat(id), error: error instanceof Error ? redactSecret(error.message, client.apiKey) : 'Validation failed' }
     }
   }
 
@@ -155,4 +166,4 @@ function createV1({ healthTimeoutMs }) {
   return { mint, mintBatch, validate, healthCheck }
 }
 
-module.exports = { createV1, V1_OPTIONS, onlyV1Options }
+module.exports = { createV1, V1_OPTIONS, onlyV1Options, DOT_SEGMENT_ID }

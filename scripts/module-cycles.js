@@ -72,7 +72,7 @@ function edgesOf(root) {
  * The JS side: file (relative to `root`) → the files it loads with a relative `require(...)` or
  * `import ... from`, for every .js/.mjs/.cjs under `dirs` (relative to `root`).
  */
-const JS_DIRS = ['index.js', 'index.mjs', 'lib', 'bin']
+const JS_DIRS = ['index.js', 'index.mjs', 'portable.js', 'portable.mjs', 'lib', 'bin']
 
 function jsEdgesOf(root, dirs) {
   const files = []

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command with a throwaway redis-server for fleet mode's tests:
 #   bash scripts/with-redis.sh <command...>
-# Installs redis-server when it is absent (Debian/Ubuntu, as root, non-interactive), starts
+# Installs redis-server (and openssl, which the rediss:// tests make certificates with) when absent (Debian/Ubuntu, as root, non-interactive), starts
 # one on a free loopback port with no persistence, exports CHITTYID_TEST_REDIS_URL (and
 # CHITTYID_TEST_REDIS_SERVER, the binary, for tests that stop and restart it), runs the
 # command, and stops the server whatever happens. If CHITTYID_TEST_REDIS_URL is already
@@ -14,15 +14,16 @@ if [ -n "${CHITTYID_TEST_REDIS_URL:-}" ]; then
   exec "$@"
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
   as_root=""
   if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     as_root="sudo -n"
   fi
   if { [ "$(id -u)" = "0" ] || [ -n "$as_root" ]; } && command -v apt-get >/dev/null 2>&1; then
-    echo "with-redis: installing redis-server" >&2
+    echo "with-redis: installing redis-server and openssl" >&2
     $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >&2
+    # Debian's redis-server is built with TLS (tls-port), which the rediss:// tests use.
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server openssl >&2
   elif [ "${CHITTYID_REQUIRE_REDIS:-}" = "1" ]; then
     echo "with-redis: redis-server is not installed and cannot be installed here (needs apt-get, and root or sudo)" >&2
     exit 1

@@ -1,10 +1,13 @@
 //! Circuit breaker state machine: CLOSED → OPEN after `failure_threshold` failures inside
 //! `monitor_window_ms`; OPEN rejects until `reset_timeout_ms` after the last failure, then the
 //! next admission moves it to HALF_OPEN; `half_open_successes` successes close it and any failure
-//! in HALF_OPEN re-opens it.
+//! in HALF_OPEN re-opens it. While HALF_OPEN at most `half_open_successes` trial calls are in
+//! flight at once; the others are refused (`Admission::TrialsInFlight`) until one ends.
 //!
-//! The breaker does not run the guarded call: the caller asks `admit()` first and reports the
-//! outcome with `record_success()` / `record_failure()`. Time comes from the injected clock.
+//! The breaker does not run the guarded call: the caller asks `admit_trial()` (or `admit()`, a
+//! check that takes no trial slot) first, reports the outcome with `record_success()` /
+//! `record_failure()`, and ends the trial it was given with `end_trial()` however the call
+//! ended. Time comes from the injected clock.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -77,6 +80,29 @@ pub enum Admission {
     Rejected {
         retry_in_ms: u64,
     },
+    /// HALF_OPEN with `limit` trial calls in flight already: fail fast until one ends.
+    TrialsInFlight {
+        limit: u32,
+    },
+}
+
+/// A trial call admitted while HALF_OPEN; hand it back to [`CircuitBreaker::end_trial`] once the
+/// call's outcome is recorded (or the call is abandoned). A trial of an earlier HALF_OPEN
+/// period ends harmlessly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trial {
+    period: u64,
+}
+
+impl Trial {
+    /// As a number, for a JS caller that hands it back (the compat `CircuitBreaker`).
+    pub fn to_f64(self) -> f64 {
+        self.period as f64
+    }
+
+    pub fn from_f64(period: f64) -> Self {
+        Self { period: period as u64 }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,6 +117,8 @@ pub struct BreakerSnapshot {
     pub half_open_successes: u32,
     pub times_opened: u64,
     pub rejected: u64,
+    /// Trial calls in flight (HALF_OPEN only).
+    pub trials_in_flight: u32,
     pub config: BreakerConfig,
 }
 
@@ -110,6 +138,10 @@ struct Inner {
     half_open_successes: u32,
     times_opened: u64,
     rejected: u64,
+    /// Trial calls in flight in this HALF_OPEN period.
+    trials: u32,
+    /// Counts state changes, so a trial ends only in the period that admitted it.
+    period: u64,
 }
 
 /// Failures reserved for up front; more are allocated as they happen.
@@ -127,6 +159,8 @@ impl Inner {
             half_open_successes: 0,
             times_opened: 0,
             rejected: 0,
+            trials: 0,
+            period: 0,
         }
     }
 
@@ -135,6 +169,8 @@ impl Inner {
         self.state = to;
         self.last_state_change_ms = now;
         self.half_open_successes = 0;
+        self.trials = 0;
+        self.period += 1;
         match to {
             BreakerState::Open => {
                 self.opened_at_ms = Some(now);
@@ -189,21 +225,55 @@ impl CircuitBreaker {
         &self.config
     }
 
-    /// Asks whether a call may proceed. This is the fail-fast hot path: one lock, and the clock
-    /// is read only while OPEN.
+    /// Asks whether a call may proceed, without taking a trial slot: what [`admit_trial`]
+    /// would answer now (a pre-check ahead of the real admission). This is the fail-fast hot
+    /// path: one lock, and the clock is read only while OPEN.
+    ///
+    /// [`admit_trial`]: CircuitBreaker::admit_trial
     pub fn admit(&self) -> Admission {
+        self.admission(false).0
+    }
+
+    /// Admits a call; while HALF_OPEN it takes one of the `half_open_successes` trial slots,
+    /// returned as the [`Trial`] to end with [`CircuitBreaker::end_trial`].
+    pub fn admit_trial(&self) -> (Admission, Option<Trial>) {
+        self.admission(true)
+    }
+
+    fn admission(&self, take_trial: bool) -> (Admission, Option<Trial>) {
         let mut inner = self.lock();
-        if inner.state != BreakerState::Open {
-            return Admission::Allowed { transition: None };
+        let mut transition = None;
+        match inner.state {
+            BreakerState::Closed => return (Admission::Allowed { transition: None }, None),
+            BreakerState::Open => {
+                let now = self.clock.now_ms();
+                let elapsed = now.saturating_sub(inner.open_since_ms());
+                if elapsed < self.config.reset_timeout_ms {
+                    inner.rejected += 1;
+                    return (Admission::Rejected { retry_in_ms: self.config.reset_timeout_ms - elapsed }, None);
+                }
+                transition = Some(inner.move_to(BreakerState::HalfOpen, now));
+            }
+            BreakerState::HalfOpen => {}
         }
-        let now = self.clock.now_ms();
-        let elapsed = now.saturating_sub(inner.open_since_ms());
-        if elapsed >= self.config.reset_timeout_ms {
-            let transition = inner.move_to(BreakerState::HalfOpen, now);
-            return Admission::Allowed { transition: Some(transition) };
+        let limit = self.config.half_open_successes;
+        if inner.trials >= limit {
+            inner.rejected += 1;
+            return (Admission::TrialsInFlight { limit }, None);
         }
-        inner.rejected += 1;
-        Admission::Rejected { retry_in_ms: self.config.reset_timeout_ms - elapsed }
+        let trial = take_trial.then(|| {
+            inner.trials += 1;
+            Trial { period: inner.period }
+        });
+        (Admission::Allowed { transition }, trial)
+    }
+
+    /// The trial call admitted as `trial` has ended (its outcome recorded, or abandoned).
+    pub fn end_trial(&self, trial: Trial) {
+        let mut inner = self.lock();
+        if inner.period == trial.period {
+            inner.trials = inner.trials.saturating_sub(1);
+        }
     }
 
     pub fn record_success(&self) -> Option<Transition> {
@@ -256,6 +326,7 @@ impl CircuitBreaker {
             half_open_successes: inner.half_open_successes,
             times_opened: inner.times_opened,
             rejected: inner.rejected,
+            trials_in_flight: inner.trials,
             config: self.config.clone(),
         }
     }
@@ -421,6 +492,55 @@ mod tests {
         assert_eq!(snap.opened_at_ms, Some(1_000 + 60_500));
         clock.advance(60_000);
         assert_eq!(b.admit(), allowed(Some(Transition { from: Open, to: HalfOpen })));
+    }
+
+    #[test]
+    fn half_open_admits_at_most_half_open_successes_trials_at_once() {
+        let (b, clock) = breaker();
+        open_now(&b);
+        clock.advance(60_000);
+        let (first, t1) = b.admit_trial();
+        assert_eq!(first, allowed(Some(Transition { from: Open, to: HalfOpen })));
+        let (_, t2) = b.admit_trial();
+        let (_, t3) = b.admit_trial();
+        let (t1, t2, t3) = (t1.unwrap(), t2.unwrap(), t3.unwrap());
+        // Three in flight (the default): the rest fail fast, the pre-check says the same.
+        assert_eq!(b.admit_trial(), (Admission::TrialsInFlight { limit: 3 }, None));
+        assert_eq!(b.admit(), Admission::TrialsInFlight { limit: 3 });
+        assert_eq!(b.snapshot().rejected, 2);
+        assert_eq!(b.snapshot().trials_in_flight, 3);
+        // A trial that ends without an outcome for the breaker (a 429, an abort) frees its slot.
+        b.end_trial(t1);
+        assert_eq!(b.admit(), allowed(None));
+        let (_, t4) = b.admit_trial();
+        // Successes close the circuit; trials of that period end harmlessly afterwards.
+        for t in [t2, t3] {
+            b.record_success();
+            b.end_trial(t);
+        }
+        assert_eq!(b.record_success(), Some(Transition { from: HalfOpen, to: Closed }));
+        b.end_trial(t4.unwrap());
+        assert_eq!(b.snapshot().trials_in_flight, 0);
+        assert_eq!(b.admit_trial(), (allowed(None), None), "no trials while CLOSED");
+    }
+
+    #[test]
+    fn a_trial_of_an_earlier_half_open_period_does_not_free_a_slot_of_the_next() {
+        let clock = ManualClock::new(0);
+        let config = BreakerConfig { failure_threshold: 1, half_open_successes: 1, ..Default::default() };
+        let b = CircuitBreaker::new(config, clock.clone());
+        b.record_failure();
+        clock.advance(60_000);
+        let (_, old) = b.admit_trial();
+        // Another call's failure re-opens it; later the next period's single trial is taken.
+        assert_eq!(b.record_failure(), Some(Transition { from: HalfOpen, to: Open }));
+        clock.advance(60_000);
+        let (_, current) = b.admit_trial();
+        assert!(current.is_some());
+        b.end_trial(old.unwrap());
+        assert_eq!(b.admit(), Admission::TrialsInFlight { limit: 1 });
+        b.end_trial(current.unwrap());
+        assert_eq!(b.admit(), allowed(None));
     }
 
     #[test]

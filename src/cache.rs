@@ -208,6 +208,9 @@ pub struct ValidationCache {
     config: CacheConfig,
     clock: SharedClock,
     inner: Mutex<Inner>,
+    /// Counts `invalidate` and `clear` calls: an answer asked for before one of them must not be
+    /// stored after it (`Client::ask_and_remember` compares it before and after).
+    forgets: std::sync::atomic::AtomicU64,
 }
 
 impl ValidationCache {
@@ -215,7 +218,7 @@ impl ValidationCache {
     pub fn new(config: CacheConfig, clock: SharedClock) -> Self {
         let config = CacheConfig { max_size: config.max_size.clamp(1, MAX_CACHE_SIZE), ..config };
         let inner = Mutex::new(Inner::new(config.max_size));
-        Self { config, clock, inner }
+        Self { config, clock, inner, forgets: std::sync::atomic::AtomicU64::new(0) }
     }
 
     /// A lookup that counts in the stats: a hit becomes the most recently used entry, an
@@ -299,12 +302,21 @@ impl ValidationCache {
         }
     }
 
+    /// Forgets `key`, fresh or kept for stale-if-error; true when it was held.
     pub fn invalidate(&self, key: &str) -> bool {
+        self.forgets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.lock().lru.pop(key.as_bytes()).is_some()
+    }
+
+    /// Changes with every `invalidate` and `clear`: equal before and after a request means
+    /// nothing was forgotten meanwhile.
+    pub fn forget_epoch(&self) -> u64 {
+        self.forgets.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Removes every entry, releases their memory and zeroes the stats.
     pub fn clear(&self) {
+        self.forgets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let old = std::mem::replace(&mut *self.lock(), Inner::new(self.config.max_size));
         drop(old);
     }

@@ -1,13 +1,21 @@
-//! Cancellation of in-flight calls: one call by token (the JS side cancels a call whose
+//! Cancellation of in-flight calls: one call by ticket (the JS side cancels a call whose
 //! AbortSignal fired), or every call at once when the client is closed. Dropping the call's
 //! future stops the request, its sockets and any pending retry.
+//!
+//! A stopped mint must say whether it may have minted (docs/ARCHITECTURE.md, "Retry safety"):
+//! each registered call has a [`CallState`] whose bits the resilience loop sets around every
+//! attempt ([`attempt_begins`], [`attempt_ends`], through a task-local) and which stopping reads
+//! in the same atomic operation that marks it stopped. So either the attempt began first and the
+//! stop reports it, or the stop came first and the attempt is never sent.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
+
+use crate::error::ClientError;
 
 /// Why a call was stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,51 +26,165 @@ pub enum Cancelled {
     Closed,
 }
 
+/// An attempt was handed to the transport and has not ended.
+const IN_FLIGHT: u8 = 1;
+/// An attempt that ended may have been processed (sticky): it succeeded, or failed in a way
+/// that leaves a mint's outcome unknown.
+const REACHED: u8 = 2;
+const ABORTED: u8 = 4;
+const CLOSED: u8 = 8;
+const STOPPED: u8 = ABORTED | CLOSED;
+
+/// What stopping a call found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    /// A mint whose request may have reached the service.
+    pub may_have_minted: bool,
+    /// The mint's idempotency key, when `may_have_minted`.
+    pub key: Option<String>,
+}
+
+/// One registered call: how far its attempts got, and the signal that stops it.
+#[derive(Default)]
+pub struct CallState {
+    bits: AtomicU8,
+    /// `notify_one` keeps a permit, so a stop that comes before the call waits is not lost.
+    stop: Notify,
+    key: OnceLock<String>,
+    mints: bool,
+}
+
+impl CallState {
+    pub fn new(mints: bool) -> Self {
+        Self { mints, ..Self::default() }
+    }
+
+    /// Marks the call stopped; `None` when it was stopped already.
+    fn stop(&self, why: u8) -> Option<Stopped> {
+        let before = self.bits.fetch_or(why, Ordering::AcqRel);
+        if before & STOPPED != 0 {
+            return None;
+        }
+        self.stop.notify_one();
+        let may_have_minted = self.mints && before & (IN_FLIGHT | REACHED) != 0;
+        Some(Stopped { may_have_minted, key: may_have_minted.then(|| self.key.get().cloned()).flatten() })
+    }
+
+    fn reason(&self) -> Cancelled {
+        if self.bits.load(Ordering::Acquire) & CLOSED != 0 { Cancelled::Closed } else { Cancelled::Aborted }
+    }
+
+    fn begin(&self) -> Result<(), ClientError> {
+        let before = self.bits.fetch_or(IN_FLIGHT, Ordering::AcqRel);
+        match before {
+            b if b & CLOSED != 0 => Err(ClientError::Closed),
+            b if b & ABORTED != 0 => Err(ClientError::Aborted),
+            _ => Ok(()),
+        }
+    }
+
+    fn end(&self, failure: Option<&ClientError>) {
+        let reached = failure.is_none_or(ClientError::leaves_mint_outcome_unknown);
+        let set = if reached { REACHED } else { 0 };
+        // One operation, so a concurrent stop sees IN_FLIGHT or REACHED, never neither.
+        let _ = self.bits.fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some((b | set) & !IN_FLIGHT));
+    }
+}
+
+tokio::task_local! {
+    static CALL: Arc<CallState>;
+}
+
+/// Before an attempt is handed to the transport: marks it in flight, or refuses it (nothing
+/// sent) when the call was stopped meanwhile. Outside a registered call it does nothing.
+pub fn attempt_begins() -> Result<(), ClientError> {
+    CALL.try_with(|call| call.begin()).unwrap_or(Ok(()))
+}
+
+/// After an attempt's outcome is known (`None`: it succeeded).
+pub fn attempt_ends(failure: Option<&ClientError>) {
+    let _ = CALL.try_with(|call| call.end(failure));
+}
+
+/// The idempotency key the current mint goes out with.
+pub fn note_key(key: &str) {
+    let _ = CALL.try_with(|call| call.key.set(key.to_owned()));
+}
+
 #[derive(Default)]
 pub struct Cancellations {
-    pending: Mutex<HashMap<u32, oneshot::Sender<()>>>,
+    calls: Mutex<HashMap<u32, Arc<CallState>>>,
     closed: AtomicBool,
-    /// Wakes every call when the client closes; calls without a token wait only on this.
+    /// Wakes every unregistered call when the client closes.
     on_close: Notify,
 }
 
 impl Cancellations {
-    /// Runs `work` until it finishes, `token` is cancelled, or the client is closed.
-    pub async fn run<T>(&self, token: Option<u32>, work: impl Future<Output = T>) -> Result<T, Cancelled> {
+    /// Registers the call under `ticket` when it is submitted (on the JS thread, so a stop that
+    /// comes before the I/O thread runs it still finds it). `mints`: it may mint, so stopping it
+    /// reports whether it may have.
+    pub fn register(&self, ticket: u32, mints: bool) -> Arc<CallState> {
+        let state = Arc::new(CallState::new(mints));
+        if self.is_closed() {
+            state.stop(CLOSED);
+        }
+        self.lock().insert(ticket, Arc::clone(&state));
+        state
+    }
+
+    /// Runs `work` until it finishes, its registered call is stopped, or the client is closed.
+    /// A registered call stays registered until [`Cancellations::finish`], which the caller
+    /// calls once the outcome is where the JS side will find it: until then a stop still
+    /// reports how far the call got.
+    pub async fn run<T>(&self, call: Option<&Arc<CallState>>, work: impl Future<Output = T>) -> Result<T, Cancelled> {
         let closing = self.on_close.notified();
         tokio::pin!(closing);
         // Registered before the flag is read, so a close() in between still wakes this call.
         closing.as_mut().enable();
-        if self.is_closed() {
-            return Err(Cancelled::Closed);
-        }
-        let Some(token) = token else {
+        let Some(state) = call else {
+            if self.is_closed() {
+                return Err(Cancelled::Closed);
+            }
             return tokio::select! {
                 value = work => Ok(value),
                 _ = closing => Err(Cancelled::Closed),
             };
         };
-        let (tx, rx) = oneshot::channel();
-        self.lock().insert(token, tx);
-        let outcome = tokio::select! {
+        if state.bits.load(Ordering::Acquire) & STOPPED != 0 {
+            return Err(state.reason());
+        }
+        tokio::select! {
             biased;
             _ = closing => Err(Cancelled::Closed),
-            _ = rx => Err(Cancelled::Aborted),
-            value = work => Ok(value),
-        };
-        self.lock().remove(&token);
-        outcome
+            _ = state.stop.notified() => Err(state.reason()),
+            value = CALL.scope(Arc::clone(state), work) => Ok(value),
+        }
     }
 
-    /// Cancels the call registered under `token`; false when it already finished.
-    pub fn cancel(&self, token: u32) -> bool {
-        self.lock().remove(&token).is_some_and(|tx| tx.send(()).is_ok())
+    /// Forgets the call registered under `ticket` (unless the ticket was reused since).
+    pub fn finish(&self, ticket: u32, state: &Arc<CallState>) {
+        let mut calls = self.lock();
+        if calls.get(&ticket).is_some_and(|s| Arc::ptr_eq(s, state)) {
+            calls.remove(&ticket);
+        }
     }
 
-    /// Stops every call in flight and every later one (used by `close()`).
-    pub fn cancel_all(&self) {
+    /// Stops the call registered under `ticket`; `None` when it already finished.
+    pub fn cancel(&self, ticket: u32) -> Option<Stopped> {
+        let state = self.lock().remove(&ticket)?;
+        state.stop(ABORTED)
+    }
+
+    /// Stops every call in flight and every later one (used by `close()`); returns the tickets
+    /// of the mints that may have minted, with their keys.
+    pub fn cancel_all(&self) -> Vec<(u32, Stopped)> {
         self.closed.store(true, Ordering::Release);
+        let calls: Vec<_> = self.lock().drain().collect();
         self.on_close.notify_waiters();
+        calls
+            .into_iter()
+            .filter_map(|(ticket, state)| state.stop(CLOSED).filter(|s| s.may_have_minted).map(|s| (ticket, s)))
+            .collect()
     }
 
     pub fn is_closed(&self) -> bool {
@@ -74,19 +196,22 @@ impl Cancellations {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, oneshot::Sender<()>>> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Arc<CallState>>> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::time::Duration;
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    fn call(c: &Cancellations, ticket: u32, mints: bool) -> Arc<CallState> {
+        c.register(ticket, mints)
     }
 
     #[test]
@@ -101,14 +226,99 @@ mod tests {
         let c = Arc::new(Cancellations::default());
         let c2 = c.clone();
         let outcome = rt.block_on(async move {
-            let work = c2.run(Some(1), tokio::time::sleep(Duration::from_secs(30)));
+            let registered = call(&c2, 1, false);
+            let work = c2.run(Some(&registered), tokio::time::sleep(Duration::from_secs(30)));
             let canceller = async {
                 tokio::task::yield_now().await;
-                assert!(c.cancel(1));
+                assert_eq!(c.cancel(1), Some(Stopped { may_have_minted: false, key: None }));
             };
             tokio::join!(work, canceller).0
         });
         assert_eq!(outcome, Err(Cancelled::Aborted));
+    }
+
+    #[test]
+    fn a_cancel_before_the_call_runs_is_not_lost() {
+        let c = Cancellations::default();
+        let registered = call(&c, 4, true);
+        assert_eq!(c.cancel(4), Some(Stopped { may_have_minted: false, key: None }));
+        let mut sent = false;
+        let outcome = runtime().block_on(c.run(Some(&registered), async {
+            attempt_begins()?;
+            sent = true;
+            Ok::<_, ClientError>(())
+        }));
+        assert_eq!(outcome, Err(Cancelled::Aborted));
+        assert!(!sent);
+    }
+
+    /// A mint stopped while an attempt is in flight, or after one that may have been processed,
+    /// reports it with its key; one stopped between attempts that proved nothing was processed
+    /// does not.
+    #[test]
+    fn stopping_a_mint_reports_whether_it_may_have_minted() {
+        let rt = runtime();
+        let unprocessed = || ClientError::Http { status: 503, status_text: String::new(), retry_after: None };
+        let unknown = || ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange };
+        for (script, in_flight, expected) in [
+            (vec![], true, true),
+            (vec![Some(unprocessed())], false, false),
+            (vec![Some(unprocessed())], true, true),
+            (vec![Some(unknown())], false, true),
+            (vec![None], false, true),
+        ] {
+            let c = Arc::new(Cancellations::default());
+            let registered = call(&c, 1, true);
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let work = async move {
+                note_key("key-7");
+                for failure in &script {
+                    attempt_begins().unwrap();
+                    attempt_ends(failure.as_ref());
+                }
+                if in_flight {
+                    attempt_begins().unwrap();
+                }
+                let _ = tx.send(());
+                std::future::pending::<()>().await
+            };
+            let stopped = rt.block_on(async {
+                let canceller = async {
+                    rx.await.unwrap();
+                    c.cancel(1)
+                };
+                tokio::join!(c.run(Some(&registered), work), canceller)
+            });
+            assert_eq!(stopped.0, Err(Cancelled::Aborted));
+            let key = expected.then(|| "key-7".to_owned());
+            assert_eq!(stopped.1, Some(Stopped { may_have_minted: expected, key }), "{in_flight} {expected}");
+        }
+    }
+
+    #[test]
+    fn close_reports_the_mints_that_may_have_minted() {
+        let rt = runtime();
+        let c = Arc::new(Cancellations::default());
+        let (mint, other, idle) = (call(&c, 1, true), call(&c, 2, false), call(&c, 3, true));
+        let outcomes = rt.block_on(async {
+            let sending = |key: &'static str| async move {
+                note_key(key);
+                attempt_begins().unwrap();
+                std::future::pending::<()>().await
+            };
+            let closer = async {
+                tokio::task::yield_now().await;
+                c.cancel_all()
+            };
+            let (a, b, _, stopped) =
+                tokio::join!(c.run(Some(&mint), sending("k1")), c.run(Some(&other), sending("k2")), c.run(Some(&idle), std::future::pending::<()>()), closer);
+            (a, b, stopped)
+        });
+        assert_eq!((outcomes.0, outcomes.1), (Err(Cancelled::Closed), Err(Cancelled::Closed)));
+        assert_eq!(outcomes.2, [(1, Stopped { may_have_minted: true, key: Some("k1".into()) })]);
+        // A call registered after close() is stopped before it runs.
+        let late = call(&c, 9, true);
+        assert_eq!(rt.block_on(c.run(Some(&late), async { 1 })), Err(Cancelled::Closed));
     }
 
     #[test]
@@ -121,7 +331,8 @@ mod tests {
                 tokio::task::yield_now().await;
                 c.cancel_all();
             };
-            let (a, b, _) = tokio::join!(c.run(None, slow()), c.run(Some(9), slow()), closer);
+            let registered = call(&c, 9, false);
+            let (a, b, _) = tokio::join!(c.run(None, slow()), c.run(Some(&registered), slow()), closer);
             let later = c.run(None, async { 1 }).await;
             (a, b, later)
         });
@@ -132,8 +343,32 @@ mod tests {
     #[test]
     fn finished_calls_are_forgotten() {
         let c = Cancellations::default();
-        assert_eq!(runtime().block_on(c.run(Some(3), async { 1 })), Ok(1));
+        let registered = call(&c, 3, true);
+        runtime().block_on(c.run(Some(&registered), async {
+            attempt_begins().unwrap();
+            attempt_ends(None);
+        }))
+        .unwrap();
+        // Until its outcome is handed over, a stop still finds it (and that it minted).
+        assert_eq!(c.pending(), 1);
+        let stale = call(&c, 3, true);
+        c.finish(3, &registered);
+        assert_eq!(c.pending(), 1, "a reused ticket is not forgotten");
+        c.finish(3, &stale);
         assert_eq!(c.pending(), 0);
-        assert!(!c.cancel(3));
+        assert_eq!(c.cancel(3), None);
+    }
+
+    #[test]
+    fn a_stop_after_the_work_finished_still_reports_it() {
+        let c = Cancellations::default();
+        let registered = call(&c, 5, true);
+        runtime().block_on(c.run(Some(&registered), async {
+            note_key("k5");
+            attempt_begins().unwrap();
+            attempt_ends(None);
+        }))
+        .unwrap();
+        assert_eq!(c.cancel(5), Some(Stopped { may_have_minted: true, key: Some("k5".into()) }));
     }
 }

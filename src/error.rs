@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::redact::Redactor;
+
 /// How far a failed request got: whether the service may have received it. A mint may be
 /// retried safely only after a `Connect` failure, since the public service ignores
 /// `Idempotency-Key` (docs/ARCHITECTURE.md, "Retry safety").
@@ -35,6 +37,9 @@ pub enum ClientError {
     BodyTooLarge { limit: usize },
     /// The circuit breaker is open; nothing was sent.
     CircuitOpen { retry_in_ms: u64 },
+    /// The circuit breaker is HALF_OPEN with its `limit` trial calls in flight; nothing was
+    /// sent. Code `ECIRCUITOPEN` like an open circuit.
+    TrialsInFlight { limit: u32 },
     /// The caller aborted through its AbortSignal.
     Aborted,
     /// A mint failed after its request may have reached the service, and was not retried:
@@ -54,6 +59,17 @@ pub enum ClientError {
     Closed,
     /// An argument or option the client cannot use.
     InvalidArgument { detail: String },
+    /// The service answered a mint with a placeholder id (the deployed service's reserved
+    /// error space, or `fallback: true`) instead of a minted id (docs/ARCHITECTURE.md, "Two
+    /// wires"). `error_code` is the service's; `retry_safe` whether minting again cannot
+    /// mint twice (`wire::placeholder_retry_safe`). A `RATE_LIMITED` one is a rate limit.
+    Placeholder { id: String, error_code: Option<String>, retry_safe: bool },
+    /// `mintBatch` against a service without a batch route minted one by one and some
+    /// failed: `minted` holds every id minted, in position (`None` where none was), `failed`
+    /// the positions that failed, `cause` the first failure.
+    BatchIncomplete { minted: Vec<Option<String>>, failed: Vec<usize>, cause: Box<ClientError> },
+    /// A 404: the service has no such route. Named with the method and URL tried.
+    RouteNotFound { method: &'static str, url: String, status_text: String },
 }
 
 impl ClientError {
@@ -65,13 +81,17 @@ impl ClientError {
             ClientError::Timeout { .. } => "ETIMEDOUT",
             ClientError::BadResponse { .. } => "EBADRESPONSE",
             ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
-            ClientError::CircuitOpen { .. } => "ECIRCUITOPEN",
+            ClientError::CircuitOpen { .. } | ClientError::TrialsInFlight { .. } => "ECIRCUITOPEN",
             ClientError::MintOutcomeUnknown { .. } => "EMINTUNKNOWN",
             ClientError::RateLimited { .. } | ClientError::Throttled { .. } => "ERATELIMITED",
             ClientError::BulkheadFull { .. } => "EBULKHEADFULL",
             ClientError::Aborted => "ABORT_ERR",
             ClientError::Closed => "ECLIENTCLOSED",
             ClientError::InvalidArgument { .. } => "ERR_INVALID_ARG_VALUE",
+            ClientError::Placeholder { .. } if self.is_rate_limit() => "ERATELIMITED",
+            ClientError::Placeholder { .. } => "EPLACEHOLDER",
+            ClientError::BatchIncomplete { cause, .. } => cause.code(),
+            ClientError::RouteNotFound { .. } => "EHTTP",
         }
     }
 
@@ -88,10 +108,49 @@ impl ClientError {
         }
     }
 
+    /// This failure with the secret of `redactor` redacted from every piece of free text it
+    /// carries (a reason phrase, a detail, its cause's), which may come from the service or its
+    /// network. Codes, statuses, limits and the idempotency key are data and stay as they are.
+    pub fn redacted(mut self, redactor: &Redactor) -> Self {
+        if redactor.is_active() {
+            self.redact_texts(redactor);
+        }
+        self
+    }
+
+    fn redact_texts(&mut self, redactor: &Redactor) {
+        match self {
+            ClientError::Http { status_text: text, .. }
+            | ClientError::Transport { detail: text, .. }
+            | ClientError::Tls { detail: text, .. }
+            | ClientError::Refused { detail: text, .. }
+            | ClientError::BadResponse { detail: text }
+            | ClientError::RouteNotFound { status_text: text, .. } => redactor.redact_in_place(text),
+            ClientError::MintOutcomeUnknown { cause, .. } | ClientError::BatchIncomplete { cause, .. } => cause.redact_texts(redactor),
+            // The id is a placeholder of the grammar (data); the service's code is its text.
+            ClientError::Placeholder { error_code, .. } => {
+                if let Some(code) = error_code {
+                    redactor.redact_in_place(code);
+                }
+            }
+            ClientError::Timeout { .. }
+            | ClientError::BodyTooLarge { .. }
+            | ClientError::CircuitOpen { .. }
+            | ClientError::TrialsInFlight { .. }
+            | ClientError::Aborted
+            | ClientError::RateLimited { .. }
+            | ClientError::BulkheadFull { .. }
+            | ClientError::Throttled { .. }
+            | ClientError::Closed
+            | ClientError::InvalidArgument { .. } => {}
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Http { status, .. } => Some(*status),
-            ClientError::MintOutcomeUnknown { cause, .. } => cause.status(),
+            ClientError::MintOutcomeUnknown { cause, .. } | ClientError::BatchIncomplete { cause, .. } => cause.status(),
+            ClientError::RouteNotFound { .. } => Some(404),
             _ => None,
         }
     }
@@ -104,8 +163,13 @@ impl ClientError {
         }
     }
 
+    /// A 429, or a placeholder the service issued because it was rate limited.
     pub fn is_rate_limit(&self) -> bool {
-        matches!(self, ClientError::Http { status: 429, .. })
+        match self {
+            ClientError::Http { status, .. } => *status == 429,
+            ClientError::Placeholder { error_code, .. } => error_code.as_deref() == Some("RATE_LIMITED"),
+            _ => false,
+        }
     }
 
     /// This failure proves the request was not processed: nothing reached the service, or
@@ -114,6 +178,7 @@ impl ClientError {
     pub fn proves_not_processed(&self) -> bool {
         match self {
             ClientError::Http { status, .. } => matches!(status, 429 | 503),
+            ClientError::Placeholder { retry_safe, .. } => *retry_safe,
             other => !other.may_have_reached_service(),
         }
     }
@@ -128,6 +193,8 @@ impl ClientError {
             // Not failures of the request: the caller or the client stopped waiting for it.
             ClientError::Aborted | ClientError::Closed | ClientError::MintOutcomeUnknown { .. } => false,
             ClientError::BulkheadFull { .. } | ClientError::Throttled { .. } => false,
+            // Answers: the service said what it did (a placeholder, no such route).
+            ClientError::Placeholder { .. } | ClientError::RouteNotFound { .. } | ClientError::BatchIncomplete { .. } => false,
             other => other.may_have_reached_service(),
         }
     }
@@ -139,6 +206,8 @@ impl ClientError {
             // A garbled 2xx is retried too: under the same idempotency key the service replays
             // the committed answer, so nothing minted is lost.
             ClientError::Transport { .. } | ClientError::Timeout { .. } | ClientError::BadResponse { .. } => true,
+            // A rate-limited placeholder waits at the gate like a 429; others are final.
+            ClientError::Placeholder { .. } => self.is_rate_limit(),
             _ => false,
         }
     }
@@ -151,6 +220,7 @@ impl ClientError {
             ClientError::Tls { .. }
             | ClientError::Refused { .. }
             | ClientError::CircuitOpen { .. }
+            | ClientError::TrialsInFlight { .. }
             | ClientError::InvalidArgument { .. }
             | ClientError::RateLimited { .. }
             | ClientError::BulkheadFull { .. }
@@ -171,7 +241,8 @@ impl ClientError {
             | ClientError::Timeout { .. }
             | ClientError::BadResponse { .. }
             | ClientError::BodyTooLarge { .. }
-            | ClientError::CircuitOpen { .. } => true,
+            | ClientError::CircuitOpen { .. }
+            | ClientError::TrialsInFlight { .. } => true,
             _ => false,
         }
     }
@@ -188,6 +259,11 @@ impl ClientError {
             | ClientError::Timeout { .. }
             | ClientError::BadResponse { .. }
             | ClientError::BodyTooLarge { .. } => true,
+            // The service cannot mint (its backend is down or failing); a rate limit or a
+            // request it found invalid says nothing about its health.
+            ClientError::Placeholder { error_code, .. } => {
+                !self.is_rate_limit() && error_code.as_deref() != Some("INVALID_REQUEST")
+            }
             _ => false,
         }
     }
@@ -197,8 +273,32 @@ impl ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ClientError::Http { status: status @ (401 | 403), status_text, .. } => write!(
+                f,
+                "ChittyID service error: {status} {status_text} (the service refused the request's credentials: the API key is missing, wrong or lacks access; check the apiKey option)"
+            ),
             ClientError::Http { status, status_text, .. } => {
                 write!(f, "ChittyID service error: {status} {status_text}")
+            }
+            ClientError::RouteNotFound { method, url, status_text } => {
+                write!(f, "ChittyID service error: 404 {status_text} (no such route: {method} {url})")
+            }
+            ClientError::Placeholder { id, error_code, retry_safe } => {
+                let code = error_code.as_deref().unwrap_or("no errorCode");
+                let retry = if *retry_safe { "minting again is safe" } else { "the service may have minted: minting again may mint twice" };
+                if self.is_rate_limit() {
+                    write!(f, "rate limited by the ChittyID service: it answered with the placeholder id {id} ({code}) instead of minting")
+                } else {
+                    write!(f, "the ChittyID service answered with the placeholder id {id} ({code}) instead of a minted id; {retry}")
+                }
+            }
+            ClientError::BatchIncomplete { minted, failed, cause } => {
+                let done = minted.iter().filter(|m| m.is_some()).count();
+                write!(
+                    f,
+                    "{cause} (no batch route: minted one by one, {done} of {} minted, failed at positions {failed:?}; the minted ids are in error.mintedIds)",
+                    minted.len()
+                )
             }
             ClientError::Transport { detail, .. } => write!(f, "fetch failed: {detail}"),
             ClientError::Tls { detail, .. } => write!(f, "fetch failed: TLS handshake failed: {detail}"),
@@ -214,6 +314,9 @@ impl fmt::Display for ClientError {
             }
             ClientError::CircuitOpen { retry_in_ms } => {
                 write!(f, "circuit breaker is OPEN (next trial in {retry_in_ms} ms)")
+            }
+            ClientError::TrialsInFlight { limit } => {
+                write!(f, "circuit breaker is HALF_OPEN ({limit} trial calls in flight)")
             }
             // v1's words for the failure itself: code that wraps v1 classifies by them.
             ClientError::MintOutcomeUnknown { cause, .. } => write!(f, "{cause}"),
@@ -253,6 +356,25 @@ pub fn is_local_resource_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_reaches_every_text_of_a_failure_and_only_text() {
+        let r = Redactor::new(Some("soc"));
+        let http = ClientError::Http { status: 502, status_text: "echo Bearer soc".into(), retry_after: Some("soc".into()) };
+        assert_eq!(http.redacted(&r), ClientError::Http { status: 502, status_text: "echo Bearer [redacted]".into(), retry_after: Some("soc".into()) });
+        let cause = ClientError::Transport { code: "ECONNRESET", detail: "socket hang up (soc)".into(), phase: Phase::Exchange };
+        let unknown = ClientError::MintOutcomeUnknown { key: "soc".into(), cause: Box::new(cause) }.redacted(&r);
+        let ClientError::MintOutcomeUnknown { key, cause } = unknown else { panic!() };
+        assert_eq!(key, "soc", "the idempotency key is data");
+        assert_eq!(cause.to_string(), "fetch failed: socket hang up ([redacted])");
+        for err in [
+            ClientError::Tls { code: "X", detail: "soc".into() },
+            ClientError::Refused { code: "X", detail: "to http://soc/".into() },
+            ClientError::BadResponse { detail: "soc".into() },
+        ] {
+            assert!(err.redacted(&r).to_string().contains("[redacted]"));
+        }
+    }
 
     #[test]
     fn what_fails_over_to_the_next_endpoint() {
@@ -385,5 +507,10 @@ mod tests {
         let e = ClientError::CircuitOpen { retry_in_ms: 10 };
         assert!(e.to_string().contains("circuit breaker is OPEN"));
         assert_eq!(e.code(), "ECIRCUITOPEN");
+        let e = ClientError::TrialsInFlight { limit: 3 };
+        assert_eq!(e.to_string(), "circuit breaker is HALF_OPEN (3 trial calls in flight)");
+        assert_eq!(e.code(), "ECIRCUITOPEN");
+        assert!(!e.may_have_reached_service() && !e.leaves_mint_outcome_unknown() && !e.counts_as_service_failure());
+        assert!(e.fails_over() && !e.is_retryable());
     }
 }

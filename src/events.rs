@@ -26,6 +26,9 @@ pub enum Event {
     Failover { from: String, to: String, code: &'static str },
     /// `to`, earlier in the list, passed its health checks and takes calls back from `from`.
     Failback { from: String, to: String },
+    /// A mint resolved to a placeholder id because the client accepts them (`acceptPlaceholders`):
+    /// not a minted id; the service means to replace it (docs/ARCHITECTURE.md, "Two wires").
+    Placeholder { chitty_id: String, error_code: Option<String> },
 }
 
 impl Event {
@@ -48,6 +51,7 @@ impl Event {
             Event::FleetRestored => "fleetRestored",
             Event::Failover { .. } => "failover",
             Event::Failback { .. } => "failback",
+            Event::Placeholder { .. } => "placeholder",
         }
     }
 }

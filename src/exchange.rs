@@ -54,5 +54,8 @@ pub struct Request<'a> {
     pub body: Option<Bytes>,
     pub idempotency_key: Option<&'a str>,
     pub timeout_ms: u64,
+    /// `path` is below the service URL's origin (`https://host`), not below the service URL:
+    /// the deployed service's validate and health routes (`crate::wire`).
+    pub from_origin: bool,
 }
 

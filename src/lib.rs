@@ -22,6 +22,7 @@ pub mod logging;
 pub mod metrics;
 pub mod monitor;
 pub mod rate_limit;
+pub mod redact;
 pub mod resilience;
 pub mod retry;
 pub mod retry_budget;
@@ -31,6 +32,7 @@ pub mod stats;
 pub mod telemetry;
 pub mod token_bucket;
 pub mod transport;
+pub mod wire;
 
 #[cfg(feature = "node")]
 mod bindings;

@@ -1,7 +1,8 @@
 //! Debug logging to stderr through `tracing`, switched on by `CHITTYID_LOG`
 //! (`error`, `warn`, `info`, `debug` or `trace`). Off by default: with no subscriber installed
 //! every log call site is one relaxed atomic load. No log line ever carries the API key:
-//! `ClientConfig`'s Debug redacts it and request logs name only method, path and status.
+//! `ClientConfig`'s Debug redacts it, request logs name only method, path and status, and a
+//! failed request's error is logged after the transport redacted it (`crate::redact`).
 
 use tracing_subscriber::filter::LevelFilter;
 

@@ -5,6 +5,33 @@ use std::fmt::Write;
 use crate::breaker::BreakerState;
 use crate::stats::ClientSnapshot;
 
+/// The label names the client's own series use. A constant label (the `labels` option) with one
+/// of these names would put it twice on a sample, and Prometheus rejects the whole scrape; so
+/// would a `__`-prefixed name (reserved by Prometheus). `check_constant_labels` refuses both.
+pub const OWN_LABEL_NAMES: [&str; 4] = ["operation", "le", "endpoint", "wire"];
+
+/// The `name`/`labels` options' pairs as they go on every sample: Prometheus label names
+/// (`[a-zA-Z_][a-zA-Z0-9_]*`), not `__`-prefixed, none of [`OWN_LABEL_NAMES`], none twice.
+pub fn check_constant_labels(labels: &[(String, String)]) -> Result<(), String> {
+    for (i, (name, value)) in labels.iter().enumerate() {
+        let mut chars = name.chars();
+        let grammar = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !grammar || name.starts_with("__") {
+            return Err(format!("labels: {name:?} is not a Prometheus label name the client can add"));
+        }
+        if OWN_LABEL_NAMES.contains(&name.as_str()) {
+            return Err(format!("labels: {name:?} is a label of the client's own series ({})", OWN_LABEL_NAMES.join(", ")));
+        }
+        if labels[..i].iter().any(|(earlier, _)| earlier == name) {
+            return Err(format!("labels: {name:?} is given twice (\"client\" comes from the name option)"));
+        }
+        if value.is_empty() {
+            return Err(format!("labels: the value of {name:?} is empty"));
+        }
+    }
+    Ok(())
+}
+
 struct Exposition<'a> {
     out: String,
     /// Labels on every sample (the client's `name` and `labels` options), before its own.
@@ -24,6 +51,7 @@ impl Exposition<'_> {
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        debug_assert!(labels.iter().all(|(k, _)| OWN_LABEL_NAMES.contains(k)), "a label missing from OWN_LABEL_NAMES: {labels:?}");
         self.out.push_str(name);
         let constant = self.constant.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         let mut all = constant.chain(labels.iter().copied()).peekable();
@@ -110,6 +138,9 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         e.single(name, "counter", help, value as f64);
     }
     e.single("chittyid_client_rate_limit_paused", "gauge", "1 while traffic is paused by a rate limit, else 0.", if r.paused { 1.0 } else { 0.0 });
+    e.single("chittyid_client_placeholders_accepted_total", "counter", "Placeholder ids resolved because the client accepts them (acceptPlaceholders).", s.placeholders_accepted as f64);
+    e.family("chittyid_client_wire", "gauge", "1 for the wire the active endpoint speaks (v1, deployed, or unknown before an answer told).");
+    e.sample("chittyid_client_wire", &[("wire", s.wire)], 1.0);
     if let Some(c) = &s.cache {
         for (name, help, value) in [
             ("chittyid_client_cache_hits_total", "Validation cache hits.", c.hits),
@@ -129,6 +160,7 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
             ("chittyid_client_fleet_redis_timeouts_total", "Fleet mode: Redis commands without an answer within the deadline.", f.timeouts),
             ("chittyid_client_fleet_l2_hits_total", "Fleet mode: validations answered by the shared cache.", f.l2_hits),
             ("chittyid_client_fleet_l2_misses_total", "Fleet mode: shared cache misses.", f.l2_misses),
+            ("chittyid_client_fleet_l2_rejected_total", "Fleet mode: shared cache entries ignored because they failed authentication.", f.l2_rejected),
             ("chittyid_client_fleet_rate_waits_total", "Fleet mode: requests that waited for their slot in the shared rate budget.", f.rate_waits),
             ("chittyid_client_fleet_rate_limited_total", "Fleet mode: calls failed with ERATELIMITED.", f.rate_limited),
             ("chittyid_client_fleet_pauses_published_total", "Fleet mode: 429 pauses published to the fleet.", f.pauses_published),
@@ -202,6 +234,8 @@ mod tests {
             bulkhead: None,
             throttle: None,
             endpoints: Vec::new(),
+            wire: "unknown",
+            placeholders_accepted: 0,
         }
     }
 
@@ -218,6 +252,25 @@ mod tests {
         assert!(!text.contains("cache"));
         assert!(text.contains("chittyid_client_rate_limited_total 0\n"));
         assert!(text.contains("chittyid_client_rate_limit_paused 0\n"));
+    }
+
+    #[test]
+    fn constant_labels_that_would_collide_are_refused() {
+        let pairs = |list: &[(&str, &str)]| list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        assert!(check_constant_labels(&pairs(&[("client", "a"), ("region", "eu"), ("_x9", "1")])).is_ok());
+        for bad in [
+            pairs(&[("endpoint", "x")]),
+            pairs(&[("operation", "x")]),
+            pairs(&[("le", "1")]),
+            pairs(&[("__name__", "x")]),
+            pairs(&[("bad-name", "x")]),
+            pairs(&[("9lives", "x")]),
+            pairs(&[("", "x")]),
+            pairs(&[("client", "a"), ("client", "b")]),
+            pairs(&[("ok", "")]),
+        ] {
+            assert!(check_constant_labels(&bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

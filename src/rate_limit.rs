@@ -6,8 +6,11 @@
 //! 1 s with jitter, doubling while 429s continue, back to 1 s after a success). When the
 //! pause ends, the calls waiting for it are not let go all at once (they would meet the same
 //! limit together): after an adaptive pause they leave one per slot, at the rate the service
-//! accepted before the pause (at least one a second). That pace grows by about 10 % per second of successes until the next 429 measures
-//! it again, and is dropped after a quiet minute. See docs/ARCHITECTURE.md, "Rate limits".
+//! accepted before the pause (at least one a second). That rate is measured over the period of
+//! traffic that led to the 429: from the end of the last pause, or from the first success after
+//! a quiet second, never across idle time (which would dilute it). The pace grows by about 10 %
+//! per second of successes until the next 429 measures it again (up or down), and is dropped
+//! after a quiet minute. See docs/ARCHITECTURE.md, "Rate limits".
 //!
 //! Requests are stamped with the pause *epoch* they were sent in: a 429 for a request sent
 //! before the current pause began is the same burst meeting the same limit, and neither
@@ -37,6 +40,9 @@ const MAX_PACE_PER_SEC: f64 = 10_000.0;
 const PACE_QUIET_MS: u64 = 60_000;
 /// The rate estimate never divides by less than this: a burst counts as a second's worth.
 const MIN_ESTIMATE_WINDOW_MS: u64 = 1_000;
+/// A success this long after the previous one starts a new measured period: the time between
+/// is idleness, not what the service allowed.
+const IDLE_GAP_MS: u64 = 1_000;
 
 /// What a call must do before sending.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,9 +81,6 @@ struct GateState {
     next_slot: u64,
     /// The pace is re-measured when the pause ends.
     estimate_due: bool,
-    /// Start of the period measured by the next estimate, and the success count then.
-    open_since: u64,
-    successes_at_open: u64,
     /// When the period measured by the next estimate ended (the 429 that began the pause).
     open_until: u64,
     last_limited: u64,
@@ -89,6 +92,11 @@ pub struct RateLimitGate {
     engaged: AtomicBool,
     epoch: AtomicU64,
     successes: AtomicU64,
+    /// The measured period (kept before the first 429 too, which measures it): when it began,
+    /// the success count then, and the last success (ms + 1; 0 = none yet).
+    period_start: AtomicU64,
+    period_base: AtomicU64,
+    last_success: AtomicU64,
     limited: AtomicU64,
     pauses: AtomicU64,
     waits: AtomicU64,
@@ -104,6 +112,9 @@ impl RateLimitGate {
             engaged: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
             successes: AtomicU64::new(0),
+            period_start: AtomicU64::new(now),
+            period_base: AtomicU64::new(0),
+            last_success: AtomicU64::new(0),
             limited: AtomicU64::new(0),
             pauses: AtomicU64::new(0),
             waits: AtomicU64::new(0),
@@ -114,8 +125,6 @@ impl RateLimitGate {
                 pace: None,
                 next_slot: 0,
                 estimate_due: false,
-                open_since: now,
-                successes_at_open: 0,
                 open_until: now,
                 last_limited: 0,
             }),
@@ -186,7 +195,13 @@ impl RateLimitGate {
 
     /// A request stamped `stamp` succeeded.
     pub fn on_success(&self, stamp: u64) {
-        self.successes.fetch_add(1, Ordering::Relaxed);
+        let before = self.successes.fetch_add(1, Ordering::Relaxed);
+        let now = self.clock.now_ms();
+        let last = self.last_success.swap(now + 1, Ordering::Relaxed);
+        if last == 0 || (now + 1).saturating_sub(last) > IDLE_GAP_MS {
+            self.period_start.store(now, Ordering::Relaxed);
+            self.period_base.store(before, Ordering::Relaxed);
+        }
         if !self.engaged.load(Ordering::Acquire) {
             return;
         }
@@ -245,19 +260,18 @@ impl RateLimitGate {
     }
 
     /// The pace after a pause: what the service accepted over the period before it, counting
-    /// the successes of requests sent then that were answered during the pause.
+    /// the successes of requests sent then that were answered during the pause. It replaces
+    /// the pace before: sent at that pace, the period measures at most what it let through
+    /// plus what the service accepted beyond it, so the pace follows the service both ways.
     fn measure_pace(&self, s: &mut GateState, now: u64) {
         let successes = self.successes.load(Ordering::Relaxed);
-        let accepted = successes.saturating_sub(s.successes_at_open) as f64;
-        let window_ms = s.open_until.saturating_sub(s.open_since).max(MIN_ESTIMATE_WINDOW_MS) as f64;
-        let measured = (accepted * 1000.0 / window_ms).max(MIN_PACE_PER_SEC);
-        s.pace = Some(match s.pace {
-            Some(previous) => measured.min(previous),
-            None => measured,
-        });
+        let accepted = successes.saturating_sub(self.period_base.load(Ordering::Relaxed)) as f64;
+        let since = self.period_start.load(Ordering::Relaxed);
+        let window_ms = s.open_until.saturating_sub(since).max(MIN_ESTIMATE_WINDOW_MS) as f64;
+        s.pace = Some((accepted * 1000.0 / window_ms).max(MIN_PACE_PER_SEC));
         s.estimate_due = false;
-        s.open_since = now;
-        s.successes_at_open = successes;
+        self.period_start.store(now, Ordering::Relaxed);
+        self.period_base.store(successes, Ordering::Relaxed);
         s.next_slot = now;
     }
 
@@ -286,7 +300,7 @@ impl RateLimitGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::clock::{Clock, ManualClock};
     use std::sync::Arc;
 
     fn gate() -> (Arc<ManualClock>, RateLimitGate) {
@@ -445,6 +459,150 @@ mod tests {
         g.admit(0);
         let pace = g.snapshot().pace_per_sec.unwrap();
         assert!(pace <= 10.0 && pace < paced, "{pace}");
+    }
+
+    #[test]
+    fn idle_time_before_the_burst_does_not_dilute_the_measured_pace() {
+        let (clock, g) = gate();
+        // The client sat idle for 3 s, then 100 callers at once: 20 accepted, the rest refused.
+        clock.advance(3_000);
+        for _ in 0..20 {
+            g.on_success(g.stamp());
+        }
+        clock.advance(5);
+        g.on_rate_limited(g.stamp(), None, 0.5);
+        clock.advance(1_000);
+        assert_eq!(g.admit(0), Admit::Go);
+        assert_eq!(g.snapshot().pace_per_sec, Some(20.0));
+    }
+
+    #[test]
+    fn a_quiet_second_starts_a_new_measured_period() {
+        let (clock, g) = gate();
+        for _ in 0..5 {
+            g.on_success(g.stamp());
+            clock.advance(100);
+        }
+        // Idle for 10 s, then 30 a second for 2 s, then a 429.
+        clock.advance(10_000);
+        for _ in 0..60 {
+            g.on_success(g.stamp());
+            clock.advance(33);
+        }
+        g.on_rate_limited(g.stamp(), None, 0.5);
+        clock.advance(1_000);
+        g.admit(0);
+        let pace = g.snapshot().pace_per_sec.unwrap();
+        assert!((29.0..31.0).contains(&pace), "{pace}");
+    }
+
+    #[test]
+    fn a_pace_measured_too_low_is_raised_by_the_next_measurement() {
+        let (clock, g) = gate();
+        for _ in 0..5 {
+            g.on_success(g.stamp());
+        }
+        g.on_rate_limited(g.stamp(), None, 0.5);
+        clock.advance(1_000);
+        g.admit(0);
+        assert_eq!(g.snapshot().pace_per_sec, Some(5.0));
+        // The service lets 20 a second through for 2 s before refusing again.
+        for _ in 0..40 {
+            g.on_success(g.stamp());
+            clock.advance(50);
+        }
+        g.on_rate_limited(g.stamp(), None, 0.5);
+        clock.advance(1_000);
+        g.admit(0);
+        let pace = g.snapshot().pace_per_sec.unwrap();
+        assert!((19.0..21.0).contains(&pace), "{pace}");
+    }
+
+    /// 100 callers (3 attempts each, 20 s to wait) against a service that accepts 20 a second
+    /// (a token bucket, burst 20, answering 429 without `Retry-After` after 5 ms), after the
+    /// client sat idle: `(succeeded, 429s, pace at the end)`, on the injected clock in 1 ms steps.
+    fn simulate(idle_ms: u64, count: usize) -> (u32, u32, f64) {
+        const RATE: f64 = 20.0;
+        const LATENCY_MS: u64 = 5;
+        #[derive(Clone, Copy)]
+        enum Caller {
+            /// Ready at, attempts made, budget left, holds a paced slot.
+            Waiting { at: u64, attempts: u32, budget: u64, slot: bool },
+            /// The answer arrives at `at`: accepted or not, the stamp it was sent with.
+            Sent { at: u64, attempts: u32, budget: u64, accepted: bool, stamp: u64 },
+            Done,
+        }
+        let (clock, g) = gate();
+        clock.advance(idle_ms);
+        let start = clock.now_ms();
+        let (mut tokens, mut refilled_at) = (RATE, start);
+        let mut callers = vec![Caller::Waiting { at: start, attempts: 0, budget: 20_000, slot: false }; count];
+        let (mut succeeded, mut limited) = (0, 0);
+        while clock.now_ms() < start + 20_000 && callers.iter().any(|c| !matches!(c, Caller::Done)) {
+            let now = clock.now_ms();
+            tokens = (tokens + (now - refilled_at) as f64 * RATE / 1000.0).min(RATE);
+            refilled_at = now;
+            for caller in &mut callers {
+                match *caller {
+                    Caller::Sent { at, attempts, budget, accepted, stamp } if at <= now => {
+                        if accepted {
+                            g.on_success(stamp);
+                            succeeded += 1;
+                            *caller = Caller::Done;
+                        } else {
+                            limited += 1;
+                            g.on_rate_limited(stamp, None, 0.5);
+                            *caller = if attempts < 3 { Caller::Waiting { at: now, attempts, budget, slot: false } } else { Caller::Done };
+                        }
+                    }
+                    Caller::Waiting { at, attempts, budget, slot } if at <= now => {
+                        let go = if slot && !g.is_paused() {
+                            true
+                        } else {
+                            match g.admit(budget) {
+                                Admit::Go => true,
+                                Admit::Wait { ms, slot } => {
+                                    *caller = Caller::Waiting { at: now + ms, attempts, budget: budget - ms, slot };
+                                    false
+                                }
+                                Admit::TooLong { .. } => {
+                                    *caller = Caller::Done;
+                                    false
+                                }
+                            }
+                        };
+                        if go {
+                            let accepted = tokens >= 1.0;
+                            if accepted {
+                                tokens -= 1.0;
+                            }
+                            let at = now + LATENCY_MS;
+                            *caller = Caller::Sent { at, attempts: attempts + 1, budget: budget.saturating_sub(LATENCY_MS), accepted, stamp: g.stamp() };
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            clock.advance(1);
+        }
+        (succeeded, limited, g.snapshot().pace_per_sec.unwrap_or(0.0))
+    }
+
+    #[test]
+    fn the_pace_converges_to_what_the_service_accepts_without_hammering() {
+        for idle_ms in [0, 3_000, 30_000] {
+            let (succeeded, limited, pace) = simulate(idle_ms, 100);
+            // The first burst meets the limit together (80 refused); after it, at most one
+            // 429 per probe above the limit.
+            assert!(succeeded >= 95, "idle {idle_ms}: {succeeded} succeeded");
+            assert!(limited <= 100, "idle {idle_ms}: {limited} 429s");
+            assert!((15.0..=30.0).contains(&pace), "idle {idle_ms}: pace {pace}");
+        }
+        // 1,000 callers: 20 s of traffic at the limit (those whose slot lies beyond their 20 s
+        // give up unsent). After the first burst no caller is refused again.
+        let (succeeded, limited, _) = simulate(3_000, 1_000);
+        assert!(succeeded >= 360, "{succeeded} succeeded");
+        assert!(limited <= 1_000, "{limited} 429s");
     }
 
     #[test]

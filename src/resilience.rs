@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::breaker::{Admission, BreakerState, CircuitBreaker, Transition};
+use crate::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
 use crate::error::ClientError;
 use crate::events::{Event, SharedSink};
 use crate::fleet::Fleet;
@@ -31,6 +31,18 @@ pub struct Resilience {
     pub retry_budget: Option<Arc<RetryBudget>>,
     /// The client-side rate limit every request waits at (see `token_bucket`); `None` = off.
     pub throttle: Option<Arc<TokenBucket>>,
+}
+
+/// A HALF_OPEN trial slot held by one attempt; dropping it frees the slot.
+struct TrialGuard<'a> {
+    breaker: &'a CircuitBreaker,
+    trial: Trial,
+}
+
+impl Drop for TrialGuard<'_> {
+    fn drop(&mut self) {
+        self.breaker.end_trial(self.trial);
+    }
 }
 
 /// Which failures a request may be sent again after.
@@ -77,13 +89,19 @@ impl Resilience {
         loop {
             self.pass_throttle(&mut budget_ms).await?;
             self.rate_limit.pass(&mut budget_ms).await?;
-            self.admit()?;
+            // Held until this attempt's outcome is recorded: while HALF_OPEN it is one of the
+            // limited trial slots, freed however the attempt ends (dropped futures included).
+            let mut trial = self.admit_attempt()?;
             if let Some(fleet) = &self.fleet {
                 // A call that waited for its slot asks the breaker again: it may have opened.
                 if fleet.before_attempt().await? {
-                    self.admit()?;
+                    drop(trial);
+                    trial = self.admit_attempt()?;
                 }
             }
+            // A call stopped (aborted, closed) meanwhile sends nothing; else a stop from now on
+            // reports that the request may have reached the service (`crate::cancel`).
+            crate::cancel::attempt_begins()?;
             let stamp = self.rate_limit.stamp();
             crate::telemetry::attempt_begins(number);
             let started = std::time::Instant::now();
@@ -91,10 +109,12 @@ impl Resilience {
                 .await
                 .and_then(Response::error_for_status)
                 .and_then(|response| parse(&response));
+            crate::cancel::attempt_ends(outcome.as_ref().err());
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
             crate::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
             let new_pause = self.record_for_gate(op, stamp, outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());
+            drop(trial);
             // The pause this client's gate started after a 429 holds the whole fleet too.
             if let (Some(fleet), Some(pause_ms)) = (&self.fleet, new_pause) {
                 fleet.publish_pause(pause_ms);
@@ -159,24 +179,38 @@ impl Resilience {
     }
 
     /// Asks the breaker whether a call may go out. Safe to call ahead of `run` (the JS side
-    /// does, to fail fast without a native promise): admitting again in CLOSED or HALF_OPEN
-    /// changes nothing, and an expired OPEN moves to HALF_OPEN only once.
+    /// does, to fail fast without a native promise): it takes no trial slot, admitting again in
+    /// CLOSED or HALF_OPEN changes nothing, and an expired OPEN moves to HALF_OPEN only once.
     pub fn admit(&self) -> Result<(), ClientError> {
-        let Some(breaker) = &self.breaker else { return Ok(()) };
+        self.admission(false).map(drop)
+    }
+
+    /// Admits one attempt; while HALF_OPEN it holds a trial slot until the guard is dropped.
+    fn admit_attempt(&self) -> Result<Option<TrialGuard<'_>>, ClientError> {
+        self.admission(true)
+    }
+
+    fn admission(&self, take_trial: bool) -> Result<Option<TrialGuard<'_>>, ClientError> {
+        let Some(breaker) = &self.breaker else { return Ok(None) };
         if let Some(fleet) = self.fleet.as_ref().filter(|f| f.take_breaker_hint()) {
             if let Some(transition) = breaker.probe() {
                 fleet.note_hint_applied();
                 self.emit_transition(Some(transition));
             }
         }
-        match breaker.admit() {
+        let (admission, trial) = if take_trial { breaker.admit_trial() } else { (breaker.admit(), None) };
+        match admission {
             Admission::Allowed { transition } => {
                 self.emit_transition(transition);
-                Ok(())
+                Ok(trial.map(|trial| TrialGuard { breaker, trial }))
             }
             Admission::Rejected { retry_in_ms } => {
                 self.stats.record_rejected();
                 Err(ClientError::CircuitOpen { retry_in_ms })
+            }
+            Admission::TrialsInFlight { limit } => {
+                self.stats.record_rejected();
+                Err(ClientError::TrialsInFlight { limit })
             }
         }
     }
@@ -189,8 +223,13 @@ impl Resilience {
                 self.rate_limit.on_success(stamp);
                 None
             }
-            Some(ClientError::Http { status: 429, retry_after, .. }) => {
-                let retry_after_ms = retry_after.as_deref().and_then(|v| parse_retry_after(v, crate::clock::unix_ms()));
+            // A 429, or a placeholder the service issued because it was rate limited (no Retry-After).
+            Some(err) if err.is_rate_limit() => {
+                let retry_after = match err {
+                    ClientError::Http { retry_after, .. } => retry_after.as_deref(),
+                    _ => None,
+                };
+                let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, crate::clock::unix_ms()));
                 if let Some(pause_ms) = self.rate_limit.on_rate_limited(stamp, retry_after_ms, fastrand::f64()) {
                     tracing::warn!(operation = op.as_str(), pause_ms, "rate limited by the service: pausing traffic");
                     self.sink.emit(Event::RateLimited {
@@ -327,7 +366,7 @@ mod tests {
         let sink = Arc::new(RecordingSink::default());
         // No Redis at port 1: the fleet runs local-only, which is what this wiring needs.
         let config = crate::fleet::FleetConfig { deadline_ms: 20, ..crate::fleet::FleetConfig::new("redis://127.0.0.1:1/".into()) };
-        let fleet = crate::fleet::Fleet::new(config, "http://127.0.0.1:9", None, 200, crate::events::noop(), crate::clock::system()).unwrap();
+        let fleet = crate::fleet::Fleet::new(config, "http://127.0.0.1:9", None, crate::fleet::tls::Trust::DEFAULT, 200, crate::events::noop(), crate::clock::system()).unwrap();
         let r = Resilience {
             retry: Some(RetryPolicy { max_attempts: 3, initial_delay_ms: 1, max_delay_ms: 1, jitter: 0.0, ..RetryPolicy::default() }),
             fleet: Some(fleet.clone()),

@@ -161,6 +161,29 @@ mod tests {
         RetryPolicy { jitter: 0.0, ..RetryPolicy::default() }
     }
 
+    /// Vectors computed by hand, which the portable build's JS (lib/portable/retry.js) is held
+    /// to as well (__test__/portable.test.mjs): the two implementations of one rule.
+    #[test]
+    fn shared_vectors_with_the_portable_build() {
+        let v: serde_json::Value = serde_json::from_str(include_str!("../__test__/vectors/retry.json")).unwrap();
+        for c in v["jitteredDelayMs"].as_array().unwrap() {
+            let p = &c["policy"];
+            let policy = RetryPolicy {
+                initial_delay_ms: p["initialDelayMs"].as_u64().unwrap(),
+                max_delay_ms: p["maxDelayMs"].as_u64().unwrap(),
+                multiplier: p["backoffMultiplier"].as_f64().unwrap(),
+                jitter: p["jitter"].as_f64().unwrap(),
+                ..RetryPolicy::default()
+            };
+            let index = u32::try_from(c["retryIndex"].as_u64().unwrap()).unwrap();
+            assert_eq!(policy.jittered_delay_ms(index, c["r"].as_f64().unwrap()), c["expected"].as_u64().unwrap(), "{c}");
+        }
+        for c in v["parseRetryAfter"].as_array().unwrap() {
+            let got = parse_retry_after(c["value"].as_str().unwrap(), c["nowMs"].as_u64().unwrap());
+            assert_eq!(got, c["expected"].as_u64(), "{c}");
+        }
+    }
+
     #[test]
     fn defaults_match_the_design() {
         let p = RetryPolicy::default();

@@ -147,6 +147,8 @@ pub struct EndpointSnapshot {
     pub requests: u64,
     pub failovers: u64,
     pub breaker: Option<crate::breaker::BreakerSnapshot>,
+    /// The wire it speaks, as far as known (`crate::wire::Wire::as_str`).
+    pub wire: &'static str,
 }
 
 #[cfg(test)]
@@ -190,4 +192,8 @@ pub struct ClientSnapshot {
     pub throttle: Option<crate::token_bucket::TokenBucketSnapshot>,
     /// Every endpoint, when the client has more than one.
     pub endpoints: Vec<EndpointSnapshot>,
+    /// The wire of the endpoint calls go to (`crate::wire::Wire::as_str`).
+    pub wire: &'static str,
+    /// Placeholder ids resolved because the caller accepts them (`acceptPlaceholders`).
+    pub placeholders_accepted: u64,
 }

@@ -27,6 +27,9 @@ async function main(): Promise<void> {
   const again: string = await client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-1', signal: AbortSignal.timeout(1000) })
   const result: ValidationResult = await client.validate(id, { signal: AbortSignal.timeout(1000) })
   const ok: boolean = client.validateFormat(ids[0]) && result.valid && (await client.healthCheck())
+  const forgotten: boolean = await client.invalidate(id)
+  // @ts-expect-error invalidate takes the id as a string
+  void client.invalidate(42)
   const parsed = ChittyIDClient.parse(id)
   if (parsed) console.log(parsed.entityType.toLowerCase())
   client.on('retry', (e) => console.log(e.operation, e.attempt, e.delay, e.error.message))
@@ -130,6 +133,22 @@ async function main(): Promise<void> {
   }
   await guarded.close()
   new ChittyIDClient({ retry: { budget: false }, bulkhead: false, rateLimit: false, failover: false })
+  // The deployed service's wire, placeholders and batch fallback.
+  const wired = new ChittyIDClient({ wire: 'deployed', acceptPlaceholders: false })
+  wired.on('placeholder', (e) => console.log(e.chittyId.length, e.errorCode?.toLowerCase()))
+  const wire: 'v1' | 'deployed' | 'unknown' = wired.getStats().wire
+  console.log(wire, wired.getStats().placeholdersAccepted, wired.getStats().endpoints?.[0]?.wire)
+  const answer = await wired.validate(id)
+  if (answer.errorCode === 'EAUTH') console.log('credentials refused: no verdict on', id)
+  try {
+    await wired.mintBatch([{ entity: 'PEO' }])
+  } catch (err) {
+    if (err instanceof ChittyIDError && err.code === 'EPLACEHOLDER') console.log(err.placeholderId, err.serviceErrorCode, err.retrySafe === true)
+    if (err instanceof ChittyIDError && err.mintedIds) console.log(err.mintedIds.filter((x): x is string => x !== null), err.failedPositions)
+  }
+  await wired.close()
+  // @ts-expect-error wire is one of three values
+  new ChittyIDClient({ wire: 'v2' })
   // @ts-expect-error bulkhead needs maxConcurrent
   new ChittyIDClient({ bulkhead: { maxQueue: 1 } })
   // @ts-expect-error rateLimit needs requestsPerSecond
@@ -213,13 +232,14 @@ function fleet(): void {
     fleet: { redis: 'redis://127.0.0.1:6379/0', keyPrefix: 'svc', apiKeyScope: false, deadlineMs: 30, ratePerSecond: 0.15, burst: 1, coalesceMs: 200, sharedCache: true, breakerHint: true },
   })
   new ChittyIDClient({ fleet: false })
+  new ChittyIDClient({ apiKey: 'k', ca: ['-----BEGIN CERTIFICATE-----'], fleet: { redis: 'rediss://redis.internal:6380/0' } })
   // @ts-expect-error redis is required
   new ChittyIDClient({ fleet: { ratePerSecond: 1 } })
   client.on('fleetDegraded', ({ reason }) => console.log(reason.length))
   client.on('fleetRestored', () => {})
   const f = client.getStats().fleet
   if (f !== null) {
-    const counts: number[] = [f.l2Hits, f.l2Misses, f.rateWaits, f.rateLimited, f.pauseMs, f.breakerHintsApplied, f.errors, f.timeouts]
+    const counts: number[] = [f.l2Hits, f.l2Misses, f.l2Rejected, f.rateWaits, f.rateLimited, f.pauseMs, f.breakerHintsApplied, f.errors, f.timeouts]
     const up: boolean = f.connected && !f.degraded
     console.log(counts, up)
   }

@@ -8,6 +8,9 @@ const client = new ChittyIDClient({
   serviceUrl: process.env.CHITTYID_URL || 'http://127.0.0.1:8787/v1',
   // The emulator is plain http on another container; the real service is https.
   allowInsecure: true,
+  // The key the shared cache's entries are signed with derives from it (the emulator takes any
+  // key when started without --token); without an apiKey the shared cache is off.
+  apiKey: process.env.CHITTY_API_KEY || 'fleet-example-key',
   fleet: {
     redis: process.env.REDIS_URL || 'redis://127.0.0.1:6379/0',
     // Every instance shares this budget: 5/s for the whole fleet, not per instance.

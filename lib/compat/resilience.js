@@ -97,28 +97,32 @@ class CircuitBreaker {
     return this.#native.state
   }
 
-  /** Runs `fn` if the circuit admits it and records the outcome; rejects at once when OPEN. */
+  /**
+   * Runs `fn` if the circuit admits it and records the outcome; rejects at once when OPEN, and
+   * while HALF_OPEN when `halfOpenAttempts` trial calls are already running.
+   */
   execute(fn) {
     if (typeof fn !== 'function') return rejectLater(invalidArgument('CircuitBreaker.execute expects a function'))
-    let retryInMs
+    let admission
     try {
-      retryInMs = this.#native.admit()
+      admission = this.#native.admit()
     } catch (err) {
       return rejectLater(err)
     }
-    if (retryInMs > 0) return rejectLater(circuitOpenError(retryInMs))
-    return this.#run(fn)
+    if (admission.code !== 0) return rejectLater(circuitOpenError(admission.code))
+    return this.#run(fn, admission.trial)
   }
 
-  async #run(fn) {
+  /** `trial`: the HALF_OPEN trial slot `fn` holds, ended with its outcome. */
+  async #run(fn, trial) {
     let result
     try {
       result = await fn()
     } catch (err) {
-      this.#native.recordFailure()
+      this.#native.recordFailure(trial)
       throw err
     }
-    this.#native.recordSuccess()
+    this.#native.recordSuccess(trial)
     return result
   }
 

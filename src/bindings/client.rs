@@ -79,12 +79,13 @@ impl NativeClient {
             None => None,
         };
         let scope = CallScope::new(ticket, op, &self.telemetry, headers);
+        let mints = matches!(op, Operation::Mint | Operation::MintBatch);
         // A fetch-transport call names itself to JS in every attempt (`transport::fetch::CallOrigin`).
         let origin = self.core.fetch_transport().is_some().then(|| {
             let single_attempt = self.single_attempt.swap(0, Ordering::Relaxed) == ticket;
             crate::transport::fetch::CallOrigin { ticket, single_attempt }
         });
-        self.submit(ticket, cancellable, move || {
+        self.submit(ticket, cancellable, mints, move || {
             let call: CallFuture = Box::pin(crate::telemetry::scoped(scope, make()));
             match origin {
                 Some(origin) => Box::pin(crate::transport::fetch::within_call(origin, call)),
@@ -102,16 +103,18 @@ impl NativeClient {
     }
 
     /// Runs the call `make` makes on the I/O thread and queues its outcome (or its error) under
-    /// `ticket`. The task owns what it uses: a worker thread may be torn down mid-call.
-    fn submit(&self, ticket: u32, cancellable: bool, make: impl FnOnce() -> CallFuture + Send + 'static) -> Result<()> {
+    /// `ticket`. The task owns what it uses: a worker thread may be torn down mid-call. A call
+    /// that can be aborted, and every mint (so `close()` can tell whether it may have minted),
+    /// is registered here, on the JS thread, before the I/O thread runs it.
+    fn submit(&self, ticket: u32, cancellable: bool, mints: bool, make: impl FnOnce() -> CallFuture + Send + 'static) -> Result<()> {
         if !self.completer.is_attached() {
             return Err(napi::Error::new(Status::GenericFailure, "attachCompletions must be called before submitting"));
         }
         let completer = Arc::clone(&self.completer);
         let cancellations = Arc::clone(&self.cancellations);
-        let token = cancellable.then_some(ticket);
+        let registered = (cancellable || mints).then(|| cancellations.register(ticket, mints));
         runtime::spawn(async move {
-            let outcome = match cancellations.run(token, make()).await.unwrap_or_else(|cancelled| match cancelled {
+            let outcome = match cancellations.run(registered.as_ref(), make()).await.unwrap_or_else(|cancelled| match cancelled {
                 Cancelled::Aborted => Err(ClientError::Aborted),
                 Cancelled::Closed => Err(ClientError::Closed),
             }) {
@@ -119,6 +122,10 @@ impl NativeClient {
                 Err(e) => Outcome::Error(to_error_info(&e)),
             };
             completer.push(Completion { ticket, outcome });
+            // Only now: an abort until here still finds the call, and after it the outcome.
+            if let Some(state) = &registered {
+                cancellations.finish(ticket, state);
+            }
         });
         Ok(())
     }
@@ -146,7 +153,15 @@ impl NativeClient {
         let fleet = match settings.fleet {
             None => None,
             Some(fleet_config) => Some(
-                crate::fleet::Fleet::new(fleet_config, &config.service_url, config.api_key.as_deref(), config.timeout_ms, sink.clone(), clock.clone())
+                crate::fleet::Fleet::new(
+                    fleet_config,
+                    &config.service_url,
+                    config.api_key.as_deref(),
+                    crate::fleet::tls::Trust { extra_ca_pem: &config.extra_ca_pem, verify: config.verify_tls },
+                    config.timeout_ms,
+                    sink.clone(),
+                    clock.clone(),
+                )
                     .map_err(|e| to_napi_error(&e))?,
             ),
         };
@@ -184,7 +199,7 @@ impl NativeClient {
             let set = EndpointSet::new(fallbacks.len() + 1, settings.failover, clock.clone());
             Some(Failover::new(fallbacks, set))
         };
-        let core = Client::new(&config, settings.transport, resilience, cache, settings.mint_retry).map_err(|e| to_napi_error(&e))?;
+        let core = Client::new(&config, settings.transport, resilience, cache, settings.mint_retry, settings.wire, settings.accept_placeholders).map_err(|e| to_napi_error(&e))?;
         let core = core.with_bulkhead(settings.bulkhead.map(Bulkhead::new)).with_failover(failover).into_shared();
         if let Some(fleet) = &core.resilience().fleet {
             fleet.start();
@@ -203,14 +218,18 @@ impl NativeClient {
     }
 
     /// Synchronous breaker pre-check, so an open circuit rejects without a native promise:
-    /// 0 when a call may go out, else ms until the next trial (the call must fail fast; it
-    /// was counted as rejected, as `mint` itself would have).
+    /// 0 when a call may go out, else the call must fail fast (it was counted as rejected, as
+    /// `mint` itself would have): ms until the next trial while OPEN, minus the trial limit
+    /// while HALF_OPEN with every trial call in flight (`compat::admission_code`).
     #[napi]
     pub fn breaker_admit(&self) -> f64 {
-        match self.core.admit_any() {
-            Err(crate::error::ClientError::CircuitOpen { retry_in_ms }) => retry_in_ms.max(1) as f64,
-            _ => 0.0,
-        }
+        use crate::breaker::Admission;
+        let admission = match self.core.admit_any() {
+            Err(ClientError::CircuitOpen { retry_in_ms }) => Admission::Rejected { retry_in_ms },
+            Err(ClientError::TrialsInFlight { limit }) => Admission::TrialsInFlight { limit },
+            _ => Admission::Allowed { transition: None },
+        };
+        crate::bindings::compat::admission_code(admission)
     }
 
     /// Wires the completion channel (see `completions`) before calls are submitted; with
@@ -268,10 +287,32 @@ impl NativeClient {
         self.submit_call(ticket, cancellable, Operation::Validate, headers, move || Box::pin(async move { Ok(Outcome::Validation(core.validate_uncached(&id).await.into())) }))
     }
 
-    /// Stops the call registered under `token` (its AbortSignal fired).
+    /// `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
+    /// cache; true when it was held.
     #[napi(catch_unwind)]
-    pub fn cancel(&self, token: u32) -> bool {
-        self.cancellations.cancel(token)
+    pub fn invalidate_local(&self, id: String) -> bool {
+        self.core.invalidate_local(&id)
+    }
+
+    /// Whether `invalidate(id)` also deletes a fleet (Redis) entry, through `submitInvalidate`.
+    #[napi(getter)]
+    pub fn has_shared_cache(&self) -> bool {
+        self.core.has_shared_cache()
+    }
+
+    /// `invalidate(id)`, fleet part: the completion under `ticket` is true when Redis held an
+    /// entry for `id` (false also when Redis was unreachable within the fleet deadline).
+    #[napi(catch_unwind)]
+    pub fn submit_invalidate(&self, ticket: u32, id: String) -> Result<()> {
+        let core = Arc::clone(&self.core);
+        self.submit(ticket, false, false, move || Box::pin(async move { Ok(Outcome::Bool(core.invalidate_shared(&id).await)) }))
+    }
+
+    /// Stops the call submitted under `ticket` (its AbortSignal fired). `null` when it already
+    /// finished natively (its outcome is queued); else whether a mint may have minted, and its key.
+    #[napi(catch_unwind)]
+    pub fn cancel(&self, ticket: u32) -> Option<StoppedCall> {
+        self.cancellations.cancel(ticket).map(|s| to_stopped_call(ticket, s))
     }
 
     #[napi(catch_unwind)]
@@ -303,7 +344,7 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_connect(&self, ticket: u32, cancellable: bool) -> Result<()> {
         let outcome = self.monitor.connect()?;
-        self.submit(ticket, cancellable, move || Box::pin(async move { Ok(Outcome::Bool(outcome.await)) }))
+        self.submit(ticket, cancellable, false, move || Box::pin(async move { Ok(Outcome::Bool(outcome.await)) }))
     }
 
     /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).
@@ -324,14 +365,16 @@ impl NativeClient {
 
     /// Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
     /// retries stop and its sockets close), the monitor task, releases the event threadsafe
-    /// function and closes the fleet's Redis connection; idempotent.
+    /// function and closes the fleet's Redis connection; idempotent. Returns the mints in
+    /// flight whose request may have reached the service, with their keys.
     #[napi]
-    pub fn close(&self) {
-        self.cancellations.cancel_all();
+    pub fn close(&self) -> Vec<StoppedCall> {
+        let stopped = self.cancellations.cancel_all();
         self.monitor.close();
         if let Some(fleet) = &self.core.resilience().fleet {
             fleet.close();
         }
+        stopped.into_iter().map(|(ticket, s)| to_stopped_call(ticket, s)).collect()
     }
 
     /// Whether this client's exchanges go through `globalThis.fetch`.
@@ -374,6 +417,21 @@ impl NativeClient {
         let (records, dropped) = self.telemetry.take();
         crate::bindings::telemetry::records_to_js(env, records, dropped)
     }
+}
+
+/// A call stopped by an abort or `close()`, as `cancel()` and `close()` report it.
+#[napi(object)]
+pub struct StoppedCall {
+    pub ticket: u32,
+    /// A mint whose request may have reached the service (an attempt was in flight, or one
+    /// ended in a way that leaves the outcome unknown): it may have minted an id nobody got.
+    pub may_have_minted: bool,
+    /// The mint's idempotency key, when `may_have_minted`.
+    pub idempotency_key: Option<String>,
+}
+
+fn to_stopped_call(ticket: u32, s: crate::cancel::Stopped) -> StoppedCall {
+    StoppedCall { ticket, may_have_minted: s.may_have_minted, idempotency_key: s.key }
 }
 
 #[napi(object)]
@@ -451,6 +509,11 @@ pub struct ClientStats {
     pub client_rate_limit: Option<ClientRateLimitStats>,
     /// Every endpoint in order, when `serviceUrl` lists more than one.
     pub endpoints: Option<Vec<EndpointStats>>,
+    /// The wire the endpoint calls go to speaks: `v1`, `deployed`, or `unknown` before an
+    /// answer told (`wire: "auto"`).
+    pub wire: String,
+    /// Placeholder ids resolved because the client accepts them (`acceptPlaceholders`).
+    pub placeholders_accepted: f64,
 }
 
 #[napi(object)]
@@ -465,6 +528,8 @@ pub struct EndpointStats {
     /// Times calls failed over away from it.
     pub failovers: f64,
     pub breaker: Option<BreakerStats>,
+    /// The wire it speaks, as far as known.
+    pub wire: String,
 }
 
 #[napi(object)]
@@ -567,9 +632,12 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
                     requests: e.requests as f64,
                     failovers: e.failovers as f64,
                     breaker: e.breaker.as_ref().map(to_breaker_stats),
+                    wire: e.wire.to_owned(),
                 })
                 .collect()
         }),
+        wire: s.wire.to_owned(),
+        placeholders_accepted: s.placeholders_accepted as f64,
         client_rate_limit: s.throttle.as_ref().map(|t| ClientRateLimitStats {
             requests_per_second: t.config.requests_per_second,
             burst: t.config.burst,

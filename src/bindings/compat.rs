@@ -6,7 +6,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bindings::options::{compat_breaker_config, compat_retry_policy, invalid, lenient_jitter, lenient_millis, lenient_multiplier, BreakerOptions, RetryOptions};
-use crate::breaker::{Admission, BreakerSnapshot, CircuitBreaker};
+use crate::breaker::{Admission, BreakerSnapshot, CircuitBreaker, Trial};
 use crate::clock::SharedClock;
 use crate::retry::matches_retryable;
 
@@ -77,21 +77,32 @@ impl NativeCircuitBreaker {
         Ok(Self { breaker: CircuitBreaker::new(config, clock.clone()), clock })
     }
 
-    /// 0 when a call may proceed (an expired OPEN moves to HALF_OPEN here); otherwise the call
-    /// must fail fast and the value is the time until the next trial, in ms (at least 1).
+    /// Admits a call (an expired OPEN moves to HALF_OPEN here): `code` as `admission_code`
+    /// says, and while HALF_OPEN the `trial` to hand back with the outcome.
     #[napi]
-    pub fn admit(&self) -> f64 {
-        admission_code(self.breaker.admit())
+    pub fn admit(&self) -> CompatAdmission {
+        let (admission, trial) = self.breaker.admit_trial();
+        CompatAdmission { code: admission_code(admission), trial: trial.map(Trial::to_f64) }
     }
 
+    /// Records a success and ends `trial` (from `admit`), if any.
     #[napi]
-    pub fn record_success(&self) {
+    pub fn record_success(&self, trial: Option<f64>) {
         self.breaker.record_success();
+        self.end_trial(trial);
     }
 
+    /// Records a failure and ends `trial` (from `admit`), if any.
     #[napi]
-    pub fn record_failure(&self) {
+    pub fn record_failure(&self, trial: Option<f64>) {
         self.breaker.record_failure();
+        self.end_trial(trial);
+    }
+
+    fn end_trial(&self, trial: Option<f64>) {
+        if let Some(trial) = trial {
+            self.breaker.end_trial(Trial::from_f64(trial));
+        }
     }
 
     /// The stored state: "CLOSED", "OPEN" or "HALF_OPEN".
@@ -112,11 +123,23 @@ impl NativeCircuitBreaker {
     }
 }
 
-/// 0 = admitted; otherwise ms until the next trial (`retry_in_ms` is at least 1 when rejected).
-fn admission_code(admission: Admission) -> f64 {
+/// What the compat `CircuitBreaker` is told by `admit()`.
+#[napi(object)]
+pub struct CompatAdmission {
+    /// See `admission_code`.
+    pub code: f64,
+    /// While HALF_OPEN: the trial slot this call holds, for `recordSuccess` / `recordFailure`.
+    pub trial: Option<f64>,
+}
+
+/// The breaker's answer as one number, for JS's fail-fast paths: 0 = admitted; > 0 = OPEN, ms
+/// until the next trial (at least 1); < 0 = HALF_OPEN with all its trial calls in flight, minus
+/// their number (the limit).
+pub fn admission_code(admission: Admission) -> f64 {
     match admission {
         Admission::Allowed { .. } => 0.0,
         Admission::Rejected { retry_in_ms } => retry_in_ms.max(1) as f64,
+        Admission::TrialsInFlight { limit } => -f64::from(limit.max(1)),
     }
 }
 
@@ -272,6 +295,7 @@ mod tests {
         assert_eq!(admission_code(Admission::Allowed { transition: None }), 0.0);
         assert_eq!(admission_code(Admission::Rejected { retry_in_ms: 250 }), 250.0);
         assert_eq!(admission_code(Admission::Rejected { retry_in_ms: 0 }), 1.0);
+        assert_eq!(admission_code(Admission::TrialsInFlight { limit: 3 }), -3.0);
     }
 
     #[test]

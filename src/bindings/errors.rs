@@ -22,6 +22,18 @@ pub struct ErrorInfo {
     pub may_have_minted: Option<bool>,
     /// `ERATELIMITED`: ms until the service's rate-limit pause ends.
     pub retry_in_ms: Option<f64>,
+    /// `EPLACEHOLDER` (and a rate-limited placeholder's `ERATELIMITED`): the placeholder id.
+    pub placeholder_id: Option<String>,
+    /// The service's `errorCode` of a placeholder answer.
+    pub service_error_code: Option<String>,
+    /// A placeholder: whether minting again cannot mint twice.
+    pub retry_safe: Option<bool>,
+    /// `mintBatch` minted one by one: every id minted, in position (null where none was).
+    pub minted_ids: Option<Vec<Option<String>>>,
+    /// `mintBatch` minted one by one: the positions that failed.
+    pub failed_positions: Option<Vec<u32>>,
+    /// `ECIRCUITOPEN`: `OPEN`, or `HALF_OPEN` when its trial calls are all in flight.
+    pub circuit_breaker_state: Option<String>,
 }
 
 pub fn to_error_info(err: &ClientError) -> ErrorInfo {
@@ -34,6 +46,12 @@ pub fn to_error_info(err: &ClientError) -> ErrorInfo {
         idempotency_key: None,
         may_have_minted: None,
         retry_in_ms: None,
+        placeholder_id: None,
+        service_error_code: None,
+        retry_safe: None,
+        minted_ids: None,
+        failed_positions: None,
+        circuit_breaker_state: None,
     };
     match err {
         ClientError::MintOutcomeUnknown { key, cause } => ErrorInfo {
@@ -46,6 +64,21 @@ pub fn to_error_info(err: &ClientError) -> ErrorInfo {
         ClientError::RateLimited { retry_in_ms } | ClientError::Throttled { retry_in_ms } => {
             ErrorInfo { retry_in_ms: Some(*retry_in_ms as f64), ..base }
         }
+        ClientError::Placeholder { id, error_code, retry_safe } => ErrorInfo {
+            placeholder_id: Some(id.clone()),
+            service_error_code: error_code.clone(),
+            retry_safe: Some(*retry_safe),
+            ..base
+        },
+        // The first failure's own fields (its key, its placeholder...), with the batch's.
+        ClientError::BatchIncomplete { minted, failed, cause } => ErrorInfo {
+            message: base.message,
+            minted_ids: Some(minted.clone()),
+            failed_positions: Some(failed.iter().map(|&i| i as u32).collect()),
+            ..to_error_info(cause)
+        },
+        ClientError::CircuitOpen { .. } => ErrorInfo { circuit_breaker_state: Some("OPEN".into()), ..base },
+        ClientError::TrialsInFlight { .. } => ErrorInfo { circuit_breaker_state: Some("HALF_OPEN".into()), ..base },
         _ => base,
     }
 }

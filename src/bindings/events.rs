@@ -79,6 +79,8 @@ impl From<Event> for NativeEvent {
             Event::FleetRestored => base,
             Event::Failover { from, to, code } => NativeEvent { from: Some(from), to: Some(to), code: Some(code.into()), ..base },
             Event::Failback { from, to } => NativeEvent { from: Some(from), to: Some(to), ..base },
+            // The id as `message`, the service's errorCode as `code`.
+            Event::Placeholder { chitty_id, error_code } => NativeEvent { message: Some(chitty_id), code: error_code, ..base },
         }
     }
 }

@@ -19,6 +19,9 @@ pub struct FleetStats {
     pub l2_hits: f64,
     pub l2_misses: f64,
     pub l2_writes: f64,
+    /// Shared-cache entries ignored because they failed authentication (forged, foreign, or
+    /// replayed past their signed expiry).
+    pub l2_rejected: f64,
     /// Validations answered by the L2 after waiting for another instance's request.
     pub coalesced: f64,
     pub rate_waits: f64,
@@ -45,6 +48,7 @@ pub fn to_fleet_stats(s: &FleetSnapshot) -> FleetStats {
         l2_hits: s.l2_hits as f64,
         l2_misses: s.l2_misses as f64,
         l2_writes: s.l2_writes as f64,
+        l2_rejected: s.l2_rejected as f64,
         coalesced: s.coalesced as f64,
         rate_waits: s.rate_waits as f64,
         rate_wait_ms: s.rate_wait_ms as f64,

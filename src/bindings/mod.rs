@@ -15,6 +15,7 @@ pub mod fleet;
 pub mod format;
 pub mod monitor;
 pub mod options;
+pub mod redact;
 pub mod telemetry;
 
 /// Every request, answer and health check runs on the one I/O thread of `crate::runtime`;

@@ -28,6 +28,7 @@ use crate::retry::{default_retryable_errors, RetryPolicy};
 use crate::retry_budget::RetryBudgetConfig;
 use crate::token_bucket::TokenBucketConfig;
 use crate::transport::TransportKind;
+use crate::wire::WireMode;
 
 // ---------------------------------------------------------------------------------------
 // What JS passes
@@ -173,6 +174,10 @@ pub struct NativeClientOptions {
     pub bulkhead: Option<BulkheadOptions>,
     /// The client-side rate limit; off unless given.
     pub rate_limit: Option<ClientRateLimitOptions>,
+    /// `"auto"`, `"v1"` or `"deployed"` (see `crate::wire`).
+    pub wire: Option<String>,
+    /// Placeholder ids resolve (marked) instead of rejecting with `EPLACEHOLDER`.
+    pub accept_placeholders: Option<bool>,
     /// `"any"`, `"v1"` or `"deployed"`: the grammars `validateFormat` and `validate()`'s
     /// format-only fallback accept.
     pub id_grammar: Option<String>,
@@ -208,6 +213,8 @@ pub struct ClientSettings {
     pub throttle: Option<TokenBucketConfig>,
     pub fleet: Option<FleetConfig>,
     pub metric_labels: Vec<(String, String)>,
+    pub wire: WireMode,
+    pub accept_placeholders: bool,
 }
 
 /// An option the caller got wrong; JS rethrows it as a `TypeError` (`ERR_INVALID_ARG_VALUE`).
@@ -343,7 +350,10 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
         throttle: options.rate_limit.as_ref().map(throttle_config).transpose().map_err(invalid)?,
         fleet: options.fleet.as_ref().map(fleet_config).transpose().map_err(invalid)?,
         metric_labels: options.metric_labels.unwrap_or_default().chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect(),
+        wire: WireMode::parse(one_of("wire", options.wire.as_deref(), &WireMode::VALUES).map_err(invalid)?).unwrap_or_default(),
+        accept_placeholders: options.accept_placeholders.unwrap_or(false),
     };
+    crate::metrics::check_constant_labels(&settings.metric_labels).map_err(invalid)?;
     Ok(settings)
 }
 
@@ -620,6 +630,11 @@ pub struct ClientDefaults {
     pub fleet: FleetDefaults,
     /// `retryableErrors` of the compat `RETRY_CONFIG`.
     pub retryable_errors: Vec<String>,
+    /// `wire`.
+    pub wire: String,
+    /// The values `wire` accepts.
+    pub wires: Vec<String>,
+    pub accept_placeholders: bool,
 }
 
 /// Every default, read from the types that define them.
@@ -693,6 +708,9 @@ pub fn client_defaults() -> ClientDefaults {
             breaker_hint: fleet.breaker_hint,
         },
         retryable_errors: default_retryable_errors(),
+        wire: WireMode::default().as_str().to_owned(),
+        wires: WireMode::VALUES.iter().map(|&w| w.to_owned()).collect(),
+        accept_placeholders: false,
     }
 }
 
@@ -731,6 +749,8 @@ mod tests {
             fleet: None,
             bulkhead: None,
             rate_limit: None,
+            wire: None,
+            accept_placeholders: None,
             id_grammar: None,
         }
     }
@@ -814,6 +834,7 @@ mod tests {
             (NativeClientOptions { transport: Some("xhr".into()), ..no_options() }, "transport"),
             (NativeClientOptions { id_grammar: Some("V1".into()), ..no_options() }, "idGrammar"),
             (NativeClientOptions { mint_retry: Some("always".into()), ..no_options() }, "retry.mint"),
+            (NativeClientOptions { wire: Some("v2".into()), ..no_options() }, "wire"),
             (NativeClientOptions { bulkhead: Some(BulkheadOptions { max_concurrent: None, max_queue: None }), ..no_options() }, "bulkhead.maxConcurrent"),
             (NativeClientOptions { rate_limit: Some(ClientRateLimitOptions { requests_per_second: 5.0, burst: Some(0.0) }), ..no_options() }, "rateLimit.burst"),
             (NativeClientOptions { failover: Some(FailoverOptions { probe_interval_ms: None, failback_successes: Some(0.0) }), ..no_options() }, "failover.failbackSuccesses"),

@@ -61,6 +61,13 @@ pub fn records_to_js<'env>(env: &'env Env, records: Vec<crate::telemetry::Record
     Ok(out)
 }
 
+/// Label names the `labels` option may not use (the client's own series use them), for the JS
+/// side's checks (`crate::metrics::OWN_LABEL_NAMES`).
+#[napi]
+pub fn metric_label_names() -> Vec<String> {
+    crate::metrics::OWN_LABEL_NAMES.iter().map(|s| (*s).to_owned()).collect()
+}
+
 /// Header names a call's `headers` may not set (lower case), for the JS side's checks.
 #[napi]
 pub fn reserved_header_names() -> Vec<String> {

@@ -57,13 +57,13 @@ impl Client {
         self.failover.as_ref().map_or(0, |f| f.set.active())
     }
 
-    /// Sends through endpoint `i`; what the service sends back is scrubbed of the key.
+    /// Sends through endpoint `i` (the transport redacts the key from what comes back).
     pub(super) async fn send_via(&self, i: usize, request: Request<'_>) -> Result<Response, ClientError> {
         if let Some(counter) = self.failover.as_ref().and_then(|f| f.requests.get(i)) {
             counter.fetch_add(1, Relaxed);
         }
         let (transport, _) = self.endpoint(i);
-        self.redactor.scrub(transport.send(request).await)
+        transport.send(request).await
     }
 
     /// Runs a call on the first healthy endpoint, and on the next ones while it fails in a way
@@ -72,11 +72,25 @@ impl Client {
     /// its idempotency key travels with it.
     pub(super) async fn run_across<'r, T, R, P>(&self, op: Operation, replay: Replay<'_>, request: R, parse: P) -> Result<T, ClientError>
     where
-        R: Fn() -> Request<'r>,
-        P: Fn(&Response) -> Result<T, ClientError>,
+        R: Fn(usize) -> Request<'r>,
+        P: Fn(usize, &Response) -> Result<T, ClientError>,
     {
+        self.run_wired(op, replay, |i| self.send_via(i, request(i)), parse).await
+    }
+
+    /// [`Client::run_across`] with each attempt on endpoint `i` made by `attempt(i)` (which
+    /// may pick the route by the endpoint's wire, see `Client::send_wired`); `parse` is told
+    /// the endpoint that answered.
+    pub(super) async fn run_wired<T, A, Fut, P>(&self, op: Operation, replay: Replay<'_>, attempt: A, parse: P) -> Result<T, ClientError>
+    where
+        A: Fn(usize) -> Fut,
+        Fut: std::future::Future<Output = Result<Response, ClientError>>,
+        P: Fn(usize, &Response) -> Result<T, ClientError>,
+    {
+        // A parser's complaint may quote the answer: free text from the service like the rest.
+        let parse = |i: usize, r: &Response| parse(i, r).map_err(|e| e.redacted(&self.redactor));
         let Some(failover) = &self.failover else {
-            return self.resilience.run(self.call(op, replay), |_| self.send_via(0, request()), &parse).await;
+            return self.resilience.run(self.call(op, replay), |_| attempt(0), |r| parse(0, r)).await;
         };
         self.start_due_probes();
         let order = failover.set.order();
@@ -85,7 +99,7 @@ impl Client {
             let hands_off = n + 1 < order.len();
             let (_, resilience) = self.endpoint(i);
             let call = crate::resilience::Call { hands_off, ..self.call(op, replay) };
-            match resilience.run(call, |_| self.send_via(i, request()), &parse).await {
+            match resilience.run(call, |_| attempt(i), |r| parse(i, r)).await {
                 Ok(value) => {
                     failover.set.on_success(i);
                     return Ok(value);
@@ -138,7 +152,7 @@ impl Client {
         }
     }
 
-    fn endpoint_url(&self, i: usize) -> &str {
+    pub(super) fn endpoint_url(&self, i: usize) -> &str {
         self.endpoint(i).0.base_url()
     }
 
@@ -151,16 +165,26 @@ impl Client {
         }
     }
 
-    async fn probe(&self, i: usize) {
-        let Some(failover) = &self.failover else { return };
-        let request = Request {
+    /// `GET /health` of endpoint `i` on its wire: `{serviceUrl}/health` (v1), `/health` at
+    /// the origin (deployed), and while the wire is unknown the origin's after a 404 on v1's.
+    /// Every health check goes through here: `healthCheck()`, the connection manager and the
+    /// failover probes.
+    pub(super) async fn health_of(&self, i: usize, timeout_ms: u64) -> Result<(), ClientError> {
+        let request = |route: crate::wire::Route| Request {
             method: Method::Get,
-            path: "/health",
+            path: route.path,
             body: None,
             idempotency_key: None,
-            timeout_ms: self.timeout_ms.min(HEALTH_TIMEOUT_MS),
+            timeout_ms,
+            from_origin: route.from_origin,
         };
-        let ok = self.send_via(i, request).await.and_then(Response::error_for_status).is_ok();
+        let deployed = (!self.wire(i).health_routes_coincide()).then(|| request(crate::wire::DEPLOYED_HEALTH));
+        self.send_wired(i, request(crate::wire::V1_HEALTH), deployed, true).await.and_then(Response::error_for_status).map(drop)
+    }
+
+    async fn probe(&self, i: usize) {
+        let Some(failover) = &self.failover else { return };
+        let ok = self.health_of(i, self.timeout_ms.min(HEALTH_TIMEOUT_MS)).await.is_ok();
         if let Some(Switch::Failback { from, to }) = failover.set.on_probe(i, ok) {
             // Its health checks passed: its circuit, opened during the outage, closes with it.
             if let Some(breaker) = &self.endpoint(to).1.breaker {
@@ -216,6 +240,7 @@ impl Client {
                 requests: failover.requests[i].load(Relaxed),
                 failovers: h.failovers,
                 breaker: self.endpoint(i).1.breaker.as_ref().map(|b| b.snapshot()),
+                wire: self.wire_of(i).as_str(),
             })
             .collect()
     }

@@ -205,11 +205,8 @@ impl Link {
     }
 
     fn describe(&self, e: &redis::RedisError) -> String {
-        let text = e.to_string();
-        match &self.password {
-            Some(p) if !p.is_empty() => text.replace(p.as_str(), "[redacted]"),
-            _ => text,
-        }
+        // The one redaction rule (crate::redact); no password, nothing to redact.
+        crate::redact::redact(&e.to_string(), self.password.as_deref().unwrap_or("")).into_owned()
     }
 
     fn go_down(self: &Arc<Self>, reason: String) {

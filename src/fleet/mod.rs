@@ -11,6 +11,7 @@ pub mod breaker_hint;
 pub mod cache;
 pub mod link;
 pub mod rate;
+pub mod tls;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -105,8 +106,8 @@ impl FleetConfig {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        if !self.redis_url.starts_with("redis://") {
-            return Err("fleet.redis must be a redis:// URL (rediss:// is not supported)".into());
+        if !(self.redis_url.starts_with("redis://") || self.redis_url.starts_with("rediss://")) {
+            return Err("fleet.redis must be a redis:// or rediss:// (TLS) URL".into());
         }
         let prefix_ok = !self.key_prefix.is_empty()
             && self.key_prefix.len() <= MAX_KEY_PREFIX_LEN
@@ -143,6 +144,8 @@ pub struct FleetCounters {
     pub l2_hits: AtomicU64,
     pub l2_misses: AtomicU64,
     pub l2_writes: AtomicU64,
+    /// Shared-cache entries ignored: their tag did not verify, or their signed expiry passed.
+    pub l2_rejected: AtomicU64,
     pub coalesced: AtomicU64,
     pub rate_waits: AtomicU64,
     pub rate_wait_ms: AtomicU64,
@@ -165,6 +168,7 @@ pub struct FleetSnapshot {
     pub l2_hits: u64,
     pub l2_misses: u64,
     pub l2_writes: u64,
+    pub l2_rejected: u64,
     pub coalesced: u64,
     pub rate_waits: u64,
     pub rate_wait_ms: u64,
@@ -212,19 +216,21 @@ fn spawn_detached<F: std::future::Future<Output = ()> + Send + 'static>(fut: F) 
 
 impl Fleet {
     /// `max_wait_ms`: how long a call may wait for a slot or a pause (the client's timeout).
+    /// `trust`: the client's TLS settings, for a `rediss://` URL. Without an `api_key` there is
+    /// no secret to sign shared-cache entries with, so the shared cache is off.
     pub fn new(
         config: FleetConfig,
         service_url: &str,
         api_key: Option<&str>,
+        trust: tls::Trust<'_>,
         max_wait_ms: u64,
         sink: SharedSink,
         clock: SharedClock,
     ) -> Result<Arc<Self>, ClientError> {
         let invalid = |detail: String| ClientError::InvalidArgument { detail };
         config.validate().map_err(invalid)?;
-        // The parser's message could quote the URL (and its password): say only what is wrong.
-        let client = redis::Client::open(config.redis_url.as_str())
-            .map_err(|_| invalid("fleet.redis is not a usable redis:// URL".to_owned()))?;
+        // Errors never quote the URL (and its password): they say only what is wrong.
+        let client = tls::redis_client(&config.redis_url, trust).map_err(invalid)?;
         let key_scope = match (config.api_key_scope, api_key) {
             (true, Some(key)) => format!(":k{}", short_hash(&format!("chittyid-api-key:{key}"))),
             _ => String::new(),
@@ -235,9 +241,14 @@ impl Fleet {
         let counters = Arc::new(FleetCounters::default());
         let link = Arc::new(Link::new(client, config.deadline_ms, Arc::clone(&counters), sink));
         let rate = RateBudget::new(Arc::clone(&link), config.rate, &rate_scope, clock.clone());
-        let cache = config.shared_cache.then(|| {
-            SharedCache::new(Arc::clone(&link), Arc::clone(&counters), format!("{service_scope}:"), instance.clone(), config.coalesce_ms)
-        });
+        let cache = match api_key.filter(|_| config.shared_cache) {
+            Some(api_key) => {
+                let scope = format!("{service_scope}:");
+                let key = cache::entry_key(api_key, &scope);
+                Some(SharedCache::new(Arc::clone(&link), Arc::clone(&counters), scope, instance.clone(), config.coalesce_ms, key))
+            }
+            None => None,
+        };
         let hint = BreakerHint::new(Arc::clone(&link), Arc::clone(&counters), format!("{service_scope}:breaker"), instance);
         Ok(Arc::new(Self {
             link,
@@ -368,6 +379,7 @@ impl Fleet {
             l2_hits: c.l2_hits.load(Relaxed),
             l2_misses: c.l2_misses.load(Relaxed),
             l2_writes: c.l2_writes.load(Relaxed),
+            l2_rejected: c.l2_rejected.load(Relaxed),
             coalesced: c.coalesced.load(Relaxed),
             rate_waits: c.rate_waits.load(Relaxed),
             rate_wait_ms: c.rate_wait_ms.load(Relaxed),

@@ -1,6 +1,7 @@
 //! Fleet mode against a real `redis-server` (`CHITTYID_TEST_REDIS_URL`, set by
 //! `scripts/with-redis.sh`), and against a port where nothing listens.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,10 +12,21 @@ use crate::events::testing::RecordingSink;
 
 const SERVICE: &str = "http://127.0.0.1:9/v1";
 
+/// The test Redis, or `None` for a test that then skips, saying so on stderr. A test that
+/// cannot reach Redis must not report `ok` where Redis is expected: with
+/// `CHITTYID_REQUIRE_REDIS` set (`.ci/run` sets it) a missing URL fails the test instead.
 fn redis_url() -> Option<String> {
     let url = std::env::var("CHITTYID_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
     if url.is_none() {
-        eprintln!("\n!!! SKIPPED: CHITTYID_TEST_REDIS_URL is not set; run `bash scripts/with-redis.sh cargo test --lib fleet` !!!\n");
+        let required = std::env::var("CHITTYID_REQUIRE_REDIS").is_ok_and(|v| !v.is_empty() && v != "0");
+        let test = std::thread::current().name().unwrap_or("a fleet test").to_owned();
+        assert!(!required, "{test}: CHITTYID_REQUIRE_REDIS is set but CHITTYID_TEST_REDIS_URL is not; run it under `bash scripts/with-redis.sh`");
+        // Straight to the process's stderr: the test harness captures `eprintln!` of a passing
+        // test, and a skip must show.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "SKIPPED {test}: CHITTYID_TEST_REDIS_URL is not set (this test needs a redis-server; run `bash scripts/with-redis.sh cargo test --lib fleet`)"
+        );
     }
     url
 }
@@ -31,7 +43,7 @@ fn member(url: &str, prefix: &str, configure: impl FnOnce(&mut FleetConfig)) -> 
     config.deadline_ms = 500;
     configure(&mut config);
     let sink = Arc::new(RecordingSink::default());
-    let fleet = Fleet::new(config, SERVICE, Some("sekrit-key"), 10_000, sink.clone(), crate::clock::system()).unwrap();
+    let fleet = Fleet::new(config, SERVICE, Some("sekrit-key"), tls::Trust::DEFAULT, 10_000, sink.clone(), crate::clock::system()).unwrap();
     (fleet, sink)
 }
 
@@ -128,6 +140,84 @@ fn an_answer_stored_by_one_member_is_a_hit_for_another_and_misses_coalesce() {
     assert_eq!(a.snapshot().l2_hits, 1);
 }
 
+/// Writes `value` under `key` directly, as anyone with access to the Redis could.
+async fn raw_set(url: &str, key: &str, value: &str) {
+    let mut conn = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("SET").arg(key).arg(value).arg("PX").arg(60_000).query_async::<()>(&mut conn).await.unwrap();
+}
+
+async fn raw_get(url: &str, key: &str) -> Option<String> {
+    let mut conn = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("GET").arg(key).query_async(&mut conn).await.unwrap()
+}
+
+#[test]
+fn entries_a_redis_writer_forged_or_moved_are_misses_and_counted() {
+    let Some(url) = redis_url() else { return };
+    let p = prefix();
+    let (a, _) = member(&url, &p, |_| {});
+    let id = "CT-A-CHI-1234-I-24-A-0";
+    let other = "CT-A-CHI-4321-I-24-A-0";
+    runtime().block_on(async {
+        let l2 = a.shared_cache().unwrap();
+        let (verdict_key, _) = l2.keys(id);
+        // What the old clients stored, and what anyone could write: a bare verdict.
+        raw_set(&url, &verdict_key, "1").await;
+        assert!(matches!(l2.lookup(id).await, Lookup::Miss(_)));
+        // A tag made with another key (another fleet's, or a guess).
+        let foreign = cache::entry_key("not-the-key", &format!("{p}:x:"));
+        raw_set(&url, &verdict_key, &cache::seal(&foreign, &verdict_key, true, u64::MAX / 2)).await;
+        assert!(matches!(l2.lookup(id).await, Lookup::Miss(_)));
+        // A genuine "valid" entry of one id, copied under another id's key.
+        let Lookup::Miss(lease) = l2.lookup(other).await else { panic!("empty L2") };
+        l2.store(other, Some(true), 60_000, lease).await;
+        let genuine = raw_get(&url, &l2.keys(other).0).await.unwrap();
+        assert!(matches!(l2.lookup(other).await, Lookup::Hit { valid: true, .. }));
+        raw_set(&url, &verdict_key, &genuine).await;
+        assert!(matches!(l2.lookup(id).await, Lookup::Miss(_)));
+        // A genuine entry of this very id, replayed after its signed expiry (say, the "valid"
+        // of an id revoked since), even with a fresh Redis TTL.
+        raw_set(&url, &verdict_key, &cache::seal(l2.signing_key(), &verdict_key, true, 1)).await;
+        assert!(matches!(l2.lookup(id).await, Lookup::Miss(_)));
+        // A tampered verdict under a genuine tag.
+        let flipped = format!("0{}", &genuine[1..]);
+        raw_set(&url, &l2.keys(other).0, &flipped).await;
+        assert!(matches!(l2.lookup(other).await, Lookup::Miss(_)));
+        // The service's answer then replaces the forgery, for every member.
+        let Lookup::Miss(lease) = l2.lookup(id).await else { panic!() };
+        l2.store(id, Some(false), 60_000, lease).await;
+        assert!(matches!(l2.lookup(id).await, Lookup::Hit { valid: false, .. }));
+    });
+    let s = a.snapshot();
+    assert_eq!(s.l2_rejected, 6, "{s:?}");
+    assert_eq!(s.l2_hits, 2, "{s:?}");
+}
+
+#[test]
+fn without_an_api_key_there_is_no_shared_cache() {
+    let config = FleetConfig::new("redis://127.0.0.1:1/".to_owned());
+    let fleet = Fleet::new(config, SERVICE, None, tls::Trust::DEFAULT, 1_000, crate::events::noop(), crate::clock::system()).unwrap();
+    assert!(fleet.shared_cache().is_none());
+}
+
+#[test]
+fn forget_deletes_the_entry_for_every_member() {
+    let Some(url) = redis_url() else { return };
+    let p = prefix();
+    let (a, _) = member(&url, &p, |_| {});
+    let (b, _) = member(&url, &p, |_| {});
+    let id = "CT-A-CHI-7777-I-24-A-0";
+    runtime().block_on(async {
+        let (l2a, l2b) = (a.shared_cache().unwrap(), b.shared_cache().unwrap());
+        let Lookup::Miss(lease) = l2a.lookup(id).await else { panic!("empty L2") };
+        l2a.store(id, Some(true), 60_000, lease).await;
+        assert!(matches!(l2b.lookup(id).await, Lookup::Hit { valid: true, .. }));
+        assert!(l2a.forget(id).await);
+        assert!(!l2a.forget(id).await, "nothing left to forget");
+        assert!(matches!(l2b.lookup(id).await, Lookup::Miss(_)));
+    });
+}
+
 #[test]
 fn an_opening_elsewhere_makes_the_others_probe_once() {
     let Some(url) = redis_url() else { return };
@@ -181,7 +271,7 @@ fn without_redis_calls_go_on_local_only_within_the_deadline() {
     config.rate = Some(RateConfig { per_second: 10.0, burst: 1.0 });
     config.deadline_ms = 50;
     let sink = Arc::new(RecordingSink::default());
-    let fleet = Fleet::new(config, SERVICE, None, 10_000, sink.clone(), crate::clock::system()).unwrap();
+    let fleet = Fleet::new(config, SERVICE, Some("k"), tls::Trust::DEFAULT, 10_000, sink.clone(), crate::clock::system()).unwrap();
     runtime().block_on(async {
         let started = Instant::now();
         fleet.before_attempt().await.unwrap();
@@ -206,13 +296,13 @@ fn without_redis_calls_go_on_local_only_within_the_deadline() {
 fn a_published_pause_holds_this_instance_and_a_call_that_cannot_wait_fails_unsent() {
     let mut config = FleetConfig::new("redis://127.0.0.1:1/".to_owned());
     config.deadline_ms = 20;
-    let fleet = Fleet::new(config, SERVICE, None, 10_000, crate::events::noop(), crate::clock::system()).unwrap();
+    let fleet = Fleet::new(config, SERVICE, Some("k"), tls::Trust::DEFAULT, 10_000, crate::events::noop(), crate::clock::system()).unwrap();
     runtime().block_on(async {
         assert_eq!(fleet.current_pause(), 0);
         fleet.publish_pause(3_000);
         assert!((2_900..=3_000).contains(&fleet.current_pause()));
         // The call that cannot wait out the pause fails at once.
-        let short = Fleet::new(FleetConfig { deadline_ms: 20, ..FleetConfig::new("redis://127.0.0.1:1/".into()) }, SERVICE, None, 100, crate::events::noop(), crate::clock::system()).unwrap();
+        let short = Fleet::new(FleetConfig { deadline_ms: 20, ..FleetConfig::new("redis://127.0.0.1:1/".into()) }, SERVICE, None, tls::Trust::DEFAULT, 100, crate::events::noop(), crate::clock::system()).unwrap();
         short.publish_pause(1_000);
         assert!((900..=1_000).contains(&short.current_pause()));
         let err = short.before_attempt().await.unwrap_err();
@@ -227,7 +317,7 @@ fn options_are_checked() {
     assert!(ok.validate().is_ok());
     for bad in [
         FleetConfig::new("http://127.0.0.1:6379".into()),
-        FleetConfig::new("rediss://h:1".into()),
+        FleetConfig::new("redis:/h:1".into()),
         FleetConfig { key_prefix: String::new(), ..ok.clone() },
         FleetConfig { key_prefix: "two words".into(), ..ok.clone() },
         FleetConfig { deadline_ms: 0, ..ok.clone() },

@@ -64,7 +64,6 @@ const PROXY_AUTH_REFUSED: &str = "proxy authorization required";
 /// `peer` is `host:port` of the service, for messages shaped like Node's
 /// (`connect ECONNREFUSED 127.0.0.1:8787`).
 pub fn classify(err: &reqwest::Error, peer: &str) -> ClientError {
-    tracing::trace!(error = ?err, "transport failure");
     let root: &(dyn StdError + 'static) = err;
     if let Some(refused) = find_in_chain::<RedirectRefused>(root) {
         return ClientError::Refused { code: refused.code, detail: refused.to_string() };

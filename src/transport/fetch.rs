@@ -44,8 +44,8 @@ pub fn single_attempt() -> bool {
     ORIGIN.try_with(|o| o.single_attempt).unwrap_or(false)
 }
 
-/// One exchange for JS to make: `fetch(url, { method, headers, body })`.
-#[derive(Debug)]
+/// One exchange for JS to make: `fetch(url, { method, headers, body })`. Its `Debug` never
+/// prints the key (docs/ARCHITECTURE.md, "Redaction").
 pub struct FetchCall {
     pub id: u64,
     /// The ticket of the JS call this exchange is an attempt of; `None` outside a call (the
@@ -62,6 +62,22 @@ pub struct FetchCall {
     pub extra_headers: Option<crate::telemetry::Headers>,
     /// JS stops reading a body past this many bytes.
     pub max_response_bytes: usize,
+}
+
+impl std::fmt::Debug for FetchCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchCall")
+            .field("id", &self.id)
+            .field("call", &self.call)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("body", &self.body)
+            .field("authorization", &self.authorization.as_ref().map(|_| crate::redact::REDACTED))
+            .field("idempotency_key", &self.idempotency_key)
+            .field("extra_headers", &self.extra_headers)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 /// A fetch that rejected: the Node-style `code` of its cause (`err.cause.code`), if any, and
@@ -159,6 +175,8 @@ impl Drop for Waiting<'_> {
 
 pub struct FetchTransport {
     base_url: String,
+    /// `scheme://host[:port]` of `base_url`, for routes below the origin.
+    origin: String,
     authorization: Option<String>,
     max_response_bytes: usize,
     /// Wired by the binding on the JS thread; `None` before the first call and after close.
@@ -171,8 +189,12 @@ impl FetchTransport {
         if key.is_some_and(|k| k.bytes().any(|b| b < 0x20 || b == 0x7f)) {
             return Err(ClientError::InvalidArgument { detail: "apiKey contains characters not allowed in an HTTP header".into() });
         }
+        let origin = reqwest::Url::parse(&config.service_url)
+            .map(|u| u.origin().ascii_serialization())
+            .map_err(|e| ClientError::InvalidArgument { detail: format!("serviceUrl: {e}") })?;
         Ok(Self {
             base_url: config.service_url.clone(),
+            origin,
             authorization: key.map(|k| format!("Bearer {k}")),
             max_response_bytes: config.max_response_bytes,
             dispatch: Mutex::new(None),
@@ -196,14 +218,9 @@ impl FetchTransport {
         self.dispatch.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }
 
+    /// One exchange through JS's fetch; `ClientTransport::send` redacts and logs its outcome.
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
-        let (method, path, started) = (req.method, req.path, std::time::Instant::now());
-        let result = self.exchange(req).await;
-        match &result {
-            Ok(r) => tracing::debug!(transport = "fetch", method = method.as_str(), path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
-            Err(e) => tracing::debug!(transport = "fetch", method = method.as_str(), path, code = e.code(), error = %e, "request failed"),
-        }
-        result
+        self.exchange(req).await
     }
 
     async fn exchange(&self, req: Request<'_>) -> Result<Response, ClientError> {
@@ -217,7 +234,7 @@ impl FetchTransport {
             id,
             call: ORIGIN.try_with(|o| o.ticket).ok(),
             method: req.method,
-            url: format!("{}{}", self.base_url, req.path),
+            url: format!("{}{}", if req.from_origin { &self.origin } else { &self.base_url }, req.path),
             body: req.body,
             authorization: self.authorization.clone(),
             idempotency_key: req.idempotency_key.map(str::to_owned),
@@ -294,7 +311,7 @@ mod tests {
     }
 
     fn post<'a>(path: &'a str, key: Option<&'a str>, timeout_ms: u64) -> Request<'a> {
-        Request { method: Method::Post, path, body: Some(Bytes::from_static(b"{\"entity\":\"PEO\"}")), idempotency_key: key, timeout_ms }
+        Request { method: Method::Post, path, body: Some(Bytes::from_static(b"{\"entity\":\"PEO\"}")), idempotency_key: key, timeout_ms, from_origin: false }
     }
 
     #[test]
@@ -308,6 +325,7 @@ mod tests {
         let call = &started[0];
         assert_eq!((call.method, call.url.as_str()), (Method::Post, "http://stub.test/v1/mint"));
         assert_eq!(call.authorization.as_deref(), Some("Bearer k1"));
+        assert!(!format!("{call:?}").contains("k1"), "a debug dump of the call never shows the key");
         assert_eq!(call.idempotency_key.as_deref(), Some("idem"));
         assert_eq!(call.body.as_deref(), Some(&b"{\"entity\":\"PEO\"}"[..]));
         assert!(js.aborted.lock().unwrap().is_empty(), "an answered fetch is not aborted");

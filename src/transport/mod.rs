@@ -27,6 +27,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Phase};
+use crate::redact::Redactor;
 
 pub use redirect::MAX_REDIRECTS;
 
@@ -134,7 +135,6 @@ impl Transport {
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
         // The semaphore is never closed, so acquiring only waits.
         let _permit = self.permits.acquire().await.ok();
-        let started = std::time::Instant::now();
         let timeout = Duration::from_millis(req.timeout_ms);
         let result = match tokio::time::timeout(timeout, self.exchange(&req)).await {
             Ok(Err(ClientError::Timeout { phase, .. })) => Err(ClientError::Timeout { after_ms: req.timeout_ms, phase }),
@@ -145,14 +145,15 @@ impl Transport {
         // letting that task run before the permit passes on means the next request finds it
         // idle instead of opening one more connection.
         tokio::task::yield_now().await;
-        match &result {
-            Ok(r) => tracing::debug!(method = req.method.as_str(), path = req.path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
-            Err(e) => tracing::debug!(method = req.method.as_str(), path = req.path, code = e.code(), error = %e, "request failed"),
-        }
         result
     }
 
-    fn url_for(&self, path: &str) -> Url {
+    fn url_for(&self, path: &str, from_origin: bool) -> Url {
+        if from_origin {
+            let mut url = self.routes.base.clone();
+            url.set_path(path);
+            return url;
+        }
         match path {
             "/mint" => self.routes.mint.clone(),
             "/mint/batch" => self.routes.batch.clone(),
@@ -166,7 +167,7 @@ impl Transport {
     }
 
     async fn exchange(&self, req: &Request<'_>) -> Result<Response, ClientError> {
-        let mut request = reqwest::Request::new(req.method.to_reqwest(), self.url_for(req.path));
+        let mut request = reqwest::Request::new(req.method.to_reqwest(), self.url_for(req.path, req.from_origin));
         let headers = request.headers_mut();
         // The call's own headers (trace context...), checked by `telemetry::parse_headers`;
         // the client's headers are inserted after them and so always win.
@@ -244,40 +245,63 @@ pub enum TransportKind {
 }
 
 /// The transport of one client: the same `send` whichever it is.
-pub enum ClientTransport {
+pub struct ClientTransport {
+    kind: Kind,
+    /// Scrubs the API key from what comes back, before anything (the caller, telemetry, logs,
+    /// the parsers) sees it (docs/ARCHITECTURE.md, "Redaction").
+    redactor: Redactor,
+}
+
+enum Kind {
     Native(Transport),
     Fetch(fetch::FetchTransport),
 }
 
 impl ClientTransport {
     pub fn new(config: &ClientConfig, kind: TransportKind) -> Result<Self, ClientError> {
-        Ok(match kind {
-            TransportKind::Native => ClientTransport::Native(Transport::new(config)?),
-            TransportKind::Fetch => ClientTransport::Fetch(fetch::FetchTransport::new(config)?),
-        })
+        let kind = match kind {
+            TransportKind::Native => Kind::Native(Transport::new(config)?),
+            TransportKind::Fetch => Kind::Fetch(fetch::FetchTransport::new(config)?),
+        };
+        Ok(Self { kind, redactor: Redactor::new(config.api_key.as_deref()) })
     }
 
     pub fn base_url(&self) -> &str {
-        match self {
-            ClientTransport::Native(t) => t.base_url(),
-            ClientTransport::Fetch(t) => t.base_url(),
+        match &self.kind {
+            Kind::Native(t) => t.base_url(),
+            Kind::Fetch(t) => t.base_url(),
         }
     }
 
+    /// One exchange. What the service sends back is free text (the reason phrase, a failure's
+    /// detail) redacted of the key here, the one place both transports' answers pass; the body
+    /// is data and goes to the parsers as sent.
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
         let exchange = crate::telemetry::request_starts(req.method, req.path, req.idempotency_key);
-        let result = match self {
-            ClientTransport::Native(t) => t.send(req).await,
-            ClientTransport::Fetch(t) => t.send(req).await,
+        let (method, path, started) = (req.method, req.path, std::time::Instant::now());
+        let (transport, result) = match &self.kind {
+            Kind::Native(t) => ("native", t.send(req).await),
+            Kind::Fetch(t) => ("fetch", t.send(req).await),
         };
+        let result = match result {
+            Ok(mut response) => {
+                self.redactor.redact_in_place(&mut response.status_text);
+                Ok(response)
+            }
+            Err(err) => Err(err.redacted(&self.redactor)),
+        };
+        match &result {
+            Ok(r) => tracing::debug!(transport, method = method.as_str(), path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
+            Err(e) => tracing::debug!(transport, method = method.as_str(), path, code = e.code(), error = %e, "request failed"),
+        }
         exchange.finished(&result);
         result
     }
 
     pub fn as_fetch(&self) -> Option<&fetch::FetchTransport> {
-        match self {
-            ClientTransport::Fetch(t) => Some(t),
-            ClientTransport::Native(_) => None,
+        match &self.kind {
+            Kind::Fetch(t) => Some(t),
+            Kind::Native(_) => None,
         }
     }
 }

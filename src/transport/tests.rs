@@ -23,11 +23,11 @@ fn transport(url: &str) -> Transport {
 }
 
 fn get(path: &str) -> Request<'_> {
-    Request { method: Method::Get, path, body: None, idempotency_key: None, timeout_ms: 3000 }
+    Request { method: Method::Get, path, body: None, idempotency_key: None, timeout_ms: 3000, from_origin: false }
 }
 
 fn post<'a>(path: &'a str, body: &'static str, key: &'a str) -> Request<'a> {
-    Request { method: Method::Post, path, body: Some(Bytes::from_static(body.as_bytes())), idempotency_key: Some(key), timeout_ms: 3000 }
+    Request { method: Method::Post, path, body: Some(Bytes::from_static(body.as_bytes())), idempotency_key: Some(key), timeout_ms: 3000, from_origin: false }
 }
 
 /// Reads one request (head and Content-Length body) from `socket`; None at EOF.

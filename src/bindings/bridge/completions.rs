@@ -20,13 +20,16 @@ pub struct ValidationResult {
     pub chitty_id: Option<String>,
     pub entity: Option<String>,
     pub error: Option<String>,
+    /// A code beside `error` to branch on: `EAUTH` (credentials refused: no verdict on the
+    /// id), `EPLACEHOLDER` (the id is a placeholder).
+    pub error_code: Option<String>,
     /// A cached answer past its TTL, served because the service could not be reached.
     pub stale: Option<bool>,
 }
 
 impl From<Validation> for ValidationResult {
     fn from(v: Validation) -> Self {
-        Self { valid: v.valid, chitty_id: v.chitty_id, entity: v.entity, error: v.error, stale: v.stale.then_some(true) }
+        Self { valid: v.valid, chitty_id: v.chitty_id, entity: v.entity, error: v.error, error_code: v.error_code.map(str::to_owned), stale: v.stale.then_some(true) }
     }
 }
 

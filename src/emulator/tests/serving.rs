@@ -8,7 +8,7 @@ use crate::emulator::{Emulator, EmulatorOptions};
 use crate::transport::{Method, Request, Transport};
 
 fn mint_request(key: &str) -> Request<'_> {
-    Request { method: Method::Post, path: "/mint", body: Some(Bytes::from_static(br#"{"entity":"PEO"}"#)), idempotency_key: Some(key), timeout_ms: 5000 }
+    Request { method: Method::Post, path: "/mint", body: Some(Bytes::from_static(br#"{"entity":"PEO"}"#)), idempotency_key: Some(key), timeout_ms: 5000, from_origin: false }
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {

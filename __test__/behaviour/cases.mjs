@@ -1,0 +1,544 @@
+// The shared behaviour suite (docs/PORTABLE.md "One source of truth"): every case runs against
+// the native build under jest (__test__/behaviour.test.mjs), against the portable build under
+// jest, and against the portable build inside workerd (__test__/workers.test.mjs), so the two
+// builds cannot drift apart unnoticed.
+//
+// A case is data plus three steps:
+// - `server`: what it talks to, started fresh for the case on the Node side: 'emulator' (the
+//   embedded emulator, `emulator` = its start options) or 'deployed' (a stand-in of the deployed
+//   service's wire, __test__/behaviour/deployed-standin.mjs);
+// - `setup(server)`: Node side, before the run (faults);
+// - `run(t)`: in the runtime under test; `t.api` is the package as that runtime imports it,
+//   `t.client(options)` a client of the server (closed afterwards), `t.serviceUrl`, `t.deadUrl`
+//   (nothing listens there), `t.build` ('native' | 'portable'), `t.runtime` ('node' | 'workerd').
+//   It checks what it can and returns plain data;
+// - `check(result, server)`: Node side, the server's ledger.
+// `builds` limits a case to some builds (default: both).
+import { ok, eq, match, rejection, errorFields } from './check.mjs'
+
+const TOKEN = 'behaviour-secret-key'
+
+export const cases = [
+  {
+    name: 'mint returns an id of the grammar with the requested type letter',
+    emulator: { token: TOKEN },
+    async run(t) {
+      const client = t.client()
+      const id = await client.mint({ entity: 'PLACE', name: 'Lisbon' })
+      ok(t.api.validateFormat(id), `a well-formed id, got ${id}`)
+      eq(t.api.ChittyIDClient.parse(id).entityType, 'L', 'the type letter')
+      eq(t.api.parse(id), t.api.ChittyIDClient.parse(id), 'parse() and ChittyIDClient.parse() agree')
+      ok(client.validateFormat(id), 'client.validateFormat accepts it')
+      return id
+    },
+    check(id, emu) {
+      eq(emu.stats().mintedIds, [id], 'the emulator minted exactly that id')
+    },
+  },
+  {
+    name: 'validate answers from the service, then from the cache',
+    emulator: { token: TOKEN },
+    async run(t) {
+      const client = t.client()
+      const id = await client.mint({ entity: 'PEO' })
+      const first = await client.validate(id)
+      const second = await client.validate(id)
+      eq(first, { valid: true, chittyId: id, entity: 'PEO' }, 'the service answer')
+      eq(second, first, 'the cached answer')
+      eq(client.getStats().cache.hits, 1, 'one cache hit')
+      const bad = await client.validate(42)
+      eq(bad, { valid: false, error: 'ChittyID must be a string' }, 'a non-string id')
+      return null
+    },
+    check(_, emu) {
+      eq(emu.stats().requests.validate, 1, 'validate requests that reached the service')
+    },
+  },
+  {
+    name: 'concurrent validate() calls of one id share one request',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      emu.setFault({ latencyMs: 100, routes: ['validate'] })
+    },
+    async run(t) {
+      const client = t.client()
+      const id = 'AB-C-DEF-1234-P-26-A-1'
+      const answers = await Promise.all(Array.from({ length: 8 }, () => client.validate(id)))
+      ok(answers.every((a) => JSON.stringify(a) === JSON.stringify(answers[0])), 'every caller gets the same answer')
+      return answers[0]
+    },
+    check(_, emu) {
+      eq(emu.stats().requests.validate, 1, 'requests for 8 concurrent callers')
+    },
+  },
+  {
+    name: 'mintBatch returns one id per request, in order',
+    emulator: { token: TOKEN },
+    async run(t) {
+      const ids = await t.client().mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }, { entity: 'AUTH' }])
+      eq(ids.map((id) => t.api.parse(id).entityType), ['P', 'E', 'A'], 'type letters in request order')
+      return ids
+    },
+    check(ids, emu) {
+      eq(emu.stats().mintedIds, ids, 'minted ids')
+    },
+  },
+  {
+    name: 'a refused key is EHTTP 401 with v1 wording, not retried, the key never shown',
+    emulator: { token: TOKEN },
+    async run(t) {
+      const client = t.client({ apiKey: 'wrong-key-do-not-show' })
+      const thrown = await rejection(client.mint({ entity: 'PEO' }), 'mint with a wrong key')
+      ok(thrown instanceof t.api.ChittyIDError, 'a ChittyIDError')
+      const err = errorFields(thrown)
+      eq([err.code, err.status, err.name], ['EHTTP', 401, 'ChittyIDError'], 'code, status, name')
+      match(err.message, /^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401/, 'message')
+      ok(!JSON.stringify(err).includes('wrong-key-do-not-show'), 'the key appears nowhere in the error')
+      return err
+    },
+    check(_, emu) {
+      eq(emu.stats().requests.mint, 1, 'mint requests (a 401 is not retried)')
+    },
+  },
+  {
+    name: 'a 503 is retried with a retry event (a throwing listener stops nobody), then the mint succeeds',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      emu.setFault({ errorStatus: 503, remaining: 1, routes: ['mint'] })
+    },
+    async run(t) {
+      const client = t.client()
+      const retries = []
+      client.on('retry', () => {
+        throw new Error('a listener with a bug stops neither the others nor the call')
+      })
+      client.on('retry', (e) => retries.push({ operation: e.operation, attempt: e.attempt, code: e.error.code, delayOk: e.delay >= 0 && e.delay <= 5000 }))
+      const id = await client.mint({ entity: 'PEO' })
+      eq(retries, [{ operation: 'mint', attempt: 1, code: 'EHTTP', delayOk: true }], 'retry events')
+      const { requests, errors, retries: counted } = client.getStats().requests.mint
+      eq({ requests, errors, retries: counted }, { requests: 2, errors: 1, retries: 1 }, 'attempts, failed attempts and retries counted')
+      return id
+    },
+    check(id, emu) {
+      eq(emu.stats().mintedIds, [id], 'one id minted')
+      eq(emu.stats().requests.mint, 2, 'two attempts')
+    },
+  },
+  {
+    name: 'retry safety: a mint whose answer was lost is EMINTUNKNOWN with its key, never minted twice',
+    emulator: { token: TOKEN, ignoreIdempotencyKeys: true },
+    setup(emu) {
+      emu.setFault({ dropAfterCommit: true, remaining: 1 })
+    },
+    async run(t) {
+      const client = t.client()
+      const err = errorFields(await rejection(client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-4711' }), 'a mint whose answer is lost'))
+      eq([err.code, err.mayHaveMinted, err.idempotencyKey], ['EMINTUNKNOWN', true, 'order-4711'], 'code, mayHaveMinted, key')
+      match(err.message, /^ChittyID service unavailable - cannot mint PEO ID: fetch failed/, 'v1 wording')
+      ok(err.cause && typeof err.cause.code === 'string', 'the cause has a code')
+      return err
+    },
+    check(_, emu) {
+      const s = emu.stats()
+      eq([s.minted, s.requests.mint], [1, 1], 'minted once, sent once')
+    },
+  },
+  {
+    name: 'retry safety: "idempotent" mode retries a lost answer under the same key against a service that honours keys',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      emu.setFault({ dropAfterCommit: true, remaining: 1 })
+    },
+    async run(t) {
+      return t.client({ retry: { mint: 'idempotent' } }).mint({ entity: 'PEO' })
+    },
+    check(id, emu) {
+      const s = emu.stats()
+      eq([s.mintedIds, s.idempotentReplays, s.requests.mint], [[id], 1, 2], 'one id, replayed once, two attempts')
+    },
+  },
+  {
+    name: 'the circuit opens after counted failures and then fails fast with ECIRCUITOPEN',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      emu.setFault({ errorStatus: 500 })
+    },
+    async run(t) {
+      const client = t.client({ retry: false, circuitBreaker: { failureThreshold: 2, resetTimeout: 60000 } })
+      const events = []
+      client.on('circuitOpen', (e) => events.push(e))
+      const id = 'AB-C-DEF-1234-P-26-A-1'
+      eq(await client.validate(id), { valid: false, error: 'Service error: 500' }, 'a 500 answer')
+      await client.validate('AB-C-DEF-1234-P-26-A-2')
+      eq(events, [{ failures: 2, resetTimeout: 60000 }], 'circuitOpen heard')
+      const err = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'a mint with the circuit open'))
+      eq([err.code, err.circuitBreakerState], ['ECIRCUITOPEN', 'OPEN'], 'fail-fast code')
+      match(err.message, /^ChittyID service unavailable - cannot mint PEO ID: circuit breaker is OPEN/, 'message')
+      const fallback = await client.validate('AB-C-DEF-1234-P-26-A-3')
+      eq(fallback.valid, true, 'validate answers the format check')
+      match(fallback.error, /circuit breaker is OPEN/, 'and says why')
+      eq(client.getStats().breaker.state, 'OPEN', 'stats')
+      return null
+    },
+    check(_, emu) {
+      const s = emu.stats()
+      eq([s.requests.validate, s.requests.mint], [2, 0], 'nothing sent while open')
+    },
+  },
+  {
+    name: 'a 429 with Retry-After pauses the client and the mint is retried after it',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      emu.setFault({ rateLimitRetryAfter: 1, remaining: 1, routes: ['mint'] })
+    },
+    async run(t) {
+      const client = t.client()
+      const paused = []
+      client.on('rateLimited', (e) => paused.push(e))
+      const started = Date.now()
+      const id = await client.mint({ entity: 'PEO' })
+      eq(paused, [{ operation: 'mint', retryInMs: 1000, retryAfter: true }], 'rateLimited event')
+      ok(Date.now() - started >= 900, 'the retry waited for Retry-After')
+      eq(client.getStats().breaker.failures, 0, 'a 429 is not a breaker failure')
+      return id
+    },
+    check(id, emu) {
+      eq([emu.stats().mintedIds, emu.stats().requests.mint], [[id], 2], 'minted after the pause')
+    },
+  },
+  {
+    name: 'an unreachable service: validate falls back to the format check, a mint fails with a transport code',
+    emulator: { token: TOKEN },
+    async run(t) {
+      const client = t.client({ serviceUrl: t.deadUrl, retry: { maxAttempts: 2, initialDelayMs: 1 } })
+      const answer = await client.validate('AB-C-DEF-1234-P-26-A-1')
+      eq(answer.valid, true, 'the format verdict')
+      match(answer.error, /fetch failed/, 'the error')
+      const err = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'a mint to nowhere'))
+      match(err.message, /^ChittyID service unavailable - cannot mint PEO ID: fetch failed/, 'v1 wording')
+      // Node reports a refused connection (nothing sent: retried, then ECONNREFUSED); workerd
+      // reports every lost connection alike, so a safe mint cannot prove it was not sent there.
+      if (t.runtime === 'workerd') eq(err.code, 'EMINTUNKNOWN', 'code in workerd')
+      else eq(err.code, 'ECONNREFUSED', 'code')
+      return err
+    },
+  },
+  {
+    name: 'a timeout is ETIMEDOUT with v1 wording',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      emu.setFault({ latencyMs: 1500, routes: ['validate'] })
+    },
+    async run(t) {
+      const client = t.client({ timeout: 150, retry: false })
+      const answer = await client.validate('AB-C-DEF-1234-P-26-A-1')
+      eq(answer, { valid: true, error: 'fetch failed: request timed out after 150 ms' }, 'validate after a timeout')
+      return answer
+    },
+  },
+  {
+    name: 'a garbled 2xx: the mint is EMINTUNKNOWN (EBADRESPONSE), validate falls back',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      emu.setFault({ malformedJson: true })
+    },
+    async run(t) {
+      const client = t.client()
+      const err = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'a mint answered with garbage'))
+      eq([err.code, err.cause.code], ['EMINTUNKNOWN', 'EBADRESPONSE'], 'code and cause')
+      const answer = await client.validate('AB-C-DEF-1234-P-26-A-1')
+      eq(answer.valid, true, 'format verdict')
+      match(answer.error, /invalid response/, 'error')
+      return err
+    },
+    check(_, emu) {
+      eq(emu.stats().requests.mint, 1, 'the mint was not retried')
+    },
+  },
+  {
+    name: 'HALF_OPEN admits halfOpenAttempts trial calls at once; the others fail fast naming the trials in flight',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      // Every answer takes 400 ms; the first mint is a 500, which opens the circuit.
+      emu.setFault({ latencyMs: 400, errorStatus: 500, remaining: 1, routes: ['mint'] })
+    },
+    async run(t) {
+      const client = t.client({ retry: false, circuitBreaker: { failureThreshold: 1, resetTimeout: 50, halfOpenAttempts: 2 } })
+      const opening = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'the 500'))
+      eq(opening.status, 500, 'the first mint failed')
+      await new Promise((resolve) => setTimeout(resolve, 120))
+      const calls = [0, 1, 2].map(() => client.mint({ entity: 'PEO' }).then((id) => ({ id }), (err) => errorFields(err)))
+      const [a, b, c] = await Promise.all(calls)
+      ok(typeof a.id === 'string' && typeof b.id === 'string', `two trials minted: ${JSON.stringify([a, b])}`)
+      eq([c.code, c.circuitBreakerState], ['ECIRCUITOPEN', 'HALF_OPEN'], 'the third failed fast')
+      match(c.message, /circuit breaker is HALF_OPEN \(2 trial calls in flight\)$/, 'message')
+      return [a.id, b.id]
+    },
+    check(ids, emu) {
+      eq(emu.stats().mintedIds.slice().sort(), ids.slice().sort(), 'only the trials were sent and minted')
+    },
+  },
+  {
+    name: 'aborting a call rejects with AbortError; close() rejects calls in flight with ECLIENTCLOSED; a mint says whether it may have minted',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      emu.setFault({ latencyMs: 2000, routes: ['mint'] })
+    },
+    async run(t) {
+      const client = t.client()
+      const controller = new AbortController()
+      const aborted = client.mint({ entity: 'PEO' }, { signal: controller.signal })
+      setTimeout(() => controller.abort(), 50)
+      const a = errorFields(await rejection(aborted, 'an aborted mint'))
+      eq([a.name, a.code], ['AbortError', 'ABORT_ERR'], 'abort')
+      // The request had reached the emulator (which holds its answer): it may have minted.
+      eq([a.mayHaveMinted, typeof a.idempotencyKey], [true, 'string'], 'an abort after sending may have minted, with the key')
+      const before = errorFields(await rejection(client.mint({ entity: 'PEO' }, { signal: AbortSignal.abort() }), 'a mint aborted before the call'))
+      eq([before.code, before.mayHaveMinted, before.idempotencyKey], ['ABORT_ERR', false, undefined], 'nothing sent')
+      const atOnce = new AbortController()
+      const immediate = client.mint({ entity: 'PEO' }, { signal: atOnce.signal })
+      atOnce.abort()
+      eq(errorFields(await rejection(immediate, 'a mint aborted right after the call')).code, 'ABORT_ERR', 'abort at once')
+      const inFlight = client.mint({ entity: 'PEO' })
+      setTimeout(() => client.close(), 50)
+      const c = errorFields(await rejection(inFlight, 'a mint when the client closes'))
+      eq([c.code, c.mayHaveMinted, typeof c.idempotencyKey], ['ECLIENTCLOSED', true, 'string'], 'closed, may have minted')
+      const later = errorFields(await rejection(client.validate('AB-C-DEF-1234-P-26-A-1'), 'a call after close'))
+      eq(later.code, 'ECLIENTCLOSED', 'after close')
+      return null
+    },
+  },
+  {
+    name: 'bad arguments are TypeErrors with ERR_INVALID_ARG_VALUE, nothing sent',
+    emulator: { token: TOKEN },
+    async run(t) {
+      const client = t.client()
+      const noEntity = errorFields(await rejection(client.mint({ name: 'x' }), 'a mint without entity'))
+      eq([noEntity.isTypeError, noEntity.code], [true, 'ERR_INVALID_ARG_VALUE'], 'mint without entity')
+      const notArray = errorFields(await rejection(client.mintBatch('PEO'), 'mintBatch of a string'))
+      eq(notArray.code, 'ERR_INVALID_ARG_VALUE', 'mintBatch of a string')
+      let thrown
+      try {
+        t.client({ timeout: -5 })
+      } catch (err) {
+        thrown = errorFields(err)
+      }
+      eq([thrown && thrown.isTypeError, thrown && thrown.code], [true, 'ERR_INVALID_ARG_VALUE'], 'a bad timeout')
+      match(thrown.message, /"timeout"/, 'names the option')
+      eq(t.api.validateFormat('CHITTY-PEO-123'), false, 'legacy ids are invalid')
+      eq(t.api.validateFormat(null), false, 'null is invalid')
+      return null
+    },
+    check(_, emu) {
+      eq(emu.stats().requests.mint + emu.stats().requests.batch, 0, 'nothing sent')
+    },
+  },
+  {
+    name: 'mintChittyID and validateChittyID make a one-off client',
+    emulator: { token: TOKEN },
+    async run(t) {
+      const config = { serviceUrl: t.serviceUrl, apiKey: t.apiKey }
+      const id = await t.api.mintChittyID({ entity: 'FACT' }, config)
+      eq(await t.api.validateChittyID(id, config), { valid: true, chittyId: id, entity: 'FACT' }, 'validated')
+      return id
+    },
+  },
+  {
+    name: 'healthCheck is true against a healthy service and false against a down one',
+    emulator: { token: TOKEN },
+    async run(t) {
+      eq(await t.client().healthCheck(), true, 'healthy')
+      eq(await t.client({ serviceUrl: t.deadUrl }).healthCheck(), false, 'unreachable')
+      return null
+    },
+  },
+
+  // The deployed service's wire, against the emulator's deployed profile (and once against the
+  // stand-in written apart from it, which records the bodies it was sent).
+  {
+    name: 'deployed wire: mint sends entityType, validate and health are found at the origin, mintBatch mints one by one',
+    server: 'deployed',
+    async run(t) {
+      const client = t.client()
+      const id = await client.mint({ entity: 'PLACE' })
+      match(id, /^[0-9]{2}-[1-9]-[A-Z]{3}-[0-9]{4}-L-[0-9]{4}-[0-5]-[0-9]{2}$/, 'a deployed id of type L')
+      ok(t.api.validateFormat(id), 'validateFormat accepts it (check pair)')
+      eq((await client.validate(id)).valid, true, 'validate through POST /api/validate')
+      eq(await client.healthCheck(), true, 'health at the origin')
+      const ids = await client.mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }, { entity: 'AUTH' }, { entity: 'PROP' }, { entity: 'PEO' }])
+      eq(ids.map((x) => x.split('-')[4]), ['P', 'E', 'A', 'T', 'P'], 'batch in order')
+      eq(client.getStats().wire, 'deployed', 'the wire learnt')
+      return { id, ids }
+    },
+    check({ id, ids }, srv) {
+      eq(srv.minted, [id, ...ids].length, 'minted')
+      eq(srv.bodies[0].entityType, 'place', 'entityType sent')
+      // Up to 4 mints at once: the order they arrive in is not fixed.
+      eq(srv.bodies.slice(1).map((b) => b.entityType).sort(), ['authority', 'event', 'person', 'person', 'thing'], 'entityType of each batch mint')
+      eq(srv.requests.batch, 0, 'the wire known from the mint, no batch route is tried')
+    },
+  },
+  {
+    name: 'deployed profile: the client learns the wire, mints with the type asked, validates and batch-mints',
+    emulator: { profile: 'deployed' },
+    async run(t) {
+      const client = t.client()
+      const id = await client.mint({ entity: 'EVNT' })
+      eq(t.api.parse(id).entityType, 'E', 'the type letter')
+      eq((await client.validate(id)).valid, true, 'valid')
+      eq(await client.healthCheck(), true, 'healthy')
+      const ids = await client.mintBatch([{ entity: 'AUTH' }, { entity: 'PLACE' }])
+      eq(ids.map((x) => t.api.parse(x).entityType), ['A', 'L'], 'batch in order')
+      eq(client.getStats().wire, 'deployed', 'the wire learnt')
+      return [id, ...ids]
+    },
+    check(ids, emu) {
+      eq(emu.stats().mintedIds.slice().sort(), ids.slice().sort(), 'minted exactly those')
+      eq(emu.stats().requests.batch, 0, 'the wire known, no batch route is tried')
+    },
+  },
+  {
+    name: 'deployed profile: a MINT_UNAVAILABLE placeholder is EPLACEHOLDER, not retried, not retry-safe',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
+    },
+    async run(t) {
+      const err = errorFields(await rejection(t.client({ retry: { initialDelayMs: 1 } }).mint({ entity: 'PEO' }), 'a placeholder answer'))
+      eq([err.code, err.serviceErrorCode, err.retrySafe, err.mayHaveMinted], ['EPLACEHOLDER', 'MINT_UNAVAILABLE', false, undefined], 'fields')
+      match(err.placeholderId, /^[0-9]{2}-0-ERR-0001-/, 'the placeholder id')
+      match(err.message, /placeholder id .* \(MINT_UNAVAILABLE\) instead of a minted id; the service may have minted/, 'message')
+      return err
+    },
+    check(_, emu) {
+      eq([emu.stats().requests.mint, emu.stats().placeholders, emu.stats().minted], [1, 1, 0], 'one request, one placeholder, nothing minted')
+    },
+  },
+  {
+    name: 'deployed profile: an INVALID_REQUEST placeholder is retry-safe and no breaker failure',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'INVALID_REQUEST', remaining: 1 })
+    },
+    async run(t) {
+      const client = t.client()
+      const invalid = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'INVALID_REQUEST'))
+      eq([invalid.code, invalid.serviceErrorCode, invalid.retrySafe], ['EPLACEHOLDER', 'INVALID_REQUEST', true], 'INVALID_REQUEST')
+      eq(client.getStats().breaker.failures, 0, 'a request it found invalid is not a breaker failure')
+      return invalid
+    },
+  },
+  {
+    name: 'deployed profile: a RATE_LIMITED placeholder is ERATELIMITED and pauses the client',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'RATE_LIMITED', remaining: 1 })
+    },
+    async run(t) {
+      const client = t.client({ retry: false })
+      const err = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'a rate-limited placeholder'))
+      eq([err.code, err.serviceErrorCode, err.retrySafe], ['ERATELIMITED', 'RATE_LIMITED', true], 'fields')
+      eq(client.getStats().rateLimit.pauses, 1, 'the client paused')
+      eq(client.getStats().breaker.failures, 0, 'not a breaker failure')
+      return err
+    },
+  },
+  {
+    name: 'deployed profile: with acceptPlaceholders a placeholder resolves, marked by a placeholder event',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
+    },
+    async run(t) {
+      const client = t.client({ acceptPlaceholders: true })
+      const heard = []
+      client.on('placeholder', (e) => heard.push(e))
+      const id = await client.mint({ entity: 'PEO' })
+      match(id, /^[0-9]{2}-0-ERR-00[0-9]{2}-/, 'the placeholder id')
+      eq(heard, [{ chittyId: id, errorCode: 'MINT_UNAVAILABLE' }], 'placeholder event')
+      eq(client.getStats().placeholdersAccepted, 1, 'counted')
+      eq(t.api.validateFormat(id), false, 'a placeholder is in no grammar')
+      return id
+    },
+  },
+  {
+    name: 'deployed profile: a batch minted one by one that meets a placeholder keeps every minted id',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
+    },
+    async run(t) {
+      const err = errorFields(await rejection(t.client().mintBatch([{ entity: 'PEO' }, { entity: 'PEO' }, { entity: 'PEO' }]), 'a batch with a placeholder'))
+      eq(err.code, 'EPLACEHOLDER', 'the code of the failed mint')
+      eq(err.failedPositions.length, 1, 'one failed position')
+      eq(err.mintedIds[err.failedPositions[0]], null, 'no id there')
+      match(err.message, /no batch route: minted one by one, 2 of 3 minted, failed at positions \[[0-2]\]; the minted ids are in error\.mintedIds/, 'message')
+      return err.mintedIds.filter((id) => id !== null)
+    },
+    check(minted, emu) {
+      eq(emu.stats().mintedIds.slice().sort(), minted.slice().sort(), 'every minted id is in the error')
+    },
+  },
+  {
+    name: '401 hints at the apiKey; validate() answers errorCode EAUTH; a 404 names the route',
+    emulator: { token: TOKEN },
+    async run(t) {
+      const wrong = t.client({ apiKey: 'not-the-key', retry: false })
+      const err = errorFields(await rejection(wrong.mint({ entity: 'PEO' }), 'a 401'))
+      eq([err.code, err.status], ['EHTTP', 401], 'code and status')
+      match(err.message, /401 .*check the apiKey option\)$/, 'the hint')
+      eq(await wrong.validate('AB-C-DEF-1234-P-26-A-1'), { valid: false, error: 'Service error: 401', errorCode: 'EAUTH' }, 'validate')
+      const lost = t.client({ serviceUrl: `${t.serviceUrl}/nowhere`, wire: 'v1', retry: false })
+      const missing = errorFields(await rejection(lost.mint({ entity: 'PEO' }), 'a 404'))
+      eq([missing.code, missing.status], ['EHTTP', 404], '404')
+      ok(missing.message.endsWith(`(no such route: POST ${t.serviceUrl}/nowhere/mint)`), `the route in ${missing.message}`)
+      eq(await t.client().validate('..'), { valid: false, error: 'ChittyID cannot be "." or ".." (a URL path drops dot segments)' }, 'a dot segment, answered locally')
+      return null
+    },
+    check(_, emu) {
+      eq(emu.stats().requests.validate, 1, 'only the 401 validate reached the service')
+    },
+  },
+]
+
+/** The case called `name`. */
+export function caseNamed(name) {
+  const found = cases.find((c) => c.name === name)
+  if (!found) throw new Error(`no behaviour case named ${JSON.stringify(name)}`)
+  return found
+}
+
+/** The cases for a build. */
+export function casesFor(build) {
+  return cases.filter((c) => !c.builds || c.builds.includes(build))
+}
+
+/**
+ * Runs a case's `run` step in this runtime: `api` is the package as imported here, `env` the
+ * URLs the Node side started for it. Closes every client the case made. Returns the result or
+ * `{ failed: message }`.
+ */
+export async function runCase(name, { api, build, runtime, serviceUrl, deadUrl }) {
+  const c = caseNamed(name)
+  const clients = []
+  const t = {
+    api,
+    build,
+    runtime,
+    serviceUrl,
+    deadUrl,
+    apiKey: TOKEN,
+    client(options = {}) {
+      const client = new api.ChittyIDClient({ serviceUrl, apiKey: TOKEN, ...options })
+      clients.push(client)
+      return client
+    },
+  }
+  try {
+    return { result: (await c.run(t)) ?? null }
+  } catch (err) {
+    return { failed: err && err.stack ? String(err.stack) : String(err) }
+  } finally {
+    await Promise.all(clients.map((client) => client.close()))
+  }
+}

@@ -1,0 +1,125 @@
+// A stand-in for the ChittyID service as deployed, written from the facts of its public source
+// (README "Which service this talks to"), independently of the embedded emulator: a second
+// reading of the same facts, so the client is not only checked against our own emulator's
+// assumptions. Plain node:http; every answer is JSON.
+//
+// Routes: POST /v1/mint (reads entityType: a word or P/L/T/E/A, default thing), POST
+// /api/validate { id }, GET /health and GET /api/health at the origin; everything else is
+// 404 { success: false, error: "NOT_FOUND" }. No batch route. It checks no credentials itself
+// (`requireKey` puts a check in front, like a gateway would) and ignores Idempotency-Key.
+import http from 'node:http'
+
+const WORDS = { person: 'P', place: 'L', thing: 'T', event: 'E', authority: 'A' }
+const CODES = { p: 'person', l: 'place', t: 'thing', e: 'event', a: 'authority' }
+// The SSSS of each placeholder kind.
+export const PLACEHOLDER_SEQ = {
+  MINT_UNAVAILABLE: '0001',
+  MINT_TIMEOUT: '0002',
+  MINT_REJECTED: '0003',
+  RATE_LIMITED: '0007',
+  INVALID_REQUEST: '0008',
+  INTERNAL_ERROR: '0099',
+}
+
+/** The service's check pair over the fields without dashes: digits as digits, letters A=10..Z=35. */
+export function checkPair(fields) {
+  let rem = 0
+  for (const ch of fields) {
+    if (ch >= '0' && ch <= '9') rem = (rem * 10 + Number(ch)) % 97
+    else rem = (rem * 100 + (ch.charCodeAt(0) - 55)) % 97
+  }
+  return String((98 - rem) % 97).padStart(2, '0')
+}
+
+function idOf(g, lll, ssss, t, trust) {
+  const yymm = '2612'
+  const fields = `03${g}${lll}${ssss}${t}${yymm}${trust}`
+  return `03-${g}-${lll}-${ssss}-${t}-${yymm}-${trust}-${checkPair(fields)}`
+}
+
+const DEPLOYED = /^(\d{2})-([1-9])-([A-Z]{3})-(\d{4})-([PLTEA])-(\d{4})-([0-5])-(\d{2})$/
+
+function send(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
+
+function readBody(req) {
+  return new Promise((resolve) => {
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+  })
+}
+
+/**
+ * Starts the stand-in on 127.0.0.1 (`port`, else any). Settable at any time on the returned
+ * object: `fault` (a placeholder errorCode: mints answer 200 with that placeholder), `faultFor`
+ * (a function of the mint's body returning such a code or null, instead of `fault`), `requireKey`
+ * (401 without `Bearer <key>`, 403 with another key), `echoAuthorization` (mints answer the
+ * request's Authorization header as the chittyId). `requests` records method, path and body.
+ */
+export async function startDeployedStandIn({ port = 0 } = {}) {
+  let sequence = 1000
+  const state = { fault: null, faultFor: null, requireKey: null, echoAuthorization: false, requests: [] }
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x')
+    const raw = await readBody(req)
+    state.requests.push({ method: req.method, path: url.pathname, body: raw })
+    if (state.requireKey !== null) {
+      const auth = req.headers.authorization
+      if (auth === undefined) return send(res, 401, { error: 'unauthorized' })
+      if (auth !== `Bearer ${state.requireKey}`) return send(res, 403, { error: 'forbidden' })
+    }
+    if (req.method === 'GET' && (url.pathname === '/health' || url.pathname === '/api/health')) {
+      return send(res, 200, { status: 'ok', service: 'stand-in' })
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/mint') {
+      let body = {}
+      try {
+        body = JSON.parse(raw)
+      } catch {}
+      const asked = String(body.entityType || body.entity_type || url.searchParams.get('type') || 'thing').toLowerCase()
+      const word = CODES[asked] || asked
+      const letter = WORDS[word] || 'T'
+      if (state.echoAuthorization) return send(res, 200, { success: true, chittyId: req.headers.authorization ?? '' })
+      const fault = state.faultFor ? state.faultFor(body) : state.fault
+      if (fault) {
+        const chittyId = idOf('0', 'ERR', PLACEHOLDER_SEQ[fault] ?? '0099', letter, '0')
+        return send(res, 200, { success: true, fallback: true, errorCode: fault, chittyId, mintedBy: 'fallback' })
+      }
+      sequence += 1
+      const chittyId = idOf('1', 'USA', String(sequence).padStart(4, '0'), letter, '3')
+      return send(res, 200, { success: true, chittyId, components: { entityType: letter }, service: 'stand-in', mintedBy: 'mint' })
+    }
+    if (req.method === 'POST' && url.pathname === '/api/validate') {
+      let id
+      try {
+        id = JSON.parse(raw).id
+      } catch {
+        return send(res, 503, { success: false, error: 'SECURITY_ERROR' })
+      }
+      const parts = typeof id === 'string' ? id.split('-') : []
+      if (parts.length === 8 && parts[1] === '0' && parts[2] === 'ERR' && Number(parts[3]) <= 99) {
+        return send(res, 200, { success: true, valid: false, isError: true, errorCode: parts[3], canReplace: true })
+      }
+      const m = typeof id === 'string' ? DEPLOYED.exec(id) : null
+      if (!m) return send(res, 200, { success: true, valid: false, error: 'Invalid format' })
+      const expected = checkPair(m.slice(1, 8).join(''))
+      if (expected !== m[8]) return send(res, 200, { success: true, valid: false, error: `Invalid checksum: expected ${expected}, got ${m[8]}` })
+      return send(res, 200, { success: true, valid: true })
+    }
+    return send(res, 404, { success: false, error: 'NOT_FOUND', message: `Route not found: ${url.pathname}` })
+  })
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const origin = `http://127.0.0.1:${server.address().port}`
+  return Object.assign(state, {
+    origin,
+    /** What a caller configures: v1's default path below the origin. */
+    serviceUrl: `${origin}/v1`,
+    paths: () => state.requests.map((r) => `${r.method} ${r.path}`),
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections()
+      server.close(resolve)
+    }),
+  })
+}

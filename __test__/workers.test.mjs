@@ -1,0 +1,196 @@
+// The portable build in the real runtime: workers bundled the way wrangler bundles them run in
+// workerd (miniflare from npm) and reach the embedded emulator over loopback.
+// - A worker that imports the package the naive way bundles with and without `nodejs_compat`,
+//   and mints, validates and gets coded errors.
+// - The shared behaviour suite (__test__/behaviour/cases.mjs) runs inside workerd against the
+//   portable build, with and without `nodejs_compat`.
+import { Miniflare } from 'miniflare'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { ChittyIDEmulator } from '../index.mjs'
+import { casesFor } from './behaviour/cases.mjs'
+import { serverFor, deadUrl } from './behaviour/servers.mjs'
+import { consumerProject, bundleLikeWrangler, workerOptions, root } from './workers/bundle.mjs'
+
+const TOKEN = 'workers-test-key'
+
+// Nothing at module scope may do I/O in a worker: the client is made at load, used per request.
+const NAIVE_WORKER = `
+import { ChittyIDClient, RUNTIME } from '@chittyos/chittyid-client'
+import DefaultClient from '@chittyos/chittyid-client'
+
+const atLoad = new ChittyIDClient()
+
+export default {
+  async fetch(request, env) {
+    const client = new ChittyIDClient({ serviceUrl: env.SERVICE_URL, apiKey: env.API_KEY })
+    const out = { runtime: RUNTIME, sameDefault: DefaultClient === ChittyIDClient, atLoadUrl: atLoad.serviceUrl }
+    out.events = []
+    client.on('retry', (e) => out.events.push(e.error.code))
+    out.id = await client.mint({ entity: 'PEO', name: 'from a worker' })
+    out.validation = await client.validate(out.id)
+    out.validFormat = client.validateFormat(out.id)
+    const refused = new ChittyIDClient({ serviceUrl: env.SERVICE_URL, apiKey: 'wrong' })
+    try {
+      await refused.mint({ entity: 'PEO' })
+    } catch (err) {
+      out.error = { name: err.name, code: err.code, status: err.status, message: err.message }
+    }
+    try {
+      new ChittyIDClient({ fleet: { redis: 'redis://127.0.0.1:6379' } })
+    } catch (err) {
+      out.unsupported = { code: err.code, message: err.message }
+    }
+    out.hasNodeEventEmitter = typeof globalThis.process?.getBuiltinModule === 'function'
+    await client.close()
+    return Response.json(out)
+  },
+}
+`
+
+describe('a worker importing @chittyos/chittyid-client as a new user writes it', () => {
+  let project
+  let emu
+  beforeAll(async () => {
+    project = consumerProject({ 'worker.mjs': NAIVE_WORKER })
+    emu = await ChittyIDEmulator.start({ port: 0, token: TOKEN })
+  })
+  afterAll(async () => {
+    await emu.close()
+    rmSync(project, { recursive: true, force: true })
+  })
+
+  test.each([
+    ['with nodejs_compat', true, 'neutral'],
+    ['without nodejs_compat', false, 'neutral'],
+    ['bundled for the browser platform', false, 'browser'],
+  ])('%s: bundles, mints, validates and gets coded errors in workerd', async (_, nodejsCompat, platform) => {
+    const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat, platform })
+    expect(script).not.toMatch(/\.node['"]|process\.binding|require\(["']fs["']\)/)
+    const mf = new Miniflare(workerOptions(script, { nodejsCompat, bindings: { SERVICE_URL: `${emu.url}/v1`, API_KEY: TOKEN } }))
+    try {
+      const res = await mf.dispatchFetch('http://worker/')
+      const out = await res.json()
+      expect(out).toMatchObject({
+        runtime: 'portable',
+        sameDefault: true,
+        atLoadUrl: 'https://id.chitty.cc/v1',
+        validFormat: true,
+        validation: { valid: true, entity: 'PEO' },
+        error: { name: 'ChittyIDError', code: 'EHTTP', status: 401 },
+        unsupported: { code: 'ERR_CHITTYID_UNSUPPORTED' },
+        hasNodeEventEmitter: nodejsCompat,
+      })
+      expect(out.error.message).toMatch(/^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401/)
+      expect(out.unsupported.message).toMatch(/fleet/)
+      expect(emu.stats().mintedIds).toContain(out.id)
+    } finally {
+      await mf.dispose()
+    }
+  })
+})
+
+describe.each([
+  ['with nodejs_compat', true],
+  ['without nodejs_compat', false],
+])('the behaviour suite inside workerd, %s', (_, nodejsCompat) => {
+  let project
+  let mf
+  let nowhere
+  beforeAll(async () => {
+    const cases = join(root, '__test__', 'behaviour', 'cases.mjs')
+    project = consumerProject({
+      'worker.mjs': `
+import * as api from '@chittyos/chittyid-client'
+import { runCase } from ${JSON.stringify(cases)}
+export default {
+  async fetch(request) {
+    const { name, serviceUrl, deadUrl } = await request.json()
+    return Response.json(await runCase(name, { api, build: api.RUNTIME, runtime: 'workerd', serviceUrl, deadUrl }))
+  },
+}
+`,
+    })
+    const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat })
+    mf = new Miniflare(workerOptions(script, { nodejsCompat }))
+    await mf.ready
+    nowhere = await deadUrl()
+  }, 60000)
+  afterAll(async () => {
+    if (mf) await mf.dispose()
+    if (project) rmSync(project, { recursive: true, force: true })
+  })
+
+  test.each(casesFor('portable').map((c) => [c.name, c]))('%s', async (name, c) => {
+    const { server, serviceUrl, close } = await serverFor(c)
+    try {
+      const res = await mf.dispatchFetch('http://worker/run', { method: 'POST', body: JSON.stringify({ name, serviceUrl, deadUrl: nowhere }) })
+      const outcome = await res.json()
+      expect(outcome.failed).toBeUndefined()
+      if (c.check) c.check(outcome.result, server)
+    } finally {
+      await close()
+    }
+  })
+})
+
+// A client at module scope serves every request of the isolate; a validate() shared between
+// requests must not hang when the request that started it ends first (workerd cancels that
+// request's fetch and its continuations).
+describe('a module-scope client shared by concurrent requests in workerd', () => {
+  let project
+  let emu
+  let mf
+  beforeAll(async () => {
+    project = consumerProject({
+      'worker.mjs': `
+import { ChittyIDClient } from '@chittyos/chittyid-client'
+let client
+export default {
+  async fetch(request, env) {
+    client ??= new ChittyIDClient({ serviceUrl: env.SERVICE_URL })
+    const { pathname, searchParams } = new URL(request.url)
+    const id = searchParams.get('id')
+    if (pathname === '/fire-and-forget') {
+      client.validate(id)
+      return new Response('gone')
+    }
+    return Response.json(await client.validate(id))
+  },
+}
+`,
+    })
+    emu = await ChittyIDEmulator.start({ port: 0 })
+    const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat: false })
+    mf = new Miniflare(workerOptions(script, { nodejsCompat: false, bindings: { SERVICE_URL: `${emu.url}/v1` } }))
+    await mf.ready
+  }, 60000)
+  afterAll(async () => {
+    if (mf) await mf.dispose()
+    if (emu) await emu.close()
+    if (project) rmSync(project, { recursive: true, force: true })
+  })
+  beforeEach(() => emu.resetLedger())
+
+  const settle = (promise, ms) => Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve('no answer'), ms))])
+
+  test('two requests validating one id share one request to the service', async () => {
+    emu.setFault({ latencyMs: 1500, routes: ['validate'] })
+    const first = mf.dispatchFetch('http://worker/a?id=AB-C-DEF-1234-P-26-A-1').then((r) => r.json())
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const second = mf.dispatchFetch('http://worker/b?id=AB-C-DEF-1234-P-26-A-1').then((r) => r.json())
+    const [a, b] = await Promise.all([settle(first, 20000), settle(second, 20000)])
+    expect(a).toEqual(b)
+    expect(a).toHaveProperty('valid')
+    expect(emu.stats().requests.validate).toBe(1)
+  })
+
+  test('when the request that started it ends, the other still gets an answer', async () => {
+    emu.setFault({ latencyMs: 500, routes: ['validate'] })
+    expect(await (await mf.dispatchFetch('http://worker/fire-and-forget?id=AB-C-DEF-1234-P-26-A-2')).text()).toBe('gone')
+    const answer = await settle(mf.dispatchFetch('http://worker/b?id=AB-C-DEF-1234-P-26-A-2').then((r) => r.json()), 20000)
+    expect(answer).toHaveProperty('valid')
+    // The other request's fetch may have been cancelled before or after it was sent.
+    expect(emu.stats().requests.validate).toBeGreaterThanOrEqual(1)
+  })
+})

@@ -1,0 +1,295 @@
+'use strict'
+
+// The portable client's options (docs/PORTABLE.md "Options"): the native client's option
+// names, ranges and messages for what the portable client offers (lib/options.js needs the
+// addon, so it cannot be bundled for a worker; __test__/portable.test.mjs holds both to the
+// same refusals), a typed refusal (`ERR_CHITTYID_UNSUPPORTED`) for what cannot exist in a
+// fetch runtime, and a refusal of unknown keys.
+
+const { ChittyIDError, invalidArgument } = require('../errors.js')
+const { refuseUnknown } = require('../option-names.js')
+const { GRAMMARS } = require('../format.js')
+const { onlyV1Options } = require('../v1.js')
+const { DEFAULTS } = require('./defaults.js')
+
+const MAX_U32 = 2 ** 32 - 1
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
+const shown = (v) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? JSON.stringify(v) : typeof v)
+
+/** A feature of the native client that a fetch runtime cannot have (README "Runtimes"). */
+function unsupported(what, why) {
+  return new ChittyIDError(`${what} is not available in the portable build (${why}); see README "Runtimes"`, { code: 'ERR_CHITTYID_UNSUPPORTED' })
+}
+
+const COUNT = 'count'
+const NUMBER = 'number'
+
+function numberProblem(v, kind) {
+  if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
+  if (kind === NUMBER) return Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? undefined : `a finite number from 0 to ${Number.MAX_SAFE_INTEGER}`
+  return Number.isInteger(v) && v >= 0 && v <= MAX_U32 ? undefined : `an integer from 0 to ${MAX_U32}`
+}
+
+const POLICY_FIELDS = {
+  retry: { maxAttempts: COUNT, initialDelayMs: NUMBER, maxDelayMs: NUMBER, backoffMultiplier: NUMBER, jitter: NUMBER, maxRetryAfterMs: NUMBER },
+  circuitBreaker: { failureThreshold: COUNT, resetTimeout: NUMBER, monitorWindow: NUMBER, halfOpenAttempts: COUNT },
+  cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER },
+}
+/** Fields of the native policies that need what a fetch runtime lacks. */
+const UNSUPPORTED_FIELDS = {
+  retry: { budget: 'the retry budget is not implemented here' },
+  cache: {
+    staleIfErrorMs: 'stale answers are not implemented here',
+    negativeStaleIfErrorMs: 'stale answers are not implemented here',
+  },
+}
+
+/** `undefined` = defaults, `null` = off, else the defaults with these fields. */
+function policy(value, name) {
+  if (value === undefined || value === true) return { ...DEFAULTS[name] }
+  if (value === false) return null
+  if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
+  const fields = POLICY_FIELDS[name]
+  // The native client's names (lib/options.js): the same refusal, did-you-mean included.
+  refuseUnknown(value, name, [...Object.keys(fields), ...(name === 'retry' ? ['mint'] : []), ...Object.keys(UNSUPPORTED_FIELDS[name] ?? {})], 'ChittyIDClient')
+  const out = { ...DEFAULTS[name] }
+  for (const [field, v] of Object.entries(value)) {
+    if (name === 'retry' && field === 'mint') continue
+    const why = UNSUPPORTED_FIELDS[name] && UNSUPPORTED_FIELDS[name][field]
+    if (why !== undefined) {
+      if (v === undefined || v === false) continue
+      throw unsupported(`option "${name}.${field}"`, why)
+    }
+    if (v === undefined) continue
+    const problem = numberProblem(v, fields[field])
+    if (problem !== undefined) throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${shown(v)}`)
+    out[field] = v
+  }
+  return out
+}
+
+function atLeastOne(options, name, field) {
+  if (options !== null && options[field] < 1) {
+    throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be an integer from 1 to ${MAX_U32}, got ${options[field]}`)
+  }
+}
+
+function timeoutOption(value) {
+  if (value === undefined || value === null || value === false || value === 0 || Number.isNaN(value)) return DEFAULTS.timeout
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    throw invalidArgument(`ChittyIDClient option "timeout" must be a number of ms from 1 to ${MAX_TIMEOUT_MS} (or falsy for the default), got ${shown(value)}`)
+  }
+  return value
+}
+
+function optional(config, name, type) {
+  const value = config[name]
+  if (value === undefined || value === null || value === false || value === '' || value === 0) return undefined
+  if (typeof value !== type) throw invalidArgument(`ChittyIDClient option "${name}" must be a ${type}, got ${typeof value}`)
+  return value
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i
+
+function serviceUrlOption(value, allowInsecure) {
+  if (value === undefined || value === null || value === '') value = DEFAULTS.serviceUrl
+  if (Array.isArray(value)) {
+    if (value.length === 1) value = value[0]
+    else throw unsupported('endpoint failover (serviceUrl as an array)', 'it needs background health probes')
+  }
+  let url
+  try {
+    if (typeof value !== 'string') throw new TypeError('not a string')
+    url = new URL(value)
+  } catch {
+    throw invalidArgument('ChittyIDClient option "serviceUrl" must be a URL string or a non-empty array of URL strings')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw invalidArgument(`ChittyIDClient option "serviceUrl" must be an http(s) URL, got ${JSON.stringify(url.protocol)}`)
+  }
+  if (url.protocol === 'http:' && !allowInsecure && !LOOPBACK.test(url.hostname)) {
+    throw Object.assign(invalidArgument(`ChittyIDClient option "serviceUrl": plain http to ${url.hostname} would send the API key in clear text; use https, or allowInsecure: true`))
+  }
+  if (url.search || url.hash) throw invalidArgument('ChittyIDClient option "serviceUrl" must not have a query or fragment')
+  return value.replace(/\/+$/, '')
+}
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/
+const MAX_HEADERS = 64
+const MAX_HEADER_VALUE_LENGTH = 8192
+/** Headers the client sets itself (`reservedHeaderNames()` natively). */
+const RESERVED_HEADERS = new Set(['authorization', 'accept', 'content-type', 'content-length', 'idempotency-key', 'host', 'connection', 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'])
+
+function addHeaders(into, headers, where) {
+  if (headers === undefined || headers === null) return
+  if (typeof headers !== 'object') throw invalidArgument(`${where} must be an object of header names and values`)
+  const entries = []
+  if (typeof headers.forEach === 'function' && typeof headers.get === 'function') headers.forEach((value, name) => entries.push([name, value]))
+  else entries.push(...Object.entries(headers))
+  for (const [name, raw] of entries) {
+    if (raw === undefined || raw === null) continue
+    const value = typeof raw === 'number' ? String(raw) : raw
+    if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalidArgument(`${where}: ${JSON.stringify(name)} is not a valid header name`)
+    const lower = name.toLowerCase()
+    if (RESERVED_HEADERS.has(lower)) throw invalidArgument(`${where}: "${name}" is set by the client and cannot be overridden`)
+    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE_LENGTH || !HEADER_VALUE.test(value)) {
+      throw invalidArgument(`${where}: the value of "${name}" must be a string of visible ASCII characters, spaces or tabs (at most ${MAX_HEADER_VALUE_LENGTH})`)
+    }
+    into.set(lower, value)
+  }
+  if (into.size > MAX_HEADERS) throw invalidArgument(`${where}: at most ${MAX_HEADERS} extra headers`)
+}
+
+function headersOption(value) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === 'function') return value
+  addHeaders(new Map(), value, 'ChittyIDClient option "headers"')
+  return value
+}
+
+/** Native options that cannot exist in a fetch runtime, and why (README "Runtimes"). */
+const UNSUPPORTED = {
+  fleet: 'fleet mode speaks Redis over TCP',
+  proxy: 'the runtime\'s fetch decides the route',
+  ca: 'the runtime\'s fetch decides which certificates it trusts',
+  bulkhead: 'not implemented here',
+  rateLimit: 'not implemented here',
+  logger: 'not implemented here; listen to the client\'s events',
+  loggerStyle: 'not implemented here',
+  labels: 'there are no Prometheus metrics here',
+  failover: 'it needs background health probes',
+  maxConnections: 'the runtime\'s fetch pools connections',
+}
+
+/**
+ * Every option name of the native client (lib/options.js `CLIENT_OPTIONS`, in its order, so an
+ * unknown name is refused with the same message; __test__/portable.test.mjs holds them equal).
+ * The portable client checks those it has and refuses the rest (`UNSUPPORTED`).
+ */
+const CLIENT_OPTIONS = [
+  'serviceUrl', 'failover', 'apiKey', 'timeout', 'retry', 'circuitBreaker', 'cache', 'bulkhead', 'rateLimit',
+  'scope', 'connection', 'maxResponseBytes', 'allowInsecure', 'ca', 'maxConnections', 'proxy', 'transport',
+  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet', 'idGrammar', 'wire', 'acceptPlaceholders',
+]
+const WIRES = ['auto', 'v1', 'deployed']
+
+/**
+ * Where v1 semantics apply (docs/PORTABLE.md "v1 semantics under jest"): the runtime shows a
+ * jest worker (`JEST_WORKER_ID`, e.g. jest with `testEnvironment: 'jsdom'`, which resolves the
+ * `browser` condition to this build), `CHITTYID_TRANSPORT` does not choose a transport, and no
+ * `transport` option is given: the fetch transport was chosen automatically, as on Node.
+ */
+function automaticFetch(config) {
+  const env = typeof process === 'object' && process !== null && process.env ? process.env : undefined
+  if (env === undefined || env.JEST_WORKER_ID === undefined) return false
+  if (env.CHITTYID_TRANSPORT !== undefined && env.CHITTYID_TRANSPORT !== '') return false
+  return config.transport === undefined || config.transport === null
+}
+
+/** The checked config of a portable client. */
+function portableOptions(config) {
+  if (config === undefined || config === null) config = {}
+  if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
+  refuseUnknown(config, '', CLIENT_OPTIONS, 'ChittyIDClient')
+  for (const [key, value] of Object.entries(config)) {
+    if (key in UNSUPPORTED) {
+      if (value === undefined || value === null || value === false) continue
+      throw unsupported(`option "${key}"`, UNSUPPORTED[key])
+    }
+  }
+  const v1Defaults = automaticFetch(config)
+  const v1 = v1Defaults && onlyV1Options(config)
+  // v1 sent to any URL it was given; a v1-semantics client keeps that.
+  const allowInsecure = v1 || optional(config, 'allowInsecure', 'boolean') === true
+  // Under the automatically chosen fetch transport, retry, breaker and cache stay off unless given.
+  const off = (name) => v1Defaults && (config[name] === undefined || config[name] === null)
+  const retry = off('retry') ? null : policy(config.retry, 'retry')
+  atLeastOne(retry, 'retry', 'maxAttempts')
+  const mint = isPlainObject(config.retry) ? config.retry.mint : undefined
+  if (mint !== undefined && mint !== 'safe' && mint !== 'idempotent') {
+    throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${shown(mint)}`)
+  }
+  const circuitBreaker = off('circuitBreaker') ? null : policy(config.circuitBreaker, 'circuitBreaker')
+  const cache = off('cache') ? null : policy(config.cache, 'cache')
+  const scope = optional(config, 'scope', 'string')
+  if (scope !== undefined && scope !== 'client') {
+    if (scope === 'process') throw unsupported('scope "process"', 'there are no threads sharing an addon')
+    throw invalidArgument(`ChittyIDClient option "scope" must be "client" or "process", got ${shown(scope)}`)
+  }
+  if (config.transport !== undefined && config.transport !== 'fetch') {
+    if (config.transport === 'native') throw unsupported('transport "native"', 'the native addon cannot load in this runtime')
+    throw invalidArgument(`ChittyIDClient option "transport" must be "native" or "fetch", got ${shown(config.transport)}`)
+  }
+  // The connection manager runs background health checks, which a worker must not leave behind.
+  if (config.connection !== undefined && config.connection !== false) {
+    throw unsupported('the connection manager (option "connection")', 'its background health checks would outlive the request; call healthCheck() instead')
+  }
+  const wire = config.wire === undefined || config.wire === null ? (v1Defaults ? 'v1' : 'auto') : config.wire
+  if (!WIRES.includes(wire)) throw invalidArgument(`ChittyIDClient option "wire" must be one of ${WIRES.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(wire)}`)
+  const acceptPlaceholders = config.acceptPlaceholders === undefined || config.acceptPlaceholders === null ? false : config.acceptPlaceholders
+  if (typeof acceptPlaceholders !== 'boolean') throw invalidArgument(`ChittyIDClient option "acceptPlaceholders" must be a boolean, got ${shown(acceptPlaceholders)}`)
+  const idGrammar = config.idGrammar === undefined || config.idGrammar === null ? 'any' : config.idGrammar
+  if (!GRAMMARS.includes(idGrammar)) throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(idGrammar)}`)
+  const maxResponseBytes = config.maxResponseBytes ?? DEFAULTS.maxResponseBytes
+  if (typeof maxResponseBytes !== 'number' || !Number.isInteger(maxResponseBytes) || maxResponseBytes < 1 || maxResponseBytes > MAX_U32) {
+    throw invalidArgument(`ChittyIDClient option "maxResponseBytes" must be an integer from 1 to ${MAX_U32}, got ${shown(maxResponseBytes)}`)
+  }
+  if (config.name !== undefined && (typeof config.name !== 'string' || config.name === '')) {
+    throw invalidArgument('ChittyIDClient option "name" must be a non-empty string')
+  }
+  return {
+    serviceUrl: serviceUrlOption(config.serviceUrl, allowInsecure),
+    apiKey: optional(config, 'apiKey', 'string'),
+    timeout: timeoutOption(config.timeout),
+    retry,
+    mintRetry: mint ?? DEFAULTS.mintRetry,
+    circuitBreaker,
+    cache,
+    maxResponseBytes,
+    headers: headersOption(config.headers),
+    name: config.name,
+    wire,
+    acceptPlaceholders,
+    idGrammar,
+    // v1's serviceUrl (trailing slashes removed) when the calls are v1's (lib/v1.js).
+    v1: v1 ? { serviceUrl: (config.serviceUrl || DEFAULTS.serviceUrl).replace(/\/+$/, '') } : undefined,
+  }
+}
+
+function callSignal(options) {
+  if (options === undefined || options === null) return undefined
+  if (!isPlainObject(options)) throw invalidArgument('options must be an object like { signal }')
+  refuseUnknown(options, 'call', ['signal', 'headers', 'idempotencyKey'], 'a call')
+  const { signal } = options
+  if (signal === undefined || signal === null) return undefined
+  if (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+    throw invalidArgument('options.signal must be an AbortSignal')
+  }
+  return signal
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+
+function callIdempotencyKey(options) {
+  const key = options === undefined || options === null ? undefined : options.idempotencyKey
+  if (key === undefined) return undefined
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw invalidArgument('options.idempotencyKey must be a string of 1 to 255 visible ASCII characters (no spaces)')
+  }
+  return key
+}
+
+/** The extra headers of one call (an object), or undefined: the client's option, then the call's. */
+function callHeaders(option, callOptions, operation) {
+  const own = callOptions === undefined || callOptions === null ? undefined : callOptions.headers
+  if (option === undefined && (own === undefined || own === null)) return undefined
+  const merged = new Map()
+  if (option !== undefined) addHeaders(merged, typeof option === 'function' ? option({ operation }) : option, 'the headers returned by the "headers" option')
+  addHeaders(merged, own, 'options.headers')
+  return merged.size === 0 ? undefined : Object.fromEntries(merged)
+}
+
+module.exports = { CLIENT_OPTIONS, WIRES, portableOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject, unsupported, RESERVED_HEADERS }

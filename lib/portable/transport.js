@@ -1,0 +1,132 @@
+'use strict'
+
+// One HTTP exchange of the portable client over the runtime's `fetch` (docs/PORTABLE.md): the
+// per-attempt timeout through an AbortController, the caller's signal, the body read under
+// `maxResponseBytes`, and a failure described as the native transport describes it: a kind,
+// a Node-style code, v1's reason text and the phase the request reached (src/transport/fetch.rs
+// sorts fetch rejections the same way).
+
+const { failureOf } = require('../fetch-failure.js')
+
+/** Codes of failures before any byte of the request left (src/transport/fetch.rs CONNECT_CODES). */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
+const EXCHANGE_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE'])
+
+/** A failed attempt: what the retry rules and the error mapping read. */
+function failure(kind, fields) {
+  return { kind, ...fields }
+}
+
+function transportFailure(err) {
+  const { code: raw, message } = failureOf(err)
+  let code = raw
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return failure('timeout', { code: 'ETIMEDOUT', phase: 'connect', message: `fetch failed: ${message}` })
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') code = 'ETIMEDOUT'
+  if (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') code = 'ECONNRESET'
+  if (CONNECT_CODES.has(code)) return failure('transport', { code, phase: 'connect', message: `fetch failed: ${message}` })
+  if (code && (code.startsWith('ERR_TLS') || code.startsWith('CERT_') || code.includes('SELF_SIGNED') || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')) {
+    return failure('tls', { code, phase: 'connect', message: `fetch failed: TLS handshake failed: ${message}` })
+  }
+  // Anything else may have been written (workerd says "Network connection lost." for a
+  // refused connection and a reset alike, so a mint cannot tell them apart there).
+  return failure('transport', { code: EXCHANGE_CODES.has(code) ? code : 'EFETCH', phase: 'exchange', message: `fetch failed: ${message}` })
+}
+
+const TOO_LARGE = Symbol('too large')
+
+async function readText(response, limit) {
+  const stream = response.body
+  let bytes
+  if (stream && typeof stream.getReader === 'function') {
+    const reader = stream.getReader()
+    const chunks = []
+    let size = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > limit) {
+        reader.cancel().catch(() => {})
+        return TOO_LARGE
+      }
+      chunks.push(value)
+    }
+    bytes = new Uint8Array(size)
+    let at = 0
+    for (const c of chunks) {
+      bytes.set(c, at)
+      at += c.byteLength
+    }
+    return new TextDecoder().decode(bytes)
+  }
+  // Stubs standing in for a Response (jest suites) may offer only text() or json().
+  let text = ''
+  if (typeof response.text === 'function') text = String(await response.text())
+  else if (typeof response.json === 'function') text = JSON.stringify(await response.json()) ?? ''
+  return new TextEncoder().encode(text).byteLength > limit ? TOO_LARGE : text
+}
+
+function discard(response) {
+  const stream = response.body
+  if (stream && typeof stream.cancel === 'function' && stream.locked === false) stream.cancel().catch(() => {})
+}
+
+/**
+ * Makes one request. Resolves `{ status, statusText, retryAfter, json }` (`json` parsed from a
+ * 2xx body only, unless `readBody` is false), or rejects with a failure (`kind` transport / tls / timeout / bad / toolarge)
+ * or, when `signal` aborted, with `{ kind: 'aborted' }`.
+ */
+async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxResponseBytes, signal, readBody = true }) {
+  if (signal && signal.aborted) throw { kind: 'aborted' }
+  const controller = new AbortController()
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    controller.abort()
+  }, timeoutMs)
+  const onAbort = () => controller.abort()
+  if (signal) signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    let response
+    try {
+      const init = { method, headers, signal: controller.signal }
+      if (body !== undefined) init.body = body
+      response = await fetchFn(url, init)
+    } catch (err) {
+      throw settleFailure(err)
+    }
+    if (response === null || typeof response !== 'object') throw failure('bad', { code: 'EBADRESPONSE', message: 'ChittyID service returned an invalid response: fetch resolved to something that is not a Response' })
+    const status = Number.isInteger(response.status) ? response.status : response.ok === false ? 500 : 200
+    const statusText = typeof response.statusText === 'string' ? response.statusText : ''
+    const retryAfter = response.headers && typeof response.headers.get === 'function' ? response.headers.get('retry-after') ?? undefined : undefined
+    if (status < 200 || status > 299 || !readBody) {
+      discard(response)
+      return { status, statusText, retryAfter }
+    }
+    let text
+    try {
+      text = await readText(response, maxResponseBytes)
+    } catch (err) {
+      throw settleFailure(err)
+    }
+    if (text === TOO_LARGE) throw failure('toolarge', { code: 'EBODYTOOLARGE', message: `ChittyID service response exceeds the ${maxResponseBytes}-byte limit` })
+    let json
+    try {
+      json = JSON.parse(text)
+    } catch (err) {
+      throw failure('bad', { code: 'EBADRESPONSE', message: `ChittyID service returned an invalid response: invalid JSON (${err.message})` })
+    }
+    return { status, statusText, retryAfter, json }
+  } finally {
+    clearTimeout(timer)
+    if (signal) signal.removeEventListener('abort', onAbort)
+  }
+
+  function settleFailure(err) {
+    if (signal && signal.aborted) return { kind: 'aborted' }
+    if (timedOut) return failure('timeout', { code: 'ETIMEDOUT', phase: 'exchange', message: `fetch failed: request timed out after ${timeoutMs} ms` })
+    return transportFailure(err)
+  }
+}
+
+module.exports = { exchange, failure, transportFailure }

@@ -1,0 +1,83 @@
+'use strict'
+
+// What the portable client sends and reads on each of the two wires (README "Which service this
+// talks to"): v1's (`POST {serviceUrl}/mint`, `/mint/batch`, `GET {serviceUrl}/validate/:id`,
+// `GET {serviceUrl}/health`) and the deployed service's (`entityType` in the mint body,
+// `POST {origin}/api/validate`, `GET {origin}/health`, no batch route, 200 placeholders).
+
+const { isPlaceholderId, idGrammarOf } = require('../format.js')
+const { revealsSecret } = require('../redact.js')
+const { entityTypeWord, placeholderRetrySafe } = require('../wire.js')
+const { failure } = require('./transport.js')
+
+/** A mint request as sent: v1's, plus `entityType` unless the wire is v1 (a v1 service ignores it). */
+function mintPayload(request, wire) {
+  if (wire === 'v1' || request.entityType !== undefined) return request
+  const word = entityTypeWord(request.entity)
+  return word === undefined ? request : { entityType: word, ...request }
+}
+
+const bad = (detail) => failure('bad', { code: 'EBADRESPONSE', message: `ChittyID service returned an invalid response: ${detail}` })
+
+/**
+ * A placeholder id answered instead of a minted one (src/error.rs `Placeholder`): `retrySafe`
+ * by the rule of lib/wire.js; a RATE_LIMITED one is a rate limit (ERATELIMITED).
+ */
+function placeholderFailure(id, errorCode) {
+  const code = typeof errorCode === 'string' ? errorCode : null
+  const rateLimited = code === 'RATE_LIMITED'
+  const retrySafe = placeholderRetrySafe(code)
+  const shownId = isPlaceholderId(id) ? id : '(not a well-formed placeholder id)'
+  const message = rateLimited
+    ? `rate limited by the ChittyID service: it answered with the placeholder id ${shownId} (${code}) instead of minting`
+    : `the ChittyID service answered with the placeholder id ${shownId} (${code ?? 'no errorCode'}) instead of a minted id; ${retrySafe ? 'minting again is safe' : 'the service may have minted: minting again may mint twice'}`
+  return failure('placeholder', { code: rateLimited ? 'ERATELIMITED' : 'EPLACEHOLDER', placeholderId: shownId, serviceErrorCode: code, rateLimited, retrySafe, message })
+}
+
+/**
+ * A mint answer: `{ id, wire }`, or `{ id, wire, placeholder: errorCode }` when the caller
+ * accepts placeholders (never a RATE_LIMITED one); throws the failure otherwise. The id must
+ * be of a grammar and must not give the API key away (src/wire.rs `parse_mint`).
+ */
+function parseMint(json, acceptPlaceholders, apiKey) {
+  if (json === null || typeof json !== 'object') throw bad('the answer has no string chittyId')
+  const id = json.chittyId
+  if (typeof id !== 'string') throw bad('the answer has no string chittyId')
+  if (apiKey && revealsSecret(id, apiKey)) throw bad("chittyId contains the API key (the service echoed the request's credentials); the id is not shown")
+  const errorCode = typeof json.errorCode === 'string' ? json.errorCode : null
+  const placeholder = json.fallback === true || isPlaceholderId(id)
+  const wire = placeholder ? 'deployed' : idGrammarOf(id)
+  if (wire === null) throw bad('chittyId is not a ChittyID of either grammar')
+  if (placeholder) {
+    if (!acceptPlaceholders || errorCode === 'RATE_LIMITED') throw placeholderFailure(id, errorCode)
+    return { id, wire, placeholder: errorCode }
+  }
+  return { id, wire }
+}
+
+function parseBatch(json, expected) {
+  const ids = json !== null && typeof json === 'object' ? json.chittyIds : undefined
+  if (!Array.isArray(ids)) throw bad('the answer has no chittyIds array')
+  if (ids.length !== expected) throw bad(`chittyIds holds ${ids.length} ids for ${expected} requests`)
+  if (!ids.every((id) => typeof id === 'string')) throw bad('chittyIds holds a value that is not a string')
+  return ids
+}
+
+/** A validate answer of either wire (src/client.rs `parse_validation`), placeholders included. */
+function parseValidation(json) {
+  if (json === null || typeof json !== 'object') throw bad('the answer has no boolean `valid`')
+  if (json.replaced === true) {
+    // The service minted a real id for this placeholder: the placeholder itself is not one.
+    return { valid: false, error: `placeholder id, replaced by ${typeof json.newId === 'string' ? json.newId : ''}`, errorCode: 'EPLACEHOLDER' }
+  }
+  if (typeof json.valid !== 'boolean') throw bad('the answer has no boolean `valid`')
+  const answer = { valid: json.valid }
+  for (const field of ['chittyId', 'entity', 'error']) if (typeof json[field] === 'string') answer[field] = json[field]
+  if (json.isError === true) {
+    if (answer.error === undefined) answer.error = 'placeholder id (not a minted id)'
+    answer.errorCode = 'EPLACEHOLDER'
+  }
+  return answer
+}
+
+module.exports = { mintPayload, parseMint, parseBatch, parseValidation, placeholderFailure }

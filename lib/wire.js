@@ -1,0 +1,40 @@
+'use strict'
+
+// The JS twin of src/wire.rs's pure rules, for the build without the native addon (the
+// portable build, docs/PORTABLE.md): the deployed service's word for each v1 entity code, and
+// which placeholder errorCodes say minting again is safe. Pure JS with no import.
+// __test__/wire-table.test.mjs holds both to the native client's behaviour (what it sends and
+// what its errors say) over real sockets.
+
+/** v1's entity codes in the deployed service's words (src/wire.rs `entity_type_word`). */
+const ENTITY_TYPE_WORDS = Object.freeze({
+  PEO: 'person',
+  PLACE: 'place',
+  PROP: 'thing',
+  EVNT: 'event',
+  AUTH: 'authority',
+  INFO: 'thing',
+  FACT: 'thing',
+  CONTEXT: 'person',
+  ACTOR: 'person',
+})
+
+/**
+ * The placeholder errorCodes after which a mint can be sent again without minting twice: the
+ * minting backend refused the request before processing it (src/wire.rs
+ * `placeholder_retry_safe`). A timeout, a failure the service could not place, a 5xx of the
+ * backend, an unknown or absent code may have minted.
+ */
+const RETRY_SAFE_PLACEHOLDER_CODES = Object.freeze(['RATE_LIMITED', 'INVALID_REQUEST', 'DRAND_UNAVAILABLE', 'CERT_UNAVAILABLE', 'TRUST_UNAVAILABLE'])
+
+/** The deployed word for `entity`, or undefined for a code the table does not know. */
+function entityTypeWord(entity) {
+  return typeof entity === 'string' && Object.prototype.hasOwnProperty.call(ENTITY_TYPE_WORDS, entity) ? ENTITY_TYPE_WORDS[entity] : undefined
+}
+
+/** Whether minting again after a placeholder of `errorCode` (a string, or null/undefined) is safe. */
+function placeholderRetrySafe(errorCode) {
+  return typeof errorCode === 'string' && RETRY_SAFE_PLACEHOLDER_CODES.includes(errorCode)
+}
+
+module.exports = { ENTITY_TYPE_WORDS, RETRY_SAFE_PLACEHOLDER_CODES, entityTypeWord, placeholderRetrySafe }
