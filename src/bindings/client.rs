@@ -64,34 +64,29 @@ impl Drop for NativeClient {
 }
 
 /// A call's work, boxed where it is made: its future is kilobytes (the whole resilience and HTTP
-/// state machine), and every wrapper around it would otherwise move all of it. It is made on the
-/// I/O thread: submitting sends a small closure that makes it, so those kilobytes are allocated
-/// and freed by one thread, not by the JS thread for the I/O thread to free.
+/// state machine), and every wrapper around it would otherwise move all of it.
 type CallFuture = Pin<Box<dyn Future<Output = std::result::Result<Outcome, ClientError>> + Send>>;
 
 #[napi]
 impl NativeClient {
     /// [`NativeClient::submit`] inside the call's telemetry scope: its extra `headers`
     /// (`[name, value, ...]`) and, when telemetry is on, the records of its attempts.
-    fn submit_call(&self, ticket: u32, cancellable: bool, op: Operation, headers: Option<Vec<String>>, make: impl FnOnce() -> CallFuture + Send + 'static) -> Result<()> {
+    fn submit_call(&self, ticket: u32, cancellable: bool, op: Operation, headers: Option<Vec<String>>, call: CallFuture) -> Result<()> {
         let headers = match headers.filter(|h| !h.is_empty()) {
             Some(flat) => Some(crate::telemetry::parse_headers(flat).map_err(|e| to_napi_error(&e))?),
             None => None,
         };
         let scope = CallScope::new(ticket, op, &self.telemetry, headers);
         let mints = matches!(op, Operation::Mint | Operation::MintBatch);
+        let call: CallFuture = Box::pin(crate::telemetry::scoped(scope, call));
         // A fetch-transport call names itself to JS in every attempt (`transport::fetch::CallOrigin`).
-        let origin = self.core.fetch_transport().is_some().then(|| {
+        let call: CallFuture = if self.core.fetch_transport().is_some() {
             let single_attempt = self.single_attempt.swap(0, Ordering::Relaxed) == ticket;
-            crate::transport::fetch::CallOrigin { ticket, single_attempt }
-        });
-        self.submit(ticket, cancellable, mints, move || {
-            let call: CallFuture = Box::pin(crate::telemetry::scoped(scope, make()));
-            match origin {
-                Some(origin) => Box::pin(crate::transport::fetch::within_call(origin, call)),
-                None => call,
-            }
-        })
+            Box::pin(crate::transport::fetch::within_call(crate::transport::fetch::CallOrigin { ticket, single_attempt }, call))
+        } else {
+            call
+        };
+        self.submit(ticket, cancellable, mints, call)
     }
 
     /// The call about to be submitted under `ticket` is made once: no retry, no failover. JS
@@ -102,11 +97,11 @@ impl NativeClient {
         self.single_attempt.store(ticket, Ordering::Relaxed);
     }
 
-    /// Runs the call `make` makes on the I/O thread and queues its outcome (or its error) under
-    /// `ticket`. The task owns what it uses: a worker thread may be torn down mid-call. A call
-    /// that can be aborted, and every mint (so `close()` can tell whether it may have minted),
-    /// is registered here, on the JS thread, before the I/O thread runs it.
-    fn submit(&self, ticket: u32, cancellable: bool, mints: bool, make: impl FnOnce() -> CallFuture + Send + 'static) -> Result<()> {
+    /// Runs `call` on the I/O thread and queues its outcome (or its error) under `ticket`. The
+    /// task owns what it uses: a worker thread may be torn down mid-call. A call that can be
+    /// aborted, and every mint (so `close()` can tell whether it may have minted), is
+    /// registered here, on the JS thread, before the I/O thread runs it.
+    fn submit(&self, ticket: u32, cancellable: bool, mints: bool, call: CallFuture) -> Result<()> {
         if !self.completer.is_attached() {
             return Err(napi::Error::new(Status::GenericFailure, "attachCompletions must be called before submitting"));
         }
@@ -114,7 +109,7 @@ impl NativeClient {
         let cancellations = Arc::clone(&self.cancellations);
         let registered = (cancellable || mints).then(|| cancellations.register(ticket, mints));
         runtime::spawn(async move {
-            let outcome = match cancellations.run(registered.as_ref(), make()).await.unwrap_or_else(|cancelled| match cancelled {
+            let outcome = match cancellations.run(registered.as_ref(), call).await.unwrap_or_else(|cancelled| match cancelled {
                 Cancelled::Aborted => Err(ClientError::Aborted),
                 Cancelled::Closed => Err(ClientError::Closed),
             }) {
@@ -263,7 +258,7 @@ impl NativeClient {
     pub fn submit_mint(&self, ticket: u32, body: String, cancellable: bool, idempotency_key: Option<String>, headers: Option<Vec<String>>) -> Result<()> {
         checked_key(idempotency_key.as_deref())?;
         let core = Arc::clone(&self.core);
-        self.submit_call(ticket, cancellable, Operation::Mint, headers, move || Box::pin(async move { core.mint(body.into_bytes().into(), idempotency_key).await.map(Outcome::Id) }))
+        self.submit_call(ticket, cancellable, Operation::Mint, headers, Box::pin(async move { core.mint(body.into_bytes().into(), idempotency_key).await.map(Outcome::Id) }))
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests.
@@ -271,7 +266,7 @@ impl NativeClient {
     pub fn submit_mint_batch(&self, ticket: u32, body: String, count: u32, cancellable: bool, idempotency_key: Option<String>, headers: Option<Vec<String>>) -> Result<()> {
         checked_key(idempotency_key.as_deref())?;
         let core = Arc::clone(&self.core);
-        self.submit_call(ticket, cancellable, Operation::MintBatch, headers, move || Box::pin(async move { core.mint_batch(body.into_bytes().into(), count as usize, idempotency_key).await.map(Outcome::Ids) }))
+        self.submit_call(ticket, cancellable, Operation::MintBatch, headers, Box::pin(async move { core.mint_batch(body.into_bytes().into(), count as usize, idempotency_key).await.map(Outcome::Ids) }))
     }
 
     /// The handle of this client's cache for `cachedVerdict` (`bindings::cache`); 0 without one.
@@ -284,7 +279,7 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
         let core = Arc::clone(&self.core);
-        self.submit_call(ticket, cancellable, Operation::Validate, headers, move || Box::pin(async move { Ok(Outcome::Validation(core.validate_uncached(&id).await.into())) }))
+        self.submit_call(ticket, cancellable, Operation::Validate, headers, Box::pin(async move { Ok(Outcome::Validation(core.validate_uncached(&id).await.into())) }))
     }
 
     /// `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
@@ -305,7 +300,7 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_invalidate(&self, ticket: u32, id: String) -> Result<()> {
         let core = Arc::clone(&self.core);
-        self.submit(ticket, false, false, move || Box::pin(async move { Ok(Outcome::Bool(core.invalidate_shared(&id).await)) }))
+        self.submit(ticket, false, false, Box::pin(async move { Ok(Outcome::Bool(core.invalidate_shared(&id).await)) }))
     }
 
     /// Stops the call submitted under `ticket` (its AbortSignal fired). `null` when it already
@@ -329,7 +324,7 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_health_check(&self, ticket: u32, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
         let core = Arc::clone(&self.core);
-        self.submit_call(ticket, cancellable, Operation::Health, headers, move || Box::pin(async move { Ok(Outcome::Bool(core.health().await)) }))
+        self.submit_call(ticket, cancellable, Operation::Health, headers, Box::pin(async move { Ok(Outcome::Bool(core.health().await)) }))
     }
 
     /// Wires native events to `callback` (one weak threadsafe function, created on first call).
@@ -344,7 +339,7 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_connect(&self, ticket: u32, cancellable: bool) -> Result<()> {
         let outcome = self.monitor.connect()?;
-        self.submit(ticket, cancellable, false, move || Box::pin(async move { Ok(Outcome::Bool(outcome.await)) }))
+        self.submit(ticket, cancellable, false, Box::pin(async move { Ok(Outcome::Bool(outcome.await)) }))
     }
 
     /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).
