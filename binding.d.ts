@@ -46,8 +46,11 @@ export declare class NativeClient {
    * while HALF_OPEN with every trial call in flight (`compat::admission_code`).
    */
   breakerAdmit(): number
-  /** Wires the completion channel (see `completions`) before calls are submitted. */
-  attachCompletions(onReady: () => void): void
+  /**
+   * Wires the completion channel (see `completions`) before calls are submitted; with
+   * `keep_alive`, also references it (one crossing where `keepAlive(true)` would be a second).
+   */
+  attachCompletions(onReady: () => void, keepAlive?: boolean | undefined | null): void
   /** Releases the completion channel of an idle client. */
   detachCompletions(): void
   /**
@@ -56,8 +59,6 @@ export declare class NativeClient {
    * there is no breaker), so the JS side can skip the fail-fast pre-check until it is not.
    */
   takeCompletions(): Array<number | string | string[] | ValidationResult | ErrorInfo>
-  /** Keeps the event loop alive while the JS side has calls pending. */
-  keepAlive(pending: boolean): void
   /**
    * `POST /mint` with the request serialized as JSON by the caller, under the caller's
    * idempotency key if it gave one.

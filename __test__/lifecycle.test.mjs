@@ -103,6 +103,39 @@ describe('processes exit on their own', () => {
     expect(run.ms).toBeLessThan(5000)
   })
 
+  test('a caller awaiting mints one after another attaches the wake-up handle once per busy period; the process still exits', async () => {
+    // Counts the bridge's crossings into the addon (lib/bridge.js): a call chained on the one
+    // that just settled finds the handle still attached and referenced.
+    const script = `
+      const path = require('node:path')
+      const { NativeClient } = require(path.join(path.dirname(process.argv[1]), 'binding.js'))
+      const counts = { attachCompletions: 0, submitMint: 0, takeCompletions: 0, detachCompletions: 0 }
+      for (const name of Object.getOwnPropertyNames(NativeClient.prototype)) {
+        if (typeof Object.getOwnPropertyDescriptor(NativeClient.prototype, name).value !== 'function' || name === 'constructor') continue
+        counts[name] ??= 0
+        const original = NativeClient.prototype[name]
+        NativeClient.prototype[name] = function (...args) {
+          counts[name]++
+          return original.apply(this, args)
+        }
+      }
+      const { ChittyIDClient } = require(process.argv[1])
+      const client = new ChittyIDClient({ serviceUrl: process.argv[2] + '/v1' })
+      ;(async () => {
+        for (let i = 0; i < 50; i++) await client.mint({ entity: 'PEO' })
+        setImmediate(() => setImmediate(() => console.log(JSON.stringify(counts))))
+      })()
+    `
+    const run = await runNode(script, [INDEX, emulator.url], 15000)
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    // One busy period: attached (and referenced) once, detached a loop turn after the last
+    // call; per call one submission and one take (each call cost two keepAlive crossings more).
+    const counts = Object.fromEntries(Object.entries(JSON.parse(run.stdout.trim())).filter(([, n]) => n > 0))
+    expect(counts).toEqual({ attachCompletions: 1, submitMint: 50, takeCompletions: 50, detachCompletions: 1 })
+    expect(run.ms).toBeLessThan(10000)
+  })
+
   test('a client dropped with calls in flight still settles them, and its listeners still hear their events', async () => {
     // 503 after 120 ms on the first attempt of each mint: the retries (and their events) come
     // after garbage collection has run while the caller held only the promises.

@@ -7,7 +7,8 @@
 //   mint     POST ${serviceUrl}/mint, JSON body, Content-Type, Idempotency-Key (one per
 //            logical mint, reused by its retries), Authorization when an apiKey is set
 //   validate GET ${serviceUrl}/validate/${encodeURIComponent(id)}, answers cached (LRU
-//            10,000, TTL 5 min), concurrent lookups of one uncached id share a request
+//            10,000, TTL 5 min; `cache: false` turns it off, as the native client's option
+//            does), concurrent lookups of one uncached id share a request
 //   retry    3 attempts, 100 ms × 2 capped at 5 s with jitter, honours Retry-After; only
 //            transport failures, timeouts, 408, 429, 502, 503, 504
 //   breaker  opens after 5 counted failures within 10 s, fails fast for 60 s, then half-open;
@@ -162,7 +163,7 @@ class ReferenceClient {
     })
     this.policy = config.retry === false ? this.breaker : wrap(retryPolicy, this.breaker)
 
-    this.cache = new LRUCache({ max: config.cacheMaxSize ?? 10000, ttl: config.cacheTtlMs ?? 300000 })
+    this.cache = config.cache === false ? null : new LRUCache({ max: config.cacheMaxSize ?? 10000, ttl: config.cacheTtlMs ?? 300000 })
     this.inflight = new Map()
   }
 
@@ -204,7 +205,7 @@ class ReferenceClient {
 
   async validate(id) {
     if (typeof id !== 'string') return { valid: false, error: 'ChittyID must be a string' }
-    const cached = this.cache.get(id)
+    const cached = this.cache === null ? undefined : this.cache.get(id)
     if (cached !== undefined) return cached ? { valid: true, chittyId: id } : { valid: false }
     let pending = this.inflight.get(id)
     if (!pending) {
@@ -218,7 +219,7 @@ class ReferenceClient {
     try {
       const answer = await this.policy.execute(() => this.#request('GET', `/validate/${encodeURIComponent(id)}`))
       if (typeof answer.valid !== 'boolean') throw new Error('the answer has no boolean valid')
-      this.cache.set(id, answer.valid)
+      if (this.cache !== null) this.cache.set(id, answer.valid)
       const out = { valid: answer.valid }
       if (answer.chittyId != null) out.chittyId = answer.chittyId
       if (answer.entity != null) out.entity = answer.entity
@@ -232,7 +233,8 @@ class ReferenceClient {
   }
 
   getStats() {
-    return { cache: { size: this.cache.size, maxSize: this.cache.max }, breaker: this.breaker.state }
+    const cache = this.cache === null ? null : { size: this.cache.size, maxSize: this.cache.max }
+    return { cache, breaker: this.breaker.state }
   }
 
   async close() {

@@ -28,11 +28,15 @@ const EMULATOR_BAR = 30000
 
 const MODE = SMOKE
   ? { rounds: 1, capacityMs: 300, warmupMs: 100, durationMs: 250, microMs: 120, batchMs: 5, reps: 3, memoryEntries: 20000, loadRuns: 1 }
-  : { rounds: 7, capacityMs: 3000, warmupMs: 1000, durationMs: 3000, microMs: 1500, batchMs: 40, reps: 7, memoryEntries: 1_000_000, loadRuns: 3 }
+  : { rounds: 5, capacityMs: 3000, warmupMs: 700, durationMs: 2500, microMs: 1500, batchMs: 40, reps: 7, memoryEntries: 1_000_000, loadRuns: 3 }
 if (flags.rounds) MODE.rounds = Math.max(1, Math.min(20, Number(flags.rounds)))
 if (flags['duration-ms']) MODE.durationMs = Math.max(100, Math.min(30000, Number(flags['duration-ms'])))
 
 const CONCURRENCY = [1, 64, 256]
+/** The calls measured at each concurrency: mint, and validate() with both caches off. */
+const OPS = ['mint', 'validate']
+/** The concurrencies of an op's runs (the smoke run checks validate's runs at one only). */
+const levels = (op) => (SMOKE && op === 'validate' ? [64] : CONCURRENCY)
 const SERVER_CPU = 0
 const CLIENT_CPU = 1
 const PIN = !flags['no-pin'] && os.availableParallelism() >= 2 && hasTaskset()
@@ -136,7 +140,7 @@ async function h2Rounds(results) {
       }
     }
     const h = results.mintH2
-    log(`h2: native ${fmt(med(h.native, 'cpuUsPerMint'), 1)} µs/mint, reference ${fmt(med(h.reference, 'cpuUsPerMint'), 1)} µs/mint`)
+    log(`h2: native ${fmt(med(h.native, 'cpuUsPerCall'), 1)} µs/mint, reference ${fmt(med(h.reference, 'cpuUsPerCall'), 1)} µs/mint`)
   } finally {
     await server.stop()
     fs.rmSync(caFile, { force: true })
@@ -144,21 +148,27 @@ async function h2Rounds(results) {
 }
 
 async function clientRounds(server, results) {
-  results.mint = {}
-  for (const c of CONCURRENCY) results.mint[c] = { native: [], reference: [] }
+  for (const op of OPS) {
+    results[op] = {}
+    for (const c of levels(op)) results[op][c] = { native: [], reference: [] }
+  }
   for (let round = 0; round < MODE.rounds; round++) {
-    for (const c of CONCURRENCY) {
-      const order = (round + c) % 2 === 0 ? ['native', 'reference'] : ['reference', 'native']
-      for (const impl of order) {
-        const r = await worker('mint', { impl, url: server.url, concurrency: c, warmupMs: MODE.warmupMs, durationMs: MODE.durationMs })
-        results.mint[c][impl].push(r)
+    for (const op of OPS) {
+      for (const c of levels(op)) {
+        const order = (round + c) % 2 === 0 ? ['native', 'reference'] : ['reference', 'native']
+        for (const impl of order) {
+          const r = await worker('mint', { impl, op, url: server.url, concurrency: c, warmupMs: MODE.warmupMs, durationMs: MODE.durationMs })
+          results[op][c][impl].push(r)
+        }
       }
     }
-    const m = results.mint[64]
-    log(
-      `round ${round + 1}/${MODE.rounds}: c=64 native ${fmt(last(m.native).throughput, 0)}/s ${fmt(last(m.native).cpuUsPerMint, 1)} µs, ` +
-        `reference ${fmt(last(m.reference).throughput, 0)}/s ${fmt(last(m.reference).cpuUsPerMint, 1)} µs`,
-    )
+    const line = (c) => {
+      const m = results.mint[c]
+      const n = last(m.native)
+      const r = last(m.reference)
+      return `c=${c} native ${fmt(n.cpuUsPerCall, 1)} µs (loop ${fmt(n.loopUsPerCall, 1)}), reference ${fmt(r.cpuUsPerCall, 1)} µs (loop ${fmt(r.loopUsPerCall, 1)})`
+    }
+    log(`round ${round + 1}/${MODE.rounds}, mint CPU per call: ${line(1)}; ${line(64)}; load ${os.loadavg()[0].toFixed(2)}`)
   }
 }
 
@@ -177,7 +187,7 @@ async function traceRounds(server, results) {
     }
   }
   const t = results.trace
-  log(`diagnostics_channel, c=64 CPU per mint: none ${fmt(med(t.none, 'cpuUsPerMint'))} µs, unsubscribed ${fmt(med(t.unsubscribed, 'cpuUsPerMint'))} µs, subscribed ${fmt(med(t.subscribed, 'cpuUsPerMint'))} µs`)
+  log(`diagnostics_channel, c=64 CPU per mint: none ${fmt(med(t.none, 'cpuUsPerCall'))} µs, unsubscribed ${fmt(med(t.unsubscribed, 'cpuUsPerCall'))} µs, subscribed ${fmt(med(t.subscribed, 'cpuUsPerCall'))} µs`)
 }
 
 async function microCases(results) {
@@ -232,39 +242,66 @@ function verdict(value, pass) {
   return pass(value) ? 'PASS' : 'FAIL'
 }
 
+/** The bars of issue 25 on the round trips (docs/ARCHITECTURE.md "Performance bars"). */
+const CALL_BARS = [
+  { op: 'mint', c: 1, key: 'cpuUsPerCall', what: 'total CPU (all threads)', max: 0.8, note: ' (goal 0.5×)' },
+  { op: 'mint', c: 1, key: 'loopUsPerCall', what: 'event-loop (JS thread) CPU', max: 0.2 },
+  { op: 'mint', c: 64, key: 'cpuUsPerCall', what: 'total CPU (all threads)', max: 0.5 },
+  { op: 'mint', c: 64, key: 'loopUsPerCall', what: 'event-loop (JS thread) CPU', max: 0.1 },
+]
+
+/** The median over the rounds of each native run's ratio to the reference run beside it. */
+function pairedRatio(runs, key) {
+  const qs = runs.native.map((n, i) => (ok(n) && ok(runs.reference[i]) ? ratio(n[key], runs.reference[i][key]) : undefined))
+  return median(qs.filter((q) => q !== undefined))
+}
+
 function buildRows(results) {
   const rows = []
-  const m = results.mint
-  const mm = (c, impl, key) => med(m[c][impl], key)
-  for (const c of [1, 64]) {
-    const n = mm(c, 'native', 'cpuUsPerMint')
-    const r = mm(c, 'reference', 'cpuUsPerMint')
+  const cell = (op, c, impl, key) => med(results[op][c][impl], key)
+  for (const b of CALL_BARS) {
+    const n = cell(b.op, b.c, 'native', b.key)
+    const r = cell(b.op, b.c, 'reference', b.key)
     const q = ratio(n, r)
-    const bar = c === 64 ? 0.6 : 1.0
-    rows.push([`client CPU per mint, c=${c} (µs)`, fmt(n), fmt(r), fmtRatio(q), `≤ ${bar.toFixed(1)}×${c === 64 ? ' (goal 0.5×)' : ''}`, verdict(q, (x) => x <= bar)])
+    rows.push([`${b.op}, c=${b.c}: ${b.what} per call (µs)`, fmt(n), fmt(r), fmtRatio(q), `≤ ${b.max}×${b.note || ''}`, verdict(q, (x) => x <= b.max)])
+  }
+  {
+    const n = cell('mint', 64, 'native', 'throughput')
+    const r = cell('mint', 64, 'reference', 'throughput')
+    const q = ratio(n, r)
+    rows.push(['mint, c=64: throughput (calls/s)', fmt(n, 0), fmt(r, 0), fmtRatio(q), '≥ 1.5×', verdict(q, (x) => x >= 1.5)])
   }
   // The machine's speed drifts between runs; a native run and the reference run next to it
   // share the drift, so the median of those pairs' ratios is the steadier figure.
-  const pairs = m[64].native.map((n, i) => ratio(n.cpuUsPerMint, m[64].reference[i] && m[64].reference[i].cpuUsPerMint)).filter((q) => q !== undefined)
-  rows.push(['client CPU per mint, c=64: median of each round\'s native / reference ratio', '', '', fmtRatio(median(pairs)), '—', 'info'])
-  for (const c of CONCURRENCY) {
-    const n = mm(c, 'native', 'throughput')
-    const r = mm(c, 'reference', 'throughput')
-    const q = ratio(n, r)
-    rows.push([`mint throughput, c=${c} (mints/s)`, fmt(n, 0), fmt(r, 0), fmtRatio(q), c === 64 ? '≥ 1.5×' : '—', c === 64 ? verdict(q, (x) => x >= 1.5) : 'info'])
+  for (const b of CALL_BARS) {
+    rows.push([`${b.op}, c=${b.c}: ${b.what}, median of each round's native / reference ratio`, '', '', fmtRatio(pairedRatio(results[b.op][b.c], b.key)), '—', 'info'])
   }
-  for (const c of CONCURRENCY) {
-    for (const p of ['p50Us', 'p99Us']) {
-      const n = mm(c, 'native', p)
-      const r = mm(c, 'reference', p)
-      rows.push([`mint latency ${p.slice(0, 3)}, c=${c} (µs)`, fmt(n, 0), fmt(r, 0), fmtRatio(ratio(n, r)), '—', 'info'])
+  for (const op of OPS) {
+    for (const c of levels(op)) {
+      const barred = (key) => CALL_BARS.some((b) => b.op === op && b.c === c && b.key === key)
+      for (const [key, what] of [['cpuUsPerCall', 'total CPU (all threads) per call (µs)'], ['loopUsPerCall', 'event-loop (JS thread) CPU per call (µs)']]) {
+        if (barred(key)) continue
+        const n = cell(op, c, 'native', key)
+        const r = cell(op, c, 'reference', key)
+        rows.push([`${op}, c=${c}: ${what}`, fmt(n), fmt(r), fmtRatio(ratio(n, r)), '—', 'info'])
+      }
+      if (!(op === 'mint' && c === 64)) {
+        const n = cell(op, c, 'native', 'throughput')
+        const r = cell(op, c, 'reference', 'throughput')
+        rows.push([`${op}, c=${c}: throughput (calls/s)`, fmt(n, 0), fmt(r, 0), fmtRatio(ratio(n, r)), '—', 'info'])
+      }
+      for (const p of ['p50Us', 'p99Us']) {
+        const n = cell(op, c, 'native', p)
+        const r = cell(op, c, 'reference', p)
+        rows.push([`${op}, c=${c}: latency ${p.slice(0, 3)} (µs)`, fmt(n, 0), fmt(r, 0), fmtRatio(ratio(n, r)), '—', 'info'])
+      }
     }
   }
   const h2 = results.mintH2
   if (h2) {
     const hn = (impl, key) => med(h2[impl], key)
-    const q = ratio(hn('native', 'cpuUsPerMint'), hn('reference', 'cpuUsPerMint'))
-    rows.push(['client CPU per mint, HTTPS, c=64 (µs; native h2, reference undici h2)', fmt(hn('native', 'cpuUsPerMint')), fmt(hn('reference', 'cpuUsPerMint')), fmtRatio(q), '—', 'info'])
+    const q = ratio(hn('native', 'cpuUsPerCall'), hn('reference', 'cpuUsPerCall'))
+    rows.push(['client CPU per mint, HTTPS, c=64 (µs; native h2, reference undici h2)', fmt(hn('native', 'cpuUsPerCall')), fmt(hn('reference', 'cpuUsPerCall')), fmtRatio(q), '—', 'info'])
     const t = ratio(hn('native', 'throughput'), hn('reference', 'throughput'))
     rows.push(['mint throughput, HTTPS, c=64 (mints/s; h2)', fmt(hn('native', 'throughput'), 0), fmt(hn('reference', 'throughput'), 0), fmtRatio(t), '—', 'info'])
     for (const p of ['p50Us', 'p99Us']) {
@@ -273,11 +310,11 @@ function buildRows(results) {
   }
   const t = results.trace
   if (t) {
-    const none = med(t.none, 'cpuUsPerMint')
+    const none = med(t.none, 'cpuUsPerCall')
     // Pairs of neighbouring runs share the machine's drift (see the c=64 ratio above).
-    const paired = (mode) => median(t[mode].map((r, i) => ratio(r.cpuUsPerMint, t.none[i] && t.none[i].cpuUsPerMint)).filter((q) => q !== undefined))
-    rows.push(['diagnostics_channel nobody subscribed: CPU per mint, c=64 (µs; reference column: never subscribed)', fmt(med(t.unsubscribed, 'cpuUsPerMint')), fmt(none), fmtRatio(paired('unsubscribed')), 'costs nothing (≈ 1.00×)', 'info'])
-    rows.push(['diagnostics_channel subscribed: CPU per mint, c=64 (µs; reference column: never subscribed)', fmt(med(t.subscribed, 'cpuUsPerMint')), fmt(none), fmtRatio(paired('subscribed')), '—', 'info'])
+    const paired = (mode) => median(t[mode].map((r, i) => ratio(r.cpuUsPerCall, t.none[i] && t.none[i].cpuUsPerCall)).filter((q) => q !== undefined))
+    rows.push(['diagnostics_channel nobody subscribed: CPU per mint, c=64 (µs; reference column: never subscribed)', fmt(med(t.unsubscribed, 'cpuUsPerCall')), fmt(none), fmtRatio(paired('unsubscribed')), 'costs nothing (≈ 1.00×)', 'info'])
+    rows.push(['diagnostics_channel subscribed: CPU per mint, c=64 (µs; reference column: never subscribed)', fmt(med(t.subscribed, 'cpuUsPerCall')), fmt(none), fmtRatio(paired('subscribed')), '—', 'info'])
   }
   const f = results.format || {}
   const fq = ratio(f.clientNs, f.regexNs)
@@ -348,14 +385,16 @@ function markdownTable(header, rows) {
 
 function detailRows(results) {
   const rows = []
-  for (const c of CONCURRENCY) {
-    for (const impl of ['native', 'reference']) {
-      for (const [i, r] of results.mint[c][impl].entries()) {
-        if (!ok(r)) {
-          rows.push([c, impl, i + 1, 'failed', '', '', '', '', ''])
-          continue
+  for (const op of OPS) {
+    for (const c of levels(op)) {
+      for (const impl of ['native', 'reference']) {
+        for (const [i, r] of results[op][c][impl].entries()) {
+          if (!ok(r)) {
+            rows.push([op, c, impl, i + 1, 'failed', '', '', '', '', '', '', ''])
+            continue
+          }
+          rows.push([op, c, impl, i + 1, fmt(r.throughput, 0), fmt(r.cpuUsPerCall), fmt(r.loopUsPerCall), pct(r.cpuUtil), fmt(r.p50Us, 0), fmt(r.p99Us, 0), r.failures, fmt(r.load1, 2)])
         }
-        rows.push([c, impl, i + 1, fmt(r.throughput, 0), fmt(r.cpuUsPerMint), pct(r.cpuUtil), fmt(r.p50Us, 0), fmt(r.p99Us, 0), r.failures])
       }
     }
   }
@@ -399,11 +438,11 @@ function report(results, env) {
   lines.push('')
   lines.push('Generated by `npm run bench` (`bench/run.js`); do not edit above "Analysis" by hand.')
   lines.push('')
-  lines.push(`- machine: ${env.nproc} CPUs, ${env.model}, ${env.memory} RAM; load average at the end ${env.loadavg}`)
+  lines.push(`- machine: ${env.nproc} CPUs, ${env.model}, ${env.memory} RAM; load average at the start ${env.loadavgStart}, at the end ${env.loadavg}`)
   lines.push(`- Node ${env.node}, commit ${env.commit}, addon built with the \`${env.profile}\` cargo profile, ${new Date().toISOString().slice(0, 19)}Z`)
   lines.push(
     `- layout: ${PIN ? `server pinned to CPU ${SERVER_CPU}, each load/client process pinned to CPU ${CLIENT_CPU} (taskset)` : 'no CPU pinning'}; ` +
-      `${MODE.rounds} rounds, native and reference alternating, ${MODE.warmupMs} ms warm-up + ${MODE.durationMs} ms measured per mint run; medians over the rounds`,
+      `${MODE.rounds} rounds, native and reference alternating, ${MODE.warmupMs} ms warm-up + ${MODE.durationMs} ms measured per mint or validate run; medians over the rounds`,
   )
   lines.push(
     `- server: the emulator CLI, pinned to one core, sustained ${fmt(emu.rate, 0)} mints/s ` +
@@ -416,7 +455,12 @@ function report(results, env) {
   lines.push(markdownTable(['case', 'native', 'JS reference', 'native / ref', 'bar (ARCHITECTURE.md "Performance bars")', 'verdict'], rows))
   lines.push('')
   lines.push('Notes on the cases:')
-  lines.push('- CPU per mint is `process.cpuUsage()` (user + system, all threads) over the measured window divided by the mints completed in it.')
+  lines.push(
+    '- total CPU per call is `process.cpuUsage()` (user + system, all threads) over the measured window divided by the calls completed in it; ' +
+      'event-loop CPU per call is the JS thread\'s own CPU time over the same window (`/proc/self/task/<pid>/schedstat`, or `process.threadCpuUsage()` where Node has it), ' +
+      'divided the same way. The reference is undici `Pool` + lru-cache + cockatiel (`bench/reference-client.js`); every ratio is native / that reference. ' +
+      '`validate` runs call `validate()` with both clients\' caches off, so each call is a request.',
+  )
   lines.push(
     `- validateFormat: the package's \`client.validateFormat(id)\` vs \`RE.test(id)\` inline, same process, same six inputs, measured batch by batch in turn (medians); ` +
       `the exported function alone: ${fmt(f.functionNs)} ns; a synchronous call into the addon with the same string (\`isValidFormatNative\`): ${fmt(f.crossingNs)} ns.`,
@@ -451,9 +495,9 @@ function report(results, env) {
   )
   lines.push(`- a synchronous call into the addon with one string argument (\`parseChittyId\`, which also allocates its result object): ${fmt(results.syncCall && results.syncCall.parseNs)} ns.`)
   lines.push('')
-  lines.push('### Every mint run')
+  lines.push('### Every run')
   lines.push('')
-  lines.push(markdownTable(['c', 'client', 'round', 'mints/s', 'CPU µs/mint', 'CPU util', 'p50 µs', 'p99 µs', 'failures'], detailRows(results)))
+  lines.push(markdownTable(['call', 'c', 'client', 'round', 'calls/s', 'CPU µs/call', 'event-loop µs/call', 'CPU util', 'p50 µs', 'p99 µs', 'failures', 'load (1 min)'], detailRows(results)))
   lines.push('')
   return lines.join('\n')
 }
@@ -479,6 +523,7 @@ async function main() {
   }
   log(`${SMOKE ? 'smoke' : 'full'} run, ${PIN ? 'pinned' : 'unpinned'}, addon built with the ${profile} profile`)
   const results = {}
+  const loadavgStart = os.loadavg().map((x) => x.toFixed(2)).join(' ')
   const server = await chooseServer(results)
   try {
     await clientRounds(server, results)
@@ -488,7 +533,7 @@ async function main() {
   }
   await h2Rounds(results)
   await microCases(results)
-  const env = { ...machine(), profile }
+  const env = { ...machine(), profile, loadavgStart }
   const text = report(results, env)
   process.stdout.write(`${text}\n`)
   if (flags.out) fs.writeFileSync(path.resolve(flags.out), withAnalysis(text))
@@ -504,7 +549,7 @@ async function main() {
 /** Cases whose worker crashed: the script is broken (a missed bar is not). */
 function brokenCases(results) {
   const broken = []
-  for (const c of CONCURRENCY) for (const impl of ['native', 'reference']) if (!results.mint[c][impl].some(ok)) broken.push(`mint c=${c} ${impl}`)
+  for (const op of OPS) for (const c of levels(op)) for (const impl of ['native', 'reference']) if (!results[op][c][impl].some(ok)) broken.push(`${op} c=${c} ${impl}`)
   const single = { format: results.format, compatCache: results.compatCache, syncCall: results.syncCall }
   for (const [k, v] of Object.entries(single)) if (!ok(v)) broken.push(k)
   for (const k of ['cacheHit', 'failFast', 'memory']) for (const impl of ['native', 'reference']) if (!ok(results[k][impl])) broken.push(`${k} ${impl}`)

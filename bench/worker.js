@@ -7,7 +7,10 @@
 // Cases:
 //   mint           impl=native|reference, url, concurrency, warmupMs, durationMs; with
 //                  trace=none|unsubscribed|subscribed, the `chittyid:request` TracingChannel
-//                  never subscribed, subscribed and left before the run, or subscribed
+//                  never subscribed, subscribed and left before the run, or subscribed; with
+//                  op=validate, validate() calls with both caches off (every call a request)
+//                  instead of mints. Reports CPU per call of the whole process and of the JS
+//                  thread alone (the event loop).
 //   format         validateFormat of the package vs a JS regex test, same process
 //   cache-hit      validate() answered from the cache (impl=native|reference)
 //   compat-cache   ChittyIDCache.get() hit vs lru-cache get (when the package exports it)
@@ -18,7 +21,7 @@
 
 const path = require('node:path')
 const net = require('node:net')
-const { ROOT, sampleId, median, percentileSorted, cpuMicros, emitResult, watchdog } = require('./lib/common.js')
+const { ROOT, sampleId, median, percentileSorted, cpuMicros, threadCpuMicros, emitResult, watchdog } = require('./lib/common.js')
 
 const [, , caseName, rawOptions] = process.argv
 const opts = rawOptions ? JSON.parse(rawOptions) : {}
@@ -30,16 +33,25 @@ function loadNativePackage() {
   return require(ROOT)
 }
 
+/** Ids the validate runs ask about in turn (the caches are off, so each is a request). */
+const VALIDATE_IDS = Array.from({ length: 1024 }, (_, i) => sampleId(i * 7))
+
 function makeClient(impl, serviceUrl, extra = {}) {
+  let client
   if (impl === 'reference') {
     const { ReferenceClient } = require('./reference-client.js')
-    const client = new ReferenceClient({ serviceUrl, ...extra })
-    return { client, mint: () => client.mint(MINT_REQUEST), close: () => client.close() }
+    client = new ReferenceClient({ serviceUrl, ...extra })
+  } else {
+    const { ChittyIDClient } = loadNativePackage()
+    client = new ChittyIDClient({ serviceUrl, ...extra })
   }
-
-  const { ChittyIDClient } = loadNativePackage()
-  const client = new ChittyIDClient({ serviceUrl, ...extra })
-  return { client, mint: () => client.mint(MINT_REQUEST), close: () => client.close() }
+  let next = 0
+  return {
+    client,
+    mint: () => client.mint(MINT_REQUEST),
+    validate: () => client.validate(VALIDATE_IDS[next++ & 1023]),
+    close: () => client.close(),
+  }
 }
 
 /** `concurrency` loops each awaiting `op` until `deadline`; records latencies into `lat`. */
@@ -87,25 +99,34 @@ function setUpTracing(mode) {
 
 async function caseMint() {
   const { impl, url, concurrency, warmupMs, durationMs, caFile } = opts
+  const op = opts.op === 'validate' ? 'validate' : 'mint'
   const traceEvents = setUpTracing(opts.trace)
   const serviceUrl = `${url}/v1`
   const tls = caFile ? { ca: require('node:fs').readFileSync(caFile, 'utf8') } : {}
-  const c = makeClient(impl, serviceUrl, impl === 'reference' && caFile ? { ...tls, allowH2: true } : tls)
+  const extra = impl === 'reference' && caFile ? { ...tls, allowH2: true } : tls
+  // validate: every call goes to the service (the cache-hit case measures the caches).
+  if (op === 'validate') extra.cache = false
+  const c = makeClient(impl, serviceUrl, extra)
+  const call = c[op]
   const maxOps = Math.ceil(durationMs * 200) + 1000
   const warmDeadline = process.hrtime.bigint() + BigInt(Math.round(warmupMs * 1e6))
-  const warm = await drive(c.mint, concurrency, warmDeadline, null, maxOps)
-  if (warm.count === 0) throw new Error(`no mint succeeded during warm-up: ${warm.firstError}`)
+  const warm = await drive(call, concurrency, warmDeadline, null, maxOps)
+  if (warm.count === 0) throw new Error(`no ${op} succeeded during warm-up: ${warm.firstError}`)
   const lat = new Float64Array(maxOps)
+  const loop0 = threadCpuMicros()
   const cpu0 = cpuMicros()
   const t0 = process.hrtime.bigint()
-  const run = await drive(c.mint, concurrency, t0 + BigInt(Math.round(durationMs * 1e6)), lat, maxOps)
+  const run = await drive(call, concurrency, t0 + BigInt(Math.round(durationMs * 1e6)), lat, maxOps)
   const elapsedS = Number(process.hrtime.bigint() - t0) / 1e9
   const cpuUs = cpuMicros() - cpu0
+  const loopUs = threadCpuMicros() - loop0
   const n = Math.min(run.count, lat.length)
   const sorted = lat.subarray(0, n).sort()
   await c.close()
+  const calls = Math.max(1, run.count)
   return {
     impl,
+    op,
     concurrency,
     trace: opts.trace,
     traceEvents: opts.trace ? traceEvents.count : undefined,
@@ -114,10 +135,14 @@ async function caseMint() {
     firstError: run.firstError,
     elapsedS,
     throughput: run.count / elapsedS,
-    cpuUsPerMint: cpuUs / Math.max(1, run.count),
+    cpuUsPerCall: cpuUs / calls,
+    // The JS thread's own CPU (the event loop), NaN where this platform cannot tell.
+    loopUsPerCall: Number.isFinite(loopUs) ? loopUs / calls : NaN,
     cpuUtil: cpuUs / 1e6 / elapsedS,
+    loopUtil: Number.isFinite(loopUs) ? loopUs / 1e6 / elapsedS : NaN,
     p50Us: percentileSorted(sorted, n, 50),
     p99Us: percentileSorted(sorted, n, 99),
+    load1: require('node:os').loadavg()[0],
   }
 }
 

@@ -119,6 +119,7 @@ class Bridge {
   #owner
   #hooks
   #drainCallback
+  /** The native handle is attached, and referenced: it keeps the event loop alive. */
   #attached = false
   #detachTimer = null
   #pending = new Map() // ticket -> PendingCall
@@ -159,15 +160,14 @@ class Bridge {
       clearImmediate(this.#detachTimer)
       this.#detachTimer = null
     }
+    // Attached and referenced in one crossing; still so when the previous busy period ended
+    // less than a loop turn ago (a call chained on the one that just settled): no crossing.
     if (!this.#attached) {
-      this.#native.attachCompletions(this.#drainCallback)
+      this.#native.attachCompletions(this.#drainCallback, true)
       this.#attached = true
     }
     const ticket = this.#nextTicket()
-    if (this.#pending.size === 0) {
-      this.#native.keepAlive(true)
-      busy.add(this)
-    }
+    if (this.#pending.size === 0) busy.add(this)
     let call
     const settled = new Promise((resolve, reject) => {
       call = new PendingCall(kind, entity, resolve, reject)
@@ -228,8 +228,10 @@ class Bridge {
 
   #idleIfDone() {
     if (this.#pending.size !== 0 || !busy.delete(this)) return
-    this.#native.keepAlive(false)
-    // Still idle a loop turn later (no call chained on this one): release the native handle.
+    // Still idle a loop turn later (no call chained on this one): release the native handle,
+    // which lets the loop go. Until then it stays attached and referenced, so a caller that
+    // awaits one call after another (the settling drain runs their next submit) costs no
+    // crossing for it; the loop is kept one turn longer at most.
     this.#detachTimer = setImmediate(() => {
       this.#detachTimer = null
       if (this.#pending.size !== 0) return

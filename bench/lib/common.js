@@ -36,6 +36,40 @@ function cpuMicros() {
   return u.user + u.system
 }
 
+/**
+ * CPU time of the calling JS thread alone (the event loop), in microseconds: Node's own
+ * `process.threadCpuUsage()` where it exists, else the thread's entry in /proc
+ * (`/proc/self/task/<tid>/schedstat`, nanoseconds; `.../stat`, clock ticks, where schedstat is
+ * absent; the main thread's tid is the pid). Undefined where neither exists.
+ */
+function threadCpuMicros() {
+  if (typeof process.threadCpuUsage === 'function') {
+    const u = process.threadCpuUsage()
+    return u.user + u.system
+  }
+  if (threadStatSource === undefined) threadStatSource = pickThreadStatSource()
+  return threadStatSource ? threadStatSource() : undefined
+}
+
+let threadStatSource
+function pickThreadStatSource() {
+  const { threadId } = require('node:worker_threads')
+  if (threadId !== 0) return null // a worker thread's tid is not the pid
+  const base = `/proc/self/task/${process.pid}`
+  const fromSchedstat = () => Number(fs.readFileSync(`${base}/schedstat`, 'latin1').split(' ')[0]) / 1000
+  const fromStat = () => {
+    const stat = fs.readFileSync(`${base}/stat`, 'latin1')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicksPerSecond()
+  }
+  for (const source of [fromSchedstat, fromStat]) {
+    try {
+      if (Number.isFinite(source())) return source
+    } catch {}
+  }
+  return null
+}
+
 function nowNs() {
   return process.hrtime.bigint()
 }
@@ -212,6 +246,7 @@ module.exports = {
   median,
   percentileSorted,
   cpuMicros,
+  threadCpuMicros,
   nowNs,
   emitResult,
   watchdog,

@@ -227,10 +227,15 @@ impl NativeClient {
         crate::bindings::compat::admission_code(admission)
     }
 
-    /// Wires the completion channel (see `completions`) before calls are submitted.
+    /// Wires the completion channel (see `completions`) before calls are submitted; with
+    /// `keep_alive`, also references it (one crossing where `keepAlive(true)` would be a second).
     #[napi(catch_unwind)]
-    pub fn attach_completions(&self, env: &Env, on_ready: Function<(), ()>) -> Result<()> {
-        self.completer.attach(env, &on_ready)
+    pub fn attach_completions(&self, env: &Env, on_ready: Function<(), ()>, keep_alive: Option<bool>) -> Result<()> {
+        self.completer.attach(env, &on_ready)?;
+        if keep_alive == Some(true) {
+            self.completer.keep_alive(env, true);
+        }
+        Ok(())
     }
 
     /// Releases the completion channel of an idle client.
@@ -245,12 +250,6 @@ impl NativeClient {
     #[napi(catch_unwind, ts_return_type = "Array<number | string | string[] | ValidationResult | ErrorInfo>")]
     pub fn take_completions<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
         to_js_pairs(env, self.core.breaker_state_code(), self.completer.take())
-    }
-
-    /// Keeps the event loop alive while the JS side has calls pending.
-    #[napi(catch_unwind)]
-    pub fn keep_alive(&self, env: &Env, pending: bool) {
-        self.completer.keep_alive(env, pending);
     }
 
     /// `POST /mint` with the request serialized as JSON by the caller, under the caller's

@@ -162,7 +162,8 @@ impl Completer {
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// While calls are pending the wake-up function must keep the event loop alive (JS thread).
+    /// Whether the wake-up function keeps the event loop alive (JS thread): it does from the
+    /// first call of a busy period until it is detached.
     pub fn keep_alive(&self, env: &Env, pending: bool) {
         self.wake.keep_alive(env, pending);
     }

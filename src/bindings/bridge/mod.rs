@@ -5,8 +5,8 @@
 //!    `u32::MAX`), keeps the call's resolve/reject under it and calls a `submit*` method of
 //!    `NativeClient` with it. No native promise is created.
 //! 2. **Attach and keep alive.** The first call of a busy period attaches the client's wake-up
-//!    handle (`attachCompletions(drain)`: a libuv async handle on that JS thread's loop,
-//!    [`loop_wake`]) and references it (`keepAlive(true)`), so the process stays alive while
+//!    handle and references it, in one crossing (`attachCompletions(drain, true)`: a libuv
+//!    async handle on that JS thread's loop, [`loop_wake`]), so the process stays alive while
 //!    calls are pending.
 //! 3. **Complete.** The I/O thread pushes `(ticket, outcome)` onto the client's queue
 //!    ([`completions::Completer`]). A push onto an empty queue owes JS one wake-up, sent when
@@ -19,9 +19,12 @@
 //!    `code` is an error (`ErrorInfo`); any other value is the result. `breakerState` is 0 while
 //!    the circuit is CLOSED, so JS skips its synchronous fail-fast check until it is not. A
 //!    ticket JS no longer holds (the call was aborted or the client closed) is ignored.
-//! 5. **Idle.** With nothing pending JS unreferences the handle (`keepAlive(false)`), and a
-//!    loop turn later, if still idle, detaches it (`detachCompletions()`): an idle client holds
-//!    no native handle. Outcomes that arrive while it is detached wait in the queue.
+//! 5. **Idle.** With nothing pending JS waits one loop turn; if still idle then, it detaches
+//!    the handle (`detachCompletions()`), which also lets the loop go: an idle client holds no
+//!    native handle. A call chained on the one that just settled (submitted from the drain's
+//!    microtasks) finds the handle attached and referenced, so a caller awaiting calls one
+//!    after another pays two crossings per call (submit, take). Outcomes that arrive while it
+//!    is detached wait in the queue.
 //!
 //! Events (`bindings::events`) take another road: one weak threadsafe function per client,
 //! created when the first listener is added. They arrive while no call is pending (health
