@@ -259,13 +259,15 @@ export const cases = [
     name: 'HALF_OPEN admits halfOpenAttempts trial calls at once; the others fail fast naming the trials in flight',
     emulator: { token: TOKEN },
     setup(emu) {
-      // Every answer takes 400 ms; the first mint is a 500, which opens the circuit.
-      emu.setFault({ latencyMs: 400, errorStatus: 500, remaining: 1, routes: ['mint'] })
+      // Every answer takes 400 ms (latency reaches every route and, with no `remaining`, every
+      // request, so the trials are still in flight when the third call comes); batches are a
+      // 500, and one opens the circuit.
+      emu.setFault({ latencyMs: 400, errorStatus: 500, routes: ['batch'] })
     },
     async run(t) {
       const client = t.client({ retry: false, circuitBreaker: { failureThreshold: 1, resetTimeout: 50, halfOpenAttempts: 2 } })
-      const opening = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'the 500'))
-      eq(opening.status, 500, 'the first mint failed')
+      const opening = errorFields(await rejection(client.mintBatch([{ entity: 'PEO' }]), 'the 500'))
+      eq(opening.status, 500, 'the batch failed')
       await new Promise((resolve) => setTimeout(resolve, 120))
       const calls = [0, 1, 2].map(() => client.mint({ entity: 'PEO' }).then((id) => ({ id }), (err) => errorFields(err)))
       const [a, b, c] = await Promise.all(calls)
