@@ -11,6 +11,7 @@
 const native = require('../binding.js')
 const { invalidArgument } = require('./errors.js')
 const { refuseUnknown } = require('./option-names.js')
+const { isPlainObject, callSignal, callIdempotencyKey, headersOption, callHeaderMap } = require('./call-options.js')
 const { onlyV1Options } = require('./v1.js')
 const { GRAMMARS } = require('./format.js')
 
@@ -27,10 +28,6 @@ const DEFAULTS = deepFreeze(native.clientDefaults())
 
 const MAX_U32 = 2 ** 32 - 1
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
-
-function isPlainObject(value) {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
 
 function shown(value) {
   return typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(value) : typeof value
@@ -392,51 +389,9 @@ function loggerOption(logger, style) {
   return { logger, style }
 }
 
-// Extra request headers: the client's `headers` option (an object, or a function called per
-// call) and a call's `{ headers }`.
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const HEADER_VALUE = /^[\t\x20-\x7e]*$/
-const MAX_HEADERS = 64
-const MAX_HEADER_VALUE_LENGTH = 8192
+/** The header names the client sets itself, which `headers` may not override (native). */
 let reservedHeaders
-
-function headerEntries(headers, where) {
-  if (headers === null || typeof headers !== 'object') throw invalidArgument(`${where} must be an object of header names and values`)
-  if (typeof headers.forEach === 'function' && typeof headers.get === 'function') {
-    // Headers, Map
-    const out = []
-    headers.forEach((value, name) => out.push([name, value]))
-    return out
-  }
-  return Object.entries(headers)
-}
-
-/** Adds `headers` to `into` (lower-case name -> [name, value]); later sources win. */
-function addHeaders(into, headers, where) {
-  if (headers === undefined || headers === null) return
-  reservedHeaders ??= new Set(native.reservedHeaderNames())
-  for (const [name, raw] of headerEntries(headers, where)) {
-    if (raw === undefined || raw === null) continue
-    const value = typeof raw === 'number' ? String(raw) : raw
-    if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalidArgument(`${where}: ${JSON.stringify(name)} is not a valid header name`)
-    const lower = name.toLowerCase()
-    if (reservedHeaders.has(lower)) throw invalidArgument(`${where}: "${name}" is set by the client and cannot be overridden`)
-    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE_LENGTH || !HEADER_VALUE.test(value)) {
-      throw invalidArgument(`${where}: the value of "${name}" must be a string of visible ASCII characters, spaces or tabs (at most ${MAX_HEADER_VALUE_LENGTH})`)
-    }
-    into.set(lower, [lower, value])
-  }
-  if (into.size > MAX_HEADERS) throw invalidArgument(`${where}: at most ${MAX_HEADERS} extra headers`)
-}
-
-/** The client's `headers` option: an object, a function returning one, or nothing. */
-function headersOption(value) {
-  if (value === undefined || value === null) return undefined
-  if (typeof value === 'function') return value
-  const checked = new Map()
-  addHeaders(checked, value, 'ChittyIDClient option "headers"')
-  return checked.size === 0 ? undefined : value
-}
+const reserved = () => (reservedHeaders ??= new Set(native.reservedHeaderNames()))
 
 // ---------------------------------------------------------------------------------------
 // The constructor's config
@@ -518,7 +473,7 @@ function clientOptions(config) {
     autoConnect: connection.options?.autoConnect === true,
     logger: loggerOption(config.logger, config.loggerStyle),
     name: config.name,
-    headers: headersOption(config.headers),
+    headers: headersOption(config.headers, reserved()),
     idGrammar: idGrammar ?? DEFAULTS.idGrammar,
   }
 }
@@ -526,51 +481,13 @@ function clientOptions(config) {
 // ---------------------------------------------------------------------------------------
 // A call's options: `{ signal, idempotencyKey, headers }`
 
-/** What a call's options may hold. */
-const CALL_OPTIONS = ['signal', 'headers', 'idempotencyKey']
-
-/** The call's AbortSignal, or undefined; refuses options objects with unknown names. */
-function callSignal(options) {
-  if (options === undefined || options === null) return undefined
-  if (!isPlainObject(options)) throw invalidArgument('options must be an object like { signal }')
-  refuseUnknown(options, 'call', CALL_OPTIONS, 'a call')
-  const { signal } = options
-  if (signal === undefined || signal === null) return undefined
-  if (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
-    throw invalidArgument('options.signal must be an AbortSignal')
-  }
-  return signal
-}
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
-
-/** The caller's idempotency key of a mint, or undefined; checked here for a clear error. */
-function callIdempotencyKey(options) {
-  const key = options === undefined || options === null ? undefined : options.idempotencyKey
-  if (key === undefined) return undefined
-  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-    throw invalidArgument('options.idempotencyKey must be a string of 1 to 255 visible ASCII characters (no spaces)')
-  }
-  return key
-}
-
 /**
  * The extra headers of one call as `[name, value, ...]`, or undefined: the client's option
  * (called with `{ operation }` when it is a function), then the call's own `headers`.
  */
 function callHeaders(option, callOptions, operation) {
-  const own = callOptions === undefined || callOptions === null ? undefined : callOptions.headers
-  if (option === undefined && (own === undefined || own === null)) return undefined
-  const merged = new Map()
-  if (option !== undefined) {
-    const fromOption = typeof option === 'function' ? option({ operation }) : option
-    addHeaders(merged, fromOption, 'the headers returned by the "headers" option')
-  }
-  addHeaders(merged, own, 'options.headers')
-  if (merged.size === 0) return undefined
-  const flat = []
-  for (const [name, value] of merged.values()) flat.push(name, value)
-  return flat
+  const merged = callHeaderMap(option, callOptions, operation, reserved())
+  return merged === undefined ? undefined : [...merged].flat()
 }
 
 module.exports = { DEFAULTS, CLIENT_OPTIONS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject }

@@ -10,12 +10,12 @@ const { ChittyIDError, invalidArgument } = require('../errors.js')
 const { refuseUnknown } = require('../option-names.js')
 const { GRAMMARS } = require('../format.js')
 const { onlyV1Options } = require('../v1.js')
+const { isPlainObject, callSignal, callIdempotencyKey, headersOption, callHeaderMap } = require('../call-options.js')
 const { DEFAULTS } = require('./defaults.js')
 
 const MAX_U32 = 2 ** 32 - 1
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
-const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
 const shown = (v) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? JSON.stringify(v) : typeof v)
 
 /** A feature of the native client that a fetch runtime cannot have (README "Runtimes"). */
@@ -116,39 +116,8 @@ function serviceUrlOption(value, allowInsecure) {
   return value.replace(/\/+$/, '')
 }
 
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const HEADER_VALUE = /^[\t\x20-\x7e]*$/
-const MAX_HEADERS = 64
-const MAX_HEADER_VALUE_LENGTH = 8192
 /** Headers the client sets itself (`reservedHeaderNames()` natively). */
 const RESERVED_HEADERS = new Set(['authorization', 'accept', 'content-type', 'content-length', 'idempotency-key', 'host', 'connection', 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'])
-
-function addHeaders(into, headers, where) {
-  if (headers === undefined || headers === null) return
-  if (typeof headers !== 'object') throw invalidArgument(`${where} must be an object of header names and values`)
-  const entries = []
-  if (typeof headers.forEach === 'function' && typeof headers.get === 'function') headers.forEach((value, name) => entries.push([name, value]))
-  else entries.push(...Object.entries(headers))
-  for (const [name, raw] of entries) {
-    if (raw === undefined || raw === null) continue
-    const value = typeof raw === 'number' ? String(raw) : raw
-    if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalidArgument(`${where}: ${JSON.stringify(name)} is not a valid header name`)
-    const lower = name.toLowerCase()
-    if (RESERVED_HEADERS.has(lower)) throw invalidArgument(`${where}: "${name}" is set by the client and cannot be overridden`)
-    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE_LENGTH || !HEADER_VALUE.test(value)) {
-      throw invalidArgument(`${where}: the value of "${name}" must be a string of visible ASCII characters, spaces or tabs (at most ${MAX_HEADER_VALUE_LENGTH})`)
-    }
-    into.set(lower, value)
-  }
-  if (into.size > MAX_HEADERS) throw invalidArgument(`${where}: at most ${MAX_HEADERS} extra headers`)
-}
-
-function headersOption(value) {
-  if (value === undefined || value === null) return undefined
-  if (typeof value === 'function') return value
-  addHeaders(new Map(), value, 'ChittyIDClient option "headers"')
-  return value
-}
 
 /** Native options that cannot exist in a fetch runtime, and why (README "Runtimes"). */
 const UNSUPPORTED = {
@@ -249,7 +218,7 @@ function portableOptions(config) {
     circuitBreaker,
     cache,
     maxResponseBytes,
-    headers: headersOption(config.headers),
+    headers: headersOption(config.headers, RESERVED_HEADERS),
     name: config.name,
     wire,
     acceptPlaceholders,
@@ -259,37 +228,10 @@ function portableOptions(config) {
   }
 }
 
-function callSignal(options) {
-  if (options === undefined || options === null) return undefined
-  if (!isPlainObject(options)) throw invalidArgument('options must be an object like { signal }')
-  refuseUnknown(options, 'call', ['signal', 'headers', 'idempotencyKey'], 'a call')
-  const { signal } = options
-  if (signal === undefined || signal === null) return undefined
-  if (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
-    throw invalidArgument('options.signal must be an AbortSignal')
-  }
-  return signal
-}
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
-
-function callIdempotencyKey(options) {
-  const key = options === undefined || options === null ? undefined : options.idempotencyKey
-  if (key === undefined) return undefined
-  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-    throw invalidArgument('options.idempotencyKey must be a string of 1 to 255 visible ASCII characters (no spaces)')
-  }
-  return key
-}
-
-/** The extra headers of one call (an object), or undefined: the client's option, then the call's. */
+/** The extra headers of one call as an object (lower-case names), or undefined. */
 function callHeaders(option, callOptions, operation) {
-  const own = callOptions === undefined || callOptions === null ? undefined : callOptions.headers
-  if (option === undefined && (own === undefined || own === null)) return undefined
-  const merged = new Map()
-  if (option !== undefined) addHeaders(merged, typeof option === 'function' ? option({ operation }) : option, 'the headers returned by the "headers" option')
-  addHeaders(merged, own, 'options.headers')
-  return merged.size === 0 ? undefined : Object.fromEntries(merged)
+  const merged = callHeaderMap(option, callOptions, operation, RESERVED_HEADERS)
+  return merged === undefined ? undefined : Object.fromEntries(merged)
 }
 
 module.exports = { CLIENT_OPTIONS, WIRES, portableOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject, unsupported, RESERVED_HEADERS }
