@@ -10,6 +10,7 @@
 
 const native = require('../binding.js')
 const { failureOf } = require('./fetch-failure.js')
+const { TOO_LARGE, readCappedBody, discard } = require('./fetch-body.js')
 
 // Fetches in flight, by the native request id, so the native side can abort them.
 const inFlight = new Map()
@@ -29,41 +30,10 @@ function headersOf(order) {
   return headers
 }
 
-const TOO_LARGE = Symbol('too large')
-
-/**
- * The body as bytes, or TOO_LARGE past `limit`. Real responses are read as a stream and cut
- * off at the cap; stubs that only offer `text()` or `json()` (objects standing in for a
- * Response, node-fetch responses) are read that way.
- */
+/** The body as a Buffer (what the native side takes), or TOO_LARGE past `limit`. */
 async function readBody(response, limit) {
-  const stream = response.body
-  if (stream && typeof stream.getReader === 'function') {
-    const reader = stream.getReader()
-    const chunks = []
-    let size = 0
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > limit) {
-        reader.cancel().catch(() => {})
-        return TOO_LARGE
-      }
-      chunks.push(value)
-    }
-    return Buffer.concat(chunks)
-  }
-  let bytes
-  if (typeof response.text === 'function') bytes = Buffer.from(String(await response.text()), 'utf8')
-  else if (typeof response.json === 'function') bytes = Buffer.from(JSON.stringify(await response.json()) ?? '', 'utf8')
-  else bytes = Buffer.alloc(0)
-  return bytes.length > limit ? TOO_LARGE : bytes
-}
-
-function discard(response) {
-  const stream = response.body
-  if (stream && typeof stream.cancel === 'function' && stream.locked === false) stream.cancel().catch(() => {})
+  const bytes = await readCappedBody(response, limit)
+  return bytes === TOO_LARGE ? TOO_LARGE : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 function statusOf(response) {

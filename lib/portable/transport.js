@@ -7,6 +7,7 @@
 // sorts fetch rejections the same way).
 
 const { failureOf } = require('../fetch-failure.js')
+const { TOO_LARGE, readCappedBody, discard } = require('../fetch-body.js')
 
 /** Codes of failures before any byte of the request left (src/transport/fetch.rs CONNECT_CODES). */
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
@@ -32,43 +33,9 @@ function transportFailure(err) {
   return failure('transport', { code: EXCHANGE_CODES.has(code) ? code : 'EFETCH', phase: 'exchange', message: `fetch failed: ${message}` })
 }
 
-const TOO_LARGE = Symbol('too large')
-
 async function readText(response, limit) {
-  const stream = response.body
-  let bytes
-  if (stream && typeof stream.getReader === 'function') {
-    const reader = stream.getReader()
-    const chunks = []
-    let size = 0
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > limit) {
-        reader.cancel().catch(() => {})
-        return TOO_LARGE
-      }
-      chunks.push(value)
-    }
-    bytes = new Uint8Array(size)
-    let at = 0
-    for (const c of chunks) {
-      bytes.set(c, at)
-      at += c.byteLength
-    }
-    return new TextDecoder().decode(bytes)
-  }
-  // Stubs standing in for a Response (jest suites) may offer only text() or json().
-  let text = ''
-  if (typeof response.text === 'function') text = String(await response.text())
-  else if (typeof response.json === 'function') text = JSON.stringify(await response.json()) ?? ''
-  return new TextEncoder().encode(text).byteLength > limit ? TOO_LARGE : text
-}
-
-function discard(response) {
-  const stream = response.body
-  if (stream && typeof stream.cancel === 'function' && stream.locked === false) stream.cancel().catch(() => {})
+  const bytes = await readCappedBody(response, limit)
+  return bytes === TOO_LARGE ? TOO_LARGE : new TextDecoder().decode(bytes)
 }
 
 /**
