@@ -11,7 +11,7 @@
 const native = require('../binding.js')
 const { invalidArgument } = require('./errors.js')
 const { refuseUnknown } = require('./option-names.js')
-const { isPlainObject, callSignal, callIdempotencyKey, headersOption, callHeaderMap } = require('./call-options.js')
+const { isPlainObject, shown, timeoutOption, optional, callSignal, callIdempotencyKey, headersOption, callHeaderMap } = require('./option-checks.js')
 const { onlyV1Options } = require('./v1.js')
 const { GRAMMARS } = require('./format.js')
 
@@ -27,11 +27,6 @@ function deepFreeze(value) {
 const DEFAULTS = deepFreeze(native.clientDefaults())
 
 const MAX_U32 = 2 ** 32 - 1
-const MAX_TIMEOUT_MS = 2 ** 31 - 1
-
-function shown(value) {
-  return typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(value) : typeof value
-}
 
 // ---------------------------------------------------------------------------------------
 // Numbers. COUNT = an integer 0..2^32-1 (kept in 32 bits natively, never wrapped), NUMBER = a
@@ -153,23 +148,6 @@ function failoverOption(value) {
 
 // ---------------------------------------------------------------------------------------
 // The service and its transport
-
-/** v1's `timeout`: a falsy value (0, NaN) means the default; otherwise 1 ms to 2^31-1 ms. */
-function timeoutOption(value) {
-  if (value === undefined || value === null || value === false || value === 0 || Number.isNaN(value)) return undefined
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_TIMEOUT_MS) {
-    throw invalidArgument(`ChittyIDClient option "timeout" must be a number of ms from 1 to ${MAX_TIMEOUT_MS} (or falsy for the default), got ${shown(value)}`)
-  }
-  return value
-}
-
-/** v1's optional string and boolean options: a falsy value means unset. */
-function optional(config, name, type) {
-  const value = config[name]
-  if (value === undefined || value === null || value === false || value === '' || value === 0) return undefined
-  if (typeof value !== type) throw invalidArgument(`ChittyIDClient option "${name}" must be a ${type}, got ${typeof value}`)
-  return value
-}
 
 function integerOption(value, name, min, max) {
   if (value === undefined || value === null) return undefined

@@ -11,7 +11,7 @@ const { entityForId } = require('./format.js')
 const MAX_ID_LENGTH = 256
 const MAX_ENTITY_LENGTH = 64
 
-const { isPlainObject } = require('./call-options.js')
+const { isPlainObject } = require('./option-checks.js')
 
 /** The JSON body of one mint request; a TypeError (`ERR_INVALID_ARG_VALUE`) for a bad one. */
 function serializeMintRequest(request) {

@@ -10,13 +10,11 @@ const { ChittyIDError, invalidArgument } = require('../errors.js')
 const { refuseUnknown } = require('../option-names.js')
 const { GRAMMARS } = require('../format.js')
 const { onlyV1Options } = require('../v1.js')
-const { isPlainObject, callSignal, callIdempotencyKey, headersOption, callHeaderMap } = require('../call-options.js')
+const { isPlainObject, shown, timeoutOption, optional, callSignal, callIdempotencyKey, headersOption, callHeaderMap } = require('../option-checks.js')
 const { DEFAULTS } = require('./defaults.js')
 
 const MAX_U32 = 2 ** 32 - 1
-const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
-const shown = (v) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? JSON.stringify(v) : typeof v)
 
 /** A feature of the native client that a fetch runtime cannot have (README "Runtimes"). */
 function unsupported(what, why) {
@@ -74,21 +72,6 @@ function atLeastOne(options, name, field) {
   if (options !== null && options[field] < 1) {
     throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be an integer from 1 to ${MAX_U32}, got ${options[field]}`)
   }
-}
-
-function timeoutOption(value) {
-  if (value === undefined || value === null || value === false || value === 0 || Number.isNaN(value)) return DEFAULTS.timeout
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_TIMEOUT_MS) {
-    throw invalidArgument(`ChittyIDClient option "timeout" must be a number of ms from 1 to ${MAX_TIMEOUT_MS} (or falsy for the default), got ${shown(value)}`)
-  }
-  return value
-}
-
-function optional(config, name, type) {
-  const value = config[name]
-  if (value === undefined || value === null || value === false || value === '' || value === 0) return undefined
-  if (typeof value !== type) throw invalidArgument(`ChittyIDClient option "${name}" must be a ${type}, got ${typeof value}`)
-  return value
 }
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i
@@ -212,7 +195,7 @@ function portableOptions(config) {
   return {
     serviceUrl: serviceUrlOption(config.serviceUrl, allowInsecure),
     apiKey: optional(config, 'apiKey', 'string'),
-    timeout: timeoutOption(config.timeout),
+    timeout: timeoutOption(config.timeout) ?? DEFAULTS.timeout,
     retry,
     mintRetry: mint ?? DEFAULTS.mintRetry,
     circuitBreaker,

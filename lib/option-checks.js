@@ -1,16 +1,41 @@
 'use strict'
 
-// A call's options (`{ signal, idempotencyKey, headers }`) and the client's `headers` option,
-// checked the same way by the native client (lib/options.js) and the portable one
-// (lib/portable/options.js). Pure JS, no addon: each caller passes the header names the client
-// sets itself (`reservedHeaderNames()` natively; the portable build's copy is held equal to it
-// by __test__/portable.test.mjs).
+// The option checks the native client (lib/options.js) and the portable one
+// (lib/portable/options.js) share: v1's `timeout` and its optional strings and booleans, a
+// call's options (`{ signal, idempotencyKey, headers }`) and the client's `headers` option.
+// Pure JS, no addon: each caller passes the header names the client sets itself
+// (`reservedHeaderNames()` natively; the portable build's copy is held equal to it by
+// __test__/portable.test.mjs).
 
 const { invalidArgument } = require('./errors.js')
 const { refuseUnknown } = require('./option-names.js')
 
 function isPlainObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** A value as an error message shows it. */
+function shown(value) {
+  return typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(value) : typeof value
+}
+
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+/** v1's `timeout`: a falsy value (0, NaN) means the default (undefined here); otherwise 1 ms to 2^31-1 ms. */
+function timeoutOption(value) {
+  if (value === undefined || value === null || value === false || value === 0 || Number.isNaN(value)) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    throw invalidArgument(`ChittyIDClient option "timeout" must be a number of ms from 1 to ${MAX_TIMEOUT_MS} (or falsy for the default), got ${shown(value)}`)
+  }
+  return value
+}
+
+/** v1's optional string and boolean options: a falsy value means unset. */
+function optional(config, name, type) {
+  const value = config[name]
+  if (value === undefined || value === null || value === false || value === '' || value === 0) return undefined
+  if (typeof value !== type) throw invalidArgument(`ChittyIDClient option "${name}" must be a ${type}, got ${typeof value}`)
+  return value
 }
 
 /** What a call's options may hold. */
@@ -101,4 +126,4 @@ function callHeaderMap(option, callOptions, operation, reserved) {
   return merged.size === 0 ? undefined : merged
 }
 
-module.exports = { isPlainObject, CALL_OPTIONS, callSignal, callIdempotencyKey, headersOption, callHeaderMap }
+module.exports = { isPlainObject, shown, MAX_TIMEOUT_MS, timeoutOption, optional, CALL_OPTIONS, callSignal, callIdempotencyKey, headersOption, callHeaderMap }
