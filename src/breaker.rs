@@ -41,12 +41,7 @@ pub struct BreakerConfig {
 
 impl Default for BreakerConfig {
     fn default() -> Self {
-        Self {
-            failure_threshold: 5,
-            reset_timeout_ms: 60_000,
-            monitor_window_ms: 10_000,
-            half_open_successes: 3,
-        }
+        Self { failure_threshold: 5, reset_timeout_ms: 60_000, monitor_window_ms: 10_000, half_open_successes: 3 }
     }
 }
 
@@ -610,8 +605,7 @@ mod tests {
     #[test]
     fn threshold_of_one_opens_on_first_failure() {
         let clock = ManualClock::new(0);
-        let config =
-            BreakerConfig { failure_threshold: 1, half_open_successes: 1, ..Default::default() };
+        let config = BreakerConfig { failure_threshold: 1, half_open_successes: 1, ..Default::default() };
         let b = CircuitBreaker::new(config, clock.clone());
         assert_eq!(b.record_failure(), Some(Transition { from: Closed, to: Open }));
         clock.advance(60_000);

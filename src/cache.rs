@@ -47,7 +47,12 @@ pub const DEFAULT_NEGATIVE_TTL_MS: u64 = 30_000;
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        Self { max_size: 10_000, ttl_ms: 300_000, stale_if_error_ms: DEFAULT_STALE_IF_ERROR_MS, negative_stale_if_error_ms: 0 }
+        Self {
+            max_size: 10_000,
+            ttl_ms: 300_000,
+            stale_if_error_ms: DEFAULT_STALE_IF_ERROR_MS,
+            negative_stale_if_error_ms: 0,
+        }
     }
 }
 
@@ -482,12 +487,7 @@ mod tests {
 
     #[test]
     fn hit_rate_formatting() {
-        let stats = |hits, misses| CacheStats {
-            hits,
-            misses,
-            total_requests: hits + misses,
-            ..Default::default()
-        };
+        let stats = |hits, misses| CacheStats { hits, misses, total_requests: hits + misses, ..Default::default() };
         assert_eq!(stats(0, 0).hit_rate(), "0.00%");
         assert_eq!(stats(1, 0).hit_rate(), "100.00%");
         assert_eq!(stats(0, 3).hit_rate(), "0.00%");
@@ -621,7 +621,12 @@ mod tests {
 
     fn stale_cache(ttl_ms: u64, stale_ms: u64, negative_stale_ms: u64) -> (ValidationCache, Arc<ManualClock>) {
         let clock = ManualClock::new(START);
-        let config = CacheConfig { max_size: 10, ttl_ms, stale_if_error_ms: stale_ms, negative_stale_if_error_ms: negative_stale_ms };
+        let config = CacheConfig {
+            max_size: 10,
+            ttl_ms,
+            stale_if_error_ms: stale_ms,
+            negative_stale_if_error_ms: negative_stale_ms,
+        };
         (ValidationCache::new(config, clock.clone()), clock)
     }
 
@@ -867,12 +872,7 @@ mod tests {
 
     impl Model {
         fn new(max_size: usize) -> Self {
-            Self {
-                order: VecDeque::new(),
-                entries: HashMap::new(),
-                max_size,
-                stats: CacheStats::default(),
-            }
+            Self { order: VecDeque::new(), entries: HashMap::new(), max_size, stats: CacheStats::default() }
         }
 
         fn live(&self, key: &str, now: u64) -> Option<bool> {
@@ -916,8 +916,7 @@ mod tests {
         }
 
         fn maintain(&mut self, now: u64) -> usize {
-            let expired: Vec<String> =
-                self.order.iter().filter(|k| self.live(k, now).is_none()).cloned().collect();
+            let expired: Vec<String> = self.order.iter().filter(|k| self.live(k, now).is_none()).cloned().collect();
             expired.iter().for_each(|k| {
                 self.forget(k);
             });
@@ -975,11 +974,7 @@ mod tests {
                 assert_eq!(c.keys(), model.keys(clock.now_ms()), "keys {ctx}");
                 let s = c.stats();
                 let m = &model.stats;
-                assert_eq!(
-                    (s.hits, s.misses, s.sets, s.evictions),
-                    (m.hits, m.misses, m.sets, m.evictions),
-                    "{ctx}"
-                );
+                assert_eq!((s.hits, s.misses, s.sets, s.evictions), (m.hits, m.misses, m.sets, m.evictions), "{ctx}");
             }
         }
     }
@@ -1013,8 +1008,7 @@ mod tests {
     fn resident_bytes() -> u64 {
         let status = std::fs::read_to_string("/proc/self/status").expect("procfs");
         let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS line");
-        let kb: u64 =
-            line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("VmRSS value");
+        let kb: u64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("VmRSS value");
         kb * 1024
     }
 

@@ -71,7 +71,11 @@ impl CallState {
     }
 
     fn reason(&self) -> Cancelled {
-        if self.bits.load(Ordering::Acquire) & CLOSED != 0 { Cancelled::Closed } else { Cancelled::Aborted }
+        if self.bits.load(Ordering::Acquire) & CLOSED != 0 {
+            Cancelled::Closed
+        } else {
+            Cancelled::Aborted
+        }
     }
 
     fn begin(&self) -> Result<(), ClientError> {
@@ -310,8 +314,12 @@ mod tests {
                 tokio::task::yield_now().await;
                 c.cancel_all()
             };
-            let (a, b, _, stopped) =
-                tokio::join!(c.run(Some(&mint), sending("k1")), c.run(Some(&other), sending("k2")), c.run(Some(&idle), std::future::pending::<()>()), closer);
+            let (a, b, _, stopped) = tokio::join!(
+                c.run(Some(&mint), sending("k1")),
+                c.run(Some(&other), sending("k2")),
+                c.run(Some(&idle), std::future::pending::<()>()),
+                closer
+            );
             (a, b, stopped)
         });
         assert_eq!((outcomes.0, outcomes.1), (Err(Cancelled::Closed), Err(Cancelled::Closed)));
@@ -344,11 +352,12 @@ mod tests {
     fn finished_calls_are_forgotten() {
         let c = Cancellations::default();
         let registered = call(&c, 3, true);
-        runtime().block_on(c.run(Some(&registered), async {
-            attempt_begins().unwrap();
-            attempt_ends(None);
-        }))
-        .unwrap();
+        runtime()
+            .block_on(c.run(Some(&registered), async {
+                attempt_begins().unwrap();
+                attempt_ends(None);
+            }))
+            .unwrap();
         // Until its outcome is handed over, a stop still finds it (and that it minted).
         assert_eq!(c.pending(), 1);
         let stale = call(&c, 3, true);
@@ -363,12 +372,13 @@ mod tests {
     fn a_stop_after_the_work_finished_still_reports_it() {
         let c = Cancellations::default();
         let registered = call(&c, 5, true);
-        runtime().block_on(c.run(Some(&registered), async {
-            note_key("k5");
-            attempt_begins().unwrap();
-            attempt_ends(None);
-        }))
-        .unwrap();
+        runtime()
+            .block_on(c.run(Some(&registered), async {
+                note_key("k5");
+                attempt_begins().unwrap();
+                attempt_ends(None);
+            }))
+            .unwrap();
         assert_eq!(c.cancel(5), Some(Stopped { may_have_minted: true, key: Some("k5".into()) }));
     }
 }

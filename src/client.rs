@@ -136,7 +136,15 @@ impl Validation {
     /// Rebuilds an answer from a cached verdict; the entity follows from the type letter.
     pub fn from_cache(id: &str, valid: bool) -> Self {
         let entity = valid.then(|| format::entity_for_id(id)).flatten().map(str::to_owned);
-        Validation { valid, chitty_id: Some(id.to_owned()), entity, error: None, error_code: None, authoritative: true, stale: false }
+        Validation {
+            valid,
+            chitty_id: Some(id.to_owned()),
+            entity,
+            error: None,
+            error_code: None,
+            authoritative: true,
+            stale: false,
+        }
     }
 }
 
@@ -178,8 +186,7 @@ fn parse_mint(response: &Response) -> Result<String, ClientError> {
 
 /// The ids of a batch answer, which must be one per request (`expected`).
 fn parse_batch(response: &Response, expected: usize) -> Result<Vec<String>, ClientError> {
-    let Some(serde_json::Value::Array(items)) = parse_json::<BatchAnswer>(&response.body)?.chitty_ids
-    else {
+    let Some(serde_json::Value::Array(items)) = parse_json::<BatchAnswer>(&response.body)?.chitty_ids else {
         return Err(bad("the answer has no chittyIds array"));
     };
     if items.len() != expected {
@@ -257,7 +264,9 @@ pub fn check_idempotency_key(key: &str) -> Result<(), ClientError> {
     let visible = key.bytes().all(|b| b.is_ascii_graphic());
     if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN || !visible {
         return Err(ClientError::InvalidArgument {
-            detail: format!("idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters (no spaces)"),
+            detail: format!(
+                "idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters (no spaces)"
+            ),
         });
     }
     Ok(())
@@ -324,7 +333,13 @@ impl Client {
     /// the wire unknown it tries v1's route first and, when that is a 404, the deployed one
     /// (a 404 processed nothing, so sending again is safe), learning the wire from which
     /// answered. `v1_answer_tells`: a 2xx on v1's route shows the endpoint speaks v1.
-    async fn send_wired(&self, i: usize, v1: Request<'_>, deployed: Option<Request<'_>>, v1_answer_tells: bool) -> Result<Response, ClientError> {
+    async fn send_wired(
+        &self,
+        i: usize,
+        v1: Request<'_>,
+        deployed: Option<Request<'_>>,
+        v1_answer_tells: bool,
+    ) -> Result<Response, ClientError> {
         let wire = self.wire(i);
         match (wire.get(), deployed) {
             (Wire::Deployed, Some(d)) => self.send_via(i, d).await,
@@ -490,7 +505,8 @@ impl Client {
         let attempt = |i: usize| {
             let w = self.wire(i);
             let v1 = request(i, wire::V1_MINT);
-            let deployed = (!w.same_url(wire::DEPLOYED_MINT, wire::V1_MINT.path)).then(|| request(i, wire::DEPLOYED_MINT));
+            let deployed =
+                (!w.same_url(wire::DEPLOYED_MINT, wire::V1_MINT.path)).then(|| request(i, wire::DEPLOYED_MINT));
             self.send_wired(i, v1, deployed, false)
         };
         let checks = MintChecks {
@@ -555,7 +571,8 @@ impl Client {
                 self.wire(i).set_batch_route(false);
                 self.mint_one_by_one(&body, count, key.as_deref()).await
             }
-            other => other.map_err(|e| self.name_404(e, Method::Post, Route { path: "/mint/batch", from_origin: false }, None)),
+            other => other
+                .map_err(|e| self.name_404(e, Method::Post, Route { path: "/mint/batch", from_origin: false }, None)),
         }
     }
 
@@ -571,12 +588,17 @@ impl Client {
             .map_err(|_| ClientError::InvalidArgument { detail: "mintBatch body must be {\"requests\":[...]}".into() })?
             .requests;
         if requests.len() != count {
-            return Err(ClientError::InvalidArgument { detail: format!("mintBatch: {} requests for a count of {count}", requests.len()) });
+            return Err(ClientError::InvalidArgument {
+                detail: format!("mintBatch: {} requests for a count of {count}", requests.len()),
+            });
         }
-        let bodies: Vec<Bytes> = requests.iter().map(|r| Bytes::from(serde_json::to_vec(r).unwrap_or_default())).collect();
+        let bodies: Vec<Bytes> =
+            requests.iter().map(|r| Bytes::from(serde_json::to_vec(r).unwrap_or_default())).collect();
         // One key per request, derived from the caller's so a repeated batch repeats each mint.
         let key_for = |i: usize| key.map(|k| format!("{k}.{i}")).filter(|k| k.len() <= MAX_IDEMPOTENCY_KEY_LEN);
-        let results = bounded_in_order(count, BATCH_FALLBACK_CONCURRENCY, |i| Box::pin(self.mint(bodies[i].clone(), key_for(i)))).await;
+        let results =
+            bounded_in_order(count, BATCH_FALLBACK_CONCURRENCY, |i| Box::pin(self.mint(bodies[i].clone(), key_for(i))))
+                .await;
         let mut minted = Vec::with_capacity(count);
         let mut failed = Vec::new();
         let mut first = None;
@@ -707,7 +729,11 @@ impl Client {
     fn ttl_for(&self, valid: bool) -> u64 {
         let Some(policy) = &self.cache else { return 0 };
         let ttl = policy.cache.config().ttl_ms;
-        if valid { ttl } else { policy.negative_ttl_ms.min(ttl) }
+        if valid {
+            ttl
+        } else {
+            policy.negative_ttl_ms.min(ttl)
+        }
     }
 
     fn remember(&self, id: &str, answer: &Validation) {
@@ -726,7 +752,14 @@ impl Client {
     async fn ask_service(&self, id: &str) -> Validation {
         let path = format!("/validate/{}", encode_uri_component(id));
         let body = Bytes::from(wire::validate_body(id));
-        let v1 = || Request { method: Method::Get, path: &path, body: None, idempotency_key: None, timeout_ms: self.timeout_ms, from_origin: false };
+        let v1 = || Request {
+            method: Method::Get,
+            path: &path,
+            body: None,
+            idempotency_key: None,
+            timeout_ms: self.timeout_ms,
+            from_origin: false,
+        };
         let deployed = || Request {
             method: Method::Post,
             path: wire::DEPLOYED_VALIDATE.path,
@@ -774,13 +807,15 @@ impl Client {
                 };
                 let url = self.url_of(i, route);
                 let tail = if route.from_origin { String::new() } else { encode_uri_component(id) };
-                Validation { valid: false, error: Some(format!("Service error: 404 (no such route: {method} {url}{tail})")), ..Validation::default() }
+                Validation {
+                    valid: false,
+                    error: Some(format!("Service error: 404 (no such route: {method} {url}{tail})")),
+                    ..Validation::default()
+                }
             }
-            Err(ClientError::Http { status, .. }) => Validation {
-                valid: false,
-                error: Some(format!("Service error: {status}")),
-                ..Validation::default()
-            },
+            Err(ClientError::Http { status, .. }) => {
+                Validation { valid: false, error: Some(format!("Service error: {status}")), ..Validation::default() }
+            }
             Err(e) => Validation {
                 valid: format::is_valid_in(id, self.id_grammar),
                 error: Some(e.to_string()),
@@ -843,7 +878,11 @@ type Attempt<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<
 /// Runs `count` attempts, at most `limit` at once, and returns their results in order. After
 /// the first failure no new one starts (`None` in its place); those in flight finish. All are
 /// polled in the caller's task, so its scope (telemetry, extra headers) holds for each.
-async fn bounded_in_order<'a, T>(count: usize, limit: usize, make: impl Fn(usize) -> Attempt<'a, T>) -> Vec<Option<Result<T, ClientError>>> {
+async fn bounded_in_order<'a, T>(
+    count: usize,
+    limit: usize,
+    make: impl Fn(usize) -> Attempt<'a, T>,
+) -> Vec<Option<Result<T, ClientError>>> {
     use std::task::Poll;
     let mut results: Vec<Option<Result<T, ClientError>>> = (0..count).map(|_| None).collect();
     let mut running: Vec<(usize, Attempt<'a, T>)> = Vec::new();
@@ -903,7 +942,12 @@ mod tests {
     }
 
     fn ok(body: &str) -> Response {
-        Response { status: 201, status_text: "Created".into(), retry_after: None, body: body.as_bytes().to_vec().into() }
+        Response {
+            status: 201,
+            status_text: "Created".into(),
+            retry_after: None,
+            body: body.as_bytes().to_vec().into(),
+        }
     }
 
     #[test]
@@ -1000,16 +1044,26 @@ mod tests {
                     // Later positions finish first: order comes from the position, not the finish.
                     tokio::time::sleep(std::time::Duration::from_millis(10 - i as u64)).await;
                     running.fetch_sub(1, SeqCst);
-                    if Some(i) == fail_at { Err(ClientError::Closed) } else { Ok(i) }
+                    if Some(i) == fail_at {
+                        Err(ClientError::Closed)
+                    } else {
+                        Ok(i)
+                    }
                 })
             }))
         };
         let all = run(None);
-        assert_eq!(all.iter().map(|r| *r.as_ref().unwrap().as_ref().unwrap()).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+        assert_eq!(
+            all.iter().map(|r| *r.as_ref().unwrap().as_ref().unwrap()).collect::<Vec<_>>(),
+            (0..10).collect::<Vec<_>>()
+        );
         assert_eq!(peak.load(SeqCst), 3);
         let stopped = run(Some(1));
         assert!(matches!(stopped[1], Some(Err(_))));
-        assert!(stopped[0].as_ref().is_some_and(|r| r.is_ok()) && stopped[2].as_ref().is_some_and(|r| r.is_ok()), "those in flight finish");
+        assert!(
+            stopped[0].as_ref().is_some_and(|r| r.is_ok()) && stopped[2].as_ref().is_some_and(|r| r.is_ok()),
+            "those in flight finish"
+        );
         let started = stopped.iter().filter(|r| r.is_some()).count();
         assert!(started < 10, "no new one starts after the failure");
         assert!(stopped[started..].iter().all(Option::is_none), "what did not start is at the end: {stopped:?}");
@@ -1020,7 +1074,14 @@ mod tests {
         for good in ["k", "order-42:attempt/7", &"x".repeat(super::MAX_IDEMPOTENCY_KEY_LEN)] {
             assert!(super::check_idempotency_key(good).is_ok(), "{good:?}");
         }
-        for bad in ["", "two words", "line\r\nX-Evil: 1", "caf\u{e9}", "tab\t", &"x".repeat(super::MAX_IDEMPOTENCY_KEY_LEN + 1)] {
+        for bad in [
+            "",
+            "two words",
+            "line\r\nX-Evil: 1",
+            "caf\u{e9}",
+            "tab\t",
+            &"x".repeat(super::MAX_IDEMPOTENCY_KEY_LEN + 1),
+        ] {
             let err = super::check_idempotency_key(bad).unwrap_err();
             assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE", "{bad:?}");
         }

@@ -96,13 +96,10 @@ pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
 /// `${serviceUrl}/mint` never becomes `//mint`. Plain http is refused for anything but a
 /// loopback host unless `allow_insecure`: the API key would travel in clear text.
 pub fn normalize_service_url(url: &str, allow_insecure: bool) -> Result<String, ClientError> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| invalid(format!("serviceUrl must be an absolute http(s) URL ({e})")))?;
+    let parsed =
+        url::Url::parse(url).map_err(|e| invalid(format!("serviceUrl must be an absolute http(s) URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "serviceUrl must use http or https, not {}:",
-            parsed.scheme()
-        )));
+        return Err(invalid(format!("serviceUrl must use http or https, not {}:", parsed.scheme())));
     }
     let Some(host) = parsed.host().filter(|h| !matches!(h, url::Host::Domain(""))) else {
         return Err(invalid("serviceUrl has no host"));
@@ -126,9 +123,9 @@ pub fn normalize_timeout(timeout_ms: Option<f64>) -> Result<u64, ClientError> {
     match timeout_ms {
         None => Ok(DEFAULT_TIMEOUT_MS),
         Some(t) if t == 0.0 || t.is_nan() => Ok(DEFAULT_TIMEOUT_MS),
-        Some(t) if !(1.0..=MAX_TIMEOUT_MS as f64).contains(&t) => Err(invalid(format!(
-            "timeout must be between 1 and {MAX_TIMEOUT_MS} ms, got {t}"
-        ))),
+        Some(t) if !(1.0..=MAX_TIMEOUT_MS as f64).contains(&t) => {
+            Err(invalid(format!("timeout must be between 1 and {MAX_TIMEOUT_MS} ms, got {t}")))
+        }
         Some(t) => Ok(t as u64),
     }
 }
@@ -146,7 +143,13 @@ mod tests {
 
     #[test]
     fn plain_http_only_to_loopback_unless_allowed() {
-        for ok in ["http://127.0.0.1:8787", "http://127.9.9.9/", "http://[::1]:1/v1", "http://localhost:1", "http://api.localhost"] {
+        for ok in [
+            "http://127.0.0.1:8787",
+            "http://127.9.9.9/",
+            "http://[::1]:1/v1",
+            "http://localhost:1",
+            "http://api.localhost",
+        ] {
             assert!(normalize_service_url(ok, false).is_ok(), "{ok}");
         }
         for remote in ["http://id.chitty.cc/v1", "http://10.0.0.1/", "http://[2001:db8::1]/"] {
@@ -157,7 +160,16 @@ mod tests {
 
     #[test]
     fn rejects_unusable_urls() {
-        for bad in ["", "/v1", "id.chitty.cc", "ftp://h/v1", "file:///etc", "http://u:p@h/", "http://h/?a=1", "javascript:alert(1)"] {
+        for bad in [
+            "",
+            "/v1",
+            "id.chitty.cc",
+            "ftp://h/v1",
+            "file:///etc",
+            "http://u:p@h/",
+            "http://h/?a=1",
+            "javascript:alert(1)",
+        ] {
             let err = normalize_service_url(bad, true).unwrap_err();
             assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE", "{bad}");
         }

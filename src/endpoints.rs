@@ -171,7 +171,10 @@ mod tests {
 
     fn set(count: usize) -> (EndpointSet, Arc<ManualClock>) {
         let clock = ManualClock::new(0);
-        (EndpointSet::new(count, FailoverConfig { probe_interval_ms: 100, failback_successes: 3 }, clock.clone()), clock)
+        (
+            EndpointSet::new(count, FailoverConfig { probe_interval_ms: 100, failback_successes: 3 }, clock.clone()),
+            clock,
+        )
     }
 
     #[test]

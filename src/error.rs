@@ -77,7 +77,9 @@ impl ClientError {
     pub fn code(&self) -> &'static str {
         match self {
             ClientError::Http { .. } => "EHTTP",
-            ClientError::Transport { code, .. } | ClientError::Tls { code, .. } | ClientError::Refused { code, .. } => code,
+            ClientError::Transport { code, .. } | ClientError::Tls { code, .. } | ClientError::Refused { code, .. } => {
+                code
+            }
             ClientError::Timeout { .. } => "ETIMEDOUT",
             ClientError::BadResponse { .. } => "EBADRESPONSE",
             ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
@@ -101,9 +103,7 @@ impl ClientError {
             ClientError::Transport { detail, .. }
             | ClientError::Tls { detail, .. }
             | ClientError::Refused { detail, .. }
-            | ClientError::BadResponse { detail } => {
-                Some(detail)
-            }
+            | ClientError::BadResponse { detail } => Some(detail),
             _ => None,
         }
     }
@@ -126,7 +126,9 @@ impl ClientError {
             | ClientError::Refused { detail: text, .. }
             | ClientError::BadResponse { detail: text }
             | ClientError::RouteNotFound { status_text: text, .. } => redactor.redact_in_place(text),
-            ClientError::MintOutcomeUnknown { cause, .. } | ClientError::BatchIncomplete { cause, .. } => cause.redact_texts(redactor),
+            ClientError::MintOutcomeUnknown { cause, .. } | ClientError::BatchIncomplete { cause, .. } => {
+                cause.redact_texts(redactor)
+            }
             // The id is a placeholder of the grammar (data); the service's code is its text.
             ClientError::Placeholder { error_code, .. } => {
                 if let Some(code) = error_code {
@@ -149,7 +151,9 @@ impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Http { status, .. } => Some(*status),
-            ClientError::MintOutcomeUnknown { cause, .. } | ClientError::BatchIncomplete { cause, .. } => cause.status(),
+            ClientError::MintOutcomeUnknown { cause, .. } | ClientError::BatchIncomplete { cause, .. } => {
+                cause.status()
+            }
             ClientError::RouteNotFound { .. } => Some(404),
             _ => None,
         }
@@ -194,7 +198,9 @@ impl ClientError {
             ClientError::Aborted | ClientError::Closed | ClientError::MintOutcomeUnknown { .. } => false,
             ClientError::BulkheadFull { .. } | ClientError::Throttled { .. } => false,
             // Answers: the service said what it did (a placeholder, no such route).
-            ClientError::Placeholder { .. } | ClientError::RouteNotFound { .. } | ClientError::BatchIncomplete { .. } => false,
+            ClientError::Placeholder { .. }
+            | ClientError::RouteNotFound { .. }
+            | ClientError::BatchIncomplete { .. } => false,
             other => other.may_have_reached_service(),
         }
     }
@@ -360,9 +366,21 @@ mod tests {
     #[test]
     fn redaction_reaches_every_text_of_a_failure_and_only_text() {
         let r = Redactor::new(Some("soc"));
-        let http = ClientError::Http { status: 502, status_text: "echo Bearer soc".into(), retry_after: Some("soc".into()) };
-        assert_eq!(http.redacted(&r), ClientError::Http { status: 502, status_text: "echo Bearer [redacted]".into(), retry_after: Some("soc".into()) });
-        let cause = ClientError::Transport { code: "ECONNRESET", detail: "socket hang up (soc)".into(), phase: Phase::Exchange };
+        let http =
+            ClientError::Http { status: 502, status_text: "echo Bearer soc".into(), retry_after: Some("soc".into()) };
+        assert_eq!(
+            http.redacted(&r),
+            ClientError::Http {
+                status: 502,
+                status_text: "echo Bearer [redacted]".into(),
+                retry_after: Some("soc".into())
+            }
+        );
+        let cause = ClientError::Transport {
+            code: "ECONNRESET",
+            detail: "socket hang up (soc)".into(),
+            phase: Phase::Exchange,
+        };
         let unknown = ClientError::MintOutcomeUnknown { key: "soc".into(), cause: Box::new(cause) }.redacted(&r);
         let ClientError::MintOutcomeUnknown { key, cause } = unknown else { panic!() };
         assert_eq!(key, "soc", "the idempotency key is data");
@@ -411,7 +429,9 @@ mod tests {
         let throttled = ClientError::Throttled { retry_in_ms: 40 };
         assert_eq!((full.code(), throttled.code()), ("EBULKHEADFULL", "ERATELIMITED"));
         for e in [&full, &throttled] {
-            assert!(!e.may_have_reached_service() && !e.leaves_mint_outcome_unknown() && !e.counts_as_service_failure());
+            assert!(
+                !e.may_have_reached_service() && !e.leaves_mint_outcome_unknown() && !e.counts_as_service_failure()
+            );
         }
         assert!(throttled.to_string().contains("40 ms"));
     }
@@ -428,7 +448,11 @@ mod tests {
 
     #[test]
     fn transport_errors_say_fetch_failed() {
-        let e = ClientError::Transport { code: "ECONNREFUSED", detail: "connect ECONNREFUSED 127.0.0.1:1".into(), phase: Phase::Connect };
+        let e = ClientError::Transport {
+            code: "ECONNREFUSED",
+            detail: "connect ECONNREFUSED 127.0.0.1:1".into(),
+            phase: Phase::Connect,
+        };
         assert!(e.to_string().contains("fetch failed"));
         assert_eq!(e.code(), "ECONNREFUSED");
         assert_eq!(e.cause_detail(), Some("connect ECONNREFUSED 127.0.0.1:1"));
@@ -492,7 +516,8 @@ mod tests {
 
     #[test]
     fn an_unknown_mint_outcome_keeps_the_cause_and_its_wording() {
-        let cause = ClientError::Transport { code: "ECONNRESET", detail: "connection reset".into(), phase: Phase::Exchange };
+        let cause =
+            ClientError::Transport { code: "ECONNRESET", detail: "connection reset".into(), phase: Phase::Exchange };
         let e = ClientError::MintOutcomeUnknown { key: "k".into(), cause: Box::new(cause.clone()) };
         assert_eq!(e.code(), "EMINTUNKNOWN");
         assert_eq!(e.to_string(), "fetch failed: connection reset");

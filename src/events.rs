@@ -5,30 +5,73 @@ use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    StateChange { from: &'static str, to: &'static str, timestamp: u64 },
-    Connected { service_url: String },
-    Disconnected { service_url: String },
-    Reconnecting { attempt: u32, delay_ms: u64 },
-    Unhealthy { service_url: String },
-    MaxReconnectAttemptsReached { attempts: u32 },
-    Retry { operation: &'static str, attempt: u32, delay_ms: u64, error_code: &'static str, error_message: String },
-    CircuitOpen { failures: u32, retry_in_ms: u64 },
+    StateChange {
+        from: &'static str,
+        to: &'static str,
+        timestamp: u64,
+    },
+    Connected {
+        service_url: String,
+    },
+    Disconnected {
+        service_url: String,
+    },
+    Reconnecting {
+        attempt: u32,
+        delay_ms: u64,
+    },
+    Unhealthy {
+        service_url: String,
+    },
+    MaxReconnectAttemptsReached {
+        attempts: u32,
+    },
+    Retry {
+        operation: &'static str,
+        attempt: u32,
+        delay_ms: u64,
+        error_code: &'static str,
+        error_message: String,
+    },
+    CircuitOpen {
+        failures: u32,
+        retry_in_ms: u64,
+    },
     /// A 429 paused the client's traffic for `retry_in_ms` (`retry_after`: the service said how long).
-    RateLimited { operation: &'static str, retry_in_ms: u64, retry_after: bool },
+    RateLimited {
+        operation: &'static str,
+        retry_in_ms: u64,
+        retry_after: bool,
+    },
     CircuitHalfOpen,
     CircuitClose,
-    Error { code: &'static str, message: String },
+    Error {
+        code: &'static str,
+        message: String,
+    },
     /// Fleet mode: Redis is unavailable; the client continues local-only.
-    FleetDegraded { reason: String },
+    FleetDegraded {
+        reason: String,
+    },
     /// Fleet mode: Redis answers again.
     FleetRestored,
     /// Calls now go to `to` first: `from` failed with `code` (docs/ARCHITECTURE.md, "Endpoint failover").
-    Failover { from: String, to: String, code: &'static str },
+    Failover {
+        from: String,
+        to: String,
+        code: &'static str,
+    },
     /// `to`, earlier in the list, passed its health checks and takes calls back from `from`.
-    Failback { from: String, to: String },
+    Failback {
+        from: String,
+        to: String,
+    },
     /// A mint resolved to a placeholder id because the client accepts them (`acceptPlaceholders`):
     /// not a minted id; the service means to replace it (docs/ARCHITECTURE.md, "Two wires").
-    Placeholder { chitty_id: String, error_code: Option<String> },
+    Placeholder {
+        chitty_id: String,
+        error_code: Option<String>,
+    },
 }
 
 impl Event {

@@ -20,7 +20,6 @@ impl Method {
             Method::Post => "POST",
         }
     }
-
 }
 
 /// A complete answer from the service (any status).
@@ -58,4 +57,3 @@ pub struct Request<'a> {
     /// the deployed service's validate and health routes (`crate::wire`).
     pub from_origin: bool,
 }
-

@@ -38,8 +38,10 @@ const DEPLOYED_PATTERN: &str = concat!(
 const PLACEHOLDER_PATTERN: &str = r"^[0-9]{2}-0-ERR-00[0-9]{2}-[PLTEA]-[0-9]{4}-[0-5]-[0-9]{2}$";
 
 static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(ID_PATTERN).expect("the id grammar compiles"));
-static DEPLOYED: LazyLock<Regex> = LazyLock::new(|| Regex::new(DEPLOYED_PATTERN).expect("the deployed grammar compiles"));
-static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(PLACEHOLDER_PATTERN).expect("the placeholder shape compiles"));
+static DEPLOYED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(DEPLOYED_PATTERN).expect("the deployed grammar compiles"));
+static PLACEHOLDER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(PLACEHOLDER_PATTERN).expect("the placeholder shape compiles"));
 
 /// The grammar a well-formed id is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -235,8 +237,26 @@ impl Parsed {
     /// The fields in id order.
     pub fn fields(&self) -> [&str; 8] {
         match self {
-            Parsed::V1(p) => [&p.version, &p.generation, &p.location, &p.sequence, &p.entity_type, &p.year_month, &p.check, &p.extension],
-            Parsed::Deployed(p) => [&p.version, &p.region, &p.jurisdiction, &p.sequential, &p.entity_type, &p.year_month, &p.trust_level, &p.checksum],
+            Parsed::V1(p) => [
+                &p.version,
+                &p.generation,
+                &p.location,
+                &p.sequence,
+                &p.entity_type,
+                &p.year_month,
+                &p.check,
+                &p.extension,
+            ],
+            Parsed::Deployed(p) => [
+                &p.version,
+                &p.region,
+                &p.jurisdiction,
+                &p.sequential,
+                &p.entity_type,
+                &p.year_month,
+                &p.trust_level,
+                &p.checksum,
+            ],
         }
     }
 

@@ -65,7 +65,10 @@ mod tests {
 
     #[test]
     fn mutations_stay_in_bounds() {
-        let out = apply(b"abc".to_vec(), &[Mutation::Flip(7, 9), Mutation::Insert(99, b'x'), Mutation::Delete(5), Mutation::Truncate(1)]);
+        let out = apply(
+            b"abc".to_vec(),
+            &[Mutation::Flip(7, 9), Mutation::Insert(99, b'x'), Mutation::Delete(5), Mutation::Truncate(1)],
+        );
         assert_eq!(out.len(), 1);
         assert!(apply(Vec::new(), &[Mutation::Delete(3), Mutation::Flip(1, 1), Mutation::Truncate(0)]).is_empty());
     }

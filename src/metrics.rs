@@ -15,12 +15,16 @@ pub const OWN_LABEL_NAMES: [&str; 4] = ["operation", "le", "endpoint", "wire"];
 pub fn check_constant_labels(labels: &[(String, String)]) -> Result<(), String> {
     for (i, (name, value)) in labels.iter().enumerate() {
         let mut chars = name.chars();
-        let grammar = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let grammar = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !grammar || name.starts_with("__") {
             return Err(format!("labels: {name:?} is not a Prometheus label name the client can add"));
         }
         if OWN_LABEL_NAMES.contains(&name.as_str()) {
-            return Err(format!("labels: {name:?} is a label of the client's own series ({})", OWN_LABEL_NAMES.join(", ")));
+            return Err(format!(
+                "labels: {name:?} is a label of the client's own series ({})",
+                OWN_LABEL_NAMES.join(", ")
+            ));
         }
         if labels[..i].iter().any(|(earlier, _)| earlier == name) {
             return Err(format!("labels: {name:?} is given twice (\"client\" comes from the name option)"));
@@ -51,7 +55,10 @@ impl Exposition<'_> {
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        debug_assert!(labels.iter().all(|(k, _)| OWN_LABEL_NAMES.contains(k)), "a label missing from OWN_LABEL_NAMES: {labels:?}");
+        debug_assert!(
+            labels.iter().all(|(k, _)| OWN_LABEL_NAMES.contains(k)),
+            "a label missing from OWN_LABEL_NAMES: {labels:?}"
+        );
         self.out.push_str(name);
         let constant = self.constant.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         let mut all = constant.chain(labels.iter().copied()).peekable();
@@ -75,7 +82,11 @@ fn escape_label(v: &str) -> String {
 
 fn format_value(v: f64) -> String {
     if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
@@ -100,11 +111,19 @@ pub fn render(s: &ClientSnapshot) -> String {
 /// stay distinct. Label names are checked by the caller (`[a-zA-Z_][a-zA-Z0-9_]*`).
 pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> String {
     let mut e = Exposition { out: String::with_capacity(4096), constant };
-    e.family("chittyid_client_requests_total", "counter", "Requests sent to the ChittyID service (each attempt counts).");
+    e.family(
+        "chittyid_client_requests_total",
+        "counter",
+        "Requests sent to the ChittyID service (each attempt counts).",
+    );
     for op in &s.operations {
         e.sample("chittyid_client_requests_total", &[("operation", op.operation)], op.attempts as f64);
     }
-    e.family("chittyid_client_request_errors_total", "counter", "Attempts that failed (transport, timeout or non-2xx).");
+    e.family(
+        "chittyid_client_request_errors_total",
+        "counter",
+        "Attempts that failed (transport, timeout or non-2xx).",
+    );
     for op in &s.operations {
         e.sample("chittyid_client_request_errors_total", &[("operation", op.operation)], op.errors as f64);
     }
@@ -123,9 +142,19 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         e.sample(&format!("{name}_sum"), &[("operation", op.operation)], op.latency_sum_us as f64 / 1e6);
         e.sample(&format!("{name}_count"), &[("operation", op.operation)], op.attempts as f64);
     }
-    e.single("chittyid_client_circuit_rejections_total", "counter", "Calls failed fast because the circuit was open.", s.rejected_by_breaker as f64);
+    e.single(
+        "chittyid_client_circuit_rejections_total",
+        "counter",
+        "Calls failed fast because the circuit was open.",
+        s.rejected_by_breaker as f64,
+    );
     if let Some(b) = &s.breaker {
-        e.single("chittyid_client_circuit_state", "gauge", "Circuit breaker state: 0 closed, 1 open, 2 half-open.", breaker_state_value(b.state));
+        e.single(
+            "chittyid_client_circuit_state",
+            "gauge",
+            "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
+            breaker_state_value(b.state),
+        );
         e.single("chittyid_client_circuit_opened_total", "counter", "Times the circuit opened.", b.times_opened as f64);
     }
     let r = &s.rate_limit;
@@ -133,13 +162,31 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         ("chittyid_client_rate_limited_total", "429 answers from the service.", r.limited),
         ("chittyid_client_rate_limit_pauses_total", "Client-wide pauses started by a 429.", r.pauses),
         ("chittyid_client_rate_limit_waits_total", "Calls that waited out a rate-limit pause or pace.", r.waits),
-        ("chittyid_client_rate_limit_rejections_total", "Calls failed with ERATELIMITED (the pause outlasted their timeout).", r.rejected),
+        (
+            "chittyid_client_rate_limit_rejections_total",
+            "Calls failed with ERATELIMITED (the pause outlasted their timeout).",
+            r.rejected,
+        ),
     ] {
         e.single(name, "counter", help, value as f64);
     }
-    e.single("chittyid_client_rate_limit_paused", "gauge", "1 while traffic is paused by a rate limit, else 0.", if r.paused { 1.0 } else { 0.0 });
-    e.single("chittyid_client_placeholders_accepted_total", "counter", "Placeholder ids resolved because the client accepts them (acceptPlaceholders).", s.placeholders_accepted as f64);
-    e.family("chittyid_client_wire", "gauge", "1 for the wire the active endpoint speaks (v1, deployed, or unknown before an answer told).");
+    e.single(
+        "chittyid_client_rate_limit_paused",
+        "gauge",
+        "1 while traffic is paused by a rate limit, else 0.",
+        if r.paused { 1.0 } else { 0.0 },
+    );
+    e.single(
+        "chittyid_client_placeholders_accepted_total",
+        "counter",
+        "Placeholder ids resolved because the client accepts them (acceptPlaceholders).",
+        s.placeholders_accepted as f64,
+    );
+    e.family(
+        "chittyid_client_wire",
+        "gauge",
+        "1 for the wire the active endpoint speaks (v1, deployed, or unknown before an answer told).",
+    );
     e.sample("chittyid_client_wire", &[("wire", s.wire)], 1.0);
     if let Some(c) = &s.cache {
         for (name, help, value) in [
@@ -151,20 +198,50 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         }
         e.single("chittyid_client_cache_entries", "gauge", "Entries in the validation cache.", c.size as f64);
         e.single("chittyid_client_cache_max_entries", "gauge", "Capacity of the validation cache.", c.max_size as f64);
-        e.single("chittyid_client_cache_stale_served_total", "counter", "Expired answers served (stale) while the service could not be reached.", c.stale_served as f64);
+        e.single(
+            "chittyid_client_cache_stale_served_total",
+            "counter",
+            "Expired answers served (stale) while the service could not be reached.",
+            c.stale_served as f64,
+        );
     }
     if let Some(f) = &s.fleet {
-        e.single("chittyid_client_fleet_degraded", "gauge", "Fleet mode: 1 while Redis is unavailable and the client runs local-only.", f64::from(u8::from(f.degraded)));
+        e.single(
+            "chittyid_client_fleet_degraded",
+            "gauge",
+            "Fleet mode: 1 while Redis is unavailable and the client runs local-only.",
+            f64::from(u8::from(f.degraded)),
+        );
         for (name, help, value) in [
             ("chittyid_client_fleet_redis_errors_total", "Fleet mode: Redis commands that failed.", f.errors),
-            ("chittyid_client_fleet_redis_timeouts_total", "Fleet mode: Redis commands without an answer within the deadline.", f.timeouts),
+            (
+                "chittyid_client_fleet_redis_timeouts_total",
+                "Fleet mode: Redis commands without an answer within the deadline.",
+                f.timeouts,
+            ),
             ("chittyid_client_fleet_l2_hits_total", "Fleet mode: validations answered by the shared cache.", f.l2_hits),
             ("chittyid_client_fleet_l2_misses_total", "Fleet mode: shared cache misses.", f.l2_misses),
-            ("chittyid_client_fleet_l2_rejected_total", "Fleet mode: shared cache entries ignored because they failed authentication.", f.l2_rejected),
-            ("chittyid_client_fleet_rate_waits_total", "Fleet mode: requests that waited for their slot in the shared rate budget.", f.rate_waits),
+            (
+                "chittyid_client_fleet_l2_rejected_total",
+                "Fleet mode: shared cache entries ignored because they failed authentication.",
+                f.l2_rejected,
+            ),
+            (
+                "chittyid_client_fleet_rate_waits_total",
+                "Fleet mode: requests that waited for their slot in the shared rate budget.",
+                f.rate_waits,
+            ),
             ("chittyid_client_fleet_rate_limited_total", "Fleet mode: calls failed with ERATELIMITED.", f.rate_limited),
-            ("chittyid_client_fleet_pauses_published_total", "Fleet mode: 429 pauses published to the fleet.", f.pauses_published),
-            ("chittyid_client_fleet_breaker_hints_applied_total", "Fleet mode: circuit openings elsewhere that made this breaker probe.", f.hints_applied),
+            (
+                "chittyid_client_fleet_pauses_published_total",
+                "Fleet mode: 429 pauses published to the fleet.",
+                f.pauses_published,
+            ),
+            (
+                "chittyid_client_fleet_breaker_hints_applied_total",
+                "Fleet mode: circuit openings elsewhere that made this breaker probe.",
+                f.hints_applied,
+            ),
         ] {
             e.single(name, "counter", help, value as f64);
         }
@@ -177,17 +254,33 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
 fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
     let mut counter = |name: &str, help: &str, value: u64| e.single(name, "counter", help, value as f64);
     if let Some(b) = &s.retry_budget {
-        counter("chittyid_client_retry_budget_exhausted_total", "Retries refused because the retry budget was spent.", b.exhausted);
+        counter(
+            "chittyid_client_retry_budget_exhausted_total",
+            "Retries refused because the retry budget was spent.",
+            b.exhausted,
+        );
     }
     if let Some(b) = &s.bulkhead {
         counter("chittyid_client_bulkhead_rejections_total", "Calls failed with EBULKHEADFULL.", b.rejected);
     }
     if let Some(t) = &s.throttle {
-        counter("chittyid_client_throttle_waits_total", "Requests that waited for a token of the client-side rate limit.", t.waits);
-        counter("chittyid_client_throttle_rejections_total", "Calls failed with ERATELIMITED by the client-side rate limit.", t.rejected);
+        counter(
+            "chittyid_client_throttle_waits_total",
+            "Requests that waited for a token of the client-side rate limit.",
+            t.waits,
+        );
+        counter(
+            "chittyid_client_throttle_rejections_total",
+            "Calls failed with ERATELIMITED by the client-side rate limit.",
+            t.rejected,
+        );
     }
     if !s.endpoints.is_empty() {
-        e.family("chittyid_client_endpoint_healthy", "gauge", "1 while the endpoint takes calls, 0 while it is marked down.");
+        e.family(
+            "chittyid_client_endpoint_healthy",
+            "gauge",
+            "1 while the endpoint takes calls, 0 while it is marked down.",
+        );
         for ep in &s.endpoints {
             e.sample("chittyid_client_endpoint_healthy", &[("endpoint", &ep.url)], if ep.healthy { 1.0 } else { 0.0 });
         }
@@ -195,18 +288,34 @@ fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
         for ep in &s.endpoints {
             e.sample("chittyid_client_endpoint_active", &[("endpoint", &ep.url)], if ep.active { 1.0 } else { 0.0 });
         }
-        e.family("chittyid_client_endpoint_requests_total", "counter", "Requests sent to the endpoint (health probes included).");
+        e.family(
+            "chittyid_client_endpoint_requests_total",
+            "counter",
+            "Requests sent to the endpoint (health probes included).",
+        );
         for ep in &s.endpoints {
             e.sample("chittyid_client_endpoint_requests_total", &[("endpoint", &ep.url)], ep.requests as f64);
         }
-        e.family("chittyid_client_endpoint_failovers_total", "counter", "Times calls failed over away from the endpoint.");
+        e.family(
+            "chittyid_client_endpoint_failovers_total",
+            "counter",
+            "Times calls failed over away from the endpoint.",
+        );
         for ep in &s.endpoints {
             e.sample("chittyid_client_endpoint_failovers_total", &[("endpoint", &ep.url)], ep.failovers as f64);
         }
-        e.family("chittyid_client_endpoint_circuit_state", "gauge", "The endpoint's circuit: 0 closed, 1 open, 2 half-open.");
+        e.family(
+            "chittyid_client_endpoint_circuit_state",
+            "gauge",
+            "The endpoint's circuit: 0 closed, 1 open, 2 half-open.",
+        );
         for ep in &s.endpoints {
             if let Some(b) = &ep.breaker {
-                e.sample("chittyid_client_endpoint_circuit_state", &[("endpoint", &ep.url)], breaker_state_value(b.state));
+                e.sample(
+                    "chittyid_client_endpoint_circuit_state",
+                    &[("endpoint", &ep.url)],
+                    breaker_state_value(b.state),
+                );
             }
         }
     }
@@ -256,7 +365,8 @@ mod tests {
 
     #[test]
     fn constant_labels_that_would_collide_are_refused() {
-        let pairs = |list: &[(&str, &str)]| list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        let pairs =
+            |list: &[(&str, &str)]| list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
         assert!(check_constant_labels(&pairs(&[("client", "a"), ("region", "eu"), ("_x9", "1")])).is_ok());
         for bad in [
             pairs(&[("endpoint", "x")]),
@@ -279,7 +389,10 @@ mod tests {
         let snap = bare_snapshot(&stats);
         let labels = [("client".to_owned(), "billing \"eu\"".to_owned())];
         let text = render_with_labels(&snap, &labels);
-        assert!(text.contains("chittyid_client_requests_total{client=\"billing \\\"eu\\\"\",operation=\"mint\"} 0\n"), "{text}");
+        assert!(
+            text.contains("chittyid_client_requests_total{client=\"billing \\\"eu\\\"\",operation=\"mint\"} 0\n"),
+            "{text}"
+        );
         assert!(text.contains("chittyid_client_circuit_rejections_total{client=\"billing \\\"eu\\\"\"} 0\n"), "{text}");
         let samples = text.lines().filter(|l| !l.starts_with('#'));
         assert!(samples.clone().count() > 10);

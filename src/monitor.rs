@@ -100,23 +100,12 @@ impl ConnectionConfig {
 
     /// The backoff schedule as a retry policy: the same math the client's retries use.
     fn backoff(&self) -> RetryPolicy {
-        backoff_policy(
-            self.reconnect_delay_ms,
-            self.multiplier,
-            self.max_reconnect_delay_ms,
-            self.jitter,
-        )
+        backoff_policy(self.reconnect_delay_ms, self.multiplier, self.max_reconnect_delay_ms, self.jitter)
     }
 }
 
 fn backoff_policy(delay_ms: u64, multiplier: f64, max_delay_ms: u64, jitter: f64) -> RetryPolicy {
-    RetryPolicy {
-        initial_delay_ms: delay_ms,
-        max_delay_ms,
-        multiplier,
-        jitter,
-        ..RetryPolicy::default()
-    }
+    RetryPolicy { initial_delay_ms: delay_ms, max_delay_ms, multiplier, jitter, ..RetryPolicy::default() }
 }
 
 /// `min(delay × multiplier^attempts, max_delay)` spread by `jitter` with `r` in `[0, 1)`;
@@ -208,12 +197,7 @@ pub struct ConnectionMachine {
 }
 
 impl ConnectionMachine {
-    pub fn new(
-        config: ConnectionConfig,
-        service_url: String,
-        mono: SharedClock,
-        wall: SharedClock,
-    ) -> Self {
+    pub fn new(config: ConnectionConfig, service_url: String, mono: SharedClock, wall: SharedClock) -> Self {
         Self {
             config,
             service_url,
@@ -254,11 +238,7 @@ impl ConnectionMachine {
 
     pub fn plan(&self) -> Plan {
         let now = self.mono.now_ms();
-        Plan {
-            epoch: self.epoch,
-            check_in_ms: self.due_at.map(|at| at.saturating_sub(now)),
-            closed: self.closed,
-        }
+        Plan { epoch: self.epoch, check_in_ms: self.due_at.map(|at| at.saturating_sub(now)), closed: self.closed }
     }
 
     pub fn snapshot(&self) -> ConnectionSnapshot {
@@ -351,17 +331,12 @@ impl ConnectionMachine {
                 step.resolved = self.pending_connect.take().map(|id| (id, true));
                 self.due_in(self.config.health_check_interval_ms);
             }
-            (ConnectionState::Connected, Ok(())) => {
-                self.due_in(self.config.health_check_interval_ms)
-            }
+            (ConnectionState::Connected, Ok(())) => self.due_in(self.config.health_check_interval_ms),
             (ConnectionState::Connecting, Err(err)) => {
                 self.stats.total_failures += 1;
                 step.events.push(Event::Error {
                     code: err.code(),
-                    message: format!(
-                        "cannot connect to the ChittyID service at {}: {err}",
-                        self.service_url
-                    ),
+                    message: format!("cannot connect to the ChittyID service at {}: {err}", self.service_url),
                 });
                 step.resolved = self.pending_connect.take().map(|id| (id, false));
                 self.schedule_reconnect(&mut step);
@@ -384,8 +359,7 @@ impl ConnectionMachine {
         if self.config.max_reconnect_attempts.is_some_and(|max| self.reconnect_attempts >= max) {
             self.due_at = None;
             self.transition(ConnectionState::Failed, step);
-            step.events
-                .push(Event::MaxReconnectAttemptsReached { attempts: self.reconnect_attempts });
+            step.events.push(Event::MaxReconnectAttemptsReached { attempts: self.reconnect_attempts });
             return;
         }
         let delay_ms = self
@@ -413,11 +387,7 @@ impl ConnectionMachine {
         if to != ConnectionState::Connected {
             self.connected_since_mono = None;
         }
-        step.events.push(Event::StateChange {
-            from: from.as_str(),
-            to: to.as_str(),
-            timestamp: self.wall.now_ms(),
-        });
+        step.events.push(Event::StateChange { from: from.as_str(), to: to.as_str(), timestamp: self.wall.now_ms() });
     }
 }
 
@@ -441,25 +411,16 @@ mod tests {
     const URL: &str = "http://127.0.0.1:9/v1";
 
     fn down() -> Result<(), ClientError> {
-        Err(ClientError::Http {
-            status: 503,
-            status_text: "Service Unavailable".into(),
-            retry_after: None,
-        })
+        Err(ClientError::Http { status: 503, status_text: "Service Unavailable".into(), retry_after: None })
     }
 
     fn exact(max_attempts: Option<u32>) -> ConnectionConfig {
-        ConnectionConfig {
-            jitter: 0.0,
-            max_reconnect_attempts: max_attempts,
-            ..ConnectionConfig::default()
-        }
+        ConnectionConfig { jitter: 0.0, max_reconnect_attempts: max_attempts, ..ConnectionConfig::default() }
     }
 
     fn machine(config: ConnectionConfig) -> (ConnectionMachine, Arc<ManualClock>) {
         let clock = ManualClock::new(1_000);
-        let m =
-            ConnectionMachine::new(config, URL.into(), clock.clone(), clock.clone()).with_seed(7);
+        let m = ConnectionMachine::new(config, URL.into(), clock.clone(), clock.clone()).with_seed(7);
         (m, clock)
     }
 
@@ -526,10 +487,7 @@ mod tests {
         clock.advance(5);
         let step = m.on_check(m.plan().epoch, Ok(())).unwrap();
         assert_eq!(names(&step), ["stateChange", "connected"]);
-        assert_eq!(
-            step.events[0],
-            Event::StateChange { from: "CONNECTING", to: "CONNECTED", timestamp: 1_005 }
-        );
+        assert_eq!(step.events[0], Event::StateChange { from: "CONNECTING", to: "CONNECTED", timestamp: 1_005 });
         assert_eq!(step.events[1], Event::Connected { service_url: URL.into() });
         assert_eq!(m.plan().check_in_ms, Some(30_000));
 
@@ -581,16 +539,7 @@ mod tests {
         }
         assert_eq!(
             delays,
-            [
-                (2, 2_000),
-                (3, 4_000),
-                (4, 8_000),
-                (5, 16_000),
-                (6, 32_000),
-                (7, 60_000),
-                (8, 60_000),
-                (9, 60_000)
-            ]
+            [(2, 2_000), (3, 4_000), (4, 8_000), (5, 16_000), (6, 32_000), (7, 60_000), (8, 60_000), (9, 60_000)]
         );
 
         let step = m.on_check(m.plan().epoch, Ok(())).unwrap();
@@ -606,16 +555,11 @@ mod tests {
 
     #[test]
     fn backoff_uses_configured_values() {
-        let config = ConnectionConfig {
-            reconnect_delay_ms: 50,
-            multiplier: 3.0,
-            max_reconnect_delay_ms: 1_000,
-            ..exact(None)
-        };
+        let config =
+            ConnectionConfig { reconnect_delay_ms: 50, multiplier: 3.0, max_reconnect_delay_ms: 1_000, ..exact(None) };
         let (mut m, _) = machine(config);
         connected(&mut m);
-        let mut delays =
-            vec![reconnecting(&m.on_check(m.plan().epoch, down()).unwrap()).unwrap().1];
+        let mut delays = vec![reconnecting(&m.on_check(m.plan().epoch, down()).unwrap()).unwrap().1];
         for _ in 0..4 {
             delays.push(reconnecting(&m.on_check(m.plan().epoch, down()).unwrap()).unwrap().1);
         }
@@ -624,17 +568,12 @@ mod tests {
 
     #[test]
     fn jitter_stays_within_its_band() {
-        let config = ConnectionConfig {
-            jitter: 0.2,
-            max_reconnect_attempts: None,
-            ..ConnectionConfig::default()
-        };
+        let config = ConnectionConfig { jitter: 0.2, max_reconnect_attempts: None, ..ConnectionConfig::default() };
         let (mut m, _) = machine(config);
         connected(&mut m);
         let mut seen = std::collections::HashSet::new();
         for attempts in 0..12u32 {
-            let (attempt, delay) =
-                reconnecting(&m.on_check(m.plan().epoch, down()).unwrap()).unwrap();
+            let (attempt, delay) = reconnecting(&m.on_check(m.plan().epoch, down()).unwrap()).unwrap();
             assert_eq!(attempt, attempts + 1);
             let base = (1_000f64 * 2f64.powi(attempts as i32)).min(60_000.0);
             let (lo, hi) = ((base * 0.8).floor() as u64, (base * 1.2).min(60_000.0).ceil() as u64);
@@ -748,10 +687,7 @@ mod tests {
     #[test]
     fn exact_delay_function_matches_the_compat_formula() {
         let f = |attempts| reconnect_delay_ms(attempts, 1_000, 2.0, 60_000, 0.0, 0.9);
-        assert_eq!(
-            (0..8).map(f).collect::<Vec<_>>(),
-            [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]
-        );
+        assert_eq!((0..8).map(f).collect::<Vec<_>>(), [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
         assert_eq!(reconnect_delay_ms(u32::MAX, 1_000, 2.0, 60_000, 0.0, 0.0), 60_000);
         assert_eq!(reconnect_delay_ms(3, 10, 1.5, u64::MAX, 0.0, 0.0), 34);
         assert_eq!(reconnect_delay_ms(0, 0, 2.0, 60_000, 0.0, 0.0), 0);
@@ -763,10 +699,7 @@ mod tests {
             let err = c.validate().unwrap_err();
             assert!(err.contains(needle), "{err}");
         };
-        bad(
-            ConnectionConfig { health_check_interval_ms: 0, ..Default::default() },
-            "healthCheckInterval",
-        );
+        bad(ConnectionConfig { health_check_interval_ms: 0, ..Default::default() }, "healthCheckInterval");
         bad(ConnectionConfig { multiplier: 0.5, ..Default::default() }, "reconnectMultiplier");
         bad(ConnectionConfig { multiplier: f64::NAN, ..Default::default() }, "reconnectMultiplier");
         bad(ConnectionConfig { jitter: 2.0, ..Default::default() }, "jitter");
@@ -774,7 +707,8 @@ mod tests {
 
     #[test]
     fn reconnect_delays_have_a_floor() {
-        let (mut m, clock) = machine(ConnectionConfig { reconnect_delay_ms: 0, max_reconnect_delay_ms: 0, ..exact(None) });
+        let (mut m, clock) =
+            machine(ConnectionConfig { reconnect_delay_ms: 0, max_reconnect_delay_ms: 0, ..exact(None) });
         connected(&mut m);
         let mut delays = vec![];
         for _ in 0..3 {

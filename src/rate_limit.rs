@@ -50,9 +50,14 @@ pub enum Admit {
     Go,
     /// Wait this long; `slot` says whether a paced slot was taken (then go after the wait,
     /// unless a pause began meanwhile).
-    Wait { ms: u64, slot: bool },
+    Wait {
+        ms: u64,
+        slot: bool,
+    },
     /// The wait is longer than the call may wait.
-    TooLong { ms: u64 },
+    TooLong {
+        ms: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -160,7 +165,11 @@ impl RateLimitGate {
             return Admit::TooLong { ms };
         }
         s.next_slot = slot + (1000.0 / pace).ceil() as u64;
-        if ms == 0 { Admit::Go } else { Admit::Wait { ms, slot: true } }
+        if ms == 0 {
+            Admit::Go
+        } else {
+            Admit::Wait { ms, slot: true }
+        }
     }
 
     /// Waits at the gate until the call may send, spending from `budget_ms`; fails with
@@ -409,7 +418,12 @@ mod tests {
         let waits: Vec<Admit> = (0..4).map(|_| g.admit(10_000)).collect();
         assert_eq!(
             waits,
-            [Admit::Go, Admit::Wait { ms: 20, slot: true }, Admit::Wait { ms: 40, slot: true }, Admit::Wait { ms: 60, slot: true }]
+            [
+                Admit::Go,
+                Admit::Wait { ms: 20, slot: true },
+                Admit::Wait { ms: 40, slot: true },
+                Admit::Wait { ms: 60, slot: true }
+            ]
         );
         assert_eq!(g.snapshot().pace_per_sec, Some(50.0));
         // A call that cannot wait for its slot does not take it.
@@ -527,9 +541,20 @@ mod tests {
         #[derive(Clone, Copy)]
         enum Caller {
             /// Ready at, attempts made, budget left, holds a paced slot.
-            Waiting { at: u64, attempts: u32, budget: u64, slot: bool },
+            Waiting {
+                at: u64,
+                attempts: u32,
+                budget: u64,
+                slot: bool,
+            },
             /// The answer arrives at `at`: accepted or not, the stamp it was sent with.
-            Sent { at: u64, attempts: u32, budget: u64, accepted: bool, stamp: u64 },
+            Sent {
+                at: u64,
+                attempts: u32,
+                budget: u64,
+                accepted: bool,
+                stamp: u64,
+            },
             Done,
         }
         let (clock, g) = gate();
@@ -552,7 +577,11 @@ mod tests {
                         } else {
                             limited += 1;
                             g.on_rate_limited(stamp, None, 0.5);
-                            *caller = if attempts < 3 { Caller::Waiting { at: now, attempts, budget, slot: false } } else { Caller::Done };
+                            *caller = if attempts < 3 {
+                                Caller::Waiting { at: now, attempts, budget, slot: false }
+                            } else {
+                                Caller::Done
+                            };
                         }
                     }
                     Caller::Waiting { at, attempts, budget, slot } if at <= now => {
@@ -577,7 +606,13 @@ mod tests {
                                 tokens -= 1.0;
                             }
                             let at = now + LATENCY_MS;
-                            *caller = Caller::Sent { at, attempts: attempts + 1, budget: budget.saturating_sub(LATENCY_MS), accepted, stamp: g.stamp() };
+                            *caller = Caller::Sent {
+                                at,
+                                attempts: attempts + 1,
+                                budget: budget.saturating_sub(LATENCY_MS),
+                                accepted,
+                                stamp: g.stamp(),
+                            };
                         }
                     }
                     _ => {}

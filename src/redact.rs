@@ -177,7 +177,10 @@ mod tests {
 
     #[test]
     fn long_secrets_anywhere() {
-        assert_eq!(redact("Bad Gateway (Authorization: Bearer s3cr3t-key)", "s3cr3t-key"), "Bad Gateway (Authorization: Bearer [redacted])");
+        assert_eq!(
+            redact("Bad Gateway (Authorization: Bearer s3cr3t-key)", "s3cr3t-key"),
+            "Bad Gateway (Authorization: Bearer [redacted])"
+        );
         assert_eq!(redact("s3cr3t-keys3cr3t-key", "s3cr3t-key"), "[redacted][redacted]");
         assert_eq!(redact("xs3cr3t-keyx", "s3cr3t-key"), "x[redacted]x");
         assert!(matches!(redact("nothing here", "s3cr3t-key"), Cow::Borrowed(_)));

@@ -13,8 +13,8 @@ use crate::fleet::Fleet;
 use crate::rate_limit::RateLimitGate;
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::retry_budget::RetryBudget;
-use crate::token_bucket::TokenBucket;
 use crate::stats::{OpStats, Operation};
+use crate::token_bucket::TokenBucket;
 use crate::transport::Response;
 
 pub struct Resilience {
@@ -105,10 +105,8 @@ impl Resilience {
             let stamp = self.rate_limit.stamp();
             crate::telemetry::attempt_begins(number);
             let started = std::time::Instant::now();
-            let outcome = attempt(number)
-                .await
-                .and_then(Response::error_for_status)
-                .and_then(|response| parse(&response));
+            let outcome =
+                attempt(number).await.and_then(Response::error_for_status).and_then(|response| parse(&response));
             crate::cancel::attempt_ends(outcome.as_ref().err());
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
             crate::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
@@ -155,7 +153,13 @@ impl Resilience {
             } else {
                 (delay_ms, delay_ms)
             };
-            tracing::debug!(operation = op.as_str(), attempt = number, delay_ms = shown_ms, code = err.code(), "retrying");
+            tracing::debug!(
+                operation = op.as_str(),
+                attempt = number,
+                delay_ms = shown_ms,
+                code = err.code(),
+                "retrying"
+            );
             self.sink.emit(Event::Retry {
                 operation: op.as_str(),
                 attempt: number,
@@ -290,9 +294,7 @@ impl Resilience {
             return None;
         }
         let retry_after = match err {
-            ClientError::Http { retry_after: Some(v), .. } => {
-                parse_retry_after(v, crate::clock::unix_ms())
-            }
+            ClientError::Http { retry_after: Some(v), .. } => parse_retry_after(v, crate::clock::unix_ms()),
             _ => None,
         };
         policy.next_delay_ms(attempt, retry_after, fastrand::f64())
@@ -321,7 +323,8 @@ mod tests {
         }
     }
 
-    const MINT: Call<'static> = Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000, hands_off: false };
+    const MINT: Call<'static> =
+        Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000, hands_off: false };
 
     fn failing() -> std::future::Ready<Result<Response, ClientError>> {
         std::future::ready(Err(ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange }))
@@ -348,7 +351,10 @@ mod tests {
         // Open: the pre-check rejects and counts it exactly as `run` does.
         clock.advance(40);
         assert_eq!(r.admit(), Err(ClientError::CircuitOpen { retry_in_ms: 60 }));
-        assert_eq!(block_on(r.run(MINT, |_| ok(), |_| Ok(()))).unwrap_err(), ClientError::CircuitOpen { retry_in_ms: 60 });
+        assert_eq!(
+            block_on(r.run(MINT, |_| ok(), |_| Ok(()))).unwrap_err(),
+            ClientError::CircuitOpen { retry_in_ms: 60 }
+        );
         assert_eq!(r.stats.rejected_by_breaker(), 2);
 
         // Expired: the pre-check moves to HALF_OPEN once; `run` then admits without a second event.
@@ -365,19 +371,46 @@ mod tests {
         let clock = ManualClock::new(0);
         let sink = Arc::new(RecordingSink::default());
         // No Redis at port 1: the fleet runs local-only, which is what this wiring needs.
-        let config = crate::fleet::FleetConfig { deadline_ms: 20, ..crate::fleet::FleetConfig::new("redis://127.0.0.1:1/".into()) };
-        let fleet = crate::fleet::Fleet::new(config, "http://127.0.0.1:9", None, crate::fleet::tls::Trust::DEFAULT, 200, crate::events::noop(), crate::clock::system()).unwrap();
+        let config = crate::fleet::FleetConfig {
+            deadline_ms: 20,
+            ..crate::fleet::FleetConfig::new("redis://127.0.0.1:1/".into())
+        };
+        let fleet = crate::fleet::Fleet::new(
+            config,
+            "http://127.0.0.1:9",
+            None,
+            crate::fleet::tls::Trust::DEFAULT,
+            200,
+            crate::events::noop(),
+            crate::clock::system(),
+        )
+        .unwrap();
         let r = Resilience {
-            retry: Some(RetryPolicy { max_attempts: 3, initial_delay_ms: 1, max_delay_ms: 1, jitter: 0.0, ..RetryPolicy::default() }),
+            retry: Some(RetryPolicy {
+                max_attempts: 3,
+                initial_delay_ms: 1,
+                max_delay_ms: 1,
+                jitter: 0.0,
+                ..RetryPolicy::default()
+            }),
             fleet: Some(fleet.clone()),
             ..resilience(clock, sink)
         };
         let mut attempts = 0;
-        let err = block_on(r.run(MINT, |_| {
-            attempts += 1;
-            let response = Response { status: 429, status_text: "Too Many Requests".into(), retry_after: None, body: Bytes::new() };
-            std::future::ready(Ok(response))
-        }, |_| Ok(())))
+        let err = block_on(r.run(
+            MINT,
+            |_| {
+                attempts += 1;
+                let response = Response {
+                    status: 429,
+                    status_text: "Too Many Requests".into(),
+                    retry_after: None,
+                    body: Bytes::new(),
+                };
+                std::future::ready(Ok(response))
+            },
+            |_| Ok(()),
+        ))
         .unwrap_err();
         assert_eq!(attempts, 1, "the retry was not sent into the pause");
         assert_eq!(err.code(), "ERATELIMITED");
@@ -390,12 +423,19 @@ mod tests {
     fn a_failure_that_opens_the_circuit_is_not_retried() {
         let clock = ManualClock::new(0);
         let sink = Arc::new(RecordingSink::default());
-        let r = Resilience { retry: Some(RetryPolicy { max_attempts: 5, ..RetryPolicy::default() }), ..resilience(clock, sink.clone()) };
+        let r = Resilience {
+            retry: Some(RetryPolicy { max_attempts: 5, ..RetryPolicy::default() }),
+            ..resilience(clock, sink.clone())
+        };
         let mut attempts = 0;
-        let err = block_on(r.run(MINT, |_| {
-            attempts += 1;
-            failing()
-        }, |_| Ok(())))
+        let err = block_on(r.run(
+            MINT,
+            |_| {
+                attempts += 1;
+                failing()
+            },
+            |_| Ok(()),
+        ))
         .unwrap_err();
         assert_eq!(err.code(), "ETIMEDOUT", "the real failure, not ECIRCUITOPEN");
         assert_eq!(attempts, 1);
@@ -413,10 +453,14 @@ mod tests {
         let once = crate::transport::fetch::CallOrigin { ticket: 1, single_attempt: true };
         for (origin, want) in [(Some(once), 1), (None, 2)] {
             let mut attempts = 0;
-            let run = r.run(MINT, |_| {
-                attempts += 1;
-                std::future::ready(if attempts == 1 { status(503, None) } else { status(200, None) })
-            }, |_| Ok(()));
+            let run = r.run(
+                MINT,
+                |_| {
+                    attempts += 1;
+                    std::future::ready(if attempts == 1 { status(503, None) } else { status(200, None) })
+                },
+                |_| Ok(()),
+            );
             let outcome = match origin {
                 Some(origin) => block_on(crate::transport::fetch::within_call(origin, run)),
                 None => block_on(run),
@@ -427,7 +471,12 @@ mod tests {
     }
 
     fn status(code: u16, retry_after: Option<&str>) -> Result<Response, ClientError> {
-        Ok(Response { status: code, status_text: String::new(), retry_after: retry_after.map(str::to_owned), body: Bytes::new() })
+        Ok(Response {
+            status: code,
+            status_text: String::new(),
+            retry_after: retry_after.map(str::to_owned),
+            body: Bytes::new(),
+        })
     }
 
     fn exchange_timeout() -> Result<Response, ClientError> {
@@ -435,7 +484,11 @@ mod tests {
     }
 
     fn refused() -> Result<Response, ClientError> {
-        Err(ClientError::Transport { code: "ECONNREFUSED", detail: "refused".into(), phase: crate::error::Phase::Connect })
+        Err(ClientError::Transport {
+            code: "ECONNREFUSED",
+            detail: "refused".into(),
+            phase: crate::error::Phase::Connect,
+        })
     }
 
     /// Runs a mint whose attempts answer `script` in order (then 200), with 5 attempts and no
@@ -450,10 +503,14 @@ mod tests {
         let mut script = script.into_iter();
         let mut attempts = 0;
         let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, hands_off: false };
-        let outcome = block_on(r.run(call, |_| {
-            attempts += 1;
-            std::future::ready(script.next().unwrap_or_else(|| status(200, None)))
-        }, |_| Ok(())));
+        let outcome = block_on(r.run(
+            call,
+            |_| {
+                attempts += 1;
+                std::future::ready(script.next().unwrap_or_else(|| status(200, None)))
+            },
+            |_| Ok(()),
+        ));
         (outcome, attempts)
     }
 
@@ -461,7 +518,10 @@ mod tests {
     fn an_exhausted_retry_budget_ends_the_call_with_its_failure() {
         use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
         let clock = ManualClock::new(0);
-        let budget = Arc::new(RetryBudget::new(RetryBudgetConfig { ratio: 0.5, window_ms: 1_000, min_per_second: 0 }, clock.clone()));
+        let budget = Arc::new(RetryBudget::new(
+            RetryBudgetConfig { ratio: 0.5, window_ms: 1_000, min_per_second: 0 },
+            clock.clone(),
+        ));
         let r = Resilience {
             retry: Some(RetryPolicy { max_attempts: 5, initial_delay_ms: 0, ..RetryPolicy::default() }),
             breaker: None,
@@ -471,10 +531,16 @@ mod tests {
         // Ratio 0.5: the first call (one deposit, half a retry) gets one retry; then the budget
         // is spent, for the rest of the first call and for the second (2 calls, 1 retry).
         let mut attempts = 0;
-        let mut run = || block_on(r.run(MINT, |_| {
-            attempts += 1;
-            failing()
-        }, |_| Ok(())));
+        let mut run = || {
+            block_on(r.run(
+                MINT,
+                |_| {
+                    attempts += 1;
+                    failing()
+                },
+                |_| Ok(()),
+            ))
+        };
         assert_eq!(run().unwrap_err().code(), "ETIMEDOUT");
         assert_eq!(run().unwrap_err().code(), "ETIMEDOUT");
         assert_eq!(attempts, 2 + 1);
@@ -486,7 +552,10 @@ mod tests {
     fn a_retried_429_does_not_spend_the_retry_budget() {
         use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
         let clock = ManualClock::new(0);
-        let budget = Arc::new(RetryBudget::new(RetryBudgetConfig { ratio: 0.0, window_ms: 1_000, min_per_second: 0 }, clock.clone()));
+        let budget = Arc::new(RetryBudget::new(
+            RetryBudgetConfig { ratio: 0.0, window_ms: 1_000, min_per_second: 0 },
+            clock.clone(),
+        ));
         let r = Resilience {
             retry: Some(RetryPolicy { max_attempts: 3, initial_delay_ms: 0, ..RetryPolicy::default() }),
             breaker: None,
@@ -494,7 +563,11 @@ mod tests {
             ..resilience(clock, Arc::new(RecordingSink::default()))
         };
         let mut script = vec![status(429, Some("0"))].into_iter();
-        let outcome = block_on(r.run(MINT, |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))), |_| Ok(())));
+        let outcome = block_on(r.run(
+            MINT,
+            |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))),
+            |_| Ok(()),
+        ));
         assert!(outcome.is_ok());
         assert_eq!(budget.snapshot().exhausted, 0);
     }
@@ -519,24 +592,34 @@ mod tests {
             let mut script = vec![first].into_iter();
             let mut attempts = 0;
             let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, hands_off: true };
-            let err = block_on(r.run(call, |_| {
-                attempts += 1;
-                std::future::ready(script.next().unwrap_or_else(|| status(200, None)))
-            }, |_| Ok(())))
+            let err = block_on(r.run(
+                call,
+                |_| {
+                    attempts += 1;
+                    std::future::ready(script.next().unwrap_or_else(|| status(200, None)))
+                },
+                |_| Ok(()),
+            ))
             .unwrap_err();
             assert_eq!((err.code(), attempts), (code, 1));
         }
         // A 429 does not fail over: it is retried here, through the gate.
         let mut script = vec![status(429, Some("0"))].into_iter();
         let call = Call { op: Operation::Mint, replay: safe, wait_budget_ms: 1_000, hands_off: true };
-        assert!(block_on(r.run(call, |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))), |_| Ok(()))).is_ok());
+        assert!(block_on(r.run(
+            call,
+            |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))),
+            |_| Ok(())
+        ))
+        .is_ok());
     }
 
     const SAFE: Replay<'static> = Replay::IfNotProcessed { key: "key-1" };
 
     #[test]
     fn a_safe_mint_is_retried_only_after_failures_that_prove_it_was_not_processed() {
-        let (outcome, attempts) = mint_with(SAFE, vec![refused(), status(503, None), status(429, Some("0")), refused()]);
+        let (outcome, attempts) =
+            mint_with(SAFE, vec![refused(), status(503, None), status(429, Some("0")), refused()]);
         assert!(outcome.is_ok());
         assert_eq!(attempts, 5);
     }
@@ -596,10 +679,15 @@ mod tests {
         // Every later call waits at the gate; one that cannot wait that long fails at once.
         let short = Call { wait_budget_ms: 10, ..call };
         let mut attempts = 0;
-        let err = block_on(r.run(short, |_| {
-            attempts += 1;
-            std::future::ready(status(200, None))
-        }, |_| Ok(()))).unwrap_err();
+        let err = block_on(r.run(
+            short,
+            |_| {
+                attempts += 1;
+                std::future::ready(status(200, None))
+            },
+            |_| Ok(()),
+        ))
+        .unwrap_err();
         assert_eq!((err.code(), attempts), ("ERATELIMITED", 0));
         clock.advance(2_000);
         assert!(block_on(r.run(short, |_| std::future::ready(status(200, None)), |_| Ok(()))).is_ok());

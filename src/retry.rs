@@ -65,15 +65,10 @@ impl RetryPolicy {
 
     pub fn validate(&self) -> Result<(), String> {
         if self.max_attempts == 0 {
-            return Err(
-                "retry: max_attempts must be at least 1 (it counts the first attempt)".into()
-            );
+            return Err("retry: max_attempts must be at least 1 (it counts the first attempt)".into());
         }
         if !self.multiplier.is_finite() {
-            return Err(format!(
-                "retry: multiplier must be a finite number, got {}",
-                self.multiplier
-            ));
+            return Err(format!("retry: multiplier must be a finite number, got {}", self.multiplier));
         }
         if self.multiplier < 1.0 {
             return Err(format!("retry: multiplier must be >= 1, got {}", self.multiplier));
@@ -138,19 +133,10 @@ pub fn matches_retryable(code: Option<&str>, message: &str, retryable: &[String]
 
 /// The default `retryableErrors` of the compat `RETRY_CONFIG`.
 pub fn default_retryable_errors() -> Vec<String> {
-    [
-        "ECONNREFUSED",
-        "ETIMEDOUT",
-        "ENOTFOUND",
-        "EAI_AGAIN",
-        "ECONNRESET",
-        "EPIPE",
-        "fetch failed",
-        "network error",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    ["ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "EPIPE", "fetch failed", "network error"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 #[cfg(test)]
@@ -176,7 +162,11 @@ mod tests {
                 ..RetryPolicy::default()
             };
             let index = u32::try_from(c["retryIndex"].as_u64().unwrap()).unwrap();
-            assert_eq!(policy.jittered_delay_ms(index, c["r"].as_f64().unwrap()), c["expected"].as_u64().unwrap(), "{c}");
+            assert_eq!(
+                policy.jittered_delay_ms(index, c["r"].as_f64().unwrap()),
+                c["expected"].as_u64().unwrap(),
+                "{c}"
+            );
         }
         for c in v["parseRetryAfter"].as_array().unwrap() {
             let got = parse_retry_after(c["value"].as_str().unwrap(), c["nowMs"].as_u64().unwrap());
@@ -297,9 +287,7 @@ mod tests {
         bad(RetryPolicy { jitter: -0.1, ..Default::default() }, "jitter");
         bad(RetryPolicy { jitter: 1.5, ..Default::default() }, "jitter");
         bad(RetryPolicy { jitter: f64::NAN, ..Default::default() }, "jitter");
-        assert!(RetryPolicy { jitter: 1.0, multiplier: 1.0, ..Default::default() }
-            .validate()
-            .is_ok());
+        assert!(RetryPolicy { jitter: 1.0, multiplier: 1.0, ..Default::default() }.validate().is_ok());
     }
 
     #[test]
@@ -326,10 +314,7 @@ mod tests {
         let v = "Sun, 06 Nov 1994 08:49:37 GMT";
         assert_eq!(parse_retry_after(v, date_ms - 5_000), Some(5_000));
         assert_eq!(parse_retry_after(v, date_ms - 250), Some(250));
-        assert_eq!(
-            parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", date_ms - 1_000),
-            Some(1_000)
-        );
+        assert_eq!(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", date_ms - 1_000), Some(1_000));
     }
 
     #[test]

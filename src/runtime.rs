@@ -74,7 +74,8 @@ struct Handover {
 fn spin_budget() -> Duration {
     static BUDGET: OnceLock<Duration> = OnceLock::new();
     *BUDGET.get_or_init(|| {
-        let us = std::env::var("CHITTYID_IO_SPIN_US").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(DEFAULT_SPIN_US);
+        let us =
+            std::env::var("CHITTYID_IO_SPIN_US").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(DEFAULT_SPIN_US);
         Duration::from_micros(us.min(1000))
     })
 }

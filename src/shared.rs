@@ -37,7 +37,6 @@ pub fn for_service(service_url: &str, create: impl FnOnce() -> SharedState) -> A
     state
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

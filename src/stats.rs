@@ -14,8 +14,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 4] =
-        [Operation::Mint, Operation::MintBatch, Operation::Validate, Operation::Health];
+    pub const ALL: [Operation; 4] = [Operation::Mint, Operation::MintBatch, Operation::Validate, Operation::Health];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -33,8 +32,8 @@ impl Operation {
 
 /// Latency buckets: upper bounds in microseconds, roughly ×2 apart, plus overflow.
 const BUCKET_BOUNDS_US: [u64; 20] = [
-    50, 100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800, 25_600, 51_200, 102_400, 204_800,
-    409_600, 819_200, 1_638_400, 3_276_800, 6_553_600, 13_107_200, 26_214_400,
+    50, 100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800, 25_600, 51_200, 102_400, 204_800, 409_600, 819_200, 1_638_400,
+    3_276_800, 6_553_600, 13_107_200, 26_214_400,
 ];
 const BUCKETS: usize = BUCKET_BOUNDS_US.len() + 1;
 

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::ClientError;
-use crate::stats::Operation;
 use crate::exchange::Method;
+use crate::stats::Operation;
 
 /// A `diagnostics_channel` subscriber listens: the start and the end of every attempt.
 pub const TRACE: u8 = 1;
@@ -294,7 +294,11 @@ impl Exchange {
             c.status.set(status);
             if let Some(started) = self.started {
                 let failure = match outcome {
-                    Ok(r) if !r.is_success() => Some(ClientError::Http { status: r.status, status_text: r.status_text.clone(), retry_after: None }),
+                    Ok(r) if !r.is_success() => Some(ClientError::Http {
+                        status: r.status,
+                        status_text: r.status_text.clone(),
+                        retry_after: None,
+                    }),
                     Ok(_) => None,
                     Err(e) => Some(e.clone()),
                 };
@@ -334,7 +338,12 @@ mod tests {
         let exchange = request_starts(Method::Post, "/mint", Some("k1"));
         let outcome = match &err {
             Some(e) => Err(e.clone()),
-            None => Ok(crate::exchange::Response { status: 201, status_text: "Created".into(), retry_after: None, body: bytes::Bytes::new() }),
+            None => Ok(crate::exchange::Response {
+                status: 201,
+                status_text: "Created".into(),
+                retry_after: None,
+                body: bytes::Bytes::new(),
+            }),
         };
         exchange.finished(&outcome);
         attempt_ends(Operation::Mint, number, Duration::from_micros(1500), err.as_ref());
@@ -345,10 +354,18 @@ mod tests {
         let (t, wake) = telemetry(0);
         assert!(CallScope::new(1, Operation::Mint, &t, None).is_none(), "off and no headers: no scope at all");
         attempt(1, None);
-        block_on(scoped(CallScope::new(1, Operation::Mint, &t, Some(parse_headers(vec!["traceparent".into(), "x".into()]).unwrap())), async {
-            attempt(1, None);
-            assert_eq!(extra_headers().unwrap()[0], ("traceparent".to_owned(), "x".to_owned()));
-        }));
+        block_on(scoped(
+            CallScope::new(
+                1,
+                Operation::Mint,
+                &t,
+                Some(parse_headers(vec!["traceparent".into(), "x".into()]).unwrap()),
+            ),
+            async {
+                attempt(1, None);
+                assert_eq!(extra_headers().unwrap()[0], ("traceparent".to_owned(), "x".to_owned()));
+            },
+        ));
         assert!(t.take().0.is_empty());
         assert_eq!(wake.0.load(Ordering::Relaxed), 0);
         assert!(extra_headers().is_none());
@@ -367,7 +384,19 @@ mod tests {
         assert_eq!(wake.0.load(Ordering::Relaxed), 1, "one wake-up for the batch");
         assert_eq!(records.len(), 4);
         match (&records[0], &records[1], &records[3]) {
-            (Record::Start { call: 7, attempt: 1, path, idempotency_key, .. }, Record::End { attempt: 1, status: Some(503), code: Some("EHTTP"), .. }, Record::End { attempt: 2, status: Some(201), code: None, duration_us: 1500, method: Some(Method::Post), idempotency_key: key, .. }) => {
+            (
+                Record::Start { call: 7, attempt: 1, path, idempotency_key, .. },
+                Record::End { attempt: 1, status: Some(503), code: Some("EHTTP"), .. },
+                Record::End {
+                    attempt: 2,
+                    status: Some(201),
+                    code: None,
+                    duration_us: 1500,
+                    method: Some(Method::Post),
+                    idempotency_key: key,
+                    ..
+                },
+            ) => {
                 assert_eq!(path, "/mint");
                 assert_eq!(idempotency_key.as_deref(), Some("k1"));
                 assert_eq!(key.as_deref(), Some("k1"));
@@ -381,12 +410,23 @@ mod tests {
         let (t, _) = telemetry(LOG);
         block_on(scoped(CallScope::new(3, Operation::Health, &t, None), async {
             let exchange = request_starts(Method::Get, "/health", None);
-            let outcome = Ok(crate::exchange::Response { status: 503, status_text: "x".into(), retry_after: None, body: bytes::Bytes::new() });
+            let outcome = Ok(crate::exchange::Response {
+                status: 503,
+                status_text: "x".into(),
+                retry_after: None,
+                body: bytes::Bytes::new(),
+            });
             exchange.finished(&outcome);
         }));
         let (records, _) = t.take();
         assert_eq!(records.len(), 1);
-        assert!(matches!(&records[0], Record::End { call: 3, attempt: 1, op: Operation::Health, status: Some(503), code: Some("EHTTP"), .. }), "{records:?}");
+        assert!(
+            matches!(
+                &records[0],
+                Record::End { call: 3, attempt: 1, op: Operation::Health, status: Some(503), code: Some("EHTTP"), .. }
+            ),
+            "{records:?}"
+        );
     }
 
     #[test]
@@ -404,9 +444,19 @@ mod tests {
 
     #[test]
     fn headers_must_be_tokens_with_plain_values_and_not_the_clients_own() {
-        let ok = parse_headers(vec!["traceparent".into(), "00-aa-bb-01".into(), "X-Tenant".into(), "a b\tc".into()]).unwrap();
+        let ok = parse_headers(vec!["traceparent".into(), "00-aa-bb-01".into(), "X-Tenant".into(), "a b\tc".into()])
+            .unwrap();
         assert_eq!(ok[1], ("x-tenant".to_owned(), "a b\tc".to_owned()));
-        for (name, value) in [("Authorization", "Bearer x"), ("content-type", "text/plain"), ("Idempotency-Key", "k"), ("HOST", "evil"), ("bad name", "v"), ("", "v"), ("x-a", "line\r\nX-Evil: 1"), ("x-a", "caf\u{e9}")] {
+        for (name, value) in [
+            ("Authorization", "Bearer x"),
+            ("content-type", "text/plain"),
+            ("Idempotency-Key", "k"),
+            ("HOST", "evil"),
+            ("bad name", "v"),
+            ("", "v"),
+            ("x-a", "line\r\nX-Evil: 1"),
+            ("x-a", "caf\u{e9}"),
+        ] {
             let err = parse_headers(vec![name.into(), value.into()]).unwrap_err();
             assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE", "{name:?}: {value:?}");
         }

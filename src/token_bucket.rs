@@ -26,7 +26,10 @@ impl TokenBucketConfig {
 
     pub fn validate(&self) -> Result<(), String> {
         if !self.requests_per_second.is_finite() || self.requests_per_second <= 0.0 {
-            return Err(format!("rateLimit.requestsPerSecond must be a finite number > 0, got {}", self.requests_per_second));
+            return Err(format!(
+                "rateLimit.requestsPerSecond must be a finite number > 0, got {}",
+                self.requests_per_second
+            ));
         }
         if self.burst == 0 {
             return Err("rateLimit.burst must be at least 1".into());
@@ -68,7 +71,14 @@ impl TokenBucket {
     /// Expects a validated config.
     pub fn new(config: TokenBucketConfig, clock: SharedClock) -> Self {
         let interval_ms = 1000.0 / config.requests_per_second;
-        Self { config, interval_ms, clock, theoretical_arrival_ms: Mutex::new(0.0), waits: AtomicU64::new(0), rejected: AtomicU64::new(0) }
+        Self {
+            config,
+            interval_ms,
+            clock,
+            theoretical_arrival_ms: Mutex::new(0.0),
+            waits: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+        }
     }
 
     /// Reserves the next token if it comes within `budget_ms`.
@@ -104,7 +114,11 @@ impl TokenBucket {
     }
 
     pub fn snapshot(&self) -> TokenBucketSnapshot {
-        TokenBucketSnapshot { config: self.config.clone(), waits: self.waits.load(Relaxed), rejected: self.rejected.load(Relaxed) }
+        TokenBucketSnapshot {
+            config: self.config.clone(),
+            waits: self.waits.load(Relaxed),
+            rejected: self.rejected.load(Relaxed),
+        }
     }
 }
 

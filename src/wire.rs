@@ -114,7 +114,8 @@ impl EndpointWire {
             WireMode::Deployed => Wire::Deployed,
             WireMode::Auto => Wire::Unknown,
         };
-        let base_path = reqwest::Url::parse(service_url).map(|u| u.path().trim_end_matches('/').to_owned()).unwrap_or_default();
+        let base_path =
+            reqwest::Url::parse(service_url).map(|u| u.path().trim_end_matches('/').to_owned()).unwrap_or_default();
         Self { mode, state: AtomicU8::new(initial.to_u8()), batch_route: AtomicU8::new(0), base_path }
     }
 
@@ -249,13 +250,16 @@ pub struct MintChecks<'a> {
 /// Reads a 2xx mint answer of either wire.
 pub fn parse_mint(body: &[u8], checks: MintChecks<'_>) -> Result<MintedId, ClientError> {
     let bad = |detail: &str| ClientError::BadResponse { detail: detail.to_owned() };
-    let answer: MintAnswer = serde_json::from_slice(body).map_err(|e| ClientError::BadResponse { detail: format!("invalid JSON ({e})") })?;
+    let answer: MintAnswer =
+        serde_json::from_slice(body).map_err(|e| ClientError::BadResponse { detail: format!("invalid JSON ({e})") })?;
     let Some(serde_json::Value::String(id)) = answer.chitty_id else {
         return Err(bad("the answer has no string chittyId"));
     };
     // Never shown: the id may be the key itself, echoed back.
     if checks.api_key.is_some_and(|k| crate::redact::reveals(&id, k)) {
-        return Err(bad("chittyId contains the API key (the service echoed the request's credentials); the id is not shown"));
+        return Err(bad(
+            "chittyId contains the API key (the service echoed the request's credentials); the id is not shown",
+        ));
     }
     let error_code = match answer.error_code {
         Some(serde_json::Value::String(code)) => Some(code),
@@ -282,18 +286,26 @@ pub fn parse_mint(body: &[u8], checks: MintChecks<'_>) -> Result<MintedId, Clien
 
 /// A placeholder id as errors show it: only a placeholder of the grammar, else a mark.
 fn shown_id(id: &str) -> String {
-    if format::is_placeholder(id) { id.to_owned() } else { "(not a well-formed placeholder id)".to_owned() }
+    if format::is_placeholder(id) {
+        id.to_owned()
+    } else {
+        "(not a well-formed placeholder id)".to_owned()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const CHECKS: MintChecks<'static> = MintChecks { grammar: true, accept_placeholders: false, api_key: Some("sk-secret") };
+    const CHECKS: MintChecks<'static> =
+        MintChecks { grammar: true, accept_placeholders: false, api_key: Some("sk-secret") };
 
     #[test]
     fn entity_codes_map_to_the_deployed_words() {
-        let words: Vec<_> = ["PEO", "PLACE", "PROP", "EVNT", "AUTH", "INFO", "FACT", "CONTEXT", "ACTOR"].iter().map(|e| entity_type_word(e).unwrap()).collect();
+        let words: Vec<_> = ["PEO", "PLACE", "PROP", "EVNT", "AUTH", "INFO", "FACT", "CONTEXT", "ACTOR"]
+            .iter()
+            .map(|e| entity_type_word(e).unwrap())
+            .collect();
         assert_eq!(words, ["person", "place", "thing", "event", "authority", "thing", "thing", "person", "person"]);
         assert_eq!(entity_type_word("NOPE"), None);
     }
@@ -302,7 +314,8 @@ mod tests {
     fn entity_type_goes_first_so_the_callers_own_wins() {
         let out = with_entity_type(br#"{"entity":"PLACE","name":"x"}"#).unwrap();
         assert_eq!(std::str::from_utf8(&out).unwrap(), r#"{"entityType":"place","entity":"PLACE","name":"x"}"#);
-        let v: serde_json::Value = serde_json::from_slice(&with_entity_type(br#"{"entity":"PEO","entityType":"thing"}"#).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&with_entity_type(br#"{"entity":"PEO","entityType":"thing"}"#).unwrap()).unwrap();
         assert_eq!(v["entityType"], "thing");
         assert_eq!(with_entity_type(br#"{"entity":"NOPE"}"#), None);
         assert_eq!(with_entity_type(b"nope"), None);
@@ -340,20 +353,36 @@ mod tests {
 
     #[test]
     fn placeholder_answers_reject_unless_accepted() {
-        let body = br#"{"success":true,"fallback":true,"errorCode":"MINT_TIMEOUT","chittyId":"03-0-ERR-0002-P-2612-0-11"}"#;
+        let body =
+            br#"{"success":true,"fallback":true,"errorCode":"MINT_TIMEOUT","chittyId":"03-0-ERR-0002-P-2612-0-11"}"#;
         let err = parse_mint(body, CHECKS).unwrap_err();
-        assert_eq!(err, ClientError::Placeholder { id: "03-0-ERR-0002-P-2612-0-11".into(), error_code: Some("MINT_TIMEOUT".into()), retry_safe: false });
+        assert_eq!(
+            err,
+            ClientError::Placeholder {
+                id: "03-0-ERR-0002-P-2612-0-11".into(),
+                error_code: Some("MINT_TIMEOUT".into()),
+                retry_safe: false
+            }
+        );
         assert_eq!(err.code(), "EPLACEHOLDER");
-        let limited = br#"{"success":true,"fallback":true,"errorCode":"RATE_LIMITED","chittyId":"03-0-ERR-0007-P-2612-0-11"}"#;
+        let limited =
+            br#"{"success":true,"fallback":true,"errorCode":"RATE_LIMITED","chittyId":"03-0-ERR-0007-P-2612-0-11"}"#;
         let err = parse_mint(limited, CHECKS).unwrap_err();
         assert_eq!(err.code(), "ERATELIMITED");
         assert!(err.is_rate_limit() && err.proves_not_processed() && !err.counts_as_service_failure());
         // An id in the reserved space is a placeholder even without the flag.
-        assert_eq!(parse_mint(br#"{"chittyId":"03-0-ERR-0001-T-2612-0-22"}"#, CHECKS).unwrap_err().code(), "EPLACEHOLDER");
+        assert_eq!(
+            parse_mint(br#"{"chittyId":"03-0-ERR-0001-T-2612-0-22"}"#, CHECKS).unwrap_err().code(),
+            "EPLACEHOLDER"
+        );
         let accepting = MintChecks { accept_placeholders: true, ..CHECKS };
         let accepted = parse_mint(body, accepting).unwrap();
         assert_eq!(accepted.placeholder, Some(Some("MINT_TIMEOUT".into())));
-        assert_eq!(parse_mint(limited, accepting).unwrap_err().code(), "ERATELIMITED", "a rate limit is never accepted");
+        assert_eq!(
+            parse_mint(limited, accepting).unwrap_err().code(),
+            "ERATELIMITED",
+            "a rate limit is never accepted"
+        );
     }
 
     #[test]
@@ -361,7 +390,14 @@ mod tests {
         for safe in ["RATE_LIMITED", "INVALID_REQUEST", "DRAND_UNAVAILABLE"] {
             assert!(placeholder_retry_safe(Some(safe)), "{safe}");
         }
-        for unsafe_ in [Some("MINT_TIMEOUT"), Some("MINT_UNAVAILABLE"), Some("MINT_REJECTED"), Some("INTERNAL_ERROR"), Some("?"), None] {
+        for unsafe_ in [
+            Some("MINT_TIMEOUT"),
+            Some("MINT_UNAVAILABLE"),
+            Some("MINT_REJECTED"),
+            Some("INTERNAL_ERROR"),
+            Some("?"),
+            None,
+        ] {
             assert!(!placeholder_retry_safe(unsafe_), "{unsafe_:?}");
         }
     }

@@ -104,7 +104,11 @@ fn hop(url: &str, concurrency: usize, warmup: Duration, run: Duration) -> (u64, 
         while in_flight > 0 {
             let Ok(ok) = rx.recv_timeout(Duration::from_secs(10)) else { break };
             in_flight -= 1;
-            if ok { done += 1 } else { failed += 1 }
+            if ok {
+                done += 1
+            } else {
+                failed += 1
+            }
             if Instant::now() < deadline && done < MAX_OPS {
                 start(tx.clone());
                 in_flight += 1;

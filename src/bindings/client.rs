@@ -8,29 +8,29 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bindings::monitor::{ClientMonitor, ConnectionStateInfo};
-use crate::bindings::options::{client_settings, NativeClientOptions};
 use crate::bindings::bridge::completions::{to_js_pairs, Completer, CompleterWake, Completion, Outcome};
 use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::bindings::fetch_transport::{self, FetchOrder};
+use crate::bindings::monitor::{ClientMonitor, ConnectionStateInfo};
+use crate::bindings::options::{client_settings, NativeClientOptions};
 use crate::breaker::CircuitBreaker;
 use crate::bulkhead::Bulkhead;
-use crate::client::{Failover, Fallback};
-use crate::endpoints::EndpointSet;
 use crate::cache::ValidationCache;
-use crate::client::{CachePolicy, Client};
-use crate::shared::{self, SharedState};
 use crate::cancel::{Cancellations, Cancelled};
+use crate::client::{CachePolicy, Client};
+use crate::client::{Failover, Fallback};
 use crate::config::ClientConfig;
+use crate::endpoints::EndpointSet;
 use crate::error::ClientError;
 use crate::events::SharedSink;
 use crate::rate_limit::RateLimitGate;
 use crate::resilience::Resilience;
+use crate::retry_budget::RetryBudget;
 use crate::runtime;
+use crate::shared::{self, SharedState};
 use crate::stats::{OpStats, Operation};
 use crate::telemetry::{CallScope, Telemetry};
-use crate::retry_budget::RetryBudget;
 use crate::token_bucket::TokenBucket;
 
 /// Refuses a caller's idempotency key that could not go into a header as is.
@@ -71,7 +71,14 @@ type CallFuture = Pin<Box<dyn Future<Output = std::result::Result<Outcome, Clien
 impl NativeClient {
     /// [`NativeClient::submit`] inside the call's telemetry scope: its extra `headers`
     /// (`[name, value, ...]`) and, when telemetry is on, the records of its attempts.
-    fn submit_call(&self, ticket: u32, cancellable: bool, op: Operation, headers: Option<Vec<String>>, call: CallFuture) -> Result<()> {
+    fn submit_call(
+        &self,
+        ticket: u32,
+        cancellable: bool,
+        op: Operation,
+        headers: Option<Vec<String>>,
+        call: CallFuture,
+    ) -> Result<()> {
         let headers = match headers.filter(|h| !h.is_empty()) {
             Some(flat) => Some(crate::telemetry::parse_headers(flat).map_err(|e| to_napi_error(&e))?),
             None => None,
@@ -82,7 +89,10 @@ impl NativeClient {
         // A fetch-transport call names itself to JS in every attempt (`transport::fetch::CallOrigin`).
         let call: CallFuture = if self.core.fetch_transport().is_some() {
             let single_attempt = self.single_attempt.swap(0, Ordering::Relaxed) == ticket;
-            Box::pin(crate::transport::fetch::within_call(crate::transport::fetch::CallOrigin { ticket, single_attempt }, call))
+            Box::pin(crate::transport::fetch::within_call(
+                crate::transport::fetch::CallOrigin { ticket, single_attempt },
+                call,
+            ))
         } else {
             call
         };
@@ -109,13 +119,14 @@ impl NativeClient {
         let cancellations = Arc::clone(&self.cancellations);
         let registered = (cancellable || mints).then(|| cancellations.register(ticket, mints));
         runtime::spawn(async move {
-            let outcome = match cancellations.run(registered.as_ref(), call).await.unwrap_or_else(|cancelled| match cancelled {
-                Cancelled::Aborted => Err(ClientError::Aborted),
-                Cancelled::Closed => Err(ClientError::Closed),
-            }) {
-                Ok(outcome) => outcome,
-                Err(e) => Outcome::Error(to_error_info(&e)),
-            };
+            let outcome =
+                match cancellations.run(registered.as_ref(), call).await.unwrap_or_else(|cancelled| match cancelled {
+                    Cancelled::Aborted => Err(ClientError::Aborted),
+                    Cancelled::Closed => Err(ClientError::Closed),
+                }) {
+                    Ok(outcome) => outcome,
+                    Err(e) => Outcome::Error(to_error_info(&e)),
+                };
             completer.push(Completion { ticket, outcome });
             // Only now: an abort until here still finds the call, and after it the outcome.
             if let Some(state) = &registered {
@@ -144,7 +155,11 @@ impl NativeClient {
             rate_limit: Arc::new(RateLimitGate::new(clock.clone())),
             cache: cache_config.clone().map(|c| Arc::new(ValidationCache::new(c, clock.clone()))),
         };
-        let state = if settings.process_scope { shared::for_service(&config.service_url, new_state) } else { Arc::new(new_state()) };
+        let state = if settings.process_scope {
+            shared::for_service(&config.service_url, new_state)
+        } else {
+            Arc::new(new_state())
+        };
         let fleet = match settings.fleet {
             None => None,
             Some(fleet_config) => Some(
@@ -157,7 +172,7 @@ impl NativeClient {
                     sink.clone(),
                     clock.clone(),
                 )
-                    .map_err(|e| to_napi_error(&e))?,
+                .map_err(|e| to_napi_error(&e))?,
             ),
         };
         let resilience = Resilience {
@@ -170,14 +185,19 @@ impl NativeClient {
             retry_budget: settings.retry_budget.map(|c| Arc::new(RetryBudget::new(c, clock.clone()))),
             throttle: settings.throttle.map(|c| Arc::new(TokenBucket::new(c, clock.clone()))),
         };
-        let cache = state.cache.clone().zip(settings.cache).map(|(cache, c)| CachePolicy { cache, negative_ttl_ms: c.negative_ttl_ms });
+        let cache = state
+            .cache
+            .clone()
+            .zip(settings.cache)
+            .map(|(cache, c)| CachePolicy { cache, negative_ttl_ms: c.negative_ttl_ms });
         let failover = if settings.fallback_urls.is_empty() {
             None
         } else {
             let mut fallbacks = Vec::with_capacity(settings.fallback_urls.len());
             for service_url in settings.fallback_urls {
                 let endpoint_config = ClientConfig { service_url, ..config.clone() };
-                let transport = crate::transport::ClientTransport::new(&endpoint_config, settings.transport).map_err(|e| to_napi_error(&e))?;
+                let transport = crate::transport::ClientTransport::new(&endpoint_config, settings.transport)
+                    .map_err(|e| to_napi_error(&e))?;
                 let resilience = Resilience {
                     retry: resilience.retry.clone(),
                     breaker: new_breaker(),
@@ -194,7 +214,16 @@ impl NativeClient {
             let set = EndpointSet::new(fallbacks.len() + 1, settings.failover, clock.clone());
             Some(Failover::new(fallbacks, set))
         };
-        let core = Client::new(&config, settings.transport, resilience, cache, settings.mint_retry, settings.wire, settings.accept_placeholders).map_err(|e| to_napi_error(&e))?;
+        let core = Client::new(
+            &config,
+            settings.transport,
+            resilience,
+            cache,
+            settings.mint_retry,
+            settings.wire,
+            settings.accept_placeholders,
+        )
+        .map_err(|e| to_napi_error(&e))?;
         let core = core.with_bulkhead(settings.bulkhead.map(Bulkhead::new)).with_failover(failover).into_shared();
         if let Some(fleet) = &core.resilience().fleet {
             fleet.start();
@@ -204,7 +233,17 @@ impl NativeClient {
         let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
         let metric_labels = settings.metric_labels;
         let cache_handle = core.cache().map_or(0, |cache| crate::bindings::cache::register(cache.clone()));
-        Ok(Self { core, cancellations: Arc::default(), _shared: state, monitor, completer, telemetry, metric_labels, cache_handle, single_attempt: AtomicU32::new(0) })
+        Ok(Self {
+            core,
+            cancellations: Arc::default(),
+            _shared: state,
+            monitor,
+            completer,
+            telemetry,
+            metric_labels,
+            cache_handle,
+            single_attempt: AtomicU32::new(0),
+        })
     }
 
     #[napi(getter)]
@@ -255,18 +294,47 @@ impl NativeClient {
     /// `POST /mint` with the request serialized as JSON by the caller, under the caller's
     /// idempotency key if it gave one.
     #[napi(catch_unwind)]
-    pub fn submit_mint(&self, ticket: u32, body: String, cancellable: bool, idempotency_key: Option<String>, headers: Option<Vec<String>>) -> Result<()> {
+    pub fn submit_mint(
+        &self,
+        ticket: u32,
+        body: String,
+        cancellable: bool,
+        idempotency_key: Option<String>,
+        headers: Option<Vec<String>>,
+    ) -> Result<()> {
         checked_key(idempotency_key.as_deref())?;
         let core = Arc::clone(&self.core);
-        self.submit_call(ticket, cancellable, Operation::Mint, headers, Box::pin(async move { core.mint(body.into_bytes().into(), idempotency_key).await.map(Outcome::Id) }))
+        self.submit_call(
+            ticket,
+            cancellable,
+            Operation::Mint,
+            headers,
+            Box::pin(async move { core.mint(body.into_bytes().into(), idempotency_key).await.map(Outcome::Id) }),
+        )
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests.
     #[napi(catch_unwind)]
-    pub fn submit_mint_batch(&self, ticket: u32, body: String, count: u32, cancellable: bool, idempotency_key: Option<String>, headers: Option<Vec<String>>) -> Result<()> {
+    pub fn submit_mint_batch(
+        &self,
+        ticket: u32,
+        body: String,
+        count: u32,
+        cancellable: bool,
+        idempotency_key: Option<String>,
+        headers: Option<Vec<String>>,
+    ) -> Result<()> {
         checked_key(idempotency_key.as_deref())?;
         let core = Arc::clone(&self.core);
-        self.submit_call(ticket, cancellable, Operation::MintBatch, headers, Box::pin(async move { core.mint_batch(body.into_bytes().into(), count as usize, idempotency_key).await.map(Outcome::Ids) }))
+        self.submit_call(
+            ticket,
+            cancellable,
+            Operation::MintBatch,
+            headers,
+            Box::pin(async move {
+                core.mint_batch(body.into_bytes().into(), count as usize, idempotency_key).await.map(Outcome::Ids)
+            }),
+        )
     }
 
     /// The handle of this client's cache for `cachedVerdict` (`bindings::cache`); 0 without one.
@@ -277,9 +345,21 @@ impl NativeClient {
 
     /// `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`).
     #[napi(catch_unwind)]
-    pub fn submit_validate(&self, ticket: u32, id: String, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
+    pub fn submit_validate(
+        &self,
+        ticket: u32,
+        id: String,
+        cancellable: bool,
+        headers: Option<Vec<String>>,
+    ) -> Result<()> {
         let core = Arc::clone(&self.core);
-        self.submit_call(ticket, cancellable, Operation::Validate, headers, Box::pin(async move { Ok(Outcome::Validation(core.validate_uncached(&id).await.into())) }))
+        self.submit_call(
+            ticket,
+            cancellable,
+            Operation::Validate,
+            headers,
+            Box::pin(async move { Ok(Outcome::Validation(core.validate_uncached(&id).await.into())) }),
+        )
     }
 
     /// `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
@@ -324,7 +404,13 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_health_check(&self, ticket: u32, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
         let core = Arc::clone(&self.core);
-        self.submit_call(ticket, cancellable, Operation::Health, headers, Box::pin(async move { Ok(Outcome::Bool(core.health().await)) }))
+        self.submit_call(
+            ticket,
+            cancellable,
+            Operation::Health,
+            headers,
+            Box::pin(async move { Ok(Outcome::Bool(core.health().await)) }),
+        )
     }
 
     /// Wires native events to `callback` (one weak threadsafe function, created on first call).

@@ -5,7 +5,10 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bindings::options::{compat_breaker_config, compat_retry_policy, invalid, lenient_jitter, lenient_millis, lenient_multiplier, BreakerOptions, RetryOptions};
+use crate::bindings::options::{
+    compat_breaker_config, compat_retry_policy, invalid, lenient_jitter, lenient_millis, lenient_multiplier,
+    BreakerOptions, RetryOptions,
+};
 use crate::breaker::{Admission, BreakerSnapshot, CircuitBreaker, Trial};
 use crate::clock::SharedClock;
 use crate::retry::matches_retryable;
@@ -160,7 +163,13 @@ pub fn compat_retry_delay(options: RetryOptions, attempt: u32) -> Result<Option<
 /// `min(reconnectDelay × multiplier^attempts, maxReconnectDelay)`, exact when `jitter` is 0 or
 /// absent: the schedule of the compat `ChittyIDConnectionManager`, from the client's own code.
 #[napi]
-pub fn reconnect_delay_ms(attempts: u32, reconnect_delay: f64, multiplier: f64, max_reconnect_delay: f64, jitter: Option<f64>) -> f64 {
+pub fn reconnect_delay_ms(
+    attempts: u32,
+    reconnect_delay: f64,
+    multiplier: f64,
+    max_reconnect_delay: f64,
+    jitter: Option<f64>,
+) -> f64 {
     crate::monitor::reconnect_delay_ms(
         attempts,
         lenient_millis(reconnect_delay),
@@ -195,12 +204,7 @@ mod tests {
     }
 
     fn no_breaker_options() -> BreakerOptions {
-        BreakerOptions {
-            failure_threshold: None,
-            reset_timeout: None,
-            monitor_window: None,
-            half_open_attempts: None,
-        }
+        BreakerOptions { failure_threshold: None, reset_timeout: None, monitor_window: None, half_open_attempts: None }
     }
 
     #[test]

@@ -90,7 +90,10 @@ fn to_faults(f: FaultOptions) -> Result<Faults> {
     }
     if let Some(rate) = f.rate_limit_per_second {
         if !(rate.is_finite() && rate >= 0.0) {
-            return Err(Error::new(Status::InvalidArg, format!("rateLimitPerSecond must be a finite number >= 0, got {rate}")));
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("rateLimitPerSecond must be a finite number >= 0, got {rate}"),
+            ));
         }
     }
     let placeholder = match f.placeholder.as_deref() {
@@ -99,12 +102,19 @@ fn to_faults(f: FaultOptions) -> Result<Faults> {
             Some((c, _)) => Some(*c),
             None => {
                 let codes: Vec<&str> = PLACEHOLDER_ERRORS.iter().map(|(c, _)| *c).collect();
-                return Err(Error::new(Status::InvalidArg, format!("placeholder must be one of {codes:?}, got {code:?}")));
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    format!("placeholder must be one of {codes:?}, got {code:?}"),
+                ));
             }
         },
     };
     let latency_ms = millis("latencyMs", f.latency_ms, 0).map_err(invalid)?;
-    let rate_limit_retry_after = f.rate_limit_retry_after.map(|s| count("rateLimitRetryAfter", Some(s), 0, 0).map(u64::from)).transpose().map_err(invalid)?;
+    let rate_limit_retry_after = f
+        .rate_limit_retry_after
+        .map(|s| count("rateLimitRetryAfter", Some(s), 0, 0).map(u64::from))
+        .transpose()
+        .map_err(invalid)?;
     Ok(Faults {
         latency_ms,
         error_status: f.error_status.map(|s| s as u16),
@@ -172,7 +182,10 @@ impl NativeEmulator {
                 None => None,
                 Some(s @ (301 | 302 | 303 | 307 | 308)) => Some(s as u16),
                 Some(other) => {
-                    return Err(Error::new(Status::InvalidArg, format!("redirectStatus must be 301, 302, 303, 307 or 308, got {other}")))
+                    return Err(Error::new(
+                        Status::InvalidArg,
+                        format!("redirectStatus must be 301, 302, 303, 307 or 308, got {other}"),
+                    ))
                 }
             },
             compress: options.compress.unwrap_or(false),

@@ -37,21 +37,16 @@ impl From<Event> for NativeEvent {
         let name = event.name().to_owned();
         let base = NativeEvent { name, ..Default::default() };
         match event {
-            Event::StateChange { from, to, timestamp } => NativeEvent {
-                from: Some(from.into()),
-                to: Some(to.into()),
-                timestamp: Some(timestamp as f64),
-                ..base
-            },
+            Event::StateChange { from, to, timestamp } => {
+                NativeEvent { from: Some(from.into()), to: Some(to.into()), timestamp: Some(timestamp as f64), ..base }
+            }
             Event::Connected { service_url }
             | Event::Disconnected { service_url }
             | Event::Unhealthy { service_url } => NativeEvent { service_url: Some(service_url), ..base },
             Event::Reconnecting { attempt, delay_ms } => {
                 NativeEvent { attempt: Some(attempt), delay: Some(delay_ms as f64), ..base }
             }
-            Event::MaxReconnectAttemptsReached { attempts } => {
-                NativeEvent { attempts: Some(attempts), ..base }
-            }
+            Event::MaxReconnectAttemptsReached { attempts } => NativeEvent { attempts: Some(attempts), ..base },
             Event::Retry { operation, attempt, delay_ms, error_code, error_message } => NativeEvent {
                 operation: Some(operation.into()),
                 attempt: Some(attempt),
@@ -60,11 +55,9 @@ impl From<Event> for NativeEvent {
                 message: Some(error_message),
                 ..base
             },
-            Event::CircuitOpen { failures, retry_in_ms } => NativeEvent {
-                failures: Some(failures),
-                delay: Some(retry_in_ms as f64),
-                ..base
-            },
+            Event::CircuitOpen { failures, retry_in_ms } => {
+                NativeEvent { failures: Some(failures), delay: Some(retry_in_ms as f64), ..base }
+            }
             Event::RateLimited { operation, retry_in_ms, retry_after } => NativeEvent {
                 operation: Some(operation.into()),
                 delay: Some(retry_in_ms as f64),
@@ -72,15 +65,17 @@ impl From<Event> for NativeEvent {
                 ..base
             },
             Event::CircuitHalfOpen | Event::CircuitClose => base,
-            Event::Error { code, message } => {
-                NativeEvent { code: Some(code.into()), message: Some(message), ..base }
-            }
+            Event::Error { code, message } => NativeEvent { code: Some(code.into()), message: Some(message), ..base },
             Event::FleetDegraded { reason } => NativeEvent { message: Some(reason), ..base },
             Event::FleetRestored => base,
-            Event::Failover { from, to, code } => NativeEvent { from: Some(from), to: Some(to), code: Some(code.into()), ..base },
+            Event::Failover { from, to, code } => {
+                NativeEvent { from: Some(from), to: Some(to), code: Some(code.into()), ..base }
+            }
             Event::Failback { from, to } => NativeEvent { from: Some(from), to: Some(to), ..base },
             // The id as `message`, the service's errorCode as `code`.
-            Event::Placeholder { chitty_id, error_code } => NativeEvent { message: Some(chitty_id), code: error_code, ..base },
+            Event::Placeholder { chitty_id, error_code } => {
+                NativeEvent { message: Some(chitty_id), code: error_code, ..base }
+            }
         }
     }
 }

@@ -80,11 +80,8 @@ pub fn attach(transport: &fetch::FetchTransport, perform: &Function<FetchOrder, 
     if transport.is_attached() {
         return Ok(());
     }
-    let tsfn: OrderFn = perform
-        .build_threadsafe_function::<FetchOrder>()
-        .callee_handled::<false>()
-        .weak::<true>()
-        .build()?;
+    let tsfn: OrderFn =
+        perform.build_threadsafe_function::<FetchOrder>().callee_handled::<false>().weak::<true>().build()?;
     transport.attach(Arc::new(JsFetch(tsfn)));
     Ok(())
 }

@@ -15,8 +15,10 @@ pub struct ParsedChittyId {
 
 #[napi(catch_unwind)]
 pub fn parse_chitty_id(id: String) -> Option<ParsedChittyId> {
-    format::parse_in(&id, IdGrammar::Any)
-        .map(|p| ParsedChittyId { grammar: p.grammar().as_str().to_owned(), fields: p.fields().iter().map(|f| (*f).to_owned()).collect() })
+    format::parse_in(&id, IdGrammar::Any).map(|p| ParsedChittyId {
+        grammar: p.grammar().as_str().to_owned(),
+        fields: p.fields().iter().map(|f| (*f).to_owned()).collect(),
+    })
 }
 
 /// `grammar`: `"any"` (absent), `"v1"` or `"deployed"`; an unknown name is `false`.
@@ -44,5 +46,8 @@ pub struct EntityTypeLetter {
 
 #[napi]
 pub fn entity_type_letters() -> Vec<EntityTypeLetter> {
-    format::ENTITY_TYPE_LETTERS.iter().map(|&(entity, letter)| EntityTypeLetter { entity: entity.to_owned(), letter: letter.to_string() }).collect()
+    format::ENTITY_TYPE_LETTERS
+        .iter()
+        .map(|&(entity, letter)| EntityTypeLetter { entity: entity.to_owned(), letter: letter.to_string() })
+        .collect()
 }

@@ -86,18 +86,9 @@ pub struct ClientMonitor {
 }
 
 impl ClientMonitor {
-    pub fn new(
-        config: Option<ConnectionConfig>,
-        core: &Arc<Client>,
-        events: Arc<JsEventSink>,
-    ) -> Self {
+    pub fn new(config: Option<ConnectionConfig>, core: &Arc<Client>, events: Arc<JsEventSink>) -> Self {
         let monitor = config.map(|config| {
-            let machine = ConnectionMachine::new(
-                config,
-                core.service_url().to_owned(),
-                system(),
-                Arc::new(UnixClock),
-            );
+            let machine = ConnectionMachine::new(config, core.service_url().to_owned(), system(), Arc::new(UnixClock));
             let client = Arc::clone(core);
             let probe: Probe = Arc::new(move || {
                 let client = Arc::clone(&client);
@@ -107,7 +98,6 @@ impl ClientMonitor {
         });
         Self { events, monitor }
     }
-
 
     /// Wires native events to `callback` (one weak threadsafe function, created on first call).
     pub fn attach_events(&self, callback: &Function<NativeEvent, ()>) -> Result<()> {
@@ -137,12 +127,8 @@ impl ClientMonitor {
         match &self.monitor {
             Some(monitor) => to_info(monitor.snapshot(), true),
             None => {
-                let idle = ConnectionMachine::new(
-                    ConnectionConfig::default(),
-                    String::new(),
-                    system(),
-                    Arc::new(UnixClock),
-                );
+                let idle =
+                    ConnectionMachine::new(ConnectionConfig::default(), String::new(), system(), Arc::new(UnixClock));
                 to_info(idle.snapshot(), false)
             }
         }

@@ -312,7 +312,8 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
         service_url,
         api_key: options.api_key.clone().filter(|k| !k.is_empty()),
         timeout_ms: normalize_timeout(options.timeout)?,
-        max_response_bytes: count("maxResponseBytes", options.max_response_bytes, d.max_response_bytes as u32, 1).map_err(invalid)? as usize,
+        max_response_bytes: count("maxResponseBytes", options.max_response_bytes, d.max_response_bytes as u32, 1)
+            .map_err(invalid)? as usize,
         extra_ca_pem: extra_ca_pem(options.ca.as_deref()),
         verify_tls: options.verify_tls.unwrap_or(d.verify_tls),
         allow_insecure,
@@ -327,7 +328,8 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
     };
     let mint_retry = match options.mint_retry.as_deref() {
         None => MintRetry::default(),
-        Some(v) => MintRetry::parse(v).ok_or_else(|| invalid(format!("retry.mint must be \"safe\" or \"idempotent\", got {v:?}")))?,
+        Some(v) => MintRetry::parse(v)
+            .ok_or_else(|| invalid(format!("retry.mint must be \"safe\" or \"idempotent\", got {v:?}")))?,
     };
     let enabled = |flag: Option<bool>| flag != Some(false);
     let retry_on = enabled(options.retry_enabled);
@@ -342,15 +344,30 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
             .then(|| retry_budget_config(options.retry_budget.as_ref()))
             .transpose()
             .map_err(invalid)?,
-        breaker: enabled(options.circuit_breaker_enabled).then(|| breaker_config(options.circuit_breaker.as_ref())).transpose().map_err(invalid)?,
-        cache: enabled(options.cache_enabled).then(|| cache_settings(options.cache.as_ref())).transpose().map_err(invalid)?,
-        connection: enabled(options.connection_enabled).then(|| connection_config(options.connection.as_ref())).transpose().map_err(invalid)?,
+        breaker: enabled(options.circuit_breaker_enabled)
+            .then(|| breaker_config(options.circuit_breaker.as_ref()))
+            .transpose()
+            .map_err(invalid)?,
+        cache: enabled(options.cache_enabled)
+            .then(|| cache_settings(options.cache.as_ref()))
+            .transpose()
+            .map_err(invalid)?,
+        connection: enabled(options.connection_enabled)
+            .then(|| connection_config(options.connection.as_ref()))
+            .transpose()
+            .map_err(invalid)?,
         process_scope,
         bulkhead: options.bulkhead.as_ref().map(bulkhead_config).transpose().map_err(invalid)?,
         throttle: options.rate_limit.as_ref().map(throttle_config).transpose().map_err(invalid)?,
         fleet: options.fleet.as_ref().map(fleet_config).transpose().map_err(invalid)?,
-        metric_labels: options.metric_labels.unwrap_or_default().chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect(),
-        wire: WireMode::parse(one_of("wire", options.wire.as_deref(), &WireMode::VALUES).map_err(invalid)?).unwrap_or_default(),
+        metric_labels: options
+            .metric_labels
+            .unwrap_or_default()
+            .chunks_exact(2)
+            .map(|kv| (kv[0].clone(), kv[1].clone()))
+            .collect(),
+        wire: WireMode::parse(one_of("wire", options.wire.as_deref(), &WireMode::VALUES).map_err(invalid)?)
+            .unwrap_or_default(),
         accept_placeholders: options.accept_placeholders.unwrap_or(false),
     };
     crate::metrics::check_constant_labels(&settings.metric_labels).map_err(invalid)?;
@@ -418,7 +435,11 @@ fn cache_settings(options: Option<&CacheOptions>) -> Checked<CacheSettings> {
         max_size: count("cache.maxSize", field(|c| c.max_size), d.max_size as u32, 1)? as usize,
         ttl_ms: millis("cache.ttlMs", field(|c| c.ttl_ms), d.ttl_ms)?,
         stale_if_error_ms: millis("cache.staleIfErrorMs", field(|c| c.stale_if_error_ms), d.stale_if_error_ms)?,
-        negative_stale_if_error_ms: millis("cache.negativeStaleIfErrorMs", field(|c| c.negative_stale_if_error_ms), d.negative_stale_if_error_ms)?,
+        negative_stale_if_error_ms: millis(
+            "cache.negativeStaleIfErrorMs",
+            field(|c| c.negative_stale_if_error_ms),
+            d.negative_stale_if_error_ms,
+        )?,
     };
     config.validate().map_err(|e| format!("invalid cache option: {e}"))?;
     let negative_ttl_ms = millis("cache.negativeTtlMs", field(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS)?;
@@ -429,11 +450,23 @@ fn connection_config(options: Option<&ConnectionOptions>) -> Checked<ConnectionC
     let d = ConnectionConfig::default();
     let Some(o) = options else { return Ok(d) };
     let config = ConnectionConfig {
-        health_check_interval_ms: millis("connection.healthCheckInterval", o.health_check_interval, d.health_check_interval_ms)?,
+        health_check_interval_ms: millis(
+            "connection.healthCheckInterval",
+            o.health_check_interval,
+            d.health_check_interval_ms,
+        )?,
         reconnect_delay_ms: millis("connection.reconnectDelay", o.reconnect_delay, d.reconnect_delay_ms)?,
-        max_reconnect_delay_ms: millis("connection.maxReconnectDelay", o.max_reconnect_delay, d.max_reconnect_delay_ms)?,
+        max_reconnect_delay_ms: millis(
+            "connection.maxReconnectDelay",
+            o.max_reconnect_delay,
+            d.max_reconnect_delay_ms,
+        )?,
         multiplier: number("connection.reconnectMultiplier", o.reconnect_multiplier, d.multiplier)?,
-        max_reconnect_attempts: count_or_unlimited("connection.maxReconnectAttempts", o.max_reconnect_attempts, d.max_reconnect_attempts)?,
+        max_reconnect_attempts: count_or_unlimited(
+            "connection.maxReconnectAttempts",
+            o.max_reconnect_attempts,
+            d.max_reconnect_attempts,
+        )?,
         jitter: number("connection.jitter", o.jitter, d.jitter)?,
     };
     config.validate()?;
@@ -500,7 +533,9 @@ fn fleet_config(options: &FleetOptions) -> Checked<FleetConfig> {
 fn proxy_setting(opts: &NativeClientOptions) -> ProxySetting {
     match (&opts.proxy_url, &opts.proxy_env) {
         (Some(url), _) => ProxySetting::Url(url.clone()),
-        (None, Some(env)) => ProxySetting::Env { http: env.http.clone(), https: env.https.clone(), no_proxy: env.no_proxy.clone() },
+        (None, Some(env)) => {
+            ProxySetting::Env { http: env.http.clone(), https: env.https.clone(), no_proxy: env.no_proxy.clone() }
+        }
         (None, None) => ProxySetting::Direct,
     }
 }
@@ -756,7 +791,13 @@ mod tests {
     }
 
     fn no_cache_options() -> CacheOptions {
-        CacheOptions { max_size: None, ttl_ms: None, negative_ttl_ms: None, stale_if_error_ms: None, negative_stale_if_error_ms: None }
+        CacheOptions {
+            max_size: None,
+            ttl_ms: None,
+            negative_ttl_ms: None,
+            stale_if_error_ms: None,
+            negative_stale_if_error_ms: None,
+        }
     }
 
     #[test]
@@ -792,7 +833,10 @@ mod tests {
         assert_eq!(s.retry, Some(RetryPolicy::default()));
         assert_eq!(s.retry_budget, Some(RetryBudgetConfig::default()));
         assert_eq!(s.breaker, Some(BreakerConfig::default()));
-        assert_eq!(s.cache, Some(CacheSettings { config: CacheConfig::default(), negative_ttl_ms: DEFAULT_NEGATIVE_TTL_MS }));
+        assert_eq!(
+            s.cache,
+            Some(CacheSettings { config: CacheConfig::default(), negative_ttl_ms: DEFAULT_NEGATIVE_TTL_MS })
+        );
         assert_eq!(s.connection, Some(ConnectionConfig::default()));
         assert_eq!(s.failover, FailoverConfig::default());
         assert_eq!(s.mint_retry, MintRetry::default());
@@ -810,7 +854,13 @@ mod tests {
             ..no_options()
         })
         .unwrap();
-        assert!(s.retry.is_none() && s.retry_budget.is_none() && s.breaker.is_none() && s.cache.is_none() && s.connection.is_none());
+        assert!(
+            s.retry.is_none()
+                && s.retry_budget.is_none()
+                && s.breaker.is_none()
+                && s.cache.is_none()
+                && s.connection.is_none()
+        );
         let s = client_settings(NativeClientOptions { retry_budget_enabled: Some(false), ..no_options() }).unwrap();
         assert!(s.retry.is_some() && s.retry_budget.is_none());
     }
@@ -820,13 +870,32 @@ mod tests {
         let cases: Vec<(NativeClientOptions, &str)> = vec![
             (
                 NativeClientOptions {
-                    retry: Some(RetryOptions { max_attempts: None, initial_delay_ms: None, max_delay_ms: None, backoff_multiplier: Some(f64::NAN), jitter: None, max_retry_after_ms: None }),
+                    retry: Some(RetryOptions {
+                        max_attempts: None,
+                        initial_delay_ms: None,
+                        max_delay_ms: None,
+                        backoff_multiplier: Some(f64::NAN),
+                        jitter: None,
+                        max_retry_after_ms: None,
+                    }),
                     ..no_options()
                 },
                 "retry.backoffMultiplier",
             ),
-            (NativeClientOptions { cache: Some(CacheOptions { max_size: Some(0.0), ..no_cache_options() }), ..no_options() }, "cache.maxSize"),
-            (NativeClientOptions { cache: Some(CacheOptions { negative_ttl_ms: Some(-1.0), ..no_cache_options() }), ..no_options() }, "cache.negativeTtlMs"),
+            (
+                NativeClientOptions {
+                    cache: Some(CacheOptions { max_size: Some(0.0), ..no_cache_options() }),
+                    ..no_options()
+                },
+                "cache.maxSize",
+            ),
+            (
+                NativeClientOptions {
+                    cache: Some(CacheOptions { negative_ttl_ms: Some(-1.0), ..no_cache_options() }),
+                    ..no_options()
+                },
+                "cache.negativeTtlMs",
+            ),
             (NativeClientOptions { max_connections: Some(70_000.0), ..no_options() }, "maxConnections"),
             (NativeClientOptions { max_connections: Some(0.0), ..no_options() }, "maxConnections"),
             (NativeClientOptions { max_response_bytes: Some(1.5), ..no_options() }, "maxResponseBytes"),
@@ -835,9 +904,27 @@ mod tests {
             (NativeClientOptions { id_grammar: Some("V1".into()), ..no_options() }, "idGrammar"),
             (NativeClientOptions { mint_retry: Some("always".into()), ..no_options() }, "retry.mint"),
             (NativeClientOptions { wire: Some("v2".into()), ..no_options() }, "wire"),
-            (NativeClientOptions { bulkhead: Some(BulkheadOptions { max_concurrent: None, max_queue: None }), ..no_options() }, "bulkhead.maxConcurrent"),
-            (NativeClientOptions { rate_limit: Some(ClientRateLimitOptions { requests_per_second: 5.0, burst: Some(0.0) }), ..no_options() }, "rateLimit.burst"),
-            (NativeClientOptions { failover: Some(FailoverOptions { probe_interval_ms: None, failback_successes: Some(0.0) }), ..no_options() }, "failover.failbackSuccesses"),
+            (
+                NativeClientOptions {
+                    bulkhead: Some(BulkheadOptions { max_concurrent: None, max_queue: None }),
+                    ..no_options()
+                },
+                "bulkhead.maxConcurrent",
+            ),
+            (
+                NativeClientOptions {
+                    rate_limit: Some(ClientRateLimitOptions { requests_per_second: 5.0, burst: Some(0.0) }),
+                    ..no_options()
+                },
+                "rateLimit.burst",
+            ),
+            (
+                NativeClientOptions {
+                    failover: Some(FailoverOptions { probe_interval_ms: None, failback_successes: Some(0.0) }),
+                    ..no_options()
+                },
+                "failover.failbackSuccesses",
+            ),
             (
                 NativeClientOptions {
                     connection: Some(ConnectionOptions {
@@ -876,23 +963,49 @@ mod tests {
         assert!(fleet_config(&options).unwrap_err().contains("fleet.coalesceMs"));
         let config = fleet_config(&FleetOptions { coalesce_ms: None, ..options }).unwrap();
         let d = FleetConfig::new(String::new());
-        assert_eq!((config.deadline_ms, config.coalesce_ms, config.rate.map(|r| r.burst)), (d.deadline_ms, d.coalesce_ms, Some(DEFAULT_BURST)));
+        assert_eq!(
+            (config.deadline_ms, config.coalesce_ms, config.rate.map(|r| r.burst)),
+            (d.deadline_ms, d.coalesce_ms, Some(DEFAULT_BURST))
+        );
     }
 
     #[test]
     fn the_compat_managers_live_properties_never_fail() {
-        assert_eq!((lenient_millis(f64::NAN), lenient_millis(-5.0), lenient_millis(2.7), lenient_millis(f64::INFINITY)), (0, 0, 2, u64::MAX));
+        assert_eq!(
+            (lenient_millis(f64::NAN), lenient_millis(-5.0), lenient_millis(2.7), lenient_millis(f64::INFINITY)),
+            (0, 0, 2, u64::MAX)
+        );
         assert_eq!((lenient_multiplier(f64::NAN), lenient_multiplier(-2.0), lenient_multiplier(3.0)), (1.0, 0.0, 3.0));
-        assert_eq!((lenient_jitter(None), lenient_jitter(Some(f64::NAN)), lenient_jitter(Some(7.0)), lenient_jitter(Some(0.3))), (0.0, 0.0, 1.0, 0.3));
+        assert_eq!(
+            (
+                lenient_jitter(None),
+                lenient_jitter(Some(f64::NAN)),
+                lenient_jitter(Some(7.0)),
+                lenient_jitter(Some(0.3))
+            ),
+            (0.0, 0.0, 1.0, 0.3)
+        );
     }
 
     #[test]
     fn compat_options_accept_infinity_where_v1_did() {
-        let breaker = BreakerOptions { failure_threshold: None, reset_timeout: Some(f64::INFINITY), monitor_window: None, half_open_attempts: None };
+        let breaker = BreakerOptions {
+            failure_threshold: None,
+            reset_timeout: Some(f64::INFINITY),
+            monitor_window: None,
+            half_open_attempts: None,
+        };
         assert_eq!(compat_breaker_config(&breaker).unwrap().reset_timeout_ms, u64::MAX);
         let zero_window = BreakerOptions { monitor_window: Some(0.0), ..breaker };
         assert!(compat_breaker_config(&zero_window).unwrap_err().contains("monitorWindow"));
-        let retry = RetryOptions { max_attempts: None, initial_delay_ms: None, max_delay_ms: Some(f64::INFINITY), backoff_multiplier: Some(0.5), jitter: None, max_retry_after_ms: None };
+        let retry = RetryOptions {
+            max_attempts: None,
+            initial_delay_ms: None,
+            max_delay_ms: Some(f64::INFINITY),
+            backoff_multiplier: Some(0.5),
+            jitter: None,
+            max_retry_after_ms: None,
+        };
         assert!(compat_retry_policy(&retry).unwrap_err().contains("backoffMultiplier"));
     }
 

@@ -52,7 +52,11 @@ fn set_record(out: &mut Array, at: u32, record: Record) -> Result<()> {
 }
 
 /// `[dropped, ...records]` (see `NativeClient::take_telemetry`).
-pub fn records_to_js<'env>(env: &'env Env, records: Vec<crate::telemetry::Record>, dropped: u64) -> Result<Array<'env>> {
+pub fn records_to_js<'env>(
+    env: &'env Env,
+    records: Vec<crate::telemetry::Record>,
+    dropped: u64,
+) -> Result<Array<'env>> {
     let mut out = env.create_array(1 + RECORD_STRIDE * records.len() as u32)?;
     out.set(0, dropped as f64)?;
     for (i, record) in records.into_iter().enumerate() {

@@ -70,7 +70,13 @@ impl Client {
     /// that fails over. A safe mint reaches the next endpoint only after a failure that proves
     /// it was not processed (`Resilience::run` ends it otherwise), with the same request, so
     /// its idempotency key travels with it.
-    pub(super) async fn run_across<'r, T, R, P>(&self, op: Operation, replay: Replay<'_>, request: R, parse: P) -> Result<T, ClientError>
+    pub(super) async fn run_across<'r, T, R, P>(
+        &self,
+        op: Operation,
+        replay: Replay<'_>,
+        request: R,
+        parse: P,
+    ) -> Result<T, ClientError>
     where
         R: Fn(usize) -> Request<'r>,
         P: Fn(usize, &Response) -> Result<T, ClientError>,
@@ -81,7 +87,13 @@ impl Client {
     /// [`Client::run_across`] with each attempt on endpoint `i` made by `attempt(i)` (which
     /// may pick the route by the endpoint's wire, see `Client::send_wired`); `parse` is told
     /// the endpoint that answered.
-    pub(super) async fn run_wired<T, A, Fut, P>(&self, op: Operation, replay: Replay<'_>, attempt: A, parse: P) -> Result<T, ClientError>
+    pub(super) async fn run_wired<T, A, Fut, P>(
+        &self,
+        op: Operation,
+        replay: Replay<'_>,
+        attempt: A,
+        parse: P,
+    ) -> Result<T, ClientError>
     where
         A: Fn(usize) -> Fut,
         Fut: std::future::Future<Output = Result<Response, ClientError>>,
@@ -118,7 +130,12 @@ impl Client {
     fn mark_down(&self, i: usize, err: &ClientError) {
         let Some(failover) = &self.failover else { return };
         if let Some(Switch::Failover { from, to }) = failover.set.on_failure(i) {
-            tracing::warn!(from = self.endpoint_url(from), to = self.endpoint_url(to), code = err.code(), "failing over");
+            tracing::warn!(
+                from = self.endpoint_url(from),
+                to = self.endpoint_url(to),
+                code = err.code(),
+                "failing over"
+            );
             self.resilience.sink.emit(Event::Failover {
                 from: self.endpoint_url(from).to_owned(),
                 to: self.endpoint_url(to).to_owned(),
@@ -179,7 +196,10 @@ impl Client {
             from_origin: route.from_origin,
         };
         let deployed = (!self.wire(i).health_routes_coincide()).then(|| request(crate::wire::DEPLOYED_HEALTH));
-        self.send_wired(i, request(crate::wire::V1_HEALTH), deployed, true).await.and_then(Response::error_for_status).map(drop)
+        self.send_wired(i, request(crate::wire::V1_HEALTH), deployed, true)
+            .await
+            .and_then(Response::error_for_status)
+            .map(drop)
     }
 
     async fn probe(&self, i: usize) {
@@ -222,7 +242,11 @@ impl Client {
             })
         };
         let codes: Vec<u32> = (0..self.endpoint_count()).map(|i| code(self.endpoint(i).1)).collect();
-        if codes.contains(&0) { 0 } else { codes[0] }
+        if codes.contains(&0) {
+            0
+        } else {
+            codes[0]
+        }
     }
 
     /// Every endpoint's health, breaker and traffic; empty for a single endpoint.

@@ -127,7 +127,8 @@ mod tests {
 
     #[test]
     fn words_and_letters() {
-        for (word, letter) in [("person", b'P'), ("place", b'L'), ("thing", b'T'), ("event", b'E'), ("authority", b'A')] {
+        for (word, letter) in [("person", b'P'), ("place", b'L'), ("thing", b'T'), ("event", b'E'), ("authority", b'A')]
+        {
             assert_eq!(type_letter_for_word(word), Some(letter));
             assert_eq!(word_for_type_letter(letter), Some(word));
         }

@@ -70,7 +70,9 @@ pub struct Faults {
 pub(crate) enum Early {
     Down,
     Reset,
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Status(u16),
     /// Refused by `rate_limit_per_second`.
     Blocked,
@@ -147,13 +149,8 @@ impl Faults {
 
     /// Nothing but the rate limiter (which is checked apart) could be injected.
     fn is_inert(&self) -> bool {
-        let settings_only = Faults {
-            routes: None,
-            probability: None,
-            remaining: None,
-            rate_limit_per_second: None,
-            ..self.clone()
-        };
+        let settings_only =
+            Faults { routes: None, probability: None, remaining: None, rate_limit_per_second: None, ..self.clone() };
         self.remaining == Some(0) || settings_only == Faults::default()
     }
 }
@@ -186,7 +183,11 @@ impl Bucket {
 
 /// The bucket's size: a second's worth, at least one request (none at rate 0).
 fn burst(rate: f64) -> f64 {
-    if rate > 0.0 { rate.ceil().max(1.0) } else { 0.0 }
+    if rate > 0.0 {
+        rate.ceil().max(1.0)
+    } else {
+        0.0
+    }
 }
 
 /// The active faults, shared between the control handle and the server thread.
@@ -277,23 +278,14 @@ mod tests {
         let s = switch(Faults { error_status: Some(503), ..Faults::default() });
         assert_eq!(s.draw(RouteKind::Health), None);
         assert_eq!(s.draw(RouteKind::Validate).unwrap().early, Some(Early::Status(503)));
-        let s = switch(Faults {
-            error_status: Some(500),
-            routes: Some(vec!["health".into()]),
-            ..Faults::default()
-        });
+        let s = switch(Faults { error_status: Some(500), routes: Some(vec!["health".into()]), ..Faults::default() });
         assert_eq!(s.draw(RouteKind::Health).unwrap().early, Some(Early::Status(500)));
         assert_eq!(s.draw(RouteKind::Mint), None);
     }
 
     #[test]
     fn latency_and_down_reach_every_route() {
-        let s = switch(Faults {
-            latency_ms: 5,
-            down: true,
-            routes: Some(vec!["mint".into()]),
-            ..Faults::default()
-        });
+        let s = switch(Faults { latency_ms: 5, down: true, routes: Some(vec!["mint".into()]), ..Faults::default() });
         for route in [RouteKind::Health, RouteKind::Validate, RouteKind::Other] {
             let i = s.draw(route).unwrap();
             assert_eq!(i.latency, Some(Duration::from_millis(5)));
@@ -319,14 +311,8 @@ mod tests {
         assert_eq!(i.late, Some(Late::DropAfterCommit));
         assert_eq!(switch(no_reset).draw(RouteKind::Validate).unwrap().late, Some(Late::Malformed));
         let oversized_only = Faults { oversized_body: Some(9), ..Faults::default() };
-        assert_eq!(
-            switch(oversized_only).draw(RouteKind::Batch).unwrap().late,
-            Some(Late::Oversized(9))
-        );
-        assert_eq!(
-            switch(Faults { down: true, ..all }).draw(RouteKind::Mint).unwrap().early,
-            Some(Early::Down)
-        );
+        assert_eq!(switch(oversized_only).draw(RouteKind::Batch).unwrap().late, Some(Late::Oversized(9)));
+        assert_eq!(switch(Faults { down: true, ..all }).draw(RouteKind::Mint).unwrap().early, Some(Early::Down));
     }
 
     #[test]
@@ -349,10 +335,8 @@ mod tests {
 
     #[test]
     fn probability_zero_never_faults_and_one_always_does() {
-        let never =
-            switch(Faults { error_status: Some(500), probability: Some(0.0), ..Faults::default() });
-        let always =
-            switch(Faults { error_status: Some(500), probability: Some(1.0), ..Faults::default() });
+        let never = switch(Faults { error_status: Some(500), probability: Some(0.0), ..Faults::default() });
+        let always = switch(Faults { error_status: Some(500), probability: Some(1.0), ..Faults::default() });
         for _ in 0..200 {
             assert_eq!(never.draw(RouteKind::Mint), None);
             assert!(always.draw(RouteKind::Mint).is_some());
@@ -361,15 +345,19 @@ mod tests {
 
     #[test]
     fn probability_is_roughly_honoured() {
-        let s =
-            switch(Faults { error_status: Some(500), probability: Some(0.5), ..Faults::default() });
+        let s = switch(Faults { error_status: Some(500), probability: Some(0.5), ..Faults::default() });
         let hits = (0..4_000).filter(|_| s.draw(RouteKind::Mint).is_some()).count();
         assert!((1_600..2_400).contains(&hits), "{hits}");
     }
 
     #[test]
     fn the_rate_limit_admits_a_burst_then_blocks_outside_probability_and_remaining() {
-        let s = switch(Faults { rate_limit_per_second: Some(3.0), probability: Some(0.0), remaining: Some(0), ..Faults::default() });
+        let s = switch(Faults {
+            rate_limit_per_second: Some(3.0),
+            probability: Some(0.0),
+            remaining: Some(0),
+            ..Faults::default()
+        });
         let outcomes: Vec<Option<Early>> = (0..5).map(|_| s.draw(RouteKind::Mint).and_then(|i| i.early)).collect();
         assert_eq!(outcomes, [None, None, None, Some(Early::Blocked), Some(Early::Blocked)]);
         // Health is not a target unless listed; a refill admits again.
@@ -390,7 +378,12 @@ mod tests {
         assert_eq!(s.draw(RouteKind::Validate), None);
         assert_eq!(s.draw(RouteKind::Health), None);
         assert_eq!(s.draw(RouteKind::Mint).unwrap().placeholder, Some("MINT_TIMEOUT"));
-        let both = switch(Faults { placeholder: Some("RATE_LIMITED"), error_status: Some(500), remaining: Some(1), ..Faults::default() });
+        let both = switch(Faults {
+            placeholder: Some("RATE_LIMITED"),
+            error_status: Some(500),
+            remaining: Some(1),
+            ..Faults::default()
+        });
         let i = both.draw(RouteKind::Mint).unwrap();
         assert_eq!((i.early, i.placeholder), (Some(Early::Status(500)), Some("RATE_LIMITED")));
         assert_eq!(both.draw(RouteKind::Mint), None, "remaining counts placeholders too");

@@ -87,9 +87,7 @@ fn push_string(buf: &mut Vec<u8>, s: &str) {
             '\n' => buf.extend_from_slice(b"\\n"),
             '\r' => buf.extend_from_slice(b"\\r"),
             '\t' => buf.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => {
-                buf.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
-            }
+            c if (c as u32) < 0x20 => buf.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
             c => {
                 let mut utf8 = [0u8; 4];
                 buf.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
@@ -147,10 +145,7 @@ mod tests {
     fn empty_object_and_empty_array() {
         assert_eq!(&JsonObject::with_capacity(2).finish()[..], b"{}");
         let none: [&str; 0] = [];
-        assert_eq!(
-            &JsonObject::with_capacity(8).plain_array("a", none).finish()[..],
-            br#"{"a":[]}"#
-        );
+        assert_eq!(&JsonObject::with_capacity(8).plain_array("a", none).finish()[..], br#"{"a":[]}"#);
     }
 
     #[test]

@@ -199,11 +199,7 @@ pub(crate) struct Ledger {
 
 impl Ledger {
     pub fn new(generator: Generator) -> Self {
-        let book = MintBook {
-            base: 0,
-            type_letters: Vec::new(),
-            keys: IdempotencyStore::new(IDEMPOTENCY_KEYS_KEPT),
-        };
+        let book = MintBook { base: 0, type_letters: Vec::new(), keys: IdempotencyStore::new(IDEMPOTENCY_KEYS_KEPT) };
         Self { generator, counters: Counters::default(), book: Mutex::new(book) }
     }
 
@@ -255,8 +251,7 @@ impl Ledger {
         }
         let first = book.next_counter();
         book.type_letters.extend_from_slice(type_letters);
-        let ids =
-            MintedIds { generator: self.generator, next: first, type_letters: type_letters.iter() };
+        let ids = MintedIds { generator: self.generator, next: first, type_letters: type_letters.iter() };
         let response = respond(ids);
         if let Some(key) = key {
             book.keys.insert(key, response.clone());
@@ -266,9 +261,7 @@ impl Ledger {
 
     /// Whether this emulator minted `id` since the last reset.
     pub fn was_minted(&self, id: &str) -> bool {
-        self.generator
-            .decode(id)
-            .is_some_and(|(counter, type_letter)| self.lock_book().minted_at(counter, type_letter))
+        self.generator.decode(id).is_some_and(|(counter, type_letter)| self.lock_book().minted_at(counter, type_letter))
     }
 
     pub fn snapshot(&self) -> LedgerSnapshot {
@@ -276,11 +269,8 @@ impl Ledger {
             let book = self.lock_book();
             (book.base, book.type_letters.clone())
         };
-        let minted_ids = type_letters
-            .iter()
-            .zip(base..)
-            .map(|(&t, counter)| self.generator.id_string(counter, t))
-            .collect();
+        let minted_ids =
+            type_letters.iter().zip(base..).map(|(&t, counter)| self.generator.id_string(counter, t)).collect();
         let c = &self.counters;
         LedgerSnapshot {
             minted: type_letters.len() as u64,
@@ -330,8 +320,7 @@ mod tests {
     fn mint(ledger: &Ledger, key: Option<&str>, letters: &[u8]) -> (bool, Vec<String>) {
         let mut ids = Vec::new();
         let commit = ledger.commit(key, letters, |minted| {
-            let joined: Vec<String> =
-                minted.map(|id| String::from_utf8(id.as_ref().to_vec()).unwrap()).collect();
+            let joined: Vec<String> = minted.map(|id| String::from_utf8(id.as_ref().to_vec()).unwrap()).collect();
             ids.clone_from(&joined);
             StoredResponse { status: 201, body: Bytes::from(joined.join(",")) }
         });

@@ -154,11 +154,8 @@ pub(crate) struct State {
 
 impl State {
     fn new(opts: &EmulatorOptions) -> Self {
-        let expected_authorization = opts
-            .token
-            .as_deref()
-            .filter(|token| !token.is_empty())
-            .map(|token| format!("Bearer {token}").into_bytes());
+        let expected_authorization =
+            opts.token.as_deref().filter(|token| !token.is_empty()).map(|token| format!("Bearer {token}").into_bytes());
         let now = crate::clock::unix_ms();
         let (generator, expected_authorization) = match opts.profile {
             Profile::V1 => (Generator::V1(IdGenerator::new(timestamp::utc_year(now))), expected_authorization),
@@ -282,8 +279,7 @@ impl Emulator {
     /// Stops accepting, drops open connections and joins the server thread, waiting at most
     /// about two seconds. Idempotent.
     pub fn shutdown(&self) {
-        let server =
-            self.inner.server.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        let server = self.inner.server.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
         if let Some(server) = server {
             server.stop();
         }
@@ -299,12 +295,8 @@ fn bind(host: &str, port: u16) -> io::Result<std::net::TcpListener> {
 
 fn reachable(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())
-        }
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
         _ => addr,
     }
 }
@@ -317,7 +309,11 @@ struct ServerThread {
 }
 
 impl ServerThread {
-    fn start(listener: std::net::TcpListener, state: Arc<State>, tls: Option<tokio_rustls::TlsAcceptor>) -> io::Result<Self> {
+    fn start(
+        listener: std::net::TcpListener,
+        state: Arc<State>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let listener = {
             let _entered = runtime.enter();
@@ -325,13 +321,12 @@ impl ServerThread {
         };
         let (stop, stop_requested) = oneshot::channel();
         let (finished_tx, finished) = mpsc::channel();
-        let thread =
-            std::thread::Builder::new().name("chittyid-emulator".to_owned()).spawn(move || {
-                runtime.block_on(accept_until_stopped(listener, state, tls, stop_requested));
-                // Dropping the runtime drops every connection task, closing their sockets.
-                drop(runtime);
-                let _ = finished_tx.send(());
-            })?;
+        let thread = std::thread::Builder::new().name("chittyid-emulator".to_owned()).spawn(move || {
+            runtime.block_on(accept_until_stopped(listener, state, tls, stop_requested));
+            // Dropping the runtime drops every connection task, closing their sockets.
+            drop(runtime);
+            let _ = finished_tx.send(());
+        })?;
         Ok(Self { stop, finished, thread })
     }
 

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER,
-};
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 
@@ -159,10 +157,8 @@ impl Answer {
     }
 
     fn error(status: u16, message: &str) -> Self {
-        let body = JsonObject::with_capacity(48 + message.len())
-            .boolean("success", false)
-            .string("error", message)
-            .finish();
+        let body =
+            JsonObject::with_capacity(48 + message.len()).boolean("success", false).string("error", message).finish();
         Answer::json(status, body)
     }
 
@@ -177,8 +173,7 @@ impl Answer {
     fn into_reply(self) -> Reply {
         let length = self.body.len();
         let mut reply = Response::new(Full::new(self.body));
-        *reply.status_mut() =
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        *reply.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let headers = reply.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
@@ -197,7 +192,9 @@ pub(crate) async fn respond(state: Arc<State>, request: Request<Incoming>) -> Re
     if request.version() == hyper::Version::HTTP_2 {
         state.h2_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    if let Some(moved) = request.uri().path_and_query().and_then(|p| super::serving::redirect(state.redirect_status, p.as_str())) {
+    if let Some(moved) =
+        request.uri().path_and_query().and_then(|p| super::serving::redirect(state.redirect_status, p.as_str()))
+    {
         return Ok(moved);
     }
     let gzip = state.compress && super::serving::accepts_gzip(request.headers());
@@ -253,12 +250,13 @@ fn early_answer(early: Early, kind: RouteKind, profile: Profile) -> Result<Answe
         Early::Down => Answer::error(503, "service unavailable"),
         Early::Reset => return Err(Abort::Reset),
         // The deployed service's 429 carries no Retry-After.
-        Early::RateLimited { retry_after_secs } => Answer {
-            retry_after_secs: (!deployed).then_some(retry_after_secs),
-            ..Answer::error(429, "rate limited")
-        },
+        Early::RateLimited { retry_after_secs } => {
+            Answer { retry_after_secs: (!deployed).then_some(retry_after_secs), ..Answer::error(429, "rate limited") }
+        }
         Early::Status(status) => Answer::error(status, "injected error"),
-        Early::Blocked => Answer { block_reason: Some(BLOCK_REASON), ..Answer::json(429, Bytes::from_static(BLOCKED_BODY)) },
+        Early::Blocked => {
+            Answer { block_reason: Some(BLOCK_REASON), ..Answer::json(429, Bytes::from_static(BLOCKED_BODY)) }
+        }
     })
 }
 
@@ -345,10 +343,7 @@ fn idempotency_key(kind: RouteKind, headers: &HeaderMap) -> Result<Option<String
 async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Answer> {
     let too_large = || Answer::error(413, "request body too large");
     let headers = request.headers();
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     // Without `Expect: 100-continue` the client sends the body anyway; reading it keeps the
     // connection usable and lets the 413 arrive before the close (no reset over unread bytes).
     let drain_on_reject = headers.get(EXPECT).is_none();
@@ -434,9 +429,7 @@ fn mint_batch(state: &State, body: &[u8], key: Option<&str>) -> Answer {
     let letters: Result<Vec<u8>, String> = requests
         .iter()
         .enumerate()
-        .map(|(i, request)| {
-            type_letter(request).map_err(|message| format!("requests[{i}]: {message}"))
-        })
+        .map(|(i, request)| type_letter(request).map_err(|message| format!("requests[{i}]: {message}")))
         .collect();
     match letters {
         Ok(letters) => commit(state, key, &letters, batch_body),
@@ -444,12 +437,7 @@ fn mint_batch(state: &State, body: &[u8], key: Option<&str>) -> Answer {
     }
 }
 
-fn commit(
-    state: &State,
-    key: Option<&str>,
-    letters: &[u8],
-    body: fn(MintedIds<'_>, &[u8]) -> Bytes,
-) -> Answer {
+fn commit(state: &State, key: Option<&str>, letters: &[u8], body: fn(MintedIds<'_>, &[u8]) -> Bytes) -> Answer {
     let respond = |ids: MintedIds<'_>| StoredResponse { status: 201, body: body(ids, letters) };
     match state.ledger.commit(key, letters, respond) {
         Commit::Fresh(stored) | Commit::Replayed(stored) => Answer::replay(stored),
@@ -478,8 +466,7 @@ fn batch_body(ids: MintedIds<'_>, letters: &[u8]) -> Bytes {
 fn validate(state: &State, id: &str) -> Answer {
     let shaped = ids::is_valid_format(id);
     let valid = shaped && ids::is_valid_checked(id);
-    let mut body =
-        JsonObject::with_capacity(96 + id.len()).boolean("valid", valid).string("chittyId", id);
+    let mut body = JsonObject::with_capacity(96 + id.len()).boolean("valid", valid).string("chittyId", id);
     if let Some(entity) = ids::entity_of(id).filter(|_| valid) {
         body = body.plain("entity", entity.as_bytes());
     }
@@ -510,9 +497,7 @@ mod tests {
         assert!(matches!(Route::of(&Method::GET, "/mint"), Route::WrongMethod(RouteKind::Mint)));
         assert!(matches!(Route::of(&Method::POST, "/mint/batch"), Route::Batch));
         assert!(matches!(Route::of(&Method::GET, "/v2/mint"), Route::NotFound));
-        assert!(
-            matches!(Route::of(&Method::GET, "/validate/A%2DB"), Route::Validate(id) if id == "A-B")
-        );
+        assert!(matches!(Route::of(&Method::GET, "/validate/A%2DB"), Route::Validate(id) if id == "A-B"));
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub(crate) struct Tls {
 }
 
 pub(crate) fn tls() -> std::io::Result<Tls> {
-    let fail = |e: &dyn std::fmt::Display| std::io::Error::other(format!("cannot make the emulator's certificate: {e}"));
+    let fail =
+        |e: &dyn std::fmt::Display| std::io::Error::other(format!("cannot make the emulator's certificate: {e}"));
     let ca_key = KeyPair::generate().map_err(|e| fail(&e))?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(|e| fail(&e))?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -77,7 +78,8 @@ pub(crate) async fn gzip(reply: Reply) -> Reply {
     use std::io::Write;
     let (mut parts, body) = reply.into_parts();
     let plain = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(plain.len() / 2 + 32), flate2::Compression::fast());
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(plain.len() / 2 + 32), flate2::Compression::fast());
     let compressed = encoder.write_all(&plain).and_then(|()| encoder.finish()).unwrap_or_default();
     parts.headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(compressed.len()));

@@ -43,11 +43,8 @@ fn civil_date(days_since_epoch: u64) -> (u32, u32, u32) {
     let days = days_since_epoch + DAYS_0000_03_01_TO_EPOCH;
     let cycle = days / 146_097;
     let day_of_cycle = days % 146_097;
-    let year_of_cycle = (day_of_cycle - day_of_cycle / 1_460 + day_of_cycle / 36_524
-        - day_of_cycle / 146_096)
-        / 365;
-    let day_of_year =
-        day_of_cycle - (365 * year_of_cycle + year_of_cycle / 4 - year_of_cycle / 100);
+    let year_of_cycle = (day_of_cycle - day_of_cycle / 1_460 + day_of_cycle / 36_524 - day_of_cycle / 146_096) / 365;
+    let day_of_year = day_of_cycle - (365 * year_of_cycle + year_of_cycle / 4 - year_of_cycle / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
     let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
@@ -77,15 +74,13 @@ mod tests {
 
     #[test]
     fn agrees_with_httpdate_day_by_day() {
-        const MONTHS: [&str; 12] =
-            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
         for day in (0..60_000u64).step_by(7) {
             let ms = day * MS_PER_DAY + 45_296_789;
             let http = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(ms));
             let ours = iso(ms);
             let month = MONTHS.iter().position(|m| http[8..11] == **m).unwrap() + 1;
-            let expected =
-                format!("{}-{:02}-{}T{}.789Z", &http[12..16], month, &http[5..7], &http[17..25]);
+            let expected = format!("{}-{:02}-{}T{}.789Z", &http[12..16], month, &http[5..7], &http[17..25]);
             assert_eq!(ours, expected, "{http}");
         }
     }

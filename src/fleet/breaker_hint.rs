@@ -55,7 +55,13 @@ impl BreakerHint {
         let sent = self
             .link
             .run(|mut conn| async move {
-                redis::cmd("SET").arg(&self.key).arg(&value).arg("PX").arg(reset_timeout_ms.max(1)).query_async::<()>(&mut conn).await
+                redis::cmd("SET")
+                    .arg(&self.key)
+                    .arg(&value)
+                    .arg("PX")
+                    .arg(reset_timeout_ms.max(1))
+                    .query_async::<()>(&mut conn)
+                    .await
             })
             .await;
         if sent.is_ok() {
@@ -65,7 +71,10 @@ impl BreakerHint {
 
     /// This instance's circuit closed again: the service answers, so the hint is withdrawn.
     pub async fn publish_closed(&self) {
-        let _ = self.link.run(|mut conn| async move { redis::cmd("DEL").arg(&self.key).query_async::<()>(&mut conn).await }).await;
+        let _ = self
+            .link
+            .run(|mut conn| async move { redis::cmd("DEL").arg(&self.key).query_async::<()>(&mut conn).await })
+            .await;
     }
 
     /// Reads the hint, the fleet's pause and the number of active instances in one round
@@ -116,7 +125,12 @@ mod tests {
     use super::*;
 
     fn hint() -> BreakerHint {
-        let link = Arc::new(Link::new(redis::Client::open("redis://127.0.0.1:1/").unwrap(), 10, Default::default(), crate::events::noop()));
+        let link = Arc::new(Link::new(
+            redis::Client::open("redis://127.0.0.1:1/").unwrap(),
+            10,
+            Default::default(),
+            crate::events::noop(),
+        ));
         BreakerHint::new(link, Default::default(), "k".into(), "me".into())
     }
 

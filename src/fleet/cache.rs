@@ -112,7 +112,14 @@ pub fn open(key: &hmac::Key, verdict_key: &str, value: &str) -> Option<(bool, u6
 
 impl SharedCache {
     /// `key`: from [`entry_key`] with the same API key and scope in every member.
-    pub fn new(link: Arc<Link>, counters: Arc<FleetCounters>, key_prefix: String, token: String, coalesce_ms: u64, key: hmac::Key) -> Self {
+    pub fn new(
+        link: Arc<Link>,
+        counters: Arc<FleetCounters>,
+        key_prefix: String,
+        token: String,
+        coalesce_ms: u64,
+        key: hmac::Key,
+    ) -> Self {
         Self {
             link,
             counters,
@@ -156,7 +163,8 @@ impl SharedCache {
             match answer {
                 Ok((Some(value), pttl)) => {
                     let now = now_unix_ms();
-                    let Some((valid, expires_ms)) = open(&self.key, verdict_key, &value).filter(|&(_, e)| e > now) else {
+                    let Some((valid, expires_ms)) = open(&self.key, verdict_key, &value).filter(|&(_, e)| e > now)
+                    else {
                         // Forged, foreign or replayed past its time: ask the service, whose
                         // answer then replaces it.
                         self.counters.l2_rejected.fetch_add(1, Relaxed);
@@ -229,7 +237,10 @@ impl SharedCache {
     pub async fn forget(&self, id: &str) -> bool {
         let (verdict_key, _) = self.keys(id);
         let verdict_key = &verdict_key;
-        let deleted = self.link.run(|mut conn| async move { redis::cmd("DEL").arg(verdict_key).query_async::<i64>(&mut conn).await }).await;
+        let deleted = self
+            .link
+            .run(|mut conn| async move { redis::cmd("DEL").arg(verdict_key).query_async::<i64>(&mut conn).await })
+            .await;
         matches!(deleted, Ok(n) if n > 0)
     }
 }

@@ -200,7 +200,10 @@ impl Link {
             state.consecutive_timeouts
         };
         if run >= TIMEOUTS_BEFORE_DEGRADED {
-            self.go_down(format!("{run} Redis commands in a row got no answer within {} ms", self.deadline.as_millis()));
+            self.go_down(format!(
+                "{run} Redis commands in a row got no answer within {} ms",
+                self.deadline.as_millis()
+            ));
         }
     }
 

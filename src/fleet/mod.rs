@@ -245,11 +245,19 @@ impl Fleet {
             Some(api_key) => {
                 let scope = format!("{service_scope}:");
                 let key = cache::entry_key(api_key, &scope);
-                Some(SharedCache::new(Arc::clone(&link), Arc::clone(&counters), scope, instance.clone(), config.coalesce_ms, key))
+                Some(SharedCache::new(
+                    Arc::clone(&link),
+                    Arc::clone(&counters),
+                    scope,
+                    instance.clone(),
+                    config.coalesce_ms,
+                    key,
+                ))
             }
             None => None,
         };
-        let hint = BreakerHint::new(Arc::clone(&link), Arc::clone(&counters), format!("{service_scope}:breaker"), instance);
+        let hint =
+            BreakerHint::new(Arc::clone(&link), Arc::clone(&counters), format!("{service_scope}:breaker"), instance);
         Ok(Arc::new(Self {
             link,
             rate,

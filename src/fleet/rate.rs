@@ -234,7 +234,12 @@ mod tests {
     #[test]
     fn the_known_pause_only_grows_and_runs_out() {
         let clock = crate::clock::ManualClock::new(0);
-        let link = Arc::new(Link::new(redis::Client::open("redis://127.0.0.1:1/").unwrap(), 10, Default::default(), crate::events::noop()));
+        let link = Arc::new(Link::new(
+            redis::Client::open("redis://127.0.0.1:1/").unwrap(),
+            10,
+            Default::default(),
+            crate::events::noop(),
+        ));
         let budget = RateBudget::new(link, None, "s", clock.clone());
         budget.note_pause(500);
         budget.note_pause(100);

@@ -43,7 +43,16 @@ fn member(url: &str, prefix: &str, configure: impl FnOnce(&mut FleetConfig)) -> 
     config.deadline_ms = 500;
     configure(&mut config);
     let sink = Arc::new(RecordingSink::default());
-    let fleet = Fleet::new(config, SERVICE, Some("sekrit-key"), tls::Trust::DEFAULT, 10_000, sink.clone(), crate::clock::system()).unwrap();
+    let fleet = Fleet::new(
+        config,
+        SERVICE,
+        Some("sekrit-key"),
+        tls::Trust::DEFAULT,
+        10_000,
+        sink.clone(),
+        crate::clock::system(),
+    )
+    .unwrap();
     (fleet, sink)
 }
 
@@ -196,7 +205,9 @@ fn entries_a_redis_writer_forged_or_moved_are_misses_and_counted() {
 #[test]
 fn without_an_api_key_there_is_no_shared_cache() {
     let config = FleetConfig::new("redis://127.0.0.1:1/".to_owned());
-    let fleet = Fleet::new(config, SERVICE, None, tls::Trust::DEFAULT, 1_000, crate::events::noop(), crate::clock::system()).unwrap();
+    let fleet =
+        Fleet::new(config, SERVICE, None, tls::Trust::DEFAULT, 1_000, crate::events::noop(), crate::clock::system())
+            .unwrap();
     assert!(fleet.shared_cache().is_none());
 }
 
@@ -271,7 +282,9 @@ fn without_redis_calls_go_on_local_only_within_the_deadline() {
     config.rate = Some(RateConfig { per_second: 10.0, burst: 1.0 });
     config.deadline_ms = 50;
     let sink = Arc::new(RecordingSink::default());
-    let fleet = Fleet::new(config, SERVICE, Some("k"), tls::Trust::DEFAULT, 10_000, sink.clone(), crate::clock::system()).unwrap();
+    let fleet =
+        Fleet::new(config, SERVICE, Some("k"), tls::Trust::DEFAULT, 10_000, sink.clone(), crate::clock::system())
+            .unwrap();
     runtime().block_on(async {
         let started = Instant::now();
         fleet.before_attempt().await.unwrap();
@@ -296,13 +309,31 @@ fn without_redis_calls_go_on_local_only_within_the_deadline() {
 fn a_published_pause_holds_this_instance_and_a_call_that_cannot_wait_fails_unsent() {
     let mut config = FleetConfig::new("redis://127.0.0.1:1/".to_owned());
     config.deadline_ms = 20;
-    let fleet = Fleet::new(config, SERVICE, Some("k"), tls::Trust::DEFAULT, 10_000, crate::events::noop(), crate::clock::system()).unwrap();
+    let fleet = Fleet::new(
+        config,
+        SERVICE,
+        Some("k"),
+        tls::Trust::DEFAULT,
+        10_000,
+        crate::events::noop(),
+        crate::clock::system(),
+    )
+    .unwrap();
     runtime().block_on(async {
         assert_eq!(fleet.current_pause(), 0);
         fleet.publish_pause(3_000);
         assert!((2_900..=3_000).contains(&fleet.current_pause()));
         // The call that cannot wait out the pause fails at once.
-        let short = Fleet::new(FleetConfig { deadline_ms: 20, ..FleetConfig::new("redis://127.0.0.1:1/".into()) }, SERVICE, None, tls::Trust::DEFAULT, 100, crate::events::noop(), crate::clock::system()).unwrap();
+        let short = Fleet::new(
+            FleetConfig { deadline_ms: 20, ..FleetConfig::new("redis://127.0.0.1:1/".into()) },
+            SERVICE,
+            None,
+            tls::Trust::DEFAULT,
+            100,
+            crate::events::noop(),
+            crate::clock::system(),
+        )
+        .unwrap();
         short.publish_pause(1_000);
         assert!((900..=1_000).contains(&short.current_pause()));
         let err = short.before_attempt().await.unwrap_err();

@@ -52,8 +52,9 @@ pub fn redis_client(url: &str, trust: Trust<'_>) -> Result<redis::Client, String
         bundle.push(b'\n');
         bundle.extend_from_slice(extra);
     }
-    redis::Client::build_with_tls(info, TlsCertificates { client_tls: None, root_cert: Some(bundle) })
-        .map_err(|_| "fleet.redis: the CA certificates given (`ca`, NODE_EXTRA_CA_CERTS) cannot be used for Redis".to_owned())
+    redis::Client::build_with_tls(info, TlsCertificates { client_tls: None, root_cert: Some(bundle) }).map_err(|_| {
+        "fleet.redis: the CA certificates given (`ca`, NODE_EXTRA_CA_CERTS) cannot be used for Redis".to_owned()
+    })
 }
 
 #[cfg(test)]

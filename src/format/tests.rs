@@ -192,8 +192,16 @@ fn the_grammar_option() {
     }
     assert_eq!(IdGrammar::parse("V1"), None);
     let deployed = with_check_pair("03-1-USA-1234-P-2612-2").unwrap();
-    assert!(is_valid_in(GOOD, IdGrammar::Any) && is_valid_in(GOOD, IdGrammar::V1) && !is_valid_in(GOOD, IdGrammar::Deployed));
-    assert!(is_valid_in(&deployed, IdGrammar::Any) && !is_valid_in(&deployed, IdGrammar::V1) && is_valid_in(&deployed, IdGrammar::Deployed));
+    assert!(
+        is_valid_in(GOOD, IdGrammar::Any)
+            && is_valid_in(GOOD, IdGrammar::V1)
+            && !is_valid_in(GOOD, IdGrammar::Deployed)
+    );
+    assert!(
+        is_valid_in(&deployed, IdGrammar::Any)
+            && !is_valid_in(&deployed, IdGrammar::V1)
+            && is_valid_in(&deployed, IdGrammar::Deployed)
+    );
     assert_eq!(entity_for_id(&deployed), Some("PEO"));
     assert_eq!(entity_for_id(GOOD), Some("INFO"));
 }
@@ -211,7 +219,8 @@ fn maps_entities_to_type_letters_both_ways() {
 /// The vectors scripts/id-vectors.py computed with Python's integers; jest reads them too.
 #[test]
 fn agrees_with_the_independent_vectors() {
-    let file: serde_json::Value = serde_json::from_str(include_str!("../../__test__/fixtures/id-vectors.json")).unwrap();
+    let file: serde_json::Value =
+        serde_json::from_str(include_str!("../../__test__/fixtures/id-vectors.json")).unwrap();
     let vectors = file["vectors"].as_array().unwrap();
     assert!(vectors.len() > 300);
     let mut seen = std::collections::HashSet::new();

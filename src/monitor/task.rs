@@ -145,11 +145,7 @@ impl Monitor {
 
     /// True while the driver task exists (from the first `connect()` until `close()`).
     pub fn is_running(&self) -> bool {
-        self.task
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|t| !t.is_finished())
+        self.task.lock().unwrap_or_else(PoisonError::into_inner).as_ref().is_some_and(|t| !t.is_finished())
     }
 
     /// Returns true when this call spawned the task.
@@ -205,9 +201,9 @@ mod tests {
 
     use super::*;
     use crate::clock::system;
-    use crate::monitor::{ConnectionConfig, ConnectionState, UnixClock};
     use crate::events::testing::RecordingSink;
     use crate::events::Event;
+    use crate::monitor::{ConnectionConfig, ConnectionState, UnixClock};
 
     struct Fake {
         healthy: AtomicBool,
@@ -216,11 +212,8 @@ mod tests {
     }
 
     fn setup(config: ConnectionConfig) -> (Monitor, Arc<Fake>, Arc<RecordingSink>) {
-        let fake = Arc::new(Fake {
-            healthy: AtomicBool::new(true),
-            checks: AtomicU32::new(0),
-            latency_ms: AtomicU32::new(0),
-        });
+        let fake =
+            Arc::new(Fake { healthy: AtomicBool::new(true), checks: AtomicU32::new(0), latency_ms: AtomicU32::new(0) });
         let sink = Arc::new(RecordingSink::default());
         let f = Arc::clone(&fake);
         let probe: Probe = Arc::new(move || {
@@ -234,16 +227,11 @@ mod tests {
                 if f.healthy.load(SeqCst) {
                     Ok(())
                 } else {
-                    Err(ClientError::Http {
-                        status: 503,
-                        status_text: "Service Unavailable".into(),
-                        retry_after: None,
-                    })
+                    Err(ClientError::Http { status: 503, status_text: "Service Unavailable".into(), retry_after: None })
                 }
             })
         });
-        let machine =
-            ConnectionMachine::new(config, "http://test/v1".into(), system(), Arc::new(UnixClock));
+        let machine = ConnectionMachine::new(config, "http://test/v1".into(), system(), Arc::new(UnixClock));
         (Monitor::new(machine, probe, sink.clone()), fake, sink)
     }
 
@@ -320,8 +308,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_connects_share_one_attempt() {
-        let (monitor, fake, _) =
-            setup(ConnectionConfig { health_check_interval_ms: 60_000, ..fast(None) });
+        let (monitor, fake, _) = setup(ConnectionConfig { health_check_interval_ms: 60_000, ..fast(None) });
         fake.latency_ms.store(30, SeqCst);
         let a = monitor.connect(spawn);
         let b = monitor.connect(spawn);

@@ -9,7 +9,7 @@ use std::io::ErrorKind;
 use crate::error::{ClientError, Phase};
 
 use super::redirect::RedirectRefused;
-use super::resolve::{NotLoopback, NotFound};
+use super::resolve::{NotFound, NotLoopback};
 
 /// The first error of type `T` in `err`'s chain. An `io::Error` hides the error it wraps from
 /// `source()` (it answers that error's own source), so those are unwrapped by hand.

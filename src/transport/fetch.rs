@@ -117,7 +117,8 @@ pub fn settle(id: u64, answer: Result<Response, FetchFailure>) -> bool {
 }
 
 /// Node's codes for failures before any byte of the request left the process.
-const CONNECT_CODES: &[&str] = &["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"];
+const CONNECT_CODES: &[&str] =
+    &["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"];
 /// Node's codes for failures once the request may have been written.
 const EXCHANGE_CODES: &[&str] = &["ECONNRESET", "ETIMEDOUT", "EPIPE"];
 /// The TLS verification codes the native transport reports too.
@@ -140,7 +141,9 @@ fn to_client_error(failure: FetchFailure) -> ClientError {
     }
     // undici's own names for what Node's sockets call ETIMEDOUT / ECONNRESET.
     let code = match code {
-        "UND_ERR_CONNECT_TIMEOUT" => return ClientError::Transport { code: "ETIMEDOUT", detail, phase: Phase::Connect },
+        "UND_ERR_CONNECT_TIMEOUT" => {
+            return ClientError::Transport { code: "ETIMEDOUT", detail, phase: Phase::Connect }
+        }
         "UND_ERR_HEADERS_TIMEOUT" | "UND_ERR_BODY_TIMEOUT" => "ETIMEDOUT",
         "UND_ERR_SOCKET" | "UND_ERR_CLOSED" => "ECONNRESET",
         other => other,
@@ -187,7 +190,9 @@ impl FetchTransport {
     pub fn new(config: &ClientConfig) -> Result<Self, ClientError> {
         let key = config.api_key.as_deref().filter(|k| !k.is_empty());
         if key.is_some_and(|k| k.bytes().any(|b| b < 0x20 || b == 0x7f)) {
-            return Err(ClientError::InvalidArgument { detail: "apiKey contains characters not allowed in an HTTP header".into() });
+            return Err(ClientError::InvalidArgument {
+                detail: "apiKey contains characters not allowed in an HTTP header".into(),
+            });
         }
         let origin = reqwest::Url::parse(&config.service_url)
             .map(|u| u.origin().ascii_serialization())
@@ -253,7 +258,9 @@ impl FetchTransport {
         drop(waiting); // a timed-out fetch is aborted here
         match answer {
             Ok(response) if response.body.len() <= self.max_response_bytes => Ok(response),
-            Ok(_) | Err(ClientError::BodyTooLarge { .. }) => Err(ClientError::BodyTooLarge { limit: self.max_response_bytes }),
+            Ok(_) | Err(ClientError::BodyTooLarge { .. }) => {
+                Err(ClientError::BodyTooLarge { limit: self.max_response_bytes })
+            }
             Err(e) => Err(e),
         }
     }
@@ -311,7 +318,14 @@ mod tests {
     }
 
     fn post<'a>(path: &'a str, key: Option<&'a str>, timeout_ms: u64) -> Request<'a> {
-        Request { method: Method::Post, path, body: Some(Bytes::from_static(b"{\"entity\":\"PEO\"}")), idempotency_key: key, timeout_ms, from_origin: false }
+        Request {
+            method: Method::Post,
+            path,
+            body: Some(Bytes::from_static(b"{\"entity\":\"PEO\"}")),
+            idempotency_key: key,
+            timeout_ms,
+            from_origin: false,
+        }
     }
 
     #[test]
@@ -416,7 +430,8 @@ mod tests {
         let t = transport(&js, None);
         let err = runtime().block_on(t.send(post("/mint", None, 2000))).unwrap_err();
         assert_eq!(err, ClientError::BodyTooLarge { limit: 64 });
-        *js.answer.lock().unwrap() = Some(Box::new(|_| Err(FetchFailure { code: Some(BODY_TOO_LARGE_CODE.into()), message: String::new() })));
+        *js.answer.lock().unwrap() =
+            Some(Box::new(|_| Err(FetchFailure { code: Some(BODY_TOO_LARGE_CODE.into()), message: String::new() })));
         let err = runtime().block_on(t.send(post("/mint", None, 2000))).unwrap_err();
         assert_eq!(err, ClientError::BodyTooLarge { limit: 64 });
     }

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT,
+};
 use reqwest::Url;
 use tokio::sync::Semaphore;
 
@@ -137,7 +139,9 @@ impl Transport {
         let _permit = self.permits.acquire().await.ok();
         let timeout = Duration::from_millis(req.timeout_ms);
         let result = match tokio::time::timeout(timeout, self.exchange(&req)).await {
-            Ok(Err(ClientError::Timeout { phase, .. })) => Err(ClientError::Timeout { after_ms: req.timeout_ms, phase }),
+            Ok(Err(ClientError::Timeout { phase, .. })) => {
+                Err(ClientError::Timeout { after_ms: req.timeout_ms, phase })
+            }
             Ok(result) => result,
             Err(_) => Err(ClientError::Timeout { after_ms: req.timeout_ms, phase: Phase::Exchange }),
         };
@@ -181,7 +185,8 @@ impl Transport {
             }
         }
         if let Some(key) = req.idempotency_key {
-            let value = HeaderValue::from_str(key).map_err(|_| invalid("idempotencyKey is not a valid header value"))?;
+            let value =
+                HeaderValue::from_str(key).map_err(|_| invalid("idempotencyKey is not a valid header value"))?;
             headers.insert(HeaderName::from_static("idempotency-key"), value);
         }
         if let Some(body) = &req.body {
@@ -291,8 +296,17 @@ impl ClientTransport {
             Err(err) => Err(err.redacted(&self.redactor)),
         };
         match &result {
-            Ok(r) => tracing::debug!(transport, method = method.as_str(), path, status = r.status, elapsed_us = started.elapsed().as_micros() as u64, "response"),
-            Err(e) => tracing::debug!(transport, method = method.as_str(), path, code = e.code(), error = %e, "request failed"),
+            Ok(r) => tracing::debug!(
+                transport,
+                method = method.as_str(),
+                path,
+                status = r.status,
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "response"
+            ),
+            Err(e) => {
+                tracing::debug!(transport, method = method.as_str(), path, code = e.code(), error = %e, "request failed")
+            }
         }
         exchange.finished(&result);
         result

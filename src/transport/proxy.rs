@@ -41,7 +41,9 @@ impl NoProxy {
                 continue;
             }
             let (host, port) = match entry.rsplit_once(':') {
-                Some((host, port)) if !host.is_empty() && !host.ends_with(':') && port.parse::<u16>().is_ok() => (host, port.parse().ok()),
+                Some((host, port)) if !host.is_empty() && !host.ends_with(':') && port.parse::<u16>().is_ok() => {
+                    (host, port.parse().ok())
+                }
                 _ => (entry, None),
             };
             list.entries.push((bare_host(host), port));

@@ -74,7 +74,8 @@ mod tests {
 
     #[test]
     fn loopback_only_keeps_loopback_addresses() {
-        let addrs: Vec<SocketAddr> = vec!["10.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
+        let addrs: Vec<SocketAddr> =
+            vec!["10.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
         assert_eq!(only_allowed(addrs.clone(), true).len(), 2);
         assert_eq!(only_allowed(addrs, false).len(), 3);
         assert!(only_allowed(vec!["192.168.1.1:0".parse().unwrap()], true).is_empty());

@@ -15,7 +15,11 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn config(url: &str) -> ClientConfig {
-    ClientConfig { service_url: url.trim_end_matches('/').into(), api_key: Some("k3y".into()), ..ClientConfig::default() }
+    ClientConfig {
+        service_url: url.trim_end_matches('/').into(),
+        api_key: Some("k3y".into()),
+        ..ClientConfig::default()
+    }
 }
 
 fn transport(url: &str) -> Transport {
@@ -27,7 +31,14 @@ fn get(path: &str) -> Request<'_> {
 }
 
 fn post<'a>(path: &'a str, body: &'static str, key: &'a str) -> Request<'a> {
-    Request { method: Method::Post, path, body: Some(Bytes::from_static(body.as_bytes())), idempotency_key: Some(key), timeout_ms: 3000, from_origin: false }
+    Request {
+        method: Method::Post,
+        path,
+        body: Some(Bytes::from_static(body.as_bytes())),
+        idempotency_key: Some(key),
+        timeout_ms: 3000,
+        from_origin: false,
+    }
 }
 
 /// Reads one request (head and Content-Length body) from `socket`; None at EOF.
@@ -39,7 +50,9 @@ async fn read_request(socket: &mut TcpStream) -> Option<String> {
             let head = String::from_utf8_lossy(&buf[..end]).to_string();
             let len = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap())
+                })
                 .unwrap_or(0);
             while buf.len() < end + 4 + len {
                 let n = socket.read(&mut chunk).await.ok()?;
@@ -109,7 +122,8 @@ fn chunked_answer(chunks: usize, size: usize) -> Vec<u8> {
 }
 
 fn ok_json(body: &str) -> Vec<u8> {
-    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+        .into_bytes()
 }
 
 #[test]
@@ -123,7 +137,14 @@ fn sends_headers_key_and_body_and_reuses_the_connection() {
         let seen = server.requests.lock().unwrap().clone();
         let first = seen[0].to_ascii_lowercase();
         assert!(first.starts_with("post /v1/mint http/1.1\r\n"), "{first}");
-        for header in ["authorization: bearer k3y", "idempotency-key: key-1", "content-type: application/json", "accept: application/json", "user-agent: chittyid-client/", "accept-encoding: "] {
+        for header in [
+            "authorization: bearer k3y",
+            "idempotency-key: key-1",
+            "content-type: application/json",
+            "accept: application/json",
+            "user-agent: chittyid-client/",
+            "accept-encoding: ",
+        ] {
             assert!(first.contains(header), "{header} missing in {first}");
         }
         assert!(first.ends_with(r#"{"entity":"peo"}"#));
@@ -146,7 +167,8 @@ fn other_paths_extend_the_service_path_as_encoded() {
 fn informational_answers_are_not_taken_for_the_final_one() {
     runtime().block_on(async {
         let server = raw_server(|n, _| {
-            let mut bytes = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n".to_vec();
+            let mut bytes =
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n".to_vec();
             bytes.extend(ok_json(&format!(r#"{{"chittyId":"ID-{n}"}}"#)));
             bytes
         })
@@ -155,7 +177,11 @@ fn informational_answers_are_not_taken_for_the_final_one() {
         for n in 0..3 {
             let r = t.send(post("/mint", "{}", "k")).await.unwrap();
             assert_eq!(r.status, 200);
-            assert_eq!(String::from_utf8_lossy(&r.body), format!(r#"{{"chittyId":"ID-{n}"}}"#), "answer {n} belongs to request {n}");
+            assert_eq!(
+                String::from_utf8_lossy(&r.body),
+                format!(r#"{{"chittyId":"ID-{n}"}}"#),
+                "answer {n} belongs to request {n}"
+            );
         }
     });
 }
@@ -177,7 +203,9 @@ fn stray_bytes_on_an_idle_connection_never_answer_the_next_request() {
         tokio::time::sleep(Duration::from_millis(50)).await;
         for _ in 0..3 {
             match t.send(get("/b")).await {
-                Ok(r) => assert_ne!(&r.body[..], br#"{"chittyId":"STRAY"}"#, "a stray answer was handed to a later request"),
+                Ok(r) => {
+                    assert_ne!(&r.body[..], br#"{"chittyId":"STRAY"}"#, "a stray answer was handed to a later request")
+                }
                 Err(e) => assert!(e.may_have_reached_service() || e.code() == "ECONNRESET", "{e:?}"),
             }
         }
@@ -187,7 +215,10 @@ fn stray_bytes_on_an_idle_connection_never_answer_the_next_request() {
 #[test]
 fn conflicting_content_lengths_are_rejected() {
     runtime().block_on(async {
-        let server = raw_server(|_, _| b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 12\r\n\r\n{\"a\":1}xxxxx".to_vec()).await;
+        let server = raw_server(|_, _| {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 12\r\n\r\n{\"a\":1}xxxxx".to_vec()
+        })
+        .await;
         let err = transport(&server.url).send(get("/x")).await.unwrap_err();
         assert!(matches!(err.code(), "EBADRESPONSE" | "ECONNRESET"), "{err:?}");
     });
@@ -197,12 +228,18 @@ fn conflicting_content_lengths_are_rejected() {
 fn chunk_sizes_never_wrap() {
     runtime().block_on(async {
         // 17 hex digits overflow 64 bits: a framing error at once.
-        let server = raw_server(|_, _| b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\nabc\r\n0\r\n\r\n".to_vec()).await;
+        let server = raw_server(|_, _| {
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\nabc\r\n0\r\n\r\n".to_vec()
+        })
+        .await;
         let err = transport(&server.url).send(get("/x")).await.unwrap_err();
         assert!(matches!(err.code(), "EBADRESPONSE" | "ECONNRESET"), "{err:?}");
         // u64::MAX itself is taken at its word (not as 0, which would end the body early and
         // leave "abc" to frame the next answer): the body never completes.
-        let server = raw_server(|_, _| b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc\r\n0\r\n\r\n".to_vec()).await;
+        let server = raw_server(|_, _| {
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc\r\n0\r\n\r\n".to_vec()
+        })
+        .await;
         let err = transport(&server.url).send(Request { timeout_ms: 300, ..get("/x") }).await.unwrap_err();
         assert!(matches!(err.code(), "ETIMEDOUT" | "EBADRESPONSE" | "EBODYTOOLARGE"), "{err:?}");
     });
@@ -233,7 +270,11 @@ fn endless_trailers_do_not_exhaust_memory_or_the_timeout() {
         let result = t.send(Request { timeout_ms: 20_000, ..get("/x") }).await;
         assert!(result.is_err(), "endless trailers must fail, got {result:?}");
         assert!(started.elapsed() < Duration::from_secs(10), "the client waited {:?}", started.elapsed());
-        assert!(sent.load(Ordering::SeqCst) < 8 * 1024 * 1024, "accepted {} bytes of trailers", sent.load(Ordering::SeqCst));
+        assert!(
+            sent.load(Ordering::SeqCst) < 8 * 1024 * 1024,
+            "accepted {} bytes of trailers",
+            sent.load(Ordering::SeqCst)
+        );
     });
 }
 
@@ -274,7 +315,9 @@ fn gzip_answers_are_decoded_and_the_cap_applies_to_the_decoded_body() {
         let bomb = gzip(&vec![b' '; 50 * 1024 * 1024]);
         let server = raw_server(move |n, _| {
             let body = if n == 0 { &small } else { &bomb };
-            let mut bytes = format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+            let mut bytes =
+                format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", body.len())
+                    .into_bytes();
             bytes.extend_from_slice(body);
             bytes
         })
@@ -289,9 +332,15 @@ fn gzip_answers_are_decoded_and_the_cap_applies_to_the_decoded_body() {
 #[test]
 fn a_reason_phrase_from_the_server_is_kept() {
     runtime().block_on(async {
-        let server = raw_server(|_, _| b"HTTP/1.1 503 Down For Maintenance\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n".to_vec()).await;
+        let server = raw_server(|_, _| {
+            b"HTTP/1.1 503 Down For Maintenance\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n".to_vec()
+        })
+        .await;
         let r = transport(&server.url).send(get("/x")).await.unwrap();
-        assert_eq!((r.status, r.status_text.as_str(), r.retry_after.as_deref()), (503, "Down For Maintenance", Some("7")));
+        assert_eq!(
+            (r.status, r.status_text.as_str(), r.retry_after.as_deref()),
+            (503, "Down For Maintenance", Some("7"))
+        );
     });
 }
 
@@ -302,8 +351,14 @@ fn redirect(status: u16, location: &str) -> Vec<u8> {
 #[test]
 fn redirects_follow_fetch_rules() {
     runtime().block_on(async {
-        for (status, method, body_kept) in [(301, "POST", false), (302, "POST", false), (303, "POST", false), (307, "POST", true), (308, "POST", true)] {
-            let server = raw_server(move |n, _| if n == 0 { redirect(status, "/api/v1/mint") } else { ok_json(r#"{"chittyId":"R"}"#) }).await;
+        for (status, method, body_kept) in
+            [(301, "POST", false), (302, "POST", false), (303, "POST", false), (307, "POST", true), (308, "POST", true)]
+        {
+            let server =
+                raw_server(
+                    move |n, _| if n == 0 { redirect(status, "/api/v1/mint") } else { ok_json(r#"{"chittyId":"R"}"#) },
+                )
+                .await;
             let r = transport(&server.url).send(post("/mint", r#"{"entity":"PEO"}"#, "kk")).await.unwrap();
             assert_eq!(&r.body[..], br#"{"chittyId":"R"}"#);
             let seen = server.requests.lock().unwrap().clone();
@@ -376,7 +431,8 @@ fn connect_failures_are_connect_phase_and_named_like_node() {
         assert_eq!(refused.code(), "ECONNREFUSED", "{refused:?}");
         assert!(!refused.may_have_reached_service());
         assert!(refused.to_string().contains(&format!("connect ECONNREFUSED 127.0.0.1:{port}")), "{refused}");
-        let missing = Transport::new(&ClientConfig { allow_insecure: true, ..config("http://no-such-host.invalid") }).unwrap();
+        let missing =
+            Transport::new(&ClientConfig { allow_insecure: true, ..config("http://no-such-host.invalid") }).unwrap();
         let err = missing.send(get("/x")).await.unwrap_err();
         assert_eq!(err.code(), "ENOTFOUND", "{err:?}");
         assert!(!err.may_have_reached_service());
@@ -425,7 +481,9 @@ fn an_explicit_proxy_receives_absolute_form_requests() {
     runtime().block_on(async {
         let proxy = raw_server(|_, _| ok_json(r#"{"via":"proxy"}"#)).await;
         let proxy_url = proxy.url.trim_end_matches("/v1").to_owned();
-        let t = Transport::new(&ClientConfig { proxy: ProxySetting::Url(proxy_url), ..config("http://127.0.0.1:9/v1") }).unwrap();
+        let t =
+            Transport::new(&ClientConfig { proxy: ProxySetting::Url(proxy_url), ..config("http://127.0.0.1:9/v1") })
+                .unwrap();
         assert_eq!(&t.send(get("/health")).await.unwrap().body[..], br#"{"via":"proxy"}"#);
         assert!(proxy.requests.lock().unwrap()[0].starts_with("GET http://127.0.0.1:9/v1/health HTTP/1.1"));
     });
@@ -456,7 +514,10 @@ fn a_calls_extra_headers_are_sent_and_can_never_replace_the_clients_own() {
         let first = seen[0].to_ascii_lowercase();
         assert!(first.contains("traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"), "{first}");
         assert_eq!(first.matches("authorization:").count(), 1, "{first}");
-        assert!(first.contains("authorization: bearer k3y\r\n") && first.contains("idempotency-key: key-1\r\n"), "{first}");
+        assert!(
+            first.contains("authorization: bearer k3y\r\n") && first.contains("idempotency-key: key-1\r\n"),
+            "{first}"
+        );
         assert!(!first.contains("stolen") && !first.contains("idempotency-key: other"), "{first}");
         assert!(!seen[1].to_ascii_lowercase().contains("traceparent"), "outside the call's scope: {}", seen[1]);
     });

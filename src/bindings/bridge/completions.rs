@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 
-use crate::bindings::errors::ErrorInfo;
 use crate::bindings::bridge::loop_wake::LoopWake;
+use crate::bindings::errors::ErrorInfo;
 use crate::client::Validation;
 use crate::runtime::{self, IdleTask};
 use crate::telemetry::Wake;
@@ -29,7 +29,14 @@ pub struct ValidationResult {
 
 impl From<Validation> for ValidationResult {
     fn from(v: Validation) -> Self {
-        Self { valid: v.valid, chitty_id: v.chitty_id, entity: v.entity, error: v.error, error_code: v.error_code.map(str::to_owned), stale: v.stale.then_some(true) }
+        Self {
+            valid: v.valid,
+            chitty_id: v.chitty_id,
+            entity: v.entity,
+            error: v.error,
+            error_code: v.error_code.map(str::to_owned),
+            stale: v.stale.then_some(true),
+        }
     }
 }
 
@@ -82,11 +89,7 @@ pub struct Completer {
 
 impl Default for Completer {
     fn default() -> Self {
-        Self {
-            queue: Mutex::new(Vec::with_capacity(64)),
-            wake: LoopWake::default(),
-            wake_owed: AtomicBool::new(false),
-        }
+        Self { queue: Mutex::new(Vec::with_capacity(64)), wake: LoopWake::default(), wake_owed: AtomicBool::new(false) }
     }
 }
 

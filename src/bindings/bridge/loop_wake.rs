@@ -13,10 +13,10 @@
 //! functions up at load time), so libuv is out of reach there and the threadsafe function
 //! remains.
 
-#[cfg(not(windows))]
-pub use uv_async::LoopWake;
 #[cfg(windows)]
 pub use threadsafe::LoopWake;
+#[cfg(not(windows))]
+pub use uv_async::LoopWake;
 
 #[cfg(not(windows))]
 mod uv_async {
@@ -116,15 +116,30 @@ mod uv_async {
                 uv_unref((*wake).handle_ptr());
                 let mut name = ptr::null_mut();
                 let label = "ChittyIDCompletions";
-                let attached = check(sys::napi_create_reference(raw_env, callback.raw(), 1, &mut (*wake).callback), "napi_create_reference")
-                    .and_then(|()| check(sys::napi_create_string_utf8(raw_env, label.as_ptr().cast(), label.len() as isize, &mut name), "napi_create_string_utf8"))
-                    .and_then(|()| check(sys::napi_async_init(raw_env, ptr::null_mut(), name, &mut (*wake).context), "napi_async_init"))
-                    .and_then(|()| {
-                        check(
-                            sys::napi_add_async_cleanup_hook(raw_env, Some(on_env_cleanup), wake.cast(), &mut (*wake).cleanup_hook),
-                            "napi_add_async_cleanup_hook",
-                        )
-                    });
+                let attached = check(
+                    sys::napi_create_reference(raw_env, callback.raw(), 1, &mut (*wake).callback),
+                    "napi_create_reference",
+                )
+                .and_then(|()| {
+                    check(
+                        sys::napi_create_string_utf8(raw_env, label.as_ptr().cast(), label.len() as isize, &mut name),
+                        "napi_create_string_utf8",
+                    )
+                })
+                .and_then(|()| {
+                    check(sys::napi_async_init(raw_env, ptr::null_mut(), name, &mut (*wake).context), "napi_async_init")
+                })
+                .and_then(|()| {
+                    check(
+                        sys::napi_add_async_cleanup_hook(
+                            raw_env,
+                            Some(on_env_cleanup),
+                            wake.cast(),
+                            &mut (*wake).cleanup_hook,
+                        ),
+                        "napi_add_async_cleanup_hook",
+                    )
+                });
                 if let Err(e) = attached {
                     release(wake, false);
                     return Err(e);
@@ -271,7 +286,8 @@ mod threadsafe {
         pub fn attach(&self, _env: &Env, callback: &Function<(), ()>) -> Result<()> {
             let mut wake = self.wake.lock().unwrap_or_else(|e| e.into_inner());
             if wake.is_none() {
-                *wake = Some(callback.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build()?);
+                *wake =
+                    Some(callback.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build()?);
             }
             Ok(())
         }

@@ -71,7 +71,12 @@ impl Route {
     }
 }
 
-pub(super) async fn answer(state: &State, route: Route, request: Request<Incoming>, placeholder: Option<&'static str>) -> Answer {
+pub(super) async fn answer(
+    state: &State,
+    route: Route,
+    request: Request<Incoming>,
+    placeholder: Option<&'static str>,
+) -> Answer {
     match route {
         Route::Health => Answer::json(200, health_body("ok")),
         Route::ApiHealth => Answer::json(200, health_body("healthy")),
@@ -126,8 +131,15 @@ fn spec_body() -> Bytes {
         .plain("E", b"Event")
         .plain("A", b"Authority")
         .finish();
-    let spec = JsonObject::with_capacity(160).plain("format", b"VV-G-LLL-SSSS-T-YYMM-C-XX").raw("entityTypes", &types).finish();
-    JsonObject::with_capacity(256).boolean("success", true).raw("specification", &spec).plain("timestamp", &timestamp()).finish()
+    let spec = JsonObject::with_capacity(160)
+        .plain("format", b"VV-G-LLL-SSSS-T-YYMM-C-XX")
+        .raw("entityTypes", &types)
+        .finish();
+    JsonObject::with_capacity(256)
+        .boolean("success", true)
+        .raw("specification", &spec)
+        .plain("timestamp", &timestamp())
+        .finish()
 }
 
 /// JavaScript's truthiness of a JSON value.
@@ -152,7 +164,8 @@ fn query_param(query: &str, name: &str) -> Option<String> {
 /// The type a mint asks for, lower-cased and mapped as the service maps it; `Err` when the
 /// service would fail on the request (a non-string type).
 fn requested_type(body: Option<&Value>, query: &str) -> Result<String, ()> {
-    let from_body = body.and_then(|b| ["entityType", "entity_type"].into_iter().filter_map(|k| b.get(k)).find(|v| truthy(v)));
+    let from_body =
+        body.and_then(|b| ["entityType", "entity_type"].into_iter().filter_map(|k| b.get(k)).find(|v| truthy(v)));
     let raw = match from_body {
         Some(Value::String(s)) => s.clone(),
         Some(_) => return Err(()),
@@ -213,7 +226,8 @@ async fn mint(state: &State, request: Request<Incoming>, placeholder: Option<&'s
 fn components(id: &[u8]) -> Bytes {
     let text = std::str::from_utf8(id).unwrap_or_default();
     let f: Vec<&str> = text.split('-').collect();
-    let names = ["version", "region", "jurisdiction", "sequential", "entityType", "yearMonth", "trustLevel", "checksum"];
+    let names =
+        ["version", "region", "jurisdiction", "sequential", "entityType", "yearMonth", "trustLevel", "checksum"];
     names.iter().zip(f).fold(JsonObject::with_capacity(200), |o, (name, value)| o.string(name, value)).finish()
 }
 
@@ -234,7 +248,8 @@ fn mint_body(id: &[u8], letter: u8) -> Bytes {
 fn placeholder_answer(state: &State, code: &'static str, letter: u8) -> Answer {
     let number = format::placeholder_error_number_of(code).unwrap_or(99);
     let yymm = utc_year_month(unix_ms());
-    let fields = format!("03-0-ERR-{number:04}-{}-{}-0", char::from(letter), std::str::from_utf8(&yymm).unwrap_or("0000"));
+    let fields =
+        format!("03-0-ERR-{number:04}-{}-{}-0", char::from(letter), std::str::from_utf8(&yymm).unwrap_or("0000"));
     let id = format::with_check_pair(&fields).expect("placeholder fields are digits and letters");
     state.ledger.count_placeholder();
     let body = JsonObject::with_capacity(512)
@@ -242,7 +257,10 @@ fn placeholder_answer(state: &State, code: &'static str, letter: u8) -> Answer {
         .plain("chittyId", id.as_bytes())
         .boolean("fallback", true)
         .plain("errorCode", code.as_bytes())
-        .string("message", &format!("minting backend failed ({code}): issued a placeholder id, to be replaced on next verification"))
+        .string(
+            "message",
+            &format!("minting backend failed ({code}): issued a placeholder id, to be replaced on next verification"),
+        )
         .raw("components", &components(id.as_bytes()))
         .plain("timestamp", &timestamp())
         .plain("service", b"id.chitty.cc")
@@ -267,7 +285,10 @@ fn js_parse_int(s: &str) -> Option<i64> {
 /// The service's own (loose) test for a placeholder.
 fn looks_like_placeholder(id: &str) -> bool {
     let parts: Vec<&str> = id.split('-').collect();
-    parts.len() == 8 && parts[1] == "0" && parts[2] == "ERR" && js_parse_int(parts[3]).is_some_and(|n| (0..=99).contains(&n))
+    parts.len() == 8
+        && parts[1] == "0"
+        && parts[2] == "ERR"
+        && js_parse_int(parts[3]).is_some_and(|n| (0..=99).contains(&n))
 }
 
 async fn validate(state: &State, request: Request<Incoming>) -> Answer {
@@ -287,14 +308,18 @@ async fn validate(state: &State, request: Request<Incoming>) -> Answer {
     let verdict = match id.filter(|s| !s.is_empty()) {
         Some(id) if looks_like_placeholder(id) => placeholder_verdict(id),
         Some(id) => id_verdict(id),
-        None => JsonObject::with_capacity(128).boolean("success", true).boolean("valid", false).plain("error", b"ChittyID is required and must be a string"),
+        None => JsonObject::with_capacity(128)
+            .boolean("success", true)
+            .boolean("valid", false)
+            .plain("error", b"ChittyID is required and must be a string"),
     };
     Answer::json(200, verdict.plain("timestamp", &timestamp()).finish())
 }
 
 fn placeholder_verdict(id: &str) -> JsonObject {
     let sequential = id.split('-').nth(3).unwrap_or_default();
-    let name = PLACEHOLDER_ERRORS.iter().find(|(_, n)| format!("{n:04}") == sequential).map_or("UNKNOWN_ERROR", |(c, _)| c);
+    let name =
+        PLACEHOLDER_ERRORS.iter().find(|(_, n)| format!("{n:04}") == sequential).map_or("UNKNOWN_ERROR", |(c, _)| c);
     JsonObject::with_capacity(256)
         .boolean("success", true)
         .boolean("valid", false)
@@ -307,7 +332,9 @@ fn placeholder_verdict(id: &str) -> JsonObject {
 
 /// The service's field-by-field check of a deployed id, with its messages.
 fn id_verdict(id: &str) -> JsonObject {
-    let invalid = |error: &str| JsonObject::with_capacity(128).boolean("success", true).boolean("valid", false).string("error", error);
+    let invalid = |error: &str| {
+        JsonObject::with_capacity(128).boolean("success", true).boolean("valid", false).string("error", error)
+    };
     let parts: Vec<&str> = id.split('-').collect();
     if parts.len() != 8 {
         return invalid("Invalid format: must have 8 parts separated by hyphens");
@@ -316,7 +343,10 @@ fn id_verdict(id: &str) -> JsonObject {
     let checks: [(bool, &str); 8] = [
         (digits(parts[0], 2), "Version must be 2 digits"),
         (parts[1].len() == 1 && matches!(parts[1].as_bytes()[0], b'1'..=b'9'), "Region must be 1 digit (1-9)"),
-        (parts[2].len() == 3 && parts[2].bytes().all(|c| c.is_ascii_uppercase()), "Jurisdiction must be 3 uppercase letters"),
+        (
+            parts[2].len() == 3 && parts[2].bytes().all(|c| c.is_ascii_uppercase()),
+            "Jurisdiction must be 3 uppercase letters",
+        ),
         (digits(parts[3], 4), "Sequential must be 4 digits"),
         (["P", "L", "T", "E", "A"].contains(&parts[4]), "Entity type must be P, L, T, E, or A"),
         (digits(parts[5], 4), "Year-Month must be 4 digits (YYMM)"),
@@ -330,7 +360,10 @@ fn id_verdict(id: &str) -> JsonObject {
     if expected != parts[7] {
         return invalid(&format!("Invalid checksum: expected {expected}, got {}", parts[7]));
     }
-    JsonObject::with_capacity(320).boolean("success", true).boolean("valid", true).raw("components", &components(id.as_bytes()))
+    JsonObject::with_capacity(320)
+        .boolean("success", true)
+        .boolean("valid", true)
+        .raw("components", &components(id.as_bytes()))
 }
 
 #[cfg(test)]
@@ -347,7 +380,14 @@ mod tests {
         assert!(matches!(route(Method::GET, "/health"), Route::Health));
         assert!(matches!(route(Method::GET, "/api/health"), Route::ApiHealth));
         assert!(matches!(route(Method::OPTIONS, "/anything"), Route::Preflight));
-        for (m, p) in [(Method::GET, "/v1/mint"), (Method::POST, "/mint"), (Method::POST, "/v1/mint/batch"), (Method::GET, "/v1/health"), (Method::GET, "/validate/x"), (Method::POST, "/health")] {
+        for (m, p) in [
+            (Method::GET, "/v1/mint"),
+            (Method::POST, "/mint"),
+            (Method::POST, "/v1/mint/batch"),
+            (Method::GET, "/v1/health"),
+            (Method::GET, "/validate/x"),
+            (Method::POST, "/health"),
+        ] {
             assert!(matches!(route(m.clone(), p), Route::NotFound(_)), "{m} {p}");
         }
     }

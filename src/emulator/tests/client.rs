@@ -19,9 +19,8 @@ impl HttpResponse {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("invalid JSON ({e}): {}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -104,8 +103,7 @@ impl Client {
             headers.push((name.trim().to_owned(), value.trim().to_owned()));
         }
         let mut response = HttpResponse { status, headers, body: Vec::new() };
-        let length: usize =
-            response.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let length: usize = response.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
         response.body.resize(length, 0);
         self.reader.read_exact(&mut response.body)?;
         Ok(response)
@@ -114,10 +112,7 @@ impl Client {
     fn read_line(&mut self) -> io::Result<String> {
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed before a response",
-            ));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before a response"));
         }
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }

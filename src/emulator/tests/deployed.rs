@@ -7,7 +7,8 @@ use crate::emulator::{Emulator, EmulatorOptions, Faults, Profile};
 use crate::format::{self, is_placeholder, is_valid_deployed};
 
 fn start_deployed() -> Emulator {
-    Emulator::spawn(EmulatorOptions { profile: Profile::Deployed, ..EmulatorOptions::default() }).expect("emulator starts")
+    Emulator::spawn(EmulatorOptions { profile: Profile::Deployed, ..EmulatorOptions::default() })
+        .expect("emulator starts")
 }
 
 fn minted_id(response: &super::client::HttpResponse) -> String {
@@ -95,7 +96,11 @@ fn no_batch_route_no_v1_routes_and_404s_in_the_services_shape() {
         let answer = client.send(method, path, &[], Some("{\"requests\":[]}")).unwrap();
         assert_eq!(answer.status, 404, "{method} {path}");
         let body = answer.json();
-        assert_eq!((body["success"].as_bool(), body["error"].as_str()), (Some(false), Some("NOT_FOUND")), "{method} {path}");
+        assert_eq!(
+            (body["success"].as_bool(), body["error"].as_str()),
+            (Some(false), Some("NOT_FOUND")),
+            "{method} {path}"
+        );
         assert_eq!(body["message"], format!("Route not found: {}", path.split('?').next().unwrap()));
     }
     let stats = emu.stats();
@@ -118,7 +123,10 @@ fn validate_answers_as_the_service_does() {
     let cases = [
         (json!({ "id": wrong }), format!("Invalid checksum: expected {pair:02}, got {:02}", (pair + 1) % 97)),
         (json!({ "id": "CT-A-CHI-1234-I-24-A-0" }), "Version must be 2 digits".to_owned()),
-        (json!({ "id": "03-1-USA-1234-P-2612-2" }), "Invalid format: must have 8 parts separated by hyphens".to_owned()),
+        (
+            json!({ "id": "03-1-USA-1234-P-2612-2" }),
+            "Invalid format: must have 8 parts separated by hyphens".to_owned(),
+        ),
         (json!({ "id": "03-1-USA-1234-X-2612-2-00" }), "Entity type must be P, L, T, E, or A".to_owned()),
         (json!({ "id": "03-1-USA-1234-P-2612-6-00" }), "Trust level must be 0-5".to_owned()),
         (json!({}), "ChittyID is required and must be a string".to_owned()),
@@ -128,12 +136,21 @@ fn validate_answers_as_the_service_does() {
         let answer = client.post("/api/validate", &request.to_string());
         assert_eq!(answer.status, 200, "{request}");
         let body = answer.json();
-        assert_eq!((body["success"].as_bool(), body["valid"].as_bool(), body["error"].as_str()), (Some(true), Some(false), Some(error.as_str())), "{request}");
+        assert_eq!(
+            (body["success"].as_bool(), body["valid"].as_bool(), body["error"].as_str()),
+            (Some(true), Some(false), Some(error.as_str())),
+            "{request}"
+        );
     }
     // A placeholder is reported as one.
     let placeholder = client.post("/api/validate", r#"{"id":"03-0-ERR-0007-T-2612-0-00"}"#).json();
     assert_eq!(
-        (placeholder["valid"].as_bool(), placeholder["isError"].as_bool(), placeholder["errorCode"].as_str(), placeholder["errorName"].as_str()),
+        (
+            placeholder["valid"].as_bool(),
+            placeholder["isError"].as_bool(),
+            placeholder["errorCode"].as_str(),
+            placeholder["errorName"].as_str()
+        ),
         (Some(false), Some(true), Some("0007"), Some("RATE_LIMITED"))
     );
     // Bodies the service fails on: its catch-all 503.
@@ -146,7 +163,12 @@ fn validate_answers_as_the_service_does() {
 
 #[test]
 fn no_auth_and_idempotency_keys_are_ignored_so_a_retried_mint_mints_twice() {
-    let emu = Emulator::spawn(EmulatorOptions { profile: Profile::Deployed, token: Some("secret".into()), ..EmulatorOptions::default() }).unwrap();
+    let emu = Emulator::spawn(EmulatorOptions {
+        profile: Profile::Deployed,
+        token: Some("secret".into()),
+        ..EmulatorOptions::default()
+    })
+    .unwrap();
     assert!(emu.ignores_idempotency_keys());
     emu.set_ignore_idempotency_keys(false);
     assert!(emu.ignores_idempotency_keys(), "the deployed profile always ignores keys");
@@ -168,12 +190,19 @@ fn placeholder_faults_answer_200_placeholders_that_are_not_minted() {
         let response = client.post("/v1/mint", r#"{"entityType":"event"}"#);
         let id = minted_id(&response);
         let body = response.json();
-        assert_eq!((body["success"].as_bool(), body["fallback"].as_bool(), body["errorCode"].as_str()), (Some(true), Some(true), Some(code)));
+        assert_eq!(
+            (body["success"].as_bool(), body["fallback"].as_bool(), body["errorCode"].as_str()),
+            (Some(true), Some(true), Some(code))
+        );
         assert!(is_placeholder(&id) && !is_valid_deployed(&id), "{id}");
         assert_eq!(format::placeholder_error_number(&id), Some(number));
         assert_eq!(&id[..13], format!("03-0-ERR-{number:04}"));
         assert_eq!(id.as_bytes()[14], b'E', "the requested type");
-        assert_eq!(format::deployed_check_pair(&id[..22]).map(|p| format!("{p:02}")), Some(id[23..].to_owned()), "its pair is right");
+        assert_eq!(
+            format::deployed_check_pair(&id[..22]).map(|p| format!("{p:02}")),
+            Some(id[23..].to_owned()),
+            "its pair is right"
+        );
         assert_eq!(body["components"]["region"], "0");
     }
     // Validate and health are untouched; an unknown type is the backend's INVALID_REQUEST.

@@ -89,10 +89,7 @@ fn drop_after_commit_mints_but_never_answers() {
     }));
     let key = [("Idempotency-Key", "lost-answer")];
     let error = Client::connect(&emu).send("POST", "/mint", &key, Some(PEO)).unwrap_err();
-    assert!(
-        matches!(error.kind(), ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset),
-        "{error}"
-    );
+    assert!(matches!(error.kind(), ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset), "{error}");
     let stats = emu.stats();
     assert_eq!(stats.minted, 1);
 
@@ -111,9 +108,7 @@ fn drop_after_commit_leaves_validate_and_failed_mints_alone() {
     assert_eq!(client.get("/validate/X").status, 200);
     assert_eq!(client.post("/mint", r#"{"entity":"DOG"}"#).status, 400);
     assert_eq!(emu.stats().faults_injected, 0);
-    assert!(client
-        .send("POST", "/mint/batch", &[], Some(r#"{"requests":[{"entity":"PEO"}]}"#))
-        .is_err());
+    assert!(client.send("POST", "/mint/batch", &[], Some(r#"{"requests":[{"entity":"PEO"}]}"#)).is_err());
     assert_eq!(emu.stats().minted, 1);
 }
 

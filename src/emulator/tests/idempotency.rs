@@ -47,8 +47,7 @@ fn failed_requests_do_not_claim_their_key() {
     assert_eq!(fixed.status, 201);
     assert_eq!(emu.stats().idempotent_replays, 0);
     let too_long = "k".repeat(256);
-    let response =
-        client.post_with("/mint", &[("Idempotency-Key", &too_long)], r#"{"entity":"PEO"}"#);
+    let response = client.post_with("/mint", &[("Idempotency-Key", &too_long)], r#"{"entity":"PEO"}"#);
     assert_eq!(response.status, 400);
 }
 

@@ -24,8 +24,7 @@ fn url_names_the_bound_port() {
 
 #[test]
 fn ipv6_hosts_are_bracketed() {
-    let Ok(emu) = Emulator::spawn(EmulatorOptions { host: "::1".into(), ..Default::default() })
-    else {
+    let Ok(emu) = Emulator::spawn(EmulatorOptions { host: "::1".into(), ..Default::default() }) else {
         return; // no IPv6 loopback here
     };
     assert_eq!(emu.url(), format!("http://[::1]:{}", emu.port()));
@@ -52,8 +51,7 @@ fn shutdown_is_idempotent_drops_connections_and_frees_the_port() {
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(idle.send("GET", "/health", &[], None).is_err());
     assert!(refused(port));
-    let again = Emulator::spawn(EmulatorOptions { port, ..Default::default() })
-        .expect("port is free again");
+    let again = Emulator::spawn(EmulatorOptions { port, ..Default::default() }).expect("port is free again");
     assert_eq!(Client::connect(&again).get("/health").status, 200);
 }
 
@@ -62,9 +60,7 @@ fn shutdown_does_not_wait_for_slow_requests() {
     let emu = start();
     emu.set_faults(Faults { latency_ms: 30_000, ..Default::default() });
     let port = emu.port();
-    let pending = std::thread::spawn(move || {
-        Client::connect_port(port).unwrap().send("GET", "/health", &[], None)
-    });
+    let pending = std::thread::spawn(move || Client::connect_port(port).unwrap().send("GET", "/health", &[], None));
     std::thread::sleep(Duration::from_millis(100));
     let started = Instant::now();
     emu.shutdown();

@@ -13,7 +13,8 @@ use super::start;
 const CONNECTIONS: usize = 64;
 const WARM_UP: Duration = Duration::from_millis(500);
 const MEASURE: Duration = Duration::from_secs(3);
-const HEAD: &str = "POST /v1/mint HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 16\r\n";
+const HEAD: &str =
+    "POST /v1/mint HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 16\r\n";
 const BODY: &str = "{\"entity\":\"PEO\"}";
 
 #[test]
@@ -25,18 +26,20 @@ fn mints_per_second_over_keep_alive_connections() {
         let (mints, elapsed, server_cpu) = runtime.block_on(measure(emu.port(), keyed));
         let per_second = mints as f64 / elapsed.as_secs_f64();
         let with = if keyed { "with an Idempotency-Key each" } else { "without keys" };
-        println!("{CONNECTIONS} keep-alive connections, mints {with}: {mints} in {elapsed:.2?} = {per_second:.0} mints/s");
+        println!(
+            "{CONNECTIONS} keep-alive connections, mints {with}: {mints} in {elapsed:.2?} = {per_second:.0} mints/s"
+        );
         if let Some(cpu) = server_cpu {
             let share = 100.0 * cpu / elapsed.as_secs_f64();
-            println!("  server thread CPU {cpu:.2} s ({share:.0}% of one core) = {:.0} mints per server CPU second", mints as f64 / cpu);
+            println!(
+                "  server thread CPU {cpu:.2} s ({share:.0}% of one core) = {:.0} mints per server CPU second",
+                mints as f64 / cpu
+            );
         }
     }
     let stats = emu.stats();
     assert_eq!(stats.minted, stats.minted_ids.len() as u64);
-    assert_eq!(
-        stats.faults_injected + stats.bad_requests + stats.unauthorized + stats.idempotent_replays,
-        0
-    );
+    assert_eq!(stats.faults_injected + stats.bad_requests + stats.unauthorized + stats.idempotent_replays, 0);
 }
 
 /// Mints on every connection for the warm-up plus the measured window; returns the mints in
@@ -58,8 +61,7 @@ async fn measure(port: u16, keyed: bool) -> (u64, Duration, Option<f64>) {
     tokio::time::sleep(MEASURE).await;
     let mints = created.load(Ordering::SeqCst);
     let elapsed = started.elapsed();
-    let server_cpu =
-        server_thread_cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
+    let server_cpu = server_thread_cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
     stop.store(true, Ordering::SeqCst);
     for worker in workers {
         worker.await.unwrap();
@@ -84,9 +86,7 @@ async fn mint_loop(
             Some(prefix) => {
                 sequence += 1;
                 request.clear();
-                request.push_str(&format!(
-                    "{HEAD}Idempotency-Key: load-{prefix}-{sequence}\r\n\r\n{BODY}"
-                ));
+                request.push_str(&format!("{HEAD}Idempotency-Key: load-{prefix}-{sequence}\r\n\r\n{BODY}"));
                 request.as_bytes()
             }
         };
@@ -116,8 +116,7 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> u16 {
 fn complete_length(buf: &[u8]) -> Option<usize> {
     let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let head = std::str::from_utf8(&buf[..head_end]).ok()?.to_ascii_lowercase();
-    let length: usize =
-        head.split("content-length:").nth(1)?.split("\r\n").next()?.trim().parse().ok()?;
+    let length: usize = head.split("content-length:").nth(1)?.split("\r\n").next()?.trim().parse().ok()?;
     (buf.len() >= head_end + length).then_some(head_end + length)
 }
 
@@ -128,8 +127,7 @@ fn server_thread_cpu_seconds() -> Option<f64> {
         if comm.trim() == "chittyid-emulat" {
             let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
             let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            let ticks: f64 =
-                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
             return Some(ticks / 100.0);
         }
     }

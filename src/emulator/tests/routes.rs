@@ -27,10 +27,7 @@ fn health_answers_ok_with_json_headers() {
     let emu = start();
     let response = Client::connect(&emu).get("/health");
     assert_eq!(response.status, 200);
-    assert_eq!(
-        response.json(),
-        json!({"status": "ok", "service": "chittyid-emulator", "version": "2.0.0"})
-    );
+    assert_eq!(response.json(), json!({"status": "ok", "service": "chittyid-emulator", "version": "2.0.0"}));
     assert_eq!(response.header("content-type"), Some("application/json"));
     assert_eq!(response.header("content-length"), Some(response.body.len().to_string().as_str()));
 }
@@ -70,12 +67,7 @@ fn twenty_thousand_mints_are_unique_and_all_in_the_ledger() {
     }
     for i in 0..1000 {
         let entity = ENTITIES[i % ENTITIES.len()].0;
-        minted.push(
-            client.post("/mint", &mint_body(entity)).json()["chittyId"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        minted.push(client.post("/mint", &mint_body(entity)).json()["chittyId"].as_str().unwrap().to_owned());
     }
     let unique: HashSet<&String> = minted.iter().collect();
     assert_eq!(unique.len(), 20_000);
@@ -91,9 +83,7 @@ fn twenty_thousand_mints_are_unique_and_all_in_the_ledger() {
 fn bad_mint_requests_get_400_and_mint_nothing() {
     let emu = start();
     let mut client = Client::connect(&emu);
-    for body in
-        ["{", "[]", "{}", r#"{"entity":"DOG"}"#, r#"{"entity":"peo"}"#, r#"{"entity":7}"#, ""]
-    {
+    for body in ["{", "[]", "{}", r#"{"entity":"DOG"}"#, r#"{"entity":"peo"}"#, r#"{"entity":7}"#, ""] {
         let response = client.post("/mint", body);
         assert_eq!(response.status, 400, "{body}");
         assert_eq!(response.json()["success"], false);
@@ -117,25 +107,17 @@ fn token_is_required_except_for_health() {
     let emu = start_with_token("s3cret");
     let mut client = Client::connect(&emu);
     let body = mint_body("PEO");
-    for auth in
-        [None, Some("Bearer wrong"), Some("bearer s3cret"), Some("s3cret"), Some("Bearer s3cret2")]
-    {
+    for auth in [None, Some("Bearer wrong"), Some("bearer s3cret"), Some("s3cret"), Some("Bearer s3cret2")] {
         let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
         let mint = client.post_with("/mint", &headers, &body);
-        assert_eq!(
-            (mint.status, mint.json()),
-            (401, json!({"success": false, "error": "unauthorized"}))
-        );
+        assert_eq!((mint.status, mint.json()), (401, json!({"success": false, "error": "unauthorized"})));
         assert_eq!(client.send("GET", "/validate/X", &headers, None).unwrap().status, 401);
         assert_eq!(client.post_with("/mint/batch", &headers, r#"{"requests":[]}"#).status, 401);
     }
     let good = [("Authorization", "Bearer s3cret")];
     assert_eq!(client.get("/health").status, 200);
     assert_eq!(client.post_with("/mint", &good, &body).status, 201);
-    assert_eq!(
-        client.post_with("/mint/batch", &good, r#"{"requests":[{"entity":"INFO"}]}"#).status,
-        201
-    );
+    assert_eq!(client.post_with("/mint/batch", &good, r#"{"requests":[{"entity":"INFO"}]}"#).status, 201);
     assert_eq!(client.send("GET", "/validate/X", &good, None).unwrap().status, 200);
     let stats = emu.stats();
     assert_eq!((stats.unauthorized, stats.minted), (15, 2));
@@ -145,15 +127,11 @@ fn token_is_required_except_for_health() {
 fn batch_mints_in_order_and_is_atomic() {
     let emu = start();
     let mut client = Client::connect(&emu);
-    let ok = client.post(
-        "/mint/batch",
-        r#"{"requests":[{"entity":"PEO"},{"entity":"PLACE"},{"entity":"ACTOR"}]}"#,
-    );
+    let ok = client.post("/mint/batch", r#"{"requests":[{"entity":"PEO"},{"entity":"PLACE"},{"entity":"ACTOR"}]}"#);
     assert_eq!(ok.status, 201);
     let body = ok.json();
     assert_eq!(body["success"], true);
-    let minted: Vec<&str> =
-        body["chittyIds"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let minted: Vec<&str> = body["chittyIds"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     let letters: String = minted.iter().map(|id| id.chars().nth(14).unwrap()).collect();
     assert_eq!(letters, "PLR");
 
@@ -175,21 +153,14 @@ fn batch_mints_in_order_and_is_atomic() {
 fn validate_is_stateless_and_reports_minted() {
     let emu = start();
     let mut client = Client::connect(&emu);
-    let id =
-        client.post("/mint", &mint_body("FACT")).json()["chittyId"].as_str().unwrap().to_owned();
+    let id = client.post("/mint", &mint_body("FACT")).json()["chittyId"].as_str().unwrap().to_owned();
     let fresh = client.get(&format!("/validate/{id}"));
     assert_eq!(fresh.status, 200);
-    assert_eq!(
-        fresh.json(),
-        json!({"valid": true, "chittyId": id, "entity": "FACT", "minted": true})
-    );
+    assert_eq!(fresh.json(), json!({"valid": true, "chittyId": id, "entity": "FACT", "minted": true}));
 
     let other = super::start();
     let elsewhere = Client::connect(&other).get(&format!("/api/v1/validate/{id}")).json();
-    assert_eq!(
-        elsewhere,
-        json!({"valid": true, "chittyId": id, "entity": "FACT", "minted": false})
-    );
+    assert_eq!(elsewhere, json!({"valid": true, "chittyId": id, "entity": "FACT", "minted": false}));
 
     let encoded = id.replace('-', "%2D");
     assert_eq!(client.get(&format!("/v1/validate/{encoded}")).json()["chittyId"], id);
@@ -217,16 +188,9 @@ fn every_prefix_serves_every_route() {
     let mut client = Client::connect(&emu);
     for prefix in ["", "/v1", "/api/v1"] {
         assert_eq!(client.get(&format!("{prefix}/health")).status, 200);
-        let id = client.post(&format!("{prefix}/mint"), &mint_body("AUTH")).json()["chittyId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(
-            client
-                .post(&format!("{prefix}/mint/batch"), r#"{"requests":[{"entity":"PROP"}]}"#)
-                .status,
-            201
-        );
+        let id =
+            client.post(&format!("{prefix}/mint"), &mint_body("AUTH")).json()["chittyId"].as_str().unwrap().to_owned();
+        assert_eq!(client.post(&format!("{prefix}/mint/batch"), r#"{"requests":[{"entity":"PROP"}]}"#).status, 201);
         assert_eq!(client.get(&format!("{prefix}/validate/{id}")).json()["minted"], true);
     }
     let stats = emu.stats();

@@ -8,7 +8,14 @@ use crate::emulator::{Emulator, EmulatorOptions};
 use crate::transport::{Method, Request, Transport};
 
 fn mint_request(key: &str) -> Request<'_> {
-    Request { method: Method::Post, path: "/mint", body: Some(Bytes::from_static(br#"{"entity":"PEO"}"#)), idempotency_key: Some(key), timeout_ms: 5000, from_origin: false }
+    Request {
+        method: Method::Post,
+        path: "/mint",
+        body: Some(Bytes::from_static(br#"{"entity":"PEO"}"#)),
+        idempotency_key: Some(key),
+        timeout_ms: 5000,
+        from_origin: false,
+    }
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -47,8 +54,10 @@ fn https_with_h2_through_alpn() {
 #[test]
 fn a_moved_v1_is_followed_with_method_body_and_key() {
     for status in [307, 308] {
-        let emu = Emulator::spawn(EmulatorOptions { redirect_status: Some(status), ..EmulatorOptions::default() }).unwrap();
-        let t = Transport::new(&ClientConfig { service_url: format!("{}/v1", emu.url()), ..ClientConfig::default() }).unwrap();
+        let emu =
+            Emulator::spawn(EmulatorOptions { redirect_status: Some(status), ..EmulatorOptions::default() }).unwrap();
+        let t = Transport::new(&ClientConfig { service_url: format!("{}/v1", emu.url()), ..ClientConfig::default() })
+            .unwrap();
         block_on(async {
             let first = t.send(mint_request("same-key")).await.unwrap();
             let again = t.send(mint_request("same-key")).await.unwrap();
