@@ -943,8 +943,14 @@ export declare class ChittyIDClient extends EventEmitter {
   on<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
   once<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
   off<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
-  addListener<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
-  removeListener<E extends keyof ChittyIDClientEvents>(event: E, listener: (...args: ChittyIDClientEvents[E]) => void): this
+  addListener<E extends keyof ChittyIDClientEvents>(
+    event: E,
+    listener: (...args: ChittyIDClientEvents[E]) => void,
+  ): this
+  removeListener<E extends keyof ChittyIDClientEvents>(
+    event: E,
+    listener: (...args: ChittyIDClientEvents[E]) => void,
+  ): this
   emit<E extends keyof ChittyIDClientEvents>(event: E, ...args: ChittyIDClientEvents[E]): boolean
 }
 
@@ -958,7 +964,10 @@ export declare function validateFormat(id: unknown, options?: ChittyIDGrammarOpt
 /** `ChittyIDClient.parse()`, without a client. */
 export declare function parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
 export declare function parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
-export declare function parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
+export declare function parse(
+  id: unknown,
+  options?: ChittyIDGrammarOptions,
+): ParsedChittyID | ParsedDeployedChittyID | null
 /** Which build the export conditions chose: `"native"` (Node) or `"portable"` (`portable.d.ts`). */
 export declare const RUNTIME: 'native'
 
@@ -1316,8 +1325,14 @@ export declare class ChittyIDConnectionManager extends EventEmitter {
   on<E extends keyof ConnectionManagerEvents>(event: E, listener: (...args: ConnectionManagerEvents[E]) => void): this
   once<E extends keyof ConnectionManagerEvents>(event: E, listener: (...args: ConnectionManagerEvents[E]) => void): this
   off<E extends keyof ConnectionManagerEvents>(event: E, listener: (...args: ConnectionManagerEvents[E]) => void): this
-  addListener<E extends keyof ConnectionManagerEvents>(event: E, listener: (...args: ConnectionManagerEvents[E]) => void): this
-  removeListener<E extends keyof ConnectionManagerEvents>(event: E, listener: (...args: ConnectionManagerEvents[E]) => void): this
+  addListener<E extends keyof ConnectionManagerEvents>(
+    event: E,
+    listener: (...args: ConnectionManagerEvents[E]) => void,
+  ): this
+  removeListener<E extends keyof ConnectionManagerEvents>(
+    event: E,
+    listener: (...args: ConnectionManagerEvents[E]) => void,
+  ): this
   emit<E extends keyof ConnectionManagerEvents>(event: E, ...args: ConnectionManagerEvents[E]): boolean
 }
 

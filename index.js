@@ -11,7 +11,13 @@ const { validateFormat, parse } = require('./lib/format.js')
 const { registerMetrics } = require('./lib/metrics.js')
 const { CHANNEL_NAME: TRACING_CHANNEL } = require('./lib/diagnostics.js')
 const { ChittyIDCache, getSharedCache, clearSharedCache } = require('./lib/compat/cache.js')
-const { RETRY_CONFIG, withRetry, CircuitBreaker, getCircuitBreaker, withResilience } = require('./lib/compat/resilience.js')
+const {
+  RETRY_CONFIG,
+  withRetry,
+  CircuitBreaker,
+  getCircuitBreaker,
+  withResilience,
+} = require('./lib/compat/resilience.js')
 const {
   ConnectionState,
   ChittyIDConnectionManager,

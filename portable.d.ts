@@ -84,7 +84,10 @@ export interface PortableClientConfig {
   transport?: 'fetch'
 }
 
-export interface PortableClientEvents extends Pick<ChittyIDClientEvents, 'retry' | 'circuitOpen' | 'circuitHalfOpen' | 'circuitClose' | 'rateLimited' | 'error'> {
+export interface PortableClientEvents extends Pick<
+  ChittyIDClientEvents,
+  'retry' | 'circuitOpen' | 'circuitHalfOpen' | 'circuitClose' | 'rateLimited' | 'error'
+> {
   /** `acceptPlaceholders: true`: a mint resolved to a placeholder id. */
   placeholder: [PlaceholderEvent]
 }
@@ -140,9 +143,18 @@ export declare class ChittyIDClient {
   on<E extends keyof PortableClientEvents>(event: E, listener: (...args: PortableClientEvents[E]) => void): this
   once<E extends keyof PortableClientEvents>(event: E, listener: (...args: PortableClientEvents[E]) => void): this
   off<E extends keyof PortableClientEvents>(event: E, listener: (...args: PortableClientEvents[E]) => void): this
-  addListener<E extends keyof PortableClientEvents>(event: E, listener: (...args: PortableClientEvents[E]) => void): this
-  prependListener<E extends keyof PortableClientEvents>(event: E, listener: (...args: PortableClientEvents[E]) => void): this
-  removeListener<E extends keyof PortableClientEvents>(event: E, listener: (...args: PortableClientEvents[E]) => void): this
+  addListener<E extends keyof PortableClientEvents>(
+    event: E,
+    listener: (...args: PortableClientEvents[E]) => void,
+  ): this
+  prependListener<E extends keyof PortableClientEvents>(
+    event: E,
+    listener: (...args: PortableClientEvents[E]) => void,
+  ): this
+  removeListener<E extends keyof PortableClientEvents>(
+    event: E,
+    listener: (...args: PortableClientEvents[E]) => void,
+  ): this
   removeAllListeners(event?: keyof PortableClientEvents): this
   listenerCount(event: keyof PortableClientEvents): number
 }
@@ -152,7 +164,10 @@ export declare function validateChittyID(id: string, config?: PortableClientConf
 export declare function validateFormat(id: unknown, options?: ChittyIDGrammarOptions): boolean
 export declare function parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
 export declare function parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
-export declare function parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
+export declare function parse(
+  id: unknown,
+  options?: ChittyIDGrammarOptions,
+): ParsedChittyID | ParsedDeployedChittyID | null
 /** `"portable"`: the export conditions chose this build. */
 export declare const RUNTIME: 'portable'
 

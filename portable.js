@@ -40,7 +40,11 @@ module.exports = {
   ChittyIDError,
   /** `'portable'` here, `'native'` in index.js: which build the export conditions chose. */
   RUNTIME: 'portable',
-  ChittyIDEmulator: unavailableClass('ChittyIDEmulator', 'it is a server; run it under Node and point serviceUrl at it', ['start']),
+  ChittyIDEmulator: unavailableClass(
+    'ChittyIDEmulator',
+    'it is a server; run it under Node and point serviceUrl at it',
+    ['start'],
+  ),
   registerMetrics: unavailable('registerMetrics()', 'there are no Prometheus metrics here'),
   ChittyIDCache: unavailableClass('ChittyIDCache', NEEDS_NODE),
   getSharedCache: unavailable('getSharedCache()', NEEDS_NODE),
@@ -49,10 +53,25 @@ module.exports = {
   CircuitBreaker: unavailableClass('CircuitBreaker', NEEDS_NODE),
   getCircuitBreaker: unavailable('getCircuitBreaker()', NEEDS_NODE),
   withResilience: unavailable('withResilience()', NEEDS_NODE),
-  ConnectionState: Object.freeze({ DISCONNECTED: 'DISCONNECTED', CONNECTING: 'CONNECTING', CONNECTED: 'CONNECTED', RECONNECTING: 'RECONNECTING', FAILED: 'FAILED' }),
-  ChittyIDConnectionManager: unavailableClass('ChittyIDConnectionManager', 'its background health checks would outlive the request'),
-  getSharedConnectionManager: unavailable('getSharedConnectionManager()', 'its background health checks would outlive the request'),
-  resetSharedConnectionManager: unavailable('resetSharedConnectionManager()', 'its background health checks would outlive the request'),
+  ConnectionState: Object.freeze({
+    DISCONNECTED: 'DISCONNECTED',
+    CONNECTING: 'CONNECTING',
+    CONNECTED: 'CONNECTED',
+    RECONNECTING: 'RECONNECTING',
+    FAILED: 'FAILED',
+  }),
+  ChittyIDConnectionManager: unavailableClass(
+    'ChittyIDConnectionManager',
+    'its background health checks would outlive the request',
+  ),
+  getSharedConnectionManager: unavailable(
+    'getSharedConnectionManager()',
+    'its background health checks would outlive the request',
+  ),
+  resetSharedConnectionManager: unavailable(
+    'resetSharedConnectionManager()',
+    'its background health checks would outlive the request',
+  ),
   default: ChittyIDClient,
 }
 Object.defineProperty(module.exports, '__esModule', { value: true })

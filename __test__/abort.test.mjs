@@ -19,7 +19,9 @@ test('aborting mid-request rejects at once with AbortError', async () => {
 })
 
 test('aborting during backoff stops the retries', async () => {
-  const pair = await startPair({ client: { retry: { maxAttempts: 5, initialDelayMs: 300, jitter: 0 }, circuitBreaker: false } })
+  const pair = await startPair({
+    client: { retry: { maxAttempts: 5, initialDelayMs: 300, jitter: 0 }, circuitBreaker: false },
+  })
   pair.emulator.setFault({ errorStatus: 503 })
   const controller = new AbortController()
   const retried = new Promise((resolve) => pair.client.once('retry', resolve))
@@ -85,7 +87,9 @@ describe('a mint aborted or closed after its request was sent', () => {
         // and the caller never hears of it.
         const client = new ChittyIDClient({ serviceUrl: `${relay.url}/v1`, transport })
         const controller = new AbortController()
-        const own = client.mint({ entity: 'PEO' }, { signal: controller.signal, idempotencyKey: `order-${how}-${transport}` }).catch((e) => e)
+        const own = client
+          .mint({ entity: 'PEO' }, { signal: controller.signal, idempotencyKey: `order-${how}-${transport}` })
+          .catch((e) => e)
         const generated = client.mint({ entity: 'PLACE' }, { signal: controller.signal }).catch((e) => e)
         await waitFor(() => emulator.stats().minted === 2, 'both mints on the ledger')
         if (how === 'abort') controller.abort()
@@ -104,7 +108,7 @@ describe('a mint aborted or closed after its request was sent', () => {
     }
   }
 
-  test('aborted during the emulator\'s latency, after the request arrived: mayHaveMinted with the key', async () => {
+  test("aborted during the emulator's latency, after the request arrived: mayHaveMinted with the key", async () => {
     emulator.setFault({ latencyMs: 2000, routes: ['mint'] })
     const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1` })
     const pending = client.mint({ entity: 'PEO' }, { signal: AbortSignal.timeout(150) }).catch((e) => e)

@@ -18,7 +18,16 @@ describe('validate() cache', () => {
     expect(second).toEqual({ valid: true, chittyId: id, entity: 'PROP' })
     expect(validateRequests(pair.emulator)).toBe(1)
     const { cache } = pair.client.getStats()
-    expect(cache).toMatchObject({ hits: 1, misses: 1, sets: 1, size: 1, maxSize: 10000, ttlMs: 300000, hitRate: '50.00%', totalRequests: 2 })
+    expect(cache).toMatchObject({
+      hits: 1,
+      misses: 1,
+      sets: 1,
+      size: 1,
+      maxSize: 10000,
+      ttlMs: 300000,
+      hitRate: '50.00%',
+      totalRequests: 2,
+    })
     await pair.close()
   })
 
@@ -98,7 +107,11 @@ describe('validate() cache', () => {
     const pair = await startPair()
     const id = await pair.client.mint({ entity: 'PEO' })
     const url = pair.client.serviceUrl
-    const others = [new ChittyIDClient({ serviceUrl: url }), new ChittyIDClient({ serviceUrl: url, cache: false }), new ChittyIDClient({ serviceUrl: url })]
+    const others = [
+      new ChittyIDClient({ serviceUrl: url }),
+      new ChittyIDClient({ serviceUrl: url, cache: false }),
+      new ChittyIDClient({ serviceUrl: url }),
+    ]
     await pair.client.validate(id)
     await others[0].validate(id)
     expect(validateRequests(pair.emulator)).toBe(2) // one per cache
@@ -147,7 +160,17 @@ describe('compat ChittyIDCache', () => {
     expect(cache.keys()).toEqual(['B', 'C'])
     expect(cache.invalidate('B')).toBe(true)
     expect(cache.size()).toBe(1)
-    expect(cache.getStats()).toEqual({ hits: 2, misses: 1, evictions: 1, sets: 3, size: 1, maxSize: 2, ttlMs: 300000, hitRate: '66.67%', totalRequests: 3 })
+    expect(cache.getStats()).toEqual({
+      hits: 2,
+      misses: 1,
+      evictions: 1,
+      sets: 3,
+      size: 1,
+      maxSize: 2,
+      ttlMs: 300000,
+      hitRate: '66.67%',
+      totalRequests: 3,
+    })
     cache.clear()
     expect(cache.getStats()).toMatchObject({ hits: 0, misses: 0, evictions: 0, sets: 0, size: 0, hitRate: '0.00%' })
   })
@@ -199,8 +222,28 @@ describe('compat ChittyIDCache', () => {
     cache.set('D', true) // the cache is empty: no eviction
     expect(cache.get('D')).toBe(true)
     const stats = cache.getStats()
-    expect(Object.keys(stats)).toEqual(['hits', 'misses', 'evictions', 'sets', 'size', 'maxSize', 'ttlMs', 'hitRate', 'totalRequests'])
-    expect(stats).toEqual({ hits: 4, misses: 1, evictions: 2, sets: 5, size: 1, maxSize: 1, ttlMs: 300000, hitRate: '80.00%', totalRequests: 5 })
+    expect(Object.keys(stats)).toEqual([
+      'hits',
+      'misses',
+      'evictions',
+      'sets',
+      'size',
+      'maxSize',
+      'ttlMs',
+      'hitRate',
+      'totalRequests',
+    ])
+    expect(stats).toEqual({
+      hits: 4,
+      misses: 1,
+      evictions: 2,
+      sets: 5,
+      size: 1,
+      maxSize: 1,
+      ttlMs: 300000,
+      hitRate: '80.00%',
+      totalRequests: 5,
+    })
   })
 
   test('set of a cached id refreshes its verdict, TTL and recency without evicting', () => {
@@ -371,9 +414,15 @@ describe('compat ChittyIDCache', () => {
   test.each([
     ['capacity 1, ttl 3 ms, 4 ids', { seed: 0x2545f491, maxSize: 1, ttlMs: 3, keySpace: 4 }],
     ['capacity 4, ttl 10 ms, 10 ids', { seed: 0x9e3779b9, maxSize: 4, ttlMs: 10, keySpace: 10 }],
-    ['capacity 8, ttl 25 ms, 16 ids, maxSize reassigned', { seed: 0x1b873593, maxSize: 8, ttlMs: 25, keySpace: 16, resize: true }],
+    [
+      'capacity 8, ttl 25 ms, 16 ids, maxSize reassigned',
+      { seed: 0x1b873593, maxSize: 8, ttlMs: 25, keySpace: 16, resize: true },
+    ],
     ['capacity 200, ttl 40 ms, 300 ids (slot growth)', { seed: 0x85ebca6b, maxSize: 200, ttlMs: 40, keySpace: 300 }],
-    ['capacity 5, real clock, nothing expires', { seed: 0xc2b2ae35, maxSize: 5, ttlMs: 3_600_000, keySpace: 12, realClock: true }],
+    [
+      'capacity 5, real clock, nothing expires',
+      { seed: 0xc2b2ae35, maxSize: 5, ttlMs: 3_600_000, keySpace: 12, realClock: true },
+    ],
   ])('randomized differential test against the v1 reference model: %s', (_name, config) => {
     runDifferential({ steps: 4000, ...config })
   })
@@ -511,7 +560,9 @@ function runDifferential({ seed, steps, maxSize, ttlMs, keySpace, resize = false
       const a = JSON.stringify(actual)
       const e = JSON.stringify(expected)
       if (a !== e) {
-        throw new Error(`seed ${seed}, step ${trace.length}: ${what} gave ${a}, the v1 model ${e}\nlast operations:\n  ${trace.slice(-30).join('\n  ')}`)
+        throw new Error(
+          `seed ${seed}, step ${trace.length}: ${what} gave ${a}, the v1 model ${e}\nlast operations:\n  ${trace.slice(-30).join('\n  ')}`,
+        )
       }
     }
     const counts = {}

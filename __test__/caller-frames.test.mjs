@@ -56,10 +56,21 @@ test('every rejection shows the caller', async () => {
   const env = { ...process.env }
   delete env.JEST_WORKER_ID
   delete env.CHITTYID_TRANSPORT
-  const stacks = JSON.parse(execFileSync(process.execPath, ['-e', SCRIPT, emulator.url, String(await closedPort())], { cwd: root, env, encoding: 'utf8' }))
+  const stacks = JSON.parse(
+    execFileSync(process.execPath, ['-e', SCRIPT, emulator.url, String(await closedPort())], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+    }),
+  )
   expect(Object.keys(stacks)).toHaveLength(16)
   const missing = Object.entries(stacks)
-    .filter(([name, stack]) => !(name.endsWith('batch') ? /\n\s+at (async )?registerHousehold /.test(stack) : /\n\s+at (async )?registerPerson /.test(stack)))
+    .filter(
+      ([name, stack]) =>
+        !(name.endsWith('batch')
+          ? /\n\s+at (async )?registerHousehold /.test(stack)
+          : /\n\s+at (async )?registerPerson /.test(stack)),
+    )
     .map(([name, stack]) => `${name}:\n${stack}`)
   expect(missing).toEqual([])
   // The failure itself, not a generic wrapper, heads the stack.

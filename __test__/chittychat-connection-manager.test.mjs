@@ -137,7 +137,11 @@ describe('ChittyIDConnectionManager', () => {
     })
 
     test('should detect connection loss and reconnect', async () => {
-      const quick = new ChittyIDConnectionManager({ serviceUrl: emulator.url, healthCheckInterval: 30, reconnectDelay: 30 })
+      const quick = new ChittyIDConnectionManager({
+        serviceUrl: emulator.url,
+        healthCheckInterval: 30,
+        reconnectDelay: 30,
+      })
       try {
         await quick.connect()
         const unhealthy = new Promise((resolve) => quick.once('unhealthy', resolve))

@@ -4,7 +4,13 @@
 // resetTimeout and monitorWindow on short real timers, because the breaker's clock is native
 // and fake timers do not move it (README "Migrating from v1").
 import { jest } from '@jest/globals'
-import { RETRY_CONFIG, withRetry, CircuitBreaker, getCircuitBreaker, withResilience } from './chittychat/chittyid-resilience.mjs'
+import {
+  RETRY_CONFIG,
+  withRetry,
+  CircuitBreaker,
+  getCircuitBreaker,
+  withResilience,
+} from './chittychat/chittyid-resilience.mjs'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const networkError = (code = 'ECONNREFUSED') => Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code })
@@ -21,7 +27,16 @@ describe('RETRY_CONFIG', () => {
       initialDelayMs: 100,
       maxDelayMs: 5000,
       backoffMultiplier: 2,
-      retryableErrors: ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', 'fetch failed', 'network error'],
+      retryableErrors: [
+        'ECONNREFUSED',
+        'ETIMEDOUT',
+        'ENOTFOUND',
+        'EAI_AGAIN',
+        'ECONNRESET',
+        'EPIPE',
+        'fetch failed',
+        'network error',
+      ],
     })
   })
 })
@@ -34,7 +49,11 @@ describe('withRetry', () => {
   })
 
   test('should retry retryable error codes until success', async () => {
-    const fn = jest.fn().mockRejectedValueOnce(networkError()).mockRejectedValueOnce(networkError('ECONNRESET')).mockResolvedValue('ok')
+    const fn = jest
+      .fn()
+      .mockRejectedValueOnce(networkError())
+      .mockRejectedValueOnce(networkError('ECONNRESET'))
+      .mockResolvedValue('ok')
     await expect(withRetry(fn, { ...RETRY_CONFIG, initialDelayMs: 1 })).resolves.toBe('ok')
     expect(fn).toHaveBeenCalledTimes(3)
   })
@@ -81,7 +100,13 @@ describe('withRetry', () => {
   test('should cap the delay at maxDelayMs', async () => {
     jest.useFakeTimers()
     const fn = jest.fn().mockRejectedValue(networkError())
-    const done = withRetry(fn, { ...RETRY_CONFIG, maxAttempts: 3, initialDelayMs: 1000, backoffMultiplier: 10, maxDelayMs: 1500 }).catch((err) => err)
+    const done = withRetry(fn, {
+      ...RETRY_CONFIG,
+      maxAttempts: 3,
+      initialDelayMs: 1000,
+      backoffMultiplier: 10,
+      maxDelayMs: 1500,
+    }).catch((err) => err)
     await jest.advanceTimersByTimeAsync(1000)
     expect(fn).toHaveBeenCalledTimes(2)
     await jest.advanceTimersByTimeAsync(1499)
@@ -184,7 +209,9 @@ describe('getCircuitBreaker', () => {
 describe('withResilience', () => {
   test('should retry inside the shared breaker; exhausted retries count as one failure', async () => {
     const fn = jest.fn().mockRejectedValue(networkError())
-    await expect(withResilience(fn, { retryConfig: { maxAttempts: 2, initialDelayMs: 1 } })).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    await expect(withResilience(fn, { retryConfig: { maxAttempts: 2, initialDelayMs: 1 } })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    })
     expect(fn).toHaveBeenCalledTimes(2)
     expect(getCircuitBreaker().getState().failures).toBe(1)
     const ok = jest.fn().mockRejectedValueOnce(networkError()).mockResolvedValue('id')
@@ -195,7 +222,9 @@ describe('withResilience', () => {
     const shared = getCircuitBreaker()
     const threshold = shared.getState().config.failureThreshold
     for (let i = 0; i < threshold; i++) {
-      await withResilience(() => Promise.reject(new Error('bad request')), { retryConfig: { maxAttempts: 1 } }).catch(() => {})
+      await withResilience(() => Promise.reject(new Error('bad request')), { retryConfig: { maxAttempts: 1 } }).catch(
+        () => {},
+      )
     }
     const fn = jest.fn()
     await expect(withResilience(fn)).rejects.toThrow('circuit breaker is OPEN')

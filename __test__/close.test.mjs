@@ -44,7 +44,11 @@ describe('close() with calls in flight', () => {
   afterAll(() => server.close())
 
   test('every kind of call rejects with ECLIENTCLOSED within milliseconds, with or without a signal', async () => {
-    const client = new ChittyIDClient({ serviceUrl: server.url, timeout: 30000, connection: { healthCheckInterval: 60000 } })
+    const client = new ChittyIDClient({
+      serviceUrl: server.url,
+      timeout: 30000,
+      connection: { healthCheckInterval: 60000 },
+    })
     const controller = new AbortController()
     const calls = [
       client.mint({ entity: 'PEO' }),
@@ -54,7 +58,12 @@ describe('close() with calls in flight', () => {
       client.validate('CT-A-CHI-1234-I-24-A-0', { signal: controller.signal }),
       client.healthCheck(),
       client.connect(),
-    ].map((p) => p.then(() => null, (e) => e))
+    ].map((p) =>
+      p.then(
+        () => null,
+        (e) => e,
+      ),
+    )
     await waitFor(() => server.connections() >= 4, 'requests on the wire')
     const started = performance.now()
     await client.close()
@@ -76,8 +85,14 @@ describe('close() with calls in flight', () => {
         circuitBreaker: false,
       })
       const retried = new Promise((resolve) => client.once('retry', resolve))
-      const mint = client.mint({ entity: 'PEO' }).then(() => null, (e) => e)
-      const validate = client.validate('CT-A-CHI-1234-I-24-A-0').then(() => null, (e) => e)
+      const mint = client.mint({ entity: 'PEO' }).then(
+        () => null,
+        (e) => e,
+      )
+      const validate = client.validate('CT-A-CHI-1234-I-24-A-0').then(
+        () => null,
+        (e) => e,
+      )
       await retried
       await client.close()
       expectClosed(await mint)
@@ -110,7 +125,10 @@ describe('close() with calls in flight', () => {
     const run = await runNode(script, [INDEX, server.url], 15000)
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
-    const [codes, exit] = run.stdout.trim().split('\n').map((line) => JSON.parse(line))
+    const [codes, exit] = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
     expect(codes).toEqual({ codes: ['ECLIENTCLOSED'] })
     expect(exit.exitAfterCloseMs).toBeLessThan(1000)
     // Start-up plus 300 ms of waiting; the 60 s timeouts and the retries held nothing alive.
@@ -135,7 +153,10 @@ describe('close() inside an event listener', () => {
       })
       client.on('retry', () => heard.push('second'))
       client.on('rateLimited', () => heard.push('other event'))
-      const err = await client.mint({ entity: 'PEO' }).then(() => null, (e) => e)
+      const err = await client.mint({ entity: 'PEO' }).then(
+        () => null,
+        (e) => e,
+      )
       expectClosed(err)
       await sleep(300)
       expect(heard).toEqual(['first'])

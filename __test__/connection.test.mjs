@@ -196,7 +196,10 @@ describe('client connection manager', () => {
 
   test('a failed connect() without an `error` listener does not crash', async () => {
     const port = await closedPort()
-    const c = new ChittyIDClient({ serviceUrl: `http://127.0.0.1:${port}/v1`, connection: fast({ maxReconnectAttempts: 1 }) })
+    const c = new ChittyIDClient({
+      serviceUrl: `http://127.0.0.1:${port}/v1`,
+      connection: fast({ maxReconnectAttempts: 1 }),
+    })
     clients.push(c)
     const seen = record(c, ['stateChange', 'maxReconnectAttemptsReached'])
     expect(await c.connect()).toBe(false)
@@ -282,7 +285,10 @@ describe('client connection manager', () => {
   test('connection: false disables the manager', async () => {
     const c = client(false)
     expect(c.getConnectionState()).toMatchObject({ state: 'DISCONNECTED', enabled: false })
-    await expect(c.connect()).rejects.toMatchObject({ code: 'ERR_INVALID_STATE', message: expect.stringMatching(/disabled/) })
+    await expect(c.connect()).rejects.toMatchObject({
+      code: 'ERR_INVALID_STATE',
+      message: expect.stringMatching(/disabled/),
+    })
     await c.disconnect()
   })
 
@@ -377,7 +383,11 @@ describe('compat ChittyIDConnectionManager', () => {
         failedHealthChecks: 0,
       },
     })
-    expect(m.getStats()).toMatchObject({ healthCheckSuccessRate: '0.00%', currentState: 'DISCONNECTED', isConnected: false })
+    expect(m.getStats()).toMatchObject({
+      healthCheckSuccessRate: '0.00%',
+      currentState: 'DISCONNECTED',
+      isConnected: false,
+    })
   })
 
   test('the apiKey is kept but not enumerable', () => {
@@ -387,7 +397,7 @@ describe('compat ChittyIDConnectionManager', () => {
     expect(JSON.stringify(m.getState())).not.toContain('secret-key-1')
   })
 
-  test('connect(): CONNECTED, monitoring (healthCheckTimer truthy, unref\'d), connected event, stats', async () => {
+  test("connect(): CONNECTED, monitoring (healthCheckTimer truthy, unref'd), connected event, stats", async () => {
     const m = manager({ healthCheckInterval: 60000 })
     const seen = record(m, CONNECTION_EVENTS)
     const before = healthRequests()

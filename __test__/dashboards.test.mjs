@@ -31,7 +31,8 @@ function analyse(expr) {
   const cursor = tree.cursor()
   do {
     if (cursor.type.isError) throw new Error(`PromQL syntax error at ${cursor.from} in: ${text}`)
-    if (cursor.name === 'Identifier' && cursor.node.parent && cursor.node.parent.name === 'VectorSelector') metrics.push(text.slice(cursor.from, cursor.to))
+    if (cursor.name === 'Identifier' && cursor.node.parent && cursor.node.parent.name === 'VectorSelector')
+      metrics.push(text.slice(cursor.from, cursor.to))
     if (cursor.name === 'LabelName') labels.push(text.slice(cursor.from, cursor.to))
   } while (cursor.next())
   return { metrics, labels }
@@ -97,7 +98,16 @@ describe('dashboards/', () => {
   test('the dashboard has the panels the issue asks for', () => {
     const { dashboard } = dashboardQueries()
     const titles = dashboard.panels.map((p) => p.title.toLowerCase())
-    for (const want of ['request rate', 'errors', 'latency', 'circuit breaker state', 'cache hit rate', 'retries', 'rate-limit pauses', 'failovers']) {
+    for (const want of [
+      'request rate',
+      'errors',
+      'latency',
+      'circuit breaker state',
+      'cache hit rate',
+      'retries',
+      'rate-limit pauses',
+      'failovers',
+    ]) {
       expect(titles.some((t) => t.includes(want))).toBe(true)
     }
   })
@@ -107,7 +117,9 @@ describe('dashboards/', () => {
     const open = alerts.find((r) => r.alert === 'ChittyIDCircuitOpen')
     expect(open.for).toMatch(/^\d+m$/)
     expect(open.expr).toContain('chittyid_client_circuit_state')
-    expect(alerts.some((r) => /error/i.test(r.alert) && r.expr.includes('chittyid_client_request_errors_total'))).toBe(true)
+    expect(alerts.some((r) => /error/i.test(r.alert) && r.expr.includes('chittyid_client_request_errors_total'))).toBe(
+      true,
+    )
     expect(alerts.some((r) => /latency/i.test(r.alert) && r.expr.includes('histogram_quantile'))).toBe(true)
   })
 
@@ -120,10 +132,18 @@ describe('dashboards/', () => {
       expect({ where: q.where, metrics: metrics.length > 0 }).toEqual({ where: q.where, metrics: true })
       for (const name of metrics) {
         used.add(name)
-        expect({ where: q.where, name, emitted: emitted.names.has(name) }).toEqual({ where: q.where, name, emitted: true })
+        expect({ where: q.where, name, emitted: emitted.names.has(name) }).toEqual({
+          where: q.where,
+          name,
+          emitted: true,
+        })
       }
       for (const label of [...labels, ...(q.label ? [q.label] : [])]) {
-        expect({ where: q.where, label, known: KNOWN_LABELS.has(label) }).toEqual({ where: q.where, label, known: true })
+        expect({ where: q.where, label, known: KNOWN_LABELS.has(label) }).toEqual({
+          where: q.where,
+          label,
+          known: true,
+        })
       }
     }
     // Every family the client emits is on the dashboard or in an alert.

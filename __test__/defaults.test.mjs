@@ -75,7 +75,8 @@ test('the README options table states the defaults the code uses', () => {
     expect({ option, documented: valueOf(documented.get(option)) }).toEqual({ option, documented: value })
   }
   // Off by default, with the default of the field that has one in the meaning column.
-  for (const option of ['bulkhead', 'rateLimit', 'fleet']) expect({ option, documented: documented.get(option) }).toEqual({ option, documented: 'off' })
+  for (const option of ['bulkhead', 'rateLimit', 'fleet'])
+    expect({ option, documented: documented.get(option) }).toEqual({ option, documented: 'off' })
   expect(documented.get('bulkhead')).toBeDefined()
   expect(readmeTable('| option | default | meaning |').size).toBeGreaterThan(20)
   const readme = readFileSync(join(root, 'README.md'), 'utf8')
@@ -141,7 +142,10 @@ test('JS applies the native defaults it shows: timeout, compat RETRY_CONFIG, cac
     backoffMultiplier: DEFAULTS.retry.backoffMultiplier,
     retryableErrors: DEFAULTS.retryableErrors,
   })
-  expect(new ChittyIDCache().getConfig()).toMatchObject({ maxSize: DEFAULTS.cache.maxSize, ttlMs: DEFAULTS.cache.ttlMs })
+  expect(new ChittyIDCache().getConfig()).toMatchObject({
+    maxSize: DEFAULTS.cache.maxSize,
+    ttlMs: DEFAULTS.cache.ttlMs,
+  })
   const manager = new ChittyIDConnectionManager()
   expect(manager.healthCheckInterval).toBe(DEFAULTS.connection.healthCheckInterval)
   expect(manager.maxReconnectAttempts).toBe(DEFAULTS.connection.maxReconnectAttempts)

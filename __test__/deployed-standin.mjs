@@ -89,7 +89,13 @@ export async function startDeployedStandIn({ port = 0 } = {}) {
       }
       sequence += 1
       const chittyId = idOf('1', 'USA', String(sequence).padStart(4, '0'), letter, '3')
-      return send(res, 200, { success: true, chittyId, components: { entityType: letter }, service: 'stand-in', mintedBy: 'mint' })
+      return send(res, 200, {
+        success: true,
+        chittyId,
+        components: { entityType: letter },
+        service: 'stand-in',
+        mintedBy: 'mint',
+      })
     }
     if (req.method === 'POST' && url.pathname === '/api/validate') {
       let id
@@ -105,7 +111,12 @@ export async function startDeployedStandIn({ port = 0 } = {}) {
       const m = typeof id === 'string' ? DEPLOYED.exec(id) : null
       if (!m) return send(res, 200, { success: true, valid: false, error: 'Invalid format' })
       const expected = checkPair(m.slice(1, 8).join(''))
-      if (expected !== m[8]) return send(res, 200, { success: true, valid: false, error: `Invalid checksum: expected ${expected}, got ${m[8]}` })
+      if (expected !== m[8])
+        return send(res, 200, {
+          success: true,
+          valid: false,
+          error: `Invalid checksum: expected ${expected}, got ${m[8]}`,
+        })
       return send(res, 200, { success: true, valid: true })
     }
     return send(res, 404, { success: false, error: 'NOT_FOUND', message: `Route not found: ${url.pathname}` })
@@ -117,9 +128,10 @@ export async function startDeployedStandIn({ port = 0 } = {}) {
     /** What a caller configures: v1's default path below the origin. */
     serviceUrl: `${origin}/v1`,
     paths: () => state.requests.map((r) => `${r.method} ${r.path}`),
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections()
-      server.close(resolve)
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(resolve)
+      }),
   })
 }

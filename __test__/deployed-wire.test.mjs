@@ -128,7 +128,14 @@ describe('validate, health and connect on the deployed wire', () => {
 describe('mintBatch without a batch route', () => {
   test('mints one by one, ids in request order; the 404 is remembered', async () => {
     const c = client()
-    const requests = [{ entity: 'PEO' }, { entity: 'PLACE' }, { entity: 'EVNT' }, { entity: 'AUTH' }, { entity: 'PROP' }, { entity: 'PEO' }]
+    const requests = [
+      { entity: 'PEO' },
+      { entity: 'PLACE' },
+      { entity: 'EVNT' },
+      { entity: 'AUTH' },
+      { entity: 'PROP' },
+      { entity: 'PEO' },
+    ]
     const ids = await c.mintBatch(requests)
     expect(ids.map((id) => id.split('-')[4])).toEqual(['P', 'L', 'E', 'A', 'T', 'P'])
     expect(new Set(ids).size).toBe(6)
@@ -156,7 +163,8 @@ describe('mintBatch without a batch route', () => {
     expect(minted.length).toBeGreaterThanOrEqual(2)
     expect(minted.length).toBeLessThan(8)
     err.mintedIds.forEach((id, i) => {
-      if (id !== null) expect(JSON.parse(standIn.requests.find((r) => r.body.includes(`"n${i}"`)).body).name).toBe(`n${i}`)
+      if (id !== null)
+        expect(JSON.parse(standIn.requests.find((r) => r.body.includes(`"n${i}"`)).body).name).toBe(`n${i}`)
     })
   })
 })
@@ -239,9 +247,13 @@ describe('placeholders', () => {
 describe('errors a real user meets', () => {
   test('401: the API key is missing; the message keeps v1 wording first and hints at apiKey', async () => {
     standIn.requireKey = 'sk-live-1234567890'
-    const err = await client(noRetry).mint({ entity: 'PEO' }).catch((e) => e)
+    const err = await client(noRetry)
+      .mint({ entity: 'PEO' })
+      .catch((e) => e)
     expect(err.status).toBe(401)
-    expect(err.message).toMatch(/^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401 Unauthorized /)
+    expect(err.message).toMatch(
+      /^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401 Unauthorized /,
+    )
     expect(err.message).toMatch(/apiKey/)
   })
 
@@ -251,7 +263,9 @@ describe('errors a real user meets', () => {
     const err = await c.mint({ entity: 'PEO' }).catch((e) => e)
     expect(err.status).toBe(403)
     expect(err.message).toMatch(/ChittyID service error: 403 Forbidden .*apiKey/)
-    expect(JSON.stringify({ ...err, message: err.message, stack: err.stack, cause: String(err.cause) })).not.toContain('sk-wrong-secret-0987')
+    expect(JSON.stringify({ ...err, message: err.message, stack: err.stack, cause: String(err.cause) })).not.toContain(
+      'sk-wrong-secret-0987',
+    )
   })
 
   test('validate() during an auth failure is not "this id is invalid": errorCode EAUTH', async () => {
@@ -266,9 +280,14 @@ describe('errors a real user meets', () => {
     const err = await c.mintBatch([{ entity: 'PEO' }]).catch((e) => e)
     expect(err.status).toBe(404)
     expect(err.code).toBe('EHTTP')
-    expect(err.message).toBe(`ChittyID service unavailable - cannot batch mint IDs: ChittyID service error: 404 Not Found (no such route: POST ${standIn.serviceUrl}/mint/batch)`)
+    expect(err.message).toBe(
+      `ChittyID service unavailable - cannot batch mint IDs: ChittyID service error: 404 Not Found (no such route: POST ${standIn.serviceUrl}/mint/batch)`,
+    )
     const result = await c.validate('03-1-USA-1234-P-2612-3-42')
-    expect(result).toEqual({ valid: false, error: `Service error: 404 (no such route: GET ${standIn.serviceUrl}/validate/03-1-USA-1234-P-2612-3-42)` })
+    expect(result).toEqual({
+      valid: false,
+      error: `Service error: 404 (no such route: GET ${standIn.serviceUrl}/validate/03-1-USA-1234-P-2612-3-42)`,
+    })
   })
 })
 
@@ -288,7 +307,9 @@ describe('mint results are checked', () => {
 
   test('a chittyId of neither grammar rejects', async () => {
     standIn.echoAuthorization = true
-    const err = await client({ ...noRetry, retry: { mint: 'idempotent', maxAttempts: 1 } }).mint({ entity: 'PEO' }).catch((e) => e)
+    const err = await client({ ...noRetry, retry: { mint: 'idempotent', maxAttempts: 1 } })
+      .mint({ entity: 'PEO' })
+      .catch((e) => e)
     expect(err.code).toBe('EBADRESPONSE')
     expect(err.message).toMatch(/not a ChittyID of either grammar/)
   })
@@ -365,7 +386,13 @@ describe("against the emulator's deployed profile (a second reading of the same 
 
   test('mint returns the requested type; validate, healthCheck and connect work; the wire is learnt', async () => {
     const ids = []
-    for (const [entity, letter] of [['PEO', 'P'], ['PLACE', 'L'], ['PROP', 'T'], ['EVNT', 'E'], ['AUTH', 'A']]) {
+    for (const [entity, letter] of [
+      ['PEO', 'P'],
+      ['PLACE', 'L'],
+      ['PROP', 'T'],
+      ['EVNT', 'E'],
+      ['AUTH', 'A'],
+    ]) {
       const id = await c.mint({ entity })
       expect(id).toMatch(DEPLOYED_ID)
       expect(id.split('-')[4]).toBe(letter)

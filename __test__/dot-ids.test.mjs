@@ -10,7 +10,32 @@ import { rawServer } from './helpers.mjs'
 const DOT_SEGMENT = 'ChittyID cannot be "." or ".." (a URL path drops dot segments)'
 
 // Sent: each must arrive as exactly one segment, decoding back to the id.
-const SENT = ['', '...', '%2e', '%2E', '%2e%2e', '.%2e', '%2e.', 'a/../b', '../x', 'x/..', './', '/..', '..%2f', '\\..', '..\\', '..;', '..?a', '..#a', '. .', ' ..', '.. ', '\u2024\u2024', '．．', 'CT-A-CHI-1234-I-24-A-0']
+const SENT = [
+  '',
+  '...',
+  '%2e',
+  '%2E',
+  '%2e%2e',
+  '.%2e',
+  '%2e.',
+  'a/../b',
+  '../x',
+  'x/..',
+  './',
+  '/..',
+  '..%2f',
+  '\\..',
+  '..\\',
+  '..;',
+  '..?a',
+  '..#a',
+  '. .',
+  ' ..',
+  '.. ',
+  '\u2024\u2024',
+  '．．',
+  'CT-A-CHI-1234-I-24-A-0',
+]
 // Answered locally.
 const LOCAL = ['.', '..']
 
@@ -23,7 +48,8 @@ describe.each(['native', 'fetch', 'portable'])('validate() over the %s transport
       socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
     })
     const options = { serviceUrl: server.url, apiKey: 'sk-test-dots', retry: false, cache: false }
-    const client = transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+    const client =
+      transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
     try {
       for (const id of LOCAL) {
         expect([id, await client.validate(id)]).toEqual([id, { valid: false, error: DOT_SEGMENT }])

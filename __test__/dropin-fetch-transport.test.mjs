@@ -46,7 +46,9 @@ describe('choosing the transport', () => {
   test('this suite runs on the native transport; the option picks fetch', () => {
     expect(new ChittyIDClient().transport).toBe('native')
     expect(new ChittyIDClient({ transport: 'fetch' }).transport).toBe('fetch')
-    expect(() => new ChittyIDClient({ transport: 'undici' })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
+    expect(() => new ChittyIDClient({ transport: 'undici' })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }),
+    )
   })
 
   test.each([
@@ -87,7 +89,11 @@ describe('exchanges through globalThis.fetch', () => {
     ])
     expect(calls[0].init.body).toBe(JSON.stringify({ entity: 'PEO', name: 'Ada' }))
     expect(calls[1].init.body).toBe(JSON.stringify({ requests: [{ entity: 'PLACE' }, { entity: 'PROP' }] }))
-    expect(calls[0].init.headers).toEqual({ 'Content-Type': 'application/json', Authorization: 'Bearer k-fetch', 'Idempotency-Key': expect.any(String) })
+    expect(calls[0].init.headers).toEqual({
+      'Content-Type': 'application/json',
+      Authorization: 'Bearer k-fetch',
+      'Idempotency-Key': expect.any(String),
+    })
     expect(calls[2].init.headers).toEqual({ Authorization: 'Bearer k-fetch' })
     const ledger = emulator.stats()
     expect(ledger.minted).toBe(3)
@@ -128,7 +134,7 @@ describe('exchanges through globalThis.fetch', () => {
     })
   })
 
-  test('a refused connection keeps Node\'s code and says fetch failed', async () => {
+  test("a refused connection keeps Node's code and says fetch failed", async () => {
     const port = await closedPort()
     const c = new ChittyIDClient({ serviceUrl: `http://127.0.0.1:${port}/v1`, transport: 'fetch', retry: false })
     clients.push(c)
@@ -173,10 +179,13 @@ describe('exchanges through globalThis.fetch', () => {
   test('maxResponseBytes caps the body', async () => {
     const c = client({ apiKey: 'k-fetch', maxResponseBytes: 1024, retry: false })
     emulator.setFault({ oversizedBody: 64 * 1024 })
-    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EMINTUNKNOWN', cause: { code: 'EBODYTOOLARGE' } })
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({
+      code: 'EMINTUNKNOWN',
+      cause: { code: 'EBODYTOOLARGE' },
+    })
   })
 
-  test('Retry-After and the status text come from the stub\'s answer', async () => {
+  test("Retry-After and the status text come from the stub's answer", async () => {
     const c = client({ retry: { initialDelayMs: 5, jitter: 0 } })
     let n = 0
     globalThis.fetch = async () => {
@@ -205,11 +214,24 @@ describe('exchanges through globalThis.fetch', () => {
   test('a stub that answers nothing usable, or no fetch at all, is a failure, not a crash', async () => {
     const c = client({ retry: false })
     globalThis.fetch = async () => undefined
-    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EMINTUNKNOWN', cause: { code: 'EFETCH' }, message: expect.stringContaining('not a Response') })
-    globalThis.fetch = async () => ({ ok: true, status: 200, statusText: 7, json: async () => ({ chittyId: 'partial stub' }) })
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({
+      code: 'EMINTUNKNOWN',
+      cause: { code: 'EFETCH' },
+      message: expect.stringContaining('not a Response'),
+    })
+    globalThis.fetch = async () => ({
+      ok: true,
+      status: 200,
+      statusText: 7,
+      json: async () => ({ chittyId: 'partial stub' }),
+    })
     await expect(c.mint({ entity: 'PEO' })).resolves.toBe('partial stub')
     globalThis.fetch = undefined
-    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EMINTUNKNOWN', cause: { code: 'EFETCH' }, message: expect.stringContaining('globalThis.fetch is not a function') })
+    await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({
+      code: 'EMINTUNKNOWN',
+      cause: { code: 'EFETCH' },
+      message: expect.stringContaining('globalThis.fetch is not a function'),
+    })
     await expect(c.healthCheck()).resolves.toBe(false)
   })
 

@@ -26,9 +26,16 @@ function runDropin(impl) {
   const projects = Object.keys(EXPECTED).map((suite) => `${suite}:${impl}`)
   const args = [
     join(root, 'node_modules/jest/bin/jest.js'),
-    '--config', join(root, '__test__/dropin/jest.config.js'),
-    '--selectProjects', ...projects,
-    '--runInBand', '--ci', '--detectOpenHandles', '--json', '--outputFile', outputFile,
+    '--config',
+    join(root, '__test__/dropin/jest.config.js'),
+    '--selectProjects',
+    ...projects,
+    '--runInBand',
+    '--ci',
+    '--detectOpenHandles',
+    '--json',
+    '--outputFile',
+    outputFile,
   ]
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -57,18 +64,28 @@ function countsBySuite(results) {
   for (const file of results.testResults) {
     const suite = file.name.split(/[\\/]/).at(-2)
     const passed = file.assertionResults.filter((a) => a.status === 'passed').length
-    counts[suite] = { passed, failed: file.assertionResults.length - passed, error: file.assertionResults.length === 0 ? file.message : undefined }
+    counts[suite] = {
+      passed,
+      failed: file.assertionResults.length - passed,
+      error: file.assertionResults.length === 0 ? file.message : undefined,
+    }
   }
   return counts
 }
 
-const expected = Object.fromEntries(Object.entries(EXPECTED).map(([suite, n]) => [suite, { passed: n, failed: 0, error: undefined }]))
+const expected = Object.fromEntries(
+  Object.entries(EXPECTED).map(([suite, n]) => [suite, { passed: n, failed: 0, error: undefined }]),
+)
 
-test.each(['v1', 'v2'])('the v1-era suites pass unchanged against %s', async (impl) => {
-  const { code, results, output } = await runDropin(impl)
-  const counts = countsBySuite(results)
-  if (code !== 0) console.log(output.slice(-6000))
-  expect(counts).toEqual(expected)
-  expect(results.openHandles).toEqual([])
-  expect(code).toBe(0)
-}, RUN_LIMIT_MS + 10_000)
+test.each(['v1', 'v2'])(
+  'the v1-era suites pass unchanged against %s',
+  async (impl) => {
+    const { code, results, output } = await runDropin(impl)
+    const counts = countsBySuite(results)
+    if (code !== 0) console.log(output.slice(-6000))
+    expect(counts).toEqual(expected)
+    expect(results.openHandles).toEqual([])
+    expect(code).toBe(0)
+  },
+  RUN_LIMIT_MS + 10_000,
+)

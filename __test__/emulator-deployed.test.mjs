@@ -51,7 +51,11 @@ test('the profile is reported, and v1 stays the default', async () => {
   const v1 = await ChittyIDEmulator.start()
   try {
     expect(v1.profile).toBe('v1')
-    const answer = await fetch(`${v1.url}/v1/mint`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"entity":"PEO"}' })
+    const answer = await fetch(`${v1.url}/v1/mint`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"entity":"PEO"}',
+    })
     expect(answer.status).toBe(201)
     expect(format.idGrammarOf((await answer.json()).chittyId)).toBe('v1')
   } finally {
@@ -93,22 +97,41 @@ test('mint reads entityType (word or letter) and answers 200 with a deployed id 
   expect(stats.placeholders).toBe(0)
 })
 
-test('validate is POST /api/validate with { id }: the service\'s verdicts and messages', async () => {
+test("validate is POST /api/validate with { id }: the service's verdicts and messages", async () => {
   const id = (await mint({ entityType: 'event' })).json.chittyId
   const good = await call('POST', '/api/validate', { id })
   expect(good.status).toBe(200)
-  expect(good.json).toMatchObject({ success: true, valid: true, components: { entityType: 'E', checksum: id.slice(23) } })
+  expect(good.json).toMatchObject({
+    success: true,
+    valid: true,
+    components: { entityType: 'E', checksum: id.slice(23) },
+  })
   const pair = Number(id.slice(23))
   const wrongPair = `${id.slice(0, 23)}${String((pair + 1) % 97).padStart(2, '0')}`
   const wrong = await call('POST', '/api/validate', { id: wrongPair })
-  expect(wrong.json).toMatchObject({ success: true, valid: false, error: `Invalid checksum: expected ${id.slice(23)}, got ${wrongPair.slice(23)}` })
+  expect(wrong.json).toMatchObject({
+    success: true,
+    valid: false,
+    error: `Invalid checksum: expected ${id.slice(23)}, got ${wrongPair.slice(23)}`,
+  })
   expect(format.validateFormat(wrongPair)).toBe(false)
   const v1Id = await call('POST', '/api/validate', { id: 'CT-A-CHI-1234-I-24-A-0' })
   expect(v1Id.json).toMatchObject({ valid: false, error: 'Version must be 2 digits' })
   const missing = await call('POST', '/api/validate', {})
-  expect(missing.json).toMatchObject({ success: true, valid: false, error: 'ChittyID is required and must be a string' })
+  expect(missing.json).toMatchObject({
+    success: true,
+    valid: false,
+    error: 'ChittyID is required and must be a string',
+  })
   const placeholder = await call('POST', '/api/validate', { id: '03-0-ERR-0002-T-2612-0-00' })
-  expect(placeholder.json).toMatchObject({ success: true, valid: false, isError: true, errorCode: '0002', errorName: 'MINT_TIMEOUT', canReplace: true })
+  expect(placeholder.json).toMatchObject({
+    success: true,
+    valid: false,
+    isError: true,
+    errorCode: '0002',
+    errorName: 'MINT_TIMEOUT',
+    canReplace: true,
+  })
   const garbage = await call('POST', '/api/validate', 'not json')
   expect([garbage.status, garbage.json.error]).toEqual([503, 'SECURITY_ERROR'])
   expect(emu.stats().requests.validate).toBe(6)
@@ -169,7 +192,11 @@ test.each([
   expect({ success, fallback, errorCode }).toEqual({ success: true, fallback: true, errorCode: code })
   expect(chittyId).toMatch(new RegExp(`^03-0-ERR-${String(number).padStart(4, '0')}-L-[0-9]{4}-0-[0-9]{2}$`))
   expect(chittyId.slice(23)).toBe(referencePair(chittyId.slice(0, 22)))
-  expect([format.isPlaceholderId(chittyId), format.placeholderErrorNumber(chittyId), format.validateFormat(chittyId)]).toEqual([true, number, false])
+  expect([
+    format.isPlaceholderId(chittyId),
+    format.placeholderErrorNumber(chittyId),
+    format.validateFormat(chittyId),
+  ]).toEqual([true, number, false])
   expect(components).toMatchObject({ region: '0', jurisdiction: 'ERR', entityType: 'L', trustLevel: '0' })
   // `remaining: 1`: the next mint is a real one.
   const real = await mint({ entityType: 'place' })
@@ -182,7 +209,9 @@ test('an unknown type gets the INVALID_REQUEST placeholder; a bad placeholder co
   expect(answer.json).toMatchObject({ success: true, fallback: true, errorCode: 'INVALID_REQUEST' })
   expect(answer.json.chittyId.startsWith('03-0-ERR-0008-T-')).toBe(true)
   expect(emu.stats()).toMatchObject({ minted: 0, placeholders: 1 })
-  expect(() => emu.setFault({ placeholder: 'DOWN' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+  expect(() => emu.setFault({ placeholder: 'DOWN' })).toThrow(
+    expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+  )
 })
 
 test('the existing faults work under the profile; its 429s have no Retry-After', async () => {
@@ -211,7 +240,19 @@ test('the existing faults work under the profile; its 429s have no Retry-After',
 })
 
 test('the CLI starts the deployed profile with --profile deployed (and --placeholder)', async () => {
-  const child = spawn(process.execPath, [join(root, 'bin', 'chittyid-emulator.js'), '--profile', 'deployed', '--port', '0', '--placeholder', 'MINT_TIMEOUT'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'bin', 'chittyid-emulator.js'),
+      '--profile',
+      'deployed',
+      '--port',
+      '0',
+      '--placeholder',
+      'MINT_TIMEOUT',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   try {
     const line = await new Promise((resolve, reject) => {
       let out = ''

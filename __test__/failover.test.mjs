@@ -71,8 +71,12 @@ test('the primary dies: the next call fails over at once; it fails back only aft
   const metrics = client.metrics()
   expect(metrics).toContain(`chittyid_client_endpoint_active{endpoint="${v1(primary)}"} 1`)
   expect(metrics).toContain(`chittyid_client_endpoint_failovers_total{endpoint="${v1(primary)}"} 1`)
-  expect(metrics).toMatch(new RegExp(`chittyid_client_endpoint_requests_total\\{endpoint="${v1(secondary).replace(/[.]/g, '\\.')}"\\} [1-9]`))
-  console.log(`failover: first success ${toFirstSuccess.toFixed(1)} ms after the primary died; failback ${toFailback.toFixed(0)} ms after it came back`)
+  expect(metrics).toMatch(
+    new RegExp(`chittyid_client_endpoint_requests_total\\{endpoint="${v1(secondary).replace(/[.]/g, '\\.')}"\\} [1-9]`),
+  )
+  console.log(
+    `failover: first success ${toFirstSuccess.toFixed(1)} ms after the primary died; failback ${toFailback.toFixed(0)} ms after it came back`,
+  )
 }, 15000)
 
 test('a failing primary (5xx) fails over; a 4xx answer does not', async () => {
@@ -137,7 +141,12 @@ describe('mints across endpoints follow the retry-safety rule', () => {
 test('a full outage of every endpoint: stale answers, then the circuits open and nothing is sent', async () => {
   const a = await startEmulator()
   const b = await startEmulator()
-  const client = clientOf({ serviceUrl: [v1(a), v1(b)], cache: { ttlMs: 30 }, retry: { maxAttempts: 1 }, failover: { probeIntervalMs: 60_000 } })
+  const client = clientOf({
+    serviceUrl: [v1(a), v1(b)],
+    cache: { ttlMs: 30 },
+    retry: { maxAttempts: 1 },
+    failover: { probeIntervalMs: 60_000 },
+  })
   const id = await client.mint({ entity: 'PEO' })
   await client.validate(id)
   await sleep(50)
@@ -198,11 +207,19 @@ test('healthCheck() asks the endpoint calls go to', async () => {
 })
 
 test('bad serviceUrl lists and failover options are a TypeError', () => {
-  for (const serviceUrl of [[], [1], ['http://127.0.0.1:1', ''], ['http://127.0.0.1:1', 'http://127.0.0.1:1/'], ['http://127.0.0.1:1', 'ftp://x']]) {
+  for (const serviceUrl of [
+    [],
+    [1],
+    ['http://127.0.0.1:1', ''],
+    ['http://127.0.0.1:1', 'http://127.0.0.1:1/'],
+    ['http://127.0.0.1:1', 'ftp://x'],
+  ]) {
     expect(() => new ChittyIDClient({ serviceUrl })).toThrow(TypeError)
   }
   for (const failover of [{ probeIntervalMs: -1 }, { failbackSuccesses: 0 }, { failbackSuccesses: 1.5 }, 'x']) {
-    expect(() => new ChittyIDClient({ serviceUrl: ['http://127.0.0.1:1', 'http://127.0.0.1:2'], failover })).toThrow(TypeError)
+    expect(() => new ChittyIDClient({ serviceUrl: ['http://127.0.0.1:1', 'http://127.0.0.1:2'], failover })).toThrow(
+      TypeError,
+    )
   }
   const single = clientOf({ serviceUrl: ['http://127.0.0.1:1'] })
   expect(single.serviceUrl).toBe('http://127.0.0.1:1')

@@ -75,7 +75,11 @@ function reconcile(ledger, resolvedIds, logicalMints) {
   const resolvedTwice = [...handedOut].filter(([, n]) => n > 1).map(([id]) => id)
   const notRecordedOnce = resolvedIds.filter((id) => recorded.get(id) !== 1)
 
-  expect({ mintedTwice, resolvedTwice, notRecordedOnce }).toEqual({ mintedTwice: [], resolvedTwice: [], notRecordedOnce: [] })
+  expect({ mintedTwice, resolvedTwice, notRecordedOnce }).toEqual({
+    mintedTwice: [],
+    resolvedTwice: [],
+    notRecordedOnce: [],
+  })
   expect(ledger.mintedIds).toHaveLength(ledger.minted)
   expect(ledger.minted).toBeLessThanOrEqual(logicalMints)
   return { minted: ledger.minted, resolved: resolvedIds.length, lost: ledger.minted - resolvedIds.length }
@@ -161,8 +165,14 @@ const ROWS = [
     client: { timeout: 60, ...IDEMPOTENT },
     settleMs: 220,
     expect: {
-      mint: rejects('ETIMEDOUT', MAX_ATTEMPTS, { reason: /fetch failed: request timed out after 60 ms/, committed: 'maybe' }),
-      batch: rejects('ETIMEDOUT', MAX_ATTEMPTS, { reason: /fetch failed: request timed out after 60 ms/, committed: 'maybe' }),
+      mint: rejects('ETIMEDOUT', MAX_ATTEMPTS, {
+        reason: /fetch failed: request timed out after 60 ms/,
+        committed: 'maybe',
+      }),
+      batch: rejects('ETIMEDOUT', MAX_ATTEMPTS, {
+        reason: /fetch failed: request timed out after 60 ms/,
+        committed: 'maybe',
+      }),
       validate: fallback(/^fetch failed: request timed out after 60 ms$/, MAX_ATTEMPTS),
       health: healthy(1, { minMs: 200 }),
     },
@@ -198,7 +208,10 @@ const ROWS = [
     fault: { errorStatus: 503 },
     expect: {
       mint: rejects('EHTTP', MAX_ATTEMPTS, { status: 503, reason: /ChittyID service error: 503 Service Unavailable$/ }),
-      batch: rejects('EHTTP', MAX_ATTEMPTS, { status: 503, reason: /ChittyID service error: 503 Service Unavailable$/ }),
+      batch: rejects('EHTTP', MAX_ATTEMPTS, {
+        status: 503,
+        reason: /ChittyID service error: 503 Service Unavailable$/,
+      }),
       validate: serviceError(503, MAX_ATTEMPTS),
       health: healthy(),
     },
@@ -247,7 +260,10 @@ const ROWS = [
     recoverAfterMs: 1000,
     expect: {
       mint: rejects('EHTTP', 1, { status: 429, maxMs: 500 }),
-      batch: rejects('ERATELIMITED', 0, { reason: /rate limited by the ChittyID service: traffic is paused for another \d+ ms/, maxMs: 100 }),
+      batch: rejects('ERATELIMITED', 0, {
+        reason: /rate limited by the ChittyID service: traffic is paused for another \d+ ms/,
+        maxMs: 100,
+      }),
       validate: fallback(/^rate limited by the ChittyID service: /, 0),
       health: healthy(1, { minMs: 500 }),
     },
@@ -276,7 +292,12 @@ const ROWS = [
   {
     name: 'resetConnection, remaining 1: a mint is not retried (EMINTUNKNOWN, nothing minted); validate retried through',
     fault: { resetConnection: true, remaining: 1 },
-    expect: { mint: unknown('ECONNRESET', { reason: TRANSPORT }), batch: unknown('ECONNRESET', { reason: TRANSPORT }), validate: answered(2), health: healthy() },
+    expect: {
+      mint: unknown('ECONNRESET', { reason: TRANSPORT }),
+      batch: unknown('ECONNRESET', { reason: TRANSPORT }),
+      validate: answered(2),
+      health: healthy(),
+    },
   },
   {
     name: '[idempotent] resetConnection, remaining 1: retried through',
@@ -343,8 +364,16 @@ const ROWS = [
     fault: { malformedJson: true },
     client: IDEMPOTENT,
     expect: {
-      mint: rejects('EBADRESPONSE', MAX_ATTEMPTS, { reason: /returned an invalid response: invalid JSON/, committed: true, replays: MAX_ATTEMPTS - 1 }),
-      batch: rejects('EBADRESPONSE', MAX_ATTEMPTS, { reason: /returned an invalid response: invalid JSON/, committed: true, replays: MAX_ATTEMPTS - 1 }),
+      mint: rejects('EBADRESPONSE', MAX_ATTEMPTS, {
+        reason: /returned an invalid response: invalid JSON/,
+        committed: true,
+        replays: MAX_ATTEMPTS - 1,
+      }),
+      batch: rejects('EBADRESPONSE', MAX_ATTEMPTS, {
+        reason: /returned an invalid response: invalid JSON/,
+        committed: true,
+        replays: MAX_ATTEMPTS - 1,
+      }),
       validate: fallback(/^ChittyID service returned an invalid response: invalid JSON/, MAX_ATTEMPTS),
       health: healthy(),
     },
@@ -418,7 +447,8 @@ const ROWS = [
 function describeOutcome(op, { value, error }) {
   if (error !== undefined) return error.status ? `${error.code} ${error.status}` : String(error.code ?? error)
   if (op === 'mint' || op === 'batch') return 'resolved'
-  if (op === 'health') return value === true ? 'healthy' : value === false ? 'unhealthy' : `health ${JSON.stringify(value)}`
+  if (op === 'health')
+    return value === true ? 'healthy' : value === false ? 'unhealthy' : `health ${JSON.stringify(value)}`
   if (value.error === undefined) return 'answered'
   const status = /^Service error: (\d{3})$/.exec(value.error)
   return status ? `service error ${status[1]}` : 'fallback'
@@ -549,9 +579,13 @@ async function runRow(row) {
 }
 
 describe('fault matrix: every emulator fault × mint, mintBatch, validate, healthCheck', () => {
-  test.each(ROWS)('$name', async (row) => {
-    await runRow(row)
-  }, 10000)
+  test.each(ROWS)(
+    '$name',
+    async (row) => {
+      await runRow(row)
+    },
+    10000,
+  )
 })
 
 // ---------------------------------------------------------------------------------------
@@ -593,8 +627,26 @@ const MIX_FAULTS = [
   { malformedJson: true, routes: ['validate', 'health'] },
 ]
 const MIX_ENTITIES = ['PEO', 'PLACE', 'PROP', 'EVNT', 'AUTH', 'INFO', 'FACT', 'CONTEXT', 'ACTOR']
-const MIX_LETTERS = { PEO: 'P', PLACE: 'L', PROP: 'T', EVNT: 'E', AUTH: 'A', INFO: 'I', FACT: 'F', CONTEXT: 'C', ACTOR: 'R' }
-const MIX_CODES = new Set(['EHTTP', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EBADRESPONSE', 'EBODYTOOLARGE', 'EMINTUNKNOWN'])
+const MIX_LETTERS = {
+  PEO: 'P',
+  PLACE: 'L',
+  PROP: 'T',
+  EVNT: 'E',
+  AUTH: 'A',
+  INFO: 'I',
+  FACT: 'F',
+  CONTEXT: 'C',
+  ACTOR: 'R',
+}
+const MIX_CODES = new Set([
+  'EHTTP',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EBADRESPONSE',
+  'EBODYTOOLARGE',
+  'EMINTUNKNOWN',
+])
 const MIX_TRANSPORT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT'])
 const MALFORMED_ID = 'chitty_legacy_0001'
 
@@ -629,7 +681,11 @@ test('~200 mixed operations under a random mix of probabilistic faults reconcile
         try {
           const ids = await client.mintBatch(input.map((entity) => ({ entity })))
           const letters = input.map((e) => MIX_LETTERS[e])
-          if (!Array.isArray(ids) || ids.length !== input.length || ids.some((id, i) => !ID_PATTERN.test(id) || typeLetter(id) !== letters[i])) {
+          if (
+            !Array.isArray(ids) ||
+            ids.length !== input.length ||
+            ids.some((id, i) => !ID_PATTERN.test(id) || typeLetter(id) !== letters[i])
+          ) {
             violations.push(`batch ${input} → ${JSON.stringify(ids)}`)
           }
           resolved.push(...ids)
@@ -641,16 +697,20 @@ test('~200 mixed operations under a random mix of probabilistic faults reconcile
       } else if (op === 'validate') {
         const v = await client.validate(input)
         const minted = input !== MALFORMED_ID
-        if (typeof v !== 'object' || typeof v.valid !== 'boolean') violations.push(`validate ${input} → ${JSON.stringify(v)}`)
+        if (typeof v !== 'object' || typeof v.valid !== 'boolean')
+          violations.push(`validate ${input} → ${JSON.stringify(v)}`)
         else if (v.error !== undefined && /^Service error: (429|50[023])$/.test(v.error)) {
           if (v.valid !== false) violations.push(`validate service error but valid: ${JSON.stringify(v)}`)
           count('validate service error')
         } else if (v.chittyId !== undefined) {
-          if (v.chittyId !== input || v.valid !== minted) violations.push(`validate ${input} answered ${JSON.stringify(v)}`)
+          if (v.chittyId !== input || v.valid !== minted)
+            violations.push(`validate ${input} answered ${JSON.stringify(v)}`)
           count('validate answered')
         } else {
-          const reason = /^(fetch failed: |ChittyID service returned an invalid response|ChittyID service response exceeds)/
-          if (v.valid !== client.validateFormat(input) || !reason.test(v.error ?? '')) violations.push(`validate fallback ${JSON.stringify(v)}`)
+          const reason =
+            /^(fetch failed: |ChittyID service returned an invalid response|ChittyID service response exceeds)/
+          if (v.valid !== client.validateFormat(input) || !reason.test(v.error ?? ''))
+            violations.push(`validate fallback ${JSON.stringify(v)}`)
           count('validate fallback')
         }
       } else {
@@ -669,7 +729,8 @@ test('~200 mixed operations under a random mix of probabilistic faults reconcile
         err instanceof ChittyIDError &&
         MIX_CODES.has(err.code) &&
         err.message.startsWith(prefix) &&
-        MIX_TRANSPORT_CODES.has(err.code === 'EMINTUNKNOWN' ? err.cause.code : err.code) === err.message.includes('fetch failed') &&
+        MIX_TRANSPORT_CODES.has(err.code === 'EMINTUNKNOWN' ? err.cause.code : err.code) ===
+          err.message.includes('fetch failed') &&
         (err.code !== 'EMINTUNKNOWN' || (err.mayHaveMinted === true && typeof err.idempotencyKey === 'string')) &&
         (err.code !== 'EHTTP' || [429, 500, 502, 503].includes(err.status))
       if (!ok) violations.push(`${op} rejected unexpectedly: ${err && err.code} ${err && err.message}`)
@@ -718,8 +779,11 @@ test('~200 mixed operations under a random mix of probabilistic faults reconcile
 
     // Every request the emulator saw was an attempt the client counted.
     const clientStats = client.getStats().requests
-    const uncounted = OPS.map((op) => ({ op, emulator: ledger.requests[ROUTE[op]], client: clientStats[STATS_KEY[op]].requests }))
-      .filter(({ emulator: seen, client: sent }) => seen > sent)
+    const uncounted = OPS.map((op) => ({
+      op,
+      emulator: ledger.requests[ROUTE[op]],
+      client: clientStats[STATS_KEY[op]].requests,
+    })).filter(({ emulator: seen, client: sent }) => seen > sent)
     expect(uncounted).toEqual([])
 
     // And the process and the client are fine: everything works again without faults.

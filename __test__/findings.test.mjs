@@ -114,29 +114,42 @@ describe('numeric options are validated, never wrapped or defaulted silently', (
 })
 
 describe('mintBatch rejects when the service returns a different number of ids', () => {
-  test.each([[[]], [['AA-A-AAA-0000-P-26-A-0']], [['A', 'B', 'C', 'D', 'E']]])('%j for 3 requests → EBADRESPONSE', async (ids) => {
-    const server = await serve((req, res) => {
-      req.resume()
-      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true, chittyIds: ids }))
-    })
-    const requests = [{ entity: 'PEO' }, { entity: 'PLACE' }, { entity: 'EVNT' }]
-    try {
-      const idempotent = new ChittyIDClient({ serviceUrl: server.url, retry: { mint: 'idempotent', maxAttempts: 1 } })
-      const err = await idempotent.mintBatch(requests).then(() => null, (e) => e)
-      expect(err).toBeInstanceOf(ChittyIDError)
-      expect(err.code).toBe('EBADRESPONSE')
-      expect(err.message).toBe(`ChittyID service unavailable - cannot batch mint IDs: ChittyID service returned an invalid response: chittyIds holds ${ids.length} ids for 3 requests`)
-      // By default a garbled 2xx leaves the outcome unknown: the same answer, as the cause.
-      const safe = new ChittyIDClient({ serviceUrl: server.url })
-      const unknown = await safe.mintBatch(requests).then(() => null, (e) => e)
-      expect(unknown).toMatchObject({ code: 'EMINTUNKNOWN', mayHaveMinted: true, cause: { code: 'EBADRESPONSE' } })
-      expect(unknown.message).toBe(err.message)
-      await idempotent.close()
-      await safe.close()
-    } finally {
-      await server.close()
-    }
-  })
+  test.each([[[]], [['AA-A-AAA-0000-P-26-A-0']], [['A', 'B', 'C', 'D', 'E']]])(
+    '%j for 3 requests → EBADRESPONSE',
+    async (ids) => {
+      const server = await serve((req, res) => {
+        req.resume()
+        res
+          .writeHead(201, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ success: true, chittyIds: ids }))
+      })
+      const requests = [{ entity: 'PEO' }, { entity: 'PLACE' }, { entity: 'EVNT' }]
+      try {
+        const idempotent = new ChittyIDClient({ serviceUrl: server.url, retry: { mint: 'idempotent', maxAttempts: 1 } })
+        const err = await idempotent.mintBatch(requests).then(
+          () => null,
+          (e) => e,
+        )
+        expect(err).toBeInstanceOf(ChittyIDError)
+        expect(err.code).toBe('EBADRESPONSE')
+        expect(err.message).toBe(
+          `ChittyID service unavailable - cannot batch mint IDs: ChittyID service returned an invalid response: chittyIds holds ${ids.length} ids for 3 requests`,
+        )
+        // By default a garbled 2xx leaves the outcome unknown: the same answer, as the cause.
+        const safe = new ChittyIDClient({ serviceUrl: server.url })
+        const unknown = await safe.mintBatch(requests).then(
+          () => null,
+          (e) => e,
+        )
+        expect(unknown).toMatchObject({ code: 'EMINTUNKNOWN', mayHaveMinted: true, cause: { code: 'EBADRESPONSE' } })
+        expect(unknown.message).toBe(err.message)
+        await idempotent.close()
+        await safe.close()
+      } finally {
+        await server.close()
+      }
+    },
+  )
 })
 
 describe('service-provided text never carries the API key', () => {
@@ -149,20 +162,42 @@ describe('service-provided text never carries the API key', () => {
       req.resume()
       const echoed = `echo ${req.headers.authorization}`
       if (req.url.includes('/validate/')) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ valid: false, error: echoed, chittyId: echoed }))
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ valid: false, error: echoed, chittyId: echoed }))
       } else {
-        res.writeHead(503, `Unavailable (${echoed})`, { 'content-type': 'application/json' }).end(JSON.stringify({ error: echoed }))
+        res
+          .writeHead(503, `Unavailable (${echoed})`, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: echoed }))
       }
     })
-    const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: KEY, retry: { maxAttempts: 2, initialDelayMs: 1 }, circuitBreaker: false })
+    const client = new ChittyIDClient({
+      serviceUrl: server.url,
+      apiKey: KEY,
+      retry: { maxAttempts: 2, initialDelayMs: 1 },
+      circuitBreaker: false,
+    })
     const seen = record(client, ['retry', 'error'])
     try {
-      const err = await client.mint({ entity: 'PEO' }).then(() => null, (e) => e)
+      const err = await client.mint({ entity: 'PEO' }).then(
+        () => null,
+        (e) => e,
+      )
       expect(err.code).toBe('EHTTP')
-      expect(err.message).toBe('ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 503 Unavailable (echo Bearer [redacted])')
+      expect(err.message).toBe(
+        'ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 503 Unavailable (echo Bearer [redacted])',
+      )
       const v = await client.validate('CT-A-CHI-1234-I-24-A-0', {})
       await waitFor(() => seen.count('retry') >= 1, 'a retry event')
-      const everything = JSON.stringify({ message: err.message, stack: err.stack, cause: String(err.cause), v, events: seen.events.map(([n, p]) => [n, p, p && p.error && p.error.message]), stats: client.getStats(), metrics: client.metrics() })
+      const everything = JSON.stringify({
+        message: err.message,
+        stack: err.stack,
+        cause: String(err.cause),
+        v,
+        events: seen.events.map(([n, p]) => [n, p, p && p.error && p.error.message]),
+        stats: client.getStats(),
+        metrics: client.metrics(),
+      })
       expect(everything).not.toContain(KEY)
       expect(everything).toContain('[redacted]')
       expect(requests).toBeGreaterThanOrEqual(2)
@@ -177,12 +212,29 @@ describe('validate() and healthCheck() with bad options reject (TypeError); the 
   test('bad options', async () => {
     const client = new ChittyIDClient({ serviceUrl: `http://127.0.0.1:${await closedPort()}`, retry: false })
     for (const options of ['signal', 42, { signal: 'nope' }, { signal: {} }]) {
-      expect(isInvalidArg(await client.validate('CT-A-CHI-1234-I-24-A-0', options).then(() => null, (e) => e))).toBe(true)
-      expect(isInvalidArg(await client.healthCheck(options).then(() => null, (e) => e))).toBe(true)
+      expect(
+        isInvalidArg(
+          await client.validate('CT-A-CHI-1234-I-24-A-0', options).then(
+            () => null,
+            (e) => e,
+          ),
+        ),
+      ).toBe(true)
+      expect(
+        isInvalidArg(
+          await client.healthCheck(options).then(
+            () => null,
+            (e) => e,
+          ),
+        ),
+      ).toBe(true)
     }
     // A dead service is an answer, not a rejection.
     expect(await client.healthCheck()).toBe(false)
-    expect(await client.validate('CT-A-CHI-1234-I-24-A-0')).toMatchObject({ valid: true, error: expect.stringMatching(/fetch failed/) })
+    expect(await client.validate('CT-A-CHI-1234-I-24-A-0')).toMatchObject({
+      valid: true,
+      error: expect.stringMatching(/fetch failed/),
+    })
     // A bad id is answered too.
     expect(await client.validate(42)).toEqual({ valid: false, error: 'ChittyID must be a string' })
     await client.close()
@@ -249,10 +301,14 @@ test('the emulator switches to ignoring keys and back at run time, from JS', asy
 test('the CLI starts an emulator that ignores keys and limits the rate, like the public service', async () => {
   const { spawn } = await import('node:child_process')
   const { ROOT } = await import('./wait.mjs')
-  const child = spawn(process.execPath, ['bin/chittyid-emulator.js', '--port', '0', '--ignore-idempotency-keys', '--rate-limit', '2'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    ['bin/chittyid-emulator.js', '--port', '0', '--ignore-idempotency-keys', '--rate-limit', '2'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   try {
     const line = await new Promise((resolve, reject) => {
       let out = ''
@@ -265,7 +321,11 @@ test('the CLI starts an emulator that ignores keys and limits the rate, like the
     expect(line).toMatch(/ignoring Idempotency-Key, at most 2 requests\/s/)
     const url = /listening on (http:\/\/\S+)/.exec(line)[1]
     const post = () =>
-      fetch(`${url}/v1/mint`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'same' }, body: '{"entity":"PEO"}' })
+      fetch(`${url}/v1/mint`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'same' },
+        body: '{"entity":"PEO"}',
+      })
     const [a, b, c] = [await post(), await post(), await post()]
     expect([a.status, b.status, c.status]).toEqual([201, 201, 429])
     expect((await a.json()).chittyId).not.toBe((await b.json()).chittyId)

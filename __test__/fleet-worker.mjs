@@ -14,7 +14,8 @@ const client = new ChittyIDClient({
 const report = { ok: 0, errors: {}, status429: 0 }
 if (job.mode === 'mint') {
   // Every member is connected to Redis and starts together, so their traffic overlaps.
-  for (let i = 0; i < 100 && !client.getStats().fleet.connected; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  for (let i = 0; i < 100 && !client.getStats().fleet.connected; i++)
+    await new Promise((resolve) => setTimeout(resolve, 20))
   const wait = job.startAt - Date.now()
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
   const outcomes = await Promise.allSettled(Array.from({ length: job.count }, () => client.mint({ entity: 'PEO' })))

@@ -16,7 +16,9 @@ const REDIS = process.env.CHITTYID_TEST_REDIS_URL
 const REDIS_SERVER = process.env.CHITTYID_TEST_REDIS_SERVER
 
 if (!REDIS) {
-  console.warn('\n!!! fleet.test.mjs SKIPPED: CHITTYID_TEST_REDIS_URL is not set. Run it as\n!!!   bash scripts/with-redis.sh node --experimental-vm-modules node_modules/jest/bin/jest.js __test__/fleet.test.mjs\n')
+  console.warn(
+    '\n!!! fleet.test.mjs SKIPPED: CHITTYID_TEST_REDIS_URL is not set. Run it as\n!!!   bash scripts/with-redis.sh node --experimental-vm-modules node_modules/jest/bin/jest.js __test__/fleet.test.mjs\n',
+  )
 }
 const withRedis = REDIS ? describe : describe.skip
 if (!REDIS && ['1', 'true'].includes(process.env.CHITTYID_REQUIRE_REDIS)) {
@@ -29,7 +31,10 @@ const prefix = () => `chittyid-jest-${Math.random().toString(16).slice(2, 10)}`
 
 function runWorker(job) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, JSON.stringify(job)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [WORKER, JSON.stringify(job)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))
@@ -86,7 +91,11 @@ function redisClients(url) {
 }
 
 async function startRedis(port) {
-  const child = spawn(REDIS_SERVER, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const child = spawn(
+    REDIS_SERVER,
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  )
   for (let i = 0; i < 100 && !(await pings(port)); i++) await sleep(20)
   return child
 }
@@ -123,7 +132,8 @@ function redisCommand(url, ...args) {
 }
 
 /** The Redis key of `id`'s shared verdict for a client of `serviceUrl` (docs/ARCHITECTURE.md "Fleet"). */
-const verdictKey = (keyPrefix, serviceUrl, id) => `${keyPrefix}:${createHash('sha256').update(serviceUrl).digest('hex').slice(0, 16)}:sv:${id}`
+const verdictKey = (keyPrefix, serviceUrl, id) =>
+  `${keyPrefix}:${createHash('sha256').update(serviceUrl).digest('hex').slice(0, 16)}:sv:${id}`
 
 function stopped(child) {
   return new Promise((resolve) => {
@@ -155,7 +165,16 @@ withRedis('fleet mode', () => {
     const sampler = setInterval(() => samples.push([performance.now(), emulator.stats().requests.mint - before]), 50)
     // A roomy deadline: on a loaded 2-vCPU machine a member's I/O thread can be starved past the
     // default 30 ms, and a member that goes local-only adds its share on top of the fleet's.
-    const job = { mode: 'mint', serviceUrl: `${emulator.url}/v1`, redis: REDIS, keyPrefix, ratePerSecond: N, count: 200, startAt, deadlineMs: 200 }
+    const job = {
+      mode: 'mint',
+      serviceUrl: `${emulator.url}/v1`,
+      redis: REDIS,
+      keyPrefix,
+      ratePerSecond: N,
+      count: 200,
+      startAt,
+      deadlineMs: 200,
+    }
     const reports = await Promise.all([1, 2, 3, 4].map(() => runWorker(job)))
     clearInterval(sampler)
     samples.push([performance.now(), emulator.stats().requests.mint - before])
@@ -174,7 +193,9 @@ withRedis('fleet mode', () => {
     const first = samples.find(([, n]) => n > 0)
     const last = samples.find(([, n]) => n === 800)
     const overall = (800 - first[1]) / ((last[0] - first[0]) / 1000)
-    console.log(`fleet rate: N=${N}/s, busiest 1 s window ${busiest} requests, overall ${overall.toFixed(1)}/s, 429s ${status429}, waits ${reports.map((r) => r.fleet.rateWaits).join("/")}, Redis timeouts ${reports.map((r) => r.fleet.timeouts).join("/")}`)
+    console.log(
+      `fleet rate: N=${N}/s, busiest 1 s window ${busiest} requests, overall ${overall.toFixed(1)}/s, 429s ${status429}, waits ${reports.map((r) => r.fleet.rateWaits).join('/')}, Redis timeouts ${reports.map((r) => r.fleet.timeouts).join('/')}`,
+    )
     // Small tolerance: a starved member sends a few overdue slots back to back.
     expect(busiest).toBeLessThanOrEqual(N * 1.1 + 2)
     expect(overall).toBeLessThanOrEqual(N * 1.02)
@@ -202,13 +223,19 @@ withRedis('fleet mode', () => {
     expect(other.cache).toMatchObject({ misses: 1, sets: 1 })
 
     // A process with another key prefix is another fleet: it asks the service.
-    const stranger = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix: prefix(), id, apiKey: 'fleet-key' })
+    const stranger = await runWorker({
+      mode: 'validate',
+      serviceUrl,
+      redis: REDIS,
+      keyPrefix: prefix(),
+      id,
+      apiKey: 'fleet-key',
+    })
     expect(stranger.fleet).toMatchObject({ l2Hits: 0, l2Misses: 1 })
     expect(emulator.stats().requests.validate - before).toBe(2)
     expect(client.getStats().fleet).toMatchObject({ l2Writes: 1, connected: true })
     await client.close()
   })
-
 
   test('a verdict written into Redis by anyone else is never served', async () => {
     const keyPrefix = prefix()
@@ -221,7 +248,8 @@ withRedis('fleet mode', () => {
       const unknown = wrongCheck(0)
       const before = emulator.stats().requests.validate
       // A bare verdict (the old clients' format), written by anyone with access to the Redis.
-      for (const id of [unknown, 'NOT-A-CHITTY-ID']) await redisCommand(REDIS, 'SET', verdictKey(keyPrefix, client.serviceUrl, id), '1', 'PX', '60000')
+      for (const id of [unknown, 'NOT-A-CHITTY-ID'])
+        await redisCommand(REDIS, 'SET', verdictKey(keyPrefix, client.serviceUrl, id), '1', 'PX', '60000')
       expect(await client.validate('NOT-A-CHITTY-ID')).toMatchObject({ valid: false })
       expect(await client.validate(unknown)).toMatchObject({ valid: false })
       // Both went to the service; the well-formed id's forgery was seen and counted.
@@ -233,16 +261,39 @@ withRedis('fleet mode', () => {
       expect(genuine).toMatch(/^1\.\d+\.[0-9a-f]{64}$/)
       const copyTarget = wrongCheck(1)
       await redisCommand(REDIS, 'SET', verdictKey(keyPrefix, client.serviceUrl, copyTarget), genuine, 'PX', '60000')
-      const other = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id: copyTarget, apiKey: 'fleet-key' })
+      const other = await runWorker({
+        mode: 'validate',
+        serviceUrl,
+        redis: REDIS,
+        keyPrefix,
+        id: copyTarget,
+        apiKey: 'fleet-key',
+      })
       expect(other.result).toMatchObject({ valid: false })
       expect(other.fleet).toMatchObject({ l2Rejected: 1, l2Hits: 0 })
       // ...while the genuine entry is a hit for a member with the same API key, and not one
       // for a fleet with another key under the same prefix.
-      const friend = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id: minted, apiKey: 'fleet-key' })
+      const friend = await runWorker({
+        mode: 'validate',
+        serviceUrl,
+        redis: REDIS,
+        keyPrefix,
+        id: minted,
+        apiKey: 'fleet-key',
+      })
       expect(friend.fleet).toMatchObject({ l2Hits: 1, l2Rejected: 0 })
-      const foreign = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id: minted, apiKey: 'another-key' })
+      const foreign = await runWorker({
+        mode: 'validate',
+        serviceUrl,
+        redis: REDIS,
+        keyPrefix,
+        id: minted,
+        apiKey: 'another-key',
+      })
       expect(foreign.fleet).toMatchObject({ l2Hits: 0, l2Rejected: 1 })
-      expect(JSON.stringify(await redisCommand(REDIS, 'GET', verdictKey(keyPrefix, client.serviceUrl, minted)))).not.toContain('fleet-key')
+      expect(
+        JSON.stringify(await redisCommand(REDIS, 'GET', verdictKey(keyPrefix, client.serviceUrl, minted))),
+      ).not.toContain('fleet-key')
     } finally {
       await client.close()
     }
@@ -273,56 +324,71 @@ withRedis('fleet mode', () => {
   })
 
   const killable = REDIS_SERVER ? test : test.skip
-  killable('killing Redis mid-run loses nothing; the client degrades, keeps going and reconnects', async () => {
-    const port = await freePort()
-    let redis = await startRedis(port)
-    const url = `redis://127.0.0.1:${port}/`
-    const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, fleet: { redis: url, keyPrefix: prefix(), ratePerSecond: 400, burst: 20, deadlineMs: 50 } })
-    const events = []
-    client.on('fleetDegraded', (e) => events.push(['fleetDegraded', e.reason]))
-    client.on('fleetRestored', () => events.push(['fleetRestored']))
-    const mintedBefore = emulator.stats().minted
-    try {
-      const outcomes = []
-      const latencies = []
-      let phase = 'up'
-      const run = async (n) => {
-        for (let i = 0; i < n; i++) {
-          const t0 = performance.now()
-          outcomes.push(await client.mint({ entity: 'PEO' }).then(() => 'ok', (e) => e.code))
-          latencies.push([phase, performance.now() - t0])
+  killable(
+    'killing Redis mid-run loses nothing; the client degrades, keeps going and reconnects',
+    async () => {
+      const port = await freePort()
+      let redis = await startRedis(port)
+      const url = `redis://127.0.0.1:${port}/`
+      const client = new ChittyIDClient({
+        serviceUrl: `${emulator.url}/v1`,
+        fleet: { redis: url, keyPrefix: prefix(), ratePerSecond: 400, burst: 20, deadlineMs: 50 },
+      })
+      const events = []
+      client.on('fleetDegraded', (e) => events.push(['fleetDegraded', e.reason]))
+      client.on('fleetRestored', () => events.push(['fleetRestored']))
+      const mintedBefore = emulator.stats().minted
+      try {
+        const outcomes = []
+        const latencies = []
+        let phase = 'up'
+        const run = async (n) => {
+          for (let i = 0; i < n; i++) {
+            const t0 = performance.now()
+            outcomes.push(
+              await client.mint({ entity: 'PEO' }).then(
+                () => 'ok',
+                (e) => e.code,
+              ),
+            )
+            latencies.push([phase, performance.now() - t0])
+          }
         }
-      }
-      const load = Promise.all(Array.from({ length: 8 }, () => run(75)))
-      await sleep(300)
-      expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false })
-      await stopped(redis)
-      phase = 'down'
-      for (let i = 0; i < 100 && !client.getStats().fleet.degraded; i++) await sleep(20)
-      expect(client.getStats().fleet.degraded).toBe(true)
-      await sleep(300)
-      redis = await startRedis(port)
-      phase = 'back'
-      for (let i = 0; i < 150 && client.getStats().fleet.degraded; i++) await sleep(20)
-      await load
+        const load = Promise.all(Array.from({ length: 8 }, () => run(75)))
+        await sleep(300)
+        expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false })
+        await stopped(redis)
+        phase = 'down'
+        for (let i = 0; i < 100 && !client.getStats().fleet.degraded; i++) await sleep(20)
+        expect(client.getStats().fleet.degraded).toBe(true)
+        await sleep(300)
+        redis = await startRedis(port)
+        phase = 'back'
+        for (let i = 0; i < 150 && client.getStats().fleet.degraded; i++) await sleep(20)
+        await load
 
-      expect(outcomes.length).toBe(600)
-      expect(outcomes.filter((o) => o !== 'ok')).toEqual([])
-      expect(emulator.stats().minted - mintedBefore).toBe(600)
-      const fleet = client.getStats().fleet
-      expect(fleet).toMatchObject({ connected: true, degraded: false, degradations: 1, restorations: 1 })
-      expect(fleet.errors + fleet.timeouts).toBeGreaterThan(0)
-      expect(events.map(([name]) => name)).toEqual(['fleetDegraded', 'fleetRestored'])
-      expect(events[0][1]).toEqual(expect.any(String))
-      // While Redis was down the calls paid nothing for it.
-      const down = latencies.filter(([p]) => p === 'down').map(([, ms]) => ms).sort((a, b) => a - b)
-      expect(down.length).toBeGreaterThan(0)
-      expect(percentile(down, 0.5)).toBeLessThan(50)
-    } finally {
-      await client.close()
-      await stopped(redis)
-    }
-  }, 60000)
+        expect(outcomes.length).toBe(600)
+        expect(outcomes.filter((o) => o !== 'ok')).toEqual([])
+        expect(emulator.stats().minted - mintedBefore).toBe(600)
+        const fleet = client.getStats().fleet
+        expect(fleet).toMatchObject({ connected: true, degraded: false, degradations: 1, restorations: 1 })
+        expect(fleet.errors + fleet.timeouts).toBeGreaterThan(0)
+        expect(events.map(([name]) => name)).toEqual(['fleetDegraded', 'fleetRestored'])
+        expect(events[0][1]).toEqual(expect.any(String))
+        // While Redis was down the calls paid nothing for it.
+        const down = latencies
+          .filter(([p]) => p === 'down')
+          .map(([, ms]) => ms)
+          .sort((a, b) => a - b)
+        expect(down.length).toBeGreaterThan(0)
+        expect(percentile(down, 0.5)).toBeLessThan(50)
+      } finally {
+        await client.close()
+        await stopped(redis)
+      }
+    },
+    60000,
+  )
 
   test('a 429 in one instance pauses the others', async () => {
     const keyPrefix = prefix()
@@ -352,8 +418,18 @@ withRedis('fleet mode', () => {
   test('a circuit that opens in one instance makes the others probe instead of hammering', async () => {
     const keyPrefix = prefix()
     const serviceUrl = `${emulator.url}/v1`
-    const a = new ChittyIDClient({ serviceUrl, retry: false, circuitBreaker: { failureThreshold: 2, resetTimeout: 5000 }, fleet: { redis: REDIS, keyPrefix } })
-    const b = new ChittyIDClient({ serviceUrl, retry: false, circuitBreaker: { failureThreshold: 5, resetTimeout: 5000 }, fleet: { redis: REDIS, keyPrefix } })
+    const a = new ChittyIDClient({
+      serviceUrl,
+      retry: false,
+      circuitBreaker: { failureThreshold: 2, resetTimeout: 5000 },
+      fleet: { redis: REDIS, keyPrefix },
+    })
+    const b = new ChittyIDClient({
+      serviceUrl,
+      retry: false,
+      circuitBreaker: { failureThreshold: 5, resetTimeout: 5000 },
+      fleet: { redis: REDIS, keyPrefix },
+    })
     const seen = []
     b.on('circuitHalfOpen', () => seen.push('circuitHalfOpen'))
     b.on('circuitOpen', () => seen.push('circuitOpen'))
@@ -396,12 +472,17 @@ withRedis('fleet mode', () => {
       return ms.sort((a, b) => a - b)
     }
     const plain = new ChittyIDClient({ serviceUrl })
-    const fleet = new ChittyIDClient({ serviceUrl, fleet: { redis: REDIS, keyPrefix: prefix(), ratePerSecond: 1e6, burst: 1e6 } })
+    const fleet = new ChittyIDClient({
+      serviceUrl,
+      fleet: { redis: REDIS, keyPrefix: prefix(), ratePerSecond: 1e6, burst: 1e6 },
+    })
     await measure(plain, 50)
     await measure(fleet, 50)
     const a = await measure(plain, 400)
     const b = await measure(fleet, 400)
-    console.log(`mint latency ms: plain p50 ${percentile(a, 0.5).toFixed(3)} p99 ${percentile(a, 0.99).toFixed(3)}; fleet (rate budget on) p50 ${percentile(b, 0.5).toFixed(3)} p99 ${percentile(b, 0.99).toFixed(3)}`)
+    console.log(
+      `mint latency ms: plain p50 ${percentile(a, 0.5).toFixed(3)} p99 ${percentile(a, 0.99).toFixed(3)}; fleet (rate budget on) p50 ${percentile(b, 0.5).toFixed(3)} p99 ${percentile(b, 0.99).toFixed(3)}`,
+    )
     expect(percentile(b, 0.5) - percentile(a, 0.5)).toBeLessThan(5)
     expect(fleet.getStats().fleet).toMatchObject({ connected: true, errors: 0 })
     const open = await redisClients(REDIS)
@@ -421,8 +502,28 @@ function makeCertificates(dir) {
   run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=chittyid-test-redis-ca')
   run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
   fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf')
-  return { ca: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'), cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') }
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  )
+  return {
+    ca: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
+    cert: path.join(dir, 'server.pem'),
+    key: path.join(dir, 'server.key'),
+  }
 }
 
 /** True once a TLS handshake with `port` succeeds and PING answers. */
@@ -452,14 +553,39 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chittyid-redis-tls-'))
     certs = makeCertificates(dir)
     const port = await freePort()
-    redis = spawn(REDIS_SERVER, [
-      '--bind', '127.0.0.1', '--port', '0', '--tls-port', String(port),
-      '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', path.join(dir, 'ca.pem'),
-      '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir,
-    ], { stdio: 'ignore' })
+    redis = spawn(
+      REDIS_SERVER,
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        certs.cert,
+        '--tls-key-file',
+        certs.key,
+        '--tls-ca-cert-file',
+        path.join(dir, 'ca.pem'),
+        '--tls-auth-clients',
+        'no',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    )
     let up = false
-    for (let i = 0; i < 150 && !up && redis.exitCode === null; i++) up = (await tlsPings(port, certs.ca)) || (await sleep(20), false)
-    if (!up) throw new Error(`${REDIS_SERVER} did not serve TLS on --tls-port (exit code ${redis.exitCode}): it needs a redis-server built with TLS, as Debian's is`)
+    for (let i = 0; i < 150 && !up && redis.exitCode === null; i++)
+      up = (await tlsPings(port, certs.ca)) || (await sleep(20), false)
+    if (!up)
+      throw new Error(
+        `${REDIS_SERVER} did not serve TLS on --tls-port (exit code ${redis.exitCode}): it needs a redis-server built with TLS, as Debian's is`,
+      )
     url = `rediss://127.0.0.1:${port}/`
   })
   afterAll(async () => {
@@ -468,7 +594,13 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true })
   })
 
-  const fleetClient = (extra = {}) => new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, apiKey: 'fleet-key', fleet: { redis: url, keyPrefix: prefix() }, ...extra })
+  const fleetClient = (extra = {}) =>
+    new ChittyIDClient({
+      serviceUrl: `${emulator.url}/v1`,
+      apiKey: 'fleet-key',
+      fleet: { redis: url, keyPrefix: prefix() },
+      ...extra,
+    })
 
   test('with the CA given as `ca`, the fleet connects and shares verdicts over TLS', async () => {
     const client = fleetClient({ ca: certs.ca })
@@ -516,7 +648,12 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
   })
 
   test('a plain redis:// URL to the TLS port does not connect', async () => {
-    const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, apiKey: 'fleet-key', ca: certs.ca, fleet: { redis: url.replace('rediss:', 'redis:'), keyPrefix: prefix(), deadlineMs: 200 } })
+    const client = new ChittyIDClient({
+      serviceUrl: `${emulator.url}/v1`,
+      apiKey: 'fleet-key',
+      ca: certs.ca,
+      fleet: { redis: url.replace('rediss:', 'redis:'), keyPrefix: prefix(), deadlineMs: 200 },
+    })
     try {
       await client.mint({ entity: 'PEO' })
       for (let i = 0; i < 150 && !client.getStats().fleet.degraded; i++) await sleep(20)
@@ -552,9 +689,13 @@ describe('fleet option', () => {
       expect(thrown.code).toBe('ERR_INVALID_ARG_VALUE')
     }
     // A name the fleet option does not have.
-    expect(() => new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1', fleet: { redis: 'redis://127.0.0.1:6379', rate: 5 } })).toThrow(
-      expect.objectContaining({ name: 'TypeError', code: 'ERR_CHITTYID_UNKNOWN_OPTION', option: 'fleet.rate' }),
-    )
+    expect(
+      () =>
+        new ChittyIDClient({
+          serviceUrl: 'http://127.0.0.1:9/v1',
+          fleet: { redis: 'redis://127.0.0.1:6379', rate: 5 },
+        }),
+    ).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_CHITTYID_UNKNOWN_OPTION', option: 'fleet.rate' }))
   })
 
   test('with Redis unreachable, calls still succeed and nothing leaks the password or API key', async () => {

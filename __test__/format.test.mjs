@@ -23,7 +23,16 @@ const RANDOM_STRINGS_PER_SEED = 3000
 const VALID_IDS_PER_SEED = 500
 const MUTATED_IDS_PER_SEED = 40
 const FIELDS = ['version', 'generation', 'location', 'sequence', 'entityType', 'yearMonth', 'check', 'extension']
-const DEPLOYED_FIELDS = ['version', 'region', 'jurisdiction', 'sequential', 'entityType', 'yearMonth', 'trustLevel', 'checksum']
+const DEPLOYED_FIELDS = [
+  'version',
+  'region',
+  'jurisdiction',
+  'sequential',
+  'entityType',
+  'yearMonth',
+  'trustLevel',
+  'checksum',
+]
 
 /** mulberry32: a small seeded PRNG, so a failing case can be replayed. */
 function prng(seed) {
@@ -47,9 +56,35 @@ const LOWER = 'abcdefghijklmnopqrstuvwxyz'
 // that are not U+002D, whitespace and line ends (`$` must not match before a final newline),
 // NUL, a lone surrogate and an astral character.
 const TRAPS = [
-  '-', '_', ' ', '\t', '\n', '\r', '\0', '.', '/', '+',
-  'K', 'ſ', 'İ', 'ı', 'Ａ', 'Ｚ', '０', '９', '٣', '²', 'É', 'ß',
-  '‐', '–', '−', '\u00a0', '\u2028', '\ud800', '🦀',
+  '-',
+  '_',
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\0',
+  '.',
+  '/',
+  '+',
+  'K',
+  'ſ',
+  'İ',
+  'ı',
+  'Ａ',
+  'Ｚ',
+  '０',
+  '９',
+  '٣',
+  '²',
+  'É',
+  'ß',
+  '‐',
+  '–',
+  '−',
+  '\u00a0',
+  '\u2028',
+  '\ud800',
+  '🦀',
 ]
 const ALPHABET = [...UPPER, ...DIGIT, ...LOWER, ...TRAPS]
 
@@ -117,7 +152,8 @@ function nearMisses(id, r) {
     // ... and its single-character neighbours (G, ERR, the 00 of SSSS, T, C, the pair).
     for (let i = 0; i < 25; i++) {
       if (id[i] === '-') continue
-      for (const s of [r.pick(UPPER), r.pick(DIGIT)]) out.push(`${placeholder}-00`.slice(0, i) + s + `${placeholder}-00`.slice(i + 1))
+      for (const s of [r.pick(UPPER), r.pick(DIGIT)])
+        out.push(`${placeholder}-00`.slice(0, i) + s + `${placeholder}-00`.slice(i + 1))
     }
     // One field character changed to another letter or digit, with the pair that fits the
     // change: only the grammar can tell these apart.
@@ -155,8 +191,12 @@ function corpus(seed) {
   for (let i = 0; i < RANDOM_STRINGS_PER_SEED; i++) {
     cases.push([...SHAPE].map((c) => (r.int(10) > 0 ? classChar(c, r) : r.pick([...UPPER, ...DIGIT, '-']))).join(''))
     // Deployed-shaped, with a random pair (right about once in 97) or the right one.
-    const fields = [...DEPLOYED_SHAPE].map((c) => (r.int(10) > 0 ? classChar(c, r) : r.pick([...UPPER, ...DIGIT, '-']))).join('')
-    cases.push(`${fields}-${r.int(3) === 0 ? referencePair(fields.replace(/[^0-9A-Z-]/g, '0')) : String(r.int(100)).padStart(2, '0')}`)
+    const fields = [...DEPLOYED_SHAPE]
+      .map((c) => (r.int(10) > 0 ? classChar(c, r) : r.pick([...UPPER, ...DIGIT, '-'])))
+      .join('')
+    cases.push(
+      `${fields}-${r.int(3) === 0 ? referencePair(fields.replace(/[^0-9A-Z-]/g, '0')) : String(r.int(100)).padStart(2, '0')}`,
+    )
   }
   return cases
 }
@@ -183,15 +223,26 @@ describe('the JS and Rust id grammars agree', () => {
     expect(cases.length - valid).toBeGreaterThan(5_000)
     expect({ seed, disagreements: disagreements(cases, validateFormat) }).toEqual({ seed, disagreements: [] })
     // The client's method is the package's public face of the same function.
-    expect({ seed, disagreements: disagreements(cases, (id) => client.validateFormat(id)) }).toEqual({ seed, disagreements: [] })
+    expect({ seed, disagreements: disagreements(cases, (id) => client.validateFormat(id)) }).toEqual({
+      seed,
+      disagreements: [],
+    })
     // Both grammars are well represented among the valid ids.
     expect(cases.filter((id) => format.idGrammarOf(id) === 'deployed').length).toBeGreaterThan(500)
     expect(cases.filter((id) => format.idGrammarOf(id) === 'v1').length).toBeGreaterThan(500)
     for (const grammar of ['v1', 'deployed']) {
       const narrowed = new ChittyIDClient({ idGrammar: grammar })
       try {
-        expect({ seed, grammar, disagreements: disagreements(cases, (id) => validateFormat(id, { grammar }), grammar) }).toEqual({ seed, grammar, disagreements: [] })
-        expect({ seed, grammar, disagreements: disagreements(cases, (id) => narrowed.validateFormat(id), grammar) }).toEqual({ seed, grammar, disagreements: [] })
+        expect({
+          seed,
+          grammar,
+          disagreements: disagreements(cases, (id) => validateFormat(id, { grammar }), grammar),
+        }).toEqual({ seed, grammar, disagreements: [] })
+        expect({
+          seed,
+          grammar,
+          disagreements: disagreements(cases, (id) => narrowed.validateFormat(id), grammar),
+        }).toEqual({ seed, grammar, disagreements: [] })
       } finally {
         narrowed.close()
       }
@@ -200,34 +251,44 @@ describe('the JS and Rust id grammars agree', () => {
 
   test.each(SEEDS)('seed %i: placeholder detection agrees on every generated string', (seed) => {
     const cases = corpus(seed)
-    const wrong = cases.filter((id) => format.isPlaceholderId(id) !== native.isPlaceholderNative(id)).map((id) => JSON.stringify(id))
+    const wrong = cases
+      .filter((id) => format.isPlaceholderId(id) !== native.isPlaceholderNative(id))
+      .map((id) => JSON.stringify(id))
     expect(cases.filter((id) => format.isPlaceholderId(id)).length).toBeGreaterThan(20)
     expect({ seed, wrong }).toEqual({ seed, wrong: [] })
   })
 
-  test.each(SEEDS)('seed %i: the native and JS parse accept exactly the valid ids and split them into the same fields', (seed) => {
-    const wrong = []
-    for (const id of corpus(seed)) {
-      const parsed = native.parseChittyId(id)
-      if ((parsed !== null) !== validateFormat(id)) {
-        wrong.push(`${JSON.stringify(id)}: parsed ${JSON.stringify(parsed)}`)
-        continue
+  test.each(SEEDS)(
+    'seed %i: the native and JS parse accept exactly the valid ids and split them into the same fields',
+    (seed) => {
+      const wrong = []
+      for (const id of corpus(seed)) {
+        const parsed = native.parseChittyId(id)
+        if ((parsed !== null) !== validateFormat(id)) {
+          wrong.push(`${JSON.stringify(id)}: parsed ${JSON.stringify(parsed)}`)
+          continue
+        }
+        const js = ChittyIDClient.parse(id)
+        if (parsed === null) {
+          if (js !== null) wrong.push(`${JSON.stringify(id)}: ChittyIDClient.parse is not null`)
+          continue
+        }
+        if (parsed.fields.join('-') !== id) wrong.push(`${JSON.stringify(id)}: fields ${parsed.fields.join('|')}`)
+        const names = parsed.grammar === 'v1' ? FIELDS : DEPLOYED_FIELDS
+        if (
+          js === null ||
+          js.grammar !== parsed.grammar ||
+          JSON.stringify(names.map((n) => js[n])) !== JSON.stringify(parsed.fields)
+        ) {
+          wrong.push(`${JSON.stringify(id)}: ChittyIDClient.parse differs: ${JSON.stringify(js)}`)
+        }
+        // v1's result keeps v1's shape exactly: eight enumerable fields.
+        if (parsed.grammar === 'v1' && JSON.stringify(Object.keys(js)) !== JSON.stringify(FIELDS))
+          wrong.push(`${JSON.stringify(id)}: v1 keys ${Object.keys(js)}`)
       }
-      const js = ChittyIDClient.parse(id)
-      if (parsed === null) {
-        if (js !== null) wrong.push(`${JSON.stringify(id)}: ChittyIDClient.parse is not null`)
-        continue
-      }
-      if (parsed.fields.join('-') !== id) wrong.push(`${JSON.stringify(id)}: fields ${parsed.fields.join('|')}`)
-      const names = parsed.grammar === 'v1' ? FIELDS : DEPLOYED_FIELDS
-      if (js === null || js.grammar !== parsed.grammar || JSON.stringify(names.map((n) => js[n])) !== JSON.stringify(parsed.fields)) {
-        wrong.push(`${JSON.stringify(id)}: ChittyIDClient.parse differs: ${JSON.stringify(js)}`)
-      }
-      // v1's result keeps v1's shape exactly: eight enumerable fields.
-      if (parsed.grammar === 'v1' && JSON.stringify(Object.keys(js)) !== JSON.stringify(FIELDS)) wrong.push(`${JSON.stringify(id)}: v1 keys ${Object.keys(js)}`)
-    }
-    expect({ seed, wrong }).toEqual({ seed, wrong: [] })
-  })
+      expect({ seed, wrong }).toEqual({ seed, wrong: [] })
+    },
+  )
 
   // The generated strings must be able to tell grammars apart: each of these slightly wrong
   // grammars has to disagree with the native one somewhere in the first seed's corpus.
@@ -255,10 +316,30 @@ describe('the JS and Rust id grammars agree', () => {
   test.each([
     ['no check pair', (id) => DEPLOYED_ID.test(id)],
     ['the textbook ISO 7064 pair (n × 100)', (id) => DEPLOYED_ID.test(id) && textbookPair(id)],
-    ['G may be 0', (id) => /^[0-9]{2}-[0-9]-[A-Z]{3}-[0-9]{4}-[PLTEA]-[0-9]{4}-[0-5]-[0-9]{2}$/.test(id) && format.deployedCheckPair(id) === Number(id.slice(23))],
-    ['any type letter', (id) => /^[0-9]{2}-[1-9]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{4}-[0-5]-[0-9]{2}$/.test(id) && format.deployedCheckPair(id) === Number(id.slice(23))],
-    ['trust 0-9', (id) => /^[0-9]{2}-[1-9]-[A-Z]{3}-[0-9]{4}-[PLTEA]-[0-9]{4}-[0-9]-[0-9]{2}$/.test(id) && format.deployedCheckPair(id) === Number(id.slice(23))],
-    ['a final newline allowed', (id) => /^[0-9]{2}-[1-9]-[A-Z]{3}-[0-9]{4}-[PLTEA]-[0-9]{4}-[0-5]-[0-9]{2}$/m.test(id) && format.deployedCheckPair(id) === Number(id.slice(23, 25))],
+    [
+      'G may be 0',
+      (id) =>
+        /^[0-9]{2}-[0-9]-[A-Z]{3}-[0-9]{4}-[PLTEA]-[0-9]{4}-[0-5]-[0-9]{2}$/.test(id) &&
+        format.deployedCheckPair(id) === Number(id.slice(23)),
+    ],
+    [
+      'any type letter',
+      (id) =>
+        /^[0-9]{2}-[1-9]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{4}-[0-5]-[0-9]{2}$/.test(id) &&
+        format.deployedCheckPair(id) === Number(id.slice(23)),
+    ],
+    [
+      'trust 0-9',
+      (id) =>
+        /^[0-9]{2}-[1-9]-[A-Z]{3}-[0-9]{4}-[PLTEA]-[0-9]{4}-[0-9]-[0-9]{2}$/.test(id) &&
+        format.deployedCheckPair(id) === Number(id.slice(23)),
+    ],
+    [
+      'a final newline allowed',
+      (id) =>
+        /^[0-9]{2}-[1-9]-[A-Z]{3}-[0-9]{4}-[PLTEA]-[0-9]{4}-[0-5]-[0-9]{2}$/m.test(id) &&
+        format.deployedCheckPair(id) === Number(id.slice(23, 25)),
+    ],
   ])('the corpus catches a deployed grammar with %s', (_, wrongGrammar) => {
     const cases = corpus(SEEDS[0])
     expect(disagreements(cases, wrongGrammar, 'deployed').length).toBeGreaterThan(0)
@@ -279,7 +360,9 @@ describe('the vectors computed apart (scripts/id-vectors.py)', () => {
         placeholder: format.isPlaceholderId(v.id),
         nativePlaceholder: native.isPlaceholderNative(v.id),
         placeholderError: format.placeholderErrorNumber(v.id),
-        fields: ChittyIDClient.parse(v.id) && Object.values({ ...ChittyIDClient.parse(v.id), grammar: undefined }).filter((f) => f !== undefined),
+        fields:
+          ChittyIDClient.parse(v.id) &&
+          Object.values({ ...ChittyIDClient.parse(v.id), grammar: undefined }).filter((f) => f !== undefined),
         nativeFields: native.parseChittyId(v.id)?.fields ?? null,
       }
       const expected = {
@@ -299,9 +382,14 @@ describe('the vectors computed apart (scripts/id-vectors.py)', () => {
     expect(wrong).toEqual([])
   })
 
-  test('the service\'s sample placeholder is one, and is not a well-formed id', () => {
+  test("the service's sample placeholder is one, and is not a well-formed id", () => {
     const id = '03-0-ERR-0001-T-2612-0-22'
-    expect([format.isPlaceholderId(id), format.placeholderErrorNumber(id), validateFormat(id), ChittyIDClient.parse(id)]).toEqual([true, 1, false, null])
+    expect([
+      format.isPlaceholderId(id),
+      format.placeholderErrorNumber(id),
+      validateFormat(id),
+      ChittyIDClient.parse(id),
+    ]).toEqual([true, 1, false, null])
     expect(format.deployedCheckPair(id)).toBe(22)
   })
 })
@@ -312,17 +400,37 @@ describe('grammar options', () => {
 
   test('validateFormat and parse narrow to one grammar; a bad grammar is a TypeError', () => {
     expect([validateFormat(v1Id), validateFormat(deployedId)]).toEqual([true, true])
-    expect([validateFormat(v1Id, { grammar: 'v1' }), validateFormat(deployedId, { grammar: 'v1' })]).toEqual([true, false])
-    expect([validateFormat(v1Id, { grammar: 'deployed' }), validateFormat(deployedId, { grammar: 'deployed' })]).toEqual([false, true])
+    expect([validateFormat(v1Id, { grammar: 'v1' }), validateFormat(deployedId, { grammar: 'v1' })]).toEqual([
+      true,
+      false,
+    ])
+    expect([
+      validateFormat(v1Id, { grammar: 'deployed' }),
+      validateFormat(deployedId, { grammar: 'deployed' }),
+    ]).toEqual([false, true])
     expect([validateFormat(v1Id, {}), validateFormat(deployedId, { grammar: 'any' })]).toEqual([true, true])
     expect(ChittyIDClient.parse(deployedId, { grammar: 'v1' })).toBeNull()
     expect(ChittyIDClient.parse(v1Id, { grammar: 'deployed' })).toBeNull()
-    expect(ChittyIDClient.parse(deployedId, { grammar: 'deployed' })).toMatchObject({ grammar: 'deployed', entityType: deployedId[14] })
+    expect(ChittyIDClient.parse(deployedId, { grammar: 'deployed' })).toMatchObject({
+      grammar: 'deployed',
+      entityType: deployedId[14],
+    })
     const v1 = ChittyIDClient.parse(v1Id)
-    expect(v1).toEqual({ version: 'CT', generation: 'A', location: 'CHI', sequence: '1234', entityType: 'I', yearMonth: '24', check: 'A', extension: '0' })
+    expect(v1).toEqual({
+      version: 'CT',
+      generation: 'A',
+      location: 'CHI',
+      sequence: '1234',
+      entityType: 'I',
+      yearMonth: '24',
+      check: 'A',
+      extension: '0',
+    })
     expect(v1.grammar).toBe('v1')
     for (const bad of [{ grammar: 'V1' }, { grammar: 1 }, 'v1']) {
-      expect(() => validateFormat(v1Id, bad)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
+      expect(() => validateFormat(v1Id, bad)).toThrow(
+        expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }),
+      )
       expect(() => ChittyIDClient.parse(v1Id, bad)).toThrow(TypeError)
     }
   })
@@ -330,14 +438,20 @@ describe('grammar options', () => {
   test('the client option idGrammar narrows validateFormat; a bad value is refused', () => {
     const clients = ['any', 'v1', 'deployed'].map((idGrammar) => new ChittyIDClient({ idGrammar }))
     try {
-      expect(clients.map((c) => [c.validateFormat(v1Id), c.validateFormat(deployedId)])).toEqual([[true, true], [true, false], [false, true]])
+      expect(clients.map((c) => [c.validateFormat(v1Id), c.validateFormat(deployedId)])).toEqual([
+        [true, true],
+        [true, false],
+        [false, true],
+      ])
       const byDefault = new ChittyIDClient()
       expect([byDefault.validateFormat(v1Id), byDefault.validateFormat(deployedId)]).toEqual([true, true])
       byDefault.close()
     } finally {
       for (const c of clients) c.close()
     }
-    expect(() => new ChittyIDClient({ idGrammar: 'deployed-only' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('idGrammar') }))
+    expect(() => new ChittyIDClient({ idGrammar: 'deployed-only' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('idGrammar') }),
+    )
   })
 
   test('validate() falls back to the format check of the grammars idGrammar names when the service cannot be reached', async () => {
@@ -346,7 +460,11 @@ describe('grammar options', () => {
       // Port 9 (discard) is closed on loopback: every attempt is refused at once.
       const client = new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1', idGrammar, retry: false, cache: false })
       try {
-        answers[idGrammar] = [(await client.validate(v1Id)).valid, (await client.validate(deployedId)).valid, (await client.validate(with97(deployedId))).valid]
+        answers[idGrammar] = [
+          (await client.validate(v1Id)).valid,
+          (await client.validate(deployedId)).valid,
+          (await client.validate(with97(deployedId))).valid,
+        ]
       } finally {
         await client.close()
       }
@@ -373,7 +491,7 @@ describe('lib/format.js stands alone', () => {
       const Module = require('node:module')
       const load = Module._load
       Module._load = function (request, ...rest) {
-        if (/binding\.js$|\.node$/.test(request)) throw new Error('no native addon here: ' + request)
+        if (/binding\\.js$|\\.node$/.test(request)) throw new Error('no native addon here: ' + request)
         return load.call(this, request, ...rest)
       }
       process.dlopen = () => { throw new Error('no dlopen here') }

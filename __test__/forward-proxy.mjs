@@ -19,7 +19,13 @@ export async function startForwardProxy({ auth } = {}) {
     }
     const target = new URL(req.url)
     const upstream = httpRequest(
-      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        method: req.method,
+        headers: req.headers,
+      },
       (answer) => {
         res.writeHead(answer.statusCode, answer.statusMessage, answer.headers)
         answer.pipe(res)
@@ -37,7 +43,9 @@ export async function startForwardProxy({ auth } = {}) {
     seen.tunnels.push(req.url)
     if (!authorized(req)) {
       seen.refused++
-      clientSocket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n')
+      clientSocket.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n',
+      )
       return
     }
     const [host, port] = req.url.split(':')

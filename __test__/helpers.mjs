@@ -64,11 +64,16 @@ export async function echoingServer(script = []) {
     req.resume()
     req.on('end', () => {
       if (status >= 300) {
-        res.writeHead(status, `echo ${req.headers.authorization}`, { 'content-type': 'application/json', 'retry-after': '0' })
+        res.writeHead(status, `echo ${req.headers.authorization}`, {
+          'content-type': 'application/json',
+          'retry-after': '0',
+        })
         return res.end('{}')
       }
       res.writeHead(status, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ chittyId: 'CT-A-CHI-1234-P-24-A-0', chittyIds: ['CT-A-CHI-1234-P-24-A-0'], valid: true }))
+      res.end(
+        JSON.stringify({ chittyId: 'CT-A-CHI-1234-P-24-A-0', chittyIds: ['CT-A-CHI-1234-P-24-A-0'], valid: true }),
+      )
     })
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -35,7 +35,9 @@ test('100 Continue and 103 Early Hints before the answer: every caller gets its 
     const keys = Array.from({ length: 200 }, (_, i) => `KY-A-AAA-${String(i).padStart(4, '0')}-P-00-A-0`)
     const ids = await Promise.all(keys.map((idempotencyKey) => client.mint({ entity: 'PEO' }, { idempotencyKey })))
     expect(ids).toEqual(keys)
-    const verdicts = await Promise.all(['AA-A-AAA-0000-P-00-A-0', 'AA-A-AAA-0000-P-00-A-1'].map((id) => client.validate(id)))
+    const verdicts = await Promise.all(
+      ['AA-A-AAA-0000-P-00-A-0', 'AA-A-AAA-0000-P-00-A-1'].map((id) => client.validate(id)),
+    )
     expect(verdicts.map((v) => v.valid)).toEqual([true, false])
     // Cached verdicts stay with their own ids.
     expect((await client.validate('AA-A-AAA-0000-P-00-A-1')).valid).toBe(false)
@@ -64,14 +66,21 @@ test('stray bytes on an idle pooled connection never answer a later request', as
 
 test.each([
   ['conflicting Content-Length headers', 'HTTP/1.1 201 Created\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}'],
-  ['a chunk size that overflows 64 bits', 'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n{}\r\n0\r\n\r\n'],
+  [
+    'a chunk size that overflows 64 bits',
+    'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n{}\r\n0\r\n\r\n',
+  ],
 ])('%s: the call fails with a clear error, the process lives on', async (_, raw) => {
-  await withClient(({ socket }) => socket.write(raw), {}, async (client) => {
-    const err = await client.mint({ entity: 'PEO' }).catch((e) => e)
-    expect(err).toBeInstanceOf(Error)
-    expect(['EBADRESPONSE', 'ECONNRESET', 'EMINTUNKNOWN']).toContain(err.code)
-    expect(err.message).toMatch(/^ChittyID service unavailable - cannot mint PEO ID: /)
-  })
+  await withClient(
+    ({ socket }) => socket.write(raw),
+    {},
+    async (client) => {
+      const err = await client.mint({ entity: 'PEO' }).catch((e) => e)
+      expect(err).toBeInstanceOf(Error)
+      expect(['EBADRESPONSE', 'ECONNRESET', 'EMINTUNKNOWN']).toContain(err.code)
+      expect(err.message).toMatch(/^ChittyID service unavailable - cannot mint PEO ID: /)
+    },
+  )
 })
 
 test('endless trailers: the call fails long before its timeout and the server is cut off', async () => {

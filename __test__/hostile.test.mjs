@@ -68,7 +68,21 @@ describe('methods against a live emulator', () => {
     const before = pair.emulator.stats().requests.mint
     const circular = { entity: 'PEO' }
     circular.self = circular
-    for (const request of [undefined, null, 0, 'PEO', [], {}, { entity: null }, { entity: 7 }, { entity: '' }, { entity: TEN_MB }, { entity: 'PEO', name: 5 }, circular, { entity: 'PEO', metadata: { big: 10n } }]) {
+    for (const request of [
+      undefined,
+      null,
+      0,
+      'PEO',
+      [],
+      {},
+      { entity: null },
+      { entity: 7 },
+      { entity: '' },
+      { entity: TEN_MB },
+      { entity: 'PEO', name: 5 },
+      circular,
+      { entity: 'PEO', metadata: { big: 10n } },
+    ]) {
       const err = await pair.client.mint(request).catch((e) => e)
       expect(err).toBeInstanceOf(TypeError)
     }
@@ -96,7 +110,21 @@ describe('methods against a live emulator', () => {
   })
 
   test('validate never rejects, whatever it is given', async () => {
-    for (const id of [undefined, null, 0, 10n, {}, [], Symbol('s'), TEN_MB, LONE_SURROGATE, 'nul\u0000', '../../etc/passwd', '%00', '?a=b#c']) {
+    for (const id of [
+      undefined,
+      null,
+      0,
+      10n,
+      {},
+      [],
+      Symbol('s'),
+      TEN_MB,
+      LONE_SURROGATE,
+      'nul\u0000',
+      '../../etc/passwd',
+      '%00',
+      '?a=b#c',
+    ]) {
       const result = await pair.client.validate(id)
       expect(result.valid).toBe(false)
       expect(typeof result.error === 'string' || 'chittyId' in result).toBe(true)

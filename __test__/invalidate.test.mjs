@@ -63,7 +63,11 @@ describe('client.invalidate(id)', () => {
   })
 
   test('a stale entry is forgotten too: no stale answer once the service fails', async () => {
-    const client = new ChittyIDClient({ serviceUrl: service.url, retry: false, cache: { ttlMs: 50, staleIfErrorMs: 60000 } })
+    const client = new ChittyIDClient({
+      serviceUrl: service.url,
+      retry: false,
+      cache: { ttlMs: 50, staleIfErrorMs: 60000 },
+    })
     try {
       service.verdicts.set(ID, true)
       await client.validate(ID)
@@ -101,7 +105,7 @@ describe('client.invalidate(id)', () => {
     }
   })
 
-  test('a client made with v1\'s options only works too (under jest: v1 semantics, nothing cached)', async () => {
+  test("a client made with v1's options only works too (under jest: v1 semantics, nothing cached)", async () => {
     const client = new ChittyIDClient({ serviceUrl: service.url })
     try {
       service.verdicts.set(ID, true)

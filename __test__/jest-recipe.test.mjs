@@ -17,7 +17,8 @@ const maybe = process.platform === 'linux' && process.arch === 'x64' && addon ? 
 
 const run = (cmd, args, cwd, timeout) =>
   execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout, env: cleanEnv() })
-const npm = (args, cwd, timeout = 150000) => run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error', '--cache', npmCache], cwd, timeout)
+const npm = (args, cwd, timeout = 150000) =>
+  run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error', '--cache', npmCache], cwd, timeout)
 
 /** This jest run's own variables would leak into the recipe's jest. */
 function cleanEnv() {
@@ -65,7 +66,9 @@ maybe('the README jest recipes', () => {
     const staged = join(work, 'platform')
     cpSync(join(root, 'npm', 'linux-x64-gnu'), staged, { recursive: true })
     cpSync(join(root, addon), join(staged, addon))
-    tarballs = [staged, root].map((dir) => join(work, npm(['pack', '--pack-destination', work], dir).trim().split('\n').pop()))
+    tarballs = [staged, root].map((dir) =>
+      join(work, npm(['pack', '--pack-destination', work], dir).trim().split('\n').pop()),
+    )
   }, 60000)
 
   afterAll(() => rmSync(work, { recursive: true, force: true }))
@@ -76,10 +79,19 @@ maybe('the README jest recipes', () => {
   ]) {
     test(`${name}: npm test passes as written`, () => {
       const { packageJson, files } = recipe(heading)
-      expect(Object.keys(files)).toEqual(expect.arrayContaining(['jest.config.js', 'test/chittyid-setup.js', 'test/mint.test.js']))
+      expect(Object.keys(files)).toEqual(
+        expect.arrayContaining(['jest.config.js', 'test/chittyid-setup.js', 'test/mint.test.js']),
+      )
       const project = join(work, name.toLowerCase())
       mkdirSync(project)
-      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: `recipe-${name.toLowerCase()}`, version: '1.0.0', private: true, ...packageJson }, null, 2))
+      writeFileSync(
+        join(project, 'package.json'),
+        JSON.stringify(
+          { name: `recipe-${name.toLowerCase()}`, version: '1.0.0', private: true, ...packageJson },
+          null,
+          2,
+        ),
+      )
       for (const [file, content] of Object.entries(files)) {
         mkdirSync(dirname(join(project, file)), { recursive: true })
         writeFileSync(join(project, file), content)
@@ -87,7 +99,8 @@ maybe('the README jest recipes', () => {
       npm(['install', '--prefer-offline', '--save-dev', JEST, ...tarballs], project)
       const result = spawnSync('npm', ['test'], { cwd: project, encoding: 'utf8', timeout: 90000, env: cleanEnv() })
       const output = `${result.stdout}\n${result.stderr}`
-      if (result.status !== 0) throw new Error(`npm test failed in the ${name} recipe (status ${result.status}):\n${output}`)
+      if (result.status !== 0)
+        throw new Error(`npm test failed in the ${name} recipe (status ${result.status}):\n${output}`)
       expect(output).toMatch(/Tests:\s+1 passed, 1 total/)
       expect(output).not.toMatch(/did not exit|open handle/i)
     }, 240000)

@@ -62,7 +62,10 @@ describe('close()', () => {
       () => client.validate('CT-A-CHI-1234-I-24-A-0'),
       () => client.healthCheck(),
     ]) {
-      const rejection = await call().then(() => null, (e) => e)
+      const rejection = await call().then(
+        () => null,
+        (e) => e,
+      )
       expect(rejection).toBeInstanceOf(ChittyIDError)
       expect(rejection).toMatchObject({ code: 'ECLIENTCLOSED', message: 'the client is closed' })
     }
@@ -259,50 +262,56 @@ describe('clients dropped without close()', () => {
 
   // Sockets are counted through /proc/self/fd.
   const onLinux = process.platform === 'linux' ? test : test.skip
-  onLinux('1,000 dropped monitoring clients stop checking, close their sockets and free their memory', async () => {
-    const proc = spawn(process.execPath, ['--expose-gc', '-e', child, INDEX, emulator.url], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let stderr = ''
-    proc.stderr.on('data', (d) => (stderr += d))
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 100_000)
-    const rounds = []
-    let summary
-    try {
-      for await (const line of createInterface({ input: proc.stdout })) {
-        const msg = JSON.parse(line)
-        if (msg.live !== undefined) {
-          // Quiet = a whole 600 ms with no health request; give up after 8 s.
-          const started = Date.now()
-          let quiet = false
-          while (!quiet && Date.now() - started < 8000) {
-            const before = healthRequests()
-            await sleep(600)
-            quiet = healthRequests() === before
+  onLinux(
+    '1,000 dropped monitoring clients stop checking, close their sockets and free their memory',
+    async () => {
+      const proc = spawn(process.execPath, ['--expose-gc', '-e', child, INDEX, emulator.url], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      proc.stderr.on('data', (d) => (stderr += d))
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 100_000)
+      const rounds = []
+      let summary
+      try {
+        for await (const line of createInterface({ input: proc.stdout })) {
+          const msg = JSON.parse(line)
+          if (msg.live !== undefined) {
+            // Quiet = a whole 600 ms with no health request; give up after 8 s.
+            const started = Date.now()
+            let quiet = false
+            while (!quiet && Date.now() - started < 8000) {
+              const before = healthRequests()
+              await sleep(600)
+              quiet = healthRequests() === before
+            }
+            rounds.push({ ...msg, quiet })
+            proc.stdin.write('go\n')
+          } else if (msg.open !== undefined) {
+            rounds[msg.round].open = msg.open
+          } else {
+            summary = msg
           }
-          rounds.push({ ...msg, quiet })
-          proc.stdin.write('go\n')
-        } else if (msg.open !== undefined) {
-          rounds[msg.round].open = msg.open
-        } else {
-          summary = msg
         }
+      } finally {
+        clearTimeout(killer)
       }
-    } finally {
-      clearTimeout(killer)
-    }
-    expect(stderr).toBe('')
-    expect(rounds).toHaveLength(ROUNDS)
-    for (const round of rounds) {
-      // Each client was monitoring with its own connection...
-      expect(round.connected).toBe(1000)
-      expect(round.live).toBeGreaterThanOrEqual(summary.baseline + 1000)
-      // ...and once dropped, no health check leaves and no socket stays open.
-      expect(round).toMatchObject({ quiet: true, open: summary.baseline })
-    }
-    // Memory outside the V8 heap does not grow with each round of 1,000 dropped clients
-    // (before the fix: about 230 MB per round).
-    const growth = summary.memory[ROUNDS - 1] - summary.memory[0]
-    expect(growth).toBeLessThan(80 * 1024 * 1024)
-  }, 120_000)
+      expect(stderr).toBe('')
+      expect(rounds).toHaveLength(ROUNDS)
+      for (const round of rounds) {
+        // Each client was monitoring with its own connection...
+        expect(round.connected).toBe(1000)
+        expect(round.live).toBeGreaterThanOrEqual(summary.baseline + 1000)
+        // ...and once dropped, no health check leaves and no socket stays open.
+        expect(round).toMatchObject({ quiet: true, open: summary.baseline })
+      }
+      // Memory outside the V8 heap does not grow with each round of 1,000 dropped clients
+      // (before the fix: about 230 MB per round).
+      const growth = summary.memory[ROUNDS - 1] - summary.memory[0]
+      expect(growth).toBeLessThan(80 * 1024 * 1024)
+    },
+    120_000,
+  )
 })
 
 describe('worker_threads', () => {

@@ -31,7 +31,11 @@ function loadFails({ preload, env = {} } = {}) {
   const report = `(e) => process.stdout.write(JSON.stringify({ message: e.message, code: e.code, platform: e.platform, supported: e.supportedPlatforms, cause: e.cause && e.cause.message }))`
   const out = execFileSync(
     process.execPath,
-    [...preloadArgs(preload), '-e', `try { require(${JSON.stringify(copy)}); process.stdout.write('loaded') } catch (e) { (${report})(e) }`],
+    [
+      ...preloadArgs(preload),
+      '-e',
+      `try { require(${JSON.stringify(copy)}); process.stdout.write('loaded') } catch (e) { (${report})(e) }`,
+    ],
     { cwd: work, encoding: 'utf8', env: { ...process.env, NAPI_RS_NATIVE_LIBRARY_PATH: '', ...env }, timeout: 30000 },
   )
   expect(out).not.toBe('loaded')
@@ -48,7 +52,10 @@ function preloadArgs(preload) {
 /** Imports the copy's ESM entry statically in a child node; returns its exit status and stderr. */
 function importFails({ preload } = {}) {
   const entry = join(work, `entry-${Math.random().toString(36).slice(2)}.mjs`)
-  writeFileSync(entry, `import ChittyIDClient from ${JSON.stringify(join(copy, 'index.mjs'))}\nprocess.stdout.write(typeof ChittyIDClient)\n`)
+  writeFileSync(
+    entry,
+    `import ChittyIDClient from ${JSON.stringify(join(copy, 'index.mjs'))}\nprocess.stdout.write(typeof ChittyIDClient)\n`,
+  )
   try {
     execFileSync(process.execPath, [...preloadArgs(preload), entry], {
       cwd: work,

@@ -20,7 +20,9 @@ function parse(text) {
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*'
 const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"'
-const SAMPLE = new RegExp(`^(${NAME})(?:\\{(${LABEL}(?:,${LABEL})*)\\})? ([-+]?(?:[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?|Inf|NaN))$`)
+const SAMPLE = new RegExp(
+  `^(${NAME})(?:\\{(${LABEL}(?:,${LABEL})*)\\})? ([-+]?(?:[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?|Inf|NaN))$`,
+)
 
 /**
  * The text exposition format 0.0.4, strictly: HELP and TYPE once per family and before its
@@ -53,7 +55,9 @@ function strict(text) {
     const family = families.get(current)
     const suffixes = family.TYPE === 'histogram' ? ['_bucket', '_sum', '_count'] : ['']
     expect(suffixes.map((x) => current + x)).toContain(name)
-    const pairs = [...labelText.matchAll(new RegExp(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\\]|\\\\.)*)"`, 'g'))].map(([, k, v]) => [k, v.replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c))])
+    const pairs = [...labelText.matchAll(new RegExp(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\\]|\\\\.)*)"`, 'g'))].map(
+      ([, k, v]) => [k, v.replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c))],
+    )
     // A label name twice on one sample makes Prometheus reject the whole scrape.
     expect({ line, labelNames: new Set(pairs.map(([k]) => k)).size }).toEqual({ line, labelNames: pairs.length })
     const labels = Object.fromEntries(pairs)
@@ -63,7 +67,11 @@ function strict(text) {
     family.samples.push({ name, labels, value: Number(value.replace('Inf', 'Infinity')) })
   }
   for (const [name, family] of families) {
-    expect({ name, help: typeof family.HELP, type: typeof family.TYPE }).toEqual({ name, help: 'string', type: 'string' })
+    expect({ name, help: typeof family.HELP, type: typeof family.TYPE }).toEqual({
+      name,
+      help: 'string',
+      type: 'string',
+    })
     if (family.TYPE !== 'histogram') continue
     const byLabels = new Map()
     for (const s of family.samples) {
@@ -97,14 +105,25 @@ describe('name and labels options', () => {
       const families = parse(text)
       expect(families.size).toBeGreaterThanOrEqual(12)
       const mint = families.get('chittyid_client_requests_total').metrics.find((m) => m.labels.operation === 'mint')
-      expect(mint).toEqual({ labels: { client: 'billing', region: 'eu-west', tier: 'gold "1"', operation: 'mint' }, value: '1' })
+      expect(mint).toEqual({
+        labels: { client: 'billing', region: 'eu-west', tier: 'gold "1"', operation: 'mint' },
+        value: '1',
+      })
       expect(families.get('chittyid_client_request_duration_seconds').type).toBe('HISTOGRAM')
       const histogram = strict(text).get('chittyid_client_request_duration_seconds').samples
       const mintCount = histogram.find((m) => m.name.endsWith('_count') && m.labels.operation === 'mint')
-      expect(mintCount).toEqual({ name: 'chittyid_client_request_duration_seconds_count', labels: { client: 'billing', region: 'eu-west', tier: 'gold "1"', operation: 'mint' }, value: 1 })
-      expect(families.get('chittyid_client_cache_hits_total').metrics[0]).toEqual({ labels: { client: 'billing', region: 'eu-west', tier: 'gold "1"' }, value: '1' })
+      expect(mintCount).toEqual({
+        name: 'chittyid_client_request_duration_seconds_count',
+        labels: { client: 'billing', region: 'eu-west', tier: 'gold "1"', operation: 'mint' },
+        value: 1,
+      })
+      expect(families.get('chittyid_client_cache_hits_total').metrics[0]).toEqual({
+        labels: { client: 'billing', region: 'eu-west', tier: 'gold "1"' },
+        value: '1',
+      })
       for (const family of strict(text).values()) {
-        for (const m of family.samples) expect(m.labels).toMatchObject({ client: 'billing', region: 'eu-west', tier: 'gold "1"' })
+        for (const m of family.samples)
+          expect(m.labels).toMatchObject({ client: 'billing', region: 'eu-west', tier: 'gold "1"' })
       }
       expect(pair.client.name).toBe('billing')
     } finally {
@@ -114,7 +133,14 @@ describe('name and labels options', () => {
 
   test('the strict check fails on text Prometheus would reject', () => {
     const head = '# HELP a_total x\n# TYPE a_total counter\n'
-    for (const bad of [`${head}a_total{x="1} 3\n`, `${head}a_total{x="1"}\n`, `${head}a_total 1\na_total 2\n`, `a_total 1\n`, `${head}b_total 1\n`, `${head}a_total 1`]) {
+    for (const bad of [
+      `${head}a_total{x="1} 3\n`,
+      `${head}a_total{x="1"}\n`,
+      `${head}a_total 1\na_total 2\n`,
+      `a_total 1\n`,
+      `${head}b_total 1\n`,
+      `${head}a_total 1`,
+    ]) {
       expect(() => strict(bad)).toThrow()
     }
     expect(() => strict(`${head}a_total{x="1",x="2"} 1\n`)).toThrow()
@@ -124,15 +150,34 @@ describe('name and labels options', () => {
   test('with several endpoints, the per-endpoint series still parse: no label twice', async () => {
     const a = await startPair()
     const b = await startPair()
-    const client = new ChittyIDClient({ serviceUrl: [`${a.emulator.url}/v1`, `${b.emulator.url}/v1`], name: 'multi', labels: { region: 'eu' } })
+    const client = new ChittyIDClient({
+      serviceUrl: [`${a.emulator.url}/v1`, `${b.emulator.url}/v1`],
+      name: 'multi',
+      labels: { region: 'eu' },
+    })
     try {
       await client.mint({ entity: 'PEO' })
       const families = strict(client.metrics())
       const healthy = families.get('chittyid_client_endpoint_healthy').samples
-      expect(healthy.map((m) => Object.keys(m.labels))).toEqual([['client', 'region', 'endpoint'], ['client', 'region', 'endpoint']])
+      expect(healthy.map((m) => Object.keys(m.labels))).toEqual([
+        ['client', 'region', 'endpoint'],
+        ['client', 'region', 'endpoint'],
+      ])
       expect(parse(client.metrics()).get('chittyid_client_endpoint_requests_total').metrics).toHaveLength(2)
       // The label the per-endpoint series use cannot be added as a constant one.
-      expect(() => new ChittyIDClient({ serviceUrl: [`${a.emulator.url}/v1`, `${b.emulator.url}/v1`], labels: { endpoint: 'primary' } })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('"endpoint"') }))
+      expect(
+        () =>
+          new ChittyIDClient({
+            serviceUrl: [`${a.emulator.url}/v1`, `${b.emulator.url}/v1`],
+            labels: { endpoint: 'primary' },
+          }),
+      ).toThrow(
+        expect.objectContaining({
+          name: 'TypeError',
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: expect.stringContaining('"endpoint"'),
+        }),
+      )
     } finally {
       await client.close()
       await a.close()
@@ -147,8 +192,22 @@ describe('name and labels options', () => {
   })
 
   test('bad names and labels are TypeErrors', () => {
-    for (const config of [{ name: '' }, { name: 42n }, { name: 'x'.repeat(300) }, { labels: { operation: 'x' } }, { labels: { le: '1' } }, { labels: { endpoint: 'x' } }, { labels: { __name__: 'x' } }, { labels: { 'bad-name': 'x' } }, { labels: { ok: '' } }, { labels: 'x' }, { name: 'a', labels: { client: 'b' } }]) {
-      expect(() => new ChittyIDClient(config)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
+    for (const config of [
+      { name: '' },
+      { name: 42n },
+      { name: 'x'.repeat(300) },
+      { labels: { operation: 'x' } },
+      { labels: { le: '1' } },
+      { labels: { endpoint: 'x' } },
+      { labels: { __name__: 'x' } },
+      { labels: { 'bad-name': 'x' } },
+      { labels: { ok: '' } },
+      { labels: 'x' },
+      { name: 'a', labels: { client: 'b' } },
+    ]) {
+      expect(() => new ChittyIDClient(config)).toThrow(
+        expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }),
+      )
     }
   })
 })
@@ -158,7 +217,11 @@ describe('registerMetrics (prom-client)', () => {
     const a = await startPair({ client: { name: 'orders' } })
     const b = await startPair({ client: { name: 'people', cache: false } })
     const registry = new client.Registry()
-    const own = new client.Counter({ name: 'app_requests_total', help: 'The service\'s own counter.', registers: [registry] })
+    const own = new client.Counter({
+      name: 'app_requests_total',
+      help: "The service's own counter.",
+      registers: [registry],
+    })
     own.inc(3)
     try {
       registerMetrics(registry, a.client)
@@ -169,16 +232,28 @@ describe('registerMetrics (prom-client)', () => {
       const families = parse(await registry.metrics())
       expect(families.get('app_requests_total').metrics[0].value).toBe('3')
       const minted = families.get('chittyid_client_requests_total').metrics.filter((m) => m.labels.operation === 'mint')
-      expect(minted.map((m) => [m.labels.client, m.value]).sort()).toEqual([['orders', '2'], ['people', '1']])
+      expect(minted.map((m) => [m.labels.client, m.value]).sort()).toEqual([
+        ['orders', '2'],
+        ['people', '1'],
+      ])
       const exposition = await registry.metrics()
-      const durations = strict(exposition).get('chittyid_client_request_duration_seconds').samples.filter((m) => m.labels.operation === 'mint')
+      const durations = strict(exposition)
+        .get('chittyid_client_request_duration_seconds')
+        .samples.filter((m) => m.labels.operation === 'mint')
       const counts = durations.filter((m) => m.name.endsWith('_count'))
-      expect(counts.map((m) => [m.labels.client, m.value]).sort()).toEqual([['orders', 2], ['people', 1]])
-      expect(durations.filter((m) => m.name.endsWith('_bucket') && m.labels.client === 'orders').length).toBeGreaterThan(10)
+      expect(counts.map((m) => [m.labels.client, m.value]).sort()).toEqual([
+        ['orders', 2],
+        ['people', 1],
+      ])
+      expect(
+        durations.filter((m) => m.name.endsWith('_bucket') && m.labels.client === 'orders').length,
+      ).toBeGreaterThan(10)
       // Only one client has a cache: its series are there, once.
       expect(families.get('chittyid_client_cache_misses_total').metrics.map((m) => m.labels.client)).toEqual(['orders'])
       // The same series as metrics() itself, sample for sample.
-      const direct = strict(a.client.metrics()).get('chittyid_client_request_duration_seconds').samples.filter((m) => m.labels.operation === 'mint')
+      const direct = strict(a.client.metrics())
+        .get('chittyid_client_request_duration_seconds')
+        .samples.filter((m) => m.labels.operation === 'mint')
       expect(durations.filter((m) => m.labels.client === 'orders')).toEqual(direct)
 
       unregister()
@@ -208,7 +283,7 @@ describe('registerMetrics (prom-client)', () => {
     }
   })
 
-  test('resetMetrics() and getSingleMetric() behave as with prom-client\'s own metrics', async () => {
+  test("resetMetrics() and getSingleMetric() behave as with prom-client's own metrics", async () => {
     const pair = await startPair({ client: { name: 'resettable' } })
     const registry = new client.Registry()
     const own = new client.Counter({ name: 'app_jobs_total', help: 'Jobs.', registers: [registry] })
@@ -235,7 +310,9 @@ describe('registerMetrics (prom-client)', () => {
       let families = parse(await registry.metrics())
       expect(families.get('app_jobs_total').metrics[0].value).toBe('0')
       expect(mintOf(families.get('chittyid_client_requests_total')).value).toBe('0')
-      let histogram = strict(await registry.metrics()).get('chittyid_client_request_duration_seconds').samples.filter((m) => m.labels.operation === 'mint')
+      let histogram = strict(await registry.metrics())
+        .get('chittyid_client_request_duration_seconds')
+        .samples.filter((m) => m.labels.operation === 'mint')
       expect(histogram.every((m) => m.value === 0)).toBe(true)
       // Gauges report the client's state as it is.
       expect(families.get('chittyid_client_cache_entries').metrics[0].value).toBe('1')
@@ -246,12 +323,20 @@ describe('registerMetrics (prom-client)', () => {
       families = parse(await registry.metrics())
       expect(families.get('app_jobs_total').metrics[0].value).toBe('1')
       expect(mintOf(families.get('chittyid_client_requests_total')).value).toBe('1')
-      histogram = strict(await registry.metrics()).get('chittyid_client_request_duration_seconds').samples.filter((m) => m.labels.operation === 'mint')
+      histogram = strict(await registry.metrics())
+        .get('chittyid_client_request_duration_seconds')
+        .samples.filter((m) => m.labels.operation === 'mint')
       expect(histogram.find((m) => m.name.endsWith('_count')).value).toBe(1)
       expect(histogram.find((m) => m.labels.le === '+Inf').value).toBe(1)
       // The client's own view is untouched.
-      expect(strict(pair.client.metrics()).get('chittyid_client_requests_total').samples.find((m) => m.labels.operation === 'mint').value).toBe(3)
-      expect(await registry.getSingleMetricAsString('chittyid_client_requests_total')).toContain('chittyid_client_requests_total{client="resettable",operation="mint"} 1')
+      expect(
+        strict(pair.client.metrics())
+          .get('chittyid_client_requests_total')
+          .samples.find((m) => m.labels.operation === 'mint').value,
+      ).toBe(3)
+      expect(await registry.getSingleMetricAsString('chittyid_client_requests_total')).toContain(
+        'chittyid_client_requests_total{client="resettable",operation="mint"} 1',
+      )
 
       // A family removed from the registry (or a cleared registry) is registered again.
       registry.removeSingleMetric('chittyid_client_requests_total')
@@ -269,10 +354,14 @@ describe('registerMetrics (prom-client)', () => {
     const registry = new client.Registry()
     const url = 'http://127.0.0.1:9/v1'
     registerMetrics(registry, new ChittyIDClient({ serviceUrl: url }))
-    expect(() => registerMetrics(registry, new ChittyIDClient({ serviceUrl: url }))).toThrow(/give each client its own `name`/)
+    expect(() => registerMetrics(registry, new ChittyIDClient({ serviceUrl: url }))).toThrow(
+      /give each client its own `name`/,
+    )
     const taken = new client.Registry()
     new client.Gauge({ name: 'chittyid_client_circuit_state', help: 'x', registers: [taken] })
-    expect(() => registerMetrics(taken, new ChittyIDClient({ serviceUrl: url }))).toThrow(/already has a metric named chittyid_client_circuit_state/)
+    expect(() => registerMetrics(taken, new ChittyIDClient({ serviceUrl: url }))).toThrow(
+      /already has a metric named chittyid_client_circuit_state/,
+    )
     expect(() => registerMetrics({}, new ChittyIDClient({ serviceUrl: url }))).toThrow(TypeError)
   })
 })

@@ -59,7 +59,11 @@ test.each([NaN, -1, -Infinity, 2 ** 60, '5'])('%p is refused by both sides, nami
       accepted.push(`js ${path}`)
       continue
     }
-    expect({ path, name: jsError.name, code: jsError.code }).toEqual({ path, name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
+    expect({ path, name: jsError.name, code: jsError.code }).toEqual({
+      path,
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_VALUE',
+    })
     expect({ path, message: jsError.message.includes(`"${path}"`) }).toEqual({ path, message: true })
     if (typeof bad !== 'number') continue // the native object's f64 fields refuse a string at the napi boundary
     const nativeError = thrown(() => new native.NativeClient(toNative({ [field]: bad })))
@@ -74,14 +78,29 @@ test.each([NaN, -1, -Infinity, 2 ** 60, '5'])('%p is refused by both sides, nami
 })
 
 test('a fraction where a count is due is refused by both sides; a fractional duration is not', () => {
-  expect(thrown(() => new ChittyIDClient({ retry: { maxAttempts: 2.5 } }))?.message).toMatch(/"retry\.maxAttempts" must be an integer/)
-  expect(thrown(() => new native.NativeClient({ retry: { maxAttempts: 2.5 } }))?.message).toMatch(/retry\.maxAttempts must be an integer/)
-  expect(thrown(() => new ChittyIDClient({ connection: { maxReconnectAttempts: 1.5 } }))?.message).toMatch(/or Infinity/)
-  expect(thrown(() => new native.NativeClient({ connection: { maxReconnectAttempts: 1.5 } }))?.message).toMatch(/or Infinity/)
+  expect(thrown(() => new ChittyIDClient({ retry: { maxAttempts: 2.5 } }))?.message).toMatch(
+    /"retry\.maxAttempts" must be an integer/,
+  )
+  expect(thrown(() => new native.NativeClient({ retry: { maxAttempts: 2.5 } }))?.message).toMatch(
+    /retry\.maxAttempts must be an integer/,
+  )
+  expect(thrown(() => new ChittyIDClient({ connection: { maxReconnectAttempts: 1.5 } }))?.message).toMatch(
+    /or Infinity/,
+  )
+  expect(thrown(() => new native.NativeClient({ connection: { maxReconnectAttempts: 1.5 } }))?.message).toMatch(
+    /or Infinity/,
+  )
   // Above 2^32-1 a count is refused, never saturated into "unlimited".
-  expect(thrown(() => new ChittyIDClient({ connection: { maxReconnectAttempts: 2 ** 32 } }))?.code).toBe('ERR_INVALID_ARG_VALUE')
-  expect(thrown(() => new native.NativeClient({ connection: { maxReconnectAttempts: 2 ** 32 } }))?.message).toMatch(/maxReconnectAttempts/)
-  const client = new ChittyIDClient({ connection: { maxReconnectAttempts: Infinity, reconnectDelay: 1.5 }, retry: { initialDelayMs: 0.5 } })
+  expect(thrown(() => new ChittyIDClient({ connection: { maxReconnectAttempts: 2 ** 32 } }))?.code).toBe(
+    'ERR_INVALID_ARG_VALUE',
+  )
+  expect(thrown(() => new native.NativeClient({ connection: { maxReconnectAttempts: 2 ** 32 } }))?.message).toMatch(
+    /maxReconnectAttempts/,
+  )
+  const client = new ChittyIDClient({
+    connection: { maxReconnectAttempts: Infinity, reconnectDelay: 1.5 },
+    retry: { initialDelayMs: 0.5 },
+  })
   return client.close()
 })
 
@@ -107,9 +126,13 @@ test('the top-level numeric options: the same ranges on both sides', () => {
 test('a call option is checked before anything is sent', async () => {
   const client = new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9' })
   try {
-    await expect(client.mint({ entity: 'PEO' }, { idempotencyKey: 'has space' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
+    await expect(client.mint({ entity: 'PEO' }, { idempotencyKey: 'has space' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+    })
     await expect(client.validate('x', { signal: {} })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
-    await expect(client.mint({ entity: 'PEO' }, { headers: { authorization: 'x' } })).rejects.toThrow(/cannot be overridden/)
+    await expect(client.mint({ entity: 'PEO' }, { headers: { authorization: 'x' } })).rejects.toThrow(
+      /cannot be overridden/,
+    )
     expect(client.getStats().requests.mint.requests).toBe(0)
   } finally {
     await client.close()

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const platformDir = join(root, 'npm', 'linux-x64-gnu')
 const addon = readdirSync(root).find((f) => f.endsWith('.linux-x64-gnu.node'))
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000 })
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000 })
 const npm = (args, cwd) => run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], cwd)
 
 const onLinuxX64 = process.platform === 'linux' && process.arch === 'x64' && addon
@@ -46,7 +47,15 @@ maybe('the packed package', () => {
     expect(listing).toContain('package/binding.js')
     // README's tracing section tells users to copy it from the package.
     expect(listing).toContain('package/examples/otel.js')
-    for (const file of ['portable.js', 'portable.mjs', 'portable.d.ts', 'portable.d.mts', 'lib/portable/client.js', 'lib/requests.js', 'lib/fetch-failure.js']) {
+    for (const file of [
+      'portable.js',
+      'portable.mjs',
+      'portable.d.ts',
+      'portable.d.mts',
+      'lib/portable/client.js',
+      'lib/requests.js',
+      'lib/fetch-failure.js',
+    ]) {
       expect(listing).toContain(`package/${file}`)
     }
     for (const entry of listing) {
@@ -54,7 +63,9 @@ maybe('the packed package', () => {
     }
     const sizeKb = statSync(rootTarball).size / 1024
     const platformMb = statSync(platformTarball).size / 1048576
-    console.log(`root tarball: ${sizeKb.toFixed(1)} KiB, ${listing.length} files; linux-x64-gnu tarball: ${platformMb.toFixed(2)} MiB`)
+    console.log(
+      `root tarball: ${sizeKb.toFixed(1)} KiB, ${listing.length} files; linux-x64-gnu tarball: ${platformMb.toFixed(2)} MiB`,
+    )
     expect(sizeKb).toBeLessThan(200)
   })
 

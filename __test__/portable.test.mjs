@@ -31,7 +31,11 @@ describe('defaults', () => {
     expect(DEFAULTS.retry).toEqual(n.retry)
     expect(DEFAULTS.mintRetry).toBe(n.mintRetry)
     expect(DEFAULTS.circuitBreaker).toEqual(n.circuitBreaker)
-    expect(DEFAULTS.cache).toEqual({ maxSize: n.cache.maxSize, ttlMs: n.cache.ttlMs, negativeTtlMs: n.cache.negativeTtlMs })
+    expect(DEFAULTS.cache).toEqual({
+      maxSize: n.cache.maxSize,
+      ttlMs: n.cache.ttlMs,
+      negativeTtlMs: n.cache.negativeTtlMs,
+    })
   })
 
   test('a client shows them as the native one does', async () => {
@@ -121,7 +125,13 @@ describe('options: the native client refuses the same values with the same words
         await client.mint({ entity: 'PEO' }, { signl: undefined })
         return 'accepted'
       } catch (err) {
-        return { type: err.constructor.name, code: err.code, message: err.message, option: err.option, suggestion: err.suggestion }
+        return {
+          type: err.constructor.name,
+          code: err.code,
+          message: err.message,
+          option: err.option,
+          suggestion: err.suggestion,
+        }
       } finally {
         await client.close()
       }
@@ -132,9 +142,15 @@ describe('options: the native client refuses the same values with the same words
   })
 
   test('plain http only to loopback unless allowInsecure', () => {
-    expect(() => new portable.ChittyIDClient({ serviceUrl: 'http://id.example.com/v1' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
-    expect(new portable.ChittyIDClient({ serviceUrl: 'http://id.example.com/v1', allowInsecure: true }).serviceUrl).toBe('http://id.example.com/v1')
-    expect(new portable.ChittyIDClient({ serviceUrl: 'http://localhost:8787/v1///' }).serviceUrl).toBe('http://localhost:8787/v1')
+    expect(() => new portable.ChittyIDClient({ serviceUrl: 'http://id.example.com/v1' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    )
+    expect(
+      new portable.ChittyIDClient({ serviceUrl: 'http://id.example.com/v1', allowInsecure: true }).serviceUrl,
+    ).toBe('http://id.example.com/v1')
+    expect(new portable.ChittyIDClient({ serviceUrl: 'http://localhost:8787/v1///' }).serviceUrl).toBe(
+      'http://localhost:8787/v1',
+    )
   })
 
   test.each([
@@ -187,7 +203,11 @@ describe('the breaker (lib/portable/breaker.js) on a stepped clock', () => {
   function make() {
     let now = 0
     const transitions = []
-    const breaker = new Breaker(config, () => now, (state, failures) => transitions.push([state, failures]))
+    const breaker = new Breaker(
+      config,
+      () => now,
+      (state, failures) => transitions.push([state, failures]),
+    )
     return { breaker, transitions, step: (ms) => (now += ms) }
   }
 
@@ -221,7 +241,12 @@ describe('the breaker (lib/portable/breaker.js) on a stepped clock', () => {
 
   test('a trial that never reports back frees its slot after trialLimitMs', () => {
     let now = 0
-    const breaker = new Breaker(config, () => now, () => {}, 3000)
+    const breaker = new Breaker(
+      config,
+      () => now,
+      () => {},
+      3000,
+    )
     for (let i = 0; i < 3; i++) breaker.failure()
     now = 5000
     expect([breaker.admit(), breaker.admit()]).toEqual([0, 0])
@@ -252,7 +277,15 @@ describe('the validation cache (lib/portable/cache.js)', () => {
     expect(cache.get('a')).toBe(true)
     cache.set('c', false)
     expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([true, undefined, false])
-    expect(cache.stats()).toMatchObject({ hits: 3, misses: 1, evictions: 1, sets: 3, size: 2, hitRate: '75.00%', totalRequests: 4 })
+    expect(cache.stats()).toMatchObject({
+      hits: 3,
+      misses: 1,
+      evictions: 1,
+      sets: 3,
+      size: 2,
+      hitRate: '75.00%',
+      totalRequests: 4,
+    })
   })
 
   test('an expired entry is never served; "not valid" lives negativeTtlMs', () => {
@@ -299,7 +332,10 @@ describe('events without node:events (the minimal emitter)', () => {
       e.on('retry', (p) => seen.push(p))
       emitSafely(e, 'retry', 7)
       expect(seen).toEqual([7])
-      expect(warn).toHaveBeenCalledWith(expect.stringContaining('listener bug'), expect.objectContaining({ code: 'CHITTYID_LISTENER_THREW' }))
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringContaining('listener bug'),
+        expect.objectContaining({ code: 'CHITTYID_LISTENER_THREW' }),
+      )
     } finally {
       warn.mockRestore()
     }
@@ -318,12 +354,24 @@ describe('fetch as the caller provides it', () => {
     try {
       globalThis.fetch = async (url, init) => {
         seen.push([url, init.method, init.headers['Idempotency-Key'] !== undefined])
-        return { status: 200, ok: true, statusText: 'OK', headers: new Headers(), json: async () => ({ chittyId: 'AB-C-DEF-1234-P-26-A-1' }) }
+        return {
+          status: 200,
+          ok: true,
+          statusText: 'OK',
+          headers: new Headers(),
+          json: async () => ({ chittyId: 'AB-C-DEF-1234-P-26-A-1' }),
+        }
       }
       const client = new portable.ChittyIDClient({ serviceUrl: 'https://id.example/v1', wire: 'v1' })
       expect(await client.mint({ entity: 'PEO' })).toBe('AB-C-DEF-1234-P-26-A-1')
-      globalThis.fetch = async () => ({ status: 200, text: async () => '{"valid":true,"chittyId":"AB-C-DEF-1234-P-26-A-1"}' })
-      expect(await client.validate('AB-C-DEF-1234-P-26-A-1')).toEqual({ valid: true, chittyId: 'AB-C-DEF-1234-P-26-A-1' })
+      globalThis.fetch = async () => ({
+        status: 200,
+        text: async () => '{"valid":true,"chittyId":"AB-C-DEF-1234-P-26-A-1"}',
+      })
+      expect(await client.validate('AB-C-DEF-1234-P-26-A-1')).toEqual({
+        valid: true,
+        chittyId: 'AB-C-DEF-1234-P-26-A-1',
+      })
       expect(seen).toEqual([['https://id.example/v1/mint', 'POST', true]])
     } finally {
       globalThis.fetch = original
@@ -358,7 +406,9 @@ describe('what the portable build loads and leaves behind', () => {
         out[esm] = wanted.filter((k) => !named.includes(k))
       }
       process.stdout.write(JSON.stringify(out))`
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' }))
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' }),
+    )
     expect(out).toEqual({ './index.mjs': [], './portable.mjs': [] })
   })
 
@@ -382,7 +432,12 @@ describe('what the portable build loads and leaves behind', () => {
     let set = 0
     const counting = globalThis.setTimeout
     globalThis.setTimeout = (...a) => (set++, counting(...a))
-    const client = new portable.ChittyIDClient({ serviceUrl: `${emu.url}/v1`, timeout: 20000, retry: { initialDelayMs: 1 }, circuitBreaker: false })
+    const client = new portable.ChittyIDClient({
+      serviceUrl: `${emu.url}/v1`,
+      timeout: 20000,
+      retry: { initialDelayMs: 1 },
+      circuitBreaker: false,
+    })
     const impatient = new portable.ChittyIDClient({ serviceUrl: `${emu.url}/v1`, timeout: 300, retry: false })
     try {
       const id = await client.mint({ entity: 'PEO' })
@@ -433,7 +488,10 @@ describe('v1 semantics under jest, as the native client has them', () => {
     globalThis.fetch = jest.fn(async (url, init) => {
       const { signal, ...rest } = init ?? {}
       calls.push([url, rest, signal instanceof AbortSignal])
-      return new Response(JSON.stringify(answer.body), { status: answer.status, statusText: answer.status === 200 ? 'OK' : 'Service Unavailable' })
+      return new Response(JSON.stringify(answer.body), {
+        status: answer.status,
+        statusText: answer.status === 200 ? 'OK' : 'Service Unavailable',
+      })
     })
     const client = new Client(config)
     const results = []
@@ -442,7 +500,12 @@ describe('v1 semantics under jest, as the native client has them', () => {
       answer = { status: 200, body: { valid: true, chittyId: 'X', entity: 'PEO' } }
       results.push(await client.validate('X'), await client.validate('..'))
       answer = { status: 503, body: {} }
-      results.push(await client.mint({ entity: 'PEO' }).then(() => 'resolved', (e) => [e.constructor.name, e.message]))
+      results.push(
+        await client.mint({ entity: 'PEO' }).then(
+          () => 'resolved',
+          (e) => [e.constructor.name, e.message],
+        ),
+      )
       results.push(await client.healthCheck())
     } finally {
       await client.close()
@@ -467,7 +530,11 @@ describe('v1 semantics under jest, as the native client has them', () => {
       calls.push(init.headers)
       return new Response(JSON.stringify({ chittyId: 'not-an-id' }), { status: 200 })
     })
-    const client = new portable.ChittyIDClient({ serviceUrl: 'https://id.example.test/v1', apiKey: 'sk-v1-semantics', ...more })
+    const client = new portable.ChittyIDClient({
+      serviceUrl: 'https://id.example.test/v1',
+      apiKey: 'sk-v1-semantics',
+      ...more,
+    })
     try {
       await expect(client.mint({ entity: 'PEO' })).rejects.toMatchObject({ code: 'EMINTUNKNOWN' })
       expect(calls[0]['Idempotency-Key']).toEqual(expect.any(String))

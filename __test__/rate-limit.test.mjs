@@ -100,14 +100,22 @@ test('a 429 pauses every operation of the client, not only the call that got it'
 test('a call that cannot wait the pause out fails with ERATELIMITED, at once and with nothing sent', async () => {
   const client = clientFor({ timeout: 300 })
   emulator.setFault({ rateLimitRetryAfter: 5, remaining: 1 })
-  const err = await client.mint({ entity: 'PEO' }).then(() => null, (e) => e)
+  const err = await client.mint({ entity: 'PEO' }).then(
+    () => null,
+    (e) => e,
+  )
   expect(err).toBeInstanceOf(ChittyIDError)
   expect(err.code).toBe('ERATELIMITED')
-  expect(err.message).toMatch(/^ChittyID service unavailable - cannot mint PEO ID: rate limited by the ChittyID service: traffic is paused for another \d+ ms/)
+  expect(err.message).toMatch(
+    /^ChittyID service unavailable - cannot mint PEO ID: rate limited by the ChittyID service: traffic is paused for another \d+ ms/,
+  )
   expect(err.retryInMs).toBeGreaterThan(4000)
   const requests = emulator.stats().requests
   const started = performance.now()
-  const batch = await client.mintBatch([{ entity: 'PEO' }]).then(() => null, (e) => e)
+  const batch = await client.mintBatch([{ entity: 'PEO' }]).then(
+    () => null,
+    (e) => e,
+  )
   expect(batch).toMatchObject({ code: 'ERATELIMITED' })
   const v = await client.validate('CT-A-CHI-1234-I-24-A-0')
   expect(v).toEqual({ valid: true, error: expect.stringMatching(/^rate limited by the ChittyID service/) })
@@ -126,7 +134,10 @@ test('an AbortSignal ends the wait for a pause', async () => {
   const client = clientFor({ timeout: 10000 })
   emulator.setFault({ rateLimitRetryAfter: 5, remaining: 1 })
   const started = performance.now()
-  const err = await client.mint({ entity: 'PEO' }, { signal: AbortSignal.timeout(200) }).then(() => null, (e) => e)
+  const err = await client.mint({ entity: 'PEO' }, { signal: AbortSignal.timeout(200) }).then(
+    () => null,
+    (e) => e,
+  )
   expect(err.name).toBe('AbortError')
   expect(performance.now() - started).toBeLessThan(1000)
   expect(emulator.stats().requests.mint).toBe(1)
@@ -138,7 +149,10 @@ test('without Retry-After the pause starts near 1 s, grows while 429s continue, 
   const seen = record(client, ['rateLimited'])
   emulator.setFault({ rateLimitPerSecond: 0, routes: ['mint'] })
   const started = performance.now()
-  const err = await client.mint({ entity: 'PEO' }).then(() => null, (e) => e)
+  const err = await client.mint({ entity: 'PEO' }).then(
+    () => null,
+    (e) => e,
+  )
   const ms = performance.now() - started
   expect(err).toMatchObject({ code: 'EHTTP', status: 429 })
   const pauses = seen.of('rateLimited').map((e) => e.retryInMs)
@@ -172,13 +186,17 @@ test('a client that sat idle, then 100 concurrent mints against 20/s: the pace c
   // measured at the first 429 (before the fix: 20 successes over 8 s, 2.5/s).
   await sleep(8_000)
   const started = performance.now()
-  const outcomes = await Promise.all(Array.from({ length: CALLERS }, () => client.mint({ entity: 'PEO' }).catch((e) => e)))
+  const outcomes = await Promise.all(
+    Array.from({ length: CALLERS }, () => client.mint({ entity: 'PEO' }).catch((e) => e)),
+  )
   const elapsedMs = performance.now() - started
   const ok = outcomes.filter((o) => typeof o === 'string').length
   const ledger = emulator.stats()
   const answered429 = ledger.requests.mint - ledger.minted
   const { pacePerSecond } = client.getStats().rateLimit
-  process.stdout.write(`idle then ${CALLERS} at ${RATE}/s: ${ok} ok in ${Math.round(elapsedMs)} ms, 429s ${answered429}, pace ${pacePerSecond}\n`)
+  process.stdout.write(
+    `idle then ${CALLERS} at ${RATE}/s: ${ok} ok in ${Math.round(elapsedMs)} ms, 429s ${answered429}, pace ${pacePerSecond}\n`,
+  )
   expect(ok).toBeGreaterThanOrEqual(90)
   expect(elapsedMs).toBeLessThan(20_000)
   expect(ledger.minted).toBe(ok)

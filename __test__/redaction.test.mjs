@@ -35,13 +35,40 @@ describe('one rule, two engines', () => {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0
       return seed % n
     }
-    const alphabet = ['a', 'b', 'k', 'e', 'K', '_', '-', '.', ' ', '\t', 'é', '日', '🔑', 'Bearer ', 'bearer\n', '[redacted]']
+    const alphabet = [
+      'a',
+      'b',
+      'k',
+      'e',
+      'K',
+      '_',
+      '-',
+      '.',
+      ' ',
+      '\t',
+      'é',
+      '日',
+      '🔑',
+      'Bearer ',
+      'bearer\n',
+      '[redacted]',
+    ]
     const pick = (len) => Array.from({ length: len }, () => alphabet[next(alphabet.length)]).join('')
     for (let i = 0; i < 20000; i++) {
       const text = pick(next(14))
       // Short secrets, around the 8-character threshold, and empty (whole code points: a key is
       // a header value, and napi turns a lone surrogate into U+FFFD).
-      const secret = [pick(1), pick(2), 'k', 'ke', 'a-b', Array.from(pick(3)).slice(0, 8).join(''), 'kkkkkkk', 'kkkkkkkk', ''][next(9)]
+      const secret = [
+        pick(1),
+        pick(2),
+        'k',
+        'ke',
+        'a-b',
+        Array.from(pick(3)).slice(0, 8).join(''),
+        'kkkkkkk',
+        'kkkkkkkk',
+        '',
+      ][next(9)]
       const js = [redactSecret(text, secret), revealsSecret(text, secret)]
       const rust = [redactSecretNative(text, secret), revealsSecretNative(text, secret)]
       if (js[0] !== rust[0] || js[1] !== rust[1]) expect({ text, secret, js }).toEqual({ text, secret, js: rust })
@@ -64,7 +91,8 @@ const KEYS = ['k', 'ke', 'soc', 'E', 'CHI']
 /** Everything a caller can see of an error, its cause chain included. */
 function describeError(err) {
   const parts = []
-  for (let e = err; e; e = e.cause) parts.push(e.message, e.stack, e.code, JSON.stringify(e), inspect(e, { showHidden: true, depth: 5 }))
+  for (let e = err; e; e = e.cause)
+    parts.push(e.message, e.stack, e.code, JSON.stringify(e), inspect(e, { showHidden: true, depth: 5 }))
   return parts.join('\n')
 }
 
@@ -75,19 +103,32 @@ async function echoingRawServer() {
     const auth = /^authorization:[ \t]*(.*)$/im.exec(head)?.[1] ?? ''
     const send = (status, reason, obj, headers = '') => {
       const text = JSON.stringify(obj)
-      socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n${headers}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`)
+      socket.write(
+        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n${headers}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+      )
     }
     const echoHeaders = `WWW-Authenticate: ${auth}\r\nX-Echo: ${auth}\r\n`
     if (path.startsWith('/v1/validate/')) {
       const id = decodeURIComponent(path.slice('/v1/validate/'.length))
-      if (id === 'ECHO') return send(200, 'OK', { valid: false, chittyId: auth, entity: auth.replace(/^Bearer /, ''), error: `rejected ${auth}` }, echoHeaders)
+      if (id === 'ECHO')
+        return send(
+          200,
+          'OK',
+          { valid: false, chittyId: auth, entity: auth.replace(/^Bearer /, ''), error: `rejected ${auth}` },
+          echoHeaders,
+        )
       return send(200, 'OK', { valid: true, chittyId: id, entity: 'PEO' }, echoHeaders)
     }
     if (path === '/v1/mint') {
       const { entity } = JSON.parse(body)
       if (entity === 'PEO') return socket.destroy() // "socket hang up", "other side closed"
       if (entity === 'EVNT') return send(201, 'Created', { success: true, chittyId: ID }, echoHeaders)
-      return send(503, `Unavailable (echo ${auth})`, { error: `echo ${auth}` }, `${echoHeaders}Retry-After: ${auth}\r\n`)
+      return send(
+        503,
+        `Unavailable (echo ${auth})`,
+        { error: `echo ${auth}` },
+        `${echoHeaders}Retry-After: ${auth}\r\n`,
+      )
     }
     return send(503, `Down (echo ${auth})`, { error: auth }, echoHeaders)
   })
@@ -103,7 +144,13 @@ describe.each(['native', 'fetch', 'portable'])('a short API key over the %s tran
   afterAll(() => server.close())
 
   const client = (apiKey, logger) => {
-    const common = { serviceUrl: server.url, apiKey, retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2 }, circuitBreaker: false, cache: false }
+    const common = {
+      serviceUrl: server.url,
+      apiKey,
+      retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+      circuitBreaker: false,
+      cache: false,
+    }
     return isPortable ? new portable.ChittyIDClient(common) : new ChittyIDClient({ ...common, transport, logger })
   }
 
@@ -111,58 +158,83 @@ describe.each(['native', 'fetch', 'portable'])('a short API key over the %s tran
   async function hangUpText() {
     const c = client('baseline-key-with-no-overlap')
     try {
-      return (await c.mint({ entity: 'PEO' }).then(() => null, (e) => e)).message
+      return (
+        await c.mint({ entity: 'PEO' }).then(
+          () => null,
+          (e) => e,
+        )
+      ).message
     } finally {
       await c.close()
     }
   }
 
-  test.each(KEYS)('key %j: data intact, free text redacted only where the key is a word, the key nowhere', async (key) => {
-    const logged = []
-    const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (...args) => logged.push(JSON.stringify([level, ...args]))]))
-    const c = client(key, logger)
-    const seen = record(c, ['retry', 'error', 'rateLimited', 'unhealthy'])
-    c.on('error', () => {})
-    try {
-      // Data: ids and entities from the service are returned as sent, whatever the key.
-      expect(await c.validate(ID)).toEqual({ valid: true, chittyId: ID, entity: 'PEO' })
-      expect(await c.mint({ entity: 'EVNT' })).toBe(ID)
-      // Free text without the key as a word is untouched: the same as any other client's.
-      const hangUp = await c.mint({ entity: 'PEO' }).then(() => null, (e) => e)
-      expect(hangUp.code).toBe('EMINTUNKNOWN')
-      expect(hangUp.message).toBe(await hangUpText())
-      expect(hangUp.message).not.toContain(REDACTED)
+  test.each(KEYS)(
+    'key %j: data intact, free text redacted only where the key is a word, the key nowhere',
+    async (key) => {
+      const logged = []
+      const logger = Object.fromEntries(
+        ['debug', 'info', 'warn', 'error'].map((level) => [
+          level,
+          (...args) => logged.push(JSON.stringify([level, ...args])),
+        ]),
+      )
+      const c = client(key, logger)
+      const seen = record(c, ['retry', 'error', 'rateLimited', 'unhealthy'])
+      c.on('error', () => {})
+      try {
+        // Data: ids and entities from the service are returned as sent, whatever the key.
+        expect(await c.validate(ID)).toEqual({ valid: true, chittyId: ID, entity: 'PEO' })
+        expect(await c.mint({ entity: 'EVNT' })).toBe(ID)
+        // Free text without the key as a word is untouched: the same as any other client's.
+        const hangUp = await c.mint({ entity: 'PEO' }).then(
+          () => null,
+          (e) => e,
+        )
+        expect(hangUp.code).toBe('EMINTUNKNOWN')
+        expect(hangUp.message).toBe(await hangUpText())
+        expect(hangUp.message).not.toContain(REDACTED)
 
-      // A field that is the key, or `Bearer <key>`, is dropped, not rewritten; the service's
-      // `error` is free text and is redacted.
-      expect(await c.validate('ECHO')).toEqual({ valid: false, error: `rejected Bearer ${REDACTED}` })
+        // A field that is the key, or `Bearer <key>`, is dropped, not rewritten; the service's
+        // `error` is free text and is redacted.
+        expect(await c.validate('ECHO')).toEqual({ valid: false, error: `rejected Bearer ${REDACTED}` })
 
-      // The echoes are redacted.
-      const refused = await c.mint({ entity: 'PLACE' }).then(() => null, (e) => e)
-      expect(refused.message).toBe(`ChittyID service unavailable - cannot mint PLACE ID: ChittyID service error: 503 Unavailable (echo Bearer ${REDACTED})`)
-      expect(await c.healthCheck()).toBe(false)
+        // The echoes are redacted.
+        const refused = await c.mint({ entity: 'PLACE' }).then(
+          () => null,
+          (e) => e,
+        )
+        expect(refused.message).toBe(
+          `ChittyID service unavailable - cannot mint PLACE ID: ChittyID service error: 503 Unavailable (echo Bearer ${REDACTED})`,
+        )
+        expect(await c.healthCheck()).toBe(false)
 
-      const everything = [
-        describeError(hangUp),
-        describeError(refused),
-        ...seen.events.map(([name, payload]) => `${name} ${inspect(payload, { showHidden: true, depth: 5 })}`),
-        ...logged,
-        JSON.stringify(c.getStats()),
-        isPortable ? '' : c.metrics(),
-      ].join('\n')
-      expect(seen.count('retry')).toBeGreaterThanOrEqual(1) // the 503 was retried: events were seen
-      // The logger saw the echoes, the health check's too (its record is written by the transport).
-      if (!isPortable) {
-        expect(logged.some((line) => line.includes('"operation":"healthCheck"') && line.includes(`Bearer ${REDACTED}`))).toBe(true)
-        expect(logged.some((line) => line.includes('"operation":"mint"') && line.includes(`Bearer ${REDACTED}`))).toBe(true)
+        const everything = [
+          describeError(hangUp),
+          describeError(refused),
+          ...seen.events.map(([name, payload]) => `${name} ${inspect(payload, { showHidden: true, depth: 5 })}`),
+          ...logged,
+          JSON.stringify(c.getStats()),
+          isPortable ? '' : c.metrics(),
+        ].join('\n')
+        expect(seen.count('retry')).toBeGreaterThanOrEqual(1) // the 503 was retried: events were seen
+        // The logger saw the echoes, the health check's too (its record is written by the transport).
+        if (!isPortable) {
+          expect(
+            logged.some((line) => line.includes('"operation":"healthCheck"') && line.includes(`Bearer ${REDACTED}`)),
+          ).toBe(true)
+          expect(
+            logged.some((line) => line.includes('"operation":"mint"') && line.includes(`Bearer ${REDACTED}`)),
+          ).toBe(true)
+        }
+        expect(everything).toContain(`Bearer ${REDACTED}`)
+        expect(everything).not.toMatch(wordOf(key))
+        expect(everything).not.toMatch(/\[REDACTED\]/) // one placeholder
+      } finally {
+        await c.close()
       }
-      expect(everything).toContain(`Bearer ${REDACTED}`)
-      expect(everything).not.toMatch(wordOf(key))
-      expect(everything).not.toMatch(/\[REDACTED\]/) // one placeholder
-    } finally {
-      await c.close()
-    }
-  })
+    },
+  )
 })
 
 describe('against the emulator, a key that is one of the words of its ids', () => {

@@ -1,14 +1,7 @@
 import { createRequire } from 'node:module'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import {
-  RETRY_CONFIG,
-  withRetry,
-  CircuitBreaker,
-  getCircuitBreaker,
-  withResilience,
-  ChittyIDError,
-} from '../index.mjs'
+import { RETRY_CONFIG, withRetry, CircuitBreaker, getCircuitBreaker, withResilience, ChittyIDError } from '../index.mjs'
 import { ID_PATTERN, startPair } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
@@ -119,7 +112,9 @@ describe('client retry against emulator faults', () => {
     const other = await pair.client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-7732:mint' })
     expect(other).not.toBe(orphan)
     const batch = await pair.client.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }], { idempotencyKey: 'batch-1' })
-    expect(await pair.client.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }], { idempotencyKey: 'batch-1' })).toEqual(batch)
+    expect(
+      await pair.client.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }], { idempotencyKey: 'batch-1' }),
+    ).toEqual(batch)
     const stats = pair.emulator.stats()
     expect(stats.minted).toBe(4)
     expect(new Set(stats.mintedIds)).toEqual(new Set([orphan, other, ...batch]))
@@ -188,7 +183,9 @@ describe('client circuit breaker against emulator faults', () => {
     expect(err.message).toMatch(new RegExp(`^ChittyID service unavailable - cannot mint PEO ID: ${OPEN_REASON.source}`))
     const batchErr = await pair.client.mintBatch([{ entity: 'PEO' }]).catch((e) => e)
     expect(batchErr.code).toBe('ECIRCUITOPEN')
-    expect(batchErr.message).toMatch(new RegExp(`^ChittyID service unavailable - cannot batch mint IDs: ${OPEN_REASON.source}`))
+    expect(batchErr.message).toMatch(
+      new RegExp(`^ChittyID service unavailable - cannot batch mint IDs: ${OPEN_REASON.source}`),
+    )
     const after = pair.emulator.stats().requests
     expect(after.mint).toBe(before.mint)
     expect(after.batch).toBe(before.batch)
@@ -209,7 +206,9 @@ describe('client circuit breaker against emulator faults', () => {
     // Slow trials, so all six callers arrive while the first two are in flight.
     pair.emulator.setFault({ latencyMs: 300, routes: ['mint'] })
     const before = pair.emulator.stats().requests.mint
-    const calls = Array.from({ length: 6 }, (_, i) => pair.client.mint({ entity: i % 2 ? 'PEO' : 'PLACE' }).catch((e) => e))
+    const calls = Array.from({ length: 6 }, (_, i) =>
+      pair.client.mint({ entity: i % 2 ? 'PEO' : 'PLACE' }).catch((e) => e),
+    )
     await waitFor(() => pair.emulator.stats().requests.mint === before + 2, 'two trials at the service')
     await sleep(100)
     const outcomes = await Promise.all(calls)
@@ -341,7 +340,16 @@ describe('compat withRetry', () => {
       initialDelayMs: 100,
       maxDelayMs: 5000,
       backoffMultiplier: 2,
-      retryableErrors: ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', 'fetch failed', 'network error'],
+      retryableErrors: [
+        'ECONNREFUSED',
+        'ETIMEDOUT',
+        'ENOTFOUND',
+        'EAI_AGAIN',
+        'ECONNRESET',
+        'EPIPE',
+        'fetch failed',
+        'network error',
+      ],
     })
   })
 
@@ -372,7 +380,9 @@ describe('compat withRetry', () => {
   })
 
   test('a non-retryable error is thrown after one attempt, without waiting', async () => {
-    const { fn, calls } = failing(() => Object.assign(new Error('ChittyID service error: 400 Bad Request'), { code: 'EHTTP' }))
+    const { fn, calls } = failing(() =>
+      Object.assign(new Error('ChittyID service error: 400 Bad Request'), { code: 'EHTTP' }),
+    )
     const { error, delays } = await recordingTimers(() => withRetry(fn, fastConfig))
     expect(calls).toHaveLength(1)
     expect(error).toBe(calls[0].err)
@@ -383,7 +393,7 @@ describe('compat withRetry', () => {
     let n = 0
     const value = await withRetry(async () => {
       n += 1
-      if (n === 1) throw 'ECONNRESET by peer' // eslint-disable-line no-throw-literal
+      if (n === 1) throw 'ECONNRESET by peer'
       return n
     }, fastConfig)
     expect(value).toBe(2)
@@ -405,7 +415,13 @@ describe('compat withRetry', () => {
     const fn = async () => {
       called = true
     }
-    for (const config of [{ maxAttempts: 0 }, { maxAttempts: 1.5 }, { backoffMultiplier: 0.5 }, { initialDelayMs: -1 }, { retryableErrors: 'ECONNREFUSED' }]) {
+    for (const config of [
+      { maxAttempts: 0 },
+      { maxAttempts: 1.5 },
+      { backoffMultiplier: 0.5 },
+      { initialDelayMs: -1 },
+      { retryableErrors: 'ECONNREFUSED' },
+    ]) {
       await expect(withRetry(fn, config)).rejects.toThrow(TypeError)
     }
     await expect(withRetry('not a function')).rejects.toThrow(TypeError)
@@ -512,7 +528,11 @@ describe('compat CircuitBreaker', () => {
     expect(most).toBe(2)
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(2)
     for (const err of outcomes.filter((o) => o !== 'ok')) {
-      expect(err).toMatchObject({ code: 'ECIRCUITOPEN', circuitBreakerState: 'HALF_OPEN', message: 'circuit breaker is HALF_OPEN (2 trial calls in flight)' })
+      expect(err).toMatchObject({
+        code: 'ECIRCUITOPEN',
+        circuitBreakerState: 'HALF_OPEN',
+        message: 'circuit breaker is HALF_OPEN (2 trial calls in flight)',
+      })
     }
     expect(breaker.state).toBe('CLOSED')
     // A trial that fails frees its slot with its failure (and re-opens the circuit).
@@ -550,7 +570,13 @@ describe('compat CircuitBreaker', () => {
   })
 
   test('unusable options are a TypeError', () => {
-    for (const options of [{ failureThreshold: 0 }, { halfOpenAttempts: -1 }, { monitorWindow: 0 }, { resetTimeout: NaN }, { failureThreshold: 'x' }]) {
+    for (const options of [
+      { failureThreshold: 0 },
+      { halfOpenAttempts: -1 },
+      { monitorWindow: 0 },
+      { resetTimeout: NaN },
+      { failureThreshold: 'x' },
+    ]) {
       expect(() => new CircuitBreaker(options)).toThrow(TypeError)
     }
     expect(() => new CircuitBreaker(null)).toThrow(TypeError)
@@ -574,11 +600,14 @@ describe('compat shared breaker and withResilience', () => {
     const shared = getCircuitBreaker()
     shared.reset()
     let flaky = 0
-    const value = await withResilience(async () => {
-      flaky += 1
-      if (flaky === 1) throw Object.assign(new Error('x'), { code: 'ECONNREFUSED' })
-      return 'through'
-    }, { retryConfig })
+    const value = await withResilience(
+      async () => {
+        flaky += 1
+        if (flaky === 1) throw Object.assign(new Error('x'), { code: 'ECONNREFUSED' })
+        return 'through'
+      },
+      { retryConfig },
+    )
     expect(value).toBe('through')
     expect(flaky).toBe(2)
     expect(shared.getState()).toMatchObject({ state: 'CLOSED', failures: 0 })

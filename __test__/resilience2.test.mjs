@@ -57,7 +57,11 @@ describe('validate() stale-if-error', () => {
     const emulator = await startEmulator()
     const short = clientOf(emulator, { cache: { ttlMs: 20, staleIfErrorMs: 60 }, retry: false, circuitBreaker: false })
     const off = clientOf(emulator, { cache: { ttlMs: 20, staleIfErrorMs: 0 }, retry: false, circuitBreaker: false })
-    const negative = clientOf(emulator, { cache: { ttlMs: 20, negativeTtlMs: 20, negativeStaleIfErrorMs: 60_000 }, retry: false, circuitBreaker: false })
+    const negative = clientOf(emulator, {
+      cache: { ttlMs: 20, negativeTtlMs: 20, negativeStaleIfErrorMs: 60_000 },
+      retry: false,
+      circuitBreaker: false,
+    })
     const id = await short.mint({ entity: 'PEO' })
     for (const c of [short, off]) await c.validate(id)
     await negative.validate(FORMAT_ONLY_ID)
@@ -84,9 +88,14 @@ describe('retry budget', () => {
     const emulator = await startEmulator()
     emulator.setFault({ down: true }) // 503: a safe mint may retry it
     const budget = { ratio: 0.1, windowMs: 10_000, minPerSecond: 0 }
-    const client = clientOf(emulator, { circuitBreaker: false, retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 2, budget } })
+    const client = clientOf(emulator, {
+      circuitBreaker: false,
+      retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 2, budget },
+    })
     const CALLS = 200
-    const outcomes = await Promise.all(Array.from({ length: CALLS }, () => client.mint({ entity: 'PEO' }).catch((e) => e)))
+    const outcomes = await Promise.all(
+      Array.from({ length: CALLS }, () => client.mint({ entity: 'PEO' }).catch((e) => e)),
+    )
     expect(outcomes.every((e) => e instanceof ChittyIDError && e.status === 503)).toBe(true)
     const sent = emulator.stats().requests.mint
     const stats = client.getStats()
@@ -97,7 +106,10 @@ describe('retry budget', () => {
     expect(client.metrics()).toMatch(/^chittyid_client_retry_budget_exhausted_total [1-9]\d*$/m)
 
     // Without a budget the same outage costs maxAttempts requests per call.
-    const unbounded = clientOf(emulator, { circuitBreaker: false, retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 2, budget: false } })
+    const unbounded = clientOf(emulator, {
+      circuitBreaker: false,
+      retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 2, budget: false },
+    })
     emulator.resetLedger()
     await Promise.all(Array.from({ length: 20 }, () => unbounded.mint({ entity: 'PEO' }).catch(() => {})))
     expect(emulator.stats().requests.mint).toBe(100)
@@ -107,7 +119,9 @@ describe('retry budget', () => {
   test('the floor lets a quiet client retry', async () => {
     const emulator = await startEmulator()
     emulator.setFault({ errorStatus: 503, remaining: 2 })
-    const client = clientOf(emulator, { retry: { initialDelayMs: 1, budget: { ratio: 0, minPerSecond: 1, windowMs: 2000 } } })
+    const client = clientOf(emulator, {
+      retry: { initialDelayMs: 1, budget: { ratio: 0, minPerSecond: 1, windowMs: 2000 } },
+    })
     expect(await client.mint({ entity: 'PEO' })).toMatch(ID_PATTERN) // 2 retries: the floor is 2
     expect(client.getStats().retryBudgetExhausted).toBe(0)
   })
@@ -195,7 +209,13 @@ describe('bulkhead', () => {
   })
 
   test('bad bulkhead options are a TypeError', () => {
-    for (const bulkhead of [{}, { maxConcurrent: 0 }, { maxConcurrent: 1.5 }, { maxConcurrent: 2, maxQueue: -1 }, 'x']) {
+    for (const bulkhead of [
+      {},
+      { maxConcurrent: 0 },
+      { maxConcurrent: 1.5 },
+      { maxConcurrent: 2, maxQueue: -1 },
+      'x',
+    ]) {
       expect(() => new ChittyIDClient({ bulkhead })).toThrow(TypeError)
     }
     expect(clientOf({ url: 'http://127.0.0.1:9' }).getStats().bulkhead).toBeNull()
@@ -207,7 +227,9 @@ describe('client-side rate limit', () => {
     const emulator = await startEmulator()
     const client = clientOf(emulator, { rateLimit: { requestsPerSecond: 500, burst: 50 }, timeout: 5000 })
     const started = performance.now()
-    const times = await Promise.all(Array.from({ length: 1000 }, () => client.mint({ entity: 'PEO' }).then(() => performance.now() - started)))
+    const times = await Promise.all(
+      Array.from({ length: 1000 }, () => client.mint({ entity: 'PEO' }).then(() => performance.now() - started)),
+    )
     const elapsed = performance.now() - started
     // 50 at once, then 950 at 2 ms each: about 1.9 s.
     expect(elapsed).toBeGreaterThanOrEqual(1800)
@@ -235,7 +257,14 @@ describe('client-side rate limit', () => {
   })
 
   test('bad rateLimit options are a TypeError; off by default', () => {
-    for (const rateLimit of [{}, { requestsPerSecond: 0 }, { requestsPerSecond: -1 }, { requestsPerSecond: Infinity }, { requestsPerSecond: 5, burst: 0 }, 'x']) {
+    for (const rateLimit of [
+      {},
+      { requestsPerSecond: 0 },
+      { requestsPerSecond: -1 },
+      { requestsPerSecond: Infinity },
+      { requestsPerSecond: 5, burst: 0 },
+      'x',
+    ]) {
       expect(() => new ChittyIDClient({ rateLimit })).toThrow(TypeError)
     }
     expect(clientOf({ url: 'http://127.0.0.1:9' }).getStats().clientRateLimit).toBeNull()

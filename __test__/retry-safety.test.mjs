@@ -15,7 +15,13 @@ const CALLS = 6
 /** Faults under which a request reaches the service and its answer is lost or unusable. */
 const FAULTS = [
   { name: 'drop after commit', fault: { dropAfterCommit: true, remaining: 1 }, settleMs: 0, cause: 'ECONNRESET' },
-  { name: 'timeout (latency 150 ms over a 50 ms timeout)', fault: { latencyMs: 150, remaining: 1 }, timeout: 50, settleMs: 200, cause: 'ETIMEDOUT' },
+  {
+    name: 'timeout (latency 150 ms over a 50 ms timeout)',
+    fault: { latencyMs: 150, remaining: 1 },
+    timeout: 50,
+    settleMs: 200,
+    cause: 'ETIMEDOUT',
+  },
   { name: 'garbled 2xx', fault: { malformedJson: true, remaining: 1 }, settleMs: 0, cause: 'EBADRESPONSE' },
 ]
 
@@ -38,7 +44,9 @@ async function run({ mode, ignoreKeys, fault, timeout = 1000, settleMs }) {
       for (const op of ['mint', 'batch']) {
         const before = emulator.stats().mintedIds.length
         emulator.setFault(fault)
-        const outcome = await (op === 'mint' ? client.mint({ entity: 'PEO' }) : client.mintBatch([{ entity: 'EVNT' }, { entity: 'FACT' }])).then(
+        const outcome = await (
+          op === 'mint' ? client.mint({ entity: 'PEO' }) : client.mintBatch([{ entity: 'EVNT' }, { entity: 'FACT' }])
+        ).then(
           (value) => ({ value }),
           (error) => ({ error }),
         )
@@ -65,7 +73,10 @@ describe.each(FAULTS)('$name', ({ fault, timeout, settleMs, cause }) => {
       expect(r.error.mayHaveMinted).toBe(true)
       expect(r.error.idempotencyKey).toMatch(/^[0-9a-f]{32}$/)
       expect(r.error.cause.code).toBe(cause)
-      const prefix = r.op === 'mint' ? 'ChittyID service unavailable - cannot mint PEO ID: ' : 'ChittyID service unavailable - cannot batch mint IDs: '
+      const prefix =
+        r.op === 'mint'
+          ? 'ChittyID service unavailable - cannot mint PEO ID: '
+          : 'ChittyID service unavailable - cannot batch mint IDs: '
       expect(r.error.message.startsWith(prefix)).toBe(true)
       // v1-wrapping code classifies transport failures by these words.
       expect(r.error.message.includes('fetch failed')).toBe(cause !== 'EBADRESPONSE')
@@ -92,7 +103,12 @@ describe.each(FAULTS)('$name', ({ fault, timeout, settleMs, cause }) => {
 })
 
 test('negative control: idempotent mode against a service that ignores keys does mint twice', async () => {
-  const results = await run({ mode: 'idempotent', ignoreKeys: true, fault: { dropAfterCommit: true, remaining: 1 }, settleMs: 0 })
+  const results = await run({
+    mode: 'idempotent',
+    ignoreKeys: true,
+    fault: { dropAfterCommit: true, remaining: 1 },
+    settleMs: 0,
+  })
   for (const r of results) {
     expect(r.error).toBeUndefined()
     expect(r.gained).toHaveLength(2 * r.size)
@@ -133,10 +149,15 @@ describe('what stays retried in the default mode', () => {
       expect(await client.mint({ entity: 'PEO' })).toMatch(ID_PATTERN)
       expect(emulator.stats()).toMatchObject({ minted: 2, requests: { mint: 6 } })
       emulator.setFault({ errorStatus: 502, remaining: 1 })
-      const err = await client.mint({ entity: 'PEO' }).then(() => null, (e) => e)
+      const err = await client.mint({ entity: 'PEO' }).then(
+        () => null,
+        (e) => e,
+      )
       expect(err).toMatchObject({ code: 'EMINTUNKNOWN', status: 502, mayHaveMinted: true })
       expect(err.cause).toMatchObject({ code: 'EHTTP', status: 502 })
-      expect(err.message).toMatch(/^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 502 Bad Gateway/)
+      expect(err.message).toMatch(
+        /^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 502 Bad Gateway/,
+      )
       expect(emulator.stats().requests.mint).toBe(7)
     } finally {
       await client.close()
@@ -166,7 +187,10 @@ test('the key of an EMINTUNKNOWN retries deliberately: a service that honours it
   const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, retry: RETRY })
   try {
     emulator.setFault({ dropAfterCommit: true, remaining: 1 })
-    const err = await client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-42' }).then(() => null, (e) => e)
+    const err = await client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-42' }).then(
+      () => null,
+      (e) => e,
+    )
     expect(err).toMatchObject({ code: 'EMINTUNKNOWN', idempotencyKey: 'order-42', mayHaveMinted: true })
     const [committed] = emulator.stats().mintedIds
     expect(await client.mint({ entity: 'PEO' }, { idempotencyKey: err.idempotencyKey })).toBe(committed)
@@ -179,7 +203,9 @@ test('the key of an EMINTUNKNOWN retries deliberately: a service that honours it
 
 test('retry.mint is "safe" or "idempotent"', () => {
   for (const mint of ['always', 1, null, '']) {
-    expect(() => new ChittyIDClient({ retry: { mint } })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
+    expect(() => new ChittyIDClient({ retry: { mint } })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }),
+    )
   }
   expect(() => new ChittyIDClient({ retry: { mint: 'idempotent' } })).not.toThrow()
 })

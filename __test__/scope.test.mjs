@@ -61,7 +61,12 @@ test('scope "client" (default): each worker asks for itself', async () => {
 })
 
 test('scope "process": a breaker opened in one worker fails fast in another', async () => {
-  const options = { serviceUrl: `${emulator.url}/api/v1`, scope: 'process', retry: false, circuitBreaker: { failureThreshold: 2, resetTimeout: 60000 } }
+  const options = {
+    serviceUrl: `${emulator.url}/api/v1`,
+    scope: 'process',
+    retry: false,
+    circuitBreaker: { failureThreshold: 2, resetTimeout: 60000 },
+  }
   const holder = new ChittyIDClient(options)
   emulator.setFault({ errorStatus: 500 })
   const storm = `async (client) => { for (let i = 0; i < 3; i++) await client.mint({ entity: 'PEO' }).catch(() => {}); return client.getStats().breaker.state }`

@@ -22,7 +22,8 @@ const FAULTS = [
 /** Everything a caller can see of an error, including non-enumerable parts and the cause chain. */
 function describeError(err) {
   const parts = []
-  for (let e = err; e; e = e.cause) parts.push(e.message, e.stack, e.code, JSON.stringify(e), inspect(e, { showHidden: true, depth: 5 }))
+  for (let e = err; e; e = e.cause)
+    parts.push(e.message, e.stack, e.code, JSON.stringify(e), inspect(e, { showHidden: true, depth: 5 }))
   return parts.join('\n')
 }
 
@@ -48,7 +49,10 @@ test('the API key appears nowhere under any fault: errors, events, stats, metric
   const emulator = await ChittyIDEmulator.start({ port: 0, token: SECRET })
   const events = []
   const observed = []
-  for (const [apiKey, label] of [[SECRET, 'right key'], [`${SECRET}-wrong`, 'wrong key']]) {
+  for (const [apiKey, label] of [
+    [SECRET, 'right key'],
+    [`${SECRET}-wrong`, 'wrong key'],
+  ]) {
     const client = new ChittyIDClient({
       serviceUrl: `${emulator.url}/v1`,
       apiKey,
@@ -56,14 +60,27 @@ test('the API key appears nowhere under any fault: errors, events, stats, metric
       retry: { initialDelayMs: 1, maxDelayMs: 2 },
       circuitBreaker: { failureThreshold: 3, resetTimeout: 50 },
     })
-    for (const name of ['retry', 'circuitOpen', 'circuitHalfOpen', 'circuitClose', 'error', 'stateChange', 'unhealthy']) {
+    for (const name of [
+      'retry',
+      'circuitOpen',
+      'circuitHalfOpen',
+      'circuitClose',
+      'error',
+      'stateChange',
+      'unhealthy',
+    ]) {
       client.on(name, (payload) => events.push(`${name} ${inspect(payload, { showHidden: true, depth: 5 })}`))
     }
     for (const fault of FAULTS) {
       emulator.setFault(fault)
       observed.push(label, JSON.stringify(fault), ...(await exercise(client)))
     }
-    observed.push(JSON.stringify(client.getStats()), client.metrics(), inspect(client, { showHidden: true, depth: 5 }), JSON.stringify(client))
+    observed.push(
+      JSON.stringify(client.getStats()),
+      client.metrics(),
+      inspect(client, { showHidden: true, depth: 5 }),
+      JSON.stringify(client),
+    )
     await client.close()
   }
   await emulator.close()

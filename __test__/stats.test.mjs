@@ -36,7 +36,8 @@ describe('getStats() and metrics()', () => {
     const histogram = families.get('chittyid_client_request_duration_seconds')
     expect(histogram.type).toBe('histogram')
     const mintBuckets = histogram.samples.filter((s) => s.name.endsWith('_bucket') && s.labels.operation === 'mint')
-    for (let i = 1; i < mintBuckets.length; i++) expect(mintBuckets[i].value).toBeGreaterThanOrEqual(mintBuckets[i - 1].value)
+    for (let i = 1; i < mintBuckets.length; i++)
+      expect(mintBuckets[i].value).toBeGreaterThanOrEqual(mintBuckets[i - 1].value)
     expect(mintBuckets.at(-1).labels.le).toBe('+Inf')
     await pair.close()
   })
@@ -46,7 +47,8 @@ describe('getStats() and metrics()', () => {
 function parseExposition(text) {
   expect(text.endsWith('\n')).toBe(true)
   const families = new Map()
-  const sampleLine = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*",?)*)\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|\+Inf|-Inf|NaN))$/
+  const sampleLine =
+    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*",?)*)\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|\+Inf|-Inf|NaN))$/
   let current = null
   for (const line of text.slice(0, -1).split('\n')) {
     let m
@@ -61,8 +63,13 @@ function parseExposition(text) {
       m = sampleLine.exec(line)
       if (!m) throw new Error(`not an exposition line: ${JSON.stringify(line)}`)
       expect(current && current.type).toBeDefined()
-      expect(m[1] === current.name || (current.type === 'histogram' && /_(bucket|sum|count)$/.test(m[1]) && m[1].startsWith(current.name))).toBe(true)
-      const labels = Object.fromEntries([...(m[2] || '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]))
+      expect(
+        m[1] === current.name ||
+          (current.type === 'histogram' && /_(bucket|sum|count)$/.test(m[1]) && m[1].startsWith(current.name)),
+      ).toBe(true)
+      const labels = Object.fromEntries(
+        [...(m[2] || '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]),
+      )
       current.samples.push({ name: m[1], labels, value: Number(m[3].replace('+Inf', 'Infinity')) })
     }
   }

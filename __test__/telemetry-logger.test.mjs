@@ -16,12 +16,24 @@ describe('logger option', () => {
     const lines = []
     const stream = new Writable({
       write(chunk, _enc, cb) {
-        lines.push(...chunk.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l)))
+        lines.push(
+          ...chunk
+            .toString()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l)),
+        )
         cb()
       },
     })
     const logger = pino({ level: 'debug' }, stream)
-    const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: KEY, logger, name: 'billing', retry: fastRetry })
+    const client = new ChittyIDClient({
+      serviceUrl: server.url,
+      apiKey: KEY,
+      logger,
+      name: 'billing',
+      retry: fastRetry,
+    })
     try {
       expect(await client.mint({ entity: 'PEO' })).toBe('CT-A-CHI-1234-P-24-A-0')
       await new Promise((r) => setImmediate(r))
@@ -86,9 +98,17 @@ describe('logger option', () => {
 
   test('a console-style logger gets (message, record); failures at warn, breaker at error', async () => {
     const calls = []
-    const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (...args) => calls.push([level, ...args])]))
+    const logger = Object.fromEntries(
+      ['debug', 'info', 'warn', 'error'].map((level) => [level, (...args) => calls.push([level, ...args])]),
+    )
     const server = await echoingServer([500])
-    const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: KEY, logger, retry: false, circuitBreaker: { failureThreshold: 1 } })
+    const client = new ChittyIDClient({
+      serviceUrl: server.url,
+      apiKey: KEY,
+      logger,
+      retry: false,
+      circuitBreaker: { failureThreshold: 1 },
+    })
     try {
       await expect(client.mint({ entity: 'PEO' })).rejects.toMatchObject({ status: 500 })
       await new Promise((r) => setImmediate(r))
@@ -133,7 +153,9 @@ describe('logger option', () => {
       await pair.client.mint({ entity: 'PEO' })
       await pair.client.mint({ entity: 'PEO' })
       await new Promise((r) => setImmediate(r))
-      expect(warnings).toEqual([expect.objectContaining({ code: 'CHITTYID_LOGGER_THREW', message: expect.stringContaining('disk full') })])
+      expect(warnings).toEqual([
+        expect.objectContaining({ code: 'CHITTYID_LOGGER_THREW', message: expect.stringContaining('disk full') }),
+      ])
     } finally {
       process.emitWarning = emitWarning
       await pair.close()
@@ -146,7 +168,13 @@ describe('logger option', () => {
       [{ logger: 'pino' }, /must be a logger object/],
       [{ logger: console, loggerStyle: 'json' }, /loggerStyle/],
     ]) {
-      expect(() => new ChittyIDClient(config)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(text) }))
+      expect(() => new ChittyIDClient(config)).toThrow(
+        expect.objectContaining({
+          name: 'TypeError',
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: expect.stringMatching(text),
+        }),
+      )
     }
   })
 })

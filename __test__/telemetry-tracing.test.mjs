@@ -18,8 +18,19 @@ const KEY = 'sk-trace-secret-42'
 function recordChannel() {
   const events = []
   const channel = diagnosticsChannel.tracingChannel(TRACING_CHANNEL)
-  const make = (name) => (ctx) => events.push([name, { ...ctx, error: ctx.error && { code: ctx.error.code, message: ctx.error.message, status: ctx.error.status } }, ctx])
-  const handlers = { start: make('start'), end: make('end'), asyncStart: make('asyncStart'), asyncEnd: make('asyncEnd'), error: make('error') }
+  const make = (name) => (ctx) =>
+    events.push([
+      name,
+      { ...ctx, error: ctx.error && { code: ctx.error.code, message: ctx.error.message, status: ctx.error.status } },
+      ctx,
+    ])
+  const handlers = {
+    start: make('start'),
+    end: make('end'),
+    asyncStart: make('asyncStart'),
+    asyncEnd: make('asyncEnd'),
+    error: make('error'),
+  }
   channel.subscribe(handlers)
   return { events, stop: () => channel.unsubscribe(handlers) }
 }
@@ -34,11 +45,25 @@ describe.each(['native', 'fetch'])('chittyid:request over the %s transport', (tr
     try {
       await client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-77' })
       expect(rec.events.map(([name, ctx]) => `${name}#${ctx.attempt}`)).toEqual([
-        'start#1', 'end#1', 'error#1', 'asyncStart#1', 'asyncEnd#1',
-        'start#2', 'end#2', 'asyncStart#2', 'asyncEnd#2',
+        'start#1',
+        'end#1',
+        'error#1',
+        'asyncStart#1',
+        'asyncEnd#1',
+        'start#2',
+        'end#2',
+        'asyncStart#2',
+        'asyncEnd#2',
       ])
       const [first, second] = [rec.events[4][1], rec.events[8][1]]
-      expect(first).toMatchObject({ operation: 'mint', method: 'POST', url: `${server.url}/mint`, attempt: 1, status: 503, idempotencyKey: 'order-77' })
+      expect(first).toMatchObject({
+        operation: 'mint',
+        method: 'POST',
+        url: `${server.url}/mint`,
+        attempt: 1,
+        status: 503,
+        idempotencyKey: 'order-77',
+      })
       expect(first.error).toMatchObject({ code: 'EHTTP', status: 503 })
       expect(first.error.message).not.toContain(KEY)
       expect(first.error.message).toMatch(/\[redacted\]/i)
@@ -82,7 +107,7 @@ describe.each(['native', 'fetch'])('chittyid:request over the %s transport', (tr
     }
   })
 
-  test('per-call headers and the client-level hook reach the service; the client\'s own headers cannot be overridden', async () => {
+  test("per-call headers and the client-level hook reach the service; the client's own headers cannot be overridden", async () => {
     const server = await echoingServer()
     const asked = []
     const client = new ChittyIDClient({
@@ -118,7 +143,11 @@ describe.each(['native', 'fetch'])('chittyid:request over the %s transport', (tr
         [{ 'bad name': 'v' }, /not a valid header name/],
         [{ 'x-obj': { a: 1 } }, /must be a string/],
       ]) {
-        await expect(client.mint({ entity: 'PEO' }, { headers })).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(text) })
+        await expect(client.mint({ entity: 'PEO' }, { headers })).rejects.toMatchObject({
+          name: 'TypeError',
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: expect.stringMatching(text),
+        })
       }
       expect(server.seen).toHaveLength(3)
     } finally {
@@ -185,42 +214,57 @@ describe('examples/otel.js', () => {
     trace.disable()
   })
 
-  test.each(['native', 'fetch'])('spans per attempt, children of the caller\'s active span, whose traceparent the service receives (%s)', async (transport) => {
-    exporter.reset()
-    const server = await echoingServer([503])
-    const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: KEY, transport, retry: fastRetry, headers: traceHeaders })
-    const tracer = trace.getTracer('chittyid-test')
-    try {
-      let parent
-      await tracer.startActiveSpan('handle order', async (span) => {
-        parent = span.spanContext()
-        await client.mint({ entity: 'PEO' })
-        span.end()
+  test.each(['native', 'fetch'])(
+    "spans per attempt, children of the caller's active span, whose traceparent the service receives (%s)",
+    async (transport) => {
+      exporter.reset()
+      const server = await echoingServer([503])
+      const client = new ChittyIDClient({
+        serviceUrl: server.url,
+        apiKey: KEY,
+        transport,
+        retry: fastRetry,
+        headers: traceHeaders,
       })
-      const spans = exporter.getFinishedSpans().filter((s) => s.name === 'ChittyID mint')
-      expect(spans).toHaveLength(2)
-      for (const span of spans) {
-        expect(span.spanContext().traceId).toBe(parent.traceId)
-        expect(span.parentSpanContext.spanId).toBe(parent.spanId)
-        expect(span.kind).toBe(2) // SpanKind.CLIENT
+      const tracer = trace.getTracer('chittyid-test')
+      try {
+        let parent
+        await tracer.startActiveSpan('handle order', async (span) => {
+          parent = span.spanContext()
+          await client.mint({ entity: 'PEO' })
+          span.end()
+        })
+        const spans = exporter.getFinishedSpans().filter((s) => s.name === 'ChittyID mint')
+        expect(spans).toHaveLength(2)
+        for (const span of spans) {
+          expect(span.spanContext().traceId).toBe(parent.traceId)
+          expect(span.parentSpanContext.spanId).toBe(parent.spanId)
+          expect(span.kind).toBe(2) // SpanKind.CLIENT
+        }
+        const [first, second] = spans.sort(
+          (a, b) => a.attributes['chittyid.attempt'] - b.attributes['chittyid.attempt'],
+        )
+        expect(first.attributes).toMatchObject({
+          'http.request.method': 'POST',
+          'url.full': `${server.url}/mint`,
+          'chittyid.operation': 'mint',
+          'chittyid.attempt': 1,
+          'http.response.status_code': 503,
+          'error.type': 'EHTTP',
+        })
+        expect(first.status.code).toBe(2) // SpanStatusCode.ERROR
+        expect(second.attributes).toMatchObject({
+          'chittyid.attempt': 2,
+          'http.request.resend_count': 1,
+          'http.response.status_code': 201,
+        })
+        expect(first.attributes['chittyid.idempotency_key']).toBe(server.seen[0].headers['idempotency-key'])
+        const traceparent = `00-${parent.traceId}-${parent.spanId}-01`
+        expect(server.seen.map((r) => r.headers.traceparent)).toEqual([traceparent, traceparent])
+      } finally {
+        await client.close()
+        await server.close()
       }
-      const [first, second] = spans.sort((a, b) => a.attributes['chittyid.attempt'] - b.attributes['chittyid.attempt'])
-      expect(first.attributes).toMatchObject({
-        'http.request.method': 'POST',
-        'url.full': `${server.url}/mint`,
-        'chittyid.operation': 'mint',
-        'chittyid.attempt': 1,
-        'http.response.status_code': 503,
-        'error.type': 'EHTTP',
-      })
-      expect(first.status.code).toBe(2) // SpanStatusCode.ERROR
-      expect(second.attributes).toMatchObject({ 'chittyid.attempt': 2, 'http.request.resend_count': 1, 'http.response.status_code': 201 })
-      expect(first.attributes['chittyid.idempotency_key']).toBe(server.seen[0].headers['idempotency-key'])
-      const traceparent = `00-${parent.traceId}-${parent.spanId}-01`
-      expect(server.seen.map((r) => r.headers.traceparent)).toEqual([traceparent, traceparent])
-    } finally {
-      await client.close()
-      await server.close()
-    }
-  })
+    },
+  )
 })

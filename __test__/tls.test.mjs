@@ -13,10 +13,51 @@ const FIXED_ID = 'CT-A-TLS-0001-P-26-A-0'
 /** A throwaway CA and a server certificate for 127.0.0.1 signed by it. */
 function makeCertificates(dir) {
   const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=chittyid test CA', '-keyout', 'ca.key', '-out', 'ca.pem')
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr')
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=chittyid test CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  )
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+  )
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n')
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.pem')
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+    '-out',
+    'server.pem',
+  )
   return {
     ca: readFileSync(join(dir, 'ca.pem'), 'utf8'),
     key: readFileSync(join(dir, 'server.key')),

@@ -145,7 +145,11 @@ describe('proxies, as Node applies them', () => {
     }
     const script = `const { ChittyIDClient } = require('./index.js'); const c = new ChittyIDClient({ serviceUrl: '${emu.url}/v1' });
       c.mint({ entity: 'PEO' }).then((id) => { console.log(id); return c.close() })`
-    const ignored = await runWithEnv(script, { HTTP_PROXY: proxy.url, http_proxy: proxy.url, NODE_USE_ENV_PROXY: undefined })
+    const ignored = await runWithEnv(script, {
+      HTTP_PROXY: proxy.url,
+      http_proxy: proxy.url,
+      NODE_USE_ENV_PROXY: undefined,
+    })
     expect(ignored.stdout.trim()).toMatch(ID_PATTERN)
     expect(proxy.seen.requests).toHaveLength(0)
   })
@@ -184,7 +188,9 @@ describe('proxies, as Node applies them', () => {
       } finally {
         await client.close()
       }
-      expect(guarded.seen.requests.map((r) => r.headers['proxy-authorization'])).toEqual([`Basic ${Buffer.from('agent:s3cr%et').toString('base64')}`])
+      expect(guarded.seen.requests.map((r) => r.headers['proxy-authorization'])).toEqual([
+        `Basic ${Buffer.from('agent:s3cr%et').toString('base64')}`,
+      ])
       const script = `const { ChittyIDClient } = require('./index.js')
         const c = new ChittyIDClient({ serviceUrl: '${tlsEmu.url}/v1', ca: process.env.EMU_CA, retry: false })
         c.mint({ entity: 'PEO' }).then((id) => console.log(JSON.stringify({ id })), (e) => console.log(JSON.stringify({ code: e.code, message: e.message, cause: String(e.cause) }))).finally(() => c.close())`
@@ -193,7 +199,11 @@ describe('proxies, as Node applies them', () => {
       expect(guarded.seen.tunnels).toEqual([`127.0.0.1:${tlsEmu.port}`])
       expect(guarded.seen.refused).toBe(0)
 
-      const wrong = await runWithEnv(script, { NODE_USE_ENV_PROXY: '1', EMU_CA: tlsEmu.ca, HTTPS_PROXY: guarded.url.replace('http://', 'http://agent:hunter2@') })
+      const wrong = await runWithEnv(script, {
+        NODE_USE_ENV_PROXY: '1',
+        EMU_CA: tlsEmu.ca,
+        HTTPS_PROXY: guarded.url.replace('http://', 'http://agent:hunter2@'),
+      })
       const failure = JSON.parse(wrong.stdout)
       expect(failure).toMatchObject({ code: 'ERR_PROXY_AUTH' })
       expect(failure.message).toMatch(/407 Proxy Authentication Required/)

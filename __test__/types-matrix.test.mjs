@@ -31,7 +31,12 @@ const SHAPES = [
   { name: 'esm-nodenext', type: 'module', options: { module: 'nodenext', moduleResolution: 'nodenext' }, runs: true },
   { name: 'esm-bundler', type: 'module', options: { module: 'esnext', moduleResolution: 'bundler' } },
   { name: 'cjs-bundler', type: 'commonjs', options: { module: 'esnext', moduleResolution: 'bundler' } },
-  { name: 'cjs-node10', type: 'commonjs', options: { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }, runs: true },
+  {
+    name: 'cjs-node10',
+    type: 'commonjs',
+    options: { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true },
+    runs: true,
+  },
 ]
 const SHAPE_FILES = readdirSync(join(typesDir, 'shapes')).filter((f) => f.endsWith('.ts'))
 const CONSUMERS = ['consumer.ts', 'compat-resilience.ts']
@@ -41,10 +46,14 @@ const canRun = process.platform === 'linux' && process.arch === 'x64' && Boolean
 
 const run = (cmd, args, cwd, timeout = 120000) =>
   execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout })
-const npm = (args, cwd) => run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error', '--cache', npmCache], cwd, 150000)
+const npm = (args, cwd) =>
+  run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error', '--cache', npmCache], cwd, 150000)
 
 const cells = TYPES_NODE.flatMap((typesNode) =>
-  SHAPES.filter((shape) => full || typesNode === 'latest' || shape.name === 'esm-nodenext').map((shape) => [typesNode, shape]),
+  SHAPES.filter((shape) => full || typesNode === 'latest' || shape.name === 'esm-nodenext').map((shape) => [
+    typesNode,
+    shape,
+  ]),
 )
 let work
 const versions = {} // @types/node spec -> { typescript, typesNode }
@@ -61,7 +70,10 @@ beforeAll(() => {
   for (const typesNode of TYPES_NODE) {
     const dir = join(work, `types-node-${typesNode}`)
     mkdirSync(dir)
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `matrix-${typesNode}`, version: '1.0.0', private: true }))
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: `matrix-${typesNode}`, version: '1.0.0', private: true }),
+    )
     npm(['install', '--prefer-offline', `typescript@${TYPESCRIPT}`, `@types/node@${typesNode}`, ...tarballs], dir)
     const version = (name) => JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version
     versions[typesNode] = { typescript: version('typescript'), typesNode: version('@types/node') }
@@ -69,7 +81,10 @@ beforeAll(() => {
       if (!cells.some(([v, s]) => v === typesNode && s === shape)) continue
       const project = join(dir, shape.name)
       mkdirSync(project)
-      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: shape.name, private: true, type: shape.type }))
+      writeFileSync(
+        join(project, 'package.json'),
+        JSON.stringify({ name: shape.name, private: true, type: shape.type }),
+      )
       for (const f of SHAPE_FILES) cpSync(join(typesDir, 'shapes', f), join(project, f))
       for (const f of CONSUMERS) cpSync(join(typesDir, f), join(project, f))
       writeFileSync(
@@ -121,12 +136,18 @@ test.each(cells.map(([typesNode, shape]) => [`@types/node@${typesNode}`, shape.n
   60000,
 )
 
-const runnable = canRun ? test.each(SHAPES.filter((s) => s.runs).map((s) => [s.name, s])) : test.skip.each([['(needs the linux-x64 addon)', null]])
+const runnable = canRun
+  ? test.each(SHAPES.filter((s) => s.runs).map((s) => [s.name, s]))
+  : test.skip.each([['(needs the linux-x64 addon)', null]])
 
-runnable('%s: the compiled imports run against the emulator', (_name, shape) => {
-  const project = join(work, 'types-node-latest', shape.name)
-  for (const file of SHAPE_FILES) {
-    const out = run(process.execPath, [join('dist', file.replace(/\.ts$/, '.js'))], project, 30000)
-    expect(out).toMatch(/: ok\n$/)
-  }
-}, 60000)
+runnable(
+  '%s: the compiled imports run against the emulator',
+  (_name, shape) => {
+    const project = join(work, 'types-node-latest', shape.name)
+    for (const file of SHAPE_FILES) {
+      const out = run(process.execPath, [join('dist', file.replace(/\.ts$/, '.js'))], project, 30000)
+      expect(out).toMatch(/: ok\n$/)
+    }
+  },
+  60000,
+)

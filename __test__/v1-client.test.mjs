@@ -37,7 +37,9 @@ describe('mint against the emulator', () => {
     const before = pair.emulator.stats().requests.mint
     const err = await pair.client.mint({ entity: 'NOPE' }).catch((e) => e)
     expect(err).toBeInstanceOf(Error)
-    expect(err.message).toBe('ChittyID service unavailable - cannot mint NOPE ID: ChittyID service error: 400 Bad Request')
+    expect(err.message).toBe(
+      'ChittyID service unavailable - cannot mint NOPE ID: ChittyID service error: 400 Bad Request',
+    )
     expect(err.code).toBe('EHTTP')
     expect(err.status).toBe(400)
     expect(pair.emulator.stats().requests.mint - before).toBe(1)
@@ -52,7 +54,9 @@ describe('mint against the emulator', () => {
 
   test('mintBatch failure uses the batch wording', async () => {
     const err = await pair.client.mintBatch([{ entity: 'PEO' }, { entity: 'BAD' }]).catch((e) => e)
-    expect(err.message).toBe('ChittyID service unavailable - cannot batch mint IDs: ChittyID service error: 400 Bad Request')
+    expect(err.message).toBe(
+      'ChittyID service unavailable - cannot batch mint IDs: ChittyID service error: 400 Bad Request',
+    )
   })
 })
 
@@ -67,7 +71,9 @@ describe('authentication', () => {
     const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, ...noRetry })
     const err = await client.mint({ entity: 'PEO' }).catch((e) => e)
     // v1's wording first (code that wraps v1 matches it), then what to do about it.
-    expect(err.message).toMatch(/^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401 Unauthorized \(.*apiKey/)
+    expect(err.message).toMatch(
+      /^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401 Unauthorized \(.*apiKey/,
+    )
     expect(err.status).toBe(401)
     await client.close()
   })
@@ -87,7 +93,9 @@ describe('server errors and transport failures', () => {
     const pair = await startPair({ client: noRetry })
     pair.emulator.setFault({ errorStatus: 500 })
     const err = await pair.client.mint({ entity: 'PEO' }).catch((e) => e)
-    expect(err.message).toBe('ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 500 Internal Server Error')
+    expect(err.message).toBe(
+      'ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 500 Internal Server Error',
+    )
     // v1's message; the code says a 500 after the request arrived leaves the mint's outcome unknown.
     expect(err.code).toBe('EMINTUNKNOWN')
     expect(err.status).toBe(500)
@@ -205,7 +213,11 @@ describe('validate', () => {
   test('a non-2xx answer is { valid: false, error: "Service error: <status>" }', async () => {
     const client = new ChittyIDClient({ serviceUrl: `${pair.emulator.url}/v1`, ...noRetry })
     // v1's answer, plus a code that says this is no verdict on the id.
-    expect(await client.validate('CT-A-CHI-1234-I-24-A-0')).toEqual({ valid: false, error: 'Service error: 401', errorCode: 'EAUTH' })
+    expect(await client.validate('CT-A-CHI-1234-I-24-A-0')).toEqual({
+      valid: false,
+      error: 'Service error: 401',
+      errorCode: 'EAUTH',
+    })
     await client.close()
   })
 

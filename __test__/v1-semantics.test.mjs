@@ -42,7 +42,8 @@ function recorder(...answers) {
   return { calls, fetch }
 }
 
-const json = (body, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
+const json = (body, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
 const unavailable = () => new Response('', { status: 503, statusText: 'Service Unavailable' })
 
 let clients = []
@@ -84,11 +85,17 @@ afterEach(async () => {
 describe('which clients keep v1 semantics', () => {
   test('a client with v1 options only: v1 requests, results and messages', async () => {
     const client = track(automatic({ serviceUrl: SERVICE, apiKey: 'k', timeout: 2000 }))
-    const stub = recorder(json({ success: true }, 201), json({ valid: true, chittyId: ID, entity: 'PEO', extra: 1 }), unavailable)
+    const stub = recorder(
+      json({ success: true }, 201),
+      json({ valid: true, chittyId: ID, entity: 'PEO', extra: 1 }),
+      unavailable,
+    )
     globalThis.fetch = stub.fetch
     await expect(client.mint({ name: 'no entity' })).resolves.toBeUndefined()
     await expect(client.validate(ID)).resolves.toStrictEqual({ valid: true, chittyId: ID, entity: 'PEO' })
-    await expect(client.mint({ entity: 'PEO' })).rejects.toThrow(new Error('ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 503 Service Unavailable'))
+    await expect(client.mint({ entity: 'PEO' })).rejects.toThrow(
+      new Error('ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 503 Service Unavailable'),
+    )
     expect(stub.calls.map((c) => [c.url, Object.keys(c.init)])).toEqual([
       [`${SERVICE}/mint`, ['method', 'headers', 'body', 'signal']],
       [`${SERVICE}/validate/${encodeURIComponent(ID)}`, ['headers']],
@@ -105,17 +112,24 @@ describe('which clients keep v1 semantics', () => {
     globalThis.fetch = async () => {
       throw new Error('fetch rejected')
     }
-    await expect(client.mint({ entity: 'PEO' })).rejects.toThrow(new Error('ChittyID service unavailable - cannot mint PEO ID: fetch rejected'))
+    await expect(client.mint({ entity: 'PEO' })).rejects.toThrow(
+      new Error('ChittyID service unavailable - cannot mint PEO ID: fetch rejected'),
+    )
     await expect(client.validate('nope')).resolves.toEqual({ valid: false, error: 'fetch rejected' })
     globalThis.fetch = async () => {
-      throw { code: 'ECONNREFUSED' } // eslint-disable-line no-throw-literal
+      throw { code: 'ECONNREFUSED' }
     }
     await expect(client.mint({ entity: 'PEO' })).rejects.toEqual({ code: 'ECONNREFUSED' })
-    await expect(client.mintBatch([{ entity: 'PEO' }])).rejects.toThrow(new Error('ChittyID service unavailable - cannot batch mint IDs: Unknown error'))
+    await expect(client.mintBatch([{ entity: 'PEO' }])).rejects.toThrow(
+      new Error('ChittyID service unavailable - cannot batch mint IDs: Unknown error'),
+    )
   })
 
   test("the client's own enumerable properties are v1's serviceUrl and timeout; the key is hidden", () => {
-    for (const client of [track(automatic({ serviceUrl: `${SERVICE}/`, apiKey: 'secret-key', timeout: 2000 })), track(new ChittyIDClient({ serviceUrl: SERVICE, apiKey: 'secret-key', timeout: 2000 }))]) {
+    for (const client of [
+      track(automatic({ serviceUrl: `${SERVICE}/`, apiKey: 'secret-key', timeout: 2000 })),
+      track(new ChittyIDClient({ serviceUrl: SERVICE, apiKey: 'secret-key', timeout: 2000 })),
+    ]) {
       expect(Object.keys(client)).toEqual(['serviceUrl', 'timeout'])
       expect(client).toEqual({ serviceUrl: SERVICE, timeout: 2000 })
       // The one v1 assertion not kept (README "Testing with fetch stubs"): the key is no own property.
@@ -131,7 +145,11 @@ describe('which clients keep v1 semantics', () => {
     const stub = recorder(json({ chittyId: ID }, 201))
     globalThis.fetch = stub.fetch
     await client.mint({ entity: 'PEO' }, { headers: { traceparent: '00-abc-def-01' }, idempotencyKey: 'key-1' })
-    expect(stub.calls[0].init.headers).toEqual({ 'Content-Type': 'application/json', 'Idempotency-Key': 'key-1', traceparent: '00-abc-def-01' })
+    expect(stub.calls[0].init.headers).toEqual({
+      'Content-Type': 'application/json',
+      'Idempotency-Key': 'key-1',
+      traceparent: '00-abc-def-01',
+    })
     globalThis.fetch = () => new Promise(() => {})
     const controller = new AbortController()
     const pending = client.validate(ID, { signal: controller.signal })
@@ -153,7 +171,9 @@ describe('which clients keep v1 semantics', () => {
   })
 
   test('CHITTYID_TRANSPORT=fetch gives v2 behaviour under jest without code changes', async () => {
-    const client = track(automatic({ serviceUrl: SERVICE, retry: { initialDelayMs: 1, jitter: 0 } }, { CHITTYID_TRANSPORT: 'fetch' }))
+    const client = track(
+      automatic({ serviceUrl: SERVICE, retry: { initialDelayMs: 1, jitter: 0 } }, { CHITTYID_TRANSPORT: 'fetch' }),
+    )
     const plain = track(automatic({ serviceUrl: SERVICE }, { CHITTYID_TRANSPORT: 'fetch' }))
     expect(plain.getStats().breaker).not.toBeNull()
     expect(plain.getStats().cache).not.toBeNull()
@@ -167,8 +187,14 @@ describe('which clients keep v1 semantics', () => {
 describe('a retry never leaves the stub', () => {
   test.each([
     ['v1 semantics (automatic transport)', () => automatic({ serviceUrl: SERVICE })],
-    ['automatic transport with retry given', () => automatic({ serviceUrl: SERVICE, retry: { initialDelayMs: 1, jitter: 0 } })],
-    ['transport: "fetch" with its default retry', () => new ChittyIDClient({ serviceUrl: SERVICE, transport: 'fetch', retry: { initialDelayMs: 1, jitter: 0 } })],
+    [
+      'automatic transport with retry given',
+      () => automatic({ serviceUrl: SERVICE, retry: { initialDelayMs: 1, jitter: 0 } }),
+    ],
+    [
+      'transport: "fetch" with its default retry',
+      () => new ChittyIDClient({ serviceUrl: SERVICE, transport: 'fetch', retry: { initialDelayMs: 1, jitter: 0 } }),
+    ],
   ])('%s: a spy answering one 503 is asked once, the network never', async (_, make) => {
     const client = track(make())
     const spy = jest.spyOn(globalThis, 'fetch').mockResolvedValueOnce(unavailable())
@@ -180,8 +206,10 @@ describe('a retry never leaves the stub', () => {
     expect(networkRequests).toEqual([])
   })
 
-  test("a spy with an answer of its own gets the retries (the same stub)", async () => {
-    const client = track(new ChittyIDClient({ serviceUrl: SERVICE, transport: 'fetch', retry: { initialDelayMs: 1, jitter: 0 } }))
+  test('a spy with an answer of its own gets the retries (the same stub)', async () => {
+    const client = track(
+      new ChittyIDClient({ serviceUrl: SERVICE, transport: 'fetch', retry: { initialDelayMs: 1, jitter: 0 } }),
+    )
     const spy = jest.spyOn(globalThis, 'fetch').mockResolvedValue(json({ chittyId: ID }, 201))
     spy.mockResolvedValueOnce(unavailable())
     await expect(client.mint({ entity: 'PEO' })).resolves.toBe(ID)
@@ -190,7 +218,9 @@ describe('a retry never leaves the stub', () => {
   })
 
   test('every attempt of a call uses the fetch of its first attempt, even when the global one changes', async () => {
-    const client = track(new ChittyIDClient({ serviceUrl: SERVICE, transport: 'fetch', retry: { initialDelayMs: 20, jitter: 0 } }))
+    const client = track(
+      new ChittyIDClient({ serviceUrl: SERVICE, transport: 'fetch', retry: { initialDelayMs: 20, jitter: 0 } }),
+    )
     const network = globalThis.fetch
     let stubCalls = 0
     globalThis.fetch = async () => {
@@ -216,7 +246,9 @@ describe('v1 semantics keep the API key safe', () => {
     const saved = globalThis.fetch
     try {
       globalThis.fetch = async () => new Response('', { status: 401, statusText: `bad token Bearer ${KEY}` })
-      await expect(client.mint({ entity: 'PEO' })).rejects.toThrow('ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401 bad token Bearer [redacted]')
+      await expect(client.mint({ entity: 'PEO' })).rejects.toThrow(
+        'ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401 bad token Bearer [redacted]',
+      )
       globalThis.fetch = async () => {
         throw new Error(`connect refused for ${KEY}`)
       }
@@ -235,7 +267,10 @@ describe('v1 semantics keep the API key safe', () => {
     globalThis.fetch = stub.fetch
     try {
       for (const id of ['.', '..']) {
-        await expect(client.validate(id)).resolves.toEqual({ valid: false, error: 'ChittyID cannot be "." or ".." (a URL path drops dot segments)' })
+        await expect(client.validate(id)).resolves.toEqual({
+          valid: false,
+          error: 'ChittyID cannot be "." or ".." (a URL path drops dot segments)',
+        })
       }
       expect(stub.calls).toEqual([])
     } finally {
@@ -254,21 +289,43 @@ describe('lib/v1.js is portable', () => {
       if (!(name in allowed)) throw new Error(`${file} requires ${name}`)
       return allowed[name]
     }
-    const context = vm.createContext({ module, exports: module.exports, require, AbortController, AbortSignal, setTimeout, clearTimeout, JSON, Error, TypeError, Object, ...globals })
+    const context = vm.createContext({
+      module,
+      exports: module.exports,
+      require,
+      AbortController,
+      AbortSignal,
+      setTimeout,
+      clearTimeout,
+      JSON,
+      Error,
+      TypeError,
+      Object,
+      ...globals,
+    })
     vm.runInContext(source, context)
     return module.exports
   }
 
   test('no native addon, no node: import, no process: runs on web globals alone', async () => {
     const stub = recorder(json({ chittyId: ID }, 201))
-    const { createV1, onlyV1Options } = loadBare('v1.js', { './redact.js': loadBare('redact.js') }, { fetch: stub.fetch, encodeURIComponent })
+    const { createV1, onlyV1Options } = loadBare(
+      'v1.js',
+      { './redact.js': loadBare('redact.js') },
+      { fetch: stub.fetch, encodeURIComponent },
+    )
     const v1 = createV1({ healthTimeoutMs: 5000 })
     const client = { serviceUrl: SERVICE, apiKey: 'k', timeout: 1000, validateFormat: () => false }
     await expect(v1.mint(client, { entity: 'PEO' })).resolves.toBe(ID)
     expect(stub.calls[0].init.headers).toEqual({ 'Content-Type': 'application/json', Authorization: 'Bearer k' })
-    expect([onlyV1Options({ serviceUrl: 'x', apiKey: undefined }), onlyV1Options({ serviceUrl: 'x', retry: false })]).toEqual([true, false])
+    expect([
+      onlyV1Options({ serviceUrl: 'x', apiKey: undefined }),
+      onlyV1Options({ serviceUrl: 'x', retry: false }),
+    ]).toEqual([true, false])
     const errors = loadBare('errors.js')
     const { refuseUnknown } = loadBare('option-names.js', { './errors.js': errors })
-    expect(() => refuseUnknown({ maxAttemps: 1 }, 'retry', ['maxAttempts'], 'x')).toThrow(expect.objectContaining({ code: 'ERR_CHITTYID_UNKNOWN_OPTION', suggestion: 'retry.maxAttempts' }))
+    expect(() => refuseUnknown({ maxAttemps: 1 }, 'retry', ['maxAttempts'], 'x')).toThrow(
+      expect.objectContaining({ code: 'ERR_CHITTYID_UNKNOWN_OPTION', suggestion: 'retry.maxAttempts' }),
+    )
   })
 })

@@ -33,24 +33,27 @@ describe.each(Object.keys(BUILDS))('%s build', (build) => {
     }
   })
 
-  test.each(Object.keys(PLACEHOLDER_ERROR_CODES))('a %s placeholder rejects with the retrySafe of lib/wire.js', async (code) => {
-    const emu = await ChittyIDEmulator.start({ port: 0, profile: 'deployed' })
-    const client = new Client({ serviceUrl: `${emu.url}/v1`, retry: false })
-    try {
-      emu.setFault({ placeholder: code, remaining: 1 })
-      const err = await client.mint({ entity: 'PEO' }).then(
-        (id) => ({ resolved: id }),
-        (e) => e,
-      )
-      expect({ code: err.code, serviceErrorCode: err.serviceErrorCode, retrySafe: err.retrySafe }).toEqual({
-        code: code === 'RATE_LIMITED' ? 'ERATELIMITED' : 'EPLACEHOLDER',
-        serviceErrorCode: code,
-        retrySafe: placeholderRetrySafe(code),
-      })
-      expect(emu.stats().requests.mint).toBe(1)
-    } finally {
-      await client.close()
-      await emu.close()
-    }
-  })
+  test.each(Object.keys(PLACEHOLDER_ERROR_CODES))(
+    'a %s placeholder rejects with the retrySafe of lib/wire.js',
+    async (code) => {
+      const emu = await ChittyIDEmulator.start({ port: 0, profile: 'deployed' })
+      const client = new Client({ serviceUrl: `${emu.url}/v1`, retry: false })
+      try {
+        emu.setFault({ placeholder: code, remaining: 1 })
+        const err = await client.mint({ entity: 'PEO' }).then(
+          (id) => ({ resolved: id }),
+          (e) => e,
+        )
+        expect({ code: err.code, serviceErrorCode: err.serviceErrorCode, retrySafe: err.retrySafe }).toEqual({
+          code: code === 'RATE_LIMITED' ? 'ERATELIMITED' : 'EPLACEHOLDER',
+          serviceErrorCode: code,
+          retrySafe: placeholderRetrySafe(code),
+        })
+        expect(emu.stats().requests.mint).toBe(1)
+      } finally {
+        await client.close()
+        await emu.close()
+      }
+    },
+  )
 })

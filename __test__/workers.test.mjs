@@ -67,7 +67,9 @@ describe('a worker importing @chittyos/chittyid-client as a new user writes it',
   ])('%s: bundles, mints, validates and gets coded errors in workerd', async (_, nodejsCompat, platform) => {
     const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat, platform })
     expect(script).not.toMatch(/\.node['"]|process\.binding|require\(["']fs["']\)/)
-    const mf = new Miniflare(workerOptions(script, { nodejsCompat, bindings: { SERVICE_URL: `${emu.url}/v1`, API_KEY: TOKEN } }))
+    const mf = new Miniflare(
+      workerOptions(script, { nodejsCompat, bindings: { SERVICE_URL: `${emu.url}/v1`, API_KEY: TOKEN } }),
+    )
     try {
       const res = await mf.dispatchFetch('http://worker/')
       const out = await res.json()
@@ -81,7 +83,9 @@ describe('a worker importing @chittyos/chittyid-client as a new user writes it',
         unsupported: { code: 'ERR_CHITTYID_UNSUPPORTED' },
         hasNodeEventEmitter: nodejsCompat,
       })
-      expect(out.error.message).toMatch(/^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401/)
+      expect(out.error.message).toMatch(
+        /^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401/,
+      )
       expect(out.unsupported.message).toMatch(/fleet/)
       expect(emu.stats().mintedIds).toContain(out.id)
     } finally {
@@ -124,7 +128,10 @@ export default {
   test.each(casesFor('portable').map((c) => [c.name, c]))('%s', async (name, c) => {
     const { server, serviceUrl, close } = await serverFor(c)
     try {
-      const res = await mf.dispatchFetch('http://worker/run', { method: 'POST', body: JSON.stringify({ name, serviceUrl, deadUrl: nowhere }) })
+      const res = await mf.dispatchFetch('http://worker/run', {
+        method: 'POST',
+        body: JSON.stringify({ name, serviceUrl, deadUrl: nowhere }),
+      })
       const outcome = await res.json()
       expect(outcome.failed).toBeUndefined()
       if (c.check) c.check(outcome.result, server)
@@ -172,7 +179,8 @@ export default {
   })
   beforeEach(() => emu.resetLedger())
 
-  const settle = (promise, ms) => Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve('no answer'), ms))])
+  const settle = (promise, ms) =>
+    Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve('no answer'), ms))])
 
   test('two requests validating one id share one request to the service', async () => {
     emu.setFault({ latencyMs: 1500, routes: ['validate'] })
@@ -187,8 +195,13 @@ export default {
 
   test('when the request that started it ends, the other still gets an answer', async () => {
     emu.setFault({ latencyMs: 500, routes: ['validate'] })
-    expect(await (await mf.dispatchFetch('http://worker/fire-and-forget?id=AB-C-DEF-1234-P-26-A-2')).text()).toBe('gone')
-    const answer = await settle(mf.dispatchFetch('http://worker/b?id=AB-C-DEF-1234-P-26-A-2').then((r) => r.json()), 20000)
+    expect(await (await mf.dispatchFetch('http://worker/fire-and-forget?id=AB-C-DEF-1234-P-26-A-2')).text()).toBe(
+      'gone',
+    )
+    const answer = await settle(
+      mf.dispatchFetch('http://worker/b?id=AB-C-DEF-1234-P-26-A-2').then((r) => r.json()),
+      20000,
+    )
     expect(answer).toHaveProperty('valid')
     // The other request's fetch may have been cancelled before or after it was sent.
     expect(emu.stats().requests.validate).toBeGreaterThanOrEqual(1)

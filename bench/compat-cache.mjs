@@ -124,7 +124,8 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 
 const stats = hitCache.getStats()
-if (stats.misses !== 0 || fullCache.size() !== N || missCache.getStats().hits !== 0) throw new Error('benchmark did not measure what it says')
+if (stats.misses !== 0 || fullCache.size() !== N || missCache.getStats().hits !== 0)
+  throw new Error('benchmark did not measure what it says')
 
 const result = Object.fromEntries(names.map((name) => [name, median(samples.get(name))]))
 if (JSON_OUT) {
@@ -135,5 +136,7 @@ if (JSON_OUT) {
   for (const name of names) console.log(`  ${name.padEnd(width)}  ${result[name].toFixed(1).padStart(7)}`)
   const hit = result['ChittyIDCache#get hit']
   const regex = result['regex test (the format check)']
-  console.log(`  get hit / regex test: ${(hit / regex).toFixed(2)}×  (bar: ≤ 1×; lru-cache get / regex: ${(result['lru-cache get hit'] / regex).toFixed(2)}×)`)
+  console.log(
+    `  get hit / regex test: ${(hit / regex).toFixed(2)}×  (bar: ≤ 1×; lru-cache get / regex: ${(result['lru-cache get hit'] / regex).toFixed(2)}×)`,
+  )
 }

@@ -93,6 +93,10 @@ console.log(`node ${process.version}, ${CALLS} calls x ${ROUNDS} rounds, best ro
 for (const [name, { wall, cpu }] of Object.entries(results)) {
   console.log(`${name.padEnd(44)} ${wall.toFixed(0).padStart(6)} ns/op wall ${cpu.toFixed(0).padStart(6)} ns/op cpu`)
 }
-console.log(`${'breakerAdmit() while CLOSED (added per mint)'.padEnd(44)} ${closedAdmitNs.toFixed(0).padStart(6)} ns/op wall`)
-console.log(`${'CircuitBreaker#state getter (a crossing)'.padEnd(44)} ${compatStateNs.toFixed(0).padStart(6)} ns/op wall`)
+console.log(
+  `${'breakerAdmit() while CLOSED (added per mint)'.padEnd(44)} ${closedAdmitNs.toFixed(0).padStart(6)} ns/op wall`,
+)
+console.log(
+  `${'CircuitBreaker#state getter (a crossing)'.padEnd(44)} ${compatStateNs.toFixed(0).padStart(6)} ns/op wall`,
+)
 console.log('requests that reached the emulator while OPEN: 0')

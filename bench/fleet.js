@@ -28,7 +28,10 @@ async function main() {
   const cases = [
     ['without fleet', new ChittyIDClient({ serviceUrl })],
     ['fleet, no rate budget', new ChittyIDClient({ serviceUrl, fleet: { redis: REDIS, keyPrefix } })],
-    ['fleet, rate budget', new ChittyIDClient({ serviceUrl, fleet: { redis: REDIS, keyPrefix, ratePerSecond: 1e6, burst: 1e6 } })],
+    [
+      'fleet, rate budget',
+      new ChittyIDClient({ serviceUrl, fleet: { redis: REDIS, keyPrefix, ratePerSecond: 1e6, burst: 1e6 } }),
+    ],
   ]
   const samples = cases.map(() => [])
   for (const [, client] of cases) for (let i = 0; i < 200; i++) await client.mint({ entity: 'PEO' })
@@ -49,9 +52,12 @@ async function main() {
     const p50 = percentile(s, 0.5)
     const p99 = percentile(s, 0.99)
     const added = (q) => (percentile(s, q) - percentile(base, q)).toFixed(3)
-    console.log(`| ${name} | ${s.length} | ${p50.toFixed(3)} | ${p99.toFixed(3)} | ${i === 0 ? '—' : added(0.5)} | ${i === 0 ? '—' : added(0.99)} |`)
+    console.log(
+      `| ${name} | ${s.length} | ${p50.toFixed(3)} | ${p99.toFixed(3)} | ${i === 0 ? '—' : added(0.5)} | ${i === 0 ? '—' : added(0.99)} |`,
+    )
     const fleet = client.getStats().fleet
-    if (fleet && (fleet.errors || fleet.timeouts || fleet.degraded)) console.log(`  (${name}: Redis errors ${fleet.errors}, timeouts ${fleet.timeouts})`)
+    if (fleet && (fleet.errors || fleet.timeouts || fleet.degraded))
+      console.log(`  (${name}: Redis errors ${fleet.errors}, timeouts ${fleet.timeouts})`)
     await client.close()
   }
   await emulator.close()

@@ -24,8 +24,26 @@ const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1]
 
 const cases = [
   // The inputs of bench/worker.js's validateFormat case: v1 ids, a legacy id, lower case, junk.
-  ['v1 (bench inputs)', ['CT-A-CHI-1234-I-24-A-0', 'AB-C-DEF-9876-E-01-Q-9', 'CHITTY-PEO-123-ABC', 'ID-Z-ZZZ-0000-P-99-Z-Z', 'ct-a-chi-1234-p-24-a-0', 'x'], CHITTY_ID],
-  ['deployed ids', vectors.filter((v) => v.grammar === 'deployed').slice(0, 8).map((v) => v.id), DEPLOYED_ID],
+  [
+    'v1 (bench inputs)',
+    [
+      'CT-A-CHI-1234-I-24-A-0',
+      'AB-C-DEF-9876-E-01-Q-9',
+      'CHITTY-PEO-123-ABC',
+      'ID-Z-ZZZ-0000-P-99-Z-Z',
+      'ct-a-chi-1234-p-24-a-0',
+      'x',
+    ],
+    CHITTY_ID,
+  ],
+  [
+    'deployed ids',
+    vectors
+      .filter((v) => v.grammar === 'deployed')
+      .slice(0, 8)
+      .map((v) => v.id),
+    DEPLOYED_ID,
+  ],
 ]
 for (const [name, inputs, re] of cases) {
   const bare = []

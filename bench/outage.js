@@ -74,7 +74,10 @@ async function timeToSecondary(kind) {
   const client = new ChittyIDClient({ serviceUrl: [v1(primary), v1(secondary)], timeout, retry: { maxAttempts: 1 } })
   // A hung primary (answers after 10 s) is only left by calls whose request may be replayed:
   // validate() (a GET); a safe mint that timed out ends EMINTUNKNOWN by the retry-safety rule.
-  const call = kind === 'refused' ? () => client.mint({ entity: 'PEO' }) : (i) => client.validate(`AA-B-CDE-${String(i % 10000).padStart(4, '0')}-F-25-G-H`)
+  const call =
+    kind === 'refused'
+      ? () => client.mint({ entity: 'PEO' })
+      : (i) => client.validate(`AA-B-CDE-${String(i % 10000).padStart(4, '0')}-F-25-G-H`)
   for (let i = 0; i < 20; i++) await call(i)
   let firstSuccess
   let diedAt
@@ -88,7 +91,10 @@ async function timeToSecondary(kind) {
         () => undefined,
       )
       // A validate() answer from a service (not the format-only fallback after a failure).
-      const ok = kind === 'refused' ? typeof outcome === 'string' : outcome !== undefined && !String(outcome.error).startsWith('fetch failed')
+      const ok =
+        kind === 'refused'
+          ? typeof outcome === 'string'
+          : outcome !== undefined && !String(outcome.error).startsWith('fetch failed')
       if (diedAt !== undefined && sentAt >= diedAt && ok) firstSuccess = performance.now()
       await sleep(2)
     }
@@ -150,9 +156,14 @@ async function latencyAcrossFailover() {
 
 async function main() {
   const outage = [
-    await fullOutage('defaults (breaker 5 failures, retry 3 attempts, budget 20 % + 10/s)', { circuitBreaker: { resetTimeout: 1000 } }),
+    await fullOutage('defaults (breaker 5 failures, retry 3 attempts, budget 20 % + 10/s)', {
+      circuitBreaker: { resetTimeout: 1000 },
+    }),
     await fullOutage('breaker off, retry budget only', { circuitBreaker: false, retry: { initialDelayMs: 10 } }),
-    await fullOutage('breaker off, budget off (for reference)', { circuitBreaker: false, retry: { initialDelayMs: 10, budget: false } }),
+    await fullOutage('breaker off, budget off (for reference)', {
+      circuitBreaker: false,
+      retry: { initialDelayMs: 10, budget: false },
+    }),
   ]
   const refused = await timeToSecondary('refused')
   const hung = await timeToSecondary('hung')
@@ -161,13 +172,24 @@ async function main() {
   const lines = []
   lines.push(`- node ${process.version}, ${new Date().toISOString()}`)
   lines.push('')
-  lines.push('| full outage (connections refused), 5 mints every 10 ms for 4 s | calls | requests | per call | per call once the circuit opened |')
+  lines.push(
+    '| full outage (connections refused), 5 mints every 10 ms for 4 s | calls | requests | per call | per call once the circuit opened |',
+  )
   lines.push('| --- | --- | --- | --- | --- |')
-  for (const o of outage) lines.push(`| ${o.label} | ${o.calls} | ${o.attempts} | ${f(o.perCall, 3)} | ${f(o.afterOpen, 3)} (${o.attemptsAfterOpen} / ${o.callsAfterOpen}) |`)
+  for (const o of outage)
+    lines.push(
+      `| ${o.label} | ${o.calls} | ${o.attempts} | ${f(o.perCall, 3)} | ${f(o.afterOpen, 3)} (${o.attemptsAfterOpen} / ${o.callsAfterOpen}) |`,
+    )
   lines.push('')
-  lines.push(`- primary refused (closed): first success on the secondary ${f(refused.ms, 1)} ms after the primary died (timeout ${refused.timeout} ms)`)
-  lines.push(`- primary hung (answers after 10 s), validate(): first success on the secondary ${f(hung.ms, 1)} ms after (timeout ${hung.timeout} ms)`)
-  lines.push(`- mint latency across a failover (16 concurrent loops, 3 s, primary closed at 1.5 s): ${latency.mints} mints, p50 ${f(latency.p50)} ms, p99 ${f(latency.p99)} ms, max ${f(latency.max)} ms; within ±100 ms of the death: ${latency.aroundCount} mints, p99 ${f(latency.aroundP99)} ms, max ${f(latency.aroundMax)} ms; failed: ${JSON.stringify(latency.failures)}`)
+  lines.push(
+    `- primary refused (closed): first success on the secondary ${f(refused.ms, 1)} ms after the primary died (timeout ${refused.timeout} ms)`,
+  )
+  lines.push(
+    `- primary hung (answers after 10 s), validate(): first success on the secondary ${f(hung.ms, 1)} ms after (timeout ${hung.timeout} ms)`,
+  )
+  lines.push(
+    `- mint latency across a failover (16 concurrent loops, 3 s, primary closed at 1.5 s): ${latency.mints} mints, p50 ${f(latency.p50)} ms, p99 ${f(latency.p99)} ms, max ${f(latency.max)} ms; within ±100 ms of the death: ${latency.aroundCount} mints, p99 ${f(latency.aroundP99)} ms, max ${f(latency.aroundMax)} ms; failed: ${JSON.stringify(latency.failures)}`,
+  )
   console.log(lines.join('\n'))
 }
 

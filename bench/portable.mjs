@@ -60,10 +60,23 @@ try {
   // process: on a loaded machine wall time mostly measures the wait for a core.
   const evaluate = { client: [], empty: [] }
   for (const name of ['client', 'empty']) {
-    const iife = await bundleLikeWrangler(join(project, `${name}.mjs`), { nodejsCompat: false, minify: true, format: 'iife' })
+    const iife = await bundleLikeWrangler(join(project, `${name}.mjs`), {
+      nodejsCompat: false,
+      minify: true,
+      format: 'iife',
+    })
     for (let i = 0; i < ROUNDS * 3; i++) {
       const source = `/* ${name} ${i} */${iife}`
-      const sandbox = vm.createContext({ URL, AbortController, TextDecoder, TextEncoder, Response, setTimeout, clearTimeout, console })
+      const sandbox = vm.createContext({
+        URL,
+        AbortController,
+        TextDecoder,
+        TextEncoder,
+        Response,
+        setTimeout,
+        clearTimeout,
+        console,
+      })
       const before = process.cpuUsage()
       new vm.Script(source).runInContext(sandbox)
       const used = process.cpuUsage(before)

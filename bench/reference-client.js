@@ -19,14 +19,7 @@
 const crypto = require('node:crypto')
 const { Pool } = require('undici')
 const { LRUCache } = require('lru-cache')
-const {
-  retry,
-  circuitBreaker,
-  handleWhen,
-  wrap,
-  DelegateBackoff,
-  BrokenCircuitError,
-} = require('cockatiel')
+const { retry, circuitBreaker, handleWhen, wrap, DelegateBackoff, BrokenCircuitError } = require('cockatiel')
 
 const FORMAT = /^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$/
 const RETRYABLE_STATUS = new Set([408, 429, 502, 503, 504])
@@ -147,7 +140,8 @@ class ReferenceClient {
     const cap = retryOpts.maxDelayMs ?? 5000
     const multiplier = retryOpts.backoffMultiplier ?? 2
     const backoff = new DelegateBackoff((context) => {
-      const fromServer = context.result && 'error' in context.result ? retryAfterMs(context.result.error.retryAfter) : undefined
+      const fromServer =
+        context.result && 'error' in context.result ? retryAfterMs(context.result.error.retryAfter) : undefined
       if (fromServer !== undefined) return Math.min(fromServer, 60000)
       const exp = Math.min(cap, initial * multiplier ** (context.attempt - 1))
       return exp * (0.5 + Math.random() * 0.5)
@@ -163,7 +157,10 @@ class ReferenceClient {
     })
     this.policy = config.retry === false ? this.breaker : wrap(retryPolicy, this.breaker)
 
-    this.cache = config.cache === false ? null : new LRUCache({ max: config.cacheMaxSize ?? 10000, ttl: config.cacheTtlMs ?? 300000 })
+    this.cache =
+      config.cache === false
+        ? null
+        : new LRUCache({ max: config.cacheMaxSize ?? 10000, ttl: config.cacheTtlMs ?? 300000 })
     this.inflight = new Map()
   }
 

@@ -27,8 +27,28 @@ const RESULTS_FILE = path.join(__dirname, 'RESULTS.md')
 const EMULATOR_BAR = 30000
 
 const MODE = SMOKE
-  ? { rounds: 1, capacityMs: 300, warmupMs: 100, durationMs: 250, microMs: 120, batchMs: 5, reps: 3, memoryEntries: 20000, loadRuns: 1 }
-  : { rounds: 5, capacityMs: 3000, warmupMs: 700, durationMs: 2500, microMs: 1500, batchMs: 40, reps: 7, memoryEntries: 1_000_000, loadRuns: 3 }
+  ? {
+      rounds: 1,
+      capacityMs: 300,
+      warmupMs: 100,
+      durationMs: 250,
+      microMs: 120,
+      batchMs: 5,
+      reps: 3,
+      memoryEntries: 20000,
+      loadRuns: 1,
+    }
+  : {
+      rounds: 5,
+      capacityMs: 3000,
+      warmupMs: 700,
+      durationMs: 2500,
+      microMs: 1500,
+      batchMs: 40,
+      reps: 7,
+      memoryEntries: 1_000_000,
+      loadRuns: 3,
+    }
 if (flags.rounds) MODE.rounds = Math.max(1, Math.min(20, Number(flags.rounds)))
 if (flags['duration-ms']) MODE.durationMs = Math.max(100, Math.min(30000, Number(flags['duration-ms'])))
 
@@ -48,12 +68,16 @@ const log = (msg) => process.stderr.write(`[bench ${((Date.now() - started) / 10
 async function worker(caseName, options, extra = {}) {
   const timeoutMs = (extra.timeoutMs || 60000) + (options.durationMs || 0) + (options.warmupMs || 0)
   try {
-    return await runJsonChild(path.join(__dirname, 'worker.js'), [caseName, JSON.stringify({ ...options, watchdogMs: timeoutMs })], {
-      cpu: CLIENT_CPU,
-      pin: PIN,
-      timeoutMs: timeoutMs + 5000,
-      nodeFlags: extra.nodeFlags,
-    })
+    return await runJsonChild(
+      path.join(__dirname, 'worker.js'),
+      [caseName, JSON.stringify({ ...options, watchdogMs: timeoutMs })],
+      {
+        cpu: CLIENT_CPU,
+        pin: PIN,
+        timeoutMs: timeoutMs + 5000,
+        nodeFlags: extra.nodeFlags,
+      },
+    )
   } catch (err) {
     log(`case ${caseName} ${options.impl || ''} failed: ${err.message}`)
     return { failed: err.message }
@@ -64,7 +88,20 @@ async function worker(caseName, options, extra = {}) {
 function load(server, conns, depth) {
   return runJsonChild(
     path.join(__dirname, 'loadgen.js'),
-    ['--url', server.url, '--conns', String(conns), '--depth', String(depth), '--warmup-ms', String(Math.min(500, MODE.capacityMs / 3)), '--duration-ms', String(MODE.capacityMs), '--server-pid', String(server.pid)],
+    [
+      '--url',
+      server.url,
+      '--conns',
+      String(conns),
+      '--depth',
+      String(depth),
+      '--warmup-ms',
+      String(Math.min(500, MODE.capacityMs / 3)),
+      '--duration-ms',
+      String(MODE.capacityMs),
+      '--server-pid',
+      String(server.pid),
+    ],
     { cpu: CLIENT_CPU, pin: PIN, timeoutMs: MODE.capacityMs + 20000 },
   )
 }
@@ -128,19 +165,32 @@ async function chooseServer(results) {
  */
 async function h2Rounds(results) {
   const caFile = path.join(os.tmpdir(), `chittyid-bench-ca-${process.pid}.pem`)
-  const server = await startServer(path.join(ROOT, 'bin', 'chittyid-emulator.js'), ['--port', '0', '--tls', '--ca-out', caFile], { cpu: SERVER_CPU, pin: PIN })
+  const server = await startServer(
+    path.join(ROOT, 'bin', 'chittyid-emulator.js'),
+    ['--port', '0', '--tls', '--ca-out', caFile],
+    { cpu: SERVER_CPU, pin: PIN },
+  )
   results.mintH2 = { native: [], reference: [] }
   try {
     const rounds = Math.max(1, Math.ceil(MODE.rounds / 2))
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ['native', 'reference'] : ['reference', 'native']
       for (const impl of order) {
-        const r = await worker('mint', { impl, url: server.url, concurrency: 64, warmupMs: MODE.warmupMs, durationMs: MODE.durationMs, caFile })
+        const r = await worker('mint', {
+          impl,
+          url: server.url,
+          concurrency: 64,
+          warmupMs: MODE.warmupMs,
+          durationMs: MODE.durationMs,
+          caFile,
+        })
         results.mintH2[impl].push(r)
       }
     }
     const h = results.mintH2
-    log(`h2: native ${fmt(med(h.native, 'cpuUsPerCall'), 1)} µs/mint, reference ${fmt(med(h.reference, 'cpuUsPerCall'), 1)} µs/mint`)
+    log(
+      `h2: native ${fmt(med(h.native, 'cpuUsPerCall'), 1)} µs/mint, reference ${fmt(med(h.reference, 'cpuUsPerCall'), 1)} µs/mint`,
+    )
   } finally {
     await server.stop()
     fs.rmSync(caFile, { force: true })
@@ -157,7 +207,14 @@ async function clientRounds(server, results) {
       for (const c of levels(op)) {
         const order = (round + c) % 2 === 0 ? ['native', 'reference'] : ['reference', 'native']
         for (const impl of order) {
-          const r = await worker('mint', { impl, op, url: server.url, concurrency: c, warmupMs: MODE.warmupMs, durationMs: MODE.durationMs })
+          const r = await worker('mint', {
+            impl,
+            op,
+            url: server.url,
+            concurrency: c,
+            warmupMs: MODE.warmupMs,
+            durationMs: MODE.durationMs,
+          })
           results[op][c][impl].push(r)
         }
       }
@@ -168,7 +225,9 @@ async function clientRounds(server, results) {
       const r = last(m.reference)
       return `c=${c} native ${fmt(n.cpuUsPerCall, 1)} µs (loop ${fmt(n.loopUsPerCall, 1)}), reference ${fmt(r.cpuUsPerCall, 1)} µs (loop ${fmt(r.loopUsPerCall, 1)})`
     }
-    log(`round ${round + 1}/${MODE.rounds}, mint CPU per call: ${line(1)}; ${line(64)}; load ${os.loadavg()[0].toFixed(2)}`)
+    log(
+      `round ${round + 1}/${MODE.rounds}, mint CPU per call: ${line(1)}; ${line(64)}; load ${os.loadavg()[0].toFixed(2)}`,
+    )
   }
 }
 
@@ -183,11 +242,22 @@ async function traceRounds(server, results) {
   for (let round = 0; round < MODE.rounds; round++) {
     const order = round % 2 === 0 ? TRACE_MODES : [...TRACE_MODES].reverse()
     for (const trace of order) {
-      results.trace[trace].push(await worker('mint', { impl: 'native', trace, url: server.url, concurrency: 64, warmupMs: MODE.warmupMs, durationMs: MODE.durationMs }))
+      results.trace[trace].push(
+        await worker('mint', {
+          impl: 'native',
+          trace,
+          url: server.url,
+          concurrency: 64,
+          warmupMs: MODE.warmupMs,
+          durationMs: MODE.durationMs,
+        }),
+      )
     }
   }
   const t = results.trace
-  log(`diagnostics_channel, c=64 CPU per mint: none ${fmt(med(t.none, 'cpuUsPerCall'))} µs, unsubscribed ${fmt(med(t.unsubscribed, 'cpuUsPerCall'))} µs, subscribed ${fmt(med(t.subscribed, 'cpuUsPerCall'))} µs`)
+  log(
+    `diagnostics_channel, c=64 CPU per mint: none ${fmt(med(t.none, 'cpuUsPerCall'))} µs, unsubscribed ${fmt(med(t.unsubscribed, 'cpuUsPerCall'))} µs, subscribed ${fmt(med(t.subscribed, 'cpuUsPerCall'))} µs`,
+  )
 }
 
 async function microCases(results) {
@@ -195,7 +265,10 @@ async function microCases(results) {
   log('validateFormat')
   results.format = await worker('format', micro)
   log('validate() cache hit')
-  results.cacheHit = { native: await worker('cache-hit', { ...micro, impl: 'native' }), reference: await worker('cache-hit', { ...micro, impl: 'reference' }) }
+  results.cacheHit = {
+    native: await worker('cache-hit', { ...micro, impl: 'native' }),
+    reference: await worker('cache-hit', { ...micro, impl: 'reference' }),
+  }
   results.compatCache = await worker('compat-cache', micro)
   log('fail-fast with the circuit open')
   results.failFast = {
@@ -205,8 +278,16 @@ async function microCases(results) {
   results.syncCall = await worker('sync-call', micro)
   log(`memory for ${MODE.memoryEntries} cached entries`)
   results.memory = {
-    native: await worker('memory', { impl: 'native', entries: MODE.memoryEntries }, { nodeFlags: ['--expose-gc'], timeoutMs: 240000 }),
-    reference: await worker('memory', { impl: 'reference', entries: MODE.memoryEntries }, { nodeFlags: ['--expose-gc'] }),
+    native: await worker(
+      'memory',
+      { impl: 'native', entries: MODE.memoryEntries },
+      { nodeFlags: ['--expose-gc'], timeoutMs: 240000 },
+    ),
+    reference: await worker(
+      'memory',
+      { impl: 'reference', entries: MODE.memoryEntries },
+      { nodeFlags: ['--expose-gc'] },
+    ),
     compat: await worker('memory', { impl: 'compat', entries: MODE.memoryEntries }, { nodeFlags: ['--expose-gc'] }),
   }
   log('load time and RSS')
@@ -252,7 +333,9 @@ const CALL_BARS = [
 
 /** The median over the rounds of each native run's ratio to the reference run beside it. */
 function pairedRatio(runs, key) {
-  const qs = runs.native.map((n, i) => (ok(n) && ok(runs.reference[i]) ? ratio(n[key], runs.reference[i][key]) : undefined))
+  const qs = runs.native.map((n, i) =>
+    ok(n) && ok(runs.reference[i]) ? ratio(n[key], runs.reference[i][key]) : undefined,
+  )
   return median(qs.filter((q) => q !== undefined))
 }
 
@@ -263,23 +346,47 @@ function buildRows(results) {
     const n = cell(b.op, b.c, 'native', b.key)
     const r = cell(b.op, b.c, 'reference', b.key)
     const q = ratio(n, r)
-    rows.push([`${b.op}, c=${b.c}: ${b.what} per call (µs)`, fmt(n), fmt(r), fmtRatio(q), `≤ ${b.max}×${b.note || ''}`, verdict(q, (x) => x <= b.max)])
+    rows.push([
+      `${b.op}, c=${b.c}: ${b.what} per call (µs)`,
+      fmt(n),
+      fmt(r),
+      fmtRatio(q),
+      `≤ ${b.max}×${b.note || ''}`,
+      verdict(q, (x) => x <= b.max),
+    ])
   }
   {
     const n = cell('mint', 64, 'native', 'throughput')
     const r = cell('mint', 64, 'reference', 'throughput')
     const q = ratio(n, r)
-    rows.push(['mint, c=64: throughput (calls/s)', fmt(n, 0), fmt(r, 0), fmtRatio(q), '≥ 1.5×', verdict(q, (x) => x >= 1.5)])
+    rows.push([
+      'mint, c=64: throughput (calls/s)',
+      fmt(n, 0),
+      fmt(r, 0),
+      fmtRatio(q),
+      '≥ 1.5×',
+      verdict(q, (x) => x >= 1.5),
+    ])
   }
   // The machine's speed drifts between runs; a native run and the reference run next to it
   // share the drift, so the median of those pairs' ratios is the steadier figure.
   for (const b of CALL_BARS) {
-    rows.push([`${b.op}, c=${b.c}: ${b.what}, median of each round's native / reference ratio`, '', '', fmtRatio(pairedRatio(results[b.op][b.c], b.key)), '—', 'info'])
+    rows.push([
+      `${b.op}, c=${b.c}: ${b.what}, median of each round's native / reference ratio`,
+      '',
+      '',
+      fmtRatio(pairedRatio(results[b.op][b.c], b.key)),
+      '—',
+      'info',
+    ])
   }
   for (const op of OPS) {
     for (const c of levels(op)) {
       const barred = (key) => CALL_BARS.some((b) => b.op === op && b.c === c && b.key === key)
-      for (const [key, what] of [['cpuUsPerCall', 'total CPU (all threads) per call (µs)'], ['loopUsPerCall', 'event-loop (JS thread) CPU per call (µs)']]) {
+      for (const [key, what] of [
+        ['cpuUsPerCall', 'total CPU (all threads) per call (µs)'],
+        ['loopUsPerCall', 'event-loop (JS thread) CPU per call (µs)'],
+      ]) {
         if (barred(key)) continue
         const n = cell(op, c, 'native', key)
         const r = cell(op, c, 'reference', key)
@@ -293,7 +400,14 @@ function buildRows(results) {
       for (const p of ['p50Us', 'p99Us']) {
         const n = cell(op, c, 'native', p)
         const r = cell(op, c, 'reference', p)
-        rows.push([`${op}, c=${c}: latency ${p.slice(0, 3)} (µs)`, fmt(n, 0), fmt(r, 0), fmtRatio(ratio(n, r)), '—', 'info'])
+        rows.push([
+          `${op}, c=${c}: latency ${p.slice(0, 3)} (µs)`,
+          fmt(n, 0),
+          fmt(r, 0),
+          fmtRatio(ratio(n, r)),
+          '—',
+          'info',
+        ])
       }
     }
   }
@@ -301,24 +415,71 @@ function buildRows(results) {
   if (h2) {
     const hn = (impl, key) => med(h2[impl], key)
     const q = ratio(hn('native', 'cpuUsPerCall'), hn('reference', 'cpuUsPerCall'))
-    rows.push(['client CPU per mint, HTTPS, c=64 (µs; native h2, reference undici h2)', fmt(hn('native', 'cpuUsPerCall')), fmt(hn('reference', 'cpuUsPerCall')), fmtRatio(q), '—', 'info'])
+    rows.push([
+      'client CPU per mint, HTTPS, c=64 (µs; native h2, reference undici h2)',
+      fmt(hn('native', 'cpuUsPerCall')),
+      fmt(hn('reference', 'cpuUsPerCall')),
+      fmtRatio(q),
+      '—',
+      'info',
+    ])
     const t = ratio(hn('native', 'throughput'), hn('reference', 'throughput'))
-    rows.push(['mint throughput, HTTPS, c=64 (mints/s; h2)', fmt(hn('native', 'throughput'), 0), fmt(hn('reference', 'throughput'), 0), fmtRatio(t), '—', 'info'])
+    rows.push([
+      'mint throughput, HTTPS, c=64 (mints/s; h2)',
+      fmt(hn('native', 'throughput'), 0),
+      fmt(hn('reference', 'throughput'), 0),
+      fmtRatio(t),
+      '—',
+      'info',
+    ])
     for (const p of ['p50Us', 'p99Us']) {
-      rows.push([`mint latency ${p.slice(0, 3)}, HTTPS h2, c=64 (µs)`, fmt(hn('native', p), 0), fmt(hn('reference', p), 0), fmtRatio(ratio(hn('native', p), hn('reference', p))), '—', 'info'])
+      rows.push([
+        `mint latency ${p.slice(0, 3)}, HTTPS h2, c=64 (µs)`,
+        fmt(hn('native', p), 0),
+        fmt(hn('reference', p), 0),
+        fmtRatio(ratio(hn('native', p), hn('reference', p))),
+        '—',
+        'info',
+      ])
     }
   }
   const t = results.trace
   if (t) {
     const none = med(t.none, 'cpuUsPerCall')
     // Pairs of neighbouring runs share the machine's drift (see the c=64 ratio above).
-    const paired = (mode) => median(t[mode].map((r, i) => ratio(r.cpuUsPerCall, t.none[i] && t.none[i].cpuUsPerCall)).filter((q) => q !== undefined))
-    rows.push(['diagnostics_channel nobody subscribed: CPU per mint, c=64 (µs; reference column: never subscribed)', fmt(med(t.unsubscribed, 'cpuUsPerCall')), fmt(none), fmtRatio(paired('unsubscribed')), 'costs nothing (≈ 1.00×)', 'info'])
-    rows.push(['diagnostics_channel subscribed: CPU per mint, c=64 (µs; reference column: never subscribed)', fmt(med(t.subscribed, 'cpuUsPerCall')), fmt(none), fmtRatio(paired('subscribed')), '—', 'info'])
+    const paired = (mode) =>
+      median(
+        t[mode]
+          .map((r, i) => ratio(r.cpuUsPerCall, t.none[i] && t.none[i].cpuUsPerCall))
+          .filter((q) => q !== undefined),
+      )
+    rows.push([
+      'diagnostics_channel nobody subscribed: CPU per mint, c=64 (µs; reference column: never subscribed)',
+      fmt(med(t.unsubscribed, 'cpuUsPerCall')),
+      fmt(none),
+      fmtRatio(paired('unsubscribed')),
+      'costs nothing (≈ 1.00×)',
+      'info',
+    ])
+    rows.push([
+      'diagnostics_channel subscribed: CPU per mint, c=64 (µs; reference column: never subscribed)',
+      fmt(med(t.subscribed, 'cpuUsPerCall')),
+      fmt(none),
+      fmtRatio(paired('subscribed')),
+      '—',
+      'info',
+    ])
   }
   const f = results.format || {}
   const fq = ratio(f.clientNs, f.regexNs)
-  rows.push(['validateFormat (ns/op; reference column: bare JS regex test)', fmt(f.clientNs), fmt(f.regexNs), fmtRatio(fq), '≤ 1.2×', verdict(fq, (x) => x <= 1.2)])
+  rows.push([
+    'validateFormat (ns/op; reference column: bare JS regex test)',
+    fmt(f.clientNs),
+    fmt(f.regexNs),
+    fmtRatio(fq),
+    '≤ 1.2×',
+    verdict(fq, (x) => x <= 1.2),
+  ])
   const ch = results.cacheHit || {}
   const chn = ch.native && ch.native.exposed ? ch.native.seqNs : undefined
   rows.push([
@@ -341,7 +502,14 @@ function buildRows(results) {
   const ff = results.failFast || {}
   const ffn = ff.native && ff.native.exposed ? ff.native.seqNs : undefined
   const ffr = ff.reference && ff.reference.exposed ? ff.reference.seqNs : undefined
-  rows.push(['fail-fast, circuit open (ns/op, awaited)', fmt(ffn, 0), fmt(ffr, 0), fmtRatio(ratio(ffn, ffr)), '≤ 2,000 ns', verdict(ffn, (x) => x <= 2000)])
+  rows.push([
+    'fail-fast, circuit open (ns/op, awaited)',
+    fmt(ffn, 0),
+    fmt(ffr, 0),
+    fmtRatio(ratio(ffn, ffr)),
+    '≤ 2,000 ns',
+    verdict(ffn, (x) => x <= 2000),
+  ])
   const mem = results.memory || {}
   const memR = mem.reference && mem.reference.exposed ? mem.reference.rssBytesPerEntry : undefined
   const memN = mem.native && mem.native.exposed ? mem.native.rssBytesPerEntry : undefined
@@ -364,8 +532,22 @@ function buildRows(results) {
     verdict(mq, (x) => x <= 0.65),
   ])
   const ld = results.load || {}
-  rows.push(['load time (ms; reference: undici + lru-cache + cockatiel)', fmt(med(ld.native, 'loadMs')), fmt(med(ld.reference, 'loadMs')), fmtRatio(ratio(med(ld.native, 'loadMs'), med(ld.reference, 'loadMs'))), '—', 'info'])
-  rows.push(['RSS added by loading (MiB)', fmt(mib(med(ld.native, 'rssDelta')), 2), fmt(mib(med(ld.reference, 'rssDelta')), 2), fmtRatio(ratio(med(ld.native, 'rssDelta'), med(ld.reference, 'rssDelta'))), '—', 'info'])
+  rows.push([
+    'load time (ms; reference: undici + lru-cache + cockatiel)',
+    fmt(med(ld.native, 'loadMs')),
+    fmt(med(ld.reference, 'loadMs')),
+    fmtRatio(ratio(med(ld.native, 'loadMs'), med(ld.reference, 'loadMs'))),
+    '—',
+    'info',
+  ])
+  rows.push([
+    'RSS added by loading (MiB)',
+    fmt(mib(med(ld.native, 'rssDelta')), 2),
+    fmt(mib(med(ld.reference, 'rssDelta')), 2),
+    fmtRatio(ratio(med(ld.native, 'rssDelta'), med(ld.reference, 'rssDelta'))),
+    '—',
+    'info',
+  ])
   return rows
 }
 
@@ -393,7 +575,20 @@ function detailRows(results) {
             rows.push([op, c, impl, i + 1, 'failed', '', '', '', '', '', '', ''])
             continue
           }
-          rows.push([op, c, impl, i + 1, fmt(r.throughput, 0), fmt(r.cpuUsPerCall), fmt(r.loopUsPerCall), pct(r.cpuUtil), fmt(r.p50Us, 0), fmt(r.p99Us, 0), r.failures, fmt(r.load1, 2)])
+          rows.push([
+            op,
+            c,
+            impl,
+            i + 1,
+            fmt(r.throughput, 0),
+            fmt(r.cpuUsPerCall),
+            fmt(r.loopUsPerCall),
+            pct(r.cpuUtil),
+            fmt(r.p50Us, 0),
+            fmt(r.p99Us, 0),
+            r.failures,
+            fmt(r.load1, 2),
+          ])
         }
       }
     }
@@ -404,16 +599,33 @@ function detailRows(results) {
 function machine() {
   const cpuinfo = safe(() => fs.readFileSync('/proc/cpuinfo', 'utf8'), '')
   const model = (/^model name\s*:\s*(.+)$/m.exec(cpuinfo) || [])[1] || (os.cpus()[0] || {}).model || 'unknown'
-  const nproc = safe(() => execFileSync('nproc', { encoding: 'utf8', timeout: 5000 }).trim(), String(os.availableParallelism()))
-  const commit = safe(() => execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', timeout: 5000 }).trim(), 'unknown')
-  const dirty = safe(() => execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', timeout: 5000 }).trim() !== '', false)
+  const nproc = safe(
+    () => execFileSync('nproc', { encoding: 'utf8', timeout: 5000 }).trim(),
+    String(os.availableParallelism()),
+  )
+  const commit = safe(
+    () => execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', timeout: 5000 }).trim(),
+    'unknown',
+  )
+  const dirty = safe(
+    () =>
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 5000,
+      }).trim() !== '',
+    false,
+  )
   return {
     nproc,
     model,
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     node: process.version,
     commit: dirty ? `${commit} (with uncommitted changes)` : commit,
-    loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadavg: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
   }
 }
 
@@ -438,8 +650,12 @@ function report(results, env) {
   lines.push('')
   lines.push('Generated by `npm run bench` (`bench/run.js`); do not edit above "Analysis" by hand.')
   lines.push('')
-  lines.push(`- machine: ${env.nproc} CPUs, ${env.model}, ${env.memory} RAM; load average at the start ${env.loadavgStart}, at the end ${env.loadavg}`)
-  lines.push(`- Node ${env.node}, commit ${env.commit}, addon built with the \`${env.profile}\` cargo profile, ${new Date().toISOString().slice(0, 19)}Z`)
+  lines.push(
+    `- machine: ${env.nproc} CPUs, ${env.model}, ${env.memory} RAM; load average at the start ${env.loadavgStart}, at the end ${env.loadavg}`,
+  )
+  lines.push(
+    `- Node ${env.node}, commit ${env.commit}, addon built with the \`${env.profile}\` cargo profile, ${new Date().toISOString().slice(0, 19)}Z`,
+  )
   lines.push(
     `- layout: ${PIN ? `server pinned to CPU ${SERVER_CPU}, each load/client process pinned to CPU ${CLIENT_CPU} (taskset)` : 'no CPU pinning'}; ` +
       `${MODE.rounds} rounds, native and reference alternating, ${MODE.warmupMs} ms warm-up + ${MODE.durationMs} ms measured per mint or validate run; medians over the rounds`,
@@ -452,14 +668,19 @@ function report(results, env) {
       (fixed ? ` (fixed-answer server: ${fmt(fixed.rate, 0)} req/s)` : ''),
   )
   lines.push('')
-  lines.push(markdownTable(['case', 'native', 'JS reference', 'native / ref', 'bar (ARCHITECTURE.md "Performance bars")', 'verdict'], rows))
+  lines.push(
+    markdownTable(
+      ['case', 'native', 'JS reference', 'native / ref', 'bar (ARCHITECTURE.md "Performance bars")', 'verdict'],
+      rows,
+    ),
+  )
   lines.push('')
   lines.push('Notes on the cases:')
   lines.push(
     '- total CPU per call is `process.cpuUsage()` (user + system, all threads) over the measured window divided by the calls completed in it; ' +
-      'event-loop CPU per call is the JS thread\'s own CPU time over the same window (`/proc/self/task/<pid>/schedstat`, or `process.threadCpuUsage()` where Node has it), ' +
+      "event-loop CPU per call is the JS thread's own CPU time over the same window (`/proc/self/task/<pid>/schedstat`, or `process.threadCpuUsage()` where Node has it), " +
       'divided the same way. The reference is undici `Pool` + lru-cache + cockatiel (`bench/reference-client.js`); every ratio is native / that reference. ' +
-      '`validate` runs call `validate()` with both clients\' caches off, so each call is a request.',
+      "`validate` runs call `validate()` with both clients' caches off, so each call is a request.",
   )
   lines.push(
     `- validateFormat: the package's \`client.validateFormat(id)\` vs \`RE.test(id)\` inline, same process, same six inputs, measured batch by batch in turn (medians); ` +
@@ -493,11 +714,31 @@ function report(results, env) {
       `lru-cache ${fmt(results.memory && results.memory.reference && results.memory.reference.heapBytesPerEntry)}); the verdict row subtracts that growth. ` +
       `The pure-JS compat \`ChittyIDCache\`, for comparison: ${fmt(results.memory && results.memory.compat && results.memory.compat.rssBytesPerEntry)} bytes per entry.`,
   )
-  lines.push(`- a synchronous call into the addon with one string argument (\`parseChittyId\`, which also allocates its result object): ${fmt(results.syncCall && results.syncCall.parseNs)} ns.`)
+  lines.push(
+    `- a synchronous call into the addon with one string argument (\`parseChittyId\`, which also allocates its result object): ${fmt(results.syncCall && results.syncCall.parseNs)} ns.`,
+  )
   lines.push('')
   lines.push('### Every run')
   lines.push('')
-  lines.push(markdownTable(['call', 'c', 'client', 'round', 'calls/s', 'CPU µs/call', 'event-loop µs/call', 'CPU util', 'p50 µs', 'p99 µs', 'failures', 'load (1 min)'], detailRows(results)))
+  lines.push(
+    markdownTable(
+      [
+        'call',
+        'c',
+        'client',
+        'round',
+        'calls/s',
+        'CPU µs/call',
+        'event-loop µs/call',
+        'CPU util',
+        'p50 µs',
+        'p99 µs',
+        'failures',
+        'load (1 min)',
+      ],
+      detailRows(results),
+    ),
+  )
   lines.push('')
   return lines.join('\n')
 }
@@ -519,11 +760,16 @@ async function main() {
   // overflow checks) would write numbers that are not the product's.
   const profile = addonProfile() || 'unknown'
   if (!SMOKE && profile !== 'release') {
-    throw new Error(`the addon was built with the ${profile} profile, not release (LTO); run \`npm run bench\`, which rebuilds it with the release profile`)
+    throw new Error(
+      `the addon was built with the ${profile} profile, not release (LTO); run \`npm run bench\`, which rebuilds it with the release profile`,
+    )
   }
   log(`${SMOKE ? 'smoke' : 'full'} run, ${PIN ? 'pinned' : 'unpinned'}, addon built with the ${profile} profile`)
   const results = {}
-  const loadavgStart = os.loadavg().map((x) => x.toFixed(2)).join(' ')
+  const loadavgStart = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
   const server = await chooseServer(results)
   try {
     await clientRounds(server, results)
@@ -539,7 +785,9 @@ async function main() {
   if (flags.out) fs.writeFileSync(path.resolve(flags.out), withAnalysis(text))
   else if (!SMOKE) fs.writeFileSync(RESULTS_FILE, withAnalysis(text))
   const broken = brokenCases(results)
-  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s${SMOKE ? ' (smoke: performance misses are reported, not failures)' : ''}`)
+  log(
+    `done in ${((Date.now() - started) / 1000).toFixed(1)} s${SMOKE ? ' (smoke: performance misses are reported, not failures)' : ''}`,
+  )
   if (broken.length) {
     log(`cases that did not run: ${broken.join(', ')}`)
     process.exitCode = 1
@@ -549,10 +797,14 @@ async function main() {
 /** Cases whose worker crashed: the script is broken (a missed bar is not). */
 function brokenCases(results) {
   const broken = []
-  for (const op of OPS) for (const c of levels(op)) for (const impl of ['native', 'reference']) if (!results[op][c][impl].some(ok)) broken.push(`${op} c=${c} ${impl}`)
+  for (const op of OPS)
+    for (const c of levels(op))
+      for (const impl of ['native', 'reference'])
+        if (!results[op][c][impl].some(ok)) broken.push(`${op} c=${c} ${impl}`)
   const single = { format: results.format, compatCache: results.compatCache, syncCall: results.syncCall }
   for (const [k, v] of Object.entries(single)) if (!ok(v)) broken.push(k)
-  for (const k of ['cacheHit', 'failFast', 'memory']) for (const impl of ['native', 'reference']) if (!ok(results[k][impl])) broken.push(`${k} ${impl}`)
+  for (const k of ['cacheHit', 'failFast', 'memory'])
+    for (const impl of ['native', 'reference']) if (!ok(results[k][impl])) broken.push(`${k} ${impl}`)
   if (!results.load.native.some(ok) || !results.load.reference.some(ok)) broken.push('load')
   if (!results.emulator || results.emulator.failed) broken.push('emulator capacity')
   return broken

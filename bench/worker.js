@@ -21,7 +21,16 @@
 
 const path = require('node:path')
 const net = require('node:net')
-const { ROOT, sampleId, median, percentileSorted, cpuMicros, threadCpuMicros, emitResult, watchdog } = require('./lib/common.js')
+const {
+  ROOT,
+  sampleId,
+  median,
+  percentileSorted,
+  cpuMicros,
+  threadCpuMicros,
+  emitResult,
+  watchdog,
+} = require('./lib/common.js')
 
 const [, , caseName, rawOptions] = process.argv
 const opts = rawOptions ? JSON.parse(rawOptions) : {}
@@ -368,7 +377,13 @@ function caseCompatCache() {
     samples.regex.push(nsPerOp(regexTest, iterations, 1))
     samples.native.push(nsPerOp(nativeGet, iterations, 1))
   }
-  return { lruNs: median(samples.lru), regexNs: median(samples.regex), nativeNs: median(samples.native), iterations, sink }
+  return {
+    lruNs: median(samples.lru),
+    regexNs: median(samples.regex),
+    nativeNs: median(samples.native),
+    iterations,
+    sink,
+  }
 }
 
 function caseSyncCall() {

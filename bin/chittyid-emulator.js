@@ -48,7 +48,8 @@ async function main() {
     return
   }
   const port = Number(values.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be 0..65535, got ${values.port}`)
   const rateLimit = values['rate-limit'] === undefined ? undefined : Number(values['rate-limit'])
   if (rateLimit !== undefined && !(Number.isFinite(rateLimit) && rateLimit >= 0)) {
     throw new Error(`--rate-limit must be a number of requests per second >= 0, got ${values['rate-limit']}`)
@@ -74,7 +75,10 @@ async function main() {
     rateLimit !== undefined && `at most ${rateLimit} requests/s`,
     values.placeholder !== undefined && `placeholders (${values.placeholder}) instead of mints`,
   ].filter(Boolean)
-  const where = emulator.profile === 'deployed' ? ' (profile deployed: POST /v1/mint, POST /api/validate, GET /health)' : ' (also /v1 and /api/v1)'
+  const where =
+    emulator.profile === 'deployed'
+      ? ' (profile deployed: POST /v1/mint, POST /api/validate, GET /health)'
+      : ' (also /v1 and /api/v1)'
   console.log(`chittyid-emulator listening on ${emulator.url}${where}${modes.length ? `; ${modes.join(', ')}` : ''}`)
   // The server runs on a native thread; this timer is what keeps the process alive.
   const keepAlive = setInterval(() => {}, 1 << 30)

@@ -30,7 +30,8 @@ async function main() {
     console.log(`mint through a 503 burst -> ${await client.mint({ entity: 'INFO' })}`)
 
     console.log('events       ->', seen.map((e) => e.event).join(', ') || '(none)')
-    if (typeof client.getStats === 'function') console.log('stats        ->', JSON.stringify(client.getStats(), null, 2))
+    if (typeof client.getStats === 'function')
+      console.log('stats        ->', JSON.stringify(client.getStats(), null, 2))
     const ledger = emulator.stats()
     console.log(`emulator ledger: ${ledger.minted} minted, ${ledger.idempotentReplays} idempotent replays`)
   } finally {
@@ -52,10 +53,14 @@ async function deployedWire() {
     console.log(`mint PLACE   -> ${place} (wire: ${client.getStats().wire})`)
     console.log('validate     ->', await client.validate(place), '(POST /api/validate)')
     console.log(`healthCheck  -> ${await client.healthCheck()} (GET /health at the origin)`)
-    console.log(`mintBatch    -> ${(await client.mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }])).join(', ')} (no batch route: one by one)`)
+    console.log(
+      `mintBatch    -> ${(await client.mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }])).join(', ')} (no batch route: one by one)`,
+    )
     emulator.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
     const err = await client.mint({ entity: 'PEO' }).catch((e) => e)
-    console.log(`placeholder  -> ${err.code} ${err.placeholderId} (${err.serviceErrorCode}, retrySafe: ${err.retrySafe})`)
+    console.log(
+      `placeholder  -> ${err.code} ${err.placeholderId} (${err.serviceErrorCode}, retrySafe: ${err.retrySafe})`,
+    )
   } finally {
     await client.close()
     await emulator.close()

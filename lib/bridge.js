@@ -34,7 +34,9 @@ class PendingCall {
   /** What an abort or close() found natively, as the rejection carries it (mints only). */
   stopped(found) {
     if (this.kind === OTHER) return undefined
-    return found && found.mayHaveMinted ? { mayHaveMinted: true, idempotencyKey: found.idempotencyKey } : { mayHaveMinted: false }
+    return found && found.mayHaveMinted
+      ? { mayHaveMinted: true, idempotencyKey: found.idempotencyKey }
+      : { mayHaveMinted: false }
   }
 
   failurePrefix() {
@@ -116,7 +118,7 @@ const busy = new Set()
 class Bridge {
   #native
   /** Never read: held so that `busy` keeps the client alive while its calls are pending. */
-  #owner
+  #owner // eslint-disable-line no-unused-private-class-members
   #hooks
   #drainCallback
   /** The native handle is attached, and referenced: it keeps the event loop alive. */

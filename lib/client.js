@@ -3,7 +3,15 @@
 const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
 const { cachedVerdict } = native
-const { closedError, invalidArgument, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater } = require('./errors.js')
+const {
+  closedError,
+  invalidArgument,
+  abortError,
+  circuitOpenError,
+  mintFailure,
+  BATCH_FAILURE,
+  rejectLater,
+} = require('./errors.js')
 const { validateIn, parse } = require('./format.js')
 const { toPayload, emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
@@ -89,7 +97,13 @@ class ChittyIDClient extends EventEmitter {
     this.#start(options)
     this.serviceUrl = this.#native.serviceUrl
     this.timeout = options.timeout
-    if (options.name !== undefined) Object.defineProperty(this, 'name', { value: options.name, writable: true, configurable: true, enumerable: false })
+    if (options.name !== undefined)
+      Object.defineProperty(this, 'name', {
+        value: options.name,
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      })
   }
 
   /** Makes the native client and everything around it. */
@@ -111,7 +125,11 @@ class ChittyIDClient extends EventEmitter {
     this.#cacheHandle = this.#native.cacheHandle
     this.#sharedCache = this.#native.hasSharedCache
     this.#headers = options.headers
-    this.#telemetry = new ClientTelemetry(this.#native, { logger: options.logger, serviceUrl: this.#native.serviceUrl, name: options.name })
+    this.#telemetry = new ClientTelemetry(this.#native, {
+      logger: options.logger,
+      serviceUrl: this.#native.serviceUrl,
+      name: options.name,
+    })
     const telemetry = this.#telemetry
     const fetches = this.#fetches
     this.#performFetch = fetchPerformer(fetches)
@@ -234,7 +252,8 @@ class ChittyIDClient extends EventEmitter {
    */
   #submit(kind, entity, signal, start) {
     // Nothing was sent: a mint says so (`mayHaveMinted: false`).
-    if (signal && signal.aborted) return Promise.reject(abortError(signal, kind === OTHER ? undefined : { mayHaveMinted: false }))
+    if (signal && signal.aborted)
+      return Promise.reject(abortError(signal, kind === OTHER ? undefined : { mayHaveMinted: false }))
     this.#wireFetch()
     if (this.#telemetry.logging) this.#wireEvents()
     const cancellable = signal !== undefined
@@ -285,7 +304,9 @@ class ChittyIDClient extends EventEmitter {
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
       const headers = callHeaders(this.#headers, options, 'mint')
-      return this.#submit(MINT, request.entity, signal, (ticket, cancellable) => this.#native.submitMint(ticket, body, cancellable, key, headers))
+      return this.#submit(MINT, request.entity, signal, (ticket, cancellable) =>
+        this.#native.submitMint(ticket, body, cancellable, key, headers),
+      )
     } catch (err) {
       return rejectLater(err)
     }
@@ -304,7 +325,9 @@ class ChittyIDClient extends EventEmitter {
       // Each request serialized above; the body is built only for a call that goes out.
       const headers = callHeaders(this.#headers, options, 'mintBatch')
       const body = JSON.stringify({ requests })
-      return this.#submit(MINT_BATCH, undefined, signal, (ticket, cancellable) => this.#native.submitMintBatch(ticket, body, requests.length, cancellable, key, headers))
+      return this.#submit(MINT_BATCH, undefined, signal, (ticket, cancellable) =>
+        this.#native.submitMintBatch(ticket, body, requests.length, cancellable, key, headers),
+      )
     } catch (err) {
       return rejectLater(err)
     }
@@ -321,7 +344,9 @@ class ChittyIDClient extends EventEmitter {
       const verdict = this.#cacheHandle === 0 ? 0 : cachedVerdict(this.#cacheHandle, id)
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
       const headers = callHeaders(this.#headers, options, 'validate')
-      return this.#submit(OTHER, undefined, signal, (ticket, cancellable) => this.#native.submitValidate(ticket, id, cancellable, headers))
+      return this.#submit(OTHER, undefined, signal, (ticket, cancellable) =>
+        this.#native.submitValidate(ticket, id, cancellable, headers),
+      )
     } catch (err) {
       return rejectLater(err)
     }
@@ -341,7 +366,9 @@ class ChittyIDClient extends EventEmitter {
       if (this.#v1) return Promise.resolve(false)
       const local = this.#native.invalidateLocal(id)
       if (!this.#sharedCache) return Promise.resolve(local)
-      return this.#bridge.submit(OTHER, undefined, undefined, (ticket) => this.#native.submitInvalidate(ticket, id)).then((shared) => local || shared)
+      return this.#bridge
+        .submit(OTHER, undefined, undefined, (ticket) => this.#native.submitInvalidate(ticket, id))
+        .then((shared) => local || shared)
     } catch (err) {
       return rejectLater(err)
     }
@@ -385,7 +412,9 @@ class ChittyIDClient extends EventEmitter {
     const signal = callSignal(options)
     this.#checkOpen()
     const headers = callHeaders(this.#headers, options, 'healthCheck')
-    return this.#submit(OTHER, undefined, signal, (ticket, cancellable) => this.#native.submitHealthCheck(ticket, cancellable, headers))
+    return this.#submit(OTHER, undefined, signal, (ticket, cancellable) =>
+      this.#native.submitHealthCheck(ticket, cancellable, headers),
+    )
   }
 
   /**
@@ -405,7 +434,9 @@ class ChittyIDClient extends EventEmitter {
     this.#wireEvents()
     this.#monitoring = true
     // Aborting gives up waiting; the manager keeps monitoring (disconnect() stops it).
-    return this.#submit(OTHER, undefined, signal, (ticket, cancellable) => this.#native.submitConnect(ticket, cancellable))
+    return this.#submit(OTHER, undefined, signal, (ticket, cancellable) =>
+      this.#native.submitConnect(ticket, cancellable),
+    )
   }
 
   /** Stops health checks and reconnects; the state becomes DISCONNECTED. */
@@ -485,7 +516,11 @@ function eventReceiver(self) {
  * map only, never the client.
  */
 function fetchPerformer(fetches) {
-  return (order) => fetchTransport.perform(order, order.call != null && fetches.has(order.call) ? fetches.get(order.call) : globalThis.fetch)
+  return (order) =>
+    fetchTransport.perform(
+      order,
+      order.call != null && fetches.has(order.call) ? fetches.get(order.call) : globalThis.fetch,
+    )
 }
 
 async function mintChittyID(request, config) {

@@ -2,7 +2,23 @@
 
 /** Error raised by the client; `code` is stable, `cause` holds the lower-level failure. */
 class ChittyIDError extends Error {
-  constructor(message, { code, status, cause, idempotencyKey, retryInMs, mayHaveMinted, circuitBreakerState, placeholderId, serviceErrorCode, retrySafe, mintedIds, failedPositions } = {}) {
+  constructor(
+    message,
+    {
+      code,
+      status,
+      cause,
+      idempotencyKey,
+      retryInMs,
+      mayHaveMinted,
+      circuitBreakerState,
+      placeholderId,
+      serviceErrorCode,
+      retrySafe,
+      mintedIds,
+      failedPositions,
+    } = {},
+  ) {
     super(message, cause === undefined ? undefined : { cause })
     this.name = code === 'ABORT_ERR' ? 'AbortError' : 'ChittyIDError'
     this.code = code
@@ -113,9 +129,14 @@ function circuitOpenError(retryInMs, prefix = '') {
   Error.stackTraceLimit = 0
   try {
     if (retryInMs < 0) {
-      return new ChittyIDError(`${prefix}circuit breaker is HALF_OPEN (${-retryInMs} trial calls in flight)`, { code: 'ECIRCUITOPEN', circuitBreakerState: 'HALF_OPEN' })
+      return new ChittyIDError(`${prefix}circuit breaker is HALF_OPEN (${-retryInMs} trial calls in flight)`, {
+        code: 'ECIRCUITOPEN',
+        circuitBreakerState: 'HALF_OPEN',
+      })
     }
-    return new ChittyIDError(`${prefix}circuit breaker is OPEN (next trial in ${retryInMs} ms)`, { code: 'ECIRCUITOPEN' })
+    return new ChittyIDError(`${prefix}circuit breaker is OPEN (next trial in ${retryInMs} ms)`, {
+      code: 'ECIRCUITOPEN',
+    })
   } finally {
     Error.stackTraceLimit = limit
   }
@@ -137,4 +158,15 @@ function rejectLater(err) {
   })
 }
 
-module.exports = { ChittyIDError, fromInfo, closedError, invalidArgument, unknownOption, abortError, circuitOpenError, mintFailure, BATCH_FAILURE, rejectLater }
+module.exports = {
+  ChittyIDError,
+  fromInfo,
+  closedError,
+  invalidArgument,
+  unknownOption,
+  abortError,
+  circuitOpenError,
+  mintFailure,
+  BATCH_FAILURE,
+  rejectLater,
+}

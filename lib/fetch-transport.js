@@ -58,9 +58,17 @@ function retryAfterOf(response) {
  * network. The client then makes the call once (src/transport/fetch.rs `CallOrigin`).
  */
 function passesThrough(fetch) {
-  if (typeof fetch !== 'function' || fetch._isMockFunction !== true || typeof fetch.getMockImplementation !== 'function') return false
+  if (
+    typeof fetch !== 'function' ||
+    fetch._isMockFunction !== true ||
+    typeof fetch.getMockImplementation !== 'function'
+  )
+    return false
   const implementation = fetch.getMockImplementation()
-  return typeof implementation === 'function' && /\boriginal\.apply\(this, arguments\)/.test(Function.prototype.toString.call(implementation))
+  return (
+    typeof implementation === 'function' &&
+    /\boriginal\.apply\(this, arguments\)/.test(Function.prototype.toString.call(implementation))
+  )
 }
 
 async function exchange(order, signal, fetch) {
@@ -69,7 +77,8 @@ async function exchange(order, signal, fetch) {
   if (order.body !== undefined && order.body !== null) init.body = order.body
   init.signal = signal
   const response = await fetch(order.url, init)
-  if (response === null || typeof response !== 'object') throw new TypeError('fetch resolved to something that is not a Response')
+  if (response === null || typeof response !== 'object')
+    throw new TypeError('fetch resolved to something that is not a Response')
   const status = statusOf(response)
   // Only a 2xx body is used (as v1 did); an error answer is not read, so a stub that hands
   // out one Response object for every attempt still works.

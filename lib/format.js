@@ -61,7 +61,9 @@ function grammarOf(options) {
   const { grammar } = options
   if (grammar === undefined) return 'any'
   if (!GRAMMARS.includes(grammar)) {
-    throw invalidArgument(`option "grammar" must be "any", "v1" or "deployed", got ${typeof grammar === 'string' ? JSON.stringify(grammar) : typeof grammar}`)
+    throw invalidArgument(
+      `option "grammar" must be "any", "v1" or "deployed", got ${typeof grammar === 'string' ? JSON.stringify(grammar) : typeof grammar}`,
+    )
   }
   return grammar
 }
@@ -106,7 +108,17 @@ function placeholderErrorNumber(id) {
  * The deployed service's placeholder error codes and the number each puts in a placeholder's
  * SSSS field (src/format.rs `PLACEHOLDER_ERRORS` holds the same table).
  */
-const PLACEHOLDER_ERROR_CODES = Object.freeze({ MINT_UNAVAILABLE: 1, MINT_TIMEOUT: 2, MINT_REJECTED: 3, DRAND_UNAVAILABLE: 4, CERT_UNAVAILABLE: 5, TRUST_UNAVAILABLE: 6, RATE_LIMITED: 7, INVALID_REQUEST: 8, INTERNAL_ERROR: 99 })
+const PLACEHOLDER_ERROR_CODES = Object.freeze({
+  MINT_UNAVAILABLE: 1,
+  MINT_TIMEOUT: 2,
+  MINT_REJECTED: 3,
+  DRAND_UNAVAILABLE: 4,
+  CERT_UNAVAILABLE: 5,
+  TRUST_UNAVAILABLE: 6,
+  RATE_LIMITED: 7,
+  INVALID_REQUEST: 8,
+  INTERNAL_ERROR: 99,
+})
 
 /**
  * The fields of a well-formed id, or null. A v1 id gives v1's fields exactly as before
@@ -119,10 +131,29 @@ function parse(id, options) {
   if (grammar === null || (wanted !== 'any' && wanted !== grammar)) return null
   const f = id.split('-')
   if (grammar === 'v1') {
-    const parsed = { version: f[0], generation: f[1], location: f[2], sequence: f[3], entityType: f[4], yearMonth: f[5], check: f[6], extension: f[7] }
+    const parsed = {
+      version: f[0],
+      generation: f[1],
+      location: f[2],
+      sequence: f[3],
+      entityType: f[4],
+      yearMonth: f[5],
+      check: f[6],
+      extension: f[7],
+    }
     return Object.defineProperty(parsed, 'grammar', { value: 'v1', enumerable: false })
   }
-  return { grammar, version: f[0], region: f[1], jurisdiction: f[2], sequential: f[3], entityType: f[4], yearMonth: f[5], trustLevel: f[6], checksum: f[7] }
+  return {
+    grammar,
+    version: f[0],
+    region: f[1],
+    jurisdiction: f[2],
+    sequential: f[3],
+    entityType: f[4],
+    yearMonth: f[5],
+    trustLevel: f[6],
+    checksum: f[7],
+  }
 }
 
 /**
@@ -130,8 +161,20 @@ function parse(id, options) {
  * the same table (`ENTITY_TYPE_LETTERS`); __test__/format.test.mjs holds the two equal. The
  * deployed grammar's five letters (P L T E A) are the first five entities' letters.
  */
-const ENTITY_TYPE_LETTERS = Object.freeze({ PEO: 'P', PLACE: 'L', PROP: 'T', EVNT: 'E', AUTH: 'A', INFO: 'I', FACT: 'F', CONTEXT: 'C', ACTOR: 'R' })
-const ENTITY_BY_TYPE_LETTER = Object.freeze(Object.fromEntries(Object.entries(ENTITY_TYPE_LETTERS).map(([entity, letter]) => [letter, entity])))
+const ENTITY_TYPE_LETTERS = Object.freeze({
+  PEO: 'P',
+  PLACE: 'L',
+  PROP: 'T',
+  EVNT: 'E',
+  AUTH: 'A',
+  INFO: 'I',
+  FACT: 'F',
+  CONTEXT: 'C',
+  ACTOR: 'R',
+})
+const ENTITY_BY_TYPE_LETTER = Object.freeze(
+  Object.fromEntries(Object.entries(ENTITY_TYPE_LETTERS).map(([entity, letter]) => [letter, entity])),
+)
 const TYPE_LETTER_POS = 14
 
 /** The entity of a well-formed id (of either grammar), from its type letter. */

@@ -39,7 +39,11 @@ function detectLibc() {
   try {
     const report = process.report && process.report.getReport()
     if (report && report.header && report.header.glibcVersionRuntime) return 'glibc'
-    if (report && Array.isArray(report.sharedObjects) && report.sharedObjects.some((f) => /libc\.musl-|ld-musl-/.test(f))) {
+    if (
+      report &&
+      Array.isArray(report.sharedObjects) &&
+      report.sharedObjects.some((f) => /libc\.musl-|ld-musl-/.test(f))
+    ) {
       return 'musl'
     }
   } catch {
@@ -77,7 +81,9 @@ function noAddonError(cause) {
     `Prebuilt addons exist for: ${supported.join(', ')}.`,
   ]
   if (process.env.NAPI_RS_NATIVE_LIBRARY_PATH) {
-    lines.push(`NAPI_RS_NATIVE_LIBRARY_PATH is set (${process.env.NAPI_RS_NATIVE_LIBRARY_PATH}) but that file did not load; unset it or point it at a built addon.`)
+    lines.push(
+      `NAPI_RS_NATIVE_LIBRARY_PATH is set (${process.env.NAPI_RS_NATIVE_LIBRARY_PATH}) but that file did not load; unset it or point it at a built addon.`,
+    )
   } else if (supported.includes(host)) {
     lines.push(
       `This platform (${host}) is supported: its addon is the optional dependency ${optionalPackage}, which is missing or failed to load.`,
@@ -110,7 +116,10 @@ function loadBinding() {
   try {
     return require('../binding.js')
   } catch (err) {
-    const generic = err && typeof err.message === 'string' && /^(Cannot find native binding|Failed to load native binding)/.test(err.message)
+    const generic =
+      err &&
+      typeof err.message === 'string' &&
+      /^(Cannot find native binding|Failed to load native binding)/.test(err.message)
     throw generic ? noAddonError(err) : err
   }
 }

@@ -10,7 +10,6 @@
 // - message first, `logger.info(message, record)`, everywhere else: winston merges the record
 //   into its log entry, the console prints both.
 
-
 function isObjectFirst(logger) {
   if (typeof logger.child !== 'function') return false
   return typeof logger.bindings === 'function' || (logger.fields !== null && typeof logger.fields === 'object')

@@ -51,7 +51,11 @@ function parseExposition(text) {
       const rest = line.slice(7)
       const space = rest.indexOf(' ')
       current = family(rest.slice(0, space))
-      if (line[2] === 'H') current.help = rest.slice(space + 1).replace(/\\n/g, '\n').replace(/\\\\/g, '\\')
+      if (line[2] === 'H')
+        current.help = rest
+          .slice(space + 1)
+          .replace(/\\n/g, '\n')
+          .replace(/\\\\/g, '\\')
       else current.type = rest.slice(space + 1)
       continue
     }
@@ -186,21 +190,29 @@ function registerMetrics(registry, client) {
   const identity = identityOf(families)
   for (const [other, otherIdentity] of collector.clients) {
     if (other !== client && otherIdentity === identity) {
-      throw new TypeError('registerMetrics: another client in this registry has the same series; give each client its own `name` (or `labels`)')
+      throw new TypeError(
+        'registerMetrics: another client in this registry has the same series; give each client its own `name` (or `labels`)',
+      )
     }
   }
   const missing = []
   for (const family of families.values()) {
     // An OpenMetrics registry keeps a counter under its name without `_total`.
     const openMetrics = typeof registry.contentType === 'string' && registry.contentType.includes('openmetrics')
-    const present = registry.getSingleMetric(family.name) ?? (openMetrics && family.type === 'counter' ? registry.getSingleMetric(family.name.replace(/_total$/, '')) : undefined)
+    const present =
+      registry.getSingleMetric(family.name) ??
+      (openMetrics && family.type === 'counter'
+        ? registry.getSingleMetric(family.name.replace(/_total$/, ''))
+        : undefined)
     if (present instanceof ChittyIDClientMetric && present.servesFor(collector)) continue
-    if (present !== undefined) throw new TypeError(`registerMetrics: the registry already has a metric named ${family.name}`)
+    if (present !== undefined)
+      throw new TypeError(`registerMetrics: the registry already has a metric named ${family.name}`)
     missing.push(family)
   }
   // Registered after every check, so a refusal leaves the registry as it was (a family removed
   // with removeSingleMetric() or clear() is registered again).
-  for (const family of missing) registry.registerMetric(new ChittyIDClientMetric(collector, family.name, family.help, family.type))
+  for (const family of missing)
+    registry.registerMetric(new ChittyIDClientMetric(collector, family.name, family.help, family.type))
   collector.clients.set(client, identity)
   return function unregister() {
     collector.clients.delete(client)

@@ -25,7 +25,9 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1
 function timeoutOption(value) {
   if (value === undefined || value === null || value === false || value === 0 || Number.isNaN(value)) return undefined
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_TIMEOUT_MS) {
-    throw invalidArgument(`ChittyIDClient option "timeout" must be a number of ms from 1 to ${MAX_TIMEOUT_MS} (or falsy for the default), got ${shown(value)}`)
+    throw invalidArgument(
+      `ChittyIDClient option "timeout" must be a number of ms from 1 to ${MAX_TIMEOUT_MS} (or falsy for the default), got ${shown(value)}`,
+    )
   }
   return value
 }
@@ -34,7 +36,8 @@ function timeoutOption(value) {
 function optional(config, name, type) {
   const value = config[name]
   if (value === undefined || value === null || value === false || value === '' || value === 0) return undefined
-  if (typeof value !== type) throw invalidArgument(`ChittyIDClient option "${name}" must be a ${type}, got ${typeof value}`)
+  if (typeof value !== type)
+    throw invalidArgument(`ChittyIDClient option "${name}" must be a ${type}, got ${typeof value}`)
   return value
 }
 
@@ -74,7 +77,8 @@ const MAX_HEADERS = 64
 const MAX_HEADER_VALUE_LENGTH = 8192
 
 function headerEntries(headers, where) {
-  if (headers === null || typeof headers !== 'object') throw invalidArgument(`${where} must be an object of header names and values`)
+  if (headers === null || typeof headers !== 'object')
+    throw invalidArgument(`${where} must be an object of header names and values`)
   if (typeof headers.forEach === 'function' && typeof headers.get === 'function') {
     // Headers, Map
     const out = []
@@ -90,11 +94,14 @@ function addHeaders(into, headers, where, reserved) {
   for (const [name, raw] of headerEntries(headers, where)) {
     if (raw === undefined || raw === null) continue
     const value = typeof raw === 'number' ? String(raw) : raw
-    if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw invalidArgument(`${where}: ${JSON.stringify(name)} is not a valid header name`)
+    if (typeof name !== 'string' || !HEADER_NAME.test(name))
+      throw invalidArgument(`${where}: ${JSON.stringify(name)} is not a valid header name`)
     const lower = name.toLowerCase()
     if (reserved.has(lower)) throw invalidArgument(`${where}: "${name}" is set by the client and cannot be overridden`)
     if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE_LENGTH || !HEADER_VALUE.test(value)) {
-      throw invalidArgument(`${where}: the value of "${name}" must be a string of visible ASCII characters, spaces or tabs (at most ${MAX_HEADER_VALUE_LENGTH})`)
+      throw invalidArgument(
+        `${where}: the value of "${name}" must be a string of visible ASCII characters, spaces or tabs (at most ${MAX_HEADER_VALUE_LENGTH})`,
+      )
     }
     into.set(lower, value)
   }
@@ -126,4 +133,15 @@ function callHeaderMap(option, callOptions, operation, reserved) {
   return merged.size === 0 ? undefined : merged
 }
 
-module.exports = { isPlainObject, shown, MAX_TIMEOUT_MS, timeoutOption, optional, CALL_OPTIONS, callSignal, callIdempotencyKey, headersOption, callHeaderMap }
+module.exports = {
+  isPlainObject,
+  shown,
+  MAX_TIMEOUT_MS,
+  timeoutOption,
+  optional,
+  CALL_OPTIONS,
+  callSignal,
+  callIdempotencyKey,
+  headersOption,
+  callHeaderMap,
+}

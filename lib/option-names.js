@@ -25,7 +25,10 @@ const FOREIGN = {
     url: ['several HTTP clients', 'serviceUrl'],
     endpoint: ['several HTTP clients', 'serviceUrl'],
     token: ['other ChittyID clients', 'apiKey'],
-    errorThresholdPercentage: ['opossum', 'circuitBreaker: { failureThreshold } (a count of failures within monitorWindow)'],
+    errorThresholdPercentage: [
+      'opossum',
+      'circuitBreaker: { failureThreshold } (a count of failures within monitorWindow)',
+    ],
     resetTimeout: ['opossum', 'circuitBreaker: { resetTimeout }'],
     rollingCountTimeout: ['opossum', 'circuitBreaker: { monitorWindow }'],
     volumeThreshold: ['opossum', 'circuitBreaker: { failureThreshold }'],
@@ -51,8 +54,11 @@ const FOREIGN = {
     retryCondition: ['axios-retry', 'nothing: which failures are retried is fixed (README "Retry safety")'],
   },
   circuitBreaker: {
-    errorThresholdPercentage: ['opossum', 'failureThreshold (a count of failures within monitorWindow, not a percentage)'],
-    timeout: ['opossum', 'the client\'s own timeout option (per attempt), outside circuitBreaker'],
+    errorThresholdPercentage: [
+      'opossum',
+      'failureThreshold (a count of failures within monitorWindow, not a percentage)',
+    ],
+    timeout: ['opossum', "the client's own timeout option (per attempt), outside circuitBreaker"],
     rollingCountTimeout: ['opossum', 'monitorWindow'],
     volumeThreshold: ['opossum', 'failureThreshold'],
     halfOpenAfter: ['cockatiel', 'resetTimeout'],
@@ -71,7 +77,7 @@ const FOREIGN = {
     retries: ['several reconnecting clients', 'maxReconnectAttempts'],
   },
   call: {
-    timeout: ['fetch wrappers', 'the client\'s timeout option, or { signal: AbortSignal.timeout(ms) }'],
+    timeout: ['fetch wrappers', "the client's timeout option, or { signal: AbortSignal.timeout(ms) }"],
     idempotency_key: ['snake_case APIs', 'idempotencyKey'],
   },
 }
@@ -118,7 +124,7 @@ function closest(name, known) {
   }
   // A prefix or plural slip ("retries" -> "retry") or up to a third of the name mistyped.
   const close = bestDistance <= Math.max(2, Math.floor(name.length / 3))
-  const stem = best !== undefined && name.length >= 4 && (best.toLowerCase().startsWith(name.toLowerCase().slice(0, 4)))
+  const stem = best !== undefined && name.length >= 4 && best.toLowerCase().startsWith(name.toLowerCase().slice(0, 4))
   return close || stem ? best : undefined
 }
 
@@ -136,15 +142,24 @@ function refuseUnknown(object, where, known, subject) {
   for (const name of Object.keys(object)) {
     if (known.includes(name)) continue
     const path = shownPath(where, name)
-    const foreign = FOREIGN[where] && Object.prototype.hasOwnProperty.call(FOREIGN[where], name) ? FOREIGN[where][name] : undefined
+    const foreign =
+      FOREIGN[where] && Object.prototype.hasOwnProperty.call(FOREIGN[where], name) ? FOREIGN[where][name] : undefined
     // Another library's name: its counterpart here is the first word of the advice, if known.
     const counterpart = foreign === undefined ? undefined : foreign[1].split(/[^A-Za-z]/)[0]
-    const suggestion = counterpart !== undefined && known.includes(counterpart) ? counterpart : foreign === undefined ? closest(name, known) : undefined
+    const suggestion =
+      counterpart !== undefined && known.includes(counterpart)
+        ? counterpart
+        : foreign === undefined
+          ? closest(name, known)
+          : undefined
     let message = `${subject} has no option "${path}"`
     if (suggestion !== undefined) message += `; did you mean "${shownPath(where, suggestion)}"?`
     if (foreign !== undefined) message += ` ("${name}" is ${foreign[0]}'s option; here use ${foreign[1]})`
     else if (suggestion === undefined) message += ` (known: ${known.join(', ')})`
-    throw unknownOption(message, { option: path, suggestion: suggestion === undefined ? undefined : shownPath(where, suggestion) })
+    throw unknownOption(message, {
+      option: path,
+      suggestion: suggestion === undefined ? undefined : shownPath(where, suggestion),
+    })
   }
 }
 

@@ -11,7 +11,16 @@
 const native = require('../binding.js')
 const { invalidArgument } = require('./errors.js')
 const { refuseUnknown } = require('./option-names.js')
-const { isPlainObject, shown, timeoutOption, optional, callSignal, callIdempotencyKey, headersOption, callHeaderMap } = require('./option-checks.js')
+const {
+  isPlainObject,
+  shown,
+  timeoutOption,
+  optional,
+  callSignal,
+  callIdempotencyKey,
+  headersOption,
+  callHeaderMap,
+} = require('./option-checks.js')
 const { onlyV1Options } = require('./v1.js')
 const { GRAMMARS } = require('./format.js')
 
@@ -40,7 +49,10 @@ const ATTEMPTS = 'attempts'
 function numberProblem(v, kind) {
   if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
   if (kind === ATTEMPTS && v === Infinity) return undefined
-  if (kind === NUMBER) return Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? undefined : `a finite number from 0 to ${Number.MAX_SAFE_INTEGER}`
+  if (kind === NUMBER)
+    return Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER
+      ? undefined
+      : `a finite number from 0 to ${Number.MAX_SAFE_INTEGER}`
   if (Number.isInteger(v) && v >= 0 && v <= MAX_U32) return undefined
   return kind === ATTEMPTS ? `an integer from 0 to ${MAX_U32}, or Infinity` : `an integer from 0 to ${MAX_U32}`
 }
@@ -57,7 +69,8 @@ function checkedFields(value, name, fields, more = []) {
     const v = value[field]
     if (v === undefined) continue
     const problem = numberProblem(v, kind)
-    if (problem !== undefined) throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${shown(v)}`)
+    if (problem !== undefined)
+      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${shown(v)}`)
     options[field] = v
   }
   return options
@@ -65,7 +78,9 @@ function checkedFields(value, name, fields, more = []) {
 
 function atLeastOne(options, name, field) {
   if (options[field] !== undefined && options[field] < 1) {
-    throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be an integer from 1 to ${MAX_U32}, got ${options[field]}`)
+    throw invalidArgument(
+      `ChittyIDClient option "${name}.${field}" must be an integer from 1 to ${MAX_U32}, got ${options[field]}`,
+    )
   }
 }
 
@@ -73,9 +88,22 @@ function atLeastOne(options, name, field) {
 // Policies: absent or true = the defaults, false = off, an object = the defaults with these fields.
 
 const POLICY_FIELDS = {
-  retry: { maxAttempts: COUNT, initialDelayMs: NUMBER, maxDelayMs: NUMBER, backoffMultiplier: NUMBER, jitter: NUMBER, maxRetryAfterMs: NUMBER },
+  retry: {
+    maxAttempts: COUNT,
+    initialDelayMs: NUMBER,
+    maxDelayMs: NUMBER,
+    backoffMultiplier: NUMBER,
+    jitter: NUMBER,
+    maxRetryAfterMs: NUMBER,
+  },
   circuitBreaker: { failureThreshold: COUNT, resetTimeout: NUMBER, monitorWindow: NUMBER, halfOpenAttempts: COUNT },
-  cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER, staleIfErrorMs: NUMBER, negativeStaleIfErrorMs: NUMBER },
+  cache: {
+    maxSize: COUNT,
+    ttlMs: NUMBER,
+    negativeTtlMs: NUMBER,
+    staleIfErrorMs: NUMBER,
+    negativeStaleIfErrorMs: NUMBER,
+  },
   connection: {
     healthCheckInterval: NUMBER,
     reconnectDelay: NUMBER,
@@ -115,7 +143,8 @@ function retryOptions(value, off) {
 function connectionOption(value) {
   const connection = policyOption(value, 'connection', POLICY_FIELDS.connection, ['autoConnect'])
   if (connection.enabled && value.autoConnect !== undefined) {
-    if (typeof value.autoConnect !== 'boolean') throw invalidArgument('ChittyIDClient option "connection.autoConnect" must be a boolean')
+    if (typeof value.autoConnect !== 'boolean')
+      throw invalidArgument('ChittyIDClient option "connection.autoConnect" must be a boolean')
     connection.options.autoConnect = value.autoConnect
   }
   return connection
@@ -125,7 +154,8 @@ function connectionOption(value) {
 function rateLimitOption(value) {
   if (value === undefined || value === null || value === false) return undefined
   const options = checkedFields(value, 'rateLimit', RATE_LIMIT_FIELDS)
-  if (!(options.requestsPerSecond > 0)) throw invalidArgument('ChittyIDClient option "rateLimit.requestsPerSecond" must be a finite number > 0')
+  if (!(options.requestsPerSecond > 0))
+    throw invalidArgument('ChittyIDClient option "rateLimit.requestsPerSecond" must be a finite number > 0')
   atLeastOne(options, 'rateLimit', 'burst')
   return options
 }
@@ -152,7 +182,9 @@ function failoverOption(value) {
 function integerOption(value, name, min, max) {
   if (value === undefined || value === null) return undefined
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidArgument(`ChittyIDClient option "${name}" must be an integer from ${min} to ${max}, got ${shown(value)}`)
+    throw invalidArgument(
+      `ChittyIDClient option "${name}" must be an integer from ${min} to ${max}, got ${shown(value)}`,
+    )
   }
   return value
 }
@@ -231,7 +263,8 @@ const TRANSPORTS = ['native', 'fetch']
 /** `idGrammar`: which id grammars `validateFormat` and validate()'s format fallback accept. */
 function idGrammarOption(value) {
   if (value === undefined || value === null) return undefined
-  if (!GRAMMARS.includes(value)) throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(value)}`)
+  if (!GRAMMARS.includes(value))
+    throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(value)}`)
   return value
 }
 
@@ -243,7 +276,9 @@ function idGrammarOption(value) {
 function wireOption(value, automaticFetch) {
   if (value !== undefined && value !== null) {
     if (!DEFAULTS.wires.includes(value)) {
-      throw invalidArgument(`ChittyIDClient option "wire" must be one of ${DEFAULTS.wires.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(value)}`)
+      throw invalidArgument(
+        `ChittyIDClient option "wire" must be one of ${DEFAULTS.wires.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(value)}`,
+      )
     }
     return value
   }
@@ -252,7 +287,8 @@ function wireOption(value, automaticFetch) {
 
 function booleanOption(value, name) {
   if (value === undefined || value === null) return undefined
-  if (typeof value !== 'boolean') throw invalidArgument(`ChittyIDClient option "${name}" must be a boolean, got ${shown(value)}`)
+  if (typeof value !== 'boolean')
+    throw invalidArgument(`ChittyIDClient option "${name}" must be a boolean, got ${shown(value)}`)
   return value
 }
 
@@ -264,12 +300,14 @@ function booleanOption(value, name) {
  */
 function transportOption(value) {
   if (value !== undefined && value !== null) {
-    if (!TRANSPORTS.includes(value)) throw invalidArgument(`ChittyIDClient option "transport" must be "native" or "fetch", got ${shown(value)}`)
+    if (!TRANSPORTS.includes(value))
+      throw invalidArgument(`ChittyIDClient option "transport" must be "native" or "fetch", got ${shown(value)}`)
     return { transport: value, automatic: false }
   }
   const env = process.env.CHITTYID_TRANSPORT
   if (env !== undefined && env !== '') {
-    if (!TRANSPORTS.includes(env)) throw invalidArgument(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
+    if (!TRANSPORTS.includes(env))
+      throw invalidArgument(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
     return { transport: env, automatic: false }
   }
   const underJest = process.env.JEST_WORKER_ID !== undefined
@@ -294,7 +332,9 @@ const FLEET_FIELDS = {
 function fleetOption(value) {
   if (value === undefined || value === null || value === false) return undefined
   if (!isPlainObject(value)) {
-    throw invalidArgument('ChittyIDClient option "fleet" must be an object like { redis: "redis://host:6379" } or false')
+    throw invalidArgument(
+      'ChittyIDClient option "fleet" must be an object like { redis: "redis://host:6379" } or false',
+    )
   }
   refuseUnknown(value, 'fleet', ['redis', ...Object.keys(FLEET_FIELDS)], 'ChittyIDClient')
   if (typeof value.redis !== 'string' || !(value.redis.startsWith('redis://') || value.redis.startsWith('rediss://'))) {
@@ -305,7 +345,9 @@ function fleetOption(value) {
     const v = value[field]
     if (v === undefined) continue
     if (typeof v !== type || (type === 'number' && !Number.isFinite(v))) {
-      throw invalidArgument(`ChittyIDClient option "fleet.${field}" must be a ${type === 'number' ? 'finite number' : type}, got ${shown(v)}`)
+      throw invalidArgument(
+        `ChittyIDClient option "fleet.${field}" must be a ${type === 'number' ? 'finite number' : type}, got ${shown(v)}`,
+      )
     }
     options[field] = v
   }
@@ -322,7 +364,12 @@ const MAX_LABEL_VALUE_LENGTH = 256
 
 function labelValue(value, where) {
   const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value
-  if (typeof text !== 'string' || text === '' || text.length > MAX_LABEL_VALUE_LENGTH || (typeof text.isWellFormed === 'function' && !text.isWellFormed())) {
+  if (
+    typeof text !== 'string' ||
+    text === '' ||
+    text.length > MAX_LABEL_VALUE_LENGTH ||
+    (typeof text.isWellFormed === 'function' && !text.isWellFormed())
+  ) {
     throw invalidArgument(`${where} must be a non-empty string of at most ${MAX_LABEL_VALUE_LENGTH} characters`)
   }
   return text
@@ -336,11 +383,19 @@ function metricLabelsOption(name, labels) {
   const flat = []
   if (name !== undefined && name !== null) flat.push('client', labelValue(name, 'ChittyIDClient option "name"'))
   if (labels !== undefined && labels !== null) {
-    if (!isPlainObject(labels)) throw invalidArgument('ChittyIDClient option "labels" must be an object of label names and values')
+    if (!isPlainObject(labels))
+      throw invalidArgument('ChittyIDClient option "labels" must be an object of label names and values')
     ownLabels ??= new Set(native.metricLabelNames())
     for (const [key, value] of Object.entries(labels)) {
-      if (!LABEL_NAME.test(key) || key.startsWith('__') || ownLabels.has(key) || (key === 'client' && flat.length > 0)) {
-        throw invalidArgument(`ChittyIDClient option "labels": ${JSON.stringify(key)} is not a label name the client can add (letters, digits, _; not "__"-prefixed, not one of the client's own labels ${[...ownLabels].map((l) => `"${l}"`).join(', ')}, nor "client" with "name")`)
+      if (
+        !LABEL_NAME.test(key) ||
+        key.startsWith('__') ||
+        ownLabels.has(key) ||
+        (key === 'client' && flat.length > 0)
+      ) {
+        throw invalidArgument(
+          `ChittyIDClient option "labels": ${JSON.stringify(key)} is not a label name the client can add (letters, digits, _; not "__"-prefixed, not one of the client's own labels ${[...ownLabels].map((l) => `"${l}"`).join(', ')}, nor "client" with "name")`,
+        )
       }
       flat.push(key, labelValue(value, `ChittyIDClient option "labels.${key}"`))
     }
@@ -359,10 +414,14 @@ function loggerOption(logger, style) {
   }
   const missing = LOGGER_LEVELS.filter((level) => typeof logger[level] !== 'function')
   if (missing.length > 0) {
-    throw invalidArgument(`ChittyIDClient option "logger" has no ${missing.join(', ')} method${missing.length > 1 ? 's' : ''}`)
+    throw invalidArgument(
+      `ChittyIDClient option "logger" has no ${missing.join(', ')} method${missing.length > 1 ? 's' : ''}`,
+    )
   }
   if (style !== undefined && !LOGGER_STYLES.includes(style)) {
-    throw invalidArgument(`ChittyIDClient option "loggerStyle" must be "object-first" or "message-first", got ${shown(style)}`)
+    throw invalidArgument(
+      `ChittyIDClient option "loggerStyle" must be "object-first" or "message-first", got ${shown(style)}`,
+    )
   }
   return { logger, style }
 }
@@ -376,9 +435,32 @@ const reserved = () => (reservedHeaders ??= new Set(native.reservedHeaderNames()
 
 /** Every option of `new ChittyIDClient(config)`; each is checked by `clientOptions`. */
 const CLIENT_OPTIONS = [
-  'serviceUrl', 'failover', 'apiKey', 'timeout', 'retry', 'circuitBreaker', 'cache', 'bulkhead', 'rateLimit',
-  'scope', 'connection', 'maxResponseBytes', 'allowInsecure', 'ca', 'maxConnections', 'proxy', 'transport',
-  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet', 'idGrammar', 'wire', 'acceptPlaceholders',
+  'serviceUrl',
+  'failover',
+  'apiKey',
+  'timeout',
+  'retry',
+  'circuitBreaker',
+  'cache',
+  'bulkhead',
+  'rateLimit',
+  'scope',
+  'connection',
+  'maxResponseBytes',
+  'allowInsecure',
+  'ca',
+  'maxConnections',
+  'proxy',
+  'transport',
+  'logger',
+  'loggerStyle',
+  'headers',
+  'name',
+  'labels',
+  'fleet',
+  'idGrammar',
+  'wire',
+  'acceptPlaceholders',
 ]
 
 /**

@@ -13,7 +13,9 @@ const MATCH_ANYWHERE_FROM = 8
 
 /** An ASCII letter or digit, `_`, or any non-ASCII UTF-16 unit (so any non-ASCII character). */
 function isWordUnit(code) {
-  return code >= 0x80 || code === 0x5f || (code >= 0x30 && code <= 0x39) || ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a)
+  return (
+    code >= 0x80 || code === 0x5f || (code >= 0x30 && code <= 0x39) || ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a)
+  )
 }
 
 function matchesAnywhere(secret) {
@@ -32,7 +34,8 @@ function occurrences(text, secret) {
     const at = text.indexOf(secret, from)
     if (at < 0) return found
     const end = at + secret.length
-    const wholeWord = (at === 0 || !isWordUnit(text.charCodeAt(at - 1))) && (end === text.length || !isWordUnit(text.charCodeAt(end)))
+    const wholeWord =
+      (at === 0 || !isWordUnit(text.charCodeAt(at - 1))) && (end === text.length || !isWordUnit(text.charCodeAt(end)))
     if (anywhere || wholeWord) {
       found.push(at)
       from = end

@@ -36,7 +36,8 @@ function serializeMintRequest(request) {
 function idProblem(id) {
   if (typeof id !== 'string') return 'ChittyID must be a string'
   if (id.length > MAX_ID_LENGTH) return `ChittyID is longer than ${MAX_ID_LENGTH} characters`
-  if (typeof id.isWellFormed === 'function' && !id.isWellFormed()) return 'ChittyID is not well-formed Unicode (lone surrogate)'
+  if (typeof id.isWellFormed === 'function' && !id.isWellFormed())
+    return 'ChittyID is not well-formed Unicode (lone surrogate)'
   return undefined
 }
 

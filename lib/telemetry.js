@@ -157,12 +157,20 @@ class ClientTelemetry {
     if (failed) record.error = message
     if (this.#name !== undefined) record.client = this.#name
     const outcome = status !== undefined ? String(status) : code
-    this.#log(failed ? 'warn' : 'debug', record, `chittyid ${record.operation} attempt ${record.attempt}: ${outcome} in ${record.durationMs} ms`)
+    this.#log(
+      failed ? 'warn' : 'debug',
+      record,
+      `chittyid ${record.operation} attempt ${record.attempt}: ${outcome} in ${record.durationMs} ms`,
+    )
   }
 
   #dropped(count) {
     if (this.#log === undefined) return
-    this.#log('warn', { event: 'telemetryDropped', endpoint: this.#endpoint, dropped: count }, `chittyid: ${count} telemetry records dropped (the JS thread fell behind)`)
+    this.#log(
+      'warn',
+      { event: 'telemetryDropped', endpoint: this.#endpoint, dropped: count },
+      `chittyid: ${count} telemetry records dropped (the JS thread fell behind)`,
+    )
   }
 
   /** Writes one of the client's events to the logger. */

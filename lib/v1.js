@@ -103,7 +103,12 @@ function createV1({ healthTimeoutMs }) {
       return data.chittyId
     } catch (error) {
       if (error instanceof Error) {
-        throw new Error(redactSecret(`ChittyID service unavailable - cannot mint ${request.entity} ID: ${error.message}`, client.apiKey))
+        throw new Error(
+          redactSecret(
+            `ChittyID service unavailable - cannot mint ${request.entity} ID: ${error.message}`,
+            client.apiKey,
+          ),
+        )
       }
       throw error
     }
@@ -111,7 +116,11 @@ function createV1({ healthTimeoutMs }) {
 
   async function mintBatch(client, requests, call) {
     try {
-      const init = { method: 'POST', headers: headersFor(client.apiKey, true, call), body: JSON.stringify({ requests }) }
+      const init = {
+        method: 'POST',
+        headers: headersFor(client.apiKey, true, call),
+        body: JSON.stringify({ requests }),
+      }
       if (call !== undefined && call.signal) init.signal = call.signal
       const response = await fetch(`${client.serviceUrl}/mint/batch`, init)
       if (!response.ok) throw new Error(`ChittyID service error: ${response.status}`)
@@ -135,7 +144,10 @@ function createV1({ healthTimeoutMs }) {
       return { valid: data.valid === true, chittyId: shown(data.chittyId), entity: shown(data.entity) }
     } catch (error) {
       // The service could not be asked: the format check only.
-      return { valid: client.validateFormat(id), error: error instanceof Error ? redactSecret(error.message, client.apiKey) : 'Validation failed' }
+      return {
+        valid: client.validateFormat(id),
+        error: error instanceof Error ? redactSecret(error.message, client.apiKey) : 'Validation failed',
+      }
     }
   }
 

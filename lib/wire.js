@@ -25,11 +25,19 @@ const ENTITY_TYPE_WORDS = Object.freeze({
  * `placeholder_retry_safe`). A timeout, a failure the service could not place, a 5xx of the
  * backend, an unknown or absent code may have minted.
  */
-const RETRY_SAFE_PLACEHOLDER_CODES = Object.freeze(['RATE_LIMITED', 'INVALID_REQUEST', 'DRAND_UNAVAILABLE', 'CERT_UNAVAILABLE', 'TRUST_UNAVAILABLE'])
+const RETRY_SAFE_PLACEHOLDER_CODES = Object.freeze([
+  'RATE_LIMITED',
+  'INVALID_REQUEST',
+  'DRAND_UNAVAILABLE',
+  'CERT_UNAVAILABLE',
+  'TRUST_UNAVAILABLE',
+])
 
 /** The deployed word for `entity`, or undefined for a code the table does not know. */
 function entityTypeWord(entity) {
-  return typeof entity === 'string' && Object.prototype.hasOwnProperty.call(ENTITY_TYPE_WORDS, entity) ? ENTITY_TYPE_WORDS[entity] : undefined
+  return typeof entity === 'string' && Object.prototype.hasOwnProperty.call(ENTITY_TYPE_WORDS, entity)
+    ? ENTITY_TYPE_WORDS[entity]
+    : undefined
 }
 
 /** Whether minting again after a placeholder of `errorCode` (a string, or null/undefined) is safe. */

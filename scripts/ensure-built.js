@@ -59,7 +59,10 @@ function addonProfile(addon = builtAddon()) {
   if (!addon) return undefined
   let dir
   try {
-    dir = path.join(process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, 'target'), hostTriple())
+    dir = path.join(
+      process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, 'target'),
+      hostTriple(),
+    )
   } catch {
     return undefined
   }
@@ -94,19 +97,26 @@ function main() {
     try {
       run('npm ci --no-audit --no-fund')
     } catch {
-      console.error('ensure-built: `npm ci` failed (package-lock.json out of sync with package.json?); running `npm install`')
+      console.error(
+        'ensure-built: `npm ci` failed (package-lock.json out of sync with package.json?); running `npm install`',
+      )
       run('npm install --no-audit --no-fund')
     }
   }
 
   const addon = builtAddon()
-  const stale = !addon || !fs.existsSync(path.join(root, 'binding.js')) || fs.statSync(addon).mtimeMs < newestSourceMtime()
+  const stale =
+    !addon || !fs.existsSync(path.join(root, 'binding.js')) || fs.statSync(addon).mtimeMs < newestSourceMtime()
   const present = stale ? undefined : addonProfile(addon)
   if (!stale && (!wanted || present === wanted)) return
   // A stale addon with no profile asked for is rebuilt in the profile it had, so the test
   // profile's loop stays in the test profile; release when there is none to go by.
   const profile = wanted || (addon && addonProfile(addon)) || 'release'
-  const why = !addon ? 'no addon built' : stale ? 'the addon is older than its Rust sources' : `the addon was built with ${present ? `the ${present}` : 'an unknown'} profile`
+  const why = !addon
+    ? 'no addon built'
+    : stale
+      ? 'the addon is older than its Rust sources'
+      : `the addon was built with ${present ? `the ${present}` : 'an unknown'} profile`
   console.error(`ensure-built: ${why}; building it with the ${profile} profile`)
   run(`npm run ${BUILD_SCRIPTS[profile]} --silent`)
 }

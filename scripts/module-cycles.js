@@ -90,7 +90,9 @@ function jsEdgesOf(root, dirs) {
   for (const file of files) {
     const source = fs.readFileSync(path.join(root, file), 'utf8')
     const targets = new Set()
-    for (const m of source.matchAll(/\brequire\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|\bfrom\s+['"](\.{1,2}\/[^'"]+)['"]|\bimport\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+    for (const m of source.matchAll(
+      /\brequire\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|\bfrom\s+['"](\.{1,2}\/[^'"]+)['"]|\bimport\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]/g,
+    )) {
       const target = path.normalize(path.join(path.dirname(file), m[1] || m[2] || m[3]))
       if (files.includes(target) && target !== file) targets.add(target)
     }
@@ -139,12 +141,14 @@ if (require.main === module) {
   const root = path.join(__dirname, '..')
   const edges = new Map([...edgesOf(path.join(root, 'src')), ...jsEdgesOf(root, JS_DIRS)])
   if (process.argv.includes('--edges')) {
-    for (const [from, targets] of [...edges].sort()) for (const to of [...targets].sort()) console.log(`${from || 'crate'} -> ${to}`)
+    for (const [from, targets] of [...edges].sort())
+      for (const to of [...targets].sort()) console.log(`${from || 'crate'} -> ${to}`)
   }
   const cycles = cyclesOf(edges)
   for (const cycle of cycles) {
     console.log(`cycle: ${cycle.join(' <-> ')}`)
-    for (const from of cycle) for (const to of edges.get(from)) if (cycle.includes(to)) console.log(`  ${from} -> ${to}`)
+    for (const from of cycle)
+      for (const to of edges.get(from)) if (cycle.includes(to)) console.log(`  ${from} -> ${to}`)
   }
   console.log(`${cycles.length} cycle(s) among ${edges.size} modules`)
   process.exitCode = cycles.length === 0 ? 0 : 1

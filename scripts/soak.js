@@ -35,7 +35,8 @@ const FAULTS = [
 
 const threads = () => Number((/Threads:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8')) || [])[1])
 const mb = (bytes) => Math.round(bytes / 1048576)
-const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] : 0)
+const percentile = (sorted, p) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] : 0
 
 async function main() {
   const emulator = await ChittyIDEmulator.start({ port: 0 })
@@ -142,7 +143,8 @@ async function main() {
   if (doubleMints !== 0) failures.push(`${doubleMints} double mints`)
   if (unrecorded !== 0) failures.push(`${unrecorded} resolved ids the service never recorded`)
   if (tally.mintsResolved === 0) failures.push('no mint succeeded')
-  if (nativeGrowthMb > maxGrowthMb) failures.push(`memory outside the JS heap grew ${nativeGrowthMb} MB after warm-up (limit ${maxGrowthMb})`)
+  if (nativeGrowthMb > maxGrowthMb)
+    failures.push(`memory outside the JS heap grew ${nativeGrowthMb} MB after warm-up (limit ${maxGrowthMb})`)
   if (failures.length) {
     console.error(`soak FAILED: ${failures.join('; ')}`)
     process.exitCode = 1

@@ -64,7 +64,10 @@ export const cases = [
       const client = t.client()
       const id = 'AB-C-DEF-1234-P-26-A-1'
       const answers = await Promise.all(Array.from({ length: 8 }, () => client.validate(id)))
-      ok(answers.every((a) => JSON.stringify(a) === JSON.stringify(answers[0])), 'every caller gets the same answer')
+      ok(
+        answers.every((a) => JSON.stringify(a) === JSON.stringify(answers[0])),
+        'every caller gets the same answer',
+      )
       return answers[0]
     },
     check(_, emu) {
@@ -76,7 +79,11 @@ export const cases = [
     emulator: { token: TOKEN },
     async run(t) {
       const ids = await t.client().mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }, { entity: 'AUTH' }])
-      eq(ids.map((id) => t.api.parse(id).entityType), ['P', 'E', 'A'], 'type letters in request order')
+      eq(
+        ids.map((id) => t.api.parse(id).entityType),
+        ['P', 'E', 'A'],
+        'type letters in request order',
+      )
       return ids
     },
     check(ids, emu) {
@@ -112,11 +119,22 @@ export const cases = [
       client.on('retry', () => {
         throw new Error('a listener with a bug stops neither the others nor the call')
       })
-      client.on('retry', (e) => retries.push({ operation: e.operation, attempt: e.attempt, code: e.error.code, delayOk: e.delay >= 0 && e.delay <= 5000 }))
+      client.on('retry', (e) =>
+        retries.push({
+          operation: e.operation,
+          attempt: e.attempt,
+          code: e.error.code,
+          delayOk: e.delay >= 0 && e.delay <= 5000,
+        }),
+      )
       const id = await client.mint({ entity: 'PEO' })
       eq(retries, [{ operation: 'mint', attempt: 1, code: 'EHTTP', delayOk: true }], 'retry events')
       const { requests, errors, retries: counted } = client.getStats().requests.mint
-      eq({ requests, errors, retries: counted }, { requests: 2, errors: 1, retries: 1 }, 'attempts, failed attempts and retries counted')
+      eq(
+        { requests, errors, retries: counted },
+        { requests: 2, errors: 1, retries: 1 },
+        'attempts, failed attempts and retries counted',
+      )
       return id
     },
     check(id, emu) {
@@ -132,8 +150,17 @@ export const cases = [
     },
     async run(t) {
       const client = t.client()
-      const err = errorFields(await rejection(client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-4711' }), 'a mint whose answer is lost'))
-      eq([err.code, err.mayHaveMinted, err.idempotencyKey], ['EMINTUNKNOWN', true, 'order-4711'], 'code, mayHaveMinted, key')
+      const err = errorFields(
+        await rejection(
+          client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-4711' }),
+          'a mint whose answer is lost',
+        ),
+      )
+      eq(
+        [err.code, err.mayHaveMinted, err.idempotencyKey],
+        ['EMINTUNKNOWN', true, 'order-4711'],
+        'code, mayHaveMinted, key',
+      )
       match(err.message, /^ChittyID service unavailable - cannot mint PEO ID: fetch failed/, 'v1 wording')
       ok(err.cause && typeof err.cause.code === 'string', 'the cause has a code')
       return err
@@ -265,11 +292,19 @@ export const cases = [
       emu.setFault({ latencyMs: 400, errorStatus: 500, routes: ['batch'] })
     },
     async run(t) {
-      const client = t.client({ retry: false, circuitBreaker: { failureThreshold: 1, resetTimeout: 50, halfOpenAttempts: 2 } })
+      const client = t.client({
+        retry: false,
+        circuitBreaker: { failureThreshold: 1, resetTimeout: 50, halfOpenAttempts: 2 },
+      })
       const opening = errorFields(await rejection(client.mintBatch([{ entity: 'PEO' }]), 'the 500'))
       eq(opening.status, 500, 'the batch failed')
       await new Promise((resolve) => setTimeout(resolve, 120))
-      const calls = [0, 1, 2].map(() => client.mint({ entity: 'PEO' }).then((id) => ({ id }), (err) => errorFields(err)))
+      const calls = [0, 1, 2].map(() =>
+        client.mint({ entity: 'PEO' }).then(
+          (id) => ({ id }),
+          (err) => errorFields(err),
+        ),
+      )
       const [a, b, c] = await Promise.all(calls)
       ok(typeof a.id === 'string' && typeof b.id === 'string', `two trials minted: ${JSON.stringify([a, b])}`)
       eq([c.code, c.circuitBreakerState], ['ECIRCUITOPEN', 'HALF_OPEN'], 'the third failed fast')
@@ -294,17 +329,34 @@ export const cases = [
       const a = errorFields(await rejection(aborted, 'an aborted mint'))
       eq([a.name, a.code], ['AbortError', 'ABORT_ERR'], 'abort')
       // The request had reached the emulator (which holds its answer): it may have minted.
-      eq([a.mayHaveMinted, typeof a.idempotencyKey], [true, 'string'], 'an abort after sending may have minted, with the key')
-      const before = errorFields(await rejection(client.mint({ entity: 'PEO' }, { signal: AbortSignal.abort() }), 'a mint aborted before the call'))
+      eq(
+        [a.mayHaveMinted, typeof a.idempotencyKey],
+        [true, 'string'],
+        'an abort after sending may have minted, with the key',
+      )
+      const before = errorFields(
+        await rejection(
+          client.mint({ entity: 'PEO' }, { signal: AbortSignal.abort() }),
+          'a mint aborted before the call',
+        ),
+      )
       eq([before.code, before.mayHaveMinted, before.idempotencyKey], ['ABORT_ERR', false, undefined], 'nothing sent')
       const atOnce = new AbortController()
       const immediate = client.mint({ entity: 'PEO' }, { signal: atOnce.signal })
       atOnce.abort()
-      eq(errorFields(await rejection(immediate, 'a mint aborted right after the call')).code, 'ABORT_ERR', 'abort at once')
+      eq(
+        errorFields(await rejection(immediate, 'a mint aborted right after the call')).code,
+        'ABORT_ERR',
+        'abort at once',
+      )
       const inFlight = client.mint({ entity: 'PEO' })
       setTimeout(() => client.close(), 50)
       const c = errorFields(await rejection(inFlight, 'a mint when the client closes'))
-      eq([c.code, c.mayHaveMinted, typeof c.idempotencyKey], ['ECLIENTCLOSED', true, 'string'], 'closed, may have minted')
+      eq(
+        [c.code, c.mayHaveMinted, typeof c.idempotencyKey],
+        ['ECLIENTCLOSED', true, 'string'],
+        'closed, may have minted',
+      )
       const later = errorFields(await rejection(client.validate('AB-C-DEF-1234-P-26-A-1'), 'a call after close'))
       eq(later.code, 'ECLIENTCLOSED', 'after close')
       return null
@@ -367,8 +419,18 @@ export const cases = [
       ok(t.api.validateFormat(id), 'validateFormat accepts it (check pair)')
       eq((await client.validate(id)).valid, true, 'validate through POST /api/validate')
       eq(await client.healthCheck(), true, 'health at the origin')
-      const ids = await client.mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }, { entity: 'AUTH' }, { entity: 'PROP' }, { entity: 'PEO' }])
-      eq(ids.map((x) => x.split('-')[4]), ['P', 'E', 'A', 'T', 'P'], 'batch in order')
+      const ids = await client.mintBatch([
+        { entity: 'PEO' },
+        { entity: 'EVNT' },
+        { entity: 'AUTH' },
+        { entity: 'PROP' },
+        { entity: 'PEO' },
+      ])
+      eq(
+        ids.map((x) => x.split('-')[4]),
+        ['P', 'E', 'A', 'T', 'P'],
+        'batch in order',
+      )
       eq(client.getStats().wire, 'deployed', 'the wire learnt')
       return { id, ids }
     },
@@ -376,7 +438,14 @@ export const cases = [
       eq(srv.minted, [id, ...ids].length, 'minted')
       eq(srv.bodies[0].entityType, 'place', 'entityType sent')
       // Up to 4 mints at once: the order they arrive in is not fixed.
-      eq(srv.bodies.slice(1).map((b) => b.entityType).sort(), ['authority', 'event', 'person', 'person', 'thing'], 'entityType of each batch mint')
+      eq(
+        srv.bodies
+          .slice(1)
+          .map((b) => b.entityType)
+          .sort(),
+        ['authority', 'event', 'person', 'person', 'thing'],
+        'entityType of each batch mint',
+      )
       eq(srv.requests.batch, 0, 'the wire known from the mint, no batch route is tried')
     },
   },
@@ -390,7 +459,11 @@ export const cases = [
       eq((await client.validate(id)).valid, true, 'valid')
       eq(await client.healthCheck(), true, 'healthy')
       const ids = await client.mintBatch([{ entity: 'AUTH' }, { entity: 'PLACE' }])
-      eq(ids.map((x) => t.api.parse(x).entityType), ['A', 'L'], 'batch in order')
+      eq(
+        ids.map((x) => t.api.parse(x).entityType),
+        ['A', 'L'],
+        'batch in order',
+      )
       eq(client.getStats().wire, 'deployed', 'the wire learnt')
       return [id, ...ids]
     },
@@ -406,14 +479,28 @@ export const cases = [
       emu.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
     },
     async run(t) {
-      const err = errorFields(await rejection(t.client({ retry: { initialDelayMs: 1 } }).mint({ entity: 'PEO' }), 'a placeholder answer'))
-      eq([err.code, err.serviceErrorCode, err.retrySafe, err.mayHaveMinted], ['EPLACEHOLDER', 'MINT_UNAVAILABLE', false, undefined], 'fields')
+      const err = errorFields(
+        await rejection(t.client({ retry: { initialDelayMs: 1 } }).mint({ entity: 'PEO' }), 'a placeholder answer'),
+      )
+      eq(
+        [err.code, err.serviceErrorCode, err.retrySafe, err.mayHaveMinted],
+        ['EPLACEHOLDER', 'MINT_UNAVAILABLE', false, undefined],
+        'fields',
+      )
       match(err.placeholderId, /^[0-9]{2}-0-ERR-0001-/, 'the placeholder id')
-      match(err.message, /placeholder id .* \(MINT_UNAVAILABLE\) instead of a minted id; the service may have minted/, 'message')
+      match(
+        err.message,
+        /placeholder id .* \(MINT_UNAVAILABLE\) instead of a minted id; the service may have minted/,
+        'message',
+      )
       return err
     },
     check(_, emu) {
-      eq([emu.stats().requests.mint, emu.stats().placeholders, emu.stats().minted], [1, 1, 0], 'one request, one placeholder, nothing minted')
+      eq(
+        [emu.stats().requests.mint, emu.stats().placeholders, emu.stats().minted],
+        [1, 1, 0],
+        'one request, one placeholder, nothing minted',
+      )
     },
   },
   {
@@ -425,7 +512,11 @@ export const cases = [
     async run(t) {
       const client = t.client()
       const invalid = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'INVALID_REQUEST'))
-      eq([invalid.code, invalid.serviceErrorCode, invalid.retrySafe], ['EPLACEHOLDER', 'INVALID_REQUEST', true], 'INVALID_REQUEST')
+      eq(
+        [invalid.code, invalid.serviceErrorCode, invalid.retrySafe],
+        ['EPLACEHOLDER', 'INVALID_REQUEST', true],
+        'INVALID_REQUEST',
+      )
       eq(client.getStats().breaker.failures, 0, 'a request it found invalid is not a breaker failure')
       return invalid
     },
@@ -470,11 +561,20 @@ export const cases = [
       emu.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
     },
     async run(t) {
-      const err = errorFields(await rejection(t.client().mintBatch([{ entity: 'PEO' }, { entity: 'PEO' }, { entity: 'PEO' }]), 'a batch with a placeholder'))
+      const err = errorFields(
+        await rejection(
+          t.client().mintBatch([{ entity: 'PEO' }, { entity: 'PEO' }, { entity: 'PEO' }]),
+          'a batch with a placeholder',
+        ),
+      )
       eq(err.code, 'EPLACEHOLDER', 'the code of the failed mint')
       eq(err.failedPositions.length, 1, 'one failed position')
       eq(err.mintedIds[err.failedPositions[0]], null, 'no id there')
-      match(err.message, /no batch route: minted one by one, 2 of 3 minted, failed at positions \[[0-2]\]; the minted ids are in error\.mintedIds/, 'message')
+      match(
+        err.message,
+        /no batch route: minted one by one, 2 of 3 minted, failed at positions \[[0-2]\]; the minted ids are in error\.mintedIds/,
+        'message',
+      )
       return err.mintedIds.filter((id) => id !== null)
     },
     check(minted, emu) {
@@ -489,12 +589,23 @@ export const cases = [
       const err = errorFields(await rejection(wrong.mint({ entity: 'PEO' }), 'a 401'))
       eq([err.code, err.status], ['EHTTP', 401], 'code and status')
       match(err.message, /401 .*check the apiKey option\)$/, 'the hint')
-      eq(await wrong.validate('AB-C-DEF-1234-P-26-A-1'), { valid: false, error: 'Service error: 401', errorCode: 'EAUTH' }, 'validate')
+      eq(
+        await wrong.validate('AB-C-DEF-1234-P-26-A-1'),
+        { valid: false, error: 'Service error: 401', errorCode: 'EAUTH' },
+        'validate',
+      )
       const lost = t.client({ serviceUrl: `${t.serviceUrl}/nowhere`, wire: 'v1', retry: false })
       const missing = errorFields(await rejection(lost.mint({ entity: 'PEO' }), 'a 404'))
       eq([missing.code, missing.status], ['EHTTP', 404], '404')
-      ok(missing.message.endsWith(`(no such route: POST ${t.serviceUrl}/nowhere/mint)`), `the route in ${missing.message}`)
-      eq(await t.client().validate('..'), { valid: false, error: 'ChittyID cannot be "." or ".." (a URL path drops dot segments)' }, 'a dot segment, answered locally')
+      ok(
+        missing.message.endsWith(`(no such route: POST ${t.serviceUrl}/nowhere/mint)`),
+        `the route in ${missing.message}`,
+      )
+      eq(
+        await t.client().validate('..'),
+        { valid: false, error: 'ChittyID cannot be "." or ".." (a URL path drops dot segments)' },
+        'a dot segment, answered locally',
+      )
       return null
     },
     check(_, emu) {

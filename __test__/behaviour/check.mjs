@@ -19,7 +19,8 @@ export function eq(actual, expected, what) {
 }
 
 export function match(text, pattern, what) {
-  if (typeof text !== 'string' || !pattern.test(text)) throw new Error(`${what}: expected ${show(text)} to match ${pattern}`)
+  if (typeof text !== 'string' || !pattern.test(text))
+    throw new Error(`${what}: expected ${show(text)} to match ${pattern}`)
 }
 
 /** The rejection of `promise` (it must reject). */
@@ -36,7 +37,18 @@ export async function rejection(promise, what) {
 /** The fields of an error that the suite compares, as plain data (it crosses HTTP from workerd). */
 export function errorFields(err) {
   const out = { name: err && err.name, message: err && err.message, code: err && err.code }
-  for (const k of ['status', 'mayHaveMinted', 'idempotencyKey', 'retryInMs', 'circuitBreakerState', 'placeholderId', 'serviceErrorCode', 'retrySafe', 'mintedIds', 'failedPositions']) {
+  for (const k of [
+    'status',
+    'mayHaveMinted',
+    'idempotencyKey',
+    'retryInMs',
+    'circuitBreakerState',
+    'placeholderId',
+    'serviceErrorCode',
+    'retrySafe',
+    'mintedIds',
+    'failedPositions',
+  ]) {
     if (err && err[k] !== undefined) out[k] = err[k]
   }
   if (err && err.cause) out.cause = { message: err.cause.message, code: err.cause.code }

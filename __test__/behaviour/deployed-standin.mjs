@@ -6,7 +6,18 @@
 // 404 `{ success: false, error: "NOT_FOUND" }` for anything else.
 import http from 'node:http'
 
-const TYPE_LETTER = { person: 'P', place: 'L', thing: 'T', event: 'E', authority: 'A', P: 'P', L: 'L', T: 'T', E: 'E', A: 'A' }
+const TYPE_LETTER = {
+  person: 'P',
+  place: 'L',
+  thing: 'T',
+  event: 'E',
+  authority: 'A',
+  P: 'P',
+  L: 'L',
+  T: 'T',
+  E: 'E',
+  A: 'A',
+}
 
 /** ISO 7064 MOD 97-10 over the fields without dashes, letters as A=10 ... Z=35: two digits. */
 export function checkPair(body) {
@@ -53,7 +64,12 @@ export async function startDeployedStandIn() {
         state.fault.remaining--
         const seq = String(state.requests.mint % 100).padStart(4, '0')
         const core = `03-0-ERR-${seq}-T-2612-0`
-        return send(res, 200, { success: true, fallback: true, errorCode: state.fault.errorCode, chittyId: `${core}-${checkPair(core.replaceAll('-', ''))}` })
+        return send(res, 200, {
+          success: true,
+          fallback: true,
+          errorCode: state.fault.errorCode,
+          chittyId: `${core}-${checkPair(core.replaceAll('-', ''))}`,
+        })
       }
       const letter = TYPE_LETTER[body.entityType]
       if (!letter) return send(res, 400, { success: false, error: 'INVALID_ENTITY_TYPE' })

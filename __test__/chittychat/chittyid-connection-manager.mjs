@@ -1,2 +1,7 @@
 // chittychat's src/lib/chittyid-connection-manager.js after the move to v2: a one-line re-export.
-export { ChittyIDConnectionManager, ConnectionState, getSharedConnectionManager, resetSharedConnectionManager } from '@chittyos/chittyid-client'
+export {
+  ChittyIDConnectionManager,
+  ConnectionState,
+  getSharedConnectionManager,
+  resetSharedConnectionManager,
+} from '@chittyos/chittyid-client'

@@ -27,7 +27,12 @@ class ChittyIDClient {
       const timer = setTimeout(() => controller.abort(), this.timeout)
       let response
       try {
-        response = await fetch(`${this.serviceUrl}/mint`, { method: 'POST', headers, body: JSON.stringify(request), signal: controller.signal })
+        response = await fetch(`${this.serviceUrl}/mint`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(request),
+          signal: controller.signal,
+        })
       } finally {
         clearTimeout(timer)
       }
@@ -44,12 +49,18 @@ class ChittyIDClient {
     try {
       const headers = { 'Content-Type': 'application/json' }
       if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`
-      const response = await fetch(`${this.serviceUrl}/mint/batch`, { method: 'POST', headers, body: JSON.stringify({ requests }) })
+      const response = await fetch(`${this.serviceUrl}/mint/batch`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ requests }),
+      })
       if (!response.ok) throw new Error(`ChittyID service error: ${response.status}`)
       const data = await response.json()
       return data.chittyIds
     } catch (error) {
-      throw new Error(`ChittyID service unavailable - cannot batch mint IDs: ${error instanceof Error ? error.message : 'Unknown error'}`)
+      throw new Error(
+        `ChittyID service unavailable - cannot batch mint IDs: ${error instanceof Error ? error.message : 'Unknown error'}`,
+      )
     }
   }
 

@@ -17,7 +17,12 @@ async function compat(): Promise<void> {
   const n: number = await withRetry(async () => 1, config)
   const s: string = await withRetry(() => 'sync is fine', { maxAttempts: 2 })
 
-  const breaker = new CircuitBreaker({ failureThreshold: 3, resetTimeout: 300, monitorWindow: 1000, halfOpenAttempts: 2 })
+  const breaker = new CircuitBreaker({
+    failureThreshold: 3,
+    resetTimeout: 300,
+    monitorWindow: 1000,
+    halfOpenAttempts: 2,
+  })
   const state: CircuitState = breaker.state
   const snapshot: CircuitBreakerState = breaker.getState()
   const last: number | null = snapshot.lastFailure

@@ -21,10 +21,17 @@ import diagnosticsChannel from 'node:diagnostics_channel'
 
 async function main(): Promise<void> {
   const emulator = await ChittyIDEmulator.start({ port: 0, token: 't' })
-  const client: ChittyIDClient = new ChittyIDClientDefault({ serviceUrl: `${emulator.url}/v1`, apiKey: 't', retry: { maxAttempts: 2 } })
+  const client: ChittyIDClient = new ChittyIDClientDefault({
+    serviceUrl: `${emulator.url}/v1`,
+    apiKey: 't',
+    retry: { maxAttempts: 2 },
+  })
   const id: string = await client.mint({ entity: 'PEO', name: 'n', metadata: { k: 1 } })
   const ids: string[] = await client.mintBatch([{ entity: 'PLACE' }], { idempotencyKey: 'batch-1' })
-  const again: string = await client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-1', signal: AbortSignal.timeout(1000) })
+  const again: string = await client.mint(
+    { entity: 'PEO' },
+    { idempotencyKey: 'order-1', signal: AbortSignal.timeout(1000) },
+  )
   const result: ValidationResult = await client.validate(id, { signal: AbortSignal.timeout(1000) })
   const ok: boolean = client.validateFormat(ids[0]) && result.valid && (await client.healthCheck())
   const forgotten: boolean = await client.invalidate(id)
@@ -90,7 +97,10 @@ async function main(): Promise<void> {
     labels: { region: 'eu' },
     headers: ({ operation }) => ({ 'x-operation': operation }),
   })
-  await observed.mint({ entity: 'PEO' }, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } })
+  await observed.mint(
+    { entity: 'PEO' },
+    { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } },
+  )
   const label: string | undefined = observed.name
   diagnosticsChannel.tracingChannel(TRACING_CHANNEL).subscribe({
     start: (message) => {
@@ -124,7 +134,13 @@ async function main(): Promise<void> {
   const checked: ValidationResult = await guarded.validate(id)
   const staleFlag: true | undefined = checked.stale
   const gs = guarded.getStats()
-  console.log(staleFlag, gs.retryBudgetExhausted, gs.cache?.staleServed, gs.bulkhead?.inFlight, gs.clientRateLimit?.waits)
+  console.log(
+    staleFlag,
+    gs.retryBudgetExhausted,
+    gs.cache?.staleServed,
+    gs.bulkhead?.inFlight,
+    gs.clientRateLimit?.waits,
+  )
   for (const e of gs.endpoints ?? []) console.log(e.url, e.healthy, e.active, e.requests, e.failovers, e.breaker?.state)
   try {
     await guarded.mint({ entity: 'PEO' })
@@ -143,8 +159,13 @@ async function main(): Promise<void> {
   try {
     await wired.mintBatch([{ entity: 'PEO' }])
   } catch (err) {
-    if (err instanceof ChittyIDError && err.code === 'EPLACEHOLDER') console.log(err.placeholderId, err.serviceErrorCode, err.retrySafe === true)
-    if (err instanceof ChittyIDError && err.mintedIds) console.log(err.mintedIds.filter((x): x is string => x !== null), err.failedPositions)
+    if (err instanceof ChittyIDError && err.code === 'EPLACEHOLDER')
+      console.log(err.placeholderId, err.serviceErrorCode, err.retrySafe === true)
+    if (err instanceof ChittyIDError && err.mintedIds)
+      console.log(
+        err.mintedIds.filter((x): x is string => x !== null),
+        err.failedPositions,
+      )
   }
   await wired.close()
   // @ts-expect-error wire is one of three values
@@ -172,7 +193,13 @@ async function main(): Promise<void> {
   // Connection manager of the client.
   const monitored = new ChittyIDClient({
     serviceUrl: `${emulator.url}/v1`,
-    connection: { healthCheckInterval: 1000, reconnectDelay: 100, maxReconnectAttempts: 5, jitter: 0, autoConnect: false },
+    connection: {
+      healthCheckInterval: 1000,
+      reconnectDelay: 100,
+      maxReconnectAttempts: 5,
+      jitter: 0,
+      autoConnect: false,
+    },
   })
   monitored.on('stateChange', (e) => console.log(e.from, e.to, e.timestamp))
   monitored.on('reconnecting', (e) => console.log(e.attempt, e.delay))
@@ -180,7 +207,12 @@ async function main(): Promise<void> {
   monitored.on('unhealthy', (e) => console.log(e.serviceUrl))
   const connected: boolean = await monitored.connect()
   const snapshot: ClientConnectionState = monitored.getConnectionState()
-  console.log(connected, snapshot.state === 'CONNECTED', snapshot.stats.totalHealthChecks, snapshot.lastHealthCheck ?? 0)
+  console.log(
+    connected,
+    snapshot.state === 'CONNECTED',
+    snapshot.stats.totalHealthChecks,
+    snapshot.lastHealthCheck ?? 0,
+  )
   await monitored.disconnect()
   await monitored.close()
   new ChittyIDClient({ connection: false })
@@ -190,7 +222,11 @@ async function main(): Promise<void> {
   new ChittyIDClient({ connection: true })
 
   // Compat connection manager.
-  const manager = new ChittyIDConnectionManager({ serviceUrl: emulator.url, healthCheckInterval: 50, maxReconnectAttempts: 3 })
+  const manager = new ChittyIDConnectionManager({
+    serviceUrl: emulator.url,
+    healthCheckInterval: 50,
+    maxReconnectAttempts: 3,
+  })
   manager.on('reconnecting', ({ attempt, delay }) => console.log(attempt, delay))
   manager.on('error', (err) => console.log(err.message))
   const ok2: boolean = await manager.connect()
@@ -219,7 +255,12 @@ async function observability(client: ChittyIDClient): Promise<void> {
   const rate: string | undefined = stats.cache?.hitRate
   const text: string = client.metrics()
   console.log(p99, rate, text.length, stats.breaker?.state, stats.connection.state)
-  new ChittyIDClient({ cache: { maxSize: 10, ttlMs: 1000, negativeTtlMs: 10 }, scope: 'process', allowInsecure: false, ca: ['pem'] })
+  new ChittyIDClient({
+    cache: { maxSize: 10, ttlMs: 1000, negativeTtlMs: 10 },
+    scope: 'process',
+    allowInsecure: false,
+    ca: ['pem'],
+  })
   new ChittyIDClient({ cache: false })
   // @ts-expect-error scope is "client" or "process"
   new ChittyIDClient({ scope: 'galaxy' })
@@ -229,17 +270,41 @@ void observability
 // Fleet mode.
 function fleet(): void {
   const client = new ChittyIDClient({
-    fleet: { redis: 'redis://127.0.0.1:6379/0', keyPrefix: 'svc', apiKeyScope: false, deadlineMs: 30, ratePerSecond: 0.15, burst: 1, coalesceMs: 200, sharedCache: true, breakerHint: true },
+    fleet: {
+      redis: 'redis://127.0.0.1:6379/0',
+      keyPrefix: 'svc',
+      apiKeyScope: false,
+      deadlineMs: 30,
+      ratePerSecond: 0.15,
+      burst: 1,
+      coalesceMs: 200,
+      sharedCache: true,
+      breakerHint: true,
+    },
   })
   new ChittyIDClient({ fleet: false })
-  new ChittyIDClient({ apiKey: 'k', ca: ['-----BEGIN CERTIFICATE-----'], fleet: { redis: 'rediss://redis.internal:6380/0' } })
+  new ChittyIDClient({
+    apiKey: 'k',
+    ca: ['-----BEGIN CERTIFICATE-----'],
+    fleet: { redis: 'rediss://redis.internal:6380/0' },
+  })
   // @ts-expect-error redis is required
   new ChittyIDClient({ fleet: { ratePerSecond: 1 } })
   client.on('fleetDegraded', ({ reason }) => console.log(reason.length))
   client.on('fleetRestored', () => {})
   const f = client.getStats().fleet
   if (f !== null) {
-    const counts: number[] = [f.l2Hits, f.l2Misses, f.l2Rejected, f.rateWaits, f.rateLimited, f.pauseMs, f.breakerHintsApplied, f.errors, f.timeouts]
+    const counts: number[] = [
+      f.l2Hits,
+      f.l2Misses,
+      f.l2Rejected,
+      f.rateWaits,
+      f.rateLimited,
+      f.pauseMs,
+      f.breakerHintsApplied,
+      f.errors,
+      f.timeouts,
+    ]
     const up: boolean = f.connected && !f.degraded
     console.log(counts, up)
   }

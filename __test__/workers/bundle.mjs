@@ -25,7 +25,10 @@ export function consumerProject(files) {
  * `browser` export conditions, browser-first main fields, and, under `nodejs_compat`, the
  * `node:` builtins left to the runtime. No `--external` of any package.
  */
-export async function bundleLikeWrangler(entry, { nodejsCompat = true, minify = false, platform = 'neutral', format = 'esm' } = {}) {
+export async function bundleLikeWrangler(
+  entry,
+  { nodejsCompat = true, minify = false, platform = 'neutral', format = 'esm' } = {},
+) {
   const result = await build({
     entryPoints: [entry],
     bundle: true,

@@ -154,7 +154,10 @@ function startServer(script, args, { cpu, pin, startTimeoutMs = 15000 }) {
       child.kill('SIGKILL')
       reject(err)
     }
-    const timer = setTimeout(() => fail(new Error(`${path.basename(script)} did not start in ${startTimeoutMs} ms`)), startTimeoutMs)
+    const timer = setTimeout(
+      () => fail(new Error(`${path.basename(script)} did not start in ${startTimeoutMs} ms`)),
+      startTimeoutMs,
+    )
     child.on('error', fail)
     child.on('exit', (code, signal) => fail(new Error(`${path.basename(script)} exited early with ${signal || code}`)))
     child.stdout.setEncoding('utf8')

@@ -90,7 +90,8 @@ function clock() {
 // ---------------------------------------------------------------------------------------
 
 function positiveInteger(value, name) {
-  if (!Number.isInteger(value) || value < 1) throw invalidArgument(`ChittyIDCache ${name} must be a positive integer, got ${value}`)
+  if (!Number.isInteger(value) || value < 1)
+    throw invalidArgument(`ChittyIDCache ${name} must be a positive integer, got ${value}`)
   return value
 }
 
@@ -228,7 +229,7 @@ class ChittyIDCache {
     const now = readClock()
     const next = this.#next
     let removed = 0
-    for (let slot = this.#head; slot !== NONE; ) {
+    for (let slot = this.#head; slot !== NONE;) {
       const younger = next[slot]
       if (this.#expiresAt[slot] <= now) {
         this.#remove(slot)

@@ -71,7 +71,12 @@ class ChittyIDConnectionManager extends EventEmitter {
     super()
     if (options === null || typeof options !== 'object') options = {}
     this.serviceUrl = option(options, 'serviceUrl')
-    Object.defineProperty(this, 'apiKey', { value: options.apiKey, writable: true, enumerable: false, configurable: true })
+    Object.defineProperty(this, 'apiKey', {
+      value: options.apiKey,
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    })
     this.healthCheckInterval = option(options, 'healthCheckInterval')
     this.reconnectDelay = option(options, 'reconnectDelay')
     this.maxReconnectDelay = option(options, 'maxReconnectDelay')

@@ -45,7 +45,8 @@ function retryConfigOf(config) {
 
 function isRetryable(err, retryableErrors) {
   const code = err !== null && typeof err === 'object' && typeof err.code === 'string' ? err.code : null
-  const message = err !== null && typeof err === 'object' && err.message !== undefined ? String(err.message) : String(err)
+  const message =
+    err !== null && typeof err === 'object' && err.message !== undefined ? String(err.message) : String(err)
   return native.compatIsRetryable(code, message, retryableErrors)
 }
 
@@ -88,7 +89,8 @@ class CircuitBreaker {
   #native
 
   constructor(options = {}) {
-    if (options === null || typeof options !== 'object') throw invalidArgument('CircuitBreaker options must be an object')
+    if (options === null || typeof options !== 'object')
+      throw invalidArgument('CircuitBreaker options must be an object')
     this.#native = checked('invalid CircuitBreaker options', () => new native.NativeCircuitBreaker(options))
   }
 

@@ -6,7 +6,15 @@
 // call that set it, and nothing here needs the addon or a Node module.
 
 const { Emitter } = require('./emitter.js')
-const { ChittyIDError, invalidArgument, abortError, circuitOpenError, closedError, mintFailure, BATCH_FAILURE } = require('../errors.js')
+const {
+  ChittyIDError,
+  invalidArgument,
+  abortError,
+  circuitOpenError,
+  closedError,
+  mintFailure,
+  BATCH_FAILURE,
+} = require('../errors.js')
 const { validateIn, parse } = require('../format.js')
 const { redactSecret, revealsSecret } = require('../redact.js')
 const { createV1, DOT_SEGMENT_ID } = require('../v1.js')
@@ -24,7 +32,8 @@ const { HEALTH_TIMEOUT_MS, BATCH_FALLBACK_CONCURRENCY } = require('./defaults.js
 /** v1's calls (lib/v1.js), for clients with v1 semantics (docs/PORTABLE.md). */
 const v1 = createV1({ healthTimeoutMs: HEALTH_TIMEOUT_MS })
 /** Workers: every I/O object and timer belongs to the request that made it (docs/PORTABLE.md). */
-const REQUEST_SCOPED_IO = typeof navigator === 'object' && navigator !== null && navigator.userAgent === 'Cloudflare-Workers'
+const REQUEST_SCOPED_IO =
+  typeof navigator === 'object' && navigator !== null && navigator.userAgent === 'Cloudflare-Workers'
 /** How often a shared validate() request shows it is alive there, and how long a silence means it is gone. */
 const HEARTBEAT_MS = 250
 const LEADER_SILENT_MS = 1000
@@ -116,7 +125,10 @@ class ChittyIDClient extends Emitter {
     // A trial call that never reports back (its request ended in Workers) frees its slot after
     // its timeout and the longest backoff.
     const trialLimitMs = o.timeout + (o.retry ? o.retry.maxDelayMs : 0)
-    this.#breaker = o.circuitBreaker === null ? null : new Breaker(o.circuitBreaker, now, (state, failures) => this.#onBreaker(state, failures), trialLimitMs)
+    this.#breaker =
+      o.circuitBreaker === null
+        ? null
+        : new Breaker(o.circuitBreaker, now, (state, failures) => this.#onBreaker(state, failures), trialLimitMs)
     this.#cache = o.cache === null ? null : new ValidationCache(o.cache, now)
     this.#gate = new PauseGate(now)
     this.#wire = o.wire === 'auto' ? undefined : o.wire
@@ -199,7 +211,12 @@ class ChittyIDClient extends Emitter {
     // Counted as the native client counts them: every attempt sent, every attempt that failed.
     const stats = this.#stats[op]
     const policy = this.#o.retry
-    if (typeof fetchFn !== 'function') throw failure('transport', { code: 'EFETCH', phase: 'connect', message: 'fetch failed: globalThis.fetch is not a function' })
+    if (typeof fetchFn !== 'function')
+      throw failure('transport', {
+        code: 'EFETCH',
+        phase: 'connect',
+        message: 'fetch failed: globalThis.fetch is not a function',
+      })
     for (let attempt = 1; ; attempt++) {
       if (ctl.signal.aborted) throw { kind: 'aborted' }
       await this.#waitGate(ctl.signal)
@@ -213,7 +230,12 @@ class ChittyIDClient extends Emitter {
       if (ctl.mints) ctl.unsettled++
       try {
         const sent = request()
-        const answer = await exchange(fetchFn, { ...sent, timeoutMs: this.timeout, maxResponseBytes: this.#o.maxResponseBytes, signal: ctl.signal })
+        const answer = await exchange(fetchFn, {
+          ...sent,
+          timeoutMs: this.timeout,
+          maxResponseBytes: this.#o.maxResponseBytes,
+          signal: ctl.signal,
+        })
         if (answer.status >= 200 && answer.status <= 299) {
           const value = parseAnswer(answer.json)
           if (ctl.mints) {
@@ -228,11 +250,18 @@ class ChittyIDClient extends Emitter {
         // As src/error.rs words them: a credentials hint on 401/403, the route tried on 404.
         let message = `ChittyID service error: ${answer.status} ${statusText}`
         if (answer.status === 401 || answer.status === 403) {
-          message += " (the service refused the request's credentials: the API key is missing, wrong or lacks access; check the apiKey option)"
+          message +=
+            " (the service refused the request's credentials: the API key is missing, wrong or lacks access; check the apiKey option)"
         } else if (answer.status === 404) {
           message += ` (no such route: ${sent.method} ${sent.url})`
         }
-        f = failure('http', { code: 'EHTTP', status: answer.status, retryAfterMs: parseRetryAfter(answer.retryAfter), message, route: `${sent.method} ${sent.url}` })
+        f = failure('http', {
+          code: 'EHTTP',
+          status: answer.status,
+          retryAfterMs: parseRetryAfter(answer.retryAfter),
+          message,
+          route: `${sent.method} ${sent.url}`,
+        })
       } catch (err) {
         if (err === null || typeof err !== 'object' || typeof err.kind !== 'string') throw err
         if (err.kind === 'aborted') {
@@ -258,7 +287,8 @@ class ChittyIDClient extends Emitter {
       if (policy === null || opened || !isRetryable(f)) throw f
       let delay
       if (isRateLimit(f)) {
-        if (attempt >= policy.maxAttempts || (f.retryAfterMs !== undefined && f.retryAfterMs > policy.maxRetryAfterMs)) throw f
+        if (attempt >= policy.maxAttempts || (f.retryAfterMs !== undefined && f.retryAfterMs > policy.maxRetryAfterMs))
+          throw f
         delay = this.#gate.remaining()
       } else {
         delay = nextDelayMs(policy, attempt, f.retryAfterMs)
@@ -266,7 +296,12 @@ class ChittyIDClient extends Emitter {
       }
       stats.retries++
       this.#retries++
-      this.#emit('retry', { operation: op, attempt, delay, error: Object.assign(new Error(f.message), { code: f.code }) })
+      this.#emit('retry', {
+        operation: op,
+        attempt,
+        delay,
+        error: Object.assign(new Error(f.message), { code: f.code }),
+      })
       // A 429's wait is the gate's, at the top of the next attempt.
       if (!isRateLimit(f)) await sleep(delay, ctl.signal)
     }
@@ -279,8 +314,19 @@ class ChittyIDClient extends Emitter {
     if (f.kind === 'open') return circuitOpenError(f.retryInMs, prefix)
     const cause = Object.assign(new Error(f.message), { code: f.code })
     if (f.status !== undefined) cause.status = f.status
-    if (f.unknown) return new ChittyIDError(`${prefix}${f.message}`, { code: 'EMINTUNKNOWN', status: f.status, cause, idempotencyKey })
-    const err = new ChittyIDError(`${prefix}${f.message}`, { code: f.code, status: f.status, cause, retryInMs: f.retryInMs })
+    if (f.unknown)
+      return new ChittyIDError(`${prefix}${f.message}`, {
+        code: 'EMINTUNKNOWN',
+        status: f.status,
+        cause,
+        idempotencyKey,
+      })
+    const err = new ChittyIDError(`${prefix}${f.message}`, {
+      code: f.code,
+      status: f.status,
+      cause,
+      retryInMs: f.retryInMs,
+    })
     if (f.kind === 'placeholder') {
       err.placeholderId = f.placeholderId
       err.serviceErrorCode = f.serviceErrorCode
@@ -304,7 +350,8 @@ class ChittyIDClient extends Emitter {
       return await body(ctl, globalThis.fetch)
     } catch (f) {
       if (f !== null && typeof f === 'object' && f.kind === 'aborted' && mints) {
-        const stopped = ctl.unsettled > 0 || ctl.minted ? { mayHaveMinted: true, idempotencyKey } : { mayHaveMinted: false }
+        const stopped =
+          ctl.unsettled > 0 || ctl.minted ? { mayHaveMinted: true, idempotencyKey } : { mayHaveMinted: false }
         throw this.#closed ? closedError(stopped) : abortError(signal, stopped)
       }
       throw this.#error(f, prefix, signal, idempotencyKey)
@@ -316,7 +363,12 @@ class ChittyIDClient extends Emitter {
   #mintSpec(request, key, headers, ctl, fetchFn) {
     const body = JSON.stringify(mintPayload(request, this.#wire ?? this.#o.wire))
     return {
-      request: () => ({ url: `${this.serviceUrl}/mint`, method: 'POST', body, headers: this.#headers('POST', headers, key) }),
+      request: () => ({
+        url: `${this.serviceUrl}/mint`,
+        method: 'POST',
+        body,
+        headers: this.#headers('POST', headers, key),
+      }),
       parse: (json) => parseMint(json, this.#o.acceptPlaceholders, this.#apiKey),
       safe: this.#o.mintRetry === 'safe',
       ctl,
@@ -344,7 +396,11 @@ class ChittyIDClient extends Emitter {
     let call
     if (options !== undefined && options !== null) {
       const extra = callHeaders(this.#o.headers, options, operation)
-      call = { signal, headers: extra === undefined ? undefined : Object.entries(extra).flat(), idempotencyKey: mints ? callIdempotencyKey(options) : undefined }
+      call = {
+        signal,
+        headers: extra === undefined ? undefined : Object.entries(extra).flat(),
+        idempotencyKey: mints ? callIdempotencyKey(options) : undefined,
+      }
     }
     if (signal && signal.aborted) throw abortError(signal)
     const promise = run(call)
@@ -363,9 +419,15 @@ class ChittyIDClient extends Emitter {
     serializeMintRequest(request)
     this.#checkOpen()
     const headers = callHeaders(this.#o.headers, options, 'mint')
-    return this.#call(signal, mintFailure(request.entity), key, async (ctl, fetchFn) => {
-      return this.#minted(await this.#run('mint', this.#mintSpec(request, key, headers, ctl, fetchFn)))
-    }, true)
+    return this.#call(
+      signal,
+      mintFailure(request.entity),
+      key,
+      async (ctl, fetchFn) => {
+        return this.#minted(await this.#run('mint', this.#mintSpec(request, key, headers, ctl, fetchFn)))
+      },
+      true,
+    )
   }
 
   async mintBatch(requests, options) {
@@ -376,28 +438,40 @@ class ChittyIDClient extends Emitter {
     requests.forEach(serializeMintRequest)
     this.#checkOpen()
     const headers = callHeaders(this.#o.headers, options, 'mintBatch')
-    return this.#call(signal, BATCH_FAILURE, key, async (ctl, fetchFn) => {
-      if (this.#wire !== 'deployed' && this.#batchRoute !== false) {
-        const wire = this.#wire ?? this.#o.wire
-        const body = JSON.stringify({ requests: requests.map((r) => mintPayload(r, wire)) })
-        try {
-          const ids = await this.#run('mintBatch', {
-            request: () => ({ url: `${this.serviceUrl}/mint/batch`, method: 'POST', body, headers: this.#headers('POST', headers, key) }),
-            parse: (json) => parseBatch(json, requests.length),
-            safe: this.#o.mintRetry === 'safe',
-            ctl,
-            fetchFn,
-          })
-          this.#batchRoute = true
-          return ids
-        } catch (f) {
-          // No batch route (the deployed service): nothing was minted; mint one by one.
-          if (!(this.#o.wire === 'auto' && this.#batchRoute === undefined && f.kind === 'http' && f.status === 404)) throw f
-          this.#batchRoute = false
+    return this.#call(
+      signal,
+      BATCH_FAILURE,
+      key,
+      async (ctl, fetchFn) => {
+        if (this.#wire !== 'deployed' && this.#batchRoute !== false) {
+          const wire = this.#wire ?? this.#o.wire
+          const body = JSON.stringify({ requests: requests.map((r) => mintPayload(r, wire)) })
+          try {
+            const ids = await this.#run('mintBatch', {
+              request: () => ({
+                url: `${this.serviceUrl}/mint/batch`,
+                method: 'POST',
+                body,
+                headers: this.#headers('POST', headers, key),
+              }),
+              parse: (json) => parseBatch(json, requests.length),
+              safe: this.#o.mintRetry === 'safe',
+              ctl,
+              fetchFn,
+            })
+            this.#batchRoute = true
+            return ids
+          } catch (f) {
+            // No batch route (the deployed service): nothing was minted; mint one by one.
+            if (!(this.#o.wire === 'auto' && this.#batchRoute === undefined && f.kind === 'http' && f.status === 404))
+              throw f
+            this.#batchRoute = false
+          }
         }
-      }
-      return this.#mintEach(requests, key, headers, ctl, fetchFn)
-    }, true)
+        return this.#mintEach(requests, key, headers, ctl, fetchFn)
+      },
+      true,
+    )
   }
 
   /**
@@ -416,7 +490,9 @@ class ChittyIDClient extends Emitter {
       while (next < requests.length && !stopped) {
         const i = next++
         try {
-          results[i] = { id: this.#minted(await this.#run('mint', this.#mintSpec(requests[i], keyFor(i), headers, ctl, fetchFn))) }
+          results[i] = {
+            id: this.#minted(await this.#run('mint', this.#mintSpec(requests[i], keyFor(i), headers, ctl, fetchFn))),
+          }
         } catch (f) {
           results[i] = { failure: f }
           stopped = true
@@ -431,7 +507,12 @@ class ChittyIDClient extends Emitter {
     if (!first || typeof first.kind !== 'string' || first.kind === 'aborted') throw first
     const done = mintedIds.filter((id) => id !== null).length
     const suffix = ` (no batch route: minted one by one, ${done} of ${requests.length} minted, failed at positions [${failedPositions.join(', ')}]; the minted ids are in error.mintedIds)`
-    const err = this.#error({ ...first, message: first.message + suffix }, BATCH_FAILURE, undefined, keyFor(failedPositions[0]))
+    const err = this.#error(
+      { ...first, message: first.message + suffix },
+      BATCH_FAILURE,
+      undefined,
+      keyFor(failedPositions[0]),
+    )
     err.mintedIds = mintedIds
     err.failedPositions = failedPositions
     throw err
@@ -529,8 +610,17 @@ class ChittyIDClient extends Emitter {
       this.#run('validate', {
         request: () =>
           wire === 'deployed'
-            ? { url: `${this.#origin}/api/validate`, method: 'POST', body: JSON.stringify({ id }), headers: this.#headers('POST', headers) }
-            : { url: `${this.serviceUrl}/validate/${encodeURIComponent(id)}`, method: 'GET', headers: this.#headers('GET', headers) },
+            ? {
+                url: `${this.#origin}/api/validate`,
+                method: 'POST',
+                body: JSON.stringify({ id }),
+                headers: this.#headers('POST', headers),
+              }
+            : {
+                url: `${this.serviceUrl}/validate/${encodeURIComponent(id)}`,
+                method: 'GET',
+                headers: this.#headers('GET', headers),
+              },
         parse: parseValidation,
         safe: false,
         ctl,
@@ -554,15 +644,19 @@ class ChittyIDClient extends Emitter {
       }
       if (answer.error !== undefined) answer.error = this.#redact(answer.error)
       // A field that gives the key away is dropped, never rewritten (lib/redact.js).
-      for (const field of ['chittyId', 'entity']) if (this.#apiKey && revealsSecret(answer[field], this.#apiKey)) delete answer[field]
+      for (const field of ['chittyId', 'entity'])
+        if (this.#apiKey && revealsSecret(answer[field], this.#apiKey)) delete answer[field]
       // Not stored after invalidate(id) forgot the id while this answer was on its way.
-      if (this.#cache && !this.#closed && !flight.forgotten && answer.errorCode === undefined) this.#cache.set(id, answer.valid)
+      if (this.#cache && !this.#closed && !flight.forgotten && answer.errorCode === undefined)
+        this.#cache.set(id, answer.valid)
       return answer
     } catch (f) {
       if (f.kind === 'aborted') throw closedError()
       // Not a verdict on the id: the service refused the credentials.
-      if (f.kind === 'http' && (f.status === 401 || f.status === 403)) return { valid: false, error: `Service error: ${f.status}`, errorCode: 'EAUTH' }
-      if (f.kind === 'http' && f.status === 404) return { valid: false, error: `Service error: 404 (no such route: ${f.route})` }
+      if (f.kind === 'http' && (f.status === 401 || f.status === 403))
+        return { valid: false, error: `Service error: ${f.status}`, errorCode: 'EAUTH' }
+      if (f.kind === 'http' && f.status === 404)
+        return { valid: false, error: `Service error: 404 (no such route: ${f.route})` }
       if (f.kind === 'http') return { valid: false, error: `Service error: ${f.status}` }
       if (f.kind === 'open') return { valid: this.validateFormat(id), error: circuitOpenError(f.retryInMs).message }
       if (!f.kind) throw f
@@ -593,10 +687,19 @@ class ChittyIDClient extends Emitter {
     const probe = async (url) => {
       const epoch = this.#gate.epoch
       this.#stats.healthCheck.requests++
-      const { status, retryAfter } = await exchange(fetchFn, { url, method: 'GET', headers, timeoutMs: HEALTH_TIMEOUT_MS, maxResponseBytes: this.#o.maxResponseBytes, signal: ctl.signal, readBody: false })
+      const { status, retryAfter } = await exchange(fetchFn, {
+        url,
+        method: 'GET',
+        headers,
+        timeoutMs: HEALTH_TIMEOUT_MS,
+        maxResponseBytes: this.#o.maxResponseBytes,
+        signal: ctl.signal,
+        readBody: false,
+      })
       if (status === 429) {
         const pause = this.#gate.onRateLimited(epoch, parseRetryAfter(retryAfter))
-        if (pause) this.#emit('rateLimited', { operation: 'healthCheck', retryInMs: pause.ms, retryAfter: pause.retryAfter })
+        if (pause)
+          this.#emit('rateLimited', { operation: 'healthCheck', retryInMs: pause.ms, retryAfter: pause.retryAfter })
       }
       return status
     }
@@ -629,7 +732,10 @@ class ChittyIDClient extends Emitter {
   /** The connection manager's background checks are not in the portable build (README "Runtimes"). */
   async connect() {
     this.#checkOpen()
-    throw unsupported('connect() (the connection manager)', 'its background health checks would outlive the request; call healthCheck() instead')
+    throw unsupported(
+      'connect() (the connection manager)',
+      'its background health checks would outlive the request; call healthCheck() instead',
+    )
   }
 
   async disconnect() {}
@@ -644,7 +750,14 @@ class ChittyIDClient extends Emitter {
       uptime: 0,
       nextCheckIn: null,
       enabled: false,
-      stats: { totalConnections: 0, totalReconnections: 0, totalFailures: 0, totalHealthChecks: 0, successfulHealthChecks: 0, failedHealthChecks: 0 },
+      stats: {
+        totalConnections: 0,
+        totalReconnections: 0,
+        totalFailures: 0,
+        totalHealthChecks: 0,
+        successfulHealthChecks: 0,
+        failedHealthChecks: 0,
+      },
     }
   }
 
@@ -658,8 +771,23 @@ class ChittyIDClient extends Emitter {
       requests: Object.fromEntries(OPERATIONS.map((op) => [op, { ...this.#stats[op] }])),
       retries: this.#retries,
       rejectedByBreaker: b ? b.rejected : 0,
-      rateLimit: { paused: left > 0, retryInMs: left, rateLimited: gate.rateLimited, pauses: gate.pauses, waits: gate.waits, rejected: gate.rejected },
-      breaker: b ? { state: b.state, failures: b.failures, timesOpened: b.timesOpened, rejected: b.rejected, halfOpenSuccesses: b.halfOpenSuccesses } : null,
+      rateLimit: {
+        paused: left > 0,
+        retryInMs: left,
+        rateLimited: gate.rateLimited,
+        pauses: gate.pauses,
+        waits: gate.waits,
+        rejected: gate.rejected,
+      },
+      breaker: b
+        ? {
+            state: b.state,
+            failures: b.failures,
+            timesOpened: b.timesOpened,
+            rejected: b.rejected,
+            halfOpenSuccesses: b.halfOpenSuccesses,
+          }
+        : null,
       cache: this.#cache ? this.#cache.stats() : null,
       placeholdersAccepted: this.#placeholders,
       // What the service speaks: 'v1', 'deployed', or 'unknown' until an answer told (wire: 'auto').

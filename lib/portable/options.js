@@ -10,15 +10,25 @@ const { ChittyIDError, invalidArgument } = require('../errors.js')
 const { refuseUnknown } = require('../option-names.js')
 const { GRAMMARS } = require('../format.js')
 const { onlyV1Options } = require('../v1.js')
-const { isPlainObject, shown, timeoutOption, optional, callSignal, callIdempotencyKey, headersOption, callHeaderMap } = require('../option-checks.js')
+const {
+  isPlainObject,
+  shown,
+  timeoutOption,
+  optional,
+  callSignal,
+  callIdempotencyKey,
+  headersOption,
+  callHeaderMap,
+} = require('../option-checks.js')
 const { DEFAULTS } = require('./defaults.js')
 
 const MAX_U32 = 2 ** 32 - 1
 
-
 /** A feature of the native client that a fetch runtime cannot have (README "Runtimes"). */
 function unsupported(what, why) {
-  return new ChittyIDError(`${what} is not available in the portable build (${why}); see README "Runtimes"`, { code: 'ERR_CHITTYID_UNSUPPORTED' })
+  return new ChittyIDError(`${what} is not available in the portable build (${why}); see README "Runtimes"`, {
+    code: 'ERR_CHITTYID_UNSUPPORTED',
+  })
 }
 
 const COUNT = 'count'
@@ -26,12 +36,22 @@ const NUMBER = 'number'
 
 function numberProblem(v, kind) {
   if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
-  if (kind === NUMBER) return Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? undefined : `a finite number from 0 to ${Number.MAX_SAFE_INTEGER}`
+  if (kind === NUMBER)
+    return Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER
+      ? undefined
+      : `a finite number from 0 to ${Number.MAX_SAFE_INTEGER}`
   return Number.isInteger(v) && v >= 0 && v <= MAX_U32 ? undefined : `an integer from 0 to ${MAX_U32}`
 }
 
 const POLICY_FIELDS = {
-  retry: { maxAttempts: COUNT, initialDelayMs: NUMBER, maxDelayMs: NUMBER, backoffMultiplier: NUMBER, jitter: NUMBER, maxRetryAfterMs: NUMBER },
+  retry: {
+    maxAttempts: COUNT,
+    initialDelayMs: NUMBER,
+    maxDelayMs: NUMBER,
+    backoffMultiplier: NUMBER,
+    jitter: NUMBER,
+    maxRetryAfterMs: NUMBER,
+  },
   circuitBreaker: { failureThreshold: COUNT, resetTimeout: NUMBER, monitorWindow: NUMBER, halfOpenAttempts: COUNT },
   cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER },
 }
@@ -51,7 +71,12 @@ function policy(value, name) {
   if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
   const fields = POLICY_FIELDS[name]
   // The native client's names (lib/options.js): the same refusal, did-you-mean included.
-  refuseUnknown(value, name, [...Object.keys(fields), ...(name === 'retry' ? ['mint'] : []), ...Object.keys(UNSUPPORTED_FIELDS[name] ?? {})], 'ChittyIDClient')
+  refuseUnknown(
+    value,
+    name,
+    [...Object.keys(fields), ...(name === 'retry' ? ['mint'] : []), ...Object.keys(UNSUPPORTED_FIELDS[name] ?? {})],
+    'ChittyIDClient',
+  )
   const out = { ...DEFAULTS[name] }
   for (const [field, v] of Object.entries(value)) {
     if (name === 'retry' && field === 'mint') continue
@@ -62,7 +87,8 @@ function policy(value, name) {
     }
     if (v === undefined) continue
     const problem = numberProblem(v, fields[field])
-    if (problem !== undefined) throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${shown(v)}`)
+    if (problem !== undefined)
+      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${shown(v)}`)
     out[field] = v
   }
   return out
@@ -70,7 +96,9 @@ function policy(value, name) {
 
 function atLeastOne(options, name, field) {
   if (options !== null && options[field] < 1) {
-    throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be an integer from 1 to ${MAX_U32}, got ${options[field]}`)
+    throw invalidArgument(
+      `ChittyIDClient option "${name}.${field}" must be an integer from 1 to ${MAX_U32}, got ${options[field]}`,
+    )
   }
 }
 
@@ -90,30 +118,53 @@ function serviceUrlOption(value, allowInsecure) {
     throw invalidArgument('ChittyIDClient option "serviceUrl" must be a URL string or a non-empty array of URL strings')
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw invalidArgument(`ChittyIDClient option "serviceUrl" must be an http(s) URL, got ${JSON.stringify(url.protocol)}`)
+    throw invalidArgument(
+      `ChittyIDClient option "serviceUrl" must be an http(s) URL, got ${JSON.stringify(url.protocol)}`,
+    )
   }
   if (url.protocol === 'http:' && !allowInsecure && !LOOPBACK.test(url.hostname)) {
-    throw Object.assign(invalidArgument(`ChittyIDClient option "serviceUrl": plain http to ${url.hostname} would send the API key in clear text; use https, or allowInsecure: true`))
+    throw Object.assign(
+      invalidArgument(
+        `ChittyIDClient option "serviceUrl": plain http to ${url.hostname} would send the API key in clear text; use https, or allowInsecure: true`,
+      ),
+    )
   }
-  if (url.search || url.hash) throw invalidArgument('ChittyIDClient option "serviceUrl" must not have a query or fragment')
+  if (url.search || url.hash)
+    throw invalidArgument('ChittyIDClient option "serviceUrl" must not have a query or fragment')
   return value.replace(/\/+$/, '')
 }
 
 /** Headers the client sets itself (`reservedHeaderNames()` natively). */
-const RESERVED_HEADERS = new Set(['authorization', 'accept', 'content-type', 'content-length', 'idempotency-key', 'host', 'connection', 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'])
+const RESERVED_HEADERS = new Set([
+  'authorization',
+  'accept',
+  'content-type',
+  'content-length',
+  'idempotency-key',
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+])
 
 /** Native options that cannot exist in a fetch runtime, and why (README "Runtimes"). */
 const UNSUPPORTED = {
   fleet: 'fleet mode speaks Redis over TCP',
-  proxy: 'the runtime\'s fetch decides the route',
-  ca: 'the runtime\'s fetch decides which certificates it trusts',
+  proxy: "the runtime's fetch decides the route",
+  ca: "the runtime's fetch decides which certificates it trusts",
   bulkhead: 'not implemented here',
   rateLimit: 'not implemented here',
-  logger: 'not implemented here; listen to the client\'s events',
+  logger: "not implemented here; listen to the client's events",
   loggerStyle: 'not implemented here',
   labels: 'there are no Prometheus metrics here',
   failover: 'it needs background health probes',
-  maxConnections: 'the runtime\'s fetch pools connections',
+  maxConnections: "the runtime's fetch pools connections",
 }
 
 /**
@@ -122,9 +173,32 @@ const UNSUPPORTED = {
  * The portable client checks those it has and refuses the rest (`UNSUPPORTED`).
  */
 const CLIENT_OPTIONS = [
-  'serviceUrl', 'failover', 'apiKey', 'timeout', 'retry', 'circuitBreaker', 'cache', 'bulkhead', 'rateLimit',
-  'scope', 'connection', 'maxResponseBytes', 'allowInsecure', 'ca', 'maxConnections', 'proxy', 'transport',
-  'logger', 'loggerStyle', 'headers', 'name', 'labels', 'fleet', 'idGrammar', 'wire', 'acceptPlaceholders',
+  'serviceUrl',
+  'failover',
+  'apiKey',
+  'timeout',
+  'retry',
+  'circuitBreaker',
+  'cache',
+  'bulkhead',
+  'rateLimit',
+  'scope',
+  'connection',
+  'maxResponseBytes',
+  'allowInsecure',
+  'ca',
+  'maxConnections',
+  'proxy',
+  'transport',
+  'logger',
+  'loggerStyle',
+  'headers',
+  'name',
+  'labels',
+  'fleet',
+  'idGrammar',
+  'wire',
+  'acceptPlaceholders',
 ]
 const WIRES = ['auto', 'v1', 'deployed']
 
@@ -172,22 +246,45 @@ function portableOptions(config) {
     throw invalidArgument(`ChittyIDClient option "scope" must be "client" or "process", got ${shown(scope)}`)
   }
   if (config.transport !== undefined && config.transport !== 'fetch') {
-    if (config.transport === 'native') throw unsupported('transport "native"', 'the native addon cannot load in this runtime')
-    throw invalidArgument(`ChittyIDClient option "transport" must be "native" or "fetch", got ${shown(config.transport)}`)
+    if (config.transport === 'native')
+      throw unsupported('transport "native"', 'the native addon cannot load in this runtime')
+    throw invalidArgument(
+      `ChittyIDClient option "transport" must be "native" or "fetch", got ${shown(config.transport)}`,
+    )
   }
   // The connection manager runs background health checks, which a worker must not leave behind.
   if (config.connection !== undefined && config.connection !== false) {
-    throw unsupported('the connection manager (option "connection")', 'its background health checks would outlive the request; call healthCheck() instead')
+    throw unsupported(
+      'the connection manager (option "connection")',
+      'its background health checks would outlive the request; call healthCheck() instead',
+    )
   }
   const wire = config.wire === undefined || config.wire === null ? (v1Defaults ? 'v1' : 'auto') : config.wire
-  if (!WIRES.includes(wire)) throw invalidArgument(`ChittyIDClient option "wire" must be one of ${WIRES.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(wire)}`)
-  const acceptPlaceholders = config.acceptPlaceholders === undefined || config.acceptPlaceholders === null ? false : config.acceptPlaceholders
-  if (typeof acceptPlaceholders !== 'boolean') throw invalidArgument(`ChittyIDClient option "acceptPlaceholders" must be a boolean, got ${shown(acceptPlaceholders)}`)
+  if (!WIRES.includes(wire))
+    throw invalidArgument(
+      `ChittyIDClient option "wire" must be one of ${WIRES.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(wire)}`,
+    )
+  const acceptPlaceholders =
+    config.acceptPlaceholders === undefined || config.acceptPlaceholders === null ? false : config.acceptPlaceholders
+  if (typeof acceptPlaceholders !== 'boolean')
+    throw invalidArgument(
+      `ChittyIDClient option "acceptPlaceholders" must be a boolean, got ${shown(acceptPlaceholders)}`,
+    )
   const idGrammar = config.idGrammar === undefined || config.idGrammar === null ? 'any' : config.idGrammar
-  if (!GRAMMARS.includes(idGrammar)) throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(idGrammar)}`)
+  if (!GRAMMARS.includes(idGrammar))
+    throw invalidArgument(
+      `ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(idGrammar)}`,
+    )
   const maxResponseBytes = config.maxResponseBytes ?? DEFAULTS.maxResponseBytes
-  if (typeof maxResponseBytes !== 'number' || !Number.isInteger(maxResponseBytes) || maxResponseBytes < 1 || maxResponseBytes > MAX_U32) {
-    throw invalidArgument(`ChittyIDClient option "maxResponseBytes" must be an integer from 1 to ${MAX_U32}, got ${shown(maxResponseBytes)}`)
+  if (
+    typeof maxResponseBytes !== 'number' ||
+    !Number.isInteger(maxResponseBytes) ||
+    maxResponseBytes < 1 ||
+    maxResponseBytes > MAX_U32
+  ) {
+    throw invalidArgument(
+      `ChittyIDClient option "maxResponseBytes" must be an integer from 1 to ${MAX_U32}, got ${shown(maxResponseBytes)}`,
+    )
   }
   if (config.name !== undefined && (typeof config.name !== 'string' || config.name === '')) {
     throw invalidArgument('ChittyIDClient option "name" must be a non-empty string')
@@ -217,4 +314,14 @@ function callHeaders(option, callOptions, operation) {
   return merged === undefined ? undefined : Object.fromEntries(merged)
 }
 
-module.exports = { CLIENT_OPTIONS, WIRES, portableOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject, unsupported, RESERVED_HEADERS }
+module.exports = {
+  CLIENT_OPTIONS,
+  WIRES,
+  portableOptions,
+  callSignal,
+  callIdempotencyKey,
+  callHeaders,
+  isPlainObject,
+  unsupported,
+  RESERVED_HEADERS,
+}

@@ -95,4 +95,13 @@ function leavesMintOutcomeUnknown(failure) {
   }
 }
 
-module.exports = { baseDelayMs, jitteredDelayMs, nextDelayMs, parseRetryAfter, isRetryable, mintNotProcessed, leavesMintOutcomeUnknown, RETRYABLE_STATUS }
+module.exports = {
+  baseDelayMs,
+  jitteredDelayMs,
+  nextDelayMs,
+  parseRetryAfter,
+  isRetryable,
+  mintNotProcessed,
+  leavesMintOutcomeUnknown,
+  RETRYABLE_STATUS,
+}

@@ -10,7 +10,14 @@ const { failureOf } = require('../fetch-failure.js')
 const { TOO_LARGE, readCappedBody, discard } = require('../fetch-body.js')
 
 /** Codes of failures before any byte of the request left (src/transport/fetch.rs CONNECT_CODES). */
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+])
 const EXCHANGE_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE'])
 
 /** A failed attempt: what the retry rules and the error mapping read. */
@@ -21,16 +28,28 @@ function failure(kind, fields) {
 function transportFailure(err) {
   const { code: raw, message } = failureOf(err)
   let code = raw
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return failure('timeout', { code: 'ETIMEDOUT', phase: 'connect', message: `fetch failed: ${message}` })
+  if (code === 'UND_ERR_CONNECT_TIMEOUT')
+    return failure('timeout', { code: 'ETIMEDOUT', phase: 'connect', message: `fetch failed: ${message}` })
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') code = 'ETIMEDOUT'
   if (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') code = 'ECONNRESET'
-  if (CONNECT_CODES.has(code)) return failure('transport', { code, phase: 'connect', message: `fetch failed: ${message}` })
-  if (code && (code.startsWith('ERR_TLS') || code.startsWith('CERT_') || code.includes('SELF_SIGNED') || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')) {
+  if (CONNECT_CODES.has(code))
+    return failure('transport', { code, phase: 'connect', message: `fetch failed: ${message}` })
+  if (
+    code &&
+    (code.startsWith('ERR_TLS') ||
+      code.startsWith('CERT_') ||
+      code.includes('SELF_SIGNED') ||
+      code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')
+  ) {
     return failure('tls', { code, phase: 'connect', message: `fetch failed: TLS handshake failed: ${message}` })
   }
   // Anything else may have been written (workerd says "Network connection lost." for a
   // refused connection and a reset alike, so a mint cannot tell them apart there).
-  return failure('transport', { code: EXCHANGE_CODES.has(code) ? code : 'EFETCH', phase: 'exchange', message: `fetch failed: ${message}` })
+  return failure('transport', {
+    code: EXCHANGE_CODES.has(code) ? code : 'EFETCH',
+    phase: 'exchange',
+    message: `fetch failed: ${message}`,
+  })
 }
 
 async function readText(response, limit) {
@@ -62,10 +81,17 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
     } catch (err) {
       throw settleFailure(err)
     }
-    if (response === null || typeof response !== 'object') throw failure('bad', { code: 'EBADRESPONSE', message: 'ChittyID service returned an invalid response: fetch resolved to something that is not a Response' })
+    if (response === null || typeof response !== 'object')
+      throw failure('bad', {
+        code: 'EBADRESPONSE',
+        message: 'ChittyID service returned an invalid response: fetch resolved to something that is not a Response',
+      })
     const status = Number.isInteger(response.status) ? response.status : response.ok === false ? 500 : 200
     const statusText = typeof response.statusText === 'string' ? response.statusText : ''
-    const retryAfter = response.headers && typeof response.headers.get === 'function' ? response.headers.get('retry-after') ?? undefined : undefined
+    const retryAfter =
+      response.headers && typeof response.headers.get === 'function'
+        ? (response.headers.get('retry-after') ?? undefined)
+        : undefined
     if (status < 200 || status > 299 || !readBody) {
       discard(response)
       return { status, statusText, retryAfter }
@@ -76,12 +102,19 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
     } catch (err) {
       throw settleFailure(err)
     }
-    if (text === TOO_LARGE) throw failure('toolarge', { code: 'EBODYTOOLARGE', message: `ChittyID service response exceeds the ${maxResponseBytes}-byte limit` })
+    if (text === TOO_LARGE)
+      throw failure('toolarge', {
+        code: 'EBODYTOOLARGE',
+        message: `ChittyID service response exceeds the ${maxResponseBytes}-byte limit`,
+      })
     let json
     try {
       json = JSON.parse(text)
     } catch (err) {
-      throw failure('bad', { code: 'EBADRESPONSE', message: `ChittyID service returned an invalid response: invalid JSON (${err.message})` })
+      throw failure('bad', {
+        code: 'EBADRESPONSE',
+        message: `ChittyID service returned an invalid response: invalid JSON (${err.message})`,
+      })
     }
     return { status, statusText, retryAfter, json }
   } finally {
@@ -91,7 +124,12 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
 
   function settleFailure(err) {
     if (signal && signal.aborted) return { kind: 'aborted' }
-    if (timedOut) return failure('timeout', { code: 'ETIMEDOUT', phase: 'exchange', message: `fetch failed: request timed out after ${timeoutMs} ms` })
+    if (timedOut)
+      return failure('timeout', {
+        code: 'ETIMEDOUT',
+        phase: 'exchange',
+        message: `fetch failed: request timed out after ${timeoutMs} ms`,
+      })
     return transportFailure(err)
   }
 }

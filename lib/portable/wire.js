@@ -17,7 +17,8 @@ function mintPayload(request, wire) {
   return word === undefined ? request : { entityType: word, ...request }
 }
 
-const bad = (detail) => failure('bad', { code: 'EBADRESPONSE', message: `ChittyID service returned an invalid response: ${detail}` })
+const bad = (detail) =>
+  failure('bad', { code: 'EBADRESPONSE', message: `ChittyID service returned an invalid response: ${detail}` })
 
 /**
  * A placeholder id answered instead of a minted one (src/error.rs `Placeholder`): `retrySafe`
@@ -31,7 +32,14 @@ function placeholderFailure(id, errorCode) {
   const message = rateLimited
     ? `rate limited by the ChittyID service: it answered with the placeholder id ${shownId} (${code}) instead of minting`
     : `the ChittyID service answered with the placeholder id ${shownId} (${code ?? 'no errorCode'}) instead of a minted id; ${retrySafe ? 'minting again is safe' : 'the service may have minted: minting again may mint twice'}`
-  return failure('placeholder', { code: rateLimited ? 'ERATELIMITED' : 'EPLACEHOLDER', placeholderId: shownId, serviceErrorCode: code, rateLimited, retrySafe, message })
+  return failure('placeholder', {
+    code: rateLimited ? 'ERATELIMITED' : 'EPLACEHOLDER',
+    placeholderId: shownId,
+    serviceErrorCode: code,
+    rateLimited,
+    retrySafe,
+    message,
+  })
 }
 
 /**
@@ -43,7 +51,8 @@ function parseMint(json, acceptPlaceholders, apiKey) {
   if (json === null || typeof json !== 'object') throw bad('the answer has no string chittyId')
   const id = json.chittyId
   if (typeof id !== 'string') throw bad('the answer has no string chittyId')
-  if (apiKey && revealsSecret(id, apiKey)) throw bad("chittyId contains the API key (the service echoed the request's credentials); the id is not shown")
+  if (apiKey && revealsSecret(id, apiKey))
+    throw bad("chittyId contains the API key (the service echoed the request's credentials); the id is not shown")
   const errorCode = typeof json.errorCode === 'string' ? json.errorCode : null
   const placeholder = json.fallback === true || isPlaceholderId(id)
   const wire = placeholder ? 'deployed' : idGrammarOf(id)
@@ -68,7 +77,11 @@ function parseValidation(json) {
   if (json === null || typeof json !== 'object') throw bad('the answer has no boolean `valid`')
   if (json.replaced === true) {
     // The service minted a real id for this placeholder: the placeholder itself is not one.
-    return { valid: false, error: `placeholder id, replaced by ${typeof json.newId === 'string' ? json.newId : ''}`, errorCode: 'EPLACEHOLDER' }
+    return {
+      valid: false,
+      error: `placeholder id, replaced by ${typeof json.newId === 'string' ? json.newId : ''}`,
+      errorCode: 'EPLACEHOLDER',
+    }
   }
   if (typeof json.valid !== 'boolean') throw bad('the answer has no boolean `valid`')
   const answer = { valid: json.valid }

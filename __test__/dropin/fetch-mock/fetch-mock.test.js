@@ -44,7 +44,10 @@ describe('ChittyID integration (jest-fetch-mock)', () => {
 
   test('validateChittyID helper on a service error', async () => {
     fetch.mockResponse('', { status: 500, statusText: 'Internal Server Error' })
-    await expect(validateChittyID(ID, { serviceUrl: SERVICE })).resolves.toEqual({ valid: false, error: 'Service error: 500' })
+    await expect(validateChittyID(ID, { serviceUrl: SERVICE })).resolves.toEqual({
+      valid: false,
+      error: 'Service error: 500',
+    })
   })
 
   test('a 503 fails the mint with the v1 wording', async () => {
@@ -56,6 +59,9 @@ describe('ChittyID integration (jest-fetch-mock)', () => {
   test('a network failure rejects with its message', async () => {
     fetch.mockReject(new Error('network error'))
     await expect(client.mint({ entity: 'EVNT' })).rejects.toThrow('network error')
-    await expect(client.validate('not-an-id')).resolves.toEqual({ valid: false, error: expect.stringContaining('network error') })
+    await expect(client.validate('not-an-id')).resolves.toEqual({
+      valid: false,
+      error: expect.stringContaining('network error'),
+    })
   })
 })

@@ -37,7 +37,14 @@ describe('ChittyID integration (msw)', () => {
     )
 
     await expect(client.mint({ entity: 'PLACE', name: 'HQ' })).resolves.toBe(ID)
-    expect(seen).toEqual([{ method: 'POST', contentType: 'application/json', authorization: 'Bearer test-key', body: { entity: 'PLACE', name: 'HQ' } }])
+    expect(seen).toEqual([
+      {
+        method: 'POST',
+        contentType: 'application/json',
+        authorization: 'Bearer test-key',
+        body: { entity: 'PLACE', name: 'HQ' },
+      },
+    ])
   })
 
   test('batch mints', async () => {
@@ -51,12 +58,18 @@ describe('ChittyID integration (msw)', () => {
   })
 
   test('validates', async () => {
-    server.use(http.get(`${SERVICE}/validate/:id`, ({ params }) => HttpResponse.json({ valid: true, chittyId: params.id, entity: 'PLACE' })))
+    server.use(
+      http.get(`${SERVICE}/validate/:id`, ({ params }) =>
+        HttpResponse.json({ valid: true, chittyId: params.id, entity: 'PLACE' }),
+      ),
+    )
     await expect(client.validate(ID)).resolves.toEqual({ valid: true, chittyId: ID, entity: 'PLACE' })
   })
 
   test('a 503 fails the mint with the v1 wording', async () => {
-    server.use(http.post(`${SERVICE}/mint`, () => new HttpResponse(null, { status: 503, statusText: 'Service Unavailable' })))
+    server.use(
+      http.post(`${SERVICE}/mint`, () => new HttpResponse(null, { status: 503, statusText: 'Service Unavailable' })),
+    )
     await expect(client.mint({ entity: 'PLACE' })).rejects.toThrow(
       'ChittyID service unavailable - cannot mint PLACE ID: ChittyID service error: 503 Service Unavailable',
     )

@@ -30,14 +30,18 @@ describe('ChittyID integration (nock)', () => {
   })
 
   test('validates', async () => {
-    const scope = nock(ORIGIN).get(`/v1/validate/${encodeURIComponent(ID)}`).reply(200, { valid: true, chittyId: ID, entity: 'AUTH' })
+    const scope = nock(ORIGIN)
+      .get(`/v1/validate/${encodeURIComponent(ID)}`)
+      .reply(200, { valid: true, chittyId: ID, entity: 'AUTH' })
     await expect(client.validate(ID)).resolves.toEqual({ valid: true, chittyId: ID, entity: 'AUTH' })
     expect(scope.isDone()).toBe(true)
   })
 
   test('a 503 fails the mint with the v1 wording', async () => {
     nock(ORIGIN).post('/v1/mint').reply(503).persist()
-    await expect(client.mint({ entity: 'AUTH' })).rejects.toThrow('ChittyID service unavailable - cannot mint AUTH ID: ChittyID service error: 503')
+    await expect(client.mint({ entity: 'AUTH' })).rejects.toThrow(
+      'ChittyID service unavailable - cannot mint AUTH ID: ChittyID service error: 503',
+    )
   })
 
   test('a refused connection', async () => {
@@ -49,12 +53,20 @@ describe('ChittyID integration (nock)', () => {
 
   test('an error given as a plain object is passed on as it is', async () => {
     // nock rejects fetch with the object itself; v1 rethrew anything that was not an Error.
-    nock(ORIGIN).post('/v1/mint').replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:443' })
-    await expect(client.mint({ entity: 'AUTH' })).rejects.toEqual({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:443' })
+    nock(ORIGIN)
+      .post('/v1/mint')
+      .replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:443' })
+    await expect(client.mint({ entity: 'AUTH' })).rejects.toEqual({
+      code: 'ECONNREFUSED',
+      message: 'connect ECONNREFUSED 127.0.0.1:443',
+    })
   })
 
   test('validate falls back to the format check when the service is unreachable', async () => {
-    nock(ORIGIN).get(/\/v1\/validate\/.*/).replyWithError('socket hang up').persist()
+    nock(ORIGIN)
+      .get(/\/v1\/validate\/.*/)
+      .replyWithError('socket hang up')
+      .persist()
     const result = await client.validate(ID)
     expect(result.valid).toBe(true)
     expect(result.error).toEqual(expect.any(String))

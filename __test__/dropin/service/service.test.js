@@ -36,7 +36,10 @@ describe('people service', () => {
   test('registerPerson sends exactly the mint request', async () => {
     const fetchSpy = jest.spyOn(global, 'fetch').mockResolvedValueOnce(json({ success: true, chittyId: ID }, 201))
 
-    await expect(people.registerPerson('Ada Lovelace', { source: 'signup' })).resolves.toEqual({ chittyId: ID, name: 'Ada Lovelace' })
+    await expect(people.registerPerson('Ada Lovelace', { source: 'signup' })).resolves.toEqual({
+      chittyId: ID,
+      name: 'Ada Lovelace',
+    })
 
     expect(fetchSpy).toHaveBeenCalledTimes(1)
     expect(fetchSpy).toHaveBeenCalledWith(`${SERVICE}/mint`, {
@@ -62,7 +65,9 @@ describe('people service', () => {
     fetchSpy.mockResolvedValueOnce(json({ chittyId: PLACE_ID }))
 
     for (let i = 0; i < 6; i++) {
-      await expect(people.registerPlace('Somewhere')).rejects.toThrow('ChittyID service error: 500 Internal Server Error')
+      await expect(people.registerPlace('Somewhere')).rejects.toThrow(
+        'ChittyID service error: 500 Internal Server Error',
+      )
     }
     await expect(people.registerPlace('Somewhere')).resolves.toBe(PLACE_ID)
     expect(fetchSpy).toHaveBeenCalledTimes(7)
@@ -71,15 +76,22 @@ describe('people service', () => {
   test('the next test reaches the service as usual', async () => {
     const fetchSpy = jest.spyOn(global, 'fetch').mockResolvedValueOnce(json({ chittyId: PLACE_ID }, 201))
     await expect(people.registerPlace('Elsewhere')).resolves.toBe(PLACE_ID)
-    expect(fetchSpy).toHaveBeenCalledWith(`${SERVICE}/mint`, expect.objectContaining({ body: '{"entity":"PLACE","name":"Elsewhere"}' }))
+    expect(fetchSpy).toHaveBeenCalledWith(
+      `${SERVICE}/mint`,
+      expect.objectContaining({ body: '{"entity":"PLACE","name":"Elsewhere"}' }),
+    )
   })
 
   test('a fetch that rejects: its own message after the v1 prefix', async () => {
     jest.spyOn(global, 'fetch').mockRejectedValueOnce(new Error('fetch failed'))
-    await expect(people.registerPerson('Eve')).rejects.toThrow(new Error('ChittyID service unavailable - cannot mint PEO ID: fetch failed'))
+    await expect(people.registerPerson('Eve')).rejects.toThrow(
+      new Error('ChittyID service unavailable - cannot mint PEO ID: fetch failed'),
+    )
 
     jest.spyOn(global, 'fetch').mockRejectedValueOnce(new Error('socket hang up'))
-    await expect(people.registerPerson('Eve')).rejects.toThrow(new Error('ChittyID service unavailable - cannot mint PEO ID: socket hang up'))
+    await expect(people.registerPerson('Eve')).rejects.toThrow(
+      new Error('ChittyID service unavailable - cannot mint PEO ID: socket hang up'),
+    )
   })
 
   test('a 2xx answer without chittyId resolves undefined', async () => {
@@ -88,19 +100,28 @@ describe('people service', () => {
   })
 
   test('a request without entity goes to the service, which refuses it', async () => {
-    const fetchSpy = jest.spyOn(global, 'fetch').mockResolvedValueOnce(json({ error: 'entity is required' }, 400, 'Bad Request'))
+    const fetchSpy = jest
+      .spyOn(global, 'fetch')
+      .mockResolvedValueOnce(json({ error: 'entity is required' }, 400, 'Bad Request'))
 
     await expect(people.registerRaw({ name: 'nobody' })).rejects.toThrow(
       new Error('ChittyID service unavailable - cannot mint undefined ID: ChittyID service error: 400 Bad Request'),
     )
-    expect(fetchSpy).toHaveBeenCalledWith(`${SERVICE}/mint`, expect.objectContaining({ method: 'POST', body: '{"name":"nobody"}' }))
+    expect(fetchSpy).toHaveBeenCalledWith(
+      `${SERVICE}/mint`,
+      expect.objectContaining({ method: 'POST', body: '{"name":"nobody"}' }),
+    )
   })
 
   test('lookup sends exactly the validate request', async () => {
-    const fetchSpy = jest.spyOn(global, 'fetch').mockResolvedValueOnce(json({ valid: true, chittyId: ID, entity: 'PEO' }))
+    const fetchSpy = jest
+      .spyOn(global, 'fetch')
+      .mockResolvedValueOnce(json({ valid: true, chittyId: ID, entity: 'PEO' }))
 
     await expect(people.lookup(ID)).resolves.toEqual({ valid: true, chittyId: ID, entity: 'PEO' })
-    expect(fetchSpy).toHaveBeenCalledWith(`${SERVICE}/validate/${encodeURIComponent(ID)}`, { headers: { Authorization: 'Bearer test-key' } })
+    expect(fetchSpy).toHaveBeenCalledWith(`${SERVICE}/validate/${encodeURIComponent(ID)}`, {
+      headers: { Authorization: 'Bearer test-key' },
+    })
   })
 
   test('checkId asks the service every time', async () => {
@@ -134,7 +155,12 @@ describe('people service', () => {
     expect(fetchSpy).toHaveBeenCalledWith(`${SERVICE}/mint/batch`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: 'Bearer test-key' },
-      body: JSON.stringify({ requests: [{ entity: 'PEO', name: 'Ann' }, { entity: 'PEO', name: 'Ben' }] }),
+      body: JSON.stringify({
+        requests: [
+          { entity: 'PEO', name: 'Ann' },
+          { entity: 'PEO', name: 'Ben' },
+        ],
+      }),
     })
   })
 
@@ -146,7 +172,10 @@ describe('people service', () => {
   })
 
   test('isServiceUp asks /health', async () => {
-    const fetchSpy = jest.spyOn(global, 'fetch').mockResolvedValueOnce(json({ status: 'ok' })).mockResolvedValueOnce(status(502, 'Bad Gateway'))
+    const fetchSpy = jest
+      .spyOn(global, 'fetch')
+      .mockResolvedValueOnce(json({ status: 'ok' }))
+      .mockResolvedValueOnce(status(502, 'Bad Gateway'))
     await expect(people.isServiceUp()).resolves.toBe(true)
     await expect(people.isServiceUp()).resolves.toBe(false)
     expect(fetchSpy).toHaveBeenNthCalledWith(1, `${SERVICE}/health`, { method: 'GET', signal: expect.any(AbortSignal) })
@@ -178,7 +207,9 @@ describe('people service with fake timers', () => {
     hangingFetch()
     const pending = people.registerPerson('Slow')
     jest.advanceTimersByTime(2000)
-    await expect(pending).rejects.toThrow(new Error('ChittyID service unavailable - cannot mint PEO ID: The operation was aborted'))
+    await expect(pending).rejects.toThrow(
+      new Error('ChittyID service unavailable - cannot mint PEO ID: The operation was aborted'),
+    )
   })
 
   test('and not a millisecond earlier', async () => {
@@ -220,8 +251,14 @@ describe('people service with global.fetch = jest.fn()', () => {
   })
 
   test('checks an id from a hand-made response object', async () => {
-    global.fetch.mockResolvedValue({ ok: true, status: 200, json: async () => ({ valid: true, chittyId: ID, entity: 'PEO' }) })
+    global.fetch.mockResolvedValue({
+      ok: true,
+      status: 200,
+      json: async () => ({ valid: true, chittyId: ID, entity: 'PEO' }),
+    })
     await expect(people.checkId(ID)).resolves.toBe(true)
-    expect(global.fetch).toHaveBeenCalledWith(`${SERVICE}/validate/${encodeURIComponent(ID)}`, { headers: { Authorization: 'Bearer test-key' } })
+    expect(global.fetch).toHaveBeenCalledWith(`${SERVICE}/validate/${encodeURIComponent(ID)}`, {
+      headers: { Authorization: 'Bearer test-key' },
+    })
   })
 })

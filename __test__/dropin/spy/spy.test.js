@@ -32,16 +32,23 @@ describe('ChittyID integration (fetch spied)', () => {
     const [url, init] = fetchSpy.mock.calls[0]
     expect(url).toBe(`${SERVICE}/mint`)
     expect(init.method).toBe('POST')
-    expect(init.headers).toEqual(expect.objectContaining({ 'Content-Type': 'application/json', Authorization: 'Bearer test-key' }))
+    expect(init.headers).toEqual(
+      expect.objectContaining({ 'Content-Type': 'application/json', Authorization: 'Bearer test-key' }),
+    )
     expect(init.body).toBe(JSON.stringify(request))
   })
 
   test('a spy installed before the client is created sees the request too', async () => {
-    const fetchSpy = jest.spyOn(global, 'fetch').mockResolvedValue({ ok: true, status: 200, json: async () => ({ chittyId: ID }) })
+    const fetchSpy = jest
+      .spyOn(global, 'fetch')
+      .mockResolvedValue({ ok: true, status: 200, json: async () => ({ chittyId: ID }) })
     const early = new ChittyIDClient({ serviceUrl: SERVICE })
 
     await expect(early.mint({ entity: 'PLACE' })).resolves.toBe(ID)
-    expect(fetchSpy).toHaveBeenCalledWith(`${SERVICE}/mint`, expect.objectContaining({ method: 'POST', body: '{"entity":"PLACE"}' }))
+    expect(fetchSpy).toHaveBeenCalledWith(
+      `${SERVICE}/mint`,
+      expect.objectContaining({ method: 'POST', body: '{"entity":"PLACE"}' }),
+    )
     expect(fetchSpy.mock.calls[0][1].headers.Authorization).toBeUndefined()
   })
 

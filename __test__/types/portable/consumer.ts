@@ -1,9 +1,22 @@
 // A strict TypeScript consumer of the portable build, as a Workers project imports it: through
 // the `workerd` export condition (tsconfig.workerd.json sets `customConditions`).
-import ChittyIDClientDefault, { ChittyIDClient, ChittyIDError, RUNTIME, validateFormat, parse, type ChittyIDErrorCode, type PortableClientStats } from '@chittyos/chittyid-client'
+import ChittyIDClientDefault, {
+  ChittyIDClient,
+  ChittyIDError,
+  RUNTIME,
+  validateFormat,
+  parse,
+  type ChittyIDErrorCode,
+  type PortableClientStats,
+} from '@chittyos/chittyid-client'
 
 const runtime: 'portable' = RUNTIME
-const client: ChittyIDClient = new ChittyIDClientDefault({ serviceUrl: 'https://id.chitty.cc/v1', apiKey: 'k', wire: 'auto', acceptPlaceholders: false })
+const client: ChittyIDClient = new ChittyIDClientDefault({
+  serviceUrl: 'https://id.chitty.cc/v1',
+  apiKey: 'k',
+  wire: 'auto',
+  acceptPlaceholders: false,
+})
 client.on('placeholder', (e) => {
   const code: string | null = e.errorCode
   void code
@@ -18,12 +31,14 @@ export async function handler(): Promise<string> {
     const wire: 'v1' | 'deployed' | 'unknown' = stats.wire
     const forgot: boolean = await client.invalidate(id)
     const deployed = parse(id, { grammar: 'deployed' })
-    const checked: boolean = validateFormat(id, { grammar: 'v1' }) && new ChittyIDClient({ idGrammar: 'deployed' }).validateFormat(id)
+    const checked: boolean =
+      validateFormat(id, { grammar: 'v1' }) && new ChittyIDClient({ idGrammar: 'deployed' }).validateFormat(id)
     return `${runtime} ${ok} ${wire} ${stats.placeholdersAccepted} ${forgot} ${deployed?.trustLevel ?? ''} ${checked}`
   } catch (err) {
     if (err instanceof ChittyIDError) {
       const code: ChittyIDErrorCode = err.code
-      if (code === 'EPLACEHOLDER') return `${err.placeholderId ?? ''} ${err.serviceErrorCode ?? ''} ${err.retrySafe === true}`
+      if (code === 'EPLACEHOLDER')
+        return `${err.placeholderId ?? ''} ${err.serviceErrorCode ?? ''} ${err.retrySafe === true}`
       if (err.mintedIds !== undefined) return `${err.mintedIds.length} ${err.failedPositions?.join(',') ?? ''}`
       if (code === 'ERR_CHITTYID_UNSUPPORTED') return 'unsupported'
     }

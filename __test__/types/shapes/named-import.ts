@@ -31,7 +31,8 @@ async function run(): Promise<string> {
   const id: string = await breaker.execute(() => client.mint({ entity: 'INFO' }))
   await client.close()
   await emulator.close()
-  const ok = connected && emptied?.length === 0 && fromEmitter.length === 0 && code === 'EHTTP' && client.validateFormat(id)
+  const ok =
+    connected && emptied?.length === 0 && fromEmitter.length === 0 && code === 'EHTTP' && client.validateFormat(id)
   return `named imports: ${ok ? 'ok' : 'broken'}`
 }
 
