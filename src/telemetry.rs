@@ -140,7 +140,7 @@ pub type Headers = Arc<[(String, String)]>;
 /// Checks `[name, value, name, value, ...]` as handed over by JS.
 pub fn parse_headers(flat: Vec<String>) -> Result<Headers, ClientError> {
     let invalid = |detail: String| ClientError::InvalidArgument { detail };
-    if flat.len() % 2 != 0 {
+    if !flat.len().is_multiple_of(2) {
         return Err(invalid("headers must come as name/value pairs".into()));
     }
     let mut pairs = Vec::with_capacity(flat.len() / 2);

@@ -187,7 +187,7 @@ pub fn with_entity_type(body: &[u8]) -> Option<Vec<u8>> {
     out.extend_from_slice(b"{\"entityType\":\"");
     out.extend_from_slice(word.as_bytes());
     out.extend_from_slice(b"\"");
-    if !rest.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'}') {
+    if rest.iter().find(|b| !b.is_ascii_whitespace()).is_none_or(|&b| b != b'}') {
         out.push(b',');
     }
     out.extend_from_slice(rest);

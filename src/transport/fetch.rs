@@ -270,12 +270,14 @@ impl FetchTransport {
 mod tests {
     use super::*;
 
+    type ScriptedAnswer = Box<dyn Fn(&FetchCall) -> Result<Response, FetchFailure> + Send>;
+
     /// Records what it was asked; answers through `settle` from another thread when scripted.
     #[derive(Default)]
     struct FakeJs {
         started: Mutex<Vec<FetchCall>>,
         aborted: Mutex<Vec<u64>>,
-        answer: Mutex<Option<Box<dyn Fn(&FetchCall) -> Result<Response, FetchFailure> + Send>>>,
+        answer: Mutex<Option<ScriptedAnswer>>,
         refuse: bool,
     }
 

@@ -257,6 +257,8 @@ pub struct ClientTransport {
     redactor: Redactor,
 }
 
+// One per client, matched on every request: boxing the larger variant would add a pointer hop there.
+#[allow(clippy::large_enum_variant)]
 enum Kind {
     Native(Transport),
     Fetch(fetch::FetchTransport),

@@ -31,6 +31,9 @@ pub fn client_config(extra_ca_pem: &[Vec<u8>], verify: bool) -> Result<ClientCon
             return Err(invalid("a CA bundle holds no PEM certificate"));
         }
     }
+    // ring is this crate's one crypto provider (it also signs the fleet's entries); rustls marks its
+    // provider deprecated only for lacking post-quantum key exchange, which loopback and Redis do not need.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
