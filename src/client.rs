@@ -11,13 +11,13 @@ use tokio::sync::watch;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::cache::ValidationCache;
 use crate::config::{ClientConfig, HEALTH_TIMEOUT_MS};
 use crate::error::ClientError;
 use crate::format::{self, IdGrammar};
+use crate::policy::attempt::{Call, Replay, Resilience};
+use crate::policy::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::redact::Redactor;
-use crate::resilience::{Call, Replay, Resilience};
 use crate::stats::{ClientSnapshot, Operation};
 use crate::transport::fetch::FetchTransport;
 use crate::transport::{ClientTransport, Method, Request, Response, TransportKind};

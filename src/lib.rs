@@ -2,8 +2,6 @@
 //! `bindings`, compiled with the `node` feature (on by default, what `napi build` builds);
 //! everything else is plain Rust, unit-tested with `cargo test`, with or without it.
 
-pub mod breaker;
-pub mod bulkhead;
 pub mod cache;
 pub mod cancel;
 pub mod client;
@@ -21,16 +19,12 @@ pub mod fuzzing;
 pub mod logging;
 pub mod metrics;
 pub mod monitor;
-pub mod rate_limit;
+pub mod policy;
 pub mod redact;
-pub mod resilience;
-pub mod retry;
-pub mod retry_budget;
 pub mod runtime;
 pub mod shared;
 pub mod stats;
 pub mod telemetry;
-pub mod token_bucket;
 pub mod transport;
 pub mod wire;
 

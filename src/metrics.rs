@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::breaker::BreakerState;
+use crate::policy::breaker::BreakerState;
 use crate::stats::ClientSnapshot;
 
 /// The label names the client's own series use. A constant label (the `labels` option) with one
@@ -337,7 +337,7 @@ mod tests {
             breaker: None,
             cache: None,
             rejected_by_breaker: 0,
-            rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
+            rate_limit: crate::policy::pause::RateLimitGate::new(crate::clock::system()).snapshot(),
             fleet: None,
             retry_budget: None,
             bulkhead: None,

@@ -26,7 +26,7 @@ pub mod task;
 use crate::clock::{Clock, SharedClock};
 use crate::error::ClientError;
 use crate::events::Event;
-use crate::retry::RetryPolicy;
+use crate::policy::retry::RetryPolicy;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnectionState {

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use crate::breaker::CircuitBreaker;
 use crate::cache::ValidationCache;
-use crate::rate_limit::RateLimitGate;
+use crate::policy::breaker::CircuitBreaker;
+use crate::policy::pause::RateLimitGate;
 
 /// What process-scoped clients of one service URL share. The rate-limit gate too: the
 /// service limits per client address, so the clients of one process share its budget.

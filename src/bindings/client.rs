@@ -14,8 +14,6 @@ use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::bindings::fetch_transport::{self, FetchOrder};
 use crate::bindings::monitor::{ClientMonitor, ConnectionStateInfo};
 use crate::bindings::options::{client_settings, NativeClientOptions};
-use crate::breaker::CircuitBreaker;
-use crate::bulkhead::Bulkhead;
 use crate::cache::ValidationCache;
 use crate::cancel::{Cancellations, Cancelled};
 use crate::client::{CachePolicy, Client};
@@ -24,14 +22,16 @@ use crate::config::ClientConfig;
 use crate::endpoints::EndpointSet;
 use crate::error::ClientError;
 use crate::events::SharedSink;
-use crate::rate_limit::RateLimitGate;
-use crate::resilience::Resilience;
-use crate::retry_budget::RetryBudget;
+use crate::policy::attempt::Resilience;
+use crate::policy::breaker::CircuitBreaker;
+use crate::policy::bulkhead::Bulkhead;
+use crate::policy::pause::RateLimitGate;
+use crate::policy::rate_limit::TokenBucket;
+use crate::policy::retry_budget::RetryBudget;
 use crate::runtime;
 use crate::shared::{self, SharedState};
 use crate::stats::{OpStats, Operation};
 use crate::telemetry::{CallScope, Telemetry};
-use crate::token_bucket::TokenBucket;
 
 /// Refuses a caller's idempotency key that could not go into a header as is.
 fn checked_key(key: Option<&str>) -> Result<()> {
@@ -257,7 +257,7 @@ impl NativeClient {
     /// while HALF_OPEN with every trial call in flight (`compat::admission_code`).
     #[napi]
     pub fn breaker_admit(&self) -> f64 {
-        use crate::breaker::Admission;
+        use crate::policy::breaker::Admission;
         let admission = match self.core.admit_any() {
             Err(ClientError::CircuitOpen { retry_in_ms }) => Admission::Rejected { retry_in_ms },
             Err(ClientError::TrialsInFlight { limit }) => Admission::TrialsInFlight { limit },
@@ -658,7 +658,7 @@ pub fn to_cache_stats(c: &crate::cache::CacheStats) -> CacheStatsObject {
     }
 }
 
-fn to_breaker_stats(b: &crate::breaker::BreakerSnapshot) -> BreakerStats {
+fn to_breaker_stats(b: &crate::policy::breaker::BreakerSnapshot) -> BreakerStats {
     BreakerStats {
         state: b.state.as_str().to_owned(),
         failures: b.failures,

@@ -13,8 +13,6 @@
 use napi_derive::napi;
 
 use crate::bindings::errors::to_napi_error;
-use crate::breaker::BreakerConfig;
-use crate::bulkhead::{BulkheadConfig, DEFAULT_MAX_QUEUE};
 use crate::cache::{CacheConfig, DEFAULT_NEGATIVE_TTL_MS};
 use crate::client::MintRetry;
 use crate::config::{self, normalize_service_url, normalize_timeout, ClientConfig, ProxySetting};
@@ -24,9 +22,11 @@ use crate::fleet::rate::RateConfig;
 use crate::fleet::{FleetConfig, DEFAULT_BURST};
 use crate::format::IdGrammar;
 use crate::monitor::ConnectionConfig;
-use crate::retry::{default_retryable_errors, RetryPolicy};
-use crate::retry_budget::RetryBudgetConfig;
-use crate::token_bucket::TokenBucketConfig;
+use crate::policy::breaker::BreakerConfig;
+use crate::policy::bulkhead::{BulkheadConfig, DEFAULT_MAX_QUEUE};
+use crate::policy::rate_limit::TokenBucketConfig;
+use crate::policy::retry::{default_retryable_errors, RetryPolicy};
+use crate::policy::retry_budget::RetryBudgetConfig;
 use crate::transport::TransportKind;
 use crate::wire::WireMode;
 

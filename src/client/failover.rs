@@ -4,12 +4,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::breaker::BreakerState;
 use crate::config::HEALTH_TIMEOUT_MS;
 use crate::endpoints::{EndpointSet, Switch};
 use crate::error::ClientError;
 use crate::events::Event;
-use crate::resilience::{Replay, Resilience};
+use crate::policy::attempt::{Replay, Resilience};
+use crate::policy::breaker::BreakerState;
 use crate::stats::Operation;
 use crate::transport::{ClientTransport, Method, Request, Response};
 
@@ -110,7 +110,7 @@ impl Client {
         for (n, &i) in order.iter().enumerate() {
             let hands_off = n + 1 < order.len();
             let (_, resilience) = self.endpoint(i);
-            let call = crate::resilience::Call { hands_off, ..self.call(op, replay) };
+            let call = crate::policy::attempt::Call { hands_off, ..self.call(op, replay) };
             match resilience.run(call, |_| attempt(i), |r| parse(i, r)).await {
                 Ok(value) => {
                     failover.set.on_success(i);

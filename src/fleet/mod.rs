@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::breaker::BreakerState;
 use crate::clock::SharedClock;
 use crate::error::ClientError;
 use crate::events::SharedSink;
+use crate::policy::breaker::BreakerState;
 
 use self::breaker_hint::BreakerHint;
 use self::cache::SharedCache;

@@ -6,15 +6,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
 use crate::error::ClientError;
 use crate::events::{Event, SharedSink};
 use crate::fleet::Fleet;
-use crate::rate_limit::RateLimitGate;
-use crate::retry::{parse_retry_after, RetryPolicy};
-use crate::retry_budget::RetryBudget;
+use crate::policy::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
+use crate::policy::pause::RateLimitGate;
+use crate::policy::rate_limit::TokenBucket;
+use crate::policy::retry::{parse_retry_after, RetryPolicy};
+use crate::policy::retry_budget::RetryBudget;
 use crate::stats::{OpStats, Operation};
-use crate::token_bucket::TokenBucket;
 use crate::transport::Response;
 
 pub struct Resilience {
@@ -304,9 +304,9 @@ impl Resilience {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::breaker::BreakerConfig;
     use crate::clock::ManualClock;
     use crate::events::testing::RecordingSink;
+    use crate::policy::breaker::BreakerConfig;
     use bytes::Bytes;
 
     fn resilience(clock: Arc<ManualClock>, sink: Arc<RecordingSink>) -> Resilience {
@@ -516,7 +516,7 @@ mod tests {
 
     #[test]
     fn an_exhausted_retry_budget_ends_the_call_with_its_failure() {
-        use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
+        use crate::policy::retry_budget::{RetryBudget, RetryBudgetConfig};
         let clock = ManualClock::new(0);
         let budget = Arc::new(RetryBudget::new(
             RetryBudgetConfig { ratio: 0.5, window_ms: 1_000, min_per_second: 0 },
@@ -550,7 +550,7 @@ mod tests {
 
     #[test]
     fn a_retried_429_does_not_spend_the_retry_budget() {
-        use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
+        use crate::policy::retry_budget::{RetryBudget, RetryBudgetConfig};
         let clock = ManualClock::new(0);
         let budget = Arc::new(RetryBudget::new(
             RetryBudgetConfig { ratio: 0.0, window_ms: 1_000, min_per_second: 0 },

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use crate::clock::SharedClock;
 use crate::error::ClientError;
-use crate::retry::RetryPolicy;
+use crate::policy::retry::RetryPolicy;
 
 /// First adaptive pause; it doubles while 429s continue.
 pub const INITIAL_PAUSE_MS: u64 = 1_000;
