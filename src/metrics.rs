@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
+use crate::client::snapshot::ClientSnapshot;
 use crate::policy::breaker::BreakerState;
-use crate::stats::ClientSnapshot;
 
 /// The label names the client's own series use. A constant label (the `labels` option) with one
 /// of these names would put it twice on a sample, and Prometheus rejects the whole scrape; so
@@ -328,7 +328,7 @@ fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{OpStats, Operation};
+    use crate::client::snapshot::{OpStats, Operation};
 
     /// A client with `stats` and nothing optional (no breaker, cache, fleet, limits, fallbacks).
     fn bare_snapshot(stats: &OpStats) -> ClientSnapshot {

@@ -13,12 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use chittyid_client::client::config::ClientConfig;
+use chittyid_client::client::snapshot::OpStats;
 use chittyid_client::client::Client;
-use chittyid_client::config::ClientConfig;
 use chittyid_client::policy::attempt::Resilience;
 use chittyid_client::policy::breaker::{BreakerConfig, CircuitBreaker};
 use chittyid_client::policy::retry::RetryPolicy;
-use chittyid_client::stats::OpStats;
 use chittyid_client::transport::TransportKind;
 use chittyid_client::{clock, events};
 

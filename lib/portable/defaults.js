@@ -26,7 +26,7 @@ const DEFAULTS = deepFreeze({
   cache: { maxSize: 10000, ttlMs: 300000, negativeTtlMs: 30000 },
 })
 
-/** `healthCheck()`'s own timeout (README "Methods"); `HEALTH_TIMEOUT_MS` in src/config.rs. */
+/** `healthCheck()`'s own timeout (README "Methods"); `HEALTH_TIMEOUT_MS` in src/client/config.rs. */
 const HEALTH_TIMEOUT_MS = 5000
 
 /**

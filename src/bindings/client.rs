@@ -16,10 +16,11 @@ use crate::bindings::monitor::{ClientMonitor, ConnectionStateInfo};
 use crate::bindings::options::{client_settings, NativeClientOptions};
 use crate::cache::ValidationCache;
 use crate::cancel::{Cancellations, Cancelled};
+use crate::client::config::ClientConfig;
+use crate::client::endpoints::EndpointSet;
+use crate::client::snapshot::{OpStats, Operation};
 use crate::client::{CachePolicy, Client};
 use crate::client::{Failover, Fallback};
-use crate::config::ClientConfig;
-use crate::endpoints::EndpointSet;
 use crate::error::ClientError;
 use crate::events::SharedSink;
 use crate::policy::attempt::Resilience;
@@ -30,7 +31,6 @@ use crate::policy::rate_limit::TokenBucket;
 use crate::policy::retry_budget::RetryBudget;
 use crate::runtime;
 use crate::shared::{self, SharedState};
-use crate::stats::{OpStats, Operation};
 use crate::telemetry::{CallScope, Telemetry};
 
 /// Refuses a caller's idempotency key that could not go into a header as is.
@@ -633,7 +633,7 @@ pub struct BulkheadStats {
     pub rejected: f64,
 }
 
-fn to_operation_stats(op: &crate::stats::OpSnapshot) -> OperationStats {
+fn to_operation_stats(op: &crate::client::snapshot::OpSnapshot) -> OperationStats {
     OperationStats {
         requests: op.attempts as f64,
         errors: op.errors as f64,
@@ -668,7 +668,7 @@ fn to_breaker_stats(b: &crate::policy::breaker::BreakerSnapshot) -> BreakerStats
     }
 }
 
-fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
+fn to_client_stats(s: crate::client::snapshot::ClientSnapshot) -> ClientStats {
     let ops: Vec<OperationStats> = s.operations.iter().map(to_operation_stats).collect();
     let retries = s.operations.iter().map(|o| o.retries).sum::<u64>() as f64;
     let mut ops = ops.into_iter();

@@ -14,9 +14,9 @@ use napi_derive::napi;
 
 use crate::bindings::errors::to_napi_error;
 use crate::cache::{CacheConfig, DEFAULT_NEGATIVE_TTL_MS};
+use crate::client::config::{self, normalize_service_url, normalize_timeout, ClientConfig, ProxySetting};
+use crate::client::endpoints::FailoverConfig;
 use crate::client::MintRetry;
-use crate::config::{self, normalize_service_url, normalize_timeout, ClientConfig, ProxySetting};
-use crate::endpoints::FailoverConfig;
 use crate::error::ClientError;
 use crate::fleet::rate::RateConfig;
 use crate::fleet::{FleetConfig, DEFAULT_BURST};

@@ -4,13 +4,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::config::HEALTH_TIMEOUT_MS;
-use crate::endpoints::{EndpointSet, Switch};
+use crate::client::config::HEALTH_TIMEOUT_MS;
+use crate::client::endpoints::{EndpointSet, Switch};
+use crate::client::snapshot::Operation;
 use crate::error::ClientError;
 use crate::events::Event;
 use crate::policy::attempt::{Replay, Resilience};
 use crate::policy::breaker::BreakerState;
-use crate::stats::Operation;
 use crate::transport::{ClientTransport, Method, Request, Response};
 
 use super::Client;
@@ -37,7 +37,7 @@ impl Failover {
     }
 }
 
-pub use crate::stats::EndpointSnapshot;
+pub use crate::client::snapshot::EndpointSnapshot;
 
 impl Client {
     /// The transport and resilience of endpoint `i` (0 = the primary).

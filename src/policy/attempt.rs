@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::client::snapshot::{OpStats, Operation};
 use crate::error::ClientError;
 use crate::events::{Event, SharedSink};
 use crate::fleet::Fleet;
@@ -14,7 +15,6 @@ use crate::policy::pause::RateLimitGate;
 use crate::policy::rate_limit::TokenBucket;
 use crate::policy::retry::{parse_retry_after, RetryPolicy};
 use crate::policy::retry_budget::RetryBudget;
-use crate::stats::{OpStats, Operation};
 use crate::transport::Response;
 
 pub struct Resilience {

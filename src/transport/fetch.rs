@@ -17,7 +17,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::{Method, Request, Response};
-use crate::config::ClientConfig;
+use crate::client::config::ClientConfig;
 use crate::error::{ClientError, Phase};
 
 /// The JS call an exchange belongs to. Every attempt of one call (retries, failover) is made

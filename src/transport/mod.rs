@@ -27,7 +27,7 @@ use reqwest::header::{
 use reqwest::Url;
 use tokio::sync::Semaphore;
 
-use crate::config::ClientConfig;
+use crate::client::config::ClientConfig;
 use crate::error::{ClientError, Phase};
 use crate::redact::Redactor;
 

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
-use crate::config::ProxySetting;
+use crate::client::config::ProxySetting;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -507,7 +507,8 @@ fn a_calls_extra_headers_are_sent_and_can_never_replace_the_clients_own() {
             ("idempotency-key".to_owned(), "other".to_owned()),
         ]
         .into();
-        let scope = crate::telemetry::CallScope::new(1, crate::stats::Operation::Mint, &telemetry, Some(headers));
+        let scope =
+            crate::telemetry::CallScope::new(1, crate::client::snapshot::Operation::Mint, &telemetry, Some(headers));
         crate::telemetry::scoped(scope, t.send(post("/mint", r#"{"entity":"PEO"}"#, "key-1"))).await.unwrap();
         t.send(post("/mint", r#"{"entity":"PEO"}"#, "key-2")).await.unwrap();
         let seen = server.requests.lock().unwrap().clone();

@@ -1,7 +1,10 @@
 //! The v1 operations (mint, mintBatch, validate, healthCheck) over one transport,
 //! each through the resilience path.
 
+pub mod config;
+pub mod endpoints;
 mod failover;
+pub mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -12,13 +15,13 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::cache::ValidationCache;
-use crate::config::{ClientConfig, HEALTH_TIMEOUT_MS};
+use crate::client::config::{ClientConfig, HEALTH_TIMEOUT_MS};
+use crate::client::snapshot::{ClientSnapshot, Operation};
 use crate::error::ClientError;
 use crate::format::{self, IdGrammar};
 use crate::policy::attempt::{Call, Replay, Resilience};
 use crate::policy::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::redact::Redactor;
-use crate::stats::{ClientSnapshot, Operation};
 use crate::transport::fetch::FetchTransport;
 use crate::transport::{ClientTransport, Method, Request, Response, TransportKind};
 use crate::wire::{self, EndpointWire, MintChecks, Route, Wire, WireMode};
