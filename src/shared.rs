@@ -41,7 +41,7 @@ pub fn for_service(service_url: &str, create: impl FnOnce() -> SharedState) -> A
 mod tests {
     use super::*;
     use crate::cache::CacheConfig;
-    use crate::clock::system;
+    use crate::rt::clock::system;
 
     fn with_cache() -> SharedState {
         SharedState {

@@ -15,23 +15,23 @@ use crate::bindings::fetch_transport::{self, FetchOrder};
 use crate::bindings::monitor::{ClientMonitor, ConnectionStateInfo};
 use crate::bindings::options::{client_settings, NativeClientOptions};
 use crate::cache::ValidationCache;
-use crate::cancel::{Cancellations, Cancelled};
 use crate::client::config::ClientConfig;
 use crate::client::endpoints::EndpointSet;
 use crate::client::snapshot::{OpStats, Operation};
 use crate::client::{CachePolicy, Client};
 use crate::client::{Failover, Fallback};
 use crate::error::ClientError;
-use crate::events::SharedSink;
+use crate::observe::events::SharedSink;
+use crate::observe::telemetry::{CallScope, Telemetry};
 use crate::policy::attempt::Resilience;
 use crate::policy::breaker::CircuitBreaker;
 use crate::policy::bulkhead::Bulkhead;
 use crate::policy::pause::RateLimitGate;
 use crate::policy::rate_limit::TokenBucket;
 use crate::policy::retry_budget::RetryBudget;
-use crate::runtime;
+use crate::rt::cancel::{Cancellations, Cancelled};
+use crate::rt::runtime;
 use crate::shared::{self, SharedState};
-use crate::telemetry::{CallScope, Telemetry};
 
 /// Refuses a caller's idempotency key that could not go into a header as is.
 fn checked_key(key: Option<&str>) -> Result<()> {
@@ -80,12 +80,12 @@ impl NativeClient {
         call: CallFuture,
     ) -> Result<()> {
         let headers = match headers.filter(|h| !h.is_empty()) {
-            Some(flat) => Some(crate::telemetry::parse_headers(flat).map_err(|e| to_napi_error(&e))?),
+            Some(flat) => Some(crate::observe::telemetry::parse_headers(flat).map_err(|e| to_napi_error(&e))?),
             None => None,
         };
         let scope = CallScope::new(ticket, op, &self.telemetry, headers);
         let mints = matches!(op, Operation::Mint | Operation::MintBatch);
-        let call: CallFuture = Box::pin(crate::telemetry::scoped(scope, call));
+        let call: CallFuture = Box::pin(crate::observe::telemetry::scoped(scope, call));
         // A fetch-transport call names itself to JS in every attempt (`transport::fetch::CallOrigin`).
         let call: CallFuture = if self.core.fetch_transport().is_some() {
             let single_attempt = self.single_attempt.swap(0, Ordering::Relaxed) == ticket;
@@ -146,7 +146,7 @@ impl NativeClient {
             events.attach(f)?;
         }
         let sink: SharedSink = events.clone();
-        let clock = crate::clock::system();
+        let clock = crate::rt::clock::system();
         let breaker_config = settings.breaker;
         let new_breaker = || breaker_config.clone().map(|c| Arc::new(CircuitBreaker::new(c, clock.clone())));
         let cache_config = settings.cache.as_ref().map(|c| c.config.clone());
@@ -397,7 +397,7 @@ impl NativeClient {
 
     #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
-        crate::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
+        crate::observe::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
     }
 
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
@@ -511,7 +511,7 @@ pub struct StoppedCall {
     pub idempotency_key: Option<String>,
 }
 
-fn to_stopped_call(ticket: u32, s: crate::cancel::Stopped) -> StoppedCall {
+fn to_stopped_call(ticket: u32, s: crate::rt::cancel::Stopped) -> StoppedCall {
     StoppedCall { ticket, may_have_minted: s.may_have_minted, idempotency_key: s.key }
 }
 

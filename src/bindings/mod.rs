@@ -18,9 +18,9 @@ pub mod options;
 pub mod redact;
 pub mod telemetry;
 
-/// Every request, answer and health check runs on the one I/O thread of `crate::runtime`;
+/// Every request, answer and health check runs on the one I/O thread of `crate::rt::runtime`;
 /// napi-rs gets no tokio runtime of its own.
 #[napi_derive::module_init]
 fn init() {
-    crate::logging::init_from_env();
+    crate::observe::logging::init_from_env();
 }

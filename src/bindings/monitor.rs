@@ -8,9 +8,9 @@ use napi_derive::napi;
 
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::client::Client;
-use crate::clock::system;
 use crate::monitor::task::{Monitor, Probe, TaskFuture};
 use crate::monitor::{ConnectionConfig, ConnectionMachine, ConnectionSnapshot, ConnectionState, UnixClock};
+use crate::rt::clock::system;
 
 #[napi(object)]
 pub struct ConnectionStatsInfo {
@@ -62,7 +62,7 @@ fn to_info(s: ConnectionSnapshot, enabled: bool) -> ConnectionStateInfo {
 
 /// The monitor runs on the I/O thread, next to the requests it checks the service for.
 fn spawn_task(fut: TaskFuture) -> tokio::task::JoinHandle<()> {
-    crate::runtime::spawn_tracked(fut)
+    crate::rt::runtime::spawn_tracked(fut)
 }
 
 impl Drop for ClientMonitor {

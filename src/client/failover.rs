@@ -8,7 +8,7 @@ use crate::client::config::HEALTH_TIMEOUT_MS;
 use crate::client::endpoints::{EndpointSet, Switch};
 use crate::client::snapshot::Operation;
 use crate::error::ClientError;
-use crate::events::Event;
+use crate::observe::events::Event;
 use crate::policy::attempt::{Replay, Resilience};
 use crate::policy::breaker::BreakerState;
 use crate::transport::{ClientTransport, Method, Request, Response};
@@ -178,7 +178,7 @@ impl Client {
         let Some(failover) = &self.failover else { return };
         for i in failover.set.probes_due() {
             let Some(me) = self.me.upgrade() else { return };
-            crate::runtime::spawn(async move { me.probe(i).await });
+            crate::rt::runtime::spawn(async move { me.probe(i).await });
         }
     }
 

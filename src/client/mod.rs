@@ -483,7 +483,7 @@ impl Client {
     pub async fn mint(&self, body: Bytes, key: Option<String>) -> Result<String, ClientError> {
         let key = key.unwrap_or_else(idempotency_key);
         // Reported with an abort or close() that stops this mint after its request was sent.
-        crate::cancel::note_key(&key);
+        crate::rt::cancel::note_key(&key);
         // Only while some endpoint may speak the deployed wire: once every one is known to
         // speak v1, a mint costs no extra parse.
         let typed: Option<Bytes> = if self.wires.iter().all(|w| w.get() == Wire::V1) {
@@ -535,7 +535,9 @@ impl Client {
             self.placeholders_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(code = error_code.as_deref().unwrap_or(""), "accepted a placeholder id");
             let error_code = error_code.map(|code| self.redactor.redact(&code).into_owned());
-            self.resilience.sink.emit(crate::events::Event::Placeholder { chitty_id: minted.id.clone(), error_code });
+            self.resilience
+                .sink
+                .emit(crate::observe::events::Event::Placeholder { chitty_id: minted.id.clone(), error_code });
         }
         Ok(minted.id)
     }
@@ -550,7 +552,7 @@ impl Client {
             return self.mint_one_by_one(&body, count, key.as_deref()).await;
         }
         let key_or_fresh = key.clone().unwrap_or_else(idempotency_key);
-        crate::cancel::note_key(&key_or_fresh);
+        crate::rt::cancel::note_key(&key_or_fresh);
         let request = |_: usize| Request {
             method: Method::Post,
             path: "/mint/batch",

@@ -20,7 +20,7 @@ use super::json::{self, JsonObject};
 use super::ledger::{Commit, MintedIds};
 use super::timestamp::iso8601_utc;
 use super::{Profile, Reply, RouteKind, State};
-use crate::clock::unix_ms;
+use crate::rt::clock::unix_ms;
 
 pub(crate) const SERVICE_VERSION: &str = "2.0.0";
 const MAX_BATCH: usize = 1_000;

@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::clock::SharedClock;
 use crate::error::ClientError;
-use crate::events::SharedSink;
+use crate::observe::events::SharedSink;
 use crate::policy::breaker::BreakerState;
+use crate::rt::clock::SharedClock;
 
 use self::breaker_hint::BreakerHint;
 use self::cache::SharedCache;
@@ -210,7 +210,7 @@ pub struct Fleet {
 fn spawn_detached<F: std::future::Future<Output = ()> + Send + 'static>(fut: F) {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => drop(handle.spawn(fut)),
-        Err(_) => crate::runtime::spawn(fut),
+        Err(_) => crate::rt::runtime::spawn(fut),
     }
 }
 

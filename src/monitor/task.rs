@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::{ConnectRequest, ConnectionMachine, ConnectionSnapshot, Step};
 use crate::error::ClientError;
-use crate::events::SharedSink;
+use crate::observe::events::SharedSink;
 
 pub type ProbeFuture = Pin<Box<dyn Future<Output = Result<(), ClientError>> + Send>>;
 /// One health check (the client's `GET /health`, 5 s timeout).
@@ -200,10 +200,10 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::clock::system;
-    use crate::events::testing::RecordingSink;
-    use crate::events::Event;
     use crate::monitor::{ConnectionConfig, ConnectionState, UnixClock};
+    use crate::observe::events::testing::RecordingSink;
+    use crate::observe::events::Event;
+    use crate::rt::clock::system;
 
     struct Fake {
         healthy: AtomicBool,

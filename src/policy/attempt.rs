@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::client::snapshot::{OpStats, Operation};
 use crate::error::ClientError;
-use crate::events::{Event, SharedSink};
 use crate::fleet::Fleet;
+use crate::observe::events::{Event, SharedSink};
 use crate::policy::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
 use crate::policy::pause::RateLimitGate;
 use crate::policy::rate_limit::TokenBucket;
@@ -100,16 +100,16 @@ impl Resilience {
                 }
             }
             // A call stopped (aborted, closed) meanwhile sends nothing; else a stop from now on
-            // reports that the request may have reached the service (`crate::cancel`).
-            crate::cancel::attempt_begins()?;
+            // reports that the request may have reached the service (`crate::rt::cancel`).
+            crate::rt::cancel::attempt_begins()?;
             let stamp = self.rate_limit.stamp();
-            crate::telemetry::attempt_begins(number);
+            crate::observe::telemetry::attempt_begins(number);
             let started = std::time::Instant::now();
             let outcome =
                 attempt(number).await.and_then(Response::error_for_status).and_then(|response| parse(&response));
-            crate::cancel::attempt_ends(outcome.as_ref().err());
+            crate::rt::cancel::attempt_ends(outcome.as_ref().err());
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
-            crate::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
+            crate::observe::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
             let new_pause = self.record_for_gate(op, stamp, outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());
             drop(trial);
@@ -233,7 +233,7 @@ impl Resilience {
                     ClientError::Http { retry_after, .. } => retry_after.as_deref(),
                     _ => None,
                 };
-                let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, crate::clock::unix_ms()));
+                let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, crate::rt::clock::unix_ms()));
                 if let Some(pause_ms) = self.rate_limit.on_rate_limited(stamp, retry_after_ms, fastrand::f64()) {
                     tracing::warn!(operation = op.as_str(), pause_ms, "rate limited by the service: pausing traffic");
                     self.sink.emit(Event::RateLimited {
@@ -294,7 +294,7 @@ impl Resilience {
             return None;
         }
         let retry_after = match err {
-            ClientError::Http { retry_after: Some(v), .. } => parse_retry_after(v, crate::clock::unix_ms()),
+            ClientError::Http { retry_after: Some(v), .. } => parse_retry_after(v, crate::rt::clock::unix_ms()),
             _ => None,
         };
         policy.next_delay_ms(attempt, retry_after, fastrand::f64())
@@ -304,9 +304,9 @@ impl Resilience {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
-    use crate::events::testing::RecordingSink;
+    use crate::observe::events::testing::RecordingSink;
     use crate::policy::breaker::BreakerConfig;
+    use crate::rt::clock::ManualClock;
     use bytes::Bytes;
 
     fn resilience(clock: Arc<ManualClock>, sink: Arc<RecordingSink>) -> Resilience {
@@ -381,8 +381,8 @@ mod tests {
             None,
             crate::fleet::tls::Trust::DEFAULT,
             200,
-            crate::events::noop(),
-            crate::clock::system(),
+            crate::observe::events::noop(),
+            crate::rt::clock::system(),
         )
         .unwrap();
         let r = Resilience {

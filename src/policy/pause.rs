@@ -20,9 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::clock::SharedClock;
 use crate::error::ClientError;
 use crate::policy::retry::RetryPolicy;
+use crate::rt::clock::SharedClock;
 
 /// First adaptive pause; it doubles while 429s continue.
 pub const INITIAL_PAUSE_MS: u64 = 1_000;
@@ -309,7 +309,7 @@ impl RateLimitGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{Clock, ManualClock};
+    use crate::rt::clock::{Clock, ManualClock};
     use std::sync::Arc;
 
     fn gate() -> (Arc<ManualClock>, RateLimitGate) {
@@ -643,7 +643,7 @@ mod tests {
     #[test]
     fn pass_waits_out_the_pause_or_fails_with_rate_limited() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-        let g = RateLimitGate::new(crate::clock::system());
+        let g = RateLimitGate::new(crate::rt::clock::system());
         g.on_rate_limited(g.stamp(), Some(5_000), 0.5);
         let mut budget = 1_000;
         let err = rt.block_on(g.pass(&mut budget)).unwrap_err();

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::clock::SharedClock;
 use crate::error::ClientError;
+use crate::rt::clock::SharedClock;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenBucketConfig {
@@ -125,7 +125,7 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::rt::clock::ManualClock;
     use std::sync::Arc;
 
     fn bucket(requests_per_second: f64, burst: u32) -> (TokenBucket, Arc<ManualClock>) {

@@ -30,8 +30,8 @@ use super::super::json::JsonObject;
 use super::super::timestamp::{iso8601_utc, utc_year_month};
 use super::super::{RouteKind, State};
 use super::{percent_decode, read_body, Answer, SERVICE_VERSION};
-use crate::clock::unix_ms;
 use crate::format::{self, PLACEHOLDER_ERRORS};
+use crate::rt::clock::unix_ms;
 
 const SERVICE: &[u8] = b"chittyid-mothership";
 

@@ -337,7 +337,7 @@ mod tests {
             breaker: None,
             cache: None,
             rejected_by_breaker: 0,
-            rate_limit: crate::policy::pause::RateLimitGate::new(crate::clock::system()).snapshot(),
+            rate_limit: crate::policy::pause::RateLimitGate::new(crate::rt::clock::system()).snapshot(),
             fleet: None,
             retry_budget: None,
             bulkhead: None,
