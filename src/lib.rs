@@ -4,19 +4,19 @@
 
 pub mod cache;
 pub mod client;
+pub mod connection;
 pub mod emulator;
 pub mod error;
 pub mod exchange;
 pub mod fleet;
-pub mod format;
 #[cfg(test)]
 pub mod fuzzing;
-pub mod monitor;
+pub mod id;
 pub mod observe;
 pub mod policy;
 pub mod redact;
+pub mod registry;
 pub mod rt;
-pub mod shared;
 pub mod transport;
 pub mod wire;
 

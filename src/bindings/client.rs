@@ -9,10 +9,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bindings::bridge::completions::{to_js_pairs, Completer, CompleterWake, Completion, Outcome};
+use crate::bindings::connection::{ClientMonitor, ConnectionStateInfo};
 use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::bindings::fetch_transport::{self, FetchOrder};
-use crate::bindings::monitor::{ClientMonitor, ConnectionStateInfo};
 use crate::bindings::options::{client_settings, NativeClientOptions};
 use crate::cache::ValidationCache;
 use crate::client::config::ClientConfig;
@@ -29,9 +29,9 @@ use crate::policy::bulkhead::Bulkhead;
 use crate::policy::pause::RateLimitGate;
 use crate::policy::rate_limit::TokenBucket;
 use crate::policy::retry_budget::RetryBudget;
+use crate::registry::{self, SharedState};
 use crate::rt::cancel::{Cancellations, Cancelled};
 use crate::rt::runtime;
-use crate::shared::{self, SharedState};
 
 /// Refuses a caller's idempotency key that could not go into a header as is.
 fn checked_key(key: Option<&str>) -> Result<()> {
@@ -156,7 +156,7 @@ impl NativeClient {
             cache: cache_config.clone().map(|c| Arc::new(ValidationCache::new(c, clock.clone()))),
         };
         let state = if settings.process_scope {
-            shared::for_service(&config.service_url, new_state)
+            registry::for_service(&config.service_url, new_state)
         } else {
             Arc::new(new_state())
         };

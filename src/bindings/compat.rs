@@ -170,7 +170,7 @@ pub fn reconnect_delay_ms(
     max_reconnect_delay: f64,
     jitter: Option<f64>,
 ) -> f64 {
-    crate::monitor::reconnect_delay_ms(
+    crate::connection::reconnect_delay_ms(
         attempts,
         lenient_millis(reconnect_delay),
         lenient_multiplier(multiplier),

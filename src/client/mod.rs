@@ -18,7 +18,7 @@ use crate::cache::ValidationCache;
 use crate::client::config::{ClientConfig, HEALTH_TIMEOUT_MS};
 use crate::client::snapshot::{ClientSnapshot, Operation};
 use crate::error::ClientError;
-use crate::format::{self, IdGrammar};
+use crate::id::{self, IdGrammar};
 use crate::policy::attempt::{Call, Replay, Resilience};
 use crate::policy::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::redact::Redactor;
@@ -138,7 +138,7 @@ pub struct Validation {
 impl Validation {
     /// Rebuilds an answer from a cached verdict; the entity follows from the type letter.
     pub fn from_cache(id: &str, valid: bool) -> Self {
-        let entity = valid.then(|| format::entity_for_id(id)).flatten().map(str::to_owned);
+        let entity = valid.then(|| id::entity_for_id(id)).flatten().map(str::to_owned);
         Validation {
             valid,
             chitty_id: Some(id.to_owned()),
@@ -679,7 +679,7 @@ impl Client {
         // Fleet mode: the shared cache (L2) before the service, when caching is on, and only
         // for well-formed ids: whatever Redis holds, an id that fails the format check is never
         // answered `valid: true` from it (a forged entry, see `fleet::cache`, is a miss anyway).
-        let Some(l2) = self.shared_cache().filter(|_| format::is_valid_in(id, self.id_grammar)) else {
+        let Some(l2) = self.shared_cache().filter(|_| id::is_valid_in(id, self.id_grammar)) else {
             let answer = self.ask_service(id).await;
             if still_wanted() {
                 self.remember(id, &answer);
@@ -822,7 +822,7 @@ impl Client {
                 Validation { valid: false, error: Some(format!("Service error: {status}")), ..Validation::default() }
             }
             Err(e) => Validation {
-                valid: format::is_valid_in(id, self.id_grammar),
+                valid: id::is_valid_in(id, self.id_grammar),
                 error: Some(e.to_string()),
                 ..Validation::default()
             },

@@ -457,7 +457,7 @@ fn mint_body(mut ids: MintedIds<'_>, letters: &[u8]) -> Bytes {
 }
 
 fn batch_body(ids: MintedIds<'_>, letters: &[u8]) -> Bytes {
-    JsonObject::with_capacity(32 + letters.len() * (crate::format::DEPLOYED_ID_LEN + 3))
+    JsonObject::with_capacity(32 + letters.len() * (crate::id::DEPLOYED_ID_LEN + 3))
         .boolean("success", true)
         .plain_array("chittyIds", ids)
         .finish()

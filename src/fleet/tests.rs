@@ -5,8 +5,8 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::budget::{Grant, RateConfig};
 use super::cache::Lookup;
-use super::rate::{Grant, RateConfig};
 use super::*;
 use crate::observe::events::testing::RecordingSink;
 

@@ -200,7 +200,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::monitor::{ConnectionConfig, ConnectionState, UnixClock};
+    use crate::connection::{ConnectionConfig, ConnectionState, UnixClock};
     use crate::observe::events::testing::RecordingSink;
     use crate::observe::events::Event;
     use crate::rt::clock::system;

@@ -8,8 +8,8 @@ use napi_derive::napi;
 
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::client::Client;
-use crate::monitor::task::{Monitor, Probe, TaskFuture};
-use crate::monitor::{ConnectionConfig, ConnectionMachine, ConnectionSnapshot, ConnectionState, UnixClock};
+use crate::connection::task::{Monitor, Probe, TaskFuture};
+use crate::connection::{ConnectionConfig, ConnectionMachine, ConnectionSnapshot, ConnectionState, UnixClock};
 use crate::rt::clock::system;
 
 #[napi(object)]
