@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::cache::ValidationCache;
 use crate::policy::breaker::CircuitBreaker;
-use crate::policy::pause::RateLimitGate;
+use crate::policy::pause::Pause;
 
 /// What process-scoped clients of one service URL share. The rate-limit gate too: the
 /// service limits per client address, so the clients of one process share its budget.
 pub struct SharedState {
     pub cache: Option<Arc<ValidationCache>>,
     pub breaker: Option<Arc<CircuitBreaker>>,
-    pub rate_limit: Arc<RateLimitGate>,
+    pub pause: Arc<Pause>,
 }
 
 type Registry = Mutex<HashMap<String, Weak<SharedState>>>;
@@ -47,7 +47,7 @@ mod tests {
         SharedState {
             cache: Some(Arc::new(ValidationCache::new(CacheConfig::default(), system()))),
             breaker: None,
-            rate_limit: Arc::new(RateLimitGate::new(system())),
+            pause: Arc::new(Pause::new(system())),
         }
     }
 

@@ -39,7 +39,7 @@ fn client(url: &str) -> Arc<Client> {
     let resilience = Resilience {
         retry: Some(RetryPolicy::default()),
         breaker: Some(Arc::new(CircuitBreaker::new(BreakerConfig::default(), clock::system()))),
-        rate_limit: Arc::new(chittyid_client::policy::pause::RateLimitGate::new(clock::system())),
+        rate_limit: Arc::new(chittyid_client::policy::pause::Pause::new(clock::system())),
         sink: events::noop(),
         stats: Arc::new(OpStats::default()),
         fleet: None,

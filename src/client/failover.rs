@@ -18,7 +18,7 @@ use super::Client;
 /// An endpoint after the primary.
 pub struct Fallback {
     pub transport: ClientTransport,
-    /// Its own breaker and rate-limit gate; retry policy, budget, throttle, stats and events
+    /// Its own breaker and rate-limit gate; retry policy, budget, rate limit, stats and events
     /// are the client's.
     pub resilience: Resilience,
 }

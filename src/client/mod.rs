@@ -423,11 +423,11 @@ impl Client {
             breaker: self.resilience.breaker.as_ref().map(|b| b.snapshot()),
             cache: self.cache().map(|c| c.stats()),
             rejected_by_breaker: stats.rejected_by_breaker(),
-            rate_limit: self.resilience.rate_limit.snapshot(),
+            pause: self.resilience.pause.snapshot(),
             fleet: self.resilience.fleet.as_ref().map(|f| f.snapshot()),
             retry_budget: self.resilience.retry_budget.as_ref().map(|b| b.snapshot()),
             bulkhead: self.bulkhead.as_ref().map(|b| b.snapshot()),
-            throttle: self.resilience.throttle.as_ref().map(|t| t.snapshot()),
+            rate_limit: self.resilience.rate_limit.as_ref().map(|t| t.snapshot()),
             endpoints: self.endpoint_snapshots(),
             wire: self.wire_of(self.active_endpoint()).as_str(),
             placeholders_accepted: self.placeholders_accepted(),
@@ -864,7 +864,7 @@ impl Client {
     pub async fn health_result(&self) -> Result<(), ClientError> {
         let endpoint = self.active_endpoint();
         let resilience = self.endpoint(endpoint).1;
-        let gate = &resilience.rate_limit;
+        let gate = &resilience.pause;
         let mut budget_ms = HEALTH_TIMEOUT_MS;
         resilience.pass_throttle(&mut budget_ms).await?;
         gate.pass(&mut budget_ms).await?;

@@ -183,12 +183,12 @@ pub struct ClientSnapshot {
     pub breaker: Option<crate::policy::breaker::BreakerSnapshot>,
     pub cache: Option<crate::cache::CacheStats>,
     pub rejected_by_breaker: u64,
-    pub rate_limit: crate::policy::pause::RateLimitSnapshot,
+    pub pause: crate::policy::pause::PauseSnapshot,
     /// Fleet mode's counters; `None` when it is off.
     pub fleet: Option<crate::fleet::FleetSnapshot>,
     pub retry_budget: Option<crate::policy::retry_budget::RetryBudgetSnapshot>,
     pub bulkhead: Option<crate::policy::bulkhead::BulkheadSnapshot>,
-    pub throttle: Option<crate::policy::rate_limit::TokenBucketSnapshot>,
+    pub rate_limit: Option<crate::policy::rate_limit::RateLimitSnapshot>,
     /// Every endpoint, when the client has more than one.
     pub endpoints: Vec<EndpointSnapshot>,
     /// The wire of the endpoint calls go to (`crate::wire::Wire::as_str`).

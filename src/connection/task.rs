@@ -49,12 +49,12 @@ impl Shared {
     }
 }
 
-pub struct Monitor {
+pub struct ConnectionTask {
     shared: Arc<Shared>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl Monitor {
+impl ConnectionTask {
     pub fn new(machine: ConnectionMachine, probe: Probe, sink: SharedSink) -> Self {
         let shared = Shared {
             machine: Mutex::new(machine),
@@ -159,7 +159,7 @@ impl Monitor {
     }
 }
 
-impl Drop for Monitor {
+impl Drop for ConnectionTask {
     fn drop(&mut self) {
         self.close();
     }
@@ -211,7 +211,7 @@ mod tests {
         latency_ms: AtomicU32,
     }
 
-    fn setup(config: ConnectionConfig) -> (Monitor, Arc<Fake>, Arc<RecordingSink>) {
+    fn setup(config: ConnectionConfig) -> (ConnectionTask, Arc<Fake>, Arc<RecordingSink>) {
         let fake =
             Arc::new(Fake { healthy: AtomicBool::new(true), checks: AtomicU32::new(0), latency_ms: AtomicU32::new(0) });
         let sink = Arc::new(RecordingSink::default());
@@ -232,7 +232,7 @@ mod tests {
             })
         });
         let machine = ConnectionMachine::new(config, "http://test/v1".into(), system(), Arc::new(UnixClock));
-        (Monitor::new(machine, probe, sink.clone()), fake, sink)
+        (ConnectionTask::new(machine, probe, sink.clone()), fake, sink)
     }
 
     fn fast(max_attempts: Option<u32>) -> ConnectionConfig {
