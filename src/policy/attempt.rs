@@ -6,10 +6,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::snapshot::{OpStats, Operation};
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::fleet::Fleet;
 use crate::observe::events::{Event, SharedSink};
+use crate::observe::stats::OpStats;
 use crate::policy::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
 use crate::policy::pause::Pause;
 use crate::policy::rate_limit::RateLimit;
