@@ -475,7 +475,7 @@ class ChittyIDClient extends Emitter {
   }
 
   /**
-   * mintBatch() on a service without a batch route (src/client.rs): single mints, at most
+   * mintBatch() on a service without a batch route (src/client/mod.rs): single mints, at most
    * BATCH_FALLBACK_CONCURRENCY at a time, ids in request order. After a failure no new mint
    * starts; the error (the code and fields of the lowest failed position's failure) carries every
    * id minted (`mintedIds`, null where none) and the positions that failed (`failedPositions`),

@@ -145,7 +145,7 @@ pub struct EndpointSnapshot {
     pub active: bool,
     pub requests: u64,
     pub failovers: u64,
-    pub breaker: Option<crate::breaker::BreakerSnapshot>,
+    pub breaker: Option<crate::policy::breaker::BreakerSnapshot>,
     /// The wire it speaks, as far as known (`crate::wire::Wire::as_str`).
     pub wire: &'static str,
 }
@@ -180,15 +180,15 @@ mod tests {
 #[derive(Clone, Debug)]
 pub struct ClientSnapshot {
     pub operations: Vec<OpSnapshot>,
-    pub breaker: Option<crate::breaker::BreakerSnapshot>,
+    pub breaker: Option<crate::policy::breaker::BreakerSnapshot>,
     pub cache: Option<crate::cache::CacheStats>,
     pub rejected_by_breaker: u64,
-    pub rate_limit: crate::rate_limit::RateLimitSnapshot,
+    pub pause: crate::policy::pause::PauseSnapshot,
     /// Fleet mode's counters; `None` when it is off.
     pub fleet: Option<crate::fleet::FleetSnapshot>,
-    pub retry_budget: Option<crate::retry_budget::RetryBudgetSnapshot>,
-    pub bulkhead: Option<crate::bulkhead::BulkheadSnapshot>,
-    pub throttle: Option<crate::token_bucket::TokenBucketSnapshot>,
+    pub retry_budget: Option<crate::policy::retry_budget::RetryBudgetSnapshot>,
+    pub bulkhead: Option<crate::policy::bulkhead::BulkheadSnapshot>,
+    pub rate_limit: Option<crate::policy::rate_limit::RateLimitSnapshot>,
     /// Every endpoint, when the client has more than one.
     pub endpoints: Vec<EndpointSnapshot>,
     /// The wire of the endpoint calls go to (`crate::wire::Wire::as_str`).
