@@ -108,9 +108,9 @@ impl Client {
         let order = failover.set.order();
         let mut last = None;
         for (n, &i) in order.iter().enumerate() {
-            let hands_off = n + 1 < order.len();
+            let yields_to_failover = n + 1 < order.len();
             let (_, resilience) = self.endpoint(i);
-            let call = crate::policy::attempt::Call { hands_off, ..self.call(op, replay) };
+            let call = crate::policy::attempt::Call { yields_to_failover, ..self.call(op, replay) };
             match resilience.run(call, |_| attempt(i), |r| parse(i, r)).await {
                 Ok(value) => {
                     failover.set.on_success(i);

@@ -460,7 +460,7 @@ impl Client {
 
     /// A call of `op` under `replay`; it may wait out rate-limit pauses for up to its timeout.
     fn call<'a>(&self, op: Operation, replay: Replay<'a>) -> Call<'a> {
-        Call { op, replay, wait_budget_ms: self.timeout_ms, hands_off: false }
+        Call { op, replay, wait_budget_ms: self.timeout_ms, yields_to_failover: false }
     }
 
     /// The replay rule of a mint under `key`.
@@ -931,8 +931,6 @@ fn serves_stale(err: &ClientError) -> bool {
         _ => true,
     }
 }
-
-pub type SharedClient = Arc<Client>;
 
 #[cfg(test)]
 mod tests {

@@ -65,7 +65,7 @@ pub struct Call<'a> {
     pub wait_budget_ms: u64,
     /// Another endpoint follows: a failure that fails over ends the run at once instead of
     /// being retried here (the next endpoint is the retry).
-    pub hands_off: bool,
+    pub yields_to_failover: bool,
 }
 
 impl Resilience {
@@ -130,7 +130,7 @@ impl Resilience {
                     return Err(err);
                 }
             }
-            if call.hands_off && err.fails_over() {
+            if call.yields_to_failover && err.fails_over() {
                 return Err(err);
             }
             // JS asked for one attempt (its `fetch` is a test double that would pass a second
@@ -324,7 +324,7 @@ mod tests {
     }
 
     const MINT: Call<'static> =
-        Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000, hands_off: false };
+        Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000, yields_to_failover: false };
 
     fn failing() -> std::future::Ready<Result<Response, ClientError>> {
         std::future::ready(Err(ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange }))
@@ -502,7 +502,7 @@ mod tests {
         };
         let mut script = script.into_iter();
         let mut attempts = 0;
-        let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, hands_off: false };
+        let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, yields_to_failover: false };
         let outcome = block_on(r.run(
             call,
             |_| {
@@ -591,7 +591,7 @@ mod tests {
         ] {
             let mut script = vec![first].into_iter();
             let mut attempts = 0;
-            let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, hands_off: true };
+            let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, yields_to_failover: true };
             let err = block_on(r.run(
                 call,
                 |_| {
@@ -605,7 +605,7 @@ mod tests {
         }
         // A 429 does not fail over: it is retried here, through the gate.
         let mut script = vec![status(429, Some("0"))].into_iter();
-        let call = Call { op: Operation::Mint, replay: safe, wait_budget_ms: 1_000, hands_off: true };
+        let call = Call { op: Operation::Mint, replay: safe, wait_budget_ms: 1_000, yields_to_failover: true };
         assert!(block_on(r.run(
             call,
             |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))),
@@ -670,7 +670,12 @@ mod tests {
         let clock = ManualClock::new(0);
         let sink = Arc::new(RecordingSink::default());
         let r = resilience(clock.clone(), sink.clone());
-        let call = Call { op: Operation::Validate, replay: Replay::Retryable, wait_budget_ms: 1_000, hands_off: false };
+        let call = Call {
+            op: Operation::Validate,
+            replay: Replay::Retryable,
+            wait_budget_ms: 1_000,
+            yields_to_failover: false,
+        };
         let err = block_on(r.run(call, |_| std::future::ready(status(429, None)), |_| Ok(()))).unwrap_err();
         assert_eq!(err.status(), Some(429));
         assert_eq!(sink.names(), ["rateLimited"], "no circuitOpen although failureThreshold is 1");
