@@ -268,7 +268,11 @@ impl Resilience {
         let Some(Transition { from, to }) = transition else { return };
         tracing::info!(from = from.as_str(), to = to.as_str(), "circuit breaker transition");
         if let (Some(fleet), Some(breaker)) = (&self.fleet, &self.breaker) {
-            fleet.on_breaker_transition(to, breaker.config().reset_timeout_ms);
+            match to {
+                BreakerState::Open => fleet.publish_breaker_open(breaker.config().reset_timeout_ms),
+                BreakerState::Closed => fleet.publish_breaker_closed(),
+                BreakerState::HalfOpen => {}
+            }
         }
         let event = match to {
             BreakerState::Open => {
