@@ -557,7 +557,7 @@ fn extra_ca_pem(option: Option<&[String]>) -> Vec<Vec<u8>> {
 }
 
 // ---------------------------------------------------------------------------------------
-// The compat classes (README "Compat layer")
+// The compat classes (docs/MIGRATION.md "The compat layer")
 
 /// The compat `ChittyIDConnectionManager`'s live properties, read at each reconnect as v1 read
 /// them: a value that is not a number of ms >= 0 (NaN, negative) counts as 0, and a huge one

@@ -10,7 +10,7 @@
 //! traffic that led to the 429: from the end of the last pause, or from the first success after
 //! a quiet second, never across idle time (which would dilute it). The pace grows by about 10 %
 //! per second of successes until the next 429 measures it again (up or down), and is dropped
-//! after a quiet minute. See docs/ARCHITECTURE.md, "Rate limits".
+//! after a quiet minute. See docs/ARCHITECTURE.md, "Pause after a 429".
 //!
 //! Requests are stamped with the pause *epoch* they were sent in: a 429 for a request sent
 //! before the current pause began is the same burst meeting the same limit, and neither

@@ -1,6 +1,6 @@
 //! Client-side rate limit (`rateLimit: { requestsPerSecond, burst }`): a token bucket kept as
 //! its theoretical arrival time (GCRA), so it is one number under a lock and needs no refill
-//! task (docs/ARCHITECTURE.md, "Client-side rate limit"). Every request waits for its token
+//! task (docs/ARCHITECTURE.md, "Rate limit"). Every request waits for its token
 //! rather than fail, out of the call's wait budget; a wait longer than the budget fails at once
 //! with `ERATELIMITED` and takes no token.
 
