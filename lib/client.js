@@ -69,7 +69,7 @@ class ChittyIDClient extends EventEmitter {
   /** The `headers` option, checked (lib/options.js `callHeaders` merges it per call). */
   #headers
   /**
-   * v1 semantics (README "Testing with fetch stubs"): every call is made by lib/v1.js; the
+   * v1 semantics (docs/ARCHITECTURE.md "v1 semantics"): every call is made by lib/v1.js; the
    * native client is made only if a v2 method needs it (`#ensureNative`).
    */
   #v1 = false

@@ -33,7 +33,7 @@ class ChittyIDError extends Error {
     if (mayHaveMinted === true) this.idempotencyKey = idempotencyKey
     if (retryInMs !== undefined && retryInMs !== null) this.retryInMs = retryInMs
     if (placeholderId !== undefined && placeholderId !== null) {
-      // The service answered with a placeholder, not a minted id (README "Which service this talks to").
+      // The service answered with a placeholder, not a minted id (docs/OPERATIONS.md "Placeholders").
       this.placeholderId = placeholderId
       this.serviceErrorCode = serviceErrorCode ?? null
       this.retrySafe = retrySafe === true

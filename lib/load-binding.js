@@ -100,7 +100,7 @@ function noAddonError(cause) {
     )
   }
   lines.push(
-    `Bundled with esbuild, webpack or Next.js? A .node file cannot be bundled: mark ${pkg.name} as external (README "Bundlers").`,
+    `Bundled with esbuild, webpack or Next.js? A .node file cannot be bundled: mark ${pkg.name} as external (README "Install").`,
   )
   const tried = attempts(cause)
   if (tried.length > 0) lines.push('Load attempts:', ...tried.map((line) => `  - ${line}`))

@@ -1,7 +1,7 @@
 'use strict'
 
-// The `logger` option: the caller's own logger receives structured records (README,
-// "Observability"). Any object with `debug`, `info`, `warn` and `error` methods works.
+// The `logger` option: the caller's own logger receives structured records (docs/OPERATIONS.md,
+// "Your logger"). Any object with `debug`, `info`, `warn` and `error` methods works.
 //
 // Calling convention, decided once per client:
 // - object first, `logger.info(record, message)` (pino, bunyan): when `loggerStyle` says

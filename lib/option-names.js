@@ -19,7 +19,7 @@ const FOREIGN = {
     retries: ['axios-retry and got', 'retry: { maxAttempts } (attempts, counting the first)'],
     maxRetries: ['several HTTP clients', 'retry: { maxAttempts } (attempts, counting the first)'],
     retryDelay: ['axios-retry', 'retry: { initialDelayMs, backoffMultiplier, maxDelayMs }'],
-    retryCondition: ['axios-retry', 'nothing: which failures are retried is fixed (README "Retry safety")'],
+    retryCondition: ['axios-retry', 'nothing: which failures are retried is fixed (docs/OPERATIONS.md "Retry safety")'],
     baseURL: ['axios', 'serviceUrl'],
     baseUrl: ['several HTTP clients', 'serviceUrl'],
     url: ['several HTTP clients', 'serviceUrl'],
@@ -51,7 +51,7 @@ const FOREIGN = {
     randomize: ['p-retry and async-retry', 'jitter (0 to 1)'],
     retryDelay: ['axios-retry', 'initialDelayMs'],
     delay: ['several retry libraries', 'initialDelayMs'],
-    retryCondition: ['axios-retry', 'nothing: which failures are retried is fixed (README "Retry safety")'],
+    retryCondition: ['axios-retry', 'nothing: which failures are retried is fixed (docs/OPERATIONS.md "Retry safety")'],
   },
   circuitBreaker: {
     errorThresholdPercentage: [

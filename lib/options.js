@@ -269,7 +269,7 @@ function idGrammarOption(value) {
 }
 
 /**
- * `wire`: which service's routes to speak (README "Which service this talks to"). Absent, it is
+ * `wire`: which service's routes to speak (docs/OPERATIONS.md "Which service this talks to"). Absent, it is
  * the native default (`auto`), except under the automatically chosen fetch transport (jest),
  * where a suite expects v1's calls exactly: there it is `v1`, and nothing is sent to detect.
  */
@@ -296,7 +296,7 @@ function booleanOption(value, name) {
  * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
  * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
  * `automatic`: chosen because jest runs, by neither the option nor the variable; such a client
- * keeps v1's semantics (README "Testing with fetch stubs").
+ * keeps v1's semantics (docs/ARCHITECTURE.md "v1 semantics").
  */
 function transportOption(value) {
   if (value !== undefined && value !== null) {
@@ -315,7 +315,7 @@ function transportOption(value) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Fleet mode (README "Fleet mode")
+// Fleet mode (docs/OPERATIONS.md "Fleet mode")
 
 const FLEET_FIELDS = {
   keyPrefix: 'string',
@@ -468,7 +468,7 @@ const CLIENT_OPTIONS = [
  * stays in JS (`timeout` with its default applied, as v1 exposed it on the client).
  *
  * Where the fetch transport was chosen automatically (under jest), the client keeps v1's
- * semantics (README "Testing with fetch stubs"): `v1` is set when the config holds only v1's
+ * semantics (docs/ARCHITECTURE.md "v1 semantics"): `v1` is set when the config holds only v1's
  * options, and every call is then made by lib/v1.js (`native` is used only if a v2 method
  * such as getStats() is called); otherwise retry, breaker and cache stay off unless given.
  */

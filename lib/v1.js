@@ -14,7 +14,7 @@
 // - mint's timeout through `setTimeout` and an AbortController, read when the call is made,
 //   so jest's fake timers drive it as they drove v1's. The timer is cleared once the fetch
 //   settles either way (v1 left it running after a rejected fetch).
-// Two departures keep the API key safe (README "The API key in errors, logs and answers"):
+// Two departures keep the API key safe (docs/OPERATIONS.md "The API key in errors, logs and answers"):
 // messages pass through the one redaction rule (lib/redact.js), a `chittyId` or `entity` that
 // gives the key away is dropped, and `validate(".")`/`validate("..")` are answered without a
 // request (a URL drops dot segments, so the key would go to another route).

@@ -1,6 +1,6 @@
 'use strict'
 
-// Drop-in for the `ChittyIDConnectionManager` that services wrapped around v1 (README "Compat layer").
+// Drop-in for the `ChittyIDConnectionManager` that services wrapped around v1 (docs/MIGRATION.md "The compat layer").
 // Timers are JS timers, unref'd so they never keep a process alive; the health check is the
 // native client's (`GET ${serviceUrl}/health`, 5 s timeout) and the reconnect schedule comes
 // from the same Rust function the client's own connection manager uses.

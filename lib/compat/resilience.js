@@ -1,7 +1,7 @@
 'use strict'
 
 // Drop-in replacements for the retry and circuit breaker helpers services wrote around v1
-// (README "Compat layer"). The state machine and the backoff schedule are the Rust code the client
+// (docs/MIGRATION.md "The compat layer"). The state machine and the backoff schedule are the Rust code the client
 // uses (src/policy/breaker.rs, src/policy/retry.rs via src/bindings/compat.rs); only the caller's callback
 // runs here.
 

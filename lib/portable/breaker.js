@@ -1,7 +1,7 @@
 'use strict'
 
-// The portable client's circuit breaker: the state machine of src/policy/breaker.rs (README
-// "circuitBreaker"): CLOSED -> OPEN after `failureThreshold` counted failures within
+// The portable client's circuit breaker: the state machine of src/policy/breaker.rs (docs/OPERATIONS.md
+// "Circuit breaker"): CLOSED -> OPEN after `failureThreshold` counted failures within
 // `monitorWindow`; OPEN fails fast for `resetTimeout`; then HALF_OPEN admits up to
 // `halfOpenAttempts` trial calls at a time, `halfOpenAttempts` successes close it and a failure
 // opens it again. `onTransition(state, failures)` hears every change. A trial that has not

@@ -47,7 +47,7 @@ function newKey() {
 
 const isRateLimit = (f) => (f.kind === 'http' && f.status === 429) || (f.kind === 'placeholder' && f.rateLimited)
 
-/** Whether the breaker counts a failed attempt (README "circuitBreaker": not 4xx but 408, never 429). */
+/** Whether the breaker counts a failed attempt (docs/OPERATIONS.md "Circuit breaker": not 4xx but 408, never 429). */
 function countsForBreaker(f) {
   switch (f.kind) {
     case 'transport':

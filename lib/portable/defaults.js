@@ -30,7 +30,7 @@ const DEFAULTS = deepFreeze({
 const HEALTH_TIMEOUT_MS = 5000
 
 /**
- * The pause after a 429 without `Retry-After` (README "Rate limits"): 1 s ±20 %, doubling while
+ * The pause after a 429 without `Retry-After` (docs/OPERATIONS.md "Pause after a 429"): 1 s ±20 %, doubling while
  * 429s continue, at most 60 s; a `Retry-After` is capped at 60 s too. src/policy/pause.rs.
  */
 const RATE_LIMIT_PAUSE = deepFreeze({ initialMs: 1000, maxMs: 60000, jitter: 0.2 })

@@ -1,6 +1,6 @@
 'use strict'
 
-// The portable client's base class (docs/PORTABLE.md "Events"). Where the runtime has
+// The portable client's base class (docs/PORTABLE.md "How the portable client is built"). Where the runtime has
 // `node:events` (Node, Bun, Deno, Workers with `nodejs_compat`), it is Node's EventEmitter,
 // reached through `process.getBuiltinModule` so that no bundler has to resolve a `node:`
 // import: a worker without `nodejs_compat` still bundles and loads. Elsewhere it is the small

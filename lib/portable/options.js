@@ -1,6 +1,6 @@
 'use strict'
 
-// The portable client's options (docs/PORTABLE.md "Options"): the native client's option
+// The portable client's options (docs/PORTABLE.md "How the portable client is built"): the native client's option
 // names, ranges and messages for what the portable client offers (lib/options.js needs the
 // addon, so it cannot be bundled for a worker; __test__/portable.test.mjs holds both to the
 // same refusals), a typed refusal (`ERR_CHITTYID_UNSUPPORTED`) for what cannot exist in a

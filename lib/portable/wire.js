@@ -1,7 +1,7 @@
 'use strict'
 
-// What the portable client sends and reads on each of the two wires (README "Which service this
-// talks to"): v1's (`POST {serviceUrl}/mint`, `/mint/batch`, `GET {serviceUrl}/validate/:id`,
+// What the portable client sends and reads on each of the two wires (docs/OPERATIONS.md "Which
+// service this talks to"): v1's (`POST {serviceUrl}/mint`, `/mint/batch`, `GET {serviceUrl}/validate/:id`,
 // `GET {serviceUrl}/health`) and the deployed service's (`entityType` in the mint body,
 // `POST {origin}/api/validate`, `GET {origin}/health`, no batch route, 200 placeholders).
 
