@@ -259,7 +259,7 @@ export interface ChittyIDClientConfig {
    * Default `"https://id.chitty.cc/v1"`; endpoint paths are appended to it. An array lists a
    * primary and its fallbacks in order: calls go to the first healthy one and fail over on
    * connect failures, timeouts, 5xx and an open circuit (a safe mint only when nothing was
-   * processed); see README "Endpoint failover".
+   * processed); see docs/OPERATIONS.md "Endpoint failover".
    */
   serviceUrl?: string | readonly string[]
   /** Failback settings with several endpoints. */
@@ -319,11 +319,11 @@ export interface ChittyIDClientConfig {
    * Default: the `CHITTYID_TRANSPORT` environment variable (`native` or `fetch`), else `"fetch"`
    * under jest (`JEST_WORKER_ID` set), else `"native"`. Chosen automatically under jest, the
    * client keeps v1's semantics unless options say otherwise: one `fetch` per call, v1's
-   * requests, results and messages (README "Testing with fetch stubs").
+   * requests, results and messages (docs/MIGRATION.md "v1-era jest suites and fetch stubs").
    */
   transport?: ChittyIDTransport
   /**
-   * Which service's routes to speak (README "Which service this talks to"). `"v1"`: v1's
+   * Which service's routes to speak (docs/OPERATIONS.md "Which service this talks to"). `"v1"`: v1's
    * routes below `serviceUrl`, the mint body as given. `"deployed"`: the deployed service's
    * (`POST {origin}/v1/mint` with `entityType`, `POST {origin}/api/validate`, `GET
    * {origin}/health`, no batch route). `"auto"`: learnt per endpoint from its answers (a 404 on
@@ -369,7 +369,7 @@ export interface ChittyIDClientConfig {
   /** Constant labels added to every series of `metrics()` (names `[a-zA-Z_][a-zA-Z0-9_]*`; not `operation`, `le`). */
   labels?: Record<string, string | number>
   /**
-   * Fleet mode (README "Fleet mode"): instances share one rate budget, one validation cache
+   * Fleet mode (docs/OPERATIONS.md "Fleet mode"): instances share one rate budget, one validation cache
    * (L2) and their breakers' openings through Redis or Valkey. Off by default. Redis trouble
    * never fails a call: the client goes local-only (`fleetDegraded`) and reconnects by itself.
    */
@@ -596,7 +596,7 @@ export declare class ChittyIDError extends Error {
   readonly placeholderId?: string
   /** With `placeholderId`: the service's `errorCode` (`MINT_UNAVAILABLE`, `MINT_TIMEOUT`, `RATE_LIMITED`, ...), or null. */
   readonly serviceErrorCode?: string | null
-  /** With `placeholderId`: whether minting again cannot mint twice (README "Retry safety"). */
+  /** With `placeholderId`: whether minting again cannot mint twice (docs/OPERATIONS.md "Retry safety"). */
   readonly retrySafe?: boolean
   /**
    * `mintBatch` against a service without a batch route (minted one by one): every id minted,
@@ -787,7 +787,7 @@ export interface CacheStats {
   staleServed: number
 }
 
-/** The rate-limit pause (see README "Rate limits"). */
+/** The rate-limit pause (see docs/OPERATIONS.md "Pause after a 429"). */
 export interface RateLimitStats {
   /** Traffic is paused now. */
   paused: boolean
@@ -1102,7 +1102,7 @@ export declare class ChittyIDEmulator {
 }
 
 // ---------------------------------------------------------------------------------------
-// Compat: resilience helpers services built around v1 (README "Compat layer"). Their breaker state
+// Compat: resilience helpers services built around v1 (docs/MIGRATION.md "The compat layer"). Their breaker state
 // machine and backoff schedule are the native ones the client uses; only `fn` runs in JS.
 
 /** Configuration of `withRetry`; fields left out take their `RETRY_CONFIG` value. */
@@ -1342,7 +1342,7 @@ export declare function getSharedConnectionManager(options?: ConnectionManagerOp
 export declare function resetSharedConnectionManager(): void
 
 // ---------------------------------------------------------------------------------------
-// Compat: the validation cache services put in front of v1 (README "Compat layer")
+// Compat: the validation cache services put in front of v1 (docs/MIGRATION.md "The compat layer")
 
 export interface ChittyIDCacheOptions {
   /** Default 10000. */

@@ -39,13 +39,13 @@ module.exports = {
   ChittyIDEmulator,
   ChittyIDError,
   RUNTIME,
-  // observability (README "Observability")
+  // observability (docs/OPERATIONS.md "Observability")
   registerMetrics,
   TRACING_CHANNEL,
   ChittyIDCache,
   getSharedCache,
   clearSharedCache,
-  // v1-compat resilience helpers (README "Compat layer")
+  // v1-compat resilience helpers (docs/MIGRATION.md "The compat layer")
   RETRY_CONFIG,
   withRetry,
   CircuitBreaker,

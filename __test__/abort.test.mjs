@@ -60,7 +60,7 @@ test('a signal that never fires changes nothing', async () => {
 })
 
 // A mint stopped after its request reached the service may have minted: the rejection says so
-// and carries the key, as EMINTUNKNOWN does (README "Retry safety").
+// and carries the key, as EMINTUNKNOWN does (docs/OPERATIONS.md "Retry safety").
 describe('a mint aborted or closed after its request was sent', () => {
   let emulator
   let relay

@@ -2,7 +2,7 @@
 // breaker, both combined), run against this package through chittychat's one-line re-export
 // module. Backoff is checked on jest's fake timers as the original did; the breaker's
 // resetTimeout and monitorWindow on short real timers, because the breaker's clock is native
-// and fake timers do not move it (README "Migrating from v1").
+// and fake timers do not move it (docs/MIGRATION.md "What v2 changes").
 import { jest } from '@jest/globals'
 import {
   RETRY_CONFIG,

@@ -59,7 +59,7 @@ function alertQueries() {
 
 /** Every sample name of a live client's metrics(): its families and their histogram parts. */
 async function emittedNames() {
-  // A fallback endpoint, so the per-endpoint series (README "Endpoint failover") are emitted too.
+  // A fallback endpoint, so the per-endpoint series (docs/OPERATIONS.md "Endpoint failover") are emitted too.
   const primary = await ChittyIDEmulator.start({ port: 0 })
   const fallback = await ChittyIDEmulator.start({ port: 0 })
   const client = new ChittyIDClient({

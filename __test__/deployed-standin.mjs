@@ -1,5 +1,5 @@
 // A stand-in for the ChittyID service as deployed, written from the facts of its public source
-// (README "Which service this talks to"), independently of the embedded emulator: a second
+// (docs/OPERATIONS.md "Which service this talks to"), independently of the embedded emulator: a second
 // reading of the same facts, so the client is not only checked against our own emulator's
 // assumptions. Plain node:http; every answer is JSON.
 //

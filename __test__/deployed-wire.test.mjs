@@ -1,4 +1,4 @@
-// The client against the ChittyID service as deployed (README "Which service this talks to"):
+// The client against the ChittyID service as deployed (docs/OPERATIONS.md "Which service this talks to"):
 // a stand-in written from the service's public route table (deployed-standin.mjs), and v1's
 // emulator to show nothing changes there. Real sockets throughout.
 import { jest } from '@jest/globals'

@@ -2,7 +2,7 @@
 // encoded>` and nothing else, over both transports. "." and ".." would be removed by the URL
 // parser (the key going to `/v1/` or `/v1/validate/`, that route's answer taken as the verdict),
 // and no encoding survives it ("%2e" is a dot too), so they are answered without a request
-// (README, "validate()"; docs/ARCHITECTURE.md, "Redaction").
+// (docs/OPERATIONS.md, "Id grammars"; docs/ARCHITECTURE.md, "Redaction").
 import { ChittyIDClient } from '../index.mjs'
 import * as portable from '../portable.mjs'
 import { rawServer } from './helpers.mjs'

@@ -1,4 +1,4 @@
-// The emulator's deployed profile (README "The deployed profile"), driven over real sockets with
+// The emulator's deployed profile (docs/TESTING.md "The deployed profile"), driven over real sockets with
 // plain fetch, as a caller of the deployed service would: its routes and bodies, its ids (checked
 // by lib/format.js and by the independently computed check pair), placeholders under faults,
 // the ledger, and the CLI flag. The client's side of this wire is tested elsewhere.

@@ -28,8 +28,8 @@ function cleanEnv() {
 }
 
 /**
- * The recipe that follows `heading` (e.g. "**ESM project**") in README's jest section: its json
- * block (package.json fields) and its js block split into files at `// path` lines.
+ * The recipe that follows `heading` (e.g. "**ESM project**") in docs/TESTING.md "Testing your service
+ * with jest": its json block (package.json fields) and its js block split into files at `// path` lines.
  */
 function recipe(heading) {
   const readme = readFileSync(join(root, 'docs', 'TESTING.md'), 'utf8')

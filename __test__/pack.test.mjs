@@ -45,7 +45,7 @@ maybe('the packed package', () => {
     expect(listing).toContain('package/lib/load-binding.js')
     expect(listing).toContain('package/LICENSE')
     expect(listing).toContain('package/binding.js')
-    // README's tracing section tells users to copy it from the package.
+    // docs/OPERATIONS.md "Tracing" tells users to copy it from the package.
     expect(listing).toContain('package/examples/otel.js')
     for (const file of [
       'portable.js',

@@ -41,7 +41,7 @@ async function main() {
   await deployedWire()
 }
 
-// The same client against the service as deployed (README "Which service this talks to"): a
+// The same client against the service as deployed (docs/OPERATIONS.md "Which service this talks to"): a
 // second emulator with the deployed profile. The client learns the wire from the answers.
 async function deployedWire() {
   const emulator = await ChittyIDEmulator.start({ port: 0, profile: 'deployed' })

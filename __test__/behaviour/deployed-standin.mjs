@@ -1,5 +1,5 @@
-// A small stand-in for the deployed ChittyID service's wire (README "Which service this talks
-// to"), for the behaviour suite until the emulator's deployed profile lands: `POST /v1/mint`
+// A small stand-in for the deployed ChittyID service's wire (docs/OPERATIONS.md "Which service
+// this talks to"), for the behaviour suite until the emulator's deployed profile lands: `POST /v1/mint`
 // reading `entityType` and answering `{ success, chittyId, components }` with
 // VV-G-LLL-SSSS-T-YYMM-C-XX ids (ISO 7064 MOD 97-10 check pair, computed here), 200
 // placeholders under `fault`, `POST /api/validate`, `GET /health` at the origin, no batch route,
@@ -22,7 +22,8 @@ const TYPE_LETTER = {
 /** ISO 7064 MOD 97-10 over the fields without dashes, letters as A=10 ... Z=35: two digits. */
 export function checkPair(body) {
   const digits = [...body].map((ch) => (/[0-9]/.test(ch) ? ch : String(ch.charCodeAt(0) - 55))).join('')
-  // As the service computes it (README "Id grammars"): (98 - n mod 97) mod 97, n not multiplied by 100 first.
+  // As the service computes it (docs/OPERATIONS.md "Id grammars"): (98 - n mod 97) mod 97, n not
+  // multiplied by 100 first.
   const remainder = BigInt(digits) % 97n
   return String((98n - remainder) % 97n).padStart(2, '0')
 }

@@ -1,4 +1,4 @@
-// Strict TypeScript use of the compat resilience helpers (README "Compat layer"). The lines marked
+// Strict TypeScript use of the compat resilience helpers (docs/MIGRATION.md "The compat layer"). The lines marked
 // as expected errors prove that wrong usage is rejected.
 import {
   CircuitBreaker,
