@@ -59,7 +59,8 @@ function cleanTree() {
     'lib/client.js',
     `// ${cite('README', 'Errors')}, ${cite('README,', 'Runtimes')}; src/policy/pause.rs and lib/native/binding.* and\n` +
       `// the addon npm/linux-x64-gnu/chittyid-client.linux-x64-gnu.node; ${link('dots', 'docs/OPERATIONS.md#dot-ids')}\n` +
-      "const url = 'http://x/src/gone.rs'\nmodule.exports = { url }\n",
+      "const url = 'http://x/src/gone.rs'\nconst glob = 'lib/**/*.js'\nconst other = 'src/gone.rs'\n" +
+      'module.exports = { url, glob, other }\n',
   )
   write('scripts/run.sh', `#!/bin/sh\n# Runs lib/client.js (${cite('README', 'Errors')}).\necho src/not-a-comment.rs\n`)
 }

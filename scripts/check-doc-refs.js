@@ -215,6 +215,9 @@ function joined(lines) {
 /** The comment part of each line (empty for code): `//`, `/* … *\/` and `#` comments. */
 function commentsOf(file, lines) {
   const hash = /\.(sh|toml|ya?ml)$/.test(file)
+  // String literals blanked (same length), so a `//` or `/*` inside one (a URL, a glob) starts no
+  // comment; in Rust a `'` is as often a lifetime as a char, so only double quotes there.
+  const strings = file.endsWith('.rs') ? /"(?:[^"\\]|\\.)*"/g : /'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`/g
   let inBlock = false
   return lines.map((line) => {
     if (hash) {
@@ -222,17 +225,15 @@ function commentsOf(file, lines) {
       return at < 0 ? '' : line.slice(at)
     }
     let comment = ''
+    let code = line
     if (inBlock || /^\s*(\/\*|\*)/.test(line)) comment = line
     else {
-      const at = line.search(/(?<![:'"`\\])\/\//)
+      code = line.replace(strings, (literal) => literal[0] + '_'.repeat(literal.length - 2) + literal[0])
+      const at = code.search(/\/[/*]/)
       if (at >= 0) comment = line.slice(at)
-      else {
-        const open = line.indexOf('/*')
-        if (open >= 0) comment = line.slice(open)
-      }
     }
-    const open = line.lastIndexOf('/*')
-    const close = line.lastIndexOf('*/')
+    const open = code.lastIndexOf('/*')
+    const close = code.lastIndexOf('*/')
     if (open >= 0 && open > close) inBlock = true
     else if (close >= 0) inBlock = false
     return comment
