@@ -63,6 +63,8 @@ function cleanTree() {
       'module.exports = { url, glob, other }\n',
   )
   write('scripts/run.sh', `#!/bin/sh\n# Runs lib/client.js (${cite('README', 'Errors')}).\necho src/not-a-comment.rs\n`)
+  write('.ci/run', `#!/usr/bin/env bash\n# Runs what ${cite('README', 'Errors')} says.\n`)
+  write('LICENSE', `${cite('README', 'Gone')} is not a comment of a script.\n`)
 }
 
 describe('scripts/check-doc-refs.js', () => {
@@ -103,6 +105,12 @@ describe('scripts/check-doc-refs.js', () => {
       'src/policy/bulkhead.rs:2: mentions budget/mod.rs: no such file',
       '5 stale doc reference(s): cite a heading that exists (scripts/check-doc-refs.js)',
     ])
+  })
+
+  test('an extensionless shell script is read too', () => {
+    cleanTree()
+    write('.ci/run', `#!/usr/bin/env bash\n# Runs what ${cite('README', 'Install')} says.\n`)
+    expect(run('check-doc-refs.js').out).toMatch(/^\.ci\/run:2: cites README "Install": no such heading\n/)
   })
 
   test('a heading named by only the start of a word does not count', () => {

@@ -16,8 +16,10 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { repoFiles, renamesOf } = require('./repo-files.js')
 
-/** The files whose citations, links and path mentions are checked. */
+/** The files whose citations, links and path mentions are checked (and scripts without extension: `.ci/run`). */
 const SOURCE = /\.(rs|js|mjs|cjs|ts|mts|cts|sh|toml|ya?ml)$/
+const HASH_COMMENTS = /\.(sh|toml|ya?ml)$/
+const SHELL_SCRIPT = /^#!.*\b(ba|da|z)?sh\b/
 const MARKDOWN = /\.md$/
 
 /** Files named in comments that need not exist in a checkout: built, not committed. */
@@ -214,7 +216,7 @@ function joined(lines) {
 
 /** The comment part of each line (empty for code): `//`, `/* … *\/` and `#` comments. */
 function commentsOf(file, lines) {
-  const hash = /\.(sh|toml|ya?ml)$/.test(file)
+  const hash = HASH_COMMENTS.test(file) || !path.posix.basename(file).includes('.')
   // String literals blanked (same length), so a `//` or `/*` inside one (a URL, a glob) starts no
   // comment; in Rust a `'` is as often a lifetime as a char, so only double quotes there.
   const strings = file.endsWith('.rs') ? /"(?:[^"\\]|\\.)*"/g : /'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`/g
@@ -324,11 +326,13 @@ function checkDocRefs(root) {
   const repo = new Repo(root)
   const problems = []
   for (const file of repo.files) {
-    const source = SOURCE.test(file)
     const markdown = MARKDOWN.test(file)
-    if (!source && !markdown) continue
+    const script = !path.posix.basename(file).includes('.')
+    if (!SOURCE.test(file) && !markdown && !script) continue
     if (file.startsWith('npm/') || file.includes('/fixtures/')) continue
     const lines = fs.readFileSync(path.join(root, file), 'utf8').split('\n')
+    if (script && !SHELL_SCRIPT.test(lines[0])) continue
+    const source = !markdown
     const own = []
     checkCitations(repo, file, lines, own)
     checkLinks(repo, file, lines, own)

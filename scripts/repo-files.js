@@ -2,7 +2,7 @@
 
 // The repository's own files, for the checks of `npm run lint` (check-doc-refs.js, check-sizes.js):
 // what git tracks plus new files it does not ignore, or, outside a git checkout (a test's temporary
-// tree), every file under `root` but node_modules/, target/ and dot-folders.
+// tree), every file under `root` but node_modules/, target/ and .git/.
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -24,7 +24,7 @@ function repoFiles(root) {
       for (const entry of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
         const name = rel ? `${rel}/${entry.name}` : entry.name
         if (entry.isDirectory()) {
-          if (entry.name === 'node_modules' || entry.name === 'target' || entry.name.startsWith('.')) continue
+          if (entry.name === 'node_modules' || entry.name === 'target' || entry.name === '.git') continue
           walk(name)
         } else if (entry.isFile()) files.push(name)
       }
