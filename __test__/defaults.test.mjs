@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { ChittyIDClient, RETRY_CONFIG, ChittyIDConnectionManager, ChittyIDCache, ChittyIDEmulator } from '../index.mjs'
 
 const require = createRequire(import.meta.url)
-const native = require('../binding.js')
+const native = require('../lib/native/index.js')
 const { DEFAULTS } = require('../lib/options.js')
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 

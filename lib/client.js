@@ -1,7 +1,7 @@
 'use strict'
 
 const { EventEmitter } = require('node:events')
-const native = require('../binding.js')
+const native = require('./native/index.js')
 const { cachedVerdict } = native
 const {
   closedError,

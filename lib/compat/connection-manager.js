@@ -6,7 +6,7 @@
 // from the same Rust function the client's own connection manager uses.
 
 const { EventEmitter } = require('node:events')
-const native = require('../../binding.js')
+const native = require('../native/index.js')
 const { ChittyIDClient } = require('../client.js')
 const { DEFAULTS: CLIENT_DEFAULTS } = require('../options.js')
 const { emitSafely } = require('../events.js')
