@@ -16,7 +16,9 @@ const {
 } = require('../errors.js')
 const { validateIn, parse } = require('../format.js')
 const { redactSecret, revealsSecret } = require('../redact.js')
-const { createV1, DOT_SEGMENT_ID } = require('../v1.js')
+const { createV1, callV1, hideOwnFields, DOT_SEGMENT_ID } = require('../v1.js')
+const { shortcuts } = require('../shortcuts.js')
+const { raceAbort } = require('../abort.js')
 const { emitSafely } = require('../events.js')
 const { serializeMintRequest, idProblem, cachedAnswer } = require('../requests.js')
 const { portableOptions, callSignal, callIdempotencyKey, callHeaders, unsupported } = require('./options.js')
@@ -57,9 +59,7 @@ class ChittyIDClient extends Emitter {
 
   constructor(config = {}) {
     super()
-    // The emitter's own fields are not enumerable: the client's own enumerable properties are
-    // v1's `serviceUrl` and `timeout`, so it compares and prints like v1's (as lib/client.js).
-    for (const key of Reflect.ownKeys(this)) Object.defineProperty(this, key, { enumerable: false })
+    hideOwnFields(this)
     const o = portableOptions(config)
     this.#o = o
     this.serviceUrl = o.v1 ? o.v1.serviceUrl : o.serviceUrl
@@ -133,30 +133,17 @@ class ChittyIDClient extends Emitter {
   }
 
   /**
-   * A call with v1 semantics (lib/v1.js; docs/PORTABLE.md "v1 semantics under jest"): one
-   * fetch, v1's requests, results and messages. `options` may still carry a signal, headers and
-   * (for mints) an idempotency key.
+   * A call with v1 semantics (lib/v1.js `callV1`; docs/PORTABLE.md "v1 semantics under jest"):
+   * one fetch, v1's requests, results and messages. `options` may still carry a signal, headers
+   * and (for mints) an idempotency key.
    */
-  async #v1Call(options, operation, mints, run) {
-    const signal = callSignal(options)
-    this.#checkOpen()
-    let call
-    if (options !== undefined && options !== null) {
-      const extra = callHeaders(this.#o.headers, options, operation)
-      call = {
-        signal,
-        headers: extra === undefined ? undefined : Object.entries(extra).flat(),
-        idempotencyKey: mints ? callIdempotencyKey(options) : undefined,
-      }
+  #v1Call(options, operation, mints, run) {
+    const checkOpen = () => this.#checkOpen()
+    const headersOf = (callOptions, op) => {
+      const extra = callHeaders(this.#o.headers, callOptions, op)
+      return extra === undefined ? undefined : Object.entries(extra).flat()
     }
-    if (signal && signal.aborted) throw abortError(signal)
-    const promise = run(call)
-    if (!signal) return promise
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(abortError(signal))
-      signal.addEventListener('abort', onAbort, { once: true })
-      promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-    })
+    return callV1(options, { operation, mints, checkOpen, headersOf }, run)
   }
 
   async mint(request, options) {
@@ -261,13 +248,8 @@ class ChittyIDClient extends Emitter {
     if (signal && signal.aborted) throw abortError(signal)
     const headers = callHeaders(this.#o.headers, options, 'validate')
     const answer = this.#flights.join(id, (flight) => this.#askService(id, headers, flight))
-    if (!signal) return answer
     // The shared request goes on for the other callers; this one stops waiting.
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(abortError(signal))
-      signal.addEventListener('abort', onAbort, { once: true })
-      answer.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-    })
+    return signal ? raceAbort(answer, signal) : answer
   }
 
   /** Asks the service once for every concurrent caller of `id`; never rejects but when closed. */
@@ -472,22 +454,6 @@ class ChittyIDClient extends Emitter {
   }
 }
 
-async function mintChittyID(request, config) {
-  const client = new ChittyIDClient(config)
-  try {
-    return await client.mint(request)
-  } finally {
-    await client.close()
-  }
-}
-
-async function validateChittyID(id, config) {
-  const client = new ChittyIDClient(config)
-  try {
-    return await client.validate(id)
-  } finally {
-    await client.close()
-  }
-}
+const { mintChittyID, validateChittyID } = shortcuts(ChittyIDClient)
 
 module.exports = { ChittyIDClient, mintChittyID, validateChittyID }
