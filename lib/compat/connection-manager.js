@@ -10,14 +10,7 @@ const native = require('../native/index.js')
 const { ChittyIDClient } = require('../client.js')
 const { DEFAULTS: CLIENT_DEFAULTS } = require('../options.js')
 const { emitSafely } = require('../events.js')
-
-const ConnectionState = Object.freeze({
-  DISCONNECTED: 'DISCONNECTED',
-  CONNECTING: 'CONNECTING',
-  CONNECTED: 'CONNECTED',
-  RECONNECTING: 'RECONNECTING',
-  FAILED: 'FAILED',
-})
+const { ConnectionState } = require('../connection-state.js')
 
 // The client's `connection` defaults (lib/options.js), and v1's own service URL default for
 // this class: the service root, without the client's `/v1`.
