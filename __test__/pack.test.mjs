@@ -47,6 +47,9 @@ maybe('the packed package', () => {
     expect(listing).toContain('package/LICENSE')
     expect(listing).toContain('package/lib/native/binding.js')
     expect(listing).toContain('package/lib/native/binding.d.ts')
+    // The types index.d.ts and portable.d.ts re-export.
+    expect(listing).toContain('package/lib/types/ids.d.ts')
+    expect(listing).toContain('package/lib/types/stats.d.ts')
     // README's tracing section tells users to copy it from the package.
     expect(listing).toContain('package/examples/otel.js')
     for (const file of [
