@@ -1,6 +1,7 @@
 'use strict'
 
-// The connection manager's states (string values equal to the names), exported by both entries:
+// The connection manager's states (string values equal to the names), exported by both entries,
+// and its counters' zero:
 // the native build's manager (lib/compat/connection-manager.js) moves through them; the portable
 // build has no manager but keeps the constant, as v1 code reads it.
 
@@ -12,4 +13,16 @@ const ConnectionState = Object.freeze({
   FAILED: 'FAILED',
 })
 
-module.exports = { ConnectionState }
+/** A connection manager's counters before its first connection. */
+function zeroConnectionStats() {
+  return {
+    totalConnections: 0,
+    totalReconnections: 0,
+    totalFailures: 0,
+    totalHealthChecks: 0,
+    successfulHealthChecks: 0,
+    failedHealthChecks: 0,
+  }
+}
+
+module.exports = { ConnectionState, zeroConnectionStats }

@@ -19,6 +19,7 @@ const { redactSecret, revealsSecret } = require('../redact.js')
 const { createV1, callV1, hideOwnFields, DOT_SEGMENT_ID } = require('../v1.js')
 const { shortcuts } = require('../shortcuts.js')
 const { raceAbort } = require('../abort.js')
+const { zeroConnectionStats } = require('../connection-state.js')
 const { emitSafely } = require('../events.js')
 const { serializeMintRequest, idProblem, cachedAnswer } = require('../requests.js')
 const { portableOptions, callSignal, callIdempotencyKey, callHeaders, unsupported } = require('./options.js')
@@ -396,14 +397,7 @@ class ChittyIDClient extends Emitter {
       uptime: 0,
       nextCheckIn: null,
       enabled: false,
-      stats: {
-        totalConnections: 0,
-        totalReconnections: 0,
-        totalFailures: 0,
-        totalHealthChecks: 0,
-        successfulHealthChecks: 0,
-        failedHealthChecks: 0,
-      },
+      stats: zeroConnectionStats(),
     }
   }
 

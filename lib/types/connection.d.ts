@@ -1,5 +1,6 @@
 // The connection manager's states and counters, as the client and the compat manager report
 // them. Shared by both entries (the portable client reports a manager that never runs).
+import type * as Native from '../native/binding'
 
 /** States of the connection manager (string values equal to the names). */
 export type ConnectionStateName = 'DISCONNECTED' | 'CONNECTING' | 'CONNECTED' | 'RECONNECTING' | 'FAILED'
@@ -14,15 +15,11 @@ export declare const ConnectionState: {
 }
 export type ConnectionState = ConnectionStateName
 
-export interface ConnectionStats {
-  totalConnections: number
-  totalReconnections: number
-  /** Failed connection attempts: the first `connect()` check and every reconnect attempt. */
-  totalFailures: number
-  totalHealthChecks: number
-  successfulHealthChecks: number
-  failedHealthChecks: number
-}
+/**
+ * The manager's counters since it was made; `totalFailures` counts failed connection attempts
+ * (the first `connect()` check and every reconnect attempt). As the native side reports them.
+ */
+export type ConnectionStats = Native.ConnectionStatsInfo
 
 /** What `client.getConnectionState()` returns. Times are Unix-epoch ms. */
 export interface ClientConnectionState {
