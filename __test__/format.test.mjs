@@ -1,5 +1,5 @@
 // The id grammars (v1's and the deployed service's) live twice: `validateFormat` is a JS regex plus
-// the check-pair arithmetic (lib/format.js), and the native side (src/format.rs: validate()'s
+// the check-pair arithmetic (lib/format.js), and the native side (src/id/mod.rs: validate()'s
 // fallback, the emulator) uses the `regex` crate. These property tests generate strings from a
 // seeded PRNG and require both to agree on every one of them; both also check the vectors that
 // scripts/id-vectors.py computed independently (__test__/fixtures/id-vectors.json).

@@ -1,5 +1,5 @@
 // The portable build's own pieces (docs/PORTABLE.md): held to the native client where both
-// have the concept (defaults, option refusals, retry vectors shared with src/retry.rs), and
+// have the concept (defaults, option refusals, retry vectors shared with src/policy/retry.rs), and
 // the parts only it has (its breaker, cache and emitter in JS, the stand-ins that refuse, no
 // addon loaded, no timer left behind). __test__/behaviour.test.mjs and
 // __test__/workers.test.mjs test its behaviour against a service.
@@ -47,7 +47,7 @@ describe('defaults', () => {
   })
 })
 
-describe('retry rules: the vectors src/retry.rs is held to', () => {
+describe('retry rules: the vectors src/policy/retry.rs is held to', () => {
   test.each(vectors.jitteredDelayMs.map((c) => [JSON.stringify(c), c]))('%s', (_, c) => {
     expect(jitteredDelayMs(c.policy, c.retryIndex, c.r)).toBe(c.expected)
   })

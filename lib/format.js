@@ -2,7 +2,7 @@
 
 // The id grammars, in plain JS: no native addon here (the portable build loads this module as
 // it is). validateFormat runs in JS because V8's regex costs ~50 ns while any call into the addon
-// with a string argument costs ~300 ns before doing any work. `src/format.rs` holds the same
+// with a string argument costs ~300 ns before doing any work. `src/id/mod.rs` holds the same
 // grammars for the native side; __test__/format.test.mjs proves both agree, and both read the
 // vectors of __test__/fixtures/id-vectors.json (docs/ARCHITECTURE.md "Id grammars").
 //
@@ -106,7 +106,7 @@ function placeholderErrorNumber(id) {
 
 /**
  * The deployed service's placeholder error codes and the number each puts in a placeholder's
- * SSSS field (src/format.rs `PLACEHOLDER_ERRORS` holds the same table).
+ * SSSS field (src/id/mod.rs `PLACEHOLDER_ERRORS` holds the same table).
  */
 const PLACEHOLDER_ERROR_CODES = Object.freeze({
   MINT_UNAVAILABLE: 1,
@@ -157,7 +157,7 @@ function parse(id, options) {
 }
 
 /**
- * Entity codes the v1 service accepts, with the T letter their ids carry. src/format.rs holds
+ * Entity codes the v1 service accepts, with the T letter their ids carry. src/id/mod.rs holds
  * the same table (`ENTITY_TYPE_LETTERS`); __test__/format.test.mjs holds the two equal. The
  * deployed grammar's five letters (P L T E A) are the first five entities' letters.
  */

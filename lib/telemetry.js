@@ -1,7 +1,7 @@
 'use strict'
 
 // What a client reports into the caller's own stack (docs/ARCHITECTURE.md, "Telemetry"):
-// per-attempt records from the native side (src/telemetry.rs), drained with the completions,
+// per-attempt records from the native side (src/observe/telemetry.rs), drained with the completions,
 // published on the `chittyid:request` TracingChannel and written to the `logger`; the
 // client's events written to the logger. (The extra request headers of each call are an
 // option: lib/options.js.)
@@ -11,7 +11,7 @@ const { ChittyIDError } = require('./errors.js')
 const diagnostics = require('./diagnostics.js')
 const { makeLog, levelEnabled, eventLevel } = require('./logger.js')
 
-// Switches of the native side (src/telemetry.rs).
+// Switches of the native side (src/observe/telemetry.rs).
 const TRACE = 1
 const LOG = 2
 // Slots per record in takeTelemetry()'s array (src/bindings/telemetry.rs).

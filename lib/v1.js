@@ -30,7 +30,7 @@ const { abortError, rejectLater } = require('./errors.js')
 const { callSignal, callIdempotencyKey } = require('./option-checks.js')
 const { raceAbort } = require('./abort.js')
 
-/** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client.rs answers). */
+/** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client/mod.rs answers). */
 const DOT_SEGMENT_ID = 'ChittyID cannot be "." or ".." (a URL path drops dot segments)'
 
 /** The options v1 had. A config with any other key gets v2 behaviour (lib/options.js). */

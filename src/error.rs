@@ -208,7 +208,7 @@ impl ClientError {
     /// Transient failures that another attempt may cure.
     pub fn is_retryable(&self) -> bool {
         match self {
-            ClientError::Http { status, .. } => crate::retry::is_retryable_status(*status),
+            ClientError::Http { status, .. } => crate::policy::retry::is_retryable_status(*status),
             // A garbled 2xx is retried too: under the same idempotency key the service replays
             // the committed answer, so nothing minted is lost.
             ClientError::Transport { .. } | ClientError::Timeout { .. } | ClientError::BadResponse { .. } => true,

@@ -2,35 +2,21 @@
 //! `bindings`, compiled with the `node` feature (on by default, what `napi build` builds);
 //! everything else is plain Rust, unit-tested with `cargo test`, with or without it.
 
-pub mod breaker;
-pub mod bulkhead;
 pub mod cache;
-pub mod cancel;
 pub mod client;
-pub mod clock;
-pub mod config;
+pub mod connection;
 pub mod emulator;
-pub mod endpoints;
 pub mod error;
-pub mod events;
 pub mod exchange;
 pub mod fleet;
-pub mod format;
 #[cfg(test)]
 pub mod fuzzing;
-pub mod logging;
-pub mod metrics;
-pub mod monitor;
-pub mod rate_limit;
+pub mod id;
+pub mod observe;
+pub mod policy;
 pub mod redact;
-pub mod resilience;
-pub mod retry;
-pub mod retry_budget;
-pub mod runtime;
-pub mod shared;
-pub mod stats;
-pub mod telemetry;
-pub mod token_bucket;
+pub mod registry;
+pub mod rt;
 pub mod transport;
 pub mod wire;
 

@@ -146,7 +146,8 @@ mod tests {
     use proptest::prelude::*;
 
     /// The vectors `lib/redact.js` is tested against too.
-    const VECTORS: &str = include_str!("../__test__/fixtures/redaction-vectors.json");
+    const VECTORS: &str =
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/__test__/fixtures/redaction-vectors.json"));
 
     #[derive(serde::Deserialize)]
     struct Vectors {

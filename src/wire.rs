@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
 use crate::error::ClientError;
-use crate::format;
+use crate::id;
 
 /// The `wire` option.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -199,11 +199,11 @@ pub fn validate_body(id: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "id": id })).unwrap_or_default()
 }
 
-/// The wire an id's grammar belongs to (`format` owns the grammars and the check pair).
+/// The wire an id's grammar belongs to (`id` owns the grammars and the check pair).
 pub fn wire_of_id(id: &str) -> Wire {
-    match format::grammar_of(id) {
-        Some(format::Grammar::V1) => Wire::V1,
-        Some(format::Grammar::Deployed) => Wire::Deployed,
+    match id::grammar_of(id) {
+        Some(id::Grammar::V1) => Wire::V1,
+        Some(id::Grammar::Deployed) => Wire::Deployed,
         None => Wire::Unknown,
     }
 }
@@ -266,7 +266,7 @@ pub fn parse_mint(body: &[u8], checks: MintChecks<'_>) -> Result<MintedId, Clien
         _ => None,
     };
     // A placeholder is in no grammar (G = 0): it is recognised before the grammar check.
-    let placeholder = matches!(answer.fallback, Some(serde_json::Value::Bool(true))) || format::is_placeholder(&id);
+    let placeholder = matches!(answer.fallback, Some(serde_json::Value::Bool(true))) || id::is_placeholder(&id);
     let wire = if placeholder { Wire::Deployed } else { wire_of_id(&id) };
     if checks.grammar && wire == Wire::Unknown {
         return Err(bad("chittyId is not a ChittyID of either grammar"));
@@ -286,7 +286,7 @@ pub fn parse_mint(body: &[u8], checks: MintChecks<'_>) -> Result<MintedId, Clien
 
 /// A placeholder id as errors show it: only a placeholder of the grammar, else a mark.
 fn shown_id(id: &str) -> String {
-    if format::is_placeholder(id) {
+    if id::is_placeholder(id) {
         id.to_owned()
     } else {
         "(not a well-formed placeholder id)".to_owned()
@@ -323,7 +323,7 @@ mod tests {
 
     /// A deployed id with its right check pair.
     fn deployed(fields: &str) -> String {
-        format::with_check_pair(fields).unwrap()
+        id::with_check_pair(fields).unwrap()
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //!   cargo run --release --no-default-features --features bench --example bench_cache_memory -- [ENTRIES] [CHURN_ROUNDS]
 
 use chittyid_client::cache::{CacheConfig, ValidationCache};
-use chittyid_client::clock;
+use chittyid_client::rt::clock;
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();

@@ -13,12 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use chittyid_client::breaker::{BreakerConfig, CircuitBreaker};
+use chittyid_client::client::config::ClientConfig;
 use chittyid_client::client::Client;
-use chittyid_client::config::ClientConfig;
-use chittyid_client::resilience::Resilience;
-use chittyid_client::retry::RetryPolicy;
-use chittyid_client::stats::OpStats;
+use chittyid_client::observe::stats::OpStats;
+use chittyid_client::policy::attempt::Resilience;
+use chittyid_client::policy::breaker::{BreakerConfig, CircuitBreaker};
+use chittyid_client::policy::retry::RetryPolicy;
 use chittyid_client::transport::TransportKind;
 use chittyid_client::{clock, events};
 
@@ -39,7 +39,7 @@ fn client(url: &str) -> Arc<Client> {
     let resilience = Resilience {
         retry: Some(RetryPolicy::default()),
         breaker: Some(Arc::new(CircuitBreaker::new(BreakerConfig::default(), clock::system()))),
-        rate_limit: Arc::new(chittyid_client::rate_limit::RateLimitGate::new(clock::system())),
+        rate_limit: Arc::new(chittyid_client::policy::pause::Pause::new(clock::system())),
         sink: events::noop(),
         stats: Arc::new(OpStats::default()),
         fleet: None,

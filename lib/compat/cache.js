@@ -6,7 +6,7 @@
 // request, so a hit must cost no more than that regex (~20–60 ns). Any call into the native
 // addon with a string argument costs ~300 ns before it does any work, so a native-backed
 // `get()` would be several times slower than the check it saves. The client's own
-// `validate()` cache is the native one (src/cache.rs), where memory per entry matters and
+// `validate()` cache is the native one (src/cache/mod.rs), where memory per entry matters and
 // the lookup sits next to a network call anyway.
 //
 // Why it is laid out this way (a hit is the only hot path):

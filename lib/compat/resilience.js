@@ -2,7 +2,7 @@
 
 // Drop-in replacements for the retry and circuit breaker helpers services wrote around v1
 // (README "Compat layer"). The state machine and the backoff schedule are the Rust code the client
-// uses (src/breaker.rs, src/retry.rs via src/bindings/compat.rs); only the caller's callback
+// uses (src/policy/breaker.rs, src/policy/retry.rs via src/bindings/compat.rs); only the caller's callback
 // runs here.
 
 const native = require('../native/index.js')

@@ -1,6 +1,6 @@
 'use strict'
 
-// The portable client's circuit breaker: the state machine of src/breaker.rs (README
+// The portable client's circuit breaker: the state machine of src/policy/breaker.rs (README
 // "circuitBreaker"): CLOSED -> OPEN after `failureThreshold` counted failures within
 // `monitorWindow`; OPEN fails fast for `resetTimeout`; then HALF_OPEN admits up to
 // `halfOpenAttempts` trial calls at a time, `halfOpenAttempts` successes close it and a failure

@@ -3,7 +3,7 @@
 // The portable client's validation cache (README "Validation cache"): `validate()` answers by
 // id, LRU order kept by a Map's insertion order (a hit moves its entry to the end), each entry
 // with its own expiry: `ttlMs` for "valid", `negativeTtlMs` (at most `ttlMs`) for "not valid".
-// An expired entry is never served. Counters as src/cache.rs keeps them.
+// An expired entry is never served. Counters as src/cache/mod.rs keeps them.
 
 class ValidationCache {
   #entries = new Map() // id -> { valid, expires }

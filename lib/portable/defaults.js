@@ -26,12 +26,12 @@ const DEFAULTS = deepFreeze({
   cache: { maxSize: 10000, ttlMs: 300000, negativeTtlMs: 30000 },
 })
 
-/** `healthCheck()`'s own timeout (README "Methods"); `HEALTH_TIMEOUT_MS` in src/config.rs. */
+/** `healthCheck()`'s own timeout (README "Methods"); `HEALTH_TIMEOUT_MS` in src/client/config.rs. */
 const HEALTH_TIMEOUT_MS = 5000
 
 /**
  * The pause after a 429 without `Retry-After` (README "Rate limits"): 1 s ±20 %, doubling while
- * 429s continue, at most 60 s; a `Retry-After` is capped at 60 s too. src/rate_limit.rs.
+ * 429s continue, at most 60 s; a `Retry-After` is capped at 60 s too. src/policy/pause.rs.
  */
 const RATE_LIMIT_PAUSE = deepFreeze({ initialMs: 1000, maxMs: 60000, jitter: 0.2 })
 

@@ -1,6 +1,6 @@
 'use strict'
 
-// The 429 pause of the portable client (README "Rate limits", src/rate_limit.rs): a 429 pauses
+// The 429 pause of the portable client (README "Rate limits", src/policy/pause.rs): a 429 pauses
 // every call of the client, for `Retry-After` when given (at most 60 s), else for an adaptive
 // pause (1 s ±20 %, doubling while 429s continue, at most 60 s; back to 1 s after a success).
 // Attempts are stamped with the pause epoch when sent: a 429 for a request sent before the

@@ -1,14 +1,14 @@
 'use strict'
 
-// Retry decisions of the portable client: the same rules as src/retry.rs (backoff, jitter,
+// Retry decisions of the portable client: the same rules as src/policy/retry.rs (backoff, jitter,
 // Retry-After) and the mint rule of docs/ARCHITECTURE.md "Retry safety".
 
-/** Statuses worth another attempt (`is_retryable_status` in src/retry.rs). */
+/** Statuses worth another attempt (`is_retryable_status` in src/policy/retry.rs). */
 const RETRYABLE_STATUS = new Set([408, 429, 502, 503, 504])
 /** Statuses by which the service says it did not process a mint. */
 const NOT_PROCESSED_STATUS = new Set([429, 503])
 
-/** `ms` rounded into `[0, max]` (`clamp_to_max` in src/retry.rs). */
+/** `ms` rounded into `[0, max]` (`clamp_to_max` in src/policy/retry.rs). */
 function clampToMax(ms, max) {
   if (!(ms > 0)) return 0
   return ms < max ? Math.min(Math.round(ms), max) : max

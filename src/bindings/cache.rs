@@ -63,7 +63,7 @@ mod tests {
 
     #[test]
     fn handles_find_their_cache_and_freed_slots_are_reused() {
-        let clock = crate::clock::system();
+        let clock = crate::rt::clock::system();
         let a = Arc::new(ValidationCache::new(CacheConfig::default(), clock.clone()));
         let b = Arc::new(ValidationCache::new(CacheConfig::default(), clock));
         a.set("AB-C-DEF-1234-P-24-X-0", true);

@@ -9,29 +9,30 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bindings::bridge::completions::{to_js_pairs, Completer, CompleterWake, Completion, Outcome};
+use crate::bindings::connection::{ClientConnection, ConnectionStateInfo};
 use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::bindings::fetch_transport::{self, FetchOrder};
-use crate::bindings::monitor::{ClientMonitor, ConnectionStateInfo};
 use crate::bindings::options::{client_settings, NativeClientOptions};
-use crate::breaker::CircuitBreaker;
-use crate::bulkhead::Bulkhead;
 use crate::cache::ValidationCache;
-use crate::cancel::{Cancellations, Cancelled};
+use crate::client::config::ClientConfig;
+use crate::client::endpoints::EndpointSet;
 use crate::client::{CachePolicy, Client};
 use crate::client::{Failover, Fallback};
-use crate::config::ClientConfig;
-use crate::endpoints::EndpointSet;
 use crate::error::ClientError;
-use crate::events::SharedSink;
-use crate::rate_limit::RateLimitGate;
-use crate::resilience::Resilience;
-use crate::retry_budget::RetryBudget;
-use crate::runtime;
-use crate::shared::{self, SharedState};
-use crate::stats::{OpStats, Operation};
-use crate::telemetry::{CallScope, Telemetry};
-use crate::token_bucket::TokenBucket;
+use crate::exchange::Operation;
+use crate::observe::events::SharedSink;
+use crate::observe::stats::OpStats;
+use crate::observe::telemetry::{CallScope, Telemetry};
+use crate::policy::attempt::Resilience;
+use crate::policy::breaker::CircuitBreaker;
+use crate::policy::bulkhead::Bulkhead;
+use crate::policy::pause::Pause;
+use crate::policy::rate_limit::RateLimit;
+use crate::policy::retry_budget::RetryBudget;
+use crate::registry::{self, SharedState};
+use crate::rt::cancel::{Cancellations, Cancelled};
+use crate::rt::runtime;
 
 /// Refuses a caller's idempotency key that could not go into a header as is.
 fn checked_key(key: Option<&str>) -> Result<()> {
@@ -44,7 +45,7 @@ pub struct NativeClient {
     cancellations: Arc<Cancellations>,
     /// Keeps process-scoped state alive while this client is.
     _shared: Arc<SharedState>,
-    monitor: ClientMonitor,
+    connection: ClientConnection,
     completer: Arc<Completer>,
     telemetry: Arc<Telemetry>,
     metric_labels: Vec<(String, String)>,
@@ -80,12 +81,12 @@ impl NativeClient {
         call: CallFuture,
     ) -> Result<()> {
         let headers = match headers.filter(|h| !h.is_empty()) {
-            Some(flat) => Some(crate::telemetry::parse_headers(flat).map_err(|e| to_napi_error(&e))?),
+            Some(flat) => Some(crate::observe::telemetry::parse_headers(flat).map_err(|e| to_napi_error(&e))?),
             None => None,
         };
         let scope = CallScope::new(ticket, op, &self.telemetry, headers);
         let mints = matches!(op, Operation::Mint | Operation::MintBatch);
-        let call: CallFuture = Box::pin(crate::telemetry::scoped(scope, call));
+        let call: CallFuture = Box::pin(crate::observe::telemetry::scoped(scope, call));
         // A fetch-transport call names itself to JS in every attempt (`transport::fetch::CallOrigin`).
         let call: CallFuture = if self.core.fetch_transport().is_some() {
             let single_attempt = self.single_attempt.swap(0, Ordering::Relaxed) == ticket;
@@ -146,17 +147,17 @@ impl NativeClient {
             events.attach(f)?;
         }
         let sink: SharedSink = events.clone();
-        let clock = crate::clock::system();
+        let clock = crate::rt::clock::system();
         let breaker_config = settings.breaker;
         let new_breaker = || breaker_config.clone().map(|c| Arc::new(CircuitBreaker::new(c, clock.clone())));
         let cache_config = settings.cache.as_ref().map(|c| c.config.clone());
         let new_state = || SharedState {
             breaker: new_breaker(),
-            rate_limit: Arc::new(RateLimitGate::new(clock.clone())),
+            pause: Arc::new(Pause::new(clock.clone())),
             cache: cache_config.clone().map(|c| Arc::new(ValidationCache::new(c, clock.clone()))),
         };
         let state = if settings.process_scope {
-            shared::for_service(&config.service_url, new_state)
+            registry::for_service(&config.service_url, new_state)
         } else {
             Arc::new(new_state())
         };
@@ -178,12 +179,12 @@ impl NativeClient {
         let resilience = Resilience {
             retry: settings.retry,
             breaker: state.breaker.clone(),
-            rate_limit: state.rate_limit.clone(),
+            pause: state.pause.clone(),
             sink,
             stats: Arc::new(OpStats::default()),
             fleet,
             retry_budget: settings.retry_budget.map(|c| Arc::new(RetryBudget::new(c, clock.clone()))),
-            throttle: settings.throttle.map(|c| Arc::new(TokenBucket::new(c, clock.clone()))),
+            rate_limit: settings.rate_limit.map(|c| Arc::new(RateLimit::new(c, clock.clone()))),
         };
         let cache = state
             .cache
@@ -201,11 +202,11 @@ impl NativeClient {
                 let resilience = Resilience {
                     retry: resilience.retry.clone(),
                     breaker: new_breaker(),
-                    rate_limit: Arc::new(RateLimitGate::new(clock.clone())),
+                    pause: Arc::new(Pause::new(clock.clone())),
                     sink: resilience.sink.clone(),
                     stats: resilience.stats.clone(),
                     retry_budget: resilience.retry_budget.clone(),
-                    throttle: resilience.throttle.clone(),
+                    rate_limit: resilience.rate_limit.clone(),
                     // The fleet's budget and pause are the primary service's (keyed by its origin).
                     fleet: None,
                 };
@@ -228,7 +229,7 @@ impl NativeClient {
         if let Some(fleet) = &core.resilience().fleet {
             fleet.start();
         }
-        let monitor = ClientMonitor::new(settings.connection, &core, events);
+        let connection = ClientConnection::new(settings.connection, &core, events);
         let completer: Arc<Completer> = Arc::default();
         let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
         let metric_labels = settings.metric_labels;
@@ -237,7 +238,7 @@ impl NativeClient {
             core,
             cancellations: Arc::default(),
             _shared: state,
-            monitor,
+            connection,
             completer,
             telemetry,
             metric_labels,
@@ -257,7 +258,7 @@ impl NativeClient {
     /// while HALF_OPEN with every trial call in flight (`compat::admission_code`).
     #[napi]
     pub fn breaker_admit(&self) -> f64 {
-        use crate::breaker::Admission;
+        use crate::policy::breaker::Admission;
         let admission = match self.core.admit_any() {
             Err(ClientError::CircuitOpen { retry_in_ms }) => Admission::Rejected { retry_in_ms },
             Err(ClientError::TrialsInFlight { limit }) => Admission::TrialsInFlight { limit },
@@ -397,7 +398,7 @@ impl NativeClient {
 
     #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
-        crate::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
+        crate::client::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
     }
 
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
@@ -416,7 +417,7 @@ impl NativeClient {
     /// Wires native events to `callback` (one weak threadsafe function, created on first call).
     #[napi]
     pub fn attach_events(&self, callback: Function<NativeEvent, ()>) -> Result<()> {
-        self.monitor.attach_events(&callback)
+        self.connection.attach_events(&callback)
     }
 
     /// Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
@@ -424,24 +425,24 @@ impl NativeClient {
     /// waiting: the monitor goes on.
     #[napi(catch_unwind)]
     pub fn submit_connect(&self, ticket: u32, cancellable: bool) -> Result<()> {
-        let outcome = self.monitor.connect()?;
+        let outcome = self.connection.connect()?;
         self.submit(ticket, cancellable, false, Box::pin(async move { Ok(Outcome::Bool(outcome.await)) }))
     }
 
     /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).
     #[napi]
     pub fn start_connection(&self) -> Result<()> {
-        self.monitor.start()
+        self.connection.start()
     }
 
     #[napi]
     pub fn disconnect(&self) {
-        self.monitor.disconnect();
+        self.connection.disconnect();
     }
 
     #[napi]
     pub fn connection_state(&self) -> ConnectionStateInfo {
-        self.monitor.state()
+        self.connection.state()
     }
 
     /// Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
@@ -451,7 +452,7 @@ impl NativeClient {
     #[napi]
     pub fn close(&self) -> Vec<StoppedCall> {
         let stopped = self.cancellations.cancel_all();
-        self.monitor.close();
+        self.connection.close();
         if let Some(fleet) = &self.core.resilience().fleet {
             fleet.close();
         }
@@ -511,7 +512,7 @@ pub struct StoppedCall {
     pub idempotency_key: Option<String>,
 }
 
-fn to_stopped_call(ticket: u32, s: crate::cancel::Stopped) -> StoppedCall {
+fn to_stopped_call(ticket: u32, s: crate::rt::cancel::Stopped) -> StoppedCall {
     StoppedCall { ticket, may_have_minted: s.may_have_minted, idempotency_key: s.key }
 }
 
@@ -633,7 +634,7 @@ pub struct BulkheadStats {
     pub rejected: f64,
 }
 
-fn to_operation_stats(op: &crate::stats::OpSnapshot) -> OperationStats {
+fn to_operation_stats(op: &crate::observe::stats::OpSnapshot) -> OperationStats {
     OperationStats {
         requests: op.attempts as f64,
         errors: op.errors as f64,
@@ -658,7 +659,7 @@ pub fn to_cache_stats(c: &crate::cache::CacheStats) -> CacheStatsObject {
     }
 }
 
-fn to_breaker_stats(b: &crate::breaker::BreakerSnapshot) -> BreakerStats {
+fn to_breaker_stats(b: &crate::policy::breaker::BreakerSnapshot) -> BreakerStats {
     BreakerStats {
         state: b.state.as_str().to_owned(),
         failures: b.failures,
@@ -668,7 +669,7 @@ fn to_breaker_stats(b: &crate::breaker::BreakerSnapshot) -> BreakerStats {
     }
 }
 
-fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
+fn to_client_stats(s: crate::client::snapshot::ClientSnapshot) -> ClientStats {
     let ops: Vec<OperationStats> = s.operations.iter().map(to_operation_stats).collect();
     let retries = s.operations.iter().map(|o| o.retries).sum::<u64>() as f64;
     let mut ops = ops.into_iter();
@@ -686,13 +687,13 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
         }),
         cache: s.cache.as_ref().map(to_cache_stats),
         rate_limit: RateLimitStats {
-            paused: s.rate_limit.paused,
-            retry_in_ms: s.rate_limit.retry_in_ms as f64,
-            rate_limited: s.rate_limit.limited as f64,
-            pauses: s.rate_limit.pauses as f64,
-            waits: s.rate_limit.waits as f64,
-            rejected: s.rate_limit.rejected as f64,
-            pace_per_second: s.rate_limit.pace_per_sec.map(|p| (p * 100.0).round() / 100.0),
+            paused: s.pause.paused,
+            retry_in_ms: s.pause.retry_in_ms as f64,
+            rate_limited: s.pause.limited as f64,
+            pauses: s.pause.pauses as f64,
+            waits: s.pause.waits as f64,
+            rejected: s.pause.rejected as f64,
+            pace_per_second: s.pause.pace_per_sec.map(|p| (p * 100.0).round() / 100.0),
         },
         fleet: s.fleet.as_ref().map(crate::bindings::fleet::to_fleet_stats),
         retry_budget_exhausted: s.retry_budget.as_ref().map_or(0.0, |b| b.exhausted as f64),
@@ -719,7 +720,7 @@ fn to_client_stats(s: crate::stats::ClientSnapshot) -> ClientStats {
         }),
         wire: s.wire.to_owned(),
         placeholders_accepted: s.placeholders_accepted as f64,
-        client_rate_limit: s.throttle.as_ref().map(|t| ClientRateLimitStats {
+        client_rate_limit: s.rate_limit.as_ref().map(|t| ClientRateLimitStats {
             requests_per_second: t.config.requests_per_second,
             burst: t.config.burst,
             waits: t.waits as f64,

@@ -9,9 +9,9 @@ use crate::bindings::options::{
     compat_breaker_config, compat_retry_policy, invalid, lenient_jitter, lenient_millis, lenient_multiplier,
     BreakerOptions, RetryOptions,
 };
-use crate::breaker::{Admission, BreakerSnapshot, CircuitBreaker, Trial};
-use crate::clock::SharedClock;
-use crate::retry::matches_retryable;
+use crate::policy::breaker::{Admission, BreakerSnapshot, CircuitBreaker, Trial};
+use crate::policy::retry::matches_retryable;
+use crate::rt::clock::SharedClock;
 
 /// A breaker snapshot with wall-clock times (ms since the Unix epoch), flat; the JS side
 /// shapes it into `getState()`.
@@ -57,7 +57,7 @@ pub fn wall_clock_state(snap: &BreakerSnapshot, now_mono_ms: u64, now_unix_ms: u
     }
 }
 
-/// `crate::breaker::CircuitBreaker` for the compat `CircuitBreaker` class: JS asks `admit()`,
+/// `crate::policy::breaker::CircuitBreaker` for the compat `CircuitBreaker` class: JS asks `admit()`,
 /// runs the callback, then reports the outcome.
 #[napi]
 pub struct NativeCircuitBreaker {
@@ -76,7 +76,7 @@ impl NativeCircuitBreaker {
             half_open_attempts: None,
         });
         let config = compat_breaker_config(&options).map_err(invalid)?;
-        let clock = crate::clock::system();
+        let clock = crate::rt::clock::system();
         Ok(Self { breaker: CircuitBreaker::new(config, clock.clone()), clock })
     }
 
@@ -117,7 +117,7 @@ impl NativeCircuitBreaker {
     #[napi]
     pub fn snapshot(&self) -> CompatBreakerState {
         let snap = self.breaker.snapshot();
-        wall_clock_state(&snap, self.clock.now_ms(), crate::clock::unix_ms())
+        wall_clock_state(&snap, self.clock.now_ms(), crate::rt::clock::unix_ms())
     }
 
     #[napi]
@@ -170,7 +170,7 @@ pub fn reconnect_delay_ms(
     max_reconnect_delay: f64,
     jitter: Option<f64>,
 ) -> f64 {
-    crate::monitor::reconnect_delay_ms(
+    crate::connection::reconnect_delay_ms(
         attempts,
         lenient_millis(reconnect_delay),
         lenient_multiplier(multiplier),
@@ -189,8 +189,8 @@ pub fn compat_is_retryable(code: Option<String>, message: String, retryable_erro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::breaker::BreakerConfig;
-    use crate::clock::ManualClock;
+    use crate::policy::breaker::BreakerConfig;
+    use crate::rt::clock::ManualClock;
 
     fn retry_options(max: f64, initial: f64, cap: f64, mult: f64) -> RetryOptions {
         RetryOptions {
@@ -336,7 +336,7 @@ mod tests {
 
     #[test]
     fn classification_is_the_shared_one() {
-        let list = crate::retry::default_retryable_errors();
+        let list = crate::policy::retry::default_retryable_errors();
         assert!(compat_is_retryable(Some("ECONNREFUSED".into()), "x".into(), list.clone()));
         assert!(compat_is_retryable(None, "TypeError: fetch failed".into(), list.clone()));
         assert!(!compat_is_retryable(Some("EHTTP".into()), "400 Bad Request".into(), list));

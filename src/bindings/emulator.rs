@@ -5,7 +5,7 @@ use napi_derive::napi;
 
 use crate::bindings::options::{count, invalid, millis};
 use crate::emulator::{Emulator, EmulatorOptions, Faults, LedgerSnapshot, Profile};
-use crate::format::PLACEHOLDER_ERRORS;
+use crate::id::PLACEHOLDER_ERRORS;
 
 #[napi(object)]
 pub struct NativeEmulatorOptions {

@@ -8,7 +8,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
-use crate::events::{Event, EventSink};
+use crate::observe::events::{Event, EventSink};
 
 const QUEUE_CAPACITY: usize = 1024;
 

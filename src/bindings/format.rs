@@ -3,7 +3,7 @@
 
 use napi_derive::napi;
 
-use crate::format::{self, IdGrammar};
+use crate::id::{self, IdGrammar};
 
 /// A well-formed id of either grammar: which one, and its fields in id order.
 #[napi(object)]
@@ -15,7 +15,7 @@ pub struct ParsedChittyId {
 
 #[napi(catch_unwind)]
 pub fn parse_chitty_id(id: String) -> Option<ParsedChittyId> {
-    format::parse_in(&id, IdGrammar::Any).map(|p| ParsedChittyId {
+    id::parse_in(&id, IdGrammar::Any).map(|p| ParsedChittyId {
         grammar: p.grammar().as_str().to_owned(),
         fields: p.fields().iter().map(|f| (*f).to_owned()).collect(),
     })
@@ -25,18 +25,18 @@ pub fn parse_chitty_id(id: String) -> Option<ParsedChittyId> {
 #[napi(catch_unwind)]
 pub fn is_valid_format_native(id: String, grammar: Option<String>) -> bool {
     match grammar.as_deref().map(IdGrammar::parse) {
-        None => format::is_valid_format(&id),
-        Some(Some(g)) => format::is_valid_in(&id, g),
+        None => id::is_valid_format(&id),
+        Some(Some(g)) => id::is_valid_in(&id, g),
         Some(None) => false,
     }
 }
 
 #[napi(catch_unwind)]
 pub fn is_placeholder_native(id: String) -> bool {
-    format::is_placeholder(&id)
+    id::is_placeholder(&id)
 }
 
-/// `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so a test can
+/// `{ entity, letter }` of every entity code, from `id::ENTITY_TYPE_LETTERS`, so a test can
 /// hold lib/format.js's copy of the table equal to it.
 #[napi(object)]
 pub struct EntityTypeLetter {
@@ -46,7 +46,7 @@ pub struct EntityTypeLetter {
 
 #[napi]
 pub fn entity_type_letters() -> Vec<EntityTypeLetter> {
-    format::ENTITY_TYPE_LETTERS
+    id::ENTITY_TYPE_LETTERS
         .iter()
         .map(|&(entity, letter)| EntityTypeLetter { entity: entity.to_owned(), letter: letter.to_string() })
         .collect()

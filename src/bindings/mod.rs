@@ -7,20 +7,20 @@ pub mod bridge;
 pub mod cache;
 pub mod client;
 pub mod compat;
+pub mod connection;
 pub mod emulator;
 pub mod errors;
 pub mod events;
 pub mod fetch_transport;
 pub mod fleet;
 pub mod format;
-pub mod monitor;
 pub mod options;
 pub mod redact;
 pub mod telemetry;
 
-/// Every request, answer and health check runs on the one I/O thread of `crate::runtime`;
+/// Every request, answer and health check runs on the one I/O thread of `crate::rt::runtime`;
 /// napi-rs gets no tokio runtime of its own.
 #[napi_derive::module_init]
 fn init() {
-    crate::logging::init_from_env();
+    crate::observe::logging::init_from_env();
 }

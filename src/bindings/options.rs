@@ -1,7 +1,7 @@
 //! Every option JS hands to native code, converted in one place and by one rule: an absent
 //! field takes its default, which is defined once, beside the plain type it configures
 //! (`ClientConfig`, `RetryPolicy`, `RetryBudgetConfig`, `BreakerConfig`, `CacheConfig`,
-//! `ConnectionConfig`, `FailoverConfig`, `BulkheadConfig`, `TokenBucketConfig`, `FleetConfig`);
+//! `ConnectionConfig`, `FailoverConfig`, `BulkheadConfig`, `RateLimitConfig`, `FleetConfig`);
 //! any value given must be in range, or the call fails with [`invalid`] (a `TypeError` with
 //! `code: "ERR_INVALID_ARG_VALUE"` once JS rethrows it). No value is ever wrapped, truncated
 //! into range or silently replaced by its default.
@@ -13,20 +13,20 @@
 use napi_derive::napi;
 
 use crate::bindings::errors::to_napi_error;
-use crate::breaker::BreakerConfig;
-use crate::bulkhead::{BulkheadConfig, DEFAULT_MAX_QUEUE};
 use crate::cache::{CacheConfig, DEFAULT_NEGATIVE_TTL_MS};
+use crate::client::config::{self, normalize_service_url, normalize_timeout, ClientConfig, ProxySetting};
+use crate::client::endpoints::FailoverConfig;
 use crate::client::MintRetry;
-use crate::config::{self, normalize_service_url, normalize_timeout, ClientConfig, ProxySetting};
-use crate::endpoints::FailoverConfig;
+use crate::connection::ConnectionConfig;
 use crate::error::ClientError;
-use crate::fleet::rate::RateConfig;
+use crate::fleet::budget::RateConfig;
 use crate::fleet::{FleetConfig, DEFAULT_BURST};
-use crate::format::IdGrammar;
-use crate::monitor::ConnectionConfig;
-use crate::retry::{default_retryable_errors, RetryPolicy};
-use crate::retry_budget::RetryBudgetConfig;
-use crate::token_bucket::TokenBucketConfig;
+use crate::id::IdGrammar;
+use crate::policy::breaker::BreakerConfig;
+use crate::policy::bulkhead::{BulkheadConfig, DEFAULT_MAX_QUEUE};
+use crate::policy::rate_limit::RateLimitConfig;
+use crate::policy::retry::{default_retryable_errors, RetryPolicy};
+use crate::policy::retry_budget::RetryBudgetConfig;
 use crate::transport::TransportKind;
 use crate::wire::WireMode;
 
@@ -210,7 +210,7 @@ pub struct ClientSettings {
     /// `scope: "process"`: cache, breaker and rate-limit gate shared per service URL.
     pub process_scope: bool,
     pub bulkhead: Option<BulkheadConfig>,
-    pub throttle: Option<TokenBucketConfig>,
+    pub rate_limit: Option<RateLimitConfig>,
     pub fleet: Option<FleetConfig>,
     pub metric_labels: Vec<(String, String)>,
     pub wire: WireMode,
@@ -358,7 +358,7 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
             .map_err(invalid)?,
         process_scope,
         bulkhead: options.bulkhead.as_ref().map(bulkhead_config).transpose().map_err(invalid)?,
-        throttle: options.rate_limit.as_ref().map(throttle_config).transpose().map_err(invalid)?,
+        rate_limit: options.rate_limit.as_ref().map(rate_limit_config).transpose().map_err(invalid)?,
         fleet: options.fleet.as_ref().map(fleet_config).transpose().map_err(invalid)?,
         metric_labels: options
             .metric_labels
@@ -370,7 +370,7 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
             .unwrap_or_default(),
         accept_placeholders: options.accept_placeholders.unwrap_or(false),
     };
-    crate::metrics::check_constant_labels(&settings.metric_labels).map_err(invalid)?;
+    crate::client::metrics::check_constant_labels(&settings.metric_labels).map_err(invalid)?;
     Ok(settings)
 }
 
@@ -494,11 +494,11 @@ fn bulkhead_config(options: &BulkheadOptions) -> Checked<BulkheadConfig> {
     Ok(config)
 }
 
-fn throttle_config(options: &ClientRateLimitOptions) -> Checked<TokenBucketConfig> {
+fn rate_limit_config(options: &ClientRateLimitOptions) -> Checked<RateLimitConfig> {
     let per_second = options.requests_per_second;
-    let config = TokenBucketConfig {
+    let config = RateLimitConfig {
         requests_per_second: per_second,
-        burst: count("rateLimit.burst", options.burst, TokenBucketConfig::default_burst(per_second), 1)?,
+        burst: count("rateLimit.burst", options.burst, RateLimitConfig::default_burst(per_second), 1)?,
     };
     config.validate()?;
     Ok(config)
@@ -840,7 +840,7 @@ mod tests {
         assert_eq!(s.connection, Some(ConnectionConfig::default()));
         assert_eq!(s.failover, FailoverConfig::default());
         assert_eq!(s.mint_retry, MintRetry::default());
-        assert!(!s.process_scope && s.bulkhead.is_none() && s.throttle.is_none() && s.fleet.is_none());
+        assert!(!s.process_scope && s.bulkhead.is_none() && s.rate_limit.is_none() && s.fleet.is_none());
         assert!(s.fallback_urls.is_empty() && s.metric_labels.is_empty());
     }
 

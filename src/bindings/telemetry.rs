@@ -1,11 +1,11 @@
-//! The JS side's switches and drain for per-attempt telemetry (`crate::telemetry`): the
+//! The JS side's switches and drain for per-attempt telemetry (`crate::observe::telemetry`): the
 //! records ride the bridge's wake-up (`bridge::completions::CompleterWake`) and are taken in
 //! one call per batch.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::telemetry::{Record, RESERVED_HEADERS};
+use crate::observe::telemetry::{Record, RESERVED_HEADERS};
 
 /// Fields per record in `takeTelemetry()`'s flat array (see `lib/telemetry.js`).
 pub const RECORD_STRIDE: u32 = 12;
@@ -54,7 +54,7 @@ fn set_record(out: &mut Array, at: u32, record: Record) -> Result<()> {
 /// `[dropped, ...records]` (see `NativeClient::take_telemetry`).
 pub fn records_to_js<'env>(
     env: &'env Env,
-    records: Vec<crate::telemetry::Record>,
+    records: Vec<crate::observe::telemetry::Record>,
     dropped: u64,
 ) -> Result<Array<'env>> {
     let mut out = env.create_array(1 + RECORD_STRIDE * records.len() as u32)?;
@@ -66,10 +66,10 @@ pub fn records_to_js<'env>(
 }
 
 /// Label names the `labels` option may not use (the client's own series use them), for the JS
-/// side's checks (`crate::metrics::OWN_LABEL_NAMES`).
+/// side's checks (`crate::client::metrics::OWN_LABEL_NAMES`).
 #[napi]
 pub fn metric_label_names() -> Vec<String> {
-    crate::metrics::OWN_LABEL_NAMES.iter().map(|s| (*s).to_owned()).collect()
+    crate::client::metrics::OWN_LABEL_NAMES.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// Header names a call's `headers` may not set (lower case), for the JS side's checks.

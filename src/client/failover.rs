@@ -4,13 +4,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::breaker::BreakerState;
-use crate::config::HEALTH_TIMEOUT_MS;
-use crate::endpoints::{EndpointSet, Switch};
+use crate::client::config::HEALTH_TIMEOUT_MS;
+use crate::client::endpoints::{EndpointSet, Switch};
 use crate::error::ClientError;
-use crate::events::Event;
-use crate::resilience::{Replay, Resilience};
-use crate::stats::Operation;
+use crate::exchange::Operation;
+use crate::observe::events::Event;
+use crate::policy::attempt::{Replay, Resilience};
+use crate::policy::breaker::BreakerState;
 use crate::transport::{ClientTransport, Method, Request, Response};
 
 use super::Client;
@@ -18,7 +18,7 @@ use super::Client;
 /// An endpoint after the primary.
 pub struct Fallback {
     pub transport: ClientTransport,
-    /// Its own breaker and rate-limit gate; retry policy, budget, throttle, stats and events
+    /// Its own breaker and rate-limit gate; retry policy, budget, rate limit, stats and events
     /// are the client's.
     pub resilience: Resilience,
 }
@@ -37,7 +37,7 @@ impl Failover {
     }
 }
 
-pub use crate::stats::EndpointSnapshot;
+pub use crate::client::snapshot::EndpointSnapshot;
 
 impl Client {
     /// The transport and resilience of endpoint `i` (0 = the primary).
@@ -108,9 +108,9 @@ impl Client {
         let order = failover.set.order();
         let mut last = None;
         for (n, &i) in order.iter().enumerate() {
-            let hands_off = n + 1 < order.len();
+            let yields_to_failover = n + 1 < order.len();
             let (_, resilience) = self.endpoint(i);
-            let call = crate::resilience::Call { hands_off, ..self.call(op, replay) };
+            let call = crate::policy::attempt::Call { yields_to_failover, ..self.call(op, replay) };
             match resilience.run(call, |_| attempt(i), |r| parse(i, r)).await {
                 Ok(value) => {
                     failover.set.on_success(i);
@@ -178,7 +178,7 @@ impl Client {
         let Some(failover) = &self.failover else { return };
         for i in failover.set.probes_due() {
             let Some(me) = self.me.upgrade() else { return };
-            crate::runtime::spawn(async move { me.probe(i).await });
+            crate::rt::runtime::spawn(async move { me.probe(i).await });
         }
     }
 

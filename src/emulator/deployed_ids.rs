@@ -6,14 +6,14 @@
 //! 10⁴ · 26³ · 9 ≈ 1.6·10⁹ mints per type letter. VV is `03` and C (trust) `1`; YYMM is fixed
 //! when the generator is made. XX is the service's check pair (`format::deployed_check_pair`).
 
-use crate::format::{deployed_check_pair, is_valid_deployed, DEPLOYED_ID_LEN};
+use crate::id::{deployed_check_pair, is_valid_deployed, DEPLOYED_ID_LEN};
 
 const SERIAL_SPAN: u64 = 10_000;
 const LLL_SPAN: u64 = 26 * 26 * 26;
 const G_SPAN: u64 = 9;
 /// Where the check pair starts (after `VV-G-LLL-SSSS-T-YYMM-C-`).
 const PAIR_POS: usize = DEPLOYED_ID_LEN - 2;
-pub const TYPE_POS: usize = crate::format::TYPE_LETTER_POS;
+pub const TYPE_POS: usize = crate::id::TYPE_LETTER_POS;
 const TEMPLATE: &[u8; DEPLOYED_ID_LEN] = b"03-1-AAA-0000-T-0000-1-00";
 
 /// Mint counters that map to distinct ids; beyond this the ids repeat.
@@ -105,7 +105,7 @@ mod tests {
         for n in counters {
             for t in *b"PLTEA" {
                 let id = g.id_string(n, t);
-                assert!(is_valid_deployed(&id) && !crate::format::is_placeholder(&id), "{id}");
+                assert!(is_valid_deployed(&id) && !crate::id::is_placeholder(&id), "{id}");
                 assert_eq!(g.decode(&id), Some((n, t)), "{id}");
                 assert!(seen.insert(id));
             }

@@ -6,7 +6,7 @@
 //! from an id (which is how the emulator answers "did I mint this?" without storing ids).
 
 // The v1 profile mints and checks v1 ids only (the deployed profile: `deployed_ids`).
-pub use crate::format::{entity_for_type_letter, is_valid_v1 as is_valid_format, ID_LEN};
+pub use crate::id::{entity_for_type_letter, is_valid_v1 as is_valid_format, ID_LEN};
 
 const TYPE_POS: usize = 14;
 const CHECK_POS: usize = 19;
@@ -25,7 +25,7 @@ const X_SPAN: u64 = 36;
 pub const DISTINCT_SERIALS: u64 = SERIAL_SPAN * LLL_SPAN * G_SPAN * X_SPAN;
 
 pub fn type_letter_for_entity(entity: &str) -> Option<u8> {
-    crate::format::type_letter_for_entity(entity).map(|c| c as u8)
+    crate::id::type_letter_for_entity(entity).map(|c| c as u8)
 }
 
 /// The entity named by the T letter of an id-shaped string.
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn every_entity_round_trips_through_its_type_letter() {
-        for (entity, letter) in crate::format::ENTITY_TYPE_LETTERS {
+        for (entity, letter) in crate::id::ENTITY_TYPE_LETTERS {
             assert_eq!(type_letter_for_entity(entity), Some(letter as u8));
             assert_eq!(entity_for_type_letter(letter), Some(entity));
         }

@@ -11,7 +11,7 @@ use super::deployed_ids::DeployedIdGenerator;
 use super::idempotency::{IdempotencyStore, StoredResponse};
 use super::ids::IdGenerator;
 use super::RouteKind;
-use crate::format::DEPLOYED_ID_LEN;
+use crate::id::DEPLOYED_ID_LEN;
 
 const IDEMPOTENCY_KEYS_KEPT: usize = 100_000;
 
@@ -370,7 +370,7 @@ mod tests {
     fn a_deployed_ledger_mints_deployed_ids_and_counts_placeholders_apart() {
         let l = Ledger::new(Generator::Deployed(DeployedIdGenerator::new(*b"2612")));
         let (_, ids) = mint(&l, None, b"PA");
-        assert!(ids.iter().all(|id| crate::format::is_valid_deployed(id) && l.was_minted(id)), "{ids:?}");
+        assert!(ids.iter().all(|id| crate::id::is_valid_deployed(id) && l.was_minted(id)), "{ids:?}");
         l.count_placeholder();
         let snap = l.snapshot();
         assert_eq!((snap.minted, snap.minted_ids, snap.placeholders), (2, ids, 1));

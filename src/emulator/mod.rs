@@ -156,7 +156,7 @@ impl State {
     fn new(opts: &EmulatorOptions) -> Self {
         let expected_authorization =
             opts.token.as_deref().filter(|token| !token.is_empty()).map(|token| format!("Bearer {token}").into_bytes());
-        let now = crate::clock::unix_ms();
+        let now = crate::rt::clock::unix_ms();
         let (generator, expected_authorization) = match opts.profile {
             Profile::V1 => (Generator::V1(IdGenerator::new(timestamp::utc_year(now))), expected_authorization),
             Profile::Deployed => (Generator::Deployed(DeployedIdGenerator::new(timestamp::utc_year_month(now))), None),

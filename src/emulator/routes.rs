@@ -20,7 +20,7 @@ use super::json::{self, JsonObject};
 use super::ledger::{Commit, MintedIds};
 use super::timestamp::iso8601_utc;
 use super::{Profile, Reply, RouteKind, State};
-use crate::clock::unix_ms;
+use crate::rt::clock::unix_ms;
 
 pub(crate) const SERVICE_VERSION: &str = "2.0.0";
 const MAX_BATCH: usize = 1_000;
@@ -457,7 +457,7 @@ fn mint_body(mut ids: MintedIds<'_>, letters: &[u8]) -> Bytes {
 }
 
 fn batch_body(ids: MintedIds<'_>, letters: &[u8]) -> Bytes {
-    JsonObject::with_capacity(32 + letters.len() * (crate::format::DEPLOYED_ID_LEN + 3))
+    JsonObject::with_capacity(32 + letters.len() * (crate::id::DEPLOYED_ID_LEN + 3))
         .boolean("success", true)
         .plain_array("chittyIds", ids)
         .finish()

@@ -129,7 +129,7 @@ mod tests {
             redis::Client::open("redis://127.0.0.1:1/").unwrap(),
             10,
             Default::default(),
-            crate::events::noop(),
+            crate::observe::events::noop(),
         ));
         BreakerHint::new(link, Default::default(), "k".into(), "me".into())
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{FleetCounters, PROBE_INTERVAL_MS, PROBE_TIMEOUT_MS, TIMEOUTS_BEFORE_DEGRADED};
-use crate::events::{Event, SharedSink};
+use crate::observe::events::{Event, SharedSink};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Health {

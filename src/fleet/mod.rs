@@ -1,5 +1,5 @@
 //! Fleet mode (opt-in `fleet` option): instances of a service share, through Redis or Valkey,
-//! one rate budget (`rate`), one validation cache behind their local ones (`cache`) and what
+//! one rate budget (`budget`), one validation cache behind their local ones (`cache`) and what
 //! their circuit breakers learn (`breaker_hint`). `link` bounds every Redis command by a
 //! short deadline and falls back to local-only behaviour while Redis is unavailable: Redis
 //! trouble never fails a call.
@@ -8,24 +8,23 @@
 //! The API key itself never leaves the process.
 
 pub mod breaker_hint;
+pub mod budget;
 pub mod cache;
 pub mod link;
-pub mod rate;
 pub mod tls;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::breaker::BreakerState;
-use crate::clock::SharedClock;
 use crate::error::ClientError;
-use crate::events::SharedSink;
+use crate::observe::events::SharedSink;
+use crate::rt::clock::SharedClock;
 
 use self::breaker_hint::BreakerHint;
+use self::budget::{Grant, RateBudget, RateConfig};
 use self::cache::SharedCache;
 use self::link::Link;
-use self::rate::{Grant, RateBudget, RateConfig};
 
 pub const DEFAULT_KEY_PREFIX: &str = "chittyid";
 /// Longest a call waits on any one Redis command.
@@ -210,7 +209,7 @@ pub struct Fleet {
 fn spawn_detached<F: std::future::Future<Output = ()> + Send + 'static>(fut: F) {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => drop(handle.spawn(fut)),
-        Err(_) => crate::runtime::spawn(fut),
+        Err(_) => crate::rt::runtime::spawn(fut),
     }
 }
 
@@ -328,16 +327,19 @@ impl Fleet {
         self.rate.current_pause()
     }
 
-    /// The local breaker moved: the fleet learns of an opening, and of the close that ends it.
-    pub fn on_breaker_transition(self: &Arc<Self>, to: BreakerState, reset_timeout_ms: u64) {
-        if !self.breaker_hint {
-            return;
+    /// The local circuit opened: the fleet learns of it, to probe the service sooner elsewhere.
+    pub fn publish_breaker_open(self: &Arc<Self>, reset_timeout_ms: u64) {
+        if self.breaker_hint {
+            let fleet = Arc::clone(self);
+            spawn_detached(async move { fleet.hint.publish_open(reset_timeout_ms).await });
         }
-        let fleet = Arc::clone(self);
-        match to {
-            BreakerState::Open => spawn_detached(async move { fleet.hint.publish_open(reset_timeout_ms).await }),
-            BreakerState::Closed => spawn_detached(async move { fleet.hint.publish_closed().await }),
-            BreakerState::HalfOpen => {}
+    }
+
+    /// The local circuit closed again: the fleet learns that the opening it was told of is over.
+    pub fn publish_breaker_closed(self: &Arc<Self>) {
+        if self.breaker_hint {
+            let fleet = Arc::clone(self);
+            spawn_detached(async move { fleet.hint.publish_closed().await });
         }
     }
 

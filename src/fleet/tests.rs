@@ -5,10 +5,10 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::budget::{Grant, RateConfig};
 use super::cache::Lookup;
-use super::rate::{Grant, RateConfig};
 use super::*;
-use crate::events::testing::RecordingSink;
+use crate::observe::events::testing::RecordingSink;
 
 const SERVICE: &str = "http://127.0.0.1:9/v1";
 
@@ -50,7 +50,7 @@ fn member(url: &str, prefix: &str, configure: impl FnOnce(&mut FleetConfig)) -> 
         tls::Trust::DEFAULT,
         10_000,
         sink.clone(),
-        crate::clock::system(),
+        crate::rt::clock::system(),
     )
     .unwrap();
     (fleet, sink)
@@ -205,9 +205,16 @@ fn entries_a_redis_writer_forged_or_moved_are_misses_and_counted() {
 #[test]
 fn without_an_api_key_there_is_no_shared_cache() {
     let config = FleetConfig::new("redis://127.0.0.1:1/".to_owned());
-    let fleet =
-        Fleet::new(config, SERVICE, None, tls::Trust::DEFAULT, 1_000, crate::events::noop(), crate::clock::system())
-            .unwrap();
+    let fleet = Fleet::new(
+        config,
+        SERVICE,
+        None,
+        tls::Trust::DEFAULT,
+        1_000,
+        crate::observe::events::noop(),
+        crate::rt::clock::system(),
+    )
+    .unwrap();
     assert!(fleet.shared_cache().is_none());
 }
 
@@ -283,7 +290,7 @@ fn without_redis_calls_go_on_local_only_within_the_deadline() {
     config.deadline_ms = 50;
     let sink = Arc::new(RecordingSink::default());
     let fleet =
-        Fleet::new(config, SERVICE, Some("k"), tls::Trust::DEFAULT, 10_000, sink.clone(), crate::clock::system())
+        Fleet::new(config, SERVICE, Some("k"), tls::Trust::DEFAULT, 10_000, sink.clone(), crate::rt::clock::system())
             .unwrap();
     runtime().block_on(async {
         let started = Instant::now();
@@ -315,8 +322,8 @@ fn a_published_pause_holds_this_instance_and_a_call_that_cannot_wait_fails_unsen
         Some("k"),
         tls::Trust::DEFAULT,
         10_000,
-        crate::events::noop(),
-        crate::clock::system(),
+        crate::observe::events::noop(),
+        crate::rt::clock::system(),
     )
     .unwrap();
     runtime().block_on(async {
@@ -330,8 +337,8 @@ fn a_published_pause_holds_this_instance_and_a_call_that_cannot_wait_fails_unsen
             None,
             tls::Trust::DEFAULT,
             100,
-            crate::events::noop(),
-            crate::clock::system(),
+            crate::observe::events::noop(),
+            crate::rt::clock::system(),
         )
         .unwrap();
         short.publish_pause(1_000);

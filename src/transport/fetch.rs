@@ -17,7 +17,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::{Method, Request, Response};
-use crate::config::ClientConfig;
+use crate::client::config::ClientConfig;
 use crate::error::{ClientError, Phase};
 
 /// The JS call an exchange belongs to. Every attempt of one call (retries, failover) is made
@@ -59,7 +59,7 @@ pub struct FetchCall {
     pub authorization: Option<String>,
     pub idempotency_key: Option<String>,
     /// The call's own headers (trace context...), already checked; v1's headers win over them.
-    pub extra_headers: Option<crate::telemetry::Headers>,
+    pub extra_headers: Option<crate::observe::telemetry::Headers>,
     /// JS stops reading a body past this many bytes.
     pub max_response_bytes: usize,
 }
@@ -243,7 +243,7 @@ impl FetchTransport {
             body: req.body,
             authorization: self.authorization.clone(),
             idempotency_key: req.idempotency_key.map(str::to_owned),
-            extra_headers: crate::telemetry::extra_headers(),
+            extra_headers: crate::observe::telemetry::extra_headers(),
             max_response_bytes: self.max_response_bytes,
         };
         if !dispatch.start(call) {

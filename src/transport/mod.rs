@@ -27,7 +27,7 @@ use reqwest::header::{
 use reqwest::Url;
 use tokio::sync::Semaphore;
 
-use crate::config::ClientConfig;
+use crate::client::config::ClientConfig;
 use crate::error::{ClientError, Phase};
 use crate::redact::Redactor;
 
@@ -175,10 +175,10 @@ impl Transport {
         let headers = request.headers_mut();
         // The call's own headers (trace context...), checked by `telemetry::parse_headers`;
         // the client's headers are inserted after them and so always win.
-        if let Some(extra) = crate::telemetry::extra_headers() {
+        if let Some(extra) = crate::observe::telemetry::extra_headers() {
             for (name, value) in extra.iter() {
                 if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
-                    if !crate::telemetry::is_reserved_header(name.as_str()) {
+                    if !crate::observe::telemetry::is_reserved_header(name.as_str()) {
                         headers.append(name, value);
                     }
                 }
@@ -284,7 +284,7 @@ impl ClientTransport {
     /// detail) redacted of the key here, the one place both transports' answers pass; the body
     /// is data and goes to the parsers as sent.
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
-        let exchange = crate::telemetry::request_starts(req.method, req.path, req.idempotency_key);
+        let exchange = crate::observe::telemetry::request_starts(req.method, req.path, req.idempotency_key);
         let (method, path, started) = (req.method, req.path, std::time::Instant::now());
         let (transport, result) = match &self.kind {
             Kind::Native(t) => ("native", t.send(req).await),

@@ -4,7 +4,7 @@
 //! hosts matched by `NO_PROXY`. The JS side reads the environment (lowercase names win, as in
 //! Node) and hands over the result as a [`ProxySetting`].
 
-use crate::config::ProxySetting;
+use crate::client::config::ProxySetting;
 use crate::error::ClientError;
 
 fn invalid(what: &str, e: reqwest::Error) -> ClientError {

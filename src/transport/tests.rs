@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
-use crate::config::ProxySetting;
+use crate::client::config::ProxySetting;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -492,23 +492,24 @@ fn an_explicit_proxy_receives_absolute_form_requests() {
 #[test]
 fn a_calls_extra_headers_are_sent_and_can_never_replace_the_clients_own() {
     struct NoWake;
-    impl crate::telemetry::Wake for NoWake {
+    impl crate::observe::telemetry::Wake for NoWake {
         fn wake(&self) {}
     }
     runtime().block_on(async {
         let server = raw_server(|_, _| ok_json(r#"{"chittyId":"X"}"#)).await;
         let t = transport(&server.url);
-        let telemetry = Arc::new(crate::telemetry::Telemetry::new(Arc::new(NoWake)));
+        let telemetry = Arc::new(crate::observe::telemetry::Telemetry::new(Arc::new(NoWake)));
         // Built by hand, past `parse_headers`, as a bug elsewhere might: the transport still
         // drops the reserved names.
-        let headers: crate::telemetry::Headers = vec![
+        let headers: crate::observe::telemetry::Headers = vec![
             ("traceparent".to_owned(), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned()),
             ("authorization".to_owned(), "Bearer stolen".to_owned()),
             ("idempotency-key".to_owned(), "other".to_owned()),
         ]
         .into();
-        let scope = crate::telemetry::CallScope::new(1, crate::stats::Operation::Mint, &telemetry, Some(headers));
-        crate::telemetry::scoped(scope, t.send(post("/mint", r#"{"entity":"PEO"}"#, "key-1"))).await.unwrap();
+        let scope =
+            crate::observe::telemetry::CallScope::new(1, crate::exchange::Operation::Mint, &telemetry, Some(headers));
+        crate::observe::telemetry::scoped(scope, t.send(post("/mint", r#"{"entity":"PEO"}"#, "key-1"))).await.unwrap();
         t.send(post("/mint", r#"{"entity":"PEO"}"#, "key-2")).await.unwrap();
         let seen = server.requests.lock().unwrap().clone();
         let first = seen[0].to_ascii_lowercase();

@@ -9,8 +9,8 @@ use napi::bindgen_prelude::*;
 use crate::bindings::bridge::loop_wake::LoopWake;
 use crate::bindings::errors::ErrorInfo;
 use crate::client::Validation;
-use crate::runtime::{self, IdleTask};
-use crate::telemetry::Wake;
+use crate::observe::telemetry::Wake;
+use crate::rt::runtime::{self, IdleTask};
 use napi_derive::napi;
 
 /// A `validate()` answer as JS receives it.
@@ -93,7 +93,7 @@ impl Default for Completer {
     }
 }
 
-/// Wakes JS for telemetry records (`crate::telemetry`), which are drained with the outcomes.
+/// Wakes JS for telemetry records (`crate::observe::telemetry`), which are drained with the outcomes.
 pub struct CompleterWake(pub Arc<Completer>);
 
 impl Wake for CompleterWake {

@@ -30,8 +30,8 @@ use super::super::json::JsonObject;
 use super::super::timestamp::{iso8601_utc, utc_year_month};
 use super::super::{RouteKind, State};
 use super::{percent_decode, read_body, Answer, SERVICE_VERSION};
-use crate::clock::unix_ms;
-use crate::format::{self, PLACEHOLDER_ERRORS};
+use crate::id::{self, PLACEHOLDER_ERRORS};
+use crate::rt::clock::unix_ms;
 
 const SERVICE: &[u8] = b"chittyid-mothership";
 
@@ -246,11 +246,11 @@ fn mint_body(id: &[u8], letter: u8) -> Bytes {
 /// The placeholder `03-0-ERR-<code number>-<T>-<YYMM now>-0-<pair>` and the service's 200
 /// answer carrying it; counted apart, never minted.
 fn placeholder_answer(state: &State, code: &'static str, letter: u8) -> Answer {
-    let number = format::placeholder_error_number_of(code).unwrap_or(99);
+    let number = id::placeholder_error_number_of(code).unwrap_or(99);
     let yymm = utc_year_month(unix_ms());
     let fields =
         format!("03-0-ERR-{number:04}-{}-{}-0", char::from(letter), std::str::from_utf8(&yymm).unwrap_or("0000"));
-    let id = format::with_check_pair(&fields).expect("placeholder fields are digits and letters");
+    let id = id::with_check_pair(&fields).expect("placeholder fields are digits and letters");
     state.ledger.count_placeholder();
     let body = JsonObject::with_capacity(512)
         .boolean("success", true)
@@ -356,7 +356,7 @@ fn id_verdict(id: &str) -> JsonObject {
     if let Some((_, error)) = checks.iter().find(|(ok, _)| !ok) {
         return invalid(error);
     }
-    let expected = format::deployed_check_pair(&parts[..7].concat()).map(|p| format!("{p:02}")).unwrap_or_default();
+    let expected = id::deployed_check_pair(&parts[..7].concat()).map(|p| format!("{p:02}")).unwrap_or_default();
     if expected != parts[7] {
         return invalid(&format!("Invalid checksum: expected {expected}, got {}", parts[7]));
     }

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::client::Client;
 use crate::emulator::{Emulator, EmulatorOptions, Faults, Profile};
-use crate::format::{self, is_placeholder, is_valid_deployed};
+use crate::id::{self, is_placeholder, is_valid_deployed};
 
 fn start_deployed() -> Emulator {
     Emulator::spawn(EmulatorOptions { profile: Profile::Deployed, ..EmulatorOptions::default() })
@@ -59,7 +59,7 @@ fn mint_reads_entity_type_in_every_form_and_answers_200_with_components() {
         let body = response.json();
         assert_eq!(body["success"], true);
         assert!(body.get("fallback").is_none());
-        let parsed = format::parse_deployed(&id).unwrap();
+        let parsed = id::parse_deployed(&id).unwrap();
         assert_eq!(
             body["components"],
             json!({ "version": parsed.version, "region": parsed.region, "jurisdiction": parsed.jurisdiction,
@@ -195,11 +195,11 @@ fn placeholder_faults_answer_200_placeholders_that_are_not_minted() {
             (Some(true), Some(true), Some(code))
         );
         assert!(is_placeholder(&id) && !is_valid_deployed(&id), "{id}");
-        assert_eq!(format::placeholder_error_number(&id), Some(number));
+        assert_eq!(id::placeholder_error_number(&id), Some(number));
         assert_eq!(&id[..13], format!("03-0-ERR-{number:04}"));
         assert_eq!(id.as_bytes()[14], b'E', "the requested type");
         assert_eq!(
-            format::deployed_check_pair(&id[..22]).map(|p| format!("{p:02}")),
+            id::deployed_check_pair(&id[..22]).map(|p| format!("{p:02}")),
             Some(id[23..].to_owned()),
             "its pair is right"
         );
@@ -253,6 +253,6 @@ fn the_v1_profile_ignores_the_placeholder_fault() {
     emu.set_faults(Faults { placeholder: Some("MINT_UNAVAILABLE"), ..Faults::default() });
     let response = Client::connect(&emu).post("/mint", r#"{"entity":"PEO"}"#);
     assert_eq!(response.status, 201);
-    assert!(crate::format::is_valid_v1(response.json()["chittyId"].as_str().unwrap()));
+    assert!(crate::id::is_valid_v1(response.json()["chittyId"].as_str().unwrap()));
     assert_eq!(emu.stats().placeholders, 0);
 }

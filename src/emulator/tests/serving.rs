@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::config::ClientConfig;
+use crate::client::config::ClientConfig;
 use crate::emulator::{Emulator, EmulatorOptions};
 use crate::transport::{Method, Request, Transport};
 

@@ -8,17 +8,17 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::clock::SharedClock;
 use crate::error::ClientError;
+use crate::rt::clock::SharedClock;
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct TokenBucketConfig {
+pub struct RateLimitConfig {
     pub requests_per_second: f64,
     /// Requests that may go out back to back after a quiet period.
     pub burst: u32,
 }
 
-impl TokenBucketConfig {
+impl RateLimitConfig {
     /// One second's worth of requests (at least 1): the burst when the option leaves it out.
     pub fn default_burst(requests_per_second: f64) -> u32 {
         requests_per_second.ceil().clamp(1.0, f64::from(u32::MAX)) as u32
@@ -47,8 +47,8 @@ pub enum Reservation {
     Refused(u64),
 }
 
-pub struct TokenBucket {
-    config: TokenBucketConfig,
+pub struct RateLimit {
+    config: RateLimitConfig,
     /// ms between tokens.
     interval_ms: f64,
     clock: SharedClock,
@@ -59,17 +59,17 @@ pub struct TokenBucket {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct TokenBucketSnapshot {
-    pub config: TokenBucketConfig,
+pub struct RateLimitSnapshot {
+    pub config: RateLimitConfig,
     /// Requests that waited for a token.
     pub waits: u64,
     /// Calls failed with ERATELIMITED because no token came within their timeout.
     pub rejected: u64,
 }
 
-impl TokenBucket {
+impl RateLimit {
     /// Expects a validated config.
-    pub fn new(config: TokenBucketConfig, clock: SharedClock) -> Self {
+    pub fn new(config: RateLimitConfig, clock: SharedClock) -> Self {
         let interval_ms = 1000.0 / config.requests_per_second;
         Self {
             config,
@@ -113,8 +113,8 @@ impl TokenBucket {
         }
     }
 
-    pub fn snapshot(&self) -> TokenBucketSnapshot {
-        TokenBucketSnapshot {
+    pub fn snapshot(&self) -> RateLimitSnapshot {
+        RateLimitSnapshot {
             config: self.config.clone(),
             waits: self.waits.load(Relaxed),
             rejected: self.rejected.load(Relaxed),
@@ -125,23 +125,23 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::rt::clock::ManualClock;
     use std::sync::Arc;
 
-    fn bucket(requests_per_second: f64, burst: u32) -> (TokenBucket, Arc<ManualClock>) {
+    fn bucket(requests_per_second: f64, burst: u32) -> (RateLimit, Arc<ManualClock>) {
         let clock = ManualClock::new(10_000);
-        (TokenBucket::new(TokenBucketConfig { requests_per_second, burst }, clock.clone()), clock)
+        (RateLimit::new(RateLimitConfig { requests_per_second, burst }, clock.clone()), clock)
     }
 
     #[test]
     fn config_checks_and_default_burst() {
-        assert_eq!(TokenBucketConfig::default_burst(0.5), 1);
-        assert_eq!(TokenBucketConfig::default_burst(50.0), 50);
-        assert_eq!(TokenBucketConfig::default_burst(2.5), 3);
+        assert_eq!(RateLimitConfig::default_burst(0.5), 1);
+        assert_eq!(RateLimitConfig::default_burst(50.0), 50);
+        assert_eq!(RateLimitConfig::default_burst(2.5), 3);
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(TokenBucketConfig { requests_per_second: bad, burst: 1 }.validate().is_err(), "{bad}");
+            assert!(RateLimitConfig { requests_per_second: bad, burst: 1 }.validate().is_err(), "{bad}");
         }
-        assert!(TokenBucketConfig { requests_per_second: 1.0, burst: 0 }.validate().is_err());
+        assert!(RateLimitConfig { requests_per_second: 1.0, burst: 0 }.validate().is_err());
     }
 
     #[test]

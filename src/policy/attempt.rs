@@ -6,22 +6,23 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
 use crate::error::ClientError;
-use crate::events::{Event, SharedSink};
+use crate::exchange::Operation;
 use crate::fleet::Fleet;
-use crate::rate_limit::RateLimitGate;
-use crate::retry::{parse_retry_after, RetryPolicy};
-use crate::retry_budget::RetryBudget;
-use crate::stats::{OpStats, Operation};
-use crate::token_bucket::TokenBucket;
+use crate::observe::events::{Event, SharedSink};
+use crate::observe::stats::OpStats;
+use crate::policy::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
+use crate::policy::pause::Pause;
+use crate::policy::rate_limit::RateLimit;
+use crate::policy::retry::{parse_retry_after, RetryPolicy};
+use crate::policy::retry_budget::RetryBudget;
 use crate::transport::Response;
 
 pub struct Resilience {
     pub retry: Option<RetryPolicy>,
     pub breaker: Option<Arc<CircuitBreaker>>,
-    /// The client-wide pause after 429s (see `rate_limit`).
-    pub rate_limit: Arc<RateLimitGate>,
+    /// The client-wide pause after 429s (see `policy::pause`).
+    pub pause: Arc<Pause>,
     pub sink: SharedSink,
     pub stats: Arc<OpStats>,
     /// Fleet mode (`crate::fleet`): the shared rate budget before each attempt, the 429 pause
@@ -30,7 +31,7 @@ pub struct Resilience {
     /// Caps retries at a fraction of recent calls (see `retry_budget`); `None` = unlimited.
     pub retry_budget: Option<Arc<RetryBudget>>,
     /// The client-side rate limit every request waits at (see `token_bucket`); `None` = off.
-    pub throttle: Option<Arc<TokenBucket>>,
+    pub rate_limit: Option<Arc<RateLimit>>,
 }
 
 /// A HALF_OPEN trial slot held by one attempt; dropping it frees the slot.
@@ -65,7 +66,7 @@ pub struct Call<'a> {
     pub wait_budget_ms: u64,
     /// Another endpoint follows: a failure that fails over ends the run at once instead of
     /// being retried here (the next endpoint is the retry).
-    pub hands_off: bool,
+    pub yields_to_failover: bool,
 }
 
 impl Resilience {
@@ -88,7 +89,7 @@ impl Resilience {
         }
         loop {
             self.pass_throttle(&mut budget_ms).await?;
-            self.rate_limit.pass(&mut budget_ms).await?;
+            self.pause.pass(&mut budget_ms).await?;
             // Held until this attempt's outcome is recorded: while HALF_OPEN it is one of the
             // limited trial slots, freed however the attempt ends (dropped futures included).
             let mut trial = self.admit_attempt()?;
@@ -100,16 +101,16 @@ impl Resilience {
                 }
             }
             // A call stopped (aborted, closed) meanwhile sends nothing; else a stop from now on
-            // reports that the request may have reached the service (`crate::cancel`).
-            crate::cancel::attempt_begins()?;
-            let stamp = self.rate_limit.stamp();
-            crate::telemetry::attempt_begins(number);
+            // reports that the request may have reached the service (`crate::rt::cancel`).
+            crate::rt::cancel::attempt_begins()?;
+            let stamp = self.pause.stamp();
+            crate::observe::telemetry::attempt_begins(number);
             let started = std::time::Instant::now();
             let outcome =
                 attempt(number).await.and_then(Response::error_for_status).and_then(|response| parse(&response));
-            crate::cancel::attempt_ends(outcome.as_ref().err());
+            crate::rt::cancel::attempt_ends(outcome.as_ref().err());
             self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
-            crate::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
+            crate::observe::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
             let new_pause = self.record_for_gate(op, stamp, outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());
             drop(trial);
@@ -130,7 +131,7 @@ impl Resilience {
                     return Err(err);
                 }
             }
-            if call.hands_off && err.fails_over() {
+            if call.yields_to_failover && err.fails_over() {
                 return Err(err);
             }
             // JS asked for one attempt (its `fetch` is a test double that would pass a second
@@ -149,7 +150,7 @@ impl Resilience {
             self.stats.record_retry(op);
             // After a 429 the gate holds the call (and every other) for the pause.
             let (sleep_ms, shown_ms) = if err.is_rate_limit() {
-                (0, new_pause.unwrap_or_else(|| self.rate_limit.retry_in_ms()))
+                (0, new_pause.unwrap_or_else(|| self.pause.retry_in_ms()))
             } else {
                 (delay_ms, delay_ms)
             };
@@ -176,7 +177,7 @@ impl Resilience {
 
     /// Waits for the client-side rate limit's token, out of `budget_ms`.
     pub async fn pass_throttle(&self, budget_ms: &mut u64) -> Result<(), ClientError> {
-        match &self.throttle {
+        match &self.rate_limit {
             Some(bucket) => bucket.acquire(budget_ms).await,
             None => Ok(()),
         }
@@ -224,7 +225,7 @@ impl Resilience {
     pub fn record_for_gate(&self, op: Operation, stamp: u64, err: Option<&ClientError>) -> Option<u64> {
         match err {
             None => {
-                self.rate_limit.on_success(stamp);
+                self.pause.on_success(stamp);
                 None
             }
             // A 429, or a placeholder the service issued because it was rate limited (no Retry-After).
@@ -233,8 +234,8 @@ impl Resilience {
                     ClientError::Http { retry_after, .. } => retry_after.as_deref(),
                     _ => None,
                 };
-                let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, crate::clock::unix_ms()));
-                if let Some(pause_ms) = self.rate_limit.on_rate_limited(stamp, retry_after_ms, fastrand::f64()) {
+                let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, crate::rt::clock::unix_ms()));
+                if let Some(pause_ms) = self.pause.on_rate_limited(stamp, retry_after_ms, fastrand::f64()) {
                     tracing::warn!(operation = op.as_str(), pause_ms, "rate limited by the service: pausing traffic");
                     self.sink.emit(Event::RateLimited {
                         operation: op.as_str(),
@@ -267,7 +268,11 @@ impl Resilience {
         let Some(Transition { from, to }) = transition else { return };
         tracing::info!(from = from.as_str(), to = to.as_str(), "circuit breaker transition");
         if let (Some(fleet), Some(breaker)) = (&self.fleet, &self.breaker) {
-            fleet.on_breaker_transition(to, breaker.config().reset_timeout_ms);
+            match to {
+                BreakerState::Open => fleet.publish_breaker_open(breaker.config().reset_timeout_ms),
+                BreakerState::Closed => fleet.publish_breaker_closed(),
+                BreakerState::HalfOpen => {}
+            }
         }
         let event = match to {
             BreakerState::Open => {
@@ -294,7 +299,7 @@ impl Resilience {
             return None;
         }
         let retry_after = match err {
-            ClientError::Http { retry_after: Some(v), .. } => parse_retry_after(v, crate::clock::unix_ms()),
+            ClientError::Http { retry_after: Some(v), .. } => parse_retry_after(v, crate::rt::clock::unix_ms()),
             _ => None,
         };
         policy.next_delay_ms(attempt, retry_after, fastrand::f64())
@@ -304,9 +309,9 @@ impl Resilience {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::breaker::BreakerConfig;
-    use crate::clock::ManualClock;
-    use crate::events::testing::RecordingSink;
+    use crate::observe::events::testing::RecordingSink;
+    use crate::policy::breaker::BreakerConfig;
+    use crate::rt::clock::ManualClock;
     use bytes::Bytes;
 
     fn resilience(clock: Arc<ManualClock>, sink: Arc<RecordingSink>) -> Resilience {
@@ -314,17 +319,17 @@ mod tests {
         Resilience {
             retry: None,
             breaker: Some(Arc::new(CircuitBreaker::new(config, clock.clone()))),
-            rate_limit: Arc::new(RateLimitGate::new(clock)),
+            pause: Arc::new(Pause::new(clock)),
             sink,
             stats: Arc::new(OpStats::default()),
             fleet: None,
             retry_budget: None,
-            throttle: None,
+            rate_limit: None,
         }
     }
 
     const MINT: Call<'static> =
-        Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000, hands_off: false };
+        Call { op: Operation::Mint, replay: Replay::Retryable, wait_budget_ms: 1_000, yields_to_failover: false };
 
     fn failing() -> std::future::Ready<Result<Response, ClientError>> {
         std::future::ready(Err(ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange }))
@@ -381,8 +386,8 @@ mod tests {
             None,
             crate::fleet::tls::Trust::DEFAULT,
             200,
-            crate::events::noop(),
-            crate::clock::system(),
+            crate::observe::events::noop(),
+            crate::rt::clock::system(),
         )
         .unwrap();
         let r = Resilience {
@@ -502,7 +507,7 @@ mod tests {
         };
         let mut script = script.into_iter();
         let mut attempts = 0;
-        let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, hands_off: false };
+        let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, yields_to_failover: false };
         let outcome = block_on(r.run(
             call,
             |_| {
@@ -516,7 +521,7 @@ mod tests {
 
     #[test]
     fn an_exhausted_retry_budget_ends_the_call_with_its_failure() {
-        use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
+        use crate::policy::retry_budget::{RetryBudget, RetryBudgetConfig};
         let clock = ManualClock::new(0);
         let budget = Arc::new(RetryBudget::new(
             RetryBudgetConfig { ratio: 0.5, window_ms: 1_000, min_per_second: 0 },
@@ -550,7 +555,7 @@ mod tests {
 
     #[test]
     fn a_retried_429_does_not_spend_the_retry_budget() {
-        use crate::retry_budget::{RetryBudget, RetryBudgetConfig};
+        use crate::policy::retry_budget::{RetryBudget, RetryBudgetConfig};
         let clock = ManualClock::new(0);
         let budget = Arc::new(RetryBudget::new(
             RetryBudgetConfig { ratio: 0.0, window_ms: 1_000, min_per_second: 0 },
@@ -591,7 +596,7 @@ mod tests {
         ] {
             let mut script = vec![first].into_iter();
             let mut attempts = 0;
-            let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, hands_off: true };
+            let call = Call { op: Operation::Mint, replay, wait_budget_ms: 1_000, yields_to_failover: true };
             let err = block_on(r.run(
                 call,
                 |_| {
@@ -605,7 +610,7 @@ mod tests {
         }
         // A 429 does not fail over: it is retried here, through the gate.
         let mut script = vec![status(429, Some("0"))].into_iter();
-        let call = Call { op: Operation::Mint, replay: safe, wait_budget_ms: 1_000, hands_off: true };
+        let call = Call { op: Operation::Mint, replay: safe, wait_budget_ms: 1_000, yields_to_failover: true };
         assert!(block_on(r.run(
             call,
             |_| std::future::ready(script.next().unwrap_or_else(|| status(200, None))),
@@ -670,12 +675,17 @@ mod tests {
         let clock = ManualClock::new(0);
         let sink = Arc::new(RecordingSink::default());
         let r = resilience(clock.clone(), sink.clone());
-        let call = Call { op: Operation::Validate, replay: Replay::Retryable, wait_budget_ms: 1_000, hands_off: false };
+        let call = Call {
+            op: Operation::Validate,
+            replay: Replay::Retryable,
+            wait_budget_ms: 1_000,
+            yields_to_failover: false,
+        };
         let err = block_on(r.run(call, |_| std::future::ready(status(429, None)), |_| Ok(()))).unwrap_err();
         assert_eq!(err.status(), Some(429));
         assert_eq!(sink.names(), ["rateLimited"], "no circuitOpen although failureThreshold is 1");
         assert_eq!(r.breaker.as_ref().unwrap().state(), BreakerState::Closed);
-        assert!(r.rate_limit.retry_in_ms() >= 800);
+        assert!(r.pause.retry_in_ms() >= 800);
         // Every later call waits at the gate; one that cannot wait that long fails at once.
         let short = Call { wait_budget_ms: 10, ..call };
         let mut attempts = 0;

@@ -23,10 +23,10 @@
 
 pub mod task;
 
-use crate::clock::{Clock, SharedClock};
 use crate::error::ClientError;
-use crate::events::Event;
-use crate::retry::RetryPolicy;
+use crate::observe::events::Event;
+use crate::policy::retry::RetryPolicy;
+use crate::rt::clock::{Clock, SharedClock};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnectionState {
@@ -397,7 +397,7 @@ pub struct UnixClock;
 
 impl Clock for UnixClock {
     fn now_ms(&self) -> u64 {
-        crate::clock::unix_ms()
+        crate::rt::clock::unix_ms()
     }
 }
 
@@ -406,7 +406,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::rt::clock::ManualClock;
 
     const URL: &str = "http://127.0.0.1:9/v1";
 

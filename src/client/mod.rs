@@ -1,7 +1,11 @@
 //! The v1 operations (mint, mintBatch, validate, healthCheck) over one transport,
 //! each through the resilience path.
 
+pub mod config;
+pub mod endpoints;
 mod failover;
+pub mod metrics;
+pub mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -11,14 +15,15 @@ use tokio::sync::watch;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::cache::ValidationCache;
-use crate::config::{ClientConfig, HEALTH_TIMEOUT_MS};
+use crate::client::config::{ClientConfig, HEALTH_TIMEOUT_MS};
+use crate::client::snapshot::ClientSnapshot;
 use crate::error::ClientError;
-use crate::format::{self, IdGrammar};
+use crate::exchange::Operation;
+use crate::id::{self, IdGrammar};
+use crate::policy::attempt::{Call, Replay, Resilience};
+use crate::policy::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::redact::Redactor;
-use crate::resilience::{Call, Replay, Resilience};
-use crate::stats::{ClientSnapshot, Operation};
 use crate::transport::fetch::FetchTransport;
 use crate::transport::{ClientTransport, Method, Request, Response, TransportKind};
 use crate::wire::{self, EndpointWire, MintChecks, Route, Wire, WireMode};
@@ -135,7 +140,7 @@ pub struct Validation {
 impl Validation {
     /// Rebuilds an answer from a cached verdict; the entity follows from the type letter.
     pub fn from_cache(id: &str, valid: bool) -> Self {
-        let entity = valid.then(|| format::entity_for_id(id)).flatten().map(str::to_owned);
+        let entity = valid.then(|| id::entity_for_id(id)).flatten().map(str::to_owned);
         Validation {
             valid,
             chitty_id: Some(id.to_owned()),
@@ -420,11 +425,11 @@ impl Client {
             breaker: self.resilience.breaker.as_ref().map(|b| b.snapshot()),
             cache: self.cache().map(|c| c.stats()),
             rejected_by_breaker: stats.rejected_by_breaker(),
-            rate_limit: self.resilience.rate_limit.snapshot(),
+            pause: self.resilience.pause.snapshot(),
             fleet: self.resilience.fleet.as_ref().map(|f| f.snapshot()),
             retry_budget: self.resilience.retry_budget.as_ref().map(|b| b.snapshot()),
             bulkhead: self.bulkhead.as_ref().map(|b| b.snapshot()),
-            throttle: self.resilience.throttle.as_ref().map(|t| t.snapshot()),
+            rate_limit: self.resilience.rate_limit.as_ref().map(|t| t.snapshot()),
             endpoints: self.endpoint_snapshots(),
             wire: self.wire_of(self.active_endpoint()).as_str(),
             placeholders_accepted: self.placeholders_accepted(),
@@ -457,7 +462,7 @@ impl Client {
 
     /// A call of `op` under `replay`; it may wait out rate-limit pauses for up to its timeout.
     fn call<'a>(&self, op: Operation, replay: Replay<'a>) -> Call<'a> {
-        Call { op, replay, wait_budget_ms: self.timeout_ms, hands_off: false }
+        Call { op, replay, wait_budget_ms: self.timeout_ms, yields_to_failover: false }
     }
 
     /// The replay rule of a mint under `key`.
@@ -480,7 +485,7 @@ impl Client {
     pub async fn mint(&self, body: Bytes, key: Option<String>) -> Result<String, ClientError> {
         let key = key.unwrap_or_else(idempotency_key);
         // Reported with an abort or close() that stops this mint after its request was sent.
-        crate::cancel::note_key(&key);
+        crate::rt::cancel::note_key(&key);
         // Only while some endpoint may speak the deployed wire: once every one is known to
         // speak v1, a mint costs no extra parse.
         let typed: Option<Bytes> = if self.wires.iter().all(|w| w.get() == Wire::V1) {
@@ -532,7 +537,9 @@ impl Client {
             self.placeholders_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(code = error_code.as_deref().unwrap_or(""), "accepted a placeholder id");
             let error_code = error_code.map(|code| self.redactor.redact(&code).into_owned());
-            self.resilience.sink.emit(crate::events::Event::Placeholder { chitty_id: minted.id.clone(), error_code });
+            self.resilience
+                .sink
+                .emit(crate::observe::events::Event::Placeholder { chitty_id: minted.id.clone(), error_code });
         }
         Ok(minted.id)
     }
@@ -547,7 +554,7 @@ impl Client {
             return self.mint_one_by_one(&body, count, key.as_deref()).await;
         }
         let key_or_fresh = key.clone().unwrap_or_else(idempotency_key);
-        crate::cancel::note_key(&key_or_fresh);
+        crate::rt::cancel::note_key(&key_or_fresh);
         let request = |_: usize| Request {
             method: Method::Post,
             path: "/mint/batch",
@@ -674,7 +681,7 @@ impl Client {
         // Fleet mode: the shared cache (L2) before the service, when caching is on, and only
         // for well-formed ids: whatever Redis holds, an id that fails the format check is never
         // answered `valid: true` from it (a forged entry, see `fleet::cache`, is a miss anyway).
-        let Some(l2) = self.shared_cache().filter(|_| format::is_valid_in(id, self.id_grammar)) else {
+        let Some(l2) = self.shared_cache().filter(|_| id::is_valid_in(id, self.id_grammar)) else {
             let answer = self.ask_service(id).await;
             if still_wanted() {
                 self.remember(id, &answer);
@@ -817,7 +824,7 @@ impl Client {
                 Validation { valid: false, error: Some(format!("Service error: {status}")), ..Validation::default() }
             }
             Err(e) => Validation {
-                valid: format::is_valid_in(id, self.id_grammar),
+                valid: id::is_valid_in(id, self.id_grammar),
                 error: Some(e.to_string()),
                 ..Validation::default()
             },
@@ -859,7 +866,7 @@ impl Client {
     pub async fn health_result(&self) -> Result<(), ClientError> {
         let endpoint = self.active_endpoint();
         let resilience = self.endpoint(endpoint).1;
-        let gate = &resilience.rate_limit;
+        let gate = &resilience.pause;
         let mut budget_ms = HEALTH_TIMEOUT_MS;
         resilience.pass_throttle(&mut budget_ms).await?;
         gate.pass(&mut budget_ms).await?;
@@ -926,8 +933,6 @@ fn serves_stale(err: &ClientError) -> bool {
         _ => true,
     }
 }
-
-pub type SharedClient = Arc<Client>;
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lru::LruCache;
 
-use crate::clock::SharedClock;
+use crate::rt::clock::SharedClock;
 
 /// Keys up to this many bytes are stored in the entry itself; longer ones on the heap.
 const INLINE_KEY_MAX: usize = 23;
@@ -394,7 +394,7 @@ impl ValidationCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{Clock, ManualClock};
+    use crate::rt::clock::{Clock, ManualClock};
     use std::collections::{HashMap, VecDeque};
     use std::sync::Arc;
 
@@ -992,7 +992,7 @@ mod tests {
     fn hit_cost() {
         const KEYS: u32 = 10_000;
         const CALLS: u32 = 5_000_000;
-        let c = ValidationCache::new(CacheConfig::default(), crate::clock::system());
+        let c = ValidationCache::new(CacheConfig::default(), crate::rt::clock::system());
         let keys: Vec<String> = (0..KEYS).map(|n| format!("AB-C-DEF-{n:04}-P-25-X-0")).collect();
         keys.iter().for_each(|k| c.set(k, true));
         let start = std::time::Instant::now();

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::breaker::BreakerState;
-use crate::stats::ClientSnapshot;
+use crate::client::snapshot::ClientSnapshot;
+use crate::policy::breaker::BreakerState;
 
 /// The label names the client's own series use. A constant label (the `labels` option) with one
 /// of these names would put it twice on a sample, and Prometheus rejects the whole scrape; so
@@ -157,7 +157,7 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         );
         e.single("chittyid_client_circuit_opened_total", "counter", "Times the circuit opened.", b.times_opened as f64);
     }
-    let r = &s.rate_limit;
+    let r = &s.pause;
     for (name, help, value) in [
         ("chittyid_client_rate_limited_total", "429 answers from the service.", r.limited),
         ("chittyid_client_rate_limit_pauses_total", "Client-wide pauses started by a 429.", r.pauses),
@@ -263,7 +263,7 @@ fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
     if let Some(b) = &s.bulkhead {
         counter("chittyid_client_bulkhead_rejections_total", "Calls failed with EBULKHEADFULL.", b.rejected);
     }
-    if let Some(t) = &s.throttle {
+    if let Some(t) = &s.rate_limit {
         counter(
             "chittyid_client_throttle_waits_total",
             "Requests that waited for a token of the client-side rate limit.",
@@ -328,7 +328,8 @@ fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{OpStats, Operation};
+    use crate::exchange::Operation;
+    use crate::observe::stats::OpStats;
 
     /// A client with `stats` and nothing optional (no breaker, cache, fleet, limits, fallbacks).
     fn bare_snapshot(stats: &OpStats) -> ClientSnapshot {
@@ -337,11 +338,11 @@ mod tests {
             breaker: None,
             cache: None,
             rejected_by_breaker: 0,
-            rate_limit: crate::rate_limit::RateLimitGate::new(crate::clock::system()).snapshot(),
+            pause: crate::policy::pause::Pause::new(crate::rt::clock::system()).snapshot(),
             fleet: None,
             retry_budget: None,
             bulkhead: None,
-            throttle: None,
+            rate_limit: None,
             endpoints: Vec::new(),
             wire: "unknown",
             placeholders_accepted: 0,

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::{ConnectRequest, ConnectionMachine, ConnectionSnapshot, Step};
 use crate::error::ClientError;
-use crate::events::SharedSink;
+use crate::observe::events::SharedSink;
 
 pub type ProbeFuture = Pin<Box<dyn Future<Output = Result<(), ClientError>> + Send>>;
 /// One health check (the client's `GET /health`, 5 s timeout).
@@ -49,12 +49,12 @@ impl Shared {
     }
 }
 
-pub struct Monitor {
+pub struct ConnectionTask {
     shared: Arc<Shared>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl Monitor {
+impl ConnectionTask {
     pub fn new(machine: ConnectionMachine, probe: Probe, sink: SharedSink) -> Self {
         let shared = Shared {
             machine: Mutex::new(machine),
@@ -159,7 +159,7 @@ impl Monitor {
     }
 }
 
-impl Drop for Monitor {
+impl Drop for ConnectionTask {
     fn drop(&mut self) {
         self.close();
     }
@@ -200,10 +200,10 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::clock::system;
-    use crate::events::testing::RecordingSink;
-    use crate::events::Event;
-    use crate::monitor::{ConnectionConfig, ConnectionState, UnixClock};
+    use crate::connection::{ConnectionConfig, ConnectionState, UnixClock};
+    use crate::observe::events::testing::RecordingSink;
+    use crate::observe::events::Event;
+    use crate::rt::clock::system;
 
     struct Fake {
         healthy: AtomicBool,
@@ -211,7 +211,7 @@ mod tests {
         latency_ms: AtomicU32,
     }
 
-    fn setup(config: ConnectionConfig) -> (Monitor, Arc<Fake>, Arc<RecordingSink>) {
+    fn setup(config: ConnectionConfig) -> (ConnectionTask, Arc<Fake>, Arc<RecordingSink>) {
         let fake =
             Arc::new(Fake { healthy: AtomicBool::new(true), checks: AtomicU32::new(0), latency_ms: AtomicU32::new(0) });
         let sink = Arc::new(RecordingSink::default());
@@ -232,7 +232,7 @@ mod tests {
             })
         });
         let machine = ConnectionMachine::new(config, "http://test/v1".into(), system(), Arc::new(UnixClock));
-        (Monitor::new(machine, probe, sink.clone()), fake, sink)
+        (ConnectionTask::new(machine, probe, sink.clone()), fake, sink)
     }
 
     fn fast(max_attempts: Option<u32>) -> ConnectionConfig {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use redis::Script;
 
 use super::link::Link;
-use crate::clock::SharedClock;
+use crate::rt::clock::SharedClock;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateConfig {
@@ -233,12 +233,12 @@ mod tests {
 
     #[test]
     fn the_known_pause_only_grows_and_runs_out() {
-        let clock = crate::clock::ManualClock::new(0);
+        let clock = crate::rt::clock::ManualClock::new(0);
         let link = Arc::new(Link::new(
             redis::Client::open("redis://127.0.0.1:1/").unwrap(),
             10,
             Default::default(),
-            crate::events::noop(),
+            crate::observe::events::noop(),
         ));
         let budget = RateBudget::new(link, None, "s", clock.clone());
         budget.note_pause(500);

@@ -8,9 +8,9 @@ use napi_derive::napi;
 
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::client::Client;
-use crate::clock::system;
-use crate::monitor::task::{Monitor, Probe, TaskFuture};
-use crate::monitor::{ConnectionConfig, ConnectionMachine, ConnectionSnapshot, ConnectionState, UnixClock};
+use crate::connection::task::{ConnectionTask, Probe, TaskFuture};
+use crate::connection::{ConnectionConfig, ConnectionMachine, ConnectionSnapshot, ConnectionState, UnixClock};
+use crate::rt::clock::system;
 
 #[napi(object)]
 pub struct ConnectionStatsInfo {
@@ -62,10 +62,10 @@ fn to_info(s: ConnectionSnapshot, enabled: bool) -> ConnectionStateInfo {
 
 /// The monitor runs on the I/O thread, next to the requests it checks the service for.
 fn spawn_task(fut: TaskFuture) -> tokio::task::JoinHandle<()> {
-    crate::runtime::spawn_tracked(fut)
+    crate::rt::runtime::spawn_tracked(fut)
 }
 
-impl Drop for ClientMonitor {
+impl Drop for ClientConnection {
     fn drop(&mut self) {
         self.close();
     }
@@ -78,25 +78,25 @@ fn disabled() -> napi::Error {
     )
 }
 
-/// The per-client monitor kept by `NativeClient`, and the sink its events leave through.
-pub struct ClientMonitor {
+/// The per-client connection manager kept by `NativeClient`, and the sink its events leave through.
+pub struct ClientConnection {
     events: Arc<JsEventSink>,
     /// `None` when built with `connection: false`.
-    monitor: Option<Monitor>,
+    task: Option<ConnectionTask>,
 }
 
-impl ClientMonitor {
+impl ClientConnection {
     pub fn new(config: Option<ConnectionConfig>, core: &Arc<Client>, events: Arc<JsEventSink>) -> Self {
-        let monitor = config.map(|config| {
+        let task = config.map(|config| {
             let machine = ConnectionMachine::new(config, core.service_url().to_owned(), system(), Arc::new(UnixClock));
             let client = Arc::clone(core);
             let probe: Probe = Arc::new(move || {
                 let client = Arc::clone(&client);
                 Box::pin(async move { client.watch_endpoints().await })
             });
-            Monitor::new(machine, probe, events.clone())
+            ConnectionTask::new(machine, probe, events.clone())
         });
-        Self { events, monitor }
+        Self { events, task }
     }
 
     /// Wires native events to `callback` (one weak threadsafe function, created on first call).
@@ -107,24 +107,24 @@ impl ClientMonitor {
     /// Starts monitoring (or joins the attempt in flight); resolves true once CONNECTED, false
     /// when this first check fails. Dropping the future only stops the waiting.
     pub fn connect(&self) -> Result<impl std::future::Future<Output = bool> + Send + 'static> {
-        let Some(monitor) = &self.monitor else { return Err(disabled()) };
+        let Some(monitor) = &self.task else { return Err(disabled()) };
         Ok(monitor.connect(spawn_task))
     }
 
-    /// Like [`ClientMonitor::connect`] with nothing waiting for the outcome.
+    /// Like [`ClientConnection::connect`] with nothing waiting for the outcome.
     pub fn start(&self) -> Result<()> {
         drop(self.connect()?);
         Ok(())
     }
 
     pub fn disconnect(&self) {
-        if let Some(monitor) = &self.monitor {
+        if let Some(monitor) = &self.task {
             monitor.disconnect();
         }
     }
 
     pub fn state(&self) -> ConnectionStateInfo {
-        match &self.monitor {
+        match &self.task {
             Some(monitor) => to_info(monitor.snapshot(), true),
             None => {
                 let idle =
@@ -136,7 +136,7 @@ impl ClientMonitor {
 
     /// Stops the monitor task and releases the event threadsafe function; idempotent.
     pub fn close(&self) {
-        if let Some(monitor) = &self.monitor {
+        if let Some(monitor) = &self.task {
             monitor.close();
         }
         self.events.close();

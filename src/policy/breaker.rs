@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::clock::SharedClock;
+use crate::rt::clock::SharedClock;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BreakerState {
@@ -341,7 +341,7 @@ impl CircuitBreaker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::rt::clock::ManualClock;
     use std::sync::Arc;
 
     use BreakerState::{Closed, HalfOpen, Open};
@@ -625,7 +625,7 @@ mod tests {
     #[test]
     #[ignore]
     fn admit_cost() {
-        let b = CircuitBreaker::new(BreakerConfig::default(), crate::clock::system());
+        let b = CircuitBreaker::new(BreakerConfig::default(), crate::rt::clock::system());
         let closed = ns_per_call(5_000_000, || {
             std::hint::black_box(b.admit());
         });
@@ -645,7 +645,7 @@ mod tests {
     #[test]
     fn a_huge_threshold_reserves_nothing_up_front() {
         let config = BreakerConfig { failure_threshold: u32::MAX, ..BreakerConfig::default() };
-        let b = CircuitBreaker::new(config, crate::clock::ManualClock::new(0));
+        let b = CircuitBreaker::new(config, crate::rt::clock::ManualClock::new(0));
         assert!(b.record_failure().is_none());
         assert_eq!(b.state(), BreakerState::Closed);
     }

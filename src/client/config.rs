@@ -1,7 +1,7 @@
 //! Client configuration, validated once at construction.
 
 use crate::error::ClientError;
-use crate::format::IdGrammar;
+use crate::id::IdGrammar;
 
 pub const DEFAULT_SERVICE_URL: &str = "https://id.chitty.cc/v1";
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;

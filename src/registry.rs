@@ -6,16 +6,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use crate::breaker::CircuitBreaker;
 use crate::cache::ValidationCache;
-use crate::rate_limit::RateLimitGate;
+use crate::policy::breaker::CircuitBreaker;
+use crate::policy::pause::Pause;
 
 /// What process-scoped clients of one service URL share. The rate-limit gate too: the
 /// service limits per client address, so the clients of one process share its budget.
 pub struct SharedState {
     pub cache: Option<Arc<ValidationCache>>,
     pub breaker: Option<Arc<CircuitBreaker>>,
-    pub rate_limit: Arc<RateLimitGate>,
+    pub pause: Arc<Pause>,
 }
 
 type Registry = Mutex<HashMap<String, Weak<SharedState>>>;
@@ -41,13 +41,13 @@ pub fn for_service(service_url: &str, create: impl FnOnce() -> SharedState) -> A
 mod tests {
     use super::*;
     use crate::cache::CacheConfig;
-    use crate::clock::system;
+    use crate::rt::clock::system;
 
     fn with_cache() -> SharedState {
         SharedState {
             cache: Some(Arc::new(ValidationCache::new(CacheConfig::default(), system()))),
             breaker: None,
-            rate_limit: Arc::new(RateLimitGate::new(system())),
+            pause: Arc::new(Pause::new(system())),
         }
     }
 

@@ -1,34 +1,11 @@
-//! Request counters and latency per operation, lock-free on the hot path.
+//! Request counters and latency per operation, lock-free on the hot path: what the attempt loop
+//! records and `getStats()` and the metrics read.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::error::ClientError;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    Mint,
-    MintBatch,
-    Validate,
-    Health,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 4] = [Operation::Mint, Operation::MintBatch, Operation::Validate, Operation::Health];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Mint => "mint",
-            Operation::MintBatch => "mintBatch",
-            Operation::Validate => "validate",
-            Operation::Health => "healthCheck",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
+use crate::exchange::Operation;
 
 /// Latency buckets: upper bounds in microseconds, roughly ×2 apart, plus overflow.
 const BUCKET_BOUNDS_US: [u64; 20] = [
@@ -137,19 +114,6 @@ fn quantile_ms(counts: &[u64], q: f64) -> f64 {
     0.0
 }
 
-/// One endpoint as `getStats().endpoints` shows it.
-#[derive(Clone, Debug)]
-pub struct EndpointSnapshot {
-    pub url: String,
-    pub healthy: bool,
-    pub active: bool,
-    pub requests: u64,
-    pub failovers: u64,
-    pub breaker: Option<crate::breaker::BreakerSnapshot>,
-    /// The wire it speaks, as far as known (`crate::wire::Wire::as_str`).
-    pub wire: &'static str,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,25 +138,4 @@ mod tests {
         assert_eq!(s.snapshot(Operation::Validate).attempts, 0);
         assert_eq!(s.snapshot(Operation::Validate).p99_ms, 0.0);
     }
-}
-
-/// Everything observable about one client at one instant.
-#[derive(Clone, Debug)]
-pub struct ClientSnapshot {
-    pub operations: Vec<OpSnapshot>,
-    pub breaker: Option<crate::breaker::BreakerSnapshot>,
-    pub cache: Option<crate::cache::CacheStats>,
-    pub rejected_by_breaker: u64,
-    pub rate_limit: crate::rate_limit::RateLimitSnapshot,
-    /// Fleet mode's counters; `None` when it is off.
-    pub fleet: Option<crate::fleet::FleetSnapshot>,
-    pub retry_budget: Option<crate::retry_budget::RetryBudgetSnapshot>,
-    pub bulkhead: Option<crate::bulkhead::BulkheadSnapshot>,
-    pub throttle: Option<crate::token_bucket::TokenBucketSnapshot>,
-    /// Every endpoint, when the client has more than one.
-    pub endpoints: Vec<EndpointSnapshot>,
-    /// The wire of the endpoint calls go to (`crate::wire::Wire::as_str`).
-    pub wire: &'static str,
-    /// Placeholder ids resolved because the caller accepts them (`acceptPlaceholders`).
-    pub placeholders_accepted: u64,
 }

@@ -20,9 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::clock::SharedClock;
 use crate::error::ClientError;
-use crate::retry::RetryPolicy;
+use crate::policy::retry::RetryPolicy;
+use crate::rt::clock::SharedClock;
 
 /// First adaptive pause; it doubles while 429s continue.
 pub const INITIAL_PAUSE_MS: u64 = 1_000;
@@ -61,7 +61,7 @@ pub enum Admit {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct RateLimitSnapshot {
+pub struct PauseSnapshot {
     pub paused: bool,
     pub retry_in_ms: u64,
     /// 429 answers received.
@@ -91,7 +91,7 @@ struct GateState {
     last_limited: u64,
 }
 
-pub struct RateLimitGate {
+pub struct Pause {
     clock: SharedClock,
     /// False until the first 429: an unlimited client pays one atomic load per request.
     engaged: AtomicBool,
@@ -109,7 +109,7 @@ pub struct RateLimitGate {
     state: Mutex<GateState>,
 }
 
-impl RateLimitGate {
+impl Pause {
     pub fn new(clock: SharedClock) -> Self {
         let now = clock.now_ms();
         Self {
@@ -284,13 +284,13 @@ impl RateLimitGate {
         s.next_slot = now;
     }
 
-    pub fn snapshot(&self) -> RateLimitSnapshot {
+    pub fn snapshot(&self) -> PauseSnapshot {
         let (paused_until, pace) = {
             let s = self.lock();
             (s.paused_until, s.pace)
         };
         let retry_in_ms = paused_until.saturating_sub(self.clock.now_ms());
-        RateLimitSnapshot {
+        PauseSnapshot {
             paused: retry_in_ms > 0,
             retry_in_ms,
             limited: self.limited.load(Ordering::Relaxed),
@@ -309,12 +309,12 @@ impl RateLimitGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{Clock, ManualClock};
+    use crate::rt::clock::{Clock, ManualClock};
     use std::sync::Arc;
 
-    fn gate() -> (Arc<ManualClock>, RateLimitGate) {
+    fn gate() -> (Arc<ManualClock>, Pause) {
         let clock = ManualClock::new(10_000);
-        let gate = RateLimitGate::new(clock.clone());
+        let gate = Pause::new(clock.clone());
         (clock, gate)
     }
 
@@ -643,7 +643,7 @@ mod tests {
     #[test]
     fn pass_waits_out_the_pause_or_fails_with_rate_limited() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-        let g = RateLimitGate::new(crate::clock::system());
+        let g = Pause::new(crate::rt::clock::system());
         g.on_rate_limited(g.stamp(), Some(5_000), 0.5);
         let mut budget = 1_000;
         let err = rt.block_on(g.pass(&mut budget)).unwrap_err();

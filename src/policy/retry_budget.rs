@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 
-use crate::clock::SharedClock;
+use crate::rt::clock::SharedClock;
 
 /// The window is kept as this many slots; older slots are dropped whole.
 const SLOTS: usize = 10;
@@ -145,7 +145,7 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::rt::clock::ManualClock;
     use std::sync::Arc;
 
     fn budget(ratio: f64, window_ms: u64, min_per_second: u32) -> (RetryBudget, Arc<ManualClock>) {

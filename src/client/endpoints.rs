@@ -10,7 +10,7 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::clock::SharedClock;
+use crate::rt::clock::SharedClock;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FailoverConfig {
@@ -166,7 +166,7 @@ fn first_up(health: &[Health]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::rt::clock::ManualClock;
     use std::sync::Arc;
 
     fn set(count: usize) -> (EndpointSet, Arc<ManualClock>) {

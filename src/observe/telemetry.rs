@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::ClientError;
 use crate::exchange::Method;
-use crate::stats::Operation;
+use crate::exchange::Operation;
 
 /// A `diagnostics_channel` subscriber listens: the start and the end of every attempt.
 pub const TRACE: u8 = 1;

@@ -151,7 +151,9 @@ mod tests {
     /// to as well (__test__/portable.test.mjs): the two implementations of one rule.
     #[test]
     fn shared_vectors_with_the_portable_build() {
-        let v: serde_json::Value = serde_json::from_str(include_str!("../__test__/vectors/retry.json")).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/__test__/vectors/retry.json")))
+                .unwrap();
         for c in v["jitteredDelayMs"].as_array().unwrap() {
             let p = &c["policy"];
             let policy = RetryPolicy {
