@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events'
 import type { ConnectionStateName, ConnectionStats } from './connection'
 import type { ChittyIDClientEvents } from './events'
-import type { CircuitBreakerOptions } from './options'
+import type { CircuitBreakerOptions, ConnectionOptions } from './options'
 import type { CacheStats } from './stats'
 
 /** Configuration of `withRetry`; fields left out take their `RETRY_CONFIG` value. */
@@ -99,21 +99,15 @@ export interface ResilienceOptions {
 /** `withRetry(fn, retryConfig)` inside the shared breaker: a call whose retries run out counts as one failure. */
 export declare function withResilience<T>(fn: () => T | PromiseLike<T>, options?: ResilienceOptions): Promise<T>
 
-export interface ConnectionManagerOptions {
+/** The schedule options are the client's `connection` options of the same names, with their defaults. */
+export interface ConnectionManagerOptions extends Pick<
+  ConnectionOptions,
+  'healthCheckInterval' | 'reconnectDelay' | 'maxReconnectDelay' | 'reconnectMultiplier' | 'maxReconnectAttempts'
+> {
   /** Default `"https://id.chitty.cc"`; checks `GET ${serviceUrl}/health`. */
   serviceUrl?: string
   /** Sent as `Authorization: Bearer <apiKey>` with health checks; not enumerable on the manager. */
   apiKey?: string
-  /** Default 30000. */
-  healthCheckInterval?: number
-  /** Default 1000. */
-  reconnectDelay?: number
-  /** Default 60000. */
-  maxReconnectDelay?: number
-  /** Default 2. */
-  reconnectMultiplier?: number
-  /** Default `Infinity`. */
-  maxReconnectAttempts?: number
 }
 
 export interface ConnectionManagerState {
