@@ -14,7 +14,7 @@ const OPERATIONS = ['mint', 'mintBatch', 'validate', 'healthCheck']
 
 const isRateLimit = (f) => (f.kind === 'http' && f.status === 429) || (f.kind === 'placeholder' && f.rateLimited)
 
-/** Whether the breaker counts a failed attempt (README "circuitBreaker": not 4xx but 408, never 429). */
+/** Whether the breaker counts a failed attempt (docs/OPERATIONS.md "Circuit breaker": not 4xx but 408, never 429). */
 function countsForBreaker(f) {
   switch (f.kind) {
     case 'transport':

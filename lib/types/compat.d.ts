@@ -1,5 +1,5 @@
 /// <reference types="node" />
-// The compat layer (README "Compat layer"), native build only: the resilience helpers, the
+// The compat layer (docs/MIGRATION.md "The compat layer"), native build only: the resilience helpers, the
 // connection manager and the validation cache that services built around v1 used. Their
 // breaker state machine and backoff schedule are the native ones the client uses; only `fn`
 // runs in JS.

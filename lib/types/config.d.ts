@@ -21,7 +21,7 @@ export interface ChittyIDClientConfig {
    * Default `"https://id.chitty.cc/v1"`; endpoint paths are appended to it. An array lists a
    * primary and its fallbacks in order: calls go to the first healthy one and fail over on
    * connect failures, timeouts, 5xx and an open circuit (a safe mint only when nothing was
-   * processed); see README "Endpoint failover".
+   * processed); see docs/OPERATIONS.md "Endpoint failover".
    */
   serviceUrl?: string | readonly string[]
   /** Failback settings with several endpoints. */
@@ -81,11 +81,11 @@ export interface ChittyIDClientConfig {
    * Default: the `CHITTYID_TRANSPORT` environment variable (`native` or `fetch`), else `"fetch"`
    * under jest (`JEST_WORKER_ID` set), else `"native"`. Chosen automatically under jest, the
    * client keeps v1's semantics unless options say otherwise: one `fetch` per call, v1's
-   * requests, results and messages (README "Testing with fetch stubs").
+   * requests, results and messages (docs/MIGRATION.md "v1-era jest suites and fetch stubs").
    */
   transport?: ChittyIDTransport
   /**
-   * Which service's routes to speak (README "Which service this talks to"). `"v1"`: v1's
+   * Which service's routes to speak (docs/OPERATIONS.md "Which service this talks to"). `"v1"`: v1's
    * routes below `serviceUrl`, the mint body as given. `"deployed"`: the deployed service's
    * (`POST {origin}/v1/mint` with `entityType`, `POST {origin}/api/validate`, `GET
    * {origin}/health`, no batch route). `"auto"`: learnt per endpoint from its answers (a 404 on
@@ -131,7 +131,7 @@ export interface ChittyIDClientConfig {
   /** Constant labels added to every series of `metrics()` (names `[a-zA-Z_][a-zA-Z0-9_]*`; not `operation`, `le`). */
   labels?: Record<string, string | number>
   /**
-   * Fleet mode (README "Fleet mode"): instances share one rate budget, one validation cache
+   * Fleet mode (docs/OPERATIONS.md "Fleet mode"): instances share one rate budget, one validation cache
    * (L2) and their breakers' openings through Redis or Valkey. Off by default. Redis trouble
    * never fails a call: the client goes local-only (`fleetDegraded`) and reconnects by itself.
    */

@@ -80,7 +80,7 @@ export declare class ChittyIDError extends Error {
   readonly placeholderId?: string
   /** With `placeholderId`: the service's `errorCode` (`MINT_UNAVAILABLE`, `MINT_TIMEOUT`, `RATE_LIMITED`, ...), or null. */
   readonly serviceErrorCode?: string | null
-  /** With `placeholderId`: whether minting again cannot mint twice (README "Retry safety"). */
+  /** With `placeholderId`: whether minting again cannot mint twice (docs/OPERATIONS.md "Retry safety"). */
   readonly retrySafe?: boolean
   /**
    * `mintBatch` against a service without a batch route (minted one by one): every id minted,

@@ -11,7 +11,7 @@ export type FleetStats = Native.FleetStats
 export type OperationStats = Native.OperationStats
 /** The validation cache's counters; `hitRate` is `"NN.NN%"`. */
 export type CacheStats = Native.CacheStatsObject
-/** The pause after the service's 429 (see README "Rate limits"). */
+/** The pause after the service's 429 (see docs/OPERATIONS.md "Pause after a 429"). */
 export type RateLimitStats = Native.RateLimitStats
 /** The `bulkhead`; `rejected` counts calls failed with `EBULKHEADFULL`. */
 export type BulkheadStats = Native.BulkheadStats
