@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::client::snapshot::{OpStats, Operation};
 use crate::error::ClientError;
 use crate::fleet::Fleet;
-use crate::observe::events::{Event, SharedSink};
+use crate::observe::events::{ErrorPayload, Event, SharedSink};
 use crate::policy::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
 use crate::policy::pause::Pause;
 use crate::policy::rate_limit::RateLimit;
@@ -163,9 +163,8 @@ impl Resilience {
             self.sink.emit(Event::Retry {
                 operation: op.as_str(),
                 attempt: number,
-                delay_ms: shown_ms,
-                error_code: err.code(),
-                error_message: err.to_string(),
+                delay: shown_ms,
+                error: ErrorPayload { code: err.code(), message: err.to_string() },
             });
             if sleep_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
@@ -274,7 +273,7 @@ impl Resilience {
                 let snapshot = self.breaker.as_ref().map(|b| b.snapshot());
                 Event::CircuitOpen {
                     failures: snapshot.as_ref().map_or(0, |s| s.failures),
-                    retry_in_ms: snapshot.map_or(0, |s| s.config.reset_timeout_ms),
+                    reset_timeout: snapshot.map_or(0, |s| s.config.reset_timeout_ms),
                 }
             }
             BreakerState::HalfOpen => Event::CircuitHalfOpen,
