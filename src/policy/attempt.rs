@@ -13,7 +13,7 @@ use crate::observe::events::{ErrorPayload, Event, SharedSink};
 use crate::policy::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
 use crate::policy::pause::Pause;
 use crate::policy::rate_limit::RateLimit;
-use crate::policy::retry::{parse_retry_after, RetryPolicy};
+use crate::policy::retry::{is_retryable, parse_retry_after, RetryPolicy};
 use crate::policy::retry_budget::RetryBudget;
 use crate::transport::Response;
 
@@ -284,7 +284,7 @@ impl Resilience {
 
     fn retry_delay(&self, attempt: u32, err: &ClientError) -> Option<u64> {
         let policy = self.retry.as_ref()?;
-        if !err.is_retryable() {
+        if !is_retryable(err) {
             return None;
         }
         // This failure opened the circuit: another attempt would only be refused after the
