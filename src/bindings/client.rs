@@ -17,11 +17,12 @@ use crate::bindings::options::{client_settings, NativeClientOptions};
 use crate::cache::ValidationCache;
 use crate::client::config::ClientConfig;
 use crate::client::endpoints::EndpointSet;
-use crate::client::snapshot::{OpStats, Operation};
 use crate::client::{CachePolicy, Client};
 use crate::client::{Failover, Fallback};
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::observe::events::SharedSink;
+use crate::observe::stats::OpStats;
 use crate::observe::telemetry::{CallScope, Telemetry};
 use crate::policy::attempt::Resilience;
 use crate::policy::breaker::CircuitBreaker;
@@ -394,7 +395,7 @@ impl NativeClient {
 
     #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
-        crate::observe::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
+        crate::client::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
     }
 
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
@@ -638,7 +639,7 @@ pub struct BulkheadStats {
     pub rejected: f64,
 }
 
-fn to_operation_stats(op: &crate::client::snapshot::OpSnapshot) -> OperationStats {
+fn to_operation_stats(op: &crate::observe::stats::OpSnapshot) -> OperationStats {
     OperationStats {
         requests: op.attempts as f64,
         errors: op.errors as f64,
