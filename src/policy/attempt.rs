@@ -424,6 +424,34 @@ mod tests {
     }
 
     #[test]
+    fn retry_and_circuit_open_events_carry_their_payloads() {
+        let sink = Arc::new(RecordingSink::default());
+        let r = Resilience {
+            retry: Some(RetryPolicy {
+                max_attempts: 2,
+                initial_delay_ms: 1,
+                max_delay_ms: 1,
+                jitter: 0.0,
+                ..RetryPolicy::default()
+            }),
+            breaker: Some(Arc::new(CircuitBreaker::new(
+                BreakerConfig { failure_threshold: 2, reset_timeout_ms: 100, ..BreakerConfig::default() },
+                ManualClock::new(0),
+            ))),
+            ..resilience(ManualClock::new(0), sink.clone())
+        };
+        let err = block_on(r.run(MINT, |_| failing(), |_| Ok(()))).unwrap_err();
+        let error = ErrorPayload { code: "ETIMEDOUT", message: err.to_string() };
+        assert_eq!(
+            *sink.events.lock().unwrap(),
+            [
+                Event::Retry { operation: "mint", attempt: 1, delay: 1, error },
+                Event::CircuitOpen { failures: 2, reset_timeout: 100 },
+            ]
+        );
+    }
+
+    #[test]
     fn a_failure_that_opens_the_circuit_is_not_retried() {
         let clock = ManualClock::new(0);
         let sink = Arc::new(RecordingSink::default());
