@@ -3,7 +3,7 @@
 //! rather than blocking the runtime thread.
 //!
 //! Each event's payload is built here, once, straight from the core's variant (its fields, in
-//! camelCase, in the order of the `index.d.ts` interface); the JS side only emits it.
+//! camelCase, in the order of the `lib/types/events.d.ts` interface); the JS side only emits it.
 
 use std::ffi::CStr;
 use std::sync::Mutex;
@@ -20,7 +20,7 @@ const QUEUE_CAPACITY: usize = 1024;
 type Delivery = FnArgs<(&'static str, Raw)>;
 
 /// The JS callback events arrive through: `(name, payload) => void`, with the payload that
-/// `index.d.ts` types for `name`.
+/// `lib/types/events.d.ts` types for `name`.
 pub type EventCallback<'scope> = Function<'scope, Delivery, ()>;
 
 /// The `Object` and `Error` constructors of the JS side's realm. Payloads are made with them, so

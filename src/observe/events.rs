@@ -1,7 +1,7 @@
 //! What the client reports as it runs. Each variant's fields are the payload JS receives, field
-//! for field (the binding names them in camelCase, `src/bindings/events.rs`; `index.d.ts` types
-//! them): no layer reshapes an event on its way out (docs/ARCHITECTURE.md, "Events"). The core
-//! only knows the `EventSink` trait.
+//! for field (the binding names them in camelCase, `src/bindings/events.rs`;
+//! `lib/types/events.d.ts` types them): no layer reshapes an event on its way out
+//! (docs/ARCHITECTURE.md, "Observability"). The core only knows the `EventSink` trait.
 
 use std::sync::Arc;
 
