@@ -1,4 +1,4 @@
-//! Client configuration, validated once at construction.
+//! Client configuration (assembled and checked by `builder::ClientBuilder`).
 
 use crate::error::ClientError;
 use crate::id::IdGrammar;
@@ -118,18 +118,6 @@ pub fn normalize_service_url(url: &str, allow_insecure: bool) -> Result<String, 
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-/// Maps v1's `timeout` option: a falsy value means the default.
-pub fn normalize_timeout(timeout_ms: Option<f64>) -> Result<u64, ClientError> {
-    match timeout_ms {
-        None => Ok(DEFAULT_TIMEOUT_MS),
-        Some(t) if t == 0.0 || t.is_nan() => Ok(DEFAULT_TIMEOUT_MS),
-        Some(t) if !(1.0..=MAX_TIMEOUT_MS as f64).contains(&t) => {
-            Err(invalid(format!("timeout must be between 1 and {MAX_TIMEOUT_MS} ms, got {t}")))
-        }
-        Some(t) => Ok(t as u64),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,17 +161,6 @@ mod tests {
             let err = normalize_service_url(bad, true).unwrap_err();
             assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE", "{bad}");
         }
-    }
-
-    #[test]
-    fn falsy_timeouts_mean_default() {
-        assert_eq!(normalize_timeout(None).unwrap(), DEFAULT_TIMEOUT_MS);
-        assert_eq!(normalize_timeout(Some(0.0)).unwrap(), DEFAULT_TIMEOUT_MS);
-        assert_eq!(normalize_timeout(Some(f64::NAN)).unwrap(), DEFAULT_TIMEOUT_MS);
-        assert_eq!(normalize_timeout(Some(250.0)).unwrap(), 250);
-        assert!(normalize_timeout(Some(-1.0)).is_err());
-        assert!(normalize_timeout(Some(f64::INFINITY)).is_err());
-        assert!(normalize_timeout(Some(1e12)).is_err());
     }
 
     #[test]
