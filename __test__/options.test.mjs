@@ -1,7 +1,7 @@
-// One rule for every numeric option, on both sides: lib/options.js refuses a bad value with a
-// TypeError naming the option, and src/bindings/options.rs, which guards the native class
-// against direct use, refuses the same value naming the same option. Nothing is wrapped,
-// truncated into range or replaced by its default.
+// One rule for every numeric option, on both sides, from one table (lib/options.json):
+// lib/options.js refuses a bad value with a TypeError naming the option, and src/bindings/options/,
+// which guards the native class against direct use, refuses the same value naming the same
+// option. Nothing is wrapped, truncated into range or replaced by its default.
 import { createRequire } from 'node:module'
 import { ChittyIDClient } from '../index.mjs'
 

@@ -11,9 +11,10 @@
 use std::sync::Arc;
 
 use crate::cache::{CacheConfig, ValidationCache, DEFAULT_NEGATIVE_TTL_MS};
-use crate::client::config::{normalize_service_url, ClientConfig, ProxySetting, MAX_TIMEOUT_MS};
+use crate::client::config::{normalize_service_url, ClientConfig, ProxySetting};
 use crate::client::endpoints::{EndpointSet, FailoverConfig};
 use crate::client::snapshot::OpStats;
+use crate::client::table;
 use crate::client::{CachePolicy, Client, Failover, Fallback, MintRetry};
 use crate::connection::ConnectionConfig;
 use crate::error::ClientError;
@@ -160,7 +161,7 @@ impl ClientBuilder {
         self
     }
 
-    /// 1 ms to [`MAX_TIMEOUT_MS`] (checked by `build`).
+    /// 1 ms to `config::MAX_TIMEOUT_MS` (checked by `build`).
     pub fn timeout_ms(mut self, ms: u64) -> Self {
         self.config.timeout_ms = ms;
         self
@@ -300,17 +301,10 @@ impl ClientBuilder {
         for url in &mut self.fallback_urls {
             *url = normalize_service_url(url, allow_insecure)?;
         }
-        let t = self.config.timeout_ms;
-        if !(1..=MAX_TIMEOUT_MS).contains(&t) {
-            return Err(invalid(format!("timeout must be between 1 and {MAX_TIMEOUT_MS} ms, got {t}")));
-        }
-        if self.config.max_response_bytes == 0 {
-            return Err(invalid("maxResponseBytes must be at least 1".into()));
-        }
-        if !(1..=65_535).contains(&self.config.max_connections) {
-            let n = self.config.max_connections;
-            return Err(invalid(format!("maxConnections must be an integer from 1 to 65535, got {n}")));
-        }
+        // What the table allows of the plain numbers (the policies check theirs below).
+        table::check("timeout", self.config.timeout_ms as f64).map_err(invalid)?;
+        table::check("maxResponseBytes", self.config.max_response_bytes as f64).map_err(invalid)?;
+        table::check("maxConnections", self.config.max_connections as f64).map_err(invalid)?;
         if let Some(r) = &self.retry {
             r.validate().map_err(named("retry"))?;
         }
@@ -438,7 +432,7 @@ mod tests {
             (ClientBuilder::new().service_url("ftp://h/v1"), "serviceUrl"),
             (ClientBuilder::new().fallback_urls(vec!["http://10.0.0.1/".into()]), "serviceUrl"),
             (ClientBuilder::new().timeout_ms(0), "timeout"),
-            (ClientBuilder::new().timeout_ms(MAX_TIMEOUT_MS + 1), "timeout"),
+            (ClientBuilder::new().timeout_ms(crate::client::config::MAX_TIMEOUT_MS + 1), "timeout"),
             (ClientBuilder::new().max_connections(70_000), "maxConnections"),
             (ClientBuilder::new().max_response_bytes(0), "maxResponseBytes"),
             (ClientBuilder::new().retry(Some(RetryPolicy { multiplier: 0.5, ..RetryPolicy::default() })), "retry"),

@@ -3,14 +3,17 @@
 use crate::error::ClientError;
 use crate::id::IdGrammar;
 
-pub const DEFAULT_SERVICE_URL: &str = "https://id.chitty.cc/v1";
-pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
-pub const HEALTH_TIMEOUT_MS: u64 = 5_000;
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+use super::table;
+
+pub const DEFAULT_SERVICE_URL: &str = table::SERVICE_URL;
+pub const DEFAULT_TIMEOUT_MS: u64 = table::TIMEOUT;
+/// `healthCheck()`'s own timeout (not an option).
+pub const HEALTH_TIMEOUT_MS: u64 = table::HEALTH_TIMEOUT_MS;
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = table::MAX_RESPONSE_BYTES as usize;
 /// Requests in flight per client (so HTTP/1.1 connections); more wait for a free one.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+pub const DEFAULT_MAX_CONNECTIONS: usize = table::MAX_CONNECTIONS as usize;
 /// Longest timeout accepted (about 24 days, what a JS timer can hold).
-pub const MAX_TIMEOUT_MS: u64 = i32::MAX as u64;
+pub const MAX_TIMEOUT_MS: u64 = table::TIMEOUT_MAX;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -70,7 +73,7 @@ impl Default for ClientConfig {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             extra_ca_pem: Vec::new(),
             verify_tls: true,
-            allow_insecure: false,
+            allow_insecure: table::ALLOW_INSECURE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             proxy: ProxySetting::Direct,
             id_grammar: IdGrammar::default(),

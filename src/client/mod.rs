@@ -6,6 +6,7 @@ pub mod config;
 pub mod endpoints;
 mod failover;
 pub mod snapshot;
+pub mod table;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -58,7 +59,7 @@ pub struct Client {
 }
 
 /// How many single mints `mintBatch` runs at once against a service without a batch route.
-pub const BATCH_FALLBACK_CONCURRENCY: usize = 4;
+pub const BATCH_FALLBACK_CONCURRENCY: usize = crate::client::table::BATCH_FALLBACK_CONCURRENCY as usize;
 
 /// Which failures a mint is retried after (docs/ARCHITECTURE.md, "Retry safety").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

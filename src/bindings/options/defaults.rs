@@ -15,9 +15,7 @@ use crate::policy::retry::{default_retryable_errors, RetryPolicy};
 use crate::policy::retry_budget::RetryBudgetConfig;
 use crate::wire::WireMode;
 
-use super::{
-    BreakerOptions, CacheOptions, ConnectionOptions, FailoverOptions, RetryBudgetOptions, RetryOptions, SCOPES,
-};
+use super::{BreakerOptions, CacheOptions, ConnectionOptions, FailoverOptions, RetryBudgetOptions, RetryOptions};
 
 /// `fleet` defaults (the `redis` URL has none).
 #[napi(object)]
@@ -82,7 +80,7 @@ pub fn client_defaults() -> ClientDefaults {
         health_timeout: config::HEALTH_TIMEOUT_MS as f64,
         max_response_bytes: config.max_response_bytes as f64,
         max_connections: config.max_connections as f64,
-        scope: SCOPES[0].to_owned(),
+        scope: crate::client::table::SCOPE.to_owned(),
         allow_insecure: config.allow_insecure,
         id_grammar: config.id_grammar.as_str().to_owned(),
         retry: RetryOptions {
@@ -137,7 +135,7 @@ pub fn client_defaults() -> ClientDefaults {
         },
         retryable_errors: default_retryable_errors(),
         wire: WireMode::default().as_str().to_owned(),
-        wires: WireMode::VALUES.iter().map(|&w| w.to_owned()).collect(),
+        wires: crate::client::table::WIRE_VALUES.iter().map(|&w| w.to_owned()).collect(),
         accept_placeholders: false,
     }
 }
@@ -157,5 +155,17 @@ mod tests {
         assert_eq!(d.mint_retry, "safe");
         assert_eq!(d.service_url, config::DEFAULT_SERVICE_URL);
         assert!(d.retryable_errors.iter().any(|e| e == "ECONNREFUSED"));
+    }
+
+    #[test]
+    fn the_enums_defaults_and_names_are_the_tables() {
+        use crate::client::table;
+        use crate::id::IdGrammar;
+        assert_eq!(MintRetry::default().as_str(), table::RETRY_MINT);
+        assert_eq!(WireMode::default().as_str(), table::WIRE);
+        assert_eq!(WireMode::VALUES, table::WIRE_VALUES);
+        assert_eq!(IdGrammar::default().as_str(), table::ID_GRAMMAR);
+        assert_eq!(IdGrammar::NAMES, table::ID_GRAMMAR_VALUES);
+        assert_eq!(table::SCOPE_VALUES[0], table::SCOPE);
     }
 }

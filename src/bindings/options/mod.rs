@@ -11,18 +11,19 @@
 mod defaults;
 pub mod rules;
 
+use rules::Checked;
 pub use rules::{
     compat_breaker_config, compat_retry_policy, count, invalid, lenient_jitter, lenient_millis, lenient_multiplier,
     millis,
 };
-use rules::{count_or_unlimited, number, Checked};
 
 use napi_derive::napi;
 
 use crate::cache::{CacheConfig, DEFAULT_NEGATIVE_TTL_MS};
 use crate::client::builder::ClientBuilder;
-use crate::client::config::{ClientConfig, ProxySetting, MAX_TIMEOUT_MS};
+use crate::client::config::{ClientConfig, ProxySetting};
 use crate::client::endpoints::FailoverConfig;
+use crate::client::table;
 use crate::client::MintRetry;
 use crate::connection::ConnectionConfig;
 use crate::error::ClientError;
@@ -193,8 +194,34 @@ pub struct NativeClientOptions {
 // ---------------------------------------------------------------------------------------
 // Into the builder
 
-/// The values of `scope`; the first is the default.
-pub(super) const SCOPES: [&str; 2] = ["client", "process"];
+/// The numeric option `path` as JS gave it, checked against the options table (the same rules
+/// JS applied first), or `None` when absent.
+fn checked(path: &str, value: Option<f64>) -> Checked<Option<f64>> {
+    value.map(|v| table::check(path, v)).transpose()
+}
+
+/// A duration in ms (a fraction is dropped).
+fn ms(path: &str, value: Option<f64>, default: u64) -> Checked<u64> {
+    Ok(checked(path, value)?.map_or(default, |v| v as u64))
+}
+
+fn n32(path: &str, value: Option<f64>, default: u32) -> Checked<u32> {
+    Ok(checked(path, value)?.map_or(default, |v| v as u32))
+}
+
+fn num(path: &str, value: Option<f64>, default: f64) -> Checked<f64> {
+    Ok(checked(path, value)?.unwrap_or(default))
+}
+
+/// A count, or `Infinity` (`None`: no limit).
+fn attempts(path: &str, value: Option<f64>, default: Option<u32>) -> Checked<Option<u32>> {
+    Ok(match checked(path, value)? {
+        None => default,
+        Some(v) if v == f64::INFINITY => None,
+        Some(v) => Some(v as u32),
+    })
+}
+
 /// The values of `transport` on the native side; the first is the default (JS picks one first).
 const TRANSPORTS: [&str; 2] = ["native", "fetch"];
 
@@ -222,30 +249,24 @@ fn translate(o: NativeClientOptions) -> Checked<ClientBuilder> {
         }
     };
     let negative_ttl_ms =
-        millis("cache.negativeTtlMs", o.cache.as_ref().and_then(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS)?;
-    let timeout_ms = match o.timeout {
-        None => config.timeout_ms,
-        Some(t) if (1.0..=MAX_TIMEOUT_MS as f64).contains(&t) => t as u64,
-        Some(t) => return Err(format!("timeout must be between 1 and {MAX_TIMEOUT_MS} ms, got {t}")),
-    };
+        ms("cache.negativeTtlMs", o.cache.as_ref().and_then(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS)?;
     let builder = ClientBuilder::new()
         .service_url(o.service_url.clone().unwrap_or_else(|| config.service_url.clone()))
         .fallback_urls(o.fallback_urls.clone().unwrap_or_default())
         .failover(failover_config(o.failover.as_ref())?)
         .allow_insecure(o.allow_insecure.unwrap_or(config.allow_insecure))
         .api_key(o.api_key.clone())
-        .timeout_ms(timeout_ms)
-        .max_response_bytes(
-            count("maxResponseBytes", o.max_response_bytes, config.max_response_bytes as u32, 1)? as usize
-        )
-        .max_connections(count("maxConnections", o.max_connections, config.max_connections as u32, 1)? as usize)
+        .timeout_ms(ms("timeout", o.timeout, config.timeout_ms)?)
+        .max_response_bytes(n32("maxResponseBytes", o.max_response_bytes, config.max_response_bytes as u32)? as usize)
+        .max_connections(n32("maxConnections", o.max_connections, config.max_connections as u32)? as usize)
         .extra_ca_pem(extra_ca_pem(o.ca.as_deref()))
         .verify_tls(o.verify_tls.unwrap_or(config.verify_tls))
         .proxy(proxy_setting(&o))
         .id_grammar(
-            IdGrammar::parse(one_of("idGrammar", o.id_grammar.as_deref(), &IdGrammar::NAMES)?).unwrap_or_default(),
+            IdGrammar::parse(one_of("idGrammar", o.id_grammar.as_deref(), &table::ID_GRAMMAR_VALUES)?)
+                .unwrap_or_default(),
         )
-        .process_scope(one_of("scope", o.scope.as_deref(), &SCOPES)? == "process")
+        .process_scope(one_of("scope", o.scope.as_deref(), &table::SCOPE_VALUES)? == "process")
         .transport(match one_of("transport", o.transport.as_deref(), &TRANSPORTS)? {
             "fetch" => TransportKind::Fetch,
             _ => TransportKind::Native,
@@ -265,7 +286,7 @@ fn translate(o: NativeClientOptions) -> Checked<ClientBuilder> {
         .metric_labels(
             o.metric_labels.unwrap_or_default().chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect(),
         )
-        .wire(WireMode::parse(one_of("wire", o.wire.as_deref(), &WireMode::VALUES)?).unwrap_or_default())
+        .wire(WireMode::parse(one_of("wire", o.wire.as_deref(), &table::WIRE_VALUES)?).unwrap_or_default())
         .accept_placeholders(o.accept_placeholders.unwrap_or(false));
     Ok(builder)
 }
@@ -274,12 +295,12 @@ fn retry_policy(options: Option<&RetryOptions>) -> Checked<RetryPolicy> {
     let d = RetryPolicy::default();
     let Some(r) = options else { return Ok(d) };
     Ok(RetryPolicy {
-        max_attempts: count("retry.maxAttempts", r.max_attempts, d.max_attempts, 1)?,
-        initial_delay_ms: millis("retry.initialDelayMs", r.initial_delay_ms, d.initial_delay_ms)?,
-        max_delay_ms: millis("retry.maxDelayMs", r.max_delay_ms, d.max_delay_ms)?,
-        multiplier: number("retry.backoffMultiplier", r.backoff_multiplier, d.multiplier)?,
-        jitter: number("retry.jitter", r.jitter, d.jitter)?,
-        max_retry_after_ms: millis("retry.maxRetryAfterMs", r.max_retry_after_ms, d.max_retry_after_ms)?,
+        max_attempts: n32("retry.maxAttempts", r.max_attempts, d.max_attempts)?,
+        initial_delay_ms: ms("retry.initialDelayMs", r.initial_delay_ms, d.initial_delay_ms)?,
+        max_delay_ms: ms("retry.maxDelayMs", r.max_delay_ms, d.max_delay_ms)?,
+        multiplier: num("retry.backoffMultiplier", r.backoff_multiplier, d.multiplier)?,
+        jitter: num("retry.jitter", r.jitter, d.jitter)?,
+        max_retry_after_ms: ms("retry.maxRetryAfterMs", r.max_retry_after_ms, d.max_retry_after_ms)?,
     })
 }
 
@@ -287,9 +308,9 @@ fn retry_budget_config(options: Option<&RetryBudgetOptions>) -> Checked<RetryBud
     let d = RetryBudgetConfig::default();
     let Some(b) = options else { return Ok(d) };
     Ok(RetryBudgetConfig {
-        ratio: number("retry.budget.ratio", b.ratio, d.ratio)?,
-        window_ms: millis("retry.budget.windowMs", b.window_ms, d.window_ms)?,
-        min_per_second: count("retry.budget.minPerSecond", b.min_per_second, d.min_per_second, 0)?,
+        ratio: num("retry.budget.ratio", b.ratio, d.ratio)?,
+        window_ms: ms("retry.budget.windowMs", b.window_ms, d.window_ms)?,
+        min_per_second: n32("retry.budget.minPerSecond", b.min_per_second, d.min_per_second)?,
     })
 }
 
@@ -297,10 +318,10 @@ fn breaker_config(options: Option<&BreakerOptions>) -> Checked<BreakerConfig> {
     let d = BreakerConfig::default();
     let Some(b) = options else { return Ok(d) };
     Ok(BreakerConfig {
-        failure_threshold: count("circuitBreaker.failureThreshold", b.failure_threshold, d.failure_threshold, 0)?,
-        reset_timeout_ms: millis("circuitBreaker.resetTimeout", b.reset_timeout, d.reset_timeout_ms)?,
-        monitor_window_ms: millis("circuitBreaker.monitorWindow", b.monitor_window, d.monitor_window_ms)?,
-        half_open_successes: count("circuitBreaker.halfOpenAttempts", b.half_open_attempts, d.half_open_successes, 0)?,
+        failure_threshold: n32("circuitBreaker.failureThreshold", b.failure_threshold, d.failure_threshold)?,
+        reset_timeout_ms: ms("circuitBreaker.resetTimeout", b.reset_timeout, d.reset_timeout_ms)?,
+        monitor_window_ms: ms("circuitBreaker.monitorWindow", b.monitor_window, d.monitor_window_ms)?,
+        half_open_successes: n32("circuitBreaker.halfOpenAttempts", b.half_open_attempts, d.half_open_successes)?,
     })
 }
 
@@ -308,10 +329,10 @@ fn cache_config(options: Option<&CacheOptions>) -> Checked<CacheConfig> {
     let d = CacheConfig::default();
     let Some(c) = options else { return Ok(d) };
     Ok(CacheConfig {
-        max_size: count("cache.maxSize", c.max_size, d.max_size as u32, 1)? as usize,
-        ttl_ms: millis("cache.ttlMs", c.ttl_ms, d.ttl_ms)?,
-        stale_if_error_ms: millis("cache.staleIfErrorMs", c.stale_if_error_ms, d.stale_if_error_ms)?,
-        negative_stale_if_error_ms: millis(
+        max_size: n32("cache.maxSize", c.max_size, d.max_size as u32)? as usize,
+        ttl_ms: ms("cache.ttlMs", c.ttl_ms, d.ttl_ms)?,
+        stale_if_error_ms: ms("cache.staleIfErrorMs", c.stale_if_error_ms, d.stale_if_error_ms)?,
+        negative_stale_if_error_ms: ms(
             "cache.negativeStaleIfErrorMs",
             c.negative_stale_if_error_ms,
             d.negative_stale_if_error_ms,
@@ -323,24 +344,20 @@ fn connection_config(options: Option<&ConnectionOptions>) -> Checked<ConnectionC
     let d = ConnectionConfig::default();
     let Some(o) = options else { return Ok(d) };
     Ok(ConnectionConfig {
-        health_check_interval_ms: millis(
+        health_check_interval_ms: ms(
             "connection.healthCheckInterval",
             o.health_check_interval,
             d.health_check_interval_ms,
         )?,
-        reconnect_delay_ms: millis("connection.reconnectDelay", o.reconnect_delay, d.reconnect_delay_ms)?,
-        max_reconnect_delay_ms: millis(
-            "connection.maxReconnectDelay",
-            o.max_reconnect_delay,
-            d.max_reconnect_delay_ms,
-        )?,
-        multiplier: number("connection.reconnectMultiplier", o.reconnect_multiplier, d.multiplier)?,
-        max_reconnect_attempts: count_or_unlimited(
+        reconnect_delay_ms: ms("connection.reconnectDelay", o.reconnect_delay, d.reconnect_delay_ms)?,
+        max_reconnect_delay_ms: ms("connection.maxReconnectDelay", o.max_reconnect_delay, d.max_reconnect_delay_ms)?,
+        multiplier: num("connection.reconnectMultiplier", o.reconnect_multiplier, d.multiplier)?,
+        max_reconnect_attempts: attempts(
             "connection.maxReconnectAttempts",
             o.max_reconnect_attempts,
             d.max_reconnect_attempts,
         )?,
-        jitter: number("connection.jitter", o.jitter, d.jitter)?,
+        jitter: num("connection.jitter", o.jitter, d.jitter)?,
     })
 }
 
@@ -348,8 +365,8 @@ fn failover_config(options: Option<&FailoverOptions>) -> Checked<FailoverConfig>
     let d = FailoverConfig::default();
     let Some(f) = options else { return Ok(d) };
     Ok(FailoverConfig {
-        probe_interval_ms: millis("failover.probeIntervalMs", f.probe_interval_ms, d.probe_interval_ms)?.max(1),
-        failback_successes: count("failover.failbackSuccesses", f.failback_successes, d.failback_successes, 1)?,
+        probe_interval_ms: ms("failover.probeIntervalMs", f.probe_interval_ms, d.probe_interval_ms)?.max(1),
+        failback_successes: n32("failover.failbackSuccesses", f.failback_successes, d.failback_successes)?,
     })
 }
 
@@ -358,8 +375,8 @@ fn bulkhead_config(options: &BulkheadOptions) -> Checked<BulkheadConfig> {
         return Err("bulkhead.maxConcurrent is required".into());
     };
     Ok(BulkheadConfig {
-        max_concurrent: count("bulkhead.maxConcurrent", Some(max_concurrent), 1, 1)?,
-        max_queue: count("bulkhead.maxQueue", options.max_queue, DEFAULT_MAX_QUEUE, 0)?,
+        max_concurrent: n32("bulkhead.maxConcurrent", Some(max_concurrent), 1)?,
+        max_queue: n32("bulkhead.maxQueue", options.max_queue, DEFAULT_MAX_QUEUE)?,
     })
 }
 
@@ -367,7 +384,7 @@ fn rate_limit_config(options: &ClientRateLimitOptions) -> Checked<RateLimitConfi
     let per_second = options.requests_per_second;
     Ok(RateLimitConfig {
         requests_per_second: per_second,
-        burst: count("rateLimit.burst", options.burst, RateLimitConfig::default_burst(per_second), 1)?,
+        burst: n32("rateLimit.burst", options.burst, RateLimitConfig::default_burst(per_second))?,
     })
 }
 
@@ -379,18 +396,18 @@ fn fleet_config(options: &FleetOptions) -> Checked<FleetConfig> {
     let rate = match options.rate_per_second {
         None => None,
         Some(per_second) => Some(RateConfig {
-            per_second: number("fleet.ratePerSecond", Some(per_second), 0.0)?,
-            burst: number("fleet.burst", options.burst, DEFAULT_BURST)?,
+            per_second: num("fleet.ratePerSecond", Some(per_second), 0.0)?,
+            burst: num("fleet.burst", options.burst, DEFAULT_BURST)?,
         }),
     };
     Ok(FleetConfig {
         key_prefix: options.key_prefix.clone().unwrap_or(d.key_prefix.clone()),
         api_key_scope: options.api_key_scope.unwrap_or(d.api_key_scope),
-        deadline_ms: millis("fleet.deadlineMs", options.deadline_ms, d.deadline_ms)?,
+        deadline_ms: ms("fleet.deadlineMs", options.deadline_ms, d.deadline_ms)?,
         rate,
         shared_cache: options.shared_cache.unwrap_or(d.shared_cache),
         breaker_hint: options.breaker_hint.unwrap_or(d.breaker_hint),
-        coalesce_ms: millis("fleet.coalesceMs", options.coalesce_ms, d.coalesce_ms)?,
+        coalesce_ms: ms("fleet.coalesceMs", options.coalesce_ms, d.coalesce_ms)?,
         ..d
     })
 }

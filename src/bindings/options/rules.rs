@@ -48,26 +48,6 @@ pub fn count(name: &str, value: Option<f64>, default: u32, min: u32) -> Checked<
     }
 }
 
-/// A count that may be `Infinity` (`None`: no limit).
-pub fn count_or_unlimited(name: &str, value: Option<f64>, default: Option<u32>) -> Checked<Option<u32>> {
-    match value {
-        None => Ok(default),
-        Some(v) if v == f64::INFINITY => Ok(None),
-        Some(v) if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) => Ok(Some(v as u32)),
-        Some(v) => Err(format!("{name} must be an integer from 0 to {} or Infinity, got {v}", u32::MAX)),
-    }
-}
-
-/// A finite number from 0 to 2^53-1 (ratios, multipliers, jitter; tighter bounds are checked
-/// by the type they configure).
-pub fn number(name: &str, value: Option<f64>, default: f64) -> Checked<f64> {
-    match value {
-        None => Ok(default),
-        Some(v) if (0.0..=MAX_SAFE_INTEGER).contains(&v) => Ok(v),
-        Some(v) => Err(format!("{name} must be a finite number from 0 to 2^53-1, got {v}")),
-    }
-}
-
 /// The compat `ChittyIDConnectionManager`'s live properties, read at each reconnect as v1 read
 /// them: a value that is not a number of ms >= 0 (NaN, negative) counts as 0, and a huge one
 /// saturates, so a property a caller set oddly can never throw inside a timer callback.
@@ -148,13 +128,6 @@ mod tests {
         assert_eq!(count("n", Some(4.0), 1, 1), Ok(4));
         for bad in [0.0, 1.5, f64::NAN, 4_294_967_296.0, f64::INFINITY, -1.0] {
             assert!(count("n", Some(bad), 1, 1).is_err(), "{bad}");
-        }
-        assert_eq!(count_or_unlimited("a", Some(f64::INFINITY), Some(3)), Ok(None));
-        assert_eq!(count_or_unlimited("a", Some(0.0), None), Ok(Some(0)));
-        assert!(count_or_unlimited("a", Some(-1.0), None).unwrap_err().contains("or Infinity"));
-        assert!(count_or_unlimited("a", Some(1e10), None).is_err(), "never saturated into 'unlimited'");
-        for bad in [f64::NAN, -0.5, f64::INFINITY, 1e300] {
-            assert!(number("f", Some(bad), 1.0).is_err(), "{bad}");
         }
     }
 
