@@ -9,7 +9,7 @@
 // portable one. Absent options stay absent and native code applies the same table's defaults
 // (src/bindings/options/ translates what this module returns into the client builder).
 
-const native = require('../binding.js')
+const native = require('./native/index.js')
 const { invalidArgument } = require('./errors.js')
 const { refuseUnknown } = require('./option-names.js')
 const {
@@ -292,7 +292,7 @@ function fleetOption(value) {
 // Observability: `name`, `labels`, `logger`, `loggerStyle`, `headers`
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
-// Labels the client's own series use (src/observe/metrics.rs `OWN_LABEL_NAMES`), read once.
+// Labels the client's own series use (src/client/metrics.rs `OWN_LABEL_NAMES`), read once.
 let ownLabels
 const MAX_LABEL_VALUE_LENGTH = 256
 

@@ -14,9 +14,9 @@ use crate::bindings::errors::{to_error_info, to_napi_error};
 use crate::bindings::events::{JsEventSink, NativeEvent};
 use crate::bindings::fetch_transport::{self, FetchOrder};
 use crate::bindings::options::{client_builder, NativeClientOptions};
-use crate::client::snapshot::Operation;
 use crate::client::Client;
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::observe::telemetry::{CallScope, Telemetry};
 use crate::registry::SharedState;
 use crate::rt::cancel::{Cancellations, Cancelled};
@@ -304,7 +304,7 @@ impl NativeClient {
 
     #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
-        crate::observe::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
+        crate::client::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
     }
 
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
@@ -540,7 +540,7 @@ pub struct BulkheadStats {
     pub rejected: f64,
 }
 
-fn to_operation_stats(op: &crate::client::snapshot::OpSnapshot) -> OperationStats {
+fn to_operation_stats(op: &crate::observe::stats::OpSnapshot) -> OperationStats {
     OperationStats {
         requests: op.attempts as f64,
         errors: op.errors as f64,

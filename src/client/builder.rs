@@ -13,7 +13,6 @@ use std::sync::Arc;
 use crate::cache::{CacheConfig, ValidationCache, DEFAULT_NEGATIVE_TTL_MS};
 use crate::client::config::{normalize_service_url, ClientConfig, ProxySetting};
 use crate::client::endpoints::{EndpointSet, FailoverConfig};
-use crate::client::snapshot::OpStats;
 use crate::client::table;
 use crate::client::{CachePolicy, Client, Failover, Fallback, MintRetry};
 use crate::connection::ConnectionConfig;
@@ -21,6 +20,7 @@ use crate::error::ClientError;
 use crate::fleet::{Fleet, FleetConfig};
 use crate::id::IdGrammar;
 use crate::observe::events::{self, SharedSink};
+use crate::observe::stats::OpStats;
 use crate::policy::attempt::Resilience;
 use crate::policy::breaker::{BreakerConfig, CircuitBreaker};
 use crate::policy::bulkhead::{Bulkhead, BulkheadConfig};
@@ -332,7 +332,7 @@ impl ClientBuilder {
         if let Some(f) = &self.fleet {
             f.validate().map_err(invalid)?;
         }
-        crate::observe::metrics::check_constant_labels(&self.metric_labels).map_err(invalid)
+        crate::client::metrics::check_constant_labels(&self.metric_labels).map_err(invalid)
     }
 
     /// Checks every setting and assembles the client: its transport(s), the policies of each

@@ -5,6 +5,7 @@ pub mod builder;
 pub mod config;
 pub mod endpoints;
 mod failover;
+pub mod metrics;
 pub mod snapshot;
 pub mod table;
 
@@ -18,8 +19,9 @@ use serde::Deserialize;
 
 use crate::cache::ValidationCache;
 use crate::client::config::{ClientConfig, HEALTH_TIMEOUT_MS};
-use crate::client::snapshot::{ClientSnapshot, Operation};
+use crate::client::snapshot::ClientSnapshot;
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::id::{self, IdGrammar};
 use crate::policy::attempt::{Call, Replay, Resilience};
 use crate::policy::bulkhead::{Bulkhead, BulkheadPermit};

@@ -171,7 +171,7 @@ export interface BreakerStats {
   halfOpenSuccesses: number
 }
 
-/** `bulkhead` (see `policy::bulkhead`). */
+/** `bulkhead` (see `bulkhead`). */
 export interface BulkheadOptions {
   maxConcurrent?: number
   maxQueue?: number
@@ -252,7 +252,7 @@ export interface ClientDefaults {
   acceptPlaceholders: boolean
 }
 
-/** `rateLimit` (see `policy::rate_limit`). */
+/** `rateLimit` (see `token_bucket`). */
 export interface ClientRateLimitOptions {
   requestsPerSecond: number
   burst?: number
@@ -332,7 +332,7 @@ export declare function compatIsRetryable(code: string | undefined | null, messa
  */
 export declare function compatRetryDelay(options: RetryOptions, attempt: number): number | null
 
-/** `connection` (see `crate::connection`). */
+/** `connection` (see `monitor`). */
 export interface ConnectionOptions {
   healthCheckInterval?: number
   reconnectDelay?: number
@@ -438,7 +438,7 @@ export interface ErrorInfo {
   circuitBreakerState?: string
 }
 
-/** `failover` (see `client::endpoints`). */
+/** `failover` (see `endpoints`). */
 export interface FailoverOptions {
   probeIntervalMs?: number
   failbackSuccesses?: number
@@ -557,7 +557,7 @@ export declare function isValidFormatNative(id: string, grammar?: string | undef
 
 /**
  * Label names the `labels` option may not use (the client's own series use them), for the JS
- * side's checks (`crate::observe::metrics::OWN_LABEL_NAMES`).
+ * side's checks (`crate::client::metrics::OWN_LABEL_NAMES`).
  */
 export declare function metricLabelNames(): Array<string>
 
