@@ -171,7 +171,7 @@ export interface BreakerStats {
   halfOpenSuccesses: number
 }
 
-/** `bulkhead` (see `bulkhead`). */
+/** `bulkhead` (see `policy::bulkhead`). */
 export interface BulkheadOptions {
   maxConcurrent?: number
   maxQueue?: number
@@ -252,7 +252,7 @@ export interface ClientDefaults {
   acceptPlaceholders: boolean
 }
 
-/** `rateLimit` (see `token_bucket`). */
+/** `rateLimit` (see `policy::rate_limit`). */
 export interface ClientRateLimitOptions {
   requestsPerSecond: number
   burst?: number
@@ -332,7 +332,7 @@ export declare function compatIsRetryable(code: string | undefined | null, messa
  */
 export declare function compatRetryDelay(options: RetryOptions, attempt: number): number | null
 
-/** `connection` (see `monitor`). */
+/** `connection` (see `crate::connection`). */
 export interface ConnectionOptions {
   healthCheckInterval?: number
   reconnectDelay?: number
@@ -438,7 +438,7 @@ export interface ErrorInfo {
   circuitBreakerState?: string
 }
 
-/** `failover` (see `endpoints`). */
+/** `failover` (see `client::endpoints`). */
 export interface FailoverOptions {
   probeIntervalMs?: number
   failbackSuccesses?: number
