@@ -1,12 +1,12 @@
 //! Every option JS hands to native code, translated into a [`ClientBuilder`] in one place.
 //!
 //! The client's options arrive checked: `lib/options.js` (and the portable build's
-//! `lib/portable/options.js`) check each against the options table `lib/options.json`, the one
-//! home of every option's default and range (docs/ARCHITECTURE.md "Options"). Here an absent
-//! field keeps the builder's default and a given one is converted as is; what the plain types
-//! require of their values is checked once more by [`ClientBuilder::build`], so a direct
-//! `new NativeClient()` cannot make a client the types refuse. The compat classes and the
-//! emulator check their own options ([`rules`]).
+//! `lib/portable/options.js`) apply the options table `lib/options.json`, the one home of every
+//! option's default and range (docs/ARCHITECTURE.md "Options"). Here an absent field keeps the
+//! builder's default, and a given numeric one passes [`table::check`] (the same table, the same
+//! rule) before it is converted, so a direct `new NativeClient()` refuses what JS refuses; what
+//! the plain types require of their values is checked by [`ClientBuilder::build`]. The compat
+//! classes and the emulator check their own options ([`rules`]).
 
 mod defaults;
 pub mod rules;
