@@ -45,8 +45,8 @@ pub const PROBE_INTERVAL_MS: u64 = 500;
 pub const PROBE_TIMEOUT_MS: u64 = 1_000;
 /// Commands in a row without an answer within the deadline before the fleet goes local-only.
 pub const TIMEOUTS_BEFORE_DEGRADED: u32 = 3;
-pub const MAX_DEADLINE_MS: u64 = 10_000;
-pub const MAX_COALESCE_MS: u64 = 10_000;
+pub const MAX_DEADLINE_MS: u64 = crate::client::table::FLEET_DEADLINE_MS_MAX;
+pub const MAX_COALESCE_MS: u64 = crate::client::table::FLEET_COALESCE_MS_MAX;
 pub const MAX_KEY_PREFIX_LEN: usize = 64;
 
 /// The Lua scripts, run with EVALSHA (EVAL's fallback loads them on NOSCRIPT). `Link` also

@@ -381,7 +381,7 @@ fn bulkhead_config(options: &BulkheadOptions) -> Checked<BulkheadConfig> {
 }
 
 fn rate_limit_config(options: &ClientRateLimitOptions) -> Checked<RateLimitConfig> {
-    let per_second = options.requests_per_second;
+    let per_second = num("rateLimit.requestsPerSecond", Some(options.requests_per_second), 0.0)?;
     Ok(RateLimitConfig {
         requests_per_second: per_second,
         burst: n32("rateLimit.burst", options.burst, RateLimitConfig::default_burst(per_second))?,

@@ -124,16 +124,20 @@ fn names_js_did_not_check_are_refused_never_guessed() {
 
 #[test]
 fn values_the_types_refuse_fail_the_build_naming_the_option() {
-    let retry = RetryOptions {
-        max_attempts: None,
-        initial_delay_ms: None,
-        max_delay_ms: None,
-        backoff_multiplier: Some(0.5),
-        jitter: None,
-        max_retry_after_ms: None,
-    };
-    let cases: Vec<(NativeClientOptions, &str)> =
-        vec![(NativeClientOptions { retry: Some(retry), ..no_options() }, "retry")];
+    let cases: Vec<(NativeClientOptions, &str)> = vec![
+        (NativeClientOptions { service_url: Some("ftp://h/v1".into()), ..no_options() }, "serviceUrl"),
+        (
+            NativeClientOptions { metric_labels: Some(vec!["operation".into(), "x".into()]), ..no_options() },
+            "operation",
+        ),
+        (
+            NativeClientOptions {
+                rate_limit: Some(ClientRateLimitOptions { requests_per_second: 0.0, burst: None }),
+                ..no_options()
+            },
+            "requestsPerSecond",
+        ),
+    ];
     for (options, needle) in cases {
         let err = client_builder(options).unwrap().build().err().expect(needle).to_string();
         assert!(err.contains(needle), "{needle}: {err}");
