@@ -11,7 +11,7 @@ use napi_derive::napi;
 use crate::bindings::bridge::completions::{to_js_pairs, Completer, CompleterWake, Completion, Outcome};
 use crate::bindings::connection::{ClientConnection, ConnectionStateInfo};
 use crate::bindings::errors::{to_error_info, to_napi_error};
-use crate::bindings::events::{JsEventSink, NativeEvent};
+use crate::bindings::events::{Constructor, EventCallback, JsEventSink};
 use crate::bindings::fetch_transport::{self, FetchOrder};
 use crate::bindings::options::{client_builder, NativeClientOptions};
 use crate::client::Client;
@@ -126,12 +126,9 @@ impl NativeClient {
     }
 
     #[napi(constructor, catch_unwind)]
-    pub fn new(options: NativeClientOptions, on_event: Option<Function<NativeEvent, ()>>) -> Result<Self> {
-        // Events are wired lazily (see `attach_events`) unless a callback is given here.
+    pub fn new(options: NativeClientOptions) -> Result<Self> {
+        // Events are wired lazily (see `attach_events`).
         let events = Arc::new(JsEventSink::detached());
-        if let Some(f) = &on_event {
-            events.attach(f)?;
-        }
         let built = client_builder(options)
             .and_then(|builder| builder.events(events.clone()).build())
             .map_err(|e| to_napi_error(&e))?;
@@ -320,10 +317,18 @@ impl NativeClient {
         )
     }
 
-    /// Wires native events to `callback` (one weak threadsafe function, created on first call).
-    #[napi]
-    pub fn attach_events(&self, callback: Function<NativeEvent, ()>) -> Result<()> {
-        self.connection.attach_events(&callback)
+    /// Wires native events to `callback` (one weak threadsafe function, created on first call);
+    /// their payloads are made with `object` and `error`, the caller's `Object` and `Error`.
+    #[napi(
+        ts_args_type = "callback: (name: string, payload: object) => void, object: ObjectConstructor, error: ErrorConstructor"
+    )]
+    pub fn attach_events(
+        &self,
+        callback: EventCallback,
+        object: Constructor<()>,
+        error: Constructor<String>,
+    ) -> Result<()> {
+        self.connection.attach_events(&callback, &object, &error)
     }
 
     /// Starts monitoring (or joins the attempt in flight); the completion under `ticket` is

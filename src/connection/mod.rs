@@ -372,7 +372,7 @@ impl ConnectionMachine {
         self.stats.total_reconnections += 1;
         self.due_in(delay_ms);
         self.transition(ConnectionState::Reconnecting, step);
-        step.events.push(Event::Reconnecting { attempt: self.reconnect_attempts, delay_ms });
+        step.events.push(Event::Reconnecting { attempt: self.reconnect_attempts, delay: delay_ms });
     }
 
     fn due_in(&mut self, ms: u64) {
@@ -441,7 +441,7 @@ mod tests {
 
     fn reconnecting(step: &Step) -> Option<(u32, u64)> {
         step.events.iter().find_map(|e| match e {
-            Event::Reconnecting { attempt, delay_ms } => Some((*attempt, *delay_ms)),
+            Event::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
             _ => None,
         })
     }
