@@ -1,5 +1,5 @@
 //! The number rules of the native classes whose options JS does not check first: the compat
-//! `CircuitBreaker`, `withRetry` and `ChittyIDConnectionManager` (README "Compat layer"), and
+//! `CircuitBreaker`, `withRetry` and `ChittyIDConnectionManager` (docs/MIGRATION.md "The compat layer"), and
 //! the emulator. An absent value takes its default; any value given must be in range, or the
 //! call fails (a `TypeError` with `code: "ERR_INVALID_ARG_VALUE"` once JS rethrows it). The
 //! client's options are checked once, in JS, against `lib/options.json` (docs/ARCHITECTURE.md
