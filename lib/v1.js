@@ -26,7 +26,7 @@
 
 const { redactSecret, revealsSecret } = require('./redact.js')
 
-/** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client/mod.rs answers). */
+/** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client/uri.rs answers). */
 const DOT_SEGMENT_ID = 'ChittyID cannot be "." or ".." (a URL path drops dot segments)'
 
 /** The options v1 had. A config with any other key gets v2 behaviour (lib/options.js). */
