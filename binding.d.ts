@@ -10,7 +10,7 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * `crate::breaker::CircuitBreaker` for the compat `CircuitBreaker` class: JS asks `admit()`,
+ * `crate::policy::breaker::CircuitBreaker` for the compat `CircuitBreaker` class: JS asks `admit()`,
  * runs the callback, then reports the outcome.
  */
 export declare class NativeCircuitBreaker {
@@ -399,7 +399,7 @@ export interface EndpointStats {
 }
 
 /**
- * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so a test can
+ * `{ entity, letter }` of every entity code, from `id::ENTITY_TYPE_LETTERS`, so a test can
  * hold lib/format.js's copy of the table equal to it.
  */
 export interface EntityTypeLetter {
@@ -557,7 +557,7 @@ export declare function isValidFormatNative(id: string, grammar?: string | undef
 
 /**
  * Label names the `labels` option may not use (the client's own series use them), for the JS
- * side's checks (`crate::metrics::OWN_LABEL_NAMES`).
+ * side's checks (`crate::observe::metrics::OWN_LABEL_NAMES`).
  */
 export declare function metricLabelNames(): Array<string>
 

@@ -358,7 +358,7 @@ function fleetOption(value) {
 // Observability: `name`, `labels`, `logger`, `loggerStyle`, `headers`
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
-// Labels the client's own series use (src/observe/metrics.rs `OWN_LABEL_NAMES`), read once.
+// Labels the client's own series use (src/client/metrics.rs `OWN_LABEL_NAMES`), read once.
 let ownLabels
 const MAX_LABEL_VALUE_LENGTH = 256
 

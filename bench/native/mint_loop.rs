@@ -14,8 +14,8 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use chittyid_client::client::config::ClientConfig;
-use chittyid_client::client::snapshot::OpStats;
 use chittyid_client::client::Client;
+use chittyid_client::observe::stats::OpStats;
 use chittyid_client::policy::attempt::Resilience;
 use chittyid_client::policy::breaker::{BreakerConfig, CircuitBreaker};
 use chittyid_client::policy::retry::RetryPolicy;

@@ -18,11 +18,12 @@ use crate::bindings::snapshot::{to_client_stats, ClientStats};
 use crate::cache::ValidationCache;
 use crate::client::config::ClientConfig;
 use crate::client::endpoints::EndpointSet;
-use crate::client::snapshot::{OpStats, Operation};
 use crate::client::{CachePolicy, Client};
 use crate::client::{Failover, Fallback};
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::observe::events::SharedSink;
+use crate::observe::stats::OpStats;
 use crate::observe::telemetry::{CallScope, Telemetry};
 use crate::policy::attempt::Resilience;
 use crate::policy::breaker::CircuitBreaker;
@@ -398,7 +399,7 @@ impl NativeClient {
 
     #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
-        crate::observe::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
+        crate::client::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
     }
 
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.

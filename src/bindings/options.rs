@@ -370,7 +370,7 @@ pub fn client_settings(options: NativeClientOptions) -> std::result::Result<Clie
             .unwrap_or_default(),
         accept_placeholders: options.accept_placeholders.unwrap_or(false),
     };
-    crate::observe::metrics::check_constant_labels(&settings.metric_labels).map_err(invalid)?;
+    crate::client::metrics::check_constant_labels(&settings.metric_labels).map_err(invalid)?;
     Ok(settings)
 }
 

@@ -121,7 +121,7 @@ pub struct BulkheadStats {
     pub rejected: f64,
 }
 
-fn to_operation_stats(op: &crate::client::snapshot::OpSnapshot) -> OperationStats {
+fn to_operation_stats(op: &crate::observe::stats::OpSnapshot) -> OperationStats {
     OperationStats {
         requests: op.attempts as f64,
         errors: op.errors as f64,

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::client::config::HEALTH_TIMEOUT_MS;
 use crate::client::endpoints::{EndpointSet, Switch};
-use crate::client::snapshot::Operation;
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::observe::events::Event;
 use crate::policy::attempt::{Replay, Resilience};
 use crate::policy::breaker::BreakerState;

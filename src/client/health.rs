@@ -2,8 +2,8 @@
 
 use super::Client;
 use crate::client::config::HEALTH_TIMEOUT_MS;
-use crate::client::snapshot::Operation;
 use crate::error::ClientError;
+use crate::exchange::Operation;
 
 impl Client {
     /// `GET /health` with a 5 s timeout, outside retry and breaker; never fails.

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use super::idempotency::{idempotency_key, MAX_IDEMPOTENCY_KEY_LEN};
 use super::parse::{parse_batch, parse_json};
 use super::Client;
-use crate::client::snapshot::Operation;
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::transport::{Method, Request, Response};
 use crate::wire::{self, MintChecks, Route, Wire, WireMode};
 

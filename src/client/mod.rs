@@ -9,6 +9,7 @@ pub mod endpoints;
 mod failover;
 mod health;
 mod idempotency;
+pub mod metrics;
 mod mint;
 mod parse;
 pub mod snapshot;
@@ -23,8 +24,9 @@ use tokio::sync::watch;
 
 use crate::cache::ValidationCache;
 use crate::client::config::ClientConfig;
-use crate::client::snapshot::{ClientSnapshot, Operation};
+use crate::client::snapshot::ClientSnapshot;
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::id::IdGrammar;
 use crate::policy::attempt::{Call, Replay, Resilience};
 use crate::policy::bulkhead::{Bulkhead, BulkheadPermit};

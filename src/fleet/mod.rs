@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use crate::error::ClientError;
 use crate::observe::events::SharedSink;
-use crate::policy::breaker::BreakerState;
 use crate::rt::clock::SharedClock;
 
 use self::breaker_hint::BreakerHint;
@@ -328,16 +327,19 @@ impl Fleet {
         self.rate.current_pause()
     }
 
-    /// The local breaker moved: the fleet learns of an opening, and of the close that ends it.
-    pub fn on_breaker_transition(self: &Arc<Self>, to: BreakerState, reset_timeout_ms: u64) {
-        if !self.breaker_hint {
-            return;
+    /// The local circuit opened: the fleet learns of it, to probe the service sooner elsewhere.
+    pub fn publish_breaker_open(self: &Arc<Self>, reset_timeout_ms: u64) {
+        if self.breaker_hint {
+            let fleet = Arc::clone(self);
+            spawn_detached(async move { fleet.hint.publish_open(reset_timeout_ms).await });
         }
-        let fleet = Arc::clone(self);
-        match to {
-            BreakerState::Open => spawn_detached(async move { fleet.hint.publish_open(reset_timeout_ms).await }),
-            BreakerState::Closed => spawn_detached(async move { fleet.hint.publish_closed().await }),
-            BreakerState::HalfOpen => {}
+    }
+
+    /// The local circuit closed again: the fleet learns that the opening it was told of is over.
+    pub fn publish_breaker_closed(self: &Arc<Self>) {
+        if self.breaker_hint {
+            let fleet = Arc::clone(self);
+            spawn_detached(async move { fleet.hint.publish_closed().await });
         }
     }
 
