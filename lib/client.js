@@ -20,9 +20,10 @@ const { Bridge, MINT, MINT_BATCH, OTHER, raceAbort } = require('./bridge.js')
 const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders } = require('./options.js')
 const { serializeMintRequest, idProblem, cachedAnswer } = require('./requests.js')
 const { createV1 } = require('./v1.js')
+const { redactionOf } = require('./redact.js')
 
 /** v1's calls (lib/v1.js), for clients with v1 semantics. */
-const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout })
+const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout, redaction: redactionOf(native) })
 
 /**
  * Makes the fields EventEmitter put on `object` non-enumerable: a client's own enumerable
