@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const npmCache = join(tmpdir(), 'chittyid-types-matrix-npm-cache') // shared with types-matrix.test.mjs
 const JEST = 'jest@30'
 
-const addon = readdirSync(root).find((f) => f.endsWith('.linux-x64-gnu.node'))
+const addon = readdirSync(join(root, 'lib', 'native')).find((f) => f.endsWith('.linux-x64-gnu.node'))
 const maybe = process.platform === 'linux' && process.arch === 'x64' && addon ? describe : describe.skip
 
 const run = (cmd, args, cwd, timeout) =>
@@ -65,7 +65,7 @@ maybe('the README jest recipes', () => {
     work = mkdtempSync(join(tmpdir(), 'chittyid-jest-recipe-'))
     const staged = join(work, 'platform')
     cpSync(join(root, 'npm', 'linux-x64-gnu'), staged, { recursive: true })
-    cpSync(join(root, addon), join(staged, addon))
+    cpSync(join(root, 'lib', 'native', addon), join(staged, addon))
     tarballs = [staged, root].map((dir) =>
       join(work, npm(['pack', '--pack-destination', work], dir).trim().split('\n').pop()),
     )

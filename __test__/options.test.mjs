@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import { ChittyIDClient } from '../index.mjs'
 
 const require = createRequire(import.meta.url)
-const native = require('../binding.js')
+const native = require('../lib/native/index.js')
 const { DEFAULTS } = require('../lib/options.js')
 
 // Each numeric policy field, as `[path, config with the value, native options with the value]`.

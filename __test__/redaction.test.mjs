@@ -13,7 +13,7 @@ import { record } from './wait.mjs'
 
 const require = createRequire(import.meta.url)
 const { REDACTED, redactSecret, revealsSecret, redactionOf, jsRedaction } = require('../lib/redact.js')
-const binding = require('../binding.js')
+const binding = require('../lib/native/index.js')
 const { redactSecretNative, revealsSecretNative } = binding
 const viaAddon = redactionOf(binding)
 const VECTORS = JSON.parse(readFileSync(new URL('./fixtures/redaction-vectors.json', import.meta.url), 'utf8'))

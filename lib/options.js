@@ -8,7 +8,7 @@
 // defaults (src/bindings/options.rs converts what this module returns, with the same ranges);
 // `DEFAULTS` reads them from the addon for the places JS shows one.
 
-const native = require('../binding.js')
+const native = require('./native/index.js')
 const { invalidArgument } = require('./errors.js')
 const { refuseUnknown } = require('./option-names.js')
 const {

@@ -557,7 +557,7 @@ export declare function isValidFormatNative(id: string, grammar?: string | undef
 
 /**
  * Label names the `labels` option may not use (the client's own series use them), for the JS
- * side's checks (`crate::observe::metrics::OWN_LABEL_NAMES`).
+ * side's checks (`crate::client::metrics::OWN_LABEL_NAMES`).
  */
 export declare function metricLabelNames(): Array<string>
 
