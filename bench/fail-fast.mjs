@@ -82,7 +82,7 @@ if (sentAfter.mint !== sentBefore.mint || sentAfter.batch !== sentBefore.batch) 
 }
 
 // What the pre-check adds to every call while CLOSED (one synchronous crossing).
-const closed = new native.NativeClient({ serviceUrl: emulator.url }, null)
+const closed = new native.NativeClient({ serviceUrl: emulator.url })
 const closedAdmitNs = measureSync(() => closed.breakerAdmit())
 const compatStateNs = measureSync(() => breaker.state)
 

@@ -13,7 +13,7 @@ const {
   rejectLater,
 } = require('./errors.js')
 const { validateIn, parse } = require('./format.js')
-const { toPayload, emitSafely } = require('./events.js')
+const { emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
 const { Bridge, MINT, MINT_BATCH, OTHER } = require('./bridge.js')
@@ -29,7 +29,7 @@ const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout, redaction: redact
 /** A v1-semantics call's own `headers` (lib/v1.js `callV1`), as `[name, value, ...]`. */
 const v1Headers = (options, operation) => callHeaders(undefined, options, operation)
 
-/** `client.#deliver(event)` for `eventReceiver` (set in the class's static block). */
+/** `client.#deliver(name, payload)` for `eventReceiver` (set in the class's static block). */
 let deliverTo
 
 class ChittyIDClient extends EventEmitter {
@@ -180,7 +180,8 @@ class ChittyIDClient extends EventEmitter {
 
   #wireEvents() {
     if (this.#native === undefined || this.#onEvent === undefined || this.#closed) return
-    this.#native.attachEvents(this.#onEvent)
+    // Payloads are made with this realm's Object and Error (src/bindings/events.rs).
+    this.#native.attachEvents(this.#onEvent, Object, Error)
     this.#onEvent = undefined
   }
 
@@ -208,18 +209,18 @@ class ChittyIDClient extends EventEmitter {
   }
 
   static {
-    deliverTo = (client, event) => client.#deliver(event)
+    deliverTo = (client, name, payload) => client.#deliver(name, payload)
   }
 
-  /** Emits a native event; a throwing listener neither stops the others nor the process. */
-  #deliver(event) {
+  /**
+   * Emits a native event: `payload` comes built from the native side (src/bindings/events.rs).
+   * A throwing listener neither stops the others nor the process.
+   */
+  #deliver(name, payload) {
     if (this.#closed) return
-    const heard = event.name !== 'error' || this.listenerCount('error') > 0
-    if (!heard && !this.#telemetry.logging) return // skip building it
-    const payload = toPayload(event)
-    this.#telemetry.logEvent(event.name, payload)
+    this.#telemetry.logEvent(name, payload)
     // A listener may close() the client: later listeners then hear nothing.
-    if (heard) emitSafely(this, event.name, payload, () => !this.#closed)
+    emitSafely(this, name, payload, () => !this.#closed)
   }
 
   /**
@@ -480,9 +481,9 @@ class ChittyIDClient extends EventEmitter {
  * (docs/ARCHITECTURE.md, "Dropped clients").
  */
 function eventReceiver(self) {
-  return (event) => {
+  return (name, payload) => {
     const client = self.deref()
-    if (client) deliverTo(client, event)
+    if (client) deliverTo(client, name, payload)
   }
 }
 

@@ -37,7 +37,7 @@ export declare class NativeClient {
    * to the real network (lib/fetch-transport.js).
    */
   singleAttempt(ticket: number): void
-  constructor(options: NativeClientOptions, onEvent?: ((arg: NativeEvent) => void) | undefined | null)
+  constructor(options: NativeClientOptions)
   get serviceUrl(): string
   /**
    * Synchronous breaker pre-check, so an open circuit rejects without a native promise:
@@ -91,8 +91,11 @@ export declare class NativeClient {
   metrics(): string
   /** `GET /health` (outside retry and breaker); its answer arrives as a completion. */
   submitHealthCheck(ticket: number, cancellable: boolean, headers?: Array<string> | undefined | null): void
-  /** Wires native events to `callback` (one weak threadsafe function, created on first call). */
-  attachEvents(callback: (arg: NativeEvent) => void): void
+  /**
+   * Wires native events to `callback` (one weak threadsafe function, created on first call);
+   * their payloads are made with `object` and `error`, the caller's `Object` and `Error`.
+   */
+  attachEvents(callback: (name: string, payload: object) => void, object: ObjectConstructor, error: ErrorConstructor): void
   /**
    * Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
    * true once CONNECTED, false when this first check fails. Cancelling it only stops the
@@ -633,24 +636,6 @@ export interface NativeEmulatorOptions {
   compress?: boolean
   /** Mint as if `Idempotency-Key` did not exist, as the public service does. */
   ignoreIdempotencyKeys?: boolean
-}
-
-/** One event, flattened; the JS side builds the payload for `name`. */
-export interface NativeEvent {
-  name: string
-  from?: string
-  to?: string
-  timestamp?: number
-  serviceUrl?: string
-  attempt?: number
-  attempts?: number
-  delay?: number
-  operation?: string
-  code?: string
-  message?: string
-  failures?: number
-  /** `rateLimited`: the service said how long to pause (`Retry-After`). */
-  retryAfter?: boolean
 }
 
 export interface OperationStats {

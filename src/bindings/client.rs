@@ -12,7 +12,7 @@ use napi_derive::napi;
 use crate::bindings::bridge::completions::{to_js_pairs, Completer, CompleterWake, Outcome};
 use crate::bindings::connection::{ClientConnection, ConnectionStateInfo};
 use crate::bindings::errors::to_napi_error;
-use crate::bindings::events::{JsEventSink, NativeEvent};
+use crate::bindings::events::{Constructor, EventCallback, JsEventSink};
 use crate::bindings::fetch_transport::{self, FetchOrder};
 use crate::bindings::options::{client_settings, NativeClientOptions};
 use crate::bindings::snapshot::{to_client_stats, ClientStats};
@@ -77,14 +77,11 @@ impl NativeClient {
     }
 
     #[napi(constructor, catch_unwind)]
-    pub fn new(options: NativeClientOptions, on_event: Option<Function<NativeEvent, ()>>) -> Result<Self> {
+    pub fn new(options: NativeClientOptions) -> Result<Self> {
         let settings = client_settings(options).map_err(|e| to_napi_error(&e))?;
         let config = settings.config;
-        // Events are wired lazily (see `attach_events`) unless a callback is given here.
+        // Events are wired lazily (see `attach_events`).
         let events = Arc::new(JsEventSink::detached());
-        if let Some(f) = &on_event {
-            events.attach(f)?;
-        }
         let sink: SharedSink = events.clone();
         let clock = crate::rt::clock::system();
         let breaker_config = settings.breaker;
@@ -353,10 +350,18 @@ impl NativeClient {
         )
     }
 
-    /// Wires native events to `callback` (one weak threadsafe function, created on first call).
-    #[napi]
-    pub fn attach_events(&self, callback: Function<NativeEvent, ()>) -> Result<()> {
-        self.connection.attach_events(&callback)
+    /// Wires native events to `callback` (one weak threadsafe function, created on first call);
+    /// their payloads are made with `object` and `error`, the caller's `Object` and `Error`.
+    #[napi(
+        ts_args_type = "callback: (name: string, payload: object) => void, object: ObjectConstructor, error: ErrorConstructor"
+    )]
+    pub fn attach_events(
+        &self,
+        callback: EventCallback,
+        object: Constructor<()>,
+        error: Constructor<String>,
+    ) -> Result<()> {
+        self.connection.attach_events(&callback, &object, &error)
     }
 
     /// Starts monitoring (or joins the attempt in flight); the completion under `ticket` is

@@ -371,7 +371,7 @@ impl ConnectionMachine {
         self.stats.total_reconnections += 1;
         self.due_in(delay_ms);
         self.transition(ConnectionState::Reconnecting, step);
-        step.events.push(Event::Reconnecting { attempt: self.reconnect_attempts, delay_ms });
+        step.events.push(Event::Reconnecting { attempt: self.reconnect_attempts, delay: delay_ms });
     }
 
     fn due_in(&mut self, ms: u64) {

@@ -35,7 +35,7 @@ fn state_changes(step: &Step) -> Vec<(&'static str, &'static str)> {
 
 fn reconnecting(step: &Step) -> Option<(u32, u64)> {
     step.events.iter().find_map(|e| match e {
-        Event::Reconnecting { attempt, delay_ms } => Some((*attempt, *delay_ms)),
+        Event::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
         _ => None,
     })
 }

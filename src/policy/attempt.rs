@@ -9,12 +9,12 @@ use std::time::Duration;
 use crate::error::ClientError;
 use crate::exchange::Operation;
 use crate::fleet::Fleet;
-use crate::observe::events::{Event, SharedSink};
+use crate::observe::events::{ErrorPayload, Event, SharedSink};
 use crate::observe::stats::OpStats;
 use crate::policy::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
 use crate::policy::pause::Pause;
 use crate::policy::rate_limit::RateLimit;
-use crate::policy::retry::{parse_retry_after, RetryPolicy};
+use crate::policy::retry::{is_retryable, parse_retry_after, RetryPolicy};
 use crate::policy::retry_budget::RetryBudget;
 use crate::transport::Response;
 
@@ -164,9 +164,8 @@ impl Resilience {
             self.sink.emit(Event::Retry {
                 operation: op.as_str(),
                 attempt: number,
-                delay_ms: shown_ms,
-                error_code: err.code(),
-                error_message: err.to_string(),
+                delay: shown_ms,
+                error: ErrorPayload { code: err.code(), message: err.to_string() },
             });
             if sleep_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
@@ -279,7 +278,7 @@ impl Resilience {
                 let snapshot = self.breaker.as_ref().map(|b| b.snapshot());
                 Event::CircuitOpen {
                     failures: snapshot.as_ref().map_or(0, |s| s.failures),
-                    retry_in_ms: snapshot.map_or(0, |s| s.config.reset_timeout_ms),
+                    reset_timeout: snapshot.map_or(0, |s| s.config.reset_timeout_ms),
                 }
             }
             BreakerState::HalfOpen => Event::CircuitHalfOpen,
@@ -290,7 +289,7 @@ impl Resilience {
 
     fn retry_delay(&self, attempt: u32, err: &ClientError) -> Option<u64> {
         let policy = self.retry.as_ref()?;
-        if !err.is_retryable() {
+        if !is_retryable(err) {
             return None;
         }
         // This failure opened the circuit: another attempt would only be refused after the
@@ -422,6 +421,34 @@ mod tests {
         // The pause the gate started went to the fleet; the gate itself refused the retry.
         assert_eq!(fleet.snapshot().pauses_published, 1);
         assert!(fleet.current_pause() > 0);
+    }
+
+    #[test]
+    fn retry_and_circuit_open_events_carry_their_payloads() {
+        let sink = Arc::new(RecordingSink::default());
+        let r = Resilience {
+            retry: Some(RetryPolicy {
+                max_attempts: 2,
+                initial_delay_ms: 1,
+                max_delay_ms: 1,
+                jitter: 0.0,
+                ..RetryPolicy::default()
+            }),
+            breaker: Some(Arc::new(CircuitBreaker::new(
+                BreakerConfig { failure_threshold: 2, reset_timeout_ms: 100, ..BreakerConfig::default() },
+                ManualClock::new(0),
+            ))),
+            ..resilience(ManualClock::new(0), sink.clone())
+        };
+        let err = block_on(r.run(MINT, |_| failing(), |_| Ok(()))).unwrap_err();
+        let error = ErrorPayload { code: "ETIMEDOUT", message: err.to_string() };
+        assert_eq!(
+            *sink.events.lock().unwrap(),
+            [
+                Event::Retry { operation: "mint", attempt: 1, delay: 1, error },
+                Event::CircuitOpen { failures: 2, reset_timeout: 100 },
+            ]
+        );
     }
 
     #[test]

@@ -135,7 +135,11 @@ mod tests {
             let err = b.enter(10_000).await.map(drop).unwrap_err();
             assert_eq!(err.code(), "EBULKHEADFULL");
             assert!(err.to_string().contains("2 calls in flight and 1 queued"), "{err}");
-            assert!(!err.may_have_reached_service() && !err.counts_as_service_failure() && !err.is_retryable());
+            assert!(
+                !err.may_have_reached_service()
+                    && !err.counts_as_service_failure()
+                    && !crate::policy::retry::is_retryable(&err)
+            );
             // A slot freed goes to the queued call.
             drop(first);
             waiter.await.unwrap().unwrap();
