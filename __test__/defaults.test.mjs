@@ -1,7 +1,8 @@
-// Every default is defined once, in native code next to the type it configures; the addon hands
-// them to JS (`clientDefaults()`, as lib/options.js `DEFAULTS`). README's option tables and
-// index.d.ts's doc comments must state the same values: both are parsed here and compared with
-// what the code uses, so a changed default fails this test until its docs follow.
+// Every default is defined once, in the options table lib/options.json, which JS reads
+// (lib/options.js `DEFAULTS`) and native code is built from (`clientDefaults()` shows what it was
+// built with). README's option tables and index.d.ts's doc comments must state the same values:
+// both are parsed here and compared with what the code uses, so a changed default fails this
+// test until its docs follow.
 import { createRequire } from 'node:module'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'

@@ -342,7 +342,11 @@ describe('lib/v1.js is portable', () => {
         './abort.js': loadBare('abort.js', { './errors.js': errors }),
         './option-checks.js': loadBare(
           'option-checks.js',
-          { './errors.js': errors, './option-names.js': optionNames },
+          {
+            './errors.js': errors,
+            './option-names.js': optionNames,
+            './options.json': JSON.parse(readFileSync(new URL('../lib/options.json', import.meta.url), 'utf8')),
+          },
           { Headers },
         ),
       },

@@ -174,7 +174,7 @@ export interface BreakerStats {
   halfOpenSuccesses: number
 }
 
-/** `bulkhead` (see `bulkhead`). */
+/** `bulkhead` (see `policy::bulkhead`). */
 export interface BulkheadOptions {
   maxConcurrent?: number
   maxQueue?: number
@@ -255,7 +255,7 @@ export interface ClientDefaults {
   acceptPlaceholders: boolean
 }
 
-/** `rateLimit` (see `token_bucket`). */
+/** `rateLimit` (see `policy::rate_limit`). */
 export interface ClientRateLimitOptions {
   requestsPerSecond: number
   burst?: number
@@ -335,7 +335,7 @@ export declare function compatIsRetryable(code: string | undefined | null, messa
  */
 export declare function compatRetryDelay(options: RetryOptions, attempt: number): number | null
 
-/** `connection` (see `monitor`). */
+/** `connection` (see `crate::connection`). */
 export interface ConnectionOptions {
   healthCheckInterval?: number
   reconnectDelay?: number
@@ -441,7 +441,7 @@ export interface ErrorInfo {
   circuitBreakerState?: string
 }
 
-/** `failover` (see `endpoints`). */
+/** `failover` (see `client::endpoints`). */
 export interface FailoverOptions {
   probeIntervalMs?: number
   failbackSuccesses?: number

@@ -17,14 +17,14 @@ impl Client {
     pub async fn health_result(&self) -> Result<(), ClientError> {
         let endpoint = self.active_endpoint();
         let resilience = self.endpoint(endpoint).1;
-        let gate = &resilience.pause;
+        let gate = resilience.pause();
         let mut budget_ms = HEALTH_TIMEOUT_MS;
         resilience.pass_throttle(&mut budget_ms).await?;
         gate.pass(&mut budget_ms).await?;
         let stamp = gate.stamp();
         let started = std::time::Instant::now();
         let outcome = self.health_of(endpoint, HEALTH_TIMEOUT_MS).await;
-        resilience.stats.record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
+        resilience.stats().record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
         let _ = resilience.record_for_gate(Operation::Health, stamp, outcome.as_ref().err());
         outcome.map(drop)
     }

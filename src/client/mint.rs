@@ -13,7 +13,7 @@ use crate::transport::{Method, Request, Response};
 use crate::wire::{self, MintChecks, Route, Wire, WireMode};
 
 /// How many single mints `mintBatch` runs at once against a service without a batch route.
-pub const BATCH_FALLBACK_CONCURRENCY: usize = 4;
+pub const BATCH_FALLBACK_CONCURRENCY: usize = crate::client::table::BATCH_FALLBACK_CONCURRENCY as usize;
 
 impl Client {
     /// `POST /mint` with the request serialized by the caller; resolves to the new id. A
@@ -77,7 +77,7 @@ impl Client {
             tracing::warn!(code = error_code.as_deref().unwrap_or(""), "accepted a placeholder id");
             let error_code = error_code.map(|code| self.redactor.redact(&code).into_owned());
             self.resilience
-                .sink
+                .sink()
                 .emit(crate::observe::events::Event::Placeholder { chitty_id: minted.id.clone(), error_code });
         }
         Ok(minted.id)

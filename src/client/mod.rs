@@ -1,9 +1,11 @@
-//! The client (docs/ARCHITECTURE.md, "Layers"): one `Client` per JS client, its parts and its
-//! small accessors. The v1 operations live beside it, one file each: `mint` (mint, mintBatch),
-//! `validate` (cache, coalescing, the fleet's L2, stale answers), `health`; how answers are read
-//! (`parse`), an id as a path segment (`uri`), the mint's idempotency key and retry rule
-//! (`idempotency`), each endpoint's wire (`wired`) and failover across endpoints (`failover`).
+//! The client (docs/ARCHITECTURE.md, "Layers"): one `Client` per JS client, assembled by
+//! `builder` (defaults from `table`), its parts and its small accessors. The v1 operations live
+//! beside it, one file each: `mint` (mint, mintBatch), `validate` (cache, coalescing, the fleet's
+//! L2, stale answers), `health`; how answers are read (`parse`), an id as a path segment (`uri`),
+//! the mint's idempotency key and retry rule (`idempotency`), each endpoint's wire (`wired`) and
+//! failover across endpoints (`failover`).
 
+pub mod builder;
 pub mod config;
 pub mod endpoints;
 mod failover;
@@ -13,6 +15,7 @@ pub mod metrics;
 mod mint;
 mod parse;
 pub mod snapshot;
+pub mod table;
 mod uri;
 mod validate;
 mod wired;
@@ -70,7 +73,8 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(
+    /// Assembled by `builder::ClientBuilder`, the one place every part gets its default.
+    pub(super) fn new(
         config: &ClientConfig,
         transport: TransportKind,
         resilience: Resilience,
@@ -98,7 +102,7 @@ impl Client {
     }
 
     /// Adds endpoints after the primary (see `failover`).
-    pub fn with_failover(mut self, failover: Option<Failover>) -> Self {
+    pub(super) fn with_failover(mut self, failover: Option<Failover>) -> Self {
         let mode = self.wires[0].mode();
         if let Some(f) = &failover {
             self.wires.extend(f.fallbacks.iter().map(|b| EndpointWire::new(mode, b.transport.base_url())));
@@ -121,7 +125,7 @@ impl Client {
     }
 
     /// Bounds this client's calls in flight with `bulkhead`.
-    pub fn with_bulkhead(mut self, bulkhead: Option<Bulkhead>) -> Self {
+    pub(super) fn with_bulkhead(mut self, bulkhead: Option<Bulkhead>) -> Self {
         self.bulkhead = bulkhead;
         self
     }
@@ -139,17 +143,17 @@ impl Client {
     }
 
     pub fn snapshot(&self) -> ClientSnapshot {
-        let stats = &self.resilience.stats;
+        let stats = &self.resilience.stats();
         ClientSnapshot {
             operations: Operation::ALL.iter().map(|&op| stats.snapshot(op)).collect(),
-            breaker: self.resilience.breaker.as_ref().map(|b| b.snapshot()),
+            breaker: self.resilience.breaker().map(|b| b.snapshot()),
             cache: self.cache().map(|c| c.stats()),
             rejected_by_breaker: stats.rejected_by_breaker(),
-            pause: self.resilience.pause.snapshot(),
-            fleet: self.resilience.fleet.as_ref().map(|f| f.snapshot()),
-            retry_budget: self.resilience.retry_budget.as_ref().map(|b| b.snapshot()),
+            pause: self.resilience.pause().snapshot(),
+            fleet: self.resilience.fleet().map(|f| f.snapshot()),
+            retry_budget: self.resilience.retry_budget().map(|b| b.snapshot()),
             bulkhead: self.bulkhead.as_ref().map(|b| b.snapshot()),
-            rate_limit: self.resilience.rate_limit.as_ref().map(|t| t.snapshot()),
+            rate_limit: self.resilience.rate_limit().map(|t| t.snapshot()),
             endpoints: self.endpoint_snapshots(),
             wire: self.wire_of(self.active_endpoint()).as_str(),
             placeholders_accepted: self.placeholders_accepted(),

@@ -171,7 +171,7 @@ impl Client {
     /// The fleet's shared cache, used when this client caches and fleet mode shares a cache.
     fn shared_cache(&self) -> Option<&crate::fleet::cache::SharedCache> {
         self.cache.as_ref()?;
-        self.resilience.fleet.as_ref()?.shared_cache()
+        self.resilience.fleet()?.shared_cache()
     }
 
     /// `client.invalidate(id)`, local part: forgets `id` in the validation cache (fresh or

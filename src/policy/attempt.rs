@@ -18,20 +18,98 @@ use crate::policy::retry::{is_retryable, parse_retry_after, RetryPolicy};
 use crate::policy::retry_budget::RetryBudget;
 use crate::transport::Response;
 
+/// The policies one endpoint's calls run under. Built by `client::builder::ClientBuilder`
+/// (one per endpoint); the fields are private so that every client is assembled there.
 pub struct Resilience {
-    pub retry: Option<RetryPolicy>,
-    pub breaker: Option<Arc<CircuitBreaker>>,
+    retry: Option<RetryPolicy>,
+    breaker: Option<Arc<CircuitBreaker>>,
     /// The client-wide pause after 429s (see `policy::pause`).
-    pub pause: Arc<Pause>,
-    pub sink: SharedSink,
-    pub stats: Arc<OpStats>,
+    pause: Arc<Pause>,
+    sink: SharedSink,
+    stats: Arc<OpStats>,
     /// Fleet mode (`crate::fleet`): the shared rate budget before each attempt, the 429 pause
     /// and breaker openings published after it.
-    pub fleet: Option<Arc<Fleet>>,
+    fleet: Option<Arc<Fleet>>,
     /// Caps retries at a fraction of recent calls (see `retry_budget`); `None` = unlimited.
-    pub retry_budget: Option<Arc<RetryBudget>>,
-    /// The client-side rate limit every request waits at (see `token_bucket`); `None` = off.
-    pub rate_limit: Option<Arc<RateLimit>>,
+    retry_budget: Option<Arc<RetryBudget>>,
+    /// The client-side rate limit every request waits at (see `policy::rate_limit`); `None` = off.
+    rate_limit: Option<Arc<RateLimit>>,
+}
+
+impl Resilience {
+    /// No retry, breaker, budget, rate limit or fleet: each is added with its `with_` method.
+    pub fn new(pause: Arc<Pause>, sink: SharedSink, stats: Arc<OpStats>) -> Self {
+        Self { retry: None, breaker: None, pause, sink, stats, fleet: None, retry_budget: None, rate_limit: None }
+    }
+
+    pub fn with_retry(mut self, retry: Option<RetryPolicy>) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn with_breaker(mut self, breaker: Option<Arc<CircuitBreaker>>) -> Self {
+        self.breaker = breaker;
+        self
+    }
+
+    pub fn with_fleet(mut self, fleet: Option<Arc<Fleet>>) -> Self {
+        self.fleet = fleet;
+        self
+    }
+
+    pub fn with_retry_budget(mut self, retry_budget: Option<Arc<RetryBudget>>) -> Self {
+        self.retry_budget = retry_budget;
+        self
+    }
+
+    pub fn with_rate_limit(mut self, rate_limit: Option<Arc<RateLimit>>) -> Self {
+        self.rate_limit = rate_limit;
+        self
+    }
+
+    /// The policies of an endpoint after this one (failover): its own `breaker` and `pause`;
+    /// retry policy, budget, rate limit, stats and events are this one's. The fleet's budget
+    /// and pause stay the primary service's (keyed by its origin).
+    pub fn for_fallback(&self, breaker: Option<Arc<CircuitBreaker>>, pause: Arc<Pause>) -> Self {
+        Self {
+            retry: self.retry.clone(),
+            breaker,
+            pause,
+            sink: self.sink.clone(),
+            stats: self.stats.clone(),
+            fleet: None,
+            retry_budget: self.retry_budget.clone(),
+            rate_limit: self.rate_limit.clone(),
+        }
+    }
+
+    pub fn breaker(&self) -> Option<&Arc<CircuitBreaker>> {
+        self.breaker.as_ref()
+    }
+
+    pub fn pause(&self) -> &Arc<Pause> {
+        &self.pause
+    }
+
+    pub fn sink(&self) -> &SharedSink {
+        &self.sink
+    }
+
+    pub fn stats(&self) -> &Arc<OpStats> {
+        &self.stats
+    }
+
+    pub fn fleet(&self) -> Option<&Arc<Fleet>> {
+        self.fleet.as_ref()
+    }
+
+    pub fn retry_budget(&self) -> Option<&Arc<RetryBudget>> {
+        self.retry_budget.as_ref()
+    }
+
+    pub fn rate_limit(&self) -> Option<&Arc<RateLimit>> {
+        self.rate_limit.as_ref()
+    }
 }
 
 /// A HALF_OPEN trial slot held by one attempt; dropping it frees the slot.

@@ -22,13 +22,14 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
+        use crate::client::table as t;
         Self {
-            max_attempts: 3,
-            initial_delay_ms: 100,
-            max_delay_ms: 5000,
-            multiplier: 2.0,
-            jitter: 0.5,
-            max_retry_after_ms: 30_000,
+            max_attempts: t::RETRY_MAX_ATTEMPTS,
+            initial_delay_ms: t::RETRY_INITIAL_DELAY_MS,
+            max_delay_ms: t::RETRY_MAX_DELAY_MS,
+            multiplier: t::RETRY_BACKOFF_MULTIPLIER,
+            jitter: t::RETRY_JITTER,
+            max_retry_after_ms: t::RETRY_MAX_RETRY_AFTER_MS,
         }
     }
 }
