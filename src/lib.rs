@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod fuzzing;
 pub mod id;
 pub mod observe;
+pub mod option_table;
 pub mod policy;
 pub mod redact;
 pub mod registry;

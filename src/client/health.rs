@@ -1,9 +1,9 @@
 //! `healthCheck()`: one `GET /health` on the active endpoint, outside retry and breaker.
 
 use super::Client;
-use crate::client::config::HEALTH_TIMEOUT_MS;
 use crate::error::ClientError;
 use crate::exchange::Operation;
+use crate::transport::config::HEALTH_TIMEOUT_MS;
 
 impl Client {
     /// `GET /health` with a 5 s timeout, outside retry and breaker; never fails.

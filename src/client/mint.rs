@@ -13,7 +13,7 @@ use crate::transport::{Method, Request, Response};
 use crate::wire::{self, MintChecks, Route, Wire, WireMode};
 
 /// How many single mints `mintBatch` runs at once against a service without a batch route.
-pub const BATCH_FALLBACK_CONCURRENCY: usize = crate::client::table::BATCH_FALLBACK_CONCURRENCY as usize;
+pub const BATCH_FALLBACK_CONCURRENCY: usize = crate::option_table::BATCH_FALLBACK_CONCURRENCY as usize;
 
 impl Client {
     /// `POST /mint` with the request serialized by the caller; resolves to the new id. A

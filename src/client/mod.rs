@@ -6,7 +6,6 @@
 //! failover across endpoints (`failover`).
 
 pub mod builder;
-pub mod config;
 pub mod endpoints;
 mod failover;
 mod health;
@@ -15,7 +14,6 @@ pub mod metrics;
 mod mint;
 mod parse;
 pub mod snapshot;
-pub mod table;
 mod uri;
 mod validate;
 mod wired;
@@ -26,7 +24,6 @@ use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::watch;
 
 use crate::cache::ValidationCache;
-use crate::client::config::ClientConfig;
 use crate::client::snapshot::ClientSnapshot;
 use crate::error::ClientError;
 use crate::exchange::Operation;
@@ -34,6 +31,7 @@ use crate::id::IdGrammar;
 use crate::policy::attempt::{Call, Replay, Resilience};
 use crate::policy::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::redact::Redactor;
+use crate::transport::config::TransportConfig;
 use crate::transport::fetch::FetchTransport;
 use crate::transport::{ClientTransport, TransportKind};
 use crate::wire::{EndpointWire, WireMode};
@@ -72,24 +70,36 @@ pub struct Client {
     placeholders_accepted: std::sync::atomic::AtomicU64,
 }
 
+/// How a client treats its calls and the answers it gets, fixed when it is built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallRules {
+    /// When a mint may be sent again (`retry.mintRetry`).
+    pub mint_retry: MintRetry,
+    /// Which wire the endpoints speak (`wire`).
+    pub wire: WireMode,
+    /// Placeholder ids resolve instead of rejecting (`acceptPlaceholders`).
+    pub accept_placeholders: bool,
+    /// The grammars `validate()`'s format-only fallback accepts (`idGrammar`).
+    pub id_grammar: IdGrammar,
+}
+
 impl Client {
     /// Assembled by `builder::ClientBuilder`, the one place every part gets its default.
     pub(super) fn new(
-        config: &ClientConfig,
+        config: &TransportConfig,
         transport: TransportKind,
         resilience: Resilience,
         cache: Option<CachePolicy>,
-        mint_retry: MintRetry,
-        wire_mode: WireMode,
-        accept_placeholders: bool,
+        rules: CallRules,
     ) -> Result<Self, ClientError> {
+        let CallRules { mint_retry, wire: wire_mode, accept_placeholders, id_grammar } = rules;
         Ok(Self {
             wires: vec![EndpointWire::new(wire_mode, &config.service_url)],
             accept_placeholders,
             placeholders_accepted: std::sync::atomic::AtomicU64::new(0),
             transport: ClientTransport::new(config, transport)?,
             timeout_ms: config.timeout_ms,
-            id_grammar: config.id_grammar,
+            id_grammar,
             mint_retry,
             redactor: Redactor::new(config.api_key.as_deref()),
             resilience,

@@ -66,11 +66,11 @@ pub struct ConnectionConfig {
 pub const MIN_RECONNECT_DELAY_MS: u64 = 10;
 
 /// The client's default jitter on reconnect delays (±20 %).
-pub const DEFAULT_JITTER: f64 = crate::client::table::CONNECTION_JITTER;
+pub const DEFAULT_JITTER: f64 = crate::option_table::CONNECTION_JITTER;
 
 impl Default for ConnectionConfig {
     fn default() -> Self {
-        use crate::client::table as t;
+        use crate::option_table as t;
         Self {
             health_check_interval_ms: t::CONNECTION_HEALTH_CHECK_INTERVAL,
             reconnect_delay_ms: t::CONNECTION_RECONNECT_DELAY,

@@ -41,7 +41,7 @@ pub struct BreakerConfig {
 
 impl Default for BreakerConfig {
     fn default() -> Self {
-        use crate::client::table as t;
+        use crate::option_table as t;
         Self {
             failure_threshold: t::CIRCUIT_BREAKER_FAILURE_THRESHOLD,
             reset_timeout_ms: t::CIRCUIT_BREAKER_RESET_TIMEOUT,
