@@ -3,9 +3,9 @@
 //!
 //! The `lru` crate keeps the recency order and the index; this module adds time (a per-entry
 //! expiry, so negative answers can live shorter), the statistics and the lock. Each entry is one
-//! `lru` node holding the key inline when it is short (ChittyIDs are 22 bytes) and the expiry
-//! and value packed in one `u64`, so an entry is a 48-byte node plus its index bucket, and an
-//! evicting insert reuses the evicted node instead of allocating.
+//! `lru` node holding a 16-byte key (both id grammars are packed into it: `key.rs`) and the
+//! expiry and value packed in one `u64`, so an entry is a 40-byte node (a 48-byte malloc chunk)
+//! plus its index bucket, and an evicting insert reuses the evicted node instead of allocating.
 
 use std::mem::size_of;
 use std::num::NonZeroUsize;
@@ -17,8 +17,6 @@ use crate::rt::clock::SharedClock;
 
 mod key;
 
-#[cfg(test)]
-use key::INLINE_KEY_MAX;
 use key::{Entry, Key};
 
 /// The largest accepted `max_size`.
@@ -150,7 +148,8 @@ impl ValidationCache {
         let now = self.clock.now_ms();
         let mut inner = self.lock();
         let Inner { lru, counters } = &mut *inner;
-        let found = lru.get(key.as_bytes()).copied();
+        let key = Key::new(key);
+        let found = lru.get(&key).copied();
         match found.map(|entry| (entry, self.freshness(entry, now))) {
             Some((entry, Freshness::Fresh)) => {
                 counters.hits += 1;
@@ -158,7 +157,7 @@ impl ValidationCache {
             }
             found => {
                 if let Some((_, Freshness::Dead)) = found {
-                    lru.pop(key.as_bytes());
+                    lru.pop(&key);
                 }
                 counters.misses += 1;
                 None
@@ -172,7 +171,7 @@ impl ValidationCache {
     pub fn get_if_error(&self, key: &str) -> Option<(bool, bool)> {
         let now = self.clock.now_ms();
         let mut inner = self.lock();
-        let entry = *inner.lru.peek(key.as_bytes())?;
+        let entry = *inner.lru.peek(&Key::new(key))?;
         match self.freshness(entry, now) {
             Freshness::Fresh => Some((entry.valid(), false)),
             Freshness::Stale => {
@@ -199,7 +198,8 @@ impl ValidationCache {
     /// A lookup that changes nothing: no stats, no recency, expired entries read as absent.
     pub fn peek(&self, key: &str) -> Option<bool> {
         let now = self.clock.now_ms();
-        let entry = *self.lock().lru.peek(key.as_bytes())?;
+        let key = Key::new(key);
+        let entry = *self.lock().lru.peek(&key)?;
         (!entry.is_expired(now)).then_some(entry.valid())
     }
 
@@ -215,11 +215,12 @@ impl ValidationCache {
     /// whatever the configured TTL; at capacity the least recently used entry makes room.
     pub fn set_with_ttl(&self, key: &str, valid: bool, ttl_ms: u64) {
         let entry = Entry::new(valid, self.clock.now_ms().saturating_add(ttl_ms));
+        let key = Key::new(key);
         let mut inner = self.lock();
         inner.counters.sets += 1;
         // `push` hands back either the entry it overwrote (same key) or the one it evicted.
-        if let Some((displaced, _)) = inner.lru.push(Key::new(key), entry) {
-            if displaced.as_bytes() != key.as_bytes() {
+        if let Some((displaced, _)) = inner.lru.push(key.clone(), entry) {
+            if displaced != key {
                 inner.counters.evictions += 1;
             }
         }
@@ -228,7 +229,8 @@ impl ValidationCache {
     /// Forgets `key`, fresh or kept for stale-if-error; true when it was held.
     pub fn invalidate(&self, key: &str) -> bool {
         self.forgets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.lock().lru.pop(key.as_bytes()).is_some()
+        let key = Key::new(key);
+        self.lock().lru.pop(&key).is_some()
     }
 
     /// Changes with every `invalidate` and `clear`: equal before and after a request means
@@ -292,7 +294,8 @@ impl ValidationCache {
         self.config.clone()
     }
 
-    /// Least memory per entry for keys up to [`INLINE_KEY_MAX`] bytes: one `lru` node (key,
+    /// Least memory per entry for keys held in the node (ids of either grammar, or up to 15
+    /// bytes): one `lru` node (key,
     /// entry and two list pointers) as the allocator rounds it (8 bytes of header, 16-byte
     /// steps), plus one index bucket (key pointer, node pointer, control byte) at hashbrown's 7/8
     /// maximum load. Power-of-two table sizes put the index part at up to twice that.
