@@ -6,16 +6,7 @@ const globals = require('globals')
 
 module.exports = [
   {
-    ignores: [
-      'node_modules/',
-      'target/',
-      'npm/',
-      'binding.js',
-      'binding.d.ts',
-      'lib/native/binding.*',
-      '**/*.ts',
-      '**/*.mts',
-    ],
+    ignores: ['node_modules/', 'target/', 'npm/', 'lib/native/binding.*', '**/*.ts', '**/*.mts'],
   },
   js.configs.recommended,
   {

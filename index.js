@@ -1,8 +1,8 @@
 'use strict'
 
-// First, so that a machine without a fitting addon gets an error saying what to do (the
-// modules below then find the loaded binding in require's cache).
-require('./lib/load-binding.js').loadBinding()
+// First, so that a machine without a fitting addon fails here with the error saying what to do
+// (lib/native/index.js, the one way into the addon, which the modules below use too).
+require('./lib/native/index.js')
 
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/client.js')
 const { ChittyIDEmulator } = require('./lib/emulator.js')

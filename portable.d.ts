@@ -1,51 +1,42 @@
 // Types of the portable entry (portable.js): the client for Cloudflare Workers and other fetch
-// runtimes (README "Runtimes"). The shapes it shares with the native build come from index.d.ts.
+// runtimes (README "Runtimes"). The shapes it shares with the native build are the same modules
+// of lib/types/ that index.d.ts re-exports.
+import type { ChittyIDClientCalls } from './lib/types/client'
+import type { ChittyIDClientEvents, PlaceholderEvent } from './lib/types/events'
+import type { ChittyIDGrammar, MintRequest, ValidationResult, parse } from './lib/types/ids'
 import type {
-  MintRequest,
-  MintOptions,
   CallOptions,
-  ValidationResult,
-  ParsedChittyID,
-  ChittyIDClientEvents,
-  RetryOptions,
-  CircuitBreakerOptions,
   ChittyIDHeaders,
   ChittyIDOperation,
-  ClientConnectionState,
-  BreakerStats,
-  CacheStats,
-  RateLimitStats,
   ChittyIDWire,
-  ChittyIDGrammar,
-  ChittyIDGrammarOptions,
-  ParsedDeployedChittyID,
-  PlaceholderEvent,
-} from './index'
+  CircuitBreakerOptions,
+  RetryOptions,
+} from './lib/types/options'
+import type { BreakerStats, CacheStats, RateLimitStats } from './lib/types/stats'
+import type { ClientConnectionState } from './lib/types/connection'
 
+export * from './lib/types/ids'
 export type {
-  ChittyIDWire,
-  ChittyIDGrammar,
-  ChittyIDGrammarOptions,
-  ParsedDeployedChittyID,
-  PlaceholderEvent,
-  EntityType,
-  MintRequest,
-  MintOptions,
-  CallOptions,
-  ValidationResult,
-  ParsedChittyID,
-  ChittyIDErrorCode,
+  MintRetryMode,
   RetryOptions,
   CircuitBreakerOptions,
+  ChittyIDOperation,
+  ChittyIDHeaders,
+  ChittyIDWire,
+  CallOptions,
+  MintOptions,
+} from './lib/types/options'
+export * from './lib/types/errors'
+export * from './lib/types/connection'
+export type {
   RetryEvent,
   CircuitOpenEvent,
   RateLimitedEvent,
-  ClientConnectionState,
-  BreakerStats,
-  CacheStats,
-  RateLimitStats,
-} from './index'
-export { ChittyIDError } from './index'
+  PlaceholderEvent,
+  ChittyIDClientEvents,
+} from './lib/types/events'
+export type { BreakerStats, CacheStats, RateLimitStats } from './lib/types/stats'
+export type { ChittyIDClientCalls } from './lib/types/client'
 
 export interface PortableCacheOptions {
   /** Default 10000. */
@@ -113,32 +104,18 @@ export interface PortableClientStats {
   connection: ClientConnectionState
 }
 
+/** The portable client: the calls of `ChittyIDClientCalls`, over the runtime's `fetch`. */
+export interface ChittyIDClient extends ChittyIDClientCalls {}
 export declare class ChittyIDClient {
   constructor(config?: PortableClientConfig)
-  readonly serviceUrl: string
-  readonly timeout: number
-  readonly apiKey: string | undefined
   readonly transport: 'fetch'
-  readonly name?: string
-  mint(request: MintRequest, options?: MintOptions): Promise<string>
-  mintBatch(requests: MintRequest[], options?: MintOptions): Promise<string[]>
-  validate(id: string, options?: CallOptions): Promise<ValidationResult>
-  validateFormat(id: unknown): boolean
-  healthCheck(options?: CallOptions): Promise<boolean>
   /** Rejects with `ERR_CHITTYID_UNSUPPORTED`: no background health checks in a fetch runtime. */
   connect(options?: CallOptions): Promise<never>
-  disconnect(): Promise<void>
-  getConnectionState(): ClientConnectionState
   getStats(): PortableClientStats
   /** Throws `ERR_CHITTYID_UNSUPPORTED`. */
   metrics(): never
-  /** Forgets the cached answer for `id` (an answer on its way is not stored); true when there was one. */
-  invalidate(id: string): Promise<boolean>
-  close(): Promise<void>
-  [Symbol.asyncDispose](): Promise<void>
-  static parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
-  static parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
-  static parse(id: unknown, options?: ChittyIDGrammarOptions): ParsedChittyID | ParsedDeployedChittyID | null
+  /** The fields of a well-formed id of either grammar (or of `options.grammar`), or `null`. */
+  static parse: typeof parse
 
   on<E extends keyof PortableClientEvents>(event: E, listener: (...args: PortableClientEvents[E]) => void): this
   once<E extends keyof PortableClientEvents>(event: E, listener: (...args: PortableClientEvents[E]) => void): this
@@ -161,13 +138,6 @@ export declare class ChittyIDClient {
 
 export declare function mintChittyID(request: MintRequest, config?: PortableClientConfig): Promise<string>
 export declare function validateChittyID(id: string, config?: PortableClientConfig): Promise<ValidationResult>
-export declare function validateFormat(id: unknown, options?: ChittyIDGrammarOptions): boolean
-export declare function parse(id: unknown, options: { grammar: 'v1' }): ParsedChittyID | null
-export declare function parse(id: unknown, options: { grammar: 'deployed' }): ParsedDeployedChittyID | null
-export declare function parse(
-  id: unknown,
-  options?: ChittyIDGrammarOptions,
-): ParsedChittyID | ParsedDeployedChittyID | null
 /** `"portable"`: the export conditions chose this build. */
 export declare const RUNTIME: 'portable'
 
@@ -187,13 +157,6 @@ export declare const withRetry: Unsupported
 export declare const CircuitBreaker: UnsupportedClass
 export declare const getCircuitBreaker: Unsupported
 export declare const withResilience: Unsupported
-export declare const ConnectionState: {
-  readonly DISCONNECTED: 'DISCONNECTED'
-  readonly CONNECTING: 'CONNECTING'
-  readonly CONNECTED: 'CONNECTED'
-  readonly RECONNECTING: 'RECONNECTING'
-  readonly FAILED: 'FAILED'
-}
 export declare const ChittyIDConnectionManager: UnsupportedClass
 export declare const getSharedConnectionManager: Unsupported
 export declare const resetSharedConnectionManager: Unsupported

@@ -4,10 +4,12 @@
 // `edge-light` export conditions, or imported as `@chittyos/chittyid-client/portable`. The same
 // API as index.js over the runtime's `fetch`, without the native addon; what needs the addon
 // or a Node server is exported as a stand-in that throws `ERR_CHITTYID_UNSUPPORTED` when used.
+// Its names are index.js's but RETRY_CONFIG and TRACING_CHANNEL (__test__/imports.test.mjs).
 
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/portable/client.js')
 const { ChittyIDError } = require('./lib/errors.js')
 const { validateFormat, parse } = require('./lib/format.js')
+const { ConnectionState } = require('./lib/connection-state.js')
 const { unsupported } = require('./lib/portable/options.js')
 
 /** A function that throws, standing for a native export the portable build cannot have. */
@@ -30,7 +32,29 @@ function unavailableClass(name, why, statics = []) {
 }
 
 const NEEDS_NODE = 'it needs the native addon; run it under Node'
+const OUTLIVES_REQUEST = 'its background health checks would outlive the request'
 
+/** `'portable'` here, `'native'` in index.js: which build the export conditions chose. */
+const RUNTIME = 'portable'
+const ChittyIDEmulator = unavailableClass(
+  'ChittyIDEmulator',
+  'it is a server; run it under Node and point serviceUrl at it',
+  ['start'],
+)
+const registerMetrics = unavailable('registerMetrics()', 'there are no Prometheus metrics here')
+const ChittyIDCache = unavailableClass('ChittyIDCache', NEEDS_NODE)
+const getSharedCache = unavailable('getSharedCache()', NEEDS_NODE)
+const clearSharedCache = unavailable('clearSharedCache()', NEEDS_NODE)
+const withRetry = unavailable('withRetry()', NEEDS_NODE)
+const CircuitBreaker = unavailableClass('CircuitBreaker', NEEDS_NODE)
+const getCircuitBreaker = unavailable('getCircuitBreaker()', NEEDS_NODE)
+const withResilience = unavailable('withResilience()', NEEDS_NODE)
+const ChittyIDConnectionManager = unavailableClass('ChittyIDConnectionManager', OUTLIVES_REQUEST)
+const getSharedConnectionManager = unavailable('getSharedConnectionManager()', OUTLIVES_REQUEST)
+const resetSharedConnectionManager = unavailable('resetSharedConnectionManager()', OUTLIVES_REQUEST)
+
+// A literal of names only, as in index.js: Node reads the named exports of portable.mjs
+// (`export * from './portable.js'`) from it.
 module.exports = {
   ChittyIDClient,
   mintChittyID,
@@ -38,40 +62,20 @@ module.exports = {
   validateFormat,
   parse,
   ChittyIDError,
-  /** `'portable'` here, `'native'` in index.js: which build the export conditions chose. */
-  RUNTIME: 'portable',
-  ChittyIDEmulator: unavailableClass(
-    'ChittyIDEmulator',
-    'it is a server; run it under Node and point serviceUrl at it',
-    ['start'],
-  ),
-  registerMetrics: unavailable('registerMetrics()', 'there are no Prometheus metrics here'),
-  ChittyIDCache: unavailableClass('ChittyIDCache', NEEDS_NODE),
-  getSharedCache: unavailable('getSharedCache()', NEEDS_NODE),
-  clearSharedCache: unavailable('clearSharedCache()', NEEDS_NODE),
-  withRetry: unavailable('withRetry()', NEEDS_NODE),
-  CircuitBreaker: unavailableClass('CircuitBreaker', NEEDS_NODE),
-  getCircuitBreaker: unavailable('getCircuitBreaker()', NEEDS_NODE),
-  withResilience: unavailable('withResilience()', NEEDS_NODE),
-  ConnectionState: Object.freeze({
-    DISCONNECTED: 'DISCONNECTED',
-    CONNECTING: 'CONNECTING',
-    CONNECTED: 'CONNECTED',
-    RECONNECTING: 'RECONNECTING',
-    FAILED: 'FAILED',
-  }),
-  ChittyIDConnectionManager: unavailableClass(
-    'ChittyIDConnectionManager',
-    'its background health checks would outlive the request',
-  ),
-  getSharedConnectionManager: unavailable(
-    'getSharedConnectionManager()',
-    'its background health checks would outlive the request',
-  ),
-  resetSharedConnectionManager: unavailable(
-    'resetSharedConnectionManager()',
-    'its background health checks would outlive the request',
-  ),
+  RUNTIME,
+  ChittyIDEmulator,
+  registerMetrics,
+  ChittyIDCache,
+  getSharedCache,
+  clearSharedCache,
+  withRetry,
+  CircuitBreaker,
+  getCircuitBreaker,
+  withResilience,
+  ConnectionState,
+  ChittyIDConnectionManager,
+  getSharedConnectionManager,
+  resetSharedConnectionManager,
   default: ChittyIDClient,
 }
 Object.defineProperty(module.exports, '__esModule', { value: true })

@@ -1,27 +1,7 @@
-// ESM face of the portable entry (portable.js): the same exports, with the ChittyIDClient class
-// as the default export, as index.mjs does for the native one.
+// ESM face of the portable entry (portable.js): its named exports (Node reads them from its
+// `module.exports` literal), with the ChittyIDClient class as the default export, as index.mjs
+// does for the native one.
 import cjs from './portable.js'
 
-export const {
-  ChittyIDClient,
-  mintChittyID,
-  validateChittyID,
-  validateFormat,
-  parse,
-  ChittyIDError,
-  RUNTIME,
-  ChittyIDEmulator,
-  registerMetrics,
-  ChittyIDCache,
-  getSharedCache,
-  clearSharedCache,
-  withRetry,
-  CircuitBreaker,
-  getCircuitBreaker,
-  withResilience,
-  ConnectionState,
-  ChittyIDConnectionManager,
-  getSharedConnectionManager,
-  resetSharedConnectionManager,
-} = cjs
+export * from './portable.js'
 export default cjs.ChittyIDClient

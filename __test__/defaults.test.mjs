@@ -1,15 +1,16 @@
-// Every default is defined once, in native code next to the type it configures; the addon hands
-// them to JS (`clientDefaults()`, as lib/options.js `DEFAULTS`). README's option tables and
-// index.d.ts's doc comments must state the same values: both are parsed here and compared with
-// what the code uses, so a changed default fails this test until its docs follow.
+// Every default is defined once, in the options table lib/options.json, which JS reads
+// (lib/options.js `DEFAULTS`) and native code is built from (`clientDefaults()` shows what it was
+// built with). README's option tables and index.d.ts's doc comments must state the same values:
+// both are parsed here and compared with what the code uses, so a changed default fails this
+// test until its docs follow.
 import { createRequire } from 'node:module'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ChittyIDClient, RETRY_CONFIG, ChittyIDConnectionManager, ChittyIDCache, ChittyIDEmulator } from '../index.mjs'
 
 const require = createRequire(import.meta.url)
-const native = require('../binding.js')
+const native = require('../lib/native/index.js')
 const { DEFAULTS } = require('../lib/options.js')
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -52,9 +53,16 @@ function readmeTable(header) {
   return rows
 }
 
-/** `Interface.field → default text` from index.d.ts doc comments ("Default N"). */
+/** The text of the native entry's types: index.d.ts and the modules of lib/types/ it re-exports. */
+function publicTypes() {
+  const dir = join(root, 'lib', 'types')
+  const modules = readdirSync(dir).filter((f) => f.endsWith('.d.ts'))
+  return [join(root, 'index.d.ts'), ...modules.map((f) => join(dir, f))].map((f) => readFileSync(f, 'utf8')).join('\n')
+}
+
+/** `Interface.field → default text` from the doc comments of the types ("Default N"). */
 function typeDefaults() {
-  const dts = readFileSync(join(root, 'index.d.ts'), 'utf8')
+  const dts = publicTypes()
   const found = new Map()
   for (const iface of dts.matchAll(/export interface (\w+) \{([\s\S]*?)\n\}/g)) {
     for (const field of iface[2].matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+)\??:/g)) {
@@ -92,7 +100,7 @@ test('the README fleet table states the fleet defaults the code uses', () => {
   }
 })
 
-test('index.d.ts states the defaults the code uses', () => {
+test('the types (index.d.ts, lib/types/) state the defaults the code uses', () => {
   const documented = typeDefaults()
   const groups = {
     RetryOptions: { ...DEFAULTS.retry, mint: DEFAULTS.mintRetry, budget: DEFAULTS.retryBudget },
@@ -125,7 +133,7 @@ test('index.d.ts states the defaults the code uses', () => {
   }
   expect(undocumented).toEqual([])
   // RETRY_CONFIG's own comment lists the retryable errors.
-  const dts = readFileSync(join(root, 'index.d.ts'), 'utf8')
+  const dts = publicTypes()
   const comment = dts.slice(0, dts.indexOf('export declare const RETRY_CONFIG')).split('/**').pop()
   expect(DEFAULTS.retryableErrors.filter((e) => !comment.includes(e))).toEqual([])
 })

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { ChittyIDClient } from '../index.mjs'
 
 const require = createRequire(import.meta.url)
-const native = require('../binding.js')
+const native = require('../lib/native/index.js')
 const format = require('../lib/format.js')
 const { validateFormat, CHITTY_ID, DEPLOYED_ID } = format
 const { vectors: VECTORS } = require('./fixtures/id-vectors.json')

@@ -33,3 +33,11 @@ test('the client is an EventEmitter', async () => {
   const { EventEmitter } = await import('node:events')
   expect(new ChittyIDClient()).toBeInstanceOf(EventEmitter)
 })
+
+test('the portable entry exports the names of the native entry, but the two that need Node', () => {
+  const native = Object.keys(require('../index.js')).sort()
+  const portable = Object.keys(require('../portable.js')).sort()
+  expect(native.filter((name) => !portable.includes(name))).toEqual(['RETRY_CONFIG', 'TRACING_CHANNEL'])
+  expect(portable.filter((name) => !native.includes(name))).toEqual([])
+  expect(require('../portable.js').ConnectionState).toBe(require('../index.js').ConnectionState)
+})

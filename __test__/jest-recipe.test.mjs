@@ -1,6 +1,6 @@
-// The README's jest recipes run as written: for each of its CommonJS and ESM recipes, a fresh
-// project gets the recipe's package.json fields and files, copied out of README.md (so the
-// README cannot drift from what is tested), the packed package and jest from the registry,
+// The jest recipes of docs/TESTING.md run as written: for each of its CommonJS and ESM recipes, a fresh
+// project gets the recipe's package.json fields and files, copied out of docs/TESTING.md (so the
+// doc cannot drift from what is tested), the packed package and jest from the registry,
 // and `npm test` must pass a real mint against the emulator its globalSetup started.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const npmCache = join(tmpdir(), 'chittyid-types-matrix-npm-cache') // shared with types-matrix.test.mjs
 const JEST = 'jest@30'
 
-const addon = readdirSync(root).find((f) => f.endsWith('.linux-x64-gnu.node'))
+const addon = readdirSync(join(root, 'lib', 'native')).find((f) => f.endsWith('.linux-x64-gnu.node'))
 const maybe = process.platform === 'linux' && process.arch === 'x64' && addon ? describe : describe.skip
 
 const run = (cmd, args, cwd, timeout) =>
@@ -32,7 +32,7 @@ function cleanEnv() {
  * block (package.json fields) and its js block split into files at `// path` lines.
  */
 function recipe(heading) {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const readme = readFileSync(join(root, 'docs', 'TESTING.md'), 'utf8')
   const section = readme.slice(readme.indexOf('### Testing your service with jest'))
   const from = section.indexOf(heading)
   expect(from).toBeGreaterThan(0)
@@ -65,7 +65,7 @@ maybe('the README jest recipes', () => {
     work = mkdtempSync(join(tmpdir(), 'chittyid-jest-recipe-'))
     const staged = join(work, 'platform')
     cpSync(join(root, 'npm', 'linux-x64-gnu'), staged, { recursive: true })
-    cpSync(join(root, addon), join(staged, addon))
+    cpSync(join(root, 'lib', 'native', addon), join(staged, addon))
     tarballs = [staged, root].map((dir) =>
       join(work, npm(['pack', '--pack-destination', work], dir).trim().split('\n').pop()),
     )

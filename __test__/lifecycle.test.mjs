@@ -111,7 +111,7 @@ describe('processes exit on their own', () => {
     // that just settled finds the handle still attached and referenced.
     const script = `
       const path = require('node:path')
-      const { NativeClient } = require(path.join(path.dirname(process.argv[1]), 'binding.js'))
+      const { NativeClient } = require(path.join(path.dirname(process.argv[1]), 'lib', 'native', 'index.js'))
       const counts = { attachCompletions: 0, submitMint: 0, takeCompletions: 0, detachCompletions: 0 }
       for (const name of Object.getOwnPropertyNames(NativeClient.prototype)) {
         if (typeof Object.getOwnPropertyDescriptor(NativeClient.prototype, name).value !== 'function' || name === 'constructor') continue

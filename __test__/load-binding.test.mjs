@@ -2,7 +2,7 @@
 // `.node` next to them and no platform package reachable, required by a child node process
 // (its platform faked by a preload script where the case needs another one).
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
-const { platformOfTarget } = require('../lib/load-binding.js')
+const { platformOfTarget } = require('../lib/native/no-addon.js')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 
 let work
@@ -19,8 +19,9 @@ let copy
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'chittyid-nobinding-'))
   copy = join(work, 'chittyid-client')
-  for (const entry of ['index.js', 'index.mjs', 'binding.js', 'package.json', 'lib']) {
-    cpSync(join(root, entry), join(copy, entry), { recursive: true })
+  // The JS only: no built addon (lib/native/*.node) comes along.
+  for (const entry of ['index.js', 'index.mjs', 'package.json', 'lib']) {
+    cpSync(join(root, entry), join(copy, entry), { recursive: true, filter: (from) => !from.endsWith('.node') })
   }
 })
 
@@ -128,4 +129,24 @@ test('a NAPI_RS_NATIVE_LIBRARY_PATH that does not load is named', () => {
   const err = loadFails({ env: { NAPI_RS_NATIVE_LIBRARY_PATH: missing } })
   expect(err.code).toBe('ERR_CHITTYID_NO_NATIVE_ADDON')
   expect(err.message).toContain(`NAPI_RS_NATIVE_LIBRARY_PATH is set (${missing})`)
+})
+
+test('every module reaches the addon through lib/native/index.js, never the generated loader', () => {
+  const offenders = []
+  const walk = (dir) => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const rel = join(dir, entry.name)
+      if (entry.isDirectory()) walk(rel)
+      else if (/\.(c|m)?js$/.test(entry.name) && rel !== join('lib', 'native', 'index.js')) {
+        if (
+          /require\([^)]*binding\.js['"]\)|from ['"][^'"]*binding\.js['"]/.test(readFileSync(join(root, rel), 'utf8'))
+        )
+          offenders.push(rel)
+      }
+    }
+  }
+  for (const dir of ['lib', 'bench', 'scripts', 'bin', 'examples']) walk(dir)
+  for (const file of ['index.js', 'index.mjs', 'portable.js', 'portable.mjs'])
+    if (/binding\.js/.test(readFileSync(join(root, file), 'utf8'))) offenders.push(file)
+  expect(offenders).toEqual([])
 })

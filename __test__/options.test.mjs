@@ -1,12 +1,12 @@
-// One rule for every numeric option, on both sides: lib/options.js refuses a bad value with a
-// TypeError naming the option, and src/bindings/options.rs, which guards the native class
-// against direct use, refuses the same value naming the same option. Nothing is wrapped,
-// truncated into range or replaced by its default.
+// One rule for every numeric option, on both sides, from one table (lib/options.json):
+// lib/options.js refuses a bad value with a TypeError naming the option, and src/bindings/options/,
+// which guards the native class against direct use, refuses the same value naming the same
+// option. Nothing is wrapped, truncated into range or replaced by its default.
 import { createRequire } from 'node:module'
 import { ChittyIDClient } from '../index.mjs'
 
 const require = createRequire(import.meta.url)
-const native = require('../binding.js')
+const native = require('../lib/native/index.js')
 const { DEFAULTS } = require('../lib/options.js')
 
 // Each numeric policy field, as `[path, config with the value, native options with the value]`.
@@ -137,4 +137,85 @@ test('a call option is checked before anything is sent', async () => {
   } finally {
     await client.close()
   }
+})
+
+describe('every numeric option of the options table (lib/options.json)', () => {
+  const { TABLE } = require('../lib/option-checks.js')
+  const { portableOptions } = require('../lib/portable/options.js')
+
+  /** `[path, spec]` of every numeric option in the table. */
+  function tableFields(node = TABLE.options, prefix = '') {
+    const out = []
+    for (const [key, value] of Object.entries(node)) {
+      const path = prefix === '' ? key : `${prefix}.${key}`
+      if (value.kind !== undefined) out.push([path, value])
+      else if (value.default === undefined) out.push(...tableFields(value, path))
+    }
+    return out
+  }
+
+  // What else an option needs to be given at all: fleet its redis URL (and a rate, for a burst),
+  // a bulkhead its size, a rate limit its rate.
+  const NEEDS = {
+    fleet: { redis: 'redis://127.0.0.1:1', ratePerSecond: 1 },
+    bulkhead: { maxConcurrent: 1 },
+    rateLimit: { requestsPerSecond: 1 },
+  }
+
+  /** The client config (`native: false`) or NativeClient options with `value` at `path`. */
+  function withValue(path, value, nativeShape) {
+    const keys = path.split('.')
+    if (nativeShape && keys[0] === 'retry' && keys[1] === 'budget') keys.splice(0, 2, 'retryBudget')
+    let leaf = { [keys[keys.length - 1]]: value }
+    for (let i = keys.length - 2; i >= 0; i--) leaf = { [keys[i]]: { ...NEEDS[keys[i]], ...leaf } }
+    return leaf
+  }
+
+  test('the table lists every numeric option the client has', () => {
+    expect(tableFields().map(([path]) => path)).toEqual(
+      expect.arrayContaining([
+        'timeout',
+        'maxConnections',
+        'retry.budget.ratio',
+        'fleet.deadlineMs',
+        'rateLimit.burst',
+      ]),
+    )
+    expect(tableFields().length).toBeGreaterThanOrEqual(37)
+  })
+
+  test.each([-1, 2 ** 60, 1.5])('%p: refused where the table refuses it, by JS and the native class alike', (bad) => {
+    const disagree = []
+    for (const [path, spec] of tableFields()) {
+      const integral = spec.kind === 'count' || spec.kind === 'attempts'
+      const max = spec.max ?? (integral ? 2 ** 32 - 1 : Number.MAX_SAFE_INTEGER)
+      const refused = bad < (spec.min ?? 0) || bad > max || (integral && !Number.isInteger(bad))
+      const jsError = thrown(() => new ChittyIDClient(withValue(path, bad, false)))
+      if (jsError === undefined) {
+        if (refused) disagree.push(`js accepted ${path}`)
+      } else if (!refused || jsError.code !== 'ERR_INVALID_ARG_VALUE' || !jsError.message.includes(`"${path}"`)) {
+        disagree.push(`js ${path}: ${jsError.message}`)
+      }
+      const nativeError = thrown(() => new native.NativeClient(withValue(path, bad, true)))
+      if ((nativeError === undefined) === refused) disagree.push(`native ${path}: ${nativeError?.message}`)
+      else if (nativeError !== undefined && !nativeError.message.includes(path))
+        disagree.push(`native ${path}: ${nativeError.message}`)
+    }
+    expect(disagree).toEqual([])
+  })
+
+  test('the portable build applies the same table to the options it has', () => {
+    const portable = ['timeout', 'maxResponseBytes', 'retry.', 'circuitBreaker.', 'cache.maxSize', 'cache.ttlMs']
+    const fields = tableFields().filter(([path]) => portable.some((p) => path === p || path.startsWith(p)))
+    expect(fields.length).toBeGreaterThanOrEqual(13)
+    for (const [path] of fields.filter(([p]) => !p.startsWith('retry.budget'))) {
+      expect({ path, code: thrown(() => portableOptions(withValue(path, -1, false)))?.code }).toEqual({
+        path,
+        code: 'ERR_INVALID_ARG_VALUE',
+      })
+      expect(thrown(() => portableOptions(withValue(path, -1, false))).message).toBe(
+        thrown(() => new ChittyIDClient(withValue(path, -1, false))).message,
+      )
+    }
+  })
 })

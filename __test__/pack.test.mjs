@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const platformDir = join(root, 'npm', 'linux-x64-gnu')
-const addon = readdirSync(root).find((f) => f.endsWith('.linux-x64-gnu.node'))
+const nativeDir = join(root, 'lib', 'native')
+const addon = readdirSync(nativeDir).find((f) => f.endsWith('.linux-x64-gnu.node'))
 const run = (cmd, args, cwd) =>
   execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000 })
 const npm = (args, cwd) => run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], cwd)
@@ -26,7 +27,7 @@ maybe('the packed package', () => {
     work = mkdtempSync(join(tmpdir(), 'chittyid-pack-'))
     const staged = join(work, 'platform')
     cpSync(platformDir, staged, { recursive: true })
-    cpSync(join(root, addon), join(staged, addon))
+    cpSync(join(nativeDir, addon), join(staged, addon))
     rootTarball = join(work, npm(['pack', '--pack-destination', work], root).trim().split('\n').pop())
     platformTarball = join(work, npm(['pack', '--pack-destination', work], staged).trim().split('\n').pop())
     const app = join(work, 'app')
@@ -42,9 +43,13 @@ maybe('the packed package', () => {
     expect(listing).toContain('package/index.js')
     expect(listing).toContain('package/index.d.ts')
     expect(listing).toContain('package/index.d.mts')
-    expect(listing).toContain('package/lib/load-binding.js')
+    expect(listing).toContain('package/lib/native/index.js')
     expect(listing).toContain('package/LICENSE')
-    expect(listing).toContain('package/binding.js')
+    expect(listing).toContain('package/lib/native/binding.js')
+    expect(listing).toContain('package/lib/native/binding.d.ts')
+    // The types index.d.ts and portable.d.ts re-export.
+    expect(listing).toContain('package/lib/types/ids.d.ts')
+    expect(listing).toContain('package/lib/types/stats.d.ts')
     // README's tracing section tells users to copy it from the package.
     expect(listing).toContain('package/examples/otel.js')
     for (const file of [

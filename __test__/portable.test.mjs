@@ -12,7 +12,7 @@ import { ChittyIDClient as NativeClient, ChittyIDEmulator } from '../index.mjs'
 import * as portable from '../portable.mjs'
 
 const require = createRequire(import.meta.url)
-const native = require('../binding.js')
+const native = require('../lib/native/index.js')
 const { DEFAULTS } = require('../lib/portable/defaults.js')
 const { jitteredDelayMs, parseRetryAfter, nextDelayMs } = require('../lib/portable/retry.js')
 const { Breaker } = require('../lib/portable/breaker.js')
@@ -380,12 +380,12 @@ describe('fetch as the caller provides it', () => {
 })
 
 describe('what the portable build loads and leaves behind', () => {
-  test('loading it loads neither the addon nor binding.js, and starts nothing', () => {
+  test('loading it loads neither the addon nor lib/native/, and starts nothing', () => {
     const script = `
       const before = process.getActiveResourcesInfo().length
       const p = require('./portable.js')
       const client = new p.ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1' })
-      const loaded = Object.keys(require.cache).filter((f) => /binding\\.js$|\\.node$|load-binding/.test(f))
+      const loaded = Object.keys(require.cache).filter((f) => /binding\\.js$|\\.node$|[\\/\\\\]lib[\\/\\\\]native[\\/\\\\]/.test(f))
       const resources = process.getActiveResourcesInfo().length - before
       process.stdout.write(JSON.stringify({ loaded, addons: process.moduleLoadList ? process.moduleLoadList.filter((m) => m.includes('dlopen')).length : 0, resources, runtime: p.RUNTIME }))
     `

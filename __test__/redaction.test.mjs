@@ -12,7 +12,7 @@ import { record } from './wait.mjs'
 
 const require = createRequire(import.meta.url)
 const { REDACTED, redactSecret, revealsSecret } = require('../lib/redact.js')
-const { redactSecretNative, revealsSecretNative } = require('../binding.js')
+const { redactSecretNative, revealsSecretNative } = require('../lib/native/index.js')
 const VECTORS = JSON.parse(readFileSync(new URL('./fixtures/redaction-vectors.json', import.meta.url), 'utf8'))
 
 describe('one rule, two engines', () => {

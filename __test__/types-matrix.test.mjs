@@ -41,7 +41,8 @@ const SHAPES = [
 const SHAPE_FILES = readdirSync(join(typesDir, 'shapes')).filter((f) => f.endsWith('.ts'))
 const CONSUMERS = ['consumer.ts', 'compat-resilience.ts']
 
-const addon = readdirSync(root).find((f) => f.endsWith('.linux-x64-gnu.node'))
+const nativeDir = join(root, 'lib', 'native')
+const addon = readdirSync(nativeDir).find((f) => f.endsWith('.linux-x64-gnu.node'))
 const canRun = process.platform === 'linux' && process.arch === 'x64' && Boolean(addon)
 
 const run = (cmd, args, cwd, timeout = 120000) =>
@@ -64,7 +65,7 @@ beforeAll(() => {
   if (canRun) {
     const staged = join(work, 'platform')
     cpSync(join(root, 'npm', 'linux-x64-gnu'), staged, { recursive: true })
-    cpSync(join(root, addon), join(staged, addon))
+    cpSync(join(nativeDir, addon), join(staged, addon))
     tarballs.unshift(join(work, npm(['pack', '--pack-destination', work], staged).trim().split('\n').pop()))
   }
   for (const typesNode of TYPES_NODE) {

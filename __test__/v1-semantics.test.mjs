@@ -309,9 +309,24 @@ describe('lib/v1.js is portable', () => {
 
   test('no native addon, no node: import, no process: runs on web globals alone', async () => {
     const stub = recorder(json({ chittyId: ID }, 201))
+    const errors = loadBare('errors.js')
+    const optionNames = loadBare('option-names.js', { './errors.js': errors })
     const { createV1, onlyV1Options } = loadBare(
       'v1.js',
-      { './redact.js': loadBare('redact.js') },
+      {
+        './redact.js': loadBare('redact.js'),
+        './errors.js': errors,
+        './abort.js': loadBare('abort.js', { './errors.js': errors }),
+        './option-checks.js': loadBare(
+          'option-checks.js',
+          {
+            './errors.js': errors,
+            './option-names.js': optionNames,
+            './options.json': JSON.parse(readFileSync(new URL('../lib/options.json', import.meta.url), 'utf8')),
+          },
+          { Headers },
+        ),
+      },
       { fetch: stub.fetch, encodeURIComponent },
     )
     const v1 = createV1({ healthTimeoutMs: 5000 })
@@ -322,8 +337,7 @@ describe('lib/v1.js is portable', () => {
       onlyV1Options({ serviceUrl: 'x', apiKey: undefined }),
       onlyV1Options({ serviceUrl: 'x', retry: false }),
     ]).toEqual([true, false])
-    const errors = loadBare('errors.js')
-    const { refuseUnknown } = loadBare('option-names.js', { './errors.js': errors })
+    const { refuseUnknown } = optionNames
     expect(() => refuseUnknown({ maxAttemps: 1 }, 'retry', ['maxAttempts'], 'x')).toThrow(
       expect.objectContaining({ code: 'ERR_CHITTYID_UNKNOWN_OPTION', suggestion: 'retry.maxAttempts' }),
     )

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 import { ChittyIDClient, ChittyIDEmulator, CircuitBreaker } from '../index.mjs'
 
 const require = createRequire(import.meta.url)
-const native = require('../binding.js')
+const native = require('../lib/native/index.js')
 
 const CALLS = Math.max(1000, Math.min(Number(process.argv[2]) || 100_000, 10_000_000))
 const ROUNDS = Math.max(1, Math.min(Number(process.argv[3]) || 5, 50))
@@ -82,7 +82,7 @@ if (sentAfter.mint !== sentBefore.mint || sentAfter.batch !== sentBefore.batch) 
 }
 
 // What the pre-check adds to every call while CLOSED (one synchronous crossing).
-const closed = new native.NativeClient({ serviceUrl: emulator.url }, null)
+const closed = new native.NativeClient({ serviceUrl: emulator.url })
 const closedAdmitNs = measureSync(() => closed.breakerAdmit())
 const compatStateNs = measureSync(() => breaker.state)
 

@@ -275,7 +275,11 @@ async function microCases(results) {
 // The run (its report: bench/lib/report.js)
 
 async function main() {
-  if (!fs.readdirSync(ROOT).some((f) => f.startsWith('chittyid-client.') && f.endsWith('.node'))) {
+  if (
+    !fs
+      .readdirSync(path.join(ROOT, 'lib', 'native'))
+      .some((f) => f.startsWith('chittyid-client.') && f.endsWith('.node'))
+  ) {
     throw new Error('the native addon is not built; run `npm run build` (or `npm run bench`, which builds it)')
   }
   // The bars are about the shipped build: a full run on the test profile's addon (no LTO,

@@ -226,7 +226,7 @@ function caseFormat() {
   }
   let nativeNs
   try {
-    const binding = require(path.join(ROOT, 'binding.js'))
+    const binding = require(path.join(ROOT, 'lib', 'native', 'index.js'))
     if (typeof binding.isValidFormatNative === 'function') {
       const nat = (n) => {
         for (let i = 0; i < n; i++) if (binding.isValidFormatNative(inputs[i % mask])) sink++
@@ -392,7 +392,7 @@ function caseCompatCache() {
 }
 
 function caseSyncCall() {
-  const binding = require(path.join(ROOT, 'binding.js'))
+  const binding = require(path.join(ROOT, 'lib', 'native', 'index.js'))
   const id = sampleId(77)
   let sink = 0
   const parse = (n) => {

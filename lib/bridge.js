@@ -4,7 +4,8 @@
 // keep-alive while calls are pending and releasing the native handle once idle. The protocol
 // both halves follow is stated once, in src/bindings/bridge/mod.rs.
 
-const { fromInfo, abortError, mintFailure, BATCH_FAILURE } = require('./errors.js')
+const { fromInfo, mintFailure, BATCH_FAILURE } = require('./errors.js')
+const { raceAbort } = require('./abort.js')
 
 /** What a call is, for the wording of its failure. */
 const MINT = 0
@@ -77,30 +78,6 @@ function rejection(makeError) {
 }
 
 const settledPromise = Promise.resolve()
-
-/**
- * Settles like `promise`, or rejects at once with an AbortError when `signal` aborts (then
- * `onAbort()` runs first: it may return what the error carries besides, `{ mayHaveMinted,
- * idempotencyKey }`, or `null` when the call has settled meanwhile and its outcome stands).
- * Built on `finally` and `Promise.race`, whose reactions V8's async stack traces follow, so
- * both rejections keep the caller's frames.
- */
-function raceAbort(promise, signal, onAbort) {
-  let abort
-  const aborted = new Promise((resolve) => {
-    abort = resolve
-  }).then((stopped) => {
-    throw abortError(signal, stopped)
-  })
-  const listener = () => {
-    const stopped = onAbort()
-    if (stopped !== null) abort(stopped)
-  }
-  signal.addEventListener('abort', listener, { once: true })
-  // One reaction per promise on the way (V8 follows a chain only where there is one).
-  const settled = promise.finally(() => signal.removeEventListener('abort', listener))
-  return Promise.race([settled, aborted])
-}
 
 // Bridges with calls in flight, held strongly (and through them their owners) so that a client
 // its user dropped still settles them and its listeners still hear their events: the native
@@ -246,4 +223,4 @@ class Bridge {
   }
 }
 
-module.exports = { Bridge, MINT, MINT_BATCH, OTHER, raceAbort }
+module.exports = { Bridge, MINT, MINT_BATCH, OTHER }

@@ -1,7 +1,7 @@
 'use strict'
 
 const { EventEmitter } = require('node:events')
-const native = require('../binding.js')
+const native = require('./native/index.js')
 const { cachedVerdict } = native
 const {
   closedError,
@@ -13,36 +13,22 @@ const {
   rejectLater,
 } = require('./errors.js')
 const { validateIn, parse } = require('./format.js')
-const { toPayload, emitSafely } = require('./events.js')
+const { emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
-const { Bridge, MINT, MINT_BATCH, OTHER, raceAbort } = require('./bridge.js')
+const { Bridge, MINT, MINT_BATCH, OTHER } = require('./bridge.js')
 const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders } = require('./options.js')
 const { serializeMintRequest, idProblem, cachedAnswer } = require('./requests.js')
-const { createV1 } = require('./v1.js')
+const { createV1, callV1, hideOwnFields } = require('./v1.js')
+const { shortcuts } = require('./shortcuts.js')
 
 /** v1's calls (lib/v1.js), for clients with v1 semantics. */
 const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout })
 
-/**
- * Makes the fields EventEmitter put on `object` non-enumerable: a client's own enumerable
- * properties are v1's `serviceUrl` and `timeout`, so it compares and prints like v1's.
- */
-function hideOwnFields(object) {
-  for (const key of Reflect.ownKeys(object)) Object.defineProperty(object, key, { enumerable: false })
-}
+/** A v1-semantics call's own `headers` (lib/v1.js `callV1`), as `[name, value, ...]`. */
+const v1Headers = (options, operation) => callHeaders(undefined, options, operation)
 
-/**
- * A call's v2 options for lib/v1.js (`{ signal, headers, idempotencyKey }`), or undefined
- * when it has none.
- */
-function v1CallOptions(options, signal, operation, mints) {
-  if (options === undefined || options === null) return undefined
-  const idempotencyKey = mints ? callIdempotencyKey(options) : undefined
-  return { signal, headers: callHeaders(undefined, options, operation), idempotencyKey }
-}
-
-/** `client.#deliver(event)` for `eventReceiver` (set in the class's static block). */
+/** `client.#deliver(name, payload)` for `eventReceiver` (set in the class's static block). */
 let deliverTo
 
 class ChittyIDClient extends EventEmitter {
@@ -156,22 +142,12 @@ class ChittyIDClient extends EventEmitter {
   }
 
   /**
-   * A call with v1 semantics: lib/v1.js makes it; a call's own options (signal, headers,
+   * A call with v1 semantics (lib/v1.js `callV1`): a call's own options (signal, headers,
    * idempotencyKey) still work, and a closed client refuses it.
    */
   #v1Call(options, operation, mints, run) {
-    let signal
-    let call
-    try {
-      signal = callSignal(options)
-      this.#checkOpen()
-      call = v1CallOptions(options, signal, operation, mints)
-    } catch (err) {
-      return rejectLater(err)
-    }
-    if (signal !== undefined && signal.aborted) return rejectLater(abortError(signal))
-    const promise = run(call)
-    return signal === undefined ? promise : raceAbort(promise, signal, () => {})
+    const checkOpen = () => this.#checkOpen()
+    return callV1(options, { operation, mints, checkOpen, headersOf: v1Headers }, run)
   }
 
   /** `'native'` or `'fetch'`: how this client's HTTP exchanges are made. */
@@ -203,7 +179,8 @@ class ChittyIDClient extends EventEmitter {
 
   #wireEvents() {
     if (this.#native === undefined || this.#onEvent === undefined || this.#closed) return
-    this.#native.attachEvents(this.#onEvent)
+    // Payloads are made with this realm's Object and Error (src/bindings/events.rs).
+    this.#native.attachEvents(this.#onEvent, Object, Error)
     this.#onEvent = undefined
   }
 
@@ -231,18 +208,18 @@ class ChittyIDClient extends EventEmitter {
   }
 
   static {
-    deliverTo = (client, event) => client.#deliver(event)
+    deliverTo = (client, name, payload) => client.#deliver(name, payload)
   }
 
-  /** Emits a native event; a throwing listener neither stops the others nor the process. */
-  #deliver(event) {
+  /**
+   * Emits a native event: `payload` comes built from the native side (src/bindings/events.rs).
+   * A throwing listener neither stops the others nor the process.
+   */
+  #deliver(name, payload) {
     if (this.#closed) return
-    const heard = event.name !== 'error' || this.listenerCount('error') > 0
-    if (!heard && !this.#telemetry.logging) return // skip building it
-    const payload = toPayload(event)
-    this.#telemetry.logEvent(event.name, payload)
+    this.#telemetry.logEvent(name, payload)
     // A listener may close() the client: later listeners then hear nothing.
-    if (heard) emitSafely(this, event.name, payload, () => !this.#closed)
+    emitSafely(this, name, payload, () => !this.#closed)
   }
 
   /**
@@ -503,9 +480,9 @@ class ChittyIDClient extends EventEmitter {
  * (docs/ARCHITECTURE.md, "Dropped clients").
  */
 function eventReceiver(self) {
-  return (event) => {
+  return (name, payload) => {
     const client = self.deref()
-    if (client) deliverTo(client, event)
+    if (client) deliverTo(client, name, payload)
   }
 }
 
@@ -523,22 +500,6 @@ function fetchPerformer(fetches) {
     )
 }
 
-async function mintChittyID(request, config) {
-  const client = new ChittyIDClient(config)
-  try {
-    return await client.mint(request)
-  } finally {
-    await client.close()
-  }
-}
-
-async function validateChittyID(id, config) {
-  const client = new ChittyIDClient(config)
-  try {
-    return await client.validate(id)
-  } finally {
-    await client.close()
-  }
-}
+const { mintChittyID, validateChittyID } = shortcuts(ChittyIDClient)
 
 module.exports = { ChittyIDClient, mintChittyID, validateChittyID }

@@ -1,6 +1,6 @@
 'use strict'
 
-const native = require('../binding.js')
+const native = require('./native/index.js')
 const { invalidArgument } = require('./errors.js')
 
 /** A local ChittyID service for tests, demos and benchmarks; see README "Emulator". */

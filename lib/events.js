@@ -1,43 +1,7 @@
 'use strict'
 
-/** Turns a flattened native event into the payload documented for its name. */
-function toPayload(e) {
-  switch (e.name) {
-    case 'stateChange':
-      return { from: e.from, to: e.to, timestamp: e.timestamp }
-    case 'connected':
-    case 'disconnected':
-    case 'unhealthy':
-      return { serviceUrl: e.serviceUrl }
-    case 'reconnecting':
-      return { attempt: e.attempt, delay: e.delay }
-    case 'maxReconnectAttemptsReached':
-      return { attempts: e.attempts }
-    case 'retry':
-      return {
-        operation: e.operation,
-        attempt: e.attempt,
-        delay: e.delay,
-        error: Object.assign(new Error(e.message), { code: e.code }),
-      }
-    case 'circuitOpen':
-      return { failures: e.failures, resetTimeout: e.delay }
-    case 'rateLimited':
-      return { operation: e.operation, retryInMs: e.delay, retryAfter: e.retryAfter === true }
-    case 'error':
-      return Object.assign(new Error(e.message), { code: e.code })
-    case 'fleetDegraded':
-      return { reason: e.message }
-    case 'failover':
-      return { from: e.from, to: e.to, code: e.code }
-    case 'failback':
-      return { from: e.from, to: e.to }
-    case 'placeholder':
-      return { chittyId: e.message, errorCode: e.code ?? null }
-    default:
-      return {}
-  }
-}
+// Delivery of the client's events to its listeners, in both builds. The payloads come built: the
+// native build's from src/bindings/events.rs, the portable build's from lib/portable/client.js.
 
 /**
  * A process warning where the runtime has them (Node; Workers with `nodejs_compat`), else the
@@ -70,4 +34,4 @@ function emitSafely(emitter, event, payload, isOpen) {
   }
 }
 
-module.exports = { toPayload, emitSafely }
+module.exports = { emitSafely }

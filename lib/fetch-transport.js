@@ -8,7 +8,7 @@
 // statusText, Retry-After, body bytes) or the failure goes back by id; retry, breaker, cache
 // and error wording stay native.
 
-const native = require('../binding.js')
+const native = require('./native/index.js')
 const { failureOf } = require('./fetch-failure.js')
 const { TOO_LARGE, readCappedBody, discard } = require('./fetch-body.js')
 

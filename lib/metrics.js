@@ -5,7 +5,7 @@
 // labels on every series, are checked in lib/options.js.)
 
 // ---------------------------------------------------------------------------------------
-// Reading metrics() back (the format src/observe/metrics.rs writes).
+// Reading metrics() back (the format src/client/metrics.rs writes).
 
 function parseLabels(text, from) {
   const labels = {}

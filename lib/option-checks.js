@@ -1,7 +1,9 @@
 'use strict'
 
 // The option checks the native client (lib/options.js) and the portable one
-// (lib/portable/options.js) share: v1's `timeout` and its optional strings and booleans, a
+// (lib/portable/options.js) share: every numeric option against the options table
+// (lib/options.json, the one home of each option's default and range; docs/ARCHITECTURE.md
+// "Options"), the defaults it holds, v1's `timeout` and its optional strings and booleans, a
 // call's options (`{ signal, idempotencyKey, headers }`) and the client's `headers` option.
 // Pure JS, no addon: each caller passes the header names the client sets itself
 // (`reservedHeaderNames()` natively; the portable build's copy is held equal to it by
@@ -9,6 +11,7 @@
 
 const { invalidArgument } = require('./errors.js')
 const { refuseUnknown } = require('./option-names.js')
+const TABLE = require('./options.json')
 
 function isPlainObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
@@ -19,12 +22,82 @@ function shown(value) {
   return typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(value) : typeof value
 }
 
-const MAX_TIMEOUT_MS = 2 ** 31 - 1
+const MAX_U32 = 2 ** 32 - 1
+
+/** The table's entry of the option at `path` (`"retry.budget.ratio"`), or undefined. */
+function spec(path) {
+  let node = TABLE.options
+  for (const key of path.split('.')) node = node === undefined ? undefined : node[key]
+  return node
+}
+
+/** The numeric options of the group at `path` (`"retry"`): their names. */
+function numericFields(path) {
+  return Object.entries(spec(path))
+    .filter(([, node]) => node.kind !== undefined)
+    .map(([field]) => field)
+}
+
+/** The defaults of the group at `path`, numeric leaves only (`Infinity` as a number). */
+function numericDefaults(path) {
+  const out = {}
+  for (const field of numericFields(path)) {
+    const d = spec(path)[field].default
+    if (d !== undefined) out[field] = d === 'Infinity' ? Infinity : d
+  }
+  return out
+}
+
+/** The default of the option at `path`. */
+const defaultOf = (path) => spec(path).default
+
+/**
+ * Why `v` is not a valid value of the numeric option `path`, or undefined when it is: a count
+ * is an integer, an `attempts` a count or Infinity, ms and number a finite number; each from
+ * the table's `min` (default 0) to its `max` (default 2^32-1 for counts, 2^53-1 otherwise).
+ */
+function numberProblem(path, v) {
+  const { kind, min = 0 } = spec(path)
+  const integral = kind === 'count' || kind === 'attempts'
+  const max = spec(path).max ?? (integral ? MAX_U32 : Number.MAX_SAFE_INTEGER)
+  if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
+  if (kind === 'attempts' && v === Infinity) return undefined
+  if (!integral) return v >= min && v <= max ? undefined : `a finite number from ${min} to ${max}`
+  if (Number.isInteger(v) && v >= min && v <= max) return undefined
+  return kind === 'attempts' ? `an integer from ${min} to ${max}, or Infinity` : `an integer from ${min} to ${max}`
+}
+
+/** `v` when the numeric option `path` may take it, else a TypeError naming the option. */
+function checkedNumber(path, v) {
+  const problem = numberProblem(path, v)
+  if (problem !== undefined)
+    throw invalidArgument(`ChittyIDClient option "${path}" must be ${problem}, got ${shown(v)}`)
+  return v
+}
+
+/**
+ * The numeric fields of the object option `name` given in `value`, each checked against the
+ * table; `known`: every field name the caller accepts (others are refused, did-you-mean
+ * included); `skip`: fields the caller checks itself.
+ */
+function checkedFields(value, name, known, skip = []) {
+  if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
+  refuseUnknown(value, name, known, 'ChittyIDClient')
+  const options = {}
+  for (const field of numericFields(name)) {
+    if (value[field] === undefined || skip.includes(field)) continue
+    options[field] = checkedNumber(`${name}.${field}`, value[field])
+  }
+  return options
+}
+
+/** The largest `timeout`. */
+const MAX_TIMEOUT_MS = spec('timeout').max
 
 /** v1's `timeout`: a falsy value (0, NaN) means the default (undefined here); otherwise 1 ms to 2^31-1 ms. */
 function timeoutOption(value) {
   if (value === undefined || value === null || value === false || value === 0 || Number.isNaN(value)) return undefined
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+  if (typeof value !== 'number' || numberProblem('timeout', value) !== undefined) {
     throw invalidArgument(
       `ChittyIDClient option "timeout" must be a number of ms from 1 to ${MAX_TIMEOUT_MS} (or falsy for the default), got ${shown(value)}`,
     )
@@ -134,6 +207,14 @@ function callHeaderMap(option, callOptions, operation, reserved) {
 }
 
 module.exports = {
+  TABLE,
+  spec,
+  numericFields,
+  numericDefaults,
+  defaultOf,
+  numberProblem,
+  checkedNumber,
+  checkedFields,
   isPlainObject,
   shown,
   MAX_TIMEOUT_MS,

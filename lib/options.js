@@ -4,14 +4,21 @@
 // `config` (`clientOptions`) and a call's `options` (`callSignal`, `callIdempotencyKey`,
 // `callHeaders`). A bad value is a TypeError (`ERR_INVALID_ARG_VALUE`) naming the option.
 //
-// Defaults are not restated here. Absent options stay absent and native code applies its
-// defaults (src/bindings/options.rs converts what this module returns, with the same ranges);
-// `DEFAULTS` reads them from the addon for the places JS shows one.
+// Defaults and ranges are not restated here: both live in the options table, lib/options.json
+// (docs/ARCHITECTURE.md "Options"), which lib/option-checks.js applies for this client and the
+// portable one. Absent options stay absent and native code applies the same table's defaults
+// (src/bindings/options/ translates what this module returns into the client builder).
 
-const native = require('../binding.js')
+const native = require('./native/index.js')
 const { invalidArgument } = require('./errors.js')
 const { refuseUnknown } = require('./option-names.js')
 const {
+  TABLE,
+  spec,
+  numericDefaults,
+  defaultOf,
+  checkedNumber,
+  checkedFields,
   isPlainObject,
   shown,
   timeoutOption,
@@ -32,116 +39,64 @@ function deepFreeze(value) {
   return value
 }
 
-/** Every fixed default of the client's options, from the types that define them (native). */
-const DEFAULTS = deepFreeze(native.clientDefaults())
-
-const MAX_U32 = 2 ** 32 - 1
-
-// ---------------------------------------------------------------------------------------
-// Numbers. COUNT = an integer 0..2^32-1 (kept in 32 bits natively, never wrapped), NUMBER = a
-// finite number >= 0 up to 2^53-1, ATTEMPTS = a COUNT, or Infinity.
-
-const COUNT = 'count'
-const NUMBER = 'number'
-const ATTEMPTS = 'attempts'
-
-/** Why `v` is not a valid value of `kind`, or undefined when it is. */
-function numberProblem(v, kind) {
-  if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
-  if (kind === ATTEMPTS && v === Infinity) return undefined
-  if (kind === NUMBER)
-    return Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER
-      ? undefined
-      : `a finite number from 0 to ${Number.MAX_SAFE_INTEGER}`
-  if (Number.isInteger(v) && v >= 0 && v <= MAX_U32) return undefined
-  return kind === ATTEMPTS ? `an integer from 0 to ${MAX_U32}, or Infinity` : `an integer from 0 to ${MAX_U32}`
-}
-
-/**
- * The numeric `fields` of the object option `name`, each checked by `numberProblem`; `more`
- * lists its other known fields (checked by the caller). Any other field is refused.
- */
-function checkedFields(value, name, fields, more = []) {
-  if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
-  refuseUnknown(value, name, [...Object.keys(fields), ...more], 'ChittyIDClient')
-  const options = {}
-  for (const [field, kind] of Object.entries(fields)) {
-    const v = value[field]
-    if (v === undefined) continue
-    const problem = numberProblem(v, kind)
-    if (problem !== undefined)
-      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${shown(v)}`)
-    options[field] = v
-  }
-  return options
-}
-
-function atLeastOne(options, name, field) {
-  if (options[field] !== undefined && options[field] < 1) {
-    throw invalidArgument(
-      `ChittyIDClient option "${name}.${field}" must be an integer from 1 to ${MAX_U32}, got ${options[field]}`,
-    )
-  }
-}
+/** Every fixed default of the client's options, shaped as `clientDefaults()` shapes them. */
+const DEFAULTS = deepFreeze({
+  serviceUrl: defaultOf('serviceUrl'),
+  timeout: defaultOf('timeout'),
+  healthTimeout: TABLE.fixed.healthTimeoutMs,
+  maxResponseBytes: defaultOf('maxResponseBytes'),
+  maxConnections: defaultOf('maxConnections'),
+  scope: defaultOf('scope'),
+  allowInsecure: defaultOf('allowInsecure'),
+  idGrammar: defaultOf('idGrammar'),
+  retry: numericDefaults('retry'),
+  mintRetry: defaultOf('retry.mint'),
+  retryBudget: numericDefaults('retry.budget'),
+  circuitBreaker: numericDefaults('circuitBreaker'),
+  cache: numericDefaults('cache'),
+  connection: { ...numericDefaults('connection'), autoConnect: false },
+  failover: numericDefaults('failover'),
+  bulkheadMaxQueue: defaultOf('bulkhead.maxQueue'),
+  fleet: Object.fromEntries(
+    Object.entries(spec('fleet'))
+      .filter(([, node]) => node.default !== undefined)
+      .map(([field, node]) => [field, node.default]),
+  ),
+  // The error codes the compat `withRetry` retries: native code's list (src/policy/retry.rs).
+  retryableErrors: native.clientDefaults().retryableErrors,
+  wire: defaultOf('wire'),
+  wires: spec('wire').oneOf,
+  acceptPlaceholders: defaultOf('acceptPlaceholders'),
+})
 
 // ---------------------------------------------------------------------------------------
 // Policies: absent or true = the defaults, false = off, an object = the defaults with these fields.
 
-const POLICY_FIELDS = {
-  retry: {
-    maxAttempts: COUNT,
-    initialDelayMs: NUMBER,
-    maxDelayMs: NUMBER,
-    backoffMultiplier: NUMBER,
-    jitter: NUMBER,
-    maxRetryAfterMs: NUMBER,
-  },
-  circuitBreaker: { failureThreshold: COUNT, resetTimeout: NUMBER, monitorWindow: NUMBER, halfOpenAttempts: COUNT },
-  cache: {
-    maxSize: COUNT,
-    ttlMs: NUMBER,
-    negativeTtlMs: NUMBER,
-    staleIfErrorMs: NUMBER,
-    negativeStaleIfErrorMs: NUMBER,
-  },
-  connection: {
-    healthCheckInterval: NUMBER,
-    reconnectDelay: NUMBER,
-    maxReconnectDelay: NUMBER,
-    reconnectMultiplier: NUMBER,
-    jitter: NUMBER,
-    maxReconnectAttempts: ATTEMPTS,
-  },
-}
-const RETRY_BUDGET_FIELDS = { ratio: NUMBER, windowMs: NUMBER, minPerSecond: COUNT }
-const FAILOVER_FIELDS = { probeIntervalMs: NUMBER, failbackSuccesses: COUNT }
-const BULKHEAD_FIELDS = { maxConcurrent: COUNT, maxQueue: COUNT }
-const RATE_LIMIT_FIELDS = { requestsPerSecond: NUMBER, burst: COUNT }
-const MINT_RETRY_MODES = ['safe', 'idempotent']
+/** Every field name of the object option `name`: the table's, and `more`. */
+const fieldsOf = (name, more = []) => [...Object.keys(spec(name)), ...more]
 
 /**
  * `{ enabled, options }` of a policy or sub-policy option such as `retry.budget`; `more`: its
  * known non-numeric fields. `off`: the policy is off unless given (v1 semantics under jest).
  */
-function policyOption(value, name, fields, more, off = false) {
+function policyOption(value, name, more, off = false) {
   if (value === undefined) return { enabled: off ? false : undefined, options: undefined }
   if (value === true) return { enabled: undefined, options: undefined }
   if (value === false) return { enabled: false, options: undefined }
-  return { enabled: true, options: checkedFields(value, name, fields, more) }
+  return { enabled: true, options: checkedFields(value, name, fieldsOf(name, more)) }
 }
 
 function retryOptions(value, off) {
-  const retry = policyOption(value, 'retry', POLICY_FIELDS.retry, ['mint', 'budget'], off)
+  const retry = policyOption(value, 'retry', [], off)
   if (!retry.enabled) return { retry, mint: undefined, budget: { enabled: undefined, options: undefined } }
-  if (value.mint !== undefined && !MINT_RETRY_MODES.includes(value.mint)) {
+  if (value.mint !== undefined && !spec('retry.mint').oneOf.includes(value.mint)) {
     throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${shown(value.mint)}`)
   }
-  atLeastOne(retry.options, 'retry', 'maxAttempts')
-  return { retry, mint: value.mint, budget: policyOption(value.budget, 'retry.budget', RETRY_BUDGET_FIELDS) }
+  return { retry, mint: value.mint, budget: policyOption(value.budget, 'retry.budget') }
 }
 
 function connectionOption(value) {
-  const connection = policyOption(value, 'connection', POLICY_FIELDS.connection, ['autoConnect'])
+  const connection = policyOption(value, 'connection', ['autoConnect'])
   if (connection.enabled && value.autoConnect !== undefined) {
     if (typeof value.autoConnect !== 'boolean')
       throw invalidArgument('ChittyIDClient option "connection.autoConnect" must be a boolean')
@@ -153,40 +108,32 @@ function connectionOption(value) {
 /** `rateLimit`: off unless given as `{ requestsPerSecond > 0, burst? }`. */
 function rateLimitOption(value) {
   if (value === undefined || value === null || value === false) return undefined
-  const options = checkedFields(value, 'rateLimit', RATE_LIMIT_FIELDS)
+  const options = checkedFields(value, 'rateLimit', fieldsOf('rateLimit'))
   if (!(options.requestsPerSecond > 0))
     throw invalidArgument('ChittyIDClient option "rateLimit.requestsPerSecond" must be a finite number > 0')
-  atLeastOne(options, 'rateLimit', 'burst')
   return options
 }
 
 /** `bulkhead`: off unless given as `{ maxConcurrent, maxQueue? }` (maxConcurrent >= 1 required). */
 function bulkheadOption(value) {
   if (value === undefined || value === null || value === false) return undefined
-  const options = checkedFields(value === true ? {} : value, 'bulkhead', BULKHEAD_FIELDS)
-  if (options.maxConcurrent === undefined || options.maxConcurrent < 1) {
-    throw invalidArgument(`ChittyIDClient option "bulkhead.maxConcurrent" must be an integer from 1 to ${MAX_U32}`)
+  const options = checkedFields(value === true ? {} : value, 'bulkhead', fieldsOf('bulkhead'))
+  if (options.maxConcurrent === undefined) {
+    throw invalidArgument('ChittyIDClient option "bulkhead.maxConcurrent" is required (an integer from 1)')
   }
   return options
 }
 
 function failoverOption(value) {
-  const { options } = policyOption(value, 'failover', FAILOVER_FIELDS)
-  if (options !== undefined) atLeastOne(options, 'failover', 'failbackSuccesses')
-  return options
+  return policyOption(value, 'failover').options
 }
 
 // ---------------------------------------------------------------------------------------
 // The service and its transport
 
-function integerOption(value, name, min, max) {
-  if (value === undefined || value === null) return undefined
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidArgument(
-      `ChittyIDClient option "${name}" must be an integer from ${min} to ${max}, got ${shown(value)}`,
-    )
-  }
-  return value
+/** A top-level numeric option (`maxConnections`, `maxResponseBytes`), checked against the table. */
+function numberOption(value, name) {
+  return value === undefined || value === null ? undefined : checkedNumber(name, value)
 }
 
 /**
@@ -275,7 +222,7 @@ function idGrammarOption(value) {
  */
 function wireOption(value, automaticFetch) {
   if (value !== undefined && value !== null) {
-    if (!DEFAULTS.wires.includes(value)) {
+    if (!spec('wire').oneOf.includes(value)) {
       throw invalidArgument(
         `ChittyIDClient option "wire" must be one of ${DEFAULTS.wires.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(value)}`,
       )
@@ -317,18 +264,7 @@ function transportOption(value) {
 // ---------------------------------------------------------------------------------------
 // Fleet mode (README "Fleet mode")
 
-const FLEET_FIELDS = {
-  keyPrefix: 'string',
-  apiKeyScope: 'boolean',
-  deadlineMs: 'number',
-  ratePerSecond: 'number',
-  burst: 'number',
-  coalesceMs: 'number',
-  sharedCache: 'boolean',
-  breakerHint: 'boolean',
-}
-
-/** `fleet: { redis, ... }`, or undefined when fleet mode is off; ranges are checked natively. */
+/** `fleet: { redis, ... }`, or undefined when fleet mode is off; numbers are checked against the table. */
 function fleetOption(value) {
   if (value === undefined || value === null || value === false) return undefined
   if (!isPlainObject(value)) {
@@ -336,19 +272,17 @@ function fleetOption(value) {
       'ChittyIDClient option "fleet" must be an object like { redis: "redis://host:6379" } or false',
     )
   }
-  refuseUnknown(value, 'fleet', ['redis', ...Object.keys(FLEET_FIELDS)], 'ChittyIDClient')
+  refuseUnknown(value, 'fleet', fieldsOf('fleet', ['redis']), 'ChittyIDClient')
   if (typeof value.redis !== 'string' || !(value.redis.startsWith('redis://') || value.redis.startsWith('rediss://'))) {
     throw invalidArgument('ChittyIDClient option "fleet.redis" must be a redis:// or rediss:// (TLS) URL')
   }
-  const options = { redis: value.redis }
-  for (const [field, type] of Object.entries(FLEET_FIELDS)) {
+  const options = { redis: value.redis, ...checkedFields(value, 'fleet', fieldsOf('fleet', ['redis'])) }
+  for (const [field, node] of Object.entries(spec('fleet'))) {
     const v = value[field]
-    if (v === undefined) continue
-    if (typeof v !== type || (type === 'number' && !Number.isFinite(v))) {
-      throw invalidArgument(
-        `ChittyIDClient option "fleet.${field}" must be a ${type === 'number' ? 'finite number' : type}, got ${shown(v)}`,
-      )
-    }
+    if (v === undefined || node.kind !== undefined) continue
+    const type = typeof node.default
+    if (typeof v !== type)
+      throw invalidArgument(`ChittyIDClient option "fleet.${field}" must be a ${type}, got ${shown(v)}`)
     options[field] = v
   }
   return options
@@ -358,7 +292,7 @@ function fleetOption(value) {
 // Observability: `name`, `labels`, `logger`, `loggerStyle`, `headers`
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
-// Labels the client's own series use (src/observe/metrics.rs `OWN_LABEL_NAMES`), read once.
+// Labels the client's own series use (src/client/metrics.rs `OWN_LABEL_NAMES`), read once.
 let ownLabels
 const MAX_LABEL_VALUE_LENGTH = 256
 
@@ -480,8 +414,8 @@ function clientOptions(config) {
   const v1Defaults = automatic && transport === 'fetch'
   const v1 = v1Defaults && onlyV1Options(config)
   const { retry, mint, budget } = retryOptions(config.retry, v1Defaults)
-  const breaker = policyOption(config.circuitBreaker, 'circuitBreaker', POLICY_FIELDS.circuitBreaker, [], v1Defaults)
-  const cache = policyOption(config.cache, 'cache', POLICY_FIELDS.cache, [], v1Defaults)
+  const breaker = policyOption(config.circuitBreaker, 'circuitBreaker', [], v1Defaults)
+  const cache = policyOption(config.cache, 'cache', [], v1Defaults)
   const connection = connectionOption(config.connection)
   const [serviceUrl, fallbackUrls] = serviceUrlOption(config)
   const timeout = timeoutOption(config.timeout)
@@ -497,8 +431,8 @@ function clientOptions(config) {
     ca: caOption(config.ca),
     apiKey,
     timeout,
-    maxResponseBytes: integerOption(config.maxResponseBytes, 'maxResponseBytes', 1, MAX_U32),
-    maxConnections: integerOption(config.maxConnections, 'maxConnections', 1, 65535),
+    maxResponseBytes: numberOption(config.maxResponseBytes, 'maxResponseBytes'),
+    maxConnections: numberOption(config.maxConnections, 'maxConnections'),
     verifyTls: verifyTls(),
     ...proxyOptions(config.proxy),
     retry: retry.options,

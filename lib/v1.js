@@ -21,10 +21,14 @@
 // Errors are created inside the awaiting async function, so their stacks carry the caller's
 // `at async ...` frames, as v1's did.
 //
-// Portable: no native addon, no `node:` import; it needs only lib/redact.js. The Node client (lib/client.js)
-// and the portable build both use it; whatever makes the client passes its defaults in.
+// Portable: no native addon, no `node:` import, only pure modules of lib/. The Node client
+// (lib/client.js) and the portable build both use it; whatever makes the client passes its
+// defaults in.
 
 const { redactSecret, revealsSecret } = require('./redact.js')
+const { abortError, rejectLater } = require('./errors.js')
+const { callSignal, callIdempotencyKey } = require('./option-checks.js')
+const { raceAbort } = require('./abort.js')
 
 /** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client/mod.rs answers). */
 const DOT_SEGMENT_ID = 'ChittyID cannot be "." or ".." (a URL path drops dot segments)'
@@ -178,4 +182,38 @@ function createV1({ healthTimeoutMs }) {
   return { mint, mintBatch, validate, healthCheck }
 }
 
-module.exports = { createV1, V1_OPTIONS, onlyV1Options, DOT_SEGMENT_ID }
+/**
+ * Makes a client's call with v1 semantics: `run(call)` is one of `createV1`'s calls, `call` the
+ * call's own v2 options (undefined without any): `signal` (aborting it stops the wait),
+ * `headers` as `[name, value, ...]` (from `headersOf(options, operation)`, the build's header
+ * check) and, for mints, `idempotencyKey`. `checkOpen()` throws when the client is closed.
+ * Bad options, a closed client and an aborted signal reject; nothing is sent then.
+ */
+function callV1(options, { operation, mints, checkOpen, headersOf }, run) {
+  let signal
+  let call
+  try {
+    signal = callSignal(options)
+    checkOpen()
+    if (options !== undefined && options !== null) {
+      const idempotencyKey = mints ? callIdempotencyKey(options) : undefined
+      call = { signal, headers: headersOf(options, operation), idempotencyKey }
+    }
+  } catch (err) {
+    return rejectLater(err)
+  }
+  if (signal !== undefined && signal.aborted) return rejectLater(abortError(signal))
+  const promise = run(call)
+  return signal === undefined ? promise : raceAbort(promise, signal)
+}
+
+/**
+ * Makes a client's own fields (those EventEmitter or a base class put on it) non-enumerable:
+ * its own enumerable properties are then v1's `serviceUrl` and `timeout`, so it compares and
+ * prints like v1's.
+ */
+function hideOwnFields(object) {
+  for (const key of Reflect.ownKeys(object)) Object.defineProperty(object, key, { enumerable: false })
+}
+
+module.exports = { createV1, callV1, hideOwnFields, V1_OPTIONS, onlyV1Options, DOT_SEGMENT_ID }

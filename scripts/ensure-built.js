@@ -18,6 +18,8 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const root = path.resolve(__dirname, '..')
+/** Where `napi build` writes the addon and its generated loader (package.json `build`). */
+const nativeDir = path.join(root, 'lib', 'native')
 const PROFILES = ['release', 'checked']
 const BUILD_SCRIPTS = { release: 'build', checked: 'build:checked' }
 const run = (cmd) => execSync(cmd, { cwd: root, stdio: 'inherit' })
@@ -38,8 +40,9 @@ function newestSourceMtime() {
 }
 
 function builtAddon() {
-  const found = fs.readdirSync(root).filter((f) => f.startsWith('chittyid-client.') && f.endsWith('.node'))
-  return found.length ? path.join(root, found[0]) : undefined
+  if (!fs.existsSync(nativeDir)) return undefined
+  const found = fs.readdirSync(nativeDir).filter((f) => f.startsWith('chittyid-client.') && f.endsWith('.node'))
+  return found.length ? path.join(nativeDir, found[0]) : undefined
 }
 
 function hostTriple() {
@@ -106,7 +109,7 @@ function main() {
 
   const addon = builtAddon()
   const stale =
-    !addon || !fs.existsSync(path.join(root, 'binding.js')) || fs.statSync(addon).mtimeMs < newestSourceMtime()
+    !addon || !fs.existsSync(path.join(nativeDir, 'binding.js')) || fs.statSync(addon).mtimeMs < newestSourceMtime()
   const present = stale ? undefined : addonProfile(addon)
   if (!stale && (!wanted || present === wanted)) return
   // A stale addon with no profile asked for is rebuilt in the profile it had, so the test

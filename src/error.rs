@@ -205,19 +205,6 @@ impl ClientError {
         }
     }
 
-    /// Transient failures that another attempt may cure.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            ClientError::Http { status, .. } => crate::policy::retry::is_retryable_status(*status),
-            // A garbled 2xx is retried too: under the same idempotency key the service replays
-            // the committed answer, so nothing minted is lost.
-            ClientError::Transport { .. } | ClientError::Timeout { .. } | ClientError::BadResponse { .. } => true,
-            // A rate-limited placeholder waits at the gate like a 429; others are final.
-            ClientError::Placeholder { .. } => self.is_rate_limit(),
-            _ => false,
-        }
-    }
-
     /// Whether the service may have received (and processed) the request that failed.
     /// Answers from the service count as received; so does anything after the connect phase.
     pub fn may_have_reached_service(&self) -> bool {
@@ -442,7 +429,6 @@ mod tests {
         assert_eq!(e.to_string(), "ChittyID service error: 503 Service Unavailable");
         assert_eq!(e.code(), "EHTTP");
         assert_eq!(e.status(), Some(503));
-        assert!(e.is_retryable());
         assert!(e.counts_as_service_failure());
     }
 
@@ -460,19 +446,18 @@ mod tests {
     }
 
     #[test]
-    fn client_errors_are_neither_retried_nor_counted() {
+    fn client_errors_are_not_counted_for_the_breaker() {
         for status in [400, 401, 403, 404, 422] {
             let e = ClientError::Http { status, status_text: String::new(), retry_after: None };
-            assert!(!e.is_retryable(), "{status}");
             assert!(!e.counts_as_service_failure(), "{status}");
         }
         let e = ClientError::Http { status: 408, status_text: String::new(), retry_after: None };
-        assert!(e.is_retryable() && e.counts_as_service_failure());
+        assert!(e.counts_as_service_failure());
         let e = ClientError::Http { status: 429, status_text: String::new(), retry_after: None };
-        assert!(e.is_retryable() && e.is_rate_limit());
+        assert!(e.is_rate_limit());
         assert!(!e.counts_as_service_failure(), "a 429 never counts for the breaker");
         let e = ClientError::Http { status: 500, status_text: String::new(), retry_after: None };
-        assert!(!e.is_retryable() && e.counts_as_service_failure());
+        assert!(e.counts_as_service_failure());
     }
 
     #[test]
@@ -536,6 +521,6 @@ mod tests {
         assert_eq!(e.to_string(), "circuit breaker is HALF_OPEN (3 trial calls in flight)");
         assert_eq!(e.code(), "ECIRCUITOPEN");
         assert!(!e.may_have_reached_service() && !e.leaves_mint_outcome_unknown() && !e.counts_as_service_failure());
-        assert!(e.fails_over() && !e.is_retryable());
+        assert!(e.fails_over());
     }
 }

@@ -57,3 +57,29 @@ pub struct Request<'a> {
     /// the deployed service's validate and health routes (`crate::wire`).
     pub from_origin: bool,
 }
+
+/// The v1 operation an exchange belongs to; stats, telemetry and the policies key on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Mint,
+    MintBatch,
+    Validate,
+    Health,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 4] = [Operation::Mint, Operation::MintBatch, Operation::Validate, Operation::Health];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Mint => "mint",
+            Operation::MintBatch => "mintBatch",
+            Operation::Validate => "validate",
+            Operation::Health => "healthCheck",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}

@@ -143,6 +143,67 @@ export const cases = [
     },
   },
   {
+    name: 'the payloads of retry (with its Error), circuitOpen, circuitHalfOpen and circuitClose are the documented objects',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      emu.setFault({ errorStatus: 503, remaining: 2, routes: ['mint'] })
+    },
+    async run(t) {
+      const client = t.client({
+        retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+        circuitBreaker: { failureThreshold: 2, resetTimeout: 50, halfOpenAttempts: 1 },
+      })
+      const heard = []
+      for (const name of ['retry', 'circuitOpen', 'circuitHalfOpen', 'circuitClose'])
+        client.on(name, (payload) => heard.push([name, payload]))
+      await rejection(client.mint({ entity: 'PEO' }), 'a mint whose two attempts get a 503')
+      await new Promise((resolve) => setTimeout(resolve, 80))
+      await client.mint({ entity: 'PEO' })
+      const shapes = heard.map(([name, payload]) => {
+        const shape = { name, keys: Object.keys(payload), plain: Object.getPrototypeOf(payload) === Object.prototype }
+        if (name !== 'retry') return { ...shape, payload }
+        const { error, ...rest } = payload
+        return {
+          ...shape,
+          fields: { ...rest, delay: typeof rest.delay },
+          error: {
+            isError: error instanceof Error,
+            keys: Object.keys(error),
+            code: error.code,
+            message: error.message,
+          },
+        }
+      })
+      eq(
+        shapes,
+        [
+          {
+            name: 'retry',
+            keys: ['operation', 'attempt', 'delay', 'error'],
+            plain: true,
+            fields: { operation: 'mint', attempt: 1, delay: 'number' },
+            error: {
+              isError: true,
+              keys: ['code'],
+              code: 'EHTTP',
+              message: 'ChittyID service error: 503 Service Unavailable',
+            },
+          },
+          {
+            name: 'circuitOpen',
+            keys: ['failures', 'resetTimeout'],
+            plain: true,
+            payload: { failures: 2, resetTimeout: 50 },
+          },
+          { name: 'circuitHalfOpen', keys: [], plain: true, payload: {} },
+          { name: 'circuitClose', keys: [], plain: true, payload: {} },
+        ],
+        'the payloads',
+      )
+      return null
+    },
+  },
+  {
     name: 'retry safety: a mint whose answer was lost is EMINTUNKNOWN with its key, never minted twice',
     emulator: { token: TOKEN, ignoreIdempotencyKeys: true },
     setup(emu) {

@@ -13,14 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use chittyid_client::client::config::ClientConfig;
-use chittyid_client::client::snapshot::OpStats;
+use chittyid_client::client::builder::ClientBuilder;
 use chittyid_client::client::Client;
-use chittyid_client::policy::attempt::Resilience;
-use chittyid_client::policy::breaker::{BreakerConfig, CircuitBreaker};
-use chittyid_client::policy::retry::RetryPolicy;
-use chittyid_client::transport::TransportKind;
-use chittyid_client::{clock, events};
 
 const BODY: &[u8] = br#"{"entity":"PEO"}"#;
 const MAX_OPS: u64 = 50_000_000;
@@ -35,16 +29,10 @@ fn process_cpu_us() -> f64 {
 }
 
 fn client(url: &str) -> Arc<Client> {
-    let config = ClientConfig { service_url: format!("{url}/v1"), ..ClientConfig::default() };
-    let resilience = Resilience {
-        retry: Some(RetryPolicy::default()),
-        breaker: Some(Arc::new(CircuitBreaker::new(BreakerConfig::default(), clock::system()))),
-        rate_limit: Arc::new(chittyid_client::policy::pause::Pause::new(clock::system())),
-        sink: events::noop(),
-        stats: Arc::new(OpStats::default()),
-        fleet: None,
-    };
-    Arc::new(Client::new(&config, TransportKind::Native, resilience, None, Default::default()).expect("client"))
+    // The client's defaults without what a mint loop does not use (cache, connection manager),
+    // nor the retry budget, as before the builder (bench/RESULTS.md compares with those runs).
+    let builder = ClientBuilder::new().service_url(format!("{url}/v1")).cache(None).connection(None).retry_budget(None);
+    builder.build().expect("client").client
 }
 
 fn local(url: &str, concurrency: usize, warmup: Duration, run: Duration) -> (u64, u64, f64, f64) {

@@ -6,18 +6,11 @@
 // from the same Rust function the client's own connection manager uses.
 
 const { EventEmitter } = require('node:events')
-const native = require('../../binding.js')
+const native = require('../native/index.js')
 const { ChittyIDClient } = require('../client.js')
 const { DEFAULTS: CLIENT_DEFAULTS } = require('../options.js')
 const { emitSafely } = require('../events.js')
-
-const ConnectionState = Object.freeze({
-  DISCONNECTED: 'DISCONNECTED',
-  CONNECTING: 'CONNECTING',
-  CONNECTED: 'CONNECTED',
-  RECONNECTING: 'RECONNECTING',
-  FAILED: 'FAILED',
-})
+const { ConnectionState, zeroConnectionStats } = require('../connection-state.js')
 
 // The client's `connection` defaults (lib/options.js), and v1's own service URL default for
 // this class: the service root, without the client's `/v1`.
@@ -37,17 +30,6 @@ function timerDelay(ms) {
   const n = Number(ms)
   if (!(n >= 1)) return 1
   return Math.min(Math.ceil(n), TIMER_MAX_MS)
-}
-
-function zeroStats() {
-  return {
-    totalConnections: 0,
-    totalReconnections: 0,
-    totalFailures: 0,
-    totalHealthChecks: 0,
-    successfulHealthChecks: 0,
-    failedHealthChecks: 0,
-  }
 }
 
 function option(options, name) {
@@ -89,7 +71,7 @@ class ChittyIDConnectionManager extends EventEmitter {
     this.lastSuccessfulConnection = null
     this.healthCheckTimer = null
     this.reconnectTimer = null
-    this.stats = zeroStats()
+    this.stats = zeroConnectionStats()
 
     // `listeners(event)` keeps EventEmitter's meaning; `listeners.get(event)` is the shape of
     // the hand-written emitter this class replaces (a Map of event → listener array, whose
@@ -322,7 +304,7 @@ class ChittyIDConnectionManager extends EventEmitter {
   reset() {
     this.disconnect()
     this.reconnectAttempts = 0
-    this.stats = zeroStats()
+    this.stats = zeroConnectionStats()
     return Promise.resolve()
   }
 }

@@ -5,7 +5,7 @@
 // uses (src/policy/breaker.rs, src/policy/retry.rs via src/bindings/compat.rs); only the caller's callback
 // runs here.
 
-const native = require('../../binding.js')
+const native = require('../native/index.js')
 const { invalidArgument, circuitOpenError, rejectLater } = require('../errors.js')
 const { DEFAULTS } = require('../options.js')
 

@@ -1,16 +1,19 @@
 'use strict'
 
 // The portable client's options (docs/PORTABLE.md "Options"): the native client's option
-// names, ranges and messages for what the portable client offers (lib/options.js needs the
-// addon, so it cannot be bundled for a worker; __test__/portable.test.mjs holds both to the
-// same refusals), a typed refusal (`ERR_CHITTYID_UNSUPPORTED`) for what cannot exist in a
-// fetch runtime, and a refusal of unknown keys.
+// names, and its ranges and messages from the same table and checks (lib/options.json through
+// lib/option-checks.js; lib/options.js needs the addon, so it cannot be bundled for a worker),
+// for what the portable client offers; a typed refusal (`ERR_CHITTYID_UNSUPPORTED`) for what
+// cannot exist in a fetch runtime, and a refusal of unknown keys.
 
 const { ChittyIDError, invalidArgument } = require('../errors.js')
 const { refuseUnknown } = require('../option-names.js')
 const { GRAMMARS } = require('../format.js')
 const { onlyV1Options } = require('../v1.js')
 const {
+  spec,
+  numericFields,
+  checkedNumber,
   isPlainObject,
   shown,
   timeoutOption,
@@ -22,8 +25,6 @@ const {
 } = require('../option-checks.js')
 const { DEFAULTS } = require('./defaults.js')
 
-const MAX_U32 = 2 ** 32 - 1
-
 /** A feature of the native client that a fetch runtime cannot have (README "Runtimes"). */
 function unsupported(what, why) {
   return new ChittyIDError(`${what} is not available in the portable build (${why}); see README "Runtimes"`, {
@@ -31,30 +32,6 @@ function unsupported(what, why) {
   })
 }
 
-const COUNT = 'count'
-const NUMBER = 'number'
-
-function numberProblem(v, kind) {
-  if (typeof v !== 'number' || Number.isNaN(v)) return 'a number'
-  if (kind === NUMBER)
-    return Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER
-      ? undefined
-      : `a finite number from 0 to ${Number.MAX_SAFE_INTEGER}`
-  return Number.isInteger(v) && v >= 0 && v <= MAX_U32 ? undefined : `an integer from 0 to ${MAX_U32}`
-}
-
-const POLICY_FIELDS = {
-  retry: {
-    maxAttempts: COUNT,
-    initialDelayMs: NUMBER,
-    maxDelayMs: NUMBER,
-    backoffMultiplier: NUMBER,
-    jitter: NUMBER,
-    maxRetryAfterMs: NUMBER,
-  },
-  circuitBreaker: { failureThreshold: COUNT, resetTimeout: NUMBER, monitorWindow: NUMBER, halfOpenAttempts: COUNT },
-  cache: { maxSize: COUNT, ttlMs: NUMBER, negativeTtlMs: NUMBER },
-}
 /** Fields of the native policies that need what a fetch runtime lacks. */
 const UNSUPPORTED_FIELDS = {
   retry: { budget: 'the retry budget is not implemented here' },
@@ -69,14 +46,8 @@ function policy(value, name) {
   if (value === undefined || value === true) return { ...DEFAULTS[name] }
   if (value === false) return null
   if (!isPlainObject(value)) throw invalidArgument(`ChittyIDClient option "${name}" must be an object or false`)
-  const fields = POLICY_FIELDS[name]
   // The native client's names (lib/options.js): the same refusal, did-you-mean included.
-  refuseUnknown(
-    value,
-    name,
-    [...Object.keys(fields), ...(name === 'retry' ? ['mint'] : []), ...Object.keys(UNSUPPORTED_FIELDS[name] ?? {})],
-    'ChittyIDClient',
-  )
+  refuseUnknown(value, name, Object.keys(spec(name)), 'ChittyIDClient')
   const out = { ...DEFAULTS[name] }
   for (const [field, v] of Object.entries(value)) {
     if (name === 'retry' && field === 'mint') continue
@@ -85,21 +56,10 @@ function policy(value, name) {
       if (v === undefined || v === false) continue
       throw unsupported(`option "${name}.${field}"`, why)
     }
-    if (v === undefined) continue
-    const problem = numberProblem(v, fields[field])
-    if (problem !== undefined)
-      throw invalidArgument(`ChittyIDClient option "${name}.${field}" must be ${problem}, got ${shown(v)}`)
-    out[field] = v
+    if (v === undefined || !numericFields(name).includes(field)) continue
+    out[field] = checkedNumber(`${name}.${field}`, v)
   }
   return out
-}
-
-function atLeastOne(options, name, field) {
-  if (options !== null && options[field] < 1) {
-    throw invalidArgument(
-      `ChittyIDClient option "${name}.${field}" must be an integer from 1 to ${MAX_U32}, got ${options[field]}`,
-    )
-  }
 }
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i
@@ -200,7 +160,7 @@ const CLIENT_OPTIONS = [
   'wire',
   'acceptPlaceholders',
 ]
-const WIRES = ['auto', 'v1', 'deployed']
+const WIRES = spec('wire').oneOf
 
 /**
  * Where v1 semantics apply (docs/PORTABLE.md "v1 semantics under jest"): the runtime shows a
@@ -233,7 +193,6 @@ function portableOptions(config) {
   // Under the automatically chosen fetch transport, retry, breaker and cache stay off unless given.
   const off = (name) => v1Defaults && (config[name] === undefined || config[name] === null)
   const retry = off('retry') ? null : policy(config.retry, 'retry')
-  atLeastOne(retry, 'retry', 'maxAttempts')
   const mint = isPlainObject(config.retry) ? config.retry.mint : undefined
   if (mint !== undefined && mint !== 'safe' && mint !== 'idempotent') {
     throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${shown(mint)}`)
@@ -259,33 +218,27 @@ function portableOptions(config) {
       'its background health checks would outlive the request; call healthCheck() instead',
     )
   }
-  const wire = config.wire === undefined || config.wire === null ? (v1Defaults ? 'v1' : 'auto') : config.wire
+  const wire =
+    config.wire === undefined || config.wire === null ? (v1Defaults ? 'v1' : spec('wire').default) : config.wire
   if (!WIRES.includes(wire))
     throw invalidArgument(
       `ChittyIDClient option "wire" must be one of ${WIRES.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(wire)}`,
     )
   const acceptPlaceholders =
-    config.acceptPlaceholders === undefined || config.acceptPlaceholders === null ? false : config.acceptPlaceholders
+    config.acceptPlaceholders === undefined || config.acceptPlaceholders === null
+      ? spec('acceptPlaceholders').default
+      : config.acceptPlaceholders
   if (typeof acceptPlaceholders !== 'boolean')
     throw invalidArgument(
       `ChittyIDClient option "acceptPlaceholders" must be a boolean, got ${shown(acceptPlaceholders)}`,
     )
-  const idGrammar = config.idGrammar === undefined || config.idGrammar === null ? 'any' : config.idGrammar
+  const idGrammar =
+    config.idGrammar === undefined || config.idGrammar === null ? spec('idGrammar').default : config.idGrammar
   if (!GRAMMARS.includes(idGrammar))
     throw invalidArgument(
       `ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(idGrammar)}`,
     )
-  const maxResponseBytes = config.maxResponseBytes ?? DEFAULTS.maxResponseBytes
-  if (
-    typeof maxResponseBytes !== 'number' ||
-    !Number.isInteger(maxResponseBytes) ||
-    maxResponseBytes < 1 ||
-    maxResponseBytes > MAX_U32
-  ) {
-    throw invalidArgument(
-      `ChittyIDClient option "maxResponseBytes" must be an integer from 1 to ${MAX_U32}, got ${shown(maxResponseBytes)}`,
-    )
-  }
+  const maxResponseBytes = checkedNumber('maxResponseBytes', config.maxResponseBytes ?? DEFAULTS.maxResponseBytes)
   if (config.name !== undefined && (typeof config.name !== 'string' || config.name === '')) {
     throw invalidArgument('ChittyIDClient option "name" must be a non-empty string')
   }

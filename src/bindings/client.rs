@@ -11,25 +11,14 @@ use napi_derive::napi;
 use crate::bindings::bridge::completions::{to_js_pairs, Completer, CompleterWake, Completion, Outcome};
 use crate::bindings::connection::{ClientConnection, ConnectionStateInfo};
 use crate::bindings::errors::{to_error_info, to_napi_error};
-use crate::bindings::events::{JsEventSink, NativeEvent};
+use crate::bindings::events::{Constructor, EventCallback, JsEventSink};
 use crate::bindings::fetch_transport::{self, FetchOrder};
-use crate::bindings::options::{client_settings, NativeClientOptions};
-use crate::cache::ValidationCache;
-use crate::client::config::ClientConfig;
-use crate::client::endpoints::EndpointSet;
-use crate::client::snapshot::{OpStats, Operation};
-use crate::client::{CachePolicy, Client};
-use crate::client::{Failover, Fallback};
+use crate::bindings::options::{client_builder, NativeClientOptions};
+use crate::client::Client;
 use crate::error::ClientError;
-use crate::observe::events::SharedSink;
+use crate::exchange::Operation;
 use crate::observe::telemetry::{CallScope, Telemetry};
-use crate::policy::attempt::Resilience;
-use crate::policy::breaker::CircuitBreaker;
-use crate::policy::bulkhead::Bulkhead;
-use crate::policy::pause::Pause;
-use crate::policy::rate_limit::RateLimit;
-use crate::policy::retry_budget::RetryBudget;
-use crate::registry::{self, SharedState};
+use crate::registry::SharedState;
 use crate::rt::cancel::{Cancellations, Cancelled};
 use crate::rt::runtime;
 
@@ -137,110 +126,25 @@ impl NativeClient {
     }
 
     #[napi(constructor, catch_unwind)]
-    pub fn new(options: NativeClientOptions, on_event: Option<Function<NativeEvent, ()>>) -> Result<Self> {
-        let settings = client_settings(options).map_err(|e| to_napi_error(&e))?;
-        let config = settings.config;
-        // Events are wired lazily (see `attach_events`) unless a callback is given here.
+    pub fn new(options: NativeClientOptions) -> Result<Self> {
+        // Events are wired lazily (see `attach_events`).
         let events = Arc::new(JsEventSink::detached());
-        if let Some(f) = &on_event {
-            events.attach(f)?;
-        }
-        let sink: SharedSink = events.clone();
-        let clock = crate::rt::clock::system();
-        let breaker_config = settings.breaker;
-        let new_breaker = || breaker_config.clone().map(|c| Arc::new(CircuitBreaker::new(c, clock.clone())));
-        let cache_config = settings.cache.as_ref().map(|c| c.config.clone());
-        let new_state = || SharedState {
-            breaker: new_breaker(),
-            pause: Arc::new(Pause::new(clock.clone())),
-            cache: cache_config.clone().map(|c| Arc::new(ValidationCache::new(c, clock.clone()))),
-        };
-        let state = if settings.process_scope {
-            registry::for_service(&config.service_url, new_state)
-        } else {
-            Arc::new(new_state())
-        };
-        let fleet = match settings.fleet {
-            None => None,
-            Some(fleet_config) => Some(
-                crate::fleet::Fleet::new(
-                    fleet_config,
-                    &config.service_url,
-                    config.api_key.as_deref(),
-                    crate::fleet::tls::Trust { extra_ca_pem: &config.extra_ca_pem, verify: config.verify_tls },
-                    config.timeout_ms,
-                    sink.clone(),
-                    clock.clone(),
-                )
-                .map_err(|e| to_napi_error(&e))?,
-            ),
-        };
-        let resilience = Resilience {
-            retry: settings.retry,
-            breaker: state.breaker.clone(),
-            pause: state.pause.clone(),
-            sink,
-            stats: Arc::new(OpStats::default()),
-            fleet,
-            retry_budget: settings.retry_budget.map(|c| Arc::new(RetryBudget::new(c, clock.clone()))),
-            rate_limit: settings.rate_limit.map(|c| Arc::new(RateLimit::new(c, clock.clone()))),
-        };
-        let cache = state
-            .cache
-            .clone()
-            .zip(settings.cache)
-            .map(|(cache, c)| CachePolicy { cache, negative_ttl_ms: c.negative_ttl_ms });
-        let failover = if settings.fallback_urls.is_empty() {
-            None
-        } else {
-            let mut fallbacks = Vec::with_capacity(settings.fallback_urls.len());
-            for service_url in settings.fallback_urls {
-                let endpoint_config = ClientConfig { service_url, ..config.clone() };
-                let transport = crate::transport::ClientTransport::new(&endpoint_config, settings.transport)
-                    .map_err(|e| to_napi_error(&e))?;
-                let resilience = Resilience {
-                    retry: resilience.retry.clone(),
-                    breaker: new_breaker(),
-                    pause: Arc::new(Pause::new(clock.clone())),
-                    sink: resilience.sink.clone(),
-                    stats: resilience.stats.clone(),
-                    retry_budget: resilience.retry_budget.clone(),
-                    rate_limit: resilience.rate_limit.clone(),
-                    // The fleet's budget and pause are the primary service's (keyed by its origin).
-                    fleet: None,
-                };
-                fallbacks.push(Fallback { transport, resilience });
-            }
-            let set = EndpointSet::new(fallbacks.len() + 1, settings.failover, clock.clone());
-            Some(Failover::new(fallbacks, set))
-        };
-        let core = Client::new(
-            &config,
-            settings.transport,
-            resilience,
-            cache,
-            settings.mint_retry,
-            settings.wire,
-            settings.accept_placeholders,
-        )
-        .map_err(|e| to_napi_error(&e))?;
-        let core = core.with_bulkhead(settings.bulkhead.map(Bulkhead::new)).with_failover(failover).into_shared();
-        if let Some(fleet) = &core.resilience().fleet {
-            fleet.start();
-        }
-        let connection = ClientConnection::new(settings.connection, &core, events);
+        let built = client_builder(options)
+            .and_then(|builder| builder.events(events.clone()).build())
+            .map_err(|e| to_napi_error(&e))?;
+        let core = built.client;
+        let connection = ClientConnection::new(built.connection, &core, events);
         let completer: Arc<Completer> = Arc::default();
         let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
-        let metric_labels = settings.metric_labels;
         let cache_handle = core.cache().map_or(0, |cache| crate::bindings::cache::register(cache.clone()));
         Ok(Self {
             core,
             cancellations: Arc::default(),
-            _shared: state,
+            _shared: built.shared,
             connection,
             completer,
             telemetry,
-            metric_labels,
+            metric_labels: built.metric_labels,
             cache_handle,
             single_attempt: AtomicU32::new(0),
         })
@@ -397,7 +301,7 @@ impl NativeClient {
 
     #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
-        crate::observe::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
+        crate::client::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
     }
 
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
@@ -413,10 +317,18 @@ impl NativeClient {
         )
     }
 
-    /// Wires native events to `callback` (one weak threadsafe function, created on first call).
-    #[napi]
-    pub fn attach_events(&self, callback: Function<NativeEvent, ()>) -> Result<()> {
-        self.connection.attach_events(&callback)
+    /// Wires native events to `callback` (one weak threadsafe function, created on first call);
+    /// their payloads are made with `object` and `error`, the caller's `Object` and `Error`.
+    #[napi(
+        ts_args_type = "callback: (name: string, payload: object) => void, object: ObjectConstructor, error: ErrorConstructor"
+    )]
+    pub fn attach_events(
+        &self,
+        callback: EventCallback,
+        object: Constructor<()>,
+        error: Constructor<String>,
+    ) -> Result<()> {
+        self.connection.attach_events(&callback, &object, &error)
     }
 
     /// Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
@@ -452,7 +364,7 @@ impl NativeClient {
     pub fn close(&self) -> Vec<StoppedCall> {
         let stopped = self.cancellations.cancel_all();
         self.connection.close();
-        if let Some(fleet) = &self.core.resilience().fleet {
+        if let Some(fleet) = self.core.resilience().fleet() {
             fleet.close();
         }
         stopped.into_iter().map(|(ticket, s)| to_stopped_call(ticket, s)).collect()
@@ -633,7 +545,7 @@ pub struct BulkheadStats {
     pub rejected: f64,
 }
 
-fn to_operation_stats(op: &crate::client::snapshot::OpSnapshot) -> OperationStats {
+fn to_operation_stats(op: &crate::observe::stats::OpSnapshot) -> OperationStats {
     OperationStats {
         requests: op.attempts as f64,
         errors: op.errors as f64,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::bindings::events::{JsEventSink, NativeEvent};
+use crate::bindings::events::{Constructor, EventCallback, JsEventSink};
 use crate::client::Client;
 use crate::connection::task::{ConnectionTask, Probe, TaskFuture};
 use crate::connection::{ConnectionConfig, ConnectionMachine, ConnectionSnapshot, ConnectionState, UnixClock};
@@ -100,8 +100,13 @@ impl ClientConnection {
     }
 
     /// Wires native events to `callback` (one weak threadsafe function, created on first call).
-    pub fn attach_events(&self, callback: &Function<NativeEvent, ()>) -> Result<()> {
-        self.events.attach(callback)
+    pub fn attach_events(
+        &self,
+        callback: &EventCallback,
+        object: &Constructor<()>,
+        error: &Constructor<String>,
+    ) -> Result<()> {
+        self.events.attach(callback, object, error)
     }
 
     /// Starts monitoring (or joins the attempt in flight); resolves true once CONNECTED, false

@@ -1,86 +1,133 @@
 //! Delivers core events to JS through one bounded, weak threadsafe function per client:
 //! it never keeps the process alive, and when its queue is full events are dropped
 //! rather than blocking the runtime thread.
+//!
+//! Each event's payload is built here, once, straight from the core's variant (its fields, in
+//! camelCase, in the order of the `lib/types/events.d.ts` interface); the JS side only emits it.
 
+use std::ffi::CStr;
 use std::sync::Mutex;
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi_derive::napi;
+use napi::check_status;
+use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
-use crate::observe::events::{Event, EventSink};
+use crate::observe::events::{ErrorPayload, Event, EventSink};
 
 const QUEUE_CAPACITY: usize = 1024;
 
-/// One event, flattened; the JS side builds the payload for `name`.
-#[napi(object)]
-#[derive(Default)]
-pub struct NativeEvent {
-    pub name: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub timestamp: Option<f64>,
-    pub service_url: Option<String>,
-    pub attempt: Option<u32>,
-    pub attempts: Option<u32>,
-    pub delay: Option<f64>,
-    pub operation: Option<String>,
-    pub code: Option<String>,
-    pub message: Option<String>,
-    pub failures: Option<u32>,
-    /// `rateLimited`: the service said how long to pause (`Retry-After`).
-    pub retry_after: Option<bool>,
+/// What the JS callback is called with: the event's name and its payload.
+type Delivery = FnArgs<(&'static str, Raw)>;
+
+/// The JS callback events arrive through: `(name, payload) => void`, with the payload that
+/// `lib/types/events.d.ts` types for `name`.
+pub type EventCallback<'scope> = Function<'scope, Delivery, ()>;
+
+/// The `Object` and `Error` constructors of the JS side's realm. Payloads are made with them, so
+/// they are the JS side's own objects and errors even where it runs in a realm of its own (jest
+/// runs each test file in a VM context): `instanceof Error` holds there as for an error made in JS.
+pub type Constructor<'scope, Args> = Function<'scope, Args, ()>;
+
+type EventFn = ThreadsafeFunction<Event, (), Delivery, Status, false, true, QUEUE_CAPACITY>;
+
+struct Realm {
+    object: FunctionRef<(), ()>,
+    error: FunctionRef<String, ()>,
 }
 
-impl From<Event> for NativeEvent {
-    fn from(event: Event) -> Self {
-        let name = event.name().to_owned();
-        let base = NativeEvent { name, ..Default::default() };
+impl Realm {
+    fn new(object: &Constructor<()>, error: &Constructor<String>) -> Result<Self> {
+        Ok(Self { object: object.create_ref()?, error: error.create_ref()? })
+    }
+
+    /// `{}`.
+    fn object(&self, env: &Env) -> Result<sys::napi_value> {
+        Ok(self.object.borrow_back(env)?.new_instance(())?.raw())
+    }
+
+    /// `Object.assign(new Error(message), { code })`.
+    fn error(&self, env: &Env, error: ErrorPayload) -> Result<sys::napi_value> {
+        let value = self.error.borrow_back(env)?.new_instance(error.message)?.raw();
+        put(env, value, c"code", error.code)?;
+        Ok(value)
+    }
+
+    /// The payload of `event`.
+    fn payload(&self, env: &Env, event: Event) -> Result<sys::napi_value> {
+        /// A new object with `key: value, ...`, in that order (JSON.stringify shows it).
+        macro_rules! object {
+            ($($key:literal => $value:expr),* $(,)?) => {{
+                let object = self.object(env)?;
+                $(put(env, object, $key, $value)?;)*
+                Ok(object)
+            }};
+        }
         match event {
             Event::StateChange { from, to, timestamp } => {
-                NativeEvent { from: Some(from.into()), to: Some(to.into()), timestamp: Some(timestamp as f64), ..base }
+                object!(c"from" => from, c"to" => to, c"timestamp" => number(timestamp))
             }
             Event::Connected { service_url }
             | Event::Disconnected { service_url }
-            | Event::Unhealthy { service_url } => NativeEvent { service_url: Some(service_url), ..base },
-            Event::Reconnecting { attempt, delay_ms } => {
-                NativeEvent { attempt: Some(attempt), delay: Some(delay_ms as f64), ..base }
+            | Event::Unhealthy { service_url } => {
+                object!(c"serviceUrl" => service_url)
             }
-            Event::MaxReconnectAttemptsReached { attempts } => NativeEvent { attempts: Some(attempts), ..base },
-            Event::Retry { operation, attempt, delay_ms, error_code, error_message } => NativeEvent {
-                operation: Some(operation.into()),
-                attempt: Some(attempt),
-                delay: Some(delay_ms as f64),
-                code: Some(error_code.into()),
-                message: Some(error_message),
-                ..base
-            },
-            Event::CircuitOpen { failures, retry_in_ms } => {
-                NativeEvent { failures: Some(failures), delay: Some(retry_in_ms as f64), ..base }
+            Event::Reconnecting { attempt, delay } => object!(c"attempt" => attempt, c"delay" => number(delay)),
+            Event::MaxReconnectAttemptsReached { attempts } => object!(c"attempts" => attempts),
+            Event::Retry { operation, attempt, delay, error } => object!(
+                c"operation" => operation,
+                c"attempt" => attempt,
+                c"delay" => number(delay),
+                c"error" => Raw(self.error(env, error)?),
+            ),
+            Event::CircuitOpen { failures, reset_timeout } => {
+                object!(c"failures" => failures, c"resetTimeout" => number(reset_timeout))
             }
-            Event::RateLimited { operation, retry_in_ms, retry_after } => NativeEvent {
-                operation: Some(operation.into()),
-                delay: Some(retry_in_ms as f64),
-                retry_after: Some(retry_after),
-                ..base
-            },
-            Event::CircuitHalfOpen | Event::CircuitClose => base,
-            Event::Error { code, message } => NativeEvent { code: Some(code.into()), message: Some(message), ..base },
-            Event::FleetDegraded { reason } => NativeEvent { message: Some(reason), ..base },
-            Event::FleetRestored => base,
-            Event::Failover { from, to, code } => {
-                NativeEvent { from: Some(from), to: Some(to), code: Some(code.into()), ..base }
-            }
-            Event::Failback { from, to } => NativeEvent { from: Some(from), to: Some(to), ..base },
-            // The id as `message`, the service's errorCode as `code`.
+            Event::RateLimited { operation, retry_in_ms, retry_after } => object!(
+                c"operation" => operation,
+                c"retryInMs" => number(retry_in_ms),
+                c"retryAfter" => retry_after,
+            ),
+            Event::CircuitHalfOpen | Event::CircuitClose | Event::FleetRestored => object!(),
+            Event::Error { code, message } => self.error(env, ErrorPayload { code, message }),
+            Event::FleetDegraded { reason } => object!(c"reason" => reason),
+            Event::Failover { from, to, code } => object!(c"from" => from, c"to" => to, c"code" => code),
+            Event::Failback { from, to } => object!(c"from" => from, c"to" => to),
+            // `errorCode` is null when the service sent none.
             Event::Placeholder { chitty_id, error_code } => {
-                NativeEvent { message: Some(chitty_id), code: error_code, ..base }
+                object!(c"chittyId" => chitty_id, c"errorCode" => error_code)
             }
         }
     }
+
+    /// The arguments of the JS callback for the event in `ctx`.
+    fn delivery(&self, ctx: ThreadsafeCallContext<Event>) -> Result<Delivery> {
+        let name = ctx.value.name();
+        let payload = self.payload(&ctx.env, ctx.value)?;
+        Ok(FnArgs { data: (name, Raw(payload)) })
+    }
 }
 
-type EventFn = ThreadsafeFunction<NativeEvent, (), NativeEvent, Status, false, true, QUEUE_CAPACITY>;
+/// A JS value made already.
+pub struct Raw(sys::napi_value);
+
+impl ToNapiValue for Raw {
+    unsafe fn to_napi_value(_env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
+        Ok(value.0)
+    }
+}
+
+/// `object[key] = value`.
+fn put<V: ToNapiValue>(env: &Env, object: sys::napi_value, key: &CStr, value: V) -> Result<()> {
+    let env = env.raw();
+    // SAFETY: on the JS thread (the threadsafe function's callback), with its live `env`.
+    let value = unsafe { V::to_napi_value(env, value)? };
+    check_status!(unsafe { sys::napi_set_named_property(env, object, key.as_ptr(), value) })
+}
+
+/// Milliseconds and epoch times as JS numbers.
+fn number(value: u64) -> f64 {
+    value as f64
+}
 
 enum Slot {
     /// No JS callback yet: events are dropped (nobody listens).
@@ -94,13 +141,13 @@ pub struct JsEventSink {
     tsfn: Mutex<Slot>,
 }
 
-fn build(callback: &Function<NativeEvent, ()>) -> Result<EventFn> {
+fn build(callback: &EventCallback, realm: Realm) -> Result<EventFn> {
     callback
-        .build_threadsafe_function::<NativeEvent>()
+        .build_threadsafe_function::<Event>()
         .callee_handled::<false>()
         .weak::<true>()
         .max_queue_size::<QUEUE_CAPACITY>()
-        .build()
+        .build_callback(move |ctx| realm.delivery(ctx))
 }
 
 impl JsEventSink {
@@ -111,11 +158,17 @@ impl JsEventSink {
     }
 
     /// Creates the threadsafe function on first use; later calls and calls after `close()`
-    /// do nothing, so a client never has more than one.
-    pub fn attach(&self, callback: &Function<NativeEvent, ()>) -> Result<()> {
+    /// do nothing, so a client never has more than one. `object` and `error` are the JS side's
+    /// `Object` and `Error`.
+    pub fn attach(
+        &self,
+        callback: &EventCallback,
+        object: &Constructor<()>,
+        error: &Constructor<String>,
+    ) -> Result<()> {
         let mut slot = self.tsfn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if matches!(*slot, Slot::Detached) {
-            *slot = Slot::Open(build(callback)?);
+            *slot = Slot::Open(build(callback, Realm::new(object, error)?)?);
         }
         Ok(())
     }
@@ -131,7 +184,7 @@ impl EventSink for JsEventSink {
     fn emit(&self, event: Event) {
         if let Ok(guard) = self.tsfn.lock() {
             if let Slot::Open(tsfn) = &*guard {
-                tsfn.call(event.into(), ThreadsafeFunctionCallMode::NonBlocking);
+                tsfn.call(event, ThreadsafeFunctionCallMode::NonBlocking);
             }
         }
     }

@@ -66,10 +66,10 @@ pub fn records_to_js<'env>(
 }
 
 /// Label names the `labels` option may not use (the client's own series use them), for the JS
-/// side's checks (`crate::observe::metrics::OWN_LABEL_NAMES`).
+/// side's checks (`crate::client::metrics::OWN_LABEL_NAMES`).
 #[napi]
 pub fn metric_label_names() -> Vec<String> {
-    crate::observe::metrics::OWN_LABEL_NAMES.iter().map(|s| (*s).to_owned()).collect()
+    crate::client::metrics::OWN_LABEL_NAMES.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// Header names a call's `headers` may not set (lower case), for the JS side's checks.

@@ -23,7 +23,7 @@ use key::{Entry, Key};
 pub const MAX_CACHE_SIZE: usize = u32::MAX as usize;
 
 /// How long an expired "valid" answer is kept for stale-if-error by default (24 h).
-pub const DEFAULT_STALE_IF_ERROR_MS: u64 = 86_400_000;
+pub const DEFAULT_STALE_IF_ERROR_MS: u64 = crate::client::table::CACHE_STALE_IF_ERROR_MS;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CacheConfig {
@@ -40,15 +40,15 @@ pub struct CacheConfig {
 
 /// How long a "not valid" answer is served by default (capped at the TTL): short, so an id
 /// minted just after it was asked about is soon seen as valid.
-pub const DEFAULT_NEGATIVE_TTL_MS: u64 = 30_000;
+pub const DEFAULT_NEGATIVE_TTL_MS: u64 = crate::client::table::CACHE_NEGATIVE_TTL_MS;
 
 impl Default for CacheConfig {
     fn default() -> Self {
         Self {
-            max_size: 10_000,
-            ttl_ms: 300_000,
+            max_size: crate::client::table::CACHE_MAX_SIZE as usize,
+            ttl_ms: crate::client::table::CACHE_TTL_MS,
             stale_if_error_ms: DEFAULT_STALE_IF_ERROR_MS,
-            negative_stale_if_error_ms: 0,
+            negative_stale_if_error_ms: crate::client::table::CACHE_NEGATIVE_STALE_IF_ERROR_MS,
         }
     }
 }

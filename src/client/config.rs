@@ -1,16 +1,19 @@
-//! Client configuration, validated once at construction.
+//! Client configuration (assembled and checked by `builder::ClientBuilder`).
 
 use crate::error::ClientError;
 use crate::id::IdGrammar;
 
-pub const DEFAULT_SERVICE_URL: &str = "https://id.chitty.cc/v1";
-pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
-pub const HEALTH_TIMEOUT_MS: u64 = 5_000;
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+use super::table;
+
+pub const DEFAULT_SERVICE_URL: &str = table::SERVICE_URL;
+pub const DEFAULT_TIMEOUT_MS: u64 = table::TIMEOUT;
+/// `healthCheck()`'s own timeout (not an option).
+pub const HEALTH_TIMEOUT_MS: u64 = table::HEALTH_TIMEOUT_MS;
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = table::MAX_RESPONSE_BYTES as usize;
 /// Requests in flight per client (so HTTP/1.1 connections); more wait for a free one.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+pub const DEFAULT_MAX_CONNECTIONS: usize = table::MAX_CONNECTIONS as usize;
 /// Longest timeout accepted (about 24 days, what a JS timer can hold).
-pub const MAX_TIMEOUT_MS: u64 = i32::MAX as u64;
+pub const MAX_TIMEOUT_MS: u64 = table::TIMEOUT_MAX;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -70,7 +73,7 @@ impl Default for ClientConfig {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             extra_ca_pem: Vec::new(),
             verify_tls: true,
-            allow_insecure: false,
+            allow_insecure: table::ALLOW_INSECURE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             proxy: ProxySetting::Direct,
             id_grammar: IdGrammar::default(),
@@ -118,18 +121,6 @@ pub fn normalize_service_url(url: &str, allow_insecure: bool) -> Result<String, 
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-/// Maps v1's `timeout` option: a falsy value means the default.
-pub fn normalize_timeout(timeout_ms: Option<f64>) -> Result<u64, ClientError> {
-    match timeout_ms {
-        None => Ok(DEFAULT_TIMEOUT_MS),
-        Some(t) if t == 0.0 || t.is_nan() => Ok(DEFAULT_TIMEOUT_MS),
-        Some(t) if !(1.0..=MAX_TIMEOUT_MS as f64).contains(&t) => {
-            Err(invalid(format!("timeout must be between 1 and {MAX_TIMEOUT_MS} ms, got {t}")))
-        }
-        Some(t) => Ok(t as u64),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,17 +164,6 @@ mod tests {
             let err = normalize_service_url(bad, true).unwrap_err();
             assert_eq!(err.code(), "ERR_INVALID_ARG_VALUE", "{bad}");
         }
-    }
-
-    #[test]
-    fn falsy_timeouts_mean_default() {
-        assert_eq!(normalize_timeout(None).unwrap(), DEFAULT_TIMEOUT_MS);
-        assert_eq!(normalize_timeout(Some(0.0)).unwrap(), DEFAULT_TIMEOUT_MS);
-        assert_eq!(normalize_timeout(Some(f64::NAN)).unwrap(), DEFAULT_TIMEOUT_MS);
-        assert_eq!(normalize_timeout(Some(250.0)).unwrap(), 250);
-        assert!(normalize_timeout(Some(-1.0)).is_err());
-        assert!(normalize_timeout(Some(f64::INFINITY)).is_err());
-        assert!(normalize_timeout(Some(1e12)).is_err());
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub struct FailoverConfig {
 
 impl Default for FailoverConfig {
     fn default() -> Self {
-        Self { probe_interval_ms: 1_000, failback_successes: 3 }
+        use crate::client::table as t;
+        Self { probe_interval_ms: t::FAILOVER_PROBE_INTERVAL_MS, failback_successes: t::FAILOVER_FAILBACK_SUCCESSES }
     }
 }
 

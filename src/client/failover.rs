@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::client::config::HEALTH_TIMEOUT_MS;
 use crate::client::endpoints::{EndpointSet, Switch};
-use crate::client::snapshot::Operation;
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::observe::events::Event;
 use crate::policy::attempt::{Replay, Resilience};
 use crate::policy::breaker::BreakerState;
@@ -136,7 +136,7 @@ impl Client {
                 code = err.code(),
                 "failing over"
             );
-            self.resilience.sink.emit(Event::Failover {
+            self.resilience.sink().emit(Event::Failover {
                 from: self.endpoint_url(from).to_owned(),
                 to: self.endpoint_url(to).to_owned(),
                 code: err.code(),
@@ -207,11 +207,11 @@ impl Client {
         let ok = self.health_of(i, self.timeout_ms.min(HEALTH_TIMEOUT_MS)).await.is_ok();
         if let Some(Switch::Failback { from, to }) = failover.set.on_probe(i, ok) {
             // Its health checks passed: its circuit, opened during the outage, closes with it.
-            if let Some(breaker) = &self.endpoint(to).1.breaker {
+            if let Some(breaker) = self.endpoint(to).1.breaker() {
                 breaker.reset();
             }
             tracing::info!(from = self.endpoint_url(from), to = self.endpoint_url(to), "failing back");
-            self.resilience.sink.emit(Event::Failback {
+            self.resilience.sink().emit(Event::Failback {
                 from: self.endpoint_url(from).to_owned(),
                 to: self.endpoint_url(to).to_owned(),
             });
@@ -235,7 +235,7 @@ impl Client {
     /// 2 (HALF_OPEN) for the primary's: the JS side skips its pre-check while it is 0.
     pub fn breaker_state_code(&self) -> u32 {
         let code = |r: &Resilience| {
-            r.breaker.as_ref().map_or(0, |b| match b.state() {
+            r.breaker().map_or(0, |b| match b.state() {
                 BreakerState::Closed => 0,
                 BreakerState::Open => 1,
                 BreakerState::HalfOpen => 2,
@@ -263,7 +263,7 @@ impl Client {
                 active: i == active,
                 requests: failover.requests[i].load(Relaxed),
                 failovers: h.failovers,
-                breaker: self.endpoint(i).1.breaker.as_ref().map(|b| b.snapshot()),
+                breaker: self.endpoint(i).1.breaker().map(|b| b.snapshot()),
                 wire: self.wire_of(i).as_str(),
             })
             .collect()

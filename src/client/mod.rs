@@ -1,10 +1,13 @@
 //! The v1 operations (mint, mintBatch, validate, healthCheck) over one transport,
 //! each through the resilience path.
 
+pub mod builder;
 pub mod config;
 pub mod endpoints;
 mod failover;
+pub mod metrics;
 pub mod snapshot;
+pub mod table;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -16,8 +19,9 @@ use serde::Deserialize;
 
 use crate::cache::ValidationCache;
 use crate::client::config::{ClientConfig, HEALTH_TIMEOUT_MS};
-use crate::client::snapshot::{ClientSnapshot, Operation};
+use crate::client::snapshot::ClientSnapshot;
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::id::{self, IdGrammar};
 use crate::policy::attempt::{Call, Replay, Resilience};
 use crate::policy::bulkhead::{Bulkhead, BulkheadPermit};
@@ -57,7 +61,7 @@ pub struct Client {
 }
 
 /// How many single mints `mintBatch` runs at once against a service without a batch route.
-pub const BATCH_FALLBACK_CONCURRENCY: usize = 4;
+pub const BATCH_FALLBACK_CONCURRENCY: usize = crate::client::table::BATCH_FALLBACK_CONCURRENCY as usize;
 
 /// Which failures a mint is retried after (docs/ARCHITECTURE.md, "Retry safety").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -281,7 +285,8 @@ fn idempotency_key() -> String {
 }
 
 impl Client {
-    pub fn new(
+    /// Assembled by `builder::ClientBuilder`, the one place every part gets its default.
+    pub(super) fn new(
         config: &ClientConfig,
         transport: TransportKind,
         resilience: Resilience,
@@ -309,7 +314,7 @@ impl Client {
     }
 
     /// Adds endpoints after the primary (see `failover`).
-    pub fn with_failover(mut self, failover: Option<Failover>) -> Self {
+    pub(super) fn with_failover(mut self, failover: Option<Failover>) -> Self {
         let mode = self.wires[0].mode();
         if let Some(f) = &failover {
             self.wires.extend(f.fallbacks.iter().map(|b| EndpointWire::new(mode, b.transport.base_url())));
@@ -399,7 +404,7 @@ impl Client {
     }
 
     /// Bounds this client's calls in flight with `bulkhead`.
-    pub fn with_bulkhead(mut self, bulkhead: Option<Bulkhead>) -> Self {
+    pub(super) fn with_bulkhead(mut self, bulkhead: Option<Bulkhead>) -> Self {
         self.bulkhead = bulkhead;
         self
     }
@@ -417,17 +422,17 @@ impl Client {
     }
 
     pub fn snapshot(&self) -> ClientSnapshot {
-        let stats = &self.resilience.stats;
+        let stats = &self.resilience.stats();
         ClientSnapshot {
             operations: Operation::ALL.iter().map(|&op| stats.snapshot(op)).collect(),
-            breaker: self.resilience.breaker.as_ref().map(|b| b.snapshot()),
+            breaker: self.resilience.breaker().map(|b| b.snapshot()),
             cache: self.cache().map(|c| c.stats()),
             rejected_by_breaker: stats.rejected_by_breaker(),
-            pause: self.resilience.pause.snapshot(),
-            fleet: self.resilience.fleet.as_ref().map(|f| f.snapshot()),
-            retry_budget: self.resilience.retry_budget.as_ref().map(|b| b.snapshot()),
+            pause: self.resilience.pause().snapshot(),
+            fleet: self.resilience.fleet().map(|f| f.snapshot()),
+            retry_budget: self.resilience.retry_budget().map(|b| b.snapshot()),
             bulkhead: self.bulkhead.as_ref().map(|b| b.snapshot()),
-            rate_limit: self.resilience.rate_limit.as_ref().map(|t| t.snapshot()),
+            rate_limit: self.resilience.rate_limit().map(|t| t.snapshot()),
             endpoints: self.endpoint_snapshots(),
             wire: self.wire_of(self.active_endpoint()).as_str(),
             placeholders_accepted: self.placeholders_accepted(),
@@ -536,7 +541,7 @@ impl Client {
             tracing::warn!(code = error_code.as_deref().unwrap_or(""), "accepted a placeholder id");
             let error_code = error_code.map(|code| self.redactor.redact(&code).into_owned());
             self.resilience
-                .sink
+                .sink()
                 .emit(crate::observe::events::Event::Placeholder { chitty_id: minted.id.clone(), error_code });
         }
         Ok(minted.id)
@@ -708,7 +713,7 @@ impl Client {
     /// The fleet's shared cache, used when this client caches and fleet mode shares a cache.
     fn shared_cache(&self) -> Option<&crate::fleet::cache::SharedCache> {
         self.cache.as_ref()?;
-        self.resilience.fleet.as_ref()?.shared_cache()
+        self.resilience.fleet()?.shared_cache()
     }
 
     /// `client.invalidate(id)`, local part: forgets `id` in the validation cache (fresh or
@@ -864,14 +869,14 @@ impl Client {
     pub async fn health_result(&self) -> Result<(), ClientError> {
         let endpoint = self.active_endpoint();
         let resilience = self.endpoint(endpoint).1;
-        let gate = &resilience.pause;
+        let gate = resilience.pause();
         let mut budget_ms = HEALTH_TIMEOUT_MS;
         resilience.pass_throttle(&mut budget_ms).await?;
         gate.pass(&mut budget_ms).await?;
         let stamp = gate.stamp();
         let started = std::time::Instant::now();
         let outcome = self.health_of(endpoint, HEALTH_TIMEOUT_MS).await;
-        resilience.stats.record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
+        resilience.stats().record_attempt(Operation::Health, started.elapsed(), outcome.as_ref().err());
         let _ = resilience.record_for_gate(Operation::Health, stamp, outcome.as_ref().err());
         outcome.map(drop)
     }

@@ -66,16 +66,17 @@ pub struct ConnectionConfig {
 pub const MIN_RECONNECT_DELAY_MS: u64 = 10;
 
 /// The client's default jitter on reconnect delays (±20 %).
-pub const DEFAULT_JITTER: f64 = 0.2;
+pub const DEFAULT_JITTER: f64 = crate::client::table::CONNECTION_JITTER;
 
 impl Default for ConnectionConfig {
     fn default() -> Self {
+        use crate::client::table as t;
         Self {
-            health_check_interval_ms: 30_000,
-            reconnect_delay_ms: 1_000,
-            max_reconnect_delay_ms: 60_000,
-            multiplier: 2.0,
-            max_reconnect_attempts: None,
+            health_check_interval_ms: t::CONNECTION_HEALTH_CHECK_INTERVAL,
+            reconnect_delay_ms: t::CONNECTION_RECONNECT_DELAY,
+            max_reconnect_delay_ms: t::CONNECTION_MAX_RECONNECT_DELAY,
+            multiplier: t::CONNECTION_RECONNECT_MULTIPLIER,
+            max_reconnect_attempts: t::CONNECTION_MAX_RECONNECT_ATTEMPTS,
             jitter: DEFAULT_JITTER,
         }
     }
@@ -371,7 +372,7 @@ impl ConnectionMachine {
         self.stats.total_reconnections += 1;
         self.due_in(delay_ms);
         self.transition(ConnectionState::Reconnecting, step);
-        step.events.push(Event::Reconnecting { attempt: self.reconnect_attempts, delay_ms });
+        step.events.push(Event::Reconnecting { attempt: self.reconnect_attempts, delay: delay_ms });
     }
 
     fn due_in(&mut self, ms: u64) {
@@ -440,7 +441,7 @@ mod tests {
 
     fn reconnecting(step: &Step) -> Option<(u32, u64)> {
         step.events.iter().find_map(|e| match e {
-            Event::Reconnecting { attempt, delay_ms } => Some((*attempt, *delay_ms)),
+            Event::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
             _ => None,
         })
     }

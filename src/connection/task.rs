@@ -283,7 +283,7 @@ mod tests {
         let delays: Vec<_> = events
             .iter()
             .filter_map(|e| match e {
-                Event::Reconnecting { attempt, delay_ms } => Some((*attempt, *delay_ms)),
+                Event::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
                 _ => None,
             })
             .collect();

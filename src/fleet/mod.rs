@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use crate::error::ClientError;
 use crate::observe::events::SharedSink;
-use crate::policy::breaker::BreakerState;
 use crate::rt::clock::SharedClock;
 
 use self::breaker_hint::BreakerHint;
@@ -27,13 +26,13 @@ use self::budget::{Grant, RateBudget, RateConfig};
 use self::cache::SharedCache;
 use self::link::Link;
 
-pub const DEFAULT_KEY_PREFIX: &str = "chittyid";
+pub const DEFAULT_KEY_PREFIX: &str = crate::client::table::FLEET_KEY_PREFIX;
 /// Longest a call waits on any one Redis command.
-pub const DEFAULT_DEADLINE_MS: u64 = 30;
-pub const DEFAULT_BURST: f64 = 1.0;
+pub const DEFAULT_DEADLINE_MS: u64 = crate::client::table::FLEET_DEADLINE_MS;
+pub const DEFAULT_BURST: f64 = crate::client::table::FLEET_BURST;
 /// Longest a validation waits for another instance that is asking the service for the same
 /// id (and how long that instance's lock lives).
-pub const DEFAULT_COALESCE_MS: u64 = 200;
+pub const DEFAULT_COALESCE_MS: u64 = crate::client::table::FLEET_COALESCE_MS;
 /// A 429 without `Retry-After` pauses the fleet this long.
 /// How often an instance with traffic reads the breaker hint and the pause.
 pub const STATE_REFRESH_MS: u64 = 250;
@@ -46,8 +45,8 @@ pub const PROBE_INTERVAL_MS: u64 = 500;
 pub const PROBE_TIMEOUT_MS: u64 = 1_000;
 /// Commands in a row without an answer within the deadline before the fleet goes local-only.
 pub const TIMEOUTS_BEFORE_DEGRADED: u32 = 3;
-pub const MAX_DEADLINE_MS: u64 = 10_000;
-pub const MAX_COALESCE_MS: u64 = 10_000;
+pub const MAX_DEADLINE_MS: u64 = crate::client::table::FLEET_DEADLINE_MS_MAX;
+pub const MAX_COALESCE_MS: u64 = crate::client::table::FLEET_COALESCE_MS_MAX;
 pub const MAX_KEY_PREFIX_LEN: usize = 64;
 
 /// The Lua scripts, run with EVALSHA (EVAL's fallback loads them on NOSCRIPT). `Link` also
@@ -96,11 +95,11 @@ impl FleetConfig {
         Self {
             redis_url,
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            api_key_scope: false,
+            api_key_scope: crate::client::table::FLEET_API_KEY_SCOPE,
             deadline_ms: DEFAULT_DEADLINE_MS,
             rate: None,
-            shared_cache: true,
-            breaker_hint: true,
+            shared_cache: crate::client::table::FLEET_SHARED_CACHE,
+            breaker_hint: crate::client::table::FLEET_BREAKER_HINT,
             coalesce_ms: DEFAULT_COALESCE_MS,
         }
     }
@@ -328,16 +327,19 @@ impl Fleet {
         self.rate.current_pause()
     }
 
-    /// The local breaker moved: the fleet learns of an opening, and of the close that ends it.
-    pub fn on_breaker_transition(self: &Arc<Self>, to: BreakerState, reset_timeout_ms: u64) {
-        if !self.breaker_hint {
-            return;
+    /// The local circuit opened: the fleet learns of it, to probe the service sooner elsewhere.
+    pub fn publish_breaker_open(self: &Arc<Self>, reset_timeout_ms: u64) {
+        if self.breaker_hint {
+            let fleet = Arc::clone(self);
+            spawn_detached(async move { fleet.hint.publish_open(reset_timeout_ms).await });
         }
-        let fleet = Arc::clone(self);
-        match to {
-            BreakerState::Open => spawn_detached(async move { fleet.hint.publish_open(reset_timeout_ms).await }),
-            BreakerState::Closed => spawn_detached(async move { fleet.hint.publish_closed().await }),
-            BreakerState::HalfOpen => {}
+    }
+
+    /// The local circuit closed again: the fleet learns that the opening it was told of is over.
+    pub fn publish_breaker_closed(self: &Arc<Self>) {
+        if self.breaker_hint {
+            let fleet = Arc::clone(self);
+            spawn_detached(async move { fleet.hint.publish_closed().await });
         }
     }
 

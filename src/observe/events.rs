@@ -1,24 +1,36 @@
-//! What the client reports as it runs. The binding delivers these into the JS EventEmitter;
-//! the core only knows the `EventSink` trait.
+//! What the client reports as it runs. Each variant's fields are the payload JS receives, field
+//! for field (the binding names them in camelCase, `src/bindings/events.rs`;
+//! `lib/types/events.d.ts` types them): no layer reshapes an event on its way out
+//! (docs/ARCHITECTURE.md, "Observability"). The core only knows the `EventSink` trait.
 
 use std::sync::Arc;
 
+/// A failure as an event carries it: JS receives an `Error` with this `message` and `code`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorPayload {
+    pub code: &'static str,
+    pub message: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
+    /// `StateChangeEvent`: the connection manager changed state; `timestamp` in Unix-epoch ms.
     StateChange {
         from: &'static str,
         to: &'static str,
         timestamp: u64,
     },
+    /// `ServiceUrlEvent`, as are `Disconnected` and `Unhealthy`.
     Connected {
         service_url: String,
     },
     Disconnected {
         service_url: String,
     },
+    /// `ReconnectingEvent`: reconnect `attempt` (1-based) is made in `delay` ms.
     Reconnecting {
         attempt: u32,
-        delay_ms: u64,
+        delay: u64,
     },
     Unhealthy {
         service_url: String,
@@ -26,25 +38,29 @@ pub enum Event {
     MaxReconnectAttemptsReached {
         attempts: u32,
     },
+    /// `RetryEvent`: `attempt` (1-based) failed with `error`; the next one is in `delay` ms.
     Retry {
         operation: &'static str,
         attempt: u32,
-        delay_ms: u64,
-        error_code: &'static str,
-        error_message: String,
+        delay: u64,
+        error: ErrorPayload,
     },
+    /// `CircuitOpenEvent`: the breaker opened after `failures`; it tries again in `reset_timeout` ms.
     CircuitOpen {
         failures: u32,
-        retry_in_ms: u64,
+        reset_timeout: u64,
     },
-    /// A 429 paused the client's traffic for `retry_in_ms` (`retry_after`: the service said how long).
+    /// `RateLimitedEvent`: a 429 paused the client's traffic for `retry_in_ms` (`retry_after`: the
+    /// service said how long).
     RateLimited {
         operation: &'static str,
         retry_in_ms: u64,
         retry_after: bool,
     },
+    /// An empty payload (`{}`), as are `CircuitClose` and `FleetRestored`.
     CircuitHalfOpen,
     CircuitClose,
+    /// The payload is the error itself: an `Error` with this `message` and `code`.
     Error {
         code: &'static str,
         message: String,
@@ -68,6 +84,7 @@ pub enum Event {
     },
     /// A mint resolved to a placeholder id because the client accepts them (`acceptPlaceholders`):
     /// not a minted id; the service means to replace it (docs/ARCHITECTURE.md, "Two wires").
+    /// `error_code` is the service's `errorCode` (JS: null when absent).
     Placeholder {
         chitty_id: String,
         error_code: Option<String>,

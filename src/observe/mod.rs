@@ -3,5 +3,5 @@
 
 pub mod events;
 pub mod logging;
-pub mod metrics;
+pub mod stats;
 pub mod telemetry;

@@ -17,9 +17,9 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::client::snapshot::Operation;
 use crate::error::ClientError;
 use crate::exchange::Method;
+use crate::exchange::Operation;
 
 /// A `diagnostics_channel` subscriber listens: the start and the end of every attempt.
 pub const TRACE: u8 = 1;

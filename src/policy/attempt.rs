@@ -6,31 +6,110 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::snapshot::{OpStats, Operation};
 use crate::error::ClientError;
+use crate::exchange::Operation;
 use crate::fleet::Fleet;
-use crate::observe::events::{Event, SharedSink};
+use crate::observe::events::{ErrorPayload, Event, SharedSink};
+use crate::observe::stats::OpStats;
 use crate::policy::breaker::{Admission, BreakerState, CircuitBreaker, Transition, Trial};
 use crate::policy::pause::Pause;
 use crate::policy::rate_limit::RateLimit;
-use crate::policy::retry::{parse_retry_after, RetryPolicy};
+use crate::policy::retry::{is_retryable, parse_retry_after, RetryPolicy};
 use crate::policy::retry_budget::RetryBudget;
 use crate::transport::Response;
 
+/// The policies one endpoint's calls run under. Built by `client::builder::ClientBuilder`
+/// (one per endpoint); the fields are private so that every client is assembled there.
 pub struct Resilience {
-    pub retry: Option<RetryPolicy>,
-    pub breaker: Option<Arc<CircuitBreaker>>,
+    retry: Option<RetryPolicy>,
+    breaker: Option<Arc<CircuitBreaker>>,
     /// The client-wide pause after 429s (see `policy::pause`).
-    pub pause: Arc<Pause>,
-    pub sink: SharedSink,
-    pub stats: Arc<OpStats>,
+    pause: Arc<Pause>,
+    sink: SharedSink,
+    stats: Arc<OpStats>,
     /// Fleet mode (`crate::fleet`): the shared rate budget before each attempt, the 429 pause
     /// and breaker openings published after it.
-    pub fleet: Option<Arc<Fleet>>,
+    fleet: Option<Arc<Fleet>>,
     /// Caps retries at a fraction of recent calls (see `retry_budget`); `None` = unlimited.
-    pub retry_budget: Option<Arc<RetryBudget>>,
-    /// The client-side rate limit every request waits at (see `token_bucket`); `None` = off.
-    pub rate_limit: Option<Arc<RateLimit>>,
+    retry_budget: Option<Arc<RetryBudget>>,
+    /// The client-side rate limit every request waits at (see `policy::rate_limit`); `None` = off.
+    rate_limit: Option<Arc<RateLimit>>,
+}
+
+impl Resilience {
+    /// No retry, breaker, budget, rate limit or fleet: each is added with its `with_` method.
+    pub fn new(pause: Arc<Pause>, sink: SharedSink, stats: Arc<OpStats>) -> Self {
+        Self { retry: None, breaker: None, pause, sink, stats, fleet: None, retry_budget: None, rate_limit: None }
+    }
+
+    pub fn with_retry(mut self, retry: Option<RetryPolicy>) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn with_breaker(mut self, breaker: Option<Arc<CircuitBreaker>>) -> Self {
+        self.breaker = breaker;
+        self
+    }
+
+    pub fn with_fleet(mut self, fleet: Option<Arc<Fleet>>) -> Self {
+        self.fleet = fleet;
+        self
+    }
+
+    pub fn with_retry_budget(mut self, retry_budget: Option<Arc<RetryBudget>>) -> Self {
+        self.retry_budget = retry_budget;
+        self
+    }
+
+    pub fn with_rate_limit(mut self, rate_limit: Option<Arc<RateLimit>>) -> Self {
+        self.rate_limit = rate_limit;
+        self
+    }
+
+    /// The policies of an endpoint after this one (failover): its own `breaker` and `pause`;
+    /// retry policy, budget, rate limit, stats and events are this one's. The fleet's budget
+    /// and pause stay the primary service's (keyed by its origin).
+    pub fn for_fallback(&self, breaker: Option<Arc<CircuitBreaker>>, pause: Arc<Pause>) -> Self {
+        Self {
+            retry: self.retry.clone(),
+            breaker,
+            pause,
+            sink: self.sink.clone(),
+            stats: self.stats.clone(),
+            fleet: None,
+            retry_budget: self.retry_budget.clone(),
+            rate_limit: self.rate_limit.clone(),
+        }
+    }
+
+    pub fn breaker(&self) -> Option<&Arc<CircuitBreaker>> {
+        self.breaker.as_ref()
+    }
+
+    pub fn pause(&self) -> &Arc<Pause> {
+        &self.pause
+    }
+
+    pub fn sink(&self) -> &SharedSink {
+        &self.sink
+    }
+
+    pub fn stats(&self) -> &Arc<OpStats> {
+        &self.stats
+    }
+
+    pub fn fleet(&self) -> Option<&Arc<Fleet>> {
+        self.fleet.as_ref()
+    }
+
+    pub fn retry_budget(&self) -> Option<&Arc<RetryBudget>> {
+        self.retry_budget.as_ref()
+    }
+
+    pub fn rate_limit(&self) -> Option<&Arc<RateLimit>> {
+        self.rate_limit.as_ref()
+    }
 }
 
 /// A HALF_OPEN trial slot held by one attempt; dropping it frees the slot.
@@ -163,9 +242,8 @@ impl Resilience {
             self.sink.emit(Event::Retry {
                 operation: op.as_str(),
                 attempt: number,
-                delay_ms: shown_ms,
-                error_code: err.code(),
-                error_message: err.to_string(),
+                delay: shown_ms,
+                error: ErrorPayload { code: err.code(), message: err.to_string() },
             });
             if sleep_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
@@ -267,14 +345,18 @@ impl Resilience {
         let Some(Transition { from, to }) = transition else { return };
         tracing::info!(from = from.as_str(), to = to.as_str(), "circuit breaker transition");
         if let (Some(fleet), Some(breaker)) = (&self.fleet, &self.breaker) {
-            fleet.on_breaker_transition(to, breaker.config().reset_timeout_ms);
+            match to {
+                BreakerState::Open => fleet.publish_breaker_open(breaker.config().reset_timeout_ms),
+                BreakerState::Closed => fleet.publish_breaker_closed(),
+                BreakerState::HalfOpen => {}
+            }
         }
         let event = match to {
             BreakerState::Open => {
                 let snapshot = self.breaker.as_ref().map(|b| b.snapshot());
                 Event::CircuitOpen {
                     failures: snapshot.as_ref().map_or(0, |s| s.failures),
-                    retry_in_ms: snapshot.map_or(0, |s| s.config.reset_timeout_ms),
+                    reset_timeout: snapshot.map_or(0, |s| s.config.reset_timeout_ms),
                 }
             }
             BreakerState::HalfOpen => Event::CircuitHalfOpen,
@@ -285,7 +367,7 @@ impl Resilience {
 
     fn retry_delay(&self, attempt: u32, err: &ClientError) -> Option<u64> {
         let policy = self.retry.as_ref()?;
-        if !err.is_retryable() {
+        if !is_retryable(err) {
             return None;
         }
         // This failure opened the circuit: another attempt would only be refused after the
@@ -417,6 +499,34 @@ mod tests {
         // The pause the gate started went to the fleet; the gate itself refused the retry.
         assert_eq!(fleet.snapshot().pauses_published, 1);
         assert!(fleet.current_pause() > 0);
+    }
+
+    #[test]
+    fn retry_and_circuit_open_events_carry_their_payloads() {
+        let sink = Arc::new(RecordingSink::default());
+        let r = Resilience {
+            retry: Some(RetryPolicy {
+                max_attempts: 2,
+                initial_delay_ms: 1,
+                max_delay_ms: 1,
+                jitter: 0.0,
+                ..RetryPolicy::default()
+            }),
+            breaker: Some(Arc::new(CircuitBreaker::new(
+                BreakerConfig { failure_threshold: 2, reset_timeout_ms: 100, ..BreakerConfig::default() },
+                ManualClock::new(0),
+            ))),
+            ..resilience(ManualClock::new(0), sink.clone())
+        };
+        let err = block_on(r.run(MINT, |_| failing(), |_| Ok(()))).unwrap_err();
+        let error = ErrorPayload { code: "ETIMEDOUT", message: err.to_string() };
+        assert_eq!(
+            *sink.events.lock().unwrap(),
+            [
+                Event::Retry { operation: "mint", attempt: 1, delay: 1, error },
+                Event::CircuitOpen { failures: 2, reset_timeout: 100 },
+            ]
+        );
     }
 
     #[test]

@@ -41,7 +41,13 @@ pub struct BreakerConfig {
 
 impl Default for BreakerConfig {
     fn default() -> Self {
-        Self { failure_threshold: 5, reset_timeout_ms: 60_000, monitor_window_ms: 10_000, half_open_successes: 3 }
+        use crate::client::table as t;
+        Self {
+            failure_threshold: t::CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+            reset_timeout_ms: t::CIRCUIT_BREAKER_RESET_TIMEOUT,
+            monitor_window_ms: t::CIRCUIT_BREAKER_MONITOR_WINDOW,
+            half_open_successes: t::CIRCUIT_BREAKER_HALF_OPEN_ATTEMPTS,
+        }
     }
 }
 

@@ -21,7 +21,7 @@ pub struct BulkheadConfig {
 
 /// Calls that may wait for a slot when `maxQueue` is left out: none, so a full bulkhead fails
 /// fast (as cockatiel's and resilience4j's do by default).
-pub const DEFAULT_MAX_QUEUE: u32 = 0;
+pub const DEFAULT_MAX_QUEUE: u32 = crate::client::table::BULKHEAD_MAX_QUEUE;
 
 impl BulkheadConfig {
     pub fn validate(&self) -> Result<(), String> {
@@ -135,7 +135,11 @@ mod tests {
             let err = b.enter(10_000).await.map(drop).unwrap_err();
             assert_eq!(err.code(), "EBULKHEADFULL");
             assert!(err.to_string().contains("2 calls in flight and 1 queued"), "{err}");
-            assert!(!err.may_have_reached_service() && !err.counts_as_service_failure() && !err.is_retryable());
+            assert!(
+                !err.may_have_reached_service()
+                    && !err.counts_as_service_failure()
+                    && !crate::policy::retry::is_retryable(&err)
+            );
             // A slot freed goes to the queued call.
             drop(first);
             waiter.await.unwrap().unwrap();

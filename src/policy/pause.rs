@@ -25,11 +25,11 @@ use crate::policy::retry::RetryPolicy;
 use crate::rt::clock::SharedClock;
 
 /// First adaptive pause; it doubles while 429s continue.
-pub const INITIAL_PAUSE_MS: u64 = 1_000;
+pub const INITIAL_PAUSE_MS: u64 = crate::client::table::PAUSE_INITIAL_MS;
 /// No pause, adaptive or server-given, lasts longer.
-pub const MAX_PAUSE_MS: u64 = 60_000;
+pub const MAX_PAUSE_MS: u64 = crate::client::table::PAUSE_MAX_MS;
 /// Spread of adaptive pauses, so clients limited together do not return together.
-const PAUSE_JITTER: f64 = 0.2;
+const PAUSE_JITTER: f64 = crate::client::table::PAUSE_JITTER;
 /// The pace grows by this fraction per second's worth of successes.
 const PACE_GROWTH_PER_SECOND: f64 = 0.1;
 /// The slowest pace (below it, the growing pauses do the slowing down) and the pace above

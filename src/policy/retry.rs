@@ -5,6 +5,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::error::ClientError;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
     /// Total attempts including the first; at least 1.
@@ -20,13 +22,14 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
+        use crate::client::table as t;
         Self {
-            max_attempts: 3,
-            initial_delay_ms: 100,
-            max_delay_ms: 5000,
-            multiplier: 2.0,
-            jitter: 0.5,
-            max_retry_after_ms: 30_000,
+            max_attempts: t::RETRY_MAX_ATTEMPTS,
+            initial_delay_ms: t::RETRY_INITIAL_DELAY_MS,
+            max_delay_ms: t::RETRY_MAX_DELAY_MS,
+            multiplier: t::RETRY_BACKOFF_MULTIPLIER,
+            jitter: t::RETRY_JITTER,
+            max_retry_after_ms: t::RETRY_MAX_RETRY_AFTER_MS,
         }
     }
 }
@@ -88,6 +91,19 @@ fn clamp_to_max(ms: f64, max: u64) -> u64 {
         (ms.round() as u64).min(max)
     } else {
         max
+    }
+}
+
+/// Transient failures that another attempt may cure.
+pub fn is_retryable(err: &ClientError) -> bool {
+    match err {
+        ClientError::Http { status, .. } => is_retryable_status(*status),
+        // A garbled 2xx is retried too: under the same idempotency key the service replays
+        // the committed answer, so nothing minted is lost.
+        ClientError::Transport { .. } | ClientError::Timeout { .. } | ClientError::BadResponse { .. } => true,
+        // A rate-limited placeholder waits at the gate like a 429; others are final.
+        ClientError::Placeholder { .. } => err.is_rate_limit(),
+        _ => false,
     }
 }
 
@@ -290,6 +306,20 @@ mod tests {
         bad(RetryPolicy { jitter: 1.5, ..Default::default() }, "jitter");
         bad(RetryPolicy { jitter: f64::NAN, ..Default::default() }, "jitter");
         assert!(RetryPolicy { jitter: 1.0, multiplier: 1.0, ..Default::default() }.validate().is_ok());
+    }
+
+    #[test]
+    fn transient_failures_are_retried_and_refusals_are_not() {
+        let http = |status| ClientError::Http { status, status_text: String::new(), retry_after: None };
+        for status in [408, 429, 502, 503, 504] {
+            assert!(is_retryable(&http(status)), "{status}");
+        }
+        for status in [400, 401, 403, 404, 422, 500, 501] {
+            assert!(!is_retryable(&http(status)), "{status}");
+        }
+        assert!(is_retryable(&ClientError::Timeout { after_ms: 5, phase: crate::error::Phase::Exchange }));
+        assert!(!is_retryable(&ClientError::CircuitOpen { retry_in_ms: 10 }));
+        assert!(!is_retryable(&ClientError::TrialsInFlight { limit: 3 }));
     }
 
     #[test]

@@ -24,7 +24,12 @@ pub struct RetryBudgetConfig {
 
 impl Default for RetryBudgetConfig {
     fn default() -> Self {
-        Self { ratio: 0.2, window_ms: 10_000, min_per_second: 10 }
+        use crate::client::table as t;
+        Self {
+            ratio: t::RETRY_BUDGET_RATIO,
+            window_ms: t::RETRY_BUDGET_WINDOW_MS,
+            min_per_second: t::RETRY_BUDGET_MIN_PER_SECOND,
+        }
     }
 }
 

@@ -507,12 +507,8 @@ fn a_calls_extra_headers_are_sent_and_can_never_replace_the_clients_own() {
             ("idempotency-key".to_owned(), "other".to_owned()),
         ]
         .into();
-        let scope = crate::observe::telemetry::CallScope::new(
-            1,
-            crate::client::snapshot::Operation::Mint,
-            &telemetry,
-            Some(headers),
-        );
+        let scope =
+            crate::observe::telemetry::CallScope::new(1, crate::exchange::Operation::Mint, &telemetry, Some(headers));
         crate::observe::telemetry::scoped(scope, t.send(post("/mint", r#"{"entity":"PEO"}"#, "key-1"))).await.unwrap();
         t.send(post("/mint", r#"{"entity":"PEO"}"#, "key-2")).await.unwrap();
         let seen = server.requests.lock().unwrap().clone();

@@ -328,7 +328,8 @@ fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::snapshot::{OpStats, Operation};
+    use crate::exchange::Operation;
+    use crate::observe::stats::OpStats;
 
     /// A client with `stats` and nothing optional (no breaker, cache, fleet, limits, fallbacks).
     fn bare_snapshot(stats: &OpStats) -> ClientSnapshot {

@@ -8,7 +8,7 @@ import { closedPort, startPair } from './helpers.mjs'
 import { record, sleep, waitFor } from './wait.mjs'
 
 const require = createRequire(import.meta.url)
-const native = require('../binding.js')
+const native = require('../lib/native/index.js')
 
 /** A loopback HTTP server answering every request with `handler(req, res)`. */
 async function serve(handler) {

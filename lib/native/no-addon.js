@@ -1,11 +1,11 @@
 'use strict'
 
-// Loads the native addon through the loader napi-rs generates (`binding.js`, not edited by
-// hand). When no addon fits this machine, that loader throws a generic "Cannot find native
-// binding"; this replaces it with an error that names the platform detected, the prebuilt
-// targets and what to do. The loader's own error stays as `cause`.
+// What a machine without a fitting addon is told: napi-rs's generated loader (binding.js, not
+// edited by hand) throws a generic "Cannot find native binding"; `noAddonError` replaces it
+// with an error that names the platform detected, the prebuilt targets and what to do, keeping
+// the loader's own error as `cause`. The gate that uses it is ./index.js.
 
-const pkg = require('../package.json')
+const pkg = require('../../package.json')
 
 const CPU_OF_RUST_ARCH = {
   x86_64: 'x64',
@@ -95,7 +95,7 @@ function noAddonError(cause) {
     lines.push(
       `No prebuilt addon fits this platform (${host}). Build it from source: with Rust stable and Node >= 18, ` +
         '`npm install && npm run build` in a clone of the package repository writes ' +
-        `chittyid-client.${host}.node; copy it next to this package's binding.js, or set ` +
+        `chittyid-client.${host}.node; copy it next to this package's lib/native/binding.js, or set ` +
         'NAPI_RS_NATIVE_LIBRARY_PATH to its path.',
     )
   }
@@ -112,16 +112,4 @@ function noAddonError(cause) {
   return error
 }
 
-function loadBinding() {
-  try {
-    return require('../binding.js')
-  } catch (err) {
-    const generic =
-      err &&
-      typeof err.message === 'string' &&
-      /^(Cannot find native binding|Failed to load native binding)/.test(err.message)
-    throw generic ? noAddonError(err) : err
-  }
-}
-
-module.exports = { loadBinding, platformOfTarget }
+module.exports = { noAddonError, platformOfTarget }

@@ -10,7 +10,7 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * `crate::breaker::CircuitBreaker` for the compat `CircuitBreaker` class: JS asks `admit()`,
+ * `crate::policy::breaker::CircuitBreaker` for the compat `CircuitBreaker` class: JS asks `admit()`,
  * runs the callback, then reports the outcome.
  */
 export declare class NativeCircuitBreaker {
@@ -37,7 +37,7 @@ export declare class NativeClient {
    * to the real network (lib/fetch-transport.js).
    */
   singleAttempt(ticket: number): void
-  constructor(options: NativeClientOptions, onEvent?: ((arg: NativeEvent) => void) | undefined | null)
+  constructor(options: NativeClientOptions)
   get serviceUrl(): string
   /**
    * Synchronous breaker pre-check, so an open circuit rejects without a native promise:
@@ -91,8 +91,11 @@ export declare class NativeClient {
   metrics(): string
   /** `GET /health` (outside retry and breaker); its answer arrives as a completion. */
   submitHealthCheck(ticket: number, cancellable: boolean, headers?: Array<string> | undefined | null): void
-  /** Wires native events to `callback` (one weak threadsafe function, created on first call). */
-  attachEvents(callback: (arg: NativeEvent) => void): void
+  /**
+   * Wires native events to `callback` (one weak threadsafe function, created on first call);
+   * their payloads are made with `object` and `error`, the caller's `Object` and `Error`.
+   */
+  attachEvents(callback: (name: string, payload: object) => void, object: ObjectConstructor, error: ErrorConstructor): void
   /**
    * Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
    * true once CONNECTED, false when this first check fails. Cancelling it only stops the
@@ -171,7 +174,7 @@ export interface BreakerStats {
   halfOpenSuccesses: number
 }
 
-/** `bulkhead` (see `bulkhead`). */
+/** `bulkhead` (see `policy::bulkhead`). */
 export interface BulkheadOptions {
   maxConcurrent?: number
   maxQueue?: number
@@ -252,7 +255,7 @@ export interface ClientDefaults {
   acceptPlaceholders: boolean
 }
 
-/** `rateLimit` (see `token_bucket`). */
+/** `rateLimit` (see `policy::rate_limit`). */
 export interface ClientRateLimitOptions {
   requestsPerSecond: number
   burst?: number
@@ -332,7 +335,7 @@ export declare function compatIsRetryable(code: string | undefined | null, messa
  */
 export declare function compatRetryDelay(options: RetryOptions, attempt: number): number | null
 
-/** `connection` (see `monitor`). */
+/** `connection` (see `crate::connection`). */
 export interface ConnectionOptions {
   healthCheckInterval?: number
   reconnectDelay?: number
@@ -399,7 +402,7 @@ export interface EndpointStats {
 }
 
 /**
- * `{ entity, letter }` of every entity code, from `format::ENTITY_TYPE_LETTERS`, so a test can
+ * `{ entity, letter }` of every entity code, from `id::ENTITY_TYPE_LETTERS`, so a test can
  * hold lib/format.js's copy of the table equal to it.
  */
 export interface EntityTypeLetter {
@@ -438,7 +441,7 @@ export interface ErrorInfo {
   circuitBreakerState?: string
 }
 
-/** `failover` (see `endpoints`). */
+/** `failover` (see `client::endpoints`). */
 export interface FailoverOptions {
   probeIntervalMs?: number
   failbackSuccesses?: number
@@ -557,7 +560,7 @@ export declare function isValidFormatNative(id: string, grammar?: string | undef
 
 /**
  * Label names the `labels` option may not use (the client's own series use them), for the JS
- * side's checks (`crate::metrics::OWN_LABEL_NAMES`).
+ * side's checks (`crate::client::metrics::OWN_LABEL_NAMES`).
  */
 export declare function metricLabelNames(): Array<string>
 
@@ -633,24 +636,6 @@ export interface NativeEmulatorOptions {
   compress?: boolean
   /** Mint as if `Idempotency-Key` did not exist, as the public service does. */
   ignoreIdempotencyKeys?: boolean
-}
-
-/** One event, flattened; the JS side builds the payload for `name`. */
-export interface NativeEvent {
-  name: string
-  from?: string
-  to?: string
-  timestamp?: number
-  serviceUrl?: string
-  attempt?: number
-  attempts?: number
-  delay?: number
-  operation?: string
-  code?: string
-  message?: string
-  failures?: number
-  /** `rateLimited`: the service said how long to pause (`Retry-After`). */
-  retryAfter?: boolean
 }
 
 export interface OperationStats {

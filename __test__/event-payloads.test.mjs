@@ -1,0 +1,173 @@
+// Every event's payload is exactly the object `index.d.ts` documents for it: its keys in order,
+// their types and values. Each is made in the listener's own realm: jest runs this file in a VM
+// context of its own, where an object or Error made with Node's main-realm constructors fails
+// `instanceof Object` / `instanceof Error`. The native side builds each payload once
+// (src/bindings/events.rs); the JS side only emits it.
+import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import { closedPort } from './helpers.mjs'
+import { record, waitFor } from './wait.mjs'
+
+const EVENTS = [
+  'stateChange',
+  'connected',
+  'disconnected',
+  'reconnecting',
+  'unhealthy',
+  'maxReconnectAttemptsReached',
+  'retry',
+  'circuitOpen',
+  'circuitHalfOpen',
+  'circuitClose',
+  'rateLimited',
+  'error',
+  'failover',
+  'failback',
+  'placeholder',
+]
+
+let emulator
+const clients = []
+
+beforeAll(async () => {
+  emulator = await ChittyIDEmulator.start({ port: 0 })
+})
+
+afterEach(async () => {
+  emulator.setFault({})
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+})
+
+afterAll(() => emulator.close())
+
+function client(options) {
+  const c = new ChittyIDClient(options)
+  clients.push(c)
+  return c
+}
+
+/** Every payload heard is a plain object of this realm (`instanceof Object` holds). */
+function expectOwnObjects(seen) {
+  for (const [name, payload] of seen.events) {
+    if (name === 'error') continue
+    expect(Object.getPrototypeOf(payload) === Object.prototype ? name : `${name}: of another realm`).toBe(name)
+  }
+}
+
+/** An Error of this realm with `message` and an own enumerable `code`, as `Object.assign` makes. */
+function expectError(err, code, message) {
+  expect(err).toBeInstanceOf(Error)
+  expect(Object.getPrototypeOf(err)).toBe(Error.prototype)
+  expect(err.message).toMatch(message)
+  expect(Object.keys(err)).toEqual(['code'])
+  expect(err.code).toBe(code)
+}
+
+test('retry, circuitOpen, circuitHalfOpen and circuitClose', async () => {
+  const c = client({
+    serviceUrl: `${emulator.url}/v1`,
+    retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+    circuitBreaker: { failureThreshold: 2, resetTimeout: 40, halfOpenAttempts: 1 },
+  })
+  const seen = record(c, EVENTS)
+  emulator.setFault({ errorStatus: 503, remaining: 2, routes: ['mint'] })
+  await expect(c.mint({ entity: 'PEO' })).rejects.toThrow(/503/)
+  expect(seen.names()).toEqual(['retry', 'circuitOpen'])
+  const [retry] = seen.of('retry')
+  expect(Object.keys(retry)).toEqual(['operation', 'attempt', 'delay', 'error'])
+  expect(retry).toStrictEqual({ operation: 'mint', attempt: 1, delay: 1, error: retry.error })
+  expectError(retry.error, 'EHTTP', /503/)
+  expect(seen.of('circuitOpen')).toStrictEqual([{ failures: 2, resetTimeout: 40 }])
+
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  await c.mint({ entity: 'PEO' })
+  await waitFor(() => seen.count('circuitClose') === 1, 'circuitClose')
+  expect(seen.names()).toEqual(['retry', 'circuitOpen', 'circuitHalfOpen', 'circuitClose'])
+  expect(seen.of('circuitHalfOpen')).toStrictEqual([{}])
+  expect(seen.of('circuitClose')).toStrictEqual([{}])
+  expectOwnObjects(seen)
+})
+
+test('the connection events: stateChange, connected, disconnected, error, reconnecting, maxReconnectAttemptsReached', async () => {
+  const up = client({ serviceUrl: `${emulator.url}/v1`, connection: { healthCheckInterval: 60000 } })
+  const heard = record(up, EVENTS)
+  const before = Date.now()
+  expect(await up.connect()).toBe(true)
+  up.disconnect()
+  await waitFor(() => heard.count('disconnected') === 1, 'disconnected')
+  const url = `${emulator.url}/v1`
+  const changes = heard.of('stateChange')
+  expect(changes.map(({ from, to }) => `${from}>${to}`)).toEqual([
+    'DISCONNECTED>CONNECTING',
+    'CONNECTING>CONNECTED',
+    'CONNECTED>DISCONNECTED',
+  ])
+  for (const change of changes) {
+    expect(Object.keys(change)).toEqual(['from', 'to', 'timestamp'])
+    expect(change).toStrictEqual({ from: change.from, to: change.to, timestamp: change.timestamp })
+    expect(change.timestamp).toBeGreaterThanOrEqual(before - 1000)
+    expect(change.timestamp).toBeLessThanOrEqual(Date.now() + 1000)
+  }
+  expect(heard.of('connected')).toStrictEqual([{ serviceUrl: url }])
+  expect(heard.of('disconnected')).toStrictEqual([{ serviceUrl: url }])
+
+  const dead = `http://127.0.0.1:${await closedPort()}`
+  const down = client({
+    serviceUrl: dead,
+    connection: { reconnectDelay: 5, maxReconnectDelay: 5, maxReconnectAttempts: 1, jitter: 0 },
+  })
+  const failed = record(down, EVENTS)
+  expect(await down.connect()).toBe(false)
+  await waitFor(() => failed.count('maxReconnectAttemptsReached') === 1, 'maxReconnectAttemptsReached')
+  const [error] = failed.of('error')
+  expectError(error, 'ECONNREFUSED', /cannot connect to the ChittyID service/)
+  const [reconnecting] = failed.of('reconnecting')
+  expect(Object.keys(reconnecting)).toEqual(['attempt', 'delay'])
+  expect(reconnecting).toStrictEqual({ attempt: 1, delay: reconnecting.delay })
+  expect(reconnecting.delay).toBeGreaterThan(0)
+  expect(failed.of('maxReconnectAttemptsReached')).toStrictEqual([{ attempts: 1 }])
+  expectOwnObjects(heard)
+  expectOwnObjects(failed)
+})
+
+test('placeholder: the id and the service errorCode', async () => {
+  const deployed = await ChittyIDEmulator.start({ port: 0, profile: 'deployed' })
+  try {
+    deployed.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
+    const c = client({ serviceUrl: deployed.url, acceptPlaceholders: true })
+    const heard = record(c, EVENTS)
+    const id = await c.mint({ entity: 'PEO' })
+    expect(heard.of('placeholder')).toStrictEqual([{ chittyId: id, errorCode: 'MINT_UNAVAILABLE' }])
+    expectOwnObjects(heard)
+  } finally {
+    await Promise.all(clients.splice(0).map((c) => c.close()))
+    await deployed.close()
+  }
+})
+
+test('failover and failback: from, to and the failure code', async () => {
+  const second = await ChittyIDEmulator.start({ port: 0 })
+  try {
+    const first = `${emulator.url}/v1`
+    const c = client({
+      serviceUrl: [first, `${second.url}/v1`],
+      retry: false,
+      connection: { healthCheckInterval: 20 },
+    })
+    const heard = record(c, EVENTS)
+    emulator.setFault({ errorStatus: 503 })
+    await c.mint({ entity: 'PEO' }).catch(() => {})
+    await waitFor(() => heard.count('failover') === 1, 'failover')
+    const [failover] = heard.of('failover')
+    expect(failover).toStrictEqual({ from: first, to: `${second.url}/v1`, code: failover.code })
+    expect(Object.keys(failover)).toEqual(['from', 'to', 'code'])
+    expect(typeof failover.code).toBe('string')
+    emulator.setFault({})
+    await c.connect()
+    await waitFor(() => heard.count('failback') === 1, 'failback', 10000)
+    expect(heard.of('failback')).toStrictEqual([{ from: `${second.url}/v1`, to: first }])
+    expectOwnObjects(heard)
+  } finally {
+    await Promise.all(clients.splice(0).map((c) => c.close()))
+    await second.close()
+  }
+})

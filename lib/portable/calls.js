@@ -1,0 +1,101 @@
+'use strict'
+
+// The portable client's calls in flight: each call's AbortController (aborted by the caller's
+// signal or by close()), what an aborted mint reports (whether it may have minted), and the
+// ChittyIDError a failed call rejects with.
+
+const { ChittyIDError, abortError, circuitOpenError, closedError } = require('../errors.js')
+
+/** The ChittyIDError of failure `f` (./transport.js `failure`); `prefix` is the operation's v1 wording. */
+function errorOf(f, prefix, { closed, signal, idempotencyKey }) {
+  if (f instanceof Error) return f
+  if (f.kind === 'aborted') return closed ? closedError() : abortError(signal)
+  if (f.kind === 'open') return circuitOpenError(f.retryInMs, prefix)
+  const cause = Object.assign(new Error(f.message), { code: f.code })
+  if (f.status !== undefined) cause.status = f.status
+  if (f.unknown)
+    return new ChittyIDError(`${prefix}${f.message}`, {
+      code: 'EMINTUNKNOWN',
+      status: f.status,
+      cause,
+      idempotencyKey,
+    })
+  const err = new ChittyIDError(`${prefix}${f.message}`, {
+    code: f.code,
+    status: f.status,
+    cause,
+    retryInMs: f.retryInMs,
+  })
+  if (f.kind === 'placeholder') {
+    err.placeholderId = f.placeholderId
+    err.serviceErrorCode = f.serviceErrorCode
+    // Whether minting again cannot mint twice (lib/wire.js, the rule of src/wire.rs).
+    err.retrySafe = f.retrySafe
+  }
+  return err
+}
+
+class Calls {
+  closed = false
+  /**
+   * The AbortController of every call in flight, aborted by close(); held weakly, since in
+   * Workers a call whose request ended never runs its `finally` and would stay here for good.
+   */
+  #controllers = new Set()
+
+  /** A controller for one call: aborted by the caller's `signal` or by close(); `end()` when done. */
+  begin(signal) {
+    const ctl = new AbortController()
+    const onAbort = () => ctl.abort()
+    if (signal) signal.addEventListener('abort', onAbort, { once: true })
+    const ref = new WeakRef(ctl)
+    if (this.#controllers.size >= 256)
+      for (const r of this.#controllers) if (r.deref() === undefined) this.#controllers.delete(r)
+    this.#controllers.add(ref)
+    ctl.end = () => {
+      this.#controllers.delete(ref)
+      if (signal) signal.removeEventListener('abort', onAbort)
+    }
+    return ctl
+  }
+
+  /** The ChittyIDError of failure `f` in a call of this client. */
+  error(f, prefix, signal, idempotencyKey) {
+    return errorOf(f, prefix, { closed: this.closed, signal, idempotencyKey })
+  }
+
+  /**
+   * Runs one public call: `body(ctl, fetch)` with its controller and the `fetch` of the moment,
+   * rejecting with its ChittyIDError.
+   */
+  async run(signal, prefix, idempotencyKey, body, mints = false) {
+    // Nothing was sent: a mint says so.
+    if (signal && signal.aborted) throw abortError(signal, mints ? { mayHaveMinted: false } : undefined)
+    const ctl = this.begin(signal)
+    // A mint's requests that may have reached the service and were not answered "not
+    // processed", and whether one minted: what an abort or close() reports (README "Errors").
+    ctl.mints = mints
+    ctl.unsettled = 0
+    ctl.minted = false
+    try {
+      return await body(ctl, globalThis.fetch)
+    } catch (f) {
+      if (f !== null && typeof f === 'object' && f.kind === 'aborted' && mints) {
+        const stopped =
+          ctl.unsettled > 0 || ctl.minted ? { mayHaveMinted: true, idempotencyKey } : { mayHaveMinted: false }
+        throw this.closed ? closedError(stopped) : abortError(signal, stopped)
+      }
+      throw this.error(f, prefix, signal, idempotencyKey)
+    } finally {
+      ctl.end()
+    }
+  }
+
+  /** Refuses later calls (`closed`) and aborts every call in flight. */
+  close() {
+    this.closed = true
+    for (const ref of [...this.#controllers]) ref.deref()?.abort()
+  }
+}
+
+module.exports = { Calls }
