@@ -23,3 +23,11 @@ pub mod wire;
 
 #[cfg(feature = "node")]
 mod bindings;
+
+/// Every Rust allocation of the addon goes to mimalloc (Node's own stay with the system
+/// allocator): its size classes fit the cache's nodes, and its pages hold one size class each
+/// (docs/ARCHITECTURE.md, "Validation cache"). The unit tests count allocations with their own
+/// allocator instead.
+#[cfg(not(test))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
