@@ -1,6 +1,6 @@
 //! Turns the options table, `lib/options.json` (docs/ARCHITECTURE.md "Options"), into Rust:
 //! a const per default and the kind and range of each numeric option, included by
-//! `src/client/table.rs` as `client::table`.
+//! `src/option_table.rs` as `option_table`.
 
 use std::fmt::Write as _;
 

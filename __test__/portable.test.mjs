@@ -116,9 +116,18 @@ describe('options: the native client refuses the same values with the same words
     expect([...RESERVED_HEADERS].sort()).toEqual([...native.reservedHeaderNames()].sort())
   })
 
-  test('the option names are the native ones; unknown call options are refused alike', async () => {
-    const { CLIENT_OPTIONS } = require('../lib/options.js')
-    expect(require('../lib/portable/options.js').CLIENT_OPTIONS).toEqual(CLIENT_OPTIONS)
+  test('an unknown constructor option, and an unknown call option, are refused alike', async () => {
+    const constructing = (Client) => {
+      try {
+        new Client({ serviceUrl: 'http://127.0.0.1:9/v1', retires: 2 })
+        return 'accepted'
+      } catch (err) {
+        return { type: err.constructor.name, code: err.code, message: err.message, option: err.option }
+      }
+    }
+    const nativeRefusal = constructing(NativeClient)
+    expect(nativeRefusal).toMatchObject({ code: 'ERR_CHITTYID_UNKNOWN_OPTION', option: 'retires' })
+    expect(constructing(portable.ChittyIDClient)).toEqual(nativeRefusal)
     const refusal = async (Client) => {
       const client = new Client({ serviceUrl: 'http://127.0.0.1:9/v1', retry: false })
       try {

@@ -1,7 +1,8 @@
 // The API key is kept out of free text by one rule (docs/ARCHITECTURE.md, "Redaction"), and
-// data is never rewritten by it. The rule has one Rust home (src/redact.rs) and a pure-JS twin
-// (lib/redact.js); both are held to the shared vectors and to each other here. Then the whole
-// client, with short keys, against a server that echoes the key everywhere it can.
+// data is never rewritten by it. The rule's home is src/redact.rs; JS with the addon runs it
+// through lib/redact.js `redactionOf`, JS without it runs lib/redact.js's own implementation.
+// All three are held to the shared vectors and to each other here. Then the whole client, with
+// short keys, against a server that echoes the key everywhere it can.
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { inspect } from 'node:util'
@@ -11,8 +12,10 @@ import { rawServer, startPair } from './helpers.mjs'
 import { record } from './wait.mjs'
 
 const require = createRequire(import.meta.url)
-const { REDACTED, redactSecret, revealsSecret } = require('../lib/redact.js')
-const { redactSecretNative, revealsSecretNative } = require('../lib/native/index.js')
+const { REDACTED, redactSecret, revealsSecret, redactionOf, jsRedaction } = require('../lib/redact.js')
+const binding = require('../lib/native/index.js')
+const { redactSecretNative, revealsSecretNative } = binding
+const viaAddon = redactionOf(binding)
 const VECTORS = JSON.parse(readFileSync(new URL('./fixtures/redaction-vectors.json', import.meta.url), 'utf8'))
 
 describe('one rule, two engines', () => {
@@ -21,11 +24,31 @@ describe('one rule, two engines', () => {
     for (const [text, secret, want] of VECTORS.redact) {
       expect([text, secret, redactSecret(text, secret)]).toEqual([text, secret, want])
       expect([text, secret, redactSecretNative(text, secret)]).toEqual([text, secret, want])
+      expect([text, secret, viaAddon.redactSecret(text, secret)]).toEqual([text, secret, want])
     }
     for (const [field, secret, want] of VECTORS.reveals) {
       expect([field, secret, revealsSecret(field, secret)]).toEqual([field, secret, want])
       expect([field, secret, revealsSecretNative(field, secret)]).toEqual([field, secret, want])
+      expect([field, secret, viaAddon.revealsSecret(field, secret)]).toEqual([field, secret, want])
     }
+  })
+
+  test('through the addon, JS keeps the JS contract for anything but two strings', () => {
+    const odd = [undefined, null, 5, {}, ['k'], Symbol.for('k')]
+    for (const value of odd) {
+      for (const [a, b] of [
+        [value, 'k'],
+        ['Bearer k', value],
+        [value, value],
+      ]) {
+        expect(viaAddon.redactSecret(a, b)).toBe(redactSecret(a, b))
+        expect(viaAddon.revealsSecret(a, b)).toBe(revealsSecret(a, b))
+        expect(revealsSecret(a, b)).toBe(false)
+      }
+    }
+    expect(redactSecret(undefined, 'k')).toBeUndefined()
+    expect(redactSecret('Bearer k', undefined)).toBe('Bearer k')
+    expect(jsRedaction).toEqual({ redactSecret, revealsSecret })
   })
 
   test('both engines agree on 20,000 generated texts and secrets', () => {

@@ -9,10 +9,13 @@
 
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createRequire } from 'node:module'
 import { inspect } from 'node:util'
 import vm from 'node:vm'
 import { jest } from '@jest/globals'
 import { ChittyIDClient } from '../index.mjs'
+
+const require = createRequire(import.meta.url)
 
 const SERVICE = 'https://id.chitty.cc/v1'
 const ID = 'CT-A-CHI-1234-P-24-A-0'
@@ -258,6 +261,26 @@ describe('v1 semantics keep the API key safe', () => {
       await expect(client.validate(ID)).resolves.toEqual({ valid: true, entity: 'PEO' })
     } finally {
       globalThis.fetch = saved
+    }
+  })
+
+  test('on Node the rule runs in the addon (src/redact.rs), not in a JS copy of it', async () => {
+    const binding = require('../lib/native/index.js')
+    const redact = jest.spyOn(binding, 'redactSecretNative')
+    const reveals = jest.spyOn(binding, 'revealsSecretNative')
+    const client = track(automatic({ serviceUrl: SERVICE, apiKey: KEY }))
+    const saved = globalThis.fetch
+    try {
+      globalThis.fetch = async () => new Response('', { status: 503, statusText: `echo ${KEY}` })
+      await expect(client.mintBatch([{ entity: 'PEO' }])).rejects.toThrow(/cannot batch mint IDs/)
+      expect(redact).toHaveBeenCalledWith(expect.stringContaining('cannot batch mint IDs'), KEY)
+      globalThis.fetch = async () => json({ valid: true, chittyId: ID, entity: `Bearer ${KEY}` })
+      await expect(client.validate(ID)).resolves.toEqual({ valid: true, chittyId: ID })
+      expect(reveals).toHaveBeenCalledWith(`Bearer ${KEY}`, KEY)
+    } finally {
+      globalThis.fetch = saved
+      redact.mockRestore()
+      reveals.mockRestore()
     }
   })
 

@@ -28,6 +28,7 @@ const {
   percentileSorted,
   cpuMicros,
   threadCpuMicros,
+  contextSwitches,
   emitResult,
   watchdog,
 } = require('./lib/common.js')
@@ -122,6 +123,7 @@ async function caseMint() {
   const warm = await drive(call, concurrency, warmDeadline, null, maxOps)
   if (warm.count === 0) throw new Error(`no ${op} succeeded during warm-up: ${warm.firstError}`)
   const lat = new Float64Array(maxOps)
+  const switches0 = contextSwitches()
   const loop0 = threadCpuMicros()
   const cpu0 = cpuMicros()
   const t0 = process.hrtime.bigint()
@@ -129,6 +131,7 @@ async function caseMint() {
   const elapsedS = Number(process.hrtime.bigint() - t0) / 1e9
   const cpuUs = cpuMicros() - cpu0
   const loopUs = threadCpuMicros() - loop0
+  const switches = contextSwitches() - switches0
   const n = Math.min(run.count, lat.length)
   const sorted = lat.subarray(0, n).sort()
   await c.close()
@@ -147,6 +150,8 @@ async function caseMint() {
     cpuUsPerCall: cpuUs / calls,
     // The JS thread's own CPU (the event loop), NaN where this platform cannot tell.
     loopUsPerCall: Number.isFinite(loopUs) ? loopUs / calls : NaN,
+    // Every thread's context switches (/proc/self/task/*/status), NaN where unknown.
+    ctxSwitchesPerCall: Number.isFinite(switches) ? switches / calls : NaN,
     cpuUtil: cpuUs / 1e6 / elapsedS,
     loopUtil: Number.isFinite(loopUs) ? loopUs / 1e6 / elapsedS : NaN,
     p50Us: percentileSorted(sorted, n, 50),

@@ -21,9 +21,10 @@ const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders } =
 const { serializeMintRequest, idProblem, cachedAnswer } = require('./requests.js')
 const { createV1, callV1, hideOwnFields } = require('./v1.js')
 const { shortcuts } = require('./shortcuts.js')
+const { redactionOf } = require('./redact.js')
 
 /** v1's calls (lib/v1.js), for clients with v1 semantics. */
-const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout })
+const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout, redaction: redactionOf(native) })
 
 /** A v1-semantics call's own `headers` (lib/v1.js `callV1`), as `[name, value, ...]`. */
 const v1Headers = (options, operation) => callHeaders(undefined, options, operation)

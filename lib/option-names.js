@@ -5,10 +5,41 @@
 // `refuseUnknown` throws a TypeError (`ERR_CHITTYID_UNKNOWN_OPTION`) naming the option, the
 // closest known name ("did you mean"), and, for names other libraries use for the same idea
 // (opossum, lru-cache, axios-retry, p-retry, ...), whose name it is and what to write here.
-// The known names of each options object live with its checks (lib/options.js); this module
-// only compares. Portable: no native addon, no `node:` import.
+// The constructor's option names are `CLIENT_OPTIONS`, here for both builds (the portable one
+// refuses with `ERR_CHITTYID_UNSUPPORTED` those it has not got); the names of each nested options
+// object live with its checks (lib/option-checks.js). Portable: no native addon, no `node:` import.
 
 const { unknownOption } = require('./errors.js')
+
+/** Every option of `new ChittyIDClient(config)`, in the order an unknown name's message lists them. */
+const CLIENT_OPTIONS = [
+  'serviceUrl',
+  'failover',
+  'apiKey',
+  'timeout',
+  'retry',
+  'circuitBreaker',
+  'cache',
+  'bulkhead',
+  'rateLimit',
+  'scope',
+  'connection',
+  'maxResponseBytes',
+  'allowInsecure',
+  'ca',
+  'maxConnections',
+  'proxy',
+  'transport',
+  'logger',
+  'loggerStyle',
+  'headers',
+  'name',
+  'labels',
+  'fleet',
+  'idGrammar',
+  'wire',
+  'acceptPlaceholders',
+]
 
 /**
  * Names other libraries give these options, per options object (`''` = the constructor's
@@ -163,4 +194,4 @@ function refuseUnknown(object, where, known, subject) {
   }
 }
 
-module.exports = { refuseUnknown, closest }
+module.exports = { CLIENT_OPTIONS, refuseUnknown, closest }

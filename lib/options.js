@@ -11,7 +11,7 @@
 
 const native = require('./native/index.js')
 const { invalidArgument } = require('./errors.js')
-const { refuseUnknown } = require('./option-names.js')
+const { CLIENT_OPTIONS, refuseUnknown } = require('./option-names.js')
 const {
   TABLE,
   spec,
@@ -367,36 +367,6 @@ const reserved = () => (reservedHeaders ??= new Set(native.reservedHeaderNames()
 // ---------------------------------------------------------------------------------------
 // The constructor's config
 
-/** Every option of `new ChittyIDClient(config)`; each is checked by `clientOptions`. */
-const CLIENT_OPTIONS = [
-  'serviceUrl',
-  'failover',
-  'apiKey',
-  'timeout',
-  'retry',
-  'circuitBreaker',
-  'cache',
-  'bulkhead',
-  'rateLimit',
-  'scope',
-  'connection',
-  'maxResponseBytes',
-  'allowInsecure',
-  'ca',
-  'maxConnections',
-  'proxy',
-  'transport',
-  'logger',
-  'loggerStyle',
-  'headers',
-  'name',
-  'labels',
-  'fleet',
-  'idGrammar',
-  'wire',
-  'acceptPlaceholders',
-]
-
 /**
  * `new ChittyIDClient(config)`, checked: `native` is what `new NativeClient()` takes; the rest
  * stays in JS (`timeout` with its default applied, as v1 exposed it on the client).
@@ -484,4 +454,4 @@ function callHeaders(option, callOptions, operation) {
   return merged === undefined ? undefined : [...merged].flat()
 }
 
-module.exports = { DEFAULTS, CLIENT_OPTIONS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject }
+module.exports = { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject }

@@ -1,9 +1,11 @@
 'use strict'
 
-// The JS twin of src/redact.rs, the one rule for keeping the API key out of what the client
-// reports (docs/ARCHITECTURE.md, "Redaction"). Pure JS with no import, so the builds without
-// the native addon can use it. __test__/redaction.test.mjs holds it to the Rust function: the
-// shared vectors in __test__/fixtures/redaction-vectors.json, and both on generated text.
+// The one rule for keeping the API key out of what the client reports (docs/ARCHITECTURE.md,
+// "Redaction"), for JS. Its home is src/redact.rs: JS that has the native addon loaded runs that
+// through `redactionOf(binding)`. This file's own implementation is for JS that cannot load the
+// addon (the portable build, lib/portable/, and lib/v1.js there), so it has no import.
+// __test__/redaction.test.mjs holds it to the Rust function: the shared vectors in
+// __test__/fixtures/redaction-vectors.json, and both on generated text.
 
 /** What a secret is replaced with, everywhere (Rust and JS). */
 const REDACTED = '[redacted]'
@@ -80,4 +82,22 @@ function revealsSecret(field, secret) {
   return occurrences(field, secret).some((at) => AFTER_BEARER.test(field.slice(0, at)))
 }
 
-module.exports = { REDACTED, MATCH_ANYWHERE_FROM, redactSecret, revealsSecret }
+/**
+ * `{ redactSecret, revealsSecret }` for JS that has the native addon `binding` loaded: the rule
+ * as src/redact.rs runs it (`redactSecretNative`, `revealsSecretNative`), under this file's
+ * contract for anything but two strings (returned as it came; reveals nothing). The addon is
+ * looked up at each call, not captured.
+ */
+function redactionOf(binding) {
+  return {
+    redactSecret: (text, secret) =>
+      typeof text === 'string' && typeof secret === 'string' ? binding.redactSecretNative(text, secret) : text,
+    revealsSecret: (field, secret) =>
+      typeof field === 'string' && typeof secret === 'string' && binding.revealsSecretNative(field, secret),
+  }
+}
+
+/** This file's own implementation, for JS without the addon. */
+const jsRedaction = Object.freeze({ redactSecret, revealsSecret })
+
+module.exports = { REDACTED, MATCH_ANYWHERE_FROM, redactSecret, revealsSecret, redactionOf, jsRedaction }

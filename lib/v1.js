@@ -15,7 +15,8 @@
 //   so jest's fake timers drive it as they drove v1's. The timer is cleared once the fetch
 //   settles either way (v1 left it running after a rejected fetch).
 // Two departures keep the API key safe (docs/OPERATIONS.md "The API key in errors, logs and answers"):
-// messages pass through the one redaction rule (lib/redact.js), a `chittyId` or `entity` that
+// messages pass through the one redaction rule (`redaction`: src/redact.rs's through the addon
+// in the Node client, lib/redact.js's own in the portable build), a `chittyId` or `entity` that
 // gives the key away is dropped, and `validate(".")`/`validate("..")` are answered without a
 // request (a URL drops dot segments, so the key would go to another route).
 // Errors are created inside the awaiting async function, so their stacks carry the caller's
@@ -23,14 +24,14 @@
 //
 // Portable: no native addon, no `node:` import, only pure modules of lib/. The Node client
 // (lib/client.js) and the portable build both use it; whatever makes the client passes its
-// defaults in.
+// defaults (and the Node client its redaction) in.
 
-const { redactSecret, revealsSecret } = require('./redact.js')
+const { jsRedaction } = require('./redact.js')
 const { abortError, rejectLater } = require('./errors.js')
 const { callSignal, callIdempotencyKey } = require('./option-checks.js')
 const { raceAbort } = require('./abort.js')
 
-/** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client/mod.rs answers). */
+/** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client/uri.rs answers). */
 const DOT_SEGMENT_ID = 'ChittyID cannot be "." or ".." (a URL path drops dot segments)'
 
 /** The options v1 had. A config with any other key gets v2 behaviour (lib/options.js). */
@@ -82,8 +83,10 @@ function follow(call, controller) {
  * call's own v2 options: `signal` (added to fetch's init; for mint and healthCheck, aborting
  * their own controller), `headers` and `idempotencyKey` (see `headersFor`).
  * `healthTimeoutMs`: healthCheck's fixed timeout (`AbortSignal.timeout`, as v1 had it).
+ * `redaction`: `{ redactSecret, revealsSecret }` (lib/redact.js); without it, lib/redact.js's own.
  */
-function createV1({ healthTimeoutMs }) {
+function createV1({ healthTimeoutMs, redaction = jsRedaction }) {
+  const { redactSecret, revealsSecret } = redaction
   async function mint(client, request, call) {
     try {
       const headers = headersFor(client.apiKey, true, call)

@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod fuzzing;
 pub mod id;
 pub mod observe;
+pub mod option_table;
 pub mod policy;
 pub mod redact;
 pub mod registry;
@@ -22,3 +23,11 @@ pub mod wire;
 
 #[cfg(feature = "node")]
 mod bindings;
+
+/// Every Rust allocation of the addon goes to mimalloc (Node's own stay with the system
+/// allocator): its size classes fit the cache's nodes, and its pages hold one size class each
+/// (docs/ARCHITECTURE.md, "Validation cache"). The unit tests count allocations with their own
+/// allocator instead.
+#[cfg(not(test))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -1,7 +1,9 @@
 //! The one rule for keeping a secret (the API key; the fleet's Redis password) out of what the
 //! client reports (docs/ARCHITECTURE.md, "Redaction"). Every Rust caller goes through this
-//! module; `lib/redact.js` is its JS twin, held to it by `__test__/redaction.test.mjs` (shared
-//! vectors in `__test__/fixtures/redaction-vectors.json`, and both engines on generated text).
+//! module, and so does JS wherever the addon is loaded (`bindings::redact`); `lib/redact.js`
+//! implements it again only for JS without the addon (the portable build), held to this one by
+//! `__test__/redaction.test.mjs` (shared vectors in `__test__/fixtures/redaction-vectors.json`,
+//! and both engines on generated text).
 //!
 //! - **Free text** (error messages, reason phrases, a service's `error` string, a Redis error)
 //!   has each occurrence of the secret replaced by [`REDACTED`], with [`redact`].

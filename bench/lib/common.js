@@ -51,6 +51,24 @@ function threadCpuMicros() {
   return threadStatSource ? threadStatSource() : undefined
 }
 
+/**
+ * Context switches of every thread of this process so far (voluntary + involuntary, from
+ * `/proc/self/task/<tid>/status`); undefined where that file does not exist. Threads that ended
+ * are not counted, so read it while the threads measured are alive.
+ */
+function contextSwitches() {
+  try {
+    let total = 0
+    for (const tid of fs.readdirSync('/proc/self/task')) {
+      const status = fs.readFileSync(`/proc/self/task/${tid}/status`, 'latin1')
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) total += Number(m[1])
+    }
+    return total
+  } catch {
+    return undefined
+  }
+}
+
 let threadStatSource
 function pickThreadStatSource() {
   const { threadId } = require('node:worker_threads')
@@ -250,6 +268,7 @@ module.exports = {
   percentileSorted,
   cpuMicros,
   threadCpuMicros,
+  contextSwitches,
   nowNs,
   emitResult,
   watchdog,

@@ -7,7 +7,7 @@
 // cannot exist in a fetch runtime, and a refusal of unknown keys.
 
 const { ChittyIDError, invalidArgument } = require('../errors.js')
-const { refuseUnknown } = require('../option-names.js')
+const { CLIENT_OPTIONS, refuseUnknown } = require('../option-names.js')
 const { GRAMMARS } = require('../format.js')
 const { onlyV1Options } = require('../v1.js')
 const {
@@ -127,39 +127,6 @@ const UNSUPPORTED = {
   maxConnections: "the runtime's fetch pools connections",
 }
 
-/**
- * Every option name of the native client (lib/options.js `CLIENT_OPTIONS`, in its order, so an
- * unknown name is refused with the same message; __test__/portable.test.mjs holds them equal).
- * The portable client checks those it has and refuses the rest (`UNSUPPORTED`).
- */
-const CLIENT_OPTIONS = [
-  'serviceUrl',
-  'failover',
-  'apiKey',
-  'timeout',
-  'retry',
-  'circuitBreaker',
-  'cache',
-  'bulkhead',
-  'rateLimit',
-  'scope',
-  'connection',
-  'maxResponseBytes',
-  'allowInsecure',
-  'ca',
-  'maxConnections',
-  'proxy',
-  'transport',
-  'logger',
-  'loggerStyle',
-  'headers',
-  'name',
-  'labels',
-  'fleet',
-  'idGrammar',
-  'wire',
-  'acceptPlaceholders',
-]
 const WIRES = spec('wire').oneOf
 
 /**
@@ -268,7 +235,6 @@ function callHeaders(option, callOptions, operation) {
 }
 
 module.exports = {
-  CLIENT_OPTIONS,
   WIRES,
   portableOptions,
   callSignal,

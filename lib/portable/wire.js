@@ -72,7 +72,7 @@ function parseBatch(json, expected) {
   return ids
 }
 
-/** A validate answer of either wire (src/client/mod.rs `parse_validation`), placeholders included. */
+/** A validate answer of either wire (src/client/parse.rs `parse_validation`), placeholders included. */
 function parseValidation(json) {
   if (json === null || typeof json !== 'object') throw bad('the answer has no boolean `valid`')
   if (json.replaced === true) {

@@ -16,6 +16,7 @@ pub mod fleet;
 pub mod format;
 pub mod options;
 pub mod redact;
+pub mod snapshot;
 pub mod telemetry;
 
 /// Every request, answer and health check runs on the one I/O thread of `crate::rt::runtime`;

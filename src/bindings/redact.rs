@@ -1,6 +1,6 @@
-//! The redaction rule (`crate::redact`) for JS. The client's JS code uses its pure-JS twin
-//! (`lib/redact.js`, no native crossing, loadable without the addon); these exist to prove the
-//! two agree (`__test__/redaction.test.mjs`).
+//! The redaction rule (`crate::redact`) for JS. The Node client's JS runs it through these
+//! (`redactionOf` in `lib/redact.js`); that file's own implementation is for JS that cannot load
+//! the addon, and `__test__/redaction.test.mjs` holds the two to each other.
 
 use napi_derive::napi;
 

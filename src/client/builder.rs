@@ -11,16 +11,15 @@
 use std::sync::Arc;
 
 use crate::cache::{CacheConfig, ValidationCache, DEFAULT_NEGATIVE_TTL_MS};
-use crate::client::config::{normalize_service_url, ClientConfig, ProxySetting};
 use crate::client::endpoints::{EndpointSet, FailoverConfig};
-use crate::client::table;
-use crate::client::{CachePolicy, Client, Failover, Fallback, MintRetry};
+use crate::client::{CachePolicy, CallRules, Client, Failover, Fallback, MintRetry};
 use crate::connection::ConnectionConfig;
 use crate::error::ClientError;
 use crate::fleet::{Fleet, FleetConfig};
 use crate::id::IdGrammar;
 use crate::observe::events::{self, SharedSink};
 use crate::observe::stats::OpStats;
+use crate::option_table as table;
 use crate::policy::attempt::Resilience;
 use crate::policy::breaker::{BreakerConfig, CircuitBreaker};
 use crate::policy::bulkhead::{Bulkhead, BulkheadConfig};
@@ -30,13 +29,14 @@ use crate::policy::retry::RetryPolicy;
 use crate::policy::retry_budget::{RetryBudget, RetryBudgetConfig};
 use crate::registry::{self, SharedState};
 use crate::rt::clock::{self, SharedClock};
+use crate::transport::config::{normalize_service_url, ProxySetting, TransportConfig};
 use crate::transport::{ClientTransport, TransportKind};
 use crate::wire::WireMode;
 
 /// Every setting of a client. `None` where a policy is off.
 #[derive(Clone)]
 pub struct ClientBuilder {
-    config: ClientConfig,
+    config: TransportConfig,
     fallback_urls: Vec<String>,
     failover: FailoverConfig,
     transport: TransportKind,
@@ -54,6 +54,7 @@ pub struct ClientBuilder {
     metric_labels: Vec<(String, String)>,
     wire: WireMode,
     accept_placeholders: bool,
+    id_grammar: IdGrammar,
     sink: SharedSink,
     clock: SharedClock,
 }
@@ -73,7 +74,7 @@ pub struct BuiltClient {
 impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
-            config: ClientConfig::default(),
+            config: TransportConfig::default(),
             fallback_urls: Vec::new(),
             failover: FailoverConfig::default(),
             transport: TransportKind::Native,
@@ -91,6 +92,7 @@ impl Default for ClientBuilder {
             metric_labels: Vec::new(),
             wire: WireMode::default(),
             accept_placeholders: false,
+            id_grammar: IdGrammar::default(),
             sink: events::noop(),
             clock: clock::system(),
         }
@@ -105,7 +107,7 @@ impl PartialEq for ClientBuilder {
                 (b.config.clone(), b.fallback_urls.clone(), b.failover.clone(), b.transport, b.retry.clone()),
                 (b.mint_retry, b.retry_budget.clone(), b.breaker.clone(), b.cache.clone(), b.negative_ttl_ms),
                 (b.connection.clone(), b.process_scope, b.bulkhead.clone(), b.rate_limit.clone(), b.fleet.clone()),
-                (b.metric_labels.clone(), b.wire, b.accept_placeholders),
+                (b.metric_labels.clone(), b.wire, b.accept_placeholders, b.id_grammar),
             )
         };
         settings(self) == settings(other)
@@ -198,7 +200,7 @@ impl ClientBuilder {
     }
 
     pub fn id_grammar(mut self, grammar: IdGrammar) -> Self {
-        self.config.id_grammar = grammar;
+        self.id_grammar = grammar;
         self
     }
 
@@ -381,7 +383,7 @@ impl ClientBuilder {
         } else {
             let mut fallbacks = Vec::with_capacity(self.fallback_urls.len());
             for service_url in &self.fallback_urls {
-                let endpoint_config = ClientConfig { service_url: service_url.clone(), ..config.clone() };
+                let endpoint_config = TransportConfig { service_url: service_url.clone(), ..config.clone() };
                 let transport = ClientTransport::new(&endpoint_config, self.transport)?;
                 let resilience = resilience.for_fallback(new_breaker(), Arc::new(Pause::new(clock.clone())));
                 fallbacks.push(Fallback { transport, resilience });
@@ -389,18 +391,16 @@ impl ClientBuilder {
             let set = EndpointSet::new(fallbacks.len() + 1, self.failover.clone(), clock.clone());
             Some(Failover::new(fallbacks, set))
         };
-        let client = Client::new(
-            config,
-            self.transport,
-            resilience,
-            cache,
-            self.mint_retry,
-            self.wire,
-            self.accept_placeholders,
-        )?
-        .with_bulkhead(self.bulkhead.clone().map(Bulkhead::new))
-        .with_failover(failover)
-        .into_shared();
+        let rules = CallRules {
+            mint_retry: self.mint_retry,
+            wire: self.wire,
+            accept_placeholders: self.accept_placeholders,
+            id_grammar: self.id_grammar,
+        };
+        let client = Client::new(config, self.transport, resilience, cache, rules)?
+            .with_bulkhead(self.bulkhead.clone().map(Bulkhead::new))
+            .with_failover(failover)
+            .into_shared();
         if let Some(fleet) = &fleet {
             fleet.start();
         }
@@ -415,7 +415,7 @@ mod tests {
     #[test]
     fn a_new_builder_holds_the_defaults_of_the_plain_types() {
         let b = ClientBuilder::new();
-        assert_eq!(b.config, ClientConfig::default());
+        assert_eq!(b.config, TransportConfig::default());
         assert_eq!(b.retry, Some(RetryPolicy::default()));
         assert_eq!(b.retry_budget, Some(RetryBudgetConfig::default()));
         assert_eq!(b.breaker, Some(BreakerConfig::default()));
@@ -432,7 +432,7 @@ mod tests {
             (ClientBuilder::new().service_url("ftp://h/v1"), "serviceUrl"),
             (ClientBuilder::new().fallback_urls(vec!["http://10.0.0.1/".into()]), "serviceUrl"),
             (ClientBuilder::new().timeout_ms(0), "timeout"),
-            (ClientBuilder::new().timeout_ms(crate::client::config::MAX_TIMEOUT_MS + 1), "timeout"),
+            (ClientBuilder::new().timeout_ms(crate::transport::config::MAX_TIMEOUT_MS + 1), "timeout"),
             (ClientBuilder::new().max_connections(70_000), "maxConnections"),
             (ClientBuilder::new().max_response_bytes(0), "maxResponseBytes"),
             (ClientBuilder::new().retry(Some(RetryPolicy { multiplier: 0.5, ..RetryPolicy::default() })), "retry"),

@@ -21,7 +21,7 @@ pub struct FailoverConfig {
 
 impl Default for FailoverConfig {
     fn default() -> Self {
-        use crate::client::table as t;
+        use crate::option_table as t;
         Self { probe_interval_ms: t::FAILOVER_PROBE_INTERVAL_MS, failback_successes: t::FAILOVER_FAILBACK_SUCCESSES }
     }
 }

@@ -4,13 +4,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::client::config::HEALTH_TIMEOUT_MS;
 use crate::client::endpoints::{EndpointSet, Switch};
 use crate::error::ClientError;
 use crate::exchange::Operation;
 use crate::observe::events::Event;
 use crate::policy::attempt::{Replay, Resilience};
 use crate::policy::breaker::BreakerState;
+use crate::transport::config::HEALTH_TIMEOUT_MS;
 use crate::transport::{ClientTransport, Method, Request, Response};
 
 use super::Client;

@@ -26,13 +26,13 @@ use self::budget::{Grant, RateBudget, RateConfig};
 use self::cache::SharedCache;
 use self::link::Link;
 
-pub const DEFAULT_KEY_PREFIX: &str = crate::client::table::FLEET_KEY_PREFIX;
+pub const DEFAULT_KEY_PREFIX: &str = crate::option_table::FLEET_KEY_PREFIX;
 /// Longest a call waits on any one Redis command.
-pub const DEFAULT_DEADLINE_MS: u64 = crate::client::table::FLEET_DEADLINE_MS;
-pub const DEFAULT_BURST: f64 = crate::client::table::FLEET_BURST;
+pub const DEFAULT_DEADLINE_MS: u64 = crate::option_table::FLEET_DEADLINE_MS;
+pub const DEFAULT_BURST: f64 = crate::option_table::FLEET_BURST;
 /// Longest a validation waits for another instance that is asking the service for the same
 /// id (and how long that instance's lock lives).
-pub const DEFAULT_COALESCE_MS: u64 = crate::client::table::FLEET_COALESCE_MS;
+pub const DEFAULT_COALESCE_MS: u64 = crate::option_table::FLEET_COALESCE_MS;
 /// A 429 without `Retry-After` pauses the fleet this long.
 /// How often an instance with traffic reads the breaker hint and the pause.
 pub const STATE_REFRESH_MS: u64 = 250;
@@ -45,8 +45,8 @@ pub const PROBE_INTERVAL_MS: u64 = 500;
 pub const PROBE_TIMEOUT_MS: u64 = 1_000;
 /// Commands in a row without an answer within the deadline before the fleet goes local-only.
 pub const TIMEOUTS_BEFORE_DEGRADED: u32 = 3;
-pub const MAX_DEADLINE_MS: u64 = crate::client::table::FLEET_DEADLINE_MS_MAX;
-pub const MAX_COALESCE_MS: u64 = crate::client::table::FLEET_COALESCE_MS_MAX;
+pub const MAX_DEADLINE_MS: u64 = crate::option_table::FLEET_DEADLINE_MS_MAX;
+pub const MAX_COALESCE_MS: u64 = crate::option_table::FLEET_COALESCE_MS_MAX;
 pub const MAX_KEY_PREFIX_LEN: usize = 64;
 
 /// The Lua scripts, run with EVALSHA (EVAL's fallback loads them on NOSCRIPT). `Link` also
@@ -95,11 +95,11 @@ impl FleetConfig {
         Self {
             redis_url,
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            api_key_scope: crate::client::table::FLEET_API_KEY_SCOPE,
+            api_key_scope: crate::option_table::FLEET_API_KEY_SCOPE,
             deadline_ms: DEFAULT_DEADLINE_MS,
             rate: None,
-            shared_cache: crate::client::table::FLEET_SHARED_CACHE,
-            breaker_hint: crate::client::table::FLEET_BREAKER_HINT,
+            shared_cache: crate::option_table::FLEET_SHARED_CACHE,
+            breaker_hint: crate::option_table::FLEET_BREAKER_HINT,
             coalesce_ms: DEFAULT_COALESCE_MS,
         }
     }

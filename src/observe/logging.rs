@@ -1,7 +1,7 @@
 //! Debug logging to stderr through `tracing`, switched on by `CHITTYID_LOG`
 //! (`error`, `warn`, `info`, `debug` or `trace`). Off by default: with no subscriber installed
 //! every log call site is one relaxed atomic load. No log line ever carries the API key:
-//! `ClientConfig`'s Debug redacts it, request logs name only method, path and status, and a
+//! `TransportConfig`'s Debug redacts it, request logs name only method, path and status, and a
 //! failed request's error is logged after the transport redacted it (`crate::redact`).
 
 use tracing_subscriber::filter::LevelFilter;

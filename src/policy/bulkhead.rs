@@ -21,7 +21,7 @@ pub struct BulkheadConfig {
 
 /// Calls that may wait for a slot when `maxQueue` is left out: none, so a full bulkhead fails
 /// fast (as cockatiel's and resilience4j's do by default).
-pub const DEFAULT_MAX_QUEUE: u32 = crate::client::table::BULKHEAD_MAX_QUEUE;
+pub const DEFAULT_MAX_QUEUE: u32 = crate::option_table::BULKHEAD_MAX_QUEUE;
 
 impl BulkheadConfig {
     pub fn validate(&self) -> Result<(), String> {

@@ -22,7 +22,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        use crate::client::table as t;
+        use crate::option_table as t;
         Self {
             max_attempts: t::RETRY_MAX_ATTEMPTS,
             initial_delay_ms: t::RETRY_INITIAL_DELAY_MS,

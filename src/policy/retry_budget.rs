@@ -24,7 +24,7 @@ pub struct RetryBudgetConfig {
 
 impl Default for RetryBudgetConfig {
     fn default() -> Self {
-        use crate::client::table as t;
+        use crate::option_table as t;
         Self {
             ratio: t::RETRY_BUDGET_RATIO,
             window_ms: t::RETRY_BUDGET_WINDOW_MS,

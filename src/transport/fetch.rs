@@ -17,8 +17,8 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::{Method, Request, Response};
-use crate::client::config::ClientConfig;
 use crate::error::{ClientError, Phase};
+use crate::transport::config::TransportConfig;
 
 /// The JS call an exchange belongs to. Every attempt of one call (retries, failover) is made
 /// with the `fetch` JS captured when the call was made, found by the call's `ticket`; and JS
@@ -187,7 +187,7 @@ pub struct FetchTransport {
 }
 
 impl FetchTransport {
-    pub fn new(config: &ClientConfig) -> Result<Self, ClientError> {
+    pub fn new(config: &TransportConfig) -> Result<Self, ClientError> {
         let key = config.api_key.as_deref().filter(|k| !k.is_empty());
         if key.is_some_and(|k| k.bytes().any(|b| b < 0x20 || b == 0x7f)) {
             return Err(ClientError::InvalidArgument {
@@ -304,11 +304,11 @@ mod tests {
     }
 
     fn transport(js: &Arc<FakeJs>, key: Option<&str>) -> FetchTransport {
-        let config = ClientConfig {
+        let config = TransportConfig {
             service_url: "http://stub.test/v1".into(),
             api_key: key.map(str::to_owned),
             max_response_bytes: 64,
-            ..ClientConfig::default()
+            ..TransportConfig::default()
         };
         let t = FetchTransport::new(&config).unwrap();
         t.attach(js.clone());
@@ -371,7 +371,7 @@ mod tests {
         let js = Arc::new(FakeJs::default());
         assert_eq!(transport(&js, None).authorization, None);
         assert_eq!(transport(&js, Some("")).authorization, None);
-        let config = ClientConfig { api_key: Some("a\nb".into()), ..ClientConfig::default() };
+        let config = TransportConfig { api_key: Some("a\nb".into()), ..TransportConfig::default() };
         assert_eq!(FetchTransport::new(&config).err().unwrap().code(), "ERR_INVALID_ARG_VALUE");
     }
 

@@ -10,6 +10,7 @@
 //! constant headers are the client's defaults, the body is handed over as `Bytes` without a
 //! copy, and a response that arrives in one chunk is kept as that chunk.
 
+pub mod config;
 mod errors;
 pub mod fetch;
 mod proxy;
@@ -27,9 +28,9 @@ use reqwest::header::{
 use reqwest::Url;
 use tokio::sync::Semaphore;
 
-use crate::client::config::ClientConfig;
 use crate::error::{ClientError, Phase};
 use crate::redact::Redactor;
+use crate::transport::config::TransportConfig;
 
 pub use redirect::MAX_REDIRECTS;
 
@@ -95,7 +96,7 @@ fn route(base: &str, path: &str) -> Result<Url, ClientError> {
 }
 
 impl Transport {
-    pub fn new(config: &ClientConfig) -> Result<Self, ClientError> {
+    pub fn new(config: &TransportConfig) -> Result<Self, ClientError> {
         let url = Url::parse(&config.service_url).map_err(|e| invalid(format!("serviceUrl: {e}")))?;
         let host = url.host_str().ok_or_else(|| invalid("serviceUrl has no host"))?;
         let port = url.port_or_known_default().ok_or_else(|| invalid("serviceUrl has no port"))?;
@@ -265,7 +266,7 @@ enum Kind {
 }
 
 impl ClientTransport {
-    pub fn new(config: &ClientConfig, kind: TransportKind) -> Result<Self, ClientError> {
+    pub fn new(config: &TransportConfig, kind: TransportKind) -> Result<Self, ClientError> {
         let kind = match kind {
             TransportKind::Native => Kind::Native(Transport::new(config)?),
             TransportKind::Fetch => Kind::Fetch(fetch::FetchTransport::new(config)?),

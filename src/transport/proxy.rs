@@ -4,8 +4,8 @@
 //! hosts matched by `NO_PROXY`. The JS side reads the environment (lowercase names win, as in
 //! Node) and hands over the result as a [`ProxySetting`].
 
-use crate::client::config::ProxySetting;
 use crate::error::ClientError;
+use crate::transport::config::ProxySetting;
 
 fn invalid(what: &str, e: reqwest::Error) -> ClientError {
     // The URL may carry proxy credentials: name the setting, not its value.

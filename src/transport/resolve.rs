@@ -63,9 +63,9 @@ fn only_allowed(addrs: Vec<SocketAddr>, loopback_only: bool) -> Vec<SocketAddr> 
     }
 }
 
-/// [`crate::client::config::is_loopback_host`] for a redirect's target.
+/// [`crate::transport::config::is_loopback_host`] for a redirect's target.
 pub fn is_loopback_url(url: &reqwest::Url) -> bool {
-    url.host().is_some_and(|host| crate::client::config::is_loopback_host(&host))
+    url.host().is_some_and(|host| crate::transport::config::is_loopback_host(&host))
 }
 
 #[cfg(test)]

@@ -8,17 +8,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
-use crate::client::config::ProxySetting;
+use crate::transport::config::ProxySetting;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-fn config(url: &str) -> ClientConfig {
-    ClientConfig {
+fn config(url: &str) -> TransportConfig {
+    TransportConfig {
         service_url: url.trim_end_matches('/').into(),
         api_key: Some("k3y".into()),
-        ..ClientConfig::default()
+        ..TransportConfig::default()
     }
 }
 
@@ -265,7 +265,7 @@ fn endless_trailers_do_not_exhaust_memory_or_the_timeout() {
                 counter.fetch_add(line.len(), Ordering::SeqCst);
             }
         });
-        let t = Transport::new(&ClientConfig { max_response_bytes: 64 * 1024, ..config(&url) }).unwrap();
+        let t = Transport::new(&TransportConfig { max_response_bytes: 64 * 1024, ..config(&url) }).unwrap();
         let started = std::time::Instant::now();
         let result = t.send(Request { timeout_ms: 20_000, ..get("/x") }).await;
         assert!(result.is_err(), "endless trailers must fail, got {result:?}");
@@ -282,10 +282,10 @@ fn endless_trailers_do_not_exhaust_memory_or_the_timeout() {
 fn the_size_cap_applies_while_streaming() {
     runtime().block_on(async {
         let server = raw_server(|_, _| chunked_answer(100, 0x400)).await;
-        let t = Transport::new(&ClientConfig { max_response_bytes: 10_000, ..config(&server.url) }).unwrap();
+        let t = Transport::new(&TransportConfig { max_response_bytes: 10_000, ..config(&server.url) }).unwrap();
         assert_eq!(t.send(get("/x")).await.unwrap_err().code(), "EBODYTOOLARGE");
         let declared = raw_server(|_, _| b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n".to_vec()).await;
-        let t = Transport::new(&ClientConfig { max_response_bytes: 10_000, ..config(&declared.url) }).unwrap();
+        let t = Transport::new(&TransportConfig { max_response_bytes: 10_000, ..config(&declared.url) }).unwrap();
         assert_eq!(t.send(get("/x")).await.unwrap_err().code(), "EBODYTOOLARGE");
     });
 }
@@ -294,9 +294,9 @@ fn the_size_cap_applies_while_streaming() {
 fn a_body_of_several_chunks_exactly_at_the_cap_is_accepted() {
     runtime().block_on(async {
         let server = raw_server(|_, _| chunked_answer(3, 0x190)).await;
-        let t = Transport::new(&ClientConfig { max_response_bytes: 3 * 0x190, ..config(&server.url) }).unwrap();
+        let t = Transport::new(&TransportConfig { max_response_bytes: 3 * 0x190, ..config(&server.url) }).unwrap();
         assert_eq!(t.send(get("/x")).await.unwrap().body.len(), 3 * 0x190);
-        let t = Transport::new(&ClientConfig { max_response_bytes: 3 * 0x190 - 1, ..config(&server.url) }).unwrap();
+        let t = Transport::new(&TransportConfig { max_response_bytes: 3 * 0x190 - 1, ..config(&server.url) }).unwrap();
         assert_eq!(t.send(get("/x")).await.unwrap_err().code(), "EBODYTOOLARGE");
     });
 }
@@ -322,7 +322,7 @@ fn gzip_answers_are_decoded_and_the_cap_applies_to_the_decoded_body() {
             bytes
         })
         .await;
-        let t = Transport::new(&ClientConfig { max_response_bytes: 1024 * 1024, ..config(&server.url) }).unwrap();
+        let t = Transport::new(&TransportConfig { max_response_bytes: 1024 * 1024, ..config(&server.url) }).unwrap();
         assert_eq!(&t.send(get("/x")).await.unwrap().body[..], br#"{"chittyId":"Z"}"#);
         assert!(server.requests.lock().unwrap()[0].to_ascii_lowercase().contains("gzip"));
         assert_eq!(t.send(get("/x")).await.unwrap_err().code(), "EBODYTOOLARGE");
@@ -408,7 +408,7 @@ fn plain_http_redirects_to_remote_hosts_are_refused() {
 fn requests_in_flight_are_bounded_by_max_connections() {
     runtime().block_on(async {
         let server = raw_server(|_, _| ok_json("{}")).await;
-        let t = Arc::new(Transport::new(&ClientConfig { max_connections: 4, ..config(&server.url) }).unwrap());
+        let t = Arc::new(Transport::new(&TransportConfig { max_connections: 4, ..config(&server.url) }).unwrap());
         let calls: Vec<_> = (0..400)
             .map(|_| {
                 let t = t.clone();
@@ -432,7 +432,7 @@ fn connect_failures_are_connect_phase_and_named_like_node() {
         assert!(!refused.may_have_reached_service());
         assert!(refused.to_string().contains(&format!("connect ECONNREFUSED 127.0.0.1:{port}")), "{refused}");
         let missing =
-            Transport::new(&ClientConfig { allow_insecure: true, ..config("http://no-such-host.invalid") }).unwrap();
+            Transport::new(&TransportConfig { allow_insecure: true, ..config("http://no-such-host.invalid") }).unwrap();
         let err = missing.send(get("/x")).await.unwrap_err();
         assert_eq!(err.code(), "ENOTFOUND", "{err:?}");
         assert!(!err.may_have_reached_service());
@@ -482,7 +482,7 @@ fn an_explicit_proxy_receives_absolute_form_requests() {
         let proxy = raw_server(|_, _| ok_json(r#"{"via":"proxy"}"#)).await;
         let proxy_url = proxy.url.trim_end_matches("/v1").to_owned();
         let t =
-            Transport::new(&ClientConfig { proxy: ProxySetting::Url(proxy_url), ..config("http://127.0.0.1:9/v1") })
+            Transport::new(&TransportConfig { proxy: ProxySetting::Url(proxy_url), ..config("http://127.0.0.1:9/v1") })
                 .unwrap();
         assert_eq!(&t.send(get("/health")).await.unwrap().body[..], br#"{"via":"proxy"}"#);
         assert!(proxy.requests.lock().unwrap()[0].starts_with("GET http://127.0.0.1:9/v1/health HTTP/1.1"));

@@ -4,7 +4,6 @@
 use napi_derive::napi;
 
 use crate::cache::{CacheConfig, DEFAULT_NEGATIVE_TTL_MS};
-use crate::client::config::{self, ClientConfig};
 use crate::client::endpoints::FailoverConfig;
 use crate::client::MintRetry;
 use crate::connection::ConnectionConfig;
@@ -13,6 +12,7 @@ use crate::policy::breaker::BreakerConfig;
 use crate::policy::bulkhead::DEFAULT_MAX_QUEUE;
 use crate::policy::retry::{default_retryable_errors, RetryPolicy};
 use crate::policy::retry_budget::RetryBudgetConfig;
+use crate::transport::config::{self, TransportConfig};
 use crate::wire::WireMode;
 
 use super::{BreakerOptions, CacheOptions, ConnectionOptions, FailoverOptions, RetryBudgetOptions, RetryOptions};
@@ -66,7 +66,7 @@ pub struct ClientDefaults {
 /// Every default, read from the types that define them.
 #[napi]
 pub fn client_defaults() -> ClientDefaults {
-    let config = ClientConfig::default();
+    let config = TransportConfig::default();
     let retry = RetryPolicy::default();
     let budget = RetryBudgetConfig::default();
     let breaker = BreakerConfig::default();
@@ -80,9 +80,9 @@ pub fn client_defaults() -> ClientDefaults {
         health_timeout: config::HEALTH_TIMEOUT_MS as f64,
         max_response_bytes: config.max_response_bytes as f64,
         max_connections: config.max_connections as f64,
-        scope: crate::client::table::SCOPE.to_owned(),
+        scope: crate::option_table::SCOPE.to_owned(),
         allow_insecure: config.allow_insecure,
-        id_grammar: config.id_grammar.as_str().to_owned(),
+        id_grammar: crate::id::IdGrammar::default().as_str().to_owned(),
         retry: RetryOptions {
             max_attempts: Some(f64::from(retry.max_attempts)),
             initial_delay_ms: Some(retry.initial_delay_ms as f64),
@@ -135,7 +135,7 @@ pub fn client_defaults() -> ClientDefaults {
         },
         retryable_errors: default_retryable_errors(),
         wire: WireMode::default().as_str().to_owned(),
-        wires: crate::client::table::WIRE_VALUES.iter().map(|&w| w.to_owned()).collect(),
+        wires: crate::option_table::WIRE_VALUES.iter().map(|&w| w.to_owned()).collect(),
         accept_placeholders: false,
     }
 }
@@ -159,8 +159,8 @@ mod tests {
 
     #[test]
     fn the_enums_defaults_and_names_are_the_tables() {
-        use crate::client::table;
         use crate::id::IdGrammar;
+        use crate::option_table as table;
         assert_eq!(MintRetry::default().as_str(), table::RETRY_MINT);
         assert_eq!(WireMode::default().as_str(), table::WIRE);
         assert_eq!(WireMode::VALUES, table::WIRE_VALUES);

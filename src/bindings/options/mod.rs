@@ -21,20 +21,20 @@ use napi_derive::napi;
 
 use crate::cache::{CacheConfig, DEFAULT_NEGATIVE_TTL_MS};
 use crate::client::builder::ClientBuilder;
-use crate::client::config::{ClientConfig, ProxySetting};
 use crate::client::endpoints::FailoverConfig;
-use crate::client::table;
 use crate::client::MintRetry;
 use crate::connection::ConnectionConfig;
 use crate::error::ClientError;
 use crate::fleet::budget::RateConfig;
 use crate::fleet::{FleetConfig, DEFAULT_BURST};
 use crate::id::IdGrammar;
+use crate::option_table as table;
 use crate::policy::breaker::BreakerConfig;
 use crate::policy::bulkhead::{BulkheadConfig, DEFAULT_MAX_QUEUE};
 use crate::policy::rate_limit::RateLimitConfig;
 use crate::policy::retry::RetryPolicy;
 use crate::policy::retry_budget::RetryBudgetConfig;
+use crate::transport::config::{ProxySetting, TransportConfig};
 use crate::transport::TransportKind;
 use crate::wire::WireMode;
 
@@ -240,7 +240,7 @@ pub fn client_builder(o: NativeClientOptions) -> Result<ClientBuilder, ClientErr
 }
 
 fn translate(o: NativeClientOptions) -> Checked<ClientBuilder> {
-    let config = ClientConfig::default();
+    let config = TransportConfig::default();
     let enabled = |flag: Option<bool>| flag != Some(false);
     let mint_retry = match o.mint_retry.as_deref() {
         None => MintRetry::default(),

@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 
-use crate::client::config::ClientConfig;
 use crate::emulator::{Emulator, EmulatorOptions};
+use crate::transport::config::TransportConfig;
 use crate::transport::{Method, Request, Transport};
 
 fn mint_request(key: &str) -> Request<'_> {
@@ -26,10 +26,10 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 fn https_with_h2_through_alpn() {
     let emu = Emulator::spawn(EmulatorOptions { tls: true, ..EmulatorOptions::default() }).unwrap();
     assert!(emu.url().starts_with("https://127.0.0.1:"));
-    let config = ClientConfig {
+    let config = TransportConfig {
         service_url: format!("{}/v1", emu.url()),
         extra_ca_pem: vec![emu.ca_pem().unwrap().as_bytes().to_vec()],
-        ..ClientConfig::default()
+        ..TransportConfig::default()
     };
     let t = Transport::new(&config).unwrap();
     block_on(async {
@@ -42,12 +42,13 @@ fn https_with_h2_through_alpn() {
     assert_eq!(emu.stats().minted, 5);
 
     // Without the emulator's CA, the certificate is refused with Node's code.
-    let untrusting = Transport::new(&ClientConfig { extra_ca_pem: Vec::new(), ..config.clone() }).unwrap();
+    let untrusting = Transport::new(&TransportConfig { extra_ca_pem: Vec::new(), ..config.clone() }).unwrap();
     let err = block_on(untrusting.send(mint_request("k"))).unwrap_err();
     assert_eq!(err.code(), "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "{err:?}");
     assert!(!err.may_have_reached_service());
     // NODE_TLS_REJECT_UNAUTHORIZED=0 is honoured.
-    let unverified = Transport::new(&ClientConfig { extra_ca_pem: Vec::new(), verify_tls: false, ..config }).unwrap();
+    let unverified =
+        Transport::new(&TransportConfig { extra_ca_pem: Vec::new(), verify_tls: false, ..config }).unwrap();
     assert_eq!(block_on(unverified.send(mint_request("k-unverified"))).unwrap().status, 201);
 }
 
@@ -56,8 +57,9 @@ fn a_moved_v1_is_followed_with_method_body_and_key() {
     for status in [307, 308] {
         let emu =
             Emulator::spawn(EmulatorOptions { redirect_status: Some(status), ..EmulatorOptions::default() }).unwrap();
-        let t = Transport::new(&ClientConfig { service_url: format!("{}/v1", emu.url()), ..ClientConfig::default() })
-            .unwrap();
+        let t =
+            Transport::new(&TransportConfig { service_url: format!("{}/v1", emu.url()), ..TransportConfig::default() })
+                .unwrap();
         block_on(async {
             let first = t.send(mint_request("same-key")).await.unwrap();
             let again = t.send(mint_request("same-key")).await.unwrap();
@@ -71,7 +73,7 @@ fn a_moved_v1_is_followed_with_method_body_and_key() {
 #[test]
 fn gzip_answers_are_decoded() {
     let emu = Emulator::spawn(EmulatorOptions { compress: true, ..EmulatorOptions::default() }).unwrap();
-    let t = Transport::new(&ClientConfig { service_url: emu.url(), ..ClientConfig::default() }).unwrap();
+    let t = Transport::new(&TransportConfig { service_url: emu.url(), ..TransportConfig::default() }).unwrap();
     let r = block_on(t.send(mint_request("gz"))).unwrap();
     let answer: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert!(answer["chittyId"].as_str().unwrap().len() == 22, "{answer}");

@@ -1,9 +1,8 @@
 //! Client configuration (assembled and checked by `builder::ClientBuilder`).
 
 use crate::error::ClientError;
-use crate::id::IdGrammar;
 
-use super::table;
+use crate::option_table as table;
 
 pub const DEFAULT_SERVICE_URL: &str = table::SERVICE_URL;
 pub const DEFAULT_TIMEOUT_MS: u64 = table::TIMEOUT;
@@ -16,7 +15,7 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = table::MAX_CONNECTIONS as usize;
 pub const MAX_TIMEOUT_MS: u64 = table::TIMEOUT_MAX;
 
 #[derive(Clone, PartialEq, Eq)]
-pub struct ClientConfig {
+pub struct TransportConfig {
     /// Base URL without trailing slashes; endpoint paths are appended as given.
     pub service_url: String,
     pub api_key: Option<String>,
@@ -31,8 +30,6 @@ pub struct ClientConfig {
     pub allow_insecure: bool,
     pub max_connections: usize,
     pub proxy: ProxySetting,
-    /// The grammars `validate()`'s format-only fallback accepts (the `idGrammar` option).
-    pub id_grammar: IdGrammar,
 }
 
 /// Which proxy the client's requests go through (see `transport::proxy`).
@@ -46,9 +43,9 @@ pub enum ProxySetting {
     Env { http: Option<String>, https: Option<String>, no_proxy: Option<String> },
 }
 
-impl std::fmt::Debug for ClientConfig {
+impl std::fmt::Debug for TransportConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientConfig")
+        f.debug_struct("TransportConfig")
             .field("service_url", &self.service_url)
             .field("api_key", &self.api_key.as_ref().map(|_| crate::redact::REDACTED))
             .field("timeout_ms", &self.timeout_ms)
@@ -57,14 +54,13 @@ impl std::fmt::Debug for ClientConfig {
             .field("verify_tls", &self.verify_tls)
             .field("allow_insecure", &self.allow_insecure)
             .field("max_connections", &self.max_connections)
-            .field("id_grammar", &self.id_grammar)
             // Proxy URLs may carry credentials.
             .field("proxy", &!matches!(self.proxy, ProxySetting::Direct))
             .finish()
     }
 }
 
-impl Default for ClientConfig {
+impl Default for TransportConfig {
     fn default() -> Self {
         Self {
             service_url: DEFAULT_SERVICE_URL.to_owned(),
@@ -76,7 +72,6 @@ impl Default for ClientConfig {
             allow_insecure: table::ALLOW_INSECURE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             proxy: ProxySetting::Direct,
-            id_grammar: IdGrammar::default(),
         }
     }
 }
@@ -168,7 +163,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_key() {
-        let c = ClientConfig { api_key: Some("sekrit".into()), ..Default::default() };
+        let c = TransportConfig { api_key: Some("sekrit".into()), ..Default::default() };
         assert!(!format!("{c:?}").contains("sekrit"));
     }
 }
