@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::client::snapshot::ClientSnapshot;
+use crate::client::snapshot::{ClientSnapshot, EndpointSnapshot};
 use crate::policy::breaker::BreakerState;
 
 /// The label names the client's own series use. A constant label (the `labels` option) with one
@@ -252,70 +252,68 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
 
 /// The retry budget, bulkhead and client-side rate limit, when configured.
 fn render_limits(e: &mut Exposition, s: &ClientSnapshot) {
-    let mut counter = |name: &str, help: &str, value: u64| e.single(name, "counter", help, value as f64);
-    if let Some(b) = &s.retry_budget {
-        counter(
-            "chittyid_client_retry_budget_exhausted_total",
-            "Retries refused because the retry budget was spent.",
-            b.exhausted,
-        );
+    {
+        let mut counter = |name: &str, help: &str, value: u64| e.single(name, "counter", help, value as f64);
+        if let Some(b) = &s.retry_budget {
+            counter(
+                "chittyid_client_retry_budget_exhausted_total",
+                "Retries refused because the retry budget was spent.",
+                b.exhausted,
+            );
+        }
+        if let Some(b) = &s.bulkhead {
+            counter("chittyid_client_bulkhead_rejections_total", "Calls failed with EBULKHEADFULL.", b.rejected);
+        }
+        if let Some(t) = &s.rate_limit {
+            counter(
+                "chittyid_client_throttle_waits_total",
+                "Requests that waited for a token of the client-side rate limit.",
+                t.waits,
+            );
+            counter(
+                "chittyid_client_throttle_rejections_total",
+                "Calls failed with ERATELIMITED by the client-side rate limit.",
+                t.rejected,
+            );
+        }
     }
-    if let Some(b) = &s.bulkhead {
-        counter("chittyid_client_bulkhead_rejections_total", "Calls failed with EBULKHEADFULL.", b.rejected);
-    }
-    if let Some(t) = &s.rate_limit {
-        counter(
-            "chittyid_client_throttle_waits_total",
-            "Requests that waited for a token of the client-side rate limit.",
-            t.waits,
-        );
-        counter(
-            "chittyid_client_throttle_rejections_total",
-            "Calls failed with ERATELIMITED by the client-side rate limit.",
-            t.rejected,
-        );
-    }
-    if !s.endpoints.is_empty() {
-        e.family(
+    type PerEndpoint = fn(&EndpointSnapshot) -> Option<f64>;
+    let per_endpoint: [(&str, &str, &str, PerEndpoint); 5] = [
+        (
             "chittyid_client_endpoint_healthy",
             "gauge",
             "1 while the endpoint takes calls, 0 while it is marked down.",
-        );
-        for ep in &s.endpoints {
-            e.sample("chittyid_client_endpoint_healthy", &[("endpoint", &ep.url)], if ep.healthy { 1.0 } else { 0.0 });
-        }
-        e.family("chittyid_client_endpoint_active", "gauge", "1 for the endpoint calls go to first.");
-        for ep in &s.endpoints {
-            e.sample("chittyid_client_endpoint_active", &[("endpoint", &ep.url)], if ep.active { 1.0 } else { 0.0 });
-        }
-        e.family(
+            |ep| Some(if ep.healthy { 1.0 } else { 0.0 }),
+        ),
+        ("chittyid_client_endpoint_active", "gauge", "1 for the endpoint calls go to first.", |ep| {
+            Some(if ep.active { 1.0 } else { 0.0 })
+        }),
+        (
             "chittyid_client_endpoint_requests_total",
             "counter",
             "Requests sent to the endpoint (health probes included).",
-        );
-        for ep in &s.endpoints {
-            e.sample("chittyid_client_endpoint_requests_total", &[("endpoint", &ep.url)], ep.requests as f64);
-        }
-        e.family(
+            |ep| Some(ep.requests as f64),
+        ),
+        (
             "chittyid_client_endpoint_failovers_total",
             "counter",
             "Times calls failed over away from the endpoint.",
-        );
-        for ep in &s.endpoints {
-            e.sample("chittyid_client_endpoint_failovers_total", &[("endpoint", &ep.url)], ep.failovers as f64);
-        }
-        e.family(
+            |ep| Some(ep.failovers as f64),
+        ),
+        (
             "chittyid_client_endpoint_circuit_state",
             "gauge",
             "The endpoint's circuit: 0 closed, 1 open, 2 half-open.",
-        );
-        for ep in &s.endpoints {
-            if let Some(b) = &ep.breaker {
-                e.sample(
-                    "chittyid_client_endpoint_circuit_state",
-                    &[("endpoint", &ep.url)],
-                    breaker_state_value(b.state),
-                );
+            |ep| ep.breaker.as_ref().map(|b| breaker_state_value(b.state)),
+        ),
+    ];
+    if !s.endpoints.is_empty() {
+        for (name, kind, help, value) in per_endpoint {
+            e.family(name, kind, help);
+            for ep in &s.endpoints {
+                if let Some(v) = value(ep) {
+                    e.sample(name, &[("endpoint", &ep.url)], v);
+                }
             }
         }
     }
