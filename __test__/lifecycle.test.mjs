@@ -111,15 +111,19 @@ describe('processes exit on their own', () => {
     // that just settled finds the handle still attached and referenced.
     const script = `
       const path = require('node:path')
-      const { NativeClient } = require(path.join(path.dirname(process.argv[1]), 'lib', 'native', 'index.js'))
+      const native = require(path.join(path.dirname(process.argv[1]), 'lib', 'native', 'index.js'))
       const counts = { attachCompletions: 0, submitMint: 0, takeCompletions: 0, detachCompletions: 0 }
-      for (const name of Object.getOwnPropertyNames(NativeClient.prototype)) {
-        if (typeof Object.getOwnPropertyDescriptor(NativeClient.prototype, name).value !== 'function' || name === 'constructor') continue
-        counts[name] ??= 0
-        const original = NativeClient.prototype[name]
-        NativeClient.prototype[name] = function (...args) {
-          counts[name]++
-          return original.apply(this, args)
+      // The class's methods and the module's free submit functions (submitMint takes a handle).
+      for (const target of [native.NativeClient.prototype, native]) {
+        for (const name of Object.getOwnPropertyNames(target)) {
+          const value = Object.getOwnPropertyDescriptor(target, name).value
+          if (typeof value !== 'function' || name === 'constructor') continue
+          if (target === native && !name.startsWith('submit')) continue
+          counts[name] ??= 0
+          target[name] = function (...args) {
+            counts[name]++
+            return value.apply(this, args)
+          }
         }
       }
       const { ChittyIDClient } = require(process.argv[1])

@@ -59,17 +59,12 @@ export declare class NativeClient {
    * there is no breaker), so the JS side can skip the fail-fast pre-check until it is not.
    */
   takeCompletions(): Array<number | string | string[] | ValidationResult | ErrorInfo>
-  /**
-   * `POST /mint` with the request serialized as JSON by the caller, under the caller's
-   * idempotency key if it gave one.
-   */
-  submitMint(ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null, headers?: Array<string> | undefined | null): void
   /** `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests. */
   submitMintBatch(ticket: number, body: string, count: number, cancellable: boolean, idempotencyKey?: string | undefined | null, headers?: Array<string> | undefined | null): void
   /** The handle of this client's cache for `cachedVerdict` (`bindings::cache`); 0 without one. */
   get cacheHandle(): number
-  /** `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`). */
-  submitValidate(ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
+  /** The handle JS submits mints and validations with (`calls::submit_mint`, `calls::submit_validate`). */
+  get callsHandle(): number
   /**
    * `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
    * cache; true when it was held.
@@ -734,6 +729,18 @@ export interface StoppedCall {
   /** The mint's idempotency key, when `may_have_minted`. */
   idempotencyKey?: string
 }
+
+/**
+ * `POST /mint` for the client `handle`, with the request serialized as JSON by the caller,
+ * under the caller's idempotency key if it gave one.
+ */
+export declare function submitMint(handle: number, ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null, headers?: Array<string> | undefined | null): void
+
+/**
+ * `validate()` for the client `handle` after a cache miss already counted by `cachedVerdict`
+ * (`bindings::cache`).
+ */
+export declare function submitValidate(handle: number, ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
 
 /** A `validate()` answer as JS receives it. */
 export interface ValidationResult {

@@ -2,8 +2,9 @@
 //! holds. JS half: `lib/bridge.js`. The protocol, for one client on one JS thread:
 //!
 //! 1. **Ticket.** JS takes the next ticket (a `u32` counting from 1, wrapping before
-//!    `u32::MAX`), keeps the call's resolve/reject under it and calls a `submit*` method of
-//!    `NativeClient` with it. No native promise is created.
+//!    `u32::MAX`), keeps the call's resolve/reject under it and submits the call with it (a
+//!    `submit*` method of `NativeClient`, or for mints and validations a free function given the
+//!    client's handle, `client::calls`). No native promise is created.
 //! 2. **Attach and keep alive.** The first call of a busy period attaches the client's wake-up
 //!    handle and references it, in one crossing (`attachCompletions(drain, true)`: a libuv
 //!    async handle on that JS thread's loop, [`loop_wake`]), so the process stays alive while
