@@ -47,7 +47,8 @@ export declare class NativeClient {
    */
   breakerAdmit(): number
   /**
-   * Wires the completion channel (see `completions`) before calls are submitted; with
+   * Wires the completion channel (see `completions`) before calls are submitted: `on_ready`
+   * is called with the outcomes ready, as `takeCompletions()` returns them. With
    * `keep_alive`, also references it (one crossing where `keepAlive(true)` would be a second).
    */
   attachCompletions(onReady: () => void, keepAlive?: boolean | undefined | null): void

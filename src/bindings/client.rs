@@ -10,6 +10,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bindings::bridge::completions::{to_js_pairs, Completer, CompleterWake, Outcome};
+use crate::bindings::bridge::loop_wake::Payload;
 use crate::bindings::connection::{ClientConnection, ConnectionStateInfo};
 use crate::bindings::errors::to_napi_error;
 use crate::bindings::events::{Constructor, EventCallback, JsEventSink};
@@ -109,11 +110,21 @@ impl NativeClient {
         crate::bindings::compat::admission_code(admission)
     }
 
-    /// Wires the completion channel (see `completions`) before calls are submitted; with
+    /// Wires the completion channel (see `completions`) before calls are submitted: `on_ready`
+    /// is called with the outcomes ready, as `takeCompletions()` returns them. With
     /// `keep_alive`, also references it (one crossing where `keepAlive(true)` would be a second).
     #[napi(catch_unwind)]
     pub fn attach_completions(&self, env: &Env, on_ready: Function<(), ()>, keep_alive: Option<bool>) -> Result<()> {
-        self.calls.completer.attach(env, &on_ready)?;
+        // `on_ready` gets what `takeCompletions()` would return. Held weakly: the handle that
+        // holds this belongs to the completer, which `calls` holds.
+        let calls = Arc::downgrade(&self.calls);
+        let payload: Payload = Box::new(move |raw_env| {
+            let Some(calls) = calls.upgrade() else { return std::ptr::null_mut() };
+            let env = Env::from_raw(raw_env);
+            to_js_pairs(&env, calls.core.breaker_state_code(), calls.completer.take())
+                .map_or(std::ptr::null_mut(), |ready| ready.value().value)
+        });
+        self.calls.completer.attach(env, &on_ready, payload)?;
         if keep_alive == Some(true) {
             self.calls.completer.keep_alive(env, true);
         }
