@@ -87,7 +87,7 @@ const busy = new Set()
 /**
  * The bridge of one `NativeClient`, for `owner` (the client; held while calls are pending).
  * `hooks` (all called on this thread):
- * - `drained()`: after each `takeCompletions()`, before any call settles (telemetry records
+ * - `drained()`: after each take of the outcomes, before any call settles (telemetry records
  *   of those calls are published first);
  * - `done(ticket)`: a call left the bridge (settled, failed to submit, or rejected by close);
  * - `idle()`: the bridge has been idle for a loop turn and released its native handle.
