@@ -11,7 +11,10 @@
 //
 // With --memory N, each round also fills N cached entries through validate() (the memory case
 // of `npm run bench`) with each build. Each .node is loaded through NAPI_RS_NATIVE_LIBRARY_PATH.
+// A build may instead be a directory holding a checkout with its addon built (for a change that
+// moves JS too): its own bench/worker.js runs, with the addon in its lib/native/.
 
+const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { ROOT, median, hasTaskset, runJsonChild, startServer, parseFlags } = require('./lib/common.js')
@@ -33,13 +36,15 @@ const DURATION_MS = Math.min(10000, Number(flags['duration-ms']) || 2000)
 const MEMORY = Math.min(2_000_000, Number(flags.memory) || 0)
 const PIN = os.availableParallelism() >= 2 && hasTaskset()
 const BUILDS = { A: path.resolve(a), B: path.resolve(b) }
-const WORKER = path.join(__dirname, 'worker.js')
+const isCheckout = (build) => fs.statSync(BUILDS[build]).isDirectory()
+const workerOf = (build) => path.join(isCheckout(build) ? path.join(BUILDS[build], 'bench') : __dirname, 'worker.js')
 
 /** Runs the worker with `build`'s addon; NAPI_RS_NATIVE_LIBRARY_PATH is read by the loader. */
 function withBuild(build, fn) {
   const before = process.env.NAPI_RS_NATIVE_LIBRARY_PATH
-  process.env.NAPI_RS_NATIVE_LIBRARY_PATH = BUILDS[build]
-  return fn().finally(() => {
+  if (isCheckout(build)) delete process.env.NAPI_RS_NATIVE_LIBRARY_PATH
+  else process.env.NAPI_RS_NATIVE_LIBRARY_PATH = BUILDS[build]
+  return fn(workerOf(build)).finally(() => {
     if (before === undefined) delete process.env.NAPI_RS_NATIVE_LIBRARY_PATH
     else process.env.NAPI_RS_NATIVE_LIBRARY_PATH = before
   })
@@ -67,8 +72,8 @@ async function main() {
             warmupMs: WARMUP_MS,
             durationMs: DURATION_MS,
           }
-          const r = await withBuild(build, () =>
-            runJsonChild(WORKER, ['mint', JSON.stringify(options)], {
+          const r = await withBuild(build, (worker) =>
+            runJsonChild(worker, ['mint', JSON.stringify(options)], {
               cpu: 1,
               pin: PIN,
               timeoutMs: 60000 + DURATION_MS,
@@ -82,8 +87,8 @@ async function main() {
         }
       if (MEMORY)
         for (const build of order) {
-          const r = await withBuild(build, () =>
-            runJsonChild(WORKER, ['memory', JSON.stringify({ impl: 'native', entries: MEMORY })], {
+          const r = await withBuild(build, (worker) =>
+            runJsonChild(worker, ['memory', JSON.stringify({ impl: 'native', entries: MEMORY })], {
               cpu: 1,
               pin: PIN,
               timeoutMs: 600000,

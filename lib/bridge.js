@@ -87,7 +87,7 @@ const busy = new Set()
 /**
  * The bridge of one `NativeClient`, for `owner` (the client; held while calls are pending).
  * `hooks` (all called on this thread):
- * - `drained()`: after each `takeCompletions()`, before any call settles (telemetry records
+ * - `drained()`: after each take of the outcomes, before any call settles (telemetry records
  *   of those calls are published first);
  * - `done(ticket)`: a call left the bridge (settled, failed to submit, or rejected by close);
  * - `idle()`: the bridge has been idle for a loop turn and released its native handle.
@@ -112,7 +112,7 @@ class Bridge {
     this.#owner = owner
     this.#hooks = hooks
     const self = new WeakRef(this)
-    this.#drainCallback = () => self.deref()?.#drain()
+    this.#drainCallback = (ready) => self.deref()?.#drain(ready)
   }
 
   get breakerClosed() {
@@ -189,9 +189,11 @@ class Bridge {
     this.#idleIfDone()
   }
 
-  /** Settles every call whose outcome is ready: `[breakerState, ticket, value, ...]`. */
-  #drain() {
-    const ready = this.#native.takeCompletions()
+  /**
+   * Settles every call whose outcome is ready: `[breakerState, ticket, value, ...]`, as the
+   * wake-up hands them over (taken natively before the callback) or else taken here.
+   */
+  #drain(ready = this.#native.takeCompletions()) {
     this.#hooks.drained()
     this.#breakerClosed = ready[0] === 0
     for (let i = 1; i < ready.length; i += 2) {

@@ -2,7 +2,7 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('./native/index.js')
-const { cachedVerdict } = native
+const { cachedVerdict, submitMint, submitValidate } = native
 const {
   closedError,
   invalidArgument,
@@ -39,6 +39,8 @@ class ChittyIDClient extends EventEmitter {
   #bridge
   /** This client's cache for `cachedVerdict` (src/bindings/cache.rs); 0 without one. */
   #cacheHandle = 0
+  /** This client's handle for `submitMint`/`submitValidate` (src/bindings/client/calls.rs). */
+  #callsHandle = 0
   /** Fleet mode shares a validation cache in Redis: `invalidate()` deletes there too. */
   #sharedCache = false
   #apiKey
@@ -110,6 +112,7 @@ class ChittyIDClient extends EventEmitter {
       process.nextTick(() => self.deref()?.#autoConnect())
     }
     this.#cacheHandle = this.#native.cacheHandle
+    this.#callsHandle = this.#native.callsHandle
     this.#sharedCache = this.#native.hasSharedCache
     this.#headers = options.headers
     this.#telemetry = new ClientTelemetry(this.#native, {
@@ -283,7 +286,7 @@ class ChittyIDClient extends EventEmitter {
       if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
       const headers = callHeaders(this.#headers, options, 'mint')
       return this.#submit(MINT, request.entity, signal, (ticket, cancellable) =>
-        this.#native.submitMint(ticket, body, cancellable, key, headers),
+        submitMint(this.#callsHandle, ticket, body, cancellable, key, headers),
       )
     } catch (err) {
       return rejectLater(err)
@@ -323,7 +326,7 @@ class ChittyIDClient extends EventEmitter {
       if (verdict !== 0) return Promise.resolve(cachedAnswer(id, verdict === 1))
       const headers = callHeaders(this.#headers, options, 'validate')
       return this.#submit(OTHER, undefined, signal, (ticket, cancellable) =>
-        this.#native.submitValidate(ticket, id, cancellable, headers),
+        submitValidate(this.#callsHandle, ticket, id, cancellable, headers),
       )
     } catch (err) {
       return rejectLater(err)

@@ -47,7 +47,8 @@ export declare class NativeClient {
    */
   breakerAdmit(): number
   /**
-   * Wires the completion channel (see `completions`) before calls are submitted; with
+   * Wires the completion channel (see `completions`) before calls are submitted: `on_ready`
+   * is called with the outcomes ready, as `takeCompletions()` returns them. With
    * `keep_alive`, also references it (one crossing where `keepAlive(true)` would be a second).
    */
   attachCompletions(onReady: () => void, keepAlive?: boolean | undefined | null): void
@@ -59,17 +60,12 @@ export declare class NativeClient {
    * there is no breaker), so the JS side can skip the fail-fast pre-check until it is not.
    */
   takeCompletions(): Array<number | string | string[] | ValidationResult | ErrorInfo>
-  /**
-   * `POST /mint` with the request serialized as JSON by the caller, under the caller's
-   * idempotency key if it gave one.
-   */
-  submitMint(ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null, headers?: Array<string> | undefined | null): void
   /** `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests. */
   submitMintBatch(ticket: number, body: string, count: number, cancellable: boolean, idempotencyKey?: string | undefined | null, headers?: Array<string> | undefined | null): void
   /** The handle of this client's cache for `cachedVerdict` (`bindings::cache`); 0 without one. */
   get cacheHandle(): number
-  /** `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`). */
-  submitValidate(ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
+  /** The handle JS submits mints and validations with (`calls::submit_mint`, `calls::submit_validate`). */
+  get callsHandle(): number
   /**
    * `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
    * cache; true when it was held.
@@ -734,6 +730,18 @@ export interface StoppedCall {
   /** The mint's idempotency key, when `may_have_minted`. */
   idempotencyKey?: string
 }
+
+/**
+ * `POST /mint` for the client `handle`, with the request serialized as JSON by the caller,
+ * under the caller's idempotency key if it gave one.
+ */
+export declare function submitMint(handle: number, ticket: number, body: string, cancellable: boolean, idempotencyKey?: string | undefined | null, headers?: Array<string> | undefined | null): void
+
+/**
+ * `validate()` for the client `handle` after a cache miss already counted by `cachedVerdict`
+ * (`bindings::cache`).
+ */
+export declare function submitValidate(handle: number, ticket: number, id: string, cancellable: boolean, headers?: Array<string> | undefined | null): void
 
 /** A `validate()` answer as JS receives it. */
 export interface ValidationResult {

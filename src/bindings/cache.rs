@@ -1,58 +1,40 @@
-//! `validate()`'s synchronous cache lookup, as a free function: entering a method of a napi-rs
-//! class costs ~200 ns more than a free function (it unwraps `this` and checks its type tag),
-//! which is a fifth of a cache hit (bench/RESULTS.md, "Verdict"). Each client's cache is
-//! registered under a small handle in a registry of its JS thread; JS passes the handle.
+//! `validate()`'s synchronous cache lookup, as a free function given the handle of the
+//! client's cache (`bindings::handles`): a class method would cost a fifth of a cache hit
+//! (bench/RESULTS.md, "Verdict").
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use napi_derive::napi;
 
+use crate::bindings::handles::Handles;
 use crate::cache::ValidationCache;
 
 thread_local! {
-    /// The caches of this JS thread's clients; handle `n` is slot `n - 1` (0 means no cache).
-    static CACHES: RefCell<Vec<Option<Arc<ValidationCache>>>> = const { RefCell::new(Vec::new()) };
+    /// The caches of this JS thread's clients.
+    static CACHES: RefCell<Handles<Arc<ValidationCache>>> = const { RefCell::new(Handles::new()) };
 }
 
 /// Registers `cache` for lookups from this thread; the handle is never 0.
 pub fn register(cache: Arc<ValidationCache>) -> u32 {
-    CACHES.with_borrow_mut(|caches| {
-        let slot = match caches.iter().position(Option::is_none) {
-            Some(free) => free,
-            None => {
-                caches.push(None);
-                caches.len() - 1
-            }
-        };
-        caches[slot] = Some(cache);
-        slot as u32 + 1
-    })
+    CACHES.with_borrow_mut(|caches| caches.insert(cache))
 }
 
 /// Frees `handle` (on the thread that registered it, when its client is dropped). A client
 /// finalized while its worker thread is torn down may come after the registry is gone: nothing
 /// is left to free then.
 pub fn unregister(handle: u32) {
-    let _ = CACHES.try_with(|caches| {
-        let mut caches = caches.borrow_mut();
-        if let Some(slot) = handle.checked_sub(1).and_then(|i| caches.get_mut(i as usize)) {
-            *slot = None;
-        }
-    });
+    let _ = CACHES.try_with(|caches| caches.borrow_mut().remove(handle));
 }
 
 /// The cache lookup of `validate()` for the client whose cache is `handle`: 0 = miss (or no
 /// such cache), 1 = cached valid, 2 = cached invalid. Counts a hit or a miss.
 #[napi(catch_unwind)]
 pub fn cached_verdict(handle: u32, id: String) -> u32 {
-    CACHES.with_borrow(|caches| {
-        let cache = handle.checked_sub(1).and_then(|i| caches.get(i as usize)).and_then(Option::as_ref);
-        match cache.and_then(|c| c.get(&id)) {
-            None => 0,
-            Some(true) => 1,
-            Some(false) => 2,
-        }
+    CACHES.with_borrow(|caches| match caches.get(handle).and_then(|c| c.get(&id)) {
+        None => 0,
+        Some(true) => 1,
+        Some(false) => 2,
     })
 }
 

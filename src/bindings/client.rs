@@ -10,19 +10,18 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::bindings::bridge::completions::{to_js_pairs, Completer, CompleterWake, Outcome};
+use crate::bindings::bridge::loop_wake::Payload;
 use crate::bindings::connection::{ClientConnection, ConnectionStateInfo};
 use crate::bindings::errors::to_napi_error;
 use crate::bindings::events::{Constructor, EventCallback, JsEventSink};
 use crate::bindings::fetch_transport::{self, FetchOrder};
 use crate::bindings::options::{client_builder, NativeClientOptions};
 use crate::bindings::snapshot::{to_client_stats, ClientStats};
-use crate::client::Client;
 use crate::error::ClientError;
 use crate::exchange::Operation;
 use crate::observe::telemetry::Telemetry;
 use crate::registry::SharedState;
-use crate::rt::cancel::Cancellations;
-use calls::{to_stopped_call, StoppedCall};
+use calls::{to_stopped_call, Calls, StoppedCall};
 
 /// Refuses a caller's idempotency key that could not go into a header as is.
 fn checked_key(key: Option<&str>) -> Result<()> {
@@ -31,25 +30,22 @@ fn checked_key(key: Option<&str>) -> Result<()> {
 
 #[napi]
 pub struct NativeClient {
-    core: Arc<Client>,
-    cancellations: Arc<Cancellations>,
+    /// What submitting a call needs; also in this JS thread's registry under `calls_handle`.
+    calls: Arc<Calls>,
+    calls_handle: u32,
     /// Keeps process-scoped state alive while this client is.
     _shared: Arc<SharedState>,
     connection: ClientConnection,
-    completer: Arc<Completer>,
-    telemetry: Arc<Telemetry>,
     metric_labels: Vec<(String, String)>,
     /// This client's cache in this JS thread's registry (`bindings::cache`); 0 without one.
     cache_handle: u32,
-    /// The ticket JS asked to make in a single attempt (`singleAttempt`), until its submission
-    /// takes it; 0 = none (tickets start at 1).
-    single_attempt: AtomicU32,
 }
 
 impl Drop for NativeClient {
     /// Runs on the JS thread (the object's finalizer): the wake-up handle belongs to its loop.
     fn drop(&mut self) {
-        self.completer.detach();
+        self.calls.completer.detach();
+        calls::unregister(self.calls_handle);
         crate::bindings::cache::unregister(self.cache_handle);
     }
 }
@@ -61,7 +57,7 @@ impl NativeClient {
     /// to the real network (lib/fetch-transport.js).
     #[napi(catch_unwind)]
     pub fn single_attempt(&self, ticket: u32) {
-        self.single_attempt.store(ticket, Ordering::Relaxed);
+        self.calls.single_attempt.store(ticket, Ordering::Relaxed);
     }
 
     #[napi(constructor, catch_unwind)]
@@ -76,22 +72,27 @@ impl NativeClient {
         let completer: Arc<Completer> = Arc::default();
         let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
         let cache_handle = core.cache().map_or(0, |cache| crate::bindings::cache::register(cache.clone()));
-        Ok(Self {
+        let calls = Arc::new(Calls {
             core,
             cancellations: Arc::default(),
-            _shared: built.shared,
-            connection,
             completer,
             telemetry,
+            single_attempt: AtomicU32::new(0),
+        });
+        let calls_handle = calls::register(calls.clone());
+        Ok(Self {
+            calls,
+            calls_handle,
+            _shared: built.shared,
+            connection,
             metric_labels: built.metric_labels,
             cache_handle,
-            single_attempt: AtomicU32::new(0),
         })
     }
 
     #[napi(getter)]
     pub fn service_url(&self) -> String {
-        self.core.service_url().to_owned()
+        self.calls.core.service_url().to_owned()
     }
 
     /// Synchronous breaker pre-check, so an open circuit rejects without a native promise:
@@ -101,7 +102,7 @@ impl NativeClient {
     #[napi]
     pub fn breaker_admit(&self) -> f64 {
         use crate::policy::breaker::Admission;
-        let admission = match self.core.admit_any() {
+        let admission = match self.calls.core.admit_any() {
             Err(ClientError::CircuitOpen { retry_in_ms }) => Admission::Rejected { retry_in_ms },
             Err(ClientError::TrialsInFlight { limit }) => Admission::TrialsInFlight { limit },
             _ => Admission::Allowed { transition: None },
@@ -109,13 +110,23 @@ impl NativeClient {
         crate::bindings::compat::admission_code(admission)
     }
 
-    /// Wires the completion channel (see `completions`) before calls are submitted; with
+    /// Wires the completion channel (see `completions`) before calls are submitted: `on_ready`
+    /// is called with the outcomes ready, as `takeCompletions()` returns them. With
     /// `keep_alive`, also references it (one crossing where `keepAlive(true)` would be a second).
     #[napi(catch_unwind)]
     pub fn attach_completions(&self, env: &Env, on_ready: Function<(), ()>, keep_alive: Option<bool>) -> Result<()> {
-        self.completer.attach(env, &on_ready)?;
+        // `on_ready` gets what `takeCompletions()` would return. Held weakly: the handle that
+        // holds this belongs to the completer, which `calls` holds.
+        let calls = Arc::downgrade(&self.calls);
+        let payload: Payload = Box::new(move |raw_env| {
+            let Some(calls) = calls.upgrade() else { return std::ptr::null_mut() };
+            let env = Env::from_raw(raw_env);
+            to_js_pairs(&env, calls.core.breaker_state_code(), calls.completer.take())
+                .map_or(std::ptr::null_mut(), |ready| ready.value().value)
+        });
+        self.calls.completer.attach(env, &on_ready, payload)?;
         if keep_alive == Some(true) {
-            self.completer.keep_alive(env, true);
+            self.calls.completer.keep_alive(env, true);
         }
         Ok(())
     }
@@ -123,7 +134,7 @@ impl NativeClient {
     /// Releases the completion channel of an idle client.
     #[napi(catch_unwind)]
     pub fn detach_completions(&self) {
-        self.completer.detach();
+        self.calls.completer.detach();
     }
 
     /// The outcomes ready so far as `[breakerState, ticket, value, ticket, value, ...]`
@@ -131,29 +142,7 @@ impl NativeClient {
     /// there is no breaker), so the JS side can skip the fail-fast pre-check until it is not.
     #[napi(catch_unwind, ts_return_type = "Array<number | string | string[] | ValidationResult | ErrorInfo>")]
     pub fn take_completions<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
-        to_js_pairs(env, self.core.breaker_state_code(), self.completer.take())
-    }
-
-    /// `POST /mint` with the request serialized as JSON by the caller, under the caller's
-    /// idempotency key if it gave one.
-    #[napi(catch_unwind)]
-    pub fn submit_mint(
-        &self,
-        ticket: u32,
-        body: String,
-        cancellable: bool,
-        idempotency_key: Option<String>,
-        headers: Option<Vec<String>>,
-    ) -> Result<()> {
-        checked_key(idempotency_key.as_deref())?;
-        let core = Arc::clone(&self.core);
-        self.submit_call(
-            ticket,
-            cancellable,
-            Operation::Mint,
-            headers,
-            Box::pin(async move { core.mint(body.into_bytes().into(), idempotency_key).await.map(Outcome::Id) }),
-        )
+        to_js_pairs(env, self.calls.core.breaker_state_code(), self.calls.completer.take())
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` requests.
@@ -168,8 +157,8 @@ impl NativeClient {
         headers: Option<Vec<String>>,
     ) -> Result<()> {
         checked_key(idempotency_key.as_deref())?;
-        let core = Arc::clone(&self.core);
-        self.submit_call(
+        let core = Arc::clone(&self.calls.core);
+        self.calls.submit_call(
             ticket,
             cancellable,
             Operation::MintBatch,
@@ -186,68 +175,60 @@ impl NativeClient {
         self.cache_handle
     }
 
-    /// `validate()` after a cache miss already counted by `cachedVerdict` (`bindings::cache`).
-    #[napi(catch_unwind)]
-    pub fn submit_validate(
-        &self,
-        ticket: u32,
-        id: String,
-        cancellable: bool,
-        headers: Option<Vec<String>>,
-    ) -> Result<()> {
-        let core = Arc::clone(&self.core);
-        self.submit_call(
-            ticket,
-            cancellable,
-            Operation::Validate,
-            headers,
-            Box::pin(async move { Ok(Outcome::Validation(core.validate_uncached(&id).await.into())) }),
-        )
+    /// The handle JS submits mints and validations with (`calls::submit_mint`, `calls::submit_validate`).
+    #[napi(getter)]
+    pub fn calls_handle(&self) -> u32 {
+        self.calls_handle
     }
 
     /// `invalidate(id)`, local part (synchronous): forgets `id` in this client's validation
     /// cache; true when it was held.
     #[napi(catch_unwind)]
     pub fn invalidate_local(&self, id: String) -> bool {
-        self.core.invalidate_local(&id)
+        self.calls.core.invalidate_local(&id)
     }
 
     /// Whether `invalidate(id)` also deletes a fleet (Redis) entry, through `submitInvalidate`.
     #[napi(getter)]
     pub fn has_shared_cache(&self) -> bool {
-        self.core.has_shared_cache()
+        self.calls.core.has_shared_cache()
     }
 
     /// `invalidate(id)`, fleet part: the completion under `ticket` is true when Redis held an
     /// entry for `id` (false also when Redis was unreachable within the fleet deadline).
     #[napi(catch_unwind)]
     pub fn submit_invalidate(&self, ticket: u32, id: String) -> Result<()> {
-        let core = Arc::clone(&self.core);
-        self.submit(ticket, false, false, Box::pin(async move { Ok(Outcome::Bool(core.invalidate_shared(&id).await)) }))
+        let core = Arc::clone(&self.calls.core);
+        self.calls.submit(
+            ticket,
+            false,
+            false,
+            Box::pin(async move { Ok(Outcome::Bool(core.invalidate_shared(&id).await)) }),
+        )
     }
 
     /// Stops the call submitted under `ticket` (its AbortSignal fired). `null` when it already
     /// finished natively (its outcome is queued); else whether a mint may have minted, and its key.
     #[napi(catch_unwind)]
     pub fn cancel(&self, ticket: u32) -> Option<StoppedCall> {
-        self.cancellations.cancel(ticket).map(|s| to_stopped_call(ticket, s))
+        self.calls.cancellations.cancel(ticket).map(|s| to_stopped_call(ticket, s))
     }
 
     #[napi(catch_unwind)]
     pub fn get_stats(&self) -> ClientStats {
-        to_client_stats(self.core.snapshot())
+        to_client_stats(self.calls.core.snapshot())
     }
 
     #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
-        crate::client::metrics::render_with_labels(&self.core.snapshot(), &self.metric_labels)
+        crate::client::metrics::render_with_labels(&self.calls.core.snapshot(), &self.metric_labels)
     }
 
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
     #[napi(catch_unwind)]
     pub fn submit_health_check(&self, ticket: u32, cancellable: bool, headers: Option<Vec<String>>) -> Result<()> {
-        let core = Arc::clone(&self.core);
-        self.submit_call(
+        let core = Arc::clone(&self.calls.core);
+        self.calls.submit_call(
             ticket,
             cancellable,
             Operation::Health,
@@ -276,7 +257,7 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn submit_connect(&self, ticket: u32, cancellable: bool) -> Result<()> {
         let outcome = self.connection.connect()?;
-        self.submit(ticket, cancellable, false, Box::pin(async move { Ok(Outcome::Bool(outcome.await)) }))
+        self.calls.submit(ticket, cancellable, false, Box::pin(async move { Ok(Outcome::Bool(outcome.await)) }))
     }
 
     /// Like `connect()` without a promise (nothing waits on it, nothing keeps the loop alive).
@@ -301,9 +282,9 @@ impl NativeClient {
     /// flight whose request may have reached the service, with their keys.
     #[napi]
     pub fn close(&self) -> Vec<StoppedCall> {
-        let stopped = self.cancellations.cancel_all();
+        let stopped = self.calls.cancellations.cancel_all();
         self.connection.close();
-        if let Some(fleet) = self.core.resilience().fleet() {
+        if let Some(fleet) = self.calls.core.resilience().fleet() {
             fleet.close();
         }
         stopped.into_iter().map(|(ticket, s)| to_stopped_call(ticket, s)).collect()
@@ -312,7 +293,7 @@ impl NativeClient {
     /// Whether this client's exchanges go through `globalThis.fetch`.
     #[napi(getter)]
     pub fn uses_fetch(&self) -> bool {
-        self.core.fetch_transport().is_some()
+        self.calls.core.fetch_transport().is_some()
     }
 
     /// Wires the fetch transport to `perform` (JS thread); a no-op when wired already or for a
@@ -320,7 +301,7 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn attach_fetch(&self, perform: Function<FetchOrder, ()>) -> Result<()> {
         // One per endpoint (`serviceUrl` as a list), each wired to the same `perform`.
-        for transport in self.core.fetch_transports() {
+        for transport in self.calls.core.fetch_transports() {
             fetch_transport::attach(transport, &perform)?;
         }
         Ok(())
@@ -329,7 +310,7 @@ impl NativeClient {
     /// Releases the threadsafe function; requests sent after this fail as closed.
     #[napi(catch_unwind)]
     pub fn detach_fetch(&self) {
-        for transport in self.core.fetch_transports() {
+        for transport in self.calls.core.fetch_transports() {
             transport.detach();
         }
     }
@@ -338,7 +319,7 @@ impl NativeClient {
     /// Calls submitted while it is 0 record nothing.
     #[napi(catch_unwind)]
     pub fn set_telemetry(&self, flags: u32) {
-        self.telemetry.set_flags(flags.min(u32::from(u8::MAX)) as u8);
+        self.calls.telemetry.set_flags(flags.min(u32::from(u8::MAX)) as u8);
     }
 
     /// `[dropped, ...records]`, each record `RECORD_STRIDE` slots: kind (0 start, 1 end), call
@@ -346,7 +327,7 @@ impl NativeClient {
     /// durationUs, atMs (Unix ms); absent fields are holes.
     #[napi(catch_unwind, ts_return_type = "Array<number | string | undefined>")]
     pub fn take_telemetry<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
-        let (records, dropped) = self.telemetry.take();
+        let (records, dropped) = self.calls.telemetry.take();
         crate::bindings::telemetry::records_to_js(env, records, dropped)
     }
 }

@@ -14,6 +14,7 @@ pub mod events;
 pub mod fetch_transport;
 pub mod fleet;
 pub mod format;
+pub mod handles;
 pub mod options;
 pub mod redact;
 pub mod snapshot;

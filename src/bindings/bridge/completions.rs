@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 
-use crate::bindings::bridge::loop_wake::LoopWake;
+use crate::bindings::bridge::loop_wake::{LoopWake, Payload};
 use crate::bindings::errors::ErrorInfo;
 use crate::client::Validation;
 use crate::observe::telemetry::Wake;
@@ -109,9 +109,11 @@ impl IdleTask for Completer {
 }
 
 impl Completer {
-    /// Wires the wake-up function (JS thread); a no-op when one is attached already.
-    pub fn attach(&self, env: &Env, on_ready: &Function<(), ()>) -> Result<()> {
-        self.wake.attach(env, on_ready)
+    /// Wires the wake-up function (JS thread), called with what `payload` makes (the
+    /// outcomes, so the drain needs no crossing to take them); a no-op when one is attached
+    /// already.
+    pub fn attach(&self, env: &Env, on_ready: &Function<(), ()>, payload: Payload) -> Result<()> {
+        self.wake.attach(env, on_ready, Some(payload))
     }
 
     /// Releases the wake-up function (JS thread); outcomes that still arrive wait in the queue.

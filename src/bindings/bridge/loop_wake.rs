@@ -13,6 +13,10 @@
 //! functions up at load time), so libuv is out of reach there and the threadsafe function
 //! remains.
 
+/// Makes the one argument the woken function is called with (JS thread, inside the call's handle
+/// scope); a null value calls it with none. The threadsafe-function version ignores it.
+pub type Payload = Box<dyn Fn(napi::sys::napi_env) -> napi::sys::napi_value>;
+
 #[cfg(windows)]
 pub use threadsafe::LoopWake;
 #[cfg(not(windows))]
@@ -27,6 +31,8 @@ mod uv_async {
 
     use napi::bindgen_prelude::*;
     use napi::sys;
+
+    use super::Payload;
 
     // libuv, as exported by the node executable. Node-API has no way to wake a loop without a lock.
     #[allow(non_camel_case_types)]
@@ -54,6 +60,7 @@ mod uv_async {
         callback: sys::napi_ref,
         context: sys::napi_async_context,
         cleanup_hook: sys::napi_async_cleanup_hook_handle,
+        payload: Option<Payload>,
         /// The LoopWake this is attached to; its owner detaches it before dropping it.
         owner: *const LoopWake,
     }
@@ -88,8 +95,9 @@ mod uv_async {
 
     impl LoopWake {
         /// Wires `callback` to the loop of the calling JS thread, unreferenced (it does not keep
-        /// the loop alive until [`LoopWake::keep_alive`] says so). A no-op when attached already.
-        pub fn attach(&self, env: &Env, callback: &Function<(), ()>) -> Result<()> {
+        /// the loop alive until [`LoopWake::keep_alive`] says so), called with what `payload`
+        /// makes. A no-op when attached already.
+        pub fn attach(&self, env: &Env, callback: &Function<(), ()>, payload: Option<Payload>) -> Result<()> {
             let mut slot = self.wake.lock().unwrap_or_else(|e| e.into_inner());
             if slot.is_some() {
                 return Ok(());
@@ -105,6 +113,7 @@ mod uv_async {
                     callback: ptr::null_mut(),
                     context: ptr::null_mut(),
                     cleanup_hook: ptr::null_mut(),
+                    payload,
                     owner: self,
                 }));
                 if uv_async_init(event_loop, (*wake).handle_ptr(), on_async) != 0 {
@@ -252,10 +261,12 @@ mod uv_async {
             // napi_make_callback wants an object as `this`; the callback does not use it.
             && sys::napi_get_global(env, &mut receiver) == sys::Status::napi_ok
         {
+            let argument = wake.payload.as_ref().map_or(ptr::null_mut(), |make| make(env));
+            let argc = usize::from(!argument.is_null());
             // A callback scope of its own: microtasks and process.nextTick run when it returns,
             // so promises settled by the callback continue right away.
             let mut result = ptr::null_mut();
-            let status = sys::napi_make_callback(env, wake.context, receiver, callback, 0, ptr::null(), &mut result);
+            let status = sys::napi_make_callback(env, wake.context, receiver, callback, argc, &argument, &mut result);
             if status == sys::Status::napi_pending_exception {
                 let mut error = ptr::null_mut();
                 if sys::napi_get_and_clear_last_exception(env, &mut error) == sys::Status::napi_ok {
@@ -283,7 +294,7 @@ mod threadsafe {
     }
 
     impl LoopWake {
-        pub fn attach(&self, _env: &Env, callback: &Function<(), ()>) -> Result<()> {
+        pub fn attach(&self, _env: &Env, callback: &Function<(), ()>, _payload: Option<super::Payload>) -> Result<()> {
             let mut wake = self.wake.lock().unwrap_or_else(|e| e.into_inner());
             if wake.is_none() {
                 *wake =

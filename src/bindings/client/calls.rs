@@ -1,21 +1,27 @@
 //! How a `NativeClient` call runs: submitted on the JS thread under its ticket, run on the I/O
 //! thread inside its telemetry scope, its outcome queued for JS (`bridge::completions`); and what
-//! an abort or `close()` reports of the calls it stopped.
+//! an abort or `close()` reports of the calls it stopped. The hot submissions (`submitMint`,
+//! `submitValidate`) are free functions given the client's handle (`bindings::handles`).
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::NativeClient;
-use crate::bindings::bridge::completions::{Completion, Outcome};
+use super::checked_key;
+use crate::bindings::bridge::completions::{Completer, Completion, Outcome};
 use crate::bindings::errors::{to_error_info, to_napi_error};
+use crate::bindings::handles::Handles;
+use crate::client::Client;
 use crate::error::ClientError;
 use crate::exchange::Operation;
 use crate::observe::telemetry::CallScope;
+use crate::observe::telemetry::Telemetry;
+use crate::rt::cancel::Cancellations;
 use crate::rt::cancel::Cancelled;
 use crate::rt::runtime;
 
@@ -23,8 +29,86 @@ use crate::rt::runtime;
 /// state machine), and every wrapper around it would otherwise move all of it.
 pub(super) type CallFuture = Pin<Box<dyn Future<Output = std::result::Result<Outcome, ClientError>> + Send>>;
 
-impl NativeClient {
-    /// [`NativeClient::submit`] inside the call's telemetry scope: its extra `headers`
+/// What submitting a call of one `NativeClient` needs.
+pub(super) struct Calls {
+    pub(super) core: Arc<Client>,
+    pub(super) cancellations: Arc<Cancellations>,
+    pub(super) completer: Arc<Completer>,
+    pub(super) telemetry: Arc<Telemetry>,
+    /// The ticket JS asked to make in a single attempt (`singleAttempt`), until its submission
+    /// takes it; 0 = none (tickets start at 1).
+    pub(super) single_attempt: AtomicU32,
+}
+
+thread_local! {
+    /// The clients of this JS thread, by `callsHandle`.
+    static CLIENTS: RefCell<Handles<Arc<Calls>>> = const { RefCell::new(Handles::new()) };
+}
+
+pub(super) fn register(calls: Arc<Calls>) -> u32 {
+    CLIENTS.with_borrow_mut(|clients| clients.insert(calls))
+}
+
+/// Frees `handle`; as for caches (`bindings::cache::unregister`), the registry may be gone.
+pub(super) fn unregister(handle: u32) {
+    let _ = CLIENTS.try_with(|clients| clients.borrow_mut().remove(handle));
+}
+
+fn with_client(handle: u32, f: impl FnOnce(&Calls) -> Result<()>) -> Result<()> {
+    CLIENTS.with_borrow(|clients| match clients.get(handle) {
+        Some(calls) => f(calls),
+        None => Err(napi::Error::new(Status::InvalidArg, "no client has this handle on this thread")),
+    })
+}
+
+/// `POST /mint` for the client `handle`, with the request serialized as JSON by the caller,
+/// under the caller's idempotency key if it gave one.
+#[napi(catch_unwind)]
+pub fn submit_mint(
+    handle: u32,
+    ticket: u32,
+    body: String,
+    cancellable: bool,
+    idempotency_key: Option<String>,
+    headers: Option<Vec<String>>,
+) -> Result<()> {
+    checked_key(idempotency_key.as_deref())?;
+    with_client(handle, |calls| {
+        let core = Arc::clone(&calls.core);
+        calls.submit_call(
+            ticket,
+            cancellable,
+            Operation::Mint,
+            headers,
+            Box::pin(async move { core.mint(body.into_bytes().into(), idempotency_key).await.map(Outcome::Id) }),
+        )
+    })
+}
+
+/// `validate()` for the client `handle` after a cache miss already counted by `cachedVerdict`
+/// (`bindings::cache`).
+#[napi(catch_unwind)]
+pub fn submit_validate(
+    handle: u32,
+    ticket: u32,
+    id: String,
+    cancellable: bool,
+    headers: Option<Vec<String>>,
+) -> Result<()> {
+    with_client(handle, |calls| {
+        let core = Arc::clone(&calls.core);
+        calls.submit_call(
+            ticket,
+            cancellable,
+            Operation::Validate,
+            headers,
+            Box::pin(async move { Ok(Outcome::Validation(core.validate_uncached(&id).await.into())) }),
+        )
+    })
+}
+
+impl Calls {
+    /// [`Calls::submit`] inside the call's telemetry scope: its extra `headers`
     /// (`[name, value, ...]`) and, when telemetry is on, the records of its attempts.
     pub(super) fn submit_call(
         &self,
