@@ -163,8 +163,8 @@ mod tests {
         RetryPolicy { jitter: 0.0, ..RetryPolicy::default() }
     }
 
-    /// Vectors computed by hand, which the portable build's JS (lib/portable/retry.js) is held
-    /// to as well (__test__/portable.test.mjs): the two implementations of one rule.
+    /// Vectors computed by hand, which the portable build's retry rule is held to as well
+    /// (__test__/portable.test.mjs): the two implementations of one rule.
     #[test]
     fn shared_vectors_with_the_portable_build() {
         let v: serde_json::Value =
