@@ -7,9 +7,12 @@
 // cleared right after it, so `remaining` counts per operation and the per-operation ledger
 // deltas (requests, ids committed, idempotent replays) belong to that operation alone.
 
+import { createRequire } from 'node:module'
 import { ChittyIDError } from '../index.mjs'
 import { ID_PATTERN, startPair } from './helpers.mjs'
 import { sleep, waitFor } from './wait.mjs'
+
+const require = createRequire(import.meta.url)
 
 // ---------------------------------------------------------------------------------------
 // The operations
@@ -626,18 +629,9 @@ const MIX_FAULTS = [
   { resetConnection: true, errorStatus: 503, routes: ['mint', 'batch'] },
   { malformedJson: true, routes: ['validate', 'health'] },
 ]
-const MIX_ENTITIES = ['PEO', 'PLACE', 'PROP', 'EVNT', 'AUTH', 'INFO', 'FACT', 'CONTEXT', 'ACTOR']
-const MIX_LETTERS = {
-  PEO: 'P',
-  PLACE: 'L',
-  PROP: 'T',
-  EVNT: 'E',
-  AUTH: 'A',
-  INFO: 'I',
-  FACT: 'F',
-  CONTEXT: 'C',
-  ACTOR: 'R',
-}
+// The entity → type-letter table of the id grammar (lib/format.js, held equal to the Rust one).
+const MIX_LETTERS = require('../lib/format.js').ENTITY_TYPE_LETTERS
+const MIX_ENTITIES = Object.keys(MIX_LETTERS)
 const MIX_CODES = new Set([
   'EHTTP',
   'ECONNRESET',

@@ -1,6 +1,6 @@
 // Fleet mode against a real redis-server: CHITTYID_TEST_REDIS_URL, set by scripts/with-redis.sh
 // (`npm test` runs the suites through it). Members in other processes run __test__/fleet-worker.mjs.
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
@@ -9,6 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import { makeCertificates } from './certificates.mjs'
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const WORKER = path.join(ROOT, '__test__', 'fleet-worker.mjs')
@@ -495,37 +496,6 @@ withRedis('fleet mode', () => {
   })
 })
 
-/** A throwaway CA and a server certificate for 127.0.0.1 signed by it, made with openssl. */
-function makeCertificates(dir) {
-  const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=chittyid-test-redis-ca')
-  run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
-  fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
-  run(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.pem',
-    '-days',
-    '2',
-    '-extfile',
-    'ext.cnf',
-  )
-  return {
-    ca: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
-    cert: path.join(dir, 'server.pem'),
-    key: path.join(dir, 'server.key'),
-  }
-}
-
 /** True once a TLS handshake with `port` succeeds and PING answers. */
 async function tlsPings(port, ca) {
   const tls = await import('node:tls')
@@ -563,11 +533,11 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
         '--tls-port',
         String(port),
         '--tls-cert-file',
-        certs.cert,
+        certs.certFile,
         '--tls-key-file',
-        certs.key,
+        certs.keyFile,
         '--tls-ca-cert-file',
-        path.join(dir, 'ca.pem'),
+        certs.caFile,
         '--tls-auth-clients',
         'no',
         '--save',

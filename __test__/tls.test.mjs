@@ -1,69 +1,15 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ChittyIDClient } from '../index.mjs'
+import { makeCertificates } from './certificates.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const FIXED_ID = 'CT-A-TLS-0001-P-26-A-0'
-
-/** A throwaway CA and a server certificate for 127.0.0.1 signed by it. */
-function makeCertificates(dir) {
-  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=chittyid test CA',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-  )
-  openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-  )
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n')
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'san.ext',
-    '-out',
-    'server.pem',
-  )
-  return {
-    ca: readFileSync(join(dir, 'ca.pem'), 'utf8'),
-    key: readFileSync(join(dir, 'server.key')),
-    cert: readFileSync(join(dir, 'server.pem')),
-  }
-}
 
 let dir
 let certs
@@ -73,7 +19,7 @@ let url
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chittyid-tls-'))
   certs = makeCertificates(dir)
-  server = createServer({ key: certs.key, cert: certs.cert }, (req, res) => {
+  server = createServer({ key: readFileSync(certs.keyFile), cert: readFileSync(certs.certFile) }, (req, res) => {
     res.setHeader('content-type', 'application/json')
     if (req.url === '/v1/health') return res.end('{"status":"ok"}')
     req.resume()
