@@ -51,6 +51,20 @@ describe('one rule, two engines', () => {
     expect(jsRedaction).toEqual({ redactSecret, revealsSecret })
   })
 
+  test('through the addon, text with a lone surrogate comes back as it came, redacted', () => {
+    const key = 'sk_live_0123456789'
+    for (const lone of ['\uD800', '\uDFFF', 'a\uDC00b', '\uD83D']) {
+      const text = `entity ${lone} refused for Bearer ${key} (${lone})`
+      expect(viaAddon.redactSecret(text, key)).toBe(`entity ${lone} refused for Bearer ${REDACTED} (${lone})`)
+      expect(viaAddon.redactSecret(text, 'absent-secret')).toBe(text)
+      expect(viaAddon.revealsSecret(`${lone}${key}`, key)).toBe(true)
+    }
+    // Through UTF-8 the lone surrogate would become the secret itself.
+    expect(viaAddon.revealsSecret('\uD800', '\uFFFD')).toBe(false)
+    // A well-formed pair is not a lone surrogate: it still goes through the addon, unchanged.
+    expect(viaAddon.redactSecret(`🔑 ${key}`, key)).toBe(`🔑 ${REDACTED}`)
+  })
+
   test('both engines agree on 20,000 generated texts and secrets', () => {
     // Fixed seed: a failure names its case and reproduces.
     let seed = 0x5eed1234

@@ -82,18 +82,31 @@ function revealsSecret(field, secret) {
   return occurrences(field, secret).some((at) => AFTER_BEARER.test(field.slice(0, at)))
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Whether both strings cross into Rust unchanged: napi hands Rust UTF-8, a lone surrogate becomes U+FFFD. */
+const crossesIntact =
+  typeof ''.isWellFormed === 'function'
+    ? (a, b) => a.isWellFormed() && b.isWellFormed()
+    : (a, b) => !LONE_SURROGATE.test(a) && !LONE_SURROGATE.test(b)
+
 /**
  * `{ redactSecret, revealsSecret }` for JS that has the native addon `binding` loaded: the rule
  * as src/redact.rs runs it (`redactSecretNative`, `revealsSecretNative`), under this file's
- * contract for anything but two strings (returned as it came; reveals nothing). The addon is
- * looked up at each call, not captured.
+ * contract for anything but two strings (returned as it came; reveals nothing). Text holding a
+ * lone surrogate stays in JS (this file's implementation of the same rule), so it comes back as
+ * it came instead of with U+FFFD. The addon is looked up at each call, not captured.
  */
 function redactionOf(binding) {
   return {
-    redactSecret: (text, secret) =>
-      typeof text === 'string' && typeof secret === 'string' ? binding.redactSecretNative(text, secret) : text,
-    revealsSecret: (field, secret) =>
-      typeof field === 'string' && typeof secret === 'string' && binding.revealsSecretNative(field, secret),
+    redactSecret: (text, secret) => {
+      if (typeof text !== 'string' || typeof secret !== 'string') return text
+      return crossesIntact(text, secret) ? binding.redactSecretNative(text, secret) : redactSecret(text, secret)
+    },
+    revealsSecret: (field, secret) => {
+      if (typeof field !== 'string' || typeof secret !== 'string') return false
+      return crossesIntact(field, secret) ? binding.revealsSecretNative(field, secret) : revealsSecret(field, secret)
+    },
   }
 }
 
