@@ -28,29 +28,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use chittyid_client::client::builder::ClientBuilder;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, HOST, USER_AGENT};
 use hyper_util::rt::TokioIo;
 use url::Url;
 
-const BODY: &[u8] = br#"{"entity":"PEO"}"#;
+#[path = "common.rs"]
+mod common;
+use common::{process_cpu_us, BODY, MAX_OPS};
+
 const USER_AGENT_VALUE: &str = "chittyid-client/2.0.0";
 const JSON: &str = "application/json";
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
-const MAX_OPS: u64 = 50_000_000;
 const WARMUP: Duration = Duration::from_millis(700);
 const USAGE: &str = "usage: bench_http_stack URL socket|hyper|reqwest|reqwest-lean|client CONCURRENCY SECONDS";
-
-fn process_cpu_us() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of /proc/PID/stat; clock ticks are 100 Hz on Linux.
-    (ticks(11) + ticks(12)) * 10_000.0
-}
 
 /// The same key as the client makes for each mint (32 hex digits).
 fn idempotency_key() -> String {
@@ -352,11 +344,7 @@ async fn reqwest_slot(client: reqwest::Client, url: Url, tally: Arc<Tally>) {
 // ---- client ----
 
 fn our_client(target: &Target) -> Arc<chittyid_client::client::Client> {
-    // As bench_mint_loop: the defaults without what a mint loop does not use (cache, connection
-    // manager) nor the retry budget.
-    let builder =
-        ClientBuilder::new().service_url(target.service.as_str()).cache(None).connection(None).retry_budget(None);
-    builder.build().expect("client").client
+    common::mint_loop_client(target.service.as_str())
 }
 
 fn main() {

@@ -13,26 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use chittyid_client::client::builder::ClientBuilder;
 use chittyid_client::client::Client;
 
-const BODY: &[u8] = br#"{"entity":"PEO"}"#;
-const MAX_OPS: u64 = 50_000_000;
-
-fn process_cpu_us() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of /proc/PID/stat; clock ticks are 100 Hz on Linux.
-    (ticks(11) + ticks(12)) * 10_000.0
-}
+#[path = "common.rs"]
+mod common;
+use common::{process_cpu_us, BODY, MAX_OPS};
 
 fn client(url: &str) -> Arc<Client> {
-    // The client's defaults without what a mint loop does not use (cache, connection manager),
-    // nor the retry budget, as before the builder (bench/RESULTS.md compares with those runs).
-    let builder = ClientBuilder::new().service_url(format!("{url}/v1")).cache(None).connection(None).retry_budget(None);
-    builder.build().expect("client").client
+    common::mint_loop_client(&format!("{url}/v1"))
 }
 
 fn local(url: &str, concurrency: usize, warmup: Duration, run: Duration) -> (u64, u64, f64, f64) {
