@@ -245,6 +245,27 @@ describe('bounded connections', () => {
     }
   }, 120000)
 
+  test('64 callers minting one after another over a default client keep to about 64 sockets', async () => {
+    // Permits to spare (maxConnections 256): each exchange's connection must still be back in
+    // the pool before its caller's next mint, or the count would climb toward 256.
+    const emu = await ChittyIDEmulator.start()
+    const client = new ChittyIDClient({ serviceUrl: `${emu.url}/v1` })
+    try {
+      const ids = new Set()
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          for (let i = 0; i < 150; i++) ids.add(await client.mint({ entity: 'PEO' }))
+        }),
+      )
+      expect(ids.size).toBe(9600)
+      expect(emu.stats().connections).toBeGreaterThanOrEqual(64)
+      expect(emu.stats().connections).toBeLessThanOrEqual(80)
+    } finally {
+      await client.close()
+      await emu.close()
+    }
+  }, 60000)
+
   test('out of file descriptors is EMFILE, not a service failure: the breaker stays CLOSED', async () => {
     const emu = await ChittyIDEmulator.start()
     try {
