@@ -43,37 +43,61 @@ describe('close() with calls in flight', () => {
   })
   afterAll(() => server.close())
 
-  test('every kind of call rejects with ECLIENTCLOSED within milliseconds, with or without a signal', async () => {
-    const client = new ChittyIDClient({
-      serviceUrl: server.url,
-      timeout: 30000,
-      connection: { healthCheckInterval: 60000 },
-    })
-    const controller = new AbortController()
-    const calls = [
-      client.mint({ entity: 'PEO' }),
-      client.mint({ entity: 'PEO' }, { signal: controller.signal, idempotencyKey: 'k-1' }),
-      client.mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }]),
-      client.validate('CT-A-CHI-1234-I-24-A-0'),
-      client.validate('CT-A-CHI-1234-I-24-A-0', { signal: controller.signal }),
-      client.healthCheck(),
-      client.connect(),
-    ].map((p) =>
-      p.then(
-        () => null,
-        (e) => e,
-      ),
-    )
-    await waitFor(() => server.connections() >= 4, 'requests on the wire')
-    const started = performance.now()
-    await client.close()
-    const errors = await Promise.all(calls)
-    const ms = performance.now() - started
-    errors.forEach(expectClosed)
-    expect(ms).toBeLessThan(200)
-    // The native side dropped the requests: their sockets close.
-    await waitFor(() => server.open() === 0, 'sockets closed by the client', 2000)
-  })
+  test.each(['native', 'fetch'])(
+    '%s: every kind of call rejects with ECLIENTCLOSED within milliseconds, with or without a signal',
+    async (transport) => {
+      // Every fetch the fetch transport starts, with its signal: close() must abort each.
+      const realFetch = globalThis.fetch
+      const signals = []
+      globalThis.fetch = (url, init) => {
+        signals.push(init.signal)
+        return realFetch(url, init)
+      }
+      const client = new ChittyIDClient({
+        serviceUrl: server.url,
+        timeout: 30000,
+        connection: { healthCheckInterval: 60000 },
+        transport,
+      })
+      const connectionsBefore = server.connections()
+      const controller = new AbortController()
+      const calls = [
+        client.mint({ entity: 'PEO' }),
+        client.mint({ entity: 'PEO' }, { signal: controller.signal, idempotencyKey: 'k-1' }),
+        client.mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }]),
+        client.validate('CT-A-CHI-1234-I-24-A-0'),
+        client.validate('CT-A-CHI-1234-I-24-A-0', { signal: controller.signal }),
+        client.healthCheck(),
+        client.connect(),
+      ].map((p) =>
+        p.then(
+          () => null,
+          (e) => e,
+        ),
+      )
+      await waitFor(() => server.connections() >= connectionsBefore + 4, 'requests on the wire')
+      const started = performance.now()
+      await client.close()
+      const errors = await Promise.all(calls)
+      const ms = performance.now() - started
+      errors.forEach(expectClosed)
+      expect(ms).toBeLessThan(200)
+      try {
+        if (transport === 'native') {
+          expect(signals).toEqual([])
+          // The native side dropped the requests: their sockets close.
+          await waitFor(() => server.open() === 0, 'sockets closed by the client', 2000)
+        } else {
+          // Each fetch is aborted (what happens to its socket then is the platform's: Node's
+          // fetch may keep it to read the answer out).
+          expect(signals.length).toBeGreaterThanOrEqual(4)
+          await waitFor(() => signals.every((signal) => signal.aborted), 'every fetch aborted', 2000)
+        }
+      } finally {
+        globalThis.fetch = realFetch
+      }
+    },
+  )
 
   test('retries stop: no attempt leaves after close()', async () => {
     const emulator = await ChittyIDEmulator.start({ port: 0 })

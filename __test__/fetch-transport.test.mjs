@@ -3,11 +3,13 @@
 // globalThis.fetch where the test needs to see the exchange.
 
 import { execFileSync } from 'node:child_process'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { ID_PATTERN, closedPort } from './helpers.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+const useNativeTransport = createRequire(import.meta.url)('./setup-native-transport.cjs')
 const realFetch = globalThis.fetch
 
 /** Wraps globalThis.fetch (installed now, whenever the client was made) and records each call. */
@@ -43,8 +45,19 @@ afterEach(async () => {
 })
 
 describe('choosing the transport', () => {
-  test('this suite runs on the native transport; the option picks fetch', () => {
-    expect(new ChittyIDClient().transport).toBe('native')
+  test('this suite runs on the transport its globalSetup leaves (native unless the run names one); the option picks fetch', async () => {
+    const run = process.env.CHITTYID_TRANSPORT
+    expect(new ChittyIDClient().transport).toBe(run)
+    try {
+      delete process.env.CHITTYID_TRANSPORT
+      await useNativeTransport()
+      expect(process.env.CHITTYID_TRANSPORT).toBe('native')
+      process.env.CHITTYID_TRANSPORT = 'fetch'
+      await useNativeTransport()
+      expect(process.env.CHITTYID_TRANSPORT).toBe('fetch')
+    } finally {
+      process.env.CHITTYID_TRANSPORT = run
+    }
     expect(new ChittyIDClient({ transport: 'fetch' }).transport).toBe('fetch')
     expect(() => new ChittyIDClient({ transport: 'undici' })).toThrow(
       expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }),
@@ -247,7 +260,25 @@ describe('exchanges through globalThis.fetch', () => {
   })
 })
 
-test('processes started by this suite inherit the native transport too', () => {
+test("processes started by this suite inherit the suite's transport", () => {
   const script = `process.stdout.write(new (require('./index.js').ChittyIDClient)().transport)`
-  expect(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' })).toBe('native')
+  expect(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' })).toBe(
+    process.env.CHITTYID_TRANSPORT,
+  )
+})
+
+test('a bad proxy URL is refused at construction on the fetch transport too, without showing it', () => {
+  // Under jest the fetch transport is picked by default: a setting production (native) would
+  // refuse must not pass a test run unnoticed.
+  let error
+  try {
+    new ChittyIDClient({ transport: 'fetch', proxy: 'http://user:hunter2@[bad' })
+  } catch (err) {
+    error = err
+  }
+  expect(error).toBeInstanceOf(TypeError)
+  expect(error.code).toBe('ERR_INVALID_ARG_VALUE')
+  expect(error.message).toContain('proxy')
+  expect(error.message).not.toContain('hunter2')
+  expect(new ChittyIDClient({ transport: 'fetch', proxy: 'http://127.0.0.1:3128' }).transport).toBe('fetch')
 })

@@ -127,7 +127,8 @@ describe('processes exit on their own', () => {
         }
       }
       const { ChittyIDClient } = require(process.argv[1])
-      const client = new ChittyIDClient({ serviceUrl: process.argv[2] + '/v1' })
+      // The native transport's crossings (the fetch transport adds its own two).
+      const client = new ChittyIDClient({ serviceUrl: process.argv[2] + '/v1', transport: 'native' })
       ;(async () => {
         for (let i = 0; i < 50; i++) await client.mint({ entity: 'PEO' })
         setImmediate(() => setImmediate(() => console.log(JSON.stringify(counts))))

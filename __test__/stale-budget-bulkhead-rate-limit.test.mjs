@@ -233,7 +233,9 @@ describe('client-side rate limit', () => {
     const elapsed = performance.now() - started
     // 50 at once, then 950 at 2 ms each: about 1.9 s.
     expect(elapsed).toBeGreaterThanOrEqual(1800)
-    expect(elapsed).toBeLessThan(4000)
+    // Generous: a loaded machine (the whole suite on two cores, or the fetch transport's
+    // costlier calls) stretches it; 10 s still tells this pace from one that stalls.
+    expect(elapsed).toBeLessThan(10000)
     expect(times.filter((t) => t < 100).length).toBeLessThanOrEqual(50 + 50 + 5)
     expect(emulator.stats().minted).toBe(1000)
     const s = client.getStats().clientRateLimit

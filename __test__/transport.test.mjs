@@ -9,6 +9,18 @@ import { runNode } from './wait.mjs'
 
 const runWithEnv = (script, env, timeoutMs = 30000, shellPrefix) => runNode(script, [], timeoutMs, { env, shellPrefix })
 
+// The native transport's HTTP (the fetch transport's is the platform's `fetch`): this file runs
+// on it in a `CHITTYID_TRANSPORT=fetch` run too, and so do the processes it starts.
+let runTransport
+beforeAll(() => {
+  runTransport = process.env.CHITTYID_TRANSPORT
+  process.env.CHITTYID_TRANSPORT = 'native'
+})
+afterAll(() => {
+  if (runTransport === undefined) delete process.env.CHITTYID_TRANSPORT
+  else process.env.CHITTYID_TRANSPORT = runTransport
+})
+
 describe('redirects, as fetch follows them', () => {
   for (const redirectStatus of [301, 308]) {
     test(`a service moved from /v1 to /api/v1 with ${redirectStatus} keeps working`, async () => {

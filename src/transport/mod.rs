@@ -273,7 +273,13 @@ impl ClientTransport {
     pub fn new(config: &TransportConfig, kind: TransportKind) -> Result<Self, ClientError> {
         let kind = match kind {
             TransportKind::Native => Kind::Native(Transport::new(config)?),
-            TransportKind::Fetch => Kind::Fetch(fetch::FetchTransport::new(config)?),
+            TransportKind::Fetch => {
+                // The platform's fetch makes the requests and applies its own proxy rules; the
+                // setting is still checked, so a bad one is refused at construction whichever
+                // transport the process picks (a jest run picks fetch, production native).
+                proxy::proxies(&config.proxy)?;
+                Kind::Fetch(fetch::FetchTransport::new(config)?)
+            }
         };
         Ok(Self { kind, redactor: Redactor::new(config.api_key.as_deref()) })
     }
