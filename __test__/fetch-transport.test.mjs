@@ -267,18 +267,27 @@ test("processes started by this suite inherit the suite's transport", () => {
   )
 })
 
-test('a bad proxy URL is refused at construction on the fetch transport too, without showing it', () => {
+test('a bad proxy URL or CA bundle is refused at construction on the fetch transport too', () => {
   // Under jest the fetch transport is picked by default: a setting production (native) would
-  // refuse must not pass a test run unnoticed.
-  let error
-  try {
-    new ChittyIDClient({ transport: 'fetch', proxy: 'http://user:hunter2@[bad' })
-  } catch (err) {
-    error = err
+  // refuse must not pass a test run unnoticed. Neither is used by the platform's fetch.
+  const refusal = (transport, options) => {
+    try {
+      new ChittyIDClient({ transport, ...options })
+    } catch (err) {
+      return { name: err.name, code: err.code, message: err.message }
+    }
+    return 'accepted'
   }
-  expect(error).toBeInstanceOf(TypeError)
-  expect(error.code).toBe('ERR_INVALID_ARG_VALUE')
-  expect(error.message).toContain('proxy')
-  expect(error.message).not.toContain('hunter2')
-  expect(new ChittyIDClient({ transport: 'fetch', proxy: 'http://127.0.0.1:3128' }).transport).toBe('fetch')
+  for (const [options, words] of [
+    [{ proxy: 'http://user:hunter2@[bad' }, 'proxy'],
+    [{ ca: 'not a certificate' }, 'no PEM certificate'],
+    [{ ca: '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n' }, 'CA certificate'],
+  ]) {
+    const onFetch = refusal('fetch', options)
+    expect(onFetch).toEqual(refusal('native', options))
+    expect(onFetch).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
+    expect(onFetch.message).toContain(words)
+    expect(onFetch.message).not.toContain('hunter2')
+  }
+  expect(refusal('fetch', { proxy: 'http://127.0.0.1:3128' })).toBe('accepted')
 })

@@ -274,10 +274,11 @@ impl ClientTransport {
         let kind = match kind {
             TransportKind::Native => Kind::Native(Transport::new(config)?),
             TransportKind::Fetch => {
-                // The platform's fetch makes the requests and applies its own proxy rules; the
-                // setting is still checked, so a bad one is refused at construction whichever
-                // transport the process picks (a jest run picks fetch, production native).
+                // The platform's fetch makes the requests, with its own proxy rules and CAs; the
+                // `proxy` and `ca` settings are still checked, so a bad one is refused at
+                // construction whichever transport the process picks (jest: fetch; production: native).
                 proxy::proxies(&config.proxy)?;
+                tls::extra_roots(&config.extra_ca_pem)?;
                 Kind::Fetch(fetch::FetchTransport::new(config)?)
             }
         };

@@ -16,10 +16,10 @@ fn invalid(detail: impl Into<String>) -> ClientError {
     ClientError::InvalidArgument { detail: detail.into() }
 }
 
-/// The rustls configuration of one client: trusts the webpki roots and every certificate in
-/// `extra_ca_pem`, or (when `verify` is false) any certificate at all.
-pub fn client_config(extra_ca_pem: &[Vec<u8>], verify: bool) -> Result<ClientConfig, ClientError> {
-    let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+/// Every certificate of the `ca` option's bundles, each read as a trust anchor; a bundle without
+/// one, or a certificate that cannot be one, is an invalid argument.
+pub fn extra_roots(extra_ca_pem: &[Vec<u8>]) -> Result<RootCertStore, ClientError> {
+    let mut roots = RootCertStore::empty();
     for pem in extra_ca_pem {
         let mut found = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {
@@ -31,6 +31,14 @@ pub fn client_config(extra_ca_pem: &[Vec<u8>], verify: bool) -> Result<ClientCon
             return Err(invalid("a CA bundle holds no PEM certificate"));
         }
     }
+    Ok(roots)
+}
+
+/// The rustls configuration of one client: trusts the webpki roots and every certificate in
+/// `extra_ca_pem`, or (when `verify` is false) any certificate at all.
+pub fn client_config(extra_ca_pem: &[Vec<u8>], verify: bool) -> Result<ClientConfig, ClientError> {
+    let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    roots.roots.extend(extra_roots(extra_ca_pem)?.roots);
     // ring is this crate's one crypto provider (it also signs the fleet's entries); rustls marks its
     // provider deprecated only for lacking post-quantum key exchange, which loopback and Redis do not need.
     #[allow(deprecated)]
