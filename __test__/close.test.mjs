@@ -53,36 +53,36 @@ describe('close() with calls in flight', () => {
         signals.push(init.signal)
         return realFetch(url, init)
       }
-      const client = new ChittyIDClient({
-        serviceUrl: server.url,
-        timeout: 30000,
-        connection: { healthCheckInterval: 60000 },
-        transport,
-      })
-      const connectionsBefore = server.connections()
-      const controller = new AbortController()
-      const calls = [
-        client.mint({ entity: 'PEO' }),
-        client.mint({ entity: 'PEO' }, { signal: controller.signal, idempotencyKey: 'k-1' }),
-        client.mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }]),
-        client.validate('CT-A-CHI-1234-I-24-A-0'),
-        client.validate('CT-A-CHI-1234-I-24-A-0', { signal: controller.signal }),
-        client.healthCheck(),
-        client.connect(),
-      ].map((p) =>
-        p.then(
-          () => null,
-          (e) => e,
-        ),
-      )
-      await waitFor(() => server.connections() >= connectionsBefore + 4, 'requests on the wire')
-      const started = performance.now()
-      await client.close()
-      const errors = await Promise.all(calls)
-      const ms = performance.now() - started
-      errors.forEach(expectClosed)
-      expect(ms).toBeLessThan(200)
       try {
+        const client = new ChittyIDClient({
+          serviceUrl: server.url,
+          timeout: 30000,
+          connection: { healthCheckInterval: 60000 },
+          transport,
+        })
+        const connectionsBefore = server.connections()
+        const controller = new AbortController()
+        const calls = [
+          client.mint({ entity: 'PEO' }),
+          client.mint({ entity: 'PEO' }, { signal: controller.signal, idempotencyKey: 'k-1' }),
+          client.mintBatch([{ entity: 'PEO' }, { entity: 'EVNT' }]),
+          client.validate('CT-A-CHI-1234-I-24-A-0'),
+          client.validate('CT-A-CHI-1234-I-24-A-0', { signal: controller.signal }),
+          client.healthCheck(),
+          client.connect(),
+        ].map((p) =>
+          p.then(
+            () => null,
+            (e) => e,
+          ),
+        )
+        await waitFor(() => server.connections() >= connectionsBefore + 4, 'requests on the wire')
+        const started = performance.now()
+        await client.close()
+        const errors = await Promise.all(calls)
+        const ms = performance.now() - started
+        errors.forEach(expectClosed)
+        expect(ms).toBeLessThan(200)
         if (transport === 'native') {
           expect(signals).toEqual([])
           // The native side dropped the requests: their sockets close.
