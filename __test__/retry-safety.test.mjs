@@ -6,7 +6,8 @@
 // And the negative control: "idempotent" mode against a service that ignores keys mints twice.
 
 import { ChittyIDClient, ChittyIDEmulator, ChittyIDError } from '../index.mjs'
-import { ID_PATTERN, closedPort } from './helpers.mjs'
+import * as portable from '../portable.mjs'
+import { ID_PATTERN, closedPort, rawServer } from './helpers.mjs'
 import { sleep } from './wait.mjs'
 
 const RETRY = { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 5 }
@@ -208,4 +209,59 @@ test('retry.mint is "safe" or "idempotent"', () => {
     )
   }
   expect(() => new ChittyIDClient({ retry: { mint: 'idempotent' } })).not.toThrow()
+})
+
+// A service that mints every POST it reads (it ignores Idempotency-Key) and then answers in a
+// way that leaves the caller without the id. Whatever the answer, one logical mint makes one
+// POST: the answer is final (a refusal) or the call ends EMINTUNKNOWN with its key, on every
+// client (native and fetch transports, the portable build).
+describe.each(['native', 'fetch', 'portable'])('a service that minted, then answered badly (%s)', (transport) => {
+  const AFTER_MINTING = {
+    // A refusal after processing: final, never a retry (408 is retried for validate() only).
+    408: { status: 408, reason: 'Request Timeout', unknown: false },
+    // The service answered with a redirect the client will not follow: the POST reached it,
+    // so a Post/Redirect/Get service has minted.
+    'refused redirect': { status: 302, reason: 'Found', location: 'ftp://127.0.0.1/minted', unknown: true },
+  }
+  test.each(Object.keys(AFTER_MINTING))('%s: one POST, and the caller learns what may have happened', async (name) => {
+    const { status, reason, location, unknown } = AFTER_MINTING[name]
+    let posts = 0
+    const server = await rawServer(({ socket, head }) => {
+      if (head.startsWith('POST')) posts++
+      const extra = location ? `Location: ${location}\r\n` : ''
+      socket.write(
+        `HTTP/1.1 ${status} ${reason}\r\n${extra}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+      )
+    })
+    const options = {
+      serviceUrl: server.url,
+      retry: { maxAttempts: 6, initialDelayMs: 1, maxDelayMs: 2 },
+      circuitBreaker: false,
+    }
+    const client =
+      transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+    try {
+      for (const call of [
+        () => client.mint({ entity: 'PEO' }, { idempotencyKey: 'order-1' }),
+        () => client.mintBatch([{ entity: 'PEO' }], { idempotencyKey: 'order-1' }),
+      ]) {
+        posts = 0
+        const err = await call().then(
+          () => null,
+          (e) => e,
+        )
+        expect(err).toBeInstanceOf(Error)
+        expect(posts).toBe(1)
+        if (unknown) {
+          expect(err).toMatchObject({ code: 'EMINTUNKNOWN', mayHaveMinted: true })
+          expect(err.idempotencyKey).toMatch(/^order-1/)
+        } else {
+          expect(err).toMatchObject({ code: 'EHTTP', status })
+        }
+      }
+    } finally {
+      await client.close()
+      await server.close()
+    }
+  })
 })

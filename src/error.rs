@@ -210,8 +210,11 @@ impl ClientError {
     pub fn may_have_reached_service(&self) -> bool {
         match self {
             ClientError::Transport { phase, .. } | ClientError::Timeout { phase, .. } => *phase == Phase::Exchange,
+            // A redirect is refused after the service answered the request with it (a service
+            // that mints, then redirects to the result, has minted); the other refusals never
+            // let the request out.
+            ClientError::Refused { code, .. } => is_redirect_refusal(code),
             ClientError::Tls { .. }
-            | ClientError::Refused { .. }
             | ClientError::CircuitOpen { .. }
             | ClientError::TrialsInFlight { .. }
             | ClientError::InvalidArgument { .. }
@@ -341,6 +344,11 @@ impl std::error::Error for ClientError {}
 /// Local resource exhaustion (this process out of sockets or memory): such a failure happens
 /// before anything is sent and never counts against the service.
 pub const LOCAL_RESOURCE_CODES: [&str; 5] = ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "EADDRNOTAVAIL"];
+
+/// The codes of a redirect the client would not follow (src/transport/redirect.rs).
+fn is_redirect_refusal(code: &str) -> bool {
+    matches!(code, "ERR_INSECURE_REDIRECT" | "ERR_TOO_MANY_REDIRECTS")
+}
 
 pub fn is_local_resource_code(code: &str) -> bool {
     LOCAL_RESOURCE_CODES.contains(&code)

@@ -191,6 +191,8 @@ class AttemptLoop {
       }
       if (isRateLimit(f)) this.rateLimited(op, epoch, f.retryAfterMs)
       if (safe && leavesMintOutcomeUnknown(f)) throw { ...f, unknown: true }
+      // A refusal (4xx, 408 included) is an answer: final for a mint, never a retry (src/policy/attempt.rs).
+      if (safe && !mintNotProcessed(f)) throw f
       if (policy === null || opened || !isRetryable(f)) throw f
       let delay
       if (isRateLimit(f)) {
