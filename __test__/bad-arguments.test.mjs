@@ -1,4 +1,6 @@
+import { inspect } from 'node:util'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import * as portable from '../portable.mjs'
 import { startPair } from './helpers.mjs'
 
 const TEN_MB = 'x'.repeat(10 * 1024 * 1024)
@@ -48,6 +50,32 @@ describe('constructor', () => {
     ['a string ca', { ca: 42 }],
   ])('%s is a TypeError', (_, config) => {
     expectTypeError(() => new ChittyIDClient(config))
+  })
+
+  // An API key no HTTP header can carry is refused by every client before any call, and the
+  // refusal never shows it (a failed send used to echo it back: "Headers.append: \"Bearer ...\"").
+  test.each([
+    ['native', (o) => new ChittyIDClient({ ...o, transport: 'native' })],
+    ['fetch', (o) => new ChittyIDClient({ ...o, transport: 'fetch' })],
+    ['portable', (o) => new portable.ChittyIDClient(o)],
+  ])('%s: an apiKey no header can carry is a TypeError that does not show it', (_, make) => {
+    for (const apiKey of [
+      'sk-live-abc\r\nX-Injected: 1',
+      'sk-live-abc\u0000def',
+      'sk-live-\u043a\u043b\u044e\u0447',
+      'sk-live-\u00e9t\u00e9',
+    ]) {
+      let thrown
+      try {
+        make({ serviceUrl: 'http://127.0.0.1:1/v1', apiKey })
+      } catch (err) {
+        thrown = err
+      }
+      expect(thrown).toBeInstanceOf(TypeError)
+      expect(thrown.code).toBe('ERR_INVALID_ARG_VALUE')
+      const shown = `${thrown.message}\n${thrown.stack}\n${inspect(thrown, { showHidden: true })}`
+      expect(shown).not.toContain('sk-live-')
+    }
   })
 
   test('unknown fields are refused (v1 ignored them, and typos with them)', () => {

@@ -290,3 +290,35 @@ describe('against the emulator, a key that is one of the words of its ids', () =
     }
   })
 })
+
+// A 2xx body that is not JSON but the echoed key: V8's JSON.parse message quotes the start of the
+// text it failed on, so the portable build showed the key whole ("k3y" is not valid JSON) or its
+// first ten characters ("sk-live-SE"...), past any redaction of the whole key.
+describe.each(['native', 'fetch', 'portable'])('a non-JSON 2xx echoing the key (%s)', (transport) => {
+  test.each(['k3y', 'sk-live-SECRET-7f3a9c'])('key %j: the invalid-JSON error shows none of it', async (key) => {
+    const server = await rawServer(({ socket, head }) => {
+      const echoed = /^authorization:[ \t]*Bearer (.*)$/im.exec(head)?.[1] ?? ''
+      socket.write(
+        `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${echoed.length}\r\n\r\n${echoed}`,
+      )
+    })
+    const options = { serviceUrl: server.url, apiKey: key, retry: false, circuitBreaker: false, cache: false }
+    const c =
+      transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+    try {
+      const err = await c.mint({ entity: 'PEO' }).then(
+        () => null,
+        (e) => e,
+      )
+      expect(err.code).toBe('EMINTUNKNOWN')
+      expect(err.cause.code).toBe('EBADRESPONSE')
+      const shown = describeError(err)
+      expect(shown).toContain('invalid JSON')
+      expect(shown).not.toMatch(wordOf(key))
+      expect(shown).not.toContain(key.slice(0, 6))
+    } finally {
+      await c.close()
+      await server.close()
+    }
+  })
+})

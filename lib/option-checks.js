@@ -114,6 +114,21 @@ function optional(config, name, type) {
   return value
 }
 
+/** What an `Authorization` header value can carry: visible ASCII, space and tab (src/transport/mod.rs). */
+const HEADER_SAFE = /^[\t\x20-\x7e]*$/
+
+/**
+ * The `apiKey` option (v1's optional string), refused when no HTTP header can carry it, by every
+ * client alike and before any call: a failed send would otherwise echo it in its error. The
+ * message never shows the key.
+ */
+function apiKeyOption(config) {
+  const apiKey = optional(config, 'apiKey', 'string')
+  if (apiKey !== undefined && !HEADER_SAFE.test(apiKey))
+    throw invalidArgument('apiKey contains characters not allowed in an HTTP header')
+  return apiKey
+}
+
 /** What a call's options may hold. */
 const CALL_OPTIONS = ['signal', 'headers', 'idempotencyKey']
 
@@ -220,6 +235,7 @@ module.exports = {
   MAX_TIMEOUT_MS,
   timeoutOption,
   optional,
+  apiKeyOption,
   CALL_OPTIONS,
   callSignal,
   callIdempotencyKey,

@@ -23,6 +23,7 @@ const {
   shown,
   timeoutOption,
   optional,
+  apiKeyOption,
   callSignal,
   callIdempotencyKey,
   headersOption,
@@ -389,7 +390,7 @@ function clientOptions(config) {
   const connection = connectionOption(config.connection)
   const [serviceUrl, fallbackUrls] = serviceUrlOption(config)
   const timeout = timeoutOption(config.timeout)
-  const apiKey = optional(config, 'apiKey', 'string')
+  const apiKey = apiKeyOption(config)
   const idGrammar = idGrammarOption(config.idGrammar)
   const nativeOptions = {
     serviceUrl,

@@ -178,7 +178,8 @@ class AttemptLoop {
           if (breaker) breaker.release(trial)
           throw err
         }
-        f = err
+        // A fetch's own words may quote what the service sent: free text, redacted.
+        f = typeof err.message === 'string' ? { ...err, message: this.#redact(err.message) } : err
       }
       stats.errors++
       // Settled as not minted: the service said it did not process it, or refused it (4xx).

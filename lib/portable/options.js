@@ -18,6 +18,7 @@ const {
   shown,
   timeoutOption,
   optional,
+  apiKeyOption,
   callSignal,
   callIdempotencyKey,
   headersOption,
@@ -211,7 +212,7 @@ function portableOptions(config) {
   }
   return {
     serviceUrl: serviceUrlOption(config.serviceUrl, allowInsecure),
-    apiKey: optional(config, 'apiKey', 'string'),
+    apiKey: apiKeyOption(config),
     timeout: timeoutOption(config.timeout) ?? DEFAULTS.timeout,
     retry,
     mintRetry: mint ?? DEFAULTS.mintRetry,

@@ -52,6 +52,18 @@ function transportFailure(err) {
   })
 }
 
+/**
+ * What a failed JSON.parse found, without quoting the text: V8's message quotes the start of it,
+ * which may be an echoed API key (whole, or cut short past the reach of redaction).
+ */
+function jsonProblem(err, text) {
+  if (text.trim() === '') return 'empty body'
+  const message = String(err && err.message)
+  const at = /position (\d+)/.exec(message)
+  if (at) return `unexpected character at position ${at[1]}`
+  return /end of JSON input/i.test(message) ? 'unexpected end of input' : 'not JSON'
+}
+
 async function readText(response, limit) {
   const bytes = await readCappedBody(response, limit)
   return bytes === TOO_LARGE ? TOO_LARGE : new TextDecoder().decode(bytes)
@@ -113,7 +125,7 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
     } catch (err) {
       throw failure('bad', {
         code: 'EBADRESPONSE',
-        message: `ChittyID service returned an invalid response: invalid JSON (${err.message})`,
+        message: `ChittyID service returned an invalid response: invalid JSON (${jsonProblem(err, text)})`,
       })
     }
     return { status, statusText, retryAfter, json }
