@@ -112,6 +112,33 @@ describe('one rule, two engines', () => {
     }
   })
 
+  test('both engines agree on 5,000 generated texts holding encoded echoes', () => {
+    let seed = 0x0e5c0de5
+    const next = (n) => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0
+      return seed % n
+    }
+    const secrets = ['sk-live-SECRET-7f3a9c', 'sk+Ab/cd=ef/GH+ij==', 'kkkkkkkk', 'a%2Fb%zzcdefg', 'aébcdefghi']
+    const escape = (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`
+    for (let i = 0; i < 5000; i++) {
+      const secret = secrets[next(secrets.length)]
+      // The secret with some characters percent-escaped (hex in either case), base64 of it
+      // behind a few lead bytes, and noise around.
+      const partly = Array.from(secret, (c) => {
+        if (c.charCodeAt(0) > 0x7f || next(3) !== 0) return c
+        return next(2) ? escape(c).toUpperCase() : escape(c)
+      }).join('')
+      const lead = ['', 'u:', 'us:', 'user:'][next(4)]
+      const b64 = [...secret].every((c) => c.charCodeAt(0) < 0x80) ? btoa(lead + secret) : ''
+      const noise = ['', '%', '%2', '%zz', ' ', 'é', '日', '🔑', 'Basic ', '[redacted]', 'sk']
+      const parts = [partly, b64, b64.replace(/\+/g, '-').replace(/\//g, '_'), ...noise]
+      const text = Array.from({ length: next(6) }, () => parts[next(parts.length)]).join('')
+      const js = redactSecret(text, secret)
+      const rust = redactSecretNative(text, secret)
+      if (js !== rust) expect({ text, secret, js }).toEqual({ text, secret, js: rust })
+    }
+  })
+
   test('the placeholder is one string', () => {
     expect(REDACTED).toBe('[redacted]')
     expect(redactSecretNative('k', 'k')).toBe(REDACTED)
@@ -321,4 +348,55 @@ describe.each(['native', 'fetch', 'portable'])('a non-JSON 2xx echoing the key (
       await server.close()
     }
   })
+})
+
+const lowerHex = (text) => text.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase())
+
+// Echoes of the key the plain rule misses: percent-encoded (a key with URL-special characters
+// echoed in a query or a Location) and base64 (`Basic base64(user:key)`), in a reason phrase.
+describe.each(['native', 'fetch', 'portable'])('encoded echoes of the key (%s)', (transport) => {
+  test.each(['sk+Ab/cd=ef/GH+ij==', 'sk-live-SECRET-7f3a9c'])(
+    'key %j: errors, events and logs show no form of it',
+    async (key) => {
+      const forms = [
+        key,
+        encodeURIComponent(key),
+        lowerHex(encodeURIComponent(key)),
+        btoa(key),
+        btoa(`user:${key}`).slice(4, -4),
+        btoa(`us:${key}`).slice(4, -4),
+      ]
+      const server = await rawServer(({ socket, head }) => {
+        const echoed = /^authorization:[ \t]*Bearer (.*)$/im.exec(head)?.[1] ?? ''
+        const reason = `Err q=${encodeURIComponent(echoed)} l=${lowerHex(encodeURIComponent(echoed))} b=${btoa(echoed)} basic=${btoa(`user:${echoed}`)} ${btoa(`us:${echoed}`)}`
+        socket.write(`HTTP/1.1 500 ${reason}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`)
+      })
+      const logged = []
+      const logger = Object.fromEntries(
+        ['debug', 'info', 'warn', 'error'].map((level) => [
+          level,
+          (...args) => logged.push(inspect(args, { depth: 5 })),
+        ]),
+      )
+      const options = { serviceUrl: server.url, apiKey: key, retry: false, circuitBreaker: false, cache: false }
+      const c =
+        transport === 'portable'
+          ? new portable.ChittyIDClient(options)
+          : new ChittyIDClient({ ...options, transport, logger })
+      try {
+        const minted = await c.mint({ entity: 'PEO' }).then(
+          () => null,
+          (e) => e,
+        )
+        expect(minted.code).toBe('EMINTUNKNOWN')
+        const checked = await c.validate('CT-A-CHI-1234-E-24-A-0')
+        const everything = [describeError(minted), JSON.stringify(checked), ...logged].join('\n')
+        expect(everything).toContain(`q=${REDACTED} l=${REDACTED} b=${REDACTED}`)
+        for (const form of forms) expect(everything).not.toContain(form)
+      } finally {
+        await c.close()
+        await server.close()
+      }
+    },
+  )
 })

@@ -47,23 +47,93 @@ function occurrences(text, secret) {
   }
 }
 
+/** `text` with each of the ordered, non-overlapping `[start, end)` spans replaced by `[redacted]`. */
+function replaceSpans(text, spans) {
+  if (spans.length === 0) return text
+  let out = ''
+  let copied = 0
+  for (const [start, end] of spans) {
+    out += text.slice(copied, start) + REDACTED
+    copied = end
+  }
+  return out + text.slice(copied)
+}
+
+/** Whether every UTF-16 unit of `text` is ASCII. */
+const isAscii = (text) => ![...text].some((c) => c.charCodeAt(0) > 0x7f)
+
+/**
+ * The base64 text that encodes only `secret`'s bytes (ASCII), at each of the three alignments,
+ * in the standard then the URL-safe alphabet, without repeats (src/redact.rs `base64_cores`).
+ */
+function base64Cores(secret) {
+  const cores = []
+  for (const urlSafe of [false, true]) {
+    for (let lead = 0; lead < 3; lead++) {
+      let encoded = btoa('\0'.repeat(lead) + secret).replace(/=+$/, '')
+      if (urlSafe) encoded = encoded.replace(/\+/g, '-').replace(/\//g, '_')
+      const core = encoded.slice(Math.ceil((8 * lead) / 6), Math.floor((8 * (lead + secret.length)) / 6))
+      if (!cores.includes(core)) cores.push(core)
+    }
+  }
+  return cores
+}
+
+const HEX = /^[0-9a-fA-F]{2}$/
+
+/** Spans of `text` that decode to `secret` through at least one `%XX` escape of an ASCII byte. */
+function percentSpans(text, secret) {
+  const spans = []
+  if (!text.includes('%')) return spans
+  const units = []
+  for (let i = 0; i < text.length;) {
+    const pair = text.slice(i + 1, i + 3)
+    if (text[i] === '%' && HEX.test(pair) && parseInt(pair, 16) < 0x80) {
+      units.push({ value: String.fromCharCode(parseInt(pair, 16)), at: i, len: 3, escaped: true })
+      i += 3
+    } else {
+      units.push({ value: text.charCodeAt(i) < 0x80 ? text[i] : undefined, at: i, len: 1, escaped: false })
+      i += 1
+    }
+  }
+  for (let start = 0; start + secret.length <= units.length;) {
+    const run = units.slice(start, start + secret.length)
+    if (run.every((u, k) => u.value === secret[k]) && run.some((u) => u.escaped)) {
+      const last = run[run.length - 1]
+      spans.push([run[0].at, last.at + last.len])
+      start += secret.length
+    } else {
+      start += 1
+    }
+  }
+  return spans
+}
+
+/** Shortest base64 core of a secret redacted encoded: shorter text cannot hold one. */
+const SHORTEST_CORE = 10
+
+/** The encoded echoes of an ASCII secret matched anywhere: base64 first, then percent-encoded. */
+function redactEncoded(text, secret) {
+  if (!isAscii(secret) || !matchesAnywhere(secret) || text.length < SHORTEST_CORE) return text
+  let out = text
+  for (const core of base64Cores(secret)) if (out.includes(core)) out = out.split(core).join(REDACTED)
+  return replaceSpans(out, percentSpans(out, secret))
+}
+
 /**
  * `text` with every occurrence of `secret` that counts replaced by `[redacted]`: anywhere for a
- * secret of 8 characters or more, only as a whole word for a shorter one. For free text only
- * (messages, reasons); a structured field is checked with `revealsSecret` instead. Anything but
- * two strings is returned as it came.
+ * secret of 8 characters or more, only as a whole word for a shorter one; then, for such a long
+ * ASCII secret, its percent-encoded and base64 echoes. For free text only (messages, reasons); a
+ * structured field is checked with `revealsSecret` instead. Anything but two strings is returned
+ * as it came.
  */
 function redactSecret(text, secret) {
   if (typeof text !== 'string' || typeof secret !== 'string') return text
-  const found = occurrences(text, secret)
-  if (found.length === 0) return text
-  let out = ''
-  let copied = 0
-  for (const at of found) {
-    out += text.slice(copied, at) + REDACTED
-    copied = at + secret.length
-  }
-  return out + text.slice(copied)
+  const plain = replaceSpans(
+    text,
+    occurrences(text, secret).map((at) => [at, at + secret.length]),
+  )
+  return redactEncoded(plain, secret)
 }
 
 const ASCII_BLANKS = /^[ \t\n\f\r]+|[ \t\n\f\r]+$/g

@@ -12,6 +12,12 @@
 //!   characters ([`is_word_char`]). A key `soc` leaves "socket hang up" alone and still turns
 //!   "Bearer soc" into "Bearer [redacted]". A secret that long or longer is matched anywhere,
 //!   glued to other text or not: eight characters of a key are no coincidence.
+//! - **Encoded echoes**: a secret that is matched anywhere and is ASCII is also matched
+//!   percent-encoded (any run of text that decodes to it through `%XX` escapes of ASCII bytes,
+//!   in either hex case: a key echoed in a URL or a `Location`) and base64-encoded (the
+//!   characters that encode only the secret's bytes, at each of the three alignments, in the
+//!   standard and URL-safe alphabets: a key echoed as `Basic base64(user:key)`). Both are
+//!   applied after the plain matches, base64 first.
 //! - **Structured fields** (ids, entity names) are never rewritten: a rewritten id is a wrong id.
 //!   A field that gives the secret away ([`reveals`]) is dropped or refused by its caller.
 //! - Text the client writes itself (config dumps, request logs) never includes the secret at
@@ -61,22 +67,134 @@ fn occurrences<'a>(text: &'a str, secret: &'a str) -> impl Iterator<Item = usize
     })
 }
 
-/// `text` with every occurrence of `secret` that counts replaced by [`REDACTED`]; borrowed
-/// when there is none (or the secret is empty).
+/// `text` with every occurrence of `secret` that counts replaced by [`REDACTED`], then its
+/// encoded echoes ([`redact_encoded`]); borrowed when there is none (or the secret is empty).
 pub fn redact<'a>(text: &'a str, secret: &str) -> Cow<'a, str> {
-    let mut found = occurrences(text, secret).peekable();
-    if found.peek().is_none() {
+    let plain = redact_plain(text, secret);
+    match redact_encoded(&plain, secret) {
+        Cow::Borrowed(_) => plain,
+        Cow::Owned(out) => Cow::Owned(out),
+    }
+}
+
+fn redact_plain<'a>(text: &'a str, secret: &str) -> Cow<'a, str> {
+    let spans: Vec<(usize, usize)> = occurrences(text, secret).map(|at| (at, at + secret.len())).collect();
+    replace_spans(text, &spans)
+}
+
+/// `text` with each of the non-overlapping, ordered byte `spans` replaced by [`REDACTED`].
+fn replace_spans<'a>(text: &'a str, spans: &[(usize, usize)]) -> Cow<'a, str> {
+    if spans.is_empty() {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
-    for at in found {
-        out.push_str(&text[copied..at]);
+    for &(start, end) in spans {
+        out.push_str(&text[copied..start]);
         out.push_str(REDACTED);
-        copied = at + secret.len();
+        copied = end;
     }
     out.push_str(&text[copied..]);
     Cow::Owned(out)
+}
+
+/// The base64 text that encodes only `secret`'s bytes, at each of the three alignments a
+/// secret can have inside a longer encoded value (`user:key`), in the standard then the
+/// URL-safe alphabet, without repeats.
+fn base64_cores(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let mut cores: Vec<String> = Vec::with_capacity(6);
+    for engine in [&base64::engine::general_purpose::STANDARD_NO_PAD, &base64::engine::general_purpose::URL_SAFE_NO_PAD]
+    {
+        for lead in 0..3usize {
+            let mut bytes = vec![0u8; lead];
+            bytes.extend_from_slice(secret.as_bytes());
+            let encoded = engine.encode(&bytes);
+            // Characters wholly made of the secret's bits: from the first after the lead bytes
+            // to the last before the end.
+            let (start, end) = ((8 * lead).div_ceil(6), 8 * bytes.len() / 6);
+            let core = &encoded[start..end];
+            if !cores.iter().any(|c| c == core) {
+                cores.push(core.to_owned());
+            }
+        }
+    }
+    cores
+}
+
+/// Shortest base64 core of a secret that is redacted encoded (8 ASCII characters): shorter text
+/// cannot hold one, and skips the work.
+const SHORTEST_CORE: usize = 10;
+
+/// `text` with the encoded echoes of `secret` replaced (see the module's rule): only for an
+/// ASCII secret that is matched anywhere.
+fn redact_encoded<'a>(text: &'a str, secret: &str) -> Cow<'a, str> {
+    if !secret.is_ascii() || !matches_anywhere(secret) || text.len() < SHORTEST_CORE {
+        return Cow::Borrowed(text);
+    }
+    let mut out = Cow::Borrowed(text);
+    for core in base64_cores(secret) {
+        if out.contains(core.as_str()) {
+            out = Cow::Owned(out.replace(core.as_str(), REDACTED));
+        }
+    }
+    match percent_spans(&out, secret.as_bytes()) {
+        spans if spans.is_empty() => out,
+        spans => Cow::Owned(replace_spans(&out, &spans).into_owned()),
+    }
+}
+
+/// One unit of text read with `%XX` escapes decoded: its byte value when it is ASCII (a plain
+/// ASCII character or the escape of an ASCII byte), where it starts and how long it is.
+struct Unit {
+    value: Option<u8>,
+    at: usize,
+    len: usize,
+    escaped: bool,
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Byte spans of `text` that decode to `secret` through at least one `%XX` escape, left to right
+/// and not overlapping.
+fn percent_spans(text: &str, secret: &[u8]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    if !text.contains('%') {
+        return spans;
+    }
+    let bytes = text.as_bytes();
+    let mut units = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| Some(hex(bytes[i + 1])? * 16 + hex(bytes[i + 2])?))
+            .flatten()
+            .filter(u8::is_ascii);
+        let unit = match escape {
+            Some(value) => Unit { value: Some(value), at: i, len: 3, escaped: true },
+            None => {
+                let len = text[i..].chars().next().map_or(1, char::len_utf8);
+                Unit { value: bytes[i].is_ascii().then_some(bytes[i]), at: i, len, escaped: false }
+            }
+        };
+        i += unit.len;
+        units.push(unit);
+    }
+    let mut start = 0;
+    while start + secret.len() <= units.len() {
+        let run = &units[start..start + secret.len()];
+        let matches = run.iter().zip(secret).all(|(u, &b)| u.value == Some(b));
+        if matches && run.iter().any(|u| u.escaped) {
+            let last = &run[run.len() - 1];
+            spans.push((run[0].at, last.at + last.len));
+            start += secret.len();
+        } else {
+            start += 1;
+        }
+    }
+    spans
 }
 
 /// Whether a structured field (an id, an entity) gives `secret` away, so its caller must drop
@@ -187,6 +305,38 @@ mod tests {
         assert_eq!(redact("s3cr3t-keys3cr3t-key", "s3cr3t-key"), "[redacted][redacted]");
         assert_eq!(redact("xs3cr3t-keyx", "s3cr3t-key"), "x[redacted]x");
         assert!(matches!(redact("nothing here", "s3cr3t-key"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn encoded_echoes_of_a_long_ascii_secret() {
+        let key = "sk+Ab/cd=ef/GH+ij==";
+        // Percent-encoded, in either hex case, wholly or in part.
+        assert_eq!(redact("token=sk%2BAb%2Fcd%3Def%2FGH%2Bij%3D%3D&x=1", key), "token=[redacted]&x=1");
+        assert_eq!(redact("t=sk%2bAb/cd%3def/GH+ij%3d%3D", key), "t=[redacted]");
+        assert_eq!(redact("%73%6B-live-SECRET", "sk-live-SECRET"), "[redacted]");
+        // An escape of a non-ASCII byte or a broken escape is text.
+        assert_eq!(redact("sk%C3-live-SECRET %2", "sk-live-SECRET"), "sk%C3-live-SECRET %2");
+        // Base64, alone or behind `user:` (every alignment), standard or URL-safe alphabet.
+        let basic = |s: &str| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(s)
+        };
+        for lead in ["", "u:", "us:", "user:"] {
+            let echoed = format!("Basic {}", basic(&format!("{lead}sk-live-SECRET-7f3a9c")));
+            let out = redact(&echoed, "sk-live-SECRET-7f3a9c");
+            assert!(out.contains(REDACTED), "{echoed} -> {out}");
+            assert!(out.len() < echoed.len() + REDACTED.len(), "{echoed} -> {out}");
+        }
+        let url_safe = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("??>>sk+Ab/cd=ef/GH+ij==")
+        };
+        assert!(redact(&url_safe, key).contains(REDACTED));
+        // Short or non-ASCII secrets: plain matches only.
+        assert_eq!(redact("%6B", "k"), "%6B");
+        assert_eq!(redact("a%C3%A9bcdefghi", "aébcdefghi"), "a%C3%A9bcdefghi");
+        // Nothing encoded: borrowed.
+        assert!(matches!(redact("a longer text with 100% of nothing", key), Cow::Borrowed(_)));
     }
 
     #[test]
