@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { createServer as createNetServer } from 'node:net'
 import { inspect, promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
@@ -109,4 +110,54 @@ test('debug logs at trace level never print the key', async () => {
   await emulator.close()
   expect(stderr).toContain('chittyid_client') // logging was on
   expect(stderr).not.toContain(SECRET)
+})
+
+// A plain-http target through a proxy gets the proxy's 407 as an answer (EHTTP). A proxy that
+// echoes `Proxy-Authorization` (`Basic base64(user:password)`) or the password in its reason
+// phrase must not get the proxy URL's credentials into errors, events, stats or logs.
+test('the proxy password never appears, even when the proxy echoes its Basic credentials', async () => {
+  const password = 'pr0xy-Pa$$word!'
+  const server = createNetServer((socket) => {
+    socket.on('error', () => {})
+    socket.on('data', (data) => {
+      const echoed = /^proxy-authorization:[ \t]*(.*)$/im.exec(data.toString())?.[1] ?? 'none'
+      const decoded = Buffer.from(echoed.replace(/^Basic /, ''), 'base64').toString()
+      socket.end(`HTTP/1.1 407 Denied ${echoed} (${decoded})\r\nContent-Length: 0\r\n\r\n`)
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const logged = []
+  const logger = Object.fromEntries(
+    ['debug', 'info', 'warn', 'error'].map((level) => [level, (...args) => logged.push(inspect(args, { depth: 5 }))]),
+  )
+  const client = new ChittyIDClient({
+    serviceUrl: 'http://127.0.0.1:9/v1',
+    apiKey: SECRET,
+    proxy: `http://proxy-user:${encodeURIComponent(password)}@127.0.0.1:${server.address().port}`,
+    retry: false,
+    transport: 'native',
+    logger,
+  })
+  try {
+    const err = await client.mint({ entity: 'PEO' }).then(
+      () => null,
+      (e) => e,
+    )
+    expect(err).toMatchObject({ code: 'EHTTP', status: 407 })
+    const everything = [
+      describeError(err),
+      JSON.stringify(await client.validate('CT-A-CHI-1234-I-24-A-0')),
+      JSON.stringify(client.getStats()),
+      client.metrics(),
+      inspect(client, { showHidden: true, depth: 5 }),
+      ...logged,
+    ].join('\n')
+    expect(everything).toContain('407 Denied')
+    expect(everything).not.toContain(password)
+    expect(everything).not.toContain(encodeURIComponent(password))
+    expect(everything).not.toContain(Buffer.from(`proxy-user:${password}`).toString('base64'))
+  } finally {
+    await client.close()
+    await new Promise((resolve) => server.close(resolve))
+  }
 })

@@ -30,7 +30,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::{ClientError, Phase};
 use crate::redact::Redactor;
-use crate::transport::config::TransportConfig;
+use crate::transport::config::{ProxySetting, TransportConfig};
 
 pub use redirect::MAX_REDIRECTS;
 
@@ -260,6 +260,25 @@ pub struct ClientTransport {
     /// Scrubs the API key from what comes back, before anything (the caller, telemetry, logs,
     /// the parsers) sees it (docs/ARCHITECTURE.md, "Redaction").
     redactor: Redactor,
+    /// The same for the passwords of the proxy URLs: a proxy may echo `Proxy-Authorization`
+    /// (`Basic base64(user:password)`) in the 407 it answers a plain-http request with.
+    proxy_redactors: Vec<Redactor>,
+}
+
+/// A redactor per password in the proxy URLs of `setting` (percent-decoded, as sent).
+fn proxy_redactors(setting: &ProxySetting) -> Vec<Redactor> {
+    let urls: Vec<&String> = match setting {
+        ProxySetting::Direct => Vec::new(),
+        ProxySetting::Url(url) => vec![url],
+        ProxySetting::Env { http, https, .. } => http.iter().chain(https.iter()).collect(),
+    };
+    urls.into_iter()
+        .filter_map(|url| {
+            let parsed = Url::parse(url).or_else(|_| Url::parse(&format!("http://{url}"))).ok()?;
+            let password = percent_encoding::percent_decode_str(parsed.password()?).decode_utf8_lossy().into_owned();
+            (!password.is_empty()).then(|| Redactor::new(Some(&password)))
+        })
+        .collect()
 }
 
 // One per client, matched on every request: boxing the larger variant would add a pointer hop there.
@@ -282,7 +301,11 @@ impl ClientTransport {
                 Kind::Fetch(fetch::FetchTransport::new(config)?)
             }
         };
-        Ok(Self { kind, redactor: Redactor::new(config.api_key.as_deref()) })
+        Ok(Self {
+            kind,
+            redactor: Redactor::new(config.api_key.as_deref()),
+            proxy_redactors: proxy_redactors(&config.proxy),
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -304,10 +327,12 @@ impl ClientTransport {
         };
         let result = match result {
             Ok(mut response) => {
-                self.redactor.redact_in_place(&mut response.status_text);
+                for redactor in std::iter::once(&self.redactor).chain(&self.proxy_redactors) {
+                    redactor.redact_in_place(&mut response.status_text);
+                }
                 Ok(response)
             }
-            Err(err) => Err(err.redacted(&self.redactor)),
+            Err(err) => Err(self.proxy_redactors.iter().fold(err.redacted(&self.redactor), |e, r| e.redacted(r))),
         };
         match &result {
             Ok(r) => tracing::debug!(
