@@ -400,3 +400,80 @@ describe.each(['native', 'fetch', 'portable'])('encoded echoes of the key (%s)',
     },
   )
 })
+
+// A batch answer is data like a mint's: an id that gives the key away (a service echoing
+// `Authorization` into `chittyIds`) is refused, never returned, as `mint()` refuses it.
+describe.each(['native', 'fetch', 'portable'])('a batch answer echoing the key (%s)', (transport) => {
+  test.each(['k3y', 'sk-live-SECRET-7f3a9c'])('key %j: mintBatch refuses it and shows it nowhere', async (key) => {
+    const server = await rawServer(({ socket, head }) => {
+      const auth = /^authorization:[ \t]*(.*)$/im.exec(head)?.[1] ?? ''
+      const body = JSON.stringify({ chittyIds: [auth.replace(/^Bearer /, ''), auth] })
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+    })
+    const options = { serviceUrl: server.url, apiKey: key, retry: false, circuitBreaker: false, cache: false }
+    const c =
+      transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+    try {
+      const outcome = await c.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }]).then(
+        (ids) => ({ ids }),
+        (error) => ({ error }),
+      )
+      expect(outcome.ids).toBeUndefined()
+      expect(outcome.error.code).toBe('EMINTUNKNOWN')
+      expect(outcome.error.cause.code).toBe('EBADRESPONSE')
+      expect(describeError(outcome.error)).not.toMatch(wordOf(key))
+    } finally {
+      await c.close()
+      await server.close()
+    }
+  })
+})
+
+// A placeholder's errorCode is the service's text: redacted in the error (`serviceErrorCode`)
+// and in the `placeholder` event, as a reason phrase is.
+describe.each(['native', 'fetch', 'portable'])('a placeholder whose errorCode echoes the key (%s)', (transport) => {
+  test.each(['k3y', 'sk-live-SECRET-7f3a9c'])('key %j: neither the error nor the event shows it', async (key) => {
+    const server = await rawServer(({ socket, head }) => {
+      const auth = /^authorization:[ \t]*(.*)$/im.exec(head)?.[1] ?? ''
+      const body = JSON.stringify({
+        success: true,
+        fallback: true,
+        errorCode: `MINT_FAILED ${auth}`,
+        chittyId: '03-0-ERR-0001-T-2612-0-22',
+      })
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+    })
+    const seen = []
+    for (const acceptPlaceholders of [false, true]) {
+      const options = {
+        serviceUrl: server.url,
+        apiKey: key,
+        retry: false,
+        circuitBreaker: false,
+        cache: false,
+        acceptPlaceholders,
+      }
+      const c =
+        transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+      c.on('placeholder', (payload) => seen.push(inspect(payload)))
+      try {
+        const outcome = await c.mint({ entity: 'PEO' }).then(
+          (id) => id,
+          (e) => e,
+        )
+        if (acceptPlaceholders) expect(outcome).toBe('03-0-ERR-0001-T-2612-0-22')
+        else {
+          expect(outcome.code).toBe('EPLACEHOLDER')
+          expect(outcome.serviceErrorCode).toBe(`MINT_FAILED Bearer ${REDACTED}`)
+          seen.push(describeError(outcome))
+        }
+      } finally {
+        await c.close()
+      }
+    }
+    await server.close()
+    expect(seen.length).toBe(2)
+    expect(seen.join('\n')).toContain(`MINT_FAILED Bearer ${REDACTED}`)
+    expect(seen.join('\n')).not.toMatch(wordOf(key))
+  })
+})

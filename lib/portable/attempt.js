@@ -178,8 +178,11 @@ class AttemptLoop {
           if (breaker) breaker.release(trial)
           throw err
         }
-        // A fetch's own words may quote what the service sent: free text, redacted.
-        f = typeof err.message === 'string' ? { ...err, message: this.#redact(err.message) } : err
+        // A fetch's own words and a placeholder's errorCode may quote what the service sent:
+        // free text, redacted (src/error.rs `ClientError::redacted`).
+        f = { ...err }
+        if (typeof f.message === 'string') f.message = this.#redact(f.message)
+        if (typeof f.serviceErrorCode === 'string') f.serviceErrorCode = this.#redact(f.serviceErrorCode)
       }
       stats.errors++
       // Settled as not minted: the service said it did not process it, or refused it (4xx).

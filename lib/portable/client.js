@@ -128,7 +128,8 @@ class ChittyIDClient extends Emitter {
     if (this.#o.wire === 'auto' && this.#wire === undefined) this.#wire = answer.wire
     if (answer.placeholder !== undefined) {
       this.#placeholders++
-      this.#emit('placeholder', { chittyId: answer.id, errorCode: answer.placeholder })
+      const errorCode = typeof answer.placeholder === 'string' ? this.#redact(answer.placeholder) : answer.placeholder
+      this.#emit('placeholder', { chittyId: answer.id, errorCode })
     }
     return answer.id
   }
@@ -189,7 +190,7 @@ class ChittyIDClient extends Emitter {
                 body,
                 headers: this.#headers('POST', headers, key),
               }),
-              parse: (json) => parseBatch(json, requests.length),
+              parse: (json) => parseBatch(json, requests.length, this.#apiKey),
               safe: this.#o.mintRetry === 'safe',
               ctl,
               fetchFn,

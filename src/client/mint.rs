@@ -104,7 +104,7 @@ impl Client {
         };
         let parse = |i: usize, r: &Response| {
             self.wire(i).set_batch_route(true);
-            parse_batch(r, count)
+            parse_batch(r, count, self.redactor.key())
         };
         let outcome = async {
             let _slot = self.enter_bulkhead().await?;

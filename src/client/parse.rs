@@ -37,8 +37,13 @@ pub(super) fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Cl
     serde_json::from_slice(body).map_err(|e| bad(format!("invalid JSON ({e})")))
 }
 
-/// The ids of a batch answer, which must be one per request (`expected`).
-pub(super) fn parse_batch(response: &Response, expected: usize) -> Result<Vec<String>, ClientError> {
+/// The ids of a batch answer, which must be one per request (`expected`), none giving the API
+/// key away (`crate::redact::reveals`, as `crate::wire::parse_mint` checks a single id).
+pub(super) fn parse_batch(
+    response: &Response,
+    expected: usize,
+    api_key: Option<&str>,
+) -> Result<Vec<String>, ClientError> {
     let Some(serde_json::Value::Array(items)) = parse_json::<BatchAnswer>(&response.body)?.chitty_ids else {
         return Err(bad("the answer has no chittyIds array"));
     };
@@ -48,6 +53,10 @@ pub(super) fn parse_batch(response: &Response, expected: usize) -> Result<Vec<St
     items
         .into_iter()
         .map(|v| match v {
+            // Never shown: the id may be the key itself, echoed back.
+            serde_json::Value::String(s) if api_key.is_some_and(|k| crate::redact::reveals(&s, k)) => Err(bad(
+                "chittyIds holds the API key (the service echoed the request's credentials); the ids are not shown",
+            )),
             serde_json::Value::String(s) => Ok(s),
             _ => Err(bad("chittyIds holds a value that is not a string")),
         })
@@ -112,16 +121,27 @@ mod tests {
 
     #[test]
     fn batch_answer_needs_an_array_of_strings() {
-        assert_eq!(parse_batch(&ok(r#"{"chittyIds":["A","B"]}"#), 2).unwrap(), ["A", "B"]);
+        assert_eq!(parse_batch(&ok(r#"{"chittyIds":["A","B"]}"#), 2, None).unwrap(), ["A", "B"]);
         for body in [r#"{}"#, r#"{"chittyIds":"A"}"#, r#"{"chittyIds":["A",2]}"#] {
-            assert!(parse_batch(&ok(body), 2).is_err(), "{body}");
+            assert!(parse_batch(&ok(body), 2, None).is_err(), "{body}");
         }
+    }
+
+    #[test]
+    fn batch_answer_never_returns_the_api_key() {
+        let body = r#"{"chittyIds":["CT-A-CHI-1234-E-24-A-0","Bearer k3y"]}"#;
+        let err = parse_batch(&ok(body), 2, Some("k3y")).unwrap_err();
+        assert_eq!(err.code(), "EBADRESPONSE");
+        assert!(!err.to_string().contains("k3y"), "{err}");
+        assert!(parse_batch(&ok(r#"{"chittyIds":["sk-live-0123456789"]}"#), 1, Some("live-0123456")).is_err());
+        // A short key that is merely one of an id's words is a coincidence.
+        assert_eq!(parse_batch(&ok(r#"{"chittyIds":["CT-A-CHI-1234-E-24-A-0"]}"#), 1, Some("CHI")).unwrap().len(), 1);
     }
 
     #[test]
     fn batch_answer_needs_one_id_per_request() {
         for body in [r#"{"chittyIds":[]}"#, r#"{"chittyIds":["A"]}"#, r#"{"chittyIds":["A","B","C","D","E"]}"#] {
-            let err = parse_batch(&ok(body), 3).unwrap_err();
+            let err = parse_batch(&ok(body), 3, None).unwrap_err();
             assert_eq!(err.code(), "EBADRESPONSE", "{body}");
             assert!(err.to_string().contains("for 3 requests"), "{err}");
         }
@@ -151,7 +171,7 @@ mod tests {
             #[test]
             fn response_parsers_never_panic(bytes in mutated_seed("responses")) {
                 let r = answer(bytes);
-                for err in [parse_mint(&r).err(), parse_batch(&r, 1).err(), parse_validation(&r).err()].into_iter().flatten() {
+                for err in [parse_mint(&r).err(), parse_batch(&r, 1, None).err(), parse_validation(&r).err()].into_iter().flatten() {
                     prop_assert_eq!(err.code(), "EBADRESPONSE");
                 }
             }
