@@ -4,6 +4,7 @@ import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 
 import { ChittyIDClient, ChittyIDEmulator, ChittyIDError } from '../index.mjs'
+import * as portable from '../portable.mjs'
 import { closedPort, startPair } from './helpers.mjs'
 import { record, sleep, waitFor } from './wait.mjs'
 
@@ -150,6 +151,41 @@ describe('mintBatch rejects when the service returns a different number of ids',
       }
     },
   )
+})
+
+// A batch answer's ids get the checks a single mint's id gets: an id of neither grammar is
+// a garbled answer (a service's error text or a number in `chittyIds`), not a minted id.
+describe.each(['native', 'fetch', 'portable'])('mintBatch refuses ids of neither grammar (%s)', (transport) => {
+  test('EBADRESPONSE (EMINTUNKNOWN around it), and with wire "v1" the ids as sent', async () => {
+    const server = await serve((req, res) => {
+      req.resume()
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ success: true, chittyIds: ['CT-A-CHI-1234-P-24-A-0', 'ERROR: out of ids'] }))
+    })
+    const make = (options) =>
+      transport === 'portable'
+        ? new portable.ChittyIDClient({ serviceUrl: server.url, ...options })
+        : new ChittyIDClient({ serviceUrl: server.url, transport, ...options })
+    const strict = make({})
+    const v1 = make({ wire: 'v1' })
+    try {
+      const err = await strict.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }]).then(
+        () => null,
+        (e) => e,
+      )
+      expect(err).toMatchObject({ code: 'EMINTUNKNOWN', mayHaveMinted: true, cause: { code: 'EBADRESPONSE' } })
+      expect(err.message).toMatch(/chittyIds holds an id that is not a ChittyID of either grammar$/)
+      expect(await v1.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }])).toEqual([
+        'CT-A-CHI-1234-P-24-A-0',
+        'ERROR: out of ids',
+      ])
+    } finally {
+      await strict.close()
+      await v1.close()
+      await server.close()
+    }
+  })
 })
 
 describe('service-provided text never carries the API key', () => {

@@ -190,7 +190,7 @@ class ChittyIDClient extends Emitter {
                 body,
                 headers: this.#headers('POST', headers, key),
               }),
-              parse: (json) => parseBatch(json, requests.length, this.#apiKey),
+              parse: (json) => parseBatch(json, requests.length, this.#apiKey, this.#o.wire !== 'v1'),
               safe: this.#o.mintRetry === 'safe',
               ctl,
               fetchFn,

@@ -64,14 +64,19 @@ function parseMint(json, acceptPlaceholders, apiKey) {
   return { id, wire }
 }
 
-/** A batch answer's ids, one per request, none giving the API key away (src/client/parse.rs `parse_batch`). */
-function parseBatch(json, expected, apiKey) {
+/**
+ * A batch answer's ids: one per request, none giving the API key away and, with `grammar`, each
+ * of a grammar (src/client/parse.rs `parse_batch`).
+ */
+function parseBatch(json, expected, apiKey, grammar) {
   const ids = json !== null && typeof json === 'object' ? json.chittyIds : undefined
   if (!Array.isArray(ids)) throw bad('the answer has no chittyIds array')
   if (ids.length !== expected) throw bad(`chittyIds holds ${ids.length} ids for ${expected} requests`)
   if (!ids.every((id) => typeof id === 'string')) throw bad('chittyIds holds a value that is not a string')
   if (apiKey && ids.some((id) => revealsSecret(id, apiKey)))
     throw bad("chittyIds holds the API key (the service echoed the request's credentials); the ids are not shown")
+  if (grammar && ids.some((id) => idGrammarOf(id) === null))
+    throw bad('chittyIds holds an id that is not a ChittyID of either grammar')
   return ids
 }
 

@@ -104,7 +104,12 @@ impl Client {
         };
         let parse = |i: usize, r: &Response| {
             self.wire(i).set_batch_route(true);
-            parse_batch(r, count, self.redactor.key())
+            let checks = MintChecks {
+                grammar: self.wire_mode_of_all() != WireMode::V1,
+                accept_placeholders: false,
+                api_key: self.redactor.key(),
+            };
+            parse_batch(r, count, checks)
         };
         let outcome = async {
             let _slot = self.enter_bulkhead().await?;

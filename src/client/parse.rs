@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::Validation;
 use crate::error::ClientError;
 use crate::transport::Response;
+use crate::wire::{wire_of_id, MintChecks, Wire};
 
 #[derive(Deserialize)]
 struct BatchAnswer {
@@ -38,12 +39,14 @@ pub(super) fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Cl
 }
 
 /// The ids of a batch answer, which must be one per request (`expected`), none giving the API
-/// key away (`crate::redact::reveals`, as `crate::wire::parse_mint` checks a single id).
+/// key away (`crate::redact::reveals`) and, with `checks.grammar`, each of a grammar: the checks
+/// `crate::wire::parse_mint` makes of a single id.
 pub(super) fn parse_batch(
     response: &Response,
     expected: usize,
-    api_key: Option<&str>,
+    checks: MintChecks<'_>,
 ) -> Result<Vec<String>, ClientError> {
+    let api_key = checks.api_key;
     let Some(serde_json::Value::Array(items)) = parse_json::<BatchAnswer>(&response.body)?.chitty_ids else {
         return Err(bad("the answer has no chittyIds array"));
     };
@@ -57,6 +60,9 @@ pub(super) fn parse_batch(
             serde_json::Value::String(s) if api_key.is_some_and(|k| crate::redact::reveals(&s, k)) => Err(bad(
                 "chittyIds holds the API key (the service echoed the request's credentials); the ids are not shown",
             )),
+            serde_json::Value::String(s) if checks.grammar && wire_of_id(&s) == Wire::Unknown => {
+                Err(bad("chittyIds holds an id that is not a ChittyID of either grammar"))
+            }
             serde_json::Value::String(s) => Ok(s),
             _ => Err(bad("chittyIds holds a value that is not a string")),
         })
@@ -121,27 +127,42 @@ mod tests {
 
     #[test]
     fn batch_answer_needs_an_array_of_strings() {
-        assert_eq!(parse_batch(&ok(r#"{"chittyIds":["A","B"]}"#), 2, None).unwrap(), ["A", "B"]);
+        assert_eq!(parse_batch(&ok(r#"{"chittyIds":["A","B"]}"#), 2, LAX).unwrap(), ["A", "B"]);
         for body in [r#"{}"#, r#"{"chittyIds":"A"}"#, r#"{"chittyIds":["A",2]}"#] {
-            assert!(parse_batch(&ok(body), 2, None).is_err(), "{body}");
+            assert!(parse_batch(&ok(body), 2, LAX).is_err(), "{body}");
         }
     }
 
+    /// No grammar check, no key: the shape checks only.
+    const LAX: MintChecks<'static> = MintChecks { grammar: false, accept_placeholders: false, api_key: None };
+
     #[test]
     fn batch_answer_never_returns_the_api_key() {
+        let with_key = |key| MintChecks { api_key: Some(key), ..LAX };
         let body = r#"{"chittyIds":["CT-A-CHI-1234-E-24-A-0","Bearer k3y"]}"#;
-        let err = parse_batch(&ok(body), 2, Some("k3y")).unwrap_err();
+        let err = parse_batch(&ok(body), 2, with_key("k3y")).unwrap_err();
         assert_eq!(err.code(), "EBADRESPONSE");
         assert!(!err.to_string().contains("k3y"), "{err}");
-        assert!(parse_batch(&ok(r#"{"chittyIds":["sk-live-0123456789"]}"#), 1, Some("live-0123456")).is_err());
+        assert!(parse_batch(&ok(r#"{"chittyIds":["sk-live-0123456789"]}"#), 1, with_key("live-0123456")).is_err());
         // A short key that is merely one of an id's words is a coincidence.
-        assert_eq!(parse_batch(&ok(r#"{"chittyIds":["CT-A-CHI-1234-E-24-A-0"]}"#), 1, Some("CHI")).unwrap().len(), 1);
+        let id = r#"{"chittyIds":["CT-A-CHI-1234-E-24-A-0"]}"#;
+        assert_eq!(parse_batch(&ok(id), 1, with_key("CHI")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn batch_ids_must_be_of_a_grammar_unless_the_wire_is_v1() {
+        let strict = MintChecks { grammar: true, ..LAX };
+        let body = r#"{"chittyIds":["CT-A-CHI-1234-E-24-A-0","garbage"]}"#;
+        let err = parse_batch(&ok(body), 2, strict).unwrap_err();
+        assert_eq!(err.code(), "EBADRESPONSE");
+        assert!(err.to_string().contains("either grammar"), "{err}");
+        assert_eq!(parse_batch(&ok(body), 2, LAX).unwrap().len(), 2);
     }
 
     #[test]
     fn batch_answer_needs_one_id_per_request() {
         for body in [r#"{"chittyIds":[]}"#, r#"{"chittyIds":["A"]}"#, r#"{"chittyIds":["A","B","C","D","E"]}"#] {
-            let err = parse_batch(&ok(body), 3, None).unwrap_err();
+            let err = parse_batch(&ok(body), 3, LAX).unwrap_err();
             assert_eq!(err.code(), "EBADRESPONSE", "{body}");
             assert!(err.to_string().contains("for 3 requests"), "{err}");
         }
@@ -171,7 +192,7 @@ mod tests {
             #[test]
             fn response_parsers_never_panic(bytes in mutated_seed("responses")) {
                 let r = answer(bytes);
-                for err in [parse_mint(&r).err(), parse_batch(&r, 1, None).err(), parse_validation(&r).err()].into_iter().flatten() {
+                for err in [parse_mint(&r).err(), parse_batch(&r, 1, LAX).err(), parse_validation(&r).err()].into_iter().flatten() {
                     prop_assert_eq!(err.code(), "EBADRESPONSE");
                 }
             }
