@@ -118,7 +118,14 @@ describe('one rule, two engines', () => {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0
       return seed % n
     }
-    const secrets = ['sk-live-SECRET-7f3a9c', 'sk+Ab/cd=ef/GH+ij==', 'kkkkkkkk', 'a%2Fb%zzcdefg', 'aébcdefghi']
+    const secrets = [
+      'sk-live-SECRET-7f3a9c',
+      'sk+Ab/cd=ef/GH+ij==',
+      'kkkkkkkk',
+      'a%2Fb%zzcdefg',
+      'aébcdefghi',
+      'sk\\live"7f/3a9c',
+    ]
     const escape = (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`
     for (let i = 0; i < 5000; i++) {
       const secret = secrets[next(secrets.length)]
@@ -131,7 +138,15 @@ describe('one rule, two engines', () => {
       const lead = ['', 'u:', 'us:', 'user:'][next(4)]
       const b64 = [...secret].every((c) => c.charCodeAt(0) < 0x80) ? btoa(lead + secret) : ''
       const noise = ['', '%', '%2', '%zz', ' ', 'é', '日', '🔑', 'Basic ', '[redacted]', 'sk']
-      const parts = [partly, b64, b64.replace(/\+/g, '-').replace(/\//g, '_'), ...noise]
+      const json = JSON.stringify(secret).slice(1, -1)
+      const parts = [
+        partly,
+        b64,
+        b64.replace(/\+/g, '-').replace(/\//g, '_'),
+        json,
+        json.replace(/\//g, '\\/'),
+        ...noise,
+      ]
       const text = Array.from({ length: next(6) }, () => parts[next(parts.length)]).join('')
       const js = redactSecret(text, secret)
       const rust = redactSecretNative(text, secret)
@@ -475,5 +490,29 @@ describe.each(['native', 'fetch', 'portable'])('a placeholder whose errorCode ec
     expect(seen.length).toBe(2)
     expect(seen.join('\n')).toContain(`MINT_FAILED Bearer ${REDACTED}`)
     expect(seen.join('\n')).not.toMatch(wordOf(key))
+  })
+})
+
+// serde quotes a value of the wrong type in its message, escaped as JSON: a key holding `\` or
+// `"` came out as `sk\\live\"...`, past the plain match.
+describe.each(['native', 'fetch', 'portable'])('a parser quoting the key JSON-escaped (%s)', (transport) => {
+  test('validate() of an answer with the key where a boolean belongs shows no form of it', async () => {
+    const key = 'sk-live\\SECRET"7f/3a9c'
+    const server = await rawServer(({ socket, head }) => {
+      const echoed = /^authorization:[ \t]*Bearer (.*)$/im.exec(head)?.[1] ?? ''
+      const body = JSON.stringify({ valid: true, isError: echoed, replaced: echoed })
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+    })
+    const options = { serviceUrl: server.url, apiKey: key, retry: false, circuitBreaker: false, cache: false }
+    const c =
+      transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+    try {
+      const answer = JSON.stringify(await c.validate('CT-A-CHI-1234-E-24-A-0'))
+      for (const form of [key, JSON.stringify(key).slice(1, -1), JSON.stringify(JSON.stringify(key)).slice(1, -1)])
+        expect(answer).not.toContain(form)
+    } finally {
+      await c.close()
+      await server.close()
+    }
   })
 })

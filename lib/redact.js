@@ -109,21 +109,34 @@ function percentSpans(text, secret) {
   return spans
 }
 
+/**
+ * The secret as a JSON string writes it (`\\` and `\"` escaped), and once more with `/` as
+ * `\/`; only the forms that differ from it (src/redact.rs `escaped_forms`).
+ */
+function escapedForms(secret) {
+  const escaped = secret.replace(/\\/g, '\\\\').replace(/"/g, '\\"')
+  const slashed = escaped.replace(/\//g, '\\/')
+  const forms = []
+  for (const form of [escaped, slashed]) if (form !== secret && !forms.includes(form)) forms.push(form)
+  return forms
+}
+
 /** Shortest base64 core of a secret redacted encoded: shorter text cannot hold one. */
 const SHORTEST_CORE = 10
 
-/** The encoded echoes of an ASCII secret matched anywhere: base64 first, then percent-encoded. */
+/** The encoded echoes of an ASCII secret matched anywhere: JSON-escaped, base64, then percent-encoded. */
 function redactEncoded(text, secret) {
   if (!isAscii(secret) || !matchesAnywhere(secret) || text.length < SHORTEST_CORE) return text
   let out = text
-  for (const core of base64Cores(secret)) if (out.includes(core)) out = out.split(core).join(REDACTED)
+  for (const form of [...escapedForms(secret), ...base64Cores(secret)])
+    if (out.includes(form)) out = out.split(form).join(REDACTED)
   return replaceSpans(out, percentSpans(out, secret))
 }
 
 /**
  * `text` with every occurrence of `secret` that counts replaced by `[redacted]`: anywhere for a
  * secret of 8 characters or more, only as a whole word for a shorter one; then, for such a long
- * ASCII secret, its percent-encoded and base64 echoes. For free text only (messages, reasons); a
+ * ASCII secret, its JSON-escaped, base64 and percent-encoded echoes. For free text only (messages, reasons); a
  * structured field is checked with `revealsSecret` instead. Anything but two strings is returned
  * as it came.
  */

@@ -16,8 +16,9 @@
 //!   percent-encoded (any run of text that decodes to it through `%XX` escapes of ASCII bytes,
 //!   in either hex case: a key echoed in a URL or a `Location`) and base64-encoded (the
 //!   characters that encode only the secret's bytes, at each of the three alignments, in the
-//!   standard and URL-safe alphabets: a key echoed as `Basic base64(user:key)`). Both are
-//!   applied after the plain matches, base64 first.
+//!   standard and URL-safe alphabets: a key echoed as `Basic base64(user:key)`); and as a JSON
+//!   string writes it (`\\`, `\"`, `\/` escaped: a key quoted in a parser's message). All are
+//!   applied after the plain matches: the JSON forms, then base64, then percent-encoded.
 //! - **Structured fields** (ids, entity names) are never rewritten: a rewritten id is a wrong id.
 //!   A field that gives the secret away ([`reveals`]) is dropped or refused by its caller.
 //! - Text the client writes itself (config dumps, request logs) never includes the secret at
@@ -122,6 +123,20 @@ fn base64_cores(secret: &str) -> Vec<String> {
     cores
 }
 
+/// The secret as a JSON string (or Rust's `{:?}`, as serde's messages quote a value) writes it:
+/// `\\` and `\"` escaped, and once more with `/` as `\/`; only the forms that differ from it.
+fn escaped_forms(secret: &str) -> Vec<String> {
+    let escaped = secret.replace('\\', "\\\\").replace('"', "\\\"");
+    let slashed = escaped.replace('/', "\\/");
+    let mut forms = Vec::new();
+    for form in [escaped, slashed] {
+        if form != secret && !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
 /// Shortest base64 core of a secret that is redacted encoded (8 ASCII characters): shorter text
 /// cannot hold one, and skips the work.
 const SHORTEST_CORE: usize = 10;
@@ -133,7 +148,7 @@ fn redact_encoded<'a>(text: &'a str, secret: &str) -> Cow<'a, str> {
         return Cow::Borrowed(text);
     }
     let mut out = Cow::Borrowed(text);
-    for core in base64_cores(secret) {
+    for core in escaped_forms(secret).into_iter().chain(base64_cores(secret)) {
         if out.contains(core.as_str()) {
             out = Cow::Owned(out.replace(core.as_str(), REDACTED));
         }
@@ -335,6 +350,11 @@ mod tests {
         // Short or non-ASCII secrets: plain matches only.
         assert_eq!(redact("%6B", "k"), "%6B");
         assert_eq!(redact("a%C3%A9bcdefghi", "aébcdefghi"), "a%C3%A9bcdefghi");
+        // JSON-escaped, as serde quotes a value in its messages.
+        let quoted = "sk-live\\SECRET\"7f/3a9c";
+        let message = format!("invalid type: string {quoted:?}, expected a boolean");
+        assert_eq!(redact(&message, quoted), "invalid type: string \"[redacted]\", expected a boolean");
+        assert_eq!(redact("sk-live\\\\SECRET\\\"7f\\/3a9c", quoted), "[redacted]");
         // Nothing encoded: borrowed.
         assert!(matches!(redact("a longer text with 100% of nothing", key), Cow::Borrowed(_)));
     }
