@@ -14,7 +14,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const RUN_LIMIT_MS = 90_000
 
 // Tests per suite file, as written there.
-const EXPECTED = { spy: 7, 'fetch-mock': 6, msw: 6, nock: 6, automock: 3, service: 21 }
+const EXPECTED = { spy: 7, 'fetch-mock': 6, msw: 6, nock: 6, automock: 3, service: 21, habits: 17, wire: 5 }
 
 /** Runs the drop-in projects of one implementation; resolves to { results, output }. */
 function runDropin(impl) {
