@@ -28,7 +28,7 @@
 
 const { jsRedaction } = require('./redact.js')
 const { abortError, rejectLater } = require('./errors.js')
-const { callSignal, callIdempotencyKey } = require('./option-checks.js')
+const { callOptionsArg, callSignal, callIdempotencyKey } = require('./option-checks.js')
 const { raceAbort } = require('./abort.js')
 
 /** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client/uri.rs answers). */
@@ -198,7 +198,7 @@ function callV1(options, { operation, mints, checkOpen, headersOf }, run) {
   try {
     signal = callSignal(options)
     checkOpen()
-    if (options !== undefined && options !== null) {
+    if (callOptionsArg(options) !== undefined) {
       const idempotencyKey = mints ? callIdempotencyKey(options) : undefined
       call = { signal, headers: headersOf(options, operation), idempotencyKey }
     }
