@@ -16,7 +16,7 @@ const {
 } = require('../errors.js')
 const { validateIn, parse } = require('../format.js')
 const { redactSecret, revealsSecret } = require('../redact.js')
-const { createV1, callV1, hideOwnFields, DOT_SEGMENT_ID } = require('../v1.js')
+const { createV1, callV1, hideOwnFields, fixV1Fields, DOT_SEGMENT_ID } = require('../v1.js')
 const { shortcuts } = require('../shortcuts.js')
 const { raceAbort } = require('../abort.js')
 const { zeroConnectionStats } = require('../connection-state.js')
@@ -65,6 +65,7 @@ class ChittyIDClient extends Emitter {
     this.#o = o
     this.serviceUrl = o.v1 ? o.v1.serviceUrl : o.serviceUrl
     this.timeout = o.timeout
+    fixV1Fields(this)
     this.#apiKey = o.apiKey
     if (o.name !== undefined) this.name = o.name
     this.#origin = new URL(o.serviceUrl).origin
