@@ -63,7 +63,8 @@ describe('validate, health and connect on the deployed wire', () => {
     expect(c.getStats().wire).toBe('unknown')
     const id = await client({ wire: 'deployed' }).mint({ entity: 'PEO' })
     standIn.requests.length = 0
-    expect(await c.validate(id)).toEqual({ valid: true, chittyId: id })
+    // The service names neither the id nor its entity: both are filled in, as a cached answer has them.
+    expect(await c.validate(id)).toEqual({ valid: true, chittyId: id, entity: 'PEO' })
     expect(standIn.paths()).toEqual([`GET /v1/validate/${id}`, 'POST /api/validate'])
     expect(c.getStats().wire).toBe('deployed')
     const tampered = id.slice(0, -2) + (id.endsWith('00') ? '01' : '00')
@@ -399,7 +400,12 @@ describe("against the emulator's deployed profile (a second reading of the same 
       ids.push(id)
     }
     expect(c.getStats().wire).toBe('deployed')
-    for (const id of ids) expect(await c.validate(id)).toEqual({ valid: true, chittyId: id })
+    for (const [i, id] of ids.entries())
+      expect(await c.validate(id)).toEqual({
+        valid: true,
+        chittyId: id,
+        entity: ['PEO', 'PLACE', 'PROP', 'EVNT', 'AUTH'][i],
+      })
     const tampered = ids[0].slice(0, -2) + (ids[0].endsWith('00') ? '01' : '00')
     expect((await c.validate(tampered)).valid).toBe(false)
     expect(await c.healthCheck()).toBe(true)

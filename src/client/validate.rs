@@ -239,9 +239,13 @@ impl Client {
         let attempt = |i: usize| self.send_wired(i, v1(), Some(deployed()), true);
         let parse = |i: usize, r: &Response| {
             parse_validation(r).map(|mut v| {
-                // The deployed service does not repeat the id; v1's answer shape does.
-                if v.chitty_id.is_none() && v.error_code.is_none() && self.wire_of(i) == Wire::Deployed {
-                    v.chitty_id = Some(id.to_owned());
+                // The deployed service repeats neither the id nor its entity; v1's answer shape
+                // does. The entity follows from the type letter, as in a cached answer.
+                if v.error_code.is_none() && self.wire_of(i) == Wire::Deployed {
+                    v.chitty_id.get_or_insert_with(|| id.to_owned());
+                    if v.valid && v.entity.is_none() {
+                        v.entity = id::entity_for_id(id).map(str::to_owned);
+                    }
                 }
                 self.redact_validation(v)
             })
