@@ -331,7 +331,7 @@ class ChittyIDClient extends Emitter {
       }
       if (answer.error !== undefined) answer.error = this.#redact(answer.error)
       // A field that gives the key away is dropped, never rewritten (lib/redact.js).
-      for (const field of ['chittyId', 'entity'])
+      for (const field of ['chittyId', 'entity', 'replacedBy'])
         if (this.#apiKey && revealsSecret(answer[field], this.#apiKey)) delete answer[field]
       // Not stored after invalidate(id) forgot the id while this answer was on its way.
       if (this.#cache && !this.#calls.closed && !flight.forgotten && answer.errorCode === undefined)

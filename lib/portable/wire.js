@@ -80,12 +80,12 @@ function parseBatch(json, expected) {
 function parseValidation(json) {
   if (json === null || typeof json !== 'object') throw bad('the answer has no boolean `valid`')
   if (json.replaced === true) {
-    // The service minted a real id for this placeholder: the placeholder itself is not one.
-    return {
-      valid: false,
-      error: `placeholder id, replaced by ${typeof json.newId === 'string' ? json.newId : ''}`,
-      errorCode: 'EPLACEHOLDER',
-    }
+    // The service minted a real id for this placeholder: the placeholder itself is not one,
+    // and the new id is given apart (src/client/parse.rs).
+    const newId = typeof json.newId === 'string' ? json.newId : ''
+    const answer = { valid: false, error: `placeholder id, replaced by ${newId}`, errorCode: 'EPLACEHOLDER' }
+    if (idGrammarOf(newId) !== null) answer.replacedBy = newId
+    return answer
   }
   if (typeof json.valid !== 'boolean') throw bad('the answer has no boolean `valid`')
   const answer = { valid: json.valid }

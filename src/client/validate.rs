@@ -57,6 +57,9 @@ pub struct Validation {
     /// A code to branch on beside `error`: `EAUTH` (the service refused the credentials, so
     /// the answer says nothing about the id), `EPLACEHOLDER` (the id is a placeholder).
     pub error_code: Option<&'static str>,
+    /// The deployed service minted a real id for this placeholder while validating it (its
+    /// answer `replaced: true, newId`): the id that replaces it.
+    pub replaced_by: Option<String>,
     /// True when the answer came from the service (and so may be cached).
     pub authoritative: bool,
     /// A cached answer past its TTL, served in place of the format-only fallback because the
@@ -74,6 +77,7 @@ impl Validation {
             entity,
             error: None,
             error_code: None,
+            replaced_by: None,
             authoritative: true,
             stale: false,
         }
@@ -309,7 +313,7 @@ impl Client {
     /// rewritten, and dropped when they give the API key away (a service echoing the request's
     /// `Authorization` into them). The verdict stands either way.
     fn redact_validation(&self, mut v: Validation) -> Validation {
-        for field in [&mut v.chitty_id, &mut v.entity] {
+        for field in [&mut v.chitty_id, &mut v.entity, &mut v.replaced_by] {
             if field.as_deref().is_some_and(|f| self.redactor.reveals(f)) {
                 *field = None;
             }
