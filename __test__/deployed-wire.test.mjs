@@ -81,6 +81,21 @@ describe('validate, health and connect on the deployed wire', () => {
     expect(result).toMatchObject({ valid: false, errorCode: 'EPLACEHOLDER' })
   })
 
+  test.each([
+    ['native', ChittyIDClient],
+    ['portable', PortableClient],
+  ])("%s build: a placeholder's answer is not cached: each validate() asks again", async (_, Client) => {
+    // The service's answer invites another validation (it may then replace the placeholder); a
+    // cached verdict would skip it and drop errorCode.
+    const c = new Client({ serviceUrl: standIn.serviceUrl, wire: 'deployed', retry: false })
+    clients.push(c)
+    const placeholder = '03-0-ERR-0001-P-2612-0-15'
+    const first = await c.validate(placeholder)
+    expect(first).toMatchObject({ valid: false, errorCode: 'EPLACEHOLDER' })
+    expect(await c.validate(placeholder)).toEqual(first)
+    expect(standIn.paths()).toEqual(['POST /api/validate', 'POST /api/validate'])
+  })
+
   test('healthCheck is true: {origin}/health after a 404 on {serviceUrl}/health', async () => {
     const c = client()
     expect(await c.healthCheck()).toBe(true)

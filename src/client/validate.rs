@@ -68,6 +68,14 @@ pub struct Validation {
 }
 
 impl Validation {
+    /// Whether the answer may be cached: the service's, and without an `error_code`. A
+    /// placeholder's answer is asked again each time (the deployed service may replace the
+    /// placeholder on the next validation, and a cached verdict would drop the code), as the
+    /// portable build does.
+    pub fn cacheable(&self) -> bool {
+        self.authoritative && self.error_code.is_none()
+    }
+
     /// Rebuilds an answer from a cached verdict; the entity follows from the type letter.
     pub fn from_cache(id: &str, valid: bool) -> Self {
         let entity = valid.then(|| id::entity_for_id(id)).flatten().map(str::to_owned);
@@ -167,7 +175,7 @@ impl Client {
         if keep {
             self.remember(id, &answer);
         }
-        let verdict = answer.authoritative.then_some(answer.valid).filter(|_| keep);
+        let verdict = answer.cacheable().then_some(answer.valid).filter(|_| keep);
         l2.store(id, verdict, self.ttl_for(answer.valid), lease).await;
         answer
     }
@@ -209,7 +217,7 @@ impl Client {
     }
 
     fn remember(&self, id: &str, answer: &Validation) {
-        if answer.authoritative {
+        if answer.cacheable() {
             self.remember_for(id, answer.valid, self.ttl_for(answer.valid));
         }
     }
