@@ -588,6 +588,27 @@ export const cases = [
     },
   },
   {
+    name: 'deployed profile: validating a held placeholder once the backend mints again replaces it (replacedBy)',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
+    },
+    async run(t) {
+      const client = t.client({ acceptPlaceholders: true, retry: false })
+      const placeholder = await client.mint({ entity: 'PEO' })
+      match(placeholder, /^03-0-ERR-0001-P-/, 'a placeholder, accepted')
+      const replaced = await client.validate(placeholder)
+      eq([replaced.valid, replaced.errorCode], [false, 'EPLACEHOLDER'], 'the placeholder is still no id')
+      eq(t.api.parse(replaced.replacedBy).entityType, 'P', 'the replacing id, of the type asked')
+      const again = await client.validate(placeholder)
+      eq([again.valid, again.errorCode, again.replacedBy], [false, 'EPLACEHOLDER', undefined], 'replaced once only')
+      return replaced.replacedBy
+    },
+    check(newId, emu) {
+      eq([emu.stats().mintedIds, emu.stats().placeholders], [[newId], 1], 'one placeholder, one id minted for it')
+    },
+  },
+  {
     name: 'deployed profile: a MINT_UNAVAILABLE placeholder is EPLACEHOLDER, not retried, not retry-safe',
     emulator: { profile: 'deployed' },
     setup(emu) {
