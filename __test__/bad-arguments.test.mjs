@@ -35,7 +35,7 @@ describe('constructor', () => {
     ['a negative timeout', { timeout: -5 }],
     ['an infinite timeout', { timeout: Infinity }],
     ['a huge timeout', { timeout: 1e15 }],
-    ['a string timeout', { timeout: '100' }],
+    ['a string timeout that is not a number', { timeout: '100ms' }],
     ['an object apiKey', { apiKey: { key: 'x' } }],
     ['an apiKey with a newline', { apiKey: 'abc\r\nX-Injected: 1' }],
     ['an apiKey with a NUL byte', { apiKey: 'abc\u0000def' }],
@@ -161,7 +161,7 @@ describe('methods against a live emulator', () => {
 
   test('options must be an object with an AbortSignal', async () => {
     await expect(pair.client.mint({ entity: 'PEO' }, { signal: 'nope' })).rejects.toThrow(TypeError)
-    await expect(pair.client.validate('x', 5)).rejects.toThrow(TypeError)
+    await expect(pair.client.validate('x', 'five')).rejects.toThrow(TypeError)
     await expect(pair.client.healthCheck({ signal: {} })).rejects.toThrow(TypeError)
   })
 

@@ -3,6 +3,7 @@
 // emulator to show nothing changes there. Real sockets throughout.
 import { jest } from '@jest/globals'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import { ChittyIDClient as PortableClient } from '../portable.mjs'
 import { createRequire } from 'node:module'
 import { startDeployedStandIn } from './deployed-standin.mjs'
 import { ID_PATTERN } from './helpers.mjs'
@@ -63,7 +64,8 @@ describe('validate, health and connect on the deployed wire', () => {
     expect(c.getStats().wire).toBe('unknown')
     const id = await client({ wire: 'deployed' }).mint({ entity: 'PEO' })
     standIn.requests.length = 0
-    expect(await c.validate(id)).toEqual({ valid: true, chittyId: id })
+    // The service names neither the id nor its entity: both are filled in, as a cached answer has them.
+    expect(await c.validate(id)).toEqual({ valid: true, chittyId: id, entity: 'PEO' })
     expect(standIn.paths()).toEqual([`GET /v1/validate/${id}`, 'POST /api/validate'])
     expect(c.getStats().wire).toBe('deployed')
     const tampered = id.slice(0, -2) + (id.endsWith('00') ? '01' : '00')
@@ -77,6 +79,21 @@ describe('validate, health and connect on the deployed wire', () => {
   test('a placeholder id validates as not valid, with errorCode EPLACEHOLDER', async () => {
     const result = await client({ wire: 'deployed' }).validate('03-0-ERR-0001-T-2612-0-22')
     expect(result).toMatchObject({ valid: false, errorCode: 'EPLACEHOLDER' })
+  })
+
+  test.each([
+    ['native', ChittyIDClient],
+    ['portable', PortableClient],
+  ])("%s build: a placeholder's answer is not cached: each validate() asks again", async (_, Client) => {
+    // The service's answer invites another validation (it may then replace the placeholder); a
+    // cached verdict would skip it and drop errorCode.
+    const c = new Client({ serviceUrl: standIn.serviceUrl, wire: 'deployed', retry: false })
+    clients.push(c)
+    const placeholder = '03-0-ERR-0001-P-2612-0-15'
+    const first = await c.validate(placeholder)
+    expect(first).toMatchObject({ valid: false, errorCode: 'EPLACEHOLDER' })
+    expect(await c.validate(placeholder)).toEqual(first)
+    expect(standIn.paths()).toEqual(['POST /api/validate', 'POST /api/validate'])
   })
 
   test('healthCheck is true: {origin}/health after a 404 on {serviceUrl}/health', async () => {
@@ -399,7 +416,12 @@ describe("against the emulator's deployed profile (a second reading of the same 
       ids.push(id)
     }
     expect(c.getStats().wire).toBe('deployed')
-    for (const id of ids) expect(await c.validate(id)).toEqual({ valid: true, chittyId: id })
+    for (const [i, id] of ids.entries())
+      expect(await c.validate(id)).toEqual({
+        valid: true,
+        chittyId: id,
+        entity: ['PEO', 'PLACE', 'PROP', 'EVNT', 'AUTH'][i],
+      })
     const tampered = ids[0].slice(0, -2) + (ids[0].endsWith('00') ? '01' : '00')
     expect((await c.validate(tampered)).valid).toBe(false)
     expect(await c.healthCheck()).toBe(true)
@@ -454,5 +476,60 @@ describe("against the emulator's deployed profile (a second reading of the same 
     expect(heard).toHaveBeenCalledWith({ chittyId: id, errorCode: 'MINT_UNAVAILABLE' })
     expect(accepting.getStats().placeholdersAccepted).toBe(1)
     expect(await accepting.validate(id)).toMatchObject({ valid: false, errorCode: 'EPLACEHOLDER' })
+  })
+})
+
+describe("a placeholder the service replaces while validating it (worker.js's pending-replacement path)", () => {
+  // As the deployed source answers POST /api/validate for a placeholder it holds a pending
+  // request for, once its minting backend mints: success, replaced, oldId, newId, a message,
+  // the backend's answer spread in (chittyId, ...) and a timestamp. No `valid` field.
+  const NEW_ID = '03-1-USA-1234-P-2612-2-74'
+  const PLACEHOLDER = '03-0-ERR-0001-P-2612-0-15'
+  let server
+  let origin
+  beforeEach(async () => {
+    const { createServer } = await import('node:http')
+    server = createServer((req, res) => {
+      let raw = ''
+      req.on('data', (c) => (raw += c))
+      req.on('end', () => {
+        const send = (status, body) =>
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+        if (req.method === 'POST' && req.url === '/api/validate') {
+          const { id } = JSON.parse(raw)
+          return send(200, {
+            success: true,
+            replaced: true,
+            oldId: id,
+            newId: NEW_ID,
+            message: 'replaced',
+            chittyId: NEW_ID,
+            components: { entityType: 'P' },
+            timestamp: new Date().toISOString(),
+          })
+        }
+        send(404, { success: false, error: 'NOT_FOUND' })
+      })
+    })
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    origin = `http://127.0.0.1:${server.address().port}`
+  })
+  afterEach(() => new Promise((resolve) => server.close(resolve)))
+
+  test.each([
+    ['native', ChittyIDClient],
+    ['portable', PortableClient],
+  ])('%s build: validate() gives the new id apart, not only inside the error text', async (_, Client) => {
+    const c = new Client({ serviceUrl: `${origin}/v1`, wire: 'deployed', retry: false })
+    try {
+      expect(await c.validate(PLACEHOLDER)).toEqual({
+        valid: false,
+        error: `placeholder id, replaced by ${NEW_ID}`,
+        errorCode: 'EPLACEHOLDER',
+        replacedBy: NEW_ID,
+      })
+    } finally {
+      await c.close()
+    }
   })
 })

@@ -65,6 +65,26 @@ describe('one rule, two engines', () => {
     expect(viaAddon.redactSecret(`🔑 ${key}`, key)).toBe(`🔑 ${REDACTED}`)
   })
 
+  test("lib/well-formed.js's fallback for runtimes without isWellFormed answers as isWellFormed", () => {
+    const { isWellFormed, hasNoLoneSurrogate } = require('../lib/well-formed.js')
+    const units = [0x41, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xd83d, 0xde00, 0xe000, 0xfffd]
+    let seed = 0x0dd5
+    const next = (n) => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0
+      return seed % n
+    }
+    let lone = 0
+    for (let i = 0; i < 5000; i++) {
+      const text = String.fromCharCode(...Array.from({ length: next(6) }, () => units[next(units.length)]))
+      expect([text, hasNoLoneSurrogate(text)]).toEqual([text, text.isWellFormed()])
+      expect(isWellFormed(text)).toBe(text.isWellFormed())
+      if (!text.isWellFormed()) lone++
+    }
+    // Both answers occur, so the comparison means something.
+    expect(lone).toBeGreaterThan(500)
+    expect(lone).toBeLessThan(4500)
+  })
+
   test('both engines agree on 20,000 generated texts and secrets', () => {
     // Fixed seed: a failure names its case and reproduces.
     let seed = 0x5eed1234

@@ -2,9 +2,10 @@
 // proxy and child processes: redirects, gzip, HTTP/2 over TLS, proxies from the environment,
 // NODE_TLS_REJECT_UNAUTHORIZED, bounded connections and local resource failures.
 import { get } from 'node:http'
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { startForwardProxy } from './forward-proxy.mjs'
-import { ID_PATTERN } from './helpers.mjs'
+import { ID_PATTERN, rawServer } from './helpers.mjs'
 import { runNode } from './wait.mjs'
 
 const runWithEnv = (script, env, timeoutMs = 30000, shellPrefix) => runNode(script, [], timeoutMs, { env, shellPrefix })
@@ -72,6 +73,42 @@ test('gzip answers are decoded (validate stays authoritative)', async () => {
   } finally {
     await client.close()
     await emu.close()
+  }
+})
+
+test('deflate answers are decoded as HTTP defines them (zlib); a body that cannot be decoded is EBADRESPONSE, not a reset', async () => {
+  const ID = 'CT-A-CHI-1234-P-24-A-0'
+  let encode
+  const server = await rawServer(({ socket }) => {
+    const [encoding, body] = encode()
+    socket.write(
+      `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: ${encoding}\r\nContent-Length: ${body.length}\r\n\r\n`,
+    )
+    socket.write(body)
+  })
+  const client = new ChittyIDClient({ serviceUrl: server.url, retry: false })
+  const answer = JSON.stringify({ chittyId: ID })
+  try {
+    encode = () => ['deflate', deflateSync(answer)]
+    expect(await client.mint({ entity: 'PEO' })).toBe(ID)
+    for (const [encoding, body] of [
+      ['deflate', deflateRawSync(answer)],
+      ['deflate', Buffer.from('not deflate at all')],
+      ['gzip', gzipSync(answer).subarray(0, 20)],
+    ]) {
+      encode = () => [encoding, body]
+      const error = await client.mint({ entity: 'PEO' }).catch((e) => e)
+      // The service answered, so the mint may have happened: EMINTUNKNOWN, caused by the garbled answer.
+      expect([encoding, error.code, error.cause?.code, error.cause?.message]).toEqual([
+        encoding,
+        'EMINTUNKNOWN',
+        'EBADRESPONSE',
+        expect.stringMatching(/cannot be read/),
+      ])
+    }
+  } finally {
+    await client.close()
+    await server.close()
   }
 })
 

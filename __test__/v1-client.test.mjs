@@ -316,7 +316,39 @@ describe('bad input', () => {
   })
   test('option types are checked', () => {
     expect(() => new ChittyIDClient('http://x')).toThrow(TypeError)
-    expect(() => new ChittyIDClient({ timeout: '10' })).toThrow(TypeError)
+    expect(() => new ChittyIDClient({ timeout: '10s' })).toThrow(TypeError)
     expect(() => new ChittyIDClient({ apiKey: 12 })).toThrow(TypeError)
+  })
+})
+
+// v1's methods took one argument: code that hands them to array methods, and a timeout read
+// from the environment, kept working (__test__/dropin/habits/ shows the same under jest).
+describe('v1 call habits against the emulator', () => {
+  let pair
+  beforeAll(async () => {
+    pair = await startPair({ token: TOKEN })
+  })
+  afterAll(() => pair.close())
+
+  test('methods handed to array methods ignore the index they are given', async () => {
+    const ids = await Promise.all([{ entity: 'PEO' }, { entity: 'PLACE' }].map(pair.client.mint, pair.client))
+    expect(ids).toHaveLength(2)
+    const answers = await Promise.all(ids.map(pair.client.validate.bind(pair.client)))
+    expect(answers.map((a) => a.valid)).toEqual([true, true])
+    const batches = await Promise.all(
+      [[{ entity: 'PEO' }], [{ entity: 'PROP' }]].map(pair.client.mintBatch, pair.client),
+    )
+    expect(batches.flat()).toHaveLength(2)
+    expect(pair.emulator.stats().mintedIds).toEqual(expect.arrayContaining([...ids, ...batches.flat()]))
+  })
+
+  test('a timeout given as a string of digits is that many ms', async () => {
+    const client = new ChittyIDClient({ serviceUrl: `${pair.emulator.url}/v1`, apiKey: TOKEN, timeout: '1500' })
+    try {
+      expect(client.timeout).toBe(1500)
+      await expect(client.mint({ entity: 'PEO' })).resolves.toMatch(ID_PATTERN)
+    } finally {
+      await client.close()
+    }
   })
 })

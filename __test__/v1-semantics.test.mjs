@@ -144,6 +144,34 @@ describe('which clients keep v1 semantics', () => {
     }
   })
 
+  test('serviceUrl, timeout and apiKey are fixed at construction on every path: assigning throws, the calls keep them', async () => {
+    const portable = require('../portable.js')
+    const stub = recorder(json({ chittyId: ID }, 201))
+    globalThis.fetch = stub.fetch
+    const clients = [
+      track(automatic({ serviceUrl: SERVICE, apiKey: 'secret-key', timeout: 2000 })),
+      track(new ChittyIDClient({ serviceUrl: SERVICE, apiKey: 'secret-key', timeout: 2000 })),
+      track(new ChittyIDClient({ serviceUrl: SERVICE, apiKey: 'secret-key', timeout: 2000, transport: 'fetch' })),
+      new portable.ChittyIDClient({ serviceUrl: SERVICE, apiKey: 'secret-key', timeout: 2000 }),
+    ]
+    for (const client of clients) {
+      expect(() => {
+        client.serviceUrl = 'https://elsewhere.example/v1'
+      }).toThrow(TypeError)
+      expect(() => {
+        client.timeout = 5
+      }).toThrow(TypeError)
+      expect(() => {
+        client.apiKey = 'rotated'
+      }).toThrow(TypeError)
+      expect([client.serviceUrl, client.timeout, client.apiKey]).toEqual([SERVICE, 2000, 'secret-key'])
+      expect(Object.keys(client)).toEqual(['serviceUrl', 'timeout'])
+    }
+    // The v1 path reads the fields at each call: it still sends where the client was made for.
+    await clients[0].mint({ entity: 'PEO' })
+    expect(stub.calls.map((c) => c.url)).toEqual([`${SERVICE}/mint`])
+  })
+
   test('calls options still work: signal, headers, idempotencyKey', async () => {
     const client = track(automatic({ serviceUrl: SERVICE }))
     const stub = recorder(json({ chittyId: ID }, 201))
@@ -338,7 +366,7 @@ describe('lib/v1.js is portable', () => {
     const { createV1, onlyV1Options } = loadBare(
       'v1.js',
       {
-        './redact.js': loadBare('redact.js'),
+        './redact.js': loadBare('redact.js', { './well-formed.js': loadBare('well-formed.js') }),
         './errors.js': errors,
         './abort.js': loadBare('abort.js', { './errors.js': errors }),
         './option-checks.js': loadBare(

@@ -53,6 +53,7 @@ function compact(result) {
   if (result.entity != null) out.entity = result.entity
   if (result.error != null) out.error = result.error
   if (result.errorCode != null) out.errorCode = result.errorCode
+  if (result.replacedBy != null) out.replacedBy = result.replacedBy
   if (result.stale === true) out.stale = true
   return out
 }

@@ -19,7 +19,7 @@ const { ClientTelemetry } = require('./telemetry.js')
 const { Bridge, MINT, MINT_BATCH, OTHER } = require('./bridge.js')
 const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders } = require('./options.js')
 const { serializeMintRequest, idProblem, cachedAnswer } = require('./requests.js')
-const { createV1, callV1, hideOwnFields } = require('./v1.js')
+const { createV1, callV1, hideOwnFields, fixV1Fields } = require('./v1.js')
 const { shortcuts } = require('./shortcuts.js')
 const { redactionOf } = require('./redact.js')
 
@@ -81,11 +81,13 @@ class ChittyIDClient extends EventEmitter {
       this.#deferred = options
       this.serviceUrl = options.v1.serviceUrl
       this.timeout = options.timeout
+      fixV1Fields(this)
       return
     }
     this.#start(options)
     this.serviceUrl = this.#native.serviceUrl
     this.timeout = options.timeout
+    fixV1Fields(this)
     if (options.name !== undefined)
       Object.defineProperty(this, 'name', {
         value: options.name,

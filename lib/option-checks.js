@@ -96,6 +96,9 @@ const MAX_TIMEOUT_MS = spec('timeout').max
 
 /** v1's `timeout`: a falsy value (0, NaN) means the default (undefined here); otherwise 1 ms to 2^31-1 ms. */
 function timeoutOption(value) {
+  // A string of digits (a timeout read from the environment) counts as its number, as v1, which
+  // handed the value to setTimeout, took it.
+  if (typeof value === 'string' && /^\s*\d+\s*$/.test(value)) value = Number(value)
   if (value === undefined || value === null || value === false || value === 0 || Number.isNaN(value)) return undefined
   if (typeof value !== 'number' || numberProblem('timeout', value) !== undefined) {
     throw invalidArgument(
@@ -132,9 +135,19 @@ function apiKeyOption(config) {
 /** What a call's options may hold. */
 const CALL_OPTIONS = ['signal', 'headers', 'idempotencyKey']
 
+/**
+ * A call's options argument, or undefined when there is none. A number there is the index an
+ * array method passes (`ids.map(client.validate.bind(client))`): v1's methods took one argument
+ * and ignored it, so it means no options.
+ */
+function callOptionsArg(options) {
+  return options === null || typeof options === 'number' ? undefined : options
+}
+
 /** The call's AbortSignal, or undefined; refuses options objects with unknown names. */
 function callSignal(options) {
-  if (options === undefined || options === null) return undefined
+  options = callOptionsArg(options)
+  if (options === undefined) return undefined
   if (!isPlainObject(options)) throw invalidArgument('options must be an object like { signal }')
   refuseUnknown(options, 'call', CALL_OPTIONS, 'a call')
   const { signal } = options
@@ -149,7 +162,8 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
 
 /** The caller's idempotency key of a mint, or undefined; checked here for a clear error. */
 function callIdempotencyKey(options) {
-  const key = options === undefined || options === null ? undefined : options.idempotencyKey
+  options = callOptionsArg(options)
+  const key = options === undefined ? undefined : options.idempotencyKey
   if (key === undefined) return undefined
   if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
     throw invalidArgument('options.idempotencyKey must be a string of 1 to 255 visible ASCII characters (no spaces)')
@@ -210,7 +224,8 @@ function headersOption(value, reserved) {
  * (called with `{ operation }` when it is a function), then the call's own `headers`.
  */
 function callHeaderMap(option, callOptions, operation, reserved) {
-  const own = callOptions === undefined || callOptions === null ? undefined : callOptions.headers
+  callOptions = callOptionsArg(callOptions)
+  const own = callOptions === undefined ? undefined : callOptions.headers
   if (option === undefined && (own === undefined || own === null)) return undefined
   const merged = new Map()
   if (option !== undefined) {
@@ -237,6 +252,7 @@ module.exports = {
   optional,
   apiKeyOption,
   CALL_OPTIONS,
+  callOptionsArg,
   callSignal,
   callIdempotencyKey,
   headersOption,

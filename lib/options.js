@@ -31,6 +31,7 @@ const {
 } = require('./option-checks.js')
 const { onlyV1Options } = require('./v1.js')
 const { GRAMMARS } = require('./format.js')
+const { isWellFormed } = require('./well-formed.js')
 
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object') {
@@ -299,12 +300,7 @@ const MAX_LABEL_VALUE_LENGTH = 256
 
 function labelValue(value, where) {
   const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value
-  if (
-    typeof text !== 'string' ||
-    text === '' ||
-    text.length > MAX_LABEL_VALUE_LENGTH ||
-    (typeof text.isWellFormed === 'function' && !text.isWellFormed())
-  ) {
+  if (typeof text !== 'string' || text === '' || text.length > MAX_LABEL_VALUE_LENGTH || !isWellFormed(text)) {
     throw invalidArgument(`${where} must be a non-empty string of at most ${MAX_LABEL_VALUE_LENGTH} characters`)
   }
   return text

@@ -3,9 +3,11 @@
 // The one rule for keeping the API key out of what the client reports (docs/ARCHITECTURE.md,
 // "Redaction"), for JS. Its home is src/redact.rs: JS that has the native addon loaded runs that
 // through `redactionOf(binding)`. This file's own implementation is for JS that cannot load the
-// addon (the portable build, lib/portable/, and lib/v1.js there), so it has no import.
+// addon (the portable build, lib/portable/, and lib/v1.js there), so it imports nothing native.
 // __test__/redaction.test.mjs holds it to the Rust function: the shared vectors in
 // __test__/fixtures/redaction-vectors.json, and both on generated text.
+
+const { isWellFormed } = require('./well-formed.js')
 
 /** What a secret is replaced with, everywhere (Rust and JS). */
 const REDACTED = '[redacted]'
@@ -165,13 +167,8 @@ function revealsSecret(field, secret) {
   return occurrences(field, secret).some((at) => AFTER_BEARER.test(field.slice(0, at)))
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
-/** Whether both strings cross into Rust unchanged: napi hands Rust UTF-8, a lone surrogate becomes U+FFFD. */
-const crossesIntact =
-  typeof ''.isWellFormed === 'function'
-    ? (a, b) => a.isWellFormed() && b.isWellFormed()
-    : (a, b) => !LONE_SURROGATE.test(a) && !LONE_SURROGATE.test(b)
+/** Whether both strings cross into Rust unchanged (lib/well-formed.js). */
+const crossesIntact = (a, b) => isWellFormed(a) && isWellFormed(b)
 
 /**
  * `{ redactSecret, revealsSecret }` for JS that has the native addon `binding` loaded: the rule

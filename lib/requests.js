@@ -12,6 +12,7 @@ const MAX_ID_LENGTH = 256
 const MAX_ENTITY_LENGTH = 64
 
 const { isPlainObject } = require('./option-checks.js')
+const { isWellFormed } = require('./well-formed.js')
 
 /** The JSON body of one mint request; a TypeError (`ERR_INVALID_ARG_VALUE`) for a bad one. */
 function serializeMintRequest(request) {
@@ -36,8 +37,7 @@ function serializeMintRequest(request) {
 function idProblem(id) {
   if (typeof id !== 'string') return 'ChittyID must be a string'
   if (id.length > MAX_ID_LENGTH) return `ChittyID is longer than ${MAX_ID_LENGTH} characters`
-  if (typeof id.isWellFormed === 'function' && !id.isWellFormed())
-    return 'ChittyID is not well-formed Unicode (lone surrogate)'
+  if (!isWellFormed(id)) return 'ChittyID is not well-formed Unicode (lone surrogate)'
   return undefined
 }
 

@@ -28,7 +28,7 @@
 
 const { jsRedaction } = require('./redact.js')
 const { abortError, rejectLater } = require('./errors.js')
-const { callSignal, callIdempotencyKey } = require('./option-checks.js')
+const { callOptionsArg, callSignal, callIdempotencyKey } = require('./option-checks.js')
 const { raceAbort } = require('./abort.js')
 
 /** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client/uri.rs answers). */
@@ -198,7 +198,7 @@ function callV1(options, { operation, mints, checkOpen, headersOf }, run) {
   try {
     signal = callSignal(options)
     checkOpen()
-    if (options !== undefined && options !== null) {
+    if (callOptionsArg(options) !== undefined) {
       const idempotencyKey = mints ? callIdempotencyKey(options) : undefined
       call = { signal, headers: headersOf(options, operation), idempotencyKey }
     }
@@ -219,4 +219,13 @@ function hideOwnFields(object) {
   for (const key of Reflect.ownKeys(object)) Object.defineProperty(object, key, { enumerable: false })
 }
 
-module.exports = { createV1, callV1, hideOwnFields, V1_OPTIONS, onlyV1Options, DOT_SEGMENT_ID }
+/**
+ * Makes v1's `serviceUrl` and `timeout` read-only: the native engine takes both at construction,
+ * so an assignment that the v1 path honoured would pass under jest and be ignored in production.
+ * Fixed on every path, assigning throws a TypeError in strict code (docs/MIGRATION.md).
+ */
+function fixV1Fields(object) {
+  for (const key of ['serviceUrl', 'timeout']) Object.defineProperty(object, key, { writable: false })
+}
+
+module.exports = { createV1, callV1, hideOwnFields, fixV1Fields, V1_OPTIONS, onlyV1Options, DOT_SEGMENT_ID }

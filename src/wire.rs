@@ -176,17 +176,25 @@ struct EntityOnly<'a> {
     entity: Option<std::borrow::Cow<'a, str>>,
 }
 
+/// The `entityType` a mint of `entity` is sent with on the deployed wire: the word of a v1 code,
+/// else the entity as given. The deployed service reads only `entityType` and mints a thing
+/// without one, so an entity outside the table (`"person"`, `"P"`, a typo) is passed on for the
+/// service to read (it takes words, letters and purposes) or refuse, never dropped.
+pub fn entity_type_for(entity: &str) -> &str {
+    entity_type_word(entity).unwrap_or(entity)
+}
+
 /// A mint body (a JSON object serialized by the caller) with `"entityType"` added as its first
 /// member, so an `entityType` the caller set itself comes later and wins. `None` when the body
-/// has no known `entity`.
+/// has no string `entity`.
 pub fn with_entity_type(body: &[u8]) -> Option<Vec<u8>> {
     let parsed: EntityOnly<'_> = serde_json::from_slice(body).ok()?;
-    let word = entity_type_word(parsed.entity.as_deref()?)?;
+    let entity = parsed.entity?;
+    let word = serde_json::to_string(entity_type_for(&entity)).ok()?;
     let rest = body.strip_prefix(b"{")?;
     let mut out = Vec::with_capacity(body.len() + 32);
-    out.extend_from_slice(b"{\"entityType\":\"");
+    out.extend_from_slice(b"{\"entityType\":");
     out.extend_from_slice(word.as_bytes());
-    out.extend_from_slice(b"\"");
     if rest.iter().find(|b| !b.is_ascii_whitespace()).is_none_or(|&b| b != b'}') {
         out.push(b',');
     }
@@ -317,8 +325,18 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_slice(&with_entity_type(br#"{"entity":"PEO","entityType":"thing"}"#).unwrap()).unwrap();
         assert_eq!(v["entityType"], "thing");
-        assert_eq!(with_entity_type(br#"{"entity":"NOPE"}"#), None);
         assert_eq!(with_entity_type(b"nope"), None);
+        assert_eq!(with_entity_type(br#"{"name":"x"}"#), None);
+    }
+
+    #[test]
+    fn an_entity_outside_the_table_is_passed_on_as_given() {
+        // The deployed service would otherwise mint a thing (it reads `entityType` only).
+        let out = with_entity_type(br#"{"entity":"person"}"#).unwrap();
+        assert_eq!(std::str::from_utf8(&out).unwrap(), r#"{"entityType":"person","entity":"person"}"#);
+        let quoted: serde_json::Value =
+            serde_json::from_slice(&with_entity_type(br#"{"entity":"a\"b"}"#).unwrap()).unwrap();
+        assert_eq!(quoted["entityType"], "a\"b");
     }
 
     /// A deployed id with its right check pair.

@@ -534,6 +534,81 @@ export const cases = [
     },
   },
   {
+    name: 'deployed profile: with the origin as service URL, mints go to {origin}/v1/mint (wire auto and deployed)',
+    emulator: { profile: 'deployed' },
+    async run(t) {
+      // The deployed service mints at POST /v1/mint only; v1's route below the origin is a 404.
+      const origin = new URL(t.serviceUrl).origin
+      const ids = []
+      for (const wire of ['auto', 'deployed']) {
+        const client = t.client({ serviceUrl: origin, wire, retry: false })
+        const id = await client.mint({ entity: 'PLACE' })
+        eq(t.api.parse(id).entityType, 'L', `the type letter (wire ${wire})`)
+        eq(client.getStats().wire, 'deployed', `the wire learnt (wire ${wire})`)
+        ids.push(id)
+      }
+      return ids
+    },
+    check(ids, emu) {
+      eq(emu.stats().mintedIds.slice().sort(), ids.slice().sort(), 'minted exactly those')
+    },
+  },
+  {
+    name: 'deployed profile: an entity outside the v1 table is sent as entityType, never minted as a thing',
+    emulator: { profile: 'deployed' },
+    async run(t) {
+      // The deployed service reads only entityType (a word, a letter or a purpose) and mints a
+      // thing without one: the entity is passed on for it to read or refuse.
+      const client = t.client({ retry: false })
+      const letters = []
+      for (const entity of ['person', 'E', 'context'])
+        letters.push(t.api.parse(await client.mint({ entity })).entityType)
+      eq(letters, ['P', 'E', 'P'], 'the type letters the service read')
+      const err = errorFields(await rejection(client.mint({ entity: 'NOPE' }), 'a type the service refuses'))
+      eq([err.code, err.serviceErrorCode], ['EPLACEHOLDER', 'INVALID_REQUEST'], 'refused, not a thing')
+      return null
+    },
+    check(_, emu) {
+      eq([emu.stats().minted, emu.stats().placeholders], [3, 1], 'three minted, one refused')
+    },
+  },
+  {
+    name: 'deployed profile: validate answers alike from the service and from the cache',
+    emulator: { profile: 'deployed' },
+    async run(t) {
+      const sorted = (o) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)))
+      const client = t.client()
+      const id = await client.mint({ entity: 'EVNT' })
+      const first = sorted(await client.validate(id))
+      const second = sorted(await client.validate(id))
+      eq(first, { chittyId: id, entity: 'EVNT', valid: true }, 'the service answer names the id and its entity')
+      eq(second, first, 'the cached answer is the same')
+      eq(client.getStats().cache.hits, 1, 'one cache hit')
+      return null
+    },
+  },
+  {
+    name: 'deployed profile: validating a held placeholder once the backend mints again replaces it (replacedBy)',
+    emulator: { profile: 'deployed' },
+    setup(emu) {
+      emu.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
+    },
+    async run(t) {
+      const client = t.client({ acceptPlaceholders: true, retry: false })
+      const placeholder = await client.mint({ entity: 'PEO' })
+      match(placeholder, /^03-0-ERR-0001-P-/, 'a placeholder, accepted')
+      const replaced = await client.validate(placeholder)
+      eq([replaced.valid, replaced.errorCode], [false, 'EPLACEHOLDER'], 'the placeholder is still no id')
+      eq(t.api.parse(replaced.replacedBy).entityType, 'P', 'the replacing id, of the type asked')
+      const again = await client.validate(placeholder)
+      eq([again.valid, again.errorCode, again.replacedBy], [false, 'EPLACEHOLDER', undefined], 'replaced once only')
+      return replaced.replacedBy
+    },
+    check(newId, emu) {
+      eq([emu.stats().mintedIds, emu.stats().placeholders], [[newId], 1], 'one placeholder, one id minted for it')
+    },
+  },
+  {
     name: 'deployed profile: a MINT_UNAVAILABLE placeholder is EPLACEHOLDER, not retried, not retry-safe',
     emulator: { profile: 'deployed' },
     setup(emu) {

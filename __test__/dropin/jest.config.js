@@ -18,6 +18,8 @@ const suites = {
   nock: {},
   automock: {},
   service: {},
+  habits: {},
+  wire: {},
 }
 
 module.exports = {

@@ -754,6 +754,8 @@ export interface ValidationResult {
    * id), `EPLACEHOLDER` (the id is a placeholder).
    */
   errorCode?: string
+  /** The id the deployed service minted to replace this placeholder while validating it. */
+  replacedBy?: string
   /** A cached answer past its TTL, served because the service could not be reached. */
   stale?: boolean
 }

@@ -14,9 +14,9 @@ const {
   mintFailure,
   BATCH_FAILURE,
 } = require('../errors.js')
-const { validateIn, parse } = require('../format.js')
+const { validateIn, parse, entityForId } = require('../format.js')
 const { redactSecret, revealsSecret } = require('../redact.js')
-const { createV1, callV1, hideOwnFields, DOT_SEGMENT_ID } = require('../v1.js')
+const { createV1, callV1, hideOwnFields, fixV1Fields, DOT_SEGMENT_ID } = require('../v1.js')
 const { shortcuts } = require('../shortcuts.js')
 const { raceAbort } = require('../abort.js')
 const { zeroConnectionStats } = require('../connection-state.js')
@@ -65,6 +65,7 @@ class ChittyIDClient extends Emitter {
     this.#o = o
     this.serviceUrl = o.v1 ? o.v1.serviceUrl : o.serviceUrl
     this.timeout = o.timeout
+    fixV1Fields(this)
     this.#apiKey = o.apiKey
     if (o.name !== undefined) this.name = o.name
     this.#origin = new URL(o.serviceUrl).origin
@@ -108,11 +109,11 @@ class ChittyIDClient extends Emitter {
     return headers
   }
 
-  #mintSpec(request, key, headers, ctl, fetchFn) {
+  #mintSpec(request, key, headers, ctl, fetchFn, url) {
     const body = JSON.stringify(mintPayload(request, this.#wire ?? this.#o.wire))
     return {
       request: () => ({
-        url: `${this.serviceUrl}/mint`,
+        url,
         method: 'POST',
         body,
         headers: this.#headers('POST', headers, key),
@@ -121,6 +122,35 @@ class ChittyIDClient extends Emitter {
       safe: this.#o.mintRetry === 'safe',
       ctl,
       fetchFn,
+    }
+  }
+
+  /**
+   * One mint on the wire the service speaks: v1's `{serviceUrl}/mint`, the deployed service's
+   * `{origin}/v1/mint` (the same URL under the default service URL). While the wire is unknown
+   * a 404 on v1's route (nothing processed) is followed by the deployed route, as natively
+   * (src/client/wired.rs `send_wired`).
+   */
+  async #mintOnce(request, key, headers, ctl, fetchFn) {
+    const v1Url = `${this.serviceUrl}/mint`
+    const deployedUrl = `${this.#origin}/v1/mint`
+    const run = (url) => this.#attempts.run('mint', this.#mintSpec(request, key, headers, ctl, fetchFn, url))
+    if (this.#wire === 'deployed') return this.#minted(await run(deployedUrl))
+    if (this.#wire !== undefined || v1Url === deployedUrl) return this.#minted(await run(v1Url))
+    try {
+      return this.#minted(await run(v1Url))
+    } catch (f) {
+      if (!(f.kind === 'http' && f.status === 404)) throw f
+      let answer
+      try {
+        answer = await run(deployedUrl)
+      } catch (g) {
+        // A placeholder is the deployed service's answer: the wire is known all the same.
+        if (g.kind === 'placeholder') this.#wire = 'deployed'
+        throw g.kind === 'http' && g.status === 404 ? f : g
+      }
+      this.#wire = 'deployed'
+      return this.#minted(answer)
     }
   }
 
@@ -160,7 +190,7 @@ class ChittyIDClient extends Emitter {
       mintFailure(request.entity),
       key,
       async (ctl, fetchFn) => {
-        return this.#minted(await this.#attempts.run('mint', this.#mintSpec(request, key, headers, ctl, fetchFn)))
+        return this.#mintOnce(request, key, headers, ctl, fetchFn)
       },
       true,
     )
@@ -218,7 +248,7 @@ class ChittyIDClient extends Emitter {
   async #mintEach(requests, key, headers, ctl, fetchFn) {
     const keyFor = (i) => `${key}.${i}`
     const { mintedIds, failedPositions, failure } = await mintOneByOne(requests.length, async (i) =>
-      this.#minted(await this.#attempts.run('mint', this.#mintSpec(requests[i], keyFor(i), headers, ctl, fetchFn))),
+      this.#mintOnce(requests[i], keyFor(i), headers, ctl, fetchFn),
     )
     if (failedPositions.length === 0) return mintedIds
     if (!failure || typeof failure.kind !== 'string' || failure.kind === 'aborted') throw failure
@@ -294,9 +324,16 @@ class ChittyIDClient extends Emitter {
           throw g.kind === 'http' && g.status === 404 ? f : g
         }
       }
+      // The deployed service repeats neither the id nor its entity (v1's answer shape does): as
+      // natively, both are filled in, the entity from the type letter as in a cached answer.
+      if (this.#wire === 'deployed' && answer.errorCode === undefined) {
+        if (answer.chittyId === undefined) answer.chittyId = id
+        const entity = answer.valid && answer.entity === undefined ? entityForId(id) : undefined
+        if (entity) answer.entity = entity
+      }
       if (answer.error !== undefined) answer.error = this.#redact(answer.error)
       // A field that gives the key away is dropped, never rewritten (lib/redact.js).
-      for (const field of ['chittyId', 'entity'])
+      for (const field of ['chittyId', 'entity', 'replacedBy'])
         if (this.#apiKey && revealsSecret(answer[field], this.#apiKey)) delete answer[field]
       // Not stored after invalidate(id) forgot the id while this answer was on its way.
       if (this.#cache && !this.#calls.closed && !flight.forgotten && answer.errorCode === undefined)

@@ -10,11 +10,15 @@ const { revealsSecret } = require('../redact.js')
 const { entityTypeWord, placeholderRetrySafe } = require('../wire.js')
 const { failure } = require('./transport.js')
 
-/** A mint request as sent: v1's, plus `entityType` unless the wire is v1 (a v1 service ignores it). */
+/**
+ * A mint request as sent: v1's, plus `entityType` unless the wire is v1 (a v1 service ignores
+ * it): the word of a v1 code, else the entity as given, since the deployed service reads only
+ * `entityType` and mints a thing without one (src/wire.rs `entity_type_for`).
+ */
 function mintPayload(request, wire) {
   if (wire === 'v1' || request.entityType !== undefined) return request
-  const word = entityTypeWord(request.entity)
-  return word === undefined ? request : { entityType: word, ...request }
+  const word = entityTypeWord(request.entity) ?? request.entity
+  return typeof word === 'string' ? { entityType: word, ...request } : request
 }
 
 const bad = (detail) =>
@@ -84,12 +88,12 @@ function parseBatch(json, expected, apiKey, grammar) {
 function parseValidation(json) {
   if (json === null || typeof json !== 'object') throw bad('the answer has no boolean `valid`')
   if (json.replaced === true) {
-    // The service minted a real id for this placeholder: the placeholder itself is not one.
-    return {
-      valid: false,
-      error: `placeholder id, replaced by ${typeof json.newId === 'string' ? json.newId : ''}`,
-      errorCode: 'EPLACEHOLDER',
-    }
+    // The service minted a real id for this placeholder: the placeholder itself is not one,
+    // and the new id is given apart (src/client/parse.rs).
+    const newId = typeof json.newId === 'string' ? json.newId : ''
+    const answer = { valid: false, error: `placeholder id, replaced by ${newId}`, errorCode: 'EPLACEHOLDER' }
+    if (idGrammarOf(newId) !== null) answer.replacedBy = newId
+    return answer
   }
   if (typeof json.valid !== 'boolean') throw bad('the answer has no boolean `valid`')
   const answer = { valid: json.valid }

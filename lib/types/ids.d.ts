@@ -30,6 +30,13 @@ export interface ValidationResult {
    */
   errorCode?: 'EAUTH' | 'EPLACEHOLDER'
   /**
+   * The deployed service, asked to validate one of its placeholders, may mint a real id for it
+   * there and then (answering `replaced: true`): that id, well-formed, with `valid: false` and
+   * `errorCode: "EPLACEHOLDER"` for the placeholder itself. The service keeps no record to give
+   * it again, so keep it from this answer.
+   */
+  replacedBy?: string
+  /**
    * `true` when this is a cached answer past its TTL, served because the service could not
    * be reached (transport failure, timeout, open circuit, 5xx...) within `cache.staleIfErrorMs`.
    */

@@ -73,12 +73,14 @@ pub(super) fn parse_batch(
 pub(super) fn parse_validation(response: &Response) -> Result<Validation, ClientError> {
     let answer: ValidateAnswer = parse_json(&response.body)?;
     if answer.replaced == Some(true) {
-        // The service minted a real id for this placeholder: the placeholder itself is not one.
+        // The service minted a real id for this placeholder: the placeholder itself is not one,
+        // and the new id is given apart (the service keeps no trace of it to answer again).
         let new_id = answer.new_id.unwrap_or_default();
         return Ok(Validation {
             valid: false,
             error: Some(format!("placeholder id, replaced by {new_id}")),
             error_code: Some("EPLACEHOLDER"),
+            replaced_by: crate::id::is_valid_format(&new_id).then_some(new_id),
             authoritative: true,
             ..Validation::default()
         });
@@ -93,6 +95,7 @@ pub(super) fn parse_validation(response: &Response) -> Result<Validation, Client
         entity: answer.entity,
         error: answer.error.or_else(|| placeholder.then(|| "placeholder id (not a minted id)".to_owned())),
         error_code: placeholder.then_some("EPLACEHOLDER"),
+        replaced_by: None,
         authoritative: true,
         stale: false,
     })

@@ -57,6 +57,9 @@ pub struct Validation {
     /// A code to branch on beside `error`: `EAUTH` (the service refused the credentials, so
     /// the answer says nothing about the id), `EPLACEHOLDER` (the id is a placeholder).
     pub error_code: Option<&'static str>,
+    /// The deployed service minted a real id for this placeholder while validating it (its
+    /// answer `replaced: true, newId`): the id that replaces it.
+    pub replaced_by: Option<String>,
     /// True when the answer came from the service (and so may be cached).
     pub authoritative: bool,
     /// A cached answer past its TTL, served in place of the format-only fallback because the
@@ -65,6 +68,14 @@ pub struct Validation {
 }
 
 impl Validation {
+    /// Whether the answer may be cached: the service's, and without an `error_code`. A
+    /// placeholder's answer is asked again each time (the deployed service may replace the
+    /// placeholder on the next validation, and a cached verdict would drop the code), as the
+    /// portable build does.
+    pub fn cacheable(&self) -> bool {
+        self.authoritative && self.error_code.is_none()
+    }
+
     /// Rebuilds an answer from a cached verdict; the entity follows from the type letter.
     pub fn from_cache(id: &str, valid: bool) -> Self {
         let entity = valid.then(|| id::entity_for_id(id)).flatten().map(str::to_owned);
@@ -74,6 +85,7 @@ impl Validation {
             entity,
             error: None,
             error_code: None,
+            replaced_by: None,
             authoritative: true,
             stale: false,
         }
@@ -163,7 +175,7 @@ impl Client {
         if keep {
             self.remember(id, &answer);
         }
-        let verdict = answer.authoritative.then_some(answer.valid).filter(|_| keep);
+        let verdict = answer.cacheable().then_some(answer.valid).filter(|_| keep);
         l2.store(id, verdict, self.ttl_for(answer.valid), lease).await;
         answer
     }
@@ -205,7 +217,7 @@ impl Client {
     }
 
     fn remember(&self, id: &str, answer: &Validation) {
-        if answer.authoritative {
+        if answer.cacheable() {
             self.remember_for(id, answer.valid, self.ttl_for(answer.valid));
         }
     }
@@ -239,9 +251,13 @@ impl Client {
         let attempt = |i: usize| self.send_wired(i, v1(), Some(deployed()), true);
         let parse = |i: usize, r: &Response| {
             parse_validation(r).map(|mut v| {
-                // The deployed service does not repeat the id; v1's answer shape does.
-                if v.chitty_id.is_none() && v.error_code.is_none() && self.wire_of(i) == Wire::Deployed {
-                    v.chitty_id = Some(id.to_owned());
+                // The deployed service repeats neither the id nor its entity; v1's answer shape
+                // does. The entity follows from the type letter, as in a cached answer.
+                if v.error_code.is_none() && self.wire_of(i) == Wire::Deployed {
+                    v.chitty_id.get_or_insert_with(|| id.to_owned());
+                    if v.valid && v.entity.is_none() {
+                        v.entity = id::entity_for_id(id).map(str::to_owned);
+                    }
                 }
                 self.redact_validation(v)
             })
@@ -305,7 +321,7 @@ impl Client {
     /// rewritten, and dropped when they give the API key away (a service echoing the request's
     /// `Authorization` into them). The verdict stands either way.
     fn redact_validation(&self, mut v: Validation) -> Validation {
-        for field in [&mut v.chitty_id, &mut v.entity] {
+        for field in [&mut v.chitty_id, &mut v.entity, &mut v.replaced_by] {
             if field.as_deref().is_some_and(|f| self.redactor.reveals(f)) {
                 *field = None;
             }

@@ -150,6 +150,9 @@ pub(crate) struct State {
     compress: bool,
     /// Requests that arrived over HTTP/2.
     h2_requests: std::sync::atomic::AtomicU64,
+    /// Deployed profile: the placeholders issued and not yet replaced, with the type letter
+    /// asked for, as the service keeps them to mint a real id on their next validation.
+    pending_placeholders: Mutex<std::collections::HashMap<String, u8>>,
 }
 
 impl State {
@@ -171,6 +174,7 @@ impl State {
             redirect_status: opts.redirect_status,
             compress: opts.compress,
             h2_requests: std::sync::atomic::AtomicU64::new(0),
+            pending_placeholders: Mutex::default(),
         }
     }
 }
@@ -270,10 +274,11 @@ impl Emulator {
         self.inner.state.ledger.snapshot()
     }
 
-    /// Zeroes the counters and forgets minted ids and idempotency keys. Later mints still get
-    /// ids never handed out before.
+    /// Zeroes the counters and forgets minted ids, idempotency keys and the placeholders
+    /// waiting to be replaced. Later mints still get ids never handed out before.
     pub fn reset_ledger(&self) {
         self.inner.state.ledger.reset();
+        self.inner.state.pending_placeholders.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// Stops accepting, drops open connections and joins the server thread, waiting at most

@@ -91,6 +91,11 @@ pub fn classify(err: &reqwest::Error, peer: &str) -> ClientError {
     if err.is_timeout() {
         return ClientError::Timeout { after_ms: 0, phase };
     }
+    // A body that cannot be decompressed carries an io::Error (InvalidData) too: it is the
+    // answer that is bad, not the connection.
+    if err.is_decode() {
+        return ClientError::BadResponse { detail: format!("the body cannot be read ({})", chain_text(root)) };
+    }
     if let Some(io) = find_in_chain::<std::io::Error>(root) {
         let (code, during) = io_code(io, phase);
         let phase = if local_resource_code(io).is_some() { Phase::Connect } else { phase };
@@ -104,7 +109,7 @@ pub fn classify(err: &reqwest::Error, peer: &str) -> ClientError {
             return ClientError::Transport { code: "ECONNRESET", detail: format!("socket hang up {peer}"), phase };
         }
     }
-    if err.is_decode() || err.is_body() {
+    if err.is_body() {
         return ClientError::BadResponse { detail: format!("the body cannot be read ({})", chain_text(root)) };
     }
     if err.is_redirect() {

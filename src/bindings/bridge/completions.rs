@@ -23,6 +23,8 @@ pub struct ValidationResult {
     /// A code beside `error` to branch on: `EAUTH` (credentials refused: no verdict on the
     /// id), `EPLACEHOLDER` (the id is a placeholder).
     pub error_code: Option<String>,
+    /// The id the deployed service minted to replace this placeholder while validating it.
+    pub replaced_by: Option<String>,
     /// A cached answer past its TTL, served because the service could not be reached.
     pub stale: Option<bool>,
 }
@@ -35,6 +37,7 @@ impl From<Validation> for ValidationResult {
             entity: v.entity,
             error: v.error,
             error_code: v.error_code.map(str::to_owned),
+            replaced_by: v.replaced_by,
             stale: v.stale.then_some(true),
         }
     }

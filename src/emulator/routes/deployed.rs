@@ -12,7 +12,13 @@
 //!   the placeholder of that error code.
 //! - `POST /api/validate` with `{ "id" }`: 200 `{ success: true, valid, error | components }`; a
 //!   placeholder (loosely: 8 dash-separated parts, G `0`, `ERR`, SSSS 0..99 as `parseInt` reads
-//!   it) answers `{ valid: false, isError: true, errorCode, errorName, ... }`.
+//!   it) answers `{ valid: false, isError: true, errorCode, errorName, ... }`. A placeholder the
+//!   service issued and still holds (its production config binds the store of pending
+//!   placeholders) is replaced instead when the minting backend works again (no `placeholder`
+//!   fault left): a real id of the type asked is minted and the answer is `{ success: true,
+//!   replaced: true, oldId, newId, ..., chittyId, components }` with no `valid`; the placeholder
+//!   is forgotten. The service keys what it holds by the placeholder id, which is the same for
+//!   every mint of one error, type and month: the last one is kept.
 //! - `GET /api/spec`, and `OPTIONS` on any path (the CORS preflight).
 //! - Anything else, other methods included: 404 `{ success: false, error: "NOT_FOUND", ... }`.
 //! - A body the service fails on (not JSON for validate, `null`, a non-string type or id) is its
@@ -252,6 +258,7 @@ fn placeholder_answer(state: &State, code: &'static str, letter: u8) -> Answer {
         format!("03-0-ERR-{number:04}-{}-{}-0", char::from(letter), std::str::from_utf8(&yymm).unwrap_or("0000"));
     let id = id::with_check_pair(&fields).expect("placeholder fields are digits and letters");
     state.ledger.count_placeholder();
+    pending(state).insert(id.clone(), letter);
     let body = JsonObject::with_capacity(512)
         .boolean("success", true)
         .plain("chittyId", id.as_bytes())
@@ -306,7 +313,10 @@ async fn validate(state: &State, request: Request<Incoming>) -> Answer {
         _ => None,
     };
     let verdict = match id.filter(|s| !s.is_empty()) {
-        Some(id) if looks_like_placeholder(id) => placeholder_verdict(id),
+        Some(id) if looks_like_placeholder(id) => match replace_placeholder(state, id) {
+            Some(replaced) => return Answer::json(200, replaced),
+            None => placeholder_verdict(id),
+        },
         Some(id) => id_verdict(id),
         None => JsonObject::with_capacity(128)
             .boolean("success", true)
@@ -314,6 +324,40 @@ async fn validate(state: &State, request: Request<Incoming>) -> Answer {
             .plain("error", b"ChittyID is required and must be a string"),
     };
     Answer::json(200, verdict.plain("timestamp", &timestamp()).finish())
+}
+
+fn pending(state: &State) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, u8>> {
+    state.pending_placeholders.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The service's replacement of a placeholder it holds, when its minting backend mints again:
+/// a real id of the type asked, and the held placeholder forgotten. `None` while the backend
+/// still fails (a `placeholder` fault is set) or when the placeholder is not held.
+fn replace_placeholder(state: &State, id: &str) -> Option<Bytes> {
+    let faults = state.faults.get();
+    if faults.placeholder.is_some() && faults.remaining != Some(0) {
+        return None;
+    }
+    let letter = pending(state).remove(id)?;
+    let respond = |mut ids: super::super::ledger::MintedIds<'_>| {
+        let new_id = ids.next().expect("one id per letter");
+        let new_id = new_id.as_ref();
+        let body = JsonObject::with_capacity(640)
+            .boolean("success", true)
+            .boolean("replaced", true)
+            .string("oldId", id)
+            .plain("newId", new_id)
+            .plain("message", b"placeholder replaced by a minted id")
+            .plain("chittyId", new_id)
+            .plain("entityType", word_for_type_letter(letter).unwrap_or("thing").as_bytes())
+            .raw("components", &components(new_id))
+            .plain("timestamp", &timestamp())
+            .finish();
+        super::StoredResponse { status: 200, body }
+    };
+    match state.ledger.commit(None, &[letter], respond) {
+        super::Commit::Fresh(stored) | super::Commit::Replayed(stored) => Some(stored.body),
+    }
 }
 
 fn placeholder_verdict(id: &str) -> JsonObject {
