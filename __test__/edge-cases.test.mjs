@@ -26,7 +26,7 @@ const isInvalidArg = (err) => err instanceof TypeError && err.code === 'ERR_INVA
 describe('numeric options are validated, never wrapped or defaulted silently', () => {
   const BAD = [
     ['maxResponseBytes', [NaN, Infinity, -1, 0, 0.5, 2 ** 32, 2 ** 32 + 1, '1024']],
-    ['timeout', [Infinity, -5, 0.5, 2 ** 31, '100']],
+    ['timeout', [Infinity, -5, 0.5, 2 ** 31, '100ms', '1e3', '-5', '0x10']],
     ['retry.maxAttempts', [0, NaN, Infinity, -1, 1.5, 2 ** 32, 2 ** 32 + 1]],
     ['retry.initialDelayMs', [NaN, Infinity, -1, 2 ** 53]],
     ['retry.maxDelayMs', [NaN, -0.5, Infinity]],
@@ -247,7 +247,7 @@ describe('service-provided text never carries the API key', () => {
 describe('validate() and healthCheck() with bad options reject (TypeError); the service never makes them reject', () => {
   test('bad options', async () => {
     const client = new ChittyIDClient({ serviceUrl: `http://127.0.0.1:${await closedPort()}`, retry: false })
-    for (const options of ['signal', 42, { signal: 'nope' }, { signal: {} }]) {
+    for (const options of ['signal', true, { signal: 'nope' }, { signal: {} }]) {
       expect(
         isInvalidArg(
           await client.validate('CT-A-CHI-1234-I-24-A-0', options).then(

@@ -1,8 +1,8 @@
 'use strict'
 
-// A v1 suite after following MIGRATION.md's "back to v1" column: the client is given
-// `retry: false, cache: false, circuitBreaker: false` (v1 ignored unknown options), made in
-// beforeEach and never closed, with fetch stubbed.
+// A v1 suite after following the last column of MIGRATION.md "What v2 changes, and the option
+// that turns it back": the client is given `retry: false, cache: false, circuitBreaker: false`
+// (v1 ignored unknown options), made in beforeEach and never closed, with fetch stubbed.
 
 const { ChittyIDClient } = require('@chittyos/chittyid-client')
 
