@@ -207,3 +207,78 @@ export default {
     expect(emu.stats().requests.validate).toBeGreaterThanOrEqual(1)
   })
 })
+
+// close() on a module-scope client while calls of other requests are pending: in workerd their
+// fetches are I/O of those requests, which another request may not touch ("Cannot perform I/O on
+// behalf of a different request"). close() must still close, and must not throw.
+describe('close() of a module-scope client from another request in workerd', () => {
+  let project
+  let emu
+  let mf
+  beforeAll(async () => {
+    project = consumerProject({
+      'worker.mjs': `
+import { ChittyIDClient } from '@chittyos/chittyid-client'
+const clients = new Map()
+export default {
+  async fetch(request, env) {
+    const { pathname, searchParams } = new URL(request.url)
+    const name = searchParams.get('client')
+    if (!clients.has(name)) clients.set(name, new ChittyIDClient({ serviceUrl: env.SERVICE_URL }))
+    const client = clients.get(name)
+    if (pathname === '/fire-and-forget') {
+      client.mint({ entity: 'PEO' }).catch(() => {})
+      return new Response('gone')
+    }
+    if (pathname === '/close') {
+      try {
+        await client.close()
+        return Response.json({ closed: true })
+      } catch (err) {
+        return Response.json({ closed: false, message: String(err && err.message) })
+      }
+    }
+    try {
+      return Response.json({ id: await client.mint({ entity: 'PEO' }) })
+    } catch (err) {
+      return Response.json({ code: err.code, mayHaveMinted: err.mayHaveMinted })
+    }
+  },
+}
+`,
+    })
+    emu = await ChittyIDEmulator.start({ port: 0 })
+    const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat: false })
+    mf = new Miniflare(workerOptions(script, { nodejsCompat: false, bindings: { SERVICE_URL: `${emu.url}/v1` } }))
+    await mf.ready
+  }, 60000)
+  afterAll(async () => {
+    if (mf) await mf.dispose()
+    if (emu) await emu.close()
+    if (project) rmSync(project, { recursive: true, force: true })
+  })
+  beforeEach(() => emu.resetLedger())
+
+  const settle = (promise, ms) =>
+    Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve('no answer'), ms))])
+  const call = (path) => mf.dispatchFetch(`http://worker${path}`).then((r) => r.json())
+
+  test('while another request mints: close() closes, the mint still settles', async () => {
+    emu.setFault({ latencyMs: 1000, routes: ['mint'] })
+    const pending = call('/mint?client=a')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(await call('/close?client=a')).toEqual({ closed: true })
+    expect(await call('/mint?client=a')).toMatchObject({ code: 'ECLIENTCLOSED' })
+    const first = await settle(pending, 20000)
+    // Its request cannot be cancelled from another request: the id it minted reaches it.
+    expect(first).toHaveProperty('id')
+    expect(emu.stats().mintedIds).toEqual([first.id])
+  })
+
+  test('after a request ended with its mint pending: close() closes', async () => {
+    emu.setFault({ latencyMs: 1000, routes: ['mint'] })
+    expect(await mf.dispatchFetch('http://worker/fire-and-forget?client=b').then((r) => r.text())).toBe('gone')
+    expect(await call('/close?client=b')).toEqual({ closed: true })
+    expect(await call('/mint?client=b')).toMatchObject({ code: 'ECLIENTCLOSED' })
+  })
+})

@@ -91,10 +91,23 @@ class Calls {
     }
   }
 
-  /** Refuses later calls (`closed`) and aborts every call in flight. */
+  /**
+   * Refuses later calls (`closed`) and aborts every call in flight. In Workers a call made by
+   * another request (still running, or ended with its call pending) holds I/O of that request:
+   * aborting it from here throws "Cannot perform I/O on behalf of a different request". Such a
+   * call is left to finish (an id it mints is returned to its caller, never lost); close() still
+   * closes.
+   */
   close() {
     this.closed = true
-    for (const ref of [...this.#controllers]) ref.deref()?.abort()
+    for (const ref of [...this.#controllers]) {
+      this.#controllers.delete(ref)
+      try {
+        ref.deref()?.abort()
+      } catch {
+        // Another request's I/O (Workers): not ours to cancel.
+      }
+    }
   }
 }
 
