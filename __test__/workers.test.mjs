@@ -94,6 +94,54 @@ describe('a worker importing @chittyos/chittyid-client as a new user writes it',
   })
 })
 
+// The service-worker syntax (addEventListener('fetch'), bundled as one script, no modules) that
+// v1's users could run it in: with nodejs_compat there, merely reading globalThis.process throws
+// in workerd ("internal error"), so nothing may read it unguarded at load or construction.
+const SERVICE_WORKER = `
+const { ChittyIDClient, RUNTIME } = require('@chittyos/chittyid-client')
+const client = new ChittyIDClient({ serviceUrl: SERVICE_URL })
+addEventListener('fetch', (event) => {
+  event.respondWith(
+    (async () => {
+      const id = await client.mint({ entity: 'PEO' })
+      client.on('retry', () => {})
+      return Response.json({ runtime: RUNTIME, id, validation: await client.validate(id) })
+    })(),
+  )
+})
+`
+
+describe('a worker in the service-worker syntax', () => {
+  let project
+  let emu
+  beforeAll(async () => {
+    project = consumerProject({ 'worker.js': SERVICE_WORKER })
+    emu = await ChittyIDEmulator.start({ port: 0 })
+  })
+  afterAll(async () => {
+    await emu.close()
+    rmSync(project, { recursive: true, force: true })
+  })
+
+  test.each([
+    ['with nodejs_compat', true],
+    ['without nodejs_compat', false],
+  ])('%s: loads, mints and validates in workerd', async (_, nodejsCompat) => {
+    const script = await bundleLikeWrangler(join(project, 'worker.js'), { nodejsCompat: false, format: 'iife' })
+    const mf = new Miniflare({
+      ...workerOptions(script, { nodejsCompat, bindings: { SERVICE_URL: `${emu.url}/v1` } }),
+      modules: false,
+    })
+    try {
+      const out = await (await mf.dispatchFetch('http://worker/')).json()
+      expect(out).toMatchObject({ runtime: 'portable', validation: { valid: true, entity: 'PEO' } })
+      expect(emu.stats().mintedIds).toContain(out.id)
+    } finally {
+      await mf.dispose()
+    }
+  })
+})
+
 describe.each([
   ['with nodejs_compat', true],
   ['without nodejs_compat', false],

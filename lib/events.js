@@ -3,12 +3,14 @@
 // Delivery of the client's events to its listeners, in both builds. The payloads come built: the
 // native build's from src/bindings/events.rs, the portable build's from lib/portable/client.js.
 
+const { runtimeProcess } = require('./runtime-process.js')
+
 /**
  * A process warning where the runtime has them (Node; Workers with `nodejs_compat`), else the
  * console's (the portable build, docs/PORTABLE.md).
  */
 function warn(message, options) {
-  const proc = globalThis.process
+  const proc = runtimeProcess()
   if (proc && typeof proc.emitWarning === 'function') proc.emitWarning(message, options)
   else console.warn(`${options.type} [${options.code}]: ${message}`)
 }

@@ -6,8 +6,10 @@
 // import: a worker without `nodejs_compat` still bundles and loads. Elsewhere it is the small
 // emitter below, with the same methods the client's users call.
 
+const { runtimeProcess } = require('../runtime-process.js')
+
 function nodeEventEmitter() {
-  const proc = globalThis.process
+  const proc = runtimeProcess()
   if (!proc || typeof proc.getBuiltinModule !== 'function') return undefined
   try {
     const events = proc.getBuiltinModule('node:events')

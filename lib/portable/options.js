@@ -25,6 +25,7 @@ const {
   callHeaderMap,
 } = require('../option-checks.js')
 const { DEFAULTS } = require('./defaults.js')
+const { runtimeProcess } = require('../runtime-process.js')
 
 /** A feature of the native client that a fetch runtime cannot have (README "Runtimes"). */
 function unsupported(what, why) {
@@ -137,7 +138,8 @@ const WIRES = spec('wire').oneOf
  * `transport` option is given: the fetch transport was chosen automatically, as on Node.
  */
 function automaticFetch(config) {
-  const env = typeof process === 'object' && process !== null && process.env ? process.env : undefined
+  const proc = runtimeProcess()
+  const env = proc !== undefined && proc.env ? proc.env : undefined
   if (env === undefined || env.JEST_WORKER_ID === undefined) return false
   if (env.CHITTYID_TRANSPORT !== undefined && env.CHITTYID_TRANSPORT !== '') return false
   return config.transport === undefined || config.transport === null
