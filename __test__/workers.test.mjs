@@ -272,7 +272,9 @@ export default {
   async fetch(request, env) {
     const { pathname, searchParams } = new URL(request.url)
     const name = searchParams.get('client')
-    if (!clients.has(name)) clients.set(name, new ChittyIDClient({ serviceUrl: env.SERVICE_URL }))
+    // A client named slow-* waits 1.5 s before a retry.
+    const retry = name.startsWith('slow') ? { initialDelayMs: 1500, maxDelayMs: 1500, jitter: 0 } : undefined
+    if (!clients.has(name)) clients.set(name, new ChittyIDClient({ serviceUrl: env.SERVICE_URL, retry }))
     const client = clients.get(name)
     if (pathname === '/fire-and-forget') {
       client.mint({ entity: 'PEO' }).catch(() => {})
@@ -321,6 +323,18 @@ export default {
     // Its request cannot be cancelled from another request: the id it minted reaches it.
     expect(first).toHaveProperty('id')
     expect(emu.stats().mintedIds).toEqual([first.id])
+  })
+
+  test('a call of another request waiting to retry stops there with ECLIENTCLOSED, sending nothing more', async () => {
+    emu.setFault({ errorStatus: 503, remaining: 1, routes: ['mint'] })
+    const pending = call('/mint?client=slow')
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(emu.stats().requests.mint).toBe(1)
+    expect(await call('/close?client=slow')).toEqual({ closed: true })
+    // A 503 is "not processed": nothing was minted.
+    expect(await settle(pending, 20000)).toEqual({ code: 'ECLIENTCLOSED', mayHaveMinted: false })
+    expect(emu.stats().requests.mint).toBe(1)
+    expect(emu.stats().minted).toBe(0)
   })
 
   test('after a request ended with its mint pending: close() closes', async () => {

@@ -137,9 +137,9 @@ class AttemptLoop {
         message: 'fetch failed: globalThis.fetch is not a function',
       })
     for (let attempt = 1; ; attempt++) {
-      if (ctl.signal.aborted) throw { kind: 'aborted' }
+      if (ctl.stopped()) throw { kind: 'aborted' }
       await this.waitGate(ctl.signal)
-      if (ctl.signal.aborted) throw { kind: 'aborted' }
+      if (ctl.stopped()) throw { kind: 'aborted' }
       const retryInMs = breaker ? breaker.admit() : 0
       if (retryInMs !== 0) throw { kind: 'open', retryInMs }
       const trial = breaker !== null && breaker.state === 'HALF_OPEN'

@@ -52,6 +52,9 @@ class Calls {
     if (this.#controllers.size >= 256)
       for (const r of this.#controllers) if (r.deref() === undefined) this.#controllers.delete(r)
     this.#controllers.add(ref)
+    // Aborted, or the client closed: close() cannot abort a call of another request in Workers
+    // (see close()), which so stops at its next attempt instead.
+    ctl.stopped = () => ctl.signal.aborted || this.closed
     ctl.end = () => {
       this.#controllers.delete(ref)
       if (signal) signal.removeEventListener('abort', onAbort)
@@ -95,8 +98,8 @@ class Calls {
    * Refuses later calls (`closed`) and aborts every call in flight. In Workers a call made by
    * another request (still running, or ended with its call pending) holds I/O of that request:
    * aborting it from here throws "Cannot perform I/O on behalf of a different request". Such a
-   * call is left to finish (an id it mints is returned to its caller, never lost); close() still
-   * closes.
+   * call finishes its attempt under way (an id it mints is returned to its caller, never lost)
+   * and sends no other (`ctl.stopped()`); close() still closes.
    */
   close() {
     this.closed = true
