@@ -60,16 +60,21 @@ describe('a worker importing @chittyos/chittyid-client as a new user writes it',
     rmSync(project, { recursive: true, force: true })
   })
 
+  // Workers keep the compatibility date they were written with: v1's callers run on dates before
+  // WeakRef (2025-05-05) and before the global navigator (2022-03-21).
   test.each([
-    ['with nodejs_compat', true, 'neutral'],
-    ['without nodejs_compat', false, 'neutral'],
-    ['bundled for the browser platform', false, 'browser'],
-  ])('%s: bundles, mints, validates and gets coded errors in workerd', async (_, nodejsCompat, platform) => {
+    ['with nodejs_compat', true, 'neutral', undefined],
+    ['without nodejs_compat', false, 'neutral', undefined],
+    ['bundled for the browser platform', false, 'browser', undefined],
+    ['compatibility date 2024-09-23, with nodejs_compat', true, 'neutral', '2024-09-23'],
+    ['compatibility date 2021-11-03, without nodejs_compat', false, 'neutral', '2021-11-03'],
+  ])('%s: bundles, mints, validates and gets coded errors in workerd', async (_, nodejsCompat, platform, date) => {
     const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat, platform })
     expect(script).not.toMatch(/\.node['"]|process\.binding|require\(["']fs["']\)/)
-    const mf = new Miniflare(
-      workerOptions(script, { nodejsCompat, bindings: { SERVICE_URL: `${emu.url}/v1`, API_KEY: TOKEN } }),
-    )
+    const mf = new Miniflare({
+      ...workerOptions(script, { nodejsCompat, bindings: { SERVICE_URL: `${emu.url}/v1`, API_KEY: TOKEN } }),
+      ...(date === undefined ? {} : { compatibilityDate: date }),
+    })
     try {
       const res = await mf.dispatchFetch('http://worker/')
       const out = await res.json()
@@ -81,8 +86,9 @@ describe('a worker importing @chittyos/chittyid-client as a new user writes it',
         validation: { valid: true, entity: 'PEO' },
         error: { name: 'ChittyIDError', code: 'EHTTP', status: 401 },
         unsupported: { code: 'ERR_CHITTYID_UNSUPPORTED' },
-        hasNodeEventEmitter: nodejsCompat,
       })
+      // Node's EventEmitter where the runtime offers process.getBuiltinModule (nodejs_compat, recent dates).
+      if (date === undefined) expect(out.hasNodeEventEmitter).toBe(nodejsCompat)
       expect(out.error.message).toMatch(
         /^ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 401/,
       )
@@ -143,9 +149,11 @@ describe('a worker in the service-worker syntax', () => {
 })
 
 describe.each([
-  ['with nodejs_compat', true],
-  ['without nodejs_compat', false],
-])('the behaviour suite inside workerd, %s', (_, nodejsCompat) => {
+  ['with nodejs_compat', true, undefined],
+  ['without nodejs_compat', false, undefined],
+  // The oldest date workerd takes: no WeakRef, no global navigator (v1's callers keep old dates).
+  ['on compatibility date 2021-11-03', false, '2021-11-03'],
+])('the behaviour suite inside workerd, %s', (_, nodejsCompat, date) => {
   let project
   let mf
   let nowhere
@@ -164,7 +172,10 @@ export default {
 `,
     })
     const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat })
-    mf = new Miniflare(workerOptions(script, { nodejsCompat }))
+    mf = new Miniflare({
+      ...workerOptions(script, { nodejsCompat }),
+      ...(date === undefined ? {} : { compatibilityDate: date }),
+    })
     await mf.ready
     nowhere = await deadUrl()
   }, 60000)
@@ -192,7 +203,11 @@ export default {
 // A client at module scope serves every request of the isolate; a validate() shared between
 // requests must not hang when the request that started it ends first (workerd cancels that
 // request's fetch and its continuations).
-describe('a module-scope client shared by concurrent requests in workerd', () => {
+// Also on a compatibility date before the global navigator (2022-03-21), which v1's callers keep.
+describe.each([
+  ['2025-09-01', '2025-09-01'],
+  ['2021-11-03', '2021-11-03'],
+])('a module-scope client shared by concurrent requests in workerd (compatibility date %s)', (_, date) => {
   let project
   let emu
   let mf
@@ -217,7 +232,10 @@ export default {
     })
     emu = await ChittyIDEmulator.start({ port: 0 })
     const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat: false })
-    mf = new Miniflare(workerOptions(script, { nodejsCompat: false, bindings: { SERVICE_URL: `${emu.url}/v1` } }))
+    mf = new Miniflare({
+      ...workerOptions(script, { nodejsCompat: false, bindings: { SERVICE_URL: `${emu.url}/v1` } }),
+      compatibilityDate: date,
+    })
     await mf.ready
   }, 60000)
   afterAll(async () => {

@@ -35,11 +35,19 @@ function errorOf(f, prefix, { closed, signal, idempotencyKey }) {
   return err
 }
 
+/** Workers before compatibility date 2025-05-05 (flag `enable_weak_ref`) have no WeakRef. */
+const HAS_WEAK_REF = typeof WeakRef === 'function'
+/** Calls held for close() before the set is swept. */
+const TRACKED_CALLS = 256
+
 class Calls {
   closed = false
   /**
    * The AbortController of every call in flight, aborted by close(); held weakly, since in
    * Workers a call whose request ended never runs its `finally` and would stay here for good.
+   * Workers before compatibility date 2025-05-05 have no WeakRef: there the set holds them
+   * strongly and, past TRACKED_CALLS, lets the oldest go (such a call still stops before its
+   * next attempt once the client is closed, `ctl.stopped()`).
    */
   #controllers = new Set()
 
@@ -48,9 +56,15 @@ class Calls {
     const ctl = new AbortController()
     const onAbort = () => ctl.abort()
     if (signal) signal.addEventListener('abort', onAbort, { once: true })
-    const ref = new WeakRef(ctl)
-    if (this.#controllers.size >= 256)
+    const ref = HAS_WEAK_REF ? new WeakRef(ctl) : { deref: () => ctl }
+    if (this.#controllers.size >= TRACKED_CALLS) {
       for (const r of this.#controllers) if (r.deref() === undefined) this.#controllers.delete(r)
+      if (!HAS_WEAK_REF)
+        for (const r of this.#controllers) {
+          if (this.#controllers.size < TRACKED_CALLS) break
+          this.#controllers.delete(r)
+        }
+    }
     this.#controllers.add(ref)
     // Aborted, or the client closed: close() cannot abort a call of another request in Workers
     // (see close()), which so stops at its next attempt instead.

@@ -5,9 +5,14 @@
 // (Workers, docs/PORTABLE.md), a flight started by a request that has since ended never
 // settles: the flight beats while it is pending, and a caller that finds it silent asks again.
 
-/** Workers: every I/O object and timer belongs to the request that made it (docs/PORTABLE.md). */
+/**
+ * Workers: every I/O object and timer belongs to the request that made it (docs/PORTABLE.md).
+ * Told by the global navigator's user agent, or, on compatibility dates before it (2022-03-21),
+ * by `WebSocketPair`, which only workerd has.
+ */
 const REQUEST_SCOPED_IO =
-  typeof navigator === 'object' && navigator !== null && navigator.userAgent === 'Cloudflare-Workers'
+  (typeof navigator === 'object' && navigator !== null && navigator.userAgent === 'Cloudflare-Workers') ||
+  typeof WebSocketPair === 'function'
 /** How often a shared validate() request shows it is alive there, and how long a silence means it is gone. */
 const HEARTBEAT_MS = 250
 const LEADER_SILENT_MS = 1000
