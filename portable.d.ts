@@ -52,8 +52,8 @@ export interface PortableClientConfig {
   serviceUrl?: string | readonly [string]
   /** Sent as `Authorization: Bearer <apiKey>`; never shown in errors, events or stats. */
   apiKey?: string
-  /** Per-attempt timeout in ms. Default 10000; a falsy value means the default. */
-  timeout?: number
+  /** Per-attempt timeout in ms. Default 10000; a falsy value means the default; a string of digits counts as its number. */
+  timeout?: number | string
   /** Default 1 MiB. */
   maxResponseBytes?: number
   /** As in the native build, without `budget`. */

@@ -16,6 +16,8 @@ const client: ChittyIDClient = new ChittyIDClientDefault({
   apiKey: 'k',
   wire: 'auto',
   acceptPlaceholders: false,
+  // A string of digits read from the environment is a timeout, as in v1.
+  timeout: '10000',
 })
 client.on('placeholder', (e) => {
   const code: string | null = e.errorCode
