@@ -90,3 +90,13 @@ describe.each(Object.keys(CASES))('%s', (name) => {
     }
   })
 })
+
+test("the README's errors table lists exactly the codes of ChittyIDErrorCode", () => {
+  const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8')
+  const section = readme.slice(readme.indexOf('\n## Errors\n'), readme.indexOf('\n## Events\n'))
+  // The first cell of every table row but the header.
+  const rows = section.split('\n').filter((line) => line.startsWith('| `'))
+  const listed = new Set(rows.flatMap((row) => [...row.split(' | ')[0].matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1])))
+  expect([...listed].filter((c) => !CODES.has(c))).toEqual([])
+  expect([...CODES].filter((c) => !listed.has(c))).toEqual([])
+})
