@@ -24,6 +24,11 @@ client.on('placeholder', (e) => {
   void code
 })
 client.on('retry', (e) => void e.attempt)
+// The emitter methods both of its emitters (Node's, or the built-in one without node:events) have.
+const retryListeners: number = client.listeners('retry').length
+const names: string[] = client.eventNames()
+client.setMaxListeners(20).emit('circuitClose', {})
+void [retryListeners, names, client.getMaxListeners()]
 
 export async function handler(): Promise<string> {
   try {
