@@ -8,6 +8,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { ChittyIDClient, TRACING_CHANNEL } from '../index.mjs'
 import { echoingServer, startPair } from './helpers.mjs'
+import { waitFor } from './wait.mjs'
 
 const require = createRequire(import.meta.url)
 const { instrumentChittyID, traceHeaders } = require('../examples/otel.js')
@@ -188,6 +189,25 @@ test('an aborted attempt ends its trace with an AbortError', async () => {
     await new Promise((r) => setTimeout(r, 50))
     expect(rec.events.map(([name]) => name)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd'])
     expect(rec.events[2][1].error.code).toBe('ABORT_ERR')
+  } finally {
+    rec.stop()
+    await pair.close()
+  }
+})
+
+test('close() ends the trace of an attempt in flight: every start gets its asyncEnd', async () => {
+  const pair = await startPair()
+  const rec = recordChannel()
+  try {
+    pair.emulator.setFault({ latencyMs: 3000, remaining: 1 })
+    const pending = pair.client.mint({ entity: 'PEO' })
+    pending.catch(() => {})
+    await waitFor(() => rec.events.some(([name]) => name === 'start'), 'the start of the attempt')
+    await pair.client.close()
+    await expect(pending).rejects.toMatchObject({ code: 'ECLIENTCLOSED' })
+    expect(rec.events.map(([name]) => name)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd'])
+    expect(rec.events[2][1].error.code).toBe('ECLIENTCLOSED')
+    expect(rec.events[4][2].endTime).toBeGreaterThanOrEqual(rec.events[0][2].startTime)
   } finally {
     rec.stop()
     await pair.close()

@@ -97,13 +97,16 @@ class ClientTelemetry {
     }
   }
 
-  /** The call under `ticket` settled: attempts it left open (cancelled) end as aborted. */
-  callDone(ticket, aborted) {
+  /**
+   * The call under `ticket` settled: attempts it left open (cancelled) end with `stopped` (the
+   * ECLIENTCLOSED of close()), else as aborted.
+   */
+  callDone(ticket, stopped) {
     const call = this.#calls.get(ticket)
     if (call === undefined) return
     this.#calls.delete(ticket)
     for (const ctx of call.open.values()) {
-      ctx.error = aborted || attemptError('The operation was aborted', 'ABORT_ERR')
+      ctx.error = stopped || attemptError('The operation was aborted', 'ABORT_ERR')
       ctx.endTime = Date.now()
       call.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
     }
