@@ -6,8 +6,8 @@ import { context, propagation, trace } from '@opentelemetry/api'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { ChittyIDClient, TRACING_CHANNEL } from '../index.mjs'
-import { echoingServer, startPair } from './helpers.mjs'
+import { ChittyIDClient, ChittyIDEmulator, TRACING_CHANNEL } from '../index.mjs'
+import { closedPort, echoingServer, startPair } from './helpers.mjs'
 import { waitFor } from './wait.mjs'
 
 const require = createRequire(import.meta.url)
@@ -211,6 +211,39 @@ test('close() ends the trace of an attempt in flight: every start gets its async
   } finally {
     rec.stop()
     await pair.close()
+  }
+})
+
+test("each attempt's url is the endpoint it went to: after a failover, and on the deployed wire's origin routes", async () => {
+  const dead = `http://127.0.0.1:${await closedPort()}/v1`
+  const live = await ChittyIDEmulator.start({ port: 0, profile: 'deployed' })
+  const logged = []
+  const log = (record) => logged.push(record)
+  const logger = { debug: log, info: log, warn: log, error: log }
+  const client = new ChittyIDClient({
+    serviceUrl: [dead, `${live.url}/v1`],
+    cache: false,
+    timeout: 2000,
+    logger,
+    loggerStyle: 'object-first',
+  })
+  const rec = recordChannel()
+  try {
+    await client.mint({ entity: 'PEO' })
+    await client.validate('CT-A-CHI-1234-P-24-A-0')
+    const urls = rec.events.filter(([name]) => name === 'asyncEnd').map(([, ctx]) => [ctx.operation, ctx.url])
+    expect(urls[0]).toEqual(['mint', `${dead}/mint`])
+    expect(urls.at(-2)).toEqual(['mint', `${live.url}/v1/mint`])
+    // The deployed service validates below its origin, not below the service URL.
+    expect(urls.at(-1)).toEqual(['validate', `${live.url}/api/validate`])
+    // The logger's records name the endpoint each attempt went to, too.
+    const endpoints = logged.filter((r) => r.event === 'request').map((r) => r.endpoint)
+    expect(endpoints[0]).toBe(new URL(dead).origin)
+    expect(endpoints.slice(-2)).toEqual([live.url, live.url])
+  } finally {
+    rec.stop()
+    await client.close()
+    await live.close()
   }
 })
 
