@@ -303,7 +303,9 @@ describe('examples/otel.js', () => {
           'chittyid.operation': 'mint',
           'chittyid.attempt': 1,
           'http.response.status_code': 503,
-          'error.type': 'EHTTP',
+          'error.type': '503',
+          'server.address': '127.0.0.1',
+          'server.port': Number(new URL(server.url).port),
         })
         expect(first.status.code).toBe(2) // SpanStatusCode.ERROR
         expect(second.attributes).toMatchObject({
