@@ -52,8 +52,8 @@ export interface PortableClientConfig {
   serviceUrl?: string | readonly [string]
   /** Sent as `Authorization: Bearer <apiKey>`; never shown in errors, events or stats. */
   apiKey?: string
-  /** Per-attempt timeout in ms. Default 10000; a falsy value means the default. */
-  timeout?: number
+  /** Per-attempt timeout in ms. Default 10000; a falsy value means the default; a string of digits counts as its number. */
+  timeout?: number | string
   /** Default 1 MiB. */
   maxResponseBytes?: number
   /** As in the native build, without `budget`. */
@@ -134,6 +134,13 @@ export declare class ChittyIDClient {
   ): this
   removeAllListeners(event?: keyof PortableClientEvents): this
   listenerCount(event: keyof PortableClientEvents): number
+  /** The listeners of `event` (a `once` listener as given, not its wrapper). */
+  listeners<E extends keyof PortableClientEvents>(event: E): Array<(...args: PortableClientEvents[E]) => void>
+  eventNames(): Array<keyof PortableClientEvents>
+  emit<E extends keyof PortableClientEvents>(event: E, ...args: PortableClientEvents[E]): boolean
+  /** Accepted for EventEmitter compatibility; without Node's emitter there is no limit. */
+  setMaxListeners(n: number): this
+  getMaxListeners(): number
 }
 
 export declare function mintChittyID(request: MintRequest, config?: PortableClientConfig): Promise<string>

@@ -123,6 +123,34 @@ describe('dashboards/', () => {
     expect(alerts.some((r) => /latency/i.test(r.alert) && r.expr.includes('histogram_quantile'))).toBe(true)
   })
 
+  test('the open-circuit alert needs calls failing fast: an idle client keeps showing OPEN', async () => {
+    // The breaker moves on only when a call asks it: long after resetTimeout, an idle client's
+    // gauge still says OPEN while nothing fails. The rule must not fire on that alone.
+    const emulator = await ChittyIDEmulator.start({ port: 0 })
+    const client = new ChittyIDClient({
+      serviceUrl: `${emulator.url}/v1`,
+      retry: false,
+      cache: false,
+      circuitBreaker: { failureThreshold: 1, resetTimeout: 50 },
+    })
+    try {
+      emulator.setFault({ errorStatus: 500, remaining: 1 })
+      await client.validate('CT-A-CHI-1234-P-24-A-0').catch(() => {})
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const families = parsePrometheusTextFormat(client.metrics())
+      const value = (name) => Number(families.find((f) => f.name === name).metrics[0].value)
+      expect(value('chittyid_client_circuit_state')).toBe(1)
+      expect(value('chittyid_client_circuit_rejections_total')).toBe(0)
+    } finally {
+      await client.close()
+      await emulator.close()
+    }
+    const open = alertQueries().find((q) => q.rule.alert === 'ChittyIDCircuitOpen')
+    const { metrics } = analyse(open.expr)
+    expect(metrics).toEqual(['chittyid_client_circuit_state', 'chittyid_client_circuit_rejections_total'])
+    expect(open.expr).toMatch(/\band on\b/)
+  })
+
   test('every query is valid PromQL over series metrics() emits, grouped by labels they have', () => {
     const queries = [...dashboardQueries().queries, ...alertQueries()]
     expect(queries.length).toBeGreaterThan(15)

@@ -1,6 +1,7 @@
 // getStats() and metrics(): the counters a running client reports, read back over real requests
 // to the emulator.
 import { startPair } from './helpers.mjs'
+import { waitFor } from './wait.mjs'
 
 describe('getStats() and metrics()', () => {
   test('getStats counts requests, errors and latency per operation', async () => {
@@ -17,6 +18,29 @@ describe('getStats() and metrics()', () => {
     expect(stats.retries).toBe(1)
     expect(stats.breaker).toMatchObject({ state: 'CLOSED', timesOpened: 0 })
     await pair.close()
+  })
+
+  test('an attempt the service received counts even when its call was aborted or the client closed', async () => {
+    const pair = await startPair()
+    try {
+      pair.emulator.setFault({ latencyMs: 3000, remaining: 2 })
+      const controller = new AbortController()
+      const aborted = pair.client.mint({ entity: 'PEO' }, { signal: controller.signal }).catch((err) => err.code)
+      await waitFor(() => pair.emulator.stats().requests.mint === 1, 'the first request at the service')
+      controller.abort()
+      expect(await aborted).toBe('ABORT_ERR')
+      const closed = pair.client.validate('CT-A-CHI-1234-P-24-A-0').catch((err) => err.code)
+      await waitFor(() => pair.emulator.stats().requests.validate === 1, 'the second request at the service')
+      await pair.client.close()
+      expect(await closed).toBe('ECLIENTCLOSED')
+      // The ledger of the service and the client's counters agree: both requests were sent.
+      const stats = pair.client.getStats()
+      expect(stats.requests.mint).toMatchObject({ requests: 1, errors: 1 })
+      expect(stats.requests.validate).toMatchObject({ requests: 1, errors: 1 })
+      expect(pair.client.metrics()).toContain('chittyid_client_request_duration_seconds_count{operation="mint"} 1\n')
+    } finally {
+      await pair.close()
+    }
   })
 
   test('metrics() is valid Prometheus text exposition', async () => {

@@ -3,7 +3,7 @@
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import winston from 'winston'
-import { ChittyIDClient } from '../index.mjs'
+import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { echoingServer, startPair } from './helpers.mjs'
 
 const KEY = 'sk-telemetry-secret-0123456789'
@@ -159,6 +159,24 @@ describe('logger option', () => {
     } finally {
       process.emitWarning = emitWarning
       await pair.close()
+    }
+  })
+
+  test('a placeholder id is logged at warn: the mint resolved to an id that was not minted', async () => {
+    const deployed = await ChittyIDEmulator.start({ port: 0, profile: 'deployed' })
+    const lines = []
+    const log = (level) => (message, record) => lines.push({ level, ...record })
+    const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
+    const client = new ChittyIDClient({ serviceUrl: deployed.url, acceptPlaceholders: true, logger })
+    try {
+      deployed.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
+      const id = await client.mint({ entity: 'PEO' })
+      expect(lines.filter((l) => l.event === 'placeholder')).toEqual([
+        { level: 'warn', event: 'placeholder', endpoint: deployed.url, chittyId: id, errorCode: 'MINT_UNAVAILABLE' },
+      ])
+    } finally {
+      await client.close()
+      await deployed.close()
     }
   })
 

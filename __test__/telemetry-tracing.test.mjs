@@ -6,8 +6,9 @@ import { context, propagation, trace } from '@opentelemetry/api'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { ChittyIDClient, TRACING_CHANNEL } from '../index.mjs'
-import { echoingServer, startPair } from './helpers.mjs'
+import { ChittyIDClient, ChittyIDEmulator, TRACING_CHANNEL } from '../index.mjs'
+import { closedPort, echoingServer, startPair } from './helpers.mjs'
+import { waitFor } from './wait.mjs'
 
 const require = createRequire(import.meta.url)
 const { instrumentChittyID, traceHeaders } = require('../examples/otel.js')
@@ -194,6 +195,58 @@ test('an aborted attempt ends its trace with an AbortError', async () => {
   }
 })
 
+test('close() ends the trace of an attempt in flight: every start gets its asyncEnd', async () => {
+  const pair = await startPair()
+  const rec = recordChannel()
+  try {
+    pair.emulator.setFault({ latencyMs: 3000, remaining: 1 })
+    const pending = pair.client.mint({ entity: 'PEO' })
+    pending.catch(() => {})
+    await waitFor(() => rec.events.some(([name]) => name === 'start'), 'the start of the attempt')
+    await pair.client.close()
+    await expect(pending).rejects.toMatchObject({ code: 'ECLIENTCLOSED' })
+    expect(rec.events.map(([name]) => name)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd'])
+    expect(rec.events[2][1].error.code).toBe('ECLIENTCLOSED')
+    expect(rec.events[4][2].endTime).toBeGreaterThanOrEqual(rec.events[0][2].startTime)
+  } finally {
+    rec.stop()
+    await pair.close()
+  }
+})
+
+test("each attempt's url is the endpoint it went to: after a failover, and on the deployed wire's origin routes", async () => {
+  const dead = `http://127.0.0.1:${await closedPort()}/v1`
+  const live = await ChittyIDEmulator.start({ port: 0, profile: 'deployed' })
+  const logged = []
+  const log = (record) => logged.push(record)
+  const logger = { debug: log, info: log, warn: log, error: log }
+  const client = new ChittyIDClient({
+    serviceUrl: [dead, `${live.url}/v1`],
+    cache: false,
+    timeout: 2000,
+    logger,
+    loggerStyle: 'object-first',
+  })
+  const rec = recordChannel()
+  try {
+    await client.mint({ entity: 'PEO' })
+    await client.validate('CT-A-CHI-1234-P-24-A-0')
+    const urls = rec.events.filter(([name]) => name === 'asyncEnd').map(([, ctx]) => [ctx.operation, ctx.url])
+    expect(urls[0]).toEqual(['mint', `${dead}/mint`])
+    expect(urls.at(-2)).toEqual(['mint', `${live.url}/v1/mint`])
+    // The deployed service validates below its origin, not below the service URL.
+    expect(urls.at(-1)).toEqual(['validate', `${live.url}/api/validate`])
+    // The logger's records name the endpoint each attempt went to, too.
+    const endpoints = logged.filter((r) => r.event === 'request').map((r) => r.endpoint)
+    expect(endpoints[0]).toBe(new URL(dead).origin)
+    expect(endpoints.slice(-2)).toEqual([live.url, live.url])
+  } finally {
+    rec.stop()
+    await client.close()
+    await live.close()
+  }
+})
+
 describe('examples/otel.js', () => {
   const exporter = new InMemorySpanExporter()
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
@@ -250,7 +303,9 @@ describe('examples/otel.js', () => {
           'chittyid.operation': 'mint',
           'chittyid.attempt': 1,
           'http.response.status_code': 503,
-          'error.type': 'EHTTP',
+          'error.type': '503',
+          'server.address': '127.0.0.1',
+          'server.port': Number(new URL(server.url).port),
         })
         expect(first.status.code).toBe(2) // SpanStatusCode.ERROR
         expect(second.attributes).toMatchObject({

@@ -25,6 +25,7 @@ function instrumentChittyID(tracer) {
   const handlers = {
     // Published in the caller's async context: the active span there is the parent.
     start(ctx) {
+      const url = new URL(ctx.url)
       const span = tracer.startSpan(
         `ChittyID ${ctx.operation}`,
         {
@@ -34,6 +35,9 @@ function instrumentChittyID(tracer) {
           attributes: {
             'http.request.method': ctx.method,
             'url.full': ctx.url,
+            // Required on HTTP client spans by OpenTelemetry's semantic conventions.
+            'server.address': url.hostname.replace(/^\[(.*)\]$/, '$1'),
+            'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
             'chittyid.operation': ctx.operation,
             'chittyid.attempt': ctx.attempt,
             ...(ctx.attempt > 1 ? { 'http.request.resend_count': ctx.attempt - 1 } : {}),
@@ -50,7 +54,9 @@ function instrumentChittyID(tracer) {
       const span = spans.get(ctx)
       if (!span) return
       span.recordException(ctx.error)
-      span.setAttribute('error.type', ctx.error.code || 'Error')
+      // The status as a string when the service answered with one (the conventions' rule for
+      // HTTP errors), else the failure's code (ECONNREFUSED, ETIMEDOUT, ...).
+      span.setAttribute('error.type', ctx.status >= 400 ? String(ctx.status) : ctx.error.code || 'Error')
       span.setStatus({ code: SpanStatusCode.ERROR, message: ctx.error.message })
     },
     asyncEnd(ctx) {

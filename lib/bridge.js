@@ -90,7 +90,8 @@ const busy = new Set()
  * `hooks` (all called on this thread):
  * - `drained()`: after each take of the outcomes, before any call settles (telemetry records
  *   of those calls are published first);
- * - `done(ticket)`: a call left the bridge (settled, failed to submit, or rejected by close);
+ * - `done(ticket, error)`: a call left the bridge (settled, failed to submit, or rejected by
+ *   close(): `error` is then its rejection);
  * - `idle()`: the bridge has been idle for a loop turn and released its native handle.
  */
 class Bridge {
@@ -186,7 +187,12 @@ class Bridge {
     const found = new Map(stopped.map((s) => [s.ticket, s]))
     const calls = [...this.#pending]
     this.#pending.clear()
-    for (const [ticket, call] of calls) call.reject(makeError(call.stopped(found.get(ticket))))
+    for (const [ticket, call] of calls) {
+      const error = makeError(call.stopped(found.get(ticket)))
+      // Before the rejection: telemetry ends the call's open attempts with this error.
+      this.#hooks.done(ticket, error)
+      call.reject(error)
+    }
     this.#idleIfDone()
   }
 

@@ -128,8 +128,8 @@ class ChittyIDClient extends EventEmitter {
     // Outcomes of calls arrive in batches through the bridge.
     this.#bridge = new Bridge(this.#native, this, {
       drained: () => telemetry.drain(),
-      done: (ticket) => {
-        telemetry.callDone(ticket)
+      done: (ticket, error) => {
+        telemetry.callDone(ticket, error)
         fetches.delete(ticket)
       },
       idle: () => {

@@ -65,6 +65,11 @@ const EVENT_LEVELS = {
   maxReconnectAttemptsReached: 'error',
   error: 'error',
   failover: 'warn',
+  failback: 'info',
+  // Degraded service: the fleet runs local-only; a mint resolved to an id that was not minted.
+  fleetDegraded: 'warn',
+  fleetRestored: 'info',
+  placeholder: 'warn',
 }
 
 function eventLevel(name) {

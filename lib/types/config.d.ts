@@ -34,9 +34,11 @@ export interface ChittyIDClientConfig {
   apiKey?: string
   /**
    * Per-request timeout in ms (1 to 2^31-1). Default 10000; a falsy value means the default. It
-   * also bounds how long a call waits out a rate-limit pause (`ERATELIMITED` beyond it).
+   * also bounds how long a call waits out a rate-limit pause (`ERATELIMITED` beyond it). A
+   * string of digits (`process.env.CHITTYID_TIMEOUT`) counts as its number, as in v1; any other
+   * string is a TypeError. `client.timeout` is always the number.
    */
-  timeout?: number
+  timeout?: number | string
   /** Largest response body accepted, in bytes: an integer from 1 to 2^32-1. Default 1 MiB. */
   maxResponseBytes?: number
   /** Retry policy, or `false` to send each request once. */

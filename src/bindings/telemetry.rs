@@ -12,25 +12,28 @@ pub const RECORD_STRIDE: u32 = 12;
 
 fn set_record(out: &mut Array, at: u32, record: Record) -> Result<()> {
     match record {
-        Record::Start { call, attempt, op, method, path, idempotency_key, at_ms } => {
+        Record::Start { call, attempt, op, method, url, idempotency_key, at_ms } => {
             out.set(at, 0)?;
             out.set(at + 1, call)?;
             out.set(at + 2, attempt)?;
             out.set(at + 3, op.as_str())?;
             out.set(at + 4, method.as_str())?;
-            out.set(at + 5, path)?;
+            out.set(at + 5, url)?;
             if let Some(key) = idempotency_key {
                 out.set(at + 6, key)?;
             }
             out.set(at + 11, at_ms)?;
         }
-        Record::End { call, attempt, op, method, status, code, message, idempotency_key, duration_us, at_ms } => {
+        Record::End { call, attempt, op, method, url, status, code, message, idempotency_key, duration_us, at_ms } => {
             out.set(at, 1)?;
             out.set(at + 1, call)?;
             out.set(at + 2, attempt)?;
             out.set(at + 3, op.as_str())?;
             if let Some(method) = method {
                 out.set(at + 4, method.as_str())?;
+            }
+            if let Some(url) = url {
+                out.set(at + 5, url)?;
             }
             if let Some(key) = idempotency_key {
                 out.set(at + 6, key)?;

@@ -2,7 +2,7 @@
 //! records and `getStats()` and the metrics read.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::ClientError;
 use crate::exchange::Operation;
@@ -47,14 +47,48 @@ fn bucket_for(us: u64) -> usize {
     BUCKET_BOUNDS_US.iter().position(|&b| us <= b).unwrap_or(BUCKETS - 1)
 }
 
+/// One attempt being made, counted when it ends ([`AttemptCount::finish`]). One dropped
+/// before (its call aborted, or the client closed, while the request was out) counts too, as a
+/// failed attempt: the service may have received it, and its ledger and these counters agree.
+pub struct AttemptCount<'a> {
+    stats: &'a OpStats,
+    op: Operation,
+    started: Instant,
+    counted: bool,
+}
+
+impl AttemptCount<'_> {
+    pub fn finish(mut self, err: Option<&ClientError>) {
+        self.counted = true;
+        self.stats.record(self.op, self.started.elapsed(), err.is_some());
+    }
+}
+
+impl Drop for AttemptCount<'_> {
+    fn drop(&mut self) {
+        if !self.counted {
+            self.stats.record(self.op, self.started.elapsed(), true);
+        }
+    }
+}
+
 impl OpStats {
     pub fn record_attempt(&self, op: Operation, elapsed: Duration, err: Option<&ClientError>) {
+        self.record(op, elapsed, err.is_some());
+    }
+
+    /// An attempt of `op` begins now; see [`AttemptCount`].
+    pub fn attempt_starts(&self, op: Operation) -> AttemptCount<'_> {
+        AttemptCount { stats: self, op, started: Instant::now(), counted: false }
+    }
+
+    fn record(&self, op: Operation, elapsed: Duration, failed: bool) {
         let c = &self.ops[op.index()];
         let us = elapsed.as_micros() as u64;
         c.attempts.fetch_add(1, Relaxed);
         c.latency_sum_us.fetch_add(us, Relaxed);
         c.latency_buckets[bucket_for(us)].fetch_add(1, Relaxed);
-        if err.is_some() {
+        if failed {
             c.errors.fetch_add(1, Relaxed);
         }
     }
@@ -137,5 +171,15 @@ mod tests {
         assert_eq!(snap.buckets.last().unwrap().1, 100);
         assert_eq!(s.snapshot(Operation::Validate).attempts, 0);
         assert_eq!(s.snapshot(Operation::Validate).p99_ms, 0.0);
+    }
+
+    #[test]
+    fn an_attempt_dropped_before_it_finished_counts_as_failed() {
+        let s = OpStats::default();
+        s.attempt_starts(Operation::Mint).finish(None);
+        drop(s.attempt_starts(Operation::Mint));
+        let snap = s.snapshot(Operation::Mint);
+        assert_eq!((snap.attempts, snap.errors), (2, 1));
+        assert_eq!(snap.buckets.last().unwrap().1, 2);
     }
 }

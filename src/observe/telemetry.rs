@@ -66,8 +66,8 @@ pub enum Record {
         attempt: u32,
         op: Operation,
         method: Method,
-        /// Below the service URL, percent-encoded; JS prefixes the URL without credentials.
-        path: String,
+        /// The request's URL, percent-encoded: the endpoint it went to (no credentials).
+        url: String,
         idempotency_key: Option<String>,
         /// Unix ms, sub-ms precision.
         at_ms: f64,
@@ -78,6 +78,8 @@ pub enum Record {
         attempt: u32,
         op: Operation,
         method: Option<Method>,
+        /// The URL of the attempt's request, when it made one.
+        url: Option<String>,
         /// The HTTP status, when the service answered.
         status: Option<u16>,
         /// The failure's `error.code`; `None` on success.
@@ -172,6 +174,8 @@ pub struct CallScope {
     /// (`healthCheck()`), which makes the transport report the end itself.
     attempt: Cell<u32>,
     method: Cell<Option<Method>>,
+    /// The URL of the attempt's request (kept only while telemetry is on).
+    url: RefCell<Option<String>>,
     status: Cell<Option<u16>>,
     idempotency_key: RefCell<Option<String>>,
 }
@@ -195,6 +199,7 @@ impl CallScope {
             headers,
             attempt: Cell::new(0),
             method: Cell::new(None),
+            url: RefCell::new(None),
             status: Cell::new(None),
             idempotency_key: RefCell::new(None),
         })
@@ -226,6 +231,7 @@ pub fn attempt_begins(number: u32) {
     let _ = CALL.try_with(|c| {
         c.attempt.set(number);
         c.status.set(None);
+        c.url.take();
     });
 }
 
@@ -240,6 +246,7 @@ fn end_record(c: &CallScope, op: Operation, attempt: u32, elapsed: Duration, err
         attempt,
         op,
         method: c.method.get(),
+        url: c.url.borrow().clone(),
         status: err.and_then(ClientError::status).or_else(|| c.status.get()),
         code: err.map(ClientError::code),
         message: err.map(ToString::to_string),
@@ -259,12 +266,16 @@ pub struct Exchange {
     started: Option<Instant>,
 }
 
-/// The transport is handing a request over. Returns what [`Exchange::finished`] needs.
-pub fn request_starts(method: Method, path: &str, idempotency_key: Option<&str>) -> Exchange {
+/// The transport is handing a request over to `url()` (asked only while telemetry is on).
+/// Returns what [`Exchange::finished`] needs.
+pub fn request_starts(method: Method, url: impl FnOnce() -> String, idempotency_key: Option<&str>) -> Exchange {
     let started = CALL.try_with(|c| {
         c.method.set(Some(method));
-        if c.telemetry.is_some() && c.idempotency_key.borrow().as_deref() != idempotency_key {
-            *c.idempotency_key.borrow_mut() = idempotency_key.map(str::to_owned);
+        if c.telemetry.is_some() {
+            if c.idempotency_key.borrow().as_deref() != idempotency_key {
+                *c.idempotency_key.borrow_mut() = idempotency_key.map(str::to_owned);
+            }
+            *c.url.borrow_mut() = Some(url());
         }
         let standalone = c.attempt.get() == 0;
         let attempt = if standalone { 1 } else { c.attempt.get() };
@@ -273,7 +284,7 @@ pub fn request_starts(method: Method, path: &str, idempotency_key: Option<&str>)
             attempt,
             op: c.op,
             method,
-            path: path.to_owned(),
+            url: c.url.borrow().clone().unwrap_or_default(),
             idempotency_key: idempotency_key.map(str::to_owned),
             at_ms: now_ms(),
         });
@@ -335,7 +346,7 @@ mod tests {
 
     fn attempt(number: u32, err: Option<ClientError>) {
         attempt_begins(number);
-        let exchange = request_starts(Method::Post, "/mint", Some("k1"));
+        let exchange = request_starts(Method::Post, || "https://h/v1/mint".to_owned(), Some("k1"));
         let outcome = match &err {
             Some(e) => Err(e.clone()),
             None => Ok(crate::exchange::Response {
@@ -385,7 +396,7 @@ mod tests {
         assert_eq!(records.len(), 4);
         match (&records[0], &records[1], &records[3]) {
             (
-                Record::Start { call: 7, attempt: 1, path, idempotency_key, .. },
+                Record::Start { call: 7, attempt: 1, url, idempotency_key, .. },
                 Record::End { attempt: 1, status: Some(503), code: Some("EHTTP"), .. },
                 Record::End {
                     attempt: 2,
@@ -394,10 +405,12 @@ mod tests {
                     duration_us: 1500,
                     method: Some(Method::Post),
                     idempotency_key: key,
+                    url: end_url,
                     ..
                 },
             ) => {
-                assert_eq!(path, "/mint");
+                assert_eq!(url, "https://h/v1/mint");
+                assert_eq!(end_url.as_deref(), Some("https://h/v1/mint"));
                 assert_eq!(idempotency_key.as_deref(), Some("k1"));
                 assert_eq!(key.as_deref(), Some("k1"));
             }
@@ -409,7 +422,7 @@ mod tests {
     fn logging_alone_records_only_ends_and_a_standalone_exchange_ends_itself() {
         let (t, _) = telemetry(LOG);
         block_on(scoped(CallScope::new(3, Operation::Health, &t, None), async {
-            let exchange = request_starts(Method::Get, "/health", None);
+            let exchange = request_starts(Method::Get, || "https://h/health".to_owned(), None);
             let outcome = Ok(crate::exchange::Response {
                 status: 503,
                 status_text: "x".into(),

@@ -184,10 +184,12 @@ impl Resilience {
             let stamp = self.pause.stamp();
             crate::observe::telemetry::attempt_begins(number);
             let started = std::time::Instant::now();
+            // Counted even if the call is dropped meanwhile (aborted, closed): it may be out.
+            let count = self.stats.attempt_starts(op);
             let outcome =
                 attempt(number).await.and_then(Response::error_for_status).and_then(|response| parse(&response));
             crate::rt::cancel::attempt_ends(outcome.as_ref().err());
-            self.stats.record_attempt(op, started.elapsed(), outcome.as_ref().err());
+            count.finish(outcome.as_ref().err());
             crate::observe::telemetry::attempt_ends(op, number, started.elapsed(), outcome.as_ref().err());
             let new_pause = self.record_for_gate(op, stamp, outcome.as_ref().err());
             self.record_for_breaker(outcome.as_ref().err());

@@ -257,6 +257,8 @@ pub enum TransportKind {
 /// The transport of one client: the same `send` whichever it is.
 pub struct ClientTransport {
     kind: Kind,
+    /// `scheme://host[:port]` of the service URL, for the URLs of routes below the origin.
+    origin: String,
     /// Scrubs the API key from what comes back, before anything (the caller, telemetry, logs,
     /// the parsers) sees it (docs/ARCHITECTURE.md, "Redaction").
     redactor: Redactor,
@@ -301,8 +303,10 @@ impl ClientTransport {
                 Kind::Fetch(fetch::FetchTransport::new(config)?)
             }
         };
+        let origin = Url::parse(&config.service_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
         Ok(Self {
             kind,
+            origin,
             redactor: Redactor::new(config.api_key.as_deref()),
             proxy_redactors: proxy_redactors(&config.proxy),
         })
@@ -319,7 +323,14 @@ impl ClientTransport {
     /// detail) redacted of the key here, the one place both transports' answers pass; the body
     /// is data and goes to the parsers as sent.
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
-        let exchange = crate::observe::telemetry::request_starts(req.method, req.path, req.idempotency_key);
+        // The URL telemetry shows is the one this endpoint sends to (the service URL carries no
+        // credentials, query or fragment: `config::normalize_service_url`).
+        let base = if req.from_origin { self.origin.as_str() } else { self.base_url() };
+        let exchange = crate::observe::telemetry::request_starts(
+            req.method,
+            || format!("{base}{}", req.path),
+            req.idempotency_key,
+        );
         let (method, path, started) = (req.method, req.path, std::time::Instant::now());
         let (transport, result) = match &self.kind {
             Kind::Native(t) => ("native", t.send(req).await),

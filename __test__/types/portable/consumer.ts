@@ -16,12 +16,19 @@ const client: ChittyIDClient = new ChittyIDClientDefault({
   apiKey: 'k',
   wire: 'auto',
   acceptPlaceholders: false,
+  // A string of digits read from the environment is a timeout, as in v1.
+  timeout: '10000',
 })
 client.on('placeholder', (e) => {
   const code: string | null = e.errorCode
   void code
 })
 client.on('retry', (e) => void e.attempt)
+// The emitter methods both of its emitters (Node's, or the built-in one without node:events) have.
+const retryListeners: number = client.listeners('retry').length
+const names: string[] = client.eventNames()
+client.setMaxListeners(20).emit('circuitClose', {})
+void [retryListeners, names, client.getMaxListeners()]
 
 export async function handler(): Promise<string> {
   try {
