@@ -239,12 +239,14 @@ describe('the breaker (lib/portable/breaker.js) on a stepped clock', () => {
     for (let i = 0; i < 3; i++) breaker.failure()
     step(5000)
     expect(breaker.admit()).toBe(0)
+    const first = breaker.admittedTrial()
     expect(breaker.state).toBe('HALF_OPEN')
     expect(breaker.admit()).toBe(0)
+    const second = breaker.admittedTrial()
     expect(breaker.admit()).toBe(-2) // a third trial fails fast: 2 trials in flight
-    breaker.success(true)
+    breaker.success(first)
     expect(breaker.state).toBe('HALF_OPEN')
-    breaker.success(true)
+    breaker.success(second)
     expect(transitions.map(([s]) => s)).toEqual(['OPEN', 'HALF_OPEN', 'CLOSED'])
   })
 
@@ -266,12 +268,36 @@ describe('the breaker (lib/portable/breaker.js) on a stepped clock', () => {
     expect([breaker.admit(), breaker.admit()]).toEqual([0, 0])
   })
 
+  test("a trial that reports back after its slot was freed frees no other trial's slot", () => {
+    let now = 0
+    const breaker = new Breaker(
+      config,
+      () => now,
+      () => {},
+      3000,
+    )
+    for (let i = 0; i < 3; i++) breaker.failure()
+    now = 5000
+    breaker.admit()
+    const late = breaker.admittedTrial()
+    breaker.admit()
+    breaker.admittedTrial()
+    now = 8000
+    expect([breaker.admit(), breaker.admit(), breaker.admit()]).toEqual([0, 0, -2])
+    const inFlight = breaker.admittedTrial()
+    // The late trial's answer counts as a success, and its slot is long gone: still two in flight.
+    breaker.release(late)
+    expect(breaker.admit()).toBe(-2)
+    breaker.release(inFlight)
+    expect(breaker.admit()).toBe(0)
+  })
+
   test('a failed trial opens it again for resetTimeout', () => {
     const { breaker, transitions, step } = make()
     for (let i = 0; i < 3; i++) breaker.failure()
     step(5000)
     breaker.admit()
-    expect(breaker.failure(true)).toBe(true)
+    expect(breaker.failure(breaker.admittedTrial())).toBe(true)
     expect(transitions.map(([s]) => s)).toEqual(['OPEN', 'HALF_OPEN', 'OPEN'])
     expect(breaker.admit()).toBe(5000)
     expect(breaker.timesOpened).toBe(2)

@@ -142,7 +142,7 @@ class AttemptLoop {
       if (ctl.stopped()) throw { kind: 'aborted' }
       const retryInMs = breaker ? breaker.admit() : 0
       if (retryInMs !== 0) throw { kind: 'open', retryInMs }
-      const trial = breaker !== null && breaker.state === 'HALF_OPEN'
+      const trial = breaker === null ? undefined : breaker.admittedTrial()
       const epoch = this.gate.epoch
       let f
       stats.requests++

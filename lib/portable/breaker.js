@@ -15,8 +15,10 @@ class Breaker {
   state = 'CLOSED'
   #failures = [] // times of the counted failures in the window
   #openedAt = 0
-  /** Start times of the trials in flight (HALF_OPEN), oldest first. */
+  /** The trials in flight (HALF_OPEN), oldest first: `{ at }`, each its own token. */
   #trials = []
+  /** The token of the trial `admit()` let out last, until `admittedTrial()` takes it. */
+  #admitted
   #trialLimitMs
   #halfOpenSuccesses = 0
   timesOpened = 0
@@ -45,26 +47,43 @@ class Breaker {
     }
     if (this.state === 'HALF_OPEN') {
       const now = this.#now()
-      while (this.#trials.length > 0 && now - this.#trials[0] >= this.#trialLimitMs) this.#trials.shift()
+      while (this.#trials.length > 0 && now - this.#trials[0].at >= this.#trialLimitMs) this.#trials.shift()
       if (this.#trials.length >= this.#config.halfOpenAttempts) {
         this.rejected++
         return -Math.max(this.#trials.length, 1)
       }
-      this.#trials.push(now)
+      this.#admitted = { at: now }
+      this.#trials.push(this.#admitted)
     }
     return 0
   }
 
+  /**
+   * The token of the trial call `admit()` just let out (undefined outside HALF_OPEN), to hand to
+   * `success`, `failure` or `release`: a trial frees its own slot only, never another's (one
+   * that outlived `trialLimitMs` has none left, and one from before a transition neither).
+   */
+  admittedTrial() {
+    const trial = this.#admitted
+    this.#admitted = undefined
+    return trial
+  }
+
+  #end(trial) {
+    const at = trial === undefined ? -1 : this.#trials.indexOf(trial)
+    if (at >= 0) this.#trials.splice(at, 1)
+  }
+
   /** The service answered (a success, or a refusal that is the caller's fault). */
-  success(wasTrial) {
-    if (wasTrial) this.#trials.shift()
+  success(trial) {
+    this.#end(trial)
     if (this.state !== 'HALF_OPEN') return
     if (++this.#halfOpenSuccesses >= this.#config.halfOpenAttempts) this.#move('CLOSED')
   }
 
   /** A counted failure; true when it opened the circuit. */
-  failure(wasTrial) {
-    if (wasTrial) this.#trials.shift()
+  failure(trial) {
+    this.#end(trial)
     const now = this.#now()
     if (this.state === 'HALF_OPEN') {
       this.#open(now)
@@ -82,8 +101,8 @@ class Breaker {
   }
 
   /** A trial call that ended neither way (aborted): its slot is free again. */
-  release(wasTrial) {
-    if (wasTrial) this.#trials.shift()
+  release(trial) {
+    this.#end(trial)
   }
 
   get failures() {
@@ -105,6 +124,7 @@ class Breaker {
     if (this.state === state) return
     this.state = state
     this.#trials = []
+    this.#admitted = undefined
     this.#halfOpenSuccesses = 0
     if (state !== 'OPEN') this.#failures = []
     this.#onTransition(state, failures)
