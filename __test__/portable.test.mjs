@@ -304,6 +304,39 @@ describe('the breaker (lib/portable/breaker.js) on a stepped clock', () => {
   })
 })
 
+describe('shared validate() flights (lib/portable/flights.js) where I/O is request-scoped', () => {
+  test('flights whose request ended (no beat) are dropped once there are many; live ones stay', () => {
+    jest.useFakeTimers({ now: 0 })
+    // Only workerd has WebSocketPair: the module reads it at load to know it runs there.
+    globalThis.WebSocketPair = function WebSocketPair() {}
+    try {
+      // A fresh copy of the module, loaded while WebSocketPair is there.
+      let Flights
+      jest.isolateModules(() => {
+        ;({ Flights } = require('../lib/portable/flights.js'))
+      })
+      const flights = new Flights()
+      const never = () => new Promise(() => {})
+      for (let i = 0; i < 64; i++) flights.join(`live-${i}`, never)
+      // Their requests go on: the beats run, so a sweep finds none silent.
+      jest.advanceTimersByTime(2000)
+      flights.join('one-more', never)
+      expect(flights.size).toBe(65)
+      // Their requests ended: workerd runs no more of their timers, so the beats stop.
+      jest.setSystemTime(10_000)
+      // The sweep after that one waits for twice the flights it left (128): the 65 silent go then.
+      for (let i = 0; i < 63; i++) flights.join(`later-${i}`, never)
+      expect(flights.size).toBe(128)
+      flights.join('after', never)
+      expect(flights.size).toBe(64)
+    } finally {
+      delete globalThis.WebSocketPair
+      jest.clearAllTimers()
+      jest.useRealTimers()
+    }
+  })
+})
+
 describe('the validation cache (lib/portable/cache.js)', () => {
   test('evicts the least recently used entry; a hit makes an entry recent', () => {
     const cache = new ValidationCache({ maxSize: 2, ttlMs: 1000, negativeTtlMs: 500 }, () => 0)

@@ -16,9 +16,12 @@ const REQUEST_SCOPED_IO =
 /** How often a shared validate() request shows it is alive there, and how long a silence means it is gone. */
 const HEARTBEAT_MS = 250
 const LEADER_SILENT_MS = 1000
+/** From this many flights on, starting one first drops those whose request has ended (silent ones). */
+const SWEEP_FROM = 64
 
 class Flights {
   #inflight = new Map()
+  #sweepAt = SWEEP_FROM
 
   /**
    * The answer for `id`: the flight in progress, else a new one that `ask(flight)` makes (a
@@ -42,10 +45,28 @@ class Flights {
     this.#inflight.clear()
   }
 
+  /** How many ids have a flight. */
+  get size() {
+    return this.#inflight.size
+  }
+
+  /**
+   * Drops the flights left behind by requests that ended (in Workers their promise never
+   * settles, so only a later call for the same id would drop them), when there are many; the
+   * next sweep waits until the map has doubled, so a map of live flights costs little.
+   */
+  #sweep() {
+    if (this.#inflight.size < this.#sweepAt) return
+    const now = Date.now()
+    for (const [id, flight] of this.#inflight) if (now - flight.beat > LEADER_SILENT_MS) this.#inflight.delete(id)
+    this.#sweepAt = Math.max(SWEEP_FROM, 2 * this.#inflight.size)
+  }
+
   /** Starts the one request for `id` that concurrent callers share, beating where I/O is request-scoped. */
   #lead(id, ask) {
     const flight = { beat: Date.now(), timer: undefined, promise: undefined }
     if (REQUEST_SCOPED_IO) {
+      this.#sweep()
       const beat = () => {
         flight.beat = Date.now()
         flight.timer = setTimeout(beat, HEARTBEAT_MS)
