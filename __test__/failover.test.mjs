@@ -110,6 +110,40 @@ describe('mints across endpoints follow the retry-safety rule', () => {
     expect(secondary.stats().requests.mint).toBe(0)
   })
 
+  test.each([
+    ['hangs (accepts, never answers)', { latencyMs: 5000 }, 'ETIMEDOUT'],
+    ['answers 500', { errorStatus: 500, routes: ['mint'] }, 'EHTTP'],
+  ])(
+    'safe mode: a primary that %s ends one mint EMINTUNKNOWN and is marked down: the next mints go to the secondary',
+    async (_, fault, causeCode) => {
+      const primary = await startEmulator({ ignoreIdempotencyKeys: true })
+      const secondary = await startEmulator({ ignoreIdempotencyKeys: true })
+      primary.setFault(fault)
+      // No breaker: nothing but the failover's own marking can steer mints away.
+      const client = clientOf({
+        serviceUrl: [v1(primary), v1(secondary)],
+        timeout: 300,
+        circuitBreaker: false,
+        failover: { probeIntervalMs: 60000 },
+      })
+      const seen = record(client, ['failover'])
+      const err = await client.mint({ entity: 'PEO' }).catch((e) => e)
+      expect(err).toMatchObject({ code: 'EMINTUNKNOWN', mayHaveMinted: true })
+      expect(err.cause.code).toBe(causeCode)
+      expect(secondary.stats().requests.mint).toBe(0)
+      expect(seen.of('failover')).toEqual([{ from: v1(primary), to: v1(secondary), code: causeCode }])
+      // The primary's outage costs one unknown outcome, not one per mint.
+      const ids = []
+      for (let i = 0; i < 5; i++) ids.push(await client.mint({ entity: 'PEO' }))
+      expect(secondary.stats().mintedIds).toEqual(ids)
+      expect(primary.stats().requests.mint).toBe(1)
+      expect(client.getStats().endpoints.map((e) => [e.healthy, e.active])).toEqual([
+        [false, false],
+        [true, true],
+      ])
+    },
+  )
+
   test('safe mode: a mint refused at connect fails over and mints exactly once', async () => {
     const secondary = await startEmulator({ ignoreIdempotencyKeys: true })
     const dead = await startEmulator()
