@@ -2,7 +2,7 @@
 // the mint safety rule across endpoints, stats, metrics and events.
 
 import { ChittyIDClient } from '../index.mjs'
-import { ID_PATTERN, tracker } from './helpers.mjs'
+import { ID_PATTERN, rawServer, tracker } from './helpers.mjs'
 import { record, sleep, waitFor } from './wait.mjs'
 
 const tracked = tracker()
@@ -170,6 +170,33 @@ describe('mints across endpoints follow the retry-safety rule', () => {
     expect(await direct.mint({ entity: 'PEO' }, { idempotencyKey: 'order-2' })).toBe(id)
     expect(secondary.stats().idempotentReplays).toBe(1)
   })
+})
+
+test('a down endpoint that accepts and never answers gets one probe at a time, however short the probe interval', async () => {
+  const hole = await rawServer(() => {}) // reads requests, answers none
+  const secondary = await startEmulator()
+  const client = clientOf({
+    serviceUrl: [hole.url, v1(secondary)],
+    timeout: 400,
+    failover: { probeIntervalMs: 10, failbackSuccesses: 2 },
+  })
+  try {
+    await client.validate('CT-A-CHI-1234-P-24-A-0') // times out on the hole: fails over
+    const before = hole.requests.length
+    // Calls start due probes; each probe of the hole waits out the 400 ms timeout.
+    for (const end = performance.now() + 1200; performance.now() < end;) {
+      await client.mint({ entity: 'PEO' })
+      await sleep(5)
+    }
+    const probes = hole.requests.length - before
+    expect(hole.requests.slice(before).every((line) => line.startsWith('GET /v1/health'))).toBe(true)
+    // About 1200 / 400 probes one after another, not one every 10 ms side by side.
+    expect(probes).toBeGreaterThanOrEqual(1)
+    expect(probes).toBeLessThanOrEqual(5)
+  } finally {
+    await client.close()
+    await hole.close()
+  }
 })
 
 test('a full outage of every endpoint: stale answers, then the circuits open and nothing is sent', async () => {
