@@ -446,6 +446,31 @@ withRedis('fleet mode', () => {
     }
   }, 30000)
 
+  test('calls aborted while waiting for their slot of the fleet budget give it back to the fleet', async () => {
+    const keyPrefix = prefix()
+    const serviceUrl = `${emulator.url}/v1`
+    const fleet = { redis: REDIS, keyPrefix, ratePerSecond: 10, burst: 1 }
+    const a = new ChittyIDClient({ serviceUrl, timeout: 30000, fleet })
+    const b = new ChittyIDClient({ serviceUrl, timeout: 30000, fleet })
+    try {
+      const controller = new AbortController()
+      const queued = Array.from({ length: 100 }, () =>
+        a.mint({ entity: 'PEO' }, { signal: controller.signal }).catch((e) => e.code),
+      )
+      await sleep(1000)
+      controller.abort()
+      await Promise.all(queued)
+      await sleep(200) // the aborted calls end on the I/O thread and return their tokens
+      // About 90 slots (9 s at 10/s) were reserved in Redis; another instance need not wait for them.
+      const t0 = performance.now()
+      await b.mint({ entity: 'PEO' })
+      expect(performance.now() - t0).toBeLessThan(2000)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  }, 20000)
+
   test('a 429 in one instance pauses the others', async () => {
     const keyPrefix = prefix()
     const serviceUrl = `${emulator.url}/v1`
