@@ -2,7 +2,7 @@
 // the mint safety rule across endpoints, stats, metrics and events.
 
 import { ChittyIDClient } from '../index.mjs'
-import { ID_PATTERN, tracker } from './helpers.mjs'
+import { ID_PATTERN, rawServer, tracker } from './helpers.mjs'
 import { record, sleep, waitFor } from './wait.mjs'
 
 const tracked = tracker()
@@ -110,6 +110,40 @@ describe('mints across endpoints follow the retry-safety rule', () => {
     expect(secondary.stats().requests.mint).toBe(0)
   })
 
+  test.each([
+    ['hangs (accepts, never answers)', { latencyMs: 5000 }, 'ETIMEDOUT'],
+    ['answers 500', { errorStatus: 500, routes: ['mint'] }, 'EHTTP'],
+  ])(
+    'safe mode: a primary that %s ends one mint EMINTUNKNOWN and is marked down: the next mints go to the secondary',
+    async (_, fault, causeCode) => {
+      const primary = await startEmulator({ ignoreIdempotencyKeys: true })
+      const secondary = await startEmulator({ ignoreIdempotencyKeys: true })
+      primary.setFault(fault)
+      // No breaker: nothing but the failover's own marking can steer mints away.
+      const client = clientOf({
+        serviceUrl: [v1(primary), v1(secondary)],
+        timeout: 300,
+        circuitBreaker: false,
+        failover: { probeIntervalMs: 60000 },
+      })
+      const seen = record(client, ['failover'])
+      const err = await client.mint({ entity: 'PEO' }).catch((e) => e)
+      expect(err).toMatchObject({ code: 'EMINTUNKNOWN', mayHaveMinted: true })
+      expect(err.cause.code).toBe(causeCode)
+      expect(secondary.stats().requests.mint).toBe(0)
+      expect(seen.of('failover')).toEqual([{ from: v1(primary), to: v1(secondary), code: causeCode }])
+      // The primary's outage costs one unknown outcome, not one per mint.
+      const ids = []
+      for (let i = 0; i < 5; i++) ids.push(await client.mint({ entity: 'PEO' }))
+      expect(secondary.stats().mintedIds).toEqual(ids)
+      expect(primary.stats().requests.mint).toBe(1)
+      expect(client.getStats().endpoints.map((e) => [e.healthy, e.active])).toEqual([
+        [false, false],
+        [true, true],
+      ])
+    },
+  )
+
   test('safe mode: a mint refused at connect fails over and mints exactly once', async () => {
     const secondary = await startEmulator({ ignoreIdempotencyKeys: true })
     const dead = await startEmulator()
@@ -136,6 +170,33 @@ describe('mints across endpoints follow the retry-safety rule', () => {
     expect(await direct.mint({ entity: 'PEO' }, { idempotencyKey: 'order-2' })).toBe(id)
     expect(secondary.stats().idempotentReplays).toBe(1)
   })
+})
+
+test('a down endpoint that accepts and never answers gets one probe at a time, however short the probe interval', async () => {
+  const hole = await rawServer(() => {}) // reads requests, answers none
+  const secondary = await startEmulator()
+  const client = clientOf({
+    serviceUrl: [hole.url, v1(secondary)],
+    timeout: 400,
+    failover: { probeIntervalMs: 10, failbackSuccesses: 2 },
+  })
+  try {
+    await client.validate('CT-A-CHI-1234-P-24-A-0') // times out on the hole: fails over
+    const before = hole.requests.length
+    // Calls start due probes; each probe of the hole waits out the 400 ms timeout.
+    for (const end = performance.now() + 1200; performance.now() < end;) {
+      await client.mint({ entity: 'PEO' })
+      await sleep(5)
+    }
+    const probes = hole.requests.length - before
+    expect(hole.requests.slice(before).every((line) => line.startsWith('GET /v1/health'))).toBe(true)
+    // About 1200 / 400 probes one after another, not one every 10 ms side by side.
+    expect(probes).toBeGreaterThanOrEqual(1)
+    expect(probes).toBeLessThanOrEqual(5)
+  } finally {
+    await client.close()
+    await hole.close()
+  }
 })
 
 test('a full outage of every endpoint: stale answers, then the circuits open and nothing is sent', async () => {

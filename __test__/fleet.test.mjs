@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { makeCertificates } from './certificates.mjs'
+import { record } from './wait.mjs'
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const WORKER = path.join(ROOT, '__test__', 'fleet-worker.mjs')
@@ -390,6 +391,85 @@ withRedis('fleet mode', () => {
     },
     60000,
   )
+
+  test('a connection that goes silent (a flow lost between here and Redis) is replaced: the fleet comes back', async () => {
+    // Redis behind a TCP relay that, while "partitioned", forwards nothing on the flows open
+    // then, for good, as a NAT or load balancer that lost its state does; new flows work.
+    const target = new URL(REDIS)
+    const flows = []
+    let partitioned = false
+    const relay = net.createServer((inbound) => {
+      const flow = { inbound, silent: partitioned }
+      flows.push(flow)
+      const outbound = net.connect(Number(target.port), target.hostname)
+      inbound.on('error', () => {})
+      outbound.on('error', () => {})
+      inbound.on('data', (d) => flow.silent || outbound.write(d))
+      outbound.on('data', (d) => flow.silent || inbound.write(d))
+      inbound.on('close', () => outbound.destroy())
+      outbound.on('close', () => inbound.destroy())
+    })
+    await new Promise((resolve) => relay.listen(0, '127.0.0.1', resolve))
+    const client = new ChittyIDClient({
+      serviceUrl: `${emulator.url}/v1`,
+      fleet: {
+        redis: `redis://127.0.0.1:${relay.address().port}/`,
+        keyPrefix: prefix(),
+        ratePerSecond: 1000,
+        deadlineMs: 50,
+      },
+    })
+    const events = record(client, ['fleetDegraded', 'fleetRestored'])
+    const mintFor = async (ms) => {
+      for (const end = performance.now() + ms; performance.now() < end;) {
+        await client.mint({ entity: 'PEO' })
+        await sleep(20)
+      }
+    }
+    try {
+      await mintFor(300)
+      expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false })
+      partitioned = true
+      for (const flow of flows) flow.silent = true
+      await mintFor(700)
+      expect(client.getStats().fleet).toMatchObject({ degraded: true })
+      partitioned = false
+      // A probe every 500 ms, each given 1 s: restored within a few seconds on a loaded machine.
+      for (let i = 0; i < 100 && client.getStats().fleet.degraded; i++) await mintFor(100)
+      expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false, restorations: 1 })
+      expect(events.names()).toEqual(['fleetDegraded', 'fleetRestored'])
+      expect(flows.length).toBeGreaterThan(1)
+    } finally {
+      await client.close()
+      relay.close()
+      for (const flow of flows) flow.inbound.destroy()
+    }
+  }, 30000)
+
+  test('calls aborted while waiting for their slot of the fleet budget give it back to the fleet', async () => {
+    const keyPrefix = prefix()
+    const serviceUrl = `${emulator.url}/v1`
+    const fleet = { redis: REDIS, keyPrefix, ratePerSecond: 10, burst: 1 }
+    const a = new ChittyIDClient({ serviceUrl, timeout: 30000, fleet })
+    const b = new ChittyIDClient({ serviceUrl, timeout: 30000, fleet })
+    try {
+      const controller = new AbortController()
+      const queued = Array.from({ length: 100 }, () =>
+        a.mint({ entity: 'PEO' }, { signal: controller.signal }).catch((e) => e.code),
+      )
+      await sleep(1000)
+      controller.abort()
+      await Promise.all(queued)
+      await sleep(200) // the aborted calls end on the I/O thread and return their tokens
+      // About 90 slots (9 s at 10/s) were reserved in Redis; another instance need not wait for them.
+      const t0 = performance.now()
+      await b.mint({ entity: 'PEO' })
+      expect(performance.now() - t0).toBeLessThan(2000)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  }, 20000)
 
   test('a 429 in one instance pauses the others', async () => {
     const keyPrefix = prefix()

@@ -144,6 +144,28 @@ test('an AbortSignal ends the wait for a pause', async () => {
   await client.close()
 })
 
+test('calls aborted while queued for a paced slot give their slots back: a later call does not wait behind them', async () => {
+  const client = clientFor({ timeout: 30000 })
+  await client.mint({ entity: 'PEO' })
+  emulator.setFault({ rateLimitPerSecond: 10, routes: ['mint'] })
+  const controller = new AbortController()
+  const queued = Array.from({ length: 100 }, () =>
+    client.mint({ entity: 'PEO' }, { signal: controller.signal }).then(
+      () => 'ok',
+      (e) => e.code,
+    ),
+  )
+  await sleep(1500) // the 429s came, the pause passed, the rest wait in line at ~10/s
+  controller.abort()
+  const outcomes = await Promise.all(queued)
+  expect(outcomes.filter((o) => o === 'ABORT_ERR').length).toBeGreaterThan(50)
+  // About 80 aborted slots (8 s at 10/s) lie ahead; they are free again.
+  const t0 = performance.now()
+  await client.mint({ entity: 'PEO' })
+  expect(performance.now() - t0).toBeLessThan(2000)
+  await client.close()
+}, 20000)
+
 test('without Retry-After the pause starts near 1 s, grows while 429s continue, and starts near 1 s again after a success', async () => {
   const client = clientFor({ retry: { maxAttempts: 2 } })
   const seen = record(client, ['rateLimited'])

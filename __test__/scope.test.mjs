@@ -77,6 +77,39 @@ test('scope "process": a breaker opened in one worker fails fast in another', as
   await holder.close()
 })
 
+test.each(['client', 'process'])(
+  'scope "%s": a worker terminated mid-call stops its calls: nothing more is minted for it, nobody waits behind it',
+  async (scope) => {
+    const options = { serviceUrl: `${emulator.url}/v1`, scope, timeout: 30000 }
+    const holder = new ChittyIDClient(options)
+    await holder.mint({ entity: 'PEO' })
+    // 10 mints a second: the worker's 100 mints queue behind the pause of the first 429.
+    emulator.setFault({ rateLimitPerSecond: 10, routes: ['mint'] })
+    const source = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const { ChittyIDClient } = require(workerData.entry);
+      const client = new ChittyIDClient(workerData.options);
+      for (let i = 0; i < 100; i++) client.mint({ entity: 'PEO' }).catch(() => {});
+      parentPort.postMessage('sent');`
+    const worker = new Worker(source, { eval: true, workerData: { entry, options } })
+    await new Promise((resolve) => worker.once('message', resolve))
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await worker.terminate()
+    await new Promise((resolve) => setTimeout(resolve, 200)) // a mint already on its way may land
+    const minted = emulator.stats().minted
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    // Ids nobody can receive any more: none.
+    expect(emulator.stats().minted).toBe(minted)
+    emulator.setFault({})
+    // And the process-wide pause does not hold this thread's calls behind the dead thread's queue.
+    const t0 = performance.now()
+    await holder.mint({ entity: 'PEO' })
+    expect(performance.now() - t0).toBeLessThan(3000)
+    await holder.close()
+  },
+  20000,
+)
+
 test('an unknown scope is a TypeError', () => {
   expect(() => new ChittyIDClient({ scope: 'galaxy' })).toThrow(TypeError)
 })

@@ -261,6 +261,23 @@ describe('client-side rate limit', () => {
     expect(client.getStats().clientRateLimit.rejected).toBe(1)
   })
 
+  test('calls aborted while waiting for their token give it back: a later call does not wait behind them', async () => {
+    const emulator = await startEmulator()
+    const client = clientOf(emulator, { timeout: 30000, rateLimit: { requestsPerSecond: 10, burst: 1 } })
+    const controller = new AbortController()
+    const queued = Array.from({ length: 100 }, () =>
+      client.mint({ entity: 'PEO' }, { signal: controller.signal }).catch((e) => e.code),
+    )
+    await sleep(1000)
+    controller.abort()
+    await Promise.all(queued)
+    await sleep(100) // the aborted calls end on the I/O thread
+    // About 90 reserved tokens (9 s at 10/s) lay ahead; they are free again.
+    const t0 = performance.now()
+    await client.mint({ entity: 'PEO' })
+    expect(performance.now() - t0).toBeLessThan(2000)
+  }, 20000)
+
   test('bad rateLimit options are a TypeError; off by default', () => {
     for (const rateLimit of [
       {},

@@ -44,6 +44,15 @@ pub struct NativeClient {
 impl Drop for NativeClient {
     /// Runs on the JS thread (the object's finalizer): the wake-up handle belongs to its loop.
     fn drop(&mut self) {
+        // With calls pending the JS object is still referenced, so this runs with calls pending
+        // only when its environment goes away (a worker thread terminated mid-call): nobody
+        // can receive their outcomes any more, so they stop as at `close()` and send nothing
+        // more (a queued mint would otherwise mint an id nobody gets, and with `scope:
+        // "process"` hold the other threads' calls behind it in the shared pause).
+        self.calls.cancellations.cancel_all();
+        if let Some(fleet) = self.calls.core.resilience().fleet() {
+            fleet.close();
+        }
         self.calls.completer.detach();
         calls::unregister(self.calls_handle);
         crate::bindings::cache::unregister(self.cache_handle);

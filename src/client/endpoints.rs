@@ -32,6 +32,9 @@ struct Health {
     /// Probes in a row that succeeded since the endpoint went down.
     successes: u32,
     next_probe_at_ms: u64,
+    /// A probe is on its way: no other starts until it ends, so an endpoint that hangs gets
+    /// one probe at a time, not one per interval side by side.
+    probing: bool,
     failovers: u64,
 }
 
@@ -118,8 +121,9 @@ impl EndpointSet {
         let mut health = self.lock();
         let mut due = Vec::new();
         for (i, h) in health.iter_mut().enumerate() {
-            if h.down && now >= h.next_probe_at_ms {
+            if h.down && !h.probing && now >= h.next_probe_at_ms {
                 h.next_probe_at_ms = now.saturating_add(self.config.probe_interval_ms);
+                h.probing = true;
                 due.push(i);
             }
         }
@@ -132,6 +136,7 @@ impl EndpointSet {
         let before = first_up(&health);
         let needed = self.config.failback_successes;
         let h = health.get_mut(i)?;
+        h.probing = false;
         if !h.down {
             return None;
         }
@@ -204,7 +209,10 @@ mod tests {
         clock.advance(100);
         assert_eq!(s.probes_due(), [0]);
         assert!(s.probes_due().is_empty(), "scheduled once per interval");
+        clock.advance(1_000);
+        assert!(s.probes_due().is_empty(), "one probe at a time: the first has not ended");
         assert_eq!(s.on_probe(0, true), None);
+        assert_eq!(s.probes_due(), [0], "due again once it ended");
         assert_eq!(s.on_probe(0, true), None);
         // A failure in between starts the count again: no flapping back.
         assert_eq!(s.on_probe(0, false), None);

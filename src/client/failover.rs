@@ -120,7 +120,17 @@ impl Client {
                     self.mark_down(i, &err);
                     last = Some(err);
                 }
-                Err(err) => return Err(err),
+                Err(err) => {
+                    // A mint that may have been processed ends here (no other endpoint sees
+                    // it), but what went wrong (a timeout, a 5xx...) still says this endpoint
+                    // is unwell: it is marked down, so the next calls go to the next one.
+                    if let Some(cause) = err.wrapped().filter(|c| c.fails_over()) {
+                        if !crate::transport::fetch::single_attempt() {
+                            self.mark_down(i, cause);
+                        }
+                    }
+                    return Err(err);
+                }
             }
         }
         Err(last.unwrap_or(ClientError::Closed))

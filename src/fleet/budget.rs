@@ -113,11 +113,17 @@ impl RateBudget {
     /// The slot for one request. Without a configured rate only the known pause applies, and
     /// nothing is sent to Redis (the pause is refreshed in the background).
     pub async fn acquire(&self, max_wait_ms: u64) -> Grant {
+        self.reserve(max_wait_ms).await.0
+    }
+
+    /// [`RateBudget::acquire`], and whether a slot reserved was taken from Redis's bucket (true)
+    /// or the local one, for [`RateBudget::give_back`].
+    pub async fn reserve(&self, max_wait_ms: u64) -> (Grant, bool) {
         let pause = self.current_pause();
         if pause > 0 {
-            return Grant::Paused(pause);
+            return (Grant::Paused(pause), false);
         }
-        let Some(config) = self.config else { return Grant::After(0) };
+        let Some(config) = self.config else { return (Grant::After(0), false) };
         let answer = self
             .link
             .run(|mut conn| async move {
@@ -132,15 +138,40 @@ impl RateBudget {
             })
             .await;
         match answer {
-            Ok((0, wait)) => Grant::After(wait.max(0) as u64),
+            Ok((0, wait)) => (Grant::After(wait.max(0) as u64), true),
             Ok((1, pause)) => {
                 let pause = pause.max(1) as u64;
                 self.note_pause(pause);
-                Grant::Paused(pause)
+                (Grant::Paused(pause), true)
             }
-            Ok((_, wait)) => Grant::Refused(wait.max(0) as u64),
-            Err(_) => self.acquire_locally(config, max_wait_ms),
+            Ok((_, wait)) => (Grant::Refused(wait.max(0) as u64), true),
+            Err(_) => (self.acquire_locally(config, max_wait_ms), false),
         }
+    }
+
+    /// A slot reserved by a caller that stopped waiting for it (aborted, closed, its worker
+    /// thread gone): its token goes back to the bucket it came from, so the fleet's later
+    /// requests do not wait for callers that will never send.
+    pub async fn give_back(&self, from_redis: bool) {
+        if !from_redis {
+            if let Some(bucket) = self.local.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+                bucket.tokens += 1.0;
+            }
+            return;
+        }
+        // Only into a bucket that still exists (a new one starts full); the next reservation
+        // caps it at the burst.
+        let _ = self
+            .link
+            .run(|mut conn| async move {
+                redis::cmd("EVAL")
+                    .arg("if redis.call('HEXISTS', KEYS[1], 't') == 1 then redis.call('HINCRBYFLOAT', KEYS[1], 't', 1) end return 1")
+                    .arg(1)
+                    .arg(&self.bucket_key)
+                    .query_async::<i64>(&mut conn)
+                    .await
+            })
+            .await;
     }
 
     fn acquire_locally(&self, config: RateConfig, max_wait_ms: u64) -> Grant {

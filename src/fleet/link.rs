@@ -86,6 +86,14 @@ impl Link {
     /// Drops the connection (the manager's last clone closes it) and stops all Redis traffic.
     pub fn close(&self) {
         self.lock().health = Health::Closed;
+        self.drop_connection();
+    }
+
+    /// Forgets the connection, so the next command or probe opens a new one. The redis crate's
+    /// manager reconnects after a connection error but not after a timeout: a connection that
+    /// went silent (Redis behind a NAT or load balancer that lost the flow) would otherwise be
+    /// asked again and again, and the link would never come back.
+    fn drop_connection(&self) {
         self.manager.lock().unwrap_or_else(PoisonError::into_inner).take();
     }
 
@@ -221,6 +229,7 @@ impl Link {
             state.health = Health::Down;
             state.consecutive_timeouts = 0;
         }
+        self.drop_connection();
         self.counters.degradations.fetch_add(1, Relaxed);
         tracing::warn!(reason = %reason, "fleet: Redis unavailable, continuing local-only");
         self.sink.emit(Event::FleetDegraded { reason });
@@ -256,5 +265,7 @@ async fn probe_until_up(link: Weak<Link>) {
             link.come_back();
             return;
         }
+        // The next probe starts from a new connection (see `Link::drop_connection`).
+        link.drop_connection();
     }
 }

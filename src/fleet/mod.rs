@@ -205,6 +205,28 @@ pub struct Fleet {
     refreshing: AtomicBool,
 }
 
+/// A slot of the rate budget being waited for; dropped before the wait ends (the call was
+/// aborted or closed), its token is given back in the background.
+struct SlotHeld {
+    fleet: Option<Arc<Fleet>>,
+    from_redis: bool,
+}
+
+impl SlotHeld {
+    fn used(mut self) {
+        self.fleet = None;
+    }
+}
+
+impl Drop for SlotHeld {
+    fn drop(&mut self) {
+        if let Some(fleet) = self.fleet.take() {
+            let from_redis = self.from_redis;
+            spawn_detached(async move { fleet.rate.give_back(from_redis).await });
+        }
+    }
+}
+
 /// Runs `fut` on the runtime of the caller, else on the I/O thread.
 fn spawn_detached<F: std::future::Future<Output = ()> + Send + 'static>(fut: F) {
     match tokio::runtime::Handle::try_current() {
@@ -285,12 +307,15 @@ impl Fleet {
         let mut waited = false;
         loop {
             let left = self.max_wait_ms.saturating_sub(started.elapsed().as_millis() as u64);
-            match self.rate.acquire(left).await {
+            let (grant, from_redis) = self.rate.reserve(left).await;
+            match grant {
                 Grant::After(0) => return Ok(waited),
                 Grant::After(ms) => {
                     self.counters.rate_waits.fetch_add(1, Relaxed);
                     self.counters.rate_wait_ms.fetch_add(ms, Relaxed);
+                    let held = SlotHeld { fleet: Some(Arc::clone(self)), from_redis };
                     tokio::time::sleep(Duration::from_millis(ms)).await;
+                    held.used();
                     return Ok(true);
                 }
                 Grant::Paused(ms) if ms <= left => {

@@ -109,6 +109,15 @@ pub struct Pause {
     state: Mutex<GateState>,
 }
 
+/// A paced slot being waited for; dropped before the wait ends, it is given back.
+struct SlotHeld<'a>(&'a Pause);
+
+impl Drop for SlotHeld<'_> {
+    fn drop(&mut self) {
+        self.0.give_back_slot();
+    }
+}
+
 impl Pause {
     pub fn new(clock: SharedClock) -> Self {
         let now = clock.now_ms();
@@ -189,13 +198,25 @@ impl Pause {
                         counted = true;
                     }
                     *budget_ms -= ms;
+                    let held = slot.then_some(SlotHeld(self));
                     tokio::time::sleep(Duration::from_millis(ms)).await;
+                    std::mem::forget(held); // the slot came: it is used (or lost to a new pause)
                     if slot && !self.is_paused() {
                         return Ok(());
                     }
                 }
             }
         }
+    }
+
+    /// A paced slot taken by a call that stopped waiting for it (aborted, closed, its worker
+    /// thread gone): the line moves up by one interval, so later calls do not wait for
+    /// callers that will never send.
+    fn give_back_slot(&self) {
+        let mut s = self.lock();
+        let Some(pace) = s.pace else { return };
+        let now = self.clock.now_ms();
+        s.next_slot = s.next_slot.saturating_sub((1000.0 / pace).ceil() as u64).max(now);
     }
 
     fn is_paused(&self) -> bool {

@@ -47,6 +47,15 @@ pub enum Reservation {
     Refused(u64),
 }
 
+/// A token being waited for; dropped before the wait ends, it is given back.
+struct TokenHeld<'a>(&'a RateLimit);
+
+impl Drop for TokenHeld<'_> {
+    fn drop(&mut self) {
+        self.0.give_back();
+    }
+}
+
 pub struct RateLimit {
     config: RateLimitConfig,
     /// ms between tokens.
@@ -103,7 +112,9 @@ impl RateLimit {
             Reservation::After(wait) => {
                 self.waits.fetch_add(1, Relaxed);
                 *budget_ms -= wait;
+                let held = TokenHeld(self);
                 tokio::time::sleep(Duration::from_millis(wait)).await;
+                std::mem::forget(held); // the token came and is used
                 Ok(())
             }
             Reservation::Refused(retry_in_ms) => {
@@ -111,6 +122,12 @@ impl RateLimit {
                 Err(ClientError::Throttled { retry_in_ms })
             }
         }
+    }
+
+    /// A reserved token whose caller stopped waiting for it (aborted, closed, its worker
+    /// thread gone) goes back, so later requests do not wait for callers that will never send.
+    fn give_back(&self) {
+        *self.theoretical_arrival_ms.lock().unwrap_or_else(PoisonError::into_inner) -= self.interval_ms;
     }
 
     pub fn snapshot(&self) -> RateLimitSnapshot {
