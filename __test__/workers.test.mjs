@@ -200,6 +200,35 @@ export default {
   })
 })
 
+/** `promise`'s value, or 'no answer' after `ms`: a hang fails the assertion instead of the test's timeout. */
+const settle = (promise, ms) =>
+  Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve('no answer'), ms))])
+
+/**
+ * The module worker `source` in workerd (bundled as wrangler does, no `nodejs_compat`) with
+ * `SERVICE_URL` pointing at an emulator of its own, for the describe block this is called in:
+ * `{ mf, emu }` once its beforeAll ran; the emulator's ledger is reset before each test.
+ */
+function moduleWorkerAgainstEmulator(source, compatibilityDate) {
+  const worker = {}
+  let project
+  beforeAll(async () => {
+    project = consumerProject({ 'worker.mjs': source })
+    worker.emu = await ChittyIDEmulator.start({ port: 0 })
+    const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat: false })
+    const options = workerOptions(script, { nodejsCompat: false, bindings: { SERVICE_URL: `${worker.emu.url}/v1` } })
+    worker.mf = new Miniflare(compatibilityDate === undefined ? options : { ...options, compatibilityDate })
+    await worker.mf.ready
+  }, 60000)
+  afterAll(async () => {
+    if (worker.mf) await worker.mf.dispose()
+    if (worker.emu) await worker.emu.close()
+    if (project) rmSync(project, { recursive: true, force: true })
+  })
+  beforeEach(() => worker.emu.resetLedger())
+  return worker
+}
+
 // A client at module scope serves every request of the isolate; a validate() shared between
 // requests must not hang when the request that started it ends first (workerd cancels that
 // request's fetch and its continuations).
@@ -208,12 +237,8 @@ describe.each([
   ['2025-09-01', '2025-09-01'],
   ['2021-11-03', '2021-11-03'],
 ])('a module-scope client shared by concurrent requests in workerd (compatibility date %s)', (_, date) => {
-  let project
-  let emu
-  let mf
-  beforeAll(async () => {
-    project = consumerProject({
-      'worker.mjs': `
+  const worker = moduleWorkerAgainstEmulator(
+    `
 import { ChittyIDClient } from '@chittyos/chittyid-client'
 let client
 export default {
@@ -229,48 +254,32 @@ export default {
   },
 }
 `,
-    })
-    emu = await ChittyIDEmulator.start({ port: 0 })
-    const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat: false })
-    mf = new Miniflare({
-      ...workerOptions(script, { nodejsCompat: false, bindings: { SERVICE_URL: `${emu.url}/v1` } }),
-      compatibilityDate: date,
-    })
-    await mf.ready
-  }, 60000)
-  afterAll(async () => {
-    if (mf) await mf.dispose()
-    if (emu) await emu.close()
-    if (project) rmSync(project, { recursive: true, force: true })
-  })
-  beforeEach(() => emu.resetLedger())
-
-  const settle = (promise, ms) =>
-    Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve('no answer'), ms))])
+    date,
+  )
 
   test('two requests validating one id share one request to the service', async () => {
-    emu.setFault({ latencyMs: 1500, routes: ['validate'] })
-    const first = mf.dispatchFetch('http://worker/a?id=AB-C-DEF-1234-P-26-A-1').then((r) => r.json())
+    worker.emu.setFault({ latencyMs: 1500, routes: ['validate'] })
+    const first = worker.mf.dispatchFetch('http://worker/a?id=AB-C-DEF-1234-P-26-A-1').then((r) => r.json())
     await new Promise((resolve) => setTimeout(resolve, 100))
-    const second = mf.dispatchFetch('http://worker/b?id=AB-C-DEF-1234-P-26-A-1').then((r) => r.json())
+    const second = worker.mf.dispatchFetch('http://worker/b?id=AB-C-DEF-1234-P-26-A-1').then((r) => r.json())
     const [a, b] = await Promise.all([settle(first, 20000), settle(second, 20000)])
     expect(a).toEqual(b)
     expect(a).toHaveProperty('valid')
-    expect(emu.stats().requests.validate).toBe(1)
+    expect(worker.emu.stats().requests.validate).toBe(1)
   })
 
   test('when the request that started it ends, the other still gets an answer', async () => {
-    emu.setFault({ latencyMs: 500, routes: ['validate'] })
-    expect(await (await mf.dispatchFetch('http://worker/fire-and-forget?id=AB-C-DEF-1234-P-26-A-2')).text()).toBe(
-      'gone',
-    )
+    worker.emu.setFault({ latencyMs: 500, routes: ['validate'] })
+    expect(
+      await (await worker.mf.dispatchFetch('http://worker/fire-and-forget?id=AB-C-DEF-1234-P-26-A-2')).text(),
+    ).toBe('gone')
     const answer = await settle(
-      mf.dispatchFetch('http://worker/b?id=AB-C-DEF-1234-P-26-A-2').then((r) => r.json()),
+      worker.mf.dispatchFetch('http://worker/b?id=AB-C-DEF-1234-P-26-A-2').then((r) => r.json()),
       20000,
     )
     expect(answer).toHaveProperty('valid')
     // The other request's fetch may have been cancelled before or after it was sent.
-    expect(emu.stats().requests.validate).toBeGreaterThanOrEqual(1)
+    expect(worker.emu.stats().requests.validate).toBeGreaterThanOrEqual(1)
   })
 })
 
@@ -278,12 +287,8 @@ export default {
 // fetches are I/O of those requests, which another request may not touch ("Cannot perform I/O on
 // behalf of a different request"). close() must still close, and must not throw.
 describe('close() of a module-scope client from another request in workerd', () => {
-  let project
-  let emu
-  let mf
-  beforeAll(async () => {
-    project = consumerProject({
-      'worker.mjs': `
+  const worker = moduleWorkerAgainstEmulator(
+    `
 import { ChittyIDClient } from '@chittyos/chittyid-client'
 const clients = new Map()
 export default {
@@ -314,25 +319,11 @@ export default {
   },
 }
 `,
-    })
-    emu = await ChittyIDEmulator.start({ port: 0 })
-    const script = await bundleLikeWrangler(join(project, 'worker.mjs'), { nodejsCompat: false })
-    mf = new Miniflare(workerOptions(script, { nodejsCompat: false, bindings: { SERVICE_URL: `${emu.url}/v1` } }))
-    await mf.ready
-  }, 60000)
-  afterAll(async () => {
-    if (mf) await mf.dispose()
-    if (emu) await emu.close()
-    if (project) rmSync(project, { recursive: true, force: true })
-  })
-  beforeEach(() => emu.resetLedger())
-
-  const settle = (promise, ms) =>
-    Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve('no answer'), ms))])
-  const call = (path) => mf.dispatchFetch(`http://worker${path}`).then((r) => r.json())
+  )
+  const call = (path) => worker.mf.dispatchFetch(`http://worker${path}`).then((r) => r.json())
 
   test('while another request mints: close() closes, the mint still settles', async () => {
-    emu.setFault({ latencyMs: 1000, routes: ['mint'] })
+    worker.emu.setFault({ latencyMs: 1000, routes: ['mint'] })
     const pending = call('/mint?client=a')
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(await call('/close?client=a')).toEqual({ closed: true })
@@ -340,24 +331,24 @@ export default {
     const first = await settle(pending, 20000)
     // Its request cannot be cancelled from another request: the id it minted reaches it.
     expect(first).toHaveProperty('id')
-    expect(emu.stats().mintedIds).toEqual([first.id])
+    expect(worker.emu.stats().mintedIds).toEqual([first.id])
   })
 
   test('a call of another request waiting to retry stops there with ECLIENTCLOSED, sending nothing more', async () => {
-    emu.setFault({ errorStatus: 503, remaining: 1, routes: ['mint'] })
+    worker.emu.setFault({ errorStatus: 503, remaining: 1, routes: ['mint'] })
     const pending = call('/mint?client=slow')
     await new Promise((resolve) => setTimeout(resolve, 400))
-    expect(emu.stats().requests.mint).toBe(1)
+    expect(worker.emu.stats().requests.mint).toBe(1)
     expect(await call('/close?client=slow')).toEqual({ closed: true })
     // A 503 is "not processed": nothing was minted.
     expect(await settle(pending, 20000)).toEqual({ code: 'ECLIENTCLOSED', mayHaveMinted: false })
-    expect(emu.stats().requests.mint).toBe(1)
-    expect(emu.stats().minted).toBe(0)
+    expect(worker.emu.stats().requests.mint).toBe(1)
+    expect(worker.emu.stats().minted).toBe(0)
   })
 
   test('after a request ended with its mint pending: close() closes', async () => {
-    emu.setFault({ latencyMs: 1000, routes: ['mint'] })
-    expect(await mf.dispatchFetch('http://worker/fire-and-forget?client=b').then((r) => r.text())).toBe('gone')
+    worker.emu.setFault({ latencyMs: 1000, routes: ['mint'] })
+    expect(await worker.mf.dispatchFetch('http://worker/fire-and-forget?client=b').then((r) => r.text())).toBe('gone')
     expect(await call('/close?client=b')).toEqual({ closed: true })
     expect(await call('/mint?client=b')).toMatchObject({ code: 'ECLIENTCLOSED' })
   })
