@@ -209,13 +209,14 @@ describe('options: the native client refuses the same values with the same words
 
 describe('the breaker (lib/portable/breaker.js) on a stepped clock', () => {
   const config = { failureThreshold: 3, monitorWindow: 1000, resetTimeout: 5000, halfOpenAttempts: 2 }
-  function make() {
+  function make(trialLimitMs) {
     let now = 0
     const transitions = []
     const breaker = new Breaker(
       config,
       () => now,
       (state, failures) => transitions.push([state, failures]),
+      trialLimitMs,
     )
     return { breaker, transitions, step: (ms) => (now += ms) }
   }
@@ -251,38 +252,26 @@ describe('the breaker (lib/portable/breaker.js) on a stepped clock', () => {
   })
 
   test('a trial that never reports back frees its slot after trialLimitMs', () => {
-    let now = 0
-    const breaker = new Breaker(
-      config,
-      () => now,
-      () => {},
-      3000,
-    )
+    const { breaker, step } = make(3000)
     for (let i = 0; i < 3; i++) breaker.failure()
-    now = 5000
+    step(5000)
     expect([breaker.admit(), breaker.admit()]).toEqual([0, 0])
     expect(breaker.admit()).toBe(-2)
-    now = 7999
+    step(2999)
     expect(breaker.admit()).toBe(-2)
-    now = 8000
+    step(1)
     expect([breaker.admit(), breaker.admit()]).toEqual([0, 0])
   })
 
   test("a trial that reports back after its slot was freed frees no other trial's slot", () => {
-    let now = 0
-    const breaker = new Breaker(
-      config,
-      () => now,
-      () => {},
-      3000,
-    )
+    const { breaker, step } = make(3000)
     for (let i = 0; i < 3; i++) breaker.failure()
-    now = 5000
+    step(5000)
     breaker.admit()
     const late = breaker.admittedTrial()
     breaker.admit()
     breaker.admittedTrial()
-    now = 8000
+    step(3000)
     expect([breaker.admit(), breaker.admit(), breaker.admit()]).toEqual([0, 0, -2])
     const inFlight = breaker.admittedTrial()
     // The late trial's answer counts as a success, and its slot is long gone: still two in flight.
