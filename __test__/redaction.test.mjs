@@ -18,6 +18,13 @@ const { redactSecretNative, revealsSecretNative } = binding
 const viaAddon = redactionOf(binding)
 const VECTORS = JSON.parse(readFileSync(new URL('./fixtures/redaction-vectors.json', import.meta.url), 'utf8'))
 
+/** The `Authorization` header of a raw request head, as sent ('' without one). */
+const authorizationOf = (head) => /^authorization:[ \t]*(.*)$/im.exec(head)?.[1] ?? ''
+
+/** A client of the given kind: the native client on `transport` ('native', 'fetch'), or 'portable'. */
+const clientOn = (transport, options) =>
+  transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+
 describe('one rule, two engines', () => {
   test('the shared vectors, in JS and in Rust', () => {
     expect(VECTORS.redact.length).toBeGreaterThanOrEqual(20)
@@ -199,7 +206,7 @@ const wordOf = (key) => new RegExp(`(?<![A-Za-z0-9_\\u0080-\\uffff])${key}(?![A-
 
 async function echoingRawServer() {
   return rawServer(({ socket, head, body, path }) => {
-    const auth = /^authorization:[ \t]*(.*)$/im.exec(head)?.[1] ?? ''
+    const auth = authorizationOf(head)
     const send = (status, reason, obj, headers = '') => {
       const text = JSON.stringify(obj)
       socket.write(
@@ -359,14 +366,13 @@ describe('against the emulator, a key that is one of the words of its ids', () =
 describe.each(['native', 'fetch', 'portable'])('a non-JSON 2xx echoing the key (%s)', (transport) => {
   test.each(['k3y', 'sk-live-SECRET-7f3a9c'])('key %j: the invalid-JSON error shows none of it', async (key) => {
     const server = await rawServer(({ socket, head }) => {
-      const echoed = /^authorization:[ \t]*Bearer (.*)$/im.exec(head)?.[1] ?? ''
+      const echoed = authorizationOf(head).replace(/^Bearer /, '')
       socket.write(
         `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${echoed.length}\r\n\r\n${echoed}`,
       )
     })
     const options = { serviceUrl: server.url, apiKey: key, retry: false, circuitBreaker: false, cache: false }
-    const c =
-      transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+    const c = clientOn(transport, options)
     try {
       const err = await c.mint({ entity: 'PEO' }).then(
         () => null,
@@ -402,7 +408,7 @@ describe.each(['native', 'fetch', 'portable'])('encoded echoes of the key (%s)',
         btoa(`us:${key}`).slice(4, -4),
       ]
       const server = await rawServer(({ socket, head }) => {
-        const echoed = /^authorization:[ \t]*Bearer (.*)$/im.exec(head)?.[1] ?? ''
+        const echoed = authorizationOf(head).replace(/^Bearer /, '')
         const reason = `Err q=${encodeURIComponent(echoed)} l=${lowerHex(encodeURIComponent(echoed))} b=${btoa(echoed)} basic=${btoa(`user:${echoed}`)} ${btoa(`us:${echoed}`)}`
         socket.write(`HTTP/1.1 500 ${reason}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`)
       })
@@ -441,13 +447,12 @@ describe.each(['native', 'fetch', 'portable'])('encoded echoes of the key (%s)',
 describe.each(['native', 'fetch', 'portable'])('a batch answer echoing the key (%s)', (transport) => {
   test.each(['k3y', 'sk-live-SECRET-7f3a9c'])('key %j: mintBatch refuses it and shows it nowhere', async (key) => {
     const server = await rawServer(({ socket, head }) => {
-      const auth = /^authorization:[ \t]*(.*)$/im.exec(head)?.[1] ?? ''
+      const auth = authorizationOf(head)
       const body = JSON.stringify({ chittyIds: [auth.replace(/^Bearer /, ''), auth] })
       socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
     })
     const options = { serviceUrl: server.url, apiKey: key, retry: false, circuitBreaker: false, cache: false }
-    const c =
-      transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+    const c = clientOn(transport, options)
     try {
       const outcome = await c.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }]).then(
         (ids) => ({ ids }),
@@ -469,7 +474,7 @@ describe.each(['native', 'fetch', 'portable'])('a batch answer echoing the key (
 describe.each(['native', 'fetch', 'portable'])('a placeholder whose errorCode echoes the key (%s)', (transport) => {
   test.each(['k3y', 'sk-live-SECRET-7f3a9c'])('key %j: neither the error nor the event shows it', async (key) => {
     const server = await rawServer(({ socket, head }) => {
-      const auth = /^authorization:[ \t]*(.*)$/im.exec(head)?.[1] ?? ''
+      const auth = authorizationOf(head)
       const body = JSON.stringify({
         success: true,
         fallback: true,
@@ -488,8 +493,7 @@ describe.each(['native', 'fetch', 'portable'])('a placeholder whose errorCode ec
         cache: false,
         acceptPlaceholders,
       }
-      const c =
-        transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+      const c = clientOn(transport, options)
       c.on('placeholder', (payload) => seen.push(inspect(payload)))
       try {
         const outcome = await c.mint({ entity: 'PEO' }).then(
@@ -519,13 +523,12 @@ describe.each(['native', 'fetch', 'portable'])('a parser quoting the key JSON-es
   test('validate() of an answer with the key where a boolean belongs shows no form of it', async () => {
     const key = 'sk-live\\SECRET"7f/3a9c'
     const server = await rawServer(({ socket, head }) => {
-      const echoed = /^authorization:[ \t]*Bearer (.*)$/im.exec(head)?.[1] ?? ''
+      const echoed = authorizationOf(head).replace(/^Bearer /, '')
       const body = JSON.stringify({ valid: true, isError: echoed, replaced: echoed })
       socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
     })
     const options = { serviceUrl: server.url, apiKey: key, retry: false, circuitBreaker: false, cache: false }
-    const c =
-      transport === 'portable' ? new portable.ChittyIDClient(options) : new ChittyIDClient({ ...options, transport })
+    const c = clientOn(transport, options)
     try {
       const answer = JSON.stringify(await c.validate('CT-A-CHI-1234-E-24-A-0'))
       for (const form of [key, JSON.stringify(key).slice(1, -1), JSON.stringify(JSON.stringify(key)).slice(1, -1)])
