@@ -82,7 +82,9 @@ describe('close() with calls in flight', () => {
         const errors = await Promise.all(calls)
         const ms = performance.now() - started
         errors.forEach(expectClosed)
-        expect(ms).toBeLessThan(200)
+        // The server never answers and the timeout is 30 s: without close() the calls would hang
+        // that long. The bound sits between the two, far from both on a loaded machine.
+        expect(ms).toBeLessThan(5000)
         if (transport === 'native') {
           expect(signals).toEqual([])
           // The native side dropped the requests: their sockets close.
@@ -146,7 +148,7 @@ describe('close() with calls in flight', () => {
         })
       }, 300)
     `
-    const run = await runNode(script, [INDEX, server.url], 15000)
+    const run = await runNode(script, [INDEX, server.url], 40000)
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
     const [codes, exit] = run.stdout
@@ -154,10 +156,11 @@ describe('close() with calls in flight', () => {
       .split('\n')
       .map((line) => JSON.parse(line))
     expect(codes).toEqual({ codes: ['ECLIENTCLOSED'] })
-    expect(exit.exitAfterCloseMs).toBeLessThan(1000)
-    // Start-up plus 300 ms of waiting; the 60 s timeouts and the retries held nothing alive.
-    expect(run.ms).toBeLessThan(5000)
-  }, 20000)
+    // Held alive, the process would wait out the 60 s timeouts (and their retries); the bounds
+    // sit well below that and well above the start-up and exit of a loaded machine.
+    expect(exit.exitAfterCloseMs).toBeLessThan(10000)
+    expect(run.ms).toBeLessThan(30000)
+  }, 60000)
 })
 
 describe('close() inside an event listener', () => {
