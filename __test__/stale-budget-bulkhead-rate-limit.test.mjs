@@ -2,8 +2,8 @@
 // client-side rate limit, against the embedded emulator over real sockets.
 
 import { ChittyIDClient, ChittyIDError } from '../index.mjs'
-import { ID_PATTERN, tracker } from './helpers.mjs'
-import { sleep } from './wait.mjs'
+import { ID_PATTERN, rawServer, tracker } from './helpers.mjs'
+import { sleep, waitFor } from './wait.mjs'
 
 const tracked = tracker()
 const startEmulator = tracked.emulator
@@ -11,6 +11,7 @@ const clientOf = (emulator, options = {}) => tracked.client({ serviceUrl: `${emu
 afterEach(() => tracked.closeAll())
 
 const FORMAT_ONLY_ID = 'AA-B-CDE-1234-F-25-G-H' // well-formed, never minted
+const MINTED_ID = 'CT-A-CHI-1234-I-24-A-0'
 
 describe('validate() stale-if-error', () => {
   test('during a full outage an expired answer is served with stale: true; unknown ids fall back to the format check', async () => {
@@ -142,46 +143,68 @@ describe('retry budget', () => {
 
 describe('bulkhead', () => {
   test('1,000 concurrent mints: at most maxConcurrent at the service, maxQueue wait, the rest fail fast with EBULKHEADFULL', async () => {
-    const emulator = await startEmulator()
-    emulator.setFault({ latencyMs: 40 })
-    const client = clientOf(emulator, { bulkhead: { maxConcurrent: 8, maxQueue: 32 } })
-    const started = performance.now()
+    // A service that holds every mint until the test lets go: all 1,000 calls meet a full
+    // bulkhead however slowly a loaded machine starts them, and "fast" is an order of events
+    // (rejected while the admitted calls are still held), not a clock reading.
+    const held = []
+    let holding = true
+    const minted = () => {
+      const body = JSON.stringify({ success: true, chittyId: MINTED_ID })
+      return `HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+    }
+    const service = await rawServer(({ socket }) => (holding ? held.push(socket) : socket.write(minted())))
+    const client = tracked.client({
+      serviceUrl: service.url,
+      timeout: 30000,
+      bulkhead: { maxConcurrent: 8, maxQueue: 32 },
+    })
     let peak = 0
     const sampler = setInterval(() => {
       peak = Math.max(peak, client.getStats().bulkhead.inFlight)
     }, 5)
-    const outcomes = await Promise.all(
-      Array.from({ length: 1000 }, () =>
+    try {
+      const rejected = []
+      const calls = Array.from({ length: 1000 }, () =>
         client.mint({ entity: 'PEO' }).then(
-          (id) => ({ id, at: performance.now() - started }),
-          (err) => ({ err, at: performance.now() - started }),
+          (id) => ({ id }),
+          (err) => {
+            rejected.push(err)
+            return { err }
+          },
         ),
-      ),
-    )
-    clearInterval(sampler)
-    const ok = outcomes.filter((o) => o.id)
-    const rejected = outcomes.filter((o) => o.err)
-    expect(ok.length).toBe(40)
-    expect(rejected.length).toBe(960)
-    for (const { err, at } of rejected) {
-      expect(err).toBeInstanceOf(ChittyIDError)
-      expect(err.code).toBe('EBULKHEADFULL')
-      expect(at).toBeLessThan(150) // failed fast, long before the queue drained (~200 ms)
+      )
+      // Every rejection comes while the admitted calls are still held: none waited for a slot.
+      await waitFor(() => rejected.length === 960, '960 calls rejected while the service holds', 20000)
+      expect(rejected.every((err) => err instanceof ChittyIDError && err.code === 'EBULKHEADFULL')).toBe(true)
+      await waitFor(() => held.length === 8, 'the admitted calls at the service', 20000)
+      expect(service.requests.length).toBe(8)
+      expect(client.getStats().bulkhead).toMatchObject({ inFlight: 8, queued: 32, rejected: 960 })
+
+      holding = false
+      for (const socket of held) socket.write(minted())
+      const outcomes = await Promise.all(calls)
+      expect(outcomes.filter((o) => o.id === MINTED_ID).length).toBe(40)
+      expect(outcomes.filter((o) => o.err).length).toBe(960)
+      expect(rejected.length).toBe(960)
+      expect(service.requests.length).toBe(40)
+      expect(peak).toBeLessThanOrEqual(8)
+      const stats = client.getStats()
+      expect(stats.bulkhead).toMatchObject({ maxConcurrent: 8, maxQueue: 32, inFlight: 0, queued: 0, rejected: 960 })
+      // Rejections never reach the breaker.
+      expect(stats.breaker).toMatchObject({ state: 'CLOSED', failures: 0 })
+    } finally {
+      clearInterval(sampler)
+      await client.close()
+      await service.close()
     }
-    expect(emulator.stats().minted).toBe(40)
-    expect(peak).toBeLessThanOrEqual(8)
-    // 40 calls through 8 slots of ~40 ms: five waves.
-    expect(Math.max(...ok.map((o) => o.at))).toBeGreaterThanOrEqual(190)
-    const stats = client.getStats()
-    expect(stats.bulkhead).toMatchObject({ maxConcurrent: 8, maxQueue: 32, inFlight: 0, queued: 0, rejected: 960 })
-    // Rejections never reach the breaker.
-    expect(stats.breaker).toMatchObject({ state: 'CLOSED', failures: 0 })
   })
 
   test('a queued call waits at most its timeout; an AbortSignal ends the wait', async () => {
     const emulator = await startEmulator()
-    emulator.setFault({ latencyMs: 400 })
-    const client = clientOf(emulator, { timeout: 1000, bulkhead: { maxConcurrent: 1, maxQueue: 4 } })
+    // The holder keeps its slot for 2 s: long enough that a loaded machine still sees the next
+    // call queued behind it.
+    emulator.setFault({ latencyMs: 2000 })
+    const client = clientOf(emulator, { timeout: 5000, bulkhead: { maxConcurrent: 1, maxQueue: 4 } })
     const holder = client.mint({ entity: 'PEO' })
     // The slot is held by a validate() retrying its timeouts (3 × 100 ms + backoff).
     const quick = clientOf(emulator, { timeout: 100, bulkhead: { maxConcurrent: 1, maxQueue: 4 } })
@@ -193,12 +216,10 @@ describe('bulkhead', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(95)
     const controller = new AbortController()
     const aborted = client.mint({ entity: 'PEO' }, { signal: controller.signal }).catch((e) => e)
-    await sleep(10)
-    expect(client.getStats().bulkhead.queued).toBe(1)
+    await waitFor(() => client.getStats().bulkhead.queued === 1, 'the call queued behind the holder')
     controller.abort()
     expect((await aborted).code).toBe('ABORT_ERR')
-    await sleep(10)
-    expect(client.getStats().bulkhead.queued).toBe(0)
+    await waitFor(() => client.getStats().bulkhead.queued === 0, 'the aborted call left the queue')
     await expect(holder).resolves.toMatch(ID_PATTERN)
     expect((await held).error).toMatch(/timed out/)
   })
