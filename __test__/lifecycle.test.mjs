@@ -47,10 +47,12 @@ describe('close()', () => {
   })
 
   test('a connect() in flight rejects with ECLIENTCLOSED, and so does every later call (validate and healthCheck included)', async () => {
-    emulator.setFault({ latencyMs: 300 })
+    // The health check's answer would take 30 s: close() comes while it is on the wire.
+    emulator.setFault({ latencyMs: 30_000 })
     const client = newClient()
+    const checks = healthRequests()
     const pending = client.connect().catch((e) => e)
-    await sleep(20)
+    await waitFor(() => healthRequests() > checks, 'the health check at the service')
     await client.close()
     const err = await pending
     expect(err).toBeInstanceOf(ChittyIDError)
