@@ -269,7 +269,12 @@ describe('clients dropped without close()', () => {
           for (let i = 0; i < 1000; i++) {
             clients.push(new ChittyIDClient({ serviceUrl: url, connection: { healthCheckInterval: 300 }, transport: i % 2 ? 'fetch' : 'native' }))
           }
-          return (await Promise.all(clients.map((c) => c.connect()))).filter(Boolean).length
+          await Promise.all(clients.map((c) => c.connect()))
+          // On a loaded machine a first check can fail (1,000 connections at once: seen on the
+          // fetch transport's first use): the monitor reconnects; wait for that (up to 2 min).
+          const connected = () => clients.filter((c) => c.getConnectionState().state === 'CONNECTED').length
+          for (let i = 0; i < 1200 && connected() < clients.length; i++) await sleep(100)
+          return connected()
         })()
         const live = sockets()
         await collect(10)
@@ -296,17 +301,18 @@ describe('clients dropped without close()', () => {
       })
       let stderr = ''
       proc.stderr.on('data', (d) => (stderr += d))
-      const killer = setTimeout(() => proc.kill('SIGKILL'), 100_000)
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 270_000)
       const rounds = []
       let summary
       try {
         for await (const line of createInterface({ input: proc.stdout })) {
           const msg = JSON.parse(line)
           if (msg.live !== undefined) {
-            // Quiet = a whole 600 ms with no health request; give up after 8 s.
+            // Quiet = a whole 600 ms with no health request; give up after 30 s (1,000 clients
+            // still checking every 300 ms are never quiet).
             const started = Date.now()
             let quiet = false
-            while (!quiet && Date.now() - started < 8000) {
+            while (!quiet && Date.now() - started < 30000) {
               const before = healthRequests()
               await sleep(600)
               quiet = healthRequests() === before
@@ -336,7 +342,8 @@ describe('clients dropped without close()', () => {
       const growth = summary.memory[ROUNDS - 1] - summary.memory[0]
       expect(growth).toBeLessThan(80 * 1024 * 1024)
     },
-    120_000,
+    // Seconds on an idle machine; minutes under heavy load.
+    300_000,
   )
 })
 
