@@ -60,6 +60,10 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true })
 })
 
+// Long enough that the call right after the circuit opens still finds it open on a loaded
+// machine (20 ms was not: the call went half-open and resolved).
+const BREAKER_RESET_MS = 500
+
 test('runtime values compile against the declared types', async () => {
   const values = {} // name -> [type, value]
   const nativeEvents = {}
@@ -73,7 +77,7 @@ test('runtime values compile against the declared types', async () => {
     bulkhead: { maxConcurrent: 4, maxQueue: 1 },
     rateLimit: { requestsPerSecond: 1000 },
     retry: { initialDelayMs: 1, budget: false },
-    circuitBreaker: { failureThreshold: 2, resetTimeout: 20, halfOpenAttempts: 1 },
+    circuitBreaker: { failureThreshold: 2, resetTimeout: BREAKER_RESET_MS, halfOpenAttempts: 1 },
     cache: { ttlMs: 30, staleIfErrorMs: 60000 },
     connection: { healthCheckInterval: 60000 },
   })
@@ -91,7 +95,7 @@ test('runtime values compile against the declared types', async () => {
   v1.setFault({ down: true })
   values.stale = ['M.ValidationResult', await full.validate(id)]
   v1.clearFaults()
-  await sleep(40)
+  await sleep(BREAKER_RESET_MS + 50) // half-open: the next call closes the circuit
   await full.validate(values.batch[1][0])
   values.nativeStats = ['M.ClientStats', full.getStats()]
   values.connectionState = ['M.ClientConnectionState', full.getConnectionState()]
@@ -130,7 +134,7 @@ test('runtime values compile against the declared types', async () => {
     serviceUrl: `${v1.url}/v1`,
     apiKey,
     retry: { initialDelayMs: 1 },
-    circuitBreaker: { failureThreshold: 2, resetTimeout: 20, halfOpenAttempts: 1 },
+    circuitBreaker: { failureThreshold: 2, resetTimeout: BREAKER_RESET_MS, halfOpenAttempts: 1 },
   })
   clients.push(portable)
   record(
@@ -143,7 +147,7 @@ test('runtime values compile against the declared types', async () => {
   v1.setFault({ errorStatus: 503, remaining: 2 })
   values.portableError = ['ErrorFields', fieldsOf(await rejection(portable.mint({ entity: 'PEO' })))]
   await rejection(portable.mint({ entity: 'PEO' }))
-  await sleep(40)
+  await sleep(BREAKER_RESET_MS + 50) // half-open: the next call closes the circuit
   await portable.validate(values.batch[1][0])
   values.portableStats = ['P.PortableClientStats', portable.getStats()]
   values.portableConnection = ['P.ClientConnectionState', portable.getConnectionState()]
