@@ -151,33 +151,35 @@ const ROWS = [
     },
   },
   {
-    name: 'latencyMs 200 above the 60 ms timeout: a mint fails at once with EMINTUNKNOWN (it may have been processed); validate retries; health (5 s timeout) still true',
-    fault: { latencyMs: 200 },
-    client: { timeout: 60 },
-    settleMs: 220,
+    // A 200 ms timeout (a loaded machine may take longer than 60 ms to get the request to the
+    // emulator at all) and answers three times as slow.
+    name: 'latencyMs 600 above the 200 ms timeout: a mint fails at once with EMINTUNKNOWN (it may have been processed); validate retries; health (5 s timeout) still true',
+    fault: { latencyMs: 600 },
+    client: { timeout: 200 },
+    settleMs: 650,
     expect: {
-      mint: unknown('ETIMEDOUT', { reason: /fetch failed: request timed out after 60 ms/, committed: 'maybe' }),
-      batch: unknown('ETIMEDOUT', { reason: /fetch failed: request timed out after 60 ms/, committed: 'maybe' }),
-      validate: fallback(/^fetch failed: request timed out after 60 ms$/, MAX_ATTEMPTS),
-      health: healthy(1, { minMs: 200 }),
+      mint: unknown('ETIMEDOUT', { reason: /fetch failed: request timed out after 200 ms/, committed: 'maybe' }),
+      batch: unknown('ETIMEDOUT', { reason: /fetch failed: request timed out after 200 ms/, committed: 'maybe' }),
+      validate: fallback(/^fetch failed: request timed out after 200 ms$/, MAX_ATTEMPTS),
+      health: healthy(1, { minMs: 600 }),
     },
   },
   {
-    name: '[idempotent] latencyMs 200 above the 60 ms timeout: ETIMEDOUT after maxAttempts',
-    fault: { latencyMs: 200 },
-    client: { timeout: 60, ...IDEMPOTENT },
-    settleMs: 220,
+    name: '[idempotent] latencyMs 600 above the 200 ms timeout: ETIMEDOUT after maxAttempts',
+    fault: { latencyMs: 600 },
+    client: { timeout: 200, ...IDEMPOTENT },
+    settleMs: 650,
     expect: {
       mint: rejects('ETIMEDOUT', MAX_ATTEMPTS, {
-        reason: /fetch failed: request timed out after 60 ms/,
+        reason: /fetch failed: request timed out after 200 ms/,
         committed: 'maybe',
       }),
       batch: rejects('ETIMEDOUT', MAX_ATTEMPTS, {
-        reason: /fetch failed: request timed out after 60 ms/,
+        reason: /fetch failed: request timed out after 200 ms/,
         committed: 'maybe',
       }),
-      validate: fallback(/^fetch failed: request timed out after 60 ms$/, MAX_ATTEMPTS),
-      health: healthy(1, { minMs: 200 }),
+      validate: fallback(/^fetch failed: request timed out after 200 ms$/, MAX_ATTEMPTS),
+      health: healthy(1, { minMs: 600 }),
     },
   },
   {
