@@ -434,8 +434,9 @@ const ROWS = [
   {
     name: 'breaker (failureThreshold 1) + errorStatus 500: the failed mint opens it, then everything fails fast with nothing sent',
     fault: { errorStatus: 500 },
-    client: { circuitBreaker: { failureThreshold: 1, monitorWindow: 10000, resetTimeout: 150, halfOpenAttempts: 1 } },
-    recoverAfterMs: 200,
+    // A 2 s reset: the calls after the mint still find the circuit open on a loaded machine.
+    client: { circuitBreaker: { failureThreshold: 1, monitorWindow: 10000, resetTimeout: 2000, halfOpenAttempts: 1 } },
+    recoverAfterMs: 2100,
     expect: {
       mint: unknown('EHTTP', { status: 500 }),
       batch: rejects('ECIRCUITOPEN', 0, { reason: /: circuit breaker is OPEN \(next trial in \d+ ms\)$/ }),
