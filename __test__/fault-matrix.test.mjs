@@ -258,16 +258,18 @@ const ROWS = [
   },
   {
     // The mint's own wait is refused by maxRetryAfterMs; the pause still holds the whole
-    // client, and calls whose timeout (300 ms) is shorter than it fail at once.
-    name: 'rateLimitRetryAfter 1 above maxRetryAfterMs 500: not retried; the pause outlasts the next calls (ERATELIMITED, nothing sent); health waits it out',
-    fault: { rateLimitRetryAfter: 1 },
+    // client, and calls whose timeout (300 ms) is shorter than it fail at once. A 3 s pause, so
+    // that it still outlasts them on a loaded machine; the time bounds sit mid-way between "at
+    // once" and waiting it out.
+    name: 'rateLimitRetryAfter 3 above maxRetryAfterMs 500: not retried; the pause outlasts the next calls (ERATELIMITED, nothing sent); health waits it out',
+    fault: { rateLimitRetryAfter: 3 },
     client: { timeout: 300, retry: { ...BASE_CLIENT.retry, maxRetryAfterMs: 500 } },
-    recoverAfterMs: 1000,
+    recoverAfterMs: 3000,
     expect: {
-      mint: rejects('EHTTP', 1, { status: 429, maxMs: 500 }),
+      mint: rejects('EHTTP', 1, { status: 429, maxMs: 1500 }),
       batch: rejects('ERATELIMITED', 0, {
         reason: /rate limited by the ChittyID service: traffic is paused for another \d+ ms/,
-        maxMs: 100,
+        maxMs: 1500,
       }),
       validate: fallback(/^rate limited by the ChittyID service: /, 0),
       health: healthy(1, { minMs: 500 }),
