@@ -98,7 +98,7 @@ async function startRedis(port) {
     ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
     { stdio: 'ignore' },
   )
-  for (let i = 0; i < 100 && !(await pings(port)); i++) await sleep(20)
+  for (let i = 0; i < 500 && !(await pings(port)); i++) await sleep(20)
   return child
 }
 
@@ -361,12 +361,12 @@ withRedis('fleet mode', () => {
         expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false })
         await stopped(redis)
         phase = 'down'
-        for (let i = 0; i < 100 && !client.getStats().fleet.degraded; i++) await sleep(20)
+        for (let i = 0; i < 500 && !client.getStats().fleet.degraded; i++) await sleep(20)
         expect(client.getStats().fleet.degraded).toBe(true)
         await sleep(300)
         redis = await startRedis(port)
         phase = 'back'
-        for (let i = 0; i < 150 && client.getStats().fleet.degraded; i++) await sleep(20)
+        for (let i = 0; i < 500 && client.getStats().fleet.degraded; i++) await sleep(20)
         await load
 
         expect(outcomes.length).toBe(600)
@@ -570,7 +570,7 @@ withRedis('fleet mode', () => {
     await plain.close()
     await fleet.close()
     // close() closes the fleet's Redis connection at once, not when the client is collected.
-    for (let i = 0; i < 50 && (await redisClients(REDIS)) !== open - 1; i++) await sleep(10)
+    for (let i = 0; i < 500 && (await redisClients(REDIS)) !== open - 1; i++) await sleep(10)
     expect(await redisClients(REDIS)).toBe(open - 1)
     expect(fleet.getStats().fleet).toMatchObject({ connected: false, degraded: false })
   })
@@ -630,7 +630,7 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
       { stdio: 'ignore' },
     )
     let up = false
-    for (let i = 0; i < 150 && !up && redis.exitCode === null; i++)
+    for (let i = 0; i < 500 && !up && redis.exitCode === null; i++)
       up = (await tlsPings(port, certs.ca)) || (await sleep(20), false)
     if (!up)
       throw new Error(
@@ -670,7 +670,7 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
     try {
       const id = await client.mint({ entity: 'PEO' })
       expect((await client.validate(id)).valid).toBe(true)
-      for (let i = 0; i < 100 && !client.getStats().fleet.degraded; i++) await sleep(20)
+      for (let i = 0; i < 500 && !client.getStats().fleet.degraded; i++) await sleep(20)
       expect(client.getStats().fleet).toMatchObject({ connected: false, degraded: true, l2Writes: 0 })
       expect(reasons.length).toBe(1)
     } finally {
@@ -706,7 +706,7 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
     })
     try {
       await client.mint({ entity: 'PEO' })
-      for (let i = 0; i < 150 && !client.getStats().fleet.degraded; i++) await sleep(20)
+      for (let i = 0; i < 500 && !client.getStats().fleet.degraded; i++) await sleep(20)
       expect(client.getStats().fleet).toMatchObject({ connected: false, degraded: true })
     } finally {
       await client.close()
