@@ -175,7 +175,7 @@ describe.each(Object.keys(KINDS))('%s client', (kind) => {
     } finally {
       await client.close()
     }
-  })
+  }, 120_000)
 
   test('an already-aborted signal rejects at once and sends nothing, as before', async () => {
     const client = KINDS[kind]()
