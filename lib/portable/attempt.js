@@ -8,7 +8,7 @@
 const { exchange, failure } = require('./transport.js')
 const { nextDelayMs, parseRetryAfter, isRetryable, leavesMintOutcomeUnknown, mintNotProcessed } = require('./retry.js')
 const { Breaker } = require('./breaker.js')
-const { PauseGate } = require('./rate-limit.js')
+const { PauseGate } = require('./pause.js')
 
 const OPERATIONS = ['mint', 'mintBatch', 'validate', 'healthCheck']
 
