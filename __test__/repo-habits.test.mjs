@@ -49,7 +49,7 @@ function cleanTree() {
   write(
     'docs/ARCHITECTURE.md',
     '# Architecture\n\n## Retry safety\n\n## One mint, from JS to the socket and back\n\n' +
-      'The pause: src/policy/pause.rs (`policy/pause.rs`, `pause.rs`), lib/client.js; lib/native/x.node.\n\n' +
+      'The pause: src/policy/pause.rs (`policy/pause.rs`, `pause.rs`), lib/client.js (`client.js`); lib/native/x.node.\n\n' +
       "```js\n// src/worker.js: the reader's own file\n```\n",
   )
   write(
@@ -114,14 +114,15 @@ describe('scripts/check-doc-refs.js', () => {
 
   test('a path a markdown file names outside code blocks must exist, whole or as a tail', () => {
     cleanTree()
-    write('docs/TESTING.md', '# Testing\n\nSee `src/policy/gone.rs`, `options.rs` and lib/gone.js.\n')
+    write('docs/TESTING.md', '# Testing\n\nSee `src/policy/gone.rs`, `options.rs`, lib/gone.js and `gone.test.mjs`.\n')
     const { status, out } = run('check-doc-refs.js')
     expect(status).toBe(1)
     expect(out.trim().split('\n')).toEqual([
       'docs/TESTING.md:3: mentions src/policy/gone.rs: no such file',
       'docs/TESTING.md:3: mentions lib/gone.js: no such file',
       'docs/TESTING.md:3: mentions options.rs: no such file',
-      '3 stale doc reference(s): cite a heading that exists (scripts/check-doc-refs.js)',
+      'docs/TESTING.md:3: mentions gone.test.mjs: no such file',
+      '4 stale doc reference(s): cite a heading that exists (scripts/check-doc-refs.js)',
     ])
   })
 

@@ -7,7 +7,8 @@
 // that text (case aside; a heading may go on after it with `(`, `:`, `,` or a dash: "Verdict"
 // names "Verdict (issue 25)"), and each link's file and anchor must exist. Repo paths in comments
 // (`src/policy/pause.rs`, `lib/format.js`) must exist too, and so must those the markdown files name
-// outside code blocks (there a path may also be a tail of one: `policy/pause.rs`). A stale one prints as
+// outside code blocks (there a path may also be a tail of one: `policy/pause.rs`, and a source file
+// in backticks is checked by its name alone: `cache.test.mjs`). A stale one prints as
 // `<file>:<line>: cites <doc> "<heading>": no such heading (did you mean <doc> "<heading>"?)`,
 // naming where a heading of that text is now.
 //
@@ -313,7 +314,7 @@ function checkPaths(repo, file, lines, problems) {
       // Another project's path ("chittychat's src/lib/x.js") is not ours to check.
       if (/\w's\s+$/.test(comment.slice(0, m.index))) continue
       if (rel.endsWith('/')) rel = rel.slice(0, -1)
-      if (!rel.includes('/') && !rel.endsWith('.rs')) continue
+      if (!rel.includes('/') && !m.tail) continue
       if (MAY_BE_ABSENT.some((pattern) => pattern.test(rel)) || found(rel)) continue
       problems.push(`${file}:${i + 1}: mentions ${rel}: no such file${hint(repo.movedTo(rel))}`)
     }
@@ -335,17 +336,17 @@ function checkDocPaths(repo, file, lines, problems) {
     }
     if (fence) return
     const mentions = [...line.matchAll(REPO_PATH)]
-    // A Rust file named in backticks by its tail alone: `options.rs`, `bridge/mod.rs`.
+    // A file named in backticks by its tail alone: `options.rs`, `bridge/mod.rs`, `cache.test.mjs`.
     const at = new Set(mentions.map((m) => m.index))
-    for (const m of line.matchAll(/`([\w/]+\.rs)`/g))
-      if (!at.has(m.index + 1)) mentions.push({ 1: m[1], index: m.index + 1 })
+    for (const m of line.matchAll(/`([\w/.-]+\.(?:rs|js|mjs|cjs|ts|mts|lua|json))`/g))
+      if (!at.has(m.index + 1)) mentions.push({ 1: m[1], index: m.index + 1, tail: true })
     for (const m of mentions) {
       let rel = m[1].replace(/[.-]+$/, '')
       const after = line[m.index + m[1].length] || ''
       if (/[*<{$[]/.test(after) || rel.includes('...') || rel.includes('//')) continue
       if (/\w's\s+$/.test(line.slice(0, m.index))) continue
       if (rel.endsWith('/')) rel = rel.slice(0, -1)
-      if (!rel.includes('/') && !rel.endsWith('.rs')) continue
+      if (!rel.includes('/') && !m.tail) continue
       if (MAY_BE_ABSENT.some((pattern) => pattern.test(rel)) || found(rel)) continue
       problems.push(`${file}:${i + 1}: mentions ${rel}: no such file${hint(repo.movedTo(rel))}`)
     }
