@@ -25,6 +25,7 @@ const { serializeMintRequest, idProblem, cachedAnswer } = require('./requests.js
 const { createV1, callV1, hideOwnFields, fixV1Fields } = require('./v1.js')
 const { shortcuts } = require('./shortcuts.js')
 const { redactionOf } = require('./redact.js')
+const { forgetClient } = require('./metrics.js')
 
 /** v1's calls (lib/v1.js), for clients with v1 semantics. */
 const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout, redaction: redactionOf(native) })
@@ -458,6 +459,8 @@ class ChittyIDClient extends EventEmitter {
     if (this.#closed) return
     this.#closed = true
     this.#onEvent = undefined
+    // Prometheus registries stop serving it (lib/metrics.js), so nothing holds it for them.
+    forgetClient(this)
     // v1 semantics: calls in flight are lib/v1.js's own fetches and finish as they would.
     if (this.#native === undefined) return
     const stopped = this.#native.close()
