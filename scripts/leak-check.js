@@ -29,7 +29,7 @@ const { values } = parseArgs({
     only: { type: 'string', default: '' },
     'round-ms': { type: 'string', default: '2500' },
     'max-kb-per-round': { type: 'string', default: '1024' },
-    snapshot: { type: 'string', default: '' },
+    'snapshot-diff': { type: 'boolean', default: false },
   },
 })
 const ROUNDS = Math.min(Math.max(Number(values.rounds) || 5, 3), 10)
@@ -41,6 +41,7 @@ const ONLY = values.only ? new Set(values.only.split(',')) : null
 const root = path.join(__dirname, '..')
 const { ChittyIDClient, ChittyIDEmulator } = require(root)
 const portable = require(path.join(root, 'portable.js'))
+const { nativeCounts } = require(path.join(root, 'lib/native/index.js'))
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const tick = () => new Promise((r) => setImmediate(r))
@@ -75,7 +76,7 @@ function serverConnections(port) {
 
 function sample(ctx) {
   const m = process.memoryUsage()
-  const resources = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout' || true)
+  const resources = process.getActiveResourcesInfo()
   const s = {
     rssKb: Math.round(m.rss / 1024),
     heapKb: Math.round(m.heapUsed / 1024),
@@ -84,6 +85,7 @@ function sample(ctx) {
     fds: fs.readdirSync('/proc/self/fd').length,
     threads: fs.readdirSync('/proc/self/task').length,
     serverConns: serverConnections(ctx.port),
+    ...nativeCounts(),
   }
   for (const [k, v] of Object.entries(ctx.sizes ? ctx.sizes() : {})) s[k] = v
   return s
@@ -188,7 +190,7 @@ for (const engine of ['native', 'fetch', 'portable']) {
             else if (i % 3 === 1) call.signal = shared
             else call.signal = AbortSignal.timeout(5 + (i % 40))
             if (i % 2 === 0) return client.mint({ entity: 'PEO' }, { ...call, idempotencyKey: `k-${k}` })
-            return client.validate(`CT-A-AAA-${String(i % 200).padStart(4, "0")}-P-26-K-0`, call)
+            return client.validate(`CT-A-AAA-${String(i % 200).padStart(4, '0')}-P-26-K-0`, call)
           })
         }
         emu.clearFaults()
@@ -396,20 +398,52 @@ for (const engine of ['native', 'fetch']) {
   })
 }
 
+/** Live objects and closures by constructor name, from a heap snapshot (--snapshot-diff). */
+function objectCounts() {
+  const file = v8.writeHeapSnapshot(path.join(require('node:os').tmpdir(), `leak-check-${process.pid}.heapsnapshot`))
+  const snap = JSON.parse(fs.readFileSync(file, 'utf8'))
+  fs.unlinkSync(file)
+  const fields = snap.snapshot.meta.node_fields
+  const types = snap.snapshot.meta.node_types[0]
+  const [ti, ni] = [fields.indexOf('type'), fields.indexOf('name')]
+  const out = new Map()
+  for (let i = 0; i < snap.nodes.length; i += fields.length) {
+    const type = types[snap.nodes[i + ti]]
+    if (type !== 'object' && type !== 'closure') continue
+    const key = `${type} ${snap.strings[snap.nodes[i + ni]].slice(0, 50)}`
+    out.set(key, (out.get(key) || 0) + 1)
+  }
+  global.gc()
+  return out
+}
+
+function printGrowth(before, after, rounds) {
+  const grown = []
+  for (const [k, n] of after) if (n - (before.get(k) || 0) >= 5 * rounds) grown.push([n - (before.get(k) || 0), k])
+  grown.sort((a, b) => b[0] - a[0])
+  console.log(
+    `  objects grown over ${rounds} rounds: ${
+      grown
+        .slice(0, 15)
+        .map(([d, k]) => `${k} +${d}`)
+        .join('; ') || 'none'
+    }`,
+  )
+}
+
 async function runPattern(p) {
   const ctx = await p.setup()
   const rows = []
+  const objects = []
   const started = Date.now()
   for (let r = 0; r < ROUNDS && Date.now() - started < PATTERN_CAP_MS; r++) {
     await ctx.round(r)
     await sleep(300) // idle sockets, detach timers, finalizers
     await settle()
     rows.push(sample(ctx))
+    if (values['snapshot-diff'] && (r === 1 || r === ROUNDS - 1)) objects.push(objectCounts())
   }
-  if (values.snapshot && p.name === values.snapshot) {
-    const file = v8.writeHeapSnapshot()
-    console.log(`heap snapshot: ${file}`)
-  }
+  if (objects.length === 2) printGrowth(objects[0], objects[1], rows.length - 2)
   await ctx.teardown()
   return { rows, ms: Date.now() - started }
 }
