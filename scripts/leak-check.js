@@ -54,7 +54,13 @@ const portable = require(path.join(root, 'portable.js'))
 
 /** The process's native counts plus every live NativeClient's, summed. */
 function nativeCounts() {
-  const counts = { ...binding.nativeCounts(), flights: 0, registeredCalls: 0, queuedOutcomes: 0 }
+  const counts = {
+    ...binding.nativeCounts(),
+    jsFetches: require(path.join(root, 'lib/fetch-transport.js')).inFlightCount(),
+    flights: 0,
+    registeredCalls: 0,
+    queuedOutcomes: 0,
+  }
   for (const ref of natives) {
     const client = ref.deref()
     if (client === undefined) {
@@ -128,6 +134,9 @@ function slope(ys) {
   return den === 0 ? 0 : num / den
 }
 
+/** Cache entries beyond the cache's `maxSize` (a cache bounded by its size shows 0). */
+const overMax = (cache) => (cache ? Math.max(0, cache.size - cache.maxSize) : 0)
+
 const MEMORY = new Set(['rssKb', 'heapKb', 'externalKb'])
 
 /** Runs `op(i)` with `concurrency` workers until `count` ops or `ms` elapsed; failures are counted. */
@@ -199,7 +208,7 @@ for (const engine of ['native', 'fetch', 'portable']) {
       port: emu.port,
       sizes: () => {
         const st = client.getStats()
-        return { cacheSize: st.cache ? st.cache.size : 0, bulkheadInFlight: st.bulkhead ? st.bulkhead.inFlight : 0 }
+        return { cacheOverMax: overMax(st.cache), bulkheadInFlight: st.bulkhead ? st.bulkhead.inFlight : 0 }
       },
       async round(r) {
         let f = 0
@@ -232,7 +241,7 @@ for (const engine of ['native', 'fetch', 'portable']) {
     let serial = 0
     return {
       port: emu.port,
-      sizes: () => ({ cacheSize: client.getStats().cache.size }),
+      sizes: () => ({ cacheOverMax: overMax(client.getStats().cache) }),
       async round() {
         emu.setFault({ latencyMs: 3 })
         await churn(3000, 32, ROUND_MS, (i) => {
@@ -421,7 +430,7 @@ for (const engine of ['native', 'fetch']) {
   })
 }
 
-/** Live objects and closures by constructor name, from a heap snapshot (--snapshot-diff). */
+/** Live objects, closures, native and code objects by name (others by type), from a heap snapshot (--snapshot-diff). */
 function objectCounts() {
   const file = v8.writeHeapSnapshot(path.join(require('node:os').tmpdir(), `leak-check-${process.pid}.heapsnapshot`))
   const snap = JSON.parse(fs.readFileSync(file, 'utf8'))
@@ -432,8 +441,8 @@ function objectCounts() {
   const out = new Map()
   for (let i = 0; i < snap.nodes.length; i += fields.length) {
     const type = types[snap.nodes[i + ti]]
-    if (type !== 'object' && type !== 'closure') continue
-    const key = `${type} ${snap.strings[snap.nodes[i + ni]].slice(0, 50)}`
+    const named = type === 'object' || type === 'closure' || type === 'native' || type === 'code'
+    const key = named ? `${type} ${snap.strings[snap.nodes[i + ni]].slice(0, 50)}` : type
     out.set(key, (out.get(key) || 0) + 1)
   }
   global.gc()
@@ -477,6 +486,31 @@ pattern('native:metrics-registry+reload', async () => {
     },
     async teardown() {
       await current.close()
+      await emu.close()
+    },
+  }
+})
+
+// Short-lived clients: the one-call functions, and clients of `scope: "process"` (their shared
+// cache, breaker and pause must go with the last client of a URL).
+pattern('native:shortcuts+process-scope', async () => {
+  const emu = await ChittyIDEmulator.start({ port: 0 })
+  const { validateChittyID, mintChittyID } = require(root)
+  return {
+    port: emu.port,
+    async round() {
+      await churn(400, 8, ROUND_MS, async (i) => {
+        const serviceUrl = `${emu.url}/${i % 2 ? 'v1' : 'api/v1'}`
+        if (i % 4 === 0) return mintChittyID({ entity: 'PEO' }, { serviceUrl })
+        if (i % 4 === 1)
+          return validateChittyID(`CT-A-AAA-${String(i % 100).padStart(4, '0')}-P-26-K-0`, { serviceUrl })
+        const client = new ChittyIDClient({ serviceUrl, scope: 'process' })
+        await client.validate(`CT-A-AAA-${String(i % 100).padStart(4, '0')}-P-26-K-0`)
+        if (i % 3) await client.close()
+      })
+      emu.resetLedger()
+    },
+    async teardown() {
       await emu.close()
     },
   }
