@@ -215,7 +215,7 @@ for (const engine of ['native', 'fetch', 'portable']) {
         for (const fault of FAULTS) {
           emu.setFault(fault)
           const shared = AbortSignal.timeout(40 + (f++ % 3) * 20)
-          await churn(150, 24, ROUND_MS / FAULTS.length, (i) => {
+          await churn(300, 24, ROUND_MS / FAULTS.length, (i) => {
             const k = r * 100000 + f * 1000 + i
             const call = { headers: { 'x-request-id': `r${k}` } }
             if (i % 3 === 0) call.signal = abortingSignal(i)
