@@ -18,7 +18,7 @@ const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
 const { Bridge, MINT, MINT_BATCH, OTHER } = require('./bridge.js')
 const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders } = require('./options.js')
-const { serializeMintRequest, idProblem, cachedAnswer } = require('./requests.js')
+const { checkedMintRequest, checkedMintBatch, idProblem, cachedAnswer } = require('./requests.js')
 const { createV1, callV1, hideOwnFields, fixV1Fields } = require('./v1.js')
 const { shortcuts } = require('./shortcuts.js')
 const { redactionOf } = require('./redact.js')
@@ -282,12 +282,12 @@ class ChittyIDClient extends EventEmitter {
       const signal = callSignal(options)
       const key = callIdempotencyKey(options)
       // Serialized before the breaker is asked, so bad input is a TypeError even while OPEN.
-      const body = serializeMintRequest(request)
+      const { request: checked, body } = checkedMintRequest(request)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
-      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
+      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(checked.entity)))
       const headers = callHeaders(this.#headers, options, 'mint')
-      return this.#submit(MINT, request.entity, signal, (ticket, cancellable) =>
+      return this.#submit(MINT, checked.entity, signal, (ticket, cancellable) =>
         submitMint(this.#callsHandle, ticket, body, cancellable, key, headers),
       )
     } catch (err) {
@@ -300,16 +300,13 @@ class ChittyIDClient extends EventEmitter {
     try {
       const signal = callSignal(options)
       const key = callIdempotencyKey(options)
-      if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
-      requests.forEach(serializeMintRequest)
+      const { requests: checked, body } = checkedMintBatch(requests)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
-      // Each request serialized above; the body is built only for a call that goes out.
       const headers = callHeaders(this.#headers, options, 'mintBatch')
-      const body = JSON.stringify({ requests })
       return this.#submit(MINT_BATCH, undefined, signal, (ticket, cancellable) =>
-        this.#native.submitMintBatch(ticket, body, requests.length, cancellable, key, headers),
+        this.#native.submitMintBatch(ticket, body, checked.length, cancellable, key, headers),
       )
     } catch (err) {
       return rejectLater(err)

@@ -21,7 +21,7 @@ const { shortcuts } = require('../shortcuts.js')
 const { raceAbort } = require('../abort.js')
 const { zeroConnectionStats } = require('../connection-state.js')
 const { emitSafely } = require('../events.js')
-const { serializeMintRequest, idProblem, cachedAnswer } = require('../requests.js')
+const { checkedMintRequest, checkedMintBatch, idProblem, cachedAnswer } = require('../requests.js')
 const { portableOptions, callSignal, callIdempotencyKey, callHeaders, unsupported } = require('./options.js')
 const { exchange } = require('./transport.js')
 const { parseRetryAfter } = require('./retry.js')
@@ -182,15 +182,16 @@ class ChittyIDClient extends Emitter {
     if (this.#o.v1) return this.#v1Call(options, 'mint', true, (call) => v1.mint(this, request, call))
     const signal = callSignal(options)
     const key = callIdempotencyKey(options) ?? newKey()
-    serializeMintRequest(request)
+    // The checked copy from here on (lib/requests.js).
+    const checked = checkedMintRequest(request).request
     this.#checkOpen()
     const headers = callHeaders(this.#o.headers, options, 'mint')
     return this.#calls.run(
       signal,
-      mintFailure(request.entity),
+      mintFailure(checked.entity),
       key,
       async (ctl, fetchFn) => {
-        return this.#mintOnce(request, key, headers, ctl, fetchFn)
+        return this.#mintOnce(checked, key, headers, ctl, fetchFn)
       },
       true,
     )
@@ -200,8 +201,8 @@ class ChittyIDClient extends Emitter {
     if (this.#o.v1) return this.#v1Call(options, 'mintBatch', true, (call) => v1.mintBatch(this, requests, call))
     const signal = callSignal(options)
     const key = callIdempotencyKey(options) ?? newKey()
-    if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
-    requests.forEach(serializeMintRequest)
+    // The checked copies from here on (lib/requests.js).
+    requests = checkedMintBatch(requests).requests
     this.#checkOpen()
     const headers = callHeaders(this.#o.headers, options, 'mintBatch')
     return this.#calls.run(

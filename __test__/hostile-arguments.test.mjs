@@ -1,0 +1,129 @@
+// Hostile arguments: every public entry point of the three clients (native, fetch engine,
+// portable) called with hostile values in every argument position and option field gets a
+// clear, typed error and never crashes. The generator runs in a child process per batch
+// (__test__/hostile/harness.mjs), so an abort (a Rust panic across napi, a napi fatal error, a
+// V8 abort) shows as a signal or an exit code instead of killing jest; within a batch every
+// error must be a TypeError, RangeError or ChittyIDError with a `code` (or the hostile value's
+// own exception), never show the API key, and every promise must settle. Deterministic: the
+// seed below (CHITTYID_HOSTILE_SEED overrides it). The batches' transport is the suite's
+// (CHITTYID_TRANSPORT, see __test__/setup-native-transport.cjs). The focused tests below pin
+// each defect the harness found.
+import { fileURLToPath } from 'node:url'
+import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import * as portable from '../portable.mjs'
+import { runNode } from './wait.mjs'
+
+const HARNESS = fileURLToPath(new URL('./hostile/harness.mjs', import.meta.url))
+const SEED = Number(process.env.CHITTYID_HOSTILE_SEED ?? 20261207)
+const TRANSPORT = process.env.CHITTYID_TRANSPORT || 'native'
+
+/** Runs one batch in a child; returns its report after checking that the child ended well. */
+async function batch(name, env = {}) {
+  const script = `import(require('node:url').pathToFileURL(${JSON.stringify(HARNESS)}).href).then((m) => m.run(${JSON.stringify(name)}, ${SEED}, ${JSON.stringify(TRANSPORT)}))`
+  const { code, signal, stdout, stderr } = await runNode(script, [], 110000, { env })
+  const last = stdout.trim().split('\n').pop()
+  expect({ code, signal, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, signal: null, stderr: '' })
+  const report = JSON.parse(last)
+  expect(report.batch).toBe(name)
+  expect(report.violations).toEqual([])
+  return report
+}
+
+describe('hostile arguments, every entry point, in a child process per batch', () => {
+  test('the constructor: every option and nested option field, and each read twice', async () => {
+    const { cases, outcomes } = await batch('constructor')
+    expect(cases).toBeGreaterThan(4000)
+    expect(outcomes.typed).toBeGreaterThan(3000)
+  }, 120000)
+
+  test('the client methods, their call options, reentrant calls from listeners, after close()', async () => {
+    const { cases, outcomes } = await batch('client')
+    expect(cases).toBeGreaterThan(4000)
+    expect(outcomes.typed).toBeGreaterThan(3000)
+    expect(outcomes.resolved).toBeGreaterThan(500) // valid-looking input reached the emulator
+  }, 120000)
+
+  test('v1 semantics (the transport chosen automatically under jest): nothing crashes', async () => {
+    const { cases } = await batch('v1', { CHITTYID_TRANSPORT: undefined, JEST_WORKER_ID: '1' })
+    expect(cases).toBeGreaterThan(3000)
+  }, 120000)
+
+  test('methods detached from their client, or on Object.create(ChittyIDClient.prototype)', async () => {
+    const { outcomes } = await batch('receivers')
+    expect(outcomes.typed).toBeGreaterThan(100)
+  }, 120000)
+
+  test('the module functions: mintChittyID, validateChittyID, validateFormat, parse, registerMetrics', async () => {
+    const { cases } = await batch('module')
+    expect(cases).toBeGreaterThan(700)
+  }, 120000)
+
+  test('ChittyIDEmulator.start() and its fault setters', async () => {
+    const { cases, outcomes } = await batch('emulator')
+    expect(cases).toBeGreaterThan(1000)
+    expect(outcomes.typed).toBeGreaterThan(700)
+  }, 120000)
+
+  test('the compat layer: ChittyIDCache, withRetry, CircuitBreaker, withResilience, the connection manager', async () => {
+    const { cases } = await batch('compat')
+    expect(cases).toBeGreaterThan(2000)
+  }, 120000)
+
+  test('the portable build: constructor, methods, module functions, receivers', async () => {
+    const { cases, outcomes } = await batch('portable')
+    expect(cases).toBeGreaterThan(5000)
+    expect(outcomes.typed).toBeGreaterThan(4000)
+  }, 120000)
+})
+
+/** An object whose `entity` answers "PEO" on its first read and `later` on every other read. */
+function entityThen(later) {
+  let reads = 0
+  return {
+    get entity() {
+      return ++reads === 1 ? 'PEO' : later
+    },
+  }
+}
+
+describe('defects the harness found', () => {
+  let emulator
+  beforeAll(async () => {
+    emulator = await ChittyIDEmulator.start({ port: 0 })
+  })
+  afterAll(() => emulator.close())
+
+  const clients = {
+    [TRANSPORT]: (o) => new ChittyIDClient({ ...o, transport: TRANSPORT }),
+    portable: (o) => new portable.ChittyIDClient(o),
+  }
+
+  // Each field of a mint request is read once: a getter cannot pass the check with one value
+  // and reach the body or the failure's wording with another. Before, the body and the wording
+  // read it again (a Symbol there was "Cannot convert a Symbol value to a string", no code).
+  test.each(Object.keys(clients))('%s: mint() sends the entity it checked', async (kind) => {
+    const client = clients[kind]({ serviceUrl: `${emulator.url}/v1`, retry: false })
+    try {
+      await expect(client.mint(entityThen(Symbol('later')))).resolves.toMatch(/^[A-Z]{2}-/)
+      await expect(client.mintBatch([entityThen(Object.create(null))])).resolves.toHaveLength(1)
+    } finally {
+      await client.close()
+    }
+  })
+
+  // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent
+  // `null` in its place (the service answered 400).
+  test.each(Object.keys(clients))('%s: mintBatch() refuses a sparse array before sending', async (kind) => {
+    const client = clients[kind]({ serviceUrl: `${emulator.url}/v1`, retry: false })
+    try {
+      const before = emulator.stats().requests.batch
+      // eslint-disable-next-line no-sparse-arrays
+      const err = await client.mintBatch([, { entity: 'PEO' }]).catch((e) => e)
+      expect(err).toBeInstanceOf(TypeError)
+      expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
+      expect(emulator.stats().requests.batch).toBe(before)
+    } finally {
+      await client.close()
+    }
+  })
+})

@@ -1,0 +1,589 @@
+// The child side of __test__/hostile-arguments.test.mjs: runs one batch of hostile calls in
+// this process and prints one JSON line `{ batch, cases, outcomes, violations }` at the end.
+// A crash (abort, fatal error) is seen by the parent as a signal or exit code; everything else
+// that breaks the contract "bad input gets a clear, typed error" is a violation here:
+// - an error that is neither the hostile value's own exception (HOSTILE) nor a TypeError,
+//   RangeError or ChittyIDError with a string `code`;
+// - a thrown non-Error, an error message that shows the API key;
+// - a promise that does not settle within HANG_MS;
+// - an uncaught exception or unhandled rejection.
+
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { HOSTILE, VALUES, hostileError } from './values.mjs'
+
+const require = createRequire(import.meta.url)
+const ROOT = new URL('../../', import.meta.url)
+
+export const API_KEY = 'hostile-test-key-0123456789'
+const HANG_MS = 8000
+
+/** Deterministic PRNG (mulberry32). */
+function prng(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+class Run {
+  constructor(batch, seed, ChittyIDError) {
+    this.batch = batch
+    this.random = prng(seed)
+    this.ChittyIDError = ChittyIDError
+    this.cases = 0
+    this.outcomes = { resolved: 0, typed: 0, hostile: 0, v1: 0 }
+    this.violations = []
+    this.slow = []
+    this.current = 'setup'
+    process.on('uncaughtException', (err) => this.violate('uncaughtException', describe(err)))
+    process.on('unhandledRejection', (err) => this.violate('unhandledRejection', describe(err)))
+  }
+
+  violate(label, what) {
+    if (this.violations.length < 1000) this.violations.push({ case: label, during: this.current, what })
+  }
+
+  /** `n` entries of `list`, drawn with the seeded PRNG. */
+  sample(list, n) {
+    const copy = [...list]
+    for (let i = copy.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1))
+      ;[copy[i], copy[j]] = [copy[j], copy[i]]
+    }
+    return copy.slice(0, n)
+  }
+
+  pick(list) {
+    return list[Math.floor(this.random() * list.length)]
+  }
+
+  /** Judges an error: the caller's own hostile exception, or a typed error with a code. */
+  judge(label, err, how) {
+    // A revoked proxy refuses every operation, as a proxy whose traps throw does: V8's TypeError
+    // is the value's own exception.
+    const revoked = err instanceof TypeError && /on a proxy that has been revoked$/.test(err.message)
+    if ((err !== null && typeof err === 'object' && err[HOSTILE] === true) || revoked) {
+      this.outcomes.hostile += 1
+      return
+    }
+    // v1 semantics (lib/v1.js) keep v1's own failures of mint and mintBatch: a plain Error with
+    // v1's wording, whatever the request (docs/ARCHITECTURE.md "v1 semantics").
+    if (this.batch === 'v1' && how === 'rejected' && err instanceof Error && /\.mint(Batch)?\(/.test(label)) {
+      this.outcomes.v1 += 1
+      return
+    }
+    if (!(err instanceof Error)) return this.violate(label, `${how}: threw a non-Error ${describe(err)}`)
+    const msg = String(err.message)
+    if (msg.includes(API_KEY) || String(err.stack).includes(API_KEY))
+      return this.violate(label, `${how}: the message shows the API key`)
+    const typed = err instanceof TypeError || err instanceof RangeError || err instanceof this.ChittyIDError
+    if (!typed || typeof err.code !== 'string' || err.code === '')
+      return this.violate(label, `${how}: untyped error ${describe(err)}`)
+    this.outcomes.typed += 1
+  }
+
+  /** Calls `fn` and judges how it ends; a returned promise must settle within HANG_MS. */
+  async attempt(label, fn) {
+    this.cases += 1
+    this.current = label
+    const started = performance.now()
+    try {
+      return await this.#attempt(label, fn)
+    } finally {
+      const ms = performance.now() - started
+      if (ms > 250 && this.slow.length < 20) this.slow.push([label, Math.round(ms)])
+    }
+  }
+
+  async #attempt(label, fn) {
+    let result
+    try {
+      result = fn()
+    } catch (err) {
+      return this.judge(label, err, 'threw')
+    }
+    if (
+      result === null ||
+      (typeof result !== 'object' && typeof result !== 'function') ||
+      typeof result.then !== 'function'
+    ) {
+      this.outcomes.resolved += 1
+      return result
+    }
+    let timer
+    const hang = new Promise((resolve) => {
+      timer = setTimeout(() => resolve({ hang: true }), HANG_MS)
+    })
+    const settled = await Promise.race([
+      result.then(
+        (value) => ({ value }),
+        (error) => ({ error, failed: true }),
+      ),
+      hang,
+    ])
+    clearTimeout(timer)
+    if (settled.hang) return this.violate(label, `the promise did not settle within ${HANG_MS} ms`)
+    if (settled.failed) return this.judge(label, settled.error, 'rejected')
+    this.outcomes.resolved += 1
+    return settled.value
+  }
+
+  report() {
+    process.stdout.write(
+      `\n${JSON.stringify({ batch: this.batch, cases: this.cases, outcomes: this.outcomes, violations: this.violations, slow: this.slow })}\n`,
+    )
+  }
+}
+
+function describe(value) {
+  if (value instanceof Error)
+    return `${value.constructor.name}(${JSON.stringify(value.code)}): ${String(value.message).slice(0, 200)}`
+  try {
+    return `${typeof value} ${String(value).slice(0, 80)}`
+  } catch {
+    return typeof value
+  }
+}
+
+/** The option paths of the client's config: top-level names and every nested field. */
+function optionPaths() {
+  const table = require(fileURLToPath(new URL('lib/options.json', ROOT))).options
+  const { CLIENT_OPTIONS } = require(fileURLToPath(new URL('lib/option-names.js', ROOT)))
+  const paths = []
+  for (const name of CLIENT_OPTIONS) {
+    paths.push([name])
+    const node = table[name]
+    if (node && typeof node === 'object' && node.default === undefined && node.kind === undefined) {
+      for (const [field, leaf] of Object.entries(node)) {
+        paths.push([name, field])
+        if (leaf && typeof leaf === 'object' && leaf.default === undefined && leaf.kind === undefined)
+          for (const sub of Object.keys(leaf)) paths.push([name, field, sub])
+      }
+    }
+  }
+  paths.push(['fleet', 'redis'], ['connection', 'autoConnect'], ['retry', 'budget'])
+  return paths
+}
+
+/** `{ ...base }` with `value` at `path` (the objects on the way copied or made). */
+function withAt(base, path, value) {
+  const out = { ...base }
+  let at = out
+  for (let i = 0; i < path.length - 1; i++) {
+    const next = at[path[i]]
+    at[path[i]] = next !== null && typeof next === 'object' ? { ...next } : {}
+    at = at[path[i]]
+  }
+  at[path[path.length - 1]] = value
+  return out
+}
+
+// Minimal valid companions of a nested option (so the hostile field is the only bad one).
+const COMPANIONS = {
+  fleet: { redis: 'redis://127.0.0.1:1' },
+  bulkhead: { maxConcurrent: 4 },
+  rateLimit: { requestsPerSecond: 1000 },
+}
+
+const CALL_OPTION_SHAPES = [
+  (v) => v,
+  (v) => ({ signal: v }),
+  (v) => ({ headers: v }),
+  (v) => ({ headers: { 'x-hostile': v } }),
+  (v) => ({ idempotencyKey: v }),
+]
+
+/** `{ entity }` whose getter answers 'PEO' on its first read and `later` on every other. */
+function entityThen(later) {
+  let reads = 0
+  return {
+    get entity() {
+      return ++reads === 1 ? 'PEO' : later
+    },
+  }
+}
+
+const REQUEST_SHAPES = [
+  (v) => v,
+  (v) => ({ entity: v }),
+  (v) => ({ entity: 'PEO', name: v }),
+  (v) => ({ entity: 'PEO', metadata: v }),
+  (v) => entityThen(v),
+]
+
+// ---------------------------------------------------------------------------------------
+// Batches
+
+async function constructorBatch(run, api, base, perPath = VALUES.length) {
+  const { ChittyIDClient } = api
+  const made = []
+  const make = (config) => {
+    const client = new ChittyIDClient(config)
+    made.push(client)
+    return client
+  }
+  for (const [name, value] of VALUES) await run.attempt(`new ChittyIDClient(${name})`, () => make(value()))
+  for (const path of optionPaths()) {
+    const companion = path.length > 1 && COMPANIONS[path[0]] ? { [path[0]]: COMPANIONS[path[0]] } : {}
+    for (const [name, value] of run.sample(VALUES, perPath)) {
+      if (path[0] === 'fleet' && name !== 'undefined' && path.length === 1) continue // needs redis
+      const config = withAt({ ...base, ...companion }, path, value())
+      await run.attempt(`new ChittyIDClient({ ${path.join('.')}: ${name} })`, () => make(config))
+    }
+  }
+  // Time of check, time of use: each option answers a good value on its first read and a
+  // hostile one on every later read.
+  for (const path of optionPaths()) {
+    const good = goodValue(path, base)
+    if (good === SKIP) continue
+    const companion = path.length > 1 && COMPANIONS[path[0]] ? { [path[0]]: COMPANIONS[path[0]] } : {}
+    for (const [name, value] of run.sample(VALUES, 8)) {
+      const config = { ...base, ...companion }
+      let at = config
+      for (const key of path.slice(0, -1)) at = at[key] = { ...(at[key] ?? {}) }
+      let reads = 0
+      Object.defineProperty(at, path[path.length - 1], {
+        enumerable: true,
+        get: () => (++reads === 1 ? good : value()),
+      })
+      await run.attempt(`new ChittyIDClient({ ${path.join('.')}: good, then ${name} })`, () => make(config))
+    }
+  }
+  for (const client of made) await client.close()
+}
+
+const SKIP = Symbol('skip')
+
+/** A valid value of the option at `path`. */
+function goodValue(path, base) {
+  const table = require(fileURLToPath(new URL('lib/options.json', ROOT))).options
+  const key = path.join('.')
+  const known = {
+    serviceUrl: base.serviceUrl,
+    apiKey: 'key',
+    name: 'n',
+    labels: { a: 'b' },
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    loggerStyle: 'object-first',
+    headers: { 'x-a': 'b' },
+    ca: SKIP,
+    proxy: false,
+    transport: base.transport ?? SKIP,
+    fleet: SKIP,
+    'fleet.redis': 'redis://127.0.0.1:1',
+    'fleet.ratePerSecond': 10,
+    bulkhead: { maxConcurrent: 2 },
+    'bulkhead.maxConcurrent': 2,
+    rateLimit: { requestsPerSecond: 100 },
+    'rateLimit.requestsPerSecond': 100,
+    'rateLimit.burst': 2,
+    'retry.budget': { ratio: 0.1 },
+    'connection.autoConnect': false,
+  }
+  if (Object.prototype.hasOwnProperty.call(known, key)) return known[key]
+  let node = table
+  for (const k of path) node = node?.[k]
+  if (node === undefined) return SKIP
+  if (node.default !== undefined) return node.default === 'Infinity' ? Infinity : node.default
+  return node.kind === undefined ? {} : SKIP
+}
+
+async function clientCalls(run, client, label, { v1 = false } = {}) {
+  const calls = [
+    ['mint', (a, b) => client.mint(a, b), REQUEST_SHAPES, CALL_OPTION_SHAPES],
+    [
+      'mintBatch',
+      (a, b) => client.mintBatch(a, b),
+      REQUEST_SHAPES.map((shape) => (v) => [shape(v)]).concat([(v) => v]),
+      CALL_OPTION_SHAPES,
+    ],
+    ['validate', (a, b) => client.validate(a, b), [(v) => v], CALL_OPTION_SHAPES],
+    ['invalidate', (a) => client.invalidate(a), [(v) => v], [() => undefined]],
+    ['validateFormat', (a) => client.validateFormat(a), [(v) => v], [() => undefined]],
+    ['healthCheck', (a) => client.healthCheck(a), CALL_OPTION_SHAPES, [() => undefined]],
+  ]
+  if (!v1) calls.push(['connect', (a) => client.connect(a), CALL_OPTION_SHAPES, [() => undefined]])
+  const good = { mint: { entity: 'PEO' }, mintBatch: [{ entity: 'PEO' }], validate: 'CT-A-CHI-1234-I-24-A-0' }
+  for (const [method, call, firsts, seconds] of calls) {
+    for (const [name, value] of VALUES) {
+      for (const shape of firsts)
+        await run.attempt(`${label}.${method}(${shape.toString().slice(6, 40)} ${name})`, () =>
+          call(shape(value()), undefined),
+        )
+      if (seconds.length > 1)
+        for (const shape of seconds)
+          await run.attempt(`${label}.${method}(good, ${shape.toString().slice(6, 40)} ${name})`, () =>
+            call(good[method] ?? undefined, shape(value())),
+          )
+    }
+  }
+  // Random pairs, seeded.
+  for (let i = 0; i < 150; i++) {
+    const [method, call, firsts, seconds] = run.pick(calls)
+    const [n1, v1Make] = run.pick(VALUES)
+    const [n2, v2Make] = run.pick(VALUES)
+    const s1 = run.pick(firsts)
+    const s2 = run.pick(seconds)
+    await run.attempt(`${label}.${method}(${n1}, ${n2}) #${i}`, () => call(s1(v1Make()), s2(v2Make())))
+  }
+  for (const method of ['getStats', 'metrics', 'getConnectionState', 'disconnect']) {
+    for (const [name, value] of VALUES.slice(0, 12))
+      await run.attempt(`${label}.${method}(${name})`, () => client[method](value()))
+  }
+}
+
+async function clientBatch(run, api, base, transport) {
+  const client = new api.ChittyIDClient({ ...base, transport })
+  client.on('error', () => {})
+  await clientCalls(run, client, `client[${transport}]`, { v1: transport === undefined })
+  // Reentrancy: calls made from inside event listeners.
+  const reentrant = new api.ChittyIDClient({ ...base, transport })
+  for (const event of ['connected', 'stateChange', 'disconnected', 'retry', 'error', 'unhealthy']) {
+    reentrant.on(event, () => {
+      const [, value] = run.pick(VALUES)
+      for (const p of [reentrant.mint(value()), reentrant.validate(value()), reentrant.healthCheck(value())])
+        p.catch((err) => run.judge(`listener(${event})`, err, 'rejected'))
+      reentrant.getStats()
+      reentrant.getConnectionState()
+    })
+  }
+  if (transport !== undefined) await run.attempt('reentrant.connect()', () => reentrant.connect())
+  await run.attempt('reentrant.disconnect()', () => reentrant.disconnect())
+  await reentrant.close()
+  // After close(): every call is ECLIENTCLOSED or a typed refusal, nothing crashes.
+  await client.close()
+  await clientCalls(run, client, `closed[${transport}]`, { v1: transport === undefined })
+}
+
+async function receiverBatch(run, api, base) {
+  const { ChittyIDClient } = api
+  const client = new ChittyIDClient(base)
+  const methods = [
+    'mint',
+    'mintBatch',
+    'validate',
+    'invalidate',
+    'validateFormat',
+    'healthCheck',
+    'getStats',
+    'metrics',
+    'getConnectionState',
+    'disconnect',
+    'close',
+  ]
+  if (typeof client.connect === 'function') methods.push('connect')
+  const blank = Object.create(ChittyIDClient.prototype)
+  for (const method of methods) {
+    const fn = client[method]
+    for (const [name, value] of VALUES.slice(0, 3)) {
+      await run.attempt(`detached ${method}(${name})`, () => fn(value()))
+      await run.attempt(`${method}.call(${name})`, () => fn.call(value(), { entity: 'PEO' }))
+      await run.attempt(`blank.${method}(${name})`, () => blank[method](value()))
+    }
+    await run.attempt(`${method}.call(other client instance)`, () => fn.call({ __proto__: client }, { entity: 'PEO' }))
+  }
+  for (const getter of ['apiKey', 'transport', 'serviceUrl', 'timeout'])
+    await run.attempt(`blank.${getter}`, () => blank[getter])
+  await client.close()
+}
+
+async function moduleBatch(run, api, base) {
+  const { mintChittyID, validateChittyID, validateFormat, parse, ChittyIDClient, registerMetrics } = api
+  const client = new ChittyIDClient(base)
+  for (const [name, value] of VALUES) {
+    const shape = run.pick(REQUEST_SHAPES)
+    await run.attempt(`mintChittyID(${name})`, () => mintChittyID(shape(value()), base))
+    // A config that is not one means the defaults: the public service, which this test must
+    // not reach (loopback only). A bad request or id is answered before anything is sent.
+    await run.attempt(`mintChittyID(bad, config ${name})`, () => mintChittyID({}, value()))
+    await run.attempt(`mintChittyID(good, { timeout: ${name} })`, () =>
+      mintChittyID({ entity: 'PEO' }, { ...base, timeout: value() }),
+    )
+    await run.attempt(`validateChittyID(${name})`, () => validateChittyID(value(), base))
+    await run.attempt(`validateChittyID(bad, config ${name})`, () => validateChittyID(42, value()))
+    await run.attempt(`validateFormat(${name})`, () => validateFormat(value()))
+    await run.attempt(`validateFormat(good, ${name})`, () => validateFormat('CT-A-CHI-1234-I-24-A-0', value()))
+    await run.attempt(`validateFormat(good, { grammar: ${name} })`, () =>
+      validateFormat('CT-A-CHI-1234-I-24-A-0', { grammar: value() }),
+    )
+    await run.attempt(`parse(${name})`, () => parse(value()))
+    await run.attempt(`parse(good, ${name})`, () => parse('CT-A-CHI-1234-I-24-A-0', value()))
+    await run.attempt(`parse(good, { grammar: ${name} })`, () => parse('CT-A-CHI-1234-I-24-A-0', { grammar: value() }))
+    await run.attempt(`ChittyIDClient.parse(${name})`, () => ChittyIDClient.parse(value()))
+    if (registerMetrics) {
+      await run.attempt(`registerMetrics(${name}, client)`, () => registerMetrics(value(), client))
+      await run.attempt(`registerMetrics(registry, ${name})`, () =>
+        registerMetrics({ registerMetric() {}, getSingleMetric() {} }, value()),
+      )
+    }
+  }
+  await client.close()
+}
+
+async function emulatorBatch(run, api, emulator) {
+  const { ChittyIDEmulator } = api
+  const fields = [
+    'profile',
+    'host',
+    'port',
+    'token',
+    'maxRequestBytes',
+    'tls',
+    'redirectStatus',
+    'compress',
+    'ignoreIdempotencyKeys',
+  ]
+  const faults = [
+    'latencyMs',
+    'errorStatus',
+    'rateLimitRetryAfter',
+    'rateLimitPerSecond',
+    'resetConnection',
+    'dropAfterCommit',
+    'malformedJson',
+    'oversizedBody',
+    'down',
+    'placeholder',
+    'routes',
+    'probability',
+    'remaining',
+  ]
+  const started = []
+  const start = async (options) => {
+    const e = await ChittyIDEmulator.start(options)
+    started.push(e)
+    return e
+  }
+  for (const [name, value] of VALUES) {
+    if (name === 'undefined') continue
+    await run.attempt(`ChittyIDEmulator.start(${name})`, () => start(value()))
+    for (const field of fields) {
+      if (field === 'port') continue
+      await run.attempt(`ChittyIDEmulator.start({ ${field}: ${name} })`, () => start({ port: 0, [field]: value() }))
+    }
+    await run.attempt(`ChittyIDEmulator.start({ port: ${name} })`, () =>
+      typeof value() === 'number' && Number.isFinite(value()) && value() >= 0 && value() < 1024
+        ? undefined
+        : start({ port: value() }),
+    )
+    await run.attempt(`emulator.setFault(${name})`, () => emulator.setFault(value()))
+    for (const field of faults)
+      await run.attempt(`emulator.setFaults({ ${field}: ${name} })`, () => emulator.setFaults({ [field]: value() }))
+    await run.attempt(`emulator.setIgnoreIdempotencyKeys(${name})`, () => emulator.setIgnoreIdempotencyKeys(value()))
+  }
+  emulator.clearFaults()
+  for (const e of started) await e.close()
+}
+
+async function compatBatch(run, api, base) {
+  const { ChittyIDCache, getSharedCache, withRetry, CircuitBreaker, getCircuitBreaker, withResilience } = api
+  const { ChittyIDConnectionManager, getSharedConnectionManager, resetSharedConnectionManager } = api
+  const cache = new ChittyIDCache({ maxSize: 10 })
+  const quick = { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2 }
+  // The caller's own failure, not retried (its code is no retryable one).
+  const failing = () => {
+    throw Object.assign(hostileError('fn'), { code: 'EHOSTILE' })
+  }
+  for (const [name, value] of VALUES) {
+    await run.attempt(`new ChittyIDCache(${name})`, () => new ChittyIDCache(value()))
+    for (const field of ['maxSize', 'ttlMs', 'ttlMinutes'])
+      await run.attempt(`new ChittyIDCache({ ${field}: ${name} })`, () => new ChittyIDCache({ [field]: value() }))
+    for (const method of ['get', 'has', 'invalidate'])
+      await run.attempt(`cache.${method}(${name})`, () => cache[method](value()))
+    await run.attempt(`cache.set(${name}, true)`, () => cache.set(value(), true))
+    await run.attempt(`cache.set(id, ${name})`, () => cache.set('CT-A-CHI-1234-I-24-A-0', value()))
+    await run.attempt(`getSharedCache(${name})`, () => getSharedCache(value()))
+    await run.attempt(`withRetry(${name})`, () => withRetry(value(), quick))
+    await run.attempt(`withRetry(fn, ${name})`, () => withRetry(failing, value()))
+    for (const field of ['maxAttempts', 'initialDelayMs', 'maxDelayMs', 'backoffMultiplier', 'retryableErrors'])
+      await run.attempt(`withRetry(fn, { ${field}: ${name} })`, () =>
+        withRetry(failing, { ...quick, [field]: value() }),
+      )
+    await run.attempt(`new CircuitBreaker(${name})`, () => new CircuitBreaker(value()))
+    for (const field of ['failureThreshold', 'resetTimeout', 'monitorWindow', 'halfOpenAttempts'])
+      await run.attempt(`new CircuitBreaker({ ${field}: ${name} })`, () => new CircuitBreaker({ [field]: value() }))
+    await run.attempt(`breaker.execute(${name})`, () => new CircuitBreaker().execute(value()))
+    await run.attempt(`getCircuitBreaker(${name})`, () => getCircuitBreaker(value()))
+    await run.attempt(`withResilience(${name})`, () => withResilience(value()))
+    await run.attempt(`withResilience(fn, ${name})`, () => withResilience(failing, value()))
+    await run.attempt(`withResilience(fn, { retryConfig: ${name} })`, () =>
+      withResilience(failing, { retryConfig: value() }),
+    )
+    await run.attempt(`withResilience(fn, { circuitBreakerConfig: ${name} })`, () =>
+      withResilience(failing, { retryConfig: quick, circuitBreakerConfig: value() }),
+    )
+    await run.attempt(`new ChittyIDConnectionManager(${name})`, () => new ChittyIDConnectionManager(value()).reset())
+    for (const field of [
+      'serviceUrl',
+      'apiKey',
+      'healthCheckInterval',
+      'reconnectDelay',
+      'maxReconnectDelay',
+      'reconnectMultiplier',
+      'maxReconnectAttempts',
+    ])
+      await run.attempt(`new ChittyIDConnectionManager({ ${field}: ${name} })`, () => {
+        const m = new ChittyIDConnectionManager({ serviceUrl: base.serviceUrl, [field]: value() })
+        return m.reset()
+      })
+    const manager = new ChittyIDConnectionManager({ serviceUrl: base.serviceUrl })
+    await run.attempt(`manager.setState(${name})`, () => manager.setState(value()))
+    await run.attempt(`manager.on(${name}, fn)`, () => manager.on(value(), () => {}))
+    await run.attempt(`manager.on('x', ${name})`, () => manager.on('x', value()))
+    await manager.reset()
+    await run.attempt(`getSharedConnectionManager(${name})`, () => getSharedConnectionManager(value()))
+    resetSharedConnectionManager()
+  }
+  cache.clear()
+}
+
+async function portableBatch(run, base) {
+  const portable = require(fileURLToPath(new URL('portable.js', ROOT)))
+  await constructorBatch(run, portable, base, 24)
+  const client = new portable.ChittyIDClient(base)
+  await clientCalls(run, client, 'portable')
+  await moduleBatch(run, { ...portable, registerMetrics: undefined }, base)
+  await client.close()
+  await clientCalls(run, client, 'closed[portable]')
+  await receiverBatch(run, portable, base)
+}
+
+/** Runs `batch` with `seed`; `transport`: the client's transport for the client batches. */
+export async function run(batch, seed, transport) {
+  const api = require(fileURLToPath(new URL('index.js', ROOT)))
+  const r = new Run(batch, seed, api.ChittyIDError)
+  const emulator = await api.ChittyIDEmulator.start({ port: 0, token: API_KEY })
+  const base = {
+    serviceUrl: `${emulator.url}/v1`,
+    apiKey: API_KEY,
+    timeout: 3000,
+    retry: { maxAttempts: 2, initialDelayMs: 1 },
+    transport,
+  }
+  try {
+    if (batch === 'constructor') await constructorBatch(r, api, base)
+    else if (batch === 'client') await clientBatch(r, api, base, transport)
+    // v1 semantics: the transport chosen automatically under jest (lib/v1.js makes the calls).
+    else if (batch === 'v1')
+      await clientBatch(r, api, { serviceUrl: base.serviceUrl, apiKey: API_KEY, timeout: 3000 }, undefined)
+    else if (batch === 'receivers') await receiverBatch(r, api, base)
+    else if (batch === 'module') await moduleBatch(r, api, base)
+    else if (batch === 'emulator') await emulatorBatch(r, api, emulator)
+    else if (batch === 'compat') await compatBatch(r, api, base)
+    else if (batch === 'portable') {
+      const { transport: _, ...portableBase } = base
+      await portableBatch(r, portableBase)
+    } else throw new Error(`no batch ${batch}`)
+  } catch (err) {
+    r.violate('harness', `the batch stopped: ${describe(err)} ${err && err.stack}`)
+  }
+  await emulator.close()
+  r.report()
+}
+
+export { hostileError }
