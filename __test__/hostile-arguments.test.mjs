@@ -111,6 +111,33 @@ describe('defects the harness found', () => {
     }
   })
 
+  // Each option is read once: the value checked is the value used. Before, `fleet.redis` was
+  // read again after its check (a getter answering a number then: "value.redis.startsWith is
+  // not a function", no code) and `name` twice (the metric label from one read, `client.name`
+  // from another).
+  test('the native constructor reads each option once', async () => {
+    const reads = { redis: 0, name: 0 }
+    const config = {
+      serviceUrl: `${emulator.url}/v1`,
+      transport: TRANSPORT,
+      fleet: {
+        get redis() {
+          return ++reads.redis === 1 ? 'redis://127.0.0.1:1' : 42
+        },
+      },
+      get name() {
+        return ++reads.name === 1 ? 'checked' : Symbol('later')
+      },
+    }
+    const client = new ChittyIDClient(config)
+    try {
+      expect(reads).toEqual({ redis: 1, name: 1 })
+      expect(client.name).toBe('checked')
+    } finally {
+      await client.close()
+    }
+  })
+
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent
   // `null` in its place (the service answered 400).
   test.each(Object.keys(clients))('%s: mintBatch() refuses a sparse array before sending', async (kind) => {

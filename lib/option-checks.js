@@ -17,6 +17,20 @@ function isPlainObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
+/**
+ * The options of `config` that `known` names, each read once, in a plain object (an inherited
+ * option counts, as v1 read it). The checks and everything after them read this copy, so an
+ * option (a getter, a proxy) cannot pass its check with one value and be used with another.
+ */
+function optionsSnapshot(config, known) {
+  const copy = {}
+  for (const name of known) {
+    const value = config[name]
+    if (value !== undefined) copy[name] = value
+  }
+  return copy
+}
+
 /** A value as an error message shows it. */
 function shown(value) {
   return typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(value) : typeof value
@@ -246,6 +260,7 @@ module.exports = {
   checkedNumber,
   checkedFields,
   isPlainObject,
+  optionsSnapshot,
   shown,
   MAX_TIMEOUT_MS,
   timeoutOption,
