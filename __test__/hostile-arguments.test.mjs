@@ -138,6 +138,48 @@ describe('defects the harness found', () => {
     }
   })
 
+  // The emulator's options and faults are checked for their types before napi converts them.
+  // Before, napi wrapped numbers into a u32 (port -1 was refused as "got 4294967295", and a
+  // fault `oversizedBody: -1` was taken as a 4 GiB body), refused `null` in Rust's words
+  // ("Failed to convert ... into rust type `String`"), and every refusal of start() was a plain
+  // Error with code EEMULATORSTART.
+  test.each([
+    [{ port: -1 }, /"port" must be an integer/],
+    [{ port: 70000 }, /port must be 0\.\.65535, got 70000/],
+    [{ redirectStatus: NaN }, /"redirectStatus" must be an integer/],
+    [{ profile: 42 }, /"profile" must be a string, got 42/],
+    [{ tls: 'yes' }, /"tls" must be a boolean/],
+    [{ profile: 'v2' }, /profile must be one of/],
+  ])('ChittyIDEmulator.start(%p) is a TypeError', async (options, message) => {
+    const err = await ChittyIDEmulator.start(options).catch((e) => e)
+    expect(err).toBeInstanceOf(TypeError)
+    expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
+    expect(err.message).toMatch(message)
+    expect(err.message).not.toMatch(/4294967295|rust type/)
+  })
+
+  test('ChittyIDEmulator.start() takes null as unset', async () => {
+    const e = await ChittyIDEmulator.start({ port: 0, profile: null, token: null, tls: null })
+    expect(e.profile).toBe('v1')
+    await e.close()
+  })
+
+  test.each([[{ oversizedBody: -1 }], [{ remaining: 1.5 }], [{ errorStatus: -1 }], [{ routes: ['mint', 1] }], [null]])(
+    'emulator.setFault(%p) is a TypeError',
+    (faults) => {
+      let err
+      try {
+        emulator.setFault(faults)
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(TypeError)
+      expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
+      expect(err.message).not.toMatch(/4294967295|rust type/)
+      emulator.clearFaults()
+    },
+  )
+
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent
   // `null` in its place (the service answered 400).
   test.each(Object.keys(clients))('%s: mintBatch() refuses a sparse array before sending', async (kind) => {

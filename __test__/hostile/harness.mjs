@@ -81,7 +81,10 @@ class Run {
     const msg = String(err.message)
     if (msg.includes(API_KEY) || String(err.stack).includes(API_KEY))
       return this.violate(label, `${how}: the message shows the API key`)
-    const typed = err instanceof TypeError || err instanceof RangeError || err instanceof this.ChittyIDError
+    // The emulator's own failure to start (an unknown host, say): a plain Error with its code.
+    const startFailure = err.code === 'EEMULATORSTART' && label.startsWith('ChittyIDEmulator.start')
+    const typed =
+      err instanceof TypeError || err instanceof RangeError || err instanceof this.ChittyIDError || startFailure
     if (!typed || typeof err.code !== 'string' || err.code === '')
       return this.violate(label, `${how}: untyped error ${describe(err)}`)
     this.outcomes.typed += 1
