@@ -9,7 +9,7 @@
 // (CHITTYID_TRANSPORT, see __test__/setup-native-transport.cjs). The focused tests below pin
 // each defect the harness found.
 import { fileURLToPath } from 'node:url'
-import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import { ChittyIDClient, ChittyIDEmulator, ChittyIDCache, withRetry, withResilience } from '../index.mjs'
 import * as portable from '../portable.mjs'
 import { runNode } from './wait.mjs'
 
@@ -179,6 +179,33 @@ describe('defects the harness found', () => {
       emulator.clearFaults()
     },
   )
+
+  // The compat layer. Before: `new ChittyIDCache({ maxSize: Symbol() })` threw "Cannot convert a
+  // Symbol value to a string" (and an object without toString "Cannot convert object to
+  // primitive value") while wording its own refusal; a hole in `retryableErrors` passed the
+  // check and reached napi ("StringExpected", not a TypeError); `withResilience(fn, null)`
+  // threw "Cannot read properties of null".
+  test.each([[Symbol('s')], [Object.create(null)], [10n]])('new ChittyIDCache({ maxSize: %p }) is a TypeError', (v) => {
+    for (const field of ['maxSize', 'ttlMs']) {
+      let err
+      try {
+        new ChittyIDCache({ [field]: v }) // eslint-disable-line no-new
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(TypeError)
+      expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
+    }
+  })
+
+  test('withRetry() refuses a hole in retryableErrors; withResilience() takes null as no options', async () => {
+    const fails = () => Promise.reject(Object.assign(new Error('own'), { code: 'EOWN' }))
+    // eslint-disable-next-line no-sparse-arrays
+    const err = await withRetry(fails, { retryableErrors: ['ECONNRESET', , 'EPIPE'] }).catch((e) => e)
+    expect(err).toBeInstanceOf(TypeError)
+    expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
+    await expect(withResilience(() => 'done', null)).resolves.toBe('done')
+  })
 
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent
   // `null` in its place (the service answered 400).

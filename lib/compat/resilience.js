@@ -35,11 +35,19 @@ function retryConfigOf(config) {
   if (config === undefined || config === null) config = {}
   if (typeof config !== 'object') throw invalidArgument('withRetry config must be an object')
   const merged = { ...RETRY_CONFIG, ...config }
-  if (!Array.isArray(merged.retryableErrors) || !merged.retryableErrors.every((e) => typeof e === 'string')) {
-    throw invalidArgument('withRetry config "retryableErrors" must be an array of strings')
+  // Copied before it is checked, by index (a hole is not a string), so the list checked is the
+  // list used.
+  const list = merged.retryableErrors
+  const bad = () => invalidArgument('withRetry config "retryableErrors" must be an array of strings')
+  if (!Array.isArray(list)) throw bad()
+  const retryableErrors = []
+  for (let i = 0; i < list.length; i++) {
+    const entry = list[i]
+    if (typeof entry !== 'string') throw bad()
+    retryableErrors.push(entry)
   }
+  merged.retryableErrors = retryableErrors
   checked('invalid withRetry config', () => native.compatCheckRetryOptions(merged))
-  merged.retryableErrors = [...merged.retryableErrors]
   return merged
 }
 
@@ -160,8 +168,10 @@ function getCircuitBreaker(options) {
  * `withRetry(fn, retryConfig)` run inside the shared breaker (`getCircuitBreaker(circuitBreakerConfig)`):
  * a call whose retries are exhausted counts as one failure.
  */
-async function withResilience(fn, { retryConfig = RETRY_CONFIG, circuitBreakerConfig } = {}) {
+async function withResilience(fn, options) {
   if (typeof fn !== 'function') throw invalidArgument('withResilience expects a function')
+  // `null` as no options, as `undefined` (destructuring it threw an untyped TypeError).
+  const { retryConfig = RETRY_CONFIG, circuitBreakerConfig } = options ?? {}
   const cfg = retryConfigOf(retryConfig)
   return getCircuitBreaker(circuitBreakerConfig).execute(() => retrying(fn, cfg))
 }
