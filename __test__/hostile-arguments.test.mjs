@@ -189,7 +189,7 @@ describe('defects the harness found', () => {
     for (const field of ['maxSize', 'ttlMs']) {
       let err
       try {
-        new ChittyIDCache({ [field]: v }) // eslint-disable-line no-new
+        new ChittyIDCache({ [field]: v })
       } catch (e) {
         err = e
       }
