@@ -9,7 +9,14 @@
 // (CHITTYID_TRANSPORT, see __test__/setup-native-transport.cjs). The focused tests below pin
 // each defect the harness found.
 import { fileURLToPath } from 'node:url'
-import { ChittyIDClient, ChittyIDEmulator, ChittyIDCache, withRetry, withResilience } from '../index.mjs'
+import {
+  ChittyIDClient,
+  ChittyIDEmulator,
+  ChittyIDCache,
+  registerMetrics,
+  withRetry,
+  withResilience,
+} from '../index.mjs'
 import * as portable from '../portable.mjs'
 import { runNode } from './wait.mjs'
 
@@ -205,6 +212,55 @@ describe('defects the harness found', () => {
     expect(err).toBeInstanceOf(TypeError)
     expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
     await expect(withResilience(() => 'done', null)).resolves.toBe('done')
+  })
+
+  // A method detached from its client, or called on Object.create(ChittyIDClient.prototype),
+  // is Node's ERR_INVALID_THIS (a rejection for the methods that return a promise). Before: V8's
+  // "Cannot read private member #v1 from an object whose class did not declare it" without a
+  // code, thrown synchronously even by mint().
+  test.each(Object.keys(clients))('%s: detached methods are ERR_INVALID_THIS', async (kind) => {
+    const client = clients[kind]({ serviceUrl: `${emulator.url}/v1` })
+    const Class = Object.getPrototypeOf(client).constructor
+    const blank = Object.create(Class.prototype)
+    try {
+      for (const method of ['mint', 'mintBatch', 'validate', 'invalidate', 'healthCheck', 'connect', 'close']) {
+        const { [method]: detached } = client
+        let result
+        expect(() => {
+          result = detached({ entity: 'PEO' })
+        }).not.toThrow()
+        const err = await result.catch((e) => e)
+        expect({ method, type: err.constructor.name, code: err.code }).toEqual({
+          method,
+          type: 'TypeError',
+          code: 'ERR_INVALID_THIS',
+        })
+        await expect(blank[method]('x')).rejects.toMatchObject({ code: 'ERR_INVALID_THIS' })
+      }
+      for (const method of ['getStats', 'metrics', 'getConnectionState', 'validateFormat']) {
+        expect(() => blank[method]('x')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_THIS' }))
+      }
+      expect(() => blank.apiKey).toThrow(expect.objectContaining({ code: 'ERR_INVALID_THIS' }))
+    } finally {
+      await client.close()
+    }
+  })
+
+  // Before: TypeErrors without a code.
+  test('registerMetrics() refusals carry ERR_INVALID_ARG_VALUE', async () => {
+    const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, transport: TRANSPORT })
+    try {
+      for (const [registry, target] of [
+        [{}, client],
+        [{ registerMetric() {}, getSingleMetric() {} }, {}],
+      ]) {
+        expect(() => registerMetrics(registry, target)).toThrow(
+          expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }),
+        )
+      }
+    } finally {
+      await client.close()
+    }
   })
 
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent

@@ -6,6 +6,7 @@ const { cachedVerdict, submitMint, submitValidate } = native
 const {
   closedError,
   invalidArgument,
+  invalidThis,
   abortError,
   circuitOpenError,
   mintFailure,
@@ -31,6 +32,13 @@ const v1Headers = (options, operation) => callHeaders(undefined, options, operat
 
 /** `client.#deliver(name, payload)` for `eventReceiver` (set in the class's static block). */
 let deliverTo
+/** Whether `value` was made by the ChittyIDClient constructor (set in the class's static block). */
+let isClient
+
+/** A TypeError (`ERR_INVALID_THIS`) unless `self` is a client: a detached method, a bare prototype. */
+function checkThis(self, member) {
+  if (!isClient(self)) throw invalidThis('ChittyIDClient', member)
+}
 
 class ChittyIDClient extends EventEmitter {
   /** Undefined until needed for a client with v1 semantics (`#deferred` holds its options). */
@@ -158,6 +166,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** `'native'` or `'fetch'`: how this client's HTTP exchanges are made. */
   get transport() {
+    checkThis(this, 'transport')
     return this.#transport
   }
 
@@ -180,6 +189,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
   get apiKey() {
+    checkThis(this, 'apiKey')
     return this.#apiKey
   }
 
@@ -191,16 +201,19 @@ class ChittyIDClient extends EventEmitter {
   }
 
   on(event, listener) {
+    checkThis(this, 'on()')
     this.#wireEvents()
     return super.on(event, listener)
   }
 
   addListener(event, listener) {
+    checkThis(this, 'addListener()')
     this.#wireEvents()
     return super.addListener(event, listener)
   }
 
   prependListener(event, listener) {
+    checkThis(this, 'prependListener()')
     this.#wireEvents()
     return super.prependListener(event, listener)
   }
@@ -215,6 +228,7 @@ class ChittyIDClient extends EventEmitter {
 
   static {
     deliverTo = (client, name, payload) => client.#deliver(name, payload)
+    isClient = (value) => value !== null && typeof value === 'object' && #closed in value
   }
 
   /**
@@ -277,6 +291,7 @@ class ChittyIDClient extends EventEmitter {
   // the caller has attached its handler (see `rejectLater`).
 
   mint(request, options) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'mint()'))
     if (this.#v1) return this.#v1Call(options, 'mint', true, (call) => v1.mint(this, request, call))
     try {
       const signal = callSignal(options)
@@ -296,6 +311,7 @@ class ChittyIDClient extends EventEmitter {
   }
 
   mintBatch(requests, options) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'mintBatch()'))
     if (this.#v1) return this.#v1Call(options, 'mintBatch', true, (call) => v1.mintBatch(this, requests, call))
     try {
       const signal = callSignal(options)
@@ -314,6 +330,7 @@ class ChittyIDClient extends EventEmitter {
   }
 
   validate(id, options) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'validate()'))
     if (this.#v1) return this.#v1Call(options, 'validate', false, (call) => v1.validate(this, id, call))
     try {
       const signal = callSignal(options)
@@ -339,6 +356,7 @@ class ChittyIDClient extends EventEmitter {
    * entry was held (here or in Redis).
    */
   invalidate(id) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'invalidate()'))
     try {
       this.#checkOpen()
       if (typeof id !== 'string') throw invalidArgument('invalidate expects the ChittyID as a string')
@@ -356,6 +374,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker, cache and connection. */
   getStats() {
+    checkThis(this, 'getStats()')
     this.#ensureNative()
     const stats = this.#native.getStats()
     return {
@@ -375,11 +394,13 @@ class ChittyIDClient extends EventEmitter {
 
   /** The same counters in Prometheus text exposition format, ready for a `/metrics` route. */
   metrics() {
+    checkThis(this, 'metrics()')
     this.#ensureNative()
     return this.#native.metrics()
   }
 
   validateFormat(id) {
+    checkThis(this, 'validateFormat()')
     return validateIn(id, this.#idGrammar)
   }
 
@@ -388,6 +409,7 @@ class ChittyIDClient extends EventEmitter {
    * only for the caller's mistakes: bad options (TypeError) and calls after close().
    */
   async healthCheck(options) {
+    checkThis(this, 'healthCheck()')
     if (this.#v1) return this.#v1Call(options, 'healthCheck', false, (call) => v1.healthCheck(this, call))
     const signal = callSignal(options)
     this.#checkOpen()
@@ -403,6 +425,7 @@ class ChittyIDClient extends EventEmitter {
    * when this first check fails (reconnecting continues in the background).
    */
   async connect(options) {
+    checkThis(this, 'connect()')
     const signal = callSignal(options)
     this.#checkOpen()
     this.#ensureNative()
@@ -421,6 +444,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** Stops health checks and reconnects; the state becomes DISCONNECTED. */
   async disconnect() {
+    checkThis(this, 'disconnect()')
     if (this.#closed || this.#native === undefined) return
     this.#native.disconnect()
     this.#monitoring = false
@@ -429,6 +453,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** A snapshot of the connection manager. */
   getConnectionState() {
+    checkThis(this, 'getConnectionState()')
     this.#ensureNative()
     const s = this.#native.connectionState()
     return {
@@ -449,6 +474,7 @@ class ChittyIDClient extends EventEmitter {
    * requests and retries stop natively), and so do later calls.
    */
   async close() {
+    checkThis(this, 'close()')
     if (this.#closed) return
     this.#closed = true
     this.#onEvent = undefined

@@ -8,6 +8,7 @@
 const { Emitter } = require('./emitter.js')
 const {
   invalidArgument,
+  invalidThis,
   abortError,
   circuitOpenError,
   closedError,
@@ -39,6 +40,14 @@ function newKey() {
   const c = globalThis.crypto
   if (c && typeof c.randomUUID === 'function') return c.randomUUID()
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`
+}
+
+/** Whether `value` was made by the ChittyIDClient constructor (set in the class's static block). */
+let isClient
+
+/** A TypeError (`ERR_INVALID_THIS`) unless `self` is a client: a detached method, a bare prototype. */
+function checkThis(self, member) {
+  if (!isClient(self)) throw invalidThis('ChittyIDClient', member)
 }
 
 class ChittyIDClient extends Emitter {
@@ -78,13 +87,19 @@ class ChittyIDClient extends Emitter {
     this.#wire = o.wire === 'auto' ? undefined : o.wire
   }
 
+  static {
+    isClient = (value) => value !== null && typeof value === 'object' && #o in value
+  }
+
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
   get apiKey() {
+    checkThis(this, 'apiKey')
     return this.#apiKey
   }
 
   /** Always `'fetch'`: every exchange is the runtime's `fetch`. */
   get transport() {
+    checkThis(this, 'transport')
     return 'fetch'
   }
 
@@ -179,6 +194,7 @@ class ChittyIDClient extends Emitter {
   }
 
   async mint(request, options) {
+    checkThis(this, 'mint()')
     if (this.#o.v1) return this.#v1Call(options, 'mint', true, (call) => v1.mint(this, request, call))
     const signal = callSignal(options)
     const key = callIdempotencyKey(options) ?? newKey()
@@ -198,6 +214,7 @@ class ChittyIDClient extends Emitter {
   }
 
   async mintBatch(requests, options) {
+    checkThis(this, 'mintBatch()')
     if (this.#o.v1) return this.#v1Call(options, 'mintBatch', true, (call) => v1.mintBatch(this, requests, call))
     const signal = callSignal(options)
     const key = callIdempotencyKey(options) ?? newKey()
@@ -267,6 +284,7 @@ class ChittyIDClient extends Emitter {
   }
 
   async validate(id, options) {
+    checkThis(this, 'validate()')
     if (this.#o.v1) return this.#v1Call(options, 'validate', false, (call) => v1.validate(this, id, call))
     const signal = callSignal(options)
     this.#checkOpen()
@@ -358,6 +376,7 @@ class ChittyIDClient extends Emitter {
 
   /** The format check in the grammars the `idGrammar` option names (lib/format.js). */
   validateFormat(id) {
+    checkThis(this, 'validateFormat()')
     return validateIn(id, this.#o.idGrammar)
   }
 
@@ -367,6 +386,7 @@ class ChittyIDClient extends Emitter {
    * service; rejects for bad options, an aborted signal and a closed client.
    */
   async healthCheck(options) {
+    checkThis(this, 'healthCheck()')
     if (this.#o.v1) return this.#v1Call(options, 'healthCheck', false, (call) => v1.healthCheck(this, call))
     const signal = callSignal(options)
     this.#checkOpen()
@@ -417,6 +437,7 @@ class ChittyIDClient extends Emitter {
 
   /** The connection manager's background checks are not in the portable build (README "Runtimes"). */
   async connect() {
+    checkThis(this, 'connect()')
     this.#checkOpen()
     throw unsupported(
       'connect() (the connection manager)',
@@ -424,9 +445,12 @@ class ChittyIDClient extends Emitter {
     )
   }
 
-  async disconnect() {}
+  async disconnect() {
+    checkThis(this, 'disconnect()')
+  }
 
   getConnectionState() {
+    checkThis(this, 'getConnectionState()')
     return {
       state: 'DISCONNECTED',
       lastHealthCheck: null,
@@ -442,6 +466,7 @@ class ChittyIDClient extends Emitter {
 
   /** Counters of every operation, the breaker, the cache, the 429 pause and the wire of each endpoint. */
   getStats() {
+    checkThis(this, 'getStats()')
     return {
       runtime: 'portable',
       ...this.#attempts.snapshot(),
@@ -455,6 +480,7 @@ class ChittyIDClient extends Emitter {
 
   /** Prometheus metrics need the native client (README "Runtimes"). */
   metrics() {
+    checkThis(this, 'metrics()')
     throw unsupported('metrics()', 'there is no Prometheus registry here; read getStats()')
   }
 
@@ -463,6 +489,7 @@ class ChittyIDClient extends Emitter {
    * answer already on its way is not stored. Resolves to true when an entry was held.
    */
   async invalidate(id) {
+    checkThis(this, 'invalidate()')
     this.#checkOpen()
     if (typeof id !== 'string') throw invalidArgument('invalidate expects the ChittyID as a string')
     this.#flights.forget(id)
@@ -471,6 +498,7 @@ class ChittyIDClient extends Emitter {
 
   /** Ends every call in flight (they reject with ECLIENTCLOSED) and refuses later ones. No timer is left. */
   async close() {
+    checkThis(this, 'close()')
     if (this.#calls.closed) return
     this.#calls.close()
     this.#flights.clear()
