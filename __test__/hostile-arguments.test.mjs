@@ -263,6 +263,24 @@ describe('defects the harness found', () => {
     }
   })
 
+  // An async logger whose promise rejects is a broken logger like one that throws: one
+  // warning, the calls go on. Before, the rejection was unhandled and Node ended the process.
+  test('a logger whose methods return rejected promises does not end the process', async () => {
+    const script = `
+      const { ChittyIDClient } = require('./index.js')
+      const fail = () => Promise.reject(new Error('log sink down'))
+      const logger = { debug: fail, info: fail, warn: fail, error: fail }
+      const client = new ChittyIDClient({ serviceUrl: process.argv[1], transport: ${JSON.stringify(TRANSPORT)}, logger })
+      client.mint({ entity: 'PEO' })
+        .then((id) => new Promise((resolve) => setTimeout(() => resolve(id), 50)))
+        .then((id) => { console.log('minted', id); return client.close() })
+    `
+    const { code, signal, stdout, stderr } = await runNode(script, [`${emulator.url}/v1`])
+    expect({ code, signal }).toEqual({ code: 0, signal: null })
+    expect(stdout).toMatch(/^minted [A-Z]{2}-/)
+    expect(stderr).toMatch(/CHITTYID_LOGGER_THREW.*log sink down/)
+  })
+
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent
   // `null` in its place (the service answered 400).
   test.each(Object.keys(clients))('%s: mintBatch() refuses a sparse array before sending', async (kind) => {

@@ -22,19 +22,33 @@ function isObjectFirst(logger) {
 function makeLog(logger, style) {
   const objectFirst = style === undefined ? isObjectFirst(logger) : style === 'object-first'
   let warned = false
+  // A broken logger must not break the calls it watches: one warning per client, whether its
+  // method throws or returns a promise that rejects (an async logger), which would otherwise be
+  // an unhandled rejection.
+  const broken = (err) => {
+    if (warned) return
+    warned = true
+    process.emitWarning(`the logger given to ChittyIDClient threw: ${reasonOf(err)}`, {
+      type: 'ChittyIDLoggerError',
+      code: 'CHITTYID_LOGGER_THREW',
+    })
+  }
   return function log(level, record, message) {
     try {
-      if (objectFirst) logger[level](record, message)
-      else logger[level](message, record)
+      const result = objectFirst ? logger[level](record, message) : logger[level](message, record)
+      if (result !== null && typeof result === 'object' && typeof result.then === 'function') result.then(null, broken)
     } catch (err) {
-      // A broken logger must not break the calls it watches.
-      if (warned) return
-      warned = true
-      process.emitWarning(`the logger given to ChittyIDClient threw: ${err && err.message}`, {
-        type: 'ChittyIDLoggerError',
-        code: 'CHITTYID_LOGGER_THREW',
-      })
+      broken(err)
     }
+  }
+}
+
+/** The message of what a logger threw, read without throwing again. */
+function reasonOf(err) {
+  try {
+    return String(err instanceof Error ? err.message : err)
+  } catch {
+    return 'an exception that cannot be shown'
   }
 }
 

@@ -341,6 +341,7 @@ async function clientCalls(run, client, label, { v1 = false } = {}) {
 }
 
 async function clientBatch(run, api, base, transport) {
+  await configuredBatch(run, api, base, transport)
   const client = new api.ChittyIDClient({ ...base, transport })
   client.on('error', () => {})
   await clientCalls(run, client, `client[${transport}]`, { v1: transport === undefined })
@@ -361,6 +362,77 @@ async function clientBatch(run, api, base, transport) {
   // After close(): every call is ECLIENTCLOSED or a typed refusal, nothing crashes.
   await client.close()
   await clientCalls(run, client, `closed[${transport}]`, { v1: transport === undefined })
+}
+
+/** Loggers and `headers` options that misbehave at call time, not at construction. */
+function hostileCallbacks() {
+  const thrower = () => {
+    throw hostileError('callback')
+  }
+  let reads = 0
+  const flaky = {}
+  for (const level of ['debug', 'info', 'warn', 'error'])
+    Object.defineProperty(flaky, level, {
+      get: () => (++reads <= 4 ? () => {} : thrower()),
+    })
+  return [
+    ['a logger whose methods throw', { logger: { debug: thrower, info: thrower, warn: thrower, error: thrower } }],
+    ['a logger whose methods go away after the check', { logger: flaky }],
+    [
+      'a logger returning promises that reject',
+      {
+        logger: Object.fromEntries(
+          ['debug', 'info', 'warn', 'error'].map((l) => [l, () => Promise.reject(hostileError('log'))]),
+        ),
+      },
+    ],
+    ['a headers function that throws', { headers: thrower }],
+    ['a headers function returning a Symbol', { headers: () => Symbol('h') }],
+    [
+      'a headers function returning a throwing proxy',
+      { headers: () => new Proxy({}, { ownKeys: thrower, get: thrower }) },
+    ],
+    ['a headers function returning a Promise', { headers: () => Promise.resolve({ 'x-a': 'b' }) }],
+    ['a headers function returning a Symbol value', { headers: () => ({ 'x-a': Symbol('v') }) }],
+    ['a headers function returning CR LF', { headers: () => ({ 'x-a': 'b\r\nx-injected: 1' }) }],
+    ['a headers function returning the Authorization header', { headers: () => ({ authorization: 'Bearer other' }) }],
+    [
+      'headers as a Map with a throwing forEach',
+      { headers: Object.assign(new Map([['x-a', 'b']]), { forEach: thrower }) },
+    ],
+    [
+      'headers with a getter throwing on its 2nd read',
+      {
+        headers: (() => {
+          let n = 0
+          return {
+            get 'x-a'() {
+              if (++n > 1) thrower()
+              return 'b'
+            },
+          }
+        })(),
+      },
+    ],
+  ]
+}
+
+async function configuredBatch(run, api, base, transport) {
+  for (const [name, extra] of hostileCallbacks()) {
+    let client
+    await run.attempt(`new ChittyIDClient(${name})`, () => {
+      client = new api.ChittyIDClient({ ...base, transport, ...extra })
+    })
+    if (client === undefined) continue
+    client.on('retry', () => {})
+    await run.attempt(`[${name}] mint`, () => client.mint({ entity: 'PEO' }))
+    await run.attempt(`[${name}] mintBatch`, () => client.mintBatch([{ entity: 'PEO' }]))
+    await run.attempt(`[${name}] validate`, () => client.validate('CT-A-CHI-1234-I-24-A-0'))
+    await run.attempt(`[${name}] healthCheck`, () => client.healthCheck())
+    if (typeof client.connect === 'function' && transport !== undefined)
+      await run.attempt(`[${name}] connect`, () => client.connect())
+    await run.attempt(`[${name}] close`, () => client.close())
+  }
 }
 
 async function receiverBatch(run, api, base) {
@@ -552,6 +624,7 @@ async function compatBatch(run, api, base) {
 async function portableBatch(run, base) {
   const portable = require(fileURLToPath(new URL('portable.js', ROOT)))
   await constructorBatch(run, portable, base, 24)
+  await configuredBatch(run, portable, base, undefined)
   const client = new portable.ChittyIDClient(base)
   await clientCalls(run, client, 'portable')
   await moduleBatch(run, { ...portable, registerMetrics: undefined }, base)
