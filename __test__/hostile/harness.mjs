@@ -193,7 +193,16 @@ const COMPANIONS = {
   rateLimit: { requestsPerSecond: 1000 },
 }
 
+/** Call options whose `field` answers a good value on its first read and `later` on every other. */
+function optionThen(field, good, later) {
+  let reads = 0
+  return Object.defineProperty({}, field, { enumerable: true, get: () => (++reads === 1 ? good : later) })
+}
+
 const CALL_OPTION_SHAPES = [
+  (v) => optionThen('signal', new AbortController().signal, v),
+  (v) => optionThen('headers', { 'x-a': 'b' }, v),
+  (v) => optionThen('idempotencyKey', 'hostile-key-1', v),
   (v) => v,
   (v) => ({ signal: v }),
   (v) => ({ headers: v }),
@@ -340,7 +349,7 @@ async function clientCalls(run, client, label, { v1 = false } = {}) {
   }
 }
 
-async function clientBatch(run, api, base, transport) {
+async function clientBatch(run, api, base, transport, emulator) {
   await configuredBatch(run, api, base, transport)
   const client = new api.ChittyIDClient({ ...base, transport })
   client.on('error', () => {})
@@ -358,6 +367,25 @@ async function clientBatch(run, api, base, transport) {
   }
   if (transport !== undefined) await run.attempt('reentrant.connect()', () => reentrant.connect())
   await run.attempt('reentrant.disconnect()', () => reentrant.disconnect())
+  // Retries (the emulator answers 503 twice) whose listeners call again, and close the client
+  // in the middle of its calls.
+  const retrying = new api.ChittyIDClient({ ...base, transport, retry: { maxAttempts: 3, initialDelayMs: 1 } })
+  let retries = 0
+  retrying.on('retry', () => {
+    retries += 1
+    const [, value] = run.pick(VALUES)
+    retrying.mint(value()).catch((err) => run.judge('retry listener: mint', err, 'rejected'))
+    if (retries === 3) retrying.close()
+  })
+  for (let i = 0; i < 3; i++) {
+    emulator.setFault({ errorStatus: 503, remaining: 2 })
+    await run.attempt(`retrying.validate #${i}`, () => retrying.validate('CT-A-CHI-1234-I-24-A-0'))
+    await run.attempt(`retrying.mint #${i}`, () =>
+      retrying.mint({ entity: 'PEO' }, { idempotencyKey: `reentrant-${i}` }),
+    )
+  }
+  emulator.clearFaults()
+  await retrying.close()
   await reentrant.close()
   // After close(): every call is ECLIENTCLOSED or a typed refusal, nothing crashes.
   await client.close()
@@ -647,10 +675,10 @@ export async function run(batch, seed, transport) {
   }
   try {
     if (batch === 'constructor') await constructorBatch(r, api, base)
-    else if (batch === 'client') await clientBatch(r, api, base, transport)
+    else if (batch === 'client') await clientBatch(r, api, base, transport, emulator)
     // v1 semantics: the transport chosen automatically under jest (lib/v1.js makes the calls).
     else if (batch === 'v1')
-      await clientBatch(r, api, { serviceUrl: base.serviceUrl, apiKey: API_KEY, timeout: 3000 }, undefined)
+      await clientBatch(r, api, { serviceUrl: base.serviceUrl, apiKey: API_KEY, timeout: 3000 }, undefined, emulator)
     else if (batch === 'receivers') await receiverBatch(r, api, base)
     else if (batch === 'module') await moduleBatch(r, api, base)
     else if (batch === 'emulator') await emulatorBatch(r, api, emulator)
