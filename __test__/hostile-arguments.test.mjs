@@ -13,6 +13,7 @@ import {
   ChittyIDClient,
   ChittyIDEmulator,
   ChittyIDCache,
+  CircuitBreaker,
   registerMetrics,
   withRetry,
   withResilience,
@@ -279,6 +280,27 @@ describe('defects the harness found', () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null })
     expect(stdout).toMatch(/^minted [A-Z]{2}-/)
     expect(stderr).toMatch(/CHITTYID_LOGGER_THREW.*log sink down/)
+  })
+
+  // A value of the wrong type is refused in the caller's words, not napi's. Before: "Failed to
+  // convert napi value Boolean into rust type `f64` on BreakerOptions.failureThreshold" (and a
+  // hole in `ca`: "... `Undefined` into rust type `String` on NativeClientOptions.ca").
+  test("wrong types are refused in the caller's words: CircuitBreaker, withRetry, ca", async () => {
+    const refusals = [
+      () => new CircuitBreaker({ failureThreshold: true }),
+      // eslint-disable-next-line no-sparse-arrays
+      () => new ChittyIDClient({ transport: TRANSPORT, ca: [, 'PEM'] }),
+    ]
+    for (const refuse of refusals) {
+      expect(refuse).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+      expect(refuse).not.toThrow(/rust type|napi/)
+    }
+    const err = await withRetry(() => 'never', { maxAttempts: 'three' }).catch((e) => e)
+    expect(err).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
+    expect(err.message).toMatch(/"maxAttempts" must be a number/)
+    // null is unset, as undefined.
+    expect(new CircuitBreaker({ failureThreshold: null }).getState().config.failureThreshold).toBe(5)
+    await expect(withRetry(() => 'ok', { maxAttempts: null })).resolves.toBe('ok')
   })
 
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent

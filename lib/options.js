@@ -160,11 +160,15 @@ function serviceUrlOption(config) {
 function caOption(value) {
   if (value === undefined || value === null) return undefined
   const list = Array.isArray(value) ? value : [value]
-  return list.map((pem) => {
-    if (typeof pem === 'string') return pem
-    if (Buffer.isBuffer(pem)) return pem.toString('utf8')
-    throw invalidArgument('ChittyIDClient option "ca" must be PEM text (string or Buffer) or an array of them')
-  })
+  const pems = []
+  // By index: a hole is no certificate (`map` skipped it, and napi then met `undefined`).
+  for (let i = 0; i < list.length; i++) {
+    const pem = list[i]
+    if (typeof pem === 'string') pems.push(pem)
+    else if (Buffer.isBuffer(pem)) pems.push(pem.toString('utf8'))
+    else throw invalidArgument('ChittyIDClient option "ca" must be PEM text (string or Buffer) or an array of them')
+  }
+  return pems
 }
 
 // Node's switches for proxies from the environment: the variable, or the flag given to node

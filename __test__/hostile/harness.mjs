@@ -87,6 +87,9 @@ class Run {
       err instanceof TypeError || err instanceof RangeError || err instanceof this.ChittyIDError || startFailure
     if (!typed || typeof err.code !== 'string' || err.code === '')
       return this.violate(label, `${how}: untyped error ${describe(err)}`)
+    // Clear: worded for the caller, not in the addon's terms.
+    if (/rust type|napi value|Failed to convert/.test(msg))
+      return this.violate(label, `${how}: napi's wording ${describe(err)}`)
     this.outcomes.typed += 1
   }
 

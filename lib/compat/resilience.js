@@ -7,6 +7,7 @@
 
 const native = require('../native/index.js')
 const { invalidArgument, circuitOpenError, rejectLater } = require('../errors.js')
+const { shown } = require('../option-checks.js')
 const { DEFAULTS } = require('../options.js')
 
 /** Defaults of `withRetry`: the client's retry defaults and retryable errors (lib/options.js). */
@@ -30,11 +31,33 @@ function checked(what, call) {
   }
 }
 
+/**
+ * `into` with the numeric `fields` of `from` checked for their type, each read once: `null` and
+ * `undefined` leave the field unset (`defaults`' value, if any); anything but a number is a
+ * TypeError naming the field. The ranges are checked natively, in the client's words.
+ */
+function numericFields(into, from, fields, what, defaults = {}) {
+  for (const field of fields) {
+    const value = from[field]
+    if (value === undefined || value === null) {
+      if (defaults[field] === undefined) delete into[field]
+      else into[field] = defaults[field]
+    } else if (typeof value !== 'number') {
+      throw invalidArgument(`${what}: "${field}" must be a number, got ${shown(value)}`)
+    } else into[field] = value
+  }
+  return into
+}
+
+const RETRY_NUMBERS = ['maxAttempts', 'initialDelayMs', 'maxDelayMs', 'backoffMultiplier', 'jitter', 'maxRetryAfterMs']
+const BREAKER_NUMBERS = ['failureThreshold', 'resetTimeout', 'monitorWindow', 'halfOpenAttempts']
+
 /** A validated copy of `config` over the defaults; a retry in flight never sees later edits. */
 function retryConfigOf(config) {
   if (config === undefined || config === null) config = {}
   if (typeof config !== 'object') throw invalidArgument('withRetry config must be an object')
   const merged = { ...RETRY_CONFIG, ...config }
+  numericFields(merged, { ...merged }, RETRY_NUMBERS, 'invalid withRetry config', RETRY_CONFIG)
   // Copied before it is checked, by index (a hole is not a string), so the list checked is the
   // list used.
   const list = merged.retryableErrors
@@ -99,7 +122,8 @@ class CircuitBreaker {
   constructor(options = {}) {
     if (options === null || typeof options !== 'object')
       throw invalidArgument('CircuitBreaker options must be an object')
-    this.#native = checked('invalid CircuitBreaker options', () => new native.NativeCircuitBreaker(options))
+    const numbers = numericFields({}, options, BREAKER_NUMBERS, 'invalid CircuitBreaker options')
+    this.#native = checked('invalid CircuitBreaker options', () => new native.NativeCircuitBreaker(numbers))
   }
 
   /** "CLOSED", "OPEN" or "HALF_OPEN". */
