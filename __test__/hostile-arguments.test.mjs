@@ -77,6 +77,12 @@ describe('hostile arguments, every entry point, in a child process per batch', (
     expect(cases).toBeGreaterThan(2000)
   }, 120000)
 
+  test('globalThis.fetch stand-ins that throw, reject with hostile values, answer oddly or never', async () => {
+    const { cases, outcomes } = await batch('stubs')
+    expect(cases).toBeGreaterThan(150)
+    expect(outcomes.typed).toBeGreaterThan(40)
+  }, 120000)
+
   test('the portable build: constructor, methods, module functions, receivers', async () => {
     const { cases, outcomes } = await batch('portable')
     expect(cases).toBeGreaterThan(5000)
@@ -301,6 +307,53 @@ describe('defects the harness found', () => {
     // null is unset, as undefined.
     expect(new CircuitBreaker({ failureThreshold: null }).getState().config.failureThreshold).toBe(5)
     await expect(withRetry(() => 'ok', { maxAttempts: null })).resolves.toBe('ok')
+  })
+
+  // The portable client over a `fetch` that ignores its AbortSignal: the call's timeout still
+  // ends it (before, it waited for ever), and a rejection whose fields throw when read is still
+  // reported as a failed fetch (before, the stub's own exception came out of mint()).
+  describe('the portable client and a hostile fetch', () => {
+    const realFetch = globalThis.fetch
+    afterEach(() => {
+      globalThis.fetch = realFetch
+    })
+    const thrower = () => {
+      throw new Error('read me not')
+    }
+    const client = () =>
+      new portable.ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1', timeout: 200, retry: false })
+
+    test('a fetch that never settles times out', async () => {
+      globalThis.fetch = () => new Promise(() => {})
+      const c = client()
+      const started = Date.now()
+      const err = await c.mint({ entity: 'PEO' }).catch((e) => e)
+      expect(err).toMatchObject({ name: 'ChittyIDError' })
+      expect(['ETIMEDOUT', 'EMINTUNKNOWN']).toContain(err.code)
+      expect(Date.now() - started).toBeLessThan(5000)
+      await c.close()
+    })
+
+    test('a body that never ends times out', async () => {
+      globalThis.fetch = async () => new Response(new ReadableStream({ pull: () => new Promise(() => {}) }))
+      const c = client()
+      await expect(c.validate('CT-A-CHI-1234-I-24-A-0')).resolves.toMatchObject({ error: expect.any(String) })
+      await c.close()
+    })
+
+    test('a rejection whose fields throw is EFETCH', async () => {
+      globalThis.fetch = () => Promise.reject(new Proxy({}, { get: thrower, getPrototypeOf: thrower }))
+      const c = client()
+      const err = await c.healthCheck().then(
+        (healthy) => ({ healthy }),
+        (e) => e,
+      )
+      expect(err).toEqual({ healthy: false })
+      const mint = await c.mint({ entity: 'PEO' }).catch((e) => e)
+      expect(mint).toMatchObject({ name: 'ChittyIDError' })
+      expect(mint.message).not.toMatch(/read me not/)
+      await c.close()
+    })
   })
 
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent

@@ -67,13 +67,17 @@ class Run {
     // A revoked proxy refuses every operation, as a proxy whose traps throw does: V8's TypeError
     // is the value's own exception.
     const revoked = err instanceof TypeError && /on a proxy that has been revoked$/.test(err.message)
-    if ((err !== null && typeof err === 'object' && err[HOSTILE] === true) || revoked) {
+    // A failed fetch is the client's to report (EFETCH...), however the stub failed; only v1
+    // semantics pass a fetch's own rejection on, as v1 did.
+    const ownFetch = this.batch === 'stubs' && !label.startsWith('[v1]')
+    if (!ownFetch && ((err !== null && typeof err === 'object' && err[HOSTILE] === true) || revoked)) {
       this.outcomes.hostile += 1
       return
     }
     // v1 semantics (lib/v1.js) keep v1's own failures of mint and mintBatch: a plain Error with
     // v1's wording, whatever the request (docs/ARCHITECTURE.md "v1 semantics").
-    if (this.batch === 'v1' && how === 'rejected' && err instanceof Error && /\.mint(Batch)?\(/.test(label)) {
+    const v1 = this.batch === 'v1' || label.startsWith('[v1]')
+    if (v1 && how === 'rejected' && /\.?mint(Batch)?\b/.test(label)) {
       this.outcomes.v1 += 1
       return
     }
@@ -466,6 +470,117 @@ async function configuredBatch(run, api, base, transport) {
   }
 }
 
+/** `globalThis.fetch` stand-ins that misbehave: what a jest stub can do to the fetch engines. */
+function hostileFetches() {
+  const thrower = () => {
+    throw hostileError('fetch stub')
+  }
+  const proxy = () => new Proxy({}, { get: thrower, has: thrower, ownKeys: thrower, getPrototypeOf: thrower })
+  const answer = (status, fields = {}) =>
+    Object.assign(new Response(JSON.stringify({ chittyId: 'CT-A-CHI-1234-I-24-A-0', valid: true }), { status }), fields)
+  return [
+    ['not a function', 42],
+    [
+      'throws a Symbol',
+      () => {
+        throw Symbol('s')
+      },
+    ],
+    [
+      'throws null',
+      () => {
+        throw null
+      },
+    ],
+    ['rejects with a throwing proxy', () => Promise.reject(proxy())],
+    [
+      'rejects with a throwing code getter',
+      () => Promise.reject(Object.defineProperty(new Error('x'), 'code', { get: thrower })),
+    ],
+    [
+      'rejects with a throwing cause getter',
+      () => Promise.reject(Object.defineProperty(new TypeError('fetch failed'), 'cause', { get: thrower })),
+    ],
+    ['resolves undefined', () => Promise.resolve(undefined)],
+    ['resolves a throwing proxy', () => Promise.resolve(proxy())],
+    ['resolves a thenable that throws', () => ({ then: thrower })],
+    [
+      'answers with a throwing status getter',
+      () => Promise.resolve(Object.defineProperty(answer(200), 'status', { get: thrower })),
+    ],
+    [
+      'answers with throwing headers',
+      () => Promise.resolve(Object.defineProperty(answer(503), 'headers', { get: thrower })),
+    ],
+    [
+      'answers with a body that throws',
+      () =>
+        Promise.resolve({
+          status: 200,
+          ok: true,
+          headers: new Headers(),
+          body: proxy(),
+          json: thrower,
+          text: thrower,
+          arrayBuffer: thrower,
+        }),
+    ],
+    [
+      'answers with a status of 1e300',
+      () => Promise.resolve({ status: 1e300, ok: false, headers: new Headers(), text: async () => '' }),
+    ],
+    [
+      'answers with a body that never ends',
+      () => Promise.resolve(new Response(new ReadableStream({ pull: () => new Promise(() => {}) }), { status: 200 })),
+    ],
+    ['never settles', () => new Promise(() => {})],
+  ]
+}
+
+async function stubBatch(run, api) {
+  const portable = require(fileURLToPath(new URL('portable.js', ROOT)))
+  const realFetch = globalThis.fetch
+  const config = { serviceUrl: 'http://127.0.0.1:9/v1', apiKey: API_KEY, timeout: 300 }
+  const makers = {
+    fetch: () =>
+      new api.ChittyIDClient({ ...config, transport: 'fetch', retry: { maxAttempts: 2, initialDelayMs: 1 } }),
+    portable: () => new portable.ChittyIDClient({ ...config, retry: { maxAttempts: 2, initialDelayMs: 1 } }),
+    // v1 semantics: the fetch transport chosen automatically under jest, v1's options only.
+    v1: () => {
+      const saved = { JEST_WORKER_ID: process.env.JEST_WORKER_ID, CHITTYID_TRANSPORT: process.env.CHITTYID_TRANSPORT }
+      process.env.JEST_WORKER_ID = '1'
+      delete process.env.CHITTYID_TRANSPORT
+      try {
+        return new api.ChittyIDClient(config)
+      } finally {
+        for (const [k, v] of Object.entries(saved))
+          if (v === undefined) delete process.env[k]
+          else process.env[k] = v
+      }
+    },
+  }
+  try {
+    for (const [mode, make] of Object.entries(makers)) {
+      for (const [name, fetch] of hostileFetches()) {
+        // v1 semantics wait as v1 did: without a timeout on validate, mintBatch and a mint's
+        // body, so a fetch that never answers holds them (docs/ARCHITECTURE.md "v1 semantics").
+        if (mode === 'v1' && /never/.test(name)) continue
+        globalThis.fetch = fetch
+        const client = make()
+        const label = `[${mode}] fetch ${name}:`
+        await run.attempt(`${label} mint`, () => client.mint({ entity: 'PEO' }))
+        await run.attempt(`${label} mintBatch`, () => client.mintBatch([{ entity: 'PEO' }]))
+        await run.attempt(`${label} validate`, () => client.validate('CT-A-CHI-1234-I-24-A-0'))
+        // (healthCheck()'s own timeout is a fixed 5 s: not waited out here.)
+        if (!/never/.test(name)) await run.attempt(`${label} healthCheck`, () => client.healthCheck())
+        await client.close()
+      }
+    }
+  } finally {
+    globalThis.fetch = realFetch
+  }
+}
+
 async function receiverBatch(run, api, base) {
   const { ChittyIDClient } = api
   const client = new ChittyIDClient(base)
@@ -683,6 +798,7 @@ export async function run(batch, seed, transport) {
     else if (batch === 'v1')
       await clientBatch(r, api, { serviceUrl: base.serviceUrl, apiKey: API_KEY, timeout: 3000 }, undefined, emulator)
     else if (batch === 'receivers') await receiverBatch(r, api, base)
+    else if (batch === 'stubs') await stubBatch(r, api)
     else if (batch === 'module') await moduleBatch(r, api, base)
     else if (batch === 'emulator') await emulatorBatch(r, api, emulator)
     else if (batch === 'compat') await compatBatch(r, api, base)
