@@ -10,6 +10,7 @@
 
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { inspect } from 'node:util'
 import { HOSTILE, VALUES, hostileError } from './values.mjs'
 
 const require = createRequire(import.meta.url)
@@ -83,8 +84,7 @@ class Run {
     }
     if (!(err instanceof Error)) return this.violate(label, `${how}: threw a non-Error ${describe(err)}`)
     const msg = String(err.message)
-    if (msg.includes(API_KEY) || String(err.stack).includes(API_KEY))
-      return this.violate(label, `${how}: the message shows the API key`)
+    if (shows(err)) return this.violate(label, `${how}: the error (message, stack, cause or fields) shows the API key`)
     // The emulator's own failure to start (an unknown host, say): a plain Error with its code.
     const startFailure = err.code === 'EEMULATORSTART' && label.startsWith('ChittyIDEmulator.start')
     const typed =
@@ -139,6 +139,7 @@ class Run {
     clearTimeout(timer)
     if (settled.hang) return this.violate(label, `the promise did not settle within ${HANG_MS} ms`)
     if (settled.failed) return this.judge(label, settled.error, 'rejected')
+    if (shows(settled.value)) return this.violate(label, 'the answer shows the API key')
     this.outcomes.resolved += 1
     return settled.value
   }
@@ -147,6 +148,15 @@ class Run {
     process.stdout.write(
       `\n${JSON.stringify({ batch: this.batch, cases: this.cases, outcomes: this.outcomes, violations: this.violations, slow: this.slow })}\n`,
     )
+  }
+}
+
+/** Whether `value` (an error with its stack, cause and fields; an answer) shows the API key. */
+function shows(value) {
+  try {
+    return inspect(value, { depth: 4, showHidden: true, getters: false }).includes(API_KEY)
+  } catch {
+    return false
   }
 }
 
