@@ -356,6 +356,23 @@ describe('defects the harness found', () => {
     })
   })
 
+  // A Map's key can be anything: the refusal of a header name that is not a string used to
+  // quote it with JSON.stringify, which threw for a BigInt ("Do not know how to serialize a
+  // BigInt", no code) and overflowed the stack for a deeply nested object.
+  test.each(Object.keys(clients))('%s: a header name that is no string is ERR_INVALID_ARG_VALUE', async (kind) => {
+    const client = clients[kind]({ serviceUrl: `${emulator.url}/v1` })
+    try {
+      let deep = {}
+      for (let i = 0; i < 100000; i++) deep = { deep }
+      for (const name of [10n, deep, Symbol('h')]) {
+        const err = await client.mint({ entity: 'PEO' }, { headers: new Map([[name, 'b']]) }).catch((e) => e)
+        expect(err).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
+      }
+    } finally {
+      await client.close()
+    }
+  })
+
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent
   // `null` in its place (the service answered 400).
   test.each(Object.keys(clients))('%s: mintBatch() refuses a sparse array before sending', async (kind) => {

@@ -224,6 +224,8 @@ const CALL_OPTION_SHAPES = [
   (v) => ({ signal: v }),
   (v) => ({ headers: v }),
   (v) => ({ headers: { 'x-hostile': v } }),
+  (v) => ({ headers: new Map([[v, 'b']]) }),
+  (v) => ({ headers: typeof v === 'string' ? { [v]: 'b' } : new Headers({ 'x-a': 'b' }) }),
   (v) => ({ idempotencyKey: v }),
 ]
 
