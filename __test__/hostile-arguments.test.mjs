@@ -373,6 +373,29 @@ describe('defects the harness found', () => {
     }
   })
 
+  // The compat connection manager reads its live properties at every reconnect (as v1 did);
+  // one that Number() refuses (a Symbol, an object whose valueOf throws) made connect() reject
+  // (documented never to) and, from the reconnect timer, was an unhandled rejection that ended
+  // the process. It now counts as NaN, as any other odd value does.
+  test('ChittyIDConnectionManager survives live properties Number() refuses', async () => {
+    const script = `
+      const { ChittyIDConnectionManager } = require('./index.js')
+      const m = new ChittyIDConnectionManager({ serviceUrl: 'http://127.0.0.1:9', reconnectDelay: 1, maxReconnectDelay: 5 })
+      m.on('error', () => {})
+      m.connect().then(async (first) => {
+        m.reconnectDelay = Symbol('odd') // read by the reconnect timer set above
+        m.maxReconnectAttempts = { valueOf() { throw new Error('odd') } }
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        const again = await m.connect()
+        console.log('connect', first, again)
+        await m.reset()
+      })
+    `
+    const { code, signal, stdout, stderr } = await runNode(script)
+    expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' })
+    expect(stdout).toMatch(/^connect false false/)
+  })
+
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent
   // `null` in its place (the service answered 400).
   test.each(Object.keys(clients))('%s: mintBatch() refuses a sparse array before sending', async (kind) => {

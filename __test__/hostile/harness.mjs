@@ -767,6 +767,26 @@ async function compatBatch(run, api, base) {
         if (field !== 'serviceUrl') await m.connect()
         return m.reset()
       })
+    // Its live properties are read at every reconnect, from a timer: an odd one must not throw.
+    for (const field of [
+      'reconnectDelay',
+      'maxReconnectDelay',
+      'reconnectMultiplier',
+      'maxReconnectAttempts',
+      'reconnectAttempts',
+      'healthCheckInterval',
+    ]) {
+      const down = new ChittyIDConnectionManager({
+        serviceUrl: 'http://127.0.0.1:9',
+        reconnectDelay: 1,
+        maxReconnectDelay: 5,
+      })
+      down.on('error', () => {})
+      down[field] = value()
+      await run.attempt(`manager (service down) with ${field} = ${name}: connect()`, () => down.connect())
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      await down.reset()
+    }
     const manager = new ChittyIDConnectionManager({ serviceUrl: base.serviceUrl })
     await run.attempt(`manager.setState(${name})`, () => manager.setState(value()))
     // (An event name is EventEmitter's business: Node's emitter itself throws an untyped
