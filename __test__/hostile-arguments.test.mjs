@@ -5,7 +5,8 @@
 // V8 abort) shows as a signal or an exit code instead of killing jest; within a batch every
 // error must be a TypeError, RangeError or ChittyIDError with a `code` (or the hostile value's
 // own exception), never show the API key, and every promise must settle. Deterministic: the
-// seed below (CHITTYID_HOSTILE_SEED overrides it). The batches' transport is the suite's
+// seed below (CHITTYID_HOSTILE_SEED overrides it); each position gets a seeded sample of the
+// hostile values, CHITTYID_HOSTILE_FULL=1 gives it all of them (slower). The batches' transport is the suite's
 // (CHITTYID_TRANSPORT, see __test__/setup-native-transport.cjs). The focused tests below pin
 // each defect the harness found.
 import { fileURLToPath } from 'node:url'
@@ -40,15 +41,15 @@ async function batch(name, env = {}) {
 describe('hostile arguments, every entry point, in a child process per batch', () => {
   test('the constructor: every option and nested option field, and each read twice', async () => {
     const { cases, outcomes } = await batch('constructor')
-    expect(cases).toBeGreaterThan(4000)
-    expect(outcomes.typed).toBeGreaterThan(3000)
+    expect(cases).toBeGreaterThan(2500)
+    expect(outcomes.typed).toBeGreaterThan(2000)
   }, 120000)
 
   test('the client methods, their call options, reentrant calls from listeners, after close()', async () => {
     const { cases, outcomes } = await batch('client')
-    expect(cases).toBeGreaterThan(4000)
-    expect(outcomes.typed).toBeGreaterThan(3000)
-    expect(outcomes.resolved).toBeGreaterThan(500) // valid-looking input reached the emulator
+    expect(cases).toBeGreaterThan(3000)
+    expect(outcomes.typed).toBeGreaterThan(2000)
+    expect(outcomes.resolved).toBeGreaterThan(1000) // valid-looking input reached the emulator
   }, 120000)
 
   test('v1 semantics (the transport chosen automatically under jest): nothing crashes', async () => {
@@ -86,7 +87,7 @@ describe('hostile arguments, every entry point, in a child process per batch', (
   test('the portable build: constructor, methods, module functions, receivers', async () => {
     const { cases, outcomes } = await batch('portable')
     expect(cases).toBeGreaterThan(5000)
-    expect(outcomes.typed).toBeGreaterThan(4000)
+    expect(outcomes.typed).toBeGreaterThan(3500)
   }, 120000)
 })
 
