@@ -397,6 +397,35 @@ describe('defects the harness found', () => {
     expect(stdout).toMatch(/^connect false false/)
   })
 
+  // "A listener that throws neither stops the others nor the process": before, one that threw
+  // an object whose `message` is a Symbol, or a getter that throws, had its warning throw in
+  // turn (out of the native event delivery: the process ended), and an async listener's
+  // rejection was unhandled (the process ended too).
+  test.each([
+    ['a Symbol message', '() => { throw { message: Symbol("m") } }', /threw: Symbol\(m\)/],
+    [
+      'a message getter that throws',
+      '() => { throw Object.defineProperty({}, "message", { get() { throw new Error("inner") } }) }',
+      /threw: an exception that cannot be shown/,
+    ],
+    ['an async listener that rejects', '() => Promise.reject(new Error("async listener"))', /threw: async listener/],
+  ])('a listener throwing %s warns, the process goes on', async (_, listener, warning) => {
+    const script = `
+      const { ChittyIDClient } = require('./index.js')
+      const client = new ChittyIDClient({ serviceUrl: process.argv[1], transport: ${JSON.stringify(TRANSPORT)} })
+      let heard = 0
+      client.on('stateChange', ${listener})
+      client.on('stateChange', () => heard++)
+      client.connect()
+        .then((connected) => new Promise((resolve) => setTimeout(() => resolve(connected), 50)))
+        .then((connected) => { console.log('connected', connected, heard > 0); return client.close() })
+    `
+    const { code, signal, stdout, stderr } = await runNode(script, [`${emulator.url}/v1`])
+    expect({ code, signal }).toEqual({ code: 0, signal: null })
+    expect(stdout).toMatch(/^connected true true/)
+    expect(stderr).toMatch(warning)
+  })
+
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent
   // `null` in its place (the service answered 400).
   test.each(Object.keys(clients))('%s: mintBatch() refuses a sparse array before sending', async (kind) => {

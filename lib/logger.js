@@ -10,6 +10,8 @@
 // - message first, `logger.info(message, record)`, everywhere else: winston merges the record
 //   into its log entry, the console prints both.
 
+const { thrownMessage, watchSettling } = require('./events.js')
+
 function isObjectFirst(logger) {
   if (typeof logger.child !== 'function') return false
   return typeof logger.bindings === 'function' || (logger.fields !== null && typeof logger.fields === 'object')
@@ -28,27 +30,17 @@ function makeLog(logger, style) {
   const broken = (err) => {
     if (warned) return
     warned = true
-    process.emitWarning(`the logger given to ChittyIDClient threw: ${reasonOf(err)}`, {
+    process.emitWarning(`the logger given to ChittyIDClient threw: ${thrownMessage(err)}`, {
       type: 'ChittyIDLoggerError',
       code: 'CHITTYID_LOGGER_THREW',
     })
   }
   return function log(level, record, message) {
     try {
-      const result = objectFirst ? logger[level](record, message) : logger[level](message, record)
-      if (result !== null && typeof result === 'object' && typeof result.then === 'function') result.then(null, broken)
+      watchSettling(objectFirst ? logger[level](record, message) : logger[level](message, record), broken)
     } catch (err) {
       broken(err)
     }
-  }
-}
-
-/** The message of what a logger threw, read without throwing again. */
-function reasonOf(err) {
-  try {
-    return String(err instanceof Error ? err.message : err)
-  } catch {
-    return 'an exception that cannot be shown'
   }
 }
 
