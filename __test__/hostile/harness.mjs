@@ -380,6 +380,11 @@ async function clientBatch(run, api, base, transport, emulator) {
   await clientCalls(run, client, `client[${transport}]`, { v1: transport === undefined })
   // Reentrancy: calls made from inside event listeners.
   const reentrant = new api.ChittyIDClient({ ...base, transport })
+  // Listeners that throw what cannot be shown, or reject later: warnings, never a crash.
+  reentrant.on('stateChange', () => {
+    throw { message: Symbol('m') }
+  })
+  reentrant.on('stateChange', () => Promise.reject(hostileError('async listener')))
   for (const event of ['connected', 'stateChange', 'disconnected', 'retry', 'error', 'unhealthy']) {
     reentrant.on(event, () => {
       const [, value] = run.pick(VALUES)
