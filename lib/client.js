@@ -1,5 +1,8 @@
 'use strict'
 
+// The native ChittyIDClient: checks each call, submits it to the addon and settles it through the
+// bridge; events, stats and close() (docs/ARCHITECTURE.md "One mint, from JS to the socket and back").
+
 const { EventEmitter } = require('node:events')
 const native = require('./native/index.js')
 const { cachedVerdict, submitMint, submitValidate } = native

@@ -1,5 +1,7 @@
 'use strict'
 
+// ChittyIDEmulator: the JS face of the embedded emulator (src/emulator/, src/bindings/emulator.rs).
+
 const native = require('./native/index.js')
 const { invalidArgument } = require('./errors.js')
 

@@ -1,5 +1,8 @@
 'use strict'
 
+// The JS side of the one error mapping (src/bindings/errors.rs): `ChittyIDError`, the error a
+// native outcome becomes (`fromInfo`), and the errors JS raises itself.
+
 /** Error raised by the client; `code` is stable, `cause` holds the lower-level failure. */
 class ChittyIDError extends Error {
   constructor(

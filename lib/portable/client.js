@@ -395,7 +395,7 @@ class ChittyIDClient extends Emitter {
     const ctl = this.#calls.begin(signal)
     const fetchFn = globalThis.fetch
     const probe = async (url) => {
-      const epoch = this.#attempts.gate.epoch
+      const epoch = this.#attempts.pause.epoch
       this.#attempts.stats.healthCheck.requests++
       const { status, retryAfter } = await exchange(fetchFn, {
         url,
@@ -411,7 +411,7 @@ class ChittyIDClient extends Emitter {
     }
     try {
       if (typeof fetchFn !== 'function') return false
-      await this.#attempts.waitGate(ctl.signal)
+      await this.#attempts.waitPause(ctl.signal)
       const known = this.#wire
       let status = await probe(known === 'deployed' ? `${this.#origin}/health` : `${this.serviceUrl}/health`)
       if (known === undefined) {

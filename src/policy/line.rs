@@ -56,6 +56,30 @@ impl Line {
     }
 }
 
+/// For the gates' tests: 50 calls wait in `line`, one more behind them, the 50 are aborted;
+/// returns how long (ms, from its budget) the one behind waited. Each `call()` waits at the
+/// gate with 60 s to spare and resolves to its wait.
+#[cfg(test)]
+pub async fn wait_behind_leavers<Fut>(line: &Line, call: impl Fn() -> Fut) -> u64
+where
+    Fut: std::future::Future<Output = u64> + Send + 'static,
+{
+    let leaving: Vec<_> = (0..50).map(|_| tokio::spawn(call())).collect();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let staying = tokio::spawn(call());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(line.count(), 51);
+    for w in &leaving {
+        w.abort();
+    }
+    for w in leaving {
+        assert!(w.await.unwrap_err().is_cancelled());
+    }
+    let waited = staying.await.unwrap();
+    assert_eq!(line.count(), 0);
+    waited
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
