@@ -9,6 +9,7 @@
 // hostile values, CHITTYID_HOSTILE_FULL=1 gives it all of them (slower). The batches' transport is the suite's
 // (CHITTYID_TRANSPORT, see __test__/setup-native-transport.cjs). The focused tests below pin
 // each defect the harness found.
+import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import {
   ChittyIDClient,
@@ -424,6 +425,44 @@ describe('defects the harness found', () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null })
     expect(stdout).toMatch(/^connected true true/)
     expect(stderr).toMatch(warning)
+  })
+
+  // The checked copy keeps what JSON.stringify sent before it: a request class's toJSON() (on
+  // its prototype, which a copy of the own fields would lose) is what is checked and sent.
+  test.each(Object.keys(clients))('%s: a request class with toJSON() sends what toJSON() answers', async (kind) => {
+    const bodies = []
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk) => (body += chunk))
+      req.on('end', () => {
+        bodies.push(body)
+        res.writeHead(201, { 'content-type': 'application/json' })
+        const id = 'CT-A-CHI-1234-I-24-A-0'
+        res.end(JSON.stringify(req.url.includes('batch') ? { chittyIds: [id] } : { chittyId: id }))
+      })
+    })
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    class Request {
+      constructor() {
+        this.entity = 'PEO'
+        this.internal = 'not sent'
+      }
+      toJSON() {
+        return { entity: this.entity, name: 'from toJSON' }
+      }
+    }
+    const client = clients[kind]({ serviceUrl: `http://127.0.0.1:${server.address().port}/v1`, wire: 'v1' })
+    try {
+      await client.mint(new Request())
+      await client.mintBatch([new Request()])
+      expect(bodies.map((b) => JSON.parse(b))).toEqual([
+        { entity: 'PEO', name: 'from toJSON' },
+        { requests: [{ entity: 'PEO', name: 'from toJSON' }] },
+      ])
+    } finally {
+      await client.close()
+      server.close()
+    }
   })
 
   // A hole of a sparse array is no request: before, mintBatch skipped it in the check and sent

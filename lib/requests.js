@@ -13,6 +13,7 @@ const MAX_ENTITY_LENGTH = 64
 
 const { isPlainObject } = require('./option-checks.js')
 const { isWellFormed } = require('./well-formed.js')
+const { thrownMessage } = require('./events.js')
 
 /**
  * One mint request, checked: `{ request, body }`, where `request` is a copy of its own fields,
@@ -22,8 +23,23 @@ const { isWellFormed } = require('./well-formed.js')
  * (`ERR_INVALID_ARG_VALUE`) for a bad one; an exception of the caller's own getter propagates.
  */
 function checkedMintRequest(request) {
-  if (!isPlainObject(request)) throw invalidArgument('mint request must be an object like { entity: "PEO" }')
-  const copy = { ...request }
+  const notAnObject = () => invalidArgument('mint request must be an object like { entity: "PEO" }')
+  if (!isPlainObject(request)) throw notAnObject()
+  // What JSON.stringify would send: a request's `toJSON()` answer (a request class may have
+  // one, on its prototype), else its own fields. That is what is checked and sent.
+  let source = request
+  const toJSON = request.toJSON
+  if (typeof toJSON === 'function') {
+    try {
+      source = toJSON.call(request, '')
+    } catch (err) {
+      throw invalidArgument(`mint request cannot be serialized as JSON: ${thrownMessage(err)}`, err)
+    }
+    if (!isPlainObject(source)) throw notAnObject()
+  }
+  const copy = { ...source }
+  // The answer of toJSON() is sent as it is (JSON.stringify asks only once).
+  if (source !== request) delete copy.toJSON
   if (typeof copy.entity !== 'string' || copy.entity === '') {
     throw invalidArgument('mint request needs a non-empty string "entity"')
   }
@@ -37,7 +53,7 @@ function checkedMintRequest(request) {
   try {
     body = JSON.stringify(copy)
   } catch (err) {
-    throw invalidArgument(`mint request cannot be serialized as JSON: ${err.message}`, err)
+    throw invalidArgument(`mint request cannot be serialized as JSON: ${thrownMessage(err)}`, err)
   }
   return { request: copy, body }
 }
