@@ -338,6 +338,8 @@ class ChittyIDClient extends EventEmitter {
     try {
       const signal = callSignal(options)
       this.#checkOpen()
+      // Aborted already: rejected, as fetch rejects, even where the cache could answer.
+      if (signal && signal.aborted) return Promise.reject(abortError(signal))
       const problem = idProblem(id)
       if (problem !== undefined) return Promise.resolve({ valid: false, error: problem })
       // The cache lookup is synchronous: a hit costs one native call and no native promise.

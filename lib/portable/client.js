@@ -288,6 +288,8 @@ class ChittyIDClient extends Emitter {
     if (this.#o.v1) return this.#v1Call(options, 'validate', false, (call) => v1.validate(this, id, call))
     const signal = callSignal(options)
     this.#checkOpen()
+    // Aborted already: rejected, as fetch rejects, even where the cache could answer.
+    if (signal && signal.aborted) throw abortError(signal)
     const problem = idProblem(id)
     if (problem !== undefined) return { valid: false, error: problem }
     // A URL drops dot segments: the request would go to another route (lib/v1.js).
@@ -296,7 +298,6 @@ class ChittyIDClient extends Emitter {
       const verdict = this.#cache.get(id)
       if (verdict !== undefined) return cachedAnswer(id, verdict)
     }
-    if (signal && signal.aborted) throw abortError(signal)
     const headers = callHeaders(this.#o.headers, options, 'validate')
     const answer = this.#flights.join(id, (flight) => this.#askService(id, headers, flight))
     // The shared request goes on for the other callers; this one stops waiting.
