@@ -5,7 +5,7 @@
 // labels on every series, are checked in lib/options.js.) A client's `close()` takes it out of
 // every registry it serves (`forgetClient`), so a closed client is neither held nor scraped.
 
-const { closedError } = require('./errors.js')
+const { closedError, invalidArgument } = require('./errors.js')
 
 // ---------------------------------------------------------------------------------------
 // Reading metrics() back (the format src/client/metrics.rs writes).
@@ -203,16 +203,16 @@ class ChittyIDClientMetric {
  */
 function registerMetrics(registry, client) {
   if (!registry || typeof registry.registerMetric !== 'function' || typeof registry.getSingleMetric !== 'function') {
-    throw new TypeError('registerMetrics expects a prom-client Registry')
+    throw invalidArgument('registerMetrics expects a prom-client Registry')
   }
-  if (!client || typeof client.metrics !== 'function') throw new TypeError('registerMetrics expects a ChittyIDClient')
+  if (!client || typeof client.metrics !== 'function') throw invalidArgument('registerMetrics expects a ChittyIDClient')
   if (closed.has(client)) throw closedError()
   const collector = collectorFor(registry)
   const families = parseExposition(client.metrics())
   const identity = identityOf(families)
   for (const [other, otherIdentity] of collector.clients) {
     if (other !== client && otherIdentity === identity) {
-      throw new TypeError(
+      throw invalidArgument(
         'registerMetrics: another client in this registry has the same series; give each client its own `name` (or `labels`)',
       )
     }
@@ -228,7 +228,7 @@ function registerMetrics(registry, client) {
         : undefined)
     if (present instanceof ChittyIDClientMetric && present.servesFor(collector)) continue
     if (present !== undefined)
-      throw new TypeError(`registerMetrics: the registry already has a metric named ${family.name}`)
+      throw invalidArgument(`registerMetrics: the registry already has a metric named ${family.name}`)
     missing.push(family)
   }
   // Registered after every check, so a refusal leaves the registry as it was (a family removed
