@@ -33,7 +33,7 @@ const { values } = parseArgs({
     'snapshot-diff': { type: 'boolean', default: false },
   },
 })
-const ROUNDS = Math.min(Math.max(Number(values.rounds) || 5, 3), 10)
+const ROUNDS = Math.min(Math.max(Number(values.rounds) || 5, 4), 10)
 const ROUND_MS = Math.min(Math.max(Number(values['round-ms']) || 2500, 200), 10000)
 const PATTERN_CAP_MS = 60000
 const MAX_KB = Number(values['max-kb-per-round'])
