@@ -1,5 +1,8 @@
 'use strict'
 
+// The native entry (CommonJS): assembles every public export in one place (docs/ARCHITECTURE.md
+// "Entry points and loading"); index.mjs re-exports it.
+
 // First, so that a machine without a fitting addon fails here with the error saying what to do
 // (lib/native/index.js, the one way into the addon, which the modules below use too).
 require('./lib/native/index.js')

@@ -2,7 +2,7 @@
 // (lib/options.js `DEFAULTS`) and native code is built from (`clientDefaults()` shows what it was
 // built with). README's option tables and index.d.ts's doc comments must state the same values:
 // both are parsed here and compared with what the code uses, so a changed default fails this
-// test until its docs follow.
+// test until its docs follow, and so does a new option the list below leaves out.
 import { createRequire } from 'node:module'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
@@ -76,6 +76,15 @@ function typeDefaults() {
   }
   return found
 }
+
+test('every option the table gives a default is compared here, and shown by the native side', () => {
+  // A new option's default joins `DEFAULTS`, `clientDefaults()` (src/bindings/options/defaults.rs)
+  // and the list above, so the tests below hold README and the types to it.
+  const TABLE = require('../lib/options.json')
+  const withDefault = Object.keys(TABLE.options).filter((name) => TABLE.options[name].default !== undefined)
+  expect(withDefault.filter((name) => !(name in clientDefaults()))).toEqual([])
+  expect(withDefault.filter((name) => !(name in native.clientDefaults()))).toEqual([])
+})
 
 test('the README options table states the defaults the code uses', () => {
   const documented = readmeTable('| option | default | meaning |')

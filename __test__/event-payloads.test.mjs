@@ -1,4 +1,4 @@
-// Every event's payload is exactly the object `index.d.ts` documents for it: its keys in order,
+// Every event's payload is exactly the object `lib/types/events.d.ts` documents for it: its keys in order,
 // their types and values. Each is made in the listener's own realm: jest runs this file in a VM
 // context of its own, where an object or Error made with Node's main-realm constructors fails
 // `instanceof Object` / `instanceof Error`. The native side builds each payload once

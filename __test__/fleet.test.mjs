@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { makeCertificates } from './certificates.mjs'
-import { record } from './wait.mjs'
+import { record, waitFor } from './wait.mjs'
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const WORKER = path.join(ROOT, '__test__', 'fleet-worker.mjs')
@@ -658,6 +658,8 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
   test('with the CA given as `ca`, the fleet connects and shares verdicts over TLS', async () => {
     const client = fleetClient({ ca: certs.ca })
     try {
+      // The TLS handshake runs in the background; a validate before it ends stays local.
+      await waitFor(() => client.getStats().fleet.connected, 'the fleet connected over TLS', 10000)
       const id = await client.mint({ entity: 'PEO' })
       expect((await client.validate(id)).valid).toBe(true)
       expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false, errors: 0, l2Writes: 1 })
@@ -692,6 +694,7 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
       else process.env.NODE_TLS_REJECT_UNAUTHORIZED = saved
     }
     try {
+      await waitFor(() => client.getStats().fleet.connected, 'the fleet connected over TLS', 10000)
       const id = await client.mint({ entity: 'PEO' })
       expect((await client.validate(id)).valid).toBe(true)
       expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false, l2Writes: 1 })

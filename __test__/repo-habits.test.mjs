@@ -1,5 +1,5 @@
 // The checks `npm run lint` runs over the repository's habits: scripts/check-doc-refs.js (every doc
-// section, link and path a comment cites exists) and scripts/check-sizes.js (no source file outside
+// section, link and path a comment or doc cites exists) and scripts/check-sizes.js (no source file outside
 // the tests over 600 lines). Each runs as the lint runs it, on a small tree made here: clean, it
 // passes; with one stale citation or one long file planted, it fails and names it.
 import { spawnSync } from 'node:child_process'
@@ -46,7 +46,12 @@ function cleanTree() {
       `<a id="dot-ids"></a>Dots. Back to ${link('the README', '../README.md#errors')} and ` +
       `${link('itself', '#rate-limit-the-ratelimit-option')}.\n`,
   )
-  write('docs/ARCHITECTURE.md', '# Architecture\n\n## Retry safety\n\n## One mint, from JS to the socket and back\n')
+  write(
+    'docs/ARCHITECTURE.md',
+    '# Architecture\n\n## Retry safety\n\n## One mint, from JS to the socket and back\n\n' +
+      'The pause: src/policy/pause.rs (`policy/pause.rs`, `pause.rs`), lib/client.js (`client.js`); lib/native/x.node.\n\n' +
+      "```js\n// src/worker.js: the reader's own file\n```\n",
+  )
   write(
     'src/policy/pause.rs',
     `//! The pause (${cite('docs/ARCHITECTURE.md,', 'Retry\n//! safety')}); see \`rate_limit.rs\`.\n`,
@@ -104,6 +109,20 @@ describe('scripts/check-doc-refs.js', () => {
       'src/policy/bulkhead.rs:2: mentions src/policy/retry.rs: no such file',
       'src/policy/bulkhead.rs:2: mentions budget/mod.rs: no such file',
       '5 stale doc reference(s): cite a heading that exists (scripts/check-doc-refs.js)',
+    ])
+  })
+
+  test('a path a markdown file names outside code blocks must exist, whole or as a tail', () => {
+    cleanTree()
+    write('docs/TESTING.md', '# Testing\n\nSee `src/policy/gone.rs`, `options.rs`, lib/gone.js and `gone.test.mjs`.\n')
+    const { status, out } = run('check-doc-refs.js')
+    expect(status).toBe(1)
+    expect(out.trim().split('\n')).toEqual([
+      'docs/TESTING.md:3: mentions src/policy/gone.rs: no such file',
+      'docs/TESTING.md:3: mentions lib/gone.js: no such file',
+      'docs/TESTING.md:3: mentions options.rs: no such file',
+      'docs/TESTING.md:3: mentions gone.test.mjs: no such file',
+      '4 stale doc reference(s): cite a heading that exists (scripts/check-doc-refs.js)',
     ])
   })
 

@@ -288,22 +288,26 @@ describe('client-side rate limit', () => {
     expect(client.getStats().clientRateLimit.rejected).toBe(1)
   })
 
-  test('calls aborted while waiting for their token give it back: a later call does not wait behind them', async () => {
+  test('calls aborted while waiting for their token leave no gap: calls behind them and later calls do not wait for them', async () => {
     const emulator = await startEmulator()
     const client = clientOf(emulator, { timeout: 30000, rateLimit: { requestsPerSecond: 10, burst: 1 } })
     const controller = new AbortController()
     const queued = Array.from({ length: 100 }, () =>
       client.mint({ entity: 'PEO' }, { signal: controller.signal }).catch((e) => e.code),
     )
-    await sleep(1000)
+    await waitFor(() => client.getStats().clientRateLimit.waits >= 99, '99 waiting', 10000)
+    const behind = client.mint({ entity: 'PEO' }).then(() => performance.now())
+    await sleep(100)
     controller.abort()
-    await Promise.all(queued)
-    await sleep(100) // the aborted calls end on the I/O thread
-    // About 90 reserved tokens (9 s at 10/s) lay ahead; they are free again.
+    const aborted = performance.now()
+    expect((await Promise.all(queued)).filter((o) => o === 'ABORT_ERR').length).toBeGreaterThan(80)
+    // About 95 calls (9.5 s at 10/s) waited ahead of both: they leave no gap, so each waits
+    // about one interval (0.1 s). Before the line, they waited 9 s and more.
+    expect((await behind) - aborted).toBeLessThan(4000)
     const t0 = performance.now()
     await client.mint({ entity: 'PEO' })
-    expect(performance.now() - t0).toBeLessThan(2000)
-  }, 20000)
+    expect(performance.now() - t0).toBeLessThan(4000)
+  }, 30000)
 
   test('bad rateLimit options are a TypeError; off by default', () => {
     for (const rateLimit of [

@@ -4,8 +4,8 @@
 // keep-alive while calls are pending and releasing the native handle once idle. The protocol
 // both halves follow is stated once, in src/bindings/bridge/mod.rs.
 
-const { fromInfo, mintFailure, BATCH_FAILURE } = require('./errors.js')
-const { raceAbort } = require('./abort.js')
+const { abortError, fromInfo, mintFailure, BATCH_FAILURE } = require('./errors.js')
+const { whenAborted } = require('./abort.js')
 
 /** What a call is, for the wording of its failure. */
 const MINT = 0
@@ -20,6 +20,7 @@ class PendingCall {
     this.entity = entity
     this.resolve = resolve
     this.reject = reject
+    this.aborted = undefined
   }
 
   /**
@@ -27,9 +28,15 @@ class PendingCall {
    * connect), or an ErrorInfo (the only value with a `code`).
    */
   settle(value) {
-    if (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value)) this.resolve(value)
+    if (this.aborted !== undefined) this.resolve(rejection(this.aborted))
+    else if (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value)) this.resolve(value)
     else if (value.code !== undefined) this.resolve(rejection(() => fromInfo(value, this.failurePrefix())))
     else this.resolve(compact(value))
+  }
+
+  /** The call was aborted: when its outcome comes, it rejects with `makeError()` instead. */
+  abortWith(makeError) {
+    this.aborted = makeError
   }
 
   /** What an abort or close() found natively, as the rejection carries it (mints only). */
@@ -133,8 +140,10 @@ class Bridge {
 
   /**
    * Registers a call under a fresh ticket and runs `start(ticket)`, which submits it natively.
-   * Returns the one promise its completion settles; aborting `signal` rejects it at once and
-   * cancels the native call.
+   * Returns the one promise its completion settles. Aborting `signal` cancels the native call,
+   * which completes at once with an AbortError: only once the I/O thread has dropped the call
+   * (its bulkhead slot, its place in a paced line), so a call made right after the rejection
+   * finds them free.
    */
   submit(kind, entity, signal, start) {
     if (this.#detachTimer !== null) {
@@ -162,7 +171,13 @@ class Bridge {
       this.#idleIfDone()
       throw err
     }
-    return signal === undefined ? settled : raceAbort(settled, signal, () => this.#abort(ticket, call))
+    if (signal === undefined) return settled
+    const stopWaiting = whenAborted(signal, () => {
+      const stopped = this.#abort(ticket, call)
+      if (stopped !== null) call.abortWith(() => abortError(signal, stopped))
+    })
+    // One reaction on the way (V8's async stack traces follow a chain only where there is one).
+    return settled.finally(stopWaiting)
   }
 
   /**
@@ -188,7 +203,7 @@ class Bridge {
     const calls = [...this.#pending]
     this.#pending.clear()
     for (const [ticket, call] of calls) {
-      const error = makeError(call.stopped(found.get(ticket)))
+      const error = call.aborted !== undefined ? call.aborted() : makeError(call.stopped(found.get(ticket)))
       // Before the rejection: telemetry ends the call's open attempts with this error.
       this.#hooks.done(ticket, error)
       call.reject(error)

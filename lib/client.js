@@ -1,11 +1,15 @@
 'use strict'
 
+// The native ChittyIDClient: checks each call, submits it to the addon and settles it through the
+// bridge; events, stats and close() (docs/ARCHITECTURE.md "One mint, from JS to the socket and back").
+
 const { EventEmitter } = require('node:events')
 const native = require('./native/index.js')
 const { cachedVerdict, submitMint, submitValidate } = native
 const {
   closedError,
   invalidArgument,
+  invalidThis,
   abortError,
   circuitOpenError,
   mintFailure,
@@ -18,10 +22,11 @@ const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
 const { Bridge, MINT, MINT_BATCH, OTHER } = require('./bridge.js')
 const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders } = require('./options.js')
-const { serializeMintRequest, idProblem, cachedAnswer } = require('./requests.js')
+const { checkedMintRequest, checkedMintBatch, idProblem, cachedAnswer } = require('./requests.js')
 const { createV1, callV1, hideOwnFields, fixV1Fields } = require('./v1.js')
 const { shortcuts } = require('./shortcuts.js')
 const { redactionOf } = require('./redact.js')
+const { forgetClient } = require('./metrics.js')
 
 /** v1's calls (lib/v1.js), for clients with v1 semantics. */
 const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout, redaction: redactionOf(native) })
@@ -31,6 +36,13 @@ const v1Headers = (options, operation) => callHeaders(undefined, options, operat
 
 /** `client.#deliver(name, payload)` for `eventReceiver` (set in the class's static block). */
 let deliverTo
+/** Whether `value` was made by the ChittyIDClient constructor (set in the class's static block). */
+let isClient
+
+/** A TypeError (`ERR_INVALID_THIS`) unless `self` is a client: a detached method, a bare prototype. */
+function checkThis(self, member) {
+  if (!isClient(self)) throw invalidThis('ChittyIDClient', member)
+}
 
 class ChittyIDClient extends EventEmitter {
   /** Undefined until needed for a client with v1 semantics (`#deferred` holds its options). */
@@ -158,6 +170,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** `'native'` or `'fetch'`: how this client's HTTP exchanges are made. */
   get transport() {
+    checkThis(this, 'transport')
     return this.#transport
   }
 
@@ -180,6 +193,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
   get apiKey() {
+    checkThis(this, 'apiKey')
     return this.#apiKey
   }
 
@@ -191,16 +205,19 @@ class ChittyIDClient extends EventEmitter {
   }
 
   on(event, listener) {
+    checkThis(this, 'on()')
     this.#wireEvents()
     return super.on(event, listener)
   }
 
   addListener(event, listener) {
+    checkThis(this, 'addListener()')
     this.#wireEvents()
     return super.addListener(event, listener)
   }
 
   prependListener(event, listener) {
+    checkThis(this, 'prependListener()')
     this.#wireEvents()
     return super.prependListener(event, listener)
   }
@@ -215,6 +232,7 @@ class ChittyIDClient extends EventEmitter {
 
   static {
     deliverTo = (client, name, payload) => client.#deliver(name, payload)
+    isClient = (value) => value !== null && typeof value === 'object' && #closed in value
   }
 
   /**
@@ -277,17 +295,18 @@ class ChittyIDClient extends EventEmitter {
   // the caller has attached its handler (see `rejectLater`).
 
   mint(request, options) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'mint()'))
     if (this.#v1) return this.#v1Call(options, 'mint', true, (call) => v1.mint(this, request, call))
     try {
       const signal = callSignal(options)
       const key = callIdempotencyKey(options)
       // Serialized before the breaker is asked, so bad input is a TypeError even while OPEN.
-      const body = serializeMintRequest(request)
+      const { request: checked, body } = checkedMintRequest(request)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
-      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
+      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(checked.entity)))
       const headers = callHeaders(this.#headers, options, 'mint')
-      return this.#submit(MINT, request.entity, signal, (ticket, cancellable) =>
+      return this.#submit(MINT, checked.entity, signal, (ticket, cancellable) =>
         submitMint(this.#callsHandle, ticket, body, cancellable, key, headers),
       )
     } catch (err) {
@@ -296,20 +315,18 @@ class ChittyIDClient extends EventEmitter {
   }
 
   mintBatch(requests, options) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'mintBatch()'))
     if (this.#v1) return this.#v1Call(options, 'mintBatch', true, (call) => v1.mintBatch(this, requests, call))
     try {
       const signal = callSignal(options)
       const key = callIdempotencyKey(options)
-      if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
-      requests.forEach(serializeMintRequest)
+      const { requests: checked, body } = checkedMintBatch(requests)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
-      // Each request serialized above; the body is built only for a call that goes out.
       const headers = callHeaders(this.#headers, options, 'mintBatch')
-      const body = JSON.stringify({ requests })
       return this.#submit(MINT_BATCH, undefined, signal, (ticket, cancellable) =>
-        this.#native.submitMintBatch(ticket, body, requests.length, cancellable, key, headers),
+        this.#native.submitMintBatch(ticket, body, checked.length, cancellable, key, headers),
       )
     } catch (err) {
       return rejectLater(err)
@@ -317,10 +334,13 @@ class ChittyIDClient extends EventEmitter {
   }
 
   validate(id, options) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'validate()'))
     if (this.#v1) return this.#v1Call(options, 'validate', false, (call) => v1.validate(this, id, call))
     try {
       const signal = callSignal(options)
       this.#checkOpen()
+      // Aborted already: rejected, as fetch rejects, even where the cache could answer.
+      if (signal && signal.aborted) return Promise.reject(abortError(signal))
       const problem = idProblem(id)
       if (problem !== undefined) return Promise.resolve({ valid: false, error: problem })
       // The cache lookup is synchronous: a hit costs one native call and no native promise.
@@ -342,6 +362,7 @@ class ChittyIDClient extends EventEmitter {
    * entry was held (here or in Redis).
    */
   invalidate(id) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'invalidate()'))
     try {
       this.#checkOpen()
       if (typeof id !== 'string') throw invalidArgument('invalidate expects the ChittyID as a string')
@@ -359,6 +380,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker, cache and connection. */
   getStats() {
+    checkThis(this, 'getStats()')
     this.#ensureNative()
     const stats = this.#native.getStats()
     return {
@@ -378,11 +400,13 @@ class ChittyIDClient extends EventEmitter {
 
   /** The same counters in Prometheus text exposition format, ready for a `/metrics` route. */
   metrics() {
+    checkThis(this, 'metrics()')
     this.#ensureNative()
     return this.#native.metrics()
   }
 
   validateFormat(id) {
+    checkThis(this, 'validateFormat()')
     return validateIn(id, this.#idGrammar)
   }
 
@@ -391,6 +415,7 @@ class ChittyIDClient extends EventEmitter {
    * only for the caller's mistakes: bad options (TypeError) and calls after close().
    */
   async healthCheck(options) {
+    checkThis(this, 'healthCheck()')
     if (this.#v1) return this.#v1Call(options, 'healthCheck', false, (call) => v1.healthCheck(this, call))
     const signal = callSignal(options)
     this.#checkOpen()
@@ -406,6 +431,7 @@ class ChittyIDClient extends EventEmitter {
    * when this first check fails (reconnecting continues in the background).
    */
   async connect(options) {
+    checkThis(this, 'connect()')
     const signal = callSignal(options)
     this.#checkOpen()
     this.#ensureNative()
@@ -424,6 +450,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** Stops health checks and reconnects; the state becomes DISCONNECTED. */
   async disconnect() {
+    checkThis(this, 'disconnect()')
     if (this.#closed || this.#native === undefined) return
     this.#native.disconnect()
     this.#monitoring = false
@@ -432,6 +459,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** A snapshot of the connection manager. */
   getConnectionState() {
+    checkThis(this, 'getConnectionState()')
     this.#ensureNative()
     const s = this.#native.connectionState()
     return {
@@ -452,9 +480,12 @@ class ChittyIDClient extends EventEmitter {
    * requests and retries stop natively), and so do later calls.
    */
   async close() {
+    checkThis(this, 'close()')
     if (this.#closed) return
     this.#closed = true
     this.#onEvent = undefined
+    // Prometheus registries stop serving it (lib/metrics.js), so nothing holds it for them.
+    forgetClient(this)
     // v1 semantics: calls in flight are lib/v1.js's own fetches and finish as they would.
     if (this.#native === undefined) return
     const stopped = this.#native.close()

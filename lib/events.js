@@ -16,8 +16,30 @@ function warn(message, options) {
 }
 
 /**
- * Calls every listener of `event` on `emitter` with `payload`. One that throws neither stops the
- * others nor the process: the throw becomes a process warning. `error` without listeners is
+ * What a listener or a logger threw, as a warning shows it, read without throwing again: a
+ * thrown object's `message` may be a Symbol or a getter that throws.
+ */
+function thrownMessage(err) {
+  try {
+    return String(err !== null && typeof err === 'object' && 'message' in err ? err.message : err)
+  } catch {
+    return 'an exception that cannot be shown'
+  }
+}
+
+/** Turns a promise a listener returned into a warning when it rejects (an async listener). */
+function watchSettling(result, onFailure) {
+  try {
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function')
+      result.then(undefined, onFailure)
+  } catch (err) {
+    onFailure(err)
+  }
+}
+
+/**
+ * Calls every listener of `event` on `emitter` with `payload`. One that throws (or, async,
+ * rejects) neither stops the others nor the process: the throw becomes a process warning. `error` without listeners is
  * dropped instead of thrown. `isOpen`, when given, is asked before each listener: once it says
  * false (a listener closed the emitter's owner), delivery stops.
  */
@@ -25,15 +47,17 @@ function emitSafely(emitter, event, payload, isOpen) {
   if (event === 'error' && emitter.listenerCount('error') === 0) return
   for (const listener of emitter.rawListeners(event)) {
     if (isOpen !== undefined && !isOpen()) return
-    try {
-      listener.call(emitter, payload)
-    } catch (err) {
-      warn(`a listener for "${event}" threw: ${err && err.message}`, {
+    const threw = (err) =>
+      warn(`a listener for "${event}" threw: ${thrownMessage(err)}`, {
         type: 'ChittyIDListenerError',
         code: 'CHITTYID_LISTENER_THREW',
       })
+    try {
+      watchSettling(listener.call(emitter, payload), threw)
+    } catch (err) {
+      threw(err)
     }
   }
 }
 
-module.exports = { emitSafely }
+module.exports = { emitSafely, thrownMessage, watchSettling }

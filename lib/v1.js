@@ -29,7 +29,7 @@
 const { jsRedaction } = require('./redact.js')
 const { abortError, rejectLater } = require('./errors.js')
 const { callOptionsArg, callSignal, callIdempotencyKey } = require('./option-checks.js')
-const { raceAbort } = require('./abort.js')
+const { raceAbort, whenAborted } = require('./abort.js')
 
 /** validate()'s answer for "." and "..", which no URL can carry as a path segment (as src/client/uri.rs answers). */
 const DOT_SEGMENT_ID = 'ChittyID cannot be "." or ".." (a URL path drops dot segments)'
@@ -63,7 +63,11 @@ function headersFor(apiKey, json, call) {
   return headers
 }
 
-/** Aborts `controller` when the call's own signal aborts; returns the unlinking function. */
+/**
+ * Aborts `controller` when the call's own signal aborts; returns the unlinking function. The
+ * calls sharing a signal wait on it with one listener (lib/abort.js); `fetch` is given the
+ * controller's signal, never the call's, since it would add a listener of its own to it.
+ */
 function follow(call, controller) {
   const signal = call === undefined ? undefined : call.signal
   if (!signal) return () => {}
@@ -71,17 +75,25 @@ function follow(call, controller) {
     controller.abort(signal.reason)
     return () => {}
   }
-  const abort = () => controller.abort(signal.reason)
-  signal.addEventListener('abort', abort, { once: true })
-  return () => signal.removeEventListener('abort', abort)
+  return whenAborted(signal, () => controller.abort(signal.reason))
+}
+
+/**
+ * `fetch`'s signal for a call with a signal of its own: `{ signal, unfollow }`, the signal of a
+ * controller that follows the call's (`follow`); `{ unfollow }` for a call without one.
+ */
+function fetchSignal(call) {
+  if (call === undefined || !call.signal) return { unfollow: () => {} }
+  const controller = new AbortController()
+  return { signal: controller.signal, unfollow: follow(call, controller) }
 }
 
 /**
  * The v1 operations. Each takes `client` first and reads, when the call is made, what v1 read
  * from itself: `serviceUrl`, `apiKey`, `timeout` (mint's), and `validateFormat(id)` (validate's
  * fallback when the service cannot be asked). The optional last argument `call` holds a
- * call's own v2 options: `signal` (added to fetch's init; for mint and healthCheck, aborting
- * their own controller), `headers` and `idempotencyKey` (see `headersFor`).
+ * call's own v2 options: `signal` (aborting the controller whose signal fetch's init gets,
+ * `follow`), `headers` and `idempotencyKey` (see `headersFor`).
  * `healthTimeoutMs`: healthCheck's fixed timeout (`AbortSignal.timeout`, as v1 had it).
  * `redaction`: `{ redactSecret, revealsSecret }` (lib/redact.js); without it, lib/redact.js's own.
  */
@@ -122,13 +134,14 @@ function createV1({ healthTimeoutMs, redaction = jsRedaction }) {
   }
 
   async function mintBatch(client, requests, call) {
+    const { signal, unfollow } = fetchSignal(call)
     try {
       const init = {
         method: 'POST',
         headers: headersFor(client.apiKey, true, call),
         body: JSON.stringify({ requests }),
       }
-      if (call !== undefined && call.signal) init.signal = call.signal
+      if (signal) init.signal = signal
       const response = await fetch(`${client.serviceUrl}/mint/batch`, init)
       if (!response.ok) throw new Error(`ChittyID service error: ${response.status}`)
       const data = await response.json()
@@ -136,14 +149,17 @@ function createV1({ healthTimeoutMs, redaction = jsRedaction }) {
     } catch (error) {
       const reason = error instanceof Error ? error.message : 'Unknown error'
       throw new Error(redactSecret(`ChittyID service unavailable - cannot batch mint IDs: ${reason}`, client.apiKey))
+    } finally {
+      unfollow()
     }
   }
 
   async function validate(client, id, call) {
     if (id === '.' || id === '..') return { valid: false, error: DOT_SEGMENT_ID }
+    const { signal, unfollow } = fetchSignal(call)
     try {
       const init = { headers: headersFor(client.apiKey, false, call) }
-      if (call !== undefined && call.signal) init.signal = call.signal
+      if (signal) init.signal = signal
       const response = await fetch(`${client.serviceUrl}/validate/${encodeURIComponent(id)}`, init)
       if (!response.ok) return { valid: false, error: `Service error: ${response.status}` }
       const data = await response.json()
@@ -155,6 +171,8 @@ function createV1({ healthTimeoutMs, redaction = jsRedaction }) {
         valid: client.validateFormat(id),
         error: error instanceof Error ? redactSecret(error.message, client.apiKey) : 'Validation failed',
       }
+    } finally {
+      unfollow()
     }
   }
 

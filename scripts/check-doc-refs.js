@@ -6,7 +6,9 @@
 // as `[text](docs/OPERATIONS.md#fleet-mode)`. Each cited file must exist and have a heading with
 // that text (case aside; a heading may go on after it with `(`, `:`, `,` or a dash: "Verdict"
 // names "Verdict (issue 25)"), and each link's file and anchor must exist. Repo paths in comments
-// (`src/policy/pause.rs`, `lib/format.js`) must exist too. A stale one prints as
+// (`src/policy/pause.rs`, `lib/format.js`) must exist too, and so must those the markdown files name
+// outside code blocks (there a path may also be a tail of one: `policy/pause.rs`, and a source file
+// in backticks is checked by its name alone: `cache.test.mjs`). A stale one prints as
 // `<file>:<line>: cites <doc> "<heading>": no such heading (did you mean <doc> "<heading>"?)`,
 // naming where a heading of that text is now.
 //
@@ -312,7 +314,39 @@ function checkPaths(repo, file, lines, problems) {
       // Another project's path ("chittychat's src/lib/x.js") is not ours to check.
       if (/\w's\s+$/.test(comment.slice(0, m.index))) continue
       if (rel.endsWith('/')) rel = rel.slice(0, -1)
-      if (!rel.includes('/') && !rel.endsWith('.rs')) continue
+      if (!rel.includes('/') && !m.tail) continue
+      if (MAY_BE_ABSENT.some((pattern) => pattern.test(rel)) || found(rel)) continue
+      problems.push(`${file}:${i + 1}: mentions ${rel}: no such file${hint(repo.movedTo(rel))}`)
+    }
+  })
+}
+
+/** A repo-relative path a markdown file names, or a tail of one (`fleet/scripts/state.lua`). */
+function checkDocPaths(repo, file, lines, problems) {
+  const dir = path.posix.dirname(file)
+  const found = (rel) =>
+    repo.exists(rel) || repo.exists(path.posix.join(dir, rel)) || repo.files.some((f) => f.endsWith(`/${rel}`))
+  let fence = null
+  lines.forEach((line, i) => {
+    const opens = /^\s{0,3}(`{3,}|~{3,})/.exec(line)
+    if (opens) {
+      if (!fence) fence = opens[1][0]
+      else if (opens[1][0] === fence) fence = null
+      return
+    }
+    if (fence) return
+    const mentions = [...line.matchAll(REPO_PATH)]
+    // A file named in backticks by its tail alone: `options.rs`, `bridge/mod.rs`, `cache.test.mjs`.
+    const at = new Set(mentions.map((m) => m.index))
+    for (const m of line.matchAll(/`([\w/.-]+\.(?:rs|js|mjs|cjs|ts|mts|lua|json))`/g))
+      if (!at.has(m.index + 1)) mentions.push({ 1: m[1], index: m.index + 1, tail: true })
+    for (const m of mentions) {
+      let rel = m[1].replace(/[.-]+$/, '')
+      const after = line[m.index + m[1].length] || ''
+      if (/[*<{$[]/.test(after) || rel.includes('...') || rel.includes('//')) continue
+      if (/\w's\s+$/.test(line.slice(0, m.index))) continue
+      if (rel.endsWith('/')) rel = rel.slice(0, -1)
+      if (!rel.includes('/') && !m.tail) continue
       if (MAY_BE_ABSENT.some((pattern) => pattern.test(rel)) || found(rel)) continue
       problems.push(`${file}:${i + 1}: mentions ${rel}: no such file${hint(repo.movedTo(rel))}`)
     }
@@ -337,6 +371,7 @@ function checkDocRefs(root) {
     checkCitations(repo, file, lines, own)
     checkLinks(repo, file, lines, own)
     if (source) checkPaths(repo, file, lines, own)
+    else checkDocPaths(repo, file, lines, own)
     const lineOf = (problem) => Number(problem.slice(file.length + 1).split(':')[0])
     // A missing doc cited with a heading is reported once, as the citation.
     const cited = new Set(

@@ -4,7 +4,7 @@
 // another cargo profile than the command needs. The README commands start here, so each works
 // on a clone with nothing installed or built.
 //
-//   node scripts/ensure-built.js                    any up-to-date addon (else `release`)
+//   node scripts/ensure-built.js                    any up-to-date addon (else `checked`)
 //   node scripts/ensure-built.js --profile release  the LTO build (shipped, `npm run bench`)
 //   node scripts/ensure-built.js --profile checked  the build `npm test` shares with `cargo test`
 //
@@ -113,8 +113,9 @@ function main() {
   const present = stale ? undefined : addonProfile(addon)
   if (!stale && (!wanted || present === wanted)) return
   // A stale addon with no profile asked for is rebuilt in the profile it had, so the test
-  // profile's loop stays in the test profile; release when there is none to go by.
-  const profile = wanted || (addon && addonProfile(addon)) || 'release'
+  // profile's loop stays in the test profile; with none to go by, the test profile too, so
+  // `npm run demo` then `npm test` on a fresh clone build once.
+  const profile = wanted || (addon && addonProfile(addon)) || 'checked'
   const why = !addon
     ? 'no addon built'
     : stale

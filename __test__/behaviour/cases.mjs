@@ -424,6 +424,48 @@ export const cases = [
     },
   },
   {
+    name: 'one signal shared by 30 calls: the client adds one abort listener to it, and an abort stops every call',
+    emulator: { token: TOKEN },
+    setup(emu) {
+      emu.setFault({ latencyMs: 2000, routes: ['mint', 'validate'] })
+    },
+    async run(t) {
+      const client = t.client()
+      const controller = new AbortController()
+      const { signal } = controller
+      // Counted on the signal itself: workerd has no getEventListeners().
+      let listeners = 0
+      const add = signal.addEventListener.bind(signal)
+      signal.addEventListener = (type, ...rest) => {
+        if (type === 'abort') listeners++
+        return add(type, ...rest)
+      }
+      const mints = Array.from({ length: 20 }, () => rejection(client.mint({ entity: 'PEO' }, { signal }), 'a mint'))
+      const validations = Array.from({ length: 10 }, () =>
+        rejection(client.validate('AB-C-DEF-1234-P-26-A-1', { signal }), 'a validation'),
+      )
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      eq(listeners, 1, 'abort listeners added to the shared signal')
+      controller.abort()
+      const minted = (await Promise.all(mints)).map(errorFields)
+      const validated = (await Promise.all(validations)).map(errorFields)
+      for (const e of [...minted, ...validated]) eq([e.name, e.code], ['AbortError', 'ABORT_ERR'], 'each call aborted')
+      for (const e of minted) {
+        if (e.mayHaveMinted) eq(typeof e.idempotencyKey, 'string', 'a mint that may have minted has its key')
+        else eq([e.mayHaveMinted, e.idempotencyKey], [false, undefined], 'a mint not sent has no key')
+      }
+      eq(listeners, 1, 'abort listeners added in all')
+      return { mayHaveMinted: minted.filter((e) => e.mayHaveMinted).length }
+    },
+    check({ mayHaveMinted }, emu) {
+      // Every mint the service received is one its caller was told may have minted.
+      ok(
+        emu.stats().requests.mint <= mayHaveMinted,
+        `at most ${mayHaveMinted} mints at the service, got ${emu.stats().requests.mint}`,
+      )
+    },
+  },
+  {
     name: 'bad arguments are TypeErrors with ERR_INVALID_ARG_VALUE, nothing sent',
     emulator: { token: TOKEN },
     async run(t) {

@@ -1,14 +1,14 @@
 'use strict'
 
 // The portable client's attempt loop (docs/ARCHITECTURE.md "One mint"; src/policy/attempt.rs
-// natively): one operation under the policies: the 429 pause gate, breaker admission, the
+// natively): one operation under the policies: the 429 pause, breaker admission, the
 // attempt, then retry or not by the rules of ./retry.js. It owns the policies' state (breaker,
-// pause gate) and the counters getStats() reports of them.
+// pause) and the counters getStats() reports of them.
 
 const { exchange, failure } = require('./transport.js')
 const { nextDelayMs, parseRetryAfter, isRetryable, leavesMintOutcomeUnknown, mintNotProcessed } = require('./retry.js')
 const { Breaker } = require('./breaker.js')
-const { PauseGate } = require('./rate-limit.js')
+const { Pause } = require('./pause.js')
 
 const OPERATIONS = ['mint', 'mintBatch', 'validate', 'healthCheck']
 
@@ -67,7 +67,7 @@ class AttemptLoop {
   /** The circuit breaker, or null (`circuitBreaker: false`). */
   breaker
   /** The pause after the service's 429. */
-  gate
+  pause
   /** Counted as the native client counts them: every attempt sent, every attempt that failed. */
   stats = Object.fromEntries(OPERATIONS.map((op) => [op, { requests: 0, errors: 0, retries: 0 }]))
   retries = 0
@@ -90,7 +90,7 @@ class AttemptLoop {
       o.circuitBreaker === null
         ? null
         : new Breaker(o.circuitBreaker, now, (state, failures) => this.#onBreaker(state, failures), trialLimitMs)
-    this.gate = new PauseGate(now)
+    this.pause = new Pause(now)
   }
 
   #onBreaker(state, failures) {
@@ -100,25 +100,25 @@ class AttemptLoop {
   }
 
   /** Waits out a 429 pause within the call's timeout; else fails, nothing sent. */
-  async waitGate(signal) {
-    const left = this.gate.remaining()
+  async waitPause(signal) {
+    const left = this.pause.remaining()
     if (left === 0) return
     if (left > this.#timeout()) {
-      this.gate.rejected++
+      this.pause.rejected++
       throw failure('ratelimited', {
         code: 'ERATELIMITED',
         retryInMs: left,
         message: `rate limited by the ChittyID service: traffic is paused for another ${left} ms, longer than this call may wait`,
       })
     }
-    this.gate.waits++
+    this.pause.waits++
     await sleep(left, signal)
   }
 
   /** A 429 answer to an attempt sent in pause `epoch`: pauses traffic, and says so once per pause. */
   rateLimited(operation, epoch, retryAfterMs) {
-    const pause = this.gate.onRateLimited(epoch, retryAfterMs)
-    if (pause) this.#emit('rateLimited', { operation, retryInMs: pause.ms, retryAfter: pause.retryAfter })
+    const started = this.pause.onRateLimited(epoch, retryAfterMs)
+    if (started) this.#emit('rateLimited', { operation, retryInMs: started.ms, retryAfter: started.retryAfter })
   }
 
   /**
@@ -138,12 +138,12 @@ class AttemptLoop {
       })
     for (let attempt = 1; ; attempt++) {
       if (ctl.stopped()) throw { kind: 'aborted' }
-      await this.waitGate(ctl.signal)
+      await this.waitPause(ctl.signal)
       if (ctl.stopped()) throw { kind: 'aborted' }
       const retryInMs = breaker ? breaker.admit() : 0
       if (retryInMs !== 0) throw { kind: 'open', retryInMs }
       const trial = breaker === null ? undefined : breaker.admittedTrial()
-      const epoch = this.gate.epoch
+      const epoch = this.pause.epoch
       let f
       stats.requests++
       if (ctl.mints) ctl.unsettled++
@@ -162,7 +162,7 @@ class AttemptLoop {
             ctl.minted = true
           }
           if (breaker) breaker.success(trial)
-          this.gate.onSuccess()
+          this.pause.onSuccess()
           return value
         }
         f = failure('http', {
@@ -202,7 +202,7 @@ class AttemptLoop {
       if (isRateLimit(f)) {
         if (attempt >= policy.maxAttempts || (f.retryAfterMs !== undefined && f.retryAfterMs > policy.maxRetryAfterMs))
           throw f
-        delay = this.gate.remaining()
+        delay = this.pause.remaining()
       } else {
         delay = nextDelayMs(policy, attempt, f.retryAfterMs)
         if (delay === null) throw f
@@ -215,15 +215,15 @@ class AttemptLoop {
         delay,
         error: Object.assign(new Error(f.message), { code: f.code }),
       })
-      // A 429's wait is the gate's, at the top of the next attempt.
+      // A 429's wait is the pause's, at the top of the next attempt.
       if (!isRateLimit(f)) await sleep(delay, ctl.signal)
     }
   }
 
   /** getStats()'s view of the operations, the 429 pause and the breaker. */
   snapshot() {
-    const gate = this.gate
-    const left = gate.remaining()
+    const pause = this.pause
+    const left = pause.remaining()
     const b = this.breaker
     return {
       requests: Object.fromEntries(OPERATIONS.map((op) => [op, { ...this.stats[op] }])),
@@ -232,10 +232,10 @@ class AttemptLoop {
       rateLimit: {
         paused: left > 0,
         retryInMs: left,
-        rateLimited: gate.rateLimited,
-        pauses: gate.pauses,
-        waits: gate.waits,
-        rejected: gate.rejected,
+        rateLimited: pause.rateLimited,
+        pauses: pause.pauses,
+        waits: pause.waits,
+        rejected: pause.rejected,
       },
       breaker: b
         ? {

@@ -1,6 +1,6 @@
 'use strict'
 
-// mintBatch() on a service without a batch route (as src/client/mod.rs does natively): single mints,
+// mintBatch() on a service without a batch route (as src/client/mint.rs does natively): single mints,
 // at most BATCH_FALLBACK_CONCURRENCY at a time, ids in request order. After a failure no new
 // mint starts; what was minted is reported with the positions that failed, so nothing minted
 // is lost.

@@ -5,6 +5,7 @@
 // ChittyIDError a failed call rejects with.
 
 const { ChittyIDError, abortError, circuitOpenError, closedError } = require('../errors.js')
+const { whenAborted } = require('../abort.js')
 
 /** The ChittyIDError of failure `f` (./transport.js `failure`); `prefix` is the operation's v1 wording. */
 function errorOf(f, prefix, { closed, signal, idempotencyKey }) {
@@ -54,8 +55,8 @@ class Calls {
   /** A controller for one call: aborted by the caller's `signal` or by close(); `end()` when done. */
   begin(signal) {
     const ctl = new AbortController()
-    const onAbort = () => ctl.abort()
-    if (signal) signal.addEventListener('abort', onAbort, { once: true })
+    // One listener on `signal` for all the calls that share it (lib/abort.js).
+    const stopWaiting = signal ? whenAborted(signal, () => ctl.abort()) : undefined
     const ref = HAS_WEAK_REF ? new WeakRef(ctl) : { deref: () => ctl }
     if (this.#controllers.size >= TRACKED_CALLS) {
       for (const r of this.#controllers) if (r.deref() === undefined) this.#controllers.delete(r)
@@ -71,7 +72,7 @@ class Calls {
     ctl.stopped = () => ctl.signal.aborted || this.closed
     ctl.end = () => {
       this.#controllers.delete(ref)
-      if (signal) signal.removeEventListener('abort', onAbort)
+      if (stopWaiting) stopWaiting()
     }
     return ctl
   }

@@ -31,7 +31,7 @@ const HEALTH_TIMEOUT_MS = TABLE.fixed.healthTimeoutMs
  * The pause after a 429 without `Retry-After` (docs/OPERATIONS.md "Pause after a 429"): 1 s ±20 %, doubling while
  * 429s continue, at most 60 s; a `Retry-After` is capped at 60 s too. src/policy/pause.rs.
  */
-const RATE_LIMIT_PAUSE = deepFreeze({
+const PAUSE = deepFreeze({
   initialMs: TABLE.fixed.pauseInitialMs,
   maxMs: TABLE.fixed.pauseMaxMs,
   jitter: TABLE.fixed.pauseJitter,
@@ -40,4 +40,4 @@ const RATE_LIMIT_PAUSE = deepFreeze({
 /** Mints in flight at once when `mintBatch()` becomes single mints (a service without a batch route). */
 const BATCH_FALLBACK_CONCURRENCY = TABLE.fixed.batchFallbackConcurrency
 
-module.exports = { DEFAULTS, HEALTH_TIMEOUT_MS, RATE_LIMIT_PAUSE, BATCH_FALLBACK_CONCURRENCY }
+module.exports = { DEFAULTS, HEALTH_TIMEOUT_MS, PAUSE, BATCH_FALLBACK_CONCURRENCY }

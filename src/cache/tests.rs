@@ -1,3 +1,5 @@
+//! The validation cache on a stepped clock: LRU order, TTLs, stale answers, its memory layout.
+
 use super::*;
 use crate::rt::clock::{Clock, ManualClock};
 use std::collections::{HashMap, VecDeque};

@@ -1,3 +1,5 @@
+//! The connection manager's state machine, step by step on a stepped clock.
+
 use std::sync::Arc;
 
 use super::*;

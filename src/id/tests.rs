@@ -1,3 +1,5 @@
+//! The id grammars and the check pair: accepted and refused ids, field by field.
+
 use super::*;
 
 const GOOD: &str = "CT-A-CHI-1234-I-24-A-0";

@@ -5,6 +5,8 @@
 pub mod attempt;
 pub mod breaker;
 pub mod bulkhead;
+/// The first-come first-served line of paced calls.
+pub mod line;
 /// The pause after the service answers 429.
 pub mod pause;
 /// The client's own rate limit (the `rateLimit` option).

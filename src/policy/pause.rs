@@ -6,7 +6,9 @@
 //! 1 s with jitter, doubling while 429s continue, back to 1 s after a success). When the
 //! pause ends, the calls waiting for it are not let go all at once (they would meet the same
 //! limit together): after an adaptive pause they leave one per slot, at the rate the service
-//! accepted before the pause (at least one a second). That rate is measured over the period of
+//! accepted before the pause (at least one a second), in a first-come first-served line where
+//! only the head waits for its slot (`policy::line`), so a call that leaves the line costs the
+//! calls behind it nothing. That rate is measured over the period of
 //! traffic that led to the 429: from the end of the last pause, or from the first success after
 //! a quiet second, never across idle time (which would dilute it). The pace grows by about 10 %
 //! per second of successes until the next 429 measures it again (up or down), and is dropped
@@ -21,6 +23,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::error::ClientError;
+use crate::policy::line::Line;
 use crate::policy::retry::RetryPolicy;
 use crate::rt::clock::SharedClock;
 
@@ -48,11 +51,14 @@ const IDLE_GAP_MS: u64 = 1_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admit {
     Go,
-    /// Wait this long; `slot` says whether a paced slot was taken (then go after the wait,
-    /// unless a pause began meanwhile).
+    /// The pause runs this much longer: wait, then ask again.
     Wait {
         ms: u64,
-        slot: bool,
+    },
+    /// Paced, and the call's turn is about this far away: wait in the line (at its head, for
+    /// this long), then ask again.
+    Queue {
+        ms: u64,
     },
     /// The wait is longer than the call may wait.
     TooLong {
@@ -107,15 +113,8 @@ pub struct Pause {
     waits: AtomicU64,
     rejected: AtomicU64,
     state: Mutex<GateState>,
-}
-
-/// A paced slot being waited for; dropped before the wait ends, it is given back.
-struct SlotHeld<'a>(&'a Pause);
-
-impl Drop for SlotHeld<'_> {
-    fn drop(&mut self) {
-        self.0.give_back_slot();
-    }
+    /// Calls waiting for a paced slot, first come first served.
+    line: Line,
 }
 
 impl Pause {
@@ -133,6 +132,7 @@ impl Pause {
             pauses: AtomicU64::new(0),
             waits: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            line: Line::default(),
             state: Mutex::new(GateState {
                 paused_until: 0,
                 step: 0,
@@ -150,8 +150,9 @@ impl Pause {
         self.epoch.load(Ordering::Acquire)
     }
 
-    /// Whether a call may send now, given how long it may still wait (`budget_ms`).
-    pub fn admit(&self, budget_ms: u64) -> Admit {
+    /// Whether a call may send now, given how long it may still wait (`budget_ms`) and how
+    /// many calls are in the paced line ahead of it (0 for the line's head).
+    pub fn admit(&self, budget_ms: u64, ahead: usize) -> Admit {
         if !self.engaged.load(Ordering::Acquire) {
             return Admit::Go;
         }
@@ -159,7 +160,7 @@ impl Pause {
         let now = self.clock.now_ms();
         if now < s.paused_until {
             let ms = s.paused_until - now;
-            return if ms > budget_ms { Admit::TooLong { ms } } else { Admit::Wait { ms, slot: false } };
+            return if ms > budget_ms { Admit::TooLong { ms } } else { Admit::Wait { ms } };
         }
         if s.estimate_due {
             self.measure_pace(&mut s, now);
@@ -168,59 +169,53 @@ impl Pause {
             s.pace = None;
         }
         let Some(pace) = s.pace else { return Admit::Go };
+        let interval = (1000.0 / pace).ceil() as u64;
         let slot = s.next_slot.max(now);
-        let ms = slot - now;
+        let ms = (slot - now).saturating_add(interval.saturating_mul(ahead as u64));
         if ms > budget_ms {
             return Admit::TooLong { ms };
         }
-        s.next_slot = slot + (1000.0 / pace).ceil() as u64;
-        if ms == 0 {
-            Admit::Go
-        } else {
-            Admit::Wait { ms, slot: true }
+        if ms > 0 {
+            return Admit::Queue { ms };
         }
+        s.next_slot = slot + interval;
+        Admit::Go
     }
 
     /// Waits at the gate until the call may send, spending from `budget_ms`; fails with
     /// `RateLimited` when the wait would outlast it.
     pub async fn pass(&self, budget_ms: &mut u64) -> Result<(), ClientError> {
         let mut counted = false;
+        // Held from joining the paced line until the call leaves the gate (sent or not).
+        let mut place = None;
         loop {
-            match self.admit(*budget_ms) {
+            let ahead = if place.is_some() { 0 } else { self.line.count() };
+            let ms = match self.admit(*budget_ms, ahead) {
                 Admit::Go => return Ok(()),
-                Admit::TooLong { ms } => {
-                    self.rejected.fetch_add(1, Ordering::Relaxed);
-                    return Err(ClientError::RateLimited { retry_in_ms: ms });
-                }
-                Admit::Wait { ms, slot } => {
+                Admit::TooLong { ms } => return Err(self.reject(ms)),
+                Admit::Wait { ms } => ms,
+                Admit::Queue { ms } if place.is_some() => ms,
+                Admit::Queue { ms } => {
                     if !counted {
                         self.waits.fetch_add(1, Ordering::Relaxed);
                         counted = true;
                     }
-                    *budget_ms -= ms;
-                    let held = slot.then_some(SlotHeld(self));
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                    std::mem::forget(held); // the slot came: it is used (or lost to a new pause)
-                    if slot && !self.is_paused() {
-                        return Ok(());
-                    }
+                    place = Some(self.line.join_within(budget_ms).await.ok_or_else(|| self.reject(ms))?);
+                    continue;
                 }
+            };
+            if !counted {
+                self.waits.fetch_add(1, Ordering::Relaxed);
+                counted = true;
             }
+            *budget_ms -= ms;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
         }
     }
 
-    /// A paced slot taken by a call that stopped waiting for it (aborted, closed, its worker
-    /// thread gone): the line moves up by one interval, so later calls do not wait for
-    /// callers that will never send.
-    fn give_back_slot(&self) {
-        let mut s = self.lock();
-        let Some(pace) = s.pace else { return };
-        let now = self.clock.now_ms();
-        s.next_slot = s.next_slot.saturating_sub((1000.0 / pace).ceil() as u64).max(now);
-    }
-
-    fn is_paused(&self) -> bool {
-        self.lock().paused_until > self.clock.now_ms()
+    fn reject(&self, retry_in_ms: u64) -> ClientError {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+        ClientError::RateLimited { retry_in_ms }
     }
 
     /// A request stamped `stamp` succeeded.

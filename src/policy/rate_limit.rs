@@ -9,6 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::error::ClientError;
+use crate::policy::line::Line;
 use crate::rt::clock::SharedClock;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -40,20 +41,14 @@ impl RateLimitConfig {
 
 /// The answer to "may a request go out within `budget_ms`?".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reservation {
-    /// A token is reserved; send after waiting this long (0 = now).
-    After(u64),
-    /// No token within the budget; the next one is this far away. Nothing was reserved.
+pub enum Turn {
+    /// A token was taken: send now.
+    Now,
+    /// The call's token comes in about this long: wait in the line (at its head, for this
+    /// long), then ask again. Nothing was taken.
+    In(u64),
+    /// No token within the budget; the call's would come this far away. Nothing was taken.
     Refused(u64),
-}
-
-/// A token being waited for; dropped before the wait ends, it is given back.
-struct TokenHeld<'a>(&'a RateLimit);
-
-impl Drop for TokenHeld<'_> {
-    fn drop(&mut self) {
-        self.0.give_back();
-    }
 }
 
 pub struct RateLimit {
@@ -63,6 +58,8 @@ pub struct RateLimit {
     clock: SharedClock,
     /// When the bucket would be empty again were no more tokens taken (ms on the clock).
     theoretical_arrival_ms: Mutex<f64>,
+    /// Requests waiting for a token, first come first served.
+    line: Line,
     waits: AtomicU64,
     rejected: AtomicU64,
 }
@@ -85,49 +82,57 @@ impl RateLimit {
             interval_ms,
             clock,
             theoretical_arrival_ms: Mutex::new(0.0),
+            line: Line::default(),
             waits: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
         }
     }
 
-    /// Reserves the next token if it comes within `budget_ms`.
-    pub fn reserve(&self, budget_ms: u64) -> Reservation {
+    /// Takes a token if one conforms now; else says when the token of a call with `ahead`
+    /// requests before it in the line would, or that it would not within `budget_ms`.
+    pub fn try_take(&self, budget_ms: u64, ahead: usize) -> Turn {
         let now = self.clock.now_ms() as f64;
         let mut tat = self.theoretical_arrival_ms.lock().unwrap_or_else(PoisonError::into_inner);
-        let next = tat.max(now) + self.interval_ms;
+        let next = tat.max(now) + self.interval_ms * (1 + ahead) as f64;
         // `burst` tokens may be outstanding: the request conforms once `next` is within
         // `burst` intervals of now.
         let wait = (next - now - f64::from(self.config.burst) * self.interval_ms).max(0.0).ceil() as u64;
         if wait > budget_ms {
-            return Reservation::Refused(wait);
+            return Turn::Refused(wait);
         }
-        *tat = next;
-        Reservation::After(wait)
+        if wait > 0 {
+            return Turn::In(wait);
+        }
+        *tat = tat.max(now) + self.interval_ms;
+        Turn::Now
     }
 
-    /// Waits for a token, spending the wait from `budget_ms`.
+    /// Waits for a token, spending the wait from `budget_ms`. Requests that must wait do so in
+    /// a first-come first-served line where only the head waits for the clock
+    /// (`policy::line`): one that stops waiting (aborted, closed, its worker thread gone)
+    /// leaves no reserved token behind for later requests to wait out.
     pub async fn acquire(&self, budget_ms: &mut u64) -> Result<(), ClientError> {
-        match self.reserve(*budget_ms) {
-            Reservation::After(0) => Ok(()),
-            Reservation::After(wait) => {
-                self.waits.fetch_add(1, Relaxed);
-                *budget_ms -= wait;
-                let held = TokenHeld(self);
-                tokio::time::sleep(Duration::from_millis(wait)).await;
-                std::mem::forget(held); // the token came and is used
-                Ok(())
-            }
-            Reservation::Refused(retry_in_ms) => {
-                self.rejected.fetch_add(1, Relaxed);
-                Err(ClientError::Throttled { retry_in_ms })
+        let mut place = None;
+        loop {
+            let ahead = if place.is_some() { 0 } else { self.line.count() };
+            match self.try_take(*budget_ms, ahead) {
+                Turn::Now => return Ok(()),
+                Turn::Refused(retry_in_ms) => return Err(self.reject(retry_in_ms)),
+                Turn::In(wait) if place.is_some() => {
+                    *budget_ms -= wait;
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                }
+                Turn::In(wait) => {
+                    self.waits.fetch_add(1, Relaxed);
+                    place = Some(self.line.join_within(budget_ms).await.ok_or_else(|| self.reject(wait))?);
+                }
             }
         }
     }
 
-    /// A reserved token whose caller stopped waiting for it (aborted, closed, its worker
-    /// thread gone) goes back, so later requests do not wait for callers that will never send.
-    fn give_back(&self) {
-        *self.theoretical_arrival_ms.lock().unwrap_or_else(PoisonError::into_inner) -= self.interval_ms;
+    fn reject(&self, retry_in_ms: u64) -> ClientError {
+        self.rejected.fetch_add(1, Relaxed);
+        ClientError::Throttled { retry_in_ms }
     }
 
     pub fn snapshot(&self) -> RateLimitSnapshot {
@@ -163,59 +168,75 @@ mod tests {
 
     #[test]
     fn a_burst_goes_out_at_once_then_one_token_per_interval() {
-        let (b, _) = bucket(10.0, 3);
-        let waits: Vec<_> = (0..6).map(|_| b.reserve(u64::MAX)).collect();
-        use Reservation::After;
-        assert_eq!(waits, [After(0), After(0), After(0), After(100), After(200), After(300)]);
+        let (b, clock) = bucket(10.0, 3);
+        let turns: Vec<_> = (0..3).map(|_| b.try_take(u64::MAX, 0)).collect();
+        assert_eq!(turns, [Turn::Now; 3]);
+        // The head of the line waits one interval; asking again takes nothing.
+        assert_eq!(b.try_take(u64::MAX, 0), Turn::In(100));
+        assert_eq!(b.try_take(u64::MAX, 0), Turn::In(100));
+        // A newcomer behind two others waits for their tokens too.
+        assert_eq!(b.try_take(u64::MAX, 2), Turn::In(300));
+        clock.advance(100);
+        assert_eq!(b.try_take(u64::MAX, 0), Turn::Now);
+        assert_eq!(b.try_take(u64::MAX, 0), Turn::In(100));
     }
 
     #[test]
     fn tokens_come_back_with_time_up_to_the_burst() {
         let (b, clock) = bucket(10.0, 2);
-        assert_eq!(b.reserve(0), Reservation::After(0));
-        assert_eq!(b.reserve(0), Reservation::After(0));
-        assert_eq!(b.reserve(0), Reservation::Refused(100));
+        assert_eq!(b.try_take(0, 0), Turn::Now);
+        assert_eq!(b.try_take(0, 0), Turn::Now);
+        assert_eq!(b.try_take(0, 0), Turn::Refused(100));
         clock.advance(100);
-        assert_eq!(b.reserve(0), Reservation::After(0));
-        assert_eq!(b.reserve(0), Reservation::Refused(100));
+        assert_eq!(b.try_take(0, 0), Turn::Now);
+        assert_eq!(b.try_take(0, 0), Turn::Refused(100));
         // A long quiet period refills only up to the burst.
         clock.advance(60_000);
-        assert_eq!(b.reserve(0), Reservation::After(0));
-        assert_eq!(b.reserve(0), Reservation::After(0));
-        assert_eq!(b.reserve(0), Reservation::Refused(100));
+        assert_eq!(b.try_take(0, 0), Turn::Now);
+        assert_eq!(b.try_take(0, 0), Turn::Now);
+        assert_eq!(b.try_take(0, 0), Turn::Refused(100));
     }
 
     #[test]
-    fn a_refused_reservation_takes_no_token() {
+    fn a_refused_call_takes_no_token() {
         let (b, _) = bucket(1.0, 1);
-        assert_eq!(b.reserve(0), Reservation::After(0));
+        assert_eq!(b.try_take(0, 0), Turn::Now);
         for _ in 0..5 {
-            assert_eq!(b.reserve(500), Reservation::Refused(1_000));
+            assert_eq!(b.try_take(500, 0), Turn::Refused(1_000));
         }
-        assert_eq!(b.reserve(1_000), Reservation::After(1_000));
+        assert_eq!(b.try_take(1_000, 0), Turn::In(1_000));
+        assert_eq!(b.try_take(1_999, 1), Turn::Refused(2_000));
+    }
+
+    #[test]
+    fn with_tokens_to_spare_a_newcomer_takes_one_only() {
+        let (b, _) = bucket(10.0, 5);
+        assert_eq!(b.try_take(0, 3), Turn::Now);
+        let turns: Vec<_> = (0..5).map(|_| b.try_take(0, 0)).collect();
+        assert_eq!(turns, [Turn::Now, Turn::Now, Turn::Now, Turn::Now, Turn::Refused(100)]);
     }
 
     #[test]
     fn fractional_rates_and_high_rates_keep_their_pace() {
         let (b, _) = bucket(0.5, 1);
-        assert_eq!(b.reserve(u64::MAX), Reservation::After(0));
-        assert_eq!(b.reserve(u64::MAX), Reservation::After(2_000));
+        assert_eq!(b.try_take(u64::MAX, 0), Turn::Now);
+        assert_eq!(b.try_take(u64::MAX, 0), Turn::In(2_000));
         // 4,000/s: 4 tokens per ms; 4,000 requests after the burst of 1 span about one second.
         let (b, _) = bucket(4_000.0, 1);
-        let last = (0..4_001).map(|_| b.reserve(u64::MAX)).last().unwrap();
-        assert_eq!(last, Reservation::After(1_000));
+        assert_eq!(b.try_take(u64::MAX, 0), Turn::Now);
+        assert_eq!(b.try_take(u64::MAX, 3_999), Turn::In(1_000));
     }
 
     #[test]
     fn acquire_spends_the_wait_from_the_budget_and_counts() {
-        let (b, _) = bucket(100.0, 1);
+        let b = RateLimit::new(RateLimitConfig { requests_per_second: 100.0, burst: 1 }, crate::rt::clock::system());
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         rt.block_on(async {
             let mut budget = 1_000;
             b.acquire(&mut budget).await.unwrap();
             assert_eq!(budget, 1_000);
             b.acquire(&mut budget).await.unwrap();
-            assert_eq!(budget, 990);
+            assert!((980..=990).contains(&budget), "{budget}");
             let mut tight = 5;
             let err = b.acquire(&mut tight).await.unwrap_err();
             assert_eq!(err.code(), "ERATELIMITED");
@@ -223,5 +244,30 @@ mod tests {
         });
         let s = b.snapshot();
         assert_eq!((s.waits, s.rejected), (1, 1));
+    }
+
+    /// Requests waiting in line that stop waiting leave nothing behind: one already waiting
+    /// behind them waits one interval more, not one per request that left.
+    #[test]
+    fn requests_that_leave_the_line_leave_no_gap() {
+        let b = Arc::new(RateLimit::new(
+            RateLimitConfig { requests_per_second: 1.0, burst: 1 },
+            crate::rt::clock::system(),
+        ));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(async {
+            b.acquire(&mut 0).await.unwrap();
+            let waited = crate::policy::line::wait_behind_leavers(&b.line, || {
+                let b = b.clone();
+                async move {
+                    let mut budget = 60_000;
+                    b.acquire(&mut budget).await.unwrap();
+                    60_000 - budget
+                }
+            })
+            .await;
+            // About the interval the first token left (1 s); 51 s if the 50 counted.
+            assert!(waited < 2_000, "waited {waited} ms");
+        });
     }
 }

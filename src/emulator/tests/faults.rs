@@ -1,3 +1,5 @@
+//! Each emulator fault over a real socket: what it changes and on which routes.
+
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 

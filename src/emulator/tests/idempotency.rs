@@ -1,3 +1,5 @@
+//! The emulator's idempotency keys: replays, separate mint and batch keys, `ignoreIdempotencyKeys`.
+
 use serde_json::json;
 
 use super::client::Client;

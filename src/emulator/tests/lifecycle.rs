@@ -1,3 +1,5 @@
+//! Starting and stopping an emulator: its port, its handle, shutdown.
+
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 

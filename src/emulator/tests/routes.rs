@@ -1,3 +1,5 @@
+//! The emulator's v1 routes and bodies, and unique ids under load.
+
 use std::collections::HashSet;
 
 use serde_json::json;

@@ -1,3 +1,5 @@
+//! The attempt loop (`Resilience`) on a stepped clock: how the policies combine, and their events.
+
 use super::*;
 use crate::observe::events::testing::RecordingSink;
 use crate::policy::breaker::BreakerConfig;

@@ -1,3 +1,5 @@
+//! The circuit breaker's state machine on a stepped clock.
+
 use super::*;
 use crate::rt::clock::ManualClock;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 use super::*;
 use crate::rt::clock::{Clock, ManualClock};
 use std::sync::Arc;
+use std::time::Duration;
 
 fn gate() -> (Arc<ManualClock>, Pause) {
     let clock = ManualClock::new(10_000);
@@ -11,7 +12,7 @@ fn gate() -> (Arc<ManualClock>, Pause) {
 #[test]
 fn an_unlimited_client_always_goes() {
     let (_, g) = gate();
-    assert_eq!(g.admit(0), Admit::Go);
+    assert_eq!(g.admit(0, 0), Admit::Go);
     g.on_success(g.stamp());
     assert_eq!(g.snapshot().limited, 0);
     assert!(!g.snapshot().paused);
@@ -21,11 +22,11 @@ fn an_unlimited_client_always_goes() {
 fn retry_after_sets_the_pause_for_every_call() {
     let (clock, g) = gate();
     assert_eq!(g.on_rate_limited(g.stamp(), Some(2_000), 0.5), Some(2_000));
-    assert_eq!(g.admit(10_000), Admit::Wait { ms: 2_000, slot: false });
-    assert_eq!(g.admit(1_999), Admit::TooLong { ms: 2_000 });
+    assert_eq!(g.admit(10_000, 0), Admit::Wait { ms: 2_000 });
+    assert_eq!(g.admit(1_999, 0), Admit::TooLong { ms: 2_000 });
     clock.advance(1_500);
     assert_eq!(g.retry_in_ms(), 500);
-    assert_eq!(g.admit(10_000), Admit::Wait { ms: 500, slot: false });
+    assert_eq!(g.admit(10_000, 0), Admit::Wait { ms: 500 });
     let snap = g.snapshot();
     assert!(snap.paused && snap.limited == 1 && snap.pauses == 1);
 }
@@ -35,7 +36,7 @@ fn a_server_given_pause_sets_no_pace() {
     let (clock, g) = gate();
     g.on_rate_limited(g.stamp(), Some(0), 0.5);
     clock.advance(1);
-    assert_eq!((g.admit(0), g.admit(0)), (Admit::Go, Admit::Go));
+    assert_eq!((g.admit(0, 0), g.admit(0, 0)), (Admit::Go, Admit::Go));
     assert_eq!(g.snapshot().pace_per_sec, None);
 }
 
@@ -104,21 +105,18 @@ fn after_the_pause_calls_leave_at_the_measured_pace() {
         g.on_success(burst);
     }
     clock.advance(1_000);
-    // 50 accepted over (at least) a second: one slot every 20 ms.
-    let waits: Vec<Admit> = (0..4).map(|_| g.admit(10_000)).collect();
-    assert_eq!(
-        waits,
-        [
-            Admit::Go,
-            Admit::Wait { ms: 20, slot: true },
-            Admit::Wait { ms: 40, slot: true },
-            Admit::Wait { ms: 60, slot: true }
-        ]
-    );
+    // 50 accepted over (at least) a second: one slot every 20 ms. The first call goes; the
+    // next, at the head of the line, waits 20 ms; calls behind it wait one slot each more.
+    assert_eq!(g.admit(10_000, 0), Admit::Go);
+    assert_eq!(g.admit(10_000, 0), Admit::Queue { ms: 20 });
+    assert_eq!(g.admit(10_000, 0), Admit::Queue { ms: 20 }, "waiting takes no slot");
+    assert_eq!(g.admit(10_000, 3), Admit::Queue { ms: 80 });
     assert_eq!(g.snapshot().pace_per_sec, Some(50.0));
-    // A call that cannot wait for its slot does not take it.
-    assert_eq!(g.admit(50), Admit::TooLong { ms: 80 });
-    assert_eq!(g.admit(10_000), Admit::Wait { ms: 80, slot: true });
+    // A call whose turn lies beyond what it may wait is refused at once.
+    assert_eq!(g.admit(79, 3), Admit::TooLong { ms: 80 });
+    clock.advance(20);
+    assert_eq!(g.admit(10_000, 0), Admit::Go);
+    assert_eq!(g.admit(10_000, 0), Admit::Queue { ms: 20 });
 }
 
 #[test]
@@ -129,7 +127,7 @@ fn the_pace_grows_with_successes_and_ends_after_a_quiet_minute() {
     }
     g.on_rate_limited(g.stamp(), None, 0.5);
     clock.advance(1_000);
-    assert_eq!(g.admit(0), Admit::Go);
+    assert_eq!(g.admit(0, 0), Admit::Go);
     assert_eq!(g.snapshot().pace_per_sec, Some(10.0));
     for _ in 0..10 {
         g.on_success(g.stamp());
@@ -137,8 +135,8 @@ fn the_pace_grows_with_successes_and_ends_after_a_quiet_minute() {
     let pace = g.snapshot().pace_per_sec.unwrap();
     assert!((10.9..11.2).contains(&pace), "{pace}");
     clock.advance(PACE_QUIET_MS + 1);
-    assert_eq!(g.admit(0), Admit::Go);
-    assert_eq!(g.admit(0), Admit::Go);
+    assert_eq!(g.admit(0, 0), Admit::Go);
+    assert_eq!(g.admit(0, 0), Admit::Go);
     assert_eq!(g.snapshot().pace_per_sec, None);
 }
 
@@ -150,7 +148,7 @@ fn a_second_limit_while_paced_slows_the_pace_down() {
     }
     g.on_rate_limited(g.stamp(), None, 0.5);
     clock.advance(1_000);
-    assert_eq!(g.admit(0), Admit::Go);
+    assert_eq!(g.admit(0, 0), Admit::Go);
     assert_eq!(g.snapshot().pace_per_sec, Some(100.0));
     // Over the next 4 s only 40 got through before the next 429.
     for _ in 0..40 {
@@ -160,7 +158,7 @@ fn a_second_limit_while_paced_slows_the_pace_down() {
     let paced = g.snapshot().pace_per_sec.unwrap();
     assert_eq!(g.on_rate_limited(g.stamp(), None, 0.5), Some(1_000));
     clock.advance(1_000);
-    g.admit(0);
+    g.admit(0, 0);
     let pace = g.snapshot().pace_per_sec.unwrap();
     assert!(pace <= 10.0 && pace < paced, "{pace}");
 }
@@ -176,7 +174,7 @@ fn idle_time_before_the_burst_does_not_dilute_the_measured_pace() {
     clock.advance(5);
     g.on_rate_limited(g.stamp(), None, 0.5);
     clock.advance(1_000);
-    assert_eq!(g.admit(0), Admit::Go);
+    assert_eq!(g.admit(0, 0), Admit::Go);
     assert_eq!(g.snapshot().pace_per_sec, Some(20.0));
 }
 
@@ -195,7 +193,7 @@ fn a_quiet_second_starts_a_new_measured_period() {
     }
     g.on_rate_limited(g.stamp(), None, 0.5);
     clock.advance(1_000);
-    g.admit(0);
+    g.admit(0, 0);
     let pace = g.snapshot().pace_per_sec.unwrap();
     assert!((29.0..31.0).contains(&pace), "{pace}");
 }
@@ -208,7 +206,7 @@ fn a_pace_measured_too_low_is_raised_by_the_next_measurement() {
     }
     g.on_rate_limited(g.stamp(), None, 0.5);
     clock.advance(1_000);
-    g.admit(0);
+    g.admit(0, 0);
     assert_eq!(g.snapshot().pace_per_sec, Some(5.0));
     // The service lets 20 a second through for 2 s before refusing again.
     for _ in 0..40 {
@@ -217,7 +215,7 @@ fn a_pace_measured_too_low_is_raised_by_the_next_measurement() {
     }
     g.on_rate_limited(g.stamp(), None, 0.5);
     clock.advance(1_000);
-    g.admit(0);
+    g.admit(0, 0);
     let pace = g.snapshot().pace_per_sec.unwrap();
     assert!((19.0..21.0).contains(&pace), "{pace}");
 }
@@ -230,12 +228,18 @@ fn simulate(idle_ms: u64, count: usize) -> (u32, u32, f64) {
     const LATENCY_MS: u64 = 5;
     #[derive(Clone, Copy)]
     enum Caller {
-        /// Ready at, attempts made, budget left, holds a paced slot.
+        /// Asks the gate at `at`: attempts made, budget left, at the head of the paced line.
         Waiting {
             at: u64,
             attempts: u32,
             budget: u64,
-            slot: bool,
+            head: bool,
+        },
+        /// In the paced line behind others since `since`.
+        Queued {
+            since: u64,
+            attempts: u32,
+            budget: u64,
         },
         /// The answer arrives at `at`: accepted or not, the stamp it was sent with.
         Sent {
@@ -251,13 +255,14 @@ fn simulate(idle_ms: u64, count: usize) -> (u32, u32, f64) {
     clock.advance(idle_ms);
     let start = clock.now_ms();
     let (mut tokens, mut refilled_at) = (RATE, start);
-    let mut callers = vec![Caller::Waiting { at: start, attempts: 0, budget: 20_000, slot: false }; count];
+    let mut callers = vec![Caller::Waiting { at: start, attempts: 0, budget: 20_000, head: false }; count];
+    let mut line = std::collections::VecDeque::new();
     let (mut succeeded, mut limited) = (0, 0);
     while clock.now_ms() < start + 20_000 && callers.iter().any(|c| !matches!(c, Caller::Done)) {
         let now = clock.now_ms();
         tokens = (tokens + (now - refilled_at) as f64 * RATE / 1000.0).min(RATE);
         refilled_at = now;
-        for caller in &mut callers {
+        for (i, caller) in callers.iter_mut().enumerate() {
             match *caller {
                 Caller::Sent { at, attempts, budget, accepted, stamp } if at <= now => {
                     if accepted {
@@ -268,28 +273,42 @@ fn simulate(idle_ms: u64, count: usize) -> (u32, u32, f64) {
                         limited += 1;
                         g.on_rate_limited(stamp, None, 0.5);
                         *caller = if attempts < 3 {
-                            Caller::Waiting { at: now, attempts, budget, slot: false }
+                            Caller::Waiting { at: now, attempts, budget, head: false }
                         } else {
                             Caller::Done
                         };
                     }
                 }
-                Caller::Waiting { at, attempts, budget, slot } if at <= now => {
-                    let go = if slot && !g.is_paused() {
-                        true
-                    } else {
-                        match g.admit(budget) {
-                            Admit::Go => true,
-                            Admit::Wait { ms, slot } => {
-                                *caller = Caller::Waiting { at: now + ms, attempts, budget: budget - ms, slot };
-                                false
-                            }
-                            Admit::TooLong { .. } => {
-                                *caller = Caller::Done;
-                                false
-                            }
+                Caller::Queued { since, attempts, budget } => {
+                    let waited = now - since;
+                    if waited > budget {
+                        line.retain(|&j| j != i);
+                        *caller = Caller::Done;
+                    } else if line.front() == Some(&i) {
+                        *caller = Caller::Waiting { at: now, attempts, budget: budget - waited, head: true };
+                    }
+                }
+                Caller::Waiting { at, attempts, budget, head } if at <= now => {
+                    let ahead = if head { 0 } else { line.len() };
+                    let go = match g.admit(budget, ahead) {
+                        Admit::Go => true,
+                        Admit::Queue { .. } if !head => {
+                            line.push_back(i);
+                            *caller = Caller::Queued { since: now, attempts, budget };
+                            false
+                        }
+                        Admit::Wait { ms } | Admit::Queue { ms } => {
+                            *caller = Caller::Waiting { at: now + ms, attempts, budget: budget - ms, head };
+                            false
+                        }
+                        Admit::TooLong { .. } => {
+                            *caller = Caller::Done;
+                            false
                         }
                     };
+                    if head && (go || matches!(caller, Caller::Done)) {
+                        line.pop_front();
+                    }
                     if go {
                         let accepted = tokens >= 1.0;
                         if accepted {
@@ -339,4 +358,32 @@ fn pass_waits_out_the_pause_or_fails_with_rate_limited() {
     let err = rt.block_on(g.pass(&mut budget)).unwrap_err();
     assert_eq!(err.code(), "ERATELIMITED");
     assert_eq!(g.snapshot().rejected, 1);
+}
+
+/// Calls waiting for a paced slot that stop waiting (aborted, closed) leave nothing behind: a
+/// call already waiting behind them waits about one slot, not one per call that left.
+#[test]
+fn calls_that_leave_the_paced_line_leave_no_gap() {
+    let g = Arc::new(Pause::new(crate::rt::clock::system()));
+    g.on_success(g.stamp());
+    g.on_rate_limited(g.stamp(), Some(0), 0.5);
+    // A measured pace of 1/s (a `Retry-After` pause sets none, so measure as after an adaptive one).
+    g.lock().estimate_due = true;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    rt.block_on(async {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        g.pass(&mut 0).await.unwrap();
+        assert_eq!(g.snapshot().pace_per_sec, Some(1.0));
+        let waited = crate::policy::line::wait_behind_leavers(&g.line, || {
+            let g = g.clone();
+            async move {
+                let mut budget = 60_000;
+                g.pass(&mut budget).await.unwrap();
+                60_000 - budget
+            }
+        })
+        .await;
+        // About the slot the first call left (1 s); 51 s if the 50 counted.
+        assert!(waited < 2_000, "waited {waited} ms");
+    });
 }

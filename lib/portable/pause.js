@@ -7,14 +7,14 @@
 // current pause began neither extends nor grows it. The native gate's pacing after a pause
 // (one caller at a time at the accepted rate) is not reproduced here (docs/PORTABLE.md).
 
-const { RATE_LIMIT_PAUSE } = require('./defaults.js')
+const { PAUSE } = require('./defaults.js')
 
-class PauseGate {
+class Pause {
   #now
   #random
   until = 0
   epoch = 0
-  #nextAdaptiveMs = RATE_LIMIT_PAUSE.initialMs
+  #nextAdaptiveMs = PAUSE.initialMs
   rateLimited = 0
   pauses = 0
   waits = 0
@@ -41,11 +41,11 @@ class PauseGate {
     let ms
     const named = retryAfterMs !== undefined
     if (named) {
-      ms = Math.min(retryAfterMs, RATE_LIMIT_PAUSE.maxMs)
+      ms = Math.min(retryAfterMs, PAUSE.maxMs)
     } else {
       const base = this.#nextAdaptiveMs
-      ms = Math.round(base * (1 + RATE_LIMIT_PAUSE.jitter * (2 * this.#random() - 1)))
-      this.#nextAdaptiveMs = Math.min(base * 2, RATE_LIMIT_PAUSE.maxMs)
+      ms = Math.round(base * (1 + PAUSE.jitter * (2 * this.#random() - 1)))
+      this.#nextAdaptiveMs = Math.min(base * 2, PAUSE.maxMs)
     }
     this.until = Math.max(this.until, this.#now() + ms)
     this.epoch++
@@ -54,8 +54,8 @@ class PauseGate {
   }
 
   onSuccess() {
-    this.#nextAdaptiveMs = RATE_LIMIT_PAUSE.initialMs
+    this.#nextAdaptiveMs = PAUSE.initialMs
   }
 }
 
-module.exports = { PauseGate }
+module.exports = { Pause }
