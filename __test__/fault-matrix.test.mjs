@@ -513,8 +513,8 @@ async function runRow(row) {
   let logicalMints = 0
   let lostByFailedCalls = 0
   // Mints outside the fault (the seed, the recovery check). A loaded machine can make one miss
-  // a row's 60 ms timeout: it is then accounted like any failed mint and made again.
-  const tight = (row.client?.timeout ?? BASE_CLIENT.timeout) < 100
+  // a row's short timeout: it is then accounted like any failed mint and made again.
+  const tight = (row.client?.timeout ?? BASE_CLIENT.timeout) < BASE_CLIENT.timeout
   const mintOutsideFault = async (request) => {
     for (let attempt = 1; ; attempt++) {
       const before = emulator.stats().mintedIds.length
