@@ -464,7 +464,7 @@ withRedis('fleet mode', () => {
       // About 90 slots (9 s at 10/s) were reserved in Redis; another instance need not wait for them.
       const t0 = performance.now()
       await b.mint({ entity: 'PEO' })
-      expect(performance.now() - t0).toBeLessThan(2000)
+      expect(performance.now() - t0).toBeLessThan(5000)
     } finally {
       await a.close()
       await b.close()
