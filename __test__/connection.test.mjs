@@ -232,6 +232,35 @@ describe('client connection manager', () => {
     expect(seen.count('disconnected')).toBe(1)
   })
 
+  test('connect() and disconnect() settle after their events reached the listeners; close() right after loses none', async () => {
+    const c = client(fast({ healthCheckInterval: 60000 }))
+    const seen = record(c, CONNECTION_EVENTS)
+    for (let i = 1; i <= 20; i++) {
+      expect(await c.connect()).toBe(true)
+      // No waiting: the events are there when the promise settles.
+      expect(seen.count('connected')).toBe(i)
+      expect(seen.of('stateChange').at(-1)).toMatchObject({ from: 'CONNECTING', to: 'CONNECTED' })
+      await c.disconnect()
+      expect(seen.count('disconnected')).toBe(i)
+      expect(seen.of('stateChange').at(-1)).toMatchObject({ from: 'CONNECTED', to: 'DISCONNECTED' })
+    }
+    await c.connect()
+    await c.disconnect()
+    await c.close()
+    expect(seen.count('disconnected')).toBe(21)
+
+    const down = client(fast({ reconnectDelay: 60000, maxReconnectDelay: 60000 }), {
+      serviceUrl: `http://127.0.0.1:${await closedPort()}`,
+    })
+    const failed = record(down, CONNECTION_EVENTS)
+    for (let i = 1; i <= 10; i++) {
+      expect(await down.connect()).toBe(false)
+      expect(failed.count('error')).toBe(i)
+      expect(failed.count('reconnecting')).toBe(i)
+      await down.disconnect()
+    }
+  })
+
   test('disconnect() while the first check is in flight resolves that connect() with false', async () => {
     emulator.setFault({ latencyMs: 300 })
     const c = client()

@@ -199,6 +199,27 @@ describe('processes exit on their own', () => {
     expect(run.ms).toBeLessThan(5000)
   })
 
+  test('a script awaiting connect() then disconnect() runs to its end and exits', async () => {
+    // disconnect() settles once `disconnected` reached the listeners: that wait keeps the loop
+    // alive until then, and only until then.
+    const script = `
+      const { ChittyIDClient } = require(process.argv[1])
+      const client = new ChittyIDClient({ serviceUrl: process.argv[2] + '/v1' })
+      const seen = []
+      client.on('stateChange', ({ to }) => seen.push(to))
+      client.on('disconnected', () => seen.push('disconnected'))
+      ;(async () => {
+        await client.connect()
+        await client.disconnect()
+        console.log(seen.join(' '))
+      })()
+    `
+    const run = await runNode(script, [INDEX, emulator.url], 10000)
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    expect(run.stdout.trim()).toBe('CONNECTING CONNECTED DISCONNECTED disconnected')
+  })
+
   test('a throwing listener only warns; the process goes on and exits 0', async () => {
     const script = `
       const { ChittyIDClient } = require(process.argv[1])
