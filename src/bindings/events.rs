@@ -19,7 +19,11 @@ use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, Threa
 
 use crate::observe::events::{ErrorPayload, Event, EventSink};
 
-const QUEUE_CAPACITY: usize = 1024;
+/// Events queued for the JS thread, at most; past that they are dropped. As many as the attempt
+/// records the telemetry queue holds: a burst of failing calls (1,000 mints at once, each
+/// retried twice) queues thousands of `retry` events while the JS thread settles the calls,
+/// and a bound of 1,024 dropped half of them.
+const QUEUE_CAPACITY: usize = crate::observe::telemetry::MAX_QUEUED;
 
 /// What the threadsafe function carries: an event, or a mark (see [`JsEventSink::flush`]).
 enum Item {
