@@ -6,7 +6,7 @@ import {
   getSharedConnectionManager,
   resetSharedConnectionManager,
 } from '../index.mjs'
-import { once } from 'node:events'
+import { errorMonitor, once } from 'node:events'
 import { closedPort } from './helpers.mjs'
 import { record, sleep, waitFor } from './wait.mjs'
 
@@ -205,6 +205,28 @@ describe('client connection manager', () => {
     expect(await c.connect()).toBe(false)
     await waitFor(() => seen.count('maxReconnectAttemptsReached') === 1, 'giving up')
     expect(c.getConnectionState().state).toBe('FAILED')
+  })
+
+  test('`error` reaches errorMonitor listeners, before the `error` listeners, and alone does not crash', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/v1`
+    const slow = fast({ reconnectDelay: 60000, maxReconnectDelay: 60000 })
+    const order = []
+    const alone = client(slow, { serviceUrl: url })
+    alone.on(errorMonitor, (err) => order.push(`monitor ${err.code}`))
+    expect(await alone.connect()).toBe(false)
+    expect(order).toEqual(['monitor ECONNREFUSED'])
+
+    const both = client(slow, { serviceUrl: url })
+    both.on('error', (err) => order.push(`error ${err.code}`))
+    both.on(errorMonitor, (err) => order.push(`monitor ${err.code}`))
+    expect(await both.connect()).toBe(false)
+    expect(order.slice(1)).toEqual(['monitor ECONNREFUSED', 'error ECONNREFUSED'])
+
+    const manager = new ChittyIDConnectionManager({ serviceUrl: url.slice(0, -3), reconnectDelay: 60000 })
+    manager.on(errorMonitor, (err) => order.push(`compat monitor ${err.code}`))
+    expect(await manager.connect()).toBe(false)
+    await manager.reset()
+    expect(order.slice(3)).toEqual(['compat monitor EUNHEALTHY'])
   })
 
   test('concurrent connect() calls share one health check', async () => {
