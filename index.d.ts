@@ -64,7 +64,8 @@ export declare class ChittyIDClient extends EventEmitter {
 /**
  * Serves `client.metrics()` from a prom-client `Registry` (e.g. prom-client's default
  * `register`), next to the service's own metrics. Several clients may share one registry when
- * their series differ by `name` or `labels`. Returns a function that removes the client again.
+ * their series differ by `name` or `labels`. Returns a function that removes the client again;
+ * `close()` removes it from every registry too. A closed client is refused (`ECLIENTCLOSED`).
  */
 export declare function registerMetrics(
   registry: { registerMetric(metric: any): void; getSingleMetric(name: string): any },

@@ -1,6 +1,7 @@
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import { ChittyIDClient as PortableClient } from '../portable.mjs'
 import { startPair } from './helpers.mjs'
 import { waitFor } from './wait.mjs'
 
@@ -16,6 +17,27 @@ test('aborting mid-request rejects at once with AbortError', async () => {
   expect(err.code).toBe('ABORT_ERR')
   expect(err.cause.message).toBe('user gave up')
   await pair.close()
+})
+
+test('a signal aborted already rejects validate(), even for an id the cache could answer (both builds)', async () => {
+  const emulator = await ChittyIDEmulator.start({ port: 0 })
+  try {
+    for (const Client of [ChittyIDClient, PortableClient]) {
+      const client = new Client({ serviceUrl: `${emulator.url}/v1` })
+      const id = await client.mint({ entity: 'PEO' })
+      expect(await client.validate(id)).toMatchObject({ valid: true })
+      const requests = emulator.stats().requests.validate
+      const reason = new Error('the request went away')
+      const err = await client.validate(id, { signal: AbortSignal.abort(reason) }).catch((e) => e)
+      expect(err).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: reason })
+      // So does a malformed id: the caller asked for nothing.
+      expect(await client.validate('x', { signal: AbortSignal.abort() }).catch((e) => e.code)).toBe('ABORT_ERR')
+      expect(emulator.stats().requests.validate).toBe(requests)
+      await client.close()
+    }
+  } finally {
+    await emulator.close()
+  }
 })
 
 test('aborting during backoff stops the retries', async () => {

@@ -9,6 +9,7 @@ const { cachedVerdict, submitMint, submitValidate } = native
 const {
   closedError,
   invalidArgument,
+  invalidThis,
   abortError,
   circuitOpenError,
   mintFailure,
@@ -21,10 +22,11 @@ const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
 const { Bridge, MINT, MINT_BATCH, OTHER } = require('./bridge.js')
 const { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders } = require('./options.js')
-const { serializeMintRequest, idProblem, cachedAnswer } = require('./requests.js')
+const { checkedMintRequest, checkedMintBatch, idProblem, cachedAnswer } = require('./requests.js')
 const { createV1, callV1, hideOwnFields, fixV1Fields } = require('./v1.js')
 const { shortcuts } = require('./shortcuts.js')
 const { redactionOf } = require('./redact.js')
+const { forgetClient } = require('./metrics.js')
 
 /** v1's calls (lib/v1.js), for clients with v1 semantics. */
 const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout, redaction: redactionOf(native) })
@@ -34,6 +36,13 @@ const v1Headers = (options, operation) => callHeaders(undefined, options, operat
 
 /** `client.#deliver(name, payload)` for `eventReceiver` (set in the class's static block). */
 let deliverTo
+/** Whether `value` was made by the ChittyIDClient constructor (set in the class's static block). */
+let isClient
+
+/** A TypeError (`ERR_INVALID_THIS`) unless `self` is a client: a detached method, a bare prototype. */
+function checkThis(self, member) {
+  if (!isClient(self)) throw invalidThis('ChittyIDClient', member)
+}
 
 class ChittyIDClient extends EventEmitter {
   /** Undefined until needed for a client with v1 semantics (`#deferred` holds its options). */
@@ -163,6 +172,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** `'native'` or `'fetch'`: how this client's HTTP exchanges are made. */
   get transport() {
+    checkThis(this, 'transport')
     return this.#transport
   }
 
@@ -185,6 +195,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
   get apiKey() {
+    checkThis(this, 'apiKey')
     return this.#apiKey
   }
 
@@ -196,16 +207,19 @@ class ChittyIDClient extends EventEmitter {
   }
 
   on(event, listener) {
+    checkThis(this, 'on()')
     this.#wireEvents()
     return super.on(event, listener)
   }
 
   addListener(event, listener) {
+    checkThis(this, 'addListener()')
     this.#wireEvents()
     return super.addListener(event, listener)
   }
 
   prependListener(event, listener) {
+    checkThis(this, 'prependListener()')
     this.#wireEvents()
     return super.prependListener(event, listener)
   }
@@ -230,6 +244,7 @@ class ChittyIDClient extends EventEmitter {
 
   static {
     deliverTo = (client, name, payload) => client.#deliver(name, payload)
+    isClient = (value) => value !== null && typeof value === 'object' && #closed in value
   }
 
   /**
@@ -293,17 +308,18 @@ class ChittyIDClient extends EventEmitter {
   // the caller has attached its handler (see `rejectLater`).
 
   mint(request, options) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'mint()'))
     if (this.#v1) return this.#v1Call(options, 'mint', true, (call) => v1.mint(this, request, call))
     try {
       const signal = callSignal(options)
       const key = callIdempotencyKey(options)
       // Serialized before the breaker is asked, so bad input is a TypeError even while OPEN.
-      const body = serializeMintRequest(request)
+      const { request: checked, body } = checkedMintRequest(request)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
-      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(request.entity)))
+      if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, mintFailure(checked.entity)))
       const headers = callHeaders(this.#headers, options, 'mint')
-      return this.#submit(MINT, request.entity, signal, (ticket, cancellable) =>
+      return this.#submit(MINT, checked.entity, signal, (ticket, cancellable) =>
         submitMint(this.#callsHandle, ticket, body, cancellable, key, headers),
       )
     } catch (err) {
@@ -312,20 +328,18 @@ class ChittyIDClient extends EventEmitter {
   }
 
   mintBatch(requests, options) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'mintBatch()'))
     if (this.#v1) return this.#v1Call(options, 'mintBatch', true, (call) => v1.mintBatch(this, requests, call))
     try {
       const signal = callSignal(options)
       const key = callIdempotencyKey(options)
-      if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
-      requests.forEach(serializeMintRequest)
+      const { requests: checked, body } = checkedMintBatch(requests)
       this.#checkOpen()
       const retryInMs = this.#openCircuitWait(signal)
       if (retryInMs !== 0) return rejectLater(circuitOpenError(retryInMs, BATCH_FAILURE))
-      // Each request serialized above; the body is built only for a call that goes out.
       const headers = callHeaders(this.#headers, options, 'mintBatch')
-      const body = JSON.stringify({ requests })
       return this.#submit(MINT_BATCH, undefined, signal, (ticket, cancellable) =>
-        this.#native.submitMintBatch(ticket, body, requests.length, cancellable, key, headers),
+        this.#native.submitMintBatch(ticket, body, checked.length, cancellable, key, headers),
       )
     } catch (err) {
       return rejectLater(err)
@@ -333,10 +347,13 @@ class ChittyIDClient extends EventEmitter {
   }
 
   validate(id, options) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'validate()'))
     if (this.#v1) return this.#v1Call(options, 'validate', false, (call) => v1.validate(this, id, call))
     try {
       const signal = callSignal(options)
       this.#checkOpen()
+      // Aborted already: rejected, as fetch rejects, even where the cache could answer.
+      if (signal && signal.aborted) return Promise.reject(abortError(signal))
       const problem = idProblem(id)
       if (problem !== undefined) return Promise.resolve({ valid: false, error: problem })
       // The cache lookup is synchronous: a hit costs one native call and no native promise.
@@ -358,6 +375,7 @@ class ChittyIDClient extends EventEmitter {
    * entry was held (here or in Redis).
    */
   invalidate(id) {
+    if (!isClient(this)) return rejectLater(invalidThis('ChittyIDClient', 'invalidate()'))
     try {
       this.#checkOpen()
       if (typeof id !== 'string') throw invalidArgument('invalidate expects the ChittyID as a string')
@@ -375,6 +393,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** One snapshot of requests (count, errors, retries, p50/p99 per operation), breaker, cache and connection. */
   getStats() {
+    checkThis(this, 'getStats()')
     this.#ensureNative()
     const stats = this.#native.getStats()
     return {
@@ -394,11 +413,13 @@ class ChittyIDClient extends EventEmitter {
 
   /** The same counters in Prometheus text exposition format, ready for a `/metrics` route. */
   metrics() {
+    checkThis(this, 'metrics()')
     this.#ensureNative()
     return this.#native.metrics()
   }
 
   validateFormat(id) {
+    checkThis(this, 'validateFormat()')
     return validateIn(id, this.#idGrammar)
   }
 
@@ -407,6 +428,7 @@ class ChittyIDClient extends EventEmitter {
    * only for the caller's mistakes: bad options (TypeError) and calls after close().
    */
   async healthCheck(options) {
+    checkThis(this, 'healthCheck()')
     if (this.#v1) return this.#v1Call(options, 'healthCheck', false, (call) => v1.healthCheck(this, call))
     const signal = callSignal(options)
     this.#checkOpen()
@@ -422,6 +444,7 @@ class ChittyIDClient extends EventEmitter {
    * when this first check fails (reconnecting continues in the background).
    */
   async connect(options) {
+    checkThis(this, 'connect()')
     const signal = callSignal(options)
     this.#checkOpen()
     this.#ensureNative()
@@ -446,6 +469,7 @@ class ChittyIDClient extends EventEmitter {
    * `stateChange` and `disconnected` reached the listeners.
    */
   async disconnect() {
+    checkThis(this, 'disconnect()')
     if (this.#closed || this.#native === undefined) return
     this.#native.disconnect()
     this.#monitoring = false
@@ -455,6 +479,7 @@ class ChittyIDClient extends EventEmitter {
 
   /** A snapshot of the connection manager. */
   getConnectionState() {
+    checkThis(this, 'getConnectionState()')
     this.#ensureNative()
     const s = this.#native.connectionState()
     return {
@@ -475,11 +500,14 @@ class ChittyIDClient extends EventEmitter {
    * requests and retries stop natively), and so do later calls.
    */
   async close() {
+    checkThis(this, 'close()')
     if (this.#closed) return
     this.#closed = true
     this.#onEvent = undefined
     // No event comes after close(): waits for them end now.
     for (const resolve of this.#marks.splice(0)) resolve()
+    // Prometheus registries stop serving it (lib/metrics.js), so nothing holds it for them.
+    forgetClient(this)
     // v1 semantics: calls in flight are lib/v1.js's own fetches and finish as they would.
     if (this.#native === undefined) return
     const stopped = this.#native.close()

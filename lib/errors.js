@@ -98,6 +98,18 @@ function invalidArgument(message, cause) {
 }
 
 /**
+ * A method or getter of `type` called on something that is not one (a detached method,
+ * `Object.create(ChittyIDClient.prototype)`): Node's `ERR_INVALID_THIS`.
+ */
+function invalidThis(type, member) {
+  const err = new TypeError(
+    `Value of "this" must be of type ${type}: ${member} was called on another object (a method detached from its client?)`,
+  )
+  err.code = 'ERR_INVALID_THIS'
+  return err
+}
+
+/**
  * An option name the client does not know (lib/option-names.js): `option` is its path
  * (`cache.max`), `suggestion` the known name it probably meant, if any.
  */
@@ -166,6 +178,7 @@ module.exports = {
   fromInfo,
   closedError,
   invalidArgument,
+  invalidThis,
   unknownOption,
   abortError,
   circuitOpenError,

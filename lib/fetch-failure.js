@@ -11,6 +11,15 @@
  * ("Network connection lost.") and no code.
  */
 function failureOf(err) {
+  try {
+    return readFailure(err)
+  } catch {
+    // A stub's rejection whose fields throw when read (a Proxy, a throwing getter).
+    return { code: undefined, message: 'fetch rejected with a value that cannot be read' }
+  }
+}
+
+function readFailure(err) {
   const cause = err !== null && typeof err === 'object' ? err.cause : undefined
   const first = cause && Array.isArray(cause.errors) && cause.errors.length > 0 ? cause.errors[0] : undefined
   const text = (v) => (typeof v === 'string' && v !== '' ? v : undefined)

@@ -139,4 +139,9 @@ function perform(order, fetch) {
   )
 }
 
-module.exports = { perform, passesThrough }
+/** Fetches started and not yet settled or aborted (the leak check's count, scripts/leak-check.js). */
+function inFlightCount() {
+  return inFlight.size
+}
+
+module.exports = { perform, passesThrough, inFlightCount }

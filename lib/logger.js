@@ -10,6 +10,8 @@
 // - message first, `logger.info(message, record)`, everywhere else: winston merges the record
 //   into its log entry, the console prints both.
 
+const { thrownMessage, watchSettling } = require('./events.js')
+
 function isObjectFirst(logger) {
   if (typeof logger.child !== 'function') return false
   return typeof logger.bindings === 'function' || (logger.fields !== null && typeof logger.fields === 'object')
@@ -22,18 +24,22 @@ function isObjectFirst(logger) {
 function makeLog(logger, style) {
   const objectFirst = style === undefined ? isObjectFirst(logger) : style === 'object-first'
   let warned = false
+  // A broken logger must not break the calls it watches: one warning per client, whether its
+  // method throws or returns a promise that rejects (an async logger), which would otherwise be
+  // an unhandled rejection.
+  const broken = (err) => {
+    if (warned) return
+    warned = true
+    process.emitWarning(`the logger given to ChittyIDClient threw: ${thrownMessage(err)}`, {
+      type: 'ChittyIDLoggerError',
+      code: 'CHITTYID_LOGGER_THREW',
+    })
+  }
   return function log(level, record, message) {
     try {
-      if (objectFirst) logger[level](record, message)
-      else logger[level](message, record)
+      watchSettling(objectFirst ? logger[level](record, message) : logger[level](message, record), broken)
     } catch (err) {
-      // A broken logger must not break the calls it watches.
-      if (warned) return
-      warned = true
-      process.emitWarning(`the logger given to ChittyIDClient threw: ${err && err.message}`, {
-        type: 'ChittyIDLoggerError',
-        code: 'CHITTYID_LOGGER_THREW',
-      })
+      broken(err)
     }
   }
 }

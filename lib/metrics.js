@@ -2,7 +2,10 @@
 
 // Prometheus: `registerMetrics(registry, client)` serves a client's `metrics()` series from a
 // prom-client Registry the service already exposes. (The `name` / `labels` options, constant
-// labels on every series, are checked in lib/options.js.)
+// labels on every series, are checked in lib/options.js.) A client's `close()` takes it out of
+// every registry it serves (`forgetClient`), so a closed client is neither held nor scraped.
+
+const { closedError, invalidArgument } = require('./errors.js')
 
 // ---------------------------------------------------------------------------------------
 // Reading metrics() back (the format src/client/metrics.rs writes).
@@ -81,6 +84,24 @@ function parseExposition(text) {
 
 // Per registry: the clients whose series it serves.
 const collectors = new WeakMap()
+
+/** Client -> the collectors that serve it; `forgetClient` empties them at its `close()`. */
+const servedBy = new WeakMap()
+/** Clients that closed: `registerMetrics` refuses them. */
+const closed = new WeakSet()
+
+/**
+ * `client` closed (lib/client.js `close()`): every registry stops serving it and lets it go, so
+ * a service that replaces its client (a config reload) holds one, and the new one may take the
+ * closed one's `name`.
+ */
+function forgetClient(client) {
+  closed.add(client)
+  const collectors = servedBy.get(client)
+  if (collectors === undefined) return
+  servedBy.delete(client)
+  for (const collector of collectors) collector.clients.delete(client)
+}
 
 /** The constant labels of a client's series: those of a family without labels of its own. */
 function identityOf(families) {
@@ -182,15 +203,16 @@ class ChittyIDClientMetric {
  */
 function registerMetrics(registry, client) {
   if (!registry || typeof registry.registerMetric !== 'function' || typeof registry.getSingleMetric !== 'function') {
-    throw new TypeError('registerMetrics expects a prom-client Registry')
+    throw invalidArgument('registerMetrics expects a prom-client Registry')
   }
-  if (!client || typeof client.metrics !== 'function') throw new TypeError('registerMetrics expects a ChittyIDClient')
+  if (!client || typeof client.metrics !== 'function') throw invalidArgument('registerMetrics expects a ChittyIDClient')
+  if (closed.has(client)) throw closedError()
   const collector = collectorFor(registry)
   const families = parseExposition(client.metrics())
   const identity = identityOf(families)
   for (const [other, otherIdentity] of collector.clients) {
     if (other !== client && otherIdentity === identity) {
-      throw new TypeError(
+      throw invalidArgument(
         'registerMetrics: another client in this registry has the same series; give each client its own `name` (or `labels`)',
       )
     }
@@ -206,7 +228,7 @@ function registerMetrics(registry, client) {
         : undefined)
     if (present instanceof ChittyIDClientMetric && present.servesFor(collector)) continue
     if (present !== undefined)
-      throw new TypeError(`registerMetrics: the registry already has a metric named ${family.name}`)
+      throw invalidArgument(`registerMetrics: the registry already has a metric named ${family.name}`)
     missing.push(family)
   }
   // Registered after every check, so a refusal leaves the registry as it was (a family removed
@@ -214,9 +236,13 @@ function registerMetrics(registry, client) {
   for (const family of missing)
     registry.registerMetric(new ChittyIDClientMetric(collector, family.name, family.help, family.type))
   collector.clients.set(client, identity)
+  let collectorsOfClient = servedBy.get(client)
+  if (collectorsOfClient === undefined) servedBy.set(client, (collectorsOfClient = new Set()))
+  collectorsOfClient.add(collector)
   return function unregister() {
     collector.clients.delete(client)
+    servedBy.get(client)?.delete(collector)
   }
 }
 
-module.exports = { parseExposition, registerMetrics }
+module.exports = { parseExposition, registerMetrics, forgetClient }

@@ -17,6 +17,20 @@ function isPlainObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
+/**
+ * The options of `config` that `known` names, each read once, in a plain object (an inherited
+ * option counts, as v1 read it). The checks and everything after them read this copy, so an
+ * option (a getter, a proxy) cannot pass its check with one value and be used with another.
+ */
+function optionsSnapshot(config, known) {
+  const copy = {}
+  for (const name of known) {
+    const value = config[name]
+    if (value !== undefined) copy[name] = value
+  }
+  return copy
+}
+
 /** A value as an error message shows it. */
 function shown(value) {
   return typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(value) : typeof value
@@ -190,6 +204,15 @@ function headerEntries(headers, where) {
   return Object.entries(headers)
 }
 
+/**
+ * A header name as a refusal shows it: a string quoted (its start, if long), anything else by
+ * its type (a Map's key can be a BigInt, which JSON.stringify refuses, or a cyclic object).
+ */
+function shownName(name) {
+  if (typeof name !== 'string') return `a ${typeof name}`
+  return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}...` : name)
+}
+
 /** Adds `headers` to `into` (lower-case name -> value); later sources win. */
 function addHeaders(into, headers, where, reserved) {
   if (headers === undefined || headers === null) return
@@ -197,7 +220,7 @@ function addHeaders(into, headers, where, reserved) {
     if (raw === undefined || raw === null) continue
     const value = typeof raw === 'number' ? String(raw) : raw
     if (typeof name !== 'string' || !HEADER_NAME.test(name))
-      throw invalidArgument(`${where}: ${JSON.stringify(name)} is not a valid header name`)
+      throw invalidArgument(`${where}: ${shownName(name)} is not a valid header name`)
     const lower = name.toLowerCase()
     if (reserved.has(lower)) throw invalidArgument(`${where}: "${name}" is set by the client and cannot be overridden`)
     if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE_LENGTH || !HEADER_VALUE.test(value)) {
@@ -246,6 +269,7 @@ module.exports = {
   checkedNumber,
   checkedFields,
   isPlainObject,
+  optionsSnapshot,
   shown,
   MAX_TIMEOUT_MS,
   timeoutOption,

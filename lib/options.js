@@ -20,6 +20,7 @@ const {
   checkedNumber,
   checkedFields,
   isPlainObject,
+  optionsSnapshot,
   shown,
   timeoutOption,
   optional,
@@ -91,18 +92,20 @@ function policyOption(value, name, more, off = false) {
 function retryOptions(value, off) {
   const retry = policyOption(value, 'retry', [], off)
   if (!retry.enabled) return { retry, mint: undefined, budget: { enabled: undefined, options: undefined } }
-  if (value.mint !== undefined && !spec('retry.mint').oneOf.includes(value.mint)) {
-    throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${shown(value.mint)}`)
+  const { mint, budget } = value // each read once
+  if (mint !== undefined && !spec('retry.mint').oneOf.includes(mint)) {
+    throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${shown(mint)}`)
   }
-  return { retry, mint: value.mint, budget: policyOption(value.budget, 'retry.budget') }
+  return { retry, mint, budget: policyOption(budget, 'retry.budget') }
 }
 
 function connectionOption(value) {
   const connection = policyOption(value, 'connection', ['autoConnect'])
-  if (connection.enabled && value.autoConnect !== undefined) {
-    if (typeof value.autoConnect !== 'boolean')
+  const autoConnect = connection.enabled ? value.autoConnect : undefined // read once
+  if (autoConnect !== undefined) {
+    if (typeof autoConnect !== 'boolean')
       throw invalidArgument('ChittyIDClient option "connection.autoConnect" must be a boolean')
-    connection.options.autoConnect = value.autoConnect
+    connection.options.autoConnect = autoConnect
   }
   return connection
 }
@@ -157,11 +160,15 @@ function serviceUrlOption(config) {
 function caOption(value) {
   if (value === undefined || value === null) return undefined
   const list = Array.isArray(value) ? value : [value]
-  return list.map((pem) => {
-    if (typeof pem === 'string') return pem
-    if (Buffer.isBuffer(pem)) return pem.toString('utf8')
-    throw invalidArgument('ChittyIDClient option "ca" must be PEM text (string or Buffer) or an array of them')
-  })
+  const pems = []
+  // By index: a hole is no certificate (`map` skipped it, and napi then met `undefined`).
+  for (let i = 0; i < list.length; i++) {
+    const pem = list[i]
+    if (typeof pem === 'string') pems.push(pem)
+    else if (Buffer.isBuffer(pem)) pems.push(pem.toString('utf8'))
+    else throw invalidArgument('ChittyIDClient option "ca" must be PEM text (string or Buffer) or an array of them')
+  }
+  return pems
 }
 
 // Node's switches for proxies from the environment: the variable, or the flag given to node
@@ -275,10 +282,12 @@ function fleetOption(value) {
     )
   }
   refuseUnknown(value, 'fleet', fieldsOf('fleet', ['redis']), 'ChittyIDClient')
-  if (typeof value.redis !== 'string' || !(value.redis.startsWith('redis://') || value.redis.startsWith('rediss://'))) {
+  // Read once: the URL checked is the URL used.
+  const redis = value.redis
+  if (typeof redis !== 'string' || !(redis.startsWith('redis://') || redis.startsWith('rediss://'))) {
     throw invalidArgument('ChittyIDClient option "fleet.redis" must be a redis:// or rediss:// (TLS) URL')
   }
-  const options = { redis: value.redis, ...checkedFields(value, 'fleet', fieldsOf('fleet', ['redis'])) }
+  const options = { redis, ...checkedFields(value, 'fleet', fieldsOf('fleet', ['redis'])) }
   for (const [field, node] of Object.entries(spec('fleet'))) {
     const v = value[field]
     if (v === undefined || node.kind !== undefined) continue
@@ -377,6 +386,7 @@ function clientOptions(config) {
   if (config === undefined || config === null) config = {}
   if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
   refuseUnknown(config, '', CLIENT_OPTIONS, 'ChittyIDClient')
+  config = optionsSnapshot(config, CLIENT_OPTIONS)
   const { transport, automatic } = transportOption(config.transport)
   const v1Defaults = automatic && transport === 'fetch'
   const v1 = v1Defaults && onlyV1Options(config)

@@ -13,23 +13,63 @@ const MAX_ENTITY_LENGTH = 64
 
 const { isPlainObject } = require('./option-checks.js')
 const { isWellFormed } = require('./well-formed.js')
+const { thrownMessage } = require('./events.js')
 
-/** The JSON body of one mint request; a TypeError (`ERR_INVALID_ARG_VALUE`) for a bad one. */
-function serializeMintRequest(request) {
-  if (!isPlainObject(request)) throw invalidArgument('mint request must be an object like { entity: "PEO" }')
-  if (typeof request.entity !== 'string' || request.entity === '') {
+/**
+ * One mint request, checked: `{ request, body }`, where `request` is a copy of its own fields,
+ * each read once, and `body` its JSON. Everything after the check (the body, the wording of a
+ * failure, the portable build's payloads) uses the copy, so a getter cannot pass the check with
+ * one value and reach the wire or an error message with another. A TypeError
+ * (`ERR_INVALID_ARG_VALUE`) for a bad one; an exception of the caller's own getter propagates.
+ */
+function checkedMintRequest(request) {
+  const notAnObject = () => invalidArgument('mint request must be an object like { entity: "PEO" }')
+  if (!isPlainObject(request)) throw notAnObject()
+  // What JSON.stringify would send: a request's `toJSON()` answer (a request class may have
+  // one, on its prototype), else its own fields. That is what is checked and sent.
+  let source = request
+  const toJSON = request.toJSON
+  if (typeof toJSON === 'function') {
+    try {
+      source = toJSON.call(request, '')
+    } catch (err) {
+      throw invalidArgument(`mint request cannot be serialized as JSON: ${thrownMessage(err)}`, err)
+    }
+    if (!isPlainObject(source)) throw notAnObject()
+  }
+  const copy = { ...source }
+  // The answer of toJSON() is sent as it is (JSON.stringify asks only once).
+  if (source !== request) delete copy.toJSON
+  if (typeof copy.entity !== 'string' || copy.entity === '') {
     throw invalidArgument('mint request needs a non-empty string "entity"')
   }
-  if (request.entity.length > MAX_ENTITY_LENGTH) {
+  if (copy.entity.length > MAX_ENTITY_LENGTH) {
     throw invalidArgument(`mint request "entity" is longer than ${MAX_ENTITY_LENGTH} characters`)
   }
-  if (request.name !== undefined && typeof request.name !== 'string') {
+  if (copy.name !== undefined && typeof copy.name !== 'string') {
     throw invalidArgument('mint request "name" must be a string')
   }
+  let body
   try {
-    return JSON.stringify(request)
+    body = JSON.stringify(copy)
   } catch (err) {
-    throw invalidArgument(`mint request cannot be serialized as JSON: ${err.message}`, err)
+    throw invalidArgument(`mint request cannot be serialized as JSON: ${thrownMessage(err)}`, err)
+  }
+  return { request: copy, body }
+}
+
+/**
+ * The requests of a batch mint, each checked (`checkedMintRequest`), and the batch body. Every
+ * position is read once, holes included: a sparse array's hole is not a request.
+ */
+function checkedMintBatch(requests) {
+  if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
+  // By index, not by the array's (replaceable) iterator.
+  const checked = []
+  for (let i = 0; i < requests.length; i++) checked.push(checkedMintRequest(requests[i]))
+  return {
+    requests: checked.map((c) => c.request),
+    body: `{"requests":[${checked.map((c) => c.body).join(',')}]}`,
   }
 }
 
@@ -48,4 +88,4 @@ function cachedAnswer(id, valid) {
   return entity ? { valid: true, chittyId: id, entity } : { valid: true, chittyId: id }
 }
 
-module.exports = { cachedAnswer, serializeMintRequest, idProblem, MAX_ID_LENGTH, MAX_ENTITY_LENGTH }
+module.exports = { cachedAnswer, checkedMintRequest, checkedMintBatch, idProblem, MAX_ID_LENGTH, MAX_ENTITY_LENGTH }

@@ -31,6 +31,7 @@
 
 const { setTimeout: realSetTimeout } = require('node:timers')
 const { invalidArgument } = require('../errors.js')
+const { shown } = require('../option-checks.js')
 
 // The client's cache defaults, so both caches size and expire alike.
 const { maxSize: DEFAULT_MAX_SIZE, ttlMs: DEFAULT_TTL_MS } = require('../options.js').DEFAULTS.cache
@@ -91,7 +92,7 @@ function clock() {
 
 function positiveInteger(value, name) {
   if (!Number.isInteger(value) || value < 1)
-    throw invalidArgument(`ChittyIDCache ${name} must be a positive integer, got ${value}`)
+    throw invalidArgument(`ChittyIDCache ${name} must be a positive integer, got ${shown(value)}`)
   return value
 }
 

@@ -26,8 +26,21 @@ const DEFAULTS = Object.freeze({
 /** Longest delay a Node timer honours; longer ones would fire after 1 ms. */
 const TIMER_MAX_MS = 2 ** 31 - 1
 
+/**
+ * A live property as a number, whatever was assigned to it: NaN for what `Number()` refuses
+ * (a Symbol, an object whose valueOf throws), so a reconnect scheduled from a timer never throws
+ * (docs/ARCHITECTURE.md "Options": the compat manager is lenient).
+ */
+function numberOf(value) {
+  try {
+    return Number(value)
+  } catch {
+    return NaN
+  }
+}
+
 function timerDelay(ms) {
-  const n = Number(ms)
+  const n = numberOf(ms)
   if (!(n >= 1)) return 1
   return Math.min(Math.ceil(n), TIMER_MAX_MS)
 }
@@ -238,19 +251,19 @@ class ChittyIDConnectionManager extends EventEmitter {
    */
   scheduleReconnect() {
     this.clearReconnectTimer()
-    if (this.reconnectAttempts >= this.maxReconnectAttempts) {
+    if (numberOf(this.reconnectAttempts) >= numberOf(this.maxReconnectAttempts)) {
       this.setState(ConnectionState.FAILED)
       this.#emit('maxReconnectAttemptsReached', { attempts: this.reconnectAttempts })
       return
     }
-    const attempts = Math.min(Math.max(Math.floor(Number(this.reconnectAttempts)) || 0, 0), 2 ** 32 - 1)
+    const attempts = Math.min(Math.max(Math.floor(numberOf(this.reconnectAttempts)) || 0, 0), 2 ** 32 - 1)
     const delay = native.reconnectDelayMs(
       attempts,
-      Number(this.reconnectDelay),
-      Number(this.reconnectMultiplier),
-      Number(this.maxReconnectDelay),
+      numberOf(this.reconnectDelay),
+      numberOf(this.reconnectMultiplier),
+      numberOf(this.maxReconnectDelay),
     )
-    this.reconnectAttempts++
+    this.reconnectAttempts = attempts + 1
     this.stats.totalReconnections++
     const timer = setTimeout(() => {
       if (this.reconnectTimer !== timer) return

@@ -7,6 +7,7 @@
 
 const native = require('../native/index.js')
 const { invalidArgument, circuitOpenError, rejectLater } = require('../errors.js')
+const { shown } = require('../option-checks.js')
 const { DEFAULTS } = require('../options.js')
 
 /** Defaults of `withRetry`: the client's retry defaults and retryable errors (lib/options.js). */
@@ -30,16 +31,46 @@ function checked(what, call) {
   }
 }
 
+/**
+ * `into` with the numeric `fields` of `from` checked for their type, each read once: `null` and
+ * `undefined` leave the field unset (`defaults`' value, if any); anything but a number is a
+ * TypeError naming the field. The ranges are checked natively, in the client's words.
+ */
+function numericFields(into, from, fields, what, defaults = {}) {
+  for (const field of fields) {
+    const value = from[field]
+    if (value === undefined || value === null) {
+      if (defaults[field] === undefined) delete into[field]
+      else into[field] = defaults[field]
+    } else if (typeof value !== 'number') {
+      throw invalidArgument(`${what}: "${field}" must be a number, got ${shown(value)}`)
+    } else into[field] = value
+  }
+  return into
+}
+
+const RETRY_NUMBERS = ['maxAttempts', 'initialDelayMs', 'maxDelayMs', 'backoffMultiplier', 'jitter', 'maxRetryAfterMs']
+const BREAKER_NUMBERS = ['failureThreshold', 'resetTimeout', 'monitorWindow', 'halfOpenAttempts']
+
 /** A validated copy of `config` over the defaults; a retry in flight never sees later edits. */
 function retryConfigOf(config) {
   if (config === undefined || config === null) config = {}
   if (typeof config !== 'object') throw invalidArgument('withRetry config must be an object')
   const merged = { ...RETRY_CONFIG, ...config }
-  if (!Array.isArray(merged.retryableErrors) || !merged.retryableErrors.every((e) => typeof e === 'string')) {
-    throw invalidArgument('withRetry config "retryableErrors" must be an array of strings')
+  numericFields(merged, { ...merged }, RETRY_NUMBERS, 'invalid withRetry config', RETRY_CONFIG)
+  // Copied before it is checked, by index (a hole is not a string), so the list checked is the
+  // list used.
+  const list = merged.retryableErrors
+  const bad = () => invalidArgument('withRetry config "retryableErrors" must be an array of strings')
+  if (!Array.isArray(list)) throw bad()
+  const retryableErrors = []
+  for (let i = 0; i < list.length; i++) {
+    const entry = list[i]
+    if (typeof entry !== 'string') throw bad()
+    retryableErrors.push(entry)
   }
+  merged.retryableErrors = retryableErrors
   checked('invalid withRetry config', () => native.compatCheckRetryOptions(merged))
-  merged.retryableErrors = [...merged.retryableErrors]
   return merged
 }
 
@@ -91,7 +122,8 @@ class CircuitBreaker {
   constructor(options = {}) {
     if (options === null || typeof options !== 'object')
       throw invalidArgument('CircuitBreaker options must be an object')
-    this.#native = checked('invalid CircuitBreaker options', () => new native.NativeCircuitBreaker(options))
+    const numbers = numericFields({}, options, BREAKER_NUMBERS, 'invalid CircuitBreaker options')
+    this.#native = checked('invalid CircuitBreaker options', () => new native.NativeCircuitBreaker(numbers))
   }
 
   /** "CLOSED", "OPEN" or "HALF_OPEN". */
@@ -160,8 +192,10 @@ function getCircuitBreaker(options) {
  * `withRetry(fn, retryConfig)` run inside the shared breaker (`getCircuitBreaker(circuitBreakerConfig)`):
  * a call whose retries are exhausted counts as one failure.
  */
-async function withResilience(fn, { retryConfig = RETRY_CONFIG, circuitBreakerConfig } = {}) {
+async function withResilience(fn, options) {
   if (typeof fn !== 'function') throw invalidArgument('withResilience expects a function')
+  // `null` as no options, as `undefined` (destructuring it threw an untyped TypeError).
+  const { retryConfig = RETRY_CONFIG, circuitBreakerConfig } = options ?? {}
   const cfg = retryConfigOf(retryConfig)
   return getCircuitBreaker(circuitBreakerConfig).execute(() => retrying(fn, cfg))
 }

@@ -83,6 +83,8 @@ export declare class NativeClient {
    * finished natively (its outcome is queued); else whether a mint may have minted, and its key.
    */
   cancel(ticket: number): StoppedCall | null
+  /** This client's native bookkeeping, for the leak check (`bindings::diagnostics`). */
+  internalCounts(): ClientCounts
   getStats(): ClientStats
   metrics(): string
   /** `GET /health` (outside retry and breaker); its answer arrives as a completion. */
@@ -217,6 +219,16 @@ export interface CacheStatsObject {
   totalRequests: number
   /** Expired answers served, marked stale, while the service could not be reached. */
   staleServed: number
+}
+
+/** One client's native bookkeeping (`NativeClient::internal_counts`). */
+export interface ClientCounts {
+  /** Ids with a validation in flight (concurrent callers share it). */
+  flights: number
+  /** Calls registered for an abort or `close()` (with a signal, or mints) and not finished. */
+  registeredCalls: number
+  /** Outcomes queued for JS and not yet taken. */
+  queuedOutcomes: number
 }
 
 /** Every default, read from the types that define them. */
@@ -621,6 +633,19 @@ export interface NativeClientOptions {
    * format-only fallback accept.
    */
   idGrammar?: string
+}
+
+/** The counts of [`NativeCounts`]. */
+export declare function nativeCounts(): NativeCounts
+
+/** What the native side holds now, all threads' clients together. */
+export interface NativeCounts {
+  /** Core clients alive (a dropped, collected client is gone from here). */
+  clients: number
+  /** Tasks alive on the I/O thread: calls in flight, connection managers, probes. */
+  ioTasks: number
+  /** Fetch-transport exchanges waiting for JS's answer. */
+  fetchesWaiting: number
 }
 
 export interface NativeEmulatorOptions {

@@ -849,6 +849,7 @@ module.exports.fetchSettle = nativeBinding.fetchSettle
 module.exports.isPlaceholderNative = nativeBinding.isPlaceholderNative
 module.exports.isValidFormatNative = nativeBinding.isValidFormatNative
 module.exports.metricLabelNames = nativeBinding.metricLabelNames
+module.exports.nativeCounts = nativeBinding.nativeCounts
 module.exports.parseChittyId = nativeBinding.parseChittyId
 module.exports.reconnectDelayMs = nativeBinding.reconnectDelayMs
 module.exports.redactSecretNative = nativeBinding.redactSecretNative

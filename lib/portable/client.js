@@ -8,6 +8,7 @@
 const { Emitter } = require('./emitter.js')
 const {
   invalidArgument,
+  invalidThis,
   abortError,
   circuitOpenError,
   closedError,
@@ -21,7 +22,7 @@ const { shortcuts } = require('../shortcuts.js')
 const { raceAbort } = require('../abort.js')
 const { zeroConnectionStats } = require('../connection-state.js')
 const { emitSafely } = require('../events.js')
-const { serializeMintRequest, idProblem, cachedAnswer } = require('../requests.js')
+const { checkedMintRequest, checkedMintBatch, idProblem, cachedAnswer } = require('../requests.js')
 const { portableOptions, callSignal, callIdempotencyKey, callHeaders, unsupported } = require('./options.js')
 const { exchange } = require('./transport.js')
 const { parseRetryAfter } = require('./retry.js')
@@ -39,6 +40,14 @@ function newKey() {
   const c = globalThis.crypto
   if (c && typeof c.randomUUID === 'function') return c.randomUUID()
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`
+}
+
+/** Whether `value` was made by the ChittyIDClient constructor (set in the class's static block). */
+let isClient
+
+/** A TypeError (`ERR_INVALID_THIS`) unless `self` is a client: a detached method, a bare prototype. */
+function checkThis(self, member) {
+  if (!isClient(self)) throw invalidThis('ChittyIDClient', member)
 }
 
 class ChittyIDClient extends Emitter {
@@ -78,13 +87,19 @@ class ChittyIDClient extends Emitter {
     this.#wire = o.wire === 'auto' ? undefined : o.wire
   }
 
+  static {
+    isClient = (value) => value !== null && typeof value === 'object' && #o in value
+  }
+
   /** The configured key (not enumerable, so it never shows up in logs of the client). */
   get apiKey() {
+    checkThis(this, 'apiKey')
     return this.#apiKey
   }
 
   /** Always `'fetch'`: every exchange is the runtime's `fetch`. */
   get transport() {
+    checkThis(this, 'transport')
     return 'fetch'
   }
 
@@ -179,29 +194,32 @@ class ChittyIDClient extends Emitter {
   }
 
   async mint(request, options) {
+    checkThis(this, 'mint()')
     if (this.#o.v1) return this.#v1Call(options, 'mint', true, (call) => v1.mint(this, request, call))
     const signal = callSignal(options)
     const key = callIdempotencyKey(options) ?? newKey()
-    serializeMintRequest(request)
+    // The checked copy from here on (lib/requests.js).
+    const checked = checkedMintRequest(request).request
     this.#checkOpen()
     const headers = callHeaders(this.#o.headers, options, 'mint')
     return this.#calls.run(
       signal,
-      mintFailure(request.entity),
+      mintFailure(checked.entity),
       key,
       async (ctl, fetchFn) => {
-        return this.#mintOnce(request, key, headers, ctl, fetchFn)
+        return this.#mintOnce(checked, key, headers, ctl, fetchFn)
       },
       true,
     )
   }
 
   async mintBatch(requests, options) {
+    checkThis(this, 'mintBatch()')
     if (this.#o.v1) return this.#v1Call(options, 'mintBatch', true, (call) => v1.mintBatch(this, requests, call))
     const signal = callSignal(options)
     const key = callIdempotencyKey(options) ?? newKey()
-    if (!Array.isArray(requests)) throw invalidArgument('mintBatch expects an array of mint requests')
-    requests.forEach(serializeMintRequest)
+    // The checked copies from here on (lib/requests.js).
+    requests = checkedMintBatch(requests).requests
     this.#checkOpen()
     const headers = callHeaders(this.#o.headers, options, 'mintBatch')
     return this.#calls.run(
@@ -266,9 +284,12 @@ class ChittyIDClient extends Emitter {
   }
 
   async validate(id, options) {
+    checkThis(this, 'validate()')
     if (this.#o.v1) return this.#v1Call(options, 'validate', false, (call) => v1.validate(this, id, call))
     const signal = callSignal(options)
     this.#checkOpen()
+    // Aborted already: rejected, as fetch rejects, even where the cache could answer.
+    if (signal && signal.aborted) throw abortError(signal)
     const problem = idProblem(id)
     if (problem !== undefined) return { valid: false, error: problem }
     // A URL drops dot segments: the request would go to another route (lib/v1.js).
@@ -277,7 +298,6 @@ class ChittyIDClient extends Emitter {
       const verdict = this.#cache.get(id)
       if (verdict !== undefined) return cachedAnswer(id, verdict)
     }
-    if (signal && signal.aborted) throw abortError(signal)
     const headers = callHeaders(this.#o.headers, options, 'validate')
     const answer = this.#flights.join(id, (flight) => this.#askService(id, headers, flight))
     // The shared request goes on for the other callers; this one stops waiting.
@@ -357,6 +377,7 @@ class ChittyIDClient extends Emitter {
 
   /** The format check in the grammars the `idGrammar` option names (lib/format.js). */
   validateFormat(id) {
+    checkThis(this, 'validateFormat()')
     return validateIn(id, this.#o.idGrammar)
   }
 
@@ -366,6 +387,7 @@ class ChittyIDClient extends Emitter {
    * service; rejects for bad options, an aborted signal and a closed client.
    */
   async healthCheck(options) {
+    checkThis(this, 'healthCheck()')
     if (this.#o.v1) return this.#v1Call(options, 'healthCheck', false, (call) => v1.healthCheck(this, call))
     const signal = callSignal(options)
     this.#checkOpen()
@@ -416,6 +438,7 @@ class ChittyIDClient extends Emitter {
 
   /** The connection manager's background checks are not in the portable build (README "Runtimes"). */
   async connect() {
+    checkThis(this, 'connect()')
     this.#checkOpen()
     throw unsupported(
       'connect() (the connection manager)',
@@ -423,9 +446,12 @@ class ChittyIDClient extends Emitter {
     )
   }
 
-  async disconnect() {}
+  async disconnect() {
+    checkThis(this, 'disconnect()')
+  }
 
   getConnectionState() {
+    checkThis(this, 'getConnectionState()')
     return {
       state: 'DISCONNECTED',
       lastHealthCheck: null,
@@ -441,6 +467,7 @@ class ChittyIDClient extends Emitter {
 
   /** Counters of every operation, the breaker, the cache, the 429 pause and the wire of each endpoint. */
   getStats() {
+    checkThis(this, 'getStats()')
     return {
       runtime: 'portable',
       ...this.#attempts.snapshot(),
@@ -454,6 +481,7 @@ class ChittyIDClient extends Emitter {
 
   /** Prometheus metrics need the native client (README "Runtimes"). */
   metrics() {
+    checkThis(this, 'metrics()')
     throw unsupported('metrics()', 'there is no Prometheus registry here; read getStats()')
   }
 
@@ -462,6 +490,7 @@ class ChittyIDClient extends Emitter {
    * answer already on its way is not stored. Resolves to true when an entry was held.
    */
   async invalidate(id) {
+    checkThis(this, 'invalidate()')
     this.#checkOpen()
     if (typeof id !== 'string') throw invalidArgument('invalidate expects the ChittyID as a string')
     this.#flights.forget(id)
@@ -470,6 +499,7 @@ class ChittyIDClient extends Emitter {
 
   /** Ends every call in flight (they reject with ECLIENTCLOSED) and refuses later ones. No timer is left. */
   async close() {
+    checkThis(this, 'close()')
     if (this.#calls.closed) return
     this.#calls.close()
     this.#flights.clear()

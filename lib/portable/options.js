@@ -15,6 +15,7 @@ const {
   numericFields,
   checkedNumber,
   isPlainObject,
+  optionsSnapshot,
   shown,
   timeoutOption,
   optional,
@@ -150,6 +151,7 @@ function portableOptions(config) {
   if (config === undefined || config === null) config = {}
   if (!isPlainObject(config)) throw invalidArgument('ChittyIDClient config must be an object')
   refuseUnknown(config, '', CLIENT_OPTIONS, 'ChittyIDClient')
+  config = optionsSnapshot(config, CLIENT_OPTIONS)
   for (const [key, value] of Object.entries(config)) {
     if (key in UNSUPPORTED) {
       if (value === undefined || value === null || value === false) continue

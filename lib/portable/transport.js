@@ -77,6 +77,27 @@ async function readText(response, limit) {
 }
 
 /**
+ * `promise`, or a rejection once `signal` aborts: a `fetch` (a stub) that ignores its signal,
+ * or a body that never ends, cannot hold a call past its timeout or its caller's abort.
+ */
+function untilAborted(promise, signal) {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  let onAbort
+  const aborted = new Promise((resolve, reject) => {
+    onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort))
+}
+
+/** A 2xx/status answer whose fields throw when read (a stub's Proxy, a throwing getter). */
+const unreadable = () =>
+  failure('bad', {
+    code: 'EBADRESPONSE',
+    message: 'ChittyID service returned an invalid response: the fetch answer could not be read',
+  })
+
+/**
  * Makes one request. Resolves `{ status, statusText, retryAfter, json }` (`json` parsed from a
  * 2xx body only, unless `readBody` is false), or rejects with a failure (`kind` transport / tls / timeout / bad / toolarge)
  * or, when `signal` aborted, with `{ kind: 'aborted' }`.
@@ -96,7 +117,7 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
     try {
       const init = { method, headers, signal: controller.signal }
       if (body !== undefined) init.body = body
-      response = await fetchFn(url, init)
+      response = await untilAborted(fetchFn(url, init), controller.signal)
     } catch (err) {
       throw settleFailure(err)
     }
@@ -105,19 +126,25 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
         code: 'EBADRESPONSE',
         message: 'ChittyID service returned an invalid response: fetch resolved to something that is not a Response',
       })
-    const status = Number.isInteger(response.status) ? response.status : response.ok === false ? 500 : 200
-    const statusText = typeof response.statusText === 'string' ? response.statusText : ''
-    const retryAfter =
-      response.headers && typeof response.headers.get === 'function'
-        ? (response.headers.get('retry-after') ?? undefined)
-        : undefined
+    let status, statusText, retryAfter
+    try {
+      status = Number.isInteger(response.status) ? response.status : response.ok === false ? 500 : 200
+      statusText = typeof response.statusText === 'string' ? response.statusText : ''
+      retryAfter =
+        response.headers && typeof response.headers.get === 'function'
+          ? (response.headers.get('retry-after') ?? undefined)
+          : undefined
+      if (retryAfter !== undefined && typeof retryAfter !== 'string') retryAfter = undefined
+    } catch {
+      throw unreadable()
+    }
     if (status < 200 || status > 299 || !readBody) {
       discard(response)
       return { status, statusText, retryAfter }
     }
     let text
     try {
-      text = await readText(response, maxResponseBytes)
+      text = await untilAborted(readText(response, maxResponseBytes), controller.signal)
     } catch (err) {
       throw settleFailure(err)
     }

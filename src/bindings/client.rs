@@ -223,6 +223,16 @@ impl NativeClient {
         self.calls.cancellations.cancel(ticket).map(|s| to_stopped_call(ticket, s))
     }
 
+    /// This client's native bookkeeping, for the leak check (`bindings::diagnostics`).
+    #[napi(catch_unwind)]
+    pub fn internal_counts(&self) -> crate::bindings::diagnostics::ClientCounts {
+        crate::bindings::diagnostics::ClientCounts {
+            flights: crate::bindings::diagnostics::count(self.calls.core.validations_in_flight()),
+            registered_calls: crate::bindings::diagnostics::count(self.calls.cancellations.pending()),
+            queued_outcomes: crate::bindings::diagnostics::count(self.calls.completer.queued()),
+        }
+    }
+
     #[napi(catch_unwind)]
     pub fn get_stats(&self) -> ClientStats {
         to_client_stats(self.calls.core.snapshot())

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod client;
 pub mod compat;
 pub mod connection;
+pub mod diagnostics;
 pub mod emulator;
 pub mod errors;
 pub mod events;

@@ -68,6 +68,31 @@ pub struct Client {
     accept_placeholders: bool,
     /// Placeholder ids resolved under `accept_placeholders`.
     placeholders_accepted: std::sync::atomic::AtomicU64,
+    /// Counts this client in [`live_clients`] while it exists.
+    _live: Live,
+}
+
+static LIVE_CLIENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Core clients alive in the process (every thread's): the leak check's count of clients that
+/// were dropped, or not (docs/TESTING.md "Leak check").
+pub fn live_clients() -> usize {
+    LIVE_CLIENTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+struct Live;
+
+impl Live {
+    fn new() -> Self {
+        LIVE_CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Live
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE_CLIENTS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// How a client treats its calls and the answers it gets, fixed when it is built.
@@ -108,6 +133,7 @@ impl Client {
             bulkhead: None,
             failover: None,
             me: Weak::new(),
+            _live: Live::new(),
         })
     }
 
@@ -119,6 +145,11 @@ impl Client {
         }
         self.failover = failover;
         self
+    }
+
+    /// Validations in flight (the coalescing map's ids).
+    pub fn validations_in_flight(&self) -> usize {
+        self.inflight.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Placeholder ids resolved because the caller accepts them.

@@ -195,7 +195,7 @@ impl Cancellations {
         self.closed.load(Ordering::Acquire)
     }
 
-    #[cfg(test)]
+    /// Calls registered (submitted with a signal, or mints) and not yet finished.
     pub fn pending(&self) -> usize {
         self.lock().len()
     }

@@ -266,6 +266,12 @@ where
     SUBMITTED.fetch_add(1, Ordering::Release);
 }
 
+/// Tasks alive on the I/O thread (calls, timers' owners, connection managers, probes): the
+/// leak check's count of native work that never ended.
+pub fn alive_tasks() -> usize {
+    io_thread().handle.metrics().num_alive_tasks()
+}
+
 /// Runs `fut` on the I/O thread and returns its handle, to abort it or wait for it. For
 /// long-lived tasks started rarely (the connection monitor): unlike [`spawn`], every call
 /// wakes the I/O thread.

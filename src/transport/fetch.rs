@@ -107,6 +107,11 @@ fn lock_waiting() -> std::sync::MutexGuard<'static, HashMap<u64, oneshot::Sender
     waiting().lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Fetches the native side awaits an answer for, all clients together (the leak check's count).
+pub fn waiting_count() -> usize {
+    lock_waiting().len()
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Delivers the answer of the fetch started under `id`; false when nobody awaits it any more

@@ -165,6 +165,11 @@ impl Completer {
         }
     }
 
+    /// Outcomes queued and not yet taken.
+    pub fn queued(&self) -> usize {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Everything ready so far (JS thread).
     pub fn take(&self) -> Vec<Completion> {
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
