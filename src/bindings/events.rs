@@ -130,9 +130,10 @@ impl Realm {
                     if let Slot::Open(open) = &mut *lock(&slot) {
                         open.marks = open.marks.saturating_sub(1);
                         if open.marks == 0 {
-                            // The last mark arrived: weak again.
+                            // The last mark arrived: weak again. A failure (the environment is
+                            // going away) must not cost the mark its delivery.
                             #[allow(deprecated)]
-                            open.tsfn.unref(&ctx.env)?;
+                            let _ = open.tsfn.unref(&ctx.env);
                         }
                     }
                 }
@@ -227,14 +228,14 @@ impl JsEventSink {
     pub fn flush(&self, env: &Env) -> Result<bool> {
         let mut slot = lock(&self.tsfn);
         let Slot::Open(open) = &mut *slot else { return Ok(false) };
-        if open.marks == 0 {
-            #[allow(deprecated)]
-            open.tsfn.refer(env)?;
+        #[allow(deprecated)]
+        if open.marks == 0 && open.tsfn.refer(env).is_err() {
+            return Ok(false); // the environment is going away: no mark will come
         }
         if open.tsfn.call(Item::Mark, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
             if open.marks == 0 {
                 #[allow(deprecated)]
-                open.tsfn.unref(env)?;
+                let _ = open.tsfn.unref(env);
             }
             return Ok(false);
         }
