@@ -34,8 +34,9 @@ export declare class ChittyIDClient extends EventEmitter {
    * backoff). Resolves `true` once CONNECTED (at once if already CONNECTED; concurrent calls share
    * one attempt), `false` when the first check fails — an `error` event (if listened) says why,
    * and reconnecting goes on in the background. Called while RECONNECTING or FAILED it starts
-   * over with an immediate check. Rejects only with `ECLIENTCLOSED`, an `AbortError`, or
-   * `ERR_INVALID_STATE` when the client was created with `connection: false`.
+   * over with an immediate check. Settles after the attempt's events reached the listeners.
+   * Rejects only with `ECLIENTCLOSED`, an `AbortError`, or `ERR_INVALID_STATE` when the client
+   * was created with `connection: false`.
    */
   connect(options?: CallOptions): Promise<boolean>
   /** Requests, errors, retries and p50/p99 per operation, breaker, cache and connection. */

@@ -6,7 +6,7 @@ import {
   getSharedConnectionManager,
   resetSharedConnectionManager,
 } from '../index.mjs'
-import { once } from 'node:events'
+import { errorMonitor, once } from 'node:events'
 import { closedPort } from './helpers.mjs'
 import { record, sleep, waitFor } from './wait.mjs'
 
@@ -207,6 +207,28 @@ describe('client connection manager', () => {
     expect(c.getConnectionState().state).toBe('FAILED')
   })
 
+  test('`error` reaches errorMonitor listeners, before the `error` listeners, and alone does not crash', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/v1`
+    const slow = fast({ reconnectDelay: 60000, maxReconnectDelay: 60000 })
+    const order = []
+    const alone = client(slow, { serviceUrl: url })
+    alone.on(errorMonitor, (err) => order.push(`monitor ${err.code}`))
+    expect(await alone.connect()).toBe(false)
+    expect(order).toEqual(['monitor ECONNREFUSED'])
+
+    const both = client(slow, { serviceUrl: url })
+    both.on('error', (err) => order.push(`error ${err.code}`))
+    both.on(errorMonitor, (err) => order.push(`monitor ${err.code}`))
+    expect(await both.connect()).toBe(false)
+    expect(order.slice(1)).toEqual(['monitor ECONNREFUSED', 'error ECONNREFUSED'])
+
+    const manager = new ChittyIDConnectionManager({ serviceUrl: url.slice(0, -3), reconnectDelay: 60000 })
+    manager.on(errorMonitor, (err) => order.push(`compat monitor ${err.code}`))
+    expect(await manager.connect()).toBe(false)
+    await manager.reset()
+    expect(order.slice(3)).toEqual(['compat monitor EUNHEALTHY'])
+  })
+
   test('concurrent connect() calls share one health check', async () => {
     emulator.setFault({ latencyMs: 40 })
     const c = client(fast({ healthCheckInterval: 60000 }))
@@ -230,6 +252,35 @@ describe('client connection manager', () => {
     await c.disconnect()
     await sleep(20)
     expect(seen.count('disconnected')).toBe(1)
+  })
+
+  test('connect() and disconnect() settle after their events reached the listeners; close() right after loses none', async () => {
+    const c = client(fast({ healthCheckInterval: 60000 }))
+    const seen = record(c, CONNECTION_EVENTS)
+    for (let i = 1; i <= 20; i++) {
+      expect(await c.connect()).toBe(true)
+      // No waiting: the events are there when the promise settles.
+      expect(seen.count('connected')).toBe(i)
+      expect(seen.of('stateChange').at(-1)).toMatchObject({ from: 'CONNECTING', to: 'CONNECTED' })
+      await c.disconnect()
+      expect(seen.count('disconnected')).toBe(i)
+      expect(seen.of('stateChange').at(-1)).toMatchObject({ from: 'CONNECTED', to: 'DISCONNECTED' })
+    }
+    await c.connect()
+    await c.disconnect()
+    await c.close()
+    expect(seen.count('disconnected')).toBe(21)
+
+    const down = client(fast({ reconnectDelay: 60000, maxReconnectDelay: 60000 }), {
+      serviceUrl: `http://127.0.0.1:${await closedPort()}`,
+    })
+    const failed = record(down, CONNECTION_EVENTS)
+    for (let i = 1; i <= 10; i++) {
+      expect(await down.connect()).toBe(false)
+      expect(failed.count('error')).toBe(i)
+      expect(failed.count('reconnecting')).toBe(i)
+      await down.disconnect()
+    }
   })
 
   test('disconnect() while the first check is in flight resolves that connect() with false', async () => {

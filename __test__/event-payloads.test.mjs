@@ -171,3 +171,24 @@ test('failover and failback: from, to and the failure code', async () => {
     await second.close()
   }
 })
+
+test('a burst loses no event: 1,000 failing mints at once, 2,000 retry events, each heard', async () => {
+  emulator.setFault({ errorStatus: 503 })
+  const c = client({
+    serviceUrl: `${emulator.url}/v1`,
+    circuitBreaker: false,
+    retry: { budget: false, maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2, jitter: 0 },
+  })
+  let heard = 0
+  c.on('retry', () => {
+    heard++
+    // A listener that does a little work, as a logging one does.
+    const until = performance.now() + 0.05
+    while (performance.now() < until);
+  })
+  const outcomes = await Promise.allSettled(Array.from({ length: 1000 }, () => c.mint({ entity: 'PEO' })))
+  expect(outcomes.every((o) => o.status === 'rejected')).toBe(true)
+  expect(c.getStats().retries).toBe(2000)
+  await waitFor(() => heard >= 2000, '2,000 retry events', 10000)
+  expect(heard).toBe(2000)
+})

@@ -2,7 +2,7 @@ import { ChittyIDClient, ChittyIDEmulator, ChittyIDError } from '../index.mjs'
 import { ID_PATTERN, closedPort } from './helpers.mjs'
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { INDEX, record, runNode, sleep, waitFor } from './wait.mjs'
+import { INDEX, ROOT, record, runNode, sleep, waitFor } from './wait.mjs'
 
 const fast = { healthCheckInterval: 20, reconnectDelay: 10, maxReconnectDelay: 40, jitter: 0 }
 
@@ -218,6 +218,52 @@ describe('processes exit on their own', () => {
     // Their 20 and 50 ms timers, referenced, would hold it for good.
     expect(exitAfterMs(exit)).toBeLessThan(EXIT_BOUND_MS)
   }, 60000)
+
+  test('a script awaiting connect() then disconnect() runs to its end and exits', async () => {
+    // disconnect() settles once `disconnected` reached the listeners: that wait keeps the loop
+    // alive until then, and only until then.
+    const script = `
+      const { ChittyIDClient } = require(process.argv[1])
+      const client = new ChittyIDClient({ serviceUrl: process.argv[2] + '/v1' })
+      const seen = []
+      client.on('stateChange', ({ to }) => seen.push(to))
+      client.on('disconnected', () => seen.push('disconnected'))
+      ;(async () => {
+        await client.connect()
+        await client.disconnect()
+        console.log(seen.join(' '))
+      })()
+    `
+    const run = await runNode(script, [INDEX, emulator.url], 10000)
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    expect(run.stdout.trim()).toBe('CONNECTING CONNECTED DISCONNECTED disconnected')
+  })
+
+  test('a v1-era jest suite with fake timers on, never closing anything, passes and its jest exits', async () => {
+    // The bridge lets go of its wake-up handle on a timer of Node's own: with the global
+    // setImmediate, jest's fake one never fired and the handle kept jest running for good.
+    const script = `
+      const { spawnSync } = require('node:child_process')
+      const [root, index] = process.argv.slice(1)
+      const config = {
+        rootDir: root + '/__test__/fixtures/fake-timers',
+        testEnvironment: 'node',
+        transform: {},
+        testMatch: ['**/*.test.js'],
+        moduleNameMapper: { '^@chittyos/chittyid-client$': index },
+      }
+      const env = { ...process.env }
+      for (const name of Object.keys(env)) if (name.startsWith('JEST_')) delete env[name]
+      const run = spawnSync(process.execPath, [root + '/node_modules/jest/bin/jest.js', '--config', JSON.stringify(config), '--ci'], { env, encoding: 'utf8', timeout: 20000 })
+      console.log(JSON.stringify({ status: run.status, signal: run.signal, output: run.stderr }))
+    `
+    const run = await runNode(script, [ROOT.replace(/[\\/]$/, ''), INDEX], 25000)
+    const child = JSON.parse(run.stdout)
+    expect(child.output).toContain('Tests:       2 passed, 2 total')
+    expect(child.output).not.toContain('did not exit')
+    expect(child).toMatchObject({ status: 0, signal: null })
+  }, 40000)
 
   test('a throwing listener only warns; the process goes on and exits 0', async () => {
     const script = `

@@ -6,6 +6,9 @@
 
 const { abortError, fromInfo, mintFailure, BATCH_FAILURE } = require('./errors.js')
 const { whenAborted } = require('./abort.js')
+// Node's own, not the global one: jest's fake timers replace the global setImmediate, and a
+// detach that waited for the test to advance them kept the handle referenced (jest never exited).
+const { setImmediate } = require('node:timers')
 
 /** What a call is, for the wording of its failure. */
 const MINT = 0

@@ -59,6 +59,8 @@ class ChittyIDClient extends EventEmitter {
   #closed = false
   /** Delivers native events; handed to the native side on first listener or connect(). */
   #onEvent
+  /** Resolvers of `#eventsDelivered()` waits, oldest first (one native mark each). */
+  #marks = []
   /** 'native' or 'fetch' (lib/fetch-transport.js). */
   #transport
   #fetchAttached = false
@@ -230,6 +232,16 @@ class ChittyIDClient extends EventEmitter {
     this.#native.startConnection()
   }
 
+  /**
+   * Resolves once every event the native side emitted so far reached the listeners: a mark
+   * queued behind them comes back through the event callback (src/bindings/events.rs `flush`).
+   * Resolves at once when no event can come (events not wired, closed).
+   */
+  #eventsDelivered() {
+    if (this.#closed || !this.#native.flushEvents()) return undefined
+    return new Promise((resolve) => this.#marks.push(resolve))
+  }
+
   static {
     deliverTo = (client, name, payload) => client.#deliver(name, payload)
     isClient = (value) => value !== null && typeof value === 'object' && #closed in value
@@ -240,6 +252,7 @@ class ChittyIDClient extends EventEmitter {
    * A throwing listener neither stops the others nor the process.
    */
   #deliver(name, payload) {
+    if (name === '') return this.#marks.shift()?.() // a mark (#eventsDelivered)
     if (this.#closed) return
     this.#telemetry.logEvent(name, payload)
     // A listener may close() the client: later listeners then hear nothing.
@@ -443,18 +456,25 @@ class ChittyIDClient extends EventEmitter {
     this.#wireEvents()
     this.#monitoring = true
     // Aborting gives up waiting; the manager keeps monitoring (disconnect() stops it).
-    return this.#submit(OTHER, undefined, signal, (ticket, cancellable) =>
+    const connected = await this.#submit(OTHER, undefined, signal, (ticket, cancellable) =>
       this.#native.submitConnect(ticket, cancellable),
     )
+    // Settle after this attempt's events (`connected`, or `error` and `reconnecting`).
+    await this.#eventsDelivered()
+    return connected
   }
 
-  /** Stops health checks and reconnects; the state becomes DISCONNECTED. */
+  /**
+   * Stops health checks and reconnects; the state becomes DISCONNECTED. Settles once
+   * `stateChange` and `disconnected` reached the listeners.
+   */
   async disconnect() {
     checkThis(this, 'disconnect()')
     if (this.#closed || this.#native === undefined) return
     this.#native.disconnect()
     this.#monitoring = false
     if (this.#bridge.pending === 0) this.#unwireFetch()
+    await this.#eventsDelivered()
   }
 
   /** A snapshot of the connection manager. */
@@ -484,6 +504,8 @@ class ChittyIDClient extends EventEmitter {
     if (this.#closed) return
     this.#closed = true
     this.#onEvent = undefined
+    // No event comes after close(): waits for them end now.
+    for (const resolve of this.#marks.splice(0)) resolve()
     // Prometheus registries stop serving it (lib/metrics.js), so nothing holds it for them.
     forgetClient(this)
     // v1 semantics: calls in flight are lib/v1.js's own fetches and finish as they would.

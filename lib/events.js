@@ -38,14 +38,25 @@ function watchSettling(result, onFailure) {
 }
 
 /**
+ * The listeners an `emit(event)` would call, in its order: for `error`, Node's `errorMonitor`
+ * listeners first (the symbol is a static of Node's EventEmitter, so of the client's class;
+ * the portable build's emitter has none).
+ */
+function listenersOf(emitter, event) {
+  const listeners = emitter.rawListeners(event)
+  const monitor = event === 'error' ? emitter.constructor.errorMonitor : undefined
+  return monitor === undefined ? listeners : [...emitter.rawListeners(monitor), ...listeners]
+}
+
+/**
  * Calls every listener of `event` on `emitter` with `payload`. One that throws (or, async,
- * rejects) neither stops the others nor the process: the throw becomes a process warning. `error` without listeners is
- * dropped instead of thrown. `isOpen`, when given, is asked before each listener: once it says
- * false (a listener closed the emitter's owner), delivery stops.
+ * rejects) neither stops the others nor the process: the throw becomes a process warning.
+ * `error` without listeners is dropped instead of thrown (its `errorMonitor` listeners still
+ * hear it). `isOpen`, when given, is asked before each listener: once it says false (a listener
+ * closed the emitter's owner), delivery stops.
  */
 function emitSafely(emitter, event, payload, isOpen) {
-  if (event === 'error' && emitter.listenerCount('error') === 0) return
-  for (const listener of emitter.rawListeners(event)) {
+  for (const listener of listenersOf(emitter, event)) {
     if (isOpen !== undefined && !isOpen()) return
     const threw = (err) =>
       warn(`a listener for "${event}" threw: ${thrownMessage(err)}`, {

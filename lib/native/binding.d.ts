@@ -95,6 +95,12 @@ export declare class NativeClient {
    */
   attachEvents(callback: (name: string, payload: object) => void, object: ObjectConstructor, error: ErrorConstructor): void
   /**
+   * Queues a mark behind every event emitted so far: the event callback gets it as the name
+   * `""` once they all reached it (the function keeps the loop alive until then). False when
+   * no mark will come (no callback attached, closed, queue full).
+   */
+  flushEvents(): boolean
+  /**
    * Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
    * true once CONNECTED, false when this first check fails. Cancelling it only stops the
    * waiting: the monitor goes on.

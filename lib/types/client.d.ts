@@ -44,7 +44,10 @@ export interface ChittyIDClientCalls {
    * Rejects only like `validate()`: bad options, an AbortError, or `ECLIENTCLOSED`.
    */
   healthCheck(options?: CallOptions): Promise<boolean>
-  /** Stops health checks and reconnects at once: DISCONNECTED, `disconnected`. */
+  /**
+   * Stops health checks and reconnects at once: DISCONNECTED, `disconnected`. Settles after
+   * `stateChange` and `disconnected` reached the listeners.
+   */
   disconnect(): Promise<void>
   /** A snapshot of the connection manager. */
   getConnectionState(): ClientConnectionState

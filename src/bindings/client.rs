@@ -270,6 +270,14 @@ impl NativeClient {
         self.connection.attach_events(&callback, &object, &error)
     }
 
+    /// Queues a mark behind every event emitted so far: the event callback gets it as the name
+    /// `""` once they all reached it (the function keeps the loop alive until then). False when
+    /// no mark will come (no callback attached, closed, queue full).
+    #[napi]
+    pub fn flush_events(&self, env: Env) -> Result<bool> {
+        self.connection.flush_events(&env)
+    }
+
     /// Starts monitoring (or joins the attempt in flight); the completion under `ticket` is
     /// true once CONNECTED, false when this first check fails. Cancelling it only stops the
     /// waiting: the monitor goes on.

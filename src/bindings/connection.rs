@@ -109,6 +109,11 @@ impl ClientConnection {
         self.events.attach(callback, object, error)
     }
 
+    /// Queues a mark behind the events emitted so far ([`JsEventSink::flush`]).
+    pub fn flush_events(&self, env: &Env) -> Result<bool> {
+        self.events.flush(env)
+    }
+
     /// Starts monitoring (or joins the attempt in flight); resolves true once CONNECTED, false
     /// when this first check fails. Dropping the future only stops the waiting.
     pub fn connect(&self) -> Result<impl std::future::Future<Output = bool> + Send + 'static> {

@@ -2,11 +2,16 @@
 //! it never keeps the process alive, and when its queue is full events are dropped
 //! rather than blocking the runtime thread.
 //!
+//! `flush` queues a mark behind the events emitted so far: JS awaits it so that `connect()` and
+//! `disconnect()` settle only after their events reached the listeners (docs/ARCHITECTURE.md
+//! "Observability"). While a mark is on its way the function is referenced, so the wait itself
+//! keeps the loop alive; with no mark pending it is weak again.
+//!
 //! Each event's payload is built here, once, straight from the core's variant (its fields, in
 //! camelCase, in the order of the `lib/types/events.d.ts` interface); the JS side only emits it.
 
 use std::ffi::CStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use napi::bindgen_prelude::*;
 use napi::check_status;
@@ -14,7 +19,20 @@ use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, Threa
 
 use crate::observe::events::{ErrorPayload, Event, EventSink};
 
-const QUEUE_CAPACITY: usize = 1024;
+/// Events queued for the JS thread, at most; past that they are dropped. As many as the attempt
+/// records the telemetry queue holds: a burst of failing calls (1,000 mints at once, each
+/// retried twice) queues thousands of `retry` events while the JS thread settles the calls,
+/// and a bound of 1,024 dropped half of them.
+const QUEUE_CAPACITY: usize = crate::observe::telemetry::MAX_QUEUED;
+
+/// What the threadsafe function carries: an event, or a mark (see [`JsEventSink::flush`]).
+enum Item {
+    Event(Event),
+    Mark,
+}
+
+/// The name the JS callback gets for a mark (no event has an empty name).
+const MARK: &str = "";
 
 /// What the JS callback is called with: the event's name and its payload.
 type Delivery = FnArgs<(&'static str, Raw)>;
@@ -28,7 +46,7 @@ pub type EventCallback<'scope> = Function<'scope, Delivery, ()>;
 /// runs each test file in a VM context): `instanceof Error` holds there as for an error made in JS.
 pub type Constructor<'scope, Args> = Function<'scope, Args, ()>;
 
-type EventFn = ThreadsafeFunction<Event, (), Delivery, Status, false, true, QUEUE_CAPACITY>;
+type EventFn = ThreadsafeFunction<Item, (), Delivery, Status, false, true, QUEUE_CAPACITY>;
 
 struct Realm {
     object: FunctionRef<(), ()>,
@@ -99,11 +117,31 @@ impl Realm {
         }
     }
 
-    /// The arguments of the JS callback for the event in `ctx`.
-    fn delivery(&self, ctx: ThreadsafeCallContext<Event>) -> Result<Delivery> {
-        let name = ctx.value.name();
-        let payload = self.payload(&ctx.env, ctx.value)?;
-        Ok(FnArgs { data: (name, Raw(payload)) })
+    /// The arguments of the JS callback for the event (or the mark) in `ctx`.
+    fn delivery(&self, ctx: ThreadsafeCallContext<Item>, slot: &Weak<Mutex<Slot>>) -> Result<Delivery> {
+        match ctx.value {
+            Item::Event(event) => {
+                let name = event.name();
+                let payload = self.payload(&ctx.env, event)?;
+                Ok(FnArgs { data: (name, Raw(payload)) })
+            }
+            Item::Mark => {
+                if let Some(slot) = slot.upgrade() {
+                    if let Slot::Open(open) = &mut *lock(&slot) {
+                        open.marks = open.marks.saturating_sub(1);
+                        if open.marks == 0 {
+                            // The last mark arrived: weak again. A failure (the environment is
+                            // going away) must not cost the mark its delivery.
+                            #[allow(deprecated)]
+                            let _ = open.tsfn.unref(&ctx.env);
+                        }
+                    }
+                }
+                // SAFETY: on the JS thread (the threadsafe function's callback), with its live `env`.
+                let undefined = unsafe { <() as ToNapiValue>::to_napi_value(ctx.env.raw(), ())? };
+                Ok(FnArgs { data: (MARK, Raw(undefined)) })
+            }
+        }
     }
 }
 
@@ -129,32 +167,42 @@ fn number(value: u64) -> f64 {
     value as f64
 }
 
+struct Open {
+    tsfn: EventFn,
+    /// Marks queued and not yet delivered; the function is referenced while there are any.
+    marks: usize,
+}
+
 enum Slot {
     /// No JS callback yet: events are dropped (nobody listens).
     Detached,
-    Open(EventFn),
+    Open(Open),
     /// `close()` was called: events are dropped for good.
     Closed,
 }
 
 pub struct JsEventSink {
-    tsfn: Mutex<Slot>,
+    tsfn: Arc<Mutex<Slot>>,
 }
 
-fn build(callback: &EventCallback, realm: Realm) -> Result<EventFn> {
+fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn build(callback: &EventCallback, realm: Realm, slot: Weak<Mutex<Slot>>) -> Result<EventFn> {
     callback
-        .build_threadsafe_function::<Event>()
+        .build_threadsafe_function::<Item>()
         .callee_handled::<false>()
         .weak::<true>()
         .max_queue_size::<QUEUE_CAPACITY>()
-        .build_callback(move |ctx| realm.delivery(ctx))
+        .build_callback(move |ctx| realm.delivery(ctx, &slot))
 }
 
 impl JsEventSink {
     /// A sink with no callback yet; see [`JsEventSink::attach`]. Until then the client holds
     /// no JS handle at all (nothing for `--detectOpenHandles` to report).
     pub fn detached() -> Self {
-        Self { tsfn: Mutex::new(Slot::Detached) }
+        Self { tsfn: Arc::new(Mutex::new(Slot::Detached)) }
     }
 
     /// Creates the threadsafe function on first use; later calls and calls after `close()`
@@ -166,25 +214,46 @@ impl JsEventSink {
         object: &Constructor<()>,
         error: &Constructor<String>,
     ) -> Result<()> {
-        let mut slot = self.tsfn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slot = lock(&self.tsfn);
         if matches!(*slot, Slot::Detached) {
-            *slot = Slot::Open(build(callback, Realm::new(object, error)?)?);
+            let tsfn = build(callback, Realm::new(object, error)?, Arc::downgrade(&self.tsfn))?;
+            *slot = Slot::Open(Open { tsfn, marks: 0 });
         }
         Ok(())
     }
 
+    /// Queues a mark behind every event emitted so far; the JS callback gets it (name `""`)
+    /// once they all reached it. Until then the function keeps the loop alive. False when no
+    /// mark will come: no callback yet, closed, or the queue is full.
+    pub fn flush(&self, env: &Env) -> Result<bool> {
+        let mut slot = lock(&self.tsfn);
+        let Slot::Open(open) = &mut *slot else { return Ok(false) };
+        #[allow(deprecated)]
+        if open.marks == 0 && open.tsfn.refer(env).is_err() {
+            return Ok(false); // the environment is going away: no mark will come
+        }
+        if open.tsfn.call(Item::Mark, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
+            if open.marks == 0 {
+                #[allow(deprecated)]
+                let _ = open.tsfn.unref(env);
+            }
+            return Ok(false);
+        }
+        open.marks += 1;
+        Ok(true)
+    }
+
     /// After this no event reaches JS, and the threadsafe function is released.
     pub fn close(&self) {
-        let mut slot = self.tsfn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *slot = Slot::Closed;
+        *lock(&self.tsfn) = Slot::Closed;
     }
 }
 
 impl EventSink for JsEventSink {
     fn emit(&self, event: Event) {
         if let Ok(guard) = self.tsfn.lock() {
-            if let Slot::Open(tsfn) = &*guard {
-                tsfn.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+            if let Slot::Open(open) = &*guard {
+                open.tsfn.call(Item::Event(event), ThreadsafeFunctionCallMode::NonBlocking);
             }
         }
     }
