@@ -25,8 +25,8 @@ function cyclic() {
   return o
 }
 
-/** An object whose `name` getter answers normally once, then throws (time-of-check/time-of-use). */
-function secondReadThrows(fields) {
+/** An object with a getter per field of `fields`: `answer(name, value, reads)` says what a read gets. */
+function withGetters(fields, answer) {
   const o = {}
   for (const [name, value] of Object.entries(fields)) {
     let reads = 0
@@ -34,28 +34,24 @@ function secondReadThrows(fields) {
       enumerable: true,
       get() {
         reads += 1
-        if (reads > 1) throw hostileError(`getter "${name}" (read ${reads})`)
-        return value
+        return answer(name, value, reads)
       },
     })
   }
   return o
 }
 
+/** An object whose `name` getter answers normally once, then throws (time-of-check/time-of-use). */
+function secondReadThrows(fields) {
+  return withGetters(fields, (name, value, reads) => {
+    if (reads > 1) throw hostileError(`getter "${name}" (read ${reads})`)
+    return value
+  })
+}
+
 /** An object whose `name` getter answers a good value once, then a bad one. */
 function secondReadChanges(fields, later) {
-  const o = {}
-  for (const [name, value] of Object.entries(fields)) {
-    let reads = 0
-    Object.defineProperty(o, name, {
-      enumerable: true,
-      get() {
-        reads += 1
-        return reads > 1 ? later : value
-      },
-    })
-  }
-  return o
+  return withGetters(fields, (name, value, reads) => (reads > 1 ? later : value))
 }
 
 const throwingProxy = (target = {}) =>
