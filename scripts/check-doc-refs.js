@@ -63,20 +63,26 @@ function slugOf(text) {
     .replace(/\s/g, '-')
 }
 
-/** `{ text, norm }` of each ATX heading outside code fences, and the set of its anchors. */
-function headingsOf(source) {
-  const headings = []
-  const anchors = new Set()
-  const seen = new Map()
+/** `[line, index]` of each markdown line outside code fences (fence lines excluded). */
+function* linesOutsideFences(lines) {
   let fence = null
-  for (const line of source.split('\n')) {
+  for (const [i, line] of lines.entries()) {
     const opens = /^\s{0,3}(`{3,}|~{3,})/.exec(line)
     if (opens) {
       if (!fence) fence = opens[1][0]
       else if (opens[1][0] === fence) fence = null
       continue
     }
-    if (fence) continue
+    if (!fence) yield [line, i]
+  }
+}
+
+/** `{ text, norm }` of each ATX heading outside code fences, and the set of its anchors. */
+function headingsOf(source) {
+  const headings = []
+  const anchors = new Set()
+  const seen = new Map()
+  for (const [line] of linesOutsideFences(source.split('\n'))) {
     for (const html of line.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) anchors.add(html[1].toLowerCase())
     const heading = /^\s{0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$/.exec(line)
     if (!heading) continue
@@ -326,15 +332,7 @@ function checkDocPaths(repo, file, lines, problems) {
   const dir = path.posix.dirname(file)
   const found = (rel) =>
     repo.exists(rel) || repo.exists(path.posix.join(dir, rel)) || repo.files.some((f) => f.endsWith(`/${rel}`))
-  let fence = null
-  lines.forEach((line, i) => {
-    const opens = /^\s{0,3}(`{3,}|~{3,})/.exec(line)
-    if (opens) {
-      if (!fence) fence = opens[1][0]
-      else if (opens[1][0] === fence) fence = null
-      return
-    }
-    if (fence) return
+  for (const [line, i] of linesOutsideFences(lines)) {
     const mentions = [...line.matchAll(REPO_PATH)]
     // A file named in backticks by its tail alone: `options.rs`, `bridge/mod.rs`, `cache.test.mjs`.
     const at = new Set(mentions.map((m) => m.index))
@@ -350,7 +348,7 @@ function checkDocPaths(repo, file, lines, problems) {
       if (MAY_BE_ABSENT.some((pattern) => pattern.test(rel)) || found(rel)) continue
       problems.push(`${file}:${i + 1}: mentions ${rel}: no such file${hint(repo.movedTo(rel))}`)
     }
-  })
+  }
 }
 
 const hint = (suggestions) => (suggestions.length ? ` (did you mean ${suggestions.join(' or ')}?)` : '')
