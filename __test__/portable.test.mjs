@@ -162,6 +162,29 @@ describe('options: the native client refuses the same values with the same words
     )
   })
 
+  test('a serviceUrl with credentials is refused at construction, as natively, without showing them', async () => {
+    // fetch refuses such a URL on every request ("Request cannot be constructed from a URL that
+    // includes credentials", the password in the message); the native client refuses it up front.
+    const emu = await ChittyIDEmulator.start({ port: 0 })
+    try {
+      const serviceUrl = `${emu.url.replace('http://', 'http://user:s3cret-pw@')}/v1`
+      const refusal = (Client) => {
+        try {
+          new Client({ serviceUrl })
+          return 'accepted'
+        } catch (err) {
+          return { type: err.constructor.name, code: err.code, shows: err.message.includes('s3cret-pw') }
+        }
+      }
+      const fromNative = refusal(NativeClient)
+      expect(fromNative).toEqual({ type: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', shows: false })
+      expect(refusal(portable.ChittyIDClient)).toEqual(fromNative)
+      expect(emu.stats().requests.mint).toBe(0)
+    } finally {
+      await emu.close()
+    }
+  })
+
   test.each([
     ['fleet', { fleet: { redis: 'redis://127.0.0.1:6379' } }],
     ['proxy', { proxy: 'http://proxy:3128' }],

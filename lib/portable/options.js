@@ -85,6 +85,9 @@ function serviceUrlOption(value, allowInsecure) {
       `ChittyIDClient option "serviceUrl" must be an http(s) URL, got ${JSON.stringify(url.protocol)}`,
     )
   }
+  // fetch refuses a URL with credentials on every request, naming them; refused here, as natively.
+  if (url.username || url.password)
+    throw invalidArgument('ChittyIDClient option "serviceUrl" must not carry credentials; use apiKey')
   if (url.protocol === 'http:' && !allowInsecure && !LOOPBACK.test(url.hostname)) {
     throw Object.assign(
       invalidArgument(
