@@ -10,7 +10,7 @@
 
 const native = require('./native/index.js')
 const { failureOf } = require('./fetch-failure.js')
-const { TOO_LARGE, readCappedBody, discard } = require('./fetch-body.js')
+const { TOO_LARGE, readCappedBody, readUnavailableBody, discard } = require('./fetch-body.js')
 
 // Fetches in flight, by the native request id, so the native side can abort them.
 const inFlight = new Map()
@@ -31,8 +31,8 @@ function headersOf(order) {
 }
 
 /** The body as a Buffer (what the native side takes), or TOO_LARGE past `limit`. */
-async function readBody(response, limit) {
-  const bytes = await readCappedBody(response, limit)
+async function readBody(response, limit, read = readCappedBody) {
+  const bytes = await read(response, limit)
   return bytes === TOO_LARGE ? TOO_LARGE : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
@@ -80,8 +80,11 @@ async function exchange(order, signal, fetch) {
   if (response === null || typeof response !== 'object')
     throw new TypeError('fetch resolved to something that is not a Response')
   const status = statusOf(response)
-  // Only a 2xx body is used (as v1 did); an error answer is not read, so a stub that hands
-  // out one Response object for every attempt still works.
+  // A 2xx body is used (as v1 did), and a 503's, which the mint rule reads (src/wire.rs
+  // `unavailable_after_backend`); other error answers are not read, so a stub that hands out
+  // one Response object for every attempt still works.
+  if (status === 503)
+    return { response, status, body: await readBody(response, order.maxResponseBytes, readUnavailableBody) }
   if (status < 200 || status > 299) {
     discard(response)
     return { response, status, body: Buffer.alloc(0) }

@@ -168,6 +168,7 @@ class AttemptLoop {
         f = failure('http', {
           code: 'EHTTP',
           status: answer.status,
+          backendFailed: answer.backendFailed === true,
           retryAfterMs: parseRetryAfter(answer.retryAfter),
           message: httpMessage(answer.status, this.#redact(answer.statusText), sent),
           route: `${sent.method} ${sent.url}`,

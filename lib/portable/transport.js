@@ -7,7 +7,8 @@
 // sorts fetch rejections the same way).
 
 const { failureOf } = require('../fetch-failure.js')
-const { TOO_LARGE, readCappedBody, discard } = require('../fetch-body.js')
+const { TOO_LARGE, readCappedBody, readUnavailableBody, discard } = require('../fetch-body.js')
+const { unavailableAfterBackend } = require('../wire.js')
 
 /** Codes of failures before any byte of the request left (src/transport/fetch.rs CONNECT_CODES). */
 const CONNECT_CODES = new Set([
@@ -71,8 +72,8 @@ function jsonProblem(err, text) {
   return /end of JSON input/i.test(message) ? 'unexpected end of input' : 'not JSON'
 }
 
-async function readText(response, limit) {
-  const bytes = await readCappedBody(response, limit)
+async function readText(response, limit, read = readCappedBody) {
+  const bytes = await read(response, limit)
   return bytes === TOO_LARGE ? TOO_LARGE : new TextDecoder().decode(bytes)
 }
 
@@ -99,8 +100,11 @@ const unreadable = () =>
 
 /**
  * Makes one request. Resolves `{ status, statusText, retryAfter, json }` (`json` parsed from a
- * 2xx body only, unless `readBody` is false), or rejects with a failure (`kind` transport / tls / timeout / bad / toolarge)
- * or, when `signal` aborted, with `{ kind: 'aborted' }`.
+ * 2xx body only; `readBody` false: no body read; `'unparsed'`: a 2xx body read under the cap and
+ * not parsed, as the native health check does), or rejects with a failure (`kind` transport /
+ * tls / timeout / bad / toolarge) or, when `signal` aborted, with `{ kind: 'aborted' }`. A 503's
+ * body is read for the mint rule: `backendFailed` says it names a failure at or after the
+ * service's minting backend (lib/wire.js `unavailableAfterBackend`).
  */
 async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxResponseBytes, signal, readBody = true }) {
   if (signal && signal.aborted) throw { kind: 'aborted' }
@@ -138,13 +142,15 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
     } catch {
       throw unreadable()
     }
-    if (status < 200 || status > 299 || !readBody) {
+    const unavailable = status === 503
+    if (!unavailable && (status < 200 || status > 299 || !readBody)) {
       discard(response)
       return { status, statusText, retryAfter }
     }
     let text
     try {
-      text = await untilAborted(readText(response, maxResponseBytes), controller.signal)
+      const read = unavailable ? readUnavailableBody : readCappedBody
+      text = await untilAborted(readText(response, maxResponseBytes, read), controller.signal)
     } catch (err) {
       throw settleFailure(err)
     }
@@ -153,6 +159,8 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
         code: 'EBODYTOOLARGE',
         message: `ChittyID service response exceeds the ${maxResponseBytes}-byte limit`,
       })
+    if (unavailable) return { status, statusText, retryAfter, backendFailed: unavailableAfterBackend(text) }
+    if (readBody === 'unparsed') return { status, statusText, retryAfter }
     let json
     try {
       json = JSON.parse(text)
