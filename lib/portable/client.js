@@ -408,7 +408,7 @@ class ChittyIDClient extends Emitter {
         timeoutMs: HEALTH_TIMEOUT_MS,
         maxResponseBytes: this.#o.maxResponseBytes,
         signal: ctl.signal,
-        readBody: false,
+        readBody: 'unparsed',
       })
       if (status === 429) this.#attempts.rateLimited('healthCheck', epoch, parseRetryAfter(retryAfter))
       return status

@@ -24,6 +24,7 @@ const {
   callIdempotencyKey,
   headersOption,
   callHeaderMap,
+  nameOption,
 } = require('../option-checks.js')
 const { DEFAULTS } = require('./defaults.js')
 const { runtimeProcess } = require('../runtime-process.js')
@@ -192,7 +193,11 @@ function portableOptions(config) {
     )
   }
   // The connection manager runs background health checks, which a worker must not leave behind.
-  if (config.connection !== undefined && config.connection !== false) {
+  // A value no build takes (null, a number) is refused as the native build refuses it first.
+  if (config.connection !== undefined && config.connection !== true && !isPlainObject(config.connection)) {
+    if (config.connection !== false)
+      throw invalidArgument('ChittyIDClient option "connection" must be an object or false')
+  } else if (config.connection !== undefined) {
     throw unsupported(
       'the connection manager (option "connection")',
       'its background health checks would outlive the request; call healthCheck() instead',
@@ -219,9 +224,6 @@ function portableOptions(config) {
       `ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(idGrammar)}`,
     )
   const maxResponseBytes = checkedNumber('maxResponseBytes', config.maxResponseBytes ?? DEFAULTS.maxResponseBytes)
-  if (config.name !== undefined && (typeof config.name !== 'string' || config.name === '')) {
-    throw invalidArgument('ChittyIDClient option "name" must be a non-empty string')
-  }
   return {
     serviceUrl: serviceUrlOption(config.serviceUrl, allowInsecure),
     apiKey: apiKeyOption(config),
@@ -232,7 +234,7 @@ function portableOptions(config) {
     cache,
     maxResponseBytes,
     headers: headersOption(config.headers, RESERVED_HEADERS),
-    name: config.name,
+    name: nameOption(config.name),
     wire,
     acceptPlaceholders,
     idGrammar,
