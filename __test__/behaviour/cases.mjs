@@ -474,6 +474,20 @@ export const cases = [
     },
   },
   {
+    name: 'a service moved with 308 keeps working: the mint and its body follow the redirect (the client follows it)',
+    emulator: { token: TOKEN, redirectStatus: 308 },
+    async run(t) {
+      const client = t.client()
+      const id = await client.mint({ entity: 'PLACE' })
+      eq(t.api.ChittyIDClient.parse(id).entityType, 'L', 'the body reached the new route')
+      eq((await client.validate(id)).valid, true, 'validate follows too')
+      return id
+    },
+    check(id, emu) {
+      eq(emu.stats().mintedIds, [id], 'minted once')
+    },
+  },
+  {
     name: 'healthCheck() is false for a health answer over maxResponseBytes',
     emulator: { token: TOKEN },
     setup(emu) {

@@ -153,6 +153,8 @@ class AttemptLoop {
           ...sent,
           timeoutMs: this.#timeout(),
           maxResponseBytes: this.#o.maxResponseBytes,
+          redirects: this.#o.redirects,
+          allowInsecure: this.#o.allowInsecure,
           signal: ctl.signal,
         })
         if (answer.status >= 200 && answer.status <= 299) {

@@ -407,6 +407,8 @@ class ChittyIDClient extends Emitter {
         headers,
         timeoutMs: HEALTH_TIMEOUT_MS,
         maxResponseBytes: this.#o.maxResponseBytes,
+        redirects: this.#o.redirects,
+        allowInsecure: this.#o.allowInsecure,
         signal: ctl.signal,
         readBody: 'unparsed',
       })

@@ -27,6 +27,7 @@ const {
   nameOption,
 } = require('../option-checks.js')
 const { DEFAULTS } = require('./defaults.js')
+const { isLoopbackHost } = require('../fetch-redirect.js')
 const { runtimeProcess } = require('../runtime-process.js')
 
 /** A feature of the native client that a fetch runtime cannot have (README "Runtimes"). */
@@ -66,8 +67,6 @@ function policy(value, name) {
   return out
 }
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i
-
 function serviceUrlOption(value, allowInsecure) {
   if (value === undefined || value === null || value === '') value = DEFAULTS.serviceUrl
   if (Array.isArray(value)) {
@@ -93,7 +92,7 @@ function serviceUrlOption(value, allowInsecure) {
   // fetch refuses a URL with credentials on every request, naming them; refused here, as natively.
   if (url.username || url.password)
     throw invalidArgument('ChittyIDClient option "serviceUrl" must not carry credentials; use apiKey')
-  if (url.protocol === 'http:' && !allowInsecure && !LOOPBACK.test(url.hostname)) {
+  if (url.protocol === 'http:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
     throw Object.assign(
       invalidArgument(
         `ChittyIDClient option "serviceUrl": plain http to ${url.hostname} would send the API key in clear text; use https, or allowInsecure: true`,
@@ -233,6 +232,10 @@ function portableOptions(config) {
     circuitBreaker,
     cache,
     maxResponseBytes,
+    // Who follows redirects (lib/fetch-redirect.js): the client, with the native transport's
+    // rules; under jest's automatic choice `fetch` itself, so stubs see v1's exact calls.
+    redirects: v1Defaults ? 'fetch' : 'client',
+    allowInsecure,
     headers: headersOption(config.headers, RESERVED_HEADERS),
     name: nameOption(config.name),
     wire,

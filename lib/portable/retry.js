@@ -87,6 +87,7 @@ function leavesMintOutcomeUnknown(failure) {
     case 'timeout':
     case 'bad':
     case 'toolarge':
+    case 'refused':
       return true
     case 'http':
       return failure.status >= 500

@@ -9,6 +9,7 @@
 const { failureOf } = require('../fetch-failure.js')
 const { TOO_LARGE, readCappedBody, readUnavailableBody, discard } = require('../fetch-body.js')
 const { unavailableAfterBackend } = require('../wire.js')
+const { fetchFollowingRedirects } = require('../fetch-redirect.js')
 
 /** Codes of failures before any byte of the request left (src/transport/fetch.rs CONNECT_CODES). */
 const CONNECT_CODES = new Set([
@@ -41,6 +42,9 @@ function transportFailure(err) {
   if (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') code = 'ECONNRESET'
   if (CONNECT_CODES.has(code))
     return failure('transport', { code, phase: 'connect', message: `fetch failed: ${message}` })
+  // A redirect not followed (lib/fetch-redirect.js): the service answered the request with it.
+  if (code === 'ERR_INSECURE_REDIRECT' || code === 'ERR_TOO_MANY_REDIRECTS')
+    return failure('refused', { code, phase: 'exchange', message: `fetch failed: ${message}` })
   if (
     code &&
     (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('CERT_') || code.includes('SELF_SIGNED'))
@@ -106,7 +110,10 @@ const unreadable = () =>
  * body is read for the mint rule: `backendFailed` says it names a failure at or after the
  * service's minting backend (lib/wire.js `unavailableAfterBackend`).
  */
-async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxResponseBytes, signal, readBody = true }) {
+async function exchange(
+  fetchFn,
+  { url, method, headers, body, timeoutMs, maxResponseBytes, signal, readBody = true, redirects, allowInsecure },
+) {
   if (signal && signal.aborted) throw { kind: 'aborted' }
   const controller = new AbortController()
   let timedOut = false
@@ -121,7 +128,13 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
     try {
       const init = { method, headers, signal: controller.signal }
       if (body !== undefined) init.body = body
-      response = await untilAborted(fetchFn(url, init), controller.signal)
+      // Redirects followed with the native transport's rules (lib/fetch-redirect.js), unless
+      // `fetch` follows them itself (under jest's automatic choice, for stubs).
+      const sent =
+        redirects === 'fetch'
+          ? fetchFn(url, init)
+          : fetchFollowingRedirects(fetchFn, url, init, { allowInsecure: allowInsecure === true, discard })
+      response = await untilAborted(sent, controller.signal)
     } catch (err) {
       throw settleFailure(err)
     }
