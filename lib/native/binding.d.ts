@@ -504,6 +504,8 @@ export interface FetchOrder {
   /** The call's own headers as `[name, value, ...]`. */
   headers?: Array<string>
   maxResponseBytes?: number
+  /** Redirects to plain http off loopback are followed (the `allowInsecure` option). */
+  allowInsecure?: boolean
 }
 
 /** The answer of the fetch started under `id`; false when it is no longer awaited. */
