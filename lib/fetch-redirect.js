@@ -67,6 +67,9 @@ async function fetchFollowingRedirects(fetchFn, url, init, { allowInsecure = fal
   let request = { ...init, redirect: 'manual' }
   for (let hops = 0; ; hops++) {
     const response = await fetchFn(current, request)
+    // A browser hides a manual redirect's target: it cannot be checked, so it is not followed.
+    if (response !== null && typeof response === 'object' && response.type === 'opaqueredirect')
+      throw refused('ERR_INSECURE_REDIRECT', 'refused a redirect whose target the runtime hides (opaque redirect)')
     if (response === null || typeof response !== 'object' || !REDIRECT_STATUSES.has(response.status)) return response
     const location = locationOf(response)
     if (location === null) return response

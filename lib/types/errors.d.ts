@@ -61,7 +61,12 @@ export declare class ChittyIDError extends Error {
   readonly code: ChittyIDErrorCode
   /** HTTP status when the service answered with one. */
   readonly status?: number
-  /** The lower-level failure; for `EMINTUNKNOWN` the failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...). */
+  /**
+   * The lower-level failure, present on every error of a request that was sent (in both
+   * builds; `status` on an `EHTTP` one), absent when the call was refused before sending (an
+   * open circuit, `ERATELIMITED`, `EBULKHEADFULL`, `ECLIENTCLOSED`). For `EMINTUNKNOWN` the
+   * failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...).
+   */
   readonly cause?: Error & { code?: string; status?: number }
   /**
    * `ECIRCUITOPEN`: `"OPEN"` when the call failed fast because the circuit is open,
