@@ -6,6 +6,7 @@
 import { createServer } from 'node:http'
 
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import * as portable from '../portable.mjs'
 import { INDEX, ROOT, runNode, sleep, waitFor } from './wait.mjs'
 
 const TRANSPORT = process.env.CHITTYID_TRANSPORT === 'fetch' ? 'fetch' : 'native'
@@ -104,6 +105,69 @@ describe('await close() with calls in flight', () => {
     expect(rejected).toBe(5)
     await first
     await Promise.all(calls)
+  })
+})
+
+describe('await close() in the portable build', () => {
+  let emulator
+  beforeAll(async () => {
+    emulator = await ChittyIDEmulator.start({ port: 0 })
+  })
+  afterAll(() => emulator.close())
+
+  test('right after it, every call has rejected and the stats are final', async () => {
+    emulator.setFault({ latencyMs: 5000 })
+    const client = new portable.ChittyIDClient({
+      serviceUrl: `${emulator.url}/v1`,
+      timeout: 30000,
+      circuitBreaker: false,
+    })
+    const before = emulator.stats().requests
+    const sent = () =>
+      emulator.stats().requests.mint - before.mint + emulator.stats().requests.validate - before.validate
+    const outcomes = []
+    const calls = [
+      ...Array.from({ length: 8 }, () => client.mint({ entity: 'PEO' })),
+      ...Array.from({ length: 2 }, () => client.mintBatch([{ entity: 'PEO' }])),
+      ...Array.from({ length: 4 }, (_, i) => client.validate(`CT-A-CHI-123${i}-P-24-A-0`)),
+      client.healthCheck(),
+    ].map((p) =>
+      p.then(
+        (value) => outcomes.push(value),
+        (err) => outcomes.push(err.code),
+      ),
+    )
+    await waitFor(() => sent() >= 12, 'the mints and validations at the service', 10000)
+    await client.close()
+    // Every caller already heard its rejection.
+    expect(outcomes).toHaveLength(calls.length)
+    expect(new Set(outcomes)).toEqual(new Set(['ECLIENTCLOSED']))
+    const stats = client.getStats()
+    expect(stats.requests).toMatchObject({
+      mint: { requests: 8 },
+      mintBatch: { requests: 2 },
+      validate: { requests: 4 },
+    })
+    await sleep(300)
+    expect(client.getStats()).toEqual(stats)
+    await Promise.all(calls)
+  }, 30000)
+
+  test('a fetch that ignores its signal and never settles does not hold close() up', async () => {
+    const fetch = () => new Promise(() => {})
+    const client = new portable.ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1', timeout: 30000 })
+    const realFetch = globalThis.fetch
+    globalThis.fetch = fetch
+    try {
+      let rejected = 0
+      const calls = Array.from({ length: 3 }, () => client.mint({ entity: 'PEO' }).catch(() => (rejected += 1)))
+      await sleep(50)
+      await client.close()
+      expect(rejected).toBe(3)
+      await Promise.all(calls)
+    } finally {
+      globalThis.fetch = realFetch
+    }
   })
 })
 

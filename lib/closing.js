@@ -4,6 +4,10 @@
 
 const { warn } = require('./events.js')
 
+// Taken when this module loads: a test suite's fake timers (`jest.useFakeTimers()` in a
+// `beforeEach`) replace the globals later, and a close() waiting on a fake timer never settled.
+const { setTimeout, clearTimeout } = globalThis
+
 /**
  * The longest close() waits for the calls it stopped to end. A stopped call ends within
  * milliseconds (natively: once the I/O thread drops it; portable: once its fetch is aborted);
@@ -26,6 +30,15 @@ function settleWithin(promises, ms = CLOSE_WAIT_MS) {
   return Promise.race([all, late]).finally(() => clearTimeout(timer))
 }
 
+/**
+ * Resolves on the next turn of the event loop: every promise reaction chained to what settled
+ * before has run by then (the portable client's callers hear their rejections, however many
+ * async functions lie between them and the call).
+ */
+function nextTurn() {
+  return new Promise((resolve) => setTimeout(resolve, 0))
+}
+
 /** The process warning of a close() that stopped waiting for `count` calls. */
 function warnCloseTimedOut(count, ms = CLOSE_WAIT_MS) {
   warn(
@@ -34,4 +47,4 @@ function warnCloseTimedOut(count, ms = CLOSE_WAIT_MS) {
   )
 }
 
-module.exports = { CLOSE_WAIT_MS, settleWithin, warnCloseTimedOut }
+module.exports = { CLOSE_WAIT_MS, nextTurn, settleWithin, warnCloseTimedOut }
