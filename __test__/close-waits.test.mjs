@@ -4,6 +4,7 @@
 // wait is bounded: work that cannot be stopped in time does not hang close().
 
 import { createServer } from 'node:http'
+import { createServer as createTcpServer } from 'node:net'
 
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import * as portable from '../portable.mjs'
@@ -188,6 +189,50 @@ describe('close() drops the HTTP pool', () => {
       expect(server.open()).toBe(0)
     } finally {
       await server.close()
+    }
+  })
+})
+
+describe('close() stops the failover probes', () => {
+  test('a probe of a down endpoint that never answers ends at close(), not at its own timeout', async () => {
+    // The primary answers calls 503 (so they fail over) and never answers its health checks.
+    const sockets = new Set()
+    let probes = 0
+    const primary = createTcpServer((socket) => {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      socket.on('error', () => {})
+      socket.on('data', (chunk) => {
+        if (chunk.toString('latin1').startsWith('GET /v1/health')) probes += 1
+        else socket.write('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n')
+      })
+    })
+    await new Promise((resolve) => primary.listen(0, '127.0.0.1', resolve))
+    const secondary = await ChittyIDEmulator.start({ port: 0 })
+    try {
+      const client = new ChittyIDClient({
+        serviceUrl: [`http://127.0.0.1:${primary.address().port}/v1`, `${secondary.url}/v1`],
+        transport: 'native',
+        timeout: 30000,
+        retry: false,
+        connection: false,
+        failover: { probeIntervalMs: 10 },
+      })
+      await client.mint({ entity: 'PEO' }) // the primary's 503: fails over
+      // Calls start due probes; the probe waits for the health timeout (5 s).
+      for (let i = 0; i < 100 && probes === 0; i++) {
+        await client.mint({ entity: 'PEO' })
+        await sleep(20)
+      }
+      expect(probes).toBeGreaterThanOrEqual(1)
+      await client.close()
+      // The probe is stopped: its socket closes now, the client still referenced.
+      await waitFor(() => sockets.size === 0, "the probe's socket closed", 2500)
+      expect(client.getStats().requests.mint.requests).toBeGreaterThanOrEqual(2)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => primary.close(resolve))
+      await secondary.close()
     }
   })
 })
