@@ -54,6 +54,8 @@ class ChittyIDClient extends Emitter {
   #o
   #apiKey
   #origin
+  /** A service URL without a path: v1's health route is then the deployed one, and tells no wire. */
+  #healthAtOrigin
   /** The attempt loop and the policies' state (./attempt.js). */
   #attempts
   /** Calls in flight, and whether the client is closed (./calls.js). */
@@ -80,6 +82,7 @@ class ChittyIDClient extends Emitter {
     this.#apiKey = o.apiKey
     if (o.name !== undefined) this.name = o.name
     this.#origin = new URL(o.serviceUrl).origin
+    this.#healthAtOrigin = new URL(o.serviceUrl).pathname.replace(/\/+$/, '') === ''
     this.#attempts = new AttemptLoop(o, {
       emit: (event, payload) => this.#emit(event, payload),
       redact: (text) => this.#redact(text),
@@ -418,10 +421,10 @@ class ChittyIDClient extends Emitter {
       const known = this.#wire
       let status = await probe(known === 'deployed' ? `${this.#origin}/health` : `${this.serviceUrl}/health`)
       if (known === undefined) {
-        if (status === 404 && this.#origin !== this.serviceUrl) {
+        if (status === 404 && !this.#healthAtOrigin) {
           status = await probe(`${this.#origin}/health`)
           if (status >= 200 && status <= 299) this.#wire = 'deployed'
-        } else if (status >= 200 && status <= 299 && this.#o.wire === 'auto') {
+        } else if (status >= 200 && status <= 299 && this.#o.wire === 'auto' && !this.#healthAtOrigin) {
           this.#wire = 'v1'
         }
       }
