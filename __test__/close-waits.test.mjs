@@ -4,6 +4,7 @@
 // wait is bounded: work that cannot be stopped in time does not hang close().
 
 import { createServer } from 'node:http'
+import { jest } from '@jest/globals'
 import { createServer as createTcpServer } from 'node:net'
 
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
@@ -153,6 +154,23 @@ describe('await close() in the portable build', () => {
     expect(client.getStats()).toEqual(stats)
     await Promise.all(calls)
   }, 30000)
+
+  test("close() needs no timer a test's fake timers replace", async () => {
+    emulator.setFault({ latencyMs: 5000 })
+    const client = new portable.ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, timeout: 30000 })
+    const before = emulator.stats().requests.mint
+    let rejected = 0
+    const calls = Array.from({ length: 3 }, () => client.mint({ entity: 'PEO' }).catch(() => (rejected += 1)))
+    await waitFor(() => emulator.stats().requests.mint - before === 3, 'the mints at the service', 10000)
+    jest.useFakeTimers()
+    try {
+      await client.close()
+      expect(rejected).toBe(3)
+    } finally {
+      jest.useRealTimers()
+    }
+    await Promise.all(calls)
+  })
 
   test('a fetch that ignores its signal and never settles does not hold close() up', async () => {
     const fetch = () => new Promise(() => {})

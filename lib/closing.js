@@ -3,10 +3,25 @@
 // How long close() waits for what it stopped, in both builds (docs/ARCHITECTURE.md, "Closing").
 
 const { warn } = require('./events.js')
+const { runtimeProcess } = require('./runtime-process.js')
 
-// Taken when this module loads: a test suite's fake timers (`jest.useFakeTimers()` in a
-// `beforeEach`) replace the globals later, and a close() waiting on a fake timer never settled.
-const { setTimeout, clearTimeout } = globalThis
+/**
+ * Node's own timers where the runtime has them, else the globals as this module loads: a test
+ * suite's fake timers (`jest.useFakeTimers()`) replace the globals, and a close() waiting on a
+ * fake timer would never settle. Reached through `process.getBuiltinModule`, so the portable
+ * build imports no `node:` module.
+ */
+function realTimers() {
+  try {
+    const timers = runtimeProcess()?.getBuiltinModule?.('node:timers')
+    if (timers && typeof timers.setTimeout === 'function') return timers
+  } catch {
+    // No such module here: the globals.
+  }
+  return globalThis
+}
+
+const { setTimeout, clearTimeout } = realTimers()
 
 /**
  * The longest close() waits for the calls it stopped to end. A stopped call ends within
