@@ -224,8 +224,9 @@ class Bridge {
       callers.push(call.promise)
     }
     const ended = this.submit(OTHER, undefined, undefined, submitClosed)
+    const endedTicket = this.#lastTicket
     if (!(await settleWithin([ended, ...callers]))) {
-      warnCloseTimedOut(this.#pending.size - 1)
+      warnCloseTimedOut(this.#pending.size - (this.#pending.has(endedTicket) ? 1 : 0))
       this.rejectAll(makeError, stopped)
     }
     await Promise.allSettled(callers)

@@ -76,6 +76,7 @@ class Calls {
       ctl.end = () => {
         this.#controllers.delete(ref)
         if (stopWaiting) stopWaiting()
+        ctl.hasEnded = true
         resolve()
       }
     })
@@ -133,13 +134,14 @@ class Calls {
       if (ctl === undefined) continue
       try {
         ctl.abort()
-        ending.push(ctl.ended)
+        ending.push(ctl)
       } catch {
         // Another request's I/O (Workers): not ours to cancel.
       }
     }
     if (ending.length === 0) return
-    if (!(await settleWithin(ending))) warnCloseTimedOut(ending.length)
+    if (!(await settleWithin(ending.map((ctl) => ctl.ended))))
+      warnCloseTimedOut(ending.filter((ctl) => !ctl.hasEnded).length)
     await nextTurn()
   }
 }
