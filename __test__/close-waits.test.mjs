@@ -255,6 +255,35 @@ describe('close() stops the failover probes', () => {
   })
 })
 
+// Thread names are read from /proc.
+const onLinux = process.platform === 'linux' ? test : test.skip
+
+onLinux(
+  'closing a client that never sent anything does not start the I/O thread',
+  async () => {
+    const script = `
+    const { readdirSync, readFileSync } = require('node:fs')
+    const { ChittyIDClient } = require(process.argv[1])
+    const threads = () => readdirSync('/proc/self/task').map((t) => readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim())
+    ;(async () => {
+      const client = new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1', transport: 'native' })
+      client.on('error', () => {})
+      await client.close()
+      const before = threads().includes('chittyid-io')
+      // A call of another client starts it: the check can see it.
+      const other = new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1', transport: 'native', retry: false })
+      await other.healthCheck()
+      await other.close()
+      console.log(JSON.stringify({ before, after: threads().includes('chittyid-io') }))
+    })()
+  `
+    const run = await runNode(script, [INDEX], 30000)
+    expect(run.stderr).toBe('')
+    expect(JSON.parse(run.stdout.trim())).toEqual({ before: false, after: true })
+  },
+  40000,
+)
+
 describe('the wait is bounded', () => {
   test('a close() whose calls cannot be stopped in time settles after the bound, with a warning', async () => {
     // The I/O thread is held up for 20 s (a stand-in for work that cannot be stopped): the
