@@ -63,6 +63,8 @@ class ChittyIDClient extends Emitter {
   #cache
   /** validate() calls in flight, by id: concurrent callers share one request (./flights.js). */
   #flights = new Flights()
+  /** Settles when the first close() has ended what it stopped. */
+  #closing = undefined
   /** The wire the service speaks: 'v1', 'deployed', or undefined while unknown (wire: 'auto'). */
   #wire
   /** Whether the service has v1's batch route: undefined until a batch call told. */
@@ -502,13 +504,19 @@ class ChittyIDClient extends Emitter {
     return this.#cache ? this.#cache.delete(id) : false
   }
 
-  /** Ends every call in flight (they reject with ECLIENTCLOSED) and refuses later ones. No timer is left. */
+  /**
+   * Ends every call in flight (they reject with ECLIENTCLOSED) and refuses later ones; settles
+   * once they have ended (at most CLOSE_WAIT_MS, lib/closing.js), so the counters are final. No
+   * timer is left.
+   */
   async close() {
     checkThis(this, 'close()')
-    if (this.#calls.closed) return
-    this.#calls.close()
+    // A second close() settles with the first.
+    if (this.#calls.closed) return this.#closing
+    this.#closing = this.#calls.close()
     this.#flights.clear()
     if (this.#cache) this.#cache.clear()
+    await this.#closing
   }
 
   async [Symbol.asyncDispose]() {
