@@ -117,6 +117,16 @@ describe.each(Object.keys(BUILDS))('%s', (build) => {
     expect(second.headers.authorization).toBeUndefined()
   })
 
+  test('a redirect to another origin drops the credentials of the headers option, as natively', async () => {
+    const target = await serve(minted, { host: 'localhost' })
+    const start = await serve(() => redirect(307, `${target.origin}/v1/mint`))
+    const headers = { cookie: 'session=secret', 'x-trace': 't-1' }
+    await expect(client({ serviceUrl: `${start.origin}/v1`, headers }).mint({ entity: 'PEO' })).resolves.toBe(ID)
+    expect(start.seen[0].headers.cookie).toBe('session=secret')
+    const [second] = target.seen
+    expect([second.headers.cookie, second.headers['x-trace']]).toEqual([undefined, 't-1'])
+  })
+
   test('a 302 on a mint becomes a GET without body; Authorization stays on the same origin', async () => {
     const server = await serve((req) => (req.url === '/v1/mint' ? redirect(302, '/v1/minted') : minted()))
     await expect(client({ serviceUrl: `${server.origin}/v1` }).mint({ entity: 'PEO' })).resolves.toBe(ID)

@@ -12,6 +12,11 @@ const MAX_REDIRECTS = 20
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 /** Headers that describe a body, dropped with it when a redirect turns the request into a GET. */
 const BODY_HEADERS = ['content-type', 'content-encoding', 'content-language', 'content-location']
+/**
+ * Credentials, dropped on a hop to another origin: the ones the native transport's HTTP client
+ * drops on a hop to another host (a `cookie` from the `headers` option included).
+ */
+const SENSITIVE_HEADERS = ['authorization', 'cookie', 'cookie2', 'proxy-authorization', 'www-authenticate']
 
 /** A loopback host, as src/transport/config.rs `is_loopback_host` reads one (`URL#hostname`). */
 function isLoopbackHost(hostname) {
@@ -55,8 +60,8 @@ function withoutHeaders(headers, names) {
 /**
  * `fetchFn(url, init)` with redirects followed here: each request has `redirect: "manual"`; a
  * 301/302/303/307/308 with a `Location` is followed up to MAX_REDIRECTS times (307/308 keep the
- * method and body; 301/302 on a POST and 303 become a GET without a body); `Authorization` goes
- * only to the origin it was meant for; https → http, another scheme, and plain http off loopback
+ * method and body; 301/302 on a POST and 303 become a GET without a body); `Authorization` (and the
+ * other SENSITIVE_HEADERS) goes only to the origin it was meant for; https → http, another scheme, and plain http off loopback
  * (unless `allowInsecure`) are refused with `ERR_INSECURE_REDIRECT`, too many hops with
  * `ERR_TOO_MANY_REDIRECTS`, before anything is sent there. `init.headers` is a plain object.
  * `discard(response)` lets go of a redirect's body. Resolves the first answer that is not
@@ -93,7 +98,7 @@ async function fetchFollowingRedirects(fetchFn, url, init, { allowInsecure = fal
       delete next.body
       headers = withoutHeaders(headers, BODY_HEADERS)
     }
-    if (to.origin !== from.origin) headers = withoutHeaders(headers, ['authorization'])
+    if (to.origin !== from.origin) headers = withoutHeaders(headers, SENSITIVE_HEADERS)
     next.headers = headers
     request = next
     current = to.href
