@@ -108,6 +108,31 @@ describe('await close() with calls in flight', () => {
     await first
     await Promise.all(calls)
   })
+
+  test('a mint that had finished natively when close() came settles with its own outcome: no minted id is lost', async () => {
+    emulator.clearFaults()
+    // The native transport: its calls finish while this thread is held up below.
+    const client = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, transport: 'native' })
+    const before = emulator.stats().minted
+    const outcome = (p) =>
+      p.then(
+        (value) => value,
+        (err) => `${err.code} mayHaveMinted=${err.mayHaveMinted}`,
+      )
+    const mints = Array.from({ length: 8 }, () => outcome(client.mint({ entity: 'PEO' })))
+    // Holds this thread (no completion is taken) until every call has ended natively: their
+    // outcomes wait in the queue when close() comes.
+    const until = Date.now() + 20000
+    while (Date.now() < until && client.getStats().requests.mint.requests < 8);
+    const closing = client.close()
+    const ids = await Promise.all(mints)
+    await closing
+    // Every id the service minted reached its caller (it was an ECLIENTCLOSED saying
+    // mayHaveMinted=false: a caller would mint again).
+    expect(emulator.stats().minted - before).toBe(8)
+    for (const id of ids) expect(id).toMatch(/^CT-/)
+    expect(new Set(ids).size).toBe(8)
+  }, 30000)
 })
 
 describe('await close() in the portable build', () => {

@@ -36,10 +36,24 @@ class PendingCall {
    * connect), or an ErrorInfo (the only value with a `code`).
    */
   settle(value) {
-    if (this.aborted !== undefined) this.resolve(rejection(this.aborted))
+    if (this.aborted !== undefined && !this.finishedBeforeClose(value)) this.resolve(rejection(this.aborted))
     else if (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value)) this.resolve(value)
     else if (value.code !== undefined) this.resolve(rejection(() => fromInfo(value, this.failurePrefix())))
     else this.resolve(compact(value))
+  }
+
+  /**
+   * A mint close() marked whose outcome is its own, not the ECLIENTCLOSED of being stopped: it
+   * had finished natively (its outcome queued, or completing as close() ran). That outcome
+   * settles it, so a minted id reaches its caller instead of being lost behind an ECLIENTCLOSED
+   * whose `mayHaveMinted` says false. Other calls reject with ECLIENTCLOSED as before.
+   */
+  finishedBeforeClose(value) {
+    return (
+      this.closedWith !== undefined &&
+      this.kind !== OTHER &&
+      !(value !== null && typeof value === 'object' && value.code === 'ECLIENTCLOSED')
+    )
   }
 
   /** The call was aborted: when its outcome comes, it rejects with `makeError()` instead. */
@@ -260,8 +274,9 @@ class Bridge {
       const call = this.#pending.get(ready[i])
       if (call !== undefined) {
         this.#pending.delete(ready[i])
-        this.#hooks.done(ready[i], call.closedWith)
-        call.settle(ready[i + 1])
+        const value = ready[i + 1]
+        this.#hooks.done(ready[i], call.finishedBeforeClose(value) ? undefined : call.closedWith)
+        call.settle(value)
       }
     }
     this.#idleIfDone()
