@@ -379,13 +379,15 @@ for (const engine of ['native', 'fetch']) {
           client.on('stateChange', () => {})
           const calls = [client.mint({ entity: 'PEO' }), client.validate('CT-A-AAA-0000-P-26-K-0')]
           if (i % 3 === 0) calls.push(client.connect())
+          // Handled before close() is awaited: it settles after the calls it stops have rejected.
+          const settled = Promise.allSettled(calls)
           if (i % 2 === 0) {
             // close() racing calls in flight
             await sleep(i % 7)
             await client.close()
           }
           // else dropped without close(): the finalizer's job
-          await Promise.allSettled(calls)
+          await settled
         })
         emu.clearFaults()
         emu.resetLedger()
