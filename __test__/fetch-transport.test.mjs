@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import * as portable from '../portable.mjs'
 import { ID_PATTERN, closedPort } from './helpers.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -224,6 +225,30 @@ describe('exchanges through globalThis.fetch', () => {
       cause: { code: 'EFETCH' },
       message: 'ChittyID service unavailable - cannot mint PEO ID: fetch failed: network error',
     })
+  })
+
+  test("a 503 stub whose json() throws (an HTML error page) is still the service's 503, in both fetch builds", async () => {
+    const stub = async () => ({
+      ok: false,
+      status: 503,
+      statusText: 'Service Unavailable',
+      headers: new Headers(),
+      json: async () => {
+        throw new SyntaxError('Unexpected token < in JSON at position 0')
+      },
+    })
+    const portableClient = new portable.ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, wire: 'v1', retry: false })
+    clients.push(portableClient)
+    for (const c of [client({ retry: false }), portableClient]) {
+      globalThis.fetch = stub
+      await expect(c.mint({ entity: 'PEO' })).rejects.toMatchObject({
+        code: 'EHTTP',
+        status: 503,
+        cause: { code: 'EHTTP' },
+        message: 'ChittyID service unavailable - cannot mint PEO ID: ChittyID service error: 503 Service Unavailable',
+      })
+      await expect(c.validate('CT-A-CHI-1234-I-24-A-0')).resolves.toEqual({ valid: false, error: 'Service error: 503' })
+    }
   })
 
   test('a stub that answers nothing usable, or no fetch at all, is a failure, not a crash', async () => {

@@ -47,11 +47,20 @@ async function readCappedBody(response, limit) {
 /**
  * A 503's body, read for the mint rule (which 503s say the service's minting backend may have
  * run: src/wire.rs `unavailable_after_backend`, lib/wire.js): as `readCappedBody`, or empty when
- * its body was read already (a stub that hands out one Response for every attempt).
+ * its body was read already (a stub that hands out one Response for every attempt) or when a
+ * stub without a body stream fails to give it (`json()` of an HTML page throwing): the 503
+ * stands on its status, as it did before error bodies were read. A real body that breaks off
+ * mid-read is a failure of the exchange, as natively.
  */
 async function readUnavailableBody(response, limit) {
   if (response.bodyUsed === true) return new Uint8Array(0)
-  return readCappedBody(response, limit)
+  const stream = response.body
+  if (stream && typeof stream.getReader === 'function') return readCappedBody(response, limit)
+  try {
+    return await readCappedBody(response, limit)
+  } catch {
+    return new Uint8Array(0)
+  }
 }
 
 /** Lets go of a body nobody will read (so its connection can be reused). */
