@@ -238,7 +238,11 @@ pub fn placeholder_retry_safe(error_code: Option<&str>) -> bool {
 /// `error`s without an `errorCode`. Any other 503 (no body, a gateway's page, JSON naming
 /// neither) is an answer from in front of the service and stays "not processed".
 pub fn unavailable_after_backend(body: &[u8]) -> bool {
-    let Ok(serde_json::Value::Object(answer)) = serde_json::from_slice::<serde_json::Value>(body) else {
+    // Read as the fetch-based builds read it (`TextDecoder`: invalid UTF-8 replaced, a leading
+    // BOM dropped), so a body one build takes for the backend's answer the other does too.
+    let text = String::from_utf8_lossy(body);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let Ok(serde_json::Value::Object(answer)) = serde_json::from_str::<serde_json::Value>(text) else {
         return false;
     };
     match answer.get("errorCode") {
@@ -436,6 +440,9 @@ mod tests {
         assert!(after(r#"{"success":false,"error":"SECURITY_ERROR","message":"Request processing failed"}"#));
         assert!(after(r#"{"success":false,"error":"SERVICE_UNAVAILABLE"}"#));
         assert!(after(r#"{"errorCode":null}"#), "an errorCode the client cannot read");
+        // As lib/wire.js reads it after `TextDecoder`: a BOM, bytes that are not UTF-8.
+        assert!(after("\u{feff}{\"success\":false,\"error\":\"SECURITY_ERROR\"}"));
+        assert!(unavailable_after_backend(b"{\"error\":\"SECURITY_ERROR\",\"detail\":\"\xff\xfe\"}"));
         for code in ["RATE_LIMITED", "INVALID_REQUEST"] {
             let body = format!(r#"{{"success":false,"error":"SERVICE_UNAVAILABLE","errorCode":"{code}"}}"#);
             assert!(!after(&body), "{code}: the backend refused before minting");

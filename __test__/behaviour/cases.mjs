@@ -290,6 +290,24 @@ export const cases = [
     },
   },
   {
+    name: 'retry safety: a SECURITY_ERROR 503 led by a BOM (TextDecoder drops it) is unknown in every build',
+    server: 'deployed',
+    setup(srv) {
+      srv.unavailable = { remaining: 1, body: '\uFEFF{"success":false,"error":"SECURITY_ERROR","detail":"\uFFFD"}' }
+    },
+    async run(t) {
+      const client = t.client({ retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 } })
+      const err = errorFields(
+        await rejection(client.mint({ entity: 'PEO' }), 'a mint answered a BOM-led SECURITY_ERROR'),
+      )
+      eq([err.code, err.mayHaveMinted], ['EMINTUNKNOWN', true], 'BOM-led SECURITY_ERROR: code, mayHaveMinted')
+      return null
+    },
+    check(_, srv) {
+      eq(srv.requests.mint, 1, 'BOM-led SECURITY_ERROR: sent once')
+    },
+  },
+  {
     name: 'retry safety: a 503 from in front of the service (no service body) is retried',
     server: 'deployed',
     setup(srv) {
