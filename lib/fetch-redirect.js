@@ -34,6 +34,9 @@ function refused(code, message) {
  * or undefined when it may be followed.
  */
 function refusalOf(from, to, allowInsecure) {
+  // `fetch` refuses such a URL itself, naming it with its password; refused here without it.
+  if (to.username !== '' || to.password !== '')
+    return refused('ERR_INSECURE_REDIRECT', `refused a redirect to a URL with credentials (${to.origin})`)
   if (to.protocol === 'https:') return undefined
   if (to.protocol !== 'http:')
     return refused('ERR_INSECURE_REDIRECT', `refused a redirect to a ${to.protocol.slice(0, -1)}: URL`)
