@@ -34,9 +34,6 @@ function refused(code, message) {
  * or undefined when it may be followed.
  */
 function refusalOf(from, to, allowInsecure) {
-  // `fetch` refuses such a URL itself, naming it with its password; refused here without it.
-  if (to.username !== '' || to.password !== '')
-    return refused('ERR_INSECURE_REDIRECT', `refused a redirect to a URL with credentials (${to.origin})`)
   if (to.protocol === 'https:') return undefined
   if (to.protocol !== 'http:')
     return refused('ERR_INSECURE_REDIRECT', `refused a redirect to a ${to.protocol.slice(0, -1)}: URL`)
@@ -90,6 +87,10 @@ async function fetchFollowingRedirects(fetchFn, url, init, { allowInsecure = fal
     } catch {
       throw refused('ERR_INSECURE_REDIRECT', 'refused a redirect to a URL that does not parse')
     }
+    // Credentials in a Location are not sent, as natively (`fetch` would refuse the URL, naming
+    // it with its password in the error).
+    to.username = ''
+    to.password = ''
     const refusal = refusalOf(from, to, allowInsecure)
     if (refusal) throw refusal
     const { status } = response
