@@ -17,7 +17,7 @@ const {
   rejectLater,
 } = require('./errors.js')
 const { validateIn, parse } = require('./format.js')
-const { emitSafely } = require('./events.js')
+const { emitSafely, warn } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
 const { Bridge, MINT, MINT_BATCH, OTHER } = require('./bridge.js')
@@ -254,9 +254,22 @@ class ChittyIDClient extends EventEmitter {
   #deliver(name, payload) {
     if (name === '') return this.#marks.shift()?.() // a mark (#eventsDelivered)
     if (this.#closed) return
+    if (name === '#dropped') return this.#eventsDropped(payload)
     this.#telemetry.logEvent(name, payload)
     // A listener may close() the client: later listeners then hear nothing.
     emitSafely(this, name, payload, () => !this.#closed)
+  }
+
+  /**
+   * The native event queue turned events away (`dropped` so far): said once per client, as a
+   * process warning and to the logger; `getStats().eventsDropped` keeps counting.
+   */
+  #eventsDropped(dropped) {
+    const message =
+      `${dropped} events of this ChittyIDClient were dropped: the JS thread fell behind its event ` +
+      `queue (65,536 events); getStats().eventsDropped counts them`
+    warn(message, { type: 'ChittyIDEventsDropped', code: 'CHITTYID_EVENTS_DROPPED' })
+    this.#telemetry.logEvent('eventsDropped', { dropped })
   }
 
   /**
@@ -407,6 +420,8 @@ class ChittyIDClient extends EventEmitter {
       // Which wire the active endpoint speaks ('unknown' until an answer told, with wire: 'auto').
       wire: stats.wire,
       placeholdersAccepted: stats.placeholdersAccepted,
+      // Events the native queue turned away while the JS thread was behind (src/bindings/events.rs).
+      eventsDropped: stats.eventsDropped,
       connection: this.getConnectionState(),
     }
   }

@@ -270,6 +270,17 @@ impl NativeClient {
         self.connection.attach_events(&callback, &object, &error)
     }
 
+    /// Test hook: emits `count` `circuitHalfOpen` events at once from this thread, which is busy
+    /// here meanwhile, as it is while a burst arrives from the I/O thread: the event queue's
+    /// bound and `eventsDropped` can be checked exactly (`__test__/event-payloads.test.mjs`).
+    #[napi]
+    pub fn emit_test_events(&self, count: u32) {
+        let sink = self.calls.core.resilience().sink();
+        for _ in 0..count {
+            sink.emit(crate::observe::events::Event::CircuitHalfOpen);
+        }
+    }
+
     /// Queues a mark behind every event emitted so far: the event callback gets it as the name
     /// `""` once they all reached it (the function keeps the loop alive until then). False when
     /// no mark will come (no callback attached, closed, queue full).

@@ -7,10 +7,15 @@
 //! "Observability"). While a mark is on its way the function is referenced, so the wait itself
 //! keeps the loop alive; with no mark pending it is weak again.
 //!
+//! Events the full queue turns away are counted (`getStats().eventsDropped`); the first delivery
+//! after the first drop also hands JS a notice (name `#dropped`, the count so far), once per
+//! client, which JS turns into one process warning.
+//!
 //! Each event's payload is built here, once, straight from the core's variant (its fields, in
 //! camelCase, in the order of the `lib/types/events.d.ts` interface); the JS side only emits it.
 
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use napi::bindgen_prelude::*;
@@ -34,6 +39,24 @@ enum Item {
 /// The name the JS callback gets for a mark (no event has an empty name).
 const MARK: &str = "";
 
+/// The name the JS callback gets, once per client, with the number of events dropped so far.
+const DROPPED: &str = "#dropped";
+
+/// Events the full queue turned away, and whether JS was told.
+#[derive(Default)]
+struct Drops {
+    count: AtomicU64,
+    noticed: AtomicBool,
+}
+
+impl Drops {
+    /// The count to hand JS now: the first time there is one.
+    fn notice(&self) -> Option<u64> {
+        let count = self.count.load(Ordering::Relaxed);
+        (count > 0 && !self.noticed.swap(true, Ordering::Relaxed)).then_some(count)
+    }
+}
+
 /// What the JS callback is called with: the event's name and its payload.
 type Delivery = FnArgs<(&'static str, Raw)>;
 
@@ -51,11 +74,30 @@ type EventFn = ThreadsafeFunction<Item, (), Delivery, Status, false, true, QUEUE
 struct Realm {
     object: FunctionRef<(), ()>,
     error: FunctionRef<String, ()>,
+    /// The JS callback itself, for the drop notice (a second call within one delivery).
+    callback: FunctionRef<Delivery, ()>,
+    drops: Arc<Drops>,
 }
 
 impl Realm {
-    fn new(object: &Constructor<()>, error: &Constructor<String>) -> Result<Self> {
-        Ok(Self { object: object.create_ref()?, error: error.create_ref()? })
+    fn new(
+        callback: &EventCallback,
+        object: &Constructor<()>,
+        error: &Constructor<String>,
+        drops: Arc<Drops>,
+    ) -> Result<Self> {
+        Ok(Self { object: object.create_ref()?, error: error.create_ref()?, callback: callback.create_ref()?, drops })
+    }
+
+    /// Hands JS the drop notice, if one is due: before the item being delivered, which was
+    /// queued before the first drop.
+    fn notify_drops(&self, env: &Env) -> Result<()> {
+        if let Some(count) = self.drops.notice() {
+            // SAFETY: on the JS thread (the threadsafe function's callback), with its live `env`.
+            let count = unsafe { f64::to_napi_value(env.raw(), count as f64)? };
+            self.callback.borrow_back(env)?.call(FnArgs { data: (DROPPED, Raw(count)) })?;
+        }
+        Ok(())
     }
 
     /// `{}`.
@@ -119,6 +161,7 @@ impl Realm {
 
     /// The arguments of the JS callback for the event (or the mark) in `ctx`.
     fn delivery(&self, ctx: ThreadsafeCallContext<Item>, slot: &Weak<Mutex<Slot>>) -> Result<Delivery> {
+        self.notify_drops(&ctx.env)?;
         match ctx.value {
             Item::Event(event) => {
                 let name = event.name();
@@ -183,6 +226,7 @@ enum Slot {
 
 pub struct JsEventSink {
     tsfn: Arc<Mutex<Slot>>,
+    drops: Arc<Drops>,
 }
 
 fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
@@ -202,7 +246,7 @@ impl JsEventSink {
     /// A sink with no callback yet; see [`JsEventSink::attach`]. Until then the client holds
     /// no JS handle at all (nothing for `--detectOpenHandles` to report).
     pub fn detached() -> Self {
-        Self { tsfn: Arc::new(Mutex::new(Slot::Detached)) }
+        Self { tsfn: Arc::new(Mutex::new(Slot::Detached)), drops: Arc::default() }
     }
 
     /// Creates the threadsafe function on first use; later calls and calls after `close()`
@@ -216,7 +260,8 @@ impl JsEventSink {
     ) -> Result<()> {
         let mut slot = lock(&self.tsfn);
         if matches!(*slot, Slot::Detached) {
-            let tsfn = build(callback, Realm::new(object, error)?, Arc::downgrade(&self.tsfn))?;
+            let realm = Realm::new(callback, object, error, Arc::clone(&self.drops))?;
+            let tsfn = build(callback, realm, Arc::downgrade(&self.tsfn))?;
             *slot = Slot::Open(Open { tsfn, marks: 0 });
         }
         Ok(())
@@ -253,8 +298,15 @@ impl EventSink for JsEventSink {
     fn emit(&self, event: Event) {
         if let Ok(guard) = self.tsfn.lock() {
             if let Slot::Open(open) = &*guard {
-                open.tsfn.call(Item::Event(event), ThreadsafeFunctionCallMode::NonBlocking);
+                // Only a full queue counts: with no callback yet, or after `close()`, nobody listens.
+                if open.tsfn.call(Item::Event(event), ThreadsafeFunctionCallMode::NonBlocking) == Status::QueueFull {
+                    self.drops.count.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
+    }
+
+    fn dropped(&self) -> u64 {
+        self.drops.count.load(Ordering::Relaxed)
     }
 }
