@@ -255,6 +255,8 @@ class ChittyIDClient extends EventEmitter {
     if (name === '') return this.#marks.shift()?.() // a mark (#eventsDelivered)
     if (this.#closed) return
     if (name === '#dropped') return this.#eventsDropped(payload)
+    // Records of the client's own health probes wait (src/bindings/events.rs).
+    if (name === '#records') return this.#telemetry.drain(true)
     this.#telemetry.logEvent(name, payload)
     // A listener may close() the client: later listeners then hear nothing.
     emitSafely(this, name, payload, () => !this.#closed)
@@ -282,7 +284,8 @@ class ChittyIDClient extends EventEmitter {
     if (signal && signal.aborted)
       return Promise.reject(abortError(signal, kind === OTHER ? undefined : { mayHaveMinted: false }))
     this.#wireFetch()
-    if (this.#telemetry.logging) this.#wireEvents()
+    // Records of health probes started by the call (failover) come through the event channel.
+    if (this.#onEvent !== undefined && this.#telemetry.observed) this.#wireEvents()
     const cancellable = signal !== undefined
     return this.#bridge.submit(kind, entity, signal, (ticket) => {
       if (this.#transport === 'fetch') this.#captureFetch(ticket)
@@ -528,6 +531,7 @@ class ChittyIDClient extends EventEmitter {
     const stopped = this.#native.close()
     this.#monitoring = false
     this.#bridge.rejectAll(closedError, stopped)
+    this.#telemetry.closeProbes(closedError())
     this.#fetches.clear()
     this.#unwireFetch()
   }

@@ -15,7 +15,9 @@ const { makeLog, levelEnabled, eventLevel } = require('./logger.js')
 const TRACE = 1
 const LOG = 2
 // Slots per record in takeTelemetry()'s array (src/bindings/telemetry.rs).
-const STRIDE = 12
+const STRIDE = 13
+// The slot naming a health probe of the client's own ('connection', 'failover'); empty for a call.
+const PROBE = 12
 
 /** The service URL as it may appear in telemetry: no credentials, no trailing slash. */
 function publicBase(serviceUrl) {
@@ -59,13 +61,21 @@ class CallTrace {
   }
 }
 
-/** Per-client telemetry; every method is a no-op cost when nobody observes. */
+/**
+ * Per-client telemetry; every method is a no-op cost when nobody observes (health probes aside:
+ * see `drain`).
+ */
 class ClientTelemetry {
   #native
   #log
   #logger
   #flags = 0
   #calls = new Map() // ticket -> CallTrace
+  /**
+   * The health probes the client sends on its own belong to no call: they are published in the
+   * async context the client was made in, not in whichever call's drain finds them.
+   */
+  #probes = new CallTrace() // open attempts keyed by probe number
   #endpoint
   #name
 
@@ -93,9 +103,18 @@ class ClientTelemetry {
     if (tracing) this.#calls.set(ticket, new CallTrace())
   }
 
-  /** Publishes and logs every record queued so far (JS thread, before outcomes settle). */
-  drain() {
-    if (this.#flags === 0 && this.#calls.size === 0) return
+  /** Whether anyone observes calls now: a `diagnostics_channel` subscriber or a logger. */
+  get observed() {
+    return this.#log !== undefined || diagnostics.tracing()
+  }
+
+  /**
+   * Publishes and logs every record queued so far (JS thread, before outcomes settle). `probes`:
+   * the native side woke JS for the records of its health probes (src/bindings/events.rs), which
+   * it records whenever JS can receive them, so they are taken even when no call is observed.
+   */
+  drain(probes = false) {
+    if (!probes && this.#flags === 0 && this.#calls.size === 0) return
     const records = this.#native.takeTelemetry()
     if (records[0] > 0) this.#dropped(records[0])
     for (let at = 1; at + STRIDE <= records.length; at += STRIDE) {
@@ -119,8 +138,23 @@ class ClientTelemetry {
     }
   }
 
+  /**
+   * The client closed: the checks still open end with `error` (its ECLIENTCLOSED), as calls in
+   * flight do; nothing is drained after close().
+   */
+  closeProbes(error) {
+    for (const ctx of this.#probes.open.values()) {
+      ctx.error = error
+      ctx.endTime = Date.now()
+      this.#probes.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
+    }
+    this.#probes.open.clear()
+  }
+
   #started(r, at) {
-    const call = this.#calls.get(r[at + 1])
+    const probe = r[at + PROBE]
+    // A probe is published only when someone listens now (it was recorded regardless).
+    const call = probe === undefined ? this.#calls.get(r[at + 1]) : diagnostics.tracing() ? this.#probes : undefined
     if (call === undefined) return
     const ctx = {
       operation: r[at + 3],
@@ -133,8 +167,11 @@ class ClientTelemetry {
       error: undefined,
       startTime: r[at + 11],
       endTime: undefined,
+      // The connection manager's check ('connection') or a down endpoint's ('failover'), sent
+      // by the client on its own: filter these out of the metrics of your calls.
+      probe,
     }
-    call.open.set(ctx.attempt, ctx)
+    call.open.set(probe === undefined ? ctx.attempt : r[at + 1], ctx)
     call.resource.runInAsyncScope(diagnostics.publishStart, null, ctx)
   }
 
@@ -142,10 +179,12 @@ class ClientTelemetry {
     const status = r[at + 7]
     const code = r[at + 8]
     const message = r[at + 9]
-    const call = this.#calls.get(r[at + 1])
-    const ctx = call && call.open.get(r[at + 2])
+    const probe = r[at + PROBE]
+    const call = probe === undefined ? this.#calls.get(r[at + 1]) : this.#probes
+    const key = probe === undefined ? r[at + 2] : r[at + 1]
+    const ctx = call && call.open.get(key)
     if (ctx !== undefined) {
-      call.open.delete(ctx.attempt)
+      call.open.delete(key)
       ctx.status = status
       ctx.endTime = r[at + 11]
       if (code !== undefined) ctx.error = attemptError(message, code, status)
@@ -165,6 +204,7 @@ class ClientTelemetry {
       durationMs: Math.round(r[at + 10]) / 1000,
     }
     if (r[at + 6] !== undefined) record.idempotencyKey = r[at + 6]
+    if (probe !== undefined) record.probe = probe
     if (failed) record.error = message
     if (this.#name !== undefined) record.client = this.#name
     const outcome = status !== undefined ? String(status) : code

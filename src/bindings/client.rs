@@ -77,9 +77,11 @@ impl NativeClient {
             .and_then(|builder| builder.events(events.clone()).build())
             .map_err(|e| to_napi_error(&e))?;
         let core = built.client;
-        let connection = ClientConnection::new(built.connection, &core, events);
         let completer: Arc<Completer> = Arc::default();
-        let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
+        // Records of health probes (no call pending) wake JS through the event channel.
+        let telemetry =
+            Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))).with_background(events.clone()));
+        let connection = ClientConnection::new(built.connection, &core, events, &telemetry);
         let cache_handle = core.cache().map_or(0, |cache| crate::bindings::cache::register(cache.clone()));
         let calls = Arc::new(Calls {
             core,

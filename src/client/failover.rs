@@ -188,7 +188,9 @@ impl Client {
         let Some(failover) = &self.failover else { return };
         for i in failover.set.probes_due() {
             let Some(me) = self.me.upgrade() else { return };
-            crate::rt::runtime::spawn(async move { me.probe(i).await });
+            // Traced as a probe of its own, when what started it was traced.
+            let scope = crate::observe::telemetry::probe_scope(crate::observe::telemetry::Probe::Failover);
+            crate::rt::runtime::spawn(crate::observe::telemetry::scoped(scope, async move { me.probe(i).await }));
         }
     }
 
