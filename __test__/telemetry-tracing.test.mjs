@@ -214,6 +214,39 @@ test('close() ends the trace of an attempt in flight: every start gets its async
   }
 })
 
+test('a subscriber that freezes the context never keeps a call from settling (one warning)', async () => {
+  const pair = await startPair()
+  const channel = diagnosticsChannel.tracingChannel(TRACING_CHANNEL)
+  const handlers = { start: (ctx) => Object.freeze(ctx), end() {}, asyncStart() {}, asyncEnd() {}, error() {} }
+  const warnings = []
+  const emitWarning = process.emitWarning
+  process.emitWarning = (message, options) => warnings.push({ message, ...options })
+  channel.subscribe(handlers)
+  try {
+    // Its end could not be written: before, the call's outcome was lost and it never settled.
+    await expect(pair.client.mint({ entity: 'PEO' })).resolves.toMatch(/^CT-/)
+    // An aborted call ends its open attempt the same way.
+    pair.emulator.setFault({ latencyMs: 2000, remaining: 1 })
+    const controller = new AbortController()
+    const pending = pair.client.validate('CT-A-CHI-1234-P-24-A-0', { signal: controller.signal })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    controller.abort()
+    await expect(pending).rejects.toMatchObject({ code: 'ABORT_ERR' })
+    await expect(pair.client.mint({ entity: 'PEO' })).resolves.toMatch(/^CT-/)
+    expect(warnings).toEqual([
+      {
+        message: expect.stringMatching(/^tracing a ChittyID request on chittyid:request failed: .*read only/),
+        type: 'ChittyIDTracingError',
+        code: 'CHITTYID_TRACING_FAILED',
+      },
+    ])
+  } finally {
+    channel.unsubscribe(handlers)
+    process.emitWarning = emitWarning
+    await pair.close()
+  }
+})
+
 test("each attempt's url is the endpoint it went to: after a failover, and on the deployed wire's origin routes", async () => {
   const dead = `http://127.0.0.1:${await closedPort()}/v1`
   const live = await ChittyIDEmulator.start({ port: 0, profile: 'deployed' })

@@ -10,6 +10,7 @@ const { AsyncResource } = require('node:async_hooks')
 const { ChittyIDError } = require('./errors.js')
 const diagnostics = require('./diagnostics.js')
 const { makeLog, levelEnabled, eventLevel } = require('./logger.js')
+const { warn, thrownMessage } = require('./events.js')
 
 // Switches of the native side (src/observe/telemetry.rs).
 const TRACE = 1
@@ -78,6 +79,7 @@ class ClientTelemetry {
   #probes = new CallTrace() // open attempts keyed by probe number
   #endpoint
   #name
+  #failureWarned = false
 
   /** `logger`: `{ logger, style }` as lib/options.js checked it, or undefined. */
   constructor(nativeClient, { logger, serviceUrl, name }) {
@@ -118,8 +120,37 @@ class ClientTelemetry {
     const records = this.#native.takeTelemetry()
     if (records[0] > 0) this.#dropped(records[0])
     for (let at = 1; at + STRIDE <= records.length; at += STRIDE) {
-      if (records[at] === 0) this.#started(records, at)
-      else this.#ended(records, at)
+      try {
+        if (records[at] === 0) this.#started(records, at)
+        else this.#ended(records, at)
+      } catch (err) {
+        this.#failed(err)
+      }
+    }
+  }
+
+  /**
+   * Publishing failed (a subscriber froze the context, or made a field read-only, so the
+   * next event's fields could not be written): said once per client; the calls go on. This
+   * runs just before the calls of the batch settle: a throw would leave them pending for ever.
+   */
+  #failed(err) {
+    if (this.#failureWarned) return
+    this.#failureWarned = true
+    warn(`tracing a ChittyID request on ${diagnostics.CHANNEL_NAME} failed: ${thrownMessage(err)}`, {
+      type: 'ChittyIDTracingError',
+      code: 'CHITTYID_TRACING_FAILED',
+    })
+  }
+
+  /** Ends `ctx`, left open, with `error` (aborted, closed). */
+  #endOpen(trace, ctx, error) {
+    try {
+      ctx.error = error
+      ctx.endTime = Date.now()
+      trace.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
+    } catch (err) {
+      this.#failed(err)
     }
   }
 
@@ -131,11 +162,8 @@ class ClientTelemetry {
     const call = this.#calls.get(ticket)
     if (call === undefined) return
     this.#calls.delete(ticket)
-    for (const ctx of call.open.values()) {
-      ctx.error = stopped || attemptError('The operation was aborted', 'ABORT_ERR')
-      ctx.endTime = Date.now()
-      call.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
-    }
+    for (const ctx of call.open.values())
+      this.#endOpen(call, ctx, stopped || attemptError('The operation was aborted', 'ABORT_ERR'))
   }
 
   /**
@@ -143,11 +171,7 @@ class ClientTelemetry {
    * flight do; nothing is drained after close().
    */
   closeProbes(error) {
-    for (const ctx of this.#probes.open.values()) {
-      ctx.error = error
-      ctx.endTime = Date.now()
-      this.#probes.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
-    }
+    for (const ctx of this.#probes.open.values()) this.#endOpen(this.#probes, ctx, error)
     this.#probes.open.clear()
   }
 
