@@ -106,6 +106,8 @@ async function main(): Promise<void> {
     start: (message) => {
       const ctx = message as ChittyIDRequestContext
       console.log(ctx.operation, ctx.url, ctx.attempt, ctx.idempotencyKey, ctx.startTime)
+      const probe: 'connection' | 'failover' | undefined = ctx.probe
+      if (probe !== undefined) return
     },
     end() {},
     asyncStart() {},
