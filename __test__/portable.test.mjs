@@ -163,6 +163,45 @@ describe('options: the native client refuses the same values with the same words
   })
 
   test.each([
+    ['credentials', (url) => `${url.replace('http://', 'http://user:s3cret-pw@')}/v1`],
+    ['an empty query', (url) => `${url}/v1?`],
+    ['an empty fragment', (url) => `${url}/v1#`],
+  ])('a serviceUrl with %s is refused at construction, as natively', async (_, serviceUrlOf) => {
+    // fetch refuses a URL with credentials on every request, the password in its message; a
+    // bare "?" or "#" would end up in every route (`/v1?/mint`). The native client refuses both.
+    const emu = await ChittyIDEmulator.start({ port: 0 })
+    try {
+      const serviceUrl = serviceUrlOf(emu.url)
+      const refusal = (Client) => {
+        try {
+          new Client({ serviceUrl })
+          return 'accepted'
+        } catch (err) {
+          return { type: err.constructor.name, code: err.code, shows: err.message.includes('s3cret-pw') }
+        }
+      }
+      const fromNative = refusal(NativeClient)
+      expect(fromNative).toEqual({ type: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', shows: false })
+      expect(refusal(portable.ChittyIDClient)).toEqual(fromNative)
+    } finally {
+      await emu.close()
+    }
+  })
+
+  test('an empty serviceUrl array is a bad value, as natively, not an unsupported failover', () => {
+    const code = (Client) => {
+      try {
+        new Client({ serviceUrl: [] })
+        return 'accepted'
+      } catch (err) {
+        return err.code
+      }
+    }
+    expect(code(NativeClient)).toBe('ERR_INVALID_ARG_VALUE')
+    expect(code(portable.ChittyIDClient)).toBe('ERR_INVALID_ARG_VALUE')
+  })
+
+  test.each([
     ['fleet', { fleet: { redis: 'redis://127.0.0.1:6379' } }],
     ['proxy', { proxy: 'http://proxy:3128' }],
     ['ca', { ca: '-----BEGIN CERTIFICATE-----' }],

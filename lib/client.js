@@ -57,6 +57,8 @@ class ChittyIDClient extends EventEmitter {
   #sharedCache = false
   #apiKey
   #closed = false
+  /** Settles when the first close() has ended what it stopped. */
+  #closing = undefined
   /** Delivers native events; handed to the native side on first listener or connect(). */
   #onEvent
   /** Resolvers of `#eventsDelivered()` waits, oldest first (one native mark each). */
@@ -514,12 +516,15 @@ class ChittyIDClient extends EventEmitter {
   }
 
   /**
-   * Stops every task of this client: calls in flight reject with ECLIENTCLOSED at once (their
-   * requests and retries stop natively), and so do later calls.
+   * Stops every task of this client: calls in flight reject with ECLIENTCLOSED (their requests
+   * and retries stop natively), and so do later calls; the HTTP pool closes its sockets.
+   * Settles once the calls it stopped have rejected and nothing of the client runs natively any
+   * more, so its stats are final (at most CLOSE_WAIT_MS, lib/closing.js).
    */
   async close() {
     checkThis(this, 'close()')
-    if (this.#closed) return
+    // A second close() settles with the first.
+    if (this.#closed) return this.#closing
     this.#closed = true
     this.#onEvent = undefined
     // No event comes after close(): waits for them end now.
@@ -530,8 +535,12 @@ class ChittyIDClient extends EventEmitter {
     if (this.#native === undefined) return
     const stopped = this.#native.close()
     this.#monitoring = false
-    this.#bridge.rejectAll(closedError, stopped)
+    // Checks of the connection manager still open end now, as the calls do.
     this.#telemetry.closeProbes(closedError())
+    // Settles once what close() stopped has ended natively (docs/ARCHITECTURE.md, "Closing").
+    const native = this.#native
+    this.#closing = this.#bridge.closeAll(closedError, stopped, (ticket) => native.submitClosed(ticket))
+    await this.#closing
     this.#fetches.clear()
     this.#unwireFetch()
   }

@@ -71,4 +71,4 @@ function emitSafely(emitter, event, payload, isOpen) {
   }
 }
 
-module.exports = { emitSafely, thrownMessage, watchSettling, warn }
+module.exports = { emitSafely, thrownMessage, warn, watchSettling }

@@ -596,6 +596,25 @@ export const cases = [
     },
   },
   {
+    name: 'deployed profile: with the origin as service URL, a passing healthCheck() first tells no wire',
+    emulator: { profile: 'deployed' },
+    async run(t) {
+      // v1's health route and the deployed one are then the same URL: its 2xx says nothing of
+      // the wire, so mint and validate must still find the deployed routes afterwards.
+      const client = t.client({ serviceUrl: new URL(t.serviceUrl).origin, retry: false })
+      eq(await client.healthCheck(), true, 'healthy')
+      eq(client.getStats().wire, 'unknown', 'the wire is still unknown')
+      const id = await client.mint({ entity: 'PEO' })
+      eq(t.api.parse(id).entityType, 'P', 'minted at {origin}/v1/mint')
+      eq((await client.validate(id)).valid, true, 'validated at {origin}/api/validate')
+      eq(client.getStats().wire, 'deployed', 'the wire learnt from the mint')
+      return id
+    },
+    check(id, emu) {
+      eq(emu.stats().mintedIds, [id], 'minted exactly that id')
+    },
+  },
+  {
     name: 'deployed profile: an entity outside the v1 table is sent as entityType, never minted as a thing',
     emulator: { profile: 'deployed' },
     async run(t) {

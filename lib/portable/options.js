@@ -70,6 +70,10 @@ const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i
 function serviceUrlOption(value, allowInsecure) {
   if (value === undefined || value === null || value === '') value = DEFAULTS.serviceUrl
   if (Array.isArray(value)) {
+    if (value.length === 0)
+      throw invalidArgument(
+        'ChittyIDClient option "serviceUrl" must be a URL string or a non-empty array of URL strings',
+      )
     if (value.length === 1) value = value[0]
     else throw unsupported('endpoint failover (serviceUrl as an array)', 'it needs background health probes')
   }
@@ -85,6 +89,9 @@ function serviceUrlOption(value, allowInsecure) {
       `ChittyIDClient option "serviceUrl" must be an http(s) URL, got ${JSON.stringify(url.protocol)}`,
     )
   }
+  // fetch refuses a URL with credentials on every request, naming them; refused here, as natively.
+  if (url.username || url.password)
+    throw invalidArgument('ChittyIDClient option "serviceUrl" must not carry credentials; use apiKey')
   if (url.protocol === 'http:' && !allowInsecure && !LOOPBACK.test(url.hostname)) {
     throw Object.assign(
       invalidArgument(
@@ -92,7 +99,8 @@ function serviceUrlOption(value, allowInsecure) {
       ),
     )
   }
-  if (url.search || url.hash)
+  // A bare `?` or `#` leaves `search` and `hash` empty but would still end up in every route.
+  if (url.search || url.hash || /[?#]/.test(value))
     throw invalidArgument('ChittyIDClient option "serviceUrl" must not have a query or fragment')
   return value.replace(/\/+$/, '')
 }

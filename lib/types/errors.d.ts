@@ -63,7 +63,10 @@ export declare class ChittyIDError extends Error {
   readonly status?: number
   /** The lower-level failure; for `EMINTUNKNOWN` the failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...). */
   readonly cause?: Error & { code?: string; status?: number }
-  /** `"OPEN"` when the call failed fast because the circuit is open. */
+  /**
+   * `ECIRCUITOPEN`: `"OPEN"` when the call failed fast because the circuit is open,
+   * `"HALF_OPEN"` when every trial call of a half-open circuit was already in flight.
+   */
   readonly circuitBreakerState?: 'OPEN' | 'HALF_OPEN'
   /**
    * `true`: the request may have reached the service, which may have minted an id nobody got

@@ -48,7 +48,7 @@ impl Client {
         }
     }
 
-    fn endpoint_count(&self) -> usize {
+    pub(super) fn endpoint_count(&self) -> usize {
         1 + self.failover.as_ref().map_or(0, |f| f.fallbacks.len())
     }
 
@@ -186,11 +186,21 @@ impl Client {
     /// Health probes of down endpoints, in the background: a call never waits for them.
     fn start_due_probes(&self) {
         let Some(failover) = &self.failover else { return };
+        if self.closing.is_cancelled() {
+            return;
+        }
         for i in failover.set.probes_due() {
             let Some(me) = self.me.upgrade() else { return };
+            let closing = self.closing.clone();
             // Traced as a probe of its own, when what started it was traced.
             let scope = crate::observe::telemetry::probe_scope(crate::observe::telemetry::Probe::Failover);
-            crate::rt::runtime::spawn(crate::observe::telemetry::scoped(scope, async move { me.probe(i).await }));
+            // Tracked, so close() waits for it; it stops at close() (`closing`).
+            crate::rt::runtime::spawn(self.tasks.track_future(crate::observe::telemetry::scoped(scope, async move {
+                tokio::select! {
+                    () = me.probe(i) => {}
+                    () = closing.cancelled() => {}
+                }
+            })));
         }
     }
 
