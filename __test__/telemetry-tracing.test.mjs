@@ -434,7 +434,10 @@ test.each([
 ])('a check in flight when %s stops the connection manager ends its trace (%s)', async (_, code, stop) => {
   // The service never answers: the first check of connect() stays in flight.
   const server = await rawServer(() => {})
-  const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: KEY })
+  const logged = []
+  const log = (record) => logged.push(record)
+  const logger = { debug: log, info: log, warn: log, error: log }
+  const client = new ChittyIDClient({ serviceUrl: server.url, apiKey: KEY, logger, loggerStyle: 'object-first' })
   const rec = recordChannel()
   try {
     client.connect().catch(() => {})
@@ -445,6 +448,8 @@ test.each([
     expect(names).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd'])
     expect(ctx).toMatchObject({ probe: 'connection', status: undefined })
     expect(ctx.error.code).toBe(code)
+    // Stopped by the caller, not failed: no request record for the logger.
+    expect(logged.filter((r) => r.event === 'request')).toEqual([])
   } finally {
     rec.stop()
     await client.close()

@@ -214,7 +214,10 @@ class ClientTelemetry {
       if (code !== undefined) ctx.error = attemptError(message, code, status)
       call.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
     }
-    if (this.#log === undefined) return
+    // A health check stopped before its answer (disconnect(), close(), an abort) ends its trace
+    // with ABORT_ERR (src/observe/telemetry.rs, `Exchange`'s drop); it did not fail: not logged,
+    // as an attempt its call abandons is not.
+    if (this.#log === undefined || code === 'ABORT_ERR') return
     const failed = code !== undefined
     if (!failed && !levelEnabled(this.#logger, 'debug')) return
     const record = {

@@ -402,11 +402,12 @@ impl Exchange {
 impl Drop for Exchange {
     /// A standalone exchange dropped before its answer (a probe stopped by `disconnect()` or
     /// `close()`, a `healthCheck()` aborted) still ends its attempt, as aborted: a subscriber's
-    /// span never stays open. (tokio drops a scoped future inside its scope.)
+    /// span never stays open. Not logged: the caller stopped it, nothing failed (an attempt the
+    /// loop abandons is not logged either). (tokio drops a scoped future inside its scope.)
     fn drop(&mut self) {
         if let Some(started) = self.started.take() {
             let _ = CALL.try_with(|c| {
-                c.record(TRACE | LOG, || end_record(c, c.op, 1, started.elapsed(), Some(&ClientError::Aborted)))
+                c.record(TRACE, || end_record(c, c.op, 1, started.elapsed(), Some(&ClientError::Aborted)))
             });
         }
     }
@@ -594,16 +595,20 @@ mod tests {
 
     #[test]
     fn a_standalone_exchange_dropped_before_its_answer_ends_as_aborted() {
-        let (t, _) = telemetry(TRACE);
-        let fut = scoped(CallScope::new(4, Operation::Health, &t, None), async {
-            let _exchange = request_starts(Method::Get, || "https://h/health".to_owned(), None);
-            std::future::pending::<()>().await;
-        });
-        let mut fut = Box::pin(fut);
-        let waker = std::task::Waker::noop();
-        assert!(fut.as_mut().poll(&mut std::task::Context::from_waker(waker)).is_pending());
-        drop(fut);
-        let (records, _) = t.take();
+        let stopped = |flags| {
+            let (t, _) = telemetry(flags);
+            let fut = scoped(CallScope::new(4, Operation::Health, &t, None), async {
+                let _exchange = request_starts(Method::Get, || "https://h/health".to_owned(), None);
+                std::future::pending::<()>().await;
+            });
+            let mut fut = Box::pin(fut);
+            let waker = std::task::Waker::noop();
+            assert!(fut.as_mut().poll(&mut std::task::Context::from_waker(waker)).is_pending());
+            drop(fut);
+            t.take().0
+        };
+        assert_eq!(stopped(LOG), [], "stopped, not failed: nothing for the logger");
+        let records = stopped(TRACE);
         assert_eq!(records.len(), 2, "{records:?}");
         assert!(
             matches!(&records[1], Record::End { call: 4, attempt: 1, code: Some("ABORT_ERR"), status: None, .. }),
