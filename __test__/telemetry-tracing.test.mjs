@@ -6,7 +6,7 @@ import { context, propagation, trace } from '@opentelemetry/api'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { ChittyIDClient, ChittyIDEmulator, TRACING_CHANNEL } from '../index.mjs'
+import { ChittyIDClient, ChittyIDConnectionManager, ChittyIDEmulator, TRACING_CHANNEL } from '../index.mjs'
 import { closedPort, echoingServer, rawServer, startPair } from './helpers.mjs'
 import { waitFor } from './wait.mjs'
 
@@ -426,6 +426,26 @@ describe.each(['native', 'fetch'])("the client's own health checks over the %s t
     // Every trace that started ended.
     for (const { names } of probeTraces(rec)) expect(names.at(-1)).toBe('asyncEnd')
   })
+})
+
+test("the compat ChittyIDConnectionManager's checks are marked probe: 'connection' as well", async () => {
+  const server = await echoingServer([])
+  const manager = new ChittyIDConnectionManager({ serviceUrl: server.url, apiKey: KEY })
+  const rec = recordChannel()
+  try {
+    expect(await manager.connect()).toBe(true)
+    expect(await manager.performHealthCheck()).toBe(true)
+    const settled = rec.events.filter(([name]) => name === 'asyncEnd').map(([, ctx]) => [ctx.operation, ctx.probe])
+    expect(settled).toEqual([
+      ['healthCheck', 'connection'],
+      ['healthCheck', 'connection'],
+    ])
+    expect(rec.events.every(([, ctx]) => ctx.url === `${server.url}/health`)).toBe(true)
+  } finally {
+    rec.stop()
+    await manager.disconnect()
+    await server.close()
+  }
 })
 
 test.each([

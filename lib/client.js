@@ -38,6 +38,11 @@ const v1Headers = (options, operation) => callHeaders(undefined, options, operat
 let deliverTo
 /** Whether `value` was made by the ChittyIDClient constructor (set in the class's static block). */
 let isClient
+/**
+ * Marks every request of `client` as a health probe of kind `probe` on `chittyid:request` and
+ * in the logger (set in the class's static block): the compat connection manager's bare client.
+ */
+let markProbeClient
 
 /** A TypeError (`ERR_INVALID_THIS`) unless `self` is a client: a detached method, a bare prototype. */
 function checkThis(self, member) {
@@ -246,6 +251,7 @@ class ChittyIDClient extends EventEmitter {
 
   static {
     deliverTo = (client, name, payload) => client.#deliver(name, payload)
+    markProbeClient = (client, probe) => client.#telemetry?.markProbes(probe)
     isClient = (value) => value !== null && typeof value === 'object' && #closed in value
   }
 
@@ -589,4 +595,10 @@ function fetchPerformer(fetches) {
 
 const { mintChittyID, validateChittyID } = shortcuts(ChittyIDClient)
 
-module.exports = { ChittyIDClient, mintChittyID, validateChittyID }
+// `markProbeClient` is internal (lib/compat/connection-manager.js); index.js does not export it.
+module.exports = {
+  ChittyIDClient,
+  mintChittyID,
+  validateChittyID,
+  markProbeClient: (client, probe) => markProbeClient(client, probe),
+}

@@ -80,6 +80,8 @@ class ClientTelemetry {
   #endpoint
   #name
   #failureWarned = false
+  /** Set for a client whose every request is a probe (`markProbes`). */
+  #probeKind
 
   /** `logger`: `{ logger, style }` as lib/options.js checked it, or undefined. */
   constructor(nativeClient, { logger, serviceUrl, name }) {
@@ -103,6 +105,14 @@ class ClientTelemetry {
       this.#flags = flags
     }
     if (tracing) this.#calls.set(ticket, new CallTrace())
+  }
+
+  /**
+   * Every request of this client is a health probe of kind `probe` (the compat connection
+   * manager's bare client, lib/compat/connection-manager.js): its calls are marked so.
+   */
+  markProbes(probe) {
+    this.#probeKind = probe
   }
 
   /** Whether anyone observes calls now: a `diagnostics_channel` subscriber or a logger. */
@@ -193,7 +203,7 @@ class ClientTelemetry {
       endTime: undefined,
       // The connection manager's check ('connection') or a down endpoint's ('failover'), sent
       // by the client on its own: filter these out of the metrics of your calls.
-      probe,
+      probe: probe ?? this.#probeKind,
     }
     call.open.set(probe === undefined ? ctx.attempt : r[at + 1], ctx)
     call.resource.runInAsyncScope(diagnostics.publishStart, null, ctx)
@@ -231,7 +241,7 @@ class ClientTelemetry {
       durationMs: Math.round(r[at + 10]) / 1000,
     }
     if (r[at + 6] !== undefined) record.idempotencyKey = r[at + 6]
-    if (probe !== undefined) record.probe = probe
+    if ((probe ?? this.#probeKind) !== undefined) record.probe = probe ?? this.#probeKind
     if (failed) record.error = message
     if (this.#name !== undefined) record.client = this.#name
     const outcome = status !== undefined ? String(status) : code

@@ -7,7 +7,7 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../native/index.js')
-const { ChittyIDClient } = require('../client.js')
+const { ChittyIDClient, markProbeClient } = require('../client.js')
 const { DEFAULTS: CLIENT_DEFAULTS } = require('../options.js')
 const { emitSafely } = require('../events.js')
 const { ConnectionState, zeroConnectionStats } = require('../connection-state.js')
@@ -137,6 +137,8 @@ class ChittyIDConnectionManager extends EventEmitter {
         cache: false,
         connection: false,
       })
+      // Its checks are the manager's own: traced and logged as probes, as natively.
+      markProbeClient(this.#probe, 'connection')
       this.#probeKey = key
     }
     return this.#probe
