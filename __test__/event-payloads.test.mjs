@@ -3,6 +3,7 @@
 // context of its own, where an object or Error made with Node's main-realm constructors fails
 // `instanceof Object` / `instanceof Error`. The native side builds each payload once
 // (src/bindings/events.rs); the JS side only emits it.
+import { once, on } from 'node:events'
 import { createRequire } from 'node:module'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { closedPort } from './helpers.mjs'
@@ -199,6 +200,50 @@ test('a burst loses no event: 1,000 failing mints at once, 2,000 retry events, e
   expect(heard).toBe(2000)
   expect(c.getStats().eventsDropped).toBe(0)
   expect(c.metrics()).toMatch(/^chittyid_client_events_dropped_total 0$/m)
+})
+
+test("listeners as Node's EventEmitter calls them: once, events.once and events.on, removed or added during an emit, close() from a listener", async () => {
+  const c = client({ serviceUrl: `${emulator.url}/v1` })
+  const calls = []
+  c.once('connected', () => calls.push('once'))
+  const first = once(c, 'stateChange')
+  const iterator = on(c, 'stateChange')
+  const late = () => calls.push('late')
+  const removed = () => calls.push('removed')
+  c.on('stateChange', () => {
+    calls.push('remover')
+    // As with EventEmitter: the emit in progress still calls `removed`; `late` only hears the next.
+    c.off('stateChange', removed)
+    if (!c.listeners('stateChange').includes(late)) c.on('stateChange', late)
+  })
+  c.on('stateChange', removed)
+  await c.connect()
+  expect((await first)[0]).toMatchObject({ from: 'DISCONNECTED', to: 'CONNECTING' })
+  expect((await iterator.next()).value[0]).toMatchObject({ from: 'DISCONNECTED', to: 'CONNECTING' })
+  await iterator.return()
+  await c.disconnect()
+  await c.connect()
+  expect(calls).toEqual([
+    'remover',
+    'removed',
+    'remover',
+    'late',
+    'once',
+    'remover',
+    'late',
+    'remover',
+    'late',
+    'remover',
+    'late',
+  ])
+  // A listener that closes the client: the listeners after it hear nothing, nor any later event.
+  const after = []
+  c.on('disconnected', () => c.close())
+  c.on('disconnected', () => after.push('disconnected'))
+  c.on('stateChange', () => after.push('stateChange'))
+  await c.disconnect()
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  expect(after).toEqual(['stateChange'])
 })
 
 test('a burst above the event queue: every event turned away is counted, warned about once, logged once', async () => {
