@@ -17,7 +17,7 @@ const {
   rejectLater,
 } = require('./errors.js')
 const { validateIn, parse } = require('./format.js')
-const { emitSafely, warn } = require('./events.js')
+const { emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
 const { Bridge, MINT, MINT_BATCH, OTHER } = require('./bridge.js')
@@ -262,24 +262,12 @@ class ChittyIDClient extends EventEmitter {
   #deliver(name, payload) {
     if (name === '') return this.#marks.shift()?.() // a mark (#eventsDelivered)
     if (this.#closed) return
-    if (name === '#dropped') return this.#eventsDropped(payload)
+    if (name === '#dropped') return this.#telemetry.eventsDropped(payload)
     // Records of the client's own health probes wait (src/bindings/events.rs).
     if (name === '#records') return this.#telemetry.drain(true)
     this.#telemetry.logEvent(name, payload)
     // A listener may close() the client: later listeners then hear nothing.
     emitSafely(this, name, payload, () => !this.#closed)
-  }
-
-  /**
-   * The native event queue turned events away (`dropped` so far): said once per client, as a
-   * process warning and to the logger; `getStats().eventsDropped` keeps counting.
-   */
-  #eventsDropped(dropped) {
-    const message =
-      `${dropped} events of this ChittyIDClient were dropped: the JS thread fell behind its event ` +
-      `queue (65,536 events); getStats().eventsDropped counts them`
-    warn(message, { type: 'ChittyIDEventsDropped', code: 'CHITTYID_EVENTS_DROPPED' })
-    this.#telemetry.logEvent('eventsDropped', { dropped })
   }
 
   /**
@@ -596,9 +584,4 @@ function fetchPerformer(fetches) {
 const { mintChittyID, validateChittyID } = shortcuts(ChittyIDClient)
 
 // `markProbeClient` is internal (lib/compat/connection-manager.js); index.js does not export it.
-module.exports = {
-  ChittyIDClient,
-  mintChittyID,
-  validateChittyID,
-  markProbeClient: (client, probe) => markProbeClient(client, probe),
-}
+module.exports = { ChittyIDClient, mintChittyID, validateChittyID, markProbeClient: (c, p) => markProbeClient(c, p) }

@@ -261,6 +261,18 @@ class ClientTelemetry {
     )
   }
 
+  /**
+   * The native event queue turned events away (`dropped` so far; src/bindings/events.rs): said
+   * once per client, as a process warning and to the logger; `getStats().eventsDropped` counts on.
+   */
+  eventsDropped(dropped) {
+    const message =
+      `${dropped} events of this ChittyIDClient were dropped: the JS thread fell behind its event ` +
+      `queue (65,536 events); getStats().eventsDropped counts them`
+    warn(message, { type: 'ChittyIDEventsDropped', code: 'CHITTYID_EVENTS_DROPPED' })
+    this.logEvent('eventsDropped', { dropped })
+  }
+
   /** Writes one of the client's events to the logger. */
   logEvent(name, payload) {
     if (this.#log === undefined) return
