@@ -179,7 +179,8 @@ impl Realm {
 
     /// The arguments of the JS callback for the event (or the mark) in `ctx`.
     fn delivery(&self, ctx: ThreadsafeCallContext<Item>, slot: &Weak<Mutex<Slot>>) -> Result<Delivery> {
-        self.notify_drops(&ctx.env)?;
+        // A notice that fails must not cost the item its delivery (a mark someone waits for).
+        let _ = self.notify_drops(&ctx.env);
         match ctx.value {
             Item::Event(event) => {
                 let name = event.name();
