@@ -355,7 +355,7 @@ describe.each(['native', 'fetch'])("the client's own health checks over the %s t
     }
   })
 
-  test('a subscriber that arrives while the client makes no call still sees the checks; a failing one carries its error, never the key', async () => {
+  test('a subscriber that arrives after connect() sees the checks from the next call or event on; a failing one carries its error, never the key', async () => {
     const script = []
     const server = await echoingServer(script)
     const client = new ChittyIDClient({
@@ -366,9 +366,13 @@ describe.each(['native', 'fetch'])("the client's own health checks over the %s t
     })
     try {
       expect(await client.connect()).toBe(true)
-      // Idle, nobody subscribed so far: the next checks are traced all the same.
+      // Nobody subscribed at connect(): the checks are not recorded (nothing to pay for)...
       const rec = recordChannel()
       try {
+        await new Promise((resolve) => setTimeout(resolve, 150))
+        expect(probeTraces(rec)).toEqual([])
+        // ...until the client's next call (or event) finds the subscriber.
+        await client.healthCheck()
         await waitFor(() => probeTraces(rec).some((t) => t.names.includes('asyncEnd')), 'a traced check', 10000)
         // From now on the server answers 503 with the key in its reason phrase.
         script.push(...Array(1000).fill(503))

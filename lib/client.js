@@ -265,6 +265,8 @@ class ChittyIDClient extends EventEmitter {
     if (name === '#dropped') return this.#telemetry.eventsDropped(payload)
     // Records of the client's own health probes wait (src/bindings/events.rs).
     if (name === '#records') return this.#telemetry.drain(true)
+    // A subscriber that arrived while the client made no call switches its checks' tracing on.
+    this.#telemetry.refresh()
     this.#telemetry.logEvent(name, payload)
     // A listener may close() the client: later listeners then hear nothing.
     emitSafely(this, name, payload, () => !this.#closed)

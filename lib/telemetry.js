@@ -62,10 +62,7 @@ class CallTrace {
   }
 }
 
-/**
- * Per-client telemetry; every method is a no-op cost when nobody observes (health probes aside:
- * see `drain`).
- */
+/** Per-client telemetry; every method is a no-op cost when nobody observes. */
 class ClientTelemetry {
   #native
   #log
@@ -96,15 +93,23 @@ class ClientTelemetry {
     return this.#log !== undefined
   }
 
-  /** Before a call is submitted under `ticket`: switches the native side as needed. */
-  beforeSubmit(ticket) {
+  /**
+   * Switches the native side as who observes now says: before each call, and at each event (the
+   * connection manager's checks are recorded under the last switches set). Returns `tracing`.
+   */
+  refresh() {
     const tracing = diagnostics.tracing()
     const flags = (tracing ? TRACE : 0) | (this.#log !== undefined ? LOG : 0)
     if (flags !== this.#flags) {
       this.#native.setTelemetry(flags)
       this.#flags = flags
     }
-    if (tracing) this.#calls.set(ticket, new CallTrace())
+    return tracing
+  }
+
+  /** Before a call is submitted under `ticket`: switches the native side as needed. */
+  beforeSubmit(ticket) {
+    if (this.refresh()) this.#calls.set(ticket, new CallTrace())
   }
 
   /**
@@ -122,8 +127,8 @@ class ClientTelemetry {
 
   /**
    * Publishes and logs every record queued so far (JS thread, before outcomes settle). `probes`:
-   * the native side woke JS for the records of its health probes (src/bindings/events.rs), which
-   * it records whenever JS can receive them, so they are taken even when no call is observed.
+   * the native side woke JS for the records of its health probes (src/bindings/events.rs): they
+   * are taken even if the switches went off since.
    */
   drain(probes = false) {
     if (!probes && this.#flags === 0 && this.#calls.size === 0) return
@@ -187,7 +192,7 @@ class ClientTelemetry {
 
   #started(r, at) {
     const probe = r[at + PROBE]
-    // A probe is published only when someone listens now (it was recorded regardless).
+    // A probe is published only when someone listens now (the switches may be late).
     const call = probe === undefined ? this.#calls.get(r[at + 1]) : diagnostics.tracing() ? this.#probes : undefined
     if (call === undefined) return
     const ctx = {

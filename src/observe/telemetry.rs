@@ -14,9 +14,9 @@
 //! Health probes the client sends on its own (the connection manager's checks, the probes of a
 //! down endpoint) belong to no call: they run in a [`CallScope::probe`], whose records carry
 //! the [`Probe`] kind and wake JS through the background wake (the event channel: the
-//! completion wake-up is detached while no call is pending). They are recorded whenever JS can
-//! receive them, subscriber or not, since JS cannot tell the I/O thread when one subscribes
-//! without a call; at one check per interval that costs nothing that matters.
+//! completion wake-up is detached while no call is pending). Like calls, they are recorded
+//! under the switches JS last set (at a call, `connect()`, or an event), so a client nobody
+//! observes pays nothing for its checks.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -248,14 +248,15 @@ impl CallScope {
         Some(Self::with(call, op, (flags != 0).then(|| Arc::clone(telemetry)), flags, headers))
     }
 
-    /// The scope of a health probe of the client's own, recorded whenever JS can receive its
-    /// records (see the module's doc); `None` when it cannot.
+    /// The scope of a health probe of the client's own, recorded under the current switches;
+    /// `None` when they are off or JS cannot receive its records (no event channel).
     pub fn probe(kind: Probe, telemetry: &Arc<Telemetry>) -> Option<Self> {
-        if !telemetry.background.as_ref().is_some_and(|b| b.ready()) {
+        let flags = telemetry.flags();
+        if flags == 0 || !telemetry.background.as_ref().is_some_and(|b| b.ready()) {
             return None;
         }
         let number = telemetry.probes.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-        let mut scope = Self::with(number, Operation::Health, Some(Arc::clone(telemetry)), TRACE | LOG, None);
+        let mut scope = Self::with(number, Operation::Health, Some(Arc::clone(telemetry)), flags, None);
         scope.probe = Some(kind);
         Some(scope)
     }
@@ -550,10 +551,13 @@ mod tests {
         }
         let calls = Arc::new(CountingWake::default());
         let background = Arc::new(Background::default());
-        // No subscriber as far as the switches know: a probe is recorded all the same.
         let t = Arc::new(Telemetry::new(calls.clone()).with_background(background.clone()));
+        t.set_flags(TRACE);
         assert!(CallScope::probe(Probe::Connection, &t).is_none(), "JS cannot receive its records yet");
         background.1.store(true, Ordering::Relaxed);
+        t.set_flags(0);
+        assert!(CallScope::probe(Probe::Connection, &t).is_none(), "nobody observes: nothing recorded");
+        t.set_flags(TRACE);
         let check = || {
             let exchange = request_starts(Method::Get, || "https://h/health".to_owned(), None);
             let outcome = Ok(crate::exchange::Response {
