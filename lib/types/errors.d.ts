@@ -61,8 +61,12 @@ export declare class ChittyIDError extends Error {
   readonly code: ChittyIDErrorCode
   /** HTTP status when the service answered with one. */
   readonly status?: number
-  /** The lower-level failure; for `EMINTUNKNOWN` the failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...). */
-  readonly cause?: Error & { code?: string; status?: number }
+  /**
+   * The lower-level failure; for `EMINTUNKNOWN` the failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...).
+   * For `ABORT_ERR` the signal's `reason` as given: by default a `DOMException` named `AbortError`, whose
+   * `code` is the number 20.
+   */
+  readonly cause?: Error & { code?: string | number; status?: number }
   /**
    * `ECIRCUITOPEN`: `"OPEN"` when the call failed fast because the circuit is open,
    * `"HALF_OPEN"` when every trial call of a half-open circuit was already in flight.
