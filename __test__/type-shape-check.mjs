@@ -26,7 +26,8 @@ export function declaredTypes(aliases) {
   const source = [
     "import type * as M from './index'",
     "import type * as P from './portable'",
-    ...Object.entries(aliases).map(([name, expr]) => `export type ${name} = ${expr}`),
+    // Prefixed, so that a shape named like a global (`Error`) never shadows it in the others.
+    ...Object.entries(aliases).map(([name, expr]) => `export type Shape_${name} = ${expr}`),
   ].join('\n')
   const options = {
     strict: true,
@@ -55,7 +56,7 @@ export function declaredTypes(aliases) {
   const types = new Map()
   for (const statement of file.statements) {
     if (ts.isTypeAliasDeclaration(statement)) {
-      types.set(statement.name.text, checker.getTypeAtLocation(statement.name))
+      types.set(statement.name.text.replace(/^Shape_/, ''), checker.getTypeAtLocation(statement.name))
     }
   }
   const walker = new Walker(checker, file)

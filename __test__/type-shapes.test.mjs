@@ -30,6 +30,7 @@ const SHAPES = {
   Stats: "ReturnType<M.ChittyIDClient['getStats']>",
   Connection: "ReturnType<M.ChittyIDClient['getConnectionState']>",
   Error: 'M.ChittyIDError',
+  PlainError: 'Error',
   Client: 'M.ChittyIDClient',
   Events: 'M.ChittyIDClientEvents',
   ParsedV1: 'M.ParsedChittyID | null',
@@ -382,6 +383,9 @@ test('the native build: every runtime shape is the declared one', async () => {
   deployed.setFault({ placeholder: 'MINT_REJECTED', remaining: 1 })
   see('Error', 'mintBatch() one by one, incomplete', await rejection(strict.mintBatch([{ entity: 'PEO' }])))
   const deployedId = await strict.mint({ entity: 'PEO' })
+  see('MintBatchResult', 'mintBatch() one by one', await strict.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }]))
+  deployed.setFault({ placeholder: 'RATE_LIMITED', remaining: 1 })
+  see('Error', 'mint() RATE_LIMITED placeholder', await rejection(strict.mint({ entity: 'PEO' })))
   see('Stats', 'getStats() deployed', dep.getStats())
   see('EmulatorStats', 'deployed emulator stats()', deployed.stats())
 
@@ -400,6 +404,67 @@ test('the native build: every runtime shape is the declared one', async () => {
   await lonely.connect()
   await lonely.disconnect()
 
+  // A HALF_OPEN circuit with its one trial in flight; a mint aborted before it was sent.
+  const trialBreaker = make({
+    serviceUrl: `${v1.url}/v1`,
+    apiKey,
+    retry: false,
+    circuitBreaker: { failureThreshold: 1, resetTimeout: 50, halfOpenAttempts: 1 },
+  })
+  v1.setFault({ errorStatus: 503, remaining: 1, routes: ['mint'] })
+  await rejection(trialBreaker.mint({ entity: 'PEO' }))
+  await sleep(80)
+  v1.setFault({ latencyMs: 200, routes: ['mint'] })
+  const trial = trialBreaker.mint({ entity: 'PEO' })
+  await sleep(30)
+  see('Error', 'mint() HALF_OPEN trials in flight', await rejection(trialBreaker.mint({ entity: 'PEO' })))
+  await trial
+  v1.clearFaults()
+  see(
+    'Error',
+    'mint() aborted before sending',
+    await rejection(trialBreaker.mint({ entity: 'PEO' }, { signal: AbortSignal.abort() })),
+  )
+  see('Validation', 'validate(42)', await trialBreaker.validate(42))
+
+  // Two endpoints without breakers.
+  const unguarded = make({ serviceUrl: [`${spare.url}/v1`, `${v1.url}/v1`], apiKey, circuitBreaker: false })
+  see('MintResult', 'mint() two endpoints, no breaker', await unguarded.mint({ entity: 'PEO' }))
+  see('Stats', 'getStats() two endpoints, no breaker', unguarded.getStats())
+
+  // The fetch transport.
+  const fetched = make({ serviceUrl: `${v1.url}/v1`, apiKey, transport: 'fetch', retry: false })
+  see('MintResult', 'mint() over fetch', await fetched.mint({ entity: 'PEO' }))
+  see('Validation', 'validate() over fetch', await fetched.validate(id))
+  v1.setFault({ malformedJson: true, remaining: 1, routes: ['mint'] })
+  see('Error', 'mint() garbled over fetch', await rejection(fetched.mint({ entity: 'PEO' })))
+  const fetchRefused = make({ serviceUrl: `http://127.0.0.1:${dead}/v1`, transport: 'fetch', retry: false })
+  see('Error', 'mint() refused over fetch', await rejection(fetchRefused.mint({ entity: 'PEO' })))
+  see('Stats', 'getStats() over fetch', fetched.getStats())
+
+  // v1 semantics (the transport chosen under jest, with v1's options only): lib/v1.js answers.
+  const transport = process.env.CHITTYID_TRANSPORT
+  delete process.env.CHITTYID_TRANSPORT
+  let classic
+  try {
+    classic = new ChittyIDClient({ serviceUrl: `${v1.url}/v1`, apiKey })
+    later(() => classic.close())
+  } finally {
+    process.env.CHITTYID_TRANSPORT = transport
+  }
+  see('Client', 'a client with v1 semantics', classic)
+  see('MintResult', 'mint() with v1 semantics', await classic.mint({ entity: 'PEO' }))
+  see('Validation', 'validate() with v1 semantics', await classic.validate(id))
+  see('Validation', 'validate("nope") with v1 semantics', await classic.validate('nope'))
+  v1.setFault({ errorStatus: 503, remaining: 2 })
+  // v1's errors, as documented (docs/MIGRATION.md): plain `Error`s, not `ChittyIDError`s.
+  const v1Error = await rejection(classic.mint({ entity: 'PEO' }))
+  expect(v1Error).not.toBeInstanceOf(Native.ChittyIDError)
+  see('PlainError', 'mint() 503 with v1 semantics', v1Error)
+  see('Validation', 'validate() 503 with v1 semantics', await classic.validate(id))
+  see('Stats', 'getStats() with v1 semantics', classic.getStats())
+  see('Connection', 'getConnectionState() with v1 semantics', classic.getConnectionState())
+
   // Ids, the emulator, the constants.
   see('ParsedV1', 'ChittyIDClient.parse(v1 id)', ChittyIDClient.parse(id))
   see('ParsedDeployed', 'parse(deployed id)', Native.parse(deployedId))
@@ -416,7 +481,25 @@ test('the native build: every runtime shape is the declared one', async () => {
   expect(contexts.length).toBeGreaterThan(0)
 
   await Promise.all(
-    [full, bare, refused, slow, throttled, garbled, reset, pair, dep, strict, fleet, lonely].map((c) => c.close()),
+    [
+      full,
+      bare,
+      refused,
+      slow,
+      throttled,
+      garbled,
+      reset,
+      pair,
+      dep,
+      strict,
+      fleet,
+      lonely,
+      trialBreaker,
+      unguarded,
+      fetched,
+      fetchRefused,
+      classic,
+    ].map((c) => c.close()),
   )
   expect([...problems(), ...eventProblems('Events', hearings, names)]).toEqual([])
 }, 60000)
