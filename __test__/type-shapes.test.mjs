@@ -239,6 +239,7 @@ test('the native build: every runtime shape is the declared one', async () => {
   const full = make({
     serviceUrl: `${v1.url}/v1`,
     apiKey,
+    name: 'shapes',
     bulkhead: { maxConcurrent: 8, maxQueue: 8 },
     rateLimit: { requestsPerSecond: 10000 },
     retry: { initialDelayMs: 1, budget: false },
@@ -386,6 +387,7 @@ test('the native build: every runtime shape is the declared one', async () => {
   see('MintBatchResult', 'mintBatch() one by one', await strict.mintBatch([{ entity: 'PEO' }, { entity: 'PLACE' }]))
   deployed.setFault({ placeholder: 'RATE_LIMITED', remaining: 1 })
   see('Error', 'mint() RATE_LIMITED placeholder', await rejection(strict.mint({ entity: 'PEO' })))
+  see('Stats', 'getStats() after an adaptive pause', strict.getStats())
   see('Stats', 'getStats() deployed', dep.getStats())
   see('EmulatorStats', 'deployed emulator stats()', deployed.stats())
 
@@ -472,6 +474,15 @@ test('the native build: every runtime shape is the declared one', async () => {
   see('ParsedAny', 'parse(junk)', Native.parse('junk'))
   see('ParsedAny', 'parse(deployed id, { grammar: "deployed" })', Native.parse(deployedId, { grammar: 'deployed' }))
   see('Emulator', 'ChittyIDEmulator.start()', v1)
+  const tls = await ChittyIDEmulator.start({ tls: true })
+  later(() => tls.close())
+  see('Emulator', 'ChittyIDEmulator.start({ tls: true })', tls)
+  see(
+    'MintResult',
+    'mintChittyID()',
+    await Native.mintChittyID({ entity: 'PEO' }, { serviceUrl: `${v1.url}/v1`, apiKey }),
+  )
+  see('Validation', 'validateChittyID()', await Native.validateChittyID(id, { serviceUrl: `${v1.url}/v1`, apiKey }))
   see('EmulatorStats', 'emulator stats()', v1.stats())
   see('ConnectionStateConst', 'ConnectionState', Native.ConnectionState)
   see('TracingChannel', 'TRACING_CHANNEL', Native.TRACING_CHANNEL)
@@ -672,6 +683,9 @@ test('the portable build: every runtime shape is the declared one (portable.d.ts
   see('PParsedAny', 'ChittyIDClient.parse(v1 id)', Portable.ChittyIDClient.parse(id))
   see('PParsedAny', 'parse(deployed id)', Portable.parse(deployedId))
   see('PRuntime', 'RUNTIME', Portable.RUNTIME)
+  const oneOff = { serviceUrl: `${v1.url}/v1`, apiKey }
+  see('PMintResult', 'mintChittyID()', await Portable.mintChittyID({ entity: 'PEO' }, oneOff))
+  see('PValidation', 'validateChittyID()', await Portable.validateChittyID(id, oneOff))
 
   await Promise.all([full, bare, refused, garbled, dep, strict].map((c) => c.close()))
   const expected = names.filter((name) => !NEVER_EMITTED.portable.includes(name))
