@@ -31,6 +31,8 @@ const SHAPES = {
   Connection: "ReturnType<M.ChittyIDClient['getConnectionState']>",
   Error: 'M.ChittyIDError',
   PlainError: 'Error',
+  UnknownOption: 'M.ChittyIDUnknownOptionError',
+  PUnknownOption: 'P.ChittyIDUnknownOptionError',
   Client: 'M.ChittyIDClient',
   Events: 'M.ChittyIDClientEvents',
   ParsedV1: 'M.ParsedChittyID | null',
@@ -467,6 +469,27 @@ test('the native build: every runtime shape is the declared one', async () => {
   see('Stats', 'getStats() with v1 semantics', classic.getStats())
   see('Connection', 'getConnectionState() with v1 semantics', classic.getConnectionState())
 
+  // Unknown option names, with and without a suggestion.
+  const thrown = (fn) => {
+    try {
+      fn()
+    } catch (err) {
+      return err
+    }
+    throw new Error('expected a throw')
+  }
+  see(
+    'UnknownOption',
+    'an unknown option',
+    thrown(() => new ChittyIDClient({ zzzqqq: 1 })),
+  )
+  see(
+    'UnknownOption',
+    'a misspelt option',
+    thrown(() => new ChittyIDClient({ cache: { max: 1 } })),
+  )
+  see('UnknownOption', 'a misspelt call option', await rejection(full.mint({ entity: 'PEO' }, { signl: 1 })))
+
   // Ids, the emulator, the constants.
   see('ParsedV1', 'ChittyIDClient.parse(v1 id)', ChittyIDClient.parse(id))
   see('ParsedDeployed', 'parse(deployed id)', Native.parse(deployedId))
@@ -683,6 +706,13 @@ test('the portable build: every runtime shape is the declared one (portable.d.ts
   see('PParsedAny', 'ChittyIDClient.parse(v1 id)', Portable.ChittyIDClient.parse(id))
   see('PParsedAny', 'parse(deployed id)', Portable.parse(deployedId))
   see('PRuntime', 'RUNTIME', Portable.RUNTIME)
+  let unknown
+  try {
+    new Portable.ChittyIDClient({ cache: { max: 1 } })
+  } catch (err) {
+    unknown = err
+  }
+  see('PUnknownOption', 'a misspelt option', unknown)
   const oneOff = { serviceUrl: `${v1.url}/v1`, apiKey }
   see('PMintResult', 'mintChittyID()', await Portable.mintChittyID({ entity: 'PEO' }, oneOff))
   see('PValidation', 'validateChittyID()', await Portable.validateChittyID(id, oneOff))

@@ -97,3 +97,15 @@ export declare class ChittyIDError extends Error {
   /** With `mintedIds`: the positions whose mint failed (the error's `code` is the first one's). */
   readonly failedPositions?: number[]
 }
+
+/**
+ * The `TypeError` for an option name the client does not know (`ERR_CHITTYID_UNKNOWN_OPTION`):
+ * thrown by the constructor, a rejection of a call given an unknown call option.
+ */
+export interface ChittyIDUnknownOptionError extends TypeError {
+  readonly code: 'ERR_CHITTYID_UNKNOWN_OPTION'
+  /** The option's path, e.g. `"cache.max"`. */
+  readonly option: string
+  /** The known name it probably meant, when one is likely (e.g. `"cache.maxSize"`). */
+  readonly suggestion?: string
+}
