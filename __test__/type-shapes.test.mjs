@@ -339,6 +339,13 @@ test('the native build: every runtime shape is the declared one', async () => {
   await throttled.mint({ entity: 'PEO' })
   see('Error', 'mint() ERATELIMITED', await rejection(throttled.mint({ entity: 'PEO' })))
   see('Stats', 'getStats() rate limited', throttled.getStats())
+  // The service's own limit: an adaptive pause, then calls paced (`pacePerSecond`).
+  const paced = make({ serviceUrl: `${v1.url}/v1`, apiKey, cache: false, retry: { maxAttempts: 5 } })
+  v1.setFault({ rateLimitPerSecond: 50, routes: ['validate'] })
+  await Promise.all(Array.from({ length: 80 }, (_, i) => paced.validate(`CT-A-CHI-${1000 + i}-P-24-A-0`)))
+  v1.clearFaults()
+  expect(paced.getStats().rateLimit.pauses).toBeGreaterThan(0)
+  see('Stats', 'getStats() paced after a pause', paced.getStats())
 
   // A raw-socket server: a garbled answer, a short batch, a reset.
   const raw = await rawServer(({ socket, path }) => {
