@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use redis::Script;
 
 use super::link::Link;
+use crate::option_table::PAUSE_MAX_MS as MAX_PAUSE_MS;
 use crate::rt::clock::SharedClock;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -69,6 +70,7 @@ pub struct RateBudget {
     members: AtomicU64,
     acquire: Script,
     pause: Script,
+    give_back: Script,
     local: Mutex<Option<LocalBucket>>,
     clock: SharedClock,
     /// Until when (clock ms) the fleet is known to be paused.
@@ -87,6 +89,7 @@ impl RateBudget {
             members: AtomicU64::new(1),
             acquire: Script::new(super::lua::ACQUIRE),
             pause: Script::new(super::lua::PAUSE),
+            give_back: Script::new(super::lua::GIVE_BACK),
             local: Mutex::new(None),
             clock,
             paused_until_ms: AtomicU64::new(0),
@@ -117,7 +120,10 @@ impl RateBudget {
     }
 
     /// [`RateBudget::acquire`], and whether a slot reserved was taken from Redis's bucket (true)
-    /// or the local one, for [`RateBudget::give_back`].
+    /// or the local one, for [`RateBudget::give_back`]. Redis gets at most `max_wait_ms` to
+    /// answer (less than the deadline when the caller can wait less), and an answer it had no
+    /// business giving (a wait beyond `max_wait_ms`, from something that is not the fleet's
+    /// script) is a refusal, never a wait past the caller's timeout.
     pub async fn reserve(&self, max_wait_ms: u64) -> (Grant, bool) {
         let pause = self.current_pause();
         if pause > 0 {
@@ -126,7 +132,7 @@ impl RateBudget {
         let Some(config) = self.config else { return (Grant::After(0), false) };
         let answer = self
             .link
-            .run(|mut conn| async move {
+            .run_within(std::time::Duration::from_millis(max_wait_ms), |mut conn| async move {
                 self.acquire
                     .key(&self.bucket_key)
                     .key(&self.pause_key)
@@ -138,9 +144,9 @@ impl RateBudget {
             })
             .await;
         match answer {
-            Ok((0, wait)) => (Grant::After(wait.max(0) as u64), true),
+            Ok((0, wait)) if wait.max(0) as u64 <= max_wait_ms => (Grant::After(wait.max(0) as u64), true),
             Ok((1, pause)) => {
-                let pause = pause.max(1) as u64;
+                let pause = (pause.max(1) as u64).min(MAX_PAUSE_MS);
                 self.note_pause(pause);
                 (Grant::Paused(pause), true)
             }
@@ -149,27 +155,25 @@ impl RateBudget {
         }
     }
 
-    /// A slot reserved by a caller that stopped waiting for it (aborted, closed, its worker
-    /// thread gone): its token goes back to the bucket it came from, so the fleet's later
-    /// requests do not wait for callers that will never send.
-    pub async fn give_back(&self, from_redis: bool) {
-        if !from_redis {
-            if let Some(bucket) = self.local.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
-                bucket.tokens += 1.0;
-            }
+    /// A slot of the local bucket reserved by a caller that stopped waiting for it: its token
+    /// goes back at once.
+    pub fn give_back_locally(&self) {
+        if let Some(bucket) = self.local.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            bucket.tokens += 1.0;
+        }
+    }
+
+    /// `tokens` slots of Redis's bucket reserved by callers that stopped waiting for them
+    /// (aborted, closed, their worker thread gone) go back (`scripts/give_back.lua`), so the
+    /// fleet's later requests do not wait for callers that will never send.
+    pub async fn give_back(&self, tokens: u64) {
+        if tokens == 0 {
             return;
         }
-        // Only into a bucket that still exists (a new one starts full); the next reservation
-        // caps it at the burst.
         let _ = self
             .link
             .run(|mut conn| async move {
-                redis::cmd("EVAL")
-                    .arg("if redis.call('HEXISTS', KEYS[1], 't') == 1 then redis.call('HINCRBYFLOAT', KEYS[1], 't', 1) end return 1")
-                    .arg(1)
-                    .arg(&self.bucket_key)
-                    .query_async::<i64>(&mut conn)
-                    .await
+                self.give_back.key(&self.bucket_key).arg(tokens).invoke_async::<i64>(&mut conn).await
             })
             .await;
     }
@@ -196,9 +200,11 @@ impl RateBudget {
         self.paused_until_ms.load(Relaxed).saturating_sub(self.clock.now_ms())
     }
 
-    /// A pause learned from Redis or a 429; a longer pause already known is kept.
+    /// A pause learned from Redis or a 429; a longer pause already known is kept. No pause
+    /// lasts longer than the longest the client honours after a 429 (`MAX_PAUSE_MS`), whatever
+    /// Redis says.
     pub fn note_pause(&self, ms: u64) {
-        self.paused_until_ms.fetch_max(self.clock.now_ms() + ms, Relaxed);
+        self.paused_until_ms.fetch_max(self.clock.now_ms() + ms.min(MAX_PAUSE_MS), Relaxed);
     }
 }
 
@@ -270,6 +276,7 @@ mod tests {
             10,
             Default::default(),
             crate::observe::events::noop(),
+            "probe".into(),
         ));
         let budget = RateBudget::new(link, None, "s", clock.clone());
         budget.note_pause(500);
