@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { inspect } from 'node:util'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { REDIS_SERVER, freePort, redisCommand, startRedis, stopped } from './redis-server.mjs'
 import { record, runNode, waitFor } from './wait.mjs'
@@ -439,6 +440,24 @@ withRedis('fleet mode under Redis chaos', () => {
       },
       20000,
     )
+
+    test('a URL with credentials that cannot be used is a typed error at construction, without the password', () => {
+      for (const redis of [
+        'redis://user:pass-in-url-5t@host:notaport/',
+        'redis://user:pass-in-url-5t@/',
+        'rediss://:pass-in-url-5t@127.0.0.1:6380/#insecure',
+        'redis+unix://:pass-in-url-5t@/tmp/redis.sock',
+      ]) {
+        let thrown
+        try {
+          new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, fleet: { redis } }).close()
+        } catch (err) {
+          thrown = err
+        }
+        expect(thrown).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
+        expect(`${thrown.stack} ${JSON.stringify(thrown)} ${inspect(thrown)}`).not.toContain('pass-in-url-5t')
+      }
+    })
 
     test('an ACL user with just what the fleet needs works', async () => {
       const { c } = client(`redis://fleetuser:user-pass-1x@127.0.0.1:${port}/`)

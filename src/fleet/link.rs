@@ -172,6 +172,8 @@ impl Link {
                 self.failed(&e);
                 Err(Miss::Failed)
             }
+            // Cut short by the caller's own limit, not Redis's deadline: says nothing of Redis.
+            Err(_) if deadline < self.deadline => Err(Miss::TimedOut),
             Err(_) => {
                 self.timed_out();
                 Err(Miss::TimedOut)

@@ -313,7 +313,8 @@ impl Fleet {
                     Arc::clone(&counters),
                     scope,
                     instance.clone(),
-                    config.coalesce_ms,
+                    // Nor does a validation wait for another instance longer than its timeout.
+                    config.coalesce_ms.min(max_wait_ms),
                     key,
                 ))
             }

@@ -392,3 +392,45 @@ fn a_closed_fleet_sends_nothing_and_reports_nothing() {
     assert_eq!((s.errors, s.timeouts, s.skipped, s.degradations), (0, 0, 0, 0));
     assert!(sink.names().is_empty());
 }
+
+#[test]
+fn no_redis_command_outlasts_the_callers_timeout_and_a_caller_cut_short_says_nothing_of_redis() {
+    let Some(url) = redis_url() else { return };
+    // A deadline above the client's timeout is cut to it, and so is the coalescing wait.
+    let mut config = FleetConfig::new(url.clone());
+    config.key_prefix = prefix();
+    config.deadline_ms = 5_000;
+    let sink = Arc::new(RecordingSink::default());
+    let fleet =
+        Fleet::new(config, SERVICE, Some("k"), tls::Trust::DEFAULT, 300, sink.clone(), crate::rt::clock::system())
+            .unwrap();
+    assert_eq!(fleet.link.deadline(), Duration::from_millis(300));
+    runtime().block_on(async {
+        Arc::clone(&fleet.link).warm_up().await;
+        assert!(fleet.snapshot().connected);
+        // A script that keeps Redis busy for 40 ms, asked by callers that can wait 2 ms: each
+        // gives up, and none of it counts towards "Redis is slow" (that would go local-only).
+        const BUSY: &str = "local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] \
+            repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 40000 return 1";
+        for _ in 0..4 {
+            let started = Instant::now();
+            let answer = fleet
+                .link
+                .run_within(Duration::from_millis(2), |mut conn| async move {
+                    redis::cmd("EVAL").arg(BUSY).arg(0).query_async::<i64>(&mut conn).await
+                })
+                .await;
+            assert_eq!(answer, Err(link::Miss::TimedOut));
+            assert!(started.elapsed() < Duration::from_millis(300), "{:?}", started.elapsed());
+        }
+        // The next command with the whole deadline is answered.
+        let answer =
+            fleet.link.run(|mut conn| async move { redis::cmd("PING").query_async::<String>(&mut conn).await }).await;
+        assert_eq!(answer.as_deref(), Ok("PONG"));
+    });
+    let s = fleet.snapshot();
+    assert!(s.connected && !s.degraded, "{s:?}");
+    assert_eq!((s.timeouts, s.degradations), (0, 0), "{s:?}");
+    assert!(sink.names().is_empty());
+    fleet.close();
+}
