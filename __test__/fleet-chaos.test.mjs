@@ -113,7 +113,8 @@ withRedis('fleet mode under Redis chaos', () => {
     const meter = sampler(emulator)
     try {
       await waitFor(() => client.getStats().fleet.connected, 'the fleet connected', 10000)
-      const load = Promise.all(Array.from({ length: 6 }, caller))
+      // 20 callers: at any moment about 20 slots (0.4 s) are promised ahead, by Redis or locally.
+      const load = Promise.all(Array.from({ length: 20 }, caller))
       await sleep(1000)
       await stopped(redis)
       await waitFor(() => client.getStats().fleet.degraded, 'the fleet went local-only', 10000)
@@ -136,12 +137,14 @@ withRedis('fleet mode under Redis chaos', () => {
       expect(fleet).toMatchObject({ connected: true, degraded: false, degradations: 1, restorations: 1 })
       expect(fleet.errors).toBe(errorsAtRestore)
       expect(Number(await redisCommand(port, ['DBSIZE']))).toBeGreaterThan(0)
-      // The rate held before, during (the local bucket at the whole rate: one member) and after.
+      // The rate held before, during (the local bucket at the whole rate: one member) and after,
+      // and across both switches: the slots Redis promised are not handed out again by the
+      // local bucket, nor the local bucket's by Redis.
       const busiest = meter.busiest()
       const after = meter.busiest(restoredAt + 300)
       console.log(`kill/restart at ${N}/s: busiest 1 s window ${busiest}, after the restart ${after}`)
       expect(busiest).toBeLessThanOrEqual(N * 1.1 + 3)
-      expect(after).toBeLessThanOrEqual(N * 1.1 + 2)
+      expect(after).toBeLessThanOrEqual(N * 1.1 + 3)
     } finally {
       meter.stop()
       await client.close()

@@ -43,6 +43,26 @@ impl LocalBucket {
         Self { tokens: config.burst, at_ms: now_ms }
     }
 
+    /// A bucket whose first slot comes after `ahead_ms` from now: the slots Redis already
+    /// granted this instance run until then, and the fleet's budget is spent that far.
+    pub fn after(config: RateConfig, now_ms: u64, ahead_ms: u64) -> Self {
+        if ahead_ms == 0 {
+            return Self::new(config, now_ms);
+        }
+        Self { tokens: -(ahead_ms as f64) * config.per_second / 1000.0, at_ms: now_ms }
+    }
+
+    /// Requests reserved here that have not had their slot yet.
+    pub fn promised(&self, config: RateConfig, now_ms: u64) -> u64 {
+        let per_ms = config.per_second / 1000.0;
+        let tokens = self.tokens + now_ms.saturating_sub(self.at_ms) as f64 * per_ms;
+        if tokens < 0.0 {
+            (-tokens).ceil() as u64
+        } else {
+            0
+        }
+    }
+
     pub fn reserve(&mut self, config: RateConfig, now_ms: u64, max_wait_ms: u64) -> Grant {
         let per_ms = config.per_second / 1000.0;
         let mut tokens = self.tokens;
@@ -60,6 +80,19 @@ impl LocalBucket {
     }
 }
 
+/// Which bucket paces this instance, and what the other one promised: on a switch, the slots
+/// promised by one are not handed out again by the other.
+#[derive(Debug, Default)]
+pub(super) struct Pacing {
+    pub(super) local: Option<LocalBucket>,
+    /// The last slot came from the local bucket.
+    pub(super) on_local: bool,
+    /// Clock ms of the furthest slot Redis granted this instance.
+    redis_horizon_ms: u64,
+    /// One call is carrying the local bucket's promises to Redis: the others carry none.
+    debt_in_flight: bool,
+}
+
 pub struct RateBudget {
     link: Arc<Link>,
     config: Option<RateConfig>,
@@ -71,7 +104,7 @@ pub struct RateBudget {
     acquire: Script,
     pause: Script,
     give_back: Script,
-    local: Mutex<Option<LocalBucket>>,
+    local: Mutex<Pacing>,
     clock: SharedClock,
     /// Until when (clock ms) the fleet is known to be paused.
     paused_until_ms: AtomicU64,
@@ -90,7 +123,7 @@ impl RateBudget {
             acquire: Script::new(super::lua::ACQUIRE),
             pause: Script::new(super::lua::PAUSE),
             give_back: Script::new(super::lua::GIVE_BACK),
-            local: Mutex::new(None),
+            local: Mutex::new(Pacing::default()),
             clock,
             paused_until_ms: AtomicU64::new(0),
         }
@@ -130,6 +163,19 @@ impl RateBudget {
             return (Grant::Paused(pause), false);
         }
         let Some(config) = self.config else { return (Grant::After(0), false) };
+        // Back on Redis after local pacing: the slots the local bucket promised (their callers
+        // are waiting for them) are taken from the shared bucket with this one.
+        let debt = {
+            let mut pacing = self.pacing();
+            let debt = match &pacing.local {
+                Some(bucket) if pacing.on_local && !pacing.debt_in_flight => {
+                    bucket.promised(self.local_share(config), self.clock.now_ms())
+                }
+                _ => 0,
+            };
+            pacing.debt_in_flight |= debt > 0;
+            debt
+        };
         let answer = self
             .link
             .run_within(std::time::Duration::from_millis(max_wait_ms), |mut conn| async move {
@@ -139,18 +185,33 @@ impl RateBudget {
                     .arg(config.per_second)
                     .arg(config.burst)
                     .arg(max_wait_ms)
+                    .arg(debt)
                     .invoke_async::<(i64, i64)>(&mut conn)
                     .await
             })
             .await;
+        if debt > 0 {
+            // Recorded in Redis (or not, and the next call carries it again).
+            self.pacing().debt_in_flight = false;
+        }
         match answer {
-            Ok((0, wait)) if wait.max(0) as u64 <= max_wait_ms => (Grant::After(wait.max(0) as u64), true),
+            Ok((0, wait)) if wait.max(0) as u64 <= max_wait_ms => {
+                let wait = wait.max(0) as u64;
+                let mut pacing = self.pacing();
+                pacing.on_local = false;
+                pacing.redis_horizon_ms = pacing.redis_horizon_ms.max(self.clock.now_ms() + wait);
+                (Grant::After(wait), true)
+            }
             Ok((1, pause)) => {
                 let pause = (pause.max(1) as u64).min(MAX_PAUSE_MS);
                 self.note_pause(pause);
                 (Grant::Paused(pause), true)
             }
-            Ok((_, wait)) => (Grant::Refused(wait.max(0) as u64), true),
+            Ok((_, wait)) => {
+                // The debt, if any, went into the shared bucket all the same.
+                self.pacing().on_local = false;
+                (Grant::Refused(wait.max(0) as u64), true)
+            }
             Err(_) => (self.acquire_locally(config, max_wait_ms), false),
         }
     }
@@ -158,9 +219,13 @@ impl RateBudget {
     /// A slot of the local bucket reserved by a caller that stopped waiting for it: its token
     /// goes back at once.
     pub fn give_back_locally(&self) {
-        if let Some(bucket) = self.local.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+        if let Some(bucket) = self.pacing().local.as_mut() {
             bucket.tokens += 1.0;
         }
+    }
+
+    pub(super) fn pacing(&self) -> std::sync::MutexGuard<'_, Pacing> {
+        self.local.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// `tokens` slots of Redis's bucket reserved by callers that stopped waiting for them
@@ -181,8 +246,14 @@ impl RateBudget {
     fn acquire_locally(&self, config: RateConfig, max_wait_ms: u64) -> Grant {
         let config = self.local_share(config);
         let now = self.clock.now_ms();
-        let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
-        local.get_or_insert_with(|| LocalBucket::new(config, now)).reserve(config, now, max_wait_ms)
+        let mut pacing = self.pacing();
+        if !pacing.on_local {
+            // Off Redis: local slots start after the last one Redis granted here.
+            let ahead = pacing.redis_horizon_ms.saturating_sub(now);
+            pacing.local = Some(LocalBucket::after(config, now, ahead));
+            pacing.on_local = true;
+        }
+        pacing.local.get_or_insert_with(|| LocalBucket::new(config, now)).reserve(config, now, max_wait_ms)
     }
 
     /// Tells the whole fleet to hold its requests for `ms` (a 429 from the service). The
@@ -266,6 +337,20 @@ mod tests {
             let inside = starts.iter().filter(|&&s| s >= window_start && s < window_start + 1_000).count();
             assert!(inside <= 50, "{inside} starts in the second from {window_start} ms");
         }
+    }
+
+    #[test]
+    fn a_bucket_can_start_after_slots_granted_elsewhere_and_count_its_promises() {
+        let mut b = LocalBucket::after(TEN_PER_SECOND, 1_000, 300);
+        assert_eq!(b.promised(TEN_PER_SECOND, 1_000), 3);
+        // The first slot comes one interval after the last one granted elsewhere.
+        assert_eq!(b.reserve(TEN_PER_SECOND, 1_000, 10_000), Grant::After(400));
+        assert_eq!(b.promised(TEN_PER_SECOND, 1_000), 4);
+        assert_eq!(b.promised(TEN_PER_SECOND, 1_250), 2, "2.5 slots later, 1.5 left");
+        assert_eq!(b.promised(TEN_PER_SECOND, 2_000), 0);
+        assert_eq!(LocalBucket::after(TEN_PER_SECOND, 0, 0).promised(TEN_PER_SECOND, 0), 0);
+        let mut fresh = LocalBucket::after(TEN_PER_SECOND, 0, 0);
+        assert_eq!(fresh.reserve(TEN_PER_SECOND, 0, 10_000), Grant::After(0), "nothing ahead: the burst");
     }
 
     #[test]

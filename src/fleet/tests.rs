@@ -434,3 +434,55 @@ fn no_redis_command_outlasts_the_callers_timeout_and_a_caller_cut_short_says_not
     assert!(sink.names().is_empty());
     fleet.close();
 }
+
+#[test]
+fn slots_are_not_handed_out_twice_when_pacing_moves_between_redis_and_the_local_bucket() {
+    let Some(url) = redis_url() else { return };
+    let rate = RateConfig { per_second: 10.0, burst: 1.0 };
+    let wait_of = |grant: Grant| match grant {
+        Grant::After(ms) => ms,
+        other => panic!("{other:?}"),
+    };
+    // Redis → local: four slots granted by Redis (the last ~300 ms out); then Redis is gone
+    // (closed here). The local bucket starts after them, not with a fresh burst of its own.
+    let (fleet, _) = member(&url, &prefix(), |c| c.rate = Some(rate));
+    runtime().block_on(async {
+        let waits: Vec<u64> = take_slots(&fleet, 4).await;
+        assert!(waits[3] >= 250, "{waits:?}");
+        fleet.close();
+        let local = wait_of(fleet.rate.acquire(10_000).await);
+        assert!(local >= 300, "the first local slot at {local} ms, inside the ones Redis granted ({waits:?})");
+    });
+    // Local → Redis: a member that promised five slots while pacing itself carries them into the
+    // shared bucket with its first request there; another member then queues behind them.
+    let p = prefix();
+    let (a, _) = member(&url, &p, |c| c.rate = Some(rate));
+    let (b, _) = member(&url, &p, |c| c.rate = Some(rate));
+    runtime().block_on(async {
+        {
+            let mut pacing = a.rate.pacing();
+            pacing.local = Some(super::budget::LocalBucket::after(rate, crate::rt::clock::system().now_ms(), 500));
+            pacing.on_local = true;
+        }
+        let first = wait_of(a.rate.acquire(10_000).await);
+        assert!(first >= 400, "a's first Redis slot at {first} ms, after its 5 promised ones");
+        assert!(!a.rate.pacing().on_local);
+        let other = wait_of(b.rate.acquire(10_000).await);
+        assert!(other >= first, "b at {other} ms, a at {first} ms");
+        // Carried once: a's next slot is one interval on, not five more.
+        let next = wait_of(a.rate.acquire(10_000).await);
+        assert!(next <= other + 150, "{next} vs {other}");
+    });
+}
+
+/// `n` slots taken one after another from `fleet`'s budget: their waits.
+async fn take_slots(fleet: &Arc<Fleet>, n: usize) -> Vec<u64> {
+    let mut waits = Vec::new();
+    for _ in 0..n {
+        match fleet.rate.acquire(10_000).await {
+            Grant::After(ms) => waits.push(ms),
+            other => panic!("{other:?}"),
+        }
+    }
+    waits
+}
