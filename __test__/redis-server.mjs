@@ -83,6 +83,12 @@ export async function startRedis(port, extra = [], { password } = {}) {
   )
   for (let i = 0; i < 500 && child.exitCode === null && !(await pings(port, password)); i++) await sleep(20)
   if (!(await pings(port, password))) throw new Error(`redis-server on ${port} did not come up`)
+  // The server answering is this one, not another that took the port meanwhile.
+  const info = await redisCommand(port, ['INFO', 'server'], { password })
+  if (Number(/process_id:(\d+)/.exec(info)?.[1]) !== child.pid) {
+    child.kill('SIGKILL')
+    throw new Error(`another redis-server answers on port ${port}`)
+  }
   return child
 }
 

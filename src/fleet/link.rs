@@ -29,6 +29,8 @@ enum Health {
 struct State {
     health: Health,
     consecutive_timeouts: u32,
+    /// Why the link is down (redacted), while it is.
+    reason: Option<String>,
 }
 
 pub struct Link {
@@ -69,7 +71,7 @@ impl Link {
             client,
             manager: Mutex::new(None),
             deadline: Duration::from_millis(deadline_ms),
-            state: Mutex::new(State { health: Health::Unknown, consecutive_timeouts: 0 }),
+            state: Mutex::new(State { health: Health::Unknown, consecutive_timeouts: 0, reason: None }),
             counters,
             sink,
             password,
@@ -88,6 +90,13 @@ impl Link {
 
     pub fn is_degraded(&self) -> bool {
         self.lock().health == Health::Down
+    }
+
+    /// Why the link went down, while it is down: what `fleetDegraded` said, for a reader who
+    /// came after the event (a listener added once the background connection had failed).
+    pub fn degraded_reason(&self) -> Option<String> {
+        let state = self.lock();
+        (state.health == Health::Down).then(|| state.reason.clone()).flatten()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -265,6 +274,7 @@ impl Link {
             }
             state.health = Health::Down;
             state.consecutive_timeouts = 0;
+            state.reason = Some(reason.clone());
         }
         self.drop_connection();
         self.counters.degradations.fetch_add(1, Relaxed);

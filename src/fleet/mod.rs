@@ -161,6 +161,8 @@ pub struct FleetCounters {
 pub struct FleetSnapshot {
     pub connected: bool,
     pub degraded: bool,
+    /// Why the fleet is local-only, while it is (the reason of the last `fleetDegraded`).
+    pub degraded_reason: Option<String>,
     pub errors: u64,
     pub timeouts: u64,
     pub skipped: u64,
@@ -492,6 +494,7 @@ impl Fleet {
         FleetSnapshot {
             connected: self.link.is_connected(),
             degraded: self.link.is_degraded(),
+            degraded_reason: self.link.degraded_reason(),
             errors: c.errors.load(Relaxed),
             timeouts: c.timeouts.load(Relaxed),
             skipped: c.skipped.load(Relaxed),

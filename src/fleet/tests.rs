@@ -313,6 +313,8 @@ fn without_redis_calls_go_on_local_only_within_the_deadline() {
     let s = fleet.snapshot();
     assert!(s.degraded && !s.connected);
     assert_eq!(s.degradations, 1);
+    // Why, for whoever looks after the event: the refused connection.
+    assert!(s.degraded_reason.as_deref().is_some_and(|r| !r.is_empty()), "{s:?}");
     assert!(s.skipped >= 2, "{s:?}");
     assert_eq!(sink.names(), ["fleetDegraded"]);
 }
@@ -388,7 +390,7 @@ fn a_closed_fleet_sends_nothing_and_reports_nothing() {
         assert!(matches!(fleet.rate.acquire(1_000).await, Grant::After(_)));
     });
     let s = fleet.snapshot();
-    assert!(!s.connected && !s.degraded, "{s:?}");
+    assert!(!s.connected && !s.degraded && s.degraded_reason.is_none(), "{s:?}");
     assert_eq!((s.errors, s.timeouts, s.skipped, s.degradations), (0, 0, 0, 0));
     assert!(sink.names().is_empty());
 }
