@@ -1,4 +1,4 @@
-// close(): every call in flight settles at once with ECLIENTCLOSED, its retries stop, the
+// close(): every call in flight settles with ECLIENTCLOSED (within milliseconds), its retries stop, the
 // process can exit right away; later calls reject the same way; close() inside a listener
 // stops delivery to the listeners after it.
 

@@ -96,6 +96,14 @@ describe('options: the native client refuses the same values with the same words
     { wire: 'v2' },
     { idGrammar: 'v2' },
     { acceptPlaceholders: 'yes' },
+    // `name`: a string (ERR_INVALID_ARG_TYPE otherwise), non-empty, at most 256 characters.
+    { name: 5 },
+    { name: {} },
+    { name: '' },
+    { name: 'x'.repeat(257) },
+    // A value no build takes is refused as such before the portable build says "unsupported".
+    { connection: null },
+    { connection: 5 },
   ]
   test.each(bad.map((c) => [JSON.stringify(c), c]))('%s', (_, config) => {
     const refusal = (Client) => {
@@ -109,6 +117,19 @@ describe('options: the native client refuses the same values with the same words
     const fromNative = refusal(NativeClient)
     expect(fromNative).not.toBe('accepted')
     expect(refusal(portable.ChittyIDClient)).toEqual(fromNative)
+    if (config.name !== undefined && typeof config.name !== 'string')
+      expect(fromNative.code).toBe('ERR_INVALID_ARG_TYPE')
+  })
+
+  test("a string name is the client's name in both builds; null is unset", () => {
+    for (const Client of [NativeClient, portable.ChittyIDClient]) {
+      const named = new Client({ name: 'billing' })
+      expect(named.name).toBe('billing')
+      named.close()
+      const unnamed = new Client({ name: null })
+      expect(unnamed.name).not.toBe(null)
+      unnamed.close()
+    }
   })
 
   test('the headers a caller may not set are the native ones', () => {
@@ -160,6 +181,45 @@ describe('options: the native client refuses the same values with the same words
     expect(new portable.ChittyIDClient({ serviceUrl: 'http://localhost:8787/v1///' }).serviceUrl).toBe(
       'http://localhost:8787/v1',
     )
+  })
+
+  test.each([
+    ['credentials', (url) => `${url.replace('http://', 'http://user:s3cret-pw@')}/v1`],
+    ['an empty query', (url) => `${url}/v1?`],
+    ['an empty fragment', (url) => `${url}/v1#`],
+  ])('a serviceUrl with %s is refused at construction, as natively', async (_, serviceUrlOf) => {
+    // fetch refuses a URL with credentials on every request, the password in its message; a
+    // bare "?" or "#" would end up in every route (`/v1?/mint`). The native client refuses both.
+    const emu = await ChittyIDEmulator.start({ port: 0 })
+    try {
+      const serviceUrl = serviceUrlOf(emu.url)
+      const refusal = (Client) => {
+        try {
+          new Client({ serviceUrl })
+          return 'accepted'
+        } catch (err) {
+          return { type: err.constructor.name, code: err.code, shows: err.message.includes('s3cret-pw') }
+        }
+      }
+      const fromNative = refusal(NativeClient)
+      expect(fromNative).toEqual({ type: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', shows: false })
+      expect(refusal(portable.ChittyIDClient)).toEqual(fromNative)
+    } finally {
+      await emu.close()
+    }
+  })
+
+  test('an empty serviceUrl array is a bad value, as natively, not an unsupported failover', () => {
+    const code = (Client) => {
+      try {
+        new Client({ serviceUrl: [] })
+        return 'accepted'
+      } catch (err) {
+        return err.code
+      }
+    }
+    expect(code(NativeClient)).toBe('ERR_INVALID_ARG_VALUE')
+    expect(code(portable.ChittyIDClient)).toBe('ERR_INVALID_ARG_VALUE')
   })
 
   test.each([

@@ -6,6 +6,7 @@
 
 const { abortError, fromInfo, mintFailure, BATCH_FAILURE } = require('./errors.js')
 const { whenAborted } = require('./abort.js')
+const { settleWithin, warnCloseTimedOut } = require('./closing.js')
 // Node's own, not the global one: jest's fake timers replace the global setImmediate, and a
 // detach that waited for the test to advance them kept the handle referenced (jest never exited).
 const { setImmediate } = require('node:timers')
@@ -24,6 +25,10 @@ class PendingCall {
     this.resolve = resolve
     this.reject = reject
     this.aborted = undefined
+    /** The rejection close() gave it, for telemetry's open attempts. */
+    this.closedWith = undefined
+    /** The promise its caller holds. */
+    this.promise = undefined
   }
 
   /**
@@ -174,13 +179,15 @@ class Bridge {
       this.#idleIfDone()
       throw err
     }
-    if (signal === undefined) return settled
+    if (signal === undefined) return (call.promise = settled)
     const stopWaiting = whenAborted(signal, () => {
+      // Closed already: it rejects as close() said.
+      if (call.closedWith !== undefined) return
       const stopped = this.#abort(ticket, call)
       if (stopped !== null) call.abortWith(() => abortError(signal, stopped))
     })
     // One reaction on the way (V8's async stack traces follow a chain only where there is one).
-    return settled.finally(stopWaiting)
+    return (call.promise = settled.finally(stopWaiting))
   }
 
   /**
@@ -198,8 +205,36 @@ class Bridge {
   }
 
   /**
-   * Rejects every pending call with `makeError(stopped)` (the client closed); `stopped` lists
-   * what `close()` found natively: the mints that may have minted, by ticket.
+   * After the native `close()`: every pending call rejects with `makeError(stopped)` (`stopped`:
+   * what `close()` found natively, the mints that may have minted, by ticket) once its native
+   * completion arrives, as an aborted call does. Resolves once they all have rejected and every
+   * other task of the client has ended natively (`submitClosed(ticket)`'s completion comes after
+   * theirs), so stats are final; at the latest after CLOSE_WAIT_MS (lib/closing.js), rejecting
+   * the calls still pending then.
+   */
+  async closeAll(makeError, stopped, submitClosed) {
+    const found = new Map(stopped.map((s) => [s.ticket, s]))
+    const callers = []
+    for (const [ticket, call] of this.#pending) {
+      if (call.aborted === undefined) {
+        const error = makeError(call.stopped(found.get(ticket)))
+        call.closedWith = error
+        call.abortWith(() => error)
+      }
+      callers.push(call.promise)
+    }
+    const ended = this.submit(OTHER, undefined, undefined, submitClosed)
+    const endedTicket = this.#lastTicket
+    if (!(await settleWithin([ended, ...callers]))) {
+      warnCloseTimedOut(this.#pending.size - (this.#pending.has(endedTicket) ? 1 : 0))
+      this.rejectAll(makeError, stopped)
+    }
+    await Promise.allSettled(callers)
+  }
+
+  /**
+   * Rejects every pending call at once with `makeError(stopped)` (the client closed and stopped
+   * waiting); `stopped` lists what `close()` found natively.
    */
   rejectAll(makeError, stopped = []) {
     const found = new Map(stopped.map((s) => [s.ticket, s]))
@@ -225,7 +260,7 @@ class Bridge {
       const call = this.#pending.get(ready[i])
       if (call !== undefined) {
         this.#pending.delete(ready[i])
-        this.#hooks.done(ready[i])
+        this.#hooks.done(ready[i], call.closedWith)
         call.settle(ready[i + 1])
       }
     }

@@ -57,6 +57,8 @@ class ChittyIDClient extends EventEmitter {
   #sharedCache = false
   #apiKey
   #closed = false
+  /** Settles when the first close() has ended what it stopped. */
+  #closing = undefined
   /** Delivers native events; handed to the native side on first listener or connect(). */
   #onEvent
   /** Resolvers of `#eventsDelivered()` waits, oldest first (one native mark each). */
@@ -138,7 +140,9 @@ class ChittyIDClient extends EventEmitter {
     })
     const telemetry = this.#telemetry
     const fetches = this.#fetches
-    this.#performFetch = fetchPerformer(fetches)
+    // Under jest (transport chosen automatically) a stub sees v1's exact fetch calls, so
+    // fetch follows redirects itself there (docs/ARCHITECTURE.md "Fetch transport").
+    this.#performFetch = fetchPerformer(fetches, options.v1Defaults ? 'fetch' : 'client')
     // Outcomes of calls arrive in batches through the bridge.
     this.#bridge = new Bridge(this.#native, this, {
       drained: () => telemetry.drain(),
@@ -496,12 +500,15 @@ class ChittyIDClient extends EventEmitter {
   }
 
   /**
-   * Stops every task of this client: calls in flight reject with ECLIENTCLOSED at once (their
-   * requests and retries stop natively), and so do later calls.
+   * Stops every task of this client: calls in flight reject with ECLIENTCLOSED (their requests
+   * and retries stop natively), and so do later calls; the HTTP pool closes its sockets.
+   * Settles once the calls it stopped have rejected and nothing of the client runs natively any
+   * more, so its stats are final (at most CLOSE_WAIT_MS, lib/closing.js).
    */
   async close() {
     checkThis(this, 'close()')
-    if (this.#closed) return
+    // A second close() settles with the first.
+    if (this.#closed) return this.#closing
     this.#closed = true
     this.#onEvent = undefined
     // No event comes after close(): waits for them end now.
@@ -512,7 +519,10 @@ class ChittyIDClient extends EventEmitter {
     if (this.#native === undefined) return
     const stopped = this.#native.close()
     this.#monitoring = false
-    this.#bridge.rejectAll(closedError, stopped)
+    // Settles once what close() stopped has ended natively (docs/ARCHITECTURE.md, "Closing").
+    const native = this.#native
+    this.#closing = this.#bridge.closeAll(closedError, stopped, (ticket) => native.submitClosed(ticket))
+    await this.#closing
     this.#fetches.clear()
     this.#unwireFetch()
   }
@@ -551,11 +561,12 @@ function eventReceiver(self) {
  * Like `eventReceiver`, made outside the client so that what the native side roots holds the
  * map only, never the client.
  */
-function fetchPerformer(fetches) {
+function fetchPerformer(fetches, redirects) {
   return (order) =>
     fetchTransport.perform(
       order,
       order.call != null && fetches.has(order.call) ? fetches.get(order.call) : globalThis.fetch,
+      redirects,
     )
 }
 

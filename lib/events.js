@@ -71,4 +71,4 @@ function emitSafely(emitter, event, payload, isOpen) {
   }
 }
 
-module.exports = { emitSafely, thrownMessage, watchSettling }
+module.exports = { emitSafely, thrownMessage, warn, watchSettling }

@@ -112,11 +112,20 @@ export declare class NativeClient {
   connectionState(): ConnectionStateInfo
   /**
    * Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
-   * retries stop and its sockets close), the monitor task, releases the event threadsafe
+   * retries stop and its sockets close), the monitor task and the failover probes, drops the
+   * HTTP client and its pool (idle sockets close now), releases the event threadsafe
    * function and closes the fleet's Redis connection; idempotent. Returns the mints in
-   * flight whose request may have reached the service, with their keys.
+   * flight whose request may have reached the service, with their keys. What it stopped
+   * ends on the I/O thread a moment later: `submitClosed` says when.
    */
   close(): Array<StoppedCall>
+  /**
+   * After `close()`: the completion under `ticket` (true) comes once every task of this
+   * client has ended on the I/O thread (its calls, their outcomes queued before it; the
+   * monitor; the probes), so its stats are final and nothing of it runs any more
+   * (docs/ARCHITECTURE.md, "Closing").
+   */
+  submitClosed(ticket: number): void
   /** Whether this client's exchanges go through `globalThis.fetch`. */
   get usesFetch(): boolean
   /**
@@ -504,6 +513,8 @@ export interface FetchOrder {
   /** The call's own headers as `[name, value, ...]`. */
   headers?: Array<string>
   maxResponseBytes?: number
+  /** Redirects to plain http off loopback are followed (the `allowInsecure` option). */
+  allowInsecure?: boolean
 }
 
 /** The answer of the fetch started under `id`; false when it is no longer awaited. */
@@ -751,6 +762,13 @@ export interface RouteCounts {
   validate: number
   other: number
 }
+
+/**
+ * For the test of `close()`'s bound (`__test__/close-waits.test.mjs`): keeps the I/O thread busy
+ * for `ms` (at most 60 s), as work that cannot be stopped in time would. Not part of the public
+ * API.
+ */
+export declare function stallIoThread(ms: number): void
 
 /** A call stopped by an abort or `close()`, as `cancel()` and `close()` report it. */
 export interface StoppedCall {

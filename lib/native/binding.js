@@ -855,5 +855,6 @@ module.exports.reconnectDelayMs = nativeBinding.reconnectDelayMs
 module.exports.redactSecretNative = nativeBinding.redactSecretNative
 module.exports.reservedHeaderNames = nativeBinding.reservedHeaderNames
 module.exports.revealsSecretNative = nativeBinding.revealsSecretNative
+module.exports.stallIoThread = nativeBinding.stallIoThread
 module.exports.submitMint = nativeBinding.submitMint
 module.exports.submitValidate = nativeBinding.submitValidate

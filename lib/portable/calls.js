@@ -6,14 +6,20 @@
 
 const { ChittyIDError, abortError, circuitOpenError, closedError } = require('../errors.js')
 const { whenAborted } = require('../abort.js')
+const { nextTurn, settleWithin, warnCloseTimedOut } = require('../closing.js')
 
 /** The ChittyIDError of failure `f` (./transport.js `failure`); `prefix` is the operation's v1 wording. */
 function errorOf(f, prefix, { closed, signal, idempotencyKey }) {
   if (f instanceof Error) return f
   if (f.kind === 'aborted') return closed ? closedError() : abortError(signal)
   if (f.kind === 'open') return circuitOpenError(f.retryInMs, prefix)
-  const cause = Object.assign(new Error(f.message), { code: f.code })
-  if (f.status !== undefined) cause.status = f.status
+  // A failed request carries the failure as `cause`; a call refused before sending (the 429
+  // pause) has none (src/bindings/errors.rs `failed_a_request`).
+  let cause
+  if (f.kind !== 'ratelimited') {
+    cause = Object.assign(new Error(f.message), { code: f.code })
+    if (f.status !== undefined) cause.status = f.status
+  }
   if (f.unknown)
     return new ChittyIDError(`${prefix}${f.message}`, {
       code: 'EMINTUNKNOWN',
@@ -70,10 +76,15 @@ class Calls {
     // Aborted, or the client closed: close() cannot abort a call of another request in Workers
     // (see close()), which so stops at its next attempt instead.
     ctl.stopped = () => ctl.signal.aborted || this.closed
-    ctl.end = () => {
-      this.#controllers.delete(ref)
-      if (stopWaiting) stopWaiting()
-    }
+    // Resolved by `end()`: what close() waits for.
+    ctl.ended = new Promise((resolve) => {
+      ctl.end = () => {
+        this.#controllers.delete(ref)
+        if (stopWaiting) stopWaiting()
+        ctl.hasEnded = true
+        resolve()
+      }
+    })
     return ctl
   }
 
@@ -110,22 +121,33 @@ class Calls {
   }
 
   /**
-   * Refuses later calls (`closed`) and aborts every call in flight. In Workers a call made by
-   * another request (still running, or ended with its call pending) holds I/O of that request:
-   * aborting it from here throws "Cannot perform I/O on behalf of a different request". Such a
-   * call finishes its attempt under way (an id it mints is returned to its caller, never lost)
-   * and sends no other (`ctl.stopped()`); close() still closes.
+   * Refuses later calls (`closed`) and aborts every call in flight; resolves once those have
+   * ended (their fetches aborted, their counters final) and their callers heard it, at most
+   * CLOSE_WAIT_MS later (../closing.js). In Workers a call made by another request (still
+   * running, or ended with its call pending) holds I/O of that request: aborting it from here
+   * throws "Cannot perform I/O on behalf of a different request". Such a call finishes its
+   * attempt under way (an id it mints is returned to its caller, never lost) and sends no other
+   * (`ctl.stopped()`); close() neither waits for it (its promises belong to that request) nor
+   * fails.
    */
-  close() {
+  async close() {
     this.closed = true
+    const ending = []
     for (const ref of [...this.#controllers]) {
       this.#controllers.delete(ref)
+      const ctl = ref.deref()
+      if (ctl === undefined) continue
       try {
-        ref.deref()?.abort()
+        ctl.abort()
+        ending.push(ctl)
       } catch {
         // Another request's I/O (Workers): not ours to cancel.
       }
     }
+    if (ending.length === 0) return
+    if (!(await settleWithin(ending.map((ctl) => ctl.ended))))
+      warnCloseTimedOut(ending.filter((ctl) => !ctl.hasEnded).length)
+    await nextTurn()
   }
 }
 

@@ -54,6 +54,8 @@ class ChittyIDClient extends Emitter {
   #o
   #apiKey
   #origin
+  /** A service URL without a path: v1's health route is then the deployed one, and tells no wire. */
+  #healthAtOrigin
   /** The attempt loop and the policies' state (./attempt.js). */
   #attempts
   /** Calls in flight, and whether the client is closed (./calls.js). */
@@ -61,6 +63,8 @@ class ChittyIDClient extends Emitter {
   #cache
   /** validate() calls in flight, by id: concurrent callers share one request (./flights.js). */
   #flights = new Flights()
+  /** Settles when the first close() has ended what it stopped. */
+  #closing = undefined
   /** The wire the service speaks: 'v1', 'deployed', or undefined while unknown (wire: 'auto'). */
   #wire
   /** Whether the service has v1's batch route: undefined until a batch call told. */
@@ -78,6 +82,7 @@ class ChittyIDClient extends Emitter {
     this.#apiKey = o.apiKey
     if (o.name !== undefined) this.name = o.name
     this.#origin = new URL(o.serviceUrl).origin
+    this.#healthAtOrigin = new URL(o.serviceUrl).pathname.replace(/\/+$/, '') === ''
     this.#attempts = new AttemptLoop(o, {
       emit: (event, payload) => this.#emit(event, payload),
       redact: (text) => this.#redact(text),
@@ -404,8 +409,10 @@ class ChittyIDClient extends Emitter {
         headers,
         timeoutMs: HEALTH_TIMEOUT_MS,
         maxResponseBytes: this.#o.maxResponseBytes,
+        redirects: this.#o.redirects,
+        allowInsecure: this.#o.allowInsecure,
         signal: ctl.signal,
-        readBody: false,
+        readBody: 'unparsed',
       })
       if (status === 429) this.#attempts.rateLimited('healthCheck', epoch, parseRetryAfter(retryAfter))
       return status
@@ -416,10 +423,10 @@ class ChittyIDClient extends Emitter {
       const known = this.#wire
       let status = await probe(known === 'deployed' ? `${this.#origin}/health` : `${this.serviceUrl}/health`)
       if (known === undefined) {
-        if (status === 404 && this.#origin !== this.serviceUrl) {
+        if (status === 404 && !this.#healthAtOrigin) {
           status = await probe(`${this.#origin}/health`)
           if (status >= 200 && status <= 299) this.#wire = 'deployed'
-        } else if (status >= 200 && status <= 299 && this.#o.wire === 'auto') {
+        } else if (status >= 200 && status <= 299 && this.#o.wire === 'auto' && !this.#healthAtOrigin) {
           this.#wire = 'v1'
         }
       }
@@ -497,13 +504,19 @@ class ChittyIDClient extends Emitter {
     return this.#cache ? this.#cache.delete(id) : false
   }
 
-  /** Ends every call in flight (they reject with ECLIENTCLOSED) and refuses later ones. No timer is left. */
+  /**
+   * Ends every call in flight (they reject with ECLIENTCLOSED) and refuses later ones; settles
+   * once they have ended (at most CLOSE_WAIT_MS, lib/closing.js), so the counters are final. No
+   * timer is left.
+   */
   async close() {
     checkThis(this, 'close()')
-    if (this.#calls.closed) return
-    this.#calls.close()
+    // A second close() settles with the first.
+    if (this.#calls.closed) return this.#closing
+    this.#closing = this.#calls.close()
     this.#flights.clear()
     if (this.#cache) this.#cache.clear()
+    await this.#closing
   }
 
   async [Symbol.asyncDispose]() {

@@ -52,11 +52,13 @@ export interface ChittyIDClientCalls {
   /** A snapshot of the connection manager. */
   getConnectionState(): ClientConnectionState
   /**
-   * Stops every timer and task of the client (the monitor, scheduled reconnects) and releases
-   * its event handle. Every call in flight rejects at once with `ECLIENTCLOSED` (its request and
-   * retries stop), so the process can exit; later calls (`validate()` and `healthCheck()`
-   * included) reject with `ECLIENTCLOSED`. No event is delivered afterwards, not even to the
-   * listeners after one that called `close()`.
+   * Stops every timer and task of the client (the monitor, scheduled reconnects), closes its
+   * pooled connections and releases its event handle. Every call in flight rejects with
+   * `ECLIENTCLOSED` (its request and retries stop), so the process can exit; later calls
+   * (`validate()` and `healthCheck()` included) reject with `ECLIENTCLOSED`. No event is
+   * delivered afterwards, not even to the listeners after one that called `close()`. Settles
+   * once the calls in flight have rejected and the stats are final; after 5 s at most (then
+   * with a `CHITTYID_CLOSE_TIMEOUT` process warning).
    */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>

@@ -128,7 +128,10 @@ export interface ChittyIDClientConfig {
    * `Idempotency-Key`, `Host`, `Accept`, framing headers) cannot be set.
    */
   headers?: ChittyIDHeaders | ((call: { operation: ChittyIDOperation }) => ChittyIDHeaders | undefined)
-  /** Added to every series of `metrics()` as the label `client="<name>"`; also `client.name`. */
+  /**
+   * Added to every series of `metrics()` as the label `client="<name>"`; also `client.name`. A
+   * non-empty string of at most 256 characters (another type is `ERR_INVALID_ARG_TYPE`).
+   */
   name?: string
   /** Constant labels added to every series of `metrics()` (names `[a-zA-Z_][a-zA-Z0-9_]*`; not `operation`, `le`). */
   labels?: Record<string, string | number>

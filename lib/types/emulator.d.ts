@@ -109,7 +109,10 @@ export declare class ChittyIDEmulator {
   setFault(faults: EmulatorFaults): void
   setFaults(faults: EmulatorFaults): void
   clearFaults(): void
-  /** Ignore `Idempotency-Key` from now on (`true`), as the public service does, or honour it (`false`). */
+  /**
+   * Ignore `Idempotency-Key` from now on (`true`), as the public service does, or honour it
+   * (`false`). The deployed profile always ignores it: `false` changes nothing there.
+   */
   setIgnoreIdempotencyKeys(ignore: boolean): void
   readonly ignoresIdempotencyKeys: boolean
   stats(): EmulatorStats

@@ -61,9 +61,17 @@ export declare class ChittyIDError extends Error {
   readonly code: ChittyIDErrorCode
   /** HTTP status when the service answered with one. */
   readonly status?: number
-  /** The lower-level failure; for `EMINTUNKNOWN` the failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...). */
+  /**
+   * The lower-level failure, present on every error of a request that was sent (in both
+   * builds; `status` on an `EHTTP` one), absent when the call was refused before sending (an
+   * open circuit, `ERATELIMITED`, `EBULKHEADFULL`, `ECLIENTCLOSED`). For `EMINTUNKNOWN` the
+   * failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...).
+   */
   readonly cause?: Error & { code?: string; status?: number }
-  /** `"OPEN"` when the call failed fast because the circuit is open. */
+  /**
+   * `ECIRCUITOPEN`: `"OPEN"` when the call failed fast because the circuit is open,
+   * `"HALF_OPEN"` when every trial call of a half-open circuit was already in flight.
+   */
   readonly circuitBreakerState?: 'OPEN' | 'HALF_OPEN'
   /**
    * `true`: the request may have reached the service, which may have minted an id nobody got

@@ -21,7 +21,12 @@ export interface ValidationResult {
   valid: boolean
   chittyId?: string
   entity?: string
-  /** Why the answer is not the service's: a service error status or a transport failure. */
+  /**
+   * The service's own reason when it answers "not valid" and gives one (`"Invalid checksum:
+   * expected 41, got 42"` from the deployed service); otherwise why the answer is not the
+   * service's verdict: a service error status, a transport failure, an open circuit, a
+   * rate-limit pause (then `valid` is the format check), or an id refused without a request.
+   */
   error?: string
   /**
    * A code to branch on beside `error`: `"EAUTH"` when the service refused the credentials

@@ -5,8 +5,10 @@
 /**
  * Which failures a mint is retried after:
  * - `"safe"` (default): only those that prove the service did not process it (connect-phase
- *   failures, 429, 503). After anything that may have reached it (a timeout or reset after
- *   sending, a garbled 2xx, 500/502/504) the call fails with `EMINTUNKNOWN`, carrying the key.
+ *   failures, 429, a 503 from in front of the service). After anything that may have reached it
+ *   (a timeout or reset after sending, a garbled 2xx, 500/502/504, a 503 whose body says the
+ *   service's minting backend failed or may have run) the call fails with `EMINTUNKNOWN`,
+ *   carrying the key.
  *   For services that ignore `Idempotency-Key`, as the public one does.
  * - `"idempotent"`: every retryable failure, under the same key; for services that honour it.
  */
@@ -168,11 +170,13 @@ export interface CallOptions {
 /** Options of `mint()` and `mintBatch()`. */
 export interface MintOptions extends CallOptions {
   /**
-   * Makes the mint repeatable: the service answers a key it has seen with the id(s) it minted
-   * for it the first time. Without one, each call gets a fresh key (shared by its retries).
-   * Pass your own when you retry a failed mint yourself, for example after an `ETIMEDOUT`, so
-   * an id the service committed before the answer was lost is returned instead of a second
-   * one. 1 to 255 visible ASCII characters.
+   * The mint's `Idempotency-Key`. Against a service that honours keys (v1's, the embedded
+   * emulator) it makes the mint repeatable: a key it has seen is answered with the id(s) it
+   * minted for it the first time, so retrying a failed mint yourself (after an `ETIMEDOUT`,
+   * say) returns an id committed before the answer was lost instead of minting a second one.
+   * The deployed service at id.chitty.cc ignores the header: there a repeated mint mints
+   * again, whatever the key (docs/OPERATIONS.md "Retry safety"). Without one, each call gets
+   * a fresh key (shared by its retries). 1 to 255 visible ASCII characters.
    */
   idempotencyKey?: string
 }

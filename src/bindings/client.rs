@@ -50,6 +50,7 @@ impl Drop for NativeClient {
         // more (a queued mint would otherwise mint an id nobody gets, and with `scope:
         // "process"` hold the other threads' calls behind it in the shared pause).
         self.calls.cancellations.cancel_all();
+        self.calls.core.close();
         if let Some(fleet) = self.calls.core.resilience().fleet() {
             fleet.close();
         }
@@ -304,17 +305,48 @@ impl NativeClient {
     }
 
     /// Stops every call in flight and every later one (each settles with `ECLIENTCLOSED`, its
-    /// retries stop and its sockets close), the monitor task, releases the event threadsafe
+    /// retries stop and its sockets close), the monitor task and the failover probes, drops the
+    /// HTTP client and its pool (idle sockets close now), releases the event threadsafe
     /// function and closes the fleet's Redis connection; idempotent. Returns the mints in
-    /// flight whose request may have reached the service, with their keys.
+    /// flight whose request may have reached the service, with their keys. What it stopped
+    /// ends on the I/O thread a moment later: `submitClosed` says when.
     #[napi]
     pub fn close(&self) -> Vec<StoppedCall> {
         let stopped = self.calls.cancellations.cancel_all();
         self.connection.close();
+        self.calls.core.close();
         if let Some(fleet) = self.calls.core.resilience().fleet() {
             fleet.close();
         }
         stopped.into_iter().map(|(ticket, s)| to_stopped_call(ticket, s)).collect()
+    }
+
+    /// After `close()`: the completion under `ticket` (true) comes once every task of this
+    /// client has ended on the I/O thread (its calls, their outcomes queued before it; the
+    /// monitor; the probes), so its stats are final and nothing of it runs any more
+    /// (docs/ARCHITECTURE.md, "Closing").
+    #[napi(catch_unwind)]
+    pub fn submit_closed(&self, ticket: u32) -> Result<()> {
+        if !self.calls.core.tasks().is_closed() {
+            return Err(napi::Error::new(Status::GenericFailure, "submitClosed must come after close()"));
+        }
+        if !self.calls.completer.is_attached() {
+            return Err(napi::Error::new(Status::GenericFailure, "attachCompletions must be called before submitting"));
+        }
+        let done = crate::bindings::bridge::completions::Completion { ticket, outcome: Outcome::Bool(true) };
+        // Nothing left running (a client that never sent anything): no need to start the I/O
+        // thread for it. A task cannot start after close().
+        if self.calls.core.tasks().is_empty() {
+            self.calls.completer.push(done);
+            return Ok(());
+        }
+        let core = Arc::clone(&self.calls.core);
+        let completer = Arc::clone(&self.calls.completer);
+        crate::rt::runtime::spawn(async move {
+            core.closed().await;
+            completer.push(done);
+        });
+        Ok(())
     }
 
     /// Whether this client's exchanges go through `globalThis.fetch`.

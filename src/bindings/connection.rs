@@ -11,6 +11,7 @@ use crate::client::Client;
 use crate::connection::task::{ConnectionTask, Probe, TaskFuture};
 use crate::connection::{ConnectionConfig, ConnectionMachine, ConnectionSnapshot, ConnectionState, UnixClock};
 use crate::rt::clock::system;
+use tokio_util::task::TaskTracker;
 
 #[napi(object)]
 pub struct ConnectionStatsInfo {
@@ -60,9 +61,10 @@ fn to_info(s: ConnectionSnapshot, enabled: bool) -> ConnectionStateInfo {
     }
 }
 
-/// The monitor runs on the I/O thread, next to the requests it checks the service for.
-fn spawn_task(fut: TaskFuture) -> tokio::task::JoinHandle<()> {
-    crate::rt::runtime::spawn_tracked(fut)
+/// The monitor runs on the I/O thread, next to the requests it checks the service for, as one
+/// of its client's tasks (`Client::tasks`), which `close()` waits for.
+fn spawn_task(tasks: TaskTracker) -> impl FnOnce(TaskFuture) -> tokio::task::JoinHandle<()> {
+    move |fut| crate::rt::runtime::spawn_tracked(tasks.track_future(fut))
 }
 
 impl Drop for ClientConnection {
@@ -83,6 +85,8 @@ pub struct ClientConnection {
     events: Arc<JsEventSink>,
     /// `None` when built with `connection: false`.
     task: Option<ConnectionTask>,
+    /// The client's tasks, the driver task among them.
+    tasks: TaskTracker,
 }
 
 impl ClientConnection {
@@ -96,7 +100,7 @@ impl ClientConnection {
             });
             ConnectionTask::new(machine, probe, events.clone())
         });
-        Self { events, task }
+        Self { events, task, tasks: core.tasks().clone() }
     }
 
     /// Wires native events to `callback` (one weak threadsafe function, created on first call).
@@ -118,7 +122,7 @@ impl ClientConnection {
     /// when this first check fails. Dropping the future only stops the waiting.
     pub fn connect(&self) -> Result<impl std::future::Future<Output = bool> + Send + 'static> {
         let Some(monitor) = &self.task else { return Err(disabled()) };
-        Ok(monitor.connect(spawn_task))
+        Ok(monitor.connect(spawn_task(self.tasks.clone())))
     }
 
     /// Like [`ClientConnection::connect`] with nothing waiting for the outcome.

@@ -38,3 +38,12 @@ pub fn native_counts() -> NativeCounts {
         fetches_waiting: count(crate::transport::fetch::waiting_count()),
     }
 }
+
+/// For the test of `close()`'s bound (`__test__/close-waits.test.mjs`): keeps the I/O thread busy
+/// for `ms` (at most 60 s), as work that cannot be stopped in time would. Not part of the public
+/// API.
+#[napi(catch_unwind)]
+pub fn stall_io_thread(ms: u32) {
+    let ms = u64::from(ms.min(60_000));
+    crate::rt::runtime::spawn(async move { std::thread::sleep(std::time::Duration::from_millis(ms)) });
+}

@@ -48,7 +48,7 @@ impl Client {
         }
     }
 
-    fn endpoint_count(&self) -> usize {
+    pub(super) fn endpoint_count(&self) -> usize {
         1 + self.failover.as_ref().map_or(0, |f| f.fallbacks.len())
     }
 
@@ -186,9 +186,19 @@ impl Client {
     /// Health probes of down endpoints, in the background: a call never waits for them.
     fn start_due_probes(&self) {
         let Some(failover) = &self.failover else { return };
+        if self.closing.is_cancelled() {
+            return;
+        }
         for i in failover.set.probes_due() {
             let Some(me) = self.me.upgrade() else { return };
-            crate::rt::runtime::spawn(async move { me.probe(i).await });
+            let closing = self.closing.clone();
+            // Tracked, so close() waits for it; it stops at close() (`closing`).
+            crate::rt::runtime::spawn(self.tasks.track_future(async move {
+                tokio::select! {
+                    () = me.probe(i) => {}
+                    () = closing.cancelled() => {}
+                }
+            }));
         }
     }
 

@@ -22,6 +22,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::cache::ValidationCache;
 use crate::client::snapshot::ClientSnapshot;
@@ -68,6 +70,12 @@ pub struct Client {
     accept_placeholders: bool,
     /// Placeholder ids resolved under `accept_placeholders`.
     placeholders_accepted: std::sync::atomic::AtomicU64,
+    /// What runs for this client on the I/O thread: its calls, its connection manager and its
+    /// failover probes. [`Client::close`] closes it; [`Client::closed`] waits for it to empty
+    /// (docs/ARCHITECTURE.md, "Closing").
+    tasks: TaskTracker,
+    /// Cancelled by [`Client::close`]: the failover probes stop.
+    closing: CancellationToken,
     /// Counts this client in [`live_clients`] while it exists.
     _live: Live,
 }
@@ -133,6 +141,8 @@ impl Client {
             bulkhead: None,
             failover: None,
             me: Weak::new(),
+            tasks: TaskTracker::new(),
+            closing: CancellationToken::new(),
             _live: Live::new(),
         })
     }
@@ -210,6 +220,30 @@ impl Client {
         self.transport.as_fetch()
     }
 
+    /// Where the tasks run for this client are tracked; a task tracked here is one
+    /// [`Client::closed`] waits for.
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
+    }
+
+    /// Stops what this client runs besides the calls (which `rt::cancel` stops): no failover
+    /// probe starts, those under way stop, and every endpoint's transport drops its HTTP client
+    /// and its pool, so idle sockets close now. The caller stops the calls and the connection
+    /// manager. Idempotent.
+    pub fn close(&self) {
+        self.closing.cancel();
+        self.tasks.close();
+        for i in 0..self.endpoint_count() {
+            self.endpoint(i).0.close();
+        }
+    }
+
+    /// Resolves once every tracked task of a closed client has ended: its futures (and what
+    /// they held: attempts, sockets, permits) are dropped, so its stats are final.
+    pub async fn closed(&self) {
+        self.tasks.wait().await;
+    }
+
     pub fn resilience(&self) -> &Resilience {
         &self.resilience
     }
@@ -217,5 +251,63 @@ impl Client {
     /// A call of `op` under `replay`; it may wait out rate-limit pauses for up to its timeout.
     fn call<'a>(&self, op: Operation, replay: Replay<'a>) -> Call<'a> {
         Call { op, replay, wait_budget_ms: self.timeout_ms, yields_to_failover: false }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::builder::ClientBuilder;
+    use crate::error::ClientError;
+
+    /// One keep-alive connection answering every request with 200; hands the socket's end (EOF
+    /// seen) to `closed`.
+    async fn keep_alive_server() -> (String, tokio::sync::oneshot::Receiver<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            loop {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let body = r#"{"status":"ok"}"#;
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        socket.write_all(format!("{head}{body}").as_bytes()).await.unwrap();
+                    }
+                }
+            }
+            let _ = tx.send(());
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn close_drops_the_pool_and_closed_waits_for_the_tracked_tasks() {
+        let (url, connection_ended) = keep_alive_server().await;
+        let client = ClientBuilder::new().service_url(&url).connection(None).build().unwrap().client;
+        assert_eq!(client.health_result().await, Ok(()));
+        // A task of the client that has not ended yet: closed() waits for it.
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(client.tasks().track_future(async move {
+            let _ = released.await;
+        }));
+        client.close();
+        assert!(tokio::time::timeout(Duration::from_millis(50), client.closed()).await.is_err());
+        release.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), client.closed()).await.expect("closed() once the task ended");
+        // The idle pooled connection is closed now, not at the pool's idle sweep (4 s): the
+        // client is still referenced here.
+        tokio::time::timeout(Duration::from_secs(2), connection_ended).await.expect("the connection closed").unwrap();
+        assert_eq!(client.health_result().await, Err(ClientError::Closed));
     }
 }

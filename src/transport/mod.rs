@@ -18,7 +18,7 @@ mod redirect;
 mod resolve;
 mod tls;
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -64,7 +64,9 @@ struct Routes {
 
 pub struct Transport {
     base_url: String,
-    http: reqwest::Client,
+    /// Taken at `close()`: the pool and its idle sockets go with the last clone (a request in
+    /// flight holds one until it is dropped), not at reqwest's idle sweep seconds later.
+    http: RwLock<Option<reqwest::Client>>,
     routes: Routes,
     /// `host:port`, for messages shaped like Node's.
     peer: String,
@@ -118,7 +120,7 @@ impl Transport {
         let base = config.service_url.as_str();
         Ok(Self {
             base_url: config.service_url.clone(),
-            http,
+            http: RwLock::new(Some(http)),
             routes: Routes {
                 mint: route(base, "/mint")?,
                 batch: route(base, "/mint/batch")?,
@@ -133,6 +135,13 @@ impl Transport {
 
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Drops this transport's HTTP client: its idle pooled connections close now, and later
+    /// requests fail with `ECLIENTCLOSED`.
+    pub fn close(&self) {
+        let http = self.http.write().unwrap_or_else(PoisonError::into_inner).take();
+        drop(http);
     }
 
     pub async fn send(&self, req: Request<'_>) -> Result<Response, ClientError> {
@@ -198,7 +207,8 @@ impl Transport {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             *request.body_mut() = Some(body.clone().into());
         }
-        let mut response = self.http.execute(request).await.map_err(|e| errors::classify(&e, &self.peer))?;
+        let http = self.http.read().unwrap_or_else(PoisonError::into_inner).clone().ok_or(ClientError::Closed)?;
+        let mut response = http.execute(request).await.map_err(|e| errors::classify(&e, &self.peer))?;
         let status = response.status();
         let status_text = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
             Some(reason) => String::from_utf8_lossy(reason.as_bytes()).into_owned(),
@@ -360,6 +370,14 @@ impl ClientTransport {
         }
         exchange.finished(&result);
         result
+    }
+
+    /// The native transport drops its HTTP client and pool ([`Transport::close`]); the fetch
+    /// transport holds no socket of its own (JS unwires it).
+    pub fn close(&self) {
+        if let Kind::Native(t) = &self.kind {
+            t.close();
+        }
     }
 
     pub fn as_fetch(&self) -> Option<&fetch::FetchTransport> {

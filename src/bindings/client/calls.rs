@@ -149,7 +149,8 @@ impl Calls {
         let completer = Arc::clone(&self.completer);
         let cancellations = Arc::clone(&self.cancellations);
         let registered = (cancellable || mints).then(|| cancellations.register(ticket, mints));
-        runtime::spawn(async move {
+        // Tracked until its outcome is queued, so `close()` settles only after (`submit_closed`).
+        runtime::spawn(self.core.tasks().track_future(async move {
             let outcome =
                 match cancellations.run(registered.as_ref(), call).await.unwrap_or_else(|cancelled| match cancelled {
                     Cancelled::Aborted => Err(ClientError::Aborted),
@@ -163,7 +164,7 @@ impl Calls {
             if let Some(state) = &registered {
                 cancellations.finish(ticket, state);
             }
-        });
+        }));
         Ok(())
     }
 }
