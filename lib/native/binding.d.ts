@@ -550,6 +550,8 @@ export interface FleetStats {
   connected: boolean
   /** Redis is unavailable: the client runs local-only until a probe succeeds. */
   degraded: boolean
+  /** While degraded: why (the `reason` of the last `fleetDegraded`, redacted); absent otherwise. */
+  degradedReason?: string
   errors: number
   timeouts: number
   /** Redis commands not sent because Redis was known to be down. */
