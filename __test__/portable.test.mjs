@@ -96,6 +96,14 @@ describe('options: the native client refuses the same values with the same words
     { wire: 'v2' },
     { idGrammar: 'v2' },
     { acceptPlaceholders: 'yes' },
+    // `name`: a string (ERR_INVALID_ARG_TYPE otherwise), non-empty, at most 256 characters.
+    { name: 5 },
+    { name: {} },
+    { name: '' },
+    { name: 'x'.repeat(257) },
+    // A value no build takes is refused as such before the portable build says "unsupported".
+    { connection: null },
+    { connection: 5 },
   ]
   test.each(bad.map((c) => [JSON.stringify(c), c]))('%s', (_, config) => {
     const refusal = (Client) => {
@@ -109,6 +117,19 @@ describe('options: the native client refuses the same values with the same words
     const fromNative = refusal(NativeClient)
     expect(fromNative).not.toBe('accepted')
     expect(refusal(portable.ChittyIDClient)).toEqual(fromNative)
+    if (config.name !== undefined && typeof config.name !== 'string')
+      expect(fromNative.code).toBe('ERR_INVALID_ARG_TYPE')
+  })
+
+  test("a string name is the client's name in both builds; null is unset", () => {
+    for (const Client of [NativeClient, portable.ChittyIDClient]) {
+      const named = new Client({ name: 'billing' })
+      expect(named.name).toBe('billing')
+      named.close()
+      const unnamed = new Client({ name: null })
+      expect(unnamed.name).not.toBe(null)
+      unnamed.close()
+    }
   })
 
   test('the headers a caller may not set are the native ones', () => {

@@ -374,6 +374,7 @@ describe('lib/v1.js is portable', () => {
           {
             './errors.js': errors,
             './option-names.js': optionNames,
+            './well-formed.js': loadBare('well-formed.js'),
             './options.json': JSON.parse(readFileSync(new URL('../lib/options.json', import.meta.url), 'utf8')),
           },
           { Headers },

@@ -145,7 +145,9 @@ class ChittyIDClient extends EventEmitter {
     })
     const telemetry = this.#telemetry
     const fetches = this.#fetches
-    this.#performFetch = fetchPerformer(fetches)
+    // Under jest (transport chosen automatically) a stub sees v1's exact fetch calls, so
+    // fetch follows redirects itself there (docs/ARCHITECTURE.md "Fetch transport").
+    this.#performFetch = fetchPerformer(fetches, options.v1Defaults ? 'fetch' : 'client')
     // Outcomes of calls arrive in batches through the bridge.
     this.#bridge = new Bridge(this.#native, this, {
       drained: () => telemetry.drain(),
@@ -575,11 +577,12 @@ function eventReceiver(self) {
  * Like `eventReceiver`, made outside the client so that what the native side roots holds the
  * map only, never the client.
  */
-function fetchPerformer(fetches) {
+function fetchPerformer(fetches, redirects) {
   return (order) =>
     fetchTransport.perform(
       order,
       order.call != null && fetches.has(order.call) ? fetches.get(order.call) : globalThis.fetch,
+      redirects,
     )
 }
 

@@ -44,6 +44,16 @@ async function readCappedBody(response, limit) {
   return bytes.byteLength > limit ? TOO_LARGE : bytes
 }
 
+/**
+ * A 503's body, read for the mint rule (which 503s say the service's minting backend may have
+ * run: src/wire.rs `unavailable_after_backend`, lib/wire.js): as `readCappedBody`, or empty when
+ * its body was read already (a stub that hands out one Response for every attempt).
+ */
+async function readUnavailableBody(response, limit) {
+  if (response.bodyUsed === true) return new Uint8Array(0)
+  return readCappedBody(response, limit)
+}
+
 /** Lets go of a body nobody will read (so its connection can be reused). */
 function discard(response) {
   try {
@@ -55,4 +65,4 @@ function discard(response) {
   }
 }
 
-module.exports = { TOO_LARGE, readCappedBody, discard }
+module.exports = { TOO_LARGE, readCappedBody, readUnavailableBody, discard }

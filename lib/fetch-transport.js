@@ -10,7 +10,8 @@
 
 const native = require('./native/index.js')
 const { failureOf } = require('./fetch-failure.js')
-const { TOO_LARGE, readCappedBody, discard } = require('./fetch-body.js')
+const { TOO_LARGE, readCappedBody, readUnavailableBody, discard } = require('./fetch-body.js')
+const { fetchFollowingRedirects } = require('./fetch-redirect.js')
 
 // Fetches in flight, by the native request id, so the native side can abort them.
 const inFlight = new Map()
@@ -31,8 +32,8 @@ function headersOf(order) {
 }
 
 /** The body as a Buffer (what the native side takes), or TOO_LARGE past `limit`. */
-async function readBody(response, limit) {
-  const bytes = await readCappedBody(response, limit)
+async function readBody(response, limit, read = readCappedBody) {
+  const bytes = await read(response, limit)
   return bytes === TOO_LARGE ? TOO_LARGE : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
@@ -71,17 +72,26 @@ function passesThrough(fetch) {
   )
 }
 
-async function exchange(order, signal, fetch) {
+async function exchange(order, signal, fetch, redirects) {
   if (typeof fetch !== 'function') throw new TypeError('globalThis.fetch is not a function')
   const init = { method: order.method, headers: headersOf(order) }
   if (order.body !== undefined && order.body !== null) init.body = order.body
   init.signal = signal
-  const response = await fetch(order.url, init)
+  // Redirects followed here with the native transport's rules (no https → http: the body
+  // would go in clear text), unless the transport was chosen under jest, where a stub sees
+  // v1's exact `fetch` calls (docs/ARCHITECTURE.md "Fetch transport").
+  const response =
+    redirects === 'fetch'
+      ? await fetch(order.url, init)
+      : await fetchFollowingRedirects(fetch, order.url, init, { allowInsecure: order.allowInsecure === true, discard })
   if (response === null || typeof response !== 'object')
     throw new TypeError('fetch resolved to something that is not a Response')
   const status = statusOf(response)
-  // Only a 2xx body is used (as v1 did); an error answer is not read, so a stub that hands
-  // out one Response object for every attempt still works.
+  // A 2xx body is used (as v1 did), and a 503's, which the mint rule reads (src/wire.rs
+  // `unavailable_after_backend`); other error answers are not read, so a stub that hands out
+  // one Response object for every attempt still works.
+  if (status === 503)
+    return { response, status, body: await readBody(response, order.maxResponseBytes, readUnavailableBody) }
   if (status < 200 || status > 299) {
     discard(response)
     return { response, status, body: Buffer.alloc(0) }
@@ -112,9 +122,10 @@ function deliverAnswer(order, { response, status, body }) {
 /**
  * Called by the native client (through a threadsafe function) to start a fetch with `fetch`
  * (the one captured for the call the order belongs to), or to abort one whose answer it no
- * longer awaits (timeout, AbortSignal, close).
+ * longer awaits (timeout, AbortSignal, close). `redirects`: 'client' (followed by
+ * lib/fetch-redirect.js) or 'fetch' (fetch's own, for a transport chosen under jest).
  */
-function perform(order, fetch) {
+function perform(order, fetch, redirects = 'client') {
   if (order.abort) {
     const controller = inFlight.get(order.id)
     inFlight.delete(order.id)
@@ -123,7 +134,7 @@ function perform(order, fetch) {
   }
   const controller = new AbortController()
   inFlight.set(order.id, controller)
-  exchange(order, controller.signal, fetch).then(
+  exchange(order, controller.signal, fetch, redirects).then(
     (answer) => {
       inFlight.delete(order.id)
       report(order, () => deliverAnswer(order, answer))

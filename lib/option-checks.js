@@ -11,6 +11,7 @@
 
 const { invalidArgument } = require('./errors.js')
 const { refuseUnknown } = require('./option-names.js')
+const { isWellFormed } = require('./well-formed.js')
 const TABLE = require('./options.json')
 
 function isPlainObject(value) {
@@ -37,6 +38,28 @@ function shown(value) {
 }
 
 const MAX_U32 = 2 ** 32 - 1
+
+/** The longest value of a metric label, the `name` option's included (the `client` label). */
+const MAX_LABEL_VALUE_LENGTH = 256
+
+/**
+ * The `name` option, in both builds: a non-empty well-formed string of at most
+ * MAX_LABEL_VALUE_LENGTH characters (the `client` label of the metrics natively; `client.name`
+ * in both), or undefined when absent (null means unset). Another type is ERR_INVALID_ARG_TYPE.
+ */
+function nameOption(value) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string') {
+    const err = new TypeError(`ChittyIDClient option "name" must be a string, got ${shown(value)}`)
+    err.code = 'ERR_INVALID_ARG_TYPE'
+    throw err
+  }
+  if (value === '' || value.length > MAX_LABEL_VALUE_LENGTH || !isWellFormed(value))
+    throw invalidArgument(
+      `ChittyIDClient option "name" must be a non-empty string of at most ${MAX_LABEL_VALUE_LENGTH} characters`,
+    )
+  return value
+}
 
 /** The table's entry of the option at `path` (`"retry.budget.ratio"`), or undefined. */
 function spec(path) {
@@ -271,6 +294,8 @@ module.exports = {
   isPlainObject,
   optionsSnapshot,
   shown,
+  nameOption,
+  MAX_LABEL_VALUE_LENGTH,
   MAX_TIMEOUT_MS,
   timeoutOption,
   optional,

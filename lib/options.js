@@ -22,6 +22,8 @@ const {
   isPlainObject,
   optionsSnapshot,
   shown,
+  nameOption,
+  MAX_LABEL_VALUE_LENGTH,
   timeoutOption,
   optional,
   apiKeyOption,
@@ -305,7 +307,6 @@ function fleetOption(value) {
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 // Labels the client's own series use (src/client/metrics.rs `OWN_LABEL_NAMES`), read once.
 let ownLabels
-const MAX_LABEL_VALUE_LENGTH = 256
 
 function labelValue(value, where) {
   const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value
@@ -398,6 +399,7 @@ function clientOptions(config) {
   const timeout = timeoutOption(config.timeout)
   const apiKey = apiKeyOption(config)
   const idGrammar = idGrammarOption(config.idGrammar)
+  const name = nameOption(config.name)
   const nativeOptions = {
     serviceUrl,
     fallbackUrls,
@@ -424,7 +426,7 @@ function clientOptions(config) {
     connection: connection.options,
     connectionEnabled: connection.enabled,
     transport,
-    metricLabels: metricLabelsOption(config.name, config.labels),
+    metricLabels: metricLabelsOption(name, config.labels),
     fleet: fleetOption(config.fleet),
     bulkhead: bulkheadOption(config.bulkhead),
     rateLimit: rateLimitOption(config.rateLimit),
@@ -443,7 +445,7 @@ function clientOptions(config) {
     transport,
     autoConnect: connection.options?.autoConnect === true,
     logger: loggerOption(config.logger, config.loggerStyle),
-    name: config.name,
+    name,
     headers: headersOption(config.headers, reserved()),
     idGrammar: idGrammar ?? DEFAULTS.idGrammar,
   }

@@ -33,6 +33,26 @@ const RETRY_SAFE_PLACEHOLDER_CODES = Object.freeze([
   'TRUST_UNAVAILABLE',
 ])
 
+/**
+ * Whether a 503's body (text) is the deployed service's own answer to a failure at or after its
+ * call to the minting backend, so a mint it answers may have been processed (src/wire.rs
+ * `unavailable_after_backend`; docs/ARCHITECTURE.md "Retry safety"): a JSON object whose
+ * `errorCode` is present and not one of RETRY_SAFE_PLACEHOLDER_CODES, or, without `errorCode`,
+ * whose `error` is "SERVICE_UNAVAILABLE" or "SECURITY_ERROR". Anything else (no body, a gateway's
+ * page, JSON naming neither) is an answer from in front of the service.
+ */
+function unavailableAfterBackend(text) {
+  let answer
+  try {
+    answer = JSON.parse(text)
+  } catch {
+    return false
+  }
+  if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) return false
+  if (Object.prototype.hasOwnProperty.call(answer, 'errorCode')) return !placeholderRetrySafe(answer.errorCode)
+  return answer.error === 'SERVICE_UNAVAILABLE' || answer.error === 'SECURITY_ERROR'
+}
+
 /** The deployed word for `entity`, or undefined for a code the table does not know. */
 function entityTypeWord(entity) {
   return typeof entity === 'string' && Object.prototype.hasOwnProperty.call(ENTITY_TYPE_WORDS, entity)
@@ -45,4 +65,10 @@ function placeholderRetrySafe(errorCode) {
   return typeof errorCode === 'string' && RETRY_SAFE_PLACEHOLDER_CODES.includes(errorCode)
 }
 
-module.exports = { ENTITY_TYPE_WORDS, RETRY_SAFE_PLACEHOLDER_CODES, entityTypeWord, placeholderRetrySafe }
+module.exports = {
+  ENTITY_TYPE_WORDS,
+  RETRY_SAFE_PLACEHOLDER_CODES,
+  entityTypeWord,
+  placeholderRetrySafe,
+  unavailableAfterBackend,
+}

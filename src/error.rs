@@ -19,8 +19,10 @@ pub enum Phase {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientError {
-    /// The service answered with a non-2xx status.
-    Http { status: u16, status_text: String, retry_after: Option<String> },
+    /// The service answered with a non-2xx status. `backend_failed`: a 503 whose body is the
+    /// deployed service's own answer to a failure at or after its call to the minting backend
+    /// (`wire::unavailable_after_backend`), so a mint may have been processed.
+    Http { status: u16, status_text: String, retry_after: Option<String>, backend_failed: bool },
     /// The request never got an answer: refused, reset, DNS, broken pipe...
     Transport { code: &'static str, detail: String, phase: Phase },
     /// The TLS handshake failed (untrusted or mismatched certificate...). Retrying cannot help.
@@ -177,11 +179,12 @@ impl ClientError {
     }
 
     /// This failure proves the request was not processed: nothing reached the service, or
-    /// the service said so (429, 503). The only failures a mint to a service that ignores
-    /// `Idempotency-Key` may be retried after.
+    /// the service said so (429; a 503 unless its body names a failure at or after the minting
+    /// backend). The only failures a mint to a service that ignores `Idempotency-Key` may be
+    /// retried after.
     pub fn proves_not_processed(&self) -> bool {
         match self {
-            ClientError::Http { status, .. } => matches!(status, 429 | 503),
+            ClientError::Http { status, backend_failed, .. } => *status == 429 || (*status == 503 && !backend_failed),
             ClientError::Placeholder { retry_safe, .. } => *retry_safe,
             other => !other.may_have_reached_service(),
         }
@@ -189,10 +192,11 @@ impl ClientError {
 
     /// After this failure a mint's outcome is unknown: the request may have reached the service
     /// and the service did not say it was left unprocessed. Connect-phase failures never reached
-    /// it; 429 and 503 say "not processed"; other 4xx are the service refusing the request.
+    /// it; 429 and a 503 say "not processed", unless the 503's body names a failure at or after
+    /// the minting backend (`backend_failed`); other 4xx are the service refusing the request.
     pub fn leaves_mint_outcome_unknown(&self) -> bool {
         match self {
-            ClientError::Http { status, .. } => *status >= 500 && *status != 503,
+            ClientError::Http { status, backend_failed, .. } => (*status >= 500 && *status != 503) || *backend_failed,
             ClientError::BodyTooLarge { .. } => true,
             // Not failures of the request: the caller or the client stopped waiting for it.
             ClientError::Aborted | ClientError::Closed | ClientError::MintOutcomeUnknown { .. } => false,
@@ -361,14 +365,19 @@ mod tests {
     #[test]
     fn redaction_reaches_every_text_of_a_failure_and_only_text() {
         let r = Redactor::new(Some("soc"));
-        let http =
-            ClientError::Http { status: 502, status_text: "echo Bearer soc".into(), retry_after: Some("soc".into()) };
+        let http = ClientError::Http {
+            status: 502,
+            status_text: "echo Bearer soc".into(),
+            retry_after: Some("soc".into()),
+            backend_failed: false,
+        };
         assert_eq!(
             http.redacted(&r),
             ClientError::Http {
                 status: 502,
                 status_text: "echo Bearer [redacted]".into(),
-                retry_after: Some("soc".into())
+                retry_after: Some("soc".into()),
+                backend_failed: false
             }
         );
         let cause = ClientError::Transport {
@@ -391,7 +400,8 @@ mod tests {
 
     #[test]
     fn what_fails_over_to_the_next_endpoint() {
-        let http = |status| ClientError::Http { status, status_text: String::new(), retry_after: None };
+        let http =
+            |status| ClientError::Http { status, status_text: String::new(), retry_after: None, backend_failed: false };
         let transport = |code| ClientError::Transport { code, detail: String::new(), phase: Phase::Connect };
         for e in [
             http(500),
@@ -433,7 +443,12 @@ mod tests {
 
     #[test]
     fn http_errors_use_v1_wording_and_code() {
-        let e = ClientError::Http { status: 503, status_text: "Service Unavailable".into(), retry_after: None };
+        let e = ClientError::Http {
+            status: 503,
+            status_text: "Service Unavailable".into(),
+            retry_after: None,
+            backend_failed: false,
+        };
         assert_eq!(e.to_string(), "ChittyID service error: 503 Service Unavailable");
         assert_eq!(e.code(), "EHTTP");
         assert_eq!(e.status(), Some(503));
@@ -456,21 +471,22 @@ mod tests {
     #[test]
     fn client_errors_are_not_counted_for_the_breaker() {
         for status in [400, 401, 403, 404, 422] {
-            let e = ClientError::Http { status, status_text: String::new(), retry_after: None };
+            let e = ClientError::Http { status, status_text: String::new(), retry_after: None, backend_failed: false };
             assert!(!e.counts_as_service_failure(), "{status}");
         }
-        let e = ClientError::Http { status: 408, status_text: String::new(), retry_after: None };
+        let e = ClientError::Http { status: 408, status_text: String::new(), retry_after: None, backend_failed: false };
         assert!(e.counts_as_service_failure());
-        let e = ClientError::Http { status: 429, status_text: String::new(), retry_after: None };
+        let e = ClientError::Http { status: 429, status_text: String::new(), retry_after: None, backend_failed: false };
         assert!(e.is_rate_limit());
         assert!(!e.counts_as_service_failure(), "a 429 never counts for the breaker");
-        let e = ClientError::Http { status: 500, status_text: String::new(), retry_after: None };
+        let e = ClientError::Http { status: 500, status_text: String::new(), retry_after: None, backend_failed: false };
         assert!(e.counts_as_service_failure());
     }
 
     #[test]
     fn a_mint_outcome_is_unknown_only_when_the_request_may_have_been_processed() {
-        let http = |status| ClientError::Http { status, status_text: String::new(), retry_after: None };
+        let http =
+            |status| ClientError::Http { status, status_text: String::new(), retry_after: None, backend_failed: false };
         let transport = |phase| ClientError::Transport { code: "ECONNRESET", detail: "reset".into(), phase };
         for unknown in [
             http(500),
@@ -480,7 +496,9 @@ mod tests {
             ClientError::Timeout { after_ms: 1, phase: Phase::Exchange },
             ClientError::BadResponse { detail: "x".into() },
             ClientError::BodyTooLarge { limit: 1 },
+            ClientError::Http { status: 503, status_text: String::new(), retry_after: None, backend_failed: true },
         ] {
+            assert!(!unknown.proves_not_processed(), "{unknown:?}");
             assert!(unknown.leaves_mint_outcome_unknown(), "{unknown:?}");
         }
         for status in [429, 503] {
@@ -515,7 +533,12 @@ mod tests {
         assert_eq!(e.code(), "EMINTUNKNOWN");
         assert_eq!(e.to_string(), "fetch failed: connection reset");
         assert_eq!(e.wrapped(), Some(&cause));
-        let http = ClientError::Http { status: 502, status_text: "Bad Gateway".into(), retry_after: None };
+        let http = ClientError::Http {
+            status: 502,
+            status_text: "Bad Gateway".into(),
+            retry_after: None,
+            backend_failed: false,
+        };
         let e = ClientError::MintOutcomeUnknown { key: "k".into(), cause: Box::new(http) };
         assert_eq!(e.status(), Some(502));
     }

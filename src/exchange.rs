@@ -41,7 +41,13 @@ impl Response {
         if self.is_success() {
             Ok(self)
         } else {
-            Err(ClientError::Http { status: self.status, status_text: self.status_text, retry_after: self.retry_after })
+            let backend_failed = self.status == 503 && crate::wire::unavailable_after_backend(&self.body);
+            Err(ClientError::Http {
+                status: self.status,
+                status_text: self.status_text,
+                retry_after: self.retry_after,
+                backend_failed,
+            })
         }
     }
 }

@@ -227,6 +227,29 @@ pub fn placeholder_retry_safe(error_code: Option<&str>) -> bool {
     )
 }
 
+/// Whether a 503's body is the deployed service's own answer to a failure at or after its call
+/// to the minting backend, so a mint it answers may have been processed (docs/ARCHITECTURE.md,
+/// "Retry safety"). One revision of the service answers `{ success: false, error:
+/// "SERVICE_UNAVAILABLE", errorCode, ... }` when its backend failed (`MINT_TIMEOUT`,
+/// `MINT_UNAVAILABLE`, `MINT_REJECTED`: it may have minted) and then its fallback too, and every
+/// revision answers `{ success: false, error: "SECURITY_ERROR" }` for an exception anywhere in
+/// the request, the fallback's store after a backend call included. So: an `errorCode` that is
+/// not one of `placeholder_retry_safe`'s (the backend refused before minting), or one of those two
+/// `error`s without an `errorCode`. Any other 503 (no body, a gateway's page, JSON naming
+/// neither) is an answer from in front of the service and stays "not processed".
+pub fn unavailable_after_backend(body: &[u8]) -> bool {
+    let Ok(serde_json::Value::Object(answer)) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    match answer.get("errorCode") {
+        Some(serde_json::Value::String(code)) => !placeholder_retry_safe(Some(code)),
+        Some(_) => true,
+        None => {
+            matches!(answer.get("error"), Some(serde_json::Value::String(e)) if e == "SERVICE_UNAVAILABLE" || e == "SECURITY_ERROR")
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct MintAnswer {
     #[serde(rename = "chittyId")]
@@ -401,6 +424,32 @@ mod tests {
             "ERATELIMITED",
             "a rate limit is never accepted"
         );
+    }
+
+    #[test]
+    fn which_503_bodies_say_the_backend_may_have_minted() {
+        let after = |body: &str| unavailable_after_backend(body.as_bytes());
+        for code in ["MINT_TIMEOUT", "MINT_UNAVAILABLE", "MINT_REJECTED", "INTERNAL_ERROR", "NEW_CODE"] {
+            let body = format!(r#"{{"success":false,"error":"SERVICE_UNAVAILABLE","errorCode":"{code}"}}"#);
+            assert!(after(&body), "{code}");
+        }
+        assert!(after(r#"{"success":false,"error":"SECURITY_ERROR","message":"Request processing failed"}"#));
+        assert!(after(r#"{"success":false,"error":"SERVICE_UNAVAILABLE"}"#));
+        assert!(after(r#"{"errorCode":null}"#), "an errorCode the client cannot read");
+        for code in ["RATE_LIMITED", "INVALID_REQUEST"] {
+            let body = format!(r#"{{"success":false,"error":"SERVICE_UNAVAILABLE","errorCode":"{code}"}}"#);
+            assert!(!after(&body), "{code}: the backend refused before minting");
+        }
+        for gateway in [
+            "",
+            "Service Unavailable",
+            "<html>503</html>",
+            r#"{"success":false,"error":"injected error"}"#,
+            "[]",
+            "null",
+        ] {
+            assert!(!after(gateway), "{gateway:?}");
+        }
     }
 
     #[test]

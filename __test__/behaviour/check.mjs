@@ -51,7 +51,10 @@ export function errorFields(err) {
   ]) {
     if (err && err[k] !== undefined) out[k] = err[k]
   }
-  if (err && err.cause) out.cause = { message: err.cause.message, code: err.cause.code }
+  if (err && err.cause) {
+    out.cause = { message: err.cause.message, code: err.cause.code }
+    if (err.cause.status !== undefined) out.cause.status = err.cause.status
+  }
   out.isTypeError = err instanceof TypeError
   return out
 }

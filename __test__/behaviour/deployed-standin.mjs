@@ -50,6 +50,13 @@ export async function startDeployedStandIn() {
     requests: { mint: 0, validate: 0, health: 0, batch: 0, notFound: 0 },
     /** `{ errorCode, remaining }`: the next `remaining` mints answer a placeholder with that code. */
     fault: undefined,
+    /**
+     * `{ remaining, body, mints }`: the next `remaining` mints answer 503 with `body` (an object
+     * as JSON, a string as text/plain); with `mints`, after the minting backend minted (its
+     * answer lost), as one revision of the service answers `SERVICE_UNAVAILABLE` with an
+     * `errorCode` such as `MINT_TIMEOUT` when its backend and then its fallback failed.
+     */
+    unavailable: undefined,
   }
   const send = (res, status, body) => {
     res.writeHead(status, { 'content-type': 'application/json' })
@@ -61,6 +68,16 @@ export async function startDeployedStandIn() {
       state.requests.mint++
       const body = (await readJson(req)) ?? {}
       state.bodies.push(body)
+      const down = state.unavailable
+      if (down && down.remaining > 0) {
+        down.remaining--
+        if (down.mints) state.minted++
+        if (typeof down.body === 'string') {
+          res.writeHead(503, { 'content-type': 'text/plain' })
+          return res.end(down.body)
+        }
+        return send(res, 503, down.body)
+      }
       if (state.fault && state.fault.remaining > 0) {
         state.fault.remaining--
         const seq = String(state.requests.mint % 100).padStart(4, '0')

@@ -11,6 +11,7 @@ const { ChittyIDClient, markProbeClient } = require('../client.js')
 const { DEFAULTS: CLIENT_DEFAULTS } = require('../options.js')
 const { emitSafely } = require('../events.js')
 const { ConnectionState, zeroConnectionStats } = require('../connection-state.js')
+const { hideOwnFields } = require('../v1.js')
 
 // The client's `connection` defaults (lib/options.js), and v1's own service URL default for
 // this class: the service root, without the client's `/v1`.
@@ -64,6 +65,9 @@ class ChittyIDConnectionManager extends EventEmitter {
 
   constructor(options = {}) {
     super()
+    // EventEmitter's own fields (`_events`, ...) are not the manager's data: hidden, its own
+    // enumerable properties are the fields its type declares, as with the client.
+    hideOwnFields(this)
     if (options === null || typeof options !== 'object') options = {}
     this.serviceUrl = option(options, 'serviceUrl')
     Object.defineProperty(this, 'apiKey', {

@@ -524,6 +524,8 @@ export interface FetchOrder {
   /** The call's own headers as `[name, value, ...]`. */
   headers?: Array<string>
   maxResponseBytes?: number
+  /** Redirects to plain http off loopback are followed (the `allowInsecure` option). */
+  allowInsecure?: boolean
 }
 
 /** The answer of the fetch started under `id`; false when it is no longer awaited. */
@@ -559,6 +561,8 @@ export interface FleetStats {
   connected: boolean
   /** Redis is unavailable: the client runs local-only until a probe succeeds. */
   degraded: boolean
+  /** While degraded: why (the `reason` of the last `fleetDegraded`, redacted); absent otherwise. */
+  degradedReason?: string
   errors: number
   timeouts: number
   /** Redis commands not sent because Redis was known to be down. */

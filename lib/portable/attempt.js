@@ -153,6 +153,8 @@ class AttemptLoop {
           ...sent,
           timeoutMs: this.#timeout(),
           maxResponseBytes: this.#o.maxResponseBytes,
+          redirects: this.#o.redirects,
+          allowInsecure: this.#o.allowInsecure,
           signal: ctl.signal,
         })
         if (answer.status >= 200 && answer.status <= 299) {
@@ -168,6 +170,7 @@ class AttemptLoop {
         f = failure('http', {
           code: 'EHTTP',
           status: answer.status,
+          backendFailed: answer.backendFailed === true,
           retryAfterMs: parseRetryAfter(answer.retryAfter),
           message: httpMessage(answer.status, this.#redact(answer.statusText), sent),
           route: `${sent.method} ${sent.url}`,

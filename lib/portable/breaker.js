@@ -81,18 +81,22 @@ class Breaker {
     if (++this.#halfOpenSuccesses >= this.#config.halfOpenAttempts) this.#move('CLOSED')
   }
 
-  /** A counted failure; true when it opened the circuit. */
+  /**
+   * A counted failure; true when it opened the circuit. Counted in every state, as natively: the
+   * stats' `failures` are the counted failures within `monitorWindow`, whatever the state.
+   */
   failure(trial) {
     this.#end(trial)
     const now = this.#now()
+    this.#prune(now)
+    // At most `failureThreshold` kept: a huge threshold must not hold every failure.
+    if (this.#failures.length >= this.#config.failureThreshold) this.#failures.shift()
+    this.#failures.push(now)
     if (this.state === 'HALF_OPEN') {
       this.#open(now)
       return true
     }
     if (this.state === 'OPEN') return false
-    this.#failures.push(now)
-    const since = now - this.#config.monitorWindow
-    while (this.#failures.length > 0 && this.#failures[0] <= since) this.#failures.shift()
     if (this.#failures.length >= this.#config.failureThreshold) {
       this.#open(now)
       return true
@@ -105,8 +109,15 @@ class Breaker {
     this.#end(trial)
   }
 
+  /** The counted failures within `monitorWindow` (src/policy/breaker.rs `failures_in_window`). */
   get failures() {
+    this.#prune(this.#now())
     return this.#failures.length
+  }
+
+  #prune(now) {
+    const since = now - this.#config.monitorWindow
+    while (this.#failures.length > 0 && this.#failures[0] <= since) this.#failures.shift()
   }
 
   get halfOpenSuccesses() {
@@ -114,7 +125,7 @@ class Breaker {
   }
 
   #open(now) {
-    const failures = Math.max(this.#failures.length, 1)
+    const failures = Math.max(this.failures, 1)
     this.#openedAt = now
     this.timesOpened++
     this.#move('OPEN', failures)
@@ -126,7 +137,7 @@ class Breaker {
     this.#trials = []
     this.#admitted = undefined
     this.#halfOpenSuccesses = 0
-    if (state !== 'OPEN') this.#failures = []
+    if (state === 'CLOSED') this.#failures = []
     this.#onTransition(state, failures)
   }
 }

@@ -13,8 +13,13 @@ function errorOf(f, prefix, { closed, signal, idempotencyKey }) {
   if (f instanceof Error) return f
   if (f.kind === 'aborted') return closed ? closedError() : abortError(signal)
   if (f.kind === 'open') return circuitOpenError(f.retryInMs, prefix)
-  const cause = Object.assign(new Error(f.message), { code: f.code })
-  if (f.status !== undefined) cause.status = f.status
+  // A failed request carries the failure as `cause`; a call refused before sending (the 429
+  // pause) has none (src/bindings/errors.rs `failed_a_request`).
+  let cause
+  if (f.kind !== 'ratelimited') {
+    cause = Object.assign(new Error(f.message), { code: f.code })
+    if (f.status !== undefined) cause.status = f.status
+  }
   if (f.unknown)
     return new ChittyIDError(`${prefix}${f.message}`, {
       code: 'EMINTUNKNOWN',

@@ -409,8 +409,10 @@ class ChittyIDClient extends Emitter {
         headers,
         timeoutMs: HEALTH_TIMEOUT_MS,
         maxResponseBytes: this.#o.maxResponseBytes,
+        redirects: this.#o.redirects,
+        allowInsecure: this.#o.allowInsecure,
         signal: ctl.signal,
-        readBody: false,
+        readBody: 'unparsed',
       })
       if (status === 429) this.#attempts.rateLimited('healthCheck', epoch, parseRetryAfter(retryAfter))
       return status

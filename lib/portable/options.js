@@ -24,8 +24,10 @@ const {
   callIdempotencyKey,
   headersOption,
   callHeaderMap,
+  nameOption,
 } = require('../option-checks.js')
 const { DEFAULTS } = require('./defaults.js')
+const { isLoopbackHost } = require('../fetch-redirect.js')
 const { runtimeProcess } = require('../runtime-process.js')
 
 /** A feature of the native client that a fetch runtime cannot have (README "Runtimes"). */
@@ -65,8 +67,6 @@ function policy(value, name) {
   return out
 }
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i
-
 function serviceUrlOption(value, allowInsecure) {
   if (value === undefined || value === null || value === '') value = DEFAULTS.serviceUrl
   if (Array.isArray(value)) {
@@ -92,7 +92,7 @@ function serviceUrlOption(value, allowInsecure) {
   // fetch refuses a URL with credentials on every request, naming them; refused here, as natively.
   if (url.username || url.password)
     throw invalidArgument('ChittyIDClient option "serviceUrl" must not carry credentials; use apiKey')
-  if (url.protocol === 'http:' && !allowInsecure && !LOOPBACK.test(url.hostname)) {
+  if (url.protocol === 'http:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
     throw Object.assign(
       invalidArgument(
         `ChittyIDClient option "serviceUrl": plain http to ${url.hostname} would send the API key in clear text; use https, or allowInsecure: true`,
@@ -192,7 +192,11 @@ function portableOptions(config) {
     )
   }
   // The connection manager runs background health checks, which a worker must not leave behind.
-  if (config.connection !== undefined && config.connection !== false) {
+  // A value no build takes (null, a number) is refused as the native build refuses it first.
+  if (config.connection !== undefined && config.connection !== true && !isPlainObject(config.connection)) {
+    if (config.connection !== false)
+      throw invalidArgument('ChittyIDClient option "connection" must be an object or false')
+  } else if (config.connection !== undefined) {
     throw unsupported(
       'the connection manager (option "connection")',
       'its background health checks would outlive the request; call healthCheck() instead',
@@ -219,9 +223,6 @@ function portableOptions(config) {
       `ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(idGrammar)}`,
     )
   const maxResponseBytes = checkedNumber('maxResponseBytes', config.maxResponseBytes ?? DEFAULTS.maxResponseBytes)
-  if (config.name !== undefined && (typeof config.name !== 'string' || config.name === '')) {
-    throw invalidArgument('ChittyIDClient option "name" must be a non-empty string')
-  }
   return {
     serviceUrl: serviceUrlOption(config.serviceUrl, allowInsecure),
     apiKey: apiKeyOption(config),
@@ -231,8 +232,12 @@ function portableOptions(config) {
     circuitBreaker,
     cache,
     maxResponseBytes,
+    // Who follows redirects (lib/fetch-redirect.js): the client, with the native transport's
+    // rules; under jest's automatic choice `fetch` itself, so stubs see v1's exact calls.
+    redirects: v1Defaults ? 'fetch' : 'client',
+    allowInsecure,
     headers: headersOption(config.headers, RESERVED_HEADERS),
-    name: config.name,
+    name: nameOption(config.name),
     wire,
     acceptPlaceholders,
     idGrammar,

@@ -5,8 +5,6 @@
 
 /** Statuses worth another attempt (`is_retryable_status` in src/policy/retry.rs). */
 const RETRYABLE_STATUS = new Set([408, 429, 502, 503, 504])
-/** Statuses by which the service says it did not process a mint. */
-const NOT_PROCESSED_STATUS = new Set([429, 503])
 
 /** `ms` rounded into `[0, max]` (`clamp_to_max` in src/policy/retry.rs). */
 function clampToMax(ms, max) {
@@ -69,12 +67,14 @@ function isRetryable(failure) {
 
 /**
  * Whether a mint that failed so may be sent again under the "safe" rule: its request provably
- * never left (connect phase) or the service says it did not process it (429, 503, a placeholder
- * whose backend refused before minting).
+ * never left (connect phase) or the service says it did not process it (429; a 503 unless its
+ * body names a failure at or after the minting backend, `backendFailed`; a placeholder whose
+ * backend refused before minting). src/error.rs `proves_not_processed`.
  */
 function mintNotProcessed(failure) {
   if (failure.kind === 'transport' || failure.kind === 'timeout') return failure.phase === 'connect'
-  if (failure.kind === 'http') return NOT_PROCESSED_STATUS.has(failure.status)
+  if (failure.kind === 'http')
+    return failure.status === 429 || (failure.status === 503 && failure.backendFailed !== true)
   if (failure.kind === 'placeholder') return failure.retrySafe === true
   return false
 }
@@ -87,6 +87,7 @@ function leavesMintOutcomeUnknown(failure) {
     case 'timeout':
     case 'bad':
     case 'toolarge':
+    case 'refused':
       return true
     case 'http':
       return failure.status >= 500

@@ -7,7 +7,9 @@
 // sorts fetch rejections the same way).
 
 const { failureOf } = require('../fetch-failure.js')
-const { TOO_LARGE, readCappedBody, discard } = require('../fetch-body.js')
+const { TOO_LARGE, readCappedBody, readUnavailableBody, discard } = require('../fetch-body.js')
+const { unavailableAfterBackend } = require('../wire.js')
+const { fetchFollowingRedirects } = require('../fetch-redirect.js')
 
 /** Codes of failures before any byte of the request left (src/transport/fetch.rs CONNECT_CODES). */
 const CONNECT_CODES = new Set([
@@ -40,6 +42,9 @@ function transportFailure(err) {
   if (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') code = 'ECONNRESET'
   if (CONNECT_CODES.has(code))
     return failure('transport', { code, phase: 'connect', message: `fetch failed: ${message}` })
+  // A redirect not followed (lib/fetch-redirect.js): the service answered the request with it.
+  if (code === 'ERR_INSECURE_REDIRECT' || code === 'ERR_TOO_MANY_REDIRECTS')
+    return failure('refused', { code, phase: 'exchange', message: `fetch failed: ${message}` })
   if (
     code &&
     (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('CERT_') || code.includes('SELF_SIGNED'))
@@ -71,8 +76,8 @@ function jsonProblem(err, text) {
   return /end of JSON input/i.test(message) ? 'unexpected end of input' : 'not JSON'
 }
 
-async function readText(response, limit) {
-  const bytes = await readCappedBody(response, limit)
+async function readText(response, limit, read = readCappedBody) {
+  const bytes = await read(response, limit)
   return bytes === TOO_LARGE ? TOO_LARGE : new TextDecoder().decode(bytes)
 }
 
@@ -99,10 +104,16 @@ const unreadable = () =>
 
 /**
  * Makes one request. Resolves `{ status, statusText, retryAfter, json }` (`json` parsed from a
- * 2xx body only, unless `readBody` is false), or rejects with a failure (`kind` transport / tls / timeout / bad / toolarge)
- * or, when `signal` aborted, with `{ kind: 'aborted' }`.
+ * 2xx body only; `readBody` false: no body read; `'unparsed'`: a 2xx body read under the cap and
+ * not parsed, as the native health check does), or rejects with a failure (`kind` transport /
+ * tls / timeout / bad / toolarge) or, when `signal` aborted, with `{ kind: 'aborted' }`. A 503's
+ * body is read for the mint rule: `backendFailed` says it names a failure at or after the
+ * service's minting backend (lib/wire.js `unavailableAfterBackend`).
  */
-async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxResponseBytes, signal, readBody = true }) {
+async function exchange(
+  fetchFn,
+  { url, method, headers, body, timeoutMs, maxResponseBytes, signal, readBody = true, redirects, allowInsecure },
+) {
   if (signal && signal.aborted) throw { kind: 'aborted' }
   const controller = new AbortController()
   let timedOut = false
@@ -117,7 +128,13 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
     try {
       const init = { method, headers, signal: controller.signal }
       if (body !== undefined) init.body = body
-      response = await untilAborted(fetchFn(url, init), controller.signal)
+      // Redirects followed with the native transport's rules (lib/fetch-redirect.js), unless
+      // `fetch` follows them itself (under jest's automatic choice, for stubs).
+      const sent =
+        redirects === 'fetch'
+          ? fetchFn(url, init)
+          : fetchFollowingRedirects(fetchFn, url, init, { allowInsecure: allowInsecure === true, discard })
+      response = await untilAborted(sent, controller.signal)
     } catch (err) {
       throw settleFailure(err)
     }
@@ -138,13 +155,15 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
     } catch {
       throw unreadable()
     }
-    if (status < 200 || status > 299 || !readBody) {
+    const unavailable = status === 503
+    if (!unavailable && (status < 200 || status > 299 || !readBody)) {
       discard(response)
       return { status, statusText, retryAfter }
     }
     let text
     try {
-      text = await untilAborted(readText(response, maxResponseBytes), controller.signal)
+      const read = unavailable ? readUnavailableBody : readCappedBody
+      text = await untilAborted(readText(response, maxResponseBytes, read), controller.signal)
     } catch (err) {
       throw settleFailure(err)
     }
@@ -153,6 +172,8 @@ async function exchange(fetchFn, { url, method, headers, body, timeoutMs, maxRes
         code: 'EBODYTOOLARGE',
         message: `ChittyID service response exceeds the ${maxResponseBytes}-byte limit`,
       })
+    if (unavailable) return { status, statusText, retryAfter, backendFailed: unavailableAfterBackend(text) }
+    if (readBody === 'unparsed') return { status, statusText, retryAfter }
     let json
     try {
       json = JSON.parse(text)

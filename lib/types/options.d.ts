@@ -5,8 +5,10 @@
 /**
  * Which failures a mint is retried after:
  * - `"safe"` (default): only those that prove the service did not process it (connect-phase
- *   failures, 429, 503). After anything that may have reached it (a timeout or reset after
- *   sending, a garbled 2xx, 500/502/504) the call fails with `EMINTUNKNOWN`, carrying the key.
+ *   failures, 429, a 503 from in front of the service). After anything that may have reached it
+ *   (a timeout or reset after sending, a garbled 2xx, 500/502/504, a 503 whose body says the
+ *   service's minting backend failed or may have run) the call fails with `EMINTUNKNOWN`,
+ *   carrying the key.
  *   For services that ignore `Idempotency-Key`, as the public one does.
  * - `"idempotent"`: every retryable failure, under the same key; for services that honour it.
  */

@@ -36,12 +36,31 @@ pub struct ErrorInfo {
     pub circuit_breaker_state: Option<String>,
 }
 
+/// A failure of a request that was sent (its answer, or the exchange itself): its error carries
+/// the failure as `cause`, in both builds (lib/portable/calls.js). A call refused before
+/// anything was sent (circuit, pause, bulkhead, rate limit, closed, bad argument) has none.
+fn failed_a_request(err: &ClientError) -> bool {
+    matches!(
+        err,
+        ClientError::Http { .. }
+            | ClientError::Transport { .. }
+            | ClientError::Tls { .. }
+            | ClientError::Refused { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::BadResponse { .. }
+            | ClientError::BodyTooLarge { .. }
+            | ClientError::Placeholder { .. }
+            | ClientError::RouteNotFound { .. }
+    )
+}
+
 pub fn to_error_info(err: &ClientError) -> ErrorInfo {
+    let cause = failed_a_request(err).then(|| err.cause_detail().map_or_else(|| err.to_string(), str::to_owned));
     let base = ErrorInfo {
         code: err.code().to_owned(),
         message: err.to_string(),
-        cause: err.cause_detail().map(str::to_owned),
-        cause_code: None,
+        cause_code: cause.as_ref().map(|_| err.code().to_owned()),
+        cause,
         status: err.status().map(u32::from),
         idempotency_key: None,
         may_have_minted: None,

@@ -28,6 +28,8 @@ pub struct FetchOrder {
     /// The call's own headers as `[name, value, ...]`.
     pub headers: Option<Vec<String>>,
     pub max_response_bytes: Option<f64>,
+    /// Redirects to plain http off loopback are followed (the `allowInsecure` option).
+    pub allow_insecure: Option<bool>,
 }
 
 impl From<FetchCall> for FetchOrder {
@@ -43,6 +45,7 @@ impl From<FetchCall> for FetchOrder {
             idempotency_key: call.idempotency_key,
             headers: call.extra_headers.map(|h| h.iter().flat_map(|(n, v)| [n.clone(), v.clone()]).collect()),
             max_response_bytes: Some(call.max_response_bytes as f64),
+            allow_insecure: Some(call.allow_insecure),
         }
     }
 }
@@ -70,6 +73,7 @@ impl FetchDispatch for JsFetch {
             idempotency_key: None,
             headers: None,
             max_response_bytes: None,
+            allow_insecure: None,
         };
         self.0.call(order, ThreadsafeFunctionCallMode::NonBlocking);
     }

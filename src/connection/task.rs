@@ -227,7 +227,12 @@ mod tests {
                 if f.healthy.load(SeqCst) {
                     Ok(())
                 } else {
-                    Err(ClientError::Http { status: 503, status_text: "Service Unavailable".into(), retry_after: None })
+                    Err(ClientError::Http {
+                        status: 503,
+                        status_text: "Service Unavailable".into(),
+                        retry_after: None,
+                        backend_failed: false,
+                    })
                 }
             })
         });

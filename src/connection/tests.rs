@@ -8,7 +8,12 @@ use crate::rt::clock::ManualClock;
 const URL: &str = "http://127.0.0.1:9/v1";
 
 fn down() -> Result<(), ClientError> {
-    Err(ClientError::Http { status: 503, status_text: "Service Unavailable".into(), retry_after: None })
+    Err(ClientError::Http {
+        status: 503,
+        status_text: "Service Unavailable".into(),
+        retry_after: None,
+        backend_failed: false,
+    })
 }
 
 fn exact(max_attempts: Option<u32>) -> ConnectionConfig {

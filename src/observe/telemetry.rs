@@ -390,6 +390,7 @@ impl Exchange {
                         status: r.status,
                         status_text: r.status_text.clone(),
                         retry_after: None,
+                        backend_failed: r.status == 503 && crate::wire::unavailable_after_backend(&r.body),
                     }),
                     Ok(_) => None,
                     Err(e) => Some(e.clone()),
@@ -480,7 +481,12 @@ mod tests {
     #[test]
     fn tracing_records_start_and_end_of_every_attempt_and_wakes_once_per_batch() {
         let (t, wake) = telemetry(TRACE);
-        let http = ClientError::Http { status: 503, status_text: "Service Unavailable".into(), retry_after: None };
+        let http = ClientError::Http {
+            status: 503,
+            status_text: "Service Unavailable".into(),
+            retry_after: None,
+            backend_failed: false,
+        };
         block_on(scoped(CallScope::new(7, Operation::Mint, &t, None), async {
             attempt(1, Some(http.clone()));
             attempt(2, None);

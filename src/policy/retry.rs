@@ -310,7 +310,8 @@ mod tests {
 
     #[test]
     fn transient_failures_are_retried_and_refusals_are_not() {
-        let http = |status| ClientError::Http { status, status_text: String::new(), retry_after: None };
+        let http =
+            |status| ClientError::Http { status, status_text: String::new(), retry_after: None, backend_failed: false };
         for status in [408, 429, 502, 503, 504] {
             assert!(is_retryable(&http(status)), "{status}");
         }

@@ -262,7 +262,8 @@ mod tests {
     #[test]
     fn stopping_a_mint_reports_whether_it_may_have_minted() {
         let rt = runtime();
-        let unprocessed = || ClientError::Http { status: 503, status_text: String::new(), retry_after: None };
+        let unprocessed =
+            || ClientError::Http { status: 503, status_text: String::new(), retry_after: None, backend_failed: false };
         let unknown = || ClientError::Timeout { after_ms: 1, phase: crate::error::Phase::Exchange };
         for (script, in_flight, expected) in [
             (vec![], true, true),

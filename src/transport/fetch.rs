@@ -62,6 +62,9 @@ pub struct FetchCall {
     pub extra_headers: Option<crate::observe::telemetry::Headers>,
     /// JS stops reading a body past this many bytes.
     pub max_response_bytes: usize,
+    /// JS follows redirects itself (`redirect: "manual"`) with the native transport's rules
+    /// (`transport::redirect`): plain http off loopback is refused unless this is set.
+    pub allow_insecure: bool,
 }
 
 impl std::fmt::Debug for FetchCall {
@@ -76,6 +79,7 @@ impl std::fmt::Debug for FetchCall {
             .field("idempotency_key", &self.idempotency_key)
             .field("extra_headers", &self.extra_headers)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("allow_insecure", &self.allow_insecure)
             .finish()
     }
 }
@@ -128,6 +132,8 @@ const CONNECT_CODES: &[&str] =
 const EXCHANGE_CODES: &[&str] = &["ECONNRESET", "ETIMEDOUT", "EPIPE"];
 /// The TLS verification codes the native transport reports too.
 const TLS_CODES: &[&str] = &["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "ERR_TLS_CERT_ALTNAME_INVALID", "CERT_HAS_EXPIRED"];
+/// The redirects JS refuses to follow, as the native transport names them.
+const REDIRECT_CODES: &[&str] = &["ERR_INSECURE_REDIRECT", "ERR_TOO_MANY_REDIRECTS"];
 /// A rejected fetch whose cause has none of the codes above (a stub's `new Error(...)`).
 pub const UNKNOWN_FAILURE_CODE: &str = "EFETCH";
 /// What JS reports for a body cut off at the size cap.
@@ -155,6 +161,10 @@ fn to_client_error(failure: FetchFailure) -> ClientError {
     };
     if let Some(code) = known(CONNECT_CODES, code) {
         return ClientError::Transport { code, detail, phase: Phase::Connect };
+    }
+    // A redirect JS would not follow (lib/fetch-redirect.js, the rules of `transport::redirect`).
+    if let Some(code) = known(REDIRECT_CODES, code) {
+        return ClientError::Refused { code, detail };
     }
     if let Some(code) = known(TLS_CODES, code) {
         return ClientError::Tls { code, detail };
@@ -187,6 +197,7 @@ pub struct FetchTransport {
     origin: String,
     authorization: Option<String>,
     max_response_bytes: usize,
+    allow_insecure: bool,
     /// Wired by the binding on the JS thread; `None` before the first call and after close.
     dispatch: Mutex<Option<Arc<dyn FetchDispatch>>>,
 }
@@ -207,6 +218,7 @@ impl FetchTransport {
             origin,
             authorization: key.map(|k| format!("Bearer {k}")),
             max_response_bytes: config.max_response_bytes,
+            allow_insecure: config.allow_insecure,
             dispatch: Mutex::new(None),
         })
     }
@@ -250,6 +262,7 @@ impl FetchTransport {
             idempotency_key: req.idempotency_key.map(str::to_owned),
             extra_headers: crate::observe::telemetry::extra_headers(),
             max_response_bytes: self.max_response_bytes,
+            allow_insecure: self.allow_insecure,
         };
         if !dispatch.start(call) {
             lock_waiting().remove(&id);
