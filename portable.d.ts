@@ -99,6 +99,8 @@ export interface PortableClientStats {
   cache: CacheStats | null
   /** Placeholder ids resolved (`acceptPlaceholders`). */
   placeholdersAccepted: number
+  /** Always 0: the portable client emits its events synchronously, with no queue to overflow. */
+  eventsDropped: number
   /** The wire the service speaks; `"unknown"` until an answer told (`wire: "auto"`). */
   wire: 'v1' | 'deployed' | 'unknown'
   connection: ClientConnectionState

@@ -3,9 +3,16 @@
 // context of its own, where an object or Error made with Node's main-realm constructors fails
 // `instanceof Object` / `instanceof Error`. The native side builds each payload once
 // (src/bindings/events.rs); the JS side only emits it.
+import { once, on } from 'node:events'
+import { createRequire } from 'node:module'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { closedPort } from './helpers.mjs'
 import { record, waitFor } from './wait.mjs'
+
+const native = createRequire(import.meta.url)('../lib/native/index.js')
+
+/** The event queue's bound (src/bindings/events.rs `QUEUE_CAPACITY`). */
+const EVENT_QUEUE = 65536
 
 const EVENTS = [
   'stateChange',
@@ -191,4 +198,104 @@ test('a burst loses no event: 1,000 failing mints at once, 2,000 retry events, e
   expect(c.getStats().retries).toBe(2000)
   await waitFor(() => heard >= 2000, '2,000 retry events', 10000)
   expect(heard).toBe(2000)
+  expect(c.getStats().eventsDropped).toBe(0)
+  expect(c.metrics()).toMatch(/^chittyid_client_events_dropped_total 0$/m)
 })
+
+test("listeners as Node's EventEmitter calls them: once, events.once and events.on, removed or added during an emit, close() from a listener", async () => {
+  const c = client({ serviceUrl: `${emulator.url}/v1` })
+  const calls = []
+  c.once('connected', () => calls.push('once'))
+  const first = once(c, 'stateChange')
+  const iterator = on(c, 'stateChange')
+  const late = () => calls.push('late')
+  const removed = () => calls.push('removed')
+  c.on('stateChange', () => {
+    calls.push('remover')
+    // As with EventEmitter: the emit in progress still calls `removed`; `late` only hears the next.
+    c.off('stateChange', removed)
+    if (!c.listeners('stateChange').includes(late)) c.on('stateChange', late)
+  })
+  c.on('stateChange', removed)
+  await c.connect()
+  expect((await first)[0]).toMatchObject({ from: 'DISCONNECTED', to: 'CONNECTING' })
+  expect((await iterator.next()).value[0]).toMatchObject({ from: 'DISCONNECTED', to: 'CONNECTING' })
+  await iterator.return()
+  await c.disconnect()
+  await c.connect()
+  expect(calls).toEqual([
+    'remover',
+    'removed',
+    'remover',
+    'late',
+    'once',
+    'remover',
+    'late',
+    'remover',
+    'late',
+    'remover',
+    'late',
+  ])
+  // A listener that closes the client: the listeners after it hear nothing, nor any later event.
+  const after = []
+  c.on('disconnected', () => c.close())
+  c.on('disconnected', () => after.push('disconnected'))
+  c.on('stateChange', () => after.push('stateChange'))
+  await c.disconnect()
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  expect(after).toEqual(['stateChange'])
+})
+
+test('a burst above the event queue: every event turned away is counted, warned about once, logged once', async () => {
+  // The native client behind `c`, caught as the client wires its events (the test hook
+  // `emitTestEvents` emits a burst while this thread is busy in it, as a burst from the I/O
+  // thread arrives while the JS thread is busy elsewhere).
+  let nativeClient
+  const attachEvents = native.NativeClient.prototype.attachEvents
+  native.NativeClient.prototype.attachEvents = function (...args) {
+    nativeClient = this
+    return attachEvents.apply(this, args)
+  }
+  const warnings = []
+  const emitWarning = process.emitWarning
+  process.emitWarning = (message, options) => warnings.push({ message, ...options })
+  const logged = []
+  const logger = { debug() {}, info() {}, warn: (...args) => logged.push(args), error() {} }
+  try {
+    const c = client({ serviceUrl: `${emulator.url}/v1`, logger, loggerStyle: 'object-first' })
+    let heard = 0
+    c.on('circuitHalfOpen', () => heard++)
+    expect(nativeClient).toBeDefined()
+    expect(c.getStats().eventsDropped).toBe(0)
+
+    nativeClient.emitTestEvents(EVENT_QUEUE + 1234)
+    expect(c.getStats().eventsDropped).toBe(1234)
+    expect(c.metrics()).toMatch(/^chittyid_client_events_dropped_total 1234$/m)
+    await waitFor(() => heard === EVENT_QUEUE, 'the queued events', 20000)
+    expect(warnings).toEqual([
+      {
+        message: expect.stringMatching(
+          /^1234 events of this ChittyIDClient were dropped: .*getStats\(\)\.eventsDropped/,
+        ),
+        type: 'ChittyIDEventsDropped',
+        code: 'CHITTYID_EVENTS_DROPPED',
+      },
+    ])
+    expect(logged.filter(([record]) => record.event === 'eventsDropped')).toEqual([
+      [{ event: 'eventsDropped', endpoint: emulator.url, dropped: 1234 }, 'chittyid eventsDropped'],
+    ])
+
+    // A second overflow counts on; the warning is not repeated.
+    nativeClient.emitTestEvents(EVENT_QUEUE + 6)
+    expect(c.getStats().eventsDropped).toBe(1240)
+    await waitFor(() => heard === 2 * EVENT_QUEUE, 'the second burst', 20000)
+    // Below the bound nothing is lost.
+    nativeClient.emitTestEvents(10)
+    await waitFor(() => heard === 2 * EVENT_QUEUE + 10, 'ten more', 5000)
+    expect(c.getStats().eventsDropped).toBe(1240)
+    expect(warnings).toHaveLength(1)
+  } finally {
+    native.NativeClient.prototype.attachEvents = attachEvents
+    process.emitWarning = emitWarning
+  }
+}, 60000)

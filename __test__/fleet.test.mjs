@@ -10,12 +10,12 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { makeCertificates } from './certificates.mjs'
+import { REDIS_SERVER, freePort, redisCommand, startRedis, stopped } from './redis-server.mjs'
 import { record, waitFor } from './wait.mjs'
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const WORKER = path.join(ROOT, '__test__', 'fleet-worker.mjs')
 const REDIS = process.env.CHITTYID_TEST_REDIS_URL
-const REDIS_SERVER = process.env.CHITTYID_TEST_REDIS_SERVER
 
 if (!REDIS) {
   console.warn(
@@ -50,29 +50,6 @@ function runWorker(job) {
   })
 }
 
-async function freePort() {
-  const server = net.createServer()
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-/** True once a redis-server answers PING on `port`. */
-function pings(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    socket.setTimeout(500, () => socket.destroy())
-    socket.on('connect', () => socket.write('PING\r\n'))
-    socket.on('data', (d) => {
-      resolve(d.toString().startsWith('+PONG'))
-      socket.destroy()
-    })
-    socket.on('error', () => resolve(false))
-    socket.on('close', () => resolve(false))
-  })
-}
-
 /** `connected_clients` of the redis-server at `url`, this probe's connection included. */
 function redisClients(url) {
   const { hostname, port } = new URL(url)
@@ -92,58 +69,12 @@ function redisClients(url) {
   })
 }
 
-async function startRedis(port) {
-  const child = spawn(
-    REDIS_SERVER,
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  )
-  for (let i = 0; i < 500 && !(await pings(port)); i++) await sleep(20)
-  return child
-}
-
-/** One command to the Redis at `url` in RESP, as any process with access to it could send. */
-function redisCommand(url, ...args) {
-  const { hostname, port } = new URL(url)
-  const request = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname)
-    let text = ''
-    socket.on('connect', () => socket.write(request))
-    socket.on('data', (d) => {
-      text += d
-      const end = text.indexOf('\r\n')
-      if (end < 0) return
-      const head = text.slice(0, end)
-      if (head[0] === '$') {
-        const len = Number(head.slice(1))
-        if (len < 0) return done(null)
-        if (text.length < end + 2 + len + 2) return
-        return done(text.slice(end + 2, end + 2 + len))
-      }
-      if (head[0] === '-') return done(new Error(head))
-      done(head.slice(1))
-    })
-    socket.on('error', reject)
-    function done(value) {
-      socket.destroy()
-      if (value instanceof Error) reject(value)
-      else resolve(value)
-    }
-  })
-}
+/** One command to the test Redis, as any process with access to it could send. */
+const onTestRedis = (...args) => redisCommand(Number(new URL(REDIS).port), args)
 
 /** The Redis key of `id`'s shared verdict for a client of `serviceUrl` (docs/ARCHITECTURE.md "Fleet"). */
 const verdictKey = (keyPrefix, serviceUrl, id) =>
   `${keyPrefix}:${createHash('sha256').update(serviceUrl).digest('hex').slice(0, 16)}:sv:${id}`
-
-function stopped(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once('exit', resolve)
-    child.kill('SIGKILL')
-  })
-}
 
 function percentile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)]
@@ -251,7 +182,7 @@ withRedis('fleet mode', () => {
       const before = emulator.stats().requests.validate
       // A bare verdict (the old clients' format), written by anyone with access to the Redis.
       for (const id of [unknown, 'NOT-A-CHITTY-ID'])
-        await redisCommand(REDIS, 'SET', verdictKey(keyPrefix, client.serviceUrl, id), '1', 'PX', '60000')
+        await onTestRedis('SET', verdictKey(keyPrefix, client.serviceUrl, id), '1', 'PX', '60000')
       expect(await client.validate('NOT-A-CHITTY-ID')).toMatchObject({ valid: false })
       expect(await client.validate(unknown)).toMatchObject({ valid: false })
       // Both went to the service; the well-formed id's forgery was seen and counted.
@@ -259,10 +190,10 @@ withRedis('fleet mode', () => {
       expect(client.getStats().fleet).toMatchObject({ l2Rejected: 1, l2Hits: 0 })
       // A genuine "valid" entry copied under another id's key is refused as well.
       expect((await client.validate(minted)).valid).toBe(true)
-      const genuine = await redisCommand(REDIS, 'GET', verdictKey(keyPrefix, client.serviceUrl, minted))
+      const genuine = await onTestRedis('GET', verdictKey(keyPrefix, client.serviceUrl, minted))
       expect(genuine).toMatch(/^1\.\d+\.[0-9a-f]{64}$/)
       const copyTarget = wrongCheck(1)
-      await redisCommand(REDIS, 'SET', verdictKey(keyPrefix, client.serviceUrl, copyTarget), genuine, 'PX', '60000')
+      await onTestRedis('SET', verdictKey(keyPrefix, client.serviceUrl, copyTarget), genuine, 'PX', '60000')
       const other = await runWorker({
         mode: 'validate',
         serviceUrl,
@@ -293,9 +224,9 @@ withRedis('fleet mode', () => {
         apiKey: 'another-key',
       })
       expect(foreign.fleet).toMatchObject({ l2Hits: 0, l2Rejected: 1 })
-      expect(
-        JSON.stringify(await redisCommand(REDIS, 'GET', verdictKey(keyPrefix, client.serviceUrl, minted))),
-      ).not.toContain('fleet-key')
+      expect(JSON.stringify(await onTestRedis('GET', verdictKey(keyPrefix, client.serviceUrl, minted)))).not.toContain(
+        'fleet-key',
+      )
     } finally {
       await client.close()
     }
@@ -309,16 +240,16 @@ withRedis('fleet mode', () => {
       const id = await client.mint({ entity: 'PEO' })
       await client.validate(id)
       const key = verdictKey(keyPrefix, client.serviceUrl, id)
-      expect(await redisCommand(REDIS, 'EXISTS', key)).toBe('1')
+      expect(await onTestRedis('EXISTS', key)).toBe('1')
       const before = emulator.stats().requests.validate
       await expect(client.invalidate(id)).resolves.toBe(true)
-      expect(await redisCommand(REDIS, 'EXISTS', key)).toBe('0')
+      expect(await onTestRedis('EXISTS', key)).toBe('0')
       expect(client.getStats().cache).toMatchObject({ size: 0 })
       const other = await runWorker({ mode: 'validate', serviceUrl, redis: REDIS, keyPrefix, id, apiKey: 'fleet-key' })
       expect(other.fleet).toMatchObject({ l2Hits: 0, l2Misses: 1 })
       expect(emulator.stats().requests.validate - before).toBe(1)
       // Held nowhere any more (the other process stored its fresh answer in Redis again).
-      await redisCommand(REDIS, 'DEL', key)
+      await onTestRedis('DEL', key)
       await expect(client.invalidate(id)).resolves.toBe(false)
     } finally {
       await client.close()

@@ -18,13 +18,16 @@ const { TRACING_CHANNEL } = require('@chittyos/chittyid-client')
 /**
  * Subscribes to the client's TracingChannel; returns the function that unsubscribes.
  * Events of one attempt share one context object, so the span is kept per context.
+ * The health checks the client sends on its own (`ctx.probe`: the connection manager's, a
+ * down endpoint's) become spans too, marked `chittyid.probe`; `{ probes: false }` skips them.
  */
-function instrumentChittyID(tracer) {
+function instrumentChittyID(tracer, { probes = true } = {}) {
   const channel = diagnosticsChannel.tracingChannel(TRACING_CHANNEL)
   const spans = new WeakMap()
   const handlers = {
     // Published in the caller's async context: the active span there is the parent.
     start(ctx) {
+      if (ctx.probe !== undefined && !probes) return
       const url = new URL(ctx.url)
       const span = tracer.startSpan(
         `ChittyID ${ctx.operation}`,
@@ -42,6 +45,8 @@ function instrumentChittyID(tracer) {
             'chittyid.attempt': ctx.attempt,
             ...(ctx.attempt > 1 ? { 'http.request.resend_count': ctx.attempt - 1 } : {}),
             ...(ctx.idempotencyKey ? { 'chittyid.idempotency_key': ctx.idempotencyKey } : {}),
+            // Published in the context the client was made in: usually a root span.
+            ...(ctx.probe ? { 'chittyid.probe': ctx.probe } : {}),
           },
         },
         context.active(),

@@ -38,6 +38,11 @@ const v1Headers = (options, operation) => callHeaders(undefined, options, operat
 let deliverTo
 /** Whether `value` was made by the ChittyIDClient constructor (set in the class's static block). */
 let isClient
+/**
+ * Marks every request of `client` as a health probe of kind `probe` on `chittyid:request` and
+ * in the logger (set in the class's static block): the compat connection manager's bare client.
+ */
+let markProbeClient
 
 /** A TypeError (`ERR_INVALID_THIS`) unless `self` is a client: a detached method, a bare prototype. */
 function checkThis(self, member) {
@@ -248,6 +253,7 @@ class ChittyIDClient extends EventEmitter {
 
   static {
     deliverTo = (client, name, payload) => client.#deliver(name, payload)
+    markProbeClient = (client, probe) => client.#telemetry?.markProbes(probe)
     isClient = (value) => value !== null && typeof value === 'object' && #closed in value
   }
 
@@ -258,6 +264,11 @@ class ChittyIDClient extends EventEmitter {
   #deliver(name, payload) {
     if (name === '') return this.#marks.shift()?.() // a mark (#eventsDelivered)
     if (this.#closed) return
+    if (name === '#dropped') return this.#telemetry.eventsDropped(payload)
+    // Records of the client's own health probes wait (src/bindings/events.rs).
+    if (name === '#records') return this.#telemetry.drain(true)
+    // A subscriber that arrived while the client made no call switches its checks' tracing on.
+    this.#telemetry.refresh()
     this.#telemetry.logEvent(name, payload)
     // A listener may close() the client: later listeners then hear nothing.
     emitSafely(this, name, payload, () => !this.#closed)
@@ -273,7 +284,8 @@ class ChittyIDClient extends EventEmitter {
     if (signal && signal.aborted)
       return Promise.reject(abortError(signal, kind === OTHER ? undefined : { mayHaveMinted: false }))
     this.#wireFetch()
-    if (this.#telemetry.logging) this.#wireEvents()
+    // Records of health probes started by the call (failover) come through the event channel.
+    if (this.#onEvent !== undefined && this.#telemetry.observed) this.#wireEvents()
     const cancellable = signal !== undefined
     return this.#bridge.submit(kind, entity, signal, (ticket) => {
       if (this.#transport === 'fetch') this.#captureFetch(ticket)
@@ -411,6 +423,8 @@ class ChittyIDClient extends EventEmitter {
       // Which wire the active endpoint speaks ('unknown' until an answer told, with wire: 'auto').
       wire: stats.wire,
       placeholdersAccepted: stats.placeholdersAccepted,
+      // Events the native queue turned away while the JS thread was behind (src/bindings/events.rs).
+      eventsDropped: stats.eventsDropped,
       connection: this.getConnectionState(),
     }
   }
@@ -519,6 +533,8 @@ class ChittyIDClient extends EventEmitter {
     if (this.#native === undefined) return
     const stopped = this.#native.close()
     this.#monitoring = false
+    // Checks of the connection manager still open end now, as the calls do.
+    this.#telemetry.closeProbes(closedError())
     // Settles once what close() stopped has ended natively (docs/ARCHITECTURE.md, "Closing").
     const native = this.#native
     this.#closing = this.#bridge.closeAll(closedError, stopped, (ticket) => native.submitClosed(ticket))
@@ -572,4 +588,5 @@ function fetchPerformer(fetches, redirects) {
 
 const { mintChittyID, validateChittyID } = shortcuts(ChittyIDClient)
 
-module.exports = { ChittyIDClient, mintChittyID, validateChittyID }
+// `markProbeClient` is internal (lib/compat/connection-manager.js); index.js does not export it.
+module.exports = { ChittyIDClient, mintChittyID, validateChittyID, markProbeClient: (c, p) => markProbeClient(c, p) }

@@ -76,6 +76,8 @@ const EVENT_LEVELS = {
   fleetDegraded: 'warn',
   fleetRestored: 'info',
   placeholder: 'warn',
+  // Not an event: the native event queue overflowed (once per client).
+  eventsDropped: 'warn',
 }
 
 function eventLevel(name) {

@@ -16,6 +16,8 @@ import ChittyIDClientDefault, {
   TRACING_CHANNEL,
   type ChittyIDRequestContext,
   type ChittyIDErrorCode,
+  type ChittyIDUnknownOptionError,
+  type ChittyIDCacheStats,
 } from '@chittyos/chittyid-client'
 import diagnosticsChannel from 'node:diagnostics_channel'
 
@@ -48,6 +50,12 @@ async function main(): Promise<void> {
     if (err instanceof ChittyIDError) console.log(err.code, err.status, err.cause?.message)
   }
   console.log(ok, again, (await validateChittyID(id)).valid, emulator.stats().mintedIds.length)
+  try {
+    new ChittyIDClient({ cache: { maxSize: 1 } })
+  } catch (err) {
+    const unknown = err as ChittyIDUnknownOptionError
+    if (unknown.code === 'ERR_CHITTYID_UNKNOWN_OPTION') console.log(unknown.option, unknown.suggestion ?? 'none')
+  }
 
   // Retry safety, rate limits, the emulator's ignore-keys mode.
   const careful = new ChittyIDClient({ serviceUrl: `${emulator.url}/v1`, retry: { mint: 'idempotent' } })
@@ -106,6 +114,8 @@ async function main(): Promise<void> {
     start: (message) => {
       const ctx = message as ChittyIDRequestContext
       console.log(ctx.operation, ctx.url, ctx.attempt, ctx.idempotencyKey, ctx.startTime)
+      const probe: 'connection' | 'failover' | undefined = ctx.probe
+      if (probe !== undefined) return
     },
     end() {},
     asyncStart() {},
@@ -320,5 +330,8 @@ import { ChittyIDCache, getSharedCache, clearSharedCache } from '@chittyos/chitt
 const compatCache = new ChittyIDCache({ maxSize: 100 })
 compatCache.set('X', true)
 const verdict: boolean | null = compatCache.get('X')
-console.log(verdict, getSharedCache().getStats().hitRate, compatCache.getConfig().ttlMinutes)
+const compatStats: ChittyIDCacheStats = getSharedCache().getStats()
+// @ts-expect-error the compat cache serves no stale answers
+console.log(compatStats.staleServed)
+console.log(verdict, compatStats.hitRate, compatCache.getConfig().ttlMinutes)
 clearSharedCache()

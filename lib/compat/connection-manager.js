@@ -7,10 +7,11 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../native/index.js')
-const { ChittyIDClient } = require('../client.js')
+const { ChittyIDClient, markProbeClient } = require('../client.js')
 const { DEFAULTS: CLIENT_DEFAULTS } = require('../options.js')
 const { emitSafely } = require('../events.js')
 const { ConnectionState, zeroConnectionStats } = require('../connection-state.js')
+const { hideOwnFields } = require('../v1.js')
 
 // The client's `connection` defaults (lib/options.js), and v1's own service URL default for
 // this class: the service root, without the client's `/v1`.
@@ -64,6 +65,9 @@ class ChittyIDConnectionManager extends EventEmitter {
 
   constructor(options = {}) {
     super()
+    // EventEmitter's own fields (`_events`, ...) are not the manager's data: hidden, its own
+    // enumerable properties are the fields its type declares, as with the client.
+    hideOwnFields(this)
     if (options === null || typeof options !== 'object') options = {}
     this.serviceUrl = option(options, 'serviceUrl')
     Object.defineProperty(this, 'apiKey', {
@@ -137,6 +141,8 @@ class ChittyIDConnectionManager extends EventEmitter {
         cache: false,
         connection: false,
       })
+      // Its checks are the manager's own: traced and logged as probes, as natively.
+      markProbeClient(this.#probe, 'connection')
       this.#probeKey = key
     }
     return this.#probe

@@ -95,6 +95,12 @@ export declare class NativeClient {
    */
   attachEvents(callback: (name: string, payload: object) => void, object: ObjectConstructor, error: ErrorConstructor): void
   /**
+   * Test hook: emits `count` `circuitHalfOpen` events at once from this thread, which is busy
+   * here meanwhile, as it is while a burst arrives from the I/O thread: the event queue's
+   * bound and `eventsDropped` can be checked exactly (`__test__/event-payloads.test.mjs`).
+   */
+  emitTestEvents(count: number): void
+  /**
    * Queues a mark behind every event emitted so far: the event callback gets it as the name
    * `""` once they all reached it (the function keeps the loop alive until then). False when
    * no mark will come (no callback attached, closed, queue full).
@@ -315,6 +321,11 @@ export interface ClientStats {
   wire: string
   /** Placeholder ids resolved because the client accepts them (`acceptPlaceholders`). */
   placeholdersAccepted: number
+  /**
+   * Events dropped on their way to the listeners: the JS thread fell behind the event queue
+   * (65,536 events). 0 unless it did.
+   */
+  eventsDropped: number
 }
 
 /** What the compat `CircuitBreaker` is told by `admit()`. */
@@ -550,6 +561,8 @@ export interface FleetStats {
   connected: boolean
   /** Redis is unavailable: the client runs local-only until a probe succeeds. */
   degraded: boolean
+  /** While degraded: why (the `reason` of the last `fleetDegraded`, redacted); absent otherwise. */
+  degradedReason?: string
   errors: number
   timeouts: number
   /** Redis commands not sent because Redis was known to be down. */

@@ -480,6 +480,8 @@ class ChittyIDClient extends Emitter {
       ...this.#attempts.snapshot(),
       cache: this.#cache ? this.#cache.stats() : null,
       placeholdersAccepted: this.#placeholders,
+      // Events reach the listeners synchronously, from the call that caused them: no queue to overflow.
+      eventsDropped: 0,
       // What the service speaks: 'v1', 'deployed', or 'unknown' until an answer told (wire: 'auto').
       wire: this.#wire ?? 'unknown',
       connection: this.getConnectionState(),

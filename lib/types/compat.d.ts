@@ -225,6 +225,9 @@ export declare function getSharedConnectionManager(options?: ConnectionManagerOp
 /** Resets the shared manager (disconnect, zero attempts and stats) and forgets it. */
 export declare function resetSharedConnectionManager(): void
 
+/** `ChittyIDCache#getStats()`; `hitRate` is `"NN.NN%"`. */
+export type ChittyIDCacheStats = Omit<CacheStats, 'staleServed'>
+
 export interface ChittyIDCacheOptions {
   /** Default 10000. */
   maxSize?: number
@@ -249,7 +252,8 @@ export declare class ChittyIDCache {
   /** Removes every entry and zeroes the stats. */
   clear(): void
   size(): number
-  getStats(): CacheStats
+  /** The client's cache counters without `staleServed` (this cache serves no stale answers). */
+  getStats(): ChittyIDCacheStats
   /** Removes expired entries; returns how many. */
   maintain(): number
   /** Cached ids, least recently used first. */

@@ -158,7 +158,7 @@ export interface FleetOptions {
    * Default `false`: one budget per service origin, as the service limits per client IP.
    */
   apiKeyScope?: boolean
-  /** Longest a call waits on any one Redis command, ms (1..10000). Default 30. */
+  /** Longest a call waits on any one Redis command, ms (1..10000; never longer than `timeout`). Default 30. */
   deadlineMs?: number
   /**
    * The fleet's combined request rate to the service (every operation, every attempt). Unset:
@@ -168,7 +168,7 @@ export interface FleetOptions {
   ratePerSecond?: number
   /** Requests that may go out back to back after a quiet spell (>= 1). Default 1. */
   burst?: number
-  /** Longest a validation waits for another instance already asking for the same id, ms. Default 200. */
+  /** Longest a validation waits for another instance already asking for the same id, ms (never longer than `timeout`). Default 200. */
   coalesceMs?: number
   /**
    * The shared validation cache (needs the local `cache` and an `apiKey`, from which the key that

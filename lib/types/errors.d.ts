@@ -66,8 +66,10 @@ export declare class ChittyIDError extends Error {
    * builds; `status` on an `EHTTP` one), absent when the call was refused before sending (an
    * open circuit, `ERATELIMITED`, `EBULKHEADFULL`, `ECLIENTCLOSED`). For `EMINTUNKNOWN` the
    * failure itself, with its own code (`ECONNRESET`, `ETIMEDOUT`, `EHTTP`, `EBADRESPONSE`, ...).
+   * For `ABORT_ERR` the signal's `reason` as given: by default a `DOMException` named
+   * `AbortError`, whose `code` is the number 20.
    */
-  readonly cause?: Error & { code?: string; status?: number }
+  readonly cause?: Error & { code?: string | number; status?: number }
   /**
    * `ECIRCUITOPEN`: `"OPEN"` when the call failed fast because the circuit is open,
    * `"HALF_OPEN"` when every trial call of a half-open circuit was already in flight.
@@ -97,4 +99,16 @@ export declare class ChittyIDError extends Error {
   readonly mintedIds?: (string | null)[]
   /** With `mintedIds`: the positions whose mint failed (the error's `code` is the first one's). */
   readonly failedPositions?: number[]
+}
+
+/**
+ * The `TypeError` for an option name the client does not know (`ERR_CHITTYID_UNKNOWN_OPTION`):
+ * thrown by the constructor, a rejection of a call given an unknown call option.
+ */
+export interface ChittyIDUnknownOptionError extends TypeError {
+  readonly code: 'ERR_CHITTYID_UNKNOWN_OPTION'
+  /** The option's path, e.g. `"cache.max"`. */
+  readonly option: string
+  /** The known name it probably meant, when one is likely (e.g. `"cache.maxSize"`). */
+  readonly suggestion?: string
 }

@@ -13,7 +13,10 @@ export interface ChittyIDLogger {
 
 /** One structured log record (never the API key: service text is redacted of it). */
 export interface ChittyIDLogRecord {
-  /** `request` (one attempt), a client event name (`retry`, `circuitOpen`, `connected`...), or `telemetryDropped`. */
+  /**
+   * `request` (one attempt), a client event name (`retry`, `circuitOpen`, `connected`...),
+   * `telemetryDropped`, or `eventsDropped` (once: the event queue overflowed; `dropped` so far).
+   */
   event: string
   /** The service's origin (scheme, host, port): no path, no credentials. */
   endpoint: string
@@ -31,6 +34,8 @@ export interface ChittyIDLogRecord {
   idempotencyKey?: string
   /** The failure's message. */
   error?: string
+  /** A `request` that was one of the client's own health checks (see `ChittyIDRequestContext.probe`). */
+  probe?: 'connection' | 'failover'
   [field: string]: unknown
 }
 
@@ -38,7 +43,9 @@ export interface ChittyIDLogRecord {
  * The context object of one attempt on the `chittyid:request` TracingChannel
  * (`TRACING_CHANNEL`); every event of the attempt (`start`, `end`, `error`, `asyncStart`,
  * `asyncEnd`) gets the same object. Events are published in the caller's async context, once
- * the attempt's record reached the JS thread: use `startTime` / `endTime` for timing.
+ * the attempt's record reached the JS thread: use `startTime` / `endTime` for timing. The
+ * health checks the client sends on its own are published too, with `probe` set, in the async
+ * context the client was created in.
  */
 export interface ChittyIDRequestContext {
   operation: ChittyIDOperation
@@ -57,6 +64,12 @@ export interface ChittyIDRequestContext {
   startTime: number
   /** Unix ms when it settled. */
   endTime?: number
+  /**
+   * Set when the request is a health check the client sent on its own, not a call: the
+   * connection manager's (`'connection'`: `connect()`, `connection.autoConnect`), or a probe of
+   * an endpoint that is down (`'failover'`). Filter on it to keep them out of your calls' metrics.
+   */
+  probe?: 'connection' | 'failover'
 }
 
 /** The name of the client's TracingChannel: `"chittyid:request"`. */

@@ -32,7 +32,7 @@ export interface EndpointStats extends Omit<Native.EndpointStats, 'breaker' | 'w
 /** `client.getStats()`: everything observable in one snapshot. Never contains the API key. */
 export interface ClientStats extends Pick<
   Native.ClientStats,
-  'retries' | 'rejectedByBreaker' | 'rateLimit' | 'retryBudgetExhausted' | 'placeholdersAccepted'
+  'retries' | 'rejectedByBreaker' | 'rateLimit' | 'retryBudgetExhausted' | 'placeholdersAccepted' | 'eventsDropped'
 > {
   requests: { mint: OperationStats; mintBatch: OperationStats; validate: OperationStats; healthCheck: OperationStats }
   /** `null` with `circuitBreaker: false`. */

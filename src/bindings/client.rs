@@ -78,9 +78,11 @@ impl NativeClient {
             .and_then(|builder| builder.events(events.clone()).build())
             .map_err(|e| to_napi_error(&e))?;
         let core = built.client;
-        let connection = ClientConnection::new(built.connection, &core, events);
         let completer: Arc<Completer> = Arc::default();
-        let telemetry = Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))));
+        // Records of health probes (no call pending) wake JS through the event channel.
+        let telemetry =
+            Arc::new(Telemetry::new(Arc::new(CompleterWake(completer.clone()))).with_background(events.clone()));
+        let connection = ClientConnection::new(built.connection, &core, events, &telemetry);
         let cache_handle = core.cache().map_or(0, |cache| crate::bindings::cache::register(cache.clone()));
         let calls = Arc::new(Calls {
             core,
@@ -269,6 +271,17 @@ impl NativeClient {
         error: Constructor<String>,
     ) -> Result<()> {
         self.connection.attach_events(&callback, &object, &error)
+    }
+
+    /// Test hook: emits `count` `circuitHalfOpen` events at once from this thread, which is busy
+    /// here meanwhile, as it is while a burst arrives from the I/O thread: the event queue's
+    /// bound and `eventsDropped` can be checked exactly (`__test__/event-payloads.test.mjs`).
+    #[napi]
+    pub fn emit_test_events(&self, count: u32) {
+        let sink = self.calls.core.resilience().sink();
+        for _ in 0..count {
+            sink.emit(crate::observe::events::Event::CircuitHalfOpen);
+        }
     }
 
     /// Queues a mark behind every event emitted so far: the event callback gets it as the name

@@ -10,6 +10,7 @@ use crate::bindings::events::{Constructor, EventCallback, JsEventSink};
 use crate::client::Client;
 use crate::connection::task::{ConnectionTask, Probe, TaskFuture};
 use crate::connection::{ConnectionConfig, ConnectionMachine, ConnectionSnapshot, ConnectionState, UnixClock};
+use crate::observe::telemetry::{scoped, CallScope, Probe as ProbeKind, Telemetry};
 use crate::rt::clock::system;
 use tokio_util::task::TaskTracker;
 
@@ -90,13 +91,21 @@ pub struct ClientConnection {
 }
 
 impl ClientConnection {
-    pub fn new(config: Option<ConnectionConfig>, core: &Arc<Client>, events: Arc<JsEventSink>) -> Self {
+    pub fn new(
+        config: Option<ConnectionConfig>,
+        core: &Arc<Client>,
+        events: Arc<JsEventSink>,
+        telemetry: &Arc<Telemetry>,
+    ) -> Self {
         let task = config.map(|config| {
             let machine = ConnectionMachine::new(config, core.service_url().to_owned(), system(), Arc::new(UnixClock));
             let client = Arc::clone(core);
+            let telemetry = Arc::clone(telemetry);
+            // Each check is traced as a probe (`lib/telemetry.js`), not as a call.
             let probe: Probe = Arc::new(move || {
                 let client = Arc::clone(&client);
-                Box::pin(async move { client.watch_endpoints().await })
+                let scope = CallScope::probe(ProbeKind::Connection, &telemetry);
+                Box::pin(async move { scoped(scope, client.watch_endpoints()).await })
             });
             ConnectionTask::new(machine, probe, events.clone())
         });

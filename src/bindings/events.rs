@@ -7,10 +7,20 @@
 //! "Observability"). While a mark is on its way the function is referenced, so the wait itself
 //! keeps the loop alive; with no mark pending it is weak again.
 //!
+//! Records of the client's own health probes (`crate::observe::telemetry::Probe`) wake JS
+//! through here too (name `#records`: JS then drains the telemetry queue): they come while no
+//! call is pending, when the completion wake-up is detached, and like events they must not keep
+//! the process alive. One such wake-up is on its way at a time.
+//!
+//! Events the full queue turns away are counted (`getStats().eventsDropped`); the first delivery
+//! after the first drop also hands JS a notice (name `#dropped`, the count so far), once per
+//! client, which JS turns into one process warning.
+//!
 //! Each event's payload is built here, once, straight from the core's variant (its fields, in
 //! camelCase, in the order of the `lib/types/events.d.ts` interface); the JS side only emits it.
 
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use napi::bindgen_prelude::*;
@@ -25,14 +35,37 @@ use crate::observe::events::{ErrorPayload, Event, EventSink};
 /// and a bound of 1,024 dropped half of them.
 const QUEUE_CAPACITY: usize = crate::observe::telemetry::MAX_QUEUED;
 
-/// What the threadsafe function carries: an event, or a mark (see [`JsEventSink::flush`]).
+/// What the threadsafe function carries: an event, a mark (see [`JsEventSink::flush`]), or a
+/// wake-up for probe records.
 enum Item {
     Event(Event),
     Mark,
+    Records,
 }
 
 /// The name the JS callback gets for a mark (no event has an empty name).
 const MARK: &str = "";
+
+/// The name the JS callback gets, once per client, with the number of events dropped so far.
+const DROPPED: &str = "#dropped";
+
+/// The name the JS callback gets when probe records wait in the telemetry queue.
+const RECORDS: &str = "#records";
+
+/// Events the full queue turned away, and whether JS was told.
+#[derive(Default)]
+struct Drops {
+    count: AtomicU64,
+    noticed: AtomicBool,
+}
+
+impl Drops {
+    /// The count to hand JS now: the first time there is one.
+    fn notice(&self) -> Option<u64> {
+        let count = self.count.load(Ordering::Relaxed);
+        (count > 0 && !self.noticed.swap(true, Ordering::Relaxed)).then_some(count)
+    }
+}
 
 /// What the JS callback is called with: the event's name and its payload.
 type Delivery = FnArgs<(&'static str, Raw)>;
@@ -51,11 +84,38 @@ type EventFn = ThreadsafeFunction<Item, (), Delivery, Status, false, true, QUEUE
 struct Realm {
     object: FunctionRef<(), ()>,
     error: FunctionRef<String, ()>,
+    /// The JS callback itself, for the drop notice (a second call within one delivery).
+    callback: FunctionRef<Delivery, ()>,
+    drops: Arc<Drops>,
+    /// A `#records` wake-up is queued (see [`Wake for JsEventSink`]).
+    records_owed: Arc<AtomicBool>,
 }
 
 impl Realm {
-    fn new(object: &Constructor<()>, error: &Constructor<String>) -> Result<Self> {
-        Ok(Self { object: object.create_ref()?, error: error.create_ref()? })
+    fn new(
+        callback: &EventCallback,
+        object: &Constructor<()>,
+        error: &Constructor<String>,
+        sink: &JsEventSink,
+    ) -> Result<Self> {
+        Ok(Self {
+            object: object.create_ref()?,
+            error: error.create_ref()?,
+            callback: callback.create_ref()?,
+            drops: Arc::clone(&sink.drops),
+            records_owed: Arc::clone(&sink.records_owed),
+        })
+    }
+
+    /// Hands JS the drop notice, if one is due: before the item being delivered, which was
+    /// queued before the first drop.
+    fn notify_drops(&self, env: &Env) -> Result<()> {
+        if let Some(count) = self.drops.notice() {
+            // SAFETY: on the JS thread (the threadsafe function's callback), with its live `env`.
+            let count = unsafe { f64::to_napi_value(env.raw(), count as f64)? };
+            self.callback.borrow_back(env)?.call(FnArgs { data: (DROPPED, Raw(count)) })?;
+        }
+        Ok(())
     }
 
     /// `{}`.
@@ -119,11 +179,18 @@ impl Realm {
 
     /// The arguments of the JS callback for the event (or the mark) in `ctx`.
     fn delivery(&self, ctx: ThreadsafeCallContext<Item>, slot: &Weak<Mutex<Slot>>) -> Result<Delivery> {
+        // A notice that fails must not cost the item its delivery (a mark someone waits for).
+        let _ = self.notify_drops(&ctx.env);
         match ctx.value {
             Item::Event(event) => {
                 let name = event.name();
                 let payload = self.payload(&ctx.env, event)?;
                 Ok(FnArgs { data: (name, Raw(payload)) })
+            }
+            Item::Records => {
+                // Cleared before JS drains: a record queued from now on owes another wake-up.
+                self.records_owed.store(false, Ordering::Release);
+                Ok(FnArgs { data: (RECORDS, Raw(undefined(&ctx.env)?)) })
             }
             Item::Mark => {
                 if let Some(slot) = slot.upgrade() {
@@ -137,9 +204,7 @@ impl Realm {
                         }
                     }
                 }
-                // SAFETY: on the JS thread (the threadsafe function's callback), with its live `env`.
-                let undefined = unsafe { <() as ToNapiValue>::to_napi_value(ctx.env.raw(), ())? };
-                Ok(FnArgs { data: (MARK, Raw(undefined)) })
+                Ok(FnArgs { data: (MARK, Raw(undefined(&ctx.env)?)) })
             }
         }
     }
@@ -160,6 +225,12 @@ fn put<V: ToNapiValue>(env: &Env, object: sys::napi_value, key: &CStr, value: V)
     // SAFETY: on the JS thread (the threadsafe function's callback), with its live `env`.
     let value = unsafe { V::to_napi_value(env, value)? };
     check_status!(unsafe { sys::napi_set_named_property(env, object, key.as_ptr(), value) })
+}
+
+/// `undefined`.
+fn undefined(env: &Env) -> Result<sys::napi_value> {
+    // SAFETY: on the JS thread (the threadsafe function's callback), with its live `env`.
+    unsafe { <() as ToNapiValue>::to_napi_value(env.raw(), ()) }
 }
 
 /// Milliseconds and epoch times as JS numbers.
@@ -183,6 +254,8 @@ enum Slot {
 
 pub struct JsEventSink {
     tsfn: Arc<Mutex<Slot>>,
+    drops: Arc<Drops>,
+    records_owed: Arc<AtomicBool>,
 }
 
 fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
@@ -202,7 +275,7 @@ impl JsEventSink {
     /// A sink with no callback yet; see [`JsEventSink::attach`]. Until then the client holds
     /// no JS handle at all (nothing for `--detectOpenHandles` to report).
     pub fn detached() -> Self {
-        Self { tsfn: Arc::new(Mutex::new(Slot::Detached)) }
+        Self { tsfn: Arc::new(Mutex::new(Slot::Detached)), drops: Arc::default(), records_owed: Arc::default() }
     }
 
     /// Creates the threadsafe function on first use; later calls and calls after `close()`
@@ -216,7 +289,8 @@ impl JsEventSink {
     ) -> Result<()> {
         let mut slot = lock(&self.tsfn);
         if matches!(*slot, Slot::Detached) {
-            let tsfn = build(callback, Realm::new(object, error)?, Arc::downgrade(&self.tsfn))?;
+            let realm = Realm::new(callback, object, error, self)?;
+            let tsfn = build(callback, realm, Arc::downgrade(&self.tsfn))?;
             *slot = Slot::Open(Open { tsfn, marks: 0 });
         }
         Ok(())
@@ -253,8 +327,36 @@ impl EventSink for JsEventSink {
     fn emit(&self, event: Event) {
         if let Ok(guard) = self.tsfn.lock() {
             if let Slot::Open(open) = &*guard {
-                open.tsfn.call(Item::Event(event), ThreadsafeFunctionCallMode::NonBlocking);
+                // Only a full queue counts: with no callback yet, or after `close()`, nobody listens.
+                if open.tsfn.call(Item::Event(event), ThreadsafeFunctionCallMode::NonBlocking) == Status::QueueFull {
+                    self.drops.count.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
+    }
+
+    fn dropped(&self) -> u64 {
+        self.drops.count.load(Ordering::Relaxed)
+    }
+}
+
+/// Wakes JS for the records of health probes (`crate::observe::telemetry`), through the event
+/// channel: weak, so a probe never keeps the process alive.
+impl crate::observe::telemetry::Wake for JsEventSink {
+    fn wake(&self) {
+        if self.records_owed.swap(true, Ordering::AcqRel) {
+            return; // one on its way takes these records too
+        }
+        let sent = match &*lock(&self.tsfn) {
+            Slot::Open(open) => open.tsfn.call(Item::Records, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok,
+            _ => false,
+        };
+        if !sent {
+            self.records_owed.store(false, Ordering::Release);
+        }
+    }
+
+    fn ready(&self) -> bool {
+        matches!(*lock(&self.tsfn), Slot::Open(_))
     }
 }

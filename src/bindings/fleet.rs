@@ -10,6 +10,8 @@ pub struct FleetStats {
     pub connected: bool,
     /// Redis is unavailable: the client runs local-only until a probe succeeds.
     pub degraded: bool,
+    /// While degraded: why (the `reason` of the last `fleetDegraded`, redacted); absent otherwise.
+    pub degraded_reason: Option<String>,
     pub errors: f64,
     pub timeouts: f64,
     /// Redis commands not sent because Redis was known to be down.
@@ -40,6 +42,7 @@ pub fn to_fleet_stats(s: &FleetSnapshot) -> FleetStats {
     FleetStats {
         connected: s.connected,
         degraded: s.degraded,
+        degraded_reason: s.degraded_reason.clone(),
         errors: s.errors as f64,
         timeouts: s.timeouts as f64,
         skipped: s.skipped as f64,

@@ -83,6 +83,9 @@ pub struct ClientStats {
     pub wire: String,
     /// Placeholder ids resolved because the client accepts them (`acceptPlaceholders`).
     pub placeholders_accepted: f64,
+    /// Events dropped on their way to the listeners: the JS thread fell behind the event queue
+    /// (65,536 events). 0 unless it did.
+    pub events_dropped: f64,
 }
 
 #[napi(object)]
@@ -201,6 +204,7 @@ pub fn to_client_stats(s: crate::client::snapshot::ClientSnapshot) -> ClientStat
         }),
         wire: s.wire.to_owned(),
         placeholders_accepted: s.placeholders_accepted as f64,
+        events_dropped: s.events_dropped as f64,
         client_rate_limit: s.rate_limit.as_ref().map(|t| ClientRateLimitStats {
             requests_per_second: t.config.requests_per_second,
             burst: t.config.burst,

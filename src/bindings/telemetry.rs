@@ -8,11 +8,11 @@ use napi_derive::napi;
 use crate::observe::telemetry::{Record, RESERVED_HEADERS};
 
 /// Fields per record in `takeTelemetry()`'s flat array (see `lib/telemetry.js`).
-pub const RECORD_STRIDE: u32 = 12;
+pub const RECORD_STRIDE: u32 = 13;
 
 fn set_record(out: &mut Array, at: u32, record: Record) -> Result<()> {
     match record {
-        Record::Start { call, attempt, op, method, url, idempotency_key, at_ms } => {
+        Record::Start { call, attempt, op, method, url, idempotency_key, at_ms, probe } => {
             out.set(at, 0)?;
             out.set(at + 1, call)?;
             out.set(at + 2, attempt)?;
@@ -23,8 +23,24 @@ fn set_record(out: &mut Array, at: u32, record: Record) -> Result<()> {
                 out.set(at + 6, key)?;
             }
             out.set(at + 11, at_ms)?;
+            if let Some(probe) = probe {
+                out.set(at + 12, probe.as_str())?;
+            }
         }
-        Record::End { call, attempt, op, method, url, status, code, message, idempotency_key, duration_us, at_ms } => {
+        Record::End {
+            call,
+            attempt,
+            op,
+            method,
+            url,
+            status,
+            code,
+            message,
+            idempotency_key,
+            duration_us,
+            at_ms,
+            probe,
+        } => {
             out.set(at, 1)?;
             out.set(at + 1, call)?;
             out.set(at + 2, attempt)?;
@@ -49,6 +65,9 @@ fn set_record(out: &mut Array, at: u32, record: Record) -> Result<()> {
             }
             out.set(at + 10, duration_us as f64)?;
             out.set(at + 11, at_ms)?;
+            if let Some(probe) = probe {
+                out.set(at + 12, probe.as_str())?;
+            }
         }
     }
     Ok(())

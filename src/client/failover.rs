@@ -192,13 +192,15 @@ impl Client {
         for i in failover.set.probes_due() {
             let Some(me) = self.me.upgrade() else { return };
             let closing = self.closing.clone();
+            // Traced as a probe of its own, when what started it was traced.
+            let scope = crate::observe::telemetry::probe_scope(crate::observe::telemetry::Probe::Failover);
             // Tracked, so close() waits for it; it stops at close() (`closing`).
-            crate::rt::runtime::spawn(self.tasks.track_future(async move {
+            crate::rt::runtime::spawn(self.tasks.track_future(crate::observe::telemetry::scoped(scope, async move {
                 tokio::select! {
                     () = me.probe(i) => {}
                     () = closing.cancelled() => {}
                 }
-            }));
+            })));
         }
     }
 

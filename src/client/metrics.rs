@@ -182,6 +182,12 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         "Placeholder ids resolved because the client accepts them (acceptPlaceholders).",
         s.placeholders_accepted as f64,
     );
+    e.single(
+        "chittyid_client_events_dropped_total",
+        "counter",
+        "Client events dropped because the JS thread fell behind the event queue (65,536 events).",
+        s.events_dropped as f64,
+    );
     e.family(
         "chittyid_client_wire",
         "gauge",
@@ -344,6 +350,7 @@ mod tests {
             endpoints: Vec::new(),
             wire: "unknown",
             placeholders_accepted: 0,
+            events_dropped: 0,
         }
     }
 

@@ -74,8 +74,9 @@ impl Client {
             .map_err(|e| self.name_404(e, Method::Post, wire::V1_MINT, Some(wire::DEPLOYED_MINT)))?;
         if let Some(error_code) = minted.placeholder {
             self.placeholders_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(code = error_code.as_deref().unwrap_or(""), "accepted a placeholder id");
+            // The service's text: redacted before the debug log sees it, as before the event.
             let error_code = error_code.map(|code| self.redactor.redact(&code).into_owned());
+            tracing::warn!(code = error_code.as_deref().unwrap_or(""), "accepted a placeholder id");
             self.resilience
                 .sink()
                 .emit(crate::observe::events::Event::Placeholder { chitty_id: minted.id.clone(), error_code });

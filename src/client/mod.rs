@@ -208,6 +208,7 @@ impl Client {
             endpoints: self.endpoint_snapshots(),
             wire: self.wire_of(self.active_endpoint()).as_str(),
             placeholders_accepted: self.placeholders_accepted(),
+            events_dropped: self.resilience.sink().dropped(),
         }
     }
 

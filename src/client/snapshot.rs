@@ -34,4 +34,6 @@ pub struct ClientSnapshot {
     pub wire: &'static str,
     /// Placeholder ids resolved because the caller accepts them (`acceptPlaceholders`).
     pub placeholders_accepted: u64,
+    /// Events dropped on their way to the listeners (the sink's queue was full).
+    pub events_dropped: u64,
 }

@@ -130,6 +130,7 @@ mod tests {
             10,
             Default::default(),
             crate::observe::events::noop(),
+            "probe".into(),
         ));
         BreakerHint::new(link, Default::default(), "k".into(), "me".into())
     }

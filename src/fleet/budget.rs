@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use redis::Script;
 
 use super::link::Link;
+use crate::option_table::PAUSE_MAX_MS as MAX_PAUSE_MS;
 use crate::rt::clock::SharedClock;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,6 +43,26 @@ impl LocalBucket {
         Self { tokens: config.burst, at_ms: now_ms }
     }
 
+    /// A bucket whose first slot comes after `ahead_ms` from now: the slots Redis already
+    /// granted this instance run until then, and the fleet's budget is spent that far.
+    pub fn after(config: RateConfig, now_ms: u64, ahead_ms: u64) -> Self {
+        if ahead_ms == 0 {
+            return Self::new(config, now_ms);
+        }
+        Self { tokens: -(ahead_ms as f64) * config.per_second / 1000.0, at_ms: now_ms }
+    }
+
+    /// Requests reserved here that have not had their slot yet.
+    pub fn promised(&self, config: RateConfig, now_ms: u64) -> u64 {
+        let per_ms = config.per_second / 1000.0;
+        let tokens = self.tokens + now_ms.saturating_sub(self.at_ms) as f64 * per_ms;
+        if tokens < 0.0 {
+            (-tokens).ceil() as u64
+        } else {
+            0
+        }
+    }
+
     pub fn reserve(&mut self, config: RateConfig, now_ms: u64, max_wait_ms: u64) -> Grant {
         let per_ms = config.per_second / 1000.0;
         let mut tokens = self.tokens;
@@ -59,6 +80,19 @@ impl LocalBucket {
     }
 }
 
+/// Which bucket paces this instance, and what the other one promised: on a switch, the slots
+/// promised by one are not handed out again by the other.
+#[derive(Debug, Default)]
+pub(super) struct Pacing {
+    pub(super) local: Option<LocalBucket>,
+    /// The last slot came from the local bucket.
+    pub(super) on_local: bool,
+    /// Clock ms of the furthest slot Redis granted this instance.
+    redis_horizon_ms: u64,
+    /// One call is carrying the local bucket's promises to Redis: the others carry none.
+    debt_in_flight: bool,
+}
+
 pub struct RateBudget {
     link: Arc<Link>,
     config: Option<RateConfig>,
@@ -69,7 +103,8 @@ pub struct RateBudget {
     members: AtomicU64,
     acquire: Script,
     pause: Script,
-    local: Mutex<Option<LocalBucket>>,
+    give_back: Script,
+    local: Mutex<Pacing>,
     clock: SharedClock,
     /// Until when (clock ms) the fleet is known to be paused.
     paused_until_ms: AtomicU64,
@@ -87,7 +122,8 @@ impl RateBudget {
             members: AtomicU64::new(1),
             acquire: Script::new(super::lua::ACQUIRE),
             pause: Script::new(super::lua::PAUSE),
-            local: Mutex::new(None),
+            give_back: Script::new(super::lua::GIVE_BACK),
+            local: Mutex::new(Pacing::default()),
             clock,
             paused_until_ms: AtomicU64::new(0),
         }
@@ -117,59 +153,92 @@ impl RateBudget {
     }
 
     /// [`RateBudget::acquire`], and whether a slot reserved was taken from Redis's bucket (true)
-    /// or the local one, for [`RateBudget::give_back`].
+    /// or the local one, for [`RateBudget::give_back`]. Redis gets at most `max_wait_ms` to
+    /// answer (less than the deadline when the caller can wait less), and an answer it had no
+    /// business giving (a wait beyond `max_wait_ms`, from something that is not the fleet's
+    /// script) is a refusal, never a wait past the caller's timeout.
     pub async fn reserve(&self, max_wait_ms: u64) -> (Grant, bool) {
         let pause = self.current_pause();
         if pause > 0 {
             return (Grant::Paused(pause), false);
         }
         let Some(config) = self.config else { return (Grant::After(0), false) };
+        // Back on Redis after local pacing: the slots the local bucket promised (their callers
+        // are waiting for them) are taken from the shared bucket with this one.
+        let debt = {
+            let mut pacing = self.pacing();
+            let debt = match &pacing.local {
+                Some(bucket) if pacing.on_local && !pacing.debt_in_flight => {
+                    bucket.promised(self.local_share(config), self.clock.now_ms())
+                }
+                _ => 0,
+            };
+            pacing.debt_in_flight |= debt > 0;
+            debt
+        };
         let answer = self
             .link
-            .run(|mut conn| async move {
+            .run_within(std::time::Duration::from_millis(max_wait_ms), |mut conn| async move {
                 self.acquire
                     .key(&self.bucket_key)
                     .key(&self.pause_key)
                     .arg(config.per_second)
                     .arg(config.burst)
                     .arg(max_wait_ms)
+                    .arg(debt)
                     .invoke_async::<(i64, i64)>(&mut conn)
                     .await
             })
             .await;
+        if debt > 0 {
+            // Recorded in Redis (or not, and the next call carries it again).
+            self.pacing().debt_in_flight = false;
+        }
         match answer {
-            Ok((0, wait)) => (Grant::After(wait.max(0) as u64), true),
+            Ok((0, wait)) if wait.max(0) as u64 <= max_wait_ms => {
+                let wait = wait.max(0) as u64;
+                let mut pacing = self.pacing();
+                pacing.on_local = false;
+                pacing.redis_horizon_ms = pacing.redis_horizon_ms.max(self.clock.now_ms() + wait);
+                (Grant::After(wait), true)
+            }
             Ok((1, pause)) => {
-                let pause = pause.max(1) as u64;
+                let pause = (pause.max(1) as u64).min(MAX_PAUSE_MS);
                 self.note_pause(pause);
                 (Grant::Paused(pause), true)
             }
-            Ok((_, wait)) => (Grant::Refused(wait.max(0) as u64), true),
+            Ok((_, wait)) => {
+                // The debt, if any, went into the shared bucket all the same.
+                self.pacing().on_local = false;
+                (Grant::Refused(wait.max(0) as u64), true)
+            }
             Err(_) => (self.acquire_locally(config, max_wait_ms), false),
         }
     }
 
-    /// A slot reserved by a caller that stopped waiting for it (aborted, closed, its worker
-    /// thread gone): its token goes back to the bucket it came from, so the fleet's later
-    /// requests do not wait for callers that will never send.
-    pub async fn give_back(&self, from_redis: bool) {
-        if !from_redis {
-            if let Some(bucket) = self.local.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
-                bucket.tokens += 1.0;
-            }
+    /// A slot of the local bucket reserved by a caller that stopped waiting for it: its token
+    /// goes back at once.
+    pub fn give_back_locally(&self) {
+        if let Some(bucket) = self.pacing().local.as_mut() {
+            bucket.tokens += 1.0;
+        }
+    }
+
+    pub(super) fn pacing(&self) -> std::sync::MutexGuard<'_, Pacing> {
+        self.local.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `tokens` slots of Redis's bucket reserved by callers that stopped waiting for them
+    /// (aborted, closed, their worker thread gone) go back (`scripts/give_back.lua`), so the
+    /// fleet's later requests do not wait for callers that will never send.
+    pub async fn give_back(&self, tokens: u64) {
+        if tokens == 0 {
             return;
         }
-        // Only into a bucket that still exists (a new one starts full); the next reservation
-        // caps it at the burst.
         let _ = self
             .link
             .run(|mut conn| async move {
-                redis::cmd("EVAL")
-                    .arg("if redis.call('HEXISTS', KEYS[1], 't') == 1 then redis.call('HINCRBYFLOAT', KEYS[1], 't', 1) end return 1")
-                    .arg(1)
-                    .arg(&self.bucket_key)
-                    .query_async::<i64>(&mut conn)
-                    .await
+                self.give_back.key(&self.bucket_key).arg(tokens).invoke_async::<i64>(&mut conn).await
             })
             .await;
     }
@@ -177,8 +246,14 @@ impl RateBudget {
     fn acquire_locally(&self, config: RateConfig, max_wait_ms: u64) -> Grant {
         let config = self.local_share(config);
         let now = self.clock.now_ms();
-        let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
-        local.get_or_insert_with(|| LocalBucket::new(config, now)).reserve(config, now, max_wait_ms)
+        let mut pacing = self.pacing();
+        if !pacing.on_local {
+            // Off Redis: local slots start after the last one Redis granted here.
+            let ahead = pacing.redis_horizon_ms.saturating_sub(now);
+            pacing.local = Some(LocalBucket::after(config, now, ahead));
+            pacing.on_local = true;
+        }
+        pacing.local.get_or_insert_with(|| LocalBucket::new(config, now)).reserve(config, now, max_wait_ms)
     }
 
     /// Tells the whole fleet to hold its requests for `ms` (a 429 from the service). The
@@ -196,9 +271,11 @@ impl RateBudget {
         self.paused_until_ms.load(Relaxed).saturating_sub(self.clock.now_ms())
     }
 
-    /// A pause learned from Redis or a 429; a longer pause already known is kept.
+    /// A pause learned from Redis or a 429; a longer pause already known is kept. No pause
+    /// lasts longer than the longest the client honours after a 429 (`MAX_PAUSE_MS`), whatever
+    /// Redis says.
     pub fn note_pause(&self, ms: u64) {
-        self.paused_until_ms.fetch_max(self.clock.now_ms() + ms, Relaxed);
+        self.paused_until_ms.fetch_max(self.clock.now_ms() + ms.min(MAX_PAUSE_MS), Relaxed);
     }
 }
 
@@ -263,6 +340,20 @@ mod tests {
     }
 
     #[test]
+    fn a_bucket_can_start_after_slots_granted_elsewhere_and_count_its_promises() {
+        let mut b = LocalBucket::after(TEN_PER_SECOND, 1_000, 300);
+        assert_eq!(b.promised(TEN_PER_SECOND, 1_000), 3);
+        // The first slot comes one interval after the last one granted elsewhere.
+        assert_eq!(b.reserve(TEN_PER_SECOND, 1_000, 10_000), Grant::After(400));
+        assert_eq!(b.promised(TEN_PER_SECOND, 1_000), 4);
+        assert_eq!(b.promised(TEN_PER_SECOND, 1_250), 2, "2.5 slots later, 1.5 left");
+        assert_eq!(b.promised(TEN_PER_SECOND, 2_000), 0);
+        assert_eq!(LocalBucket::after(TEN_PER_SECOND, 0, 0).promised(TEN_PER_SECOND, 0), 0);
+        let mut fresh = LocalBucket::after(TEN_PER_SECOND, 0, 0);
+        assert_eq!(fresh.reserve(TEN_PER_SECOND, 0, 10_000), Grant::After(0), "nothing ahead: the burst");
+    }
+
+    #[test]
     fn the_known_pause_only_grows_and_runs_out() {
         let clock = crate::rt::clock::ManualClock::new(0);
         let link = Arc::new(Link::new(
@@ -270,6 +361,7 @@ mod tests {
             10,
             Default::default(),
             crate::observe::events::noop(),
+            "probe".into(),
         ));
         let budget = RateBudget::new(link, None, "s", clock.clone());
         budget.note_pause(500);

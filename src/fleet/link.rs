@@ -29,6 +29,8 @@ enum Health {
 struct State {
     health: Health,
     consecutive_timeouts: u32,
+    /// Why the link is down (redacted), while it is.
+    reason: Option<String>,
 }
 
 pub struct Link {
@@ -41,6 +43,8 @@ pub struct Link {
     sink: SharedSink,
     /// Redis error texts are scrubbed of it before they reach events or logs.
     password: Option<String>,
+    /// The key `scripts/probe.lua` writes to prove the link can do the fleet's work.
+    probe_key: String,
 }
 
 /// Why a command gave no answer (the caller goes on local-only either way).
@@ -53,16 +57,25 @@ pub enum Miss {
 }
 
 impl Link {
-    pub fn new(client: redis::Client, deadline_ms: u64, counters: Arc<FleetCounters>, sink: SharedSink) -> Self {
+    /// `probe_key`: a key of the fleet's own key space, which the health check writes (with a
+    /// short TTL).
+    pub fn new(
+        client: redis::Client,
+        deadline_ms: u64,
+        counters: Arc<FleetCounters>,
+        sink: SharedSink,
+        probe_key: String,
+    ) -> Self {
         let password = client.get_connection_info().redis_settings().password().map(str::to_owned);
         Self {
             client,
             manager: Mutex::new(None),
             deadline: Duration::from_millis(deadline_ms),
-            state: Mutex::new(State { health: Health::Unknown, consecutive_timeouts: 0 }),
+            state: Mutex::new(State { health: Health::Unknown, consecutive_timeouts: 0, reason: None }),
             counters,
             sink,
             password,
+            probe_key,
         }
     }
 
@@ -77,6 +90,13 @@ impl Link {
 
     pub fn is_degraded(&self) -> bool {
         self.lock().health == Health::Down
+    }
+
+    /// Why the link went down, while it is down: what `fleetDegraded` said, for a reader who
+    /// came after the event (a listener added once the background connection had failed).
+    pub fn degraded_reason(&self) -> Option<String> {
+        let state = self.lock();
+        (state.health == Health::Down).then(|| state.reason.clone()).flatten()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -125,6 +145,18 @@ impl Link {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
+        self.run_within(self.deadline, command).await
+    }
+
+    /// [`Link::run`] for a caller that can wait less than the deadline: the command gets
+    /// `limit` when that is shorter (at least 1 ms), so a call never waits on Redis past its
+    /// own timeout.
+    pub async fn run_within<T, F, Fut>(self: &Arc<Self>, limit: Duration, command: F) -> Result<T, Miss>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let deadline = self.deadline.min(limit).max(Duration::from_millis(1));
         match self.lock().health {
             Health::Down => {
                 self.counters.skipped.fetch_add(1, Relaxed);
@@ -140,7 +172,7 @@ impl Link {
                 return Err(Miss::Failed);
             }
         };
-        match tokio::time::timeout(self.deadline, command(manager)).await {
+        match tokio::time::timeout(deadline, command(manager)).await {
             Ok(Ok(value)) => {
                 self.answered();
                 Ok(value)
@@ -149,6 +181,8 @@ impl Link {
                 self.failed(&e);
                 Err(Miss::Failed)
             }
+            // Cut short by the caller's own limit, not Redis's deadline: says nothing of Redis.
+            Err(_) if deadline < self.deadline => Err(Miss::TimedOut),
             Err(_) => {
                 self.timed_out();
                 Err(Miss::TimedOut)
@@ -164,14 +198,26 @@ impl Link {
         }
     }
 
-    /// PING, then load every script (a restarted Redis has none), so calls start on EVALSHA.
+    /// PING, then load every script (a restarted Redis has none), so calls start on EVALSHA,
+    /// then run `scripts/probe.lua`: a Redis that answers but refuses the fleet's work (ACL,
+    /// out of memory, read-only) does not count as up.
     async fn connect(&self, within: Duration) -> Result<(), String> {
         let mut manager = self.manager().map_err(|e| self.describe(&e))?;
         let ready = async {
             redis::cmd("PING").query_async::<()>(&mut manager).await?;
             for code in super::lua::ALL {
-                redis::Script::new(code).prepare_invoke().load_async(&mut manager).await?;
+                // SCRIPT LOAD by hand: the crate's `load_async` asserts (in builds with debug
+                // assertions) that the answer is the script's SHA-1, and a server that is not
+                // Redis may answer anything.
+                let hash: String = redis::cmd("SCRIPT").arg("LOAD").arg(code).query_async(&mut manager).await?;
+                if hash != redis::Script::new(code).get_hash() {
+                    return Err(redis::RedisError::from((
+                        redis::ErrorKind::Client,
+                        "SCRIPT LOAD answered with another SHA-1 than the script's (is this Redis?)",
+                    )));
+                }
             }
+            redis::Script::new(super::lua::PROBE).key(&self.probe_key).invoke_async::<()>(&mut manager).await?;
             Ok::<(), redis::RedisError>(())
         };
         match tokio::time::timeout(within, ready).await {
@@ -228,6 +274,7 @@ impl Link {
             }
             state.health = Health::Down;
             state.consecutive_timeouts = 0;
+            state.reason = Some(reason.clone());
         }
         self.drop_connection();
         self.counters.degradations.fetch_add(1, Relaxed);

@@ -14,7 +14,7 @@ pub mod link;
 pub mod tls;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::error::ClientError;
@@ -57,7 +57,9 @@ pub mod lua {
     pub const STATE: &str = include_str!("scripts/state.lua");
     pub const CACHE_LOOKUP: &str = include_str!("scripts/cache_lookup.lua");
     pub const CACHE_STORE: &str = include_str!("scripts/cache_store.lua");
-    pub const ALL: [&str; 5] = [ACQUIRE, PAUSE, STATE, CACHE_LOOKUP, CACHE_STORE];
+    pub const GIVE_BACK: &str = include_str!("scripts/give_back.lua");
+    pub const PROBE: &str = include_str!("scripts/probe.lua");
+    pub const ALL: [&str; 7] = [ACQUIRE, PAUSE, STATE, CACHE_LOOKUP, CACHE_STORE, GIVE_BACK, PROBE];
 }
 
 /// The `fleet` option, checked.
@@ -159,6 +161,8 @@ pub struct FleetCounters {
 pub struct FleetSnapshot {
     pub connected: bool,
     pub degraded: bool,
+    /// Why the fleet is local-only, while it is (the reason of the last `fleetDegraded`).
+    pub degraded_reason: Option<String>,
     pub errors: u64,
     pub timeouts: u64,
     pub skipped: u64,
@@ -203,6 +207,20 @@ pub struct Fleet {
     clock: SharedClock,
     next_refresh_ms: AtomicU64,
     refreshing: AtomicBool,
+    slots: Mutex<Slots>,
+}
+
+/// Slots of Redis's bucket that this instance's callers hold or owe back.
+#[derive(Default)]
+struct Slots {
+    /// Reserved, their callers still waiting for them.
+    waiting: u64,
+    /// Given up by their callers, not yet given back.
+    owed: u64,
+    /// Give-backs on their way to Redis.
+    returning: u64,
+    /// `Fleet::close` took over: it gives back what is waited for and owed, then closes.
+    closed: bool,
 }
 
 /// A slot of the rate budget being waited for; dropped before the wait ends (the call was
@@ -213,17 +231,40 @@ struct SlotHeld {
 }
 
 impl SlotHeld {
+    fn new(fleet: &Arc<Fleet>, from_redis: bool) -> Self {
+        if from_redis {
+            fleet.slots().waiting += 1;
+        }
+        Self { fleet: Some(Arc::clone(fleet)), from_redis }
+    }
+
     fn used(mut self) {
-        self.fleet = None;
+        if let Some(fleet) = self.fleet.take().filter(|_| self.from_redis) {
+            let mut slots = fleet.slots();
+            // After close, `Fleet::close` counted it as given back; the call sends nothing.
+            if !slots.closed {
+                slots.waiting -= 1;
+            }
+        }
     }
 }
 
 impl Drop for SlotHeld {
     fn drop(&mut self) {
-        if let Some(fleet) = self.fleet.take() {
-            let from_redis = self.from_redis;
-            spawn_detached(async move { fleet.rate.give_back(from_redis).await });
+        let Some(fleet) = self.fleet.take() else { return };
+        if !self.from_redis {
+            fleet.rate.give_back_locally();
+            return;
         }
+        {
+            let mut slots = fleet.slots();
+            if slots.closed {
+                return;
+            }
+            slots.waiting -= 1;
+            slots.owed += 1;
+        }
+        spawn_detached(async move { fleet.return_owed().await });
     }
 }
 
@@ -260,7 +301,10 @@ impl Fleet {
         let service_scope = format!("{}:{}{key_scope}", config.key_prefix, short_hash(service_url));
         let instance = format!("{:016x}", fastrand::u64(..));
         let counters = Arc::new(FleetCounters::default());
-        let link = Arc::new(Link::new(client, config.deadline_ms, Arc::clone(&counters), sink));
+        // No Redis command outlasts the client's timeout: a call never waits on Redis past it.
+        let deadline_ms = config.deadline_ms.min(max_wait_ms.max(1));
+        let probe_key = format!("{rate_scope}:probe");
+        let link = Arc::new(Link::new(client, deadline_ms, Arc::clone(&counters), sink, probe_key));
         let rate = RateBudget::new(Arc::clone(&link), config.rate, &rate_scope, clock.clone());
         let cache = match api_key.filter(|_| config.shared_cache) {
             Some(api_key) => {
@@ -271,7 +315,8 @@ impl Fleet {
                     Arc::clone(&counters),
                     scope,
                     instance.clone(),
-                    config.coalesce_ms,
+                    // Nor does a validation wait for another instance longer than its timeout.
+                    config.coalesce_ms.min(max_wait_ms),
                     key,
                 ))
             }
@@ -290,6 +335,7 @@ impl Fleet {
             clock,
             next_refresh_ms: AtomicU64::new(0),
             refreshing: AtomicBool::new(false),
+            slots: Mutex::new(Slots::default()),
         }))
     }
 
@@ -313,7 +359,7 @@ impl Fleet {
                 Grant::After(ms) => {
                     self.counters.rate_waits.fetch_add(1, Relaxed);
                     self.counters.rate_wait_ms.fetch_add(ms, Relaxed);
-                    let held = SlotHeld { fleet: Some(Arc::clone(self)), from_redis };
+                    let held = SlotHeld::new(self, from_redis);
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     held.used();
                     return Ok(true);
@@ -342,9 +388,51 @@ impl Fleet {
         });
     }
 
+    fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Gives back the slots owed so far, in one command.
+    async fn return_owed(&self) {
+        let owed = {
+            let mut slots = self.slots();
+            if slots.closed {
+                return;
+            }
+            slots.returning += 1;
+            std::mem::take(&mut slots.owed)
+        };
+        self.rate.give_back(owed).await;
+        self.slots().returning -= 1;
+    }
+
     /// The client was closed: the Redis connection goes now, not when the client is collected.
-    pub fn close(&self) {
-        self.link.close();
+    /// Slots that callers were waiting for (the close stops them: they send nothing) and slots
+    /// owed are first given back to the fleet, in one command bounded by the deadline, so a
+    /// member that shuts down with a queue does not hold up the rest of the fleet.
+    pub fn close(self: &Arc<Self>) {
+        let (tokens, returning) = {
+            let mut slots = self.slots();
+            if slots.closed {
+                return;
+            }
+            slots.closed = true;
+            (std::mem::take(&mut slots.waiting) + std::mem::take(&mut slots.owed), slots.returning)
+        };
+        if tokens == 0 && returning == 0 {
+            self.link.close();
+            return;
+        }
+        let fleet = Arc::clone(self);
+        spawn_detached(async move {
+            fleet.rate.give_back(tokens).await;
+            // Give-backs already on their way finish within the deadline.
+            let until = Instant::now() + fleet.link.deadline();
+            while fleet.slots().returning > 0 && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            fleet.link.close();
+        });
     }
 
     /// Ms left of the fleet-wide pause known here (0: none).
@@ -406,6 +494,7 @@ impl Fleet {
         FleetSnapshot {
             connected: self.link.is_connected(),
             degraded: self.link.is_degraded(),
+            degraded_reason: self.link.degraded_reason(),
             errors: c.errors.load(Relaxed),
             timeouts: c.timeouts.load(Relaxed),
             skipped: c.skipped.load(Relaxed),

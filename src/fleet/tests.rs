@@ -313,6 +313,8 @@ fn without_redis_calls_go_on_local_only_within_the_deadline() {
     let s = fleet.snapshot();
     assert!(s.degraded && !s.connected);
     assert_eq!(s.degradations, 1);
+    // Why, for whoever looks after the event: the refused connection.
+    assert!(s.degraded_reason.as_deref().is_some_and(|r| !r.is_empty()), "{s:?}");
     assert!(s.skipped >= 2, "{s:?}");
     assert_eq!(sink.names(), ["fleetDegraded"]);
 }
@@ -388,7 +390,101 @@ fn a_closed_fleet_sends_nothing_and_reports_nothing() {
         assert!(matches!(fleet.rate.acquire(1_000).await, Grant::After(_)));
     });
     let s = fleet.snapshot();
-    assert!(!s.connected && !s.degraded, "{s:?}");
+    assert!(!s.connected && !s.degraded && s.degraded_reason.is_none(), "{s:?}");
     assert_eq!((s.errors, s.timeouts, s.skipped, s.degradations), (0, 0, 0, 0));
     assert!(sink.names().is_empty());
+}
+
+#[test]
+fn no_redis_command_outlasts_the_callers_timeout_and_a_caller_cut_short_says_nothing_of_redis() {
+    let Some(url) = redis_url() else { return };
+    // A deadline above the client's timeout is cut to it, and so is the coalescing wait.
+    let mut config = FleetConfig::new(url.clone());
+    config.key_prefix = prefix();
+    config.deadline_ms = 5_000;
+    let sink = Arc::new(RecordingSink::default());
+    let fleet =
+        Fleet::new(config, SERVICE, Some("k"), tls::Trust::DEFAULT, 300, sink.clone(), crate::rt::clock::system())
+            .unwrap();
+    assert_eq!(fleet.link.deadline(), Duration::from_millis(300));
+    runtime().block_on(async {
+        Arc::clone(&fleet.link).warm_up().await;
+        assert!(fleet.snapshot().connected);
+        // A script that keeps Redis busy for 40 ms, asked by callers that can wait 2 ms: each
+        // gives up, and none of it counts towards "Redis is slow" (that would go local-only).
+        const BUSY: &str = "local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] \
+            repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 40000 return 1";
+        for _ in 0..4 {
+            let started = Instant::now();
+            let answer = fleet
+                .link
+                .run_within(Duration::from_millis(2), |mut conn| async move {
+                    redis::cmd("EVAL").arg(BUSY).arg(0).query_async::<i64>(&mut conn).await
+                })
+                .await;
+            assert_eq!(answer, Err(link::Miss::TimedOut));
+            assert!(started.elapsed() < Duration::from_millis(300), "{:?}", started.elapsed());
+        }
+        // The next command with the whole deadline is answered.
+        let answer =
+            fleet.link.run(|mut conn| async move { redis::cmd("PING").query_async::<String>(&mut conn).await }).await;
+        assert_eq!(answer.as_deref(), Ok("PONG"));
+    });
+    let s = fleet.snapshot();
+    assert!(s.connected && !s.degraded, "{s:?}");
+    assert_eq!((s.timeouts, s.degradations), (0, 0), "{s:?}");
+    assert!(sink.names().is_empty());
+    fleet.close();
+}
+
+#[test]
+fn slots_are_not_handed_out_twice_when_pacing_moves_between_redis_and_the_local_bucket() {
+    let Some(url) = redis_url() else { return };
+    let rate = RateConfig { per_second: 10.0, burst: 1.0 };
+    let wait_of = |grant: Grant| match grant {
+        Grant::After(ms) => ms,
+        other => panic!("{other:?}"),
+    };
+    // Redis → local: four slots granted by Redis (the last ~300 ms out); then Redis is gone
+    // (closed here). The local bucket starts after them, not with a fresh burst of its own.
+    let (fleet, _) = member(&url, &prefix(), |c| c.rate = Some(rate));
+    runtime().block_on(async {
+        let waits: Vec<u64> = take_slots(&fleet, 4).await;
+        assert!(waits[3] >= 250, "{waits:?}");
+        fleet.close();
+        let local = wait_of(fleet.rate.acquire(10_000).await);
+        assert!(local >= 300, "the first local slot at {local} ms, inside the ones Redis granted ({waits:?})");
+    });
+    // Local → Redis: a member that promised five slots while pacing itself carries them into the
+    // shared bucket with its first request there; another member then queues behind them.
+    let p = prefix();
+    let (a, _) = member(&url, &p, |c| c.rate = Some(rate));
+    let (b, _) = member(&url, &p, |c| c.rate = Some(rate));
+    runtime().block_on(async {
+        {
+            let mut pacing = a.rate.pacing();
+            pacing.local = Some(super::budget::LocalBucket::after(rate, crate::rt::clock::system().now_ms(), 500));
+            pacing.on_local = true;
+        }
+        let first = wait_of(a.rate.acquire(10_000).await);
+        assert!(first >= 400, "a's first Redis slot at {first} ms, after its 5 promised ones");
+        assert!(!a.rate.pacing().on_local);
+        let other = wait_of(b.rate.acquire(10_000).await);
+        assert!(other >= first, "b at {other} ms, a at {first} ms");
+        // Carried once: a's next slot is one interval on, not five more.
+        let next = wait_of(a.rate.acquire(10_000).await);
+        assert!(next <= other + 150, "{next} vs {other}");
+    });
+}
+
+/// `n` slots taken one after another from `fleet`'s budget: their waits.
+async fn take_slots(fleet: &Arc<Fleet>, n: usize) -> Vec<u64> {
+    let mut waits = Vec::new();
+    for _ in 0..n {
+        match fleet.rate.acquire(10_000).await {
+            Grant::After(ms) => waits.push(ms),
+            other => panic!("{other:?}"),
+        }
+    }
+    waits
 }

@@ -118,6 +118,12 @@ impl Event {
 
 pub trait EventSink: Send + Sync + 'static {
     fn emit(&self, event: Event);
+
+    /// Events this sink could not hand on (its queue was full) since the client was created;
+    /// `getStats().eventsDropped`.
+    fn dropped(&self) -> u64 {
+        0
+    }
 }
 
 pub type SharedSink = Arc<dyn EventSink>;

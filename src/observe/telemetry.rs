@@ -10,10 +10,17 @@
 //! client's completion wake-up (when the I/O thread runs out of work), which drains the queue
 //! in one call. The I/O thread never blocks on JS: past [`MAX_QUEUED`] records are dropped and
 //! counted.
+//!
+//! Health probes the client sends on its own (the connection manager's checks, the probes of a
+//! down endpoint) belong to no call: they run in a [`CallScope::probe`], whose records carry
+//! the [`Probe`] kind and wake JS through the background wake (the event channel: the
+//! completion wake-up is detached while no call is pending). Like calls, they are recorded
+//! under the switches JS last set (at a call, `connect()`, or an event), so a client nobody
+//! observes pays nothing for its checks.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -55,6 +62,31 @@ pub fn is_reserved_header(name: &str) -> bool {
 /// Wakes the JS thread that drains the queue.
 pub trait Wake: Send + Sync {
     fn wake(&self);
+
+    /// Whether a wake-up would reach JS now.
+    fn ready(&self) -> bool {
+        true
+    }
+}
+
+/// A health probe the client sends on its own, outside any call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// The connection manager's health check (`connect()`, `connection.autoConnect`).
+    Connection,
+    /// A health check of an endpoint that is down, for failback (docs/ARCHITECTURE.md,
+    /// "Endpoint failover").
+    Failover,
+}
+
+impl Probe {
+    /// As `diagnostics_channel` subscribers and the logger see it (`probe`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Probe::Connection => "connection",
+            Probe::Failover => "failover",
+        }
+    }
 }
 
 /// What happened to one attempt.
@@ -71,6 +103,8 @@ pub enum Record {
         idempotency_key: Option<String>,
         /// Unix ms, sub-ms precision.
         at_ms: f64,
+        /// A health probe of the client's own, not a call (`call` then numbers the probe).
+        probe: Option<Probe>,
     },
     /// The attempt's outcome, after the answer was classified and parsed.
     End {
@@ -88,6 +122,7 @@ pub enum Record {
         idempotency_key: Option<String>,
         duration_us: u64,
         at_ms: f64,
+        probe: Option<Probe>,
     },
 }
 
@@ -97,11 +132,27 @@ pub struct Telemetry {
     queue: Mutex<Vec<Record>>,
     dropped: AtomicU64,
     wake: Arc<dyn Wake>,
+    /// Wakes JS for probe records; `None`: probes are not recorded.
+    background: Option<Arc<dyn Wake>>,
+    /// Numbers the probes (their records' `call`).
+    probes: AtomicU32,
 }
 
 impl Telemetry {
     pub fn new(wake: Arc<dyn Wake>) -> Self {
-        Self { flags: AtomicU8::new(0), queue: Mutex::new(Vec::new()), dropped: AtomicU64::new(0), wake }
+        Self {
+            flags: AtomicU8::new(0),
+            queue: Mutex::new(Vec::new()),
+            dropped: AtomicU64::new(0),
+            wake,
+            background: None,
+            probes: AtomicU32::new(0),
+        }
+    }
+
+    /// Records probes too, waking JS for them through `background`.
+    pub fn with_background(self, background: Arc<dyn Wake>) -> Self {
+        Self { background: Some(background), ..self }
     }
 
     pub fn flags(&self) -> u8 {
@@ -113,7 +164,7 @@ impl Telemetry {
         self.flags.store(flags & (TRACE | LOG), Ordering::Relaxed);
     }
 
-    fn push(&self, record: Record) {
+    fn push(&self, record: Record, probe: bool) {
         let first = {
             let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             if queue.len() >= MAX_QUEUED {
@@ -123,8 +174,10 @@ impl Telemetry {
             queue.push(record);
             queue.len() == 1
         };
-        if first {
-            self.wake.wake();
+        match &self.background {
+            Some(background) if probe => background.wake(),
+            _ if first => self.wake.wake(),
+            _ => {}
         }
     }
 
@@ -167,6 +220,7 @@ pub fn parse_headers(flat: Vec<String>) -> Result<Headers, ClientError> {
 pub struct CallScope {
     call: u32,
     op: Operation,
+    probe: Option<Probe>,
     telemetry: Option<Arc<Telemetry>>,
     flags: u8,
     headers: Option<Headers>,
@@ -191,10 +245,28 @@ impl CallScope {
         if flags == 0 && headers.is_none() {
             return None;
         }
-        Some(Self {
+        Some(Self::with(call, op, (flags != 0).then(|| Arc::clone(telemetry)), flags, headers))
+    }
+
+    /// The scope of a health probe of the client's own, recorded under the current switches;
+    /// `None` when they are off or JS cannot receive its records (no event channel).
+    pub fn probe(kind: Probe, telemetry: &Arc<Telemetry>) -> Option<Self> {
+        let flags = telemetry.flags();
+        if flags == 0 || !telemetry.background.as_ref().is_some_and(|b| b.ready()) {
+            return None;
+        }
+        let number = telemetry.probes.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let mut scope = Self::with(number, Operation::Health, Some(Arc::clone(telemetry)), flags, None);
+        scope.probe = Some(kind);
+        Some(scope)
+    }
+
+    fn with(call: u32, op: Operation, telemetry: Option<Arc<Telemetry>>, flags: u8, headers: Option<Headers>) -> Self {
+        Self {
             call,
             op,
-            telemetry: (flags != 0).then(|| Arc::clone(telemetry)),
+            probe: None,
+            telemetry,
             flags,
             headers,
             attempt: Cell::new(0),
@@ -202,16 +274,22 @@ impl CallScope {
             url: RefCell::new(None),
             status: Cell::new(None),
             idempotency_key: RefCell::new(None),
-        })
+        }
     }
 
     fn record(&self, wanted: u8, record: impl FnOnce() -> Record) {
         if let Some(t) = &self.telemetry {
             if self.flags & wanted != 0 {
-                t.push(record());
+                t.push(record(), self.probe.is_some());
             }
         }
     }
+}
+
+/// The scope of a probe started from within the current scope (a call's or another probe's):
+/// the probe runs on a task of its own, outside the scope, and is recorded as a probe.
+pub fn probe_scope(kind: Probe) -> Option<CallScope> {
+    CALL.try_with(|c| c.telemetry.as_ref().and_then(|t| CallScope::probe(kind, t))).ok().flatten()
 }
 
 /// Runs `fut` inside `scope`, if any.
@@ -253,6 +331,7 @@ fn end_record(c: &CallScope, op: Operation, attempt: u32, elapsed: Duration, err
         idempotency_key: c.idempotency_key.borrow().clone(),
         duration_us: elapsed.as_micros() as u64,
         at_ms: now_ms(),
+        probe: c.probe,
     }
 }
 
@@ -287,6 +366,7 @@ pub fn request_starts(method: Method, url: impl FnOnce() -> String, idempotency_
             url: c.url.borrow().clone().unwrap_or_default(),
             idempotency_key: idempotency_key.map(str::to_owned),
             at_ms: now_ms(),
+            probe: c.probe,
         });
         standalone.then(Instant::now)
     });
@@ -296,14 +376,15 @@ pub fn request_starts(method: Method, url: impl FnOnce() -> String, idempotency_
 impl Exchange {
     /// The transport's outcome: its status goes into the attempt's end record, which the
     /// transport writes itself for a call outside the resilience loop.
-    pub fn finished(self, outcome: &Result<crate::exchange::Response, ClientError>) {
+    pub fn finished(mut self, outcome: &Result<crate::exchange::Response, ClientError>) {
+        let started = self.started.take();
         let _ = CALL.try_with(|c| {
             let status = match outcome {
                 Ok(r) => Some(r.status),
                 Err(e) => e.status(),
             };
             c.status.set(status);
-            if let Some(started) = self.started {
+            if let Some(started) = started {
                 let failure = match outcome {
                     Ok(r) if !r.is_success() => Some(ClientError::Http {
                         status: r.status,
@@ -317,6 +398,20 @@ impl Exchange {
                 c.record(TRACE | LOG, || end_record(c, c.op, 1, started.elapsed(), failure.as_ref()));
             }
         });
+    }
+}
+
+impl Drop for Exchange {
+    /// A standalone exchange dropped before its answer (a probe stopped by `disconnect()` or
+    /// `close()`, a `healthCheck()` aborted) still ends its attempt, as aborted: a subscriber's
+    /// span never stays open. Not logged: the caller stopped it, nothing failed (an attempt the
+    /// loop abandons is not logged either). (tokio drops a scoped future inside its scope.)
+    fn drop(&mut self) {
+        if let Some(started) = self.started.take() {
+            let _ = CALL.try_with(|c| {
+                c.record(TRACE, || end_record(c, c.op, 1, started.elapsed(), Some(&ClientError::Aborted)))
+            });
+        }
     }
 }
 
@@ -444,6 +539,89 @@ mod tests {
                 &records[0],
                 Record::End { call: 3, attempt: 1, op: Operation::Health, status: Some(503), code: Some("EHTTP"), .. }
             ),
+            "{records:?}"
+        );
+    }
+
+    #[test]
+    fn a_probe_is_recorded_with_its_kind_and_wakes_js_through_the_background_wake() {
+        #[derive(Default)]
+        struct Background(AtomicUsize, std::sync::atomic::AtomicBool);
+        impl Wake for Background {
+            fn wake(&self) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+            fn ready(&self) -> bool {
+                self.1.load(Ordering::Relaxed)
+            }
+        }
+        let calls = Arc::new(CountingWake::default());
+        let background = Arc::new(Background::default());
+        let t = Arc::new(Telemetry::new(calls.clone()).with_background(background.clone()));
+        t.set_flags(TRACE);
+        assert!(CallScope::probe(Probe::Connection, &t).is_none(), "JS cannot receive its records yet");
+        background.1.store(true, Ordering::Relaxed);
+        t.set_flags(0);
+        assert!(CallScope::probe(Probe::Connection, &t).is_none(), "nobody observes: nothing recorded");
+        t.set_flags(TRACE);
+        let check = || {
+            let exchange = request_starts(Method::Get, || "https://h/health".to_owned(), None);
+            let outcome = Ok(crate::exchange::Response {
+                status: 200,
+                status_text: "OK".into(),
+                retry_after: None,
+                body: bytes::Bytes::new(),
+            });
+            exchange.finished(&outcome);
+        };
+        block_on(scoped(CallScope::probe(Probe::Connection, &t), async { check() }));
+        block_on(scoped(CallScope::probe(Probe::Connection, &t), async {
+            // A failover probe started from here is a probe of its own, numbered on.
+            block_on_other_thread(scoped(probe_scope(Probe::Failover), async move { check() }));
+        }));
+        let (records, _) = t.take();
+        let seen: Vec<_> = records
+            .iter()
+            .map(|r| match r {
+                Record::Start { call, probe, attempt: 1, op: Operation::Health, .. } => ("start", *call, *probe),
+                Record::End { call, probe, attempt: 1, status: Some(200), code: None, .. } => ("end", *call, *probe),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let (c, f) = (Some(Probe::Connection), Some(Probe::Failover));
+        assert_eq!(seen, [("start", 1, c), ("end", 1, c), ("start", 3, f), ("end", 3, f)]);
+        assert_eq!(calls.0.load(Ordering::Relaxed), 0, "the completion wake-up is not for probes");
+        assert_eq!(background.0.load(Ordering::Relaxed), 4);
+        // Outside any scope, or from a call nobody observes, no probe scope.
+        assert!(probe_scope(Probe::Failover).is_none());
+    }
+
+    fn block_on_other_thread<F: Future + Send + 'static>(f: F)
+    where
+        F::Output: Send,
+    {
+        std::thread::spawn(move || block_on(f)).join().unwrap();
+    }
+
+    #[test]
+    fn a_standalone_exchange_dropped_before_its_answer_ends_as_aborted() {
+        let stopped = |flags| {
+            let (t, _) = telemetry(flags);
+            let fut = scoped(CallScope::new(4, Operation::Health, &t, None), async {
+                let _exchange = request_starts(Method::Get, || "https://h/health".to_owned(), None);
+                std::future::pending::<()>().await;
+            });
+            let mut fut = Box::pin(fut);
+            let waker = std::task::Waker::noop();
+            assert!(fut.as_mut().poll(&mut std::task::Context::from_waker(waker)).is_pending());
+            drop(fut);
+            t.take().0
+        };
+        assert_eq!(stopped(LOG), [], "stopped, not failed: nothing for the logger");
+        let records = stopped(TRACE);
+        assert_eq!(records.len(), 2, "{records:?}");
+        assert!(
+            matches!(&records[1], Record::End { call: 4, attempt: 1, code: Some("ABORT_ERR"), status: None, .. }),
             "{records:?}"
         );
     }

@@ -1,0 +1,103 @@
+// Throwaway redis-server processes and raw RESP for the fleet tests: each test that stops,
+// pauses, flushes or reconfigures Redis starts its own server on its own port.
+import { spawn } from 'node:child_process'
+import net from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/** The redis-server binary (scripts/with-redis.sh exports it), or undefined. */
+export const REDIS_SERVER = process.env.CHITTYID_TEST_REDIS_SERVER
+
+export async function freePort() {
+  const server = net.createServer()
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/**
+ * One RESP command to the server at `port` (`password`: AUTH first); resolves the first
+ * reply line's value (a bulk string's content, `null` for a nil), rejects on an error reply.
+ * Bounded: gives up after `timeoutMs`.
+ */
+export function redisCommand(port, args, { password, timeoutMs = 5000 } = {}) {
+  const encode = (parts) =>
+    `*${parts.length}\r\n${parts.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    let text = ''
+    let skip = password ? 1 : 0
+    const timer = setTimeout(() => done(new Error(`redis did not answer ${args[0]} within ${timeoutMs} ms`)), timeoutMs)
+    socket.on('connect', () => socket.write((password ? encode(['AUTH', password]) : '') + encode(args)))
+    socket.on('data', (d) => {
+      text += d
+      for (;;) {
+        const end = text.indexOf('\r\n')
+        if (end < 0) return
+        const head = text.slice(0, end)
+        if (head[0] === '$' && Number(head.slice(1)) >= 0) {
+          const len = Number(head.slice(1))
+          if (text.length < end + 2 + len + 2) return
+          if (skip-- > 0) {
+            text = text.slice(end + 2 + len + 2)
+            continue
+          }
+          return done(text.slice(end + 2, end + 2 + len))
+        }
+        if (skip-- > 0 && head[0] !== '-') {
+          text = text.slice(end + 2)
+          continue
+        }
+        if (head[0] === '-') return done(new Error(head))
+        return done(head[0] === '$' ? null : head.slice(1))
+      }
+    })
+    socket.on('error', (e) => done(e))
+    function done(value) {
+      clearTimeout(timer)
+      socket.destroy()
+      if (value instanceof Error) reject(value)
+      else resolve(value)
+    }
+  })
+}
+
+/** True once a redis-server answers PING on `port`. */
+export async function pings(port, password) {
+  try {
+    return (await redisCommand(port, ['PING'], { password, timeoutMs: 500 })) === 'PONG'
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Starts `redis-server` on `port` (no persistence, DEBUG enabled for DEBUG SLEEP) with `extra`
+ * arguments; resolves the child once it answers PING (within about 10 s).
+ */
+export async function startRedis(port, extra = [], { password } = {}) {
+  const child = spawn(
+    REDIS_SERVER,
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', ...extra],
+    { stdio: 'ignore' },
+  )
+  for (let i = 0; i < 500 && child.exitCode === null && !(await pings(port, password)); i++) await sleep(20)
+  if (!(await pings(port, password))) throw new Error(`redis-server on ${port} did not come up`)
+  // The server answering is this one, not another that took the port meanwhile.
+  const info = await redisCommand(port, ['INFO', 'server'], { password })
+  if (Number(/process_id:(\d+)/.exec(info)?.[1]) !== child.pid) {
+    child.kill('SIGKILL')
+    throw new Error(`another redis-server answers on port ${port}`)
+  }
+  return child
+}
+
+/** Kills `child` (SIGKILL; a stopped one is continued first) and waits for it to exit. */
+export function stopped(child) {
+  return new Promise((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once('exit', resolve)
+    child.kill('SIGCONT')
+    child.kill('SIGKILL')
+  })
+}
