@@ -344,4 +344,43 @@ describe('the wait is bounded', () => {
     expect(out.closeMs).toBeGreaterThanOrEqual(4000)
     expect(out.closeMs).toBeLessThan(20000)
   }, 60000)
+
+  test('a JS thread busy past the bound is not a close() that timed out: no warning, the calls reject as closed', async () => {
+    // close() not awaited, then 6 s of synchronous work (a CPU-heavy test after it): the
+    // completions wait behind the due timer, and close() must read them before it gives up.
+    // First a client that never sent anything (a synchronous test's), then one with calls.
+    const script = `
+      const { ChittyIDClient, ChittyIDEmulator } = require(process.argv[1])
+      const warnings = []
+      process.on('warning', (w) => warnings.push(w.code))
+      const busy = () => { const until = Date.now() + 6000; while (Date.now() < until) {} }
+      ;(async () => {
+        const emulator = await ChittyIDEmulator.start({ port: 0 })
+        const idle = new ChittyIDClient({ serviceUrl: emulator.url + '/v1' })
+        let closing = idle.close()
+        busy()
+        await closing
+        const idleWarnings = warnings.splice(0)
+        emulator.setFault({ latencyMs: 60000 })
+        const client = new ChittyIDClient({ serviceUrl: emulator.url + '/v1', timeout: 60000 })
+        const codes = []
+        const calls = Array.from({ length: 3 }, () => client.mint({ entity: 'PEO' }).catch((e) => codes.push(e.code)))
+        while (emulator.stats().requests.mint < 3) await new Promise((r) => setTimeout(r, 10))
+        closing = client.close()
+        busy()
+        await closing
+        await Promise.all(calls)
+        console.log(JSON.stringify({ idleWarnings, codes, warnings }))
+        process.exit(0)
+      })()
+    `
+    const run = await runNode(script, [INDEX, ROOT], 40000)
+    expect(run.code).toBe(0)
+    const out = JSON.parse(run.stdout.trim().split('\n').pop())
+    expect(out).toEqual({
+      idleWarnings: [],
+      codes: ['ECLIENTCLOSED', 'ECLIENTCLOSED', 'ECLIENTCLOSED'],
+      warnings: [],
+    })
+  }, 60000)
 })
