@@ -194,7 +194,6 @@ describe('name and labels options', () => {
   test('bad names and labels are TypeErrors', () => {
     for (const config of [
       { name: '' },
-      { name: 42n },
       { name: 'x'.repeat(300) },
       { labels: { operation: 'x' } },
       { labels: { le: '1' } },
@@ -209,6 +208,9 @@ describe('name and labels options', () => {
         expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }),
       )
     }
+    expect(() => new ChittyIDClient({ name: 42n })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }),
+    )
   })
 })
 
