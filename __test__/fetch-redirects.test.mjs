@@ -158,3 +158,13 @@ describe.each(Object.keys(BUILDS))('%s', (build) => {
     expect(server.seen).toHaveLength(21)
   })
 })
+
+test('the native transport sends no Referer across a redirect, as fetch sends none', async () => {
+  const target = await serve(minted, { host: 'localhost' })
+  const start = await serve(() => redirect(307, `${target.origin}/v1/mint`))
+  const c = new NativeClient({ transport: 'native', wire: 'v1', apiKey: KEY, serviceUrl: `${start.origin}/v1` })
+  clients.push(c)
+  await expect(c.mint({ entity: 'PEO' })).resolves.toBe(ID)
+  expect(target.seen).toHaveLength(1)
+  expect(target.seen[0].headers.referer).toBeUndefined()
+})

@@ -106,6 +106,8 @@ impl Transport {
         let mut builder = reqwest::Client::builder()
             .default_headers(default_headers(config.api_key.as_deref())?)
             .redirect(redirect::policy(config.allow_insecure))
+            // fetch sends none; the service URL's path is nothing another origin needs to know.
+            .referer(false)
             .dns_resolver(Arc::new(resolve::Resolver { loopback_only }))
             .tcp_nodelay(true)
             .pool_max_idle_per_host(config.max_connections)
