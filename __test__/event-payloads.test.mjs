@@ -6,31 +6,13 @@
 import { once, on } from 'node:events'
 import { createRequire } from 'node:module'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
-import { closedPort } from './helpers.mjs'
+import { CLIENT_EVENTS, closedPort } from './helpers.mjs'
 import { record, waitFor } from './wait.mjs'
 
 const native = createRequire(import.meta.url)('../lib/native/index.js')
 
 /** The event queue's bound (src/bindings/events.rs `QUEUE_CAPACITY`). */
 const EVENT_QUEUE = 65536
-
-const EVENTS = [
-  'stateChange',
-  'connected',
-  'disconnected',
-  'reconnecting',
-  'unhealthy',
-  'maxReconnectAttemptsReached',
-  'retry',
-  'circuitOpen',
-  'circuitHalfOpen',
-  'circuitClose',
-  'rateLimited',
-  'error',
-  'failover',
-  'failback',
-  'placeholder',
-]
 
 let emulator
 const clients = []
@@ -75,7 +57,7 @@ test('retry, circuitOpen, circuitHalfOpen and circuitClose', async () => {
     retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
     circuitBreaker: { failureThreshold: 2, resetTimeout: 40, halfOpenAttempts: 1 },
   })
-  const seen = record(c, EVENTS)
+  const seen = record(c, CLIENT_EVENTS)
   emulator.setFault({ errorStatus: 503, remaining: 2, routes: ['mint'] })
   await expect(c.mint({ entity: 'PEO' })).rejects.toThrow(/503/)
   expect(seen.names()).toEqual(['retry', 'circuitOpen'])
@@ -96,7 +78,7 @@ test('retry, circuitOpen, circuitHalfOpen and circuitClose', async () => {
 
 test('the connection events: stateChange, connected, disconnected, error, reconnecting, maxReconnectAttemptsReached', async () => {
   const up = client({ serviceUrl: `${emulator.url}/v1`, connection: { healthCheckInterval: 60000 } })
-  const heard = record(up, EVENTS)
+  const heard = record(up, CLIENT_EVENTS)
   const before = Date.now()
   expect(await up.connect()).toBe(true)
   up.disconnect()
@@ -122,7 +104,7 @@ test('the connection events: stateChange, connected, disconnected, error, reconn
     serviceUrl: dead,
     connection: { reconnectDelay: 5, maxReconnectDelay: 5, maxReconnectAttempts: 1, jitter: 0 },
   })
-  const failed = record(down, EVENTS)
+  const failed = record(down, CLIENT_EVENTS)
   expect(await down.connect()).toBe(false)
   await waitFor(() => failed.count('maxReconnectAttemptsReached') === 1, 'maxReconnectAttemptsReached')
   const [error] = failed.of('error')
@@ -141,7 +123,7 @@ test('placeholder: the id and the service errorCode', async () => {
   try {
     deployed.setFault({ placeholder: 'MINT_UNAVAILABLE', remaining: 1 })
     const c = client({ serviceUrl: deployed.url, acceptPlaceholders: true })
-    const heard = record(c, EVENTS)
+    const heard = record(c, CLIENT_EVENTS)
     const id = await c.mint({ entity: 'PEO' })
     expect(heard.of('placeholder')).toStrictEqual([{ chittyId: id, errorCode: 'MINT_UNAVAILABLE' }])
     expectOwnObjects(heard)
@@ -160,7 +142,7 @@ test('failover and failback: from, to and the failure code', async () => {
       retry: false,
       connection: { healthCheckInterval: 20 },
     })
-    const heard = record(c, EVENTS)
+    const heard = record(c, CLIENT_EVENTS)
     emulator.setFault({ errorStatus: 503 })
     await c.mint({ entity: 'PEO' }).catch(() => {})
     await waitFor(() => heard.count('failover') === 1, 'failover')

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
-import { REDIS_SERVER, freePort, redisCommand, startRedis, stopped } from './redis-server.mjs'
+import { REDIS_SERVER, expectDegradedOnce, freePort, redisCommand, startRedis, stopped } from './redis-server.mjs'
 import { record, runNode, waitFor } from './wait.mjs'
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -71,21 +71,6 @@ function visibleText(client, events, lines) {
   return JSON.stringify([events, client.getStats(), lines]) + client.metrics()
 }
 
-/**
- * The client went local-only once, for `reason`, and stayed so: no flapping. Its `fleetDegraded`
- * may come before a listener is added (the connection is made in the background from the
- * constructor on), so the count and the reason are read from `getStats().fleet`.
- */
-function expectDegradedOnce(client, events, reason) {
-  const fleet = client.getStats().fleet
-  expect(fleet).toMatchObject({ connected: false, degraded: true, degradations: 1, restorations: 0 })
-  expect(fleet.degradedReason).toMatch(reason)
-  expect(events.count('fleetRestored')).toBe(0)
-  expect(events.of('fleetDegraded').map((e) => e.reason)).toEqual(
-    events.count('fleetDegraded') ? [fleet.degradedReason] : [],
-  )
-}
-
 /** A logger that keeps its lines. */
 function keepingLogger() {
   const lines = []
@@ -98,6 +83,23 @@ function keepingLogger() {
 
 withRedis('fleet mode under Redis chaos', () => {
   let emulator
+
+  /** A client of the emulator in fleet mode on the redis-server at `port`, with this file's usual budget. */
+  function fleetClient(port, fleet = {}, options = {}) {
+    return new ChittyIDClient({
+      serviceUrl: `${emulator.url}/v1`,
+      apiKey: 'fleet-key',
+      ...options,
+      fleet: {
+        redis: `redis://127.0.0.1:${port}/`,
+        keyPrefix: prefix(),
+        ratePerSecond: 1000,
+        burst: 10,
+        deadlineMs: 500,
+        ...fleet,
+      },
+    })
+  }
   beforeAll(async () => {
     emulator = await ChittyIDEmulator.start({ port: 0 })
   })
@@ -258,17 +260,7 @@ withRedis('fleet mode under Redis chaos', () => {
   test('FLUSHALL and SCRIPT FLUSH mid-run: the fleet carries on through Redis (NOSCRIPT reloads), verdicts stay right', async () => {
     const port = await freePort()
     const redis = await startRedis(port)
-    const client = new ChittyIDClient({
-      serviceUrl: `${emulator.url}/v1`,
-      apiKey: 'fleet-key',
-      fleet: {
-        redis: `redis://127.0.0.1:${port}/`,
-        keyPrefix: prefix(),
-        ratePerSecond: 500,
-        burst: 10,
-        deadlineMs: 500,
-      },
-    })
+    const client = fleetClient(port, { ratePerSecond: 500 })
     const events = record(client, ['fleetDegraded', 'fleetRestored'])
     try {
       await waitFor(() => client.getStats().fleet.connected, 'the fleet connected', 10000)
@@ -299,17 +291,7 @@ withRedis('fleet mode under Redis chaos', () => {
   test("maxmemory with allkeys-lru evicts the fleet's keys: misses only, never a wrong verdict", async () => {
     const port = await freePort()
     const redis = await startRedis(port, ['--maxmemory', '2mb', '--maxmemory-policy', 'allkeys-lru'])
-    const client = new ChittyIDClient({
-      serviceUrl: `${emulator.url}/v1`,
-      apiKey: 'fleet-key',
-      fleet: {
-        redis: `redis://127.0.0.1:${port}/`,
-        keyPrefix: prefix(),
-        ratePerSecond: 1000,
-        burst: 10,
-        deadlineMs: 500,
-      },
-    })
+    const client = fleetClient(port)
     try {
       await waitFor(() => client.getStats().fleet.connected, 'the fleet connected', 10000)
       const valid = await client.mint({ entity: 'PEO' })
@@ -347,17 +329,7 @@ withRedis('fleet mode under Redis chaos', () => {
       '0',
     ])
     await expect(redisCommand(port, ['SET', 'one-more', 'x'])).rejects.toThrow(/OOM/)
-    const client = new ChittyIDClient({
-      serviceUrl: `${emulator.url}/v1`,
-      apiKey: 'fleet-key',
-      fleet: {
-        redis: `redis://127.0.0.1:${port}/`,
-        keyPrefix: prefix(),
-        ratePerSecond: 1000,
-        burst: 10,
-        deadlineMs: 500,
-      },
-    })
+    const client = fleetClient(port)
     const events = record(client, ['fleetDegraded', 'fleetRestored'])
     try {
       // Calls for 2.5 s: long enough for four probes.

@@ -6,24 +6,10 @@ import { createHash } from 'node:crypto'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
+import { expectDegradedOnce } from './redis-server.mjs'
 import { record, waitFor } from './wait.mjs'
 
 const prefix = () => `chittyid-hostile-${Math.random().toString(16).slice(2, 10)}`
-
-/**
- * The client went local-only once, for `reason`, and stayed so: no flapping. Its `fleetDegraded`
- * may come before a listener is added (the connection is made in the background from the
- * constructor on), so the count and the reason are read from `getStats().fleet`.
- */
-function expectDegradedOnce(client, events, reason) {
-  const fleet = client.getStats().fleet
-  expect(fleet).toMatchObject({ connected: false, degraded: true, degradations: 1, restorations: 0 })
-  expect(fleet.degradedReason).toMatch(reason)
-  expect(events.count('fleetRestored')).toBe(0)
-  expect(events.of('fleetDegraded').map((e) => e.reason)).toEqual(
-    events.count('fleetDegraded') ? [fleet.degradedReason] : [],
-  )
-}
 
 /** A secret never to be seen: in events, stats, metrics. */
 const visibleText = (client, events) => JSON.stringify([events, client.getStats()]) + client.metrics()

@@ -4,6 +4,25 @@ import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 
 export const ID_PATTERN = /^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$/
 
+/** The native client's events (README "Events"), in the order the docs list them. */
+export const CLIENT_EVENTS = [
+  'stateChange',
+  'connected',
+  'disconnected',
+  'reconnecting',
+  'unhealthy',
+  'maxReconnectAttemptsReached',
+  'retry',
+  'circuitOpen',
+  'circuitHalfOpen',
+  'circuitClose',
+  'rateLimited',
+  'error',
+  'failover',
+  'failback',
+  'placeholder',
+]
+
 /**
  * Emulators and clients a suite starts, all closed by `closeAll()` (from its `afterEach`), so a
  * failing test leaves nothing running for the next.

@@ -10,27 +10,10 @@ import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import { inspect, promisify } from 'node:util'
 import { ChittyIDClient, TRACING_CHANNEL } from '../index.mjs'
+import { CLIENT_EVENTS } from './helpers.mjs'
 import { ROOT, waitFor } from './wait.mjs'
 
 const KEY = 'sk-hostile-9Qx7Lm2Pz4'
-
-const EVENTS = [
-  'stateChange',
-  'connected',
-  'disconnected',
-  'reconnecting',
-  'unhealthy',
-  'maxReconnectAttemptsReached',
-  'retry',
-  'circuitOpen',
-  'circuitHalfOpen',
-  'circuitClose',
-  'rateLimited',
-  'error',
-  'failover',
-  'failback',
-  'placeholder',
-]
 
 /**
  * What the service answers, by `mode`; every answer carries the caller's credentials as the
@@ -145,7 +128,7 @@ describe.each(['native', 'fetch'])('a service that echoes the key, over the %s t
       connection: { healthCheckInterval: 20, reconnectDelay: 20, maxReconnectDelay: 20, jitter: 0 },
       logger: { debug: log, info: log, warn: log, error: log },
     })
-    for (const name of EVENTS) client.on(name, (payload) => heard.push(name, shown(payload)))
+    for (const name of CLIENT_EVENTS) client.on(name, (payload) => heard.push(name, shown(payload)))
     client.on(EventEmitter.errorMonitor, (err) => heard.push('errorMonitor', `${shown(err)}\n${err.stack}`))
     const observed = []
     try {

@@ -1,5 +1,6 @@
 // Throwaway redis-server processes and raw RESP for the fleet tests: each test that stops,
 // pauses, flushes or reconfigures Redis starts its own server on its own port.
+import { expect } from '@jest/globals'
 import { spawn } from 'node:child_process'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -100,4 +101,19 @@ export function stopped(child) {
     child.kill('SIGCONT')
     child.kill('SIGKILL')
   })
+}
+
+/**
+ * The client went local-only once, for `reason`, and stayed so: no flapping. Its `fleetDegraded`
+ * may come before a listener is added (the connection is made in the background from the
+ * constructor on), so the count and the reason are read from `getStats().fleet`.
+ */
+export function expectDegradedOnce(client, events, reason) {
+  const fleet = client.getStats().fleet
+  expect(fleet).toMatchObject({ connected: false, degraded: true, degradations: 1, restorations: 0 })
+  expect(fleet.degradedReason).toMatch(reason)
+  expect(events.count('fleetRestored')).toBe(0)
+  expect(events.of('fleetDegraded').map((e) => e.reason)).toEqual(
+    events.count('fleetDegraded') ? [fleet.degradedReason] : [],
+  )
 }
