@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
-import { expectDegradedOnce } from './redis-server.mjs'
+import { expectDegradedOnce, parseRespCommand } from './redis-server.mjs'
 import { record, waitFor } from './wait.mjs'
 
 const prefix = () => `chittyid-hostile-${Math.random().toString(16).slice(2, 10)}`
@@ -29,7 +29,7 @@ async function fakeRedis(reply) {
       buffered = Buffer.concat([buffered, d])
       // Commands arrive as arrays of bulk strings; anything else is answered as one.
       for (;;) {
-        const parsed = parseCommand(buffered)
+        const parsed = parseRespCommand(buffered.toString('latin1'))
         if (!parsed) return
         buffered = buffered.subarray(parsed.used)
         const answer = reply(parsed.args)
@@ -46,26 +46,6 @@ async function fakeRedis(reply) {
       server.close()
     },
   }
-}
-
-function parseCommand(buf) {
-  const text = buf.toString('latin1')
-  if (text[0] !== '*')
-    return text.includes('\r\n') ? { args: [text.split('\r\n')[0]], used: text.indexOf('\r\n') + 2 } : null
-  let at = text.indexOf('\r\n')
-  if (at < 0) return null
-  const n = Number(text.slice(1, at))
-  at += 2
-  const args = []
-  for (let i = 0; i < n; i++) {
-    const end = text.indexOf('\r\n', at)
-    if (end < 0) return null
-    const len = Number(text.slice(at + 1, end))
-    if (text.length < end + 2 + len + 2) return null
-    args.push(text.slice(end + 2, end + 2 + len))
-    at = end + 2 + len + 2
-  }
-  return { args, used: at }
 }
 
 describe('a hostile "Redis" (a raw TCP server)', () => {

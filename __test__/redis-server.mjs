@@ -117,3 +117,29 @@ export function expectDegradedOnce(client, events, reason) {
     events.count('fleetDegraded') ? [fleet.degradedReason] : [],
   )
 }
+
+/**
+ * One client command at the start of `buf` (a latin1 string of what arrived): `{ args, used }`
+ * for an array of bulk strings or an inline command, `null` while it is incomplete. For the test
+ * suites' fake Redis servers.
+ */
+export function parseRespCommand(buf) {
+  if (!buf.startsWith('*')) {
+    const end = buf.indexOf('\r\n') // an inline command
+    return end < 0 ? null : { args: buf.slice(0, end).split(' '), used: end + 2 }
+  }
+  let at = buf.indexOf('\r\n')
+  if (at < 0) return null
+  const count = Number(buf.slice(1, at))
+  at += 2
+  const args = []
+  for (let i = 0; i < count; i++) {
+    const end = buf.indexOf('\r\n', at)
+    if (end < 0) return null
+    const length = Number(buf.slice(at + 1, end))
+    if (buf.length < end + 2 + length + 2) return null
+    args.push(buf.slice(end + 2, end + 2 + length))
+    at = end + 2 + length + 2
+  }
+  return { args, used: at }
+}

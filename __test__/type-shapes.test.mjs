@@ -14,6 +14,7 @@ import * as Native from '../index.js'
 import * as Portable from '../portable.js'
 import { declaredTypes } from './type-shape-check.mjs'
 import { closedPort, rawServer } from './helpers.mjs'
+import { parseRespCommand } from './redis-server.mjs'
 import { sleep, waitFor } from './wait.mjs'
 
 const { ChittyIDClient, ChittyIDEmulator } = Native
@@ -156,7 +157,7 @@ async function fakeRedis() {
     socket.on('data', (data) => {
       buf += data.toString('latin1')
       for (;;) {
-        const command = readCommand(buf)
+        const command = parseRespCommand(buf)
         if (!command) return
         buf = buf.slice(command.used)
         const [name = '', sub = '', arg = ''] = command.args
@@ -185,26 +186,6 @@ async function fakeRedis() {
 }
 
 /** One RESP array of bulk strings from the front of `buf`, or null when incomplete. */
-function readCommand(buf) {
-  if (!buf.startsWith('*')) {
-    const end = buf.indexOf('\r\n') // an inline command
-    return end < 0 ? null : { args: buf.slice(0, end).split(' '), used: end + 2 }
-  }
-  let at = buf.indexOf('\r\n')
-  if (at < 0) return null
-  const count = Number(buf.slice(1, at))
-  at += 2
-  const args = []
-  for (let i = 0; i < count; i++) {
-    const end = buf.indexOf('\r\n', at)
-    if (end < 0) return null
-    const length = Number(buf.slice(at + 1, end))
-    if (buf.length < end + 2 + length + 2) return null
-    args.push(buf.slice(end + 2, end + 2 + length))
-    at = end + 2 + length + 2
-  }
-  return { args, used: at }
-}
 
 test('the native build: every runtime shape is the declared one', async () => {
   const { see, problems } = collector()
