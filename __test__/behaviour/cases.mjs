@@ -18,6 +18,29 @@ import { ok, eq, match, rejection, errorFields } from './check.mjs'
 
 const TOKEN = 'behaviour-secret-key'
 
+/**
+ * A case: the deployed service answers one mint with a 503 carrying `body` (a service body
+ * naming a failure at or after its minting backend): the mint is EMINTUNKNOWN, sent once.
+ */
+function unknownAfter503(name, label, body) {
+  return {
+    name,
+    server: 'deployed',
+    setup(srv) {
+      srv.unavailable = { remaining: 1, body }
+    },
+    async run(t) {
+      const client = t.client({ retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 } })
+      const err = errorFields(await rejection(client.mint({ entity: 'PEO' }), `a mint answered ${label}`))
+      eq([err.code, err.mayHaveMinted], ['EMINTUNKNOWN', true], `${label}: code, mayHaveMinted`)
+      return null
+    },
+    check(_, srv) {
+      eq(srv.requests.mint, 1, `${label}: sent once`)
+    },
+  }
+}
+
 export const cases = [
   {
     name: 'mint returns an id of the grammar with the requested type letter',
@@ -273,40 +296,16 @@ export const cases = [
       eq([srv.minted, srv.requests.mint], [1, 1], 'minted once by the backend, sent once')
     },
   },
-  {
-    name: 'retry safety: the service catch-all 503 (SECURITY_ERROR) leaves a mint unknown, never retried',
-    server: 'deployed',
-    setup(srv) {
-      srv.unavailable = { remaining: 1, body: { success: false, error: 'SECURITY_ERROR', message: 'x' } }
-    },
-    async run(t) {
-      const client = t.client({ retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 } })
-      const err = errorFields(await rejection(client.mint({ entity: 'PEO' }), 'a mint answered SECURITY_ERROR'))
-      eq([err.code, err.mayHaveMinted], ['EMINTUNKNOWN', true], 'SECURITY_ERROR: code, mayHaveMinted')
-      return null
-    },
-    check(_, srv) {
-      eq(srv.requests.mint, 1, 'SECURITY_ERROR: sent once')
-    },
-  },
-  {
-    name: 'retry safety: a SECURITY_ERROR 503 led by a BOM (TextDecoder drops it) is unknown in every build',
-    server: 'deployed',
-    setup(srv) {
-      srv.unavailable = { remaining: 1, body: '\uFEFF{"success":false,"error":"SECURITY_ERROR","detail":"\uFFFD"}' }
-    },
-    async run(t) {
-      const client = t.client({ retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 } })
-      const err = errorFields(
-        await rejection(client.mint({ entity: 'PEO' }), 'a mint answered a BOM-led SECURITY_ERROR'),
-      )
-      eq([err.code, err.mayHaveMinted], ['EMINTUNKNOWN', true], 'BOM-led SECURITY_ERROR: code, mayHaveMinted')
-      return null
-    },
-    check(_, srv) {
-      eq(srv.requests.mint, 1, 'BOM-led SECURITY_ERROR: sent once')
-    },
-  },
+  unknownAfter503(
+    'retry safety: the service catch-all 503 (SECURITY_ERROR) leaves a mint unknown, never retried',
+    'SECURITY_ERROR',
+    { success: false, error: 'SECURITY_ERROR', message: 'x' },
+  ),
+  unknownAfter503(
+    'retry safety: a SECURITY_ERROR 503 led by a BOM (TextDecoder drops it) is unknown in every build',
+    'BOM-led SECURITY_ERROR',
+    '\uFEFF{"success":false,"error":"SECURITY_ERROR","detail":"\uFFFD"}',
+  ),
   {
     name: 'retry safety: a 503 from in front of the service (no service body) is retried',
     server: 'deployed',
