@@ -9,14 +9,12 @@ import { createServer as createTcpServer } from 'node:net'
 
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import * as portable from '../portable.mjs'
-import { INDEX, ROOT, runNode, sleep, waitFor } from './wait.mjs'
+import { INDEX, ROOT, listenCounting, runNode, sleep, waitFor } from './wait.mjs'
 
 const TRANSPORT = process.env.CHITTYID_TRANSPORT === 'fetch' ? 'fetch' : 'native'
 
 /** An HTTP server answering every request at once, keeping connections alive; counts them. */
-async function keepAliveServer() {
-  const sockets = new Set()
-  let connections = 0
+function keepAliveServer() {
   const server = createServer((req, res) => {
     req.resume()
     res.setHeader('content-type', 'application/json')
@@ -25,21 +23,7 @@ async function keepAliveServer() {
   })
   // Longer than the bound below: only the client closing them ends these connections early.
   server.keepAliveTimeout = 60000
-  server.on('connection', (socket) => {
-    connections += 1
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    connections: () => connections,
-    open: () => sockets.size,
-    close: () => {
-      for (const s of sockets) s.destroy()
-      return new Promise((resolve) => server.close(resolve))
-    },
-  }
+  return listenCounting(server)
 }
 
 describe('await close() with calls in flight', () => {

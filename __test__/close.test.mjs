@@ -5,29 +5,15 @@
 import { createServer } from 'node:net'
 
 import { ChittyIDClient, ChittyIDEmulator, ChittyIDError } from '../index.mjs'
-import { INDEX, runNode, sleep, waitFor } from './wait.mjs'
+import { INDEX, listenCounting, runNode, sleep, waitFor } from './wait.mjs'
 
 /** A TCP server that accepts connections and never answers; counts the connections. */
-async function hangingServer() {
-  const sockets = new Set()
-  let connections = 0
+function hangingServer() {
   const server = createServer((socket) => {
-    connections += 1
-    sockets.add(socket)
     socket.resume() // read (and drop) the request, so the client's close is seen
     socket.on('error', () => {})
-    socket.on('close', () => sockets.delete(socket))
   })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    connections: () => connections,
-    open: () => sockets.size,
-    close: () => {
-      for (const s of sockets) s.destroy()
-      return new Promise((resolve) => server.close(resolve))
-    },
-  }
+  return listenCounting(server)
 }
 
 function expectClosed(err) {

@@ -61,3 +61,27 @@ export function runNode(script, args = [], timeoutMs = 15000, { env, shellPrefix
     })
   })
 }
+
+/**
+ * Listens `server` (http or net) on loopback, counting the connections it accepts and the ones
+ * still open: `{ url, connections(), open(), close() }`; `close()` destroys the open ones.
+ */
+export async function listenCounting(server) {
+  const sockets = new Set()
+  let connections = 0
+  server.on('connection', (socket) => {
+    connections += 1
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    connections: () => connections,
+    open: () => sockets.size,
+    close: () => {
+      for (const s of sockets) s.destroy()
+      return new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
