@@ -35,6 +35,7 @@ const {
 const { onlyV1Options } = require('./v1.js')
 const { GRAMMARS } = require('./format.js')
 const { isWellFormed } = require('./well-formed.js')
+const { underTestRunner } = require('./test-runner.js')
 
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object') {
@@ -252,9 +253,10 @@ function booleanOption(value, name) {
 
 /**
  * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
- * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
- * `automatic`: chosen because jest runs, by neither the option nor the variable; such a client
- * keeps v1's semantics (docs/ARCHITECTURE.md "v1 semantics").
+ * `fetch` under a test runner (jest, vitest, node --test: lib/test-runner.js), so suites that
+ * stub `fetch` keep working, and `native` everywhere else. `automatic`: chosen because a test
+ * runner runs, by neither the option nor the variable; such a client keeps v1's semantics
+ * (docs/ARCHITECTURE.md "v1 semantics").
  */
 function transportOption(value) {
   if (value !== undefined && value !== null) {
@@ -268,8 +270,8 @@ function transportOption(value) {
       throw invalidArgument(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
     return { transport: env, automatic: false }
   }
-  const underJest = process.env.JEST_WORKER_ID !== undefined
-  return { transport: underJest ? 'fetch' : 'native', automatic: underJest }
+  const automatic = underTestRunner()
+  return { transport: automatic ? 'fetch' : 'native', automatic }
 }
 
 // ---------------------------------------------------------------------------------------
