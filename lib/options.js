@@ -83,7 +83,7 @@ const fieldsOf = (name, more = []) => [...Object.keys(spec(name)), ...more]
 
 /**
  * `{ enabled, options }` of a policy or sub-policy option such as `retry.budget`; `more`: its
- * known non-numeric fields. `off`: the policy is off unless given (v1 semantics under jest).
+ * known non-numeric fields. `off`: the policy is off unless given (v1 semantics under a test runner).
  */
 function policyOption(value, name, more, off = false) {
   if (value === undefined) return { enabled: off ? false : undefined, options: undefined }
@@ -229,7 +229,7 @@ function idGrammarOption(value) {
 
 /**
  * `wire`: which service's routes to speak (docs/OPERATIONS.md "Which service this talks to"). Absent, it is
- * the native default (`auto`), except under the automatically chosen fetch transport (jest),
+ * the native default (`auto`), except under the automatically chosen fetch transport (a test runner),
  * where a suite expects v1's calls exactly: there it is `v1`, and nothing is sent to detect.
  */
 function wireOption(value, automaticFetch) {
@@ -380,7 +380,7 @@ const reserved = () => (reservedHeaders ??= new Set(native.reservedHeaderNames()
  * `new ChittyIDClient(config)`, checked: `native` is what `new NativeClient()` takes; the rest
  * stays in JS (`timeout` with its default applied, as v1 exposed it on the client).
  *
- * Where the fetch transport was chosen automatically (under jest), the client keeps v1's
+ * Where the fetch transport was chosen automatically (under a test runner), the client keeps v1's
  * semantics (docs/ARCHITECTURE.md "v1 semantics"): `v1` is set when the config holds only v1's
  * options, and every call is then made by lib/v1.js (`native` is used only if a v2 method
  * such as getStats() is called); otherwise retry, breaker and cache stay off unless given.
@@ -440,7 +440,7 @@ function clientOptions(config) {
     native: nativeOptions,
     // v1's `serviceUrl` (trailing slashes removed, so paths never start with `//`).
     v1: v1 ? { serviceUrl: (serviceUrl ?? DEFAULTS.serviceUrl).replace(/\/+$/, '') } : undefined,
-    // The transport was chosen automatically (under jest): v1's defaults for what no option names.
+    // The transport was chosen automatically (under a test runner): v1's defaults for what no option names.
     v1Defaults,
     timeout: timeout ?? DEFAULTS.timeout,
     apiKey,

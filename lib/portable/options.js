@@ -235,7 +235,7 @@ function portableOptions(config) {
     cache,
     maxResponseBytes,
     // Who follows redirects (lib/fetch-redirect.js): the client, with the native transport's
-    // rules; under jest's automatic choice `fetch` itself, so stubs see v1's exact calls.
+    // rules; under a test runner's automatic choice `fetch` itself, so stubs see v1's exact calls.
     redirects: v1Defaults ? 'fetch' : 'client',
     allowInsecure,
     headers: headersOption(config.headers, RESERVED_HEADERS),
