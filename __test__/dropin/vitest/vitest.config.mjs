@@ -18,6 +18,8 @@ if (target === undefined) throw new Error(`DROPIN_IMPL must be v1 or v2, got ${p
 
 export default defineConfig({
   root: here,
+  // vite's cache under the repository's node_modules, not a node_modules/ of its own here.
+  cacheDir: fileURLToPath(new URL('../../../node_modules/.vite/dropin-vitest', import.meta.url)),
   resolve: { alias: { '@chittyos/chittyid-client': target } },
   test: {
     include: ['*.test.js'],
