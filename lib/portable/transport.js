@@ -135,7 +135,7 @@ async function exchange(
       const init = { method, headers, signal: controller.signal }
       if (body !== undefined) init.body = body
       // Redirects followed with the native transport's rules (lib/fetch-redirect.js), unless
-      // `fetch` follows them itself (under jest's automatic choice, for stubs).
+      // `fetch` follows them itself (under a test runner's automatic choice, for stubs).
       const sent =
         redirects === 'fetch'
           ? fetchFn(url, init)
