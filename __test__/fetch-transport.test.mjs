@@ -17,7 +17,14 @@ const useNativeTransport = createRequire(import.meta.url)('./setup-native-transp
 const realFetch = globalThis.fetch
 
 /** The variables of lib/test-runner.js and their neighbours, cleared unless a case sets them. */
-const RUNNER_VARIABLES = ['JEST_WORKER_ID', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID', 'NODE_TEST_CONTEXT']
+const RUNNER_VARIABLES = [
+  'JEST_WORKER_ID',
+  'VITEST',
+  'VITEST_WORKER_ID',
+  'VITEST_POOL_ID',
+  'NODE_TEST_CONTEXT',
+  'CHITTYID_TEST_RUNNER',
+]
 
 /** Prints the native client's default transport, then `v1`/`v2`: the portable client's semantics. */
 const TRANSPORT_PROBE = `
@@ -100,6 +107,11 @@ describe('choosing the transport', () => {
     [{ NODE_TEST_CONTEXT: 'child-v8' }, 'fetch v1'],
     [{ NODE_TEST_CONTEXT: 'child-v8', CHITTYID_TRANSPORT: 'fetch' }, 'fetch v2'],
     [{ CHITTYID_TRANSPORT: 'fetch' }, 'fetch v2'],
+    // Declared by hand where the runner sets nothing (mocha); only 1 or true declares it.
+    [{ CHITTYID_TEST_RUNNER: '1' }, 'fetch v1'],
+    [{ CHITTYID_TEST_RUNNER: 'true', CHITTYID_TRANSPORT: 'native' }, 'native v2'],
+    [{ CHITTYID_TEST_RUNNER: '0' }, 'native v2'],
+    [{ CHITTYID_TEST_RUNNER: '' }, 'native v2'],
     [{ CHITTYID_TRANSPORT: 'curl' }, 'TypeError ERR_INVALID_ARG_VALUE'],
     // Not a runner's: a variable of the same family that no runner sets where tests run.
     [{ VITEST_MODE: 'RUN', NODE_ENV: 'test' }, 'native v2'],

@@ -13,7 +13,8 @@
 //   runner's own `--test` flag where the files run inside the runner (--test-isolation=none).
 //
 // Runners that set nothing (mocha, a test file run as `node file.test.mjs`) are not
-// recognised: there the transport comes from the `transport` option or `CHITTYID_TRANSPORT`.
+// recognised on their own: there `CHITTYID_TEST_RUNNER=1` says so (v1's semantics, as under
+// jest), or the `transport` option / `CHITTYID_TRANSPORT` picks a transport (v2's engine).
 // No Node module here: the portable build bundles this file.
 
 const { runtimeProcess } = require('./runtime-process.js')
@@ -21,12 +22,16 @@ const { runtimeProcess } = require('./runtime-process.js')
 /** The environment variables that mark a test runner's process (any value). */
 const TEST_RUNNER_VARIABLES = ['JEST_WORKER_ID', 'VITEST_WORKER_ID', 'VITEST', 'NODE_TEST_CONTEXT']
 
+/** Values of `CHITTYID_TEST_RUNNER` that declare a test runner's process (for runners that set nothing). */
+const DECLARED = ['1', 'true']
+
 /** True where a test runner's tests run in this process (see above); false without a `process`. */
 function underTestRunner() {
   const proc = runtimeProcess()
   if (proc === undefined) return false
   const env = proc.env !== null && typeof proc.env === 'object' ? proc.env : undefined
   if (env !== undefined && TEST_RUNNER_VARIABLES.some((name) => env[name] !== undefined)) return true
+  if (env !== undefined && DECLARED.includes(env.CHITTYID_TEST_RUNNER)) return true
   return Array.isArray(proc.execArgv) && proc.execArgv.includes('--test')
 }
 

@@ -85,8 +85,9 @@ export interface ChittyIDClientConfig {
    * node --test: `NODE_TEST_CONTEXT` or its `--test` flag), else `"native"`. Chosen
    * automatically under a test runner, the client keeps v1's semantics unless options say
    * otherwise: one `fetch` per call, v1's requests, results and messages (docs/MIGRATION.md
-   * "v1-era suites and fetch stubs"). mocha and other runners set none of these: give
-   * `transport: "fetch"` or `CHITTYID_TRANSPORT=fetch` there (v2's engine over `fetch`).
+   * "v1-era suites and fetch stubs"). mocha and other runners set none of these: run them
+   * with `CHITTYID_TEST_RUNNER=1` for the same, or give `transport: "fetch"` /
+   * `CHITTYID_TRANSPORT=fetch` there (v2's engine over `fetch`).
    */
   transport?: ChittyIDTransport
   /**
