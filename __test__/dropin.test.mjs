@@ -1,8 +1,9 @@
 // The v1-era suites in __test__/dropin/ (fetch stubbed with jest.spyOn, jest-fetch-mock,
 // msw, nock, undici's MockAgent, fetch-mock 12, a hand-written fetch polyfill; and jest's
-// automock) run unchanged against a v1-like fetch client and against this package, each in a child jest process of its own, as a user's jest would run them
-// (no CHITTYID_TRANSPORT, no setup of ours), with --detectOpenHandles: clients are never closed
-// there (v1 had no close()), and must leave nothing open.
+// automock) run unchanged against a v1-like fetch client and against this package, each in a
+// child jest process of its own, as a user's jest would run them (no CHITTYID_TRANSPORT, no
+// setup of ours), with --detectOpenHandles: clients are never closed there (v1 had no
+// close()), and must leave nothing open.
 
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
