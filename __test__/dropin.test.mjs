@@ -27,6 +27,7 @@ const EXPECTED = {
   undici: 14,
   'fetch-mock-12': 8,
   polyfill: 10,
+  env: 4,
 }
 
 /** Runs the drop-in projects of one implementation; resolves to { results, output }. */

@@ -23,6 +23,7 @@ const suites = {
   undici: {},
   'fetch-mock-12': {},
   polyfill: { setupFiles: ['<rootDir>/polyfill/setup.js'] },
+  env: {},
 }
 
 module.exports = {
