@@ -36,6 +36,7 @@ const { onlyV1Options } = require('./v1.js')
 const { GRAMMARS } = require('./format.js')
 const { isWellFormed } = require('./well-formed.js')
 const { underTestRunner } = require('./test-runner.js')
+const { hostProcess } = require('./host-process.js')
 
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object') {
@@ -270,7 +271,7 @@ function transportOption(value) {
       throw invalidArgument(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
     return { transport: env, automatic: false }
   }
-  const automatic = underTestRunner()
+  const automatic = underTestRunner(hostProcess())
   return { transport: automatic ? 'fetch' : 'native', automatic }
 }
 

@@ -25,14 +25,24 @@ const TEST_RUNNER_VARIABLES = ['JEST_WORKER_ID', 'VITEST_WORKER_ID', 'VITEST', '
 /** Values of `CHITTYID_TEST_RUNNER` that declare a test runner's process (for runners that set nothing). */
 const DECLARED = ['1', 'true']
 
-/** True where a test runner's tests run in this process (see above); false without a `process`. */
-function underTestRunner() {
-  const proc = runtimeProcess()
-  if (proc === undefined) return false
+/** Whether the process object `proc` shows a test runner (see above). */
+function marksTestRunner(proc) {
   const env = proc.env !== null && typeof proc.env === 'object' ? proc.env : undefined
   if (env !== undefined && TEST_RUNNER_VARIABLES.some((name) => env[name] !== undefined)) return true
   if (env !== undefined && DECLARED.includes(env.CHITTYID_TEST_RUNNER)) return true
   return Array.isArray(proc.execArgv) && proc.execArgv.includes('--test')
+}
+
+/**
+ * True where a test runner's tests run in this process (see above); false without a `process`.
+ * `host`: the Node process's own `process` (lib/host-process.js), asked too where it is not the
+ * runtime's: jest runs a test file in a VM context with a copy of `process`, and a v1-era suite
+ * that gives that copy an `env` of its own (`process.env = { ... }`) still runs under jest.
+ */
+function underTestRunner(host) {
+  const proc = runtimeProcess()
+  if (proc !== undefined && marksTestRunner(proc)) return true
+  return host !== undefined && host !== null && host !== proc && marksTestRunner(host)
 }
 
 module.exports = { underTestRunner, TEST_RUNNER_VARIABLES }
