@@ -548,7 +548,7 @@ describe('the newest revision (bf07a1f5): POST /mint, and the old mint routes an
   ]
 
   test.each(builds)(
-    '%s: a mint follows the 308 of POST /v1/mint to POST /mint once, keeping the key, the Idempotency-Key and the type',
+    '%s: the first mint follows the 308 of POST /v1/mint to POST /mint (key, Idempotency-Key and body kept), the next go to POST /mint',
     async (_, make) => {
       const c = make({ serviceUrl: newest.serviceUrl, apiKey: 'k-newest-1', circuitBreaker: false })
       try {
@@ -557,12 +557,11 @@ describe('the newest revision (bf07a1f5): POST /mint, and the old mint routes an
         expect([first.split('-')[4], second.split('-')[4]]).toEqual(['L', 'E'])
         expect(newest.minted).toEqual([first, second])
         const mints = newest.requests.filter((r) => r.method === 'POST' && /mint$/.test(r.path))
-        expect(mints.map((r) => r.path)).toEqual(['/v1/mint', '/mint', '/v1/mint', '/mint'])
-        for (const [moved, served] of [mints.slice(0, 2), mints.slice(2)]) {
-          expect(served.headers.authorization).toBe('Bearer k-newest-1')
-          expect(served.headers['idempotency-key']).toBe(moved.headers['idempotency-key'])
-          expect(served.body).toBe(moved.body)
-        }
+        expect(mints.map((r) => r.path)).toEqual(['/v1/mint', '/mint', '/mint'])
+        const [moved, served] = mints
+        expect(served.headers.authorization).toBe('Bearer k-newest-1')
+        expect(served.headers['idempotency-key']).toBe(moved.headers['idempotency-key'])
+        expect(served.body).toBe(moved.body)
         expect(await c.validate(first)).toMatchObject({ valid: true })
         expect(await c.healthCheck()).toBe(true)
       } finally {
@@ -578,6 +577,23 @@ describe('the newest revision (bf07a1f5): POST /mint, and the old mint routes an
       expect(id).toMatch(DEPLOYED_ID)
       expect(id.split('-')[4]).toBe('P')
       expect(newest.paths().filter((p) => /mint$/.test(p))).toEqual(['POST /mint'])
+    } finally {
+      await c.close()
+    }
+  })
+})
+
+describe('a revision before the newest (no POST /mint): one 404 there, then POST /v1/mint', () => {
+  test.each([
+    ['native', (o) => new ChittyIDClient(o)],
+    ['native over fetch', (o) => new ChittyIDClient({ transport: 'fetch', ...o })],
+    ['portable', (o) => new PortableClient(o)],
+  ])('%s, wire "deployed": the 404 is remembered and nothing is minted twice', async (_, make) => {
+    const c = make({ serviceUrl: standIn.serviceUrl, wire: 'deployed', circuitBreaker: false })
+    try {
+      const ids = [await c.mint({ entity: 'PEO' }), await c.mint({ entity: 'AUTH' })]
+      expect(ids.map((id) => id.split('-')[4])).toEqual(['P', 'A'])
+      expect(standIn.paths()).toEqual(['POST /mint', 'POST /v1/mint', 'POST /v1/mint'])
     } finally {
       await c.close()
     }
