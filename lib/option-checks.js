@@ -128,6 +128,32 @@ function checkedFields(value, name, known, skip = []) {
   return options
 }
 
+/** `"a" or "b"`, `one of "a", "b", "c"`: the values a refusal offers. */
+function alternatives(values) {
+  const quoted = values.map((v) => JSON.stringify(v))
+  return quoted.length === 2 ? quoted.join(' or ') : `one of ${quoted.join(', ')}`
+}
+
+/**
+ * The option at `path` that picks one of the table's `oneOf` values (`wire`, `idGrammar`,
+ * `retry.mint`), or undefined when absent; any other value, null included, is refused.
+ */
+function oneOfOption(path, value) {
+  if (value === undefined) return undefined
+  const { oneOf } = spec(path)
+  if (!oneOf.includes(value))
+    throw invalidArgument(`ChittyIDClient option "${path}" must be ${alternatives(oneOf)}, got ${shown(value)}`)
+  return value
+}
+
+/** A boolean option, or undefined when absent (null too). */
+function booleanOption(value, name) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean')
+    throw invalidArgument(`ChittyIDClient option "${name}" must be a boolean, got ${shown(value)}`)
+  return value
+}
+
 /** The largest `timeout`. */
 const MAX_TIMEOUT_MS = spec('timeout').max
 
@@ -291,6 +317,8 @@ module.exports = {
   numberProblem,
   checkedNumber,
   checkedFields,
+  oneOfOption,
+  booleanOption,
   isPlainObject,
   optionsSnapshot,
   shown,

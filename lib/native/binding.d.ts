@@ -279,8 +279,6 @@ export interface ClientDefaults {
   retryableErrors: Array<string>
   /** `wire`. */
   wire: string
-  /** The values `wire` accepts. */
-  wires: Array<string>
   acceptPlaceholders: boolean
 }
 

@@ -58,8 +58,6 @@ pub struct ClientDefaults {
     pub retryable_errors: Vec<String>,
     /// `wire`.
     pub wire: String,
-    /// The values `wire` accepts.
-    pub wires: Vec<String>,
     pub accept_placeholders: bool,
 }
 
@@ -117,7 +115,7 @@ pub fn client_defaults() -> ClientDefaults {
             reconnect_multiplier: Some(connection.multiplier),
             max_reconnect_attempts: Some(connection.max_reconnect_attempts.map_or(f64::INFINITY, f64::from)),
             jitter: Some(connection.jitter),
-            auto_connect: Some(false),
+            auto_connect: Some(crate::option_table::CONNECTION_AUTO_CONNECT),
         },
         failover: FailoverOptions {
             probe_interval_ms: Some(failover.probe_interval_ms as f64),
@@ -135,8 +133,7 @@ pub fn client_defaults() -> ClientDefaults {
         },
         retryable_errors: default_retryable_errors(),
         wire: WireMode::default().as_str().to_owned(),
-        wires: crate::option_table::WIRE_VALUES.iter().map(|&w| w.to_owned()).collect(),
-        accept_placeholders: false,
+        accept_placeholders: crate::option_table::ACCEPT_PLACEHOLDERS,
     }
 }
 
