@@ -438,4 +438,4 @@ function callHeaders(option, callOptions, operation) {
   return merged === undefined ? undefined : [...merged].flat()
 }
 
-module.exports = { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject }
+module.exports = { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders }

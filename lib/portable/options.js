@@ -237,7 +237,6 @@ module.exports = {
   callSignal,
   callIdempotencyKey,
   callHeaders,
-  isPlainObject,
   unsupported,
   RESERVED_HEADERS,
 }

@@ -97,7 +97,6 @@ function leavesMintOutcomeUnknown(failure) {
 }
 
 module.exports = {
-  baseDelayMs,
   jitteredDelayMs,
   nextDelayMs,
   parseRetryAfter,

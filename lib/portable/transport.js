@@ -201,4 +201,4 @@ async function exchange(
   }
 }
 
-module.exports = { exchange, failure, transportFailure }
+module.exports = { exchange, failure }
