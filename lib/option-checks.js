@@ -221,7 +221,9 @@ function callSignal(options) {
   return signal
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+/** The longest idempotency key (the table's `fixed`; src/client/idempotency.rs checks it natively). */
+const MAX_IDEMPOTENCY_KEY_LENGTH = TABLE.fixed.maxIdempotencyKeyLength
+const IDEMPOTENCY_KEY = new RegExp(`^[\\x21-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`)
 
 /** The caller's idempotency key of a mint, or undefined; checked here for a clear error. */
 function callIdempotencyKey(options) {
@@ -229,7 +231,9 @@ function callIdempotencyKey(options) {
   const key = options === undefined ? undefined : options.idempotencyKey
   if (key === undefined) return undefined
   if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-    throw invalidArgument('options.idempotencyKey must be a string of 1 to 255 visible ASCII characters (no spaces)')
+    throw invalidArgument(
+      `options.idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters (no spaces)`,
+    )
   }
   return key
 }
