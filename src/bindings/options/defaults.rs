@@ -99,7 +99,7 @@ pub fn client_defaults() -> ClientDefaults {
             failure_threshold: Some(f64::from(breaker.failure_threshold)),
             reset_timeout: Some(breaker.reset_timeout_ms as f64),
             monitor_window: Some(breaker.monitor_window_ms as f64),
-            half_open_attempts: Some(f64::from(breaker.half_open_successes)),
+            half_open_attempts: Some(f64::from(breaker.half_open_attempts)),
         },
         cache: CacheOptions {
             max_size: Some(cache.max_size as f64),

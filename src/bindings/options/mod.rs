@@ -317,7 +317,7 @@ fn breaker_config(options: Option<&BreakerOptions>) -> Checked<BreakerConfig> {
         failure_threshold: n32("circuitBreaker.failureThreshold", b.failure_threshold, d.failure_threshold)?,
         reset_timeout_ms: ms("circuitBreaker.resetTimeout", b.reset_timeout, d.reset_timeout_ms)?,
         monitor_window_ms: ms("circuitBreaker.monitorWindow", b.monitor_window, d.monitor_window_ms)?,
-        half_open_successes: n32("circuitBreaker.halfOpenAttempts", b.half_open_attempts, d.half_open_successes)?,
+        half_open_attempts: n32("circuitBreaker.halfOpenAttempts", b.half_open_attempts, d.half_open_attempts)?,
     })
 }
 
