@@ -1,8 +1,9 @@
 // The v1-era suites in __test__/dropin/ (fetch stubbed with jest.spyOn, jest-fetch-mock,
-// msw, nock; and jest's automock) run unchanged against a v1-like fetch client and against
-// this package, each in a child jest process of its own, as a user's jest would run them
-// (no CHITTYID_TRANSPORT, no setup of ours), with --detectOpenHandles: clients are never closed
-// there (v1 had no close()), and must leave nothing open.
+// msw, nock, undici's MockAgent, fetch-mock 12, a hand-written fetch polyfill; and jest's
+// automock) run unchanged against a v1-like fetch client and against this package, each in a
+// child jest process of its own, as a user's jest would run them (no CHITTYID_TRANSPORT, no
+// setup of ours), with --detectOpenHandles: clients are never closed there (v1 had no
+// close()), and must leave nothing open.
 
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -14,7 +15,20 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const RUN_LIMIT_MS = 90_000
 
 // Tests per suite directory, as written there.
-const EXPECTED = { spy: 7, 'fetch-mock': 6, msw: 6, nock: 6, automock: 3, service: 21, habits: 22, wire: 5 }
+const EXPECTED = {
+  spy: 7,
+  'fetch-mock': 6,
+  msw: 6,
+  nock: 6,
+  automock: 3,
+  service: 21,
+  habits: 22,
+  wire: 5,
+  undici: 14,
+  'fetch-mock-12': 8,
+  polyfill: 10,
+  env: 4,
+}
 
 /** Runs the drop-in projects of one implementation; resolves to { results, output }. */
 function runDropin(impl) {

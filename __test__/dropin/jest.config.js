@@ -20,6 +20,10 @@ const suites = {
   service: {},
   habits: {},
   wire: {},
+  undici: {},
+  'fetch-mock-12': {},
+  polyfill: { setupFiles: ['<rootDir>/polyfill/setup.js'] },
+  env: {},
 }
 
 module.exports = {
