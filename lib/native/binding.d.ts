@@ -246,7 +246,7 @@ export interface ClientCounts {
   queuedOutcomes: number
 }
 
-/** Every default, read from the types that define them. */
+/** Every default, as the client is built with it. */
 export declare function clientDefaults(): ClientDefaults
 
 /**

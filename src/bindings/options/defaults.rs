@@ -1,5 +1,7 @@
 //! Every default of the client's options, handed to JS (`clientDefaults()`), read from the
-//! plain types that define them.
+//! plain types that take them from the options table, or from the table itself
+//! (`crate::option_table`) where no plain type holds one (`scope`, `acceptPlaceholders`,
+//! `connection.autoConnect`).
 
 use napi_derive::napi;
 
@@ -61,7 +63,7 @@ pub struct ClientDefaults {
     pub accept_placeholders: bool,
 }
 
-/// Every default, read from the types that define them.
+/// Every default, as the client is built with it.
 #[napi]
 pub fn client_defaults() -> ClientDefaults {
     let config = TransportConfig::default();
