@@ -246,7 +246,7 @@ export interface ClientCounts {
   queuedOutcomes: number
 }
 
-/** Every default, read from the types that define them. */
+/** Every default, as the client is built with it. */
 export declare function clientDefaults(): ClientDefaults
 
 /**
@@ -279,8 +279,6 @@ export interface ClientDefaults {
   retryableErrors: Array<string>
   /** `wire`. */
   wire: string
-  /** The values `wire` accepts. */
-  wires: Array<string>
   acceptPlaceholders: boolean
 }
 

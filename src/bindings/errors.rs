@@ -40,18 +40,28 @@ pub struct ErrorInfo {
 /// the failure as `cause`, in both builds (lib/portable/calls.js). A call refused before
 /// anything was sent (circuit, pause, bulkhead, rate limit, closed, bad argument) has none.
 fn failed_a_request(err: &ClientError) -> bool {
-    matches!(
-        err,
+    match err {
         ClientError::Http { .. }
-            | ClientError::Transport { .. }
-            | ClientError::Tls { .. }
-            | ClientError::Refused { .. }
-            | ClientError::Timeout { .. }
-            | ClientError::BadResponse { .. }
-            | ClientError::BodyTooLarge { .. }
-            | ClientError::Placeholder { .. }
-            | ClientError::RouteNotFound { .. }
-    )
+        | ClientError::Transport { .. }
+        | ClientError::Tls { .. }
+        | ClientError::Refused { .. }
+        | ClientError::Timeout { .. }
+        | ClientError::BadResponse { .. }
+        | ClientError::BodyTooLarge { .. }
+        | ClientError::Placeholder { .. }
+        | ClientError::RouteNotFound { .. } => true,
+        // Refused before sending, or a wrapper whose own cause is set below.
+        ClientError::CircuitOpen { .. }
+        | ClientError::TrialsInFlight { .. }
+        | ClientError::Aborted
+        | ClientError::MintOutcomeUnknown { .. }
+        | ClientError::RateLimited { .. }
+        | ClientError::BulkheadFull { .. }
+        | ClientError::Throttled { .. }
+        | ClientError::Closed
+        | ClientError::InvalidArgument { .. }
+        | ClientError::BatchIncomplete { .. } => false,
+    }
 }
 
 pub fn to_error_info(err: &ClientError) -> ErrorInfo {
