@@ -51,9 +51,6 @@ impl Drop for NativeClient {
         // "process"` hold the other threads' calls behind it in the shared pause).
         self.calls.cancellations.cancel_all();
         self.calls.core.close();
-        if let Some(fleet) = self.calls.core.resilience().fleet() {
-            fleet.close();
-        }
         self.calls.completer.detach();
         calls::unregister(self.calls_handle);
         crate::bindings::cache::unregister(self.cache_handle);
@@ -328,9 +325,6 @@ impl NativeClient {
         let stopped = self.calls.cancellations.cancel_all();
         self.connection.close();
         self.calls.core.close();
-        if let Some(fleet) = self.calls.core.resilience().fleet() {
-            fleet.close();
-        }
         stopped.into_iter().map(|(ticket, s)| to_stopped_call(ticket, s)).collect()
     }
 
@@ -349,7 +343,7 @@ impl NativeClient {
         let done = crate::bindings::bridge::completions::Completion { ticket, outcome: Outcome::Bool(true) };
         // Nothing left running (a client that never sent anything): no need to start the I/O
         // thread for it. A task cannot start after close().
-        if self.calls.core.tasks().is_empty() {
+        if self.calls.core.is_closed_and_idle() {
             self.calls.completer.push(done);
             return Ok(());
         }
