@@ -101,6 +101,12 @@ export declare class NativeClient {
    */
   emitTestEvents(count: number): void
   /**
+   * Test hook: queues `count` telemetry records at once, as a burst of attempts would while
+   * the JS thread is busy: the records' queue bound and `telemetryDropped` can be checked
+   * exactly (`__test__/telemetry-logger.test.mjs`).
+   */
+  emitTestTelemetry(count: number): void
+  /**
    * Queues a mark behind every event emitted so far: the event callback gets it as the name
    * `""` once they all reached it (the function keeps the loop alive until then). False when
    * no mark will come (no callback attached, closed, queue full).
@@ -326,6 +332,11 @@ export interface ClientStats {
    * (65,536 events). 0 unless it did.
    */
   eventsDropped: number
+  /**
+   * Telemetry records (the `logger`'s attempt records, `chittyid:request` trace events)
+   * dropped: the JS thread fell behind their queue (65,536 records). 0 unless it did.
+   */
+  telemetryDropped: number
 }
 
 /** What the compat `CircuitBreaker` is told by `admit()`. */

@@ -41,6 +41,16 @@ pub struct NativeClient {
     cache_handle: u32,
 }
 
+impl NativeClient {
+    /// The core client's snapshot with what only the binding knows: the telemetry records
+    /// dropped (their queue is the binding's).
+    fn snapshot(&self) -> crate::client::snapshot::ClientSnapshot {
+        let mut snapshot = self.calls.core.snapshot();
+        snapshot.telemetry_dropped = self.calls.telemetry.dropped_total();
+        snapshot
+    }
+}
+
 impl Drop for NativeClient {
     /// Runs on the JS thread (the object's finalizer): the wake-up handle belongs to its loop.
     fn drop(&mut self) {
@@ -235,12 +245,12 @@ impl NativeClient {
 
     #[napi(catch_unwind)]
     pub fn get_stats(&self) -> ClientStats {
-        to_client_stats(self.calls.core.snapshot())
+        to_client_stats(self.snapshot())
     }
 
     #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
-        crate::client::metrics::render_with_labels(&self.calls.core.snapshot(), &self.metric_labels)
+        crate::client::metrics::render_with_labels(&self.snapshot(), &self.metric_labels)
     }
 
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
@@ -279,6 +289,14 @@ impl NativeClient {
         for _ in 0..count {
             sink.emit(crate::observe::events::Event::CircuitHalfOpen);
         }
+    }
+
+    /// Test hook: queues `count` telemetry records at once, as a burst of attempts would while
+    /// the JS thread is busy: the records' queue bound and `telemetryDropped` can be checked
+    /// exactly (`__test__/telemetry-logger.test.mjs`).
+    #[napi]
+    pub fn emit_test_telemetry(&self, count: u32) {
+        self.calls.telemetry.push_test_records(count);
     }
 
     /// Queues a mark behind every event emitted so far: the event callback gets it as the name

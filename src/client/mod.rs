@@ -209,6 +209,7 @@ impl Client {
             wire: self.wire_of(self.active_endpoint()).as_str(),
             placeholders_accepted: self.placeholders_accepted(),
             events_dropped: self.resilience.sink().dropped(),
+            telemetry_dropped: 0,
         }
     }
 
