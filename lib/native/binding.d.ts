@@ -83,7 +83,7 @@ export declare class NativeClient {
    * finished natively (its outcome is queued); else whether a mint may have minted, and its key.
    */
   cancel(ticket: number): StoppedCall | null
-  /** This client's native bookkeeping, for the leak check (`bindings::diagnostics`). */
+  /** This client's native bookkeeping, for the leak check (`bindings::diagnostics`). Test hook. */
   internalCounts(): ClientCounts
   getStats(): ClientStats
   metrics(): string
@@ -670,7 +670,7 @@ export interface NativeClientOptions {
   idGrammar?: string
 }
 
-/** The counts of [`NativeCounts`]. */
+/** The counts of [`NativeCounts`]. Test hook. */
 export declare function nativeCounts(): NativeCounts
 
 /** What the native side holds now, all threads' clients together. */
@@ -787,8 +787,7 @@ export interface RouteCounts {
 
 /**
  * For the test of `close()`'s bound (`__test__/close-waits.test.mjs`): keeps the I/O thread busy
- * for `ms` (at most 60 s), as work that cannot be stopped in time would. Not part of the public
- * API.
+ * for `ms` (at most 60 s), as work that cannot be stopped in time would. Test hook.
  */
 export declare function stallIoThread(ms: number): void
 

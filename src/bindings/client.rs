@@ -233,14 +233,15 @@ impl NativeClient {
         self.calls.cancellations.cancel(ticket).map(|s| to_stopped_call(ticket, s))
     }
 
-    /// This client's native bookkeeping, for the leak check (`bindings::diagnostics`).
+    /// This client's native bookkeeping, for the leak check (`bindings::diagnostics`). Test hook.
     #[napi(catch_unwind)]
-    pub fn internal_counts(&self) -> crate::bindings::diagnostics::ClientCounts {
-        crate::bindings::diagnostics::ClientCounts {
+    pub fn internal_counts(&self) -> napi::Result<crate::bindings::diagnostics::ClientCounts, &'static str> {
+        crate::bindings::diagnostics::require_test_hooks("internalCounts")?;
+        Ok(crate::bindings::diagnostics::ClientCounts {
             flights: crate::bindings::diagnostics::count(self.calls.core.validations_in_flight()),
             registered_calls: crate::bindings::diagnostics::count(self.calls.cancellations.pending()),
             queued_outcomes: crate::bindings::diagnostics::count(self.calls.completer.queued()),
-        }
+        })
     }
 
     #[napi(catch_unwind)]
@@ -284,19 +285,23 @@ impl NativeClient {
     /// here meanwhile, as it is while a burst arrives from the I/O thread: the event queue's
     /// bound and `eventsDropped` can be checked exactly (`__test__/event-payloads.test.mjs`).
     #[napi]
-    pub fn emit_test_events(&self, count: u32) {
+    pub fn emit_test_events(&self, count: u32) -> napi::Result<(), &'static str> {
+        crate::bindings::diagnostics::require_test_hooks("emitTestEvents")?;
         let sink = self.calls.core.resilience().sink();
         for _ in 0..count {
             sink.emit(crate::observe::events::Event::CircuitHalfOpen);
         }
+        Ok(())
     }
 
     /// Test hook: queues `count` telemetry records at once, as a burst of attempts would while
     /// the JS thread is busy: the records' queue bound and `telemetryDropped` can be checked
     /// exactly (`__test__/telemetry-logger.test.mjs`).
     #[napi]
-    pub fn emit_test_telemetry(&self, count: u32) {
+    pub fn emit_test_telemetry(&self, count: u32) -> napi::Result<(), &'static str> {
+        crate::bindings::diagnostics::require_test_hooks("emitTestTelemetry")?;
         self.calls.telemetry.push_test_records(count);
+        Ok(())
     }
 
     /// Queues a mark behind every event emitted so far: the event callback gets it as the name
