@@ -22,6 +22,12 @@ module.exports = [
     languageOptions: { globals: { ...globals.node, ...globals.jest } },
   },
   {
+    // v1-era suites for vitest and node --test: ES modules named as their users name them
+    // (`*.test.js`; jest's testMatch is `*.test.mjs`, so jest never runs them).
+    files: ['__test__/dropin/vitest/**/*.js', '__test__/dropin/node-test/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { ...globals.node } },
+  },
+  {
     rules: {
       'no-unused-vars': [
         'error',

@@ -4,6 +4,9 @@
 
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import * as portable from '../portable.mjs'
@@ -12,6 +15,32 @@ import { ID_PATTERN, closedPort } from './helpers.mjs'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const useNativeTransport = createRequire(import.meta.url)('./setup-native-transport.cjs')
 const realFetch = globalThis.fetch
+
+/** The variables of lib/test-runner.js and their neighbours, cleared unless a case sets them. */
+const RUNNER_VARIABLES = [
+  'JEST_WORKER_ID',
+  'VITEST',
+  'VITEST_WORKER_ID',
+  'VITEST_POOL_ID',
+  'NODE_TEST_CONTEXT',
+  'CHITTYID_TEST_RUNNER',
+]
+
+/** Prints the native client's default transport, then `v1`/`v2`: the portable client's semantics. */
+const TRANSPORT_PROBE = `
+  const { ChittyIDClient } = require(${JSON.stringify(join(root, 'index.js'))});
+  const portable = require(${JSON.stringify(join(root, 'portable.js'))});
+  let transport
+  try { transport = new ChittyIDClient().transport }
+  catch (e) { transport = e.name + ' ' + e.code }
+  if (transport.includes(' ')) { process.stdout.write(transport) } else {
+    let init
+    globalThis.fetch = async (url, i) => { init = i; return new Response('{"chittyId":"x"}') }
+    const semantics = (e) => (init === undefined ? 'no fetch: ' + e?.message : 'redirect' in init ? 'v2' : 'v1')
+    new portable.ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1' }).mint({ entity: 'PEO' }).then(
+      () => process.stdout.write(transport + ' ' + semantics()),
+      (e) => process.stdout.write(transport + ' ' + semantics(e)))
+  }`
 
 /** Wraps globalThis.fetch (installed now, whenever the client was made) and records each call. */
 function recordFetch() {
@@ -65,21 +94,52 @@ describe('choosing the transport', () => {
     )
   })
 
+  // What a test runner sets where its test files run (lib/test-runner.js): the native client's
+  // transport, then what the portable build makes of the same process (`v1` where its first
+  // fetch is v1's, without the `redirect` member its own requests carry).
   test.each([
-    [{}, 'native'],
-    [{ JEST_WORKER_ID: '3' }, 'fetch'],
-    [{ JEST_WORKER_ID: '3', CHITTYID_TRANSPORT: 'native' }, 'native'],
-    [{ CHITTYID_TRANSPORT: 'fetch' }, 'fetch'],
+    [{}, 'native v2'],
+    [{ JEST_WORKER_ID: '3' }, 'fetch v1'],
+    [{ JEST_WORKER_ID: '3', CHITTYID_TRANSPORT: 'native' }, 'native v2'],
+    [{ VITEST_WORKER_ID: '2', VITEST_POOL_ID: '1' }, 'fetch v1'],
+    [{ VITEST: 'true' }, 'fetch v1'],
+    [{ VITEST_WORKER_ID: '2', CHITTYID_TRANSPORT: 'native' }, 'native v2'],
+    [{ NODE_TEST_CONTEXT: 'child-v8' }, 'fetch v1'],
+    [{ NODE_TEST_CONTEXT: 'child-v8', CHITTYID_TRANSPORT: 'fetch' }, 'fetch v2'],
+    [{ CHITTYID_TRANSPORT: 'fetch' }, 'fetch v2'],
+    // Declared by hand where the runner sets nothing (mocha); only 1 or true declares it.
+    [{ CHITTYID_TEST_RUNNER: '1' }, 'fetch v1'],
+    [{ CHITTYID_TEST_RUNNER: 'true', CHITTYID_TRANSPORT: 'native' }, 'native v2'],
+    [{ CHITTYID_TEST_RUNNER: '0' }, 'native v2'],
+    [{ CHITTYID_TEST_RUNNER: '' }, 'native v2'],
     [{ CHITTYID_TRANSPORT: 'curl' }, 'TypeError ERR_INVALID_ARG_VALUE'],
+    // Not a runner's: a variable of the same family that no runner sets where tests run.
+    [{ VITEST_MODE: 'RUN', NODE_ENV: 'test' }, 'native v2'],
   ])('in a process with %j the default is %s', (vars, expected) => {
     const env = { ...process.env, ...vars }
-    if (!('JEST_WORKER_ID' in vars)) delete env.JEST_WORKER_ID
-    if (!('CHITTYID_TRANSPORT' in vars)) delete env.CHITTYID_TRANSPORT
-    const script = `
-      const { ChittyIDClient } = require('./index.js');
-      try { process.stdout.write(new ChittyIDClient().transport) }
-      catch (e) { process.stdout.write(e.name + ' ' + e.code) }`
-    expect(execFileSync(process.execPath, ['-e', script], { cwd: root, env, encoding: 'utf8' })).toBe(expected)
+    for (const name of [...RUNNER_VARIABLES, 'CHITTYID_TRANSPORT']) if (!(name in vars)) delete env[name]
+    expect(execFileSync(process.execPath, ['-e', TRANSPORT_PROBE], { cwd: root, env, encoding: 'utf8' })).toBe(expected)
+  })
+
+  // The runner's own process (`node --test`; with --test-isolation=none the test files run in
+  // it): a preloaded module there sees the runner's `--test` flag and no NODE_TEST_CONTEXT.
+  test('in the process of node --test itself the default is fetch', () => {
+    const env = { ...process.env }
+    for (const name of [...RUNNER_VARIABLES, 'CHITTYID_TRANSPORT']) delete env[name]
+    const dir = mkdtempSync(join(tmpdir(), 'chittyid-runner-'))
+    try {
+      const probe = join(dir, 'probe.cjs')
+      writeFileSync(probe, `if (process.env.NODE_TEST_CONTEXT === undefined) {${TRANSPORT_PROBE}}`)
+      const empty = fileURLToPath(new URL('./fixtures/node-test-empty.cjs', import.meta.url))
+      const out = execFileSync(process.execPath, ['--test', '--test-reporter=dot', '--require', probe, empty], {
+        cwd: root,
+        env,
+        encoding: 'utf8',
+      })
+      expect(out.slice(0, 'fetch v1'.length)).toBe('fetch v1')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

@@ -32,7 +32,7 @@ test('100 Continue and 103 Early Hints before the answer: every caller gets its 
   }
   // The native transport's HTTP: under the fetch transport the platform's fetch reads the answer,
   // and Node 20's (undici 6) refuses an unsolicited 100 Continue ("bad response"), as it did
-  // for v1 (docs/MIGRATION.md, "v1-era jest suites and fetch stubs").
+  // for v1 (docs/MIGRATION.md, "v1-era suites and fetch stubs").
   await withClient(answer, { transport: 'native' }, async (client) => {
     // Mint answers are format-checked, so each caller's key is a well-formed id the server echoes.
     const keys = Array.from({ length: 200 }, (_, i) => `KY-A-AAA-${String(i).padStart(4, '0')}-P-00-A-0`)

@@ -581,7 +581,7 @@ describe('what the portable build loads and leaves behind', () => {
   })
 })
 
-// docs/PORTABLE.md "v1 semantics under jest": where jest is visible (JEST_WORKER_ID; e.g. jest
+// docs/PORTABLE.md "v1 semantics under a test runner": where jest is visible (JEST_WORKER_ID; e.g. jest
 // with testEnvironment 'jsdom', which resolves the `browser` condition to this build), no
 // CHITTYID_TRANSPORT and only v1's options, the portable client makes v1's calls through
 // lib/v1.js, exactly as the native client does under the same conditions.

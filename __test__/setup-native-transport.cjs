@@ -1,5 +1,5 @@
 // jest globalSetup: this repository's own suites test the native transport. Under jest the
-// client would otherwise pick the fetch transport (docs/MIGRATION.md "v1-era jest suites and fetch stubs"). Set here,
+// client would otherwise pick the fetch transport (docs/MIGRATION.md "v1-era suites and fetch stubs"). Set here,
 // in the parent jest process, so the jest workers and every child process or worker thread a
 // test starts inherit it. The drop-in suites (__test__/dropin.test.mjs) run in child jest
 // processes without it. Run with CHITTYID_TRANSPORT=fetch to put the suites on fetch instead.

@@ -1,5 +1,5 @@
 // v1 semantics where the fetch transport is chosen automatically (lib/v1.js; docs/MIGRATION.md
-// "v1-era jest suites and fetch stubs"), and the rule that no retry reaches another `fetch` than its call's
+// "v1-era suites and fetch stubs"), and the rule that no retry reaches another `fetch` than its call's
 // first attempt. The "real network" is a loopback server standing behind the original
 // `fetch`: tests stub `fetch` in front of it and prove it saw nothing.
 //
@@ -135,7 +135,7 @@ describe('which clients keep v1 semantics', () => {
     ]) {
       expect(Object.keys(client)).toEqual(['serviceUrl', 'timeout'])
       expect(client).toEqual({ serviceUrl: SERVICE, timeout: 2000 })
-      // The one v1 assertion not kept (docs/MIGRATION.md "v1-era jest suites and fetch stubs"): the key
+      // The one v1 assertion not kept (docs/MIGRATION.md "v1-era suites and fetch stubs"): the key
       // is no own property.
       expect(client).not.toEqual({ serviceUrl: SERVICE, apiKey: 'secret-key', timeout: 2000 })
       expect(client.apiKey).toBe('secret-key')

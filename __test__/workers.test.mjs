@@ -7,7 +7,7 @@
 import { Miniflare } from 'miniflare'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { ChittyIDEmulator } from '../index.mjs'
+import { ChittyIDClient as NativeClient, ChittyIDEmulator } from '../index.mjs'
 import { casesFor } from './behaviour/cases.mjs'
 import { serverFor, deadUrl } from './behaviour/servers.mjs'
 import { consumerProject, bundleLikeWrangler, workerOptions, root } from './workers/bundle.mjs'
@@ -351,5 +351,95 @@ export default {
     expect(await worker.mf.dispatchFetch('http://worker/fire-and-forget?client=b').then((r) => r.text())).toBe('gone')
     expect(await call('/close?client=b')).toEqual({ closed: true })
     expect(await call('/mint?client=b')).toMatchObject({ code: 'ECLIENTCLOSED' })
+  })
+})
+
+// Cloudflare refuses a fetch past the invocation's subrequest limit with "Too many subrequests.";
+// local workerd does not enforce the limit, so this worker puts the platform's refusal in front
+// of fetch (thrown, or as a rejection). The client in it is the real portable build, and every
+// fetch the limit allows reaches the emulator.
+describe('a request that runs out of subrequests in workerd', () => {
+  const LIMIT = 50
+  const worker = moduleWorkerAgainstEmulator(`
+import { ChittyIDClient } from '@chittyos/chittyid-client'
+const platformFetch = globalThis.fetch
+let used = 0
+let refusal = 'throw'
+globalThis.fetch = function (...args) {
+  if (++used > ${LIMIT}) {
+    const err = new Error('Too many subrequests.')
+    if (refusal === 'throw') throw err
+    return Promise.reject(err)
+  }
+  return platformFetch.apply(this, args)
+}
+let client
+const outcome = (promise) =>
+  promise.then(
+    (value) => ({ value }),
+    (err) => ({ code: err.code, mayHaveMinted: err.mayHaveMinted, message: err.message }),
+  )
+export default {
+  async fetch(request, env) {
+    used = 0
+    client ??= new ChittyIDClient({ serviceUrl: env.SERVICE_URL })
+    const { op, ids, count, mode } = await request.json()
+    refusal = mode
+    const calls =
+      op === 'validate'
+        ? ids.map((id) => outcome(client.validate(id)))
+        : Array.from({ length: count }, () => outcome(client.mint({ entity: 'PEO' })))
+    const results = await Promise.all(calls)
+    return Response.json({ results, breaker: client.getStats().breaker, used })
+  },
+}
+`)
+  const run = (body) =>
+    worker.mf.dispatchFetch('http://worker/', { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json())
+
+  test('mints past the limit fail ESUBREQUESTS, not minted; the breaker stays closed for the next request', async () => {
+    const first = await run({ op: 'mint', count: LIMIT + 10, mode: 'reject' })
+    const minted = first.results.filter((r) => 'value' in r).map((r) => r.value)
+    const refused = first.results.filter((r) => !('value' in r))
+    expect(minted).toHaveLength(LIMIT)
+    expect(refused).toHaveLength(10)
+    for (const r of refused) {
+      expect(r.code).toBe('ESUBREQUESTS')
+      expect(r.mayHaveMinted).toBeUndefined()
+      expect(r.message).toMatch(/Too many subrequests/)
+    }
+    // Nothing retried into the refusal, nothing minted that the caller did not get.
+    expect(first.used).toBe(LIMIT + 10)
+    expect(worker.emu.stats().mintedIds.sort()).toEqual([...minted].sort())
+    expect(first.breaker).toMatchObject({ state: 'CLOSED', failures: 0, timesOpened: 0 })
+    const next = await run({ op: 'mint', count: 1, mode: 'throw' })
+    expect(next.results).toEqual([{ value: expect.any(String) }])
+    expect(worker.emu.stats().minted).toBe(LIMIT + 1)
+  })
+
+  test('validations past the limit answer the format verdict with the reason; the next request asks the service', async () => {
+    const ids = worker.emu.stats().mintedIds
+    const minter = new NativeClient({ serviceUrl: `${worker.emu.url}/v1` })
+    try {
+      for (let i = ids.length; i < LIMIT + 11; i++) ids.push(await minter.mint({ entity: 'PEO' }))
+    } finally {
+      await minter.close()
+    }
+    const asked = worker.emu.stats().requests.validate
+    const first = await run({ op: 'validate', ids: ids.slice(0, LIMIT + 10), mode: 'throw' })
+    const answered = first.results.filter((r) => r.value.error === undefined)
+    const refused = first.results.filter((r) => r.value.error !== undefined)
+    expect(answered).toHaveLength(LIMIT)
+    expect(answered.every((r) => r.value.valid === true)).toBe(true)
+    expect(refused).toHaveLength(10)
+    for (const r of refused)
+      expect(r.value).toEqual({ valid: true, error: expect.stringMatching(/Too many subrequests/) })
+    expect(first.used).toBe(LIMIT + 10)
+    expect(worker.emu.stats().requests.validate - asked).toBe(LIMIT)
+    expect(first.breaker).toMatchObject({ state: 'CLOSED', failures: 0 })
+    const next = await run({ op: 'validate', ids: [ids[LIMIT + 10]], mode: 'reject' })
+    expect(next.results).toEqual([{ value: expect.objectContaining({ valid: true }) }])
+    expect(next.results[0].value.error).toBeUndefined()
+    expect(worker.emu.stats().requests.validate - asked).toBe(LIMIT + 1)
   })
 })

@@ -145,7 +145,7 @@ class ChittyIDClient extends EventEmitter {
     })
     const telemetry = this.#telemetry
     const fetches = this.#fetches
-    // Under jest (transport chosen automatically) a stub sees v1's exact fetch calls, so
+    // Under a test runner (transport chosen automatically) a stub sees v1's exact fetch calls, so
     // fetch follows redirects itself there (docs/ARCHITECTURE.md "Fetch transport").
     this.#performFetch = fetchPerformer(fetches, options.v1Defaults ? 'fetch' : 'client')
     // Outcomes of calls arrive in batches through the bridge.

@@ -78,7 +78,7 @@ async function exchange(order, signal, fetch, redirects) {
   if (order.body !== undefined && order.body !== null) init.body = order.body
   init.signal = signal
   // Redirects followed here with the native transport's rules (no https → http: the body
-  // would go in clear text), unless the transport was chosen under jest, where a stub sees
+  // would go in clear text), unless the transport was chosen under a test runner, where a stub sees
   // v1's exact `fetch` calls (docs/ARCHITECTURE.md "Fetch transport").
   const response =
     redirects === 'fetch'
@@ -123,7 +123,7 @@ function deliverAnswer(order, { response, status, body }) {
  * Called by the native client (through a threadsafe function) to start a fetch with `fetch`
  * (the one captured for the call the order belongs to), or to abort one whose answer it no
  * longer awaits (timeout, AbortSignal, close). `redirects`: 'client' (followed by
- * lib/fetch-redirect.js) or 'fetch' (fetch's own, for a transport chosen under jest).
+ * lib/fetch-redirect.js) or 'fetch' (fetch's own, for a transport chosen under a test runner).
  */
 function perform(order, fetch, redirects = 'client') {
   if (order.abort) {

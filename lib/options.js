@@ -35,6 +35,7 @@ const {
 const { onlyV1Options } = require('./v1.js')
 const { GRAMMARS } = require('./format.js')
 const { isWellFormed } = require('./well-formed.js')
+const { underTestRunner } = require('./test-runner.js')
 
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object') {
@@ -82,7 +83,7 @@ const fieldsOf = (name, more = []) => [...Object.keys(spec(name)), ...more]
 
 /**
  * `{ enabled, options }` of a policy or sub-policy option such as `retry.budget`; `more`: its
- * known non-numeric fields. `off`: the policy is off unless given (v1 semantics under jest).
+ * known non-numeric fields. `off`: the policy is off unless given (v1 semantics under a test runner).
  */
 function policyOption(value, name, more, off = false) {
   if (value === undefined) return { enabled: off ? false : undefined, options: undefined }
@@ -228,7 +229,7 @@ function idGrammarOption(value) {
 
 /**
  * `wire`: which service's routes to speak (docs/OPERATIONS.md "Which service this talks to"). Absent, it is
- * the native default (`auto`), except under the automatically chosen fetch transport (jest),
+ * the native default (`auto`), except under the automatically chosen fetch transport (a test runner),
  * where a suite expects v1's calls exactly: there it is `v1`, and nothing is sent to detect.
  */
 function wireOption(value, automaticFetch) {
@@ -252,9 +253,10 @@ function booleanOption(value, name) {
 
 /**
  * The transport a new client uses: the `transport` option, else `CHITTYID_TRANSPORT`, else
- * `fetch` under jest (so suites that stub `fetch` keep working) and `native` everywhere else.
- * `automatic`: chosen because jest runs, by neither the option nor the variable; such a client
- * keeps v1's semantics (docs/ARCHITECTURE.md "v1 semantics").
+ * `fetch` under a test runner (jest, vitest, node --test: lib/test-runner.js), so suites that
+ * stub `fetch` keep working, and `native` everywhere else. `automatic`: chosen because a test
+ * runner runs, by neither the option nor the variable; such a client keeps v1's semantics
+ * (docs/ARCHITECTURE.md "v1 semantics").
  */
 function transportOption(value) {
   if (value !== undefined && value !== null) {
@@ -268,8 +270,8 @@ function transportOption(value) {
       throw invalidArgument(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
     return { transport: env, automatic: false }
   }
-  const underJest = process.env.JEST_WORKER_ID !== undefined
-  return { transport: underJest ? 'fetch' : 'native', automatic: underJest }
+  const automatic = underTestRunner()
+  return { transport: automatic ? 'fetch' : 'native', automatic }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -378,7 +380,7 @@ const reserved = () => (reservedHeaders ??= new Set(native.reservedHeaderNames()
  * `new ChittyIDClient(config)`, checked: `native` is what `new NativeClient()` takes; the rest
  * stays in JS (`timeout` with its default applied, as v1 exposed it on the client).
  *
- * Where the fetch transport was chosen automatically (under jest), the client keeps v1's
+ * Where the fetch transport was chosen automatically (under a test runner), the client keeps v1's
  * semantics (docs/ARCHITECTURE.md "v1 semantics"): `v1` is set when the config holds only v1's
  * options, and every call is then made by lib/v1.js (`native` is used only if a v2 method
  * such as getStats() is called); otherwise retry, breaker and cache stay off unless given.
@@ -438,7 +440,7 @@ function clientOptions(config) {
     native: nativeOptions,
     // v1's `serviceUrl` (trailing slashes removed, so paths never start with `//`).
     v1: v1 ? { serviceUrl: (serviceUrl ?? DEFAULTS.serviceUrl).replace(/\/+$/, '') } : undefined,
-    // The transport was chosen automatically (under jest): v1's defaults for what no option names.
+    // The transport was chosen automatically (under a test runner): v1's defaults for what no option names.
     v1Defaults,
     timeout: timeout ?? DEFAULTS.timeout,
     apiKey,

@@ -1,7 +1,7 @@
 'use strict'
 
 // v1 semantics (docs/ARCHITECTURE.md "v1 semantics"): the four calls exactly as the v1 package
-// made them. A client whose fetch transport was chosen automatically (under jest) and that was
+// made them. A client whose fetch transport was chosen automatically (under a test runner) and that was
 // given no option beyond v1's own (`V1_OPTIONS`) makes its calls here, so a v1-era test suite
 // sees what it saw with v1:
 // - one `fetch` per call, the global `fetch` as it is when the call is made; no retry,
@@ -239,7 +239,7 @@ function hideOwnFields(object) {
 
 /**
  * Makes v1's `serviceUrl` and `timeout` read-only: the native engine takes both at construction,
- * so an assignment that the v1 path honoured would pass under jest and be ignored in production.
+ * so an assignment that the v1 path honoured would pass under a test runner and be ignored in production.
  * Fixed on every path, assigning throws a TypeError in strict code (docs/MIGRATION.md).
  */
 function fixV1Fields(object) {

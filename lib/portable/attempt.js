@@ -193,7 +193,8 @@ class AttemptLoop {
       let opened = false
       if (breaker) {
         if (countsForBreaker(f)) opened = breaker.failure(trial)
-        else if (isRateLimit(f)) breaker.release(trial)
+        // Neither a 429 nor the runtime's refusal to send says how the service is.
+        else if (isRateLimit(f) || f.kind === 'local') breaker.release(trial)
         else breaker.success(trial) // a refusal: the service answered
       }
       if (isRateLimit(f)) this.rateLimited(op, epoch, f.retryAfterMs)

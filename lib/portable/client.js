@@ -185,7 +185,7 @@ class ChittyIDClient extends Emitter {
   }
 
   /**
-   * A call with v1 semantics (lib/v1.js `callV1`; docs/PORTABLE.md "v1 semantics under jest"):
+   * A call with v1 semantics (lib/v1.js `callV1`; docs/PORTABLE.md "v1 semantics under a test runner"):
    * one fetch, v1's requests, results and messages. `options` may still carry a signal, headers
    * and (for mints) an idempotency key.
    */

@@ -29,6 +29,7 @@ const {
 const { DEFAULTS } = require('./defaults.js')
 const { isLoopbackHost } = require('../fetch-redirect.js')
 const { runtimeProcess } = require('../runtime-process.js')
+const { underTestRunner } = require('../test-runner.js')
 
 /** A feature of the native client that a fetch runtime cannot have (README "Runtimes"). */
 function unsupported(what, why) {
@@ -141,16 +142,17 @@ const UNSUPPORTED = {
 const WIRES = spec('wire').oneOf
 
 /**
- * Where v1 semantics apply (docs/PORTABLE.md "v1 semantics under jest"): the runtime shows a
- * jest worker (`JEST_WORKER_ID`, e.g. jest with `testEnvironment: 'jsdom'`, which resolves the
- * `browser` condition to this build), `CHITTYID_TRANSPORT` does not choose a transport, and no
- * `transport` option is given: the fetch transport was chosen automatically, as on Node.
+ * Where v1 semantics apply (docs/PORTABLE.md "v1 semantics under a test runner"): the runtime
+ * shows a test runner (lib/test-runner.js; e.g. jest or vitest with a `jsdom` environment, which
+ * resolves the `browser` condition to this build), `CHITTYID_TRANSPORT` does not choose a
+ * transport, and no `transport` option is given: the fetch transport was chosen automatically,
+ * as on Node.
  */
 function automaticFetch(config) {
+  if (!underTestRunner()) return false
   const proc = runtimeProcess()
   const env = proc !== undefined && proc.env ? proc.env : undefined
-  if (env === undefined || env.JEST_WORKER_ID === undefined) return false
-  if (env.CHITTYID_TRANSPORT !== undefined && env.CHITTYID_TRANSPORT !== '') return false
+  if (env !== undefined && env.CHITTYID_TRANSPORT !== undefined && env.CHITTYID_TRANSPORT !== '') return false
   return config.transport === undefined || config.transport === null
 }
 
@@ -233,7 +235,7 @@ function portableOptions(config) {
     cache,
     maxResponseBytes,
     // Who follows redirects (lib/fetch-redirect.js): the client, with the native transport's
-    // rules; under jest's automatic choice `fetch` itself, so stubs see v1's exact calls.
+    // rules; under a test runner's automatic choice `fetch` itself, so stubs see v1's exact calls.
     redirects: v1Defaults ? 'fetch' : 'client',
     allowInsecure,
     headers: headersOption(config.headers, RESERVED_HEADERS),

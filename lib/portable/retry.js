@@ -67,11 +67,12 @@ function isRetryable(failure) {
 
 /**
  * Whether a mint that failed so may be sent again under the "safe" rule: its request provably
- * never left (connect phase) or the service says it did not process it (429; a 503 unless its
+ * never left (connect phase; the runtime refused it, `local`) or the service says it did not process it (429; a 503 unless its
  * body names a failure at or after the minting backend, `backendFailed`; a placeholder whose
  * backend refused before minting). src/error.rs `proves_not_processed`.
  */
 function mintNotProcessed(failure) {
+  if (failure.kind === 'local') return true
   if (failure.kind === 'transport' || failure.kind === 'timeout') return failure.phase === 'connect'
   if (failure.kind === 'http')
     return failure.status === 429 || (failure.status === 503 && failure.backendFailed !== true)

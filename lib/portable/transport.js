@@ -21,6 +21,8 @@ const CONNECT_CODES = new Set([
   'EADDRNOTAVAIL',
 ])
 const EXCHANGE_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE'])
+/** Cloudflare's words when an invocation has used up its subrequests ("Too many subrequests."). */
+const SUBREQUEST_LIMIT = /^Too many subrequests\b/i
 /**
  * TLS codes reported as they are (src/transport/fetch.rs TLS_CODES); every other certificate
  * failure (DEPTH_ZERO_SELF_SIGNED_CERT, SELF_SIGNED_CERT_IN_CHAIN, CERT_NOT_YET_VALID...) is
@@ -55,6 +57,10 @@ function transportFailure(err) {
       message: `fetch failed: TLS handshake failed: ${message}`,
     })
   }
+  // The platform's per-invocation subrequest limit (docs/PORTABLE.md "How the portable client
+  // is built"): refused before sending, and no retry in this request can get past it.
+  if (code === undefined && SUBREQUEST_LIMIT.test(message))
+    return failure('local', { code: 'ESUBREQUESTS', phase: 'connect', message: `fetch refused: ${message}` })
   // Anything else may have been written (workerd says "Network connection lost." for a
   // refused connection and a reset alike, so a mint cannot tell them apart there).
   return failure('transport', {
@@ -129,7 +135,7 @@ async function exchange(
       const init = { method, headers, signal: controller.signal }
       if (body !== undefined) init.body = body
       // Redirects followed with the native transport's rules (lib/fetch-redirect.js), unless
-      // `fetch` follows them itself (under jest's automatic choice, for stubs).
+      // `fetch` follows them itself (under a test runner's automatic choice, for stubs).
       const sent =
         redirects === 'fetch'
           ? fetchFn(url, init)

@@ -15,7 +15,7 @@ export interface ChittyIDClientCalls {
   /**
    * Mints one id. Rejects with a `ChittyIDError`; `EMINTUNKNOWN` (default `retry.mint: "safe"`)
    * when the request may have reached the service and was not retried. With v1 semantics under
-   * jest (docs/MIGRATION.md) it behaves as v1 did: plain `Error`s, and a 2xx answer without
+   * a test runner (docs/MIGRATION.md) it behaves as v1 did: plain `Error`s, and a 2xx answer without
    * `chittyId` resolves `undefined`.
    */
   mint(request: MintRequest, options?: MintOptions): Promise<string>

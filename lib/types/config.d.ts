@@ -78,12 +78,16 @@ export interface ChittyIDClientConfig {
    * How HTTP exchanges are made. `"fetch"`: every request (mint, mintBatch, validate,
    * healthCheck, the connection manager's health checks) goes through `globalThis.fetch`, looked
    * up per call, with v1's URL, method, headers and JSON body, so `fetch` stubs (jest.spyOn,
-   * jest-fetch-mock, msw, nock) see it; retry, breaker, cache and errors stay the same. The `ca`
-   * option does not apply to it.
+   * vi.spyOn, vi.stubGlobal, jest-fetch-mock, msw, nock) see it; retry, breaker, cache and
+   * errors stay the same. The `ca` option does not apply to it.
    * Default: the `CHITTYID_TRANSPORT` environment variable (`native` or `fetch`), else `"fetch"`
-   * under jest (`JEST_WORKER_ID` set), else `"native"`. Chosen automatically under jest, the
-   * client keeps v1's semantics unless options say otherwise: one `fetch` per call, v1's
-   * requests, results and messages (docs/MIGRATION.md "v1-era jest suites and fetch stubs").
+   * under a test runner (jest: `JEST_WORKER_ID`; vitest: `VITEST_WORKER_ID` or `VITEST`;
+   * node --test: `NODE_TEST_CONTEXT` or its `--test` flag), else `"native"`. Chosen
+   * automatically under a test runner, the client keeps v1's semantics unless options say
+   * otherwise: one `fetch` per call, v1's requests, results and messages (docs/MIGRATION.md
+   * "v1-era suites and fetch stubs"). mocha and other runners set none of these: run them
+   * with `CHITTYID_TEST_RUNNER=1` for the same, or give `transport: "fetch"` /
+   * `CHITTYID_TRANSPORT=fetch` there (v2's engine over `fetch`).
    */
   transport?: ChittyIDTransport
   /**
@@ -92,7 +96,7 @@ export interface ChittyIDClientConfig {
    * (`POST {origin}/v1/mint` with `entityType`, `POST {origin}/api/validate`, `GET
    * {origin}/health`, no batch route). `"auto"`: learnt per endpoint from its answers (a 404 on
    * v1's route, the grammar of a minted id) and remembered. Under the automatically chosen
-   * fetch transport (jest) it is `"v1"`, so no detection request is ever sent there.
+   * fetch transport (a test runner) it is `"v1"`, so no detection request is ever sent there.
    * Default `"auto"`.
    */
   wire?: ChittyIDWire

@@ -34,6 +34,12 @@ export type ChittyIDErrorCode =
   | 'ENFILE'
   | 'ENOBUFS'
   | 'ENOMEM'
+  /**
+   * Portable build in Cloudflare Workers: the runtime refused the fetch because this invocation
+   * used up its subrequests ("Too many subrequests"). Nothing was sent; not retried, never
+   * counted by the breaker. Continue in another request (docs/PORTABLE.md).
+   */
+  | 'ESUBREQUESTS'
   /** The client would not send the request: a redirect from https to http, past 20 hops, or plain http to a non-loopback address. */
   | 'ERR_INSECURE_REDIRECT'
   | 'ERR_TOO_MANY_REDIRECTS'
