@@ -421,12 +421,14 @@ impl Fleet {
         }
         let fleet = Arc::clone(self);
         self.link.spawn(async move {
-            fleet.rate.give_back(tokens).await;
-            // Give-backs already on their way finish within the deadline.
-            let until = Instant::now() + fleet.link.deadline();
-            while fleet.slots().returning > 0 && Instant::now() < until {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
+            // This give-back, and those already on their way, within one deadline in all.
+            let returned = async {
+                fleet.rate.give_back(tokens).await;
+                while fleet.slots().returning > 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            };
+            let _ = tokio::time::timeout(fleet.link.deadline(), returned).await;
             fleet.link.close();
         });
     }
