@@ -255,9 +255,10 @@ impl Client {
         }
     }
 
-    /// True when [`Client::closed`] would resolve at once (closed, nothing left running).
+    /// True when [`Client::closed`] would resolve at once (closed, nothing left running). Never in
+    /// fleet mode: the Redis connection's task ends on the I/O thread, which `closed` lets run.
     pub fn is_closed_and_idle(&self) -> bool {
-        self.tasks.is_closed() && self.tasks.is_empty() && self.resilience.fleet().is_none_or(|f| f.is_closed())
+        self.tasks.is_closed() && self.tasks.is_empty() && self.resilience.fleet().is_none()
     }
 
     pub fn resilience(&self) -> &Resilience {
