@@ -112,6 +112,20 @@ pub fn to_error_info(err: &ClientError) -> ErrorInfo {
     }
 }
 
+/// The `code` of a test hook called in a process that did not enable them
+/// ([`refuse_test_hook`]).
+pub const TEST_HOOKS_DISABLED: &str = "ERR_CHITTYID_TEST_HOOKS_DISABLED";
+
+/// A test hook of the binding refused (`require_test_hooks`, in `diagnostics.rs`): an
+/// `Error` whose `code` is [`TEST_HOOKS_DISABLED`]. Thrown straight from the binding, which has
+/// no JS wrapper around these.
+pub fn refuse_test_hook(hook: &str, env: &str) -> napi::Error<&'static str> {
+    napi::Error::new(
+        TEST_HOOKS_DISABLED,
+        format!("{hook}() is a test hook of @chittyos/chittyid-client, not part of its API (it can stall the client); it works only in a process that sets {env}=1, as the package's own test setup does"),
+    )
+}
+
 /// Errors raised synchronously (unusable options); the JS wrapper rethrows them as `TypeError`.
 pub fn to_napi_error(err: &ClientError) -> napi::Error {
     napi::Error::new(napi::Status::InvalidArg, err.to_string())
