@@ -101,6 +101,8 @@ export interface PortableClientStats {
   placeholdersAccepted: number
   /** Always 0: the portable client emits its events synchronously, with no queue to overflow. */
   eventsDropped: number
+  /** Always 0: the portable client queues no telemetry records, so it drops none. */
+  telemetryDropped: number
   /** The wire the service speaks; `"unknown"` until an answer told (`wire: "auto"`). */
   wire: 'v1' | 'deployed' | 'unknown'
   connection: ClientConnectionState

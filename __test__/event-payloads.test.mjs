@@ -4,6 +4,7 @@
 // `instanceof Object` / `instanceof Error`. The native side builds each payload once
 // (src/bindings/events.rs); the JS side only emits it.
 import { once, on } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { CLIENT_EVENTS, closedPort } from './helpers.mjs'
@@ -33,6 +34,20 @@ function client(options) {
   clients.push(c)
   return c
 }
+
+test('the events are the same list in the types, the README and CLIENT_EVENTS', () => {
+  const text = (path) => readFileSync(new URL(path, import.meta.url), 'utf8')
+  const types = /export interface ChittyIDClientEvents \{([\s\S]*?)\n\}/.exec(text('../lib/types/events.d.ts'))[1]
+  const typed = [...types.matchAll(/^ {2}(\w+): \[/gm)].map((m) => m[1])
+  const readme = text('../README.md')
+  const table = readme.slice(readme.indexOf('| event | payload |')).split('\n\n')[0]
+  const documented = table
+    .split('\n')
+    .slice(2)
+    .flatMap((row) => [...row.split(' | ')[0].matchAll(/`(\w+)`/g)].map((m) => m[1]))
+  expect([...CLIENT_EVENTS].sort()).toEqual([...documented].sort())
+  expect([...typed].sort()).toEqual([...documented].sort())
+})
 
 /** Every payload heard is a plain object of this realm (`instanceof Object` holds). */
 function expectOwnObjects(seen) {

@@ -3,50 +3,15 @@
 // fails a call (docs/OPERATIONS.md "Fleet mode"): the client goes local-only with a reason, does
 // not crash or hang, and waits no longer than a call's timeout whatever the answers say.
 import { createHash } from 'node:crypto'
-import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
-import { expectDegradedOnce, parseRespCommand } from './redis-server.mjs'
+import { expectDegradedOnce, fakeRedis } from './redis-server.mjs'
 import { record, waitFor } from './wait.mjs'
 
 const prefix = () => `chittyid-hostile-${Math.random().toString(16).slice(2, 10)}`
 
 /** A secret never to be seen: in events, stats, metrics. */
 const visibleText = (client, events) => JSON.stringify([events, client.getStats()]) + client.metrics()
-
-/**
- * A "Redis" on a raw TCP socket that answers every command through `reply(args)`: a string to
- * write (`close-after:<text>`: write it and close); `args`: the command's bulk strings.
- */
-async function fakeRedis(reply) {
-  const sockets = new Set()
-  const server = net.createServer((socket) => {
-    sockets.add(socket)
-    socket.on('error', () => {})
-    socket.on('close', () => sockets.delete(socket))
-    let buffered = Buffer.alloc(0)
-    socket.on('data', (d) => {
-      buffered = Buffer.concat([buffered, d])
-      // Commands arrive as arrays of bulk strings; anything else is answered as one.
-      for (;;) {
-        const parsed = parseRespCommand(buffered.toString('latin1'))
-        if (!parsed) return
-        buffered = buffered.subarray(parsed.used)
-        const answer = reply(parsed.args)
-        if (answer.startsWith('close-after:')) return socket.end(answer.slice('close-after:'.length))
-        socket.write(answer)
-      }
-    })
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `redis://:fake-pass-2m@127.0.0.1:${server.address().port}/`,
-    close() {
-      for (const s of sockets) s.destroy()
-      server.close()
-    },
-  }
-}
 
 describe('a hostile "Redis" (a raw TCP server)', () => {
   let emulator

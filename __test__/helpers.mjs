@@ -4,7 +4,7 @@ import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 
 export const ID_PATTERN = /^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$/
 
-/** The native client's events (README "Events"), in the order the docs list them. */
+/** The native client's events (README "Events"; event-payloads.test.mjs holds the list to it and to the types). */
 export const CLIENT_EVENTS = [
   'stateChange',
   'connected',
@@ -18,6 +18,8 @@ export const CLIENT_EVENTS = [
   'circuitClose',
   'rateLimited',
   'error',
+  'fleetDegraded',
+  'fleetRestored',
   'failover',
   'failback',
   'placeholder',

@@ -2,6 +2,7 @@
 // pauses, flushes or reconfigures Redis starts its own server on its own port.
 import { expect } from '@jest/globals'
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -142,4 +143,75 @@ export function parseRespCommand(buf) {
     at = end + 2 + length + 2
   }
   return { args, used: at }
+}
+
+/**
+ * A "Redis" on a raw TCP socket that answers every command through `reply(args)`: a string to
+ * write (`close-after:<text>`: write it and close), or a promise of one (answers go out in
+ * order); `args`: the command's bulk strings. It counts what reaches it: `commands` (each
+ * `{ args, at }`, `at` from `performance.now()`), `connections` (accepted so far) and
+ * `open()` (sockets not yet closed by the client).
+ */
+export async function fakeRedis(reply) {
+  const sockets = new Set()
+  const commands = []
+  let connections = 0
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    connections++
+    socket.on('error', () => {})
+    socket.on('close', () => sockets.delete(socket))
+    let buffered = Buffer.alloc(0)
+    let answered = Promise.resolve()
+    socket.on('data', (d) => {
+      buffered = Buffer.concat([buffered, d])
+      // Commands arrive as arrays of bulk strings; anything else is answered as one.
+      for (;;) {
+        const parsed = parseRespCommand(buffered.toString('latin1'))
+        if (!parsed) return
+        buffered = buffered.subarray(parsed.used)
+        commands.push({ args: parsed.args, at: performance.now() })
+        const answer = reply(parsed.args)
+        answered = answered.then(async () => {
+          const text = await answer
+          if (socket.destroyed) return
+          if (text.startsWith('close-after:')) socket.end(text.slice('close-after:'.length))
+          else socket.write(text)
+        })
+      }
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `redis://:fake-pass-2m@127.0.0.1:${server.address().port}/`,
+    commands,
+    get connections() {
+      return connections
+    },
+    open: () => sockets.size,
+    close() {
+      for (const s of sockets) s.destroy()
+      server.close()
+    },
+  }
+}
+
+/**
+ * Honest answers to what fleet mode sends (PING, SCRIPT LOAD, the scripts by their number of
+ * keys: the budget's slot now, no hint and no pause, a member), for `fakeRedis`; `delay(args)`
+ * ms before an answer (0: at once).
+ */
+export function fleetReply(delay = () => 0) {
+  return (args) => {
+    const [command, , third] = args
+    const name = String(command).toUpperCase()
+    let text = '+OK\r\n'
+    if (name === 'PING') text = '+PONG\r\n'
+    else if (name === 'SCRIPT') text = `$40\r\n${createHash('sha1').update(third, 'latin1').digest('hex')}\r\n`
+    else if (name === 'EVALSHA' && third === '2') text = '*2\r\n:0\r\n:0\r\n'
+    else if (name === 'EVALSHA' && third === '3') text = '*3\r\n$-1\r\n:0\r\n:1\r\n'
+    else if (name === 'EVALSHA') text = ':1\r\n'
+    const ms = delay(args)
+    return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms, text)) : text
+  }
 }

@@ -1,5 +1,6 @@
 // The `logger` option: pino, winston and console-style loggers receive structured records of
 // every attempt and of the client's events, never the API key.
+import { createRequire } from 'node:module'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import winston from 'winston'
@@ -7,6 +8,9 @@ import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { echoingServer, startPair } from './helpers.mjs'
 
 const KEY = 'sk-telemetry-secret-0123456789'
+const native = createRequire(import.meta.url)('../lib/native/index.js')
+/** The native queue of attempt records holds this many (src/observe/telemetry.rs MAX_QUEUED). */
+const RECORD_QUEUE = 65536
 
 const fastRetry = { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2, jitter: 0 }
 
@@ -140,6 +144,55 @@ describe('logger option', () => {
       await pair.close()
     }
   })
+
+  test('records turned away by a full queue are counted: getStats().telemetryDropped, the metric, the logger', async () => {
+    // The native client behind the client, caught as it reads its stats; its test hook
+    // `emitTestTelemetry` queues a burst of records while this thread is busy in it, as a burst
+    // of attempts from the I/O thread arrives while the JS thread is busy elsewhere.
+    let nativeClient
+    const getStats = native.NativeClient.prototype.getStats
+    native.NativeClient.prototype.getStats = function (...args) {
+      nativeClient = this
+      return getStats.apply(this, args)
+    }
+    const dropped = []
+    const logger = {
+      debug() {},
+      info() {},
+      warn: (msg, r) => r?.event === 'telemetryDropped' && dropped.push(r.dropped),
+      error() {},
+    }
+    const pair = await startPair({ client: { logger } })
+    try {
+      const { client } = pair
+      expect(client.getStats().telemetryDropped).toBe(0)
+      expect(nativeClient).toBeDefined()
+      expect(client.metrics()).toMatch(/^chittyid_client_telemetry_dropped_total 0$/m)
+      nativeClient.emitTestTelemetry(RECORD_QUEUE + 7)
+      expect(client.getStats().telemetryDropped).toBe(7)
+      expect(client.metrics()).toMatch(/^chittyid_client_telemetry_dropped_total 7$/m)
+      // The next call drains the queue: the logger hears of the drop once. The call's own
+      // record may come while the queue is still full, and be dropped (and counted) too.
+      await client.mint({ entity: 'PEO' })
+      const first = client.getStats().telemetryDropped
+      expect([7, 8]).toContain(first)
+      expect(dropped).toEqual([first])
+      // Below the bound nothing is dropped; above it the count goes on.
+      nativeClient.emitTestTelemetry(10)
+      await client.mint({ entity: 'PEO' })
+      expect(client.getStats().telemetryDropped).toBe(first)
+      nativeClient.emitTestTelemetry(RECORD_QUEUE + 2)
+      expect(client.getStats().telemetryDropped).toBe(first + 2)
+      await client.mint({ entity: 'PEO' })
+      const total = client.getStats().telemetryDropped
+      expect([first + 2, first + 3]).toContain(total)
+      expect(dropped).toEqual([first, total - first])
+      expect(client.metrics()).toMatch(new RegExp(`^chittyid_client_telemetry_dropped_total ${total}$`, 'm'))
+    } finally {
+      native.NativeClient.prototype.getStats = getStats
+      await pair.close()
+    }
+  }, 60000)
 
   test('a logger that throws changes nothing for the caller (one process warning)', async () => {
     const warnings = []

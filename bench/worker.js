@@ -143,6 +143,9 @@ async function caseMint() {
     trace: opts.trace,
     traceEvents: opts.trace ? traceEvents.count : undefined,
     count: run.count,
+    // Calls of the warm-up too: with count, every call the process made (for instruction
+    // counts of a whole run, bench/RESULTS.md "Reqwest floor round").
+    warmCount: warm.count,
     failures: run.failures,
     firstError: run.firstError,
     elapsedS,

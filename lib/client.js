@@ -425,6 +425,8 @@ class ChittyIDClient extends EventEmitter {
       placeholdersAccepted: stats.placeholdersAccepted,
       // Events the native queue turned away while the JS thread was behind (src/bindings/events.rs).
       eventsDropped: stats.eventsDropped,
+      // Telemetry records (logger, tracing) dropped the same way (src/observe/telemetry.rs).
+      telemetryDropped: stats.telemetryDropped,
       connection: this.getConnectionState(),
     }
   }

@@ -109,4 +109,4 @@ async function fetchFollowingRedirects(fetchFn, url, init, { allowInsecure = fal
   }
 }
 
-module.exports = { MAX_REDIRECTS, fetchFollowingRedirects, isLoopbackHost }
+module.exports = { fetchFollowingRedirects, isLoopbackHost }

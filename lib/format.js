@@ -13,6 +13,7 @@
 //   service's mod-97 check pair over the other fields.
 
 const { invalidArgument } = require('./errors.js')
+const TABLE = require('./options.json')
 
 const CHITTY_ID = /^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$/
 const DEPLOYED_ID = /^[0-9]{2}-[1-9]-[A-Z]{3}-[0-9]{4}-[PLTEA]-[0-9]{4}-[0-5]-[0-9]{2}$/
@@ -25,7 +26,7 @@ const V1_LENGTH = 22
 const DEPLOYED_LENGTH = 25
 
 /** The values of the `grammar` option (and of the client's `idGrammar`): both, or one. */
-const GRAMMARS = Object.freeze(['any', 'v1', 'deployed'])
+const GRAMMARS = Object.freeze([...TABLE.options.idGrammar.oneOf])
 
 // Character codes: '0' is 48; 'A' (value 10) is 65.
 const DIGIT = 48
@@ -190,9 +191,7 @@ module.exports = {
   isPlaceholderId,
   placeholderErrorNumber,
   entityForId,
-  grammarOf,
   deployedCheckPair,
-  GRAMMARS,
   ENTITY_TYPE_LETTERS,
   PLACEHOLDER_ERROR_CODES,
   CHITTY_ID,

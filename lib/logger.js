@@ -84,4 +84,4 @@ function eventLevel(name) {
   return EVENT_LEVELS[name] || 'info'
 }
 
-module.exports = { makeLog, levelEnabled, eventLevel, isObjectFirst }
+module.exports = { makeLog, levelEnabled, eventLevel }

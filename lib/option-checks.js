@@ -128,6 +128,32 @@ function checkedFields(value, name, known, skip = []) {
   return options
 }
 
+/** `"a" or "b"`, `one of "a", "b", "c"`: the values a refusal offers. */
+function alternatives(values) {
+  const quoted = values.map((v) => JSON.stringify(v))
+  return quoted.length === 2 ? quoted.join(' or ') : `one of ${quoted.join(', ')}`
+}
+
+/**
+ * The option at `path` that picks one of the table's `oneOf` values (`wire`, `idGrammar`,
+ * `retry.mint`), or undefined when absent; any other value, null included, is refused.
+ */
+function oneOfOption(path, value) {
+  if (value === undefined) return undefined
+  const { oneOf } = spec(path)
+  if (!oneOf.includes(value))
+    throw invalidArgument(`ChittyIDClient option "${path}" must be ${alternatives(oneOf)}, got ${shown(value)}`)
+  return value
+}
+
+/** A boolean option, or undefined when absent (null too). */
+function booleanOption(value, name) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean')
+    throw invalidArgument(`ChittyIDClient option "${name}" must be a boolean, got ${shown(value)}`)
+  return value
+}
+
 /** The largest `timeout`. */
 const MAX_TIMEOUT_MS = spec('timeout').max
 
@@ -195,7 +221,9 @@ function callSignal(options) {
   return signal
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+/** The longest idempotency key (the table's `fixed`; src/client/idempotency.rs checks it natively). */
+const MAX_IDEMPOTENCY_KEY_LENGTH = TABLE.fixed.maxIdempotencyKeyLength
+const IDEMPOTENCY_KEY = new RegExp(`^[\\x21-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`)
 
 /** The caller's idempotency key of a mint, or undefined; checked here for a clear error. */
 function callIdempotencyKey(options) {
@@ -203,7 +231,9 @@ function callIdempotencyKey(options) {
   const key = options === undefined ? undefined : options.idempotencyKey
   if (key === undefined) return undefined
   if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-    throw invalidArgument('options.idempotencyKey must be a string of 1 to 255 visible ASCII characters (no spaces)')
+    throw invalidArgument(
+      `options.idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters (no spaces)`,
+    )
   }
   return key
 }
@@ -288,19 +318,18 @@ module.exports = {
   numericFields,
   numericDefaults,
   defaultOf,
-  numberProblem,
   checkedNumber,
   checkedFields,
+  oneOfOption,
+  booleanOption,
   isPlainObject,
   optionsSnapshot,
   shown,
   nameOption,
   MAX_LABEL_VALUE_LENGTH,
-  MAX_TIMEOUT_MS,
   timeoutOption,
   optional,
   apiKeyOption,
-  CALL_OPTIONS,
   callOptionsArg,
   callSignal,
   callIdempotencyKey,

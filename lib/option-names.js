@@ -194,4 +194,4 @@ function refuseUnknown(object, where, known, subject) {
   }
 }
 
-module.exports = { CLIENT_OPTIONS, refuseUnknown, closest }
+module.exports = { CLIENT_OPTIONS, refuseUnknown }

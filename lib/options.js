@@ -19,6 +19,8 @@ const {
   defaultOf,
   checkedNumber,
   checkedFields,
+  oneOfOption,
+  booleanOption,
   isPlainObject,
   optionsSnapshot,
   shown,
@@ -33,7 +35,6 @@ const {
   callHeaderMap,
 } = require('./option-checks.js')
 const { onlyV1Options } = require('./v1.js')
-const { GRAMMARS } = require('./format.js')
 const { isWellFormed } = require('./well-formed.js')
 const { underTestRunner } = require('./test-runner.js')
 const { hostProcess } = require('./host-process.js')
@@ -61,7 +62,7 @@ const DEFAULTS = deepFreeze({
   retryBudget: numericDefaults('retry.budget'),
   circuitBreaker: numericDefaults('circuitBreaker'),
   cache: numericDefaults('cache'),
-  connection: { ...numericDefaults('connection'), autoConnect: false },
+  connection: { ...numericDefaults('connection'), autoConnect: defaultOf('connection.autoConnect') },
   failover: numericDefaults('failover'),
   bulkheadMaxQueue: defaultOf('bulkhead.maxQueue'),
   fleet: Object.fromEntries(
@@ -72,7 +73,6 @@ const DEFAULTS = deepFreeze({
   // The error codes the compat `withRetry` retries: native code's list (src/policy/retry.rs).
   retryableErrors: native.clientDefaults().retryableErrors,
   wire: defaultOf('wire'),
-  wires: spec('wire').oneOf,
   acceptPlaceholders: defaultOf('acceptPlaceholders'),
 })
 
@@ -83,28 +83,25 @@ const DEFAULTS = deepFreeze({
 const fieldsOf = (name, more = []) => [...Object.keys(spec(name)), ...more]
 
 /**
- * `{ enabled, options }` of a policy or sub-policy option such as `retry.budget`; `more`: its
- * known non-numeric fields. `off`: the policy is off unless given (v1 semantics under a test runner).
+ * `{ enabled, options }` of a policy or sub-policy option such as `retry.budget` (its field names
+ * are the table's). `off`: the policy is off unless given (v1 semantics under a test runner).
  */
-function policyOption(value, name, more, off = false) {
+function policyOption(value, name, off = false) {
   if (value === undefined) return { enabled: off ? false : undefined, options: undefined }
   if (value === true) return { enabled: undefined, options: undefined }
   if (value === false) return { enabled: false, options: undefined }
-  return { enabled: true, options: checkedFields(value, name, fieldsOf(name, more)) }
+  return { enabled: true, options: checkedFields(value, name, fieldsOf(name)) }
 }
 
 function retryOptions(value, off) {
-  const retry = policyOption(value, 'retry', [], off)
+  const retry = policyOption(value, 'retry', off)
   if (!retry.enabled) return { retry, mint: undefined, budget: { enabled: undefined, options: undefined } }
   const { mint, budget } = value // each read once
-  if (mint !== undefined && !spec('retry.mint').oneOf.includes(mint)) {
-    throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${shown(mint)}`)
-  }
-  return { retry, mint, budget: policyOption(budget, 'retry.budget') }
+  return { retry, mint: oneOfOption('retry.mint', mint), budget: policyOption(budget, 'retry.budget') }
 }
 
 function connectionOption(value) {
-  const connection = policyOption(value, 'connection', ['autoConnect'])
+  const connection = policyOption(value, 'connection')
   const autoConnect = connection.enabled ? value.autoConnect : undefined // read once
   if (autoConnect !== undefined) {
     if (typeof autoConnect !== 'boolean')
@@ -220,36 +217,13 @@ function verifyTls() {
 
 const TRANSPORTS = ['native', 'fetch']
 
-/** `idGrammar`: which id grammars `validateFormat` and validate()'s format fallback accept. */
-function idGrammarOption(value) {
-  if (value === undefined || value === null) return undefined
-  if (!GRAMMARS.includes(value))
-    throw invalidArgument(`ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(value)}`)
-  return value
-}
-
 /**
  * `wire`: which service's routes to speak (docs/OPERATIONS.md "Which service this talks to"). Absent, it is
  * the native default (`auto`), except under the automatically chosen fetch transport (a test runner),
  * where a suite expects v1's calls exactly: there it is `v1`, and nothing is sent to detect.
  */
 function wireOption(value, automaticFetch) {
-  if (value !== undefined && value !== null) {
-    if (!spec('wire').oneOf.includes(value)) {
-      throw invalidArgument(
-        `ChittyIDClient option "wire" must be one of ${DEFAULTS.wires.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(value)}`,
-      )
-    }
-    return value
-  }
-  return automaticFetch ? 'v1' : undefined
-}
-
-function booleanOption(value, name) {
-  if (value === undefined || value === null) return undefined
-  if (typeof value !== 'boolean')
-    throw invalidArgument(`ChittyIDClient option "${name}" must be a boolean, got ${shown(value)}`)
-  return value
+  return oneOfOption('wire', value ?? undefined) ?? (automaticFetch ? 'v1' : undefined)
 }
 
 /**
@@ -395,13 +369,14 @@ function clientOptions(config) {
   const v1Defaults = automatic && transport === 'fetch'
   const v1 = v1Defaults && onlyV1Options(config)
   const { retry, mint, budget } = retryOptions(config.retry, v1Defaults)
-  const breaker = policyOption(config.circuitBreaker, 'circuitBreaker', [], v1Defaults)
-  const cache = policyOption(config.cache, 'cache', [], v1Defaults)
+  const breaker = policyOption(config.circuitBreaker, 'circuitBreaker', v1Defaults)
+  const cache = policyOption(config.cache, 'cache', v1Defaults)
   const connection = connectionOption(config.connection)
   const [serviceUrl, fallbackUrls] = serviceUrlOption(config)
   const timeout = timeoutOption(config.timeout)
   const apiKey = apiKeyOption(config)
-  const idGrammar = idGrammarOption(config.idGrammar)
+  // Which id grammars validateFormat and validate()'s format fallback accept.
+  const idGrammar = oneOfOption('idGrammar', config.idGrammar ?? undefined)
   const name = nameOption(config.name)
   const nativeOptions = {
     serviceUrl,
@@ -466,4 +441,4 @@ function callHeaders(option, callOptions, operation) {
   return merged === undefined ? undefined : [...merged].flat()
 }
 
-module.exports = { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders, isPlainObject }
+module.exports = { DEFAULTS, clientOptions, callSignal, callIdempotencyKey, callHeaders }

@@ -193,4 +193,4 @@ function redactionOf(binding) {
 /** This file's own implementation, for JS without the addon. */
 const jsRedaction = Object.freeze({ redactSecret, revealsSecret })
 
-module.exports = { REDACTED, MATCH_ANYWHERE_FROM, redactSecret, revealsSecret, redactionOf, jsRedaction }
+module.exports = { REDACTED, redactSecret, revealsSecret, redactionOf, jsRedaction }

@@ -88,4 +88,4 @@ function cachedAnswer(id, valid) {
   return entity ? { valid: true, chittyId: id, entity } : { valid: true, chittyId: id }
 }
 
-module.exports = { cachedAnswer, checkedMintRequest, checkedMintBatch, idProblem, MAX_ID_LENGTH, MAX_ENTITY_LENGTH }
+module.exports = { cachedAnswer, checkedMintRequest, checkedMintBatch, idProblem }

@@ -312,4 +312,4 @@ class ClientTelemetry {
   }
 }
 
-module.exports = { ClientTelemetry, publicBase }
+module.exports = { ClientTelemetry }

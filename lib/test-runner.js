@@ -45,4 +45,4 @@ function underTestRunner(host) {
   return host !== undefined && host !== null && host !== proc && marksTestRunner(host)
 }
 
-module.exports = { underTestRunner, TEST_RUNNER_VARIABLES }
+module.exports = { underTestRunner }

@@ -246,4 +246,4 @@ function fixV1Fields(object) {
   for (const key of ['serviceUrl', 'timeout']) Object.defineProperty(object, key, { writable: false })
 }
 
-module.exports = { createV1, callV1, hideOwnFields, fixV1Fields, V1_OPTIONS, onlyV1Options, DOT_SEGMENT_ID }
+module.exports = { createV1, callV1, hideOwnFields, fixV1Fields, onlyV1Options, DOT_SEGMENT_ID }

@@ -67,7 +67,6 @@ function placeholderRetrySafe(errorCode) {
 
 module.exports = {
   ENTITY_TYPE_WORDS,
-  RETRY_SAFE_PLACEHOLDER_CODES,
   entityTypeWord,
   placeholderRetrySafe,
   unavailableAfterBackend,

@@ -205,7 +205,15 @@ impl ClientError {
             ClientError::Placeholder { .. }
             | ClientError::RouteNotFound { .. }
             | ClientError::BatchIncomplete { .. } => false,
-            other => other.may_have_reached_service(),
+            ClientError::Transport { .. }
+            | ClientError::Tls { .. }
+            | ClientError::Refused { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::BadResponse { .. }
+            | ClientError::CircuitOpen { .. }
+            | ClientError::TrialsInFlight { .. }
+            | ClientError::RateLimited { .. }
+            | ClientError::InvalidArgument { .. } => self.may_have_reached_service(),
         }
     }
 
@@ -225,7 +233,15 @@ impl ClientError {
             | ClientError::RateLimited { .. }
             | ClientError::BulkheadFull { .. }
             | ClientError::Throttled { .. } => false,
-            _ => true,
+            ClientError::Http { .. }
+            | ClientError::BadResponse { .. }
+            | ClientError::BodyTooLarge { .. }
+            | ClientError::Placeholder { .. }
+            | ClientError::RouteNotFound { .. }
+            | ClientError::BatchIncomplete { .. }
+            | ClientError::MintOutcomeUnknown { .. }
+            | ClientError::Aborted
+            | ClientError::Closed => true,
         }
     }
 
@@ -243,7 +259,17 @@ impl ClientError {
             | ClientError::BodyTooLarge { .. }
             | ClientError::CircuitOpen { .. }
             | ClientError::TrialsInFlight { .. } => true,
-            _ => false,
+            ClientError::Refused { .. }
+            | ClientError::Aborted
+            | ClientError::MintOutcomeUnknown { .. }
+            | ClientError::RateLimited { .. }
+            | ClientError::BulkheadFull { .. }
+            | ClientError::Throttled { .. }
+            | ClientError::Closed
+            | ClientError::InvalidArgument { .. }
+            | ClientError::Placeholder { .. }
+            | ClientError::BatchIncomplete { .. }
+            | ClientError::RouteNotFound { .. } => false,
         }
     }
 
@@ -264,7 +290,19 @@ impl ClientError {
             ClientError::Placeholder { error_code, .. } => {
                 !self.is_rate_limit() && error_code.as_deref() != Some("INVALID_REQUEST")
             }
-            _ => false,
+            ClientError::Tls { .. }
+            | ClientError::Refused { .. }
+            | ClientError::CircuitOpen { .. }
+            | ClientError::TrialsInFlight { .. }
+            | ClientError::Aborted
+            | ClientError::MintOutcomeUnknown { .. }
+            | ClientError::RateLimited { .. }
+            | ClientError::BulkheadFull { .. }
+            | ClientError::Throttled { .. }
+            | ClientError::Closed
+            | ClientError::InvalidArgument { .. }
+            | ClientError::BatchIncomplete { .. }
+            | ClientError::RouteNotFound { .. } => false,
         }
     }
 }

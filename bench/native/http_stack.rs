@@ -16,7 +16,10 @@
 //! MODE `reqwest`:      one `reqwest::Client` configured as src/transport/mod.rs configures ours.
 //! MODE `reqwest-lean`: the same, with reqwest's retry layer told never to retry, so it no
 //!                      longer clones every request in case it has to replay it.
+//! MODE `transport`:    the client's own transport (src/transport/mod.rs) without the client core.
 //! MODE `client`:       the Rust client core, as bench_mint_loop's `local` mode drives it.
+//! `reqwest` takes knobs as `+` suffixes (`reqwest+exec+chunk+timer`: see `Knobs`), and any mode
+//! but `socket` takes runtime knobs `+ei=N` (event_interval) and `+gqi=N` (global_queue_interval).
 //! All but `socket` run CONCURRENCY loops as tasks on one current-thread runtime. After a 0.7 s
 //! warm-up, SECONDS are measured (process CPU from /proc/self/stat); prints one JSON line.
 //! Every loop is bounded by the deadline and an operation cap.
@@ -42,7 +45,8 @@ const USER_AGENT_VALUE: &str = "chittyid-client/2.0.0";
 const JSON: &str = "application/json";
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const WARMUP: Duration = Duration::from_millis(700);
-const USAGE: &str = "usage: bench_http_stack URL socket|hyper|reqwest|reqwest-lean|client CONCURRENCY SECONDS";
+const USAGE: &str =
+    "usage: bench_http_stack URL socket|hyper|reqwest[+KNOB...]|reqwest-lean|transport|client CONCURRENCY SECONDS";
 
 /// The same key as the client makes for each mint (32 hex digits).
 fn idempotency_key() -> String {
@@ -74,21 +78,29 @@ impl Target {
     }
 }
 
+/// The cap on a run's requests (warm-up included): `BENCH_OPS` when set, for counting
+/// instructions per request under `valgrind --tool=callgrind` from two runs of different counts
+/// (the difference of their totals over the difference of their requests).
+fn op_cap() -> u64 {
+    std::env::var("BENCH_OPS").ok().and_then(|v| v.parse().ok()).map_or(MAX_OPS, |n: u64| n.min(MAX_OPS))
+}
+
 /// Requests that ended well or not, and the end of the run, shared by the loops.
 struct Tally {
     done: AtomicU64,
     failed: AtomicU64,
     stop: Instant,
+    cap: u64,
 }
 
 impl Tally {
     fn new(stop: Instant) -> Self {
-        Self { done: AtomicU64::new(0), failed: AtomicU64::new(0), stop }
+        Self { done: AtomicU64::new(0), failed: AtomicU64::new(0), stop, cap: op_cap() }
     }
 
     /// Whether a loop sends one more request: before the deadline and under the cap.
     fn go(&self) -> bool {
-        Instant::now() < self.stop && self.done.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed) < MAX_OPS
+        Instant::now() < self.stop && self.done.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed) < self.cap
     }
 
     fn record(&self, ok: bool) {
@@ -103,6 +115,8 @@ impl Tally {
 
 /// What the measured part of a run did.
 struct Sample {
+    /// Every request of the run, warm-up included.
+    total: u64,
     requests: u64,
     failures: u64,
     seconds: f64,
@@ -124,6 +138,7 @@ impl Mark {
     fn sample(&self, tally: &Tally) -> Sample {
         let (done, failed) = tally.counts();
         Sample {
+            total: done + failed,
             requests: done - self.counts.0,
             failures: failed - self.counts.1,
             seconds: self.at.elapsed().as_secs_f64(),
@@ -300,45 +315,170 @@ fn key_header() -> HeaderValue {
 
 // ---- reqwest ----
 
-fn reqwest_client(concurrency: usize, lean: bool) -> reqwest::Client {
+/// Knobs of a `reqwest` run, from the mode's `+`-separated suffixes (`reqwest+exec+chunk`).
+#[derive(Clone, Copy, Default)]
+struct Knobs {
+    /// `noretry`: reqwest's retry layer told never to retry (no per-request clone).
+    no_retry: bool,
+    /// `noredir`: `redirect::Policy::none()` (the layer stays in the stack either way).
+    no_redirect: bool,
+    /// `h1`: `http1_only()`.
+    http1_only: bool,
+    /// `noae`: no decoding accepted, so no `Accept-Encoding` header (what the header costs;
+    /// the decompression layer stays). Not a behaviour the client may have.
+    no_accept_encoding: bool,
+    /// `exec`: a `reqwest::Request` built directly and sent with `Client::execute`, as
+    /// src/transport/mod.rs does, instead of the request builder.
+    execute: bool,
+    /// `chunk`: the body read with `chunk()` in a loop (as src/transport does) instead of `bytes()`.
+    chunk: bool,
+    /// `rtimeout`: reqwest's own total timeout set (a timer per request inside reqwest).
+    reqwest_timeout: bool,
+    /// `timer`: the exchange wrapped in `tokio::time::timeout`, as src/transport does.
+    our_timer: bool,
+    /// `hdrs`: user-agent and accept set on each request instead of as the client's defaults.
+    per_request_headers: bool,
+}
+
+impl Knobs {
+    fn parse(suffixes: &[&str]) -> Result<Self, String> {
+        let mut k = Self::default();
+        for s in suffixes {
+            match *s {
+                "noretry" => k.no_retry = true,
+                "noredir" => k.no_redirect = true,
+                "h1" => k.http1_only = true,
+                "noae" => k.no_accept_encoding = true,
+                "exec" => k.execute = true,
+                "chunk" => k.chunk = true,
+                "rtimeout" => k.reqwest_timeout = true,
+                "timer" => k.our_timer = true,
+                "hdrs" => k.per_request_headers = true,
+                // Runtime knobs, read in main.
+                s if s.starts_with("ei=") || s.starts_with("gqi=") => {}
+                other => return Err(format!("unknown knob {other:?}")),
+            }
+        }
+        Ok(k)
+    }
+}
+
+fn reqwest_client(concurrency: usize, knobs: Knobs) -> reqwest::Client {
     // The crate builds reqwest with `rustls-no-provider`: a client needs a crypto provider even
     // for plain http. Ours hands reqwest a ring-based TLS config; the process default does here
     // (ring is deprecated by rustls only for lacking post-quantum key exchange).
     #[allow(deprecated)]
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-    headers.insert(ACCEPT, HeaderValue::from_static(JSON));
+    if !knobs.per_request_headers {
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        headers.insert(ACCEPT, HeaderValue::from_static(JSON));
+    }
     let mut builder = reqwest::Client::builder()
         .default_headers(headers)
+        .referer(false)
         .tcp_nodelay(true)
         .pool_max_idle_per_host(concurrency)
         .pool_idle_timeout(Duration::from_secs(4))
+        .connect_timeout(Duration::from_secs(10))
         .no_proxy();
-    if lean {
+    if knobs.no_retry {
         builder = builder.retry(reqwest::retry::never().max_retries_per_request(0));
+    }
+    if knobs.no_redirect {
+        builder = builder.redirect(reqwest::redirect::Policy::none());
+    }
+    if knobs.http1_only {
+        builder = builder.http1_only();
+    }
+    if knobs.no_accept_encoding {
+        builder = builder.no_gzip().no_brotli().no_deflate();
+    }
+    if knobs.reqwest_timeout {
+        builder = builder.timeout(Duration::from_secs(10));
     }
     builder.build().expect("the reqwest client")
 }
 
-async fn reqwest_slot(client: reqwest::Client, url: Url, tally: Arc<Tally>) {
-    while tally.go() {
-        let sent = client
-            .post(url.clone())
+async fn reqwest_once(client: &reqwest::Client, url: &Url, knobs: Knobs) -> Result<bool, reqwest::Error> {
+    let mut response = if knobs.execute {
+        let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
+        let headers = request.headers_mut();
+        if knobs.per_request_headers {
+            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+            headers.insert(ACCEPT, HeaderValue::from_static(JSON));
+        }
+        headers.insert(HeaderName::from_static(IDEMPOTENCY_KEY), key_header());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+        *request.body_mut() = Some(Bytes::from_static(BODY).into());
+        client.execute(request).await?
+    } else {
+        let mut builder = client.post(url.clone());
+        if knobs.per_request_headers {
+            builder = builder
+                .header(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE))
+                .header(ACCEPT, HeaderValue::from_static(JSON));
+        }
+        builder
             .header(CONTENT_TYPE, HeaderValue::from_static(JSON))
             .header(HeaderName::from_static(IDEMPOTENCY_KEY), key_header())
             .body(Bytes::from_static(BODY))
             .send()
-            .await;
-        let ok = match sent {
-            Ok(response) => {
-                let ok = response.status().is_success();
-                response.bytes().await.is_ok() && ok
-            }
-            Err(_) => false,
+            .await?
+    };
+    let ok = response.status().is_success();
+    if knobs.chunk {
+        let mut total = 0;
+        while let Some(chunk) = response.chunk().await? {
+            total += chunk.len();
+        }
+        Ok(ok && total > 0)
+    } else {
+        Ok(ok && !response.bytes().await?.is_empty())
+    }
+}
+
+async fn reqwest_slot(client: reqwest::Client, url: Url, knobs: Knobs, tally: Arc<Tally>) {
+    while tally.go() {
+        let ok = if knobs.our_timer {
+            matches!(
+                tokio::time::timeout(Duration::from_secs(10), reqwest_once(&client, &url, knobs)).await,
+                Ok(Ok(true))
+            )
+        } else {
+            matches!(reqwest_once(&client, &url, knobs).await, Ok(true))
         };
         tally.record(ok);
     }
+}
+
+// ---- transport ----
+
+/// The client's own transport (src/transport/mod.rs) alone: reqwest as configured there, the
+/// permits, the attempt timer, the status text and the capped body read; no client core.
+async fn transport_slot(transport: Arc<chittyid_client::transport::Transport>, tally: Arc<Tally>) {
+    use chittyid_client::exchange::{Method, Request};
+    while tally.go() {
+        let key = idempotency_key();
+        let request = Request {
+            method: Method::Post,
+            path: "/mint",
+            body: Some(Bytes::from_static(BODY)),
+            idempotency_key: Some(&key),
+            timeout_ms: 10_000,
+            from_origin: false,
+        };
+        tally.record(transport.send(request).await.is_ok_and(|r| (200..300).contains(&r.status)));
+    }
+}
+
+/// With the client's defaults (`maxConnections` 256, so no call waits for a permit here).
+fn our_transport(target: &Target) -> Arc<chittyid_client::transport::Transport> {
+    let config = chittyid_client::transport::config::TransportConfig {
+        service_url: target.service.clone(),
+        ..Default::default()
+    };
+    Arc::new(chittyid_client::transport::Transport::new(&config).expect("the transport"))
 }
 
 // ---- client ----
@@ -362,7 +502,14 @@ fn main() {
     let concurrency: usize = concurrency.parse::<usize>().unwrap_or(1).clamp(1, 4096);
     let seconds: f64 = seconds.parse::<f64>().unwrap_or(3.0).clamp(0.1, 60.0);
     let run = Duration::from_secs_f64(seconds);
-    let mode = mode.as_str();
+    let full_mode = mode.as_str();
+    let mut parts = full_mode.split('+');
+    let mode = parts.next().unwrap_or("");
+    let suffixes: Vec<&str> = parts.collect();
+    let mut knobs = Knobs::parse(&suffixes).unwrap_or_else(|e| {
+        eprintln!("{e}\n{USAGE}");
+        std::process::exit(2);
+    });
     let sample = if mode == "socket" {
         if concurrency != 1 {
             eprintln!("mode socket measures CONCURRENCY 1 only");
@@ -370,14 +517,32 @@ fn main() {
         }
         socket(&target, run)
     } else {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        builder.enable_all();
+        for knob in &suffixes {
+            if let Some(n) = knob.strip_prefix("ei=").and_then(|n| n.parse().ok()) {
+                builder.event_interval(n);
+            }
+            if let Some(n) = knob.strip_prefix("gqi=").and_then(|n| n.parse().ok()) {
+                builder.global_queue_interval(n);
+            }
+        }
+        let rt = builder.build().expect("runtime");
         let target = Arc::new(target);
         rt.block_on(async {
             match mode {
                 "hyper" => drive(concurrency, run, |tally| hyper_slot(Arc::clone(&target), tally)).await,
                 "reqwest" | "reqwest-lean" => {
-                    let client = reqwest_client(concurrency, mode == "reqwest-lean");
-                    drive(concurrency, run, |tally| reqwest_slot(client.clone(), target.url.clone(), tally)).await
+                    if mode == "reqwest-lean" {
+                        knobs.no_retry = true;
+                    }
+                    let client = reqwest_client(concurrency, knobs);
+                    drive(concurrency, run, |tally| reqwest_slot(client.clone(), target.url.clone(), knobs, tally))
+                        .await
+                }
+                "transport" => {
+                    let transport = our_transport(&target);
+                    drive(concurrency, run, |tally| transport_slot(Arc::clone(&transport), tally)).await
                 }
                 "client" => {
                     let client = our_client(&target);
@@ -399,10 +564,11 @@ fn main() {
         })
     };
     println!(
-        "{{\"mode\":\"{mode}\",\"concurrency\":{concurrency},\"requests\":{},\"failures\":{},\"cpuUsPerRequest\":{:.2},\"throughput\":{:.0}}}",
+        "{{\"mode\":\"{full_mode}\",\"concurrency\":{concurrency},\"requests\":{},\"failures\":{},\"cpuUsPerRequest\":{:.2},\"throughput\":{:.0},\"totalRequests\":{}}}",
         sample.requests,
         sample.failures,
         sample.cpu_us / sample.requests.max(1) as f64,
-        sample.requests as f64 / sample.seconds
+        sample.requests as f64 / sample.seconds,
+        sample.total
     );
 }

@@ -4,7 +4,9 @@
 #                      and `hop` (1-worker multi-thread runtime, started from and completed to another thread)
 #   bench_http_stack   CPU per request of the same POST /v1/mint through a bare socket (c=1), hyper's
 #                      http1 client, reqwest as our transport configures it, reqwest without its retry
-#                      layer's per-request clone, and our client core, at c=1 and c=64
+#                      layer's per-request clone, our transport alone and our client core, at c=1 and c=64
+#                      (its reqwest knobs, `reqwest+exec+chunk...`, are for one-off runs; and
+#                      bench/native/instructions.sh counts instructions per request of any mode)
 #   bench_cache_memory the native validation cache at 1,000,000 entries
 # against the emulator CLI pinned to CPU 0, each experiment pinned to CPU 1.
 #
@@ -46,7 +48,7 @@ for mode in local hop; do
 done
 pin 1 timeout 120 "$bin/bench_http_stack" "$url" socket 1 "$SECONDS_PER_RUN" || true
 for c in 1 64; do
-  for mode in hyper reqwest reqwest-lean client; do
+  for mode in hyper reqwest reqwest-lean transport client; do
     pin 1 timeout 120 "$bin/bench_http_stack" "$url" "$mode" "$c" "$SECONDS_PER_RUN" || true
   done
 done

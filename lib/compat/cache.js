@@ -31,10 +31,11 @@
 
 const { setTimeout: realSetTimeout } = require('node:timers')
 const { invalidArgument } = require('../errors.js')
-const { shown } = require('../option-checks.js')
+const { shown, numericDefaults } = require('../option-checks.js')
 
-// The client's cache defaults, so both caches size and expire alike.
-const { maxSize: DEFAULT_MAX_SIZE, ttlMs: DEFAULT_TTL_MS } = require('../options.js').DEFAULTS.cache
+// The client's cache defaults (the options table, read without the addon, which this pure-JS
+// cache does not need), so both caches size and expire alike.
+const { maxSize: DEFAULT_MAX_SIZE, ttlMs: DEFAULT_TTL_MS } = numericDefaults('cache')
 const INITIAL_SLOTS = 64
 const CLOCK_RESOLUTION_MS = 1
 const CLOCK_READS_PER_REFRESH = 1024

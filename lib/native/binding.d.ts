@@ -83,7 +83,7 @@ export declare class NativeClient {
    * finished natively (its outcome is queued); else whether a mint may have minted, and its key.
    */
   cancel(ticket: number): StoppedCall | null
-  /** This client's native bookkeeping, for the leak check (`bindings::diagnostics`). */
+  /** This client's native bookkeeping, for the leak check (`bindings::diagnostics`). Test hook. */
   internalCounts(): ClientCounts
   getStats(): ClientStats
   metrics(): string
@@ -100,6 +100,12 @@ export declare class NativeClient {
    * bound and `eventsDropped` can be checked exactly (`__test__/event-payloads.test.mjs`).
    */
   emitTestEvents(count: number): void
+  /**
+   * Test hook: queues `count` telemetry records at once, as a burst of attempts would while
+   * the JS thread is busy: the records' queue bound and `telemetryDropped` can be checked
+   * exactly (`__test__/telemetry-logger.test.mjs`).
+   */
+  emitTestTelemetry(count: number): void
   /**
    * Queues a mark behind every event emitted so far: the event callback gets it as the name
    * `""` once they all reached it (the function keeps the loop alive until then). False when
@@ -246,7 +252,7 @@ export interface ClientCounts {
   queuedOutcomes: number
 }
 
-/** Every default, read from the types that define them. */
+/** Every default, as the client is built with it. */
 export declare function clientDefaults(): ClientDefaults
 
 /**
@@ -279,8 +285,6 @@ export interface ClientDefaults {
   retryableErrors: Array<string>
   /** `wire`. */
   wire: string
-  /** The values `wire` accepts. */
-  wires: Array<string>
   acceptPlaceholders: boolean
 }
 
@@ -326,6 +330,11 @@ export interface ClientStats {
    * (65,536 events). 0 unless it did.
    */
   eventsDropped: number
+  /**
+   * Telemetry records (the `logger`'s attempt records, `chittyid:request` trace events)
+   * dropped: the JS thread fell behind their queue (65,536 records). 0 unless it did.
+   */
+  telemetryDropped: number
 }
 
 /** What the compat `CircuitBreaker` is told by `admit()`. */
@@ -659,7 +668,7 @@ export interface NativeClientOptions {
   idGrammar?: string
 }
 
-/** The counts of [`NativeCounts`]. */
+/** The counts of [`NativeCounts`]. Test hook. */
 export declare function nativeCounts(): NativeCounts
 
 /** What the native side holds now, all threads' clients together. */
@@ -776,8 +785,7 @@ export interface RouteCounts {
 
 /**
  * For the test of `close()`'s bound (`__test__/close-waits.test.mjs`): keeps the I/O thread busy
- * for `ms` (at most 60 s), as work that cannot be stopped in time would. Not part of the public
- * API.
+ * for `ms` (at most 60 s), as work that cannot be stopped in time would. Test hook.
  */
 export declare function stallIoThread(ms: number): void
 

@@ -502,6 +502,8 @@ class ChittyIDClient extends Emitter {
       placeholdersAccepted: this.#placeholders,
       // Events reach the listeners synchronously, from the call that caused them: no queue to overflow.
       eventsDropped: 0,
+      // Nor are attempt records queued for the logger or tracing: nothing to drop.
+      telemetryDropped: 0,
       // What the service speaks: 'v1', 'deployed', or 'unknown' until an answer told (wire: 'auto').
       wire: this.#wire ?? 'unknown',
       connection: this.getConnectionState(),

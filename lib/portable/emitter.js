@@ -130,4 +130,4 @@ class MiniEmitter {
 const NodeEventEmitter = nodeEventEmitter()
 const Emitter = NodeEventEmitter ?? MiniEmitter
 
-module.exports = { Emitter, MiniEmitter, hasNodeEvents: NodeEventEmitter !== undefined }
+module.exports = { Emitter, MiniEmitter }

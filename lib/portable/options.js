@@ -8,12 +8,13 @@
 
 const { ChittyIDError, invalidArgument } = require('../errors.js')
 const { CLIENT_OPTIONS, refuseUnknown } = require('../option-names.js')
-const { GRAMMARS } = require('../format.js')
 const { onlyV1Options } = require('../v1.js')
 const {
   spec,
   numericFields,
   checkedNumber,
+  oneOfOption,
+  booleanOption,
   isPlainObject,
   optionsSnapshot,
   shown,
@@ -139,8 +140,6 @@ const UNSUPPORTED = {
   maxConnections: "the runtime's fetch pools connections",
 }
 
-const WIRES = spec('wire').oneOf
-
 /**
  * Where v1 semantics apply (docs/PORTABLE.md "v1 semantics under a test runner"): the runtime
  * shows a test runner (lib/test-runner.js; e.g. jest or vitest with a `jsdom` environment, which
@@ -175,10 +174,7 @@ function portableOptions(config) {
   // Under the automatically chosen fetch transport, retry, breaker and cache stay off unless given.
   const off = (name) => v1Defaults && (config[name] === undefined || config[name] === null)
   const retry = off('retry') ? null : policy(config.retry, 'retry')
-  const mint = isPlainObject(config.retry) ? config.retry.mint : undefined
-  if (mint !== undefined && mint !== 'safe' && mint !== 'idempotent') {
-    throw invalidArgument(`ChittyIDClient option "retry.mint" must be "safe" or "idempotent", got ${shown(mint)}`)
-  }
+  const mint = oneOfOption('retry.mint', isPlainObject(config.retry) ? config.retry.mint : undefined)
   const circuitBreaker = off('circuitBreaker') ? null : policy(config.circuitBreaker, 'circuitBreaker')
   const cache = off('cache') ? null : policy(config.cache, 'cache')
   const scope = optional(config, 'scope', 'string')
@@ -204,26 +200,10 @@ function portableOptions(config) {
       'its background health checks would outlive the request; call healthCheck() instead',
     )
   }
-  const wire =
-    config.wire === undefined || config.wire === null ? (v1Defaults ? 'v1' : spec('wire').default) : config.wire
-  if (!WIRES.includes(wire))
-    throw invalidArgument(
-      `ChittyIDClient option "wire" must be one of ${WIRES.map((w) => JSON.stringify(w)).join(', ')}, got ${shown(wire)}`,
-    )
+  const wire = oneOfOption('wire', config.wire ?? undefined) ?? (v1Defaults ? 'v1' : spec('wire').default)
   const acceptPlaceholders =
-    config.acceptPlaceholders === undefined || config.acceptPlaceholders === null
-      ? spec('acceptPlaceholders').default
-      : config.acceptPlaceholders
-  if (typeof acceptPlaceholders !== 'boolean')
-    throw invalidArgument(
-      `ChittyIDClient option "acceptPlaceholders" must be a boolean, got ${shown(acceptPlaceholders)}`,
-    )
-  const idGrammar =
-    config.idGrammar === undefined || config.idGrammar === null ? spec('idGrammar').default : config.idGrammar
-  if (!GRAMMARS.includes(idGrammar))
-    throw invalidArgument(
-      `ChittyIDClient option "idGrammar" must be "any", "v1" or "deployed", got ${shown(idGrammar)}`,
-    )
+    booleanOption(config.acceptPlaceholders, 'acceptPlaceholders') ?? spec('acceptPlaceholders').default
+  const idGrammar = oneOfOption('idGrammar', config.idGrammar ?? undefined) ?? spec('idGrammar').default
   const maxResponseBytes = checkedNumber('maxResponseBytes', config.maxResponseBytes ?? DEFAULTS.maxResponseBytes)
   return {
     serviceUrl: serviceUrlOption(config.serviceUrl, allowInsecure),
@@ -255,12 +235,10 @@ function callHeaders(option, callOptions, operation) {
 }
 
 module.exports = {
-  WIRES,
   portableOptions,
   callSignal,
   callIdempotencyKey,
   callHeaders,
-  isPlainObject,
   unsupported,
   RESERVED_HEADERS,
 }

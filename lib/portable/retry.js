@@ -98,7 +98,6 @@ function leavesMintOutcomeUnknown(failure) {
 }
 
 module.exports = {
-  baseDelayMs,
   jitteredDelayMs,
   nextDelayMs,
   parseRetryAfter,

@@ -207,4 +207,4 @@ async function exchange(
   }
 }
 
-module.exports = { exchange, failure, transportFailure }
+module.exports = { exchange, failure }

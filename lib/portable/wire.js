@@ -105,4 +105,4 @@ function parseValidation(json) {
   return answer
 }
 
-module.exports = { mintPayload, parseMint, parseBatch, parseValidation, placeholderFailure }
+module.exports = { mintPayload, parseMint, parseBatch, parseValidation }

@@ -61,6 +61,12 @@ export type ChittyIDErrorCode =
   | 'ERR_CHITTYID_UNKNOWN_OPTION'
   /** Portable build: the option or export needs what this runtime lacks (the addon, TCP, a background task). */
   | 'ERR_CHITTYID_UNSUPPORTED'
+  /**
+   * A test hook of the native binding (`stallIoThread`, `emitTestEvents`, `nativeCounts`, ...; not
+   * exported by the package's entry points) called in a process that did not set
+   * `CHITTYID_TEST_HOOKS=1`, which only the package's own tests set. Not from a client's calls.
+   */
+  | 'ERR_CHITTYID_TEST_HOOKS_DISABLED'
 
 /** Every rejection of `mint`/`mintBatch`. The message keeps v1's wording. */
 export declare class ChittyIDError extends Error {

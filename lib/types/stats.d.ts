@@ -32,7 +32,13 @@ export interface EndpointStats extends Omit<Native.EndpointStats, 'breaker' | 'w
 /** `client.getStats()`: everything observable in one snapshot. Never contains the API key. */
 export interface ClientStats extends Pick<
   Native.ClientStats,
-  'retries' | 'rejectedByBreaker' | 'rateLimit' | 'retryBudgetExhausted' | 'placeholdersAccepted' | 'eventsDropped'
+  | 'retries'
+  | 'rejectedByBreaker'
+  | 'rateLimit'
+  | 'retryBudgetExhausted'
+  | 'placeholdersAccepted'
+  | 'eventsDropped'
+  | 'telemetryDropped'
 > {
   requests: { mint: OperationStats; mintBatch: OperationStats; validate: OperationStats; healthCheck: OperationStats }
   /** `null` with `circuitBreaker: false`. */

@@ -41,6 +41,16 @@ pub struct NativeClient {
     cache_handle: u32,
 }
 
+impl NativeClient {
+    /// The core client's snapshot with what only the binding knows: the telemetry records
+    /// dropped (their queue is the binding's).
+    fn snapshot(&self) -> crate::client::snapshot::ClientSnapshot {
+        let mut snapshot = self.calls.core.snapshot();
+        snapshot.telemetry_dropped = self.calls.telemetry.dropped_total();
+        snapshot
+    }
+}
+
 impl Drop for NativeClient {
     /// Runs on the JS thread (the object's finalizer): the wake-up handle belongs to its loop.
     fn drop(&mut self) {
@@ -51,9 +61,6 @@ impl Drop for NativeClient {
         // "process"` hold the other threads' calls behind it in the shared pause).
         self.calls.cancellations.cancel_all();
         self.calls.core.close();
-        if let Some(fleet) = self.calls.core.resilience().fleet() {
-            fleet.close();
-        }
         self.calls.completer.detach();
         calls::unregister(self.calls_handle);
         crate::bindings::cache::unregister(self.cache_handle);
@@ -226,24 +233,25 @@ impl NativeClient {
         self.calls.cancellations.cancel(ticket).map(|s| to_stopped_call(ticket, s))
     }
 
-    /// This client's native bookkeeping, for the leak check (`bindings::diagnostics`).
+    /// This client's native bookkeeping, for the leak check (`bindings::diagnostics`). Test hook.
     #[napi(catch_unwind)]
-    pub fn internal_counts(&self) -> crate::bindings::diagnostics::ClientCounts {
-        crate::bindings::diagnostics::ClientCounts {
+    pub fn internal_counts(&self) -> napi::Result<crate::bindings::diagnostics::ClientCounts, &'static str> {
+        crate::bindings::diagnostics::require_test_hooks("internalCounts")?;
+        Ok(crate::bindings::diagnostics::ClientCounts {
             flights: crate::bindings::diagnostics::count(self.calls.core.validations_in_flight()),
             registered_calls: crate::bindings::diagnostics::count(self.calls.cancellations.pending()),
             queued_outcomes: crate::bindings::diagnostics::count(self.calls.completer.queued()),
-        }
+        })
     }
 
     #[napi(catch_unwind)]
     pub fn get_stats(&self) -> ClientStats {
-        to_client_stats(self.calls.core.snapshot())
+        to_client_stats(self.snapshot())
     }
 
     #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
-        crate::client::metrics::render_with_labels(&self.calls.core.snapshot(), &self.metric_labels)
+        crate::client::metrics::render_with_labels(&self.snapshot(), &self.metric_labels)
     }
 
     /// `GET /health` (outside retry and breaker); its answer arrives as a completion.
@@ -277,11 +285,23 @@ impl NativeClient {
     /// here meanwhile, as it is while a burst arrives from the I/O thread: the event queue's
     /// bound and `eventsDropped` can be checked exactly (`__test__/event-payloads.test.mjs`).
     #[napi]
-    pub fn emit_test_events(&self, count: u32) {
+    pub fn emit_test_events(&self, count: u32) -> napi::Result<(), &'static str> {
+        crate::bindings::diagnostics::require_test_hooks("emitTestEvents")?;
         let sink = self.calls.core.resilience().sink();
         for _ in 0..count {
             sink.emit(crate::observe::events::Event::CircuitHalfOpen);
         }
+        Ok(())
+    }
+
+    /// Test hook: queues `count` telemetry records at once, as a burst of attempts would while
+    /// the JS thread is busy: the records' queue bound and `telemetryDropped` can be checked
+    /// exactly (`__test__/telemetry-logger.test.mjs`).
+    #[napi]
+    pub fn emit_test_telemetry(&self, count: u32) -> napi::Result<(), &'static str> {
+        crate::bindings::diagnostics::require_test_hooks("emitTestTelemetry")?;
+        self.calls.telemetry.push_test_records(count);
+        Ok(())
     }
 
     /// Queues a mark behind every event emitted so far: the event callback gets it as the name
@@ -328,9 +348,6 @@ impl NativeClient {
         let stopped = self.calls.cancellations.cancel_all();
         self.connection.close();
         self.calls.core.close();
-        if let Some(fleet) = self.calls.core.resilience().fleet() {
-            fleet.close();
-        }
         stopped.into_iter().map(|(ticket, s)| to_stopped_call(ticket, s)).collect()
     }
 
@@ -349,7 +366,7 @@ impl NativeClient {
         let done = crate::bindings::bridge::completions::Completion { ticket, outcome: Outcome::Bool(true) };
         // Nothing left running (a client that never sent anything): no need to start the I/O
         // thread for it. A task cannot start after close().
-        if self.calls.core.tasks().is_empty() {
+        if self.calls.core.is_closed_and_idle() {
             self.calls.completer.push(done);
             return Ok(());
         }

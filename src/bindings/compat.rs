@@ -53,7 +53,7 @@ pub fn wall_clock_state(snap: &BreakerSnapshot, now_mono_ms: u64, now_unix_ms: u
         failure_threshold: snap.config.failure_threshold,
         reset_timeout: snap.config.reset_timeout_ms as f64,
         monitor_window: snap.config.monitor_window_ms as f64,
-        half_open_attempts: snap.config.half_open_successes,
+        half_open_attempts: snap.config.half_open_attempts,
     }
 }
 
@@ -222,7 +222,7 @@ mod tests {
         };
         let c = compat_breaker_config(&options).unwrap();
         assert_eq!((c.failure_threshold, c.reset_timeout_ms), (3, 300));
-        assert_eq!((c.monitor_window_ms, c.half_open_successes), (1000, 2));
+        assert_eq!((c.monitor_window_ms, c.half_open_attempts), (1000, 2));
     }
 
     #[test]

@@ -40,18 +40,28 @@ pub struct ErrorInfo {
 /// the failure as `cause`, in both builds (lib/portable/calls.js). A call refused before
 /// anything was sent (circuit, pause, bulkhead, rate limit, closed, bad argument) has none.
 fn failed_a_request(err: &ClientError) -> bool {
-    matches!(
-        err,
+    match err {
         ClientError::Http { .. }
-            | ClientError::Transport { .. }
-            | ClientError::Tls { .. }
-            | ClientError::Refused { .. }
-            | ClientError::Timeout { .. }
-            | ClientError::BadResponse { .. }
-            | ClientError::BodyTooLarge { .. }
-            | ClientError::Placeholder { .. }
-            | ClientError::RouteNotFound { .. }
-    )
+        | ClientError::Transport { .. }
+        | ClientError::Tls { .. }
+        | ClientError::Refused { .. }
+        | ClientError::Timeout { .. }
+        | ClientError::BadResponse { .. }
+        | ClientError::BodyTooLarge { .. }
+        | ClientError::Placeholder { .. }
+        | ClientError::RouteNotFound { .. } => true,
+        // Refused before sending, or a wrapper whose own cause is set below.
+        ClientError::CircuitOpen { .. }
+        | ClientError::TrialsInFlight { .. }
+        | ClientError::Aborted
+        | ClientError::MintOutcomeUnknown { .. }
+        | ClientError::RateLimited { .. }
+        | ClientError::BulkheadFull { .. }
+        | ClientError::Throttled { .. }
+        | ClientError::Closed
+        | ClientError::InvalidArgument { .. }
+        | ClientError::BatchIncomplete { .. } => false,
+    }
 }
 
 pub fn to_error_info(err: &ClientError) -> ErrorInfo {
@@ -100,6 +110,20 @@ pub fn to_error_info(err: &ClientError) -> ErrorInfo {
         ClientError::TrialsInFlight { .. } => ErrorInfo { circuit_breaker_state: Some("HALF_OPEN".into()), ..base },
         _ => base,
     }
+}
+
+/// The `code` of a test hook called in a process that did not enable them
+/// ([`refuse_test_hook`]).
+pub const TEST_HOOKS_DISABLED: &str = "ERR_CHITTYID_TEST_HOOKS_DISABLED";
+
+/// A test hook of the binding refused (`require_test_hooks`, in `diagnostics.rs`): an
+/// `Error` whose `code` is [`TEST_HOOKS_DISABLED`]. Thrown straight from the binding, which has
+/// no JS wrapper around these.
+pub fn refuse_test_hook(hook: &str, env: &str) -> napi::Error<&'static str> {
+    napi::Error::new(
+        TEST_HOOKS_DISABLED,
+        format!("{hook}() is a test hook of @chittyos/chittyid-client, not part of its API (it can stall the client); it works only in a process that sets {env}=1, as the package's own test setup does"),
+    )
 }
 
 /// Errors raised synchronously (unusable options); the JS wrapper rethrows them as `TypeError`.

@@ -86,6 +86,9 @@ pub struct ClientStats {
     /// Events dropped on their way to the listeners: the JS thread fell behind the event queue
     /// (65,536 events). 0 unless it did.
     pub events_dropped: f64,
+    /// Telemetry records (the `logger`'s attempt records, `chittyid:request` trace events)
+    /// dropped: the JS thread fell behind their queue (65,536 records). 0 unless it did.
+    pub telemetry_dropped: f64,
 }
 
 #[napi(object)]
@@ -205,6 +208,7 @@ pub fn to_client_stats(s: crate::client::snapshot::ClientSnapshot) -> ClientStat
         wire: s.wire.to_owned(),
         placeholders_accepted: s.placeholders_accepted as f64,
         events_dropped: s.events_dropped as f64,
+        telemetry_dropped: s.telemetry_dropped as f64,
         client_rate_limit: s.rate_limit.as_ref().map(|t| ClientRateLimitStats {
             requests_per_second: t.config.requests_per_second,
             burst: t.config.burst,

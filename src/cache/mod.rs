@@ -22,9 +22,6 @@ use key::{Entry, Key};
 /// The largest accepted `max_size`.
 pub const MAX_CACHE_SIZE: usize = u32::MAX as usize;
 
-/// How long an expired "valid" answer is kept for stale-if-error by default (24 h).
-pub const DEFAULT_STALE_IF_ERROR_MS: u64 = crate::option_table::CACHE_STALE_IF_ERROR_MS;
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CacheConfig {
     pub max_size: usize,
@@ -47,7 +44,7 @@ impl Default for CacheConfig {
         Self {
             max_size: crate::option_table::CACHE_MAX_SIZE as usize,
             ttl_ms: crate::option_table::CACHE_TTL_MS,
-            stale_if_error_ms: DEFAULT_STALE_IF_ERROR_MS,
+            stale_if_error_ms: crate::option_table::CACHE_STALE_IF_ERROR_MS,
             negative_stale_if_error_ms: crate::option_table::CACHE_NEGATIVE_STALE_IF_ERROR_MS,
         }
     }

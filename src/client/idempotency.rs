@@ -34,10 +34,12 @@ impl MintRetry {
     }
 }
 
-/// The longest caller-supplied idempotency key accepted.
-pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// The longest caller-supplied idempotency key accepted (lib/options.json `fixed`, which JS
+/// checks first: lib/option-checks.js).
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = crate::option_table::MAX_IDEMPOTENCY_KEY_LENGTH as usize;
 
-/// A caller's idempotency key must fit in a header as is: 1 to 255 visible ASCII characters.
+/// A caller's idempotency key must fit in a header as is: 1 to `MAX_IDEMPOTENCY_KEY_LEN`
+/// visible ASCII characters.
 pub fn check_idempotency_key(key: &str) -> Result<(), ClientError> {
     let visible = key.bytes().all(|b| b.is_ascii_graphic());
     if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN || !visible {

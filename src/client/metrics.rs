@@ -188,6 +188,12 @@ pub fn render_with_labels(s: &ClientSnapshot, constant: &[(String, String)]) -> 
         "Client events dropped because the JS thread fell behind the event queue (65,536 events).",
         s.events_dropped as f64,
     );
+    e.single(
+        "chittyid_client_telemetry_dropped_total",
+        "counter",
+        "Telemetry records (logger, diagnostics_channel) dropped because the JS thread fell behind their queue (65,536 records).",
+        s.telemetry_dropped as f64,
+    );
     e.family(
         "chittyid_client_wire",
         "gauge",
@@ -351,6 +357,7 @@ mod tests {
             wire: "unknown",
             placeholders_accepted: 0,
             events_dropped: 0,
+            telemetry_dropped: 0,
         }
     }
 

@@ -209,6 +209,7 @@ impl Client {
             wire: self.wire_of(self.active_endpoint()).as_str(),
             placeholders_accepted: self.placeholders_accepted(),
             events_dropped: self.resilience.sink().dropped(),
+            telemetry_dropped: 0,
         }
     }
 
@@ -228,21 +229,36 @@ impl Client {
     }
 
     /// Stops what this client runs besides the calls (which `rt::cancel` stops): no failover
-    /// probe starts, those under way stop, and every endpoint's transport drops its HTTP client
-    /// and its pool, so idle sockets close now. The caller stops the calls and the connection
-    /// manager. Idempotent.
+    /// probe starts, those under way stop, every endpoint's transport drops its HTTP client
+    /// and its pool, so idle sockets close now, and fleet mode gives back its slots and closes
+    /// its Redis link (`Fleet::close`). The caller stops the calls and the connection manager.
+    /// Idempotent.
     pub fn close(&self) {
         self.closing.cancel();
         self.tasks.close();
         for i in 0..self.endpoint_count() {
             self.endpoint(i).0.close();
         }
+        if let Some(fleet) = self.resilience.fleet() {
+            fleet.close();
+        }
     }
 
     /// Resolves once every tracked task of a closed client has ended: its futures (and what
-    /// they held: attempts, sockets, permits) are dropped, so its stats are final.
+    /// they held: attempts, sockets, permits) are dropped, so its stats are final; and, in
+    /// fleet mode, once the fleet's background tasks have ended and its Redis connection is
+    /// closed (`Fleet::closed`).
     pub async fn closed(&self) {
         self.tasks.wait().await;
+        if let Some(fleet) = self.resilience.fleet() {
+            fleet.closed().await;
+        }
+    }
+
+    /// True when [`Client::closed`] would resolve at once (closed, nothing left running). Never in
+    /// fleet mode: the Redis connection's task ends on the I/O thread, which `closed` lets run.
+    pub fn is_closed_and_idle(&self) -> bool {
+        self.tasks.is_closed() && self.tasks.is_empty() && self.resilience.fleet().is_none()
     }
 
     pub fn resilience(&self) -> &Resilience {

@@ -36,4 +36,8 @@ pub struct ClientSnapshot {
     pub placeholders_accepted: u64,
     /// Events dropped on their way to the listeners (the sink's queue was full).
     pub events_dropped: u64,
+    /// Telemetry records (for the logger and `diagnostics_channel`) dropped because JS did not
+    /// drain them in time (their queue was full). The binding fills it in: the records' queue
+    /// is the binding's (`NativeClient::snapshot`).
+    pub telemetry_dropped: u64,
 }

@@ -65,9 +65,6 @@ pub struct ConnectionConfig {
 /// options say (`reconnectDelay: 0, maxReconnectDelay: 0` would otherwise spin).
 pub const MIN_RECONNECT_DELAY_MS: u64 = 10;
 
-/// The client's default jitter on reconnect delays (±20 %).
-pub const DEFAULT_JITTER: f64 = crate::option_table::CONNECTION_JITTER;
-
 impl Default for ConnectionConfig {
     fn default() -> Self {
         use crate::option_table as t;
@@ -77,7 +74,7 @@ impl Default for ConnectionConfig {
             max_reconnect_delay_ms: t::CONNECTION_MAX_RECONNECT_DELAY,
             multiplier: t::CONNECTION_RECONNECT_MULTIPLIER,
             max_reconnect_attempts: t::CONNECTION_MAX_RECONNECT_ATTEMPTS,
-            jitter: DEFAULT_JITTER,
+            jitter: t::CONNECTION_JITTER,
         }
     }
 }

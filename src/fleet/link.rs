@@ -2,15 +2,24 @@
 //! state that turns Redis trouble into local-only behaviour instead of failed calls.
 //!
 //! Up (or not yet known): commands go to Redis. Down: commands are skipped at once (so an
-//! outage costs callers nothing), and one background task probes Redis until it answers.
-//! The redis crate's `ConnectionManager` does the reconnecting; the probe drives it.
+//! outage costs callers nothing), and one background task probes Redis until it answers; the
+//! probe opens a new connection each time.
+//!
+//! The link owns the fleet's background tasks (`Link::spawn`, a `TaskTracker`): the connection
+//! attempts, probes, give-backs, publications and refreshes. Every connection attempt runs in
+//! a task of the link or of a call, never detached (the redis crate's `ConnectionManager`
+//! reconnects in a task of its own, which `close()` could not wait for), so once those tasks
+//! have ended and the link is closed, no connection to Redis is left (`Link::closed`).
 
 use std::future::Future;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::MultiplexedConnection;
+use redis::AsyncConnectionConfig;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::{FleetCounters, PROBE_INTERVAL_MS, PROBE_TIMEOUT_MS, TIMEOUTS_BEFORE_DEGRADED};
 use crate::observe::events::{Event, SharedSink};
@@ -35,8 +44,15 @@ struct State {
 
 pub struct Link {
     client: redis::Client,
-    /// Created on first use, on the I/O runtime (the manager spawns its tasks there).
-    manager: Mutex<Option<ConnectionManager>>,
+    /// The open connection; opened on first use (its reader and writer run in a task of the
+    /// redis crate, aborted when the last clone of the connection is dropped).
+    connection: Mutex<Option<MultiplexedConnection>>,
+    /// One connection attempt at a time; the others wait for it (within their deadline).
+    connecting: tokio::sync::Mutex<()>,
+    /// The fleet's background tasks: `Link::closed` waits for them.
+    tasks: TaskTracker,
+    /// Cancelled when the client closes: the warm-up, the probes and the refreshes stop.
+    closing: CancellationToken,
     deadline: Duration,
     state: Mutex<State>,
     counters: Arc<FleetCounters>,
@@ -69,7 +85,10 @@ impl Link {
         let password = client.get_connection_info().redis_settings().password().map(str::to_owned);
         Self {
             client,
-            manager: Mutex::new(None),
+            connection: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
+            tasks: TaskTracker::new(),
+            closing: CancellationToken::new(),
             deadline: Duration::from_millis(deadline_ms),
             state: Mutex::new(State { health: Health::Unknown, consecutive_timeouts: 0, reason: None }),
             counters,
@@ -103,46 +122,111 @@ impl Link {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Drops the connection (the manager's last clone closes it) and stops all Redis traffic.
+    /// Runs `fut` as a background task of the fleet, on the caller's runtime (else the I/O
+    /// thread); [`Link::closed`] waits for it. A task started after the close began may still run
+    /// (a give-back): it is tracked like the others.
+    pub fn spawn<F: Future<Output = ()> + Send + 'static>(&self, fut: F) {
+        let fut = self.tasks.track_future(fut);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => drop(handle.spawn(fut)),
+            Err(_) => crate::rt::runtime::spawn(fut),
+        }
+    }
+
+    /// [`Link::spawn`] for work that is of no use once the client closes (reads, connection
+    /// attempts, probes): the close drops it where it stands (a connection being opened is
+    /// abandoned with its socket). Not started at all after the close began.
+    pub fn spawn_until_closed<F: Future<Output = ()> + Send + 'static>(&self, fut: F) {
+        if self.closing.is_cancelled() {
+            return;
+        }
+        let closing = self.closing.clone();
+        self.spawn(async move {
+            tokio::select! {
+                () = closing.cancelled() => {}
+                () = fut => {}
+            }
+        });
+    }
+
+    /// The client is closing: the warm-up, the probes and the refreshes stop now; what else runs
+    /// (give-backs, publications) ends within the deadline. Nothing is closed yet: the caller
+    /// closes the link (`Link::close`) once its last commands are sent.
+    pub fn begin_close(&self) {
+        self.closing.cancel();
+        self.tasks.close();
+    }
+
+    /// Drops the connection and stops all Redis traffic: later commands are skipped, a
+    /// connection being opened is not kept.
     pub fn close(&self) {
         self.lock().health = Health::Closed;
         self.drop_connection();
     }
 
-    /// Forgets the connection, so the next command or probe opens a new one. The redis crate's
-    /// manager reconnects after a connection error but not after a timeout: a connection that
-    /// went silent (Redis behind a NAT or load balancer that lost the flow) would otherwise be
-    /// asked again and again, and the link would never come back.
-    fn drop_connection(&self) {
-        self.manager.lock().unwrap_or_else(PoisonError::into_inner).take();
+    /// Resolves once the close has begun and every background task has ended. With the link
+    /// closed, the connection's last clone is gone with them; the redis crate's task that
+    /// read and wrote it was aborted then, and the yields let it be dropped (its socket closed)
+    /// before the caller goes on (the I/O thread runs one task after another).
+    pub async fn closed(&self) {
+        self.tasks.wait().await;
+        for _ in 0..2 {
+            tokio::task::yield_now().await;
+        }
     }
 
-    fn manager(&self) -> Result<ConnectionManager, redis::RedisError> {
-        if self.lock().health == Health::Closed {
-            return Err(redis::RedisError::from((redis::ErrorKind::Client, "the client is closed")));
+    /// True once the close has begun and no background task is left.
+    pub fn is_closed(&self) -> bool {
+        self.tasks.is_closed() && self.tasks.is_empty()
+    }
+
+    /// Forgets the connection, so the next command or probe opens a new one. The redis crate
+    /// does not drop a connection after a timeout: one that went silent (Redis behind a NAT or
+    /// load balancer that lost the flow) would otherwise be asked again and again, and the link
+    /// would never come back.
+    fn drop_connection(&self) {
+        self.connection.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+
+    fn is_closing(&self) -> bool {
+        self.lock().health == Health::Closed
+    }
+
+    fn closed_error() -> redis::RedisError {
+        redis::RedisError::from((redis::ErrorKind::Client, "the client is closed"))
+    }
+
+    /// The open connection, or a new one (one attempt at a time; the caller bounds the wait).
+    async fn connection(&self) -> Result<MultiplexedConnection, redis::RedisError> {
+        let current = || self.connection.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if self.is_closing() {
+            return Err(Self::closed_error());
         }
-        let mut slot = self.manager.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(m) = slot.as_ref() {
-            return Ok(m.clone());
+        if let Some(c) = current() {
+            return Ok(c);
         }
-        // Few, quick reconnect attempts per command: the probe task retries for as long as
-        // it takes, and callers never wait longer than the deadline anyway.
-        let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(20))
-            .set_max_delay(Duration::from_millis(200))
+        let _turn = self.connecting.lock().await;
+        if let Some(c) = current() {
+            return Ok(c);
+        }
+        let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(PROBE_TIMEOUT_MS)))
             .set_response_timeout(Some(Duration::from_millis(PROBE_TIMEOUT_MS)));
-        let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
-        *slot = Some(manager.clone());
-        Ok(manager)
+        let opened = self.client.get_multiplexed_async_connection_with_config(&config).await?;
+        let mut slot = self.connection.lock().unwrap_or_else(PoisonError::into_inner);
+        // Closed meanwhile: the new connection is dropped here, not kept.
+        if self.is_closing() {
+            return Err(Self::closed_error());
+        }
+        *slot = Some(opened.clone());
+        Ok(opened)
     }
 
     /// Runs one command against Redis within the deadline; `None` (with the reason) when Redis
     /// is down, slow or failing. Must run on a tokio runtime.
     pub async fn run<T, F, Fut>(self: &Arc<Self>, command: F) -> Result<T, Miss>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         self.run_within(self.deadline, command).await
@@ -153,7 +237,7 @@ impl Link {
     /// own timeout.
     pub async fn run_within<T, F, Fut>(self: &Arc<Self>, limit: Duration, command: F) -> Result<T, Miss>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let deadline = self.deadline.min(limit).max(Duration::from_millis(1));
@@ -165,14 +249,13 @@ impl Link {
             Health::Closed => return Err(Miss::Skipped),
             Health::Unknown | Health::Up => {}
         }
-        let manager = match self.manager() {
-            Ok(m) => m,
-            Err(e) => {
-                self.failed(&e);
-                return Err(Miss::Failed);
-            }
+        let exchange = async {
+            let connection = self.connection().await?;
+            command(connection).await
         };
-        match tokio::time::timeout(deadline, command(manager)).await {
+        match tokio::time::timeout(deadline, exchange).await {
+            // Closed meanwhile: says nothing of Redis.
+            Ok(Err(_)) if self.is_closing() => Err(Miss::Skipped),
             Ok(Ok(value)) => {
                 self.answered();
                 Ok(value)
@@ -202,14 +285,14 @@ impl Link {
     /// then run `scripts/probe.lua`: a Redis that answers but refuses the fleet's work (ACL,
     /// out of memory, read-only) does not count as up.
     async fn connect(&self, within: Duration) -> Result<(), String> {
-        let mut manager = self.manager().map_err(|e| self.describe(&e))?;
         let ready = async {
-            redis::cmd("PING").query_async::<()>(&mut manager).await?;
+            let mut connection = self.connection().await?;
+            redis::cmd("PING").query_async::<()>(&mut connection).await?;
             for code in super::lua::ALL {
                 // SCRIPT LOAD by hand: the crate's `load_async` asserts (in builds with debug
                 // assertions) that the answer is the script's SHA-1, and a server that is not
                 // Redis may answer anything.
-                let hash: String = redis::cmd("SCRIPT").arg("LOAD").arg(code).query_async(&mut manager).await?;
+                let hash: String = redis::cmd("SCRIPT").arg("LOAD").arg(code).query_async(&mut connection).await?;
                 if hash != redis::Script::new(code).get_hash() {
                     return Err(redis::RedisError::from((
                         redis::ErrorKind::Client,
@@ -217,7 +300,7 @@ impl Link {
                     )));
                 }
             }
-            redis::Script::new(super::lua::PROBE).key(&self.probe_key).invoke_async::<()>(&mut manager).await?;
+            redis::Script::new(super::lua::PROBE).key(&self.probe_key).invoke_async::<()>(&mut connection).await?;
             Ok::<(), redis::RedisError>(())
         };
         match tokio::time::timeout(within, ready).await {
@@ -280,8 +363,7 @@ impl Link {
         self.counters.degradations.fetch_add(1, Relaxed);
         tracing::warn!(reason = %reason, "fleet: Redis unavailable, continuing local-only");
         self.sink.emit(Event::FleetDegraded { reason });
-        let link = Arc::downgrade(self);
-        tokio::spawn(probe_until_up(link));
+        self.spawn_until_closed(probe_until_up(Arc::downgrade(self)));
     }
 
     fn come_back(&self) {

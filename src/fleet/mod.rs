@@ -264,15 +264,8 @@ impl Drop for SlotHeld {
             slots.waiting -= 1;
             slots.owed += 1;
         }
-        spawn_detached(async move { fleet.return_owed().await });
-    }
-}
-
-/// Runs `fut` on the runtime of the caller, else on the I/O thread.
-fn spawn_detached<F: std::future::Future<Output = ()> + Send + 'static>(fut: F) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => drop(handle.spawn(fut)),
-        Err(_) => crate::rt::runtime::spawn(fut),
+        let link = Arc::clone(&fleet.link);
+        link.spawn(async move { fleet.return_owed().await });
     }
 }
 
@@ -341,7 +334,7 @@ impl Fleet {
 
     /// Connects to Redis in the background.
     pub fn start(&self) {
-        spawn_detached(Arc::clone(&self.link).warm_up());
+        self.link.spawn_until_closed(Arc::clone(&self.link).warm_up());
     }
 
     /// Before each attempt: waits for this request's slot in the fleet's rate budget and out
@@ -383,7 +376,7 @@ impl Fleet {
         self.counters.pauses_published.fetch_add(1, Relaxed);
         self.rate.note_pause(ms);
         let fleet = Arc::clone(self);
-        spawn_detached(async move {
+        self.link.spawn(async move {
             fleet.rate.publish_pause(ms).await;
         });
     }
@@ -407,9 +400,11 @@ impl Fleet {
     }
 
     /// The client was closed: the Redis connection goes now, not when the client is collected.
-    /// Slots that callers were waiting for (the close stops them: they send nothing) and slots
-    /// owed are first given back to the fleet, in one command bounded by the deadline, so a
-    /// member that shuts down with a queue does not hold up the rest of the fleet.
+    /// The warm-up, the probes and the refreshes stop at once. Slots that callers were waiting
+    /// for (the close stops them: they send nothing) and slots owed are first given back to the
+    /// fleet, in one command bounded by the deadline, so a member that shuts down with a queue
+    /// does not hold up the rest of the fleet; then the link closes. [`Fleet::closed`] says when
+    /// all of that has ended. Idempotent.
     pub fn close(self: &Arc<Self>) {
         let (tokens, returning) = {
             let mut slots = self.slots();
@@ -419,20 +414,35 @@ impl Fleet {
             slots.closed = true;
             (std::mem::take(&mut slots.waiting) + std::mem::take(&mut slots.owed), slots.returning)
         };
+        self.link.begin_close();
         if tokens == 0 && returning == 0 {
             self.link.close();
             return;
         }
         let fleet = Arc::clone(self);
-        spawn_detached(async move {
-            fleet.rate.give_back(tokens).await;
-            // Give-backs already on their way finish within the deadline.
-            let until = Instant::now() + fleet.link.deadline();
-            while fleet.slots().returning > 0 && Instant::now() < until {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
+        self.link.spawn(async move {
+            // This give-back, and those already on their way, within one deadline in all.
+            let returned = async {
+                fleet.rate.give_back(tokens).await;
+                while fleet.slots().returning > 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            };
+            let _ = tokio::time::timeout(fleet.link.deadline(), returned).await;
             fleet.link.close();
         });
+    }
+
+    /// Resolves once [`Fleet::close`] has ended: no background task of the fleet runs, nothing
+    /// more is sent to Redis and its connection is closed. Each of those tasks is bounded by
+    /// the deadline (connection attempts and reads stop at the close).
+    pub async fn closed(&self) {
+        self.link.closed().await;
+    }
+
+    /// True once [`Fleet::closed`] would resolve at once.
+    pub fn is_closed(&self) -> bool {
+        self.link.is_closed()
     }
 
     /// Ms left of the fleet-wide pause known here (0: none).
@@ -444,7 +454,7 @@ impl Fleet {
     pub fn publish_breaker_open(self: &Arc<Self>, reset_timeout_ms: u64) {
         if self.breaker_hint {
             let fleet = Arc::clone(self);
-            spawn_detached(async move { fleet.hint.publish_open(reset_timeout_ms).await });
+            self.link.spawn(async move { fleet.hint.publish_open(reset_timeout_ms).await });
         }
     }
 
@@ -452,7 +462,7 @@ impl Fleet {
     pub fn publish_breaker_closed(self: &Arc<Self>) {
         if self.breaker_hint {
             let fleet = Arc::clone(self);
-            spawn_detached(async move { fleet.hint.publish_closed().await });
+            self.link.spawn(async move { fleet.hint.publish_closed().await });
         }
     }
 
@@ -478,7 +488,7 @@ impl Fleet {
         }
         self.next_refresh_ms.store(now + STATE_REFRESH_MS, Relaxed);
         let fleet = Arc::clone(self);
-        spawn_detached(async move {
+        self.link.spawn_until_closed(async move {
             if let Some(refreshed) = fleet.hint.refresh(fleet.rate.pause_key(), fleet.rate.members_key()).await {
                 if let Some(pause) = refreshed.pause_ms {
                     fleet.rate.note_pause(pause);

@@ -488,3 +488,30 @@ async fn take_slots(fleet: &Arc<Fleet>, n: usize) -> Vec<u64> {
     }
     waits
 }
+
+#[test]
+fn closed_waits_for_a_connection_attempt_under_way_and_leaves_no_socket_open() {
+    // A "Redis" that accepts and never answers: the warm-up waits for its PING.
+    runtime().block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}/", listener.local_addr().unwrap());
+        let (fleet, sink) = member(&url, &prefix(), |c| c.rate = Some(RateConfig { per_second: 10.0, burst: 1.0 }));
+        fleet.start();
+        let (mut socket, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await.unwrap().unwrap();
+        assert!(!fleet.is_closed());
+        fleet.close();
+        tokio::time::timeout(Duration::from_millis(500), fleet.closed()).await.expect("closed() within the deadline");
+        assert!(fleet.is_closed());
+        // The attempt was dropped with its socket: the server reads to the end at once.
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::io::AsyncReadExt::read_to_end(&mut socket, &mut rest),
+        )
+        .await;
+        assert!(matches!(read, Ok(Ok(_))), "the socket is still open after closed(): {read:?}");
+        // Nothing connects again, and the close reported nothing.
+        assert!(tokio::time::timeout(Duration::from_millis(700), listener.accept()).await.is_err());
+        assert!(sink.names().is_empty(), "{:?}", sink.names());
+    });
+}

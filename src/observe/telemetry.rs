@@ -130,7 +130,10 @@ pub enum Record {
 pub struct Telemetry {
     flags: AtomicU8,
     queue: Mutex<Vec<Record>>,
+    /// Dropped since the last [`Telemetry::take`] (for the logger's `telemetryDropped` record).
     dropped: AtomicU64,
+    /// Dropped since the client was made (`getStats().telemetryDropped`).
+    dropped_total: AtomicU64,
     wake: Arc<dyn Wake>,
     /// Wakes JS for probe records; `None`: probes are not recorded.
     background: Option<Arc<dyn Wake>>,
@@ -144,6 +147,7 @@ impl Telemetry {
             flags: AtomicU8::new(0),
             queue: Mutex::new(Vec::new()),
             dropped: AtomicU64::new(0),
+            dropped_total: AtomicU64::new(0),
             wake,
             background: None,
             probes: AtomicU32::new(0),
@@ -169,6 +173,7 @@ impl Telemetry {
             let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             if queue.len() >= MAX_QUEUED {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
+                self.dropped_total.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             queue.push(record);
@@ -185,6 +190,33 @@ impl Telemetry {
     pub fn take(&self) -> (Vec<Record>, u64) {
         let records = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()));
         (records, self.dropped.swap(0, Ordering::Relaxed))
+    }
+
+    /// Records dropped since the client was made, whether or not JS has drained since.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped_total.load(Ordering::Relaxed)
+    }
+
+    /// Test hook (`NativeClient::emit_test_telemetry`): queues `count` end records of a
+    /// made-up call at once, so the queue's bound and the drop count can be checked exactly.
+    pub fn push_test_records(&self, count: u32) {
+        for attempt in 0..count {
+            let record = Record::End {
+                call: 0,
+                attempt,
+                op: Operation::Health,
+                method: None,
+                url: None,
+                status: None,
+                code: None,
+                message: None,
+                idempotency_key: None,
+                duration_us: 0,
+                at_ms: 0.0,
+                probe: None,
+            };
+            self.push(record, false);
+        }
     }
 }
 
@@ -636,6 +668,11 @@ mod tests {
         }));
         let (records, dropped) = t.take();
         assert_eq!((records.len(), dropped), (MAX_QUEUED, 5));
+        // The running total stays when the queue is drained, and counts on.
+        assert_eq!(t.dropped_total(), 5);
+        t.push_test_records(MAX_QUEUED as u32 + 2);
+        assert_eq!(t.take().1, 2);
+        assert_eq!(t.dropped_total(), 7);
         assert_eq!(t.take().1, 0);
     }
 

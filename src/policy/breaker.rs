@@ -1,7 +1,7 @@
 //! Circuit breaker state machine: CLOSED → OPEN after `failure_threshold` failures inside
 //! `monitor_window_ms`; OPEN rejects until `reset_timeout_ms` after the last failure, then the
-//! next admission moves it to HALF_OPEN; `half_open_successes` successes close it and any failure
-//! in HALF_OPEN re-opens it. While HALF_OPEN at most `half_open_successes` trial calls are in
+//! next admission moves it to HALF_OPEN; `half_open_attempts` successes close it and any failure
+//! in HALF_OPEN re-opens it. While HALF_OPEN at most `half_open_attempts` trial calls are in
 //! flight at once; the others are refused (`Admission::TrialsInFlight`) until one ends.
 //!
 //! The breaker does not run the guarded call: the caller asks `admit_trial()` (or `admit()`, a
@@ -36,7 +36,7 @@ pub struct BreakerConfig {
     pub failure_threshold: u32,
     pub reset_timeout_ms: u64,
     pub monitor_window_ms: u64,
-    pub half_open_successes: u32,
+    pub half_open_attempts: u32,
 }
 
 impl Default for BreakerConfig {
@@ -46,7 +46,7 @@ impl Default for BreakerConfig {
             failure_threshold: t::CIRCUIT_BREAKER_FAILURE_THRESHOLD,
             reset_timeout_ms: t::CIRCUIT_BREAKER_RESET_TIMEOUT,
             monitor_window_ms: t::CIRCUIT_BREAKER_MONITOR_WINDOW,
-            half_open_successes: t::CIRCUIT_BREAKER_HALF_OPEN_ATTEMPTS,
+            half_open_attempts: t::CIRCUIT_BREAKER_HALF_OPEN_ATTEMPTS,
         }
     }
 }
@@ -59,8 +59,8 @@ impl BreakerConfig {
         if self.monitor_window_ms == 0 {
             return Err("circuit breaker: monitor_window_ms must be at least 1".into());
         }
-        if self.half_open_successes == 0 {
-            return Err("circuit breaker: half_open_successes must be at least 1".into());
+        if self.half_open_attempts == 0 {
+            return Err("circuit breaker: half_open_attempts must be at least 1".into());
         }
         Ok(())
     }
@@ -215,7 +215,7 @@ impl CircuitBreaker {
     pub fn new(config: BreakerConfig, clock: SharedClock) -> Self {
         let config = BreakerConfig {
             failure_threshold: config.failure_threshold.max(1),
-            half_open_successes: config.half_open_successes.max(1),
+            half_open_attempts: config.half_open_attempts.max(1),
             ..config
         };
         let inner = Inner::new(config.failure_threshold, clock.now_ms());
@@ -235,7 +235,7 @@ impl CircuitBreaker {
         self.admission(false).0
     }
 
-    /// Admits a call; while HALF_OPEN it takes one of the `half_open_successes` trial slots,
+    /// Admits a call; while HALF_OPEN it takes one of the `half_open_attempts` trial slots,
     /// returned as the [`Trial`] to end with [`CircuitBreaker::end_trial`].
     pub fn admit_trial(&self) -> (Admission, Option<Trial>) {
         self.admission(true)
@@ -257,7 +257,7 @@ impl CircuitBreaker {
             }
             BreakerState::HalfOpen => {}
         }
-        let limit = self.config.half_open_successes;
+        let limit = self.config.half_open_attempts;
         if inner.trials >= limit {
             inner.rejected += 1;
             return (Admission::TrialsInFlight { limit }, None);
@@ -283,7 +283,7 @@ impl CircuitBreaker {
             return None;
         }
         inner.half_open_successes += 1;
-        if inner.half_open_successes < self.config.half_open_successes {
+        if inner.half_open_successes < self.config.half_open_attempts {
             return None;
         }
         Some(inner.move_to(BreakerState::Closed, self.clock.now_ms()))

@@ -103,7 +103,21 @@ pub fn is_retryable(err: &ClientError) -> bool {
         ClientError::Transport { .. } | ClientError::Timeout { .. } | ClientError::BadResponse { .. } => true,
         // A rate-limited placeholder waits at the gate like a 429; others are final.
         ClientError::Placeholder { .. } => err.is_rate_limit(),
-        _ => false,
+        // A refusal, a local stop, or a failure that another attempt cannot change.
+        ClientError::Tls { .. }
+        | ClientError::Refused { .. }
+        | ClientError::BodyTooLarge { .. }
+        | ClientError::CircuitOpen { .. }
+        | ClientError::TrialsInFlight { .. }
+        | ClientError::Aborted
+        | ClientError::MintOutcomeUnknown { .. }
+        | ClientError::RateLimited { .. }
+        | ClientError::BulkheadFull { .. }
+        | ClientError::Throttled { .. }
+        | ClientError::Closed
+        | ClientError::InvalidArgument { .. }
+        | ClientError::BatchIncomplete { .. }
+        | ClientError::RouteNotFound { .. } => false,
     }
 }
 

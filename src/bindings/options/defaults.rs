@@ -1,5 +1,7 @@
 //! Every default of the client's options, handed to JS (`clientDefaults()`), read from the
-//! plain types that define them.
+//! plain types that take them from the options table, or from the table itself
+//! (`crate::option_table`) where no plain type holds one (`scope`, `acceptPlaceholders`,
+//! `connection.autoConnect`).
 
 use napi_derive::napi;
 
@@ -58,12 +60,10 @@ pub struct ClientDefaults {
     pub retryable_errors: Vec<String>,
     /// `wire`.
     pub wire: String,
-    /// The values `wire` accepts.
-    pub wires: Vec<String>,
     pub accept_placeholders: bool,
 }
 
-/// Every default, read from the types that define them.
+/// Every default, as the client is built with it.
 #[napi]
 pub fn client_defaults() -> ClientDefaults {
     let config = TransportConfig::default();
@@ -101,7 +101,7 @@ pub fn client_defaults() -> ClientDefaults {
             failure_threshold: Some(f64::from(breaker.failure_threshold)),
             reset_timeout: Some(breaker.reset_timeout_ms as f64),
             monitor_window: Some(breaker.monitor_window_ms as f64),
-            half_open_attempts: Some(f64::from(breaker.half_open_successes)),
+            half_open_attempts: Some(f64::from(breaker.half_open_attempts)),
         },
         cache: CacheOptions {
             max_size: Some(cache.max_size as f64),
@@ -117,7 +117,7 @@ pub fn client_defaults() -> ClientDefaults {
             reconnect_multiplier: Some(connection.multiplier),
             max_reconnect_attempts: Some(connection.max_reconnect_attempts.map_or(f64::INFINITY, f64::from)),
             jitter: Some(connection.jitter),
-            auto_connect: Some(false),
+            auto_connect: Some(crate::option_table::CONNECTION_AUTO_CONNECT),
         },
         failover: FailoverOptions {
             probe_interval_ms: Some(failover.probe_interval_ms as f64),
@@ -135,8 +135,7 @@ pub fn client_defaults() -> ClientDefaults {
         },
         retryable_errors: default_retryable_errors(),
         wire: WireMode::default().as_str().to_owned(),
-        wires: crate::option_table::WIRE_VALUES.iter().map(|&w| w.to_owned()).collect(),
-        accept_placeholders: false,
+        accept_placeholders: crate::option_table::ACCEPT_PLACEHOLDERS,
     }
 }
 

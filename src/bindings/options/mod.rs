@@ -242,12 +242,8 @@ pub fn client_builder(o: NativeClientOptions) -> Result<ClientBuilder, ClientErr
 fn translate(o: NativeClientOptions) -> Checked<ClientBuilder> {
     let config = TransportConfig::default();
     let enabled = |flag: Option<bool>| flag != Some(false);
-    let mint_retry = match o.mint_retry.as_deref() {
-        None => MintRetry::default(),
-        Some(v) => {
-            MintRetry::parse(v).ok_or_else(|| format!("retry.mint must be \"safe\" or \"idempotent\", got {v:?}"))?
-        }
-    };
+    let mint_retry =
+        MintRetry::parse(one_of("retry.mint", o.mint_retry.as_deref(), &table::RETRY_MINT_VALUES)?).unwrap_or_default();
     let negative_ttl_ms =
         ms("cache.negativeTtlMs", o.cache.as_ref().and_then(|c| c.negative_ttl_ms), DEFAULT_NEGATIVE_TTL_MS)?;
     let builder = ClientBuilder::new()
@@ -287,7 +283,7 @@ fn translate(o: NativeClientOptions) -> Checked<ClientBuilder> {
             o.metric_labels.unwrap_or_default().chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect(),
         )
         .wire(WireMode::parse(one_of("wire", o.wire.as_deref(), &table::WIRE_VALUES)?).unwrap_or_default())
-        .accept_placeholders(o.accept_placeholders.unwrap_or(false));
+        .accept_placeholders(o.accept_placeholders.unwrap_or(table::ACCEPT_PLACEHOLDERS));
     Ok(builder)
 }
 
@@ -321,7 +317,7 @@ fn breaker_config(options: Option<&BreakerOptions>) -> Checked<BreakerConfig> {
         failure_threshold: n32("circuitBreaker.failureThreshold", b.failure_threshold, d.failure_threshold)?,
         reset_timeout_ms: ms("circuitBreaker.resetTimeout", b.reset_timeout, d.reset_timeout_ms)?,
         monitor_window_ms: ms("circuitBreaker.monitorWindow", b.monitor_window, d.monitor_window_ms)?,
-        half_open_successes: n32("circuitBreaker.halfOpenAttempts", b.half_open_attempts, d.half_open_successes)?,
+        half_open_attempts: n32("circuitBreaker.halfOpenAttempts", b.half_open_attempts, d.half_open_attempts)?,
     })
 }
 

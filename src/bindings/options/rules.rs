@@ -84,7 +84,7 @@ pub fn compat_breaker_config(options: &BreakerOptions) -> Checked<BreakerConfig>
             0 => return Err("monitorWindow must be at least 1 ms".into()),
             ms => ms,
         },
-        half_open_successes: count("halfOpenAttempts", options.half_open_attempts, d.half_open_successes, 1)?,
+        half_open_attempts: count("halfOpenAttempts", options.half_open_attempts, d.half_open_attempts, 1)?,
     };
     config.validate()?;
     Ok(config)

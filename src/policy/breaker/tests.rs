@@ -27,7 +27,7 @@ fn allowed(transition: Option<Transition>) -> Admission {
 fn defaults_and_names() {
     let c = BreakerConfig::default();
     assert_eq!((c.failure_threshold, c.reset_timeout_ms), (5, 60_000));
-    assert_eq!((c.monitor_window_ms, c.half_open_successes), (10_000, 3));
+    assert_eq!((c.monitor_window_ms, c.half_open_attempts), (10_000, 3));
     assert!(c.validate().is_ok());
     assert_eq!(Closed.as_str(), "CLOSED");
     assert_eq!(Open.as_str(), "OPEN");
@@ -40,8 +40,8 @@ fn validate_rejects_zeroes() {
     assert!(zero_threshold.validate().unwrap_err().contains("failure_threshold"));
     let zero_window = BreakerConfig { monitor_window_ms: 0, ..Default::default() };
     assert!(zero_window.validate().unwrap_err().contains("monitor_window_ms"));
-    let zero_successes = BreakerConfig { half_open_successes: 0, ..Default::default() };
-    assert!(zero_successes.validate().unwrap_err().contains("half_open_successes"));
+    let zero_successes = BreakerConfig { half_open_attempts: 0, ..Default::default() };
+    assert!(zero_successes.validate().unwrap_err().contains("half_open_attempts"));
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn failure_in_half_open_reopens_and_restarts_timeout() {
 }
 
 #[test]
-fn half_open_admits_at_most_half_open_successes_trials_at_once() {
+fn half_open_admits_at_most_half_open_attempts_trials_at_once() {
     let (b, clock) = breaker();
     open_now(&b);
     clock.advance(60_000);
@@ -182,7 +182,7 @@ fn half_open_admits_at_most_half_open_successes_trials_at_once() {
 #[test]
 fn a_trial_of_an_earlier_half_open_period_does_not_free_a_slot_of_the_next() {
     let clock = ManualClock::new(0);
-    let config = BreakerConfig { failure_threshold: 1, half_open_successes: 1, ..Default::default() };
+    let config = BreakerConfig { failure_threshold: 1, half_open_attempts: 1, ..Default::default() };
     let b = CircuitBreaker::new(config, clock.clone());
     b.record_failure();
     clock.advance(60_000);
@@ -265,7 +265,7 @@ fn window_memory_is_bounded_by_threshold() {
 #[test]
 fn threshold_of_one_opens_on_first_failure() {
     let clock = ManualClock::new(0);
-    let config = BreakerConfig { failure_threshold: 1, half_open_successes: 1, ..Default::default() };
+    let config = BreakerConfig { failure_threshold: 1, half_open_attempts: 1, ..Default::default() };
     let b = CircuitBreaker::new(config, clock.clone());
     assert_eq!(b.record_failure(), Some(Transition { from: Closed, to: Open }));
     clock.advance(60_000);
