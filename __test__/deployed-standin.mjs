@@ -135,3 +135,137 @@ export async function startDeployedStandIn({ port = 0 } = {}) {
       }),
   })
 }
+
+// ---------------------------------------------------------------------------------------------
+// A raw-socket stand-in for the newest public revision of the service's worker (docs/DEPLOYED.md,
+// revision bf07a1f5): HTTP/1.1 written by hand over node:net, so nothing of node:http (nor of
+// our emulator) shapes the answers. Minting moved to `POST /mint` at the origin; `POST /v1/mint`,
+// `GET /generate` and `GET /api/get-chittyid` answer 308 with an absolute `Location` (the source
+// names its production origin; this names its own), deprecation headers, no `Content-Type` set
+// by the service (its runtime sends a string as text/plain) and a `_deprecation` body. Every JSON
+// answer carries `Access-Control-Allow-Origin: *` but the catch-all 503; OPTIONS is the CORS
+// preflight. `requests` records method, path, headers (lower-cased names) and body.
+import net from 'node:net'
+
+const REASONS = { 200: 'OK', 308: 'Permanent Redirect', 404: 'Not Found', 503: 'Service Unavailable' }
+
+function rawAnswer(socket, status, headers, body = '') {
+  const bytes = Buffer.from(body)
+  const lines = [`HTTP/1.1 ${status} ${REASONS[status]}`, `content-length: ${bytes.length}`]
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`)
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+  socket.write(bytes)
+}
+
+/** Splits complete requests off the front of `buffer`: [requests, rest]. Content-Length bodies only. */
+function takeRequests(buffer) {
+  const requests = []
+  for (;;) {
+    const end = buffer.indexOf('\r\n\r\n')
+    if (end < 0) break
+    const [start, ...fields] = buffer.subarray(0, end).toString('latin1').split('\r\n')
+    const headers = {}
+    for (const field of fields) {
+      const colon = field.indexOf(':')
+      headers[field.slice(0, colon).trim().toLowerCase()] = field.slice(colon + 1).trim()
+    }
+    const length = Number(headers['content-length'] ?? 0)
+    if (buffer.length < end + 4 + length) break
+    const [method, target] = start.split(' ')
+    requests.push({ method, target, headers, body: buffer.subarray(end + 4, end + 4 + length).toString('utf8') })
+    buffer = buffer.subarray(end + 4 + length)
+  }
+  return [requests, buffer]
+}
+
+export async function startNewestRevisionStandIn() {
+  let sequence = 2000
+  const state = { requests: [], minted: [] }
+  const cors = { 'access-control-allow-origin': '*' }
+  const json = (socket, status, body) =>
+    rawAnswer(socket, status, { 'content-type': 'application/json', ...cors }, JSON.stringify(body))
+  const serve = (socket, req, origin) => {
+    const url = new URL(req.target, origin)
+    state.requests.push({ method: req.method, path: url.pathname, headers: req.headers, body: req.body })
+    const route = `${req.method} ${url.pathname}`
+    if (req.method === 'OPTIONS') {
+      return rawAnswer(socket, 200, {
+        ...cors,
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers': 'Content-Type, Authorization',
+      })
+    }
+    if (route === 'GET /health') return json(socket, 200, { status: 'ok', service: 'chittyid', version: '2.0.0' })
+    if (route === 'POST /mint') {
+      let body = {}
+      try {
+        body = JSON.parse(req.body)
+      } catch {}
+      const explicit = body.entityType || body.entity_type || url.searchParams.get('entity_type')
+      const asked = String(explicit || url.searchParams.get('type') || url.searchParams.get('for') || 'thing')
+      const word = CODES[asked.toLowerCase()] || asked.toLowerCase()
+      sequence += 1
+      const chittyId = idOf('1', 'USA', String(sequence).padStart(4, '0'), WORDS[word] || 'T', '3')
+      state.minted.push(chittyId)
+      return json(socket, 200, { success: true, chittyId, service: 'id.chitty.cc', mintedBy: 'mint.chitty.cc' })
+    }
+    if (['POST /v1/mint', 'GET /generate', 'GET /api/get-chittyid'].includes(route)) {
+      const canonical = `${origin}/mint`
+      return rawAnswer(
+        socket,
+        308,
+        {
+          location: canonical,
+          deprecation: 'true',
+          sunset: '2027-05-27',
+          link: `<${canonical}>; rel="successor-version"`,
+          warning: '299 - "Deprecated endpoint"',
+          'content-type': 'text/plain;charset=UTF-8',
+          ...cors,
+        },
+        JSON.stringify({ _deprecation: { canonical, sunset: '2027-05-27' } }),
+      )
+    }
+    if (route === 'POST /api/validate') {
+      let id
+      try {
+        id = JSON.parse(req.body).id
+      } catch {
+        return rawAnswer(
+          socket,
+          503,
+          { 'content-type': 'application/json', 'x-security-error': 'true' },
+          '{"success":false,"error":"SECURITY_ERROR"}',
+        )
+      }
+      const m = typeof id === 'string' ? DEPLOYED.exec(id) : null
+      if (!m) return json(socket, 200, { success: true, valid: false, error: 'Invalid format' })
+      return json(socket, 200, { success: true, valid: checkPair(m.slice(1, 8).join('')) === m[8] })
+    }
+    return json(socket, 404, { success: false, error: 'NOT_FOUND', message: `Route not found: ${url.pathname}` })
+  }
+  const sockets = new Set()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    let pending = Buffer.alloc(0)
+    socket.on('data', (chunk) => {
+      const [requests, rest] = takeRequests(Buffer.concat([pending, chunk]))
+      pending = rest
+      for (const req of requests) serve(socket, req, origin)
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const origin = `http://127.0.0.1:${server.address().port}`
+  return Object.assign(state, {
+    origin,
+    serviceUrl: `${origin}/v1`,
+    paths: () => state.requests.map((r) => `${r.method} ${r.path}`),
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(resolve)
+      }),
+  })
+}

@@ -5,7 +5,7 @@ import { jest } from '@jest/globals'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
 import { ChittyIDClient as PortableClient } from '../portable.mjs'
 import { createRequire } from 'node:module'
-import { startDeployedStandIn } from './deployed-standin.mjs'
+import { startDeployedStandIn, startNewestRevisionStandIn } from './deployed-standin.mjs'
 import { ID_PATTERN } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
@@ -528,6 +528,72 @@ describe("a placeholder the service replaces while validating it (worker.js's pe
         errorCode: 'EPLACEHOLDER',
         replacedBy: NEW_ID,
       })
+    } finally {
+      await c.close()
+    }
+  })
+})
+
+describe('the newest revision (bf07a1f5): POST /mint, and the old mint routes answer 308 (raw-socket stand-in)', () => {
+  let newest
+  beforeEach(async () => {
+    newest = await startNewestRevisionStandIn()
+  })
+  afterEach(() => newest.close())
+
+  const builds = [
+    ['native', (o) => new ChittyIDClient(o)],
+    ['native over fetch', (o) => new ChittyIDClient({ transport: 'fetch', ...o })],
+    ['portable', (o) => new PortableClient(o)],
+  ]
+
+  test.each(builds)(
+    '%s: the first mint follows the 308 of POST /v1/mint to POST /mint (key, Idempotency-Key and body kept), the next go to POST /mint',
+    async (_, make) => {
+      const c = make({ serviceUrl: newest.serviceUrl, apiKey: 'k-newest-1', circuitBreaker: false })
+      try {
+        const first = await c.mint({ entity: 'PLACE' })
+        const second = await c.mint({ entity: 'EVNT' })
+        expect([first.split('-')[4], second.split('-')[4]]).toEqual(['L', 'E'])
+        expect(newest.minted).toEqual([first, second])
+        const mints = newest.requests.filter((r) => r.method === 'POST' && /mint$/.test(r.path))
+        expect(mints.map((r) => r.path)).toEqual(['/v1/mint', '/mint', '/mint'])
+        const [moved, served] = mints
+        expect(served.headers.authorization).toBe('Bearer k-newest-1')
+        expect(served.headers['idempotency-key']).toBe(moved.headers['idempotency-key'])
+        expect(served.body).toBe(moved.body)
+        expect(await c.validate(first)).toMatchObject({ valid: true })
+        expect(await c.healthCheck()).toBe(true)
+      } finally {
+        await c.close()
+      }
+    },
+  )
+
+  test.each(builds)('%s: with serviceUrl at the origin, POST /mint mints at once', async (_, make) => {
+    const c = make({ serviceUrl: newest.origin, circuitBreaker: false })
+    try {
+      const id = await c.mint({ entity: 'PEO' })
+      expect(id).toMatch(DEPLOYED_ID)
+      expect(id.split('-')[4]).toBe('P')
+      expect(newest.paths().filter((p) => /mint$/.test(p))).toEqual(['POST /mint'])
+    } finally {
+      await c.close()
+    }
+  })
+})
+
+describe('a revision before the newest (no POST /mint): one 404 there, then POST /v1/mint', () => {
+  test.each([
+    ['native', (o) => new ChittyIDClient(o)],
+    ['native over fetch', (o) => new ChittyIDClient({ transport: 'fetch', ...o })],
+    ['portable', (o) => new PortableClient(o)],
+  ])('%s, wire "deployed": the 404 is remembered and nothing is minted twice', async (_, make) => {
+    const c = make({ serviceUrl: standIn.serviceUrl, wire: 'deployed', circuitBreaker: false })
+    try {
+      const ids = [await c.mint({ entity: 'PEO' }), await c.mint({ entity: 'AUTH' })]
+      expect(ids.map((id) => id.split('-')[4])).toEqual(['P', 'A'])
+      expect(standIn.paths()).toEqual(['POST /mint', 'POST /v1/mint', 'POST /v1/mint'])
     } finally {
       await c.close()
     }

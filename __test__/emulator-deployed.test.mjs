@@ -44,7 +44,7 @@ async function call(method, path, body, headers = {}) {
   return { status: response.status, headers: response.headers, text, json }
 }
 
-const mint = (body, headers) => call('POST', '/v1/mint', body, headers)
+const mint = (body, headers) => call('POST', '/mint', body, headers)
 
 test('the profile is reported, and v1 stays the default', async () => {
   expect(emu.profile).toBe('deployed')
@@ -137,14 +137,15 @@ test("validate is POST /api/validate with { id }: the service's verdicts and mes
   expect(emu.stats().requests.validate).toBe(6)
 })
 
-test('health is GET /health at the origin; v1 routes, batch and unknown routes are 404 NOT_FOUND', async () => {
+test('health is GET /health at the origin; v1 routes, batch, a trailing slash and unknown routes are 404 NOT_FOUND', async () => {
   const health = await call('GET', '/health')
   expect([health.status, health.json.status]).toEqual([200, 'ok'])
   expect((await call('GET', '/api/health')).json.status).toBe('healthy')
   const misses = [
     ['GET', '/v1/health'],
     ['POST', '/v1/mint/batch', { requests: [{ entity: 'PEO' }] }],
-    ['POST', '/mint', { entity: 'PEO' }],
+    ['POST', '/mint/', { entity: 'PEO' }],
+    ['GET', '/mint'],
     ['GET', '/v1/validate/03-1-USA-1234-P-2612-2-00'],
     ['GET', '/v1/mint'],
     ['DELETE', '/api/validate'],
@@ -166,8 +167,8 @@ test('no auth check, and Idempotency-Key is ignored: a retried mint mints twice,
   try {
     expect(withToken.ignoresIdempotencyKeys).toBe(true)
     const headers = { 'content-type': 'application/json', 'idempotency-key': 'retry-me' }
-    const once = await fetch(`${withToken.url}/v1/mint`, { method: 'POST', headers, body: '{"entityType":"person"}' })
-    const twice = await fetch(`${withToken.url}/v1/mint`, { method: 'POST', headers, body: '{"entityType":"person"}' })
+    const once = await fetch(`${withToken.url}/mint`, { method: 'POST', headers, body: '{"entityType":"person"}' })
+    const twice = await fetch(`${withToken.url}/mint`, { method: 'POST', headers, body: '{"entityType":"person"}' })
     expect([once.status, twice.status]).toEqual([200, 200])
     const [a, b] = [(await once.json()).chittyId, (await twice.json()).chittyId]
     expect(a).not.toBe(b)
@@ -271,4 +272,81 @@ test('the CLI starts the deployed profile with --profile deployed (and --placeho
   } finally {
     child.kill('SIGTERM')
   }
+})
+
+// Facts of the newest public revision of the service's worker (docs/DEPLOYED.md).
+test('the old mint routes (POST /v1/mint, GET /generate, GET /api/get-chittyid) answer 308 to POST /mint and mint nothing', async () => {
+  for (const [method, path] of [
+    ['POST', '/v1/mint'],
+    ['GET', '/generate?type=person'],
+    ['GET', '/api/get-chittyid?for=claude'],
+  ]) {
+    const moved = await fetch(`${emu.url}${path}`, {
+      method,
+      redirect: 'manual',
+      body: method === 'POST' ? '{"entityType":"person"}' : undefined,
+    })
+    expect({ path, status: moved.status, location: moved.headers.get('location') }).toEqual({
+      path,
+      status: 308,
+      location: '/mint',
+    })
+    expect(moved.headers.get('deprecation')).toBe('true')
+    expect(moved.headers.get('sunset')).toBe('2027-05-27')
+    expect(moved.headers.get('content-type')).toMatch(/^text\/plain/)
+    expect(JSON.parse(await moved.text())._deprecation).toMatchObject({ canonical: '/mint', sunset: '2027-05-27' })
+  }
+  // fetch follows a 308 with the method and body: the mint lands on /mint, once.
+  const followed = await fetch(`${emu.url}/v1/mint`, { method: 'POST', body: '{"entityType":"event"}' })
+  expect(followed.status).toBe(200)
+  expect((await followed.json()).chittyId[14]).toBe('E')
+  expect(emu.stats()).toMatchObject({ minted: 1, requests: { mint: 1, other: 0 } })
+})
+
+test('CORS: JSON answers allow any origin; the preflight allows GET, POST, OPTIONS and Content-Type, Authorization only', async () => {
+  const preflight = await fetch(`${emu.url}/mint`, { method: 'OPTIONS' })
+  expect(preflight.status).toBe(200)
+  expect(await preflight.text()).toBe('')
+  expect(preflight.headers.get('content-type')).toBeNull()
+  expect(Object.fromEntries([...preflight.headers].filter(([name]) => name.startsWith('access-control-')))).toEqual({
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': 'GET, POST, OPTIONS',
+    'access-control-allow-headers': 'Content-Type, Authorization',
+  })
+  for (const answer of [
+    await call('GET', '/health'),
+    await mint({ entityType: 'place' }),
+    await call('POST', '/api/validate', { id: 'x' }),
+    await call('GET', '/nowhere'),
+  ])
+    expect(answer.headers.get('access-control-allow-origin')).toBe('*')
+})
+
+test('the catch-all 503 (SECURITY_ERROR) carries X-Security-Error and no CORS header', async () => {
+  const failed = await call('POST', '/api/validate', 'not json')
+  expect([failed.status, failed.json.error]).toEqual([503, 'SECURITY_ERROR'])
+  expect(failed.headers.get('x-security-error')).toBe('true')
+  expect(failed.headers.get('access-control-allow-origin')).toBeNull()
+})
+
+test("validate reads a placeholder's SSSS as parseInt does: 0x63 is 99 (a placeholder), 0x64 is 100 (not one)", async () => {
+  const asPlaceholder = await call('POST', '/api/validate', { id: '03-0-ERR-0x63-T-2612-0-22' })
+  expect(asPlaceholder.json).toMatchObject({ valid: false, isError: true, errorCode: '0x63' })
+  const notOne = await call('POST', '/api/validate', { id: '03-0-ERR-0x64-T-2612-0-22' })
+  expect(notOne.json).toMatchObject({ valid: false, error: 'Region must be 1 digit (1-9)' })
+  expect(notOne.json.isError).toBeUndefined()
+})
+
+test('GET /api/spec names the grammar, the five types and the six trust levels', async () => {
+  const { json } = await call('GET', '/api/spec')
+  expect(json.specification.format).toBe('VV-G-LLL-SSSS-T-YYMM-C-XX')
+  expect(Object.keys(json.specification.entityTypes)).toEqual(['P', 'L', 'T', 'E', 'A'])
+  expect(json.specification.trustLevels).toEqual({
+    0: 'Unverified',
+    1: 'Basic',
+    2: 'Standard',
+    3: 'Verified',
+    4: 'Premium',
+    5: 'Official',
+  })
 })

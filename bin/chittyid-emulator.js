@@ -77,7 +77,7 @@ async function main() {
   ].filter(Boolean)
   const where =
     emulator.profile === 'deployed'
-      ? ' (profile deployed: POST /v1/mint, POST /api/validate, GET /health)'
+      ? ' (profile deployed: POST /mint, POST /api/validate, GET /health)'
       : ' (also /v1 and /api/v1)'
   console.log(`chittyid-emulator listening on ${emulator.url}${where}${modes.length ? `; ${modes.join(', ')}` : ''}`)
   // The server runs on a native thread; this timer is what keeps the process alive.

@@ -89,8 +89,11 @@ pub struct Route {
     pub from_origin: bool,
 }
 
-/// The deployed service's routes.
-pub const DEPLOYED_MINT: Route = Route { path: "/v1/mint", from_origin: true };
+/// The deployed service's routes. Its mint route is `/mint` in its newest revision, which
+/// answers the older `/v1/mint` with a 308 there; revisions before it have `/v1/mint` only
+/// (docs/DEPLOYED.md F1, F2).
+pub const DEPLOYED_MINT: Route = Route { path: "/mint", from_origin: true };
+pub const DEPLOYED_MINT_BEFORE: Route = Route { path: "/v1/mint", from_origin: true };
 pub const DEPLOYED_VALIDATE: Route = Route { path: "/api/validate", from_origin: true };
 pub const DEPLOYED_HEALTH: Route = Route { path: "/health", from_origin: true };
 pub const V1_MINT: Route = Route { path: "/mint", from_origin: false };
@@ -102,6 +105,9 @@ pub struct EndpointWire {
     state: AtomicU8,
     /// 0 unknown, 1 has `/mint/batch`, 2 has none (a 404 said so).
     batch_route: AtomicU8,
+    /// A 404 on the deployed `POST {origin}/mint` showed a revision before it: mint at
+    /// `/v1/mint` from then on.
+    older_mint_route: std::sync::atomic::AtomicBool,
     /// The service URL's path (`/v1` for the default URL), to tell when a v1 route and a
     /// deployed one are the same URL.
     base_path: String,
@@ -116,7 +122,13 @@ impl EndpointWire {
         };
         let base_path =
             reqwest::Url::parse(service_url).map(|u| u.path().trim_end_matches('/').to_owned()).unwrap_or_default();
-        Self { mode, state: AtomicU8::new(initial.to_u8()), batch_route: AtomicU8::new(0), base_path }
+        Self {
+            mode,
+            state: AtomicU8::new(initial.to_u8()),
+            batch_route: AtomicU8::new(0),
+            older_mint_route: std::sync::atomic::AtomicBool::new(false),
+            base_path,
+        }
     }
 
     pub fn mode(&self) -> WireMode {
@@ -155,6 +167,30 @@ impl EndpointWire {
 
     pub fn set_batch_route(&self, exists: bool) {
         self.batch_route.store(if exists { 1 } else { 2 }, Relaxed);
+    }
+
+    /// The deployed mint routes to try, in order: `/mint` (unless a 404 showed it missing),
+    /// then `/v1/mint`; with `after_v1`, without the one that is v1's mint URL (already tried).
+    pub fn deployed_mint_routes(&self, after_v1: bool) -> impl Iterator<Item = Route> + '_ {
+        let older = self.older_mint_route.load(Relaxed);
+        [DEPLOYED_MINT, DEPLOYED_MINT_BEFORE]
+            .into_iter()
+            .filter(move |r| !(older && *r == DEPLOYED_MINT))
+            .filter(move |r| !(after_v1 && self.same_url(*r, V1_MINT.path)))
+    }
+
+    /// A 404 on `POST {origin}/mint`: the service is a revision before it.
+    pub fn set_older_mint_route(&self) {
+        self.older_mint_route.store(true, Relaxed);
+    }
+
+    /// The deployed mint route this endpoint is known or assumed to have.
+    pub fn deployed_mint_route(&self) -> Route {
+        if self.older_mint_route.load(Relaxed) {
+            DEPLOYED_MINT_BEFORE
+        } else {
+            DEPLOYED_MINT
+        }
     }
 }
 
@@ -479,10 +515,21 @@ mod tests {
     #[test]
     fn routes_coincide_only_when_the_urls_are_the_same() {
         let w = EndpointWire::new(WireMode::Auto, "https://id.chitty.cc/v1");
-        assert!(w.same_url(DEPLOYED_MINT, "/mint"));
+        assert!(w.same_url(DEPLOYED_MINT_BEFORE, "/mint"));
         assert!(!w.health_routes_coincide());
         let origin = EndpointWire::new(WireMode::Auto, "http://127.0.0.1:9");
-        assert!(!origin.same_url(DEPLOYED_MINT, "/mint"));
+        assert!(!origin.same_url(DEPLOYED_MINT_BEFORE, "/mint"));
+        assert!(origin.same_url(DEPLOYED_MINT, "/mint"));
+        assert!(!w.same_url(DEPLOYED_MINT, "/mint"));
+        let routes =
+            |w: &EndpointWire, after_v1: bool| w.deployed_mint_routes(after_v1).map(|r| r.path).collect::<Vec<_>>();
+        assert_eq!(routes(&w, true), ["/mint"], "/v1/mint is v1's URL under /v1");
+        assert_eq!(routes(&origin, true), ["/v1/mint"], "/mint is v1's URL at the origin");
+        assert_eq!(routes(&w, false), ["/mint", "/v1/mint"]);
+        w.set_older_mint_route();
+        assert_eq!(routes(&w, false), ["/v1/mint"]);
+        assert_eq!(routes(&w, true), Vec::<&str>::new());
+        assert_eq!(w.deployed_mint_route(), DEPLOYED_MINT_BEFORE);
         assert!(origin.health_routes_coincide());
         origin.learn(Wire::Deployed);
         assert_eq!(origin.get(), Wire::Deployed);

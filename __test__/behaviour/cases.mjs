@@ -716,10 +716,10 @@ export const cases = [
     },
   },
   {
-    name: 'deployed profile: with the origin as service URL, mints go to {origin}/v1/mint (wire auto and deployed)',
+    name: 'deployed profile: with the origin as service URL, mints go to {origin}/mint (wire auto and deployed)',
     emulator: { profile: 'deployed' },
     async run(t) {
-      // The deployed service mints at POST /v1/mint only; v1's route below the origin is a 404.
+      // The deployed service (its newest revision) mints at POST {origin}/mint, v1's route below the origin.
       const origin = new URL(t.serviceUrl).origin
       const ids = []
       for (const wire of ['auto', 'deployed']) {
@@ -745,7 +745,7 @@ export const cases = [
       eq(await client.healthCheck(), true, 'healthy')
       eq(client.getStats().wire, 'unknown', 'the wire is still unknown')
       const id = await client.mint({ entity: 'PEO' })
-      eq(t.api.parse(id).entityType, 'P', 'minted at {origin}/v1/mint')
+      eq(t.api.parse(id).entityType, 'P', 'minted at {origin}/mint')
       eq((await client.validate(id)).valid, true, 'validated at {origin}/api/validate')
       eq(client.getStats().wire, 'deployed', 'the wire learnt from the mint')
       return id

@@ -67,6 +67,8 @@ class ChittyIDClient extends Emitter {
   #closing = undefined
   /** The wire the service speaks: 'v1', 'deployed', or undefined while unknown (wire: 'auto'). */
   #wire
+  // A 404 on the deployed `POST {origin}/mint` showed a revision before it: `/v1/mint` from then on.
+  #olderMintRoute = false
   /** Whether the service has v1's batch route: undefined until a batch call told. */
   #batchRoute
   #placeholders = 0
@@ -147,31 +149,49 @@ class ChittyIDClient extends Emitter {
 
   /**
    * One mint on the wire the service speaks: v1's `{serviceUrl}/mint`, the deployed service's
-   * `{origin}/v1/mint` (the same URL under the default service URL). While the wire is unknown
-   * a 404 on v1's route (nothing processed) is followed by the deployed route, as natively
-   * (src/client/wired.rs `send_wired`).
+   * `{origin}/mint` and, after a 404 there (a revision before its newest), `{origin}/v1/mint`
+   * (docs/DEPLOYED.md F1, F2). While the wire is unknown a 404 on v1's route (nothing processed)
+   * is followed by the deployed routes that are other URLs, as natively (src/client/mint.rs).
    */
   async #mintOnce(request, key, headers, ctl, fetchFn) {
     const v1Url = `${this.serviceUrl}/mint`
-    const deployedUrl = `${this.#origin}/v1/mint`
     const run = (url) => this.#attempts.run('mint', this.#mintSpec(request, key, headers, ctl, fetchFn, url))
-    if (this.#wire === 'deployed') return this.#minted(await run(deployedUrl))
-    if (this.#wire !== undefined || v1Url === deployedUrl) return this.#minted(await run(v1Url))
+    if (this.#wire === 'deployed') return this.#minted(await this.#deployedMint(run, null))
+    if (this.#wire !== undefined) return this.#minted(await run(v1Url))
     try {
       return this.#minted(await run(v1Url))
     } catch (f) {
       if (!(f.kind === 'http' && f.status === 404)) throw f
       let answer
       try {
-        answer = await run(deployedUrl)
+        answer = await this.#deployedMint(run, v1Url)
       } catch (g) {
         // A placeholder is the deployed service's answer: the wire is known all the same.
         if (g.kind === 'placeholder') this.#wire = 'deployed'
         throw g.kind === 'http' && g.status === 404 ? f : g
       }
+      if (answer === undefined) throw f
       this.#wire = 'deployed'
       return this.#minted(answer)
     }
+  }
+
+  /** The deployed mint routes in turn, but `skipUrl` (v1's, already tried); undefined if none is left. */
+  async #deployedMint(run, skipUrl) {
+    const routes = [`${this.#origin}/mint`, `${this.#origin}/v1/mint`]
+      .filter((url, n) => !(n === 0 && this.#olderMintRoute))
+      .filter((url) => url !== skipUrl)
+    for (const [n, url] of routes.entries()) {
+      try {
+        return await run(url)
+      } catch (f) {
+        const canonical = url === `${this.#origin}/mint`
+        if (!(canonical && f.kind === 'http' && f.status === 404)) throw f
+        this.#olderMintRoute = true
+        if (n === routes.length - 1) throw f
+      }
+    }
+    return undefined
   }
 
   #minted(answer) {

@@ -65,9 +65,9 @@ export type EmulatorStats = Native.EmulatorStats
 export interface EmulatorOptions {
   /**
    * The wire it speaks. `"v1"` (default): v1's routes under `/`, `/v1` and `/api/v1`.
-   * `"deployed"`: the deployed service's — `POST /v1/mint` (also `GET /generate`,
-   * `GET /api/get-chittyid`) reading `entityType`, `POST /api/validate`, `GET /health` at the
-   * origin, no batch route, 404 `{ success: false, error: "NOT_FOUND" }` for anything else,
+   * `"deployed"`: the deployed service's (its newest public revision) — `POST /mint` reading
+   * `entityType` (`POST /v1/mint`, `GET /generate`, `GET /api/get-chittyid` answer 308 to it),
+   * `POST /api/validate`, `GET /health` at the origin, CORS headers, no batch route, 404 `{ success: false, error: "NOT_FOUND" }` for anything else,
    * ids `VV-G-LLL-SSSS-T-YYMM-C-XX`, no auth check (`token` is ignored), `Idempotency-Key`
    * ignored, 429s without `Retry-After`, placeholders under the `placeholder` fault.
    */

@@ -46,12 +46,28 @@ impl Client {
                 from_origin: route.from_origin,
             }
         };
-        let attempt = |i: usize| {
+        let request = &request;
+        let attempt = |i: usize| async move {
             let w = self.wire(i);
-            let v1 = request(i, wire::V1_MINT);
-            let deployed =
-                (!w.same_url(wire::DEPLOYED_MINT, wire::V1_MINT.path)).then(|| request(i, wire::DEPLOYED_MINT));
-            self.send_wired(i, v1, deployed, false)
+            match w.get() {
+                Wire::Deployed => {
+                    let sent = self.send_deployed_mint(i, false, |route| request(i, route)).await?;
+                    Ok(sent.expect("the deployed wire always has a mint route to try"))
+                }
+                Wire::Unknown => {
+                    // v1's route first; a 404 there processed nothing, so the deployed routes
+                    // that are other URLs follow (`send_wired`'s rule).
+                    let first = self.send_via(i, request(i, wire::V1_MINT)).await?;
+                    if first.status != 404 {
+                        return Ok(first);
+                    }
+                    match self.send_deployed_mint(i, true, |route| request(i, route)).await? {
+                        Some(second) if second.status != 404 => Ok(second),
+                        _ => Ok(first),
+                    }
+                }
+                Wire::V1 => self.send_via(i, request(i, wire::V1_MINT)).await,
+            }
         };
         let checks = MintChecks {
             grammar: self.wire_mode_of_all() != WireMode::V1,
@@ -68,10 +84,10 @@ impl Client {
             outcome
         };
         let _slot = self.enter_bulkhead().await?;
-        let minted = self
-            .run_wired(Operation::Mint, self.mint_replay(&key), attempt, parse)
-            .await
-            .map_err(|e| self.name_404(e, Method::Post, wire::V1_MINT, Some(wire::DEPLOYED_MINT)))?;
+        let minted = self.run_wired(Operation::Mint, self.mint_replay(&key), attempt, parse).await.map_err(|e| {
+            let deployed = self.wire(self.active_endpoint()).deployed_mint_route();
+            self.name_404(e, Method::Post, wire::V1_MINT, Some(deployed))
+        })?;
         if let Some(error_code) = minted.placeholder {
             self.placeholders_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // The service's text: redacted before the debug log sees it, as before the event.
@@ -82,6 +98,30 @@ impl Client {
                 .emit(crate::observe::events::Event::Placeholder { chitty_id: minted.id.clone(), error_code });
         }
         Ok(minted.id)
+    }
+
+    /// Sends a mint to the deployed service's mint routes in turn (`EndpointWire::
+    /// deployed_mint_routes`): `POST {origin}/mint`, and after a 404 there (nothing processed;
+    /// remembered for the endpoint) `POST {origin}/v1/mint`, the route of the revisions before
+    /// it (docs/DEPLOYED.md F1, F2). `None` when no route is left to try.
+    async fn send_deployed_mint<'k>(
+        &self,
+        i: usize,
+        after_v1: bool,
+        request: impl Fn(Route) -> Request<'k>,
+    ) -> Result<Option<Response>, ClientError> {
+        let w = self.wire(i);
+        let mut last = None;
+        for route in w.deployed_mint_routes(after_v1).collect::<Vec<_>>() {
+            let response = self.send_via(i, request(route)).await?;
+            if response.status == 404 && route == wire::DEPLOYED_MINT {
+                w.set_older_mint_route();
+                last = Some(response);
+                continue;
+            }
+            return Ok(Some(response));
+        }
+        Ok(last)
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` is the

@@ -145,6 +145,11 @@ struct Answer {
     retry_after_secs: Option<u64>,
     /// `X-Block-Reason`, sent with the rate limiter's 429.
     block_reason: Option<&'static str>,
+    /// `Content-Type`: JSON unless a route says otherwise (`None`: no header, as for an empty
+    /// preflight answer).
+    content_type: Option<&'static str>,
+    /// Headers a route adds (the deployed profile's CORS and deprecation headers).
+    headers: Vec<(&'static str, HeaderValue)>,
 }
 
 /// The public service's rate-limit answer: 429 without `Retry-After`.
@@ -153,7 +158,19 @@ const BLOCK_REASON: &str = "RATE_LIMIT_EXCEEDED";
 
 impl Answer {
     fn json(status: u16, body: Bytes) -> Self {
-        Answer { status, body, retry_after_secs: None, block_reason: None }
+        Answer {
+            status,
+            body,
+            retry_after_secs: None,
+            block_reason: None,
+            content_type: Some("application/json"),
+            headers: Vec::new(),
+        }
+    }
+
+    fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.push((name, HeaderValue::from_static(value)));
+        self
     }
 
     fn error(status: u16, message: &str) -> Self {
@@ -175,13 +192,18 @@ impl Answer {
         let mut reply = Response::new(Full::new(self.body));
         *reply.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let headers = reply.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(content_type) = self.content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
         headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
         if let Some(secs) = self.retry_after_secs {
             headers.insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         if let Some(reason) = self.block_reason {
             headers.insert("x-block-reason", HeaderValue::from_static(reason));
+        }
+        for (name, value) in self.headers {
+            headers.append(name, value);
         }
         reply
     }
@@ -202,6 +224,11 @@ pub(crate) async fn respond(state: Arc<State>, request: Request<Incoming>) -> Re
         Profile::V1 => AnyRoute::V1(Route::of(request.method(), request.uri().path())),
         Profile::Deployed => AnyRoute::Deployed(deployed::Route::of(request.method(), request.uri())),
     };
+    // The deployed service's deprecated mint aliases move the request before it is processed:
+    // not counted, no fault drawn (deployed.rs).
+    if let AnyRoute::Deployed(deployed::Route::Moved(note)) = route {
+        return Ok(deployed::moved(note).into_reply());
+    }
     let kind = route.kind();
     state.ledger.count_request(kind);
     let injection = state.faults.draw(kind).unwrap_or_default();

@@ -1,15 +1,19 @@
-//! The deployed profile's routes: the wire of the service deployed at id.chitty.cc, as its public
-//! source has it (facts only; docs/ARCHITECTURE.md "Emulator profiles").
+//! The deployed profile's routes: the wire of the service deployed at id.chitty.cc, as the newest
+//! revision of its public source has it (facts only; docs/DEPLOYED.md has them per revision).
 //!
-//! - `GET /health` (`{ status: "ok", ... }`) and `GET /api/health` (`{ status: "healthy", ... }`).
-//! - Mint: `POST /v1/mint`, `GET /generate`, `GET /api/get-chittyid`. The type comes from the
-//!   body's `entityType` (or `entity_type`), else the query's `entity_type`, `type` or `for`, else
-//!   `thing`: a word (`person place thing event authority`), a letter (`P L T E A`, any case) or a
-//!   purpose (`context`, `claude` → person; `work-item`, `document`, `general` → thing). An
-//!   unreadable body counts as `{}`. 200 `{ success: true, chittyId, components, ... }`.
-//!   The emulator plays the minting backend too: it refuses a type it does not know, so the
-//!   service answers an `INVALID_REQUEST` placeholder; the `placeholder` fault makes it answer
-//!   the placeholder of that error code.
+//! - `GET /health` (`{ status: "ok", service: "chittyid", ... }`) and `GET /api/health`
+//!   (`{ status: "healthy", ... }`).
+//! - Mint: `POST /mint` at the origin. The older mint routes `POST /v1/mint`, `GET /generate`
+//!   and `GET /api/get-chittyid` answer 308 to `/mint` with `Deprecation`, `Sunset`, `Link`
+//!   and `Warning` headers and a `_deprecation` body, processing nothing (the service names
+//!   its production origin in `Location`; the emulator its own, as a relative `/mint`).
+//!   The type comes from the body's `entityType` (or `entity_type`), else the query's
+//!   `entity_type`, `type` or `for`, else `thing`: a word (`person place thing event
+//!   authority`), a letter (`P L T E A`, any case) or a purpose (`context`, `claude` → person;
+//!   `work-item`, `document`, `general` → thing). An unreadable body counts as `{}`. 200 `{
+//!   success: true, chittyId, components, ... }`. The emulator plays the minting backend too:
+//!   it refuses a type it does not know, so the service answers an `INVALID_REQUEST`
+//!   placeholder; the `placeholder` fault makes it answer the placeholder of that error code.
 //! - `POST /api/validate` with `{ "id" }`: 200 `{ success: true, valid, error | components }`; a
 //!   placeholder (loosely: 8 dash-separated parts, G `0`, `ERR`, SSSS 0..99 as `parseInt` reads
 //!   it) answers `{ valid: false, isError: true, errorCode, errorName, ... }`. A placeholder the
@@ -19,10 +23,12 @@
 //!   replaced: true, oldId, newId, ..., chittyId, components }` with no `valid`; the placeholder
 //!   is forgotten. The service keys what it holds by the placeholder id, which is the same for
 //!   every mint of one error, type and month: the last one is kept.
-//! - `GET /api/spec`, and `OPTIONS` on any path (the CORS preflight).
+//! - `GET /api/spec`, and `OPTIONS` on any path (the CORS preflight: 200, no body, no
+//!   `Content-Type`, allowing `GET, POST, OPTIONS` and the headers `Content-Type, Authorization`).
 //! - Anything else, other methods included: 404 `{ success: false, error: "NOT_FOUND", ... }`.
 //! - A body the service fails on (not JSON for validate, `null`, a non-string type or id) is its
-//!   catch-all 503 `{ success: false, error: "SECURITY_ERROR" }`.
+//!   catch-all 503 `{ success: false, error: "SECURITY_ERROR" }`, with `X-Security-Error: true`
+//!   and without the `Access-Control-Allow-Origin: *` every other JSON answer carries.
 //!
 //! No batch route, no auth check, `Idempotency-Key` ignored.
 
@@ -39,7 +45,9 @@ use super::{percent_decode, read_body, Answer, SERVICE_VERSION};
 use crate::id::{self, PLACEHOLDER_ERRORS};
 use crate::rt::clock::unix_ms;
 
-const SERVICE: &[u8] = b"chittyid-mothership";
+const SERVICE: &str = "chittyid";
+/// The date the service gives for removing its deprecated mint routes.
+const SUNSET: &str = "2027-05-27";
 
 pub(super) enum Route {
     Health,
@@ -48,6 +56,8 @@ pub(super) enum Route {
     Validate,
     Spec,
     Preflight,
+    /// A deprecated mint route, moved to `POST /mint` (308); the text names the old route.
+    Moved(&'static str),
     NotFound(String),
 }
 
@@ -60,7 +70,10 @@ impl Route {
         match (method.as_str(), path) {
             ("GET", "/health") => Route::Health,
             ("GET", "/api/health") => Route::ApiHealth,
-            ("POST", "/v1/mint") | ("GET", "/generate") | ("GET", "/api/get-chittyid") => Route::Mint,
+            ("POST", "/mint") => Route::Mint,
+            ("POST", "/v1/mint") => Route::Moved("POST /v1/mint"),
+            ("GET", "/generate") => Route::Moved("GET /generate"),
+            ("GET", "/api/get-chittyid") => Route::Moved("GET /api/get-chittyid"),
             ("POST", "/api/validate") => Route::Validate,
             ("GET", "/api/spec") => Route::Spec,
             _ => Route::NotFound(path.to_owned()),
@@ -72,7 +85,7 @@ impl Route {
             Route::Health | Route::ApiHealth => RouteKind::Health,
             Route::Mint => RouteKind::Mint,
             Route::Validate => RouteKind::Validate,
-            Route::Spec | Route::Preflight | Route::NotFound(_) => RouteKind::Other,
+            Route::Spec | Route::Preflight | Route::Moved(_) | Route::NotFound(_) => RouteKind::Other,
         }
     }
 }
@@ -83,15 +96,48 @@ pub(super) async fn answer(
     request: Request<Incoming>,
     placeholder: Option<&'static str>,
 ) -> Answer {
-    match route {
+    let answer = match route {
         Route::Health => Answer::json(200, health_body("ok")),
         Route::ApiHealth => Answer::json(200, health_body("healthy")),
         Route::Mint => mint(state, request, placeholder).await,
         Route::Validate => validate(state, request).await,
         Route::Spec => Answer::json(200, spec_body()),
-        Route::Preflight => Answer::json(200, Bytes::new()),
+        Route::Preflight => return preflight(),
+        Route::Moved(note) => return moved(note),
         Route::NotFound(path) => not_found(&path),
+    };
+    // Every JSON answer of the service allows any origin, but its catch-all 503.
+    if answer.status == 503 {
+        answer
+    } else {
+        answer.with_header("access-control-allow-origin", "*")
     }
+}
+
+/// The CORS preflight: 200 without a body or `Content-Type`.
+fn preflight() -> Answer {
+    Answer { content_type: None, ..Answer::json(200, Bytes::new()) }
+        .with_header("access-control-allow-origin", "*")
+        .with_header("access-control-allow-methods", "GET, POST, OPTIONS")
+        .with_header("access-control-allow-headers", "Content-Type, Authorization")
+}
+
+/// A deprecated mint route's 308 to `/mint`: a JSON text sent as plain text (the service sets
+/// no `Content-Type`, so its runtime's default for a string applies).
+pub(super) fn moved(old: &'static str) -> Answer {
+    let deprecation = JsonObject::with_capacity(160)
+        .plain("canonical", b"/mint")
+        .plain("sunset", SUNSET.as_bytes())
+        .string("note", &format!("{old} is deprecated: mint with POST /mint"))
+        .finish();
+    let body = JsonObject::with_capacity(200).raw("_deprecation", &deprecation).finish();
+    Answer { content_type: Some("text/plain;charset=UTF-8"), ..Answer::json(308, body) }
+        .with_header("location", "/mint")
+        .with_header("deprecation", "true")
+        .with_header("sunset", SUNSET)
+        .with_header("link", "</mint>; rel=\"successor-version\"")
+        .with_header("warning", "299 - \"Deprecated endpoint: POST /mint is the mint route\"")
+        .with_header("access-control-allow-origin", "*")
 }
 
 fn timestamp() -> [u8; 24] {
@@ -101,7 +147,7 @@ fn timestamp() -> [u8; 24] {
 pub(super) fn health_body(status: &str) -> Bytes {
     JsonObject::with_capacity(128)
         .plain("status", status.as_bytes())
-        .plain("service", SERVICE)
+        .plain("service", SERVICE.as_bytes())
         .plain("version", SERVICE_VERSION.as_bytes())
         .plain("timestamp", &timestamp())
         .finish()
@@ -113,7 +159,7 @@ fn not_found(path: &str) -> Answer {
         .plain("error", b"NOT_FOUND")
         .string("message", &format!("Route not found: {path}"))
         .plain("timestamp", &timestamp())
-        .plain("service", SERVICE)
+        .plain("service", SERVICE.as_bytes())
         .finish();
     Answer::json(404, body)
 }
@@ -126,7 +172,7 @@ fn security_error() -> Answer {
         .plain("message", b"request processing failed")
         .plain("timestamp", &timestamp())
         .finish();
-    Answer::json(503, body)
+    Answer::json(503, body).with_header("x-security-error", "true").with_header("x-chittyos-service", SERVICE)
 }
 
 fn spec_body() -> Bytes {
@@ -137,9 +183,18 @@ fn spec_body() -> Bytes {
         .plain("E", b"Event")
         .plain("A", b"Authority")
         .finish();
-    let spec = JsonObject::with_capacity(160)
+    let trust = JsonObject::with_capacity(128)
+        .plain("0", b"Unverified")
+        .plain("1", b"Basic")
+        .plain("2", b"Standard")
+        .plain("3", b"Verified")
+        .plain("4", b"Premium")
+        .plain("5", b"Official")
+        .finish();
+    let spec = JsonObject::with_capacity(320)
         .plain("format", b"VV-G-LLL-SSSS-T-YYMM-C-XX")
         .raw("entityTypes", &types)
+        .raw("trustLevels", &trust)
         .finish();
     JsonObject::with_capacity(256)
         .boolean("success", true)
@@ -196,19 +251,15 @@ fn requested_type(body: Option<&Value>, query: &str) -> Result<String, ()> {
 
 async fn mint(state: &State, request: Request<Incoming>, placeholder: Option<&'static str>) -> Answer {
     let query = request.uri().query().unwrap_or("").to_owned();
-    let body = if request.method() == Method::POST {
-        let bytes = match read_body(request, state.max_request_bytes).await {
-            Ok(bytes) => bytes,
-            Err(answer) => return answer,
-        };
-        // The service reads an unreadable body as `{}`; `null` it fails on.
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Null) => return security_error(),
-            Ok(value) => Some(value),
-            Err(_) => None,
-        }
-    } else {
-        None
+    let bytes = match read_body(request, state.max_request_bytes).await {
+        Ok(bytes) => bytes,
+        Err(answer) => return answer,
+    };
+    // The service reads an unreadable body as `{}`; `null` it fails on.
+    let body = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Null) => return security_error(),
+        Ok(value) => Some(value),
+        Err(_) => None,
     };
     let Ok(word) = requested_type(body.as_ref(), &query) else { return security_error() };
     let letter = type_letter_for_word(&word);
@@ -276,7 +327,8 @@ fn placeholder_answer(state: &State, code: &'static str, letter: u8) -> Answer {
     Answer::json(200, body)
 }
 
-/// JavaScript's `parseInt(s)` (base 10) for a placeholder's SSSS field.
+/// JavaScript's `parseInt(s)` without a radix for a placeholder's SSSS field: base 10, or base
+/// 16 after a `0x` / `0X` prefix.
 fn js_parse_int(s: &str) -> Option<i64> {
     let s = s.trim_start();
     let (sign, digits) = match s.as_bytes().first() {
@@ -284,9 +336,13 @@ fn js_parse_int(s: &str) -> Option<i64> {
         Some(b'+') => (1, &s[1..]),
         _ => (1, s),
     };
-    let end = digits.bytes().position(|c| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let (radix, digits) = match digits.get(..2) {
+        Some("0x" | "0X") => (16, &digits[2..]),
+        _ => (10, digits),
+    };
+    let end = digits.bytes().position(|c| !char::from(c).is_digit(radix)).unwrap_or(digits.len());
     // A long run of digits is far above 99 whatever it is; saturate rather than overflow.
-    (end > 0).then(|| sign * digits[..end].parse::<i64>().unwrap_or(i64::MAX))
+    (end > 0).then(|| sign * i64::from_str_radix(&digits[..end], radix).unwrap_or(i64::MAX))
 }
 
 /// The service's own (loose) test for a placeholder.
@@ -417,16 +473,20 @@ mod tests {
     #[test]
     fn routes_as_the_service_has_them() {
         let route = |m: Method, p: &str| Route::of(&m, &p.parse::<Uri>().unwrap());
-        assert!(matches!(route(Method::POST, "/v1/mint"), Route::Mint));
-        assert!(matches!(route(Method::GET, "/generate?type=person"), Route::Mint));
-        assert!(matches!(route(Method::GET, "/api/get-chittyid"), Route::Mint));
+        assert!(matches!(route(Method::POST, "/mint"), Route::Mint));
+        assert!(matches!(route(Method::POST, "/mint?type=person"), Route::Mint));
+        assert!(matches!(route(Method::POST, "/v1/mint"), Route::Moved(_)));
+        assert!(matches!(route(Method::GET, "/generate?type=person"), Route::Moved(_)));
+        assert!(matches!(route(Method::GET, "/api/get-chittyid"), Route::Moved(_)));
         assert!(matches!(route(Method::POST, "/api/validate"), Route::Validate));
         assert!(matches!(route(Method::GET, "/health"), Route::Health));
         assert!(matches!(route(Method::GET, "/api/health"), Route::ApiHealth));
         assert!(matches!(route(Method::OPTIONS, "/anything"), Route::Preflight));
         for (m, p) in [
             (Method::GET, "/v1/mint"),
-            (Method::POST, "/mint"),
+            (Method::GET, "/mint"),
+            (Method::POST, "/mint/"),
+            (Method::POST, "/generate"),
             (Method::POST, "/v1/mint/batch"),
             (Method::GET, "/v1/health"),
             (Method::GET, "/validate/x"),
@@ -465,6 +525,12 @@ mod tests {
         assert!(!looks_like_placeholder("03-0-ERR--1-T-2612-0-22"));
         assert!(!looks_like_placeholder("03-1-ERR-0001-T-2612-0-22"));
         assert_eq!(js_parse_int("  42x"), Some(42));
+        // parseInt without a radix reads a 0x prefix as hexadecimal.
+        assert_eq!(js_parse_int("0x63"), Some(99));
+        assert_eq!(js_parse_int("0X1g"), Some(1));
+        assert_eq!(js_parse_int("0x"), None);
+        assert!(looks_like_placeholder("03-0-ERR-0x63-T-2612-0-22"));
+        assert!(!looks_like_placeholder("03-0-ERR-0x64-T-2612-0-22"), "0x64 is 100");
         assert_eq!(js_parse_int("x"), None);
     }
 }
