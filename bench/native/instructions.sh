@@ -28,22 +28,8 @@ trap cleanup EXIT
 
 cargo build --quiet --release --no-default-features --features bench --example bench_http_stack
 bin=target/release/examples/bench_http_stack
-if command -v taskset >/dev/null; then pin() { taskset -c "$@"; }; else pin() { shift; "$@"; }; fi
-# taskset execs node, so $! is the emulator itself (a backgrounded shell function would leave
-# node running after the EXIT trap).
-if command -v taskset >/dev/null; then
-  taskset -c 0 node bin/chittyid-emulator.js --port 0 > "$work/emu.out" 2>&1 &
-else
-  node bin/chittyid-emulator.js --port 0 > "$work/emu.out" 2>&1 &
-fi
-emu_pid=$!
-url=""
-for _ in $(seq 1 50); do
-  url="$(grep -o 'http://[0-9.:]*' "$work/emu.out" || true)"
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "the emulator did not start" >&2; exit 1; }
+# shellcheck source=bench/native/emulator.sh
+source bench/native/emulator.sh
 
 # Prints "INSTRUCTIONS REQUESTS FAILURES" of one run of `mode` capped at `ops` requests.
 count() {
