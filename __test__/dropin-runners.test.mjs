@@ -7,46 +7,10 @@
 // semantics (docs/MIGRATION.md "v1-era suites and fetch stubs"). Clients are never closed
 // there; each run must end on its own.
 
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const root = fileURLToPath(new URL('..', import.meta.url))
-const RUN_LIMIT_MS = 90_000
-
-/** The environment of a user's shell: no runner's variables, no transport chosen. */
-function userEnv(impl) {
-  const env = { ...process.env, DROPIN_IMPL: impl }
-  for (const name of [
-    'CHITTYID_TRANSPORT',
-    'JEST_WORKER_ID',
-    'VITEST',
-    'VITEST_WORKER_ID',
-    'VITEST_POOL_ID',
-    'NODE_TEST_CONTEXT',
-  ])
-    delete env[name]
-  return env
-}
-
-/** Runs `args` with node; resolves to { code, output } or rejects when it outlives the limit. */
-function run(args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.on('data', (d) => (output += d))
-    child.stderr.on('data', (d) => (output += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      if (signal) reject(new Error(`${args.join(' ')} was killed (${signal}) after ${RUN_LIMIT_MS} ms:\n${output}`))
-      else resolve({ code, output })
-    })
-  })
-}
+import { root, RUN_LIMIT_MS, runNode, userEnv } from './dropin/child-run.mjs'
 
 // Tests per file, as written there.
 const VITEST_EXPECTED = { 'msw.test.js': 5, 'spy.test.js': 5, 'stub-global.test.js': 4 }
@@ -66,7 +30,7 @@ async function runVitest(impl) {
       '--reporter=json',
       `--outputFile=${outputFile}`,
     ]
-    const { code, output } = await run(args, userEnv(impl))
+    const { code, output } = await runNode(args, userEnv({ DROPIN_IMPL: impl }))
     const results = JSON.parse(readFileSync(outputFile, 'utf8'))
     const counts = {}
     for (const file of results.testResults) {
@@ -88,7 +52,7 @@ async function runNodeTest(impl) {
     '--test-reporter=tap',
     '__test__/dropin/node-test/service.test.js',
   ]
-  const { code, output } = await run(args, userEnv(impl))
+  const { code, output } = await runNode(args, userEnv({ DROPIN_IMPL: impl }))
   const summary = (name) => Number(output.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1])
   return { code, counts: { pass: summary('pass'), fail: summary('fail') }, output }
 }

@@ -5,14 +5,10 @@
 // setup of ours), with --detectOpenHandles: clients are never closed there (v1 had no
 // close()), and must leave nothing open.
 
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const root = fileURLToPath(new URL('..', import.meta.url))
-const RUN_LIMIT_MS = 90_000
+import { RUN_LIMIT_MS, root, runNode, userEnv } from './dropin/child-run.mjs'
 
 // Tests per suite directory, as written there.
 const EXPECTED = {
@@ -30,13 +26,10 @@ const EXPECTED = {
   env: 4,
 }
 
-/** Runs the drop-in projects of one implementation; resolves to { results, output }. */
-function runDropin(impl) {
+/** Runs the drop-in projects of one implementation; resolves to { code, results, output }. */
+async function runDropin(impl) {
   const dir = mkdtempSync(join(tmpdir(), 'chittyid-dropin-'))
   const outputFile = join(dir, 'results.json')
-  const env = { ...process.env }
-  delete env.CHITTYID_TRANSPORT
-  delete env.JEST_WORKER_ID
   const projects = Object.keys(EXPECTED).map((suite) => `${suite}:${impl}`)
   const args = [
     join(root, 'node_modules/jest/bin/jest.js'),
@@ -51,25 +44,12 @@ function runDropin(impl) {
     '--outputFile',
     outputFile,
   ]
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.on('data', (d) => (output += d))
-    child.stderr.on('data', (d) => (output += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      try {
-        if (signal) throw new Error(`jest (${impl}) was killed (${signal}) after ${RUN_LIMIT_MS} ms:\n${output}`)
-        resolve({ code, results: JSON.parse(readFileSync(outputFile, 'utf8')), output })
-      } catch (err) {
-        reject(err)
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
-    })
-  })
+  try {
+    const { code, output } = await runNode(args, userEnv())
+    return { code, results: JSON.parse(readFileSync(outputFile, 'utf8')), output }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** Passed/failed counts per suite directory (summed over its files). */
