@@ -51,8 +51,11 @@ impl Client {
             let w = self.wire(i);
             match w.get() {
                 Wire::Deployed => {
-                    let sent = self.send_deployed_mint(i, false, |route| request(i, route)).await?;
-                    Ok(sent.expect("the deployed wire always has a mint route to try"))
+                    match self.send_deployed_mint(i, false, |route| request(i, route)).await? {
+                        Some(sent) => Ok(sent),
+                        // Not reached (the older route is always left to try); no panic on the I/O thread.
+                        None => self.send_via(i, request(i, wire::DEPLOYED_MINT_BEFORE)).await,
+                    }
                 }
                 Wire::Unknown => {
                     // v1's route first; a 404 there processed nothing, so the deployed routes
