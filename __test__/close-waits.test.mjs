@@ -294,6 +294,38 @@ onLinux(
 )
 
 describe('the wait is bounded', () => {
+  test('with no call in flight, a close() held up by the background work says so in its warning', async () => {
+    // The connection manager's task cannot end while the I/O thread is held up for 20 s.
+    const script = `
+      const { ChittyIDClient, ChittyIDEmulator } = require(process.argv[1])
+      const binding = require(process.argv[2] + '/lib/native/index.js')
+      const warnings = []
+      process.on('warning', (w) => warnings.push(w.code, w.message))
+      ;(async () => {
+        const emulator = await ChittyIDEmulator.start({ port: 0 })
+        const client = new ChittyIDClient({ serviceUrl: emulator.url + '/v1' })
+        await client.connect()
+        binding.stallIoThread(20000)
+        await new Promise((r) => setTimeout(r, 100))
+        const started = Date.now()
+        await client.close()
+        const closeMs = Date.now() - started
+        await new Promise((r) => setImmediate(r))
+        console.log(JSON.stringify({ closeMs, warnings }))
+        process.exit(0)
+      })()
+    `
+    const run = await runNode(script, [INDEX, ROOT], 40000)
+    expect(run.code).toBe(0)
+    const out = JSON.parse(run.stdout.trim().split('\n').pop())
+    expect(out.warnings).toEqual([
+      'CHITTYID_CLOSE_TIMEOUT',
+      expect.stringMatching(/^close\(\) stopped waiting after 5000 ms for the client's background work \(/),
+    ])
+    expect(out.closeMs).toBeGreaterThanOrEqual(4000)
+    expect(out.closeMs).toBeLessThan(20000)
+  }, 60000)
+
   test('a close() whose calls cannot be stopped in time settles after the bound, with a warning', async () => {
     // The I/O thread is held up for 20 s (a stand-in for work that cannot be stopped): the
     // stopped calls cannot end natively before that.
@@ -301,7 +333,7 @@ describe('the wait is bounded', () => {
       const { ChittyIDClient, ChittyIDEmulator } = require(process.argv[1])
       const binding = require(process.argv[2] + '/lib/native/index.js')
       const warnings = []
-      process.on('warning', (w) => warnings.push(w.code))
+      process.on('warning', (w) => warnings.push(w.code, w.message))
       ;(async () => {
         const emulator = await ChittyIDEmulator.start({ port: 0 })
         emulator.setFault({ latencyMs: 60000 })
@@ -323,7 +355,10 @@ describe('the wait is bounded', () => {
     expect(run.code).toBe(0)
     const out = JSON.parse(run.stdout.trim().split('\n').pop())
     expect(out.codes).toEqual(['ECLIENTCLOSED', 'ECLIENTCLOSED', 'ECLIENTCLOSED'])
-    expect(out.warnings).toEqual(['CHITTYID_CLOSE_TIMEOUT'])
+    expect(out.warnings).toEqual([
+      'CHITTYID_CLOSE_TIMEOUT',
+      expect.stringMatching(/^close\(\) stopped waiting after 5000 ms for 3 call\(s\) it could not stop in time/),
+    ])
     // It waited (for the bound, 5 s), and it did not wait for the 20 s stall.
     expect(out.closeMs).toBeGreaterThanOrEqual(4000)
     expect(out.closeMs).toBeLessThan(20000)

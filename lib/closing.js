@@ -57,12 +57,19 @@ function nextTurn() {
   return new Promise((resolve) => setTimeout(resolve, 0))
 }
 
-/** The process warning of a close() that stopped waiting for `count` calls. */
+/**
+ * The process warning of a close() that stopped waiting for `count` calls; with none, it was
+ * the client's own background work (connection checks, failover probes, the fleet's Redis work).
+ */
 function warnCloseTimedOut(count, ms = CLOSE_WAIT_MS) {
-  warn(
-    `close() stopped waiting after ${ms} ms for ${count} call(s) it could not stop in time; they were rejected with ECLIENTCLOSED and may still be ending`,
-    { type: 'ChittyIDCloseWarning', code: 'CHITTYID_CLOSE_TIMEOUT' },
-  )
+  const what =
+    count > 0
+      ? `${count} call(s) it could not stop in time; they were rejected with ECLIENTCLOSED and may still be ending`
+      : "the client's background work (connection checks, failover probes, fleet Redis commands); it may still be ending"
+  warn(`close() stopped waiting after ${ms} ms for ${what}`, {
+    type: 'ChittyIDCloseWarning',
+    code: 'CHITTYID_CLOSE_TIMEOUT',
+  })
 }
 
 module.exports = { CLOSE_WAIT_MS, nextTurn, settleWithin, warnCloseTimedOut }
