@@ -293,31 +293,44 @@ onLinux(
   40000,
 )
 
+/**
+ * In a child process: `setup` (code that makes `emulator`, then `client` and its calls, pushing
+ * their rejection codes to `codes`), then the I/O thread held up for 20 s (a stand-in for work
+ * that cannot be stopped) and `client.close()` awaited. Resolves `{ closeMs, codes, warnings }`
+ * (each warning as its code and message).
+ */
+async function closeWithIoThreadStalled(setup) {
+  const script = `
+    const { ChittyIDClient, ChittyIDEmulator } = require(process.argv[1])
+    const binding = require(process.argv[2] + '/lib/native/index.js')
+    const warnings = []
+    process.on('warning', (w) => warnings.push(w.code, w.message))
+    ;(async () => {
+      const emulator = await ChittyIDEmulator.start({ port: 0 })
+      const codes = []
+      ${setup}
+      binding.stallIoThread(20000)
+      await new Promise((r) => setTimeout(r, 100))
+      const started = Date.now()
+      await client.close()
+      const closeMs = Date.now() - started
+      await new Promise((r) => setImmediate(r))
+      console.log(JSON.stringify({ closeMs, codes, warnings }))
+      process.exit(0)
+    })()
+  `
+  const run = await runNode(script, [INDEX, ROOT], 40000)
+  expect(run.code).toBe(0)
+  return JSON.parse(run.stdout.trim().split('\n').pop())
+}
+
 describe('the wait is bounded', () => {
   test('with no call in flight, a close() held up by the background work says so in its warning', async () => {
-    // The connection manager's task cannot end while the I/O thread is held up for 20 s.
-    const script = `
-      const { ChittyIDClient, ChittyIDEmulator } = require(process.argv[1])
-      const binding = require(process.argv[2] + '/lib/native/index.js')
-      const warnings = []
-      process.on('warning', (w) => warnings.push(w.code, w.message))
-      ;(async () => {
-        const emulator = await ChittyIDEmulator.start({ port: 0 })
-        const client = new ChittyIDClient({ serviceUrl: emulator.url + '/v1' })
-        await client.connect()
-        binding.stallIoThread(20000)
-        await new Promise((r) => setTimeout(r, 100))
-        const started = Date.now()
-        await client.close()
-        const closeMs = Date.now() - started
-        await new Promise((r) => setImmediate(r))
-        console.log(JSON.stringify({ closeMs, warnings }))
-        process.exit(0)
-      })()
-    `
-    const run = await runNode(script, [INDEX, ROOT], 40000)
-    expect(run.code).toBe(0)
-    const out = JSON.parse(run.stdout.trim().split('\n').pop())
+    // The connection manager's task cannot end while the I/O thread is held up.
+    const out = await closeWithIoThreadStalled(`
+      const client = new ChittyIDClient({ serviceUrl: emulator.url + '/v1' })
+      await client.connect()
+    `)
     expect(out.warnings).toEqual([
       'CHITTYID_CLOSE_TIMEOUT',
       expect.stringMatching(/^close\(\) stopped waiting after 5000 ms for the client's background work \(/),
@@ -327,33 +340,13 @@ describe('the wait is bounded', () => {
   }, 60000)
 
   test('a close() whose calls cannot be stopped in time settles after the bound, with a warning', async () => {
-    // The I/O thread is held up for 20 s (a stand-in for work that cannot be stopped): the
-    // stopped calls cannot end natively before that.
-    const script = `
-      const { ChittyIDClient, ChittyIDEmulator } = require(process.argv[1])
-      const binding = require(process.argv[2] + '/lib/native/index.js')
-      const warnings = []
-      process.on('warning', (w) => warnings.push(w.code, w.message))
-      ;(async () => {
-        const emulator = await ChittyIDEmulator.start({ port: 0 })
-        emulator.setFault({ latencyMs: 60000 })
-        const client = new ChittyIDClient({ serviceUrl: emulator.url + '/v1', timeout: 60000 })
-        const codes = []
-        const calls = Array.from({ length: 3 }, () => client.mint({ entity: 'PEO' }).catch((e) => codes.push(e.code)))
-        while (emulator.stats().requests.mint < 3) await new Promise((r) => setTimeout(r, 10))
-        binding.stallIoThread(20000)
-        await new Promise((r) => setTimeout(r, 100))
-        const started = Date.now()
-        await client.close()
-        const closeMs = Date.now() - started
-        await new Promise((r) => setImmediate(r))
-        console.log(JSON.stringify({ closeMs, codes, warnings }))
-        process.exit(0)
-      })()
-    `
-    const run = await runNode(script, [INDEX, ROOT], 40000)
-    expect(run.code).toBe(0)
-    const out = JSON.parse(run.stdout.trim().split('\n').pop())
+    // The stopped calls cannot end natively while the I/O thread is held up.
+    const out = await closeWithIoThreadStalled(`
+      emulator.setFault({ latencyMs: 60000 })
+      const client = new ChittyIDClient({ serviceUrl: emulator.url + '/v1', timeout: 60000 })
+      const calls = Array.from({ length: 3 }, () => client.mint({ entity: 'PEO' }).catch((e) => codes.push(e.code)))
+      while (emulator.stats().requests.mint < 3) await new Promise((r) => setTimeout(r, 10))
+    `)
     expect(out.codes).toEqual(['ECLIENTCLOSED', 'ECLIENTCLOSED', 'ECLIENTCLOSED'])
     expect(out.warnings).toEqual([
       'CHITTYID_CLOSE_TIMEOUT',
