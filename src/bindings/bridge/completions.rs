@@ -170,9 +170,13 @@ impl Completer {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// Everything ready so far (JS thread).
+    /// Everything ready so far (JS thread). The queue starts again with room for as many as
+    /// this batch held (at most `WAKE_AT_BACKLOG`), so a busy client's pushes do not regrow it
+    /// from nothing after every drain, and a burst leaves no large queue behind.
     pub fn take(&self) -> Vec<Completion> {
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let room = queue.len().min(WAKE_AT_BACKLOG);
+        std::mem::replace(&mut *queue, Vec::with_capacity(room))
     }
 
     /// Whether the wake-up function keeps the event loop alive (JS thread): it does from the
