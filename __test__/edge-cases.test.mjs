@@ -188,6 +188,27 @@ describe.each(['native', 'fetch', 'portable'])('mintBatch refuses ids of neither
   })
 })
 
+// The drain hands an ASCII id to V8 as one byte per character (src/bindings/bridge/
+// completions.rs); any other id, possible with wire "v1" (no grammar check), as UTF-8. Either
+// way the caller gets the string the service sent.
+test('with wire "v1" a mint resolves to the id exactly as sent, ASCII or not (native)', async () => {
+  const ids = ['CT-A-CHI-1234-P-24-A-0', 'caf\u00e9-\u00ff', 'id-\u{1F600}-\u4e2d', 'tab\there']
+  let next = 0
+  const server = await serve((req, res) => {
+    req.resume()
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ chittyId: ids[next++] }))
+  })
+  const c = new ChittyIDClient({ serviceUrl: server.url, transport: 'native', wire: 'v1', retry: false })
+  try {
+    const got = []
+    for (let i = 0; i < ids.length; i++) got.push(await c.mint({ entity: 'PEO' }))
+    expect(got).toEqual(ids)
+  } finally {
+    await c.close()
+    await server.close()
+  }
+})
+
 describe('service-provided text never carries the API key', () => {
   const KEY = 'sk_live_s3cr3t-Key.42'
 
