@@ -124,7 +124,13 @@ impl Calls {
         };
         let scope = CallScope::new(ticket, op, &self.telemetry, headers);
         let mints = matches!(op, Operation::Mint | Operation::MintBatch);
-        let call: CallFuture = Box::pin(crate::observe::telemetry::scoped(scope, call));
+        // Without a scope (telemetry off, no extra headers: the common case) the call runs as
+        // it is, without a second box and a wrapper to poll (bench/RESULTS.md "Per-mint trims
+        // round").
+        let call: CallFuture = match scope {
+            Some(scope) => Box::pin(crate::observe::telemetry::scoped(Some(scope), call)),
+            None => call,
+        };
         // A fetch-transport call names itself to JS in every attempt (`transport::fetch::CallOrigin`).
         let call: CallFuture = if self.core.fetch_transport().is_some() {
             let single_attempt = self.single_attempt.swap(0, Ordering::Relaxed) == ticket;
