@@ -141,11 +141,11 @@ impl Cancellations {
     /// calls once the outcome is where the JS side will find it: until then a stop still
     /// reports how far the call got.
     pub async fn run<T>(&self, call: Option<&Arc<CallState>>, work: impl Future<Output = T>) -> Result<T, Cancelled> {
-        let closing = self.on_close.notified();
-        tokio::pin!(closing);
-        // Registered before the flag is read, so a close() in between still wakes this call.
-        closing.as_mut().enable();
         let Some(state) = call else {
+            let closing = self.on_close.notified();
+            tokio::pin!(closing);
+            // Registered before the flag is read, so a close() in between still wakes this call.
+            closing.as_mut().enable();
             if self.is_closed() {
                 return Err(Cancelled::Closed);
             }
@@ -157,10 +157,13 @@ impl Cancellations {
         if state.bits.load(Ordering::Acquire) & STOPPED != 0 {
             return Err(state.reason());
         }
+        // No wait on `on_close` of its own: `cancel_all` stops every registered call through its
+        // `stop`, and `register` one registered after it (both on the JS thread). One wait per
+        // poll instead of two (bench/RESULTS.md "Per-mint trims round"). Once the client is
+        // closed the call ends as closed, as when both waits were ready at once.
         tokio::select! {
             biased;
-            _ = closing => Err(Cancelled::Closed),
-            _ = state.stop.notified() => Err(state.reason()),
+            _ = state.stop.notified() => Err(if self.is_closed() { Cancelled::Closed } else { state.reason() }),
             value = CALL.scope(Arc::clone(state), work) => Ok(value),
         }
     }
@@ -239,6 +242,25 @@ mod tests {
             tokio::join!(work, canceller).0
         });
         assert_eq!(outcome, Err(Cancelled::Aborted));
+    }
+
+    /// An abort and then `close()`, both before the call is polled again: it ends as closed,
+    /// as when the call also waited on the client's close signal.
+    #[test]
+    fn an_abort_then_a_close_before_the_next_poll_end_the_call_as_closed() {
+        let rt = runtime();
+        let c = Arc::new(Cancellations::default());
+        let registered = call(&c, 5, false);
+        let outcome = rt.block_on(async {
+            let work = c.run(Some(&registered), std::future::pending::<()>());
+            let stopper = async {
+                tokio::task::yield_now().await;
+                assert!(c.cancel(5).is_some());
+                c.cancel_all();
+            };
+            tokio::join!(work, stopper).0
+        });
+        assert_eq!(outcome, Err(Cancelled::Closed));
     }
 
     #[test]
