@@ -16,7 +16,7 @@ const {
   BATCH_FAILURE,
   rejectLater,
 } = require('./errors.js')
-const { validateIn, parse } = require('./format.js')
+const { validateIn, parse } = require('./id.js')
 const { emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
@@ -551,7 +551,7 @@ class ChittyIDClient extends EventEmitter {
 
   /**
    * Splits a well-formed id of either grammar (or of `options.grammar`) into its fields, or
-   * returns null (lib/format.js `parse`).
+   * returns null (lib/id.js `parse`).
    */
   static parse(id, options) {
     return parse(id, options)

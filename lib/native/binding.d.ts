@@ -446,7 +446,7 @@ export interface EndpointStats {
 
 /**
  * `{ entity, letter }` of every entity code, from `id::ENTITY_TYPE_LETTERS`, so a test can
- * hold lib/format.js's copy of the table equal to it.
+ * hold lib/id.js's copy of the table equal to it.
  */
 export interface EntityTypeLetter {
   entity: string
