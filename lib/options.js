@@ -20,6 +20,7 @@ const {
   checkedNumber,
   checkedFields,
   oneOfOption,
+  alternatives,
   booleanOption,
   isPlainObject,
   optionsSnapshot,
@@ -74,6 +75,8 @@ const DEFAULTS = deepFreeze({
   retryableErrors: native.clientDefaults().retryableErrors,
   wire: defaultOf('wire'),
   acceptPlaceholders: defaultOf('acceptPlaceholders'),
+  // Where neither the option nor CHITTYID_TRANSPORT names one and no test runner runs (transportOption).
+  transport: defaultOf('transport'),
 })
 
 // ---------------------------------------------------------------------------------------
@@ -215,8 +218,6 @@ function verifyTls() {
   return false
 }
 
-const TRANSPORTS = ['native', 'fetch']
-
 /**
  * `wire`: which service's routes to speak (docs/OPERATIONS.md "Which service this talks to"). Absent, it is
  * the native default (`auto`), except under the automatically chosen fetch transport (a test runner),
@@ -234,19 +235,16 @@ function wireOption(value, automaticFetch) {
  * (docs/ARCHITECTURE.md "v1 semantics").
  */
 function transportOption(value) {
-  if (value !== undefined && value !== null) {
-    if (!TRANSPORTS.includes(value))
-      throw invalidArgument(`ChittyIDClient option "transport" must be "native" or "fetch", got ${shown(value)}`)
-    return { transport: value, automatic: false }
-  }
+  if (value !== undefined && value !== null) return { transport: oneOfOption('transport', value), automatic: false }
   const env = process.env.CHITTYID_TRANSPORT
   if (env !== undefined && env !== '') {
-    if (!TRANSPORTS.includes(env))
-      throw invalidArgument(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
+    const { oneOf } = spec('transport')
+    if (!oneOf.includes(env))
+      throw invalidArgument(`CHITTYID_TRANSPORT must be ${alternatives(oneOf)}, got ${JSON.stringify(env)}`)
     return { transport: env, automatic: false }
   }
   const automatic = underTestRunner(hostProcess())
-  return { transport: automatic ? 'fetch' : 'native', automatic }
+  return { transport: automatic ? 'fetch' : defaultOf('transport'), automatic }
 }
 
 // ---------------------------------------------------------------------------------------

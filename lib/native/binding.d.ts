@@ -286,6 +286,8 @@ export interface ClientDefaults {
   /** `wire`. */
   wire: string
   acceptPlaceholders: boolean
+  /** Where neither the option nor `CHITTYID_TRANSPORT` names one and no test runner runs. */
+  transport: string
 }
 
 /** `rateLimit` (see `policy::rate_limit`). */

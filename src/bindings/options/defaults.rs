@@ -61,6 +61,8 @@ pub struct ClientDefaults {
     /// `wire`.
     pub wire: String,
     pub accept_placeholders: bool,
+    /// Where neither the option nor `CHITTYID_TRANSPORT` names one and no test runner runs.
+    pub transport: String,
 }
 
 /// Every default, as the client is built with it.
@@ -136,6 +138,7 @@ pub fn client_defaults() -> ClientDefaults {
         retryable_errors: default_retryable_errors(),
         wire: WireMode::default().as_str().to_owned(),
         accept_placeholders: crate::option_table::ACCEPT_PLACEHOLDERS,
+        transport: crate::option_table::TRANSPORT.to_owned(),
     }
 }
 
@@ -166,5 +169,6 @@ mod tests {
         assert_eq!(IdGrammar::default().as_str(), table::ID_GRAMMAR);
         assert_eq!(IdGrammar::NAMES, table::ID_GRAMMAR_VALUES);
         assert_eq!(table::SCOPE_VALUES[0], table::SCOPE);
+        assert_eq!(super::super::transport_kind(table::TRANSPORT), crate::transport::TransportKind::default());
     }
 }
