@@ -25,7 +25,7 @@ function clientDefaults() {
     serviceUrl: DEFAULTS.serviceUrl,
     failover: DEFAULTS.failover,
     timeout: DEFAULTS.timeout,
-    retry: { ...DEFAULTS.retry, mint: DEFAULTS.mintRetry, budget: DEFAULTS.retryBudget },
+    retry: DEFAULTS.retry,
     circuitBreaker: DEFAULTS.circuitBreaker,
     cache: DEFAULTS.cache,
     scope: DEFAULTS.scope,
@@ -102,7 +102,7 @@ test('the README options table states the defaults the code uses', () => {
   expect(documented.get('bulkhead')).toBeDefined()
   expect(readmeTable('| option | default | meaning |').size).toBeGreaterThan(20)
   const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  expect(readme).toContain(`{ maxConcurrent, maxQueue: ${DEFAULTS.bulkheadMaxQueue} }`)
+  expect(readme).toContain(`{ maxConcurrent, maxQueue: ${DEFAULTS.bulkhead.maxQueue} }`)
   expect(documented.get('apiKey')).toBe('none')
   expect(documented.get('transport').startsWith(`${JSON.stringify(DEFAULTS.transport)};`)).toBe(true)
 })
@@ -117,9 +117,9 @@ test('the README fleet table states the fleet defaults the code uses', () => {
 test('the types (index.d.ts, lib/types/) state the defaults the code uses', () => {
   const documented = typeDefaults()
   const groups = {
-    RetryOptions: { ...DEFAULTS.retry, mint: DEFAULTS.mintRetry, budget: DEFAULTS.retryBudget },
-    RetryBudgetOptions: DEFAULTS.retryBudget,
-    BulkheadOptions: { maxQueue: DEFAULTS.bulkheadMaxQueue },
+    RetryOptions: DEFAULTS.retry,
+    RetryBudgetOptions: DEFAULTS.retry.budget,
+    BulkheadOptions: DEFAULTS.bulkhead,
     FailoverOptions: DEFAULTS.failover,
     CircuitBreakerOptions: DEFAULTS.circuitBreaker,
     CacheOptions: DEFAULTS.cache,

@@ -29,7 +29,7 @@ const { redactionOf } = require('./redact.js')
 const { forgetClient } = require('./metrics.js')
 
 /** v1's calls (lib/v1.js), for clients with v1 semantics. */
-const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout, redaction: redactionOf(native) })
+const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeoutMs, redaction: redactionOf(native) })
 
 /** A v1-semantics call's own `headers` (lib/v1.js `callV1`), as `[name, value, ...]`. */
 const v1Headers = (options, operation) => callHeaders(undefined, options, operation)

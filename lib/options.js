@@ -48,30 +48,33 @@ function deepFreeze(value) {
   return value
 }
 
-/** Every fixed default of the client's options, shaped as `clientDefaults()` shapes them. */
+/**
+ * Every fixed default of the client's options, named and nested as the options are
+ * (`retry.mint`, `retry.budget`, `bulkhead.maxQueue`), and two values that are not options
+ * (`healthTimeoutMs`, `retryableErrors`); `clientDefaults()` shows the native side's, the same.
+ */
 const DEFAULTS = deepFreeze({
   serviceUrl: defaultOf('serviceUrl'),
   timeout: defaultOf('timeout'),
-  healthTimeout: TABLE.fixed.healthTimeoutMs,
+  // healthCheck()'s own timeout (not an option).
+  healthTimeoutMs: TABLE.fixed.healthTimeoutMs,
   maxResponseBytes: defaultOf('maxResponseBytes'),
   maxConnections: defaultOf('maxConnections'),
   scope: defaultOf('scope'),
   allowInsecure: defaultOf('allowInsecure'),
   idGrammar: defaultOf('idGrammar'),
-  retry: numericDefaults('retry'),
-  mintRetry: defaultOf('retry.mint'),
-  retryBudget: numericDefaults('retry.budget'),
+  retry: { ...numericDefaults('retry'), mint: defaultOf('retry.mint'), budget: numericDefaults('retry.budget') },
   circuitBreaker: numericDefaults('circuitBreaker'),
   cache: numericDefaults('cache'),
   connection: { ...numericDefaults('connection'), autoConnect: defaultOf('connection.autoConnect') },
   failover: numericDefaults('failover'),
-  bulkheadMaxQueue: defaultOf('bulkhead.maxQueue'),
+  bulkhead: { maxQueue: defaultOf('bulkhead.maxQueue') },
   fleet: Object.fromEntries(
     Object.entries(spec('fleet'))
       .filter(([, node]) => node.default !== undefined)
       .map(([field, node]) => [field, node.default]),
   ),
-  // The error codes the compat `withRetry` retries: native code's list (src/policy/retry.rs).
+  // The error codes the compat `withRetry` retries (not an option): native code's list (src/policy/retry.rs).
   retryableErrors: native.clientDefaults().retryableErrors,
   wire: defaultOf('wire'),
   acceptPlaceholders: defaultOf('acceptPlaceholders'),
