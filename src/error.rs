@@ -363,10 +363,13 @@ impl fmt::Display for ClientError {
             }
             // v1's words for the failure itself: code that wraps v1 classifies by them.
             ClientError::MintOutcomeUnknown { cause, .. } => write!(f, "{cause}"),
-            // The fleet's budget keeps the pause's wording, which its refusals had before `Pacer`.
-            ClientError::RateLimited { retry_in_ms, by: Pacer::Pause | Pacer::Budget } => write!(
+            ClientError::RateLimited { retry_in_ms, by: Pacer::Pause } => write!(
                 f,
                 "rate limited by the ChittyID service: traffic is paused for another {retry_in_ms} ms, longer than this call may wait"
+            ),
+            ClientError::RateLimited { retry_in_ms, by: Pacer::Budget } => write!(
+                f,
+                "fleet request budget (fleet.ratePerSecond): the fleet's next slot is {retry_in_ms} ms away, longer than this call may wait"
             ),
             ClientError::BulkheadFull { max_concurrent, max_queue, waited_ms: None } => write!(
                 f,
@@ -493,7 +496,7 @@ mod tests {
             assert!(!by(pacer).may_have_reached_service() && !by(pacer).fails_over(), "{pacer:?}");
         }
         assert!(by(Pacer::Pause).to_string().starts_with("rate limited by the ChittyID service: traffic is paused"));
-        assert_eq!(by(Pacer::Budget).to_string(), by(Pacer::Pause).to_string());
+        assert!(by(Pacer::Budget).to_string().starts_with("fleet request budget (fleet.ratePerSecond)"));
         assert!(by(Pacer::RateLimit).to_string().starts_with("client-side rate limit (rateLimit.requestsPerSecond)"));
     }
 
