@@ -121,7 +121,7 @@ export async function startDeployedStandIn({ port = 0 } = {}) {
     }
     return send(res, 404, { success: false, error: 'NOT_FOUND', message: `Route not found: ${url.pathname}` })
   })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
   const origin = `http://127.0.0.1:${server.address().port}`
   return Object.assign(state, {
     origin,
