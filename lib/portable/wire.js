@@ -6,7 +6,7 @@
 // `entityType` in the body and the query, `POST {origin}/api/validate`, `GET {origin}/api/health`,
 // no batch route, 200 placeholders).
 
-const { isPlaceholderId, idGrammarOf } = require('../format.js')
+const { isPlaceholderId, idGrammarOf } = require('../id.js')
 const { revealsSecret } = require('../redact.js')
 const { entityTypeWord, placeholderRetrySafe } = require('../wire.js')
 const { failure } = require('./transport.js')
