@@ -41,7 +41,8 @@ pub const STATE_REFRESH_MS: u64 = 250;
 pub const ACTIVE_MEMBER_MS: u64 = 8 * STATE_REFRESH_MS;
 /// While Redis is down, how often it is probed.
 pub const PROBE_INTERVAL_MS: u64 = 500;
-/// Connection attempts and probes (nobody waits on them) give Redis this long.
+/// The health check (the warm-up, the probes: nobody waits on them) gives each of its round
+/// trips this long, or the deadline when that is longer.
 pub const PROBE_TIMEOUT_MS: u64 = 1_000;
 /// Commands in a row without an answer within the deadline before the fleet goes local-only.
 pub const TIMEOUTS_BEFORE_DEGRADED: u32 = 3;
@@ -529,3 +530,5 @@ impl Fleet {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_late;
