@@ -2,6 +2,7 @@
 //! whatever it is (docs/ARCHITECTURE.md, "Fleet"). Fake Redis servers on raw sockets, and a
 //! real `redis-server` held still with `CLIENT PAUSE`.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -154,5 +155,68 @@ fn a_paused_redis_that_answers_within_the_deadline_keeps_the_fleet_on_redis() {
     assert!(s.connected && !s.degraded, "{s:?}");
     assert_eq!((s.errors, s.timeouts, s.degradations), (0, 0, 0), "{s:?}");
     assert!(sink.names().is_empty(), "{:?}", sink.names());
+    fleet.close();
+}
+
+/// The budget's bucket as Redis stores it: the tokens left, and when (Redis's ms) a slot was
+/// last reserved.
+async fn bucket(url: &str, fleet: &Fleet) -> (f64, String) {
+    let mut conn = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let (t, at): (Option<String>, Option<String>) =
+        redis::cmd("HMGET").arg(fleet.rate.bucket_key()).arg("t").arg("at").query_async(&mut conn).await.unwrap();
+    (t.map_or(f64::NAN, |t| t.parse().unwrap()), at.unwrap_or_default())
+}
+
+#[test]
+fn a_call_stopped_while_its_slot_request_is_on_its_way_gives_back_only_what_redis_reserved() {
+    let Some(url) = redis_url() else { return };
+    // A budget of 2 slots, then one every 100 s: what is given back shows in the bucket for the
+    // whole test, and the refill in it stays below 0.5 even if a loaded machine takes 50 s.
+    let rate = budget::RateConfig { per_second: 0.01, burst: 2.0 };
+    let p = prefix();
+    let (fleet, _) = member(&url, &p, |c| {
+        c.deadline_ms = 8_000;
+        c.rate = Some(rate);
+    });
+    runtime().block_on(async {
+        Arc::clone(&fleet.link).warm_up().await;
+        assert!(!fleet.before_attempt().await.unwrap(), "the first slot, at once");
+        let (_, first_at) = bucket(&url, &fleet).await;
+        // Redis holds the scripts (they write) for 1 s, and two calls ask for a slot meanwhile:
+        // the first would get the last one; the second is refused (the next is 100 s away).
+        let mut side = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("CLIENT").arg("PAUSE").arg(1_000).arg("WRITE").query_async::<()>(&mut side).await.unwrap();
+        let mut calls = [Box::pin(fleet.before_attempt()), Box::pin(fleet.before_attempt())];
+        std::future::poll_fn(|cx| {
+            for call in &mut calls {
+                assert!(call.as_mut().poll(cx).is_pending());
+            }
+            std::task::Poll::Ready(())
+        })
+        .await;
+        // The requests go out (the calls are not polled again: they cannot take their answers),
+        // then both calls stop, as an abort, a timeout or close() stops them.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(calls);
+        // Once Redis has run them (the first reservation moved the bucket's time on): the slot
+        // reserved for the first call is back, and nothing for the refused second one (a blind
+        // give-back would show 2).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (tokens, at) = bucket(&url, &fleet).await;
+            if at != first_at && tokens >= 0.9 && !fleet.settling() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the slot never came back: {tokens} tokens (at {at}, was {first_at})");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (tokens, _) = bucket(&url, &fleet).await;
+        assert!((0.9..1.5).contains(&tokens), "{tokens} tokens in the bucket");
+        // Another member gets that slot at once.
+        let (other, _) = member(&url, &p, |c| c.rate = Some(rate));
+        assert_eq!(other.rate.acquire(10_000).await, Grant::After(0));
+    });
+    let s = fleet.snapshot();
+    assert!(s.connected && !s.degraded, "{s:?}");
     fleet.close();
 }
