@@ -50,9 +50,9 @@ describe('fleet mode with a Redis that answers late', () => {
     const fake = await fakeRedis((args) => {
       if (!isSlotRequest(args)) return honest(args)
       // The first request is granted a slot now, the second refused (the next slot 600 s away);
-      // each answer comes 1.5 s late.
+      // each answer comes 3 s late, so the aborts below come first even on a loaded machine.
       const text = slotRequests++ === 0 ? '*2\r\n:0\r\n:0\r\n' : '*2\r\n:2\r\n:600000\r\n'
-      return new Promise((resolve) => setTimeout(resolve, 1500, text))
+      return new Promise((resolve) => setTimeout(resolve, 3000, text))
     })
     const client = new ChittyIDClient({
       serviceUrl: `${emulator.url}/v1`,
