@@ -15,7 +15,7 @@ const {
   mintFailure,
   BATCH_FAILURE,
 } = require('../errors.js')
-const { validateIn, parse, entityForId } = require('../format.js')
+const { validateIn, parse, entityForId } = require('../id.js')
 const { redactSecret, revealsSecret } = require('../redact.js')
 const { createV1, callV1, hideOwnFields, fixV1Fields, DOT_SEGMENT_ID } = require('../v1.js')
 const { shortcuts } = require('../shortcuts.js')
@@ -400,7 +400,7 @@ class ChittyIDClient extends Emitter {
     }
   }
 
-  /** The format check in the grammars the `idGrammar` option names (lib/format.js). */
+  /** The format check in the grammars the `idGrammar` option names (lib/id.js). */
   validateFormat(id) {
     checkThis(this, 'validateFormat()')
     return validateIn(id, this.#o.idGrammar)

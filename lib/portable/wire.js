@@ -5,7 +5,7 @@
 // `GET {serviceUrl}/health`) and the deployed service's (`entityType` in the mint body,
 // `POST {origin}/api/validate`, `GET {origin}/health`, no batch route, 200 placeholders).
 
-const { isPlaceholderId, idGrammarOf } = require('../format.js')
+const { isPlaceholderId, idGrammarOf } = require('../id.js')
 const { revealsSecret } = require('../redact.js')
 const { entityTypeWord, placeholderRetrySafe } = require('../wire.js')
 const { failure } = require('./transport.js')

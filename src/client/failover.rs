@@ -1,5 +1,5 @@
 //! Endpoint failover for one client (docs/ARCHITECTURE.md, "Endpoint failover"): the fallback
-//! endpoints after the primary, each with its own transport, breaker and rate-limit gate, and
+//! endpoints after the primary, each with its own transport, breaker and pause (after a 429), and
 //! the run of a call across them in the order `EndpointSet` gives.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -18,7 +18,7 @@ use super::Client;
 /// An endpoint after the primary.
 pub struct Fallback {
     pub transport: ClientTransport,
-    /// Its own breaker and rate-limit gate; retry policy, budget, rate limit, stats and events
+    /// Its own breaker and pause (after a 429); retry policy, budget, rate limit, stats and events
     /// are the client's.
     pub resilience: Resilience,
 }

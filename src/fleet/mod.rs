@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::error::ClientError;
+use crate::error::{ClientError, Pacer};
 use crate::observe::events::SharedSink;
 use crate::rt::clock::SharedClock;
 
@@ -368,7 +368,8 @@ impl Fleet {
                 }
                 Grant::Paused(ms) | Grant::Refused(ms) => {
                     self.counters.rate_limited.fetch_add(1, Relaxed);
-                    return Err(ClientError::RateLimited { retry_in_ms: ms });
+                    let by = if matches!(grant, Grant::Paused(_)) { Pacer::Pause } else { Pacer::Budget };
+                    return Err(ClientError::RateLimited { retry_in_ms: ms, by });
                 }
             }
         }

@@ -357,6 +357,7 @@ fn a_published_pause_holds_this_instance_and_a_call_that_cannot_wait_fails_unsen
         assert_eq!(short.current_pause(), 1_000);
         let err = short.before_attempt().await.unwrap_err();
         assert_eq!(err.code(), "ERATELIMITED");
+        assert!(matches!(err, ClientError::RateLimited { by: crate::error::Pacer::Pause, .. }), "{err:?}");
         assert!(!err.may_have_reached_service());
     });
 }
