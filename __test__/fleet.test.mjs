@@ -617,8 +617,10 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
     try {
       const id = await client.mint({ entity: 'PEO' })
       expect((await client.validate(id)).valid).toBe(true)
-      // The event, not the stats: it reaches this thread after the stats change (on a loaded
-      // machine, after a poll of the stats has seen `degraded`).
+      // The event, not the stats: it reaches this thread after the stats change. (Under load
+      // this still fails now and then: the refusal can come before client.on() attached the
+      // native event sink, and an event emitted while it is detached is dropped; see
+      // Slot::Detached in src/bindings/events.rs. A race in the client, not in this test.)
       await waitFor(() => reasons.length > 0, 'fleetDegraded', 10000)
       expect(client.getStats().fleet).toMatchObject({ connected: false, degraded: true, l2Writes: 0 })
       expect(reasons.length).toBe(1)
