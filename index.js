@@ -10,9 +10,9 @@ require('./lib/native/index.js')
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/client.js')
 const { ChittyIDEmulator } = require('./lib/emulator.js')
 const { ChittyIDError } = require('./lib/errors.js')
-const { validateFormat, parse } = require('./lib/format.js')
+const { validateFormat, parse } = require('./lib/id.js')
 const { registerMetrics } = require('./lib/metrics.js')
-const { CHANNEL_NAME: TRACING_CHANNEL } = require('./lib/diagnostics.js')
+const { CHANNEL_NAME: TRACING_CHANNEL } = require('./lib/tracing.js')
 const { ChittyIDCache, getSharedCache, clearSharedCache } = require('./lib/compat/cache.js')
 const {
   RETRY_CONFIG,

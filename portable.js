@@ -8,7 +8,7 @@
 
 const { ChittyIDClient, mintChittyID, validateChittyID } = require('./lib/portable/client.js')
 const { ChittyIDError } = require('./lib/errors.js')
-const { validateFormat, parse } = require('./lib/format.js')
+const { validateFormat, parse } = require('./lib/id.js')
 const { ConnectionState } = require('./lib/connection-state.js')
 const { unsupported } = require('./lib/portable/options.js')
 

@@ -179,12 +179,22 @@ function takeRequests(buffer) {
 }
 
 export async function startNewestRevisionStandIn() {
-  let sequence = 2000
   const state = { requests: [], minted: [] }
+  return listenRaw(state, newestRevision(state))
+}
+
+/** The newest revision's answers, recorded in `state` (`requests`, `minted`). */
+function newestRevision(state) {
+  let sequence = 2000
   const cors = { 'access-control-allow-origin': '*' }
   const json = (socket, status, body) =>
     rawAnswer(socket, status, { 'content-type': 'application/json', ...cors }, JSON.stringify(body))
+  let newest
+  state.moveToNewest = () => {
+    newest = newestRevision(state)
+  }
   const serve = (socket, req, origin) => {
+    if (newest) return newest(socket, req, origin)
     const url = new URL(req.target, origin)
     state.requests.push({ method: req.method, path: url.pathname, headers: req.headers, body: req.body })
     const route = `${req.method} ${url.pathname}`
@@ -196,6 +206,8 @@ export async function startNewestRevisionStandIn() {
       })
     }
     if (route === 'GET /health') return json(socket, 200, { status: 'ok', service: 'chittyid', version: '2.0.0' })
+    if (route === 'GET /api/health')
+      return json(socket, 200, { status: 'healthy', service: 'chittyid', version: '2.0.0' })
     if (route === 'POST /mint') {
       let body = {}
       try {
@@ -244,6 +256,11 @@ export async function startNewestRevisionStandIn() {
     }
     return json(socket, 404, { success: false, error: 'NOT_FOUND', message: `Route not found: ${url.pathname}` })
   }
+  return serve
+}
+
+/** Serves `serve(socket, req, origin)` on a raw socket server at 127.0.0.1; `state` gains origin, serviceUrl, paths, close. */
+async function listenRaw(state, serve) {
   const sockets = new Set()
   const server = net.createServer((socket) => {
     sockets.add(socket)
@@ -268,4 +285,126 @@ export async function startNewestRevisionStandIn() {
         server.close(resolve)
       }),
   })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw-socket stand-ins for the older public revisions of the worker (docs/DEPLOYED.md "Revisions
+// read"), route table and mint handler as each revision's source has them:
+//
+// - R1, R2, R4: `GET /api/get-chittyid` is the only mint route; `GET /api/health`, `POST
+//   /api/validate`, `GET /api/spec`; no `/v1/mint`, `/mint`, `/health`, `/generate`, no preflight.
+// - R3: adds `POST /v1/mint`, `GET /generate`, `GET /health` and the `OPTIONS` preflight.
+//
+// Every one reads the type from the query only (`type`, else `for`, else thing: F18) and a
+// request body never; region, jurisdiction and trust from the query too (F21). What the minting
+// backend answers is set on the returned object: `backend` 'ok' (mints), a status number (its
+// refusal) or 'throws' (unreachable, or a 2xx whose body did not parse: `backendMints` says it
+// minted first). R1 passes the backend's status and JSON through and answers a throw with 503
+// `MINT_SERVICE_ERROR` (F44); R2 and R3 answer with a 200 placeholder (F23, F24); R4 asks a
+// fallback service for the placeholder and, with `fallbackDown`, answers 503
+// `SERVICE_UNAVAILABLE` (F26). `requests` records method, path, query, headers and body;
+// `minted` every id the backend minted. `moveToNewest()` redeploys it as the newest revision
+// on the same origin (its answers recorded in the same `requests` and `minted`).
+const MINT_ROUTES = {
+  R1: ['GET /api/get-chittyid'],
+  R2: ['GET /api/get-chittyid'],
+  R3: ['GET /api/get-chittyid', 'POST /v1/mint', 'GET /generate'],
+  R4: ['GET /api/get-chittyid'],
+}
+
+export async function startOlderRevisionStandIn(revision) {
+  if (!MINT_ROUTES[revision]) throw new Error(`no stand-in for ${revision}`)
+  let sequence = 3000
+  const state = { revision, backend: 'ok', backendMints: false, fallbackDown: false, requests: [], minted: [] }
+  const cors = { 'access-control-allow-origin': '*' }
+  const json = (socket, status, body) =>
+    rawAnswer(socket, status, { 'content-type': 'application/json', ...cors }, JSON.stringify(body))
+  const service = 'chittyid-mothership'
+  const placeholder = (socket, errorCode, word) => {
+    if (revision === 'R4' && state.fallbackDown)
+      return json(socket, 503, {
+        success: false,
+        error: 'SERVICE_UNAVAILABLE',
+        message: 'Both ChittyMint and fallback service unavailable',
+        errorCode,
+        service: 'id.chitty.cc',
+      })
+    const chittyId = idOf('0', 'ERR', PLACEHOLDER_SEQ[errorCode] ?? '0099', WORDS[word] || 'T', '0')
+    return json(socket, 200, { success: true, chittyId, fallback: true, errorCode, mintedBy: 'fallback' })
+  }
+  const mint = (socket, url) => {
+    const word = String(url.searchParams.get('type') || url.searchParams.get('for') || 'thing').toLowerCase()
+    const minted = () => {
+      sequence += 1
+      const chittyId = idOf('1', 'USA', String(sequence).padStart(4, '0'), WORDS[word] || 'T', '3')
+      state.minted.push(chittyId)
+      return chittyId
+    }
+    if (state.backend === 'throws') {
+      if (state.backendMints) minted()
+      if (revision === 'R1')
+        return json(socket, 503, {
+          success: false,
+          error: 'MINT_SERVICE_ERROR',
+          message: 'Failed to reach ChittyMint: Unexpected token',
+          fallback: 'ChittyMint service unavailable',
+        })
+      return placeholder(socket, 'MINT_UNAVAILABLE', word)
+    }
+    if (typeof state.backend === 'number') {
+      if (revision === 'R1') return json(socket, state.backend, { success: false, error: 'refused by the backend' })
+      const code = state.backend === 429 ? 'RATE_LIMITED' : state.backend === 400 ? 'INVALID_REQUEST' : 'MINT_REJECTED'
+      return placeholder(socket, code, word)
+    }
+    return json(socket, 200, { success: true, chittyId: minted(), service: 'id.chitty.cc', mintedBy: 'mint.chitty.cc' })
+  }
+  let newest
+  state.moveToNewest = () => {
+    newest = newestRevision(state)
+  }
+  const serve = (socket, req, origin) => {
+    if (newest) return newest(socket, req, origin)
+    const url = new URL(req.target, origin)
+    state.requests.push({
+      method: req.method,
+      path: url.pathname,
+      query: url.search,
+      headers: req.headers,
+      body: req.body,
+    })
+    const route = `${req.method} ${url.pathname}`
+    if (revision === 'R3' && req.method === 'OPTIONS')
+      return rawAnswer(socket, 200, {
+        ...cors,
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers': 'Content-Type, Authorization',
+      })
+    if (MINT_ROUTES[revision].includes(route)) return mint(socket, url)
+    if (route === 'GET /api/health') return json(socket, 200, { status: 'healthy', version: '2.0.0', service })
+    if (revision === 'R3' && route === 'GET /health')
+      return json(socket, 200, { status: 'ok', service, version: '2.0.0' })
+    if (route === 'POST /api/validate') {
+      let id
+      try {
+        id = JSON.parse(req.body).id
+      } catch {
+        return rawAnswer(
+          socket,
+          503,
+          { 'content-type': 'application/json', 'x-security-error': 'true' },
+          '{"success":false,"error":"SECURITY_ERROR"}',
+        )
+      }
+      const m = typeof id === 'string' ? DEPLOYED.exec(id) : null
+      if (!m) return json(socket, 200, { success: true, valid: false, error: 'Invalid format' })
+      return json(socket, 200, { success: true, valid: checkPair(m.slice(1, 8).join('')) === m[8] })
+    }
+    return json(socket, 404, {
+      success: false,
+      error: 'NOT_FOUND',
+      message: `Route not found: ${url.pathname}`,
+      service,
+    })
+  }
+  return listenRaw(state, serve)
 }

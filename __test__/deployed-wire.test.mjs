@@ -96,12 +96,12 @@ describe('validate, health and connect on the deployed wire', () => {
     expect(standIn.paths()).toEqual(['POST /api/validate', 'POST /api/validate'])
   })
 
-  test('healthCheck is true: {origin}/health after a 404 on {serviceUrl}/health', async () => {
+  test('healthCheck is true: {origin}/api/health (every revision has it) after a 404 on {serviceUrl}/health', async () => {
     const c = client()
     expect(await c.healthCheck()).toBe(true)
-    expect(standIn.paths()).toEqual(['GET /v1/health', 'GET /health'])
+    expect(standIn.paths()).toEqual(['GET /v1/health', 'GET /api/health'])
     expect(await c.healthCheck()).toBe(true)
-    expect(standIn.paths().slice(2)).toEqual(['GET /health'])
+    expect(standIn.paths().slice(2)).toEqual(['GET /api/health'])
   })
 
   test('connect() reaches CONNECTED', async () => {
@@ -111,7 +111,7 @@ describe('validate, health and connect on the deployed wire', () => {
     await c.disconnect()
   })
 
-  test('failover probes use the same rule: a down deployed endpoint comes back through {origin}/health', async () => {
+  test('failover probes use the same rule: a down deployed endpoint comes back through {origin}/api/health', async () => {
     const second = await startDeployedStandIn()
     try {
       const c = new ChittyIDClient({
@@ -134,7 +134,7 @@ describe('validate, health and connect on the deployed wire', () => {
         event = await Promise.race([failback, new Promise((r) => setTimeout(r, 100))])
       }
       expect(event).toBeDefined()
-      expect(standIn.paths()).toContain('GET /health')
+      expect(standIn.paths()).toContain('GET /api/health')
       expect(c.getStats().endpoints.map((e) => e.wire)).toEqual(['deployed', 'deployed'])
     } finally {
       await second.close()

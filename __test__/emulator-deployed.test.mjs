@@ -1,6 +1,6 @@
 // The emulator's deployed profile (docs/TESTING.md "The deployed profile"), driven over real sockets with
 // plain fetch, as a caller of the deployed service would: its routes and bodies, its ids (checked
-// by lib/format.js and by the independently computed check pair), placeholders under faults,
+// by lib/id.js and by the independently computed check pair), placeholders under faults,
 // the ledger, and the CLI flag. The client's side of this wire is tested elsewhere.
 import { createRequire } from 'node:module'
 import { spawn } from 'node:child_process'
@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url'
 import { ChittyIDEmulator } from '../index.mjs'
 
 const require = createRequire(import.meta.url)
-const format = require('../lib/format.js')
+const format = require('../lib/id.js')
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
-/** The check pair done the plain way (BigInt of the whole number), not lib/format.js's. */
+/** The check pair done the plain way (BigInt of the whole number), not lib/id.js's. */
 function referencePair(fields) {
   const digits = [...fields.replaceAll('-', '')].map((c) => String(parseInt(c, 36))).join('')
   return String((98n - (BigInt(digits) % 97n)) % 97n).padStart(2, '0')

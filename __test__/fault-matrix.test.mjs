@@ -647,8 +647,8 @@ const MIX_FAULTS = [
   { resetConnection: true, errorStatus: 503, routes: ['mint', 'batch'] },
   { malformedJson: true, routes: ['validate', 'health'] },
 ]
-// The entity → type-letter table of the id grammar (lib/format.js, held equal to the Rust one).
-const MIX_LETTERS = require('../lib/format.js').ENTITY_TYPE_LETTERS
+// The entity → type-letter table of the id grammar (lib/id.js, held equal to the Rust one).
+const MIX_LETTERS = require('../lib/id.js').ENTITY_TYPE_LETTERS
 const MIX_ENTITIES = Object.keys(MIX_LETTERS)
 const MIX_CODES = new Set([
   'EHTTP',

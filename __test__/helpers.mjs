@@ -103,7 +103,8 @@ export async function echoingServer(script = []) {
 
 /**
  * A raw-socket server that calls `answer({ socket, head, body, key, path })` for each request
- * (head + Content-Length body) and writes nothing itself: the answer may be any bytes, or none.
+ * (head + Content-Length body; `path`: the request target without its query) and writes nothing
+ * itself: the answer may be any bytes, or none.
  * `requests` lists each request line as received (`GET /v1/validate/x HTTP/1.1`).
  */
 export async function rawServer(answer) {
@@ -125,7 +126,8 @@ export async function rawServer(answer) {
         const body = buf.subarray(end + 4, end + 4 + length).toString()
         buf = buf.subarray(end + 4 + length)
         const key = /idempotency-key:\s*(\S+)/i.exec(head)?.[1]
-        const path = head.split(' ')[1]
+        // Without the query (a mint on the deployed wire carries its type there too).
+        const path = head.split(' ')[1].split('?')[0]
         requests.push(head.split('\r\n')[0])
         answer({ socket, head, body, key, path })
       }

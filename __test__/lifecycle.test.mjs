@@ -293,7 +293,9 @@ describe('clients dropped without close()', () => {
   // waits until all are CONNECTED, drops them and collects garbage; then this process (which
   // runs the emulator) watches the health traffic stop, and the child counts its sockets and
   // its memory outside the V8 heap.
-  const ROUNDS = 3
+  // Two rounds: the second's growth is what a leak shows (about 230 MB a round before the fix);
+  // a third only lengthened the test past its bound on a loaded machine.
+  const ROUNDS = 2
   const child = `
     const { ChittyIDClient } = require(process.argv[1])
     const fs = require('node:fs')
@@ -349,7 +351,7 @@ describe('clients dropped without close()', () => {
       })
       let stderr = ''
       proc.stderr.on('data', (d) => (stderr += d))
-      const killer = setTimeout(() => proc.kill('SIGKILL'), 270_000)
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 540_000)
       const rounds = []
       let summary
       try {
@@ -391,7 +393,7 @@ describe('clients dropped without close()', () => {
       expect(growth).toBeLessThan(80 * 1024 * 1024)
     },
     // Seconds on an idle machine; minutes under heavy load.
-    300_000,
+    600_000,
   )
 })
 

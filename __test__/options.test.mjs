@@ -20,7 +20,7 @@ const GROUPS = [
 ]
 const DEFAULTS_OF = {
   retry: DEFAULTS.retry,
-  'retry.budget': DEFAULTS.retryBudget,
+  'retry.budget': DEFAULTS.retry.budget,
   circuitBreaker: DEFAULTS.circuitBreaker,
   cache: DEFAULTS.cache,
   connection: DEFAULTS.connection,

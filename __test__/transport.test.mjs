@@ -178,7 +178,7 @@ describe('proxies, as Node applies them', () => {
     const client = new ChittyIDClient({ serviceUrl: `${emu.url}/v1`, proxy: proxy.url, apiKey: 'pk' })
     try {
       expect(await client.mint({ entity: 'PEO' })).toMatch(ID_PATTERN)
-      expect(proxy.seen.requests.map((r) => `${r.method} ${r.url}`)).toEqual([`POST ${emu.url}/v1/mint`])
+      expect(proxy.seen.requests.map((r) => `${r.method} ${r.url}`)).toEqual([`POST ${emu.url}/v1/mint?type=person`])
       expect(proxy.seen.requests[0].headers.authorization).toBe('Bearer pk')
     } finally {
       await client.close()

@@ -9,7 +9,7 @@ import { startDeployedStandIn } from './behaviour/deployed-standin.mjs'
 
 const require = createRequire(import.meta.url)
 const { ENTITY_TYPE_WORDS, placeholderRetrySafe } = require('../lib/wire.js')
-const { PLACEHOLDER_ERROR_CODES, ENTITY_TYPE_LETTERS } = require('../lib/format.js')
+const { PLACEHOLDER_ERROR_CODES, ENTITY_TYPE_LETTERS } = require('../lib/id.js')
 
 const BUILDS = { native: NativeClient, portable: portable.ChittyIDClient }
 

@@ -1,12 +1,12 @@
 'use strict'
 
-// A standalone micro-benchmark of lib/format.js's validateFormat against a bare regex test of
+// A standalone micro-benchmark of lib/id.js's validateFormat against a bare regex test of
 // the same grammar, for each grammar's ids (docs/ARCHITECTURE.md "Id grammars"):
 //   node bench/format-grammars.js
 // It needs no addon. Medians of 7 batches, each contender in turn; numbers are ns per call.
 
 const path = require('node:path')
-const { validateFormat, CHITTY_ID, DEPLOYED_ID } = require(path.join(__dirname, '..', 'lib', 'format.js'))
+const { validateFormat, CHITTY_ID, DEPLOYED_ID } = require(path.join(__dirname, '..', 'lib', 'id.js'))
 const { vectors } = require(path.join(__dirname, '..', '__test__', 'fixtures', 'id-vectors.json'))
 
 const N = 3e6

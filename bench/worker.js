@@ -201,7 +201,7 @@ function caseFormat() {
   const { ChittyIDClient } = loadNativePackage()
   const client = new ChittyIDClient({ serviceUrl: 'http://127.0.0.1:9/v1' })
   const pkgValidate = (id) => client.validateFormat(id)
-  const exported = require(path.join(ROOT, 'lib', 'format.js')).validateFormat
+  const exported = require(path.join(ROOT, 'lib', 'id.js')).validateFormat
   const RE = /^[A-Z]{2}-[A-Z]-[A-Z]{3}-[0-9]{4}-[A-Z]-[0-9]{2}-[A-Z]-[0-9A-Z]$/
   // Same inputs for every contender: three valid ids, a legacy id, a lower-case one, junk.
   const inputs = [sampleId(1), sampleId(4242), 'CHITTY-PEO-123-ABC', sampleId(99999), 'ct-a-chi-1234-p-24-a-0', 'x']

@@ -16,7 +16,7 @@ const {
   BATCH_FAILURE,
   rejectLater,
 } = require('./errors.js')
-const { validateIn, parse } = require('./format.js')
+const { validateIn, parse } = require('./id.js')
 const { emitSafely } = require('./events.js')
 const fetchTransport = require('./fetch-transport.js')
 const { ClientTelemetry } = require('./telemetry.js')
@@ -29,7 +29,7 @@ const { redactionOf } = require('./redact.js')
 const { forgetClient } = require('./metrics.js')
 
 /** v1's calls (lib/v1.js), for clients with v1 semantics. */
-const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeout, redaction: redactionOf(native) })
+const v1 = createV1({ healthTimeoutMs: DEFAULTS.healthTimeoutMs, redaction: redactionOf(native) })
 
 /** A v1-semantics call's own `headers` (lib/v1.js `callV1`), as `[name, value, ...]`. */
 const v1Headers = (options, operation) => callHeaders(undefined, options, operation)
@@ -551,7 +551,7 @@ class ChittyIDClient extends EventEmitter {
 
   /**
    * Splits a well-formed id of either grammar (or of `options.grammar`) into its fields, or
-   * returns null (lib/format.js `parse`).
+   * returns null (lib/id.js `parse`).
    */
   static parse(id, options) {
     return parse(id, options)

@@ -5,10 +5,14 @@
 // fetch transport (lib/fetch-transport.js) and the portable build (lib/portable/transport.js).
 // `fetch`'s own redirect mode would follow https → http, sending a mint's body in clear text
 // (it drops only Authorization); here every request goes out with `redirect: "manual"` and a
-// 3xx is followed, or refused, before anything is sent to its target. Pure JS, no import.
+// 3xx is followed, or refused, before anything is sent to its target. Pure JS; its one import is
+// the options table (plain data).
 
-/** At most this many redirects are followed (src/transport/redirect.rs MAX_REDIRECTS). */
-const MAX_REDIRECTS = 20
+/**
+ * At most this many redirects are followed: `fixed.maxRedirects` of the options table, which
+ * the native transport reads too (src/transport/redirect.rs `MAX_REDIRECTS`).
+ */
+const MAX_REDIRECTS = require('./options.json').fixed.maxRedirects
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 /** Headers that describe a body, dropped with it when a redirect turns the request into a GET. */
 const BODY_HEADERS = ['content-type', 'content-encoding', 'content-language', 'content-location']

@@ -321,6 +321,7 @@ module.exports = {
   checkedNumber,
   checkedFields,
   oneOfOption,
+  alternatives,
   booleanOption,
   isPlainObject,
   optionsSnapshot,

@@ -20,6 +20,7 @@ const {
   checkedNumber,
   checkedFields,
   oneOfOption,
+  alternatives,
   booleanOption,
   isPlainObject,
   optionsSnapshot,
@@ -47,33 +48,38 @@ function deepFreeze(value) {
   return value
 }
 
-/** Every fixed default of the client's options, shaped as `clientDefaults()` shapes them. */
+/**
+ * Every fixed default of the client's options, named and nested as the options are
+ * (`retry.mint`, `retry.budget`, `bulkhead.maxQueue`), and two values that are not options
+ * (`healthTimeoutMs`, `retryableErrors`); `clientDefaults()` shows the native side's, the same.
+ */
 const DEFAULTS = deepFreeze({
   serviceUrl: defaultOf('serviceUrl'),
   timeout: defaultOf('timeout'),
-  healthTimeout: TABLE.fixed.healthTimeoutMs,
+  // healthCheck()'s own timeout (not an option).
+  healthTimeoutMs: TABLE.fixed.healthTimeoutMs,
   maxResponseBytes: defaultOf('maxResponseBytes'),
   maxConnections: defaultOf('maxConnections'),
   scope: defaultOf('scope'),
   allowInsecure: defaultOf('allowInsecure'),
   idGrammar: defaultOf('idGrammar'),
-  retry: numericDefaults('retry'),
-  mintRetry: defaultOf('retry.mint'),
-  retryBudget: numericDefaults('retry.budget'),
+  retry: { ...numericDefaults('retry'), mint: defaultOf('retry.mint'), budget: numericDefaults('retry.budget') },
   circuitBreaker: numericDefaults('circuitBreaker'),
   cache: numericDefaults('cache'),
   connection: { ...numericDefaults('connection'), autoConnect: defaultOf('connection.autoConnect') },
   failover: numericDefaults('failover'),
-  bulkheadMaxQueue: defaultOf('bulkhead.maxQueue'),
+  bulkhead: { maxQueue: defaultOf('bulkhead.maxQueue') },
   fleet: Object.fromEntries(
     Object.entries(spec('fleet'))
       .filter(([, node]) => node.default !== undefined)
       .map(([field, node]) => [field, node.default]),
   ),
-  // The error codes the compat `withRetry` retries: native code's list (src/policy/retry.rs).
+  // The error codes the compat `withRetry` retries (not an option): native code's list (src/policy/retry.rs).
   retryableErrors: native.clientDefaults().retryableErrors,
   wire: defaultOf('wire'),
   acceptPlaceholders: defaultOf('acceptPlaceholders'),
+  // Where neither the option nor CHITTYID_TRANSPORT names one and no test runner runs (transportOption).
+  transport: defaultOf('transport'),
 })
 
 // ---------------------------------------------------------------------------------------
@@ -215,8 +221,6 @@ function verifyTls() {
   return false
 }
 
-const TRANSPORTS = ['native', 'fetch']
-
 /**
  * `wire`: which service's routes to speak (docs/OPERATIONS.md "Which service this talks to"). Absent, it is
  * the native default (`auto`), except under the automatically chosen fetch transport (a test runner),
@@ -234,19 +238,16 @@ function wireOption(value, automaticFetch) {
  * (docs/ARCHITECTURE.md "v1 semantics").
  */
 function transportOption(value) {
-  if (value !== undefined && value !== null) {
-    if (!TRANSPORTS.includes(value))
-      throw invalidArgument(`ChittyIDClient option "transport" must be "native" or "fetch", got ${shown(value)}`)
-    return { transport: value, automatic: false }
-  }
+  if (value !== undefined && value !== null) return { transport: oneOfOption('transport', value), automatic: false }
   const env = process.env.CHITTYID_TRANSPORT
   if (env !== undefined && env !== '') {
-    if (!TRANSPORTS.includes(env))
-      throw invalidArgument(`CHITTYID_TRANSPORT must be "native" or "fetch", got ${JSON.stringify(env)}`)
+    const { oneOf } = spec('transport')
+    if (!oneOf.includes(env))
+      throw invalidArgument(`CHITTYID_TRANSPORT must be ${alternatives(oneOf)}, got ${JSON.stringify(env)}`)
     return { transport: env, automatic: false }
   }
   const automatic = underTestRunner(hostProcess())
-  return { transport: automatic ? 'fetch' : 'native', automatic }
+  return { transport: automatic ? 'fetch' : defaultOf('transport'), automatic }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // (lib/client.js) and the portable one (lib/portable/client.js) alike. No addon here.
 
 const { invalidArgument } = require('./errors.js')
-const { entityForId } = require('./format.js')
+const { entityForId } = require('./id.js')
 
 // Well-formed ids are 22 characters and entity codes at most 7: anything far longer is a
 // caller bug, answered locally instead of being shipped to the service.

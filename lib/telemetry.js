@@ -8,7 +8,7 @@
 
 const { AsyncResource } = require('node:async_hooks')
 const { ChittyIDError } = require('./errors.js')
-const diagnostics = require('./diagnostics.js')
+const tracingChannel = require('./tracing.js')
 const { makeLog, levelEnabled, eventLevel } = require('./logger.js')
 const { warn, thrownMessage } = require('./events.js')
 
@@ -110,7 +110,7 @@ class ClientTelemetry {
    * connection manager's checks are recorded under the last switches set). Returns `tracing`.
    */
   refresh() {
-    const tracing = diagnostics.tracing()
+    const tracing = tracingChannel.tracing()
     const flags = (tracing ? TRACE : 0) | (this.#log !== undefined ? LOG : 0)
     if (flags !== this.#flags) {
       this.#native.setTelemetry(flags)
@@ -134,7 +134,7 @@ class ClientTelemetry {
 
   /** Whether anyone observes calls now: a `diagnostics_channel` subscriber or a logger. */
   get observed() {
-    return this.#log !== undefined || diagnostics.tracing()
+    return this.#log !== undefined || tracingChannel.tracing()
   }
 
   /**
@@ -164,7 +164,7 @@ class ClientTelemetry {
   #failed(err) {
     if (this.#failureWarned) return
     this.#failureWarned = true
-    warn(`tracing a ChittyID request on ${diagnostics.CHANNEL_NAME} failed: ${thrownMessage(err)}`, {
+    warn(`tracing a ChittyID request on ${tracingChannel.CHANNEL_NAME} failed: ${thrownMessage(err)}`, {
       type: 'ChittyIDTracingError',
       code: 'CHITTYID_TRACING_FAILED',
     })
@@ -175,7 +175,7 @@ class ClientTelemetry {
     try {
       ctx.error = error
       ctx.endTime = Date.now()
-      trace.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
+      trace.resource.runInAsyncScope(tracingChannel.publishSettled, null, ctx)
     } catch (err) {
       this.#failed(err)
     }
@@ -205,7 +205,7 @@ class ClientTelemetry {
   #started(r, at) {
     const probe = r[at + PROBE]
     // A probe is published only when someone listens now (the switches may be late).
-    const call = probe === undefined ? this.#calls.get(r[at + 1]) : diagnostics.tracing() ? this.#probes : undefined
+    const call = probe === undefined ? this.#calls.get(r[at + 1]) : tracingChannel.tracing() ? this.#probes : undefined
     if (call === undefined) return
     const ctx = {
       operation: r[at + 3],
@@ -223,7 +223,7 @@ class ClientTelemetry {
       probe: probe ?? this.#probeKind,
     }
     call.open.set(probe === undefined ? ctx.attempt : r[at + 1], ctx)
-    call.resource.runInAsyncScope(diagnostics.publishStart, null, ctx)
+    call.resource.runInAsyncScope(tracingChannel.publishStart, null, ctx)
   }
 
   #ended(r, at) {
@@ -239,7 +239,7 @@ class ClientTelemetry {
       ctx.status = status
       ctx.endTime = r[at + 11]
       if (code !== undefined) ctx.error = attemptError(message, code, status)
-      call.resource.runInAsyncScope(diagnostics.publishSettled, null, ctx)
+      call.resource.runInAsyncScope(tracingChannel.publishSettled, null, ctx)
     }
     // A health check stopped before its answer (disconnect(), close(), an abort) ends its trace
     // with ABORT_ERR (src/observe/telemetry.rs, `Exchange`'s drop); it did not fail: not logged,

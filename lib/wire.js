@@ -33,13 +33,16 @@ const RETRY_SAFE_PLACEHOLDER_CODES = Object.freeze([
   'TRUST_UNAVAILABLE',
 ])
 
+/** The `error` of the deployed service's 503s that may follow its backend call (src/wire.rs `AFTER_BACKEND_ERRORS`). */
+const AFTER_BACKEND_ERRORS = Object.freeze(['SERVICE_UNAVAILABLE', 'SECURITY_ERROR', 'MINT_SERVICE_ERROR'])
+
 /**
  * Whether a 503's body (text) is the deployed service's own answer to a failure at or after its
  * call to the minting backend, so a mint it answers may have been processed (src/wire.rs
  * `unavailable_after_backend`; docs/ARCHITECTURE.md "Retry safety"): a JSON object whose
  * `errorCode` is present and not one of RETRY_SAFE_PLACEHOLDER_CODES, or, without `errorCode`,
- * whose `error` is "SERVICE_UNAVAILABLE" or "SECURITY_ERROR". Anything else (no body, a gateway's
- * page, JSON naming neither) is an answer from in front of the service.
+ * whose `error` is one of AFTER_BACKEND_ERRORS. Anything else (no body, a gateway's page, JSON
+ * naming none) is an answer from in front of the service.
  */
 function unavailableAfterBackend(text) {
   let answer
@@ -50,7 +53,7 @@ function unavailableAfterBackend(text) {
   }
   if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) return false
   if (Object.prototype.hasOwnProperty.call(answer, 'errorCode')) return !placeholderRetrySafe(answer.errorCode)
-  return answer.error === 'SERVICE_UNAVAILABLE' || answer.error === 'SECURITY_ERROR'
+  return AFTER_BACKEND_ERRORS.includes(answer.error)
 }
 
 /** The deployed word for `entity`, or undefined for a code the table does not know. */
@@ -66,6 +69,7 @@ function placeholderRetrySafe(errorCode) {
 }
 
 module.exports = {
+  AFTER_BACKEND_ERRORS,
   ENTITY_TYPE_WORDS,
   entityTypeWord,
   placeholderRetrySafe,

@@ -6,7 +6,7 @@
 // as `[text](docs/OPERATIONS.md#fleet-mode)`. Each cited file must exist and have a heading with
 // that text (case aside; a heading may go on after it with `(`, `:`, `,` or a dash: "Verdict"
 // names "Verdict (issue 25)"), and each link's file and anchor must exist. Repo paths in comments
-// (`src/policy/pause.rs`, `lib/format.js`) must exist too, and so must those the markdown files name
+// (`src/policy/pause.rs`, `lib/id.js`) must exist too, and so must those the markdown files name
 // outside code blocks (there a path may also be a tail of one: `policy/pause.rs`, and a source file
 // in backticks is checked by its name alone: `cache.test.mjs`). A stale one prints as
 // `<file>:<line>: cites <doc> "<heading>": no such heading (did you mean <doc> "<heading>"?)`,

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes __test__/fixtures/id-vectors.json: ids of both grammars with the verdicts expected of
-lib/format.js and src/id/mod.rs, computed here independently of both.
+lib/id.js and src/id/mod.rs, computed here independently of both.
 
 The deployed grammar's check pair is done the plain way, with Python's integers: the fields
 without dashes become one decimal number n (a digit stays a digit, a letter becomes its value

@@ -17,6 +17,18 @@ pub enum Phase {
     Exchange,
 }
 
+/// What refused a call with [`ClientError::RateLimited`], in the docs' words for the three
+/// things that pace the client (docs/ARCHITECTURE.md, "Layout", its Words paragraph).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pacer {
+    /// The pause after the service's 429 (`policy/pause.rs`), or fleet mode's shared pause.
+    Pause,
+    /// The client's own `rateLimit` option (`policy/rate_limit.rs`).
+    RateLimit,
+    /// Fleet mode's shared request budget (`fleet/budget.rs`): its next slot is too far away.
+    Budget,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientError {
     /// The service answered with a non-2xx status. `backend_failed`: a 503 whose body is the
@@ -48,15 +60,12 @@ pub enum ClientError {
     /// the service may have minted an id the caller never got (docs/ARCHITECTURE.md, "Retry
     /// safety"). `key` is the mint's idempotency key, for a deliberate retry.
     MintOutcomeUnknown { key: String, cause: Box<ClientError> },
-    /// The service rate-limits this client (a 429 pause, or fleet mode's shared budget) and the
-    /// wait outlasts what the call may wait; nothing was sent.
-    RateLimited { retry_in_ms: u64 },
+    /// `ERATELIMITED`: a wait for permission to send would outlast what the call may wait;
+    /// nothing was sent. `by` says which of the three things that pace the client refused it.
+    RateLimited { retry_in_ms: u64, by: Pacer },
     /// The client's bulkhead is full: `max_concurrent` calls in flight and `max_queue` waiting
     /// (`waited_ms: None`), or no slot came free within the call's timeout. Nothing was sent.
     BulkheadFull { max_concurrent: u32, max_queue: u32, waited_ms: Option<u64> },
-    /// The client-side rate limit (`rateLimit`) has no token for this call within its
-    /// timeout. Nothing was sent.
-    Throttled { retry_in_ms: u64 },
     /// The client was closed.
     Closed,
     /// An argument or option the client cannot use.
@@ -87,7 +96,7 @@ impl ClientError {
             ClientError::BodyTooLarge { .. } => "EBODYTOOLARGE",
             ClientError::CircuitOpen { .. } | ClientError::TrialsInFlight { .. } => "ECIRCUITOPEN",
             ClientError::MintOutcomeUnknown { .. } => "EMINTUNKNOWN",
-            ClientError::RateLimited { .. } | ClientError::Throttled { .. } => "ERATELIMITED",
+            ClientError::RateLimited { .. } => "ERATELIMITED",
             ClientError::BulkheadFull { .. } => "EBULKHEADFULL",
             ClientError::Aborted => "ABORT_ERR",
             ClientError::Closed => "ECLIENTCLOSED",
@@ -144,7 +153,6 @@ impl ClientError {
             | ClientError::Aborted
             | ClientError::RateLimited { .. }
             | ClientError::BulkheadFull { .. }
-            | ClientError::Throttled { .. }
             | ClientError::Closed
             | ClientError::InvalidArgument { .. } => {}
         }
@@ -200,7 +208,7 @@ impl ClientError {
             ClientError::BodyTooLarge { .. } => true,
             // Not failures of the request: the caller or the client stopped waiting for it.
             ClientError::Aborted | ClientError::Closed | ClientError::MintOutcomeUnknown { .. } => false,
-            ClientError::BulkheadFull { .. } | ClientError::Throttled { .. } => false,
+            ClientError::BulkheadFull { .. } => false,
             // Answers: the service said what it did (a placeholder, no such route).
             ClientError::Placeholder { .. }
             | ClientError::RouteNotFound { .. }
@@ -231,8 +239,7 @@ impl ClientError {
             | ClientError::TrialsInFlight { .. }
             | ClientError::InvalidArgument { .. }
             | ClientError::RateLimited { .. }
-            | ClientError::BulkheadFull { .. }
-            | ClientError::Throttled { .. } => false,
+            | ClientError::BulkheadFull { .. } => false,
             ClientError::Http { .. }
             | ClientError::BadResponse { .. }
             | ClientError::BodyTooLarge { .. }
@@ -264,7 +271,6 @@ impl ClientError {
             | ClientError::MintOutcomeUnknown { .. }
             | ClientError::RateLimited { .. }
             | ClientError::BulkheadFull { .. }
-            | ClientError::Throttled { .. }
             | ClientError::Closed
             | ClientError::InvalidArgument { .. }
             | ClientError::Placeholder { .. }
@@ -298,7 +304,6 @@ impl ClientError {
             | ClientError::MintOutcomeUnknown { .. }
             | ClientError::RateLimited { .. }
             | ClientError::BulkheadFull { .. }
-            | ClientError::Throttled { .. }
             | ClientError::Closed
             | ClientError::InvalidArgument { .. }
             | ClientError::BatchIncomplete { .. }
@@ -358,9 +363,13 @@ impl fmt::Display for ClientError {
             }
             // v1's words for the failure itself: code that wraps v1 classifies by them.
             ClientError::MintOutcomeUnknown { cause, .. } => write!(f, "{cause}"),
-            ClientError::RateLimited { retry_in_ms } => write!(
+            ClientError::RateLimited { retry_in_ms, by: Pacer::Pause } => write!(
                 f,
                 "rate limited by the ChittyID service: traffic is paused for another {retry_in_ms} ms, longer than this call may wait"
+            ),
+            ClientError::RateLimited { retry_in_ms, by: Pacer::Budget } => write!(
+                f,
+                "fleet request budget (fleet.ratePerSecond): the fleet's next slot is {retry_in_ms} ms away, longer than this call may wait"
             ),
             ClientError::BulkheadFull { max_concurrent, max_queue, waited_ms: None } => write!(
                 f,
@@ -370,7 +379,7 @@ impl fmt::Display for ClientError {
                 f,
                 "bulkhead full: no free slot of {max_concurrent} (bulkhead.maxConcurrent) within {ms} ms"
             ),
-            ClientError::Throttled { retry_in_ms } => write!(
+            ClientError::RateLimited { retry_in_ms, by: Pacer::RateLimit } => write!(
                 f,
                 "client-side rate limit (rateLimit.requestsPerSecond): the next slot is {retry_in_ms} ms away, longer than this call may wait"
             ),
@@ -455,8 +464,8 @@ mod tests {
             http(404),
             http(429),
             transport("EMFILE"),
-            ClientError::RateLimited { retry_in_ms: 1 },
-            ClientError::Throttled { retry_in_ms: 1 },
+            ClientError::RateLimited { retry_in_ms: 1, by: Pacer::Pause },
+            ClientError::RateLimited { retry_in_ms: 1, by: Pacer::RateLimit },
             ClientError::BulkheadFull { max_concurrent: 1, max_queue: 0, waited_ms: None },
             ClientError::Aborted,
             ClientError::Closed,
@@ -469,14 +478,26 @@ mod tests {
     #[test]
     fn local_limits_never_reached_the_service_and_have_their_own_codes() {
         let full = ClientError::BulkheadFull { max_concurrent: 2, max_queue: 0, waited_ms: None };
-        let throttled = ClientError::Throttled { retry_in_ms: 40 };
-        assert_eq!((full.code(), throttled.code()), ("EBULKHEADFULL", "ERATELIMITED"));
-        for e in [&full, &throttled] {
+        let rate_limited = ClientError::RateLimited { retry_in_ms: 40, by: Pacer::RateLimit };
+        assert_eq!((full.code(), rate_limited.code()), ("EBULKHEADFULL", "ERATELIMITED"));
+        for e in [&full, &rate_limited] {
             assert!(
                 !e.may_have_reached_service() && !e.leaves_mint_outcome_unknown() && !e.counts_as_service_failure()
             );
         }
-        assert!(throttled.to_string().contains("40 ms"));
+        assert!(rate_limited.to_string().contains("40 ms"));
+    }
+
+    #[test]
+    fn one_code_for_every_pacer_and_each_its_own_words() {
+        let by = |by| ClientError::RateLimited { retry_in_ms: 7, by };
+        for pacer in [Pacer::Pause, Pacer::RateLimit, Pacer::Budget] {
+            assert_eq!(by(pacer).code(), "ERATELIMITED");
+            assert!(!by(pacer).may_have_reached_service() && !by(pacer).fails_over(), "{pacer:?}");
+        }
+        assert!(by(Pacer::Pause).to_string().starts_with("rate limited by the ChittyID service: traffic is paused"));
+        assert!(by(Pacer::Budget).to_string().starts_with("fleet request budget (fleet.ratePerSecond)"));
+        assert!(by(Pacer::RateLimit).to_string().starts_with("client-side rate limit (rateLimit.requestsPerSecond)"));
     }
 
     #[test]
@@ -555,7 +576,7 @@ mod tests {
             ClientError::Timeout { after_ms: 1, phase: Phase::Connect },
             ClientError::Tls { code: "CERT_HAS_EXPIRED", detail: "x".into() },
             ClientError::CircuitOpen { retry_in_ms: 1 },
-            ClientError::RateLimited { retry_in_ms: 1 },
+            ClientError::RateLimited { retry_in_ms: 1, by: Pacer::Pause },
             ClientError::Aborted,
             ClientError::Closed,
         ] {

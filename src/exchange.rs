@@ -60,8 +60,22 @@ pub struct Request<'a> {
     pub idempotency_key: Option<&'a str>,
     pub timeout_ms: u64,
     /// `path` is below the service URL's origin (`https://host`), not below the service URL:
-    /// the deployed service's validate and health routes (`crate::wire`).
+    /// the deployed service's routes (`crate::wire`).
     pub from_origin: bool,
+    /// A query string, already form-encoded, without the `?`: the entity type of a mint on the
+    /// deployed wire, which some revisions read only there (`crate::wire::TypedMint`).
+    pub query: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// The request's URL below `base` (the service URL, or its origin for `from_origin`), as
+    /// the fetch transport sends it and telemetry shows it.
+    pub fn url_below(&self, base: &str) -> String {
+        match self.query {
+            Some(query) => format!("{base}{}?{query}", self.path),
+            None => format!("{base}{}", self.path),
+        }
+    }
 }
 
 /// The v1 operation an exchange belongs to; stats, telemetry and the policies key on it.

@@ -10,7 +10,7 @@ use crate::cache::ValidationCache;
 use crate::policy::breaker::CircuitBreaker;
 use crate::policy::pause::Pause;
 
-/// What process-scoped clients of one service URL share. The rate-limit gate too: the
+/// What process-scoped clients of one service URL share. The pause after a 429 too: the
 /// service limits per client address, so the clients of one process share its budget.
 pub struct SharedState {
     pub cache: Option<Arc<ValidationCache>>,

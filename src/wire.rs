@@ -1,9 +1,11 @@
 //! Which wire an endpoint speaks (docs/ARCHITECTURE.md, "Two wires"): v1's routes below the
-//! service URL, or the deployed service's routes (`POST /v1/mint` reading `entityType`,
-//! `POST /api/validate`, `GET /health` at the origin, no batch route). With `wire: "auto"`
-//! each endpoint's wire is learnt from its answers and remembered here.
+//! service URL, or the deployed service's routes at the origin (the mint route of its revision,
+//! `POST /api/validate`, `GET /api/health`, no batch route; docs/DEPLOYED.md). With `wire:
+//! "auto"` each endpoint's wire is learnt from its answers and remembered here, with the mint
+//! route its revision has.
 //!
-//! Also here: what the deployed wire adds to a mint request (`entityType`), and what a mint
+//! Also here: what the deployed wire adds to a mint request (`entityType`, and the type in the
+//! query), and what a mint
 //! answer of either wire must be before it resolves (a well-formed id that is not a
 //! placeholder and does not carry the API key).
 
@@ -87,17 +89,35 @@ pub struct Route {
     pub path: &'static str,
     /// The path is below the origin (`https://host`), not below the service URL.
     pub from_origin: bool,
+    /// The route reads the whole request from the query string: it is a `GET` without a body
+    /// (the only mint route of the service's oldest revisions, docs/DEPLOYED.md F3).
+    pub by_query: bool,
 }
 
-/// The deployed service's routes. Its mint route is `/mint` in its newest revision, which
-/// answers the older `/v1/mint` with a 308 there; revisions before it have `/v1/mint` only
-/// (docs/DEPLOYED.md F1, F2).
-pub const DEPLOYED_MINT: Route = Route { path: "/mint", from_origin: true };
-pub const DEPLOYED_MINT_BEFORE: Route = Route { path: "/v1/mint", from_origin: true };
-pub const DEPLOYED_VALIDATE: Route = Route { path: "/api/validate", from_origin: true };
-pub const DEPLOYED_HEALTH: Route = Route { path: "/health", from_origin: true };
-pub const V1_MINT: Route = Route { path: "/mint", from_origin: false };
-pub const V1_HEALTH: Route = Route { path: "/health", from_origin: false };
+impl Route {
+    const fn at_origin(path: &'static str) -> Self {
+        Self { path, from_origin: true, by_query: false }
+    }
+
+    /// A route below the service URL (v1's).
+    pub const fn below_service(path: &'static str) -> Self {
+        Self { path, from_origin: false, by_query: false }
+    }
+}
+
+/// The deployed service's mint routes, newest first (docs/DEPLOYED.md F1–F3): `POST /mint` in
+/// its newest revision (which answers the older routes with a 308 to it), `POST /v1/mint` in the
+/// revisions before, and `GET /api/get-chittyid` (the type in the query) in every revision
+/// before those and in the one whose placeholders come from a fallback service.
+pub const DEPLOYED_MINT: Route = Route::at_origin("/mint");
+pub const DEPLOYED_MINT_BEFORE: Route = Route::at_origin("/v1/mint");
+pub const DEPLOYED_MINT_OLDEST: Route = Route { path: "/api/get-chittyid", from_origin: true, by_query: true };
+pub const DEPLOYED_MINT_ROUTES: [Route; 3] = [DEPLOYED_MINT, DEPLOYED_MINT_BEFORE, DEPLOYED_MINT_OLDEST];
+pub const DEPLOYED_VALIDATE: Route = Route::at_origin("/api/validate");
+/// The health route every revision has (`/health` came later and not to all, F7, F8).
+pub const DEPLOYED_HEALTH: Route = Route::at_origin("/api/health");
+pub const V1_MINT: Route = Route::below_service("/mint");
+pub const V1_HEALTH: Route = Route::below_service("/health");
 
 /// One endpoint's wire, learnt or fixed, and whether it has a batch route.
 pub struct EndpointWire {
@@ -105,9 +125,9 @@ pub struct EndpointWire {
     state: AtomicU8,
     /// 0 unknown, 1 has `/mint/batch`, 2 has none (a 404 said so).
     batch_route: AtomicU8,
-    /// A 404 on the deployed `POST {origin}/mint` showed a revision before it: mint at
-    /// `/v1/mint` from then on.
-    older_mint_route: std::sync::atomic::AtomicBool,
+    /// The first of `DEPLOYED_MINT_ROUTES` not known to be missing: a 404 on a mint route shows
+    /// a revision without it, and mints start at the next route from then on.
+    mint_route: AtomicU8,
     /// The service URL's path (`/v1` for the default URL), to tell when a v1 route and a
     /// deployed one are the same URL.
     base_path: String,
@@ -126,7 +146,7 @@ impl EndpointWire {
             mode,
             state: AtomicU8::new(initial.to_u8()),
             batch_route: AtomicU8::new(0),
-            older_mint_route: std::sync::atomic::AtomicBool::new(false),
+            mint_route: AtomicU8::new(0),
             base_path,
         }
     }
@@ -146,13 +166,14 @@ impl EndpointWire {
         }
     }
 
-    /// Whether `route` is the same URL as `v1_path` below the service URL.
+    /// Whether `route` is the same request as v1's `POST`/`GET` of `v1_path` below the service URL.
     pub fn same_url(&self, route: Route, v1_path: &str) -> bool {
-        route.from_origin && route.path == format!("{}{v1_path}", self.base_path)
+        route.from_origin && !route.by_query && route.path == format!("{}{v1_path}", self.base_path)
     }
 
-    /// The health route of v1 is the deployed one too (the service URL is the origin).
-    pub fn health_routes_coincide(&self) -> bool {
+    /// The service URL is the origin, so v1's `GET {serviceUrl}/health` is also the deployed
+    /// service's `GET /health` (F7): its answer does not tell the wire.
+    pub fn service_url_is_origin(&self) -> bool {
         self.base_path.is_empty()
     }
 
@@ -169,28 +190,31 @@ impl EndpointWire {
         self.batch_route.store(if exists { 1 } else { 2 }, Relaxed);
     }
 
-    /// The deployed mint routes to try, in order: `/mint` (unless a 404 showed it missing),
-    /// then `/v1/mint`; with `after_v1`, without the one that is v1's mint URL (already tried).
-    pub fn deployed_mint_routes(&self, after_v1: bool) -> impl Iterator<Item = Route> + '_ {
-        let older = self.older_mint_route.load(Relaxed);
-        [DEPLOYED_MINT, DEPLOYED_MINT_BEFORE]
-            .into_iter()
-            .filter(move |r| !(older && *r == DEPLOYED_MINT))
-            .filter(move |r| !(after_v1 && self.same_url(*r, V1_MINT.path)))
+    /// The deployed mint routes to try, in order: from the first not known to be missing on.
+    pub fn deployed_mint_routes(&self) -> &'static [Route] {
+        &DEPLOYED_MINT_ROUTES[self.mint_route_index()..]
     }
 
-    /// A 404 on `POST {origin}/mint`: the service is a revision before it.
-    pub fn set_older_mint_route(&self) {
-        self.older_mint_route.store(true, Relaxed);
+    /// A 404 on the deployed mint route `route` (nothing processed): later mints start at the
+    /// route after it. A 404 on the last one means none is there (the service moved on, or is
+    /// not the deployed service): what was learnt is forgotten, and the next mint starts at
+    /// the newest route again.
+    pub fn mint_route_missing(&self, route: Route) {
+        let Some(k) = DEPLOYED_MINT_ROUTES.iter().position(|r| *r == route) else { return };
+        if k + 1 < DEPLOYED_MINT_ROUTES.len() {
+            self.mint_route.fetch_max(k as u8 + 1, Relaxed);
+        } else {
+            self.mint_route.store(0, Relaxed);
+        }
     }
 
     /// The deployed mint route this endpoint is known or assumed to have.
     pub fn deployed_mint_route(&self) -> Route {
-        if self.older_mint_route.load(Relaxed) {
-            DEPLOYED_MINT_BEFORE
-        } else {
-            DEPLOYED_MINT
-        }
+        DEPLOYED_MINT_ROUTES[self.mint_route_index()]
+    }
+
+    fn mint_route_index(&self) -> usize {
+        (self.mint_route.load(Relaxed) as usize).min(DEPLOYED_MINT_ROUTES.len() - 1)
     }
 }
 
@@ -207,9 +231,11 @@ pub fn entity_type_word(entity: &str) -> Option<&'static str> {
 }
 
 #[derive(serde::Deserialize)]
-struct EntityOnly<'a> {
+struct TypeFields<'a> {
     #[serde(borrow)]
     entity: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "entityType")]
+    entity_type: Option<serde_json::Value>,
 }
 
 /// The `entityType` a mint of `entity` is sent with on the deployed wire: the word of a v1 code,
@@ -220,13 +246,25 @@ pub fn entity_type_for(entity: &str) -> &str {
     entity_type_word(entity).unwrap_or(entity)
 }
 
+/// A mint as the deployed wire sends it: the caller's body with `entityType`, and the same type
+/// in the query (`type=<word>`), where the revisions before the body was read look for it
+/// (docs/DEPLOYED.md F18); the later ones read the body's first, so the two never disagree.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TypedMint {
+    pub body: Vec<u8>,
+    /// Form-encoded, without the `?`.
+    pub query: String,
+}
+
 /// A mint body (a JSON object serialized by the caller) with `"entityType"` added as its first
-/// member, so an `entityType` the caller set itself comes later and wins. `None` when the body
-/// has no string `entity`.
-pub fn with_entity_type(body: &[u8]) -> Option<Vec<u8>> {
-    let parsed: EntityOnly<'_> = serde_json::from_slice(body).ok()?;
+/// member, so an `entityType` the caller set itself comes later and wins; the query carries the
+/// type that wins (the caller's, when it is a string). `None` when the body has no string
+/// `entity`.
+pub fn typed_mint(body: &[u8]) -> Option<TypedMint> {
+    let parsed: TypeFields<'_> = serde_json::from_slice(body).ok()?;
     let entity = parsed.entity?;
-    let word = serde_json::to_string(entity_type_for(&entity)).ok()?;
+    let ours = entity_type_for(&entity);
+    let word = serde_json::to_string(ours).ok()?;
     let rest = body.strip_prefix(b"{")?;
     let mut out = Vec::with_capacity(body.len() + 32);
     out.extend_from_slice(b"{\"entityType\":");
@@ -235,7 +273,12 @@ pub fn with_entity_type(body: &[u8]) -> Option<Vec<u8>> {
         out.push(b',');
     }
     out.extend_from_slice(rest);
-    Some(out)
+    let winner = match &parsed.entity_type {
+        Some(serde_json::Value::String(own)) => own.as_str(),
+        _ => ours,
+    };
+    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("type", winner).finish();
+    Some(TypedMint { body: out, query })
 }
 
 /// `{"id":"..."}`, the deployed validate body.
@@ -263,15 +306,20 @@ pub fn placeholder_retry_safe(error_code: Option<&str>) -> bool {
     )
 }
 
+/// The `error` of the deployed service's 503s that may follow a call to its minting backend.
+pub const AFTER_BACKEND_ERRORS: [&str; 3] = ["SERVICE_UNAVAILABLE", "SECURITY_ERROR", "MINT_SERVICE_ERROR"];
+
 /// Whether a 503's body is the deployed service's own answer to a failure at or after its call
 /// to the minting backend, so a mint it answers may have been processed (docs/ARCHITECTURE.md,
 /// "Retry safety"). One revision of the service answers `{ success: false, error:
 /// "SERVICE_UNAVAILABLE", errorCode, ... }` when its backend failed (`MINT_TIMEOUT`,
 /// `MINT_UNAVAILABLE`, `MINT_REJECTED`: it may have minted) and then its fallback too, and every
 /// revision answers `{ success: false, error: "SECURITY_ERROR" }` for an exception anywhere in
-/// the request, the fallback's store after a backend call included. So: an `errorCode` that is
-/// not one of `placeholder_retry_safe`'s (the backend refused before minting), or one of those two
-/// `error`s without an `errorCode`. Any other 503 (no body, a gateway's page, JSON naming
+/// the request, the fallback's store after a backend call included; the oldest revision answers
+/// `{ success: false, error: "MINT_SERVICE_ERROR" }` when its backend call threw, a timeout or
+/// a 2xx whose body was not JSON included (docs/DEPLOYED.md F44). So: an `errorCode` that is
+/// not one of `placeholder_retry_safe`'s (the backend refused before minting), or one of those
+/// three `error`s without an `errorCode`. Any other 503 (no body, a gateway's page, JSON naming
 /// neither) is an answer from in front of the service and stays "not processed".
 pub fn unavailable_after_backend(body: &[u8]) -> bool {
     // Read as the fetch-based builds read it (`TextDecoder`: invalid UTF-8 replaced, a leading
@@ -285,7 +333,7 @@ pub fn unavailable_after_backend(body: &[u8]) -> bool {
         Some(serde_json::Value::String(code)) => !placeholder_retry_safe(Some(code)),
         Some(_) => true,
         None => {
-            matches!(answer.get("error"), Some(serde_json::Value::String(e)) if e == "SERVICE_UNAVAILABLE" || e == "SECURITY_ERROR")
+            matches!(answer.get("error"), Some(serde_json::Value::String(e)) if AFTER_BACKEND_ERRORS.contains(&e.as_str()))
         }
     }
 }
@@ -383,23 +431,29 @@ mod tests {
 
     #[test]
     fn entity_type_goes_first_so_the_callers_own_wins() {
-        let out = with_entity_type(br#"{"entity":"PLACE","name":"x"}"#).unwrap();
-        assert_eq!(std::str::from_utf8(&out).unwrap(), r#"{"entityType":"place","entity":"PLACE","name":"x"}"#);
-        let v: serde_json::Value =
-            serde_json::from_slice(&with_entity_type(br#"{"entity":"PEO","entityType":"thing"}"#).unwrap()).unwrap();
+        let out = typed_mint(br#"{"entity":"PLACE","name":"x"}"#).unwrap();
+        assert_eq!(std::str::from_utf8(&out.body).unwrap(), r#"{"entityType":"place","entity":"PLACE","name":"x"}"#);
+        assert_eq!(out.query, "type=place");
+        let own = typed_mint(br#"{"entity":"PEO","entityType":"thing"}"#).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&own.body).unwrap();
         assert_eq!(v["entityType"], "thing");
-        assert_eq!(with_entity_type(b"nope"), None);
-        assert_eq!(with_entity_type(br#"{"name":"x"}"#), None);
+        assert_eq!(own.query, "type=thing", "the query carries the type the body's reader takes");
+        let odd = typed_mint(br#"{"entity":"PEO","entityType":7}"#).unwrap();
+        assert_eq!(odd.query, "type=person", "an entityType that is not a string is no word");
+        assert_eq!(typed_mint(b"nope"), None);
+        assert_eq!(typed_mint(br#"{"name":"x"}"#), None);
     }
 
     #[test]
     fn an_entity_outside_the_table_is_passed_on_as_given() {
         // The deployed service would otherwise mint a thing (it reads `entityType` only).
-        let out = with_entity_type(br#"{"entity":"person"}"#).unwrap();
-        assert_eq!(std::str::from_utf8(&out).unwrap(), r#"{"entityType":"person","entity":"person"}"#);
-        let quoted: serde_json::Value =
-            serde_json::from_slice(&with_entity_type(br#"{"entity":"a\"b"}"#).unwrap()).unwrap();
-        assert_eq!(quoted["entityType"], "a\"b");
+        let out = typed_mint(br#"{"entity":"person"}"#).unwrap();
+        assert_eq!(std::str::from_utf8(&out.body).unwrap(), r#"{"entityType":"person","entity":"person"}"#);
+        let quoted = typed_mint(br#"{"entity":"a\"b &c=d"}"#).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&quoted.body).unwrap();
+        assert_eq!(v["entityType"], "a\"b &c=d");
+        // Form-encoded as URLSearchParams encodes it (lib/portable/wire.js).
+        assert_eq!(quoted.query, "type=a%22b+%26c%3Dd");
     }
 
     /// A deployed id with its right check pair.
@@ -475,6 +529,7 @@ mod tests {
         }
         assert!(after(r#"{"success":false,"error":"SECURITY_ERROR","message":"Request processing failed"}"#));
         assert!(after(r#"{"success":false,"error":"SERVICE_UNAVAILABLE"}"#));
+        assert!(after(r#"{"success":false,"error":"MINT_SERVICE_ERROR","fallback":"ChittyMint service unavailable"}"#));
         assert!(after(r#"{"errorCode":null}"#), "an errorCode the client cannot read");
         // As lib/wire.js reads it after `TextDecoder`: a BOM, bytes that are not UTF-8.
         assert!(after("\u{feff}{\"success\":false,\"error\":\"SECURITY_ERROR\"}"));
@@ -516,25 +571,38 @@ mod tests {
     fn routes_coincide_only_when_the_urls_are_the_same() {
         let w = EndpointWire::new(WireMode::Auto, "https://id.chitty.cc/v1");
         assert!(w.same_url(DEPLOYED_MINT_BEFORE, "/mint"));
-        assert!(!w.health_routes_coincide());
+        assert!(!w.service_url_is_origin());
         let origin = EndpointWire::new(WireMode::Auto, "http://127.0.0.1:9");
         assert!(!origin.same_url(DEPLOYED_MINT_BEFORE, "/mint"));
         assert!(origin.same_url(DEPLOYED_MINT, "/mint"));
         assert!(!w.same_url(DEPLOYED_MINT, "/mint"));
-        let routes =
-            |w: &EndpointWire, after_v1: bool| w.deployed_mint_routes(after_v1).map(|r| r.path).collect::<Vec<_>>();
-        assert_eq!(routes(&w, true), ["/mint"], "/v1/mint is v1's URL under /v1");
-        assert_eq!(routes(&origin, true), ["/v1/mint"], "/mint is v1's URL at the origin");
-        assert_eq!(routes(&w, false), ["/mint", "/v1/mint"]);
-        w.set_older_mint_route();
-        assert_eq!(routes(&w, false), ["/v1/mint"]);
-        assert_eq!(routes(&w, true), Vec::<&str>::new());
-        assert_eq!(w.deployed_mint_route(), DEPLOYED_MINT_BEFORE);
-        assert!(origin.health_routes_coincide());
+        assert!(origin.service_url_is_origin());
+        let api = EndpointWire::new(WireMode::Auto, "http://127.0.0.1:9/api");
+        assert!(api.same_url(DEPLOYED_HEALTH, "/health"));
+        assert!(!api.same_url(DEPLOYED_MINT_OLDEST, "/get-chittyid"), "a GET route is never v1's POST");
         origin.learn(Wire::Deployed);
         assert_eq!(origin.get(), Wire::Deployed);
         let fixed = EndpointWire::new(WireMode::V1, "http://127.0.0.1:9");
         fixed.learn(Wire::Deployed);
         assert_eq!(fixed.get(), Wire::V1, "a fixed wire never changes");
+    }
+
+    #[test]
+    fn a_404_on_a_mint_route_moves_later_mints_to_the_next_one() {
+        let w = EndpointWire::new(WireMode::Auto, "https://id.chitty.cc/v1");
+        let paths = |w: &EndpointWire| w.deployed_mint_routes().iter().map(|r| r.path).collect::<Vec<_>>();
+        assert_eq!(paths(&w), ["/mint", "/v1/mint", "/api/get-chittyid"]);
+        assert_eq!(w.deployed_mint_route(), DEPLOYED_MINT);
+        w.mint_route_missing(DEPLOYED_MINT);
+        assert_eq!(paths(&w), ["/v1/mint", "/api/get-chittyid"]);
+        w.mint_route_missing(DEPLOYED_MINT);
+        assert_eq!(paths(&w), ["/v1/mint", "/api/get-chittyid"], "an older 404 does not move it back");
+        w.mint_route_missing(DEPLOYED_MINT_BEFORE);
+        assert_eq!(w.deployed_mint_route(), DEPLOYED_MINT_OLDEST);
+        assert!(w.deployed_mint_route().by_query);
+        w.mint_route_missing(V1_MINT);
+        assert_eq!(paths(&w), ["/api/get-chittyid"], "not a deployed mint route");
+        w.mint_route_missing(DEPLOYED_MINT_OLDEST);
+        assert_eq!(paths(&w), ["/mint", "/v1/mint", "/api/get-chittyid"], "none there: start again");
     }
 }

@@ -2,7 +2,7 @@
 // this talks to"), for the behaviour suite until the emulator's deployed profile lands: `POST /v1/mint`
 // reading `entityType` and answering `{ success, chittyId, components }` with
 // VV-G-LLL-SSSS-T-YYMM-C-XX ids (ISO 7064 MOD 97-10 check pair, computed here), 200
-// placeholders under `fault`, `POST /api/validate`, `GET /health` at the origin, no batch route,
+// placeholders under `fault`, `POST /api/validate`, `GET /health` and `GET /api/health` at the origin, no batch route,
 // 404 `{ success: false, error: "NOT_FOUND" }` for anything else.
 import http from 'node:http'
 
@@ -102,7 +102,7 @@ export async function startDeployedStandIn() {
       const body = (await readJson(req)) ?? {}
       return send(res, 200, { valid: state.issued.has(body.id) })
     }
-    if (req.method === 'GET' && path === '/health') {
+    if (req.method === 'GET' && (path === '/health' || path === '/api/health')) {
       state.requests.health++
       return send(res, 200, { status: 'healthy' })
     }

@@ -199,6 +199,11 @@ export interface BreakerStats {
   halfOpenSuccesses: number
 }
 
+/** `bulkhead` defaults (the bulkhead itself is off unless given; `maxConcurrent` has none). */
+export interface BulkheadDefaults {
+  maxQueue: number
+}
+
 /** `bulkhead` (see `policy::bulkhead`). */
 export interface BulkheadOptions {
   maxConcurrent?: number
@@ -257,35 +262,33 @@ export declare function clientDefaults(): ClientDefaults
 
 /**
  * The default of every option of `new ChittyIDClient(config)` that has a fixed one, shaped as
- * the options are.
+ * the options are (`retry.mint` under `retry`, `bulkhead.maxQueue` under `bulkhead`), and two
+ * values that are not options.
  */
 export interface ClientDefaults {
   serviceUrl: string
   timeout: number
-  /** `healthCheck()`'s own timeout, ms (not an option). */
-  healthTimeout: number
+  /** `healthCheck()`'s own timeout (not an option: `fixed.healthTimeoutMs` of the table). */
+  healthTimeoutMs: number
   maxResponseBytes: number
   maxConnections: number
   scope: string
   allowInsecure: boolean
   idGrammar: string
-  retry: RetryOptions
-  /** `retry.mint`. */
-  mintRetry: string
-  /** `retry.budget`. */
-  retryBudget: RetryBudgetOptions
+  retry: RetryDefaults
   circuitBreaker: BreakerOptions
   cache: CacheOptions
   connection: ConnectionOptions
   failover: FailoverOptions
-  /** `bulkhead.maxQueue` (the bulkhead itself is off unless given). */
-  bulkheadMaxQueue: number
+  bulkhead: BulkheadDefaults
   fleet: FleetDefaults
-  /** `retryableErrors` of the compat `RETRY_CONFIG`. */
+  /** `retryableErrors` of the compat `RETRY_CONFIG` (not an option). */
   retryableErrors: Array<string>
   /** `wire`. */
   wire: string
   acceptPlaceholders: boolean
+  /** Where neither the option nor `CHITTYID_TRANSPORT` names one and no test runner runs. */
+  transport: string
 }
 
 /** `rateLimit` (see `policy::rate_limit`). */
@@ -446,7 +449,7 @@ export interface EndpointStats {
 
 /**
  * `{ entity, letter }` of every entity code, from `id::ENTITY_TYPE_LETTERS`, so a test can
- * hold lib/format.js's copy of the table equal to it.
+ * hold lib/id.js's copy of the table equal to it.
  */
 export interface EntityTypeLetter {
   entity: string
@@ -761,6 +764,18 @@ export interface RetryBudgetOptions {
   ratio?: number
   windowMs?: number
   minPerSecond?: number
+}
+
+/** `retry` defaults, shaped as the option: its numeric fields, `mint` and `budget`. */
+export interface RetryDefaults {
+  maxAttempts: number
+  initialDelayMs: number
+  maxDelayMs: number
+  backoffMultiplier: number
+  jitter: number
+  maxRetryAfterMs: number
+  mint: string
+  budget: RetryBudgetOptions
 }
 
 /** `retry` of the client, and the numeric fields of the compat `RETRY_CONFIG`. */

@@ -15,7 +15,7 @@ const {
   mintFailure,
   BATCH_FAILURE,
 } = require('../errors.js')
-const { validateIn, parse, entityForId } = require('../format.js')
+const { validateIn, parse, entityForId } = require('../id.js')
 const { redactSecret, revealsSecret } = require('../redact.js')
 const { createV1, callV1, hideOwnFields, fixV1Fields, DOT_SEGMENT_ID } = require('../v1.js')
 const { shortcuts } = require('../shortcuts.js')
@@ -27,7 +27,15 @@ const { portableOptions, callSignal, callIdempotencyKey, callHeaders, unsupporte
 const { exchange } = require('./transport.js')
 const { parseRetryAfter } = require('./retry.js')
 const { ValidationCache } = require('./cache.js')
-const { mintPayload, parseMint, parseBatch, parseValidation } = require('./wire.js')
+const {
+  DEPLOYED_MINT_ROUTES,
+  DEPLOYED_HEALTH_PATH,
+  mintPayload,
+  mintQuery,
+  parseMint,
+  parseBatch,
+  parseValidation,
+} = require('./wire.js')
 const { HEALTH_TIMEOUT_MS } = require('./defaults.js')
 const { AttemptLoop } = require('./attempt.js')
 const { Calls } = require('./calls.js')
@@ -54,7 +62,7 @@ class ChittyIDClient extends Emitter {
   #o
   #apiKey
   #origin
-  /** A service URL without a path: v1's health route is then the deployed one, and tells no wire. */
+  /** A service URL without a path: v1's health route is then the later revisions' `/health`, and tells no wire. */
   #healthAtOrigin
   /** The attempt loop and the policies' state (./attempt.js). */
   #attempts
@@ -67,8 +75,8 @@ class ChittyIDClient extends Emitter {
   #closing = undefined
   /** The wire the service speaks: 'v1', 'deployed', or undefined while unknown (wire: 'auto'). */
   #wire
-  // A 404 on the deployed `POST {origin}/mint` showed a revision before it: `/v1/mint` from then on.
-  #olderMintRoute = false
+  /** The first of DEPLOYED_MINT_ROUTES not known to be missing (a 404 there showed an older revision). */
+  #mintRoute = 0
   /** Whether the service has v1's batch route: undefined until a batch call told. */
   #batchRoute
   #placeholders = 0
@@ -131,14 +139,19 @@ class ChittyIDClient extends Emitter {
     return headers
   }
 
-  #mintSpec(request, key, headers, ctl, fetchFn, url) {
-    const body = JSON.stringify(mintPayload(request, this.#wire ?? this.#o.wire))
+  #mintSpec(request, key, headers, ctl, fetchFn, url, byQuery) {
+    const wire = this.#wire ?? this.#o.wire
+    const query = mintQuery(request, wire)
+    const target = query === undefined ? url : `${url}?${query}`
+    // A route that reads the query only is a GET without a body.
+    const method = byQuery ? 'GET' : 'POST'
+    const body = byQuery ? undefined : JSON.stringify(mintPayload(request, wire))
     return {
       request: () => ({
-        url,
-        method: 'POST',
+        url: target,
+        method,
         body,
-        headers: this.#headers('POST', headers, key),
+        headers: this.#headers(method, headers, key),
       }),
       parse: (json) => parseMint(json, this.#o.acceptPlaceholders, this.#apiKey),
       safe: this.#o.mintRetry === 'safe',
@@ -149,13 +162,14 @@ class ChittyIDClient extends Emitter {
 
   /**
    * One mint on the wire the service speaks: v1's `{serviceUrl}/mint`, the deployed service's
-   * `{origin}/mint` and, after a 404 there (a revision before its newest), `{origin}/v1/mint`
-   * (docs/DEPLOYED.md F1, F2). While the wire is unknown a 404 on v1's route (nothing processed)
-   * is followed by the deployed routes that are other URLs, as natively (src/client/mint.rs).
+   * mint route of its revision (DEPLOYED_MINT_ROUTES; docs/DEPLOYED.md F1–F3). While the wire
+   * is unknown a 404 on v1's route (nothing processed) is followed by the deployed routes that
+   * are other URLs, as natively (src/client/mint.rs).
    */
   async #mintOnce(request, key, headers, ctl, fetchFn) {
     const v1Url = `${this.serviceUrl}/mint`
-    const run = (url) => this.#attempts.run('mint', this.#mintSpec(request, key, headers, ctl, fetchFn, url))
+    const run = (url, byQuery = false) =>
+      this.#attempts.run('mint', this.#mintSpec(request, key, headers, ctl, fetchFn, url, byQuery))
     if (this.#wire === 'deployed') return this.#minted(await this.#deployedMint(run, null))
     if (this.#wire !== undefined) return this.#minted(await run(v1Url))
     try {
@@ -176,19 +190,27 @@ class ChittyIDClient extends Emitter {
     }
   }
 
-  /** The deployed mint routes in turn, but `skipUrl` (v1's, already tried); undefined if none is left. */
+  /**
+   * The deployed mint routes in turn from the first not known to be missing, but `skipUrl`
+   * (v1's `POST`, already answered 404); undefined if none is left. Only a 404 (the route is not
+   * there: nothing processed) moves on, remembered; a 404 on the last forgets what was learnt
+   * (src/wire.rs `mint_route_missing`).
+   */
   async #deployedMint(run, skipUrl) {
-    const routes = [`${this.#origin}/mint`, `${this.#origin}/v1/mint`]
-      .filter((url, n) => !(n === 0 && this.#olderMintRoute))
-      .filter((url) => url !== skipUrl)
-    for (const [n, url] of routes.entries()) {
+    for (let k = this.#mintRoute; k < DEPLOYED_MINT_ROUTES.length; k++) {
+      const route = DEPLOYED_MINT_ROUTES[k]
+      const url = `${this.#origin}${route.path}`
+      const last = k === DEPLOYED_MINT_ROUTES.length - 1
+      if (!route.byQuery && url === skipUrl) {
+        this.#mintRoute = Math.max(this.#mintRoute, k + 1)
+        continue
+      }
       try {
-        return await run(url)
+        return await run(url, route.byQuery)
       } catch (f) {
-        const canonical = url === `${this.#origin}/mint`
-        if (!(canonical && f.kind === 'http' && f.status === 404)) throw f
-        this.#olderMintRoute = true
-        if (n === routes.length - 1) throw f
+        if (!(f.kind === 'http' && f.status === 404)) throw f
+        this.#mintRoute = last ? 0 : Math.max(this.#mintRoute, k + 1)
+        if (last) throw f
       }
     }
     return undefined
@@ -400,14 +422,14 @@ class ChittyIDClient extends Emitter {
     }
   }
 
-  /** The format check in the grammars the `idGrammar` option names (lib/format.js). */
+  /** The format check in the grammars the `idGrammar` option names (lib/id.js). */
   validateFormat(id) {
     checkThis(this, 'validateFormat()')
     return validateIn(id, this.#o.idGrammar)
   }
 
   /**
-   * `GET {serviceUrl}/health` (on the deployed wire `GET {origin}/health`), 5 s timeout,
+   * `GET {serviceUrl}/health` (on the deployed wire `GET {origin}/api/health`), 5 s timeout,
    * outside retry and breaker; waits out a rate-limit pause. Never rejects because of the
    * service; rejects for bad options, an aborted signal and a closed client.
    */
@@ -441,10 +463,12 @@ class ChittyIDClient extends Emitter {
       if (typeof fetchFn !== 'function') return false
       await this.#attempts.waitPause(ctl.signal)
       const known = this.#wire
-      let status = await probe(known === 'deployed' ? `${this.#origin}/health` : `${this.serviceUrl}/health`)
+      const v1Url = `${this.serviceUrl}/health`
+      const deployedUrl = `${this.#origin}${DEPLOYED_HEALTH_PATH}`
+      let status = await probe(known === 'deployed' ? deployedUrl : v1Url)
       if (known === undefined) {
-        if (status === 404 && !this.#healthAtOrigin) {
-          status = await probe(`${this.#origin}/health`)
+        if (status === 404 && deployedUrl !== v1Url) {
+          status = await probe(deployedUrl)
           if (status >= 200 && status <= 299) this.#wire = 'deployed'
         } else if (status >= 200 && status <= 299 && this.#o.wire === 'auto' && !this.#healthAtOrigin) {
           this.#wire = 'v1'

@@ -182,13 +182,9 @@ function portableOptions(config) {
     if (scope === 'process') throw unsupported('scope "process"', 'there are no threads sharing an addon')
     throw invalidArgument(`ChittyIDClient option "scope" must be "client" or "process", got ${shown(scope)}`)
   }
-  if (config.transport !== undefined && config.transport !== 'fetch') {
-    if (config.transport === 'native')
-      throw unsupported('transport "native"', 'the native addon cannot load in this runtime')
-    throw invalidArgument(
-      `ChittyIDClient option "transport" must be "native" or "fetch", got ${shown(config.transport)}`,
-    )
-  }
+  // Only `fetch` runs here; null is refused, as the table's values do not include it.
+  if (config.transport !== undefined && oneOfOption('transport', config.transport) === 'native')
+    throw unsupported('transport "native"', 'the native addon cannot load in this runtime')
   // The connection manager runs background health checks, which a worker must not leave behind.
   // A value no build takes (null, a number) is refused as the native build refuses it first.
   if (config.connection !== undefined && config.connection !== true && !isPlainObject(config.connection)) {

@@ -2,13 +2,29 @@
 
 // What the portable client sends and reads on each of the two wires (docs/OPERATIONS.md "Which
 // service this talks to"): v1's (`POST {serviceUrl}/mint`, `/mint/batch`, `GET {serviceUrl}/validate/:id`,
-// `GET {serviceUrl}/health`) and the deployed service's (`entityType` in the mint body,
-// `POST {origin}/api/validate`, `GET {origin}/health`, no batch route, 200 placeholders).
+// `GET {serviceUrl}/health`) and the deployed service's (its revision's mint route with
+// `entityType` in the body and the query, `POST {origin}/api/validate`, `GET {origin}/api/health`,
+// no batch route, 200 placeholders).
 
-const { isPlaceholderId, idGrammarOf } = require('../format.js')
+const { isPlaceholderId, idGrammarOf } = require('../id.js')
 const { revealsSecret } = require('../redact.js')
 const { entityTypeWord, placeholderRetrySafe } = require('../wire.js')
 const { failure } = require('./transport.js')
+
+/**
+ * The deployed service's mint routes at the origin, newest first (src/wire.rs
+ * `DEPLOYED_MINT_ROUTES`, docs/DEPLOYED.md F1–F3): `POST /mint`, `POST /v1/mint`, and
+ * `GET /api/get-chittyid`, which reads the whole request from the query (`byQuery`: a GET
+ * without a body). A 404 on one moves mints to the next.
+ */
+const DEPLOYED_MINT_ROUTES = Object.freeze([
+  Object.freeze({ path: '/mint', byQuery: false }),
+  Object.freeze({ path: '/v1/mint', byQuery: false }),
+  Object.freeze({ path: '/api/get-chittyid', byQuery: true }),
+])
+
+/** The deployed health route every revision has (src/wire.rs `DEPLOYED_HEALTH`, F7, F8). */
+const DEPLOYED_HEALTH_PATH = '/api/health'
 
 /**
  * A mint request as sent: v1's, plus `entityType` unless the wire is v1 (a v1 service ignores
@@ -19,6 +35,18 @@ function mintPayload(request, wire) {
   if (wire === 'v1' || request.entityType !== undefined) return request
   const word = entityTypeWord(request.entity) ?? request.entity
   return typeof word === 'string' ? { entityType: word, ...request } : request
+}
+
+/**
+ * The query a mint carries unless the wire is v1: `type=<word>`, the type the body's
+ * `entityType` gives (the caller's own when it is a string), for the revisions that read the
+ * type only from the query (src/wire.rs `typed_mint`, F18); undefined without a string entity.
+ */
+function mintQuery(request, wire) {
+  if (wire === 'v1' || typeof request.entity !== 'string') return undefined
+  const type =
+    typeof request.entityType === 'string' ? request.entityType : (entityTypeWord(request.entity) ?? request.entity)
+  return new URLSearchParams({ type }).toString()
 }
 
 const bad = (detail) =>
@@ -105,4 +133,12 @@ function parseValidation(json) {
   return answer
 }
 
-module.exports = { mintPayload, parseMint, parseBatch, parseValidation }
+module.exports = {
+  DEPLOYED_MINT_ROUTES,
+  DEPLOYED_HEALTH_PATH,
+  mintPayload,
+  mintQuery,
+  parseMint,
+  parseBatch,
+  parseValidation,
+}

@@ -42,7 +42,8 @@ export interface ChittyIDClientCalls {
    */
   validateFormat(id: unknown): boolean
   /**
-   * `GET /health` with a 5 s timeout: `false` when the service is unhealthy or unreachable.
+   * `GET {serviceUrl}/health` (on the deployed wire `GET {origin}/api/health`) with a 5 s timeout:
+   * `false` when the service is unhealthy or unreachable.
    * Rejects only like `validate()`: bad options, an AbortError, or `ECLIENTCLOSED`.
    */
   healthCheck(options?: CallOptions): Promise<boolean>

@@ -93,8 +93,9 @@ export interface ChittyIDClientConfig {
   /**
    * Which service's routes to speak (docs/OPERATIONS.md "Which service this talks to"). `"v1"`: v1's
    * routes below `serviceUrl`, the mint body as given. `"deployed"`: the deployed service's
-   * (`POST {origin}/mint`, or `{origin}/v1/mint` after a 404 there, with `entityType`, `POST {origin}/api/validate`, `GET
-   * {origin}/health`, no batch route). `"auto"`: learnt per endpoint from its answers (a 404 on
+   * (`POST {origin}/mint`, after a 404 there `POST {origin}/v1/mint`, after a 404 there too `GET
+   * {origin}/api/get-chittyid`, the type as `entityType` and `?type=`; `POST {origin}/api/validate`, `GET
+   * {origin}/api/health`, no batch route). `"auto"`: learnt per endpoint from its answers (a 404 on
    * v1's route, the grammar of a minted id) and remembered. Under the automatically chosen
    * fetch transport (a test runner) it is `"v1"`, so no detection request is ever sent there.
    * Default `"auto"`.

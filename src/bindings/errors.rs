@@ -57,7 +57,6 @@ fn failed_a_request(err: &ClientError) -> bool {
         | ClientError::MintOutcomeUnknown { .. }
         | ClientError::RateLimited { .. }
         | ClientError::BulkheadFull { .. }
-        | ClientError::Throttled { .. }
         | ClientError::Closed
         | ClientError::InvalidArgument { .. }
         | ClientError::BatchIncomplete { .. } => false,
@@ -90,9 +89,7 @@ pub fn to_error_info(err: &ClientError) -> ErrorInfo {
             may_have_minted: Some(true),
             ..base
         },
-        ClientError::RateLimited { retry_in_ms } | ClientError::Throttled { retry_in_ms } => {
-            ErrorInfo { retry_in_ms: Some(*retry_in_ms as f64), ..base }
-        }
+        ClientError::RateLimited { retry_in_ms, .. } => ErrorInfo { retry_in_ms: Some(*retry_in_ms as f64), ..base },
         ClientError::Placeholder { id, error_code, retry_safe } => ErrorInfo {
             placeholder_id: Some(id.clone()),
             service_error_code: error_code.clone(),

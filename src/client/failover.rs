@@ -1,5 +1,5 @@
 //! Endpoint failover for one client (docs/ARCHITECTURE.md, "Endpoint failover"): the fallback
-//! endpoints after the primary, each with its own transport, breaker and rate-limit gate, and
+//! endpoints after the primary, each with its own transport, breaker and pause (after a 429), and
 //! the run of a call across them in the order `EndpointSet` gives.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -18,7 +18,7 @@ use super::Client;
 /// An endpoint after the primary.
 pub struct Fallback {
     pub transport: ClientTransport,
-    /// Its own breaker and rate-limit gate; retry policy, budget, rate limit, stats and events
+    /// Its own breaker and pause (after a 429); retry policy, budget, rate limit, stats and events
     /// are the client's.
     pub resilience: Resilience,
 }
@@ -204,11 +204,14 @@ impl Client {
         }
     }
 
-    /// `GET /health` of endpoint `i` on its wire: `{serviceUrl}/health` (v1), `/health` at
-    /// the origin (deployed), and while the wire is unknown the origin's after a 404 on v1's.
-    /// Every health check goes through here: `healthCheck()`, the connection manager and the
-    /// failover probes.
+    /// The health check of endpoint `i` on its wire: `GET {serviceUrl}/health` (v1), `GET
+    /// /api/health` at the origin (deployed: every revision has it, docs/DEPLOYED.md F7, F8),
+    /// and while the wire is unknown the origin's after a 404 on v1's. With the service URL at
+    /// the origin, v1's route is also the deployed `/health` of the later revisions, so its 2xx
+    /// tells no wire. Every health check goes through here: `healthCheck()`, the connection
+    /// manager and the failover probes.
     pub(super) async fn health_of(&self, i: usize, timeout_ms: u64) -> Result<(), ClientError> {
+        use crate::wire::{DEPLOYED_HEALTH, V1_HEALTH};
         let request = |route: crate::wire::Route| Request {
             method: Method::Get,
             path: route.path,
@@ -216,9 +219,11 @@ impl Client {
             idempotency_key: None,
             timeout_ms,
             from_origin: route.from_origin,
+            query: None,
         };
-        let deployed = (!self.wire(i).health_routes_coincide()).then(|| request(crate::wire::DEPLOYED_HEALTH));
-        self.send_wired(i, request(crate::wire::V1_HEALTH), deployed, true)
+        let w = self.wire(i);
+        let deployed = (!w.same_url(DEPLOYED_HEALTH, V1_HEALTH.path)).then(|| request(DEPLOYED_HEALTH));
+        self.send_wired(i, request(V1_HEALTH), deployed, !w.service_url_is_origin())
             .await
             .and_then(Response::error_for_status)
             .map(drop)

@@ -19,7 +19,7 @@ impl Client {
         let resilience = self.endpoint(endpoint).1;
         let gate = resilience.pause();
         let mut budget_ms = HEALTH_TIMEOUT_MS;
-        resilience.pass_throttle(&mut budget_ms).await?;
+        resilience.pass_rate_limit(&mut budget_ms).await?;
         gate.pass(&mut budget_ms).await?;
         let stamp = gate.stamp();
         let started = std::time::Instant::now();

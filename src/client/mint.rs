@@ -27,36 +27,28 @@ impl Client {
         crate::rt::cancel::note_key(&key);
         // Only while some endpoint may speak the deployed wire: once every one is known to
         // speak v1, a mint costs no extra parse.
-        let typed: Option<Bytes> = if self.wires.iter().all(|w| w.get() == Wire::V1) {
-            None
-        } else {
-            wire::with_entity_type(&body).map(Bytes::from)
-        };
+        let typed = if self.wires.iter().all(|w| w.get() == Wire::V1) { None } else { wire::typed_mint(&body) };
+        let typed = typed.map(|t| (Bytes::from(t.body), t.query));
         let request = |i: usize, route: Route| {
-            let chosen = match (&typed, self.wire_of(i)) {
-                (Some(typed), Wire::Unknown | Wire::Deployed) => typed.clone(),
-                _ => body.clone(),
+            let (chosen, query) = match (&typed, self.wire_of(i)) {
+                (Some((body, query)), Wire::Unknown | Wire::Deployed) => (body.clone(), Some(query.as_str())),
+                _ => (body.clone(), None),
             };
             Request {
-                method: Method::Post,
+                // A route that reads the query only is a GET: no body (fetch sends none with one).
+                method: if route.by_query { Method::Get } else { Method::Post },
                 path: route.path,
-                body: Some(chosen),
+                body: (!route.by_query).then_some(chosen),
                 idempotency_key: Some(&key),
                 timeout_ms: self.timeout_ms,
                 from_origin: route.from_origin,
+                query,
             }
         };
         let request = &request;
         let attempt = |i: usize| async move {
-            let w = self.wire(i);
-            match w.get() {
-                Wire::Deployed => {
-                    match self.send_deployed_mint(i, false, |route| request(i, route)).await? {
-                        Some(sent) => Ok(sent),
-                        // Not reached (the older route is always left to try); no panic on the I/O thread.
-                        None => self.send_via(i, request(i, wire::DEPLOYED_MINT_BEFORE)).await,
-                    }
-                }
+            match self.wire(i).get() {
+                Wire::Deployed => self.send_deployed_mint(i, false, |route| request(i, route)).await,
                 Wire::Unknown => {
                     // v1's route first; a 404 there processed nothing, so the deployed routes
                     // that are other URLs follow (`send_wired`'s rule).
@@ -64,10 +56,8 @@ impl Client {
                     if first.status != 404 {
                         return Ok(first);
                     }
-                    match self.send_deployed_mint(i, true, |route| request(i, route)).await? {
-                        Some(second) if second.status != 404 => Ok(second),
-                        _ => Ok(first),
-                    }
+                    let second = self.send_deployed_mint(i, true, |route| request(i, route)).await?;
+                    Ok(if second.status == 404 { first } else { second })
                 }
                 Wire::V1 => self.send_via(i, request(i, wire::V1_MINT)).await,
             }
@@ -104,27 +94,40 @@ impl Client {
     }
 
     /// Sends a mint to the deployed service's mint routes in turn (`EndpointWire::
-    /// deployed_mint_routes`): `POST {origin}/mint`, and after a 404 there (nothing processed;
-    /// remembered for the endpoint) `POST {origin}/v1/mint`, the route of the revisions before
-    /// it (docs/DEPLOYED.md F1, F2). `None` when no route is left to try.
+    /// deployed_mint_routes`, docs/DEPLOYED.md F1–F3): `POST {origin}/mint`, after a 404 there
+    /// `POST {origin}/v1/mint`, and after a 404 there too `GET {origin}/api/get-chittyid`. A
+    /// 404 is the only answer that moves on: the route is not there, so nothing was processed
+    /// and sending the mint again cannot mint twice; it is remembered for the endpoint. With
+    /// `after_v1`, v1's own mint URL already answered 404 and is not sent again.
     async fn send_deployed_mint<'k>(
         &self,
         i: usize,
         after_v1: bool,
         request: impl Fn(Route) -> Request<'k>,
-    ) -> Result<Option<Response>, ClientError> {
+    ) -> Result<Response, ClientError> {
         let w = self.wire(i);
-        let mut last = None;
-        for route in w.deployed_mint_routes(after_v1).collect::<Vec<_>>() {
-            let response = self.send_via(i, request(route)).await?;
-            if response.status == 404 && route == wire::DEPLOYED_MINT {
-                w.set_older_mint_route();
-                last = Some(response);
+        let routes = w.deployed_mint_routes();
+        let mut answer = None;
+        for (n, &route) in routes.iter().enumerate() {
+            if after_v1 && w.same_url(route, wire::V1_MINT.path) {
+                w.mint_route_missing(route);
                 continue;
             }
-            return Ok(Some(response));
+            let response = self.send_via(i, request(route)).await?;
+            if response.status == 404 {
+                w.mint_route_missing(route);
+                if n + 1 < routes.len() {
+                    answer = Some(response);
+                    continue;
+                }
+            }
+            return Ok(response);
         }
-        Ok(last)
+        // Not reached: the last route is never v1's URL (it is a GET). No panic on the I/O thread.
+        match answer {
+            Some(response) => Ok(response),
+            None => self.send_via(i, request(wire::DEPLOYED_MINT_OLDEST)).await,
+        }
     }
 
     /// `POST /mint/batch` with `{"requests":[...]}` serialized by the caller; `count` is the
@@ -145,6 +148,7 @@ impl Client {
             idempotency_key: Some(&key_or_fresh),
             timeout_ms: self.timeout_ms,
             from_origin: false,
+            query: None,
         };
         let parse = |i: usize, r: &Response| {
             self.wire(i).set_batch_route(true);
@@ -166,8 +170,7 @@ impl Client {
                 self.wire(i).set_batch_route(false);
                 self.mint_one_by_one(&body, count, key.as_deref()).await
             }
-            other => other
-                .map_err(|e| self.name_404(e, Method::Post, Route { path: "/mint/batch", from_origin: false }, None)),
+            other => other.map_err(|e| self.name_404(e, Method::Post, Route::below_service("/mint/batch"), None)),
         }
     }
 

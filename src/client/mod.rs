@@ -106,7 +106,7 @@ impl Drop for Live {
 /// How a client treats its calls and the answers it gets, fixed when it is built.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CallRules {
-    /// When a mint may be sent again (`retry.mintRetry`).
+    /// When a mint may be sent again (`retry.mint`).
     pub mint_retry: MintRetry,
     /// Which wire the endpoints speak (`wire`).
     pub wire: WireMode,

@@ -239,6 +239,7 @@ impl Client {
             idempotency_key: None,
             timeout_ms: self.timeout_ms,
             from_origin: false,
+            query: None,
         };
         let deployed = || Request {
             method: Method::Post,
@@ -247,6 +248,7 @@ impl Client {
             idempotency_key: None,
             timeout_ms: self.timeout_ms,
             from_origin: true,
+            query: None,
         };
         let attempt = |i: usize| self.send_wired(i, v1(), Some(deployed()), true);
         let parse = |i: usize, r: &Response| {
@@ -287,7 +289,7 @@ impl Client {
                 let i = self.active_endpoint();
                 let (method, route) = match self.wire_of(i) {
                     Wire::Deployed => ("POST", wire::DEPLOYED_VALIDATE),
-                    _ => ("GET", Route { path: "/validate/", from_origin: false }),
+                    _ => ("GET", Route::below_service("/validate/")),
                 };
                 let url = self.url_of(i, route);
                 let tail = if route.from_origin { String::new() } else { encode_uri_component(id) };

@@ -77,6 +77,7 @@ impl Client {
                     (Wire::Deployed, Some(d)) => d,
                     _ => v1,
                 };
+                let method = if route.by_query { Method::Get } else { method };
                 ClientError::RouteNotFound { method: method.as_str(), url: self.url_of(i, route), status_text }
             }
             other => other,

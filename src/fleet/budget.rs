@@ -137,6 +137,16 @@ impl RateBudget {
         &self.members_key
     }
 
+    #[cfg(test)]
+    pub fn bucket_key(&self) -> &str {
+        &self.bucket_key
+    }
+
+    /// A rate budget was asked for (`fleet.ratePerSecond`): each attempt reserves a slot.
+    pub fn is_configured(&self) -> bool {
+        self.config.is_some()
+    }
+
     pub fn note_members(&self, members: u64) {
         self.members.store(members.max(1), Relaxed);
     }

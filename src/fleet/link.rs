@@ -54,6 +54,9 @@ pub struct Link {
     /// Cancelled when the client closes: the warm-up, the probes and the refreshes stop.
     closing: CancellationToken,
     deadline: Duration,
+    /// What the health check (the warm-up, a probe) gives each of its round trips: the
+    /// deadline, and at least `PROBE_TIMEOUT_MS`.
+    probe_timeout: Duration,
     state: Mutex<State>,
     counters: Arc<FleetCounters>,
     sink: SharedSink,
@@ -90,6 +93,7 @@ impl Link {
             tasks: TaskTracker::new(),
             closing: CancellationToken::new(),
             deadline: Duration::from_millis(deadline_ms),
+            probe_timeout: Duration::from_millis(deadline_ms.max(PROBE_TIMEOUT_MS)),
             state: Mutex::new(State { health: Health::Unknown, consecutive_timeouts: 0, reason: None }),
             counters,
             sink,
@@ -209,9 +213,11 @@ impl Link {
         if let Some(c) = current() {
             return Ok(c);
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(PROBE_TIMEOUT_MS)))
-            .set_response_timeout(Some(Duration::from_millis(PROBE_TIMEOUT_MS)));
+        // No timeout of the crate's own: the link bounds every use of the connection (a command
+        // by its deadline, the health check by `probe_timeout`), and that bound is the one the
+        // options promise. The crate's (500 ms by default; 1 s as set here before) cut every
+        // command first, as an error, whatever `deadlineMs` said.
+        let config = AsyncConnectionConfig::new().set_connection_timeout(None).set_response_timeout(None);
         let opened = self.client.get_multiplexed_async_connection_with_config(&config).await?;
         let mut slot = self.connection.lock().unwrap_or_else(PoisonError::into_inner);
         // Closed meanwhile: the new connection is dropped here, not kept.
@@ -275,38 +281,45 @@ impl Link {
 
     /// Connects in the background, so the first call does not pay for it.
     pub async fn warm_up(self: Arc<Self>) {
-        match self.connect(Duration::from_millis(PROBE_TIMEOUT_MS)).await {
+        match self.connect().await {
             Ok(()) => self.answered(),
             Err(reason) => self.go_down(reason),
         }
     }
 
-    /// PING, then load every script (a restarted Redis has none), so calls start on EVALSHA,
-    /// then run `scripts/probe.lua`: a Redis that answers but refuses the fleet's work (ACL,
-    /// out of memory, read-only) does not count as up.
-    async fn connect(&self, within: Duration) -> Result<(), String> {
+    /// The health check: PING, then load every script (a restarted Redis has none), so calls
+    /// start on EVALSHA, then run `scripts/probe.lua`: a Redis that answers but refuses the
+    /// fleet's work (ACL, out of memory, read-only) does not count as up. Each round trip (the
+    /// connection's opening included) gets `probe_timeout`: a Redis that answers commands within
+    /// the deadline passes it, however long that deadline is.
+    async fn connect(&self) -> Result<(), String> {
+        let limit = self.probe_timeout;
         let ready = async {
-            let mut connection = self.connection().await?;
-            redis::cmd("PING").query_async::<()>(&mut connection).await?;
+            let mut connection = within(limit, self.connection()).await?;
+            within(limit, redis::cmd("PING").query_async::<()>(&mut connection)).await?;
             for code in super::lua::ALL {
                 // SCRIPT LOAD by hand: the crate's `load_async` asserts (in builds with debug
                 // assertions) that the answer is the script's SHA-1, and a server that is not
                 // Redis may answer anything.
-                let hash: String = redis::cmd("SCRIPT").arg("LOAD").arg(code).query_async(&mut connection).await?;
-                if hash != redis::Script::new(code).get_hash() {
-                    return Err(redis::RedisError::from((
+                let mut load = redis::cmd("SCRIPT");
+                load.arg("LOAD").arg(code);
+                if within(limit, load.query_async::<String>(&mut connection)).await?
+                    != redis::Script::new(code).get_hash()
+                {
+                    return Err(Some(redis::RedisError::from((
                         redis::ErrorKind::Client,
                         "SCRIPT LOAD answered with another SHA-1 than the script's (is this Redis?)",
-                    )));
+                    ))));
                 }
             }
-            redis::Script::new(super::lua::PROBE).key(&self.probe_key).invoke_async::<()>(&mut connection).await?;
-            Ok::<(), redis::RedisError>(())
+            let probe = redis::Script::new(super::lua::PROBE);
+            within(limit, probe.key(&self.probe_key).invoke_async::<()>(&mut connection)).await?;
+            Ok(())
         };
-        match tokio::time::timeout(within, ready).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(self.describe(&e)),
-            Err(_) => Err(format!("Redis did not answer within {} ms", within.as_millis())),
+        match ready.await {
+            Ok(()) => Ok(()),
+            Err(Some(e)) => Err(self.describe(&e)),
+            Err(None) => Err(format!("Redis did not answer within {} ms", limit.as_millis())),
         }
     }
 
@@ -390,11 +403,23 @@ async fn probe_until_up(link: Weak<Link>) {
         if link.lock().health == Health::Closed {
             return;
         }
-        if link.connect(Duration::from_millis(PROBE_TIMEOUT_MS)).await.is_ok() {
+        if link.connect().await.is_ok() {
             link.come_back();
             return;
         }
         // The next probe starts from a new connection (see `Link::drop_connection`).
         link.drop_connection();
+    }
+}
+
+/// One round trip of the health check, bounded by `limit`: `Err(None)` when no answer came in
+/// time.
+async fn within<T>(
+    limit: Duration,
+    step: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, Option<redis::RedisError>> {
+    match tokio::time::timeout(limit, step).await {
+        Ok(answer) => answer.map_err(Some),
+        Err(_) => Err(None),
     }
 }

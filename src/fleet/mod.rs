@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::error::ClientError;
+use crate::error::{ClientError, Pacer};
 use crate::observe::events::SharedSink;
 use crate::rt::clock::SharedClock;
 
@@ -41,7 +41,8 @@ pub const STATE_REFRESH_MS: u64 = 250;
 pub const ACTIVE_MEMBER_MS: u64 = 8 * STATE_REFRESH_MS;
 /// While Redis is down, how often it is probed.
 pub const PROBE_INTERVAL_MS: u64 = 500;
-/// Connection attempts and probes (nobody waits on them) give Redis this long.
+/// The health check (the warm-up, the probes: nobody waits on them) gives each of its round
+/// trips this long, or the deadline when that is longer.
 pub const PROBE_TIMEOUT_MS: u64 = 1_000;
 /// Commands in a row without an answer within the deadline before the fleet goes local-only.
 pub const TIMEOUTS_BEFORE_DEGRADED: u32 = 3;
@@ -213,6 +214,9 @@ pub struct Fleet {
 /// Slots of Redis's bucket that this instance's callers hold or owe back.
 #[derive(Default)]
 struct Slots {
+    /// Slot requests on their way to Redis ([`Fleet::reserve`]): what they reserve is not
+    /// known yet.
+    asking: u64,
     /// Reserved, their callers still waiting for them.
     waiting: u64,
     /// Given up by their callers, not yet given back.
@@ -223,21 +227,15 @@ struct Slots {
     closed: bool,
 }
 
-/// A slot of the rate budget being waited for; dropped before the wait ends (the call was
-/// aborted or closed), its token is given back in the background.
+/// A slot of the rate budget reserved for a call (counted in `Slots::waiting` when it is
+/// Redis's); dropped before the call used it (the call was aborted, timed out or closed, before
+/// or after the answer reached it), its token is given back in the background.
 struct SlotHeld {
     fleet: Option<Arc<Fleet>>,
     from_redis: bool,
 }
 
 impl SlotHeld {
-    fn new(fleet: &Arc<Fleet>, from_redis: bool) -> Self {
-        if from_redis {
-            fleet.slots().waiting += 1;
-        }
-        Self { fleet: Some(Arc::clone(fleet)), from_redis }
-    }
-
     fn used(mut self) {
         if let Some(fleet) = self.fleet.take().filter(|_| self.from_redis) {
             let mut slots = fleet.slots();
@@ -346,15 +344,21 @@ impl Fleet {
         let mut waited = false;
         loop {
             let left = self.max_wait_ms.saturating_sub(started.elapsed().as_millis() as u64);
-            let (grant, from_redis) = self.rate.reserve(left).await;
+            let (grant, held) = self.reserve(left).await?;
             match grant {
-                Grant::After(0) => return Ok(waited),
+                Grant::After(0) => {
+                    if let Some(held) = held {
+                        held.used();
+                    }
+                    return Ok(waited);
+                }
                 Grant::After(ms) => {
                     self.counters.rate_waits.fetch_add(1, Relaxed);
                     self.counters.rate_wait_ms.fetch_add(ms, Relaxed);
-                    let held = SlotHeld::new(self, from_redis);
                     tokio::time::sleep(Duration::from_millis(ms)).await;
-                    held.used();
+                    if let Some(held) = held {
+                        held.used();
+                    }
                     return Ok(true);
                 }
                 Grant::Paused(ms) if ms <= left => {
@@ -364,10 +368,57 @@ impl Fleet {
                 }
                 Grant::Paused(ms) | Grant::Refused(ms) => {
                     self.counters.rate_limited.fetch_add(1, Relaxed);
-                    return Err(ClientError::RateLimited { retry_in_ms: ms });
+                    let by = if matches!(grant, Grant::Paused(_)) { Pacer::Pause } else { Pacer::Budget };
+                    return Err(ClientError::RateLimited { retry_in_ms: ms, by });
                 }
             }
         }
+    }
+
+    /// A slot of the budget for one attempt, waiting at most `left` ms; with the slot reserved,
+    /// its [`SlotHeld`]. The request to Redis runs in a task of the link, not in the call: a
+    /// call stopped (aborted, timed out, closed) while its request is on its way stops waiting,
+    /// and the task, once Redis's answer is known, gives back the slot Redis reserved for it.
+    /// Only then: a request that timed out may or may not have reached Redis, and one Redis
+    /// refused reserved nothing, so giving back at the stop would hand the fleet slots it never
+    /// had (more requests than the budget). Without a rate budget nothing is asked of Redis.
+    async fn reserve(self: &Arc<Self>, left: u64) -> Result<(Grant, Option<SlotHeld>), ClientError> {
+        if !self.rate.is_configured() {
+            return Ok((self.rate.reserve(left).await.0, None));
+        }
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.slots().asking += 1;
+        let fleet = Arc::clone(self);
+        self.link.spawn(async move {
+            let (grant, from_redis) = fleet.rate.reserve(left).await;
+            let reserved = matches!(grant, Grant::After(_));
+            let after_close = {
+                let mut slots = fleet.slots();
+                slots.asking -= 1;
+                let after_close = reserved && from_redis && slots.closed;
+                if after_close {
+                    // `Fleet::close` took over meanwhile (its calls are stopped and send
+                    // nothing): it waits for this give-back.
+                    slots.returning += 1;
+                } else if reserved && from_redis {
+                    slots.waiting += 1;
+                }
+                after_close
+            };
+            if after_close {
+                fleet.rate.give_back(1).await;
+                fleet.slots().returning -= 1;
+                return;
+            }
+            let held = reserved.then(|| SlotHeld { fleet: Some(Arc::clone(&fleet)), from_redis });
+            if let Err((_, held)) = answer.send((grant, held)) {
+                // The caller is gone: its slot goes back.
+                drop(held);
+            }
+        });
+        // No answer at all: the task was dropped with the runtime, or gave the slot back at the
+        // close; either way the call is being stopped.
+        answered.await.map_err(|_| ClientError::Closed)
     }
 
     /// Pauses this instance at once and the rest of the fleet through Redis; called with the
@@ -383,6 +434,12 @@ impl Fleet {
 
     fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// True while slot requests or give-backs are on their way to Redis.
+    fn settling(&self) -> bool {
+        let slots = self.slots();
+        slots.asking + slots.returning > 0
     }
 
     /// Gives back the slots owed so far, in one command.
@@ -403,28 +460,30 @@ impl Fleet {
     /// The warm-up, the probes and the refreshes stop at once. Slots that callers were waiting
     /// for (the close stops them: they send nothing) and slots owed are first given back to the
     /// fleet, in one command bounded by the deadline, so a member that shuts down with a queue
-    /// does not hold up the rest of the fleet; then the link closes. [`Fleet::closed`] says when
-    /// all of that has ended. Idempotent.
+    /// does not hold up the rest of the fleet; so are the slots whose requests were on their way
+    /// (each once its answer comes); then the link closes. [`Fleet::closed`] says when all of
+    /// that has ended. Idempotent.
     pub fn close(self: &Arc<Self>) {
-        let (tokens, returning) = {
+        let (tokens, busy) = {
             let mut slots = self.slots();
             if slots.closed {
                 return;
             }
             slots.closed = true;
-            (std::mem::take(&mut slots.waiting) + std::mem::take(&mut slots.owed), slots.returning)
+            (std::mem::take(&mut slots.waiting) + std::mem::take(&mut slots.owed), slots.returning + slots.asking)
         };
         self.link.begin_close();
-        if tokens == 0 && returning == 0 {
+        if tokens == 0 && busy == 0 {
             self.link.close();
             return;
         }
         let fleet = Arc::clone(self);
         self.link.spawn(async move {
-            // This give-back, and those already on their way, within one deadline in all.
+            // This give-back, those already on their way and those of the requests still
+            // asking, within one deadline in all.
             let returned = async {
                 fleet.rate.give_back(tokens).await;
-                while fleet.slots().returning > 0 {
+                while fleet.settling() {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             };
@@ -529,3 +588,5 @@ impl Fleet {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_late;

@@ -15,7 +15,7 @@ const SERVICE: &str = "http://127.0.0.1:9/v1";
 /// The test Redis, or `None` for a test that then skips, saying so on stderr. A test that
 /// cannot reach Redis must not report `ok` where Redis is expected: with
 /// `CHITTYID_REQUIRE_REDIS` set (`.ci/run` sets it) a missing URL fails the test instead.
-fn redis_url() -> Option<String> {
+pub(super) fn redis_url() -> Option<String> {
     let url = std::env::var("CHITTYID_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
     if url.is_none() {
         let required = std::env::var("CHITTYID_REQUIRE_REDIS").is_ok_and(|v| !v.is_empty() && v != "0");
@@ -31,12 +31,16 @@ fn redis_url() -> Option<String> {
     url
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
 /// A fleet member; members built with the same `prefix` share state.
-fn member(url: &str, prefix: &str, configure: impl FnOnce(&mut FleetConfig)) -> (Arc<Fleet>, Arc<RecordingSink>) {
+pub(super) fn member(
+    url: &str,
+    prefix: &str,
+    configure: impl FnOnce(&mut FleetConfig),
+) -> (Arc<Fleet>, Arc<RecordingSink>) {
     let mut config = FleetConfig::new(url.to_owned());
     config.key_prefix = prefix.to_owned();
     // Generous: these tests assert behaviour, not latency, on a shared machine.
@@ -56,7 +60,7 @@ fn member(url: &str, prefix: &str, configure: impl FnOnce(&mut FleetConfig)) -> 
     (fleet, sink)
 }
 
-fn prefix() -> String {
+pub(super) fn prefix() -> String {
     format!("chittyid-test-{:08x}", fastrand::u32(..))
 }
 
@@ -162,7 +166,7 @@ async fn raw_set(url: &str, key: &str, value: &str) {
     redis::cmd("SET").arg(key).arg(value).arg("PX").arg(60_000).query_async::<()>(&mut conn).await.unwrap();
 }
 
-async fn raw_get(url: &str, key: &str) -> Option<String> {
+pub(super) async fn raw_get(url: &str, key: &str) -> Option<String> {
     let mut conn = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
     redis::cmd("GET").arg(key).query_async(&mut conn).await.unwrap()
 }
@@ -356,6 +360,7 @@ fn a_published_pause_holds_this_instance_and_a_call_that_cannot_wait_fails_unsen
         assert_eq!(short.current_pause(), 1_000);
         let err = short.before_attempt().await.unwrap_err();
         assert_eq!(err.code(), "ERATELIMITED");
+        assert!(matches!(err, ClientError::RateLimited { by: crate::error::Pacer::Pause, .. }), "{err:?}");
         assert!(!err.may_have_reached_service());
     });
 }

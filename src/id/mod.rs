@@ -5,7 +5,7 @@
 //!   and YYMM digits, G 1-9, LLL letters, T one of `PLTEA`, C a trust level 0-5, XX the service's
 //!   mod-97 check pair ([`deployed_check_pair`]).
 //!
-//! `lib/format.js` states the same grammars as JS regexes; __test__/format.test.mjs proves both
+//! `lib/id.js` states the same grammars as JS regexes; __test__/id.test.mjs proves both
 //! agree, and both sides check the vectors of `__test__/fixtures/id-vectors.json`.
 
 use std::sync::LazyLock;
@@ -18,7 +18,7 @@ pub const ID_LEN: usize = 22;
 pub const DEPLOYED_ID_LEN: usize = 25;
 
 /// v1's grammar, one named group per field. Without the names it is the pattern of
-/// `validateFormat` (lib/format.js); __test__/format.test.mjs checks that both agree.
+/// `validateFormat` (lib/id.js); __test__/id.test.mjs checks that both agree.
 const ID_PATTERN: &str = concat!(
     r"^(?<version>[A-Z]{2})-(?<generation>[A-Z])-(?<location>[A-Z]{3})",
     r"-(?<sequence>[0-9]{4})-(?<entity_type>[A-Z])-(?<year_month>[0-9]{2})",
@@ -169,7 +169,7 @@ pub fn placeholder_error_number(id: &str) -> Option<u8> {
     is_placeholder(id).then(|| id[11..13].parse().ok()).flatten()
 }
 
-/// The deployed service's placeholder error codes with the number each puts in SSSS. lib/format.js
+/// The deployed service's placeholder error codes with the number each puts in SSSS. lib/id.js
 /// holds the same table (`PLACEHOLDER_ERROR_CODES`).
 pub const PLACEHOLDER_ERRORS: [(&str, u8); 9] = [
     ("MINT_UNAVAILABLE", 1),
@@ -310,8 +310,8 @@ pub fn parse_in(id: &str, grammar: IdGrammar) -> Option<Parsed> {
     grammar.admits(parsed.grammar()).then_some(parsed)
 }
 
-/// Entity codes the service accepts, with the T letter their ids carry. lib/format.js holds the
-/// same table (`ENTITY_TYPE_LETTERS`); __test__/format.test.mjs holds the two equal. The deployed
+/// Entity codes the service accepts, with the T letter their ids carry. lib/id.js holds the
+/// same table (`ENTITY_TYPE_LETTERS`); __test__/id.test.mjs holds the two equal. The deployed
 /// grammar's letters (P L T E A) are the first five entities' letters.
 pub const ENTITY_TYPE_LETTERS: [(&str, char); 9] = [
     ("PEO", 'P'),

@@ -73,17 +73,17 @@ fn rejects_digits_where_letters_belong_and_vice_versa() {
     assert!(!is_valid_format("CT-A-CHI-1234-I-24-A--"));
 }
 
-/// `pattern` with its group names and parentheses removed, as lib/format.js writes it.
+/// `pattern` with its group names and parentheses removed, as lib/id.js writes it.
 fn without_names(pattern: &str) -> String {
     regex::Regex::new(r"\(\?<[a-z_]+>|\)").unwrap().replace_all(pattern, "").into_owned()
 }
 
 #[test]
 fn the_patterns_are_the_ones_of_validate_format() {
-    let js = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lib/format.js"));
+    let js = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lib/id.js"));
     for pattern in [ID_PATTERN, DEPLOYED_PATTERN, PLACEHOLDER_PATTERN] {
         let plain = without_names(pattern);
-        assert!(js.contains(&format!("/{plain}/")), "lib/format.js has not got {plain}");
+        assert!(js.contains(&format!("/{plain}/")), "lib/id.js has not got {plain}");
     }
     assert_eq!(ID.captures_len(), 9, "one group per field");
     assert_eq!(DEPLOYED.captures_len(), 9, "one group per field");
@@ -97,18 +97,18 @@ fn compact(js: &str) -> String {
 
 #[test]
 fn the_entity_table_is_the_one_of_lib_format_js() {
-    // lib/format.js writes it as `{ PEO: 'P', PLACE: 'L', ... }` (compared without whitespace); __test__/format.test.mjs also
+    // lib/id.js writes it as `{ PEO: 'P', PLACE: 'L', ... }` (compared without whitespace); __test__/id.test.mjs also
     // compares the loaded JS object with `entityTypeLetters()`.
-    let js = compact(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lib/format.js")));
+    let js = compact(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lib/id.js")));
     let entries: Vec<String> = ENTITY_TYPE_LETTERS.iter().map(|(e, l)| format!("{e}:'{l}'")).collect();
-    assert!(js.contains(&format!("{{{}}}", entries.join(","))), "lib/format.js has not got {entries:?}");
+    assert!(js.contains(&format!("{{{}}}", entries.join(","))), "lib/id.js has not got {entries:?}");
 }
 
 #[test]
 fn the_placeholder_codes_are_the_ones_of_lib_format_js() {
-    let js = compact(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lib/format.js")));
+    let js = compact(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lib/id.js")));
     let entries: Vec<String> = PLACEHOLDER_ERRORS.iter().map(|(c, n)| format!("{c}:{n}")).collect();
-    assert!(js.contains(&format!("{{{}}}", entries.join(","))), "lib/format.js has not got {entries:?}");
+    assert!(js.contains(&format!("{{{}}}", entries.join(","))), "lib/id.js has not got {entries:?}");
     for (code, n) in PLACEHOLDER_ERRORS {
         assert_eq!((placeholder_error_number_of(code), placeholder_error_code(n)), (Some(n), Some(code)));
     }

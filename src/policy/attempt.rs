@@ -1,4 +1,4 @@
-//! The one request path every client operation goes through: the rate-limit gate, circuit
+//! The one request path every client operation goes through: the rate limit, the pause, circuit
 //! breaker admission, the attempt, failure classification, and retry with backoff (honouring
 //! Retry-After) under the retry-safety rule for mints (docs/ARCHITECTURE.md, "Retry safety").
 
@@ -149,7 +149,7 @@ pub struct Call<'a> {
 
 impl Resilience {
     /// Runs `attempt` (given the 1-based attempt number) and `parse`s its answer until that
-    /// succeeds, fails for good, or the breaker or the rate-limit gate refuses. A non-2xx
+    /// succeeds, fails for good, or the rate limit, the pause or the breaker refuses. A non-2xx
     /// answer is a failure here (`ClientError::Http`), and so is an unparsable 2xx: parsing
     /// inside the loop lets a mint whose answer was garbled be replayed under its idempotency
     /// key (when the service honours keys) instead of being lost.
@@ -166,7 +166,7 @@ impl Resilience {
             retry_budget.deposit();
         }
         loop {
-            self.pass_throttle(&mut budget_ms).await?;
+            self.pass_rate_limit(&mut budget_ms).await?;
             self.pause.pass(&mut budget_ms).await?;
             // Held until this attempt's outcome is recorded: while HALF_OPEN it is one of the
             // limited trial slots, freed however the attempt ends (dropped futures included).
@@ -255,7 +255,7 @@ impl Resilience {
     }
 
     /// Waits for the client-side rate limit's token, out of `budget_ms`.
-    pub async fn pass_throttle(&self, budget_ms: &mut u64) -> Result<(), ClientError> {
+    pub async fn pass_rate_limit(&self, budget_ms: &mut u64) -> Result<(), ClientError> {
         match &self.rate_limit {
             Some(bucket) => bucket.acquire(budget_ms).await,
             None => Ok(()),
@@ -299,7 +299,7 @@ impl Resilience {
         }
     }
 
-    /// Feeds a request's outcome (sent in gate epoch `stamp`) to the rate-limit gate; a 429
+    /// Feeds a request's outcome (sent in the pause's epoch `stamp`) to the pause; a 429
     /// that starts a pause is announced as `rateLimited`, and its length returned.
     pub fn record_for_gate(&self, op: Operation, stamp: u64, err: Option<&ClientError>) -> Option<u64> {
         match err {

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::error::ClientError;
+use crate::error::{ClientError, Pacer};
 use crate::policy::line::Line;
 use crate::policy::retry::RetryPolicy;
 use crate::rt::clock::SharedClock;
@@ -215,7 +215,7 @@ impl Pause {
 
     fn reject(&self, retry_in_ms: u64) -> ClientError {
         self.rejected.fetch_add(1, Ordering::Relaxed);
-        ClientError::RateLimited { retry_in_ms }
+        ClientError::RateLimited { retry_in_ms, by: Pacer::Pause }
     }
 
     /// A request stamped `stamp` succeeded.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::error::ClientError;
+use crate::error::{ClientError, Pacer};
 use crate::policy::line::Line;
 use crate::rt::clock::SharedClock;
 
@@ -132,7 +132,7 @@ impl RateLimit {
 
     fn reject(&self, retry_in_ms: u64) -> ClientError {
         self.rejected.fetch_add(1, Relaxed);
-        ClientError::Throttled { retry_in_ms }
+        ClientError::RateLimited { retry_in_ms, by: Pacer::RateLimit }
     }
 
     pub fn snapshot(&self) -> RateLimitSnapshot {

@@ -113,7 +113,6 @@ pub fn is_retryable(err: &ClientError) -> bool {
         | ClientError::MintOutcomeUnknown { .. }
         | ClientError::RateLimited { .. }
         | ClientError::BulkheadFull { .. }
-        | ClientError::Throttled { .. }
         | ClientError::Closed
         | ClientError::InvalidArgument { .. }
         | ClientError::BatchIncomplete { .. }

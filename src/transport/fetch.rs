@@ -256,7 +256,7 @@ impl FetchTransport {
             id,
             call: ORIGIN.try_with(|o| o.ticket).ok(),
             method: req.method,
-            url: format!("{}{}", if req.from_origin { &self.origin } else { &self.base_url }, req.path),
+            url: req.url_below(if req.from_origin { &self.origin } else { &self.base_url }),
             body: req.body,
             authorization: self.authorization.clone(),
             idempotency_key: req.idempotency_key.map(str::to_owned),
@@ -345,6 +345,7 @@ mod tests {
             idempotency_key: key,
             timeout_ms,
             from_origin: false,
+            query: None,
         }
     }
 
@@ -364,6 +365,24 @@ mod tests {
         assert_eq!(call.body.as_deref(), Some(&b"{\"entity\":\"PEO\"}"[..]));
         assert!(js.aborted.lock().unwrap().is_empty(), "an answered fetch is not aborted");
         assert!(!lock_waiting().contains_key(&call.id));
+    }
+
+    #[test]
+    fn a_query_goes_after_the_path_at_the_origin() {
+        let js = Arc::new(FakeJs::default());
+        *js.answer.lock().unwrap() = Some(Box::new(|_| Ok(ok("{}"))));
+        let t = transport(&js, None);
+        let req = Request {
+            method: Method::Get,
+            body: None,
+            from_origin: true,
+            query: Some("type=a%22b+%26c"),
+            ..post("/api/get-chittyid", None, 2000)
+        };
+        runtime().block_on(t.send(req)).unwrap();
+        let started = js.started.lock().unwrap();
+        assert_eq!(started[0].url, "http://stub.test/api/get-chittyid?type=a%22b+%26c");
+        assert_eq!(started[0].body, None);
     }
 
     #[test]

@@ -168,7 +168,15 @@ impl Transport {
         result
     }
 
-    fn url_for(&self, path: &str, from_origin: bool) -> Url {
+    fn url_for(&self, req: &Request<'_>) -> Url {
+        let mut url = self.path_url(req.path, req.from_origin);
+        if req.query.is_some() {
+            url.set_query(req.query);
+        }
+        url
+    }
+
+    fn path_url(&self, path: &str, from_origin: bool) -> Url {
         if from_origin {
             let mut url = self.routes.base.clone();
             url.set_path(path);
@@ -187,7 +195,7 @@ impl Transport {
     }
 
     async fn exchange(&self, req: &Request<'_>) -> Result<Response, ClientError> {
-        let mut request = reqwest::Request::new(req.method.to_reqwest(), self.url_for(req.path, req.from_origin));
+        let mut request = reqwest::Request::new(req.method.to_reqwest(), self.url_for(req));
         let headers = request.headers_mut();
         // The call's own headers (trace context...), checked by `telemetry::parse_headers`;
         // the client's headers are inserted after them and so always win.
@@ -338,11 +346,8 @@ impl ClientTransport {
         // The URL telemetry shows is the one this endpoint sends to (the service URL carries no
         // credentials, query or fragment: `config::normalize_service_url`).
         let base = if req.from_origin { self.origin.as_str() } else { self.base_url() };
-        let exchange = crate::observe::telemetry::request_starts(
-            req.method,
-            || format!("{base}{}", req.path),
-            req.idempotency_key,
-        );
+        let exchange =
+            crate::observe::telemetry::request_starts(req.method, || req.url_below(base), req.idempotency_key);
         let (method, path, started) = (req.method, req.path, std::time::Instant::now());
         let (transport, result) = match &self.kind {
             Kind::Native(t) => ("native", t.send(req).await),

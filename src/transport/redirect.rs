@@ -1,4 +1,5 @@
-//! Redirects the way `fetch` follows them: up to 20 hops; 307/308 keep method and body,
+//! Redirects the way `fetch` follows them: up to [`MAX_REDIRECTS`] hops (20, as `fetch`);
+//! 307/308 keep method and body,
 //! 301/302 on POST and 303 become GET (reqwest's rules); a hop to another origin loses
 //! `Authorization` (reqwest strips it when the host or port changes). Refused here: https
 //! to http, and plain http to a host that is not loopback unless `allowInsecure`.
@@ -7,7 +8,9 @@ use std::fmt;
 
 use reqwest::redirect::{Attempt, Policy};
 
-pub const MAX_REDIRECTS: usize = 20;
+/// The most redirects one request follows: `fixed.maxRedirects` of the options table, which
+/// the fetch transport's and the portable build's redirects read too (lib/fetch-redirect.js).
+pub const MAX_REDIRECTS: usize = crate::option_table::MAX_REDIRECTS as usize;
 
 /// Why a redirect was not followed; `code` becomes `error.code`.
 #[derive(Debug)]

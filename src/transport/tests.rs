@@ -27,7 +27,15 @@ fn transport(url: &str) -> Transport {
 }
 
 fn get(path: &str) -> Request<'_> {
-    Request { method: Method::Get, path, body: None, idempotency_key: None, timeout_ms: 3000, from_origin: false }
+    Request {
+        method: Method::Get,
+        path,
+        body: None,
+        idempotency_key: None,
+        timeout_ms: 3000,
+        from_origin: false,
+        query: None,
+    }
 }
 
 fn post<'a>(path: &'a str, body: &'static str, key: &'a str) -> Request<'a> {
@@ -38,6 +46,7 @@ fn post<'a>(path: &'a str, body: &'static str, key: &'a str) -> Request<'a> {
         idempotency_key: Some(key),
         timeout_ms: 3000,
         from_origin: false,
+        query: None,
     }
 }
 
@@ -160,6 +169,22 @@ fn other_paths_extend_the_service_path_as_encoded() {
         let t = transport(&format!("{}/", server.url));
         t.send(get("/validate/a%2Fb%20c")).await.unwrap();
         assert!(server.requests.lock().unwrap()[0].starts_with("GET /v1/validate/a%2Fb%20c HTTP/1.1\r\n"));
+    });
+}
+
+#[test]
+fn a_query_is_sent_as_given_below_the_origin_or_the_service_url() {
+    runtime().block_on(async {
+        let server = raw_server(|_, _| ok_json("{}")).await;
+        let t = transport(&server.url);
+        let query = Some("type=a%22b+%26c");
+        t.send(Request { from_origin: true, query, ..get("/api/get-chittyid") }).await.unwrap();
+        t.send(Request { query, ..post("/mint", "{}", "k") }).await.unwrap();
+        t.send(get("/mint")).await.unwrap();
+        let seen = server.requests.lock().unwrap();
+        assert!(seen[0].starts_with("GET /api/get-chittyid?type=a%22b+%26c HTTP/1.1\r\n"), "{}", seen[0]);
+        assert!(seen[1].starts_with("POST /v1/mint?type=a%22b+%26c HTTP/1.1\r\n"), "{}", seen[1]);
+        assert!(seen[2].starts_with("GET /v1/mint HTTP/1.1\r\n"), "a fixed route's URL keeps no query: {}", seen[2]);
     });
 }
 

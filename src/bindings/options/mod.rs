@@ -222,8 +222,13 @@ fn attempts(path: &str, value: Option<f64>, default: Option<u32>) -> Checked<Opt
     })
 }
 
-/// The values of `transport` on the native side; the first is the default (JS picks one first).
-const TRANSPORTS: [&str; 2] = ["native", "fetch"];
+/// The transport a `transport` value of the table names (`table::TRANSPORT_VALUES`).
+fn transport_kind(name: &str) -> TransportKind {
+    match name {
+        "fetch" => TransportKind::Fetch,
+        _ => TransportKind::Native,
+    }
+}
 
 /// One of `allowed` (the first is the default).
 fn one_of<'a>(name: &str, value: Option<&'a str>, allowed: &[&'a str]) -> Checked<&'a str> {
@@ -263,10 +268,8 @@ fn translate(o: NativeClientOptions) -> Checked<ClientBuilder> {
                 .unwrap_or_default(),
         )
         .process_scope(one_of("scope", o.scope.as_deref(), &table::SCOPE_VALUES)? == "process")
-        .transport(match one_of("transport", o.transport.as_deref(), &TRANSPORTS)? {
-            "fetch" => TransportKind::Fetch,
-            _ => TransportKind::Native,
-        })
+        // Absent: the table's default (JS names one first: lib/options.js `transportOption`).
+        .transport(transport_kind(one_of("transport", o.transport.as_deref(), &table::TRANSPORT_VALUES)?))
         .retry(enabled(o.retry_enabled).then(|| retry_policy(o.retry.as_ref())).transpose()?)
         .mint_retry(mint_retry)
         .retry_budget(

@@ -15,6 +15,7 @@ fn mint_request(key: &str) -> Request<'_> {
         idempotency_key: Some(key),
         timeout_ms: 5000,
         from_origin: false,
+        query: None,
     }
 }
 

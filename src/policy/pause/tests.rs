@@ -357,6 +357,7 @@ fn pass_waits_out_the_pause_or_fails_with_rate_limited() {
     let mut budget = 1_000;
     let err = rt.block_on(g.pass(&mut budget)).unwrap_err();
     assert_eq!(err.code(), "ERATELIMITED");
+    assert!(matches!(err, ClientError::RateLimited { by: crate::error::Pacer::Pause, .. }), "{err:?}");
     assert_eq!(g.snapshot().rejected, 1);
 }
 

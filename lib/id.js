@@ -3,7 +3,7 @@
 // The id grammars, in plain JS: no native addon here (the portable build loads this module as
 // it is). validateFormat runs in JS because V8's regex costs ~50 ns while any call into the addon
 // with a string argument costs ~300 ns before doing any work. `src/id/mod.rs` holds the same
-// grammars for the native side; __test__/format.test.mjs proves both agree, and both read the
+// grammars for the native side; __test__/id.test.mjs proves both agree, and both read the
 // vectors of __test__/fixtures/id-vectors.json (docs/ARCHITECTURE.md "Id grammars").
 //
 // Two grammars:
@@ -159,7 +159,7 @@ function parse(id, options) {
 
 /**
  * Entity codes the v1 service accepts, with the T letter their ids carry. src/id/mod.rs holds
- * the same table (`ENTITY_TYPE_LETTERS`); __test__/format.test.mjs holds the two equal. The
+ * the same table (`ENTITY_TYPE_LETTERS`); __test__/id.test.mjs holds the two equal. The
  * deployed grammar's five letters (P L T E A) are the first five entities' letters.
  */
 const ENTITY_TYPE_LETTERS = Object.freeze({

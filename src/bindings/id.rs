@@ -1,5 +1,6 @@
-//! Format helpers. `validateFormat` and `parse` themselves run in JS (lib/format.js: crossing
-//! into Rust costs more than the check); these prove both sides' grammars agree.
+//! The id grammars' native checks (`crate::id`), for the tests that hold them equal to their
+//! JS half: `validateFormat` and `parse` themselves run in JS (lib/id.js: crossing into Rust
+//! costs more than the check); these prove both sides' grammars agree.
 
 use napi_derive::napi;
 
@@ -37,7 +38,7 @@ pub fn is_placeholder_native(id: String) -> bool {
 }
 
 /// `{ entity, letter }` of every entity code, from `id::ENTITY_TYPE_LETTERS`, so a test can
-/// hold lib/format.js's copy of the table equal to it.
+/// hold lib/id.js's copy of the table equal to it.
 #[napi(object)]
 pub struct EntityTypeLetter {
     pub entity: String,

@@ -1,5 +1,5 @@
 // The id grammars (v1's and the deployed service's) live twice: `validateFormat` is a JS regex plus
-// the check-pair arithmetic (lib/format.js), and the native side (src/id/mod.rs: validate()'s
+// the check-pair arithmetic (lib/id.js), and the native side (src/id/mod.rs: validate()'s
 // fallback, the emulator) uses the `regex` crate. These property tests generate strings from a
 // seeded PRNG and require both to agree on every one of them; both also check the vectors that
 // scripts/id-vectors.py computed independently (__test__/fixtures/id-vectors.json).
@@ -13,7 +13,7 @@ import { ChittyIDClient } from '../index.mjs'
 
 const require = createRequire(import.meta.url)
 const native = require('../lib/native/index.js')
-const format = require('../lib/format.js')
+const format = require('../lib/id.js')
 const { validateFormat, CHITTY_ID, DEPLOYED_ID } = format
 const { vectors: VECTORS } = require('./fixtures/id-vectors.json')
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -105,7 +105,7 @@ function classChar(c, r) {
 
 /**
  * The deployed check pair done the plain way, with a BigInt of the whole number (not
- * lib/format.js's arithmetic): digits as digits, letters as 10..35.
+ * lib/id.js's arithmetic): digits as digits, letters as 10..35.
  */
 function referencePair(fields) {
   const digits = [...fields.replaceAll('-', '')].map((c) => String(parseInt(c, 36))).join('')
@@ -347,7 +347,7 @@ describe('the JS and Rust id grammars agree', () => {
 })
 
 describe('the vectors computed apart (scripts/id-vectors.py)', () => {
-  test('lib/format.js and the native grammar give every vector its expected verdict and fields', () => {
+  test('lib/id.js and the native grammar give every vector its expected verdict and fields', () => {
     expect(VECTORS.length).toBeGreaterThan(300)
     const wrong = []
     for (const v of VECTORS) {
@@ -478,7 +478,7 @@ function with97(id) {
   return `${id.slice(0, 23)}97`
 }
 
-describe('lib/format.js stands alone', () => {
+describe('lib/id.js stands alone', () => {
   test('its entity table is the native one', () => {
     const nativeTable = Object.fromEntries(native.entityTypeLetters().map(({ entity, letter }) => [entity, letter]))
     expect(format.ENTITY_TYPE_LETTERS).toEqual(nativeTable)
@@ -495,7 +495,7 @@ describe('lib/format.js stands alone', () => {
         return load.call(this, request, ...rest)
       }
       process.dlopen = () => { throw new Error('no dlopen here') }
-      const f = require(${JSON.stringify(join(root, 'lib', 'format.js'))})
+      const f = require(${JSON.stringify(join(root, 'lib', 'id.js'))})
       console.log(JSON.stringify([f.validateFormat(${JSON.stringify(deployedIdForChild())}), f.validateFormat('CT-A-CHI-1234-I-24-A-0'), f.isPlaceholderId('03-0-ERR-0001-T-2612-0-22'), f.entityForId('CT-A-CHI-1234-P-24-A-0')]))
     `
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
