@@ -172,9 +172,11 @@ describe('CircuitBreaker', () => {
   })
 
   test('should re-open on a failure in HALF_OPEN', async () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeout: 40 })
+    // Long enough that a loaded machine still asks again inside it: a stall past a 40 ms
+    // resetTimeout would let the last call in as a trial.
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeout: 500 })
     await breaker.execute(() => Promise.reject(networkError())).catch(() => {})
-    await sleep(60)
+    await sleep(550)
     await breaker.execute(() => Promise.reject(networkError())).catch(() => {})
     expect(breaker.state).toBe('OPEN')
     await expect(breaker.execute(async () => 'x')).rejects.toThrow('circuit breaker is OPEN')

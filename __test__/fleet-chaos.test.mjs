@@ -346,6 +346,8 @@ withRedis('fleet mode under Redis chaos', () => {
       }
       expect(client.getStats().fleet).toMatchObject({ connected: true, degraded: false, restorations: 1 })
       expect(client.getStats().fleet.degradedReason).toBeUndefined()
+      // The event reaches this thread after the stats change.
+      await waitFor(() => events.count('fleetRestored') > 0, 'fleetRestored', 10000)
       expect(events.names().at(-1)).toBe('fleetRestored')
     } finally {
       await client.close()

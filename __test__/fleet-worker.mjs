@@ -10,7 +10,13 @@ const client = new ChittyIDClient({
   serviceUrl: job.serviceUrl,
   apiKey: job.apiKey,
   timeout: job.timeout ?? 20000,
-  fleet: { redis: job.redis, keyPrefix: job.keyPrefix, ratePerSecond: job.ratePerSecond, deadlineMs: job.deadlineMs },
+  fleet: {
+    redis: job.redis,
+    keyPrefix: job.keyPrefix,
+    ratePerSecond: job.ratePerSecond,
+    // "validate": a roomy deadline (see below); the default otherwise.
+    deadlineMs: job.deadlineMs ?? (job.mode === 'validate' ? 1000 : undefined),
+  },
 })
 
 const report = { ok: 0, errors: {}, status429: 0 }
@@ -48,6 +54,9 @@ if (job.mode === 'loop') {
     else note(o.reason)
   }
 } else {
+  // A lookup before the connection to Redis is made, or one that outlasts the deadline on a
+  // loaded machine, stays local and proves nothing about the shared cache: wait for it.
+  for (let i = 0; i < 500 && !client.getStats().fleet.connected; i++) await new Promise((r) => setTimeout(r, 20))
   report.result = await client.validate(job.id)
 }
 report.fleet = client.getStats().fleet

@@ -2,7 +2,7 @@ import { ChittyIDClient, ChittyIDEmulator, ChittyIDError } from '../index.mjs'
 import { ID_PATTERN, closedPort } from './helpers.mjs'
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { INDEX, ROOT, record, runNode, sleep, waitFor } from './wait.mjs'
+import { INDEX, ROOT, heldStill, record, runNode, sleep, waitFor } from './wait.mjs'
 
 const fast = { healthCheckInterval: 20, reconnectDelay: 10, maxReconnectDelay: 40, jitter: 0 }
 
@@ -24,7 +24,9 @@ describe('close()', () => {
     await waitFor(() => client.getConnectionState().stats.totalHealthChecks >= 2, 'monitoring')
     await client.close()
     const events = seen.events.length
-    const checks = healthRequests()
+    // A check on the wire at close() (one is due every 20 ms) may reach the emulator's thread
+    // a little later on a loaded machine; then nothing more.
+    const checks = await heldStill(healthRequests, 'a check in flight to land')
     emulator.setFault({ down: true })
     await sleep(150)
     expect(healthRequests()).toBe(checks)
@@ -39,7 +41,7 @@ describe('close()', () => {
     expect(await client.connect()).toBe(false)
     await waitFor(() => seen.count('reconnecting') >= 2, 'reconnecting')
     await client.close()
-    const checks = healthRequests()
+    const checks = await heldStill(healthRequests, 'a check in flight to land')
     const count = seen.count('reconnecting')
     await sleep(150)
     expect(healthRequests()).toBe(checks)

@@ -543,9 +543,10 @@ describe('compat CircuitBreaker', () => {
   })
 
   test('a failure while HALF_OPEN re-opens it', async () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeout: 50 })
+    // Long enough that a loaded machine still asks again inside it.
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeout: 500 })
     await fail(breaker, 1)
-    await sleep(80)
+    await sleep(550)
     await fail(breaker, 1)
     expect(breaker.state).toBe('OPEN')
     await expect(breaker.execute(async () => 1)).rejects.toMatchObject({ code: 'ECIRCUITOPEN' })

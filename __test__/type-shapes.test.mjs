@@ -534,13 +534,14 @@ test('the compat layer: every runtime shape is the declared one', async () => {
   see('RetryConfig', 'RETRY_CONFIG', Native.RETRY_CONFIG)
   see('MintResult', 'withRetry() result', await Native.withRetry(async () => 'ok'))
 
-  const breaker = new Native.CircuitBreaker({ failureThreshold: 1, resetTimeout: 50, halfOpenAttempts: 1 })
+  // A resetTimeout long enough that a loaded machine still calls inside it while open.
+  const breaker = new Native.CircuitBreaker({ failureThreshold: 1, resetTimeout: 500, halfOpenAttempts: 1 })
   see('Breaker', 'new CircuitBreaker()', breaker)
   see('BreakerState', 'getState() closed', breaker.getState())
   await rejection(breaker.execute(() => Promise.reject(new Error('boom'))))
   see('BreakerState', 'getState() open', breaker.getState())
   see('CircuitOpenError', 'execute() while open', await rejection(breaker.execute(() => 1)))
-  await sleep(60)
+  await sleep(550)
   let release
   const trial = breaker.execute(() => new Promise((resolve) => (release = resolve)))
   see('BreakerState', 'getState() half-open', breaker.getState())

@@ -16,6 +16,27 @@ export async function waitFor(cond, what, ms = 3000) {
   }
 }
 
+/**
+ * Waits until `read()` has held still for `quietMs` and returns its value: what was already on
+ * its way has landed. A request written before an abort or a disconnect reaches the emulator's
+ * thread when that thread next runs, on a loaded machine well after the client has moved on;
+ * counting at once would miss it, and see it "sent after".
+ */
+export async function heldStill(read, what, quietMs = 200, ms = 10000) {
+  let value = read()
+  let since = Date.now()
+  await waitFor(
+    () => {
+      const now = read()
+      if (now !== value) [value, since] = [now, Date.now()]
+      return Date.now() - since >= quietMs
+    },
+    what,
+    ms,
+  )
+  return value
+}
+
 /** Records `[name, payload, time]` for each of `names` emitted by `emitter`. */
 export function record(emitter, names) {
   const events = []

@@ -183,7 +183,10 @@ async fn drive(shared: Arc<Shared>) {
             }
         }
         let outcome = tokio::select! {
-            // A command changed the plan: drop this check and plan again.
+            // The command first: one that came since the plan (while the check was being
+            // made, or with the timer) drops the check before it sends anything. Polled in
+            // random order, the probe went first about every other time and sent its request.
+            biased;
             _ = shared.wake.notified() => continue,
             outcome = (shared.probe)() => outcome,
         };
@@ -345,6 +348,41 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert_eq!(monitor.snapshot().state, ConnectionState::Disconnected);
         assert_eq!(sink.names(), ["stateChange", "stateChange", "disconnected"]);
+    }
+
+    /// A disconnect that lands after the task planned a check and before the check starts
+    /// (here: while the probe is being made) drops the check before it sends anything.
+    #[tokio::test]
+    async fn a_disconnect_just_before_a_check_starts_sends_nothing() {
+        for round in 0..30 {
+            let sent = Arc::new(AtomicU32::new(0));
+            let armed = Arc::new(AtomicBool::new(false));
+            let task: Arc<std::sync::OnceLock<std::sync::Weak<ConnectionTask>>> = Arc::default();
+            let probe: Probe = Arc::new({
+                let (sent, armed, task) = (sent.clone(), armed.clone(), task.clone());
+                move || {
+                    if armed.swap(false, SeqCst) {
+                        task.get().and_then(std::sync::Weak::upgrade).unwrap().disconnect();
+                    }
+                    let sent = sent.clone();
+                    Box::pin(async move {
+                        sent.fetch_add(1, SeqCst);
+                        Ok(())
+                    })
+                }
+            });
+            let machine = ConnectionMachine::new(fast(None), "http://test/v1".into(), system(), Arc::new(UnixClock));
+            let monitor = Arc::new(ConnectionTask::new(machine, probe, Arc::new(RecordingSink::default())));
+            task.set(Arc::downgrade(&monitor)).unwrap();
+            assert!(monitor.connect(spawn).await);
+            assert_eq!(sent.load(SeqCst), 1);
+            armed.store(true, SeqCst);
+            assert!(eventually(10_000, || monitor.snapshot().state == ConnectionState::Disconnected).await);
+            // The task has planned again (nothing due) before this looks.
+            tokio::task::yield_now().await;
+            assert_eq!(sent.load(SeqCst), 1, "round {round}: the check began after the disconnect");
+            monitor.close();
+        }
     }
 
     #[tokio::test]

@@ -229,17 +229,33 @@ mod tests {
 
     #[test]
     fn acquire_spends_the_wait_from_the_budget_and_counts() {
-        // The real clock and real sleeps: the second request's wait is one interval less
-        // whatever time passed since the first took its token, so the interval (100 ms) is
-        // long enough that a loaded machine still leaves a wait to spend.
-        let b = RateLimit::new(RateLimitConfig { requests_per_second: 10.0, burst: 1 }, crate::rt::clock::system());
+        // A clock that stands still, so the second request's wait is exactly one interval
+        // however slowly the test runs (the real clock once left CI a wait of 9 ms, not 10).
+        // The test moves it on by that interval while the request sleeps the wait out.
+        let (b, clock) = bucket(4.0, 1);
+        let b = Arc::new(b);
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         rt.block_on(async {
             let mut budget = 1_000;
             b.acquire(&mut budget).await.unwrap();
             assert_eq!(budget, 1_000);
-            b.acquire(&mut budget).await.unwrap();
-            assert!((899..1_000).contains(&budget), "{budget}");
+            let second = tokio::spawn({
+                let b = b.clone();
+                async move {
+                    let mut budget = 1_000;
+                    b.acquire(&mut budget).await.map(|()| budget)
+                }
+            });
+            // One thread: the spawned request runs until it sleeps out its wait before this
+            // task looks again.
+            while b.snapshot().waits == 0 {
+                tokio::task::yield_now().await;
+            }
+            clock.advance(250);
+            let budget = second.await.unwrap().unwrap();
+            // One interval spent (less whatever real time reaching the head of the empty line
+            // took); 500 had it been spent twice.
+            assert!((501..=750).contains(&budget), "{budget}");
             let mut tight = 5;
             let err = b.acquire(&mut tight).await.unwrap_err();
             assert_eq!(err.code(), "ERATELIMITED");
