@@ -1,5 +1,5 @@
 // Fleet mode when Redis answers late: `fleet.deadlineMs` is how long a Redis command may take
-// (docs/OPERATIONS.md "How long a call can wait on Redis"), and a call stopped while its slot
+// (docs/OPERATIONS.md "Fleet runbook: when Redis misbehaves", how long a call can wait), and a call stopped while its slot
 // request is on its way gives back exactly the slot Redis reserved for it, once the answer comes.
 // A fake Redis (a raw TCP server speaking RESP) that holds chosen answers.
 import { createHash } from 'node:crypto'
