@@ -1,6 +1,7 @@
 // Fleet mode when Redis answers late: `fleet.deadlineMs` is how long a Redis command may take
-// (docs/OPERATIONS.md "Fleet runbook: when Redis misbehaves", how long a call can wait), and a call stopped while its slot
-// request is on its way gives back exactly the slot Redis reserved for it, once the answer comes.
+// (docs/OPERATIONS.md "Fleet runbook: when Redis misbehaves", how long a call can wait), and a
+// call stopped while its slot request is on its way gives back exactly the slot Redis reserved
+// for it, once the answer comes.
 // A fake Redis (a raw TCP server speaking RESP) that holds chosen answers.
 import { createHash } from 'node:crypto'
 import { ChittyIDClient, ChittyIDEmulator } from '../index.mjs'
