@@ -617,10 +617,7 @@ withTlsRedis('fleet mode over rediss:// (a redis-server with tls-port)', () => {
     try {
       const id = await client.mint({ entity: 'PEO' })
       expect((await client.validate(id)).valid).toBe(true)
-      // The event, not the stats: it reaches this thread after the stats change. (Under load
-      // this still fails now and then: the refusal can come before client.on() attached the
-      // native event sink, and an event emitted while it is detached is dropped; see
-      // Slot::Detached in src/bindings/events.rs. A race in the client, not in this test.)
+      // The event, not the stats: it reaches this thread after the stats change.
       await waitFor(() => reasons.length > 0, 'fleetDegraded', 10000)
       expect(client.getStats().fleet).toMatchObject({ connected: false, degraded: true, l2Writes: 0 })
       expect(reasons.length).toBe(1)
@@ -698,6 +695,28 @@ describe('fleet option', () => {
           fleet: { redis: 'redis://127.0.0.1:6379', rate: 5 },
         }),
     ).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_CHITTYID_UNKNOWN_OPTION', option: 'fleet.rate' }))
+  })
+
+  test('fleetDegraded reaches a listener added in the same tick as the constructor, whatever ran in between', async () => {
+    const port = await freePort()
+    const client = new ChittyIDClient({
+      serviceUrl: 'http://127.0.0.1:9/v1',
+      fleet: { redis: `redis://127.0.0.1:${port}/` },
+    })
+    // Synchronous work in the same tick (a service's own setup): before the fix the fleet was
+    // already connecting, Redis refused it within this time, and the event, emitted before
+    // any listener had attached the native event sink, was dropped.
+    const until = Date.now() + 300
+    while (Date.now() < until);
+    const reasons = []
+    client.on('fleetDegraded', (e) => reasons.push(e.reason))
+    try {
+      await waitFor(() => reasons.length > 0, 'fleetDegraded', 10000)
+      expect(reasons).toHaveLength(1)
+      expect(client.getStats().fleet).toMatchObject({ degraded: true, connected: false })
+    } finally {
+      await client.close()
+    }
   })
 
   test('with Redis unreachable, calls still succeed and nothing leaks the password or API key', async () => {

@@ -134,6 +134,11 @@ class ChittyIDClient extends EventEmitter {
       // Next tick, so listeners added right after the constructor hear every event.
       process.nextTick(() => self.deref()?.#autoConnect())
     }
+    if (options.native.fleet) {
+      // The fleet's Redis connection too: its first event (`fleetDegraded` when Redis is not
+      // there) used to come before those listeners and was lost.
+      process.nextTick(() => self.deref()?.#startFleet())
+    }
     this.#cacheHandle = this.#native.cacheHandle
     this.#callsHandle = this.#native.callsHandle
     this.#sharedCache = this.#native.hasSharedCache
@@ -231,6 +236,10 @@ class ChittyIDClient extends EventEmitter {
     checkThis(this, 'prependListener()')
     this.#wireEvents()
     return super.prependListener(event, listener)
+  }
+
+  #startFleet() {
+    if (!this.#closed) this.#native.startFleet()
   }
 
   #autoConnect() {

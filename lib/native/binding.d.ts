@@ -38,6 +38,12 @@ export declare class NativeClient {
    */
   singleAttempt(ticket: number): void
   constructor(options: NativeClientOptions)
+  /**
+   * Fleet mode: connects to Redis in the background (`Client::start_fleet`). JS calls it on
+   * the next tick after the constructor, so listeners added right after it hear the fleet's
+   * first event.
+   */
+  startFleet(): void
   get serviceUrl(): string
   /**
    * Synchronous breaker pre-check, so an open circuit rejects without a native promise:

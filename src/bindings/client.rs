@@ -109,6 +109,14 @@ impl NativeClient {
         })
     }
 
+    /// Fleet mode: connects to Redis in the background (`Client::start_fleet`). JS calls it on
+    /// the next tick after the constructor, so listeners added right after it hear the fleet's
+    /// first event.
+    #[napi(catch_unwind)]
+    pub fn start_fleet(&self) {
+        self.calls.core.start_fleet();
+    }
+
     #[napi(getter)]
     pub fn service_url(&self) -> String {
         self.calls.core.service_url().to_owned()

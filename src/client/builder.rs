@@ -401,9 +401,9 @@ impl ClientBuilder {
             .with_bulkhead(self.bulkhead.clone().map(Bulkhead::new))
             .with_failover(failover)
             .into_shared();
-        if let Some(fleet) = &fleet {
-            fleet.start();
-        }
+        // The fleet connects to Redis when the client starts it (`Client::start_fleet`), not
+        // here: the JS side does so on the next tick, after listeners added right after the
+        // constructor can hear its first event.
         Ok(BuiltClient { client, shared, connection: self.connection, metric_labels: self.metric_labels })
     }
 }

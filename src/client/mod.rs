@@ -228,6 +228,16 @@ impl Client {
         &self.tasks
     }
 
+    /// Fleet mode: connects to Redis in the background, so the first call does not pay for it
+    /// (calls before it open the connection themselves). Called once the client's events can
+    /// be heard (lib/client.js starts it on the next tick); a no-op without a fleet or after
+    /// `close()`.
+    pub fn start_fleet(&self) {
+        if let Some(fleet) = self.resilience.fleet() {
+            fleet.start();
+        }
+    }
+
     /// Stops what this client runs besides the calls (which `rt::cancel` stops): no failover
     /// probe starts, those under way stop, every endpoint's transport drops its HTTP client
     /// and its pool, so idle sockets close now, and fleet mode gives back its slots and closes
