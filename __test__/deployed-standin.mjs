@@ -178,6 +178,24 @@ function takeRequests(buffer) {
   return [requests, buffer]
 }
 
+/** `POST /api/validate` as every revision answers it (`json` sends the revision's JSON answer). */
+function validateAnswer(socket, body, json) {
+  let id
+  try {
+    id = JSON.parse(body).id
+  } catch {
+    return rawAnswer(
+      socket,
+      503,
+      { 'content-type': 'application/json', 'x-security-error': 'true' },
+      '{"success":false,"error":"SECURITY_ERROR"}',
+    )
+  }
+  const m = typeof id === 'string' ? DEPLOYED.exec(id) : null
+  if (!m) return json(socket, 200, { success: true, valid: false, error: 'Invalid format' })
+  return json(socket, 200, { success: true, valid: checkPair(m.slice(1, 8).join('')) === m[8] })
+}
+
 export async function startNewestRevisionStandIn() {
   const state = { requests: [], minted: [] }
   return listenRaw(state, newestRevision(state))
@@ -238,22 +256,7 @@ function newestRevision(state) {
         JSON.stringify({ _deprecation: { canonical, sunset: '2027-05-27' } }),
       )
     }
-    if (route === 'POST /api/validate') {
-      let id
-      try {
-        id = JSON.parse(req.body).id
-      } catch {
-        return rawAnswer(
-          socket,
-          503,
-          { 'content-type': 'application/json', 'x-security-error': 'true' },
-          '{"success":false,"error":"SECURITY_ERROR"}',
-        )
-      }
-      const m = typeof id === 'string' ? DEPLOYED.exec(id) : null
-      if (!m) return json(socket, 200, { success: true, valid: false, error: 'Invalid format' })
-      return json(socket, 200, { success: true, valid: checkPair(m.slice(1, 8).join('')) === m[8] })
-    }
+    if (route === 'POST /api/validate') return validateAnswer(socket, req.body, json)
     return json(socket, 404, { success: false, error: 'NOT_FOUND', message: `Route not found: ${url.pathname}` })
   }
   return serve
@@ -383,22 +386,7 @@ export async function startOlderRevisionStandIn(revision) {
     if (route === 'GET /api/health') return json(socket, 200, { status: 'healthy', version: '2.0.0', service })
     if (revision === 'R3' && route === 'GET /health')
       return json(socket, 200, { status: 'ok', service, version: '2.0.0' })
-    if (route === 'POST /api/validate') {
-      let id
-      try {
-        id = JSON.parse(req.body).id
-      } catch {
-        return rawAnswer(
-          socket,
-          503,
-          { 'content-type': 'application/json', 'x-security-error': 'true' },
-          '{"success":false,"error":"SECURITY_ERROR"}',
-        )
-      }
-      const m = typeof id === 'string' ? DEPLOYED.exec(id) : null
-      if (!m) return json(socket, 200, { success: true, valid: false, error: 'Invalid format' })
-      return json(socket, 200, { success: true, valid: checkPair(m.slice(1, 8).join('')) === m[8] })
-    }
+    if (route === 'POST /api/validate') return validateAnswer(socket, req.body, json)
     return json(socket, 404, {
       success: false,
       error: 'NOT_FOUND',
