@@ -130,14 +130,12 @@ class ChittyIDClient extends EventEmitter {
     } catch (err) {
       throw invalidArgument(err.message)
     }
-    if (options.autoConnect) {
-      // Next tick, so listeners added right after the constructor hear every event.
-      process.nextTick(() => self.deref()?.#autoConnect())
-    }
-    if (options.native.fleet) {
-      // The fleet's Redis connection too: its first event (`fleetDegraded` when Redis is not
-      // there) used to come before those listeners and was lost.
-      process.nextTick(() => self.deref()?.#startFleet())
+    const { autoConnect } = options
+    const fleet = options.native.fleet !== undefined
+    if (autoConnect || fleet) {
+      // Next tick, so listeners added right after the constructor hear every event (the
+      // fleet's first too: `fleetDegraded` when Redis refuses it at once).
+      process.nextTick(() => self.deref()?.#startBackground(fleet, autoConnect))
     }
     this.#cacheHandle = this.#native.cacheHandle
     this.#callsHandle = this.#native.callsHandle
@@ -238,12 +236,11 @@ class ChittyIDClient extends EventEmitter {
     return super.prependListener(event, listener)
   }
 
-  #startFleet() {
-    if (!this.#closed) this.#native.startFleet()
-  }
-
-  #autoConnect() {
+  /** From the tick after the constructor: the fleet's Redis connection, `connection.autoConnect`. */
+  #startBackground(fleet, autoConnect) {
     if (this.#closed) return
+    if (fleet) this.#native.startFleet()
+    if (!autoConnect) return
     this.#wireEvents()
     this.#monitoring = true
     this.#wireFetch()

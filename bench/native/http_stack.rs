@@ -467,6 +467,7 @@ async fn transport_slot(transport: Arc<chittyid_client::transport::Transport>, t
             idempotency_key: Some(&key),
             timeout_ms: 10_000,
             from_origin: false,
+            query: None,
         };
         tally.record(transport.send(request).await.is_ok_and(|r| (200..300).contains(&r.status)));
     }
