@@ -207,14 +207,7 @@ function newestRevision(state) {
   const cors = { 'access-control-allow-origin': '*' }
   const json = (socket, status, body) =>
     rawAnswer(socket, status, { 'content-type': 'application/json', ...cors }, JSON.stringify(body))
-  let newest
-  state.moveToNewest = () => {
-    newest = newestRevision(state)
-  }
-  const serve = (socket, req, origin) => {
-    if (newest) return newest(socket, req, origin)
-    const url = new URL(req.target, origin)
-    state.requests.push({ method: req.method, path: url.pathname, headers: req.headers, body: req.body })
+  return recordedUntilMoved(state, (socket, req, url, origin) => {
     const route = `${req.method} ${url.pathname}`
     if (req.method === 'OPTIONS') {
       return rawAnswer(socket, 200, {
@@ -258,8 +251,25 @@ function newestRevision(state) {
     }
     if (route === 'POST /api/validate') return validateAnswer(socket, req.body, json)
     return json(socket, 404, { success: false, error: 'NOT_FOUND', message: `Route not found: ${url.pathname}` })
+  })
+}
+
+/**
+ * A revision's `answer(socket, req, url, origin)` with every request recorded in
+ * `state.requests`, until `state.moveToNewest()` redeploys the origin as the newest revision.
+ */
+function recordedUntilMoved(state, answer) {
+  let newest
+  state.moveToNewest = () => {
+    newest = newestRevision(state)
   }
-  return serve
+  return (socket, req, origin) => {
+    if (newest) return newest(socket, req, origin)
+    const url = new URL(req.target, origin)
+    const { method, headers, body } = req
+    state.requests.push({ method, path: url.pathname, query: url.search, headers, body })
+    return answer(socket, req, url, origin)
+  }
 }
 
 /** Serves `serve(socket, req, origin)` on a raw socket server at 127.0.0.1; `state` gains origin, serviceUrl, paths, close. */
@@ -361,20 +371,7 @@ export async function startOlderRevisionStandIn(revision) {
     }
     return json(socket, 200, { success: true, chittyId: minted(), service: 'id.chitty.cc', mintedBy: 'mint.chitty.cc' })
   }
-  let newest
-  state.moveToNewest = () => {
-    newest = newestRevision(state)
-  }
-  const serve = (socket, req, origin) => {
-    if (newest) return newest(socket, req, origin)
-    const url = new URL(req.target, origin)
-    state.requests.push({
-      method: req.method,
-      path: url.pathname,
-      query: url.search,
-      headers: req.headers,
-      body: req.body,
-    })
+  const serve = recordedUntilMoved(state, (socket, req, url) => {
     const route = `${req.method} ${url.pathname}`
     if (revision === 'R3' && req.method === 'OPTIONS')
       return rawAnswer(socket, 200, {
@@ -393,6 +390,6 @@ export async function startOlderRevisionStandIn(revision) {
       message: `Route not found: ${url.pathname}`,
       service,
     })
-  }
+  })
   return listenRaw(state, serve)
 }
