@@ -41,8 +41,10 @@ test('every bulkhead slot held by calls that were aborted is free once they reje
 }, 60000)
 
 test('calls aborted in the rateLimit line count for nothing once they rejected: the next calls are not refused for them', async () => {
-  // 3 s to wait at 10/s: 29 calls can wait in line, the 30th and later are refused at once.
-  const client = clientOf(await tracked.emulator(), { timeout: 3000, rateLimit: { requestsPerSecond: 10, burst: 1 } })
+  // 30 s to wait at 1/s: 29 calls can wait in line, the 30th and later are refused at once. One
+  // token a second (not ten): a loaded machine that holds this thread back between the line
+  // filling and the abort lets no more than one call through (at 10/s: 27 aborts seen in CI).
+  const client = clientOf(await tracked.emulator(), { timeout: 30000, rateLimit: { requestsPerSecond: 1, burst: 1 } })
   const asked = () => client.getStats().clientRateLimit.waits + client.getStats().clientRateLimit.rejected
   /** 29 mints on one signal, once all but the one a free token may let through have asked. */
   const queue = async () => {
